@@ -1,0 +1,5 @@
+//! tusk: an async, native-protocol PostgreSQL client.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod error;

@@ -1,0 +1,3 @@
+//! Errors.
+mod sqlstate;
+pub use sqlstate::SqlState;
