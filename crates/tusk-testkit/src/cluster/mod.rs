@@ -198,6 +198,10 @@ impl Cluster {
 
     /// Crashes the server: SIGKILL to the postmaster and all its children.
     /// [`start_again`](Self::start_again) runs crash recovery.
+    ///
+    /// With the test settings (`synchronous_commit = off`) the last commits
+    /// before the crash may be lost; run `CHECKPOINT` first (in its own
+    /// `psql` call) if a test needs them to survive.
     pub fn kill(&self) -> Result<()> {
         self.inner.kill()
     }
