@@ -52,6 +52,29 @@
 //! | poolers | [`PgBouncer`] (Debian package `pgbouncer`) in session, transaction or statement mode |
 //! | cleanup | drop stops the server and removes its directory; a watchdog child does the same when the process dies without dropping (statics, panics, `kill -9`) |
 //!
+//! # Environment
+//!
+//! - Needs the PostgreSQL server (Debian: `apt-get install postgresql`) and,
+//!   for [`PgBouncer`], `apt-get install pgbouncer`; `psql` runs all setup SQL.
+//! - `TUSK_PG_BINDIR`: use the server binaries in this directory.
+//! - `TUSK_TESTKIT_TMPDIR`: put run directories and the template cache here
+//!   (default: `/tmp` when root, else the system temporary directory). Unix
+//!   socket paths must stay under about 100 bytes, so keep it short.
+//! - Caller `PG*` variables (PGPASSWORD, PGSSLMODE, ...) are removed from the
+//!   testkit's own `psql` calls, so a developer's shell cannot change them.
+//!
+//! # Writing a test
+//!
+//! ```no_run
+//! #[test]
+//! fn inserts_a_row() {
+//!     let db = tusk_testkit::Cluster::shared().database().unwrap();
+//!     db.psql("CREATE TABLE t (id int)").unwrap();
+//!     let url = db.url(); // hand this to the client under test
+//!     # let _ = url;
+//! }
+//! ```
+//!
 //! This crate does not depend on the `tusk` driver (whose tests use it), and
 //! needs no async runtime: it uses threads and child processes.
 
