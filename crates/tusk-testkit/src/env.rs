@@ -31,7 +31,7 @@ static ENV: OnceLock<std::result::Result<Env, String>> = OnceLock::new();
 pub(crate) fn env() -> Result<&'static Env> {
     match ENV.get_or_init(|| probe().map_err(|e| e.to_string())) {
         Ok(env) => Ok(env),
-        Err(message) => Err(Error::BinariesNotFound(message.clone())),
+        Err(message) => Err(Error::Environment(message.clone())),
     }
 }
 

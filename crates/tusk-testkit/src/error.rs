@@ -25,6 +25,11 @@ pub enum Error {
     )]
     NoPostgresUser(String),
 
+    /// The environment could not be prepared (the message says what to fix);
+    /// remembered for the rest of the process.
+    #[error("{0}")]
+    Environment(String),
+
     /// A helper command (initdb, psql, pgbouncer, cp, ...) failed.
     #[error("`{command}` failed ({status}): {stderr}")]
     Command {

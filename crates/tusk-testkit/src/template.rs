@@ -32,8 +32,8 @@ pub(crate) fn template() -> Result<&'static Path> {
     let env = env()?;
     match TEMPLATE.get_or_init(|| build_or_reuse(env).map_err(|e| e.to_string())) {
         Ok(path) => Ok(path),
-        Err(message) => Err(Error::InvalidArgument(format!(
-            "the template cluster could not be made: {message}"
+        Err(message) => Err(Error::Environment(format!(
+            "the template data directory (initdb) could not be made: {message}"
         ))),
     }
 }

@@ -38,13 +38,13 @@ impl StartError {
 }
 
 impl Inner {
-    /// First start: find a free port, retrying on collision. Returns the port.
-    pub(super) fn first_start(&self) -> Result<u16> {
+    /// First start: find a free port, retrying on collision.
+    pub(super) fn first_start(&self) -> Result<()> {
         let mut last = None;
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port()?;
             match self.start_on(port) {
-                Ok(()) => return Ok(port),
+                Ok(()) => return Ok(()),
                 Err(StartError::PortInUse(e)) => last = Some(e),
                 Err(other) => return Err(other.into_error()),
             }
@@ -62,10 +62,9 @@ impl Inner {
         loop {
             match self.start_on(self.port()) {
                 Ok(()) => return Ok(()),
-                Err(StartError::PortInUse(e) | StartError::ShmInUse(e))
+                Err(StartError::PortInUse(_) | StartError::ShmInUse(_))
                     if Instant::now() < deadline =>
                 {
-                    let _ = e;
                     sleep(Duration::from_millis(100));
                 }
                 Err(other) => return Err(other.into_error()),
@@ -180,9 +179,8 @@ impl Inner {
             ("QUIT", Duration::from_secs(5)),
             ("KILL", Duration::from_secs(5)),
         ] {
-            if signal(child.id(), sig).is_err() {
-                // Already gone: reap it below.
-            }
+            // An error means it is already gone; wait_exit reaps it.
+            let _ = signal(child.id(), sig);
             if wait_exit(&mut child, wait) {
                 return Ok(());
             }
