@@ -21,10 +21,11 @@ pub(super) fn parse_pairs(s: &str) -> Result<Vec<(String, String)>, ConfigError>
         }
         while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
         if chars.next_if_eq(&'=').is_none() {
-            return Err(ConfigError::syntax(format!(
+            let message = format!(
                 "missing \"=\" after \"{key}\" in connection string (write key=value pairs, \
                  e.g. \"host=localhost dbname=app\", or a postgresql:// URL)"
-            )));
+            );
+            return Err(ConfigError::syntax(Some(&key), message));
         }
         while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
         let mut value = String::new();
@@ -45,10 +46,11 @@ pub(super) fn parse_pairs(s: &str) -> Result<Vec<(String, String)>, ConfigError>
                 }
             }
             if !closed {
-                return Err(ConfigError::syntax(format!(
+                let message = format!(
                     "unterminated quoted string in connection string (the value of \"{key}\" \
                      needs a closing ')"
-                )));
+                );
+                return Err(ConfigError::syntax(Some(&key), message));
             }
         } else {
             while let Some(c) = chars.next_if(|c| !c.is_ascii_whitespace()) {

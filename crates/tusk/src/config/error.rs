@@ -41,10 +41,10 @@ impl ConfigError {
         &self.message
     }
 
-    /// A syntax error in the string as a whole (no single keyword to blame).
-    pub(super) fn syntax(message: impl fmt::Display) -> ConfigError {
+    /// A syntax error, at keyword `key` if there is one to blame.
+    pub(super) fn syntax(key: Option<&str>, message: impl fmt::Display) -> ConfigError {
         ConfigError {
-            key: None,
+            key: key.map(str::to_owned),
             value: None,
             message: message.to_string(),
         }

@@ -4,11 +4,23 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use super::{Config, ConfigError, DEFAULT_PORT};
 
 /// Where to connect: a TCP host or a unix socket directory.
+///
+/// Parsed as libpq reads a `host` entry: a path starting with `/` (or `@`) is
+/// a socket directory, anything else a host name or IP address.
+///
+/// ```
+/// use tusk::config::Host;
+/// assert_eq!("/tmp".parse::<Host>()?, Host::Unix("/tmp".into()));
+/// assert_eq!("db".parse::<Host>()?, Host::Tcp("db".into()));
+/// # Ok::<(), tusk::config::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Host {
     /// A host name or IP address, as written (IPv6 without brackets).
     Tcp(String),
@@ -24,6 +36,21 @@ impl Host {
             Host::Unix(PathBuf::from(entry))
         } else {
             Host::Tcp(entry.to_owned())
+        }
+    }
+}
+
+impl FromStr for Host {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Host, ConfigError> {
+        match s.trim() {
+            "" => Err(ConfigError::invalid_value(
+                "host",
+                s,
+                "expected a host name, IP address or socket directory",
+            )),
+            entry => Ok(Host::from_entry(entry)),
         }
     }
 }

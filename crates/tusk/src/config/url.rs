@@ -21,7 +21,7 @@ pub(super) fn parse_pairs(s: &str) -> Result<Vec<(String, String)>, ConfigError>
     let rest = SCHEMES
         .iter()
         .find_map(|scheme| s.strip_prefix(scheme))
-        .ok_or_else(|| ConfigError::syntax("a connection URL starts with postgresql://"))?;
+        .ok_or_else(|| ConfigError::syntax(None, "a connection URL starts with postgresql://"))?;
     let mut pairs = Vec::new();
 
     let (before_query, query) = match rest.split_once('?') {
@@ -72,9 +72,9 @@ pub(super) fn parse_pairs(s: &str) -> Result<Vec<(String, String)>, ConfigError>
             continue;
         }
         let Some((key, value)) = param.split_once('=') else {
-            return Err(ConfigError::syntax(format!(
-                "missing key/value separator \"=\" in URL query parameter \"{param}\""
-            )));
+            let message =
+                format!("missing key/value separator \"=\" in URL query parameter \"{param}\"");
+            return Err(ConfigError::syntax(Some(param), message));
         };
         let key = decode("query parameter", key)?;
         let value = decode(&key, value)?;

@@ -342,9 +342,19 @@ fn every_bad_input_names_key_and_value() {
             Some("TLSv1.2"),
             "range",
         ),
-        ("password='abc", None, None, "unterminated quoted string"),
-        ("host", None, None, r#"missing "=" after "host""#),
-        ("host localhost", None, None, r#"missing "=" after "host""#),
+        (
+            "password='abc",
+            Some("password"),
+            None,
+            "unterminated quoted string",
+        ),
+        ("host", Some("host"), None, r#"missing "=" after "host""#),
+        (
+            "host localhost",
+            Some("host"),
+            None,
+            r#"missing "=" after "host""#,
+        ),
         (
             "postgresql://h/db?foo=1",
             Some("foo"),
@@ -410,7 +420,7 @@ fn every_bad_input_names_key_and_value() {
         ("postgresql://[::1]x", Some("host"), Some("[::1]x"), ":port"),
         (
             "postgresql://h?sslmode",
-            None,
+            Some("sslmode"),
             None,
             r#"missing key/value separator "=""#,
         ),
