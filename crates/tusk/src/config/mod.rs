@@ -105,6 +105,9 @@
 //!   `localhost` whatever its socket directory (libpq: only the default
 //!   directory), as well as an entry naming the directory.
 //! * A `dbname` that is itself a connection string is not expanded.
+//! * In a URL, the user information ends at the last `@` before the host
+//!   (libpq: the first), and a query value may contain `=`; both are errors
+//!   or misreadings in libpq.
 
 mod builder;
 mod conninfo;

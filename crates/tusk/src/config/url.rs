@@ -57,8 +57,13 @@ pub(super) fn parse_pairs(s: &str) -> Result<Vec<(String, String)>, ConfigError>
             hosts.push(decode("host", host)?);
             ports.push(decode("port", port.unwrap_or(""))?);
         }
-        pairs.push(("host".to_owned(), hosts.join(",")));
-        if ports.iter().any(|p| !p.is_empty()) {
+        // As in libpq, a lone empty host or port is not set at all, so the
+        // environment can still supply it (`postgresql://:5433` takes PGHOST).
+        let list = hosts.len() > 1;
+        if list || hosts.iter().any(|h| !h.is_empty()) {
+            pairs.push(("host".to_owned(), hosts.join(",")));
+        }
+        if list || ports.iter().any(|p| !p.is_empty()) {
             pairs.push(("port".to_owned(), ports.join(",")));
         }
     }

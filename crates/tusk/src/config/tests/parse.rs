@@ -99,7 +99,11 @@ fn parses_urls() {
         ("postgresql://[2001:db8::1234]/database", &[("host", "2001:db8::1234"), ("dbname", "database")]),
         ("postgresql://%2Fvar%2Frun%2Fpostgresql/db", &[("host", "/var/run/postgresql"), ("dbname", "db")]),
         ("postgresql:///dbname?host=/var/lib/postgresql", &[("dbname", "dbname"), ("host", "/var/lib/postgresql")]),
-        ("postgresql://:5433", &[("host", ""), ("port", "5433")]),
+        ("postgresql://:5433", &[("port", "5433")]),
+        ("postgresql://h:/db", &[("host", "h"), ("dbname", "db")]),
+        ("postgresql://:1,:2", &[("host", ","), ("port", "1,2")]),
+        ("postgresql://,h2", &[("host", ",h2"), ("port", ",")]),
+        ("postgresql://h?host=", &[("host", "")]),
         (
             "postgresql://us%40er:p%40ss%3Aw%2F%3F@host/d%20b",
             &[("user", "us@er"), ("password", "p@ss:w/?"), ("host", "host"), ("dbname", "d b")],

@@ -1,0 +1,196 @@
+//! The statement cache's policy: an LRU bounded by count and by bytes.
+//! Pure data structure, no I/O; the engine decides what to send.
+
+use std::collections::HashMap;
+
+#[cfg(test)]
+use crate::statement::ParamMode;
+use crate::statement::Statement;
+
+struct Entry {
+    variants: Vec<Statement>,
+    last_used: u64,
+    bytes: usize,
+}
+
+/// An LRU of prepared statements keyed by SQL text; each SQL text may have
+/// a few variants with different parameter modes (an `i32` then an `i64`
+/// passed for the same placeholder).
+pub(crate) struct StatementCache {
+    map: HashMap<Box<str>, Entry>,
+    clock: u64,
+    count: usize,
+    bytes: usize,
+    max_count: usize,
+    max_bytes: usize,
+}
+
+impl StatementCache {
+    pub(crate) fn new(max_count: usize, max_bytes: usize) -> StatementCache {
+        StatementCache {
+            map: HashMap::new(),
+            clock: 0,
+            count: 0,
+            bytes: 0,
+            max_count,
+            max_bytes,
+        }
+    }
+
+    /// True when caching is switched off (capacity 0).
+    pub(crate) fn disabled(&self) -> bool {
+        self.max_count == 0
+    }
+
+    /// The most recent variant for `sql`, marking it used.
+    pub(crate) fn get(&mut self, sql: &str) -> Option<&[Statement]> {
+        self.clock += 1;
+        let clock = self.clock;
+        let e = self.map.get_mut(sql)?;
+        e.last_used = clock;
+        Some(&e.variants)
+    }
+
+    /// The variant with exactly these modes.
+    #[cfg(test)]
+    pub(crate) fn get_variant(&mut self, sql: &str, modes: &[ParamMode]) -> Option<Statement> {
+        self.get(sql)?.iter().find(|s| s.0.modes == modes).cloned()
+    }
+
+    fn size_of(sql: &str, stmt: &Statement) -> usize {
+        sql.len() + 64 + stmt.0.modes.len() * 16 + stmt.0.name.len()
+    }
+
+    /// Adds a statement; evicts least recently used entries past the bounds.
+    pub(crate) fn insert(&mut self, sql: &str, stmt: Statement) {
+        if self.disabled() {
+            return;
+        }
+        self.clock += 1;
+        let size = Self::size_of(sql, &stmt);
+        let clock = self.clock;
+        let e = self.map.entry(sql.into()).or_insert_with(|| Entry {
+            variants: Vec::new(),
+            last_used: clock,
+            bytes: 0,
+        });
+        e.variants.push(stmt);
+        e.bytes += size;
+        e.last_used = clock;
+        self.count += 1;
+        self.bytes += size;
+        while (self.count > self.max_count || self.bytes > self.max_bytes) && self.map.len() > 1 {
+            let Some(oldest) = self
+                .map
+                .iter()
+                .filter(|(k, _)| &***k != sql)
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            self.remove_key(&oldest);
+        }
+    }
+
+    fn remove_key(&mut self, sql: &str) {
+        if let Some(e) = self.map.remove(sql) {
+            self.count -= e.variants.len();
+            self.bytes -= e.bytes;
+        }
+    }
+
+    /// Forgets the statement with this server-side name, if cached.
+    pub(crate) fn remove_named(&mut self, name: &str) {
+        let mut emptied = None;
+        let mut removed = 0;
+        for (k, e) in self.map.iter_mut() {
+            let before = e.variants.len();
+            e.variants.retain(|s| s.name() != name);
+            removed = before - e.variants.len();
+            if removed > 0 {
+                if e.variants.is_empty() {
+                    emptied = Some(k.clone());
+                }
+                break;
+            }
+        }
+        if let Some(k) = emptied {
+            self.remove_key(&k);
+        } else {
+            self.count -= removed;
+        }
+    }
+
+    /// Forgets everything (DDL, DISCARD, DEALLOCATE).
+    pub(crate) fn clear(&mut self) {
+        self.map.clear();
+        self.count = 0;
+        self.bytes = 0;
+    }
+
+    /// Number of cached statements.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postgres_types::Type;
+
+    fn stmt(name: &str) -> Statement {
+        Statement::new(name.into(), vec![ParamMode::Binary(Type::INT4)], None)
+    }
+
+    #[test]
+    fn evicts_least_recently_used_by_count() {
+        let mut c = StatementCache::new(2, usize::MAX);
+        c.insert("a", stmt("s1"));
+        c.insert("b", stmt("s2"));
+        assert!(c.get("a").is_some());
+        c.insert("c", stmt("s3"));
+        assert!(c.get("b").is_none(), "b was least recently used");
+        assert!(c.get("a").is_some());
+        assert!(c.get("c").is_some());
+        assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn evicts_by_bytes() {
+        let mut c = StatementCache::new(100, 300);
+        c.insert(&"x".repeat(100), stmt("s1"));
+        c.insert(&"y".repeat(100), stmt("s2"));
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn variants_and_removal() {
+        let mut c = StatementCache::new(10, usize::MAX);
+        c.insert("a", stmt("s1"));
+        c.insert(
+            "a",
+            Statement::new("s2".into(), vec![ParamMode::Binary(Type::INT8)], None),
+        );
+        assert_eq!(c.len(), 2);
+        assert!(c
+            .get_variant("a", &[ParamMode::Binary(Type::INT8)])
+            .is_some());
+        c.remove_named("s1");
+        assert_eq!(c.len(), 1);
+        c.remove_named("s2");
+        assert_eq!(c.len(), 0);
+        assert!(c.get("a").is_none());
+        c.insert("b", stmt("s3"));
+        c.clear();
+        assert_eq!(c.len(), 0);
+    }
+
+    #[test]
+    fn disabled_cache_stores_nothing() {
+        let mut c = StatementCache::new(0, 0);
+        c.insert("a", stmt("s1"));
+        assert!(c.get("a").is_none());
+    }
+}

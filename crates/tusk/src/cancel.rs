@@ -1,0 +1,127 @@
+//! Query cancellation that never cancels the wrong query.
+//!
+//! PostgreSQL cancels whatever the backend runs when the CancelRequest
+//! arrives. tusk holds back every write on the connection from the moment a
+//! cancel starts until the server has closed the cancel connection (it
+//! closes it after signalling the backend), so a query sent after
+//! [`CancelToken::cancel`] was called can never be the one canceled; a
+//! signal that reaches an idle backend is ignored by the server. Per-query
+//! timeouts go further: nothing queued behind a timed query is written until
+//! it completes, so its cancel can only hit it.
+
+use bytes::BytesMut;
+use std::path::PathBuf;
+use std::sync::Weak;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::engine::Shared;
+use crate::error::{Error, ErrorKind};
+
+/// Where and how to send a CancelRequest.
+#[derive(Debug, Clone)]
+pub(crate) struct CancelTarget {
+    pub process_id: i32,
+    pub secret_key: i32,
+    pub addr: CancelAddr,
+    pub connect_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum CancelAddr {
+    Tcp(std::net::SocketAddr),
+    Unix(PathBuf),
+}
+
+/// Cancels the query running on a connection, from any task.
+#[derive(Debug, Clone)]
+pub struct CancelToken {
+    pub(crate) target: CancelTarget,
+    pub(crate) shared: Weak<Shared>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("process_id", &self.cancel.process_id)
+            .finish()
+    }
+}
+
+/// Holds the connection's writes while alive.
+pub(crate) struct Hold(Weak<Shared>);
+
+impl Hold {
+    pub(crate) fn new(shared: &Weak<Shared>) -> Hold {
+        if let Some(s) = shared.upgrade() {
+            s.lock().holds += 1;
+        }
+        Hold(shared.clone())
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.upgrade() {
+            let mut st = s.lock();
+            st.holds = st.holds.saturating_sub(1);
+            if st.holds == 0 {
+                st.wake_driver();
+            }
+        }
+    }
+}
+
+impl CancelToken {
+    /// Asks the server to cancel what the connection is running now.
+    ///
+    /// Queries sent before this call may end with a `Canceled` error;
+    /// queries sent after it are never affected: the connection writes
+    /// nothing until the server has acted on the request.
+    pub async fn cancel(&self) -> Result<(), Error> {
+        let _hold = Hold::new(&self.shared);
+        send_cancel(&self.target).await
+    }
+
+    /// The backend process id this token cancels.
+    pub fn process_id(&self) -> i32 {
+        self.target.process_id
+    }
+}
+
+/// Sends a CancelRequest and waits until the server closes the connection.
+pub(crate) async fn send_cancel(t: &CancelTarget) -> Result<(), Error> {
+    let limit = t.connect_timeout.unwrap_or(Duration::from_secs(10));
+    let fut = async {
+        let mut buf = BytesMut::new();
+        postgres_protocol::message::frontend::cancel_request(t.process_id, t.secret_key, &mut buf);
+        let mut sink = [0u8; 64];
+        match &t.addr {
+            CancelAddr::Tcp(a) => {
+                let mut s = tokio::net::TcpStream::connect(a).await?;
+                s.write_all(&buf).await?;
+                while s.read(&mut sink).await? > 0 {}
+            }
+            CancelAddr::Unix(p) => {
+                let mut s = tokio::net::UnixStream::connect(p).await?;
+                s.write_all(&buf).await?;
+                while s.read(&mut sink).await? > 0 {}
+            }
+        }
+        Ok::<(), std::io::Error>(())
+    };
+    match tokio::time::timeout(limit, fut).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Error::io("sending the cancel request failed", e)),
+        Err(_) => Err(Error::new(
+            ErrorKind::Timeout,
+            "the cancel request timed out",
+        )),
+    }
+}
+
+/// Time to wait for a canceled query's answer before the connection is
+/// declared dead.
+pub(crate) fn grace(timeout: Duration) -> Duration {
+    timeout.clamp(Duration::from_millis(500), Duration::from_secs(5))
+}

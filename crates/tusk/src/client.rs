@@ -1,0 +1,427 @@
+//! The query layer over the engine: plans each query's flight (statement
+//! cache, parameter modes), submits it, waits, retries stale plans once.
+
+use bytes::BytesMut;
+use postgres_protocol::message::frontend;
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine::{Response, Shared, SimpleQueryMessage, State, Ticket};
+use crate::error::{Error, ErrorKind};
+use crate::query::Query;
+use crate::row::Row;
+use crate::statement::{ParamMode, Statement};
+use crate::types::params::{self, Param};
+
+/// What building a query's flight produced.
+enum Plan {
+    /// The query is on its way.
+    Run(Ticket),
+    /// A describe (or a sync behind someone else's describe) must finish
+    /// first; then plan again. Carries the unnamed statement if any.
+    Describe(Ticket, Option<Statement>),
+}
+
+/// The internal handle shared by `Connection` and `Transaction`.
+#[derive(Clone)]
+pub(crate) struct Client {
+    pub(crate) shared: Arc<Shared>,
+}
+
+fn map_err(e: std::io::Error) -> Error {
+    Error::with_source(ErrorKind::Conversion, "cannot encode message", e)
+}
+
+fn is_stale_plan(e: &Error) -> bool {
+    matches!(
+        e.code().as_ref().map(|c| c.code()),
+        Some("0A000") | Some("26000")
+    )
+}
+
+impl Client {
+    fn ticket(&self, id: u64) -> Ticket {
+        Ticket {
+            shared: self.shared.clone(),
+            id,
+            finished: false,
+        }
+    }
+
+    /// Plans and appends one query's flight. Nothing is appended on error.
+    fn build(
+        &self,
+        st: &mut State,
+        q: &Query<'_>,
+        params: &[Param<'_>],
+        described: Option<&Statement>,
+        stream_limit: Option<usize>,
+    ) -> Result<Plan, Error> {
+        if let Some(e) = &st.broken {
+            return Err(e.clone());
+        }
+        let text = q.opts.text;
+        let mut scratch = BytesMut::new();
+        let mut bindbuf = BytesMut::new();
+        let mut resp = Response::extended();
+        resp.text_results = text;
+        resp.stream_limit = stream_limit;
+
+        // An explicitly prepared statement: described by `prepare`.
+        if let Some(stmt) = q.stmt {
+            let d = stmt.described().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Other,
+                    "statement is not prepared on this connection",
+                )
+            })?;
+            let owned;
+            let modes = if stmt.0.modes.len() == d.params.len() {
+                &stmt.0.modes
+            } else {
+                owned = vec![ParamMode::Infer; d.params.len()];
+                &owned
+            };
+            params::bind(
+                &mut bindbuf,
+                "",
+                stmt.name(),
+                modes,
+                Some(&d.params),
+                params,
+                text,
+            )?;
+            st.append_closes();
+            st.wbuf.extend_from_slice(&bindbuf);
+            frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
+            frontend::sync(&mut st.wbuf);
+            resp.stmt = Some(stmt.clone());
+            return Ok(Plan::Run(self.push(st, resp, q)));
+        }
+
+        let cache_on = !st.pooler_mode && q.opts.cache.unwrap_or(true) && !st.cache.disabled();
+        if cache_on {
+            let found = st.cache.get(q.sql).and_then(|vs| {
+                vs.iter()
+                    .find(|s| {
+                        params::fits(
+                            &s.0.modes,
+                            s.described().map(|d| d.params.as_slice()),
+                            params,
+                            &mut scratch,
+                        )
+                    })
+                    .cloned()
+            });
+            if let Some(stmt) = found {
+                let needs_types = stmt.0.modes.contains(&ParamMode::Infer);
+                let server = stmt.described().map(|d| d.params.as_slice());
+                if needs_types && server.is_none() {
+                    // Someone else's describe of this statement is in flight:
+                    // wait behind it with a bare Sync.
+                    frontend::sync(&mut st.wbuf);
+                    let id = st.push(Response::extended());
+                    return Ok(Plan::Describe(self.ticket(id), None));
+                }
+                params::bind(
+                    &mut bindbuf,
+                    "",
+                    stmt.name(),
+                    &stmt.0.modes,
+                    server,
+                    params,
+                    text,
+                )?;
+                st.append_closes();
+                st.wbuf.extend_from_slice(&bindbuf);
+                frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
+                frontend::sync(&mut st.wbuf);
+                resp.stmt = Some(stmt);
+                resp.cached = true;
+                return Ok(Plan::Run(self.push(st, resp, q)));
+            }
+        }
+
+        // Cold: choose each parameter's mode from its Rust value.
+        let mut modes: Vec<ParamMode> = match described {
+            Some(d) => d
+                .params()
+                .iter()
+                .map(|t| ParamMode::Binary(t.clone()))
+                .collect(),
+            None => params
+                .iter()
+                .map(|p| params::probe(*p, &mut scratch))
+                .collect(),
+        };
+        if described.is_none() {
+            let n = params::count_placeholders(q.sql);
+            if n != params.len() {
+                return Err(Error::conversion(format!(
+                    "the query uses {n} parameter{} but {} {} given",
+                    if n == 1 { "" } else { "s" },
+                    params.len(),
+                    if params.len() == 1 { "was" } else { "were" }
+                )));
+            }
+        }
+        let infer = modes.contains(&ParamMode::Infer);
+        let oids: Vec<u32> = modes.iter().map(ParamMode::declared_oid).collect();
+
+        if cache_on {
+            let name = format!("tusk_s{}", st.next_stmt);
+            st.next_stmt += 1;
+            let stmt = Statement::new(
+                name,
+                std::mem::take(&mut modes),
+                Some(Arc::downgrade(&st.to_close)),
+            );
+            if !infer {
+                params::bind(
+                    &mut bindbuf,
+                    "",
+                    stmt.name(),
+                    &stmt.0.modes,
+                    None,
+                    params,
+                    text,
+                )?;
+            }
+            st.append_closes();
+            frontend::parse(stmt.name(), q.sql, oids, &mut st.wbuf).map_err(map_err)?;
+            frontend::describe(b'S', stmt.name(), &mut st.wbuf).map_err(map_err)?;
+            resp.expect_parse = true;
+            resp.describing = true;
+            resp.cached = true;
+            resp.stmt = Some(stmt.clone());
+            st.cache.insert(q.sql, stmt);
+            if infer {
+                frontend::sync(&mut st.wbuf);
+                resp.stream_limit = None;
+                let id = st.push(resp);
+                return Ok(Plan::Describe(self.ticket(id), None));
+            }
+            st.wbuf.extend_from_slice(&bindbuf);
+            frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
+            frontend::sync(&mut st.wbuf);
+            return Ok(Plan::Run(self.push(st, resp, q)));
+        }
+
+        // Unnamed statement: Parse/Describe/Bind/Execute/Sync in one flight.
+        let stmt = Statement::new(String::new(), modes, None);
+        if !infer {
+            params::bind(&mut bindbuf, "", "", &stmt.0.modes, None, params, text)?;
+        }
+        st.append_closes();
+        frontend::parse("", q.sql, oids, &mut st.wbuf).map_err(map_err)?;
+        frontend::describe(b'S', "", &mut st.wbuf).map_err(map_err)?;
+        resp.expect_parse = true;
+        resp.describing = true;
+        resp.stmt = Some(stmt.clone());
+        if infer {
+            frontend::sync(&mut st.wbuf);
+            resp.stream_limit = None;
+            let id = st.push(resp);
+            return Ok(Plan::Describe(self.ticket(id), Some(stmt)));
+        }
+        st.wbuf.extend_from_slice(&bindbuf);
+        frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
+        frontend::sync(&mut st.wbuf);
+        Ok(Plan::Run(self.push(st, resp, q)))
+    }
+
+    fn push(&self, st: &mut State, resp: Response, q: &Query<'_>) -> Ticket {
+        let id = st.push(resp);
+        if q.opts.timeout.is_some() {
+            let end = st.req(id).map(|r| r.end).unwrap_or(0);
+            st.barriers.push_back(end);
+        }
+        self.ticket(id)
+    }
+
+    /// Submits a query, waiting out any describe it needs first.
+    pub(crate) async fn submit(
+        &self,
+        q: &Query<'_>,
+        params: &[Param<'_>],
+        stream_limit: Option<usize>,
+    ) -> Result<Ticket, Error> {
+        let mut described: Option<Statement> = None;
+        for _ in 0..3 {
+            let plan = {
+                let mut st = self.shared.lock();
+                self.build(&mut st, q, params, described.as_ref(), stream_limit)?
+            };
+            match plan {
+                Plan::Run(t) => return Ok(t),
+                Plan::Describe(t, unnamed) => {
+                    t.wait().await.into_result()?;
+                    described = unnamed;
+                }
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Other,
+            "could not settle the statement's parameter types",
+        ))
+    }
+
+    /// Runs a query to completion (one retry of a stale cached plan).
+    pub(crate) async fn run(&self, q: &Query<'_>, params: &[Param<'_>]) -> Result<Response, Error> {
+        let mut retried = false;
+        loop {
+            let ticket = self.submit(q, params, None).await?;
+            let resp = self.wait(ticket, q.opts.timeout).await;
+            if let Some(e) = &resp.error {
+                if !retried && resp.cached && resp.status == b'I' && is_stale_plan(e) {
+                    tracing::debug!(error = %e, "stale cached statement; re-preparing once");
+                    retried = true;
+                    continue;
+                }
+            }
+            return resp.into_result();
+        }
+    }
+
+    /// Waits for a ticket, enforcing a timeout with a server-side cancel.
+    pub(crate) async fn wait(&self, mut ticket: Ticket, timeout: Option<Duration>) -> Response {
+        let Some(t) = timeout else {
+            return ticket.wait().await;
+        };
+        if let Ok(r) = tokio::time::timeout(t, poll_fn(|cx| ticket.poll_done(cx))).await {
+            return r;
+        }
+        self.cancel_timed(ticket, t).await
+    }
+
+    async fn cancel_timed(&self, mut ticket: Ticket, t: Duration) -> Response {
+        let id = ticket.id;
+        let grace = crate::cancel::grace(t);
+        // Wait until the server is answering this very query (everything
+        // before it is done, nothing after it was written).
+        let at_front = tokio::time::timeout(
+            grace,
+            poll_fn(|cx| {
+                self.shared
+                    .poll_wait(cx, id, |st, _| st.current_id() == Some(id))
+                    .map(|_| ())
+            }),
+        )
+        .await
+        .is_ok();
+        let done = self.shared.lock().req(id).is_none_or(|r| r.done);
+        if at_front && !done {
+            let weak = Arc::downgrade(&self.shared);
+            let _hold = crate::cancel::Hold::new(&weak);
+            if let Err(e) = crate::cancel::send_cancel(&self.shared.cancel).await {
+                tracing::warn!(error = %e, "cancel request after a query timeout failed");
+            }
+        }
+        match tokio::time::timeout(grace, poll_fn(|cx| ticket.poll_done(cx))).await {
+            Ok(mut r) => {
+                if let Some(e) = &r.error {
+                    if e.code().is_some_and(|c| c.code() == "57014") {
+                        r.error = Some(Error::timed_out(t, Some(e)));
+                    }
+                }
+                r
+            }
+            Err(_) => {
+                let err = Error::timed_out(t, None);
+                self.shared.lock().fail(Error::new(
+                    ErrorKind::Timeout,
+                    format!("the server did not answer within {grace:?} of a canceled query; the connection was closed"),
+                ));
+                drop(ticket);
+                let mut r = Response::extended();
+                r.error = Some(err);
+                r
+            }
+        }
+    }
+
+    /// Prepares a named statement that the caller owns.
+    pub(crate) async fn prepare(
+        &self,
+        sql: &str,
+        types: &[postgres_types::Type],
+    ) -> Result<Statement, Error> {
+        let ticket = {
+            let mut st = self.shared.lock();
+            if let Some(e) = &st.broken {
+                return Err(e.clone());
+            }
+            let name = format!("tusk_p{}", st.next_stmt);
+            st.next_stmt += 1;
+            let n = params::count_placeholders(sql).max(types.len());
+            let modes = vec![ParamMode::Infer; n];
+            let stmt = Statement::new(name, modes, Some(Arc::downgrade(&st.to_close)));
+            let oids: Vec<u32> = (0..n)
+                .map(|i| types.get(i).map(|t| t.oid()).unwrap_or(0))
+                .collect();
+            st.append_closes();
+            frontend::parse(stmt.name(), sql, oids, &mut st.wbuf).map_err(map_err)?;
+            frontend::describe(b'S', stmt.name(), &mut st.wbuf).map_err(map_err)?;
+            frontend::sync(&mut st.wbuf);
+            let mut resp = Response::extended();
+            resp.expect_parse = true;
+            resp.describing = true;
+            resp.stmt = Some(stmt);
+            let id = st.push(resp);
+            self.ticket(id)
+        };
+        let resp = ticket.wait().await.into_result()?;
+        resp.stmt
+            .ok_or_else(|| Error::protocol("prepare lost its statement"))
+    }
+
+    /// Runs a query and returns all rows.
+    pub(crate) async fn query(
+        &self,
+        q: &Query<'_>,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>, Error> {
+        let resp = self.run(q, params).await?;
+        Ok(resp.rows.into())
+    }
+
+    /// Runs a statement and returns the rows it affected.
+    pub(crate) async fn execute(&self, q: &Query<'_>, params: &[Param<'_>]) -> Result<u64, Error> {
+        let resp = self.run(q, params).await?;
+        Ok(resp.rows_affected())
+    }
+
+    /// Runs SQL through the simple query protocol (several statements allowed).
+    pub(crate) async fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
+        let ticket = self.submit_simple(sql, false)?;
+        let resp = ticket.wait().await.into_result()?;
+        Ok(resp.simple)
+    }
+
+    pub(crate) fn submit_simple(&self, sql: &str, abandon: bool) -> Result<Ticket, Error> {
+        let mut st = self.shared.lock();
+        if let Some(e) = &st.broken {
+            return Err(e.clone());
+        }
+        frontend::query(sql, &mut st.wbuf).map_err(map_err)?;
+        let id = st.push(Response::simple());
+        if abandon {
+            st.abandon(id);
+            // Nobody waits for it: push it out now if nobody is driving.
+            if st.driver.is_none() {
+                let waker = std::task::Waker::noop();
+                let mut cx = std::task::Context::from_waker(waker);
+                let _ = st.drive(&mut cx);
+            }
+        }
+        Ok(self.ticket(id))
+    }
+
+    /// Queues SQL with nobody waiting for it (rollback on drop).
+    pub(crate) fn fire_and_forget(&self, sql: &str) {
+        if let Ok(mut t) = self.submit_simple(sql, true) {
+            t.finished = true;
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! Opening a connection: hosts, sockets, TLS, startup, authentication,
+//! `target_session_attrs`.
+
+mod auth;
+mod socket;
+
+use bytes::BytesMut;
+use parking_lot::Mutex;
+use postgres_protocol::message::backend::Message;
+use postgres_protocol::message::frontend;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::cache::StatementCache;
+use crate::cancel::CancelTarget;
+use crate::config::{Config, ConfigError, LoadBalanceHosts, SslMode, Target, TargetSessionAttrs};
+use crate::connection::Connection;
+use crate::engine::{Shared, State};
+use crate::error::{DbError, Error, ErrorKind};
+use crate::io::{tls, Io};
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Error {
+        Error::with_source(ErrorKind::Configuration, "invalid configuration", e)
+    }
+}
+
+/// Connects with a libpq-style URL or `key=value` string; unset options
+/// come from the `PG*` environment variables, then libpq's defaults.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), tusk::Error> {
+/// let conn = tusk::connect("postgresql://app@localhost/app").await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect(url: &str) -> Result<Connection, Error> {
+    let config = Config::parse(url)?.with_env_defaults()?;
+    connect_with(&config).await
+}
+
+/// Connects with a [`Config`].
+pub async fn connect_with(config: &Config) -> Result<Connection, Error> {
+    let mut targets = config.targets()?;
+    if config.load_balance_hosts() == LoadBalanceHosts::Random {
+        fastrand::shuffle(&mut targets);
+    }
+    let attrs = config.target_session_attrs();
+    let passes: &[TargetSessionAttrs] = match attrs {
+        TargetSessionAttrs::PreferStandby => {
+            &[TargetSessionAttrs::Standby, TargetSessionAttrs::Any]
+        }
+        _ => std::slice::from_ref(&attrs),
+    };
+    let mut errors: Vec<(String, Error)> = Vec::new();
+    for want in passes {
+        for t in &targets {
+            match connect_one(config, t).await {
+                Ok(conn) => match session_matches(&conn, *want).await {
+                    Ok(true) => return Ok(conn),
+                    Ok(false) => {
+                        errors.push((
+                            t.to_string(),
+                            Error::new(ErrorKind::Connection, format!("server is not {want:?}")),
+                        ));
+                        let _ = conn.close().await;
+                    }
+                    Err(e) => errors.push((t.to_string(), e)),
+                },
+                Err(e) => {
+                    if e.kind() == ErrorKind::Configuration {
+                        return Err(e);
+                    }
+                    errors.push((t.to_string(), e));
+                }
+            }
+        }
+    }
+    if errors.len() == 1 {
+        if let Some((_, e)) = errors.pop() {
+            return Err(e);
+        }
+    }
+    let kind = errors
+        .first()
+        .map(|(_, e)| e.kind())
+        .unwrap_or(ErrorKind::Connection);
+    let all_same = errors.iter().all(|(_, e)| e.kind() == kind);
+    let detail: Vec<String> = errors.iter().map(|(t, e)| format!("{t}: {e}")).collect();
+    Err(Error::new(
+        if all_same {
+            kind
+        } else {
+            ErrorKind::Connection
+        },
+        format!("could not connect to any host: {}", detail.join("; ")),
+    ))
+}
+
+async fn session_matches(conn: &Connection, want: TargetSessionAttrs) -> Result<bool, Error> {
+    if want == TargetSessionAttrs::Any {
+        return Ok(true);
+    }
+    let param = |name: &str| conn.parameter(name);
+    let standby = match param("in_hot_standby") {
+        Some(v) => v == "on",
+        None => {
+            let v: bool =
+                crate::Executor::query_scalar(conn, "SELECT pg_is_in_recovery()", &[]).await?;
+            v
+        }
+    };
+    let read_only = match param("default_transaction_read_only") {
+        Some(v) => v == "on",
+        None => {
+            let msgs = crate::Executor::simple_query(conn, "SHOW transaction_read_only").await?;
+            msgs.iter().any(|m| match m {
+                crate::SimpleQueryMessage::Row(r) => {
+                    r.get_text(0usize).ok().flatten() == Some("on")
+                }
+                _ => false,
+            })
+        }
+    };
+    Ok(match want {
+        TargetSessionAttrs::ReadWrite => !standby && !read_only,
+        TargetSessionAttrs::ReadOnly => standby || read_only,
+        TargetSessionAttrs::Primary => !standby,
+        TargetSessionAttrs::Standby => standby,
+        _ => true,
+    })
+}
+
+async fn connect_one(config: &Config, t: &Target) -> Result<Connection, Error> {
+    let fut = connect_inner(config, t);
+    match config.connect_timeout() {
+        Some(limit) => match tokio::time::timeout(limit, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                format!("connecting to {t} timed out after {limit:?}"),
+            )),
+        },
+        None => fut.await,
+    }
+}
+
+async fn connect_inner(config: &Config, t: &Target) -> Result<Connection, Error> {
+    let (sock, addr, tls_host) = socket::open(config, t).await?;
+    let is_tcp = matches!(sock, crate::io::Sock::Tcp(_));
+    let mut io = Io::new(sock).map_err(|e| Error::io("registering the socket failed", e))?;
+    let mode = config.ssl_mode();
+    if is_tcp && !matches!(mode, SslMode::Disable | SslMode::Allow) {
+        let mut buf = BytesMut::new();
+        frontend::ssl_request(&mut buf);
+        io.write_all(&mut buf)
+            .await
+            .map_err(|e| Error::io("sending SSLRequest failed", e))?;
+        match io
+            .read_byte_plain()
+            .await
+            .map_err(|e| Error::io("reading the SSLRequest answer failed", e))?
+        {
+            b'S' => {
+                let params = tls::TlsParams {
+                    verify: if mode == SslMode::VerifyFull {
+                        tls::Verify::Full
+                    } else if mode == SslMode::VerifyCa {
+                        tls::Verify::Chain
+                    } else {
+                        tls::Verify::None
+                    },
+                    root_cert: config.ssl_root_cert().map(|p| p.to_path_buf()),
+                    client_cert: config.ssl_cert().map(|p| p.to_path_buf()),
+                    client_key: config.ssl_key().map(|p| p.to_path_buf()),
+                };
+                let cfg = tls::client_config(&params)?;
+                let name = tls::server_name(&tls_host)?;
+                let conn = rustls::ClientConnection::new(cfg, name).map_err(|e| {
+                    Error::with_source(ErrorKind::Connection, "TLS setup failed", e)
+                })?;
+                io.set_tls(conn);
+                io.tls_handshake().await.map_err(|e| {
+                    Error::with_source(
+                        ErrorKind::Connection,
+                        format!("TLS handshake with {t} failed"),
+                        e,
+                    )
+                })?;
+            }
+            b'N' => {
+                if mode.requires_tls() {
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        format!(
+                            "server {t} does not support TLS, but sslmode={mode:?} requires it"
+                        ),
+                    ));
+                }
+            }
+            other => {
+                return Err(Error::protocol(format!(
+                    "unexpected answer {other:#x} to SSLRequest"
+                )));
+            }
+        }
+    } else if mode.requires_tls() && !is_tcp {
+        // libpq: unix sockets never use TLS; sslmode does not apply.
+    }
+
+    let user = config.effective_user();
+    let dbname = config
+        .dbname()
+        .map(str::to_string)
+        .unwrap_or_else(|| user.clone());
+    let mut startup: Vec<(&str, &str)> = vec![
+        ("user", &user),
+        ("database", &dbname),
+        ("client_encoding", "UTF8"),
+    ];
+    let app = config
+        .application_name()
+        .or(config.fallback_application_name());
+    if let Some(a) = app {
+        startup.push(("application_name", a));
+    }
+    if let Some(o) = config.options() {
+        startup.push(("options", o));
+    }
+    let mut buf = BytesMut::new();
+    frontend::startup_message(startup.iter().copied(), &mut buf).map_err(|e| {
+        Error::with_source(ErrorKind::Configuration, "invalid startup parameter", e)
+    })?;
+    io.write_all(&mut buf)
+        .await
+        .map_err(|e| Error::io("sending the startup message failed", e))?;
+
+    let mut rbuf = BytesMut::with_capacity(8192);
+    let password = config.password_for(t);
+    auth::authenticate(&mut io, &mut rbuf, config, &user, password.as_deref()).await?;
+
+    let mut params = HashMap::new();
+    let mut key = (0, 0);
+    loop {
+        match read_message(&mut io, &mut rbuf).await? {
+            Message::BackendKeyData(b) => key = (b.process_id(), b.secret_key()),
+            Message::ParameterStatus(b) => {
+                if let (Ok(n), Ok(v)) = (b.name(), b.value()) {
+                    params.insert(n.to_string(), v.to_string());
+                }
+            }
+            Message::NoticeResponse(_) => {}
+            Message::ReadyForQuery(_) => break,
+            Message::ErrorResponse(b) => return Err(db_error(&mut b.fields())),
+            _ => return Err(Error::protocol("unexpected message during startup")),
+        }
+    }
+    let cache = StatementCache::new(
+        config.statement_cache_capacity(),
+        config.statement_cache_bytes(),
+    );
+    let state = State::new(io, rbuf, params, cache, config.pooler_mode());
+    let shared = Arc::new(Shared {
+        state: Mutex::new(state),
+        cancel: CancelTarget {
+            process_id: key.0,
+            secret_key: key.1,
+            addr,
+            connect_timeout: config.connect_timeout(),
+        },
+    });
+    Ok(Connection::from_shared(shared))
+}
+
+pub(crate) fn db_error(fields: &mut postgres_protocol::message::backend::ErrorFields<'_>) -> Error {
+    match DbError::parse(fields) {
+        Ok(db) => Error::db(db),
+        Err(e) => Error::with_source(ErrorKind::Protocol, "malformed error from the server", e),
+    }
+}
+
+/// Reads one message during startup (no pipelining yet).
+pub(crate) async fn read_message(io: &mut Io, rbuf: &mut BytesMut) -> Result<Message, Error> {
+    loop {
+        if rbuf.len() >= 5 {
+            let len = u32::from_be_bytes([rbuf[1], rbuf[2], rbuf[3], rbuf[4]]) as usize;
+            if !(4..=(1 << 24)).contains(&len) {
+                return Err(Error::protocol(format!(
+                    "invalid startup message length {len}"
+                )));
+            }
+            if rbuf.len() > len {
+                return match Message::parse(rbuf) {
+                    Ok(Some(m)) => Ok(m),
+                    Ok(None) => Err(Error::protocol("truncated message")),
+                    Err(e) => Err(Error::with_source(
+                        ErrorKind::Protocol,
+                        "malformed message",
+                        e,
+                    )),
+                };
+            }
+        }
+        let n = io
+            .read_some(rbuf)
+            .await
+            .map_err(|e| Error::io("reading from the server failed", e))?;
+        if n == 0 {
+            return Err(Error::new(
+                ErrorKind::Connection,
+                "the server closed the connection during startup",
+            ));
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The public connection handle.
+
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::task::Poll;
+
+use crate::cancel::CancelToken;
+use crate::client::Client;
+use crate::engine::Shared;
+use crate::error::Error;
+use crate::notify::{Notice, Notification};
+use crate::transaction::{Transaction, TransactionOptions};
+
+/// Where the session stands with respect to transactions (from the last ReadyForQuery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionStatus {
+    /// Not in a transaction block.
+    Idle,
+    /// In a transaction block.
+    InTransaction,
+    /// In a failed transaction block (statements are refused until ROLLBACK).
+    Failed,
+}
+
+/// A connection to PostgreSQL.
+///
+/// Share it between tasks by reference (or `Arc`): queries from concurrent
+/// callers are pipelined automatically, their writes coalesced, each with
+/// its own Sync so one caller's error never disturbs another's. No task
+/// needs to be spawned: whichever caller waits drives the connection.
+/// Query methods come from the [`Executor`](crate::Executor) trait.
+pub struct Connection {
+    client: Client,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("process_id", &self.process_id())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Connection {
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Connection {
+        Connection {
+            client: Client { shared },
+        }
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Connects with a URL or `key=value` string (see [`crate::connect`]).
+    pub async fn connect(url: &str) -> Result<Connection, Error> {
+        crate::connect(url).await
+    }
+
+    /// Starts a transaction (`BEGIN`).
+    pub async fn transaction(&mut self) -> Result<Transaction<'_>, Error> {
+        Transaction::begin(&self.client, TransactionOptions::default()).await
+    }
+
+    /// Starts a transaction with an isolation level, read-only or deferrable mode.
+    pub async fn transaction_with(
+        &mut self,
+        opts: TransactionOptions,
+    ) -> Result<Transaction<'_>, Error> {
+        Transaction::begin(&self.client, opts).await
+    }
+
+    /// A token that cancels this connection's running query from anywhere.
+    pub fn cancel_token(&self) -> CancelToken {
+        CancelToken {
+            target: self.client.shared.cancel.clone(),
+            shared: Arc::downgrade(&self.client.shared),
+        }
+    }
+
+    /// The backend's process id (`pg_backend_pid()`).
+    pub fn process_id(&self) -> i32 {
+        self.client.shared.cancel.process_id
+    }
+
+    /// A run-time parameter the server reported (`server_version`,
+    /// `TimeZone`, `DateStyle`, `integer_datetimes`, `in_hot_standby`, ...),
+    /// kept current as the server reports changes.
+    pub fn parameter(&self, name: &str) -> Option<String> {
+        self.client.shared.lock().params.get(name).cloned()
+    }
+
+    /// The server version string (`server_version`).
+    pub fn server_version(&self) -> Option<String> {
+        self.parameter("server_version")
+    }
+
+    /// Replaces the notice handler (the default logs notices with `tracing`).
+    pub fn set_notice_handler(&self, handler: impl Fn(&Notice) + Send + Sync + 'static) {
+        self.client.shared.lock().notice_handler = Some(Arc::new(handler));
+    }
+
+    /// The transaction status from the last ReadyForQuery.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        match self.client.shared.lock().tx_status {
+            b'T' => TransactionStatus::InTransaction,
+            b'E' => TransactionStatus::Failed,
+            _ => TransactionStatus::Idle,
+        }
+    }
+
+    /// True once the connection is broken or closed.
+    pub fn is_closed(&self) -> bool {
+        self.client.shared.lock().broken.is_some()
+    }
+
+    /// Statements in the statement cache.
+    pub fn cached_statements(&self) -> usize {
+        self.client.shared.lock().cache.len()
+    }
+
+    /// Drops every cached statement (they are closed on the server with the next query).
+    pub fn clear_statement_cache(&self) {
+        self.client.shared.lock().cache.clear();
+    }
+
+    /// Waits for the next `NOTIFY` on a channel this connection `LISTEN`s to.
+    pub async fn next_notification(&self) -> Result<Notification, Error> {
+        let shared = &self.client.shared;
+        let r = poll_fn(|cx| {
+            let mut st = match shared.poll_external(cx, |st| !st.notifications.is_empty()) {
+                Poll::Ready(st) => st,
+                Poll::Pending => {
+                    shared.lock().set_notification_waker(cx.waker());
+                    return Poll::Pending;
+                }
+            };
+            st.clear_notification_waker();
+            Poll::Ready(match st.notifications.pop_front() {
+                Some(n) => Ok(n),
+                None => Err(st.broken.clone().unwrap_or_else(Error::closed)),
+            })
+        })
+        .await;
+        r
+    }
+
+    /// Waits until every request sent on this connection has been answered
+    /// (including queued rollbacks of dropped transactions).
+    pub async fn wait_idle(&self) -> Result<(), Error> {
+        let shared = &self.client.shared;
+        poll_fn(|cx| match shared.poll_external(cx, |st| st.is_idle()) {
+            Poll::Ready(st) => Poll::Ready(match &st.broken {
+                Some(e) => Err(e.clone()),
+                None => Ok(()),
+            }),
+            Poll::Pending => {
+                shared.lock().add_idle_waker(cx.waker());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Closes the connection politely: waits for requests in flight, then
+    /// sends Terminate.
+    pub async fn close(self) -> Result<(), Error> {
+        let r = self.wait_idle().await;
+        terminate(&self.client);
+        r
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.client.shared.lock().is_idle() {
+            terminate(&self.client);
+        }
+    }
+}
+
+/// Sends Terminate without waiting (best effort) and marks the connection closed.
+fn terminate(client: &Client) {
+    let mut guard = client.shared.lock();
+    let st = &mut *guard;
+    if st.broken.is_none() {
+        let mut out = bytes::BytesMut::new();
+        postgres_protocol::message::frontend::terminate(&mut out);
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let _ = st.io.poll_write(&mut cx, &mut out);
+        st.fail(Error::closed());
+    }
+}
+
+crate::executor::delegate_executor!(Connection, client);

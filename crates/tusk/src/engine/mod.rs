@@ -1,0 +1,867 @@
+//! The connection engine: a request queue driven by whichever caller is
+//! waiting, with no background task.
+//!
+//! Callers append their messages to one write buffer under a mutex and get
+//! a request id. One caller at a time is the *driver*: it flushes the write
+//! buffer (so concurrent callers' writes coalesce), reads, and hands each
+//! server message to the request at the head of the queue. When the
+//! driver's own request completes, it passes the role to the next waiting
+//! caller. A caller that is dropped marks its request abandoned: the driver
+//! still reads its response up to ReadyForQuery, so the connection stays in
+//! step. One Sync per request keeps one caller's error from touching another.
+
+pub(crate) mod response;
+
+use bytes::{Buf, BytesMut};
+use fallible_iterator::FallibleIterator;
+use parking_lot::{Mutex, MutexGuard};
+use postgres_protocol::message::backend::Message;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use crate::cache::StatementCache;
+use crate::error::{DbError, Error, ErrorKind};
+use crate::io::Io;
+use crate::notify::{Notice, Notification};
+use crate::row::{type_of, Column, Row, RowDesc};
+use crate::statement::Described;
+pub(crate) use response::{Proto, Response, SimpleQueryMessage};
+
+/// Largest message accepted from the server (PostgreSQL's own limit on a
+/// value is 1 GiB; a row can carry a few).
+const MAX_MESSAGE: usize = 1 << 31;
+
+/// Reads handled by one driver turn before it yields to other tasks.
+const DRIVE_BUDGET: u32 = 64;
+
+/// A notice handler.
+pub(crate) type NoticeHandler = Arc<dyn Fn(&Notice) + Send + Sync>;
+
+pub(crate) struct Req {
+    pub id: u64,
+    pub resp: Response,
+    pub waker: Option<Waker>,
+    pub done: bool,
+    pub abandoned: bool,
+    pub collected: bool,
+    /// Offset (in bytes appended since the connection opened) where this
+    /// request's messages end.
+    pub end: u64,
+}
+
+/// Who drives the connection now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Driver {
+    Request(u64),
+    /// A notification listener or an idle waiter.
+    External,
+}
+
+pub(crate) struct State {
+    pub io: Io,
+    pub wbuf: BytesMut,
+    rbuf: BytesMut,
+    queue: VecDeque<Req>,
+    /// Index into `queue` of the first request not done.
+    cursor: usize,
+    next_id: u64,
+    appended: u64,
+    written: u64,
+    pub driver: Option<Driver>,
+    driver_waker: Option<Waker>,
+    /// Writes are held (a cancel is in flight).
+    pub holds: u32,
+    /// Nothing past the first of these offsets is written: each is the end
+    /// of a timed query in flight, so that its cancel can only hit it.
+    pub barriers: VecDeque<u64>,
+    stalled: bool,
+    pub broken: Option<Error>,
+    pub tx_status: u8,
+    pub params: HashMap<String, String>,
+    pub cache: StatementCache,
+    pub next_stmt: u64,
+    pub to_close: Arc<Mutex<Vec<String>>>,
+    pub notice_handler: Option<NoticeHandler>,
+    pub notifications: VecDeque<Notification>,
+    notification_waker: Option<Waker>,
+    idle_wakers: Vec<Waker>,
+    pub pooler_mode: bool,
+}
+
+impl State {
+    pub(crate) fn new(
+        io: Io,
+        rbuf: BytesMut,
+        params: HashMap<String, String>,
+        cache: StatementCache,
+        pooler_mode: bool,
+    ) -> State {
+        State {
+            io,
+            wbuf: BytesMut::with_capacity(8192),
+            rbuf,
+            queue: VecDeque::new(),
+            cursor: 0,
+            next_id: 1,
+            appended: 0,
+            written: 0,
+            driver: None,
+            driver_waker: None,
+            holds: 0,
+            barriers: VecDeque::new(),
+            stalled: false,
+            broken: None,
+            tx_status: b'I',
+            params,
+            cache,
+            next_stmt: 1,
+            to_close: Arc::new(Mutex::new(Vec::new())),
+            notice_handler: None,
+            notifications: VecDeque::new(),
+            notification_waker: None,
+            idle_wakers: Vec::new(),
+            pooler_mode,
+        }
+    }
+
+    /// Registers a request whose messages were just appended to `wbuf`.
+    pub(crate) fn push(&mut self, resp: Response) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.appended = self.written + self.wbuf.len() as u64;
+        self.queue.push_back(Req {
+            id,
+            resp,
+            waker: None,
+            done: false,
+            abandoned: false,
+            collected: false,
+            end: self.appended,
+        });
+        id
+    }
+
+    /// Appends Close messages for statements whose last handle was dropped.
+    pub(crate) fn append_closes(&mut self) {
+        let names = std::mem::take(&mut *self.to_close.lock());
+        for n in names {
+            if !n.is_empty() {
+                let _ = postgres_protocol::message::frontend::close(b'S', &n, &mut self.wbuf);
+            }
+        }
+    }
+
+    fn index(&self, id: u64) -> Option<usize> {
+        let first = self.queue.front()?.id;
+        let i = usize::try_from(id.checked_sub(first)?).ok()?;
+        (i < self.queue.len()).then_some(i)
+    }
+
+    pub(crate) fn req(&self, id: u64) -> Option<&Req> {
+        self.index(id).map(|i| &self.queue[i])
+    }
+
+    pub(crate) fn req_mut(&mut self, id: u64) -> Option<&mut Req> {
+        self.index(id).map(|i| &mut self.queue[i])
+    }
+
+    /// True when no request is waiting for the server and nothing is unsent.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.cursor >= self.queue.len() && self.wbuf.is_empty()
+    }
+
+    /// The id of the request the server is answering now.
+    pub(crate) fn current_id(&self) -> Option<u64> {
+        self.queue.get(self.cursor).map(|r| r.id)
+    }
+
+    /// Number of requests not yet answered.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.queue.len() - self.cursor
+    }
+
+    /// Takes a finished request's response.
+    pub(crate) fn collect(&mut self, id: u64) -> Response {
+        let resp = match self.req_mut(id) {
+            Some(r) => {
+                r.collected = true;
+                std::mem::take(&mut r.resp)
+            }
+            None => {
+                let mut r = Response::default();
+                r.error = Some(self.broken.clone().unwrap_or_else(Error::closed));
+                r
+            }
+        };
+        self.gc();
+        resp
+    }
+
+    fn gc(&mut self) {
+        while let Some(f) = self.queue.front() {
+            if f.done && (f.collected || f.abandoned) {
+                self.queue.pop_front();
+                self.cursor = self.cursor.saturating_sub(1);
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The caller of request `id` went away.
+    pub(crate) fn abandon(&mut self, id: u64) {
+        if let Some(r) = self.req_mut(id) {
+            r.abandoned = true;
+            r.waker = None;
+            r.resp.rows.clear();
+            r.resp.stream_limit = None;
+        }
+        self.gc();
+        if self.driver == Some(Driver::Request(id)) {
+            self.release_driver();
+        } else if self.stalled {
+            self.wake_driver();
+        }
+    }
+
+    pub(crate) fn wake_driver(&self) {
+        if let Some(w) = &self.driver_waker {
+            w.wake_by_ref();
+        }
+    }
+
+    /// Gives up the driver role and wakes whoever should take it.
+    pub(crate) fn release_driver(&mut self) {
+        self.driver = None;
+        self.driver_waker = None;
+        self.stalled = false;
+        for r in self.queue.iter().skip(self.cursor) {
+            if !r.done && !r.abandoned {
+                if let Some(w) = &r.waker {
+                    w.wake_by_ref();
+                    return;
+                }
+            }
+        }
+        if let Some(w) = &self.notification_waker {
+            w.wake_by_ref();
+            return;
+        }
+        if let Some(w) = self.idle_wakers.first() {
+            w.wake_by_ref();
+        }
+    }
+
+    /// Fails every pending request and closes the transport.
+    pub(crate) fn fail(&mut self, err: Error) {
+        if self.broken.is_none() {
+            tracing::debug!(error = %err, "connection broken");
+            self.broken = Some(err.clone());
+        }
+        let err = self.broken.clone().unwrap_or(err);
+        for r in self.queue.iter_mut().skip(self.cursor) {
+            r.done = true;
+            r.resp.error = Some(err.clone());
+            if let Some(w) = r.waker.take() {
+                w.wake();
+            }
+        }
+        self.cursor = self.queue.len();
+        self.wbuf.clear();
+        self.io.sock().shutdown();
+        if let Some(w) = self.notification_waker.take() {
+            w.wake();
+        }
+        for w in self.idle_wakers.drain(..) {
+            w.wake();
+        }
+        self.gc();
+    }
+
+    /// Becomes the driver if nobody is; true when `me` is the driver now.
+    pub(crate) fn claim(&mut self, me: Driver, cx: &Context<'_>) -> bool {
+        match self.driver {
+            None => {
+                self.driver = Some(me);
+                self.driver_waker = Some(cx.waker().clone());
+                true
+            }
+            Some(d) if d == me => {
+                match &self.driver_waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => self.driver_waker = Some(cx.waker().clone()),
+                }
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    pub(crate) fn set_notification_waker(&mut self, w: &Waker) {
+        self.notification_waker = Some(w.clone());
+    }
+
+    pub(crate) fn clear_notification_waker(&mut self) {
+        self.notification_waker = None;
+    }
+
+    pub(crate) fn add_idle_waker(&mut self, w: &Waker) {
+        if !self.idle_wakers.iter().any(|x| x.will_wake(w)) {
+            self.idle_wakers.push(w.clone());
+        }
+    }
+
+    /// One turn of the driver: flush, dispatch what is buffered, read.
+    /// `Ready` when something happened (the caller re-checks its request);
+    /// `Pending` with wakers registered when it must wait.
+    pub(crate) fn drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.broken.is_some() {
+            return Poll::Ready(());
+        }
+        if let Err(e) = self.flush(cx) {
+            self.fail(e);
+            return Poll::Ready(());
+        }
+        match self.process() {
+            Err(e) => {
+                self.fail(e);
+                return Poll::Ready(());
+            }
+            Ok(true) => return Poll::Ready(()),
+            Ok(false) => {}
+        }
+        if self.stalled {
+            // A stream's consumer is behind; it wakes the driver when it takes rows.
+            return Poll::Pending;
+        }
+        if self.in_flight() == 0
+            && self.notification_waker.is_none()
+            && self.driver != Some(Driver::External)
+        {
+            return Poll::Pending;
+        }
+        match self.io.poll_read(cx, &mut self.rbuf) {
+            Poll::Ready(Ok(0)) => {
+                self.fail(Error::new(
+                    ErrorKind::Connection,
+                    "the server closed the connection unexpectedly",
+                ));
+                Poll::Ready(())
+            }
+            Poll::Ready(Ok(_)) => {
+                if let Err(e) = self.process() {
+                    self.fail(e);
+                }
+                Poll::Ready(())
+            }
+            Poll::Ready(Err(e)) => {
+                self.fail(Error::io("reading from the server failed", e));
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Writes what may be written now.
+    fn flush(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
+        if self.holds > 0 || self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let limit = match self.barriers.front().copied() {
+            Some(b) => usize::try_from(b.saturating_sub(self.written)).unwrap_or(usize::MAX),
+            None => usize::MAX,
+        };
+        if limit == 0 {
+            return Ok(());
+        }
+        let before = self.wbuf.len();
+        let res = if limit >= self.wbuf.len() {
+            self.io.poll_write(cx, &mut self.wbuf)
+        } else {
+            let mut head = self.wbuf.split_to(limit);
+            let r = self.io.poll_write(cx, &mut head);
+            head.unsplit(std::mem::take(&mut self.wbuf));
+            self.wbuf = head;
+            r
+        };
+        self.written += (before - self.wbuf.len()) as u64;
+        match res {
+            Poll::Ready(Err(e)) => Err(Error::io("writing to the server failed", e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Dispatches complete messages in the receive buffer. True if any was.
+    fn process(&mut self) -> Result<bool, Error> {
+        let mut progress = false;
+        loop {
+            if let Some(r) = self.queue.get(self.cursor) {
+                if let Some(limit) = r.resp.stream_limit {
+                    if r.resp.rows.len() >= limit && !r.done {
+                        self.stalled = true;
+                        return Ok(progress);
+                    }
+                }
+            }
+            self.stalled = false;
+            if self.rbuf.len() < 5 {
+                return Ok(progress);
+            }
+            let tag = self.rbuf[0];
+            let len = u32::from_be_bytes([self.rbuf[1], self.rbuf[2], self.rbuf[3], self.rbuf[4]])
+                as usize;
+            if len < 4 {
+                return Err(Error::protocol(format!(
+                    "invalid message length {len} (tag {:?})",
+                    char::from(tag)
+                )));
+            }
+            if len > MAX_MESSAGE {
+                return Err(Error::protocol(format!(
+                    "message of {len} bytes (tag {:?}) is larger than the protocol allows",
+                    char::from(tag)
+                )));
+            }
+            if self.rbuf.len() < len + 1 {
+                self.rbuf.reserve(len + 1 - self.rbuf.len());
+                return Ok(progress);
+            }
+            progress = true;
+            if tag == b'D' {
+                let mut frame = self.rbuf.split_to(len + 1);
+                frame.advance(5);
+                self.on_data_row(frame.freeze())?;
+                continue;
+            }
+            let msg = match Message::parse(&mut self.rbuf) {
+                Ok(Some(m)) => m,
+                Ok(None) => return Err(Error::protocol("truncated message")),
+                Err(e) => {
+                    return Err(Error::with_source(
+                        ErrorKind::Protocol,
+                        "malformed message from the server",
+                        e,
+                    ))
+                }
+            };
+            self.on_message(tag, msg)?;
+        }
+    }
+
+    fn on_data_row(&mut self, body: bytes::Bytes) -> Result<(), Error> {
+        let Some(r) = self.queue.get_mut(self.cursor) else {
+            return Err(Error::protocol("DataRow with no query in flight"));
+        };
+        let resp = &mut r.resp;
+        if resp.skipping_copy {
+            return Ok(());
+        }
+        let desc = match &resp.desc {
+            Some(d) => d.clone(),
+            None => {
+                let d = resp
+                    .stmt
+                    .as_ref()
+                    .and_then(|s| s.described())
+                    .map(|d| d.desc.clone())
+                    .ok_or_else(|| Error::protocol("DataRow before any RowDescription"))?;
+                let d = if resp.text_results && !d.text {
+                    Arc::new(RowDesc {
+                        columns: d.columns.clone(),
+                        text: true,
+                    })
+                } else {
+                    d
+                };
+                resp.desc = Some(d.clone());
+                d
+            }
+        };
+        let row = Row::new(desc, body)?;
+        if r.abandoned {
+            return Ok(());
+        }
+        if resp.proto == Proto::Simple {
+            resp.simple.push(SimpleQueryMessage::Row(row));
+        } else {
+            resp.rows.push_back(row);
+            if resp.stream_limit.is_some() {
+                if let Some(w) = &r.waker {
+                    w.wake_by_ref();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_message(&mut self, tag: u8, msg: Message) -> Result<(), Error> {
+        match msg {
+            Message::NoticeResponse(body) => {
+                let notice = DbError::parse(&mut body.fields())
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed notice", e))?;
+                match &self.notice_handler {
+                    Some(h) => h(&notice),
+                    None => {
+                        tracing::info!(target: "tusk::notice", "{}: {}", notice.severity, notice.message)
+                    }
+                }
+                return Ok(());
+            }
+            Message::NotificationResponse(body) => {
+                let n = Notification {
+                    process_id: body.process_id(),
+                    channel: body
+                        .channel()
+                        .map_err(|e| {
+                            Error::with_source(ErrorKind::Protocol, "bad notification", e)
+                        })?
+                        .to_string(),
+                    payload: body
+                        .message()
+                        .map_err(|e| {
+                            Error::with_source(ErrorKind::Protocol, "bad notification", e)
+                        })?
+                        .to_string(),
+                };
+                self.notifications.push_back(n);
+                if let Some(w) = &self.notification_waker {
+                    w.wake_by_ref();
+                }
+                return Ok(());
+            }
+            Message::ParameterStatus(body) => {
+                let name = body.name().map_err(|e| {
+                    Error::with_source(ErrorKind::Protocol, "bad ParameterStatus", e)
+                })?;
+                let value = body.value().map_err(|e| {
+                    Error::with_source(ErrorKind::Protocol, "bad ParameterStatus", e)
+                })?;
+                self.params.insert(name.to_string(), value.to_string());
+                return Ok(());
+            }
+            _ => {}
+        }
+        let cursor = self.cursor;
+        let Some(r) = self.queue.get_mut(cursor) else {
+            if let Message::ErrorResponse(body) = msg {
+                let db = DbError::parse(&mut body.fields())
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
+                let kind = crate::error::kind_of(&db.code);
+                let e = Error::db(db);
+                return Err(if kind == ErrorKind::Connection {
+                    e
+                } else {
+                    e.with_kind(ErrorKind::Connection)
+                });
+            }
+            return Err(Error::protocol(format!(
+                "unexpected message {:?} with no query in flight",
+                char::from(tag)
+            )));
+        };
+        let resp = &mut r.resp;
+        if resp.skipping_copy && !matches!(msg, Message::CopyDone | Message::CopyData(_)) {
+            resp.skipping_copy = false;
+        }
+        match msg {
+            Message::ParseComplete => resp.parsed = true,
+            Message::BindComplete | Message::CloseComplete => {}
+            Message::ParameterDescription(body) => {
+                let mut types = Vec::new();
+                let mut it = body.parameters();
+                while let Some(oid) = it.next().map_err(|e| {
+                    Error::with_source(ErrorKind::Protocol, "bad ParameterDescription", e)
+                })? {
+                    types.push(type_of(oid));
+                }
+                resp.params = Some(types);
+            }
+            Message::RowDescription(body) => {
+                let mut columns = Vec::new();
+                let mut it = body.fields();
+                while let Some(f) = it
+                    .next()
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad RowDescription", e))?
+                {
+                    columns.push(Column {
+                        name: f.name().to_string(),
+                        type_: type_of(f.type_oid()),
+                        table_oid: f.table_oid(),
+                        column_id: f.column_id(),
+                        type_modifier: f.type_modifier(),
+                    });
+                }
+                let text = resp.proto == Proto::Simple || resp.text_results;
+                let desc = Arc::new(RowDesc { columns, text });
+                if resp.describing && resp.proto == Proto::Extended {
+                    if let Some(s) = &resp.stmt {
+                        let stored = if text {
+                            Arc::new(RowDesc {
+                                columns: desc.columns.clone(),
+                                text: false,
+                            })
+                        } else {
+                            desc.clone()
+                        };
+                        let _ = s.0.described.set(Described {
+                            params: resp.params.clone().unwrap_or_default(),
+                            desc: stored,
+                        });
+                    }
+                }
+                resp.desc = Some(desc);
+            }
+            Message::NoData => {
+                let desc = Arc::new(RowDesc {
+                    columns: Vec::new(),
+                    text: resp.text_results,
+                });
+                if resp.describing {
+                    if let Some(s) = &resp.stmt {
+                        let _ = s.0.described.set(Described {
+                            params: resp.params.clone().unwrap_or_default(),
+                            desc: desc.clone(),
+                        });
+                    }
+                }
+                resp.desc = Some(desc);
+            }
+            Message::CommandComplete(body) => {
+                let tag = body
+                    .tag()
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad CommandComplete", e))?
+                    .to_string();
+                if response::invalidates_cache(&tag) {
+                    self.cache.clear();
+                }
+                let resp = &mut self.queue[cursor].resp;
+                if resp.proto == Proto::Simple {
+                    let rows = response::rows_from_tag(&tag);
+                    resp.simple.push(SimpleQueryMessage::CommandComplete {
+                        tag: tag.clone(),
+                        rows,
+                    });
+                    resp.desc = None;
+                }
+                resp.tag = Some(tag);
+            }
+            Message::EmptyQueryResponse => {
+                if resp.proto == Proto::Simple {
+                    resp.simple.push(SimpleQueryMessage::CommandComplete {
+                        tag: String::new(),
+                        rows: 0,
+                    });
+                }
+            }
+            Message::PortalSuspended => resp.suspended = true,
+            Message::ErrorResponse(body) => {
+                let db = DbError::parse(&mut body.fields())
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
+                let fatal = matches!(
+                    db.severity,
+                    crate::error::Severity::Fatal | crate::error::Severity::Panic
+                );
+                let code = db.code.code().to_string();
+                let err = Error::db(db);
+                if resp.error.is_none() {
+                    resp.error = Some(err.clone());
+                }
+                // A cached statement that failed to parse, or whose plan is
+                // stale, leaves the cache (and is re-prepared next time).
+                if resp.cached
+                    && (!resp.parsed && resp.expect_parse || code == "0A000" || code == "26000")
+                {
+                    if let Some(s) = &resp.stmt {
+                        let name = s.name().to_string();
+                        self.cache.remove_named(&name);
+                    }
+                }
+                if fatal {
+                    // The server closes the session after FATAL.
+                    return Err(if err.kind() == ErrorKind::Connection {
+                        err
+                    } else {
+                        err.with_kind(ErrorKind::Connection)
+                    });
+                }
+            }
+            Message::ReadyForQuery(body) => {
+                self.tx_status = body.status();
+                let r = &mut self.queue[cursor];
+                r.resp.status = body.status();
+                r.done = true;
+                if let Some(w) = r.waker.take() {
+                    w.wake();
+                }
+                self.cursor += 1;
+                let end = self.queue[cursor].end;
+                while self.barriers.front().is_some_and(|b| *b <= end) {
+                    self.barriers.pop_front();
+                }
+                if self.cursor >= self.queue.len() {
+                    for w in self.idle_wakers.drain(..) {
+                        w.wake();
+                    }
+                }
+                self.gc();
+            }
+            Message::CopyInResponse(_) => {
+                // COPY FROM STDIN through a query method: refuse cleanly so
+                // the connection stays usable.
+                let _ = postgres_protocol::message::frontend::copy_fail(
+                    "COPY FROM STDIN is not supported by this method",
+                    &mut self.wbuf,
+                );
+            }
+            Message::CopyOutResponse(_) => {
+                resp.skipping_copy = true;
+                if resp.error.is_none() {
+                    resp.error = Some(Error::new(
+                        ErrorKind::Other,
+                        "COPY TO STDOUT is not supported by this method; its output was discarded",
+                    ));
+                }
+            }
+            Message::CopyData(_) | Message::CopyDone => {}
+            _ => {
+                return Err(Error::protocol(format!(
+                    "unexpected message {:?}",
+                    char::from(tag)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The engine as shared by every handle of one connection.
+pub(crate) struct Shared {
+    pub state: Mutex<State>,
+    pub cancel: crate::cancel::CancelTarget,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock()
+    }
+
+    /// Waits until request `id` satisfies `ready`, driving the connection
+    /// when nobody else is. Returns the locked state for the caller to take
+    /// what it needs.
+    pub(crate) fn poll_wait<'a>(
+        &'a self,
+        cx: &mut Context<'_>,
+        id: u64,
+        ready: impl Fn(&State, &Req) -> bool,
+    ) -> Poll<MutexGuard<'a, State>> {
+        let mut st = self.state.lock();
+        let mut budget = DRIVE_BUDGET;
+        loop {
+            match st.req(id) {
+                None => return Poll::Ready(st),
+                Some(r) if r.done || ready(&st, r) => return Poll::Ready(st),
+                Some(_) => {}
+            }
+            let me = Driver::Request(id);
+            if !st.claim(me, cx) {
+                if let Some(r) = st.req_mut(id) {
+                    match &r.waker {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        _ => r.waker = Some(cx.waker().clone()),
+                    }
+                }
+                if !st.wbuf.is_empty() {
+                    st.wake_driver();
+                }
+                return Poll::Pending;
+            }
+            // Keep a waker on the request too, so a handoff can find us.
+            if let Some(r) = st.req_mut(id) {
+                if r.waker.is_none() {
+                    r.waker = Some(cx.waker().clone());
+                }
+            }
+            match st.drive(cx) {
+                Poll::Ready(()) => {
+                    budget -= 1;
+                    if budget == 0 {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Drives the connection on behalf of a non-request waiter (listener,
+    /// idle waiter) until `done` holds.
+    pub(crate) fn poll_external(
+        &self,
+        cx: &mut Context<'_>,
+        done: impl Fn(&mut State) -> bool,
+    ) -> Poll<MutexGuard<'_, State>> {
+        let mut st = self.state.lock();
+        let mut budget = DRIVE_BUDGET;
+        loop {
+            if done(&mut st) || st.broken.is_some() {
+                if st.driver == Some(Driver::External) {
+                    st.release_driver();
+                }
+                return Poll::Ready(st);
+            }
+            if !st.claim(Driver::External, cx) {
+                if !st.wbuf.is_empty() {
+                    st.wake_driver();
+                }
+                return Poll::Pending;
+            }
+            match st.drive(cx) {
+                Poll::Ready(()) => {
+                    budget -= 1;
+                    if budget == 0 {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// A handle on one submitted request: dropping it abandons the request
+/// (its response is still read and discarded).
+pub(crate) struct Ticket {
+    pub shared: Arc<Shared>,
+    pub id: u64,
+    pub finished: bool,
+}
+
+impl Ticket {
+    pub(crate) fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<Response> {
+        let mut st = match self.shared.poll_wait(cx, self.id, |_, _| false) {
+            Poll::Ready(st) => st,
+            Poll::Pending => return Poll::Pending,
+        };
+        let resp = st.collect(self.id);
+        if st.driver == Some(Driver::Request(self.id)) {
+            st.release_driver();
+        }
+        self.finished = true;
+        Poll::Ready(resp)
+    }
+
+    pub(crate) async fn wait(mut self) -> Response {
+        std::future::poll_fn(|cx| self.poll_done(cx)).await
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.shared.lock().abandon(self.id);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! What one request (one Sync group, or one simple Query) collects from the
+//! server's messages.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use postgres_types::Type;
+
+use crate::error::Error;
+use crate::row::{Row, RowDesc};
+use crate::statement::Statement;
+
+/// One message of a simple-query result.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SimpleQueryMessage {
+    /// A row, all columns in text format (read with [`Row::get_text`]).
+    Row(Row),
+    /// A statement finished.
+    CommandComplete {
+        /// The command tag, e.g. `INSERT 0 3`.
+        tag: String,
+        /// Rows affected or returned, when the tag says.
+        rows: u64,
+    },
+}
+
+/// The request's protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Proto {
+    /// Parse/Bind/Describe/Execute/Sync.
+    #[default]
+    Extended,
+    /// Query.
+    Simple,
+}
+
+/// Everything a request collected. `Default` is an empty extended response.
+#[derive(Default)]
+pub(crate) struct Response {
+    pub proto: Proto,
+    /// The statement the flight parses, describes or binds.
+    pub stmt: Option<Statement>,
+    /// The statement is the cache's (so errors may evict it).
+    pub cached: bool,
+    /// A Parse is in the flight; `parsed` once ParseComplete arrived.
+    pub expect_parse: bool,
+    pub parsed: bool,
+    /// A `Describe Statement` is in the flight.
+    pub describing: bool,
+    pub params: Option<Vec<Type>>,
+    pub desc: Option<Arc<RowDesc>>,
+    pub text_results: bool,
+    pub rows: VecDeque<Row>,
+    /// Set for streams: the driver stops reading while this many rows wait.
+    pub stream_limit: Option<usize>,
+    /// The last CommandComplete tag.
+    pub tag: Option<String>,
+    /// PortalSuspended arrived (Execute with a row limit).
+    pub suspended: bool,
+    pub error: Option<Error>,
+    pub simple: Vec<SimpleQueryMessage>,
+    /// Transaction status from ReadyForQuery: b'I', b'T' or b'E'.
+    pub status: u8,
+    /// Skipping a COPY OUT this request did not ask for.
+    pub skipping_copy: bool,
+}
+
+impl Response {
+    pub(crate) fn extended() -> Response {
+        Response::default()
+    }
+
+    pub(crate) fn simple() -> Response {
+        Response {
+            proto: Proto::Simple,
+            ..Response::default()
+        }
+    }
+
+    /// Rows affected according to the last command tag.
+    pub(crate) fn rows_affected(&self) -> u64 {
+        self.tag.as_deref().map(rows_from_tag).unwrap_or(0)
+    }
+
+    /// The error, if any, else `Ok`.
+    pub(crate) fn into_result(self) -> Result<Response, Error> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self),
+        }
+    }
+}
+
+/// The row count at the end of a command tag (`INSERT 0 5`, `UPDATE 3`, `SELECT 10`).
+pub(crate) fn rows_from_tag(tag: &str) -> u64 {
+    tag.rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Command tags after which cached statements may describe stale result
+/// types: the cache is dropped (and the statements closed) proactively.
+pub(crate) fn invalidates_cache(tag: &str) -> bool {
+    tag.starts_with("ALTER ")
+        || tag.starts_with("DROP ")
+        || tag.starts_with("DISCARD")
+        || tag.starts_with("DEALLOCATE")
+        || matches!(
+            tag,
+            "CREATE VIEW"
+                | "CREATE FUNCTION"
+                | "CREATE PROCEDURE"
+                | "CREATE RULE"
+                | "CREATE TYPE"
+                | "CREATE DOMAIN"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags() {
+        assert_eq!(rows_from_tag("INSERT 0 5"), 5);
+        assert_eq!(rows_from_tag("UPDATE 3"), 3);
+        assert_eq!(rows_from_tag("CREATE TABLE"), 0);
+        assert!(invalidates_cache("ALTER TABLE"));
+        assert!(invalidates_cache("DISCARD ALL"));
+        assert!(invalidates_cache("DEALLOCATE ALL"));
+        assert!(!invalidates_cache("CREATE TABLE"));
+        assert!(!invalidates_cache("SELECT 1"));
+    }
+}

@@ -1,0 +1,11 @@
+//! The transport under the engine: a non-blocking socket registered with
+//! tokio's reactor (`AsyncFd`), optionally wrapped in rustls.
+//!
+//! Everything here works through `&self` on the socket, so the engine can
+//! keep the transport inside its state mutex and let whichever caller is
+//! driving the connection do the I/O: no background task, no channel hop.
+
+mod sock;
+pub(crate) mod tls;
+
+pub(crate) use sock::{Io, Sock};

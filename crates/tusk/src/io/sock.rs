@@ -1,0 +1,297 @@
+use bytes::{Buf, BytesMut};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::task::{Context, Poll};
+use tokio::io::unix::AsyncFd;
+
+/// A connected stream socket: TCP or Unix-domain.
+#[derive(Debug)]
+pub(crate) enum Sock {
+    Tcp(std::net::TcpStream),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+impl AsRawFd for Sock {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Sock::Tcp(s) => s.as_raw_fd(),
+            Sock::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl Sock {
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Sock::Tcp(s) => (&*s).read(buf),
+            Sock::Unix(s) => (&*s).read(buf),
+        }
+    }
+
+    fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sock::Tcp(s) => (&*s).write(buf),
+            Sock::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    pub(crate) fn shutdown(&self) {
+        let _ = match self {
+            Sock::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+            Sock::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+        };
+    }
+}
+
+/// `Read`/`Write` adapter for rustls over a non-blocking socket.
+struct SockRw<'a>(&'a Sock);
+
+impl Read for SockRw<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for SockRw<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Size of one read from the socket into the receive buffer.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The transport: a registered socket and, with TLS, the rustls session.
+pub(crate) struct Io {
+    fd: AsyncFd<Sock>,
+    tls: Option<Box<rustls::ClientConnection>>,
+    /// Read target: bytes are copied from here into the receive buffer
+    /// (one memcpy of what was read, instead of zeroing spare capacity).
+    scratch: Box<[u8]>,
+}
+
+impl Io {
+    #[allow(unsafe_code)]
+    pub(crate) fn new(sock: Sock) -> io::Result<Io> {
+        // SAFETY: `Sock` owns its file descriptor (a std TcpStream or
+        // UnixStream), `as_raw_fd` returns that same descriptor for the
+        // socket's whole life, and nothing closes it while the `AsyncFd`
+        // exists (`shutdown` does not close the descriptor).
+        let fd = unsafe { AsyncFd::register(sock) }.map_err(|e| e.into_parts().1)?;
+        Ok(Io {
+            fd,
+            tls: None,
+            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
+        })
+    }
+
+    pub(crate) fn sock(&self) -> &Sock {
+        self.fd.get_ref()
+    }
+
+    pub(crate) fn tls(&self) -> Option<&rustls::ClientConnection> {
+        self.tls.as_deref()
+    }
+
+    pub(crate) fn set_tls(&mut self, conn: rustls::ClientConnection) {
+        self.tls = Some(Box::new(conn));
+    }
+
+    /// Moves as much of `out` as the kernel takes. `Ready(Ok)` once all of
+    /// it (and any TLS records) is written; `Pending` with the waker
+    /// registered for write readiness otherwise.
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut BytesMut,
+    ) -> Poll<io::Result<()>> {
+        if let Some(tls) = self.tls.as_deref_mut() {
+            while !out.is_empty() {
+                let n = tls.writer().write(out)?;
+                out.advance(n);
+                if n == 0 {
+                    break;
+                }
+            }
+            while tls.wants_write() {
+                let fd = &self.fd;
+                let mut guard = match fd.poll_write_ready(cx) {
+                    Poll::Ready(g) => g?,
+                    Poll::Pending => return Poll::Pending,
+                };
+                match guard.try_io(|s| tls.write_tls(&mut SockRw(s.get_ref()))) {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return Poll::Ready(Err(e)),
+                    Err(_would_block) => continue,
+                }
+            }
+            return Poll::Ready(Ok(()));
+        }
+        while !out.is_empty() {
+            let mut guard = match self.fd.poll_write_ready(cx) {
+                Poll::Ready(g) => g?,
+                Poll::Pending => return Poll::Pending,
+            };
+            match guard.try_io(|s| s.get_ref().write(out)) {
+                Ok(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Ok(Ok(n)) => out.advance(n),
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Reads what is available into `inbuf`. `Ready(Ok(0))` is end of stream.
+    pub(crate) fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        inbuf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        if self.tls.is_some() {
+            return self.poll_read_tls(cx, inbuf);
+        }
+        loop {
+            let mut guard = match self.fd.poll_read_ready(cx) {
+                Poll::Ready(g) => g?,
+                Poll::Pending => return Poll::Pending,
+            };
+            let scratch = &mut self.scratch;
+            let want = scratch.len();
+            match guard.try_io(|s| s.get_ref().read(scratch)) {
+                Ok(Ok(n)) => {
+                    // A short read means the socket is drained: clear the
+                    // readiness now instead of paying for a read that
+                    // returns EAGAIN next time.
+                    if n < want && n > 0 {
+                        guard.clear_ready();
+                    }
+                    inbuf.extend_from_slice(&self.scratch[..n]);
+                    return Poll::Ready(Ok(n));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    fn poll_read_tls(
+        &mut self,
+        cx: &mut Context<'_>,
+        inbuf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        let Some(tls) = self.tls.as_deref_mut() else {
+            return Poll::Ready(Ok(0));
+        };
+        let fd = &self.fd;
+        loop {
+            // Plaintext already decrypted?
+            match tls.reader().read(&mut self.scratch) {
+                Ok(0) => return Poll::Ready(Ok(0)),
+                Ok(n) => {
+                    inbuf.extend_from_slice(&self.scratch[..n]);
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            let mut guard = match fd.poll_read_ready(cx) {
+                Poll::Ready(g) => g?,
+                Poll::Pending => return Poll::Pending,
+            };
+            match guard.try_io(|s| tls.read_tls(&mut SockRw(s.get_ref()))) {
+                Ok(Ok(0)) => return Poll::Ready(Ok(0)),
+                Ok(Ok(_)) => {
+                    if let Err(e) = tls.process_new_packets() {
+                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e)));
+                    }
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+            // TLS may need to answer (key updates, alerts): best effort;
+            // anything left is sent with the next write.
+            if tls.wants_write() {
+                let _ = tls.write_tls(&mut SockRw(fd.get_ref()));
+            }
+        }
+    }
+
+    /// Drives a TLS handshake to completion.
+    pub(crate) async fn tls_handshake(&mut self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_handshake(cx)).await
+    }
+
+    fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(tls) = self.tls.as_deref_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        let fd = &self.fd;
+        loop {
+            if !tls.is_handshaking() && !tls.wants_write() {
+                return Poll::Ready(Ok(()));
+            }
+            if tls.wants_write() {
+                let mut guard = match fd.poll_write_ready(cx) {
+                    Poll::Ready(g) => g?,
+                    Poll::Pending => return Poll::Pending,
+                };
+                match guard.try_io(|s| tls.write_tls(&mut SockRw(s.get_ref()))) {
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(e)) => return Poll::Ready(Err(e)),
+                    Err(_would_block) => continue,
+                }
+            }
+            if tls.is_handshaking() && tls.wants_read() {
+                let mut guard = match fd.poll_read_ready(cx) {
+                    Poll::Ready(g) => g?,
+                    Poll::Pending => return Poll::Pending,
+                };
+                match guard.try_io(|s| tls.read_tls(&mut SockRw(s.get_ref()))) {
+                    Ok(Ok(0)) => {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the server closed the connection during the TLS handshake",
+                        )))
+                    }
+                    Ok(Ok(_)) => {
+                        if let Err(e) = tls.process_new_packets() {
+                            // Flush the alert before failing, best effort.
+                            let _ = tls.write_tls(&mut SockRw(fd.get_ref()));
+                            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e)));
+                        }
+                    }
+                    Ok(Err(e)) => return Poll::Ready(Err(e)),
+                    Err(_would_block) => continue,
+                }
+            }
+        }
+    }
+
+    /// Writes all of `buf` (startup phase helper).
+    pub(crate) async fn write_all(&mut self, buf: &mut BytesMut) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_write(cx, buf)).await
+    }
+
+    /// Reads at least one more byte into `buf` (startup phase helper).
+    pub(crate) async fn read_some(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.poll_read(cx, buf)).await
+    }
+
+    /// Reads exactly one byte without TLS (the answer to SSLRequest).
+    pub(crate) async fn read_byte_plain(&self) -> io::Result<u8> {
+        let mut b = [0u8; 1];
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match guard.try_io(|s| s.get_ref().read(&mut b)) {
+                Ok(Ok(0)) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(Ok(_)) => return Ok(b[0]),
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! What a query method takes: SQL text or a prepared statement, with
+//! per-query options.
+
+use std::time::Duration;
+
+use crate::statement::Statement;
+
+/// Per-query options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryOptions {
+    /// Use the statement cache (default: yes, unless the connection is in
+    /// pooler mode or its cache capacity is 0).
+    pub cache: Option<bool>,
+    /// Ask for every column in text format (read with [`Row::get_text`](crate::Row::get_text)).
+    pub text: bool,
+    /// Cancel the query on the server if it runs longer than this.
+    pub timeout: Option<Duration>,
+}
+
+/// A query: SQL text or a prepared statement, plus options.
+///
+/// Every query method takes `impl IntoQuery`: a `&str`, a `&String`, a
+/// `&Statement`, or a `Query` built with options:
+///
+/// ```
+/// use std::time::Duration;
+/// let q = tusk::Query::new("SELECT pg_sleep(1)")
+///     .timeout(Duration::from_millis(100))
+///     .uncached();
+/// ```
+#[derive(Debug, Clone)]
+pub struct Query<'a> {
+    pub(crate) sql: &'a str,
+    pub(crate) stmt: Option<&'a Statement>,
+    pub(crate) opts: QueryOptions,
+}
+
+impl<'a> Query<'a> {
+    /// A query from SQL text.
+    pub fn new(sql: &'a str) -> Query<'a> {
+        Query {
+            sql,
+            stmt: None,
+            opts: QueryOptions::default(),
+        }
+    }
+
+    /// A query from a prepared statement.
+    pub fn statement(stmt: &'a Statement) -> Query<'a> {
+        Query {
+            sql: "",
+            stmt: Some(stmt),
+            opts: QueryOptions::default(),
+        }
+    }
+
+    /// Skips the statement cache: an unnamed statement, still one round trip.
+    pub fn uncached(mut self) -> Self {
+        self.opts.cache = Some(false);
+        self
+    }
+
+    /// Asks for text-format results.
+    pub fn text(mut self) -> Self {
+        self.opts.text = true;
+        self
+    }
+
+    /// Cancels the query on the server after `d` (the error's kind is `Timeout`).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.opts.timeout = Some(d);
+        self
+    }
+
+    /// Replaces all options.
+    pub fn options(mut self, opts: QueryOptions) -> Self {
+        self.opts = opts;
+        self
+    }
+}
+
+/// Anything a query method accepts as its query.
+pub trait IntoQuery<'a> {
+    /// Converts into a [`Query`].
+    fn into_query(self) -> Query<'a>;
+}
+
+impl<'a> IntoQuery<'a> for &'a str {
+    fn into_query(self) -> Query<'a> {
+        Query::new(self)
+    }
+}
+
+impl<'a> IntoQuery<'a> for &'a String {
+    fn into_query(self) -> Query<'a> {
+        Query::new(self)
+    }
+}
+
+impl<'a> IntoQuery<'a> for &'a Statement {
+    fn into_query(self) -> Query<'a> {
+        Query::statement(self)
+    }
+}
+
+impl<'a> IntoQuery<'a> for Query<'a> {
+    fn into_query(self) -> Query<'a> {
+        self
+    }
+}
+
+impl<'a> IntoQuery<'a> for &Query<'a> {
+    fn into_query(self) -> Query<'a> {
+        self.clone()
+    }
+}

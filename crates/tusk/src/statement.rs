@@ -1,0 +1,106 @@
+//! Prepared statements: named (cached or explicit) or unnamed.
+
+use parking_lot::Mutex;
+use postgres_types::Type;
+use std::sync::{Arc, OnceLock, Weak};
+
+use crate::row::{Column, RowDesc};
+
+/// How one parameter travels on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum ParamMode {
+    /// Declared with this type in Parse, sent in binary.
+    Binary(Type),
+    /// Declared as unspecified (OID 0) so the server infers the type from
+    /// the query, sent in text format; the value is encoded as this textual
+    /// type (TEXT or JSON), whose binary form is its text form.
+    Text(Type),
+    /// Declared as unspecified and sent in binary with the type the server
+    /// inferred (needs a Describe before the first Bind).
+    Infer,
+}
+
+impl ParamMode {
+    pub(crate) fn declared_oid(&self) -> u32 {
+        match self {
+            ParamMode::Binary(t) => t.oid(),
+            ParamMode::Text(_) | ParamMode::Infer => 0,
+        }
+    }
+}
+
+/// What the server said about a statement.
+#[derive(Debug)]
+pub(crate) struct Described {
+    pub params: Vec<Type>,
+    pub desc: Arc<RowDesc>,
+}
+
+pub(crate) struct StmtInner {
+    pub name: String,
+    pub modes: Vec<ParamMode>,
+    pub described: OnceLock<Described>,
+    /// Where to queue a Close when the last handle goes; `None` for the unnamed statement.
+    pub closer: Option<Weak<Mutex<Vec<String>>>>,
+}
+
+impl Drop for StmtInner {
+    fn drop(&mut self) {
+        if let Some(w) = self.closer.as_ref().and_then(Weak::upgrade) {
+            w.lock().push(std::mem::take(&mut self.name));
+        }
+    }
+}
+
+/// A prepared statement.
+///
+/// Cheap to clone. The server-side statement is closed (in the same flight
+/// as a later query, never with a round trip of its own) when the last
+/// handle is dropped.
+#[derive(Clone)]
+pub struct Statement(pub(crate) Arc<StmtInner>);
+
+impl Statement {
+    pub(crate) fn new(
+        name: String,
+        modes: Vec<ParamMode>,
+        closer: Option<Weak<Mutex<Vec<String>>>>,
+    ) -> Statement {
+        Statement(Arc::new(StmtInner {
+            name,
+            modes,
+            described: OnceLock::new(),
+            closer,
+        }))
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    pub(crate) fn described(&self) -> Option<&Described> {
+        self.0.described.get()
+    }
+
+    /// The parameter types the server resolved (empty until described).
+    pub fn params(&self) -> &[Type] {
+        self.described().map(|d| d.params.as_slice()).unwrap_or(&[])
+    }
+
+    /// The result columns (empty until described, or for a statement that returns no rows).
+    pub fn columns(&self) -> &[Column] {
+        self.described()
+            .map(|d| d.desc.columns.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+impl std::fmt::Debug for Statement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Statement")
+            .field("name", &self.0.name)
+            .field("params", &self.params())
+            .field("columns", &self.columns())
+            .finish()
+    }
+}

@@ -1,0 +1,141 @@
+//! Rows as they arrive, with bounded memory.
+
+use futures_core::Stream;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::client::Client;
+use crate::engine::Ticket;
+use crate::error::Error;
+use crate::query::Query;
+use crate::row::Row;
+use crate::types::params::Param;
+
+/// Rows the engine buffers for a stream before it stops reading the socket
+/// (TCP flow control then holds the server back).
+const STREAM_BUFFER_ROWS: usize = 1024;
+
+/// A stream of rows (implements `futures_core::Stream`).
+///
+/// Dropping it before the end discards the rest of the result; the
+/// connection stays usable.
+pub struct RowStream {
+    ticket: Ticket,
+    rows_affected: Option<u64>,
+    ended: bool,
+}
+
+impl RowStream {
+    pub(crate) async fn start(
+        client: &Client,
+        q: &Query<'_>,
+        params: &[Param<'_>],
+    ) -> Result<RowStream, Error> {
+        let mut retried = false;
+        loop {
+            let ticket = client.submit(q, params, Some(STREAM_BUFFER_ROWS)).await?;
+            let mut s = RowStream {
+                ticket,
+                rows_affected: None,
+                ended: false,
+            };
+            // Wait for the first row or the end, so that errors such as a
+            // syntax error surface here, and a stale cached plan is retried.
+            let first = std::future::poll_fn(|cx| s.poll_ready(cx)).await;
+            if let Err(e) = first {
+                let stale = matches!(
+                    e.code().as_ref().map(|c| c.code()),
+                    Some("0A000") | Some("26000")
+                );
+                if stale && !retried {
+                    retried = true;
+                    continue;
+                }
+                return Err(e);
+            }
+            return Ok(s);
+        }
+    }
+
+    /// Ready when a row is buffered or the result ended; an error ends it.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let id = self.ticket.id;
+        let shared = self.ticket.shared.clone();
+        let mut st = match shared.poll_wait(cx, id, |_, r| !r.resp.rows.is_empty()) {
+            Poll::Ready(st) => st,
+            Poll::Pending => return Poll::Pending,
+        };
+        match st.req(id) {
+            Some(r) if !r.resp.rows.is_empty() => Poll::Ready(Ok(())),
+            Some(r) if r.done => match &r.resp.error {
+                Some(e) => {
+                    let e = e.clone();
+                    let _ = st.collect(id);
+                    self.ticket.finished = true;
+                    self.ended = true;
+                    Poll::Ready(Err(e))
+                }
+                None => Poll::Ready(Ok(())),
+            },
+            Some(_) => Poll::Ready(Ok(())),
+            None => Poll::Ready(Err(st.broken.clone().unwrap_or_else(Error::closed))),
+        }
+    }
+
+    /// Rows affected, once the stream has ended.
+    pub fn rows_affected(&self) -> Option<u64> {
+        self.rows_affected
+    }
+
+    /// Collects the remaining rows.
+    pub async fn collect_all(mut self) -> Result<Vec<Row>, Error> {
+        let mut v = Vec::new();
+        while let Some(r) = std::future::poll_fn(|cx| Pin::new(&mut self).poll_next(cx)).await {
+            v.push(r?);
+        }
+        Ok(v)
+    }
+}
+
+impl Stream for RowStream {
+    type Item = Result<Row, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        let id = this.ticket.id;
+        let shared = this.ticket.shared.clone();
+        let mut st = match shared.poll_wait(cx, id, |_, r| !r.resp.rows.is_empty()) {
+            Poll::Ready(st) => st,
+            Poll::Pending => return Poll::Pending,
+        };
+        let Some(r) = st.req_mut(id) else {
+            this.ended = true;
+            this.ticket.finished = true;
+            return Poll::Ready(Some(Err(st.broken.clone().unwrap_or_else(Error::closed))));
+        };
+        if let Some(row) = r.resp.rows.pop_front() {
+            // Room again: let a stalled driver read on.
+            st.wake_driver();
+            return Poll::Ready(Some(Ok(row)));
+        }
+        if r.done {
+            let resp = st.collect(id);
+            if st.driver == Some(crate::engine::Driver::Request(id)) {
+                st.release_driver();
+            }
+            this.ticket.finished = true;
+            this.ended = true;
+            return match resp.error {
+                Some(e) => Poll::Ready(Some(Err(e))),
+                None => {
+                    this.rows_affected = Some(resp.rows_affected());
+                    Poll::Ready(None)
+                }
+            };
+        }
+        Poll::Pending
+    }
+}

@@ -1,0 +1,190 @@
+//! Transactions and savepoints: commit, rollback, rollback when dropped.
+
+use crate::client::Client;
+use crate::error::{Error, ErrorKind};
+
+/// Transaction isolation levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IsolationLevel {
+    /// READ UNCOMMITTED (behaves as READ COMMITTED in PostgreSQL).
+    ReadUncommitted,
+    /// READ COMMITTED, the server's default.
+    ReadCommitted,
+    /// REPEATABLE READ.
+    RepeatableRead,
+    /// SERIALIZABLE.
+    Serializable,
+}
+
+impl IsolationLevel {
+    fn sql(self) -> &'static str {
+        match self {
+            IsolationLevel::ReadUncommitted => "READ UNCOMMITTED",
+            IsolationLevel::ReadCommitted => "READ COMMITTED",
+            IsolationLevel::RepeatableRead => "REPEATABLE READ",
+            IsolationLevel::Serializable => "SERIALIZABLE",
+        }
+    }
+}
+
+/// Options for `BEGIN`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransactionOptions {
+    /// Isolation level (server default when `None`).
+    pub isolation: Option<IsolationLevel>,
+    /// READ ONLY / READ WRITE.
+    pub read_only: Option<bool>,
+    /// DEFERRABLE (with SERIALIZABLE READ ONLY).
+    pub deferrable: Option<bool>,
+}
+
+impl TransactionOptions {
+    pub(crate) fn begin_sql(&self) -> String {
+        let mut s = String::from("BEGIN");
+        let mut modes = Vec::new();
+        if let Some(i) = self.isolation {
+            modes.push(format!("ISOLATION LEVEL {}", i.sql()));
+        }
+        match self.read_only {
+            Some(true) => modes.push("READ ONLY".into()),
+            Some(false) => modes.push("READ WRITE".into()),
+            None => {}
+        }
+        match self.deferrable {
+            Some(true) => modes.push("DEFERRABLE".into()),
+            Some(false) => modes.push("NOT DEFERRABLE".into()),
+            None => {}
+        }
+        if !modes.is_empty() {
+            s.push(' ');
+            s.push_str(&modes.join(", "));
+        }
+        s
+    }
+}
+
+/// A transaction (or, nested, a savepoint).
+///
+/// Ends with [`commit`](Transaction::commit) or
+/// [`rollback`](Transaction::rollback); dropped without either, it rolls
+/// back (the ROLLBACK is queued and goes out with the connection's next
+/// flight). It borrows its connection mutably, so nothing else can slip
+/// statements into it; inside, queries may still run concurrently and are
+/// pipelined.
+pub struct Transaction<'c> {
+    client: &'c Client,
+    depth: u32,
+    done: bool,
+}
+
+impl<'c> Transaction<'c> {
+    pub(crate) async fn begin(
+        client: &'c Client,
+        opts: TransactionOptions,
+    ) -> Result<Transaction<'c>, Error> {
+        let mut tx = Transaction {
+            client,
+            depth: 0,
+            done: false,
+        };
+        // If this future is dropped after BEGIN was queued, `tx` drops and
+        // queues a ROLLBACK behind it: a half-begun transaction never leaks.
+        client
+            .simple_query(&opts.begin_sql())
+            .await
+            .inspect_err(|_| tx.done = true)?;
+        Ok(tx)
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        self.client
+    }
+
+    fn savepoint_name(&self) -> String {
+        format!("tusk_sp_{}", self.depth)
+    }
+
+    /// Starts a nested transaction (a savepoint).
+    pub async fn transaction(&mut self) -> Result<Transaction<'_>, Error> {
+        let mut sp = Transaction {
+            client: self.client,
+            depth: self.depth + 1,
+            done: false,
+        };
+        let sql = format!("SAVEPOINT {}", sp.savepoint_name());
+        self.client
+            .simple_query(&sql)
+            .await
+            .inspect_err(|_| sp.done = true)?;
+        Ok(sp)
+    }
+
+    /// Commits (or releases the savepoint).
+    pub async fn commit(mut self) -> Result<(), Error> {
+        self.done = true;
+        if self.depth == 0 {
+            let msgs = self.client.simple_query("COMMIT").await?;
+            // COMMIT of a failed transaction answers ROLLBACK: say so.
+            let rolled_back = msgs.iter().any(|m| {
+                matches!(m, crate::engine::SimpleQueryMessage::CommandComplete { tag, .. } if tag == "ROLLBACK")
+            });
+            if rolled_back {
+                return Err(Error::new(
+                    ErrorKind::Database,
+                    "COMMIT rolled the transaction back because a statement in it had failed",
+                ));
+            }
+            Ok(())
+        } else {
+            let sql = format!("RELEASE SAVEPOINT {}", self.savepoint_name());
+            self.client.simple_query(&sql).await.map(|_| ())
+        }
+    }
+
+    /// Rolls back (to the savepoint, for a nested transaction).
+    pub async fn rollback(mut self) -> Result<(), Error> {
+        self.done = true;
+        let sql = self.rollback_sql();
+        self.client.simple_query(&sql).await.map(|_| ())
+    }
+
+    fn rollback_sql(&self) -> String {
+        if self.depth == 0 {
+            "ROLLBACK".into()
+        } else {
+            let n = self.savepoint_name();
+            format!("ROLLBACK TO SAVEPOINT {n}; RELEASE SAVEPOINT {n}")
+        }
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let sql = self.rollback_sql();
+            self.client.fire_and_forget(&sql);
+        }
+    }
+}
+
+crate::executor::delegate_executor!(Transaction<'_>, client);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn begin_sql() {
+        assert_eq!(TransactionOptions::default().begin_sql(), "BEGIN");
+        let o = TransactionOptions {
+            isolation: Some(IsolationLevel::Serializable),
+            read_only: Some(true),
+            deferrable: Some(true),
+        };
+        assert_eq!(
+            o.begin_sql(),
+            "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE"
+        );
+    }
+}

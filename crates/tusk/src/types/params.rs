@@ -1,0 +1,381 @@
+//! Parameters: choosing how each Rust value travels (so that even a cold
+//! query is one round trip), encoding Bind, and counting placeholders.
+
+use bytes::{BufMut, BytesMut};
+use postgres_types::{ToSql, Type, WrongType};
+
+use crate::error::Error;
+use crate::statement::ParamMode;
+
+/// One query parameter: any `ToSql` value (the one way to pass parameters).
+pub type Param<'a> = &'a (dyn ToSql + Sync);
+
+/// Binary candidates, in the order a value's natural type is looked for.
+/// Textual types (text, json) are tried first and sent in text format with
+/// an unspecified type, so the server infers the type from the query.
+const CANDIDATES: &[Type] = &[
+    Type::BOOL,
+    Type::INT4,
+    Type::INT8,
+    Type::INT2,
+    Type::FLOAT8,
+    Type::FLOAT4,
+    Type::NUMERIC,
+    Type::BYTEA,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMP,
+    Type::DATE,
+    Type::TIME,
+    Type::TIMETZ,
+    Type::INTERVAL,
+    Type::UUID,
+    Type::INET,
+    Type::CIDR,
+    Type::MACADDR,
+    Type::MACADDR8,
+    Type::OID,
+    Type::CHAR,
+    Type::JSONB,
+    Type::POINT,
+    Type::BOX,
+    Type::PATH,
+    Type::BIT,
+    Type::VARBIT,
+    Type::TEXT_ARRAY,
+    Type::INT4_ARRAY,
+    Type::INT8_ARRAY,
+    Type::INT2_ARRAY,
+    Type::BOOL_ARRAY,
+    Type::FLOAT8_ARRAY,
+    Type::FLOAT4_ARRAY,
+    Type::NUMERIC_ARRAY,
+    Type::BYTEA_ARRAY,
+    Type::TIMESTAMPTZ_ARRAY,
+    Type::TIMESTAMP_ARRAY,
+    Type::DATE_ARRAY,
+    Type::TIME_ARRAY,
+    Type::INTERVAL_ARRAY,
+    Type::UUID_ARRAY,
+    Type::INET_ARRAY,
+    Type::CIDR_ARRAY,
+    Type::JSONB_ARRAY,
+    Type::JSON_ARRAY,
+    Type::OID_ARRAY,
+    Type::CHAR_ARRAY,
+    Type::VARCHAR_ARRAY,
+];
+
+fn accepts(v: Param<'_>, ty: &Type, scratch: &mut BytesMut) -> bool {
+    scratch.clear();
+    match v.to_sql_checked(ty, scratch) {
+        Ok(_) => true,
+        // Accepted, but this value failed to encode: it is still the
+        // value's type; the real encode reports the error.
+        Err(e) => !e.is::<WrongType>(),
+    }
+}
+
+/// The natural wire mode of a value, probed with `to_sql_checked`.
+pub(crate) fn probe(v: Param<'_>, scratch: &mut BytesMut) -> ParamMode {
+    if accepts(v, &Type::TEXT, scratch) {
+        return ParamMode::Text(Type::TEXT);
+    }
+    if accepts(v, &Type::JSON, scratch) {
+        return ParamMode::Text(Type::JSON);
+    }
+    for ty in CANDIDATES {
+        if accepts(v, ty, scratch) {
+            return ParamMode::Binary(ty.clone());
+        }
+    }
+    ParamMode::Infer
+}
+
+/// True when every value fits the modes (and server types) of a statement.
+pub(crate) fn fits(
+    modes: &[ParamMode],
+    server: Option<&[Type]>,
+    params: &[Param<'_>],
+    scratch: &mut BytesMut,
+) -> bool {
+    if modes.len() != params.len() {
+        return false;
+    }
+    modes.iter().enumerate().all(|(i, m)| match m {
+        ParamMode::Binary(t) | ParamMode::Text(t) => accepts(params[i], t, scratch),
+        ParamMode::Infer => match server.and_then(|s| s.get(i)) {
+            Some(t) => accepts(params[i], t, scratch),
+            None => true,
+        },
+    })
+}
+
+fn too_large(what: &str) -> Error {
+    Error::conversion(format!("{what} is too large to transmit (over 2 GiB - 1)"))
+}
+
+/// Appends a Bind message for `params` to `buf`. On error nothing is left
+/// in `buf` beyond its original length.
+pub(crate) fn bind(
+    buf: &mut BytesMut,
+    portal: &str,
+    statement: &str,
+    modes: &[ParamMode],
+    server_types: Option<&[Type]>,
+    params: &[Param<'_>],
+    text_results: bool,
+) -> Result<(), Error> {
+    let start = buf.len();
+    let r = bind_inner(
+        buf,
+        portal,
+        statement,
+        modes,
+        server_types,
+        params,
+        text_results,
+    );
+    if r.is_err() {
+        buf.truncate(start);
+    }
+    r
+}
+
+fn bind_inner(
+    buf: &mut BytesMut,
+    portal: &str,
+    statement: &str,
+    modes: &[ParamMode],
+    server_types: Option<&[Type]>,
+    params: &[Param<'_>],
+    text_results: bool,
+) -> Result<(), Error> {
+    if params.len() != modes.len() {
+        return Err(Error::conversion(format!(
+            "the statement has {} parameters but {} were given",
+            modes.len(),
+            params.len()
+        )));
+    }
+    let n =
+        i16::try_from(params.len()).map_err(|_| Error::conversion("more than 32767 parameters"))?;
+    let start = buf.len();
+    buf.put_u8(b'B');
+    buf.put_i32(0);
+    put_cstr(buf, portal)?;
+    put_cstr(buf, statement)?;
+    buf.put_i16(n);
+    for m in modes {
+        buf.put_i16(match m {
+            ParamMode::Text(_) => 0,
+            _ => 1,
+        });
+    }
+    buf.put_i16(n);
+    for (i, (v, m)) in params.iter().zip(modes).enumerate() {
+        let ty = match m {
+            ParamMode::Binary(t) | ParamMode::Text(t) => t,
+            ParamMode::Infer => server_types
+                .and_then(|s| s.get(i))
+                .ok_or_else(|| Error::protocol("parameter type unknown before describe"))?,
+        };
+        let len_at = buf.len();
+        buf.put_i32(0);
+        let is_null = v.to_sql_checked(ty, buf).map_err(|e| {
+            Error::with_source(
+                crate::ErrorKind::Conversion,
+                format!("cannot send parameter ${} as {}", i + 1, ty.name()),
+                e,
+            )
+        })?;
+        let len = match is_null {
+            postgres_types::IsNull::Yes => {
+                buf.truncate(len_at + 4);
+                -1
+            }
+            postgres_types::IsNull::No => i32::try_from(buf.len() - len_at - 4)
+                .map_err(|_| too_large(&format!("parameter ${}", i + 1)))?,
+        };
+        buf[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+    buf.put_i16(1);
+    buf.put_i16(if text_results { 0 } else { 1 });
+    let len = i32::try_from(buf.len() - start - 1).map_err(|_| too_large("the Bind message"))?;
+    buf[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+fn put_cstr(buf: &mut BytesMut, s: &str) -> Result<(), Error> {
+    if s.as_bytes().contains(&0) {
+        return Err(Error::conversion("a name contains a NUL byte"));
+    }
+    buf.put_slice(s.as_bytes());
+    buf.put_u8(0);
+    Ok(())
+}
+
+/// The number of parameters a query uses: the highest `$n` outside string
+/// literals, quoted identifiers, comments and dollar-quoted strings.
+pub(crate) fn count_placeholders(sql: &str) -> usize {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    let mut max = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'\'' => {
+                // 'literal' with '' escapes; E'' strings also allow \'.
+                let escapes = i > 0 && (b[i - 1] == b'E' || b[i - 1] == b'e');
+                i += 1;
+                while i < b.len() {
+                    if escapes && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == b'\'' {
+                        if b.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut depth = 1;
+                i += 2;
+                while i < b.len() && depth > 0 {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            b'$' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                let prev_ident = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+                if j > start && !prev_ident {
+                    if let Ok(n) = sql[start..j].parse::<usize>() {
+                        max = max.max(n);
+                    }
+                    i = j;
+                    continue;
+                }
+                // Dollar quote: $tag$ ... $tag$
+                let mut k = start;
+                while k < b.len() && (b[k].is_ascii_alphanumeric() || b[k] == b'_') {
+                    k += 1;
+                }
+                if !prev_ident
+                    && k < b.len()
+                    && b[k] == b'$'
+                    && (k == start || !b[start].is_ascii_digit())
+                {
+                    let tag = &sql[i..=k];
+                    match sql[k + 1..].find(tag) {
+                        Some(end) => i = k + 1 + end + tag.len(),
+                        None => i = b.len(),
+                    }
+                    continue;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_placeholders_outside_quotes_and_comments() {
+        assert_eq!(count_placeholders("SELECT 1"), 0);
+        assert_eq!(count_placeholders("SELECT $1, $2"), 2);
+        assert_eq!(count_placeholders("SELECT $2"), 2);
+        assert_eq!(count_placeholders("SELECT '$3', $1"), 1);
+        assert_eq!(count_placeholders("SELECT 'it''s $4', $1"), 1);
+        assert_eq!(count_placeholders("SELECT E'\\' $5', $1"), 1);
+        assert_eq!(count_placeholders("SELECT \"$6\", $1 -- $7\n"), 1);
+        assert_eq!(count_placeholders("SELECT /* $8 /* $9 */ */ $1"), 1);
+        assert_eq!(count_placeholders("SELECT $$ $10 $$, $1"), 1);
+        assert_eq!(count_placeholders("SELECT $tag$ $10 $tag$, $2"), 2);
+        assert_eq!(count_placeholders("SELECT a$1 FROM t"), 0);
+        assert_eq!(count_placeholders("SELECT $12"), 12);
+    }
+
+    #[test]
+    fn probes_natural_modes() {
+        let mut s = BytesMut::new();
+        assert_eq!(probe(&1i32, &mut s), ParamMode::Binary(Type::INT4));
+        assert_eq!(probe(&1i64, &mut s), ParamMode::Binary(Type::INT8));
+        assert_eq!(probe(&1i16, &mut s), ParamMode::Binary(Type::INT2));
+        assert_eq!(probe(&1.5f64, &mut s), ParamMode::Binary(Type::FLOAT8));
+        assert_eq!(probe(&true, &mut s), ParamMode::Binary(Type::BOOL));
+        assert_eq!(probe(&"x", &mut s), ParamMode::Text(Type::TEXT));
+        assert_eq!(probe(&String::new(), &mut s), ParamMode::Text(Type::TEXT));
+        assert_eq!(probe(&None::<i32>, &mut s), ParamMode::Binary(Type::INT4));
+        assert_eq!(
+            probe(&vec![1i64], &mut s),
+            ParamMode::Binary(Type::INT8_ARRAY)
+        );
+        assert_eq!(
+            probe(&vec!["a".to_string()], &mut s),
+            ParamMode::Binary(Type::TEXT_ARRAY)
+        );
+        assert_eq!(probe(&vec![1u8], &mut s), ParamMode::Binary(Type::BYTEA));
+    }
+
+    #[test]
+    fn bind_reports_wrong_count_and_leaves_buffer_clean() {
+        let mut b = BytesMut::from(&b"xyz"[..]);
+        let e = bind(
+            &mut b,
+            "",
+            "s",
+            &[ParamMode::Binary(Type::INT4)],
+            None,
+            &[],
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Conversion);
+        assert_eq!(&b[..], b"xyz");
+        let e = bind(
+            &mut b,
+            "",
+            "s",
+            &[ParamMode::Binary(Type::INT4)],
+            None,
+            &[&"no"],
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Conversion);
+        assert_eq!(&b[..], b"xyz");
+    }
+}
