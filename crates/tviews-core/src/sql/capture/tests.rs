@@ -1,0 +1,84 @@
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::analyze::analyze;
+use crate::node::{self, Value};
+
+struct Names;
+
+impl Catalog for Names {
+    fn relation(&self, relid: u32) -> Result<String> {
+        Ok(format!("public.r{relid}"))
+    }
+    fn column_type(&self, _relid: u32, attno: i16) -> Result<String> {
+        Ok(if attno == 1 { "bigint" } else { "integer" }.into())
+    }
+}
+
+fn analysis(text: &str, key: &str) -> Analysis {
+    let (ops, tree) = text.split_once('\n').unwrap();
+    let eq: BTreeSet<u32> = ops.split_whitespace().map(|o| o.parse().unwrap()).collect();
+    let Value::List(items) = node::parse(tree).unwrap() else {
+        panic!()
+    };
+    analyze(items[0].as_node().unwrap(), &[key.to_owned()], &eq).unwrap()
+}
+
+#[test]
+fn direct_sources_capture_key_columns() {
+    let a = analysis(include_str!("../../../tests/fixtures/json.tree"), "pk_post");
+    let plans = plan_sources(&a, &Names).unwrap();
+    let comment = plans.iter().find(|p| p.captured == ["post_id"]).unwrap();
+    assert_eq!(comment.kind, CaptureKind::Direct);
+    assert_eq!(
+        capture_sql(comment, "UPDATE"),
+        "SELECT post_id::text FROM tviews_old WHERE post_id IS NOT NULL UNION SELECT post_id::text FROM tviews_new WHERE post_id IS NOT NULL"
+    );
+    assert_eq!(
+        capture_sql(comment, "INSERT"),
+        "SELECT post_id::text FROM tviews_new WHERE post_id IS NOT NULL GROUP BY 1"
+    );
+    let ddl = trigger_ddl(42, comment, "public.comment");
+    assert_eq!(ddl.len(), 4);
+    assert!(ddl[1].starts_with("CREATE TRIGGER tviews_42_"));
+    assert!(ddl[1].contains(
+        "REFERENCING OLD TABLE AS tviews_old NEW TABLE AS tviews_new FOR EACH STATEMENT"
+    ));
+    assert!(ddl[3].contains("AFTER TRUNCATE") && ddl[3].contains("'f', ''"));
+}
+
+#[test]
+fn join_sources_capture_path_starts_and_map_at_flush() {
+    let a = analysis(include_str!("../../../tests/fixtures/json.tree"), "pk_post");
+    let plans = plan_sources(&a, &Names).unwrap();
+    let users = plans.iter().find(|p| p.kind == CaptureKind::Join).unwrap();
+    assert_eq!(users.captured, ["id"]);
+    let post = a
+        .sources
+        .iter()
+        .find(|s| s.columns[1] == "user_id")
+        .unwrap()
+        .relid;
+    assert_eq!(
+        users.flush_sql.as_deref().unwrap(),
+        format!(
+            "SELECT DISTINCT s0.id::text FROM unnest($1::text[]::bigint[]) AS tviews_r(c1) \
+             JOIN ONLY public.r{post} s0 ON s0.user_id = tviews_r.c1 WHERE s0.id IS NOT NULL"
+        )
+    );
+    assert!(users.detail.starts_with("via public.r"));
+}
+
+#[test]
+fn full_sources_get_one_trigger() {
+    let a = analysis(
+        include_str!("../../../tests/fixtures/nopath.tree"),
+        "pk_post",
+    );
+    let plans = plan_sources(&a, &Names).unwrap();
+    let settings = plans.iter().find(|p| p.kind == CaptureKind::Full).unwrap();
+    let ddl = trigger_ddl(7, settings, "public.settings");
+    assert_eq!(ddl.len(), 1);
+    assert!(ddl[0].contains("AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE"));
+    assert!(settings.detail.starts_with("full refresh: "));
+}
