@@ -1,0 +1,184 @@
+//! The `tusk` command line, as a library: the binary parses its arguments
+//! into a [`Cli`] and calls [`run`]; tests call it the same way.
+//!
+//! ```no_run
+//! use clap::Parser;
+//!
+//! # fn main() -> Result<(), tusk_cli::Error> {
+//! // With no --url and no DATABASE_URL this starts the development cluster.
+//! let cli = tusk_cli::Cli::parse_from(["tusk", "query", "--json", "SELECT $1::int + 1 AS n", "41"]);
+//! let mut out = Vec::new();
+//! let code = tusk_cli::run(cli, &mut out, &mut std::io::sink())?;
+//! assert_eq!(code, 0);
+//! assert_eq!(String::from_utf8_lossy(&out), "{\"n\":42}\n");
+//! # Ok(()) }
+//! ```
+//!
+//! | command | what it does |
+//! |---|---|
+//! | `tusk query SQL [PARAM...]` | runs one statement; rows as an aligned table, or with `--json` one JSON object per row ([`json`] has the mapping) |
+//! | `tusk ping` | connects, runs `SELECT 1`, prints the server version and the timings |
+//! | `tusk dev start\|stop\|status` | a persistent local PostgreSQL for development ([`dev`]) |
+//!
+//! The connection URL comes from `--url`, else `DATABASE_URL`, else the
+//! development cluster, started on demand. `docs/cli.md` has the details.
+
+#![warn(missing_docs)]
+
+pub mod dev;
+mod error;
+pub mod json;
+mod ping;
+mod query;
+pub mod table;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use error::Error;
+
+/// `tusk`: PostgreSQL from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "tusk", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one SQL statement and print its rows
+    Query(QueryArgs),
+    /// Connect, run SELECT 1, print the server version and round-trip time
+    Ping(ConnArgs),
+    /// Manage the local development cluster (the default database)
+    Dev {
+        /// start, stop or status
+        #[command(subcommand)]
+        action: DevAction,
+    },
+}
+
+/// Where to connect.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnArgs {
+    /// Connection URL or key=value string [default: $DATABASE_URL, else the
+    /// development cluster, started on demand]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+/// `tusk query`.
+#[derive(Debug, Clone, Args)]
+pub struct QueryArgs {
+    /// One SQL statement; $1, $2, ... stand for the PARAMs
+    pub sql: String,
+    /// Parameter values, sent as text: the server gives them their types
+    /// (`tusk query 'SELECT $1::int + 1' 41`)
+    pub params: Vec<String>,
+    /// Print one JSON object per row (column name to value) instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Where to connect.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// `tusk dev` actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum DevAction {
+    /// Create (on first use) and start the development cluster; a no-op if it runs
+    Start,
+    /// Stop the development cluster (its data stays)
+    Stop,
+    /// Say whether the development cluster runs, and where (exit code 3 if not)
+    Status,
+}
+
+/// What [`run_with`] takes from the environment, so that tests can give
+/// it explicitly.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// `DATABASE_URL`: used when there is no `--url`.
+    pub database_url: Option<String>,
+    /// The development cluster's directory (default: [`dev::default_dir`]).
+    pub dev_dir: Option<PathBuf>,
+}
+
+impl Context {
+    /// The context from the process environment (`DATABASE_URL`,
+    /// `TUSK_DEV_DIR`).
+    pub fn from_env() -> Context {
+        Context {
+            database_url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+            dev_dir: None,
+        }
+    }
+
+    fn dev_dir(&self) -> Result<PathBuf, Error> {
+        match &self.dev_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => dev::default_dir(),
+        }
+    }
+}
+
+/// Runs a command with the process environment; see [`run_with`].
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
+    run_with(cli, &Context::from_env(), out, err)
+}
+
+/// Runs a command, writing its result to `out` and notes (such as "started
+/// the development cluster") to `err`. Returns the exit code: 0, or 3 for
+/// `tusk dev status` when the cluster is not running.
+pub fn run_with(
+    cli: Cli,
+    ctx: &Context,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Error> {
+    match cli.command {
+        Command::Query(args) => {
+            let url = resolve_url(&args.conn, ctx, err)?;
+            block_on(query::run(&url, &args, out))?;
+            Ok(0)
+        }
+        Command::Ping(conn) => {
+            let url = resolve_url(&conn, ctx, err)?;
+            block_on(ping::run(&url, out))?;
+            Ok(0)
+        }
+        Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),
+    }
+}
+
+/// `--url`, else `DATABASE_URL`, else the development cluster (started if
+/// it is not running).
+fn resolve_url(conn: &ConnArgs, ctx: &Context, err: &mut dyn Write) -> Result<String, Error> {
+    if let Some(url) = &conn.url {
+        return Ok(url.clone());
+    }
+    if let Some(url) = &ctx.database_url {
+        return Ok(url.clone());
+    }
+    let cluster = dev::DevCluster::new(&ctx.dev_dir()?)?;
+    let started = cluster.ensure_running()?;
+    if let Some(note) = started {
+        writeln!(err, "tusk: {note}").map_err(error::write_err)?;
+    }
+    cluster.url()
+}
+
+/// Runs a future on a single-threaded runtime (the CLI does one thing at
+/// a time).
+fn block_on<T>(fut: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("starting the async runtime", e))?
+        .block_on(fut)
+}
