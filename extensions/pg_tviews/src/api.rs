@@ -1,0 +1,167 @@
+//! The rest of the SQL surface: `drop`, `refresh`, `refresh_keys`, `verify`.
+
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use tviews_core::graph::Graph;
+use tviews_core::queue::Pending;
+
+use crate::catalog::{self, rows};
+use crate::error::{user, TvResult};
+use crate::flush::refresh_guarded;
+use crate::stats;
+
+/// Every TVIEW and the relations it reads.
+fn graph() -> TvResult<Graph<u32>> {
+    let all = Spi::connect(|c| {
+        rows(
+            c,
+            "SELECT t.relid::int8::text, coalesce(array_agg(s.base::int8) FILTER (WHERE s.base IS NOT NULL), '{}')::text \
+             FROM tviews._tview t LEFT JOIN tviews._source s ON s.tview = t.relid GROUP BY t.relid",
+            &[],
+        )
+    })?;
+    let mut g = Graph::new();
+    for row in all {
+        let t: u32 = row[0].as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let bases = catalog::parse_text_array(row[1].as_deref().unwrap_or("{}"));
+        g.add(t, bases.iter().filter_map(|b| b.parse().ok()));
+    }
+    Ok(g)
+}
+
+fn resolve(name: &str) -> TvResult<Option<u32>> {
+    Spi::connect(|c| catalog::resolve(c, name))
+}
+
+fn require(name: &str) -> TvResult<u32> {
+    resolve(name)?.ok_or_else(|| user(format!("\"{name}\" is not a TVIEW (see tviews.registry)")))
+}
+
+fn meta(relid: u32) -> TvResult<catalog::Meta> {
+    Spi::connect(|c| catalog::meta(c, relid))
+}
+
+/// Drops a TVIEW (its table, backing view, triggers and catalog rows);
+/// with `cascade`, the TVIEWs that read it first. A plain `DROP TABLE`
+/// cleans up the same way.
+#[pg_extern(name = "drop")]
+fn drop_tview(
+    name: &str,
+    if_exists: default!(bool, "false"),
+    cascade: default!(bool, "false"),
+) -> TvResult<()> {
+    let Some(relid) = resolve(name)? else {
+        if if_exists {
+            notice!("TVIEW \"{name}\" does not exist, skipping");
+            return Ok(());
+        }
+        return Err(user(format!(
+            "\"{name}\" is not a TVIEW (see tviews.registry)"
+        )));
+    };
+    let dependents = graph()?.dependents(&relid);
+    if !dependents.is_empty() && !cascade {
+        let names: Vec<String> = dependents
+            .iter()
+            .map(|d| meta(*d).map_or_else(|_| d.to_string(), |m| m.name))
+            .collect();
+        return Err(user(format!(
+            "cannot drop TVIEW \"{name}\": TVIEW(s) {} read it; drop them first or pass cascade => true",
+            names.join(", ")
+        )));
+    }
+    for t in dependents.iter().rev().chain(std::iter::once(&relid)) {
+        let m = meta(*t)?;
+        Spi::connect_mut(|c| {
+            c.update(&format!("DROP TABLE {}", m.name), None, &[])
+                .map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Rebuilds one TVIEW, or all in dependency order; returns rows changed
+/// (deleted plus inserted). Changes cascade to TVIEWs that read it at commit.
+#[pg_extern(name = "refresh")]
+fn refresh(name: default!(Option<&str>, "NULL")) -> TvResult<i64> {
+    let order: Vec<u32> = match name {
+        Some(n) => vec![require(n)?],
+        None => graph()?.order()?,
+    };
+    let mut changed = 0u64;
+    for t in order {
+        let m = meta(t)?;
+        let out = refresh_guarded(
+            &m,
+            Pending {
+                full: true,
+                ..Pending::default()
+            },
+        )?;
+        changed += out.deleted + out.inserted;
+    }
+    Ok(i64::try_from(changed).unwrap_or(i64::MAX))
+}
+
+/// Recomputes the given keys of a TVIEW now; `keys` is a JSON array of
+/// values, of arrays (composite keys) or of objects by key column. Returns
+/// rows changed.
+#[pg_extern(name = "refresh_keys")]
+fn refresh_keys(name: &str, keys: JsonB) -> TvResult<i64> {
+    let m = meta(require(name)?)?;
+    let names: Vec<String> = m.sql.key.iter().map(|(k, _)| k.clone()).collect();
+    let parsed = tviews_core::sql::keys::parse(&keys.0.to_string(), &names)?;
+    let out = refresh_guarded(
+        &m,
+        Pending {
+            keys: parsed.into_iter().collect(),
+            ..Pending::default()
+        },
+    )?;
+    Ok(i64::try_from(out.deleted + out.inserted).unwrap_or(i64::MAX))
+}
+
+/// Compares each TVIEW (or one) with its defining query, as multisets of
+/// rows (EXCEPT ALL both ways).
+#[pg_extern(name = "verify")]
+fn verify(
+    name: default!(Option<&str>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(tview, String),
+        name!(missing, i64),
+        name!(extra, i64),
+        name!(ok, bool),
+    ),
+> {
+    match verify_rows(name) {
+        Ok(rows) => TableIterator::new(rows),
+        Err(e) => error!("{e}"),
+    }
+}
+
+fn verify_rows(name: Option<&str>) -> TvResult<Vec<(String, i64, i64, bool)>> {
+    let order: Vec<u32> = match name {
+        Some(n) => vec![require(n)?],
+        None => graph()?.order()?,
+    };
+    let mut out = Vec::new();
+    for t in order {
+        let m = meta(t)?;
+        let (missing, extra) = Spi::connect(|c| {
+            c.select(&m.sql.verify(), None, &[])?
+                .first()
+                .get_two::<i64, i64>()
+        })?;
+        let (missing, extra) = (missing.unwrap_or(0), extra.unwrap_or(0));
+        out.push((m.name, missing, extra, missing == 0 && extra == 0));
+    }
+    Ok(out)
+}
+
+/// Forgets a TVIEW's statistics (called when it is dropped).
+#[pg_extern(name = "_forget_stats")]
+fn forget_stats(relid: pg_sys::Oid) {
+    stats::forget(relid.to_u32());
+}

@@ -1,0 +1,80 @@
+//! The capture trigger: a statement-level AFTER trigger on each base table
+//! (one per event, with its transition table). It maps the statement's
+//! changed rows to keys set-wise, queues them for the commit-time flush,
+//! and places the flush marker once per transaction.
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::catalog::rows;
+use crate::error::{user, TvError};
+use crate::{guc, state};
+
+/// Trigger arguments: TVIEW oid, source index, kind (`d` direct, `j` join,
+/// `f` full) and the capture SQL over the transition tables.
+#[pg_trigger]
+fn _capture<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, TvError> {
+    if !guc::ENABLED.get() {
+        return Ok(None);
+    }
+    let args = trigger.extra_args()?;
+    let [tview, idx, kind, sql] = args.as_slice() else {
+        return Err(user("tviews._capture expects 4 trigger arguments"));
+    };
+    let tview: u32 = tview
+        .parse()
+        .map_err(|_| user("bad TVIEW oid in trigger arguments"))?;
+    let idx: i32 = idx
+        .parse()
+        .map_err(|_| user("bad source index in trigger arguments"))?;
+    let max = guc::max_queue();
+    Spi::connect_mut(|client| {
+        match kind.as_str() {
+            "f" => state::with(|s| s.queue.mark_full(tview)),
+            "d" | "j" => {
+                // SAFETY: registers this trigger's transition tables with the
+                // SPI connection just opened; the trigger data outlives it.
+                #[allow(unsafe_code)]
+                unsafe {
+                    let td: *const pg_sys::TriggerData = trigger.trigger_data();
+                    pg_sys::SPI_register_trigger_data(td.cast_mut());
+                }
+                let found = rows(client, sql, &[])?;
+                if found.is_empty() {
+                    return Ok(None);
+                }
+                if kind == "d" {
+                    let keys = found
+                        .into_iter()
+                        .map(|r| r.into_iter().map(Option::unwrap_or_default).collect());
+                    state::with(|s| s.queue.add_keys(tview, keys, max));
+                } else {
+                    state::with(|s| s.queue.add_join_rows(tview, idx, found, max));
+                }
+            }
+            other => return Err(user(format!("unknown capture kind {other:?}"))),
+        }
+        place_marker(client)?;
+        Ok(None)
+    })
+}
+
+/// Inserts the marker row whose deferred constraint trigger runs the flush
+/// at COMMIT / PREPARE TRANSACTION, once per transaction (again after a
+/// savepoint that held it rolls back). Not during a flush, which drains
+/// the queue itself.
+pub fn place_marker(client: &mut SpiClient<'_>) -> Result<(), TvError> {
+    let needed = state::with(|s| s.flushing.is_none() && s.marker.needed());
+    if needed {
+        client.update(
+            "INSERT INTO tviews._pending VALUES (pg_backend_pid())",
+            None,
+            &[],
+        )?;
+        let sub = state::current_subxact();
+        state::with(|s| s.marker.placed(sub));
+    }
+    Ok(())
+}

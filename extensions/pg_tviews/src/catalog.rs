@@ -1,0 +1,166 @@
+//! Reading PostgreSQL's and the extension's catalogs through SPI.
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use tviews_core::sql::refresh::RefreshSql;
+use tviews_core::sql::Catalog;
+
+use crate::error::{user, TvResult};
+
+/// Runs a query and returns every row as text columns.
+pub fn rows(
+    client: &SpiClient<'_>,
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid<'_>],
+) -> TvResult<Vec<Vec<Option<String>>>> {
+    let table = client.select(sql, None, args)?;
+    let ncols = table.columns()?;
+    let mut out = Vec::with_capacity(table.len());
+    for row in table {
+        let mut r = Vec::with_capacity(ncols);
+        for i in 1..=ncols {
+            r.push(row.get::<String>(i)?);
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Answers the SQL generators' catalog questions.
+pub struct SpiCatalog<'a, 'c> {
+    /// The connection.
+    pub client: &'a SpiClient<'c>,
+}
+
+impl Catalog for SpiCatalog<'_, '_> {
+    fn relation(&self, relid: u32) -> tviews_core::Result<String> {
+        qualify(self.client, relid)
+            .map_err(|_| tviews_core::Error::Tree(format!("relation {relid} not found")))
+    }
+
+    fn column_type(&self, relid: u32, attno: i16) -> tviews_core::Result<String> {
+        self.client
+            .select(
+                "SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = $1 AND attnum = $2",
+                None,
+                &[pg_sys::Oid::from(relid).into(), attno.into()],
+            )
+            .and_then(|t| t.first().get_one::<String>())
+            .ok()
+            .flatten()
+            .ok_or_else(|| tviews_core::Error::Tree(format!("column {attno} of relation {relid} not found")))
+    }
+}
+
+/// The first column of the first row, if any.
+pub fn first_text(
+    client: &SpiClient<'_>,
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid<'_>],
+) -> TvResult<Option<String>> {
+    Ok(rows(client, sql, args)?
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next().flatten()))
+}
+
+/// `schema.name`, both quoted as needed, whatever the search_path.
+pub fn qualify(client: &SpiClient<'_>, relid: u32) -> TvResult<String> {
+    first_text(
+        client,
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+        &[pg_sys::Oid::from(relid).into()],
+    )?
+    .ok_or_else(|| user(format!("relation {relid} does not exist")))
+}
+
+/// One TVIEW as the refresh needs it.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    /// The TVIEW table.
+    pub relid: u32,
+    /// Its name, for messages.
+    pub name: String,
+    /// Refresh level (0 reads no TVIEW).
+    pub level: i64,
+    /// Statement generator.
+    pub sql: RefreshSql,
+}
+
+const META_SQL: &str = "\
+SELECT t.relid::int8::text, format('%I.%I', n.nspname, c.relname), t.level::text, \
+       format('%I.%I', vn.nspname, v.relname), \
+       (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a \
+         WHERE a.attrelid = t.relid AND a.attnum > 0 AND NOT a.attisdropped)::text, \
+       t.key_cols::text, \
+       (SELECT array_agg(format_type(a.atttypid, NULL) ORDER BY k.i) FROM unnest(t.key_cols) WITH ORDINALITY k(name, i) \
+         JOIN pg_attribute a ON a.attrelid = t.relid AND a.attname = k.name)::text \
+FROM tviews._tview t JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace \
+JOIN pg_class v ON v.oid = t.viewid JOIN pg_namespace vn ON vn.oid = v.relnamespace \
+WHERE t.relid = $1";
+
+/// Loads one TVIEW's metadata.
+pub fn meta(client: &SpiClient<'_>, relid: u32) -> TvResult<Meta> {
+    let r = rows(client, META_SQL, &[pg_sys::Oid::from(relid).into()])?;
+    let row = r
+        .into_iter()
+        .next()
+        .ok_or_else(|| user(format!("relation {relid} is not a TVIEW")))?;
+    let col = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+    let columns = parse_text_array(&col(4));
+    let keys = parse_text_array(&col(5));
+    let types = parse_text_array(&col(6));
+    if keys.len() != types.len() {
+        return Err(user(format!(
+            "TVIEW {} lost a key column; recreate it",
+            col(1)
+        )));
+    }
+    Ok(Meta {
+        relid,
+        name: col(1),
+        level: col(2).parse().unwrap_or(0),
+        sql: RefreshSql {
+            table: col(1),
+            view: col(3),
+            columns,
+            key: keys.into_iter().zip(types).collect(),
+        },
+    })
+}
+
+/// Resolves a TVIEW name (as a user types it) to its oid.
+pub fn resolve(client: &SpiClient<'_>, name: &str) -> TvResult<Option<u32>> {
+    let r = first_text(
+        client,
+        "SELECT t.relid::int8::text FROM tviews._tview t WHERE t.relid = to_regclass($1)",
+        &[name.into()],
+    )?;
+    Ok(r.and_then(|s| s.parse().ok()))
+}
+
+/// Parses PostgreSQL's text form of a one-dimensional `text[]`.
+pub fn parse_text_array(s: &str) -> Vec<String> {
+    let inner = s.trim().trim_start_matches('{').trim_end_matches('}');
+    if inner.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' if quoted => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}

@@ -1,0 +1,413 @@
+//! The commit-time flush: run by the deferred constraint trigger on
+//! `tviews._pending` at COMMIT or PREPARE TRANSACTION (or earlier under
+//! `SET CONSTRAINTS ... IMMEDIATE`). It drains the queue in refresh order,
+//! and cascades: refreshing a TVIEW fires the capture triggers of the
+//! TVIEWs that read it, which queue more work at a higher level.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use tviews_core::queue::{Key, Pending};
+
+use crate::catalog::{self, rows, Meta};
+use crate::error::{user, TvError, TvResult};
+use crate::{guc, latest, state, stats};
+
+/// The flush trigger (on `tviews._pending`, deferred).
+#[pg_trigger]
+fn _flush<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, TvError> {
+    let tid = marker_tid(trigger);
+    Spi::connect_mut(|c| {
+        c.update(
+            "DELETE FROM tviews._pending WHERE ctid = $1::tid",
+            None,
+            &[tid.as_str().into()],
+        )
+        .map(|_| ())
+    })?;
+    if state::with(|s| s.flushing.is_some()) {
+        return Ok(None);
+    }
+    let sub = state::current_subxact();
+    state::with(|s| {
+        s.flushing = Some(sub);
+        s.marker.reset();
+    });
+    let result = run();
+    state::with(|s| s.flushing = None);
+    result?;
+    Ok(None)
+}
+
+/// `(block,offset)` of the row that fired the trigger.
+fn marker_tid(trigger: &PgTrigger<'_>) -> String {
+    let td = trigger.trigger_data();
+    // SAFETY: an AFTER INSERT row trigger always carries the inserted tuple.
+    #[allow(unsafe_code)]
+    let tid = unsafe { (*td.tg_trigtuple).t_self };
+    let (block, offset) = pgrx::itemptr::item_pointer_get_both(tid);
+    format!("({block},{offset})")
+}
+
+/// Drains the queue.
+pub fn run() -> TvResult<()> {
+    let max_visits = usize::try_from(guc::MAX_DEPTH.get()).unwrap_or(0) + 1;
+    let mut metas: HashMap<u32, Option<Meta>> = HashMap::new();
+    let mut visits: HashMap<u32, usize> = HashMap::new();
+    loop {
+        let pending: Vec<u32> = state::with(|s| s.queue.tviews().collect());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        for t in pending {
+            metas
+                .entry(t)
+                .or_insert_with(|| Spi::connect(|c| catalog::meta(c, t)).ok());
+        }
+        let rank = |t: u32| {
+            metas
+                .get(&t)
+                .and_then(|m| m.as_ref())
+                .map_or(-1, |m| m.level)
+        };
+        let Some((t, work)) = state::with(|s| s.queue.take_next(rank)) else {
+            return Ok(());
+        };
+        // A TVIEW dropped in this transaction has nothing left to refresh.
+        let Some(Some(meta)) = metas.get(&t) else {
+            continue;
+        };
+        let v = visits.entry(t).or_default();
+        *v += 1;
+        if *v > max_visits {
+            return Err(user(format!(
+                "refreshing TVIEW {} came back to it {} times in one commit: a trigger on a TVIEW writes the tables it reads? (pg_tviews.max_propagation_depth = {})",
+                meta.name,
+                *v - 1,
+                guc::MAX_DEPTH.get()
+            )));
+        }
+        refresh_guarded(meta, work)?;
+    }
+}
+
+/// Refreshes one TVIEW's pending work, recording the outcome in the stats;
+/// on failure the work goes back to the queue (a savepoint that rolls the
+/// failure back gets the flush fired again, with its work intact).
+pub fn refresh_guarded(meta: &Meta, work: Pending) -> TvResult<Outcome> {
+    let start = Instant::now();
+    let backup = work.clone();
+    let relid = meta.relid;
+    let result = PgTryBuilder::new(AssertUnwindSafe(|| refresh(meta, work)))
+        .catch_others(|e| {
+            let msg = match &e {
+                pg_sys::panic::CaughtError::PostgresError(r)
+                | pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_owned(),
+                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
+                    ereport.message().to_owned()
+                }
+            };
+            stats::record_error(relid, &msg);
+            requeue(relid, backup.clone());
+            e.rethrow()
+        })
+        .execute();
+    let elapsed = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+    match result {
+        Ok(out) => {
+            stats::update(relid, |s| {
+                s.refreshes += 1;
+                s.keys += out.keys;
+                s.written += out.inserted;
+                s.deleted += out.deleted;
+                s.noop += out.existing.saturating_sub(out.deleted);
+                s.full += u64::from(out.full);
+                s.statements += out.statements;
+                s.total_us += elapsed;
+                s.max_us = s.max_us.max(elapsed);
+            });
+            Ok(out)
+        }
+        Err(e) => {
+            stats::record_error(relid, &e.to_string());
+            requeue(relid, backup);
+            Err(e)
+        }
+    }
+}
+
+fn requeue(relid: u32, work: Pending) {
+    let max = guc::max_queue();
+    state::with(|s| {
+        if work.full {
+            s.queue.mark_full(relid);
+        }
+        s.queue.add_keys(relid, work.keys, max);
+        for (idx, rows) in work.joins {
+            s.queue.add_join_rows(relid, idx, rows, max);
+        }
+    });
+}
+
+/// What one refresh did.
+#[derive(Default)]
+pub struct Outcome {
+    /// Keys recomputed.
+    pub keys: u64,
+    /// Rows deleted.
+    pub deleted: u64,
+    /// Rows inserted.
+    pub inserted: u64,
+    /// Rows that existed for those keys before.
+    pub existing: u64,
+    /// Whether it was a full refresh.
+    pub full: bool,
+    /// SQL statements run.
+    pub statements: u64,
+}
+
+fn refresh(meta: &Meta, work: Pending) -> TvResult<Outcome> {
+    Spi::connect_mut(|c| {
+        let mut out = Outcome::default();
+        if work.full {
+            full(c, meta, &mut out)?;
+            return Ok(out);
+        }
+        let joins = load_joins(c, meta, &work, &mut out)?;
+        let mut keys: HashSet<Key> = work.keys;
+        for (sql, rows) in &joins {
+            keys.extend(map_join(c, sql, rows, &mut out)?);
+        }
+        if keys.is_empty() {
+            return Ok(out);
+        }
+        lock(c, meta, &keys, &mut out)?;
+        if state::uses_xact_snapshot() {
+            check_latest(c, meta, &keys, &joins, &mut out)?;
+        } else if !joins.is_empty() {
+            // READ COMMITTED: the keys are locked now, so a concurrent
+            // writer of the same keys has committed; map again with a
+            // fresh snapshot in case it re-pointed the rows joined on.
+            for _ in 0..8 {
+                let mut new: HashSet<Key> = HashSet::new();
+                for (sql, rows) in &joins {
+                    new.extend(
+                        map_join(c, sql, rows, &mut out)?
+                            .into_iter()
+                            .filter(|k| !keys.contains(k)),
+                    );
+                }
+                if new.is_empty() {
+                    break;
+                }
+                lock(c, meta, &new, &mut out)?;
+                keys.extend(new);
+            }
+        }
+        apply(c, meta, &keys, &mut out)?;
+        Ok(out)
+    })
+}
+
+/// A join-mapped source's flush SQL and its captured rows.
+type JoinWork = (String, Vec<Vec<Option<String>>>);
+
+/// The flush SQL of each join-mapped source with its captured rows.
+fn load_joins(
+    c: &SpiClient<'_>,
+    meta: &Meta,
+    work: &Pending,
+    out: &mut Outcome,
+) -> TvResult<Vec<JoinWork>> {
+    if work.joins.is_empty() {
+        return Ok(Vec::new());
+    }
+    out.statements += 1;
+    let sources = rows(
+        c,
+        "SELECT idx::text, flush_sql FROM tviews._source WHERE tview = $1 AND kind = 'join'",
+        &[pg_sys::Oid::from(meta.relid).into()],
+    )?;
+    let mut joins = Vec::new();
+    for (idx, captured) in &work.joins {
+        let sql = sources
+            .iter()
+            .find(|r| r[0].as_deref() == Some(idx.to_string().as_str()))
+            .and_then(|r| r[1].clone())
+            .ok_or_else(|| {
+                user(format!(
+                    "TVIEW {} lost its source {idx}; recreate it",
+                    meta.name
+                ))
+            })?;
+        joins.push((sql, captured.iter().cloned().collect()));
+    }
+    Ok(joins)
+}
+
+/// Captured rows, column-wise, as `text[]` parameters.
+fn columns<T: Clone>(rows: &[Vec<T>], width: usize) -> Vec<Vec<T>> {
+    (0..width)
+        .map(|i| rows.iter().filter_map(|r| r.get(i).cloned()).collect())
+        .collect()
+}
+
+fn key_params(meta: &Meta, keys: &HashSet<Key>) -> Vec<Vec<Option<String>>> {
+    let list: Vec<Vec<Option<String>>> = keys
+        .iter()
+        .map(|k| k.iter().cloned().map(Some).collect())
+        .collect();
+    columns(&list, meta.sql.key.len())
+}
+
+fn map_join(
+    c: &SpiClient<'_>,
+    sql: &str,
+    captured: &[Vec<Option<String>>],
+    out: &mut Outcome,
+) -> TvResult<Vec<Key>> {
+    let width = captured.first().map_or(0, Vec::len);
+    let params: Vec<pgrx::datum::DatumWithOid<'_>> = columns(captured, width)
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    out.statements += 1;
+    Ok(rows(c, sql, &params)?
+        .into_iter()
+        .map(|r| r.into_iter().map(Option::unwrap_or_default).collect())
+        .collect())
+}
+
+/// Locks the keys (in hash order, so concurrent flushes cannot deadlock),
+/// or the whole TVIEW when there are too many of them.
+fn lock(c: &SpiClient<'_>, meta: &Meta, keys: &HashSet<Key>, out: &mut Outcome) -> TvResult<()> {
+    let tv = i64::from(meta.relid);
+    let max = usize::try_from(guc::MAX_KEY_LOCKS.get()).unwrap_or(0);
+    out.statements += 1;
+    if keys.len() > max {
+        c.select("SELECT pg_advisory_xact_lock($1)", None, &[tv.into()])?;
+        return Ok(());
+    }
+    c.select(
+        "SELECT pg_advisory_xact_lock_shared($1)",
+        None,
+        &[tv.into()],
+    )?;
+    let params: Vec<pgrx::datum::DatumWithOid<'_>> =
+        key_params(meta, keys).into_iter().map(Into::into).collect();
+    let hashes: Vec<i32> = c
+        .select(&meta.sql.lock_hashes(), None, &params)?
+        .filter_map(|r| r.get::<i32>(1).ok().flatten())
+        .collect();
+    let class = i32::from_ne_bytes(meta.relid.to_ne_bytes());
+    c.select(
+        "SELECT pg_advisory_xact_lock($1, h) FROM unnest($2::int4[]) AS h",
+        None,
+        &[class.into(), hashes.into()],
+    )?;
+    out.statements += 2;
+    Ok(())
+}
+
+/// REPEATABLE READ / SERIALIZABLE: this transaction's snapshot must give
+/// the same rows (and the same keys) as the latest committed data, or a
+/// concurrent transaction changed them and writing would leave them stale.
+fn check_latest(
+    c: &SpiClient<'_>,
+    meta: &Meta,
+    keys: &HashSet<Key>,
+    joins: &[JoinWork],
+    out: &mut Outcome,
+) -> TvResult<()> {
+    for (sql, captured) in joins {
+        let width = captured.first().map_or(0, Vec::len);
+        let latest_keys = latest::rows(c, sql, &columns(captured, width))?;
+        out.statements += 1;
+        if latest_keys
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(Option::unwrap_or_default)
+                    .collect::<Key>()
+            })
+            .any(|k| !keys.contains(&k))
+        {
+            serialization_failure(meta);
+        }
+    }
+    let params = key_params(meta, keys);
+    let sql = meta.sql.digest_keys();
+    let mine = rows(
+        c,
+        &sql,
+        &params.iter().cloned().map(Into::into).collect::<Vec<_>>(),
+    )?;
+    let theirs = latest::rows(c, &sql, &params)?;
+    out.statements += 2;
+    if mine != theirs {
+        serialization_failure(meta);
+    }
+    Ok(())
+}
+
+fn serialization_failure(meta: &Meta) -> ! {
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+        format!(
+            "could not serialize access due to concurrent update of TVIEW {} rows",
+            meta.name
+        ),
+        "a concurrent transaction changed data these TVIEW rows are computed from; retry the transaction"
+    );
+}
+
+fn apply(
+    c: &mut SpiClient<'_>,
+    meta: &Meta,
+    keys: &HashSet<Key>,
+    out: &mut Outcome,
+) -> TvResult<()> {
+    let params: Vec<pgrx::datum::DatumWithOid<'_>> =
+        key_params(meta, keys).into_iter().map(Into::into).collect();
+    let r = c.update(&meta.sql.keys(), None, &params)?.first();
+    out.statements += 1;
+    out.keys += u64::try_from(keys.len()).unwrap_or(u64::MAX);
+    record(&r, out)
+}
+
+fn record(r: &pgrx::spi::SpiTupleTable<'_>, out: &mut Outcome) -> TvResult<()> {
+    let (d, i, e) = r.get_three::<i64, i64, i64>()?;
+    out.deleted += d.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    out.inserted += i.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    out.existing += e.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    Ok(())
+}
+
+/// Recomputes the whole TVIEW under an exclusive lock on it.
+pub fn full(c: &mut SpiClient<'_>, meta: &Meta, out: &mut Outcome) -> TvResult<()> {
+    out.full = true;
+    c.select(
+        "SELECT pg_advisory_xact_lock($1)",
+        None,
+        &[i64::from(meta.relid).into()],
+    )?;
+    out.statements += 1;
+    if state::uses_xact_snapshot() {
+        let sql = meta.sql.digest_full();
+        let mine = rows(c, &sql, &[])?;
+        let theirs = latest::rows(c, &sql, &[])?;
+        out.statements += 2;
+        if mine != theirs {
+            serialization_failure(meta);
+        }
+    }
+    let r = c.update(&meta.sql.full(), None, &[])?.first();
+    out.statements += 1;
+    record(&r, out)
+}

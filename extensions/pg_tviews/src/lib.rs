@@ -1,0 +1,148 @@
+//! `pg_tviews`: TVIEWs are ordinary tables that PostgreSQL keeps equal to
+//! their defining query. Base-table writes are captured by statement-level
+//! triggers, mapped set-wise to the affected keys, and applied once per
+//! transaction, at COMMIT / PREPARE TRANSACTION, in dependency order, inside
+//! the writer's transaction.
+//!
+//! The planning logic (query-tree analysis, key mapping, SQL) lives in the
+//! `tviews-core` crate; this crate is the PostgreSQL glue. See README.md.
+//!
+//! ```sql
+//! CREATE EXTENSION pg_tviews;
+//! SELECT tviews.create('tv_post',
+//!   'SELECT p.id AS pk_post, jsonb_build_object(''title'', p.title) AS data FROM post p');
+//! ```
+#![warn(missing_docs)]
+
+use pgrx::prelude::*;
+
+mod api;
+mod capture;
+mod catalog;
+mod create;
+mod error;
+mod flush;
+mod guc;
+mod latest;
+mod state;
+mod stats;
+mod tree;
+
+::pgrx::pg_module_magic!(name, version);
+
+/// Registers settings, transaction callbacks (once per backend) and, when
+/// preloaded, the shared statistics.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    guc::register();
+    state::register_callbacks();
+    stats::init();
+}
+
+extension_sql!(
+    r#"
+CREATE TABLE tviews._tview (
+    relid oid PRIMARY KEY,
+    viewid oid NOT NULL,
+    key_cols text[] NOT NULL,
+    query text NOT NULL,
+    options jsonb NOT NULL DEFAULT '{}',
+    level int NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE tviews._tview IS 'pg_tviews catalog: one row per TVIEW (use tviews.registry)';
+CREATE TABLE tviews._source (
+    tview oid NOT NULL REFERENCES tviews._tview ON DELETE CASCADE,
+    idx int NOT NULL,
+    base oid NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('direct', 'join', 'full')),
+    captured text[] NOT NULL,
+    flush_sql text,
+    detail text NOT NULL,
+    PRIMARY KEY (tview, idx)
+);
+CREATE INDEX ON tviews._source (base);
+COMMENT ON TABLE tviews._source IS 'pg_tviews catalog: base tables read by each TVIEW (use tviews.dependencies)';
+-- One row per writing transaction: its deferred constraint trigger runs the
+-- flush at COMMIT / PREPARE TRANSACTION; the flush deletes it.
+CREATE UNLOGGED TABLE tviews._pending (pid int NOT NULL);
+"#,
+    name = "catalog",
+    bootstrap
+);
+
+extension_sql!(
+    r#"
+CREATE CONSTRAINT TRIGGER tviews_flush AFTER INSERT ON tviews._pending
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tviews._flush();
+
+CREATE VIEW tviews.registry AS
+SELECT t.relid::regclass AS name, t.key_cols AS key, t.query, t.options, t.level,
+       ARRAY(SELECT DISTINCT s.base::regclass::text FROM tviews._source s WHERE s.tview = t.relid ORDER BY 1) AS base_tables,
+       t.viewid::regclass AS backing_view, t.created_at
+FROM tviews._tview t;
+
+CREATE VIEW tviews.dependencies AS
+SELECT s.tview::regclass AS tview, s.base::regclass AS depends_on,
+       EXISTS (SELECT 1 FROM tviews._tview b WHERE b.relid = s.base) AS is_tview,
+       s.kind AS mapping, s.captured AS columns, s.detail
+FROM tviews._source s;
+
+CREATE VIEW tviews.stats AS
+SELECT t.relid::regclass AS tview,
+       coalesce(s.refreshes, 0) AS refreshes, coalesce(s.keys_refreshed, 0) AS keys_refreshed,
+       coalesce(s.rows_written, 0) AS rows_written, coalesce(s.rows_deleted, 0) AS rows_deleted,
+       coalesce(s.noop_skipped, 0) AS noop_skipped, coalesce(s.full_refreshes, 0) AS full_refreshes,
+       coalesce(s.statements, 0) AS statements, coalesce(s.total_ms, 0) AS total_ms,
+       coalesce(s.max_ms, 0) AS max_ms, coalesce(s.errors, 0) AS errors, s.last_error
+FROM tviews._tview t LEFT JOIN tviews._stats() s ON s.relid = t.relid;
+
+CREATE FUNCTION tviews._forget(tv oid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v oid;
+    s record;
+    trg text;
+BEGIN
+    DELETE FROM tviews._tview WHERE relid = tv RETURNING viewid INTO v;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    FOR s IN DELETE FROM tviews._source WHERE tview = tv RETURNING base, idx LOOP
+        FOR trg IN SELECT tgname FROM pg_trigger
+                   WHERE tgrelid = s.base AND tgname LIKE format('tviews\_%s\_%s\_%%', tv, s.idx) LOOP
+            EXECUTE format('DROP TRIGGER %I ON %s', trg, s.base::regclass);
+        END LOOP;
+    END LOOP;
+    PERFORM tviews._forget_stats(tv);
+    IF EXISTS (SELECT 1 FROM pg_class WHERE oid = v) THEN
+        EXECUTE format('DROP VIEW %s', v::regclass);
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_class WHERE oid = tv) THEN
+        EXECUTE format('DROP TABLE %s', tv::regclass);
+    END IF;
+END
+$$;
+
+-- DROP TABLE of a TVIEW, or of a table it reads (CASCADE drops the backing
+-- view), cleans up the TVIEW.
+CREATE FUNCTION tviews._on_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT t.relid FROM tviews._tview t
+             WHERE t.relid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE classid = 'pg_class'::regclass)
+                OR t.viewid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE classid = 'pg_class'::regclass)
+    LOOP
+        PERFORM tviews._forget(r.relid);
+    END LOOP;
+END
+$$;
+CREATE EVENT TRIGGER tviews_on_drop ON sql_drop EXECUTE FUNCTION tviews._on_drop();
+
+GRANT USAGE ON SCHEMA tviews TO PUBLIC;
+GRANT SELECT ON tviews._tview, tviews._source, tviews.registry, tviews.dependencies, tviews.stats TO PUBLIC;
+GRANT SELECT, INSERT, DELETE ON tviews._pending TO PUBLIC;
+"#,
+    name = "objects",
+    finalize
+);
