@@ -39,7 +39,7 @@ pub(crate) async fn text_rows(conn: &Connection, rows: &[Row]) -> Result<Vec<Vec
             .iter()
             .map(|r| r.get_text(i).map_err(Error::from))
             .collect::<Result<Vec<Option<&str>>, Error>>()?;
-        let values = match plan(conn, ty).await? {
+        let values = match plan(conn, ty, col.type_modifier()).await? {
             Plan::Text => texts.iter().map(|t| text::from_text(ty, *t)).collect(),
             Plan::Cast(sql_type) => cast(conn, &sql_type, &texts).await?,
         };
@@ -50,26 +50,40 @@ pub(crate) async fn text_rows(conn: &Connection, rows: &[Row]) -> Result<Vec<Vec
     Ok(out)
 }
 
-async fn plan(conn: &Connection, ty: &Type) -> Result<Plan, Error> {
+async fn plan(conn: &Connection, ty: &Type, typmod: i32) -> Result<Plan, Error> {
     if text::is_direct(ty) {
         return Ok(Plan::Text);
     }
-    let array_of_unmapped = binary::array_element(ty).is_some_and(|e| !binary::is_scalar_mapped(e));
-    if !binary::is_mapped(ty) && !array_of_unmapped {
+    let mapped = binary::is_mapped(ty);
+    let known_array = binary::array_element(ty).is_some();
+    // A type tusk does not know by OID (an enum's array, an extension's
+    // type) may still be an array: the catalog says.
+    let unknown = Type::from_oid(ty.oid()).is_none();
+    if !mapped && !known_array && !unknown {
         return Ok(Plan::Text);
     }
-    // format_type with no typmod: `bpchar`, not `character` (char(1)).
-    let name: String = conn
-        .query_scalar(
-            Query::new("SELECT format_type($1::int8::oid, NULL)"),
-            &[&i64::from(ty.oid())],
+    // The column's own type modifier, so the cast changes nothing
+    // (`character(4)[]`; with -1, `bpchar`, where NULL would give
+    // `character`, which is char(1) and would truncate).
+    let row = conn
+        .query_one(
+            Query::new(
+                "SELECT format_type(t.oid, $2), t.typcategory = 'A' AND t.typelem <> 0 \
+                 FROM pg_type t WHERE t.oid = $1::int8::oid",
+            ),
+            &[&i64::from(ty.oid()), &typmod],
         )
         .await?;
-    Ok(Plan::Cast(if array_of_unmapped {
-        format!("{name}::text[]")
+    let name: String = row.try_get(0usize)?;
+    let is_array: bool = row.try_get(1usize)?;
+    Ok(if mapped {
+        Plan::Cast(name)
+    } else if is_array {
+        // An array of an unmapped type: a JSON array of the elements' text.
+        Plan::Cast(format!("{name}::text[]"))
     } else {
-        name
-    }))
+        Plan::Text
+    })
 }
 
 /// Casts every text to `sql_type` on the server, in one query, and decodes

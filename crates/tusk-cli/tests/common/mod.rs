@@ -1,0 +1,51 @@
+//! Helpers shared by the CLI's integration tests.
+#![allow(dead_code)]
+
+use clap::Parser;
+use tusk_cli::{Cli, Context};
+
+/// Runs `tusk <args>` through the library; returns (exit code, stdout, stderr).
+pub fn tusk(args: &[&str]) -> (u8, String, String) {
+    let mut argv = vec!["tusk"];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(&argv).unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = match tusk_cli::run_with(cli, &Context::default(), &mut out, &mut err) {
+        Ok(code) => code,
+        Err(e) => {
+            err.extend_from_slice(format!("tusk: {e}\n").as_bytes());
+            1
+        }
+    };
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+/// `tusk query --json --url <url> <sql> <params...>`: the output lines.
+pub fn json_lines(url: &str, sql: &str, params: &[&str]) -> Vec<String> {
+    let mut args = vec!["query", "--json", "--url", url, sql];
+    args.extend_from_slice(params);
+    let (code, out, err) = tusk(&args);
+    assert_eq!(code, 0, "{sql}: {err}");
+    out.lines().map(str::to_owned).collect()
+}
+
+/// The rows of `json_lines`, parsed.
+pub fn json_rows(url: &str, sql: &str, params: &[&str]) -> Vec<serde_json::Value> {
+    json_lines(url, sql, params)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// `url` with a session setting given through the `options` parameter.
+pub fn with_setting(url: &str, name: &str, value: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{sep}options=-c%20{name}%3D{}",
+        value.replace('/', "%2F")
+    )
+}
