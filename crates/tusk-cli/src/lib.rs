@@ -78,7 +78,8 @@ pub struct QueryArgs {
     /// One SQL statement; $1, $2, ... stand for the PARAMs
     pub sql: String,
     /// Parameter values, sent as text: the server gives them their types
-    /// (`tusk query 'SELECT $1::int + 1' 41`)
+    /// (`tusk query 'SELECT $1::int + 1' 41`); values may start with `-`
+    #[arg(allow_hyphen_values = true)]
     pub params: Vec<String>,
     /// Print one JSON object per row (column name to value) instead of a table
     #[arg(long)]

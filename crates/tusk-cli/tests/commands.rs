@@ -77,6 +77,13 @@ fn statements_without_rows_print_their_tag() {
 }
 
 #[test]
+fn parameters_may_look_like_options() {
+    let db = Cluster::shared().database().unwrap();
+    let lines = common::json_lines(&db.url(), "SELECT $1::int AS n, $2 AS s", &["-5", "--json"]);
+    assert_eq!(lines, [r#"{"n":-5,"s":"--json"}"#]);
+}
+
+#[test]
 fn errors_say_what_went_wrong() {
     let db = Cluster::shared().database().unwrap();
     let url = db.url();
