@@ -28,9 +28,9 @@ use crate::row::{type_of, Column, Row, RowDesc};
 use crate::statement::Described;
 pub(crate) use response::{Proto, Response, SimpleQueryMessage};
 
-/// Largest message accepted from the server (PostgreSQL's own limit on a
-/// value is 1 GiB; a row can carry a few).
-const MAX_MESSAGE: usize = 1 << 31;
+/// Largest message accepted from the server: PostgreSQL builds each
+/// message in a buffer capped at 1 GiB (MaxAllocSize).
+const MAX_MESSAGE: usize = 1 << 30;
 
 /// Reads handled by one driver turn before it yields to other tasks.
 const DRIVE_BUDGET: u32 = 64;
@@ -424,7 +424,8 @@ impl State {
                 )));
             }
             if self.rbuf.len() < len + 1 {
-                self.rbuf.reserve(len + 1 - self.rbuf.len());
+                // The buffer grows as bytes arrive: a bogus length costs
+                // nothing until the server really sends that much.
                 return Ok(progress);
             }
             progress = true;

@@ -1,6 +1,11 @@
 //! Driver tests against a real PostgreSQL started by tusk-testkit.
 
 mod basic;
+mod cache;
+mod cancel;
+mod faults;
+mod pipeline;
+mod stream;
 
 use tusk_testkit::{Cluster, TestDb};
 
