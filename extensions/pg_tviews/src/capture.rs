@@ -16,8 +16,17 @@ use crate::{guc, state};
 fn _capture<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, TvError> {
+    // Errors are raised here, with their message (pgrx would print a
+    // returned error with Debug formatting).
+    match capture(trigger) {
+        Ok(()) => Ok(None),
+        Err(e) => error!("{e}"),
+    }
+}
+
+fn capture(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
     if !guc::ENABLED.get() {
-        return Ok(None);
+        return Ok(());
     }
     let args = trigger.extra_args()?;
     let [tview, idx, kind, sql] = args.as_slice() else {
@@ -43,7 +52,7 @@ fn _capture<'a>(
                 }
                 let found = rows(client, sql, &[])?;
                 if found.is_empty() {
-                    return Ok(None);
+                    return Ok(());
                 }
                 if kind == "d" {
                     let keys = found
@@ -57,7 +66,7 @@ fn _capture<'a>(
             other => return Err(user(format!("unknown capture kind {other:?}"))),
         }
         place_marker(client)?;
-        Ok(None)
+        Ok(())
     })
 }
 
@@ -68,13 +77,15 @@ fn _capture<'a>(
 pub fn place_marker(client: &mut SpiClient<'_>) -> Result<(), TvError> {
     let needed = state::with(|s| s.flushing.is_none() && s.marker.needed());
     if needed {
+        // Marked placed before the INSERT: under SET CONSTRAINTS ... IMMEDIATE
+        // the flush runs inside it and resets the marker when done.
+        let sub = state::current_subxact();
+        state::with(|s| s.marker.placed(sub));
         client.update(
             "INSERT INTO tviews._pending VALUES (pg_backend_pid())",
             None,
             &[],
         )?;
-        let sub = state::current_subxact();
-        state::with(|s| s.marker.placed(sub));
     }
     Ok(())
 }

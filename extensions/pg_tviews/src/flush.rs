@@ -21,6 +21,15 @@ use crate::{guc, latest, state, stats};
 fn _flush<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, TvError> {
+    // Errors are raised here, with their message (pgrx would print a
+    // returned error with Debug formatting).
+    match flush(trigger) {
+        Ok(()) => Ok(None),
+        Err(e) => error!("{e}"),
+    }
+}
+
+fn flush(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
     let tid = marker_tid(trigger);
     Spi::connect_mut(|c| {
         c.update(
@@ -31,7 +40,7 @@ fn _flush<'a>(
         .map(|_| ())
     })?;
     if state::with(|s| s.flushing.is_some()) {
-        return Ok(None);
+        return Ok(());
     }
     let sub = state::current_subxact();
     state::with(|s| {
@@ -41,7 +50,7 @@ fn _flush<'a>(
     let result = run();
     state::with(|s| s.flushing = None);
     result?;
-    Ok(None)
+    Ok(())
 }
 
 /// `(block,offset)` of the row that fired the trigger.

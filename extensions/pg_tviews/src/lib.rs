@@ -103,7 +103,7 @@ DECLARE
     s record;
     trg text;
 BEGIN
-    DELETE FROM tviews._tview WHERE relid = tv RETURNING viewid INTO v;
+    SELECT viewid INTO v FROM tviews._tview WHERE relid = tv;
     IF NOT FOUND THEN
         RETURN;
     END IF;
@@ -113,6 +113,7 @@ BEGIN
             EXECUTE format('DROP TRIGGER %I ON %s', trg, s.base::regclass);
         END LOOP;
     END LOOP;
+    DELETE FROM tviews._tview WHERE relid = tv;
     PERFORM tviews._forget_stats(tv);
     IF EXISTS (SELECT 1 FROM pg_class WHERE oid = v) THEN
         EXECUTE format('DROP VIEW %s', v::regclass);

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# pg_tviews CI: installs what is missing (PostgreSQL 15 server headers,
+# libclang, cargo-pgrx 0.18.1), builds and installs the extension, starts a
+# throwaway cluster as the `postgres` user, and runs the pg_regress suite,
+# the seeded differential test and the pg_isolation_regress specs against it.
+# Exits non-zero on any failure; the last line is "N passed, N failed".
+#
+#   bash extensions/pg_tviews/ci.sh            # from the repository root, as root
+#
+# Environment: PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config),
+# TVIEWS_CI_SKIP_BUILD=1 (reuse the installed extension),
+# TVIEWS_CI_SUITES (default "regress differential isolation"),
+# TVIEWS_DIFF_SEEDS (default "1 2 3"), TVIEWS_DIFF_TXNS (default 250).
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+SUITES=${TVIEWS_CI_SUITES:-regress differential isolation}
+SEEDS=${TVIEWS_DIFF_SEEDS:-1 2 3}
+TXNS=${TVIEWS_DIFF_TXNS:-250}
+PASSED=0
+FAILED=0
+START=$(date +%s)
+
+log() { echo "== pg_tviews ci [$(($(date +%s) - START))s] $*"; }
+finish() {
+    log "done"
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
+    exit $?
+}
+fail_setup() {
+    log "FAILED: $*"
+    FAILED=$((FAILED + 1))
+    finish
+}
+
+# ---------------------------------------------------------------- toolchain
+install_deps() {
+    local need=()
+    [ -x "$PG_CONFIG" ] || need+=(postgresql-15)
+    dpkg -s postgresql-15 >/dev/null 2>&1 || need+=(postgresql-15)
+    dpkg -s postgresql-server-dev-15 >/dev/null 2>&1 || need+=(postgresql-server-dev-15)
+    dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+    if [ ${#need[@]} -gt 0 ]; then
+        log "apt-get install ${need[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q >/dev/null && apt-get install -y -q "${need[@]}" >/dev/null ||
+            fail_setup "apt-get install ${need[*]}"
+    fi
+    if ! cargo pgrx --version 2>/dev/null | grep -q '0\.18\.1'; then
+        log "cargo install cargo-pgrx 0.18.1 (takes a while)"
+        cargo install cargo-pgrx --version 0.18.1 --locked -j"$(nproc)" >/dev/null 2>&1 ||
+            fail_setup "cargo install cargo-pgrx"
+    fi
+    if ! grep -qs '^pg15' "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
+        cargo pgrx init --pg15 "$PG_CONFIG" >/dev/null 2>&1 || fail_setup "cargo pgrx init"
+    fi
+}
+
+build_install() {
+    log "cargo pgrx install --release"
+    (cd "$HERE" && cargo pgrx install --release --pg-config "$PG_CONFIG") >"$WORK/build.log" 2>&1 || {
+        tail -40 "$WORK/build.log"
+        fail_setup "build and install"
+    }
+    log "building the differential test driver"
+    (cd "$HERE/tests/differential" && CARGO_TARGET_DIR="$HERE/target" cargo build --release -q) >>"$WORK/build.log" 2>&1 || {
+        tail -40 "$WORK/build.log"
+        fail_setup "build the differential driver"
+    }
+}
+
+# ------------------------------------------------------------------ cluster
+BIN=$("$PG_CONFIG" --bindir 2>/dev/null || true)
+PGXS_DIR=$(dirname "$("$PG_CONFIG" --pgxs 2>/dev/null || echo /nonexistent/x)")/..
+WORK=$(mktemp -d /tmp/pg_tviews_ci.XXXXXX)
+chmod 755 "$WORK"
+PORT=${TVIEWS_CI_PORT:-$((20000 + RANDOM % 20000))}
+export PGHOST="$WORK" PGPORT="$PORT" PGUSER=postgres
+
+as_postgres() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+stop_cluster() {
+    if [ -f "$WORK/data/postmaster.pid" ]; then
+        as_postgres "$BIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1
+    fi
+}
+trap stop_cluster EXIT
+
+start_cluster() {
+    log "initdb + start on port $PORT ($WORK)"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$WORK"
+    as_postgres "$BIN/initdb" -D "$WORK/data" -A trust -U postgres >"$WORK/initdb.log" 2>&1 ||
+        { cat "$WORK/initdb.log"; fail_setup "initdb"; }
+    cat >>"$WORK/data/postgresql.conf" <<CONF
+port = $PORT
+listen_addresses = ''
+unix_socket_directories = '$WORK'
+shared_preload_libraries = 'pg_tviews'
+max_prepared_transactions = 20
+max_connections = 60
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+CONF
+    # No Rust backtraces in error details: they would differ from the expected output.
+    as_postgres env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w -t 60 start >/dev/null ||
+        { tail -20 "$WORK/server.log"; fail_setup "start PostgreSQL"; }
+}
+
+# ------------------------------------------------------------------- suites
+# Counts "test x ... ok" / "... FAILED" lines of pg_regress-style output.
+count_results() {
+    local out=$1 ok bad
+    ok=$(grep -Ec '\.\.\. ok' "$out" || true)
+    bad=$(grep -Ec '\.\.\. FAILED|\.\.\. failed' "$out" || true)
+    PASSED=$((PASSED + ok))
+    FAILED=$((FAILED + bad))
+    echo "$ok $bad"
+}
+
+run_regress() {
+    local tests
+    tests=$(cd "$HERE/tests/pg_regress/sql" && ls *.sql | sed 's/\.sql$//' | sort | grep -v '^setup$')
+    log "pg_regress: setup $tests"
+    mkdir -p "$WORK/regress"
+    "$PGXS_DIR/src/test/regress/pg_regress" --inputdir="$HERE/tests/pg_regress" \
+        --outputdir="$WORK/regress" --bindir="$BIN" --host="$WORK" --port="$PORT" --user=postgres \
+        --dbname=tviews_regress setup $tests >"$WORK/regress.out" 2>&1
+    local rc=$?
+    cat "$WORK/regress.out"
+    read -r ok bad < <(count_results "$WORK/regress.out")
+    if [ "$rc" -ne 0 ]; then
+        [ -f "$WORK/regress/regression.diffs" ] && head -200 "$WORK/regress/regression.diffs"
+        [ "$bad" -eq 0 ] && FAILED=$((FAILED + 1))
+    fi
+}
+
+run_isolation() {
+    local specs
+    specs=$(cd "$HERE/tests/isolation/specs" && ls *.spec | sed 's/\.spec$//' | sort)
+    log "pg_isolation_regress: $specs"
+    mkdir -p "$WORK/isolation"
+    "$PGXS_DIR/src/test/isolation/pg_isolation_regress" --inputdir="$HERE/tests/isolation" \
+        --outputdir="$WORK/isolation" --bindir="$BIN" --host="$WORK" --port="$PORT" --user=postgres \
+        --dbname=tviews_isolation --load-extension=pg_tviews $specs >"$WORK/isolation.out" 2>&1
+    local rc=$?
+    cat "$WORK/isolation.out"
+    read -r ok bad < <(count_results "$WORK/isolation.out")
+    if [ "$rc" -ne 0 ]; then
+        [ -f "$WORK/isolation/regression.diffs" ] && head -200 "$WORK/isolation/regression.diffs"
+        [ "$bad" -eq 0 ] && FAILED=$((FAILED + 1))
+    fi
+}
+
+run_differential() {
+    local driver="$HERE/target/release/tviews-differential"
+    for seed in $SEEDS; do
+        log "differential seed=$seed transactions=$TXNS"
+        "$BIN/psql" -qX -d postgres -c "DROP DATABASE IF EXISTS tviews_diff" -c "CREATE DATABASE tviews_diff" >/dev/null
+        if "$driver" --seed "$seed" --transactions "$TXNS" --dbname tviews_diff --psql "$BIN/psql" >"$WORK/diff_$seed.out" 2>&1; then
+            tail -2 "$WORK/diff_$seed.out"
+            PASSED=$((PASSED + 1))
+        else
+            tail -40 "$WORK/diff_$seed.out"
+            FAILED=$((FAILED + 1))
+        fi
+    done
+}
+
+# --------------------------------------------------------------------- main
+if [ "${TVIEWS_CI_SKIP_BUILD:-0}" != 1 ]; then
+    install_deps
+    BIN=$("$PG_CONFIG" --bindir)
+    PGXS_DIR=$(dirname "$("$PG_CONFIG" --pgxs)")/..
+    build_install
+fi
+start_cluster
+for suite in $SUITES; do
+    case $suite in
+        regress) run_regress ;;
+        differential) run_differential ;;
+        isolation) run_isolation ;;
+        *) log "unknown suite $suite"; FAILED=$((FAILED + 1)) ;;
+    esac
+done
+finish
