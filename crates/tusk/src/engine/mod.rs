@@ -188,11 +188,10 @@ impl State {
                 r.collected = true;
                 std::mem::take(&mut r.resp)
             }
-            None => {
-                let mut r = Response::default();
-                r.error = Some(self.broken.clone().unwrap_or_else(Error::closed));
-                r
-            }
+            None => Response {
+                error: Some(self.broken.clone().unwrap_or_else(Error::closed)),
+                ..Response::default()
+            },
         };
         self.gc();
         resp

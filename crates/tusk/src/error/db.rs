@@ -136,11 +136,7 @@ impl DbError {
             let v = String::from_utf8_lossy(field.value_bytes()).into_owned();
             match field.type_() {
                 b'V' => severity = Severity::parse(&v),
-                b'S' => {
-                    if severity.is_none() {
-                        severity = Severity::parse(&v)
-                    }
-                }
+                b'S' if severity.is_none() => severity = Severity::parse(&v),
                 b'C' => code = Some(SqlState::from_code(&v)),
                 b'M' => message = Some(v),
                 b'D' => e.detail = Some(v),
