@@ -37,7 +37,7 @@ async fn random_drops_never_desynchronise_the_connection() {
                         1 => c
                             .query("SELECT g FROM generate_series(1, 50) g", &[])
                             .await
-                            .map(|r| (r.len() as i64, 50)),
+                            .map(|r| (i64::try_from(r.len()).unwrap(), 50)),
                         2 => c
                             .query_scalar::<i64>("SELECT 1 / 0 + $1::int8", &[&i])
                             .await
@@ -45,7 +45,7 @@ async fn random_drops_never_desynchronise_the_connection() {
                         _ => c
                             .query_scalar::<String>("SELECT $1::text", &[&format!("s{i}")])
                             .await
-                            .map(|s| (s.len() as i64, format!("s{i}").len() as i64)),
+                            .map(|s| (s, format!("s{i}"))).map(|(a, b)| (i64::from(a == b), 1)),
                     }
                 };
                 match drop_after {
@@ -75,7 +75,7 @@ async fn random_drops_never_desynchronise_the_connection() {
                 Some(Err(e)) => assert_eq!(e.kind(), ErrorKind::Data, "seed {seed}: {e}"),
             }
         }
-        ops += wave as u32;
+        ops += u32::try_from(wave).unwrap();
     }
     c.wait_idle().await.unwrap();
     let v: i64 = c.query_scalar("SELECT 7::int8", &[]).await.unwrap();

@@ -1,6 +1,7 @@
 //! Driver tests against a real PostgreSQL started by tusk-testkit.
 
 mod basic;
+mod server_messages;
 mod cache;
 mod cancel;
 mod faults;

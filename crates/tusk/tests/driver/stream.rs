@@ -27,7 +27,7 @@ async fn stream_of_five_million_rows_keeps_memory_bounded() {
     while let Some(row) = s.next().await {
         let row = row.unwrap();
         n += 1;
-        assert_eq!(row.get::<i32>(0usize) as i64, n);
+        assert_eq!(i64::from(row.get::<i32>(0usize)), n);
         if n % 100_000 == 0 {
             peak = peak.max(rss_kib());
         }
