@@ -17,6 +17,8 @@ pub struct QueryResult {
     pub rows: Vec<Row>,
     /// Rows affected or returned, from the command tag.
     pub rows_affected: u64,
+    /// The command tag (`INSERT 0 1`, `SELECT 3`, ...).
+    pub tag: String,
 }
 
 /// A list of statements to send in one flight.

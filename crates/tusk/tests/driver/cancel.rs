@@ -45,7 +45,8 @@ async fn random_drops_never_desynchronise_the_connection() {
                         _ => c
                             .query_scalar::<String>("SELECT $1::text", &[&format!("s{i}")])
                             .await
-                            .map(|s| (s, format!("s{i}"))).map(|(a, b)| (i64::from(a == b), 1)),
+                            .map(|s| (s, format!("s{i}")))
+                            .map(|(a, b)| (i64::from(a == b), 1)),
                     }
                 };
                 match drop_after {

@@ -1,11 +1,11 @@
 //! Driver tests against a real PostgreSQL started by tusk-testkit.
 
 mod basic;
-mod server_messages;
 mod cache;
 mod cancel;
 mod faults;
 mod pipeline;
+mod server_messages;
 mod stream;
 
 use tusk_testkit::{Cluster, TestDb};
