@@ -77,6 +77,7 @@ impl<'a> Batch<'a> {
                     .into_result()
                     .map(|r| QueryResult {
                         rows_affected: r.rows_affected(),
+                        tag: r.tag.clone().unwrap_or_default(),
                         rows: r.rows.into(),
                     }),
                 Err(e) => Err(e),

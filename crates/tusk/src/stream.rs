@@ -22,6 +22,7 @@ const STREAM_BUFFER_ROWS: usize = 1024;
 pub struct RowStream {
     ticket: Ticket,
     rows_affected: Option<u64>,
+    tag: Option<String>,
     ended: bool,
 }
 
@@ -37,6 +38,7 @@ impl RowStream {
             let mut s = RowStream {
                 ticket,
                 rows_affected: None,
+                tag: None,
                 ended: false,
             };
             // Wait for the first row or the end, so that errors such as a
@@ -87,6 +89,11 @@ impl RowStream {
         self.rows_affected
     }
 
+    /// The command tag (`SELECT 3`, `INSERT 0 1`), once the stream has ended.
+    pub fn command_tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
     /// Collects the remaining rows.
     pub async fn collect_all(mut self) -> Result<Vec<Row>, Error> {
         let mut v = Vec::new();
@@ -132,6 +139,7 @@ impl Stream for RowStream {
                 Some(e) => Poll::Ready(Some(Err(e))),
                 None => {
                     this.rows_affected = Some(resp.rows_affected());
+                    this.tag = resp.tag;
                     Poll::Ready(None)
                 }
             };
