@@ -302,6 +302,45 @@ async fn requirepeer_checks_the_server_user() {
     assert!(e.to_string().contains("requirepeer"), "{e}");
 }
 
+/// libpq's `sslmode=allow` tries without TLS first and, when the server
+/// refuses that, again with TLS: a `hostssl`-only role still logs in.
+#[tokio::test]
+#[ignore = "driver bug: sslmode=allow never retries with TLS (src/connect/mod.rs, connect_inner), so hostssl-only roles cannot log in"]
+async fn allow_retries_with_tls_when_the_server_insists() {
+    let c = connect(&tcp(&format!(
+        "user={SSL_USER} password={SSL_PASSWORD} sslmode=allow"
+    )))
+    .await;
+    assert!(server_sees_tls(&c).await);
+    // Where plain text is accepted, allow stays plain.
+    let c = connect(&tcp(&format!(
+        "user={SCRAM_USER} password={SCRAM_PASSWORD} sslmode=allow"
+    )))
+    .await;
+    assert!(!server_sees_tls(&c).await);
+}
+
+/// libpq: "if a root CA file exists, sslmode=require behaves like
+/// verify-ca". Given a root file that did not sign the server certificate
+/// (here a client certificate), require must fail; with the right CA it works.
+#[tokio::test]
+#[ignore = "driver bug: sslmode=require/prefer ignore sslrootcert and never verify (src/connect/mod.rs, TlsParams.verify)"]
+async fn require_with_a_root_certificate_verifies_the_chain() {
+    let user_pw = format!("user={SSL_USER} password={SSL_PASSWORD}");
+    connect(&tcp(&format!(
+        "{user_pw} sslmode=require sslrootcert={}",
+        ca()
+    )))
+    .await;
+    let (not_a_ca, _) = cluster().client_cert("not_a_ca").unwrap();
+    let e = connect_err(&tcp(&format!(
+        "{user_pw} sslmode=require sslrootcert='{}'",
+        not_a_ca.display()
+    )))
+    .await;
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+}
+
 #[tokio::test]
 async fn client_certificate_logs_in_cert_user() {
     let (cert, key) = cluster().client_cert(CERT_USER).unwrap();
