@@ -3,85 +3,15 @@
 //! decoded into Rust equals the value, and the value sent as a parameter and
 //! read back equals it too; every type also maps NULL to `None` both ways.
 
-use std::fmt::Debug;
+mod common;
 
-use bytes::BytesMut;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use fallible_iterator::FallibleIterator;
 use postgres_types::{Date, Timestamp};
-use tusk::types::{FromSql, FromSqlOwned, IsNull, Kind, Numeric, RawValue, ToSql, Type};
-use tusk::{Connection, ErrorKind, Executor, Query};
+use tusk::types::{Numeric, RawValue, Type};
+use tusk::{Connection, ErrorKind, Executor};
 
-type BoxError = Box<dyn std::error::Error + Sync + Send>;
-
-mod common {
-    use tusk_testkit::{Cluster, TestDb};
-
-    /// A fresh database on the binary's shared cluster.
-    pub fn db() -> TestDb {
-        Cluster::shared().database().expect("test database")
-    }
-
-    /// Connects to a test database over TCP.
-    pub async fn conn(db: &TestDb) -> tusk::Connection {
-        tusk::connect(&db.url()).await.expect("connect")
-    }
-}
-
-/// Checks `cases` (plus NULL) both ways for the SQL type `ty`, with `same`
-/// deciding equality (so that NaN can equal NaN).
-async fn check_by<T>(
-    c: &Connection,
-    ty: &str,
-    cases: &[(Option<T>, String)],
-    same: impl Fn(&T, &T) -> bool,
-) where
-    T: ToSql + Sync + Send + FromSqlOwned + Debug,
-{
-    let null = (None, "NULL".to_string());
-    for (want, lit) in cases.iter().chain(std::iter::once(&null)) {
-        let eq = |got: &Option<T>| match (got, want) {
-            (Some(a), Some(b)) => same(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        let sql = format!("SELECT ({lit})::{ty}");
-        let row = c
-            .query_one(sql.as_str(), &[])
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let got: Option<T> = row
-            .try_get(0usize)
-            .unwrap_or_else(|e| panic!("{sql}: decode: {e}"));
-        assert!(eq(&got), "{sql}: decoded {got:?}, expected {want:?}");
-
-        let sql = format!("SELECT $1::{ty}");
-        let got: Option<T> = c
-            .query_scalar(sql.as_str(), &[want])
-            .await
-            .unwrap_or_else(|e| panic!("{sql} with {want:?}: {e}"));
-        assert!(eq(&got), "{sql}: sent {want:?}, read back {got:?}");
-    }
-}
-
-async fn check<T>(c: &Connection, ty: &str, cases: &[(Option<T>, String)])
-where
-    T: ToSql + Sync + Send + FromSqlOwned + Debug + PartialEq,
-{
-    check_by(c, ty, cases, |a, b| a == b).await;
-}
-
-/// `(Some(v), literal)` pairs from `(v, literal)`.
-fn cases<T, L: ToString>(v: impl IntoIterator<Item = (T, L)>) -> Vec<(Option<T>, String)> {
-    v.into_iter()
-        .map(|(v, l)| (Some(v), l.to_string()))
-        .collect()
-}
-
-/// A SQL string literal.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+use common::{cases, check, check_by, hex_literal, quote, text_of, Huge, Interval, MdArray};
 
 #[tokio::test]
 async fn integers() {
@@ -213,12 +143,6 @@ async fn text_and_bytea() {
         .await
         .unwrap();
     assert_eq!(n, 5);
-}
-
-/// A bytea literal: `'\x0001ff'`.
-fn hex_literal(b: &[u8]) -> String {
-    let s: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("'\\x{s}'")
 }
 
 /// 1 MiB of bytea both ways: a 2 MiB literal in the query text, and the
@@ -412,44 +336,6 @@ async fn timestamps_dates_and_times() {
     .await;
 }
 
-/// PostgreSQL's interval (chrono has none): months, days and microseconds,
-/// kept apart as the server keeps them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Interval {
-    months: i32,
-    days: i32,
-    micros: i64,
-}
-
-impl<'a> FromSql<'a> for Interval {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
-        let raw: [u8; 16] = raw.try_into().map_err(|_| "interval is not 16 bytes")?;
-        let (micros, rest) = raw.split_at(8);
-        let (days, months) = rest.split_at(4);
-        Ok(Interval {
-            micros: i64::from_be_bytes(micros.try_into()?),
-            days: i32::from_be_bytes(days.try_into()?),
-            months: i32::from_be_bytes(months.try_into()?),
-        })
-    }
-    fn accepts(ty: &Type) -> bool {
-        *ty == Type::INTERVAL
-    }
-}
-
-impl ToSql for Interval {
-    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        out.extend_from_slice(&self.micros.to_be_bytes());
-        out.extend_from_slice(&self.days.to_be_bytes());
-        out.extend_from_slice(&self.months.to_be_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        *ty == Type::INTERVAL
-    }
-    postgres_types::to_sql_checked!();
-}
-
 #[tokio::test]
 async fn intervals() {
     let db = common::db();
@@ -606,64 +492,6 @@ async fn one_dimensional_arrays() {
     .await;
 }
 
-/// A multi-dimensional array: its dimensions (length, lower bound) and its
-/// elements in row-major order.
-#[derive(Debug, Clone, PartialEq)]
-struct MdArray<T> {
-    dims: Vec<(i32, i32)>,
-    elems: Vec<Option<T>>,
-}
-
-impl<'a, T: FromSql<'a>> FromSql<'a> for MdArray<T> {
-    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
-        let member = match ty.kind() {
-            Kind::Array(m) => m,
-            _ => return Err("not an array".into()),
-        };
-        let array = postgres_protocol::types::array_from_sql(raw)?;
-        let dims = array
-            .dimensions()
-            .map(|d| Ok((d.len, d.lower_bound)))
-            .collect()?;
-        let elems = array
-            .values()
-            .map(|v| <Option<T>>::from_sql_nullable(member, v))
-            .collect()?;
-        Ok(MdArray { dims, elems })
-    }
-    fn accepts(ty: &Type) -> bool {
-        matches!(ty.kind(), Kind::Array(m) if T::accepts(m))
-    }
-}
-
-impl<T: ToSql> ToSql for MdArray<T> {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        let member = match ty.kind() {
-            Kind::Array(m) => m,
-            _ => return Err("not an array".into()),
-        };
-        let dims =
-            self.dims.iter().map(
-                |&(len, lower_bound)| postgres_protocol::types::ArrayDimension { len, lower_bound },
-            );
-        postgres_protocol::types::array_to_sql(
-            dims,
-            member.oid(),
-            &self.elems,
-            |e, buf| match e.to_sql(member, buf)? {
-                IsNull::Yes => Ok(postgres_protocol::IsNull::Yes),
-                IsNull::No => Ok(postgres_protocol::IsNull::No),
-            },
-            out,
-        )?;
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        matches!(ty.kind(), Kind::Array(m) if <T as ToSql>::accepts(m))
-    }
-    postgres_types::to_sql_checked!();
-}
-
 #[tokio::test]
 async fn two_dimensional_arrays() {
     let db = common::db();
@@ -712,14 +540,6 @@ async fn two_dimensional_arrays() {
         ],
     };
     check(&c, "text[]", &cases([(text, "'{{a,\"b c\"},{NULL,d}}'")])).await;
-}
-
-/// Reads column 0 of a one-row text-format query.
-async fn text_of(c: &Connection, sql: &str) -> Option<String> {
-    let rows = c.query(Query::new(sql).text(), &[]).await.unwrap();
-    assert_eq!(rows.len(), 1);
-    assert!(rows[0].is_text());
-    rows[0].get_text(0usize).unwrap().map(str::to_string)
 }
 
 #[tokio::test]
@@ -904,21 +724,6 @@ async fn string_parameters_fill_uuid_enum_and_jsonb_columns() {
         .await
         .unwrap();
     assert_eq!(n, 1);
-}
-
-/// A value whose encoding is `len` zero bytes, claiming to be bytea.
-#[derive(Debug)]
-struct Huge(usize);
-
-impl ToSql for Huge {
-    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        bytes::BufMut::put_bytes(out, 0, self.0);
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        *ty == Type::BYTEA
-    }
-    postgres_types::to_sql_checked!();
 }
 
 /// The wire's lengths are i32: one byte over is a Conversion error before
