@@ -73,7 +73,9 @@ build_install() {
 
 # ------------------------------------------------------------------ cluster
 BIN=$("$PG_CONFIG" --bindir 2>/dev/null || true)
-PGXS_DIR=$(dirname "$("$PG_CONFIG" --pgxs 2>/dev/null || echo /nonexistent/x)")/..
+# .../lib/pgxs/src/makefiles/pgxs.mk -> .../lib/pgxs/src
+pgxs_src() { dirname "$(dirname "$("$PG_CONFIG" --pgxs 2>/dev/null || echo /nonexistent/x/y)")"; }
+PGXS_SRC=$(pgxs_src)
 WORK=$(mktemp -d /tmp/pg_tviews_ci.XXXXXX)
 chmod 755 "$WORK"
 PORT=${TVIEWS_CI_PORT:-$((20000 + RANDOM % 20000))}
@@ -112,27 +114,28 @@ CONF
 }
 
 # ------------------------------------------------------------------- suites
-# Counts "test x ... ok" / "... FAILED" lines of pg_regress-style output.
+# Prints "<ok> <failed>": counts of "test x ... ok" / "... FAILED" lines of
+# pg_regress-style output.
 count_results() {
-    local out=$1 ok bad
-    ok=$(grep -Ec '\.\.\. ok' "$out" || true)
-    bad=$(grep -Ec '\.\.\. FAILED|\.\.\. failed' "$out" || true)
-    PASSED=$((PASSED + ok))
-    FAILED=$((FAILED + bad))
+    local ok bad
+    ok=$(grep -Ec '\.\.\. ok' "$1" || true)
+    bad=$(grep -Eci '\.\.\. failed' "$1" || true)
     echo "$ok $bad"
 }
 
 run_regress() {
     local tests
-    tests=$(cd "$HERE/tests/pg_regress/sql" && ls *.sql | sed 's/\.sql$//' | sort | grep -v '^setup$')
+    tests=$(cd "$HERE/tests/pg_regress/sql" && ls *.sql | sed 's/\.sql$//' | sort | grep -v '^setup$' | tr '\n' ' ')
     log "pg_regress: setup $tests"
     mkdir -p "$WORK/regress"
-    "$PGXS_DIR/src/test/regress/pg_regress" --inputdir="$HERE/tests/pg_regress" \
+    "$PGXS_SRC/test/regress/pg_regress" --inputdir="$HERE/tests/pg_regress" \
         --outputdir="$WORK/regress" --bindir="$BIN" --host="$WORK" --port="$PORT" --user=postgres \
         --dbname=tviews_regress setup $tests >"$WORK/regress.out" 2>&1
     local rc=$?
     cat "$WORK/regress.out"
     read -r ok bad < <(count_results "$WORK/regress.out")
+    PASSED=$((PASSED + ok))
+    FAILED=$((FAILED + bad))
     if [ "$rc" -ne 0 ]; then
         [ -f "$WORK/regress/regression.diffs" ] && head -200 "$WORK/regress/regression.diffs"
         [ "$bad" -eq 0 ] && FAILED=$((FAILED + 1))
@@ -141,15 +144,17 @@ run_regress() {
 
 run_isolation() {
     local specs
-    specs=$(cd "$HERE/tests/isolation/specs" && ls *.spec | sed 's/\.spec$//' | sort)
+    specs=$(cd "$HERE/tests/isolation/specs" && ls *.spec | sed 's/\.spec$//' | sort | tr '\n' ' ')
     log "pg_isolation_regress: $specs"
     mkdir -p "$WORK/isolation"
-    "$PGXS_DIR/src/test/isolation/pg_isolation_regress" --inputdir="$HERE/tests/isolation" \
+    "$PGXS_SRC/test/isolation/pg_isolation_regress" --inputdir="$HERE/tests/isolation" \
         --outputdir="$WORK/isolation" --bindir="$BIN" --host="$WORK" --port="$PORT" --user=postgres \
         --dbname=tviews_isolation --load-extension=pg_tviews $specs >"$WORK/isolation.out" 2>&1
     local rc=$?
     cat "$WORK/isolation.out"
     read -r ok bad < <(count_results "$WORK/isolation.out")
+    PASSED=$((PASSED + ok))
+    FAILED=$((FAILED + bad))
     if [ "$rc" -ne 0 ]; then
         [ -f "$WORK/isolation/regression.diffs" ] && head -200 "$WORK/isolation/regression.diffs"
         [ "$bad" -eq 0 ] && FAILED=$((FAILED + 1))
@@ -160,7 +165,7 @@ run_differential() {
     local driver="$HERE/target/release/tviews-differential"
     for seed in $SEEDS; do
         log "differential seed=$seed transactions=$TXNS"
-        "$BIN/psql" -qX -d postgres -c "DROP DATABASE IF EXISTS tviews_diff" -c "CREATE DATABASE tviews_diff" >/dev/null
+        "$BIN/psql" -qX -d postgres -c "DROP DATABASE IF EXISTS tviews_diff" -c "CREATE DATABASE tviews_diff" >/dev/null 2>&1
         if "$driver" --seed "$seed" --transactions "$TXNS" --dbname tviews_diff --psql "$BIN/psql" >"$WORK/diff_$seed.out" 2>&1; then
             tail -2 "$WORK/diff_$seed.out"
             PASSED=$((PASSED + 1))
@@ -175,7 +180,7 @@ run_differential() {
 if [ "${TVIEWS_CI_SKIP_BUILD:-0}" != 1 ]; then
     install_deps
     BIN=$("$PG_CONFIG" --bindir)
-    PGXS_DIR=$(dirname "$("$PG_CONFIG" --pgxs)")/..
+    PGXS_SRC=$(pgxs_src)
     build_install
 fi
 start_cluster
