@@ -1,0 +1,223 @@
+//! The command line, and the run it drives: server, data set, rounds,
+//! table, JSON and chart.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use serde_json::json;
+
+use crate::error::{BenchError, Result};
+use crate::report::{chart, json as report_json, table, targets, WorkloadReport};
+use crate::workloads::{self, Plan, Target};
+use crate::{machine, rounds, rss, setup};
+
+/// Side-by-side benchmark of tusk against tokio-postgres, sqlx and pgbench
+/// on a throwaway PostgreSQL (see crates/tusk-bench/README.md).
+#[derive(Debug, Parser)]
+#[command(name = "tusk-bench", version)]
+pub struct Args {
+    /// A short run (under 3 minutes): 3 rounds of 1 s, one W4 scan per round.
+    #[arg(long)]
+    pub quick: bool,
+    /// Interleaved rounds per workload (default 7, --quick 3).
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// Seconds per timed round (default 4, --quick 1).
+    #[arg(long)]
+    pub seconds: Option<u64>,
+    /// Full scans of bench_wide per W4 round (default 3, --quick 1).
+    #[arg(long)]
+    pub scans: Option<u64>,
+    /// Only these workloads: W1, W2, W4, W6 (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Only these drivers: tusk, tusk-stream, tokio-postgres,
+    /// tokio-postgres-pipelined, sqlx, pgbench.
+    #[arg(long = "driver", value_delimiter = ',')]
+    pub drivers: Vec<String>,
+    /// Write the figures as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Draw the chart (SVG) here.
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
+    /// Use this server instead of starting one (its `bench` data set is
+    /// loaded where missing). With `--serve`, runs can share one cluster.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Start the cluster, load the data set, print its URL and wait for
+    /// Ctrl-C: for strace or perf runs of the client alone with `--url`.
+    #[arg(long)]
+    pub serve: bool,
+    /// Internal: read bench_wide once with tusk and print the peak RSS.
+    #[arg(long, hide = true, requires = "url")]
+    pub rss_probe: Option<rss::Mode>,
+}
+
+impl Args {
+    fn plan(&self) -> (usize, Plan) {
+        let (rounds, seconds, scans) = if self.quick { (3, 1, 1) } else { (7, 4, 3) };
+        (
+            self.rounds.unwrap_or(rounds).max(1),
+            Plan {
+                seconds: self.seconds.unwrap_or(seconds).max(1),
+                scans: self.scans.unwrap_or(scans).max(1),
+            },
+        )
+    }
+}
+
+/// Parses the command line and runs; the exit code says whether it worked.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tusk-bench: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tusk-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs what `args` ask for.
+pub async fn run(args: Args) -> Result<()> {
+    if let Some(mode) = args.rss_probe {
+        let url = args.url.as_deref().unwrap_or_default();
+        let bytes = rss::run(mode, url).await?;
+        println!("peak_rss_bytes {bytes}");
+        return Ok(());
+    }
+    let selected = select(&args)?;
+    let load_before = machine::load_average();
+    let pgbench = setup::bindir()?.join("pgbench");
+    let pgbench_version = version(&pgbench);
+    let cluster = match &args.url {
+        Some(_) => None,
+        None => {
+            eprintln!("tusk-bench: starting PostgreSQL ...");
+            Some(tokio::task::block_in_place(setup::start_cluster)?)
+        }
+    };
+    let url = match (&args.url, &cluster) {
+        (Some(url), _) => url.clone(),
+        (None, Some(c)) => c.url(setup::DATABASE),
+        (None, None) => unreachable!("a cluster is started when no --url is given"),
+    };
+    setup::load(&url, &pgbench).await?;
+    if args.serve {
+        println!("{url}");
+        eprintln!("tusk-bench: serving; Ctrl-C stops the cluster");
+        let _ = tokio::signal::ctrl_c().await;
+        return Ok(());
+    }
+    let work_dir = std::env::temp_dir().join(format!("tusk-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work_dir).map_err(|e| BenchError::file(&work_dir, e))?;
+    let target = Target {
+        url: url.clone(),
+        pgbench: pgbench.clone(),
+        work_dir: work_dir.clone(),
+    };
+    let result = measure(&args, &selected, &target, &pgbench_version, load_before).await;
+    let _ = std::fs::remove_dir_all(&work_dir);
+    drop(cluster);
+    result
+}
+
+async fn measure(
+    args: &Args,
+    selected: &[workloads::Workload],
+    target: &Target,
+    pgbench_version: &str,
+    load_before: Option<f64>,
+) -> Result<()> {
+    let (rounds, plan) = args.plan();
+    let admin = tusk::connect(&target.url).await?;
+    let wanted = |driver: &str| args.drivers.is_empty() || args.drivers.iter().any(|d| d == driver);
+    let mut reports = Vec::new();
+    let mut total_ops = 0u64;
+    for workload in selected {
+        let outcomes = rounds::run(workload, target, &admin, &plan, rounds, &wanted).await?;
+        total_ops += outcomes
+            .iter()
+            .flat_map(|o| o.samples.iter().map(|s| s.ops))
+            .sum::<u64>();
+        reports.push(WorkloadReport::new(workload, &outcomes));
+    }
+    let targets = targets::evaluate(&reports);
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(table::render(&reports, &targets).as_bytes());
+    let _ = writeln!(stdout, "\nmeasured operations, all drivers and rounds: {total_ops}");
+    let machine = machine::describe(&admin, pgbench_version, load_before).await;
+    let command: Vec<String> = std::env::args().collect();
+    if let Some(path) = &args.json {
+        let run = json!({
+            "command": command.join(" "),
+            "quick": args.quick,
+            "rounds": rounds,
+            "round_seconds": plan.seconds,
+            "w4_scans_per_round": plan.scans,
+            "runtime": "tokio multi-thread, one worker per core",
+            "server_settings": setup::SETTINGS.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+        });
+        let doc = report_json::document(&reports, &targets, machine.clone(), run);
+        let text = serde_json::to_string_pretty(&doc)
+            .map_err(|e| BenchError::process("serde_json", e.to_string()))?;
+        std::fs::write(path, text + "\n").map_err(|e| BenchError::file(path, e))?;
+    }
+    if let Some(path) = &args.chart {
+        let subtitle = format!(
+            "{} cores, {}; {} rounds of {} s (W4: {} scans); medians; {}",
+            machine["cores"].as_u64().unwrap_or(0),
+            machine["cpu"].as_str().unwrap_or("unknown CPU"),
+            rounds,
+            plan.seconds,
+            plan.scans,
+            machine["date"].as_str().unwrap_or("")
+        );
+        std::fs::write(path, chart::render(&reports, &subtitle)).map_err(|e| BenchError::file(path, e))?;
+    }
+    Ok(())
+}
+
+/// The workloads `--only` and `--driver` ask for.
+fn select(args: &Args) -> Result<Vec<workloads::Workload>> {
+    let all = workloads::all();
+    for id in &args.only {
+        if !all.iter().any(|w| w.id.eq_ignore_ascii_case(id)) {
+            let later = matches!(id.to_ascii_uppercase().as_str(), "W3" | "W5" | "W7");
+            return Err(BenchError::Usage(if later {
+                format!("{id} is not measured yet (W3 and W7 need the pool, W5 COPY); choose from W1, W2, W4, W6")
+            } else {
+                format!("no workload {id:?}; choose from W1, W2, W4, W6")
+            }));
+        }
+    }
+    for d in &args.drivers {
+        if !all.iter().any(|w| w.entries.iter().any(|e| e.driver == d)) {
+            return Err(BenchError::Usage(format!(
+                "no driver {d:?}; choose from tusk, tusk-stream, tokio-postgres, tokio-postgres-pipelined, sqlx, pgbench"
+            )));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|w| args.only.is_empty() || args.only.iter().any(|id| w.id.eq_ignore_ascii_case(id)))
+        .collect())
+}
+
+fn version(pgbench: &std::path::Path) -> String {
+    std::process::Command::new(pgbench)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,121 @@
+//! The workloads, each a small trait with one implementation per driver,
+//! and what every driver's side of a workload offers the harness: rounds.
+//!
+//! Adding a workload (W3, W5, W7) is a new file here with its trait, its
+//! impls and a `workload()` function, plus one line in [`all`].
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::measure::Sample;
+
+pub mod connect;
+pub mod pgbench;
+pub mod w1;
+pub mod w2;
+pub mod w4;
+pub mod w6;
+
+/// A boxed, sendable future of a benchmark result.
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// How much one round does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Seconds of a timed round (W1, W2, W6).
+    pub seconds: u64,
+    /// Full scans of `bench_wide` in a W4 round.
+    pub scans: u64,
+}
+
+impl Plan {
+    /// The duration of a timed round.
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs(self.seconds)
+    }
+
+    /// The smaller plan used to warm a driver up before the rounds.
+    pub fn warmup(&self) -> Plan {
+        Plan {
+            seconds: 1,
+            scans: 1,
+        }
+    }
+}
+
+/// The server and files every driver's side of a workload needs.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `postgresql://postgres@127.0.0.1:<port>/bench`.
+    pub url: String,
+    /// The `pgbench` binary that matches the server.
+    pub pgbench: PathBuf,
+    /// A private directory for pgbench scripts and logs.
+    pub work_dir: PathBuf,
+}
+
+/// One driver's side of one workload, connected and ready to run rounds.
+pub trait Bench: Send {
+    /// The driver's key in the report (`tusk`, `tokio-postgres`, ...).
+    fn driver(&self) -> &'static str;
+
+    /// Runs one measured round.
+    fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample>;
+
+    /// Runs once before the rounds, unmeasured (caches, prepared
+    /// statements, the server's buffers). By default a short round.
+    fn warmup<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, ()> {
+        Box::pin(async move {
+            self.round(plan).await?;
+            Ok(())
+        })
+    }
+
+    /// Figures measured once, after the rounds (W4's peak RSS).
+    fn extras(&mut self) -> BoxFut<'_, Vec<(&'static str, f64)>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+/// Makes one driver's [`Bench`] for a workload.
+pub type Make = for<'a> fn(&'a Target) -> BoxFut<'a, Box<dyn Bench>>;
+
+/// One driver's entry in a workload.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    /// The driver's key in the report.
+    pub driver: &'static str,
+    /// How the driver's side is set up (connect, prepare, write scripts).
+    pub make: Make,
+}
+
+/// A workload: what it measures and which drivers run it.
+#[derive(Clone)]
+pub struct Workload {
+    /// `W1`, `W2`, ...
+    pub id: &'static str,
+    /// One line: what it is.
+    pub what: &'static str,
+    /// The unit of throughput (`queries/s`, `rows/s`, `inserts/s`).
+    pub unit: &'static str,
+    /// What one latency sample is (`query`, `scan`, `batch of 1,000`).
+    pub latency_of: &'static str,
+    /// SQL the harness runs (on its own connection) before every round,
+    /// warm-up included, outside the measurement.
+    pub before_round: Option<&'static str>,
+    /// The drivers, tusk first.
+    pub entries: Vec<Entry>,
+}
+
+/// Every workload, in report order.
+pub fn all() -> Vec<Workload> {
+    vec![w1::workload(), w2::workload(), w4::workload(), w6::workload()]
+}
+
+/// An [`Entry`] from a driver key and its make function.
+pub fn entry(driver: &'static str, make: Make) -> Entry {
+    Entry { driver, make }
+}
