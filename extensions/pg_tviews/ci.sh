@@ -89,6 +89,8 @@ stop_cluster() {
     if [ -f "$WORK/data/postmaster.pid" ]; then
         as_postgres "$BIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1
     fi
+    # Logs stay for a failed run.
+    if [ "$FAILED" -eq 0 ]; then rm -rf "$WORK"; else echo "logs kept in $WORK"; fi
 }
 trap stop_cluster EXIT
 

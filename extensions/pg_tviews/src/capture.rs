@@ -6,9 +6,9 @@
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::catalog::rows;
+use crate::catalog::table_rows;
 use crate::error::{user, TvError};
-use crate::{guc, state};
+use crate::{guc, plans, state};
 
 /// Trigger arguments: TVIEW oid, source index, kind (`d` direct, `j` join,
 /// `f` full) and the capture SQL over the transition tables.
@@ -50,7 +50,10 @@ fn capture(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
                     let td: *const pg_sys::TriggerData = trigger.trigger_data();
                     pg_sys::SPI_register_trigger_data(td.cast_mut());
                 }
-                let found = rows(client, sql, &[])?;
+                // Cached per table shape: the plan is bound to the transition
+                // table's columns, which the SQL text alone does not pin.
+                let key = format!("{}:{}:{sql}", trigger.relid()?.to_u32(), shape(trigger)?);
+                let found = table_rows(plans::run(client, &key, sql, &[], &[])?)?;
                 if found.is_empty() {
                     return Ok(());
                 }
@@ -81,11 +84,29 @@ pub fn place_marker(client: &mut SpiClient<'_>) -> Result<(), TvError> {
         // the flush runs inside it and resets the marker when done.
         let sub = state::current_subxact();
         state::with(|s| s.marker.placed(sub));
-        client.update(
+        plans::sql(
+            client,
             "INSERT INTO tviews._pending VALUES (pg_backend_pid())",
-            None,
+            &[],
             &[],
         )?;
     }
     Ok(())
+}
+
+/// The column types of the trigger's table, dropped columns included.
+fn shape(trigger: &PgTrigger<'_>) -> Result<String, TvError> {
+    let rel = trigger.relation()?;
+    let desc = rel.tuple_desc();
+    Ok(desc
+        .iter()
+        .map(|a| {
+            if a.is_dropped() {
+                "x".to_owned()
+            } else {
+                a.type_oid().value().to_u32().to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(","))
 }

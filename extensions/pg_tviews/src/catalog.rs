@@ -13,7 +13,11 @@ pub fn rows(
     sql: &str,
     args: &[pgrx::datum::DatumWithOid<'_>],
 ) -> TvResult<Vec<Vec<Option<String>>>> {
-    let table = client.select(sql, None, args)?;
+    table_rows(client.select(sql, None, args)?)
+}
+
+/// Every row of a result as text columns.
+pub fn table_rows(table: pgrx::spi::SpiTupleTable<'_>) -> TvResult<Vec<Vec<Option<String>>>> {
     let ncols = table.columns()?;
     let mut out = Vec::with_capacity(table.len());
     for row in table {
@@ -83,6 +87,8 @@ pub struct Meta {
     pub name: String,
     /// Refresh level (0 reads no TVIEW).
     pub level: i64,
+    /// Key column type oids, in key order.
+    pub key_types: Vec<u32>,
     /// Statement generator.
     pub sql: RefreshSql,
 }
@@ -94,6 +100,8 @@ SELECT t.relid::int8::text, format('%I.%I', n.nspname, c.relname), t.level::text
          WHERE a.attrelid = t.relid AND a.attnum > 0 AND NOT a.attisdropped)::text, \
        t.key_cols::text, \
        (SELECT array_agg(format_type(a.atttypid, NULL) ORDER BY k.i) FROM unnest(t.key_cols) WITH ORDINALITY k(name, i) \
+         JOIN pg_attribute a ON a.attrelid = t.relid AND a.attname = k.name)::text, \
+       (SELECT array_agg(a.atttypid::int8 ORDER BY k.i) FROM unnest(t.key_cols) WITH ORDINALITY k(name, i) \
          JOIN pg_attribute a ON a.attrelid = t.relid AND a.attname = k.name)::text \
 FROM tviews._tview t JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace \
 JOIN pg_class v ON v.oid = t.viewid JOIN pg_namespace vn ON vn.oid = v.relnamespace \
@@ -101,7 +109,13 @@ WHERE t.relid = $1";
 
 /// Loads one TVIEW's metadata.
 pub fn meta(client: &SpiClient<'_>, relid: u32) -> TvResult<Meta> {
-    let r = rows(client, META_SQL, &[pg_sys::Oid::from(relid).into()])?;
+    let table = crate::plans::sql(
+        client,
+        META_SQL,
+        &[pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::OIDOID)],
+        &[pg_sys::Oid::from(relid).into()],
+    )?;
+    let r = table_rows(table)?;
     let row = r
         .into_iter()
         .next()
@@ -110,6 +124,10 @@ pub fn meta(client: &SpiClient<'_>, relid: u32) -> TvResult<Meta> {
     let columns = parse_text_array(&col(4));
     let keys = parse_text_array(&col(5));
     let types = parse_text_array(&col(6));
+    let key_types: Vec<u32> = parse_text_array(&col(7))
+        .iter()
+        .filter_map(|t| t.parse().ok())
+        .collect();
     if keys.len() != types.len() {
         return Err(user(format!(
             "TVIEW {} lost a key column; recreate it",
@@ -120,6 +138,7 @@ pub fn meta(client: &SpiClient<'_>, relid: u32) -> TvResult<Meta> {
         relid,
         name: col(1),
         level: col(2).parse().unwrap_or(0),
+        key_types,
         sql: RefreshSql {
             table: col(1),
             view: col(3),

@@ -12,9 +12,10 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use tviews_core::queue::{Key, Pending};
 
+use crate::catalog::table_rows;
 use crate::catalog::{self, rows, Meta};
 use crate::error::{user, TvError, TvResult};
-use crate::{guc, latest, state, stats};
+use crate::{guc, latest, locks, plans, state, stats};
 
 /// The flush trigger (on `tviews._pending`, deferred).
 #[pg_trigger]
@@ -32,9 +33,10 @@ fn _flush<'a>(
 fn flush(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
     let tid = marker_tid(trigger);
     Spi::connect_mut(|c| {
-        c.update(
-            "DELETE FROM tviews._pending WHERE ctid = $1::tid",
-            None,
+        plans::sql(
+            c,
+            "DELETE FROM tviews._pending WHERE ctid = $1::text::tid",
+            &[pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID)],
             &[tid.as_str().into()],
         )
         .map(|_| ())
@@ -195,7 +197,7 @@ fn refresh(meta: &Meta, work: Pending) -> TvResult<Outcome> {
         if keys.is_empty() {
             return Ok(out);
         }
-        lock(c, meta, &keys, &mut out)?;
+        lock(meta, &keys)?;
         if state::uses_xact_snapshot() {
             check_latest(c, meta, &keys, &joins, &mut out)?;
         } else if !joins.is_empty() {
@@ -214,7 +216,7 @@ fn refresh(meta: &Meta, work: Pending) -> TvResult<Outcome> {
                 if new.is_empty() {
                     break;
                 }
-                lock(c, meta, &new, &mut out)?;
+                lock(meta, &new)?;
                 keys.extend(new);
             }
         }
@@ -237,11 +239,12 @@ fn load_joins(
         return Ok(Vec::new());
     }
     out.statements += 1;
-    let sources = rows(
+    let sources = table_rows(plans::sql(
         c,
         "SELECT idx::text, flush_sql FROM tviews._source WHERE tview = $1 AND kind = 'join'",
+        &[pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::OIDOID)],
         &[pg_sys::Oid::from(meta.relid).into()],
-    )?;
+    )?)?;
     let mut joins = Vec::new();
     for (idx, captured) in &work.joins {
         let sql = sources
@@ -286,41 +289,24 @@ fn map_join(
         .map(Into::into)
         .collect();
     out.statements += 1;
-    Ok(rows(c, sql, &params)?
-        .into_iter()
-        .map(|r| r.into_iter().map(Option::unwrap_or_default).collect())
-        .collect())
+    Ok(
+        table_rows(plans::sql(c, sql, &plans::text_arrays(width), &params)?)?
+            .into_iter()
+            .map(|r| r.into_iter().map(Option::unwrap_or_default).collect())
+            .collect(),
+    )
 }
 
 /// Locks the keys (in hash order, so concurrent flushes cannot deadlock),
 /// or the whole TVIEW when there are too many of them.
-fn lock(c: &SpiClient<'_>, meta: &Meta, keys: &HashSet<Key>, out: &mut Outcome) -> TvResult<()> {
-    let tv = i64::from(meta.relid);
+fn lock(meta: &Meta, keys: &HashSet<Key>) -> TvResult<()> {
     let max = usize::try_from(guc::MAX_KEY_LOCKS.get()).unwrap_or(0);
-    out.statements += 1;
     if keys.len() > max {
-        c.select("SELECT pg_advisory_xact_lock($1)", None, &[tv.into()])?;
-        return Ok(());
+        locks::tview_exclusive(meta.relid);
+        Ok(())
+    } else {
+        locks::keys(meta.relid, &meta.key_types, keys)
     }
-    c.select(
-        "SELECT pg_advisory_xact_lock_shared($1)",
-        None,
-        &[tv.into()],
-    )?;
-    let params: Vec<pgrx::datum::DatumWithOid<'_>> =
-        key_params(meta, keys).into_iter().map(Into::into).collect();
-    let hashes: Vec<i32> = c
-        .select(&meta.sql.lock_hashes(), None, &params)?
-        .filter_map(|r| r.get::<i32>(1).ok().flatten())
-        .collect();
-    let class = i32::from_ne_bytes(meta.relid.to_ne_bytes());
-    c.select(
-        "SELECT pg_advisory_xact_lock($1, h) FROM unnest($2::int4[]) AS h",
-        None,
-        &[class.into(), hashes.into()],
-    )?;
-    out.statements += 2;
-    Ok(())
 }
 
 /// REPEATABLE READ / SERIALIZABLE: this transaction's snapshot must give
@@ -376,15 +362,16 @@ fn serialization_failure(meta: &Meta) -> ! {
     );
 }
 
-fn apply(
-    c: &mut SpiClient<'_>,
-    meta: &Meta,
-    keys: &HashSet<Key>,
-    out: &mut Outcome,
-) -> TvResult<()> {
+fn apply(c: &SpiClient<'_>, meta: &Meta, keys: &HashSet<Key>, out: &mut Outcome) -> TvResult<()> {
     let params: Vec<pgrx::datum::DatumWithOid<'_>> =
         key_params(meta, keys).into_iter().map(Into::into).collect();
-    let r = c.update(&meta.sql.keys(), None, &params)?.first();
+    let r = plans::sql(
+        c,
+        &meta.sql.keys(),
+        &plans::text_arrays(meta.sql.key.len()),
+        &params,
+    )?
+    .first();
     out.statements += 1;
     out.keys += u64::try_from(keys.len()).unwrap_or(u64::MAX);
     record(&r, out)
@@ -399,14 +386,9 @@ fn record(r: &pgrx::spi::SpiTupleTable<'_>, out: &mut Outcome) -> TvResult<()> {
 }
 
 /// Recomputes the whole TVIEW under an exclusive lock on it.
-pub fn full(c: &mut SpiClient<'_>, meta: &Meta, out: &mut Outcome) -> TvResult<()> {
+pub fn full(c: &SpiClient<'_>, meta: &Meta, out: &mut Outcome) -> TvResult<()> {
     out.full = true;
-    c.select(
-        "SELECT pg_advisory_xact_lock($1)",
-        None,
-        &[i64::from(meta.relid).into()],
-    )?;
-    out.statements += 1;
+    locks::tview_exclusive(meta.relid);
     if state::uses_xact_snapshot() {
         let sql = meta.sql.digest_full();
         let mine = rows(c, &sql, &[])?;
@@ -416,7 +398,7 @@ pub fn full(c: &mut SpiClient<'_>, meta: &Meta, out: &mut Outcome) -> TvResult<(
             serialization_failure(meta);
         }
     }
-    let r = c.update(&meta.sql.full(), None, &[])?.first();
+    let r = plans::sql(c, &meta.sql.full(), &[], &[])?.first();
     out.statements += 1;
     record(&r, out)
 }

@@ -24,6 +24,8 @@ mod error;
 mod flush;
 mod guc;
 mod latest;
+mod locks;
+mod plans;
 mod state;
 mod stats;
 mod tree;
