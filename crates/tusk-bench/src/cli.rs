@@ -33,7 +33,7 @@ pub struct Args {
     /// Only these workloads: W1, W2, W4, W6 (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Only these drivers: tusk, tusk-stream, tokio-postgres,
+    /// Only these drivers: tusk, tusk-stream, tusk-tx, tokio-postgres,
     /// tokio-postgres-pipelined, sqlx, pgbench.
     #[arg(long = "driver", value_delimiter = ',')]
     pub drivers: Vec<String>,
@@ -51,6 +51,10 @@ pub struct Args {
     /// Ctrl-C: for strace or perf runs of the client alone with `--url`.
     #[arg(long)]
     pub serve: bool,
+    /// Run the clients on tokio's current-thread runtime instead of the
+    /// multi-thread one (one worker per core).
+    #[arg(long)]
+    pub current_thread: bool,
     /// Internal: read bench_wide once with tusk and print the peak RSS.
     #[arg(long, hide = true, requires = "url")]
     pub rss_probe: Option<rss::Mode>,
@@ -72,7 +76,12 @@ impl Args {
 /// Parses the command line and runs; the exit code says whether it worked.
 pub fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let mut builder = if args.current_thread {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("tusk-bench: cannot start the tokio runtime: {e}");
@@ -104,7 +113,10 @@ pub async fn run(args: Args) -> Result<()> {
         Some(_) => None,
         None => {
             eprintln!("tusk-bench: starting PostgreSQL ...");
-            Some(tokio::task::block_in_place(setup::start_cluster)?)
+            let started = tokio::task::spawn_blocking(setup::start_cluster)
+                .await
+                .map_err(|e| BenchError::process("tusk-testkit", e.to_string()))?;
+            Some(started?)
         }
     };
     let url = match (&args.url, &cluster) {
@@ -143,19 +155,32 @@ async fn measure(
     let admin = tusk::connect(&target.url).await?;
     let wanted = |driver: &str| args.drivers.is_empty() || args.drivers.iter().any(|d| d == driver);
     let mut reports = Vec::new();
-    let mut total_ops = 0u64;
+    let (mut total_ops, mut warmup_ops) = (0u64, 0u64);
     for workload in selected {
-        let outcomes = rounds::run(workload, target, &admin, &plan, rounds, &wanted).await?;
+        let outcomes = rounds::run(
+            workload,
+            target,
+            &admin,
+            &plan,
+            rounds,
+            &wanted,
+            args.url.is_none(),
+        )
+        .await?;
         total_ops += outcomes
             .iter()
             .flat_map(|o| o.samples.iter().map(|s| s.ops))
             .sum::<u64>();
+        warmup_ops += outcomes.iter().map(|o| o.warmup_ops).sum::<u64>();
         reports.push(WorkloadReport::new(workload, &outcomes));
     }
     let targets = targets::evaluate(&reports);
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(table::render(&reports, &targets).as_bytes());
-    let _ = writeln!(stdout, "\nmeasured operations, all drivers and rounds: {total_ops}");
+    let _ = writeln!(
+        stdout,
+        "\noperations, all drivers: {total_ops} in measured rounds, {warmup_ops} in warm-ups"
+    );
     let machine = machine::describe(&admin, pgbench_version, load_before).await;
     let command: Vec<String> = std::env::args().collect();
     if let Some(path) = &args.json {
@@ -165,7 +190,11 @@ async fn measure(
             "rounds": rounds,
             "round_seconds": plan.seconds,
             "w4_scans_per_round": plan.scans,
-            "runtime": "tokio multi-thread, one worker per core",
+            "runtime": if args.current_thread {
+                "tokio current-thread; every round in a spawned task"
+            } else {
+                "tokio multi-thread, one worker per core; every round in a spawned task"
+            },
             "server_settings": setup::SETTINGS.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
         });
         let doc = report_json::document(&reports, &targets, machine.clone(), run);
@@ -181,9 +210,14 @@ async fn measure(
             rounds,
             plan.seconds,
             plan.scans,
-            machine["date"].as_str().unwrap_or("")
+            machine["date"]
+                .as_str()
+                .unwrap_or("")
+                .get(..16)
+                .unwrap_or("")
         );
-        std::fs::write(path, chart::render(&reports, &subtitle)).map_err(|e| BenchError::file(path, e))?;
+        std::fs::write(path, chart::render(&reports, &subtitle))
+            .map_err(|e| BenchError::file(path, e))?;
     }
     Ok(())
 }
@@ -204,13 +238,15 @@ fn select(args: &Args) -> Result<Vec<workloads::Workload>> {
     for d in &args.drivers {
         if !all.iter().any(|w| w.entries.iter().any(|e| e.driver == d)) {
             return Err(BenchError::Usage(format!(
-                "no driver {d:?}; choose from tusk, tusk-stream, tokio-postgres, tokio-postgres-pipelined, sqlx, pgbench"
+                "no driver {d:?}; choose from tusk, tusk-stream, tusk-tx, tokio-postgres, tokio-postgres-pipelined, sqlx, pgbench"
             )));
         }
     }
     Ok(all
         .into_iter()
-        .filter(|w| args.only.is_empty() || args.only.iter().any(|id| w.id.eq_ignore_ascii_case(id)))
+        .filter(|w| {
+            args.only.is_empty() || args.only.iter().any(|id| w.id.eq_ignore_ascii_case(id))
+        })
         .collect())
 }
 

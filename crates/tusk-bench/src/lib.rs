@@ -15,6 +15,7 @@
 //! | [`workloads`] | W1, W2, W4, W6: a trait per workload, one impl per driver, pgbench scripts |
 //! | [`rounds`] | interleaved rounds (A B C, C B A, ...) |
 //! | [`measure`] | getrusage, RSS, latency histograms |
+//! | [`noise`] | CPU that other processes took during a round |
 //! | [`report`] | medians, ratios, targets; table, JSON, SVG chart |
 
 #![warn(missing_docs)]
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod error;
 pub mod machine;
 pub mod measure;
+pub mod noise;
 pub mod report;
 pub mod rounds;
 pub mod rss;

@@ -12,16 +12,26 @@ fn first_line_with(path: &str, prefix: &str) -> Option<String> {
 }
 
 fn read_trim(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
 }
 
 /// The one-minute load average now.
 pub fn load_average() -> Option<f64> {
-    read_trim("/proc/loadavg")?.split_whitespace().next()?.parse().ok()
+    read_trim("/proc/loadavg")?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// CPU model, core count, memory, kernel, load, server and pgbench versions.
-pub async fn describe(admin: &tusk::Connection, pgbench_version: &str, load_before: Option<f64>) -> Value {
+pub async fn describe(
+    admin: &tusk::Connection,
+    pgbench_version: &str,
+    load_before: Option<f64>,
+) -> Value {
     let server = match admin.simple_query("SELECT version()").await {
         Ok(messages) => messages.iter().find_map(|m| match m {
             SimpleQueryMessage::Row(r) => r.get_text(0usize).ok().flatten().map(str::to_owned),

@@ -56,7 +56,12 @@ pub fn rss_bytes() -> Option<u64> {
 fn status_field(name: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(name))?;
-    let kib: u64 = line[name.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+    let kib: u64 = line[name.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
     Some(kib * 1024)
 }
 
@@ -84,6 +89,9 @@ pub struct Sample {
     /// Latency per query (or per batch, or per scan), in nanoseconds;
     /// empty when the driver cannot tell.
     pub latency: Histogram<u64>,
+    /// Cores' worth of CPU that other processes on the machine used
+    /// during the round (see [`crate::noise`]); set by the harness.
+    pub foreign_cores: Option<f64>,
 }
 
 impl Sample {
@@ -184,6 +192,7 @@ impl Meter {
             elapsed,
             cpu,
             latency: self.latency,
+            foreign_cores: None,
         }
     }
 }

@@ -4,9 +4,42 @@
 
 use tusk::Executor;
 
-use crate::error::Result;
+use crate::error::{BenchError, Result};
 use crate::measure::Sample;
+use crate::noise;
 use crate::workloads::{Bench, Plan, Target, Workload};
+
+/// What a bench does on a worker thread.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Warmup,
+    Round,
+}
+
+/// What a step returns.
+enum Done {
+    Warmup(u64),
+    Round(Sample),
+}
+
+/// Runs one step of `bench` in a task of its own, as a server's handler
+/// would run: on a runtime worker, next to the I/O driver, rather than on
+/// the thread that blocks on the whole benchmark.
+async fn on_worker(
+    mut bench: Box<dyn Bench>,
+    step: Step,
+    plan: Plan,
+) -> Result<(Box<dyn Bench>, Done)> {
+    let task = tokio::spawn(async move {
+        let result = match step {
+            Step::Warmup => bench.warmup(&plan).await.map(Done::Warmup),
+            Step::Round => bench.round(&plan).await.map(Done::Round),
+        };
+        result.map(|sample| (bench, sample))
+    });
+    task.await
+        .map_err(|e| BenchError::process("a benchmark task", e.to_string()))?
+}
 
 /// Everything one driver measured in one workload.
 #[derive(Debug, Clone)]
@@ -17,10 +50,15 @@ pub struct Outcome {
     pub samples: Vec<Sample>,
     /// Figures measured once after the rounds (`peak_rss_mib`).
     pub extras: Vec<(&'static str, f64)>,
+    /// Operations done in the warm-up (for per-operation counts taken
+    /// from outside, such as `strace -c`).
+    pub warmup_ops: u64,
 }
 
 /// Runs `rounds` interleaved rounds of `workload` for the drivers that
-/// `wanted` accepts; progress goes to stderr.
+/// `wanted` accepts; progress goes to stderr. With `measure_noise` (the
+/// server is a descendant of this process), each sample says how much CPU
+/// other processes took meanwhile.
 pub async fn run(
     workload: &Workload,
     target: &Target,
@@ -28,6 +66,7 @@ pub async fn run(
     plan: &Plan,
     rounds: usize,
     wanted: &dyn Fn(&str) -> bool,
+    measure_noise: bool,
 ) -> Result<Vec<Outcome>> {
     let mut benches: Vec<Box<dyn Bench>> = Vec::new();
     for entry in workload.entries.iter().filter(|e| wanted(e.driver)) {
@@ -36,11 +75,17 @@ pub async fn run(
     if benches.is_empty() {
         return Ok(Vec::new());
     }
-    let warmup = plan.warmup();
-    for bench in &mut benches {
+    let mut benches: Vec<Option<Box<dyn Bench>>> = benches.into_iter().map(Some).collect();
+    let mut warmup_ops = vec![0u64; benches.len()];
+    for (slot, ops) in benches.iter_mut().zip(&mut warmup_ops) {
+        let Some(bench) = slot.take() else { continue };
         before_round(workload, admin).await?;
         eprintln!("{} warm-up {}", workload.id, bench.driver());
-        bench.warmup(&warmup).await?;
+        let (bench, done) = on_worker(bench, Step::Warmup, plan.warmup()).await?;
+        *slot = Some(bench);
+        if let Done::Warmup(n) = done {
+            *ops = n;
+        }
     }
     let mut samples: Vec<Vec<Sample>> = benches.iter().map(|_| Vec::new()).collect();
     for round in 0..rounds {
@@ -50,28 +95,49 @@ pub async fn run(
             (0..benches.len()).rev().collect()
         };
         for i in order {
+            let Some(bench) = benches[i].take() else {
+                continue;
+            };
             before_round(workload, admin).await?;
-            let sample = benches[i].round(plan).await?;
+            let before = noise::snapshot();
+            let t0 = std::time::Instant::now();
+            let (bench, sample) = on_worker(bench, Step::Round, *plan).await?;
+            let secs = t0.elapsed().as_secs_f64();
+            let after = noise::snapshot();
+            let driver = bench.driver();
+            benches[i] = Some(bench);
+            let Done::Round(mut sample) = sample else {
+                continue;
+            };
+            if let (Some(a), Some(b), true) = (before, after, measure_noise) {
+                sample.foreign_cores = Some(noise::foreign_cores(&a, &b, secs));
+            }
+            let foreign = sample
+                .foreign_cores
+                .map_or_else(String::new, |f| format!("  others {f:.2} cores"));
             eprintln!(
-                "{} round {}/{} {:<26} {:>12.0} {} {:>9.2} us CPU/op",
+                "{} round {}/{} {:<26} {:>12.0} {} {:>9.2} us CPU/op{}",
                 workload.id,
                 round + 1,
                 rounds,
-                benches[i].driver(),
+                driver,
                 sample.throughput(),
                 workload.unit,
-                sample.cpu_us_per_op()
+                sample.cpu_us_per_op(),
+                foreign
             );
             samples[i].push(sample);
         }
     }
     let mut outcomes = Vec::new();
-    for (bench, samples) in benches.iter_mut().zip(samples) {
+    for ((bench, samples), warmup_ops) in benches.iter_mut().flatten().zip(samples).zip(warmup_ops)
+    {
         let extras = bench.extras().await?;
         outcomes.push(Outcome {
             driver: bench.driver(),
             samples,
             extras,
+            warmup_ops,
         });
     }
     Ok(outcomes)

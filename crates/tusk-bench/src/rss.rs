@@ -4,8 +4,8 @@
 
 use crate::error::{BenchError, Result};
 use crate::measure::peak_rss_bytes;
-use crate::workloads::w4::{Collect, ScanWide, Stream, ROWS};
 use crate::workloads::connect;
+use crate::workloads::w4::{Collect, ScanWide, Stream, ROWS};
 
 /// Which tusk API the probe reads with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -29,7 +29,8 @@ impl Mode {
 /// Runs the probe in a child process (`tusk-bench --rss-probe MODE --url
 /// URL`) and returns its peak RSS in bytes.
 pub async fn probe(mode: Mode, url: &str) -> Result<u64> {
-    let exe = std::env::current_exe().map_err(|e| BenchError::process("tusk-bench (RSS probe)", e.to_string()))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| BenchError::process("tusk-bench (RSS probe)", e.to_string()))?;
     let out = tokio::process::Command::new(&exe)
         .arg("--rss-probe")
         .arg(mode.as_str())
@@ -42,14 +43,23 @@ pub async fn probe(mode: Mode, url: &str) -> Result<u64> {
     if !out.status.success() {
         return Err(BenchError::process(
             "tusk-bench --rss-probe",
-            format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()),
+            format!(
+                "{}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
         ));
     }
     stdout
         .lines()
         .find_map(|l| l.strip_prefix("peak_rss_bytes "))
         .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| BenchError::process("tusk-bench --rss-probe", format!("no peak_rss_bytes line in {stdout:?}")))
+        .ok_or_else(|| {
+            BenchError::process(
+                "tusk-bench --rss-probe",
+                format!("no peak_rss_bytes line in {stdout:?}"),
+            )
+        })
 }
 
 /// The child's side: one scan, then the peak RSS (printed as

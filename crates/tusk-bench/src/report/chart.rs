@@ -18,7 +18,7 @@ const GROUP_LABELS: f64 = 56.0;
 pub fn colour(driver: &str) -> &'static str {
     match driver {
         "tusk" => "#d9480f",
-        "tusk-stream" => "#f59f00",
+        "tusk-stream" | "tusk-tx" => "#f59f00",
         "tokio-postgres" => "#1c7ed6",
         "tokio-postgres-pipelined" => "#74c0fc",
         "deadpool-tokio-postgres" => "#7048e8",
@@ -29,14 +29,22 @@ pub fn colour(driver: &str) -> &'static str {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A round upper bound for an axis whose largest value is `max`, and its
 /// tick step.
 fn axis(max: f64) -> (f64, f64) {
-    let max = if max.is_finite() && max > 0.0 { max * 1.12 } else { 1.0 };
-    for step in [0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0] {
+    let max = if max.is_finite() && max > 0.0 {
+        max * 1.12
+    } else {
+        1.0
+    };
+    for step in [
+        0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0,
+    ] {
         if max / step <= 8.0 {
             return ((max / step).ceil() * step, step);
         }
@@ -88,10 +96,8 @@ fn panel(out: &mut String, y0: f64, title: &str, groups: &[Group]) {
     let one = y(1.0);
     let _ = writeln!(
         out,
-        r##"<line x1="{LEFT}" y1="{one:.1}" x2="{:.1}" y2="{one:.1}" stroke="#d9480f" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#d9480f" text-anchor="end">tusk = 1.0</text>"##,
+        r##"<line x1="{LEFT}" y1="{one:.1}" x2="{:.1}" y2="{one:.1}" stroke="#d9480f" stroke-dasharray="6 4"/>"##,
         WIDTH - RIGHT,
-        WIDTH - RIGHT,
-        one - 4.0
     );
     let n = groups.len().max(1);
     let group_w = (WIDTH - LEFT - RIGHT) / f64::from(u32::try_from(n).unwrap_or(1));
@@ -140,6 +146,7 @@ pub fn render(reports: &[WorkloadReport], subtitle: &str) -> String {
     let mut throughput = Vec::new();
     let mut cpu = Vec::new();
     let mut drivers: Vec<&'static str> = Vec::new();
+    let mut legend_order: Vec<(usize, &'static str)> = Vec::new();
     for r in reports {
         let Some(tusk) = r.driver(TUSK) else { continue };
         let mut t_bars = Vec::new();
@@ -147,6 +154,7 @@ pub fn render(reports: &[WorkloadReport], subtitle: &str) -> String {
         for d in &r.drivers {
             if !drivers.contains(&d.driver) {
                 drivers.push(d.driver);
+                legend_order.push((rank(d.driver), d.driver));
             }
             let rel = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
             t_bars.push(Bar {
@@ -165,7 +173,11 @@ pub fn render(reports: &[WorkloadReport], subtitle: &str) -> String {
         });
         cpu.push(Group {
             id: r.id,
-            caption: format!("tusk: {:.2} us CPU per {}", tusk.cpu_us_per_op.median, op_name(r.unit)),
+            caption: format!(
+                "tusk: {:.2} us CPU per {}",
+                tusk.cpu_us_per_op.median,
+                op_name(r.unit)
+            ),
             bars: c_bars,
         });
     }
@@ -181,8 +193,9 @@ pub fn render(reports: &[WorkloadReport], subtitle: &str) -> String {
         r##"<text x="{LEFT}" y="26" font-size="18" font-weight="bold">tusk against its peers, same server, same run (tusk = 1.0)</text><text x="{LEFT}" y="46" font-size="12" fill="#495057">{}</text>"##,
         escape(subtitle)
     );
+    legend_order.sort();
     let mut lx = LEFT;
-    for d in &drivers {
+    for (_, d) in &legend_order {
         let _ = writeln!(
             out,
             r#"<rect x="{lx:.1}" y="60" width="14" height="14" fill="{}"/><text x="{:.1}" y="72" font-size="12">{}</text>"#,
@@ -192,7 +205,12 @@ pub fn render(reports: &[WorkloadReport], subtitle: &str) -> String {
         );
         lx += 27.0 + 7.2 * f64::from(u32::try_from(d.len()).unwrap_or(10));
     }
-    panel(&mut out, TOP, "Throughput relative to tusk (higher is faster)", &throughput);
+    panel(
+        &mut out,
+        TOP,
+        "Throughput relative to tusk (higher is faster; dashed: tusk = 1.0)",
+        &throughput,
+    );
     panel(
         &mut out,
         TOP + PANEL,
@@ -201,6 +219,23 @@ pub fn render(reports: &[WorkloadReport], subtitle: &str) -> String {
     );
     out.push_str("</svg>\n");
     out
+}
+
+/// Where a driver stands in the legend: tusk and its variants first.
+fn rank(driver: &str) -> usize {
+    [
+        "tusk",
+        "tusk-stream",
+        "tusk-tx",
+        "tokio-postgres",
+        "tokio-postgres-pipelined",
+        "deadpool-tokio-postgres",
+        "sqlx",
+        "pgbench",
+    ]
+    .iter()
+    .position(|d| *d == driver)
+    .unwrap_or(usize::MAX)
 }
 
 fn op_name(unit: &str) -> &str {

@@ -9,13 +9,19 @@ use super::targets::Target;
 use super::{Stat, WorkloadReport};
 
 fn stat(s: Option<Stat>) -> Value {
-    s.map_or(Value::Null, |s| {
-        json!({"median": s.median, "min": s.min, "max": s.max})
-    })
+    s.map_or(
+        Value::Null,
+        |s| json!({"median": s.median, "min": s.min, "max": s.max}),
+    )
 }
 
 /// The whole document.
-pub fn document(reports: &[WorkloadReport], targets: &[Target], machine: Value, run: Value) -> Value {
+pub fn document(
+    reports: &[WorkloadReport],
+    targets: &[Target],
+    machine: Value,
+    run: Value,
+) -> Value {
     let mut workloads = Map::new();
     let mut units = Map::new();
     for r in reports {
@@ -28,12 +34,21 @@ pub fn document(reports: &[WorkloadReport], targets: &[Target], machine: Value, 
             o.insert("client_cpu_us_per_op".into(), json!(d.cpu_us_per_op.median));
             o.insert("throughput_min".into(), json!(d.throughput.min));
             o.insert("throughput_max".into(), json!(d.throughput.max));
-            o.insert("client_cpu_us_per_op_min".into(), json!(d.cpu_us_per_op.min));
-            o.insert("client_cpu_us_per_op_max".into(), json!(d.cpu_us_per_op.max));
+            o.insert(
+                "client_cpu_us_per_op_min".into(),
+                json!(d.cpu_us_per_op.min),
+            );
+            o.insert(
+                "client_cpu_us_per_op_max".into(),
+                json!(d.cpu_us_per_op.max),
+            );
             o.insert("rounds".into(), json!(d.rounds));
             if d.ratio.is_some() {
                 o.insert("tusk_over_this_throughput".into(), stat(d.ratio));
                 o.insert("tusk_over_this_cpu".into(), stat(d.cpu_ratio));
+            }
+            if let Some(f) = d.foreign_cores {
+                o.insert("foreign_cpu_cores".into(), stat(Some(f)));
             }
             for (k, v) in &d.extras {
                 o.insert((*k).into(), json!(v));
@@ -43,7 +58,13 @@ pub fn document(reports: &[WorkloadReport], targets: &[Target], machine: Value, 
         workloads.insert(r.id.into(), Value::Object(drivers));
         units.insert(
             r.id.into(),
-            json!({"what": r.what, "throughput": r.unit, "latency_per": r.latency_of}),
+            json!({
+                "what": r.what,
+                "throughput": r.unit,
+                "latency_per": r.latency_of,
+                "foreign_cpu_cores_max": r.foreign_max(),
+                "disturbed": r.foreign_max().map(|m| m > crate::noise::DISTURBED_CORES),
+            }),
         );
     }
     let targets: Vec<Value> = targets

@@ -68,6 +68,8 @@ pub struct DriverReport {
     pub cpu_ratio: Option<Stat>,
     /// Figures measured once (`peak_rss_mib`).
     pub extras: Vec<(&'static str, f64)>,
+    /// Cores' worth of CPU other processes took during this driver's rounds.
+    pub foreign_cores: Option<Stat>,
 }
 
 /// One workload's figures.
@@ -127,6 +129,12 @@ impl WorkloadReport {
                     ratio: paired(Sample::throughput),
                     cpu_ratio: paired(Sample::cpu_us_per_op),
                     extras: o.extras.clone(),
+                    foreign_cores: Stat::of(
+                        &o.samples
+                            .iter()
+                            .filter_map(|s| s.foreign_cores)
+                            .collect::<Vec<_>>(),
+                    ),
                 }
             })
             .collect();
@@ -137,6 +145,15 @@ impl WorkloadReport {
             latency_of: workload.latency_of,
             drivers,
         }
+    }
+
+    /// The most CPU other processes took during any round of this
+    /// workload, in cores.
+    pub fn foreign_max(&self) -> Option<f64> {
+        self.drivers
+            .iter()
+            .filter_map(|d| d.foreign_cores.map(|s| s.max))
+            .reduce(f64::max)
     }
 
     /// A driver's figures.

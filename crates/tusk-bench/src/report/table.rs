@@ -44,6 +44,17 @@ pub fn render(reports: &[WorkloadReport], targets: &[Target]) -> String {
             "\n{}  {}\n    throughput in {}, latency per {}, medians of {} interleaved rounds (min-max)",
             r.id, r.what, r.unit, r.latency_of, rounds
         );
+        if let Some(max) = r.foreign_max() {
+            let flag = if max > crate::noise::DISTURBED_CORES {
+                "  DISTURBED: rerun when the machine is quiet"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "    other processes took at most {max:.2} cores during a round{flag}"
+            );
+        }
         let _ = writeln!(
             out,
             "    {:<26} {:>12} {:>25} {:>10} {:>10} {:>10} {:>24} {:>24}",

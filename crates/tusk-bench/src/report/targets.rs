@@ -48,7 +48,12 @@ const TARGETS: &[(&str, Measure, bool, f64)] = &[
     ("W1", Measure::Cpu("tokio-postgres"), false, 0.6),
     ("W2", Measure::Throughput(&["pgbench"]), true, 1.0),
     ("W2", Measure::Cpu("tokio-postgres"), false, 0.4),
-    ("W4", Measure::Throughput(&["tokio-postgres", "sqlx"]), true, 1.0),
+    (
+        "W4",
+        Measure::Throughput(&["tokio-postgres", "sqlx"]),
+        true,
+        1.0,
+    ),
     ("W4", Measure::Cpu("tokio-postgres"), false, 0.6),
     ("W4", Measure::Rss("tusk-stream"), false, 64.0),
     ("W6", Measure::Throughput(&["tokio-postgres"]), true, 5.0),
@@ -69,7 +74,10 @@ pub fn evaluate(reports: &[WorkloadReport]) -> Vec<Target> {
             ),
             Measure::Cpu(peer) => (
                 format!("client CPU per op <= {goal:.2}x {peer}"),
-                report.driver(peer).and_then(|d| d.cpu_ratio).map(|s| s.median),
+                report
+                    .driver(peer)
+                    .and_then(|d| d.cpu_ratio)
+                    .map(|s| s.median),
             ),
             Measure::Rss(driver) => (
                 format!("{driver} peak RSS < {goal:.0} MiB"),
@@ -114,4 +122,3 @@ pub fn verdict(t: &Target) -> &'static str {
         None => "not run",
     }
 }
-

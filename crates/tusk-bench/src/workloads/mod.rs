@@ -66,12 +66,10 @@ pub trait Bench: Send {
     fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample>;
 
     /// Runs once before the rounds, unmeasured (caches, prepared
-    /// statements, the server's buffers). By default a short round.
-    fn warmup<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, ()> {
-        Box::pin(async move {
-            self.round(plan).await?;
-            Ok(())
-        })
+    /// statements, the server's buffers), and returns the operations it
+    /// did. By default a short round.
+    fn warmup<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, u64> {
+        Box::pin(async move { Ok(self.round(plan).await?.ops) })
     }
 
     /// Figures measured once, after the rounds (W4's peak RSS).
@@ -112,7 +110,12 @@ pub struct Workload {
 
 /// Every workload, in report order.
 pub fn all() -> Vec<Workload> {
-    vec![w1::workload(), w2::workload(), w4::workload(), w6::workload()]
+    vec![
+        w1::workload(),
+        w2::workload(),
+        w4::workload(),
+        w6::workload(),
+    ]
 }
 
 /// An [`Entry`] from a driver key and its make function.

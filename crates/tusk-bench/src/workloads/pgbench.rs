@@ -35,13 +35,24 @@ struct Pgbench {
 /// pgbench for a timed workload: `-T seconds`; each transaction of
 /// `script` counts `ops_per_tx` operations; `sampling` logs that fraction
 /// of transactions for latencies (all when `None`).
-pub fn timed(t: &Target, workload: &str, script: &str, ops_per_tx: u64, sampling: Option<f64>) -> Result<Box<dyn Bench>> {
+pub fn timed(
+    t: &Target,
+    workload: &str,
+    script: &str,
+    ops_per_tx: u64,
+    sampling: Option<f64>,
+) -> Result<Box<dyn Bench>> {
     make(t, workload, script, ops_per_tx, Length::Timed, sampling)
 }
 
 /// pgbench for W4: `-t scans` transactions of `script`, each counting
 /// `ops_per_tx` operations (rows).
-pub fn counted(t: &Target, workload: &str, script: &str, ops_per_tx: u64) -> Result<Box<dyn Bench>> {
+pub fn counted(
+    t: &Target,
+    workload: &str,
+    script: &str,
+    ops_per_tx: u64,
+) -> Result<Box<dyn Bench>> {
     make(t, workload, script, ops_per_tx, Length::Counted, None)
 }
 
@@ -75,11 +86,11 @@ impl Bench for Pgbench {
         Box::pin(self.run(plan))
     }
 
-    fn warmup<'a>(&'a mut self, _plan: &'a Plan) -> BoxFut<'a, ()> {
+    fn warmup<'a>(&'a mut self, _plan: &'a Plan) -> BoxFut<'a, u64> {
         // Every round is a new process and connection that prepares its
         // statements itself; the server's buffers are warmed by the
         // in-process drivers and by pg_prewarm.
-        Box::pin(async { Ok(()) })
+        Box::pin(async { Ok(0) })
     }
 }
 
@@ -89,7 +100,10 @@ impl Pgbench {
         std::fs::create_dir_all(&self.log_dir).map_err(|e| BenchError::file(&self.log_dir, e))?;
         let mut cmd = tokio::process::Command::new(&self.bin);
         cmd.args(["-n", "-M", "prepared", "-c", "1", "-j", "1", "-l"])
-            .arg(format!("--log-prefix={}", self.log_dir.join("tx").display()))
+            .arg(format!(
+                "--log-prefix={}",
+                self.log_dir.join("tx").display()
+            ))
             .arg("-f")
             .arg(&self.script);
         match self.length {
@@ -117,14 +131,22 @@ impl Pgbench {
         if !out.status.success() {
             return Err(BenchError::process(
                 "pgbench",
-                format!("{}: {}{}", out.status, stdout.trim(), String::from_utf8_lossy(&out.stderr).trim()),
+                format!(
+                    "{}: {}{}",
+                    out.status,
+                    stdout.trim(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
             ));
         }
         let report = Report::parse(&stdout).ok_or_else(|| {
             BenchError::process("pgbench", format!("could not read its report: {stdout}"))
         })?;
         if report.failed > 0 {
-            return Err(BenchError::process("pgbench", format!("{} transactions failed: {stdout}", report.failed)));
+            return Err(BenchError::process(
+                "pgbench",
+                format!("{} transactions failed: {stdout}", report.failed),
+            ));
         }
         let ops = report.transactions * self.ops_per_tx;
         // pgbench's own clock excludes its connection time.
@@ -139,6 +161,7 @@ impl Pgbench {
             elapsed,
             cpu,
             latency,
+            foreign_cores: None,
         })
     }
 }
@@ -189,7 +212,11 @@ fn read_logs(dir: &Path) -> Result<Histogram<u64>> {
         let path = entry.path();
         let text = std::fs::read_to_string(&path).map_err(|e| BenchError::file(&path, e))?;
         for line in text.lines() {
-            if let Some(us) = line.split_whitespace().nth(2).and_then(|f| f.parse::<u64>().ok()) {
+            if let Some(us) = line
+                .split_whitespace()
+                .nth(2)
+                .and_then(|f| f.parse::<u64>().ok())
+            {
                 let _ = hist.record((us * 1_000).max(1));
             }
         }
@@ -224,6 +251,9 @@ tps = 15301.123456 (without initial connection time)\n";
 
     #[test]
     fn a_report_without_tps_is_not_read() {
-        assert_eq!(Report::parse("number of transactions actually processed: 3\n"), None);
+        assert_eq!(
+            Report::parse("number of transactions actually processed: 3\n"),
+            None
+        );
     }
 }

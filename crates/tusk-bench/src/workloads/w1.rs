@@ -57,25 +57,23 @@ pub fn workload() -> Workload {
 }
 
 impl PointSelect for tusk::Connection {
-    fn select(&mut self, aid: i32) -> impl Future<Output = Result<i32>> + Send {
-        async move { Ok(self.query_scalar::<i32>(SQL, &[&aid]).await?) }
+    async fn select(&mut self, aid: i32) -> Result<i32> {
+        Ok(self.query_scalar::<i32>(SQL, &[&aid]).await?)
     }
 }
 
 impl PointSelect for (tokio_postgres::Client, tokio_postgres::Statement) {
-    fn select(&mut self, aid: i32) -> impl Future<Output = Result<i32>> + Send {
-        async move { Ok(self.0.query_one(&self.1, &[&aid]).await?.try_get(0)?) }
+    async fn select(&mut self, aid: i32) -> Result<i32> {
+        Ok(self.0.query_one(&self.1, &[&aid]).await?.try_get(0)?)
     }
 }
 
 impl PointSelect for PgConnection {
-    fn select(&mut self, aid: i32) -> impl Future<Output = Result<i32>> + Send {
-        async move {
-            Ok(sqlx::query_scalar::<_, i32>(SQL)
-                .bind(aid)
-                .fetch_one(self)
-                .await?)
-        }
+    async fn select(&mut self, aid: i32) -> Result<i32> {
+        Ok(sqlx::query_scalar::<_, i32>(SQL)
+            .bind(aid)
+            .fetch_one(self)
+            .await?)
     }
 }
 

@@ -69,33 +69,34 @@ pub fn pgbench_script() -> String {
     }
     s.push_str("\\startpipeline\n");
     for i in 0..CALLERS {
-        let _ = writeln!(s, "SELECT abalance FROM pgbench_accounts WHERE aid = :a{i};");
+        let _ = writeln!(
+            s,
+            "SELECT abalance FROM pgbench_accounts WHERE aid = :a{i};"
+        );
     }
     s.push_str("\\endpipeline\n");
     s
 }
 
 impl SharedPointSelect for tusk::Connection {
-    fn select(&self, aid: i32) -> impl Future<Output = Result<i32>> + Send {
-        async move { Ok(self.query_scalar::<i32>(SQL, &[&aid]).await?) }
+    async fn select(&self, aid: i32) -> Result<i32> {
+        Ok(self.query_scalar::<i32>(SQL, &[&aid]).await?)
     }
 }
 
 impl SharedPointSelect for (tokio_postgres::Client, tokio_postgres::Statement) {
-    fn select(&self, aid: i32) -> impl Future<Output = Result<i32>> + Send {
-        async move { Ok(self.0.query_one(&self.1, &[&aid]).await?.try_get(0)?) }
+    async fn select(&self, aid: i32) -> Result<i32> {
+        Ok(self.0.query_one(&self.1, &[&aid]).await?.try_get(0)?)
     }
 }
 
 impl SharedPointSelect for Mutex<PgConnection> {
-    fn select(&self, aid: i32) -> impl Future<Output = Result<i32>> + Send {
-        async move {
-            let mut conn = self.lock().await;
-            Ok(sqlx::query_scalar::<_, i32>(SQL)
-                .bind(aid)
-                .fetch_one(&mut *conn)
-                .await?)
-        }
+    async fn select(&self, aid: i32) -> Result<i32> {
+        let mut conn = self.lock().await;
+        Ok(sqlx::query_scalar::<_, i32>(SQL)
+            .bind(aid)
+            .fetch_one(&mut *conn)
+            .await?)
     }
 }
 

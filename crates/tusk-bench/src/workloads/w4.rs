@@ -41,13 +41,21 @@ pub fn workload() -> Workload {
             entry("tusk", |t| {
                 Box::pin(async move {
                     let conn = connect::tusk(&t.url).await?;
-                    scan("tusk", Collect(conn), Some((rss::Mode::Query, t.url.clone())))
+                    scan(
+                        "tusk",
+                        Collect(conn),
+                        Some((rss::Mode::Query, t.url.clone())),
+                    )
                 })
             }),
             entry("tusk-stream", |t| {
                 Box::pin(async move {
                     let conn = connect::tusk(&t.url).await?;
-                    scan("tusk-stream", Stream(conn), Some((rss::Mode::Stream, t.url.clone())))
+                    scan(
+                        "tusk-stream",
+                        Stream(conn),
+                        Some((rss::Mode::Stream, t.url.clone())),
+                    )
                 })
             }),
             entry("tokio-postgres", |t| {
@@ -92,64 +100,56 @@ pub fn decode_tusk(row: &tusk::Row) -> Result<()> {
 }
 
 impl ScanWide for Collect {
-    fn scan(&mut self) -> impl Future<Output = Result<u64>> + Send {
-        async move {
-            let rows = self.0.query(SQL, &[]).await?;
-            for row in &rows {
-                decode_tusk(row)?;
-            }
-            Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
+    async fn scan(&mut self) -> Result<u64> {
+        let rows = self.0.query(SQL, &[]).await?;
+        for row in &rows {
+            decode_tusk(row)?;
         }
+        Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
     }
 }
 
 impl ScanWide for Stream {
-    fn scan(&mut self) -> impl Future<Output = Result<u64>> + Send {
-        async move {
-            let mut stream = self.0.query_stream(SQL, &[]).await?;
-            let mut n = 0u64;
-            while let Some(row) = stream.next().await {
-                decode_tusk(&row?)?;
-                n += 1;
-            }
-            Ok(n)
+    async fn scan(&mut self) -> Result<u64> {
+        let mut stream = self.0.query_stream(SQL, &[]).await?;
+        let mut n = 0u64;
+        while let Some(row) = stream.next().await {
+            decode_tusk(&row?)?;
+            n += 1;
         }
+        Ok(n)
     }
 }
 
 impl ScanWide for (tokio_postgres::Client, tokio_postgres::Statement) {
-    fn scan(&mut self) -> impl Future<Output = Result<u64>> + Send {
-        async move {
-            let rows = self.0.query(&self.1, &[]).await?;
-            for row in &rows {
-                consume(
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                    row.try_get(4)?,
-                );
-            }
-            Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
+    async fn scan(&mut self) -> Result<u64> {
+        let rows = self.0.query(&self.1, &[]).await?;
+        for row in &rows {
+            consume(
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+                row.try_get(4)?,
+            );
         }
+        Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
     }
 }
 
 impl ScanWide for PgConnection {
-    fn scan(&mut self) -> impl Future<Output = Result<u64>> + Send {
-        async move {
-            let rows = sqlx::query(SQL).fetch_all(self).await?;
-            for row in &rows {
-                consume(
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                    row.try_get(4)?,
-                );
-            }
-            Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
+    async fn scan(&mut self) -> Result<u64> {
+        let rows = sqlx::query(SQL).fetch_all(self).await?;
+        for row in &rows {
+            consume(
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+                row.try_get(4)?,
+            );
         }
+        Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
     }
 }
 
@@ -203,7 +203,10 @@ impl<T: ScanWide + 'static> Bench for Scans<T> {
                 return Ok(Vec::new());
             };
             let bytes = rss::probe(*mode, url).await?;
-            Ok(vec![("peak_rss_mib", crate::measure::u64_f64(bytes) / 1_048_576.0)])
+            Ok(vec![(
+                "peak_rss_mib",
+                crate::measure::u64_f64(bytes) / 1_048_576.0,
+            )])
         })
     }
 }

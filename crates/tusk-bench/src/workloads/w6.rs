@@ -35,7 +35,10 @@ pub struct ScratchRow {
 /// W6's operation in one driver: insert these rows, one INSERT each.
 pub trait InsertBatch: Send {
     /// Inserts `rows`, one statement per row.
-    fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> impl Future<Output = Result<()>> + Send + 'a;
+    fn insert<'a>(
+        &'a mut self,
+        rows: &'a [ScratchRow],
+    ) -> impl Future<Output = Result<()>> + Send + 'a;
 }
 
 /// W6.
@@ -49,6 +52,11 @@ pub fn workload() -> Workload {
         entries: vec![
             entry("tusk", |t| {
                 Box::pin(async move { batches("tusk", TuskBatch(connect::tusk(&t.url).await?)) })
+            }),
+            entry("tusk-tx", |t| {
+                Box::pin(
+                    async move { batches("tusk-tx", TuskTxBatch(connect::tusk(&t.url).await?)) },
+                )
             }),
             entry("tokio-postgres", |t| {
                 Box::pin(async move {
@@ -105,17 +113,35 @@ pub fn rows() -> Vec<ScratchRow> {
 struct TuskBatch(tusk::Connection);
 
 impl InsertBatch for TuskBatch {
-    fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> impl Future<Output = Result<()>> + Send + 'a {
-        async move {
-            let mut batch = Batch::new();
-            for r in rows {
-                batch.push(SQL, &[&r.id, &r.name, &r.score]);
-            }
-            for result in self.0.batch(&batch).await? {
-                result?;
-            }
-            Ok(())
+    async fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> Result<()> {
+        let mut batch = Batch::new();
+        for r in rows {
+            batch.push(SQL, &[&r.id, &r.name, &r.score]);
         }
+        for result in self.0.batch(&batch).await? {
+            result?;
+        }
+        Ok(())
+    }
+}
+
+/// tusk: the same batch between `BEGIN` and `COMMIT`, so that the
+/// server commits once per batch, as in pgbench's pipeline (one Sync, one
+/// implicit transaction) rather than once per INSERT.
+struct TuskTxBatch(tusk::Connection);
+
+impl InsertBatch for TuskTxBatch {
+    async fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> Result<()> {
+        let mut batch = Batch::new();
+        batch.push("BEGIN", &[]);
+        for r in rows {
+            batch.push(SQL, &[&r.id, &r.name, &r.score]);
+        }
+        batch.push("COMMIT", &[]);
+        for result in self.0.batch(&batch).await? {
+            result?;
+        }
+        Ok(())
     }
 }
 
@@ -123,13 +149,11 @@ impl InsertBatch for TuskBatch {
 struct OneAtATime(tokio_postgres::Client, tokio_postgres::Statement);
 
 impl InsertBatch for OneAtATime {
-    fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> impl Future<Output = Result<()>> + Send + 'a {
-        async move {
-            for r in rows {
-                self.0.execute(&self.1, &[&r.id, &r.name, &r.score]).await?;
-            }
-            Ok(())
+    async fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> Result<()> {
+        for r in rows {
+            self.0.execute(&self.1, &[&r.id, &r.name, &r.score]).await?;
         }
+        Ok(())
     }
 }
 
@@ -138,31 +162,29 @@ impl InsertBatch for OneAtATime {
 struct JoinAll(tokio_postgres::Client, tokio_postgres::Statement);
 
 impl InsertBatch for JoinAll {
-    fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> impl Future<Output = Result<()>> + Send + 'a {
-        async move {
-            let (client, stmt) = (&self.0, &self.1);
-            let params: Vec<[&(dyn ToSql + Sync); 3]> =
-                rows.iter().map(|r| [&r.id as _, &r.name as _, &r.score as _]).collect();
-            try_join_all(params.iter().map(|p| client.execute(stmt, p))).await?;
-            Ok(())
-        }
+    async fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> Result<()> {
+        let (client, stmt) = (&self.0, &self.1);
+        let params: Vec<[&(dyn ToSql + Sync); 3]> = rows
+            .iter()
+            .map(|r| [&r.id as _, &r.name as _, &r.score as _])
+            .collect();
+        try_join_all(params.iter().map(|p| client.execute(stmt, p))).await?;
+        Ok(())
     }
 }
 
 /// sqlx, one at a time (it has no pipeline).
 impl InsertBatch for PgConnection {
-    fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> impl Future<Output = Result<()>> + Send + 'a {
-        async move {
-            for r in rows {
-                sqlx::query(SQL)
-                    .bind(r.id)
-                    .bind(&r.name)
-                    .bind(r.score)
-                    .execute(&mut *self)
-                    .await?;
-            }
-            Ok(())
+    async fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> Result<()> {
+        for r in rows {
+            sqlx::query(SQL)
+                .bind(r.id)
+                .bind(&r.name)
+                .bind(r.score)
+                .execute(&mut *self)
+                .await?;
         }
+        Ok(())
     }
 }
 
