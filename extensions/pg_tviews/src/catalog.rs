@@ -158,28 +158,4 @@ pub fn resolve(client: &SpiClient<'_>, name: &str) -> TvResult<Option<u32>> {
     Ok(r.and_then(|s| s.parse().ok()))
 }
 
-/// Parses PostgreSQL's text form of a one-dimensional `text[]`.
-pub fn parse_text_array(s: &str) -> Vec<String> {
-    let inner = s.trim().trim_start_matches('{').trim_end_matches('}');
-    if inner.is_empty() {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => quoted = !quoted,
-            '\\' if quoted => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
+pub use tviews_core::sql::parse_text_array;

@@ -141,6 +141,11 @@ BEGIN
 END
 $$;
 CREATE EVENT TRIGGER tviews_on_drop ON sql_drop EXECUTE FUNCTION tviews._on_drop();
+-- The cleanup runs as the extension owner, so the owner of a TVIEW can drop
+-- it without rights on the catalog; only the event trigger can call it.
+ALTER FUNCTION tviews._on_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION tviews._forget(oid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tviews._forget_stats(oid) FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA tviews TO PUBLIC;
 GRANT SELECT ON tviews._tview, tviews._source, tviews.registry, tviews.dependencies, tviews.stats TO PUBLIC;

@@ -9,6 +9,34 @@ pub mod refresh;
 
 use crate::error::Result;
 
+/// Parses PostgreSQL's text form of a one-dimensional array of strings
+/// (`{a,"b c","d\\"e"}`); `NULL` elements come back as the text `NULL`.
+#[must_use]
+pub fn parse_text_array(s: &str) -> Vec<String> {
+    let inner = s.trim().trim_start_matches('{').trim_end_matches('}');
+    if inner.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' if quoted => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
 /// Catalog lookups the generators need, answered by the extension from
 /// `pg_class`/`pg_attribute` (and by a map in tests).
 pub trait Catalog {
@@ -23,4 +51,20 @@ pub trait Catalog {
     /// # Errors
     /// When the column does not exist.
     fn column_type(&self, relid: u32, attno: i16) -> Result<String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_text_array;
+
+    #[test]
+    fn text_arrays() {
+        assert!(parse_text_array("{}").is_empty());
+        assert_eq!(parse_text_array("{a,b}"), ["a", "b"]);
+        assert_eq!(
+            parse_text_array(r#"{"a b","c,d","e\"f",g}"#),
+            ["a b", "c,d", "e\"f", "g"]
+        );
+        assert_eq!(parse_text_array("{16384,16390}"), ["16384", "16390"]);
+    }
 }

@@ -72,6 +72,20 @@ SELECT tviews.drop('tv_post');
 SELECT tviews.drop('tv_post', if_exists => true);
 -- The base tables work as before.
 UPDATE post SET title = 'x';
+-- The owner of a TVIEW may drop it without rights on the tviews catalog;
+-- the cleanup functions are not callable directly.
+SELECT tviews.create('tv_own', 'SELECT id AS pk_own, title FROM post');
+CREATE ROLE tviews_owner;
+GRANT USAGE ON SCHEMA basic TO tviews_owner;
+ALTER TABLE tv_own OWNER TO tviews_owner;
+SET ROLE tviews_owner;
+SELECT tviews._forget(0);
+DROP TABLE tv_own;
+RESET ROLE;
+SELECT count(*) AS tviews FROM tviews.registry;
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgname LIKE 'tviews\_%' AND tgrelid <> 'tviews._pending'::regclass;
+REVOKE USAGE ON SCHEMA basic FROM tviews_owner;
+DROP ROLE tviews_owner;
 SET client_min_messages = warning;
 DROP SCHEMA basic CASCADE;
 RESET client_min_messages;
