@@ -25,6 +25,8 @@ START=$(date +%s)
 log() { echo "== pg_tviews ci [$(($(date +%s) - START))s] $*"; }
 finish() {
     log "done"
+    trap - EXIT
+    stop_cluster
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
     exit $?
