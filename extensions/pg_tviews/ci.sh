@@ -9,13 +9,13 @@
 #
 # Environment: PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config),
 # TVIEWS_CI_SKIP_BUILD=1 (reuse the installed extension),
-# TVIEWS_CI_SUITES (default "regress differential isolation"),
+# TVIEWS_CI_SUITES (default "regress differential isolation concurrent"),
 # TVIEWS_DIFF_SEEDS (default "1 2 3"), TVIEWS_DIFF_TXNS (default 250).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-SUITES=${TVIEWS_CI_SUITES:-regress differential isolation}
+SUITES=${TVIEWS_CI_SUITES:-regress differential isolation concurrent}
 SEEDS=${TVIEWS_DIFF_SEEDS:-1 2 3}
 TXNS=${TVIEWS_DIFF_TXNS:-250}
 PASSED=0
@@ -180,6 +180,33 @@ run_differential() {
     done
 }
 
+# pgbench with 4 clients writing related rows, at each isolation level
+# (retrying 40001/40P01); afterwards every TVIEW must equal its query and no
+# transaction may have failed for good.
+run_concurrent() {
+    local iso db out
+    for iso in "READ COMMITTED" "REPEATABLE READ" "SERIALIZABLE"; do
+        db=tviews_conc
+        log "concurrent writers: pgbench -c 4 -T 8, $iso"
+        "$BIN/psql" -qX -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+        "$BIN/psql" -qX -v ON_ERROR_STOP=1 -d "$db" -f "$HERE/tests/concurrency/setup.sql" >/dev/null 2>"$WORK/conc.err" ||
+            { cat "$WORK/conc.err"; FAILED=$((FAILED + 1)); continue; }
+        out=$("$BIN/pgbench" -n -c 4 -j 2 -T 8 --max-tries=100 -D iso="$iso" -f "$HERE/tests/concurrency/writers.pgbench" "$db" 2>&1)
+        local done failed bad
+        done=$(awk '/number of transactions actually processed/ {print $NF}' <<<"$out" | cut -d/ -f1)
+        failed=$(awk '/number of failed transactions/ {print $5}' <<<"$out")
+        bad=$("$BIN/psql" -qXAt -d "$db" -c "SELECT string_agg(tview || ' missing ' || missing || ' extra ' || extra, '; ') FROM tviews.verify() WHERE NOT ok")
+        if [ -n "$bad" ] || [ "${failed:-1}" != 0 ] || [ "${done:-0}" -eq 0 ]; then
+            echo "$out" | tail -20
+            log "FAILED ($iso): processed=${done:-?} failed=${failed:-?} stale: ${bad:-none}"
+            FAILED=$((FAILED + 1))
+        else
+            log "ok ($iso): $done transactions, $(awk '/number of transactions retried/ {print $5}' <<<"$out") retried, every TVIEW equals its query"
+            PASSED=$((PASSED + 1))
+        fi
+    done
+}
+
 # --------------------------------------------------------------------- main
 if [ "${TVIEWS_CI_SKIP_BUILD:-0}" != 1 ]; then
     install_deps
@@ -193,6 +220,7 @@ for suite in $SUITES; do
         regress) run_regress ;;
         differential) run_differential ;;
         isolation) run_isolation ;;
+        concurrent) run_concurrent ;;
         *) log "unknown suite $suite"; FAILED=$((FAILED + 1)) ;;
     esac
 done

@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::rc::Rc;
 
 use pgrx::datum::DatumWithOid;
@@ -20,8 +21,12 @@ use pgrx::PgOid;
 /// created and dropped in a long-lived session).
 const MAX_PLANS: usize = 512;
 
+type Cache = HashMap<String, Rc<OwnedPreparedStatement>>;
+
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
+    // Never dropped at backend exit (freeing plans then would call into a
+    // PostgreSQL that is shutting down); emptied explicitly when too big.
+    static CACHE: RefCell<ManuallyDrop<Cache>> = RefCell::new(ManuallyDrop::new(HashMap::new()));
 }
 
 /// Runs `sql` (cached under `key`) with `args`, whose types are `types`.
