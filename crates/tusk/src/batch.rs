@@ -26,10 +26,14 @@ pub struct QueryResult {
 /// ```no_run
 /// # async fn f(conn: &tusk::Connection) -> Result<(), tusk::Error> {
 /// use tusk::{Batch, Executor};
+/// // Parameters are borrowed: keep the values alive as long as the batch.
+/// let ids: Vec<i64> = (0..1000).collect();
 /// let mut b = Batch::new();
-/// for i in 0..1000i64 {
-///     b.push("INSERT INTO t (id) VALUES ($1)", &[&i]);
+/// for id in &ids {
+///     b.push("INSERT INTO t (id) VALUES ($1)", &[id]);
 /// }
+/// let results = conn.batch(&b).await?;
+/// assert_eq!(results.len(), 1000);
 /// # Ok(()) }
 /// ```
 #[derive(Default)]

@@ -102,23 +102,28 @@ impl StatementCache {
 
     /// Forgets the statement with this server-side name, if cached.
     pub(crate) fn remove_named(&mut self, name: &str) {
-        let mut emptied = None;
-        let mut removed = 0;
-        for (k, e) in self.map.iter_mut() {
-            let before = e.variants.len();
-            e.variants.retain(|s| s.name() != name);
-            removed = before - e.variants.len();
-            if removed > 0 {
-                if e.variants.is_empty() {
-                    emptied = Some(k.clone());
-                }
-                break;
+        let found = self
+            .map
+            .iter()
+            .find(|(_, e)| e.variants.iter().any(|s| s.name() == name))
+            .map(|(k, _)| k.clone());
+        let Some(key) = found else { return };
+        let Some(e) = self.map.get_mut(&key) else {
+            return;
+        };
+        let mut freed = 0;
+        e.variants.retain(|s| {
+            let keep = s.name() != name;
+            if !keep {
+                freed += Self::size_of(&key, s);
             }
-        }
-        if let Some(k) = emptied {
-            self.remove_key(&k);
-        } else {
-            self.count -= removed;
+            keep
+        });
+        e.bytes -= freed;
+        self.bytes -= freed;
+        self.count -= 1;
+        if e.variants.is_empty() {
+            self.map.remove(&key);
         }
     }
 

@@ -102,37 +102,43 @@ impl Client {
 
         let cache_on = !st.pooler_mode && q.opts.cache.unwrap_or(true) && !st.cache.disabled();
         if cache_on {
-            let found = st.cache.get(q.sql).and_then(|vs| {
-                vs.iter()
-                    .find(|s| {
-                        params::fits(
-                            &s.0.modes,
-                            s.described().map(|d| d.params.as_slice()),
-                            params,
-                            &mut scratch,
-                        )
-                    })
-                    .cloned()
-            });
-            if let Some(stmt) = found {
-                let needs_types = stmt.0.modes.contains(&ParamMode::Infer);
-                let server = stmt.described().map(|d| d.params.as_slice());
-                if needs_types && server.is_none() {
+            // Try the cached variants by encoding straight away: the
+            // common case encodes each value once, no probing.
+            let mut chosen: Option<(Statement, bool)> = None;
+            if let Some(vs) = st.cache.get(q.sql) {
+                for s in vs {
+                    let server = s.described().map(|d| d.params.as_slice());
+                    if server.is_none() && s.0.modes.contains(&ParamMode::Infer) {
+                        chosen = Some((s.clone(), true));
+                        break;
+                    }
+                    bindbuf.clear();
+                    match params::try_bind(
+                        &mut bindbuf,
+                        "",
+                        s.name(),
+                        &s.0.modes,
+                        server,
+                        params,
+                        text,
+                    ) {
+                        Ok(()) => {
+                            chosen = Some((s.clone(), false));
+                            break;
+                        }
+                        Err(params::BindError::Mismatch(_)) => continue,
+                        Err(params::BindError::Value(e)) => return Err(e),
+                    }
+                }
+            }
+            if let Some((stmt, wait)) = chosen {
+                if wait {
                     // Someone else's describe of this statement is in flight:
                     // wait behind it with a bare Sync.
                     frontend::sync(&mut st.wbuf);
                     let id = st.push(Response::extended());
                     return Ok(Plan::Describe(self.ticket(id), None));
                 }
-                params::bind(
-                    &mut bindbuf,
-                    "",
-                    stmt.name(),
-                    &stmt.0.modes,
-                    server,
-                    params,
-                    text,
-                )?;
                 st.append_closes();
                 st.wbuf.extend_from_slice(&bindbuf);
                 frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
@@ -141,6 +147,7 @@ impl Client {
                 resp.cached = true;
                 return Ok(Plan::Run(self.push(st, resp, q)));
             }
+            bindbuf.clear();
         }
 
         // Cold: choose each parameter's mode from its Rust value.

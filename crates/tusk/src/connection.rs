@@ -115,6 +115,12 @@ impl Connection {
         self.client.shared.lock().broken.is_some()
     }
 
+    /// A one-line summary of the engine's state, for diagnostics.
+    #[doc(hidden)]
+    pub fn debug_state(&self) -> String {
+        self.client.shared.lock().debug_state()
+    }
+
     /// Statements in the statement cache.
     pub fn cached_statements(&self) -> usize {
         self.client.shared.lock().cache.len()

@@ -183,8 +183,10 @@ impl Row {
     }
 
     /// Reads a column as text, when the row is in text format or the
-    /// column's binary form is text (text, varchar, name, char, json,
-    /// enums, unknown). `Ok(None)` for NULL.
+    /// column's binary form is its text (text, varchar, name, char, json,
+    /// xml, unknown). `Ok(None)` for NULL. For other types (enums and other
+    /// user-defined types included), ask for text results with
+    /// [`Query::text`](crate::Query::text) or read [`RawValue`](crate::types::RawValue).
     pub fn get_text(&self, idx: impl ColumnIndex) -> Result<Option<&str>, Error> {
         let i = self.find(&idx)?;
         let raw = match self.raw(i) {

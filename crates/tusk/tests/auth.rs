@@ -255,7 +255,6 @@ async fn scram_plus_binds_the_tls_channel() {
 /// SCRAM-SHA-256-PLUS rightly refuses that as a downgrade: 28000 "SCRAM
 /// channel binding negotiation error".
 #[tokio::test]
-#[ignore = "driver bug: channel_binding=disable over TLS sends GS2 flag 'y' (src/connect/auth.rs) and the server refuses the login"]
 async fn channel_binding_disable_over_tls() {
     for user_pw in [
         format!("user={SSL_USER} password={SSL_PASSWORD}"),
@@ -272,7 +271,6 @@ async fn channel_binding_disable_over_tls() {
 /// `require_auth` is parsed and documented, and libpq refuses a server
 /// that authenticates with a method not listed; tusk logs in anyway.
 #[tokio::test]
-#[ignore = "driver bug: require_auth is parsed but never enforced by connect (src/connect/auth.rs)"]
 async fn require_auth_refuses_other_methods() {
     let md5 = format!("user={MD5_USER} password={MD5_PASSWORD}");
     let scram = format!("user={SCRAM_USER} password={SCRAM_PASSWORD}");
@@ -292,7 +290,6 @@ async fn require_auth_refuses_other_methods() {
 /// `requirepeer` names the OS user the unix-socket server must run as
 /// (`postgres` here); libpq refuses any other, tusk ignores the option.
 #[tokio::test]
-#[ignore = "driver bug: requirepeer is parsed but never checked on unix sockets (src/connect/socket.rs)"]
 async fn requirepeer_checks_the_server_user() {
     let dir = cluster().socket_dir().display().to_string();
     let port = cluster().port();
@@ -305,7 +302,6 @@ async fn requirepeer_checks_the_server_user() {
 /// libpq's `sslmode=allow` tries without TLS first and, when the server
 /// refuses that, again with TLS: a `hostssl`-only role still logs in.
 #[tokio::test]
-#[ignore = "driver bug: sslmode=allow never retries with TLS (src/connect/mod.rs, connect_inner), so hostssl-only roles cannot log in"]
 async fn allow_retries_with_tls_when_the_server_insists() {
     let c = connect(&tcp(&format!(
         "user={SSL_USER} password={SSL_PASSWORD} sslmode=allow"
@@ -324,7 +320,6 @@ async fn allow_retries_with_tls_when_the_server_insists() {
 /// verify-ca". Given a root file that did not sign the server certificate
 /// (here a client certificate), require must fail; with the right CA it works.
 #[tokio::test]
-#[ignore = "driver bug: sslmode=require/prefer ignore sslrootcert and never verify (src/connect/mod.rs, TlsParams.verify)"]
 async fn require_with_a_root_certificate_verifies_the_chain() {
     let user_pw = format!("user={SSL_USER} password={SSL_PASSWORD}");
     connect(&tcp(&format!(

@@ -119,6 +119,7 @@ mod modes;
 mod pgpass;
 mod url;
 mod user;
+pub(crate) use user::{home, user_name_of};
 mod validate;
 
 #[cfg(test)]

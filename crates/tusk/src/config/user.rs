@@ -44,6 +44,17 @@ pub(super) fn home_dir(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> 
         .or_else(|| current_passwd_entry().map(|e| e.home))
 }
 
+/// The user name of `uid` from `/etc/passwd` (for `requirepeer`).
+pub(crate) fn user_name_of(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd_entry(&passwd, uid).map(|e| e.name)
+}
+
+/// The user's home directory (`$HOME`, else from `/etc/passwd`).
+pub(crate) fn home() -> Option<PathBuf> {
+    home_dir(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+}
+
 fn current_passwd_entry() -> Option<PasswdEntry> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let uid = effective_uid(&status)?;

@@ -6,7 +6,7 @@ use postgres_protocol::authentication::sasl::{ChannelBinding as Cb, ScramSha256}
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 
-use crate::config::{ChannelBinding, Config};
+use crate::config::{AuthMethod, ChannelBinding, Config};
 use crate::error::{Error, ErrorKind};
 use crate::io::{tls, Io};
 
@@ -34,8 +34,27 @@ pub(crate) async fn authenticate(
 ) -> Result<(), Error> {
     let mut buf = BytesMut::new();
     let mut scram: Option<ScramSha256> = None;
+    let mut challenged = false;
+    let allow = |m: AuthMethod| -> Result<(), Error> {
+        match config.require_auth() {
+            Some(ra) if !ra.allows(m) => Err(Error::new(
+                ErrorKind::Permission,
+                format!("the server asked for \"{m}\" authentication, which require_auth does not allow"),
+            )),
+            _ => Ok(()),
+        }
+    };
     loop {
-        match super::read_message(io, rbuf).await? {
+        let msg = super::read_message(io, rbuf).await?;
+        match &msg {
+            Message::AuthenticationCleartextPassword => allow(AuthMethod::Password)?,
+            Message::AuthenticationMd5Password(_) => allow(AuthMethod::Md5)?,
+            Message::AuthenticationSasl(_) => allow(AuthMethod::ScramSha256)?,
+            Message::AuthenticationOk if !challenged => allow(AuthMethod::None)?,
+            _ => {}
+        }
+        challenged = true;
+        match msg {
             Message::AuthenticationOk => {
                 if config.channel_binding() == ChannelBinding::Require && scram.is_none() {
                     return Err(Error::new(
@@ -105,7 +124,10 @@ pub(crate) async fn authenticate(
                             "channel_binding=require, but SCRAM-SHA-256-PLUS is not available (it needs TLS)",
                         ));
                     }
-                    let cb = if io.tls().is_some() {
+                    // 'y' (we could bind, the server did not offer it) only
+                    // when binding is wanted and TLS is on; else 'n'.
+                    let offered = mechs.iter().any(|m| m == "SCRAM-SHA-256-PLUS");
+                    let cb = if io.tls().is_some() && want_cb && !offered {
                         Cb::unrequested()
                     } else {
                         Cb::unsupported()

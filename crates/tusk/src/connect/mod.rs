@@ -131,7 +131,21 @@ async fn session_matches(conn: &Connection, want: TargetSessionAttrs) -> Result<
 }
 
 async fn connect_one(config: &Config, t: &Target) -> Result<Connection, Error> {
-    let fut = connect_inner(config, t);
+    let mode = config.ssl_mode();
+    if mode == SslMode::Allow {
+        // libpq's `allow`: plaintext first; if the server refuses, TLS.
+        match connect_timed(config, t, SslMode::Disable).await {
+            Err(e) if e.as_db_error().is_some() => {
+                return connect_timed(config, t, SslMode::Require).await
+            }
+            other => return other,
+        }
+    }
+    connect_timed(config, t, mode).await
+}
+
+async fn connect_timed(config: &Config, t: &Target, mode: SslMode) -> Result<Connection, Error> {
+    let fut = connect_inner(config, t, mode);
     match config.connect_timeout() {
         Some(limit) => match tokio::time::timeout(limit, fut).await {
             Ok(r) => r,
@@ -144,12 +158,63 @@ async fn connect_one(config: &Config, t: &Target) -> Result<Connection, Error> {
     }
 }
 
-async fn connect_inner(config: &Config, t: &Target) -> Result<Connection, Error> {
+/// Existing file under `~/.postgresql/`.
+fn default_file(name: &str) -> Option<std::path::PathBuf> {
+    let p = crate::config::home()?.join(".postgresql").join(name);
+    p.is_file().then_some(p)
+}
+
+/// TLS settings from `sslmode` and the certificate options, with libpq's
+/// defaults: `~/.postgresql/root.crt` as the root certificate (and with
+/// one, `require` verifies the chain like `verify-ca`), and
+/// `~/.postgresql/postgresql.{crt,key}` as the client certificate.
+fn tls_params(config: &Config, mode: SslMode) -> Result<tls::TlsParams, Error> {
+    let system = config.ssl_root_cert_is_system();
+    let root = if system {
+        None
+    } else {
+        config
+            .ssl_root_cert()
+            .map(|p| p.to_path_buf())
+            .or_else(|| default_file("root.crt"))
+    };
+    let verify = match mode {
+        SslMode::VerifyFull => tls::Verify::Full,
+        SslMode::VerifyCa => tls::Verify::Chain,
+        SslMode::Require if root.is_some() => tls::Verify::Chain,
+        _ => tls::Verify::None,
+    };
+    if verify != tls::Verify::None && root.is_none() && !system {
+        return Err(Error::config(format!(
+            "sslmode={mode} verifies the server certificate but there is no root certificate: \
+             set sslrootcert=<file>, or sslrootcert=system for the system's trusted roots \
+             (~/.postgresql/root.crt does not exist)"
+        )));
+    }
+    let (client_cert, client_key) = match (config.ssl_cert(), config.ssl_key()) {
+        (None, None) => match (
+            default_file("postgresql.crt"),
+            default_file("postgresql.key"),
+        ) {
+            (Some(c), Some(k)) => (Some(c), Some(k)),
+            _ => (None, None),
+        },
+        (c, k) => (c.map(|p| p.to_path_buf()), k.map(|p| p.to_path_buf())),
+    };
+    Ok(tls::TlsParams {
+        verify,
+        root_cert: root,
+        client_cert,
+        client_key,
+    })
+}
+
+async fn connect_inner(config: &Config, t: &Target, mode: SslMode) -> Result<Connection, Error> {
     let (sock, addr, tls_host) = socket::open(config, t).await?;
     let is_tcp = matches!(sock, crate::io::Sock::Tcp(_));
     let mut io = Io::new(sock).map_err(|e| Error::io("registering the socket failed", e))?;
-    let mode = config.ssl_mode();
     if is_tcp && !matches!(mode, SslMode::Disable | SslMode::Allow) {
+        let params = tls_params(config, mode)?;
         let mut buf = BytesMut::new();
         frontend::ssl_request(&mut buf);
         io.write_all(&mut buf)
@@ -161,18 +226,6 @@ async fn connect_inner(config: &Config, t: &Target) -> Result<Connection, Error>
             .map_err(|e| Error::io("reading the SSLRequest answer failed", e))?
         {
             b'S' => {
-                let params = tls::TlsParams {
-                    verify: if mode == SslMode::VerifyFull {
-                        tls::Verify::Full
-                    } else if mode == SslMode::VerifyCa {
-                        tls::Verify::Chain
-                    } else {
-                        tls::Verify::None
-                    },
-                    root_cert: config.ssl_root_cert().map(|p| p.to_path_buf()),
-                    client_cert: config.ssl_cert().map(|p| p.to_path_buf()),
-                    client_key: config.ssl_key().map(|p| p.to_path_buf()),
-                };
                 let cfg = tls::client_config(&params)?;
                 let name = tls::server_name(&tls_host)?;
                 let conn = rustls::ClientConnection::new(cfg, name).map_err(|e| {
@@ -191,9 +244,7 @@ async fn connect_inner(config: &Config, t: &Target) -> Result<Connection, Error>
                 if mode.requires_tls() {
                     return Err(Error::new(
                         ErrorKind::Connection,
-                        format!(
-                            "server {t} does not support TLS, but sslmode={mode:?} requires it"
-                        ),
+                        format!("server {t} does not support TLS, but sslmode={mode} requires it"),
                     ));
                 }
             }
@@ -203,8 +254,6 @@ async fn connect_inner(config: &Config, t: &Target) -> Result<Connection, Error>
                 )));
             }
         }
-    } else if mode.requires_tls() && !is_tcp {
-        // libpq: unix sockets never use TLS; sslmode does not apply.
     }
 
     let user = config.effective_user();

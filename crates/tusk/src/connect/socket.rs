@@ -14,6 +14,19 @@ pub(crate) async fn open(config: &Config, t: &Target) -> Result<(Sock, CancelAdd
         let s = tokio::net::UnixStream::connect(&path)
             .await
             .map_err(|e| Error::io(&format!("cannot connect to {}", path.display()), e))?;
+        if let Some(want) = config.require_peer() {
+            let uid = s
+                .peer_cred()
+                .map_err(|e| Error::io("cannot read the server's peer credentials", e))?
+                .uid();
+            let got = crate::config::user_name_of(uid).unwrap_or_else(|| uid.to_string());
+            if got != want {
+                return Err(Error::new(
+                    ErrorKind::Permission,
+                    format!("requirepeer: the server runs as {got:?}, not {want:?}"),
+                ));
+            }
+        }
         let s = s
             .into_std()
             .map_err(|e| Error::io("socket setup failed", e))?;

@@ -87,6 +87,8 @@ pub(crate) struct State {
     notification_waker: Option<Waker>,
     idle_wakers: Vec<Waker>,
     pub pooler_mode: bool,
+    rfqs: u64,
+    syncs: u64,
 }
 
 impl State {
@@ -122,6 +124,8 @@ impl State {
             notification_waker: None,
             idle_wakers: Vec::new(),
             pooler_mode,
+            rfqs: 0,
+            syncs: 0,
         }
     }
 
@@ -129,6 +133,7 @@ impl State {
     pub(crate) fn push(&mut self, resp: Response) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        self.syncs += 1;
         self.appended = self.written + self.wbuf.len() as u64;
         self.queue.push_back(Req {
             id,
@@ -169,6 +174,40 @@ impl State {
     /// True when no request is waiting for the server and nothing is unsent.
     pub(crate) fn is_idle(&self) -> bool {
         self.cursor >= self.queue.len() && self.wbuf.is_empty()
+    }
+
+    pub(crate) fn debug_state(&self) -> String {
+        let reqs: Vec<String> = self
+            .queue
+            .iter()
+            .map(|r| {
+                format!(
+                    "#{}{}{}{}{}",
+                    r.id,
+                    if r.done { " done" } else { "" },
+                    if r.abandoned { " abandoned" } else { "" },
+                    if r.collected { " collected" } else { "" },
+                    if r.waker.is_some() { " waker" } else { "" }
+                )
+            })
+            .collect();
+        format!(
+            "rfqs={} pushes={} driver={:?} driver_waker={} cursor={} wbuf={} rbuf={} written={} appended={} holds={} barriers={:?} stalled={} broken={} queue=[{}]",
+            self.rfqs,
+            self.syncs,
+            self.driver,
+            self.driver_waker.is_some(),
+            self.cursor,
+            self.wbuf.len(),
+            self.rbuf.len(),
+            self.written,
+            self.appended,
+            self.holds,
+            self.barriers,
+            self.stalled,
+            self.broken.is_some(),
+            reqs.join(", ")
+        )
     }
 
     /// The id of the request the server is answering now.
@@ -364,7 +403,7 @@ impl State {
 
     /// Writes what may be written now.
     fn flush(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
-        if self.holds > 0 || self.wbuf.is_empty() {
+        if self.holds > 0 || (self.wbuf.is_empty() && !self.io.has_pending_output()) {
             return Ok(());
         }
         let limit = match self.barriers.front().copied() {
@@ -372,6 +411,12 @@ impl State {
             None => usize::MAX,
         };
         if limit == 0 {
+            // Only TLS records of what is already written may go out.
+            if self.io.has_pending_output() {
+                if let Poll::Ready(Err(e)) = self.io.poll_write(cx, &mut BytesMut::new()) {
+                    return Err(Error::io("writing to the server failed", e));
+                }
+            }
             return Ok(());
         }
         let before = self.wbuf.len();
@@ -688,6 +733,7 @@ impl State {
             }
             Message::ReadyForQuery(body) => {
                 self.tx_status = body.status();
+                self.rfqs += 1;
                 let r = &mut self.queue[cursor];
                 r.resp.status = body.status();
                 r.done = true;

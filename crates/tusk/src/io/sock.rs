@@ -96,6 +96,12 @@ impl Io {
         self.tls.as_deref()
     }
 
+    /// True when TLS records are waiting to be written (the plaintext was
+    /// taken, the socket was full).
+    pub(crate) fn has_pending_output(&self) -> bool {
+        self.tls.as_deref().is_some_and(|t| t.wants_write())
+    }
+
     pub(crate) fn set_tls(&mut self, conn: rustls::ClientConnection) {
         self.tls = Some(Box::new(conn));
     }
@@ -109,26 +115,30 @@ impl Io {
         out: &mut BytesMut,
     ) -> Poll<io::Result<()>> {
         if let Some(tls) = self.tls.as_deref_mut() {
-            while !out.is_empty() {
+            let fd = &self.fd;
+            loop {
+                // Send the records rustls holds, then hand it more
+                // plaintext (it takes at most its buffer limit at a time).
+                while tls.wants_write() {
+                    let mut guard = match fd.poll_write_ready(cx) {
+                        Poll::Ready(g) => g?,
+                        Poll::Pending => return Poll::Pending,
+                    };
+                    match guard.try_io(|s| tls.write_tls(&mut SockRw(s.get_ref()))) {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => return Poll::Ready(Err(e)),
+                        Err(_would_block) => continue,
+                    }
+                }
+                if out.is_empty() {
+                    return Poll::Ready(Ok(()));
+                }
                 let n = tls.writer().write(out)?;
                 out.advance(n);
-                if n == 0 {
-                    break;
+                if n == 0 && !tls.wants_write() {
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
                 }
             }
-            while tls.wants_write() {
-                let fd = &self.fd;
-                let mut guard = match fd.poll_write_ready(cx) {
-                    Poll::Ready(g) => g?,
-                    Poll::Pending => return Poll::Pending,
-                };
-                match guard.try_io(|s| tls.write_tls(&mut SockRw(s.get_ref()))) {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return Poll::Ready(Err(e)),
-                    Err(_would_block) => continue,
-                }
-            }
-            return Poll::Ready(Ok(()));
         }
         while !out.is_empty() {
             let mut guard = match self.fd.poll_write_ready(cx) {

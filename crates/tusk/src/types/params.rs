@@ -91,27 +91,52 @@ pub(crate) fn probe(v: Param<'_>, scratch: &mut BytesMut) -> ParamMode {
     ParamMode::Infer
 }
 
-/// True when every value fits the modes (and server types) of a statement.
-pub(crate) fn fits(
-    modes: &[ParamMode],
-    server: Option<&[Type]>,
-    params: &[Param<'_>],
-    scratch: &mut BytesMut,
-) -> bool {
-    if modes.len() != params.len() {
-        return false;
-    }
-    modes.iter().enumerate().all(|(i, m)| match m {
-        ParamMode::Binary(t) | ParamMode::Text(t) => accepts(params[i], t, scratch),
-        ParamMode::Infer => match server.and_then(|s| s.get(i)) {
-            Some(t) => accepts(params[i], t, scratch),
-            None => true,
-        },
-    })
-}
-
 fn too_large(what: &str) -> Error {
     Error::conversion(format!("{what} is too large to transmit (over 2 GiB - 1)"))
+}
+
+/// Why a Bind could not be encoded.
+pub(crate) enum BindError {
+    /// The values do not fit the statement (count or a type): another
+    /// statement variant may fit them.
+    Mismatch(Error),
+    /// A value failed to encode (too large, invalid): the caller's error.
+    Value(Error),
+}
+
+impl BindError {
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            BindError::Mismatch(e) | BindError::Value(e) => e,
+        }
+    }
+}
+
+/// [`bind`], telling a mismatch (try another variant) from a bad value.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn try_bind(
+    buf: &mut BytesMut,
+    portal: &str,
+    statement: &str,
+    modes: &[ParamMode],
+    server_types: Option<&[Type]>,
+    params: &[Param<'_>],
+    text_results: bool,
+) -> Result<(), BindError> {
+    let start = buf.len();
+    let r = bind_inner(
+        buf,
+        portal,
+        statement,
+        modes,
+        server_types,
+        params,
+        text_results,
+    );
+    if r.is_err() {
+        buf.truncate(start);
+    }
+    r
 }
 
 /// Appends a Bind message for `params` to `buf`. On error nothing is left
@@ -138,7 +163,7 @@ pub(crate) fn bind(
     if r.is_err() {
         buf.truncate(start);
     }
-    r
+    r.map_err(BindError::into_error)
 }
 
 fn bind_inner(
@@ -149,21 +174,22 @@ fn bind_inner(
     server_types: Option<&[Type]>,
     params: &[Param<'_>],
     text_results: bool,
-) -> Result<(), Error> {
+) -> Result<(), BindError> {
+    use BindError::{Mismatch, Value};
     if params.len() != modes.len() {
-        return Err(Error::conversion(format!(
+        return Err(Mismatch(Error::conversion(format!(
             "the statement has {} parameters but {} were given",
             modes.len(),
             params.len()
-        )));
+        ))));
     }
-    let n =
-        i16::try_from(params.len()).map_err(|_| Error::conversion("more than 32767 parameters"))?;
+    let n = i16::try_from(params.len())
+        .map_err(|_| Value(Error::conversion("more than 32767 parameters")))?;
     let start = buf.len();
     buf.put_u8(b'B');
     buf.put_i32(0);
-    put_cstr(buf, portal)?;
-    put_cstr(buf, statement)?;
+    put_cstr(buf, portal).map_err(Value)?;
+    put_cstr(buf, statement).map_err(Value)?;
     buf.put_i16(n);
     for m in modes {
         buf.put_i16(match m {
@@ -175,18 +201,24 @@ fn bind_inner(
     for (i, (v, m)) in params.iter().zip(modes).enumerate() {
         let ty = match m {
             ParamMode::Binary(t) | ParamMode::Text(t) => t,
-            ParamMode::Infer => server_types
-                .and_then(|s| s.get(i))
-                .ok_or_else(|| Error::protocol("parameter type unknown before describe"))?,
+            ParamMode::Infer => server_types.and_then(|s| s.get(i)).ok_or_else(|| {
+                Mismatch(Error::protocol("parameter type unknown before describe"))
+            })?,
         };
         let len_at = buf.len();
         buf.put_i32(0);
         let is_null = v.to_sql_checked(ty, buf).map_err(|e| {
-            Error::with_source(
+            let wrong = e.is::<WrongType>();
+            let e = Error::with_source(
                 crate::ErrorKind::Conversion,
                 format!("cannot send parameter ${} as {}", i + 1, ty.name()),
                 e,
-            )
+            );
+            if wrong {
+                Mismatch(e)
+            } else {
+                Value(e)
+            }
         })?;
         let len = match is_null {
             postgres_types::IsNull::Yes => {
@@ -194,13 +226,14 @@ fn bind_inner(
                 -1
             }
             postgres_types::IsNull::No => i32::try_from(buf.len() - len_at - 4)
-                .map_err(|_| too_large(&format!("parameter ${}", i + 1)))?,
+                .map_err(|_| Value(too_large(&format!("parameter ${}", i + 1))))?,
         };
         buf[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
     }
     buf.put_i16(1);
     buf.put_i16(if text_results { 0 } else { 1 });
-    let len = i32::try_from(buf.len() - start - 1).map_err(|_| too_large("the Bind message"))?;
+    let len =
+        i32::try_from(buf.len() - start - 1).map_err(|_| Value(too_large("the Bind message")))?;
     buf[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
     Ok(())
 }

@@ -35,7 +35,17 @@ async fn thousand_concurrent_queries_each_get_their_own_answer() {
 #[tokio::test]
 async fn concurrent_callers_share_one_connection_across_tasks() {
     let db = crate::db();
-    let c = std::sync::Arc::new(crate::conn(&db).await);
+    concurrent_callers(&db.url()).await;
+}
+
+#[tokio::test]
+async fn concurrent_callers_without_tls() {
+    let db = crate::db();
+    concurrent_callers(&format!("{}?sslmode=disable", db.url())).await;
+}
+
+async fn concurrent_callers(url: &str) {
+    let c = std::sync::Arc::new(tusk::connect(url).await.unwrap());
     let mut handles = Vec::new();
     for t in 0..8i64 {
         let c = c.clone();
@@ -50,7 +60,10 @@ async fn concurrent_callers_share_one_connection_across_tasks() {
         }));
     }
     for h in handles {
-        h.await.unwrap();
+        match tokio::time::timeout(std::time::Duration::from_secs(15), h).await {
+            Ok(r) => r.unwrap(),
+            Err(_) => panic!("hung: {}", c.debug_state()),
+        }
     }
 }
 
