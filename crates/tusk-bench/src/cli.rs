@@ -51,6 +51,10 @@ pub struct Args {
     /// Ctrl-C: for strace or perf runs of the client alone with `--url`.
     #[arg(long)]
     pub serve: bool,
+    /// Times a disturbed round (others took over a quarter of a core) runs
+    /// again; the quietest attempt counts.
+    #[arg(long, default_value_t = 1)]
+    pub retries: usize,
     /// Run the clients on tokio's current-thread runtime instead of the
     /// multi-thread one (one worker per core).
     #[arg(long)]
@@ -153,20 +157,17 @@ async fn measure(
 ) -> Result<()> {
     let (rounds, plan) = args.plan();
     let admin = tusk::connect(&target.url).await?;
+    let schedule = rounds::Schedule {
+        plan,
+        rounds,
+        measure_noise: args.url.is_none(),
+        retries: args.retries,
+    };
     let wanted = |driver: &str| args.drivers.is_empty() || args.drivers.iter().any(|d| d == driver);
     let mut reports = Vec::new();
     let (mut total_ops, mut warmup_ops) = (0u64, 0u64);
     for workload in selected {
-        let outcomes = rounds::run(
-            workload,
-            target,
-            &admin,
-            &plan,
-            rounds,
-            &wanted,
-            args.url.is_none(),
-        )
-        .await?;
+        let outcomes = rounds::run(workload, target, &admin, &schedule, &wanted).await?;
         total_ops += outcomes
             .iter()
             .flat_map(|o| o.samples.iter().map(|s| s.ops))
