@@ -134,13 +134,14 @@ impl Connection {
     /// Waits for the next `NOTIFY` on a channel this connection `LISTEN`s to.
     pub async fn next_notification(&self) -> Result<Notification, Error> {
         let shared = &self.client.shared;
-        let r = poll_fn(|cx| {
-            let mut st = match shared.poll_external(cx, |st| !st.notifications.is_empty()) {
+        poll_fn(|cx| {
+            let mut st = match shared.poll_external(
+                cx,
+                |st| !st.notifications.is_empty(),
+                |st, w| st.set_notification_waker(w),
+            ) {
                 Poll::Ready(st) => st,
-                Poll::Pending => {
-                    shared.lock().set_notification_waker(cx.waker());
-                    return Poll::Pending;
-                }
+                Poll::Pending => return Poll::Pending,
             };
             st.clear_notification_waker();
             Poll::Ready(match st.notifications.pop_front() {
@@ -148,22 +149,20 @@ impl Connection {
                 None => Err(st.broken.clone().unwrap_or_else(Error::closed)),
             })
         })
-        .await;
-        r
+        .await
     }
 
     /// Waits until every request sent on this connection has been answered
     /// (including queued rollbacks of dropped transactions).
     pub async fn wait_idle(&self) -> Result<(), Error> {
         let shared = &self.client.shared;
-        poll_fn(|cx| match shared.poll_external(cx, |st| st.is_idle()) {
-            Poll::Ready(st) => Poll::Ready(match &st.broken {
-                Some(e) => Err(e.clone()),
-                None => Ok(()),
-            }),
-            Poll::Pending => {
-                shared.lock().add_idle_waker(cx.waker());
-                Poll::Pending
+        poll_fn(|cx| {
+            match shared.poll_external(cx, |st| st.is_idle(), |st, w| st.add_idle_waker(w)) {
+                Poll::Ready(st) => Poll::Ready(match &st.broken {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(()),
+                }),
+                Poll::Pending => Poll::Pending,
             }
         })
         .await

@@ -828,25 +828,21 @@ impl Shared {
                     r.waker = Some(cx.waker().clone());
                 }
             }
-            match st.drive(cx) {
-                Poll::Ready(()) => {
-                    budget -= 1;
-                    if budget == 0 {
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    }
-                }
-                Poll::Pending => return Poll::Pending,
+            if !step(&mut st, cx, &mut budget) {
+                return Poll::Pending;
             }
         }
     }
 
     /// Drives the connection on behalf of a non-request waiter (listener,
     /// idle waiter) until `done` holds.
+    /// `register` runs under the lock whenever this returns `Pending`, so
+    /// that a wake-up for the waiter cannot slip in between.
     pub(crate) fn poll_external(
         &self,
         cx: &mut Context<'_>,
         done: impl Fn(&mut State) -> bool,
+        register: impl Fn(&mut State, &Waker),
     ) -> Poll<MutexGuard<'_, State>> {
         let mut st = self.state.lock();
         let mut budget = DRIVE_BUDGET;
@@ -858,22 +854,33 @@ impl Shared {
                 return Poll::Ready(st);
             }
             if !st.claim(Driver::External, cx) {
+                register(&mut st, cx.waker());
                 if !st.wbuf.is_empty() {
                     st.wake_driver();
                 }
                 return Poll::Pending;
             }
-            match st.drive(cx) {
-                Poll::Ready(()) => {
-                    budget -= 1;
-                    if budget == 0 {
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    }
-                }
-                Poll::Pending => return Poll::Pending,
+            if !step(&mut st, cx, &mut budget) {
+                register(&mut st, cx.waker());
+                return Poll::Pending;
             }
         }
+    }
+}
+
+/// One turn of the driver for a waiter: false when the waiter must return
+/// `Pending` (it waits for I/O, or yields after its budget of turns).
+fn step(st: &mut State, cx: &mut Context<'_>, budget: &mut u32) -> bool {
+    match st.drive(cx) {
+        Poll::Ready(()) => {
+            *budget -= 1;
+            if *budget == 0 {
+                cx.waker().wake_by_ref();
+                return false;
+            }
+            true
+        }
+        Poll::Pending => false,
     }
 }
 

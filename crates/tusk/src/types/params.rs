@@ -150,8 +150,7 @@ pub(crate) fn bind(
     params: &[Param<'_>],
     text_results: bool,
 ) -> Result<(), Error> {
-    let start = buf.len();
-    let r = bind_inner(
+    try_bind(
         buf,
         portal,
         statement,
@@ -159,11 +158,8 @@ pub(crate) fn bind(
         server_types,
         params,
         text_results,
-    );
-    if r.is_err() {
-        buf.truncate(start);
-    }
-    r.map_err(BindError::into_error)
+    )
+    .map_err(BindError::into_error)
 }
 
 fn bind_inner(
