@@ -1,12 +1,20 @@
-//! The per-transaction work queue: which TVIEW keys are pending, and whether
-//! the transaction holds the marker row that makes PostgreSQL call the flush
-//! at COMMIT or PREPARE TRANSACTION.
+//! The per-transaction work queue: which TVIEW keys are pending, in which
+//! subtransaction each was queued, what flushes inside open subtransactions
+//! applied, and whether the transaction holds the marker row that makes
+//! PostgreSQL call the flush at COMMIT or PREPARE TRANSACTION.
 //!
 //! Nothing here outlives a transaction: the extension clears it at commit,
-//! abort and prepare, and [`Marker`] follows savepoints so a rolled-back
-//! marker is placed again.
+//! abort and prepare. Savepoints are followed exactly:
+//!
+//! - work queued in a subtransaction that rolls back is dropped (its base
+//!   changes are gone);
+//! - work *applied* by a flush that ran inside a subtransaction which later
+//!   rolls back (`SET CONSTRAINTS ... IMMEDIATE` in a savepoint) comes back
+//!   to the queue, unless it was also queued there: the refresh was rolled
+//!   back but the base change it followed was not. PostgreSQL fires the
+//!   marker's deferred trigger again in that case.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// A key: the text form of each key column, in key order.
 pub type Key = Vec<String>;
@@ -14,100 +22,273 @@ pub type Key = Vec<String>;
 /// A captured row of a join-mapped table: its captured columns as text.
 pub type JoinRow = Vec<Option<String>>;
 
-/// Pending work for one TVIEW.
+/// A subtransaction id (PostgreSQL's `SubTransactionId`; 1 is the top level).
+pub type Sub = u32;
+
+/// Pending work for one TVIEW; each item remembers the outermost open
+/// subtransaction it was queued in.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pending {
     /// Keys to recompute.
-    pub keys: HashSet<Key>,
+    pub keys: HashMap<Key, Sub>,
     /// Captured rows of join-mapped sources, by source index; mapped to
     /// keys at flush time.
-    pub joins: BTreeMap<i32, HashSet<JoinRow>>,
+    pub joins: BTreeMap<i32, HashMap<JoinRow, Sub>>,
     /// Recompute everything (TRUNCATE, an unmapped table, or too many keys).
-    pub full: bool,
+    pub full: Option<Sub>,
 }
 
 impl Pending {
-    fn size(&self) -> usize {
-        self.keys.len() + self.joins.values().map(HashSet::len).sum::<usize>()
+    /// A full refresh queued in `sub`.
+    #[must_use]
+    pub fn full(sub: Sub) -> Self {
+        Pending {
+            full: Some(sub),
+            ..Pending::default()
+        }
     }
 
-    fn go_full(&mut self) {
-        self.full = true;
-        self.keys = HashSet::new();
+    /// These keys, queued in `sub`.
+    #[must_use]
+    pub fn keys(keys: impl IntoIterator<Item = Key>, sub: Sub) -> Self {
+        Pending {
+            keys: keys.into_iter().map(|k| (k, sub)).collect(),
+            ..Pending::default()
+        }
+    }
+
+    fn size(&self) -> usize {
+        self.keys.len() + self.joins.values().map(HashMap::len).sum::<usize>()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.full.is_none() && self.size() == 0
+    }
+
+    /// The outermost subtransaction any item was queued in.
+    fn outermost(&self) -> Option<Sub> {
+        let keys = self.keys.values().copied();
+        let joins = self.joins.values().flat_map(|m| m.values().copied());
+        keys.chain(joins).chain(self.full).min()
+    }
+
+    fn go_full(&mut self, sub: Sub) {
+        let outer = self.outermost().map_or(sub, |o| o.min(sub));
+        self.full = Some(outer);
+        self.keys = HashMap::new();
         self.joins.clear();
+    }
+
+    /// Merges `other` in, keeping the outermost tag of each item.
+    fn merge(&mut self, other: Pending, max_size: usize) {
+        if let Some(f) = other.full {
+            self.go_full(f);
+        }
+        if self.full.is_some() {
+            let outer = other.outermost().into_iter().chain(self.full).min();
+            self.full = outer;
+            return;
+        }
+        for (k, s) in other.keys {
+            let e = self.keys.entry(k).or_insert(s);
+            *e = (*e).min(s);
+        }
+        for (idx, rows) in other.joins {
+            let m = self.joins.entry(idx).or_default();
+            for (r, s) in rows {
+                let e = m.entry(r).or_insert(s);
+                *e = (*e).min(s);
+            }
+        }
+        if self.size() > max_size {
+            let outer = self.outermost().unwrap_or(1);
+            self.go_full(outer);
+        }
+    }
+
+    /// Renames tag `from` to `to` (a subtransaction committed into its parent).
+    fn retag(&mut self, from: Sub, to: Sub) {
+        let fix = |s: &mut Sub| {
+            if *s == from {
+                *s = to;
+            }
+        };
+        self.keys.values_mut().for_each(fix);
+        self.joins
+            .values_mut()
+            .flat_map(|m| m.values_mut())
+            .for_each(fix);
+        if let Some(s) = self.full.as_mut() {
+            fix(s);
+        }
+    }
+
+    /// Removes the items tagged `sub`, returning them.
+    fn split_off(&mut self, sub: Sub) -> Pending {
+        let mut out = Pending::default();
+        self.keys.retain(|k, s| {
+            if *s == sub {
+                out.keys.insert(k.clone(), *s);
+                false
+            } else {
+                true
+            }
+        });
+        for (idx, rows) in &mut self.joins {
+            rows.retain(|r, s| {
+                if *s == sub {
+                    out.joins.entry(*idx).or_default().insert(r.clone(), *s);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.joins.retain(|_, rows| !rows.is_empty());
+        if self.full == Some(sub) {
+            out.full = self.full.take();
+        }
+        out
     }
 }
 
-/// The queue of one transaction, per TVIEW (by `pg_class.oid`).
+/// The queue of one transaction, per TVIEW (by `pg_class.oid`), plus the
+/// log of work applied by flushes inside still-open subtransactions.
 #[derive(Debug, Default)]
 pub struct Queue {
     tviews: BTreeMap<u32, Pending>,
+    /// `(subtransaction the flush ran in, TVIEW, work applied)`.
+    applied: Vec<(Sub, u32, Pending)>,
 }
 
 impl Queue {
-    /// Adds keys; past `max_size` pending entries the TVIEW falls back to a
-    /// full refresh (bounded memory).
-    pub fn add_keys(&mut self, tview: u32, keys: impl IntoIterator<Item = Key>, max_size: usize) {
+    /// Adds keys queued in `sub`; past `max_size` pending entries the TVIEW
+    /// falls back to a full refresh (bounded memory).
+    pub fn add_keys(
+        &mut self,
+        tview: u32,
+        keys: impl IntoIterator<Item = Key>,
+        sub: Sub,
+        max_size: usize,
+    ) {
         let p = self.tviews.entry(tview).or_default();
-        if p.full {
+        if p.full.is_some() {
+            p.full = p.full.map(|f| f.min(sub));
             return;
         }
         for k in keys {
-            p.keys.insert(k);
+            let e = p.keys.entry(k).or_insert(sub);
+            *e = (*e).min(sub);
             if p.size() > max_size {
-                p.go_full();
+                p.go_full(sub);
                 return;
             }
         }
     }
 
-    /// Adds captured rows of a join-mapped source.
+    /// Adds captured rows of a join-mapped source, queued in `sub`.
     pub fn add_join_rows(
         &mut self,
         tview: u32,
         source: i32,
         rows: impl IntoIterator<Item = JoinRow>,
+        sub: Sub,
         max_size: usize,
     ) {
         let p = self.tviews.entry(tview).or_default();
-        if p.full {
+        if p.full.is_some() {
+            p.full = p.full.map(|f| f.min(sub));
             return;
         }
         for r in rows {
-            p.joins.entry(source).or_default().insert(r);
+            let e = p.joins.entry(source).or_default().entry(r).or_insert(sub);
+            *e = (*e).min(sub);
             if p.size() > max_size {
-                p.go_full();
+                p.go_full(sub);
                 return;
             }
         }
     }
 
-    /// Marks a TVIEW for a full refresh.
-    pub fn mark_full(&mut self, tview: u32) {
-        self.tviews.entry(tview).or_default().go_full();
+    /// Marks a TVIEW for a full refresh, queued in `sub`.
+    pub fn mark_full(&mut self, tview: u32, sub: Sub) {
+        self.tviews.entry(tview).or_default().go_full(sub);
+    }
+
+    /// Puts work back (a refresh failed, or was rolled back).
+    pub fn requeue(&mut self, tview: u32, work: Pending, max_size: usize) {
+        if work.is_empty() {
+            return;
+        }
+        self.tviews.entry(tview).or_default().merge(work, max_size);
     }
 
     /// Whether nothing is pending.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.tviews.is_empty()
+        self.tviews.values().all(Pending::is_empty)
     }
 
     /// TVIEWs with pending work.
     pub fn tviews(&self) -> impl Iterator<Item = u32> + '_ {
-        self.tviews.keys().copied()
+        self.tviews
+            .iter()
+            .filter(|(_, p)| !p.is_empty())
+            .map(|(t, _)| *t)
     }
 
     /// Removes and returns the pending work of the TVIEW that comes first in
     /// refresh order (lowest `rank`, then lowest oid).
     pub fn take_next(&mut self, rank: impl Fn(u32) -> i64) -> Option<(u32, Pending)> {
-        let next = self.tviews.keys().copied().min_by_key(|t| (rank(*t), *t))?;
+        let next = self.tviews().min_by_key(|t| (rank(*t), *t))?;
         self.tviews.remove(&next).map(|p| (next, p))
+    }
+
+    /// Records work applied by a flush running in subtransaction `sub`
+    /// (only needed below the top level: a top-level flush is undone only
+    /// with the whole transaction).
+    pub fn applied(&mut self, sub: Sub, tview: u32, work: Pending) {
+        if sub > 1 && !work.is_empty() {
+            self.applied.push((sub, tview, work));
+        }
+    }
+
+    /// Subtransaction `sub` committed into `parent`.
+    pub fn subxact_commit(&mut self, sub: Sub, parent: Sub) {
+        for p in self.tviews.values_mut() {
+            p.retag(sub, parent);
+        }
+        for (s, _, w) in &mut self.applied {
+            if *s == sub {
+                *s = parent;
+            }
+            w.retag(sub, parent);
+        }
+    }
+
+    /// Subtransaction `sub` rolled back: its queued work is dropped, and
+    /// work its flushes applied comes back unless it was queued in it too.
+    pub fn subxact_abort(&mut self, sub: Sub, max_size: usize) {
+        for p in self.tviews.values_mut() {
+            p.split_off(sub);
+        }
+        let (undone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.applied)
+            .into_iter()
+            .partition(|(s, _, _)| *s == sub);
+        self.applied = kept;
+        for (_, tview, mut work) in undone {
+            work.split_off(sub);
+            self.requeue(tview, work, max_size);
+        }
+        for (_, _, w) in &mut self.applied {
+            w.split_off(sub);
+        }
     }
 
     /// Drops everything.
     pub fn clear(&mut self) {
         self.tviews.clear();
+        self.applied.clear();
     }
 }
 
@@ -115,11 +296,10 @@ impl Queue {
 ///
 /// The marker is one row inserted into `tviews._pending`, whose deferred
 /// constraint trigger runs the flush at COMMIT or PREPARE TRANSACTION. A
-/// marker placed in a subtransaction that rolls back is gone, and so is the
-/// work queued since (it was all queued inside that subtransaction).
+/// marker placed in a subtransaction that rolls back is gone.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Marker {
-    owner: Option<u32>,
+    owner: Option<Sub>,
 }
 
 impl Marker {
@@ -129,22 +309,22 @@ impl Marker {
         self.owner.is_none()
     }
 
-    /// A marker was placed in subtransaction `subxact`.
-    pub fn placed(&mut self, subxact: u32) {
-        self.owner = Some(subxact);
+    /// A marker was placed in subtransaction `sub`.
+    pub fn placed(&mut self, sub: Sub) {
+        self.owner = Some(sub);
     }
 
-    /// Subtransaction `subxact` committed into `parent`.
-    pub fn subxact_commit(&mut self, subxact: u32, parent: u32) {
-        if self.owner == Some(subxact) {
+    /// Subtransaction `sub` committed into `parent`.
+    pub fn subxact_commit(&mut self, sub: Sub, parent: Sub) {
+        if self.owner == Some(sub) {
             self.owner = Some(parent);
         }
     }
 
-    /// Subtransaction `subxact` rolled back; returns whether the marker (and
-    /// so all queued work) went with it.
-    pub fn subxact_abort(&mut self, subxact: u32) -> bool {
-        if self.owner == Some(subxact) {
+    /// Subtransaction `sub` rolled back; returns whether the marker went
+    /// with it.
+    pub fn subxact_abort(&mut self, sub: Sub) -> bool {
+        if self.owner == Some(sub) {
             self.owner = None;
             true
         } else {
@@ -159,57 +339,4 @@ impl Marker {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn k(s: &str) -> Key {
-        vec![s.to_owned()]
-    }
-
-    #[test]
-    fn deduplicates_keys() {
-        let mut q = Queue::default();
-        for _ in 0..100 {
-            q.add_keys(7, [k("1")], 10);
-        }
-        let (t, p) = q.take_next(|_| 0).unwrap();
-        assert_eq!((t, p.keys.len(), p.full), (7, 1, false));
-        assert!(q.is_empty());
-    }
-
-    #[test]
-    fn overflows_to_full_refresh() {
-        let mut q = Queue::default();
-        q.add_keys(1, (0..5).map(|i| k(&i.to_string())), 3);
-        q.add_keys(1, [k("x")], 3);
-        q.add_join_rows(1, 0, [vec![None]], 3);
-        let (_, p) = q.take_next(|_| 0).unwrap();
-        assert!(p.full && p.keys.is_empty() && p.joins.is_empty());
-    }
-
-    #[test]
-    fn takes_in_rank_order() {
-        let mut q = Queue::default();
-        q.add_keys(10, [k("a")], 9);
-        q.add_keys(20, [k("a")], 9);
-        q.mark_full(30);
-        let rank = |t: u32| if t == 10 { 2 } else { 1 };
-        let order: Vec<u32> = std::iter::from_fn(|| q.take_next(rank).map(|(t, _)| t)).collect();
-        assert_eq!(order, [20, 30, 10]);
-    }
-
-    #[test]
-    fn marker_follows_savepoints() {
-        let mut m = Marker::default();
-        assert!(m.needed());
-        m.placed(3);
-        m.subxact_commit(3, 2);
-        assert!(!m.subxact_abort(3));
-        assert!(m.subxact_abort(2));
-        assert!(m.needed());
-        m.placed(1);
-        assert!(!m.subxact_abort(5));
-        m.reset();
-        assert!(m.needed());
-    }
-}
+mod tests;

@@ -8,7 +8,7 @@ use tviews_core::queue::Pending;
 use crate::catalog::{self, rows};
 use crate::error::{user, TvResult};
 use crate::flush::refresh_guarded;
-use crate::stats;
+use crate::{state, stats};
 
 /// Every TVIEW and the relations it reads.
 fn graph() -> TvResult<Graph<u32>> {
@@ -91,13 +91,7 @@ fn refresh(name: default!(Option<&str>, "NULL")) -> TvResult<i64> {
     let mut changed = 0u64;
     for t in order {
         let m = meta(t)?;
-        let out = refresh_guarded(
-            &m,
-            Pending {
-                full: true,
-                ..Pending::default()
-            },
-        )?;
+        let out = refresh_guarded(&m, Pending::full(state::current_subxact()), false)?;
         changed += out.deleted + out.inserted;
     }
     Ok(i64::try_from(changed).unwrap_or(i64::MAX))
@@ -111,13 +105,7 @@ fn refresh_keys(name: &str, keys: JsonB) -> TvResult<i64> {
     let m = meta(require(name)?)?;
     let names: Vec<String> = m.sql.key.iter().map(|(k, _)| k.clone()).collect();
     let parsed = tviews_core::sql::keys::parse(&keys.0.to_string(), &names)?;
-    let out = refresh_guarded(
-        &m,
-        Pending {
-            keys: parsed.into_iter().collect(),
-            ..Pending::default()
-        },
-    )?;
+    let out = refresh_guarded(&m, Pending::keys(parsed, state::current_subxact()), false)?;
     Ok(i64::try_from(out.deleted + out.inserted).unwrap_or(i64::MAX))
 }
 

@@ -39,9 +39,10 @@ fn capture(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
         .parse()
         .map_err(|_| user("bad source index in trigger arguments"))?;
     let max = guc::max_queue();
+    let sub = state::current_subxact();
     Spi::connect_mut(|client| {
         match kind.as_str() {
-            "f" => state::with(|s| s.queue.mark_full(tview)),
+            "f" => state::with(|s| s.queue.mark_full(tview, sub)),
             "d" | "j" => {
                 // SAFETY: registers this trigger's transition tables with the
                 // SPI connection just opened; the trigger data outlives it.
@@ -61,9 +62,9 @@ fn capture(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
                     let keys = found
                         .into_iter()
                         .map(|r| r.into_iter().map(Option::unwrap_or_default).collect());
-                    state::with(|s| s.queue.add_keys(tview, keys, max));
+                    state::with(|s| s.queue.add_keys(tview, keys, sub, max));
                 } else {
-                    state::with(|s| s.queue.add_join_rows(tview, idx, found, max));
+                    state::with(|s| s.queue.add_join_rows(tview, idx, found, sub, max));
                 }
             }
             other => return Err(user(format!("unknown capture kind {other:?}"))),

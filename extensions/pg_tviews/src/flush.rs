@@ -103,14 +103,16 @@ pub fn run() -> TvResult<()> {
                 guc::MAX_DEPTH.get()
             )));
         }
-        refresh_guarded(meta, work)?;
+        refresh_guarded(meta, work, true)?;
     }
 }
 
-/// Refreshes one TVIEW's pending work, recording the outcome in the stats;
-/// on failure the work goes back to the queue (a savepoint that rolls the
-/// failure back gets the flush fired again, with its work intact).
-pub fn refresh_guarded(meta: &Meta, work: Pending) -> TvResult<Outcome> {
+/// Refreshes one TVIEW's pending work, recording the outcome in the stats.
+/// For a flush (`from_flush`), work that fails goes back to the queue (a
+/// savepoint that rolls the failure back gets the flush fired again, with
+/// its work intact), and work applied inside a subtransaction is logged, so
+/// it comes back if that subtransaction rolls back.
+pub fn refresh_guarded(meta: &Meta, work: Pending, from_flush: bool) -> TvResult<Outcome> {
     let start = Instant::now();
     let backup = work.clone();
     let relid = meta.relid;
@@ -124,7 +126,9 @@ pub fn refresh_guarded(meta: &Meta, work: Pending) -> TvResult<Outcome> {
                 }
             };
             stats::record_error(relid, &msg);
-            requeue(relid, backup.clone());
+            if from_flush {
+                requeue(relid, backup.clone());
+            }
             e.rethrow()
         })
         .execute();
@@ -142,11 +146,17 @@ pub fn refresh_guarded(meta: &Meta, work: Pending) -> TvResult<Outcome> {
                 s.total_us += elapsed;
                 s.max_us = s.max_us.max(elapsed);
             });
+            if from_flush {
+                let sub = state::current_subxact();
+                state::with(|s| s.queue.applied(sub, relid, backup));
+            }
             Ok(out)
         }
         Err(e) => {
             stats::record_error(relid, &e.to_string());
-            requeue(relid, backup);
+            if from_flush {
+                requeue(relid, backup);
+            }
             Err(e)
         }
     }
@@ -154,15 +164,7 @@ pub fn refresh_guarded(meta: &Meta, work: Pending) -> TvResult<Outcome> {
 
 fn requeue(relid: u32, work: Pending) {
     let max = guc::max_queue();
-    state::with(|s| {
-        if work.full {
-            s.queue.mark_full(relid);
-        }
-        s.queue.add_keys(relid, work.keys, max);
-        for (idx, rows) in work.joins {
-            s.queue.add_join_rows(relid, idx, rows, max);
-        }
-    });
+    state::with(|s| s.queue.requeue(relid, work, max));
 }
 
 /// What one refresh did.
@@ -185,12 +187,12 @@ pub struct Outcome {
 fn refresh(meta: &Meta, work: Pending) -> TvResult<Outcome> {
     Spi::connect_mut(|c| {
         let mut out = Outcome::default();
-        if work.full {
+        if work.full.is_some() {
             full(c, meta, &mut out)?;
             return Ok(out);
         }
         let joins = load_joins(c, meta, &work, &mut out)?;
-        let mut keys: HashSet<Key> = work.keys;
+        let mut keys: HashSet<Key> = work.keys.keys().cloned().collect();
         for (sql, rows) in &joins {
             keys.extend(map_join(c, sql, rows, &mut out)?);
         }
@@ -257,7 +259,7 @@ fn load_joins(
                     meta.name
                 ))
             })?;
-        joins.push((sql, captured.iter().cloned().collect()));
+        joins.push((sql, captured.keys().cloned().collect()));
     }
     Ok(joins)
 }

@@ -70,13 +70,15 @@ unsafe extern "C-unwind" fn on_subxact(
 ) {
     use pg_sys::SubXactEvent::*;
     match event {
-        SUBXACT_EVENT_COMMIT_SUB => with(|s| s.marker.subxact_commit(my, parent)),
+        SUBXACT_EVENT_COMMIT_SUB => with(|s| {
+            s.marker.subxact_commit(my, parent);
+            s.queue.subxact_commit(my, parent);
+        }),
         SUBXACT_EVENT_ABORT_SUB => with(|s| {
-            if s.marker.subxact_abort(my) {
-                // The marker row went with the subtransaction, and so did
-                // every change queued since it was placed.
-                s.queue.clear();
-            }
+            // Work queued in the subtransaction goes (its changes are gone);
+            // work its flushes applied comes back (their refresh is gone).
+            s.marker.subxact_abort(my);
+            s.queue.subxact_abort(my, crate::guc::max_queue());
             if s.flushing == Some(my) {
                 s.flushing = None;
             }

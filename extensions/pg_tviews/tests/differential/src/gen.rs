@@ -297,7 +297,22 @@ impl Gen {
         ]);
         let shape = self.n(0, 99);
         let kind = match shape {
-            0..=59 => {
+            0..=7 => {
+                // A flush inside a savepoint that is then rolled back or released.
+                sql.push_str(&format!("BEGIN{iso};\n"));
+                self.body(&mut sql);
+                sql.push_str("SAVEPOINT sf;\nSET CONSTRAINTS ALL IMMEDIATE;\n");
+                self.body(&mut sql);
+                if self.rng.chance(60) {
+                    sql.push_str("ROLLBACK TO SAVEPOINT sf;\n");
+                } else {
+                    sql.push_str("\\if :ERROR\nROLLBACK TO SAVEPOINT sf;\n\\else\nRELEASE SAVEPOINT sf;\n\\endif\n");
+                }
+                self.body(&mut sql);
+                sql.push_str("COMMIT;\n");
+                "savepoint-flush"
+            }
+            8..=59 => {
                 sql.push_str(&format!("BEGIN{iso};\n"));
                 self.body(&mut sql);
                 sql.push_str("COMMIT;\n");

@@ -77,6 +77,33 @@ COMMIT;
 SELECT pk_item, qty FROM tv_item WHERE pk_item IN (7, 8) ORDER BY 1;
 SELECT ok();
 
+-- A flush inside a savepoint that rolls back: its refresh is undone, so the
+-- change made before the savepoint is applied again at commit, and the
+-- change made inside it is gone.
+BEGIN;
+UPDATE item SET qty = 600 WHERE id = 14;
+SAVEPOINT a;
+SET CONSTRAINTS ALL IMMEDIATE;
+SELECT qty FROM tv_item WHERE pk_item = 14;
+UPDATE item SET qty = 700 WHERE id = 15;
+SELECT qty FROM tv_item WHERE pk_item = 15;
+ROLLBACK TO SAVEPOINT a;
+SELECT pk_item, qty FROM tv_item WHERE pk_item IN (14, 15) ORDER BY 1;
+COMMIT;
+SELECT pk_item, qty FROM tv_item WHERE pk_item IN (14, 15) ORDER BY 1;
+SELECT ok();
+-- The same with a savepoint released in between.
+BEGIN;
+UPDATE item SET qty = 800 WHERE id = 16;
+SAVEPOINT a;
+SAVEPOINT b;
+SET CONSTRAINTS ALL IMMEDIATE;
+RELEASE SAVEPOINT b;
+ROLLBACK TO SAVEPOINT a;
+COMMIT;
+SELECT pk_item, qty FROM tv_item WHERE pk_item = 16;
+SELECT ok();
+
 -- Two-phase commit: refreshed at PREPARE, visible after COMMIT PREPARED.
 BEGIN;
 UPDATE item SET qty = 42 WHERE id = 9;
