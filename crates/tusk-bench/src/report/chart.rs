@@ -60,7 +60,7 @@ struct Bar {
 
 /// What one panel shows of a workload: the bars and a caption line.
 struct Group {
-    id: &'static str,
+    id: String,
     caption: String,
     bars: Vec<Bar>,
 }
@@ -128,7 +128,7 @@ fn panel(out: &mut String, y0: f64, title: &str, groups: &[Group]) {
             out,
             r#"<text x="{cx:.1}" y="{:.1}" font-size="14" font-weight="bold" text-anchor="middle">{}</text><text x="{cx:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"#,
             bottom + 20.0,
-            escape(g.id),
+            escape(&g.id),
             bottom + 38.0,
             escape(&g.caption)
         );
@@ -156,23 +156,41 @@ pub fn render(reports: &[WorkloadReport], subtitle: &str) -> String {
                 drivers.push(d.driver);
                 legend_order.push((rank(d.driver), d.driver));
             }
-            let rel = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+            // The inverse of the table's paired ratio (tusk/peer, round by
+            // round) where there is one, so that chart and table agree.
+            let rel = |paired: Option<super::Stat>, a: f64, b: f64| match paired {
+                Some(p) if p.median > 0.0 => 1.0 / p.median,
+                _ if b > 0.0 => a / b,
+                _ => 0.0,
+            };
             t_bars.push(Bar {
                 driver: d.driver,
-                value: rel(d.throughput.median, tusk.throughput.median),
+                value: rel(d.ratio, d.throughput.median, tusk.throughput.median),
             });
             c_bars.push(Bar {
                 driver: d.driver,
-                value: rel(d.cpu_us_per_op.median, tusk.cpu_us_per_op.median),
+                value: rel(
+                    d.cpu_ratio,
+                    d.cpu_us_per_op.median,
+                    tusk.cpu_us_per_op.median,
+                ),
             });
         }
+        let disturbed = r
+            .foreign_max()
+            .is_some_and(|m| m > crate::noise::DISTURBED_CORES);
+        let id = if disturbed {
+            format!("{} (disturbed)", r.id)
+        } else {
+            r.id.to_owned()
+        };
         throughput.push(Group {
-            id: r.id,
+            id: id.clone(),
             caption: format!("tusk: {} {}", thousands(tusk.throughput.median), r.unit),
             bars: t_bars,
         });
         cpu.push(Group {
-            id: r.id,
+            id,
             caption: format!(
                 "tusk: {:.2} us CPU per {}",
                 tusk.cpu_us_per_op.median,
