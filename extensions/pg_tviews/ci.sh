@@ -196,6 +196,11 @@ run_concurrent() {
         done=$(awk '/number of transactions actually processed/ {print $NF}' <<<"$out" | cut -d/ -f1)
         failed=$(awk '/number of failed transactions/ {print $5}' <<<"$out")
         bad=$("$BIN/psql" -qXAt -d "$db" -c "SELECT string_agg(tview || ' missing ' || missing || ' extra ' || extra, '; ') FROM tviews.verify() WHERE NOT ok")
+        # Under REPEATABLE READ and SERIALIZABLE a transaction that keeps
+        # losing (40001/40P01) past --max-tries counts as "failed": that is
+        # the isolation level doing its job. What must never happen is a
+        # stale TVIEW, or a failure under READ COMMITTED.
+        if [ "$iso" != "READ COMMITTED" ]; then failed=0; fi
         if [ -n "$bad" ] || [ "${failed:-1}" != 0 ] || [ "${done:-0}" -eq 0 ]; then
             echo "$out" | tail -20
             log "FAILED ($iso): processed=${done:-?} failed=${failed:-?} stale: ${bad:-none}"
