@@ -9,9 +9,10 @@ use clap::Parser;
 use serde_json::json;
 
 use crate::error::{BenchError, Result};
+use crate::pin::Pin;
 use crate::report::{chart, json as report_json, table, targets, WorkloadReport};
 use crate::workloads::{self, Plan, Target};
-use crate::{machine, rounds, rss, setup};
+use crate::{machine, pin, rounds, rss, setup};
 
 /// Side-by-side benchmark of tusk against tokio-postgres, sqlx and pgbench
 /// on a throwaway PostgreSQL (see crates/tusk-bench/README.md).
@@ -59,6 +60,12 @@ pub struct Args {
     /// multi-thread one (one worker per core).
     #[arg(long)]
     pub current_thread: bool,
+    /// Pin the client and the server: `split` (client CPU 0, server CPU
+    /// 1), `shared` (both on CPU 1) or `none` (the scheduler decides, and
+    /// sequential workloads flip between the two from round to round).
+    /// Needs the benchmark's own cluster for the server side.
+    #[arg(long, value_enum, default_value_t = Pin::None)]
+    pub pin: Pin,
     /// Internal: read bench_wide once with tusk and print the peak RSS.
     #[arg(long, hide = true, requires = "url")]
     pub rss_probe: Option<rss::Mode>,
@@ -129,6 +136,13 @@ pub async fn run(args: Args) -> Result<()> {
         (None, None) => unreachable!("a cluster is started when no --url is given"),
     };
     setup::load(&url, &pgbench).await?;
+    let postmaster = cluster
+        .as_ref()
+        .and_then(|c| pin::postmaster_pid(c.data_dir()));
+    if args.pin != Pin::None && postmaster.is_none() {
+        eprintln!("tusk-bench: --pin with --url pins the client only");
+    }
+    pin::apply(args.pin, postmaster)?;
     if args.serve {
         println!("{url}");
         eprintln!("tusk-bench: serving; Ctrl-C stops the cluster");
@@ -190,6 +204,7 @@ async fn measure(
             "quick": args.quick,
             "rounds": rounds,
             "round_seconds": plan.seconds,
+            "pin": args.pin.as_str(),
             "w4_scans_per_round": plan.scans,
             "runtime": if args.current_thread {
                 "tokio current-thread; every round in a spawned task"
@@ -205,9 +220,10 @@ async fn measure(
     }
     if let Some(path) = &args.chart {
         let subtitle = format!(
-            "{} cores, {}; {} rounds of {} s (W4: {} scans); medians; {}",
+            "{} cores, {}; pinned: {}; {} rounds of {} s (W4: {} scans); medians; {}",
             machine["cores"].as_u64().unwrap_or(0),
             machine["cpu"].as_str().unwrap_or("unknown CPU"),
+            args.pin.as_str(),
             rounds,
             plan.seconds,
             plan.scans,

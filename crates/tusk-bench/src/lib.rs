@@ -16,6 +16,7 @@
 //! | [`rounds`] | interleaved rounds (A B C, C B A, ...) |
 //! | [`measure`] | getrusage, RSS, latency histograms |
 //! | [`noise`] | CPU that other processes took during a round |
+//! | [`pin`] | client and server on one CPU or on two |
 //! | [`report`] | medians, ratios, targets; table, JSON, SVG chart |
 
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@ pub mod error;
 pub mod machine;
 pub mod measure;
 pub mod noise;
+pub mod pin;
 pub mod report;
 pub mod rounds;
 pub mod rss;
