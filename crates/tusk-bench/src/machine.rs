@@ -41,7 +41,11 @@ pub async fn describe(
     };
     json!({
         "cpu": first_line_with("/proc/cpuinfo", "model name"),
-        "cores": std::thread::available_parallelism().map(|n| n.get()).ok(),
+        // Counted from /proc/cpuinfo: after --pin this process may run on
+        // fewer than the machine has.
+        "cores": std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .map(|t| t.lines().filter(|l| l.starts_with("processor")).count()),
         "memory": first_line_with("/proc/meminfo", "MemTotal"),
         "kernel": read_trim("/proc/sys/kernel/osrelease"),
         "load_average_before": load_before,
