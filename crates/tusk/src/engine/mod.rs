@@ -531,7 +531,7 @@ impl State {
             resp.simple.push(SimpleQueryMessage::Row(row));
         } else {
             resp.rows.push_back(row);
-            if resp.stream_limit.is_some() {
+            if resp.stream_limit.is_some() && self.driver != Some(Driver::Request(r.id)) {
                 if let Some(w) = &r.waker {
                     w.wake_by_ref();
                 }
@@ -737,8 +737,14 @@ impl State {
                 let r = &mut self.queue[cursor];
                 r.resp.status = body.status();
                 r.done = true;
+                // The driver is polling its own request right now: waking
+                // it would only requeue the task (a futex per query on the
+                // multi-thread runtime).
+                let own = self.driver == Some(Driver::Request(r.id));
                 if let Some(w) = r.waker.take() {
-                    w.wake();
+                    if !own {
+                        w.wake();
+                    }
                 }
                 self.cursor += 1;
                 let end = self.queue[cursor].end;
