@@ -33,20 +33,24 @@ async fn terminated_backend_gives_a_connection_error() {
 async fn malformed_server_bytes_are_a_protocol_error() {
     let cluster = Cluster::shared();
     let db = cluster.database().unwrap();
-    let proxy = Proxy::start(([127, 0, 0, 1], cluster.port()).into()).unwrap();
+    // One proxy per case, so that a fault meant for one connection cannot
+    // land on another's traffic.
+    let proxy = || Proxy::start(([127, 0, 0, 1], cluster.port()).into()).unwrap();
+
     // A DataRow with an absurd length, injected while idle.
-    let c = tusk::connect(&proxy_url(&proxy, db.name())).await.unwrap();
-    proxy.inject_to_client(&[b'D', 0x7f, 0xff, 0xff, 0xff, 0, 1]);
+    let p1 = proxy();
+    let c = tusk::connect(&proxy_url(&p1, db.name())).await.unwrap();
+    p1.inject_to_client(&[b'D', 0x7f, 0xff, 0xff, 0xff, 0, 1]);
     let e = c.query("SELECT 1", &[]).await.unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Protocol), "{e}");
-    // A garbled response: truncate the next chunk and corrupt a length.
-    let c = tusk::connect(&proxy_url(&proxy, db.name())).await.unwrap();
-    proxy.corrupt_next_server_chunk(|b| {
-        if b.len() > 6 {
-            b[1] = 0;
-            b[2] = 0;
-            b[3] = 0;
-            b[4] = 1; // length < 4
+    drop(c);
+
+    // A message length below 4 in the answer.
+    let p2 = proxy();
+    let c = tusk::connect(&proxy_url(&p2, db.name())).await.unwrap();
+    p2.corrupt_next_server_chunk(|b| {
+        if b.len() >= 5 {
+            b[1..5].copy_from_slice(&1u32.to_be_bytes());
         }
     });
     let e = c.query("SELECT 'hello'", &[]).await.unwrap_err();
@@ -54,14 +58,17 @@ async fn malformed_server_bytes_are_a_protocol_error() {
         matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Connection),
         "{e}"
     );
-    // Truncated mid-message then closed: a connection error, not a hang.
-    let c = tusk::connect(&proxy_url(&proxy, db.name())).await.unwrap();
-    proxy.corrupt_next_server_chunk(|b| b.truncate(3));
+    drop(c);
+
+    // Truncated mid-message then severed: an error, not a hang.
+    let p3 = proxy();
+    let c = tusk::connect(&proxy_url(&p3, db.name())).await.unwrap();
+    p3.corrupt_next_server_chunk(|b| b.truncate(3));
     let r = tokio::time::timeout(Duration::from_secs(2), c.query("SELECT 'x'", &[])).await;
     if let Ok(r) = r {
         let _ = r.unwrap_err();
     }
-    proxy.sever();
+    p3.sever();
     let e = tokio::time::timeout(Duration::from_secs(10), c.query("SELECT 1", &[]))
         .await
         .expect("no hang")
