@@ -321,8 +321,17 @@ impl Client {
         if at_front && !done {
             let weak = Arc::downgrade(&self.shared);
             let _hold = crate::cancel::Hold::new(&weak);
-            if let Err(e) = crate::cancel::send_cancel(&self.shared.cancel).await {
-                tracing::warn!(error = %e, "cancel request after a query timeout failed");
+            // Bounded by the grace period too: on a dead network the cancel
+            // connection hangs as well.
+            match tokio::time::timeout(grace, crate::cancel::send_cancel(&self.shared.cancel)).await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "cancel request after a query timeout failed")
+                }
+                Err(_) => tracing::warn!(
+                    "cancel request after a query timeout did not complete in {grace:?}"
+                ),
             }
         }
         match tokio::time::timeout(grace, poll_fn(|cx| ticket.poll_done(cx))).await {
