@@ -83,7 +83,7 @@ impl Client {
                 owned = vec![ParamMode::Infer; d.params.len()];
                 &owned
             };
-            params::bind(
+            params::try_bind(
                 &mut bindbuf,
                 "",
                 stmt.name(),
@@ -185,7 +185,7 @@ impl Client {
                 Some(Arc::downgrade(&st.to_close)),
             );
             if !infer {
-                params::bind(
+                params::try_bind(
                     &mut bindbuf,
                     "",
                     stmt.name(),
@@ -218,7 +218,7 @@ impl Client {
         // Unnamed statement: Parse/Describe/Bind/Execute/Sync in one flight.
         let stmt = Statement::new(String::new(), modes, None);
         if !infer {
-            params::bind(&mut bindbuf, "", "", &stmt.0.modes, None, params, text)?;
+            params::try_bind(&mut bindbuf, "", "", &stmt.0.modes, None, params, text)?;
         }
         st.append_closes();
         frontend::parse("", q.sql, oids, &mut st.wbuf).map_err(map_err)?;

@@ -104,15 +104,17 @@ pub(crate) enum BindError {
     Value(Error),
 }
 
-impl BindError {
-    pub(crate) fn into_error(self) -> Error {
-        match self {
+impl From<BindError> for Error {
+    fn from(e: BindError) -> Error {
+        match e {
             BindError::Mismatch(e) | BindError::Value(e) => e,
         }
     }
 }
 
-/// [`bind`], telling a mismatch (try another variant) from a bad value.
+/// Appends a Bind message for `params` to `buf`, telling a mismatch (try
+/// another statement variant) from a bad value. On error nothing is left in
+/// `buf` beyond its original length.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn try_bind(
     buf: &mut BytesMut,
@@ -137,29 +139,6 @@ pub(crate) fn try_bind(
         buf.truncate(start);
     }
     r
-}
-
-/// Appends a Bind message for `params` to `buf`. On error nothing is left
-/// in `buf` beyond its original length.
-pub(crate) fn bind(
-    buf: &mut BytesMut,
-    portal: &str,
-    statement: &str,
-    modes: &[ParamMode],
-    server_types: Option<&[Type]>,
-    params: &[Param<'_>],
-    text_results: bool,
-) -> Result<(), Error> {
-    try_bind(
-        buf,
-        portal,
-        statement,
-        modes,
-        server_types,
-        params,
-        text_results,
-    )
-    .map_err(BindError::into_error)
 }
 
 fn bind_inner(
@@ -382,7 +361,7 @@ mod tests {
     #[test]
     fn bind_reports_wrong_count_and_leaves_buffer_clean() {
         let mut b = BytesMut::from(&b"xyz"[..]);
-        let e = bind(
+        let e: Error = try_bind(
             &mut b,
             "",
             "s",
@@ -391,10 +370,11 @@ mod tests {
             &[],
             false,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .into();
         assert_eq!(e.kind(), crate::ErrorKind::Conversion);
         assert_eq!(&b[..], b"xyz");
-        let e = bind(
+        let e: Error = try_bind(
             &mut b,
             "",
             "s",
@@ -403,7 +383,8 @@ mod tests {
             &[&"no"],
             false,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .into();
         assert_eq!(e.kind(), crate::ErrorKind::Conversion);
         assert_eq!(&b[..], b"xyz");
     }
