@@ -75,7 +75,14 @@ struct Inner {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+    /// An error of `kind` with `message`, for layers built on the driver (a
+    /// pool, a runtime service), so the whole library has one error type.
+    ///
+    /// ```
+    /// let e = tusk::Error::new(tusk::ErrorKind::PoolExhausted, "no connection within 5s");
+    /// assert_eq!(e.kind(), tusk::ErrorKind::PoolExhausted);
+    /// ```
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error(Arc::new(Inner {
             kind,
             message: message.into(),
@@ -84,7 +91,9 @@ impl Error {
         }))
     }
 
-    pub(crate) fn with_source(
+    /// An error of `kind` with `message`, caused by `source` (kept for
+    /// [`std::error::Error::source`]).
+    pub fn with_source(
         kind: ErrorKind,
         message: impl Into<String>,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
