@@ -311,7 +311,9 @@ impl Client {
             grace,
             poll_fn(|cx| {
                 self.shared
-                    .poll_wait(cx, id, |st, _| st.current_id() == Some(id))
+                    .poll_wait(cx, id, |st, r| {
+                        st.current_id() == Some(id) && st.is_written(r)
+                    })
                     .map(|_| ())
             }),
         )

@@ -89,6 +89,10 @@ pub(crate) struct State {
     pub pooler_mode: bool,
     rfqs: u64,
     syncs: u64,
+    /// Requests not done that hold a waker: when none does, handing the
+    /// driver role over needs no scan (a batch's later tickets have not
+    /// been polled yet; scanning them made a 1,000-statement batch O(n²)).
+    waiting: usize,
 }
 
 impl State {
@@ -126,6 +130,7 @@ impl State {
             pooler_mode,
             rfqs: 0,
             syncs: 0,
+            waiting: 0,
         }
     }
 
@@ -249,11 +254,15 @@ impl State {
 
     /// The caller of request `id` went away.
     pub(crate) fn abandon(&mut self, id: u64) {
+        let mut had_waker = false;
         if let Some(r) = self.req_mut(id) {
             r.abandoned = true;
-            r.waker = None;
+            had_waker = r.waker.take().is_some();
             r.resp.rows.clear();
             r.resp.stream_limit = None;
+        }
+        if had_waker {
+            self.waiting -= 1;
         }
         self.gc();
         if self.driver == Some(Driver::Request(id)) {
@@ -261,6 +270,43 @@ impl State {
         } else if self.stalled {
             self.wake_driver();
         }
+    }
+
+    /// Stores `w` as the waker of request `id` (not done).
+    fn set_waker(&mut self, id: u64, w: &Waker) {
+        let Some(r) = self.req_mut(id) else { return };
+        if r.done {
+            return;
+        }
+        match &r.waker {
+            Some(old) if old.will_wake(w) => {}
+            Some(_) => r.waker = Some(w.clone()),
+            None => {
+                r.waker = Some(w.clone());
+                self.waiting += 1;
+            }
+        }
+    }
+
+    /// Whether bytes waiting in the write buffer need the driver woken to
+    /// go out. Not while the server still owes an answer to a request that
+    /// is wholly written and the driver is reading: the driver flushes when
+    /// that answer wakes it, so the queries of concurrent callers leave in
+    /// one write instead of one each (W2 sent 0.86 `sendto` per query when
+    /// every caller woke the driver).
+    pub(crate) fn write_needs_wake(&self) -> bool {
+        if self.wbuf.is_empty() {
+            return false;
+        }
+        match self.queue.get(self.cursor) {
+            Some(r) => self.stalled || self.holds > 0 || r.end > self.written,
+            None => true,
+        }
+    }
+
+    /// Whether every byte of request `r` has been written.
+    pub(crate) fn is_written(&self, r: &Req) -> bool {
+        r.end <= self.written
     }
 
     pub(crate) fn wake_driver(&self) {
@@ -274,11 +320,13 @@ impl State {
         self.driver = None;
         self.driver_waker = None;
         self.stalled = false;
-        for r in self.queue.iter().skip(self.cursor) {
-            if !r.done && !r.abandoned {
-                if let Some(w) = &r.waker {
-                    w.wake_by_ref();
-                    return;
+        if self.waiting > 0 {
+            for r in self.queue.iter().skip(self.cursor) {
+                if !r.done && !r.abandoned {
+                    if let Some(w) = &r.waker {
+                        w.wake_by_ref();
+                        return;
+                    }
                 }
             }
         }
@@ -305,6 +353,7 @@ impl State {
                 w.wake();
             }
         }
+        self.waiting = 0;
         self.cursor = self.queue.len();
         self.wbuf.clear();
         self.io.sock().shutdown();
@@ -742,6 +791,7 @@ impl State {
                 // multi-thread runtime).
                 let own = self.driver == Some(Driver::Request(r.id));
                 if let Some(w) = r.waker.take() {
+                    self.waiting -= 1;
                     if !own {
                         w.wake();
                     }
@@ -817,23 +867,14 @@ impl Shared {
             }
             let me = Driver::Request(id);
             if !st.claim(me, cx) {
-                if let Some(r) = st.req_mut(id) {
-                    match &r.waker {
-                        Some(w) if w.will_wake(cx.waker()) => {}
-                        _ => r.waker = Some(cx.waker().clone()),
-                    }
-                }
-                if !st.wbuf.is_empty() {
+                st.set_waker(id, cx.waker());
+                if st.write_needs_wake() {
                     st.wake_driver();
                 }
                 return Poll::Pending;
             }
             // Keep a waker on the request too, so a handoff can find us.
-            if let Some(r) = st.req_mut(id) {
-                if r.waker.is_none() {
-                    r.waker = Some(cx.waker().clone());
-                }
-            }
+            st.set_waker(id, cx.waker());
             if !step(&mut st, cx, &mut budget) {
                 return Poll::Pending;
             }
@@ -861,7 +902,7 @@ impl Shared {
             }
             if !st.claim(Driver::External, cx) {
                 register(&mut st, cx.waker());
-                if !st.wbuf.is_empty() {
+                if st.write_needs_wake() {
                     st.wake_driver();
                 }
                 return Poll::Pending;
