@@ -1,0 +1,103 @@
+//! A connection as the pool keeps it, and what the pool knows about it
+//! while it is out.
+
+use std::backtrace::Backtrace;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use crate::metrics::CloseReason;
+use crate::reset::Dirty;
+
+/// Where a connection was acquired (for leak reports).
+#[derive(Debug, Clone)]
+pub(crate) struct AcquireSite {
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) backtrace: Option<Arc<Backtrace>>,
+}
+
+/// Per-connection facts shared between the holder, the supervisor (leak
+/// scan) and `close()` (cancel on deadline). Allocated once per connection.
+pub(crate) struct ConnMeta {
+    pub(crate) id: u64,
+    pub(crate) cancel: tusk::CancelToken,
+    /// Nanoseconds since the pool's epoch at acquire, plus one; 0 when not held.
+    pub(crate) acquired_at: AtomicU64,
+    pub(crate) leak_reported: AtomicBool,
+    pub(crate) site: Mutex<Option<AcquireSite>>,
+}
+
+/// A pooled connection with its bookkeeping.
+pub(crate) struct Conn {
+    pub(crate) conn: Arc<tusk::Connection>,
+    pub(crate) meta: Arc<ConnMeta>,
+    pub(crate) expires: Option<Instant>,
+    pub(crate) last_used: Instant,
+    pub(crate) generation: u64,
+    /// State reset on every return: a statement prepared on this
+    /// connection may change session state whenever it runs.
+    pub(crate) sticky: Dirty,
+}
+
+/// What a handle learned while it held a connection; read on return.
+#[derive(Default)]
+pub(crate) struct HandleState {
+    pub(crate) dirty: AtomicU8,
+    pub(crate) sticky: AtomicU8,
+    /// A [`CloseReason`] index + 1 when the connection must not be reused.
+    pub(crate) evict: AtomicU8,
+    /// A query future was dropped before it finished.
+    pub(crate) interrupted: AtomicBool,
+}
+
+impl HandleState {
+    pub(crate) fn mark(&self, d: Dirty) {
+        if !d.is_clean() {
+            self.dirty.fetch_or(d.0, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn mark_sticky(&self, d: Dirty) {
+        if !d.is_clean() {
+            self.sticky.fetch_or(d.0, Ordering::Relaxed);
+            self.mark(d);
+        }
+    }
+
+    pub(crate) fn dirty(&self) -> Dirty {
+        Dirty(self.dirty.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn sticky(&self) -> Dirty {
+        Dirty(self.sticky.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_evict(&self, r: CloseReason) {
+        self.evict.store(r.code(), Ordering::Relaxed);
+    }
+
+    pub(crate) fn evict(&self) -> Option<CloseReason> {
+        CloseReason::from_code(self.evict.load(Ordering::Relaxed))
+    }
+}
+
+/// Sets `interrupted` unless disarmed: a query future dropped mid-flight
+/// leaves the connection with a request whose effect the pool cannot see.
+pub(crate) struct InterruptGuard<'a>(pub(crate) Option<&'a HandleState>);
+
+impl InterruptGuard<'_> {
+    pub(crate) fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for InterruptGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.0 {
+            s.interrupted.store(true, Ordering::Relaxed);
+        }
+    }
+}

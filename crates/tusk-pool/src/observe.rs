@@ -1,0 +1,206 @@
+//! What the pool does around every statement a handle runs: read its text
+//! (session state it may change, its operation name), open a tracing span
+//! with OpenTelemetry attribute names, time it, and apply the SQLSTATE
+//! policy to its error.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
+use std::time::Instant;
+
+use tracing::Instrument;
+use tusk::Error;
+
+use crate::conn::{HandleState, InterruptGuard};
+use crate::inner::Inner;
+use crate::metrics::CloseReason;
+use crate::policy::{self, Action};
+use crate::reset::{self, Dirty};
+
+thread_local! {
+    static BUF: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Longest `db.query.text` recorded on a span.
+const SPAN_TEXT: usize = 200;
+
+/// What the pool learned from a statement before running it.
+pub(crate) struct Inspected {
+    pub(crate) dirty: Dirty,
+    pub(crate) op: &'static str,
+    pub(crate) span: tracing::Span,
+}
+
+fn span() -> tracing::Span {
+    tracing::debug_span!(
+        "db.query",
+        db.system.name = "postgresql",
+        db.operation.name = tracing::field::Empty,
+        db.query.text = tracing::field::Empty,
+        db.response.status_code = tracing::field::Empty,
+    )
+}
+
+fn finish(text: &str, empty_op: &'static str, always: bool) -> Inspected {
+    let mut dirty = reset::scan(text);
+    if always {
+        dirty = Dirty::ALL;
+    }
+    let op = if text.trim().is_empty() {
+        empty_op
+    } else {
+        reset::operation(text)
+    };
+    let span = span();
+    if !span.is_disabled() {
+        let end = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .nth(SPAN_TEXT)
+            .unwrap_or(text.len());
+        span.record("db.operation.name", op);
+        span.record("db.query.text", &text[..end]);
+    }
+    Inspected { dirty, op, span }
+}
+
+/// Inspects a driver query (its text read through `Debug`: see `reset`).
+pub(crate) fn inspect_query(inner: &Inner, q: &tusk::Query<'_>) -> Inspected {
+    let always = inner.hot.reset_always.load(Relaxed);
+    BUF.with_borrow_mut(|buf| {
+        let text = reset::query_text(q, buf);
+        finish(text, "EXECUTE", always)
+    })
+}
+
+/// Inspects plain SQL text.
+pub(crate) fn inspect_text(inner: &Inner, sql: &str) -> Inspected {
+    finish(sql, "EMPTY", inner.hot.reset_always.load(Relaxed))
+}
+
+/// Applies the SQLSTATE policy to an error seen on a connection.
+pub(crate) fn on_error(inner: &Inner, state: &HandleState, e: &Error) {
+    let action = policy::classify(e);
+    match action {
+        Action::Keep | Action::RetryTransaction => return,
+        Action::Evict => {}
+        Action::EvictAll => {
+            inner.generation.fetch_add(1, AcqRel);
+            tracing::warn!(error = %e, "read-only transaction after failover (25006): retiring every connection so new ones re-resolve the primary");
+        }
+        Action::OpenBreaker => {
+            inner
+                .breaker
+                .lock()
+                .failure(Instant::now(), true, e.to_string());
+        }
+    }
+    let reason = if e.is_fatal() {
+        CloseReason::Broken
+    } else {
+        CloseReason::Evicted
+    };
+    if state.evict().is_none() {
+        inner.metrics.evicted(policy::eviction_class(e));
+    }
+    state.set_evict(reason);
+    // The server may have restarted: have the supervisor check idle ones.
+    inner.sweep.store(true, Release);
+    inner.wake_supervisor.notify_one();
+}
+
+/// Runs a statement's future with its span, timing and error policy.
+pub(crate) async fn run<T>(
+    inner: &Inner,
+    state: &HandleState,
+    ins: Inspected,
+    fut: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    state.mark(ins.dirty);
+    let guard = InterruptGuard(Some(state));
+    let t0 = Instant::now();
+    let span = ins.span.clone();
+    let r = fut.instrument(ins.span).await;
+    guard.disarm();
+    inner.metrics.query(ins.op, t0.elapsed());
+    if let Err(e) = &r {
+        if let Some(code) = e.code() {
+            span.record("db.response.status_code", code.code());
+        }
+        on_error(inner, state, e);
+    }
+    r
+}
+
+/// Implements `tusk::Executor` for a pool handle by delegating to a driver
+/// executor, observing each statement. `$target` is the driver executor,
+/// `$state` the `HandleState`,
+/// `$inner` the pool's `Inner`; each is an expression of `$s` (self).
+macro_rules! observed_executor {
+    ([$($gen:tt)*] $ty:ty, |$s:ident| $target:expr, $state:expr, $inner:expr) => {
+        impl<$($gen)*> tusk::Executor for $ty {
+            fn prepare_typed<'a>(
+                &'a self,
+                sql: &'a str,
+                types: &'a [tusk::Type],
+            ) -> impl std::future::Future<Output = Result<tusk::Statement, tusk::Error>> + Send + 'a {
+                let $s = self;
+                let ins = $crate::observe::inspect_text($inner, sql);
+                // A prepared statement may run again under another holder:
+                // what it can change is reset on every return from now on.
+                $state.mark_sticky(ins.dirty);
+                $crate::observe::run($inner, $state, ins, $target.prepare_typed(sql, types))
+            }
+            fn query<'a>(
+                &'a self,
+                query: impl tusk::IntoQuery<'a> + Send + 'a,
+                params: &'a [tusk::Param<'a>],
+            ) -> impl std::future::Future<Output = Result<Vec<tusk::Row>, tusk::Error>> + Send + 'a {
+                let $s = self;
+                let q = query.into_query();
+                let ins = $crate::observe::inspect_query($inner, &q);
+                $crate::observe::run($inner, $state, ins, $target.query(q, params))
+            }
+            fn query_stream<'a>(
+                &'a self,
+                query: impl tusk::IntoQuery<'a> + Send + 'a,
+                params: &'a [tusk::Param<'a>],
+            ) -> impl std::future::Future<Output = Result<tusk::RowStream, tusk::Error>> + Send + 'a {
+                let $s = self;
+                let q = query.into_query();
+                let ins = $crate::observe::inspect_query($inner, &q);
+                $crate::observe::run($inner, $state, ins, $target.query_stream(q, params))
+            }
+            fn execute<'a>(
+                &'a self,
+                query: impl tusk::IntoQuery<'a> + Send + 'a,
+                params: &'a [tusk::Param<'a>],
+            ) -> impl std::future::Future<Output = Result<u64, tusk::Error>> + Send + 'a {
+                let $s = self;
+                let q = query.into_query();
+                let ins = $crate::observe::inspect_query($inner, &q);
+                $crate::observe::run($inner, $state, ins, $target.execute(q, params))
+            }
+            fn simple_query<'a>(
+                &'a self,
+                sql: &'a str,
+            ) -> impl std::future::Future<Output = Result<Vec<tusk::SimpleQueryMessage>, tusk::Error>> + Send + 'a {
+                let $s = self;
+                let ins = $crate::observe::inspect_text($inner, sql);
+                $crate::observe::run($inner, $state, ins, $target.simple_query(sql))
+            }
+            fn batch<'a>(
+                &'a self,
+                batch: &'a tusk::Batch<'a>,
+            ) -> impl std::future::Future<Output = Result<Vec<tusk::BatchResult>, tusk::Error>> + Send + 'a {
+                let $s = self;
+                // A batch's statements are not visible to the pool: reset
+                // what can be reset without dropping the statement cache.
+                let mut ins = $crate::observe::inspect_text($inner, "BATCH");
+                ins.dirty = ins.dirty.union($crate::reset::Dirty::OPAQUE);
+                $crate::observe::run($inner, $state, ins, $target.batch(batch))
+            }
+        }
+    };
+}
+pub(crate) use observed_executor;

@@ -1,0 +1,270 @@
+//! The public `Pool` handle.
+
+use std::panic::Location;
+use std::sync::atomic::Ordering::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tusk::{Error, Executor};
+
+use crate::acquire;
+use crate::config::PoolConfig;
+use crate::health::{self, Health};
+use crate::inner::Inner;
+use crate::leak::LeakReport;
+use crate::metrics::{CloseReason, Gauges, PoolStats};
+use crate::pooled::PooledConnection;
+use crate::reset::Dirty;
+
+/// A pool of PostgreSQL connections. Cheap to clone (one `Arc`); the pool
+/// closes when the last clone is dropped (or at [`close`](Pool::close)).
+///
+/// Use it directly as a [`tusk::Executor`] (`pool.query(..)`: one
+/// statement per checkout, connections shared and pipelined once the pool
+/// is full), [`acquire`](Pool::acquire) a connection of one's own, or run a
+/// [`transaction`](Pool::transaction) with retries.
+#[derive(Clone)]
+pub struct Pool {
+    pub(crate) inner: Arc<Inner>,
+    _handle: Arc<Handle>,
+}
+
+/// Closes the pool when the last `Pool` clone goes.
+struct Handle(Arc<Inner>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        shutdown_now(&self.0);
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("name", &self.inner.cfg.read().name)
+            .field("size", &self.inner.live.load(Relaxed))
+            .field("idle", &self.inner.idle.load(Relaxed))
+            .finish()
+    }
+}
+
+/// Refuses new acquires, fails the waiters, closes the idle connections.
+fn shutdown_now(inner: &Arc<Inner>) {
+    if inner.closed.swap(true, AcqRel) {
+        return;
+    }
+    inner.fail_waiters(&inner.closed_error());
+    while let Some(c) = inner.take_idle() {
+        inner.discard(c, CloseReason::Shutdown);
+    }
+    inner.wake_supervisor.notify_one();
+    inner.shared_changed.notify_waiters();
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn quote_literal(s: &str) -> String {
+    format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+impl Pool {
+    /// Creates a pool. Connections open on demand (and `min_idle` of them
+    /// in the background); nothing is awaited here. Must be called inside
+    /// a tokio runtime: the pool's supervisor is a tokio task.
+    pub fn new(config: PoolConfig) -> Result<Pool, Error> {
+        let inner = Arc::new(Inner::new(config));
+        crate::supervisor::spawn(&inner)?;
+        Ok(Pool {
+            _handle: Arc::new(Handle(inner.clone())),
+            inner,
+        })
+    }
+
+    /// Creates a pool for a connection string (URL or `key=value`, `PG*`
+    /// environment for what it leaves unset) with the default settings,
+    /// and checks that a connection can be made.
+    pub async fn connect(url: &str) -> Result<Pool, Error> {
+        let pool = Pool::new(PoolConfig::from_url(url)?)?;
+        drop(pool.acquire().await?);
+        Ok(pool)
+    }
+
+    /// Takes a connection of one's own: idle from the caller's shard, else
+    /// stolen from another shard, else newly opened below `max_size`, else
+    /// the first one returned to the FIFO queue of waiters. No network I/O
+    /// unless the connection sat idle past `idle_check_threshold` (one
+    /// empty query) or a new one is opened. Fails with
+    /// [`ErrorKind::PoolExhausted`](tusk::ErrorKind::PoolExhausted) after
+    /// `acquire_timeout`. The caller's location is recorded for leak reports.
+    #[track_caller]
+    pub fn acquire(
+        &self,
+    ) -> impl std::future::Future<Output = Result<PooledConnection, Error>> + Send + '_ {
+        self.acquire_at(Location::caller())
+    }
+
+    pub(crate) async fn acquire_at(
+        &self,
+        location: &'static Location<'static>,
+    ) -> Result<PooledConnection, Error> {
+        let c = acquire::acquire(&self.inner, location).await?;
+        Ok(PooledConnection::new(self.inner.clone(), c))
+    }
+
+    /// Takes a connection and switches it to `role` (`SET ROLE`) with
+    /// session `settings` (`set_config(name, value, false)`), in one round
+    /// trip. On return, the role and every setting are reset before anyone
+    /// else gets the connection.
+    ///
+    /// ```no_run
+    /// # async fn f(pool: &tusk_pool::Pool) -> Result<(), tusk::Error> {
+    /// use tusk::Executor;
+    /// let conn = pool.acquire_as("tenant_42", &[("app.tenant", "42")]).await?;
+    /// let me: String = conn.query_scalar("SELECT current_user::text", &[]).await?;
+    /// # let _ = me; Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn acquire_as<'a>(
+        &'a self,
+        role: &'a str,
+        settings: &'a [(&'a str, &'a str)],
+    ) -> impl std::future::Future<Output = Result<PooledConnection, Error>> + Send + 'a {
+        let location = Location::caller();
+        async move {
+            let conn = self.acquire_at(location).await?;
+            let mut sql = format!("SET ROLE {}", quote_ident(role));
+            for (k, v) in settings {
+                sql.push_str(&format!(
+                    "; SELECT set_config({}, {}, false)",
+                    quote_literal(k),
+                    quote_literal(v)
+                ));
+            }
+            conn.state.mark(Dirty::SETTINGS);
+            conn.simple_query(&sql).await?;
+            Ok(conn)
+        }
+    }
+
+    /// A snapshot of gauges, counters and latency histograms.
+    pub fn stats(&self) -> PoolStats {
+        let i = &self.inner;
+        let breaker = i.breaker.lock().state(Instant::now());
+        let cfg = i.cfg.read();
+        i.metrics.snapshot(
+            Gauges {
+                name: cfg.name.clone(),
+                size: i.live.load(Acquire),
+                idle: i.idle.load(Acquire),
+                in_use: i.in_use(),
+                waiting: i.waiting.load(Acquire) + i.shared_waiting.load(Acquire),
+                min_idle: cfg.min_idle,
+                max_size: cfg.max_size,
+            },
+            breaker,
+        )
+    }
+
+    /// The metrics in Prometheus text exposition format (see
+    /// [`PoolStats::to_prometheus`] for the names).
+    pub fn metrics_prometheus(&self) -> String {
+        self.stats().to_prometheus()
+    }
+
+    /// Ok, degraded or down, with the reasons.
+    pub fn health(&self) -> Health {
+        health::health(&self.inner)
+    }
+
+    /// The most recent leak reports (up to 64).
+    pub fn leaks(&self) -> Vec<LeakReport> {
+        self.inner.leaks.lock().iter().cloned().collect()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> PoolConfig {
+        self.inner.cfg.read().clone()
+    }
+
+    /// Applies a new configuration live: sizes, timeouts, thresholds, the
+    /// reset policy and the credentials provider take effect at once. When
+    /// the connection settings changed, existing connections are recycled
+    /// gracefully (closed when they next come back or sit idle). The shard
+    /// count and the breaker's settings keep their first values.
+    pub fn reconfigure(&self, config: PoolConfig) {
+        let config = config.normalized();
+        let recycle = {
+            let old = self.inner.cfg.read();
+            old.connect != config.connect
+        };
+        self.inner.hot.apply(&config);
+        *self.inner.cfg.write() = config;
+        if recycle {
+            self.inner.generation.fetch_add(1, AcqRel);
+        }
+        self.inner.wake_supervisor.notify_one();
+    }
+
+    /// Retires every connection: idle ones close now, busy ones when they
+    /// come back; new ones are opened as needed (after a failover, this
+    /// re-resolves the primary through `target_session_attrs`).
+    pub fn retire_all(&self) {
+        self.inner.generation.fetch_add(1, AcqRel);
+        self.inner.wake_supervisor.notify_one();
+    }
+
+    /// True once [`close`](Pool::close) was called or the last clone dropped.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Graceful shutdown: refuses new acquires at once (they fail with
+    /// [`ErrorKind::Closed`](tusk::ErrorKind::Closed)), closes idle
+    /// connections, waits up to `grace` for connections in use to come
+    /// back, then cancels their running queries and waits a little more
+    /// for them. Returns how many were still out when it gave up waiting.
+    pub async fn close(&self, grace: Duration) -> usize {
+        let inner = &self.inner;
+        shutdown_now(inner);
+        if wait_returned(inner, Instant::now() + grace).await {
+            return 0;
+        }
+        let out: Vec<_> = inner
+            .registry
+            .lock()
+            .iter()
+            .filter(|m| m.acquired_at.load(Relaxed) != 0)
+            .map(|m| m.cancel.clone())
+            .collect();
+        tracing::warn!(
+            pool = %inner.cfg.read().name,
+            in_use = out.len(),
+            "close: connections still in use after the grace period; canceling their queries"
+        );
+        for token in out {
+            let _ = tokio::time::timeout(Duration::from_secs(2), token.cancel()).await;
+        }
+        wait_returned(inner, Instant::now() + Duration::from_secs(2)).await;
+        inner.live.load(Acquire)
+    }
+}
+
+/// Waits until no connection is open; false at the deadline.
+async fn wait_returned(inner: &Inner, deadline: Instant) -> bool {
+    loop {
+        let notified = inner.returned.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if inner.live.load(Acquire) == 0 {
+            return true;
+        }
+        if tokio::time::timeout_at(deadline.into(), notified)
+            .await
+            .is_err()
+        {
+            return inner.live.load(Acquire) == 0;
+        }
+    }
+}

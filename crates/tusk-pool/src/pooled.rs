@@ -1,0 +1,177 @@
+//! The handle `acquire` gives: a connection of one's own until dropped.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tusk::{Error, ErrorKind, TransactionOptions};
+
+use crate::conn::{Conn, HandleState};
+use crate::inner::Inner;
+use crate::observe::observed_executor;
+
+/// A connection taken from the pool; it goes back when dropped.
+///
+/// Run queries on it through [`tusk::Executor`] exactly as on a
+/// [`tusk::Connection`] (it derefs to one for everything else:
+/// `process_id`, `cancel_token`, `next_notification`, ...). On return, an
+/// open transaction is rolled back and session state its statements
+/// changed is reset (docs/pool.md); a broken connection is closed.
+///
+/// Statements run through the `Deref` target directly (`(*conn).query(..)`)
+/// bypass the pool's bookkeeping: their session changes are not reset.
+pub struct PooledConnection {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) conn: Option<Conn>,
+    pub(crate) state: HandleState,
+}
+
+impl std::fmt::Debug for PooledConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PooledConnection")
+            .field("id", &self.conn.as_ref().map(|c| c.meta.id))
+            .field(
+                "process_id",
+                &self.conn.as_ref().map(|c| c.conn.process_id()),
+            )
+            .finish()
+    }
+}
+
+impl PooledConnection {
+    pub(crate) fn new(inner: Arc<Inner>, conn: Conn) -> PooledConnection {
+        let state = HandleState::default();
+        state
+            .sticky
+            .store(conn.sticky.0, std::sync::atomic::Ordering::Relaxed);
+        PooledConnection {
+            inner,
+            conn: Some(conn),
+            state,
+        }
+    }
+
+    fn conn(&self) -> &tusk::Connection {
+        // Invariant: `conn` is only taken in Drop.
+        &self
+            .conn
+            .as_ref()
+            .expect("a PooledConnection holds its connection until dropped")
+            .conn
+    }
+
+    /// The pool's id for this connection (stable for its lifetime; shown in logs).
+    pub fn id(&self) -> u64 {
+        self.conn.as_ref().map_or(0, |c| c.meta.id)
+    }
+
+    /// The time left before this connection's maximum lifetime (it is
+    /// closed when it comes back after that), if it has one.
+    pub fn expires_in(&self) -> Option<Duration> {
+        let e = self.conn.as_ref()?.expires?;
+        Some(e.saturating_duration_since(Instant::now()))
+    }
+
+    /// Closes the connection instead of returning it to the pool.
+    pub fn close(self) {
+        self.state.set_evict(crate::metrics::CloseReason::Evicted);
+    }
+
+    /// Starts a transaction (`BEGIN`) with the server's defaults.
+    pub async fn transaction(&mut self) -> Result<PoolTransaction<'_>, Error> {
+        self.transaction_with(TransactionOptions::default()).await
+    }
+
+    /// Starts a transaction with an isolation level, read-only or deferrable mode.
+    pub async fn transaction_with(
+        &mut self,
+        opts: TransactionOptions,
+    ) -> Result<PoolTransaction<'_>, Error> {
+        let PooledConnection { inner, conn, state } = self;
+        let c = conn.as_mut().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Closed,
+                "the pooled connection was already returned",
+            )
+        })?;
+        let raw = Arc::get_mut(&mut c.conn).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Other,
+                "this connection is shared by the pool's query methods; acquire one for a transaction",
+            )
+        })?;
+        let tx = match raw.transaction_with(opts).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                crate::observe::on_error(inner, state, &e);
+                return Err(e);
+            }
+        };
+        Ok(PoolTransaction { tx, inner, state })
+    }
+}
+
+impl Deref for PooledConnection {
+    type Target = tusk::Connection;
+
+    fn deref(&self) -> &tusk::Connection {
+        self.conn()
+    }
+}
+
+impl Drop for PooledConnection {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            let s = &self.state;
+            let mut c = c;
+            c.sticky = s.sticky();
+            self.inner.release(
+                c,
+                s.dirty(),
+                s.evict(),
+                s.interrupted.load(std::sync::atomic::Ordering::Relaxed),
+            );
+        }
+    }
+}
+
+observed_executor!([] PooledConnection, |s| s.conn(), &s.state, &s.inner);
+
+/// A transaction on a pooled connection (or, nested, a savepoint). Ends
+/// with [`commit`](Self::commit) or [`rollback`](Self::rollback); dropped
+/// without either, it rolls back.
+pub struct PoolTransaction<'c> {
+    pub(crate) tx: tusk::Transaction<'c>,
+    pub(crate) inner: &'c Inner,
+    pub(crate) state: &'c HandleState,
+}
+
+impl std::fmt::Debug for PoolTransaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolTransaction").finish_non_exhaustive()
+    }
+}
+
+impl<'c> PoolTransaction<'c> {
+    /// Starts a nested transaction (a savepoint).
+    pub async fn transaction(&mut self) -> Result<PoolTransaction<'_>, Error> {
+        let tx = self.tx.transaction().await?;
+        Ok(PoolTransaction {
+            tx,
+            inner: self.inner,
+            state: self.state,
+        })
+    }
+
+    /// Commits (or releases the savepoint).
+    pub async fn commit(self) -> Result<(), Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls back (to the savepoint, for a nested transaction).
+    pub async fn rollback(self) -> Result<(), Error> {
+        self.tx.rollback().await
+    }
+}
+
+observed_executor!(['c] PoolTransaction<'c>, |s| &s.tx, s.state, s.inner);

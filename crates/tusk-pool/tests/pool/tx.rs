@@ -1,0 +1,100 @@
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use tusk::{ErrorKind, Executor};
+use tusk_pool::TxOptions;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_on_ok_rollback_on_err_and_savepoints() {
+    let db = crate::db();
+    db.psql("CREATE TABLE t (id int)").unwrap();
+    let pool = crate::pool(&db, 2);
+    let label = String::from("borrowed from the caller");
+    let got = pool
+        .transaction(TxOptions::new(), async |tx| {
+            tx.execute("INSERT INTO t VALUES (1)", &[]).await?;
+            // A savepoint rolled back keeps the outer work.
+            let sp = tx.transaction().await?;
+            sp.execute("INSERT INTO t VALUES (2)", &[]).await?;
+            sp.rollback().await?;
+            Ok(label.len())
+        })
+        .await
+        .unwrap();
+    assert_eq!(got, label.len());
+    let r: Result<(), _> = pool
+        .transaction(TxOptions::new(), async |tx| {
+            tx.execute("INSERT INTO t VALUES (3)", &[]).await?;
+            Err(tusk::Error::new(ErrorKind::Other, "changed my mind"))
+        })
+        .await;
+    assert!(r.is_err());
+    let ids: Vec<i32> = pool
+        .query("SELECT id FROM t ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, vec![1]);
+    let s = pool.stats();
+    assert_eq!((s.commits_total, s.rollbacks_total), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_reach_begin_and_the_future_is_send() {
+    let db = crate::db();
+    let pool = crate::pool(&db, 2);
+    let p = pool.clone();
+    let (iso, ro) = tokio::spawn(async move {
+        p.transaction(
+            TxOptions::new().serializable().read_only().deferrable(),
+            async |tx| {
+                let iso: String = tx.query_scalar("SHOW transaction_isolation", &[]).await?;
+                let ro: String = tx.query_scalar("SHOW transaction_read_only", &[]).await?;
+                Ok((iso, ro))
+            },
+        )
+        .await
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!((iso.as_str(), ro.as_str()), ("serializable", "on"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serialization_failures_are_retried() {
+    let db = crate::db();
+    let pool = crate::pool(&db, 2);
+    let calls = Arc::new(AtomicU32::new(0));
+    let n = pool
+        .transaction(TxOptions::new().attempts(4), async |tx| {
+            let k = calls.fetch_add(1, Ordering::SeqCst);
+            if k < 2 {
+                // A real 40001 from the server.
+                tx.execute(
+                    "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '40001'; END $$",
+                    &[],
+                )
+                .await?;
+            }
+            Ok(k)
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(pool.stats().retries_total, 2);
+    // Attempts run out: the last error is returned.
+    let e = pool
+        .transaction(TxOptions::new().attempts(2), async |tx| {
+            tx.execute(
+                "DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$",
+                &[],
+            )
+            .await?;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Serialization, "{e}");
+}
