@@ -34,7 +34,7 @@ pub struct Args {
     /// Only these workloads: W1, W2, W4, W6 (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Only these drivers: tusk, tusk-stream, tusk-tx, tokio-postgres,
+    /// Only these drivers: tusk, tusk-stream, tusk-isolated, tokio-postgres,
     /// tokio-postgres-pipelined, sqlx, pgbench.
     #[arg(long = "driver", value_delimiter = ',')]
     pub drivers: Vec<String>,
@@ -255,7 +255,7 @@ fn select(args: &Args) -> Result<Vec<workloads::Workload>> {
     for d in &args.drivers {
         if !all.iter().any(|w| w.entries.iter().any(|e| e.driver == d)) {
             return Err(BenchError::Usage(format!(
-                "no driver {d:?}; choose from tusk, tusk-stream, tusk-tx, tokio-postgres, tokio-postgres-pipelined, sqlx, pgbench"
+                "no driver {d:?}; choose from tusk, tusk-stream, tusk-isolated, tokio-postgres, tokio-postgres-pipelined, sqlx, pgbench"
             )));
         }
     }

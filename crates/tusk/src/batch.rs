@@ -5,6 +5,8 @@ use crate::engine::Ticket;
 use crate::error::Error;
 use crate::query::{IntoQuery, Query};
 use crate::row::Row;
+use crate::statement::{ParamMode, Statement};
+use crate::types::params;
 use crate::types::params::Param;
 
 /// The result of one statement of a batch.
@@ -39,12 +41,55 @@ pub struct QueryResult {
 #[derive(Default)]
 pub struct Batch<'a> {
     items: Vec<(Query<'a>, Vec<Param<'a>>)>,
+    atomic: bool,
 }
 
 impl<'a> Batch<'a> {
-    /// An empty batch.
+    /// An empty batch: each statement runs on its own (its own implicit
+    /// transaction, its own Sync), so one statement's error leaves the
+    /// others' results alone.
     pub fn new() -> Batch<'a> {
-        Batch { items: Vec::new() }
+        Batch::default()
+    }
+
+    /// An empty *atomic* batch: all its statements go in one flight with
+    /// one Sync, so they run as one transaction: all of them commit, or,
+    /// when one fails, none does. This is the shape of a libpq pipeline
+    /// with one `PQpipelineSync` (pgbench's `\startpipeline` ...
+    /// `\endpipeline`), and the fastest way to send many writes: the
+    /// server commits once and answers once.
+    ///
+    /// When a statement fails, its result is its error, the statements
+    /// before it report that they were rolled back, and those after it
+    /// that they did not run (each error's [`source`](std::error::Error::source)
+    /// is the failure). Inside an explicit transaction the batch runs in
+    /// that transaction, and a failure leaves it failed, as any error does.
+    /// Statements whose parameter types only the server can tell are
+    /// prepared first, in a round trip of their own; per-query timeouts do
+    /// not apply inside an atomic batch.
+    ///
+    /// ```no_run
+    /// # async fn f(conn: &tusk::Connection) -> Result<(), tusk::Error> {
+    /// use tusk::{Batch, Executor};
+    /// let (from, to, amount) = (1_i64, 2_i64, 100_i64);
+    /// let mut b = Batch::atomic();
+    /// b.push("UPDATE accounts SET balance = balance - $2 WHERE id = $1", &[&from, &amount]);
+    /// b.push("UPDATE accounts SET balance = balance + $2 WHERE id = $1", &[&to, &amount]);
+    /// for r in conn.batch(&b).await? {
+    ///     r?; // both applied, or neither
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn atomic() -> Batch<'a> {
+        Batch {
+            items: Vec::new(),
+            atomic: true,
+        }
+    }
+
+    /// Whether the batch runs as one transaction (see [`Batch::atomic`]).
+    pub fn is_atomic(&self) -> bool {
+        self.atomic
     }
 
     /// Adds a statement.
@@ -64,6 +109,9 @@ impl<'a> Batch<'a> {
     }
 
     pub(crate) async fn run(&'a self, client: &'a Client) -> Result<Vec<BatchResult>, Error> {
+        if self.atomic {
+            return self.run_atomic(client).await;
+        }
         let mut tickets: Vec<Result<Ticket, Error>> = Vec::with_capacity(self.items.len());
         for (q, params) in &self.items {
             match client.submit(q, params, None).await {
@@ -89,4 +137,117 @@ impl<'a> Batch<'a> {
         }
         Ok(out)
     }
+}
+
+impl<'a> Batch<'a> {
+    /// One flight, one Sync; one retry of a stale cached plan.
+    async fn run_atomic(&'a self, client: &'a Client) -> Result<Vec<BatchResult>, Error> {
+        if self.items.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Statements whose parameters only the server can type are
+        // described first: a group cannot stop midway for a describe.
+        let mut scratch = bytes::BytesMut::new();
+        let mut prepared: Vec<Option<Statement>> = Vec::with_capacity(self.items.len());
+        for (q, params) in &self.items {
+            let infer = q.stmt.is_none()
+                && params
+                    .iter()
+                    .any(|p| params::probe(*p, &mut scratch) == ParamMode::Infer);
+            prepared.push(if infer {
+                Some(client.prepare(q.sql, &[]).await?)
+            } else {
+                None
+            });
+        }
+        let queries: Vec<Query<'_>> = self
+            .items
+            .iter()
+            .zip(&prepared)
+            .map(|((q, _), p)| match p {
+                Some(stmt) => Query::statement(stmt).options(q.opts.clone()),
+                None => q.clone(),
+            })
+            .collect();
+        let items: Vec<(&Query<'_>, &[Param<'_>])> = queries
+            .iter()
+            .zip(&self.items)
+            .map(|(q, (_, params))| (q, params.as_slice()))
+            .collect();
+        let mut retried = false;
+        loop {
+            let tickets = match client.submit_group(&items) {
+                Ok(t) => t,
+                Err((i, e)) if e.kind() == crate::ErrorKind::Conversion => {
+                    return Ok(group_failed(self.items.len(), i, e, false));
+                }
+                Err((_, e)) => return Err(e),
+            };
+            let mut resps = Vec::with_capacity(tickets.len());
+            for t in tickets {
+                resps.push(t.wait().await);
+            }
+            let failed = resps.iter().position(|r| r.error.is_some());
+            let Some(i) = failed else {
+                return Ok(resps
+                    .into_iter()
+                    .map(|r| {
+                        Ok(QueryResult {
+                            rows_affected: r.rows_affected(),
+                            tag: r.tag.clone().unwrap_or_default(),
+                            rows: r.rows.into(),
+                        })
+                    })
+                    .collect());
+            };
+            let r = &resps[i];
+            let status = resps.last().map_or(b'I', |r| r.status);
+            let e = r.error.clone().unwrap_or_else(Error::closed);
+            if e.kind() == crate::ErrorKind::Connection || e.kind() == crate::ErrorKind::Closed {
+                return Err(e);
+            }
+            let stale = matches!(
+                e.code().as_ref().map(|c| c.code()),
+                Some("0A000") | Some("26000")
+            );
+            if stale && r.cached && status == b'I' && !retried {
+                tracing::debug!(error = %e, "stale cached statement in an atomic batch; retrying once");
+                retried = true;
+                continue;
+            }
+            return Ok(group_failed(self.items.len(), i, e, true));
+        }
+    }
+}
+
+/// The results of an atomic batch of `n` statements whose statement
+/// `failed` failed with `cause` (`ran`: the statements before it ran and
+/// were rolled back; else nothing was sent).
+fn group_failed(n: usize, failed: usize, cause: Error, ran: bool) -> Vec<BatchResult> {
+    (0..n)
+        .map(|i| {
+            if i == failed {
+                return Err(cause.clone());
+            }
+            let what = if i < failed && ran {
+                "rolled back"
+            } else {
+                "not run"
+            };
+            Err(Error::with_source(
+                cause.kind(),
+                format!(
+                    "{what}: statement {} of the atomic batch failed: {}",
+                    failed + 1,
+                    first_line(&cause)
+                ),
+                cause.clone(),
+            ))
+        })
+        .collect()
+}
+
+fn first_line(e: &Error) -> String {
+    let s = e.to_string();
+    s.lines().next().unwrap_or_default().to_string()
 }

@@ -23,6 +23,17 @@ enum Plan {
     Describe(Ticket, Option<Statement>),
 }
 
+/// Where a query stands in its Sync group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Alone: its own Sync.
+    Whole,
+    /// An inner part of an atomic group: no Sync.
+    Inner,
+    /// The last part of an atomic group: the group's Sync.
+    Last,
+}
+
 /// The internal handle shared by `Connection` and `Transaction`.
 #[derive(Clone)]
 pub(crate) struct Client {
@@ -57,6 +68,7 @@ impl Client {
         params: &[Param<'_>],
         described: Option<&Statement>,
         stream_limit: Option<usize>,
+        part: Part,
     ) -> Result<Plan, Error> {
         if let Some(e) = &st.broken {
             return Err(e.clone());
@@ -95,9 +107,8 @@ impl Client {
             st.append_closes();
             st.wbuf.extend_from_slice(&bindbuf);
             frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
-            frontend::sync(&mut st.wbuf);
             resp.stmt = Some(stmt.clone());
-            return Ok(Plan::Run(self.push(st, resp, q)));
+            return Ok(Plan::Run(self.push(st, resp, q, part)));
         }
 
         let cache_on = !st.pooler_mode && q.opts.cache.unwrap_or(true) && !st.cache.disabled();
@@ -109,6 +120,10 @@ impl Client {
                 for s in vs {
                     let server = s.described().map(|d| d.params.as_slice());
                     if server.is_none() && s.0.modes.contains(&ParamMode::Infer) {
+                        if part != Part::Whole {
+                            // A group cannot wait for a describe midway.
+                            continue;
+                        }
                         chosen = Some((s.clone(), true));
                         break;
                     }
@@ -142,10 +157,9 @@ impl Client {
                 st.append_closes();
                 st.wbuf.extend_from_slice(&bindbuf);
                 frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
-                frontend::sync(&mut st.wbuf);
                 resp.stmt = Some(stmt);
                 resp.cached = true;
-                return Ok(Plan::Run(self.push(st, resp, q)));
+                return Ok(Plan::Run(self.push(st, resp, q, part)));
             }
             bindbuf.clear();
         }
@@ -174,6 +188,12 @@ impl Client {
             }
         }
         let infer = modes.contains(&ParamMode::Infer);
+        if infer && described.is_none() && part != Part::Whole {
+            return Err(Error::new(
+                ErrorKind::Other,
+                "internal: a statement of an atomic group needs a describe first",
+            ));
+        }
         let oids: Vec<u32> = modes.iter().map(ParamMode::declared_oid).collect();
 
         if cache_on {
@@ -211,8 +231,7 @@ impl Client {
             }
             st.wbuf.extend_from_slice(&bindbuf);
             frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
-            frontend::sync(&mut st.wbuf);
-            return Ok(Plan::Run(self.push(st, resp, q)));
+            return Ok(Plan::Run(self.push(st, resp, q, part)));
         }
 
         // Unnamed statement: Parse/Describe/Bind/Execute/Sync in one flight.
@@ -234,17 +253,72 @@ impl Client {
         }
         st.wbuf.extend_from_slice(&bindbuf);
         frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
-        frontend::sync(&mut st.wbuf);
-        Ok(Plan::Run(self.push(st, resp, q)))
+        Ok(Plan::Run(self.push(st, resp, q, part)))
     }
 
-    fn push(&self, st: &mut State, resp: Response, q: &Query<'_>) -> Ticket {
-        let id = st.push(resp);
-        if q.opts.timeout.is_some() {
+    /// Ends a planned query's messages (with a Sync unless it is an inner
+    /// part of a group) and registers it.
+    fn push(&self, st: &mut State, resp: Response, q: &Query<'_>, part: Part) -> Ticket {
+        let sync = part != Part::Inner;
+        if sync {
+            frontend::sync(&mut st.wbuf);
+        }
+        let id = st.push_part(resp, sync);
+        if sync && q.opts.timeout.is_some() {
             let end = st.req(id).map(|r| r.end).unwrap_or(0);
             st.barriers.push_back(end);
         }
         self.ticket(id)
+    }
+
+    /// Submits the queries of an atomic group: one flight, one Sync, so
+    /// they run in one transaction. None may need a describe (the caller
+    /// prepares those first). Nothing is sent when one of them cannot be
+    /// encoded: the error comes with its index.
+    pub(crate) fn submit_group(
+        &self,
+        items: &[(&Query<'_>, &[Param<'_>])],
+    ) -> Result<Vec<Ticket>, (usize, Error)> {
+        let mut st = self.shared.lock();
+        if let Some(e) = &st.broken {
+            return Err((0, e.clone()));
+        }
+        st.append_closes();
+        let mark = st.mark();
+        let mut tickets = Vec::with_capacity(items.len());
+        for (i, (q, params)) in items.iter().enumerate() {
+            let part = if i + 1 == items.len() {
+                Part::Last
+            } else {
+                Part::Inner
+            };
+            match self.build(&mut st, q, params, None, None, part) {
+                Ok(Plan::Run(t)) => tickets.push(t),
+                Ok(Plan::Describe(mut t, _)) => {
+                    t.finished = true;
+                    tickets.push(t);
+                    for t in &mut tickets {
+                        t.finished = true;
+                    }
+                    st.undo(mark);
+                    return Err((
+                        i,
+                        Error::new(
+                            ErrorKind::Other,
+                            "internal: an atomic group planned a describe",
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    for t in &mut tickets {
+                        t.finished = true;
+                    }
+                    st.undo(mark);
+                    return Err((i, e));
+                }
+            }
+        }
+        Ok(tickets)
     }
 
     /// Submits a query, waiting out any describe it needs first.
@@ -258,7 +332,14 @@ impl Client {
         for _ in 0..3 {
             let plan = {
                 let mut st = self.shared.lock();
-                self.build(&mut st, q, params, described.as_ref(), stream_limit)?
+                self.build(
+                    &mut st,
+                    q,
+                    params,
+                    described.as_ref(),
+                    stream_limit,
+                    Part::Whole,
+                )?
             };
             match plan {
                 Plan::Run(t) => return Ok(t),

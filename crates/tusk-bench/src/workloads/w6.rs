@@ -53,10 +53,13 @@ pub fn workload() -> Workload {
             entry("tusk", |t| {
                 Box::pin(async move { batches("tusk", TuskBatch(connect::tusk(&t.url).await?)) })
             }),
-            entry("tusk-tx", |t| {
-                Box::pin(
-                    async move { batches("tusk-tx", TuskTxBatch(connect::tusk(&t.url).await?)) },
-                )
+            entry("tusk-isolated", |t| {
+                Box::pin(async move {
+                    batches(
+                        "tusk-isolated",
+                        TuskIsolatedBatch(connect::tusk(&t.url).await?),
+                    )
+                })
             }),
             entry("tokio-postgres", |t| {
                 Box::pin(async move {
@@ -109,12 +112,13 @@ pub fn rows() -> Vec<ScratchRow> {
         .collect()
 }
 
-/// tusk: one [`Batch`] of 1,000 statements, one flight.
+/// tusk: one atomic [`Batch`] of 1,000 statements: one flight, one Sync,
+/// one transaction, the protocol shape of pgbench's pipelined script.
 struct TuskBatch(tusk::Connection);
 
 impl InsertBatch for TuskBatch {
     async fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> Result<()> {
-        let mut batch = Batch::new();
+        let mut batch = Batch::atomic();
         for r in rows {
             batch.push(SQL, &[&r.id, &r.name, &r.score]);
         }
@@ -125,19 +129,17 @@ impl InsertBatch for TuskBatch {
     }
 }
 
-/// tusk: the same batch between `BEGIN` and `COMMIT`, so that the
-/// server commits once per batch, as in pgbench's pipeline (one Sync, one
-/// implicit transaction) rather than once per INSERT.
-struct TuskTxBatch(tusk::Connection);
+/// tusk: the same statements as a plain [`Batch`]: one flight, but a Sync
+/// (and so an implicit transaction, a commit and an answer) per INSERT, so
+/// that each statement's error is its own.
+struct TuskIsolatedBatch(tusk::Connection);
 
-impl InsertBatch for TuskTxBatch {
+impl InsertBatch for TuskIsolatedBatch {
     async fn insert<'a>(&'a mut self, rows: &'a [ScratchRow]) -> Result<()> {
         let mut batch = Batch::new();
-        batch.push("BEGIN", &[]);
         for r in rows {
             batch.push(SQL, &[&r.id, &r.name, &r.score]);
         }
-        batch.push("COMMIT", &[]);
         for result in self.0.batch(&batch).await? {
             result?;
         }

@@ -48,6 +48,10 @@ pub(crate) struct Req {
     /// Offset (in bytes appended since the connection opened) where this
     /// request's messages end.
     pub end: u64,
+    /// The request ends with a Sync. A request without one is a part of an
+    /// atomic group: it ends at its CommandComplete (or error), and the
+    /// group's last request carries the Sync that commits them all.
+    pub sync: bool,
 }
 
 /// Who drives the connection now.
@@ -93,6 +97,9 @@ pub(crate) struct State {
     /// driver role over needs no scan (a batch's later tickets have not
     /// been polled yet; scanning them made a 1,000-statement batch O(n²)).
     waiting: usize,
+    /// A part of an atomic group failed: the server skips the rest of the
+    /// group up to its Sync.
+    skipping: bool,
 }
 
 impl State {
@@ -131,14 +138,23 @@ impl State {
             rfqs: 0,
             syncs: 0,
             waiting: 0,
+            skipping: false,
         }
     }
 
     /// Registers a request whose messages were just appended to `wbuf`.
     pub(crate) fn push(&mut self, resp: Response) -> u64 {
+        self.push_part(resp, true)
+    }
+
+    /// Registers a request whose messages were just appended; `sync` says
+    /// whether they end with a Sync (see [`Req::sync`]).
+    pub(crate) fn push_part(&mut self, resp: Response, sync: bool) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        self.syncs += 1;
+        if sync {
+            self.syncs += 1;
+        }
         self.appended = self.written + self.wbuf.len() as u64;
         self.queue.push_back(Req {
             id,
@@ -148,8 +164,41 @@ impl State {
             abandoned: false,
             collected: false,
             end: self.appended,
+            sync,
         });
         id
+    }
+
+    /// Where the write buffer and the queue end now, to undo appends made
+    /// under the same lock with [`State::undo`].
+    pub(crate) fn mark(&self) -> (usize, u64) {
+        (self.wbuf.len(), self.next_id)
+    }
+
+    /// Removes everything appended since `mark` (nothing of it can have
+    /// been written: the caller held the lock all along). Statements the
+    /// undone requests would have prepared leave the cache.
+    pub(crate) fn undo(&mut self, mark: (usize, u64)) {
+        let (len, next) = mark;
+        self.wbuf.truncate(len);
+        while self.queue.back().is_some_and(|r| r.id >= next) {
+            if let Some(r) = self.queue.pop_back() {
+                if r.sync {
+                    self.syncs -= 1;
+                }
+                if r.waker.is_some() {
+                    self.waiting -= 1;
+                }
+                if r.resp.cached && r.resp.expect_parse {
+                    if let Some(s) = &r.resp.stmt {
+                        let name = s.name().to_string();
+                        self.cache.remove_named(&name);
+                    }
+                }
+            }
+        }
+        self.next_id = next;
+        self.appended = self.written + self.wbuf.len() as u64;
     }
 
     /// Appends Close messages for statements whose last handle was dropped.
@@ -589,6 +638,47 @@ impl State {
         Ok(())
     }
 
+    /// Marks the request at the cursor done (with the transaction status
+    /// when a ReadyForQuery ended it) and moves on.
+    fn finish_current(&mut self, status: Option<u8>) {
+        let cursor = self.cursor;
+        let tx_status = self.tx_status;
+        let own_driver = self.driver;
+        let r = &mut self.queue[cursor];
+        r.resp.status = status.unwrap_or(tx_status);
+        r.done = true;
+        // The driver is polling its own request right now: waking it would
+        // only requeue the task (a futex per query on the multi-thread
+        // runtime).
+        let own = own_driver == Some(Driver::Request(r.id));
+        if let Some(w) = r.waker.take() {
+            self.waiting -= 1;
+            if !own {
+                w.wake();
+            }
+        }
+        let end = r.end;
+        self.cursor += 1;
+        while self.barriers.front().is_some_and(|b| *b <= end) {
+            self.barriers.pop_front();
+        }
+        if self.cursor >= self.queue.len() {
+            for w in self.idle_wakers.drain(..) {
+                w.wake();
+            }
+        }
+    }
+
+    /// Ends a part of an atomic group that the server skipped.
+    fn finish_skipped(&mut self) {
+        if let Some(r) = self.queue.get_mut(self.cursor) {
+            if r.resp.error.is_none() {
+                r.resp.error = Some(skipped());
+            }
+        }
+        self.finish_current(None);
+    }
+
     fn on_message(&mut self, tag: u8, msg: Message) -> Result<(), Error> {
         match msg {
             Message::NoticeResponse(body) => {
@@ -739,6 +829,9 @@ impl State {
                     resp.desc = None;
                 }
                 resp.tag = Some(tag);
+                if !self.queue[cursor].sync {
+                    self.finish_current(None);
+                }
             }
             Message::EmptyQueryResponse => {
                 if resp.proto == Proto::Simple {
@@ -747,8 +840,16 @@ impl State {
                         rows: 0,
                     });
                 }
+                if !self.queue[cursor].sync {
+                    self.finish_current(None);
+                }
             }
-            Message::PortalSuspended => resp.suspended = true,
+            Message::PortalSuspended => {
+                resp.suspended = true;
+                if !self.queue[cursor].sync {
+                    self.finish_current(None);
+                }
+            }
             Message::ErrorResponse(body) => {
                 let db = DbError::parse(&mut body.fields())
                     .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
@@ -779,33 +880,31 @@ impl State {
                         err.with_kind(ErrorKind::Connection)
                     });
                 }
+                if !self.queue[cursor].sync {
+                    self.skipping = true;
+                    self.finish_current(None);
+                }
             }
             Message::ReadyForQuery(body) => {
                 self.tx_status = body.status();
                 self.rfqs += 1;
-                let r = &mut self.queue[cursor];
-                r.resp.status = body.status();
-                r.done = true;
-                // The driver is polling its own request right now: waking
-                // it would only requeue the task (a futex per query on the
-                // multi-thread runtime).
-                let own = self.driver == Some(Driver::Request(r.id));
-                if let Some(w) = r.waker.take() {
-                    self.waiting -= 1;
-                    if !own {
-                        w.wake();
+                // Parts of an atomic group the server skipped after a
+                // failed part end here, with the request carrying the Sync.
+                while self.queue.get(self.cursor).is_some_and(|r| !r.sync) {
+                    self.finish_skipped();
+                }
+                if self.skipping {
+                    self.skipping = false;
+                    if let Some(r) = self.queue.get_mut(self.cursor) {
+                        if r.resp.error.is_none() && r.resp.tag.is_none() {
+                            r.resp.error = Some(skipped());
+                        }
                     }
                 }
-                self.cursor += 1;
-                let end = self.queue[cursor].end;
-                while self.barriers.front().is_some_and(|b| *b <= end) {
-                    self.barriers.pop_front();
+                if self.queue.get(self.cursor).is_none() {
+                    return Err(Error::protocol("ReadyForQuery with no query in flight"));
                 }
-                if self.cursor >= self.queue.len() {
-                    for w in self.idle_wakers.drain(..) {
-                        w.wake();
-                    }
-                }
+                self.finish_current(Some(body.status()));
                 self.gc();
             }
             Message::CopyInResponse(_) => {
@@ -835,6 +934,14 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// The error of a part of an atomic group that never ran.
+fn skipped() -> Error {
+    Error::new(
+        ErrorKind::Other,
+        "not run: an earlier statement of the same atomic group failed",
+    )
 }
 
 /// The engine as shared by every handle of one connection.

@@ -1,5 +1,6 @@
 //! Driver tests against a real PostgreSQL started by tusk-testkit.
 
+mod atomic;
 mod basic;
 mod cache;
 mod cancel;
