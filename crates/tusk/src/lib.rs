@@ -18,7 +18,7 @@
 //!
 //! | | |
 //! |---|---|
-//! | Round trips | one per query, cached or cold (Parse/Describe/Bind/Execute/Sync in one flight); one per batch |
+//! | Round trips | one per query, cached or cold (Parse/Describe/Bind/Execute/Sync in one flight); one per batch; [`Batch::atomic`] runs a batch as one transaction with one Sync |
 //! | Pipelining | concurrent callers on one connection share writes, one Sync each: errors stay isolated |
 //! | Statement cache | automatic LRU bounded by count and bytes; heals `0A000`/`26000` by re-preparing once; DDL, DISCARD and DEALLOCATE invalidate it; `pooler_mode=on` for PgBouncer |
 //! | Rows | zero-copy (`Bytes` into the receive buffer), decoded only when read |
