@@ -40,6 +40,9 @@ pub enum Error {
         "TVIEW dependency cycle: {0}; a TVIEW cannot read itself, directly or through other TVIEWs"
     )]
     Cycle(String),
+    /// What the extension stored for a TVIEW cannot be read back.
+    #[error("{0}")]
+    Catalog(String),
     /// A key value passed to `tviews.refresh_keys` has the wrong shape.
     #[error("invalid keys: {0}")]
     Keys(String),

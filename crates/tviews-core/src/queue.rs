@@ -34,6 +34,10 @@ pub struct Pending {
     /// Captured rows of join-mapped sources, by source index; mapped to
     /// keys at flush time.
     pub joins: BTreeMap<i32, HashMap<JoinRow, Sub>>,
+    /// Join-value lock group values carried by changed rows, by lock group:
+    /// locked at flush so that a concurrent join source probing them waits
+    /// (see `sql::locks`).
+    pub values: BTreeMap<i32, HashMap<JoinRow, Sub>>,
     /// Recompute everything (TRUNCATE, an unmapped table, or too many keys).
     pub full: Option<Sub>,
 }
@@ -58,7 +62,9 @@ impl Pending {
     }
 
     fn size(&self) -> usize {
-        self.keys.len() + self.joins.values().map(HashMap::len).sum::<usize>()
+        self.keys.len()
+            + self.joins.values().map(HashMap::len).sum::<usize>()
+            + self.values.values().map(HashMap::len).sum::<usize>()
     }
 
     fn is_empty(&self) -> bool {
@@ -69,7 +75,8 @@ impl Pending {
     fn outermost(&self) -> Option<Sub> {
         let keys = self.keys.values().copied();
         let joins = self.joins.values().flat_map(|m| m.values().copied());
-        keys.chain(joins).chain(self.full).min()
+        let values = self.values.values().flat_map(|m| m.values().copied());
+        keys.chain(joins).chain(values).chain(self.full).min()
     }
 
     fn go_full(&mut self, sub: Sub) {
@@ -77,6 +84,7 @@ impl Pending {
         self.full = Some(outer);
         self.keys = HashMap::new();
         self.joins.clear();
+        self.values.clear();
     }
 
     /// Merges `other` in, keeping the outermost tag of each item.
@@ -94,11 +102,10 @@ impl Pending {
             *e = (*e).min(s);
         }
         for (idx, rows) in other.joins {
-            let m = self.joins.entry(idx).or_default();
-            for (r, s) in rows {
-                let e = m.entry(r).or_insert(s);
-                *e = (*e).min(s);
-            }
+            merge_rows(self.joins.entry(idx).or_default(), rows);
+        }
+        for (g, rows) in other.values {
+            merge_rows(self.values.entry(g).or_default(), rows);
         }
         if self.size() > max_size {
             let outer = self.outermost().unwrap_or(1);
@@ -116,6 +123,7 @@ impl Pending {
         self.keys.values_mut().for_each(fix);
         self.joins
             .values_mut()
+            .chain(self.values.values_mut())
             .flat_map(|m| m.values_mut())
             .for_each(fix);
         if let Some(s) = self.full.as_mut() {
@@ -134,22 +142,39 @@ impl Pending {
                 true
             }
         });
-        for (idx, rows) in &mut self.joins {
-            rows.retain(|r, s| {
-                if *s == sub {
-                    out.joins.entry(*idx).or_default().insert(r.clone(), *s);
-                    false
-                } else {
-                    true
-                }
-            });
-        }
-        self.joins.retain(|_, rows| !rows.is_empty());
+        split_rows(&mut self.joins, &mut out.joins, sub);
+        split_rows(&mut self.values, &mut out.values, sub);
         if self.full == Some(sub) {
             out.full = self.full.take();
         }
         out
     }
+}
+
+fn merge_rows(into: &mut HashMap<JoinRow, Sub>, rows: HashMap<JoinRow, Sub>) {
+    for (r, s) in rows {
+        let e = into.entry(r).or_insert(s);
+        *e = (*e).min(s);
+    }
+}
+
+/// Moves the rows tagged `sub` from `from` to `to`.
+fn split_rows(
+    from: &mut BTreeMap<i32, HashMap<JoinRow, Sub>>,
+    to: &mut BTreeMap<i32, HashMap<JoinRow, Sub>>,
+    sub: Sub,
+) {
+    for (idx, rows) in from.iter_mut() {
+        rows.retain(|r, s| {
+            if *s == sub {
+                to.entry(*idx).or_default().insert(r.clone(), *s);
+                false
+            } else {
+                true
+            }
+        });
+    }
+    from.retain(|_, rows| !rows.is_empty());
 }
 
 /// The queue of one transaction, per TVIEW (by `pg_class.oid`), plus the
@@ -195,13 +220,38 @@ impl Queue {
         sub: Sub,
         max_size: usize,
     ) {
+        self.add_rows(tview, source, rows, sub, max_size, false);
+    }
+
+    /// Adds lock-group values carried by changed rows, queued in `sub`.
+    pub fn add_values(
+        &mut self,
+        tview: u32,
+        group: i32,
+        rows: impl IntoIterator<Item = JoinRow>,
+        sub: Sub,
+        max_size: usize,
+    ) {
+        self.add_rows(tview, group, rows, sub, max_size, true);
+    }
+
+    fn add_rows(
+        &mut self,
+        tview: u32,
+        at: i32,
+        rows: impl IntoIterator<Item = JoinRow>,
+        sub: Sub,
+        max_size: usize,
+        values: bool,
+    ) {
         let p = self.tviews.entry(tview).or_default();
         if p.full.is_some() {
             p.full = p.full.map(|f| f.min(sub));
             return;
         }
         for r in rows {
-            let e = p.joins.entry(source).or_default().entry(r).or_insert(sub);
+            let map = if values { &mut p.values } else { &mut p.joins };
+            let e = map.entry(at).or_default().entry(r).or_insert(sub);
             *e = (*e).min(sub);
             if p.size() > max_size {
                 p.go_full(sub);

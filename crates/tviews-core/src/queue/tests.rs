@@ -121,3 +121,33 @@ fn marker_follows_savepoints() {
     m.reset();
     assert!(m.needed());
 }
+
+#[test]
+fn lock_values_follow_savepoints_and_overflow() {
+    let mut q = Queue::default();
+    q.add_values(1, 0, [vec![Some("3".to_owned())]], 1, 9);
+    q.add_values(1, 0, [vec![Some("4".to_owned())]], 2, 9);
+    q.add_values(1, 0, [vec![Some("3".to_owned())]], 2, 9);
+    q.subxact_abort(2, 9);
+    let (_, p) = q.take_next(|_| 0).unwrap();
+    // "3" was queued at the top level too: it stays, "4" goes.
+    assert_eq!(p.values[&0].len(), 1);
+    assert_eq!(p.values[&0].get(&vec![Some("3".to_owned())]), Some(&1));
+    // Values count toward the queue size; a full refresh needs none.
+    q.add_values(2, 0, (0..5).map(|i| vec![Some(i.to_string())]), 1, 3);
+    let (_, p) = q.take_next(|_| 0).unwrap();
+    assert_eq!(p.full, Some(1));
+    assert!(p.values.is_empty());
+}
+
+#[test]
+fn values_alone_are_pending_work() {
+    let mut q = Queue::default();
+    q.add_values(1, 2, [vec![Some("x".to_owned())]], 1, 9);
+    assert!(!q.is_empty());
+    let (t, p) = q.take_next(|_| 0).unwrap();
+    assert_eq!(t, 1);
+    assert!(p.keys.is_empty() && p.joins.is_empty());
+    q.requeue(1, p.clone(), 9);
+    assert_eq!(q.take_next(|_| 0).unwrap().1, p);
+}

@@ -1,8 +1,10 @@
 //! Capture: the statement-level triggers on base tables and the SQL they run
 //! over their transition tables, plus the flush-time SQL of join mappings.
 
+use super::locks::{lock_plan, LockPlan, Probe};
+use super::path::{column, path_sql};
 use super::Catalog;
-use crate::analyze::{Analysis, ColumnRef, JoinPath, Mapping, Source};
+use crate::analyze::{Analysis, JoinPath, Mapping, Source};
 use crate::error::{Error, Result};
 use crate::ident::{quote_ident, quote_literal};
 
@@ -50,6 +52,43 @@ pub struct SourcePlan {
     pub flush_sql: Option<String>,
     /// Human-readable description for `tviews.dependencies`.
     pub detail: String,
+    /// Join-value lock groups whose values changed rows carry: the group
+    /// id and the columns captured for it, after [`SourcePlan::captured`].
+    pub values: Vec<(i32, Vec<String>)>,
+    /// For `Join`: how the probe values of each path step are found
+    /// ([`Probe::list_to_json`]).
+    pub probes: Option<String>,
+}
+
+impl SourcePlan {
+    /// The capture trigger's layout argument: the number of main captured
+    /// columns, then `|group:width` per lock group (`"1|0:1"`).
+    #[must_use]
+    pub fn layout(&self) -> String {
+        let mut s = self.captured.len().to_string();
+        for (g, cols) in &self.values {
+            s.push_str(&format!("|{g}:{}", cols.len()));
+        }
+        s
+    }
+}
+
+/// A capture trigger's layout argument, read back: the number of main
+/// columns and `(group, width)` of the lock-group values after them.
+///
+/// # Errors
+/// [`Error::Catalog`] when the text is not a layout.
+pub fn parse_layout(text: &str) -> Result<(usize, Vec<(i32, usize)>)> {
+    let bad = || Error::Catalog(format!("bad capture layout {text:?}; recreate the TVIEW"));
+    let mut parts = text.split('|');
+    let main = parts.next().and_then(|m| m.parse().ok()).ok_or_else(bad)?;
+    let groups = parts
+        .map(|p| {
+            let (g, w) = p.split_once(':').ok_or_else(bad)?;
+            Ok((g.parse().map_err(|_| bad())?, w.parse().map_err(|_| bad())?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((main, groups))
 }
 
 /// Plans every source of an analysis.
@@ -57,24 +96,36 @@ pub struct SourcePlan {
 /// # Errors
 /// When a catalog lookup fails or a column is missing.
 pub fn plan_sources(a: &Analysis, cat: &dyn Catalog) -> Result<Vec<SourcePlan>> {
+    let locks = lock_plan(a, cat)?;
     a.sources
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let idx = i32::try_from(i).map_err(|_| Error::Unsupported("too many tables".into()))?;
-            plan_source(idx, s, a, cat)
+            let mut p = plan_source(idx, s, a, cat)?;
+            if p.kind != CaptureKind::Full {
+                p.values = values(&locks, i, s)?;
+                p.probes = locks.probes.get(&i).map(|pr| Probe::list_to_json(pr));
+            }
+            Ok(p)
         })
         .collect()
 }
 
-fn column(s: &Source, attno: i16) -> Result<String> {
-    usize::try_from(attno)
-        .ok()
-        .and_then(|a| a.checked_sub(1))
-        .and_then(|a| s.columns.get(a))
-        .filter(|c| !c.is_empty())
-        .cloned()
-        .ok_or_else(|| Error::Tree(format!("column {attno} of relation {} not found", s.relid)))
+/// The lock groups whose columns this source's changed rows carry.
+fn values(locks: &LockPlan, occurrence: usize, s: &Source) -> Result<Vec<(i32, Vec<String>)>> {
+    locks
+        .groups_of(occurrence)
+        .into_iter()
+        .map(|g| {
+            let cols = g
+                .columns
+                .iter()
+                .map(|c| column(s, c.attno))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((g.id, cols))
+        })
+        .collect()
 }
 
 fn plan_source(idx: i32, s: &Source, a: &Analysis, cat: &dyn Catalog) -> Result<SourcePlan> {
@@ -91,6 +142,8 @@ fn plan_source(idx: i32, s: &Source, a: &Analysis, cat: &dyn Catalog) -> Result<
                 detail: format!("key from ({})", captured.join(", ")),
                 captured,
                 flush_sql: None,
+                values: Vec::new(),
+                probes: None,
             }
         }
         Mapping::Join(j) => {
@@ -112,6 +165,8 @@ fn plan_source(idx: i32, s: &Source, a: &Analysis, cat: &dyn Catalog) -> Result<
                 detail: format!("via {} on ({})", path.join(" -> "), captured.join(", ")),
                 captured,
                 flush_sql: Some(sql),
+                values: Vec::new(),
+                probes: None,
             }
         }
         Mapping::Full { reason } => SourcePlan {
@@ -121,88 +176,57 @@ fn plan_source(idx: i32, s: &Source, a: &Analysis, cat: &dyn Catalog) -> Result<
             captured: Vec::new(),
             flush_sql: None,
             detail: format!("full refresh: {reason}"),
+            values: Vec::new(),
+            probes: None,
         },
     })
 }
 
 /// `SELECT DISTINCT key::text, ... FROM unnest($1, ...) r JOIN ...`.
 fn join_sql(root: &Source, j: &JoinPath, a: &Analysis, cat: &dyn Catalog) -> Result<String> {
-    let mut cols = Vec::new();
-    let mut args = Vec::new();
-    for (i, attno) in j.root_attnos.iter().enumerate() {
-        let ty = cat.column_type(root.relid, *attno)?;
-        args.push(format!("${}::text[]::{ty}[]", i + 1));
-        cols.push(format!("c{}", i + 1));
-    }
-    let col_ref = |r: &ColumnRef| -> Result<String> {
-        Ok(match r {
-            ColumnRef::Root(i) => format!("tviews_r.c{}", i + 1),
-            ColumnRef::Step(s, attno) => {
-                let src = &a.sources[j.steps[*s].occurrence];
-                format!("s{s}.{}", quote_ident(&column(src, *attno)?))
-            }
-        })
-    };
-    let mut sql = String::from("SELECT DISTINCT ");
-    let keys = j.key.iter().map(&col_ref).collect::<Result<Vec<_>>>()?;
-    sql.push_str(
-        &keys
-            .iter()
-            .map(|k| format!("{k}::text"))
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
-    sql.push_str(&format!(
-        " FROM unnest({}) AS tviews_r({})",
-        args.join(", "),
-        cols.join(", ")
-    ));
-    for (n, step) in j.steps.iter().enumerate() {
-        let src = &a.sources[step.occurrence];
-        let on = step
-            .on
-            .iter()
-            .map(|(attno, r)| {
-                Ok(format!(
-                    "s{n}.{} = {}",
-                    quote_ident(&column(src, *attno)?),
-                    col_ref(r)?
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        sql.push_str(&format!(
-            " JOIN ONLY {} s{n} ON {}",
-            cat.relation(src.relid)?,
-            on.join(" AND ")
-        ));
-    }
-    let not_null: Vec<String> = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect();
-    sql.push_str(&format!(" WHERE {}", not_null.join(" AND ")));
-    Ok(sql)
+    let all: Vec<usize> = (0..j.steps.len()).collect();
+    path_sql(root, j, a, cat, &all, &j.key)
 }
 
 /// The SQL a capture trigger runs over its transition tables for one event
 /// (`INSERT`, `UPDATE` or `DELETE`): the captured columns as text.
 #[must_use]
 pub fn capture_sql(p: &SourcePlan, event: &str) -> String {
+    let not_null = |c: &String| format!("{} IS NOT NULL", quote_ident(c));
     let cols: Vec<String> = p
         .captured
         .iter()
+        .chain(p.values.iter().flat_map(|(_, v)| v))
         .map(|c| format!("{}::text", quote_ident(c)))
         .collect();
-    let filter = match p.kind {
+    let main = match p.kind {
         CaptureKind::Direct => p
             .captured
             .iter()
-            .map(|c| format!("{} IS NOT NULL", quote_ident(c)))
+            .map(not_null)
             .collect::<Vec<_>>()
             .join(" AND "),
         _ => p
             .captured
             .iter()
-            .map(|c| format!("{} IS NOT NULL", quote_ident(c)))
+            .map(not_null)
             .collect::<Vec<_>>()
             .join(" OR "),
+    };
+    // A row is kept for its keys (or join columns) or for any complete
+    // lock-group value it carries.
+    let filter = if p.values.is_empty() {
+        main
+    } else {
+        std::iter::once(main)
+            .chain(
+                p.values
+                    .iter()
+                    .map(|(_, v)| v.iter().map(not_null).collect::<Vec<_>>().join(" AND ")),
+            )
+            .map(|f| format!("({f})"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
     };
     let one = |t: &str| format!("SELECT {} FROM {t} WHERE {filter}", cols.join(", "));
     match event {
@@ -229,8 +253,13 @@ pub fn trigger_name(tview: u32, idx: i32, event: &str) -> String {
 #[must_use]
 pub fn trigger_ddl(tview: u32, p: &SourcePlan, base: &str) -> Vec<String> {
     let call = |kind: &str, sql: &str| {
+        let layout = if kind == "f" {
+            String::new()
+        } else {
+            format!(", '{}'", p.layout())
+        };
         format!(
-            "EXECUTE FUNCTION tviews._capture('{tview}', '{}', '{kind}', {})",
+            "EXECUTE FUNCTION tviews._capture('{tview}', '{}', '{kind}', {}{layout})",
             p.idx,
             quote_literal(sql)
         )

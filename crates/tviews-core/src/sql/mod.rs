@@ -5,6 +5,8 @@
 
 pub mod capture;
 pub mod keys;
+pub mod locks;
+mod path;
 pub mod refresh;
 
 use crate::error::Result;
