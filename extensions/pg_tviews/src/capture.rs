@@ -9,9 +9,12 @@ use pgrx::spi::SpiClient;
 use crate::catalog::table_rows;
 use crate::error::{user, TvError};
 use crate::{guc, plans, state};
+use tviews_core::sql::capture::parse_layout;
 
 /// Trigger arguments: TVIEW oid, source index, kind (`d` direct, `j` join,
-/// `f` full) and the capture SQL over the transition tables.
+/// `f` full), the capture SQL over the transition tables and, for `d` and
+/// `j`, the layout of its columns (main columns, then the values of each
+/// join-value lock group, see `tviews_core::sql::capture::parse_layout`).
 #[pg_trigger]
 fn _capture<'a>(
     trigger: &'a PgTrigger<'a>,
@@ -29,8 +32,10 @@ fn capture(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
         return Ok(());
     }
     let args = trigger.extra_args()?;
-    let [tview, idx, kind, sql] = args.as_slice() else {
-        return Err(user("tviews._capture expects 4 trigger arguments"));
+    let (tview, idx, kind, sql, layout) = match args.as_slice() {
+        [t, i, k, s] => (t, i, k, s, None),
+        [t, i, k, s, l] => (t, i, k, s, Some(l)),
+        _ => return Err(user("tviews._capture expects 4 or 5 trigger arguments")),
     };
     let tview: u32 = tview
         .parse()
@@ -58,13 +63,34 @@ fn capture(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
                 if found.is_empty() {
                     return Ok(());
                 }
+                let (main, groups) = match layout {
+                    Some(l) => parse_layout(l)?,
+                    None => (found.first().map_or(0, Vec::len), Vec::new()),
+                };
+                let part = |r: &[Option<String>], at: usize, w: usize| -> Vec<Option<String>> {
+                    r.get(at..at + w).map(<[_]>::to_vec).unwrap_or_default()
+                };
+                let mut at = main;
+                for (g, w) in groups {
+                    let values: Vec<Vec<Option<String>>> = found
+                        .iter()
+                        .map(|r| part(r, at, w))
+                        .filter(|v| v.len() == w && v.iter().all(Option::is_some))
+                        .collect();
+                    at += w;
+                    state::with(|s| s.queue.add_values(tview, g, values, sub, max));
+                }
+                let rows = found.iter().map(|r| part(r, 0, main));
                 if kind == "d" {
-                    let keys = found
-                        .into_iter()
-                        .map(|r| r.into_iter().map(Option::unwrap_or_default).collect());
+                    // Rows kept only for a lock-group value may lack a key.
+                    let keys: Vec<Vec<String>> = rows
+                        .filter_map(|r| r.into_iter().collect::<Option<Vec<String>>>())
+                        .collect();
                     state::with(|s| s.queue.add_keys(tview, keys, sub, max));
                 } else {
-                    state::with(|s| s.queue.add_join_rows(tview, idx, found, sub, max));
+                    let rows: Vec<Vec<Option<String>>> =
+                        rows.filter(|r| r.iter().any(Option::is_some)).collect();
+                    state::with(|s| s.queue.add_join_rows(tview, idx, rows, sub, max));
                 }
             }
             other => return Err(user(format!("unknown capture kind {other:?}"))),

@@ -2,6 +2,9 @@
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
+use std::collections::HashMap;
+
+use tviews_core::sql::locks::LockGroup;
 use tviews_core::sql::refresh::RefreshSql;
 use tviews_core::sql::Catalog;
 
@@ -87,8 +90,10 @@ pub struct Meta {
     pub name: String,
     /// Refresh level (0 reads no TVIEW).
     pub level: i64,
-    /// Key column type oids, in key order.
-    pub key_types: Vec<u32>,
+    /// Key column type and collation oids, in key order.
+    pub key_types: Vec<crate::locks::TypeInfo>,
+    /// Join-value lock groups, by id.
+    pub groups: HashMap<i32, LockGroup>,
     /// Statement generator.
     pub sql: RefreshSql,
 }
@@ -102,7 +107,10 @@ SELECT t.relid::int8::text, format('%I.%I', n.nspname, c.relname), t.level::text
        (SELECT array_agg(format_type(a.atttypid, NULL) ORDER BY k.i) FROM unnest(t.key_cols) WITH ORDINALITY k(name, i) \
          JOIN pg_attribute a ON a.attrelid = t.relid AND a.attname = k.name)::text, \
        (SELECT array_agg(a.atttypid::int8 ORDER BY k.i) FROM unnest(t.key_cols) WITH ORDINALITY k(name, i) \
-         JOIN pg_attribute a ON a.attrelid = t.relid AND a.attname = k.name)::text \
+         JOIN pg_attribute a ON a.attrelid = t.relid AND a.attname = k.name)::text, \
+       (SELECT array_agg(a.attcollation::int8 ORDER BY k.i) FROM unnest(t.key_cols) WITH ORDINALITY k(name, i) \
+         JOIN pg_attribute a ON a.attrelid = t.relid AND a.attname = k.name)::text, \
+       t.lock_groups \
 FROM tviews._tview t JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace \
 JOIN pg_class v ON v.oid = t.viewid JOIN pg_namespace vn ON vn.oid = v.relnamespace \
 WHERE t.relid = $1";
@@ -124,11 +132,22 @@ pub fn meta(client: &SpiClient<'_>, relid: u32) -> TvResult<Meta> {
     let columns = parse_text_array(&col(4));
     let keys = parse_text_array(&col(5));
     let types = parse_text_array(&col(6));
-    let key_types: Vec<u32> = parse_text_array(&col(7))
-        .iter()
-        .filter_map(|t| t.parse().ok())
+    let parse_oids = |i: usize| -> Vec<u32> {
+        parse_text_array(&col(i))
+            .iter()
+            .filter_map(|t| t.parse().ok())
+            .collect()
+    };
+    let key_types: Vec<crate::locks::TypeInfo> = parse_oids(7)
+        .into_iter()
+        .zip(parse_oids(8))
+        .map(|(typ, coll)| crate::locks::TypeInfo { typ, coll })
         .collect();
-    if keys.len() != types.len() {
+    let groups = LockGroup::list_from_json(&col(9))?
+        .into_iter()
+        .map(|g| (g.id, g))
+        .collect();
+    if keys.len() != types.len() || key_types.len() != keys.len() {
         return Err(user(format!(
             "TVIEW {} lost a key column; recreate it",
             col(1)
@@ -139,6 +158,7 @@ pub fn meta(client: &SpiClient<'_>, relid: u32) -> TvResult<Meta> {
         name: col(1),
         level: col(2).parse().unwrap_or(0),
         key_types,
+        groups,
         sql: RefreshSql {
             table: col(1),
             view: col(3),

@@ -11,6 +11,7 @@ use tviews_core::graph::Graph;
 use tviews_core::ident::quote_ident;
 use tviews_core::options::TviewOptions;
 use tviews_core::sql::capture::{plan_sources, trigger_ddl, CaptureKind};
+use tviews_core::sql::locks::{lock_plan, LockGroup};
 
 use crate::catalog::{qualify, rows, SpiCatalog};
 use crate::error::{user, TvResult};
@@ -80,6 +81,7 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
     // writers until this transaction ends, so the load below (a new
     // snapshot under READ COMMITTED) misses no concurrent change.
     let plans = plan_sources(&analysis, &SpiCatalog { client })?;
+    let groups = LockGroup::list_to_json(&lock_plan(&analysis, &SpiCatalog { client })?.groups);
     for p in &plans {
         let base = qualify(client, p.relid)?;
         for ddl in trigger_ddl(relid, p, &base) {
@@ -106,8 +108,8 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
 
     let level = level_of(client, relid, &analysis)?;
     client.update(
-        "INSERT INTO tviews._tview (relid, viewid, key_cols, query, options, level) \
-         VALUES ($1, $2::regclass, $3, $4, $5::jsonb, $6)",
+        "INSERT INTO tviews._tview (relid, viewid, key_cols, query, options, level, lock_groups) \
+         VALUES ($1, $2::regclass, $3, $4, $5::jsonb, $6, $7)",
         None,
         &[
             pg_sys::Oid::from(relid).into(),
@@ -116,6 +118,7 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
             query.into(),
             options.into(),
             level.into(),
+            groups.into(),
         ],
     )?;
     for p in &plans {
@@ -125,8 +128,8 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
             CaptureKind::Full => "full",
         };
         client.update(
-            "INSERT INTO tviews._source (tview, idx, base, kind, captured, flush_sql, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO tviews._source (tview, idx, base, kind, captured, flush_sql, probes, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             None,
             &[
                 pg_sys::Oid::from(relid).into(),
@@ -135,6 +138,7 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
                 kind.into(),
                 p.captured.clone().into(),
                 p.flush_sql.clone().into(),
+                p.probes.clone().into(),
                 p.detail.clone().into(),
             ],
         )?;

@@ -11,11 +11,12 @@ use std::time::Instant;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use tviews_core::queue::{Key, Pending};
+use tviews_core::sql::locks::Probe;
 
 use crate::catalog::table_rows;
 use crate::catalog::{self, rows, Meta};
 use crate::error::{user, TvError, TvResult};
-use crate::{guc, latest, locks, plans, state, stats};
+use crate::{guc, latest, locks, lockset, plans, state, stats};
 
 /// The flush trigger (on `tviews._pending`, deferred).
 #[pg_trigger]
@@ -191,46 +192,46 @@ fn refresh(meta: &Meta, work: Pending) -> TvResult<Outcome> {
             full(c, meta, &mut out)?;
             return Ok(out);
         }
+        let rr = state::uses_xact_snapshot();
         let joins = load_joins(c, meta, &work, &mut out)?;
+        // Every value a join source probes, and every probed value a
+        // changed row carries, is locked before the keys are mapped: the
+        // rows the mapping goes through are then final (a concurrent
+        // writer of them has committed, and is seen, or waits for us).
+        let whole = lockset::lock_values(c, meta, &work, &joins, rr, &mut out)?;
         let mut keys: HashSet<Key> = work.keys.keys().cloned().collect();
-        for (sql, rows) in &joins {
-            keys.extend(map_join(c, sql, rows, &mut out)?);
+        for j in &joins {
+            keys.extend(map_join(c, &j.sql, &j.rows, &mut out)?);
+        }
+        if rr {
+            check_latest_keys(c, meta, &keys, &joins, &mut out)?;
         }
         if keys.is_empty() {
             return Ok(out);
         }
-        lock(meta, &keys)?;
-        if state::uses_xact_snapshot() {
-            check_latest(c, meta, &keys, &joins, &mut out)?;
-        } else if !joins.is_empty() {
-            // READ COMMITTED: the keys are locked now, so a concurrent
-            // writer of the same keys has committed; map again with a
-            // fresh snapshot in case it re-pointed the rows joined on.
-            for _ in 0..8 {
-                let mut new: HashSet<Key> = HashSet::new();
-                for (sql, rows) in &joins {
-                    new.extend(
-                        map_join(c, sql, rows, &mut out)?
-                            .into_iter()
-                            .filter(|k| !keys.contains(k)),
-                    );
-                }
-                if new.is_empty() {
-                    break;
-                }
-                lock(meta, &new)?;
-                keys.extend(new);
-            }
+        if !whole {
+            lockset::lock_keys(meta, &keys)?;
+        }
+        if rr {
+            check_latest_rows(c, meta, &keys, &mut out)?;
         }
         apply(c, meta, &keys, &mut out)?;
         Ok(out)
     })
 }
 
-/// A join-mapped source's flush SQL and its captured rows.
-type JoinWork = (String, Vec<Vec<Option<String>>>);
+/// A join-mapped source's work: its flush SQL, its probes and its
+/// captured rows.
+pub struct JoinWork {
+    /// Maps the captured rows to keys.
+    pub sql: String,
+    /// How each path step is probed.
+    pub probes: Vec<Probe>,
+    /// The captured rows.
+    pub rows: Vec<Vec<Option<String>>>,
+}
 
-/// The flush SQL of each join-mapped source with its captured rows.
+/// The flush SQL and probes of each join-mapped source with its captured rows.
 fn load_joins(
     c: &SpiClient<'_>,
     meta: &Meta,
@@ -243,29 +244,35 @@ fn load_joins(
     out.statements += 1;
     let sources = table_rows(plans::sql(
         c,
-        "SELECT idx::text, flush_sql FROM tviews._source WHERE tview = $1 AND kind = 'join'",
+        "SELECT idx::text, flush_sql, probes FROM tviews._source WHERE tview = $1 AND kind = 'join'",
         &[pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::OIDOID)],
         &[pg_sys::Oid::from(meta.relid).into()],
     )?)?;
     let mut joins = Vec::new();
     for (idx, captured) in &work.joins {
-        let sql = sources
+        let lost = || {
+            user(format!(
+                "TVIEW {} lost its source {idx}; recreate it",
+                meta.name
+            ))
+        };
+        let row = sources
             .iter()
             .find(|r| r[0].as_deref() == Some(idx.to_string().as_str()))
-            .and_then(|r| r[1].clone())
-            .ok_or_else(|| {
-                user(format!(
-                    "TVIEW {} lost its source {idx}; recreate it",
-                    meta.name
-                ))
-            })?;
-        joins.push((sql, captured.keys().cloned().collect()));
+            .ok_or_else(lost)?;
+        let sql = row[1].clone().ok_or_else(lost)?;
+        let probes = Probe::list_from_json(row[2].as_deref().ok_or_else(lost)?)?;
+        joins.push(JoinWork {
+            sql,
+            probes,
+            rows: captured.keys().cloned().collect(),
+        });
     }
     Ok(joins)
 }
 
 /// Captured rows, column-wise, as `text[]` parameters.
-fn columns<T: Clone>(rows: &[Vec<T>], width: usize) -> Vec<Vec<T>> {
+pub fn columns<T: Clone>(rows: &[Vec<T>], width: usize) -> Vec<Vec<T>> {
     (0..width)
         .map(|i| rows.iter().filter_map(|r| r.get(i).cloned()).collect())
         .collect()
@@ -279,51 +286,49 @@ fn key_params(meta: &Meta, keys: &HashSet<Key>) -> Vec<Vec<Option<String>>> {
     columns(&list, meta.sql.key.len())
 }
 
-fn map_join(
+/// Rows of `sql` over the captured rows (one `text[]` parameter per column).
+pub fn query_rows(
     c: &SpiClient<'_>,
     sql: &str,
     captured: &[Vec<Option<String>>],
     out: &mut Outcome,
-) -> TvResult<Vec<Key>> {
+) -> TvResult<Vec<Vec<Option<String>>>> {
     let width = captured.first().map_or(0, Vec::len);
     let params: Vec<pgrx::datum::DatumWithOid<'_>> = columns(captured, width)
         .into_iter()
         .map(Into::into)
         .collect();
     out.statements += 1;
-    Ok(
-        table_rows(plans::sql(c, sql, &plans::text_arrays(width), &params)?)?
-            .into_iter()
-            .map(|r| r.into_iter().map(Option::unwrap_or_default).collect())
-            .collect(),
-    )
+    table_rows(plans::sql(c, sql, &plans::text_arrays(width), &params)?)
 }
 
-/// Locks the keys (in hash order, so concurrent flushes cannot deadlock),
-/// or the whole TVIEW when there are too many of them.
-fn lock(meta: &Meta, keys: &HashSet<Key>) -> TvResult<()> {
-    let max = usize::try_from(guc::MAX_KEY_LOCKS.get()).unwrap_or(0);
-    if keys.len() > max {
-        locks::tview_exclusive(meta.relid);
-        Ok(())
-    } else {
-        locks::keys(meta.relid, &meta.key_types, keys)
-    }
+fn map_join(
+    c: &SpiClient<'_>,
+    sql: &str,
+    captured: &[Vec<Option<String>>],
+    out: &mut Outcome,
+) -> TvResult<Vec<Key>> {
+    Ok(query_rows(c, sql, captured, out)?
+        .into_iter()
+        .map(|r| r.into_iter().map(Option::unwrap_or_default).collect())
+        .collect())
 }
 
-/// REPEATABLE READ / SERIALIZABLE: this transaction's snapshot must give
-/// the same rows (and the same keys) as the latest committed data, or a
-/// concurrent transaction changed them and writing would leave them stale.
-fn check_latest(
+/// REPEATABLE READ / SERIALIZABLE: the join sources must map to no key
+/// under the latest committed data that they do not map to under this
+/// transaction's snapshot, or a concurrent transaction changed the rows
+/// joined through and writing would leave a TVIEW row stale. Checked even
+/// when no key was found (a concurrent insert on the other side of a join).
+fn check_latest_keys(
     c: &SpiClient<'_>,
     meta: &Meta,
     keys: &HashSet<Key>,
     joins: &[JoinWork],
     out: &mut Outcome,
 ) -> TvResult<()> {
-    for (sql, captured) in joins {
-        let width = captured.first().map_or(0, Vec::len);
-        let latest_keys = latest::rows(c, sql, &columns(captured, width))?;
+    for j in joins {
+        let width = j.rows.first().map_or(0, Vec::len);
+        let latest_keys = latest::rows(c, &j.sql, &columns(&j.rows, width))?;
         out.statements += 1;
         if latest_keys
             .into_iter()
@@ -337,6 +342,18 @@ fn check_latest(
             serialization_failure(meta);
         }
     }
+    Ok(())
+}
+
+/// REPEATABLE READ / SERIALIZABLE, once the keys are locked: this
+/// transaction's snapshot must compute the same rows as the latest
+/// committed data.
+fn check_latest_rows(
+    c: &SpiClient<'_>,
+    meta: &Meta,
+    keys: &HashSet<Key>,
+    out: &mut Outcome,
+) -> TvResult<()> {
     let params = key_params(meta, keys);
     let sql = meta.sql.digest_keys();
     let mine = rows(

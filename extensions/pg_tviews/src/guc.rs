@@ -47,8 +47,8 @@ pub fn register() {
     );
     GucRegistry::define_int_guc(
         c"pg_tviews.max_key_locks",
-        c"Keys locked one by one per refresh before locking the whole TVIEW.",
-        c"Per-key advisory locks keep concurrent writers of unrelated keys apart; past this many, one lock on the TVIEW saves lock-table space.",
+        c"Keys (or join values) locked one by one per refresh and rank before locking coarse stripes instead.",
+        c"Per-value advisory locks keep concurrent writers of unrelated rows apart; past this many, at most 16 stripe locks per rank save lock-table space.",
         &MAX_KEY_LOCKS,
         0,
         1_000_000,

@@ -25,6 +25,7 @@ mod flush;
 mod guc;
 mod latest;
 mod locks;
+mod lockset;
 mod plans;
 mod state;
 mod stats;
@@ -50,6 +51,8 @@ CREATE TABLE tviews._tview (
     query text NOT NULL,
     options jsonb NOT NULL DEFAULT '{}',
     level int NOT NULL DEFAULT 0,
+    -- join-value lock groups (JSON, tviews_core::sql::locks::LockGroup)
+    lock_groups text NOT NULL DEFAULT '[]',
     created_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE tviews._tview IS 'pg_tviews catalog: one row per TVIEW (use tviews.registry)';
@@ -60,6 +63,8 @@ CREATE TABLE tviews._source (
     kind text NOT NULL CHECK (kind IN ('direct', 'join', 'full')),
     captured text[] NOT NULL,
     flush_sql text,
+    -- join sources: how each path step is probed (JSON, tviews_core::sql::locks::Probe)
+    probes text,
     detail text NOT NULL,
     PRIMARY KEY (tview, idx)
 );

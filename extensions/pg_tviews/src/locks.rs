@@ -1,22 +1,55 @@
-//! Advisory locks on TVIEW keys, taken by direct function calls (no SQL).
+//! Advisory locks taken by a refresh, by direct function calls (no SQL).
 //!
-//! A refresh takes the TVIEW's lock in share mode and then one lock per key,
-//! in hash order, so two flushes never wait on each other in a cycle; a
-//! refresh of many keys (or a full refresh) takes the TVIEW's lock in
-//! exclusive mode instead. All are transaction-level: released at commit.
-//! Keys are put in canonical form (through the key type's input and output
-//! functions) first, so every session hashes a value the same way.
+//! Per TVIEW, every refresh takes its locks in one order:
+//!
+//! 1. the TVIEW's own lock (`int8` advisory lock on its oid): shared for a
+//!    keyed refresh, exclusive for a full one, which therefore excludes
+//!    every other refresh of the TVIEW;
+//! 2. join-value locks (see `tviews_core::sql::locks`), rank by rank:
+//!    writers of a step table lock its probed values shared, join sources
+//!    probing them lock them exclusive;
+//! 3. the keys, exclusive.
+//!
+//! Each rank is one ordered pass: first its stripes (16 coarse locks, shared),
+//! then its exact locks in hash order. A rank with more than
+//! `pg_tviews.max_key_locks` locks takes the stripes its values fall in
+//! exclusively instead, which covers them all (bounded lock-table space):
+//! this is an intention-lock scheme, so escalating never means upgrading a
+//! lock already held. Locks are `int4` pairs `(TVIEW oid, rank << 28 |
+//! exact << 27 | hash)`, compared as unsigned, so the whole order is the
+//! numeric order and a hash collision only makes two values share a lock.
+//! All are transaction-level: released after the commit is visible.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{CStr, CString};
 
 use pgrx::fcinfo::direct_function_call_as_datum;
 use pgrx::prelude::*;
-use tviews_core::queue::Key;
+use tviews_core::sql::locks::ColumnId;
 
 use crate::error::{user, TvResult};
 
-fn call(f: unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum, args: &[Option<pg_sys::Datum>]) {
+/// The highest rank a lock group can have (deeper paths lock the TVIEW).
+pub const MAX_GROUP_RANK: u32 = 14;
+/// The rank of the keys: after every lock group.
+pub const KEY_RANK: u32 = 15;
+/// Coarse locks per rank.
+const STRIPES: u32 = 16;
+const EXACT: u32 = 1 << 27;
+const HASH_MASK: u32 = EXACT - 1;
+
+/// Lock strength.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mode {
+    /// Compatible with other shared holders.
+    Shared,
+    /// Conflicts with every holder.
+    Exclusive,
+}
+
+type LockFn = unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum;
+
+fn call(f: LockFn, args: &[Option<pg_sys::Datum>]) {
     // SAFETY: the advisory-lock functions take int4/int8 arguments, passed
     // as such, and return void.
     #[allow(unsafe_code)]
@@ -25,7 +58,7 @@ fn call(f: unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum, args: &[Option<
     }
 }
 
-/// Locks the whole TVIEW, exclusively.
+/// Locks the whole TVIEW, exclusively (a full refresh).
 pub fn tview_exclusive(relid: u32) {
     call(
         pg_sys::pg_advisory_xact_lock_int8,
@@ -33,50 +66,155 @@ pub fn tview_exclusive(relid: u32) {
     );
 }
 
-/// Locks the keys of a TVIEW (share lock on the TVIEW, then each key).
-pub fn keys(relid: u32, key_types: &[u32], keys: &HashSet<Key>) -> TvResult<()> {
+/// Locks the TVIEW in share mode (a keyed refresh).
+pub fn tview_shared(relid: u32) {
     call(
         pg_sys::pg_advisory_xact_lock_shared_int8,
         &[i64::from(relid).into_datum()],
     );
-    let mut hashes = Vec::with_capacity(keys.len());
-    for k in keys {
-        let mut h = Fnv::default();
-        for (v, t) in k.iter().zip(key_types) {
-            h.write(canonical(v, *t)?.as_bytes());
-            h.write(&[0]);
-        }
-        hashes.push(h.finish());
-    }
-    hashes.sort_unstable();
-    hashes.dedup();
-    let class = i32::from_ne_bytes(relid.to_ne_bytes());
-    for h in hashes {
-        call(
-            pg_sys::pg_advisory_xact_lock_int4,
-            &[class.into_datum(), h.into_datum()],
-        );
-    }
-    Ok(())
 }
 
-/// The value as the type's output function prints it.
-fn canonical(text: &str, typoid: u32) -> TvResult<String> {
-    let c = CString::new(text).map_err(|_| user("a key value contains a NUL byte"))?;
-    // SAFETY: type I/O through PostgreSQL's own functions on a valid type
-    // oid (from pg_attribute); a bad value raises a PostgreSQL ERROR.
+/// The locks one refresh wants, by rank: hash -> strongest mode asked.
+#[derive(Debug, Default)]
+pub struct Wanted(BTreeMap<u32, HashMap<u32, Mode>>);
+
+impl Wanted {
+    /// Asks for `hash` at `rank` in `mode` (the stronger mode wins).
+    pub fn add(&mut self, rank: u32, hash: u32, mode: Mode) {
+        let e = self
+            .0
+            .entry(rank)
+            .or_default()
+            .entry(hash & HASH_MASK)
+            .or_insert(mode);
+        *e = (*e).max(mode);
+    }
+
+    /// Takes the locks asked for at `rank` (in order, see the module doc);
+    /// past `max` exact locks, the rank's stripes exclusively instead.
+    pub fn take(&self, relid: u32, rank: u32, max: usize) {
+        let Some(wanted) = self.0.get(&rank) else {
+            return;
+        };
+        let class = i32::from_ne_bytes(relid.to_ne_bytes());
+        let base = rank << 28;
+        let stripes: BTreeSet<u32> = wanted.keys().map(|h| h % STRIPES).collect();
+        let lock = |id: u32, mode: Mode| {
+            let f: LockFn = match mode {
+                Mode::Shared => pg_sys::pg_advisory_xact_lock_shared_int4,
+                Mode::Exclusive => pg_sys::pg_advisory_xact_lock_int4,
+            };
+            call(
+                f,
+                &[
+                    class.into_datum(),
+                    i32::from_ne_bytes(id.to_ne_bytes()).into_datum(),
+                ],
+            );
+        };
+        if wanted.len() > max {
+            for s in stripes {
+                lock(base | s, Mode::Exclusive);
+            }
+            return;
+        }
+        for s in stripes {
+            lock(base | s, Mode::Shared);
+        }
+        let exact: BTreeMap<u32, Mode> = wanted.iter().map(|(h, m)| (*h, *m)).collect();
+        for (h, mode) in exact {
+            lock(base | EXACT | h, mode);
+        }
+    }
+}
+
+/// A column's type and collation, as the hashing needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeInfo {
+    /// Type oid.
+    pub typ: u32,
+    /// Collation oid (0 when not collatable).
+    pub coll: u32,
+}
+
+/// The type and collation of a table column (an error if it is gone).
+pub fn column_type(c: ColumnId) -> TvResult<TypeInfo> {
+    if c.attno <= 0 {
+        return Err(user(format!(
+            "a join column of relation {} is missing; recreate the TVIEW",
+            c.relid
+        )));
+    }
+    let mut typ = pg_sys::Oid::INVALID;
+    let mut typmod = -1;
+    let mut coll = pg_sys::Oid::INVALID;
+    // SAFETY: a syscache lookup; a missing attribute raises a PostgreSQL
+    // ERROR ("cache lookup failed"), which aborts the refresh.
     #[allow(unsafe_code)]
     unsafe {
-        let oid = pg_sys::Oid::from(typoid);
+        pg_sys::get_atttypetypmodcoll(
+            pg_sys::Oid::from(c.relid),
+            c.attno,
+            &mut typ,
+            &mut typmod,
+            &mut coll,
+        );
+    }
+    Ok(TypeInfo {
+        typ: typ.to_u32(),
+        coll: coll.to_u32(),
+    })
+}
+
+/// The lock hash of a tuple of values (text forms) of the given types,
+/// under `tag` (a lock group id, or `u32::MAX` for keys). Each value is
+/// hashed by its type's hash function, so equal values hash equal whatever
+/// their text (`5.0` and `5` as numeric) and across the integer types, as
+/// in a hash join; a type without one hashes its canonical text.
+pub fn tuple_hash(tag: u32, values: &[&str], types: &[TypeInfo]) -> TvResult<u32> {
+    if values.len() != types.len() {
+        return Err(user(
+            "a captured value does not match its lock group; recreate the TVIEW",
+        ));
+    }
+    let mut h = Fnv::default();
+    h.write(&tag.to_le_bytes());
+    for (v, t) in values.iter().zip(types) {
+        h.write(&value_hash(v, *t)?.to_le_bytes());
+    }
+    Ok(h.0 & HASH_MASK)
+}
+
+fn value_hash(text: &str, t: TypeInfo) -> TvResult<u32> {
+    let c = CString::new(text).map_err(|_| user("a key value contains a NUL byte"))?;
+    // SAFETY: type I/O and hashing through PostgreSQL's own functions on a
+    // valid type oid (from pg_attribute); a bad value raises a PostgreSQL
+    // ERROR. The type cache entry lives for the backend.
+    #[allow(unsafe_code)]
+    unsafe {
+        let oid = pg_sys::Oid::from(t.typ);
         let mut input = pg_sys::Oid::INVALID;
         let mut ioparam = pg_sys::Oid::INVALID;
         pg_sys::getTypeInputInfo(oid, &mut input, &mut ioparam);
         let datum = pg_sys::OidInputFunctionCall(input, c.as_ptr().cast_mut(), ioparam, -1);
+        let flags = i32::try_from(pg_sys::TYPECACHE_HASH_PROC_FINFO).unwrap_or(0);
+        let tce = pg_sys::lookup_type_cache(oid, flags);
+        if !tce.is_null() && (*tce).hash_proc != pg_sys::Oid::INVALID {
+            let coll = if t.coll != 0 {
+                pg_sys::Oid::from(t.coll)
+            } else {
+                (*tce).typcollation
+            };
+            let d = pg_sys::FunctionCall1Coll(&mut (*tce).hash_proc_finfo, coll, datum);
+            return Ok(u32::try_from(d.value() & 0xffff_ffff).unwrap_or(0));
+        }
         let mut output = pg_sys::Oid::INVALID;
         let mut varlena = false;
         pg_sys::getTypeOutputInfo(oid, &mut output, &mut varlena);
         let out = pg_sys::OidOutputFunctionCall(output, datum);
-        Ok(CStr::from_ptr(out).to_string_lossy().into_owned())
+        let mut h = Fnv::default();
+        h.write(CStr::from_ptr(out).to_bytes());
+        Ok(h.0)
     }
 }
 
@@ -95,9 +233,5 @@ impl Fnv {
             self.0 ^= u32::from(*b);
             self.0 = self.0.wrapping_mul(0x0100_0193);
         }
-    }
-
-    fn finish(&self) -> i32 {
-        i32::from_ne_bytes(self.0.to_ne_bytes())
     }
 }

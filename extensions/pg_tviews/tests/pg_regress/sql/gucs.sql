@@ -14,7 +14,7 @@ SELECT refreshes, keys_refreshed, full_refreshes FROM tviews.stats;
 RESET pg_tviews.max_queue_size;
 SELECT ok FROM tviews.verify('tv_t');
 
--- max_key_locks: past it, one lock on the TVIEW.
+-- max_key_locks: past it, coarse stripe locks instead.
 SET pg_tviews.max_key_locks = 0;
 UPDATE t SET v = 3 WHERE id = 1;
 RESET pg_tviews.max_key_locks;
