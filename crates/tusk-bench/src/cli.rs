@@ -255,7 +255,7 @@ fn select(args: &Args) -> Result<Vec<workloads::Workload>> {
     for d in &args.drivers {
         if !all.iter().any(|w| w.entries.iter().any(|e| e.driver == d)) {
             return Err(BenchError::Usage(format!(
-                "no driver {d:?}; choose from tusk, tusk-stream, tusk-isolated, tokio-postgres, tokio-postgres-pipelined, sqlx, pgbench"
+                "no driver {d:?}; choose from tusk, tusk-stream, tusk-isolated, tokio-postgres, tokio-postgres-pipelined, sqlx, pgbench, server"
             )));
         }
     }

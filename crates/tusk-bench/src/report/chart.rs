@@ -24,6 +24,7 @@ pub fn colour(driver: &str) -> &'static str {
         "deadpool-tokio-postgres" => "#7048e8",
         "sqlx" => "#2f9e44",
         "pgbench" => "#495057",
+        "server" => "#212529",
         _ => "#868e96",
     }
 }
@@ -250,6 +251,7 @@ fn rank(driver: &str) -> usize {
         "deadpool-tokio-postgres",
         "sqlx",
         "pgbench",
+        "server",
     ]
     .iter()
     .position(|d| *d == driver)

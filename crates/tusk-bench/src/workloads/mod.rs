@@ -14,6 +14,7 @@ use crate::measure::Sample;
 
 pub mod connect;
 pub mod pgbench;
+pub mod server;
 pub mod w1;
 pub mod w2;
 pub mod w4;

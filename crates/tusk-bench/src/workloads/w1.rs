@@ -52,6 +52,7 @@ pub fn workload() -> Workload {
             entry("pgbench", |t| {
                 Box::pin(async move { pgbench::timed(t, "W1", PGBENCH_SCRIPT, 1, Some(0.1)) })
             }),
+            super::server::point_selects(),
         ],
     }
 }

@@ -57,6 +57,7 @@ pub fn workload() -> Workload {
                     pgbench::timed(t, "W2", &pgbench_script(), ops, Some(0.1))
                 })
             }),
+            super::server::point_selects(),
         ],
     }
 }

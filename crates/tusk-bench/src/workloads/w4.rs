@@ -71,6 +71,7 @@ pub fn workload() -> Workload {
             entry("pgbench", |t| {
                 Box::pin(async move { pgbench::counted(t, "W4", &format!("{SQL};\n"), ROWS) })
             }),
+            super::server::scan(),
         ],
     }
 }

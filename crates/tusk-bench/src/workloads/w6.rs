@@ -84,6 +84,7 @@ pub fn workload() -> Workload {
                     pgbench::timed(t, "W6", &pgbench_script(), ops, None)
                 })
             }),
+            super::server::inserts(),
         ],
     }
 }
