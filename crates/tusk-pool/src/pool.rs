@@ -151,7 +151,10 @@ impl Pool {
     /// A snapshot of gauges, counters and latency histograms.
     pub fn stats(&self) -> PoolStats {
         let i = &self.inner;
-        let breaker = i.breaker.lock().state(Instant::now());
+        let (breaker, opened) = {
+            let b = i.breaker.lock();
+            (b.state(Instant::now()), b.opened_total)
+        };
         let cfg = i.cfg.read();
         i.metrics.snapshot(
             Gauges {
@@ -164,6 +167,7 @@ impl Pool {
                 max_size: cfg.max_size,
             },
             breaker,
+            opened,
         )
     }
 

@@ -11,7 +11,7 @@
 //! reset when it comes back, so shared connections never carry session state.
 
 use std::panic::Location;
-use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -83,12 +83,8 @@ impl Drop for Lease {
 impl Inner {
     /// Wakes callers waiting for room on a shared connection.
     pub(crate) fn notify_shared(&self) {
-        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-        if self
-            .shared_waiting
-            .load(std::sync::atomic::Ordering::SeqCst)
-            > 0
-        {
+        std::sync::atomic::fence(SeqCst);
+        if self.shared_waiting.load(SeqCst) > 0 {
             self.shared_changed.notify_waiters();
         }
     }
@@ -155,34 +151,46 @@ impl Inner {
                 return Err(e);
             }
             // Wait for room: a shared connection with a free place, an idle
-            // one, or a free slot.
-            self.shared_waiting
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // one, or a free slot (or the breaker's next probe).
+            let _waiting = SharedWaiting::new(self);
             let notified = self.shared_changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let ready = (self.full() && self.waiting.load(Acquire) == 0)
-                .then(|| self.piggyback())
-                .flatten();
-            let r = match ready {
-                Some(l) => Some(Ok(l)),
-                None if self.idle.load(Acquire) > 0 || !self.full() => None,
-                None => {
-                    // A safety net re-check every 250 ms; wake-ups come
-                    // from returns, new shared connections and closes.
-                    let until = deadline.min(Instant::now() + Duration::from_millis(250));
-                    match tokio::time::timeout_at(until.into(), notified).await {
-                        Ok(()) => None,
-                        Err(_) if Instant::now() < deadline => None,
-                        Err(_) => Some(Err(acquire::timed_out(self, timeout, last_err.as_ref()))),
-                    }
+            if self.full() && self.waiting.load(Acquire) == 0 {
+                if let Some(l) = self.piggyback() {
+                    return Ok(l);
                 }
-            };
-            self.shared_waiting.fetch_sub(1, Relaxed);
-            if let Some(r) = r {
-                return r;
+            }
+            if self.idle.load(Acquire) > 0 {
+                continue;
+            }
+            // A safety net re-check every 250 ms; wake-ups come from
+            // returns, new shared connections, freed slots and closes.
+            let until = deadline.min(Instant::now() + Duration::from_millis(250));
+            if tokio::time::timeout_at(until.into(), notified)
+                .await
+                .is_err()
+                && Instant::now() >= deadline
+            {
+                return Err(acquire::timed_out(self, timeout, last_err.as_ref()));
             }
         }
+    }
+}
+
+/// Counts a caller waiting for room while its future lives.
+struct SharedWaiting<'a>(&'a Inner);
+
+impl<'a> SharedWaiting<'a> {
+    fn new(inner: &'a Inner) -> Self {
+        inner.shared_waiting.fetch_add(1, SeqCst);
+        SharedWaiting(inner)
+    }
+}
+
+impl Drop for SharedWaiting<'_> {
+    fn drop(&mut self) {
+        self.0.shared_waiting.fetch_sub(1, SeqCst);
     }
 }
 

@@ -202,7 +202,12 @@ impl Metrics {
         h.record(d);
     }
 
-    pub(crate) fn snapshot(&self, gauges: Gauges, breaker: BreakerState) -> PoolStats {
+    pub(crate) fn snapshot(
+        &self,
+        gauges: Gauges,
+        breaker: BreakerState,
+        breaker_opened_total: u64,
+    ) -> PoolStats {
         PoolStats {
             name: gauges.name,
             size: gauges.size,
@@ -238,6 +243,7 @@ impl Metrics {
                 .map(|(l, h)| (*l, h.snapshot()))
                 .collect(),
             breaker,
+            breaker_opened_total,
         }
     }
 }
@@ -323,6 +329,8 @@ pub struct PoolStats {
     pub queries: Vec<(&'static str, Quantiles)>,
     /// The circuit breaker's state.
     pub breaker: BreakerState,
+    /// Times the circuit breaker opened (a failed half-open probe reopens it).
+    pub breaker_opened_total: u64,
 }
 
 impl PoolStats {

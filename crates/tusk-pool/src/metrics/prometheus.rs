@@ -22,7 +22,7 @@ impl PoolStats {
     /// | `tusk_pool_connections_closed_total` | counter | `reason` |
     /// | `tusk_pool_acquires_total`, `tusk_pool_acquire_timeouts_total`, `tusk_pool_leaked_total` | counter | |
     /// | `tusk_pool_evicted_total` | counter | `class` (SQLSTATE class, `io`) |
-    /// | `tusk_pool_retries_total`, `tusk_pool_commits_total`, `tusk_pool_rollbacks_total`, `tusk_pool_resets_total`, `tusk_pool_connect_errors_total` | counter | |
+    /// | `tusk_pool_retries_total`, `tusk_pool_commits_total`, `tusk_pool_rollbacks_total`, `tusk_pool_resets_total`, `tusk_pool_connect_errors_total`, `tusk_pool_breaker_opened_total` | counter | |
     /// | `tusk_pool_acquire_duration_seconds`, `tusk_pool_connection_setup_seconds` | summary | `quantile` |
     /// | `tusk_pool_query_duration_seconds` | summary | `operation`, `quantile` |
     pub fn to_prometheus(&self) -> String {
