@@ -137,13 +137,19 @@ fn reap(inner: &Inner) {
     let (idle_timeout, now) = (inner.cfg.read().idle_timeout, Instant::now());
     let generation = inner.generation.load(Acquire);
     let min_idle = inner.hot.min_idle.load(Relaxed);
+    // After `reconfigure` shrank max_size: close idle ones above it.
+    let mut excess = inner
+        .live
+        .load(Acquire)
+        .saturating_sub(inner.hot.max_size.load(Relaxed));
     let mut out: Vec<(Conn, CloseReason)> = Vec::new();
     for shard in inner.shards.iter() {
         let mut s = shard.lock();
         let mut i = 0;
         while i < s.len() {
             let c = &s[i];
-            let reason = if c.generation < generation {
+            let reason = if c.generation < generation || excess > 0 {
+                excess = excess.saturating_sub(1);
                 Some(CloseReason::Reconfigured)
             } else if c.expires.is_some_and(|e| now >= e) {
                 Some(CloseReason::MaxLifetime)

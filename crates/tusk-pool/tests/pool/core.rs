@@ -166,3 +166,33 @@ async fn close_refuses_new_acquires_and_cancels_stragglers() {
     assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
     assert_eq!(pool.stats().size, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconfigure_applies_sizes_live() {
+    let db = crate::db();
+    let pool = crate::pool(&db, 4);
+    let held: Vec<_> = futures_lite_join(&pool, 4).await;
+    assert_eq!(pool.stats().size, 4);
+    drop(held);
+    pool.reconfigure(tusk_pool::PoolConfig {
+        max_size: 2,
+        min_idle: 1,
+        ..pool.config()
+    });
+    let t0 = std::time::Instant::now();
+    while pool.stats().size > 2 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", pool.stats());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let s = pool.stats();
+    assert_eq!((s.max_size, s.min_idle), (2, 1));
+    assert!(s.closed_total.contains(&("reconfigured", 2)), "{s:?}");
+}
+
+async fn futures_lite_join(pool: &tusk_pool::Pool, n: usize) -> Vec<tusk_pool::PooledConnection> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.push(pool.acquire().await.unwrap());
+    }
+    v
+}

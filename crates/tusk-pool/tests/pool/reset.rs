@@ -157,3 +157,30 @@ async fn role_profiles_do_not_leak() {
         .unwrap();
     assert_eq!(user, me);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_after_failover_retires_every_connection() {
+    let db = crate::db();
+    let pool = crate::pool(&db, 3);
+    let a = pool.acquire().await.unwrap();
+    let b = pool.acquire().await.unwrap();
+    let b_pid = b.process_id();
+    drop(b);
+    // What a demoted primary answers: 25006.
+    a.execute("SET default_transaction_read_only = on", &[])
+        .await
+        .unwrap();
+    let e = a.execute("CREATE TABLE t (id int)", &[]).await.unwrap_err();
+    assert_eq!(
+        e.code().map(|c| c.code().to_string()).as_deref(),
+        Some("25006"),
+        "{e}"
+    );
+    drop(a);
+    let s = pool.stats();
+    assert!(s.evicted_total.contains(&("25", 1)), "{s:?}");
+    // The idle one was retired too: the next connection is a new one.
+    let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+    assert_ne!(c.process_id(), b_pid);
+    c.execute("CREATE TABLE t (id int)", &[]).await.unwrap();
+}
