@@ -251,3 +251,41 @@ impl PoolConfigBuilder {
         self.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonsense_is_corrected() {
+        let c = PoolConfig {
+            max_size: 0,
+            min_idle: 5,
+            max_pipeline_depth: 0,
+            ..PoolConfig::default()
+        }
+        .normalized();
+        assert_eq!((c.max_size, c.min_idle, c.max_pipeline_depth), (1, 1, 1));
+        assert_eq!(c.shard_count(), 1);
+        let c = PoolConfig {
+            max_size: 64,
+            shards: 4,
+            ..PoolConfig::default()
+        };
+        assert_eq!(c.shard_count(), 4);
+    }
+
+    #[test]
+    fn builder_and_url() {
+        let c = PoolConfig::builder()
+            .url("postgresql://app@db1:5433/orders")
+            .unwrap()
+            .name("orders".into())
+            .reset(ResetPolicy::Always)
+            .build();
+        assert_eq!(c.connect.dbname(), Some("orders"));
+        assert_eq!(c.reset, ResetPolicy::Always);
+        assert!(format!("{c:?}").contains("orders"));
+        assert!(PoolConfig::from_url("postgresql://a@b/c?sslmode=bogus").is_err());
+    }
+}

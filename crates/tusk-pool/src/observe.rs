@@ -78,6 +78,11 @@ pub(crate) fn inspect_text(inner: &Inner, sql: &str) -> Inspected {
     finish(sql, "EMPTY", inner.hot.reset_always.load(Relaxed))
 }
 
+/// Inspects a batch (its statements are not visible: labelled `BATCH`).
+pub(crate) fn inspect_batch(inner: &Inner) -> Inspected {
+    finish("", "BATCH", inner.hot.reset_always.load(Relaxed))
+}
+
 /// Applies the SQLSTATE policy to an error seen on a connection.
 pub(crate) fn on_error(inner: &Inner, state: &HandleState, e: &Error) {
     let action = policy::classify(e);
@@ -196,7 +201,7 @@ macro_rules! observed_executor {
                 let $s = self;
                 // A batch's statements are not visible to the pool: reset
                 // what can be reset without dropping the statement cache.
-                let mut ins = $crate::observe::inspect_text($inner, "BATCH");
+                let mut ins = $crate::observe::inspect_batch($inner);
                 ins.dirty = ins.dirty.union($crate::reset::Dirty::OPAQUE);
                 $crate::observe::run($inner, $state, ins, $target.batch(batch))
             }

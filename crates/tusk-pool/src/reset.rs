@@ -163,20 +163,27 @@ pub(crate) fn query_text<'b>(q: &tusk::Query<'_>, buf: &'b mut String) -> &'b st
     &buf[start..end]
 }
 
+/// Every operation label: a statement's first keyword from a fixed list
+/// (bounded label cardinality), and the pool's own labels.
+pub(crate) const OPERATIONS: [&str; 26] = [
+    "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK", "SET", "RESET",
+    "CREATE", "DROP", "ALTER", "TRUNCATE", "COPY", "CALL", "VALUES", "EXPLAIN", "SHOW", "LISTEN",
+    "NOTIFY", "MERGE", "OTHER", "EMPTY", "EXECUTE", "BATCH",
+];
+
+/// Keywords recognised as a statement's operation (the head of [`OPERATIONS`]).
+const KEYWORDS: usize = 22;
+
 /// The operation name for metrics and spans: the statement's first keyword
-/// from a fixed list (bounded label cardinality), else `"OTHER"`.
+/// if it is one of [`OPERATIONS`], else `"OTHER"` (`"EMPTY"` for no text).
 pub(crate) fn operation(sql: &str) -> &'static str {
-    const OPS: [&str; 22] = [
-        "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK", "SET",
-        "RESET", "CREATE", "DROP", "ALTER", "TRUNCATE", "COPY", "CALL", "VALUES", "EXPLAIN",
-        "SHOW", "LISTEN", "NOTIFY", "MERGE",
-    ];
     let t = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
     let end = t
         .find(|c: char| !c.is_ascii_alphabetic())
         .unwrap_or(t.len());
     let w = &t[..end];
-    OPS.iter()
+    OPERATIONS[..KEYWORDS]
+        .iter()
         .find(|o| o.eq_ignore_ascii_case(w))
         .copied()
         .unwrap_or(if w.is_empty() { "EMPTY" } else { "OTHER" })

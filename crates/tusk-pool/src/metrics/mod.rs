@@ -13,12 +13,14 @@ mod prometheus;
 pub use otel::{OtelMetric, OtelValue};
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 
 use crate::breaker::BreakerState;
+use crate::reset::OPERATIONS;
 
 /// Why a connection was closed (the `reason` label of `closed_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +156,8 @@ pub(crate) struct Metrics {
     pub(crate) connect_errors: AtomicU64,
     pub(crate) acquire_wait: Hist,
     pub(crate) setup: Hist,
-    queries: Mutex<Vec<(&'static str, std::sync::Arc<Hist>)>>,
+    /// One histogram per operation label, created on first use.
+    queries: [OnceLock<Hist>; OPERATIONS.len()],
 }
 
 impl Metrics {
@@ -173,7 +176,7 @@ impl Metrics {
             connect_errors: AtomicU64::new(0),
             acquire_wait: Hist::new(),
             setup: Hist::new(),
-            queries: Mutex::new(Vec::new()),
+            queries: std::array::from_fn(|_| OnceLock::new()),
         }
     }
 
@@ -188,18 +191,11 @@ impl Metrics {
 
     /// Records one query's duration under its operation label.
     pub(crate) fn query(&self, op: &'static str, d: Duration) {
-        let h = {
-            let mut q = self.queries.lock();
-            match q.iter().find(|(l, _)| *l == op) {
-                Some((_, h)) => h.clone(),
-                None => {
-                    let h = std::sync::Arc::new(Hist::new());
-                    q.push((op, h.clone()));
-                    h
-                }
-            }
-        };
-        h.record(d);
+        let i = OPERATIONS
+            .iter()
+            .position(|o| *o == op)
+            .unwrap_or(OPERATIONS.len() - 1);
+        self.queries[i].get_or_init(Hist::new).record(d);
     }
 
     pub(crate) fn snapshot(
@@ -236,11 +232,10 @@ impl Metrics {
             connect_errors_total: self.connect_errors.load(Relaxed),
             acquire_wait: self.acquire_wait.snapshot(),
             connection_setup: self.setup.snapshot(),
-            queries: self
-                .queries
-                .lock()
+            queries: OPERATIONS
                 .iter()
-                .map(|(l, h)| (*l, h.snapshot()))
+                .zip(&self.queries)
+                .filter_map(|(l, h)| Some((*l, h.get()?.snapshot())))
                 .collect(),
             breaker,
             breaker_opened_total,

@@ -196,3 +196,34 @@ async fn futures_lite_join(pool: &tusk_pool::Pool, n: usize) -> Vec<tusk_pool::P
     }
     v
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_supervisor_keeps_min_idle_and_closes_the_surplus() {
+    let db = crate::db();
+    let pool = tusk_pool::Pool::new(
+        crate::config(&db)
+            .max_size(4)
+            .min_idle(2)
+            .idle_timeout(Some(Duration::from_millis(200)))
+            .build(),
+    )
+    .unwrap();
+    // min_idle opens in the background, with no caller.
+    let t0 = std::time::Instant::now();
+    while pool.stats().idle < 2 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", pool.stats());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let held = futures_lite_join(&pool, 4).await;
+    drop(held);
+    assert_eq!(pool.stats().idle, 4);
+    // Above min_idle, idle connections past idle_timeout are closed.
+    let t0 = std::time::Instant::now();
+    while pool.stats().size > 2 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", pool.stats());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let s = pool.stats();
+    assert_eq!(s.idle, 2, "{s:?}");
+    assert!(s.closed_total.contains(&("idle_timeout", 2)), "{s:?}");
+}
