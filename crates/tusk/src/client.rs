@@ -28,6 +28,10 @@ enum Plan {
 pub(crate) enum Part {
     /// Alone: its own Sync.
     Whole,
+    /// Alone, but a read may share its Sync with concurrent reads (a read
+    /// group, see `State::try_group`): only for callers that send again
+    /// what the server skipped.
+    Read,
     /// An inner part of an atomic group: no Sync.
     Inner,
     /// The last part of an atomic group: the group's Sync.
@@ -44,11 +48,41 @@ fn map_err(e: std::io::Error) -> Error {
     Error::with_source(ErrorKind::Conversion, "cannot encode message", e)
 }
 
+/// Whether `sql` is a plain `SELECT` that may join a read group: it starts
+/// with `SELECT` and does not call `set_config` (whose transaction-local
+/// settings would reach the group's other members). A `SELECT` that writes
+/// after all (a function, `FOR UPDATE`, `INTO`) fails in the group's
+/// read-only transaction and is sent again alone, and never grouped again.
+fn is_plain_read(sql: &str) -> bool {
+    let s = sql.trim_start();
+    let Some(head) = s.get(..6) else {
+        return false;
+    };
+    head.eq_ignore_ascii_case("select")
+        && s.as_bytes()
+            .get(6)
+            .is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'_')
+        && !contains_ignore_case(s, "set_config")
+}
+
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 fn is_stale_plan(e: &Error) -> bool {
     matches!(
         e.code().as_ref().map(|c| c.code()),
         Some("0A000") | Some("26000")
     )
+}
+
+impl Part {
+    /// An inner or last part of an atomic group.
+    fn in_atomic_group(self) -> bool {
+        matches!(self, Part::Inner | Part::Last)
+    }
 }
 
 impl Client {
@@ -120,7 +154,7 @@ impl Client {
                 for s in vs {
                     let server = s.described().map(|d| d.params.as_slice());
                     if server.is_none() && s.0.modes.contains(&ParamMode::Infer) {
-                        if part != Part::Whole {
+                        if part.in_atomic_group() {
                             // A group cannot wait for a describe midway.
                             continue;
                         }
@@ -188,7 +222,7 @@ impl Client {
             }
         }
         let infer = modes.contains(&ParamMode::Infer);
-        if infer && described.is_none() && part != Part::Whole {
+        if infer && described.is_none() && part.in_atomic_group() {
             return Err(Error::new(
                 ErrorKind::Other,
                 "internal: a statement of an atomic group needs a describe first",
@@ -263,7 +297,15 @@ impl Client {
         if sync {
             frontend::sync(&mut st.wbuf);
         }
-        let id = st.push_part(resp, sync);
+        let groupable = part == Part::Read
+            && q.opts.timeout.is_none()
+            && resp.stream_limit.is_none()
+            && is_plain_read(q.sql)
+            && !st.never_group.contains(q.sql);
+        let id = st.push_part(resp, sync, groupable);
+        if groupable {
+            st.try_group(id);
+        }
         if sync && q.opts.timeout.is_some() {
             let end = st.req(id).map(|r| r.end).unwrap_or(0);
             st.barriers.push_back(end);
@@ -328,18 +370,22 @@ impl Client {
         params: &[Param<'_>],
         stream_limit: Option<usize>,
     ) -> Result<Ticket, Error> {
+        self.submit_part(q, params, stream_limit, Part::Whole).await
+    }
+
+    /// [`Client::submit`], as `part` (`Whole` or `Read`).
+    async fn submit_part(
+        &self,
+        q: &Query<'_>,
+        params: &[Param<'_>],
+        stream_limit: Option<usize>,
+        part: Part,
+    ) -> Result<Ticket, Error> {
         let mut described: Option<Statement> = None;
         for _ in 0..3 {
             let plan = {
                 let mut st = self.shared.lock();
-                self.build(
-                    &mut st,
-                    q,
-                    params,
-                    described.as_ref(),
-                    stream_limit,
-                    Part::Whole,
-                )?
+                self.build(&mut st, q, params, described.as_ref(), stream_limit, part)?
             };
             match plan {
                 Plan::Run(t) => return Ok(t),
@@ -358,9 +404,37 @@ impl Client {
     /// Runs a query to completion (one retry of a stale cached plan).
     pub(crate) async fn run(&self, q: &Query<'_>, params: &[Param<'_>]) -> Result<Response, Error> {
         let mut retried = false;
+        let mut part = Part::Read;
+        let mut skips = 0;
         loop {
-            let ticket = self.submit(q, params, None).await?;
+            let ticket = self.submit_part(q, params, None, part).await?;
             let resp = self.wait(ticket, q.opts.timeout).await;
+            if resp.grouped {
+                // Another member of its read group failed before it ran:
+                // send it again (twice at most in a group).
+                if resp.skipped {
+                    skips += 1;
+                    if skips >= 2 {
+                        part = Part::Whole;
+                    }
+                    continue;
+                }
+                // It writes or locks rows after all: alone from now on.
+                if resp
+                    .error
+                    .as_ref()
+                    .and_then(Error::code)
+                    .is_some_and(|c| c.code() == "25006")
+                {
+                    let mut st = self.shared.lock();
+                    if st.never_group.len() < 4096 {
+                        st.never_group.insert(q.sql.to_owned());
+                    }
+                    drop(st);
+                    part = Part::Whole;
+                    continue;
+                }
+            }
             if let Some(e) = &resp.error {
                 if !retried && resp.cached && resp.status == b'I' && is_stale_plan(e) {
                     tracing::debug!(error = %e, "stale cached statement; re-preparing once");

@@ -52,6 +52,31 @@ pub(crate) struct Req {
     /// atomic group: it ends at its CommandComplete (or error), and the
     /// group's last request carries the Sync that commits them all.
     pub sync: bool,
+    /// Offset where this request's messages start.
+    pub start: u64,
+    /// A read that may share a Sync with its neighbours (see
+    /// [`State::try_group`]).
+    pub groupable: bool,
+}
+
+/// The statement that makes a read group's transaction read-only.
+const PREFIX_NAME: &str = "tusk_ro";
+const PREFIX_SQL: &str = "SELECT pg_catalog.set_config('transaction_read_only', 'on', true)";
+
+/// Most members of one read group.
+const MAX_GROUP: usize = 64;
+
+/// Where the read-only prefix statement stands on this connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Prefix {
+    /// Not prepared yet.
+    Unprepared,
+    /// Its Parse is in flight.
+    Preparing,
+    /// Prepared: reads may be grouped.
+    Ready,
+    /// Grouping is off (pooler mode, or the prefix failed to prepare).
+    Off,
 }
 
 /// Who drives the connection now.
@@ -100,6 +125,17 @@ pub(crate) struct State {
     /// A part of an atomic group failed: the server skips the rest of the
     /// group up to its Sync.
     skipping: bool,
+    /// Requests not done that may not share a transaction with a read
+    /// group (anything but a groupable read): while there is one, nothing
+    /// is grouped.
+    ungroupable_in_flight: usize,
+    /// The read-only prefix of read groups.
+    pub prefix: Prefix,
+    /// SQL texts that failed inside a read group because they write (or
+    /// lock rows): never grouped again on this connection.
+    pub never_group: std::collections::HashSet<String>,
+    /// Members of the read group at the end of the write buffer.
+    group_len: usize,
 }
 
 impl State {
@@ -139,22 +175,35 @@ impl State {
             syncs: 0,
             waiting: 0,
             skipping: false,
+            ungroupable_in_flight: 0,
+            prefix: if pooler_mode {
+                Prefix::Off
+            } else {
+                Prefix::Unprepared
+            },
+            never_group: std::collections::HashSet::new(),
+            group_len: 0,
         }
     }
 
     /// Registers a request whose messages were just appended to `wbuf`.
     pub(crate) fn push(&mut self, resp: Response) -> u64 {
-        self.push_part(resp, true)
+        self.push_part(resp, true, false)
     }
 
     /// Registers a request whose messages were just appended; `sync` says
-    /// whether they end with a Sync (see [`Req::sync`]).
-    pub(crate) fn push_part(&mut self, resp: Response, sync: bool) -> u64 {
+    /// whether they end with a Sync (see [`Req::sync`]), `groupable`
+    /// whether it is a read that may join a read group.
+    pub(crate) fn push_part(&mut self, resp: Response, sync: bool, groupable: bool) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         if sync {
             self.syncs += 1;
         }
+        if !groupable {
+            self.ungroupable_in_flight += 1;
+        }
+        let start = self.appended.max(self.written);
         self.appended = self.written + self.wbuf.len() as u64;
         self.queue.push_back(Req {
             id,
@@ -165,8 +214,132 @@ impl State {
             collected: false,
             end: self.appended,
             sync,
+            start,
+            groupable,
         });
         id
+    }
+
+    /// Joins the read just pushed (`id`, the last request) with the read
+    /// before it into one *read group*: their Syncs become one, so the
+    /// server runs them in one implicit transaction, commits once and
+    /// answers in one write (pgbench's pipeline has one Sync per 64
+    /// queries; a Sync each costs the server about 5 µs per query: its own
+    /// transaction, and a flush).
+    ///
+    /// What keeps the callers apart: the group starts with
+    /// `set_config('transaction_read_only', 'on', true)`, so a member that
+    /// would write fails (25006) instead, and is sent again alone; a
+    /// member that fails makes the server skip the rest of the group up to
+    /// its Sync, and the skipped ones are sent again (they never ran). A
+    /// member's rows are its own as soon as its CommandComplete arrives:
+    /// a read-only transaction has nothing to roll back that a reader saw.
+    /// Only while the session is idle (no transaction block) and nothing
+    /// but groupable reads is in flight; never in pooler mode.
+    pub(crate) fn try_group(&mut self, id: u64) {
+        if self.prefix != Prefix::Ready {
+            if self.prefix == Prefix::Unprepared && self.tx_status == b'I' {
+                self.prepare_prefix();
+            }
+            return;
+        }
+        let n = self.queue.len();
+        if n < 2
+            || self.tx_status != b'I'
+            || self.ungroupable_in_flight > 0
+            || self.holds > 0
+            || self.queue[n - 1].id != id
+        {
+            return;
+        }
+        let (b_start, b_end) = (self.queue[n - 1].start, self.queue[n - 1].end);
+        let a = &self.queue[n - 2];
+        if !a.groupable || !a.sync || a.done || a.start < self.written || a.end != b_start {
+            return;
+        }
+        let (a_start, a_end) = (a.start, a.end);
+        let rel = |off: u64| usize::try_from(off - self.written).ok();
+        let (Some(a_rel), Some(sync_rel), Some(b_rel), Some(b_rel_end)) =
+            (rel(a_start), rel(a_end - 5), rel(b_start), rel(b_end))
+        else {
+            return;
+        };
+        if b_rel_end != self.wbuf.len() || self.wbuf.get(sync_rel..b_rel) != Some(&SYNC[..]) {
+            return;
+        }
+        let leads = !self.queue[n - 2].resp.grouped;
+        if !leads && self.group_len >= MAX_GROUP {
+            return;
+        }
+        // Drop A's Sync: B's messages move up five bytes.
+        let tail = self.wbuf.split_off(b_rel);
+        self.wbuf.truncate(sync_rel);
+        let mut shift: i64 = -5;
+        if leads {
+            // The group's first member: the read-only prefix goes first.
+            let a_msgs = self.wbuf.split_off(a_rel);
+            let before = self.wbuf.len();
+            if postgres_protocol::message::frontend::bind(
+                "",
+                PREFIX_NAME,
+                std::iter::empty::<i16>(),
+                std::iter::empty::<()>(),
+                |(), _| Ok(postgres_protocol::IsNull::Yes),
+                Some(1),
+                &mut self.wbuf,
+            )
+            .is_err()
+                || postgres_protocol::message::frontend::execute("", 0, &mut self.wbuf).is_err()
+            {
+                // Cannot happen with these constants; leave A whole.
+                self.wbuf.truncate(before);
+                self.wbuf.unsplit(a_msgs);
+                self.wbuf.extend_from_slice(&SYNC);
+                self.wbuf.unsplit(tail);
+                return;
+            }
+            let added = (self.wbuf.len() - before) as u64;
+            self.wbuf.unsplit(a_msgs);
+            shift += i64::try_from(added).unwrap_or(0);
+            self.group_len = 1;
+        }
+        self.wbuf.unsplit(tail);
+        let moved = |off: u64| off.saturating_add_signed(shift);
+        let a = &mut self.queue[n - 2];
+        a.end = moved(a.end);
+        a.sync = false;
+        a.resp.grouped = true;
+        a.resp.swallow |= leads;
+        let b = &mut self.queue[n - 1];
+        b.start = moved(b.start);
+        b.end = moved(b.end);
+        b.resp.grouped = true;
+        self.syncs -= 1;
+        self.group_len += 1;
+        self.appended = self.written + self.wbuf.len() as u64;
+    }
+
+    /// Queues the Parse of the read-only prefix, with nobody waiting.
+    fn prepare_prefix(&mut self) {
+        if postgres_protocol::message::frontend::parse(
+            PREFIX_NAME,
+            PREFIX_SQL,
+            std::iter::empty::<u32>(),
+            &mut self.wbuf,
+        )
+        .is_err()
+        {
+            self.prefix = Prefix::Off;
+            return;
+        }
+        postgres_protocol::message::frontend::sync(&mut self.wbuf);
+        let mut resp = Response::extended();
+        resp.prefix_prepare = true;
+        let id = self.push(resp);
+        if let Some(r) = self.req_mut(id) {
+            r.abandoned = true;
+        }
+        self.prefix = Prefix::Preparing;
     }
 
     /// Where the write buffer and the queue end now, to undo appends made
@@ -185,6 +358,9 @@ impl State {
             if let Some(r) = self.queue.pop_back() {
                 if r.sync {
                     self.syncs -= 1;
+                }
+                if !r.groupable {
+                    self.ungroupable_in_flight -= 1;
                 }
                 if r.waker.is_some() {
                     self.waiting -= 1;
@@ -403,6 +579,7 @@ impl State {
             }
         }
         self.waiting = 0;
+        self.ungroupable_in_flight = 0;
         self.cursor = self.queue.len();
         self.wbuf.clear();
         self.io.sock().shutdown();
@@ -597,7 +774,8 @@ impl State {
             return Err(Error::protocol("DataRow with no query in flight"));
         };
         let resp = &mut r.resp;
-        if resp.skipping_copy {
+        if resp.skipping_copy || resp.swallow {
+            // (A read group's prefix row is not this request's.)
             return Ok(());
         }
         let desc = match &resp.desc {
@@ -647,6 +825,16 @@ impl State {
         let r = &mut self.queue[cursor];
         r.resp.status = status.unwrap_or(tx_status);
         r.done = true;
+        if !r.groupable {
+            self.ungroupable_in_flight -= 1;
+        }
+        if r.resp.prefix_prepare {
+            self.prefix = if r.resp.error.is_none() {
+                Prefix::Ready
+            } else {
+                Prefix::Off
+            };
+        }
         // The driver is polling its own request right now: waking it would
         // only requeue the task (a futex per query on the multi-thread
         // runtime).
@@ -674,6 +862,7 @@ impl State {
         if let Some(r) = self.queue.get_mut(self.cursor) {
             if r.resp.error.is_none() {
                 r.resp.error = Some(skipped());
+                r.resp.skipped = true;
             }
         }
         self.finish_current(None);
@@ -816,8 +1005,19 @@ impl State {
                     .tag()
                     .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad CommandComplete", e))?
                     .to_string();
+                let resp = &mut self.queue[cursor].resp;
+                if resp.swallow {
+                    // The read group's prefix, not this request's.
+                    resp.swallow = false;
+                    return Ok(());
+                }
                 if response::invalidates_cache(&tag) {
                     self.cache.clear();
+                    if (tag.starts_with("DISCARD") || tag.starts_with("DEALLOCATE"))
+                        && self.prefix != Prefix::Off
+                    {
+                        self.prefix = Prefix::Unprepared;
+                    }
                 }
                 let resp = &mut self.queue[cursor].resp;
                 if resp.proto == Proto::Simple {
@@ -859,6 +1059,22 @@ impl State {
                 );
                 let code = db.code.code().to_string();
                 let err = Error::db(db);
+                if resp.swallow && !fatal {
+                    // The read group's prefix failed (its statement is
+                    // gone): this member never ran; prepare it again.
+                    tracing::debug!(error = %err, "read-only prefix failed; re-preparing");
+                    resp.swallow = false;
+                    resp.error = Some(skipped());
+                    resp.skipped = true;
+                    if self.prefix != Prefix::Off {
+                        self.prefix = Prefix::Unprepared;
+                    }
+                    if !self.queue[cursor].sync {
+                        self.skipping = true;
+                        self.finish_current(None);
+                    }
+                    return Ok(());
+                }
                 if resp.error.is_none() {
                     resp.error = Some(err.clone());
                 }
@@ -898,6 +1114,7 @@ impl State {
                     if let Some(r) = self.queue.get_mut(self.cursor) {
                         if r.resp.error.is_none() && r.resp.tag.is_none() {
                             r.resp.error = Some(skipped());
+                            r.resp.skipped = true;
                         }
                     }
                 }
@@ -935,6 +1152,9 @@ impl State {
         Ok(())
     }
 }
+
+/// A Sync message.
+const SYNC: [u8; 5] = [b'S', 0, 0, 0, 4];
 
 /// The error of a part of an atomic group that never ran.
 fn skipped() -> Error {

@@ -64,6 +64,16 @@ pub(crate) struct Response {
     pub status: u8,
     /// Skipping a COPY OUT this request did not ask for.
     pub skipping_copy: bool,
+    /// The request leads a read group: the group's read-only prefix
+    /// (BindComplete, one DataRow, CommandComplete) comes first and is
+    /// not this request's.
+    pub swallow: bool,
+    /// The request was sent in a read group (see `State::try_group`).
+    pub grouped: bool,
+    /// The request never ran: an earlier member of its group failed.
+    pub skipped: bool,
+    /// The hidden request that prepares the read-only prefix.
+    pub prefix_prepare: bool,
 }
 
 impl Response {

@@ -5,6 +5,7 @@ mod basic;
 mod cache;
 mod cancel;
 mod faults;
+mod groups;
 mod pipeline;
 mod server_messages;
 mod stream;
