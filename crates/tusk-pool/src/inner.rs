@@ -316,20 +316,25 @@ impl Inner {
         let inner = self.clone();
         let limit = self.cfg.read().reset_timeout;
         rt.spawn(async move {
-            let conn = c.conn.clone();
-            let work = async {
-                use tusk::Executor;
-                conn.wait_idle().await?;
-                if conn.transaction_status() != tusk::TransactionStatus::Idle {
-                    conn.simple_query("ROLLBACK").await?;
-                }
-                if !dirty.is_clean() {
-                    conn.simple_query(&crate::reset::reset_sql(dirty)).await?;
-                    inner.metrics.resets.fetch_add(1, Relaxed);
-                }
-                Ok::<bool, Error>(conn.transaction_status() == tusk::TransactionStatus::Idle)
+            // Borrowed, not cloned: a connection that goes back must be
+            // uniquely owned again (transactions need `&mut`).
+            let outcome = {
+                let conn = &*c.conn;
+                let work = async {
+                    use tusk::Executor;
+                    conn.wait_idle().await?;
+                    if conn.transaction_status() != tusk::TransactionStatus::Idle {
+                        conn.simple_query("ROLLBACK").await?;
+                    }
+                    if !dirty.is_clean() {
+                        conn.simple_query(&crate::reset::reset_sql(dirty)).await?;
+                        inner.metrics.resets.fetch_add(1, Relaxed);
+                    }
+                    Ok::<bool, Error>(conn.transaction_status() == tusk::TransactionStatus::Idle)
+                };
+                tokio::time::timeout(limit, work).await
             };
-            match tokio::time::timeout(limit, work).await {
+            match outcome {
                 Ok(Ok(true)) => inner.put(c, Instant::now()),
                 Ok(Ok(false)) => inner.discard(c, CloseReason::ResetFailed),
                 Ok(Err(e)) => {

@@ -35,6 +35,7 @@ fn span() -> tracing::Span {
     tracing::debug_span!(
         "db.query",
         db.system.name = "postgresql",
+        db.system = "postgresql",
         db.operation.name = tracing::field::Empty,
         db.query.text = tracing::field::Empty,
         db.response.status_code = tracing::field::Empty,

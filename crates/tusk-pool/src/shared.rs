@@ -126,8 +126,26 @@ impl Inner {
         self.total.load(Acquire) >= self.hot.max_size.load(Relaxed)
     }
 
-    /// A connection for one statement of the pool's query methods.
+    /// A live connection for one statement of the pool's query methods: one
+    /// the driver already knows is dead is evicted and another taken (nothing
+    /// was sent on it, so this retry is safe).
     async fn lease(self: &Arc<Self>, location: &'static Location<'static>) -> Result<Lease, Error> {
+        let mut tries = self.hot.max_size.load(Relaxed) + 1;
+        loop {
+            let l = self.lease_any(location).await?;
+            tries -= 1;
+            if tries == 0 || !l.conn().is_closed() {
+                return Ok(l);
+            }
+            l.state.set_evict(CloseReason::Broken);
+        }
+    }
+
+    /// A connection for one statement of the pool's query methods.
+    async fn lease_any(
+        self: &Arc<Self>,
+        location: &'static Location<'static>,
+    ) -> Result<Lease, Error> {
         let start = Instant::now();
         let timeout = Duration::from_micros(self.hot.acquire_timeout_us.load(Relaxed));
         let deadline = start + timeout;
