@@ -195,6 +195,13 @@ impl Config {
         self
     }
 
+    /// tusk: lets concurrent plain `SELECT`s share one Sync (see
+    /// [`Config::read_groups`]).
+    pub fn set_read_groups(&mut self, on: bool) -> &mut Config {
+        self.read_groups = Some(on);
+        self
+    }
+
     /// tusk: uses unnamed statements only, for a transaction-pooling PgBouncer.
     pub fn set_pooler_mode(&mut self, on: bool) -> &mut Config {
         self.pooler_mode = Some(on);

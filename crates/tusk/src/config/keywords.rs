@@ -341,6 +341,18 @@ pub(super) static KEYWORDS: &[Keyword] = &[
         },
         get: |c| c.pooler_mode.map(|on| on.to_string()),
     },
+    Keyword {
+        name: "read_groups",
+        env: None,
+        set: |c, v| {
+            c.read_groups = Some(parse_on_off("read_groups", v)?);
+            Ok(())
+        },
+        get: |c| {
+            c.read_groups
+                .map(|on| if on { "on" } else { "off" }.to_string())
+        },
+    },
 ];
 
 /// libpq keywords that tusk knows but does not implement, with what to do instead.
@@ -445,6 +457,15 @@ fn parse_u32(key: &str, v: &str, zero: &str) -> Result<u32, ConfigError> {
             v,
             format!("expected a whole number ({zero})"),
         )),
+    }
+}
+
+/// `on`/`true`/`yes`/`1` or `off`/`false`/`no`/`0`.
+fn parse_on_off(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(ConfigError::invalid_value(key, v, "expected on or off")),
     }
 }
 

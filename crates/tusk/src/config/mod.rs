@@ -94,6 +94,7 @@
 //! |---|---|---|
 //! | `statement_cache_capacity` | `256` | Prepared statements cached per connection; `0` turns the cache off |
 //! | `statement_cache_bytes` | `4MB` | Bound on the cache's estimated size; a number of bytes or with a unit `B`, `kB`, `MB`, `GB` |
+//! | `read_groups` | `on` | `off`: every query gets its own Sync. `on`: plain `SELECT`s from concurrent callers that leave in the same write share one Sync, in one read-only implicit transaction (the server commits and answers once per group; a member that writes or is skipped after another's error is sent again alone). A member's answer leaves the server with the group's, so a fast read sent just ahead of a slow one waits for it, as in any libpq pipeline |
 //! | `pooler_mode` | `false` | `true`/`on`/`1`/`transaction`/`statement`: behind a transaction-pooling PgBouncer, use unnamed statements only; `false`/`off`/`0`/`session`: off |
 //!
 //! # Where tusk differs from libpq
@@ -194,6 +195,7 @@ pub struct Config {
     statement_cache_capacity: Option<usize>,
     statement_cache_bytes: Option<usize>,
     pooler_mode: Option<bool>,
+    read_groups: Option<bool>,
 }
 
 impl Config {
@@ -433,6 +435,12 @@ impl Config {
     /// PgBouncer (default false).
     pub fn pooler_mode(&self) -> bool {
         self.pooler_mode.unwrap_or(false)
+    }
+
+    /// tusk: whether concurrent plain `SELECT`s may share one Sync, in one
+    /// read-only implicit transaction (default on; never in pooler mode).
+    pub fn read_groups(&self) -> bool {
+        self.read_groups.unwrap_or(true)
     }
 }
 

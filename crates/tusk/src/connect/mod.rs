@@ -307,7 +307,10 @@ async fn connect_inner(config: &Config, t: &Target, mode: SslMode) -> Result<Con
         config.statement_cache_capacity(),
         config.statement_cache_bytes(),
     );
-    let state = State::new(io, rbuf, params, cache, config.pooler_mode());
+    let mut state = State::new(io, rbuf, params, cache, config.pooler_mode());
+    if !config.read_groups() {
+        state.prefix = crate::engine::Prefix::Off;
+    }
     let shared = Arc::new(Shared {
         state: Mutex::new(state),
         cancel: CancelTarget {

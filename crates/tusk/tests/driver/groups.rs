@@ -168,3 +168,30 @@ async fn a_lost_prefix_statement_heals() {
         join_all(futs).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_groups_off_gives_every_query_its_own_transaction() {
+    let db = crate::db();
+    let c = tusk::connect(&format!("{}?read_groups=off", db.url()))
+        .await
+        .unwrap();
+    let futs = (0..300_i64).map(|i| {
+        let c = &c;
+        async move {
+            let row = c
+                .query_one("SELECT $1::int8, transaction_timestamp()::text", &[&i])
+                .await
+                .unwrap();
+            row.get::<String>(1)
+        }
+    });
+    let mut starts = join_all(futs).await;
+    starts.sort();
+    starts.dedup();
+    assert_eq!(starts.len(), 300);
+    let e = tusk::connect(&format!("{}?read_groups=maybe", db.url()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+    assert!(e.to_string().contains("read_groups"), "{e}");
+}

@@ -78,4 +78,5 @@ const SAMPLES: &[(&str, &str)] = &[
     ("statement_cache_capacity", "100"),
     ("statement_cache_bytes", "1048576"),
     ("pooler_mode", "true"),
+    ("read_groups", "off"),
 ];
