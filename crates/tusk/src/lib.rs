@@ -19,7 +19,7 @@
 //! | | |
 //! |---|---|
 //! | Round trips | one per query, cached or cold (Parse/Describe/Bind/Execute/Sync in one flight); one per batch; [`Batch::atomic`] runs a batch as one transaction with one Sync |
-//! | Pipelining | concurrent callers on one connection share writes, one Sync each: errors stay isolated |
+//! | Pipelining | concurrent callers on one connection share writes; errors stay isolated; concurrent plain `SELECT`s share one Sync in a read-only *read group* (`read_groups=off` to opt out) |
 //! | Statement cache | automatic LRU bounded by count and bytes; heals `0A000`/`26000` by re-preparing once; DDL, DISCARD and DEALLOCATE invalidate it; `pooler_mode=on` for PgBouncer |
 //! | Rows | zero-copy (`Bytes` into the receive buffer), decoded only when read |
 //! | Cancellation | dropped futures leave the connection in step; [`CancelToken`] never hits a later query; per-query timeouts cancel on the server |
