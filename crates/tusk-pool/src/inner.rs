@@ -73,6 +73,10 @@ impl Hot {
     }
 }
 
+/// How long a returned connection's abandoned statement may run before it
+/// is canceled.
+const ABANDONED_GRACE: Duration = Duration::from_millis(100);
+
 /// A caller waiting for a connection.
 pub(crate) struct Waiter {
     pub(crate) slot: Mutex<Slot>,
@@ -302,14 +306,14 @@ impl Inner {
         };
         let in_tx = c.conn.transaction_status() != tusk::TransactionStatus::Idle;
         if in_tx || interrupted || !dirty.is_clean() {
-            return self.clean_up(c, dirty);
+            return self.clean_up(c, dirty, interrupted);
         }
         self.put(c, now);
     }
 
     /// Rolls back and resets off the caller's path, then returns the
     /// connection; closes it when that fails or takes too long.
-    fn clean_up(self: &Arc<Self>, c: Conn, dirty: Dirty) {
+    fn clean_up(self: &Arc<Self>, c: Conn, dirty: Dirty, interrupted: bool) {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return self.discard(c, CloseReason::ResetFailed);
         };
@@ -322,7 +326,18 @@ impl Inner {
                 let conn = &*c.conn;
                 let work = async {
                     use tusk::Executor;
-                    conn.wait_idle().await?;
+                    // A statement its holder gave up on is still running:
+                    // give it a moment, then cancel it (nobody wants its result).
+                    let drained = tokio::time::timeout(ABANDONED_GRACE, conn.wait_idle()).await;
+                    match drained {
+                        Ok(r) => r?,
+                        Err(_) => {
+                            if interrupted {
+                                let _ = c.meta.cancel.cancel().await;
+                            }
+                            conn.wait_idle().await?
+                        }
+                    }
                     if conn.transaction_status() != tusk::TransactionStatus::Idle {
                         conn.simple_query("ROLLBACK").await?;
                     }

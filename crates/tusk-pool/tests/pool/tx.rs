@@ -98,3 +98,40 @@ async fn serialization_failures_are_retried() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Serialization, "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panic_and_drop_roll_back() {
+    let db = crate::db();
+    db.psql("CREATE TABLE t (id int)").unwrap();
+    let pool = crate::pool(&db, 1);
+    // A panic inside the closure.
+    let p = pool.clone();
+    let r = tokio::spawn(async move {
+        p.transaction(TxOptions::new(), async |tx| {
+            tx.execute("INSERT INTO t VALUES (1)", &[]).await?;
+            if tx.query_scalar::<i32>("SELECT 1", &[]).await? == 1 {
+                panic!("boom");
+            }
+            Ok(())
+        })
+        .await
+    })
+    .await;
+    assert!(r.unwrap_err().is_panic());
+    // A transaction future dropped mid-way (a caller's timeout).
+    let r = tokio::time::timeout(
+        std::time::Duration::from_millis(100),
+        pool.transaction(TxOptions::new(), async |tx| {
+            tx.execute("INSERT INTO t VALUES (2)", &[]).await?;
+            tx.execute("SELECT pg_sleep(5)", &[]).await?;
+            Ok(())
+        }),
+    )
+    .await;
+    assert!(r.is_err());
+    // Neither insert survived; the one connection is clean and reusable.
+    let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+    assert_eq!(c.transaction_status(), tusk::TransactionStatus::Idle);
+    let n: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(n, 0);
+}
