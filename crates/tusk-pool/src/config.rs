@@ -55,17 +55,20 @@ pub struct PoolConfig {
     /// [`ErrorKind::PoolExhausted`](tusk::ErrorKind::PoolExhausted). Default 30 s.
     pub acquire_timeout: Duration,
     /// An idle connection unused this long is closed (above `min_idle`).
-    /// `None` keeps them. Default 10 min.
+    /// `None` keeps them. Default 10 min (built in, where deadpool users
+    /// had to write a `retain()` reaper: deadpool #178).
     pub idle_timeout: Option<Duration>,
     /// A connection older than this is closed when it next comes back (busy
-    /// ones included) or sits idle. `None`: no limit. Default 30 min.
+    /// ones included: pgx #2560 checked idle ones only) or sits idle.
+    /// `None`: no limit. Default 30 min.
     pub max_lifetime: Option<Duration>,
     /// Up to this much is taken off each connection's lifetime at random,
     /// so connections opened together do not all expire together. Default 30 s.
     pub max_lifetime_jitter: Duration,
     /// A connection idle longer than this gets one cheap check (an empty
-    /// query) before it is handed out; fresher ones get none. Default 500 ms
-    /// (HikariCP's `aliveBypassWindowMs`).
+    /// query) before it is handed out; fresher ones get none (sqlx pings on
+    /// every acquire: sqlx #1743, pgx #1738). Default 500 ms (HikariCP's
+    /// `aliveBypassWindowMs`).
     pub idle_check_threshold: Duration,
     /// A connection held longer than this is reported as leaked (a warning
     /// with the acquire location, and `leaked_total`). `None`: off. Default off.

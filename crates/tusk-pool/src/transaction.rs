@@ -1,6 +1,7 @@
 //! `Pool::transaction`: a closure run in a transaction, committed on `Ok`,
 //! rolled back on `Err`, panic or drop, and retried on serialization
-//! failures and deadlocks (40001, 40P01) with jittered backoff.
+//! failures and deadlocks (40001, 40P01) with jittered backoff (pgx #1040
+//! declined to build this in; dbos PR #426 retries the same two codes).
 //!
 //! The closure is an async closure (`async |tx| { ... }`), so its future
 //! may borrow both the transaction and the caller's variables: the

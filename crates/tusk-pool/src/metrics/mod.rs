@@ -3,6 +3,11 @@
 //! ([`PoolStats::to_prometheus`]) and OpenTelemetry-named values
 //! ([`PoolStats::to_otel`]).
 //!
+//! What is counted follows what pool users ask for most: wait time,
+//! exhaustion and churn (sqlx PR #1860 and #1908, influxdb_iox PR #8327), a
+//! leak counter (HikariCP #653). Names use Prometheus base units
+//! throughout (HikariCP's exporter mixes nanoseconds and milliseconds).
+//!
 //! Counters are atomics; latencies go to `hdrhistogram` histograms (in
 //! microseconds, 2 significant digits, fixed range, so recording never
 //! allocates) behind uncontended mutexes.
