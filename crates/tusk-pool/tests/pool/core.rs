@@ -227,3 +227,10 @@ async fn the_supervisor_keeps_min_idle_and_closes_the_surplus() {
     assert_eq!(s.idle, 2, "{s:?}");
     assert!(s.closed_total.contains(&("idle_timeout", 2)), "{s:?}");
 }
+
+#[test]
+fn a_pool_needs_a_runtime() {
+    let e = tusk_pool::Pool::new(tusk_pool::PoolConfig::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Configuration, "{e}");
+    assert!(e.to_string().contains("tokio runtime"), "{e}");
+}
