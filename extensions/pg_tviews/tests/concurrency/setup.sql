@@ -20,3 +20,17 @@ SELECT tviews.create('tv_user', $$
 SELECT tviews.create('tv_user_feed', $$
   SELECT u.id AS pk_user, coalesce(sum(t.comments), 0) AS comments, count(t.pk_post) AS posts
   FROM users u LEFT JOIN tv_post t ON t.user_id = u.id GROUP BY u.id $$, '{"key": ["pk_user"]}');
+-- A join with no foreign key: replies reach tv_owner only through topic,
+-- and topic rows reach tv_reply only through reply. Topics come and go
+-- while replies to them are added, so one writer's row is often invisible
+-- to the other's mapping; only the join-value locks serialize them.
+CREATE TABLE topic (id int PRIMARY KEY, owner int NOT NULL);
+CREATE TABLE reply (id bigserial PRIMARY KEY, topic_id int NOT NULL);
+CREATE INDEX ON topic (owner);
+CREATE INDEX ON reply (topic_id);
+INSERT INTO topic SELECT g, 1 + g % 5 FROM generate_series(1, 10) g;
+SELECT tviews.create('tv_owner', $$
+  SELECT t.owner AS pk_owner, count(DISTINCT t.id) AS topics, count(r.id) AS replies
+  FROM topic t LEFT JOIN reply r ON r.topic_id = t.id GROUP BY t.owner $$);
+SELECT tviews.create('tv_reply', $$
+  SELECT r.id AS pk_reply, t.owner FROM reply r JOIN topic t ON t.id = r.topic_id $$);
