@@ -87,6 +87,11 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// The statements and their parameters, in order.
+    pub fn statements(&self) -> impl Iterator<Item = (&Query<'a>, &[Param<'a>])> + '_ {
+        self.items.iter().map(|(q, p)| (q, p.as_slice()))
+    }
+
     /// Whether the batch runs as one transaction (see [`Batch::atomic`]).
     pub fn is_atomic(&self) -> bool {
         self.atomic

@@ -110,6 +110,25 @@ impl Connection {
         }
     }
 
+    /// Requests sent or queued on this connection and not answered yet
+    /// (0 when it is idle): concurrent callers, dropped futures whose
+    /// answers are still being drained, statements queued to close.
+    pub fn in_flight(&self) -> usize {
+        self.client.shared.lock().in_flight()
+    }
+
+    /// Bytes of protocol messages written to the server since the
+    /// connection opened (before TLS framing).
+    pub fn bytes_sent(&self) -> u64 {
+        self.client.shared.lock().bytes_sent()
+    }
+
+    /// Bytes read from the server since the connection opened (after TLS
+    /// decryption).
+    pub fn bytes_received(&self) -> u64 {
+        self.client.shared.lock().received
+    }
+
     /// True once the connection is broken or closed.
     pub fn is_closed(&self) -> bool {
         self.client.shared.lock().broken.is_some()

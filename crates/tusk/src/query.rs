@@ -54,6 +54,16 @@ impl<'a> Query<'a> {
         }
     }
 
+    /// The SQL text; `None` for a query made from a prepared [`Statement`].
+    pub fn sql(&self) -> Option<&'a str> {
+        self.stmt.is_none().then_some(self.sql)
+    }
+
+    /// The options set on this query.
+    pub fn query_options(&self) -> &QueryOptions {
+        &self.opts
+    }
+
     /// Skips the statement cache: an unnamed statement, still one round trip.
     pub fn uncached(mut self) -> Self {
         self.opts.cache = Some(false);

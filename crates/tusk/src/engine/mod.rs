@@ -118,6 +118,8 @@ pub(crate) struct State {
     pub pooler_mode: bool,
     rfqs: u64,
     syncs: u64,
+    /// Bytes received from the server since the connection opened.
+    pub received: u64,
     /// Requests not done that hold a waker: when none does, handing the
     /// driver role over needs no scan (a batch's later tickets have not
     /// been polled yet; scanning them made a 1,000-statement batch O(n²)).
@@ -173,6 +175,7 @@ impl State {
             pooler_mode,
             rfqs: 0,
             syncs: 0,
+            received: 0,
             waiting: 0,
             skipping: false,
             ungroupable_in_flight: 0,
@@ -445,6 +448,12 @@ impl State {
         self.queue.get(self.cursor).map(|r| r.id)
     }
 
+    /// Bytes written to the server since the connection opened (TLS
+    /// framing not counted).
+    pub(crate) fn bytes_sent(&self) -> u64 {
+        self.written
+    }
+
     /// Number of requests not yet answered.
     pub(crate) fn in_flight(&self) -> usize {
         self.queue.len() - self.cursor
@@ -662,7 +671,8 @@ impl State {
                 ));
                 Poll::Ready(())
             }
-            Poll::Ready(Ok(_)) => {
+            Poll::Ready(Ok(n)) => {
+                self.received += n as u64;
                 if let Err(e) = self.process() {
                     self.fail(e);
                 }

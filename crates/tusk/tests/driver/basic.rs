@@ -140,3 +140,28 @@ async fn transactions_commit_rollback_and_drop() {
     assert_eq!(ids, vec![1, 4]);
     assert_eq!(c.transaction_status(), tusk::TransactionStatus::Idle);
 }
+
+#[tokio::test]
+async fn introspection_for_layers_above() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    let (s0, r0) = (c.bytes_sent(), c.bytes_received());
+    let v: i64 = c.query_scalar("SELECT 5::int8", &[]).await.unwrap();
+    assert_eq!(v, 5);
+    assert!(c.bytes_sent() > s0 && c.bytes_received() > r0);
+    c.wait_idle().await.unwrap();
+    assert_eq!(c.in_flight(), 0);
+    let q = tusk::Query::new("SELECT 1").uncached();
+    assert_eq!(q.sql(), Some("SELECT 1"));
+    assert_eq!(q.query_options().cache, Some(false));
+    let stmt = c.prepare("SELECT 2").await.unwrap();
+    assert_eq!(tusk::Query::statement(&stmt).sql(), None);
+    let one = 1_i64;
+    let mut b = tusk::Batch::new();
+    b.push("SELECT $1::int8", &[&one]).push("SELECT 3", &[]);
+    let texts: Vec<_> = b.statements().map(|(q, p)| (q.sql(), p.len())).collect();
+    assert_eq!(
+        texts,
+        vec![(Some("SELECT $1::int8"), 1), (Some("SELECT 3"), 0)]
+    );
+}
