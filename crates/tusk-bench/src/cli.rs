@@ -31,11 +31,12 @@ pub struct Args {
     /// Full scans of bench_wide per W4 round (default 3, --quick 1).
     #[arg(long)]
     pub scans: Option<u64>,
-    /// Only these workloads: W1, W2, W4, W6 (comma-separated or repeated).
+    /// Only these workloads: W1, W2, W3, W4, W6, W7 (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Only these drivers: tusk, tusk-stream, tusk-isolated, tokio-postgres,
-    /// tokio-postgres-pipelined, sqlx, pgbench.
+    /// Only these drivers: tusk, tusk-stream, tusk-isolated, tusk-acquire,
+    /// tusk-tx, tokio-postgres, tokio-postgres-pipelined,
+    /// deadpool-tokio-postgres, sqlx, pgbench, server.
     #[arg(long = "driver", value_delimiter = ',')]
     pub drivers: Vec<String>,
     /// Write the figures as JSON here.
@@ -244,18 +245,20 @@ fn select(args: &Args) -> Result<Vec<workloads::Workload>> {
     let all = workloads::all();
     for id in &args.only {
         if !all.iter().any(|w| w.id.eq_ignore_ascii_case(id)) {
-            let later = matches!(id.to_ascii_uppercase().as_str(), "W3" | "W5" | "W7");
+            let later = id.eq_ignore_ascii_case("W5");
             return Err(BenchError::Usage(if later {
-                format!("{id} is not measured yet (W3 and W7 need the pool, W5 COPY); choose from W1, W2, W4, W6")
+                format!(
+                    "{id} is not measured yet (W5 needs COPY); choose from W1, W2, W3, W4, W6, W7"
+                )
             } else {
-                format!("no workload {id:?}; choose from W1, W2, W4, W6")
+                format!("no workload {id:?}; choose from W1, W2, W3, W4, W6, W7")
             }));
         }
     }
     for d in &args.drivers {
         if !all.iter().any(|w| w.entries.iter().any(|e| e.driver == d)) {
             return Err(BenchError::Usage(format!(
-                "no driver {d:?}; choose from tusk, tusk-stream, tusk-isolated, tokio-postgres, tokio-postgres-pipelined, sqlx, pgbench, server"
+                "no driver {d:?}; choose from tusk, tusk-stream, tusk-isolated, tusk-acquire, tusk-tx, tokio-postgres, tokio-postgres-pipelined, deadpool-tokio-postgres, sqlx, pgbench, server"
             )));
         }
     }

@@ -92,7 +92,7 @@ pub fn render(reports: &[WorkloadReport], targets: &[Target]) -> String {
         }
     }
     if !targets.is_empty() {
-        let _ = writeln!(out, "\nTargets (issue 3), medians of this run:");
+        let _ = writeln!(out, "\nTargets (issues 3 and 5), medians of this run:");
         for t in targets {
             let _ = writeln!(
                 out,

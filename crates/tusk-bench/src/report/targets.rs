@@ -1,4 +1,4 @@
-//! The targets of issue 3, checked against one run's medians.
+//! The targets of issues 3 (W1, W2, W4, W6) and 5 (W3, W7), checked against one run's medians.
 
 use super::{WorkloadReport, TUSK};
 
@@ -48,6 +48,14 @@ const TARGETS: &[(&str, Measure, bool, f64)] = &[
     ("W1", Measure::Cpu("tokio-postgres"), false, 0.6),
     ("W2", Measure::Throughput(&["pgbench"]), true, 1.0),
     ("W2", Measure::Cpu("tokio-postgres"), false, 0.4),
+    ("W3", Measure::Throughput(&["pgbench"]), true, 1.10),
+    (
+        "W3",
+        Measure::Throughput(&["deadpool-tokio-postgres"]),
+        true,
+        1.25,
+    ),
+    ("W3", Measure::Throughput(&["sqlx"]), true, 2.2),
     (
         "W4",
         Measure::Throughput(&["tokio-postgres", "sqlx"]),
@@ -58,6 +66,7 @@ const TARGETS: &[(&str, Measure, bool, f64)] = &[
     ("W4", Measure::Rss("tusk-stream"), false, 64.0),
     ("W6", Measure::Throughput(&["tokio-postgres"]), true, 5.0),
     ("W6", Measure::Throughput(&["pgbench"]), true, 1.0),
+    ("W7", Measure::Throughput(&["pgbench"]), true, 1.0),
 ];
 
 /// The issue's targets for the workloads in `reports`.

@@ -1,7 +1,7 @@
 //! The workloads, each a small trait with one implementation per driver,
 //! and what every driver's side of a workload offers the harness: rounds.
 //!
-//! Adding a workload (W3, W5, W7) is a new file here with its trait, its
+//! Adding a workload (W5) is a new file here with its trait, its
 //! impls and a `workload()` function, plus one line in [`all`].
 
 use std::future::Future;
@@ -17,8 +17,10 @@ pub mod pgbench;
 pub mod server;
 pub mod w1;
 pub mod w2;
+pub mod w3;
 pub mod w4;
 pub mod w6;
+pub mod w7;
 
 /// A boxed, sendable future of a benchmark result.
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -114,8 +116,10 @@ pub fn all() -> Vec<Workload> {
     vec![
         w1::workload(),
         w2::workload(),
+        w3::workload(),
         w4::workload(),
         w6::workload(),
+        w7::workload(),
     ]
 }
 

@@ -21,11 +21,38 @@ enum Length {
     Counted,
 }
 
+/// How many clients pgbench runs, on how many threads (`-c`, `-j`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clients {
+    /// `-c`: clients, one connection each.
+    pub clients: u32,
+    /// `-j`: worker threads.
+    pub threads: u32,
+}
+
+impl Clients {
+    /// One client on one thread (`-c 1 -j 1`): the sequential workloads.
+    pub const ONE: Clients = Clients {
+        clients: 1,
+        threads: 1,
+    };
+}
+
+/// What pgbench runs.
+#[derive(Debug, Clone)]
+enum Script {
+    /// `-f FILE`: a script the harness wrote.
+    File(PathBuf),
+    /// `-b NAME`: one of pgbench's built-in scripts (`tpcb-like`).
+    Builtin(&'static str),
+}
+
 /// pgbench running one script.
 struct Pgbench {
     bin: PathBuf,
     url: String,
-    script: PathBuf,
+    script: Script,
+    clients: Clients,
     log_dir: PathBuf,
     ops_per_tx: u64,
     length: Length,
@@ -42,7 +69,43 @@ pub fn timed(
     ops_per_tx: u64,
     sampling: Option<f64>,
 ) -> Result<Box<dyn Bench>> {
-    make(t, workload, script, ops_per_tx, Length::Timed, sampling)
+    timed_clients(t, workload, script, ops_per_tx, sampling, Clients::ONE)
+}
+
+/// [`timed`] with several clients (`-c`) on several threads (`-j`).
+pub fn timed_clients(
+    t: &Target,
+    workload: &str,
+    script: &str,
+    ops_per_tx: u64,
+    sampling: Option<f64>,
+    clients: Clients,
+) -> Result<Box<dyn Bench>> {
+    let mut bench = make(t, workload, script, ops_per_tx, Length::Timed, sampling)?;
+    bench.clients = clients;
+    Ok(bench)
+}
+
+/// pgbench running one of its built-in scripts (`-b name`, e.g.
+/// `tpcb-like`) for `-T seconds`, with `clients`; each transaction counts
+/// one operation. pgbench reads the scale from `pgbench_branches`.
+pub fn builtin(
+    t: &Target,
+    workload: &str,
+    name: &'static str,
+    sampling: Option<f64>,
+    clients: Clients,
+) -> Result<Box<dyn Bench>> {
+    Ok(Box::new(Pgbench {
+        bin: t.pgbench.clone(),
+        url: t.url.clone(),
+        script: Script::Builtin(name),
+        clients,
+        log_dir: t.work_dir.join(format!("{workload}-pgbench-log")),
+        ops_per_tx: 1,
+        length: Length::Timed,
+        sampling,
+    }))
 }
 
 /// pgbench for W4: `-t scans` transactions of `script`, each counting
@@ -53,7 +116,14 @@ pub fn counted(
     script: &str,
     ops_per_tx: u64,
 ) -> Result<Box<dyn Bench>> {
-    make(t, workload, script, ops_per_tx, Length::Counted, None)
+    Ok(make(
+        t,
+        workload,
+        script,
+        ops_per_tx,
+        Length::Counted,
+        None,
+    )?)
 }
 
 fn make(
@@ -63,13 +133,14 @@ fn make(
     ops_per_tx: u64,
     length: Length,
     sampling: Option<f64>,
-) -> Result<Box<dyn Bench>> {
+) -> Result<Box<Pgbench>> {
     let path = t.work_dir.join(format!("{workload}.pgbench"));
     std::fs::write(&path, script).map_err(|e| BenchError::file(&path, e))?;
     Ok(Box::new(Pgbench {
         bin: t.pgbench.clone(),
         url: t.url.clone(),
-        script: path,
+        script: Script::File(path),
+        clients: Clients::ONE,
         log_dir: t.work_dir.join(format!("{workload}-pgbench-log")),
         ops_per_tx,
         length,
@@ -99,13 +170,19 @@ impl Pgbench {
         let _ = std::fs::remove_dir_all(&self.log_dir);
         std::fs::create_dir_all(&self.log_dir).map_err(|e| BenchError::file(&self.log_dir, e))?;
         let mut cmd = tokio::process::Command::new(&self.bin);
-        cmd.args(["-n", "-M", "prepared", "-c", "1", "-j", "1", "-l"])
+        cmd.args(["-n", "-M", "prepared", "-l"])
+            .arg("-c")
+            .arg(self.clients.clients.to_string())
+            .arg("-j")
+            .arg(self.clients.threads.to_string())
             .arg(format!(
                 "--log-prefix={}",
                 self.log_dir.join("tx").display()
-            ))
-            .arg("-f")
-            .arg(&self.script);
+            ));
+        match &self.script {
+            Script::File(path) => cmd.arg("-f").arg(path),
+            Script::Builtin(name) => cmd.arg("-b").arg(name),
+        };
         match self.length {
             Length::Timed => cmd.arg("-T").arg(plan.seconds.max(1).to_string()),
             Length::Counted => cmd.arg("-t").arg(plan.scans.max(1).to_string()),

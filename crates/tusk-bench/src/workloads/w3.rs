@@ -1,0 +1,249 @@
+//! W3: point select, pooled: W1's query from 64 tasks sharing a pool of 8
+//! connections. Also the runner W7 uses: many tasks repeating one
+//! operation on a shared pool.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::ConnectOptions;
+use tusk::Executor;
+use tusk_pool::{Pool, PoolConfig};
+
+use super::pgbench::{self, Clients};
+use super::w1::{ACCOUNTS, PGBENCH_SCRIPT, SQL};
+use super::{entry, Bench, BoxFut, Plan, Workload};
+use crate::error::{BenchError, Result};
+use crate::measure::{histogram, Meter, Rng, Sample};
+
+/// Tasks sharing the pool.
+pub const TASKS: usize = 64;
+
+/// Connections in every pool (and pgbench's clients).
+pub const CONNECTIONS: u32 = 8;
+
+/// pgbench's clients and threads in W3 and W7: `-c 8 -j 2`.
+pub const PGBENCH_CLIENTS: Clients = Clients {
+    clients: CONNECTIONS,
+    threads: 2,
+};
+
+/// One operation that many tasks repeat on a shared pool: it draws its
+/// own random keys from `rng`.
+pub trait SharedOp: Send + Sync + 'static {
+    /// Runs one operation (a query, a transaction).
+    fn run(&self, rng: &mut Rng) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// W3.
+pub fn workload() -> Workload {
+    Workload {
+        id: "W3",
+        what: "point select, pooled (64 tasks sharing 8 connections)",
+        unit: "queries/s",
+        latency_of: "query",
+        before_round: None,
+        entries: vec![
+            entry("tusk", |t| {
+                Box::pin(async move { tasks("tusk", "W3", TASKS, TuskShared(tusk_pool(&t.url)?)) })
+            }),
+            entry("tusk-acquire", |t| {
+                Box::pin(async move {
+                    tasks("tusk-acquire", "W3", TASKS, TuskAcquire(tusk_pool(&t.url)?))
+                })
+            }),
+            entry("deadpool-tokio-postgres", |t| {
+                Box::pin(async move {
+                    tasks(
+                        "deadpool-tokio-postgres",
+                        "W3",
+                        TASKS,
+                        Deadpool(deadpool(&t.url)?),
+                    )
+                })
+            }),
+            entry("sqlx", |t| {
+                Box::pin(async move { tasks("sqlx", "W3", TASKS, Sqlx(sqlx_pool(&t.url).await?)) })
+            }),
+            entry("pgbench", |t| {
+                Box::pin(async move {
+                    pgbench::timed_clients(t, "W3", PGBENCH_SCRIPT, 1, Some(0.1), PGBENCH_CLIENTS)
+                })
+            }),
+        ],
+    }
+}
+
+/// A tusk pool of [`CONNECTIONS`], all opened up front (`min_idle`).
+pub fn tusk_pool(url: &str) -> Result<Pool> {
+    let max = usize::try_from(CONNECTIONS).unwrap_or(8);
+    Ok(Pool::new(
+        PoolConfig::builder()
+            .url(url)?
+            .max_size(max)
+            .min_idle(max)
+            .build(),
+    )?)
+}
+
+/// A deadpool-postgres pool of [`CONNECTIONS`] tokio-postgres clients;
+/// `RecyclingMethod::Fast` (no query when a client comes back), as its
+/// documentation recommends for speed.
+pub fn deadpool(url: &str) -> Result<deadpool_postgres::Pool> {
+    let config = tokio_postgres::Config::from_str(url)?;
+    let manager = Manager::from_config(
+        config,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    deadpool_postgres::Pool::builder(manager)
+        .max_size(usize::try_from(CONNECTIONS).unwrap_or(8))
+        .build()
+        .map_err(|e| BenchError::process("deadpool-postgres", e.to_string()))
+}
+
+/// A sqlx pool of [`CONNECTIONS`] (its defaults otherwise: a ping on every
+/// acquire), statement logging off.
+pub async fn sqlx_pool(url: &str) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
+    Ok(PgPoolOptions::new()
+        .max_connections(CONNECTIONS)
+        .min_connections(CONNECTIONS)
+        .connect_with(options)
+        .await?)
+}
+
+/// A deadpool error as the benchmark's.
+pub fn pool_error(e: deadpool_postgres::PoolError) -> BenchError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => BenchError::TokioPostgres(e),
+        e => BenchError::process("deadpool-postgres", e.to_string()),
+    }
+}
+
+/// tusk: the pool's own query method; once all 8 connections are busy,
+/// callers share them and their queries are pipelined.
+struct TuskShared(Pool);
+
+impl SharedOp for TuskShared {
+    async fn run(&self, rng: &mut Rng) -> Result<()> {
+        let aid = rng.key(ACCOUNTS);
+        black_box(self.0.query_scalar::<i32>(SQL, &[&aid]).await?);
+        Ok(())
+    }
+}
+
+/// tusk: a connection of one's own per query (`acquire`), as with the
+/// other pools.
+struct TuskAcquire(Pool);
+
+impl SharedOp for TuskAcquire {
+    async fn run(&self, rng: &mut Rng) -> Result<()> {
+        let aid = rng.key(ACCOUNTS);
+        let conn = self.0.acquire().await?;
+        black_box(conn.query_scalar::<i32>(SQL, &[&aid]).await?);
+        Ok(())
+    }
+}
+
+/// deadpool-postgres: a client per query, its statement from the client's
+/// statement cache (`prepare_cached`).
+struct Deadpool(deadpool_postgres::Pool);
+
+impl SharedOp for Deadpool {
+    async fn run(&self, rng: &mut Rng) -> Result<()> {
+        let aid = rng.key(ACCOUNTS);
+        let client = self.0.get().await.map_err(pool_error)?;
+        let stmt = client.prepare_cached(SQL).await?;
+        let balance: i32 = client.query_one(&stmt, &[&aid]).await?.try_get(0)?;
+        black_box(balance);
+        Ok(())
+    }
+}
+
+/// sqlx: `fetch_one` on the pool (a connection per query, its statement
+/// cache).
+struct Sqlx(PgPool);
+
+impl SharedOp for Sqlx {
+    async fn run(&self, rng: &mut Rng) -> Result<()> {
+        let aid = rng.key(ACCOUNTS);
+        let balance = sqlx::query_scalar::<_, i32>(SQL)
+            .bind(aid)
+            .fetch_one(&self.0)
+            .await?;
+        black_box(balance);
+        Ok(())
+    }
+}
+
+/// A [`Bench`] that runs `op` from `n` tasks at once.
+pub fn tasks<T: SharedOp>(
+    driver: &'static str,
+    workload: &'static str,
+    n: usize,
+    op: T,
+) -> Result<Box<dyn Bench>> {
+    Ok(Box::new(Tasks {
+        driver,
+        workload,
+        n,
+        op: Arc::new(op),
+        seed: 0x5eed_0003,
+    }))
+}
+
+/// Runs a [`SharedOp`] from `n` tasks until the round's deadline.
+struct Tasks<T> {
+    driver: &'static str,
+    workload: &'static str,
+    n: usize,
+    op: Arc<T>,
+    seed: u64,
+}
+
+impl<T: SharedOp> Bench for Tasks<T> {
+    fn driver(&self) -> &'static str {
+        self.driver
+    }
+
+    fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
+        Box::pin(async move {
+            let mut m = Meter::start();
+            let deadline = m.started() + plan.duration();
+            let mut handles = Vec::with_capacity(self.n);
+            for _ in 0..self.n {
+                self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut rng = Rng::new(self.seed);
+                let op = Arc::clone(&self.op);
+                handles.push(tokio::spawn(async move {
+                    let mut hist = histogram();
+                    let mut ops = 0u64;
+                    loop {
+                        let t = Instant::now();
+                        op.run(&mut rng).await?;
+                        let now = Instant::now();
+                        let _ = hist.record(crate::measure::nanos(now - t).max(1));
+                        ops += 1;
+                        if now >= deadline {
+                            return Ok::<_, BenchError>((ops, hist));
+                        }
+                    }
+                }));
+            }
+            for handle in handles {
+                let (ops, hist) = handle.await.map_err(|e| {
+                    BenchError::process(format!("a {} task", self.workload), e.to_string())
+                })??;
+                m.merge(ops, &hist);
+            }
+            Ok(m.finish())
+        })
+    }
+}
