@@ -19,6 +19,7 @@
 //! | `tusk query SQL [PARAM...]` | runs one statement; rows as an aligned table, or with `--json` one JSON object per row ([`json`] has the mapping) |
 //! | `tusk ping` | connects, runs `SELECT 1`, prints the server version and the timings |
 //! | `tusk dev start\|stop\|status` | a persistent local PostgreSQL for development ([`dev`]) |
+//! | `tusk metrics --serve ADDR` | a connection pool's Prometheus metrics on `/metrics` and its health on `/health`, over HTTP ([`metrics`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
 //! development cluster, started on demand. `docs/cli.md` has the details.
@@ -28,6 +29,7 @@
 pub mod dev;
 mod error;
 pub mod json;
+pub mod metrics;
 mod ping;
 mod query;
 pub mod table;
@@ -55,6 +57,9 @@ pub enum Command {
     Query(QueryArgs),
     /// Connect, run SELECT 1, print the server version and round-trip time
     Ping(ConnArgs),
+    /// Serve a connection pool's Prometheus metrics (/metrics) and health
+    /// (/health) over HTTP
+    Metrics(MetricsArgs),
     /// Manage the local development cluster (the default database)
     Dev {
         /// start, stop or status
@@ -84,6 +89,24 @@ pub struct QueryArgs {
     /// Print one JSON object per row (column name to value) instead of a table
     #[arg(long)]
     pub json: bool,
+    /// Where to connect.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// `tusk metrics`.
+#[derive(Debug, Clone, Args)]
+pub struct MetricsArgs {
+    /// Listen on this host:port (port 0 picks a free one); the bound
+    /// address is printed on stdout
+    #[arg(long, value_name = "ADDR")]
+    pub serve: String,
+    /// Most connections the pool opens (one is kept open)
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub max_size: usize,
+    /// The pool's name: the `pool` label of every series
+    #[arg(long, value_name = "NAME", default_value = "tusk")]
+    pub name: String,
     /// Where to connect.
     #[command(flatten)]
     pub conn: ConnArgs,
@@ -151,6 +174,11 @@ pub fn run_with(
         Command::Ping(conn) => {
             let url = resolve_url(&conn, ctx, err)?;
             block_on(ping::run(&url, out))?;
+            Ok(0)
+        }
+        Command::Metrics(args) => {
+            let url = resolve_url(&args.conn, ctx, err)?;
+            block_on(metrics::run(&url, &args, out, err))?;
             Ok(0)
         }
         Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),
