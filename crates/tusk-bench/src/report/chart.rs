@@ -18,7 +18,7 @@ const GROUP_LABELS: f64 = 56.0;
 pub fn colour(driver: &str) -> &'static str {
     match driver {
         "tusk" => "#d9480f",
-        "tusk-stream" | "tusk-isolated" | "tusk-acquire" | "tusk-tx" => "#f59f00",
+        "tusk-stream" | "tusk-isolated" | "tusk-acquire" | "tusk-tx" | "tusk-noreset" => "#f59f00",
         "tokio-postgres" => "#1c7ed6",
         "tokio-postgres-pipelined" => "#74c0fc",
         "deadpool-tokio-postgres" => "#7048e8",
@@ -248,6 +248,7 @@ fn rank(driver: &str) -> usize {
         "tusk-isolated",
         "tusk-acquire",
         "tusk-tx",
+        "tusk-noreset",
         "tokio-postgres",
         "tokio-postgres-pipelined",
         "deadpool-tokio-postgres",

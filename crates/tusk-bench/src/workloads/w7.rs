@@ -80,6 +80,16 @@ pub fn workload() -> Workload {
                     async move { tasks("tusk", "W7", TASKS, TuskAtomic(w3::tusk_pool(&t.url)?)) },
                 )
             }),
+            entry("tusk-noreset", |t| {
+                Box::pin(async move {
+                    tasks(
+                        "tusk-noreset",
+                        "W7",
+                        TASKS,
+                        TuskNoReset(w3::tusk_pool(&t.url)?),
+                    )
+                })
+            }),
             entry("tusk-tx", |t| {
                 Box::pin(
                     async move { tasks("tusk-tx", "W7", TASKS, TuskTx(w3::tusk_pool(&t.url)?)) },
@@ -144,6 +154,39 @@ impl SharedOp for TuskAtomic {
             }
         }
         black_box(balance("tusk", found)?);
+        Ok(())
+    }
+}
+
+/// tusk: the same atomic batch on a connection from `acquire()`, sent
+/// through its `Deref` target (the plain `tusk::Connection`), which
+/// bypasses the pool's bookkeeping. `Pool::batch` cannot see a batch's
+/// statements, so it resets the session (one more round trip) whenever a
+/// batch's connection comes back; this entry shows what that reset costs.
+struct TuskNoReset(Pool);
+
+impl SharedOp for TuskNoReset {
+    async fn run(&self, rng: &mut Rng) -> Result<()> {
+        let k = Keys::draw(rng);
+        let mut b = Batch::atomic();
+        b.push(UPDATE_ACCOUNT, &[&k.delta, &k.aid]);
+        b.push(SELECT_ACCOUNT, &[&k.aid]);
+        b.push(UPDATE_TELLER, &[&k.delta, &k.tid]);
+        b.push(UPDATE_BRANCH, &[&k.delta, &k.bid]);
+        b.push(INSERT_HISTORY, &[&k.tid, &k.bid, &k.aid, &k.delta]);
+        let conn = self.0.acquire().await?;
+        let mut found = None;
+        for (i, result) in (*conn).batch(&b).await?.into_iter().enumerate() {
+            let result = result?;
+            if i == 1 {
+                found = result
+                    .rows
+                    .first()
+                    .map(|r| r.try_get::<i32>(0))
+                    .transpose()?;
+            }
+        }
+        black_box(balance("tusk-noreset", found)?);
         Ok(())
     }
 }
