@@ -153,7 +153,7 @@ impl Drop for Reservation<'_> {
 
 impl Inner {
     pub(crate) fn new(cfg: PoolConfig) -> Inner {
-        let cfg = cfg.normalized();
+        let (cfg, _) = cfg.normalized();
         let n = cfg.shard_count();
         let per = cfg.max_size;
         let breaker = Breaker::new(

@@ -80,7 +80,7 @@ mod supervisor;
 mod transaction;
 
 pub use breaker::BreakerState;
-pub use config::{PoolConfig, PoolConfigBuilder, ResetPolicy};
+pub use config::{ConfigWarning, PoolConfig, PoolConfigBuilder, ResetPolicy};
 pub use credentials::{CredentialsFuture, CredentialsProvider};
 pub use health::{Health, HealthStatus};
 pub use leak::LeakReport;

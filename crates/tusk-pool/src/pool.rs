@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tusk::{Error, Executor};
 
 use crate::acquire;
-use crate::config::PoolConfig;
+use crate::config::{ConfigWarning, PoolConfig};
 use crate::health::{self, Health};
 use crate::inner::Inner;
 use crate::leak::LeakReport;
@@ -73,13 +73,24 @@ impl Pool {
     /// Creates a pool. Connections open on demand (and `min_idle` of them
     /// in the background); nothing is awaited here. Must be called inside
     /// a tokio runtime: the pool's supervisor is a tokio task.
+    ///
+    /// The config is validated first: values out of range are corrected
+    /// and logged (see [`PoolConfig::validate`]; [`Pool::config`] gives the
+    /// config applied, [`Pool::new_with_warnings`] the warnings too).
     pub fn new(config: PoolConfig) -> Result<Pool, Error> {
+        Ok(Pool::new_with_warnings(config)?.0)
+    }
+
+    /// [`Pool::new`], also returning the corrections validation made.
+    pub fn new_with_warnings(config: PoolConfig) -> Result<(Pool, Vec<ConfigWarning>), Error> {
+        let (config, warnings) = config.normalized();
         let inner = Arc::new(Inner::new(config));
         crate::supervisor::spawn(&inner)?;
-        Ok(Pool {
+        let pool = Pool {
             _handle: Arc::new(Handle(inner.clone())),
             inner,
-        })
+        };
+        Ok((pool, warnings))
     }
 
     /// Creates a pool for a connection string (URL or `key=value`, `PG*`
@@ -192,23 +203,64 @@ impl Pool {
         self.inner.cfg.read().clone()
     }
 
-    /// Applies a new configuration live: sizes, timeouts, thresholds, the
-    /// reset policy and the credentials provider take effect at once. When
-    /// the connection settings changed, existing connections are recycled
-    /// gracefully (closed when they next come back or sit idle). The shard
-    /// count and the breaker's settings keep their first values.
-    pub fn reconfigure(&self, config: PoolConfig) {
-        let config = config.normalized();
+    /// Applies a new configuration live and returns the config applied
+    /// with the corrections validation made ([`PoolConfig::validate`]).
+    ///
+    /// - Live, at once: sizes (`max_size`, `min_idle`; idle connections
+    ///   above a smaller `max_size` close), timeouts and thresholds, the
+    ///   reset policy, the pipeline depth, the credentials provider, the
+    ///   name.
+    /// - Recycled gracefully when `connect` changed (host, port, database,
+    ///   user, password, TLS, any connection option) or `hot_statements`
+    ///   did: idle connections close at once, busy ones when they come
+    ///   back (nothing in use is cut off), and new ones open with the new
+    ///   settings.
+    /// - Kept: the shard count and the breaker's settings keep their first
+    ///   values (the applied config says so).
+    pub fn reconfigure(&self, config: PoolConfig) -> (PoolConfig, Vec<ConfigWarning>) {
+        let (mut config, warnings) = config.normalized();
         let recycle = {
             let old = self.inner.cfg.read();
-            old.connect != config.connect
+            config.shards = old.shards;
+            config.breaker_threshold = old.breaker_threshold;
+            config.reconnect_backoff_min = old.reconnect_backoff_min;
+            config.reconnect_backoff_max = old.reconnect_backoff_max;
+            old.connect != config.connect || old.hot_statements != config.hot_statements
         };
         self.inner.hot.apply(&config);
-        *self.inner.cfg.write() = config;
+        *self.inner.cfg.write() = config.clone();
         if recycle {
             self.inner.generation.fetch_add(1, AcqRel);
+            self.retire_idle();
         }
         self.inner.wake_supervisor.notify_one();
+        self.inner.notify_shared();
+        (config, warnings)
+    }
+
+    /// Closes the idle connections of older generations now (the
+    /// supervisor would at its next look; doing it here means the next
+    /// acquire already opens a connection with the new settings).
+    fn retire_idle(&self) {
+        let generation = self.inner.generation.load(Acquire);
+        let mut old = Vec::new();
+        for shard in self.inner.shards.iter() {
+            let mut s = shard.lock();
+            let mut i = 0;
+            while i < s.len() {
+                if s[i].generation < generation {
+                    if let Some(c) = s.remove(i) {
+                        self.inner.idle.fetch_sub(1, AcqRel);
+                        old.push(c);
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        for c in old {
+            self.inner.discard(c, CloseReason::Reconfigured);
+        }
     }
 
     /// Retires every connection: idle ones close now, busy ones when they

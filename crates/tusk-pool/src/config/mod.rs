@@ -1,5 +1,13 @@
 //! The pool's configuration: a plain struct with public fields, documented
-//! defaults, and a builder.
+//! defaults, and a builder; read from URL parameters, the environment and
+//! TOML (`sources`), every setting by name (`keys`), validated with
+//! warnings (`validate`).
+
+mod keys;
+mod sources;
+mod validate;
+
+pub use validate::ConfigWarning;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,6 +104,11 @@ pub struct PoolConfig {
     pub reconnect_backoff_max: Duration,
     /// Consecutive connect failures that open the circuit breaker. Default 5.
     pub breaker_threshold: u32,
+    /// Statements prepared on every new connection before it is first
+    /// handed out (one flight for all of them), so their first run on a
+    /// fresh connection sends no Parse: see docs/pool.md, "Hot statements".
+    /// Default none.
+    pub hot_statements: Vec<String>,
 }
 
 impl Default for PoolConfig {
@@ -120,6 +133,7 @@ impl Default for PoolConfig {
             reconnect_backoff_min: Duration::from_millis(25),
             reconnect_backoff_max: Duration::from_secs(1),
             breaker_threshold: 5,
+            hot_statements: Vec::new(),
         }
     }
 }
@@ -140,6 +154,7 @@ impl std::fmt::Debug for PoolConfig {
             .field("max_pipeline_depth", &self.max_pipeline_depth)
             .field("reset", &self.reset)
             .field("credentials", &self.credentials.is_some())
+            .field("hot_statements", &self.hot_statements)
             .finish_non_exhaustive()
     }
 }
@@ -148,12 +163,6 @@ impl PoolConfig {
     /// A builder starting from the defaults.
     pub fn builder() -> PoolConfigBuilder {
         PoolConfigBuilder(PoolConfig::default())
-    }
-
-    /// The defaults with a connection string (URL or `key=value`), unset
-    /// options filled from the `PG*` environment as libpq does.
-    pub fn from_url(url: &str) -> Result<PoolConfig, tusk::Error> {
-        Ok(PoolConfig::builder().url(url)?.build())
     }
 
     /// The number of shards this config gives, resolved.
@@ -166,19 +175,13 @@ impl PoolConfig {
         n.clamp(1, self.max_size.max(1))
     }
 
-    /// Clamps values that make no sense (max 0, min above max) and says so.
-    pub(crate) fn normalized(mut self) -> PoolConfig {
-        if self.max_size == 0 {
-            tracing::warn!(pool = %self.name, "max_size 0 is not usable; using 1");
-            self.max_size = 1;
+    /// Validates and logs each correction (see [`PoolConfig::validate`]).
+    pub(crate) fn normalized(self) -> (PoolConfig, Vec<ConfigWarning>) {
+        let (c, warnings) = self.validate();
+        for w in &warnings {
+            tracing::warn!(pool = %c.name, key = w.key, value = %w.value, applied = %w.applied, "{w}");
         }
-        if self.min_idle > self.max_size {
-            tracing::warn!(pool = %self.name, min_idle = self.min_idle, max_size = self.max_size,
-                "min_idle above max_size; using max_size");
-            self.min_idle = self.max_size;
-        }
-        self.max_pipeline_depth = self.max_pipeline_depth.max(1);
-        self
+        (c, warnings)
     }
 }
 
@@ -194,10 +197,17 @@ macro_rules! setters {
 
 impl PoolConfigBuilder {
     /// Parses a connection string (URL or `key=value`) into `connect`,
-    /// filling unset options from the `PG*` environment.
+    /// filling unset options from the `PG*` environment; its `pool_<key>`
+    /// parameters set the pool ([`PoolConfig::from_url`]).
     pub fn url(mut self, url: &str) -> Result<Self, tusk::Error> {
-        self.0.connect = tusk::Config::parse(url)?.with_env_defaults()?;
+        self.0.set("url", url)?;
         Ok(self)
+    }
+
+    /// Sets the statements prepared ahead on every new connection.
+    pub fn hot_statements<S: Into<String>>(mut self, sql: impl IntoIterator<Item = S>) -> Self {
+        self.0.hot_statements = sql.into_iter().map(Into::into).collect();
+        self
     }
 
     /// Sets the password (or token) provider.
@@ -261,7 +271,7 @@ mod tests {
 
     #[test]
     fn nonsense_is_corrected() {
-        let c = PoolConfig {
+        let (c, _) = PoolConfig {
             max_size: 0,
             min_idle: 5,
             max_pipeline_depth: 0,
