@@ -91,10 +91,12 @@ impl Inner {
 
     fn piggyback(self: &Arc<Self>) -> Option<Lease> {
         let depth = self.hot.depth.load(Relaxed);
+        // A connection retired by `reconfigure` or a failover takes no new users.
+        let generation = self.generation.load(Acquire);
         let mut s = self.shared.lock();
         let e = s
             .iter_mut()
-            .filter(|e| e.users < depth && e.evict.is_none())
+            .filter(|e| e.users < depth && e.evict.is_none() && e.conn.generation >= generation)
             .min_by_key(|e| e.users)?;
         e.users += 1;
         Some(Lease {
