@@ -40,6 +40,8 @@ pub(crate) struct Conn {
     /// State reset on every return: a statement prepared on this
     /// connection may change session state whenever it runs.
     pub(crate) sticky: Dirty,
+    /// The driver's byte counters when last added to the pool's totals.
+    pub(crate) bytes_seen: (u64, u64),
 }
 
 /// What a handle learned while it held a connection; read on return.
@@ -86,6 +88,11 @@ impl HandleState {
 
 /// Sets `interrupted` unless disarmed: a query future dropped mid-flight
 /// leaves the connection with a request whose effect the pool cannot see.
+///
+/// `Connection::in_flight() > 0` at return is not the same fact: a
+/// `RowStream` from `query_stream` outlives the handle that started it and
+/// keeps its request in flight while its holder reads it; treating that as
+/// abandoned would cancel a stream in use.
 pub(crate) struct InterruptGuard<'a>(pub(crate) Option<&'a HandleState>);
 
 impl InterruptGuard<'_> {

@@ -282,6 +282,8 @@ impl Inner {
         evict: Option<CloseReason>,
         interrupted: bool,
     ) {
+        let mut c = c;
+        self.count_bytes(&mut c);
         self.mark_returned(&c);
         if self.is_closed() {
             return self.discard(c, CloseReason::Shutdown);
@@ -435,8 +437,22 @@ impl Inner {
         }
     }
 
+    /// Adds what a connection sent and received since it was last counted
+    /// to the pool's byte totals.
+    pub(crate) fn count_bytes(&self, c: &mut Conn) {
+        let now = (c.conn.bytes_sent(), c.conn.bytes_received());
+        let m = &self.metrics;
+        m.bytes_sent
+            .fetch_add(now.0.saturating_sub(c.bytes_seen.0), Relaxed);
+        m.bytes_received
+            .fetch_add(now.1.saturating_sub(c.bytes_seen.1), Relaxed);
+        c.bytes_seen = now;
+    }
+
     /// Closes a connection and frees its slot.
     pub(crate) fn discard(&self, c: Conn, reason: CloseReason) {
+        let mut c = c;
+        self.count_bytes(&mut c);
         self.metrics.closed(reason);
         {
             let mut reg = self.registry.lock();
@@ -487,6 +503,7 @@ impl Inner {
             last_used: now,
             generation: self.generation.load(Acquire),
             sticky: Dirty::default(),
+            bytes_seen: (0, 0),
         }
     }
 

@@ -4,7 +4,6 @@
 //! `db.query.text`, since `db.statement` is superseded: FirebirdSQL/NETProvider
 //! #1196), time it, and apply the SQLSTATE policy to its error.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
 use std::time::Instant;
@@ -17,10 +16,6 @@ use crate::inner::Inner;
 use crate::metrics::CloseReason;
 use crate::policy::{self, Action};
 use crate::reset::{self, Dirty};
-
-thread_local! {
-    static BUF: RefCell<String> = const { RefCell::new(String::new()) };
-}
 
 /// Longest `db.query.text` recorded on a span.
 const SPAN_TEXT: usize = 200;
@@ -66,13 +61,14 @@ fn finish(text: &str, empty_op: &'static str, always: bool) -> Inspected {
     Inspected { dirty, op, span }
 }
 
-/// Inspects a driver query (its text read through `Debug`: see `reset`).
+/// Inspects a driver query (no text for a prepared statement: its session
+/// effects were recorded when it was prepared, see `mark_sticky`).
 pub(crate) fn inspect_query(inner: &Inner, q: &tusk::Query<'_>) -> Inspected {
-    let always = inner.hot.reset_always.load(Relaxed);
-    BUF.with_borrow_mut(|buf| {
-        let text = reset::query_text(q, buf);
-        finish(text, "EXECUTE", always)
-    })
+    finish(
+        q.sql().unwrap_or(""),
+        "EXECUTE",
+        inner.hot.reset_always.load(Relaxed),
+    )
 }
 
 /// Inspects plain SQL text.
@@ -80,9 +76,14 @@ pub(crate) fn inspect_text(inner: &Inner, sql: &str) -> Inspected {
     finish(sql, "EMPTY", inner.hot.reset_always.load(Relaxed))
 }
 
-/// Inspects a batch (its statements are not visible: labelled `BATCH`).
-pub(crate) fn inspect_batch(inner: &Inner) -> Inspected {
-    finish("", "BATCH", inner.hot.reset_always.load(Relaxed))
+/// Inspects a batch: the session state any of its statements may change
+/// (each one's text scanned), labelled `BATCH`.
+pub(crate) fn inspect_batch(inner: &Inner, batch: &tusk::Batch<'_>) -> Inspected {
+    let mut ins = finish("", "BATCH", inner.hot.reset_always.load(Relaxed));
+    for (q, _) in batch.statements() {
+        ins.dirty = ins.dirty.union(reset::scan(q.sql().unwrap_or("")));
+    }
+    ins
 }
 
 /// Applies the SQLSTATE policy to an error seen on a connection.
@@ -201,10 +202,7 @@ macro_rules! observed_executor {
                 batch: &'a tusk::Batch<'a>,
             ) -> impl std::future::Future<Output = Result<Vec<tusk::BatchResult>, tusk::Error>> + Send + 'a {
                 let $s = self;
-                // A batch's statements are not visible to the pool: reset
-                // what can be reset without dropping the statement cache.
-                let mut ins = $crate::observe::inspect_batch($inner);
-                ins.dirty = ins.dirty.union($crate::reset::Dirty::OPAQUE);
+                let ins = $crate::observe::inspect_batch($inner, batch);
                 $crate::observe::run($inner, $state, ins, $target.batch(batch))
             }
         }

@@ -24,9 +24,6 @@ impl Dirty {
     pub(crate) const CURSOR: Dirty = Dirty(16);
     /// Session-level advisory locks.
     pub(crate) const ADVISORY: Dirty = Dirty(32);
-    /// What the pool cannot see into (a `Batch`): every kind the reset can
-    /// undo without dropping the statement cache.
-    pub(crate) const OPAQUE: Dirty = Dirty(1 | 2 | 16 | 32);
     /// Everything ([`ResetPolicy::Always`](crate::ResetPolicy::Always)).
     pub(crate) const ALL: Dirty = Dirty(63);
 
@@ -51,8 +48,7 @@ impl Dirty {
 /// leak state, so anything that looks like it may change the session counts.
 /// `SET` counts unless it follows `UPDATE` or `ALTER` in the same statement
 /// (`UPDATE t SET ...`, `ALTER TABLE t SET ...`). A backslash and the
-/// character after it separate words, so the escaped text of `Debug` output
-/// scans the same as the original.
+/// character after it separate words.
 pub(crate) fn scan(sql: &str) -> Dirty {
     let mut dirty = Dirty::default();
     let mut update_or_alter = false;
@@ -139,30 +135,6 @@ pub(crate) fn reset_sql(dirty: Dirty) -> String {
     parts.join("; ")
 }
 
-/// The text of a driver `Query`, read through its `Debug` output (the
-/// driver does not expose it yet: see docs/pool.md). Returns the escaped
-/// text between `sql: "` and the closing quote; [`scan`] reads escapes as
-/// word separators. Empty for a prepared statement.
-pub(crate) fn query_text<'b>(q: &tusk::Query<'_>, buf: &'b mut String) -> &'b str {
-    use std::fmt::Write;
-    buf.clear();
-    let _ = write!(buf, "{q:?}");
-    let Some(start) = buf.find("sql: \"").map(|i| i + 6) else {
-        return "";
-    };
-    let rest = &buf.as_bytes()[start..];
-    let mut i = 0;
-    while i < rest.len() {
-        match rest[i] {
-            b'\\' => i += 2,
-            b'"' => break,
-            _ => i += 1,
-        }
-    }
-    let end = (start + i).min(buf.len());
-    &buf[start..end]
-}
-
 /// Every operation label: a statement's first keyword from a fixed list
 /// (bounded label cardinality), and the pool's own labels.
 pub(crate) const OPERATIONS: [&str; 26] = [
@@ -225,19 +197,6 @@ mod tests {
     }
 
     #[test]
-    fn query_text_reads_the_driver_query() {
-        // Guards the Debug-based workaround: if the driver's Debug output
-        // changes, this fails instead of letting session state leak.
-        let mut buf = String::new();
-        let q = tusk::Query::new("SET \"role\" TO x;\nSELECT 1");
-        let text = query_text(&q, &mut buf);
-        assert!(text.starts_with("SET "), "{text}");
-        assert_eq!(scan(text), Dirty::SETTINGS);
-        let q = tusk::Query::new("SELECT 1").timeout(std::time::Duration::from_secs(1));
-        assert_eq!(query_text(&q, &mut buf), "SELECT 1");
-    }
-
-    #[test]
     fn reset_sql_only_what_was_touched() {
         assert_eq!(reset_sql(Dirty::LISTEN), "UNLISTEN *");
         let all = reset_sql(Dirty::ALL);
@@ -250,7 +209,7 @@ mod tests {
         ] {
             assert!(all.contains(part), "{all}");
         }
-        assert!(!reset_sql(Dirty::OPAQUE).contains("DISCARD"));
+        assert!(!reset_sql(Dirty(1 | 2 | 16 | 32)).contains("DISCARD"));
     }
 
     #[test]

@@ -214,6 +214,33 @@ impl Drop for SharedWaiting<'_> {
     }
 }
 
+/// Whether a batch opens or ends a transaction itself (`BEGIN; ..;
+/// COMMIT` as plain statements): it runs on a connection of its own, so no
+/// other caller's statement lands inside its transaction.
+fn controls_transactions(batch: &tusk::Batch<'_>) -> bool {
+    batch.statements().any(|(q, _)| {
+        let head = q
+            .sql()
+            .unwrap_or("")
+            .trim_start()
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or("");
+        [
+            "BEGIN",
+            "START",
+            "COMMIT",
+            "END",
+            "ROLLBACK",
+            "ABORT",
+            "SAVEPOINT",
+            "RELEASE",
+        ]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(head))
+    })
+}
+
 fn no_prepare() -> Error {
     Error::new(
         ErrorKind::Other,
@@ -337,7 +364,16 @@ impl Executor for Pool {
         batch: &'a tusk::Batch<'a>,
     ) -> impl std::future::Future<Output = Result<Vec<tusk::BatchResult>, Error>> + Send + 'a {
         let location = Location::caller();
-        // A batch is opaque to the pool: it gets a connection of its own.
-        async move { self.acquire_at(location).await?.batch(batch).await }
+        // Its statements are scanned like any other: a batch that may
+        // change session state gets a connection of its own.
+        let ins = observe::inspect_batch(&self.inner, batch);
+        let own = !ins.dirty.is_clean() || controls_transactions(batch);
+        async move {
+            if own {
+                return self.acquire_at(location).await?.batch(batch).await;
+            }
+            let lease = self.inner.lease(location).await?;
+            observe::run(&self.inner, &lease.state, ins, lease.conn().batch(batch)).await
+        }
     }
 }

@@ -159,6 +159,8 @@ pub(crate) struct Metrics {
     pub(crate) rollbacks: AtomicU64,
     pub(crate) resets: AtomicU64,
     pub(crate) connect_errors: AtomicU64,
+    pub(crate) bytes_sent: AtomicU64,
+    pub(crate) bytes_received: AtomicU64,
     pub(crate) acquire_wait: Hist,
     pub(crate) setup: Hist,
     /// One histogram per operation label, created on first use.
@@ -179,6 +181,8 @@ impl Metrics {
             rollbacks: AtomicU64::new(0),
             resets: AtomicU64::new(0),
             connect_errors: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
+            bytes_received: AtomicU64::new(0),
             acquire_wait: Hist::new(),
             setup: Hist::new(),
             queries: std::array::from_fn(|_| OnceLock::new()),
@@ -235,6 +239,8 @@ impl Metrics {
             rollbacks_total: self.rollbacks.load(Relaxed),
             resets_total: self.resets.load(Relaxed),
             connect_errors_total: self.connect_errors.load(Relaxed),
+            bytes_sent_total: self.bytes_sent.load(Relaxed),
+            bytes_received_total: self.bytes_received.load(Relaxed),
             acquire_wait: self.acquire_wait.snapshot(),
             connection_setup: self.setup.snapshot(),
             queries: OPERATIONS
@@ -321,6 +327,12 @@ pub struct PoolStats {
     pub resets_total: u64,
     /// Failed connection attempts.
     pub connect_errors_total: u64,
+    /// Bytes of protocol messages written to the server (before TLS),
+    /// counted when a connection comes back or closes.
+    pub bytes_sent_total: u64,
+    /// Bytes read from the server (after TLS), counted when a connection
+    /// comes back or closes.
+    pub bytes_received_total: u64,
     /// Time callers waited in `acquire`.
     pub acquire_wait: Quantiles,
     /// Time to open a connection.

@@ -45,7 +45,9 @@ fn g(v: usize) -> OtelValue {
 impl PoolStats {
     /// The snapshot as OpenTelemetry data points: `db.client.connection.count`
     /// (by `db.client.connection.state`), `.idle.max`, `.idle.min`, `.max`,
-    /// `.pending_requests`, `.timeouts`, `.create_time`, `.wait_time`, and
+    /// `.pending_requests`, `.timeouts`, `.create_time`, `.wait_time`,
+    /// `tusk.pool.network.io` (bytes, by `network.io.direction`: the
+    /// conventions have no database-client name for it), and
     /// `db.client.operation.duration` by `db.operation.name`; every point
     /// carries `db.client.connection.pool.name` (and `db.system.name` where
     /// the conventions ask for it).
@@ -118,6 +120,17 @@ impl PoolStats {
                 hist(&self.acquire_wait),
             ),
         ];
+        for (direction, n) in [
+            ("transmit", self.bytes_sent_total),
+            ("receive", self.bytes_received_total),
+        ] {
+            v.push(m(
+                "tusk.pool.network.io",
+                "By",
+                vec![pool(), ("network.io.direction", direction.into())],
+                OtelValue::Counter(n),
+            ));
+        }
         for (op, q) in &self.queries {
             v.push(m(
                 "db.client.operation.duration",

@@ -23,6 +23,7 @@ impl PoolStats {
     /// | `tusk_pool_acquires_total`, `tusk_pool_acquire_timeouts_total`, `tusk_pool_leaked_total` | counter | |
     /// | `tusk_pool_evicted_total` | counter | `class` (SQLSTATE class, `io`) |
     /// | `tusk_pool_retries_total`, `tusk_pool_commits_total`, `tusk_pool_rollbacks_total`, `tusk_pool_resets_total`, `tusk_pool_connect_errors_total`, `tusk_pool_breaker_opened_total` | counter | |
+    /// | `tusk_pool_sent_bytes_total`, `tusk_pool_received_bytes_total` | counter | |
     /// | `tusk_pool_acquire_duration_seconds`, `tusk_pool_connection_setup_seconds` | summary | `quantile` |
     /// | `tusk_pool_query_duration_seconds` | summary | `operation`, `quantile` |
     pub fn to_prometheus(&self) -> String {
@@ -127,6 +128,21 @@ impl PoolStats {
                 "tusk_pool_connect_errors_total",
                 "Failed connection attempts.",
                 self.connect_errors_total,
+            ),
+            (
+                "tusk_pool_breaker_opened_total",
+                "Times the circuit breaker opened.",
+                self.breaker_opened_total,
+            ),
+            (
+                "tusk_pool_sent_bytes_total",
+                "Bytes written to the server (protocol messages, before TLS), counted when connections come back or close.",
+                self.bytes_sent_total,
+            ),
+            (
+                "tusk_pool_received_bytes_total",
+                "Bytes read from the server (after TLS), counted when connections come back or close.",
+                self.bytes_received_total,
             ),
         ] {
             p(&mut out, name, "counter", help);

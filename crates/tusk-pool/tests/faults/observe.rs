@@ -180,6 +180,22 @@ async fn prometheus_and_otel_renderings() {
     )) > 0.0
     );
 
+    // Bytes: counted when connections came back; a 1 MB answer shows.
+    let sent = get(&format!("tusk_pool_sent_bytes_total{{{pool_label}}}"));
+    let received = get(&format!("tusk_pool_received_bytes_total{{{pool_label}}}"));
+    assert!(sent > 0.0 && received > 0.0, "{sent} {received}");
+    let _: String = pool
+        .query_scalar("SELECT repeat('x', 1000000)", &[])
+        .await
+        .unwrap();
+    let s = pool.stats();
+    assert!(
+        s.bytes_received_total as f64 >= received + 1_000_000.0,
+        "{s:?}"
+    );
+    assert!(s.bytes_sent_total as f64 > sent, "{s:?}");
+    assert!(get(&format!("tusk_pool_breaker_opened_total{{{pool_label}}}")) == 0.0);
+
     let otel = pool.stats().to_otel();
     let names: Vec<&str> = otel.iter().map(|m| m.name).collect();
     for want in [
@@ -188,6 +204,7 @@ async fn prometheus_and_otel_renderings() {
         "db.client.connection.pending_requests",
         "db.client.connection.wait_time",
         "db.client.operation.duration",
+        "tusk.pool.network.io",
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }

@@ -184,3 +184,33 @@ async fn read_only_after_failover_retires_every_connection() {
     assert_ne!(c.process_id(), b_pid);
     c.execute("CREATE TABLE t (id int)", &[]).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_scanned_like_any_statement() {
+    let db = crate::db();
+    let pool = crate::pool(&db, 1);
+    let c = pool.acquire().await.unwrap();
+    let default_wm = setting(&c, "work_mem").await;
+    let mut b = tusk::Batch::new();
+    b.push("SELECT 1", &[]).push("SET work_mem = '9MB'", &[]);
+    c.batch(&b).await.unwrap();
+    assert_eq!(setting(&c, "work_mem").await, "9MB");
+    drop(c);
+    let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+    assert_eq!(setting(&c, "work_mem").await, default_wm);
+    let resets = pool.stats().resets_total;
+    // A clean batch costs no reset.
+    let mut b = tusk::Batch::new();
+    b.push("SELECT 1", &[]).push("SELECT 2", &[]);
+    c.batch(&b).await.unwrap();
+    drop(c);
+    // Through the pool's own methods: a clean batch shares, one that
+    // changes session state has no lasting effect.
+    assert_eq!(pool.batch(&b).await.unwrap().len(), 2);
+    let mut b = tusk::Batch::new();
+    b.push("SET work_mem = '9MB'", &[]);
+    pool.batch(&b).await.unwrap();
+    let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+    assert_eq!(setting(&c, "work_mem").await, default_wm);
+    assert_eq!(pool.stats().resets_total, resets + 1);
+}
