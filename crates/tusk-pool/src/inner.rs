@@ -346,6 +346,14 @@ impl Inner {
                     if !dirty.is_clean() {
                         conn.simple_query(&crate::reset::reset_sql(dirty)).await?;
                         inner.metrics.resets.fetch_add(1, Relaxed);
+                        // DEALLOCATE ALL emptied the statement cache: warm
+                        // the hot statements again before anyone gets it.
+                        if dirty.union(Dirty::PREPARE) == dirty {
+                            let hot = inner.cfg.read().hot_statements.clone();
+                            if !hot.is_empty() {
+                                crate::hot::warm(conn, &hot).await;
+                            }
+                        }
                     }
                     Ok::<bool, Error>(conn.transaction_status() == tusk::TransactionStatus::Idle)
                 };
@@ -511,9 +519,13 @@ impl Inner {
     /// provider's current password.
     pub(crate) async fn open(&self, res: Reservation<'_>) -> Result<Conn, Error> {
         let probe = ProbeGuard(self, true);
-        let (mut config, creds) = {
+        let (mut config, creds, hot) = {
             let c = self.cfg.read();
-            (c.connect.clone(), c.credentials.clone())
+            (
+                c.connect.clone(),
+                c.credentials.clone(),
+                (!c.hot_statements.is_empty()).then(|| c.hot_statements.clone()),
+            )
         };
         let t0 = Instant::now();
         let r = async {
@@ -521,7 +533,11 @@ impl Inner {
                 let pw = p.password().await?;
                 config.set_password(&pw);
             }
-            tusk::connect_with(&config).await
+            let conn = tusk::connect_with(&config).await?;
+            if let Some(hot) = hot {
+                crate::hot::warm(&conn, &hot).await;
+            }
+            Ok::<_, Error>(conn)
         }
         .await;
         let mut probe = probe;

@@ -67,6 +67,7 @@ mod config;
 mod conn;
 mod credentials;
 mod health;
+mod hot;
 mod inner;
 mod leak;
 pub mod metrics;

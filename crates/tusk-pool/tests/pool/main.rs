@@ -1,6 +1,7 @@
 //! Pool tests against a real PostgreSQL started by tusk-testkit.
 
 mod core;
+mod hot;
 mod reload;
 mod reset;
 mod tx;
