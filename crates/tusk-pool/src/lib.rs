@@ -52,8 +52,10 @@
 //! | Supervisor | keeps `min_idle`, reopens in the background with exponential backoff and jitter, checks idle connections after connection errors |
 //! | SQLSTATE policy | evict on 08xxx, 57P01-03, 25006 (retiring all for 25006); breaker on 53300 and repeated connect failures, half-open probes |
 //! | Transactions | [`Pool::transaction`]: isolation, read only, deferrable; commit/rollback; retry on 40001/40P01 with jittered backoff; savepoints |
-//! | Observability | [`Pool::stats`], [`Pool::health`], Prometheus text, OpenTelemetry names, `tracing` spans with OTel attributes |
+//! | Observability | [`Pool::stats`], [`Pool::health`], Prometheus text, OpenTelemetry names, `tracing` spans with OTel attributes, bytes in and out |
 //! | Shutdown | [`Pool::close`]: refuse, drain up to a deadline, cancel, close |
+//! | Config | [`PoolConfig::from_url`] (`pool_<key>` parameters), [`PoolConfig::from_env`] (`TUSK_POOL_<KEY>`), [`PoolConfig::from_toml_str`] (`[pool]`), layered by [`PoolConfig::load`]; [`PoolConfig::validate`] corrects with [`ConfigWarning`]s; [`Pool::reconfigure`] live, recycling on connection changes |
+//! | Hot statements | [`PoolConfig::hot_statements`] prepared into each new connection's statement cache in one flight before first use |
 //!
 //! See `docs/pool.md` for the policies in full.
 
