@@ -549,6 +549,43 @@ impl Client {
             .ok_or_else(|| Error::protocol("prepare lost its statement"))
     }
 
+    /// Parses and describes `sql` into the statement cache, so that its
+    /// first run sends Bind/Execute only. Nothing runs. A no-op when the
+    /// cache already holds it, or when there is no cache (pooler mode).
+    pub(crate) async fn prepare_cached(&self, sql: &str) -> Result<(), Error> {
+        let ticket = {
+            let mut st = self.shared.lock();
+            if let Some(e) = &st.broken {
+                return Err(e.clone());
+            }
+            if st.pooler_mode || st.cache.disabled() || st.cache.get(sql).is_some() {
+                return Ok(());
+            }
+            let name = format!("tusk_s{}", st.next_stmt);
+            st.next_stmt += 1;
+            let n = params::count_placeholders(sql);
+            let stmt = Statement::new(
+                name,
+                vec![ParamMode::Infer; n],
+                Some(Arc::downgrade(&st.to_close)),
+            );
+            st.append_closes();
+            frontend::parse(stmt.name(), sql, std::iter::repeat_n(0, n), &mut st.wbuf)
+                .map_err(map_err)?;
+            frontend::describe(b'S', stmt.name(), &mut st.wbuf).map_err(map_err)?;
+            frontend::sync(&mut st.wbuf);
+            let mut resp = Response::extended();
+            resp.expect_parse = true;
+            resp.describing = true;
+            resp.cached = true;
+            resp.stmt = Some(stmt.clone());
+            st.cache.insert(sql, stmt);
+            let id = st.push(resp);
+            self.ticket(id)
+        };
+        ticket.wait().await.into_result().map(|_| ())
+    }
+
     /// Runs a query and returns all rows.
     pub(crate) async fn query(
         &self,

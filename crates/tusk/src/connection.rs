@@ -110,6 +110,24 @@ impl Connection {
         }
     }
 
+    /// Prepares `sql` into the automatic statement cache (Parse and
+    /// Describe, nothing executed), so that its first run with parameters
+    /// sends Bind/Execute only. Concurrent calls share one flight. A no-op
+    /// when the cache already holds `sql`, or in pooler mode; an error when
+    /// the server refuses the SQL (the statement then leaves the cache).
+    ///
+    /// ```no_run
+    /// # async fn f(conn: &tusk::Connection) -> Result<(), tusk::Error> {
+    /// use tusk::Executor;
+    /// let sql = "SELECT name FROM users WHERE id = $1";
+    /// conn.prepare_cached(sql).await?;
+    /// let row = conn.query_one(sql, &[&1i64]).await?; // Bind/Execute only
+    /// # let _ = row; Ok(()) }
+    /// ```
+    pub async fn prepare_cached(&self, sql: &str) -> Result<(), Error> {
+        self.client.prepare_cached(sql).await
+    }
+
     /// Requests sent or queued on this connection and not answered yet
     /// (0 when it is idle): concurrent callers, dropped futures whose
     /// answers are still being drained, statements queued to close.

@@ -141,3 +141,38 @@ async fn pooler_mode_works_through_pgbouncer_in_transaction_mode() {
     let n: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
     assert_eq!(n, 200);
 }
+
+#[tokio::test]
+async fn prepare_cached_warms_the_cache_without_running() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.batch_execute("CREATE TABLE t (id int8 PRIMARY KEY, name text)")
+        .await
+        .unwrap();
+    let find = "SELECT name FROM t WHERE id = $1";
+    let count = "SELECT count(*) FROM t";
+    let insert = "INSERT INTO t VALUES (1, 'one')";
+    let (a, b, d) = tokio::join!(
+        c.prepare_cached(find),
+        c.prepare_cached(count),
+        c.prepare_cached(insert)
+    );
+    a.unwrap();
+    b.unwrap();
+    d.unwrap();
+    assert_eq!(c.cached_statements(), 3);
+    // Nothing ran.
+    let n: i64 = c.query_scalar(count, &[]).await.unwrap();
+    assert_eq!(n, 0);
+    c.execute(insert, &[]).await.unwrap();
+    let name: String = c.query_scalar(find, &[&1_i64]).await.unwrap();
+    assert_eq!(name, "one");
+    // The runs used the prepared statements.
+    assert_eq!(c.cached_statements(), 3);
+    c.prepare_cached(find).await.unwrap();
+    assert_eq!(c.cached_statements(), 3);
+    // Bad SQL: an error, and nothing left in the cache.
+    let e = c.prepare_cached("SELEC 1").await.unwrap_err();
+    assert_eq!(e.kind(), tusk::ErrorKind::Syntax);
+    assert_eq!(c.cached_statements(), 3);
+}
