@@ -211,11 +211,7 @@ impl<'a> Batch<'a> {
             if e.kind() == crate::ErrorKind::Connection || e.kind() == crate::ErrorKind::Closed {
                 return Err(e);
             }
-            let stale = matches!(
-                e.code().as_ref().map(|c| c.code()),
-                Some("0A000") | Some("26000")
-            );
-            if stale && r.cached && status == b'I' && !retried {
+            if crate::client::is_stale_plan(&e) && r.cached && status == b'I' && !retried {
                 tracing::debug!(error = %e, "stale cached statement in an atomic batch; retrying once");
                 retried = true;
                 continue;

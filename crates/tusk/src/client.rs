@@ -71,7 +71,9 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-fn is_stale_plan(e: &Error) -> bool {
+/// A cached plan the server no longer has or can no longer use: prepare
+/// again and retry once (outside a transaction).
+pub(crate) fn is_stale_plan(e: &Error) -> bool {
     matches!(
         e.code().as_ref().map(|c| c.code()),
         Some("0A000") | Some("26000")
@@ -526,23 +528,8 @@ impl Client {
                 return Err(e.clone());
             }
             let name = format!("tusk_p{}", st.next_stmt);
-            st.next_stmt += 1;
-            let n = params::count_placeholders(sql).max(types.len());
-            let modes = vec![ParamMode::Infer; n];
-            let stmt = Statement::new(name, modes, Some(Arc::downgrade(&st.to_close)));
-            let oids: Vec<u32> = (0..n)
-                .map(|i| types.get(i).map(|t| t.oid()).unwrap_or(0))
-                .collect();
-            st.append_closes();
-            frontend::parse(stmt.name(), sql, oids, &mut st.wbuf).map_err(map_err)?;
-            frontend::describe(b'S', stmt.name(), &mut st.wbuf).map_err(map_err)?;
-            frontend::sync(&mut st.wbuf);
-            let mut resp = Response::extended();
-            resp.expect_parse = true;
-            resp.describing = true;
-            resp.stmt = Some(stmt);
-            let id = st.push(resp);
-            self.ticket(id)
+            let oids = types.iter().map(|t| t.oid()).collect::<Vec<_>>();
+            self.describe_flight(&mut st, name, sql, &oids, false)?.0
         };
         let resp = ticket.wait().await.into_result()?;
         resp.stmt
@@ -562,28 +549,43 @@ impl Client {
                 return Ok(());
             }
             let name = format!("tusk_s{}", st.next_stmt);
-            st.next_stmt += 1;
-            let n = params::count_placeholders(sql);
-            let stmt = Statement::new(
-                name,
-                vec![ParamMode::Infer; n],
-                Some(Arc::downgrade(&st.to_close)),
-            );
-            st.append_closes();
-            frontend::parse(stmt.name(), sql, std::iter::repeat_n(0, n), &mut st.wbuf)
-                .map_err(map_err)?;
-            frontend::describe(b'S', stmt.name(), &mut st.wbuf).map_err(map_err)?;
-            frontend::sync(&mut st.wbuf);
-            let mut resp = Response::extended();
-            resp.expect_parse = true;
-            resp.describing = true;
-            resp.cached = true;
-            resp.stmt = Some(stmt.clone());
+            let (ticket, stmt) = self.describe_flight(&mut st, name, sql, &[], true)?;
             st.cache.insert(sql, stmt);
-            let id = st.push(resp);
-            self.ticket(id)
+            ticket
         };
         ticket.wait().await.into_result().map(|_| ())
+    }
+
+    /// Appends Parse/Describe/Sync for a new named statement whose
+    /// parameter types the server infers (past the `oids` given), and
+    /// registers the request (`cached`: the statement is the cache's).
+    fn describe_flight(
+        &self,
+        st: &mut State,
+        name: String,
+        sql: &str,
+        oids: &[u32],
+        cached: bool,
+    ) -> Result<(Ticket, Statement), Error> {
+        st.next_stmt += 1;
+        let n = params::count_placeholders(sql).max(oids.len());
+        let stmt = Statement::new(
+            name,
+            vec![ParamMode::Infer; n],
+            Some(Arc::downgrade(&st.to_close)),
+        );
+        let oids = (0..n).map(|i| oids.get(i).copied().unwrap_or(0));
+        st.append_closes();
+        frontend::parse(stmt.name(), sql, oids, &mut st.wbuf).map_err(map_err)?;
+        frontend::describe(b'S', stmt.name(), &mut st.wbuf).map_err(map_err)?;
+        frontend::sync(&mut st.wbuf);
+        let mut resp = Response::extended();
+        resp.expect_parse = true;
+        resp.describing = true;
+        resp.cached = cached;
+        resp.stmt = Some(stmt.clone());
+        let id = st.push(resp);
+        Ok((self.ticket(id), stmt))
     }
 
     /// Runs a query and returns all rows.

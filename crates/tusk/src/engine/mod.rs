@@ -133,6 +133,8 @@ pub(crate) struct State {
     ungroupable_in_flight: usize,
     /// The read-only prefix of read groups.
     pub prefix: Prefix,
+    /// The prefix's Bind/Execute, encoded once.
+    prefix_msgs: bytes::Bytes,
     /// SQL texts that failed inside a read group because they write (or
     /// lock rows): never grouped again on this connection.
     pub never_group: std::collections::HashSet<String>,
@@ -184,6 +186,7 @@ impl State {
             } else {
                 Prefix::Unprepared
             },
+            prefix_msgs: bytes::Bytes::new(),
             never_group: std::collections::HashSet::new(),
             group_len: 0,
         }
@@ -281,29 +284,9 @@ impl State {
         if leads {
             // The group's first member: the read-only prefix goes first.
             let a_msgs = self.wbuf.split_off(a_rel);
-            let before = self.wbuf.len();
-            if postgres_protocol::message::frontend::bind(
-                "",
-                PREFIX_NAME,
-                std::iter::empty::<i16>(),
-                std::iter::empty::<()>(),
-                |(), _| Ok(postgres_protocol::IsNull::Yes),
-                Some(1),
-                &mut self.wbuf,
-            )
-            .is_err()
-                || postgres_protocol::message::frontend::execute("", 0, &mut self.wbuf).is_err()
-            {
-                // Cannot happen with these constants; leave A whole.
-                self.wbuf.truncate(before);
-                self.wbuf.unsplit(a_msgs);
-                self.wbuf.extend_from_slice(&SYNC);
-                self.wbuf.unsplit(tail);
-                return;
-            }
-            let added = (self.wbuf.len() - before) as u64;
+            self.wbuf.extend_from_slice(&self.prefix_msgs);
             self.wbuf.unsplit(a_msgs);
-            shift += i64::try_from(added).unwrap_or(0);
+            shift += i64::try_from(self.prefix_msgs.len()).unwrap_or(0);
             self.group_len = 1;
         }
         self.wbuf.unsplit(tail);
@@ -322,19 +305,34 @@ impl State {
         self.appended = self.written + self.wbuf.len() as u64;
     }
 
-    /// Queues the Parse of the read-only prefix, with nobody waiting.
+    /// Queues the Parse of the read-only prefix, with nobody waiting, and
+    /// encodes once the Bind/Execute that every read group starts with.
     fn prepare_prefix(&mut self) {
-        if postgres_protocol::message::frontend::parse(
+        use postgres_protocol::message::frontend;
+        let mut msgs = BytesMut::new();
+        let encoded = frontend::bind(
+            "",
             PREFIX_NAME,
-            PREFIX_SQL,
-            std::iter::empty::<u32>(),
-            &mut self.wbuf,
+            std::iter::empty::<i16>(),
+            std::iter::empty::<()>(),
+            |(), _| Ok(postgres_protocol::IsNull::Yes),
+            Some(1),
+            &mut msgs,
         )
-        .is_err()
-        {
+        .is_ok()
+            && frontend::execute("", 0, &mut msgs).is_ok()
+            && frontend::parse(
+                PREFIX_NAME,
+                PREFIX_SQL,
+                std::iter::empty::<u32>(),
+                &mut self.wbuf,
+            )
+            .is_ok();
+        if !encoded {
             self.prefix = Prefix::Off;
             return;
         }
+        self.prefix_msgs = msgs.freeze();
         postgres_protocol::message::frontend::sync(&mut self.wbuf);
         let mut resp = Response::extended();
         resp.prefix_prepare = true;
@@ -871,8 +869,7 @@ impl State {
     fn finish_skipped(&mut self) {
         if let Some(r) = self.queue.get_mut(self.cursor) {
             if r.resp.error.is_none() {
-                r.resp.error = Some(skipped());
-                r.resp.skipped = true;
+                r.resp.skip();
             }
         }
         self.finish_current(None);
@@ -1074,8 +1071,7 @@ impl State {
                     // gone): this member never ran; prepare it again.
                     tracing::debug!(error = %err, "read-only prefix failed; re-preparing");
                     resp.swallow = false;
-                    resp.error = Some(skipped());
-                    resp.skipped = true;
+                    resp.skip();
                     if self.prefix != Prefix::Off {
                         self.prefix = Prefix::Unprepared;
                     }
@@ -1123,8 +1119,7 @@ impl State {
                     self.skipping = false;
                     if let Some(r) = self.queue.get_mut(self.cursor) {
                         if r.resp.error.is_none() && r.resp.tag.is_none() {
-                            r.resp.error = Some(skipped());
-                            r.resp.skipped = true;
+                            r.resp.skip();
                         }
                     }
                 }
@@ -1165,14 +1160,6 @@ impl State {
 
 /// A Sync message.
 const SYNC: [u8; 5] = [b'S', 0, 0, 0, 4];
-
-/// The error of a part of an atomic group that never ran.
-fn skipped() -> Error {
-    Error::new(
-        ErrorKind::Other,
-        "not run: an earlier statement of the same atomic group failed",
-    )
-}
 
 /// The engine as shared by every handle of one connection.
 pub(crate) struct Shared {

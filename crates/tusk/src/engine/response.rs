@@ -93,6 +93,16 @@ impl Response {
         self.tag.as_deref().map(rows_from_tag).unwrap_or(0)
     }
 
+    /// Marks the request as never run: an earlier member of its group
+    /// (atomic or read group) failed, or the group's prefix did.
+    pub(crate) fn skip(&mut self) {
+        self.error = Some(Error::new(
+            crate::error::ErrorKind::Other,
+            "not run: an earlier statement of the same atomic group failed",
+        ));
+        self.skipped = true;
+    }
+
     /// The error, if any, else `Ok`.
     pub(crate) fn into_result(self) -> Result<Response, Error> {
         match self.error {
