@@ -203,11 +203,7 @@ fn watchdog_helper() {
 #[test]
 fn watchdog_cleans_up_after_sigkill() {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "lifecycle::watchdog_helper",
-            "--nocapture",
-        ])
+        .args(["--exact", "lifecycle::watchdog_helper", "--nocapture"])
         .env("TUSK_TESTKIT_WATCHDOG_HELPER", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
