@@ -15,6 +15,7 @@ use crate::measure::Sample;
 pub mod connect;
 pub mod pgbench;
 pub mod server;
+pub mod tasks;
 pub mod w1;
 pub mod w2;
 pub mod w3;

@@ -4,17 +4,16 @@
 use std::fmt::Write as _;
 use std::future::Future;
 use std::hint::black_box;
-use std::sync::Arc;
-use std::time::Instant;
 
 use sqlx::postgres::PgConnection;
 use tokio::sync::Mutex;
 use tusk::Executor;
 
+use super::tasks::{tasks, SharedOp};
 use super::w1::{ACCOUNTS, SQL};
-use super::{connect, entry, pgbench, Bench, BoxFut, Plan, Workload};
-use crate::error::{BenchError, Result};
-use crate::measure::{histogram, Meter, Rng, Sample};
+use super::{connect, entry, pgbench, Bench, Workload};
+use crate::error::Result;
+use crate::measure::Rng;
 
 /// Concurrent callers on the one connection (and queries per pgbench
 /// pipeline).
@@ -102,59 +101,17 @@ impl SharedPointSelect for Mutex<PgConnection> {
 }
 
 fn callers<T: SharedPointSelect>(driver: &'static str, inner: T) -> Result<Box<dyn Bench>> {
-    Ok(Box::new(Callers {
-        driver,
-        inner: Arc::new(inner),
-        seed: 0x5eed_0002,
-    }))
+    tasks(driver, "W2", CALLERS, Select(inner))
 }
 
-/// Runs a [`SharedPointSelect`] from [`CALLERS`] tasks at once.
-struct Callers<T> {
-    driver: &'static str,
-    inner: Arc<T>,
-    seed: u64,
-}
+/// A [`SharedPointSelect`] as the operation each of [`CALLERS`] tasks
+/// repeats: W1's query for a random account.
+struct Select<T>(T);
 
-impl<T: SharedPointSelect> Bench for Callers<T> {
-    fn driver(&self) -> &'static str {
-        self.driver
-    }
-
-    fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
-        Box::pin(async move {
-            let mut m = Meter::start();
-            let deadline = m.started() + plan.duration();
-            let mut tasks = Vec::with_capacity(CALLERS);
-            for _ in 0..CALLERS {
-                self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut rng = Rng::new(self.seed);
-                let inner = Arc::clone(&self.inner);
-                tasks.push(tokio::spawn(async move {
-                    let mut hist = histogram();
-                    let mut ops = 0u64;
-                    loop {
-                        let aid = rng.key(ACCOUNTS);
-                        let t = Instant::now();
-                        let balance = inner.select(aid).await?;
-                        let now = Instant::now();
-                        let _ = hist.record(crate::measure::nanos(now - t).max(1));
-                        ops += 1;
-                        black_box(balance);
-                        if now >= deadline {
-                            return Ok::<_, BenchError>((ops, hist));
-                        }
-                    }
-                }));
-            }
-            for task in tasks {
-                let (ops, hist) = task
-                    .await
-                    .map_err(|e| BenchError::process("a W2 caller task", e.to_string()))??;
-                m.merge(ops, &hist);
-            }
-            Ok(m.finish())
-        })
+impl<T: SharedPointSelect> SharedOp for Select<T> {
+    async fn run(&self, rng: &mut Rng) -> Result<()> {
+        black_box(self.0.select(rng.key(ACCOUNTS)).await?);
+        Ok(())
     }
 }
 

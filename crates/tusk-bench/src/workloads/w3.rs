@@ -2,11 +2,8 @@
 //! connections. Also the runner W7 uses: many tasks repeating one
 //! operation on a shared pool.
 
-use std::future::Future;
 use std::hint::black_box;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Instant;
 
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -15,10 +12,11 @@ use tusk::Executor;
 use tusk_pool::{Pool, PoolConfig};
 
 use super::pgbench::{self, Clients};
+use super::tasks::{tasks, SharedOp};
 use super::w1::{ACCOUNTS, PGBENCH_SCRIPT, SQL};
-use super::{entry, Bench, BoxFut, Plan, Workload};
+use super::{entry, Workload};
 use crate::error::{BenchError, Result};
-use crate::measure::{histogram, Meter, Rng, Sample};
+use crate::measure::Rng;
 
 /// Tasks sharing the pool.
 pub const TASKS: usize = 64;
@@ -31,13 +29,6 @@ pub const PGBENCH_CLIENTS: Clients = Clients {
     clients: CONNECTIONS,
     threads: 2,
 };
-
-/// One operation that many tasks repeat on a shared pool: it draws its
-/// own random keys from `rng`.
-pub trait SharedOp: Send + Sync + 'static {
-    /// Runs one operation (a query, a transaction).
-    fn run(&self, rng: &mut Rng) -> impl Future<Output = Result<()>> + Send;
-}
 
 /// W3.
 pub fn workload() -> Workload {
@@ -180,70 +171,5 @@ impl SharedOp for Sqlx {
             .await?;
         black_box(balance);
         Ok(())
-    }
-}
-
-/// A [`Bench`] that runs `op` from `n` tasks at once.
-pub fn tasks<T: SharedOp>(
-    driver: &'static str,
-    workload: &'static str,
-    n: usize,
-    op: T,
-) -> Result<Box<dyn Bench>> {
-    Ok(Box::new(Tasks {
-        driver,
-        workload,
-        n,
-        op: Arc::new(op),
-        seed: 0x5eed_0003,
-    }))
-}
-
-/// Runs a [`SharedOp`] from `n` tasks until the round's deadline.
-struct Tasks<T> {
-    driver: &'static str,
-    workload: &'static str,
-    n: usize,
-    op: Arc<T>,
-    seed: u64,
-}
-
-impl<T: SharedOp> Bench for Tasks<T> {
-    fn driver(&self) -> &'static str {
-        self.driver
-    }
-
-    fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
-        Box::pin(async move {
-            let mut m = Meter::start();
-            let deadline = m.started() + plan.duration();
-            let mut handles = Vec::with_capacity(self.n);
-            for _ in 0..self.n {
-                self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut rng = Rng::new(self.seed);
-                let op = Arc::clone(&self.op);
-                handles.push(tokio::spawn(async move {
-                    let mut hist = histogram();
-                    let mut ops = 0u64;
-                    loop {
-                        let t = Instant::now();
-                        op.run(&mut rng).await?;
-                        let now = Instant::now();
-                        let _ = hist.record(crate::measure::nanos(now - t).max(1));
-                        ops += 1;
-                        if now >= deadline {
-                            return Ok::<_, BenchError>((ops, hist));
-                        }
-                    }
-                }));
-            }
-            for handle in handles {
-                let (ops, hist) = handle.await.map_err(|e| {
-                    BenchError::process(format!("a {} task", self.workload), e.to_string())
-                })??;
-                m.merge(ops, &hist);
-            }
-            Ok(m.finish())
-        })
     }
 }

@@ -9,7 +9,8 @@ use tusk::{Batch, Executor};
 use tusk_pool::{Pool, TxOptions};
 
 use super::pgbench;
-use super::w3::{self, tasks, SharedOp, PGBENCH_CLIENTS};
+use super::tasks::{tasks, SharedOp};
+use super::w3::{self, PGBENCH_CLIENTS};
 use super::{entry, Workload};
 use crate::error::{BenchError, Result};
 use crate::measure::Rng;
@@ -128,6 +129,39 @@ fn balance(driver: &'static str, found: Option<i32>) -> Result<i32> {
     })
 }
 
+impl Keys {
+    /// The five statements of one transaction as an atomic [`Batch`].
+    fn atomic_batch(&self) -> Batch<'_> {
+        let mut b = Batch::atomic();
+        b.push(UPDATE_ACCOUNT, &[&self.delta, &self.aid]);
+        b.push(SELECT_ACCOUNT, &[&self.aid]);
+        b.push(UPDATE_TELLER, &[&self.delta, &self.tid]);
+        b.push(UPDATE_BRANCH, &[&self.delta, &self.bid]);
+        b.push(
+            INSERT_HISTORY,
+            &[&self.tid, &self.bid, &self.aid, &self.delta],
+        );
+        b
+    }
+}
+
+/// Runs [`Keys::atomic_batch`] on `db` and checks the balance it read.
+async fn run_atomic(driver: &'static str, db: &impl Executor, k: &Keys) -> Result<()> {
+    let mut found = None;
+    for (i, result) in db.batch(&k.atomic_batch()).await?.into_iter().enumerate() {
+        let result = result?;
+        if i == 1 {
+            found = result
+                .rows
+                .first()
+                .map(|r| r.try_get::<i32>(0))
+                .transpose()?;
+        }
+    }
+    black_box(balance(driver, found)?);
+    Ok(())
+}
+
 /// tusk: the five statements as one atomic [`Batch`] on the pool: one
 /// flight, one Sync, one transaction (they do not depend on each other's
 /// results, so nothing needs to wait for an answer in between).
@@ -135,59 +169,21 @@ struct TuskAtomic(Pool);
 
 impl SharedOp for TuskAtomic {
     async fn run(&self, rng: &mut Rng) -> Result<()> {
-        let k = Keys::draw(rng);
-        let mut b = Batch::atomic();
-        b.push(UPDATE_ACCOUNT, &[&k.delta, &k.aid]);
-        b.push(SELECT_ACCOUNT, &[&k.aid]);
-        b.push(UPDATE_TELLER, &[&k.delta, &k.tid]);
-        b.push(UPDATE_BRANCH, &[&k.delta, &k.bid]);
-        b.push(INSERT_HISTORY, &[&k.tid, &k.bid, &k.aid, &k.delta]);
-        let mut found = None;
-        for (i, result) in self.0.batch(&b).await?.into_iter().enumerate() {
-            let result = result?;
-            if i == 1 {
-                found = result
-                    .rows
-                    .first()
-                    .map(|r| r.try_get::<i32>(0))
-                    .transpose()?;
-            }
-        }
-        black_box(balance("tusk", found)?);
-        Ok(())
+        run_atomic("tusk", &self.0, &Keys::draw(rng)).await
     }
 }
 
 /// tusk: the same atomic batch on a connection from `acquire()`, sent
 /// through its `Deref` target (the plain `tusk::Connection`), which
-/// bypasses the pool's bookkeeping. `Pool::batch` cannot see a batch's
-/// statements, so it resets the session (one more round trip) whenever a
-/// batch's connection comes back; this entry shows what that reset costs.
+/// bypasses the pool's bookkeeping: what that bookkeeping (the statement
+/// scan, the reset rule) costs `Pool::batch`.
 struct TuskNoReset(Pool);
 
 impl SharedOp for TuskNoReset {
     async fn run(&self, rng: &mut Rng) -> Result<()> {
         let k = Keys::draw(rng);
-        let mut b = Batch::atomic();
-        b.push(UPDATE_ACCOUNT, &[&k.delta, &k.aid]);
-        b.push(SELECT_ACCOUNT, &[&k.aid]);
-        b.push(UPDATE_TELLER, &[&k.delta, &k.tid]);
-        b.push(UPDATE_BRANCH, &[&k.delta, &k.bid]);
-        b.push(INSERT_HISTORY, &[&k.tid, &k.bid, &k.aid, &k.delta]);
         let conn = self.0.acquire().await?;
-        let mut found = None;
-        for (i, result) in (*conn).batch(&b).await?.into_iter().enumerate() {
-            let result = result?;
-            if i == 1 {
-                found = result
-                    .rows
-                    .first()
-                    .map(|r| r.try_get::<i32>(0))
-                    .transpose()?;
-            }
-        }
-        black_box(balance("tusk-noreset", found)?);
-        Ok(())
+        run_atomic("tusk-noreset", &*conn, &k).await
     }
 }
 
