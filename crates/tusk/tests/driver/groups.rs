@@ -5,21 +5,23 @@
 use futures_util::future::join_all;
 use tusk::{ErrorKind, Executor};
 
+/// `n` concurrent `SELECT $1::int8` on `db`.
+async fn echo_concurrently(db: &impl Executor, n: i64) {
+    let futs = (0..n).map(|i| async move {
+        db.query_scalar::<i64>("SELECT $1::int8", &[&i])
+            .await
+            .unwrap()
+    });
+    join_all(futs).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_reads_share_transactions_and_keep_their_answers() {
     let db = crate::db();
     let c = crate::conn(&db).await;
     // Warm up: the prefix statement gets prepared.
     for _ in 0..3 {
-        let futs = (0..8_i64).map(|i| {
-            let c = &c;
-            async move {
-                c.query_scalar::<i64>("SELECT $1::int8", &[&i])
-                    .await
-                    .unwrap()
-            }
-        });
-        join_all(futs).await;
+        echo_concurrently(&c, 8).await;
     }
     let futs = (0..2000_i64).map(|i| {
         let c = &c;
@@ -119,25 +121,9 @@ async fn grouping_never_reaches_a_transaction() {
     let mut c = crate::conn(&db).await;
     c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
     // Warm the prefix up.
-    let futs = (0..16_i64).map(|i| {
-        let c = &c;
-        async move {
-            c.query_scalar::<i64>("SELECT $1::int8", &[&i])
-                .await
-                .unwrap()
-        }
-    });
-    join_all(futs).await;
+    echo_concurrently(&c, 16).await;
     let tx = c.transaction().await.unwrap();
-    let futs = (0..50_i64).map(|i| {
-        let tx = &tx;
-        async move {
-            tx.query_scalar::<i64>("SELECT $1::int8", &[&i])
-                .await
-                .unwrap()
-        }
-    });
-    join_all(futs).await;
+    echo_concurrently(&tx, 50).await;
     // Still a read-write transaction.
     tx.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
     tx.commit().await.unwrap();
