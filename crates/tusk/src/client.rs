@@ -48,11 +48,12 @@ fn map_err(e: std::io::Error) -> Error {
     Error::with_source(ErrorKind::Conversion, "cannot encode message", e)
 }
 
-/// Whether `sql` is a plain `SELECT` that may join a read group: it starts
+/// Whether `sql` is a plain `SELECT` that may join a read group (decided
+/// once, when its statement enters the cache): it starts
 /// with `SELECT` and does not call `set_config` (whose transaction-local
 /// settings would reach the group's other members). A `SELECT` that writes
 /// after all (a function, `FOR UPDATE`, `INTO`) fails in the group's
-/// read-only transaction and is sent again alone, and never grouped again.
+/// read-only transaction and is sent again alone, and its cached statement is never grouped again.
 fn is_plain_read(sql: &str) -> bool {
     let s = sql.trim_start();
     let Some(head) = s.get(..6) else {
@@ -258,6 +259,7 @@ impl Client {
             resp.describing = true;
             resp.cached = true;
             resp.stmt = Some(stmt.clone());
+            stmt.set_groupable(is_plain_read(q.sql));
             st.cache.insert(q.sql, stmt);
             if infer {
                 frontend::sync(&mut st.wbuf);
@@ -302,8 +304,8 @@ impl Client {
         let groupable = part == Part::Read
             && q.opts.timeout.is_none()
             && resp.stream_limit.is_none()
-            && is_plain_read(q.sql)
-            && !st.never_group.contains(q.sql);
+            && resp.cached
+            && resp.stmt.as_ref().is_some_and(Statement::groupable);
         let id = st.push_part(resp, sync, groupable);
         if groupable {
             st.try_group(id);
@@ -428,11 +430,9 @@ impl Client {
                     .and_then(Error::code)
                     .is_some_and(|c| c.code() == "25006")
                 {
-                    let mut st = self.shared.lock();
-                    if st.never_group.len() < 4096 {
-                        st.never_group.insert(q.sql.to_owned());
+                    if let Some(s) = &resp.stmt {
+                        s.set_groupable(false);
                     }
-                    drop(st);
                     part = Part::Whole;
                     continue;
                 }
@@ -550,6 +550,7 @@ impl Client {
             }
             let name = format!("tusk_s{}", st.next_stmt);
             let (ticket, stmt) = self.describe_flight(&mut st, name, sql, &[], true)?;
+            stmt.set_groupable(is_plain_read(sql));
             st.cache.insert(sql, stmt);
             ticket
         };

@@ -42,6 +42,9 @@ pub(crate) struct StmtInner {
     pub described: OnceLock<Described>,
     /// Where to queue a Close when the last handle goes; `None` for the unnamed statement.
     pub closer: Option<Weak<Mutex<Vec<String>>>>,
+    /// A cached plain `SELECT` that may join a read group; cleared for good
+    /// when it turns out to write (25006 inside a group).
+    pub groupable: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for StmtInner {
@@ -71,7 +74,20 @@ impl Statement {
             modes,
             described: OnceLock::new(),
             closer,
+            groupable: std::sync::atomic::AtomicBool::new(false),
         }))
+    }
+
+    /// Whether runs of this statement may join a read group.
+    pub(crate) fn groupable(&self) -> bool {
+        self.0.groupable.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets [`Statement::groupable`].
+    pub(crate) fn set_groupable(&self, yes: bool) {
+        self.0
+            .groupable
+            .store(yes, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn name(&self) -> &str {

@@ -135,9 +135,6 @@ pub(crate) struct State {
     pub prefix: Prefix,
     /// The prefix's Bind/Execute, encoded once.
     prefix_msgs: bytes::Bytes,
-    /// SQL texts that failed inside a read group because they write (or
-    /// lock rows): never grouped again on this connection.
-    pub never_group: std::collections::HashSet<String>,
     /// Members of the read group at the end of the write buffer.
     group_len: usize,
 }
@@ -187,7 +184,6 @@ impl State {
                 Prefix::Unprepared
             },
             prefix_msgs: bytes::Bytes::new(),
-            never_group: std::collections::HashSet::new(),
             group_len: 0,
         }
     }
