@@ -2,14 +2,31 @@
 //! rather than being typed by hand.
 //!
 //! Today that is the SQLSTATE table, `crates/tusk/src/error/sqlstate.rs`,
-//! generated from PostgreSQL's `errcodes.txt`:
+//! generated from PostgreSQL's `errcodes.txt`. The `errcodes.txt` it is
+//! generated from is vendored next to this crate's manifest
+//! (`crates/tusk-codegen/errcodes.txt`, PostgreSQL 15.20's), so that the
+//! table and its drift test never depend on the PostgreSQL installed on the
+//! machine (whose minor version may lack or add codes: 15.20 added `22P07`).
 //!
 //! ```text
-//! cargo run -p tusk-codegen                      # errcodes.txt from pg_config, write the file
+//! cargo run -p tusk-codegen                      # the vendored errcodes.txt, write the file
 //! cargo run -p tusk-codegen -- path/errcodes.txt # an explicit errcodes.txt
 //! cargo run -p tusk-codegen -- --check           # exit 1 if the committed file is stale
 //! cargo run -p tusk-codegen -- --out FILE        # write elsewhere ("-" for stdout)
 //! ```
+//!
+//! To take a newer server's codes, vendor its file and regenerate, then
+//! commit both files (the drift test compares them):
+//!
+//! ```text
+//! cp "$(pg_config --sharedir)/errcodes.txt" crates/tusk-codegen/errcodes.txt
+//! cargo run -p tusk-codegen
+//! cargo test -p tusk-codegen
+//! ```
+//!
+//! A newer minor release only ever adds codes, and a code the table lacks
+//! still works at run time (`tusk::error::SqlState::from_code` keeps any five
+//! characters), so regenerating is never urgent.
 //!
 //! The pieces are pure functions, so a test can render from any text:
 //!
@@ -28,7 +45,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where `errcodes.txt` is when `pg_config` cannot say (Debian's PostgreSQL 15).
+/// Where an installed `errcodes.txt` is when `pg_config` cannot say (Debian's PostgreSQL 15).
 pub const FALLBACK_ERRCODES: &str = "/usr/share/postgresql/15/errcodes.txt";
 
 /// What can go wrong while generating.
@@ -97,10 +114,17 @@ pub fn default_output() -> PathBuf {
     crates_dir.join("tusk/src/error/sqlstate.rs")
 }
 
+/// The vendored `errcodes.txt` (`crates/tusk-codegen/errcodes.txt`): the
+/// input the committed table is generated from, and the default input.
+pub fn default_errcodes() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("errcodes.txt")
+}
+
 /// The installed `errcodes.txt`: `$(pg_config --sharedir)/errcodes.txt` when
 /// `pg_config` runs and that file exists, else [`FALLBACK_ERRCODES`]. Either may
-/// be absent (no PostgreSQL installed): the caller checks.
-pub fn default_errcodes() -> PathBuf {
+/// be absent (no PostgreSQL installed): the caller checks. Only for
+/// vendoring a newer server's codes by hand; nothing reads it by default.
+pub fn installed_errcodes() -> PathBuf {
     let from_pg_config = Command::new("pg_config")
         .arg("--sharedir")
         .output()
