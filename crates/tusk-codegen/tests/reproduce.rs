@@ -26,5 +26,8 @@ fn vendored_errcodes_has_the_newest_codes_the_table_carries() {
     let text = std::fs::read_to_string(tusk_codegen::default_errcodes()).unwrap();
     // 22P07 came with PostgreSQL 15.20 (and 16.x, 17.x): the table knows it
     // whatever server is installed.
-    assert!(text.contains("\n22P07 "), "22P07 missing from the vendored file");
+    assert!(
+        text.contains("\n22P07 "),
+        "22P07 missing from the vendored file"
+    );
 }

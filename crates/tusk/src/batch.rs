@@ -1,12 +1,11 @@
 //! Batches: N statements in one flight, one result or error each.
 
-use crate::client::Client;
+use crate::client::{Client, GroupError};
 use crate::engine::Ticket;
 use crate::error::Error;
 use crate::query::{IntoQuery, Query};
 use crate::row::Row;
-use crate::statement::{ParamMode, Statement};
-use crate::types::params;
+use crate::statement::Statement;
 use crate::types::params::Param;
 
 /// The result of one statement of a batch.
@@ -65,8 +64,16 @@ impl<'a> Batch<'a> {
     /// is the failure). Inside an explicit transaction the batch runs in
     /// that transaction, and a failure leaves it failed, as any error does.
     /// Statements whose parameter types only the server can tell are
-    /// prepared first, in a round trip of their own; per-query timeouts do
-    /// not apply inside an atomic batch.
+    /// described first, in a round trip of their own (with the unnamed
+    /// statement, so this is safe behind a transaction pooler); per-query
+    /// timeouts do not apply inside an atomic batch.
+    ///
+    /// Transaction control (`BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`,
+    /// `RELEASE`, `PREPARE TRANSACTION`, ...) and `COPY` are refused before
+    /// anything is sent: the server would end the batch's transaction
+    /// midway, and its results could not say truthfully what was
+    /// committed. (A procedure that commits, `CALL p()`, is not recognized:
+    /// keep such calls out of atomic batches.)
     ///
     /// ```no_run
     /// # async fn f(conn: &tusk::Connection) -> Result<(), tusk::Error> {
@@ -147,46 +154,69 @@ impl<'a> Batch<'a> {
 impl<'a> Batch<'a> {
     /// One flight, one Sync; one retry of a stale cached plan.
     async fn run_atomic(&'a self, client: &'a Client) -> Result<Vec<BatchResult>, Error> {
-        if self.items.is_empty() {
+        let n = self.items.len();
+        if n == 0 {
             return Ok(Vec::new());
         }
-        // Statements whose parameters only the server can type are
-        // described first: a group cannot stop midway for a describe.
-        let mut scratch = bytes::BytesMut::new();
-        let mut prepared: Vec<Option<Statement>> = Vec::with_capacity(self.items.len());
-        for (q, params) in &self.items {
-            let infer = q.stmt.is_none()
-                && params
-                    .iter()
-                    .any(|p| params::probe(*p, &mut scratch) == ParamMode::Infer);
-            prepared.push(if infer {
-                Some(client.prepare(q.sql, &[]).await?)
-            } else {
-                None
-            });
+        // What cannot be part of one transaction sent as one flight is
+        // refused before anything is sent.
+        for (i, (q, _)) in self.items.iter().enumerate() {
+            let sql = q.stmt.map_or(q.sql, Statement::sql);
+            if let Some(e) = crate::sql_text::refused_in_atomic_batch(sql) {
+                return Ok(group_failed(n, i, e, false));
+            }
         }
-        let queries: Vec<Query<'_>> = self
-            .items
-            .iter()
-            .zip(&prepared)
-            .map(|((q, _), p)| match p {
-                Some(stmt) => Query::statement(stmt).options(q.opts.clone()),
-                None => q.clone(),
-            })
-            .collect();
-        let items: Vec<(&Query<'_>, &[Param<'_>])> = queries
-            .iter()
-            .zip(&self.items)
-            .map(|(q, (_, params))| (q, params.as_slice()))
-            .collect();
+        // Statements whose parameters only the server can type are
+        // described first (a group cannot stop midway for a describe),
+        // with the unnamed statement: nothing named, nothing that a
+        // transaction pooler could hand to another client.
+        let mut described: Vec<Option<Statement>> = vec![None; n];
+        for (i, (q, params)) in self.items.iter().enumerate() {
+            if client.needs_describe(q, params) {
+                match client.describe(q.sql).await {
+                    Ok(s) => described[i] = Some(s),
+                    Err(e) if e.is_fatal() => return Err(e),
+                    Err(e) => return Ok(group_failed(n, i, e, false)),
+                }
+            }
+        }
         let mut retried = false;
+        let mut describes = 0;
         loop {
+            let items: Vec<(&Query<'_>, &[Param<'_>], Option<&Statement>)> = self
+                .items
+                .iter()
+                .zip(&described)
+                .map(|((q, params), d)| (q, params.as_slice(), d.as_ref()))
+                .collect();
             let tickets = match client.submit_group(&items) {
                 Ok(t) => t,
-                Err((i, e)) if e.kind() == crate::ErrorKind::Conversion => {
-                    return Ok(group_failed(self.items.len(), i, e, false));
+                Err(GroupError::Describe(i)) if describes < n + 2 => {
+                    // The cached statement that needed no describe was
+                    // evicted meanwhile.
+                    describes += 1;
+                    match client.describe(self.items[i].0.sql).await {
+                        Ok(s) => described[i] = Some(s),
+                        Err(e) if e.is_fatal() => return Err(e),
+                        Err(e) => return Ok(group_failed(n, i, e, false)),
+                    }
+                    continue;
                 }
-                Err((_, e)) => return Err(e),
+                Err(GroupError::Describe(i)) => {
+                    return Ok(group_failed(
+                        n,
+                        i,
+                        Error::new(
+                            crate::ErrorKind::Other,
+                            "could not settle the statement's parameter types",
+                        ),
+                        false,
+                    ))
+                }
+                Err(GroupError::Failed(i, e)) if e.kind() == crate::ErrorKind::Conversion => {
+                    return Ok(group_failed(n, i, e, false));
+                }
+                Err(GroupError::Failed(_, e)) => return Err(e),
             };
             let mut resps = Vec::with_capacity(tickets.len());
             for t in tickets {
@@ -211,12 +241,12 @@ impl<'a> Batch<'a> {
             if e.kind() == crate::ErrorKind::Connection || e.kind() == crate::ErrorKind::Closed {
                 return Err(e);
             }
-            if crate::client::is_stale_plan(&e) && r.cached && status == b'I' && !retried {
+            if r.stale_plan() && status == b'I' && !retried {
                 tracing::debug!(error = %e, "stale cached statement in an atomic batch; retrying once");
                 retried = true;
                 continue;
             }
-            return Ok(group_failed(self.items.len(), i, e, true));
+            return Ok(group_failed(n, i, e, true));
         }
     }
 }

@@ -100,30 +100,57 @@ impl StatementCache {
         }
     }
 
-    /// Forgets the statement with this server-side name, if cached.
-    pub(crate) fn remove_named(&mut self, name: &str) {
-        let found = self
-            .map
-            .iter()
-            .find(|(_, e)| e.variants.iter().any(|s| s.name() == name))
-            .map(|(k, _)| k.clone());
-        let Some(key) = found else { return };
-        let Some(e) = self.map.get_mut(&key) else {
+    /// Forgets `stmt`, if cached (found by its SQL text and name).
+    pub(crate) fn remove(&mut self, stmt: &Statement) {
+        let key = stmt.sql();
+        let Some(e) = self.map.get_mut(key) else {
             return;
         };
         let mut freed = 0;
+        let mut removed = 0;
         e.variants.retain(|s| {
-            let keep = s.name() != name;
+            let keep = s.name() != stmt.name();
             if !keep {
-                freed += Self::size_of(&key, s);
+                freed += Self::size_of(key, s);
+                removed += 1;
             }
             keep
         });
         e.bytes -= freed;
         self.bytes -= freed;
-        self.count -= 1;
+        self.count -= removed;
         if e.variants.is_empty() {
-            self.map.remove(&key);
+            self.map.remove(key);
+        }
+    }
+
+    /// The server confirmed `stmt` (ParseComplete): it is usable by every
+    /// caller from now on. When concurrent callers each prepared the same
+    /// SQL with the same parameter modes, only the first one confirmed
+    /// stays (the others are closed once their last handle goes).
+    pub(crate) fn confirm(&mut self, stmt: &Statement) {
+        stmt.set_pending(0);
+        let duplicate = self.map.get(stmt.sql()).is_some_and(|e| {
+            e.variants
+                .iter()
+                .any(|s| s.name() != stmt.name() && s.pending() == 0 && s.0.modes == stmt.0.modes)
+        });
+        if duplicate {
+            self.remove(stmt);
+            if !stmt.groupable() {
+                self.forbid_grouping(stmt);
+            }
+        }
+    }
+
+    /// `stmt` turned out to write inside a read group (25006): neither it
+    /// nor any other cached statement for its SQL is grouped again.
+    pub(crate) fn forbid_grouping(&mut self, stmt: &Statement) {
+        stmt.set_groupable(false);
+        if let Some(e) = self.map.get(stmt.sql()) {
+            for s in &e.variants {
+                s.set_groupable(false);
+            }
         }
     }
 
@@ -146,16 +173,25 @@ mod tests {
     use postgres_types::Type;
 
     fn stmt(name: &str) -> Statement {
-        Statement::new(name.into(), vec![ParamMode::Binary(Type::INT4)], None)
+        stmt_for("a", name)
+    }
+
+    fn stmt_for(sql: &str, name: &str) -> Statement {
+        Statement::new(
+            name.into(),
+            sql.into(),
+            vec![ParamMode::Binary(Type::INT4)],
+            None,
+        )
     }
 
     #[test]
     fn evicts_least_recently_used_by_count() {
         let mut c = StatementCache::new(2, usize::MAX);
-        c.insert("a", stmt("s1"));
-        c.insert("b", stmt("s2"));
+        c.insert("a", stmt_for("a", "s1"));
+        c.insert("b", stmt_for("b", "s2"));
         assert!(c.get("a").is_some());
-        c.insert("c", stmt("s3"));
+        c.insert("c", stmt_for("c", "s3"));
         assert!(c.get("b").is_none(), "b was least recently used");
         assert!(c.get("a").is_some());
         assert!(c.get("c").is_some());
@@ -165,31 +201,51 @@ mod tests {
     #[test]
     fn evicts_by_bytes() {
         let mut c = StatementCache::new(100, 300);
-        c.insert(&"x".repeat(100), stmt("s1"));
-        c.insert(&"y".repeat(100), stmt("s2"));
+        let (x, y) = ("x".repeat(100), "y".repeat(100));
+        c.insert(&x, stmt_for(&x, "s1"));
+        c.insert(&y, stmt_for(&y, "s2"));
         assert_eq!(c.len(), 1);
     }
 
     #[test]
     fn variants_and_removal() {
         let mut c = StatementCache::new(10, usize::MAX);
-        c.insert("a", stmt("s1"));
-        c.insert(
-            "a",
-            Statement::new("s2".into(), vec![ParamMode::Binary(Type::INT8)], None),
+        let s1 = stmt("s1");
+        let s2 = Statement::new(
+            "s2".into(),
+            "a".into(),
+            vec![ParamMode::Binary(Type::INT8)],
+            None,
         );
+        c.insert("a", s1.clone());
+        c.insert("a", s2.clone());
         assert_eq!(c.len(), 2);
         assert!(c
             .get_variant("a", &[ParamMode::Binary(Type::INT8)])
             .is_some());
-        c.remove_named("s1");
+        c.remove(&s1);
         assert_eq!(c.len(), 1);
-        c.remove_named("s2");
+        c.remove(&s2);
         assert_eq!(c.len(), 0);
         assert!(c.get("a").is_none());
-        c.insert("b", stmt("s3"));
+        c.insert("b", stmt_for("b", "s3"));
         c.clear();
         assert_eq!(c.len(), 0);
+    }
+
+    #[test]
+    fn confirming_drops_a_duplicate() {
+        let mut c = StatementCache::new(10, usize::MAX);
+        let (s1, s2) = (stmt("s1"), stmt("s2"));
+        s1.set_pending(1);
+        s2.set_pending(2);
+        c.insert("a", s1.clone());
+        c.insert("a", s2.clone());
+        c.confirm(&s2);
+        c.confirm(&s1);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.get("a").unwrap()[0].name(), "s2");
+        assert_eq!(s1.pending(), 0);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use bytes::BytesMut;
 use postgres_protocol::message::frontend;
+use postgres_types::Type;
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use crate::engine::{Response, Shared, SimpleQueryMessage, State, Ticket};
 use crate::error::{Error, ErrorKind};
 use crate::query::Query;
 use crate::row::Row;
+use crate::sql_text;
 use crate::statement::{ParamMode, Statement};
 use crate::types::params::{self, Param};
 
@@ -21,6 +23,17 @@ enum Plan {
     /// A describe (or a sync behind someone else's describe) must finish
     /// first; then plan again. Carries the unnamed statement if any.
     Describe(Ticket, Option<Statement>),
+    /// A part of an atomic group whose parameter types only the server
+    /// can tell, and no description was given: nothing was appended.
+    Undescribed,
+}
+
+/// Why an atomic group could not be submitted.
+pub(crate) enum GroupError {
+    /// Statement `i` needs its parameter types described first.
+    Describe(usize),
+    /// Statement `i` cannot be sent (nothing of the group was).
+    Failed(usize, Error),
 }
 
 /// Where a query stands in its Sync group.
@@ -70,15 +83,6 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
     hay.as_bytes()
         .windows(needle.len())
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
-/// A cached plan the server no longer has or can no longer use: prepare
-/// again and retry once (outside a transaction).
-pub(crate) fn is_stale_plan(e: &Error) -> bool {
-    matches!(
-        e.code().as_ref().map(|c| c.code()),
-        Some("0A000") | Some("26000")
-    )
 }
 
 impl Part {
@@ -142,10 +146,19 @@ impl Client {
                 text,
             )?;
             st.append_closes();
+            if stmt.name().is_empty() {
+                // An unnamed statement (pooler mode): parsed again in this
+                // very flight, with the types the server described, so
+                // nothing spans two flights.
+                frontend::parse("", stmt.sql(), d.params.iter().map(Type::oid), &mut st.wbuf)
+                    .map_err(map_err)?;
+                resp.expect_parse = true;
+            }
             st.wbuf.extend_from_slice(&bindbuf);
             frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
             resp.stmt = Some(stmt.clone());
-            return Ok(Plan::Run(self.push(st, resp, q, part)));
+            let copy = sql_text::is_copy(stmt.sql());
+            return Ok(Plan::Run(self.push(st, resp, q, part, copy)));
         }
 
         let cache_on = !st.pooler_mode && q.opts.cache.unwrap_or(true) && !st.cache.disabled();
@@ -153,8 +166,16 @@ impl Client {
             // Try the cached variants by encoding straight away: the
             // common case encodes each value once, no probing.
             let mut chosen: Option<(Statement, bool)> = None;
+            let own_group = st.group_first;
             if let Some(vs) = st.cache.get(q.sql) {
                 for s in vs {
+                    // A statement the server has not confirmed yet is only
+                    // for the atomic group that parses it: if its Parse
+                    // fails or is skipped, it never existed.
+                    let pending = s.pending();
+                    if pending != 0 && own_group.is_none_or(|g| pending < g) {
+                        continue;
+                    }
                     let server = s.described().map(|d| d.params.as_slice());
                     if server.is_none() && s.0.modes.contains(&ParamMode::Infer) {
                         if part.in_atomic_group() {
@@ -179,7 +200,11 @@ impl Client {
                             break;
                         }
                         Err(params::BindError::Mismatch(_)) => continue,
-                        Err(params::BindError::Value(e)) => return Err(e),
+                        // The value does not take the type the server gave
+                        // its parameter: no statement for this SQL can.
+                        Err(params::BindError::Unfit(e) | params::BindError::Value(e)) => {
+                            return Err(e)
+                        }
                     }
                 }
             }
@@ -196,7 +221,8 @@ impl Client {
                 frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
                 resp.stmt = Some(stmt);
                 resp.cached = true;
-                return Ok(Plan::Run(self.push(st, resp, q, part)));
+                let copy = sql_text::is_copy(q.sql);
+                return Ok(Plan::Run(self.push(st, resp, q, part, copy)));
             }
             bindbuf.clear();
         }
@@ -226,18 +252,17 @@ impl Client {
         }
         let infer = modes.contains(&ParamMode::Infer);
         if infer && described.is_none() && part.in_atomic_group() {
-            return Err(Error::new(
-                ErrorKind::Other,
-                "internal: a statement of an atomic group needs a describe first",
-            ));
+            return Ok(Plan::Undescribed);
         }
         let oids: Vec<u32> = modes.iter().map(ParamMode::declared_oid).collect();
+        let copy = sql_text::is_copy(q.sql);
 
         if cache_on {
             let name = format!("tusk_s{}", st.next_stmt);
             st.next_stmt += 1;
             let stmt = Statement::new(
                 name,
+                q.sql.into(),
                 std::mem::take(&mut modes),
                 Some(Arc::downgrade(&st.to_close)),
             );
@@ -260,6 +285,9 @@ impl Client {
             resp.cached = true;
             resp.stmt = Some(stmt.clone());
             stmt.set_groupable(is_plain_read(q.sql));
+            // Pending until the server confirms its Parse: the request
+            // pushed next (below) is the one that parses it.
+            stmt.set_pending(st.next_request_id());
             st.cache.insert(q.sql, stmt);
             if infer {
                 frontend::sync(&mut st.wbuf);
@@ -269,11 +297,11 @@ impl Client {
             }
             st.wbuf.extend_from_slice(&bindbuf);
             frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
-            return Ok(Plan::Run(self.push(st, resp, q, part)));
+            return Ok(Plan::Run(self.push(st, resp, q, part, copy)));
         }
 
         // Unnamed statement: Parse/Describe/Bind/Execute/Sync in one flight.
-        let stmt = Statement::new(String::new(), modes, None);
+        let stmt = Statement::new(String::new(), q.sql.into(), modes, None);
         if !infer {
             params::try_bind(&mut bindbuf, "", "", &stmt.0.modes, None, params, text)?;
         }
@@ -291,17 +319,28 @@ impl Client {
         }
         st.wbuf.extend_from_slice(&bindbuf);
         frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
-        Ok(Plan::Run(self.push(st, resp, q, part)))
+        Ok(Plan::Run(self.push(st, resp, q, part, copy)))
     }
 
     /// Ends a planned query's messages (with a Sync unless it is an inner
-    /// part of a group) and registers it.
-    fn push(&self, st: &mut State, resp: Response, q: &Query<'_>, part: Part) -> Ticket {
+    /// part of a group) and registers it. A timed query, and a COPY, get a
+    /// barrier: nothing behind them is written until they complete (so a
+    /// cancel can only hit the timed query, and a COPY's CopyFail can go
+    /// right behind it).
+    fn push(
+        &self,
+        st: &mut State,
+        resp: Response,
+        q: &Query<'_>,
+        part: Part,
+        copy: bool,
+    ) -> Ticket {
         let sync = part != Part::Inner;
         if sync {
             frontend::sync(&mut st.wbuf);
         }
         let groupable = part == Part::Read
+            && !copy
             && q.opts.timeout.is_none()
             && resp.stream_limit.is_none()
             && resp.cached
@@ -310,7 +349,7 @@ impl Client {
         if groupable {
             st.try_group(id);
         }
-        if sync && q.opts.timeout.is_some() {
+        if sync && (q.opts.timeout.is_some() || copy) {
             let end = st.req(id).map(|r| r.end).unwrap_or(0);
             st.barriers.push_back(end);
         }
@@ -318,53 +357,119 @@ impl Client {
     }
 
     /// Submits the queries of an atomic group: one flight, one Sync, so
-    /// they run in one transaction. None may need a describe (the caller
-    /// prepares those first). Nothing is sent when one of them cannot be
-    /// encoded: the error comes with its index.
+    /// they run in one transaction. A statement whose parameter types only
+    /// the server can tell comes with its description (from
+    /// [`Client::describe`]); one that lacks it is reported, and nothing is
+    /// sent. Nothing is sent either when one of them cannot be encoded: the
+    /// error comes with its index.
     pub(crate) fn submit_group(
         &self,
-        items: &[(&Query<'_>, &[Param<'_>])],
-    ) -> Result<Vec<Ticket>, (usize, Error)> {
+        items: &[(&Query<'_>, &[Param<'_>], Option<&Statement>)],
+    ) -> Result<Vec<Ticket>, GroupError> {
         let mut st = self.shared.lock();
         if let Some(e) = &st.broken {
-            return Err((0, e.clone()));
+            return Err(GroupError::Failed(0, e.clone()));
         }
         st.append_closes();
         let mark = st.mark();
+        st.group_first = Some(st.next_request_id());
         let mut tickets = Vec::with_capacity(items.len());
-        for (i, (q, params)) in items.iter().enumerate() {
+        let mut failed = None;
+        for (i, (q, params, described)) in items.iter().enumerate() {
             let part = if i + 1 == items.len() {
                 Part::Last
             } else {
                 Part::Inner
             };
-            match self.build(&mut st, q, params, None, None, part) {
+            match self.build(&mut st, q, params, *described, None, part) {
                 Ok(Plan::Run(t)) => tickets.push(t),
                 Ok(Plan::Describe(mut t, _)) => {
                     t.finished = true;
-                    tickets.push(t);
-                    for t in &mut tickets {
-                        t.finished = true;
-                    }
-                    st.undo(mark);
-                    return Err((
+                    failed = Some(GroupError::Failed(
                         i,
                         Error::new(
                             ErrorKind::Other,
                             "internal: an atomic group planned a describe",
                         ),
                     ));
+                    break;
+                }
+                Ok(Plan::Undescribed) => {
+                    failed = Some(GroupError::Describe(i));
+                    break;
                 }
                 Err(e) => {
-                    for t in &mut tickets {
-                        t.finished = true;
-                    }
-                    st.undo(mark);
-                    return Err((i, e));
+                    failed = Some(GroupError::Failed(i, e));
+                    break;
                 }
             }
         }
+        st.group_first = None;
+        if let Some(f) = failed {
+            for t in &mut tickets {
+                t.finished = true;
+            }
+            st.undo(mark);
+            return Err(f);
+        }
         Ok(tickets)
+    }
+
+    /// Whether `q` needs its parameter types described by the server
+    /// before it can be part of an atomic group: a parameter has no
+    /// natural type, and no confirmed cached statement takes the values.
+    pub(crate) fn needs_describe(&self, q: &Query<'_>, params: &[Param<'_>]) -> bool {
+        if q.stmt.is_some() {
+            return false;
+        }
+        let mut scratch = BytesMut::new();
+        if !params
+            .iter()
+            .any(|p| params::probe(*p, &mut scratch) == ParamMode::Infer)
+        {
+            return false;
+        }
+        let mut st = self.shared.lock();
+        if st.pooler_mode || q.opts.cache == Some(false) || st.cache.disabled() {
+            return true;
+        }
+        let Some(vs) = st.cache.get(q.sql) else {
+            return true;
+        };
+        !vs.iter().any(|s| {
+            let server = s.described().map(|d| d.params.as_slice());
+            s.pending() == 0
+                && (server.is_some() || !s.0.modes.contains(&ParamMode::Infer))
+                && params::try_bind(
+                    &mut scratch,
+                    "",
+                    s.name(),
+                    &s.0.modes,
+                    server,
+                    params,
+                    false,
+                )
+                .is_ok()
+        })
+    }
+
+    /// Asks the server for the parameter and result types of `sql` with
+    /// the unnamed statement (Parse/Describe/Sync): nothing stays prepared
+    /// on the server, so this is safe behind a transaction pooler. The
+    /// statement returned is unnamed: a flight that uses it parses it
+    /// again, declaring the types described.
+    pub(crate) async fn describe(&self, sql: &str) -> Result<Statement, Error> {
+        let ticket = {
+            let mut st = self.shared.lock();
+            if let Some(e) = &st.broken {
+                return Err(e.clone());
+            }
+            self.describe_flight(&mut st, String::new(), sql, &[], false)?
+                .0
+        };
+        let resp = ticket.wait().await.into_result()?;
+        resp.stmt
+            .ok_or_else(|| Error::protocol("describe lost its statement"))
     }
 
     /// Submits a query, waiting out any describe it needs first.
@@ -397,6 +502,12 @@ impl Client {
                     t.wait().await.into_result()?;
                     described = unnamed;
                 }
+                Plan::Undescribed => {
+                    return Err(Error::new(
+                        ErrorKind::Other,
+                        "internal: a lone statement planned as part of an atomic group",
+                    ))
+                }
             }
         }
         Err(Error::new(
@@ -405,44 +516,18 @@ impl Client {
         ))
     }
 
-    /// Runs a query to completion (one retry of a stale cached plan).
+    /// Runs a query to completion (one retry of a stale cached plan,
+    /// outside a transaction; a read-group member that the server skipped
+    /// or that wrote is sent again by the engine, in its place).
     pub(crate) async fn run(&self, q: &Query<'_>, params: &[Param<'_>]) -> Result<Response, Error> {
         let mut retried = false;
-        let mut part = Part::Read;
-        let mut skips = 0;
         loop {
-            let ticket = self.submit_part(q, params, None, part).await?;
+            let ticket = self.submit_part(q, params, None, Part::Read).await?;
             let resp = self.wait(ticket, q.opts.timeout).await;
-            if resp.grouped {
-                // Another member of its read group failed before it ran:
-                // send it again (twice at most in a group).
-                if resp.skipped {
-                    skips += 1;
-                    if skips >= 2 {
-                        part = Part::Whole;
-                    }
-                    continue;
-                }
-                // It writes or locks rows after all: alone from now on.
-                if resp
-                    .error
-                    .as_ref()
-                    .and_then(Error::code)
-                    .is_some_and(|c| c.code() == "25006")
-                {
-                    if let Some(s) = &resp.stmt {
-                        s.set_groupable(false);
-                    }
-                    part = Part::Whole;
-                    continue;
-                }
-            }
-            if let Some(e) = &resp.error {
-                if !retried && resp.cached && resp.status == b'I' && is_stale_plan(e) {
-                    tracing::debug!(error = %e, "stale cached statement; re-preparing once");
-                    retried = true;
-                    continue;
-                }
+            if !retried && resp.status == b'I' && resp.stale_plan() {
+                tracing::debug!(error = ?resp.error, "stale cached statement; re-preparing once");
+                retried = true;
+                continue;
             }
             return resp.into_result();
         }
@@ -463,21 +548,20 @@ impl Client {
         let id = ticket.id;
         let grace = crate::cancel::grace(t);
         // Wait until the server is answering this very query (everything
-        // before it is done, nothing after it was written).
-        let at_front = tokio::time::timeout(
-            grace,
-            poll_fn(|cx| {
-                self.shared
-                    .poll_wait(cx, id, |st, r| {
-                        st.current_id() == Some(id) && st.is_written(r)
-                    })
-                    .map(|_| ())
-            }),
-        )
-        .await
-        .is_ok();
+        // before it is done, nothing after it was written), however long
+        // other callers' queries in front of it take: the timeout is this
+        // query's own, so it may cancel or fail this query only. A query
+        // that timed out while queued is canceled as soon as it starts.
+        poll_fn(|cx| {
+            self.shared
+                .poll_wait(cx, id, |st, r| {
+                    st.current_id() == Some(id) && st.is_written(r)
+                })
+                .map(|_| ())
+        })
+        .await;
         let done = self.shared.lock().req(id).is_none_or(|r| r.done);
-        if at_front && !done {
+        if !done {
             let weak = Arc::downgrade(&self.shared);
             let _hold = crate::cancel::Hold::new(&weak);
             // Bounded by the grace period too: on a dead network the cancel
@@ -516,7 +600,9 @@ impl Client {
         }
     }
 
-    /// Prepares a named statement that the caller owns.
+    /// Prepares a named statement that the caller owns. In pooler mode
+    /// nothing is named: the statement is described with the unnamed
+    /// statement, and every flight that runs it parses it again.
     pub(crate) async fn prepare(
         &self,
         sql: &str,
@@ -527,7 +613,11 @@ impl Client {
             if let Some(e) = &st.broken {
                 return Err(e.clone());
             }
-            let name = format!("tusk_p{}", st.next_stmt);
+            let name = if st.pooler_mode {
+                String::new()
+            } else {
+                format!("tusk_p{}", st.next_stmt)
+            };
             let oids = types.iter().map(|t| t.oid()).collect::<Vec<_>>();
             self.describe_flight(&mut st, name, sql, &oids, false)?.0
         };
@@ -551,6 +641,7 @@ impl Client {
             let name = format!("tusk_s{}", st.next_stmt);
             let (ticket, stmt) = self.describe_flight(&mut st, name, sql, &[], true)?;
             stmt.set_groupable(is_plain_read(sql));
+            stmt.set_pending(ticket.id);
             st.cache.insert(sql, stmt);
             ticket
         };
@@ -570,11 +661,8 @@ impl Client {
     ) -> Result<(Ticket, Statement), Error> {
         st.next_stmt += 1;
         let n = params::count_placeholders(sql).max(oids.len());
-        let stmt = Statement::new(
-            name,
-            vec![ParamMode::Infer; n],
-            Some(Arc::downgrade(&st.to_close)),
-        );
+        let closer = (!name.is_empty()).then(|| Arc::downgrade(&st.to_close));
+        let stmt = Statement::new(name, sql.into(), vec![ParamMode::Infer; n], closer);
         let oids = (0..n).map(|i| oids.get(i).copied().unwrap_or(0));
         st.append_closes();
         frontend::parse(stmt.name(), sql, oids, &mut st.wbuf).map_err(map_err)?;
@@ -619,6 +707,11 @@ impl Client {
         }
         frontend::query(sql, &mut st.wbuf).map_err(map_err)?;
         let id = st.push(Response::simple());
+        if sql_text::may_copy(sql) {
+            // A COPY's CopyFail must go right behind it (see `push`).
+            let end = st.req(id).map(|r| r.end).unwrap_or(0);
+            st.barriers.push_back(end);
+        }
         if abandon {
             st.abandon(id);
             // Nobody waits for it: push it out now if nobody is driving.

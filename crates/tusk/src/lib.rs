@@ -19,8 +19,8 @@
 //! | | |
 //! |---|---|
 //! | Round trips | one per query, cached or cold (Parse/Describe/Bind/Execute/Sync in one flight); one per batch; [`Batch::atomic`] runs a batch as one transaction with one Sync |
-//! | Pipelining | concurrent callers on one connection share writes; errors stay isolated; concurrent plain `SELECT`s share one Sync in a read-only *read group* (`read_groups=off` to opt out) |
-//! | Statement cache | automatic LRU bounded by count and bytes; heals `0A000`/`26000` by re-preparing once; DDL, DISCARD and DEALLOCATE invalidate it; `pooler_mode=on` for PgBouncer |
+//! | Pipelining | concurrent callers on one connection share writes; each query has its own Sync, so errors stay isolated and every query runs as if sent alone; opt-in *read groups* (`read_groups=on`, see below) |
+//! | Statement cache | automatic LRU bounded by count and bytes; only statements the server confirmed parsed are used by other flights; heals a changed result type ("cached plan must not change result type") and a lost statement (`26000`) by re-preparing once, outside a transaction; DDL, DISCARD and DEALLOCATE invalidate it; `pooler_mode=on` for PgBouncer (nothing named, nothing spanning two flights) |
 //! | Rows | zero-copy (`Bytes` into the receive buffer), decoded only when read |
 //! | Cancellation | dropped futures leave the connection in step; [`CancelToken`] never hits a later query; per-query timeouts cancel on the server |
 //! | Types | everything `postgres-types` maps (opt-in `with-*` features), [`types::Numeric`], [`types::RawValue`] for any type |
@@ -33,7 +33,51 @@
 //! text with its type left to the server, so `&str` works for `uuid`,
 //! `jsonb`, enum and date columns alike; other values are sent in binary
 //! with their natural type (`i32` as `int4`, `i64` as `int8`, ...), which
-//! lets even a never-seen query go out in a single flight.
+//! lets even a never-seen query go out in a single flight. A value of
+//! another type (one `ToSql` accepts by name, such as `money`) has its
+//! parameter's type described by the server first, in a round trip of its
+//! own. User-defined types (a `#[derive(ToSql)]` enum, domain or
+//! composite) are not supported as parameters yet: they fail at once with
+//! a `Conversion` error; send the value as text and cast it in SQL
+//! (`$1::text::mood`).
+//!
+//! # COPY
+//!
+//! `COPY ... FROM STDIN` and `COPY ... TO STDOUT` are not supported through
+//! the query methods yet: they fail with a clear error, and the connection
+//! stays usable (for concurrent callers too).
+//!
+//! # Read groups
+//!
+//! Off by default (`read_groups=off`): every query has its own Sync and
+//! runs exactly as if sent alone. With `read_groups=on` (a per-connection
+//! opt-in), plain `SELECT`s (statements that start with `SELECT`, do not
+//! mention `set_config`, run from the statement cache, without a timeout,
+//! not streamed) that concurrent callers issue while the session is idle
+//! and nothing but such reads is in flight may share one Sync: the server
+//! then commits and answers once per group instead of once per query
+//! (about 5 µs of server CPU per query). The contract: **a group is one
+//! read-only implicit transaction.** So its members
+//!
+//! * share one `now()`, `transaction_timestamp()` and `txid_current()`, and
+//!   all see `transaction_read_only = on`;
+//! * hold the locks they take until the whole group ends (a deadlock, 40P01,
+//!   is possible where one-by-one execution has none);
+//! * see transaction-local settings an earlier member made
+//!   (`set_config(.., true)` inside a function);
+//! * lose effects a rollback undoes (a function's temp-table write,
+//!   `pg_notify`, `set_config(.., false)`) when another member fails, even
+//!   though they reported success.
+//!
+//! A member that writes after all (a function, `FOR UPDATE`) fails with
+//! `25006` and is sent again alone, and its cached statement is never
+//! grouped again; side effects a rollback does not undo (a NOTICE, a
+//! dblink call) then happen twice, once. A member the server skipped
+//! because another member failed never ran; it is sent again alone, in its
+//! place: nothing issued after the group is sent before the group has
+//! answered, so a caller's queries still run in the order it issued them.
+//! Use read groups for read-only workloads that need none of the above;
+//! never in pooler mode.
 
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -52,6 +96,7 @@ mod io;
 mod notify;
 mod query;
 mod row;
+mod sql_text;
 mod statement;
 mod stream;
 mod transaction;

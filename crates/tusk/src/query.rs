@@ -76,7 +76,11 @@ impl<'a> Query<'a> {
         self
     }
 
-    /// Cancels the query on the server after `d` (the error's kind is `Timeout`).
+    /// Cancels the query on the server after `d` (the error's kind is
+    /// `Timeout`). The timeout is this query's alone: queued behind another
+    /// caller's query on the same connection, it waits for that query
+    /// (never canceling or failing it) and is canceled as soon as it
+    /// starts if its time is up by then.
     pub fn timeout(mut self, d: Duration) -> Self {
         self.opts.timeout = Some(d);
         self

@@ -37,7 +37,11 @@ pub(crate) struct Described {
 }
 
 pub(crate) struct StmtInner {
+    /// The server-side name; empty for an unnamed statement (pooler mode),
+    /// which is parsed again in every flight that uses it.
     pub name: String,
+    /// The SQL text.
+    pub sql: Arc<str>,
     pub modes: Vec<ParamMode>,
     pub described: OnceLock<Described>,
     /// Where to queue a Close when the last handle goes; `None` for the unnamed statement.
@@ -45,6 +49,10 @@ pub(crate) struct StmtInner {
     /// A cached plain `SELECT` that may join a read group; cleared for good
     /// when it turns out to write (25006 inside a group).
     pub groupable: std::sync::atomic::AtomicBool,
+    /// For a cached statement: the id of the request whose Parse creates
+    /// it, until the server confirms it (ParseComplete); then 0. Only the
+    /// request's own atomic group may use it before.
+    pub pending: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for StmtInner {
@@ -66,16 +74,37 @@ pub struct Statement(pub(crate) Arc<StmtInner>);
 impl Statement {
     pub(crate) fn new(
         name: String,
+        sql: Arc<str>,
         modes: Vec<ParamMode>,
         closer: Option<Weak<Mutex<Vec<String>>>>,
     ) -> Statement {
         Statement(Arc::new(StmtInner {
             name,
+            sql,
             modes,
             described: OnceLock::new(),
             closer,
             groupable: std::sync::atomic::AtomicBool::new(false),
+            pending: std::sync::atomic::AtomicU64::new(0),
         }))
+    }
+
+    /// The request whose Parse creates this cached statement, until the
+    /// server confirmed it; 0 once confirmed (see [`StmtInner::pending`]).
+    pub(crate) fn pending(&self) -> u64 {
+        self.0.pending.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets [`Statement::pending`].
+    pub(crate) fn set_pending(&self, id: u64) {
+        self.0
+            .pending
+            .store(id, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The SQL text.
+    pub(crate) fn sql(&self) -> &str {
+        &self.0.sql
     }
 
     /// Whether runs of this statement may join a read group.

@@ -19,6 +19,17 @@ const STREAM_BUFFER_ROWS: usize = 1024;
 ///
 /// Dropping it before the end discards the rest of the result; the
 /// connection stays usable.
+///
+/// An open stream never holds the connection for itself: other queries on
+/// the same connection run while it is open, even from the loop that reads
+/// it (`while let Some(row) = s.next().await { conn.query(..).await?; }`).
+/// Memory stays bounded (about a thousand rows buffered; then the driver
+/// stops reading the socket and TCP holds the server back) while the stream
+/// is the only thing waiting on its connection; as soon as another query
+/// waits for an answer that comes behind the stream's rows, the rest of the
+/// stream is read into memory, so that nobody ever waits for the stream's
+/// reader (who may be that very caller). Read streams on a connection of
+/// their own to keep memory bounded whatever else runs.
 pub struct RowStream {
     ticket: Ticket,
     rows_affected: Option<u64>,
@@ -42,14 +53,12 @@ impl RowStream {
                 ended: false,
             };
             // Wait for the first row or the end, so that errors such as a
-            // syntax error surface here, and a stale cached plan is retried.
+            // syntax error surface here, and a stale cached plan is retried
+            // (before any row: nothing of it ran).
             let first = std::future::poll_fn(|cx| s.poll_ready(cx)).await;
-            if let Err(e) = first {
-                let stale = matches!(
-                    e.code().as_ref().map(|c| c.code()),
-                    Some("0A000") | Some("26000")
-                );
+            if let Err((e, stale)) = first {
                 if stale && !retried {
+                    tracing::debug!(error = %e, "stale cached statement; re-preparing once");
                     retried = true;
                     continue;
                 }
@@ -59,29 +68,33 @@ impl RowStream {
         }
     }
 
-    /// Ready when a row is buffered or the result ended; an error ends it.
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    /// Ready when a row is buffered or the result ended; an error ends it
+    /// (with whether it is a stale cached plan, to retry). Never returns
+    /// holding the driver role.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), (Error, bool)>> {
         let id = self.ticket.id;
         let shared = self.ticket.shared.clone();
         let mut st = match shared.poll_wait(cx, id, |_, r| !r.resp.rows.is_empty()) {
             Poll::Ready(st) => st,
             Poll::Pending => return Poll::Pending,
         };
-        match st.req(id) {
-            Some(r) if !r.resp.rows.is_empty() => Poll::Ready(Ok(())),
-            Some(r) if r.done => match &r.resp.error {
-                Some(e) => {
-                    let e = e.clone();
-                    let _ = st.collect(id);
-                    self.ticket.finished = true;
-                    self.ended = true;
-                    Poll::Ready(Err(e))
-                }
-                None => Poll::Ready(Ok(())),
-            },
-            Some(_) => Poll::Ready(Ok(())),
-            None => Poll::Ready(Err(st.broken.clone().unwrap_or_else(Error::closed))),
+        let failed = match st.req(id) {
+            None => Some((st.broken.clone().unwrap_or_else(Error::closed), false)),
+            Some(r) if r.done && r.resp.rows.is_empty() && r.resp.error.is_some() => {
+                // `collect` hands the driver role on.
+                let resp = st.collect(id);
+                self.ticket.finished = true;
+                self.ended = true;
+                let stale = resp.stale_plan() && resp.status == b'I';
+                Some((resp.error.unwrap_or_else(Error::closed), stale))
+            }
+            Some(_) => None,
+        };
+        if let Some(f) = failed {
+            return Poll::Ready(Err(f));
         }
+        release_if_driver(&mut st, id);
+        Poll::Ready(Ok(()))
     }
 
     /// Rows affected, once the stream has ended.
@@ -101,6 +114,13 @@ impl RowStream {
             v.push(r?);
         }
         Ok(v)
+    }
+}
+
+/// Hands the driver role on if request `id` (a stream) holds it.
+fn release_if_driver(st: &mut crate::engine::State, id: u64) {
+    if st.driver == Some(crate::engine::Driver::Request(id)) {
+        st.release_driver();
     }
 }
 
@@ -124,15 +144,16 @@ impl Stream for RowStream {
             return Poll::Ready(Some(Err(st.broken.clone().unwrap_or_else(Error::closed))));
         };
         if let Some(row) = r.resp.rows.pop_front() {
-            // Room again: let a stalled driver read on.
+            // Room again: let a stalled driver read on. And do not keep the
+            // driver role while the reader holds the row: it may run
+            // another query on this connection before it asks for more.
             st.wake_driver();
+            release_if_driver(&mut st, id);
             return Poll::Ready(Some(Ok(row)));
         }
         if r.done {
+            // `collect` hands the driver role on.
             let resp = st.collect(id);
-            if st.driver == Some(crate::engine::Driver::Request(id)) {
-                st.release_driver();
-            }
             this.ticket.finished = true;
             this.ended = true;
             return match resp.error {

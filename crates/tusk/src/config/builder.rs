@@ -195,8 +195,8 @@ impl Config {
         self
     }
 
-    /// tusk: lets concurrent plain `SELECT`s share one Sync (see
-    /// [`Config::read_groups`]).
+    /// tusk: lets concurrent plain `SELECT`s share one Sync, one read-only
+    /// transaction per group (see [`Config::read_groups`]; off by default).
     pub fn set_read_groups(&mut self, on: bool) -> &mut Config {
         self.read_groups = Some(on);
         self

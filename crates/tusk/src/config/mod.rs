@@ -94,7 +94,7 @@
 //! |---|---|---|
 //! | `statement_cache_capacity` | `256` | Prepared statements cached per connection; `0` turns the cache off |
 //! | `statement_cache_bytes` | `4MB` | Bound on the cache's estimated size; a number of bytes or with a unit `B`, `kB`, `MB`, `GB` |
-//! | `read_groups` | `on` | `off`: every query gets its own Sync. `on`: plain `SELECT`s from concurrent callers that leave in the same write share one Sync, in one read-only implicit transaction (the server commits and answers once per group; a member that writes or is skipped after another's error is sent again alone). A member's answer leaves the server with the group's, so a fast read sent just ahead of a slow one waits for it, as in any libpq pipeline |
+//! | `read_groups` | `off` | `off`: every query gets its own Sync, so it runs as if sent alone. `on` (opt-in): plain `SELECT`s from concurrent callers that leave in the same write share one Sync, and **a group is one read-only implicit transaction**: one `now()` and `txid_current()`, `transaction_read_only = on` for every member, locks held until the group ends, transaction-local settings a member makes reach later members, and a member's rollback-able effects undone when another member fails. A member that writes after all fails with 25006 and is sent again alone; one skipped after another's error is sent again alone, in its place (ahead of what was issued after it). See the crate docs' "Read groups" |
 //! | `pooler_mode` | `false` | `true`/`on`/`1`/`transaction`/`statement`: behind a transaction-pooling PgBouncer, use unnamed statements only; `false`/`off`/`0`/`session`: off |
 //!
 //! # Where tusk differs from libpq
@@ -438,9 +438,11 @@ impl Config {
     }
 
     /// tusk: whether concurrent plain `SELECT`s may share one Sync, in one
-    /// read-only implicit transaction (default on; never in pooler mode).
+    /// read-only implicit transaction per group (default off, an opt-in
+    /// with the contract described in the crate docs' "Read groups"; never
+    /// in pooler mode).
     pub fn read_groups(&self) -> bool {
-        self.read_groups.unwrap_or(true)
+        self.read_groups.unwrap_or(false)
     }
 }
 

@@ -57,6 +57,13 @@ pub(crate) struct Req {
     /// A read that may share a Sync with its neighbours (see
     /// [`State::try_group`]).
     pub groupable: bool,
+    /// A read-group member's own messages, ending with a Sync of its own:
+    /// what is sent again, right behind its group, if the server skipped
+    /// it (another member failed) or it turned out to write (25006).
+    pub resend: Option<bytes::Bytes>,
+    /// The member is to be sent again when its group's ReadyForQuery
+    /// arrives (it is not done; its caller keeps waiting).
+    pub redo: bool,
 }
 
 /// The statement that makes a read group's transaction read-only.
@@ -137,6 +144,10 @@ pub(crate) struct State {
     prefix_msgs: bytes::Bytes,
     /// Members of the read group at the end of the write buffer.
     group_len: usize,
+    /// While an atomic group is being planned: the id of its first
+    /// request. A cached statement whose Parse is in the same group may be
+    /// used before the server confirmed it; nobody else's may.
+    pub group_first: Option<u64>,
 }
 
 impl State {
@@ -185,7 +196,13 @@ impl State {
             },
             prefix_msgs: bytes::Bytes::new(),
             group_len: 0,
+            group_first: None,
         }
+    }
+
+    /// The id the next request pushed will get.
+    pub(crate) fn next_request_id(&self) -> u64 {
+        self.next_id
     }
 
     /// Registers a request whose messages were just appended to `wbuf`.
@@ -218,6 +235,8 @@ impl State {
             sync,
             start,
             groupable,
+            resend: None,
+            redo: false,
         });
         id
     }
@@ -237,7 +256,12 @@ impl State {
     /// member's rows are its own as soon as its CommandComplete arrives:
     /// a read-only transaction has nothing to roll back that a reader saw.
     /// Only while the session is idle (no transaction block) and nothing
-    /// but groupable reads is in flight; never in pooler mode.
+    /// but groupable reads is in flight; never in pooler mode; only when
+    /// the connection opted in (`read_groups=on`).
+    ///
+    /// Order is kept: nothing behind a group is written before the group's
+    /// ReadyForQuery (a barrier at its end), so a member sent again goes
+    /// right behind its group, ahead of everything issued after it.
     pub(crate) fn try_group(&mut self, id: u64) {
         if self.prefix != Prefix::Ready {
             if self.prefix == Prefix::Unprepared && self.tx_status == b'I' {
@@ -273,6 +297,16 @@ impl State {
         if !leads && self.group_len >= MAX_GROUP {
             return;
         }
+        // Each member's own messages (with a Sync of its own), kept to be
+        // sent again alone.
+        if leads {
+            self.queue[n - 2].resend = Some(bytes::Bytes::copy_from_slice(
+                &self.wbuf[a_rel..sync_rel + SYNC.len()],
+            ));
+        }
+        self.queue[n - 1].resend =
+            Some(bytes::Bytes::copy_from_slice(&self.wbuf[b_rel..b_rel_end]));
+        let old_a_end = a_end;
         // Drop A's Sync: B's messages move up five bytes.
         let tail = self.wbuf.split_off(b_rel);
         self.wbuf.truncate(sync_rel);
@@ -296,6 +330,13 @@ impl State {
         b.start = moved(b.start);
         b.end = moved(b.end);
         b.resp.grouped = true;
+        let group_end = b.end;
+        // The group's barrier: nothing behind it is written before its
+        // ReadyForQuery (see above).
+        if !leads && self.barriers.back() == Some(&old_a_end) {
+            self.barriers.pop_back();
+        }
+        self.barriers.push_back(group_end);
         self.syncs -= 1;
         self.group_len += 1;
         self.appended = self.written + self.wbuf.len() as u64;
@@ -364,14 +405,16 @@ impl State {
                 }
                 if r.resp.cached && r.resp.expect_parse {
                     if let Some(s) = &r.resp.stmt {
-                        let name = s.name().to_string();
-                        self.cache.remove_named(&name);
+                        self.cache.remove(s);
                     }
                 }
             }
         }
         self.next_id = next;
         self.appended = self.written + self.wbuf.len() as u64;
+        while self.barriers.back().is_some_and(|b| *b > self.appended) {
+            self.barriers.pop_back();
+        }
     }
 
     /// Appends Close messages for statements whose last handle was dropped.
@@ -453,7 +496,8 @@ impl State {
         self.queue.len() - self.cursor
     }
 
-    /// Takes a finished request's response.
+    /// Takes a finished request's response, and hands the driver role on
+    /// if the request held it (whoever collects, a query or a stream).
     pub(crate) fn collect(&mut self, id: u64) -> Response {
         let resp = match self.req_mut(id) {
             Some(r) => {
@@ -466,6 +510,9 @@ impl State {
             },
         };
         self.gc();
+        if self.driver == Some(Driver::Request(id)) {
+            self.release_driver();
+        }
         resp
     }
 
@@ -575,6 +622,11 @@ impl State {
         }
         let err = self.broken.clone().unwrap_or(err);
         for r in self.queue.iter_mut().skip(self.cursor) {
+            if r.done {
+                // (A read-group member that completed before a member
+                // ahead of it was sent again.)
+                continue;
+            }
             r.done = true;
             r.resp.error = Some(err.clone());
             if let Some(w) = r.waker.take() {
@@ -721,7 +773,14 @@ impl State {
         loop {
             if let Some(r) = self.queue.get(self.cursor) {
                 if let Some(limit) = r.resp.stream_limit {
-                    if r.resp.rows.len() >= limit && !r.done {
+                    // A stream's consumer is behind: stop reading (TCP
+                    // flow control holds the server back), unless another
+                    // caller waits for an answer behind the stream's rows.
+                    // Then the stream buffers on, so that nobody waits for
+                    // the stream's consumer (who may be that very caller).
+                    let others = self.waiting > usize::from(r.waker.is_some())
+                        || !self.idle_wakers.is_empty();
+                    if r.resp.rows.len() >= limit && !r.done && !others {
                         self.stalled = true;
                         return Ok(progress);
                     }
@@ -832,6 +891,14 @@ impl State {
         if !r.groupable {
             self.ungroupable_in_flight -= 1;
         }
+        // A cached statement whose Parse the server never confirmed (it
+        // failed, or was skipped after an earlier failure) leaves the cache.
+        if r.resp.cached && r.resp.expect_parse && !r.resp.parsed {
+            if let Some(s) = &r.resp.stmt {
+                self.cache.remove(s);
+            }
+        }
+        let r = &mut self.queue[cursor];
         if r.resp.prefix_prepare {
             self.prefix = if r.resp.error.is_none() {
                 Prefix::Ready
@@ -850,7 +917,7 @@ impl State {
             }
         }
         let end = r.end;
-        self.cursor += 1;
+        self.advance();
         while self.barriers.front().is_some_and(|b| *b <= end) {
             self.barriers.pop_front();
         }
@@ -861,14 +928,141 @@ impl State {
         }
     }
 
-    /// Ends a part of an atomic group that the server skipped.
+    /// Moves the cursor to the next request the server owes an answer
+    /// (past read-group members that completed while one ahead of them
+    /// was sent again).
+    fn advance(&mut self) {
+        self.cursor += 1;
+        while self.queue.get(self.cursor).is_some_and(|r| r.done) {
+            self.cursor += 1;
+        }
+    }
+
+    /// Marks the read-group member at the cursor to be sent again alone
+    /// (see [`State::resend_redos`]); the server now skips the rest of its
+    /// group up to the group's Sync.
+    fn redo_current(&mut self) {
+        let cursor = self.cursor;
+        let r = &mut self.queue[cursor];
+        r.redo = true;
+        if !r.sync {
+            self.skipping = true;
+            self.advance();
+        }
+    }
+
+    /// Ends a part of an atomic group that the server skipped; a read-group
+    /// member is kept to be sent again instead.
     fn finish_skipped(&mut self) {
         if let Some(r) = self.queue.get_mut(self.cursor) {
+            if r.resp.grouped && r.resend.is_some() {
+                r.redo = true;
+                self.advance();
+                return;
+            }
             if r.resp.error.is_none() {
                 r.resp.skip();
             }
         }
         self.finish_current(None);
+    }
+
+    /// Inserts `bytes` into the write stream at offset `at` (not written
+    /// yet): requests and barriers from `at` on move back by its length.
+    /// False (and nothing inserted) when `at` was already written.
+    fn splice(&mut self, at: u64, bytes: &[u8]) -> bool {
+        let Some(rel) = at
+            .checked_sub(self.written)
+            .and_then(|r| usize::try_from(r).ok())
+            .filter(|r| *r <= self.wbuf.len())
+        else {
+            return false;
+        };
+        let len = bytes.len() as u64;
+        let tail = self.wbuf.split_off(rel);
+        self.wbuf.extend_from_slice(bytes);
+        self.wbuf.unsplit(tail);
+        for r in self.queue.iter_mut() {
+            if r.start >= at {
+                r.start += len;
+                r.end += len;
+            }
+        }
+        for b in self.barriers.iter_mut() {
+            if *b >= at {
+                *b += len;
+            }
+        }
+        self.appended = self.written + self.wbuf.len() as u64;
+        true
+    }
+
+    /// The read group ending at queue index `last` got its ReadyForQuery:
+    /// its members marked `redo` (skipped, or failed with 25006) go out
+    /// again, each alone, right behind the group and ahead of everything
+    /// issued after them (the group's barrier kept that unwritten), and the
+    /// cursor moves back to the first of them.
+    fn resend_redos(&mut self, last: usize) {
+        let mut first = last;
+        while first > 0 && !self.queue[first - 1].sync {
+            first -= 1;
+        }
+        let redos: Vec<usize> = (first..=last).filter(|&i| self.queue[i].redo).collect();
+        if redos.is_empty() {
+            return;
+        }
+        let at = self.queue[last].end;
+        // The group's barrier goes: the members sent again are alone.
+        self.barriers.retain(|b| *b != at);
+        let mut bytes = BytesMut::new();
+        let mut spans = Vec::with_capacity(redos.len());
+        for &i in &redos {
+            let r = &self.queue[i];
+            let parse_again = r.resp.expect_parse && !r.resp.parsed;
+            let own = r.resend.clone().unwrap_or_default();
+            let start = bytes.len();
+            if parse_again {
+                bytes.extend_from_slice(&own);
+            } else {
+                // Its Parse (and Describe) went through: bind it only.
+                bytes.extend_from_slice(&without_parse(&own));
+            }
+            spans.push((start as u64, bytes.len() as u64, parse_again));
+        }
+        if !self.splice(at, &bytes) {
+            // Something behind the group reached the server already: it
+            // cannot go ahead of that; report the members as not run.
+            tracing::warn!("read group members could not be sent again in order");
+            for &i in &redos {
+                let r = &mut self.queue[i];
+                r.redo = false;
+                r.resp.error = Some(Error::new(
+                    ErrorKind::Other,
+                    "not run: another member of its read group failed",
+                ));
+                r.resp.skipped = true;
+            }
+            for &i in &redos {
+                self.cursor = i;
+                self.finish_current(None);
+            }
+            self.cursor = (last + 1).min(self.queue.len());
+            while self.queue.get(self.cursor).is_some_and(|r| r.done) {
+                self.cursor += 1;
+            }
+            return;
+        }
+        for (&i, (start, end, parse_again)) in redos.iter().zip(spans) {
+            let r = &mut self.queue[i];
+            r.redo = false;
+            r.sync = true;
+            r.resend = None;
+            r.start = at + start;
+            r.end = at + end;
+            r.resp.reset_for_resend(parse_again);
+            self.syncs += 1;
+        }
+        self.cursor = redos[0];
     }
 
     fn on_message(&mut self, tag: u8, msg: Message) -> Result<(), Error> {
@@ -941,8 +1135,20 @@ impl State {
             resp.skipping_copy = false;
         }
         match msg {
-            Message::ParseComplete => resp.parsed = true,
-            Message::BindComplete | Message::CloseComplete => {}
+            Message::ParseComplete => {
+                resp.parsed = true;
+                if resp.cached {
+                    if let Some(s) = &resp.stmt {
+                        self.cache.confirm(s);
+                    }
+                }
+            }
+            Message::BindComplete => {
+                if !resp.swallow {
+                    resp.bound = true;
+                }
+            }
+            Message::CloseComplete => {}
             Message::ParameterDescription(body) => {
                 let mut types = Vec::new();
                 let mut it = body.parameters();
@@ -1062,32 +1268,47 @@ impl State {
                 );
                 let code = db.code.code().to_string();
                 let err = Error::db(db);
+                let can_redo = resp.grouped && self.queue[cursor].resend.is_some() && !fatal;
+                let resp = &mut self.queue[cursor].resp;
                 if resp.swallow && !fatal {
                     // The read group's prefix failed (its statement is
-                    // gone): this member never ran; prepare it again.
+                    // gone): this member never ran; it goes again alone,
+                    // and the prefix is prepared again.
                     tracing::debug!(error = %err, "read-only prefix failed; re-preparing");
                     resp.swallow = false;
-                    resp.skip();
                     if self.prefix != Prefix::Off {
                         self.prefix = Prefix::Unprepared;
                     }
-                    if !self.queue[cursor].sync {
-                        self.skipping = true;
-                        self.finish_current(None);
+                    if can_redo {
+                        self.redo_current();
+                    } else {
+                        resp.skip();
+                        if !self.queue[cursor].sync {
+                            self.skipping = true;
+                            self.finish_current(None);
+                        }
                     }
+                    return Ok(());
+                }
+                if can_redo && code == "25006" && resp.error.is_none() {
+                    // A read-group member that writes after all (a
+                    // function, FOR UPDATE): it goes again alone, and its
+                    // statement is never grouped again.
+                    if let Some(s) = resp.stmt.clone() {
+                        self.cache.forbid_grouping(&s);
+                    }
+                    self.redo_current();
                     return Ok(());
                 }
                 if resp.error.is_none() {
                     resp.error = Some(err.clone());
                 }
-                // A cached statement that failed to parse, or whose plan is
-                // stale, leaves the cache (and is re-prepared next time).
-                if resp.cached
-                    && (!resp.parsed && resp.expect_parse || code == "0A000" || code == "26000")
-                {
+                // A cached statement whose plan is stale leaves the cache
+                // (and is prepared again next time); one that failed to
+                // parse leaves it when its request ends.
+                if resp.stale_plan() {
                     if let Some(s) = &resp.stmt {
-                        let name = s.name().to_string();
-                        self.cache.remove_named(&name);
+                        self.cache.remove(s);
                     }
                 }
                 if fatal {
@@ -1106,32 +1327,71 @@ impl State {
             Message::ReadyForQuery(body) => {
                 self.tx_status = body.status();
                 self.rfqs += 1;
-                // Parts of an atomic group the server skipped after a
-                // failed part end here, with the request carrying the Sync.
+                // Parts of an atomic group (or members of a read group) the
+                // server skipped after a failed one end here, with the
+                // request carrying the Sync.
                 while self.queue.get(self.cursor).is_some_and(|r| !r.sync) {
                     self.finish_skipped();
                 }
+                let Some(r) = self.queue.get_mut(self.cursor) else {
+                    return Err(Error::protocol("ReadyForQuery with no query in flight"));
+                };
                 if self.skipping {
                     self.skipping = false;
-                    if let Some(r) = self.queue.get_mut(self.cursor) {
-                        if r.resp.error.is_none() && r.resp.tag.is_none() {
+                    if r.resp.error.is_none() && r.resp.tag.is_none() && !r.redo {
+                        if r.resp.grouped && r.resend.is_some() {
+                            r.redo = true;
+                        } else {
                             r.resp.skip();
                         }
                     }
                 }
-                if self.queue.get(self.cursor).is_none() {
-                    return Err(Error::protocol("ReadyForQuery with no query in flight"));
+                let last = self.cursor;
+                let grouped = r.resp.grouped;
+                if r.redo {
+                    self.advance();
+                } else {
+                    self.finish_current(Some(body.status()));
                 }
-                self.finish_current(Some(body.status()));
+                if grouped {
+                    self.resend_redos(last);
+                }
                 self.gc();
             }
             Message::CopyInResponse(_) => {
-                // COPY FROM STDIN through a query method: refuse cleanly so
-                // the connection stays usable.
+                // COPY FROM STDIN through a query method: it cannot get its
+                // data. Refuse cleanly so the connection stays usable: a
+                // CopyFail right behind the request (nothing behind it was
+                // written: a COPY request carries a barrier), and, in the
+                // extended protocol, a Sync (the server ignored the
+                // request's own Sync while in COPY mode, and skips to the
+                // next Sync after the CopyFail's error).
+                if resp.error.is_none() {
+                    resp.error = Some(Error::new(
+                        ErrorKind::Other,
+                        "COPY ... FROM STDIN cannot run through query, execute or simple_query \
+                         (it needs COPY data, which these methods do not send); the COPY was \
+                         aborted and the connection remains usable",
+                    ));
+                }
+                let mut out = BytesMut::new();
                 let _ = postgres_protocol::message::frontend::copy_fail(
                     "COPY FROM STDIN is not supported by this method",
-                    &mut self.wbuf,
+                    &mut out,
                 );
+                if resp.proto == Proto::Extended {
+                    postgres_protocol::message::frontend::sync(&mut out);
+                }
+                let at = self.queue[cursor].end;
+                if !self.splice(at, &out) {
+                    // What follows the COPY reached the server inside COPY
+                    // mode: the session cannot be put back in step.
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        "COPY FROM STDIN started where no COPY was expected; the connection was closed",
+                    ));
+                }
+                self.queue[cursor].end = at + out.len() as u64;
             }
             Message::CopyOutResponse(_) => {
                 resp.skipping_copy = true;
@@ -1156,6 +1416,21 @@ impl State {
 
 /// A Sync message.
 const SYNC: [u8; 5] = [b'S', 0, 0, 0, 4];
+
+/// `msgs` (whole frontend messages) without its Parse and Describe messages.
+fn without_parse(msgs: &[u8]) -> BytesMut {
+    let mut out = BytesMut::with_capacity(msgs.len());
+    let mut i = 0;
+    while i + 5 <= msgs.len() {
+        let len = u32::from_be_bytes([msgs[i + 1], msgs[i + 2], msgs[i + 3], msgs[i + 4]]) as usize;
+        let end = (i + 1 + len).min(msgs.len());
+        if !matches!(msgs[i], b'P' | b'D') {
+            out.extend_from_slice(&msgs[i..end]);
+        }
+        i = end;
+    }
+    out
+}
 
 /// The engine as shared by every handle of one connection.
 pub(crate) struct Shared {
@@ -1265,10 +1540,8 @@ impl Ticket {
             Poll::Ready(st) => st,
             Poll::Pending => return Poll::Pending,
         };
+        // (`collect` hands the driver role on.)
         let resp = st.collect(self.id);
-        if st.driver == Some(Driver::Request(self.id)) {
-            st.release_driver();
-        }
         self.finished = true;
         Poll::Ready(resp)
     }

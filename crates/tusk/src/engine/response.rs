@@ -46,6 +46,9 @@ pub(crate) struct Response {
     /// A Parse is in the flight; `parsed` once ParseComplete arrived.
     pub expect_parse: bool,
     pub parsed: bool,
+    /// BindComplete arrived: the statement started to run, so an error
+    /// from now on may come after side effects.
+    pub bound: bool,
     /// A `Describe Statement` is in the flight.
     pub describing: bool,
     pub params: Option<Vec<Type>>,
@@ -70,7 +73,7 @@ pub(crate) struct Response {
     pub swallow: bool,
     /// The request was sent in a read group (see `State::try_group`).
     pub grouped: bool,
-    /// The request never ran: an earlier member of its group failed.
+    /// The request never ran: an earlier member of its atomic group failed.
     pub skipped: bool,
     /// The hidden request that prepares the read-only prefix.
     pub prefix_prepare: bool,
@@ -103,12 +106,60 @@ impl Response {
         self.skipped = true;
     }
 
+    /// Forgets what the server answered, for a read-group member sent
+    /// again alone (`parse_again`: its Parse goes out again, the server
+    /// having skipped it).
+    pub(crate) fn reset_for_resend(&mut self, parse_again: bool) {
+        self.expect_parse = parse_again;
+        self.describing &= parse_again;
+        self.parsed = false;
+        self.bound = false;
+        self.rows.clear();
+        self.tag = None;
+        self.suspended = false;
+        self.error = None;
+        self.simple.clear();
+        self.status = 0;
+        self.skipping_copy = false;
+        self.swallow = false;
+        self.grouped = false;
+        self.skipped = false;
+    }
+
+    /// The statement failed because its cached plan is stale (its result
+    /// type changed) or the server no longer has it: nothing of it ran
+    /// (no BindComplete), so preparing it again and retrying is safe.
+    pub(crate) fn stale_plan(&self) -> bool {
+        self.cached && !self.bound && self.error.as_ref().is_some_and(is_stale_plan)
+    }
+
     /// The error, if any, else `Ok`.
     pub(crate) fn into_result(self) -> Result<Response, Error> {
         match self.error {
             Some(e) => Err(e),
             None => Ok(self),
         }
+    }
+}
+
+/// A cached statement the server cannot run as prepared: it no longer has
+/// it (26000, from Bind), or its result type changed (0A000 "cached plan
+/// must not change result type", raised by `RevalidateCachedQuery`; matched
+/// by routine as pgjdbc does, or by the message). Any other 0A000
+/// (feature_not_supported, raised by the statement itself) is not.
+pub(crate) fn is_stale_plan(e: &Error) -> bool {
+    let Some(db) = e.as_db_error() else {
+        return false;
+    };
+    match db.code.code() {
+        "26000" => true,
+        "0A000" => {
+            matches!(
+                db.routine.as_deref(),
+                Some("RevalidateCachedQuery" | "RevalidateCachedPlan")
+            ) || db.message == "cached plan must not change result type"
+        }
+        _ => false,
     }
 }
 

@@ -97,9 +97,12 @@ fn too_large(what: &str) -> Error {
 
 /// Why a Bind could not be encoded.
 pub(crate) enum BindError {
-    /// The values do not fit the statement (count or a type): another
-    /// statement variant may fit them.
+    /// The values do not fit the statement (count or a type it declared):
+    /// another statement variant may fit them.
     Mismatch(Error),
+    /// A value does not accept the type the server chose for its
+    /// parameter: no statement for this SQL can take it.
+    Unfit(Error),
     /// A value failed to encode (too large, invalid): the caller's error.
     Value(Error),
 }
@@ -107,9 +110,35 @@ pub(crate) enum BindError {
 impl From<BindError> for Error {
     fn from(e: BindError) -> Error {
         match e {
-            BindError::Mismatch(e) | BindError::Value(e) => e,
+            BindError::Mismatch(e) | BindError::Unfit(e) | BindError::Value(e) => e,
         }
     }
+}
+
+/// The error for parameter `i` (0-based) whose Rust value does not accept
+/// `ty`, the type the statement has for it.
+fn wrong_type(i: usize, ty: &Type, source: Box<dyn std::error::Error + Sync + Send>) -> Error {
+    if Type::from_oid(ty.oid()).is_none() {
+        // Not a built-in type: a user-defined enum, domain, composite or
+        // range, or an extension's type. tusk cannot look these up yet.
+        return Error::with_source(
+            crate::ErrorKind::Conversion,
+            format!(
+                "parameter ${} has a type tusk does not know (OID {}: a user-defined enum, \
+                 domain, composite or range type, or an extension's type); such parameters \
+                 are not supported yet: send the value as text and cast it in SQL \
+                 (`$1::text::the_type`)",
+                i + 1,
+                ty.oid()
+            ),
+            source,
+        );
+    }
+    Error::with_source(
+        crate::ErrorKind::Conversion,
+        format!("cannot send parameter ${} as {}", i + 1, ty.name()),
+        source,
+    )
 }
 
 /// Appends a Bind message for `params` to `buf`, telling a mismatch (try
@@ -150,7 +179,7 @@ fn bind_inner(
     params: &[Param<'_>],
     text_results: bool,
 ) -> Result<(), BindError> {
-    use BindError::{Mismatch, Value};
+    use BindError::{Mismatch, Unfit, Value};
     if params.len() != modes.len() {
         return Err(Mismatch(Error::conversion(format!(
             "the statement has {} parameters but {} were given",
@@ -183,16 +212,19 @@ fn bind_inner(
         let len_at = buf.len();
         buf.put_i32(0);
         let is_null = v.to_sql_checked(ty, buf).map_err(|e| {
-            let wrong = e.is::<WrongType>();
-            let e = Error::with_source(
-                crate::ErrorKind::Conversion,
-                format!("cannot send parameter ${} as {}", i + 1, ty.name()),
-                e,
-            );
-            if wrong {
-                Mismatch(e)
+            if !e.is::<WrongType>() {
+                return Value(Error::with_source(
+                    crate::ErrorKind::Conversion,
+                    format!("cannot send parameter ${} as {}", i + 1, ty.name()),
+                    e,
+                ));
+            }
+            let server_typed = matches!(m, ParamMode::Infer) || Type::from_oid(ty.oid()).is_none();
+            let e = wrong_type(i, ty, e);
+            if server_typed {
+                Unfit(e)
             } else {
-                Value(e)
+                Mismatch(e)
             }
         })?;
         let len = match is_null {

@@ -1,14 +1,22 @@
 //! Driver tests against a real PostgreSQL started by tusk-testkit.
 
 mod atomic;
+mod atomic_control;
 mod basic;
 mod cache;
+mod cache_confirmed;
 mod cancel;
+mod copy;
 mod faults;
 mod groups;
 mod pipeline;
+mod pooler;
 mod server_messages;
+mod stale_plan;
 mod stream;
+mod stream_release;
+mod timeouts;
+mod user_types;
 
 use tusk_testkit::{Cluster, TestDb};
 

@@ -1,0 +1,149 @@
+//! The little the driver reads of SQL text: a statement's first words
+//! (past whitespace and comments), to recognize what the extended protocol
+//! cannot carry safely in a pipeline (COPY, transaction control).
+
+use crate::error::{Error, ErrorKind};
+
+/// The first `n` words of `sql` (letters, digits and `_`), uppercased,
+/// skipping whitespace, `--` and (nested) `/* */` comments before and
+/// between them. Stops at anything else (a quote, a parenthesis).
+pub(crate) fn first_words(sql: &str, n: usize) -> Vec<String> {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    let mut words = Vec::with_capacity(n);
+    while words.len() < n {
+        // Whitespace and comments.
+        loop {
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if b.get(i) == Some(&b'-') && b.get(i + 1) == Some(&b'-') {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            if b.get(i) == Some(&b'/') && b.get(i + 1) == Some(&b'*') {
+                let mut depth = 1;
+                i += 2;
+                while i < b.len() && depth > 0 {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            break;
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+        }
+        if i == start {
+            break;
+        }
+        words.push(sql[start..i].to_ascii_uppercase());
+    }
+    words
+}
+
+/// Whether a statement sent with the extended protocol is a COPY (which
+/// may switch the connection into COPY mode).
+pub(crate) fn is_copy(sql: &str) -> bool {
+    first_words(sql, 1).first().is_some_and(|w| w == "COPY")
+}
+
+/// Whether a simple-protocol query string may contain a COPY (any of its
+/// statements): a conservative test on the text.
+pub(crate) fn may_copy(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(4)
+        .any(|w| w.eq_ignore_ascii_case(b"copy"))
+}
+
+/// The transaction-control command `sql` starts with, if any (`COMMIT`,
+/// `ROLLBACK TO SAVEPOINT`, ...).
+pub(crate) fn transaction_control(sql: &str) -> Option<String> {
+    let w = first_words(sql, 2);
+    let first = w.first()?.as_str();
+    match first {
+        "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT" | "RELEASE" => {
+            Some(first.to_string())
+        }
+        "PREPARE" if w.get(1).is_some_and(|x| x == "TRANSACTION") => {
+            Some("PREPARE TRANSACTION".to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Why `sql` may not be a statement of an atomic batch, if it may not.
+pub(crate) fn refused_in_atomic_batch(sql: &str) -> Option<Error> {
+    if let Some(cmd) = transaction_control(sql) {
+        return Some(Error::new(
+            ErrorKind::Other,
+            format!(
+                "transaction control ({cmd}) cannot be a statement of an atomic batch: the \
+                 batch is one transaction, which the server would end or change midway, so \
+                 its results could not say what was committed; nothing of the batch was sent"
+            ),
+        ));
+    }
+    if is_copy(sql) {
+        return Some(Error::new(
+            ErrorKind::Other,
+            "COPY cannot be a statement of an atomic batch; nothing of the batch was sent",
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_words_skip_comments() {
+        assert_eq!(first_words("  commit work", 2), ["COMMIT", "WORK"]);
+        assert_eq!(first_words("-- x\n/* a /* b */ */ END;", 2), ["END"]);
+        assert_eq!(first_words("(SELECT 1)", 1), Vec::<String>::new());
+        assert_eq!(first_words("", 1), Vec::<String>::new());
+    }
+
+    #[test]
+    fn recognizes_copy_and_transaction_control() {
+        assert!(is_copy("/* load */ copy t FROM STDIN"));
+        assert!(!is_copy("SELECT 'copy'"));
+        assert!(!is_copy("COPYRIGHT"));
+        assert!(may_copy("SELECT 1; Copy t TO STDOUT"));
+        assert!(!may_copy("SELECT 1"));
+        for sql in [
+            "COMMIT",
+            "commit prepared 'x'",
+            "END",
+            "ROLLBACK TO SAVEPOINT s",
+            "abort",
+            "BEGIN",
+            "start transaction",
+            "SAVEPOINT s",
+            "RELEASE s",
+            "PREPARE TRANSACTION 'x'",
+        ] {
+            assert!(transaction_control(sql).is_some(), "{sql}");
+        }
+        for sql in [
+            "PREPARE p AS SELECT 1",
+            "SELECT 'commit'",
+            "COMMITTED",
+            "INSERT INTO begin VALUES (1)",
+        ] {
+            assert!(transaction_control(sql).is_none(), "{sql}");
+        }
+    }
+}
