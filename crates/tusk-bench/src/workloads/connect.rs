@@ -13,6 +13,12 @@ pub async fn tusk(url: &str) -> Result<tusk::Connection> {
     Ok(tusk::connect(url).await?)
 }
 
+/// `url` with one more query parameter (`key=value`).
+pub fn with_param(url: &str, param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}")
+}
+
 /// A tokio-postgres client with its connection task spawned on the runtime,
 /// as tokio-postgres requires.
 pub async fn tokio_postgres(url: &str) -> Result<tokio_postgres::Client> {

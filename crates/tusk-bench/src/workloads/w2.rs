@@ -37,6 +37,14 @@ pub fn workload() -> Workload {
             entry("tusk", |t| {
                 Box::pin(async move { callers("tusk", connect::tusk(&t.url).await?) })
             }),
+            // Read groups are an opt-in (issue 9): the same callers with
+            // `read_groups=on`, to set beside pgbench's pipeline.
+            entry("tusk-groups", |t| {
+                Box::pin(async move {
+                    let url = connect::with_param(&t.url, "read_groups=on");
+                    callers("tusk-groups", connect::tusk(&url).await?)
+                })
+            }),
             entry("tokio-postgres", |t| {
                 Box::pin(async move {
                     let client = connect::tokio_postgres(&t.url).await?;
