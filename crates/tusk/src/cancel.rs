@@ -7,7 +7,14 @@
 //! [`CancelToken::cancel`] was called can never be the one canceled; a
 //! signal that reaches an idle backend is ignored by the server. Per-query
 //! timeouts go further: nothing queued behind a timed query is written until
-//! it completes, so its cancel can only hit it.
+//! it completes, so its cancel can only hit it. A timed query is canceled
+//! only once the server is answering it: queued behind another caller's
+//! query, it waits (its timeout never cancels or fails that query, nor
+//! closes the connection under it), and is canceled as soon as it starts if
+//! its time is up by then. A cancel the server ignores (one that reaches
+//! the backend while it still reads the query) is sent again within the
+//! grace period; only a query that does not answer within it closes the
+//! connection.
 
 use bytes::BytesMut;
 use std::path::PathBuf;

@@ -157,7 +157,7 @@ impl Client {
             st.wbuf.extend_from_slice(&bindbuf);
             frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
             resp.stmt = Some(stmt.clone());
-            let copy = sql_text::is_copy(stmt.sql());
+            let copy = stmt.is_copy();
             return Ok(Plan::Run(self.push(st, resp, q, part, copy)));
         }
 
@@ -219,9 +219,9 @@ impl Client {
                 st.append_closes();
                 st.wbuf.extend_from_slice(&bindbuf);
                 frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
+                let copy = stmt.is_copy();
                 resp.stmt = Some(stmt);
                 resp.cached = true;
-                let copy = sql_text::is_copy(q.sql);
                 return Ok(Plan::Run(self.push(st, resp, q, part, copy)));
             }
             bindbuf.clear();
@@ -560,44 +560,61 @@ impl Client {
                 .map(|_| ())
         })
         .await;
-        let done = self.shared.lock().req(id).is_none_or(|r| r.done);
-        if !done {
-            let weak = Arc::downgrade(&self.shared);
-            let _hold = crate::cancel::Hold::new(&weak);
-            // Bounded by the grace period too: on a dead network the cancel
-            // connection hangs as well.
-            match tokio::time::timeout(grace, crate::cancel::send_cancel(&self.shared.cancel)).await
-            {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "cancel request after a query timeout failed")
+        // Cancel until the server answers: a cancel that reaches the
+        // backend while it reads the query's messages is ignored by the
+        // server (likely when the query only just reached the front), so
+        // it is sent again, at growing intervals, within the grace period.
+        // Each one holds the connection's writes until the server acted on
+        // it, and nothing behind this query is written before it completes
+        // (its barrier): a cancel can only hit this query, or an idle
+        // backend, which ignores it.
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut interval = Duration::from_millis(50);
+        loop {
+            let done = self.shared.lock().req(id).is_none_or(|r| r.done);
+            if !done {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let weak = Arc::downgrade(&self.shared);
+                let _hold = crate::cancel::Hold::new(&weak);
+                // Bounded by the grace period too: on a dead network the
+                // cancel connection hangs as well.
+                match tokio::time::timeout(left, crate::cancel::send_cancel(&self.shared.cancel))
+                    .await
+                {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "cancel request after a query timeout failed")
+                    }
+                    Err(_) => tracing::warn!(
+                        "cancel request after a query timeout did not complete in {grace:?}"
+                    ),
                 }
-                Err(_) => tracing::warn!(
-                    "cancel request after a query timeout did not complete in {grace:?}"
-                ),
             }
-        }
-        match tokio::time::timeout(grace, poll_fn(|cx| ticket.poll_done(cx))).await {
-            Ok(mut r) => {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let wait = interval.min(left);
+            if let Ok(mut r) = tokio::time::timeout(wait, poll_fn(|cx| ticket.poll_done(cx))).await
+            {
                 if let Some(e) = &r.error {
                     if e.code().is_some_and(|c| c.code() == "57014") {
                         r.error = Some(Error::timed_out(t, Some(e)));
                     }
                 }
-                r
+                return r;
             }
-            Err(_) => {
-                let err = Error::timed_out(t, None);
-                self.shared.lock().fail(Error::new(
-                    ErrorKind::Timeout,
-                    format!("the server did not answer within {grace:?} of a canceled query; the connection was closed"),
-                ));
-                drop(ticket);
-                let mut r = Response::extended();
-                r.error = Some(err);
-                r
+            if tokio::time::Instant::now() >= deadline {
+                break;
             }
+            interval = (interval * 2).min(Duration::from_millis(500));
         }
+        let err = Error::timed_out(t, None);
+        self.shared.lock().fail(Error::new(
+            ErrorKind::Timeout,
+            format!("the server did not answer within {grace:?} of a canceled query; the connection was closed"),
+        ));
+        drop(ticket);
+        let mut r = Response::extended();
+        r.error = Some(err);
+        r
     }
 
     /// Prepares a named statement that the caller owns. In pooler mode

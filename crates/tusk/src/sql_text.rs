@@ -8,55 +8,62 @@ use crate::error::{Error, ErrorKind};
 /// skipping whitespace, `--` and (nested) `/* */` comments before and
 /// between them. Stops at anything else (a quote, a parenthesis).
 pub(crate) fn first_words(sql: &str, n: usize) -> Vec<String> {
-    let b = sql.as_bytes();
-    let mut i = 0;
     let mut words = Vec::with_capacity(n);
+    let mut rest = sql;
     while words.len() < n {
-        // Whitespace and comments.
-        loop {
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            if b.get(i) == Some(&b'-') && b.get(i + 1) == Some(&b'-') {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            if b.get(i) == Some(&b'/') && b.get(i + 1) == Some(&b'*') {
-                let mut depth = 1;
-                i += 2;
-                while i < b.len() && depth > 0 {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-                continue;
-            }
+        let Some((word, after)) = next_word(rest) else {
             break;
-        }
-        let start = i;
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-            i += 1;
-        }
-        if i == start {
-            break;
-        }
-        words.push(sql[start..i].to_ascii_uppercase());
+        };
+        words.push(word.to_ascii_uppercase());
+        rest = after;
     }
     words
+}
+
+/// The next word of `sql` past whitespace and comments, and what follows it.
+fn next_word(sql: &str) -> Option<(&str, &str)> {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    // Whitespace and comments.
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if b.get(i) == Some(&b'-') && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if b.get(i) == Some(&b'/') && b.get(i + 1) == Some(&b'*') {
+            let mut depth = 1;
+            i += 2;
+            while i < b.len() && depth > 0 {
+                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    depth += 1;
+                    i += 2;
+                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    depth -= 1;
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        break;
+    }
+    let start = i;
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+        i += 1;
+    }
+    (i > start).then(|| (&sql[start..i], &sql[i..]))
 }
 
 /// Whether a statement sent with the extended protocol is a COPY (which
 /// may switch the connection into COPY mode).
 pub(crate) fn is_copy(sql: &str) -> bool {
-    first_words(sql, 1).first().is_some_and(|w| w == "COPY")
+    next_word(sql).is_some_and(|(w, _)| w.eq_ignore_ascii_case("copy"))
 }
 
 /// Whether a simple-protocol query string may contain a COPY (any of its

@@ -42,6 +42,8 @@ pub(crate) struct StmtInner {
     pub name: String,
     /// The SQL text.
     pub sql: Arc<str>,
+    /// The SQL is a COPY (see `sql_text::is_copy`), decided once.
+    pub copy: bool,
     pub modes: Vec<ParamMode>,
     pub described: OnceLock<Described>,
     /// Where to queue a Close when the last handle goes; `None` for the unnamed statement.
@@ -80,6 +82,7 @@ impl Statement {
     ) -> Statement {
         Statement(Arc::new(StmtInner {
             name,
+            copy: crate::sql_text::is_copy(&sql),
             sql,
             modes,
             described: OnceLock::new(),
@@ -105,6 +108,11 @@ impl Statement {
     /// The SQL text.
     pub(crate) fn sql(&self) -> &str {
         &self.0.sql
+    }
+
+    /// Whether the SQL is a COPY.
+    pub(crate) fn is_copy(&self) -> bool {
+        self.0.copy
     }
 
     /// Whether runs of this statement may join a read group.

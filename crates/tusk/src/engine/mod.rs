@@ -333,8 +333,11 @@ impl State {
         let group_end = b.end;
         // The group's barrier: nothing behind it is written before its
         // ReadyForQuery (see above).
-        if !leads && self.barriers.back() == Some(&old_a_end) {
-            self.barriers.pop_back();
+        if !leads {
+            // (It was at A's end, which moved.)
+            if let Some(i) = self.barriers.iter().rposition(|b| *b == old_a_end) {
+                self.barriers.remove(i);
+            }
         }
         self.barriers.push_back(group_end);
         self.syncs -= 1;
@@ -621,10 +624,11 @@ impl State {
             self.broken = Some(err.clone());
         }
         let err = self.broken.clone().unwrap_or(err);
-        for r in self.queue.iter_mut().skip(self.cursor) {
+        // Every request not done, wherever it is: read-group members kept
+        // to be sent again sit before the cursor until their group ends,
+        // and members that completed may sit after it.
+        for r in self.queue.iter_mut() {
             if r.done {
-                // (A read-group member that completed before a member
-                // ahead of it was sent again.)
                 continue;
             }
             r.done = true;

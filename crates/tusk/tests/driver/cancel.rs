@@ -4,6 +4,17 @@ use tusk::{ErrorKind, Executor, Query};
 /// Seeded random drops of in-flight futures across 10,000 operations.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_drops_never_desynchronise_the_connection() {
+    random_drops("").await;
+}
+
+/// The same with read groups on: members that fail, are skipped, write
+/// (25006) or are dropped, all mixed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_drops_never_desynchronise_read_groups() {
+    random_drops("?read_groups=on").await;
+}
+
+async fn random_drops(params: &str) {
     let seed: u64 = std::env::var("TUSK_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -11,7 +22,10 @@ async fn random_drops_never_desynchronise_the_connection() {
     eprintln!("cancel-safety seed: {seed} (rerun with TUSK_SEED={seed})");
     let mut rng = fastrand::Rng::with_seed(seed);
     let db = crate::db();
-    let c = crate::conn(&db).await;
+    let c = tusk::connect(&format!("{}{params}", db.url()))
+        .await
+        .unwrap();
+    c.batch_execute("CREATE SEQUENCE s").await.unwrap();
     let pid = c.process_id();
     let mut ops = 0u32;
     while ops < 10_000 {
@@ -25,7 +39,7 @@ async fn random_drops_never_desynchronise_the_connection() {
             } else {
                 None
             };
-            let kind = rng.u8(0..4);
+            let kind = rng.u8(0..5);
             let c = &c;
             futs.push(async move {
                 let fut = async move {
@@ -42,6 +56,11 @@ async fn random_drops_never_desynchronise_the_connection() {
                             .query_scalar::<i64>("SELECT 1 / 0 + $1::int8", &[&i])
                             .await
                             .map(|_| (0, 1)),
+                        // A SELECT that writes (25006 in a read group).
+                        3 => c
+                            .query_scalar::<i64>("SELECT nextval('s') * 0 + $1::int8", &[&i])
+                            .await
+                            .map(|v| (v, i)),
                         _ => c
                             .query_scalar::<String>("SELECT $1::text", &[&format!("s{i}")])
                             .await

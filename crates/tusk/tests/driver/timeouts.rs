@@ -6,6 +6,15 @@ use std::time::{Duration, Instant};
 
 use tusk::{ErrorKind, Executor, Query};
 
+/// Waits until the connection has a query in flight (the other caller's
+/// long query was submitted before ours).
+async fn until_in_flight(c: &tusk::Connection) {
+    while c.in_flight() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timed_query_queued_behind_a_long_one_leaves_it_alone() {
     let db = crate::db();
@@ -18,7 +27,7 @@ async fn a_timed_query_queued_behind_a_long_one_leaves_it_alone() {
                     .await
             })
         };
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        until_in_flight(&c).await;
         let started = Instant::now();
         let timed = c
             .query_scalar::<i32>(
@@ -61,15 +70,17 @@ async fn a_timed_query_behind_a_long_one_is_canceled_when_it_starts_if_still_slo
     let long = {
         let c = c.clone();
         tokio::spawn(async move {
-            c.query_scalar::<String>("SELECT pg_sleep(1.5)::text", &[])
+            c.query_scalar::<String>("SELECT pg_sleep(2)::text", &[])
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    until_in_flight(&c).await;
     let started = Instant::now();
+    // (A timeout of a second: the cancel's grace is a second too, which a
+    // loaded machine may need.)
     let e = c
         .query(
-            Query::new("SELECT pg_sleep(30)").timeout(Duration::from_millis(100)),
+            Query::new("SELECT pg_sleep(30)").timeout(Duration::from_secs(1)),
             &[],
         )
         .await
