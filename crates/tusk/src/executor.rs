@@ -26,6 +26,10 @@ use crate::types::params::Param;
 pub trait Executor: Send + Sync {
     /// Prepares a statement whose parameter types the server infers (or
     /// takes from `types`, which may be shorter than the parameter list).
+    /// In pooler mode nothing is named on the server: the statement is
+    /// described with the unnamed statement, and every flight that runs it
+    /// parses it again (with the types described), so a transaction pooler
+    /// may hand each flight to any server connection.
     fn prepare_typed<'a>(
         &'a self,
         sql: &'a str,
