@@ -65,10 +65,6 @@ async fn six_clients_over_two_server_connections_never_cross() {
         async move {
             let insert = format!("INSERT INTO t{t} (client, n, amount) VALUES ($1, $2, $3)");
             let sum = format!("SELECT count(*) FROM t{t} WHERE amount >= $1 AND client = $2");
-            let explicit = c
-                .prepare(&format!("SELECT count(*) FROM t{t} WHERE client = $1"))
-                .await
-                .unwrap();
             for r in 0..ROUNDS {
                 // An atomic batch whose money parameter must be looked up.
                 let (a, b) = (r * 2, r * 2 + 1);
@@ -86,12 +82,28 @@ async fn six_clients_over_two_server_connections_never_cross() {
                     .await
                     .unwrap_or_else(|e| panic!("client {t} round {r}: {e}"));
                 assert_eq!(n, 2 * (r + 1), "client {t} round {r}");
-                // An explicitly prepared statement.
+            }
+            // An explicitly prepared statement, and one with a looked-up
+            // parameter type, run many times.
+            let explicit = c
+                .prepare(&format!("SELECT count(*) FROM t{t} WHERE client = $1"))
+                .await
+                .unwrap_or_else(|e| panic!("client {t}: {e}"));
+            let typed = c
+                .prepare(&format!("SELECT count(*) FROM t{t} WHERE amount >= $1"))
+                .await
+                .unwrap_or_else(|e| panic!("client {t}: {e}"));
+            for r in 0..ROUNDS {
                 let n: i64 = c
                     .query_scalar(&explicit, &[&t])
                     .await
                     .unwrap_or_else(|e| panic!("client {t} round {r}: {e}"));
-                assert_eq!(n, 2 * (r + 1), "client {t} round {r}");
+                assert_eq!(n, 2 * ROUNDS, "client {t} round {r}");
+                let n: i64 = c
+                    .query_scalar(&typed, &[&Money(100 * (2 * ROUNDS - 1))])
+                    .await
+                    .unwrap_or_else(|e| panic!("client {t} round {r}: {e}"));
+                assert_eq!(n, 1, "client {t} round {r}");
             }
             assert_eq!(c.cached_statements(), 0);
         }
