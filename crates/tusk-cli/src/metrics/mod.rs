@@ -230,29 +230,23 @@ fn status_name(s: HealthStatus) -> &'static str {
 ///  "pool":{"name":"tusk","size":1,"idle":1,"in_use":0,"waiting":0,"min_idle":1,"max_size":2}}
 /// ```
 pub fn health_json(health: &Health, probe: &Probe, stats: &PoolStats) -> String {
-    use crate::json::write_string;
-    let mut out = String::from("{\"status\":");
-    write_string(status_name(health.status), &mut out);
-    out.push_str(",\"reasons\":[");
-    for (i, r) in health.reasons.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_string(r, &mut out);
-    }
-    out.push_str(&format!(
-        "],\"probe\":{{\"ok\":{},\"seconds\":{:.6}",
-        probe.ok, probe.seconds
-    ));
+    let mut probe_json = serde_json::json!({ "ok": probe.ok, "seconds": probe.seconds });
     if let Some(e) = &probe.error {
-        out.push_str(",\"error\":");
-        write_string(e, &mut out);
+        probe_json["error"] = e.as_str().into();
     }
-    out.push_str("},\"pool\":{\"name\":");
-    write_string(&stats.name, &mut out);
-    out.push_str(&format!(
-        ",\"size\":{},\"idle\":{},\"in_use\":{},\"waiting\":{},\"min_idle\":{},\"max_size\":{}}}}}",
-        stats.size, stats.idle, stats.in_use, stats.waiting, stats.min_idle, stats.max_size
-    ));
-    out
+    serde_json::json!({
+        "status": status_name(health.status),
+        "reasons": health.reasons,
+        "probe": probe_json,
+        "pool": {
+            "name": stats.name,
+            "size": stats.size,
+            "idle": stats.idle,
+            "in_use": stats.in_use,
+            "waiting": stats.waiting,
+            "min_idle": stats.min_idle,
+            "max_size": stats.max_size,
+        },
+    })
+    .to_string()
 }
