@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 
+use hyper::Method;
 use tusk::Executor;
 use tusk_cli::metrics::{self, http};
 use tusk_pool::Pool;
@@ -120,7 +121,7 @@ fn metrics_and_health_from_a_live_pool() {
         let n: i32 = pool.query_scalar("SELECT 41 + 1", &[]).await.unwrap();
         assert_eq!(n, 42);
 
-        let r = metrics::respond(&pool, http::parse(b"GET /metrics HTTP/1.1\r\n\r\n")).await;
+        let r = metrics::respond(&pool, get("/metrics")).await;
         assert_eq!(r.status, 200);
         assert!(r.content_type.starts_with("text/plain; version=0.0.4"));
         let names = parse_exposition(&r.body);
@@ -135,7 +136,7 @@ fn metrics_and_health_from_a_live_pool() {
             r.body
         );
 
-        let r = metrics::respond(&pool, http::parse(b"GET /health HTTP/1.1\r\n\r\n")).await;
+        let r = metrics::respond(&pool, get("/health")).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.content_type, "application/json");
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -148,13 +149,15 @@ fn metrics_and_health_from_a_live_pool() {
         assert_eq!(v["pool"]["name"], "cli \"test\"");
         assert!(v["reasons"].is_array());
 
-        for (head, status) in [
-            (&b"GET /nope HTTP/1.1\r\n\r\n"[..], 404),
-            (b"DELETE /metrics HTTP/1.1\r\n\r\n", 405),
-            (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400),
+        for (method, path, status) in [
+            (Method::GET, "/nope", 404),
+            (Method::DELETE, "/metrics", 405),
         ] {
+            let route = http::route(&method, path);
             assert_eq!(
-                metrics::respond(&pool, http::parse(head)).await.status,
+                metrics::respond(&pool, metrics::Request { route })
+                    .await
+                    .status,
                 status
             );
         }
@@ -168,17 +171,24 @@ fn a_pool_that_cannot_connect_is_down() {
     let url = "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2";
     runtime().block_on(async {
         let pool = Pool::new(metrics::pool_config(url, 1, "down").unwrap()).unwrap();
-        let r = metrics::respond(&pool, http::parse(b"GET /health HTTP/1.1\r\n\r\n")).await;
+        let r = metrics::respond(&pool, get("/health")).await;
         assert_eq!(r.status, 503, "{}", r.body);
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(v["status"], "down");
         assert_eq!(v["probe"]["ok"], false);
         assert!(v["probe"]["error"].is_string());
         // /metrics still answers: the pool's counters say what went wrong.
-        let r = metrics::respond(&pool, http::parse(b"GET /metrics HTTP/1.1\r\n\r\n")).await;
+        let r = metrics::respond(&pool, get("/metrics")).await;
         assert_eq!(r.status, 200);
         parse_exposition(&r.body);
     });
+}
+
+/// A routed `GET` of `path`.
+fn get(path: &str) -> metrics::Request {
+    metrics::Request {
+        route: http::route(&Method::GET, path),
+    }
 }
 
 /// The `tusk metrics` child; killed when dropped, so a failed assertion
@@ -208,7 +218,7 @@ fn split(response: &str) -> (&str, &str, &str) {
     let (status, headers) = head.split_once("\r\n").unwrap();
     let len: usize = headers
         .lines()
-        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .find_map(|l| l.strip_prefix("content-length: "))
         .unwrap()
         .parse()
         .unwrap();
@@ -236,39 +246,65 @@ fn the_binary_serves_over_tcp() {
 
     let r = http_request(
         &addr,
-        b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n",
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nConnection: close\r\n\r\n",
     );
     let (status, headers, body) = split(&r);
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(
-        headers.contains("Content-Type: text/plain; version=0.0.4"),
+        headers.contains("content-type: text/plain; version=0.0.4"),
         "{headers}"
     );
     assert!(!parse_exposition(body).is_empty());
 
-    let r = http_request(&addr, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = http_request(
+        &addr,
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     let (status, _, body) = split(&r);
     assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(v["probe"]["ok"], true);
 
-    let r = http_request(&addr, b"HEAD /health HTTP/1.1\r\n\r\n");
+    let r = http_request(&addr, b"HEAD /health HTTP/1.1\r\nConnection: close\r\n\r\n");
     let (head, body) = r.split_once("\r\n\r\n").unwrap();
     assert!(
         head.starts_with("HTTP/1.1 200 OK") && body.is_empty(),
         "{r}"
     );
 
-    let r = http_request(&addr, b"GET /favicon.ico HTTP/1.1\r\n\r\n");
+    // Keep-alive: two requests on one connection, two responses.
+    let r = http_request(
+        &addr,
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{r}");
+
+    let r = http_request(
+        &addr,
+        b"GET /favicon.ico HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
     assert!(r.starts_with("HTTP/1.1 404 Not Found\r\n"), "{r}");
+    let r = http_request(
+        &addr,
+        b"DELETE /metrics HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
+    assert!(r.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{r}");
+    assert!(r.contains("allow: GET, HEAD\r\n"), "{r}");
     let r = http_request(&addr, b"hello\n\n");
+    assert!(r.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{r}");
+    // A TLS ClientHello sent to the plain-text port.
+    let r = http_request(
+        &addr,
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+    );
     assert!(r.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{r}");
     let r = http_request(&addr, &[b'A'; 10_000]);
     assert!(r.starts_with("HTTP/1.1 431 "), "{r}");
 
-    // Still serving after all that.
+    // Still serving after all that; an HTTP/1.0 client gets an HTTP/1.0
+    // answer and the connection closed.
     let r = http_request(&addr, b"GET /metrics HTTP/1.0\r\n\r\n");
-    assert!(r.starts_with("HTTP/1.1 200 OK\r\n"));
+    assert!(r.starts_with("HTTP/1.0 200 OK\r\n"), "{r}");
     assert!(server.0.try_wait().unwrap().is_none());
 }
 

@@ -1,5 +1,9 @@
 //! The machine the clusters run on: where the binaries are, which user runs
 //! them, where their directories go, and how helper commands are run.
+//!
+//! [`env`] and [`Env`]'s public fields and methods are also what `tusk dev`
+//! uses to run its own long-lived server, so both find the same binaries
+//! and the same `postgres` user in one way.
 
 use std::collections::hash_map::RandomState;
 use std::fs;
@@ -12,11 +16,13 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use nix::unistd::{geteuid, User};
+
 use crate::error::{Error, Result};
 
 /// What the process found out once about its environment.
 #[derive(Debug)]
-pub(crate) struct Env {
+pub struct Env {
     /// Directory holding initdb, postgres, pg_ctl and (on Debian) psql.
     pub bindir: PathBuf,
     /// `Some((uid, gid))` of the `postgres` user when we run as root.
@@ -27,8 +33,10 @@ pub(crate) struct Env {
 
 static ENV: OnceLock<std::result::Result<Env, String>> = OnceLock::new();
 
-/// The environment, probed once per process.
-pub(crate) fn env() -> Result<&'static Env> {
+/// The environment, probed once per process: the server binaries
+/// (`TUSK_PG_BINDIR`, else `pg_config --bindir`, else the newest
+/// `/usr/lib/postgresql/*/bin`) and, when we are root, the `postgres` user.
+pub fn env() -> Result<&'static Env> {
     match ENV.get_or_init(|| probe().map_err(|e| e.to_string())) {
         Ok(env) => Ok(env),
         Err(message) => Err(Error::Environment(message.clone())),
@@ -37,7 +45,7 @@ pub(crate) fn env() -> Result<&'static Env> {
 
 fn probe() -> Result<Env> {
     let bindir = find_bindir()?;
-    let run_as = if effective_uid()? == 0 {
+    let run_as = if is_root() {
         Some(postgres_user()?)
     } else {
         None
@@ -96,33 +104,39 @@ fn find_bindir() -> Result<PathBuf> {
     })
 }
 
-fn effective_uid() -> Result<u32> {
-    let status = fs::read_to_string("/proc/self/status")
-        .map_err(|e| Error::io("reading /proc/self/status to learn our uid", e))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Uid:"))
-        .and_then(|rest| rest.split_whitespace().nth(1))
-        .and_then(|uid| uid.parse().ok())
-        .ok_or_else(|| Error::InvalidArgument("no Uid line in /proc/self/status".into()))
+/// Whether this process runs as root (effective uid 0), when PostgreSQL
+/// must run as another user.
+pub fn is_root() -> bool {
+    geteuid().is_root()
 }
 
+/// The `postgres` user's (uid, gid), from the system's user database.
 fn postgres_user() -> Result<(u32, u32)> {
-    let out = Command::new("getent")
-        .args(["passwd", "postgres"])
-        .output()
-        .map_err(|e| Error::NoPostgresUser(format!("running getent: {e}")))?;
-    let line = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut fields = line.trim().split(':');
-    let uid = fields.nth(2).and_then(|f| f.parse().ok());
-    let gid = fields.next().and_then(|f| f.parse().ok());
-    match (uid, gid) {
-        (Some(uid), Some(gid)) => Ok((uid, gid)),
-        _ => Err(Error::NoPostgresUser(format!(
-            "`getent passwd postgres` printed {:?}",
-            line.trim()
+    match User::from_name("postgres") {
+        Ok(Some(user)) => Ok((user.uid.as_raw(), user.gid.as_raw())),
+        Ok(None) => Err(Error::NoPostgresUser(
+            "the user database has no `postgres` user".into(),
+        )),
+        Err(e) => Err(Error::NoPostgresUser(format!(
+            "looking up the `postgres` user: {e}"
         ))),
     }
+}
+
+/// Whether `pid` exists and is not a zombie (from `/proc/<pid>/stat`).
+pub fn is_alive(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|(state, _)| state != 'Z' && state != 'X')
+}
+
+/// (state, parent pid) from `/proc/<pid>/stat`.
+pub(crate) fn stat_fields(pid: u32) -> Option<(char, u32)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ppid ...": comm may hold spaces, so split after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid))
 }
 
 impl Env {

@@ -83,7 +83,7 @@
 pub mod auth;
 mod cluster;
 mod conf;
-mod env;
+pub mod env;
 mod error;
 mod pgbouncer;
 mod proxy;

@@ -51,7 +51,7 @@ pub fn default_dir() -> Result<PathBuf, Error> {
         return std::path::absolute(&dir)
             .map_err(|e| Error::io(format!("resolving {DIR_ENV}={}", dir.display()), e));
     }
-    if server::is_root()? {
+    if tusk_testkit::env::is_root() {
         return Ok(PathBuf::from(ROOT_DIR));
     }
     if let Some(xdg) = var("XDG_DATA_HOME").filter(|p| p.is_absolute()) {

@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use tusk_testkit::env::{env, is_alive};
+
 use crate::error::Error;
 
 /// How long a start may take.
@@ -35,18 +37,20 @@ pub struct Running {
 }
 
 impl Server {
-    /// Finds the binaries the way tusk-testkit does (`TUSK_PG_BINDIR`,
-    /// `pg_config --bindir`, the newest `/usr/lib/postgresql/*/bin`), so the
-    /// server matches the data directory the test kit made.
+    /// Finds the binaries and the user with tusk-testkit's [`env`]
+    /// (`TUSK_PG_BINDIR`, `pg_config --bindir`, the newest
+    /// `/usr/lib/postgresql/*/bin`), so the server matches the data
+    /// directory the test kit made.
     pub fn find() -> Result<Server, Error> {
-        let run_as = if is_root()? {
-            Some(postgres_user()?)
-        } else {
-            None
-        };
+        let env = env().map_err(|e| {
+            Error::Dev(format!(
+                "{e}: install the server (`apt-get install postgresql`), set TUSK_PG_BINDIR, \
+                 or pass --url / set DATABASE_URL"
+            ))
+        })?;
         Ok(Server {
-            bindir: find_bindir()?,
-            run_as,
+            bindir: env.bindir.clone(),
+            run_as: env.run_as,
         })
     }
 
@@ -186,83 +190,5 @@ pub fn running(data: &Path) -> Option<Running> {
             .get(7)
             .map(|l| l.trim().to_owned())
             .unwrap_or_default(),
-    })
-}
-
-/// Whether `pid` exists and is not a zombie.
-fn is_alive(pid: u32) -> bool {
-    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // "pid (comm) S ...": comm may hold spaces, so look after the last ')'.
-    stat.rfind(')')
-        .and_then(|i| stat[i + 1..].split_whitespace().next())
-        .is_some_and(|state| state != "Z" && state != "X")
-}
-
-/// Whether this process runs as root (effective uid 0).
-pub fn is_root() -> Result<bool, Error> {
-    let status = fs::read_to_string("/proc/self/status")
-        .map_err(|e| Error::io("reading /proc/self/status to learn our uid", e))?;
-    let euid = status
-        .lines()
-        .find_map(|line| line.strip_prefix("Uid:"))
-        .and_then(|rest| rest.split_whitespace().nth(1))
-        .and_then(|uid| uid.parse::<u32>().ok())
-        .ok_or_else(|| Error::Dev("no Uid line in /proc/self/status".into()))?;
-    Ok(euid == 0)
-}
-
-fn postgres_user() -> Result<(u32, u32), Error> {
-    let out = Command::new("getent")
-        .args(["passwd", "postgres"])
-        .output()
-        .map_err(|e| Error::io("running `getent passwd postgres`", e))?;
-    let line = String::from_utf8_lossy(&out.stdout);
-    let mut fields = line.trim().split(':').skip(2);
-    match (
-        fields.next().and_then(|f| f.parse().ok()),
-        fields.next().and_then(|f| f.parse().ok()),
-    ) {
-        (Some(uid), Some(gid)) => Ok((uid, gid)),
-        _ => Err(Error::Dev(
-            "running as root, but there is no `postgres` user to run the server as \
-             (PostgreSQL refuses root); install the server (`apt-get install postgresql`) \
-             or run tusk as another user"
-                .into(),
-        )),
-    }
-}
-
-fn find_bindir() -> Result<PathBuf, Error> {
-    if let Some(dir) = std::env::var_os("TUSK_PG_BINDIR") {
-        return Ok(PathBuf::from(dir));
-    }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if out.status.success() && dir.join("postgres").is_file() && dir.join("initdb").is_file() {
-            return Ok(dir);
-        }
-    }
-    let mut best: Option<(u32, PathBuf)> = None;
-    for entry in fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let dir = entry.path().join("bin");
-        if let Ok(major) = entry.file_name().to_string_lossy().parse::<u32>() {
-            if dir.join("postgres").is_file() && best.as_ref().is_none_or(|(m, _)| major > *m) {
-                best = Some((major, dir));
-            }
-        }
-    }
-    best.map(|(_, dir)| dir).ok_or_else(|| {
-        Error::Dev(
-            "no PostgreSQL server found (`pg_config --bindir` and /usr/lib/postgresql/*/bin \
-             have none): install it (`apt-get install postgresql`), set TUSK_PG_BINDIR, \
-             or pass --url / set DATABASE_URL"
-                .into(),
-        )
     })
 }

@@ -12,7 +12,11 @@ pub mod inet;
 pub mod interval;
 pub mod text;
 
-/// A JSON value, ready to print.
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+/// A JSON value, ready to print (serialized by serde_json).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Json {
     /// `null`.
@@ -29,70 +33,61 @@ pub enum Json {
     Array(Vec<Json>),
 }
 
-impl Json {
-    /// Appends the value's JSON text to `out`.
-    pub fn write(&self, out: &mut String) {
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Json::Null => out.push_str("null"),
-            Json::Bool(true) => out.push_str("true"),
-            Json::Bool(false) => out.push_str("false"),
-            Json::Number(n) => out.push_str(n),
-            Json::String(s) => write_string(s, out),
-            Json::Raw(text) => compact_into(text, out),
-            Json::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    item.write(out);
-                }
-                out.push(']');
+            Json::Null => s.serialize_unit(),
+            Json::Bool(b) => s.serialize_bool(*b),
+            Json::Number(n) => raw(n.clone())?.serialize(s),
+            Json::String(text) => s.serialize_str(text),
+            Json::Raw(text) => {
+                let mut compact = String::with_capacity(text.len());
+                compact_into(text, &mut compact);
+                raw(compact)?.serialize(s)
             }
+            Json::Array(items) => s.collect_seq(items),
         }
     }
+}
 
+/// JSON text passed through as it is (a number's exact digits, the
+/// server's json); it is checked to be one JSON value.
+fn raw<E: serde::ser::Error>(text: String) -> Result<Box<RawValue>, E> {
+    RawValue::from_string(text).map_err(E::custom)
+}
+
+impl Json {
     /// The value's JSON text.
     pub fn to_json_string(&self) -> String {
-        let mut out = String::new();
-        self.write(&mut out);
-        out
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            // Only a Number or Raw that is not JSON text gets here, which
+            // the decoders never build; say so in the output.
+            serde_json::to_string(&format!("invalid JSON value: {e}")).unwrap_or_default()
+        })
+    }
+}
+
+/// A row's columns in order, serialized as one JSON object; a duplicated
+/// column name is written twice, as the query named it.
+struct Object<'a>(Vec<(&'a str, &'a Json)>);
+
+impl Serialize for Object<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
     }
 }
 
 /// One JSON object for a row: `{"name":value,...}` in column order. A
 /// duplicated column name is written twice, as the query named it.
 pub fn object<'a>(fields: impl IntoIterator<Item = (&'a str, &'a Json)>) -> String {
-    let mut out = String::from("{");
-    for (i, (name, value)) in fields.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_string(name, &mut out);
-        out.push(':');
-        value.write(&mut out);
-    }
-    out.push('}');
-    out
-}
-
-/// Writes `s` as a JSON string literal.
-pub fn write_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    let object = Object(fields.into_iter().collect());
+    serde_json::to_string(&object).unwrap_or_else(|e| {
+        serde_json::to_string(&format!("invalid JSON value: {e}")).unwrap_or_default()
+    })
 }
 
 /// Appends JSON text without the whitespace between tokens (strings are
@@ -126,8 +121,7 @@ mod tests {
 
     #[test]
     fn strings_are_escaped() {
-        let mut out = String::new();
-        write_string("a\"b\\c\nd\u{1}é", &mut out);
+        let out = Json::String("a\"b\\c\nd\u{1}é".into()).to_json_string();
         assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
     }
 

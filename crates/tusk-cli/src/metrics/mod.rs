@@ -1,13 +1,13 @@
 //! `tusk metrics --serve ADDR`: a tusk-pool [`Pool`] for the database, its
 //! Prometheus metrics on `GET /metrics` and its health on `GET /health`,
-//! over a small HTTP/1.1 responder (one request per connection).
+//! served by hyper (HTTP/1.1 with keep-alive).
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), tusk_cli::Error> {
 //! use tusk_cli::metrics::{self, http};
 //! let pool = tusk_pool::Pool::new(metrics::pool_config("postgresql://app@localhost/app", 2, "app")?)?;
-//! let request = http::parse(b"GET /health HTTP/1.1\r\n\r\n");
-//! let response = metrics::respond(&pool, request).await;
+//! let route = http::route(&hyper::Method::GET, "/health");
+//! let response = metrics::respond(&pool, metrics::Request { route }).await;
 //! assert!(response.status == 200 || response.status == 503);
 //! # Ok(()) }
 //! ```
@@ -19,23 +19,28 @@
 //! | `HEAD` of either | the same headers, no body |
 //! | another method on either path | 405 |
 //! | any other path | 404 |
-//! | anything that is not an HTTP/1.x request line | 400 |
+//! | anything that is not an HTTP/1.x request (hyper) | 400 |
+//! | a request head over 8 KiB (hyper) | 431 |
+//! | no whole request head within 5 s (hyper) | the connection is closed |
 
 pub mod http;
 
+use std::convert::Infallible;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tusk::Executor;
 use tusk_pool::{Health, HealthStatus, Pool, PoolConfig, PoolStats};
 
 use crate::error::{write_err, Error};
 use crate::MetricsArgs;
-use http::{Request, Response, Route};
+use http::{Response, Route};
 
 /// How long `/health`'s `SELECT 1` may take before it counts as failed.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -43,7 +48,7 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a client may take to send its request head.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Requests served at once; further connections wait to be accepted.
+/// Connections served at once; further ones wait to be accepted.
 pub const MAX_CONCURRENT: usize = 64;
 
 /// The pool `tusk metrics` opens: `max_size` connections at most, one kept
@@ -95,9 +100,10 @@ pub(crate) async fn run(
     Ok(())
 }
 
-/// Accepts connections on `listener` forever, each served in a task of its
-/// own (at most [`MAX_CONCURRENT`] at once). Errors of one connection end
-/// that connection only.
+/// Accepts connections on `listener` forever, each served by hyper in a
+/// task of its own (at most [`MAX_CONCURRENT`] at once; keep-alive, request
+/// heads bounded by [`http::MAX_HEAD`] and [`READ_TIMEOUT`]). Errors of one
+/// connection end that connection only.
 pub async fn serve(pool: Pool, listener: TcpListener) {
     let slots = Arc::new(Semaphore::new(MAX_CONCURRENT));
     loop {
@@ -115,70 +121,29 @@ pub async fn serve(pool: Pool, listener: TcpListener) {
         };
         let pool = pool.clone();
         tokio::spawn(async move {
-            let _ = handle(&pool, stream).await;
+            let service = service_fn(move |request: hyper::Request<Incoming>| {
+                let pool = pool.clone();
+                async move {
+                    let route = http::route(request.method(), request.uri().path());
+                    Ok::<_, Infallible>(respond(&pool, Request { route }).await.into_hyper())
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(READ_TIMEOUT)
+                .max_buf_size(http::MAX_HEAD)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
             drop(permit);
         });
     }
 }
 
-/// What reading a request head gave.
-enum Head {
-    /// The head is the first `n` bytes.
-    Complete(usize),
-    /// The client closed before sending a whole head.
-    Closed,
-    /// Longer than [`http::MAX_HEAD`].
-    TooLarge,
-}
-
-async fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Head> {
-    let mut chunk = [0u8; 1024];
-    loop {
-        if let Some(n) = http::head_len(buf) {
-            return Ok(Head::Complete(n));
-        }
-        if buf.len() > http::MAX_HEAD {
-            return Ok(Head::TooLarge);
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(Head::Closed);
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// Serves one connection: one request, one response, then close.
-async fn handle(pool: &Pool, mut stream: TcpStream) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(512);
-    let (response, head_only) =
-        match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream, &mut buf)).await {
-            Err(_) => (Response::text(408, "request timeout"), false),
-            Ok(Err(e)) => return Err(e),
-            Ok(Ok(Head::Closed)) => return Ok(()),
-            Ok(Ok(Head::TooLarge)) => (Response::text(431, "request head too large"), false),
-            Ok(Ok(Head::Complete(n))) => {
-                let request = http::parse(&buf[..n]);
-                (respond(pool, request).await, request.head_only)
-            }
-        };
-    stream.write_all(&response.to_bytes(head_only)).await?;
-    stream.shutdown().await?;
-    // Read what the client still sends (the rest of an oversized head, a
-    // body) until it closes: closing with unread data would reset the
-    // connection and could destroy the response before the client reads it.
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let mut sink = [0u8; 1024];
-        let mut left: usize = 64 * 1024;
-        while left > 0 {
-            match stream.read(&mut sink).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => left = left.saturating_sub(n),
-            }
-        }
-    })
-    .await;
-    Ok(())
+/// A routed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    /// Where it goes.
+    pub route: Route,
 }
 
 /// The response to a parsed request.
@@ -265,29 +230,23 @@ fn status_name(s: HealthStatus) -> &'static str {
 ///  "pool":{"name":"tusk","size":1,"idle":1,"in_use":0,"waiting":0,"min_idle":1,"max_size":2}}
 /// ```
 pub fn health_json(health: &Health, probe: &Probe, stats: &PoolStats) -> String {
-    use crate::json::write_string;
-    let mut out = String::from("{\"status\":");
-    write_string(status_name(health.status), &mut out);
-    out.push_str(",\"reasons\":[");
-    for (i, r) in health.reasons.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_string(r, &mut out);
-    }
-    out.push_str(&format!(
-        "],\"probe\":{{\"ok\":{},\"seconds\":{:.6}",
-        probe.ok, probe.seconds
-    ));
+    let mut probe_json = serde_json::json!({ "ok": probe.ok, "seconds": probe.seconds });
     if let Some(e) = &probe.error {
-        out.push_str(",\"error\":");
-        write_string(e, &mut out);
+        probe_json["error"] = e.as_str().into();
     }
-    out.push_str("},\"pool\":{\"name\":");
-    write_string(&stats.name, &mut out);
-    out.push_str(&format!(
-        ",\"size\":{},\"idle\":{},\"in_use\":{},\"waiting\":{},\"min_idle\":{},\"max_size\":{}}}}}",
-        stats.size, stats.idle, stats.in_use, stats.waiting, stats.min_idle, stats.max_size
-    ));
-    out
+    serde_json::json!({
+        "status": status_name(health.status),
+        "reasons": health.reasons,
+        "probe": probe_json,
+        "pool": {
+            "name": stats.name,
+            "size": stats.size,
+            "idle": stats.idle,
+            "in_use": stats.in_use,
+            "waiting": stats.waiting,
+            "min_idle": stats.min_idle,
+            "max_size": stats.max_size,
+        },
+    })
+    .to_string()
 }

@@ -7,7 +7,9 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::conf::{self, TlsFiles, TUSK_CONF};
-use crate::env::{describe_status, free_port, log_tail, own_process_group, signal};
+use crate::env::{
+    describe_status, free_port, is_alive, log_tail, own_process_group, signal, stat_fields,
+};
 use crate::error::{Error, Result};
 
 use super::Inner;
@@ -247,22 +249,6 @@ fn children_of(parent: u32) -> Vec<u32> {
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| stat_fields(*pid).is_some_and(|(_, ppid)| ppid == parent))
         .collect()
-}
-
-/// Whether `pid` exists and is not a zombie.
-fn is_alive(pid: u32) -> bool {
-    stat_fields(pid).is_some_and(|(state, _)| state != 'Z')
-}
-
-/// (state, parent pid) from /proc/<pid>/stat.
-fn stat_fields(pid: u32) -> Option<(char, u32)> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (comm) S ppid ...": comm may hold spaces, so split after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some((state, ppid))
 }
 
 /// What the log gained since `offset`, at most the last 30 lines.

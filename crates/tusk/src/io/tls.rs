@@ -1,6 +1,7 @@
 //! TLS with rustls: configuration from the libpq `sslmode` family, and the
 //! `tls-server-end-point` channel binding data for SCRAM-SHA-256-PLUS.
 
+use pkcs1::RsaPssParams;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -8,6 +9,9 @@ use rustls::{DigitallySignedStruct, Error as TlsError, SignatureScheme};
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use x509_cert::der::asn1::ObjectIdentifier;
+use x509_cert::der::{Any, Decode, Encode};
+use x509_cert::Certificate;
 
 use crate::error::Error;
 
@@ -128,69 +132,71 @@ pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
 }
 
 /// `tls-server-end-point` channel binding data (RFC 5929): the hash of the
-/// server certificate, with the certificate's own signature hash, SHA-256
-/// for MD5 and SHA-1.
+/// server certificate, with the hash of the certificate's own signature
+/// algorithm (for RSASSA-PSS, the hash in its parameters), SHA-256 for MD5
+/// and SHA-1 and for a certificate that does not parse.
 pub(crate) fn server_end_point(cert_der: &[u8]) -> Vec<u8> {
     match signature_hash(cert_der) {
+        Some(Hash::Sha224) => sha2::Sha224::digest(cert_der).to_vec(),
         Some(Hash::Sha384) => sha2::Sha384::digest(cert_der).to_vec(),
         Some(Hash::Sha512) => sha2::Sha512::digest(cert_der).to_vec(),
-        _ => sha2::Sha256::digest(cert_der).to_vec(),
+        Some(Hash::Sha256) | None => sha2::Sha256::digest(cert_der).to_vec(),
     }
 }
 
 #[derive(Debug, PartialEq, Eq)]
 enum Hash {
+    Sha224,
     Sha256,
     Sha384,
     Sha512,
 }
 
-/// Reads `Certificate.signatureAlgorithm` (the second element of the outer
-/// SEQUENCE) and maps its OID to the hash it uses.
+/// The hash of a certificate's `signatureAlgorithm` (parsed with
+/// x509-cert), or `None` when it does not parse.
 fn signature_hash(der: &[u8]) -> Option<Hash> {
-    let (outer, _) = der_take(der, 0x30)?;
-    let (_tbs, rest) = der_any(outer)?;
-    let (alg, _) = der_take(rest, 0x30)?;
-    let (oid, _) = der_take(alg, 0x06)?;
-    // OIDs (DER content bytes).
-    const SHA384_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c];
-    const SHA512_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d];
-    const ECDSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03];
-    const ECDSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04];
-    Some(match oid {
-        SHA384_RSA | ECDSA_SHA384 => Hash::Sha384,
-        SHA512_RSA | ECDSA_SHA512 => Hash::Sha512,
+    let cert = Certificate::from_der(der).ok()?;
+    let alg = cert.signature_algorithm();
+    if alg.oid == oid::RSASSA_PSS {
+        // RSASSA-PSS-params: the hash is a parameter (SHA-1 when absent).
+        let params = alg.parameters.as_ref()?;
+        let pss = RsaPssParams::<Any>::from_der(&params.to_der().ok()?).ok()?;
+        return Some(hash_of_digest(pss.hash.oid));
+    }
+    Some(match alg.oid {
+        oid::SHA224_WITH_RSA | oid::ECDSA_WITH_SHA224 => Hash::Sha224,
+        oid::SHA384_WITH_RSA | oid::ECDSA_WITH_SHA384 => Hash::Sha384,
+        oid::SHA512_WITH_RSA | oid::ECDSA_WITH_SHA512 => Hash::Sha512,
+        // SHA-256 itself, MD5 and SHA-1 (RFC 5929 maps both to SHA-256),
+        // and algorithms with no hash of their own (Ed25519).
         _ => Hash::Sha256,
     })
 }
 
-/// Splits one DER element off `buf`: (content, rest). `None` if malformed.
-fn der_any(buf: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (&_tag, rest) = buf.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return None;
+/// The hash named by a digest algorithm's OID; SHA-256 for SHA-1 and MD5.
+fn hash_of_digest(digest: ObjectIdentifier) -> Hash {
+    match digest {
+        oid::SHA224 => Hash::Sha224,
+        oid::SHA384 => Hash::Sha384,
+        oid::SHA512 => Hash::Sha512,
+        _ => Hash::Sha256,
     }
-    Some(rest.split_at(len))
 }
 
-fn der_take(buf: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    if *buf.first()? != tag {
-        return None;
-    }
-    der_any(buf)
+/// The object identifiers [`signature_hash`] tells apart.
+mod oid {
+    use x509_cert::der::asn1::ObjectIdentifier as Oid;
+
+    pub const RSASSA_PSS: Oid = Oid::new_unwrap("1.2.840.113549.1.1.10");
+    pub const SHA224_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.14");
+    pub const SHA384_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.12");
+    pub const SHA512_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.13");
+    pub const ECDSA_WITH_SHA224: Oid = Oid::new_unwrap("1.2.840.10045.4.3.1");
+    pub const ECDSA_WITH_SHA384: Oid = Oid::new_unwrap("1.2.840.10045.4.3.3");
+    pub const ECDSA_WITH_SHA512: Oid = Oid::new_unwrap("1.2.840.10045.4.3.4");
+    pub const SHA224: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.4");
+    pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
+    pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
 }
 
 /// sslmode=require/prefer: encryption without authentication of the server
@@ -290,20 +296,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn der_walk_rejects_garbage() {
+    fn garbage_hashes_with_sha256() {
         assert_eq!(signature_hash(&[]), None);
         assert_eq!(signature_hash(&[0x30, 0x85, 1, 2, 3, 4, 5]), None);
         assert_eq!(signature_hash(&[0x31, 0x00]), None);
+        assert_eq!(server_end_point(&[0x31, 0x00]).len(), 32);
     }
 
+    /// Certificates made by `openssl req -x509` with each signature
+    /// algorithm (tests/fixtures/certs/README.md says how).
     #[test]
-    fn der_walk_finds_the_signature_algorithm() {
-        // SEQUENCE { SEQUENCE {} , SEQUENCE { OID ecdsa-with-SHA384 } }
-        let cert = [
-            0x30, 0x0e, 0x30, 0x00, 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04,
-            0x03, 0x03,
-        ];
-        assert_eq!(signature_hash(&cert), Some(Hash::Sha384));
-        assert_eq!(server_end_point(&cert).len(), 48);
+    fn each_signature_algorithm_picks_its_hash() {
+        for (file, hash, len) in [
+            ("rsa-sha256.der", Hash::Sha256, 32),
+            ("rsa-sha384.der", Hash::Sha384, 48),
+            ("rsa-sha512.der", Hash::Sha512, 64),
+            ("rsa-sha1.der", Hash::Sha256, 32),
+            ("rsa-pss-sha384.der", Hash::Sha384, 48),
+            ("rsa-pss-sha256.der", Hash::Sha256, 32),
+            ("ecdsa-sha384.der", Hash::Sha384, 48),
+            ("ed25519.der", Hash::Sha256, 32),
+        ] {
+            let path = format!("{}/tests/fixtures/certs/{file}", env!("CARGO_MANIFEST_DIR"));
+            let der = std::fs::read(&path).unwrap();
+            assert_eq!(signature_hash(&der), Some(hash), "{file}");
+            assert_eq!(server_end_point(&der).len(), len, "{file}");
+        }
+        let pss = std::fs::read(format!(
+            "{}/tests/fixtures/certs/rsa-pss-sha384.der",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        assert_eq!(server_end_point(&pss), sha2::Sha384::digest(&pss).to_vec());
     }
 }
