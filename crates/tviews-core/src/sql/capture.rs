@@ -197,7 +197,7 @@ pub fn capture_sql(p: &SourcePlan, event: &str) -> String {
         .captured
         .iter()
         .chain(p.values.iter().flat_map(|(_, v)| v))
-        .map(|c| format!("{}::text", quote_ident(c)))
+        .map(|c| format!("{}::pg_catalog.text", quote_ident(c)))
         .collect();
     let main = match p.kind {
         CaptureKind::Direct => p

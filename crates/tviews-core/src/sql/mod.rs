@@ -53,6 +53,15 @@ pub trait Catalog {
     /// # Errors
     /// When the column does not exist.
     fn column_type(&self, relid: u32, attno: i16) -> Result<String>;
+
+    /// The equality operator of a column's type, qualified by the schema
+    /// that holds it (`OPERATOR(pg_catalog.=)` for built-in types).
+    ///
+    /// # Errors
+    /// When the column does not exist.
+    fn eq_operator(&self, _relid: u32, _attno: i16) -> Result<String> {
+        Ok(refresh::EQ.to_owned())
+    }
 }
 
 #[cfg(test)]

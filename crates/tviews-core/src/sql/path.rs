@@ -35,7 +35,7 @@ pub(crate) fn path_sql(
     let mut args = Vec::new();
     for (i, attno) in j.root_attnos.iter().enumerate() {
         let ty = cat.column_type(root.relid, *attno)?;
-        args.push(format!("${}::text[]::{ty}[]", i + 1));
+        args.push(format!("${}::pg_catalog.text[]::{ty}[]", i + 1));
         cols.push(format!("c{}", i + 1));
     }
     let col_ref = |r: &ColumnRef| -> Result<String> {
@@ -52,12 +52,12 @@ pub(crate) fn path_sql(
     sql.push_str(
         &outs
             .iter()
-            .map(|k| format!("{k}::text"))
+            .map(|k| format!("{k}::pg_catalog.text"))
             .collect::<Vec<_>>()
             .join(", "),
     );
     sql.push_str(&format!(
-        " FROM unnest({}) AS tviews_r({})",
+        " FROM pg_catalog.unnest({}) AS tviews_r({})",
         args.join(", "),
         cols.join(", ")
     ));
@@ -69,8 +69,9 @@ pub(crate) fn path_sql(
             .iter()
             .map(|(attno, r)| {
                 Ok(format!(
-                    "s{n}.{} = {}",
+                    "s{n}.{} {} {}",
                     quote_ident(&column(src, *attno)?),
+                    cat.eq_operator(src.relid, *attno)?,
                     col_ref(r)?
                 ))
             })
