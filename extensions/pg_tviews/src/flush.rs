@@ -16,7 +16,7 @@ use tviews_core::sql::locks::Probe;
 use crate::catalog::table_rows;
 use crate::catalog::{self, rows, Meta};
 use crate::error::{user, TvError, TvResult};
-use crate::{guc, latest, locks, lockset, plans, state, stats};
+use crate::{guard, guc, latest, locks, lockset, plans, state, stats};
 
 /// The flush trigger (on `tviews._pending`, deferred).
 #[pg_trigger]
@@ -33,14 +33,17 @@ fn _flush<'a>(
 
 fn flush(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
     let tid = marker_tid(trigger);
-    Spi::connect_mut(|c| {
-        plans::sql(
-            c,
-            "DELETE FROM tviews._pending WHERE ctid = $1::text::tid",
-            &[pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID)],
-            &[tid.as_str().into()],
-        )
-        .map(|_| ())
+    guard::run(None, false, || {
+        Spi::connect_mut(|c| {
+            plans::sql(
+                c,
+                "DELETE FROM tviews._pending WHERE ctid OPERATOR(pg_catalog.=) $1::pg_catalog.text::pg_catalog.tid",
+                &[pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID)],
+                &[tid.as_str().into()],
+            )
+            .map(|_| ())
+        })
+        .map_err(TvError::from)
     })?;
     if state::with(|s| s.flushing.is_some()) {
         return Ok(());
@@ -50,7 +53,7 @@ fn flush(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
         s.flushing = Some(sub);
         s.marker.reset();
     });
-    let result = run();
+    let result = guard::run(None, false, run);
     state::with(|s| s.flushing = None);
     result?;
     Ok(())
@@ -77,9 +80,12 @@ pub fn run() -> TvResult<()> {
             return Ok(());
         }
         for t in pending {
-            metas
-                .entry(t)
-                .or_insert_with(|| Spi::connect(|c| catalog::meta(c, t)).ok());
+            if let std::collections::hash_map::Entry::Vacant(e) = metas.entry(t) {
+                // A TVIEW dropped in this transaction has nothing left to
+                // refresh; any other failure to read its metadata fails the
+                // commit (never a TVIEW silently left unmaintained).
+                e.insert(Spi::connect(|c| catalog::meta_opt(c, t))?);
+            }
         }
         let rank = |t: u32| {
             metas
@@ -117,22 +123,22 @@ pub fn refresh_guarded(meta: &Meta, work: Pending, from_flush: bool) -> TvResult
     let start = Instant::now();
     let backup = work.clone();
     let relid = meta.relid;
-    let result = PgTryBuilder::new(AssertUnwindSafe(|| refresh(meta, work)))
-        .catch_others(|e| {
-            let msg = match &e {
-                pg_sys::panic::CaughtError::PostgresError(r)
-                | pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_owned(),
-                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
-                    ereport.message().to_owned()
-                }
-            };
-            stats::record_error(relid, &msg);
-            if from_flush {
-                requeue(relid, backup.clone());
-            }
-            e.rethrow()
-        })
-        .execute();
+    let result = PgTryBuilder::new(AssertUnwindSafe(|| {
+        guard::run(Some(meta.owner), true, || refresh(meta, work))
+    }))
+    .catch_others(|e| {
+        let msg = match &e {
+            pg_sys::panic::CaughtError::PostgresError(r)
+            | pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_owned(),
+            pg_sys::panic::CaughtError::RustPanic { ereport, .. } => ereport.message().to_owned(),
+        };
+        stats::record_error(relid, &msg);
+        if from_flush {
+            requeue(relid, backup.clone());
+        }
+        e.rethrow()
+    })
+    .execute();
     let elapsed = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
     match result {
         Ok(out) => {
@@ -202,6 +208,20 @@ fn refresh(meta: &Meta, work: Pending) -> TvResult<Outcome> {
         let mut keys: HashSet<Key> = work.keys.keys().cloned().collect();
         for j in &joins {
             keys.extend(map_join(c, &j.sql, &j.rows, &mut out)?);
+            // The rows joined through may have been changed by this same
+            // transaction (both sides of a join, a self-join): map through
+            // them as they were before it too.
+            let width = j.rows.first().map_or(0, Vec::len);
+            keys.extend(
+                latest::rows_before(c, &j.sql, &columns(&j.rows, width))?
+                    .into_iter()
+                    .map(|r| {
+                        r.into_iter()
+                            .map(Option::unwrap_or_default)
+                            .collect::<Key>()
+                    }),
+            );
+            out.statements += 1;
         }
         if rr {
             check_latest_keys(c, meta, &keys, &joins, &mut out)?;
