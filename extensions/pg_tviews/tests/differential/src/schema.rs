@@ -159,14 +159,14 @@ pub const TVIEWS: &[(&str, &str, &str)] = &[
         "SELECT o.id AS pk_org, count(*) AS pairs, count(DISTINCT c.id) AS comments
          FROM blog.org o JOIN blog.users u ON u.org_id = o.id JOIN blog.post p ON p.user_id = u.id
          JOIN blog.comment c ON c.user_id = p.user_id GROUP BY o.id",
-        "{}",
+        r#"{"key": "pk_org"}"#,
     ),
     // NOT IN over a nullable column (comment.user_id is SET NULL on delete).
     (
         "blog.tv_silent",
         "SELECT p.id AS pk_post, p.title FROM blog.post p
          WHERE p.user_id NOT IN (SELECT c.user_id FROM blog.comment c)",
-        "{}",
+        r#"{"key": "pk_post"}"#,
     ),
     // IN over a LIMIT, and a correlated LATERAL LIMIT, and EXISTS.
     (
@@ -176,7 +176,7 @@ pub const TVIEWS: &[(&str, &str, &str)] = &[
          FROM blog.post p LEFT JOIN LATERAL (SELECT c.body FROM blog.comment c WHERE c.post_id = p.id
                                              ORDER BY c.id DESC LIMIT 1) l ON true
          WHERE p.id IN (SELECT c.post_id FROM blog.comment c ORDER BY c.id LIMIT 5)",
-        "{}",
+        r#"{"key": "pk_post"}"#,
     ),
 ];
 
