@@ -207,7 +207,7 @@ run_concurrent() {
         # the isolation level doing its job. What must never happen is a
         # stale TVIEW, or a failure under READ COMMITTED.
         if [ "$iso" != "READ COMMITTED" ]; then failed=0; fi
-        if [ -n "$bad" ] || [ "${failed:-1}" != 0 ] || [ "${done:-0}" -eq 0 ]; then
+    if [ -n "$bad" ] || [ "${failed:-1}" != 0 ] || [ "${done:-0}" -eq 0 ]; then
             echo "$out" | tail -20
             log "FAILED ($iso): processed=${done:-?} failed=${failed:-?} stale: ${bad:-none}"
             FAILED=$((FAILED + 1))
@@ -237,6 +237,7 @@ run_dump() {
     fi
     out=$(PGUSER=tviews_dumper "$BIN/psql" -qXAt -d tviews_restored -f "$HERE/tests/dump/after.sql" 2>&1)
     bad=$(grep -E '\|f$|ERROR' <<<"$out" | grep -v 'cannot change TVIEW "app.tv_post" directly')
+    [ -n "${TVIEWS_CI_VERBOSE:-}" ] && echo "$out"
     if [ -n "$bad" ] || [ "$(grep -c '|t$' <<<"$out")" -ne 6 ] || ! grep -q 'cannot change TVIEW' <<<"$out"; then
         echo "$out"
         log "FAILED: restored TVIEWs: ${bad:-wrong count}"
