@@ -207,7 +207,7 @@ run_concurrent() {
         # the isolation level doing its job. What must never happen is a
         # stale TVIEW, or a failure under READ COMMITTED.
         if [ "$iso" != "READ COMMITTED" ]; then failed=0; fi
-    if [ -n "$bad" ] || [ "${failed:-1}" != 0 ] || [ "${done:-0}" -eq 0 ]; then
+        if [ -n "$bad" ] || [ "${failed:-1}" != 0 ] || [ "${done:-0}" -eq 0 ]; then
             echo "$out" | tail -20
             log "FAILED ($iso): processed=${done:-?} failed=${failed:-?} stale: ${bad:-none}"
             FAILED=$((FAILED + 1))

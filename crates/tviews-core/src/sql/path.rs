@@ -56,9 +56,13 @@ pub(crate) fn path_sql(
             .collect::<Vec<_>>()
             .join(", "),
     );
+    let arrays: Vec<String> = args
+        .iter()
+        .map(|a| format!("pg_catalog.unnest({a})"))
+        .collect();
     sql.push_str(&format!(
-        " FROM pg_catalog.unnest({}) AS tviews_r({})",
-        args.join(", "),
+        " FROM ROWS FROM ({}) AS tviews_r({})",
+        arrays.join(", "),
         cols.join(", ")
     ));
     for &n in steps {

@@ -80,9 +80,14 @@ impl RefreshSql {
         parts.join(" AND ")
     }
 
+    /// The keys as rows: `ROWS FROM (pg_catalog.unnest($1), ...)` (the
+    /// several-array `unnest(a, b)` is a parser shorthand that only the
+    /// unqualified name gets).
     fn unnest(&self) -> String {
-        let args: Vec<String> = (0..self.key.len()).map(|i| self.param(i)).collect();
-        format!("pg_catalog.unnest({})", args.join(", "))
+        let args: Vec<String> = (0..self.key.len())
+            .map(|i| format!("pg_catalog.unnest({})", self.param(i)))
+            .collect();
+        format!("ROWS FROM ({})", args.join(", "))
     }
 
     fn column_list(&self, a: &str) -> String {
@@ -203,7 +208,7 @@ mod tests {
         let s = r.keys();
         assert!(s.contains(r#"q."B" OPERATOR(my.=) ANY($2::pg_catalog.text[]::my.t[])"#));
         assert!(s.contains(
-            r#"EXISTS (SELECT 1 FROM pg_catalog.unnest($1::pg_catalog.text[]::integer[], $2::pg_catalog.text[]::my.t[]) AS tviews_u(k1, k2) WHERE q.a OPERATOR(pg_catalog.=) tviews_u.k1 AND q."B" OPERATOR(my.=) tviews_u.k2)"#
+            r#"EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]::integer[]), pg_catalog.unnest($2::pg_catalog.text[]::my.t[])) AS tviews_u(k1, k2) WHERE q.a OPERATOR(pg_catalog.=) tviews_u.k1 AND q."B" OPERATOR(my.=) tviews_u.k2)"#
         ));
     }
 

@@ -62,7 +62,7 @@ fn join_sources_capture_path_starts_and_map_at_flush() {
     assert_eq!(
         users.flush_sql.as_deref().unwrap(),
         format!(
-            "SELECT DISTINCT s0.id::pg_catalog.text FROM pg_catalog.unnest($1::pg_catalog.text[]::bigint[]) AS tviews_r(c1) \
+            "SELECT DISTINCT s0.id::pg_catalog.text FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]::bigint[])) AS tviews_r(c1) \
              JOIN ONLY public.r{post} s0 ON s0.user_id OPERATOR(pg_catalog.=) tviews_r.c1 WHERE s0.id IS NOT NULL"
         )
     );

@@ -112,7 +112,7 @@ fn deeper_steps_are_probed_through_sql_at_a_higher_rank() {
     assert_eq!(
         probes[1].from,
         ProbeFrom::Sql(format!(
-            "SELECT DISTINCT s0.user_id::pg_catalog.text FROM pg_catalog.unnest($1::pg_catalog.text[]::integer[]) AS tviews_r(c1) \
+            "SELECT DISTINCT s0.user_id::pg_catalog.text FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]::integer[])) AS tviews_r(c1) \
              JOIN ONLY public.r{post_relid} s0 ON s0.id OPERATOR(pg_catalog.=) tviews_r.c1 WHERE s0.user_id IS NOT NULL"
         ))
     );
