@@ -112,8 +112,9 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 CONF
-    # No Rust backtraces in error details: they would differ from the expected output.
-    as_postgres env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w -t 60 start >/dev/null ||
+    # RUST_BACKTRACE=1 on purpose: an error must read the same whatever the
+    # server's environment (pg_tviews never puts a Rust backtrace in DETAIL).
+    as_postgres env -u RUST_LIB_BACKTRACE RUST_BACKTRACE=1 "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w -t 60 start >/dev/null ||
         { tail -20 "$WORK/server.log"; fail_setup "start PostgreSQL"; }
 }
 

@@ -38,6 +38,13 @@ mod tree;
 /// preloaded, the shared statistics.
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // Errors are PostgreSQL errors with PostgreSQL's message and detail:
+    // never a Rust backtrace in their DETAIL, whatever RUST_BACKTRACE the
+    // server was started with (pgrx captures one for every error that
+    // crosses a Rust frame when the environment asks for it). The library
+    // setting is read once, at the first capture, so it is set first here;
+    // a backend is single-threaded.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
     guc::register();
     state::register_callbacks();
     stats::init();
