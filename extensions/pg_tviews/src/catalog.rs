@@ -2,6 +2,7 @@
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tviews_core::sql::locks::LockGroup;
@@ -132,6 +133,8 @@ pub struct Meta {
     pub level: i64,
     /// The TVIEW table's owner: maintenance runs as this role.
     pub owner: pg_sys::Oid,
+    /// The backing view.
+    pub viewid: u32,
     /// Key column type and collation oids, in key order.
     pub key_types: Vec<crate::locks::TypeInfo>,
     /// Join-value lock groups, by id.
@@ -160,7 +163,8 @@ SELECT t.relid::pg_catalog.oid::pg_catalog.int8::pg_catalog.text, pg_catalog.for
          JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) t.relid AND a.attname OPERATOR(pg_catalog.=) k.name)::pg_catalog.text, \
        t.lock_groups, c.relowner::pg_catalog.int8::pg_catalog.text, \
        (SELECT pg_catalog.array_agg(pg_catalog.format('%s:%s', s.planned_base, s.base::pg_catalog.oid)) \
-         FROM tviews._source s WHERE s.tview OPERATOR(pg_catalog.=) t.relid)::pg_catalog.text \
+         FROM tviews._source s WHERE s.tview OPERATOR(pg_catalog.=) t.relid)::pg_catalog.text, \
+       t.viewid::pg_catalog.oid::pg_catalog.int8::pg_catalog.text \
 FROM tviews._tview t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid \
 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
 JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) t.viewid \
@@ -228,6 +232,7 @@ pub fn meta_opt(client: &SpiClient<'_>, relid: u32) -> TvResult<Option<Meta>> {
         name: col(1),
         level: col(2).parse().unwrap_or(0),
         owner: pg_sys::Oid::from(owner),
+        viewid: col(12).parse().unwrap_or(0),
         key_types,
         groups,
         relmap,
@@ -239,6 +244,54 @@ pub fn meta_opt(client: &SpiClient<'_>, relid: u32) -> TvResult<Option<Meta>> {
             key_eq,
         },
     }))
+}
+
+thread_local! {
+    /// Metadata of the TVIEWs this backend refreshed, dropped when the
+    /// relcache entry of the TVIEW, its backing view or one of its base
+    /// tables is invalidated (DDL on any of them, a drop, an owner change).
+    static METAS: RefCell<HashMap<u32, Meta>> = RefCell::new(HashMap::new());
+}
+
+/// [`meta_opt`], cached for the life of the relations it describes.
+pub fn meta_cached(client: &SpiClient<'_>, relid: u32) -> TvResult<Option<Meta>> {
+    if let Some(m) = METAS.with(|c| c.borrow().get(&relid).cloned()) {
+        return Ok(Some(m));
+    }
+    let m = meta_opt(client, relid)?;
+    if let Some(m) = &m {
+        METAS.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= 512 {
+                c.clear();
+            }
+            c.insert(relid, m.clone());
+        });
+    }
+    Ok(m)
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn forget_meta(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    let r = relid.to_u32();
+    METAS.with(|c| {
+        let mut c = c.borrow_mut();
+        if r == 0 {
+            c.clear();
+        } else {
+            c.retain(|k, m| *k != r && m.viewid != r && !m.relmap.values().any(|b| *b == r));
+        }
+    });
+}
+
+/// Registers the relcache callback that keeps [`meta_cached`] exact;
+/// called once, from `_PG_init`.
+pub fn register_callbacks() {
+    // SAFETY: registers a function with the signature PostgreSQL expects.
+    #[allow(unsafe_code)]
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(Some(forget_meta), pg_sys::Datum::from(0));
+    }
 }
 
 /// Resolves a TVIEW name (as a user types it) to its oid.

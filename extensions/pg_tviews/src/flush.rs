@@ -84,7 +84,7 @@ pub fn run() -> TvResult<()> {
                 // A TVIEW dropped in this transaction has nothing left to
                 // refresh; any other failure to read its metadata fails the
                 // commit (never a TVIEW silently left unmaintained).
-                e.insert(Spi::connect(|c| catalog::meta_opt(c, t))?);
+                e.insert(Spi::connect(|c| catalog::meta_cached(c, t))?);
             }
         }
         let rank = |t: u32| {

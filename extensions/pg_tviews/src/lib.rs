@@ -47,6 +47,7 @@ pub extern "C-unwind" fn _PG_init() {
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
     guc::register();
     state::register_callbacks();
+    catalog::register_callbacks();
     stats::init();
 }
 
