@@ -5,7 +5,7 @@ use pgrx::spi::SpiClient;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use tviews_core::sql::locks::LockGroup;
+use tviews_core::sql::locks::{LockGroup, Probe, ProbeFrom};
 use tviews_core::sql::refresh::RefreshSql;
 use tviews_core::sql::Catalog;
 
@@ -41,6 +41,10 @@ pub struct SpiCatalog<'a, 'c> {
 }
 
 impl Catalog for SpiCatalog<'_, '_> {
+    fn relation_ref(&self, relid: u32) -> tviews_core::Result<String> {
+        Ok(tviews_core::sql::rel_token(relid))
+    }
+
     fn relation(&self, relid: u32) -> tviews_core::Result<String> {
         qualify(self.client, relid)
             .map_err(|_| tviews_core::Error::Tree(format!("relation {relid} not found")))
@@ -135,6 +139,9 @@ pub struct Meta {
     pub owner: pg_sys::Oid,
     /// The backing view.
     pub viewid: u32,
+    /// Join-mapped sources by index: their flush SQL and probes, with the
+    /// relations named as they are named today.
+    pub joins: HashMap<i32, (String, Vec<Probe>)>,
     /// Key column type and collation oids, in key order.
     pub key_types: Vec<crate::locks::TypeInfo>,
     /// Join-value lock groups, by id.
@@ -164,7 +171,10 @@ SELECT t.relid::pg_catalog.oid::pg_catalog.int8::pg_catalog.text, pg_catalog.for
        t.lock_groups, c.relowner::pg_catalog.int8::pg_catalog.text, \
        (SELECT pg_catalog.array_agg(pg_catalog.format('%s:%s', s.planned_base, s.base::pg_catalog.oid)) \
          FROM tviews._source s WHERE s.tview OPERATOR(pg_catalog.=) t.relid)::pg_catalog.text, \
-       t.viewid::pg_catalog.oid::pg_catalog.int8::pg_catalog.text \
+       t.viewid::pg_catalog.oid::pg_catalog.int8::pg_catalog.text, \
+       (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(s.idx, s.flush_sql, s.probes)) \
+         FROM tviews._source s WHERE s.tview OPERATOR(pg_catalog.=) t.relid \
+         AND s.kind OPERATOR(pg_catalog.=) 'join')::pg_catalog.text \
 FROM tviews._tview t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid \
 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
 JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) t.viewid \
@@ -220,19 +230,21 @@ pub fn meta_opt(client: &SpiClient<'_>, relid: u32) -> TvResult<Option<Meta>> {
         )));
     }
     let key_eq = key_types.iter().map(|t| eq_operator(t.typ)).collect();
-    let relmap = parse_text_array(&col(11))
+    let relmap: HashMap<u32, u32> = parse_text_array(&col(11))
         .iter()
         .filter_map(|p| {
             let (a, b) = p.split_once(':')?;
             Some((a.parse().ok()?, b.parse().ok()?))
         })
         .collect();
+    let joins = join_sources(&col(1), &col(13), &relmap)?;
     Ok(Some(Meta {
         relid,
         name: col(1),
         level: col(2).parse().unwrap_or(0),
         owner: pg_sys::Oid::from(owner),
         viewid: col(12).parse().unwrap_or(0),
+        joins,
         key_types,
         groups,
         relmap,
@@ -244,6 +256,72 @@ pub fn meta_opt(client: &SpiClient<'_>, relid: u32) -> TvResult<Option<Meta>> {
             key_eq,
         },
     }))
+}
+
+/// The join sources of a TVIEW (`[[idx, flush_sql, probes], ...]`), their
+/// relation placeholders replaced by today's names (the oids planned are
+/// mapped through `relmap` first, for a restored database).
+fn join_sources(
+    tview: &str,
+    json: &str,
+    relmap: &HashMap<u32, u32>,
+) -> TvResult<HashMap<i32, (String, Vec<Probe>)>> {
+    let lost = |idx: &str| user(format!("TVIEW {tview} lost its source {idx}; recreate it"));
+    if json.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<serde_json::Value> = serde_json::from_str(json).map_err(|_| lost("list"))?;
+    let name = |planned: u32| -> tviews_core::Result<String> {
+        let oid = relmap.get(&planned).copied().unwrap_or(planned);
+        relation_name(oid).ok_or_else(|| {
+            tviews_core::Error::Catalog(format!(
+                "a table TVIEW {tview} reads (oid {oid}) no longer exists; recreate the TVIEW"
+            ))
+        })
+    };
+    let mut out = HashMap::new();
+    for r in rows {
+        let idx = r.get(0).and_then(serde_json::Value::as_i64).unwrap_or(-1);
+        let idx = i32::try_from(idx).map_err(|_| lost("index"))?;
+        let sql = r
+            .get(1)
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| lost(&idx.to_string()))?;
+        let probes = r
+            .get(2)
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| lost(&idx.to_string()))?;
+        let sql = tviews_core::sql::resolve_rel_tokens(sql, name)?;
+        let mut probes = Probe::list_from_json(probes)?;
+        for p in &mut probes {
+            if let ProbeFrom::Sql(q) = &p.from {
+                p.from = ProbeFrom::Sql(tviews_core::sql::resolve_rel_tokens(q, name)?);
+            }
+        }
+        out.insert(idx, (sql, probes));
+    }
+    Ok(out)
+}
+
+/// `schema.name` of a relation, quoted as needed (syscache lookups).
+fn relation_name(oid: u32) -> Option<String> {
+    // SAFETY: syscache lookups; the palloc'd names are copied at once.
+    #[allow(unsafe_code)]
+    unsafe {
+        let o = pg_sys::Oid::from(oid);
+        let rel = pg_sys::get_rel_name(o);
+        if rel.is_null() {
+            return None;
+        }
+        let ns = pg_sys::get_namespace_name(pg_sys::get_rel_namespace(o));
+        if ns.is_null() {
+            return None;
+        }
+        let q = |p: *const std::ffi::c_char| {
+            tviews_core::ident::quote_ident(&std::ffi::CStr::from_ptr(p).to_string_lossy())
+        };
+        Some(format!("{}.{}", q(ns), q(rel)))
+    }
 }
 
 thread_local! {
@@ -284,13 +362,24 @@ unsafe extern "C-unwind" fn forget_meta(_arg: pg_sys::Datum, relid: pg_sys::Oid)
     });
 }
 
-/// Registers the relcache callback that keeps [`meta_cached`] exact;
-/// called once, from `_PG_init`.
+#[pg_guard]
+unsafe extern "C-unwind" fn forget_metas(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
+    METAS.with(|c| c.borrow_mut().clear());
+}
+
+/// Registers the callbacks that keep [`meta_cached`] exact (a relcache
+/// invalidation of a relation it names; any schema change, which renames
+/// what it names); called once, from `_PG_init`.
 pub fn register_callbacks() {
-    // SAFETY: registers a function with the signature PostgreSQL expects.
+    // SAFETY: registers functions with the signatures PostgreSQL expects.
     #[allow(unsafe_code)]
     unsafe {
         pg_sys::CacheRegisterRelcacheCallback(Some(forget_meta), pg_sys::Datum::from(0));
+        pg_sys::CacheRegisterSyscacheCallback(
+            pg_sys::SysCacheIdentifier::NAMESPACEOID as i32,
+            Some(forget_metas),
+            pg_sys::Datum::from(0),
+        );
     }
 }
 

@@ -253,38 +253,22 @@ pub struct JoinWork {
 
 /// The flush SQL and probes of each join-mapped source with its captured rows.
 fn load_joins(
-    c: &SpiClient<'_>,
+    _c: &SpiClient<'_>,
     meta: &Meta,
     work: &Pending,
-    out: &mut Outcome,
+    _out: &mut Outcome,
 ) -> TvResult<Vec<JoinWork>> {
-    if work.joins.is_empty() {
-        return Ok(Vec::new());
-    }
-    out.statements += 1;
-    let sources = table_rows(plans::sql(
-        c,
-        "SELECT idx::text, flush_sql, probes FROM tviews._source WHERE tview = $1 AND kind = 'join'",
-        &[pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::OIDOID)],
-        &[pg_sys::Oid::from(meta.relid).into()],
-    )?)?;
     let mut joins = Vec::new();
     for (idx, captured) in &work.joins {
-        let lost = || {
+        let (sql, probes) = meta.joins.get(idx).ok_or_else(|| {
             user(format!(
                 "TVIEW {} lost its source {idx}; recreate it",
                 meta.name
             ))
-        };
-        let row = sources
-            .iter()
-            .find(|r| r[0].as_deref() == Some(idx.to_string().as_str()))
-            .ok_or_else(lost)?;
-        let sql = row[1].clone().ok_or_else(lost)?;
-        let probes = Probe::list_from_json(row[2].as_deref().ok_or_else(lost)?)?;
+        })?;
         joins.push(JoinWork {
-            sql,
-            probes,
+            sql: sql.clone(),
+            probes: probes.clone(),
             rows: captured.keys().cloned().collect(),
         });
     }

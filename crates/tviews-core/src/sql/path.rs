@@ -82,7 +82,7 @@ pub(crate) fn path_sql(
             .collect::<Result<Vec<_>>>()?;
         sql.push_str(&format!(
             " JOIN ONLY {} s{n} ON {}",
-            cat.relation(src.relid)?,
+            cat.relation_ref(src.relid)?,
             on.join(" AND ")
         ));
     }

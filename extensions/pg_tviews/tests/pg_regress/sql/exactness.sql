@@ -93,6 +93,20 @@ SELECT tviews.create('tv_view', 'SELECT a_id AS pk_view, v FROM av');
 SELECT tviews.create('tv_xmin', 'SELECT a_id AS pk_xmin, v AS xmin FROM a');
 SELECT count(*) AS leftovers FROM tviews.registry WHERE name::text ~ '(lock|parent|part|unlogged|rls|view|xmin)$';
 
+-- A join table renamed and replaced by another of the same name: the
+-- TVIEW keeps reading the table it was defined on (by oid).
+CREATE TABLE rn_users (id int PRIMARY KEY, name text);
+CREATE TABLE rn_post (id int PRIMARY KEY, user_id int, title text);
+INSERT INTO rn_users VALUES (1, 'ann'), (2, 'bob');
+INSERT INTO rn_post VALUES (1, 1, 'x'), (2, 2, 'y');
+SELECT tviews.create('tv_rn', 'SELECT p.id AS pk_rn, u.name FROM rn_post p JOIN rn_users u ON u.id = p.user_id');
+ALTER TABLE rn_post RENAME TO rn_post_old;
+CREATE TABLE rn_post (id int PRIMARY KEY, user_id int, title text);
+-- rn_users rows reach the keys through rn_post_old.
+UPDATE rn_users SET name = 'renamed' WHERE id = 1;
+SELECT * FROM tv_rn ORDER BY 1;
+SELECT * FROM tviews.verify('tv_rn');
+
 -- Column names that are keywords.
 CREATE TABLE kw ("left" int PRIMARY KEY, "join" int, "is" text, "like" text);
 INSERT INTO kw VALUES (1, 1, 'x', 'y'), (2, 1, 'z', 'w');
