@@ -86,7 +86,7 @@ pub fn eq_operator(typ: u32) -> String {
             return tviews_core::sql::refresh::EQ.to_owned();
         }
         let tup = pg_sys::SearchSysCache1(
-            pg_sys::SysCacheIdentifier::OPEROID as i32,
+            i32::try_from(pg_sys::SysCacheIdentifier::OPEROID).unwrap_or(0),
             pg_sys::Datum::from((*tce).eq_opr),
         );
         if tup.is_null() {
@@ -376,7 +376,7 @@ pub fn register_callbacks() {
     unsafe {
         pg_sys::CacheRegisterRelcacheCallback(Some(forget_meta), pg_sys::Datum::from(0));
         pg_sys::CacheRegisterSyscacheCallback(
-            pg_sys::SysCacheIdentifier::NAMESPACEOID as i32,
+            i32::try_from(pg_sys::SysCacheIdentifier::NAMESPACEOID).unwrap_or(0),
             Some(forget_metas),
             pg_sys::Datum::from(0),
         );

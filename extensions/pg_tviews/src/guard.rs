@@ -109,7 +109,7 @@ pub fn owner_of(relid: u32) -> Result<pg_sys::Oid, TvError> {
     #[allow(unsafe_code)]
     unsafe {
         let tup = pg_sys::SearchSysCache1(
-            pg_sys::SysCacheIdentifier::RELOID as i32,
+            i32::try_from(pg_sys::SysCacheIdentifier::RELOID).unwrap_or(0),
             pg_sys::Datum::from(oid),
         );
         if tup.is_null() {
