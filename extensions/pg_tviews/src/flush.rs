@@ -127,14 +127,32 @@ pub fn refresh_guarded(meta: &Meta, work: Pending, from_flush: bool) -> TvResult
         guard::run(Some(meta.owner), true, || refresh(meta, work))
     }))
     .catch_others(|e| {
-        let msg = match &e {
+        let (msg, code) = match &e {
             pg_sys::panic::CaughtError::PostgresError(r)
-            | pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_owned(),
-            pg_sys::panic::CaughtError::RustPanic { ereport, .. } => ereport.message().to_owned(),
+            | pg_sys::panic::CaughtError::ErrorReport(r) => {
+                (r.message().to_owned(), r.sql_error_code())
+            }
+            pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
+                (ereport.message().to_owned(), ereport.sql_error_code())
+            }
         };
         stats::record_error(relid, &msg);
         if from_flush {
             requeue(relid, backup.clone());
+        }
+        if code == PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE {
+            // A refresh waits at COMMIT only for another refresh of the
+            // same TVIEW rows (locks no other role can take), and no
+            // longer than lock_timeout: say so.
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
+                format!(
+                    "could not refresh TVIEW {}: another transaction is refreshing the same rows ({msg})",
+                    meta.name
+                ),
+                "The wait at COMMIT for a concurrent refresh of the same TVIEW rows is bounded by lock_timeout (and statement_timeout); retry the transaction."
+            );
         }
         e.rethrow()
     })

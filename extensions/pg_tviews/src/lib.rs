@@ -175,6 +175,42 @@ BEGIN
 END
 $$;
 CREATE EVENT TRIGGER tviews_on_drop ON sql_drop EXECUTE FUNCTION tviews._on_drop();
+-- A base table that gains a child table (writes to it would not be
+-- captured), row-level security or UNLOGGED after a TVIEW was created on it
+-- is refused, as tviews.create refuses it.
+CREATE FUNCTION tviews._on_ddl() RETURNS event_trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.objid::regclass AS rel, i.inhparent::regclass AS parent, s.tview
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_inherits i ON i.inhrelid = c.objid
+        JOIN tviews._source s ON s.base = i.inhparent
+        WHERE c.classid = 'pg_class'::regclass
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION 'table % cannot inherit from %: TVIEW % reads it, and writes to a child table would not be captured',
+            r.rel, r.parent, r.tview USING ERRCODE = 'feature_not_supported';
+    END LOOP;
+    FOR r IN
+        SELECT c.objid::regclass AS rel, s.tview, k.relrowsecurity AS rls
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_class k ON k.oid = c.objid
+        JOIN tviews._source s ON s.base = c.objid
+        WHERE c.classid = 'pg_class'::regclass AND (k.relrowsecurity OR k.relpersistence = 'u')
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION 'table % cannot %: TVIEW % reads it', r.rel,
+            CASE WHEN r.rls THEN 'have row-level security (maintenance would see other rows than its readers)'
+                 ELSE 'be unlogged (a crash would empty it without the TVIEW knowing)' END,
+            r.tview USING ERRCODE = 'feature_not_supported';
+    END LOOP;
+END
+$$;
+CREATE EVENT TRIGGER tviews_on_ddl ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE') EXECUTE FUNCTION tviews._on_ddl();
 -- The cleanup runs as the extension owner, so the owner of a TVIEW can drop
 -- it without rights on the catalog; only the event trigger can call it.
 ALTER FUNCTION tviews._on_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

@@ -89,6 +89,14 @@ ALTER TABLE secret ENABLE ROW LEVEL SECURITY;
 SELECT tviews.create('tv_rls', 'SELECT a_id AS pk_rls FROM a JOIN secret ON secret.id = a.i');
 CREATE VIEW av AS SELECT a_id, v FROM a;
 SELECT tviews.create('tv_view', 'SELECT a_id AS pk_view, v FROM av');
+-- ... and so is a table read by a TVIEW that later gains a child, RLS or
+-- UNLOGGED.
+CREATE TABLE a_child () INHERITS (a);
+CREATE TABLE loose (a_id int NOT NULL, i int, v text);
+ALTER TABLE loose INHERIT a;
+ALTER TABLE a ENABLE ROW LEVEL SECURITY;
+ALTER TABLE b SET UNLOGGED;
+SELECT count(*) AS children FROM pg_inherits WHERE inhparent = 'a'::regclass;
 -- An output column PostgreSQL refuses: its error, not a panic.
 SELECT tviews.create('tv_xmin', 'SELECT a_id AS pk_xmin, v AS xmin FROM a');
 SELECT count(*) AS leftovers FROM tviews.registry WHERE name::text ~ '(lock|parent|part|unlogged|rls|view|xmin)$';
