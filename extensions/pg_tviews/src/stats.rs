@@ -214,7 +214,11 @@ fn stats_rows() -> TableIterator<
                 ms(s.total_us),
                 ms(s.max_us),
                 big(s.errors),
-                s.last_error(),
+                // An error message can quote data: only for roles with the
+                // privileges of the TVIEW's owner, however it is called.
+                s.last_error().filter(|_| {
+                    crate::guard::owner_of(s.relid).is_ok_and(crate::guard::has_privs_of)
+                }),
             )
         })
         .collect();

@@ -49,7 +49,23 @@ SELECT tviews.refresh_keys('sec.tv_post', '[10]');
 SELECT * FROM tviews.verify('sec.tv_post');
 INSERT INTO sec.tv_post VALUES (99, 'forged', 'x', 'x', 'x', 'x');
 SELECT tviews.stats_reset();
-SELECT tview, last_error IS NULL AS error_hidden FROM tviews.stats WHERE tview = 'sec.tv_post'::regclass;
+RESET ROLE;
+-- A refresh that fails records its error; only the owner's roles see it.
+SET ROLE sec_owner;
+CREATE FUNCTION sec.boom(t text) RETURNS text LANGUAGE plpgsql AS
+  $$ BEGIN IF t = 'boom' THEN RAISE EXCEPTION 'secret value %', t; END IF; RETURN t; END $$;
+CREATE TABLE sec.note (id int PRIMARY KEY, body text);
+INSERT INTO sec.note VALUES (1, 'fine');
+SELECT tviews.create('sec.tv_note', 'SELECT id AS pk_note, sec.boom(body) AS body FROM sec.note');
+GRANT SELECT, UPDATE ON sec.note TO sec_writer;
+RESET ROLE;
+SET ROLE sec_writer;
+UPDATE sec.note SET body = 'boom' WHERE id = 1;
+SELECT tview, errors, last_error IS NULL AS error_hidden FROM tviews.stats WHERE tview = 'sec.tv_note'::regclass;
+SELECT relid::regclass, last_error IS NULL AS error_hidden FROM tviews._stats() WHERE relid = 'sec.tv_note'::regclass;
+RESET ROLE;
+SET ROLE sec_owner;
+SELECT tview, errors, last_error FROM tviews.stats WHERE tview = 'sec.tv_note'::regclass;
 RESET ROLE;
 SELECT pk_post, title FROM sec.tv_post ORDER BY pk_post;
 
@@ -116,7 +132,9 @@ SELECT rolsuper AS hostile_is_superuser FROM pg_roles WHERE rolname = 'sec_hosti
 
 -- Clean up.
 SELECT tviews.drop('sec.tv_post');
+SET client_min_messages = warning;
 DROP SCHEMA sec CASCADE;
+RESET client_min_messages;
 DROP OPERATOR public.= (int, int);
 DROP FUNCTION public.sec_eq(int, int), public.count(anyelement), public.format(text, text, text),
   public.unnest(text[]), public.sec_escalate(text);
