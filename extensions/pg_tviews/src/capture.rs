@@ -24,9 +24,10 @@ fn _capture<'a>(
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, TvError> {
     // Errors are raised here, with their message (pgrx would print a
     // returned error with Debug formatting). The capture statement runs as
-    // the writer (it reads only the statement's transition tables), under
-    // the extension's fixed search_path.
-    match guard::run(None, false, || capture(trigger)) {
+    // the writer (it reads only the statement's transition tables), in a
+    // security-restricted operation, under the extension's fixed
+    // search_path.
+    match guard::run(Some(guard::current_user()), false, || capture(trigger)) {
         Ok(()) => Ok(None),
         Err(e) => error!("{e}"),
     }
@@ -169,12 +170,20 @@ pub fn place_marker(client: &mut SpiClient<'_>) -> Result<(), TvError> {
         // the flush runs inside it and resets the marker when done.
         let sub = state::current_subxact();
         state::with(|s| s.marker.placed(sub));
-        plans::sql(
-            client,
-            "INSERT INTO tviews._pending VALUES (pg_catalog.pg_backend_pid())",
-            &[],
-            &[],
-        )?;
+        // PostgreSQL refuses to queue a deferred trigger event inside a
+        // security-restricted operation (capture, a refresh cascading to the
+        // TVIEWs that read it); this fixed statement, whose only trigger is
+        // the extension's flush, runs outside it.
+        guard::unrestricted(|| {
+            plans::sql(
+                client,
+                "INSERT INTO tviews._pending VALUES (pg_catalog.pg_backend_pid())",
+                &[],
+                &[],
+            )
+            .map(|_| ())
+            .map_err(TvError::from)
+        })?;
     }
     Ok(())
 }

@@ -102,6 +102,48 @@ fn set(name: &str, value: &std::ffi::CStr) {
     }
 }
 
+/// The current user id.
+pub fn current_user() -> pg_sys::Oid {
+    // SAFETY: reads a backend global.
+    #[allow(unsafe_code)]
+    unsafe {
+        pg_sys::GetUserId()
+    }
+}
+
+/// Runs `f` with the security-restricted flag cleared (same user), then
+/// puts the context back, also on error. Only for the extension's own
+/// fixed statements.
+pub fn unrestricted<R>(f: impl FnOnce() -> Result<R, TvError>) -> Result<R, TvError> {
+    let mut user = pg_sys::Oid::INVALID;
+    let mut sec: i32 = 0;
+    let flag = i32::try_from(pg_sys::SECURITY_RESTRICTED_OPERATION).unwrap_or(2);
+    // SAFETY: reads and sets the backend's user context; restored below.
+    #[allow(unsafe_code)]
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut sec);
+        if sec & flag == 0 {
+            return f();
+        }
+        pg_sys::SetUserIdAndSecContext(user, sec & !flag);
+    }
+    let restore = move || {
+        // SAFETY: puts back the context read above.
+        #[allow(unsafe_code)]
+        unsafe {
+            pg_sys::SetUserIdAndSecContext(user, sec);
+        }
+    };
+    let out = PgTryBuilder::new(AssertUnwindSafe(f))
+        .catch_others(|e| {
+            restore();
+            e.rethrow()
+        })
+        .execute();
+    restore();
+    out
+}
+
 /// The owner of a relation (an error if it is gone).
 pub fn owner_of(relid: u32) -> Result<pg_sys::Oid, TvError> {
     let oid = pg_sys::Oid::from(relid);

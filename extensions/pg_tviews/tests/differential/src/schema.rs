@@ -178,6 +178,35 @@ pub const TVIEWS: &[(&str, &str, &str)] = &[
          WHERE p.id IN (SELECT c.post_id FROM blog.comment c ORDER BY c.id LIMIT 5)",
         r#"{"key": "pk_post"}"#,
     ),
+    // DISTINCT over a join, NOT EXISTS, HAVING, a window (full refresh)
+    // and UNION ALL (full refresh).
+    (
+        "blog.tv_poster",
+        "SELECT DISTINCT u.id AS pk_user, u.name FROM blog.users u JOIN blog.post p ON p.user_id = u.id",
+        r#"{"key": "pk_user"}"#,
+    ),
+    (
+        "blog.tv_lonely",
+        "SELECT p.id AS pk_post, NOT EXISTS (SELECT 1 FROM blog.comment c WHERE c.post_id = p.id) AS lonely
+         FROM blog.post p",
+        r#"{"key": "pk_post"}"#,
+    ),
+    (
+        "blog.tv_prolific",
+        "SELECT u.id AS pk_user, count(*) FILTER (WHERE p.score > 0) AS good, count(*) AS posts
+         FROM blog.users u JOIN blog.post p ON p.user_id = u.id GROUP BY u.id HAVING count(*) > 1",
+        r#"{"key": "pk_user"}"#,
+    ),
+    (
+        "blog.tv_rank",
+        "SELECT p.id AS pk_post, rank() OVER (PARTITION BY p.user_id ORDER BY p.score, p.id) AS r FROM blog.post p",
+        r#"{"key": "pk_post"}"#,
+    ),
+    (
+        "blog.tv_names",
+        "SELECT u.id AS pk_name, u.name FROM blog.users u UNION ALL SELECT -o.id, o.name FROM blog.org o",
+        r#"{"key": "pk_name"}"#,
+    ),
 ];
 
 /// SQL that creates every TVIEW.

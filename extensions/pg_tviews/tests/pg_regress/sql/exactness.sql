@@ -138,6 +138,27 @@ SELECT tviews.create('tv_dupkey', 'SELECT k AS pk_dupkey, id FROM dup');
 UPDATE dup SET k = 1 WHERE id = 2;
 SELECT * FROM tv_dupkey ORDER BY 1;
 
+-- A manual refresh (as the owner, restricted) cascades to the TVIEWs that
+-- read the one refreshed, at commit.
+CREATE TABLE t (id int PRIMARY KEY, v int);
+INSERT INTO t VALUES (1, 1), (2, 2);
+SELECT tviews.create('tv_lo', 'SELECT id AS pk_lo, v FROM t');
+SELECT tviews.create('tv_hi', 'SELECT pk_lo AS pk_hi, v * 10 AS w FROM tv_lo');
+RESET ROLE;
+SET pg_tviews.enabled = off;
+UPDATE ex.t SET v = 5 WHERE id = 1;
+RESET pg_tviews.enabled;
+SET ROLE ex_owner;
+SELECT tviews.refresh('tv_lo');
+SELECT * FROM tv_hi ORDER BY 1;
+RESET ROLE;
+SET pg_tviews.enabled = off;
+UPDATE ex.t SET v = 7 WHERE id = 2;
+RESET pg_tviews.enabled;
+SET ROLE ex_owner;
+SELECT tviews.refresh_keys('tv_lo', '[2]');
+SELECT * FROM tviews.verify() WHERE tview IN ('ex.tv_lo', 'ex.tv_hi') ORDER BY 1;
+
 RESET search_path;
 RESET ROLE;
 SET client_min_messages = warning;

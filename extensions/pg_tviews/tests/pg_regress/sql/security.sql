@@ -69,6 +69,18 @@ SELECT tview, errors, last_error FROM tviews.stats WHERE tview = 'sec.tv_note'::
 RESET ROLE;
 SELECT pk_post, title FROM sec.tv_post ORDER BY pk_post;
 
+-- Maintenance is a security-restricted operation: code the query calls
+-- cannot create temporary objects (nor SET ROLE), as in REFRESH
+-- MATERIALIZED VIEW.
+SET ROLE sec_owner;
+CREATE FUNCTION sec.scratch(i int) RETURNS int LANGUAGE plpgsql AS
+  $$ BEGIN CREATE TEMP TABLE IF NOT EXISTS sec_scratch (x int); RETURN i; END $$;
+CREATE TABLE sec.tmp (id int PRIMARY KEY);
+SELECT tviews.create('sec.tv_tmp', 'SELECT sec.scratch(id) AS pk_tmp FROM sec.tmp');
+INSERT INTO sec.tmp VALUES (1);
+SELECT tviews.drop('sec.tv_tmp');
+RESET ROLE;
+
 -- The reader reads; nobody, the owner included, writes a TVIEW directly.
 SET ROLE sec_reader;
 SELECT pk_post, title, author FROM sec.tv_post ORDER BY pk_post;
