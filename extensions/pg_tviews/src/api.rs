@@ -6,7 +6,7 @@ use tviews_core::graph::Graph;
 use tviews_core::queue::Pending;
 
 use crate::catalog::{self, rows};
-use crate::error::{user, TvResult};
+use crate::error::{coded, TvResult};
 use crate::flush::refresh_guarded;
 use crate::{guard, state, stats};
 
@@ -32,7 +32,12 @@ fn resolve(name: &str) -> TvResult<Option<u32>> {
 }
 
 fn require(name: &str) -> TvResult<u32> {
-    resolve(name)?.ok_or_else(|| user(format!("\"{name}\" is not a TVIEW (see tviews.registry)")))
+    resolve(name)?.ok_or_else(|| {
+        coded(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("\"{name}\" is not a TVIEW (see tviews.registry)"),
+        )
+    })
 }
 
 fn meta(relid: u32) -> TvResult<catalog::Meta> {
@@ -43,19 +48,20 @@ fn meta(relid: u32) -> TvResult<catalog::Meta> {
 /// with `cascade`, the TVIEWs that read it first. A plain `DROP TABLE`
 /// cleans up the same way.
 #[pg_extern(name = "drop")]
-fn drop_tview(
-    name: &str,
-    if_exists: default!(bool, "false"),
-    cascade: default!(bool, "false"),
-) -> TvResult<()> {
+fn drop_tview(name: &str, if_exists: default!(bool, "false"), cascade: default!(bool, "false")) {
+    drop_in(name, if_exists, cascade).unwrap_or_else(|e| e.raise());
+}
+
+fn drop_in(name: &str, if_exists: bool, cascade: bool) -> TvResult<()> {
     let Some(relid) = resolve(name)? else {
         if if_exists {
             notice!("TVIEW \"{name}\" does not exist, skipping");
             return Ok(());
         }
-        return Err(user(format!(
-            "\"{name}\" is not a TVIEW (see tviews.registry)"
-        )));
+        return Err(coded(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("\"{name}\" is not a TVIEW (see tviews.registry)"),
+        ));
     };
     let dependents = graph()?.dependents(&relid);
     if !dependents.is_empty() && !cascade {
@@ -63,7 +69,7 @@ fn drop_tview(
             .iter()
             .map(|d| meta(*d).map_or_else(|_| d.to_string(), |m| m.name))
             .collect();
-        return Err(user(format!(
+        return Err(coded(PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST, format!(
             "cannot drop TVIEW \"{name}\": TVIEW(s) {} read it; drop them first or pass cascade => true",
             names.join(", ")
         )));
@@ -96,7 +102,11 @@ fn check_owner(m: &catalog::Meta) -> TvResult<()> {
 /// Rebuilds one TVIEW, or all in dependency order; returns rows changed
 /// (deleted plus inserted). Changes cascade to TVIEWs that read it at commit.
 #[pg_extern(name = "refresh")]
-fn refresh(name: default!(Option<&str>, "NULL")) -> TvResult<i64> {
+fn refresh(name: default!(Option<&str>, "NULL")) -> i64 {
+    refresh_in(name).unwrap_or_else(|e| e.raise())
+}
+
+fn refresh_in(name: Option<&str>) -> TvResult<i64> {
     let order: Vec<u32> = match name {
         Some(n) => vec![require(n)?],
         None => graph()?.order()?,
@@ -117,7 +127,11 @@ fn refresh(name: default!(Option<&str>, "NULL")) -> TvResult<i64> {
 /// values, of arrays (composite keys) or of objects by key column. Returns
 /// rows changed.
 #[pg_extern(name = "refresh_keys")]
-fn refresh_keys(name: &str, keys: JsonB) -> TvResult<i64> {
+fn refresh_keys(name: &str, keys: JsonB) -> i64 {
+    refresh_keys_in(name, &keys).unwrap_or_else(|e| e.raise())
+}
+
+fn refresh_keys_in(name: &str, keys: &JsonB) -> TvResult<i64> {
     let m = meta(require(name)?)?;
     check_owner(&m)?;
     let names: Vec<String> = m.sql.key.iter().map(|(k, _)| k.clone()).collect();
@@ -142,7 +156,7 @@ fn verify(
 > {
     match verify_rows(name) {
         Ok(rows) => TableIterator::new(rows),
-        Err(e) => error!("{e}"),
+        Err(e) => e.raise(),
     }
 }
 

@@ -29,7 +29,7 @@ fn _capture<'a>(
     // search_path.
     match guard::run(Some(guard::current_user()), false, || capture(trigger)) {
         Ok(()) => Ok(None),
-        Err(e) => error!("{e}"),
+        Err(e) => e.raise(),
     }
 }
 

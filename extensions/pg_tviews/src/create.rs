@@ -14,15 +14,16 @@ use tviews_core::sql::capture::{plan_sources, trigger_ddl, CaptureKind};
 use tviews_core::sql::locks::{lock_plan, LockGroup};
 
 use crate::catalog::{qualify, rows, SpiCatalog};
-use crate::error::{user, TvResult};
+use crate::error::{coded, unsupported, user, TvResult};
 use crate::guard;
 
 /// Creates table `name` filled from `query`, keyed by `options->'key'` (or
 /// `pk_<name without tv_>`), and maintains it from then on. Returns the
 /// number of rows loaded.
 #[pg_extern(name = "create")]
-fn create(name: &str, query: &str, options: default!(JsonB, "'{}'")) -> TvResult<i64> {
+fn create(name: &str, query: &str, options: default!(JsonB, "'{}'")) -> i64 {
     Spi::connect_mut(|client| create_in(client, name, query, &options.0.to_string()))
+        .unwrap_or_else(|e| e.raise())
 }
 
 fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str) -> TvResult<i64> {
@@ -49,9 +50,10 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
         }
         [schema, rel] => (schema.clone(), rel.clone()),
         _ => {
-            return Err(user(format!(
-                "invalid TVIEW name \"{name}\": use name or schema.name"
-            )))
+            return Err(coded(
+                PgSqlErrorCode::ERRCODE_INVALID_NAME,
+                format!("invalid TVIEW name \"{name}\": use name or schema.name"),
+            ))
         }
     };
     let opts = TviewOptions::parse(options, &rel)?;
@@ -249,7 +251,7 @@ fn equality_ops(client: &SpiClient<'_>, ops: &BTreeSet<u32>) -> TvResult<BTreeSe
 fn check_sources(client: &SpiClient<'_>, a: &Analysis) -> TvResult<()> {
     if let Some(v) = a.views.first() {
         let name = qualify(client, *v).unwrap_or_else(|_| v.to_string());
-        return Err(user(format!(
+        return Err(unsupported(format!(
             "the TVIEW query reads view {name}: a view can be redefined (CREATE OR REPLACE VIEW) without the TVIEW knowing; \
              write the view's query into the TVIEW's query instead"
         )));
@@ -267,7 +269,7 @@ fn check_sources(client: &SpiClient<'_>, a: &Analysis) -> TvResult<()> {
             _ => Some("not a table"),
         };
         if let Some(what) = what {
-            return Err(user(format!(
+            return Err(unsupported(format!(
                 "a TVIEW can only read plain tables, and {name} is {what}: changes to it cannot be captured"
             )));
         }
@@ -292,7 +294,9 @@ fn check_sources(client: &SpiClient<'_>, a: &Analysis) -> TvResult<()> {
             None
         };
         if let Some(what) = refuse {
-            return Err(user(format!("a TVIEW cannot read {name}: it is {what}")));
+            return Err(unsupported(format!(
+                "a TVIEW cannot read {name}: it is {what}"
+            )));
         }
     }
     Ok(())
@@ -314,9 +318,12 @@ fn check_key(client: &SpiClient<'_>, target: &str, key: &[String]) -> TvResult<(
         )?
         .len();
     if null > 0 {
-        return Err(user(format!(
+        return Err(coded(
+            PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
+            format!(
             "the query produces a NULL key ({list}); a TVIEW key must identify every row: filter those rows or choose another key"
-        )));
+        ),
+        ));
     }
     let dup = rows(
         client,
@@ -327,7 +334,7 @@ fn check_key(client: &SpiClient<'_>, target: &str, key: &[String]) -> TvResult<(
     if let Some(row) = dup.into_iter().next() {
         let v = row.first().cloned().flatten().unwrap_or_default();
         let n = row.get(1).cloned().flatten().unwrap_or_default();
-        return Err(user(format!(
+        return Err(coded(PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION, format!(
             "the query is not unique on its key ({list}): {v} appears {n} times; choose a key that identifies one row (options => '{{\"key\": [...]}}')"
         )));
     }

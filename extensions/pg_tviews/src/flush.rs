@@ -15,7 +15,7 @@ use tviews_core::sql::locks::Probe;
 
 use crate::catalog::table_rows;
 use crate::catalog::{self, rows, Meta};
-use crate::error::{user, TvError, TvResult};
+use crate::error::{coded, user, TvError, TvResult};
 use crate::{guard, guc, latest, locks, lockset, plans, state, stats};
 
 /// The flush trigger (on `tviews._pending`, deferred).
@@ -27,7 +27,7 @@ fn _flush<'a>(
     // returned error with Debug formatting).
     match flush(trigger) {
         Ok(()) => Ok(None),
-        Err(e) => error!("{e}"),
+        Err(e) => e.raise(),
     }
 }
 
@@ -103,7 +103,7 @@ pub fn run() -> TvResult<()> {
         let v = visits.entry(t).or_default();
         *v += 1;
         if *v > max_visits {
-            return Err(user(format!(
+            return Err(coded(PgSqlErrorCode::ERRCODE_STATEMENT_TOO_COMPLEX, format!(
                 "refreshing TVIEW {} came back to it {} times in one commit: a trigger on a TVIEW writes the tables it reads? (pg_tviews.max_propagation_depth = {})",
                 meta.name,
                 *v - 1,

@@ -193,7 +193,11 @@ fn stats_rows() -> TableIterator<
     ),
 > {
     if !available() {
-        error!("pg_tviews statistics need shared memory: add pg_tviews to shared_preload_libraries and restart PostgreSQL");
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "pg_tviews statistics need shared memory: add pg_tviews to shared_preload_libraries and restart PostgreSQL"
+        );
     }
     let db = my_db();
     let g = STATS.share();

@@ -115,6 +115,17 @@ UPDATE rn_users SET name = 'renamed' WHERE id = 1;
 SELECT * FROM tv_rn ORDER BY 1;
 SELECT * FROM tviews.verify('tv_rn');
 
+-- Errors carry a SQLSTATE that says what kind of failure they are.
+\set VERBOSITY sqlstate
+SELECT tviews.create('tv_lock', 'SELECT a_id AS pk_lock FROM a FOR UPDATE');
+SELECT tviews.create('tv_view', 'SELECT a_id AS pk_view, v FROM av');
+SELECT tviews.create('tv_nokey', 'SELECT a_id FROM a');
+SELECT tviews.create('tv_opt', 'SELECT a_id AS pk_opt FROM a', '{"colour": 1}');
+SELECT tviews.create('tv_dup', 'SELECT 1 AS pk_dup FROM b');
+SELECT tviews.refresh('no_such_tview');
+SELECT tviews.create('a.b.c', 'SELECT 1 AS pk');
+\set VERBOSITY default
+
 -- Column names that are keywords.
 CREATE TABLE kw ("left" int PRIMARY KEY, "join" int, "is" text, "like" text);
 INSERT INTO kw VALUES (1, 1, 'x', 'y'), (2, 1, 'z', 'w');
