@@ -207,6 +207,19 @@ BEGIN
                  ELSE 'be unlogged (a crash would empty it without the TVIEW knowing)' END,
             r.tview USING ERRCODE = 'feature_not_supported';
     END LOOP;
+    -- A TVIEW given to another owner takes its backing view along:
+    -- maintenance runs as the TVIEW's owner and reads the view with its
+    -- owner's rights.
+    FOR r IN
+        SELECT t.viewid, c.relowner
+        FROM pg_event_trigger_ddl_commands() d
+        JOIN tviews._tview t ON t.relid = d.objid
+        JOIN pg_class c ON c.oid = t.relid
+        JOIN pg_class v ON v.oid = t.viewid
+        WHERE d.classid = 'pg_class'::regclass AND v.relowner <> c.relowner
+    LOOP
+        EXECUTE format('ALTER VIEW %s OWNER TO %I', r.viewid::regclass, r.relowner::regrole);
+    END LOOP;
 END
 $$;
 CREATE EVENT TRIGGER tviews_on_ddl ON ddl_command_end

@@ -142,6 +142,21 @@ SELECT pk_post, title, author FROM sec.tv_post ORDER BY pk_post;
 SELECT who, what FROM public.sec_hits;
 SELECT rolsuper AS hostile_is_superuser FROM pg_roles WHERE rolname = 'sec_hostile';
 
+-- A TVIEW given to another role takes its backing view along, and is
+-- maintained as its new owner.
+CREATE ROLE sec_heir;
+GRANT USAGE ON SCHEMA sec TO sec_heir;
+GRANT SELECT ON sec.post, sec.users TO sec_heir;
+ALTER TABLE sec.tv_post OWNER TO sec_heir;
+SELECT pg_catalog.pg_get_userbyid(c.relowner) AS view_owner
+FROM tviews.registry r JOIN pg_class c ON c.oid = r.backing_view WHERE r.name = 'sec.tv_post'::regclass;
+UPDATE sec.post SET title = 'for the heir' WHERE id OPERATOR(pg_catalog.=) 10;
+SELECT pk_post, title, maintained_by FROM sec.tv_post ORDER BY pk_post;
+SET ROLE sec_heir;
+SELECT tviews.refresh('sec.tv_post') > 0 AS rewritten;
+SELECT tview, ok FROM tviews.verify('sec.tv_post');
+RESET ROLE;
+
 -- Clean up.
 SELECT tviews.drop('sec.tv_post');
 SET client_min_messages = warning;
@@ -152,4 +167,4 @@ DROP FUNCTION public.sec_eq(int, int), public.count(anyelement), public.format(t
   public.unnest(text[]), public.sec_escalate(text);
 DROP TABLE public.sec_hits;
 REVOKE CREATE ON SCHEMA public FROM sec_hostile;
-DROP ROLE sec_owner, sec_writer, sec_reader, sec_hostile;
+DROP ROLE sec_owner, sec_writer, sec_reader, sec_hostile, sec_heir;
