@@ -9,13 +9,13 @@
 #
 # Environment: PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config),
 # TVIEWS_CI_SKIP_BUILD=1 (reuse the installed extension),
-# TVIEWS_CI_SUITES (default "regress differential isolation concurrent"),
+# TVIEWS_CI_SUITES (default "regress differential isolation concurrent dump"),
 # TVIEWS_DIFF_SEEDS (default "1 2 3"), TVIEWS_DIFF_TXNS (default 250).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-SUITES=${TVIEWS_CI_SUITES:-regress differential isolation concurrent}
+SUITES=${TVIEWS_CI_SUITES:-regress differential isolation concurrent dump}
 SEEDS=${TVIEWS_DIFF_SEEDS:-1 2 3}
 TXNS=${TVIEWS_DIFF_TXNS:-250}
 PASSED=0
@@ -112,8 +112,9 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 CONF
-    # No Rust backtraces in error details: they would differ from the expected output.
-    as_postgres env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w -t 60 start >/dev/null ||
+    # RUST_BACKTRACE=1 on purpose: an error must read the same whatever the
+    # server's environment (pg_tviews never puts a Rust backtrace in DETAIL).
+    as_postgres env -u RUST_LIB_BACKTRACE RUST_BACKTRACE=1 "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w -t 60 start >/dev/null ||
         { tail -20 "$WORK/server.log"; fail_setup "start PostgreSQL"; }
 }
 
@@ -169,8 +170,13 @@ run_differential() {
     local driver="$HERE/target/release/tviews-differential"
     for seed in $SEEDS; do
         log "differential seed=$seed transactions=$TXNS"
-        "$BIN/psql" -qX -d postgres -c "DROP DATABASE IF EXISTS tviews_diff" -c "CREATE DATABASE tviews_diff" >/dev/null 2>&1
-        if "$driver" --seed "$seed" --transactions "$TXNS" --dbname tviews_diff --psql "$BIN/psql" >"$WORK/diff_$seed.out" 2>&1; then
+        # As a non-superuser that owns the database and everything in it;
+        # only CREATE EXTENSION needs a superuser.
+        "$BIN/psql" -qX -d postgres -c "DROP DATABASE IF EXISTS tviews_diff" \
+            -c "DO \$\$ BEGIN CREATE ROLE tviews_diff LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" \
+            -c "CREATE DATABASE tviews_diff OWNER tviews_diff" >/dev/null 2>&1
+        "$BIN/psql" -qX -d tviews_diff -c "CREATE EXTENSION pg_tviews" >/dev/null 2>&1
+        if PGUSER=tviews_diff "$driver" --seed "$seed" --transactions "$TXNS" --dbname tviews_diff --psql "$BIN/psql" >"$WORK/diff_$seed.out" 2>&1; then
             tail -2 "$WORK/diff_$seed.out"
             PASSED=$((PASSED + 1))
         else
@@ -189,14 +195,20 @@ run_concurrent() {
     for iso in "READ COMMITTED" "REPEATABLE READ" "SERIALIZABLE"; do
         db=tviews_conc
         log "concurrent writers: pgbench -c 4 -T 8, $iso"
-        "$BIN/psql" -qX -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
-        "$BIN/psql" -qX -v ON_ERROR_STOP=1 -d "$db" -f "$HERE/tests/concurrency/setup.sql" >/dev/null 2>"$WORK/conc.err" ||
+        # A non-superuser owns the database and the TVIEWs; the writers run
+        # as another role with only DML on the base tables.
+        "$BIN/psql" -qX -d postgres -c "DROP DATABASE IF EXISTS $db" \
+            -c "DO \$\$ BEGIN CREATE ROLE tviews_conc_owner LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" \
+            -c "DO \$\$ BEGIN CREATE ROLE tviews_conc_writer LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" \
+            -c "CREATE DATABASE $db OWNER tviews_conc_owner" >/dev/null 2>&1
+        "$BIN/psql" -qX -d "$db" -c "CREATE EXTENSION pg_tviews" >/dev/null 2>&1
+        PGUSER=tviews_conc_owner "$BIN/psql" -qX -v ON_ERROR_STOP=1 -d "$db" -f "$HERE/tests/concurrency/setup.sql" >/dev/null 2>"$WORK/conc.err" ||
             { cat "$WORK/conc.err"; FAILED=$((FAILED + 1)); continue; }
-        out=$("$BIN/pgbench" -n -c 4 -j 2 -T 8 --max-tries=100 -D iso="$iso" -f "$HERE/tests/concurrency/writers.pgbench" -f "$HERE/tests/concurrency/fkless.pgbench" "$db" 2>&1)
+        out=$(PGUSER=tviews_conc_writer "$BIN/pgbench" -n -c 4 -j 2 -T 8 --max-tries=100 -D iso="$iso" -f "$HERE/tests/concurrency/writers.pgbench" -f "$HERE/tests/concurrency/fkless.pgbench" "$db" 2>&1)
         local done failed bad
         done=$(awk '/^number of transactions actually processed/ {print $NF; exit}' <<<"$out" | cut -d/ -f1)
         failed=$(awk '/^number of failed transactions/ {print $5; exit}' <<<"$out")
-        bad=$("$BIN/psql" -qXAt -d "$db" -c "SELECT string_agg(tview || ' missing ' || missing || ' extra ' || extra, '; ') FROM tviews.verify() WHERE NOT ok")
+        bad=$(PGUSER=tviews_conc_owner "$BIN/psql" -qXAt -d "$db" -c "SELECT NULLIF(concat_ws('; ', string_agg(tview || ' missing ' || missing || ' extra ' || extra, '; ') FILTER (WHERE NOT ok), CASE WHEN count(*) < (SELECT count(*) FROM tviews.registry) THEN 'not every TVIEW verified' END), '') FROM tviews.verify()")
         # Under REPEATABLE READ and SERIALIZABLE a transaction that keeps
         # losing (40001/40P01) past --max-tries counts as "failed": that is
         # the isolation level doing its job. What must never happen is a
@@ -213,6 +225,36 @@ run_concurrent() {
     done
 }
 
+# pg_dump / pg_restore: a non-superuser's database with TVIEWs is dumped
+# (custom format) and restored into a new database with the real tools;
+# the restored TVIEWs are registered, equal their queries, and keep being
+# maintained through every kind of source (tests/dump).
+run_dump() {
+    local out bad
+    log "pg_dump / pg_restore"
+    "$BIN/psql" -qX -d postgres -c "DROP DATABASE IF EXISTS tviews_dump" -c "DROP DATABASE IF EXISTS tviews_restored" \
+        -c "DO \$\$ BEGIN CREATE ROLE tviews_dumper LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" \
+        -c "CREATE DATABASE tviews_dump OWNER tviews_dumper" -c "CREATE DATABASE tviews_restored OWNER tviews_dumper" >/dev/null 2>&1
+    "$BIN/psql" -qX -d tviews_dump -c "CREATE EXTENSION pg_tviews" >/dev/null 2>&1
+    out=$(PGUSER=tviews_dumper "$BIN/psql" -qXAt -v ON_ERROR_STOP=1 -d tviews_dump -f "$HERE/tests/dump/setup.sql" 2>&1) ||
+        { echo "$out"; log "FAILED: dump setup"; FAILED=$((FAILED + 1)); return; }
+    if ! "$BIN/pg_dump" -Fc -d tviews_dump -f "$WORK/tviews.dump" 2>"$WORK/dump.err" ||
+        ! "$BIN/pg_restore" -d tviews_restored "$WORK/tviews.dump" 2>>"$WORK/dump.err"; then
+        cat "$WORK/dump.err"; log "FAILED: pg_dump/pg_restore"; FAILED=$((FAILED + 1)); return
+    fi
+    out=$(PGUSER=tviews_dumper "$BIN/psql" -qXAt -d tviews_restored -f "$HERE/tests/dump/after.sql" 2>&1)
+    bad=$(grep -E '\|f$|ERROR' <<<"$out" | grep -v 'cannot change TVIEW "app.tv_post" directly')
+    [ -n "${TVIEWS_CI_VERBOSE:-}" ] && echo "$out"
+    if [ -n "$bad" ] || [ "$(grep -c '|t$' <<<"$out")" -ne 6 ] || ! grep -q 'cannot change TVIEW' <<<"$out"; then
+        echo "$out"
+        log "FAILED: restored TVIEWs: ${bad:-wrong count}"
+        FAILED=$((FAILED + 1))
+    else
+        log "ok: 3 TVIEWs dumped, restored, equal to their queries and maintained after restore"
+        PASSED=$((PASSED + 1))
+    fi
+}
+
 # --------------------------------------------------------------------- main
 if [ "${TVIEWS_CI_SKIP_BUILD:-0}" != 1 ]; then
     install_deps
@@ -227,6 +269,7 @@ for suite in $SUITES; do
         differential) run_differential ;;
         isolation) run_isolation ;;
         concurrent) run_concurrent ;;
+        dump) run_dump ;;
         *) log "unknown suite $suite"; FAILED=$((FAILED + 1)) ;;
     esac
 done

@@ -34,9 +34,96 @@ pub fn quote_literal(value: &str) -> String {
     }
 }
 
-/// Words that are quoted even when they look plain (a conservative subset of
-/// PostgreSQL's reserved keywords: quoting more than needed is harmless).
+/// Words that are quoted even when they look plain: PostgreSQL's reserved,
+/// type/function-name and column-name keywords (`left`, `join`, `is`,
+/// `like`, `int` ... cannot all stand as a column name in every position;
+/// quoting more than needed is harmless).
 fn is_reserved(name: &str) -> bool {
+    const OTHER: &[&str] = &[
+        "authorization",
+        "between",
+        "bigint",
+        "binary",
+        "bit",
+        "boolean",
+        "char",
+        "character",
+        "coalesce",
+        "collation",
+        "concurrently",
+        "cross",
+        "current_schema",
+        "dec",
+        "decimal",
+        "exists",
+        "extract",
+        "float",
+        "freeze",
+        "full",
+        "greatest",
+        "grouping",
+        "ilike",
+        "inner",
+        "inout",
+        "int",
+        "integer",
+        "interval",
+        "is",
+        "isnull",
+        "join",
+        "json",
+        "json_array",
+        "json_arrayagg",
+        "json_object",
+        "json_objectagg",
+        "least",
+        "left",
+        "like",
+        "national",
+        "natural",
+        "nchar",
+        "none",
+        "normalize",
+        "notnull",
+        "nullif",
+        "numeric",
+        "out",
+        "outer",
+        "overlaps",
+        "overlay",
+        "position",
+        "precision",
+        "real",
+        "right",
+        "row",
+        "setof",
+        "similar",
+        "smallint",
+        "substring",
+        "system_user",
+        "tablesample",
+        "time",
+        "timestamp",
+        "treat",
+        "trim",
+        "values",
+        "varchar",
+        "verbose",
+        "xmlattributes",
+        "xmlconcat",
+        "xmlelement",
+        "xmlexists",
+        "xmlforest",
+        "xmlnamespaces",
+        "xmlparse",
+        "xmlpi",
+        "xmlroot",
+        "xmlserialize",
+        "xmltable",
+    ];
+    if OTHER.contains(&name) {
+        return true;
+    }
     const WORDS: &[&str] = &[
         "all",
         "analyse",
@@ -129,6 +216,9 @@ mod tests {
         assert_eq!(quote_ident("Post"), "\"Post\"");
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_ident("user"), "\"user\"");
+        for w in ["left", "join", "is", "like", "int", "values"] {
+            assert_eq!(quote_ident(w), format!("\"{w}\""));
+        }
         assert_eq!(quote_ident("1x"), "\"1x\"");
         assert_eq!(quote_ident(""), "\"\"");
     }

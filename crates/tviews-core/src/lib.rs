@@ -20,6 +20,7 @@
 //!     view: "tviews.q_16384".into(),
 //!     columns: vec!["pk_post".into(), "data".into()],
 //!     key: vec![("pk_post".into(), "bigint".into())],
+//!     key_eq: Vec::new(),
 //! };
 //! assert!(sql.keys().contains("DELETE FROM ONLY public.tv_post"));
 //! ```

@@ -3,12 +3,15 @@
 //! changed rows to keys set-wise, queues them for the commit-time flush,
 //! and places the flush marker once per transaction.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 use crate::catalog::table_rows;
 use crate::error::{user, TvError};
-use crate::{guc, plans, state};
+use crate::{guard, guc, plans, state};
 use tviews_core::sql::capture::parse_layout;
 
 /// Trigger arguments: TVIEW oid, source index, kind (`d` direct, `j` join,
@@ -20,11 +23,36 @@ fn _capture<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, TvError> {
     // Errors are raised here, with their message (pgrx would print a
-    // returned error with Debug formatting).
-    match capture(trigger) {
+    // returned error with Debug formatting). The capture statement runs as
+    // the writer (it reads only the statement's transition tables), in a
+    // security-restricted operation, under the extension's fixed
+    // search_path.
+    match guard::run(Some(guard::current_user()), false, || capture(trigger)) {
         Ok(()) => Ok(None),
-        Err(e) => error!("{e}"),
+        Err(e) => e.raise(),
     }
+}
+
+/// A statement-level BEFORE trigger on every TVIEW table: only maintenance
+/// (a refresh run by the extension, as the TVIEW's owner) writes it; a
+/// direct INSERT, UPDATE, DELETE or TRUNCATE, by anyone, is refused.
+#[pg_trigger]
+fn _guard<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, TvError> {
+    if guard::maintaining() {
+        return Ok(None);
+    }
+    let name = trigger
+        .relation()
+        .map(|r| format!("{}.{}", r.namespace(), r.name()))
+        .unwrap_or_else(|_| "?".into());
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+        format!("cannot change TVIEW \"{name}\" directly"),
+        "A TVIEW is maintained by pg_tviews from its query: change the tables it reads, or call tviews.refresh()."
+    );
 }
 
 fn capture(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
@@ -37,9 +65,14 @@ fn capture(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
         [t, i, k, s, l] => (t, i, k, s, Some(l)),
         _ => return Err(user("tviews._capture expects 4 or 5 trigger arguments")),
     };
-    let tview: u32 = tview
+    let id: i64 = tview
         .parse()
-        .map_err(|_| user("bad TVIEW oid in trigger arguments"))?;
+        .map_err(|_| user("bad TVIEW id in trigger arguments"))?;
+    // A capture trigger left behind by a TVIEW that no longer exists has
+    // nothing to maintain.
+    let Some(tview) = tview_of(id)? else {
+        return Ok(());
+    };
     let idx: i32 = idx
         .parse()
         .map_err(|_| user("bad source index in trigger arguments"))?;
@@ -100,6 +133,32 @@ fn capture(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
     })
 }
 
+thread_local! {
+    /// TVIEW id -> its table's oid, in this backend's database (both fixed
+    /// for the TVIEW's life).
+    static TVIEWS: RefCell<HashMap<i64, u32>> = RefCell::new(HashMap::new());
+}
+
+/// The oid of the TVIEW whose stable id is `id`, if it exists.
+fn tview_of(id: i64) -> Result<Option<u32>, TvError> {
+    if let Some(t) = TVIEWS.with(|m| m.borrow().get(&id).copied()) {
+        return Ok(Some(t));
+    }
+    let found = Spi::connect(|c| {
+        crate::catalog::first_text(
+            c,
+            "SELECT relid::pg_catalog.oid::pg_catalog.int8::pg_catalog.text FROM tviews._tview \
+             WHERE id OPERATOR(pg_catalog.=) $1",
+            &[id.into()],
+        )
+    })?
+    .and_then(|t| t.parse::<u32>().ok());
+    if let Some(t) = found {
+        TVIEWS.with(|m| m.borrow_mut().insert(id, t));
+    }
+    Ok(found)
+}
+
 /// Inserts the marker row whose deferred constraint trigger runs the flush
 /// at COMMIT / PREPARE TRANSACTION, once per transaction (again after a
 /// savepoint that held it rolls back). Not during a flush, which drains
@@ -111,12 +170,20 @@ pub fn place_marker(client: &mut SpiClient<'_>) -> Result<(), TvError> {
         // the flush runs inside it and resets the marker when done.
         let sub = state::current_subxact();
         state::with(|s| s.marker.placed(sub));
-        plans::sql(
-            client,
-            "INSERT INTO tviews._pending VALUES (pg_backend_pid())",
-            &[],
-            &[],
-        )?;
+        // PostgreSQL refuses to queue a deferred trigger event inside a
+        // security-restricted operation (capture, a refresh cascading to the
+        // TVIEWs that read it); this fixed statement, whose only trigger is
+        // the extension's flush, runs outside it.
+        guard::unrestricted(|| {
+            plans::sql(
+                client,
+                "INSERT INTO tviews._pending VALUES (pg_catalog.pg_backend_pid())",
+                &[],
+                &[],
+            )
+            .map(|_| ())
+            .map_err(TvError::from)
+        })?;
     }
     Ok(())
 }

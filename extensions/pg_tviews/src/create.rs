@@ -14,27 +14,33 @@ use tviews_core::sql::capture::{plan_sources, trigger_ddl, CaptureKind};
 use tviews_core::sql::locks::{lock_plan, LockGroup};
 
 use crate::catalog::{qualify, rows, SpiCatalog};
-use crate::error::{user, TvResult};
+use crate::error::{coded, unsupported, user, TvResult};
+use crate::guard;
 
 /// Creates table `name` filled from `query`, keyed by `options->'key'` (or
 /// `pk_<name without tv_>`), and maintains it from then on. Returns the
 /// number of rows loaded.
 #[pg_extern(name = "create")]
-fn create(name: &str, query: &str, options: default!(JsonB, "'{}'")) -> TvResult<i64> {
+fn create(name: &str, query: &str, options: default!(JsonB, "'{}'")) -> i64 {
     Spi::connect_mut(|client| create_in(client, name, query, &options.0.to_string()))
+        .unwrap_or_else(|e| e.raise())
 }
 
 fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str) -> TvResult<i64> {
     let query = query.trim().trim_end_matches(';').trim();
     let parts: Vec<String> = client
-        .select("SELECT parse_ident($1)", None, &[name.into()])?
+        .select("SELECT pg_catalog.parse_ident($1)", None, &[name.into()])?
         .first()
         .get_one::<Vec<String>>()?
         .unwrap_or_default();
     let (schema, rel) = match parts.as_slice() {
         [rel] => {
             let schema = client
-                .select("SELECT current_schema()::text", None, &[])?
+                .select(
+                    "SELECT pg_catalog.current_schema()::pg_catalog.text",
+                    None,
+                    &[],
+                )?
                 .first()
                 .get_one::<String>()?
                 .ok_or_else(|| {
@@ -44,92 +50,165 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
         }
         [schema, rel] => (schema.clone(), rel.clone()),
         _ => {
-            return Err(user(format!(
-                "invalid TVIEW name \"{name}\": use name or schema.name"
-            )))
+            return Err(coded(
+                PgSqlErrorCode::ERRCODE_INVALID_NAME,
+                format!("invalid TVIEW name \"{name}\": use name or schema.name"),
+            ))
         }
     };
     let opts = TviewOptions::parse(options, &rel)?;
     let target = format!("{}.{}", quote_ident(&schema), quote_ident(&rel));
 
-    // Analyze before creating anything, so an unsupported query changes nothing.
+    // Analyze before creating anything, so an unsupported query changes
+    // nothing. The query is read under the caller's search_path (as
+    // CREATE VIEW reads it); everything after runs under the extension's.
     let text = crate::tree::query_text(query)?;
     let tree = tviews_core::node::parse(&text)?;
     let tree = tree
         .as_node()
         .ok_or_else(|| user("unexpected query tree"))?
         .clone();
-    let eq = equality_ops(client, &analyze::operators(&tree))?;
-    let analysis = analyze::analyze(&tree, &opts.key, &eq)?;
-    check_sources(client, &analysis)?;
+    let analysis = guard::run(None, false, || {
+        let eq = equality_ops(client, &analyze::operators(&tree))?;
+        let analysis = analyze::analyze(&tree, &opts.key, &eq)?;
+        check_sources(client, &analysis)?;
+        Ok(analysis)
+    })?;
 
+    // The table and the backing view are created from the query text as
+    // the caller wrote it, under the caller's search_path.
     client.update(
         &format!("CREATE TABLE {target} AS {query} WITH NO DATA"),
         None,
         &[],
     )?;
     let relid = client
-        .select("SELECT $1::regclass::oid", None, &[target.as_str().into()])?
+        .select(
+            "SELECT $1::pg_catalog.regclass::pg_catalog.oid",
+            None,
+            &[target.as_str().into()],
+        )?
         .first()
         .get_one::<pg_sys::Oid>()?
         .ok_or_else(|| user("the TVIEW table vanished"))?
         .to_u32();
+    let staged = format!(
+        "{}.{}",
+        quote_ident(&schema),
+        quote_ident(&format!("tviews_q_{relid}"))
+    );
+    client.update(&format!("CREATE VIEW {staged} AS {query}"), None, &[])?;
     let view = format!("tviews.q_{relid}");
-    client.update(&format!("CREATE VIEW {view} AS {query}"), None, &[])?;
-
-    // Capture triggers first: CREATE TRIGGER locks each base table against
-    // writers until this transaction ends, so the load below (a new
-    // snapshot under READ COMMITTED) misses no concurrent change.
-    let plans = plan_sources(&analysis, &SpiCatalog { client })?;
-    let groups = LockGroup::list_to_json(&lock_plan(&analysis, &SpiCatalog { client })?.groups);
-    for p in &plans {
-        let base = qualify(client, p.relid)?;
-        for ddl in trigger_ddl(relid, p, &base) {
-            client.update(&ddl, None, &[])?;
-        }
-    }
-    let loaded = client
-        .update(
-            &format!("INSERT INTO {target} SELECT * FROM {view}"),
+    // The view belongs to the TVIEW's owner (its rights are checked when
+    // maintenance reads it) and lives in schema tviews, where only the
+    // extension's owner creates objects: that owner moves it there, and
+    // draws the TVIEW's stable id.
+    let id = guard::run(Some(guard::catalog_owner()?), false, || {
+        client.update(&format!("ALTER VIEW {staged} SET SCHEMA tviews"), None, &[])?;
+        client.update(
+            &format!(
+                "ALTER VIEW tviews.{} RENAME TO q_{relid}",
+                quote_ident(&format!("tviews_q_{relid}"))
+            ),
             None,
             &[],
-        )?
-        .len();
-    check_key(client, &target, &opts.key)?;
-    let key_list: Vec<String> = opts.key.iter().map(|k| quote_ident(k)).collect();
-    client.update(
-        &format!(
-            "ALTER TABLE {target} ADD PRIMARY KEY ({})",
-            key_list.join(", ")
-        ),
-        None,
-        &[],
-    )?;
+        )?;
+        client
+            .select("SELECT pg_catalog.nextval('tviews._tview_id')", None, &[])?
+            .first()
+            .get_one::<i64>()?
+            .ok_or_else(|| user("no TVIEW id"))
+    })?;
 
-    let level = level_of(client, relid, &analysis)?;
+    let (loaded, plans, groups, level) = guard::run(None, true, || {
+        // Capture triggers first: CREATE TRIGGER locks each base table
+        // against writers until this transaction ends, so the load below (a
+        // new snapshot under READ COMMITTED) misses no concurrent change.
+        let plans = plan_sources(&analysis, &SpiCatalog { client })?;
+        let groups = LockGroup::list_to_json(&lock_plan(&analysis, &SpiCatalog { client })?.groups);
+        for p in &plans {
+            let base = qualify(client, p.relid)?;
+            for ddl in trigger_ddl(id, p, &base) {
+                client.update(&ddl, None, &[])?;
+            }
+        }
+        // Only maintenance writes the TVIEW table.
+        client.update(
+            &format!(
+                "CREATE TRIGGER tviews_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON {target} \
+                 FOR EACH STATEMENT EXECUTE FUNCTION tviews._guard()"
+            ),
+            None,
+            &[],
+        )?;
+        let loaded = client
+            .update(
+                &format!("INSERT INTO {target} SELECT * FROM {view}"),
+                None,
+                &[],
+            )?
+            .len();
+        check_key(client, &target, &opts.key)?;
+        let key_list: Vec<String> = opts.key.iter().map(|k| quote_ident(k)).collect();
+        client.update(
+            &format!(
+                "ALTER TABLE {target} ADD PRIMARY KEY ({})",
+                key_list.join(", ")
+            ),
+            None,
+            &[],
+        )?;
+        let level = level_of(client, relid, &analysis)?;
+        Ok((loaded, plans, groups, level))
+    })?;
+
+    // The registry holds SQL that runs at commit: only the extension's
+    // owner writes it.
+    guard::run(Some(guard::catalog_owner()?), false, || {
+        register(
+            client, id, relid, &view, &opts.key, query, options, level, &groups, &plans,
+        )
+    })?;
+    Ok(i64::try_from(loaded).unwrap_or(i64::MAX))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn register(
+    client: &mut SpiClient<'_>,
+    id: i64,
+    relid: u32,
+    view: &str,
+    key: &[String],
+    query: &str,
+    options: &str,
+    level: i32,
+    groups: &str,
+    plans: &[tviews_core::sql::capture::SourcePlan],
+) -> TvResult<()> {
     client.update(
-        "INSERT INTO tviews._tview (relid, viewid, key_cols, query, options, level, lock_groups) \
-         VALUES ($1, $2::regclass, $3, $4, $5::jsonb, $6, $7)",
+        "INSERT INTO tviews._tview (relid, viewid, key_cols, query, options, level, lock_groups, id) \
+         VALUES ($1, $2::pg_catalog.regclass, $3, $4, $5::pg_catalog.jsonb, $6, $7, $8)",
         None,
         &[
             pg_sys::Oid::from(relid).into(),
-            view.as_str().into(),
-            opts.key.clone().into(),
+            view.into(),
+            key.to_vec().into(),
             query.into(),
             options.into(),
             level.into(),
             groups.into(),
+            id.into(),
         ],
     )?;
-    for p in &plans {
+    for p in plans {
         let kind = match p.kind {
             CaptureKind::Direct => "direct",
             CaptureKind::Join => "join",
             CaptureKind::Full => "full",
         };
         client.update(
-            "INSERT INTO tviews._source (tview, idx, base, kind, captured, flush_sql, probes, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO tviews._source (tview, idx, base, kind, captured, flush_sql, probes, detail, planned_base) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $3)",
             None,
             &[
                 pg_sys::Oid::from(relid).into(),
@@ -143,7 +222,7 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
             ],
         )?;
     }
-    Ok(i64::try_from(loaded).unwrap_or(i64::MAX))
+    Ok(())
 }
 
 /// Which of `ops` are equality operators (named `=`, returning boolean).
@@ -154,7 +233,9 @@ fn equality_ops(client: &SpiClient<'_>, ops: &BTreeSet<u32>) -> TvResult<BTreeSe
     let list: Vec<String> = ops.iter().map(u32::to_string).collect();
     let r = rows(
         client,
-        "SELECT oid::int8::text FROM pg_operator WHERE oid = ANY($1::text[]::oid[]) AND oprname = '=' AND oprresult = 'bool'::regtype",
+        "SELECT oid::pg_catalog.int8::pg_catalog.text FROM pg_catalog.pg_operator \
+         WHERE oid OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[]::pg_catalog.oid[]) \
+         AND oprname OPERATOR(pg_catalog.=) '=' AND oprresult OPERATOR(pg_catalog.=) 'pg_catalog.bool'::pg_catalog.regtype",
         &[list.into()],
     )?;
     Ok(r.into_iter()
@@ -163,19 +244,58 @@ fn equality_ops(client: &SpiClient<'_>, ops: &BTreeSet<u32>) -> TvResult<BTreeSe
         .collect())
 }
 
-/// Every source must be a plain or partitioned table (triggers can be put on it).
+/// Every source must be a table whose every change the capture triggers
+/// see, and that maintenance (as the owner) reads as the writer's query
+/// would; anything else is refused here, naming the construct, rather
+/// than accepted and left stale.
 fn check_sources(client: &SpiClient<'_>, a: &Analysis) -> TvResult<()> {
+    if let Some(v) = a.views.first() {
+        let name = qualify(client, *v).unwrap_or_else(|_| v.to_string());
+        return Err(unsupported(format!(
+            "the TVIEW query reads view {name}: a view can be redefined (CREATE OR REPLACE VIEW) without the TVIEW knowing; \
+             write the view's query into the TVIEW's query instead"
+        )));
+    }
     for s in &a.sources {
-        if s.relkind != "r" && s.relkind != "p" {
-            let what = match s.relkind.as_str() {
-                "m" => "a materialized view",
-                "f" => "a foreign table",
-                "v" => "a view that could not be expanded",
-                _ => "not a table",
-            };
-            let name = qualify(client, s.relid).unwrap_or_else(|_| s.relid.to_string());
-            return Err(user(format!(
-                "a TVIEW can only read tables, and {name} is {what}: changes to it cannot be captured"
+        let name = qualify(client, s.relid).unwrap_or_else(|_| s.relid.to_string());
+        let what = match s.relkind.as_str() {
+            "r" => None,
+            "p" => Some(
+                "a partitioned table (writes addressed to its partitions would not be captured)",
+            ),
+            "m" => Some("a materialized view"),
+            "f" => Some("a foreign table"),
+            "v" => Some("a view that could not be expanded"),
+            _ => Some("not a table"),
+        };
+        if let Some(what) = what {
+            return Err(unsupported(format!(
+                "a TVIEW can only read plain tables, and {name} is {what}: changes to it cannot be captured"
+            )));
+        }
+        let row = rows(
+            client,
+            "SELECT c.relpersistence::pg_catalog.text, c.relrowsecurity::pg_catalog.text, \
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent OPERATOR(pg_catalog.=) c.oid)::pg_catalog.text \
+             FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
+            &[pg_sys::Oid::from(s.relid).into()],
+        )?
+        .into_iter()
+        .next()
+        .ok_or_else(|| user(format!("relation {name} does not exist")))?;
+        let flag = |i: usize| row.get(i).cloned().flatten();
+        let refuse = if flag(0).as_deref() == Some("u") {
+            Some("an unlogged table (a crash empties it without the TVIEW knowing)")
+        } else if flag(1).as_deref() == Some("true") {
+            Some("a table with row-level security (maintenance, which runs as the TVIEW's owner, would see other rows than its readers)")
+        } else if flag(2).as_deref() == Some("true") {
+            Some("an inheritance parent (writes to its child tables would not be captured)")
+        } else {
+            None
+        };
+        if let Some(what) = refuse {
+            return Err(unsupported(format!(
+                "a TVIEW cannot read {name}: it is {what}"
             )));
         }
     }
@@ -198,19 +318,23 @@ fn check_key(client: &SpiClient<'_>, target: &str, key: &[String]) -> TvResult<(
         )?
         .len();
     if null > 0 {
-        return Err(user(format!(
+        return Err(coded(
+            PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
+            format!(
             "the query produces a NULL key ({list}); a TVIEW key must identify every row: filter those rows or choose another key"
-        )));
+        ),
+        ));
     }
     let dup = rows(
         client,
-        &format!("SELECT ROW({list})::text, count(*)::text FROM {target} GROUP BY {list} HAVING count(*) > 1 LIMIT 1"),
+        &format!("SELECT ROW({list})::pg_catalog.text, pg_catalog.count(*)::pg_catalog.text FROM {target} \
+                  GROUP BY {list} HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1"),
         &[],
     )?;
     if let Some(row) = dup.into_iter().next() {
         let v = row.first().cloned().flatten().unwrap_or_default();
         let n = row.get(1).cloned().flatten().unwrap_or_default();
-        return Err(user(format!(
+        return Err(coded(PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION, format!(
             "the query is not unique on its key ({list}): {v} appears {n} times; choose a key that identifies one row (options => '{{\"key\": [...]}}')"
         )));
     }
@@ -220,12 +344,7 @@ fn check_key(client: &SpiClient<'_>, target: &str, key: &[String]) -> TvResult<(
 /// The refresh level of a new TVIEW: one more than the TVIEWs it reads.
 fn level_of(client: &SpiClient<'_>, relid: u32, a: &Analysis) -> TvResult<i32> {
     let mut g: Graph<u32> = Graph::new();
-    let existing = rows(
-        client,
-        "SELECT t.relid::int8::text, coalesce(array_agg(s.base::int8) FILTER (WHERE s.base IS NOT NULL), '{}')::text \
-         FROM tviews._tview t LEFT JOIN tviews._source s ON s.tview = t.relid GROUP BY t.relid",
-        &[],
-    )?;
+    let existing = rows(client, crate::api::GRAPH_SQL, &[])?;
     for row in existing {
         let t: u32 = row[0].as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
         let bases = crate::catalog::parse_text_array(row[1].as_deref().unwrap_or("{}"));

@@ -15,8 +15,8 @@ use tviews_core::sql::locks::Probe;
 
 use crate::catalog::table_rows;
 use crate::catalog::{self, rows, Meta};
-use crate::error::{user, TvError, TvResult};
-use crate::{guc, latest, locks, lockset, plans, state, stats};
+use crate::error::{coded, user, TvError, TvResult};
+use crate::{guard, guc, latest, locks, lockset, plans, state, stats};
 
 /// The flush trigger (on `tviews._pending`, deferred).
 #[pg_trigger]
@@ -27,20 +27,23 @@ fn _flush<'a>(
     // returned error with Debug formatting).
     match flush(trigger) {
         Ok(()) => Ok(None),
-        Err(e) => error!("{e}"),
+        Err(e) => e.raise(),
     }
 }
 
 fn flush(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
     let tid = marker_tid(trigger);
-    Spi::connect_mut(|c| {
-        plans::sql(
-            c,
-            "DELETE FROM tviews._pending WHERE ctid = $1::text::tid",
-            &[pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID)],
-            &[tid.as_str().into()],
-        )
-        .map(|_| ())
+    guard::run(None, false, || {
+        Spi::connect_mut(|c| {
+            plans::sql(
+                c,
+                "DELETE FROM tviews._pending WHERE ctid OPERATOR(pg_catalog.=) $1::pg_catalog.text::pg_catalog.tid",
+                &[pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID)],
+                &[tid.as_str().into()],
+            )
+            .map(|_| ())
+        })
+        .map_err(TvError::from)
     })?;
     if state::with(|s| s.flushing.is_some()) {
         return Ok(());
@@ -50,7 +53,7 @@ fn flush(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
         s.flushing = Some(sub);
         s.marker.reset();
     });
-    let result = run();
+    let result = guard::run(None, false, run);
     state::with(|s| s.flushing = None);
     result?;
     Ok(())
@@ -77,9 +80,12 @@ pub fn run() -> TvResult<()> {
             return Ok(());
         }
         for t in pending {
-            metas
-                .entry(t)
-                .or_insert_with(|| Spi::connect(|c| catalog::meta(c, t)).ok());
+            if let std::collections::hash_map::Entry::Vacant(e) = metas.entry(t) {
+                // A TVIEW dropped in this transaction has nothing left to
+                // refresh; any other failure to read its metadata fails the
+                // commit (never a TVIEW silently left unmaintained).
+                e.insert(Spi::connect(|c| catalog::meta_cached(c, t))?);
+            }
         }
         let rank = |t: u32| {
             metas
@@ -97,7 +103,7 @@ pub fn run() -> TvResult<()> {
         let v = visits.entry(t).or_default();
         *v += 1;
         if *v > max_visits {
-            return Err(user(format!(
+            return Err(coded(PgSqlErrorCode::ERRCODE_STATEMENT_TOO_COMPLEX, format!(
                 "refreshing TVIEW {} came back to it {} times in one commit: a trigger on a TVIEW writes the tables it reads? (pg_tviews.max_propagation_depth = {})",
                 meta.name,
                 *v - 1,
@@ -117,22 +123,40 @@ pub fn refresh_guarded(meta: &Meta, work: Pending, from_flush: bool) -> TvResult
     let start = Instant::now();
     let backup = work.clone();
     let relid = meta.relid;
-    let result = PgTryBuilder::new(AssertUnwindSafe(|| refresh(meta, work)))
-        .catch_others(|e| {
-            let msg = match &e {
-                pg_sys::panic::CaughtError::PostgresError(r)
-                | pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_owned(),
-                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
-                    ereport.message().to_owned()
-                }
-            };
-            stats::record_error(relid, &msg);
-            if from_flush {
-                requeue(relid, backup.clone());
+    let result = PgTryBuilder::new(AssertUnwindSafe(|| {
+        guard::run(Some(meta.owner), true, || refresh(meta, work))
+    }))
+    .catch_others(|e| {
+        let (msg, code) = match &e {
+            pg_sys::panic::CaughtError::PostgresError(r)
+            | pg_sys::panic::CaughtError::ErrorReport(r) => {
+                (r.message().to_owned(), r.sql_error_code())
             }
-            e.rethrow()
-        })
-        .execute();
+            pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
+                (ereport.message().to_owned(), ereport.sql_error_code())
+            }
+        };
+        stats::record_error(relid, &msg);
+        if from_flush {
+            requeue(relid, backup.clone());
+        }
+        if code == PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE {
+            // A refresh waits at COMMIT only for another refresh of the
+            // same TVIEW rows (locks no other role can take), and no
+            // longer than lock_timeout: say so.
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
+                format!(
+                    "could not refresh TVIEW {}: another transaction is refreshing the same rows ({msg})",
+                    meta.name
+                ),
+                "The wait at COMMIT for a concurrent refresh of the same TVIEW rows is bounded by lock_timeout (and statement_timeout); retry the transaction."
+            );
+        }
+        e.rethrow()
+    })
+    .execute();
     let elapsed = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
     match result {
         Ok(out) => {
@@ -202,6 +226,20 @@ fn refresh(meta: &Meta, work: Pending) -> TvResult<Outcome> {
         let mut keys: HashSet<Key> = work.keys.keys().cloned().collect();
         for j in &joins {
             keys.extend(map_join(c, &j.sql, &j.rows, &mut out)?);
+            // The rows joined through may have been changed by this same
+            // transaction (both sides of a join, a self-join): map through
+            // them as they were before it too.
+            let width = j.rows.first().map_or(0, Vec::len);
+            keys.extend(
+                latest::rows_before(c, &j.sql, &columns(&j.rows, width))?
+                    .into_iter()
+                    .map(|r| {
+                        r.into_iter()
+                            .map(Option::unwrap_or_default)
+                            .collect::<Key>()
+                    }),
+            );
+            out.statements += 1;
         }
         if rr {
             check_latest_keys(c, meta, &keys, &joins, &mut out)?;
@@ -233,38 +271,22 @@ pub struct JoinWork {
 
 /// The flush SQL and probes of each join-mapped source with its captured rows.
 fn load_joins(
-    c: &SpiClient<'_>,
+    _c: &SpiClient<'_>,
     meta: &Meta,
     work: &Pending,
-    out: &mut Outcome,
+    _out: &mut Outcome,
 ) -> TvResult<Vec<JoinWork>> {
-    if work.joins.is_empty() {
-        return Ok(Vec::new());
-    }
-    out.statements += 1;
-    let sources = table_rows(plans::sql(
-        c,
-        "SELECT idx::text, flush_sql, probes FROM tviews._source WHERE tview = $1 AND kind = 'join'",
-        &[pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::OIDOID)],
-        &[pg_sys::Oid::from(meta.relid).into()],
-    )?)?;
     let mut joins = Vec::new();
     for (idx, captured) in &work.joins {
-        let lost = || {
+        let (sql, probes) = meta.joins.get(idx).ok_or_else(|| {
             user(format!(
                 "TVIEW {} lost its source {idx}; recreate it",
                 meta.name
             ))
-        };
-        let row = sources
-            .iter()
-            .find(|r| r[0].as_deref() == Some(idx.to_string().as_str()))
-            .ok_or_else(lost)?;
-        let sql = row[1].clone().ok_or_else(lost)?;
-        let probes = Probe::list_from_json(row[2].as_deref().ok_or_else(lost)?)?;
+        })?;
         joins.push(JoinWork {
-            sql,
-            probes,
+            sql: sql.clone(),
+            probes: probes.clone(),
             rows: captured.keys().cloned().collect(),
         });
     }

@@ -18,9 +18,29 @@ const IS_NULL: std::ffi::c_char = 110;
 /// Rows of `sql` (every column as text) under a fresh snapshot that also
 /// sees this transaction's own changes. Parameters are `text[]` values.
 pub fn rows(
+    client: &SpiClient<'_>,
+    sql: &str,
+    args: &[Vec<Option<String>>],
+) -> TvResult<Vec<Vec<Option<String>>>> {
+    run(client, sql, args, false)
+}
+
+/// Rows of `sql` under the latest committed data *without* any change of
+/// this transaction (a snapshot whose command counter is the first one):
+/// the rows as they were before this transaction touched them.
+pub fn rows_before(
+    client: &SpiClient<'_>,
+    sql: &str,
+    args: &[Vec<Option<String>>],
+) -> TvResult<Vec<Vec<Option<String>>>> {
+    run(client, sql, args, true)
+}
+
+fn run(
     _client: &SpiClient<'_>,
     sql: &str,
     args: &[Vec<Option<String>>],
+    before: bool,
 ) -> TvResult<Vec<Vec<Option<String>>>> {
     let c = CString::new(sql).map_err(|_| user("query contains a NUL byte"))?;
     let nargs = i32::try_from(args.len()).map_err(|_| user("too many parameters"))?;
@@ -47,6 +67,13 @@ pub fn rows(
         }
         pg_sys::CommandCounterIncrement();
         let snap = pg_sys::GetLatestSnapshot();
+        if before {
+            // The latest snapshot is a static copy PostgreSQL refills on
+            // every call; SPI copies it again before running. Command id 0
+            // sees none of this transaction's own inserts and all of the
+            // rows it deleted or updated, as they were.
+            (*snap).curcid = pg_sys::FirstCommandId;
+        }
         let rc = pg_sys::SPI_execute_snapshot(
             plan,
             values.as_mut_ptr(),

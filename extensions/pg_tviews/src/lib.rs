@@ -22,6 +22,7 @@ mod catalog;
 mod create;
 mod error;
 mod flush;
+mod guard;
 mod guc;
 mod latest;
 mod locks;
@@ -37,29 +38,47 @@ mod tree;
 /// preloaded, the shared statistics.
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // Errors are PostgreSQL errors with PostgreSQL's message and detail:
+    // never a Rust backtrace in their DETAIL, whatever RUST_BACKTRACE the
+    // server was started with (pgrx captures one for every error that
+    // crosses a Rust frame when the environment asks for it). The library
+    // setting is read once, at the first capture, so it is set first here;
+    // a backend is single-threaded.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
     guc::register();
     state::register_callbacks();
+    catalog::register_callbacks();
     stats::init();
 }
 
 extension_sql!(
     r#"
+-- TVIEWs are named by regclass (pg_dump writes names, pg_restore reads
+-- them back as the new oids) and by a stable id (capture trigger names and
+-- arguments carry it, so they survive a restore too). The catalog is
+-- dumped with the database (pg_extension_config_dump below).
+CREATE SEQUENCE tviews._tview_id;
 CREATE TABLE tviews._tview (
-    relid oid PRIMARY KEY,
-    viewid oid NOT NULL,
+    id bigint NOT NULL UNIQUE DEFAULT nextval('tviews._tview_id'),
+    relid regclass PRIMARY KEY,
+    viewid regclass NOT NULL,
     key_cols text[] NOT NULL,
     query text NOT NULL,
     options jsonb NOT NULL DEFAULT '{}',
     level int NOT NULL DEFAULT 0,
-    -- join-value lock groups (JSON, tviews_core::sql::locks::LockGroup)
+    -- join-value lock groups (JSON, tviews_core::sql::locks::LockGroup);
+    -- their relation oids are those of _source.planned_base
     lock_groups text NOT NULL DEFAULT '[]',
     created_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE tviews._tview IS 'pg_tviews catalog: one row per TVIEW (use tviews.registry)';
 CREATE TABLE tviews._source (
-    tview oid NOT NULL REFERENCES tviews._tview ON DELETE CASCADE,
+    tview regclass NOT NULL,
     idx int NOT NULL,
-    base oid NOT NULL,
+    base regclass NOT NULL,
+    -- the oid base had when the TVIEW was planned (lock_groups and probes
+    -- name it); after a restore base is the same table under a new oid
+    planned_base oid NOT NULL,
     kind text NOT NULL CHECK (kind IN ('direct', 'join', 'full')),
     captured text[] NOT NULL,
     flush_sql text,
@@ -70,6 +89,9 @@ CREATE TABLE tviews._source (
 );
 CREATE INDEX ON tviews._source (base);
 COMMENT ON TABLE tviews._source IS 'pg_tviews catalog: base tables read by each TVIEW (use tviews.dependencies)';
+SELECT pg_catalog.pg_extension_config_dump('tviews._tview', '');
+SELECT pg_catalog.pg_extension_config_dump('tviews._source', '');
+SELECT pg_catalog.pg_extension_config_dump('tviews._tview_id', '');
 -- One row per writing transaction: its deferred constraint trigger runs the
 -- flush at COMMIT / PREPARE TRANSACTION; the flush deletes it.
 CREATE UNLOGGED TABLE tviews._pending (pid int NOT NULL);
@@ -101,22 +123,28 @@ SELECT t.relid::regclass AS tview,
        coalesce(s.rows_written, 0) AS rows_written, coalesce(s.rows_deleted, 0) AS rows_deleted,
        coalesce(s.noop_skipped, 0) AS noop_skipped, coalesce(s.full_refreshes, 0) AS full_refreshes,
        coalesce(s.statements, 0) AS statements, coalesce(s.total_ms, 0) AS total_ms,
-       coalesce(s.max_ms, 0) AS max_ms, coalesce(s.errors, 0) AS errors, s.last_error
-FROM tviews._tview t LEFT JOIN tviews._stats() s ON s.relid = t.relid;
+       coalesce(s.max_ms, 0) AS max_ms, coalesce(s.errors, 0) AS errors,
+       -- An error message can quote data (a key value, a row): only roles
+       -- with the rights of the TVIEW's owner see it.
+       CASE WHEN pg_catalog.pg_has_role(c.relowner, 'USAGE') THEN s.last_error END AS last_error
+FROM tviews._tview t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid
+LEFT JOIN tviews._stats() s ON s.relid OPERATOR(pg_catalog.=) t.relid;
 
-CREATE FUNCTION tviews._forget(tv oid) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION tviews._forget(tv oid) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v oid;
+    tid bigint;
     s record;
     trg text;
 BEGIN
-    SELECT viewid INTO v FROM tviews._tview WHERE relid = tv;
+    SELECT viewid, id INTO v, tid FROM tviews._tview WHERE relid = tv;
     IF NOT FOUND THEN
         RETURN;
     END IF;
     FOR s IN DELETE FROM tviews._source WHERE tview = tv RETURNING base, idx LOOP
         FOR trg IN SELECT tgname FROM pg_trigger
-                   WHERE tgrelid = s.base AND tgname LIKE format('tviews\_%s\_%s\_%%', tv, s.idx) LOOP
+                   WHERE tgrelid = s.base AND tgname LIKE format('tviews\_%s\_%s\_%%', tid, s.idx) LOOP
             EXECUTE format('DROP TRIGGER %I ON %s', trg, s.base::regclass);
         END LOOP;
     END LOOP;
@@ -133,7 +161,8 @@ $$;
 
 -- DROP TABLE of a TVIEW, or of a table it reads (CASCADE drops the backing
 -- view), cleans up the TVIEW.
-CREATE FUNCTION tviews._on_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION tviews._on_drop() RETURNS event_trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
 BEGIN
@@ -146,11 +175,62 @@ BEGIN
 END
 $$;
 CREATE EVENT TRIGGER tviews_on_drop ON sql_drop EXECUTE FUNCTION tviews._on_drop();
+-- A base table that gains a child table (writes to it would not be
+-- captured), row-level security or UNLOGGED after a TVIEW was created on it
+-- is refused, as tviews.create refuses it.
+CREATE FUNCTION tviews._on_ddl() RETURNS event_trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.objid::regclass AS rel, i.inhparent::regclass AS parent, s.tview
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_inherits i ON i.inhrelid = c.objid
+        JOIN tviews._source s ON s.base = i.inhparent
+        WHERE c.classid = 'pg_class'::regclass
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION 'table % cannot inherit from %: TVIEW % reads it, and writes to a child table would not be captured',
+            r.rel, r.parent, r.tview USING ERRCODE = 'feature_not_supported';
+    END LOOP;
+    FOR r IN
+        SELECT c.objid::regclass AS rel, s.tview, k.relrowsecurity AS rls
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_class k ON k.oid = c.objid
+        JOIN tviews._source s ON s.base = c.objid
+        WHERE c.classid = 'pg_class'::regclass AND (k.relrowsecurity OR k.relpersistence = 'u')
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION 'table % cannot %: TVIEW % reads it', r.rel,
+            CASE WHEN r.rls THEN 'have row-level security (maintenance would see other rows than its readers)'
+                 ELSE 'be unlogged (a crash would empty it without the TVIEW knowing)' END,
+            r.tview USING ERRCODE = 'feature_not_supported';
+    END LOOP;
+    -- A TVIEW given to another owner takes its backing view along:
+    -- maintenance runs as the TVIEW's owner and reads the view with its
+    -- owner's rights.
+    FOR r IN
+        SELECT t.viewid, c.relowner
+        FROM pg_event_trigger_ddl_commands() d
+        JOIN tviews._tview t ON t.relid = d.objid
+        JOIN pg_class c ON c.oid = t.relid
+        JOIN pg_class v ON v.oid = t.viewid
+        WHERE d.classid = 'pg_class'::regclass AND v.relowner <> c.relowner
+    LOOP
+        EXECUTE format('ALTER VIEW %s OWNER TO %I', r.viewid::regclass, r.relowner::regrole);
+    END LOOP;
+END
+$$;
+CREATE EVENT TRIGGER tviews_on_ddl ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE') EXECUTE FUNCTION tviews._on_ddl();
 -- The cleanup runs as the extension owner, so the owner of a TVIEW can drop
 -- it without rights on the catalog; only the event trigger can call it.
 ALTER FUNCTION tviews._on_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION tviews._forget(oid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tviews._forget_stats(oid) FROM PUBLIC;
+-- Zeroing counters is for the extension's owner and the roles it grants.
+REVOKE ALL ON FUNCTION tviews.stats_reset() FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA tviews TO PUBLIC;
 GRANT SELECT ON tviews._tview, tviews._source, tviews.registry, tviews.dependencies, tviews.stats TO PUBLIC;

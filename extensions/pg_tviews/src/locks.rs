@@ -1,4 +1,5 @@
-//! Advisory locks taken by a refresh, by direct function calls (no SQL).
+//! Locks taken by a refresh, by direct calls to the lock manager (no SQL),
+//! in a key space of their own (see [`acquire`]).
 //!
 //! Per TVIEW, every refresh takes its locks in one order:
 //!
@@ -15,7 +16,7 @@
 //! `pg_tviews.max_key_locks` locks takes the stripes its values fall in
 //! exclusively instead, which covers them all (bounded lock-table space):
 //! this is an intention-lock scheme, so escalating never means upgrading a
-//! lock already held. Locks are `int4` pairs `(TVIEW oid, rank << 28 |
+//! lock already held. Locks are pairs `(TVIEW oid, rank << 28 |
 //! exact << 27 | hash)`, compared as unsigned, so the whole order is the
 //! numeric order and a hash collision only makes two values share a lock.
 //! All are transaction-level: released after the commit is visible.
@@ -23,7 +24,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{CStr, CString};
 
-use pgrx::fcinfo::direct_function_call_as_datum;
 use pgrx::prelude::*;
 use tviews_core::sql::locks::ColumnId;
 
@@ -47,31 +47,47 @@ pub enum Mode {
     Exclusive,
 }
 
-type LockFn = unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum;
+/// `locktag_field4` of the TVIEW locks. SQL's advisory-lock functions
+/// only ever use 1 (`int8` keys) and 2 (`int4` pairs), so no role can take
+/// or hold a lock in this key space by calling them: a role without rights
+/// on a TVIEW cannot make its writers wait.
+const TVIEW_SPACE: u16 = 0x7476;
+/// `locktag_field4` of the join-value, stripe and key locks.
+const VALUE_SPACE: u16 = 0x7477;
 
-fn call(f: LockFn, args: &[Option<pg_sys::Datum>]) {
-    // SAFETY: the advisory-lock functions take int4/int8 arguments, passed
-    // as such, and return void.
+/// Takes a transaction-level lock in the extension's key space. The wait
+/// is an ordinary heavyweight-lock wait: bounded by `lock_timeout` and
+/// `statement_timeout`, and seen by the deadlock detector.
+fn acquire(space: u16, key1: u32, key2: u32, mode: Mode) {
+    // SAFETY: builds an advisory lock tag the way SET_LOCKTAG_ADVISORY
+    // does and takes it for the transaction; LockAcquire raises an ERROR
+    // (timeout, deadlock, cancel) itself.
     #[allow(unsafe_code)]
     unsafe {
-        direct_function_call_as_datum(f, args);
+        let tag = pg_sys::LOCKTAG {
+            locktag_field1: pg_sys::MyDatabaseId.to_u32(),
+            locktag_field2: key1,
+            locktag_field3: key2,
+            locktag_field4: space,
+            locktag_type: u8::try_from(pg_sys::LockTagType::LOCKTAG_ADVISORY).unwrap_or(10),
+            locktag_lockmethodid: u8::try_from(pg_sys::USER_LOCKMETHOD).unwrap_or(2),
+        };
+        let lockmode = match mode {
+            Mode::Shared => pg_sys::ShareLock,
+            Mode::Exclusive => pg_sys::ExclusiveLock,
+        };
+        pg_sys::LockAcquire(&tag, i32::try_from(lockmode).unwrap_or(7), false, false);
     }
 }
 
 /// Locks the whole TVIEW, exclusively (a full refresh).
 pub fn tview_exclusive(relid: u32) {
-    call(
-        pg_sys::pg_advisory_xact_lock_int8,
-        &[i64::from(relid).into_datum()],
-    );
+    acquire(TVIEW_SPACE, relid, 0, Mode::Exclusive);
 }
 
 /// Locks the TVIEW in share mode (a keyed refresh).
 pub fn tview_shared(relid: u32) {
-    call(
-        pg_sys::pg_advisory_xact_lock_shared_int8,
-        &[i64::from(relid).into_datum()],
-    );
+    acquire(TVIEW_SPACE, relid, 0, Mode::Shared);
 }
 
 /// The locks one refresh wants, by rank: hash -> strongest mode asked.
@@ -96,22 +112,9 @@ impl Wanted {
         let Some(wanted) = self.0.get(&rank) else {
             return;
         };
-        let class = i32::from_ne_bytes(relid.to_ne_bytes());
         let base = rank << 28;
         let stripes: BTreeSet<u32> = wanted.keys().map(|h| h % STRIPES).collect();
-        let lock = |id: u32, mode: Mode| {
-            let f: LockFn = match mode {
-                Mode::Shared => pg_sys::pg_advisory_xact_lock_shared_int4,
-                Mode::Exclusive => pg_sys::pg_advisory_xact_lock_int4,
-            };
-            call(
-                f,
-                &[
-                    class.into_datum(),
-                    i32::from_ne_bytes(id.to_ne_bytes()).into_datum(),
-                ],
-            );
-        };
+        let lock = |id: u32, mode: Mode| acquire(VALUE_SPACE, relid, id, mode);
         if wanted.len() > max {
             for s in stripes {
                 lock(base | s, Mode::Exclusive);

@@ -51,7 +51,10 @@ pub fn lock_values(
         return Ok(false);
     };
     let max = max_locks();
-    let mut types = Types::default();
+    let mut types = Types {
+        relmap: &meta.relmap,
+        known: HashMap::new(),
+    };
     let mut wanted = Wanted::default();
     for (g, rows) in &work.values {
         let grp = group(g)?;
@@ -79,6 +82,11 @@ pub fn lock_values(
                         .collect(),
                     ProbeFrom::Sql(sql) => {
                         let mut v = query_rows(c, sql, &j.rows, out)?;
+                        // The mapping also goes through the rows as they
+                        // were before this transaction: lock those too.
+                        let width = j.rows.first().map_or(0, Vec::len);
+                        v.extend(latest::rows_before(c, sql, &columns(&j.rows, width))?);
+                        out.statements += 1;
                         if rr {
                             // Lock what the latest data probes too; the key
                             // check below fails the commit if it differs.
@@ -106,19 +114,27 @@ pub fn lock_values(
     Ok(false)
 }
 
-/// Column types for lock hashing, looked up once per refresh.
-#[derive(Default)]
-struct Types(HashMap<ColumnId, TypeInfo>);
+/// Column types for lock hashing, looked up once per refresh. Columns are
+/// named by the oids their tables had when the TVIEW was planned (`relmap`
+/// gives today's).
+struct Types<'m> {
+    relmap: &'m HashMap<u32, u32>,
+    known: HashMap<ColumnId, TypeInfo>,
+}
 
-impl Types {
+impl Types<'_> {
     fn of(&mut self, cols: &[ColumnId]) -> TvResult<Vec<TypeInfo>> {
         cols.iter()
             .map(|c| {
-                if let Some(t) = self.0.get(c) {
+                if let Some(t) = self.known.get(c) {
                     return Ok(*t);
                 }
-                let t = locks::column_type(*c)?;
-                self.0.insert(*c, t);
+                let now = ColumnId {
+                    relid: self.relmap.get(&c.relid).copied().unwrap_or(c.relid),
+                    attno: c.attno,
+                };
+                let t = locks::column_type(now)?;
+                self.known.insert(*c, t);
                 Ok(t)
             })
             .collect()

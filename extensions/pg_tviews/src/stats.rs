@@ -193,7 +193,11 @@ fn stats_rows() -> TableIterator<
     ),
 > {
     if !available() {
-        error!("pg_tviews statistics need shared memory: add pg_tviews to shared_preload_libraries and restart PostgreSQL");
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "pg_tviews statistics need shared memory: add pg_tviews to shared_preload_libraries and restart PostgreSQL"
+        );
     }
     let db = my_db();
     let g = STATS.share();
@@ -214,7 +218,11 @@ fn stats_rows() -> TableIterator<
                 ms(s.total_us),
                 ms(s.max_us),
                 big(s.errors),
-                s.last_error(),
+                // An error message can quote data: only for roles with the
+                // privileges of the TVIEW's owner, however it is called.
+                s.last_error().filter(|_| {
+                    crate::guard::owner_of(s.relid).is_ok_and(crate::guard::has_privs_of)
+                }),
             )
         })
         .collect();

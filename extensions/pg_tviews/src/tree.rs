@@ -4,7 +4,7 @@ use std::ffi::{CStr, CString};
 
 use pgrx::pg_sys;
 
-use crate::error::{user, TvResult};
+use crate::error::{unsupported, user, TvResult};
 
 /// Parses, analyzes and rewrites `sql` (views expanded) and returns
 /// `nodeToString` of the resulting query.
@@ -18,12 +18,14 @@ pub fn query_text(sql: &str) -> TvResult<String> {
     unsafe {
         let raw = pg_sys::pg_parse_query(c.as_ptr());
         if raw.is_null() || (*raw).length != 1 {
-            return Err(user("the TVIEW query must be exactly one SELECT statement"));
+            return Err(unsupported(
+                "the TVIEW query must be exactly one SELECT statement",
+            ));
         }
         let stmt = (*(*raw).elements).ptr_value.cast::<pg_sys::RawStmt>();
         let node = (*stmt).stmt;
         if node.is_null() || (*node).type_ != pg_sys::NodeTag::T_SelectStmt {
-            return Err(user("the TVIEW query must be a SELECT statement"));
+            return Err(unsupported("the TVIEW query must be a SELECT statement"));
         }
         let queries = pg_sys::pg_analyze_and_rewrite_fixedparams(
             stmt,
@@ -33,7 +35,7 @@ pub fn query_text(sql: &str) -> TvResult<String> {
             std::ptr::null_mut(),
         );
         if queries.is_null() || (*queries).length != 1 {
-            return Err(user("the TVIEW query was rewritten into several queries (rules?), which is not supported"));
+            return Err(unsupported("the TVIEW query was rewritten into several queries (rules?), which is not supported"));
         }
         let query = (*(*queries).elements).ptr_value;
         let text = pg_sys::nodeToString(query);

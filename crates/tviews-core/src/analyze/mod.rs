@@ -27,6 +27,8 @@ pub struct Analysis {
     pub columns: Vec<String>,
     /// One entry per base-table occurrence (a table read twice appears twice).
     pub sources: Vec<Source>,
+    /// Views the query reads (`pg_class.oid`), expanded into it.
+    pub views: Vec<u32>,
 }
 
 /// A base-table occurrence and how its changes map to keys.
@@ -173,7 +175,11 @@ pub fn analyze(query: &Node, key: &[String], eq_ops: &BTreeSet<u32>) -> Result<A
             mapping,
         })
         .collect();
-    Ok(Analysis { columns, sources })
+    Ok(Analysis {
+        columns,
+        sources,
+        views: w.views.clone(),
+    })
 }
 
 #[cfg(test)]

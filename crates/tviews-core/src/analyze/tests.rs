@@ -277,3 +277,55 @@ fn operators_are_collected() {
     let ops = operators(items[0].as_node().unwrap());
     assert!(ops.contains(&96) && ops.contains(&410));
 }
+
+#[test]
+fn not_in_does_not_link_columns() {
+    // `NOT IN` over a nullable column: a NULL changes every row, so the
+    // subquery's table has no equality path (full refresh).
+    let a = load(
+        include_str!("../../tests/fixtures/notin.tree"),
+        &["pk_post"],
+    )
+    .unwrap();
+    assert!(matches!(mapping(&a, "comment"), Mapping::Full { .. }));
+    assert!(matches!(mapping(&a, "post"), Mapping::Direct { .. }));
+}
+
+#[test]
+fn in_over_a_limit_does_not_link_columns() {
+    let a = load(
+        include_str!("../../tests/fixtures/inlimit.tree"),
+        &["pk_post"],
+    )
+    .unwrap();
+    assert!(matches!(mapping(&a, "comment"), Mapping::Full { .. }));
+}
+
+#[test]
+fn plain_in_still_links_columns() {
+    let a = load(
+        include_str!("../../tests/fixtures/insub.tree"),
+        &["pk_post"],
+    )
+    .unwrap();
+    assert!(matches!(
+        mapping(&a, "users"),
+        Mapping::Direct { .. } | Mapping::Join(_)
+    ));
+}
+
+#[test]
+fn locking_clauses_are_refused() {
+    let e = load(
+        include_str!("../../tests/fixtures/forupdate.tree"),
+        &["pk_post"],
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("FOR UPDATE"), "{e}");
+}
+
+#[test]
+fn views_are_reported() {
+    let a = load(include_str!("../../tests/fixtures/view.tree"), &["pk_post"]).unwrap();
+    assert_eq!(a.views.len(), 1);
+}

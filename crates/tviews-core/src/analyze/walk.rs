@@ -1,7 +1,7 @@
 //! Walks an analyzed query tree, level by level, recording every base-table
 //! occurrence and merging column slots that equality conjuncts make equal.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::uf::UnionFind;
 use crate::error::{Error, Result};
@@ -21,6 +21,10 @@ pub struct Level {
     /// Whether rows of this level can change without a related row changing
     /// (LIMIT, window functions, set operations ... outside a per-row scope).
     pub opaque: bool,
+    /// Whether the level itself limits or reorders its rows (LIMIT, window
+    /// functions, DISTINCT ON ...), even where it is evaluated per outer
+    /// row: its outputs then cannot be equated with anything outside it.
+    pub limited: bool,
 }
 
 /// A base-table occurrence in the query.
@@ -69,6 +73,12 @@ pub struct Walker<'t> {
     pub occurrences: Vec<Occurrence>,
     /// Why levels were found opaque, by level.
     pub opaque_reasons: HashMap<LevelId, String>,
+    /// Views the query reads (expanded by the rewriter).
+    pub views: Vec<u32>,
+    /// `IN` sublinks that stand as a conjunct of a WHERE or ON condition
+    /// (by address): only there is `x IN (SELECT y ...)` the same as the
+    /// equality `x = y` (elsewhere, a NULL among the `y` changes every row).
+    linkable: HashSet<usize>,
 }
 
 impl<'t> Walker<'t> {
@@ -82,6 +92,8 @@ impl<'t> Walker<'t> {
             queries: Vec::new(),
             occurrences: Vec::new(),
             opaque_reasons: HashMap::new(),
+            views: Vec::new(),
+            linkable: HashSet::new(),
         }
     }
 
@@ -100,13 +112,22 @@ impl<'t> Walker<'t> {
                 "a TVIEW query cannot modify data (WITH ... INSERT/UPDATE/DELETE)".into(),
             ));
         }
+        if !q.list("rowMarks").is_empty() {
+            return Err(Error::Unsupported(
+                "a TVIEW query cannot use FOR UPDATE/FOR NO KEY UPDATE/FOR SHARE/FOR KEY SHARE: \
+                 its refresh only reads; remove the locking clause"
+                    .into(),
+            ));
+        }
         let per_row = matches!(kind, Kind::Sublink | Kind::From { lateral: true });
-        let own = if per_row { None } else { opaque_feature(q) };
+        let feature = opaque_feature(q);
+        let own = if per_row { None } else { feature.clone() };
         let inherited = parent.is_some_and(|p| self.levels[p].opaque);
         let id = self.levels.len();
         self.levels.push(Level {
             parent,
             opaque: inherited || own.is_some(),
+            limited: feature.is_some(),
         });
         self.queries.push(q);
         if let Some(reason) = own {
@@ -128,6 +149,13 @@ impl<'t> Walker<'t> {
                 .as_node()
                 .ok_or_else(|| Error::Tree("range table entry is not a node".into()))?;
             if rte.int("rtekind") == Some(0) && !in_tree.contains(&rt) {
+                if rte.text("relkind") == Some("v") {
+                    if let Some(v) = rte.int("relid").and_then(|r| u32::try_from(r).ok()) {
+                        if !self.views.contains(&v) {
+                            self.views.push(v);
+                        }
+                    }
+                }
                 continue;
             }
             self.range_entry(id, rt, rte)?;
@@ -174,14 +202,14 @@ impl<'t> Walker<'t> {
                 let sub = rte
                     .node("subquery")
                     .ok_or_else(|| Error::Tree("subquery entry without a query".into()))?;
-                let child = self.walk(
-                    sub,
-                    Some(level),
-                    Kind::From {
-                        lateral: rte.flag("lateral"),
-                    },
-                )?;
-                self.link_outputs(level, rt, child, sub);
+                let lateral = rte.flag("lateral");
+                let child = self.walk(sub, Some(level), Kind::From { lateral })?;
+                // A LATERAL subquery with LIMIT (window, DISTINCT ON ...)
+                // picks its rows per outer row: which rows is not a matter
+                // of equality with its outputs.
+                if !(lateral && self.levels[child].limited) {
+                    self.link_outputs(level, rt, child, sub);
+                }
             }
             Some(2) => {
                 for (k, var) in rte.list("joinaliasvars").iter().enumerate() {
@@ -274,6 +302,9 @@ impl<'t> Walker<'t> {
                     self.conjuncts(level, arg, params);
                 }
             }
+            "SUBLINK" if params.is_none() => {
+                self.linkable.insert(std::ptr::from_ref(n) as usize);
+            }
             "OPEXPR" => {
                 let is_eq = n
                     .int("opno")
@@ -326,7 +357,14 @@ impl<'t> Walker<'t> {
                     .ok_or_else(|| Error::Tree("sublink without a query".into()))?;
                 let child = self.walk(sub, Some(level), Kind::Sublink)?;
                 if let Some(t) = n.get("testexpr") {
-                    if n.int("subLinkType") == Some(2) {
+                    // `x IN (SELECT y ...)` means `x = y` only as a
+                    // conjunct of a WHERE/ON (not under NOT, OR or in the
+                    // select list, where a NULL y changes every row), and
+                    // only when the subquery's rows are not limited.
+                    if n.int("subLinkType") == Some(2)
+                        && self.linkable.contains(&(std::ptr::from_ref(n) as usize))
+                        && !self.levels[child].limited
+                    {
                         self.conjuncts(level, t, Some((child, sub)));
                     }
                     self.sublinks(level, t)?;

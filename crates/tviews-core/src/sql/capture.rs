@@ -197,7 +197,7 @@ pub fn capture_sql(p: &SourcePlan, event: &str) -> String {
         .captured
         .iter()
         .chain(p.values.iter().flat_map(|(_, v)| v))
-        .map(|c| format!("{}::text", quote_ident(c)))
+        .map(|c| format!("{}::pg_catalog.text", quote_ident(c)))
         .collect();
     let main = match p.kind {
         CaptureKind::Direct => p
@@ -243,15 +243,18 @@ fn group_by(n: usize) -> String {
         .join(", ")
 }
 
-/// Name of a capture trigger: `tviews_<tview>_<source>_<event>`.
+/// Name of a capture trigger: `tviews_<tview id>_<source>_<event>`. The
+/// TVIEW is named by its stable id (`tviews._tview.id`), which, unlike its
+/// oid, survives pg_dump and pg_restore.
 #[must_use]
-pub fn trigger_name(tview: u32, idx: i32, event: &str) -> String {
+pub fn trigger_name(tview: i64, idx: i32, event: &str) -> String {
     format!("tviews_{tview}_{idx}_{event}")
 }
 
-/// `CREATE TRIGGER` statements for one source on `base` (qualified name).
+/// `CREATE TRIGGER` statements for one source on `base` (qualified name),
+/// for the TVIEW whose stable id is `tview`.
 #[must_use]
-pub fn trigger_ddl(tview: u32, p: &SourcePlan, base: &str) -> Vec<String> {
+pub fn trigger_ddl(tview: i64, p: &SourcePlan, base: &str) -> Vec<String> {
     let call = |kind: &str, sql: &str| {
         let layout = if kind == "f" {
             String::new()

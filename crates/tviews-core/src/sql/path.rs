@@ -35,7 +35,7 @@ pub(crate) fn path_sql(
     let mut args = Vec::new();
     for (i, attno) in j.root_attnos.iter().enumerate() {
         let ty = cat.column_type(root.relid, *attno)?;
-        args.push(format!("${}::text[]::{ty}[]", i + 1));
+        args.push(format!("${}::pg_catalog.text[]::{ty}[]", i + 1));
         cols.push(format!("c{}", i + 1));
     }
     let col_ref = |r: &ColumnRef| -> Result<String> {
@@ -52,13 +52,17 @@ pub(crate) fn path_sql(
     sql.push_str(
         &outs
             .iter()
-            .map(|k| format!("{k}::text"))
+            .map(|k| format!("{k}::pg_catalog.text"))
             .collect::<Vec<_>>()
             .join(", "),
     );
+    let arrays: Vec<String> = args
+        .iter()
+        .map(|a| format!("pg_catalog.unnest({a})"))
+        .collect();
     sql.push_str(&format!(
-        " FROM unnest({}) AS tviews_r({})",
-        args.join(", "),
+        " FROM ROWS FROM ({}) AS tviews_r({})",
+        arrays.join(", "),
         cols.join(", ")
     ));
     for &n in steps {
@@ -69,15 +73,16 @@ pub(crate) fn path_sql(
             .iter()
             .map(|(attno, r)| {
                 Ok(format!(
-                    "s{n}.{} = {}",
+                    "s{n}.{} {} {}",
                     quote_ident(&column(src, *attno)?),
+                    cat.eq_operator(src.relid, *attno)?,
                     col_ref(r)?
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
         sql.push_str(&format!(
             " JOIN ONLY {} s{n} ON {}",
-            cat.relation(src.relid)?,
+            cat.relation_ref(src.relid)?,
             on.join(" AND ")
         ));
     }

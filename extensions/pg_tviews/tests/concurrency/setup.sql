@@ -34,3 +34,7 @@ SELECT tviews.create('tv_owner', $$
   FROM topic t LEFT JOIN reply r ON r.topic_id = t.id GROUP BY t.owner $$);
 SELECT tviews.create('tv_reply', $$
   SELECT r.id AS pk_reply, t.owner FROM reply r JOIN topic t ON t.id = r.topic_id $$);
+-- The writers (pgbench) run as a role with nothing but DML on the base
+-- tables: maintenance runs as the TVIEWs' owner, who ran this script.
+GRANT SELECT, INSERT, UPDATE, DELETE ON users, post, comment, topic, reply TO tviews_conc_writer;
+GRANT USAGE ON SEQUENCE comment_id_seq, reply_id_seq TO tviews_conc_writer;

@@ -32,11 +32,11 @@ fn direct_sources_capture_key_columns() {
     assert_eq!(comment.kind, CaptureKind::Direct);
     assert_eq!(
         capture_sql(comment, "UPDATE"),
-        "SELECT post_id::text FROM tviews_old WHERE post_id IS NOT NULL UNION SELECT post_id::text FROM tviews_new WHERE post_id IS NOT NULL"
+        "SELECT post_id::pg_catalog.text FROM tviews_old WHERE post_id IS NOT NULL UNION SELECT post_id::pg_catalog.text FROM tviews_new WHERE post_id IS NOT NULL"
     );
     assert_eq!(
         capture_sql(comment, "INSERT"),
-        "SELECT post_id::text FROM tviews_new WHERE post_id IS NOT NULL GROUP BY 1"
+        "SELECT post_id::pg_catalog.text FROM tviews_new WHERE post_id IS NOT NULL GROUP BY 1"
     );
     let ddl = trigger_ddl(42, comment, "public.comment");
     assert_eq!(ddl.len(), 4);
@@ -62,8 +62,8 @@ fn join_sources_capture_path_starts_and_map_at_flush() {
     assert_eq!(
         users.flush_sql.as_deref().unwrap(),
         format!(
-            "SELECT DISTINCT s0.id::text FROM unnest($1::text[]::bigint[]) AS tviews_r(c1) \
-             JOIN ONLY public.r{post} s0 ON s0.user_id = tviews_r.c1 WHERE s0.id IS NOT NULL"
+            "SELECT DISTINCT s0.id::pg_catalog.text FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]::bigint[])) AS tviews_r(c1) \
+             JOIN ONLY public.r{post} s0 ON s0.user_id OPERATOR(pg_catalog.=) tviews_r.c1 WHERE s0.id IS NOT NULL"
         )
     );
     assert!(users.detail.starts_with("via public.r"));

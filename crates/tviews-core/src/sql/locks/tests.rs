@@ -75,7 +75,7 @@ fn one_step_paths_probe_with_the_captured_row() {
     assert_eq!(parse_layout("1|0:1").unwrap(), (1, vec![(0, 1)]));
     assert_eq!(
         capture_sql(p, "INSERT"),
-        "SELECT id::text, user_id::text FROM tviews_new WHERE (id IS NOT NULL) OR (user_id IS NOT NULL) GROUP BY 1, 2"
+        "SELECT id::pg_catalog.text, user_id::pg_catalog.text FROM tviews_new WHERE (id IS NOT NULL) OR (user_id IS NOT NULL) GROUP BY 1, 2"
     );
     assert!(trigger_ddl(5, p, "public.post")[0].ends_with(", '1|0:1')"));
     let u = plans
@@ -112,8 +112,8 @@ fn deeper_steps_are_probed_through_sql_at_a_higher_rank() {
     assert_eq!(
         probes[1].from,
         ProbeFrom::Sql(format!(
-            "SELECT DISTINCT s0.user_id::text FROM unnest($1::text[]::integer[]) AS tviews_r(c1) \
-             JOIN ONLY public.r{post_relid} s0 ON s0.id = tviews_r.c1 WHERE s0.user_id IS NOT NULL"
+            "SELECT DISTINCT s0.user_id::pg_catalog.text FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]::integer[])) AS tviews_r(c1) \
+             JOIN ONLY public.r{post_relid} s0 ON s0.id OPERATOR(pg_catalog.=) tviews_r.c1 WHERE s0.user_id IS NOT NULL"
         ))
     );
     assert_eq!(

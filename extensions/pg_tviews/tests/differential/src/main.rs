@@ -1,8 +1,11 @@
 //! Seeded differential test for pg_tviews.
 //!
-//! Creates two schemas of base tables and eleven TVIEWs of several shapes
+//! Creates two schemas of base tables and twenty-two TVIEWs of several shapes
 //! (join, left join, aggregate, nested JSONB read model, two-level cascade,
-//! composite, text and uuid keys, a full-refresh fallback), then runs
+//! composite, text and uuid keys, a full-refresh fallback, joins keyed by
+//! both sides, a self-join, a CTE, NOT IN over a nullable column, IN over a
+//! LIMIT, a LATERAL LIMIT, DISTINCT, NOT EXISTS, HAVING, a window, UNION
+//! ALL), then runs
 //! random transactions (INSERT, UPDATE of values, keys and foreign keys,
 //! DELETE with cascades, TRUNCATE, ON CONFLICT, MERGE, COPY, savepoints
 //! rolled back or released, failing statements, rollbacks, PREPARE

@@ -130,6 +130,83 @@ pub const TVIEWS: &[(&str, &str, &str)] = &[
          FROM shop.product p LEFT JOIN shop.line l ON l.sku = p.sku GROUP BY p.sku, p.price",
         "{}",
     ),
+    // Joins keyed by both sides, neither side holding the whole key: each
+    // side maps its rows through the other, which the same transaction
+    // may have changed too (deletes, re-pointed user_ids, cascades).
+    (
+        "blog.tv_post_x_comment",
+        "SELECT p.id AS post_id, c.id AS comment_id, p.title, c.body
+         FROM blog.post p JOIN blog.comment c ON c.user_id = p.user_id",
+        r#"{"key": ["post_id", "comment_id"]}"#,
+    ),
+    // Three tables, the same pairs through a CTE.
+    (
+        "blog.tv_post_x_comment3",
+        "WITH pc AS (SELECT p.id AS post_id, c.id AS comment_id, u.name, c.body
+                     FROM blog.post p JOIN blog.users u ON u.id = p.user_id JOIN blog.comment c ON c.user_id = u.id)
+         SELECT post_id, comment_id, name, body FROM pc",
+        r#"{"key": ["post_id", "comment_id"]}"#,
+    ),
+    // A self-join.
+    (
+        "blog.tv_colleague",
+        "SELECT a.id AS a_id, b.id AS b_id, b.name FROM blog.users a JOIN blog.users b ON b.org_id = a.org_id",
+        r#"{"key": ["a_id", "b_id"]}"#,
+    ),
+    // An aggregate over a join whose sides are both grouped away.
+    (
+        "blog.tv_org_reach",
+        "SELECT o.id AS pk_org, count(*) AS pairs, count(DISTINCT c.id) AS comments
+         FROM blog.org o JOIN blog.users u ON u.org_id = o.id JOIN blog.post p ON p.user_id = u.id
+         JOIN blog.comment c ON c.user_id = p.user_id GROUP BY o.id",
+        r#"{"key": "pk_org"}"#,
+    ),
+    // NOT IN over a nullable column (comment.user_id is SET NULL on delete).
+    (
+        "blog.tv_silent",
+        "SELECT p.id AS pk_post, p.title FROM blog.post p
+         WHERE p.user_id NOT IN (SELECT c.user_id FROM blog.comment c)",
+        r#"{"key": "pk_post"}"#,
+    ),
+    // IN over a LIMIT, and a correlated LATERAL LIMIT, and EXISTS.
+    (
+        "blog.tv_first_commented",
+        "SELECT p.id AS pk_post, l.body, EXISTS (SELECT 1 FROM blog.reaction r JOIN blog.comment rc ON rc.id = r.comment_id
+                                                 WHERE rc.post_id = p.id) AS reacted
+         FROM blog.post p LEFT JOIN LATERAL (SELECT c.body FROM blog.comment c WHERE c.post_id = p.id
+                                             ORDER BY c.id DESC LIMIT 1) l ON true
+         WHERE p.id IN (SELECT c.post_id FROM blog.comment c ORDER BY c.id LIMIT 5)",
+        r#"{"key": "pk_post"}"#,
+    ),
+    // DISTINCT over a join, NOT EXISTS, HAVING, a window (full refresh)
+    // and UNION ALL (full refresh).
+    (
+        "blog.tv_poster",
+        "SELECT DISTINCT u.id AS pk_user, u.name FROM blog.users u JOIN blog.post p ON p.user_id = u.id",
+        r#"{"key": "pk_user"}"#,
+    ),
+    (
+        "blog.tv_lonely",
+        "SELECT p.id AS pk_post, NOT EXISTS (SELECT 1 FROM blog.comment c WHERE c.post_id = p.id) AS lonely
+         FROM blog.post p",
+        r#"{"key": "pk_post"}"#,
+    ),
+    (
+        "blog.tv_prolific",
+        "SELECT u.id AS pk_user, count(*) FILTER (WHERE p.score > 0) AS good, count(*) AS posts
+         FROM blog.users u JOIN blog.post p ON p.user_id = u.id GROUP BY u.id HAVING count(*) > 1",
+        r#"{"key": "pk_user"}"#,
+    ),
+    (
+        "blog.tv_rank",
+        "SELECT p.id AS pk_post, rank() OVER (PARTITION BY p.user_id ORDER BY p.score, p.id) AS r FROM blog.post p",
+        r#"{"key": "pk_post"}"#,
+    ),
+    (
+        "blog.tv_names",
+        "SELECT u.id AS pk_name, u.name FROM blog.users u UNION ALL SELECT -o.id, o.name FROM blog.org o",
+        r#"{"key": "pk_name"}"#,
+    ),
 ];
 
 /// SQL that creates every TVIEW.

@@ -34,9 +34,10 @@ RESET ROLE;
 DROP ROLE tviews_nobody;
 
 -- max_propagation_depth: a trigger on a TVIEW that writes a table it reads
--- would loop; the commit fails instead.
+-- would loop; the commit fails instead. (Maintenance runs with the
+-- search_path pg_catalog, pg_temp: a trigger on a TVIEW qualifies names.)
 CREATE FUNCTION feedback() RETURNS trigger LANGUAGE plpgsql AS
-  $$ BEGIN UPDATE t SET v = v + 1 WHERE id = NEW.pk_t; RETURN NULL; END $$;
+  $$ BEGIN UPDATE gucs.t SET v = v + 1 WHERE id = NEW.pk_t; RETURN NULL; END $$;
 CREATE TRIGGER feedback AFTER INSERT ON tv_t FOR EACH ROW EXECUTE FUNCTION feedback();
 SET pg_tviews.max_propagation_depth = 3;
 UPDATE t SET v = 0 WHERE id = 1;
