@@ -71,11 +71,13 @@ impl Connection {
         Transaction::begin(&self.client, opts).await
     }
 
-    /// A token that cancels this connection's running query from anywhere.
+    /// A token that cancels this connection's running query from anywhere
+    /// (until [`revoke_cancel_tokens`](Connection::revoke_cancel_tokens)).
     pub fn cancel_token(&self) -> CancelToken {
         CancelToken {
             target: self.client.shared.cancel.clone(),
             shared: Arc::downgrade(&self.client.shared),
+            epoch: Some(self.client.shared.lock().cancel_epoch),
         }
     }
 

@@ -52,6 +52,7 @@ mod io;
 mod notify;
 mod query;
 mod row;
+mod session;
 pub mod sql;
 mod statement;
 mod stream;

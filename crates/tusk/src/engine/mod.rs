@@ -137,6 +137,13 @@ pub(crate) struct State {
     prefix_msgs: bytes::Bytes,
     /// Members of the read group at the end of the write buffer.
     group_len: usize,
+    /// Notifications are dropped while the request answered is this one
+    /// or older: a session reset (`Connection::send_session_reset`) that
+    /// ends the previous holder's `LISTEN`s. 0: none.
+    pub notification_barrier: u64,
+    /// Cancel tokens made before the last `revoke_cancel_tokens` carry an
+    /// older epoch and cancel nothing.
+    pub cancel_epoch: u64,
 }
 
 impl State {
@@ -185,6 +192,8 @@ impl State {
             },
             prefix_msgs: bytes::Bytes::new(),
             group_len: 0,
+            notification_barrier: 0,
+            cancel_epoch: 0,
         }
     }
 
@@ -900,6 +909,15 @@ impl State {
                         })?
                         .to_string(),
                 };
+                if self.notification_barrier != 0
+                    && self
+                        .current_id()
+                        .is_some_and(|id| id <= self.notification_barrier)
+                {
+                    // Delivered before the session reset ended: for the
+                    // previous holder's LISTENs.
+                    return Ok(());
+                }
                 self.notifications.push_back(n);
                 if let Some(w) = &self.notification_waker {
                     w.wake_by_ref();
