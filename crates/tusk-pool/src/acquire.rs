@@ -24,7 +24,13 @@ struct Held<'a>(&'a Arc<Inner>, Option<Conn>);
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.1.take() {
-            self.0.release(c, Default::default(), None, true);
+            self.0.release(
+                c,
+                crate::conn::Returned {
+                    interrupted: true,
+                    ..Default::default()
+                },
+            );
         }
     }
 }
@@ -61,8 +67,10 @@ async fn check(inner: &Arc<Inner>, c: Conn, deadline: Instant) -> Option<Conn> {
         tokio::time::timeout_at(limit.into(), conn.simple_query("")).await,
         Ok(Ok(_))
     );
-    let c = held.1.take()?;
+    let mut c = held.1.take()?;
     if ok {
+        // The check's bytes are not the holder's (see `Inner::release`).
+        inner.count_bytes(&mut c);
         Some(c)
     } else {
         inner.discard(c, CloseReason::CheckFailed);

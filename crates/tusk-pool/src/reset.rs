@@ -1,11 +1,21 @@
 //! Which session state a statement may have changed, and the SQL that
 //! resets it. Pure: no I/O, unit-tested below.
 //!
-//! The rule (docs/pool.md, "Reset on return"): the pool scans the text of
-//! every statement a handle runs for the words that change session state and
-//! keeps a bit per kind of state. On return, only the kinds that were touched
-//! are reset, off the caller's path, before the connection is handed out
-//! again. A handle that touched nothing costs nothing.
+//! The default policy ([`ResetPolicy::Full`](crate::ResetPolicy::Full))
+//! resets everything `DISCARD ALL` does except the driver's cached prepared
+//! statements, after every checkout that sent anything: a text scan cannot
+//! know what a function did. The opt-in
+//! [`ResetPolicy::Tracked`](crate::ResetPolicy::Tracked) reads the text of
+//! every statement a handle ran (with the driver's lexer, so comments and
+//! literals never hide or fake a keyword) and resets only the kinds of state
+//! it names.
+//!
+//! Either reset runs as one simple query inside `BEGIN; ..; COMMIT`: if any
+//! part fails, the transaction is left aborted and the statements pipelined
+//! behind it fail (25P02) instead of running on a session that was not
+//! reset; the pool then closes the connection.
+
+use tusk::sql::{statements, Token};
 
 /// Kinds of session state, as bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,8 +34,10 @@ impl Dirty {
     pub(crate) const CURSOR: Dirty = Dirty(16);
     /// Session-level advisory locks.
     pub(crate) const ADVISORY: Dirty = Dirty(32);
-    /// Everything ([`ResetPolicy::Always`](crate::ResetPolicy::Always)).
-    pub(crate) const ALL: Dirty = Dirty(63);
+    /// Sequence state (`lastval()`, `currval()`).
+    pub(crate) const SEQUENCES: Dirty = Dirty(64);
+    /// Everything.
+    pub(crate) const ALL: Dirty = Dirty(127);
 
     /// True when nothing was touched.
     pub(crate) fn is_clean(self) -> bool {
@@ -42,96 +54,109 @@ impl Dirty {
     }
 }
 
-/// Scans SQL text for statements that change session state.
-///
-/// Conservative: a false positive costs one reset; a false negative would
-/// leak state, so anything that looks like it may change the session counts.
-/// `SET` counts unless it follows `UPDATE` or `ALTER` in the same statement
-/// (`UPDATE t SET ...`, `ALTER TABLE t SET ...`). A backslash and the
-/// character after it separate words.
+/// What one statement (its significant tokens) may change.
+fn scan_statement(t: &[Token<'_>]) -> Dirty {
+    let Some(head) = t.first() else {
+        return Dirty::default();
+    };
+    let mut d = Dirty::default();
+    if head.is_keyword("SET") || head.is_keyword("RESET") {
+        d = d.union(Dirty::SETTINGS);
+    } else if head.is_keyword("LISTEN") {
+        d = d.union(Dirty::LISTEN);
+    } else if head.is_keyword("PREPARE") {
+        d = d.union(Dirty::PREPARE);
+    } else if head.is_keyword("DECLARE") {
+        d = d.union(Dirty::CURSOR);
+    } else if head.is_keyword("DISCARD") || head.is_keyword("LOAD") {
+        d = d.union(Dirty::SETTINGS);
+    } else if head.is_keyword("DO") || head.is_keyword("CALL") {
+        // Its body is a string: what it runs cannot be read.
+        return Dirty::ALL;
+    }
+    for w in t {
+        if w.kind != tusk::sql::TokenKind::Word {
+            continue;
+        }
+        let lower = w.text.to_ascii_lowercase();
+        if lower == "set_config" || lower == "role" || lower == "authorization" {
+            d = d.union(Dirty::SETTINGS);
+        } else if lower == "temp" || lower == "temporary" || lower.starts_with("pg_temp") {
+            d = d.union(Dirty::TEMP);
+        } else if lower.starts_with("pg_advisory_lock") || lower.starts_with("pg_try_advisory_lock")
+        {
+            d = d.union(Dirty::ADVISORY);
+        } else if lower == "nextval" || lower == "setval" {
+            d = d.union(Dirty::SEQUENCES);
+        }
+    }
+    d
+}
+
+/// Scans SQL text for statements that change session state, with the
+/// driver's lexer: a keyword inside a string, an identifier or a comment
+/// does not count, and a comment never hides one. A `DO` block or `CALL`
+/// counts as everything. Only for [`ResetPolicy::Tracked`](crate::ResetPolicy::Tracked):
+/// a function that changes state out of sight is not seen.
 pub(crate) fn scan(sql: &str) -> Dirty {
-    let mut dirty = Dirty::default();
-    let mut update_or_alter = false;
-    let bytes = sql.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'\\' {
-            i += 2;
-            continue;
-        }
-        if b == b';' {
-            update_or_alter = false;
-            i += 1;
-            continue;
-        }
-        if !is_word(b) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && is_word(bytes[i]) {
-            i += 1;
-        }
-        let word = &sql[start..i];
-        let eq = |w: &str| word.eq_ignore_ascii_case(w);
-        let starts = |p: &str| {
-            word.len() >= p.len() && word.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
-        };
-        if eq("UPDATE") || eq("ALTER") {
-            update_or_alter = true;
-        } else if eq("SET") {
-            if !update_or_alter {
-                dirty = dirty.union(Dirty::SETTINGS);
-            }
-        } else if eq("RESET") || eq("SET_CONFIG") || eq("ROLE") || eq("AUTHORIZATION") {
-            dirty = dirty.union(Dirty::SETTINGS);
-        } else if eq("LISTEN") {
-            dirty = dirty.union(Dirty::LISTEN);
-        } else if eq("TEMP") || eq("TEMPORARY") || starts("PG_TEMP") {
-            dirty = dirty.union(Dirty::TEMP);
-        } else if eq("PREPARE") {
-            dirty = dirty.union(Dirty::PREPARE);
-        } else if eq("DECLARE") {
-            dirty = dirty.union(Dirty::CURSOR);
-        } else if starts("PG_ADVISORY_LOCK") || starts("PG_TRY_ADVISORY_LOCK") {
-            dirty = dirty.union(Dirty::ADVISORY);
-        } else if eq("LOAD") || eq("DISCARD") {
-            dirty = dirty.union(Dirty::SETTINGS);
-        }
+    statements(sql)
+        .iter()
+        .fold(Dirty::default(), |d, s| d.union(scan_statement(s)))
+}
+
+/// Deallocates the SQL-level prepared statements (`PREPARE`) and keeps the
+/// driver's own (protocol-level, `from_sql` false), which `DEALLOCATE ALL`
+/// would drop from under its statement cache.
+const DEALLOCATE_SQL_PREPARED: &str = "DO $tusk_reset$ DECLARE r record; BEGIN \
+     FOR r IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP \
+     EXECUTE pg_catalog.format('DEALLOCATE %I', r.name); END LOOP; END $tusk_reset$";
+
+/// The full reset: everything `DISCARD ALL` resets except the driver's
+/// cached prepared statements, in one transaction. `prepared`: the SQL
+/// `PREPARE`d statements are deallocated too (when the handle's text showed
+/// a `PREPARE`: it needs PL/pgSQL, and costs more).
+pub(crate) fn full_reset_sql(prepared: bool) -> String {
+    let mut s = String::from(
+        "BEGIN; SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; CLOSE ALL; \
+         UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; ",
+    );
+    if prepared {
+        s.push_str(DEALLOCATE_SQL_PREPARED);
+        s.push_str("; ");
     }
-    dirty
+    s.push_str("COMMIT");
+    s
 }
 
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// The SQL that undoes the kinds of state in `dirty` (run outside a
-/// transaction, after any open one was rolled back).
+/// The SQL that undoes the kinds of state in `dirty`, in one transaction
+/// (run after any open one was rolled back).
 pub(crate) fn reset_sql(dirty: Dirty) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    if dirty.has(Dirty::CURSOR) {
-        parts.push("CLOSE ALL");
-    }
+    let mut parts: Vec<&str> = vec!["BEGIN"];
     if dirty.has(Dirty::SETTINGS) {
         // Role and session authorization are not touched by RESET ALL.
         parts.push("SET SESSION AUTHORIZATION DEFAULT");
         parts.push("RESET ROLE");
         parts.push("RESET ALL");
     }
+    if dirty.has(Dirty::CURSOR) {
+        parts.push("CLOSE ALL");
+    }
     if dirty.has(Dirty::LISTEN) {
         parts.push("UNLISTEN *");
     }
     if dirty.has(Dirty::ADVISORY) {
-        parts.push("SELECT pg_advisory_unlock_all()");
+        parts.push("SELECT pg_catalog.pg_advisory_unlock_all()");
     }
     if dirty.has(Dirty::TEMP) {
         parts.push("DISCARD TEMP");
     }
-    if dirty.has(Dirty::PREPARE) {
-        parts.push("DEALLOCATE ALL");
+    if dirty.has(Dirty::SEQUENCES) {
+        parts.push("DISCARD SEQUENCES");
     }
+    if dirty.has(Dirty::PREPARE) {
+        parts.push(DEALLOCATE_SQL_PREPARED);
+    }
+    parts.push("COMMIT");
     parts.join("; ")
 }
 
@@ -188,8 +213,19 @@ mod tests {
             ("DECLARE c CURSOR WITH HOLD FOR SELECT 1", Dirty::CURSOR),
             ("SELECT pg_advisory_lock(1)", Dirty::ADVISORY),
             ("SELECT pg_try_advisory_lock_shared(1)", Dirty::ADVISORY),
-            ("SELECT 'a'\\nSET x = 1", Dirty::SETTINGS),
             ("SELECT offset_setting FROM settings", Dirty(0)),
+            // A comment neither hides a keyword nor makes one.
+            (
+                "-- update the tenant\nSET app.tenant = '42'",
+                Dirty::SETTINGS,
+            ),
+            ("/* UPDATE */ SET app.tenant = '42'", Dirty::SETTINGS),
+            ("SELECT 'SET x = 1', $$LISTEN a$$ -- SET", Dirty(0)),
+            ("SELECT \"set\" FROM t", Dirty(0)),
+            // What a DO block or a procedure runs cannot be read.
+            ("DO E'BEGIN EXECUTE ''S\\x45T ROLE x''; END'", Dirty::ALL),
+            ("CALL p()", Dirty::ALL),
+            ("INSERT INTO t VALUES (nextval('s'))", Dirty::SEQUENCES),
         ];
         for (sql, want) in cases {
             assert_eq!(scan(sql), *want, "{sql}");
@@ -198,18 +234,36 @@ mod tests {
 
     #[test]
     fn reset_sql_only_what_was_touched() {
-        assert_eq!(reset_sql(Dirty::LISTEN), "UNLISTEN *");
+        assert_eq!(reset_sql(Dirty::LISTEN), "BEGIN; UNLISTEN *; COMMIT");
         let all = reset_sql(Dirty::ALL);
         for part in [
             "CLOSE ALL",
             "RESET ROLE",
             "RESET ALL",
             "DISCARD TEMP",
-            "DEALLOCATE ALL",
+            "DISCARD SEQUENCES",
+            "from_sql",
         ] {
             assert!(all.contains(part), "{all}");
         }
+        assert!(!all.contains("DEALLOCATE ALL"), "{all}");
         assert!(!reset_sql(Dirty(1 | 2 | 16 | 32)).contains("DISCARD"));
+        let full = full_reset_sql(false);
+        for part in [
+            "BEGIN;",
+            "SET SESSION AUTHORIZATION DEFAULT",
+            "RESET ALL",
+            "CLOSE ALL",
+            "UNLISTEN *",
+            "pg_advisory_unlock_all()",
+            "DISCARD TEMP",
+            "DISCARD SEQUENCES",
+            "COMMIT",
+        ] {
+            assert!(full.contains(part), "{full}");
+        }
+        assert!(!full.contains("from_sql"));
+        assert!(full_reset_sql(true).contains("from_sql"));
     }
 
     #[test]

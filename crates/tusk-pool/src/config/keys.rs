@@ -11,7 +11,7 @@ use super::{PoolConfig, ResetPolicy};
 /// Every key, in the order docs/pool.md lists them. `url` sets `connect`;
 /// `hot_statements` takes a list (TOML array, or statements separated by
 /// `;;` elsewhere).
-pub(crate) const KEYS: [&str; 19] = [
+pub(crate) const KEYS: [&str; 20] = [
     "url",
     "name",
     "max_size",
@@ -25,6 +25,7 @@ pub(crate) const KEYS: [&str; 19] = [
     "leak_backtrace",
     "shards",
     "max_pipeline_depth",
+    "share_connections",
     "reset",
     "reset_timeout",
     "reconnect_backoff_min",
@@ -194,11 +195,13 @@ impl PoolConfig {
             "leak_backtrace" => self.leak_backtrace = boolean(&k, v)?,
             "shards" => self.shards = count(&k, v)?,
             "max_pipeline_depth" => self.max_pipeline_depth = count(&k, v)?,
+            "share_connections" => self.share_connections = boolean(&k, v)?,
             "reset" => {
                 self.reset = match v.trim().to_ascii_lowercase().as_str() {
+                    // `always` was the full reset's name.
+                    "full" | "always" => ResetPolicy::Full,
                     "tracked" => ResetPolicy::Tracked,
-                    "always" => ResetPolicy::Always,
-                    _ => return Err(bad(&k, v, "tracked or always")),
+                    _ => return Err(bad(&k, v, "full or tracked")),
                 }
             }
             "reset_timeout" => self.reset_timeout = duration(&k, v)?,
@@ -258,7 +261,8 @@ mod tests {
             ("leak_backtrace", "on"),
             ("shards", "4"),
             ("max_pipeline_depth", "8"),
-            ("reset", "always"),
+            ("reset", "tracked"),
+            ("share_connections", "on"),
             ("reset_timeout", "2s"),
             ("reconnect_backoff_min", "10ms"),
             ("reconnect_backoff_max", "2s"),
@@ -271,7 +275,8 @@ mod tests {
         assert_eq!((c.max_size, c.min_idle, c.breaker_threshold), (17, 2, 7));
         assert_eq!(c.idle_timeout, None);
         assert_eq!(c.max_lifetime, Some(Duration::from_secs(3600)));
-        assert_eq!(c.reset, ResetPolicy::Always);
+        assert_eq!(c.reset, ResetPolicy::Tracked);
+        assert!(c.share_connections);
         assert_eq!(c.hot_statements, vec!["SELECT 1", "SELECT $1::int"]);
         assert!(c.leak_backtrace);
 

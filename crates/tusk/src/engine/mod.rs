@@ -1034,7 +1034,7 @@ impl State {
                 }
                 if response::invalidates_cache(&tag) {
                     self.cache.clear();
-                    if (tag.starts_with("DISCARD") || tag.starts_with("DEALLOCATE"))
+                    if (tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE"))
                         && self.prefix != Prefix::Off
                     {
                         self.prefix = Prefix::Unprepared;
