@@ -99,6 +99,9 @@ pub(crate) async fn acquire(
         if let Some(e) = breaker_fail_fast(inner) {
             return Err(e);
         }
+        if inner.is_closed() {
+            return Err(inner.closed_error());
+        }
         if Instant::now() >= deadline {
             return Err(timed_out(inner, timeout, last_err.as_ref()));
         }
@@ -131,7 +134,7 @@ pub(crate) async fn attempt(
             match tokio::time::timeout_at(deadline.into(), inner.open(res)).await {
                 Ok(Ok(c)) => return Ok(Some(c)),
                 Ok(Err(e)) => {
-                    if policy::is_permanent_connect_error(&e) {
+                    if policy::is_permanent_connect_error(&e) || e.kind() == ErrorKind::Closed {
                         return Err(e);
                     }
                     *last_err = Some(e);

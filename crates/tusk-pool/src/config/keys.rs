@@ -39,19 +39,32 @@ pub(crate) fn keys() -> &'static [&'static str] {
     &KEYS
 }
 
-fn bad(key: &str, value: &str, expected: &str) -> Error {
-    Error::new(
-        ErrorKind::Configuration,
-        format!("pool setting {key} = {value:?} is not valid: expected {expected}"),
-    )
+/// A driver's error about a connection string, with any password hidden.
+fn hide(e: impl Into<Error>) -> Error {
+    let e: Error = e.into();
+    Error::new(e.kind(), super::redact::redact(&e.to_string()))
 }
 
-/// An unknown key: the error names it and lists the known ones.
-pub(crate) fn unknown(key: &str, value: &str, origin: &str) -> Error {
+fn bad(key: &str, value: &str, expected: &str) -> Error {
+    // The value is shown (the user needs to see what did not parse), with
+    // any password in it hidden.
     Error::new(
         ErrorKind::Configuration,
         format!(
-            "unknown pool setting {origin}{key} (value {value:?}); known settings: {}",
+            "pool setting {key} = {:?} is not valid: expected {expected}",
+            super::redact::redact(value)
+        ),
+    )
+}
+
+/// An unknown key: the error names it and lists the known ones. Its value
+/// is never shown: an unknown key may well be a secret
+/// (`TUSK_POOL_PASSWORD`, `[pool] password = ..`).
+pub(crate) fn unknown(key: &str, origin: &str) -> Error {
+    Error::new(
+        ErrorKind::Configuration,
+        format!(
+            "unknown pool setting {origin}{key} (its value is not shown); known settings: {}",
             keys().join(", ")
         ),
     )
@@ -178,7 +191,10 @@ impl PoolConfig {
         match k.as_str() {
             "url" => {
                 let (connect, pool_params) = super::sources::split_url(v)?;
-                self.connect = tusk::Config::parse(&connect)?.with_env_defaults()?;
+                self.connect = tusk::Config::parse(&connect)
+                    .map_err(hide)?
+                    .with_env_defaults()
+                    .map_err(hide)?;
                 for (pk, pv) in pool_params {
                     self.set(&pk, &pv)?;
                 }
@@ -209,7 +225,7 @@ impl PoolConfig {
             "reconnect_backoff_max" => self.reconnect_backoff_max = duration(&k, v)?,
             "breaker_threshold" => self.breaker_threshold = count(&k, v)?,
             "hot_statements" => self.hot_statements = split_statements(v),
-            _ => return Err(unknown(key, value, "")),
+            _ => return Err(unknown(key, "")),
         }
         Ok(self)
     }
@@ -288,12 +304,28 @@ mod tests {
             ("leak_backtrace", "maybe"),
             ("reset", "sometimes"),
             ("breaker_threshold", "99999999999"),
-            ("max_sise", "16"),
         ] {
             let e = c.set(k, v).map(|_| ()).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Configuration, "{k}");
             let msg = e.to_string();
             assert!(msg.contains(k) && msg.contains(v), "{msg}");
+        }
+        // An unknown key is named, its value never shown.
+        let e = c.set("password", "hunter2").map(|_| ()).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("password") && !msg.contains("hunter2"),
+            "{msg}"
+        );
+        // A URL's password never appears in an error about it.
+        for url in [
+            "postgresql://app:hunter2@db/x?sslmode=bogus",
+            "postgresql://app:hunter2@db/x?pool_max_size=lots",
+            "postgresql://app@db/x?password=hunter2&pool_max_sise=3",
+            "host=db password=hunter2 sslmode=bogus",
+        ] {
+            let e = c.set("url", url).map(|_| ()).unwrap_err();
+            assert!(!e.to_string().contains("hunter2"), "{url}: {e}");
         }
     }
 }

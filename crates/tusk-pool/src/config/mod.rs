@@ -4,6 +4,7 @@
 //! warnings (`validate`).
 
 mod keys;
+mod redact;
 mod sources;
 mod validate;
 
