@@ -281,8 +281,8 @@ impl Inner {
     /// A connection comes back from use (`ret`: what its handle learned).
     ///
     /// The previous holder's driver-side state goes at once (notice
-    /// handler, cancel tokens). Then, in the common case (nothing in flight,
-    /// no transaction open, no stream being read), the reset is written
+    /// handler, cancel tokens). Then, in the common case (no statement
+    /// abandoned, no transaction open, no stream being read), the reset is written
     /// without waiting and the connection is available again at once: the
     /// next holder's first statement is written behind the reset and the
     /// server runs them in that order, so nobody waits a round trip for
@@ -313,8 +313,8 @@ impl Inner {
         }
         // `max_size` was lowered under load: close the excess as it
         // comes back instead of handing it to a waiter.
-        if self.live.load(Acquire) > self.hot.max_size.load(Relaxed) {
-            return self.discard(c, CloseReason::Reconfigured);
+        if self.claim_excess() {
+            return self.close_counted(c, CloseReason::Reconfigured);
         }
         c.conn.detach_notice_handler();
         c.conn.revoke_cancel_tokens();
@@ -326,8 +326,10 @@ impl Inner {
             (sent || !dirty.is_clean())
                 .then(|| crate::reset::full_reset_sql(dirty.union(Dirty::PREPARE) == dirty))
         };
-        let busy = c.conn.in_flight() > 0
-            || c.conn.transaction_status() != tusk::TransactionStatus::Idle
+        // Requests still in flight that nobody gave up on (the driver's
+        // own, such as a statement's Close) are answered before the reset,
+        // which is queued behind them: they need no wait.
+        let busy = c.conn.transaction_status() != tusk::TransactionStatus::Idle
             || c.meta.streams.load(Acquire) > 0;
         if busy || ret.interrupted || ret.read_only_check {
             return self.clean_up(c, reset, ret);
@@ -432,8 +434,8 @@ impl Inner {
         if self.is_closed() {
             return self.discard(c, CloseReason::Shutdown);
         }
-        if self.live.load(Acquire) > self.hot.max_size.load(Relaxed) {
-            return self.discard(c, CloseReason::Reconfigured);
+        if self.claim_excess() {
+            return self.close_counted(c, CloseReason::Reconfigured);
         }
         if self.waiting.load(Acquire) > 0 {
             match self.hand_off(c) {
@@ -517,6 +519,33 @@ impl Inner {
 
     /// Closes a connection and frees its slot.
     pub(crate) fn discard(&self, c: Conn, reason: CloseReason) {
+        self.live.fetch_sub(1, AcqRel);
+        self.close_counted(c, reason);
+    }
+
+    /// Claims one connection above `max_size` for closing: true when the
+    /// pool is above it, and `live` is then already one lower, so two
+    /// paths trimming at once never close more than the excess. Close the
+    /// claimed connection with [`Inner::close_counted`].
+    pub(crate) fn claim_excess(&self) -> bool {
+        let max = self.hot.max_size.load(Relaxed);
+        let mut cur = self.live.load(Acquire);
+        loop {
+            if cur <= max {
+                return false;
+            }
+            match self
+                .live
+                .compare_exchange_weak(cur, cur - 1, AcqRel, Acquire)
+            {
+                Ok(_) => return true,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Closes a connection whose `live` count was already taken off.
+    pub(crate) fn close_counted(&self, c: Conn, reason: CloseReason) {
         let mut c = c;
         self.count_bytes(&mut c);
         self.metrics.closed(reason);
@@ -532,7 +561,6 @@ impl Inner {
             "closing a pooled connection"
         );
         drop(c);
-        self.live.fetch_sub(1, AcqRel);
         self.total.fetch_sub(1, AcqRel);
         self.wake_supervisor.notify_one();
         self.returned.notify_waiters();
