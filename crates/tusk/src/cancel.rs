@@ -82,8 +82,9 @@ impl CancelToken {
     /// queries sent after it are never affected: the connection writes
     /// nothing until the server has acted on the request.
     ///
-    /// A token made before [`Connection::revoke_cancel_tokens`]
-    /// (crate::Connection::revoke_cancel_tokens) cancels nothing (`Ok`):
+    /// A token made before
+    /// [`Connection::revoke_cancel_tokens`](crate::Connection::revoke_cancel_tokens)
+    /// cancels nothing (`Ok`):
     /// a pool revokes them when a connection changes hands, so a token
     /// kept by one holder never reaches the next holder's query.
     pub async fn cancel(&self) -> Result<(), Error> {
