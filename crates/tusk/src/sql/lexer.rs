@@ -285,10 +285,11 @@ pub fn redact_literals(sql: &str) -> String {
     let mut last_end = 0;
     for t in tokens(sql) {
         let gap = &sql[last_end..t.start];
-        if !gap.is_empty() || t.kind == TokenKind::Comment {
-            if !out.is_empty() && !out.ends_with(' ') {
-                out.push(' ');
-            }
+        if (!gap.is_empty() || t.kind == TokenKind::Comment)
+            && !out.is_empty()
+            && !out.ends_with(' ')
+        {
+            out.push(' ');
         }
         match t.kind {
             TokenKind::Comment => {}
