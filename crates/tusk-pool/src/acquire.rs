@@ -67,10 +67,8 @@ async fn check(inner: &Arc<Inner>, c: Conn, deadline: Instant) -> Option<Conn> {
         tokio::time::timeout_at(limit.into(), conn.simple_query("")).await,
         Ok(Ok(_))
     );
-    let mut c = held.1.take()?;
+    let c = held.1.take()?;
     if ok {
-        // The check's bytes are not the holder's (see `Inner::release`).
-        inner.count_bytes(&mut c);
         Some(c)
     } else {
         inner.discard(c, CloseReason::CheckFailed);
@@ -168,13 +166,13 @@ pub(crate) fn breaker_fail_fast(inner: &Inner) -> Option<Error> {
 
 pub(crate) fn finish(
     inner: &Inner,
-    c: Conn,
+    mut c: Conn,
     start: Instant,
     location: &'static Location<'static>,
 ) -> Conn {
     inner.metrics.acquires.fetch_add(1, Relaxed);
     inner.metrics.acquire_wait.record(start.elapsed());
-    inner.mark_acquired(&c, location);
+    inner.mark_acquired(&mut c, location);
     c
 }
 

@@ -81,6 +81,9 @@ pub(crate) struct Conn {
     pub(crate) sticky: Dirty,
     /// The driver's byte counters when last added to the pool's totals.
     pub(crate) bytes_seen: (u64, u64),
+    /// Bytes sent when it was handed out: more at its return means the
+    /// holder sent something, and the session is reset.
+    pub(crate) sent_at_checkout: u64,
 }
 
 /// What a handle learned while it held a connection; read on return.

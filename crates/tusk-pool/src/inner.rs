@@ -245,7 +245,12 @@ impl Inner {
     }
 
     /// Marks a connection as handed out (for leak detection and close()).
-    pub(crate) fn mark_acquired(&self, c: &Conn, location: &'static std::panic::Location<'static>) {
+    pub(crate) fn mark_acquired(
+        &self,
+        c: &mut Conn,
+        location: &'static std::panic::Location<'static>,
+    ) {
+        c.sent_at_checkout = c.conn.bytes_sent();
         let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
         c.meta.acquired_at.store(now.saturating_add(1), Relaxed);
         if self.hot.leak_us.load(Relaxed) != 0 {
@@ -292,7 +297,7 @@ impl Inner {
         let mut c = c;
         // Did this checkout send anything (its statements, or anything
         // through the Deref target the pool does not see)?
-        let sent = c.conn.bytes_sent() != c.bytes_seen.0;
+        let sent = c.conn.bytes_sent() != c.sent_at_checkout;
         self.count_bytes(&mut c);
         self.mark_returned(&c);
         if self.is_closed() {
@@ -340,8 +345,6 @@ impl Inner {
                 return self.discard(c, CloseReason::ResetFailed);
             }
             self.metrics.resets.fetch_add(1, Relaxed);
-            // The reset's own bytes are not the next holder's.
-            self.count_bytes(&mut c);
         }
         self.put(c, now);
     }
@@ -600,6 +603,7 @@ impl Inner {
             generation: self.generation.load(Acquire),
             sticky: Dirty::default(),
             bytes_seen: (0, 0),
+            sent_at_checkout: 0,
         }
     }
 

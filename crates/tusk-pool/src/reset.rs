@@ -117,7 +117,7 @@ const DEALLOCATE_SQL_PREPARED: &str = "DO $tusk_reset$ DECLARE r record; BEGIN \
 /// a `PREPARE`: it needs PL/pgSQL, and costs more).
 pub(crate) fn full_reset_sql(prepared: bool) -> String {
     let mut s = String::from(
-        "BEGIN; SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; CLOSE ALL; \
+        "BEGIN; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; \
          UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; ",
     );
     if prepared {
@@ -133,9 +133,9 @@ pub(crate) fn full_reset_sql(prepared: bool) -> String {
 pub(crate) fn reset_sql(dirty: Dirty) -> String {
     let mut parts: Vec<&str> = vec!["BEGIN"];
     if dirty.has(Dirty::SETTINGS) {
-        // Role and session authorization are not touched by RESET ALL.
+        // Role and session authorization are not touched by RESET ALL;
+        // SET SESSION AUTHORIZATION DEFAULT resets both.
         parts.push("SET SESSION AUTHORIZATION DEFAULT");
-        parts.push("RESET ROLE");
         parts.push("RESET ALL");
     }
     if dirty.has(Dirty::CURSOR) {
@@ -238,7 +238,7 @@ mod tests {
         let all = reset_sql(Dirty::ALL);
         for part in [
             "CLOSE ALL",
-            "RESET ROLE",
+            "SET SESSION AUTHORIZATION DEFAULT",
             "RESET ALL",
             "DISCARD TEMP",
             "DISCARD SEQUENCES",
