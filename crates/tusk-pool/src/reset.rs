@@ -15,8 +15,6 @@
 //! behind it fail (25P02) instead of running on a session that was not
 //! reset; the pool then closes the connection.
 
-use tusk::sql::{statements, Token};
-
 /// Kinds of session state, as bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Dirty(pub(crate) u8);
@@ -54,54 +52,63 @@ impl Dirty {
     }
 }
 
-/// What one statement (its significant tokens) may change.
-fn scan_statement(t: &[Token<'_>]) -> Dirty {
-    let Some(head) = t.first() else {
-        return Dirty::default();
-    };
-    let mut d = Dirty::default();
-    if head.is_keyword("SET") || head.is_keyword("RESET") {
-        d = d.union(Dirty::SETTINGS);
-    } else if head.is_keyword("LISTEN") {
-        d = d.union(Dirty::LISTEN);
-    } else if head.is_keyword("PREPARE") {
-        d = d.union(Dirty::PREPARE);
-    } else if head.is_keyword("DECLARE") {
-        d = d.union(Dirty::CURSOR);
-    } else if head.is_keyword("DISCARD") || head.is_keyword("LOAD") {
-        d = d.union(Dirty::SETTINGS);
-    } else if head.is_keyword("DO") || head.is_keyword("CALL") {
-        // Its body is a string: what it runs cannot be read.
-        return Dirty::ALL;
-    }
-    for w in t {
-        if w.kind != tusk::sql::TokenKind::Word {
-            continue;
-        }
-        let lower = w.text.to_ascii_lowercase();
-        if lower == "set_config" || lower == "role" || lower == "authorization" {
-            d = d.union(Dirty::SETTINGS);
-        } else if lower == "temp" || lower == "temporary" || lower.starts_with("pg_temp") {
-            d = d.union(Dirty::TEMP);
-        } else if lower.starts_with("pg_advisory_lock") || lower.starts_with("pg_try_advisory_lock")
-        {
-            d = d.union(Dirty::ADVISORY);
-        } else if lower == "nextval" || lower == "setval" {
-            d = d.union(Dirty::SEQUENCES);
-        }
-    }
-    d
+fn starts_with_ci(word: &str, prefix: &str) -> bool {
+    word.len() >= prefix.len()
+        && word.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// Scans SQL text for statements that change session state, with the
 /// driver's lexer: a keyword inside a string, an identifier or a comment
 /// does not count, and a comment never hides one. A `DO` block or `CALL`
-/// counts as everything. Only for [`ResetPolicy::Tracked`](crate::ResetPolicy::Tracked):
-/// a function that changes state out of sight is not seen.
+/// counts as everything. Only for [`ResetPolicy::Tracked`](crate::ResetPolicy::Tracked)
+/// (and the full reset's `PREPARE` check): a function that changes state
+/// out of sight is not seen. Allocates nothing.
 pub(crate) fn scan(sql: &str) -> Dirty {
-    statements(sql)
-        .iter()
-        .fold(Dirty::default(), |d, s| d.union(scan_statement(s)))
+    use tusk::sql::TokenKind;
+    let mut d = Dirty::default();
+    let mut at_head = true;
+    for t in tusk::sql::tokens(sql) {
+        match t.kind {
+            TokenKind::Comment => continue,
+            TokenKind::Semicolon => {
+                at_head = true;
+                continue;
+            }
+            _ => {}
+        }
+        let head = std::mem::replace(&mut at_head, false);
+        if t.kind != TokenKind::Word {
+            continue;
+        }
+        let w = t.text;
+        let is = |k: &str| w.eq_ignore_ascii_case(k);
+        if head {
+            if is("SET") || is("RESET") || is("DISCARD") || is("LOAD") {
+                d = d.union(Dirty::SETTINGS);
+            } else if is("LISTEN") {
+                d = d.union(Dirty::LISTEN);
+            } else if is("PREPARE") {
+                d = d.union(Dirty::PREPARE);
+            } else if is("DECLARE") {
+                d = d.union(Dirty::CURSOR);
+            } else if is("DO") || is("CALL") {
+                // Its body is a string: what it runs cannot be read.
+                return Dirty::ALL;
+            }
+            continue;
+        }
+        if is("set_config") || is("role") || is("authorization") {
+            d = d.union(Dirty::SETTINGS);
+        } else if is("temp") || is("temporary") || starts_with_ci(w, "pg_temp") {
+            d = d.union(Dirty::TEMP);
+        } else if starts_with_ci(w, "pg_advisory_lock") || starts_with_ci(w, "pg_try_advisory_lock")
+        {
+            d = d.union(Dirty::ADVISORY);
+        } else if is("nextval") || is("setval") {
+            d = d.union(Dirty::SEQUENCES);
+        }
+    }
+    d
 }
 
 /// Deallocates the SQL-level prepared statements (`PREPARE`) and keeps the

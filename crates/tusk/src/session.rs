@@ -19,10 +19,12 @@ use crate::error::Error;
 use crate::stream::RowStream;
 
 impl Connection {
-    /// Queues `sql` (simple query protocol, several statements allowed) and
-    /// writes it at once if nobody is driving the connection, without
-    /// waiting for its answer: statements sent afterwards run after it on
-    /// the server. Its result and any error are discarded; a reset that
+    /// Queues `sql` (simple query protocol, several statements allowed)
+    /// without writing it or waiting for its answer: it goes out in the
+    /// same write as the next statement sent on this connection (or with
+    /// the next wait: [`wait_idle`](Connection::wait_idle), a
+    /// notification wait), and runs before it on the server. Nobody pays a
+    /// round trip or a system call for it. Its result and any error are discarded; a reset that
     /// runs in `BEGIN; ..; COMMIT` and fails leaves the transaction aborted
     /// ([`transaction_status`](Connection::transaction_status) `Failed`),
     /// so the statements behind it fail instead of running on a session
@@ -32,12 +34,22 @@ impl Connection {
     /// server has answered `sql`, are dropped (they belong to the
     /// `LISTEN`s `sql` ends with `UNLISTEN *`).
     pub fn send_session_reset(&self, sql: &str) -> Result<(), Error> {
-        let client = self.client();
-        let mut ticket = client.submit_simple(sql, true)?;
-        ticket.finished = true;
-        let mut st = client.shared.lock();
+        let mut st = self.client().shared.lock();
+        if let Some(e) = &st.broken {
+            return Err(e.clone());
+        }
+        postgres_protocol::message::frontend::query(sql, &mut st.wbuf).map_err(|e| {
+            Error::with_source(
+                crate::error::ErrorKind::Conversion,
+                "cannot encode message",
+                e,
+            )
+        })?;
+        let id = st.push(crate::engine::response::Response::simple());
+        // Nobody waits for its answer: it is read and dropped.
+        st.abandon(id);
         st.notifications.clear();
-        st.notification_barrier = ticket.id;
+        st.notification_barrier = id;
         Ok(())
     }
 
