@@ -173,6 +173,7 @@ impl Connection {
     /// Waits for the next `NOTIFY` on a channel this connection `LISTEN`s to.
     pub async fn next_notification(&self) -> Result<Notification, Error> {
         let shared = &self.client.shared;
+        let _role = ExternalRole(shared);
         poll_fn(|cx| {
             let mut st = match shared.poll_external(
                 cx,
@@ -195,6 +196,7 @@ impl Connection {
     /// (including queued rollbacks of dropped transactions).
     pub async fn wait_idle(&self) -> Result<(), Error> {
         let shared = &self.client.shared;
+        let _role = ExternalRole(shared);
         poll_fn(|cx| {
             match shared.poll_external(cx, |st| st.is_idle(), |st, w| st.add_idle_waker(w)) {
                 Poll::Ready(st) => Poll::Ready(match &st.broken {
@@ -213,6 +215,22 @@ impl Connection {
         let r = self.wait_idle().await;
         terminate(&self.client);
         r
+    }
+}
+
+/// Gives up the driver role a notification or idle waiter may hold when its
+/// future is dropped before it finished (a timeout around
+/// `next_notification`): otherwise nobody would drive the connection again
+/// and the next query would wait forever. Another external waiter that
+/// wanted the role claims it again when polled.
+struct ExternalRole<'a>(&'a Arc<crate::engine::Shared>);
+
+impl Drop for ExternalRole<'_> {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        if st.driver == Some(crate::engine::Driver::External) {
+            st.release_driver();
+        }
     }
 }
 

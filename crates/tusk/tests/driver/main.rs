@@ -8,6 +8,7 @@ mod faults;
 mod groups;
 mod pipeline;
 mod server_messages;
+mod session;
 mod stream;
 
 use tusk_testkit::{Cluster, TestDb};
