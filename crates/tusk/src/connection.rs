@@ -173,8 +173,8 @@ impl Connection {
     /// Waits for the next `NOTIFY` on a channel this connection `LISTEN`s to.
     pub async fn next_notification(&self) -> Result<Notification, Error> {
         let shared = &self.client.shared;
-        let _role = ExternalRole(shared);
-        poll_fn(|cx| {
+        let mut role = ExternalRole(shared, true);
+        let r = poll_fn(|cx| {
             let mut st = match shared.poll_external(
                 cx,
                 |st| !st.notifications.is_empty(),
@@ -189,14 +189,15 @@ impl Connection {
                 None => Err(st.broken.clone().unwrap_or_else(Error::closed)),
             })
         })
-        .await
+        .await;
+        role.1 = false;
+        r
     }
 
     /// Waits until every request sent on this connection has been answered
     /// (including queued rollbacks of dropped transactions).
     pub async fn wait_idle(&self) -> Result<(), Error> {
         let shared = &self.client.shared;
-        let _role = ExternalRole(shared);
         poll_fn(|cx| {
             match shared.poll_external(cx, |st| st.is_idle(), |st, w| st.add_idle_waker(w)) {
                 Poll::Ready(st) => Poll::Ready(match &st.broken {
@@ -218,17 +219,20 @@ impl Connection {
     }
 }
 
-/// Gives up the driver role a notification or idle waiter may hold when its
-/// future is dropped before it finished (a timeout around
-/// `next_notification`): otherwise nobody would drive the connection again
-/// and the next query would wait forever. Another external waiter that
-/// wanted the role claims it again when polled.
-struct ExternalRole<'a>(&'a Arc<crate::engine::Shared>);
+/// Gives up the driver role a notification waiter may hold when its future
+/// is dropped before it finished (a timeout around `next_notification`):
+/// otherwise no query waiter could drive the connection again and the next
+/// query would wait forever. The flag is cleared when the wait finished.
+struct ExternalRole<'a>(&'a Arc<crate::engine::Shared>, bool);
 
 impl Drop for ExternalRole<'_> {
     fn drop(&mut self) {
+        if !self.1 {
+            return;
+        }
         let mut st = self.0.lock();
         if st.driver == Some(crate::engine::Driver::External) {
+            st.clear_notification_waker();
             st.release_driver();
         }
     }
