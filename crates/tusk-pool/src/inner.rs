@@ -287,9 +287,9 @@ impl Inner {
     ///
     /// The previous holder's driver-side state goes at once (notice
     /// handler, cancel tokens). Then, in the common case (no statement
-    /// abandoned, no transaction open, no stream being read), the reset is written
+    /// abandoned, no transaction open, no stream being read), the reset is queued
     /// without waiting and the connection is available again at once: the
-    /// next holder's first statement is written behind the reset and the
+    /// next holder's first statement goes out in the same write, behind the reset, and the
     /// server runs them in that order, so nobody waits a round trip for
     /// it. Otherwise a background task drains, rolls back and resets
     /// before the connection goes back.

@@ -45,7 +45,7 @@
 //! | Acquire | idle from the caller's shard (one per tokio worker), stolen from another, opened below `max_size`, or FIFO wait; no I/O unless idle past `idle_check_threshold` (one empty query) |
 //! | Sharing (opt-in) | with [`PoolConfig::share_connections`], `Pool`'s own query methods pipeline many callers on one connection once the pool is full (`max_pipeline_depth`), PgBouncer transaction-mode contract; transaction control, session statements and streams never shared |
 //! | Lifetime | `max_lifetime` with jitter, enforced on busy connections when they come back; `idle_timeout` above `min_idle` |
-//! | Reset on return | by default everything `DISCARD ALL` resets but the driver's cached statements, written on return without waiting (no round trip); notifications, notice handler, cancel tokens of the previous holder gone; open or failed transactions rolled back; untrusted connections closed; [`ResetPolicy::Tracked`] opt-in |
+//! | Reset on return | by default everything `DISCARD ALL` resets but the driver's cached statements, queued on return and sent with the next holder's first statement, without waiting (no round trip); notifications, notice handler, cancel tokens of the previous holder gone; open or failed transactions rolled back; untrusted connections closed; [`ResetPolicy::Tracked`] opt-in |
 //! | Roles | [`Pool::acquire_as`]: `SET ROLE` and settings, reset on return |
 //! | Credentials | a [`CredentialsProvider`] asked per new connection: rotation needs no restart |
 //! | Leaks | `#[track_caller]` acquire site (optional backtrace), a warning and `leaked_total` past `leak_detection_threshold`, a log on return |

@@ -26,8 +26,9 @@ pub enum ResetPolicy {
     /// AUTHORIZATION DEFAULT`, `RESET ALL`, `UNLISTEN *`,
     /// `pg_advisory_unlock_all()`, `DISCARD TEMP`, `DISCARD SEQUENCES`),
     /// plus the driver's notification queue, notice handler and cancel
-    /// tokens. Whatever a function did out of sight is undone too. Sent on
-    /// return without waiting: no round trip for anyone.
+    /// tokens. Whatever a function did out of sight is undone too. Queued
+    /// on return and sent in the same write as the next holder's first
+    /// statement: no round trip for anyone.
     #[default]
     Full,
     /// Opt-in, cheaper, with a contract: reset only the kinds of state
