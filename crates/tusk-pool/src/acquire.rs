@@ -24,7 +24,13 @@ struct Held<'a>(&'a Arc<Inner>, Option<Conn>);
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.1.take() {
-            self.0.release(c, Default::default(), None, true);
+            self.0.release(
+                c,
+                crate::conn::Returned {
+                    interrupted: true,
+                    ..Default::default()
+                },
+            );
         }
     }
 }
@@ -91,6 +97,9 @@ pub(crate) async fn acquire(
         if let Some(e) = breaker_fail_fast(inner) {
             return Err(e);
         }
+        if inner.is_closed() {
+            return Err(inner.closed_error());
+        }
         if Instant::now() >= deadline {
             return Err(timed_out(inner, timeout, last_err.as_ref()));
         }
@@ -123,7 +132,7 @@ pub(crate) async fn attempt(
             match tokio::time::timeout_at(deadline.into(), inner.open(res)).await {
                 Ok(Ok(c)) => return Ok(Some(c)),
                 Ok(Err(e)) => {
-                    if policy::is_permanent_connect_error(&e) {
+                    if policy::is_permanent_connect_error(&e) || e.kind() == ErrorKind::Closed {
                         return Err(e);
                     }
                     *last_err = Some(e);
@@ -157,13 +166,13 @@ pub(crate) fn breaker_fail_fast(inner: &Inner) -> Option<Error> {
 
 pub(crate) fn finish(
     inner: &Inner,
-    c: Conn,
+    mut c: Conn,
     start: Instant,
     location: &'static Location<'static>,
 ) -> Conn {
     inner.metrics.acquires.fetch_add(1, Relaxed);
     inner.metrics.acquire_wait.record(start.elapsed());
-    inner.mark_acquired(&c, location);
+    inner.mark_acquired(&mut c, location);
     c
 }
 
@@ -221,7 +230,12 @@ async fn wait(inner: &Arc<Inner>, deadline: Instant) -> Result<Conn, Option<Erro
         inner.waiting.fetch_add(1, SeqCst);
     }
     fence(SeqCst);
-    inner.wake_supervisor.notify_one();
+    // The supervisor opens connections for waiters while below max_size;
+    // at max_size there is nothing for it to do (waking it on every wait
+    // cost a reap and a leak scan per query under load).
+    if inner.total.load(Acquire) < inner.hot.max_size.load(Relaxed) {
+        inner.wake_supervisor.notify_one();
+    }
     inner.dispatch();
     let guard = WaitGuard {
         inner,

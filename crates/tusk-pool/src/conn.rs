@@ -3,7 +3,7 @@
 
 use std::backtrace::Backtrace;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,6 +28,45 @@ pub(crate) struct ConnMeta {
     pub(crate) acquired_at: AtomicU64,
     pub(crate) leak_reported: AtomicBool,
     pub(crate) site: Mutex<Option<AcquireSite>>,
+    /// `RowStream`s of this connection still being read: it does not go
+    /// back to the pool before they end.
+    pub(crate) streams: AtomicUsize,
+    /// Signalled when `streams` drops to 0.
+    pub(crate) streams_done: tokio::sync::Notify,
+}
+
+/// Keeps a connection out of the pool while a stream of its rows lives
+/// (attached to the `RowStream` with `with_guard`).
+pub(crate) struct StreamHold(Arc<ConnMeta>);
+
+impl StreamHold {
+    pub(crate) fn new(meta: &Arc<ConnMeta>) -> StreamHold {
+        meta.streams.fetch_add(1, Ordering::AcqRel);
+        StreamHold(meta.clone())
+    }
+}
+
+impl Drop for StreamHold {
+    fn drop(&mut self) {
+        if self.0.streams.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.streams_done.notify_waiters();
+        }
+    }
+}
+
+impl ConnMeta {
+    /// Waits until no stream of this connection is being read.
+    pub(crate) async fn streams_ended(&self) {
+        loop {
+            let n = self.streams_done.notified();
+            tokio::pin!(n);
+            n.as_mut().enable();
+            if self.streams.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            n.await;
+        }
+    }
 }
 
 /// A pooled connection with its bookkeeping.
@@ -42,6 +81,9 @@ pub(crate) struct Conn {
     pub(crate) sticky: Dirty,
     /// The driver's byte counters when last added to the pool's totals.
     pub(crate) bytes_seen: (u64, u64),
+    /// Bytes sent when it was handed out: more at its return means the
+    /// holder sent something, and the session is reset.
+    pub(crate) sent_at_checkout: u64,
 }
 
 /// What a handle learned while it held a connection; read on return.
@@ -53,6 +95,18 @@ pub(crate) struct HandleState {
     pub(crate) evict: AtomicU8,
     /// A query future was dropped before it finished.
     pub(crate) interrupted: AtomicBool,
+    /// A statement failed with 25006 (read-only transaction): on return,
+    /// the pool asks the server whether it really is read-only.
+    pub(crate) read_only_check: AtomicBool,
+}
+
+/// What the pool learned about a connection's use, read when it comes back.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Returned {
+    pub(crate) dirty: Dirty,
+    pub(crate) evict: Option<CloseReason>,
+    pub(crate) interrupted: bool,
+    pub(crate) read_only_check: bool,
 }
 
 impl HandleState {
@@ -83,6 +137,16 @@ impl HandleState {
 
     pub(crate) fn evict(&self) -> Option<CloseReason> {
         CloseReason::from_code(self.evict.load(Ordering::Relaxed))
+    }
+
+    /// Everything the return path needs.
+    pub(crate) fn returned(&self) -> Returned {
+        Returned {
+            dirty: self.dirty(),
+            evict: self.evict(),
+            interrupted: self.interrupted.load(Ordering::Relaxed),
+            read_only_check: self.read_only_check.load(Ordering::Relaxed),
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use tusk::{Error, ErrorKind};
 
 use crate::breaker::Breaker;
 use crate::config::{PoolConfig, ResetPolicy};
-use crate::conn::{AcquireSite, Conn, ConnMeta};
+use crate::conn::{AcquireSite, Conn, ConnMeta, Returned};
 use crate::leak::LeakReport;
 use crate::metrics::{CloseReason, Metrics};
 use crate::reset::Dirty;
@@ -34,7 +34,10 @@ pub(crate) struct Hot {
     pub(crate) idle_check_us: AtomicU64,
     pub(crate) leak_us: AtomicU64,
     pub(crate) leak_backtrace: AtomicBool,
-    pub(crate) reset_always: AtomicBool,
+    /// [`ResetPolicy::Tracked`] is in force (the full reset otherwise).
+    pub(crate) reset_tracked: AtomicBool,
+    /// [`PoolConfig::share_connections`].
+    pub(crate) share: AtomicBool,
 }
 
 fn us(d: Duration) -> u64 {
@@ -51,7 +54,8 @@ impl Hot {
             idle_check_us: AtomicU64::new(0),
             leak_us: AtomicU64::new(0),
             leak_backtrace: AtomicBool::new(false),
-            reset_always: AtomicBool::new(false),
+            reset_tracked: AtomicBool::new(false),
+            share: AtomicBool::new(false),
         };
         h.apply(c);
         h
@@ -68,8 +72,9 @@ impl Hot {
         self.leak_us
             .store(c.leak_detection_threshold.map_or(0, us), Relaxed);
         self.leak_backtrace.store(c.leak_backtrace, Relaxed);
-        self.reset_always
-            .store(c.reset == ResetPolicy::Always, Relaxed);
+        self.reset_tracked
+            .store(c.reset == ResetPolicy::Tracked, Relaxed);
+        self.share.store(c.share_connections, Relaxed);
     }
 }
 
@@ -240,7 +245,12 @@ impl Inner {
     }
 
     /// Marks a connection as handed out (for leak detection and close()).
-    pub(crate) fn mark_acquired(&self, c: &Conn, location: &'static std::panic::Location<'static>) {
+    pub(crate) fn mark_acquired(
+        &self,
+        c: &mut Conn,
+        location: &'static std::panic::Location<'static>,
+    ) {
+        c.sent_at_checkout = c.conn.bytes_sent();
         let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
         c.meta.acquired_at.store(now.saturating_add(1), Relaxed);
         if self.hot.leak_us.load(Relaxed) != 0 {
@@ -273,22 +283,27 @@ impl Inner {
         }
     }
 
-    /// A connection comes back from use. `dirty` says what session state
-    /// to reset; `interrupted` that a query future was dropped mid-flight.
-    pub(crate) fn release(
-        self: &Arc<Self>,
-        c: Conn,
-        dirty: Dirty,
-        evict: Option<CloseReason>,
-        interrupted: bool,
-    ) {
+    /// A connection comes back from use (`ret`: what its handle learned).
+    ///
+    /// The previous holder's driver-side state goes at once (notice
+    /// handler, cancel tokens). Then, in the common case (no statement
+    /// abandoned, no transaction open, no stream being read), the reset is queued
+    /// without waiting and the connection is available again at once: the
+    /// next holder's first statement goes out in the same write, behind the reset, and the
+    /// server runs them in that order, so nobody waits a round trip for
+    /// it. Otherwise a background task drains, rolls back and resets
+    /// before the connection goes back.
+    pub(crate) fn release(self: &Arc<Self>, c: Conn, ret: Returned) {
         let mut c = c;
+        // Did this checkout send anything (its statements, or anything
+        // through the Deref target the pool does not see)?
+        let sent = c.conn.bytes_sent() != c.sent_at_checkout;
         self.count_bytes(&mut c);
         self.mark_returned(&c);
         if self.is_closed() {
             return self.discard(c, CloseReason::Shutdown);
         }
-        if let Some(r) = evict {
+        if let Some(r) = ret.evict {
             return self.discard(c, r);
         }
         if c.conn.is_closed() {
@@ -301,27 +316,56 @@ impl Inner {
         if c.expires.is_some_and(|e| now >= e) {
             return self.discard(c, CloseReason::MaxLifetime);
         }
-        let dirty = if self.hot.reset_always.load(Relaxed) && !dirty.is_clean() {
-            Dirty::ALL
+        // `max_size` was lowered under load: close the excess as it
+        // comes back instead of handing it to a waiter.
+        if self.claim_excess() {
+            return self.close_counted(c, CloseReason::Reconfigured);
+        }
+        c.conn.detach_notice_handler();
+        c.conn.revoke_cancel_tokens();
+        let reset = if self.hot.reset_tracked.load(Relaxed) {
+            let dirty = ret.dirty.union(c.sticky);
+            (!dirty.is_clean()).then(|| crate::reset::reset_sql(dirty))
         } else {
-            dirty.union(c.sticky)
+            let dirty = ret.dirty.union(c.sticky);
+            (sent || !dirty.is_clean())
+                .then(|| crate::reset::full_reset_sql(dirty.union(Dirty::PREPARE) == dirty))
         };
-        let in_tx = c.conn.transaction_status() != tusk::TransactionStatus::Idle;
-        if in_tx || interrupted || !dirty.is_clean() {
-            return self.clean_up(c, dirty, interrupted);
+        // Requests still in flight that nobody gave up on (the driver's
+        // own, such as a statement's Close) are answered before the reset,
+        // which is queued behind them: they need no wait.
+        let busy = c.conn.transaction_status() != tusk::TransactionStatus::Idle
+            || c.meta.streams.load(Acquire) > 0;
+        if busy || ret.interrupted || ret.read_only_check {
+            return self.clean_up(c, reset, ret);
+        }
+        if let Some(sql) = reset {
+            if let Err(e) = c.conn.send_session_reset(&sql) {
+                tracing::debug!(error = %e, "sending the reset of a returned connection failed; closing it");
+                return self.discard(c, CloseReason::ResetFailed);
+            }
+            self.metrics.resets.fetch_add(1, Relaxed);
         }
         self.put(c, now);
     }
 
-    /// Rolls back and resets off the caller's path, then returns the
-    /// connection; closes it when that fails or takes too long.
-    fn clean_up(self: &Arc<Self>, c: Conn, dirty: Dirty, interrupted: bool) {
+    /// Waits for streams still being read, drains, rolls back and resets off
+    /// the caller's path, then returns the connection; closes it when that
+    /// fails or takes too long (streams excepted: a stream may be read for
+    /// as long as its holder likes).
+    fn clean_up(self: &Arc<Self>, c: Conn, reset: Option<String>, ret: Returned) {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return self.discard(c, CloseReason::ResetFailed);
         };
         let inner = self.clone();
-        let limit = self.cfg.read().reset_timeout;
+        let (limit, attrs) = {
+            let cfg = self.cfg.read();
+            (cfg.reset_timeout, cfg.connect.target_session_attrs())
+        };
+        let interrupted = ret.interrupted;
         rt.spawn(async move {
+            let mut c = c;
+            c.meta.streams_ended().await;
             // Borrowed, not cloned: a connection that goes back must be
             // uniquely owned again (transactions need `&mut`).
             let outcome = {
@@ -343,25 +387,41 @@ impl Inner {
                     if conn.transaction_status() != tusk::TransactionStatus::Idle {
                         conn.simple_query("ROLLBACK").await?;
                     }
-                    if !dirty.is_clean() {
-                        conn.simple_query(&crate::reset::reset_sql(dirty)).await?;
+                    // A 25006 retires every connection only when the
+                    // server itself is read-only now (after the reset, the
+                    // setting shows the server's default, not a caller's SET).
+                    let check = ret.read_only_check;
+                    let sql = match (&reset, check) {
+                        (Some(r), _) => Some(r.clone()),
+                        (None, true) => Some(crate::reset::full_reset_sql(false)),
+                        (None, false) => None,
+                    };
+                    if let Some(sql) = sql {
+                        conn.send_session_reset(&sql)?;
+                        conn.wait_idle().await?;
                         inner.metrics.resets.fetch_add(1, Relaxed);
-                        // DEALLOCATE ALL emptied the statement cache: warm
-                        // the hot statements again before anyone gets it.
-                        if dirty.union(Dirty::PREPARE) == dirty {
-                            let hot = inner.cfg.read().hot_statements.clone();
-                            if !hot.is_empty() {
-                                crate::hot::warm(conn, &hot).await;
-                            }
-                        }
                     }
-                    Ok::<bool, Error>(conn.transaction_status() == tusk::TransactionStatus::Idle)
+                    let mut read_only = false;
+                    if check && conn.transaction_status() == tusk::TransactionStatus::Idle {
+                        read_only = crate::policy::server_read_only(conn, attrs).await?;
+                    }
+                    Ok::<(bool, bool), Error>((
+                        conn.transaction_status() == tusk::TransactionStatus::Idle,
+                        read_only,
+                    ))
                 };
                 tokio::time::timeout(limit, work).await
             };
+            inner.count_bytes(&mut c);
             match outcome {
-                Ok(Ok(true)) => inner.put(c, Instant::now()),
-                Ok(Ok(false)) => inner.discard(c, CloseReason::ResetFailed),
+                Ok(Ok((_, true))) => {
+                    inner.generation.fetch_add(1, AcqRel);
+                    tracing::warn!("the server is read-only (25006, and pg_is_in_recovery() or default_transaction_read_only says so): retiring every connection so new ones re-resolve the primary");
+                    inner.wake_supervisor.notify_one();
+                    inner.discard(c, CloseReason::Evicted)
+                }
+                Ok(Ok((true, false))) => inner.put(c, Instant::now()),
+                Ok(Ok((false, _))) => inner.discard(c, CloseReason::ResetFailed),
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "reset of a returned connection failed; closing it");
                     inner.discard(c, CloseReason::ResetFailed)
@@ -376,6 +436,9 @@ impl Inner {
         c.last_used = now;
         if self.is_closed() {
             return self.discard(c, CloseReason::Shutdown);
+        }
+        if self.claim_excess() {
+            return self.close_counted(c, CloseReason::Reconfigured);
         }
         if self.waiting.load(Acquire) > 0 {
             match self.hand_off(c) {
@@ -459,6 +522,33 @@ impl Inner {
 
     /// Closes a connection and frees its slot.
     pub(crate) fn discard(&self, c: Conn, reason: CloseReason) {
+        self.live.fetch_sub(1, AcqRel);
+        self.close_counted(c, reason);
+    }
+
+    /// Claims one connection above `max_size` for closing: true when the
+    /// pool is above it, and `live` is then already one lower, so two
+    /// paths trimming at once never close more than the excess. Close the
+    /// claimed connection with [`Inner::close_counted`].
+    pub(crate) fn claim_excess(&self) -> bool {
+        let max = self.hot.max_size.load(Relaxed);
+        let mut cur = self.live.load(Acquire);
+        loop {
+            if cur <= max {
+                return false;
+            }
+            match self
+                .live
+                .compare_exchange_weak(cur, cur - 1, AcqRel, Acquire)
+            {
+                Ok(_) => return true,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Closes a connection whose `live` count was already taken off.
+    pub(crate) fn close_counted(&self, c: Conn, reason: CloseReason) {
         let mut c = c;
         self.count_bytes(&mut c);
         self.metrics.closed(reason);
@@ -474,7 +564,6 @@ impl Inner {
             "closing a pooled connection"
         );
         drop(c);
-        self.live.fetch_sub(1, AcqRel);
         self.total.fetch_sub(1, AcqRel);
         self.wake_supervisor.notify_one();
         self.returned.notify_waiters();
@@ -496,10 +585,12 @@ impl Inner {
         });
         let meta = Arc::new(ConnMeta {
             id: self.next_id.fetch_add(1, Relaxed),
-            cancel: conn.cancel_token(),
+            cancel: conn.owner_cancel_token(),
             acquired_at: AtomicU64::new(0),
             leak_reported: AtomicBool::new(false),
             site: Mutex::new(None),
+            streams: AtomicUsize::new(0),
+            streams_done: Notify::new(),
         });
         self.registry.lock().push(meta.clone());
         self.live.fetch_add(1, AcqRel);
@@ -512,6 +603,7 @@ impl Inner {
             generation: self.generation.load(Acquire),
             sticky: Dirty::default(),
             bytes_seen: (0, 0),
+            sent_at_checkout: 0,
         }
     }
 
@@ -546,7 +638,14 @@ impl Inner {
             Ok(conn) => {
                 self.metrics.setup.record(t0.elapsed());
                 self.breaker.lock().success();
-                Ok(self.adopt(conn, res))
+                let c = self.adopt(conn, res);
+                if self.is_closed() {
+                    // `close` ran while this connect was in progress: it
+                    // must not outlive the pool.
+                    self.discard(c, CloseReason::Shutdown);
+                    return Err(self.closed_error());
+                }
+                Ok(c)
             }
             Err(e) => {
                 self.metrics.connect_errors.fetch_add(1, Relaxed);

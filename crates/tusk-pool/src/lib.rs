@@ -15,8 +15,8 @@
 //!         .build(),
 //! )?;
 //!
-//! // The pool is an executor: one statement per checkout, pipelined on
-//! // shared connections once all are busy.
+//! // The pool is an executor: one statement per checkout, on a connection
+//! // of its own (reset when it comes back, at no round trip).
 //! let n: i64 = pool.query_scalar("SELECT $1::int8 + 1", &[&41i64]).await?;
 //! assert_eq!(n, 42);
 //!
@@ -43,14 +43,14 @@
 //! | | |
 //! |---|---|
 //! | Acquire | idle from the caller's shard (one per tokio worker), stolen from another, opened below `max_size`, or FIFO wait; no I/O unless idle past `idle_check_threshold` (one empty query) |
-//! | Sharing | `Pool`'s own query methods pipeline many callers on one connection once the pool is full (`max_pipeline_depth`) |
+//! | Sharing (opt-in) | with [`PoolConfig::share_connections`], `Pool`'s own query methods pipeline many callers on one connection once the pool is full (`max_pipeline_depth`), PgBouncer transaction-mode contract; transaction control, session statements and streams never shared |
 //! | Lifetime | `max_lifetime` with jitter, enforced on busy connections when they come back; `idle_timeout` above `min_idle` |
-//! | Reset on return | open or failed transactions rolled back; session state the handle's statements changed reset; untrusted connections closed |
+//! | Reset on return | by default everything `DISCARD ALL` resets but the driver's cached statements, queued on return and sent with the next holder's first statement, without waiting (no round trip); notifications, notice handler, cancel tokens of the previous holder gone; open or failed transactions rolled back; untrusted connections closed; [`ResetPolicy::Tracked`] opt-in |
 //! | Roles | [`Pool::acquire_as`]: `SET ROLE` and settings, reset on return |
 //! | Credentials | a [`CredentialsProvider`] asked per new connection: rotation needs no restart |
 //! | Leaks | `#[track_caller]` acquire site (optional backtrace), a warning and `leaked_total` past `leak_detection_threshold`, a log on return |
 //! | Supervisor | keeps `min_idle`, reopens in the background with exponential backoff and jitter, checks idle connections after connection errors |
-//! | SQLSTATE policy | evict on 08xxx, 57P01-03, 25006 (retiring all for 25006); breaker on 53300 and repeated connect failures, half-open probes |
+//! | SQLSTATE policy | evict on 08xxx, 57P01-03; on 25006 retire all when the server really is read-only; breaker on 53300 and repeated connect failures, half-open probes |
 //! | Transactions | [`Pool::transaction`]: isolation, read only, deferrable; commit/rollback; retry on 40001/40P01 with jittered backoff; savepoints |
 //! | Observability | [`Pool::stats`], [`Pool::health`], Prometheus text, OpenTelemetry names, `tracing` spans with OTel attributes, bytes in and out |
 //! | Shutdown | [`Pool::close`]: refuse, drain up to a deadline, cancel, close |

@@ -5,7 +5,7 @@
 //! #1196), time it, and apply the SQLSTATE policy to its error.
 
 use std::future::Future;
-use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
+use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::time::Instant;
 
 use tracing::Instrument;
@@ -38,11 +38,8 @@ fn span() -> tracing::Span {
     )
 }
 
-fn finish(text: &str, empty_op: &'static str, always: bool) -> Inspected {
-    let mut dirty = reset::scan(text);
-    if always {
-        dirty = Dirty::ALL;
-    }
+fn finish(text: &str, empty_op: &'static str) -> Inspected {
+    let dirty = reset::scan(text);
     let op = if text.trim().is_empty() {
         empty_op
     } else {
@@ -56,7 +53,11 @@ fn finish(text: &str, empty_op: &'static str, always: bool) -> Inspected {
             .nth(SPAN_TEXT)
             .unwrap_or(text.len());
         span.record("db.operation.name", op);
-        span.record("db.query.text", &text[..end]);
+        // Sanitized, as OpenTelemetry asks: literals replaced by `?`.
+        span.record(
+            "db.query.text",
+            tusk::sql::redact_literals(&text[..end]).as_str(),
+        );
     }
     Inspected { dirty, op, span }
 }
@@ -64,22 +65,21 @@ fn finish(text: &str, empty_op: &'static str, always: bool) -> Inspected {
 /// Inspects a driver query (no text for a prepared statement: its session
 /// effects were recorded when it was prepared, see `mark_sticky`).
 pub(crate) fn inspect_query(inner: &Inner, q: &tusk::Query<'_>) -> Inspected {
-    finish(
-        q.sql().unwrap_or(""),
-        "EXECUTE",
-        inner.hot.reset_always.load(Relaxed),
-    )
+    let _ = inner;
+    finish(q.sql().unwrap_or(""), "EXECUTE")
 }
 
 /// Inspects plain SQL text.
 pub(crate) fn inspect_text(inner: &Inner, sql: &str) -> Inspected {
-    finish(sql, "EMPTY", inner.hot.reset_always.load(Relaxed))
+    let _ = inner;
+    finish(sql, "EMPTY")
 }
 
 /// Inspects a batch: the session state any of its statements may change
 /// (each one's text scanned), labelled `BATCH`.
 pub(crate) fn inspect_batch(inner: &Inner, batch: &tusk::Batch<'_>) -> Inspected {
-    let mut ins = finish("", "BATCH", inner.hot.reset_always.load(Relaxed));
+    let _ = inner;
+    let mut ins = finish("", "BATCH");
     for (q, _) in batch.statements() {
         ins.dirty = ins.dirty.union(reset::scan(q.sql().unwrap_or("")));
     }
@@ -92,9 +92,11 @@ pub(crate) fn on_error(inner: &Inner, state: &HandleState, e: &Error) {
     match action {
         Action::Keep | Action::RetryTransaction => return,
         Action::Evict => {}
-        Action::EvictAll => {
-            inner.generation.fetch_add(1, AcqRel);
-            tracing::warn!(error = %e, "read-only transaction after failover (25006): retiring every connection so new ones re-resolve the primary");
+        Action::CheckReadOnly => {
+            // A caller's own READ ONLY transaction, or a failover: the
+            // return path asks the server which (policy::server_read_only).
+            state.read_only_check.store(true, Relaxed);
+            return;
         }
         Action::OpenBreaker => {
             inner
@@ -143,9 +145,10 @@ pub(crate) async fn run<T>(
 /// Implements `tusk::Executor` for a pool handle by delegating to a driver
 /// executor, observing each statement. `$target` is the driver executor,
 /// `$state` the `HandleState`,
-/// `$inner` the pool's `Inner`; each is an expression of `$s` (self).
+/// `$inner` the pool's `Inner`, `$meta` the connection's `ConnMeta`; each is
+/// an expression of `$s` (self).
 macro_rules! observed_executor {
-    ([$($gen:tt)*] $ty:ty, |$s:ident| $target:expr, $state:expr, $inner:expr) => {
+    ([$($gen:tt)*] $ty:ty, |$s:ident| $target:expr, $state:expr, $inner:expr, $meta:expr) => {
         impl<$($gen)*> tusk::Executor for $ty {
             fn prepare_typed<'a>(
                 &'a self,
@@ -177,7 +180,12 @@ macro_rules! observed_executor {
                 let $s = self;
                 let q = query.into_query();
                 let ins = $crate::observe::inspect_query($inner, &q);
-                $crate::observe::run($inner, $state, ins, $target.query_stream(q, params))
+                // The connection stays out of the pool while the stream is read.
+                let hold = $crate::conn::StreamHold::new($meta);
+                async move {
+                    let s = $crate::observe::run($inner, $state, ins, $target.query_stream(q, params)).await?;
+                    Ok(s.with_guard(hold))
+                }
             }
             fn execute<'a>(
                 &'a self,

@@ -4,7 +4,7 @@
 //! | SQLSTATE | Action |
 //! |---|---|
 //! | class `08`, `57P01`-`57P03` | evict the connection (HikariCP #1802) |
-//! | `25006` (read-only after failover) | evict, and retire every connection so new ones re-resolve the primary (HikariCP #2185, vertx-sql-client #981) |
+//! | `25006` (read-only transaction) | on return, ask the server: when it really is read-only (`pg_is_in_recovery()`, or `default_transaction_read_only` after a reset), retire every connection so new ones re-resolve the primary (HikariCP #2185, vertx-sql-client #981); a caller's own `READ ONLY` transaction changes nothing |
 //! | `40001`, `40P01` | retry the transaction with jittered backoff (pgx #1040 declined to; dbos PR #426 does) |
 //! | `53300` (too many connections) | open the circuit breaker |
 //! | no SQLSTATE, fatal (I/O, protocol, closed) | evict |
@@ -18,8 +18,9 @@ pub(crate) enum Action {
     Keep,
     /// Close this connection instead of returning it.
     Evict,
-    /// Close this one and retire all others (failover: re-resolve the primary).
-    EvictAll,
+    /// 25006: on return, check whether the server itself is read-only
+    /// (failover: then retire every connection to re-resolve the primary).
+    CheckReadOnly,
     /// Retry the whole transaction.
     RetryTransaction,
     /// Open the circuit breaker (and close this connection).
@@ -31,7 +32,7 @@ pub(crate) fn classify(e: &Error) -> Action {
     if let Some(code) = e.code() {
         return match code.code() {
             "40001" | "40P01" => Action::RetryTransaction,
-            "25006" => Action::EvictAll,
+            "25006" => Action::CheckReadOnly,
             "53300" => Action::OpenBreaker,
             "57P01" | "57P02" | "57P03" => Action::Evict,
             _ if code.class() == "08" => Action::Evict,
@@ -57,6 +58,30 @@ pub(crate) fn eviction_class(e: &Error) -> &'static str {
         Some(_) => "other",
         None => "io",
     }
+}
+
+/// Whether the server behind `conn` is read-only by its own settings
+/// (in recovery, or `default_transaction_read_only` on once the session is
+/// reset), when `connect` asked for a server that accepts writes. Run
+/// after a reset, outside a transaction.
+pub(crate) async fn server_read_only(
+    conn: &tusk::Connection,
+    attrs: tusk::config::TargetSessionAttrs,
+) -> Result<bool, Error> {
+    use tusk::config::TargetSessionAttrs as T;
+    use tusk::Executor;
+    if matches!(attrs, T::ReadOnly | T::Standby | T::PreferStandby) {
+        // A read-only server is what was asked for: a new one would be too.
+        return Ok(false);
+    }
+    let row = conn
+        .query_one(
+            "SELECT pg_catalog.pg_is_in_recovery() \
+             OR pg_catalog.current_setting('default_transaction_read_only')::bool",
+            &[],
+        )
+        .await?;
+    row.try_get::<bool>(0)
 }
 
 /// True for errors a transaction retry can cure.

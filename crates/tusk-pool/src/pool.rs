@@ -20,9 +20,10 @@ use crate::reset::Dirty;
 /// closes when the last clone is dropped (or at [`close`](Pool::close)).
 ///
 /// Use it directly as a [`tusk::Executor`] (`pool.query(..)`: one
-/// statement per checkout, connections shared and pipelined once the pool
-/// is full), [`acquire`](Pool::acquire) a connection of one's own, or run a
-/// [`transaction`](Pool::transaction) with retries.
+/// statement per checkout, on a connection of its own unless
+/// [`PoolConfig::share_connections`] is on), [`acquire`](Pool::acquire) a
+/// connection of one's own, or run a [`transaction`](Pool::transaction)
+/// with retries.
 #[derive(Clone)]
 pub struct Pool {
     pub(crate) inner: Arc<Inner>,
@@ -126,8 +127,9 @@ impl Pool {
 
     /// Takes a connection and switches it to `role` (`SET ROLE`) with
     /// session `settings` (`set_config(name, value, false)`), in one round
-    /// trip. On return, the role and every setting are reset before anyone
-    /// else gets the connection.
+    /// trip, on a connection reset like any other (nothing of the previous
+    /// holder's). On return, the role and every setting are reset before
+    /// anyone else gets the connection.
     ///
     /// ```no_run
     /// # async fn f(pool: &tusk_pool::Pool) -> Result<(), tusk::Error> {

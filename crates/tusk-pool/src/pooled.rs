@@ -51,6 +51,22 @@ impl PooledConnection {
         }
     }
 
+    pub(crate) fn meta(&self) -> &Arc<crate::conn::ConnMeta> {
+        // Invariant: `conn` is only taken in Drop.
+        &self
+            .conn
+            .as_ref()
+            .expect("a PooledConnection holds its connection until dropped")
+            .meta
+    }
+
+    /// A token that cancels this holder's running query from anywhere. It
+    /// is revoked when the connection goes back to the pool: kept longer,
+    /// it cancels nothing (never the next holder's query).
+    pub fn cancel_token(&self) -> tusk::CancelToken {
+        self.conn().cancel_token()
+    }
+
     fn conn(&self) -> &tusk::Connection {
         // Invariant: `conn` is only taken in Drop.
         &self
@@ -100,6 +116,7 @@ impl PooledConnection {
                 "this connection is shared by the pool's query methods; acquire one for a transaction",
             )
         })?;
+        let meta = c.meta.clone();
         let tx = match raw.transaction_with(opts).await {
             Ok(tx) => tx,
             Err(e) => {
@@ -107,7 +124,12 @@ impl PooledConnection {
                 return Err(e);
             }
         };
-        Ok(PoolTransaction { tx, inner, state })
+        Ok(PoolTransaction {
+            tx,
+            inner,
+            state,
+            meta,
+        })
     }
 }
 
@@ -125,17 +147,12 @@ impl Drop for PooledConnection {
             let s = &self.state;
             let mut c = c;
             c.sticky = s.sticky();
-            self.inner.release(
-                c,
-                s.dirty(),
-                s.evict(),
-                s.interrupted.load(std::sync::atomic::Ordering::Relaxed),
-            );
+            self.inner.release(c, s.returned());
         }
     }
 }
 
-observed_executor!([] PooledConnection, |s| s.conn(), &s.state, &s.inner);
+observed_executor!([] PooledConnection, |s| s.conn(), &s.state, &s.inner, s.meta());
 
 /// A transaction on a pooled connection (or, nested, a savepoint). Ends
 /// with [`commit`](Self::commit) or [`rollback`](Self::rollback); dropped
@@ -144,6 +161,7 @@ pub struct PoolTransaction<'c> {
     pub(crate) tx: tusk::Transaction<'c>,
     pub(crate) inner: &'c Inner,
     pub(crate) state: &'c HandleState,
+    pub(crate) meta: Arc<crate::conn::ConnMeta>,
 }
 
 impl std::fmt::Debug for PoolTransaction<'_> {
@@ -160,6 +178,7 @@ impl<'c> PoolTransaction<'c> {
             tx,
             inner: self.inner,
             state: self.state,
+            meta: self.meta.clone(),
         })
     }
 
@@ -174,4 +193,4 @@ impl<'c> PoolTransaction<'c> {
     }
 }
 
-observed_executor!(['c] PoolTransaction<'c>, |s| &s.tx, s.state, s.inner);
+observed_executor!(['c] PoolTransaction<'c>, |s| &s.tx, s.state, s.inner, &s.meta);

@@ -1,11 +1,19 @@
 //! Which session state a statement may have changed, and the SQL that
 //! resets it. Pure: no I/O, unit-tested below.
 //!
-//! The rule (docs/pool.md, "Reset on return"): the pool scans the text of
-//! every statement a handle runs for the words that change session state and
-//! keeps a bit per kind of state. On return, only the kinds that were touched
-//! are reset, off the caller's path, before the connection is handed out
-//! again. A handle that touched nothing costs nothing.
+//! The default policy ([`ResetPolicy::Full`](crate::ResetPolicy::Full))
+//! resets everything `DISCARD ALL` does except the driver's cached prepared
+//! statements, after every checkout that sent anything: a text scan cannot
+//! know what a function did. The opt-in
+//! [`ResetPolicy::Tracked`](crate::ResetPolicy::Tracked) reads the text of
+//! every statement a handle ran (with the driver's lexer, so comments and
+//! literals never hide or fake a keyword) and resets only the kinds of state
+//! it names.
+//!
+//! Either reset runs as one simple query inside `BEGIN; ..; COMMIT`: if any
+//! part fails, the transaction is left aborted and the statements pipelined
+//! behind it fail (25P02) instead of running on a session that was not
+//! reset; the pool then closes the connection.
 
 /// Kinds of session state, as bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,8 +32,10 @@ impl Dirty {
     pub(crate) const CURSOR: Dirty = Dirty(16);
     /// Session-level advisory locks.
     pub(crate) const ADVISORY: Dirty = Dirty(32);
-    /// Everything ([`ResetPolicy::Always`](crate::ResetPolicy::Always)).
-    pub(crate) const ALL: Dirty = Dirty(63);
+    /// Sequence state (`lastval()`, `currval()`).
+    pub(crate) const SEQUENCES: Dirty = Dirty(64);
+    /// Everything.
+    pub(crate) const ALL: Dirty = Dirty(127);
 
     /// True when nothing was touched.
     pub(crate) fn is_clean(self) -> bool {
@@ -42,96 +52,118 @@ impl Dirty {
     }
 }
 
-/// Scans SQL text for statements that change session state.
-///
-/// Conservative: a false positive costs one reset; a false negative would
-/// leak state, so anything that looks like it may change the session counts.
-/// `SET` counts unless it follows `UPDATE` or `ALTER` in the same statement
-/// (`UPDATE t SET ...`, `ALTER TABLE t SET ...`). A backslash and the
-/// character after it separate words.
+fn starts_with_ci(word: &str, prefix: &str) -> bool {
+    word.len() >= prefix.len()
+        && word.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Scans SQL text for statements that change session state, with the
+/// driver's lexer: a keyword inside a string, an identifier or a comment
+/// does not count, and a comment never hides one. A `DO` block or `CALL`
+/// counts as everything. Only for [`ResetPolicy::Tracked`](crate::ResetPolicy::Tracked)
+/// (and the full reset's `PREPARE` check): a function that changes state
+/// out of sight is not seen. Allocates nothing.
 pub(crate) fn scan(sql: &str) -> Dirty {
-    let mut dirty = Dirty::default();
-    let mut update_or_alter = false;
-    let bytes = sql.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'\\' {
-            i += 2;
-            continue;
-        }
-        if b == b';' {
-            update_or_alter = false;
-            i += 1;
-            continue;
-        }
-        if !is_word(b) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && is_word(bytes[i]) {
-            i += 1;
-        }
-        let word = &sql[start..i];
-        let eq = |w: &str| word.eq_ignore_ascii_case(w);
-        let starts = |p: &str| {
-            word.len() >= p.len() && word.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
-        };
-        if eq("UPDATE") || eq("ALTER") {
-            update_or_alter = true;
-        } else if eq("SET") {
-            if !update_or_alter {
-                dirty = dirty.union(Dirty::SETTINGS);
+    use tusk::sql::TokenKind;
+    let mut d = Dirty::default();
+    let mut at_head = true;
+    for t in tusk::sql::tokens(sql) {
+        match t.kind {
+            TokenKind::Comment => continue,
+            TokenKind::Semicolon => {
+                at_head = true;
+                continue;
             }
-        } else if eq("RESET") || eq("SET_CONFIG") || eq("ROLE") || eq("AUTHORIZATION") {
-            dirty = dirty.union(Dirty::SETTINGS);
-        } else if eq("LISTEN") {
-            dirty = dirty.union(Dirty::LISTEN);
-        } else if eq("TEMP") || eq("TEMPORARY") || starts("PG_TEMP") {
-            dirty = dirty.union(Dirty::TEMP);
-        } else if eq("PREPARE") {
-            dirty = dirty.union(Dirty::PREPARE);
-        } else if eq("DECLARE") {
-            dirty = dirty.union(Dirty::CURSOR);
-        } else if starts("PG_ADVISORY_LOCK") || starts("PG_TRY_ADVISORY_LOCK") {
-            dirty = dirty.union(Dirty::ADVISORY);
-        } else if eq("LOAD") || eq("DISCARD") {
-            dirty = dirty.union(Dirty::SETTINGS);
+            _ => {}
+        }
+        let head = std::mem::replace(&mut at_head, false);
+        if t.kind != TokenKind::Word {
+            continue;
+        }
+        let w = t.text;
+        let is = |k: &str| w.eq_ignore_ascii_case(k);
+        if head {
+            if is("SET") || is("RESET") || is("DISCARD") || is("LOAD") {
+                d = d.union(Dirty::SETTINGS);
+            } else if is("LISTEN") {
+                d = d.union(Dirty::LISTEN);
+            } else if is("PREPARE") {
+                d = d.union(Dirty::PREPARE);
+            } else if is("DECLARE") {
+                d = d.union(Dirty::CURSOR);
+            } else if is("DO") || is("CALL") {
+                // Its body is a string: what it runs cannot be read.
+                return Dirty::ALL;
+            }
+            continue;
+        }
+        if is("set_config") || is("role") || is("authorization") {
+            d = d.union(Dirty::SETTINGS);
+        } else if is("temp") || is("temporary") || starts_with_ci(w, "pg_temp") {
+            d = d.union(Dirty::TEMP);
+        } else if starts_with_ci(w, "pg_advisory_lock") || starts_with_ci(w, "pg_try_advisory_lock")
+        {
+            d = d.union(Dirty::ADVISORY);
+        } else if is("nextval") || is("setval") {
+            d = d.union(Dirty::SEQUENCES);
         }
     }
-    dirty
+    d
 }
 
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+/// Deallocates the SQL-level prepared statements (`PREPARE`) and keeps the
+/// driver's own (protocol-level, `from_sql` false), which `DEALLOCATE ALL`
+/// would drop from under its statement cache.
+const DEALLOCATE_SQL_PREPARED: &str = "DO $tusk_reset$ DECLARE r record; BEGIN \
+     FOR r IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP \
+     EXECUTE pg_catalog.format('DEALLOCATE %I', r.name); END LOOP; END $tusk_reset$";
+
+/// The full reset: everything `DISCARD ALL` resets except the driver's
+/// cached prepared statements, in one transaction. `prepared`: the SQL
+/// `PREPARE`d statements are deallocated too (when the handle's text showed
+/// a `PREPARE`: it needs PL/pgSQL, and costs more).
+pub(crate) fn full_reset_sql(prepared: bool) -> String {
+    let mut s = String::from(
+        "BEGIN; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; \
+         UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; ",
+    );
+    if prepared {
+        s.push_str(DEALLOCATE_SQL_PREPARED);
+        s.push_str("; ");
+    }
+    s.push_str("COMMIT");
+    s
 }
 
-/// The SQL that undoes the kinds of state in `dirty` (run outside a
-/// transaction, after any open one was rolled back).
+/// The SQL that undoes the kinds of state in `dirty`, in one transaction
+/// (run after any open one was rolled back).
 pub(crate) fn reset_sql(dirty: Dirty) -> String {
-    let mut parts: Vec<&str> = Vec::new();
+    let mut parts: Vec<&str> = vec!["BEGIN"];
+    if dirty.has(Dirty::SETTINGS) {
+        // Role and session authorization are not touched by RESET ALL;
+        // SET SESSION AUTHORIZATION DEFAULT resets both.
+        parts.push("SET SESSION AUTHORIZATION DEFAULT");
+        parts.push("RESET ALL");
+    }
     if dirty.has(Dirty::CURSOR) {
         parts.push("CLOSE ALL");
-    }
-    if dirty.has(Dirty::SETTINGS) {
-        // Role and session authorization are not touched by RESET ALL.
-        parts.push("SET SESSION AUTHORIZATION DEFAULT");
-        parts.push("RESET ROLE");
-        parts.push("RESET ALL");
     }
     if dirty.has(Dirty::LISTEN) {
         parts.push("UNLISTEN *");
     }
     if dirty.has(Dirty::ADVISORY) {
-        parts.push("SELECT pg_advisory_unlock_all()");
+        parts.push("SELECT pg_catalog.pg_advisory_unlock_all()");
     }
     if dirty.has(Dirty::TEMP) {
         parts.push("DISCARD TEMP");
     }
-    if dirty.has(Dirty::PREPARE) {
-        parts.push("DEALLOCATE ALL");
+    if dirty.has(Dirty::SEQUENCES) {
+        parts.push("DISCARD SEQUENCES");
     }
+    if dirty.has(Dirty::PREPARE) {
+        parts.push(DEALLOCATE_SQL_PREPARED);
+    }
+    parts.push("COMMIT");
     parts.join("; ")
 }
 
@@ -188,8 +220,19 @@ mod tests {
             ("DECLARE c CURSOR WITH HOLD FOR SELECT 1", Dirty::CURSOR),
             ("SELECT pg_advisory_lock(1)", Dirty::ADVISORY),
             ("SELECT pg_try_advisory_lock_shared(1)", Dirty::ADVISORY),
-            ("SELECT 'a'\\nSET x = 1", Dirty::SETTINGS),
             ("SELECT offset_setting FROM settings", Dirty(0)),
+            // A comment neither hides a keyword nor makes one.
+            (
+                "-- update the tenant\nSET app.tenant = '42'",
+                Dirty::SETTINGS,
+            ),
+            ("/* UPDATE */ SET app.tenant = '42'", Dirty::SETTINGS),
+            ("SELECT 'SET x = 1', $$LISTEN a$$ -- SET", Dirty(0)),
+            ("SELECT \"set\" FROM t", Dirty(0)),
+            // What a DO block or a procedure runs cannot be read.
+            ("DO E'BEGIN EXECUTE ''S\\x45T ROLE x''; END'", Dirty::ALL),
+            ("CALL p()", Dirty::ALL),
+            ("INSERT INTO t VALUES (nextval('s'))", Dirty::SEQUENCES),
         ];
         for (sql, want) in cases {
             assert_eq!(scan(sql), *want, "{sql}");
@@ -198,18 +241,36 @@ mod tests {
 
     #[test]
     fn reset_sql_only_what_was_touched() {
-        assert_eq!(reset_sql(Dirty::LISTEN), "UNLISTEN *");
+        assert_eq!(reset_sql(Dirty::LISTEN), "BEGIN; UNLISTEN *; COMMIT");
         let all = reset_sql(Dirty::ALL);
         for part in [
             "CLOSE ALL",
-            "RESET ROLE",
+            "SET SESSION AUTHORIZATION DEFAULT",
             "RESET ALL",
             "DISCARD TEMP",
-            "DEALLOCATE ALL",
+            "DISCARD SEQUENCES",
+            "from_sql",
         ] {
             assert!(all.contains(part), "{all}");
         }
+        assert!(!all.contains("DEALLOCATE ALL"), "{all}");
         assert!(!reset_sql(Dirty(1 | 2 | 16 | 32)).contains("DISCARD"));
+        let full = full_reset_sql(false);
+        for part in [
+            "BEGIN;",
+            "SET SESSION AUTHORIZATION DEFAULT",
+            "RESET ALL",
+            "CLOSE ALL",
+            "UNLISTEN *",
+            "pg_advisory_unlock_all()",
+            "DISCARD TEMP",
+            "DISCARD SEQUENCES",
+            "COMMIT",
+        ] {
+            assert!(full.contains(part), "{full}");
+        }
+        assert!(!full.contains("from_sql"));
+        assert!(full_reset_sql(true).contains("from_sql"));
     }
 
     #[test]

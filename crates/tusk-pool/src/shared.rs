@@ -1,14 +1,23 @@
 //! The pool's own query methods (`tusk::Executor for Pool`): one statement
-//! per checkout, and connections shared between callers once the pool is
-//! full, so many tasks pipeline their statements on few connections.
+//! per checkout, on a connection of the caller's own by default (as sqlx's
+//! and deadpool's pools do), reset when it comes back.
 //!
-//! A caller takes an idle connection, or opens one below `max_size`; when
-//! the pool is full it joins the least-loaded connection already serving
-//! the pool's query methods (up to `max_pipeline_depth` callers each)
-//! instead of waiting, unless an `acquire` caller is queued (FIFO: queued
-//! acquirers go first, so sharing never starves them). A statement that
-//! may change session state runs on a connection of its own, which is
-//! reset when it comes back, so shared connections never carry session state.
+//! With [`PoolConfig::share_connections`](crate::PoolConfig::share_connections)
+//! on, connections are shared between callers once the pool is full, so
+//! many tasks pipeline their statements on few connections, under
+//! PgBouncer's transaction-mode contract (no session state): a caller
+//! takes an idle connection, or opens one below `max_size`; when the pool
+//! is full it joins the least-loaded connection already serving the pool's
+//! query methods (up to `max_pipeline_depth` callers each) instead of
+//! waiting, unless an `acquire` caller is queued (FIFO: queued acquirers go
+//! first, so sharing never starves them). What the contract forbids is
+//! enforced where it can be: transaction control and statements that
+//! change session state (recognised by the driver's lexer, comments and
+//! literals included) and streams run on a connection of their own; after
+//! every shared statement the transaction status is checked, and a
+//! statement that ended inside a transaction block (opened out of sight)
+//! closes the connection and fails instead of reporting success for work
+//! that would be rolled back.
 
 use std::panic::Location;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
@@ -18,7 +27,7 @@ use std::time::{Duration, Instant};
 use tusk::{Error, ErrorKind, Executor};
 
 use crate::acquire;
-use crate::conn::{Conn, HandleState};
+use crate::conn::{Conn, HandleState, Returned};
 use crate::inner::Inner;
 use crate::metrics::CloseReason;
 use crate::observe;
@@ -30,6 +39,7 @@ pub(crate) struct SharedEntry {
     pub(crate) users: usize,
     pub(crate) evict: Option<CloseReason>,
     pub(crate) interrupted: bool,
+    pub(crate) read_only_check: bool,
 }
 
 /// One caller's use of a shared connection.
@@ -65,6 +75,7 @@ impl Drop for Lease {
                 e.evict = Some(r);
             }
             e.interrupted |= self.state.interrupted.load(Relaxed);
+            e.read_only_check |= self.state.read_only_check.load(Relaxed);
             if e.users == 0 {
                 Some(s.swap_remove(i))
             } else {
@@ -72,9 +83,15 @@ impl Drop for Lease {
             }
         };
         match done {
-            Some(e) => self
-                .inner
-                .release(e.conn, Default::default(), e.evict, e.interrupted),
+            Some(e) => self.inner.release(
+                e.conn,
+                Returned {
+                    evict: e.evict,
+                    interrupted: e.interrupted,
+                    read_only_check: e.read_only_check,
+                    ..Returned::default()
+                },
+            ),
             None => self.inner.notify_shared(),
         }
     }
@@ -119,6 +136,7 @@ impl Inner {
             users: 1,
             evict: None,
             interrupted: false,
+            read_only_check: false,
         });
         self.notify_shared();
         lease
@@ -214,31 +232,58 @@ impl Drop for SharedWaiting<'_> {
     }
 }
 
-/// Whether a batch opens or ends a transaction itself (`BEGIN; ..;
-/// COMMIT` as plain statements): it runs on a connection of its own, so no
-/// other caller's statement lands inside its transaction.
-fn controls_transactions(batch: &tusk::Batch<'_>) -> bool {
-    batch.statements().any(|(q, _)| {
-        let head = q
-            .sql()
-            .unwrap_or("")
-            .trim_start()
-            .split(|c: char| !c.is_ascii_alphabetic())
-            .next()
-            .unwrap_or("");
-        [
-            "BEGIN",
-            "START",
-            "COMMIT",
-            "END",
-            "ROLLBACK",
-            "ABORT",
-            "SAVEPOINT",
-            "RELEASE",
-        ]
-        .iter()
-        .any(|w| w.eq_ignore_ascii_case(head))
+/// Whether a statement must run on a connection of its own even when
+/// sharing is on: transaction control, anything that changes session state
+/// or reads another statement's (`lastval()`), cursors, procedures and `DO`
+/// blocks (whose bodies cannot be read). Read with the driver's lexer, every
+/// statement of a multi-statement text, so `/* x */ BEGIN` or a keyword
+/// after a comment is seen and a keyword inside a literal is not.
+pub(crate) fn must_own(sql: &str) -> bool {
+    const OWN: [&str; 26] = [
+        "BEGIN",
+        "START",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "ABORT",
+        "SAVEPOINT",
+        "RELEASE",
+        "PREPARE",
+        "SET",
+        "RESET",
+        "LISTEN",
+        "UNLISTEN",
+        "DISCARD",
+        "DEALLOCATE",
+        "DECLARE",
+        "CLOSE",
+        "FETCH",
+        "MOVE",
+        "LOAD",
+        "DO",
+        "CALL",
+        "LOCK",
+        "COPY",
+        "EXECUTE",
+        "NOTIFY",
+    ];
+    const WORDS: [&str; 4] = ["lastval", "currval", "nextval", "setval"];
+    if !crate::reset::scan(sql).is_clean() {
+        return true;
+    }
+    tusk::sql::statements(sql).iter().any(|s| {
+        s.first()
+            .is_some_and(|h| OWN.iter().any(|k| h.is_keyword(k)))
+            || s.iter().any(|t| WORDS.iter().any(|w| t.is_keyword(w)))
     })
+}
+
+/// Whether a batch must run on a connection of its own (any of its
+/// statements does).
+fn batch_must_own(batch: &tusk::Batch<'_>) -> bool {
+    batch
+        .statements()
+        .any(|(q, _)| q.sql().is_none_or(must_own))
 }
 
 fn no_prepare() -> Error {
@@ -248,6 +293,34 @@ fn no_prepare() -> Error {
          connection from pool.acquire(), or pass the SQL text (each connection's statement \
          cache prepares it once)",
     )
+}
+
+impl Lease {
+    /// After a shared statement: it must have left no transaction block
+    /// open. If it did (a transaction opened out of sight), the connection
+    /// is closed when its last user leaves (the server rolls back), and
+    /// this caller gets an error instead of a success that would be
+    /// rolled back.
+    fn settle<T>(&self, r: Result<T, Error>) -> Result<T, Error> {
+        if self.conn().transaction_status() == tusk::TransactionStatus::Idle {
+            return r;
+        }
+        self.state.set_evict(CloseReason::Evicted);
+        r?;
+        Err(Error::new(
+            ErrorKind::Connection,
+            "a statement run through a shared pool connection ended inside a transaction \
+             block; the connection is closed and the work rolled back. Run transactions on a \
+             connection of their own (pool.transaction or pool.acquire)",
+        ))
+    }
+}
+
+impl Pool {
+    /// Whether this statement may share a connection.
+    fn shares(&self, sql: Option<&str>) -> bool {
+        self.inner.hot.share.load(Relaxed) && sql.is_some_and(|s| !must_own(s))
+    }
 }
 
 impl Executor for Pool {
@@ -267,22 +340,26 @@ impl Executor for Pool {
     ) -> impl std::future::Future<Output = Result<Vec<tusk::Row>, Error>> + Send + 'a {
         let location = Location::caller();
         let q = query.into_query();
-        let ins = observe::inspect_query(&self.inner, &q);
         async move {
-            if !ins.dirty.is_clean() {
+            if !self.shares(q.sql()) {
                 return self.acquire_at(location).await?.query(q, params).await;
             }
+            let ins = observe::inspect_query(&self.inner, &q);
             let lease = self.inner.lease(location).await?;
-            observe::run(
+            let r = observe::run(
                 &self.inner,
                 &lease.state,
                 ins,
                 lease.conn().query(q, params),
             )
-            .await
+            .await;
+            lease.settle(r)
         }
     }
 
+    /// Always on a connection of its own (also with sharing on): the
+    /// connection is not lent to anyone else until the stream ends or is
+    /// dropped.
     #[track_caller]
     fn query_stream<'a>(
         &'a self,
@@ -291,23 +368,10 @@ impl Executor for Pool {
     ) -> impl std::future::Future<Output = Result<tusk::RowStream, Error>> + Send + 'a {
         let location = Location::caller();
         let q = query.into_query();
-        let ins = observe::inspect_query(&self.inner, &q);
         async move {
-            if !ins.dirty.is_clean() {
-                return self
-                    .acquire_at(location)
-                    .await?
-                    .query_stream(q, params)
-                    .await;
-            }
-            let lease = self.inner.lease(location).await?;
-            observe::run(
-                &self.inner,
-                &lease.state,
-                ins,
-                lease.conn().query_stream(q, params),
-            )
-            .await
+            let conn = self.acquire_at(location).await?;
+            let stream = conn.query_stream(q, params).await?;
+            Ok(stream.with_guard(conn))
         }
     }
 
@@ -319,19 +383,20 @@ impl Executor for Pool {
     ) -> impl std::future::Future<Output = Result<u64, Error>> + Send + 'a {
         let location = Location::caller();
         let q = query.into_query();
-        let ins = observe::inspect_query(&self.inner, &q);
         async move {
-            if !ins.dirty.is_clean() {
+            if !self.shares(q.sql()) {
                 return self.acquire_at(location).await?.execute(q, params).await;
             }
+            let ins = observe::inspect_query(&self.inner, &q);
             let lease = self.inner.lease(location).await?;
-            observe::run(
+            let r = observe::run(
                 &self.inner,
                 &lease.state,
                 ins,
                 lease.conn().execute(q, params),
             )
-            .await
+            .await;
+            lease.settle(r)
         }
     }
 
@@ -342,19 +407,20 @@ impl Executor for Pool {
     ) -> impl std::future::Future<Output = Result<Vec<tusk::SimpleQueryMessage>, Error>> + Send + 'a
     {
         let location = Location::caller();
-        let ins = observe::inspect_text(&self.inner, sql);
         async move {
-            if !ins.dirty.is_clean() {
+            if !self.shares(Some(sql)) {
                 return self.acquire_at(location).await?.simple_query(sql).await;
             }
+            let ins = observe::inspect_text(&self.inner, sql);
             let lease = self.inner.lease(location).await?;
-            observe::run(
+            let r = observe::run(
                 &self.inner,
                 &lease.state,
                 ins,
                 lease.conn().simple_query(sql),
             )
-            .await
+            .await;
+            lease.settle(r)
         }
     }
 
@@ -364,16 +430,54 @@ impl Executor for Pool {
         batch: &'a tusk::Batch<'a>,
     ) -> impl std::future::Future<Output = Result<Vec<tusk::BatchResult>, Error>> + Send + 'a {
         let location = Location::caller();
-        // Its statements are scanned like any other: a batch that may
-        // change session state gets a connection of its own.
-        let ins = observe::inspect_batch(&self.inner, batch);
-        let own = !ins.dirty.is_clean() || controls_transactions(batch);
+        let own = !self.inner.hot.share.load(Relaxed) || batch_must_own(batch);
         async move {
             if own {
                 return self.acquire_at(location).await?.batch(batch).await;
             }
+            let ins = observe::inspect_batch(&self.inner, batch);
             let lease = self.inner.lease(location).await?;
-            observe::run(&self.inner, &lease.state, ins, lease.conn().batch(batch)).await
+            let r = observe::run(&self.inner, &lease.state, ins, lease.conn().batch(batch)).await;
+            lease.settle(r)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::must_own;
+
+    #[test]
+    fn what_never_shares() {
+        for sql in [
+            "BEGIN",
+            "/* x */ BEGIN",
+            "-- note\nbegin isolation level serializable",
+            "SELECT 1; COMMIT",
+            "start transaction",
+            "SET app.tenant = '42'",
+            "-- update the tenant\nSET app.tenant = '42'",
+            "SELECT set_config('app.tenant', '42', false)",
+            "LISTEN jobs",
+            "CREATE TEMP TABLE t (a int)",
+            "SELECT lastval()",
+            "INSERT INTO t VALUES (nextval('s'))",
+            "DO $$ BEGIN PERFORM 1; END $$",
+            "CALL p()",
+            "DECLARE c CURSOR WITH HOLD FOR SELECT 1",
+            "SELECT pg_advisory_lock(1)",
+        ] {
+            assert!(must_own(sql), "{sql}");
+        }
+        for sql in [
+            "SELECT 1",
+            "SELECT 'BEGIN', $$COMMIT$$ -- ROLLBACK",
+            "INSERT INTO t (a) VALUES ($1)",
+            "UPDATE t SET a = 1 WHERE id = $1",
+            "SELECT \"begin\" FROM t",
+            "/* SET */ SELECT 2",
+        ] {
+            assert!(!must_own(sql), "{sql}");
         }
     }
 }

@@ -137,19 +137,24 @@ fn reap(inner: &Inner) {
     let (idle_timeout, now) = (inner.cfg.read().idle_timeout, Instant::now());
     let generation = inner.generation.load(Acquire);
     let min_idle = inner.hot.min_idle.load(Relaxed);
-    // After `reconfigure` shrank max_size: close idle ones above it.
-    let mut excess = inner
-        .live
-        .load(Acquire)
-        .saturating_sub(inner.hot.max_size.load(Relaxed));
+    // After `reconfigure` shrank max_size: close idle ones above it (busy
+    // ones close as they come back, `Inner::release`).
+    while inner.idle.load(Acquire) > 0 && inner.claim_excess() {
+        match inner.take_idle() {
+            Some(c) => inner.close_counted(c, CloseReason::Reconfigured),
+            None => {
+                inner.live.fetch_add(1, AcqRel);
+                break;
+            }
+        }
+    }
     let mut out: Vec<(Conn, CloseReason)> = Vec::new();
     for shard in inner.shards.iter() {
         let mut s = shard.lock();
         let mut i = 0;
         while i < s.len() {
             let c = &s[i];
-            let reason = if c.generation < generation || excess > 0 {
-                excess = excess.saturating_sub(1);
+            let reason = if c.generation < generation {
                 Some(CloseReason::Reconfigured)
             } else if c.expires.is_some_and(|e| now >= e) {
                 Some(CloseReason::MaxLifetime)

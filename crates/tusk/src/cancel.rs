@@ -45,6 +45,9 @@ pub(crate) enum CancelAddr {
 pub struct CancelToken {
     pub(crate) target: CancelTarget,
     pub(crate) shared: Weak<Shared>,
+    /// The connection's cancel epoch when the token was made; `None`: the
+    /// token survives `Connection::revoke_cancel_tokens`.
+    pub(crate) epoch: Option<u64>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -85,8 +88,22 @@ impl CancelToken {
     /// Queries sent before this call may end with a `Canceled` error;
     /// queries sent after it are never affected: the connection writes
     /// nothing until the server has acted on the request.
+    ///
+    /// A token made before
+    /// [`Connection::revoke_cancel_tokens`](crate::Connection::revoke_cancel_tokens)
+    /// cancels nothing (`Ok`):
+    /// a pool revokes them when a connection changes hands, so a token
+    /// kept by one holder never reaches the next holder's query.
     pub async fn cancel(&self) -> Result<(), Error> {
+        // Writes are held from here on: the epoch checked below cannot
+        // change hands with a query of the next holder already written.
         let _hold = Hold::new(&self.shared);
+        if let Some(epoch) = self.epoch {
+            match self.shared.upgrade() {
+                Some(s) if s.lock().cancel_epoch == epoch => {}
+                _ => return Ok(()),
+            }
+        }
         send_cancel(&self.target).await
     }
 

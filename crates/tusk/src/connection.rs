@@ -71,11 +71,13 @@ impl Connection {
         Transaction::begin(&self.client, opts).await
     }
 
-    /// A token that cancels this connection's running query from anywhere.
+    /// A token that cancels this connection's running query from anywhere
+    /// (until [`revoke_cancel_tokens`](Connection::revoke_cancel_tokens)).
     pub fn cancel_token(&self) -> CancelToken {
         CancelToken {
             target: self.client.shared.cancel.clone(),
             shared: Arc::downgrade(&self.client.shared),
+            epoch: Some(self.client.shared.lock().cancel_epoch),
         }
     }
 
@@ -171,7 +173,8 @@ impl Connection {
     /// Waits for the next `NOTIFY` on a channel this connection `LISTEN`s to.
     pub async fn next_notification(&self) -> Result<Notification, Error> {
         let shared = &self.client.shared;
-        poll_fn(|cx| {
+        let mut role = ExternalRole(shared, true);
+        let r = poll_fn(|cx| {
             let mut st = match shared.poll_external(
                 cx,
                 |st| !st.notifications.is_empty(),
@@ -186,7 +189,9 @@ impl Connection {
                 None => Err(st.broken.clone().unwrap_or_else(Error::closed)),
             })
         })
-        .await
+        .await;
+        role.1 = false;
+        r
     }
 
     /// Waits until every request sent on this connection has been answered
@@ -211,6 +216,25 @@ impl Connection {
         let r = self.wait_idle().await;
         terminate(&self.client);
         r
+    }
+}
+
+/// Gives up the driver role a notification waiter may hold when its future
+/// is dropped before it finished (a timeout around `next_notification`):
+/// otherwise no query waiter could drive the connection again and the next
+/// query would wait forever. The flag is cleared when the wait finished.
+struct ExternalRole<'a>(&'a Arc<crate::engine::Shared>, bool);
+
+impl Drop for ExternalRole<'_> {
+    fn drop(&mut self) {
+        if !self.1 {
+            return;
+        }
+        let mut st = self.0.lock();
+        if st.driver == Some(crate::engine::Driver::External) {
+            st.clear_notification_waker();
+            st.release_driver();
+        }
     }
 }
 

@@ -96,6 +96,8 @@ mod io;
 mod notify;
 mod query;
 mod row;
+mod session;
+pub mod sql;
 mod sql_text;
 mod statement;
 mod stream;

@@ -35,6 +35,10 @@ pub struct RowStream {
     rows_affected: Option<u64>,
     tag: Option<String>,
     ended: bool,
+    /// Dropped when the stream ends or is dropped (after the request is
+    /// abandoned): a pool's lease on the connection. Declared last so it
+    /// goes after `ticket`.
+    pub(crate) guard: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl RowStream {
@@ -51,6 +55,7 @@ impl RowStream {
                 rows_affected: None,
                 tag: None,
                 ended: false,
+                guard: None,
             };
             // Wait for the first row or the end, so that errors such as a
             // syntax error surface here, and a stale cached plan is retried
@@ -97,6 +102,10 @@ impl RowStream {
         Poll::Ready(Ok(()))
     }
 
+    pub(crate) fn is_ended(&self) -> bool {
+        self.ended
+    }
+
     /// Rows affected, once the stream has ended.
     pub fn rows_affected(&self) -> Option<u64> {
         self.rows_affected
@@ -141,7 +150,10 @@ impl Stream for RowStream {
         let Some(r) = st.req_mut(id) else {
             this.ended = true;
             this.ticket.finished = true;
-            return Poll::Ready(Some(Err(st.broken.clone().unwrap_or_else(Error::closed))));
+            let e = st.broken.clone().unwrap_or_else(Error::closed);
+            drop(st);
+            this.guard = None;
+            return Poll::Ready(Some(Err(e)));
         };
         if let Some(row) = r.resp.rows.pop_front() {
             // Room again: let a stalled driver read on. And do not keep the
@@ -156,6 +168,8 @@ impl Stream for RowStream {
             let resp = st.collect(id);
             this.ticket.finished = true;
             this.ended = true;
+            drop(st);
+            this.guard = None;
             return match resp.error {
                 Some(e) => Poll::Ready(Some(Err(e))),
                 None => {

@@ -18,8 +18,8 @@ const GROUP_LABELS: f64 = 56.0;
 pub fn colour(driver: &str) -> &'static str {
     match driver {
         "tusk" => "#d9480f",
-        "tusk-stream" | "tusk-groups" | "tusk-isolated" | "tusk-acquire" | "tusk-tx"
-        | "tusk-noreset" => "#f59f00",
+        "tusk-shared" | "tusk-tracked" | "tusk-stream" | "tusk-groups" | "tusk-isolated"
+        | "tusk-acquire" | "tusk-tx" | "tusk-noreset" => "#f59f00",
         "tokio-postgres" => "#1c7ed6",
         "tokio-postgres-pipelined" => "#74c0fc",
         "deadpool-tokio-postgres" => "#7048e8",
@@ -245,6 +245,8 @@ pub fn render(reports: &[WorkloadReport], subtitle: &str) -> String {
 fn rank(driver: &str) -> usize {
     [
         "tusk",
+        "tusk-shared",
+        "tusk-tracked",
         "tusk-stream",
         "tusk-groups",
         "tusk-isolated",

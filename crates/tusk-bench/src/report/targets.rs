@@ -53,7 +53,7 @@ const TARGETS: &[(&str, Measure, bool, f64)] = &[
         "W3",
         Measure::Throughput(&["deadpool-tokio-postgres"]),
         true,
-        1.25,
+        1.10,
     ),
     ("W3", Measure::Throughput(&["sqlx"]), true, 2.2),
     (

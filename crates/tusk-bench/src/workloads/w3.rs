@@ -42,6 +42,28 @@ pub fn workload() -> Workload {
             entry("tusk", |t| {
                 Box::pin(async move { tasks("tusk", "W3", TASKS, TuskShared(tusk_pool(&t.url)?)) })
             }),
+            entry("tusk-shared", |t| {
+                Box::pin(async move {
+                    tasks(
+                        "tusk-shared",
+                        "W3",
+                        TASKS,
+                        TuskShared(tusk_pool_shared(&t.url, true)?),
+                    )
+                })
+            }),
+            entry("tusk-tracked", |t| {
+                // The default, with the opt-in text-scan reset: what the
+                // full reset costs is the difference.
+                Box::pin(async move {
+                    let pool = tusk_pool(&t.url)?;
+                    pool.reconfigure(PoolConfig {
+                        reset: tusk_pool::ResetPolicy::Tracked,
+                        ..pool.config()
+                    });
+                    tasks("tusk-tracked", "W3", TASKS, TuskShared(pool))
+                })
+            }),
             entry("tusk-acquire", |t| {
                 Box::pin(async move {
                     tasks("tusk-acquire", "W3", TASKS, TuskAcquire(tusk_pool(&t.url)?))
@@ -69,14 +91,23 @@ pub fn workload() -> Workload {
     }
 }
 
-/// A tusk pool of [`CONNECTIONS`], all opened up front (`min_idle`).
+/// A tusk pool of [`CONNECTIONS`], all opened up front (`min_idle`), with
+/// the defaults otherwise: a connection of its own per `pool.query` call,
+/// the full reset on every return.
 pub fn tusk_pool(url: &str) -> Result<Pool> {
+    tusk_pool_shared(url, false)
+}
+
+/// [`tusk_pool`], with `share_connections` as given (on: once all 8
+/// connections are busy, callers share them, pipelined).
+pub fn tusk_pool_shared(url: &str, share: bool) -> Result<Pool> {
     let max = usize::try_from(CONNECTIONS).unwrap_or(8);
     Ok(Pool::new(
         PoolConfig::builder()
             .url(url)?
             .max_size(max)
             .min_idle(max)
+            .share_connections(share)
             .build(),
     )?)
 }
@@ -118,8 +149,9 @@ pub fn pool_error(e: deadpool_postgres::PoolError) -> BenchError {
     }
 }
 
-/// tusk: the pool's own query method; once all 8 connections are busy,
-/// callers share them and their queries are pipelined.
+/// tusk: the pool's own query method: by default a connection of one's
+/// own per call; with `share_connections`, once all 8 connections are
+/// busy, callers share them and their queries are pipelined.
 struct TuskShared(Pool);
 
 impl SharedOp for TuskShared {

@@ -11,7 +11,7 @@ use super::{PoolConfig, ResetPolicy};
 /// Every key, in the order docs/pool.md lists them. `url` sets `connect`;
 /// `hot_statements` takes a list (TOML array, or statements separated by
 /// `;;` elsewhere).
-pub(crate) const KEYS: [&str; 19] = [
+pub(crate) const KEYS: [&str; 20] = [
     "url",
     "name",
     "max_size",
@@ -25,6 +25,7 @@ pub(crate) const KEYS: [&str; 19] = [
     "leak_backtrace",
     "shards",
     "max_pipeline_depth",
+    "share_connections",
     "reset",
     "reset_timeout",
     "reconnect_backoff_min",
@@ -38,19 +39,32 @@ pub(crate) fn keys() -> &'static [&'static str] {
     &KEYS
 }
 
-fn bad(key: &str, value: &str, expected: &str) -> Error {
-    Error::new(
-        ErrorKind::Configuration,
-        format!("pool setting {key} = {value:?} is not valid: expected {expected}"),
-    )
+/// A driver's error about a connection string, with any password hidden.
+fn hide(e: impl Into<Error>) -> Error {
+    let e: Error = e.into();
+    Error::new(e.kind(), super::redact::redact(&e.to_string()))
 }
 
-/// An unknown key: the error names it and lists the known ones.
-pub(crate) fn unknown(key: &str, value: &str, origin: &str) -> Error {
+fn bad(key: &str, value: &str, expected: &str) -> Error {
+    // The value is shown (the user needs to see what did not parse), with
+    // any password in it hidden.
     Error::new(
         ErrorKind::Configuration,
         format!(
-            "unknown pool setting {origin}{key} (value {value:?}); known settings: {}",
+            "pool setting {key} = {:?} is not valid: expected {expected}",
+            super::redact::redact(value)
+        ),
+    )
+}
+
+/// An unknown key: the error names it and lists the known ones. Its value
+/// is never shown: an unknown key may well be a secret
+/// (`TUSK_POOL_PASSWORD`, `[pool] password = ..`).
+pub(crate) fn unknown(key: &str, origin: &str) -> Error {
+    Error::new(
+        ErrorKind::Configuration,
+        format!(
+            "unknown pool setting {origin}{key} (its value is not shown); known settings: {}",
             keys().join(", ")
         ),
     )
@@ -177,7 +191,10 @@ impl PoolConfig {
         match k.as_str() {
             "url" => {
                 let (connect, pool_params) = super::sources::split_url(v)?;
-                self.connect = tusk::Config::parse(&connect)?.with_env_defaults()?;
+                self.connect = tusk::Config::parse(&connect)
+                    .map_err(hide)?
+                    .with_env_defaults()
+                    .map_err(hide)?;
                 for (pk, pv) in pool_params {
                     self.set(&pk, &pv)?;
                 }
@@ -194,11 +211,13 @@ impl PoolConfig {
             "leak_backtrace" => self.leak_backtrace = boolean(&k, v)?,
             "shards" => self.shards = count(&k, v)?,
             "max_pipeline_depth" => self.max_pipeline_depth = count(&k, v)?,
+            "share_connections" => self.share_connections = boolean(&k, v)?,
             "reset" => {
                 self.reset = match v.trim().to_ascii_lowercase().as_str() {
+                    // `always` was the full reset's name.
+                    "full" | "always" => ResetPolicy::Full,
                     "tracked" => ResetPolicy::Tracked,
-                    "always" => ResetPolicy::Always,
-                    _ => return Err(bad(&k, v, "tracked or always")),
+                    _ => return Err(bad(&k, v, "full or tracked")),
                 }
             }
             "reset_timeout" => self.reset_timeout = duration(&k, v)?,
@@ -206,7 +225,7 @@ impl PoolConfig {
             "reconnect_backoff_max" => self.reconnect_backoff_max = duration(&k, v)?,
             "breaker_threshold" => self.breaker_threshold = count(&k, v)?,
             "hot_statements" => self.hot_statements = split_statements(v),
-            _ => return Err(unknown(key, value, "")),
+            _ => return Err(unknown(key, "")),
         }
         Ok(self)
     }
@@ -258,7 +277,8 @@ mod tests {
             ("leak_backtrace", "on"),
             ("shards", "4"),
             ("max_pipeline_depth", "8"),
-            ("reset", "always"),
+            ("reset", "tracked"),
+            ("share_connections", "on"),
             ("reset_timeout", "2s"),
             ("reconnect_backoff_min", "10ms"),
             ("reconnect_backoff_max", "2s"),
@@ -271,7 +291,8 @@ mod tests {
         assert_eq!((c.max_size, c.min_idle, c.breaker_threshold), (17, 2, 7));
         assert_eq!(c.idle_timeout, None);
         assert_eq!(c.max_lifetime, Some(Duration::from_secs(3600)));
-        assert_eq!(c.reset, ResetPolicy::Always);
+        assert_eq!(c.reset, ResetPolicy::Tracked);
+        assert!(c.share_connections);
         assert_eq!(c.hot_statements, vec!["SELECT 1", "SELECT $1::int"]);
         assert!(c.leak_backtrace);
 
@@ -283,12 +304,28 @@ mod tests {
             ("leak_backtrace", "maybe"),
             ("reset", "sometimes"),
             ("breaker_threshold", "99999999999"),
-            ("max_sise", "16"),
         ] {
             let e = c.set(k, v).map(|_| ()).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Configuration, "{k}");
             let msg = e.to_string();
             assert!(msg.contains(k) && msg.contains(v), "{msg}");
+        }
+        // An unknown key is named, its value never shown.
+        let e = c.set("password", "hunter2").map(|_| ()).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("password") && !msg.contains("hunter2"),
+            "{msg}"
+        );
+        // A URL's password never appears in an error about it.
+        for url in [
+            "postgresql://app:hunter2@db/x?sslmode=bogus",
+            "postgresql://app:hunter2@db/x?pool_max_size=lots",
+            "postgresql://app@db/x?password=hunter2&pool_max_sise=3",
+            "host=db password=hunter2 sslmode=bogus",
+        ] {
+            let e = c.set("url", url).map(|_| ()).unwrap_err();
+            assert!(!e.to_string().contains("hunter2"), "{url}: {e}");
         }
     }
 }

@@ -4,6 +4,7 @@
 //! warnings (`validate`).
 
 mod keys;
+mod redact;
 mod sources;
 mod validate;
 
@@ -19,15 +20,37 @@ use crate::credentials::CredentialsProvider;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ResetPolicy {
-    /// Reset only the kinds of state the handle's statements could have
-    /// changed (settings and role, LISTEN, temp tables, SQL PREPARE,
-    /// cursors, advisory locks), found by scanning their text. The default.
+    /// The default: after every checkout that sent anything, everything
+    /// `DISCARD ALL` resets except the driver's cached prepared statements
+    /// (open transaction rolled back; `CLOSE ALL`, `SET SESSION
+    /// AUTHORIZATION DEFAULT`, `RESET ALL`, `UNLISTEN *`,
+    /// `pg_advisory_unlock_all()`, `DISCARD TEMP`, `DISCARD SEQUENCES`),
+    /// plus the driver's notification queue, notice handler and cancel
+    /// tokens. Whatever a function did out of sight is undone too. Queued
+    /// on return and sent in the same write as the next holder's first
+    /// statement: no round trip for anyone.
     #[default]
+    Full,
+    /// Opt-in, cheaper, with a contract: reset only the kinds of state
+    /// whose statements appear in the SQL text the handle ran through the
+    /// pool (settings and role, LISTEN, temp tables, SQL PREPARE, cursors,
+    /// advisory locks, read with [`tusk::sql::lexer`]). State changed out
+    /// of sight (a function calling `set_config` or running `EXECUTE
+    /// 'SET ROLE ..'`, a temp table, `LISTEN` or lock taken in a function,
+    /// `lastval()`) is **not** reset: use it only when no statement the
+    /// application runs calls such functions. The driver-side state
+    /// (notifications, notice handler, cancel tokens) is still reset.
     Tracked,
-    /// Reset everything on every return of a handle that ran a statement
-    /// (for code whose functions change session state out of sight, e.g.
-    /// `set_config(.., false)` inside PL/pgSQL). Costs a round trip per return.
-    Always,
+}
+
+impl ResetPolicy {
+    /// The setting's spelling (`full`, `tracked`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResetPolicy::Full => "full",
+            ResetPolicy::Tracked => "tracked",
+        }
+    }
 }
 
 /// The pool's configuration. Every field has a documented default
@@ -90,7 +113,14 @@ pub struct PoolConfig {
     /// own query methods share it (pipelining), once the pool is at
     /// `max_size`. 1 disables sharing. Default 16.
     pub max_pipeline_depth: usize,
-    /// How session state is reset when a connection comes back. Default [`ResetPolicy::Tracked`].
+    /// Whether [`Pool`](crate::Pool)'s own query methods may share a busy
+    /// connection between callers (pipelining their statements) once the
+    /// pool is at `max_size`. Default false: each call takes a connection
+    /// of its own, as sqlx's and deadpool's pools do. On, callers share a
+    /// session with PgBouncer's transaction-mode contract: no session
+    /// state (docs/pool.md, "Sharing busy connections").
+    pub share_connections: bool,
+    /// How session state is reset when a connection comes back. Default [`ResetPolicy::Full`].
     pub reset: ResetPolicy,
     /// How long the rollback and reset of a returned connection may take
     /// before the connection is closed instead. Default 5 s.
@@ -127,7 +157,8 @@ impl Default for PoolConfig {
             leak_backtrace: false,
             shards: 0,
             max_pipeline_depth: 16,
-            reset: ResetPolicy::Tracked,
+            share_connections: false,
+            reset: ResetPolicy::Full,
             reset_timeout: Duration::from_secs(5),
             credentials: None,
             reconnect_backoff_min: Duration::from_millis(25),
@@ -152,6 +183,7 @@ impl std::fmt::Debug for PoolConfig {
             .field("leak_detection_threshold", &self.leak_detection_threshold)
             .field("shards", &self.shards)
             .field("max_pipeline_depth", &self.max_pipeline_depth)
+            .field("share_connections", &self.share_connections)
             .field("reset", &self.reset)
             .field("credentials", &self.credentials.is_some())
             .field("hot_statements", &self.hot_statements)
@@ -247,6 +279,8 @@ impl PoolConfigBuilder {
         shards: usize,
         /// Sets how many callers may share one connection.
         max_pipeline_depth: usize,
+        /// Lets the pool's query methods share busy connections (opt-in).
+        share_connections: bool,
         /// Sets the reset policy.
         reset: ResetPolicy,
         /// Sets the reset timeout.
@@ -294,10 +328,12 @@ mod tests {
             .url("postgresql://app@db1:5433/orders")
             .unwrap()
             .name("orders".into())
-            .reset(ResetPolicy::Always)
+            .reset(ResetPolicy::Tracked)
             .build();
         assert_eq!(c.connect.dbname(), Some("orders"));
-        assert_eq!(c.reset, ResetPolicy::Always);
+        assert_eq!(c.reset, ResetPolicy::Tracked);
+        assert_eq!(PoolConfig::default().reset, ResetPolicy::Full);
+        assert!(!PoolConfig::default().share_connections);
         assert!(format!("{c:?}").contains("orders"));
         assert!(PoolConfig::from_url("postgresql://a@b/c?sslmode=bogus").is_err());
     }

@@ -29,7 +29,8 @@ fn percent_decode(s: &str) -> Result<String, Error> {
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| {
                     config_error(format!(
-                        "connection string parameter {s:?} has a bad percent escape"
+                        "connection string parameter {:?} has a bad percent escape",
+                        super::redact::redact(s)
                     ))
                 })?;
             out.push(hex);
@@ -41,7 +42,8 @@ fn percent_decode(s: &str) -> Result<String, Error> {
     }
     String::from_utf8(out).map_err(|_| {
         config_error(format!(
-            "connection string parameter {s:?} is not UTF-8 once decoded"
+            "connection string parameter {:?} is not UTF-8 once decoded",
+            super::redact::redact(s)
         ))
     })
 }
@@ -135,8 +137,23 @@ impl PoolConfig {
     /// seconds for durations), floats (seconds) or booleans;
     /// `hot_statements` is an array of strings; `url` sets the connection.
     pub fn apply_toml(&mut self, text: &str) -> Result<&mut PoolConfig, Error> {
-        let file: TomlFile = toml::from_str(text)
-            .map_err(|e| config_error(format!("the pool's TOML config does not parse: {e}")))?;
+        // The parser's message quotes the offending line, which may hold a
+        // secret: only its message and position are shown.
+        let file: TomlFile = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    format!(
+                        " (line {})",
+                        text[..s.start.min(text.len())].lines().count().max(1)
+                    )
+                })
+                .unwrap_or_default();
+            config_error(format!(
+                "the pool's TOML config does not parse{at}: {}",
+                super::redact::redact(e.message())
+            ))
+        })?;
         let Some(table) = file.pool else {
             return Ok(self);
         };
@@ -156,7 +173,8 @@ impl PoolConfig {
                             toml::Value::String(s) => list.push(s.clone()),
                             other => {
                                 return Err(config_error(format!(
-                                    "[pool] hot_statements = {other}: every entry must be a string of SQL"
+                                    "[pool] hot_statements: every entry must be a string of SQL, not {}",
+                                    other.type_str()
                                 )))
                             }
                         }
@@ -166,15 +184,16 @@ impl PoolConfig {
                 }
                 other => {
                     if !keys::keys().contains(&k.as_str()) {
-                        return Err(keys::unknown(k, &other.to_string(), "[pool] "));
+                        return Err(keys::unknown(k, "[pool] "));
                     }
                     return Err(config_error(format!(
-                        "[pool] {k} = {other} is not valid: expected a string, a number or a boolean"
+                        "[pool] {k} is not valid: expected a string, a number or a boolean, not {}",
+                        other.type_str()
                     )));
                 }
             };
             if !keys::keys().contains(&k.as_str()) {
-                return Err(keys::unknown(k, &text, "[pool] "));
+                return Err(keys::unknown(k, "[pool] "));
             }
             self.set(k, &text)?;
         }
@@ -202,7 +221,7 @@ impl PoolConfig {
                 } else if keys::keys().contains(&key.as_str()) {
                     settings.push((key, v));
                 } else {
-                    return Err(keys::unknown(&k, &v, ""));
+                    return Err(keys::unknown(&k, ""));
                 }
             }
         }
@@ -353,6 +372,36 @@ mod tests {
             .map(|_| ())
             .unwrap_err();
         assert!(e.to_string().contains("TUSK_POOL_MAX_SISE"), "{e}");
+        // Secrets: an unknown key's value is never echoed, a URL's
+        // password never appears.
+        for vars in [
+            &[("TUSK_POOL_PASSWORD", "hunter2")][..],
+            &[(
+                "DATABASE_URL",
+                "postgresql://app:hunter2@db/x?pool_max_size=lots",
+            )],
+            &[(
+                "DATABASE_URL",
+                "postgresql://app:hunter2@db/x?sslmode=bogus",
+            )],
+            &[("TUSK_POOL_URL", "postgresql://app:hunter2@db/x?pool_nope=1")],
+        ] {
+            let e = PoolConfig::default()
+                .apply_env(env(vars))
+                .map(|_| ())
+                .unwrap_err();
+            assert!(!e.to_string().contains("hunter2"), "{vars:?}: {e}");
+        }
+        for toml in [
+            "[pool]\npassword = \"hunter2\"",
+            "[pool]\nurl = \"postgresql://app:hunter2@db/x?pool_max_size=lots\"",
+            "[pool]\npassword = \"hunter2",
+            "[pool]\nsecret = [\"hunter2\"]",
+            "[pool]\nmax_size = { password = \"hunter2\" }",
+        ] {
+            let e = PoolConfig::from_toml_str(toml).unwrap_err();
+            assert!(!e.to_string().contains("hunter2"), "{toml}: {e}");
+        }
 
         let toml = r#"
             [database]

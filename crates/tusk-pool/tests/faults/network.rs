@@ -116,7 +116,16 @@ async fn terminated_backends_under_load() {
 async fn server_restart_under_load() {
     let cluster = Arc::new(Cluster::start().unwrap());
     let url = cluster.url("postgres");
-    let pool = Pool::new(crate::config(&url).max_size(6).min_idle(4).build()).unwrap();
+    // Eight callers on six connections: shared (opt-in), so that nobody
+    // queues and the health check is not "exhausted" once recovered.
+    let pool = Pool::new(
+        crate::config(&url)
+            .max_size(6)
+            .min_idle(4)
+            .share_connections(true)
+            .build(),
+    )
+    .unwrap();
     crate::eventually("min_idle at start", Duration::from_secs(10), || {
         pool.stats().idle >= 4
     })

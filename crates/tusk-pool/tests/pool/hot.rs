@@ -63,22 +63,25 @@ async fn hot_statements_are_prepared_before_first_use() {
     assert_eq!(hot_count(&now), 2, "{now:?}");
     drop(c);
 
-    // Through the pool's own methods too, and after a reset that dropped
-    // every prepared statement (DEALLOCATE ALL) the next holder finds them
-    // prepared again.
+    // Through the pool's own methods too. The reset on return deallocates
+    // the holder's own SQL-level PREPAREd statements and keeps the driver's
+    // (the hot ones included): the next holder finds them prepared.
     let n: i64 = pool.query_scalar(HOT_A, &[&1i64]).await.unwrap();
     assert_eq!(n, 2);
     let c = pool.acquire().await.unwrap();
     c.execute("PREPARE mine AS SELECT 1", &[]).await.unwrap();
     drop(c);
     let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
-    assert_eq!(
-        server_prepared(&c).await.len(),
-        3,
-        "{:?}",
-        server_prepared(&c).await
-    );
+    let mine: i64 = c
+        .query_scalar(
+            "SELECT count(*) FROM pg_prepared_statements WHERE from_sql",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(mine, 0);
+    assert_eq!(hot_count(&server_prepared(&c).await), 2);
     let n: i64 = c.query_scalar(HOT_A, &[&2i64]).await.unwrap();
     assert_eq!(n, 3);
-    assert_eq!(c.cached_statements(), 3);
+    assert!(c.cached_statements() >= 3);
 }

@@ -148,6 +148,13 @@ pub(crate) struct State {
     /// request. A cached statement whose Parse is in the same group may be
     /// used before the server confirmed it; nobody else's may.
     pub group_first: Option<u64>,
+    /// Notifications are dropped while the request answered is this one
+    /// or older: a session reset (`Connection::send_session_reset`) that
+    /// ends the previous holder's `LISTEN`s. 0: none.
+    pub notification_barrier: u64,
+    /// Cancel tokens made before the last `revoke_cancel_tokens` carry an
+    /// older epoch and cancel nothing.
+    pub cancel_epoch: u64,
 }
 
 impl State {
@@ -197,6 +204,8 @@ impl State {
             prefix_msgs: bytes::Bytes::new(),
             group_len: 0,
             group_first: None,
+            notification_barrier: 0,
+            cancel_epoch: 0,
         }
     }
 
@@ -1098,6 +1107,15 @@ impl State {
                         })?
                         .to_string(),
                 };
+                if self.notification_barrier != 0
+                    && self
+                        .current_id()
+                        .is_some_and(|id| id <= self.notification_barrier)
+                {
+                    // Delivered before the session reset ended: for the
+                    // previous holder's LISTENs.
+                    return Ok(());
+                }
                 self.notifications.push_back(n);
                 if let Some(w) = &self.notification_waker {
                     w.wake_by_ref();
@@ -1226,7 +1244,7 @@ impl State {
                 }
                 if response::invalidates_cache(&tag) {
                     self.cache.clear();
-                    if (tag.starts_with("DISCARD") || tag.starts_with("DEALLOCATE"))
+                    if (tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE"))
                         && self.prefix != Prefix::Off
                     {
                         self.prefix = Prefix::Unprepared;

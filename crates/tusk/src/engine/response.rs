@@ -173,10 +173,14 @@ pub(crate) fn rows_from_tag(tag: &str) -> u64 {
 
 /// Command tags after which cached statements may describe stale result
 /// types: the cache is dropped (and the statements closed) proactively.
+/// `DISCARD ALL` and `DEALLOCATE` drop prepared statements; `DISCARD TEMP`,
+/// `DISCARD SEQUENCES` and `DISCARD PLANS` (a pool's session reset) keep
+/// them, and a plan a dropped temp table made stale is healed by the
+/// re-prepare on `0A000`.
 pub(crate) fn invalidates_cache(tag: &str) -> bool {
     tag.starts_with("ALTER ")
         || tag.starts_with("DROP ")
-        || tag.starts_with("DISCARD")
+        || tag == "DISCARD ALL"
         || tag.starts_with("DEALLOCATE")
         || matches!(
             tag,
@@ -201,6 +205,8 @@ mod tests {
         assert!(invalidates_cache("ALTER TABLE"));
         assert!(invalidates_cache("DISCARD ALL"));
         assert!(invalidates_cache("DEALLOCATE ALL"));
+        assert!(!invalidates_cache("DISCARD TEMP"));
+        assert!(!invalidates_cache("DISCARD SEQUENCES"));
         assert!(!invalidates_cache("CREATE TABLE"));
         assert!(!invalidates_cache("SELECT 1"));
     }

@@ -12,6 +12,7 @@ mod groups;
 mod pipeline;
 mod pooler;
 mod server_messages;
+mod session;
 mod stale_plan;
 mod stream;
 mod stream_release;

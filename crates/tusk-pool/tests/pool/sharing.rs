@@ -1,0 +1,196 @@
+//! Sharing busy connections is opt-in, and never shares a transaction or a
+//! live stream (issue 11, items 4 and 5).
+
+use std::time::Duration;
+
+use tusk::{ErrorKind, Executor};
+use tusk_pool::Pool;
+
+fn shared_pool(db: &tusk_testkit::TestDb, max: usize) -> Pool {
+    crate::app_pool(db, |b| b.max_size(max).share_connections(true))
+}
+
+fn items(db: &tusk_testkit::TestDb) {
+    crate::app_roles();
+    db.psql(&format!(
+        "CREATE TABLE items (v text); GRANT SELECT, INSERT ON items TO {};",
+        crate::APP
+    ))
+    .expect("schema");
+}
+
+async fn committed(db: &tusk_testkit::TestDb, v: &str) -> i64 {
+    crate::fresh(db)
+        .await
+        .query_scalar("SELECT count(*) FROM items WHERE v = $1", &[&v])
+        .await
+        .unwrap()
+}
+
+/// Holds the only connection with a shared statement while `f` runs.
+async fn while_busy<F: std::future::Future>(pool: &Pool, f: F) -> F::Output {
+    let p = pool.clone();
+    let busy = tokio::spawn(async move { p.query("SELECT pg_sleep(0.4)", &[]).await });
+    while pool.stats().in_use == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let out = f.await;
+    busy.await.unwrap().unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_each_call_has_a_connection_of_its_own() {
+    let db = crate::db();
+    let pool = crate::app_pool(&db, |b| {
+        b.max_size(1).acquire_timeout(Duration::from_millis(150))
+    });
+    assert!(!pool.config().share_connections);
+    let p = pool.clone();
+    let busy = tokio::spawn(async move { p.query("SELECT pg_sleep(0.5)", &[]).await });
+    while pool.stats().in_use == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The only connection is busy: the call waits for it (and times out
+    // here) instead of joining it.
+    let e = pool.query("SELECT 1", &[]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PoolExhausted, "{e}");
+    busy.await.unwrap().unwrap();
+    let n: i32 = pool.query_scalar("SELECT 1", &[]).await.unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_callers_begin_never_rolls_back_an_acknowledged_write() {
+    let db = crate::db();
+    items(&db);
+    let pool = shared_pool(&db, 1);
+    let (a, b) = while_busy(&pool, async {
+        let (pa, pb) = (pool.clone(), pool.clone());
+        let a = tokio::spawn(async move { pa.execute("BEGIN", &[]).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let b =
+            tokio::spawn(
+                async move { pb.execute("INSERT INTO items VALUES ('from b')", &[]).await },
+            );
+        (a.await.unwrap(), b.await.unwrap())
+    })
+    .await;
+    a.unwrap();
+    assert_eq!(b.unwrap(), 1);
+    // Let every return path finish, then look from outside.
+    drop(crate::bounded("acquire", pool.acquire()).await.unwrap());
+    assert_eq!(
+        committed(&db, "from b").await,
+        1,
+        "B's acknowledged row is gone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_opening_a_transaction_behind_a_comment_shares_nothing() {
+    let db = crate::db();
+    items(&db);
+    let pool = shared_pool(&db, 1);
+    let (a, b) = while_busy(&pool, async {
+        let (pa, pb) = (pool.clone(), pool.clone());
+        let a = tokio::spawn(async move {
+            let mut batch = tusk::Batch::new();
+            batch.push("/* x */ BEGIN", &[]).push("SELECT 1", &[]);
+            pa.batch(&batch).await.map(|r| r.len())
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let b = tokio::spawn(async move {
+            pb.execute("INSERT INTO items VALUES ('after batch')", &[])
+                .await
+        });
+        (a.await.unwrap(), b.await.unwrap())
+    })
+    .await;
+    a.unwrap();
+    assert_eq!(b.unwrap(), 1);
+    drop(crate::bounded("acquire", pool.acquire()).await.unwrap());
+    assert_eq!(committed(&db, "after batch").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_callers_pipeline_and_get_their_own_answers() {
+    let db = crate::db();
+    let pool = shared_pool(&db, 2);
+    let mut tasks = Vec::new();
+    for t in 0..32i64 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..20i64 {
+                let v: i64 = pool
+                    .query_scalar("SELECT $1::int8", &[&(t * 1000 + i)])
+                    .await
+                    .unwrap();
+                assert_eq!(v, t * 1000 + i);
+            }
+        }));
+    }
+    for t in tasks {
+        crate::bounded("shared task", t).await.unwrap();
+    }
+    assert!(pool.stats().size <= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_is_not_lent_while_pool_query_stream_reads_from_it() {
+    let db = crate::db();
+    for share in [false, true] {
+        let pool = crate::app_pool(&db, |b| {
+            b.max_size(1)
+                .share_connections(share)
+                .acquire_timeout(Duration::from_millis(300))
+        });
+        let stream = pool
+            .query_stream("SELECT generate_series(1, 50000)", &[])
+            .await
+            .unwrap();
+        assert_eq!(pool.stats().in_use, 1, "share {share}");
+        let e = pool.acquire().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PoolExhausted, "share {share}: {e}");
+        let rows = stream.collect_all().await.unwrap();
+        assert_eq!(rows.len(), 50000);
+        let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+        let n: i32 = c.query_scalar("SELECT 1", &[]).await.unwrap();
+        assert_eq!(n, 1);
+        drop(c);
+        // Dropped before its end: back to the pool, usable.
+        let stream = pool
+            .query_stream("SELECT generate_series(1, 50000)", &[])
+            .await
+            .unwrap();
+        drop(stream);
+        let n: i32 = crate::bounded("query", pool.query_scalar("SELECT 2", &[]))
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_connection_dropped_while_its_stream_lives_stays_out() {
+    let db = crate::db();
+    let pool = crate::app_pool(&db, |b| {
+        b.max_size(1).acquire_timeout(Duration::from_millis(300))
+    });
+    let c = pool.acquire().await.unwrap();
+    let stream = c
+        .query_stream("SELECT generate_series(1, 50000)", &[])
+        .await
+        .unwrap();
+    drop(c);
+    assert_eq!(pool.stats().in_use, 1);
+    let e = pool.acquire().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PoolExhausted, "{e}");
+    let rows = crate::bounded("stream", stream.collect_all())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 50000);
+    let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+    let n: i32 = c.query_scalar("SELECT 3", &[]).await.unwrap();
+    assert_eq!(n, 3);
+}

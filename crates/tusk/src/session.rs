@@ -1,0 +1,93 @@
+//! What a connection pool needs to hand a connection from one user to the
+//! next: a session reset sent without waiting, the previous user's
+//! notifications and notice handler gone, and their cancel tokens dead.
+//!
+//! ```no_run
+//! # async fn f(conn: &tusk::Connection) -> Result<(), tusk::Error> {
+//! // The previous holder is done with `conn`:
+//! conn.detach_notice_handler();
+//! conn.revoke_cancel_tokens();
+//! conn.send_session_reset("BEGIN; RESET ALL; UNLISTEN *; COMMIT")?;
+//! // The next holder's first statement is written behind the reset: no
+//! // round trip waits for it.
+//! # Ok(()) }
+//! ```
+
+use crate::cancel::CancelToken;
+use crate::connection::Connection;
+use crate::error::Error;
+use crate::stream::RowStream;
+
+impl Connection {
+    /// Queues `sql` (simple query protocol, several statements allowed)
+    /// without writing it or waiting for its answer: it goes out in the
+    /// same write as the next statement sent on this connection (or with
+    /// the next wait: [`wait_idle`](Connection::wait_idle), a
+    /// notification wait), and runs before it on the server. Nobody pays a
+    /// round trip or a system call for it. Its result and any error are discarded; a reset that
+    /// runs in `BEGIN; ..; COMMIT` and fails leaves the transaction aborted
+    /// ([`transaction_status`](Connection::transaction_status) `Failed`),
+    /// so the statements behind it fail instead of running on a session
+    /// that was not reset.
+    ///
+    /// Notifications already received, and those received until the
+    /// server has answered `sql`, are dropped (they belong to the
+    /// `LISTEN`s `sql` ends with `UNLISTEN *`).
+    pub fn send_session_reset(&self, sql: &str) -> Result<(), Error> {
+        let mut st = self.client().shared.lock();
+        if let Some(e) = &st.broken {
+            return Err(e.clone());
+        }
+        postgres_protocol::message::frontend::query(sql, &mut st.wbuf).map_err(|e| {
+            Error::with_source(
+                crate::error::ErrorKind::Conversion,
+                "cannot encode message",
+                e,
+            )
+        })?;
+        let id = st.push(crate::engine::response::Response::simple());
+        // Nobody waits for its answer: it is read and dropped.
+        st.abandon(id);
+        st.notifications.clear();
+        st.notification_barrier = id;
+        Ok(())
+    }
+
+    /// Drops the notice handler set by
+    /// [`set_notice_handler`](Connection::set_notice_handler); notices are
+    /// logged with `tracing` again.
+    pub fn detach_notice_handler(&self) {
+        self.client().shared.lock().notice_handler = None;
+    }
+
+    /// Makes every [`CancelToken`] from [`cancel_token`](Connection::cancel_token)
+    /// made so far cancel nothing. A pool calls it when a connection
+    /// changes hands, so a token kept by one holder never cancels the next
+    /// holder's query.
+    pub fn revoke_cancel_tokens(&self) {
+        self.client().shared.lock().cancel_epoch += 1;
+    }
+
+    /// A cancel token that [`revoke_cancel_tokens`](Connection::revoke_cancel_tokens)
+    /// does not revoke: for the owner of the connection (a pool canceling
+    /// whatever runs at shutdown), never for its users.
+    pub fn owner_cancel_token(&self) -> CancelToken {
+        let mut t = self.cancel_token();
+        t.epoch = None;
+        t
+    }
+}
+
+impl RowStream {
+    /// Keeps `guard` alive while the stream is: it is dropped when the
+    /// stream ends (last row, error) or is dropped. A pool attaches its
+    /// lease on the connection, so the connection is not lent to anyone
+    /// else while rows are still coming.
+    pub fn with_guard(mut self, guard: impl Send + Sync + 'static) -> RowStream {
+        if self.is_ended() {
+            return self;
+        }
+        self.guard = Some(Box::new(guard));
+        self
+    }
+}

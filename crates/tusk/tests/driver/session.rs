@@ -1,0 +1,121 @@
+//! What a pool needs to hand a connection over (`src/session.rs`): a reset
+//! queued without a write or a wait, the previous user's notifications,
+//! notice handler and cancel tokens gone, a guard kept by a stream.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tusk::{Executor, TransactionStatus};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_reset_runs_before_the_next_statement_and_drops_old_notifications() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    let other = crate::conn(&db).await;
+    c.batch_execute("LISTEN jobs; SET work_mem = '7MB'")
+        .await
+        .unwrap();
+    other
+        .execute("SELECT pg_notify('jobs', 'old')", &[])
+        .await
+        .unwrap();
+    c.query("SELECT pg_sleep(0.1)", &[]).await.unwrap();
+    let sent = c.bytes_sent();
+    c.send_session_reset("BEGIN; RESET ALL; UNLISTEN *; COMMIT")
+        .unwrap();
+    // Queued, not written.
+    assert_eq!(c.bytes_sent(), sent);
+    let wm: String = c.query_scalar("SHOW work_mem", &[]).await.unwrap();
+    assert_eq!(wm, "4MB");
+    c.execute("LISTEN jobs", &[]).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_millis(200), c.next_notification()).await;
+    assert!(got.is_err(), "{got:?}");
+    // A reset that fails leaves the transaction aborted: what follows fails.
+    c.send_session_reset("BEGIN; SELECT 1/0; COMMIT").unwrap();
+    let e = c.query("SELECT 1", &[]).await.unwrap_err();
+    assert_eq!(
+        e.code().map(|c| c.code().to_string()).as_deref(),
+        Some("25P02")
+    );
+    assert_eq!(c.transaction_status(), TransactionStatus::Failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_cancel_tokens_cancel_nothing_and_the_notice_handler_detaches() {
+    let db = crate::db();
+    let c = Arc::new(crate::conn(&db).await);
+    let old = c.cancel_token();
+    let owner = c.owner_cancel_token();
+    c.revoke_cancel_tokens();
+    let c2 = c.clone();
+    let q = tokio::spawn(async move { c2.query("SELECT pg_sleep(0.5)", &[]).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    old.cancel().await.unwrap();
+    assert!(q.await.unwrap().is_ok());
+    // The owner's token survives revocation.
+    let c2 = c.clone();
+    let q = tokio::spawn(async move { c2.query("SELECT pg_sleep(5)", &[]).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    owner.cancel().await.unwrap();
+    assert!(q.await.unwrap().is_err());
+
+    let heard = Arc::new(AtomicUsize::new(0));
+    let h = heard.clone();
+    c.set_notice_handler(move |_| {
+        h.fetch_add(1, Ordering::SeqCst);
+    });
+    c.detach_notice_handler();
+    c.execute("DO $$ BEGIN RAISE NOTICE 'x'; END $$", &[])
+        .await
+        .unwrap();
+    assert_eq!(heard.load(Ordering::SeqCst), 0);
+}
+
+struct Flag(Arc<AtomicBool>);
+
+impl Drop for Flag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streams_guard_lives_until_its_end() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    let dropped = Arc::new(AtomicBool::new(false));
+    let s = c
+        .query_stream("SELECT generate_series(1, 3000)", &[])
+        .await
+        .unwrap()
+        .with_guard(Flag(dropped.clone()));
+    assert!(!dropped.load(Ordering::SeqCst));
+    let rows = s.collect_all().await.unwrap();
+    assert_eq!(rows.len(), 3000);
+    assert!(dropped.load(Ordering::SeqCst));
+    // Dropped early: the guard goes with it.
+    let dropped = Arc::new(AtomicBool::new(false));
+    let s = c
+        .query_stream("SELECT generate_series(1, 3000)", &[])
+        .await
+        .unwrap()
+        .with_guard(Flag(dropped.clone()));
+    drop(s);
+    assert!(dropped.load(Ordering::SeqCst));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_notification_wait_does_not_wedge_the_connection() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.execute("LISTEN jobs", &[]).await.unwrap();
+    // Gives up while it drives the connection (waiting for the socket).
+    let got = tokio::time::timeout(Duration::from_millis(100), c.next_notification()).await;
+    assert!(got.is_err());
+    let n: i32 = tokio::time::timeout(Duration::from_secs(10), c.query_scalar("SELECT 1", &[]))
+        .await
+        .expect("the connection is wedged after a dropped next_notification")
+        .unwrap();
+    assert_eq!(n, 1);
+}
