@@ -1,0 +1,72 @@
+//! The catalog: tables and their columns and constraints. A catalog is
+//! immutable once published; DDL copies it inside its transaction and the
+//! copy is published at COMMIT (so DDL is transactional, as in PostgreSQL).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::types::ColType;
+
+/// A table's OID; also the table's prefix in storage.
+pub type TableId = u32;
+
+/// First OID handed to user objects (PostgreSQL's FirstNormalObjectId).
+pub const FIRST_USER_OID: u32 = 16384;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub ty: ColType,
+    pub not_null: bool,
+    /// The DEFAULT expression's SQL text, bound when used.
+    pub default: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    pub oid: TableId,
+    pub name: String,
+    pub schema: String,
+    pub columns: Vec<Column>,
+    /// Column positions of the primary key, in key order. Rows are stored
+    /// under their primary key; a table without one gets a hidden row id.
+    pub primary_key: Option<Vec<usize>>,
+    /// The primary key constraint's (and index's) name.
+    pub pkey_name: Option<String>,
+}
+
+impl Table {
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    /// Tables by (schema, name).
+    pub tables: BTreeMap<(String, String), Arc<Table>>,
+    pub next_oid: u32,
+}
+
+impl Catalog {
+    pub fn new() -> Catalog {
+        Catalog {
+            tables: BTreeMap::new(),
+            next_oid: FIRST_USER_OID,
+        }
+    }
+
+    pub fn table(&self, schema: &str, name: &str) -> Option<&Arc<Table>> {
+        self.tables.get(&(schema.to_string(), name.to_string()))
+    }
+
+    pub fn table_by_oid(&self, oid: TableId) -> Option<&Arc<Table>> {
+        self.tables.values().find(|t| t.oid == oid)
+    }
+
+    pub fn alloc_oid(&mut self) -> u32 {
+        let o = self.next_oid;
+        self.next_oid += 1;
+        o
+    }
+}

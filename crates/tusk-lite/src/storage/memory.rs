@@ -1,0 +1,65 @@
+//! The in-memory store: a B-tree per table of version chains.
+
+use parking_lot::RwLock;
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Row, Store, Ts, Write};
+use crate::catalog::TableId;
+use crate::error::Result;
+
+/// Versions of one key, oldest first.
+type Chain = Vec<(Ts, Option<Row>)>;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    tables: RwLock<HashMap<TableId, BTreeMap<Vec<u8>, Chain>>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+}
+
+fn visible(chain: &Chain, snapshot: Ts) -> Option<&(Ts, Option<Row>)> {
+    chain.iter().rev().find(|(ts, _)| *ts <= snapshot)
+}
+
+impl Store for MemoryStore {
+    fn get(&self, table: TableId, key: &[u8], snapshot: Ts) -> Option<(Ts, Option<Row>)> {
+        let tables = self.tables.read();
+        let chain = tables.get(&table)?.get(key)?;
+        visible(chain, snapshot).cloned()
+    }
+
+    fn scan(&self, table: TableId, snapshot: Ts) -> Vec<(Vec<u8>, Row)> {
+        let tables = self.tables.read();
+        let Some(t) = tables.get(&table) else {
+            return Vec::new();
+        };
+        t.iter()
+            .filter_map(|(k, chain)| match visible(chain, snapshot) {
+                Some((_, Some(row))) => Some((k.clone(), row.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn commit(&self, ts: Ts, writes: &[Write]) -> Result<()> {
+        let mut tables = self.tables.write();
+        for w in writes {
+            tables
+                .entry(w.table)
+                .or_default()
+                .entry(w.key.clone())
+                .or_default()
+                .push((ts, w.row.clone()));
+        }
+        Ok(())
+    }
+
+    fn drop_table(&self, table: TableId) -> Result<()> {
+        self.tables.write().remove(&table);
+        Ok(())
+    }
+}
