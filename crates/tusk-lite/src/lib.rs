@@ -56,12 +56,19 @@ impl Database {
     pub fn open_in_memory() -> Database {
         let store = storage::memory::MemoryStore::new();
         Database {
-            engine: Arc::new(txn::Engine::new(Box::new(store), catalog::Catalog::new(), 0)),
+            engine: Arc::new(txn::Engine::new(
+                Box::new(store),
+                catalog::Catalog::new(),
+                0,
+            )),
         }
     }
 
     /// Serves one client connection on `stream` on a thread of its own.
-    pub fn serve_stream<S: Read + Write + Send + 'static>(&self, stream: S) -> std::thread::JoinHandle<()> {
+    pub fn serve_stream<S: Read + Write + Send + 'static>(
+        &self,
+        stream: S,
+    ) -> std::thread::JoinHandle<()> {
         let engine = self.engine.clone();
         std::thread::Builder::new()
             .name("tusk-lite-session".into())

@@ -81,7 +81,7 @@ impl Numeric {
         if neg {
             mantissa = -mantissa;
         }
-        let scale = frac.len() as i64 - exp;
+        let scale = i64::try_from(frac.len()).map_err(|_| bad())? - exp;
         if scale.abs() > 100_000 {
             return Err(SqlError::new(
                 code::NUMERIC_VALUE_OUT_OF_RANGE,
@@ -179,7 +179,7 @@ impl Numeric {
             return (0, 0);
         }
         let s = m.abs().to_string();
-        let e10 = s.len() as i64 - 1 - i64::from(scale);
+        let e10 = i64::try_from(s.len()).unwrap_or(i64::MAX) - 1 - i64::from(scale);
         let w = e10.div_euclid(4);
         let ndig = usize::try_from(e10 - 4 * w + 1).unwrap_or(1);
         let mut first = String::new();
@@ -475,13 +475,25 @@ mod tests {
     #[test]
     fn division_scale_matches_postgres() {
         // SELECT 1::numeric / 3 => 0.33333333333333333333
-        assert_eq!(n("1").div(&n("3")).unwrap().to_string(), "0.33333333333333333333");
+        assert_eq!(
+            n("1").div(&n("3")).unwrap().to_string(),
+            "0.33333333333333333333"
+        );
         // SELECT 10::numeric / 4 => 2.5000000000000000
-        assert_eq!(n("10").div(&n("4")).unwrap().to_string(), "2.5000000000000000");
+        assert_eq!(
+            n("10").div(&n("4")).unwrap().to_string(),
+            "2.5000000000000000"
+        );
         // SELECT 2::numeric / 3 => 0.66666666666666666667
-        assert_eq!(n("2").div(&n("3")).unwrap().to_string(), "0.66666666666666666667");
+        assert_eq!(
+            n("2").div(&n("3")).unwrap().to_string(),
+            "0.66666666666666666667"
+        );
         // SELECT 12345.678::numeric / 7 => 1763.6682857142857143
-        assert_eq!(n("12345.678").div(&n("7")).unwrap().to_string(), "1763.6682857142857143");
+        assert_eq!(
+            n("12345.678").div(&n("7")).unwrap().to_string(),
+            "1763.6682857142857143"
+        );
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub struct Outcome {
 
 impl Outcome {
     fn tag(tag: impl Into<String>) -> Outcome {
-        Outcome { tag: tag.into(), ..Outcome::default() }
+        Outcome {
+            tag: tag.into(),
+            ..Outcome::default()
+        }
     }
 }
 
@@ -122,7 +125,12 @@ impl Session {
         SETTINGS
             .iter()
             .filter(|(_, _, report)| *report)
-            .map(|(n, _, _)| (n.to_string(), self.settings.get(n).cloned().unwrap_or_default()))
+            .map(|(n, _, _)| {
+                (
+                    n.to_string(),
+                    self.settings.get(n).cloned().unwrap_or_default(),
+                )
+            })
             .collect()
     }
 
@@ -175,14 +183,22 @@ impl Session {
 
     fn ensure_txn(&mut self) -> &mut Txn {
         if self.txn.is_none() {
-            let ro = self.settings.get("default_transaction_read_only").map(|s| s == "on").unwrap_or(false);
+            let ro = self
+                .settings
+                .get("default_transaction_read_only")
+                .map(|s| s == "on")
+                .unwrap_or(false);
             self.txn = Some(self.engine.begin(self.default_isolation(), ro, false));
         }
         self.txn.as_mut().expect("transaction just started")
     }
 
     /// Binds a statement to learn its parameter and result types (Describe).
-    pub fn describe(&mut self, node: &pb::Node, param_types: &[Type]) -> Result<(Vec<Type>, Option<Vec<OutColumn>>)> {
+    pub fn describe(
+        &mut self,
+        node: &pb::Node,
+        param_types: &[Type],
+    ) -> Result<(Vec<Type>, Option<Vec<OutColumn>>)> {
         let catalog = match &self.txn {
             Some(t) => self.engine.catalog_for(t),
             None => self.engine.published_catalog(),
@@ -201,7 +217,12 @@ impl Session {
     }
 
     /// Executes one statement.
-    pub fn execute(&mut self, node: &pb::Node, param_types: &[Type], params: &[Value]) -> Result<Outcome> {
+    pub fn execute(
+        &mut self,
+        node: &pb::Node,
+        param_types: &[Type],
+        params: &[Value],
+    ) -> Result<Outcome> {
         if self.txn.as_ref().is_some_and(|t| t.failed) {
             // Only ROLLBACK (and COMMIT, which rolls back) get through.
             if let Some(pb::node::Node::TransactionStmt(t)) = &node.node {
@@ -229,7 +250,10 @@ impl Session {
             b.bind_statement(node)?
         };
         match stmt {
-            Statement::Begin { isolation, read_only } => {
+            Statement::Begin {
+                isolation,
+                read_only,
+            } => {
                 let mut out = Outcome::tag("BEGIN");
                 match &mut self.txn {
                     Some(t) if t.explicit => out.notices.push((
@@ -265,30 +289,53 @@ impl Session {
                     other => {
                         self.txn = other;
                         let mut out = Outcome::tag(tag);
-                        out.notices.push(("WARNING", code::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress".into()));
+                        out.notices.push((
+                            "WARNING",
+                            code::NO_ACTIVE_SQL_TRANSACTION,
+                            "there is no transaction in progress".into(),
+                        ));
                         Ok(out)
                     }
                 }
             }
             Statement::Savepoint(name) => {
                 let t = self.explicit_txn("SAVEPOINT")?;
-                let sp = Savepoint { name, writes: t.writes.clone(), catalog: t.catalog.clone(), dropped: t.dropped.clone() };
+                let sp = Savepoint {
+                    name,
+                    writes: t.writes.clone(),
+                    catalog: t.catalog.clone(),
+                    dropped: t.dropped.clone(),
+                };
                 t.savepoints.push(sp);
                 Ok(Outcome::tag("SAVEPOINT"))
             }
             Statement::Release(name) => {
                 let t = self.explicit_txn("RELEASE SAVEPOINT")?;
-                let i = t.savepoints.iter().rposition(|s| s.name == name).ok_or_else(|| {
-                    SqlError::new(code::INVALID_SAVEPOINT, format!("savepoint \"{name}\" does not exist"))
-                })?;
+                let i = t
+                    .savepoints
+                    .iter()
+                    .rposition(|s| s.name == name)
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            code::INVALID_SAVEPOINT,
+                            format!("savepoint \"{name}\" does not exist"),
+                        )
+                    })?;
                 t.savepoints.truncate(i);
                 Ok(Outcome::tag("RELEASE"))
             }
             Statement::RollbackTo(name) => {
                 let t = self.explicit_txn("ROLLBACK TO SAVEPOINT")?;
-                let i = t.savepoints.iter().rposition(|s| s.name == name).ok_or_else(|| {
-                    SqlError::new(code::INVALID_SAVEPOINT, format!("savepoint \"{name}\" does not exist"))
-                })?;
+                let i = t
+                    .savepoints
+                    .iter()
+                    .rposition(|s| s.name == name)
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            code::INVALID_SAVEPOINT,
+                            format!("savepoint \"{name}\" does not exist"),
+                        )
+                    })?;
                 let sp = t.savepoints[i].clone();
                 t.savepoints.truncate(i + 1);
                 t.writes = sp.writes;
@@ -297,13 +344,25 @@ impl Session {
                 t.failed = false;
                 Ok(Outcome::tag("ROLLBACK"))
             }
-            Statement::SetTransaction { isolation, read_only } => {
-                let t = self.explicit_txn("SET TRANSACTION").map_err(|_| {
-                    SqlError::new(code::NO_ACTIVE_SQL_TRANSACTION, "SET TRANSACTION can only be used in transaction blocks")
-                })?;
+            Statement::SetTransaction {
+                isolation,
+                read_only,
+            } => {
+                let Ok(t) = self.explicit_txn("SET TRANSACTION") else {
+                    let mut out = Outcome::tag("SET");
+                    out.notices.push((
+                        "WARNING",
+                        code::NO_ACTIVE_SQL_TRANSACTION,
+                        "SET TRANSACTION can only be used in transaction blocks".into(),
+                    ));
+                    return Ok(out);
+                };
                 if let Some(i) = isolation {
                     if t.snapshot.is_some() && t.isolation != i {
-                        return Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, "SET TRANSACTION ISOLATION LEVEL must be called before any query"));
+                        return Err(SqlError::new(
+                            code::ACTIVE_SQL_TRANSACTION,
+                            "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+                        ));
                     }
                     t.isolation = i;
                 }
@@ -327,7 +386,9 @@ impl Session {
             Statement::ResetAll => {
                 let names: Vec<&'static str> = SETTINGS
                     .iter()
-                    .filter(|(n, _, _)| !READ_ONLY_SETTINGS.contains(n) && *n != "session_authorization")
+                    .filter(|(n, _, _)| {
+                        !READ_ONLY_SETTINGS.contains(n) && *n != "session_authorization"
+                    })
                     .map(|(n, _, _)| *n)
                     .collect();
                 for n in names {
@@ -338,11 +399,19 @@ impl Session {
             Statement::Show(name) => {
                 let col = show_column(&name);
                 let value = self.show(&name)?;
-                Ok(Outcome { columns: Some(vec![col]), rows: vec![vec![Value::Text(value)]], tag: "SHOW".into(), notices: Vec::new() })
+                Ok(Outcome {
+                    columns: Some(vec![col]),
+                    rows: vec![vec![Value::Text(value)]],
+                    tag: "SHOW".into(),
+                    notices: Vec::new(),
+                })
             }
             Statement::Maintenance(tag) => {
                 if matches!(tag, "VACUUM") && self.txn.as_ref().is_some_and(|t| t.explicit) {
-                    return Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, "VACUUM cannot run inside a transaction block"));
+                    return Err(SqlError::new(
+                        code::ACTIVE_SQL_TRANSACTION,
+                        "VACUUM cannot run inside a transaction block",
+                    ));
                 }
                 Ok(Outcome::tag(tag))
             }
@@ -353,7 +422,10 @@ impl Session {
     fn explicit_txn(&mut self, what: &str) -> Result<&mut Txn> {
         match &mut self.txn {
             Some(t) if t.explicit => Ok(t),
-            _ => Err(SqlError::new(code::NO_ACTIVE_SQL_TRANSACTION, format!("{what} can only be used in transaction blocks"))),
+            _ => Err(SqlError::new(
+                code::NO_ACTIVE_SQL_TRANSACTION,
+                format!("{what} can only be used in transaction blocks"),
+            )),
         }
     }
 
@@ -362,41 +434,82 @@ impl Session {
         let info = self.info.clone();
         let txn = self.ensure_txn();
         let snapshot = engine.statement_snapshot(txn);
-        let mut ex = Exec { engine: &engine, txn, snapshot, params, outer: Vec::new(), session: &info };
+        let mut ex = Exec {
+            engine: &engine,
+            txn,
+            snapshot,
+            params,
+            outer: Vec::new(),
+            session: &info,
+        };
         match stmt {
             Statement::Query(q) => {
                 let rows = ex.run(&q.plan)?;
                 let tag = format!("SELECT {}", rows.len());
-                Ok(Outcome { columns: Some(q.columns), rows, tag, notices: Vec::new() })
+                Ok(Outcome {
+                    columns: Some(q.columns),
+                    rows,
+                    tag,
+                    notices: Vec::new(),
+                })
             }
             Statement::Insert(i) => {
                 let (n, rows) = ex.insert(&i)?;
-                Ok(Outcome { columns: i.returning.as_ref().map(|_| i.returning_cols.clone()), rows, tag: format!("INSERT 0 {n}"), notices: Vec::new() })
+                Ok(Outcome {
+                    columns: i.returning.as_ref().map(|_| i.returning_cols.clone()),
+                    rows,
+                    tag: format!("INSERT 0 {n}"),
+                    notices: Vec::new(),
+                })
             }
             Statement::Update(u) => {
                 let (n, rows) = ex.update(&u)?;
-                Ok(Outcome { columns: u.returning.as_ref().map(|_| u.returning_cols.clone()), rows, tag: format!("UPDATE {n}"), notices: Vec::new() })
+                Ok(Outcome {
+                    columns: u.returning.as_ref().map(|_| u.returning_cols.clone()),
+                    rows,
+                    tag: format!("UPDATE {n}"),
+                    notices: Vec::new(),
+                })
             }
             Statement::Delete(d) => {
                 let (n, rows) = ex.delete(&d)?;
-                Ok(Outcome { columns: d.returning.as_ref().map(|_| d.returning_cols.clone()), rows, tag: format!("DELETE {n}"), notices: Vec::new() })
+                Ok(Outcome {
+                    columns: d.returning.as_ref().map(|_| d.returning_cols.clone()),
+                    rows,
+                    tag: format!("DELETE {n}"),
+                    notices: Vec::new(),
+                })
             }
             Statement::CreateTable(ct) => create_table(&engine, ex.txn, ct),
-            Statement::DropTable { names, if_exists } => drop_tables(&engine, ex.txn, names, if_exists),
+            Statement::DropTable { names, if_exists } => {
+                drop_tables(&engine, ex.txn, names, if_exists)
+            }
             Statement::Truncate(names) => {
                 let cat = engine.catalog_for(ex.txn);
                 let mut tables = Vec::new();
                 for (s, n) in &names {
                     let t = cat.table(s, n).cloned().ok_or_else(|| {
-                        SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{n}\" does not exist"))
+                        SqlError::new(
+                            code::UNDEFINED_TABLE,
+                            format!("relation \"{n}\" does not exist"),
+                        )
                     })?;
                     tables.push(t);
                 }
                 if ex.txn.read_only {
-                    return Err(SqlError::new(code::READ_ONLY_SQL_TRANSACTION, "cannot execute TRUNCATE TABLE in a read-only transaction"));
+                    return Err(SqlError::new(
+                        code::READ_ONLY_SQL_TRANSACTION,
+                        "cannot execute TRUNCATE TABLE in a read-only transaction",
+                    ));
                 }
                 for t in tables {
-                    engine.locks.acquire(ex.txn.id, LockTag::Table(t.oid), Mode::Exclusive, Wait::Block, None)?;
+                    engine.locks.acquire(
+                        ex.txn.id,
+                        LockTag::Table(t.oid),
+                        Mode::Exclusive,
+                        Wait::Block,
+                        None,
+                    )?;
                     // With the exclusive lock no one else writes the table:
                     // delete every row this transaction can see, and the
                     // newest committed ones.
@@ -414,14 +527,29 @@ impl Session {
 
     pub fn set(&mut self, name: &str, value: Option<String>) -> Result<()> {
         let canon = canonical(name).ok_or_else(|| {
-            SqlError::new(code::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""))
+            SqlError::new(
+                code::UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{name}\""),
+            )
         })?;
         if READ_ONLY_SETTINGS.contains(&canon) || canon == "session_authorization" {
-            return Err(SqlError::new(code::CANT_CHANGE_RUNTIME_PARAM, format!("parameter \"{canon}\" cannot be changed")));
+            return Err(SqlError::new(
+                code::CANT_CHANGE_RUNTIME_PARAM,
+                format!("parameter \"{canon}\" cannot be changed"),
+            ));
         }
-        let default = SETTINGS.iter().find(|(n, _, _)| *n == canon).map(|(_, d, _)| d.to_string()).unwrap_or_default();
+        let default = SETTINGS
+            .iter()
+            .find(|(n, _, _)| *n == canon)
+            .map(|(_, d, _)| d.to_string())
+            .unwrap_or_default();
         let value = value.unwrap_or(default);
-        let invalid = || SqlError::new(code::INVALID_PARAMETER_VALUE, format!("invalid value for parameter \"{canon}\": \"{value}\""));
+        let invalid = || {
+            SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("invalid value for parameter \"{canon}\": \"{value}\""),
+            )
+        };
         let value = match canon {
             "client_encoding" => {
                 let v = value.to_ascii_uppercase().replace(['-', '_'], "");
@@ -432,16 +560,34 @@ impl Session {
             }
             "DateStyle" => {
                 let v = value.to_ascii_uppercase();
-                let fmt = if v.contains("ISO") { "ISO" } else if v.contains("SQL") || v.contains("POSTGRES") || v.contains("GERMAN") {
+                let fmt = if v.contains("ISO") {
+                    "ISO"
+                } else if v.contains("SQL") || v.contains("POSTGRES") || v.contains("GERMAN") {
                     return Err(SqlError::unsupported(format!("DateStyle {value}")));
-                } else { "ISO" };
-                let order = if v.contains("DMY") || v.contains("EURO") { "DMY" } else if v.contains("YMD") { "YMD" } else { "MDY" };
+                } else {
+                    "ISO"
+                };
+                let order = if v.contains("DMY") || v.contains("EURO") {
+                    "DMY"
+                } else if v.contains("YMD") {
+                    "YMD"
+                } else {
+                    "MDY"
+                };
                 format!("{fmt}, {order}")
             }
             "TimeZone" => {
                 let v = value.to_ascii_uppercase();
-                if v != "UTC" && v != "ETC/UTC" && v != "GMT" && v != "Z" && v != "ZULU" && v != "UCT" {
-                    return Err(SqlError::unsupported(format!("TimeZone {value} (only UTC)")));
+                if v != "UTC"
+                    && v != "ETC/UTC"
+                    && v != "GMT"
+                    && v != "Z"
+                    && v != "ZULU"
+                    && v != "UCT"
+                {
+                    return Err(SqlError::unsupported(format!(
+                        "TimeZone {value} (only UTC)"
+                    )));
                 }
                 value
             }
@@ -463,8 +609,14 @@ impl Session {
             }
             "default_transaction_isolation" => isolation_from_name(&value)?.name().to_string(),
             "default_transaction_read_only" => {
-                let b = crate::types::parse_text(&value, ColType::plain(Type::Bool)).map_err(|_| invalid())?;
-                if b.as_bool() == Some(true) { "on" } else { "off" }.to_string()
+                let b = crate::types::parse_text(&value, ColType::plain(Type::Bool))
+                    .map_err(|_| invalid())?;
+                if b.as_bool() == Some(true) {
+                    "on"
+                } else {
+                    "off"
+                }
+                .to_string()
             }
             "IntervalStyle" => {
                 if !value.eq_ignore_ascii_case("postgres") {
@@ -473,7 +625,8 @@ impl Session {
                 "postgres".to_string()
             }
             "standard_conforming_strings" => {
-                let b = crate::types::parse_text(&value, ColType::plain(Type::Bool)).map_err(|_| invalid())?;
+                let b = crate::types::parse_text(&value, ColType::plain(Type::Bool))
+                    .map_err(|_| invalid())?;
                 if b.as_bool() != Some(true) {
                     return Err(SqlError::unsupported("standard_conforming_strings = off"));
                 }
@@ -486,8 +639,13 @@ impl Session {
                 value
             }
             "synchronous_commit" => {
-                if !matches!(value.as_str(), "on" | "local" | "remote_write" | "remote_apply") {
-                    return Err(SqlError::unsupported(format!("synchronous_commit = {value}")));
+                if !matches!(
+                    value.as_str(),
+                    "on" | "local" | "remote_write" | "remote_apply"
+                ) {
+                    return Err(SqlError::unsupported(format!(
+                        "synchronous_commit = {value}"
+                    )));
                 }
                 value
             }
@@ -521,7 +679,10 @@ impl Session {
             _ => {}
         }
         let canon = canonical(name).ok_or_else(|| {
-            SqlError::new(code::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""))
+            SqlError::new(
+                code::UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{name}\""),
+            )
         })?;
         Ok(self.settings.get(canon).cloned().unwrap_or_default())
     }
@@ -530,24 +691,43 @@ impl Session {
 fn show_column(name: &str) -> OutColumn {
     let label = match name {
         "transaction isolation level" => "transaction_isolation".to_string(),
-        n => canonical(n).map(str::to_string).unwrap_or_else(|| n.to_string()),
+        n => canonical(n)
+            .map(str::to_string)
+            .unwrap_or_else(|| n.to_string()),
     };
-    OutColumn { name: label, ty: ColType::plain(Type::Text), table_oid: 0, attnum: 0 }
+    OutColumn {
+        name: label,
+        ty: ColType::plain(Type::Text),
+        table_oid: 0,
+        attnum: 0,
+    }
 }
 
 fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<Outcome> {
     if txn.read_only {
-        return Err(SqlError::new(code::READ_ONLY_SQL_TRANSACTION, "cannot execute CREATE TABLE in a read-only transaction"));
+        return Err(SqlError::new(
+            code::READ_ONLY_SQL_TRANSACTION,
+            "cannot execute CREATE TABLE in a read-only transaction",
+        ));
     }
-    engine.locks.acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
+    engine
+        .locks
+        .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
     let mut cat = (*engine.catalog_for(txn)).clone();
     if cat.table(&ct.schema, &ct.name).is_some() {
         if ct.if_not_exists {
             let mut out = Outcome::tag("CREATE TABLE");
-            out.notices.push(("NOTICE", "42P07", format!("relation \"{}\" already exists, skipping", ct.name)));
+            out.notices.push((
+                "NOTICE",
+                "42P07",
+                format!("relation \"{}\" already exists, skipping", ct.name),
+            ));
             return Ok(out);
         }
-        return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", ct.name)));
+        return Err(SqlError::new(
+            code::DUPLICATE_TABLE,
+            format!("relation \"{}\" already exists", ct.name),
+        ));
     }
     let oid = cat.alloc_oid();
     let table = Table {
@@ -563,23 +743,48 @@ fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<Outco
     Ok(Outcome::tag("CREATE TABLE"))
 }
 
-fn drop_tables(engine: &Engine, txn: &mut Txn, names: Vec<(String, String)>, if_exists: bool) -> Result<Outcome> {
+fn drop_tables(
+    engine: &Engine,
+    txn: &mut Txn,
+    names: Vec<(String, String)>,
+    if_exists: bool,
+) -> Result<Outcome> {
     if txn.read_only {
-        return Err(SqlError::new(code::READ_ONLY_SQL_TRANSACTION, "cannot execute DROP TABLE in a read-only transaction"));
+        return Err(SqlError::new(
+            code::READ_ONLY_SQL_TRANSACTION,
+            "cannot execute DROP TABLE in a read-only transaction",
+        ));
     }
-    engine.locks.acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
+    engine
+        .locks
+        .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
     let mut cat = (*engine.catalog_for(txn)).clone();
     let mut out = Outcome::tag("DROP TABLE");
     let mut found = Vec::new();
     for (s, n) in &names {
         match cat.table(s, n) {
             Some(t) => found.push(t.clone()),
-            None if if_exists => out.notices.push(("NOTICE", "00000", format!("table \"{n}\" does not exist, skipping"))),
-            None => return Err(SqlError::new(code::UNDEFINED_TABLE, format!("table \"{n}\" does not exist"))),
+            None if if_exists => out.notices.push((
+                "NOTICE",
+                "00000",
+                format!("table \"{n}\" does not exist, skipping"),
+            )),
+            None => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_TABLE,
+                    format!("table \"{n}\" does not exist"),
+                ))
+            }
         }
     }
     for t in found {
-        engine.locks.acquire(txn.id, LockTag::Table(t.oid), Mode::Exclusive, Wait::Block, None)?;
+        engine.locks.acquire(
+            txn.id,
+            LockTag::Table(t.oid),
+            Mode::Exclusive,
+            Wait::Block,
+            None,
+        )?;
         cat.tables.remove(&(t.schema.clone(), t.name.clone()));
         txn.writes.retain(|(tid, _), _| *tid != t.oid);
         txn.dropped.push(t.oid);

@@ -7,6 +7,13 @@ use std::cmp::Ordering;
 use crate::error::{code, Result, SqlError};
 use crate::numeric::Numeric;
 
+/// Rounds a double to the nearest real (float4), as float8 -> float4
+/// conversion does: narrowing is this function's purpose.
+#[allow(clippy::cast_possible_truncation)]
+pub fn to_f32(v: f64) -> f32 {
+    v as f32
+}
+
 /// A built-in type tusk-lite implements, named as in pg_type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Type {
@@ -65,7 +72,7 @@ impl Type {
     }
 
     /// pg_type.typlen as sent in RowDescription.
-    pub fn len(self) -> i16 {
+    pub fn typlen(self) -> i16 {
         match self {
             Type::Bool => 1,
             Type::Int2 => 2,
@@ -118,7 +125,13 @@ impl Type {
     pub fn is_numeric_family(self) -> bool {
         matches!(
             self,
-            Type::Int2 | Type::Int4 | Type::Int8 | Type::Float4 | Type::Float8 | Type::Numeric | Type::Oid
+            Type::Int2
+                | Type::Int4
+                | Type::Int8
+                | Type::Float4
+                | Type::Float8
+                | Type::Numeric
+                | Type::Oid
         )
     }
 
@@ -235,7 +248,10 @@ pub fn check_int(v: i64, ty: Type) -> Result<i64> {
 fn parse_int(s: &str, ty: Type) -> Result<i64> {
     let t = s.trim();
     let v: i128 = t.parse().map_err(|_| {
-        if !t.is_empty() && t.trim_start_matches(['+', '-']).bytes().all(|b| b.is_ascii_digit())
+        if !t.is_empty()
+            && t.trim_start_matches(['+', '-'])
+                .bytes()
+                .all(|b| b.is_ascii_digit())
         {
             SqlError::new(
                 code::NUMERIC_VALUE_OUT_OF_RANGE,
@@ -274,7 +290,7 @@ fn parse_float(s: &str, ty: Type) -> Result<f64> {
         }
     };
     if ty == Type::Float4 {
-        let f = v as f32;
+        let f = to_f32(v);
         if f.is_infinite() && !v.is_infinite() {
             return Err(SqlError::new(
                 code::NUMERIC_VALUE_OUT_OF_RANGE,
@@ -297,7 +313,11 @@ fn parse_bool(s: &str) -> Result<bool> {
     let matches = |full: &str| !t.is_empty() && full.starts_with(t.as_str());
     if matches("true") || matches("yes") || t == "on" || t == "1" {
         Ok(true)
-    } else if matches("false") || (t.len() >= 2 && "off".starts_with(t.as_str())) || matches("no") || t == "0" {
+    } else if matches("false")
+        || (t.len() >= 2 && "off".starts_with(t.as_str()))
+        || matches("no")
+        || t == "0"
+    {
         Ok(false)
     } else {
         Err(invalid_input(Type::Bool, s))
@@ -334,7 +354,11 @@ pub fn coerce_typmod(v: Value, ty: ColType, explicit: bool) -> Result<Value> {
                         code::STRING_DATA_RIGHT_TRUNCATION,
                         format!(
                             "value too long for type {}({n})",
-                            if ty.ty == Type::Varchar { "character varying" } else { "character" }
+                            if ty.ty == Type::Varchar {
+                                "character varying"
+                            } else {
+                                "character"
+                            }
                         ),
                     ));
                 }
@@ -344,7 +368,10 @@ pub fn coerce_typmod(v: Value, ty: ColType, explicit: bool) -> Result<Value> {
             };
             if ty.ty == Type::Bpchar {
                 let len = s.chars().count();
-                Ok(Value::Text(format!("{s}{}", " ".repeat(n.saturating_sub(len)))))
+                Ok(Value::Text(format!(
+                    "{s}{}",
+                    " ".repeat(n.saturating_sub(len))
+                )))
             } else {
                 Ok(Value::Text(s))
             }
@@ -372,7 +399,7 @@ pub fn format_float(v: f64, ty: Type) -> String {
         return if v.is_sign_negative() { "-0" } else { "0" }.into();
     }
     let sci = if ty == Type::Float4 {
-        format!("{:e}", v as f32)
+        format!("{:e}", to_f32(v))
     } else {
         format!("{v:e}")
     };
@@ -394,7 +421,11 @@ pub fn format_float(v: f64, ty: Type) -> String {
             out.push('.');
             out.push_str(&digits[1..]);
         }
-        out.push_str(&format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()));
+        out.push_str(&format!(
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        ));
     } else if exp < 0 {
         out.push_str("0.");
         out.push_str(&"0".repeat(usize::try_from(-exp - 1).unwrap_or(0)));
@@ -429,11 +460,15 @@ pub fn format_text(v: &Value, ty: Type) -> String {
 pub fn encode_binary(v: &Value, ty: Type, out: &mut BytesMut) -> Result<()> {
     match (v, ty) {
         (Value::Bool(b), _) => out.put_u8(u8::from(*b)),
-        (Value::Int(i), Type::Int2) => out.put_i16(i16::try_from(*i).map_err(|_| out_of_range(ty))?),
-        (Value::Int(i), Type::Int4) => out.put_i32(i32::try_from(*i).map_err(|_| out_of_range(ty))?),
+        (Value::Int(i), Type::Int2) => {
+            out.put_i16(i16::try_from(*i).map_err(|_| out_of_range(ty))?)
+        }
+        (Value::Int(i), Type::Int4) => {
+            out.put_i32(i32::try_from(*i).map_err(|_| out_of_range(ty))?)
+        }
         (Value::Int(i), Type::Oid) => out.put_u32(u32::try_from(*i).map_err(|_| out_of_range(ty))?),
         (Value::Int(i), _) => out.put_i64(*i),
-        (Value::Float(f), Type::Float4) => out.put_f32(*f as f32),
+        (Value::Float(f), Type::Float4) => out.put_f32(to_f32(*f)),
         (Value::Float(f), _) => out.put_f64(*f),
         (Value::Numeric(n), _) => encode_numeric(n, out),
         (Value::Text(s), _) => out.put_slice(s.as_bytes()),
@@ -463,7 +498,12 @@ fn encode_numeric(n: &Numeric, out: &mut BytesMut) {
     let groups: Vec<i16> = all
         .as_bytes()
         .chunks(4)
-        .map(|c| std::str::from_utf8(c).ok().and_then(|s| s.parse().ok()).unwrap_or(0))
+        .map(|c| {
+            std::str::from_utf8(c)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0)
+        })
         .collect();
     let int_groups = (int.len() + int_pad) / 4;
     let mut weight = i32::try_from(int_groups).unwrap_or(0) - 1;
@@ -494,22 +534,31 @@ pub fn decode_binary(b: &[u8], ty: ColType) -> Result<Value> {
     let bad = || {
         SqlError::new(
             code::INVALID_BINARY_REPRESENTATION,
-            format!("incorrect binary data format in bind parameter"),
+            "incorrect binary data format in bind parameter".to_string(),
         )
     };
-    let v = match ty.ty {
-        Type::Bool => Value::Bool(*b.first().ok_or_else(bad)? != 0),
-        Type::Int2 => Value::Int(i64::from(i16::from_be_bytes(b.try_into().map_err(|_| bad())?))),
-        Type::Int4 => Value::Int(i64::from(i32::from_be_bytes(b.try_into().map_err(|_| bad())?))),
-        Type::Oid => Value::Int(i64::from(u32::from_be_bytes(b.try_into().map_err(|_| bad())?))),
-        Type::Int8 => Value::Int(i64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
-        Type::Float4 => Value::Float(f64::from(f32::from_be_bytes(b.try_into().map_err(|_| bad())?))),
-        Type::Float8 => Value::Float(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
-        Type::Numeric => Value::Numeric(decode_numeric(b).ok_or_else(bad)?),
-        _ => Value::Text(String::from_utf8(b.to_vec()).map_err(|_| {
-            SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\"")
-        })?),
-    };
+    let v =
+        match ty.ty {
+            Type::Bool => Value::Bool(*b.first().ok_or_else(bad)? != 0),
+            Type::Int2 => Value::Int(i64::from(i16::from_be_bytes(
+                b.try_into().map_err(|_| bad())?,
+            ))),
+            Type::Int4 => Value::Int(i64::from(i32::from_be_bytes(
+                b.try_into().map_err(|_| bad())?,
+            ))),
+            Type::Oid => Value::Int(i64::from(u32::from_be_bytes(
+                b.try_into().map_err(|_| bad())?,
+            ))),
+            Type::Int8 => Value::Int(i64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+            Type::Float4 => Value::Float(f64::from(f32::from_be_bytes(
+                b.try_into().map_err(|_| bad())?,
+            ))),
+            Type::Float8 => Value::Float(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+            Type::Numeric => Value::Numeric(decode_numeric(b).ok_or_else(bad)?),
+            _ => Value::Text(String::from_utf8(b.to_vec()).map_err(|_| {
+                SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\"")
+            })?),
+        };
     coerce_typmod(v, ty, false)
 }
 
@@ -587,6 +636,9 @@ pub fn cast(v: Value, from: Type, to: ColType, explicit: bool) -> Result<Value> 
                 return parse_text(&s, to);
             }
         }
+        (Value::Bool(b), t) if t.is_string() => {
+            Value::Text(if b { "true" } else { "false" }.into())
+        }
         (v, t) if t.is_string() => {
             let s = format_text(&v, from);
             Value::Text(s)
@@ -595,7 +647,7 @@ pub fn cast(v: Value, from: Type, to: ColType, explicit: bool) -> Result<Value> 
             Value::Int(check_int(i, t)?)
         }
         (Value::Int(i), Type::Float4 | Type::Float8) => Value::Float(if t == Type::Float4 {
-            f64::from(i as f32)
+            f64::from(to_f32(i as f64))
         } else {
             i as f64
         }),
@@ -605,24 +657,32 @@ pub fn cast(v: Value, from: Type, to: ColType, explicit: bool) -> Result<Value> 
                 return Err(out_of_range(t));
             }
             let r = f.round_ties_even();
-            if r < -9.223_372_036_854_776e18 || r >= 9.223_372_036_854_776e18 {
+            if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
                 return Err(out_of_range(t));
             }
-            Value::Int(check_int(r as i64, t)?)
+            #[allow(clippy::cast_possible_truncation)]
+            // In range (checked above) and integral (rounded): exact.
+            let i = r as i64;
+            Value::Int(check_int(i, t)?)
         }
         (Value::Float(f), Type::Float4) => {
-            let g = f as f32;
+            let g = to_f32(f);
             if g.is_infinite() && !f.is_infinite() {
-                return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+                return Err(SqlError::new(
+                    code::NUMERIC_VALUE_OUT_OF_RANGE,
+                    "value out of range: overflow",
+                ));
             }
             Value::Float(f64::from(g))
         }
         (Value::Float(f), Type::Float8) => Value::Float(f),
-        (Value::Float(f), Type::Numeric) => Value::Numeric(Numeric::from_f64(if from == Type::Float4 {
-            format_float(f, Type::Float4).parse().unwrap_or(f)
-        } else {
-            f
-        })?),
+        (Value::Float(f), Type::Numeric) => {
+            Value::Numeric(Numeric::from_f64(if from == Type::Float4 {
+                format_float(f, Type::Float4).parse().unwrap_or(f)
+            } else {
+                f
+            })?)
+        }
         (Value::Numeric(n), Type::Int2 | Type::Int4 | Type::Int8) => {
             if n.is_nan() {
                 return Err(SqlError::new(

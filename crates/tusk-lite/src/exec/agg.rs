@@ -56,7 +56,11 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
         State::Count(c) => *c += 1,
         State::Sum(acc) => *acc = Some(acc_add(acc.take(), &v, a.ty.ty)?),
         State::Avg(acc, n) => {
-            let t = if a.ty.ty == Type::Float8 { Type::Float8 } else { Type::Numeric };
+            let t = if a.ty.ty == Type::Float8 {
+                Type::Float8
+            } else {
+                Type::Numeric
+            };
             *acc = Some(acc_add(acc.take(), &v, t)?);
             *n += 1;
         }
@@ -121,7 +125,12 @@ fn finish(a: &AggCall, st: State) -> Result<Value> {
 }
 
 impl Exec<'_> {
-    pub(super) fn aggregate(&mut self, rows: Rows, groups: &[Expr], aggs: &[AggCall]) -> Result<Rows> {
+    pub(super) fn aggregate(
+        &mut self,
+        rows: Rows,
+        groups: &[Expr],
+        aggs: &[AggCall],
+    ) -> Result<Rows> {
         // Group key -> (group values, states, distinct sets), in first-seen order.
         let mut order: Vec<Vec<u8>> = Vec::new();
         type Group = (Vec<Value>, Vec<State>, Vec<HashSet<Vec<u8>>>);
@@ -136,7 +145,11 @@ impl Exec<'_> {
                 order.push(id.clone());
                 map.insert(
                     id.clone(),
-                    (gv, aggs.iter().map(init).collect(), aggs.iter().map(|_| HashSet::new()).collect()),
+                    (
+                        gv,
+                        aggs.iter().map(init).collect(),
+                        aggs.iter().map(|_| HashSet::new()).collect(),
+                    ),
                 );
             }
             let mut argvals = Vec::with_capacity(aggs.len());
@@ -151,7 +164,8 @@ impl Exec<'_> {
                 for (i, a) in aggs.iter().enumerate() {
                     if a.distinct {
                         let v = &argvals[i];
-                        if v.first().is_some_and(Value::is_null) || !seen[i].insert(row_identity(v)) {
+                        if v.first().is_some_and(Value::is_null) || !seen[i].insert(row_identity(v))
+                        {
                             continue;
                         }
                     }

@@ -77,7 +77,7 @@ pub fn binary(op: BinOp, a: &Value, b: &Value, ty: Type) -> Result<Value> {
                 ));
             }
             if ty == Type::Float4 {
-                Value::Float(f64::from(r as f32))
+                Value::Float(f64::from(types::to_f32(r)))
             } else {
                 Value::Float(r)
             }
@@ -91,14 +91,21 @@ pub fn binary(op: BinOp, a: &Value, b: &Value, ty: Type) -> Result<Value> {
             _ => return Err(SqlError::internal("bad numeric operator")),
         }),
         (Value::Text(x), Value::Text(y)) if op == BinOp::Concat => Value::Text(format!("{x}{y}")),
-        _ => return Err(SqlError::internal(format!("operator {op:?} on {a:?}, {b:?}"))),
+        _ => {
+            return Err(SqlError::internal(format!(
+                "operator {op:?} on {a:?}, {b:?}"
+            )))
+        }
     })
 }
 
 /// SQL LIKE with `%`, `_` and backslash escapes.
 pub fn like(s: &str, p: &str, ci: bool) -> bool {
     let (s, p): (Vec<char>, Vec<char>) = if ci {
-        (s.to_lowercase().chars().collect(), p.to_lowercase().chars().collect())
+        (
+            s.to_lowercase().chars().collect(),
+            p.to_lowercase().chars().collect(),
+        )
     } else {
         (s.chars().collect(), p.chars().collect())
     };
@@ -156,8 +163,11 @@ impl Exec<'_> {
             }
             ExprKind::Neg(a) => match self.eval(a, row)? {
                 Value::Int(i) => Value::Int(
-                    check_int(i.checked_neg().ok_or_else(|| int_overflow(e.ty.ty))?, e.ty.ty)
-                        .map_err(|_| int_overflow(e.ty.ty))?,
+                    check_int(
+                        i.checked_neg().ok_or_else(|| int_overflow(e.ty.ty))?,
+                        e.ty.ty,
+                    )
+                    .map_err(|_| int_overflow(e.ty.ty))?,
                 ),
                 Value::Float(f) => Value::Float(-f),
                 Value::Numeric(n) => Value::Numeric(n.neg()),
@@ -395,7 +405,12 @@ impl Exec<'_> {
             Func::CurrentUser => return Ok(Value::Text(self.session.user.clone())),
             Func::CurrentSchema => return Ok(Value::Text("public".into())),
             Func::PgTypeof => {
-                return Ok(Value::Text(args.first().map(|a| a.ty.ty.name()).unwrap_or("unknown").into()))
+                return Ok(Value::Text(
+                    args.first()
+                        .map(|a| a.ty.ty.name())
+                        .unwrap_or("unknown")
+                        .into(),
+                ))
             }
             Func::Random => return Ok(Value::Float(fastrand::f64())),
             _ => {}
@@ -409,17 +424,30 @@ impl Exec<'_> {
             Func::Upper => Value::Text(text(&a0).to_uppercase()),
             Func::Length => {
                 let s = text(&a0);
-                let s = if args[0].ty.ty == Type::Bpchar { s.trim_end_matches(' ') } else { s };
+                let s = if args[0].ty.ty == Type::Bpchar {
+                    s.trim_end_matches(' ')
+                } else {
+                    s
+                };
                 Value::Int(i64::try_from(s.chars().count()).unwrap_or(i64::MAX))
             }
             Func::Abs => match a0 {
-                Value::Int(i) => Value::Int(check_int(i.checked_abs().ok_or_else(|| int_overflow(ty.ty))?, ty.ty)?),
+                Value::Int(i) => Value::Int(check_int(
+                    i.checked_abs().ok_or_else(|| int_overflow(ty.ty))?,
+                    ty.ty,
+                )?),
                 Value::Float(x) => Value::Float(x.abs()),
                 Value::Numeric(n) => Value::Numeric(n.abs()),
                 x => x,
             },
             Func::Sign => match a0 {
-                Value::Float(x) => Value::Float(if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }),
+                Value::Float(x) => Value::Float(if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }),
                 Value::Numeric(n) => Value::Numeric(Numeric::from_i64(i64::from(n.signum()))),
                 x => x,
             },
@@ -427,20 +455,39 @@ impl Exec<'_> {
                 let digits = v.get(1).map(int).unwrap_or(0);
                 let digits = i32::try_from(digits).unwrap_or(0);
                 match a0 {
-                    Value::Float(x) => Value::Float(if f == Func::Round { x.round_ties_even() } else { x.trunc() }),
-                    Value::Numeric(n) => Value::Numeric(if f == Func::Round { n.round(digits) } else { n.trunc(digits) }),
+                    Value::Float(x) => Value::Float(if f == Func::Round {
+                        x.round_ties_even()
+                    } else {
+                        x.trunc()
+                    }),
+                    Value::Numeric(n) => Value::Numeric(if f == Func::Round {
+                        n.round(digits)
+                    } else {
+                        n.trunc(digits)
+                    }),
                     x => x,
                 }
             }
             Func::Floor | Func::Ceil => match a0 {
-                Value::Float(x) => Value::Float(if f == Func::Floor { x.floor() } else { x.ceil() }),
-                Value::Numeric(n) => Value::Numeric(if f == Func::Floor { n.floor() } else { n.ceil() }),
+                Value::Float(x) => Value::Float(if f == Func::Floor {
+                    x.floor()
+                } else {
+                    x.ceil()
+                }),
+                Value::Numeric(n) => Value::Numeric(if f == Func::Floor {
+                    n.floor()
+                } else {
+                    n.ceil()
+                }),
                 x => x,
             },
             Func::Sqrt => match a0 {
                 Value::Float(x) => {
                     if x < 0.0 {
-                        return Err(SqlError::new("2201F", "cannot take square root of a negative number"));
+                        return Err(SqlError::new(
+                            "2201F",
+                            "cannot take square root of a negative number",
+                        ));
                     }
                     Value::Float(x.sqrt())
                 }
@@ -458,15 +505,24 @@ impl Exec<'_> {
                     Some(l) => {
                         let len = int(l);
                         if len < 0 {
-                            return Err(SqlError::new("22011", "negative substring length not allowed"));
+                            return Err(SqlError::new(
+                                "22011",
+                                "negative substring length not allowed",
+                            ));
                         }
                         (start, start.saturating_add(len))
                     }
                     None => (start, i64::MAX),
                 };
                 let from = usize::try_from(from.max(1) - 1).unwrap_or(0);
-                let to = usize::try_from((to - 1).max(0)).unwrap_or(usize::MAX).min(s.len());
-                Value::Text(if from >= to { String::new() } else { s[from..to].iter().collect() })
+                let to = usize::try_from((to - 1).max(0))
+                    .unwrap_or(usize::MAX)
+                    .min(s.len());
+                Value::Text(if from >= to {
+                    String::new()
+                } else {
+                    s[from..to].iter().collect()
+                })
             }
             Func::Replace => Value::Text(if text(&v[1]).is_empty() {
                 text(&a0).to_string()
@@ -482,20 +538,31 @@ impl Exec<'_> {
                 })
             }
             Func::Btrim | Func::Ltrim | Func::Rtrim => {
-                let set: Vec<char> = v.get(1).map(|x| text(x).chars().collect()).unwrap_or_else(|| vec![' ']);
+                let set: Vec<char> = v
+                    .get(1)
+                    .map(|x| text(x).chars().collect())
+                    .unwrap_or_else(|| vec![' ']);
                 let s = text(&a0);
-                Value::Text(match f {
-                    Func::Btrim => s.trim_matches(|c| set.contains(&c)),
-                    Func::Ltrim => s.trim_start_matches(|c| set.contains(&c)),
-                    _ => s.trim_end_matches(|c| set.contains(&c)),
-                }.to_string())
+                Value::Text(
+                    match f {
+                        Func::Btrim => s.trim_matches(|c| set.contains(&c)),
+                        Func::Ltrim => s.trim_start_matches(|c| set.contains(&c)),
+                        _ => s.trim_end_matches(|c| set.contains(&c)),
+                    }
+                    .to_string(),
+                )
             }
             Func::Left | Func::Right => {
                 let s: Vec<char> = text(&a0).chars().collect();
                 let n = int(&v[1]);
                 let len = i64::try_from(s.len()).unwrap_or(0);
-                let k = usize::try_from(if n >= 0 { n.min(len) } else { (len + n).max(0) }).unwrap_or(0);
-                Value::Text(if f == Func::Left { s[..k].iter().collect() } else { s[s.len() - k..].iter().collect() })
+                let k = usize::try_from(if n >= 0 { n.min(len) } else { (len + n).max(0) })
+                    .unwrap_or(0);
+                Value::Text(if f == Func::Left {
+                    s[..k].iter().collect()
+                } else {
+                    s[s.len() - k..].iter().collect()
+                })
             }
             Func::Repeat => {
                 let n = usize::try_from(int(&v[1]).max(0)).unwrap_or(0);

@@ -50,7 +50,10 @@ fn row_identity(r: &[Value]) -> Vec<u8> {
 
 fn unique_violation(table: &Table, row: &[Value]) -> SqlError {
     let cols = table.primary_key.clone().unwrap_or_default();
-    let names: Vec<&str> = cols.iter().map(|c| table.columns[*c].name.as_str()).collect();
+    let names: Vec<&str> = cols
+        .iter()
+        .map(|c| table.columns[*c].name.as_str())
+        .collect();
     let vals: Vec<String> = cols
         .iter()
         .map(|c| format_text(&row[*c], table.columns[*c].ty.ty))
@@ -62,7 +65,11 @@ fn unique_violation(table: &Table, row: &[Value]) -> SqlError {
             table.pkey_name.clone().unwrap_or_default()
         ),
     )
-    .with_detail(format!("Key ({})=({}) already exists.", names.join(", "), vals.join(", ")))
+    .with_detail(format!(
+        "Key ({})=({}) already exists.",
+        names.join(", "),
+        vals.join(", ")
+    ))
 }
 
 impl<'a> Exec<'a> {
@@ -70,7 +77,13 @@ impl<'a> Exec<'a> {
     pub fn lock_table(&mut self, table: &Table, mode: Mode) -> Result<()> {
         self.engine
             .locks
-            .acquire(self.txn.id, LockTag::Table(table.oid), mode, Wait::Block, None)
+            .acquire(
+                self.txn.id,
+                LockTag::Table(table.oid),
+                mode,
+                Wait::Block,
+                None,
+            )
             .map(|_| ())
     }
 
@@ -117,7 +130,12 @@ impl<'a> Exec<'a> {
             .and_then(|(_, r)| r))
     }
 
-    fn key_rows(&mut self, table: &Table, key: &[Expr], outer_row: &[Value]) -> Result<Vec<(Vec<u8>, Row)>> {
+    fn key_rows(
+        &mut self,
+        table: &Table,
+        key: &[Expr],
+        outer_row: &[Value],
+    ) -> Result<Vec<(Vec<u8>, Row)>> {
         let mut vals = Vec::with_capacity(key.len());
         for k in key {
             let v = self.eval(k, outer_row)?;
@@ -204,7 +222,8 @@ impl<'a> Exec<'a> {
                 if matches!(kind, JoinKind::Right | JoinKind::Full) {
                     for (i, rr) in r.iter().enumerate() {
                         if !right_matched[i] {
-                            let mut row: Vec<Value> = std::iter::repeat_n(Value::Null, *left_width).collect();
+                            let mut row: Vec<Value> =
+                                std::iter::repeat_n(Value::Null, *left_width).collect();
                             row.extend(rr.iter().cloned());
                             out.push(row);
                         }
@@ -239,7 +258,9 @@ impl<'a> Exec<'a> {
             Plan::Distinct(input) => {
                 let rows = self.run(input)?;
                 let mut seen = HashSet::new();
-                rows.into_iter().filter(|r| seen.insert(row_identity(r))).collect()
+                rows.into_iter()
+                    .filter(|r| seen.insert(row_identity(r)))
+                    .collect()
             }
             Plan::Limit {
                 input,
@@ -303,11 +324,27 @@ impl<'a> Exec<'a> {
                 let (x, y) = (&a[i], &b[i]);
                 let o = match (x.is_null(), y.is_null()) {
                     (true, true) => Ordering::Equal,
-                    (true, false) => if sk.nulls_first { Ordering::Less } else { Ordering::Greater },
-                    (false, true) => if sk.nulls_first { Ordering::Greater } else { Ordering::Less },
+                    (true, false) => {
+                        if sk.nulls_first {
+                            Ordering::Less
+                        } else {
+                            Ordering::Greater
+                        }
+                    }
+                    (false, true) => {
+                        if sk.nulls_first {
+                            Ordering::Greater
+                        } else {
+                            Ordering::Less
+                        }
+                    }
                     _ => {
                         let o = compare(x, y);
-                        if sk.desc { o.reverse() } else { o }
+                        if sk.desc {
+                            o.reverse()
+                        } else {
+                            o
+                        }
                     }
                 };
                 if o != Ordering::Equal {
@@ -336,7 +373,13 @@ impl<'a> Exec<'a> {
                 let vals: Vec<String> = row
                     .iter()
                     .zip(&table.columns)
-                    .map(|(v, c)| if v.is_null() { "null".into() } else { format_text(v, c.ty.ty) })
+                    .map(|(v, c)| {
+                        if v.is_null() {
+                            "null".into()
+                        } else {
+                            format_text(v, c.ty.ty)
+                        }
+                    })
                     .collect();
                 return Err(SqlError::new(
                     code::NOT_NULL_VIOLATION,
@@ -362,7 +405,13 @@ impl<'a> Exec<'a> {
     /// Claims `key` for a new row: locks it and fails with 23505 when a
     /// committed or own row already holds it. Ok(false): it exists and
     /// `skip_existing` (ON CONFLICT DO NOTHING) was asked for.
-    fn claim_key(&mut self, table: &Table, key: &[u8], row: &[Value], skip_existing: bool) -> Result<bool> {
+    fn claim_key(
+        &mut self,
+        table: &Table,
+        key: &[u8],
+        row: &[Value],
+        skip_existing: bool,
+    ) -> Result<bool> {
         if table.primary_key.is_none() {
             return Ok(true);
         }
@@ -375,7 +424,10 @@ impl<'a> Exec<'a> {
         )?;
         let exists = match self.txn.writes.get(&(table.oid, key.to_vec())) {
             Some(own) => own.is_some(),
-            None => matches!(self.engine.store.get(table.oid, key, Ts::MAX), Some((_, Some(_)))),
+            None => matches!(
+                self.engine.store.get(table.oid, key, Ts::MAX),
+                Some((_, Some(_)))
+            ),
         };
         if exists {
             if skip_existing {
@@ -415,7 +467,9 @@ impl<'a> Exec<'a> {
                 }
                 returned.push(out);
             }
-            self.txn.writes.insert((table.oid, key), Some(Arc::from(row)));
+            self.txn
+                .writes
+                .insert((table.oid, key), Some(Arc::from(row)));
             count += 1;
         }
         Ok((count, returned))
@@ -425,7 +479,13 @@ impl<'a> Exec<'a> {
     /// the newest one. Under READ COMMITTED a row changed since the
     /// snapshot is re-checked against `filter` (EvalPlanQual); under
     /// REPEATABLE READ the change is a serialization failure.
-    fn lock_for_write(&mut self, table: &Table, key: &[u8], seen: Row, filter: Option<&Expr>) -> Result<Option<Row>> {
+    fn lock_for_write(
+        &mut self,
+        table: &Table,
+        key: &[u8],
+        seen: Row,
+        filter: Option<&Expr>,
+    ) -> Result<Option<Row>> {
         self.engine.locks.acquire(
             self.txn.id,
             LockTag::Row(table.oid, key.to_vec()),
@@ -458,7 +518,12 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn target_rows(&mut self, table: &Table, key: &Option<Vec<Expr>>, filter: &Option<Expr>) -> Result<Vec<(Vec<u8>, Row)>> {
+    fn target_rows(
+        &mut self,
+        table: &Table,
+        key: &Option<Vec<Expr>>,
+        filter: &Option<Expr>,
+    ) -> Result<Vec<(Vec<u8>, Row)>> {
         let rows = match key {
             Some(k) => self.key_rows(table, k, &[])?,
             None => self.visible_rows(table)?,
@@ -517,7 +582,9 @@ impl<'a> Exec<'a> {
                 returned.push(out);
             }
             done.insert(new_key.clone());
-            self.txn.writes.insert((table.oid, new_key), Some(Arc::from(row)));
+            self.txn
+                .writes
+                .insert((table.oid, new_key), Some(Arc::from(row)));
             count += 1;
         }
         Ok((count, returned))
@@ -557,7 +624,9 @@ fn set_op(kind: SetOpKind, all: bool, l: Rows, r: Rows) -> Rows {
                 out
             } else {
                 let mut seen = HashSet::new();
-                out.into_iter().filter(|x| seen.insert(row_identity(x))).collect()
+                out.into_iter()
+                    .filter(|x| seen.insert(row_identity(x)))
+                    .collect()
             }
         }
         SetOpKind::Intersect | SetOpKind::Except => {
@@ -570,7 +639,11 @@ fn set_op(kind: SetOpKind, all: bool, l: Rows, r: Rows) -> Rows {
             for x in l {
                 let id = row_identity(&x);
                 let c = counts.get(&id).copied().unwrap_or(0);
-                let keep = if kind == SetOpKind::Intersect { c > 0 } else { c == 0 || (all && c == 0) };
+                let keep = if kind == SetOpKind::Intersect {
+                    c > 0
+                } else {
+                    c == 0
+                };
                 if all {
                     if kind == SetOpKind::Intersect {
                         if c > 0 {

@@ -32,14 +32,20 @@ pub fn node_str(n: &pb::Node) -> Option<&str> {
 }
 
 pub fn names(list: &[pb::Node]) -> Vec<String> {
-    list.iter().filter_map(node_str).map(str::to_string).collect()
+    list.iter()
+        .filter_map(node_str)
+        .map(str::to_string)
+        .collect()
 }
 
 fn unsupported_node(n: &pb::Node) -> SqlError {
     let name = match &n.node {
         Some(node) => {
             let dbg = format!("{node:?}");
-            dbg.split('(').next().unwrap_or("this construct").to_string()
+            dbg.split('(')
+                .next()
+                .unwrap_or("this construct")
+                .to_string()
         }
         None => "this construct".to_string(),
     };
@@ -69,7 +75,12 @@ pub fn figure_colname(n: &pb::Node) -> String {
             .and_then(node_str)
             .unwrap_or("?column?")
             .to_string(),
-        Some(N::FuncCall(f)) => f.funcname.last().and_then(node_str).unwrap_or("?column?").to_string(),
+        Some(N::FuncCall(f)) => f
+            .funcname
+            .last()
+            .and_then(node_str)
+            .unwrap_or("?column?")
+            .to_string(),
         Some(N::TypeCast(tc)) => {
             let inner = tc.arg.as_deref().map(figure_colname).unwrap_or_default();
             if inner == "?column?" {
@@ -85,21 +96,30 @@ pub fn figure_colname(n: &pb::Node) -> String {
         }
         Some(N::CaseExpr(_)) => "case".into(),
         Some(N::CoalesceExpr(_)) => "coalesce".into(),
-        Some(N::MinMaxExpr(m)) => if m.op == 1 { "least" } else { "greatest" }.into(),
+        Some(N::MinMaxExpr(m)) => if m.op == pb::MinMaxOp::IsLeast as i32 {
+            "least"
+        } else {
+            "greatest"
+        }
+        .into(),
         Some(N::AExpr(a)) if a.kind == pb::AExprKind::AexprNullif as i32 => "nullif".into(),
         Some(N::SubLink(s)) => match pb::SubLinkType::try_from(s.sub_link_type) {
             Ok(pb::SubLinkType::ExistsSublink) => "exists".into(),
-            Ok(pb::SubLinkType::ExprSublink) => match s.subselect.as_deref().and_then(|n| match &n.node {
-                Some(N::SelectStmt(sel)) => sel.target_list.first().cloned(),
-                _ => None,
-            }) {
-                Some(t) => match &t.node {
-                    Some(N::ResTarget(rt)) if !rt.name.is_empty() => rt.name.clone(),
-                    Some(N::ResTarget(rt)) => rt.val.as_deref().map(figure_colname).unwrap_or_default(),
-                    _ => "?column?".into(),
-                },
-                None => "?column?".into(),
-            },
+            Ok(pb::SubLinkType::ExprSublink) => {
+                match s.subselect.as_deref().and_then(|n| match &n.node {
+                    Some(N::SelectStmt(sel)) => sel.target_list.first().cloned(),
+                    _ => None,
+                }) {
+                    Some(t) => match &t.node {
+                        Some(N::ResTarget(rt)) if !rt.name.is_empty() => rt.name.clone(),
+                        Some(N::ResTarget(rt)) => {
+                            rt.val.as_deref().map(figure_colname).unwrap_or_default()
+                        }
+                        _ => "?column?".into(),
+                    },
+                    None => "?column?".into(),
+                }
+            }
             _ => "?column?".into(),
         },
         Some(N::SqlvalueFunction(f)) => match pb::SqlValueFunctionOp::try_from(f.op) {
@@ -128,12 +148,28 @@ pub fn resolve_type(t: &pb::TypeName) -> Result<ColType> {
     let ty = Type::from_name(&name).ok_or_else(|| {
         if matches!(
             name.as_str(),
-            "date" | "time" | "timestamp" | "timestamptz" | "interval" | "uuid" | "json" | "jsonb" | "bytea"
-                | "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" | "timetz"
+            "date"
+                | "time"
+                | "timestamp"
+                | "timestamptz"
+                | "interval"
+                | "uuid"
+                | "json"
+                | "jsonb"
+                | "bytea"
+                | "serial"
+                | "bigserial"
+                | "smallserial"
+                | "serial4"
+                | "serial8"
+                | "timetz"
         ) {
             SqlError::unsupported(format!("type {name}"))
         } else {
-            SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{name}\" does not exist"))
+            SqlError::new(
+                code::UNDEFINED_OBJECT,
+                format!("type \"{name}\" does not exist"),
+            )
         }
     })?;
     let mods: Vec<i64> = t
@@ -142,44 +178,83 @@ pub fn resolve_type(t: &pb::TypeName) -> Result<ColType> {
         .map(|m| match &m.node {
             Some(N::AConst(c)) => match &c.val {
                 Some(pb::a_const::Val::Ival(i)) => Ok(i64::from(i.ival)),
-                _ => Err(SqlError::new(code::SYNTAX_ERROR, "type modifiers must be simple constants or identifiers")),
+                _ => Err(SqlError::new(
+                    code::SYNTAX_ERROR,
+                    "type modifiers must be simple constants or identifiers",
+                )),
             },
-            _ => Err(SqlError::new(code::SYNTAX_ERROR, "type modifiers must be simple constants or identifiers")),
+            _ => Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                "type modifiers must be simple constants or identifiers",
+            )),
         })
         .collect::<Result<_>>()?;
     let typmod = match (ty, mods.as_slice()) {
         (_, []) => -1,
         (Type::Varchar | Type::Bpchar, [n]) => {
-            let label = if ty == Type::Varchar { "varchar" } else { "char" };
+            let label = if ty == Type::Varchar {
+                "varchar"
+            } else {
+                "char"
+            };
             if *n < 1 {
-                return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("length for type {label} must be at least 1")));
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("length for type {label} must be at least 1"),
+                ));
             }
             if *n > 10_485_760 {
-                return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("length for type {label} cannot exceed 10485760")));
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("length for type {label} cannot exceed 10485760"),
+                ));
             }
             i32::try_from(*n + 4).unwrap_or(-1)
         }
         (Type::Numeric, [p]) | (Type::Numeric, [p, _]) => {
             let s = mods.get(1).copied().unwrap_or(0);
             if !(1..=1000).contains(p) {
-                return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("NUMERIC precision {p} must be between 1 and 1000")));
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("NUMERIC precision {p} must be between 1 and 1000"),
+                ));
             }
             if s < 0 || s > *p {
-                return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("NUMERIC scale {s} must be between 0 and precision {p}")));
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("NUMERIC scale {s} must be between 0 and precision {p}"),
+                ));
             }
             i32::try_from(((*p << 16) | s) + 4).unwrap_or(-1)
         }
-        (Type::Float8 | Type::Float4, [p]) if name == "float" || name == "float8" || name == "float4" => {
+        (Type::Float8 | Type::Float4, [p])
+            if name == "float" || name == "float8" || name == "float4" =>
+        {
             // float(p): 1-24 is real, 25-53 double precision.
             if *p < 1 {
-                return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "precision for type float must be at least 1 bit"));
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    "precision for type float must be at least 1 bit",
+                ));
             }
             if *p > 53 {
-                return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "precision for type float must be less than 54 bits"));
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    "precision for type float must be less than 54 bits",
+                ));
             }
-            return Ok(ColType::plain(if *p <= 24 { Type::Float4 } else { Type::Float8 }));
+            return Ok(ColType::plain(if *p <= 24 {
+                Type::Float4
+            } else {
+                Type::Float8
+            }));
         }
-        _ => return Err(SqlError::new(code::SYNTAX_ERROR, format!("type modifier is not allowed for type \"{name}\""))),
+        _ => {
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                format!("type modifier is not allowed for type \"{name}\""),
+            ))
+        }
     };
     Ok(ColType { ty, typmod })
 }
@@ -187,7 +262,9 @@ pub fn resolve_type(t: &pb::TypeName) -> Result<ColType> {
 fn a_const_value(c: &pb::AConst) -> Expr {
     match &c.val {
         _ if c.isnull => Expr::constant(Value::Null, Type::Unknown),
-        Some(pb::a_const::Val::Ival(i)) => Expr::constant(Value::Int(i64::from(i.ival)), Type::Int4),
+        Some(pb::a_const::Val::Ival(i)) => {
+            Expr::constant(Value::Int(i64::from(i.ival)), Type::Int4)
+        }
         Some(pb::a_const::Val::Fval(f)) => {
             // Integer literals too large for int4 arrive as Float.
             if f.fval.bytes().all(|b| b.is_ascii_digit()) {
@@ -200,7 +277,9 @@ fn a_const_value(c: &pb::AConst) -> Expr {
                 Err(_) => Expr::constant(Value::Text(f.fval.clone()), Type::Unknown),
             }
         }
-        Some(pb::a_const::Val::Sval(s)) => Expr::constant(Value::Text(s.sval.clone()), Type::Unknown),
+        Some(pb::a_const::Val::Sval(s)) => {
+            Expr::constant(Value::Text(s.sval.clone()), Type::Unknown)
+        }
         Some(pb::a_const::Val::Boolval(b)) => Expr::constant(Value::Bool(b.boolval), Type::Bool),
         Some(pb::a_const::Val::Bsval(_)) => Expr::constant(Value::Null, Type::Unknown),
         None => Expr::constant(Value::Null, Type::Unknown),
@@ -211,7 +290,11 @@ fn bool_literal(n: &pb::Node) -> Option<bool> {
     match &n.node {
         Some(N::AConst(c)) => match &c.val {
             Some(pb::a_const::Val::Ival(i)) => Some(i.ival != 0),
-            Some(pb::a_const::Val::Sval(s)) => types::parse_text(&s.sval, ColType::plain(Type::Bool)).ok()?.as_bool(),
+            Some(pb::a_const::Val::Sval(s)) => {
+                types::parse_text(&s.sval, ColType::plain(Type::Bool))
+                    .ok()?
+                    .as_bool()
+            }
             Some(pb::a_const::Val::Boolval(b)) => Some(b.boolval),
             _ => None,
         },
@@ -229,7 +312,9 @@ fn txn_options(opts: &[pb::Node]) -> Result<(Option<Isolation>, Option<bool>)> {
     let mut iso = None;
     let mut ro = None;
     for o in opts {
-        let Some(N::DefElem(d)) = &o.node else { continue };
+        let Some(N::DefElem(d)) = &o.node else {
+            continue;
+        };
         let arg = d.arg.as_deref();
         match d.defname.as_str() {
             "transaction_isolation" => {
@@ -255,7 +340,10 @@ pub fn isolation_from_name(level: &str) -> Result<Isolation> {
         "read committed" | "read uncommitted" => Ok(Isolation::ReadCommitted),
         "repeatable read" => Ok(Isolation::RepeatableRead),
         "serializable" => Err(SqlError::unsupported("SERIALIZABLE isolation")),
-        other => Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("invalid value for parameter \"transaction_isolation\": \"{other}\""))),
+        other => Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("invalid value for parameter \"transaction_isolation\": \"{other}\""),
+        )),
     }
 }
 
@@ -281,7 +369,11 @@ fn set_value(args: &[pb::Node]) -> String {
 }
 
 fn range_var_name(r: &pb::RangeVar) -> (String, String) {
-    let schema = if r.schemaname.is_empty() { "public".to_string() } else { r.schemaname.clone() };
+    let schema = if r.schemaname.is_empty() {
+        "public".to_string()
+    } else {
+        r.schemaname.clone()
+    };
     (schema, r.relname.clone())
 }
 
@@ -316,7 +408,10 @@ impl<'a> Binder<'a> {
     pub fn table(&self, r: &pb::RangeVar) -> Result<Arc<Table>> {
         let (schema, name) = range_var_name(r);
         self.catalog.table(&schema, &name).cloned().ok_or_else(|| {
-            SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{}\" does not exist", r.relname))
+            SqlError::new(
+                code::UNDEFINED_TABLE,
+                format!("relation \"{}\" does not exist", r.relname),
+            )
         })
     }
 
@@ -352,11 +447,16 @@ impl<'a> Binder<'a> {
                         out.push((schema, name));
                     }
                 }
-                Ok(Statement::DropTable { names: out, if_exists: s.missing_ok })
+                Ok(Statement::DropTable {
+                    names: out,
+                    if_exists: s.missing_ok,
+                })
             }
             N::TruncateStmt(s) => {
                 if s.restart_seqs || s.behavior == pb::DropBehavior::DropCascade as i32 {
-                    return Err(SqlError::unsupported("TRUNCATE with RESTART IDENTITY or CASCADE"));
+                    return Err(SqlError::unsupported(
+                        "TRUNCATE with RESTART IDENTITY or CASCADE",
+                    ));
                 }
                 let mut out = Vec::new();
                 for r in &s.relations {
@@ -371,14 +471,21 @@ impl<'a> Binder<'a> {
                 match K::try_from(t.kind) {
                     Ok(K::TransStmtBegin) | Ok(K::TransStmtStart) => {
                         let (isolation, read_only) = txn_options(&t.options)?;
-                        Ok(Statement::Begin { isolation, read_only })
+                        Ok(Statement::Begin {
+                            isolation,
+                            read_only,
+                        })
                     }
                     Ok(K::TransStmtCommit) if !t.chain => Ok(Statement::Commit),
                     Ok(K::TransStmtRollback) if !t.chain => Ok(Statement::Rollback),
                     Ok(K::TransStmtSavepoint) => Ok(Statement::Savepoint(t.savepoint_name.clone())),
                     Ok(K::TransStmtRelease) => Ok(Statement::Release(t.savepoint_name.clone())),
-                    Ok(K::TransStmtRollbackTo) => Ok(Statement::RollbackTo(t.savepoint_name.clone())),
-                    Ok(K::TransStmtCommit) | Ok(K::TransStmtRollback) => Err(SqlError::unsupported("AND CHAIN")),
+                    Ok(K::TransStmtRollbackTo) => {
+                        Ok(Statement::RollbackTo(t.savepoint_name.clone()))
+                    }
+                    Ok(K::TransStmtCommit) | Ok(K::TransStmtRollback) => {
+                        Err(SqlError::unsupported("AND CHAIN"))
+                    }
                     _ => Err(SqlError::unsupported("two-phase commit")),
                 }
             }
@@ -389,21 +496,41 @@ impl<'a> Binder<'a> {
                         if v.name == "transaction_isolation" || v.name == "transaction_read_only" {
                             let val = set_value(&v.args);
                             return Ok(if v.name == "transaction_isolation" {
-                                Statement::SetTransaction { isolation: Some(isolation_from_name(&val)?), read_only: None }
+                                Statement::SetTransaction {
+                                    isolation: Some(isolation_from_name(&val)?),
+                                    read_only: None,
+                                }
                             } else {
-                                let ro = types::parse_text(&val, ColType::plain(Type::Bool))?.as_bool();
-                                Statement::SetTransaction { isolation: None, read_only: ro }
+                                let ro =
+                                    types::parse_text(&val, ColType::plain(Type::Bool))?.as_bool();
+                                Statement::SetTransaction {
+                                    isolation: None,
+                                    read_only: ro,
+                                }
                             });
                         }
-                        Ok(Statement::Set { name: v.name.to_ascii_lowercase(), value: Some(set_value(&v.args)), local: v.is_local })
+                        Ok(Statement::Set {
+                            name: v.name.to_ascii_lowercase(),
+                            value: Some(set_value(&v.args)),
+                            local: v.is_local,
+                        })
                     }
-                    Ok(K::VarSetDefault) => Ok(Statement::Set { name: v.name.to_ascii_lowercase(), value: None, local: v.is_local }),
+                    Ok(K::VarSetDefault) => Ok(Statement::Set {
+                        name: v.name.to_ascii_lowercase(),
+                        value: None,
+                        local: v.is_local,
+                    }),
                     Ok(K::VarReset) => Ok(Statement::Reset(v.name.to_ascii_lowercase())),
                     Ok(K::VarResetAll) => Ok(Statement::ResetAll),
-                    Ok(K::VarSetMulti) if v.name == "TRANSACTION" || v.name == "SESSION CHARACTERISTICS" => {
+                    Ok(K::VarSetMulti)
+                        if v.name == "TRANSACTION" || v.name == "SESSION CHARACTERISTICS" =>
+                    {
                         let (isolation, read_only) = txn_options(&v.args)?;
                         if v.name == "TRANSACTION" {
-                            Ok(Statement::SetTransaction { isolation, read_only })
+                            Ok(Statement::SetTransaction {
+                                isolation,
+                                read_only,
+                            })
                         } else {
                             Err(SqlError::unsupported("SET SESSION CHARACTERISTICS"))
                         }
@@ -412,7 +539,11 @@ impl<'a> Binder<'a> {
                 }
             }
             N::VariableShowStmt(v) => Ok(Statement::Show(v.name.to_ascii_lowercase())),
-            N::VacuumStmt(v) => Ok(Statement::Maintenance(if v.is_vacuumcmd { "VACUUM" } else { "ANALYZE" })),
+            N::VacuumStmt(v) => Ok(Statement::Maintenance(if v.is_vacuumcmd {
+                "VACUUM"
+            } else {
+                "ANALYZE"
+            })),
             N::CheckPointStmt(_) => Ok(Statement::Maintenance("CHECKPOINT")),
             other => {
                 let dbg = format!("{other:?}");
@@ -463,7 +594,10 @@ impl<'a> Binder<'a> {
                 format!("column {q}.{name} does not exist"),
             ));
         }
-        Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{name}\" does not exist")))
+        Err(SqlError::new(
+            code::UNDEFINED_COLUMN,
+            format!("column \"{name}\" does not exist"),
+        ))
     }
 
     pub fn bind_expr(&mut self, node: &pb::Node) -> Result<Expr> {
@@ -479,15 +613,28 @@ impl<'a> Binder<'a> {
             }
             N::AConst(c) => Ok(a_const_value(c)),
             N::ParamRef(p) => {
-                let i = usize::try_from(p.number - 1).map_err(|_| SqlError::new(code::UNDEFINED_PARAMETER, "there is no parameter $0"))?;
+                let i = usize::try_from(p.number - 1).map_err(|_| {
+                    SqlError::new(code::UNDEFINED_PARAMETER, "there is no parameter $0")
+                })?;
                 if self.params.len() <= i {
                     self.params.resize(i + 1, Type::Unknown);
                 }
-                Ok(Expr::new(ExprKind::Param(i), ColType::plain(self.params[i])))
+                Ok(Expr::new(
+                    ExprKind::Param(i),
+                    ColType::plain(self.params[i]),
+                ))
             }
             N::TypeCast(tc) => {
-                let to = resolve_type(tc.type_name.as_ref().ok_or_else(|| SqlError::internal("cast without type"))?)?;
-                let inner = self.bind_expr(tc.arg.as_deref().ok_or_else(|| SqlError::internal("cast without argument"))?)?;
+                let to = resolve_type(
+                    tc.type_name
+                        .as_ref()
+                        .ok_or_else(|| SqlError::internal("cast without type"))?,
+                )?;
+                let inner = self.bind_expr(
+                    tc.arg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("cast without argument"))?,
+                )?;
                 self.explicit_cast(inner, to)
             }
             N::AExpr(a) => self.bind_a_expr(a),
@@ -503,24 +650,47 @@ impl<'a> Binder<'a> {
                     args.push(self.to_bool(e, label)?);
                 }
                 Ok(match pb::BoolExprType::try_from(b.boolop) {
-                    Ok(pb::BoolExprType::AndExpr) => Expr::new(ExprKind::And(args), ColType::plain(Type::Bool)),
-                    Ok(pb::BoolExprType::OrExpr) => Expr::new(ExprKind::Or(args), ColType::plain(Type::Bool)),
+                    Ok(pb::BoolExprType::AndExpr) => {
+                        Expr::new(ExprKind::And(args), ColType::plain(Type::Bool))
+                    }
+                    Ok(pb::BoolExprType::OrExpr) => {
+                        Expr::new(ExprKind::Or(args), ColType::plain(Type::Bool))
+                    }
                     _ => Expr::new(
-                        ExprKind::Not(Box::new(args.into_iter().next().ok_or_else(|| SqlError::internal("NOT without argument"))?)),
+                        ExprKind::Not(Box::new(
+                            args.into_iter()
+                                .next()
+                                .ok_or_else(|| SqlError::internal("NOT without argument"))?,
+                        )),
                         ColType::plain(Type::Bool),
                     ),
                 })
             }
             N::NullTest(t) => {
-                let e = self.bind_expr(t.arg.as_deref().ok_or_else(|| SqlError::internal("IS NULL without argument"))?)?;
-                let e = if e.ty.ty == Type::Unknown { self.coerce(e, ColType::plain(Type::Text), false)? } else { e };
+                let e = self.bind_expr(
+                    t.arg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("IS NULL without argument"))?,
+                )?;
+                let e = if e.ty.ty == Type::Unknown {
+                    self.coerce(e, ColType::plain(Type::Text), false)?
+                } else {
+                    e
+                };
                 Ok(Expr::new(
-                    ExprKind::IsNull(Box::new(e), t.nulltesttype == pb::NullTestType::IsNotNull as i32),
+                    ExprKind::IsNull(
+                        Box::new(e),
+                        t.nulltesttype == pb::NullTestType::IsNotNull as i32,
+                    ),
                     ColType::plain(Type::Bool),
                 ))
             }
             N::BooleanTest(t) => {
-                let e = self.bind_expr(t.arg.as_deref().ok_or_else(|| SqlError::internal("IS TRUE without argument"))?)?;
+                let e = self.bind_expr(
+                    t.arg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("IS TRUE without argument"))?,
+                )?;
                 let e = self.to_bool(e, "IS TRUE")?;
                 use pb::BoolTestType as B;
                 let test = match B::try_from(t.booltesttype) {
@@ -531,7 +701,10 @@ impl<'a> Binder<'a> {
                     Ok(B::IsUnknown) => BoolTest::IsUnknown,
                     _ => BoolTest::IsNotUnknown,
                 };
-                Ok(Expr::new(ExprKind::BoolTest(Box::new(e), test), ColType::plain(Type::Bool)))
+                Ok(Expr::new(
+                    ExprKind::BoolTest(Box::new(e), test),
+                    ColType::plain(Type::Bool),
+                ))
             }
             N::FuncCall(f) => self.bind_func(f),
             N::CaseExpr(c) => self.bind_case(c),
@@ -542,22 +715,36 @@ impl<'a> Binder<'a> {
             }
             N::MinMaxExpr(m) => {
                 let args = self.bind_list(&m.args)?;
-                let greatest = m.op == 0;
-                let (args, ty) = self.unify_all(args, if greatest { "GREATEST" } else { "LEAST" })?;
+                let greatest = m.op == pb::MinMaxOp::IsGreatest as i32;
+                let (args, ty) =
+                    self.unify_all(args, if greatest { "GREATEST" } else { "LEAST" })?;
                 Ok(Expr::new(ExprKind::Greatest(args, greatest), ty))
             }
             N::SubLink(s) => self.bind_sublink(s),
             N::SqlvalueFunction(f) => {
                 use pb::SqlValueFunctionOp as O;
                 let (func, ty) = match O::try_from(f.op) {
-                    Ok(O::SvfopCurrentUser) | Ok(O::SvfopUser) | Ok(O::SvfopSessionUser) | Ok(O::SvfopCurrentRole) => (Func::CurrentUser, Type::Name),
+                    Ok(O::SvfopCurrentUser)
+                    | Ok(O::SvfopUser)
+                    | Ok(O::SvfopSessionUser)
+                    | Ok(O::SvfopCurrentRole) => (Func::CurrentUser, Type::Name),
                     Ok(O::SvfopCurrentCatalog) => (Func::CurrentDatabase, Type::Name),
                     Ok(O::SvfopCurrentSchema) => (Func::CurrentSchema, Type::Name),
-                    _ => return Err(SqlError::unsupported("date/time values (CURRENT_TIMESTAMP and friends)")),
+                    _ => {
+                        return Err(SqlError::unsupported(
+                            "date/time values (CURRENT_TIMESTAMP and friends)",
+                        ))
+                    }
                 };
-                Ok(Expr::new(ExprKind::Func(func, Vec::new()), ColType::plain(ty)))
+                Ok(Expr::new(
+                    ExprKind::Func(func, Vec::new()),
+                    ColType::plain(ty),
+                ))
             }
-            N::SetToDefault(_) => Err(SqlError::new(code::SYNTAX_ERROR, "DEFAULT is not allowed in this context")),
+            N::SetToDefault(_) => Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                "DEFAULT is not allowed in this context",
+            )),
             _ => Err(unsupported_node(node)),
         }
     }
@@ -569,7 +756,7 @@ impl<'a> Binder<'a> {
     fn explicit_cast(&mut self, inner: Expr, to: ColType) -> Result<Expr> {
         match &inner.kind {
             ExprKind::Const(Value::Text(s)) if inner.ty.ty == Type::Unknown => {
-                let v = types::parse_text(s, to)?;
+                let v = types::parse_text(s, ColType::plain(to.ty))?;
                 let v = types::coerce_typmod(v, to, true)?;
                 return Ok(Expr::new(ExprKind::Const(v), to));
             }
@@ -578,7 +765,11 @@ impl<'a> Binder<'a> {
                 let i = *i;
                 self.set_param_type(i, to.ty);
                 let p = Expr::new(ExprKind::Param(i), ColType::plain(to.ty));
-                return Ok(if to.typmod >= 0 { Expr::new(ExprKind::Cast(Box::new(p), true), to) } else { p });
+                return Ok(if to.typmod >= 0 {
+                    Expr::new(ExprKind::Cast(Box::new(p), true), to)
+                } else {
+                    p
+                });
             }
             _ => {}
         }
@@ -609,14 +800,18 @@ impl<'a> Binder<'a> {
             Type::Unknown => self.coerce(e, ColType::plain(Type::Bool), false),
             other => Err(SqlError::new(
                 code::DATATYPE_MISMATCH,
-                format!("argument of {context} must be type boolean, not type {}", other.name()),
+                format!(
+                    "argument of {context} must be type boolean, not type {}",
+                    other.name()
+                ),
             )),
         }
     }
 
     /// Brings both operands to their common type.
     fn unify_pair(&mut self, a: Expr, b: Expr, op: &str) -> Result<(Expr, Expr, Type)> {
-        let t = common_type(a.ty.ty, b.ty.ty).ok_or_else(|| operator_error(op, a.ty.ty, b.ty.ty))?;
+        let t =
+            common_type(a.ty.ty, b.ty.ty).ok_or_else(|| operator_error(op, a.ty.ty, b.ty.ty))?;
         let a = self.coerce_plain(a, t)?;
         let b = self.coerce_plain(b, t)?;
         Ok((a, b, t))
@@ -633,15 +828,33 @@ impl<'a> Binder<'a> {
         let mut t = Type::Unknown;
         for a in &args {
             t = common_type(t, a.ty.ty).ok_or_else(|| {
-                SqlError::new(code::DATATYPE_MISMATCH, format!("{what} types {} and {} cannot be matched", t.name(), a.ty.ty.name()))
+                SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "{what} types {} and {} cannot be matched",
+                        t.name(),
+                        a.ty.ty.name()
+                    ),
+                )
             })?;
         }
         if t == Type::Unknown {
             t = Type::Text;
         }
-        let same_typmod = args.first().map(|a| a.ty).filter(|f| args.iter().all(|a| a.ty == *f));
-        let out = args.into_iter().map(|a| self.coerce_plain(a, t)).collect::<Result<Vec<_>>>()?;
-        Ok((out, same_typmod.filter(|c| c.ty == t).unwrap_or(ColType::plain(t))))
+        let same_typmod = args
+            .first()
+            .map(|a| a.ty)
+            .filter(|f| args.iter().all(|a| a.ty == *f));
+        let out = args
+            .into_iter()
+            .map(|a| self.coerce_plain(a, t))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((
+            out,
+            same_typmod
+                .filter(|c| c.ty == t)
+                .unwrap_or(ColType::plain(t)),
+        ))
     }
 
     fn binary(&mut self, op: &str, l: Expr, r: Expr) -> Result<Expr> {
@@ -667,16 +880,26 @@ impl<'a> Binder<'a> {
             }
             let l = self.coerce(l, ColType::plain(Type::Text), true)?;
             let r = self.coerce(r, ColType::plain(Type::Text), true)?;
-            return Ok(Expr::new(ExprKind::Binary(bop, Box::new(l), Box::new(r)), ColType::plain(Type::Text)));
+            return Ok(Expr::new(
+                ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                ColType::plain(Type::Text),
+            ));
         }
         let (l, r, t) = self.unify_pair(l, r, op)?;
         if bop.is_comparison() {
-            return Ok(Expr::new(ExprKind::Binary(bop, Box::new(l), Box::new(r)), ColType::plain(Type::Bool)));
+            return Ok(Expr::new(
+                ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                ColType::plain(Type::Bool),
+            ));
         }
-        if !t.is_numeric_family() || (bop == BinOp::Mod && matches!(t, Type::Float4 | Type::Float8)) {
+        if !t.is_numeric_family() || (bop == BinOp::Mod && matches!(t, Type::Float4 | Type::Float8))
+        {
             return Err(operator_error(op, t, t));
         }
-        Ok(Expr::new(ExprKind::Binary(bop, Box::new(l), Box::new(r)), ColType::plain(t)))
+        Ok(Expr::new(
+            ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+            ColType::plain(t),
+        ))
     }
 
     fn bind_a_expr(&mut self, a: &pb::AExpr) -> Result<Expr> {
@@ -684,7 +907,10 @@ impl<'a> Binder<'a> {
         let op = a.name.last().and_then(node_str).unwrap_or("").to_string();
         let kind = K::try_from(a.kind).unwrap_or(K::Undefined);
         let lexpr = a.lexpr.as_deref();
-        let rexpr = a.rexpr.as_deref().ok_or_else(|| SqlError::internal("operator without right operand"))?;
+        let rexpr = a
+            .rexpr
+            .as_deref()
+            .ok_or_else(|| SqlError::internal("operator without right operand"))?;
         match kind {
             K::AexprOp => {
                 let Some(l) = lexpr else {
@@ -700,12 +926,21 @@ impl<'a> Binder<'a> {
                                     _ => None,
                                 };
                                 if let Some(v) = folded {
-                                    let ty = if r.ty.ty == Type::Int8 && matches!(v, Value::Int(i) if i32::try_from(i).is_ok()) { Type::Int4 } else { r.ty.ty };
+                                    let ty = if r.ty.ty == Type::Int8
+                                        && matches!(v, Value::Int(i) if i32::try_from(i).is_ok())
+                                    {
+                                        Type::Int4
+                                    } else {
+                                        r.ty.ty
+                                    };
                                     return Ok(Expr::constant(v, ty));
                                 }
                             }
                             if !r.ty.ty.is_numeric_family() {
-                                return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: - {}", r.ty.ty.name())));
+                                return Err(SqlError::new(
+                                    code::UNDEFINED_FUNCTION,
+                                    format!("operator does not exist: - {}", r.ty.ty.name()),
+                                ));
                             }
                             let ty = r.ty;
                             Ok(Expr::new(ExprKind::Neg(Box::new(r)), ColType::plain(ty.ty)))
@@ -717,30 +952,41 @@ impl<'a> Binder<'a> {
                 let l = self.bind_expr(l)?;
                 let r = self.bind_expr(rexpr)?;
                 match op.as_str() {
-                    "~~" | "!~~" | "~~*" | "!~~*" => self.like(l, r, op.contains('*'), op.starts_with('!')),
+                    "~~" | "!~~" | "~~*" | "!~~*" => {
+                        self.like(l, r, op.contains('*'), op.starts_with('!'))
+                    }
                     _ => self.binary(&op, l, r),
                 }
             }
             K::AexprLike | K::AexprIlike => {
-                let l = self.bind_expr(lexpr.ok_or_else(|| SqlError::internal("LIKE without operand"))?)?;
+                let l = self
+                    .bind_expr(lexpr.ok_or_else(|| SqlError::internal("LIKE without operand"))?)?;
                 let r = self.bind_expr(rexpr)?;
                 self.like(l, r, kind == K::AexprIlike, op.starts_with('!'))
             }
             K::AexprDistinct | K::AexprNotDistinct => {
-                let l = self.bind_expr(lexpr.ok_or_else(|| SqlError::internal("IS DISTINCT without operand"))?)?;
+                let l = self.bind_expr(
+                    lexpr.ok_or_else(|| SqlError::internal("IS DISTINCT without operand"))?,
+                )?;
                 let r = self.bind_expr(rexpr)?;
                 let (l, r, _) = self.unify_pair(l, r, "=")?;
-                Ok(Expr::new(ExprKind::IsDistinct(Box::new(l), Box::new(r), kind == K::AexprNotDistinct), ColType::plain(Type::Bool)))
+                Ok(Expr::new(
+                    ExprKind::IsDistinct(Box::new(l), Box::new(r), kind == K::AexprNotDistinct),
+                    ColType::plain(Type::Bool),
+                ))
             }
             K::AexprNullif => {
-                let l = self.bind_expr(lexpr.ok_or_else(|| SqlError::internal("NULLIF without operand"))?)?;
+                let l = self.bind_expr(
+                    lexpr.ok_or_else(|| SqlError::internal("NULLIF without operand"))?,
+                )?;
                 let r = self.bind_expr(rexpr)?;
                 let (l, r, _) = self.unify_pair(l, r, "=")?;
                 let ty = l.ty;
                 Ok(Expr::new(ExprKind::NullIf(Box::new(l), Box::new(r)), ty))
             }
             K::AexprIn => {
-                let l = self.bind_expr(lexpr.ok_or_else(|| SqlError::internal("IN without operand"))?)?;
+                let l =
+                    self.bind_expr(lexpr.ok_or_else(|| SqlError::internal("IN without operand"))?)?;
                 let Some(N::List(list)) = &rexpr.node else {
                     return Err(SqlError::unsupported("IN with this right operand"));
                 };
@@ -749,15 +995,24 @@ impl<'a> Binder<'a> {
                 all.extend(items);
                 let mut t = Type::Unknown;
                 for e in &all {
-                    t = common_type(t, e.ty.ty).ok_or_else(|| operator_error("=", all[0].ty.ty, e.ty.ty))?;
+                    t = common_type(t, e.ty.ty)
+                        .ok_or_else(|| operator_error("=", all[0].ty.ty, e.ty.ty))?;
                 }
                 let t = if t == Type::Unknown { Type::Text } else { t };
-                let mut all = all.into_iter().map(|e| self.coerce_plain(e, t)).collect::<Result<Vec<_>>>()?;
+                let mut all = all
+                    .into_iter()
+                    .map(|e| self.coerce_plain(e, t))
+                    .collect::<Result<Vec<_>>>()?;
                 let l = all.remove(0);
-                Ok(Expr::new(ExprKind::InList(Box::new(l), all, op == "<>"), ColType::plain(Type::Bool)))
+                Ok(Expr::new(
+                    ExprKind::InList(Box::new(l), all, op == "<>"),
+                    ColType::plain(Type::Bool),
+                ))
             }
             K::AexprBetween | K::AexprNotBetween => {
-                let l = self.bind_expr(lexpr.ok_or_else(|| SqlError::internal("BETWEEN without operand"))?)?;
+                let l = self.bind_expr(
+                    lexpr.ok_or_else(|| SqlError::internal("BETWEEN without operand"))?,
+                )?;
                 let Some(N::List(list)) = &rexpr.node else {
                     return Err(SqlError::internal("BETWEEN bounds"));
                 };
@@ -779,12 +1034,21 @@ impl<'a> Binder<'a> {
 
     fn like(&mut self, l: Expr, r: Expr, ci: bool, negated: bool) -> Result<Expr> {
         if !l.ty.ty.is_string() {
-            return Err(operator_error(if ci { "~~*" } else { "~~" }, l.ty.ty, r.ty.ty));
+            return Err(operator_error(
+                if ci { "~~*" } else { "~~" },
+                l.ty.ty,
+                r.ty.ty,
+            ));
         }
         let l = self.coerce(l, ColType::plain(Type::Text), false)?;
         let r = self.coerce(r, ColType::plain(Type::Text), false)?;
         Ok(Expr::new(
-            ExprKind::Like { expr: Box::new(l), pattern: Box::new(r), case_insensitive: ci, negated },
+            ExprKind::Like {
+                expr: Box::new(l),
+                pattern: Box::new(r),
+                case_insensitive: ci,
+                negated,
+            },
             ColType::plain(Type::Bool),
         ))
     }
@@ -797,10 +1061,22 @@ impl<'a> Binder<'a> {
         let mut conds = Vec::new();
         let mut results = Vec::new();
         for w in &c.args {
-            let Some(N::CaseWhen(cw)) = &w.node else { continue };
-            let cond = self.bind_expr(cw.expr.as_deref().ok_or_else(|| SqlError::internal("WHEN"))?)?;
+            let Some(N::CaseWhen(cw)) = &w.node else {
+                continue;
+            };
+            let cond = self.bind_expr(
+                cw.expr
+                    .as_deref()
+                    .ok_or_else(|| SqlError::internal("WHEN"))?,
+            )?;
             conds.push(cond);
-            results.push(self.bind_expr(cw.result.as_deref().ok_or_else(|| SqlError::internal("THEN"))?)?);
+            results.push(
+                self.bind_expr(
+                    cw.result
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("THEN"))?,
+                )?,
+            );
         }
         let default = match c.defresult.as_deref() {
             Some(d) => Some(self.bind_expr(d)?),
@@ -828,16 +1104,27 @@ impl<'a> Binder<'a> {
             whens.push((cond, res));
         }
         Ok(Expr::new(
-            ExprKind::Case { operand: operand_b.map(Box::new), whens, default: default.map(Box::new) },
+            ExprKind::Case {
+                operand: operand_b.map(Box::new),
+                whens,
+                default: default.map(Box::new),
+            },
             ty,
         ))
     }
 
     fn bind_func(&mut self, f: &pb::FuncCall) -> Result<Expr> {
         let parts = names(&f.funcname);
-        let name = parts.last().cloned().unwrap_or_default().to_ascii_lowercase();
+        let name = parts
+            .last()
+            .cloned()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         if parts.len() > 1 && parts[0] != "pg_catalog" {
-            return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("function {}() does not exist", parts.join("."))));
+            return Err(SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                format!("function {}() does not exist", parts.join(".")),
+            ));
         }
         if f.over.is_some() {
             return Err(SqlError::unsupported("window functions"));
@@ -846,7 +1133,10 @@ impl<'a> Binder<'a> {
             return self.bind_agg(agg, f, &name);
         }
         if f.agg_star || f.agg_distinct || !f.agg_order.is_empty() || f.agg_filter.is_some() {
-            return Err(SqlError::new(code::SYNTAX_ERROR, format!("{name} is not an aggregate function")));
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                format!("{name} is not an aggregate function"),
+            ));
         }
         let args = self.bind_list(&f.args)?;
         let n = args.len();
@@ -864,7 +1154,11 @@ impl<'a> Binder<'a> {
         };
         let mut args = args;
         let (func, ty): (Func, ColType) = match (name.as_str(), n) {
-            ("lower", 1) | ("upper", 1) | ("btrim", 1 | 2) | ("ltrim", 1 | 2) | ("rtrim", 1 | 2) => {
+            ("lower", 1)
+            | ("upper", 1)
+            | ("btrim", 1 | 2)
+            | ("ltrim", 1 | 2)
+            | ("rtrim", 1 | 2) => {
                 if !arg_types.iter().all(|t| t.is_string()) {
                     return Err(no_func());
                 }
@@ -884,7 +1178,11 @@ impl<'a> Binder<'a> {
                 (Func::Length, ColType::plain(Type::Int4))
             }
             ("abs", 1) | ("sign", 1) | ("floor", 1) | ("ceil", 1) | ("ceiling", 1) => {
-                let t = if arg_types[0] == Type::Unknown { Type::Float8 } else { arg_types[0] };
+                let t = if arg_types[0] == Type::Unknown {
+                    Type::Float8
+                } else {
+                    arg_types[0]
+                };
                 if !t.is_numeric_family() {
                     return Err(no_func());
                 }
@@ -894,15 +1192,35 @@ impl<'a> Binder<'a> {
                     "floor" => Func::Floor,
                     _ => Func::Ceil,
                 };
-                let t = if func != Func::Abs && t.is_integer() { Type::Float8 } else { t };
-                let t = if func != Func::Abs && t == Type::Float4 { Type::Float8 } else { t };
-                let t = if func != Func::Abs && t == Type::Numeric { Type::Numeric } else { t };
+                let t = if func != Func::Abs && t.is_integer() {
+                    Type::Float8
+                } else {
+                    t
+                };
+                let t = if func != Func::Abs && t == Type::Float4 {
+                    Type::Float8
+                } else {
+                    t
+                };
+                let t = if func != Func::Abs && t == Type::Numeric {
+                    Type::Numeric
+                } else {
+                    t
+                };
                 (func, ColType::plain(t))
             }
             ("round" | "trunc", 1 | 2) => {
-                let func = if name == "round" { Func::Round } else { Func::Trunc };
+                let func = if name == "round" {
+                    Func::Round
+                } else {
+                    Func::Trunc
+                };
                 let t = if n == 2 || arg_types[0] == Type::Numeric || arg_types[0].is_integer() {
-                    if n == 1 && arg_types[0].is_integer() { Type::Float8 } else { Type::Numeric }
+                    if n == 1 && arg_types[0].is_integer() {
+                        Type::Float8
+                    } else {
+                        Type::Numeric
+                    }
                 } else {
                     Type::Float8
                 };
@@ -944,16 +1262,37 @@ impl<'a> Binder<'a> {
             ("pg_typeof", 1) => (Func::PgTypeof, text),
             ("random", 0) => (Func::Random, ColType::plain(Type::Float8)),
             (
-                "now" | "clock_timestamp" | "statement_timestamp" | "transaction_timestamp" | "generate_series"
-                | "nextval" | "currval" | "setval" | "to_char" | "date_trunc" | "extract" | "date_part"
-                | "array_agg" | "json_build_object" | "jsonb_build_object" | "gen_random_uuid" | "pg_sleep",
+                "now"
+                | "clock_timestamp"
+                | "statement_timestamp"
+                | "transaction_timestamp"
+                | "generate_series"
+                | "nextval"
+                | "currval"
+                | "setval"
+                | "to_char"
+                | "date_trunc"
+                | "extract"
+                | "date_part"
+                | "array_agg"
+                | "json_build_object"
+                | "jsonb_build_object"
+                | "gen_random_uuid"
+                | "pg_sleep",
                 _,
             ) => return Err(SqlError::unsupported(format!("function {name}()"))),
             _ => return Err(no_func()),
         };
         // Argument types each function takes.
         let want: Vec<Type> = match func {
-            Func::Lower | Func::Upper | Func::Length | Func::Btrim | Func::Ltrim | Func::Rtrim | Func::Replace | Func::Position => vec![Type::Text; n],
+            Func::Lower
+            | Func::Upper
+            | Func::Length
+            | Func::Btrim
+            | Func::Ltrim
+            | Func::Rtrim
+            | Func::Replace
+            | Func::Position => vec![Type::Text; n],
             Func::Substr => vec![Type::Text, Type::Int4, Type::Int4],
             Func::Left | Func::Right | Func::Repeat => vec![Type::Text, Type::Int4],
             Func::Round | Func::Trunc => vec![ty.ty, Type::Int4],
@@ -969,7 +1308,8 @@ impl<'a> Binder<'a> {
             } else if a.ty.ty.is_string() && t.is_string() {
                 self.coerce(a, ColType::plain(Type::Text), false)?
             } else {
-                self.coerce(a, ColType::plain(t), false).map_err(|_| no_func())?
+                self.coerce(a, ColType::plain(t), false)
+                    .map_err(|_| no_func())?
             };
             bound.push(a);
         }
@@ -980,7 +1320,10 @@ impl<'a> Binder<'a> {
         if self.aggs.is_none() {
             return Err(SqlError::new(
                 code::GROUPING_ERROR,
-                format!("aggregate functions are not allowed in {}", self.no_agg_context),
+                format!(
+                    "aggregate functions are not allowed in {}",
+                    self.no_agg_context
+                ),
             ));
         }
         if !f.agg_order.is_empty() || f.agg_filter.is_some() {
@@ -990,12 +1333,19 @@ impl<'a> Binder<'a> {
         let saved = self.aggs.take();
         let saved_ctx = self.no_agg_context;
         self.no_agg_context = "aggregate function calls";
-        let args = if f.agg_star { Ok(Vec::new()) } else { self.bind_list(&f.args) };
+        let args = if f.agg_star {
+            Ok(Vec::new())
+        } else {
+            self.bind_list(&f.args)
+        };
         self.aggs = saved;
         self.no_agg_context = saved_ctx;
         let mut args = args.map_err(|e| {
             if e.code == code::GROUPING_ERROR {
-                SqlError::new(code::GROUPING_ERROR, "aggregate function calls cannot be nested")
+                SqlError::new(
+                    code::GROUPING_ERROR,
+                    "aggregate function calls cannot be nested",
+                )
             } else {
                 e
             }
@@ -1058,9 +1408,21 @@ impl<'a> Binder<'a> {
                 *a = self.coerce(a.clone(), ColType::plain(want), false)?;
             }
         }
-        let ty = if matches!(func, AggFunc::Min | AggFunc::Max) { args[0].ty } else { ColType::plain(ty) };
-        let call = AggCall { func, args, distinct: f.agg_distinct, ty };
-        let list = self.aggs.as_mut().ok_or_else(|| SqlError::internal("aggregate context"))?;
+        let ty = if matches!(func, AggFunc::Min | AggFunc::Max) {
+            args[0].ty
+        } else {
+            ColType::plain(ty)
+        };
+        let call = AggCall {
+            func,
+            args,
+            distinct: f.agg_distinct,
+            ty,
+        };
+        let list = self
+            .aggs
+            .as_mut()
+            .ok_or_else(|| SqlError::internal("aggregate context"))?;
         let idx = match list.iter().position(|c| *c == call) {
             Some(i) => i,
             None => {
@@ -1084,24 +1446,51 @@ impl<'a> Binder<'a> {
         let q = q?;
         match kind {
             K::ExistsSublink => Ok(Expr::new(
-                ExprKind::Subquery { plan: Box::new(q.plan), kind: SubqueryKind::Exists, left: None },
+                ExprKind::Subquery {
+                    plan: Box::new(q.plan),
+                    kind: SubqueryKind::Exists,
+                    left: None,
+                },
                 ColType::plain(Type::Bool),
             )),
             K::ExprSublink => {
                 if q.columns.len() != 1 {
-                    return Err(SqlError::new(code::SYNTAX_ERROR, "subquery must return only one column"));
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "subquery must return only one column",
+                    ));
                 }
                 let ty = q.columns[0].ty;
-                Ok(Expr::new(ExprKind::Subquery { plan: Box::new(q.plan), kind: SubqueryKind::Scalar, left: None }, ty))
+                Ok(Expr::new(
+                    ExprKind::Subquery {
+                        plan: Box::new(q.plan),
+                        kind: SubqueryKind::Scalar,
+                        left: None,
+                    },
+                    ty,
+                ))
             }
             K::AnySublink | K::AllSublink => {
                 if q.columns.len() != 1 {
-                    return Err(SqlError::new(code::SYNTAX_ERROR, "subquery has too many columns"));
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "subquery has too many columns",
+                    ));
                 }
-                let op = s.oper_name.last().and_then(node_str).unwrap_or("=").to_string();
-                let left = self.bind_expr(s.testexpr.as_deref().ok_or_else(|| SqlError::internal("IN without operand"))?)?;
+                let op = s
+                    .oper_name
+                    .last()
+                    .and_then(node_str)
+                    .unwrap_or("=")
+                    .to_string();
+                let left = self.bind_expr(
+                    s.testexpr
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("IN without operand"))?,
+                )?;
                 let sub_ty = q.columns[0].ty.ty;
-                let t = common_type(left.ty.ty, sub_ty).ok_or_else(|| operator_error(&op, left.ty.ty, sub_ty))?;
+                let t = common_type(left.ty.ty, sub_ty)
+                    .ok_or_else(|| operator_error(&op, left.ty.ty, sub_ty))?;
                 let left = self.coerce_plain(left, t)?;
                 let mut plan = q.plan;
                 if sub_ty != t {
@@ -1118,8 +1507,19 @@ impl<'a> Binder<'a> {
                     ">=" => BinOp::Ge,
                     _ => return Err(SqlError::unsupported(format!("operator {op} with ANY/ALL"))),
                 };
-                let kind = if kind == K::AnySublink { SubqueryKind::Any(bop) } else { SubqueryKind::All(bop) };
-                Ok(Expr::new(ExprKind::Subquery { plan: Box::new(plan), kind, left: Some(Box::new(left)) }, ColType::plain(Type::Bool)))
+                let kind = if kind == K::AnySublink {
+                    SubqueryKind::Any(bop)
+                } else {
+                    SubqueryKind::All(bop)
+                };
+                Ok(Expr::new(
+                    ExprKind::Subquery {
+                        plan: Box::new(plan),
+                        kind,
+                        left: Some(Box::new(left)),
+                    },
+                    ColType::plain(Type::Bool),
+                ))
             }
             _ => Err(SqlError::unsupported("this kind of subquery")),
         }
@@ -1132,13 +1532,27 @@ impl<'a> Binder<'a> {
             Some(N::RangeVar(r)) => {
                 if !r.schemaname.is_empty() && r.schemaname != "public" {
                     if r.schemaname == "pg_catalog" || r.schemaname == "information_schema" {
-                        return Err(SqlError::unsupported(format!("system catalog {}.{}", r.schemaname, r.relname)));
+                        return Err(SqlError::unsupported(format!(
+                            "system catalog {}.{}",
+                            r.schemaname, r.relname
+                        )));
                     }
-                    return Err(SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{}.{}\" does not exist", r.schemaname, r.relname)));
+                    return Err(SqlError::new(
+                        code::UNDEFINED_TABLE,
+                        format!("relation \"{}.{}\" does not exist", r.schemaname, r.relname),
+                    ));
                 }
                 let t = self.table(r)?;
-                let qual = r.alias.as_ref().map(|a| a.aliasname.clone()).unwrap_or_else(|| t.name.clone());
-                let alias_cols = r.alias.as_ref().map(|a| names(&a.colnames)).unwrap_or_default();
+                let qual = r
+                    .alias
+                    .as_ref()
+                    .map(|a| a.aliasname.clone())
+                    .unwrap_or_else(|| t.name.clone());
+                let alias_cols = r
+                    .alias
+                    .as_ref()
+                    .map(|a| names(&a.colnames))
+                    .unwrap_or_default();
                 let cols = t
                     .columns
                     .iter()
@@ -1151,14 +1565,28 @@ impl<'a> Binder<'a> {
                         attnum: i16::try_from(i + 1).unwrap_or(0),
                     })
                     .collect();
-                Ok((Plan::Scan { table: t, key: None }, Scope { cols }))
+                Ok((
+                    Plan::Scan {
+                        table: t,
+                        key: None,
+                    },
+                    Scope { cols },
+                ))
             }
             Some(N::JoinExpr(j)) => {
                 if j.is_natural || !j.using_clause.is_empty() {
                     return Err(SqlError::unsupported("JOIN ... USING and NATURAL JOIN"));
                 }
-                let (lp, ls) = self.bind_from_item(j.larg.as_deref().ok_or_else(|| SqlError::internal("join"))?)?;
-                let (rp, rs) = self.bind_from_item(j.rarg.as_deref().ok_or_else(|| SqlError::internal("join"))?)?;
+                let (lp, ls) = self.bind_from_item(
+                    j.larg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("join"))?,
+                )?;
+                let (rp, rs) = self.bind_from_item(
+                    j.rarg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("join"))?,
+                )?;
                 let left_width = ls.cols.len();
                 let right_width = rs.cols.len();
                 let mut scope = ls;
@@ -1184,7 +1612,14 @@ impl<'a> Binder<'a> {
                     return Err(SqlError::unsupported("an alias on a JOIN"));
                 }
                 Ok((
-                    Plan::Join { left: Box::new(lp), right: Box::new(rp), kind, on, left_width, right_width },
+                    Plan::Join {
+                        left: Box::new(lp),
+                        right: Box::new(rp),
+                        kind,
+                        on,
+                        left_width,
+                        right_width,
+                    },
                     scope,
                 ))
             }
@@ -1192,7 +1627,8 @@ impl<'a> Binder<'a> {
                 if s.lateral {
                     return Err(SqlError::unsupported("LATERAL"));
                 }
-                let Some(N::SelectStmt(sel)) = s.subquery.as_deref().and_then(|n| n.node.as_ref()) else {
+                let Some(N::SelectStmt(sel)) = s.subquery.as_deref().and_then(|n| n.node.as_ref())
+                else {
                     return Err(SqlError::internal("subquery in FROM"));
                 };
                 let alias = s.alias.as_ref().ok_or_else(|| {
@@ -1231,7 +1667,14 @@ impl<'a> Binder<'a> {
                     let mut scope = ls;
                     scope.cols.extend(s.cols);
                     (
-                        Plan::Join { left: Box::new(lp), right: Box::new(p), kind: JoinKind::Inner, on: None, left_width, right_width },
+                        Plan::Join {
+                            left: Box::new(lp),
+                            right: Box::new(p),
+                            kind: JoinKind::Inner,
+                            on: None,
+                            left_width,
+                            right_width,
+                        },
                         scope,
                     )
                 }
@@ -1275,7 +1718,10 @@ impl<'a> Binder<'a> {
         }
         let width = rows.first().map(Vec::len).unwrap_or(0);
         if rows.iter().any(|r| r.len() != width) {
-            return Err(SqlError::new(code::SYNTAX_ERROR, "VALUES lists must all be the same length"));
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                "VALUES lists must all be the same length",
+            ));
         }
         let mut types = Vec::with_capacity(width);
         for c in 0..width {
@@ -1289,9 +1735,17 @@ impl<'a> Binder<'a> {
         let columns = types
             .iter()
             .enumerate()
-            .map(|(i, t)| OutColumn { name: format!("column{}", i + 1), ty: *t, table_oid: 0, attnum: 0 })
+            .map(|(i, t)| OutColumn {
+                name: format!("column{}", i + 1),
+                ty: *t,
+                table_oid: 0,
+                attnum: 0,
+            })
             .collect();
-        let q = Query { plan: Plan::Values(rows), columns };
+        let q = Query {
+            plan: Plan::Values(rows),
+            columns,
+        };
         self.finish_query(q, s)
     }
 
@@ -1301,30 +1755,58 @@ impl<'a> Binder<'a> {
         if !s.sort_clause.is_empty() {
             let mut keys = Vec::new();
             for sb in &s.sort_clause {
-                let Some(N::SortBy(sb)) = &sb.node else { continue };
-                let node = sb.node.as_deref().ok_or_else(|| SqlError::internal("ORDER BY"))?;
+                let Some(N::SortBy(sb)) = &sb.node else {
+                    continue;
+                };
+                let node = sb
+                    .node
+                    .as_deref()
+                    .ok_or_else(|| SqlError::internal("ORDER BY"))?;
                 let idx = match &node.node {
                     Some(N::AConst(c)) => match &c.val {
-                        Some(pb::a_const::Val::Ival(i)) => usize::try_from(i.ival - 1).ok().filter(|i| *i < q.columns.len()).ok_or_else(|| {
-                            SqlError::new(code::INVALID_COLUMN_REFERENCE, format!("ORDER BY position {} is not in select list", i.ival))
-                        })?,
+                        Some(pb::a_const::Val::Ival(i)) => usize::try_from(i.ival - 1)
+                            .ok()
+                            .filter(|i| *i < q.columns.len())
+                            .ok_or_else(|| {
+                                SqlError::new(
+                                    code::INVALID_COLUMN_REFERENCE,
+                                    format!("ORDER BY position {} is not in select list", i.ival),
+                                )
+                            })?,
                         _ => return Err(SqlError::unsupported("this ORDER BY item")),
                     },
                     Some(N::ColumnRef(c)) if c.fields.len() == 1 => {
                         let name = names(&c.fields).pop().unwrap_or_default();
-                        q.columns.iter().position(|oc| oc.name == name).ok_or_else(|| {
-                            SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{name}\" does not exist"))
-                        })?
+                        q.columns
+                            .iter()
+                            .position(|oc| oc.name == name)
+                            .ok_or_else(|| {
+                                SqlError::new(
+                                    code::UNDEFINED_COLUMN,
+                                    format!("column \"{name}\" does not exist"),
+                                )
+                            })?
                     }
-                    _ => return Err(SqlError::unsupported("ORDER BY expressions on UNION/INTERSECT/EXCEPT or VALUES")),
+                    _ => {
+                        return Err(SqlError::unsupported(
+                            "ORDER BY expressions on UNION/INTERSECT/EXCEPT or VALUES",
+                        ))
+                    }
                 };
                 let (desc, nulls_first) = sort_dir(sb);
-                keys.push(SortKey { expr: Expr::column(idx, q.columns[idx].ty), desc, nulls_first });
+                keys.push(SortKey {
+                    expr: Expr::column(idx, q.columns[idx].ty),
+                    desc,
+                    nulls_first,
+                });
             }
             plan = Plan::Sort(Box::new(plan), keys);
         }
         plan = self.bind_limit(plan, s)?;
-        Ok(Query { plan, columns: q.columns })
+        Ok(Query {
+            plan,
+            columns: q.columns,
+        })
     }
 
     fn bind_limit(&mut self, plan: Plan, s: &pb::SelectStmt) -> Result<Plan> {
@@ -1344,8 +1826,17 @@ impl<'a> Binder<'a> {
                     if matches!(e.kind, ExprKind::Const(Value::Null)) {
                         return Ok(None);
                     }
-                    if !e.ty.ty.is_integer() && e.ty.ty != Type::Unknown && !e.ty.ty.is_numeric_family() {
-                        return Err(SqlError::new(code::DATATYPE_MISMATCH, format!("argument of {what} must be type bigint, not type {}", e.ty.ty.name())));
+                    if !e.ty.ty.is_integer()
+                        && e.ty.ty != Type::Unknown
+                        && !e.ty.ty.is_numeric_family()
+                    {
+                        return Err(SqlError::new(
+                            code::DATATYPE_MISMATCH,
+                            format!(
+                                "argument of {what} must be type bigint, not type {}",
+                                e.ty.ty.name()
+                            ),
+                        ));
                     }
                     Ok(Some(b.coerce(e, ColType::plain(Type::Int8), true)?))
                 }
@@ -1356,19 +1847,34 @@ impl<'a> Binder<'a> {
         if let Some(sc) = saved {
             self.scopes.push(sc);
         }
-        Ok(Plan::Limit { input: Box::new(plan), limit: limit?, offset: offset? })
+        Ok(Plan::Limit {
+            input: Box::new(plan),
+            limit: limit?,
+            offset: offset?,
+        })
     }
 
     fn bind_set_op(&mut self, s: &pb::SelectStmt, op: pb::SetOperation) -> Result<Query> {
-        let l = self.bind_select(s.larg.as_deref().ok_or_else(|| SqlError::internal("set operation"))?)?;
-        let r = self.bind_select(s.rarg.as_deref().ok_or_else(|| SqlError::internal("set operation"))?)?;
+        let l = self.bind_select(
+            s.larg
+                .as_deref()
+                .ok_or_else(|| SqlError::internal("set operation"))?,
+        )?;
+        let r = self.bind_select(
+            s.rarg
+                .as_deref()
+                .ok_or_else(|| SqlError::internal("set operation"))?,
+        )?;
         let name = match op {
             pb::SetOperation::SetopUnion => "UNION",
             pb::SetOperation::SetopIntersect => "INTERSECT",
             _ => "EXCEPT",
         };
         if l.columns.len() != r.columns.len() {
-            return Err(SqlError::new(code::SYNTAX_ERROR, format!("each {name} query must have the same number of columns")));
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                format!("each {name} query must have the same number of columns"),
+            ));
         }
         let mut lcasts = Vec::new();
         let mut rcasts = Vec::new();
@@ -1377,30 +1883,65 @@ impl<'a> Binder<'a> {
         let mut need_r = false;
         for (i, (lc, rc)) in l.columns.iter().zip(&r.columns).enumerate() {
             let t = common_type(lc.ty.ty, rc.ty.ty).ok_or_else(|| {
-                SqlError::new(code::DATATYPE_MISMATCH, format!("{name} types {} and {} cannot be matched", lc.ty.ty.name(), rc.ty.ty.name()))
+                SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "{name} types {} and {} cannot be matched",
+                        lc.ty.ty.name(),
+                        rc.ty.ty.name()
+                    ),
+                )
             })?;
             let t = if t == Type::Unknown { Type::Text } else { t };
-            let ct = if lc.ty == rc.ty && lc.ty.ty == t { lc.ty } else { ColType::plain(t) };
+            let ct = if lc.ty == rc.ty && lc.ty.ty == t {
+                lc.ty
+            } else {
+                ColType::plain(t)
+            };
             let mk = |c: &OutColumn, need: &mut bool| {
                 if c.ty.ty == t {
                     Expr::column(i, c.ty)
                 } else {
                     *need = true;
-                    Expr::new(ExprKind::Cast(Box::new(Expr::column(i, c.ty)), false), ColType::plain(t))
+                    Expr::new(
+                        ExprKind::Cast(Box::new(Expr::column(i, c.ty)), false),
+                        ColType::plain(t),
+                    )
                 }
             };
             lcasts.push(mk(lc, &mut need_l));
             rcasts.push(mk(rc, &mut need_r));
-            columns.push(OutColumn { name: lc.name.clone(), ty: ct, table_oid: 0, attnum: 0 });
+            columns.push(OutColumn {
+                name: lc.name.clone(),
+                ty: ct,
+                table_oid: 0,
+                attnum: 0,
+            });
         }
-        let lp = if need_l { Plan::Project(Box::new(l.plan), lcasts) } else { l.plan };
-        let rp = if need_r { Plan::Project(Box::new(r.plan), rcasts) } else { r.plan };
+        let lp = if need_l {
+            Plan::Project(Box::new(l.plan), lcasts)
+        } else {
+            l.plan
+        };
+        let rp = if need_r {
+            Plan::Project(Box::new(r.plan), rcasts)
+        } else {
+            r.plan
+        };
         let kind = match op {
             pb::SetOperation::SetopUnion => SetOpKind::Union,
             pb::SetOperation::SetopIntersect => SetOpKind::Intersect,
             _ => SetOpKind::Except,
         };
-        let q = Query { plan: Plan::SetOp { kind, all: s.all, left: Box::new(lp), right: Box::new(rp) }, columns };
+        let q = Query {
+            plan: Plan::SetOp {
+                kind,
+                all: s.all,
+                left: Box::new(lp),
+                right: Box::new(rp),
+            },
+            columns,
+        };
         self.finish_query(q, s)
     }
 
@@ -1421,23 +1962,46 @@ impl<'a> Binder<'a> {
         self.aggs = Some(Vec::new());
         let mut targets: Vec<(String, Expr, u32, i16)> = Vec::new();
         for t in &s.target_list {
-            let Some(N::ResTarget(rt)) = &t.node else { continue };
-            let val = rt.val.as_deref().ok_or_else(|| SqlError::internal("target"))?;
+            let Some(N::ResTarget(rt)) = &t.node else {
+                continue;
+            };
+            let val = rt
+                .val
+                .as_deref()
+                .ok_or_else(|| SqlError::internal("target"))?;
             if let Some(N::ColumnRef(c)) = &val.node {
-                if matches!(c.fields.last().and_then(|f| f.node.as_ref()), Some(N::AStar(_))) {
-                    let qual = if c.fields.len() > 1 { c.fields.first().and_then(node_str).map(str::to_string) } else { None };
+                if matches!(
+                    c.fields.last().and_then(|f| f.node.as_ref()),
+                    Some(N::AStar(_))
+                ) {
+                    let qual = if c.fields.len() > 1 {
+                        c.fields.first().and_then(node_str).map(str::to_string)
+                    } else {
+                        None
+                    };
                     let scope = self.scopes.last().cloned().unwrap_or_default();
                     if let Some(q) = &qual {
                         if !scope.has_qualifier(q) {
-                            return Err(SqlError::new(code::UNDEFINED_TABLE, format!("missing FROM-clause entry for table \"{q}\"")));
+                            return Err(SqlError::new(
+                                code::UNDEFINED_TABLE,
+                                format!("missing FROM-clause entry for table \"{q}\""),
+                            ));
                         }
                     }
                     if scope.cols.is_empty() && qual.is_none() {
-                        return Err(SqlError::new(code::SYNTAX_ERROR, "SELECT * with no tables specified is not valid"));
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            "SELECT * with no tables specified is not valid",
+                        ));
                     }
                     for (i, c) in scope.cols.iter().enumerate() {
                         if qual.is_none() || c.qualifier == qual {
-                            targets.push((c.name.clone(), Expr::column(i, c.ty), c.table_oid, c.attnum));
+                            targets.push((
+                                c.name.clone(),
+                                Expr::column(i, c.ty),
+                                c.table_oid,
+                                c.attnum,
+                            ));
                         }
                     }
                     continue;
@@ -1448,7 +2012,11 @@ impl<'a> Binder<'a> {
                 (ExprKind::Column(i), Some(sc)) => (sc.cols[*i].table_oid, sc.cols[*i].attnum),
                 _ => (0, 0),
             };
-            let name = if rt.name.is_empty() { figure_colname(val) } else { rt.name.clone() };
+            let name = if rt.name.is_empty() {
+                figure_colname(val)
+            } else {
+                rt.name.clone()
+            };
             targets.push((name, e, oid, att));
         }
         let having = match s.having_clause.as_deref() {
@@ -1461,24 +2029,39 @@ impl<'a> Binder<'a> {
         // ORDER BY: output names and positions, else input expressions.
         let mut sort_exprs: Vec<(SortExprRef, bool, bool)> = Vec::new();
         for sb in &s.sort_clause {
-            let Some(N::SortBy(sb)) = &sb.node else { continue };
+            let Some(N::SortBy(sb)) = &sb.node else {
+                continue;
+            };
             if !sb.use_op.is_empty() {
                 return Err(SqlError::unsupported("ORDER BY ... USING"));
             }
-            let node = sb.node.as_deref().ok_or_else(|| SqlError::internal("ORDER BY"))?;
+            let node = sb
+                .node
+                .as_deref()
+                .ok_or_else(|| SqlError::internal("ORDER BY"))?;
             let (desc, nulls_first) = sort_dir(sb);
             let r = match &node.node {
                 Some(N::AConst(c)) if matches!(c.val, Some(pb::a_const::Val::Ival(_))) => {
-                    let Some(pb::a_const::Val::Ival(i)) = &c.val else { unreachable!() };
-                    let idx = usize::try_from(i.ival - 1).ok().filter(|i| *i < targets.len()).ok_or_else(|| {
-                        SqlError::new(code::INVALID_COLUMN_REFERENCE, format!("ORDER BY position {} is not in select list", i.ival))
-                    })?;
+                    let Some(pb::a_const::Val::Ival(i)) = &c.val else {
+                        unreachable!()
+                    };
+                    let idx = usize::try_from(i.ival - 1)
+                        .ok()
+                        .filter(|i| *i < targets.len())
+                        .ok_or_else(|| {
+                            SqlError::new(
+                                code::INVALID_COLUMN_REFERENCE,
+                                format!("ORDER BY position {} is not in select list", i.ival),
+                            )
+                        })?;
                     SortExprRef::Output(idx)
                 }
-                Some(N::ColumnRef(c)) if c.fields.len() == 1 && {
-                    let n = names(&c.fields).pop().unwrap_or_default();
-                    targets.iter().filter(|t| t.0 == n).count() == 1
-                } => {
+                Some(N::ColumnRef(c))
+                    if c.fields.len() == 1 && {
+                        let n = names(&c.fields).pop().unwrap_or_default();
+                        targets.iter().filter(|t| t.0 == n).count() == 1
+                    } =>
+                {
                     let n = names(&c.fields).pop().unwrap_or_default();
                     SortExprRef::Output(targets.iter().position(|t| t.0 == n).unwrap_or(0))
                 }
@@ -1499,10 +2082,18 @@ impl<'a> Binder<'a> {
         for g in &s.group_clause {
             let e = match &g.node {
                 Some(N::AConst(c)) if matches!(c.val, Some(pb::a_const::Val::Ival(_))) => {
-                    let Some(pb::a_const::Val::Ival(i)) = &c.val else { unreachable!() };
-                    let idx = usize::try_from(i.ival - 1).ok().filter(|i| *i < targets.len()).ok_or_else(|| {
-                        SqlError::new(code::INVALID_COLUMN_REFERENCE, format!("GROUP BY position {} is not in select list", i.ival))
-                    })?;
+                    let Some(pb::a_const::Val::Ival(i)) = &c.val else {
+                        unreachable!()
+                    };
+                    let idx = usize::try_from(i.ival - 1)
+                        .ok()
+                        .filter(|i| *i < targets.len())
+                        .ok_or_else(|| {
+                            SqlError::new(
+                                code::INVALID_COLUMN_REFERENCE,
+                                format!("GROUP BY position {} is not in select list", i.ival),
+                            )
+                        })?;
                     targets[idx].1.clone()
                 }
                 Some(N::ColumnRef(c)) if c.fields.len() == 1 => {
@@ -1521,13 +2112,20 @@ impl<'a> Binder<'a> {
                 _ => self.bind_expr(g)?,
             };
             if contains_agg(&e) {
-                return Err(SqlError::new(code::GROUPING_ERROR, "aggregate functions are not allowed in GROUP BY"));
+                return Err(SqlError::new(
+                    code::GROUPING_ERROR,
+                    "aggregate functions are not allowed in GROUP BY",
+                ));
             }
             groups.push(e);
         }
         self.no_agg_context = "WHERE";
         let grouped = !groups.is_empty() || !aggs.is_empty() || having.is_some();
-        let scope_cols = self.scopes.last().map(|s| s.cols.clone()).unwrap_or_default();
+        let scope_cols = self
+            .scopes
+            .last()
+            .map(|s| s.cols.clone())
+            .unwrap_or_default();
         let mut proj_exprs: Vec<Expr> = Vec::new();
         let mut hidden: Vec<Expr> = Vec::new();
         let rewrite = |e: Expr| -> Result<Expr> {
@@ -1549,12 +2147,24 @@ impl<'a> Binder<'a> {
                     targets.len() + hidden.len() - 1
                 }
             };
-            let ty = if idx < proj_exprs.len() { proj_exprs[idx].ty } else { hidden[idx - proj_exprs.len()].ty };
-            keys.push(SortKey { expr: Expr::column(idx, ty), desc, nulls_first });
+            let ty = if idx < proj_exprs.len() {
+                proj_exprs[idx].ty
+            } else {
+                hidden[idx - proj_exprs.len()].ty
+            };
+            keys.push(SortKey {
+                expr: Expr::column(idx, ty),
+                desc,
+                nulls_first,
+            });
         }
         if grouped {
             let ngroups = groups.len();
-            plan = Plan::Aggregate { input: Box::new(plan), groups: groups.clone(), aggs };
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                groups: groups.clone(),
+                aggs,
+            };
             let _ = ngroups;
             if let Some(h) = having {
                 let h = ungroup(h, &groups, &scope_cols)?;
@@ -1564,20 +2174,32 @@ impl<'a> Binder<'a> {
         // Unknown-typed outputs become text.
         let mut out_exprs = Vec::new();
         for e in proj_exprs {
-            out_exprs.push(if e.ty.ty == Type::Unknown { self.coerce(e, ColType::plain(Type::Text), false)? } else { e });
+            out_exprs.push(if e.ty.ty == Type::Unknown {
+                self.coerce(e, ColType::plain(Type::Text), false)?
+            } else {
+                e
+            });
         }
         let width = out_exprs.len();
         let columns: Vec<OutColumn> = targets
             .iter()
             .zip(&out_exprs)
-            .map(|(t, e)| OutColumn { name: t.0.clone(), ty: e.ty, table_oid: t.2, attnum: t.3 })
+            .map(|(t, e)| OutColumn {
+                name: t.0.clone(),
+                ty: e.ty,
+                table_oid: t.2,
+                attnum: t.3,
+            })
             .collect();
         let distinct = !s.distinct_clause.is_empty();
         if distinct && s.distinct_clause.iter().any(|n| n.node.is_some()) {
             return Err(SqlError::unsupported("DISTINCT ON"));
         }
         if distinct && !hidden.is_empty() {
-            return Err(SqlError::new(code::INVALID_COLUMN_REFERENCE, "for SELECT DISTINCT, ORDER BY expressions must appear in select list"));
+            return Err(SqlError::new(
+                code::INVALID_COLUMN_REFERENCE,
+                "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+            ));
         }
         let mut all = out_exprs;
         all.extend(hidden);
@@ -1631,12 +2253,26 @@ fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
 
 fn children(e: &Expr) -> Vec<&Expr> {
     match &e.kind {
-        ExprKind::Binary(_, a, b) | ExprKind::IsDistinct(a, b, _) | ExprKind::NullIf(a, b) => vec![a, b],
-        ExprKind::Neg(a) | ExprKind::Not(a) | ExprKind::IsNull(a, _) | ExprKind::BoolTest(a, _) | ExprKind::Cast(a, _) => vec![a],
-        ExprKind::And(v) | ExprKind::Or(v) | ExprKind::Func(_, v) | ExprKind::Coalesce(v) | ExprKind::Greatest(v, _) => v.iter().collect(),
+        ExprKind::Binary(_, a, b) | ExprKind::IsDistinct(a, b, _) | ExprKind::NullIf(a, b) => {
+            vec![a, b]
+        }
+        ExprKind::Neg(a)
+        | ExprKind::Not(a)
+        | ExprKind::IsNull(a, _)
+        | ExprKind::BoolTest(a, _)
+        | ExprKind::Cast(a, _) => vec![a],
+        ExprKind::And(v)
+        | ExprKind::Or(v)
+        | ExprKind::Func(_, v)
+        | ExprKind::Coalesce(v)
+        | ExprKind::Greatest(v, _) => v.iter().collect(),
         ExprKind::InList(a, v, _) => std::iter::once(a.as_ref()).chain(v.iter()).collect(),
         ExprKind::Like { expr, pattern, .. } => vec![expr, pattern],
-        ExprKind::Case { operand, whens, default } => {
+        ExprKind::Case {
+            operand,
+            whens,
+            default,
+        } => {
             let mut v: Vec<&Expr> = operand.iter().map(|b| b.as_ref()).collect();
             for (w, r) in whens {
                 v.push(w);
@@ -1658,7 +2294,9 @@ fn ungroup(e: Expr, groups: &[Expr], scope: &[ScopeCol]) -> Result<Expr> {
     }
     let ty = e.ty;
     let map = |x: Box<Expr>| -> Result<Box<Expr>> { Ok(Box::new(ungroup(*x, groups, scope)?)) };
-    let map_v = |v: Vec<Expr>| -> Result<Vec<Expr>> { v.into_iter().map(|x| ungroup(x, groups, scope)).collect() };
+    let map_v = |v: Vec<Expr>| -> Result<Vec<Expr>> {
+        v.into_iter().map(|x| ungroup(x, groups, scope)).collect()
+    };
     let kind = match e.kind {
         ExprKind::Column(i) => {
             let c = &scope[i];
@@ -1683,8 +2321,22 @@ fn ungroup(e: Expr, groups: &[Expr], scope: &[ScopeCol]) -> Result<Expr> {
         ExprKind::Coalesce(v) => ExprKind::Coalesce(map_v(v)?),
         ExprKind::Greatest(v, g) => ExprKind::Greatest(map_v(v)?, g),
         ExprKind::InList(a, v, n) => ExprKind::InList(map(a)?, map_v(v)?, n),
-        ExprKind::Like { expr, pattern, case_insensitive, negated } => ExprKind::Like { expr: map(expr)?, pattern: map(pattern)?, case_insensitive, negated },
-        ExprKind::Case { operand, whens, default } => ExprKind::Case {
+        ExprKind::Like {
+            expr,
+            pattern,
+            case_insensitive,
+            negated,
+        } => ExprKind::Like {
+            expr: map(expr)?,
+            pattern: map(pattern)?,
+            case_insensitive,
+            negated,
+        },
+        ExprKind::Case {
+            operand,
+            whens,
+            default,
+        } => ExprKind::Case {
             operand: operand.map(map).transpose()?,
             whens: whens
                 .into_iter()
@@ -1694,7 +2346,11 @@ fn ungroup(e: Expr, groups: &[Expr], scope: &[ScopeCol]) -> Result<Expr> {
         },
         ExprKind::Subquery { plan, kind, left } => {
             // Correlated references into a grouped query are not resolved yet.
-            ExprKind::Subquery { plan, kind, left: left.map(map).transpose()? }
+            ExprKind::Subquery {
+                plan,
+                kind,
+                left: left.map(map).transpose()?,
+            }
         }
         k => k,
     };

@@ -22,7 +22,12 @@ fn expr_sql(expr: &pb::Node) -> Result<String> {
             location: 0,
         }))),
     };
-    if let Some(Some(N::SelectStmt(s))) = pr.stmts.first_mut().and_then(|r| r.stmt.as_mut()).map(|n| n.node.as_mut()) {
+    if let Some(Some(N::SelectStmt(s))) = pr
+        .stmts
+        .first_mut()
+        .and_then(|r| r.stmt.as_mut())
+        .map(|n| n.node.as_mut())
+    {
         s.target_list = vec![target];
     }
     pg_query::deparse(&pr, Default::default()).map_err(|e| SqlError::internal(e.to_string()))
@@ -51,7 +56,10 @@ impl Binder<'_> {
     }
 
     pub fn bind_create_table(&mut self, s: &pb::CreateStmt) -> Result<CreateTable> {
-        let rel = s.relation.as_ref().ok_or_else(|| SqlError::internal("CREATE TABLE without name"))?;
+        let rel = s
+            .relation
+            .as_ref()
+            .ok_or_else(|| SqlError::internal("CREATE TABLE without name"))?;
         if !s.inh_relations.is_empty() {
             return Err(SqlError::unsupported("INHERITS"));
         }
@@ -70,9 +78,17 @@ impl Binder<'_> {
         if !s.options.is_empty() {
             return Err(SqlError::unsupported("table storage parameters (WITH)"));
         }
-        let schema = if rel.schemaname.is_empty() { "public".to_string() } else { rel.schemaname.clone() };
+        let schema = if rel.schemaname.is_empty() {
+            "public".to_string()
+        } else {
+            rel.schemaname.clone()
+        };
         if schema != "public" {
-            return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("schema \"{schema}\" does not exist")).with_detail("tusk-lite has only the public schema"));
+            return Err(SqlError::new(
+                code::UNDEFINED_OBJECT,
+                format!("schema \"{schema}\" does not exist"),
+            )
+            .with_detail("tusk-lite has only the public schema"));
         }
         let mut columns: Vec<Column> = Vec::new();
         let mut pk: Option<Vec<String>> = None;
@@ -90,25 +106,42 @@ impl Binder<'_> {
         for elt in &s.table_elts {
             match &elt.node {
                 Some(N::ColumnDef(cd)) => {
-                    let ty = resolve_type(cd.type_name.as_ref().ok_or_else(|| SqlError::internal("column without type"))?)?;
+                    let ty = resolve_type(
+                        cd.type_name
+                            .as_ref()
+                            .ok_or_else(|| SqlError::internal("column without type"))?,
+                    )?;
                     if columns.iter().any(|c| c.name == cd.colname) {
-                        return Err(SqlError::new(code::DUPLICATE_COLUMN, format!("column \"{}\" specified more than once", cd.colname)));
+                        return Err(SqlError::new(
+                            code::DUPLICATE_COLUMN,
+                            format!("column \"{}\" specified more than once", cd.colname),
+                        ));
                     }
                     if cd.coll_clause.is_some() {
                         return Err(SqlError::unsupported("COLLATE"));
                     }
-                    let mut col = Column { name: cd.colname.clone(), ty, not_null: cd.is_not_null, default: None };
+                    let mut col = Column {
+                        name: cd.colname.clone(),
+                        ty,
+                        not_null: cd.is_not_null,
+                        default: None,
+                    };
                     if let Some(d) = cd.raw_default.as_deref() {
                         col.default = Some(expr_sql(d)?);
                     }
                     for c in &cd.constraints {
-                        let Some(N::Constraint(con)) = &c.node else { continue };
+                        let Some(N::Constraint(con)) = &c.node else {
+                            continue;
+                        };
                         use pb::ConstrType as C;
                         match C::try_from(con.contype) {
                             Ok(C::ConstrNotnull) => col.not_null = true,
                             Ok(C::ConstrNull) => {}
                             Ok(C::ConstrDefault) => {
-                                let d = con.raw_expr.as_deref().ok_or_else(|| SqlError::internal("DEFAULT"))?;
+                                let d = con
+                                    .raw_expr
+                                    .as_deref()
+                                    .ok_or_else(|| SqlError::internal("DEFAULT"))?;
                                 col.default = Some(expr_sql(d)?);
                             }
                             Ok(C::ConstrPrimary) => {
@@ -117,11 +150,21 @@ impl Binder<'_> {
                                     pk_name = Some(con.conname.clone());
                                 }
                             }
-                            Ok(C::ConstrUnique) => return Err(SqlError::unsupported("UNIQUE constraints")),
-                            Ok(C::ConstrCheck) => return Err(SqlError::unsupported("CHECK constraints")),
-                            Ok(C::ConstrForeign) => return Err(SqlError::unsupported("FOREIGN KEY constraints")),
-                            Ok(C::ConstrIdentity) => return Err(SqlError::unsupported("identity columns")),
-                            Ok(C::ConstrGenerated) => return Err(SqlError::unsupported("generated columns")),
+                            Ok(C::ConstrUnique) => {
+                                return Err(SqlError::unsupported("UNIQUE constraints"))
+                            }
+                            Ok(C::ConstrCheck) => {
+                                return Err(SqlError::unsupported("CHECK constraints"))
+                            }
+                            Ok(C::ConstrForeign) => {
+                                return Err(SqlError::unsupported("FOREIGN KEY constraints"))
+                            }
+                            Ok(C::ConstrIdentity) => {
+                                return Err(SqlError::unsupported("identity columns"))
+                            }
+                            Ok(C::ConstrGenerated) => {
+                                return Err(SqlError::unsupported("generated columns"))
+                            }
                             _ => return Err(SqlError::unsupported("this column constraint")),
                         }
                     }
@@ -136,13 +179,21 @@ impl Binder<'_> {
                                 pk_name = Some(con.conname.clone());
                             }
                         }
-                        Ok(C::ConstrUnique) => return Err(SqlError::unsupported("UNIQUE constraints")),
-                        Ok(C::ConstrCheck) => return Err(SqlError::unsupported("CHECK constraints")),
-                        Ok(C::ConstrForeign) => return Err(SqlError::unsupported("FOREIGN KEY constraints")),
+                        Ok(C::ConstrUnique) => {
+                            return Err(SqlError::unsupported("UNIQUE constraints"))
+                        }
+                        Ok(C::ConstrCheck) => {
+                            return Err(SqlError::unsupported("CHECK constraints"))
+                        }
+                        Ok(C::ConstrForeign) => {
+                            return Err(SqlError::unsupported("FOREIGN KEY constraints"))
+                        }
                         _ => return Err(SqlError::unsupported("this table constraint")),
                     }
                 }
-                Some(N::TableLikeClause(_)) => return Err(SqlError::unsupported("CREATE TABLE ... LIKE")),
+                Some(N::TableLikeClause(_)) => {
+                    return Err(SqlError::unsupported("CREATE TABLE ... LIKE"))
+                }
                 _ => return Err(SqlError::unsupported("this table element")),
             }
         }
@@ -151,10 +202,16 @@ impl Binder<'_> {
                 let mut idx = Vec::new();
                 for c in cols {
                     let i = columns.iter().position(|x| x.name == c).ok_or_else(|| {
-                        SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{c}\" named in key does not exist"))
+                        SqlError::new(
+                            code::UNDEFINED_COLUMN,
+                            format!("column \"{c}\" named in key does not exist"),
+                        )
                     })?;
                     if idx.contains(&i) {
-                        return Err(SqlError::new(code::DUPLICATE_COLUMN, format!("column \"{c}\" appears twice in primary key constraint")));
+                        return Err(SqlError::new(
+                            code::DUPLICATE_COLUMN,
+                            format!("column \"{c}\" appears twice in primary key constraint"),
+                        ));
                     }
                     columns[i].not_null = true;
                     idx.push(i);

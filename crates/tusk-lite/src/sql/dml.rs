@@ -50,11 +50,16 @@ pub fn key_lookup(table: &Table, filter: Option<&Expr>) -> Option<Vec<Expr>> {
     };
     let mut vals: Vec<Option<Expr>> = vec![None; pk.len()];
     for c in conj {
-        let ExprKind::Binary(BinOp::Eq, a, b) = &c.kind else { continue };
+        let ExprKind::Binary(BinOp::Eq, a, b) = &c.kind else {
+            continue;
+        };
         for (col, val) in [(a, b), (b, a)] {
             if let ExprKind::Column(i) = col.kind {
                 if let Some(pos) = pk.iter().position(|p| *p == i) {
-                    if !uses_row(val) && col.ty.ty == table.columns[i].ty.ty && val.ty.ty == col.ty.ty {
+                    if !uses_row(val)
+                        && col.ty.ty == table.columns[i].ty.ty
+                        && val.ty.ty == col.ty.ty
+                    {
                         vals[pos] = Some((**val).clone());
                     }
                 }
@@ -65,33 +70,65 @@ pub fn key_lookup(table: &Table, filter: Option<&Expr>) -> Option<Vec<Expr>> {
 }
 
 impl Binder<'_> {
-    fn returning(&mut self, table: &Table, r: Option<&pb::ReturningClause>) -> Result<(Option<Vec<Expr>>, Vec<OutColumn>)> {
-        let Some(r) = r else { return Ok((None, Vec::new())) };
+    fn returning(
+        &mut self,
+        table: &Table,
+        r: Option<&pb::ReturningClause>,
+    ) -> Result<(Option<Vec<Expr>>, Vec<OutColumn>)> {
+        let Some(r) = r else {
+            return Ok((None, Vec::new()));
+        };
         if r.exprs.is_empty() {
             return Ok((None, Vec::new()));
         }
         let mut exprs = Vec::new();
         let mut cols = Vec::new();
         for t in &r.exprs {
-            let Some(N::ResTarget(rt)) = &t.node else { continue };
-            let val = rt.val.as_deref().ok_or_else(|| SqlError::internal("RETURNING"))?;
+            let Some(N::ResTarget(rt)) = &t.node else {
+                continue;
+            };
+            let val = rt
+                .val
+                .as_deref()
+                .ok_or_else(|| SqlError::internal("RETURNING"))?;
             if let Some(N::ColumnRef(c)) = &val.node {
-                if matches!(c.fields.last().and_then(|f| f.node.as_ref()), Some(N::AStar(_))) {
+                if matches!(
+                    c.fields.last().and_then(|f| f.node.as_ref()),
+                    Some(N::AStar(_))
+                ) {
                     for (i, col) in table.columns.iter().enumerate() {
                         exprs.push(Expr::column(i, col.ty));
-                        cols.push(OutColumn { name: col.name.clone(), ty: col.ty, table_oid: table.oid, attnum: i16::try_from(i + 1).unwrap_or(0) });
+                        cols.push(OutColumn {
+                            name: col.name.clone(),
+                            ty: col.ty,
+                            table_oid: table.oid,
+                            attnum: i16::try_from(i + 1).unwrap_or(0),
+                        });
                     }
                     continue;
                 }
             }
             let e = self.bind_expr(val)?;
-            let e = if e.ty.ty == Type::Unknown { self.coerce(e, ColType::plain(Type::Text), false)? } else { e };
+            let e = if e.ty.ty == Type::Unknown {
+                self.coerce(e, ColType::plain(Type::Text), false)?
+            } else {
+                e
+            };
             let (oid, att) = match e.kind {
                 ExprKind::Column(i) => (table.oid, i16::try_from(i + 1).unwrap_or(0)),
                 _ => (0, 0),
             };
-            let name = if rt.name.is_empty() { figure_colname(val) } else { rt.name.clone() };
-            cols.push(OutColumn { name, ty: e.ty, table_oid: oid, attnum: att });
+            let name = if rt.name.is_empty() {
+                figure_colname(val)
+            } else {
+                rt.name.clone()
+            };
+            cols.push(OutColumn {
+                name,
+                ty: e.ty,
+                table_oid: oid,
+                attnum: att,
+            });
             exprs.push(e);
         }
         Ok((Some(exprs), cols))
@@ -100,7 +137,11 @@ impl Binder<'_> {
     fn dml_table(&self, rel: Option<&pb::RangeVar>) -> Result<(Arc<Table>, String)> {
         let rel = rel.ok_or_else(|| SqlError::internal("statement without table"))?;
         let t = self.table(rel)?;
-        let q = rel.alias.as_ref().map(|a| a.aliasname.clone()).unwrap_or_else(|| t.name.clone());
+        let q = rel
+            .alias
+            .as_ref()
+            .map(|a| a.aliasname.clone())
+            .unwrap_or_else(|| t.name.clone());
         Ok((t, q))
     }
 
@@ -114,15 +155,28 @@ impl Binder<'_> {
             targets = (0..table.columns.len()).collect();
         } else {
             for c in &s.cols {
-                let Some(N::ResTarget(rt)) = &c.node else { continue };
+                let Some(N::ResTarget(rt)) = &c.node else {
+                    continue;
+                };
                 if !rt.indirection.is_empty() {
-                    return Err(SqlError::unsupported("INSERT into array elements or fields"));
+                    return Err(SqlError::unsupported(
+                        "INSERT into array elements or fields",
+                    ));
                 }
                 let i = table.column_index(&rt.name).ok_or_else(|| {
-                    SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{}\" of relation \"{}\" does not exist", rt.name, table.name))
+                    SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!(
+                            "column \"{}\" of relation \"{}\" does not exist",
+                            rt.name, table.name
+                        ),
+                    )
                 })?;
                 if targets.contains(&i) {
-                    return Err(SqlError::new(code::DUPLICATE_COLUMN, format!("column \"{}\" specified more than once", rt.name)));
+                    return Err(SqlError::new(
+                        code::DUPLICATE_COLUMN,
+                        format!("column \"{}\" specified more than once", rt.name),
+                    ));
                 }
                 targets.push(i);
             }
@@ -136,15 +190,25 @@ impl Binder<'_> {
         }
         let source = match s.select_stmt.as_deref().and_then(|n| n.node.as_ref()) {
             None => Plan::OneRow,
-            Some(N::SelectStmt(sel)) if !sel.values_lists.is_empty() && sel.sort_clause.is_empty() && sel.limit_count.is_none() => {
+            Some(N::SelectStmt(sel))
+                if !sel.values_lists.is_empty()
+                    && sel.sort_clause.is_empty()
+                    && sel.limit_count.is_none() =>
+            {
                 let mut rows = Vec::new();
                 for r in &sel.values_lists {
                     let Some(N::List(l)) = &r.node else { continue };
                     if l.items.len() > targets.len() {
-                        return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more expressions than target columns"));
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            "INSERT has more expressions than target columns",
+                        ));
                     }
                     if l.items.len() < targets.len() {
-                        return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more target columns than expressions"));
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            "INSERT has more target columns than expressions",
+                        ));
                     }
                     let mut row = Vec::new();
                     for (item, &t) in l.items.iter().zip(&targets) {
@@ -167,7 +231,10 @@ impl Binder<'_> {
             Some(N::SelectStmt(sel)) => {
                 let q = self.bind_select(sel)?;
                 if q.columns.len() > targets.len() {
-                    return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more expressions than target columns"));
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "INSERT has more expressions than target columns",
+                    ));
                 }
                 let mut casts = Vec::new();
                 for (i, (c, &t)) in q.columns.iter().zip(&targets).enumerate() {
@@ -201,7 +268,15 @@ impl Binder<'_> {
         let ret = self.returning(&table, s.returning_clause.as_ref());
         self.scopes.pop();
         let (returning, returning_cols) = ret?;
-        Ok(Insert { table, targets, source, defaults, on_conflict_nothing, returning, returning_cols })
+        Ok(Insert {
+            table,
+            targets,
+            source,
+            defaults,
+            on_conflict_nothing,
+            returning,
+            returning_cols,
+        })
     }
 
     pub fn bind_update(&mut self, s: &pb::UpdateStmt) -> Result<Update> {
@@ -221,15 +296,26 @@ impl Binder<'_> {
     fn bind_update_body(&mut self, s: &pb::UpdateStmt, table: &Arc<Table>) -> Result<Update> {
         let mut sets: Vec<(usize, Expr)> = Vec::new();
         for t in &s.target_list {
-            let Some(N::ResTarget(rt)) = &t.node else { continue };
+            let Some(N::ResTarget(rt)) = &t.node else {
+                continue;
+            };
             if !rt.indirection.is_empty() {
                 return Err(SqlError::unsupported("UPDATE of array elements or fields"));
             }
             let i = table.column_index(&rt.name).ok_or_else(|| {
-                SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{}\" of relation \"{}\" does not exist", rt.name, table.name))
+                SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{}\" of relation \"{}\" does not exist",
+                        rt.name, table.name
+                    ),
+                )
             })?;
             if sets.iter().any(|(c, _)| *c == i) {
-                return Err(SqlError::new(code::SYNTAX_ERROR, format!("multiple assignments to same column \"{}\"", rt.name)));
+                return Err(SqlError::new(
+                    code::SYNTAX_ERROR,
+                    format!("multiple assignments to same column \"{}\"", rt.name),
+                ));
             }
             let val = rt.val.as_deref().ok_or_else(|| SqlError::internal("SET"))?;
             if matches!(val.node, Some(N::MultiAssignRef(_))) {
@@ -256,7 +342,14 @@ impl Binder<'_> {
         };
         let key = key_lookup(table, filter.as_ref());
         let (returning, returning_cols) = self.returning(table, s.returning_clause.as_ref())?;
-        Ok(Update { table: table.clone(), key, filter, sets, returning, returning_cols })
+        Ok(Update {
+            table: table.clone(),
+            key,
+            filter,
+            sets,
+            returning,
+            returning_cols,
+        })
     }
 
     pub fn bind_delete(&mut self, s: &pb::DeleteStmt) -> Result<Delete> {
@@ -277,8 +370,15 @@ impl Binder<'_> {
                 None => None,
             };
             let key = key_lookup(&table, filter.as_ref());
-            let (returning, returning_cols) = self.returning(&table, s.returning_clause.as_ref())?;
-            Ok(Delete { table: table.clone(), key, filter, returning, returning_cols })
+            let (returning, returning_cols) =
+                self.returning(&table, s.returning_clause.as_ref())?;
+            Ok(Delete {
+                table: table.clone(),
+                key,
+                filter,
+                returning,
+                returning_cols,
+            })
         })();
         self.scopes.pop();
         r

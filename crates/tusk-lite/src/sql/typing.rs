@@ -29,7 +29,9 @@ pub fn common_type(a: Type, b: Type) -> Option<Type> {
         (Type::Unknown, t) | (t, Type::Unknown) => t,
         (x, y) if x == y => x,
         (x, y) if x.is_numeric_family() && y.is_numeric_family() => {
-            if (x == Type::Float4) != (y == Type::Float4) && (x == Type::Float4 || y == Type::Float4) {
+            if (x == Type::Float4) != (y == Type::Float4)
+                && (x == Type::Float4 || y == Type::Float4)
+            {
                 Type::Float8
             } else if rank(x) >= rank(y) {
                 x
@@ -60,9 +62,7 @@ fn implicit_ok(from: Type, to: Type) -> bool {
 
 /// Whether an assignment (INSERT/UPDATE) converts `from` to `to`.
 fn assignment_ok(from: Type, to: Type) -> bool {
-    implicit_ok(from, to)
-        || (from.is_numeric_family() && to.is_numeric_family())
-        || to.is_string()
+    implicit_ok(from, to) || (from.is_numeric_family() && to.is_numeric_family()) || to.is_string()
 }
 
 impl Binder<'_> {
@@ -83,11 +83,17 @@ impl Binder<'_> {
             ExprKind::Param(i) if from == Type::Unknown => {
                 let i = *i;
                 self.set_param_type(i, to.ty);
-                return Ok(Expr::new(ExprKind::Param(i), ColType::plain(to.ty)).with_typmod_cast(to));
+                return Ok(
+                    Expr::new(ExprKind::Param(i), ColType::plain(to.ty)).with_typmod_cast(to)
+                );
             }
             _ => {}
         }
-        let ok = if assignment { assignment_ok(from, to.ty) } else { implicit_ok(from, to.ty) };
+        let ok = if assignment {
+            assignment_ok(from, to.ty)
+        } else {
+            implicit_ok(from, to.ty)
+        };
         if !ok {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,

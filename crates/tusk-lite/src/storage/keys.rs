@@ -11,12 +11,16 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
         Value::Bool(b) => out.extend_from_slice(&[1, u8::from(*b)]),
         Value::Int(i) => {
             out.push(1);
-            out.extend_from_slice(&((*i as u64) ^ (1 << 63)).to_be_bytes());
+            out.extend_from_slice(&(i.cast_unsigned() ^ (1 << 63)).to_be_bytes());
         }
         Value::Float(f) => {
             out.push(1);
             let bits = f.to_bits();
-            let k = if f.is_sign_negative() { !bits } else { bits | (1 << 63) };
+            let k = if f.is_sign_negative() {
+                !bits
+            } else {
+                bits | (1 << 63)
+            };
             out.extend_from_slice(&k.to_be_bytes());
         }
         Value::Numeric(n) => {

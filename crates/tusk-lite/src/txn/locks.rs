@@ -35,7 +35,12 @@ struct Entry {
 
 impl Entry {
     fn blockers(&self, txn: TxnId, mode: Mode) -> Vec<TxnId> {
-        let mut b: Vec<TxnId> = self.exclusive.iter().copied().filter(|t| *t != txn).collect();
+        let mut b: Vec<TxnId> = self
+            .exclusive
+            .iter()
+            .copied()
+            .filter(|t| *t != txn)
+            .collect();
         if mode == Mode::Exclusive {
             b.extend(self.shared.iter().copied().filter(|t| *t != txn));
         }
@@ -130,7 +135,9 @@ impl LockManager {
                     return Err(SqlError::new(
                         code::LOCK_NOT_AVAILABLE,
                         match &tag {
-                            LockTag::Row(..) => "could not obtain lock on row in relation".to_string(),
+                            LockTag::Row(..) => {
+                                "could not obtain lock on row in relation".to_string()
+                            }
                             _ => "could not obtain lock on relation".to_string(),
                         },
                     ));
@@ -144,7 +151,9 @@ impl LockManager {
             if blockers.iter().any(|b| st.reaches(*b, txn)) {
                 st.waits_for.remove(&txn);
                 return Err(SqlError::new(code::DEADLOCK_DETECTED, "deadlock detected")
-                    .with_detail("Process waits for a lock held by another process that waits for this one.")
+                    .with_detail(
+                        "Process waits for a lock held by another process that waits for this one.",
+                    )
                     .with_hint("See server log for query details."));
             }
             st.waits_for.insert(txn, blockers);
@@ -198,14 +207,22 @@ mod tests {
         let lm = Arc::new(LockManager::default());
         let a = LockTag::Row(1, vec![1]);
         let b = LockTag::Row(1, vec![2]);
-        assert!(lm.acquire(1, a.clone(), Mode::Exclusive, Wait::Block, None).unwrap());
-        assert!(lm.acquire(2, b.clone(), Mode::Exclusive, Wait::Block, None).unwrap());
-        assert!(!lm.acquire(2, a.clone(), Mode::Exclusive, Wait::SkipLocked, None).unwrap());
+        assert!(lm
+            .acquire(1, a.clone(), Mode::Exclusive, Wait::Block, None)
+            .unwrap());
+        assert!(lm
+            .acquire(2, b.clone(), Mode::Exclusive, Wait::Block, None)
+            .unwrap());
+        assert!(!lm
+            .acquire(2, a.clone(), Mode::Exclusive, Wait::SkipLocked, None)
+            .unwrap());
         let lm2 = lm.clone();
         let a2 = a.clone();
         let t = std::thread::spawn(move || lm2.acquire(2, a2, Mode::Exclusive, Wait::Block, None));
         std::thread::sleep(Duration::from_millis(50));
-        let err = lm.acquire(1, b, Mode::Exclusive, Wait::Block, None).unwrap_err();
+        let err = lm
+            .acquire(1, b, Mode::Exclusive, Wait::Block, None)
+            .unwrap_err();
         assert_eq!(err.code, "40P01");
         lm.release_all(1);
         assert!(t.join().unwrap().unwrap());

@@ -4,13 +4,20 @@
 //! backend per connection.
 
 use bytes::{BufMut, BytesMut};
-use pgwire::messages::data::{DataRow, FieldDescription, NoData, ParameterDescription, RowDescription};
-use pgwire::messages::extendedquery::{BindComplete, CloseComplete, ParseComplete, PortalSuspended};
+use pgwire::messages::data::{
+    DataRow, FieldDescription, NoData, ParameterDescription, RowDescription,
+};
+use pgwire::messages::extendedquery::{
+    BindComplete, CloseComplete, ParseComplete, PortalSuspended,
+};
 use pgwire::messages::response::{
-    CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, ReadyForQuery, TransactionStatus,
+    CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, ReadyForQuery,
+    TransactionStatus,
 };
 use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, SecretKey};
-use pgwire::messages::{DecodeContext, PgWireBackendMessage as B, PgWireFrontendMessage as F, SslNegotiationMetaMessage};
+use pgwire::messages::{
+    DecodeContext, PgWireBackendMessage as B, PgWireFrontendMessage as F, SslNegotiationMetaMessage,
+};
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -67,7 +74,10 @@ impl<S: Read + Write> Conn<S> {
     fn send(&mut self, m: B) {
         if let Err(e) = m.encode(&mut self.wbuf) {
             // Only an oversized message fails to encode: report it instead.
-            let err = SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, format!("message too large: {e}"));
+            let err = SqlError::new(
+                code::PROGRAM_LIMIT_EXCEEDED,
+                format!("message too large: {e}"),
+            );
             let _ = B::ErrorResponse(error_response(&err, "ERROR")).encode(&mut self.wbuf);
         }
     }
@@ -119,7 +129,7 @@ fn row_description(cols: &[OutColumn], formats: &[i16]) -> RowDescription {
                     i32::try_from(c.table_oid).unwrap_or(0),
                     c.attnum,
                     c.ty.ty.oid(),
-                    c.ty.ty.len(),
+                    c.ty.ty.typlen(),
                     c.ty.typmod,
                     format_for(formats, i),
                 )
@@ -151,16 +161,25 @@ fn data_row(row: &[Value], cols: &[OutColumn], formats: &[i16]) -> Result<DataRo
         } else {
             data.put_slice(types::format_text(v, ty).as_bytes());
         }
-        let len = i32::try_from(data.len() - start - 4)
-            .map_err(|_| SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "value too large to transmit"))?;
+        let len = i32::try_from(data.len() - start - 4).map_err(|_| {
+            SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "value too large to transmit")
+        })?;
         data[start..start + 4].copy_from_slice(&len.to_be_bytes());
     }
-    Ok(DataRow::new(data, i16::try_from(row.len()).unwrap_or(i16::MAX)))
+    Ok(DataRow::new(
+        data,
+        i16::try_from(row.len()).unwrap_or(i16::MAX),
+    ))
 }
 
 /// Serves one client on `stream` until it disconnects.
 pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Result<()> {
-    let mut c = Conn { stream, rbuf: BytesMut::with_capacity(8192), wbuf: BytesMut::with_capacity(8192), ctx: DecodeContext::default() };
+    let mut c = Conn {
+        stream,
+        rbuf: BytesMut::with_capacity(8192),
+        wbuf: BytesMut::with_capacity(8192),
+        ctx: DecodeContext::default(),
+    };
     // Startup: SSL/GSS requests are refused; then the startup packet.
     let startup = loop {
         match c.read_msg()? {
@@ -170,7 +189,9 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
                 c.stream.write_all(b"N")?;
                 c.stream.flush()?;
             }
-            Some(F::SslNegotiation(SslNegotiationMetaMessage::None)) => c.ctx.awaiting_frontend_ssl = false,
+            Some(F::SslNegotiation(SslNegotiationMetaMessage::None)) => {
+                c.ctx.awaiting_frontend_ssl = false
+            }
             Some(F::CancelRequest(_)) => {
                 // Cancelling a running statement is not implemented; the
                 // request is dropped, as PostgreSQL drops unknown keys.
@@ -182,8 +203,16 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
     };
     c.ctx.awaiting_frontend_ssl = false;
     c.ctx.awaiting_frontend_startup = false;
-    let user = startup.parameters.get("user").cloned().unwrap_or_else(|| "postgres".into());
-    let database = startup.parameters.get("database").cloned().unwrap_or_else(|| user.clone());
+    let user = startup
+        .parameters
+        .get("user")
+        .cloned()
+        .unwrap_or_else(|| "postgres".into());
+    let database = startup
+        .parameters
+        .get("database")
+        .cloned()
+        .unwrap_or_else(|| user.clone());
     let mut session = Session::new(engine, user, database);
     for (k, v) in &startup.parameters {
         if let Err(e) = session.startup_option(k, v) {
@@ -197,8 +226,13 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
         c.send(B::ParameterStatus(ParameterStatus::new(k, v)));
     }
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
-    c.send(B::BackendKeyData(BackendKeyData::new(pid, SecretKey::I32(fastrand::i32(..)))));
-    c.send(B::ReadyForQuery(ReadyForQuery::new(TransactionStatus::Idle)));
+    c.send(B::BackendKeyData(BackendKeyData::new(
+        pid,
+        SecretKey::I32(fastrand::i32(..)),
+    )));
+    c.send(B::ReadyForQuery(ReadyForQuery::new(
+        TransactionStatus::Idle,
+    )));
     c.flush()?;
 
     let mut statements: HashMap<String, Prepared> = HashMap::new();
@@ -209,7 +243,10 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
             Ok(Some(m)) => m,
             Ok(None) => break Ok(()),
             Err(e) => {
-                let err = SqlError::new(code::PROTOCOL_VIOLATION, format!("invalid frontend message: {e}"));
+                let err = SqlError::new(
+                    code::PROTOCOL_VIOLATION,
+                    format!("invalid frontend message: {e}"),
+                );
                 c.send(B::ErrorResponse(error_response(&err, "FATAL")));
                 let _ = c.flush();
                 break Ok(());
@@ -228,25 +265,41 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
             F::Parse(p) => (|| {
                 let name = p.name.unwrap_or_default();
                 if !name.is_empty() && statements.contains_key(&name) {
-                    return Err(SqlError::new(code::DUPLICATE_PREPARED_STATEMENT, format!("prepared statement \"{name}\" already exists")));
+                    return Err(SqlError::new(
+                        code::DUPLICATE_PREPARED_STATEMENT,
+                        format!("prepared statement \"{name}\" already exists"),
+                    ));
                 }
                 let mut stmts = crate::sql::parse(&p.query)?;
                 if stmts.len() > 1 {
-                    return Err(SqlError::new(code::SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement"));
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "cannot insert multiple commands into a prepared statement",
+                    ));
                 }
                 let mut given = Vec::new();
                 for oid in &p.type_oids {
                     given.push(if *oid == 0 {
                         Type::Unknown
                     } else {
-                        Type::from_oid(*oid).ok_or_else(|| SqlError::unsupported(format!("parameter type OID {oid}")))?
+                        Type::from_oid(*oid).ok_or_else(|| {
+                            SqlError::unsupported(format!("parameter type OID {oid}"))
+                        })?
                     });
                 }
                 let prepared = match stmts.pop() {
-                    None => Prepared { node: None, param_types: given, columns: None },
+                    None => Prepared {
+                        node: None,
+                        param_types: given,
+                        columns: None,
+                    },
                     Some((node, _)) => {
                         let (types, columns) = session.describe(&node, &given)?;
-                        Prepared { node: Some(node), param_types: types, columns }
+                        Prepared {
+                            node: Some(node),
+                            param_types: types,
+                            columns,
+                        }
                     }
                 };
                 statements.insert(name, prepared);
@@ -256,7 +309,10 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
             F::Bind(b) => (|| {
                 let sname = b.statement_name.unwrap_or_default();
                 let stmt = statements.get(&sname).cloned().ok_or_else(|| {
-                    SqlError::new(code::INVALID_SQL_STATEMENT_NAME, format!("prepared statement \"{sname}\" does not exist"))
+                    SqlError::new(
+                        code::INVALID_SQL_STATEMENT_NAME,
+                        format!("prepared statement \"{sname}\" does not exist"),
+                    )
                 })?;
                 if b.parameters.len() != stmt.param_types.len() {
                     return Err(SqlError::new(
@@ -277,14 +333,27 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
                             if format_for(&b.parameter_format_codes, i) == 1 {
                                 types::decode_binary(bytes, ty)?
                             } else {
-                                let s = std::str::from_utf8(bytes).map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))?;
+                                let s = std::str::from_utf8(bytes).map_err(|_| {
+                                    SqlError::new(
+                                        "22021",
+                                        "invalid byte sequence for encoding \"UTF8\"",
+                                    )
+                                })?;
                                 types::parse_text(s, ty)?
                             }
                         }
                     });
                 }
                 let pname = b.portal_name.unwrap_or_default();
-                portals.insert(pname, Portal { stmt, params, formats: b.result_column_format_codes, pending: None });
+                portals.insert(
+                    pname,
+                    Portal {
+                        stmt,
+                        params,
+                        formats: b.result_column_format_codes,
+                        pending: None,
+                    },
+                );
                 c.send(B::BindComplete(BindComplete::new()));
                 Ok(())
             })(),
@@ -292,19 +361,29 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
                 let name = d.name.unwrap_or_default();
                 if d.target_type == b'S' {
                     let stmt = statements.get(&name).ok_or_else(|| {
-                        SqlError::new(code::INVALID_SQL_STATEMENT_NAME, format!("prepared statement \"{name}\" does not exist"))
+                        SqlError::new(
+                            code::INVALID_SQL_STATEMENT_NAME,
+                            format!("prepared statement \"{name}\" does not exist"),
+                        )
                     })?;
-                    c.send(B::ParameterDescription(ParameterDescription::new(stmt.param_types.iter().map(|t| t.oid()).collect())));
+                    c.send(B::ParameterDescription(ParameterDescription::new(
+                        stmt.param_types.iter().map(|t| t.oid()).collect(),
+                    )));
                     match &stmt.columns {
                         Some(cols) => c.send(B::RowDescription(row_description(cols, &[]))),
                         None => c.send(B::NoData(NoData::new())),
                     }
                 } else {
                     let portal = portals.get(&name).ok_or_else(|| {
-                        SqlError::new(code::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist"))
+                        SqlError::new(
+                            code::INVALID_CURSOR_NAME,
+                            format!("portal \"{name}\" does not exist"),
+                        )
                     })?;
                     match &portal.stmt.columns {
-                        Some(cols) => c.send(B::RowDescription(row_description(cols, &portal.formats))),
+                        Some(cols) => {
+                            c.send(B::RowDescription(row_description(cols, &portal.formats)))
+                        }
                         None => c.send(B::NoData(NoData::new())),
                     }
                 }
@@ -313,7 +392,10 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
             F::Execute(e) => (|| {
                 let name = e.name.unwrap_or_default();
                 let portal = portals.get_mut(&name).ok_or_else(|| {
-                    SqlError::new(code::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist"))
+                    SqlError::new(
+                        code::INVALID_CURSOR_NAME,
+                        format!("portal \"{name}\" does not exist"),
+                    )
                 })?;
                 let Some(node) = portal.stmt.node.clone() else {
                     c.send(B::EmptyQueryResponse(EmptyQueryResponse::new()));
@@ -324,7 +406,10 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
                     send_notices(&mut c, &out);
                     portal.pending = Some((out, 0));
                 }
-                let limit = usize::try_from(e.max_rows).ok().filter(|n| *n > 0).unwrap_or(usize::MAX);
+                let limit = usize::try_from(e.max_rows)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .unwrap_or(usize::MAX);
                 let formats = portal.formats.clone();
                 let mut done = false;
                 if let Some((out, sent)) = &mut portal.pending {
@@ -369,10 +454,15 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
                 c.flush()
                     .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string()))
             }
-            F::Flush(_) => c.flush().map_err(|e| SqlError::new(code::IO_ERROR, e.to_string())),
+            F::Flush(_) => c
+                .flush()
+                .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string())),
             F::Terminate(_) => break Ok(()),
             F::CopyData(_) | F::CopyDone(_) | F::CopyFail(_) => Ok(()),
-            _ => Err(SqlError::new(code::PROTOCOL_VIOLATION, "unexpected message")),
+            _ => Err(SqlError::new(
+                code::PROTOCOL_VIOLATION,
+                "unexpected message",
+            )),
         };
         if let Err(e) = r {
             if e.code == code::IO_ERROR {

@@ -24,6 +24,13 @@ pub async fn connect_in_process(
         .set_nonblocking(true)
         .map_err(|e| Error::io("socket setup failed", e))?;
     serve(server);
-    let io = Io::new(Sock::Unix(client)).map_err(|e| Error::io("registering the socket failed", e))?;
-    super::startup(config, io, CancelAddr::Unix(std::path::PathBuf::new()), None).await
+    let io =
+        Io::new(Sock::Unix(client)).map_err(|e| Error::io("registering the socket failed", e))?;
+    super::startup(
+        config,
+        io,
+        CancelAddr::Unix(std::path::PathBuf::new()),
+        None,
+    )
+    .await
 }
