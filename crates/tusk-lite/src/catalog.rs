@@ -13,7 +13,7 @@ pub type TableId = u32;
 /// First OID handed to user objects (PostgreSQL's FirstNormalObjectId).
 pub const FIRST_USER_OID: u32 = 16384;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Column {
     pub name: String,
     pub ty: ColType,
@@ -22,7 +22,7 @@ pub struct Column {
     pub default: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Table {
     pub oid: TableId,
     pub name: String,
@@ -41,9 +41,10 @@ impl Table {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Catalog {
     /// Tables by (schema, name).
+    #[serde(with = "tables_serde")]
     pub tables: BTreeMap<(String, String), Arc<Table>>,
     pub next_oid: u32,
 }
@@ -68,5 +69,28 @@ impl Catalog {
         let o = self.next_oid;
         self.next_oid += 1;
         o
+    }
+}
+
+/// Tables serialize as a list (JSON maps need string keys).
+mod tables_serde {
+    use super::Table;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    type Tables = BTreeMap<(String, String), Arc<Table>>;
+
+    pub fn serialize<S: Serializer>(t: &Tables, s: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<&Table> = t.values().map(|t| t.as_ref()).collect();
+        list.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tables, D::Error> {
+        let list = Vec::<Table>::deserialize(d)?;
+        Ok(list
+            .into_iter()
+            .map(|t| ((t.schema.clone(), t.name.clone()), Arc::new(t)))
+            .collect())
     }
 }

@@ -60,8 +60,24 @@ impl Database {
                 Box::new(store),
                 catalog::Catalog::new(),
                 0,
+                1,
             )),
         }
+    }
+
+    /// Opens the database stored in `dir`, creating it when it does not
+    /// exist. A COMMIT that returned is on disk; after a crash, opening
+    /// recovers to the last commit.
+    pub fn open(dir: impl AsRef<std::path::Path>) -> Result<Database, SqlError> {
+        let r = storage::durable::DurableStore::open(dir.as_ref())?;
+        Ok(Database {
+            engine: Arc::new(txn::Engine::new(
+                Box::new(r.store),
+                r.catalog,
+                r.clock,
+                r.next_rowid,
+            )),
+        })
     }
 
     /// Serves one client connection on `stream` on a thread of its own.

@@ -15,7 +15,7 @@ pub fn to_f32(v: f64) -> f32 {
 }
 
 /// A built-in type tusk-lite implements, named as in pg_type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Type {
     Bool,
     Int2,
@@ -165,7 +165,7 @@ impl Type {
 
 /// A type with its modifier (PostgreSQL's atttypmod: -1 when absent;
 /// varchar(n)/bpchar(n) store n + 4; numeric(p,s) stores ((p << 16) | s) + 4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ColType {
     pub ty: Type,
     pub typmod: i32,

@@ -144,6 +144,19 @@ async fn run_all(engine: &str) -> (usize, Vec<String>) {
             let r = runner.run_file_async(f).await;
             drop(db);
             r
+        } else if engine == "tusk-lite-durable" {
+            let dir = std::env::temp_dir().join(format!(
+                "tusk-lite-slt-{}-{}",
+                std::process::id(),
+                f.file_stem().and_then(|s| s.to_str()).unwrap_or("x")
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            let db = tusk_lite::Database::open(&dir).expect("open a durable database");
+            let mut runner = Runner::new(move || lite_client(db.clone()));
+            runner.add_label("tusk-lite");
+            let r = runner.run_file_async(f).await;
+            let _ = std::fs::remove_dir_all(&dir);
+            r
         } else {
             let db = tusk_lite::Database::open_in_memory();
             let mut runner = Runner::new(move || lite_client(db.clone()));
@@ -182,4 +195,11 @@ async fn slt_on_tusk_lite() {
 async fn slt_on_postgres() {
     let (n, f) = run_all("postgres").await;
     report("postgres", n, f);
+}
+
+/// The same files on the durable (fjall) store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_on_tusk_lite_durable() {
+    let (n, f) = run_all("tusk-lite-durable").await;
+    report("tusk-lite (durable)", n, f);
 }

@@ -3,7 +3,7 @@
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Row, Store, Ts, Write};
+use super::{Commit, Row, Store, Ts};
 use crate::catalog::TableId;
 use crate::error::Result;
 
@@ -45,9 +45,13 @@ impl Store for MemoryStore {
             .collect()
     }
 
-    fn commit(&self, ts: Ts, writes: &[Write]) -> Result<()> {
+    fn commit(&self, c: &Commit<'_>) -> Result<()> {
         let mut tables = self.tables.write();
-        for w in writes {
+        for t in c.dropped {
+            tables.remove(t);
+        }
+        let ts = c.ts;
+        for w in c.writes {
             tables
                 .entry(w.table)
                 .or_default()
@@ -55,11 +59,6 @@ impl Store for MemoryStore {
                 .or_default()
                 .push((ts, w.row.clone()));
         }
-        Ok(())
-    }
-
-    fn drop_table(&self, table: TableId) -> Result<()> {
-        self.tables.write().remove(&table);
         Ok(())
     }
 }

@@ -7,6 +7,8 @@
 //! hidden row id), so a primary-key lookup is one point read and key order
 //! is the primary key's order.
 
+pub mod codec;
+pub mod durable;
 pub mod keys;
 pub mod memory;
 
@@ -32,6 +34,18 @@ pub struct Write {
     pub row: Option<Row>,
 }
 
+/// One transaction's commit as the store receives it.
+pub struct Commit<'a> {
+    pub ts: Ts,
+    pub writes: &'a [Write],
+    /// The new catalog, when the transaction changed it.
+    pub catalog: Option<&'a crate::catalog::Catalog>,
+    /// Tables the transaction dropped (their rows go).
+    pub dropped: &'a [TableId],
+    /// The hidden row id high-water mark, so ids are never reused.
+    pub next_rowid: u64,
+}
+
 /// The versioned row store the engine runs on.
 pub trait Store: Send + Sync {
     /// The newest version of `key` committed at or before `snapshot`:
@@ -41,9 +55,7 @@ pub trait Store: Send + Sync {
     /// Every row of `table` visible at `snapshot`, in key order.
     fn scan(&self, table: TableId, snapshot: Ts) -> Vec<(Vec<u8>, Row)>;
 
-    /// Writes all `writes` as versions committed at `ts`, atomically.
-    fn commit(&self, ts: Ts, writes: &[Write]) -> Result<()>;
-
-    /// Removes every version of a dropped table.
-    fn drop_table(&self, table: TableId) -> Result<()>;
+    /// Writes a commit's versions (and its catalog, when its DDL changed
+    /// it) atomically; when this returns, the commit is durable.
+    fn commit(&self, commit: &Commit<'_>) -> Result<()>;
 }

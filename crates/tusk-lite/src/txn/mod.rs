@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use crate::catalog::{Catalog, TableId};
 use crate::error::Result;
-use crate::storage::{Row, Store, Ts, Write};
+use crate::storage::{Commit, Row, Store, Ts, Write};
 use locks::{LockManager, TxnId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(store: Box<dyn Store>, catalog: Catalog, clock: Ts) -> Engine {
+    pub fn new(store: Box<dyn Store>, catalog: Catalog, clock: Ts, next_rowid: u64) -> Engine {
         Engine {
             store,
             catalog: RwLock::new(Arc::new(catalog)),
@@ -80,7 +80,7 @@ impl Engine {
             commit_lock: Mutex::new(()),
             locks: LockManager::default(),
             next_txn: AtomicU64::new(1),
-            next_rowid: AtomicU64::new(1),
+            next_rowid: AtomicU64::new(next_rowid.max(1)),
         }
     }
 
@@ -138,13 +138,16 @@ impl Engine {
                 .into_iter()
                 .map(|((table, key), row)| Write { table, key, row })
                 .collect();
-            let r = self.store.commit(ts, &writes);
+            let r = self.store.commit(&Commit {
+                ts,
+                writes: &writes,
+                catalog: txn.catalog.as_deref(),
+                dropped: &txn.dropped,
+                next_rowid: self.next_rowid.load(Ordering::Relaxed),
+            });
             if r.is_ok() {
                 if let Some(c) = txn.catalog {
                     *self.catalog.write() = c;
-                }
-                for t in &txn.dropped {
-                    let _ = self.store.drop_table(*t);
                 }
                 self.clock.store(ts, Ordering::Release);
             }
