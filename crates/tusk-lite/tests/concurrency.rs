@@ -1,0 +1,142 @@
+//! Concurrent sessions, checked against PostgreSQL 15 and tusk-lite with
+//! the same code: READ COMMITTED waits for a locked row and re-checks its
+//! predicate on the newest version; a waits-for cycle raises 40P01.
+
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::{Client, NoTls};
+
+async fn lite_client(db: &tusk_lite::Database) -> Client {
+    let (client, server) = std::os::unix::net::UnixStream::pair().expect("pair");
+    db.serve_stream(server);
+    client.set_nonblocking(true).expect("nonblocking");
+    let stream = tokio::net::UnixStream::from_std(client).expect("tokio stream");
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.user("tusk").dbname("tusk");
+    let (c, conn) = cfg.connect_raw(stream, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    c
+}
+
+async fn pg_client(url: &str) -> Client {
+    let (c, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    c
+}
+
+/// Runs `scenario` with a way to open sessions on one database.
+async fn both<F, Fut>(scenario: F)
+where
+    F: Fn(Vec<Arc<Client>>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let db = tusk_lite::Database::open_in_memory();
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(Arc::new(lite_client(&db).await));
+    }
+    scenario(clients).await;
+
+    let pg = tusk_testkit::Cluster::shared()
+        .database()
+        .expect("database");
+    let url = pg.url();
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(Arc::new(pg_client(&url).await));
+    }
+    scenario(clients).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_committed_waits_and_rechecks() {
+    both(|c| async move {
+        c[0].batch_execute(
+            "CREATE TABLE kv (k int PRIMARY KEY, v int); INSERT INTO kv VALUES (1, 10), (2, 20)",
+        )
+        .await
+        .expect("setup");
+        c[0].batch_execute("BEGIN; UPDATE kv SET v = v + 1 WHERE k = 1")
+            .await
+            .expect("t1");
+        let (a, b) = (c[1].clone(), c[2].clone());
+        // Waits for t1, then re-checks v = 10 on the new version (11): no row.
+        let w1 = tokio::spawn(async move {
+            a.execute("UPDATE kv SET v = v * 100 WHERE k = 1 AND v = 10", &[])
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(
+            !w1.is_finished(),
+            "the second writer waits for the row lock"
+        );
+        c[0].batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(w1.await.expect("join").expect("update"), 0);
+        // A writer that waits applies its change to the newest version.
+        c[0].batch_execute("BEGIN; UPDATE kv SET v = v + 1 WHERE k = 2")
+            .await
+            .expect("t1");
+        let w2 =
+            tokio::spawn(
+                async move { b.execute("UPDATE kv SET v = v * 10 WHERE k = 2", &[]).await },
+            );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c[0].batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(w2.await.expect("join").expect("update"), 1);
+        let rows = c[0]
+            .query("SELECT v FROM kv ORDER BY k", &[])
+            .await
+            .expect("select");
+        let v: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(v, [11, 210]);
+        c[0].batch_execute("DROP TABLE kv").await.expect("drop");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlock_is_detected() {
+    both(|c| async move {
+        c[0].batch_execute(
+            "CREATE TABLE d (k int PRIMARY KEY, v int); INSERT INTO d VALUES (1, 0), (2, 0)",
+        )
+        .await
+        .expect("setup");
+        c[0].batch_execute("BEGIN; UPDATE d SET v = 1 WHERE k = 1")
+            .await
+            .expect("t1");
+        c[1].batch_execute("BEGIN; UPDATE d SET v = 2 WHERE k = 2")
+            .await
+            .expect("t2");
+        let a = c[0].clone();
+        let t1 =
+            tokio::spawn(async move { a.batch_execute("UPDATE d SET v = 1 WHERE k = 2").await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let r2 = c[1].batch_execute("UPDATE d SET v = 2 WHERE k = 1").await;
+        // One of the two fails with 40P01; the other then proceeds.
+        let winner = match r2 {
+            Err(e) => {
+                assert_eq!(e.code().map(|s| s.code()), Some("40P01"), "{e}");
+                c[1].batch_execute("ROLLBACK")
+                    .await
+                    .expect("rollback loser");
+                t1.await.expect("join").expect("t1 proceeds");
+                0
+            }
+            Ok(()) => {
+                let e = t1.await.expect("join").unwrap_err();
+                assert_eq!(e.code().map(|s| s.code()), Some("40P01"), "{e}");
+                c[0].batch_execute("ROLLBACK")
+                    .await
+                    .expect("rollback loser");
+                1
+            }
+        };
+        c[winner]
+            .batch_execute("COMMIT")
+            .await
+            .expect("commit winner");
+        c[2].batch_execute("DROP TABLE d").await.expect("drop");
+    })
+    .await;
+}
