@@ -21,6 +21,7 @@
 //! ```
 
 pub mod catalog;
+mod ddl;
 pub mod error;
 mod exec;
 pub mod numeric;

@@ -5,12 +5,10 @@ use pg_query::protobuf as pb;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::catalog::{Column, Table};
 use crate::error::{code, Result, SqlError};
 use crate::exec::{Exec, Rows, SessionInfo};
 use crate::sql::bind::{isolation_from_name, Binder};
 use crate::sql::plan::OutColumn;
-use crate::sql::statement::CreateTable;
 use crate::sql::Statement;
 use crate::txn::locks::{LockTag, Mode, Wait};
 use crate::txn::{Engine, Isolation, Savepoint, Txn};
@@ -28,7 +26,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn tag(tag: impl Into<String>) -> Outcome {
+    pub(crate) fn tag(tag: impl Into<String>) -> Outcome {
         Outcome {
             tag: tag.into(),
             ..Outcome::default()
@@ -480,9 +478,9 @@ impl Session {
                     notices: Vec::new(),
                 })
             }
-            Statement::CreateTable(ct) => create_table(&engine, ex.txn, ct),
+            Statement::CreateTable(ct) => crate::ddl::create_table(&engine, ex.txn, ct),
             Statement::DropTable { names, if_exists } => {
-                drop_tables(&engine, ex.txn, names, if_exists)
+                crate::ddl::drop_tables(&engine, ex.txn, names, if_exists)
             }
             Statement::Truncate(names) => {
                 let cat = engine.catalog_for(ex.txn);
@@ -521,6 +519,12 @@ impl Session {
                 }
                 Ok(Outcome::tag("TRUNCATE TABLE"))
             }
+            Statement::AlterTable {
+                schema,
+                name,
+                missing_ok,
+                cmds,
+            } => crate::ddl::alter_table(&mut ex, &schema, &name, missing_ok, cmds),
             _ => Err(SqlError::internal("statement routed wrongly")),
         }
     }
@@ -701,94 +705,4 @@ fn show_column(name: &str) -> OutColumn {
         table_oid: 0,
         attnum: 0,
     }
-}
-
-fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<Outcome> {
-    if txn.read_only {
-        return Err(SqlError::new(
-            code::READ_ONLY_SQL_TRANSACTION,
-            "cannot execute CREATE TABLE in a read-only transaction",
-        ));
-    }
-    engine
-        .locks
-        .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
-    let mut cat = (*engine.catalog_for(txn)).clone();
-    if cat.table(&ct.schema, &ct.name).is_some() {
-        if ct.if_not_exists {
-            let mut out = Outcome::tag("CREATE TABLE");
-            out.notices.push((
-                "NOTICE",
-                "42P07",
-                format!("relation \"{}\" already exists, skipping", ct.name),
-            ));
-            return Ok(out);
-        }
-        return Err(SqlError::new(
-            code::DUPLICATE_TABLE,
-            format!("relation \"{}\" already exists", ct.name),
-        ));
-    }
-    let oid = cat.alloc_oid();
-    let table = Table {
-        oid,
-        name: ct.name.clone(),
-        schema: ct.schema.clone(),
-        columns: ct.columns.into_iter().map(|c: Column| c).collect(),
-        primary_key: ct.primary_key,
-        pkey_name: ct.pkey_name,
-    };
-    cat.tables.insert((ct.schema, ct.name), Arc::new(table));
-    txn.catalog = Some(Arc::new(cat));
-    Ok(Outcome::tag("CREATE TABLE"))
-}
-
-fn drop_tables(
-    engine: &Engine,
-    txn: &mut Txn,
-    names: Vec<(String, String)>,
-    if_exists: bool,
-) -> Result<Outcome> {
-    if txn.read_only {
-        return Err(SqlError::new(
-            code::READ_ONLY_SQL_TRANSACTION,
-            "cannot execute DROP TABLE in a read-only transaction",
-        ));
-    }
-    engine
-        .locks
-        .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
-    let mut cat = (*engine.catalog_for(txn)).clone();
-    let mut out = Outcome::tag("DROP TABLE");
-    let mut found = Vec::new();
-    for (s, n) in &names {
-        match cat.table(s, n) {
-            Some(t) => found.push(t.clone()),
-            None if if_exists => out.notices.push((
-                "NOTICE",
-                "00000",
-                format!("table \"{n}\" does not exist, skipping"),
-            )),
-            None => {
-                return Err(SqlError::new(
-                    code::UNDEFINED_TABLE,
-                    format!("table \"{n}\" does not exist"),
-                ))
-            }
-        }
-    }
-    for t in found {
-        engine.locks.acquire(
-            txn.id,
-            LockTag::Table(t.oid),
-            Mode::Exclusive,
-            Wait::Block,
-            None,
-        )?;
-        cat.tables.remove(&(t.schema.clone(), t.name.clone()));
-        txn.writes.retain(|(tid, _), _| *tid != t.oid);
-        txn.dropped.push(t.oid);
-    }
-    txn.catalog = Some(Arc::new(cat));
-    Ok(out)
 }

@@ -425,6 +425,8 @@ impl<'a> Binder<'a> {
             N::UpdateStmt(s) => Ok(Statement::Update(Box::new(self.bind_update(s)?))),
             N::DeleteStmt(s) => Ok(Statement::Delete(Box::new(self.bind_delete(s)?))),
             N::CreateStmt(s) => Ok(Statement::CreateTable(self.bind_create_table(s)?)),
+            N::AlterTableStmt(s) => self.bind_alter_table(s),
+            N::RenameStmt(s) => self.bind_rename(s),
             N::DropStmt(s) => {
                 if s.remove_type != pb::ObjectType::ObjectTable as i32 {
                     let what = pb::ObjectType::try_from(s.remove_type)

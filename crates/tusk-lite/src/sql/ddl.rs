@@ -4,7 +4,7 @@ use pg_query::protobuf::{self as pb, node::Node as N};
 
 use super::bind::{names, resolve_type, Binder};
 use super::plan::Expr;
-use super::statement::CreateTable;
+use super::statement::{AlterCmd, CreateTable, Statement};
 use crate::catalog::Column;
 use crate::error::{code, Result, SqlError};
 use crate::types::ColType;
@@ -53,6 +53,185 @@ impl Binder<'_> {
             .ok_or_else(|| SqlError::internal("bad stored default"))?;
         let e = self.bind_expr(&node)?;
         self.assign(e, ty, column)
+    }
+
+    /// A column definition (type, NOT NULL, DEFAULT) as CREATE TABLE and
+    /// ALTER TABLE ADD COLUMN give it.
+    fn column_def(
+        &mut self,
+        cd: &pb::ColumnDef,
+        pk: &mut Option<(Vec<String>, Option<String>)>,
+    ) -> Result<Column> {
+        let ty = resolve_type(
+            cd.type_name
+                .as_ref()
+                .ok_or_else(|| SqlError::internal("column without type"))?,
+        )?;
+        if cd.coll_clause.is_some() {
+            return Err(SqlError::unsupported("COLLATE"));
+        }
+        let mut col = Column {
+            name: cd.colname.clone(),
+            ty,
+            not_null: cd.is_not_null,
+            default: None,
+        };
+        if let Some(d) = cd.raw_default.as_deref() {
+            col.default = Some(expr_sql(d)?);
+        }
+        for c in &cd.constraints {
+            let Some(N::Constraint(con)) = &c.node else {
+                continue;
+            };
+            use pb::ConstrType as C;
+            match C::try_from(con.contype) {
+                Ok(C::ConstrNotnull) => col.not_null = true,
+                Ok(C::ConstrNull) => {}
+                Ok(C::ConstrDefault) => {
+                    let d = con
+                        .raw_expr
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("DEFAULT"))?;
+                    col.default = Some(expr_sql(d)?);
+                }
+                Ok(C::ConstrPrimary) => {
+                    if pk.is_some() {
+                        return Err(SqlError::new(
+                            code::INVALID_TABLE_DEFINITION,
+                            "multiple primary keys for table are not allowed",
+                        ));
+                    }
+                    let name = (!con.conname.is_empty()).then(|| con.conname.clone());
+                    *pk = Some((vec![cd.colname.clone()], name));
+                }
+                Ok(C::ConstrUnique) => return Err(SqlError::unsupported("UNIQUE constraints")),
+                Ok(C::ConstrCheck) => return Err(SqlError::unsupported("CHECK constraints")),
+                Ok(C::ConstrForeign) => {
+                    return Err(SqlError::unsupported("FOREIGN KEY constraints"))
+                }
+                Ok(C::ConstrIdentity) => return Err(SqlError::unsupported("identity columns")),
+                Ok(C::ConstrGenerated) => return Err(SqlError::unsupported("generated columns")),
+                _ => return Err(SqlError::unsupported("this column constraint")),
+            }
+        }
+        if let Some(d) = &col.default {
+            let mut b = Binder::new(self.catalog, Vec::new());
+            b.bind_default(d, col.ty, &col.name)?;
+        }
+        Ok(col)
+    }
+
+    pub fn bind_alter_table(&mut self, s: &pb::AlterTableStmt) -> Result<Statement> {
+        if s.objtype != pb::ObjectType::ObjectTable as i32 {
+            return Err(SqlError::unsupported("ALTER of this object type"));
+        }
+        let rel = s
+            .relation
+            .as_ref()
+            .ok_or_else(|| SqlError::internal("ALTER TABLE without table"))?;
+        let schema = if rel.schemaname.is_empty() {
+            "public".to_string()
+        } else {
+            rel.schemaname.clone()
+        };
+        let mut cmds = Vec::new();
+        for c in &s.cmds {
+            let Some(N::AlterTableCmd(cmd)) = &c.node else {
+                continue;
+            };
+            use pb::AlterTableType as A;
+            match A::try_from(cmd.subtype) {
+                Ok(A::AtAddColumn) => {
+                    let Some(N::ColumnDef(cd)) = cmd.def.as_deref().and_then(|d| d.node.as_ref())
+                    else {
+                        return Err(SqlError::internal("ADD COLUMN without definition"));
+                    };
+                    if cmd.missing_ok {
+                        return Err(SqlError::unsupported("ADD COLUMN IF NOT EXISTS"));
+                    }
+                    let mut pk = None;
+                    let col = self.column_def(cd, &mut pk)?;
+                    if pk.is_some() {
+                        return Err(SqlError::unsupported("ADD COLUMN ... PRIMARY KEY"));
+                    }
+                    cmds.push(AlterCmd::AddColumn(col));
+                }
+                Ok(A::AtDropColumn) => {
+                    if cmd.behavior == pb::DropBehavior::DropCascade as i32 {
+                        return Err(SqlError::unsupported("DROP COLUMN ... CASCADE"));
+                    }
+                    cmds.push(AlterCmd::DropColumn {
+                        name: cmd.name.clone(),
+                        missing_ok: cmd.missing_ok,
+                    });
+                }
+                Ok(A::AtAddConstraint) => {
+                    let Some(N::Constraint(con)) = cmd.def.as_deref().and_then(|d| d.node.as_ref())
+                    else {
+                        return Err(SqlError::internal("ADD CONSTRAINT without constraint"));
+                    };
+                    match pb::ConstrType::try_from(con.contype) {
+                        Ok(pb::ConstrType::ConstrPrimary) => {
+                            if !con.indexname.is_empty() {
+                                return Err(SqlError::unsupported("ADD PRIMARY KEY USING INDEX"));
+                            }
+                            cmds.push(AlterCmd::AddPrimaryKey {
+                                columns: names(&con.keys),
+                                name: (!con.conname.is_empty()).then(|| con.conname.clone()),
+                            });
+                        }
+                        Ok(pb::ConstrType::ConstrUnique) => {
+                            return Err(SqlError::unsupported("UNIQUE constraints"))
+                        }
+                        Ok(pb::ConstrType::ConstrCheck) => {
+                            return Err(SqlError::unsupported("CHECK constraints"))
+                        }
+                        Ok(pb::ConstrType::ConstrForeign) => {
+                            return Err(SqlError::unsupported("FOREIGN KEY constraints"))
+                        }
+                        _ => return Err(SqlError::unsupported("this constraint")),
+                    }
+                }
+                Ok(other) => {
+                    let n = format!("{other:?}");
+                    return Err(SqlError::unsupported(format!(
+                        "ALTER TABLE {}",
+                        n.trim_start_matches("At")
+                    )));
+                }
+                Err(_) => return Err(SqlError::unsupported("this ALTER TABLE command")),
+            }
+        }
+        Ok(Statement::AlterTable {
+            schema,
+            name: rel.relname.clone(),
+            missing_ok: s.missing_ok,
+            cmds,
+        })
+    }
+
+    pub fn bind_rename(&mut self, s: &pb::RenameStmt) -> Result<Statement> {
+        if s.rename_type != pb::ObjectType::ObjectColumn as i32 {
+            return Err(SqlError::unsupported("ALTER ... RENAME of this object"));
+        }
+        let rel = s
+            .relation
+            .as_ref()
+            .ok_or_else(|| SqlError::internal("RENAME without table"))?;
+        let schema = if rel.schemaname.is_empty() {
+            "public".to_string()
+        } else {
+            rel.schemaname.clone()
+        };
+        Ok(Statement::AlterTable {
+            schema,
+            name: rel.relname.clone(),
+            missing_ok: s.missing_ok,
+            cmds: vec![AlterCmd::RenameColumn {
+                from: s.subname.clone(),
+                to: s.newname.clone(),
+            }],
+        })
     }
 
     pub fn bind_create_table(&mut self, s: &pb::CreateStmt) -> Result<CreateTable> {
@@ -106,66 +285,18 @@ impl Binder<'_> {
         for elt in &s.table_elts {
             match &elt.node {
                 Some(N::ColumnDef(cd)) => {
-                    let ty = resolve_type(
-                        cd.type_name
-                            .as_ref()
-                            .ok_or_else(|| SqlError::internal("column without type"))?,
-                    )?;
                     if columns.iter().any(|c| c.name == cd.colname) {
                         return Err(SqlError::new(
                             code::DUPLICATE_COLUMN,
                             format!("column \"{}\" specified more than once", cd.colname),
                         ));
                     }
-                    if cd.coll_clause.is_some() {
-                        return Err(SqlError::unsupported("COLLATE"));
-                    }
-                    let mut col = Column {
-                        name: cd.colname.clone(),
-                        ty,
-                        not_null: cd.is_not_null,
-                        default: None,
-                    };
-                    if let Some(d) = cd.raw_default.as_deref() {
-                        col.default = Some(expr_sql(d)?);
-                    }
-                    for c in &cd.constraints {
-                        let Some(N::Constraint(con)) = &c.node else {
-                            continue;
-                        };
-                        use pb::ConstrType as C;
-                        match C::try_from(con.contype) {
-                            Ok(C::ConstrNotnull) => col.not_null = true,
-                            Ok(C::ConstrNull) => {}
-                            Ok(C::ConstrDefault) => {
-                                let d = con
-                                    .raw_expr
-                                    .as_deref()
-                                    .ok_or_else(|| SqlError::internal("DEFAULT"))?;
-                                col.default = Some(expr_sql(d)?);
-                            }
-                            Ok(C::ConstrPrimary) => {
-                                set_pk(&mut pk, vec![cd.colname.clone()], &rel.relname)?;
-                                if !con.conname.is_empty() {
-                                    pk_name = Some(con.conname.clone());
-                                }
-                            }
-                            Ok(C::ConstrUnique) => {
-                                return Err(SqlError::unsupported("UNIQUE constraints"))
-                            }
-                            Ok(C::ConstrCheck) => {
-                                return Err(SqlError::unsupported("CHECK constraints"))
-                            }
-                            Ok(C::ConstrForeign) => {
-                                return Err(SqlError::unsupported("FOREIGN KEY constraints"))
-                            }
-                            Ok(C::ConstrIdentity) => {
-                                return Err(SqlError::unsupported("identity columns"))
-                            }
-                            Ok(C::ConstrGenerated) => {
-                                return Err(SqlError::unsupported("generated columns"))
-                            }
-                            _ => return Err(SqlError::unsupported("this column constraint")),
+                    let mut col_pk = None;
+                    let col = self.column_def(cd, &mut col_pk)?;
+                    if let Some((cols, name)) = col_pk {
+                        set_pk(&mut pk, cols, &rel.relname)?;
+                        if name.is_some() {
+                            pk_name = name;
                         }
                     }
                     columns.push(col);
@@ -221,13 +352,6 @@ impl Binder<'_> {
             }
             None => None,
         };
-        // Defaults must bind (same checks PostgreSQL does at CREATE).
-        for c in &columns {
-            if let Some(d) = &c.default {
-                let mut b = Binder::new(self.catalog, Vec::new());
-                b.bind_default(d, c.ty, &c.name)?;
-            }
-        }
         Ok(CreateTable {
             schema,
             name: rel.relname.clone(),

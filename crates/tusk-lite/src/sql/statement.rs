@@ -15,7 +15,30 @@ pub struct CreateTable {
 }
 
 #[derive(Clone, Debug)]
+pub enum AlterCmd {
+    AddColumn(Column),
+    DropColumn {
+        name: String,
+        missing_ok: bool,
+    },
+    AddPrimaryKey {
+        columns: Vec<String>,
+        name: Option<String>,
+    },
+    RenameColumn {
+        from: String,
+        to: String,
+    },
+}
+
+#[derive(Clone, Debug)]
 pub enum Statement {
+    AlterTable {
+        schema: String,
+        name: String,
+        missing_ok: bool,
+        cmds: Vec<AlterCmd>,
+    },
     Query(Box<Query>),
     Insert(Box<Insert>),
     Update(Box<Update>),
