@@ -300,6 +300,30 @@ impl<'a> Exec<'a> {
                 let r = self.run(right)?;
                 set_op(*kind, *all, l, r)
             }
+            Plan::Series { start, stop, step } => {
+                let a = self.eval(start, &[])?;
+                let b = self.eval(stop, &[])?;
+                let s = match step {
+                    Some(e) => self.eval(e, &[])?,
+                    None => Value::Int(1),
+                };
+                let (Value::Int(a), Value::Int(b), Value::Int(s)) = (a, b, s) else {
+                    return Ok(Vec::new());
+                };
+                if s == 0 {
+                    return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "step size cannot equal zero"));
+                }
+                let mut out = Vec::new();
+                let mut i = a;
+                while (s > 0 && i <= b) || (s < 0 && i >= b) {
+                    out.push(vec![Value::Int(i)]);
+                    match i.checked_add(s) {
+                        Some(n) => i = n,
+                        None => break,
+                    }
+                }
+                out
+            }
             Plan::Truncate(input, n) => {
                 let mut rows = self.run(input)?;
                 for r in &mut rows {

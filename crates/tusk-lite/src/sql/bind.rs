@@ -1652,9 +1652,61 @@ impl<'a> Binder<'a> {
                     .collect();
                 Ok((q.plan, Scope { cols }))
             }
-            Some(N::RangeFunction(_)) => Err(SqlError::unsupported("functions in FROM")),
+            Some(N::RangeFunction(rf)) => self.bind_range_function(rf),
             _ => Err(unsupported_node(node)),
         }
+    }
+
+    fn bind_range_function(&mut self, rf: &pb::RangeFunction) -> Result<(Plan, Scope)> {
+        if rf.lateral {
+            return Err(SqlError::unsupported("LATERAL"));
+        }
+        if rf.ordinality {
+            return Err(SqlError::unsupported("WITH ORDINALITY"));
+        }
+        if rf.is_rowsfrom || rf.functions.len() != 1 {
+            return Err(SqlError::unsupported("ROWS FROM"));
+        }
+        let Some(N::List(l)) = &rf.functions[0].node else {
+            return Err(SqlError::internal("function in FROM"));
+        };
+        let Some(N::FuncCall(f)) = l.items.first().and_then(|n| n.node.as_ref()) else {
+            return Err(SqlError::unsupported("this function in FROM"));
+        };
+        let fname = names(&f.funcname).pop().unwrap_or_default();
+        if fname != "generate_series" {
+            return Err(SqlError::unsupported(format!("function {fname}() in FROM")));
+        }
+        if !(2..=3).contains(&f.args.len()) {
+            return Err(SqlError::new(code::UNDEFINED_FUNCTION, "function generate_series() does not exist"));
+        }
+        let mut args = self.bind_list(&f.args)?;
+        let mut t = Type::Unknown;
+        for a in &args {
+            t = common_type(t, a.ty.ty).unwrap_or(Type::Text);
+        }
+        let t = match t {
+            Type::Int2 | Type::Int4 | Type::Unknown => Type::Int4,
+            Type::Int8 => Type::Int8,
+            other => return Err(SqlError::unsupported(format!("generate_series over {}", other.name()))),
+        };
+        for a in &mut args {
+            *a = self.coerce_plain(a.clone(), t)?;
+        }
+        let step = if args.len() == 3 { args.pop() } else { None };
+        let stop = args.pop().ok_or_else(|| SqlError::internal("series"))?;
+        let start = args.pop().ok_or_else(|| SqlError::internal("series"))?;
+        let (qual, col) = match &rf.alias {
+            Some(a) => {
+                let cols = names(&a.colnames);
+                (a.aliasname.clone(), cols.first().cloned().unwrap_or_else(|| a.aliasname.clone()))
+            }
+            None => ("generate_series".to_string(), "generate_series".to_string()),
+        };
+        let scope = Scope {
+            cols: vec![ScopeCol { qualifier: Some(qual), name: col, ty: ColType::plain(t), table_oid: 0, attnum: 0 }],
+        };
+        Ok((Plan::Series { start, stop, step }, scope))
     }
 
     pub(super) fn bind_from(&mut self, from: &[pb::Node]) -> Result<(Plan, Scope)> {

@@ -226,6 +226,12 @@ pub enum Plan {
         left: Box<Plan>,
         right: Box<Plan>,
     },
+    /// generate_series(start, stop[, step]) over integers.
+    Series {
+        start: Expr,
+        stop: Expr,
+        step: Option<Expr>,
+    },
     /// Keeps the first n columns (drops hidden sort columns).
     Truncate(Box<Plan>, usize),
 }
