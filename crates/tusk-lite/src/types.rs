@@ -4,6 +4,7 @@
 use bytes::{BufMut, BytesMut};
 use std::cmp::Ordering;
 
+use crate::datetime;
 use crate::error::{code, Result, SqlError};
 use crate::numeric::Numeric;
 
@@ -29,6 +30,9 @@ pub enum Type {
     Bpchar,
     Name,
     Oid,
+    Date,
+    Timestamp,
+    Timestamptz,
     /// An untyped string literal, resolved by context.
     Unknown,
 }
@@ -48,6 +52,9 @@ impl Type {
             Type::Bpchar => 1042,
             Type::Name => 19,
             Type::Oid => 26,
+            Type::Date => 1082,
+            Type::Timestamp => 1114,
+            Type::Timestamptz => 1184,
             Type::Unknown => 705,
         }
     }
@@ -66,6 +73,9 @@ impl Type {
             1042 => Type::Bpchar,
             19 => Type::Name,
             26 => Type::Oid,
+            1082 => Type::Date,
+            1114 => Type::Timestamp,
+            1184 => Type::Timestamptz,
             705 => Type::Unknown,
             _ => return None,
         })
@@ -76,8 +86,8 @@ impl Type {
         match self {
             Type::Bool => 1,
             Type::Int2 => 2,
-            Type::Int4 | Type::Float4 | Type::Oid => 4,
-            Type::Int8 | Type::Float8 => 8,
+            Type::Int4 | Type::Float4 | Type::Oid | Type::Date => 4,
+            Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => 8,
             Type::Name => 64,
             Type::Unknown => -2,
             _ => -1,
@@ -99,6 +109,9 @@ impl Type {
             Type::Bpchar => "character",
             Type::Name => "name",
             Type::Oid => "oid",
+            Type::Date => "date",
+            Type::Timestamp => "timestamp without time zone",
+            Type::Timestamptz => "timestamp with time zone",
             Type::Unknown => "unknown",
         }
     }
@@ -114,6 +127,9 @@ impl Type {
             Type::Float8 => "double precision",
             Type::Numeric => "numeric",
             Type::Oid => "oid",
+            Type::Date => "date",
+            Type::Timestamp => "timestamp",
+            Type::Timestamptz => "timestamp with time zone",
             _ => "text",
         }
     }
@@ -157,6 +173,9 @@ impl Type {
             "bpchar" | "char" | "character" => Type::Bpchar,
             "name" => Type::Name,
             "oid" => Type::Oid,
+            "date" => Type::Date,
+            "timestamp" => Type::Timestamp,
+            "timestamptz" => Type::Timestamptz,
             "unknown" => Type::Unknown,
             _ => return None,
         })
@@ -331,6 +350,13 @@ pub fn parse_text(s: &str, ty: ColType) -> Result<Value> {
         Type::Int2 | Type::Int4 | Type::Int8 | Type::Oid => Value::Int(parse_int(s, ty.ty)?),
         Type::Float4 | Type::Float8 => Value::Float(parse_float(s, ty.ty)?),
         Type::Numeric => Value::Numeric(Numeric::parse(s)?),
+        Type::Date => Value::Int(datetime::parse_date(s)?),
+        Type::Timestamp => Value::Int(datetime::parse_timestamp(s, "timestamp", false)?),
+        Type::Timestamptz => Value::Int(datetime::parse_timestamp(
+            s,
+            "timestamp with time zone",
+            true,
+        )?),
         _ => Value::Text(s.to_string()),
     };
     coerce_typmod(v, ty, false)
@@ -375,6 +401,9 @@ pub fn coerce_typmod(v: Value, ty: ColType, explicit: bool) -> Result<Value> {
             } else {
                 Ok(Value::Text(s))
             }
+        }
+        (Type::Timestamp | Type::Timestamptz, Value::Int(us)) => {
+            Ok(Value::Int(datetime::round_precision(us, ty.typmod)))
         }
         (Type::Numeric, Value::Numeric(n)) => {
             let m = ty.typmod - 4;
@@ -446,6 +475,12 @@ pub fn format_float(v: f64, ty: Type) -> String {
 
 /// Text output of a non-null value.
 pub fn format_text(v: &Value, ty: Type) -> String {
+    match (v, ty) {
+        (Value::Int(d), Type::Date) => return datetime::format_date(*d),
+        (Value::Int(us), Type::Timestamp) => return datetime::format_timestamp(*us, false),
+        (Value::Int(us), Type::Timestamptz) => return datetime::format_timestamp(*us, true),
+        _ => {}
+    }
     match v {
         Value::Null => String::new(),
         Value::Bool(b) => if *b { "t" } else { "f" }.into(),
@@ -464,6 +499,9 @@ pub fn encode_binary(v: &Value, ty: Type, out: &mut BytesMut) -> Result<()> {
             out.put_i16(i16::try_from(*i).map_err(|_| out_of_range(ty))?)
         }
         (Value::Int(i), Type::Int4) => {
+            out.put_i32(i32::try_from(*i).map_err(|_| out_of_range(ty))?)
+        }
+        (Value::Int(i), Type::Date) => {
             out.put_i32(i32::try_from(*i).map_err(|_| out_of_range(ty))?)
         }
         (Value::Int(i), Type::Oid) => out.put_u32(u32::try_from(*i).map_err(|_| out_of_range(ty))?),
@@ -549,7 +587,12 @@ pub fn decode_binary(b: &[u8], ty: ColType) -> Result<Value> {
             Type::Oid => Value::Int(i64::from(u32::from_be_bytes(
                 b.try_into().map_err(|_| bad())?,
             ))),
-            Type::Int8 => Value::Int(i64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+            Type::Int8 | Type::Timestamp | Type::Timestamptz => {
+                Value::Int(i64::from_be_bytes(b.try_into().map_err(|_| bad())?))
+            }
+            Type::Date => Value::Int(i64::from(i32::from_be_bytes(
+                b.try_into().map_err(|_| bad())?,
+            ))),
             Type::Float4 => Value::Float(f64::from(f32::from_be_bytes(
                 b.try_into().map_err(|_| bad())?,
             ))),
@@ -642,6 +685,24 @@ pub fn cast(v: Value, from: Type, to: ColType, explicit: bool) -> Result<Value> 
         (v, t) if t.is_string() => {
             let s = format_text(&v, from);
             Value::Text(s)
+        }
+        (Value::Int(d), Type::Timestamp | Type::Timestamptz) if from == Type::Date => {
+            Value::Int(d * datetime::USECS_PER_DAY)
+        }
+        (Value::Int(us), Type::Timestamp | Type::Timestamptz)
+            if matches!(from, Type::Timestamp | Type::Timestamptz) =>
+        {
+            Value::Int(us)
+        }
+        (Value::Int(us), Type::Date) if matches!(from, Type::Timestamp | Type::Timestamptz) => {
+            Value::Int(us.div_euclid(datetime::USECS_PER_DAY))
+        }
+        (Value::Int(d), Type::Date) if from == Type::Date => Value::Int(d),
+        (Value::Int(_), _) if matches!(from, Type::Date | Type::Timestamp | Type::Timestamptz) => {
+            return Err(SqlError::new(
+                code::CANNOT_COERCE,
+                format!("cannot cast type {} to {}", from.name(), t.name()),
+            ));
         }
         (Value::Int(i), Type::Int2 | Type::Int4 | Type::Int8 | Type::Oid) => {
             Value::Int(check_int(i, t)?)

@@ -413,6 +413,18 @@ impl Exec<'_> {
                 ))
             }
             Func::Random => return Ok(Value::Float(fastrand::f64())),
+            Func::Now | Func::LocalTimestamp => {
+                return Ok(Value::Int(crate::datetime::now_usecs(self.txn.started)))
+            }
+            Func::ClockTimestamp => {
+                return Ok(Value::Int(crate::datetime::now_usecs(
+                    std::time::SystemTime::now(),
+                )))
+            }
+            Func::CurrentDate => {
+                let us = crate::datetime::now_usecs(self.txn.started);
+                return Ok(Value::Int(us.div_euclid(crate::datetime::USECS_PER_DAY)));
+            }
             _ => {}
         }
         if v.iter().any(Value::is_null) {

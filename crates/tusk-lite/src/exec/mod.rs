@@ -311,7 +311,10 @@ impl<'a> Exec<'a> {
                     return Ok(Vec::new());
                 };
                 if s == 0 {
-                    return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "step size cannot equal zero"));
+                    return Err(SqlError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        "step size cannot equal zero",
+                    ));
                 }
                 let mut out = Vec::new();
                 let mut i = a;

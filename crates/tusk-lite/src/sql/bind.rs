@@ -227,6 +227,15 @@ pub fn resolve_type(t: &pb::TypeName) -> Result<ColType> {
             }
             i32::try_from(((*p << 16) | s) + 4).unwrap_or(-1)
         }
+        (Type::Timestamp | Type::Timestamptz, [p]) => {
+            if !(0..=6).contains(p) {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("TIMESTAMP({p}) precision must be between 0 and 6"),
+                ));
+            }
+            i32::try_from(*p).unwrap_or(-1)
+        }
         (Type::Float8 | Type::Float4, [p])
             if name == "float" || name == "float8" || name == "float4" =>
         {
@@ -732,9 +741,16 @@ impl<'a> Binder<'a> {
                     | Ok(O::SvfopCurrentRole) => (Func::CurrentUser, Type::Name),
                     Ok(O::SvfopCurrentCatalog) => (Func::CurrentDatabase, Type::Name),
                     Ok(O::SvfopCurrentSchema) => (Func::CurrentSchema, Type::Name),
+                    Ok(O::SvfopCurrentTimestamp) | Ok(O::SvfopCurrentTimestampN) => {
+                        (Func::Now, Type::Timestamptz)
+                    }
+                    Ok(O::SvfopLocaltimestamp) | Ok(O::SvfopLocaltimestampN) => {
+                        (Func::LocalTimestamp, Type::Timestamp)
+                    }
+                    Ok(O::SvfopCurrentDate) => (Func::CurrentDate, Type::Date),
                     _ => {
                         return Err(SqlError::unsupported(
-                            "date/time values (CURRENT_TIMESTAMP and friends)",
+                            "CURRENT_TIME and LOCALTIME (type time)",
                         ))
                     }
                 };
@@ -780,6 +796,8 @@ impl<'a> Binder<'a> {
             || (from.is_numeric_family() && to.ty.is_numeric_family())
             || from.is_string()
             || to.ty.is_string()
+            || (matches!(from, Type::Date | Type::Timestamp | Type::Timestamptz)
+                && matches!(to.ty, Type::Date | Type::Timestamp | Type::Timestamptz))
             || (from == Type::Bool && to.ty == Type::Int4)
             || (from == Type::Int4 && to.ty == Type::Bool);
         if !allowed {
@@ -886,6 +904,36 @@ impl<'a> Binder<'a> {
                 ExprKind::Binary(bop, Box::new(l), Box::new(r)),
                 ColType::plain(Type::Text),
             ));
+        }
+        let dt = |t: Type| matches!(t, Type::Date | Type::Timestamp | Type::Timestamptz);
+        if !bop.is_comparison() && (dt(l.ty.ty) || dt(r.ty.ty)) {
+            let (lt, rt) = (l.ty.ty, r.ty.ty);
+            let int_like = |t: Type| t.is_integer() || t == Type::Unknown;
+            return match (bop, lt, rt) {
+                (BinOp::Add | BinOp::Sub, Type::Date, r_t) if int_like(r_t) => {
+                    let r = self.coerce_plain(r, Type::Int4)?;
+                    Ok(Expr::new(
+                        ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                        ColType::plain(Type::Date),
+                    ))
+                }
+                (BinOp::Add, l_t, Type::Date) if int_like(l_t) => {
+                    let l = self.coerce_plain(l, Type::Int4)?;
+                    Ok(Expr::new(
+                        ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                        ColType::plain(Type::Date),
+                    ))
+                }
+                (BinOp::Sub, Type::Date, Type::Date) => Ok(Expr::new(
+                    ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                    ColType::plain(Type::Int4),
+                )),
+                (BinOp::Sub, Type::Timestamp | Type::Timestamptz, _)
+                | (_, _, Type::Timestamp | Type::Timestamptz) => {
+                    Err(SqlError::unsupported("interval arithmetic"))
+                }
+                _ => Err(operator_error(op, lt, rt)),
+            };
         }
         let (l, r, t) = self.unify_pair(l, r, op)?;
         if bop.is_comparison() {
@@ -1263,11 +1311,10 @@ impl<'a> Binder<'a> {
             ("current_schema", 0) => (Func::CurrentSchema, ColType::plain(Type::Name)),
             ("pg_typeof", 1) => (Func::PgTypeof, text),
             ("random", 0) => (Func::Random, ColType::plain(Type::Float8)),
+            ("now" | "transaction_timestamp", 0) => (Func::Now, ColType::plain(Type::Timestamptz)),
+            ("clock_timestamp", 0) => (Func::ClockTimestamp, ColType::plain(Type::Timestamptz)),
             (
-                "now"
-                | "clock_timestamp"
-                | "statement_timestamp"
-                | "transaction_timestamp"
+                "statement_timestamp"
                 | "generate_series"
                 | "nextval"
                 | "currval"
@@ -1678,7 +1725,10 @@ impl<'a> Binder<'a> {
             return Err(SqlError::unsupported(format!("function {fname}() in FROM")));
         }
         if !(2..=3).contains(&f.args.len()) {
-            return Err(SqlError::new(code::UNDEFINED_FUNCTION, "function generate_series() does not exist"));
+            return Err(SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                "function generate_series() does not exist",
+            ));
         }
         let mut args = self.bind_list(&f.args)?;
         let mut t = Type::Unknown;
@@ -1688,7 +1738,12 @@ impl<'a> Binder<'a> {
         let t = match t {
             Type::Int2 | Type::Int4 | Type::Unknown => Type::Int4,
             Type::Int8 => Type::Int8,
-            other => return Err(SqlError::unsupported(format!("generate_series over {}", other.name()))),
+            other => {
+                return Err(SqlError::unsupported(format!(
+                    "generate_series over {}",
+                    other.name()
+                )))
+            }
         };
         for a in &mut args {
             *a = self.coerce_plain(a.clone(), t)?;
@@ -1699,12 +1754,21 @@ impl<'a> Binder<'a> {
         let (qual, col) = match &rf.alias {
             Some(a) => {
                 let cols = names(&a.colnames);
-                (a.aliasname.clone(), cols.first().cloned().unwrap_or_else(|| a.aliasname.clone()))
+                (
+                    a.aliasname.clone(),
+                    cols.first().cloned().unwrap_or_else(|| a.aliasname.clone()),
+                )
             }
             None => ("generate_series".to_string(), "generate_series".to_string()),
         };
         let scope = Scope {
-            cols: vec![ScopeCol { qualifier: Some(qual), name: col, ty: ColType::plain(t), table_oid: 0, attnum: 0 }],
+            cols: vec![ScopeCol {
+                qualifier: Some(qual),
+                name: col,
+                ty: ColType::plain(t),
+                table_oid: 0,
+                attnum: 0,
+            }],
         };
         Ok((Plan::Series { start, stop, step }, scope))
     }

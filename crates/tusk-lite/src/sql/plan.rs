@@ -77,6 +77,10 @@ pub enum Func {
     CurrentUser,
     PgTypeof,
     Random,
+    Now,
+    ClockTimestamp,
+    LocalTimestamp,
+    CurrentDate,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

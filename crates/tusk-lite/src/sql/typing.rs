@@ -40,6 +40,9 @@ pub fn common_type(a: Type, b: Type) -> Option<Type> {
             }
         }
         (x, y) if x.is_string() && y.is_string() => Type::Text,
+        (Type::Date, Type::Timestamp) | (Type::Timestamp, Type::Date) => Type::Timestamp,
+        (Type::Date | Type::Timestamp, Type::Timestamptz)
+        | (Type::Timestamptz, Type::Date | Type::Timestamp) => Type::Timestamptz,
         _ => return None,
     })
 }
@@ -58,11 +61,17 @@ fn implicit_ok(from: Type, to: Type) -> bool {
         || from == Type::Unknown
         || (from.is_numeric_family() && to.is_numeric_family() && rank(from) <= rank(to))
         || (from.is_string() && to.is_string())
+        || (from == Type::Date && matches!(to, Type::Timestamp | Type::Timestamptz))
+        || (from == Type::Timestamp && to == Type::Timestamptz)
 }
 
 /// Whether an assignment (INSERT/UPDATE) converts `from` to `to`.
 fn assignment_ok(from: Type, to: Type) -> bool {
-    implicit_ok(from, to) || (from.is_numeric_family() && to.is_numeric_family()) || to.is_string()
+    implicit_ok(from, to)
+        || (from.is_numeric_family() && to.is_numeric_family())
+        || to.is_string()
+        || (matches!(from, Type::Date | Type::Timestamp | Type::Timestamptz)
+            && matches!(to, Type::Date | Type::Timestamp | Type::Timestamptz))
 }
 
 impl Binder<'_> {
