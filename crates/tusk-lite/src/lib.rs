@@ -21,6 +21,7 @@
 //! ```
 
 pub mod catalog;
+pub mod copy;
 pub mod datetime;
 mod ddl;
 pub mod error;

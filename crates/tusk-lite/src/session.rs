@@ -23,6 +23,10 @@ pub struct Outcome {
     pub tag: String,
     /// NOTICE and WARNING messages: (severity, sqlstate, message).
     pub notices: Vec<(&'static str, &'static str, String)>,
+    /// COPY ... FROM STDIN: the data is to be read from the client.
+    pub copy_in: Option<Box<crate::sql::statement::Copy>>,
+    /// COPY ... TO STDOUT: (column count, the formatted data).
+    pub copy_out: Option<(usize, String)>,
 }
 
 impl Outcome {
@@ -401,7 +405,7 @@ impl Session {
                     columns: Some(vec![col]),
                     rows: vec![vec![Value::Text(value)]],
                     tag: "SHOW".into(),
-                    notices: Vec::new(),
+                    ..Outcome::default()
                 })
             }
             Statement::Maintenance(tag) => {
@@ -448,7 +452,7 @@ impl Session {
                     columns: Some(q.columns),
                     rows,
                     tag,
-                    notices: Vec::new(),
+                    ..Outcome::default()
                 })
             }
             Statement::Insert(i) => {
@@ -457,7 +461,7 @@ impl Session {
                     columns: i.returning.as_ref().map(|_| i.returning_cols.clone()),
                     rows,
                     tag: format!("INSERT 0 {n}"),
-                    notices: Vec::new(),
+                    ..Outcome::default()
                 })
             }
             Statement::Update(u) => {
@@ -466,7 +470,7 @@ impl Session {
                     columns: u.returning.as_ref().map(|_| u.returning_cols.clone()),
                     rows,
                     tag: format!("UPDATE {n}"),
-                    notices: Vec::new(),
+                    ..Outcome::default()
                 })
             }
             Statement::Delete(d) => {
@@ -475,7 +479,7 @@ impl Session {
                     columns: d.returning.as_ref().map(|_| d.returning_cols.clone()),
                     rows,
                     tag: format!("DELETE {n}"),
-                    notices: Vec::new(),
+                    ..Outcome::default()
                 })
             }
             Statement::CreateTable(ct) => crate::ddl::create_table(&engine, ex.txn, ct),
@@ -519,6 +523,40 @@ impl Session {
                 }
                 Ok(Outcome::tag("TRUNCATE TABLE"))
             }
+            Statement::Copy(c) => {
+                if c.from {
+                    if ex.txn.read_only {
+                        return Err(SqlError::new(
+                            code::READ_ONLY_SQL_TRANSACTION,
+                            "cannot execute COPY FROM in a read-only transaction",
+                        ));
+                    }
+                    return Ok(Outcome {
+                        copy_in: Some(c),
+                        tag: "COPY".into(),
+                        ..Outcome::default()
+                    });
+                }
+                let rows = ex.visible_rows(&c.table)?;
+                let mut data = String::new();
+                for (_, r) in &rows {
+                    let fields: Vec<Option<String>> = c
+                        .columns
+                        .iter()
+                        .map(|&i| {
+                            let v = &r[i];
+                            (!v.is_null())
+                                .then(|| crate::types::format_text(v, c.table.columns[i].ty.ty))
+                        })
+                        .collect();
+                    crate::copy::format_row(&fields, &c.format, &mut data);
+                }
+                Ok(Outcome {
+                    copy_out: Some((c.columns.len(), data)),
+                    tag: format!("COPY {}", rows.len()),
+                    ..Outcome::default()
+                })
+            }
             Statement::AlterTable {
                 schema,
                 name,
@@ -527,6 +565,77 @@ impl Session {
             } => crate::ddl::alter_table(&mut ex, &schema, &name, missing_ok, cmds),
             _ => Err(SqlError::internal("statement routed wrongly")),
         }
+    }
+
+    /// Inserts the rows of COPY ... FROM STDIN data.
+    pub fn copy_in(&mut self, c: &crate::sql::statement::Copy, data: &str) -> Result<Outcome> {
+        use crate::sql::plan::{Expr, ExprKind, Insert, Plan};
+        let rows = crate::copy::parse(data, &c.format)?;
+        let engine = self.engine.clone();
+        let info = self.info.clone();
+        let catalog = match &self.txn {
+            Some(t) => engine.catalog_for(t),
+            None => engine.published_catalog(),
+        };
+        let table = &c.table;
+        let mut defaults = Vec::with_capacity(table.columns.len());
+        {
+            let mut b = Binder::new(&catalog, Vec::new());
+            for col in &table.columns {
+                defaults.push(match &col.default {
+                    Some(d) => Some(b.bind_default(d, col.ty, &col.name)?),
+                    None => None,
+                });
+            }
+        }
+        let mut values = Vec::with_capacity(rows.len());
+        for (line, fields) in rows.into_iter().enumerate() {
+            if fields.len() < c.columns.len() {
+                let missing = &table.columns[c.columns[fields.len()]].name;
+                return Err(SqlError::new(
+                    "22P04",
+                    format!("missing data for column \"{missing}\""),
+                )
+                .with_detail(format!("COPY {}, line {}", table.name, line + 1)));
+            }
+            if fields.len() > c.columns.len() {
+                return Err(
+                    SqlError::new("22P04", "extra data after last expected column")
+                        .with_detail(format!("COPY {}, line {}", table.name, line + 1)),
+                );
+            }
+            let mut row = Vec::with_capacity(fields.len());
+            for (f, &ci) in fields.into_iter().zip(&c.columns) {
+                let ty = table.columns[ci].ty;
+                let v = match f {
+                    None => Value::Null,
+                    Some(s) => crate::types::parse_text(&s, ty)?,
+                };
+                row.push(Expr::new(ExprKind::Const(v), ty));
+            }
+            values.push(row);
+        }
+        let ins = Insert {
+            table: table.clone(),
+            targets: c.columns.clone(),
+            source: Plan::Values(values),
+            defaults,
+            on_conflict_nothing: false,
+            returning: None,
+            returning_cols: Vec::new(),
+        };
+        let txn = self.ensure_txn();
+        let snapshot = engine.statement_snapshot(txn);
+        let mut ex = Exec {
+            engine: &engine,
+            txn,
+            snapshot,
+            params: &[],
+            outer: Vec::new(),
+            session: &info,
+        };
+        let (n, _) = ex.insert(&ins)?;
+        Ok(Outcome::tag(format!("COPY {n}")))
     }
 
     pub fn set(&mut self, name: &str, value: Option<String>) -> Result<()> {

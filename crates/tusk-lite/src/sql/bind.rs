@@ -435,6 +435,7 @@ impl<'a> Binder<'a> {
             N::DeleteStmt(s) => Ok(Statement::Delete(Box::new(self.bind_delete(s)?))),
             N::CreateStmt(s) => Ok(Statement::CreateTable(self.bind_create_table(s)?)),
             N::AlterTableStmt(s) => self.bind_alter_table(s),
+            N::CopyStmt(s) => self.bind_copy(s),
             N::RenameStmt(s) => self.bind_rename(s),
             N::DropStmt(s) => {
                 if s.remove_type != pb::ObjectType::ObjectTable as i32 {

@@ -32,7 +32,17 @@ pub enum AlterCmd {
 }
 
 #[derive(Clone, Debug)]
+pub struct Copy {
+    pub table: std::sync::Arc<crate::catalog::Table>,
+    /// Table columns in the order the data has them.
+    pub columns: Vec<usize>,
+    pub from: bool,
+    pub format: crate::copy::CopyFormat,
+}
+
+#[derive(Clone, Debug)]
 pub enum Statement {
+    Copy(Box<Copy>),
     AlterTable {
         schema: String,
         name: String,

@@ -4,6 +4,7 @@
 //! backend per connection.
 
 use bytes::{BufMut, BytesMut};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
 use pgwire::messages::data::{
     DataRow, FieldDescription, NoData, ParameterDescription, RowDescription,
 };
@@ -403,6 +404,9 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
                 };
                 if portal.pending.is_none() {
                     let out = session.execute(&node, &portal.stmt.param_types, &portal.params)?;
+                    if out.copy_in.is_some() || out.copy_out.is_some() {
+                        return Err(SqlError::unsupported("COPY in the extended query protocol"));
+                    }
                     send_notices(&mut c, &out);
                     portal.pending = Some((out, 0));
                 }
@@ -500,6 +504,35 @@ fn report_parameters<S: Read + Write>(c: &mut Conn<S>, session: &mut Session) {
     }
 }
 
+/// Reads CopyData messages until CopyDone; CopyFail aborts the COPY.
+fn read_copy_data<S: Read + Write>(c: &mut Conn<S>) -> Result<String, SqlError> {
+    let mut data = Vec::new();
+    loop {
+        match c.read_msg() {
+            Ok(Some(F::CopyData(d))) => data.extend_from_slice(&d.data),
+            Ok(Some(F::CopyDone(_))) => break,
+            Ok(Some(F::CopyFail(f))) => {
+                return Err(SqlError::new(
+                    code::QUERY_CANCELED,
+                    format!("COPY from stdin failed: {}", f.message),
+                ))
+            }
+            Ok(Some(F::Flush(_))) | Ok(Some(F::Sync(_))) => {}
+            Ok(Some(_)) => {
+                return Err(SqlError::new(
+                    code::PROTOCOL_VIOLATION,
+                    "unexpected message type during COPY from stdin",
+                ))
+            }
+            Ok(None) | Err(_) => {
+                return Err(SqlError::new(code::IO_ERROR, "connection lost during COPY"))
+            }
+        }
+    }
+    String::from_utf8(data)
+        .map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))
+}
+
 fn simple_query<S: Read + Write>(c: &mut Conn<S>, session: &mut Session, sql: &str) {
     let run = |c: &mut Conn<S>, session: &mut Session| -> Result<(), SqlError> {
         let stmts = crate::sql::parse(sql)?;
@@ -508,8 +541,34 @@ fn simple_query<S: Read + Write>(c: &mut Conn<S>, session: &mut Session, sql: &s
             return Ok(());
         }
         for (node, _) in stmts {
-            let out = session.execute(&node, &[], &[])?;
+            let mut out = session.execute(&node, &[], &[])?;
             send_notices(c, &out);
+            if let Some(copy) = out.copy_in.take() {
+                let n = i16::try_from(copy.columns.len()).unwrap_or(i16::MAX);
+                c.send(B::CopyInResponse(CopyInResponse::new(
+                    0,
+                    n,
+                    vec![0; copy.columns.len()],
+                )));
+                c.flush()
+                    .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string()))?;
+                let data = read_copy_data(c)?;
+                out = session.copy_in(&copy, &data)?;
+            }
+            if let Some((ncols, data)) = out.copy_out.take() {
+                let n = i16::try_from(ncols).unwrap_or(i16::MAX);
+                c.send(B::CopyOutResponse(CopyOutResponse::new(
+                    0,
+                    n,
+                    vec![0; ncols],
+                )));
+                for line in data.split_inclusive('\n') {
+                    c.send(B::CopyData(CopyData::new(bytes::Bytes::copy_from_slice(
+                        line.as_bytes(),
+                    ))));
+                }
+                c.send(B::CopyDone(CopyDone::new()));
+            }
             if let Some(cols) = &out.columns {
                 c.send(B::RowDescription(row_description(cols, &[])));
                 for r in &out.rows {
