@@ -120,29 +120,35 @@ impl Store for DurableStore {
         out
     }
 
-    fn commit(&self, c: &Commit<'_>) -> Result<()> {
+    fn commit(&self, group: &[Commit<'_>]) -> Result<()> {
+        let Some(last) = group.last() else {
+            return Ok(());
+        };
         let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
-        for w in c.writes {
-            let mut v = Vec::new();
-            encode_row(w.row.as_deref(), &mut v)?;
-            batch.insert(&self.rows, version_key(w.table, &w.key, c.ts), v);
-        }
-        for t in c.dropped {
-            for item in self.rows.prefix(t.to_be_bytes()) {
-                if let Ok(k) = item.key() {
-                    batch.remove(&self.rows, k);
+        for c in group {
+            for w in c.writes {
+                let mut v = Vec::new();
+                encode_row(w.row.as_deref(), &mut v)?;
+                batch.insert(&self.rows, version_key(w.table, &w.key, c.ts), v);
+            }
+            for t in c.dropped {
+                for item in self.rows.prefix(t.to_be_bytes()) {
+                    if let Ok(k) = item.key() {
+                        batch.remove(&self.rows, k);
+                    }
                 }
             }
+            if let Some(cat) = c.catalog {
+                batch.insert(
+                    &self.meta,
+                    "catalog",
+                    serde_json::to_vec(cat).map_err(io_err)?,
+                );
+            }
         }
-        if let Some(cat) = c.catalog {
-            batch.insert(
-                &self.meta,
-                "catalog",
-                serde_json::to_vec(cat).map_err(io_err)?,
-            );
-        }
-        batch.insert(&self.meta, "clock", c.ts.to_be_bytes().to_vec());
-        batch.insert(&self.meta, "rowid", c.next_rowid.to_be_bytes().to_vec());
+        batch.insert(&self.meta, "clock", last.ts.to_be_bytes().to_vec());
+        let rowid = group.iter().map(|c| c.next_rowid).max().unwrap_or(0);
+        batch.insert(&self.meta, "rowid", rowid.to_be_bytes().to_vec());
         batch.commit().map_err(io_err)
     }
 }

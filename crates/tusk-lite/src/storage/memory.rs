@@ -45,19 +45,21 @@ impl Store for MemoryStore {
             .collect()
     }
 
-    fn commit(&self, c: &Commit<'_>) -> Result<()> {
+    fn commit(&self, group: &[Commit<'_>]) -> Result<()> {
         let mut tables = self.tables.write();
-        for t in c.dropped {
-            tables.remove(t);
-        }
-        let ts = c.ts;
-        for w in c.writes {
-            tables
-                .entry(w.table)
-                .or_default()
-                .entry(w.key.clone())
-                .or_default()
-                .push((ts, w.row.clone()));
+        for c in group {
+            for t in c.dropped {
+                tables.remove(t);
+            }
+            let ts = c.ts;
+            for w in c.writes {
+                tables
+                    .entry(w.table)
+                    .or_default()
+                    .entry(w.key.clone())
+                    .or_default()
+                    .push((ts, w.row.clone()));
+            }
         }
         Ok(())
     }

@@ -55,7 +55,8 @@ pub trait Store: Send + Sync {
     /// Every row of `table` visible at `snapshot`, in key order.
     fn scan(&self, table: TableId, snapshot: Ts) -> Vec<(Vec<u8>, Row)>;
 
-    /// Writes a commit's versions (and its catalog, when its DDL changed
-    /// it) atomically; when this returns, the commit is durable.
-    fn commit(&self, commit: &Commit<'_>) -> Result<()>;
+    /// Writes a group of commits' versions (and a catalog, when DDL
+    /// changed it) atomically; when this returns, all of them are durable.
+    /// Group commit: concurrent committers share one journal sync.
+    fn commit(&self, group: &[Commit<'_>]) -> Result<()>;
 }

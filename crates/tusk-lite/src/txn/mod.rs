@@ -59,12 +59,28 @@ pub struct Txn {
     pub failed: bool,
 }
 
+/// A transaction's changes waiting in the group-commit queue.
+struct Job {
+    writes: Vec<Write>,
+    catalog: Option<Arc<Catalog>>,
+    dropped: Vec<TableId>,
+}
+
+#[derive(Default)]
+struct Group {
+    queue: Vec<(u64, Job)>,
+    leader: bool,
+    next_ticket: u64,
+    done: std::collections::HashMap<u64, Result<()>>,
+}
+
 /// The shared engine: store, published catalog, commit clock, locks.
 pub struct Engine {
     pub store: Box<dyn Store>,
     catalog: RwLock<Arc<Catalog>>,
     clock: AtomicU64,
-    commit_lock: Mutex<()>,
+    group: Mutex<Group>,
+    group_cv: parking_lot::Condvar,
     pub locks: LockManager,
     next_txn: AtomicU64,
     /// Hidden row ids of tables without a primary key.
@@ -77,7 +93,8 @@ impl Engine {
             store,
             catalog: RwLock::new(Arc::new(catalog)),
             clock: AtomicU64::new(clock),
-            commit_lock: Mutex::new(()),
+            group: Mutex::new(Group::default()),
+            group_cv: parking_lot::Condvar::new(),
             locks: LockManager::default(),
             next_txn: AtomicU64::new(1),
             next_rowid: AtomicU64::new(next_rowid.max(1)),
@@ -126,36 +143,76 @@ impl Engine {
     }
 
     /// Makes `txn`'s writes and catalog changes durable and visible
-    /// atomically, then releases its locks.
+    /// atomically, then releases its locks. Concurrent committers form a
+    /// group: the first becomes the leader and writes every queued commit
+    /// with one journal sync; the others wait for its result.
     pub fn commit(&self, txn: Txn) -> Result<()> {
-        let result = if txn.writes.is_empty() && txn.catalog.is_none() {
-            Ok(())
-        } else {
-            let guard = self.commit_lock.lock();
-            let ts = self.now() + 1;
-            let writes: Vec<Write> = txn
+        let id = txn.id;
+        if txn.writes.is_empty() && txn.catalog.is_none() {
+            self.locks.release_all(id);
+            return Ok(());
+        }
+        let job = Job {
+            writes: txn
                 .writes
                 .into_iter()
                 .map(|((table, key), row)| Write { table, key, row })
-                .collect();
-            let r = self.store.commit(&Commit {
-                ts,
-                writes: &writes,
-                catalog: txn.catalog.as_deref(),
-                dropped: &txn.dropped,
-                next_rowid: self.next_rowid.load(Ordering::Relaxed),
-            });
-            if r.is_ok() {
-                if let Some(c) = txn.catalog {
-                    *self.catalog.write() = c;
-                }
-                self.clock.store(ts, Ordering::Release);
-            }
-            drop(guard);
-            r
+                .collect(),
+            catalog: txn.catalog,
+            dropped: txn.dropped,
         };
-        self.locks.release_all(txn.id);
+        let mut st = self.group.lock();
+        let ticket = st.next_ticket;
+        st.next_ticket += 1;
+        st.queue.push((ticket, job));
+        let result = loop {
+            if let Some(r) = st.done.remove(&ticket) {
+                break r;
+            }
+            if st.leader {
+                self.group_cv.wait(&mut st);
+                continue;
+            }
+            st.leader = true;
+            let jobs = std::mem::take(&mut st.queue);
+            drop(st);
+            let r = self.write_group(&jobs);
+            st = self.group.lock();
+            for (t, _) in &jobs {
+                st.done.insert(*t, r.clone());
+            }
+            st.leader = false;
+            self.group_cv.notify_all();
+        };
+        drop(st);
+        self.locks.release_all(id);
         result
+    }
+
+    /// Writes a group of commits (the leader's work) and publishes them.
+    fn write_group(&self, jobs: &[(u64, Job)]) -> Result<()> {
+        let base = self.now();
+        let next_rowid = self.next_rowid.load(Ordering::Relaxed);
+        let commits: Vec<Commit<'_>> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, (_, j))| Commit {
+                ts: base + 1 + i as u64,
+                writes: &j.writes,
+                catalog: j.catalog.as_deref(),
+                dropped: &j.dropped,
+                next_rowid,
+            })
+            .collect();
+        self.store.commit(&commits)?;
+        for (_, j) in jobs {
+            if let Some(c) = &j.catalog {
+                *self.catalog.write() = c.clone();
+            }
+        }
+        self.clock
+            .store(base + jobs.len() as u64, Ordering::Release);
+        Ok(())
     }
 
     pub fn rollback(&self, txn: Txn) {
