@@ -140,3 +140,49 @@ async fn deadlock_is_detected() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn for_update_nowait_and_skip_locked() {
+    both(|c| async move {
+        c[0].batch_execute("CREATE TABLE q (id int PRIMARY KEY, state text); INSERT INTO q SELECT g, 'new' FROM generate_series(1, 5) g")
+            .await
+            .expect("setup");
+        // Worker 0 claims the first job.
+        c[0].batch_execute("BEGIN").await.expect("begin");
+        let r = c[0]
+            .query("SELECT id FROM q WHERE state = 'new' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", &[])
+            .await
+            .expect("claim");
+        assert_eq!(r[0].get::<_, i32>(0), 1);
+        // Worker 1 skips it and gets the next; only that row is locked.
+        c[1].batch_execute("BEGIN").await.expect("begin");
+        let r = c[1]
+            .query("SELECT id FROM q WHERE state = 'new' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", &[])
+            .await
+            .expect("claim");
+        assert_eq!(r[0].get::<_, i32>(0), 2);
+        // NOWAIT on a locked row fails at once with 55P03.
+        let e = c[2].query("SELECT * FROM q WHERE id = 1 FOR UPDATE NOWAIT", &[]).await.unwrap_err();
+        assert_eq!(e.code().map(|s| s.code()), Some("55P03"), "{e}");
+        // FOR SHARE waits for the FOR UPDATE lock, then sees the newest version.
+        let w = c[2].clone();
+        let waiter = tokio::spawn(async move { w.query("SELECT state FROM q WHERE id = 1 FOR SHARE", &[]).await });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(!waiter.is_finished(), "FOR SHARE waits for FOR UPDATE");
+        c[0].batch_execute("UPDATE q SET state = 'done' WHERE id = 1; COMMIT").await.expect("finish job");
+        let r = waiter.await.expect("join").expect("share");
+        assert_eq!(r[0].get::<_, &str>(0), "done");
+        c[1].batch_execute("COMMIT").await.expect("commit");
+        // Rows changed away from the predicate while waiting are skipped.
+        c[0].batch_execute("BEGIN; UPDATE q SET state = 'taken' WHERE id = 3").await.expect("t0");
+        let w = c[1].clone();
+        let waiter = tokio::spawn(async move {
+            w.query("SELECT id FROM q WHERE id = 3 AND state = 'new' FOR UPDATE", &[]).await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c[0].batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(waiter.await.expect("join").expect("select").len(), 0);
+        c[0].batch_execute("DROP TABLE q").await.expect("drop");
+    })
+    .await;
+}

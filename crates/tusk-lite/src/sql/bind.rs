@@ -1809,9 +1809,7 @@ impl<'a> Binder<'a> {
         if s.into_clause.is_some() {
             return Err(SqlError::unsupported("SELECT INTO"));
         }
-        if !s.locking_clause.is_empty() {
-            return Err(SqlError::unsupported("SELECT FOR UPDATE/SHARE"));
-        }
+
         if !s.window_clause.is_empty() {
             return Err(SqlError::unsupported("window functions"));
         }
@@ -1824,9 +1822,200 @@ impl<'a> Binder<'a> {
         }
         let (input, scope) = self.bind_from(&s.from_clause)?;
         self.scopes.push(scope);
-        let r = self.bind_select_body(s, input);
+        let r = if s.locking_clause.is_empty() {
+            self.bind_select_body(s, input)
+        } else {
+            self.bind_locking_select(s, input)
+        };
         self.scopes.pop();
         r
+    }
+
+    /// SELECT ... FOR UPDATE / FOR SHARE over one table.
+    fn bind_locking_select(&mut self, s: &pb::SelectStmt, input: Plan) -> Result<Query> {
+        let mut exclusive = false;
+        let mut wait = crate::txn::locks::Wait::Block;
+        for lc in &s.locking_clause {
+            let Some(N::LockingClause(lc)) = &lc.node else {
+                continue;
+            };
+            match pb::LockClauseStrength::try_from(lc.strength) {
+                Ok(pb::LockClauseStrength::LcsForupdate) => exclusive = true,
+                Ok(pb::LockClauseStrength::LcsForshare) => {}
+                _ => return Err(SqlError::unsupported("FOR NO KEY UPDATE and FOR KEY SHARE")),
+            }
+            wait = match pb::LockWaitPolicy::try_from(lc.wait_policy) {
+                Ok(pb::LockWaitPolicy::LockWaitSkip) => crate::txn::locks::Wait::SkipLocked,
+                Ok(pb::LockWaitPolicy::LockWaitError) => crate::txn::locks::Wait::NoWait,
+                _ => wait,
+            };
+            if !lc.locked_rels.is_empty() {
+                return Err(SqlError::unsupported("FOR UPDATE OF"));
+            }
+        }
+        let what = if exclusive { "FOR UPDATE" } else { "FOR SHARE" };
+        let Plan::Scan { table, .. } = input else {
+            return Err(SqlError::unsupported(format!(
+                "{what} on joins, subqueries or functions in FROM"
+            )));
+        };
+        if !s.group_clause.is_empty() || s.having_clause.is_some() {
+            return Err(SqlError::new(
+                code::FEATURE_NOT_SUPPORTED,
+                format!("{what} is not allowed with GROUP BY clause"),
+            ));
+        }
+        if !s.distinct_clause.is_empty() {
+            return Err(SqlError::new(
+                code::FEATURE_NOT_SUPPORTED,
+                format!("{what} is not allowed with DISTINCT clause"),
+            ));
+        }
+        let filter = match s.where_clause.as_deref() {
+            Some(w) => {
+                let e = self.bind_expr(w)?;
+                Some(self.to_bool(e, "WHERE")?)
+            }
+            None => None,
+        };
+        let key = super::dml::key_lookup(&table, filter.as_ref());
+        let mut targets: Vec<(String, Expr, u32, i16)> = Vec::new();
+        let scope = self.scopes.last().cloned().unwrap_or_default();
+        for t in &s.target_list {
+            let Some(N::ResTarget(rt)) = &t.node else {
+                continue;
+            };
+            let val = rt
+                .val
+                .as_deref()
+                .ok_or_else(|| SqlError::internal("target"))?;
+            if let Some(N::ColumnRef(c)) = &val.node {
+                if matches!(
+                    c.fields.last().and_then(|f| f.node.as_ref()),
+                    Some(N::AStar(_))
+                ) {
+                    for (i, c) in scope.cols.iter().enumerate() {
+                        targets.push((
+                            c.name.clone(),
+                            Expr::column(i, c.ty),
+                            c.table_oid,
+                            c.attnum,
+                        ));
+                    }
+                    continue;
+                }
+            }
+            let e = self.bind_expr(val)?;
+            let e = if e.ty.ty == Type::Unknown {
+                self.coerce(e, ColType::plain(Type::Text), false)?
+            } else {
+                e
+            };
+            let (oid, att) = match &e.kind {
+                ExprKind::Column(i) => (scope.cols[*i].table_oid, scope.cols[*i].attnum),
+                _ => (0, 0),
+            };
+            let name = if rt.name.is_empty() {
+                figure_colname(val)
+            } else {
+                rt.name.clone()
+            };
+            targets.push((name, e, oid, att));
+        }
+        let mut order = Vec::new();
+        for sb in &s.sort_clause {
+            let Some(N::SortBy(sb)) = &sb.node else {
+                continue;
+            };
+            let node = sb
+                .node
+                .as_deref()
+                .ok_or_else(|| SqlError::internal("ORDER BY"))?;
+            let (desc, nulls_first) = sort_dir(sb);
+            let expr = match &node.node {
+                Some(N::AConst(c)) if matches!(c.val, Some(pb::a_const::Val::Ival(_))) => {
+                    let Some(pb::a_const::Val::Ival(i)) = &c.val else {
+                        unreachable!()
+                    };
+                    let idx = usize::try_from(i.ival - 1)
+                        .ok()
+                        .filter(|i| *i < targets.len())
+                        .ok_or_else(|| {
+                            SqlError::new(
+                                code::INVALID_COLUMN_REFERENCE,
+                                format!("ORDER BY position {} is not in select list", i.ival),
+                            )
+                        })?;
+                    targets[idx].1.clone()
+                }
+                Some(N::ColumnRef(c))
+                    if c.fields.len() == 1 && {
+                        let n = names(&c.fields).pop().unwrap_or_default();
+                        targets.iter().filter(|t| t.0 == n).count() == 1
+                    } =>
+                {
+                    let n = names(&c.fields).pop().unwrap_or_default();
+                    targets
+                        .iter()
+                        .find(|t| t.0 == n)
+                        .map(|t| t.1.clone())
+                        .ok_or_else(|| SqlError::internal("ORDER BY"))?
+                }
+                _ => self.bind_expr(node)?,
+            };
+            order.push(SortKey {
+                expr,
+                desc,
+                nulls_first,
+            });
+        }
+        let saved = self.scopes.pop();
+        let bind_lim = |b: &mut Binder<'_>, n: Option<&pb::Node>| -> Result<Option<Expr>> {
+            match n {
+                None => Ok(None),
+                Some(n) => {
+                    let e = b.bind_expr(n)?;
+                    if matches!(e.kind, ExprKind::Const(Value::Null)) {
+                        return Ok(None);
+                    }
+                    Ok(Some(b.coerce(e, ColType::plain(Type::Int8), true)?))
+                }
+            }
+        };
+        let limit = bind_lim(self, s.limit_count.as_deref());
+        let offset = bind_lim(self, s.limit_offset.as_deref());
+        if let Some(sc) = saved {
+            self.scopes.push(sc);
+        }
+        let (limit, offset) = (limit?, offset?);
+        let columns = targets
+            .iter()
+            .map(|t| OutColumn {
+                name: t.0.clone(),
+                ty: t.1.ty,
+                table_oid: t.2,
+                attnum: t.3,
+            })
+            .collect();
+        let locked = Plan::LockRows {
+            table,
+            key,
+            filter,
+            order,
+            exclusive,
+            wait,
+            limit: limit.clone(),
+            offset: offset.clone(),
+        };
+        let mut plan = Plan::Project(Box::new(locked), targets.into_iter().map(|t| t.1).collect());
+        if offset.is_some() {
+            plan = Plan::Limit {
+                input: Box::new(plan),
+                limit: None,
+                offset,
+            };
+        }
+        Ok(Query { plan, columns })
     }
 
     fn bind_values(&mut self, s: &pb::SelectStmt) -> Result<Query> {

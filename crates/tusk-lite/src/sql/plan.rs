@@ -202,6 +202,19 @@ pub enum Plan {
         table: Arc<Table>,
         key: Option<Vec<Expr>>,
     },
+    /// SELECT ... FOR UPDATE/SHARE: the table's rows that pass `filter`,
+    /// in `order`, each locked (waiting, NOWAIT or SKIP LOCKED) and
+    /// re-checked on its newest version, up to offset + limit rows.
+    LockRows {
+        table: Arc<Table>,
+        key: Option<Vec<Expr>>,
+        filter: Option<Expr>,
+        order: Vec<SortKey>,
+        exclusive: bool,
+        wait: crate::txn::locks::Wait,
+        limit: Option<Expr>,
+        offset: Option<Expr>,
+    },
     Filter(Box<Plan>, Expr),
     Join {
         left: Box<Plan>,
