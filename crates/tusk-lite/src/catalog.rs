@@ -41,18 +41,43 @@ impl Table {
     }
 }
 
+/// A sequence's definition; its current value lives in the engine
+/// (sequences are not transactional).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Sequence {
+    pub oid: u32,
+    pub schema: String,
+    pub name: String,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub cycle: bool,
+    /// The table whose serial column owns it (dropped with the table).
+    pub owned_by: Option<TableId>,
+}
+
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Catalog {
     /// Tables by (schema, name).
     #[serde(with = "tables_serde")]
     pub tables: BTreeMap<(String, String), Arc<Table>>,
+    #[serde(default)]
+    pub sequences: Vec<Arc<Sequence>>,
     pub next_oid: u32,
 }
 
 impl Catalog {
+    pub fn sequence(&self, schema: &str, name: &str) -> Option<&Arc<Sequence>> {
+        self.sequences
+            .iter()
+            .find(|s| s.schema == schema && s.name == name)
+    }
+
     pub fn new() -> Catalog {
         Catalog {
             tables: BTreeMap::new(),
+            sequences: Vec::new(),
             next_oid: FIRST_USER_OID,
         }
     }

@@ -52,6 +52,19 @@ pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<O
         primary_key: ct.primary_key,
         pkey_name: ct.pkey_name,
     };
+    for mut seq in ct.sequences {
+        if cat.sequence(&seq.schema, &seq.name).is_some()
+            || cat.table(&seq.schema, &seq.name).is_some()
+        {
+            return Err(SqlError::new(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists", seq.name),
+            ));
+        }
+        seq.oid = cat.alloc_oid();
+        seq.owned_by = Some(oid);
+        cat.sequences.push(Arc::new(seq));
+    }
     cat.tables.insert((ct.schema, ct.name), Arc::new(table));
     txn.catalog = Some(Arc::new(cat));
     Ok(Outcome::tag("CREATE TABLE"))
@@ -100,8 +113,91 @@ pub fn drop_tables(
             None,
         )?;
         cat.tables.remove(&(t.schema.clone(), t.name.clone()));
+        cat.sequences.retain(|s| s.owned_by != Some(t.oid));
         txn.writes.retain(|(tid, _), _| *tid != t.oid);
         txn.dropped.push(t.oid);
+    }
+    txn.catalog = Some(Arc::new(cat));
+    Ok(out)
+}
+
+pub fn create_sequence(
+    engine: &Engine,
+    txn: &mut Txn,
+    mut seq: crate::catalog::Sequence,
+    if_not_exists: bool,
+) -> Result<Outcome> {
+    if txn.read_only {
+        return Err(SqlError::new(
+            code::READ_ONLY_SQL_TRANSACTION,
+            "cannot execute CREATE SEQUENCE in a read-only transaction",
+        ));
+    }
+    engine
+        .locks
+        .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
+    let mut cat = (*engine.catalog_for(txn)).clone();
+    if cat.sequence(&seq.schema, &seq.name).is_some() || cat.table(&seq.schema, &seq.name).is_some()
+    {
+        if if_not_exists {
+            let mut out = Outcome::tag("CREATE SEQUENCE");
+            out.notices.push((
+                "NOTICE",
+                "42P07",
+                format!("relation \"{}\" already exists, skipping", seq.name),
+            ));
+            return Ok(out);
+        }
+        return Err(SqlError::new(
+            code::DUPLICATE_TABLE,
+            format!("relation \"{}\" already exists", seq.name),
+        ));
+    }
+    seq.oid = cat.alloc_oid();
+    cat.sequences.push(Arc::new(seq));
+    txn.catalog = Some(Arc::new(cat));
+    Ok(Outcome::tag("CREATE SEQUENCE"))
+}
+
+pub fn drop_sequences(
+    engine: &Engine,
+    txn: &mut Txn,
+    names: Vec<(String, String)>,
+    if_exists: bool,
+) -> Result<Outcome> {
+    engine
+        .locks
+        .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
+    let mut cat = (*engine.catalog_for(txn)).clone();
+    let mut out = Outcome::tag("DROP SEQUENCE");
+    for (s, n) in &names {
+        match cat.sequence(s, n).cloned() {
+            Some(seq) => {
+                if let Some(t) = seq.owned_by.and_then(|o| cat.table_by_oid(o)) {
+                    return Err(SqlError::new(
+                        "2BP01",
+                        format!("cannot drop sequence {n} because other objects depend on it"),
+                    )
+                    .with_detail(format!(
+                        "default value for a column of table {} depends on sequence {n}",
+                        t.name
+                    ))
+                    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                }
+                cat.sequences.retain(|x| x.oid != seq.oid);
+            }
+            None if if_exists => out.notices.push((
+                "NOTICE",
+                "00000",
+                format!("sequence \"{n}\" does not exist, skipping"),
+            )),
+            None => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_TABLE,
+                    format!("sequence \"{n}\" does not exist"),
+                ))
+            }
+        }
     }
     txn.catalog = Some(Arc::new(cat));
     Ok(out)

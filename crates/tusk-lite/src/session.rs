@@ -115,7 +115,11 @@ impl Session {
         settings.insert("session_authorization", user.clone());
         Session {
             engine,
-            info: SessionInfo { user, database },
+            info: SessionInfo {
+                user,
+                database,
+                currval: Default::default(),
+            },
             txn: None,
             settings,
             reported: Vec::new(),
@@ -522,6 +526,12 @@ impl Session {
                     }
                 }
                 Ok(Outcome::tag("TRUNCATE TABLE"))
+            }
+            Statement::CreateSequence { seq, if_not_exists } => {
+                crate::ddl::create_sequence(&engine, ex.txn, seq, if_not_exists)
+            }
+            Statement::DropSequence { names, if_exists } => {
+                crate::ddl::drop_sequences(&engine, ex.txn, names, if_exists)
             }
             Statement::Copy(c) => {
                 if c.from {

@@ -386,6 +386,32 @@ impl Exec<'_> {
         })
     }
 
+    /// Resolves a sequence named as nextval('name') names it.
+    fn sequence(&self, name: &str) -> Result<std::sync::Arc<crate::catalog::Sequence>> {
+        let parts: Vec<String> = name
+            .split('.')
+            .map(|p| {
+                let p = p.trim();
+                match p.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+                    Some(q) => q.to_string(),
+                    None => p.to_lowercase(),
+                }
+            })
+            .collect();
+        let (schema, rel) = match parts.as_slice() {
+            [n] => ("public".to_string(), n.clone()),
+            [s, n] => (s.clone(), n.clone()),
+            _ => (String::new(), name.to_string()),
+        };
+        let cat = self.engine.catalog_for(self.txn);
+        cat.sequence(&schema, &rel).cloned().ok_or_else(|| {
+            SqlError::new(
+                code::UNDEFINED_TABLE,
+                format!("relation \"{name}\" does not exist"),
+            )
+        })
+    }
+
     fn call(&mut self, f: Func, v: &[Value], args: &[Expr], ty: ColType) -> Result<Value> {
         // Functions that see NULL arguments themselves.
         match f {
@@ -413,6 +439,38 @@ impl Exec<'_> {
                 ))
             }
             Func::Random => return Ok(Value::Float(fastrand::f64())),
+            Func::Nextval | Func::Currval | Func::Setval => {
+                if v.first().is_none_or(Value::is_null) {
+                    return Ok(Value::Null);
+                }
+                let name = match &v[0] {
+                    Value::Text(s) => s.clone(),
+                    _ => String::new(),
+                };
+                let seq = self.sequence(&name)?;
+                return match f {
+                    Func::Nextval => {
+                        let n = self.engine.nextval(&seq)?;
+                        self.session.currval.lock().insert(seq.oid, n);
+                        Ok(Value::Int(n))
+                    }
+                    Func::Currval => match self.session.currval.lock().get(&seq.oid) {
+                        Some(n) => Ok(Value::Int(*n)),
+                        None => Err(SqlError::new(
+                            "55000",
+                            format!(
+                                "currval of sequence \"{}\" is not yet defined in this session",
+                                seq.name
+                            ),
+                        )),
+                    },
+                    _ => {
+                        let value = int(&v[1]);
+                        let called = v.get(2).and_then(Value::as_bool).unwrap_or(true);
+                        Ok(Value::Int(self.engine.setval(&seq, value, called)?))
+                    }
+                };
+            }
             Func::Now | Func::LocalTimestamp => {
                 return Ok(Value::Int(crate::datetime::now_usecs(self.txn.started)))
             }

@@ -22,6 +22,8 @@ use crate::types::{compare, format_text, Value};
 pub struct SessionInfo {
     pub user: String,
     pub database: String,
+    /// currval(): the last nextval() of each sequence in this session.
+    pub currval: std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<u32, i64>>>,
 }
 
 pub struct Exec<'a> {

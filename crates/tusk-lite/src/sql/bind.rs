@@ -295,7 +295,7 @@ fn a_const_value(c: &pb::AConst) -> Expr {
     }
 }
 
-fn bool_literal(n: &pb::Node) -> Option<bool> {
+pub(super) fn bool_literal(n: &pb::Node) -> Option<bool> {
     match &n.node {
         Some(N::AConst(c)) => match &c.val {
             Some(pb::a_const::Val::Ival(i)) => Some(i.ival != 0),
@@ -436,7 +436,25 @@ impl<'a> Binder<'a> {
             N::CreateStmt(s) => Ok(Statement::CreateTable(self.bind_create_table(s)?)),
             N::AlterTableStmt(s) => self.bind_alter_table(s),
             N::CopyStmt(s) => self.bind_copy(s),
+            N::CreateSeqStmt(s) => self.bind_create_sequence(s),
             N::RenameStmt(s) => self.bind_rename(s),
+            N::DropStmt(s) if s.remove_type == pb::ObjectType::ObjectSequence as i32 => {
+                let mut out = Vec::new();
+                for o in &s.objects {
+                    if let Some(N::List(l)) = &o.node {
+                        let parts = names(&l.items);
+                        out.push(match parts.as_slice() {
+                            [n] => ("public".to_string(), n.clone()),
+                            [s, n] => (s.clone(), n.clone()),
+                            _ => return Err(SqlError::unsupported("cross-database references")),
+                        });
+                    }
+                }
+                Ok(Statement::DropSequence {
+                    names: out,
+                    if_exists: s.missing_ok,
+                })
+            }
             N::DropStmt(s) => {
                 if s.remove_type != pb::ObjectType::ObjectTable as i32 {
                     let what = pb::ObjectType::try_from(s.remove_type)
@@ -1312,14 +1330,20 @@ impl<'a> Binder<'a> {
             ("current_schema", 0) => (Func::CurrentSchema, ColType::plain(Type::Name)),
             ("pg_typeof", 1) => (Func::PgTypeof, text),
             ("random", 0) => (Func::Random, ColType::plain(Type::Float8)),
+            ("nextval", 1) | ("currval", 1) => {
+                let f = if name == "nextval" {
+                    Func::Nextval
+                } else {
+                    Func::Currval
+                };
+                (f, ColType::plain(Type::Int8))
+            }
+            ("setval", 2 | 3) => (Func::Setval, ColType::plain(Type::Int8)),
             ("now" | "transaction_timestamp", 0) => (Func::Now, ColType::plain(Type::Timestamptz)),
             ("clock_timestamp", 0) => (Func::ClockTimestamp, ColType::plain(Type::Timestamptz)),
             (
                 "statement_timestamp"
                 | "generate_series"
-                | "nextval"
-                | "currval"
-                | "setval"
                 | "to_char"
                 | "date_trunc"
                 | "extract"
@@ -1344,6 +1368,8 @@ impl<'a> Binder<'a> {
             | Func::Replace
             | Func::Position => vec![Type::Text; n],
             Func::Substr => vec![Type::Text, Type::Int4, Type::Int4],
+            Func::Nextval | Func::Currval => vec![Type::Text],
+            Func::Setval => vec![Type::Text, Type::Int8, Type::Bool],
             Func::Left | Func::Right | Func::Repeat => vec![Type::Text, Type::Int4],
             Func::Round | Func::Trunc => vec![ty.ty, Type::Int4],
             Func::Sqrt | Func::Power => vec![Type::Float8, Type::Float8],

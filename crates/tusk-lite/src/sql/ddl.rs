@@ -2,7 +2,7 @@
 
 use pg_query::protobuf::{self as pb, node::Node as N};
 
-use super::bind::{names, resolve_type, Binder};
+use super::bind::{bool_literal, names, resolve_type, Binder};
 use super::plan::Expr;
 use super::statement::{AlterCmd, Copy, CreateTable, Statement};
 use crate::catalog::Column;
@@ -332,6 +332,135 @@ impl Binder<'_> {
         })))
     }
 
+    pub fn bind_create_sequence(&mut self, s: &pb::CreateSeqStmt) -> Result<Statement> {
+        let rel = s
+            .sequence
+            .as_ref()
+            .ok_or_else(|| SqlError::internal("CREATE SEQUENCE without name"))?;
+        let schema = if rel.schemaname.is_empty() {
+            "public".to_string()
+        } else {
+            rel.schemaname.clone()
+        };
+        if rel.relpersistence == "t" {
+            return Err(SqlError::unsupported("temporary sequences"));
+        }
+        let mut seq = crate::catalog::Sequence {
+            oid: 0,
+            schema,
+            name: rel.relname.clone(),
+            start: 1,
+            increment: 1,
+            min: 1,
+            max: i64::MAX,
+            cycle: false,
+            owned_by: None,
+        };
+        let (mut start, mut min, mut max) = (None, None, None);
+        for o in &s.options {
+            let Some(N::DefElem(d)) = &o.node else {
+                continue;
+            };
+            let num = || -> Result<Option<i64>> {
+                Ok(match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                    Some(N::Integer(i)) => Some(i64::from(i.ival)),
+                    Some(N::Float(f)) => Some(f.fval.parse().map_err(|_| {
+                        SqlError::new(
+                            code::NUMERIC_VALUE_OUT_OF_RANGE,
+                            "value out of range for sequence",
+                        )
+                    })?),
+                    Some(N::AConst(c)) => match &c.val {
+                        Some(pb::a_const::Val::Ival(i)) => Some(i64::from(i.ival)),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+            };
+            match d.defname.as_str() {
+                "start" => start = num()?,
+                "increment" => seq.increment = num()?.unwrap_or(1),
+                "minvalue" => min = Some(num()?),
+                "maxvalue" => max = Some(num()?),
+                "cycle" => {
+                    seq.cycle = bool_literal(d.arg.as_deref().unwrap_or(&pb::Node { node: None }))
+                        .unwrap_or(true)
+                }
+                "cache" => {}
+                "as" => {
+                    let t = match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                        Some(N::TypeName(t)) => resolve_type(t)?.ty,
+                        _ => crate::types::Type::Int8,
+                    };
+                    seq.max = match t {
+                        crate::types::Type::Int2 => i64::from(i16::MAX),
+                        crate::types::Type::Int4 => i64::from(i32::MAX),
+                        crate::types::Type::Int8 => i64::MAX,
+                        _ => {
+                            return Err(SqlError::new(
+                                code::INVALID_PARAMETER_VALUE,
+                                "sequence type must be smallint, integer, or bigint",
+                            ))
+                        }
+                    };
+                }
+                other => {
+                    return Err(SqlError::unsupported(format!(
+                        "CREATE SEQUENCE option {other}"
+                    )))
+                }
+            }
+        }
+        if seq.increment == 0 {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                "INCREMENT must not be zero",
+            ));
+        }
+        if seq.increment < 0 {
+            seq.min = i64::MIN;
+            seq.max = -1;
+        }
+        if let Some(m) = min {
+            seq.min = m.unwrap_or(if seq.increment > 0 { 1 } else { i64::MIN });
+        }
+        if let Some(m) = max {
+            seq.max = m.unwrap_or(if seq.increment > 0 { i64::MAX } else { -1 });
+        }
+        seq.start = start.unwrap_or(if seq.increment > 0 { seq.min } else { seq.max });
+        if seq.min >= seq.max {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!(
+                    "MINVALUE ({}) must be less than MAXVALUE ({})",
+                    seq.min, seq.max
+                ),
+            ));
+        }
+        if seq.start < seq.min {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!(
+                    "START value ({}) cannot be less than MINVALUE ({})",
+                    seq.start, seq.min
+                ),
+            ));
+        }
+        if seq.start > seq.max {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!(
+                    "START value ({}) cannot be greater than MAXVALUE ({})",
+                    seq.start, seq.max
+                ),
+            ));
+        }
+        Ok(Statement::CreateSequence {
+            seq,
+            if_not_exists: s.if_not_exists,
+        })
+    }
+
     pub fn bind_rename(&mut self, s: &pb::RenameStmt) -> Result<Statement> {
         if s.rename_type != pb::ObjectType::ObjectColumn as i32 {
             return Err(SqlError::unsupported("ALTER ... RENAME of this object"));
@@ -413,6 +542,7 @@ impl Binder<'_> {
             .with_detail("tusk-lite has only the public schema"));
         }
         let mut columns: Vec<Column> = Vec::new();
+        let mut sequences = Vec::new();
         let mut pk: Option<Vec<String>> = None;
         let mut pk_name: Option<String> = None;
         let set_pk = |pk: &mut Option<Vec<String>>, cols: Vec<String>, table: &str| -> Result<()> {
@@ -435,7 +565,50 @@ impl Binder<'_> {
                         ));
                     }
                     let mut col_pk = None;
-                    let col = self.column_def(cd, &mut col_pk)?;
+                    let serial = cd
+                        .type_name
+                        .as_ref()
+                        .and_then(|t| names(&t.names).pop())
+                        .and_then(|n| match n.as_str() {
+                            "serial" | "serial4" => Some("int4"),
+                            "bigserial" | "serial8" => Some("int8"),
+                            "smallserial" | "serial2" => Some("int2"),
+                            _ => None,
+                        });
+                    let mut cd = cd.clone();
+                    if let (Some(ty), Some(t)) = (serial, cd.type_name.as_mut()) {
+                        t.names = vec![pb::Node {
+                            node: Some(N::String(pb::String {
+                                sval: ty.to_string(),
+                            })),
+                        }];
+                    }
+                    let mut col = self.column_def(&cd, &mut col_pk)?;
+                    if let Some(ty) = serial {
+                        if col.default.is_some() {
+                            return Err(SqlError::new(code::SYNTAX_ERROR, format!("multiple default values specified for column \"{}\" of table \"{}\"", col.name, rel.relname)));
+                        }
+                        let seq_name = format!("{}_{}_seq", rel.relname, col.name);
+                        let max = match ty {
+                            "int2" => i64::from(i16::MAX),
+                            "int4" => i64::from(i32::MAX),
+                            _ => i64::MAX,
+                        };
+                        sequences.push(crate::catalog::Sequence {
+                            oid: 0,
+                            schema: "public".into(),
+                            name: seq_name.clone(),
+                            start: 1,
+                            increment: 1,
+                            min: 1,
+                            max,
+                            cycle: false,
+                            owned_by: None,
+                        });
+                        col.not_null = true;
+                        col.default = Some(format!("SELECT nextval('{seq_name}')"));
+                    }
+                    let col = col;
                     if let Some((cols, name)) = col_pk {
                         set_pk(&mut pk, cols, &rel.relname)?;
                         if name.is_some() {
@@ -502,6 +675,7 @@ impl Binder<'_> {
             columns,
             primary_key,
             pkey_name: pk_name,
+            sequences,
         })
     }
 }

@@ -12,6 +12,8 @@ pub struct CreateTable {
     pub columns: Vec<Column>,
     pub primary_key: Option<Vec<usize>>,
     pub pkey_name: Option<String>,
+    /// Sequences of serial columns, owned by the new table.
+    pub sequences: Vec<crate::catalog::Sequence>,
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +45,14 @@ pub struct Copy {
 #[derive(Clone, Debug)]
 pub enum Statement {
     Copy(Box<Copy>),
+    CreateSequence {
+        seq: crate::catalog::Sequence,
+        if_not_exists: bool,
+    },
+    DropSequence {
+        names: Vec<(String, String)>,
+        if_exists: bool,
+    },
     AlterTable {
         schema: String,
         name: String,

@@ -120,6 +120,29 @@ impl Store for DurableStore {
         out
     }
 
+    fn put_sequence(&self, oid: u32, value: i64) -> Result<()> {
+        self.meta
+            .insert(format!("seq:{oid}"), value.to_be_bytes().to_vec())
+            .map_err(io_err)
+    }
+
+    fn sequence_values(&self) -> Vec<(u32, i64)> {
+        let mut out = Vec::new();
+        for item in self.meta.prefix("seq:") {
+            let Ok((k, v)) = item.into_inner() else {
+                continue;
+            };
+            let oid = std::str::from_utf8(&k[4..])
+                .ok()
+                .and_then(|s| s.parse().ok());
+            let val = <[u8; 8]>::try_from(v.as_ref()).ok().map(i64::from_be_bytes);
+            if let (Some(o), Some(v)) = (oid, val) {
+                out.push((o, v));
+            }
+        }
+        out
+    }
+
     fn commit(&self, group: &[Commit<'_>]) -> Result<()> {
         let Some(last) = group.last() else {
             return Ok(());

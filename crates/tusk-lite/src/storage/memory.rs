@@ -13,6 +13,7 @@ type Chain = Vec<(Ts, Option<Row>)>;
 #[derive(Default)]
 pub struct MemoryStore {
     tables: RwLock<HashMap<TableId, BTreeMap<Vec<u8>, Chain>>>,
+    sequences: RwLock<HashMap<u32, i64>>,
 }
 
 impl MemoryStore {
@@ -42,6 +43,19 @@ impl Store for MemoryStore {
                 Some((_, Some(row))) => Some((k.clone(), row.clone())),
                 _ => None,
             })
+            .collect()
+    }
+
+    fn put_sequence(&self, oid: u32, value: i64) -> Result<()> {
+        self.sequences.write().insert(oid, value);
+        Ok(())
+    }
+
+    fn sequence_values(&self) -> Vec<(u32, i64)> {
+        self.sequences
+            .read()
+            .iter()
+            .map(|(k, v)| (*k, *v))
             .collect()
     }
 

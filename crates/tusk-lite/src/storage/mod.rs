@@ -59,4 +59,11 @@ pub trait Store: Send + Sync {
     /// changed it) atomically; when this returns, all of them are durable.
     /// Group commit: concurrent committers share one journal sync.
     fn commit(&self, group: &[Commit<'_>]) -> Result<()>;
+
+    /// Records a sequence's high-water mark (not transactional; ordered
+    /// before any later commit in the journal).
+    fn put_sequence(&self, oid: u32, value: i64) -> Result<()>;
+
+    /// The recorded sequence high-water marks.
+    fn sequence_values(&self) -> Vec<(u32, i64)>;
 }

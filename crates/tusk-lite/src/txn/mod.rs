@@ -74,6 +74,17 @@ struct Group {
     done: std::collections::HashMap<u64, Result<()>>,
 }
 
+/// A sequence's state: the last value handed out and the high-water mark
+/// already recorded in the store (values up to it are never reused).
+struct SeqState {
+    last: i64,
+    called: bool,
+    recorded: i64,
+}
+
+/// Values a sequence records ahead, like PostgreSQL's SEQ_LOG_VALS.
+const SEQ_LOG_VALS: i64 = 32;
+
 /// The shared engine: store, published catalog, commit clock, locks.
 pub struct Engine {
     pub store: Box<dyn Store>,
@@ -85,6 +96,7 @@ pub struct Engine {
     next_txn: AtomicU64,
     /// Hidden row ids of tables without a primary key.
     pub next_rowid: AtomicU64,
+    seqs: Mutex<std::collections::HashMap<u32, SeqState>>,
 }
 
 impl Engine {
@@ -98,6 +110,7 @@ impl Engine {
             locks: LockManager::default(),
             next_txn: AtomicU64::new(1),
             next_rowid: AtomicU64::new(next_rowid.max(1)),
+            seqs: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -213,6 +226,100 @@ impl Engine {
         self.clock
             .store(base + jobs.len() as u64, Ordering::Release);
         Ok(())
+    }
+
+    fn seq_state<'a>(
+        &self,
+        map: &'a mut std::collections::HashMap<u32, SeqState>,
+        seq: &crate::catalog::Sequence,
+    ) -> &'a mut SeqState {
+        map.entry(seq.oid).or_insert_with(|| {
+            match self
+                .store
+                .sequence_values()
+                .into_iter()
+                .find(|(o, _)| *o == seq.oid)
+            {
+                Some((_, v)) => SeqState {
+                    last: v,
+                    called: true,
+                    recorded: v,
+                },
+                None => SeqState {
+                    last: seq.start,
+                    called: false,
+                    recorded: seq.start,
+                },
+            }
+        })
+    }
+
+    /// nextval(): not transactional; a value handed out is never reused.
+    pub fn nextval(&self, seq: &crate::catalog::Sequence) -> Result<i64> {
+        let mut map = self.seqs.lock();
+        let st = self.seq_state(&mut map, seq);
+        let next = if !st.called {
+            st.last
+        } else {
+            match st.last.checked_add(seq.increment) {
+                Some(n) if n >= seq.min && n <= seq.max => n,
+                _ if seq.cycle => {
+                    if seq.increment > 0 {
+                        seq.min
+                    } else {
+                        seq.max
+                    }
+                }
+                _ => {
+                    let which = if seq.increment > 0 {
+                        "maximum"
+                    } else {
+                        "minimum"
+                    };
+                    let bound = if seq.increment > 0 { seq.max } else { seq.min };
+                    return Err(crate::error::SqlError::new(
+                        "2200H",
+                        format!(
+                            "nextval: reached {which} value of sequence \"{}\" ({bound})",
+                            seq.name
+                        ),
+                    ));
+                }
+            }
+        };
+        st.last = next;
+        st.called = true;
+        let beyond = if seq.increment > 0 {
+            next >= st.recorded
+        } else {
+            next <= st.recorded
+        };
+        if beyond {
+            let mark = next.saturating_add(seq.increment.saturating_mul(SEQ_LOG_VALS));
+            self.store.put_sequence(seq.oid, mark)?;
+            st.recorded = mark;
+        }
+        Ok(next)
+    }
+
+    /// setval(): the next nextval() returns `value` (+ increment when `called`).
+    pub fn setval(&self, seq: &crate::catalog::Sequence, value: i64, called: bool) -> Result<i64> {
+        if value < seq.min || value > seq.max {
+            return Err(crate::error::SqlError::new(
+                "22003",
+                format!(
+                    "setval: value {value} is out of bounds for sequence \"{}\" ({}..{})",
+                    seq.name, seq.min, seq.max
+                ),
+            ));
+        }
+        let mut map = self.seqs.lock();
+        let st = self.seq_state(&mut map, seq);
+        st.last = value;
+        st.called = called;
+        self.store.put_sequence(seq.oid, value)?;
+        st.recorded = value;
+        Ok(value)
     }
 
     pub fn rollback(&self, txn: Txn) {
