@@ -22,6 +22,8 @@ pub struct Binder<'a> {
     aggs: Option<Vec<AggCall>>,
     /// Where aggregates are being rejected, for the error message.
     no_agg_context: &'static str,
+    /// WITH queries in scope, innermost last.
+    ctes: Vec<(String, Query)>,
 }
 
 pub fn node_str(n: &pb::Node) -> Option<&str> {
@@ -394,6 +396,7 @@ impl<'a> Binder<'a> {
             scopes: Vec::new(),
             aggs: None,
             no_agg_context: "WHERE",
+            ctes: Vec::new(),
         }
     }
 
@@ -1605,6 +1608,40 @@ impl<'a> Binder<'a> {
 
     fn bind_from_item(&mut self, node: &pb::Node) -> Result<(Plan, Scope)> {
         match &node.node {
+            Some(N::RangeVar(r))
+                if r.schemaname.is_empty() && self.ctes.iter().any(|(n, _)| *n == r.relname) =>
+            {
+                let (_, q) = self
+                    .ctes
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| *n == r.relname)
+                    .cloned()
+                    .ok_or_else(|| SqlError::internal("cte"))?;
+                let qual = r
+                    .alias
+                    .as_ref()
+                    .map(|a| a.aliasname.clone())
+                    .unwrap_or_else(|| r.relname.clone());
+                let alias_cols = r
+                    .alias
+                    .as_ref()
+                    .map(|a| names(&a.colnames))
+                    .unwrap_or_default();
+                let cols = q
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| ScopeCol {
+                        qualifier: Some(qual.clone()),
+                        name: alias_cols.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                        ty: c.ty,
+                        table_oid: 0,
+                        attnum: 0,
+                    })
+                    .collect();
+                Ok((q.plan, Scope { cols }))
+            }
             Some(N::RangeVar(r)) => {
                 if !r.schemaname.is_empty() && r.schemaname != "public" {
                     if r.schemaname == "pg_catalog" || r.schemaname == "information_schema" {
@@ -1829,8 +1866,61 @@ impl<'a> Binder<'a> {
     }
 
     pub fn bind_select(&mut self, s: &pb::SelectStmt) -> Result<Query> {
-        if s.with_clause.is_some() {
-            return Err(SqlError::unsupported("WITH"));
+        if let Some(w) = &s.with_clause {
+            if w.recursive {
+                return Err(SqlError::unsupported("WITH RECURSIVE"));
+            }
+            let depth = self.ctes.len();
+            for c in &w.ctes {
+                let Some(N::CommonTableExpr(cte)) = &c.node else {
+                    continue;
+                };
+                let Some(N::SelectStmt(q)) = cte.ctequery.as_deref().and_then(|n| n.node.as_ref())
+                else {
+                    self.ctes.truncate(depth);
+                    return Err(SqlError::unsupported("data-modifying statements in WITH"));
+                };
+                if self.ctes[depth..].iter().any(|(n, _)| *n == cte.ctename) {
+                    self.ctes.truncate(depth);
+                    return Err(SqlError::new(
+                        "42712",
+                        format!(
+                            "WITH query name \"{}\" specified more than once",
+                            cte.ctename
+                        ),
+                    ));
+                }
+                let bound = self.bind_select(q);
+                let mut bound = match bound {
+                    Ok(b) => b,
+                    Err(e) => {
+                        self.ctes.truncate(depth);
+                        return Err(e);
+                    }
+                };
+                let cols = names(&cte.aliascolnames);
+                if cols.len() > bound.columns.len() {
+                    self.ctes.truncate(depth);
+                    return Err(SqlError::new(
+                        code::INVALID_COLUMN_REFERENCE,
+                        format!(
+                            "WITH query \"{}\" has {} columns available but {} columns specified",
+                            cte.ctename,
+                            bound.columns.len(),
+                            cols.len()
+                        ),
+                    ));
+                }
+                for (c, n) in bound.columns.iter_mut().zip(cols) {
+                    c.name = n;
+                }
+                self.ctes.push((cte.ctename.clone(), bound));
+            }
+            let mut inner = s.clone();
+            inner.with_clause = None;
+            let r = self.bind_select(&inner);
+            self.ctes.truncate(depth);
+            return r;
         }
         if s.into_clause.is_some() {
             return Err(SqlError::unsupported("SELECT INTO"));
