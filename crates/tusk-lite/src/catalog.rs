@@ -33,6 +33,16 @@ pub struct Table {
     pub primary_key: Option<Vec<usize>>,
     /// The primary key constraint's (and index's) name.
     pub pkey_name: Option<String>,
+    /// CHECK constraints.
+    #[serde(default)]
+    pub checks: Vec<Check>,
+}
+
+/// A CHECK constraint: its name and its expression as `SELECT <expr>`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub expr: String,
 }
 
 impl Table {

@@ -51,6 +51,7 @@ pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<O
         columns: ct.columns,
         primary_key: ct.primary_key,
         pkey_name: ct.pkey_name,
+        checks: ct.checks,
     };
     for mut seq in ct.sequences {
         if cat.sequence(&seq.schema, &seq.name).is_some()
@@ -256,6 +257,7 @@ pub fn alter_table(
     }
     let mut sources: Vec<Source> = (0..table.columns.len()).map(Source::Old).collect();
     let mut rekey = false;
+    let mut new_checks: Vec<(Option<String>, String, Option<String>)> = Vec::new();
     for cmd in cmds {
         match cmd {
             AlterCmd::AddColumn(col) => {
@@ -299,7 +301,13 @@ pub fn alter_table(
                     }
                 }
             }
+            AlterCmd::AddCheck { name: cname, expr } => new_checks.push((cname, expr, None)),
             AlterCmd::RenameColumn { from, to } => {
+                if table.checks.iter().any(|c| c.expr.contains(from.as_str())) {
+                    return Err(SqlError::unsupported(
+                        "renaming a column a CHECK constraint may use",
+                    ));
+                }
                 let i = table.column_index(&from).ok_or_else(|| {
                     SqlError::new(
                         code::UNDEFINED_COLUMN,
@@ -341,6 +349,44 @@ pub fn alter_table(
             }
         }
     }
+    // CHECK constraints on a dropped column go with it, as in PostgreSQL.
+    let kept: Vec<crate::catalog::Check> = table
+        .checks
+        .iter()
+        .filter(|c| {
+            Binder::new(&cat, Vec::new())
+                .bind_checks(&Table {
+                    checks: vec![(*c).clone()],
+                    ..table.clone()
+                })
+                .is_ok()
+        })
+        .cloned()
+        .collect();
+    table.checks = kept;
+    if !new_checks.is_empty() {
+        let named = Binder::new(&cat, Vec::new()).name_checks(&table, new_checks)?;
+        let probe = Table {
+            checks: named.clone(),
+            ..table.clone()
+        };
+        let bound = Binder::new(&cat, Vec::new()).bind_checks(&probe)?;
+        ex.snapshot = engine.now();
+        for (_, row) in ex.visible_rows(&old)? {
+            if rekey || sources.len() != old.columns.len() {
+                break; // validated below on the rewritten rows
+            }
+            for (cname, e) in &bound {
+                if ex.eval(e, &row)?.as_bool() == Some(false) {
+                    return Err(SqlError::new(
+                        "23514",
+                        format!("check constraint \"{cname}\" of relation \"{name}\" is violated by some row"),
+                    ));
+                }
+            }
+        }
+        table.checks.extend(named);
+    }
     let rewrite = rekey
         || sources
             .iter()
@@ -364,6 +410,7 @@ pub fn alter_table(
         let rows = ex.visible_rows(&old)?;
         let mut seen = HashSet::new();
         let table_arc = Arc::new(table.clone());
+        let all_checks = Binder::new(&cat, Vec::new()).bind_checks(&table_arc)?;
         for (key, row) in rows {
             let mut new_row = Vec::with_capacity(sources.len());
             for (i, s) in sources.iter().enumerate() {
@@ -374,6 +421,14 @@ pub fn alter_table(
                         None => Value::Null,
                     },
                 });
+            }
+            for (cname, e) in &all_checks {
+                if ex.eval(e, &new_row)?.as_bool() == Some(false) {
+                    return Err(SqlError::new(
+                        "23514",
+                        format!("check constraint \"{cname}\" of relation \"{name}\" is violated by some row"),
+                    ));
+                }
             }
             for (i, c) in table_arc.columns.iter().enumerate() {
                 if c.not_null && new_row[i].is_null() {

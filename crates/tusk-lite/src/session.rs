@@ -589,8 +589,10 @@ impl Session {
         };
         let table = &c.table;
         let mut defaults = Vec::with_capacity(table.columns.len());
+        let checks;
         {
             let mut b = Binder::new(&catalog, Vec::new());
+            checks = b.bind_checks(table)?;
             for col in &table.columns {
                 defaults.push(match &col.default {
                     Some(d) => Some(b.bind_default(d, col.ty, &col.name)?),
@@ -631,6 +633,7 @@ impl Session {
             source: Plan::Values(values),
             defaults,
             on_conflict_nothing: false,
+            checks,
             returning: None,
             returning_cols: Vec::new(),
         };

@@ -37,6 +37,21 @@ pub struct Exec<'a> {
 
 pub type Rows = Vec<Vec<Value>>;
 
+/// A row as PostgreSQL prints it in "Failing row contains (...)".
+fn failing_row(table: &Table, row: &[Value]) -> String {
+    row.iter()
+        .zip(&table.columns)
+        .map(|(v, c)| {
+            if v.is_null() {
+                "null".into()
+            } else {
+                format_text(v, c.ty.ty)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A hashable identity of a row for DISTINCT and set operations.
 fn row_identity(r: &[Value]) -> Vec<u8> {
     let mut k = Vec::new();
@@ -537,6 +552,31 @@ impl<'a> Exec<'a> {
         }
     }
 
+    /// CHECK constraints: a row fails only when one is false (NULL passes).
+    fn check_constraints(
+        &mut self,
+        table: &Table,
+        checks: &[(String, Expr)],
+        row: &[Value],
+    ) -> Result<()> {
+        for (name, e) in checks {
+            if self.eval(e, row)?.as_bool() == Some(false) {
+                return Err(SqlError::new(
+                    "23514",
+                    format!(
+                        "new row for relation \"{}\" violates check constraint \"{name}\"",
+                        table.name
+                    ),
+                )
+                .with_detail(format!(
+                    "Failing row contains ({}).",
+                    failing_row(table, row)
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn check_writable(&self) -> Result<()> {
         if self.txn.read_only {
             return Err(SqlError::new(
@@ -637,6 +677,7 @@ impl<'a> Exec<'a> {
             for (v, &t) in src.into_iter().zip(&ins.targets) {
                 row[t] = v;
             }
+            self.check_constraints(&table, &ins.checks, &row)?;
             let key = self.row_key(&table, &row)?;
             if !self.claim_key(&table, &key, &row, ins.on_conflict_nothing)? {
                 continue;
@@ -722,6 +763,7 @@ impl<'a> Exec<'a> {
             for ((c, _), v) in up.sets.iter().zip(new_vals) {
                 row[*c] = v;
             }
+            self.check_constraints(&table, &up.checks, &row)?;
             let new_key = match &table.primary_key {
                 Some(_) => self.row_key(&table, &row)?,
                 None => {

@@ -2668,7 +2668,7 @@ fn contains_agg(e: &Expr) -> bool {
     found
 }
 
-fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+pub(super) fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     for c in children(e) {
         visit(c, f);

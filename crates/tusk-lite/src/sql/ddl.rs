@@ -4,8 +4,10 @@ use pg_query::protobuf::{self as pb, node::Node as N};
 
 use super::bind::{bool_literal, names, resolve_type, Binder};
 use super::plan::Expr;
+use super::plan::ExprKind;
 use super::statement::{AlterCmd, Copy, CreateTable, Statement};
 use crate::catalog::Column;
+use crate::catalog::{Check, Table};
 use crate::copy::CopyFormat;
 use crate::error::{code, Result, SqlError};
 use crate::types::ColType;
@@ -62,6 +64,7 @@ impl Binder<'_> {
         &mut self,
         cd: &pb::ColumnDef,
         pk: &mut Option<(Vec<String>, Option<String>)>,
+        checks: &mut Vec<(Option<String>, String)>,
     ) -> Result<Column> {
         let ty = resolve_type(
             cd.type_name
@@ -106,7 +109,16 @@ impl Binder<'_> {
                     *pk = Some((vec![cd.colname.clone()], name));
                 }
                 Ok(C::ConstrUnique) => return Err(SqlError::unsupported("UNIQUE constraints")),
-                Ok(C::ConstrCheck) => return Err(SqlError::unsupported("CHECK constraints")),
+                Ok(C::ConstrCheck) => {
+                    let e = con
+                        .raw_expr
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("CHECK"))?;
+                    checks.push((
+                        (!con.conname.is_empty()).then(|| con.conname.clone()),
+                        expr_sql(e)?,
+                    ));
+                }
                 Ok(C::ConstrForeign) => {
                     return Err(SqlError::unsupported("FOREIGN KEY constraints"))
                 }
@@ -151,9 +163,13 @@ impl Binder<'_> {
                         return Err(SqlError::unsupported("ADD COLUMN IF NOT EXISTS"));
                     }
                     let mut pk = None;
-                    let col = self.column_def(cd, &mut pk)?;
+                    let mut col_checks = Vec::new();
+                    let col = self.column_def(cd, &mut pk, &mut col_checks)?;
                     if pk.is_some() {
                         return Err(SqlError::unsupported("ADD COLUMN ... PRIMARY KEY"));
+                    }
+                    if !col_checks.is_empty() {
+                        return Err(SqlError::unsupported("ADD COLUMN ... CHECK"));
                     }
                     cmds.push(AlterCmd::AddColumn(col));
                 }
@@ -185,7 +201,14 @@ impl Binder<'_> {
                             return Err(SqlError::unsupported("UNIQUE constraints"))
                         }
                         Ok(pb::ConstrType::ConstrCheck) => {
-                            return Err(SqlError::unsupported("CHECK constraints"))
+                            let e = con
+                                .raw_expr
+                                .as_deref()
+                                .ok_or_else(|| SqlError::internal("CHECK"))?;
+                            cmds.push(AlterCmd::AddCheck {
+                                name: (!con.conname.is_empty()).then(|| con.conname.clone()),
+                                expr: expr_sql(e)?,
+                            });
                         }
                         Ok(pb::ConstrType::ConstrForeign) => {
                             return Err(SqlError::unsupported("FOREIGN KEY constraints"))
@@ -330,6 +353,113 @@ impl Binder<'_> {
             from: s.is_from,
             format,
         })))
+    }
+
+    /// Binds a table's CHECK constraints over its row.
+    pub fn bind_checks(&mut self, table: &Table) -> Result<Vec<(String, Expr)>> {
+        let mut out = Vec::new();
+        for c in &table.checks {
+            out.push((c.name.clone(), self.bind_check_expr(table, &c.expr)?));
+        }
+        Ok(out)
+    }
+
+    fn bind_check_expr(&mut self, table: &Table, sql: &str) -> Result<Expr> {
+        let parsed = pg_query::parse(sql, 0).map_err(|e| SqlError::internal(e.to_string()))?;
+        let node = parsed
+            .protobuf
+            .stmts
+            .first()
+            .and_then(|r| r.stmt.as_deref())
+            .and_then(|n| match &n.node {
+                Some(N::SelectStmt(s)) => s.target_list.first().cloned(),
+                _ => None,
+            })
+            .and_then(|t| match t.node {
+                Some(N::ResTarget(rt)) => rt.val.map(|v| *v),
+                _ => None,
+            })
+            .ok_or_else(|| SqlError::internal("bad stored CHECK"))?;
+        self.scopes
+            .push(super::dml::table_scope(table, &table.name));
+        let r = self.bind_expr(&node).and_then(|e| self.to_bool(e, "CHECK"));
+        self.scopes.pop();
+        let e = r?;
+        let mut bad = false;
+        super::bind::visit(&e, &mut |x| {
+            if matches!(x.kind, ExprKind::Subquery { .. } | ExprKind::Agg(_)) {
+                bad = true;
+            }
+        });
+        if bad {
+            return Err(SqlError::new(
+                code::FEATURE_NOT_SUPPORTED,
+                "cannot use subquery in check constraint",
+            ));
+        }
+        Ok(e)
+    }
+
+    /// Names and validates CHECK constraints as PostgreSQL names them:
+    /// `<table>_<first column>_check`, numbered when taken.
+    pub fn name_checks(
+        &mut self,
+        table: &Table,
+        raw: Vec<(Option<String>, String, Option<String>)>,
+    ) -> Result<Vec<Check>> {
+        let mut taken: Vec<String> = table.checks.iter().map(|c| c.name.clone()).collect();
+        if let Some(p) = &table.pkey_name {
+            taken.push(p.clone());
+        }
+        let mut out = Vec::new();
+        for (name, expr, col) in raw {
+            let e = self.bind_check_expr(table, &expr)?;
+            let name = match name {
+                Some(n) => {
+                    if taken.contains(&n) {
+                        return Err(SqlError::new(
+                            code::DUPLICATE_OBJECT,
+                            format!(
+                                "constraint \"{n}\" for relation \"{}\" already exists",
+                                table.name
+                            ),
+                        ));
+                    }
+                    n
+                }
+                None => {
+                    // The column's name when the check uses exactly one column.
+                    let first = col.or_else(|| {
+                        let mut used: Vec<usize> = Vec::new();
+                        super::bind::visit(&e, &mut |x| {
+                            if let ExprKind::Column(i) = &x.kind {
+                                if !used.contains(i) {
+                                    used.push(*i);
+                                }
+                            }
+                        });
+                        match used.as_slice() {
+                            [i] => Some(table.columns[*i].name.clone()),
+                            _ => None,
+                        }
+                    });
+                    let base = match first {
+                        Some(c) => format!("{}_{c}_check", table.name),
+                        None => format!("{}_check", table.name),
+                    };
+                    let mut n = base.clone();
+                    let mut k = 1;
+                    while taken.contains(&n) {
+                        n = format!("{base}{k}");
+                        k += 1;
+                    }
+                    n
+                }
+            };
+            taken.push(name.clone());
+            out.push(Check { name, expr });
+        }
+        Ok(out)
     }
 
     pub fn bind_create_sequence(&mut self, s: &pb::CreateSeqStmt) -> Result<Statement> {
@@ -543,6 +673,7 @@ impl Binder<'_> {
         }
         let mut columns: Vec<Column> = Vec::new();
         let mut sequences = Vec::new();
+        let mut raw_checks: Vec<(Option<String>, String, Option<String>)> = Vec::new();
         let mut pk: Option<Vec<String>> = None;
         let mut pk_name: Option<String> = None;
         let set_pk = |pk: &mut Option<Vec<String>>, cols: Vec<String>, table: &str| -> Result<()> {
@@ -583,7 +714,11 @@ impl Binder<'_> {
                             })),
                         }];
                     }
-                    let mut col = self.column_def(&cd, &mut col_pk)?;
+                    let mut col_checks = Vec::new();
+                    let mut col = self.column_def(&cd, &mut col_pk, &mut col_checks)?;
+                    for (name, expr) in col_checks {
+                        raw_checks.push((name, expr, Some(cd.colname.clone())));
+                    }
                     if let Some(ty) = serial {
                         if col.default.is_some() {
                             return Err(SqlError::new(code::SYNTAX_ERROR, format!("multiple default values specified for column \"{}\" of table \"{}\"", col.name, rel.relname)));
@@ -630,7 +765,15 @@ impl Binder<'_> {
                             return Err(SqlError::unsupported("UNIQUE constraints"))
                         }
                         Ok(C::ConstrCheck) => {
-                            return Err(SqlError::unsupported("CHECK constraints"))
+                            let e = con
+                                .raw_expr
+                                .as_deref()
+                                .ok_or_else(|| SqlError::internal("CHECK"))?;
+                            raw_checks.push((
+                                (!con.conname.is_empty()).then(|| con.conname.clone()),
+                                expr_sql(e)?,
+                                None,
+                            ));
                         }
                         Ok(C::ConstrForeign) => {
                             return Err(SqlError::unsupported("FOREIGN KEY constraints"))
@@ -668,6 +811,16 @@ impl Binder<'_> {
             }
             None => None,
         };
+        let tmp = Table {
+            oid: 0,
+            name: rel.relname.clone(),
+            schema: schema.clone(),
+            columns: columns.clone(),
+            primary_key: primary_key.clone(),
+            pkey_name: pk_name.clone(),
+            checks: Vec::new(),
+        };
+        let checks = self.name_checks(&tmp, raw_checks)?;
         Ok(CreateTable {
             schema,
             name: rel.relname.clone(),
@@ -675,6 +828,7 @@ impl Binder<'_> {
             columns,
             primary_key,
             pkey_name: pk_name,
+            checks,
             sequences,
         })
     }

@@ -10,7 +10,7 @@ use crate::catalog::Table;
 use crate::error::{code, Result, SqlError};
 use crate::types::{ColType, Type, Value};
 
-fn table_scope(t: &Table, qualifier: &str) -> Scope {
+pub(super) fn table_scope(t: &Table, qualifier: &str) -> Scope {
     Scope {
         cols: t
             .columns
@@ -268,7 +268,9 @@ impl Binder<'_> {
         let ret = self.returning(&table, s.returning_clause.as_ref());
         self.scopes.pop();
         let (returning, returning_cols) = ret?;
+        let checks = self.bind_checks(&table)?;
         Ok(Insert {
+            checks,
             table,
             targets,
             source,
@@ -342,7 +344,9 @@ impl Binder<'_> {
         };
         let key = key_lookup(table, filter.as_ref());
         let (returning, returning_cols) = self.returning(table, s.returning_clause.as_ref())?;
+        let checks = self.bind_checks(table)?;
         Ok(Update {
+            checks,
             table: table.clone(),
             key,
             filter,

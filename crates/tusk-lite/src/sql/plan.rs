@@ -280,6 +280,8 @@ pub struct Insert {
     /// Per table column, the bound DEFAULT (None: NULL).
     pub defaults: Vec<Option<Expr>>,
     pub on_conflict_nothing: bool,
+    /// CHECK constraints: (name, expression over the new row).
+    pub checks: Vec<(String, Expr)>,
     pub returning: Option<Vec<Expr>>,
     pub returning_cols: Vec<OutColumn>,
 }
@@ -290,6 +292,7 @@ pub struct Update {
     pub key: Option<Vec<Expr>>,
     pub filter: Option<Expr>,
     pub sets: Vec<(usize, Expr)>,
+    pub checks: Vec<(String, Expr)>,
     pub returning: Option<Vec<Expr>>,
     pub returning_cols: Vec<OutColumn>,
 }

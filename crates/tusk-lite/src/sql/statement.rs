@@ -12,6 +12,7 @@ pub struct CreateTable {
     pub columns: Vec<Column>,
     pub primary_key: Option<Vec<usize>>,
     pub pkey_name: Option<String>,
+    pub checks: Vec<crate::catalog::Check>,
     /// Sequences of serial columns, owned by the new table.
     pub sequences: Vec<crate::catalog::Sequence>,
 }
@@ -30,6 +31,10 @@ pub enum AlterCmd {
     RenameColumn {
         from: String,
         to: String,
+    },
+    AddCheck {
+        name: Option<String>,
+        expr: String,
     },
 }
 
