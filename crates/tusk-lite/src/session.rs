@@ -118,6 +118,7 @@ impl Session {
             info: SessionInfo {
                 user,
                 database,
+                cancel: Default::default(),
                 currval: Default::default(),
             },
             txn: None,

@@ -186,3 +186,40 @@ async fn for_update_nowait_and_skip_locked() {
     })
     .await;
 }
+
+/// A CancelRequest stops a statement waiting for a row lock with 57014.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_stops_a_waiting_statement() {
+    let db = tusk_lite::Database::open_in_memory();
+    let lite = tusk_lite::serve(&db, "127.0.0.1:0").expect("listen");
+    let lite_url = format!("host=127.0.0.1 port={} user=app dbname=app", lite.port());
+    let pg = tusk_testkit::Cluster::shared()
+        .database()
+        .expect("database");
+    for url in [lite_url, pg.url()] {
+        let a = pg_client(&url).await;
+        let b = Arc::new(pg_client(&url).await);
+        a.batch_execute("CREATE TABLE c (k int PRIMARY KEY, v int); INSERT INTO c VALUES (1, 0)")
+            .await
+            .expect("setup");
+        a.batch_execute("BEGIN; UPDATE c SET v = 1 WHERE k = 1")
+            .await
+            .expect("lock");
+        let token = b.cancel_token();
+        let b2 = b.clone();
+        let waiter =
+            tokio::spawn(async move { b2.execute("UPDATE c SET v = 2 WHERE k = 1", &[]).await });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        token.cancel_query(NoTls).await.expect("cancel");
+        let e = waiter.await.expect("join").unwrap_err();
+        assert_eq!(e.code().map(|s| s.code()), Some("57014"), "{e}");
+        a.batch_execute("COMMIT").await.expect("commit");
+        let v: i32 = b
+            .query_one("SELECT v FROM c WHERE k = 1", &[])
+            .await
+            .expect("select")
+            .get(0);
+        assert_eq!(v, 1);
+        a.batch_execute("DROP TABLE c").await.expect("drop");
+    }
+}

@@ -22,6 +22,8 @@ use crate::types::{compare, format_text, Value};
 pub struct SessionInfo {
     pub user: String,
     pub database: String,
+    /// Set by a CancelRequest: the running statement stops with 57014.
+    pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// currval(): the last nextval() of each sequence in this session.
     pub currval: std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<u32, i64>>>,
 }
@@ -99,7 +101,7 @@ impl<'a> Exec<'a> {
                 LockTag::Table(table.oid),
                 mode,
                 Wait::Block,
-                None,
+                Some(&self.session.cancel),
             )
             .map(|_| ())
     }
@@ -171,8 +173,24 @@ impl<'a> Exec<'a> {
             .unwrap_or_default())
     }
 
+    /// Fails with 57014 when the client cancelled the statement.
+    pub fn check_cancel(&self) -> Result<()> {
+        if self
+            .session
+            .cancel
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(SqlError::new(
+                code::QUERY_CANCELED,
+                "canceling statement due to user request",
+            ));
+        }
+        Ok(())
+    }
+
     /// Runs a query plan to completion.
     pub fn run(&mut self, plan: &Plan) -> Result<Rows> {
+        self.check_cancel()?;
         Ok(match plan {
             Plan::OneRow => vec![Vec::new()],
             Plan::Values(rows) => {
@@ -197,6 +215,7 @@ impl<'a> Exec<'a> {
                 let rows = self.run(input)?;
                 let mut out = Vec::new();
                 for r in rows {
+                    self.check_cancel()?;
                     if self.eval(pred, &r)?.as_bool() == Some(true) {
                         out.push(r);
                     }
@@ -493,7 +512,7 @@ impl<'a> Exec<'a> {
                     LockTag::Row(table.oid, k.clone()),
                     mode,
                     wait,
-                    None,
+                    Some(&self.session.cancel),
                 )
                 .map_err(|e| {
                     if e.code == code::LOCK_NOT_AVAILABLE {
@@ -641,7 +660,7 @@ impl<'a> Exec<'a> {
             LockTag::Row(table.oid, key.to_vec()),
             Mode::Exclusive,
             Wait::Block,
-            None,
+            Some(&self.session.cancel),
         )?;
         let exists = match self.txn.writes.get(&(table.oid, key.to_vec())) {
             Some(own) => own.is_some(),
@@ -713,7 +732,7 @@ impl<'a> Exec<'a> {
             LockTag::Row(table.oid, key.to_vec()),
             Mode::Exclusive,
             Wait::Block,
-            None,
+            Some(&self.session.cancel),
         )?;
         self.current_version(table, key, seen, filter)
     }

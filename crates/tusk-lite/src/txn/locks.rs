@@ -4,7 +4,8 @@
 
 use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use crate::catalog::TableId;
 use crate::error::{code, Result, SqlError};
@@ -101,7 +102,7 @@ impl LockManager {
         tag: LockTag,
         mode: Mode,
         wait: Wait,
-        deadline: Option<Instant>,
+        cancel: Option<&AtomicBool>,
     ) -> Result<bool> {
         let mut st = self.state.lock();
         loop {
@@ -157,20 +158,14 @@ impl LockManager {
                     .with_hint("See server log for query details."));
             }
             st.waits_for.insert(txn, blockers);
-            match deadline {
-                Some(d) => {
-                    if self.cv.wait_until(&mut st, d).timed_out() {
-                        st.waits_for.remove(&txn);
-                        return Err(SqlError::new(
-                            code::QUERY_CANCELED,
-                            "canceling statement due to statement timeout",
-                        ));
-                    }
-                }
-                None => {
-                    // Wake periodically so a cancel or a lost wakeup never hangs.
-                    self.cv.wait_for(&mut st, Duration::from_millis(200));
-                }
+            // Wake periodically so a cancel or a lost wakeup never hangs.
+            self.cv.wait_for(&mut st, Duration::from_millis(50));
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                st.waits_for.remove(&txn);
+                return Err(SqlError::new(
+                    code::QUERY_CANCELED,
+                    "canceling statement due to user request",
+                ));
             }
         }
     }

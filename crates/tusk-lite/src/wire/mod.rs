@@ -4,6 +4,7 @@
 //! backend per connection.
 
 use bytes::{BufMut, BytesMut};
+use parking_lot::Mutex;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
 use pgwire::messages::data::{
     DataRow, FieldDescription, NoData, ParameterDescription, RowDescription,
@@ -21,8 +22,8 @@ use pgwire::messages::{
 };
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{code, SqlError};
 use crate::session::{Outcome, Session};
@@ -31,6 +32,23 @@ use crate::txn::Engine;
 use crate::types::{self, ColType, Type, Value};
 
 static NEXT_PID: AtomicI32 = AtomicI32::new(1000);
+
+/// Running sessions by backend pid: their secret key and cancel flag.
+type CancelMap = HashMap<i32, (i32, Arc<AtomicBool>)>;
+
+fn cancels() -> &'static Mutex<CancelMap> {
+    static MAP: OnceLock<Mutex<CancelMap>> = OnceLock::new();
+    MAP.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Removes a session from the cancel registry when it ends.
+struct Registered(i32);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        cancels().lock().remove(&self.0);
+    }
+}
 
 /// A prepared statement: its parse tree (None for an empty query) and types.
 #[derive(Clone)]
@@ -193,9 +211,22 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
             Some(F::SslNegotiation(SslNegotiationMetaMessage::None)) => {
                 c.ctx.awaiting_frontend_ssl = false
             }
-            Some(F::CancelRequest(_)) => {
-                // Cancelling a running statement is not implemented; the
-                // request is dropped, as PostgreSQL drops unknown keys.
+            Some(F::CancelRequest(cr)) => {
+                // A matching key cancels the session's running statement;
+                // others are dropped silently, as PostgreSQL does.
+                let key = match &cr.secret_key {
+                    SecretKey::I32(k) => Some(*k),
+                    SecretKey::Bytes(b) => {
+                        <[u8; 4]>::try_from(b.as_ref()).ok().map(i32::from_be_bytes)
+                    }
+                };
+                if let Some(secret) = key {
+                    if let Some((s, flag)) = cancels().lock().get(&cr.pid) {
+                        if *s == secret {
+                            flag.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
                 return Ok(());
             }
             Some(F::Startup(s)) => break s,
@@ -227,9 +258,14 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
         c.send(B::ParameterStatus(ParameterStatus::new(k, v)));
     }
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+    let secret = fastrand::i32(..);
+    cancels()
+        .lock()
+        .insert(pid, (secret, session.info.cancel.clone()));
+    let _registered = Registered(pid);
     c.send(B::BackendKeyData(BackendKeyData::new(
         pid,
-        SecretKey::I32(fastrand::i32(..)),
+        SecretKey::I32(secret),
     )));
     c.send(B::ReadyForQuery(ReadyForQuery::new(
         TransactionStatus::Idle,
@@ -254,6 +290,10 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
             }
         };
         let extended = msg.is_extended_query();
+        if matches!(msg, F::Query(_) | F::Execute(_)) {
+            // A cancel that arrived while idle does not carry over.
+            session.info.cancel.store(false, Ordering::Relaxed);
+        }
         if skip_until_sync && extended && !matches!(msg, F::Sync(_)) {
             continue;
         }
