@@ -147,7 +147,8 @@ impl Store for DurableStore {
         let Some(last) = group.last() else {
             return Ok(());
         };
-        let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
+        // fdatasync, as PostgreSQL syncs its WAL on Linux (wal_sync_method).
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
         for c in group {
             for w in c.writes {
                 let mut v = Vec::new();
