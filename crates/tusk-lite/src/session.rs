@@ -815,6 +815,16 @@ impl Session {
     }
 }
 
+/// A session that ends (disconnect, or a panic unwinding its thread)
+/// rolls back its transaction and releases its locks.
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(t) = self.txn.take() {
+            self.engine.rollback(t);
+        }
+    }
+}
+
 fn show_column(name: &str) -> OutColumn {
     let label = match name {
         "transaction isolation level" => "transaction_isolation".to_string(),
