@@ -634,6 +634,7 @@ impl Session {
             source: Plan::Values(values),
             defaults,
             on_conflict_nothing: false,
+            upsert: None,
             checks,
             returning: None,
             returning_cols: Vec::new(),

@@ -685,6 +685,7 @@ impl<'a> Exec<'a> {
         let source = self.run(&ins.source)?;
         let mut count = 0u64;
         let mut returned = Vec::new();
+        let mut touched: HashSet<Vec<u8>> = HashSet::new();
         for src in source {
             let mut row: Vec<Value> = Vec::with_capacity(table.columns.len());
             for d in &ins.defaults {
@@ -698,7 +699,27 @@ impl<'a> Exec<'a> {
             }
             self.check_constraints(&table, &ins.checks, &row)?;
             let key = self.row_key(&table, &row)?;
-            if !self.claim_key(&table, &key, &row, ins.on_conflict_nothing)? {
+            let skip = ins.on_conflict_nothing || ins.upsert.is_some();
+            if ins.upsert.is_some() && !touched.insert(key.clone()) {
+                return Err(SqlError::new(
+                    code::CARDINALITY_VIOLATION,
+                    "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                )
+                .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
+            }
+            if !self.claim_key(&table, &key, &row, skip)? {
+                if let Some(up) = &ins.upsert {
+                    if let Some(new_row) = self.upsert_row(&table, &key, &row, up, &ins.checks)? {
+                        if let Some(ret) = &ins.returning {
+                            let mut out = Vec::with_capacity(ret.len());
+                            for e in ret {
+                                out.push(self.eval(e, &new_row)?);
+                            }
+                            returned.push(out);
+                        }
+                        count += 1;
+                    }
+                }
                 continue;
             }
             if let Some(ret) = &ins.returning {
@@ -714,6 +735,58 @@ impl<'a> Exec<'a> {
             count += 1;
         }
         Ok((count, returned))
+    }
+
+    /// ON CONFLICT DO UPDATE on the conflicting row under `key` (its row
+    /// lock is held): the updated row, or None when the WHERE rejects it.
+    fn upsert_row(
+        &mut self,
+        table: &Table,
+        key: &[u8],
+        proposed: &[Value],
+        up: &crate::sql::plan::Upsert,
+        checks: &[(String, Expr)],
+    ) -> Result<Option<Vec<Value>>> {
+        let existing = match self.txn.writes.get(&(table.oid, key.to_vec())) {
+            Some(Some(r)) => r.clone(),
+            _ => match self.engine.store.get(table.oid, key, Ts::MAX) {
+                Some((ts, Some(r))) => {
+                    if ts > self.snapshot && self.txn.isolation == Isolation::RepeatableRead {
+                        return Err(SqlError::new(
+                            code::SERIALIZATION_FAILURE,
+                            "could not serialize access due to concurrent update",
+                        ));
+                    }
+                    r
+                }
+                _ => return Err(SqlError::internal("conflicting row vanished")),
+            },
+        };
+        let mut ctx = existing.to_vec();
+        ctx.extend(proposed.iter().cloned());
+        if let Some(f) = &up.filter {
+            if self.eval(f, &ctx)?.as_bool() != Some(true) {
+                return Ok(None);
+            }
+        }
+        let mut new_row = existing.to_vec();
+        let mut vals = Vec::with_capacity(up.sets.len());
+        for (_, e) in &up.sets {
+            vals.push(self.eval(e, &ctx)?);
+        }
+        for ((c, _), v) in up.sets.iter().zip(vals) {
+            new_row[*c] = v;
+        }
+        self.check_constraints(table, checks, &new_row)?;
+        let new_key = self.row_key(table, &new_row)?;
+        if new_key != key {
+            self.claim_key(table, &new_key, &new_row, false)?;
+            self.txn.writes.insert((table.oid, key.to_vec()), None);
+        }
+        self.txn
+            .writes
+            .insert((table.oid, new_key), Some(Arc::from(new_row.clone())));
+        Ok(Some(new_row))
     }
 
     /// Locks a row found by a scan and returns the version to act on:

@@ -254,15 +254,115 @@ impl Binder<'_> {
         } else {
             source
         };
+        let mut upsert = None;
         let on_conflict_nothing = match s.on_conflict_clause.as_deref() {
             None => false,
-            Some(oc) if oc.action == pb::OnConflictAction::OnconflictNothing as i32 => {
-                if table.primary_key.is_none() && oc.infer.is_some() {
-                    return Err(SqlError::new(code::INVALID_COLUMN_REFERENCE, "there is no unique or exclusion constraint matching the ON CONFLICT specification"));
+            Some(oc) => {
+                let no_match = || {
+                    SqlError::new(
+                        code::INVALID_COLUMN_REFERENCE,
+                        "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+                    )
+                };
+                if let Some(inf) = oc.infer.as_deref() {
+                    if !inf.conname.is_empty() {
+                        if table.pkey_name.as_deref() != Some(inf.conname.as_str()) {
+                            return Err(SqlError::new(
+                                code::UNDEFINED_OBJECT,
+                                format!(
+                                    "constraint \"{}\" for table \"{}\" does not exist",
+                                    inf.conname, table.name
+                                ),
+                            ));
+                        }
+                    } else {
+                        if inf.where_clause.is_some() {
+                            return Err(SqlError::unsupported(
+                                "ON CONFLICT with a WHERE on the inference",
+                            ));
+                        }
+                        let mut cols: Vec<usize> = Vec::new();
+                        for e in &inf.index_elems {
+                            let Some(N::IndexElem(ie)) = &e.node else {
+                                return Err(no_match());
+                            };
+                            cols.push(table.column_index(&ie.name).ok_or_else(|| {
+                                SqlError::new(
+                                    code::UNDEFINED_COLUMN,
+                                    format!("column \"{}\" does not exist", ie.name),
+                                )
+                            })?);
+                        }
+                        cols.sort_unstable();
+                        let mut pk = table.primary_key.clone().ok_or_else(no_match)?;
+                        pk.sort_unstable();
+                        if cols != pk {
+                            return Err(no_match());
+                        }
+                    }
                 }
-                true
+                if oc.action == pb::OnConflictAction::OnconflictUpdate as i32 {
+                    if oc.infer.is_none() {
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+                        ));
+                    }
+                    let mut both = table_scope(&table, &qual);
+                    both.cols.extend(table_scope(&table, "excluded").cols);
+                    self.scopes.push(both);
+                    let r = (|| -> Result<Upsert> {
+                        let mut sets: Vec<(usize, Expr)> = Vec::new();
+                        for t in &oc.target_list {
+                            let Some(N::ResTarget(rt)) = &t.node else {
+                                continue;
+                            };
+                            if !rt.indirection.is_empty() {
+                                return Err(SqlError::unsupported(
+                                    "assigning to array elements or fields",
+                                ));
+                            }
+                            let i = table.column_index(&rt.name).ok_or_else(|| {
+                                SqlError::new(
+                                    code::UNDEFINED_COLUMN,
+                                    format!(
+                                        "column \"{}\" of relation \"{}\" does not exist",
+                                        rt.name, table.name
+                                    ),
+                                )
+                            })?;
+                            let val = rt.val.as_deref().ok_or_else(|| SqlError::internal("SET"))?;
+                            if matches!(val.node, Some(N::MultiAssignRef(_))) {
+                                return Err(SqlError::unsupported("SET (a, b) = ..."));
+                            }
+                            let col = &table.columns[i];
+                            let e = if matches!(val.node, Some(N::SetToDefault(_))) {
+                                match &col.default {
+                                    Some(d) => self.bind_default(&d.clone(), col.ty, &col.name)?,
+                                    None => Expr::new(ExprKind::Const(Value::Null), col.ty),
+                                }
+                            } else {
+                                let e = self.bind_expr(val)?;
+                                self.assign(e, col.ty, &col.name)?
+                            };
+                            sets.push((i, e));
+                        }
+                        let filter = match oc.where_clause.as_deref() {
+                            Some(w) => {
+                                let e = self.bind_expr(w)?;
+                                Some(self.to_bool(e, "WHERE")?)
+                            }
+                            None => None,
+                        };
+                        Ok(Upsert { sets, filter })
+                    })();
+                    self.scopes.pop();
+                    upsert = Some(r?);
+                    false
+                } else {
+                    true
+                }
             }
-            Some(_) => return Err(SqlError::unsupported("ON CONFLICT DO UPDATE")),
         };
         self.scopes.push(table_scope(&table, &qual));
         let ret = self.returning(&table, s.returning_clause.as_ref());
@@ -276,6 +376,7 @@ impl Binder<'_> {
             source,
             defaults,
             on_conflict_nothing,
+            upsert,
             returning,
             returning_cols,
         })

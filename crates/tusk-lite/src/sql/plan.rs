@@ -280,10 +280,19 @@ pub struct Insert {
     /// Per table column, the bound DEFAULT (None: NULL).
     pub defaults: Vec<Option<Expr>>,
     pub on_conflict_nothing: bool,
+    /// ON CONFLICT DO UPDATE: assignments and WHERE over the existing row
+    /// followed by the proposed one (EXCLUDED).
+    pub upsert: Option<Upsert>,
     /// CHECK constraints: (name, expression over the new row).
     pub checks: Vec<(String, Expr)>,
     pub returning: Option<Vec<Expr>>,
     pub returning_cols: Vec<OutColumn>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Upsert {
+    pub sets: Vec<(usize, Expr)>,
+    pub filter: Option<Expr>,
 }
 
 #[derive(Clone, Debug)]
