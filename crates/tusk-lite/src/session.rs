@@ -306,12 +306,14 @@ impl Session {
                 }
             }
             Statement::Savepoint(name) => {
+                let engine = self.engine.clone();
                 let t = self.explicit_txn("SAVEPOINT")?;
                 let sp = Savepoint {
                     name,
                     writes: t.writes.clone(),
                     catalog: t.catalog.clone(),
                     dropped: t.dropped.clone(),
+                    locks: engine.locks.held_count(t.id),
                 };
                 t.savepoints.push(sp);
                 Ok(Outcome::tag("SAVEPOINT"))
@@ -349,6 +351,8 @@ impl Session {
                 t.catalog = sp.catalog;
                 t.dropped = sp.dropped;
                 t.failed = false;
+                let id = t.id;
+                self.engine.locks.release_after(id, sp.locks);
                 Ok(Outcome::tag("ROLLBACK"))
             }
             Statement::SetTransaction {

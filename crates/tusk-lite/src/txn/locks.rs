@@ -170,6 +170,38 @@ impl LockManager {
         }
     }
 
+    /// How many lock acquisitions `txn` has made (a savepoint's mark).
+    pub fn held_count(&self, txn: TxnId) -> usize {
+        self.state.lock().held.get(&txn).map_or(0, Vec::len)
+    }
+
+    /// ROLLBACK TO SAVEPOINT: releases the locks `txn` took after `mark`
+    /// (those it already held before stay).
+    pub fn release_after(&self, txn: TxnId, mark: usize) {
+        let mut st = self.state.lock();
+        let Some(mut tags) = st.held.remove(&txn) else {
+            return;
+        };
+        let later = tags.split_off(mark.min(tags.len()));
+        for tag in later {
+            if tags.contains(&tag) {
+                continue;
+            }
+            if let Some(e) = st.locks.get_mut(&tag) {
+                if e.exclusive == Some(txn) {
+                    e.exclusive = None;
+                }
+                e.shared.remove(&txn);
+                if e.is_empty() {
+                    st.locks.remove(&tag);
+                }
+            }
+        }
+        st.held.insert(txn, tags);
+        drop(st);
+        self.cv.notify_all();
+    }
+
     /// Releases every lock `txn` holds and wakes the waiters.
     pub fn release_all(&self, txn: TxnId) {
         let mut st = self.state.lock();

@@ -39,6 +39,8 @@ pub struct Savepoint {
     pub writes: WriteSet,
     pub catalog: Option<Arc<Catalog>>,
     pub dropped: Vec<TableId>,
+    /// The lock manager's mark for this transaction at the savepoint.
+    pub locks: usize,
 }
 
 pub struct Txn {
