@@ -26,10 +26,10 @@
 //! |---|---|---|
 //! | types | bool, int2/4/8, float4/8, numeric (arbitrary precision, PostgreSQL's scale rules), text, varchar(n), char(n), date, timestamp(p), timestamptz (UTC) | time, interval, uuid, json/jsonb, bytea, arrays |
 //! | DDL | CREATE/DROP TABLE, PRIMARY KEY, NOT NULL, DEFAULT, CHECK, serial, CREATE/DROP SEQUENCE, ALTER TABLE ADD/DROP/RENAME COLUMN, ADD PRIMARY KEY, ADD CHECK, TRUNCATE | UNIQUE, FOREIGN KEY, CREATE INDEX, views, triggers, functions, schemas |
-//! | queries | SELECT with WHERE, joins (inner/left/right/full/cross), subqueries (FROM, IN, EXISTS, scalar, ANY/ALL), GROUP BY/HAVING, count/sum/avg/min/max/bool_and/bool_or/string_agg, DISTINCT, ORDER BY (NULLS FIRST/LAST), LIMIT/OFFSET, UNION/INTERSECT/EXCEPT, VALUES, WITH, generate_series, CASE, COALESCE, NULLIF, GREATEST/LEAST, LIKE/ILIKE | window functions, WITH RECURSIVE, JOIN USING, LATERAL, DISTINCT ON |
-//! | DML | INSERT (VALUES, SELECT, DEFAULT, RETURNING, ON CONFLICT DO NOTHING), UPDATE/DELETE (expressions, RETURNING), COPY FROM STDIN/TO STDOUT (text, CSV) | ON CONFLICT DO UPDATE, UPDATE FROM, DELETE USING |
+//! | queries | SELECT with WHERE, joins (inner/left/right/full/cross, ON, USING, NATURAL), subqueries (FROM, IN, EXISTS, scalar, ANY/ALL), GROUP BY/HAVING, count/sum/avg/min/max/bool_and/bool_or/string_agg, DISTINCT, ORDER BY (NULLS FIRST/LAST), LIMIT/OFFSET, UNION/INTERSECT/EXCEPT, VALUES, WITH, generate_series, CASE, COALESCE, NULLIF, GREATEST/LEAST, LIKE/ILIKE | window functions, WITH RECURSIVE, LATERAL, DISTINCT ON |
+//! | DML | INSERT (VALUES, SELECT, DEFAULT, RETURNING, ON CONFLICT DO NOTHING / DO UPDATE), UPDATE/DELETE (expressions, RETURNING), COPY FROM STDIN/TO STDOUT (text, CSV) | UPDATE FROM, DELETE USING |
 //! | transactions | BEGIN/COMMIT/ROLLBACK, READ COMMITTED (statement snapshots, wait + re-check), REPEATABLE READ (40001), READ ONLY, SAVEPOINT/RELEASE/ROLLBACK TO, SELECT FOR UPDATE/SHARE with NOWAIT/SKIP LOCKED, deadlock detection (40P01) | SERIALIZABLE, FOR NO KEY UPDATE/KEY SHARE |
-//! | protocol | simple and extended query (named statements and portals, text and binary formats), ParameterStatus, exact ReadyForQuery status, trust authentication | SCRAM, TLS, CancelRequest (dropped), COPY in the extended protocol |
+//! | protocol | simple and extended query (named statements and portals, text and binary formats), ParameterStatus, exact ReadyForQuery status, CancelRequest, trust authentication | SCRAM, TLS, COPY in the extended protocol |
 //! | durability | [`Database::open`]: a COMMIT that returned survives `kill -9` | |
 //!
 //! # How it is built (module by module)

@@ -1638,6 +1638,7 @@ impl<'a> Binder<'a> {
                         ty: c.ty,
                         table_oid: 0,
                         attnum: 0,
+                        hidden: false,
                     })
                     .collect();
                 Ok((q.plan, Scope { cols }))
@@ -1676,6 +1677,7 @@ impl<'a> Binder<'a> {
                         ty: c.ty,
                         table_oid: t.oid,
                         attnum: i16::try_from(i + 1).unwrap_or(0),
+                        hidden: false,
                     })
                     .collect();
                 Ok((
@@ -1687,9 +1689,6 @@ impl<'a> Binder<'a> {
                 ))
             }
             Some(N::JoinExpr(j)) => {
-                if j.is_natural || !j.using_clause.is_empty() {
-                    return Err(SqlError::unsupported("JOIN ... USING and NATURAL JOIN"));
-                }
                 let (lp, ls) = self.bind_from_item(
                     j.larg
                         .as_deref()
@@ -1721,8 +1720,11 @@ impl<'a> Binder<'a> {
                     }
                     None => None,
                 };
-                if j.alias.is_some() {
+                if j.alias.is_some() || j.join_using_alias.is_some() {
                     return Err(SqlError::unsupported("an alias on a JOIN"));
+                }
+                if j.is_natural || !j.using_clause.is_empty() {
+                    return self.bind_join_using(j, lp, rp, scope, left_width, right_width, kind);
                 }
                 Ok((
                     Plan::Join {
@@ -1759,6 +1761,7 @@ impl<'a> Binder<'a> {
                         ty: c.ty,
                         table_oid: 0,
                         attnum: 0,
+                        hidden: false,
                     })
                     .collect();
                 Ok((q.plan, Scope { cols }))
@@ -1766,6 +1769,115 @@ impl<'a> Binder<'a> {
             Some(N::RangeFunction(rf)) => self.bind_range_function(rf),
             _ => Err(unsupported_node(node)),
         }
+    }
+
+    /// JOIN ... USING (cols) and NATURAL JOIN: equality on the named
+    /// columns, which then appear once (merged) before the other columns.
+    #[allow(clippy::too_many_arguments)]
+    fn bind_join_using(
+        &mut self,
+        j: &pb::JoinExpr,
+        lp: Plan,
+        rp: Plan,
+        scope: Scope,
+        left_width: usize,
+        right_width: usize,
+        kind: JoinKind,
+    ) -> Result<(Plan, Scope)> {
+        let (ls, rs) = scope.cols.split_at(left_width);
+        let names_used: Vec<String> = if j.is_natural {
+            ls.iter()
+                .filter(|c| !c.hidden && rs.iter().any(|r| !r.hidden && r.name == c.name))
+                .map(|c| c.name.clone())
+                .collect()
+        } else {
+            names(&j.using_clause)
+        };
+        let find = |cols: &[ScopeCol], n: &str, side: &str| -> Result<usize> {
+            let hits: Vec<usize> = cols
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.hidden && c.name == n)
+                .map(|(i, _)| i)
+                .collect();
+            match hits.as_slice() {
+                [i] => Ok(*i),
+                [] => Err(SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{n}\" specified in USING clause does not exist in {side} table"
+                    ),
+                )),
+                _ => Err(SqlError::new(
+                    code::AMBIGUOUS_COLUMN,
+                    format!("common column name \"{n}\" appears more than once in {side} table"),
+                )),
+            }
+        };
+        let mut conds = Vec::new();
+        let mut merged = Vec::new();
+        let mut merged_cols = Vec::new();
+        let mut hide_left = Vec::new();
+        let mut hide_right = Vec::new();
+        for n in &names_used {
+            let li = find(ls, n, "left")?;
+            let ri = find(rs, n, "right")?;
+            let l = Expr::column(li, ls[li].ty);
+            let r = Expr::column(left_width + ri, rs[ri].ty);
+            let (l, r, t) = self.unify_pair(l, r, "=")?;
+            conds.push(Expr::new(
+                ExprKind::Binary(BinOp::Eq, Box::new(l.clone()), Box::new(r.clone())),
+                ColType::plain(Type::Bool),
+            ));
+            let ty = if ls[li].ty == rs[ri].ty {
+                ls[li].ty
+            } else {
+                ColType::plain(t)
+            };
+            merged.push(match kind {
+                JoinKind::Inner | JoinKind::Left => l,
+                JoinKind::Right => r,
+                JoinKind::Full => Expr::new(ExprKind::Coalesce(vec![l, r]), ty),
+            });
+            merged_cols.push(ScopeCol {
+                qualifier: None,
+                name: n.clone(),
+                ty,
+                table_oid: 0,
+                attnum: 0,
+                hidden: false,
+            });
+            hide_left.push(li);
+            hide_right.push(ri);
+        }
+        let on = match conds.len() {
+            0 => None,
+            1 => conds.pop(),
+            _ => Some(Expr::new(ExprKind::And(conds), ColType::plain(Type::Bool))),
+        };
+        let join = Plan::Join {
+            left: Box::new(lp),
+            right: Box::new(rp),
+            kind,
+            on,
+            left_width,
+            right_width,
+        };
+        let mut exprs = merged;
+        let mut cols = merged_cols;
+        for (i, c) in ls.iter().enumerate() {
+            exprs.push(Expr::column(i, c.ty));
+            let mut c = c.clone();
+            c.hidden = c.hidden || hide_left.contains(&i);
+            cols.push(c);
+        }
+        for (i, c) in rs.iter().enumerate() {
+            exprs.push(Expr::column(left_width + i, c.ty));
+            let mut c = c.clone();
+            c.hidden = c.hidden || hide_right.contains(&i);
+            cols.push(c);
+        }
+        Ok((Plan::Project(Box::new(join), exprs), Scope { cols }))
     }
 
     fn bind_range_function(&mut self, rf: &pb::RangeFunction) -> Result<(Plan, Scope)> {
@@ -1832,6 +1944,7 @@ impl<'a> Binder<'a> {
                 ty: ColType::plain(t),
                 table_oid: 0,
                 attnum: 0,
+                hidden: false,
             }],
         };
         Ok((Plan::Series { start, stop, step }, scope))
@@ -2419,7 +2532,8 @@ impl<'a> Binder<'a> {
                         ));
                     }
                     for (i, c) in scope.cols.iter().enumerate() {
-                        if qual.is_none() || c.qualifier == qual {
+                        if (qual.is_none() && !c.hidden) || (qual.is_some() && c.qualifier == qual)
+                        {
                             targets.push((
                                 c.name.clone(),
                                 Expr::column(i, c.ty),

@@ -22,6 +22,7 @@ pub(super) fn table_scope(t: &Table, qualifier: &str) -> Scope {
                 ty: c.ty,
                 table_oid: t.oid,
                 attnum: i16::try_from(i + 1).unwrap_or(0),
+                hidden: false,
             })
             .collect(),
     }

@@ -10,6 +10,8 @@ pub struct ScopeCol {
     pub ty: ColType,
     pub table_oid: u32,
     pub attnum: i16,
+    /// Reachable only qualified (a column merged by JOIN USING).
+    pub hidden: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -30,9 +32,16 @@ impl Scope {
             if c.name != name {
                 continue;
             }
-            if let Some(q) = qualifier {
-                if c.qualifier.as_deref() != Some(q) {
-                    continue;
+            match qualifier {
+                Some(q) => {
+                    if c.qualifier.as_deref() != Some(q) {
+                        continue;
+                    }
+                }
+                None => {
+                    if c.hidden {
+                        continue;
+                    }
                 }
             }
             if found.is_some() {
