@@ -3,6 +3,9 @@
 
 mod auth;
 mod socket;
+mod stream;
+
+pub use stream::connect_in_process;
 
 use bytes::BytesMut;
 use parking_lot::Mutex;
@@ -256,6 +259,18 @@ async fn connect_inner(config: &Config, t: &Target, mode: SslMode) -> Result<Con
         }
     }
 
+    let password = config.password_for(t);
+    startup(config, io, addr, password).await
+}
+
+/// The startup packet, authentication and the server's parameters, on a
+/// socket that is already open (and TLS-wrapped when asked for).
+async fn startup(
+    config: &Config,
+    mut io: Io,
+    addr: crate::cancel::CancelAddr,
+    password: Option<String>,
+) -> Result<Connection, Error> {
     let user = config.effective_user();
     let dbname = config
         .dbname()
@@ -284,7 +299,6 @@ async fn connect_inner(config: &Config, t: &Target, mode: SslMode) -> Result<Con
         .map_err(|e| Error::io("sending the startup message failed", e))?;
 
     let mut rbuf = BytesMut::with_capacity(8192);
-    let password = config.password_for(t);
     auth::authenticate(&mut io, &mut rbuf, config, &user, password.as_deref()).await?;
 
     let mut params = HashMap::new();

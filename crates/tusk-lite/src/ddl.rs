@@ -1,0 +1,485 @@
+//! Executing DDL: the catalog is copied into the transaction, changed,
+//! and published at COMMIT; a table whose rows must change (a new primary
+//! key, a new or dropped column) is rewritten in the transaction's write
+//! set under an exclusive table lock.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::catalog::Table;
+use crate::error::{code, Result, SqlError};
+use crate::exec::Exec;
+use crate::session::Outcome;
+use crate::sql::bind::Binder;
+use crate::sql::statement::{AlterCmd, CreateTable};
+use crate::storage::keys;
+use crate::txn::locks::{LockTag, Mode, Wait};
+use crate::txn::{Engine, Txn};
+use crate::types::{format_text, Value};
+
+pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<Outcome> {
+    if txn.read_only {
+        return Err(SqlError::new(
+            code::READ_ONLY_SQL_TRANSACTION,
+            "cannot execute CREATE TABLE in a read-only transaction",
+        ));
+    }
+    engine
+        .locks
+        .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
+    let mut cat = (*engine.catalog_for(txn)).clone();
+    if cat.table(&ct.schema, &ct.name).is_some() {
+        if ct.if_not_exists {
+            let mut out = Outcome::tag("CREATE TABLE");
+            out.notices.push((
+                "NOTICE",
+                "42P07",
+                format!("relation \"{}\" already exists, skipping", ct.name),
+            ));
+            return Ok(out);
+        }
+        return Err(SqlError::new(
+            code::DUPLICATE_TABLE,
+            format!("relation \"{}\" already exists", ct.name),
+        ));
+    }
+    let oid = cat.alloc_oid();
+    let table = Table {
+        oid,
+        name: ct.name.clone(),
+        schema: ct.schema.clone(),
+        columns: ct.columns,
+        primary_key: ct.primary_key,
+        pkey_name: ct.pkey_name,
+        checks: ct.checks,
+    };
+    for mut seq in ct.sequences {
+        if cat.sequence(&seq.schema, &seq.name).is_some()
+            || cat.table(&seq.schema, &seq.name).is_some()
+        {
+            return Err(SqlError::new(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists", seq.name),
+            ));
+        }
+        seq.oid = cat.alloc_oid();
+        seq.owned_by = Some(oid);
+        cat.sequences.push(Arc::new(seq));
+    }
+    cat.tables.insert((ct.schema, ct.name), Arc::new(table));
+    txn.catalog = Some(Arc::new(cat));
+    Ok(Outcome::tag("CREATE TABLE"))
+}
+
+pub fn drop_tables(
+    engine: &Engine,
+    txn: &mut Txn,
+    names: Vec<(String, String)>,
+    if_exists: bool,
+) -> Result<Outcome> {
+    if txn.read_only {
+        return Err(SqlError::new(
+            code::READ_ONLY_SQL_TRANSACTION,
+            "cannot execute DROP TABLE in a read-only transaction",
+        ));
+    }
+    engine
+        .locks
+        .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
+    let mut cat = (*engine.catalog_for(txn)).clone();
+    let mut out = Outcome::tag("DROP TABLE");
+    let mut found = Vec::new();
+    for (s, n) in &names {
+        match cat.table(s, n) {
+            Some(t) => found.push(t.clone()),
+            None if if_exists => out.notices.push((
+                "NOTICE",
+                "00000",
+                format!("table \"{n}\" does not exist, skipping"),
+            )),
+            None => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_TABLE,
+                    format!("table \"{n}\" does not exist"),
+                ))
+            }
+        }
+    }
+    for t in found {
+        engine.locks.acquire(
+            txn.id,
+            LockTag::Table(t.oid),
+            Mode::Exclusive,
+            Wait::Block,
+            None,
+        )?;
+        cat.tables.remove(&(t.schema.clone(), t.name.clone()));
+        cat.sequences.retain(|s| s.owned_by != Some(t.oid));
+        txn.writes.retain(|(tid, _), _| *tid != t.oid);
+        txn.dropped.push(t.oid);
+    }
+    txn.catalog = Some(Arc::new(cat));
+    Ok(out)
+}
+
+pub fn create_sequence(
+    engine: &Engine,
+    txn: &mut Txn,
+    mut seq: crate::catalog::Sequence,
+    if_not_exists: bool,
+) -> Result<Outcome> {
+    if txn.read_only {
+        return Err(SqlError::new(
+            code::READ_ONLY_SQL_TRANSACTION,
+            "cannot execute CREATE SEQUENCE in a read-only transaction",
+        ));
+    }
+    engine
+        .locks
+        .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
+    let mut cat = (*engine.catalog_for(txn)).clone();
+    if cat.sequence(&seq.schema, &seq.name).is_some() || cat.table(&seq.schema, &seq.name).is_some()
+    {
+        if if_not_exists {
+            let mut out = Outcome::tag("CREATE SEQUENCE");
+            out.notices.push((
+                "NOTICE",
+                "42P07",
+                format!("relation \"{}\" already exists, skipping", seq.name),
+            ));
+            return Ok(out);
+        }
+        return Err(SqlError::new(
+            code::DUPLICATE_TABLE,
+            format!("relation \"{}\" already exists", seq.name),
+        ));
+    }
+    seq.oid = cat.alloc_oid();
+    cat.sequences.push(Arc::new(seq));
+    txn.catalog = Some(Arc::new(cat));
+    Ok(Outcome::tag("CREATE SEQUENCE"))
+}
+
+pub fn drop_sequences(
+    engine: &Engine,
+    txn: &mut Txn,
+    names: Vec<(String, String)>,
+    if_exists: bool,
+) -> Result<Outcome> {
+    engine
+        .locks
+        .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
+    let mut cat = (*engine.catalog_for(txn)).clone();
+    let mut out = Outcome::tag("DROP SEQUENCE");
+    for (s, n) in &names {
+        match cat.sequence(s, n).cloned() {
+            Some(seq) => {
+                if let Some(t) = seq.owned_by.and_then(|o| cat.table_by_oid(o)) {
+                    return Err(SqlError::new(
+                        "2BP01",
+                        format!("cannot drop sequence {n} because other objects depend on it"),
+                    )
+                    .with_detail(format!(
+                        "default value for a column of table {} depends on sequence {n}",
+                        t.name
+                    ))
+                    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                }
+                cat.sequences.retain(|x| x.oid != seq.oid);
+            }
+            None if if_exists => out.notices.push((
+                "NOTICE",
+                "00000",
+                format!("sequence \"{n}\" does not exist, skipping"),
+            )),
+            None => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_TABLE,
+                    format!("sequence \"{n}\" does not exist"),
+                ))
+            }
+        }
+    }
+    txn.catalog = Some(Arc::new(cat));
+    Ok(out)
+}
+
+pub fn alter_table(
+    ex: &mut Exec<'_>,
+    schema: &str,
+    name: &str,
+    missing_ok: bool,
+    cmds: Vec<AlterCmd>,
+) -> Result<Outcome> {
+    let engine = ex.engine;
+    if ex.txn.read_only {
+        return Err(SqlError::new(
+            code::READ_ONLY_SQL_TRANSACTION,
+            "cannot execute ALTER TABLE in a read-only transaction",
+        ));
+    }
+    engine.locks.acquire(
+        ex.txn.id,
+        LockTag::Catalog,
+        Mode::Exclusive,
+        Wait::Block,
+        None,
+    )?;
+    let mut cat = (*engine.catalog_for(ex.txn)).clone();
+    let Some(old) = cat.table(schema, name).cloned() else {
+        if missing_ok {
+            let mut out = Outcome::tag("ALTER TABLE");
+            out.notices.push((
+                "NOTICE",
+                "00000",
+                format!("relation \"{name}\" does not exist, skipping"),
+            ));
+            return Ok(out);
+        }
+        return Err(SqlError::new(
+            code::UNDEFINED_TABLE,
+            format!("relation \"{name}\" does not exist"),
+        ));
+    };
+    engine.locks.acquire(
+        ex.txn.id,
+        LockTag::Table(old.oid),
+        Mode::Exclusive,
+        Wait::Block,
+        None,
+    )?;
+    let mut table: Table = (*old).clone();
+    // How each old row becomes a new one: per new column, an old position
+    // or a default to evaluate.
+    enum Source {
+        Old(usize),
+        Default(Option<String>),
+    }
+    let mut sources: Vec<Source> = (0..table.columns.len()).map(Source::Old).collect();
+    let mut rekey = false;
+    let mut new_checks: Vec<(Option<String>, String, Option<String>)> = Vec::new();
+    for cmd in cmds {
+        match cmd {
+            AlterCmd::AddColumn(col) => {
+                if table.column_index(&col.name).is_some() {
+                    return Err(SqlError::new(
+                        code::DUPLICATE_COLUMN,
+                        format!(
+                            "column \"{}\" of relation \"{name}\" already exists",
+                            col.name
+                        ),
+                    ));
+                }
+                sources.push(Source::Default(col.default.clone()));
+                table.columns.push(col);
+            }
+            AlterCmd::DropColumn {
+                name: col,
+                missing_ok,
+            } => {
+                let Some(i) = table.column_index(&col) else {
+                    if missing_ok {
+                        continue;
+                    }
+                    return Err(SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!("column \"{col}\" of relation \"{name}\" does not exist"),
+                    ));
+                };
+                if let Some(pk) = &table.primary_key {
+                    if pk.contains(&i) {
+                        return Err(SqlError::unsupported("dropping a primary key column"));
+                    }
+                }
+                table.columns.remove(i);
+                sources.remove(i);
+                if let Some(pk) = &mut table.primary_key {
+                    for p in pk.iter_mut() {
+                        if *p > i {
+                            *p -= 1;
+                        }
+                    }
+                }
+            }
+            AlterCmd::AddCheck { name: cname, expr } => new_checks.push((cname, expr, None)),
+            AlterCmd::RenameColumn { from, to } => {
+                if table.checks.iter().any(|c| c.expr.contains(from.as_str())) {
+                    return Err(SqlError::unsupported(
+                        "renaming a column a CHECK constraint may use",
+                    ));
+                }
+                let i = table.column_index(&from).ok_or_else(|| {
+                    SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!("column \"{from}\" does not exist"),
+                    )
+                })?;
+                if table.column_index(&to).is_some() {
+                    return Err(SqlError::new(
+                        code::DUPLICATE_COLUMN,
+                        format!("column \"{to}\" of relation \"{name}\" already exists"),
+                    ));
+                }
+                table.columns[i].name = to;
+            }
+            AlterCmd::AddPrimaryKey {
+                columns,
+                name: conname,
+            } => {
+                if table.primary_key.is_some() {
+                    return Err(SqlError::new(
+                        code::INVALID_TABLE_DEFINITION,
+                        format!("multiple primary keys for table \"{name}\" are not allowed"),
+                    ));
+                }
+                let mut idx = Vec::new();
+                for c in &columns {
+                    let i = table.column_index(c).ok_or_else(|| {
+                        SqlError::new(
+                            code::UNDEFINED_COLUMN,
+                            format!("column \"{c}\" of relation \"{name}\" does not exist"),
+                        )
+                    })?;
+                    table.columns[i].not_null = true;
+                    idx.push(i);
+                }
+                table.primary_key = Some(idx);
+                table.pkey_name = Some(conname.unwrap_or_else(|| format!("{name}_pkey")));
+                rekey = true;
+            }
+        }
+    }
+    // CHECK constraints on a dropped column go with it, as in PostgreSQL.
+    let kept: Vec<crate::catalog::Check> = table
+        .checks
+        .iter()
+        .filter(|c| {
+            Binder::new(&cat, Vec::new())
+                .bind_checks(&Table {
+                    checks: vec![(*c).clone()],
+                    ..table.clone()
+                })
+                .is_ok()
+        })
+        .cloned()
+        .collect();
+    table.checks = kept;
+    if !new_checks.is_empty() {
+        let named = Binder::new(&cat, Vec::new()).name_checks(&table, new_checks)?;
+        let probe = Table {
+            checks: named.clone(),
+            ..table.clone()
+        };
+        let bound = Binder::new(&cat, Vec::new()).bind_checks(&probe)?;
+        ex.snapshot = engine.now();
+        for (_, row) in ex.visible_rows(&old)? {
+            if rekey || sources.len() != old.columns.len() {
+                break; // validated below on the rewritten rows
+            }
+            for (cname, e) in &bound {
+                if ex.eval(e, &row)?.as_bool() == Some(false) {
+                    return Err(SqlError::new(
+                        "23514",
+                        format!("check constraint \"{cname}\" of relation \"{name}\" is violated by some row"),
+                    ));
+                }
+            }
+        }
+        table.checks.extend(named);
+    }
+    let rewrite = rekey
+        || sources
+            .iter()
+            .enumerate()
+            .any(|(i, s)| !matches!(s, Source::Old(j) if *j == i))
+        || sources.len() != old.columns.len();
+    if rewrite {
+        // Bind the defaults of new columns against the new catalog.
+        let mut defaults = Vec::new();
+        for (i, s) in sources.iter().enumerate() {
+            defaults.push(match s {
+                Source::Default(Some(d)) => {
+                    let mut b = Binder::new(&cat, Vec::new());
+                    Some(b.bind_default(d, table.columns[i].ty, &table.columns[i].name)?)
+                }
+                _ => None,
+            });
+        }
+        // With the exclusive lock held, every committed row is final: read the newest.
+        ex.snapshot = engine.now();
+        let rows = ex.visible_rows(&old)?;
+        let mut seen = HashSet::new();
+        let table_arc = Arc::new(table.clone());
+        let all_checks = Binder::new(&cat, Vec::new()).bind_checks(&table_arc)?;
+        for (key, row) in rows {
+            let mut new_row = Vec::with_capacity(sources.len());
+            for (i, s) in sources.iter().enumerate() {
+                new_row.push(match s {
+                    Source::Old(j) => row[*j].clone(),
+                    Source::Default(_) => match &defaults[i] {
+                        Some(e) => ex.eval(e, &[])?,
+                        None => Value::Null,
+                    },
+                });
+            }
+            for (cname, e) in &all_checks {
+                if ex.eval(e, &new_row)?.as_bool() == Some(false) {
+                    return Err(SqlError::new(
+                        "23514",
+                        format!("check constraint \"{cname}\" of relation \"{name}\" is violated by some row"),
+                    ));
+                }
+            }
+            for (i, c) in table_arc.columns.iter().enumerate() {
+                if c.not_null && new_row[i].is_null() {
+                    return Err(SqlError::new(
+                        code::NOT_NULL_VIOLATION,
+                        format!(
+                            "column \"{}\" of relation \"{name}\" contains null values",
+                            c.name
+                        ),
+                    ));
+                }
+            }
+            let new_key = match &table_arc.primary_key {
+                Some(pk) if rekey => {
+                    let k = keys::row_key(&new_row, pk);
+                    if !seen.insert(k.clone()) {
+                        let cols: Vec<&str> = pk
+                            .iter()
+                            .map(|c| table_arc.columns[*c].name.as_str())
+                            .collect();
+                        let vals: Vec<String> = pk
+                            .iter()
+                            .map(|c| format_text(&new_row[*c], table_arc.columns[*c].ty.ty))
+                            .collect();
+                        return Err(SqlError::new(
+                            code::UNIQUE_VIOLATION,
+                            format!(
+                                "could not create unique index \"{}\"",
+                                table_arc.pkey_name.clone().unwrap_or_default()
+                            ),
+                        )
+                        .with_detail(format!(
+                            "Key ({})=({}) is duplicated.",
+                            cols.join(", "),
+                            vals.join(", ")
+                        )));
+                    }
+                    k
+                }
+                _ => key.clone(),
+            };
+            if new_key != key {
+                ex.txn.writes.insert((old.oid, key), None);
+            }
+            ex.txn
+                .writes
+                .insert((old.oid, new_key), Some(Arc::from(new_row)));
+        }
+    }
+    cat.tables
+        .insert((schema.to_string(), name.to_string()), Arc::new(table));
+    ex.txn.catalog = Some(Arc::new(cat));
+    Ok(Outcome::tag("ALTER TABLE"))
+}

@@ -1,0 +1,846 @@
+//! A session: one client's transaction state, settings and the
+//! execution of its statements.
+
+use pg_query::protobuf as pb;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::error::{code, Result, SqlError};
+use crate::exec::{Exec, Rows, SessionInfo};
+use crate::sql::bind::{isolation_from_name, Binder};
+use crate::sql::plan::OutColumn;
+use crate::sql::Statement;
+use crate::txn::locks::{LockTag, Mode, Wait};
+use crate::txn::{Engine, Isolation, Savepoint, Txn};
+use crate::types::{ColType, Type, Value};
+
+/// What a statement produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Result columns, for statements that return rows.
+    pub columns: Option<Vec<OutColumn>>,
+    pub rows: Rows,
+    pub tag: String,
+    /// NOTICE and WARNING messages: (severity, sqlstate, message).
+    pub notices: Vec<(&'static str, &'static str, String)>,
+    /// COPY ... FROM STDIN: the data is to be read from the client.
+    pub copy_in: Option<Box<crate::sql::statement::Copy>>,
+    /// COPY ... TO STDOUT: (column count, the formatted data).
+    pub copy_out: Option<(usize, String)>,
+}
+
+impl Outcome {
+    pub(crate) fn tag(tag: impl Into<String>) -> Outcome {
+        Outcome {
+            tag: tag.into(),
+            ..Outcome::default()
+        }
+    }
+}
+
+/// Settings a session can SET and SHOW: (canonical name, default, reported
+/// to the client in ParameterStatus).
+const SETTINGS: &[(&str, &str, bool)] = &[
+    ("application_name", "", true),
+    ("client_encoding", "UTF8", true),
+    ("DateStyle", "ISO, MDY", true),
+    ("default_transaction_isolation", "read committed", false),
+    ("default_transaction_read_only", "off", true),
+    ("extra_float_digits", "1", false),
+    ("in_hot_standby", "off", true),
+    ("integer_datetimes", "on", true),
+    ("IntervalStyle", "postgres", true),
+    ("is_superuser", "on", true),
+    ("lock_timeout", "0", false),
+    ("search_path", "\"$user\", public", false),
+    ("server_encoding", "UTF8", true),
+    ("server_version", crate::SERVER_VERSION, true),
+    ("server_version_num", crate::SERVER_VERSION_NUM, false),
+    ("session_authorization", "", true),
+    ("standard_conforming_strings", "on", true),
+    ("statement_timeout", "0", false),
+    ("TimeZone", "UTC", true),
+    ("idle_in_transaction_session_timeout", "0", false),
+    ("max_identifier_length", "63", false),
+    ("lc_messages", "C", false),
+    ("lc_monetary", "C", false),
+    ("lc_numeric", "C", false),
+    ("lc_time", "C", false),
+    ("bytea_output", "hex", false),
+    ("client_min_messages", "notice", false),
+    ("synchronous_commit", "on", false),
+];
+
+const READ_ONLY_SETTINGS: &[&str] = &[
+    "server_version",
+    "server_version_num",
+    "server_encoding",
+    "integer_datetimes",
+    "in_hot_standby",
+    "is_superuser",
+    "max_identifier_length",
+    "lc_collate",
+    "lc_ctype",
+];
+
+fn canonical(name: &str) -> Option<&'static str> {
+    SETTINGS
+        .iter()
+        .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+        .map(|(n, _, _)| *n)
+}
+
+pub struct Session {
+    pub engine: Arc<Engine>,
+    pub info: SessionInfo,
+    pub txn: Option<Txn>,
+    settings: BTreeMap<&'static str, String>,
+    /// Settings changed by the last statements that the client must be told of.
+    pub reported: Vec<(String, String)>,
+}
+
+fn failed_txn() -> SqlError {
+    SqlError::new(
+        code::IN_FAILED_SQL_TRANSACTION,
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )
+}
+
+impl Session {
+    pub fn new(engine: Arc<Engine>, user: String, database: String) -> Session {
+        let mut settings = BTreeMap::new();
+        for (n, d, _) in SETTINGS {
+            settings.insert(*n, (*d).to_string());
+        }
+        settings.insert("session_authorization", user.clone());
+        Session {
+            engine,
+            info: SessionInfo {
+                user,
+                database,
+                cancel: Default::default(),
+                currval: Default::default(),
+            },
+            txn: None,
+            settings,
+            reported: Vec::new(),
+        }
+    }
+
+    /// The parameters sent at startup, in ParameterStatus order.
+    pub fn startup_parameters(&self) -> Vec<(String, String)> {
+        SETTINGS
+            .iter()
+            .filter(|(_, _, report)| *report)
+            .map(|(n, _, _)| {
+                (
+                    n.to_string(),
+                    self.settings.get(n).cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    /// Applies a startup-packet option (`application_name`, `DateStyle`, ...).
+    pub fn startup_option(&mut self, name: &str, value: &str) -> Result<()> {
+        if matches!(name, "user" | "database" | "replication" | "options") {
+            return Ok(());
+        }
+        self.set(name, Some(value.to_string()))
+    }
+
+    /// ReadyForQuery's status byte.
+    pub fn status(&self) -> u8 {
+        match &self.txn {
+            Some(t) if t.failed => b'E',
+            Some(t) if t.explicit => b'T',
+            _ => b'I',
+        }
+    }
+
+    /// Ends an implicit transaction (end of a simple Query, or Sync).
+    pub fn end_implicit(&mut self) -> Result<()> {
+        if self.txn.as_ref().is_some_and(|t| !t.explicit) {
+            if let Some(t) = self.txn.take() {
+                return self.engine.commit(t);
+            }
+        }
+        Ok(())
+    }
+
+    /// An error ends an implicit transaction and fails an explicit one.
+    pub fn on_error(&mut self) {
+        match &mut self.txn {
+            Some(t) if t.explicit => t.failed = true,
+            Some(_) => {
+                if let Some(t) = self.txn.take() {
+                    self.engine.rollback(t);
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn default_isolation(&self) -> Isolation {
+        self.settings
+            .get("default_transaction_isolation")
+            .and_then(|s| isolation_from_name(s).ok())
+            .unwrap_or(Isolation::ReadCommitted)
+    }
+
+    fn ensure_txn(&mut self) -> &mut Txn {
+        if self.txn.is_none() {
+            let ro = self
+                .settings
+                .get("default_transaction_read_only")
+                .map(|s| s == "on")
+                .unwrap_or(false);
+            self.txn = Some(self.engine.begin(self.default_isolation(), ro, false));
+        }
+        self.txn.as_mut().expect("transaction just started")
+    }
+
+    /// Binds a statement to learn its parameter and result types (Describe).
+    pub fn describe(
+        &mut self,
+        node: &pb::Node,
+        param_types: &[Type],
+    ) -> Result<(Vec<Type>, Option<Vec<OutColumn>>)> {
+        let catalog = match &self.txn {
+            Some(t) => self.engine.catalog_for(t),
+            None => self.engine.published_catalog(),
+        };
+        let mut b = Binder::new(&catalog, param_types.to_vec());
+        let stmt = b.bind_statement(node)?;
+        let cols = match &stmt {
+            Statement::Query(q) => Some(q.columns.clone()),
+            Statement::Insert(i) if i.returning.is_some() => Some(i.returning_cols.clone()),
+            Statement::Update(u) if u.returning.is_some() => Some(u.returning_cols.clone()),
+            Statement::Delete(d) if d.returning.is_some() => Some(d.returning_cols.clone()),
+            Statement::Show(name) => Some(vec![show_column(name)]),
+            _ => None,
+        };
+        Ok((b.param_types(), cols))
+    }
+
+    /// Executes one statement.
+    pub fn execute(
+        &mut self,
+        node: &pb::Node,
+        param_types: &[Type],
+        params: &[Value],
+    ) -> Result<Outcome> {
+        if self.txn.as_ref().is_some_and(|t| t.failed) {
+            // Only ROLLBACK (and COMMIT, which rolls back) get through.
+            if let Some(pb::node::Node::TransactionStmt(t)) = &node.node {
+                use pb::TransactionStmtKind as K;
+                match K::try_from(t.kind) {
+                    Ok(K::TransStmtRollback) | Ok(K::TransStmtCommit) => {
+                        if let Some(t) = self.txn.take() {
+                            self.engine.rollback(t);
+                        }
+                        return Ok(Outcome::tag("ROLLBACK"));
+                    }
+                    Ok(K::TransStmtRollbackTo) => {}
+                    _ => return Err(failed_txn()),
+                }
+            } else {
+                return Err(failed_txn());
+            }
+        }
+        let catalog = match &self.txn {
+            Some(t) => self.engine.catalog_for(t),
+            None => self.engine.published_catalog(),
+        };
+        let stmt = {
+            let mut b = Binder::new(&catalog, param_types.to_vec());
+            b.bind_statement(node)?
+        };
+        match stmt {
+            Statement::Begin {
+                isolation,
+                read_only,
+            } => {
+                let mut out = Outcome::tag("BEGIN");
+                match &mut self.txn {
+                    Some(t) if t.explicit => out.notices.push((
+                        "WARNING",
+                        code::ACTIVE_SQL_TRANSACTION,
+                        "there is already a transaction in progress".into(),
+                    )),
+                    _ => {
+                        let t = self.ensure_txn();
+                        t.explicit = true;
+                        if let Some(i) = isolation {
+                            t.isolation = i;
+                        }
+                        if let Some(r) = read_only {
+                            t.read_only = r;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            Statement::Commit | Statement::Rollback => {
+                let commit = matches!(stmt, Statement::Commit);
+                let tag = if commit { "COMMIT" } else { "ROLLBACK" };
+                match self.txn.take() {
+                    Some(t) if t.explicit => {
+                        if commit {
+                            self.engine.commit(t)?;
+                        } else {
+                            self.engine.rollback(t);
+                        }
+                        Ok(Outcome::tag(tag))
+                    }
+                    other => {
+                        self.txn = other;
+                        let mut out = Outcome::tag(tag);
+                        out.notices.push((
+                            "WARNING",
+                            code::NO_ACTIVE_SQL_TRANSACTION,
+                            "there is no transaction in progress".into(),
+                        ));
+                        Ok(out)
+                    }
+                }
+            }
+            Statement::Savepoint(name) => {
+                let engine = self.engine.clone();
+                let t = self.explicit_txn("SAVEPOINT")?;
+                let sp = Savepoint {
+                    name,
+                    writes: t.writes.clone(),
+                    catalog: t.catalog.clone(),
+                    dropped: t.dropped.clone(),
+                    locks: engine.locks.held_count(t.id),
+                };
+                t.savepoints.push(sp);
+                Ok(Outcome::tag("SAVEPOINT"))
+            }
+            Statement::Release(name) => {
+                let t = self.explicit_txn("RELEASE SAVEPOINT")?;
+                let i = t
+                    .savepoints
+                    .iter()
+                    .rposition(|s| s.name == name)
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            code::INVALID_SAVEPOINT,
+                            format!("savepoint \"{name}\" does not exist"),
+                        )
+                    })?;
+                t.savepoints.truncate(i);
+                Ok(Outcome::tag("RELEASE"))
+            }
+            Statement::RollbackTo(name) => {
+                let t = self.explicit_txn("ROLLBACK TO SAVEPOINT")?;
+                let i = t
+                    .savepoints
+                    .iter()
+                    .rposition(|s| s.name == name)
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            code::INVALID_SAVEPOINT,
+                            format!("savepoint \"{name}\" does not exist"),
+                        )
+                    })?;
+                let sp = t.savepoints[i].clone();
+                t.savepoints.truncate(i + 1);
+                t.writes = sp.writes;
+                t.catalog = sp.catalog;
+                t.dropped = sp.dropped;
+                t.failed = false;
+                let id = t.id;
+                self.engine.locks.release_after(id, sp.locks);
+                Ok(Outcome::tag("ROLLBACK"))
+            }
+            Statement::SetTransaction {
+                isolation,
+                read_only,
+            } => {
+                let Ok(t) = self.explicit_txn("SET TRANSACTION") else {
+                    let mut out = Outcome::tag("SET");
+                    out.notices.push((
+                        "WARNING",
+                        code::NO_ACTIVE_SQL_TRANSACTION,
+                        "SET TRANSACTION can only be used in transaction blocks".into(),
+                    ));
+                    return Ok(out);
+                };
+                if let Some(i) = isolation {
+                    if t.snapshot.is_some() && t.isolation != i {
+                        return Err(SqlError::new(
+                            code::ACTIVE_SQL_TRANSACTION,
+                            "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+                        ));
+                    }
+                    t.isolation = i;
+                }
+                if let Some(r) = read_only {
+                    t.read_only = r;
+                }
+                Ok(Outcome::tag("SET"))
+            }
+            Statement::Set { name, value, local } => {
+                if local {
+                    return Err(SqlError::unsupported("SET LOCAL"));
+                }
+                self.ensure_txn();
+                self.set(&name, value)?;
+                Ok(Outcome::tag("SET"))
+            }
+            Statement::Reset(name) => {
+                self.set(&name, None)?;
+                Ok(Outcome::tag("RESET"))
+            }
+            Statement::ResetAll => {
+                let names: Vec<&'static str> = SETTINGS
+                    .iter()
+                    .filter(|(n, _, _)| {
+                        !READ_ONLY_SETTINGS.contains(n) && *n != "session_authorization"
+                    })
+                    .map(|(n, _, _)| *n)
+                    .collect();
+                for n in names {
+                    self.set(n, None)?;
+                }
+                Ok(Outcome::tag("RESET"))
+            }
+            Statement::Show(name) => {
+                let col = show_column(&name);
+                let value = self.show(&name)?;
+                Ok(Outcome {
+                    columns: Some(vec![col]),
+                    rows: vec![vec![Value::Text(value)]],
+                    tag: "SHOW".into(),
+                    ..Outcome::default()
+                })
+            }
+            Statement::Maintenance(tag) => {
+                if matches!(tag, "VACUUM") && self.txn.as_ref().is_some_and(|t| t.explicit) {
+                    return Err(SqlError::new(
+                        code::ACTIVE_SQL_TRANSACTION,
+                        "VACUUM cannot run inside a transaction block",
+                    ));
+                }
+                Ok(Outcome::tag(tag))
+            }
+            other => self.execute_in_txn(other, params),
+        }
+    }
+
+    fn explicit_txn(&mut self, what: &str) -> Result<&mut Txn> {
+        match &mut self.txn {
+            Some(t) if t.explicit => Ok(t),
+            _ => Err(SqlError::new(
+                code::NO_ACTIVE_SQL_TRANSACTION,
+                format!("{what} can only be used in transaction blocks"),
+            )),
+        }
+    }
+
+    fn execute_in_txn(&mut self, stmt: Statement, params: &[Value]) -> Result<Outcome> {
+        let engine = self.engine.clone();
+        let info = self.info.clone();
+        let txn = self.ensure_txn();
+        let snapshot = engine.statement_snapshot(txn);
+        let mut ex = Exec {
+            engine: &engine,
+            txn,
+            snapshot,
+            params,
+            outer: Vec::new(),
+            session: &info,
+        };
+        match stmt {
+            Statement::Query(q) => {
+                let rows = ex.run(&q.plan)?;
+                let tag = format!("SELECT {}", rows.len());
+                Ok(Outcome {
+                    columns: Some(q.columns),
+                    rows,
+                    tag,
+                    ..Outcome::default()
+                })
+            }
+            Statement::Insert(i) => {
+                let (n, rows) = ex.insert(&i)?;
+                Ok(Outcome {
+                    columns: i.returning.as_ref().map(|_| i.returning_cols.clone()),
+                    rows,
+                    tag: format!("INSERT 0 {n}"),
+                    ..Outcome::default()
+                })
+            }
+            Statement::Update(u) => {
+                let (n, rows) = ex.update(&u)?;
+                Ok(Outcome {
+                    columns: u.returning.as_ref().map(|_| u.returning_cols.clone()),
+                    rows,
+                    tag: format!("UPDATE {n}"),
+                    ..Outcome::default()
+                })
+            }
+            Statement::Delete(d) => {
+                let (n, rows) = ex.delete(&d)?;
+                Ok(Outcome {
+                    columns: d.returning.as_ref().map(|_| d.returning_cols.clone()),
+                    rows,
+                    tag: format!("DELETE {n}"),
+                    ..Outcome::default()
+                })
+            }
+            Statement::CreateTable(ct) => crate::ddl::create_table(&engine, ex.txn, ct),
+            Statement::DropTable { names, if_exists } => {
+                crate::ddl::drop_tables(&engine, ex.txn, names, if_exists)
+            }
+            Statement::Truncate(names) => {
+                let cat = engine.catalog_for(ex.txn);
+                let mut tables = Vec::new();
+                for (s, n) in &names {
+                    let t = cat.table(s, n).cloned().ok_or_else(|| {
+                        SqlError::new(
+                            code::UNDEFINED_TABLE,
+                            format!("relation \"{n}\" does not exist"),
+                        )
+                    })?;
+                    tables.push(t);
+                }
+                if ex.txn.read_only {
+                    return Err(SqlError::new(
+                        code::READ_ONLY_SQL_TRANSACTION,
+                        "cannot execute TRUNCATE TABLE in a read-only transaction",
+                    ));
+                }
+                for t in tables {
+                    engine.locks.acquire(
+                        ex.txn.id,
+                        LockTag::Table(t.oid),
+                        Mode::Exclusive,
+                        Wait::Block,
+                        None,
+                    )?;
+                    // With the exclusive lock no one else writes the table:
+                    // delete every row this transaction can see, and the
+                    // newest committed ones.
+                    let snap = engine.now();
+                    ex.snapshot = snap;
+                    for (k, _) in ex.visible_rows(&t)? {
+                        ex.txn.writes.insert((t.oid, k), None);
+                    }
+                }
+                Ok(Outcome::tag("TRUNCATE TABLE"))
+            }
+            Statement::CreateSequence { seq, if_not_exists } => {
+                crate::ddl::create_sequence(&engine, ex.txn, seq, if_not_exists)
+            }
+            Statement::DropSequence { names, if_exists } => {
+                crate::ddl::drop_sequences(&engine, ex.txn, names, if_exists)
+            }
+            Statement::Copy(c) => {
+                if c.from {
+                    if ex.txn.read_only {
+                        return Err(SqlError::new(
+                            code::READ_ONLY_SQL_TRANSACTION,
+                            "cannot execute COPY FROM in a read-only transaction",
+                        ));
+                    }
+                    return Ok(Outcome {
+                        copy_in: Some(c),
+                        tag: "COPY".into(),
+                        ..Outcome::default()
+                    });
+                }
+                let rows = ex.visible_rows(&c.table)?;
+                let mut data = String::new();
+                for (_, r) in &rows {
+                    let fields: Vec<Option<String>> = c
+                        .columns
+                        .iter()
+                        .map(|&i| {
+                            let v = &r[i];
+                            (!v.is_null())
+                                .then(|| crate::types::format_text(v, c.table.columns[i].ty.ty))
+                        })
+                        .collect();
+                    crate::copy::format_row(&fields, &c.format, &mut data);
+                }
+                Ok(Outcome {
+                    copy_out: Some((c.columns.len(), data)),
+                    tag: format!("COPY {}", rows.len()),
+                    ..Outcome::default()
+                })
+            }
+            Statement::AlterTable {
+                schema,
+                name,
+                missing_ok,
+                cmds,
+            } => crate::ddl::alter_table(&mut ex, &schema, &name, missing_ok, cmds),
+            _ => Err(SqlError::internal("statement routed wrongly")),
+        }
+    }
+
+    /// Inserts the rows of COPY ... FROM STDIN data.
+    pub fn copy_in(&mut self, c: &crate::sql::statement::Copy, data: &str) -> Result<Outcome> {
+        use crate::sql::plan::{Expr, ExprKind, Insert, Plan};
+        let rows = crate::copy::parse(data, &c.format)?;
+        let engine = self.engine.clone();
+        let info = self.info.clone();
+        let catalog = match &self.txn {
+            Some(t) => engine.catalog_for(t),
+            None => engine.published_catalog(),
+        };
+        let table = &c.table;
+        let mut defaults = Vec::with_capacity(table.columns.len());
+        let checks;
+        {
+            let mut b = Binder::new(&catalog, Vec::new());
+            checks = b.bind_checks(table)?;
+            for col in &table.columns {
+                defaults.push(match &col.default {
+                    Some(d) => Some(b.bind_default(d, col.ty, &col.name)?),
+                    None => None,
+                });
+            }
+        }
+        let mut values = Vec::with_capacity(rows.len());
+        for (line, fields) in rows.into_iter().enumerate() {
+            if fields.len() < c.columns.len() {
+                let missing = &table.columns[c.columns[fields.len()]].name;
+                return Err(SqlError::new(
+                    "22P04",
+                    format!("missing data for column \"{missing}\""),
+                )
+                .with_detail(format!("COPY {}, line {}", table.name, line + 1)));
+            }
+            if fields.len() > c.columns.len() {
+                return Err(
+                    SqlError::new("22P04", "extra data after last expected column")
+                        .with_detail(format!("COPY {}, line {}", table.name, line + 1)),
+                );
+            }
+            let mut row = Vec::with_capacity(fields.len());
+            for (f, &ci) in fields.into_iter().zip(&c.columns) {
+                let ty = table.columns[ci].ty;
+                let v = match f {
+                    None => Value::Null,
+                    Some(s) => crate::types::parse_text(&s, ty)?,
+                };
+                row.push(Expr::new(ExprKind::Const(v), ty));
+            }
+            values.push(row);
+        }
+        let ins = Insert {
+            table: table.clone(),
+            targets: c.columns.clone(),
+            source: Plan::Values(values),
+            defaults,
+            on_conflict_nothing: false,
+            upsert: None,
+            checks,
+            returning: None,
+            returning_cols: Vec::new(),
+        };
+        let txn = self.ensure_txn();
+        let snapshot = engine.statement_snapshot(txn);
+        let mut ex = Exec {
+            engine: &engine,
+            txn,
+            snapshot,
+            params: &[],
+            outer: Vec::new(),
+            session: &info,
+        };
+        let (n, _) = ex.insert(&ins)?;
+        Ok(Outcome::tag(format!("COPY {n}")))
+    }
+
+    pub fn set(&mut self, name: &str, value: Option<String>) -> Result<()> {
+        let canon = canonical(name).ok_or_else(|| {
+            SqlError::new(
+                code::UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{name}\""),
+            )
+        })?;
+        if READ_ONLY_SETTINGS.contains(&canon) || canon == "session_authorization" {
+            return Err(SqlError::new(
+                code::CANT_CHANGE_RUNTIME_PARAM,
+                format!("parameter \"{canon}\" cannot be changed"),
+            ));
+        }
+        let default = SETTINGS
+            .iter()
+            .find(|(n, _, _)| *n == canon)
+            .map(|(_, d, _)| d.to_string())
+            .unwrap_or_default();
+        let value = value.unwrap_or(default);
+        let invalid = || {
+            SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("invalid value for parameter \"{canon}\": \"{value}\""),
+            )
+        };
+        let value = match canon {
+            "client_encoding" => {
+                let v = value.to_ascii_uppercase().replace(['-', '_'], "");
+                if v != "UTF8" && v != "UNICODE" {
+                    return Err(SqlError::unsupported(format!("client_encoding {value}")));
+                }
+                "UTF8".to_string()
+            }
+            "DateStyle" => {
+                let v = value.to_ascii_uppercase();
+                let fmt = if v.contains("ISO") {
+                    "ISO"
+                } else if v.contains("SQL") || v.contains("POSTGRES") || v.contains("GERMAN") {
+                    return Err(SqlError::unsupported(format!("DateStyle {value}")));
+                } else {
+                    "ISO"
+                };
+                let order = if v.contains("DMY") || v.contains("EURO") {
+                    "DMY"
+                } else if v.contains("YMD") {
+                    "YMD"
+                } else {
+                    "MDY"
+                };
+                format!("{fmt}, {order}")
+            }
+            "TimeZone" => {
+                let v = value.to_ascii_uppercase();
+                if v != "UTC"
+                    && v != "ETC/UTC"
+                    && v != "GMT"
+                    && v != "Z"
+                    && v != "ZULU"
+                    && v != "UCT"
+                {
+                    return Err(SqlError::unsupported(format!(
+                        "TimeZone {value} (only UTC)"
+                    )));
+                }
+                value
+            }
+            "extra_float_digits" => {
+                let n: i32 = value.trim().parse().map_err(|_| invalid())?;
+                if !(-15..=3).contains(&n) {
+                    return Err(invalid());
+                }
+                if n <= 0 {
+                    return Err(SqlError::unsupported("extra_float_digits below 1 (float output is always the shortest exact form)"));
+                }
+                n.to_string()
+            }
+            "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+                if value.trim() != "0" {
+                    return Err(SqlError::unsupported(format!("{canon} other than 0")));
+                }
+                "0".to_string()
+            }
+            "default_transaction_isolation" => isolation_from_name(&value)?.name().to_string(),
+            "default_transaction_read_only" => {
+                let b = crate::types::parse_text(&value, ColType::plain(Type::Bool))
+                    .map_err(|_| invalid())?;
+                if b.as_bool() == Some(true) {
+                    "on"
+                } else {
+                    "off"
+                }
+                .to_string()
+            }
+            "IntervalStyle" => {
+                if !value.eq_ignore_ascii_case("postgres") {
+                    return Err(SqlError::unsupported(format!("IntervalStyle {value}")));
+                }
+                "postgres".to_string()
+            }
+            "standard_conforming_strings" => {
+                let b = crate::types::parse_text(&value, ColType::plain(Type::Bool))
+                    .map_err(|_| invalid())?;
+                if b.as_bool() != Some(true) {
+                    return Err(SqlError::unsupported("standard_conforming_strings = off"));
+                }
+                "on".to_string()
+            }
+            "bytea_output" => {
+                if value != "hex" {
+                    return Err(SqlError::unsupported(format!("bytea_output {value}")));
+                }
+                value
+            }
+            "synchronous_commit" => {
+                if !matches!(
+                    value.as_str(),
+                    "on" | "local" | "remote_write" | "remote_apply"
+                ) {
+                    return Err(SqlError::unsupported(format!(
+                        "synchronous_commit = {value}"
+                    )));
+                }
+                value
+            }
+            _ => value,
+        };
+        let report = SETTINGS.iter().any(|(n, _, r)| *n == canon && *r);
+        if self.settings.get(canon) != Some(&value) && report {
+            self.reported.push((canon.to_string(), value.clone()));
+        }
+        self.settings.insert(canon, value);
+        Ok(())
+    }
+
+    pub fn show(&self, name: &str) -> Result<String> {
+        match name {
+            "transaction_isolation" | "transaction isolation level" => {
+                return Ok(match &self.txn {
+                    Some(t) => t.isolation.name().to_string(),
+                    None => self.default_isolation().name().to_string(),
+                })
+            }
+            "transaction_read_only" => {
+                return Ok(match &self.txn {
+                    Some(t) if t.read_only => "on",
+                    _ => "off",
+                }
+                .into())
+            }
+            "all" => return Err(SqlError::unsupported("SHOW ALL")),
+            "lc_collate" | "lc_ctype" => return Ok("C".into()),
+            _ => {}
+        }
+        let canon = canonical(name).ok_or_else(|| {
+            SqlError::new(
+                code::UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{name}\""),
+            )
+        })?;
+        Ok(self.settings.get(canon).cloned().unwrap_or_default())
+    }
+}
+
+/// A session that ends (disconnect, or a panic unwinding its thread)
+/// rolls back its transaction and releases its locks.
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(t) = self.txn.take() {
+            self.engine.rollback(t);
+        }
+    }
+}
+
+fn show_column(name: &str) -> OutColumn {
+    let label = match name {
+        "transaction isolation level" => "transaction_isolation".to_string(),
+        n => canonical(n)
+            .map(str::to_string)
+            .unwrap_or_else(|| n.to_string()),
+    };
+    OutColumn {
+        name: label,
+        ty: ColType::plain(Type::Text),
+        table_oid: 0,
+        attnum: 0,
+    }
+}

@@ -1,0 +1,835 @@
+//! CREATE TABLE binding, and column DEFAULT expressions stored as SQL.
+
+use pg_query::protobuf::{self as pb, node::Node as N};
+
+use super::bind::{bool_literal, names, resolve_type, Binder};
+use super::plan::Expr;
+use super::plan::ExprKind;
+use super::statement::{AlterCmd, Copy, CreateTable, Statement};
+use crate::catalog::Column;
+use crate::catalog::{Check, Table};
+use crate::copy::CopyFormat;
+use crate::error::{code, Result, SqlError};
+use crate::types::ColType;
+
+/// `SELECT <expr>` as SQL text, for storing a DEFAULT in the catalog.
+fn expr_sql(expr: &pb::Node) -> Result<String> {
+    let mut pr = pg_query::parse("SELECT 1", 0)
+        .map_err(|e| SqlError::internal(e.to_string()))?
+        .protobuf;
+    let target = pb::Node {
+        node: Some(N::ResTarget(Box::new(pb::ResTarget {
+            name: String::new(),
+            indirection: Vec::new(),
+            val: Some(Box::new(expr.clone())),
+            location: 0,
+        }))),
+    };
+    if let Some(Some(N::SelectStmt(s))) = pr
+        .stmts
+        .first_mut()
+        .and_then(|r| r.stmt.as_mut())
+        .map(|n| n.node.as_mut())
+    {
+        s.target_list = vec![target];
+    }
+    pg_query::deparse(&pr, Default::default()).map_err(|e| SqlError::internal(e.to_string()))
+}
+
+impl Binder<'_> {
+    /// Binds a stored DEFAULT (`SELECT <expr>`) as a value for a column of `ty`.
+    pub fn bind_default(&mut self, sql: &str, ty: ColType, column: &str) -> Result<Expr> {
+        let parsed = pg_query::parse(sql, 0).map_err(|e| SqlError::internal(e.to_string()))?;
+        let node = parsed
+            .protobuf
+            .stmts
+            .first()
+            .and_then(|r| r.stmt.as_deref())
+            .and_then(|n| match &n.node {
+                Some(N::SelectStmt(s)) => s.target_list.first().cloned(),
+                _ => None,
+            })
+            .and_then(|t| match t.node {
+                Some(N::ResTarget(rt)) => rt.val.map(|v| *v),
+                _ => None,
+            })
+            .ok_or_else(|| SqlError::internal("bad stored default"))?;
+        let e = self.bind_expr(&node)?;
+        self.assign(e, ty, column)
+    }
+
+    /// A column definition (type, NOT NULL, DEFAULT) as CREATE TABLE and
+    /// ALTER TABLE ADD COLUMN give it.
+    fn column_def(
+        &mut self,
+        cd: &pb::ColumnDef,
+        pk: &mut Option<(Vec<String>, Option<String>)>,
+        checks: &mut Vec<(Option<String>, String)>,
+    ) -> Result<Column> {
+        let ty = resolve_type(
+            cd.type_name
+                .as_ref()
+                .ok_or_else(|| SqlError::internal("column without type"))?,
+        )?;
+        if cd.coll_clause.is_some() {
+            return Err(SqlError::unsupported("COLLATE"));
+        }
+        let mut col = Column {
+            name: cd.colname.clone(),
+            ty,
+            not_null: cd.is_not_null,
+            default: None,
+        };
+        if let Some(d) = cd.raw_default.as_deref() {
+            col.default = Some(expr_sql(d)?);
+        }
+        for c in &cd.constraints {
+            let Some(N::Constraint(con)) = &c.node else {
+                continue;
+            };
+            use pb::ConstrType as C;
+            match C::try_from(con.contype) {
+                Ok(C::ConstrNotnull) => col.not_null = true,
+                Ok(C::ConstrNull) => {}
+                Ok(C::ConstrDefault) => {
+                    let d = con
+                        .raw_expr
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("DEFAULT"))?;
+                    col.default = Some(expr_sql(d)?);
+                }
+                Ok(C::ConstrPrimary) => {
+                    if pk.is_some() {
+                        return Err(SqlError::new(
+                            code::INVALID_TABLE_DEFINITION,
+                            "multiple primary keys for table are not allowed",
+                        ));
+                    }
+                    let name = (!con.conname.is_empty()).then(|| con.conname.clone());
+                    *pk = Some((vec![cd.colname.clone()], name));
+                }
+                Ok(C::ConstrUnique) => return Err(SqlError::unsupported("UNIQUE constraints")),
+                Ok(C::ConstrCheck) => {
+                    let e = con
+                        .raw_expr
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("CHECK"))?;
+                    checks.push((
+                        (!con.conname.is_empty()).then(|| con.conname.clone()),
+                        expr_sql(e)?,
+                    ));
+                }
+                Ok(C::ConstrForeign) => {
+                    return Err(SqlError::unsupported("FOREIGN KEY constraints"))
+                }
+                Ok(C::ConstrIdentity) => return Err(SqlError::unsupported("identity columns")),
+                Ok(C::ConstrGenerated) => return Err(SqlError::unsupported("generated columns")),
+                _ => return Err(SqlError::unsupported("this column constraint")),
+            }
+        }
+        if let Some(d) = &col.default {
+            let mut b = Binder::new(self.catalog, Vec::new());
+            b.bind_default(d, col.ty, &col.name)?;
+        }
+        Ok(col)
+    }
+
+    pub fn bind_alter_table(&mut self, s: &pb::AlterTableStmt) -> Result<Statement> {
+        if s.objtype != pb::ObjectType::ObjectTable as i32 {
+            return Err(SqlError::unsupported("ALTER of this object type"));
+        }
+        let rel = s
+            .relation
+            .as_ref()
+            .ok_or_else(|| SqlError::internal("ALTER TABLE without table"))?;
+        let schema = if rel.schemaname.is_empty() {
+            "public".to_string()
+        } else {
+            rel.schemaname.clone()
+        };
+        let mut cmds = Vec::new();
+        for c in &s.cmds {
+            let Some(N::AlterTableCmd(cmd)) = &c.node else {
+                continue;
+            };
+            use pb::AlterTableType as A;
+            match A::try_from(cmd.subtype) {
+                Ok(A::AtAddColumn) => {
+                    let Some(N::ColumnDef(cd)) = cmd.def.as_deref().and_then(|d| d.node.as_ref())
+                    else {
+                        return Err(SqlError::internal("ADD COLUMN without definition"));
+                    };
+                    if cmd.missing_ok {
+                        return Err(SqlError::unsupported("ADD COLUMN IF NOT EXISTS"));
+                    }
+                    let mut pk = None;
+                    let mut col_checks = Vec::new();
+                    let col = self.column_def(cd, &mut pk, &mut col_checks)?;
+                    if pk.is_some() {
+                        return Err(SqlError::unsupported("ADD COLUMN ... PRIMARY KEY"));
+                    }
+                    if !col_checks.is_empty() {
+                        return Err(SqlError::unsupported("ADD COLUMN ... CHECK"));
+                    }
+                    cmds.push(AlterCmd::AddColumn(col));
+                }
+                Ok(A::AtDropColumn) => {
+                    if cmd.behavior == pb::DropBehavior::DropCascade as i32 {
+                        return Err(SqlError::unsupported("DROP COLUMN ... CASCADE"));
+                    }
+                    cmds.push(AlterCmd::DropColumn {
+                        name: cmd.name.clone(),
+                        missing_ok: cmd.missing_ok,
+                    });
+                }
+                Ok(A::AtAddConstraint) => {
+                    let Some(N::Constraint(con)) = cmd.def.as_deref().and_then(|d| d.node.as_ref())
+                    else {
+                        return Err(SqlError::internal("ADD CONSTRAINT without constraint"));
+                    };
+                    match pb::ConstrType::try_from(con.contype) {
+                        Ok(pb::ConstrType::ConstrPrimary) => {
+                            if !con.indexname.is_empty() {
+                                return Err(SqlError::unsupported("ADD PRIMARY KEY USING INDEX"));
+                            }
+                            cmds.push(AlterCmd::AddPrimaryKey {
+                                columns: names(&con.keys),
+                                name: (!con.conname.is_empty()).then(|| con.conname.clone()),
+                            });
+                        }
+                        Ok(pb::ConstrType::ConstrUnique) => {
+                            return Err(SqlError::unsupported("UNIQUE constraints"))
+                        }
+                        Ok(pb::ConstrType::ConstrCheck) => {
+                            let e = con
+                                .raw_expr
+                                .as_deref()
+                                .ok_or_else(|| SqlError::internal("CHECK"))?;
+                            cmds.push(AlterCmd::AddCheck {
+                                name: (!con.conname.is_empty()).then(|| con.conname.clone()),
+                                expr: expr_sql(e)?,
+                            });
+                        }
+                        Ok(pb::ConstrType::ConstrForeign) => {
+                            return Err(SqlError::unsupported("FOREIGN KEY constraints"))
+                        }
+                        _ => return Err(SqlError::unsupported("this constraint")),
+                    }
+                }
+                Ok(other) => {
+                    let n = format!("{other:?}");
+                    return Err(SqlError::unsupported(format!(
+                        "ALTER TABLE {}",
+                        n.trim_start_matches("At")
+                    )));
+                }
+                Err(_) => return Err(SqlError::unsupported("this ALTER TABLE command")),
+            }
+        }
+        Ok(Statement::AlterTable {
+            schema,
+            name: rel.relname.clone(),
+            missing_ok: s.missing_ok,
+            cmds,
+        })
+    }
+
+    pub fn bind_copy(&mut self, s: &pb::CopyStmt) -> Result<Statement> {
+        if s.query.is_some() {
+            return Err(SqlError::unsupported("COPY (query) TO"));
+        }
+        if !s.filename.is_empty() || s.is_program {
+            return Err(SqlError::unsupported(
+                "COPY to or from a server file or program (use STDIN/STDOUT)",
+            ));
+        }
+        if s.where_clause.is_some() {
+            return Err(SqlError::unsupported("COPY ... WHERE"));
+        }
+        let rel = s
+            .relation
+            .as_ref()
+            .ok_or_else(|| SqlError::internal("COPY without table"))?;
+        let table = self.table(rel)?;
+        let mut columns = Vec::new();
+        for n in names(&s.attlist) {
+            let i = table.column_index(&n).ok_or_else(|| {
+                SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{n}\" of relation \"{}\" does not exist",
+                        table.name
+                    ),
+                )
+            })?;
+            columns.push(i);
+        }
+        if columns.is_empty() {
+            columns = (0..table.columns.len()).collect();
+        }
+        let opt_str = |d: &pb::DefElem| -> Option<String> {
+            match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                Some(N::String(x)) => Some(x.sval.clone()),
+                Some(N::AConst(c)) => match &c.val {
+                    Some(pb::a_const::Val::Sval(x)) => Some(x.sval.clone()),
+                    Some(pb::a_const::Val::Ival(i)) => Some(i.ival.to_string()),
+                    Some(pb::a_const::Val::Boolval(b)) => Some(b.boolval.to_string()),
+                    _ => None,
+                },
+                Some(N::Boolean(b)) => Some(b.boolval.to_string()),
+                Some(N::Integer(i)) => Some(i.ival.to_string()),
+                None => None,
+                _ => None,
+            }
+        };
+        let mut format = CopyFormat::text();
+        let mut overrides: Vec<(String, Option<String>)> = Vec::new();
+        for o in &s.options {
+            let Some(N::DefElem(d)) = &o.node else {
+                continue;
+            };
+            let v = opt_str(d);
+            match d.defname.as_str() {
+                "format" => match v.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                    Some("text") => format = CopyFormat::text(),
+                    Some("csv") => format = CopyFormat::csv(),
+                    Some("binary") => return Err(SqlError::unsupported("COPY BINARY")),
+                    other => {
+                        return Err(SqlError::new(
+                            code::INVALID_PARAMETER_VALUE,
+                            format!("COPY format \"{}\" not recognized", other.unwrap_or("")),
+                        ))
+                    }
+                },
+                "freeze" => {}
+                "delimiter" | "null" | "header" | "quote" | "escape" => {
+                    overrides.push((d.defname.clone(), v))
+                }
+                "encoding" => {
+                    let e = v
+                        .unwrap_or_default()
+                        .to_ascii_uppercase()
+                        .replace(['-', '_'], "");
+                    if e != "UTF8" {
+                        return Err(SqlError::unsupported("COPY ENCODING other than UTF8"));
+                    }
+                }
+                other => return Err(SqlError::unsupported(format!("COPY option {other}"))),
+            }
+        }
+        for (k, v) in overrides {
+            let one_char = |v: &Option<String>, what: &str| -> Result<char> {
+                let s = v.clone().unwrap_or_default();
+                let mut it = s.chars();
+                match (it.next(), it.next()) {
+                    (Some(c), None) => Ok(c),
+                    _ => Err(SqlError::new(
+                        code::FEATURE_NOT_SUPPORTED,
+                        format!("COPY {what} must be a single one-byte character"),
+                    )),
+                }
+            };
+            match k.as_str() {
+                "delimiter" => format.delimiter = one_char(&v, "delimiter")?,
+                "null" => format.null = v.unwrap_or_default(),
+                "header" => {
+                    let on = matches!(
+                        v.as_deref().map(str::to_ascii_lowercase).as_deref(),
+                        None | Some("true" | "on" | "1")
+                    );
+                    if on && !format.csv {
+                        return Err(SqlError::unsupported("COPY HEADER in text format"));
+                    }
+                    format.header = on;
+                }
+                "quote" => format.quote = one_char(&v, "quote")?,
+                "escape" => format.escape = one_char(&v, "escape")?,
+                _ => {}
+            }
+        }
+        Ok(Statement::Copy(Box::new(Copy {
+            table,
+            columns,
+            from: s.is_from,
+            format,
+        })))
+    }
+
+    /// Binds a table's CHECK constraints over its row.
+    pub fn bind_checks(&mut self, table: &Table) -> Result<Vec<(String, Expr)>> {
+        let mut out = Vec::new();
+        for c in &table.checks {
+            out.push((c.name.clone(), self.bind_check_expr(table, &c.expr)?));
+        }
+        Ok(out)
+    }
+
+    fn bind_check_expr(&mut self, table: &Table, sql: &str) -> Result<Expr> {
+        let parsed = pg_query::parse(sql, 0).map_err(|e| SqlError::internal(e.to_string()))?;
+        let node = parsed
+            .protobuf
+            .stmts
+            .first()
+            .and_then(|r| r.stmt.as_deref())
+            .and_then(|n| match &n.node {
+                Some(N::SelectStmt(s)) => s.target_list.first().cloned(),
+                _ => None,
+            })
+            .and_then(|t| match t.node {
+                Some(N::ResTarget(rt)) => rt.val.map(|v| *v),
+                _ => None,
+            })
+            .ok_or_else(|| SqlError::internal("bad stored CHECK"))?;
+        self.scopes
+            .push(super::dml::table_scope(table, &table.name));
+        let r = self.bind_expr(&node).and_then(|e| self.to_bool(e, "CHECK"));
+        self.scopes.pop();
+        let e = r?;
+        let mut bad = false;
+        super::bind::visit(&e, &mut |x| {
+            if matches!(x.kind, ExprKind::Subquery { .. } | ExprKind::Agg(_)) {
+                bad = true;
+            }
+        });
+        if bad {
+            return Err(SqlError::new(
+                code::FEATURE_NOT_SUPPORTED,
+                "cannot use subquery in check constraint",
+            ));
+        }
+        Ok(e)
+    }
+
+    /// Names and validates CHECK constraints as PostgreSQL names them:
+    /// `<table>_<first column>_check`, numbered when taken.
+    pub fn name_checks(
+        &mut self,
+        table: &Table,
+        raw: Vec<(Option<String>, String, Option<String>)>,
+    ) -> Result<Vec<Check>> {
+        let mut taken: Vec<String> = table.checks.iter().map(|c| c.name.clone()).collect();
+        if let Some(p) = &table.pkey_name {
+            taken.push(p.clone());
+        }
+        let mut out = Vec::new();
+        for (name, expr, col) in raw {
+            let e = self.bind_check_expr(table, &expr)?;
+            let name = match name {
+                Some(n) => {
+                    if taken.contains(&n) {
+                        return Err(SqlError::new(
+                            code::DUPLICATE_OBJECT,
+                            format!(
+                                "constraint \"{n}\" for relation \"{}\" already exists",
+                                table.name
+                            ),
+                        ));
+                    }
+                    n
+                }
+                None => {
+                    // The column's name when the check uses exactly one column.
+                    let first = col.or_else(|| {
+                        let mut used: Vec<usize> = Vec::new();
+                        super::bind::visit(&e, &mut |x| {
+                            if let ExprKind::Column(i) = &x.kind {
+                                if !used.contains(i) {
+                                    used.push(*i);
+                                }
+                            }
+                        });
+                        match used.as_slice() {
+                            [i] => Some(table.columns[*i].name.clone()),
+                            _ => None,
+                        }
+                    });
+                    let base = match first {
+                        Some(c) => format!("{}_{c}_check", table.name),
+                        None => format!("{}_check", table.name),
+                    };
+                    let mut n = base.clone();
+                    let mut k = 1;
+                    while taken.contains(&n) {
+                        n = format!("{base}{k}");
+                        k += 1;
+                    }
+                    n
+                }
+            };
+            taken.push(name.clone());
+            out.push(Check { name, expr });
+        }
+        Ok(out)
+    }
+
+    pub fn bind_create_sequence(&mut self, s: &pb::CreateSeqStmt) -> Result<Statement> {
+        let rel = s
+            .sequence
+            .as_ref()
+            .ok_or_else(|| SqlError::internal("CREATE SEQUENCE without name"))?;
+        let schema = if rel.schemaname.is_empty() {
+            "public".to_string()
+        } else {
+            rel.schemaname.clone()
+        };
+        if rel.relpersistence == "t" {
+            return Err(SqlError::unsupported("temporary sequences"));
+        }
+        let mut seq = crate::catalog::Sequence {
+            oid: 0,
+            schema,
+            name: rel.relname.clone(),
+            start: 1,
+            increment: 1,
+            min: 1,
+            max: i64::MAX,
+            cycle: false,
+            owned_by: None,
+        };
+        let (mut start, mut min, mut max) = (None, None, None);
+        for o in &s.options {
+            let Some(N::DefElem(d)) = &o.node else {
+                continue;
+            };
+            let num = || -> Result<Option<i64>> {
+                Ok(match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                    Some(N::Integer(i)) => Some(i64::from(i.ival)),
+                    Some(N::Float(f)) => Some(f.fval.parse().map_err(|_| {
+                        SqlError::new(
+                            code::NUMERIC_VALUE_OUT_OF_RANGE,
+                            "value out of range for sequence",
+                        )
+                    })?),
+                    Some(N::AConst(c)) => match &c.val {
+                        Some(pb::a_const::Val::Ival(i)) => Some(i64::from(i.ival)),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+            };
+            match d.defname.as_str() {
+                "start" => start = num()?,
+                "increment" => seq.increment = num()?.unwrap_or(1),
+                "minvalue" => min = Some(num()?),
+                "maxvalue" => max = Some(num()?),
+                "cycle" => {
+                    seq.cycle = bool_literal(d.arg.as_deref().unwrap_or(&pb::Node { node: None }))
+                        .unwrap_or(true)
+                }
+                "cache" => {}
+                "as" => {
+                    let t = match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                        Some(N::TypeName(t)) => resolve_type(t)?.ty,
+                        _ => crate::types::Type::Int8,
+                    };
+                    seq.max = match t {
+                        crate::types::Type::Int2 => i64::from(i16::MAX),
+                        crate::types::Type::Int4 => i64::from(i32::MAX),
+                        crate::types::Type::Int8 => i64::MAX,
+                        _ => {
+                            return Err(SqlError::new(
+                                code::INVALID_PARAMETER_VALUE,
+                                "sequence type must be smallint, integer, or bigint",
+                            ))
+                        }
+                    };
+                }
+                other => {
+                    return Err(SqlError::unsupported(format!(
+                        "CREATE SEQUENCE option {other}"
+                    )))
+                }
+            }
+        }
+        if seq.increment == 0 {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                "INCREMENT must not be zero",
+            ));
+        }
+        if seq.increment < 0 {
+            seq.min = i64::MIN;
+            seq.max = -1;
+        }
+        if let Some(m) = min {
+            seq.min = m.unwrap_or(if seq.increment > 0 { 1 } else { i64::MIN });
+        }
+        if let Some(m) = max {
+            seq.max = m.unwrap_or(if seq.increment > 0 { i64::MAX } else { -1 });
+        }
+        seq.start = start.unwrap_or(if seq.increment > 0 { seq.min } else { seq.max });
+        if seq.min >= seq.max {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!(
+                    "MINVALUE ({}) must be less than MAXVALUE ({})",
+                    seq.min, seq.max
+                ),
+            ));
+        }
+        if seq.start < seq.min {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!(
+                    "START value ({}) cannot be less than MINVALUE ({})",
+                    seq.start, seq.min
+                ),
+            ));
+        }
+        if seq.start > seq.max {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!(
+                    "START value ({}) cannot be greater than MAXVALUE ({})",
+                    seq.start, seq.max
+                ),
+            ));
+        }
+        Ok(Statement::CreateSequence {
+            seq,
+            if_not_exists: s.if_not_exists,
+        })
+    }
+
+    pub fn bind_rename(&mut self, s: &pb::RenameStmt) -> Result<Statement> {
+        if s.rename_type != pb::ObjectType::ObjectColumn as i32 {
+            return Err(SqlError::unsupported("ALTER ... RENAME of this object"));
+        }
+        let rel = s
+            .relation
+            .as_ref()
+            .ok_or_else(|| SqlError::internal("RENAME without table"))?;
+        let schema = if rel.schemaname.is_empty() {
+            "public".to_string()
+        } else {
+            rel.schemaname.clone()
+        };
+        Ok(Statement::AlterTable {
+            schema,
+            name: rel.relname.clone(),
+            missing_ok: s.missing_ok,
+            cmds: vec![AlterCmd::RenameColumn {
+                from: s.subname.clone(),
+                to: s.newname.clone(),
+            }],
+        })
+    }
+
+    pub fn bind_create_table(&mut self, s: &pb::CreateStmt) -> Result<CreateTable> {
+        let rel = s
+            .relation
+            .as_ref()
+            .ok_or_else(|| SqlError::internal("CREATE TABLE without name"))?;
+        if !s.inh_relations.is_empty() {
+            return Err(SqlError::unsupported("INHERITS"));
+        }
+        if s.partspec.is_some() || s.partbound.is_some() {
+            return Err(SqlError::unsupported("partitioned tables"));
+        }
+        if rel.relpersistence == "t" {
+            return Err(SqlError::unsupported("temporary tables"));
+        }
+        if rel.relpersistence == "u" {
+            return Err(SqlError::unsupported("UNLOGGED tables"));
+        }
+        if s.of_typename.is_some() {
+            return Err(SqlError::unsupported("CREATE TABLE OF"));
+        }
+        // fillfactor only tunes PostgreSQL's page layout (no visible
+        // effect): accepted when valid; other storage parameters are not.
+        for o in &s.options {
+            let Some(N::DefElem(d)) = &o.node else {
+                continue;
+            };
+            if d.defname != "fillfactor" {
+                return Err(SqlError::unsupported(format!(
+                    "table storage parameter {}",
+                    d.defname
+                )));
+            }
+            let v = match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                Some(N::Integer(i)) => i64::from(i.ival),
+                _ => -1,
+            };
+            if !(10..=100).contains(&v) {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("value {v} out of bounds for option \"fillfactor\""),
+                )
+                .with_detail("Valid values are between \"10\" and \"100\"."));
+            }
+        }
+        let schema = if rel.schemaname.is_empty() {
+            "public".to_string()
+        } else {
+            rel.schemaname.clone()
+        };
+        if schema != "public" {
+            return Err(SqlError::new(
+                code::UNDEFINED_OBJECT,
+                format!("schema \"{schema}\" does not exist"),
+            )
+            .with_detail("tusk-lite has only the public schema"));
+        }
+        let mut columns: Vec<Column> = Vec::new();
+        let mut sequences = Vec::new();
+        let mut raw_checks: Vec<(Option<String>, String, Option<String>)> = Vec::new();
+        let mut pk: Option<Vec<String>> = None;
+        let mut pk_name: Option<String> = None;
+        let set_pk = |pk: &mut Option<Vec<String>>, cols: Vec<String>, table: &str| -> Result<()> {
+            if pk.is_some() {
+                return Err(SqlError::new(
+                    code::INVALID_TABLE_DEFINITION,
+                    format!("multiple primary keys for table \"{table}\" are not allowed"),
+                ));
+            }
+            *pk = Some(cols);
+            Ok(())
+        };
+        for elt in &s.table_elts {
+            match &elt.node {
+                Some(N::ColumnDef(cd)) => {
+                    if columns.iter().any(|c| c.name == cd.colname) {
+                        return Err(SqlError::new(
+                            code::DUPLICATE_COLUMN,
+                            format!("column \"{}\" specified more than once", cd.colname),
+                        ));
+                    }
+                    let mut col_pk = None;
+                    let serial = cd
+                        .type_name
+                        .as_ref()
+                        .and_then(|t| names(&t.names).pop())
+                        .and_then(|n| match n.as_str() {
+                            "serial" | "serial4" => Some("int4"),
+                            "bigserial" | "serial8" => Some("int8"),
+                            "smallserial" | "serial2" => Some("int2"),
+                            _ => None,
+                        });
+                    let mut cd = cd.clone();
+                    if let (Some(ty), Some(t)) = (serial, cd.type_name.as_mut()) {
+                        t.names = vec![pb::Node {
+                            node: Some(N::String(pb::String {
+                                sval: ty.to_string(),
+                            })),
+                        }];
+                    }
+                    let mut col_checks = Vec::new();
+                    let mut col = self.column_def(&cd, &mut col_pk, &mut col_checks)?;
+                    for (name, expr) in col_checks {
+                        raw_checks.push((name, expr, Some(cd.colname.clone())));
+                    }
+                    if let Some(ty) = serial {
+                        if col.default.is_some() {
+                            return Err(SqlError::new(code::SYNTAX_ERROR, format!("multiple default values specified for column \"{}\" of table \"{}\"", col.name, rel.relname)));
+                        }
+                        let seq_name = format!("{}_{}_seq", rel.relname, col.name);
+                        let max = match ty {
+                            "int2" => i64::from(i16::MAX),
+                            "int4" => i64::from(i32::MAX),
+                            _ => i64::MAX,
+                        };
+                        sequences.push(crate::catalog::Sequence {
+                            oid: 0,
+                            schema: "public".into(),
+                            name: seq_name.clone(),
+                            start: 1,
+                            increment: 1,
+                            min: 1,
+                            max,
+                            cycle: false,
+                            owned_by: None,
+                        });
+                        col.not_null = true;
+                        col.default = Some(format!("SELECT nextval('{seq_name}')"));
+                    }
+                    let col = col;
+                    if let Some((cols, name)) = col_pk {
+                        set_pk(&mut pk, cols, &rel.relname)?;
+                        if name.is_some() {
+                            pk_name = name;
+                        }
+                    }
+                    columns.push(col);
+                }
+                Some(N::Constraint(con)) => {
+                    use pb::ConstrType as C;
+                    match C::try_from(con.contype) {
+                        Ok(C::ConstrPrimary) => {
+                            set_pk(&mut pk, names(&con.keys), &rel.relname)?;
+                            if !con.conname.is_empty() {
+                                pk_name = Some(con.conname.clone());
+                            }
+                        }
+                        Ok(C::ConstrUnique) => {
+                            return Err(SqlError::unsupported("UNIQUE constraints"))
+                        }
+                        Ok(C::ConstrCheck) => {
+                            let e = con
+                                .raw_expr
+                                .as_deref()
+                                .ok_or_else(|| SqlError::internal("CHECK"))?;
+                            raw_checks.push((
+                                (!con.conname.is_empty()).then(|| con.conname.clone()),
+                                expr_sql(e)?,
+                                None,
+                            ));
+                        }
+                        Ok(C::ConstrForeign) => {
+                            return Err(SqlError::unsupported("FOREIGN KEY constraints"))
+                        }
+                        _ => return Err(SqlError::unsupported("this table constraint")),
+                    }
+                }
+                Some(N::TableLikeClause(_)) => {
+                    return Err(SqlError::unsupported("CREATE TABLE ... LIKE"))
+                }
+                _ => return Err(SqlError::unsupported("this table element")),
+            }
+        }
+        let primary_key = match pk {
+            Some(cols) => {
+                let mut idx = Vec::new();
+                for c in cols {
+                    let i = columns.iter().position(|x| x.name == c).ok_or_else(|| {
+                        SqlError::new(
+                            code::UNDEFINED_COLUMN,
+                            format!("column \"{c}\" named in key does not exist"),
+                        )
+                    })?;
+                    if idx.contains(&i) {
+                        return Err(SqlError::new(
+                            code::DUPLICATE_COLUMN,
+                            format!("column \"{c}\" appears twice in primary key constraint"),
+                        ));
+                    }
+                    columns[i].not_null = true;
+                    idx.push(i);
+                }
+                pk_name = Some(pk_name.unwrap_or_else(|| format!("{}_pkey", rel.relname)));
+                Some(idx)
+            }
+            None => None,
+        };
+        let tmp = Table {
+            oid: 0,
+            name: rel.relname.clone(),
+            schema: schema.clone(),
+            columns: columns.clone(),
+            primary_key: primary_key.clone(),
+            pkey_name: pk_name.clone(),
+            checks: Vec::new(),
+        };
+        let checks = self.name_checks(&tmp, raw_checks)?;
+        Ok(CreateTable {
+            schema,
+            name: rel.relname.clone(),
+            if_not_exists: s.if_not_exists,
+            columns,
+            primary_key,
+            pkey_name: pk_name,
+            checks,
+            sequences,
+        })
+    }
+}

@@ -1,0 +1,492 @@
+//! INSERT, UPDATE and DELETE binding, and primary-key lookups.
+
+use pg_query::protobuf::{self as pb, node::Node as N};
+use std::sync::Arc;
+
+use super::bind::{figure_colname, Binder};
+use super::plan::*;
+use super::scope::{Scope, ScopeCol};
+use crate::catalog::Table;
+use crate::error::{code, Result, SqlError};
+use crate::types::{ColType, Type, Value};
+
+pub(super) fn table_scope(t: &Table, qualifier: &str) -> Scope {
+    Scope {
+        cols: t
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ScopeCol {
+                qualifier: Some(qualifier.to_string()),
+                name: c.name.clone(),
+                ty: c.ty,
+                table_oid: t.oid,
+                attnum: i16::try_from(i + 1).unwrap_or(0),
+                hidden: false,
+            })
+            .collect(),
+    }
+}
+
+/// Whether `e` depends on the current row (so it cannot be a key value).
+fn uses_row(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Column(_) | ExprKind::Subquery { .. } | ExprKind::Agg(_) => true,
+        ExprKind::Const(_) | ExprKind::Param(_) | ExprKind::Outer(..) => false,
+        ExprKind::Cast(a, _) | ExprKind::Neg(a) => uses_row(a),
+        ExprKind::Binary(_, a, b) => uses_row(a) || uses_row(b),
+        ExprKind::Func(f, args) => *f == Func::Random || args.iter().any(uses_row),
+        _ => true,
+    }
+}
+
+/// When `filter` pins every primary-key column with `col = value`, the
+/// key values in key order: the row is then one point read.
+pub fn key_lookup(table: &Table, filter: Option<&Expr>) -> Option<Vec<Expr>> {
+    let pk = table.primary_key.as_ref()?;
+    let filter = filter?;
+    let conj: Vec<&Expr> = match &filter.kind {
+        ExprKind::And(items) => items.iter().collect(),
+        _ => vec![filter],
+    };
+    let mut vals: Vec<Option<Expr>> = vec![None; pk.len()];
+    for c in conj {
+        let ExprKind::Binary(BinOp::Eq, a, b) = &c.kind else {
+            continue;
+        };
+        for (col, val) in [(a, b), (b, a)] {
+            if let ExprKind::Column(i) = col.kind {
+                if let Some(pos) = pk.iter().position(|p| *p == i) {
+                    if !uses_row(val)
+                        && col.ty.ty == table.columns[i].ty.ty
+                        && val.ty.ty == col.ty.ty
+                    {
+                        vals[pos] = Some((**val).clone());
+                    }
+                }
+            }
+        }
+    }
+    vals.into_iter().collect()
+}
+
+impl Binder<'_> {
+    fn returning(
+        &mut self,
+        table: &Table,
+        r: Option<&pb::ReturningClause>,
+    ) -> Result<(Option<Vec<Expr>>, Vec<OutColumn>)> {
+        let Some(r) = r else {
+            return Ok((None, Vec::new()));
+        };
+        if r.exprs.is_empty() {
+            return Ok((None, Vec::new()));
+        }
+        let mut exprs = Vec::new();
+        let mut cols = Vec::new();
+        for t in &r.exprs {
+            let Some(N::ResTarget(rt)) = &t.node else {
+                continue;
+            };
+            let val = rt
+                .val
+                .as_deref()
+                .ok_or_else(|| SqlError::internal("RETURNING"))?;
+            if let Some(N::ColumnRef(c)) = &val.node {
+                if matches!(
+                    c.fields.last().and_then(|f| f.node.as_ref()),
+                    Some(N::AStar(_))
+                ) {
+                    for (i, col) in table.columns.iter().enumerate() {
+                        exprs.push(Expr::column(i, col.ty));
+                        cols.push(OutColumn {
+                            name: col.name.clone(),
+                            ty: col.ty,
+                            table_oid: table.oid,
+                            attnum: i16::try_from(i + 1).unwrap_or(0),
+                        });
+                    }
+                    continue;
+                }
+            }
+            let e = self.bind_expr(val)?;
+            let e = if e.ty.ty == Type::Unknown {
+                self.coerce(e, ColType::plain(Type::Text), false)?
+            } else {
+                e
+            };
+            let (oid, att) = match e.kind {
+                ExprKind::Column(i) => (table.oid, i16::try_from(i + 1).unwrap_or(0)),
+                _ => (0, 0),
+            };
+            let name = if rt.name.is_empty() {
+                figure_colname(val)
+            } else {
+                rt.name.clone()
+            };
+            cols.push(OutColumn {
+                name,
+                ty: e.ty,
+                table_oid: oid,
+                attnum: att,
+            });
+            exprs.push(e);
+        }
+        Ok((Some(exprs), cols))
+    }
+
+    fn dml_table(&self, rel: Option<&pb::RangeVar>) -> Result<(Arc<Table>, String)> {
+        let rel = rel.ok_or_else(|| SqlError::internal("statement without table"))?;
+        let t = self.table(rel)?;
+        let q = rel
+            .alias
+            .as_ref()
+            .map(|a| a.aliasname.clone())
+            .unwrap_or_else(|| t.name.clone());
+        Ok((t, q))
+    }
+
+    pub fn bind_insert(&mut self, s: &pb::InsertStmt) -> Result<Insert> {
+        if s.with_clause.is_some() {
+            return Err(SqlError::unsupported("WITH"));
+        }
+        let (table, qual) = self.dml_table(s.relation.as_ref())?;
+        let mut targets = Vec::new();
+        if s.cols.is_empty() {
+            targets = (0..table.columns.len()).collect();
+        } else {
+            for c in &s.cols {
+                let Some(N::ResTarget(rt)) = &c.node else {
+                    continue;
+                };
+                if !rt.indirection.is_empty() {
+                    return Err(SqlError::unsupported(
+                        "INSERT into array elements or fields",
+                    ));
+                }
+                let i = table.column_index(&rt.name).ok_or_else(|| {
+                    SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!(
+                            "column \"{}\" of relation \"{}\" does not exist",
+                            rt.name, table.name
+                        ),
+                    )
+                })?;
+                if targets.contains(&i) {
+                    return Err(SqlError::new(
+                        code::DUPLICATE_COLUMN,
+                        format!("column \"{}\" specified more than once", rt.name),
+                    ));
+                }
+                targets.push(i);
+            }
+        }
+        let mut defaults = Vec::with_capacity(table.columns.len());
+        for c in &table.columns {
+            defaults.push(match &c.default {
+                Some(d) => Some(self.bind_default(d, c.ty, &c.name)?),
+                None => None,
+            });
+        }
+        let source = match s.select_stmt.as_deref().and_then(|n| n.node.as_ref()) {
+            None => Plan::OneRow,
+            Some(N::SelectStmt(sel))
+                if !sel.values_lists.is_empty()
+                    && sel.sort_clause.is_empty()
+                    && sel.limit_count.is_none() =>
+            {
+                let mut rows = Vec::new();
+                for r in &sel.values_lists {
+                    let Some(N::List(l)) = &r.node else { continue };
+                    if l.items.len() > targets.len() {
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            "INSERT has more expressions than target columns",
+                        ));
+                    }
+                    if l.items.len() < targets.len() {
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            "INSERT has more target columns than expressions",
+                        ));
+                    }
+                    let mut row = Vec::new();
+                    for (item, &t) in l.items.iter().zip(&targets) {
+                        let col = &table.columns[t];
+                        let e = if matches!(item.node, Some(N::SetToDefault(_))) {
+                            match &defaults[t] {
+                                Some(d) => d.clone(),
+                                None => Expr::new(ExprKind::Const(Value::Null), col.ty),
+                            }
+                        } else {
+                            let e = self.bind_expr(item)?;
+                            self.assign(e, col.ty, &col.name)?
+                        };
+                        row.push(e);
+                    }
+                    rows.push(row);
+                }
+                Plan::Values(rows)
+            }
+            Some(N::SelectStmt(sel)) => {
+                let q = self.bind_select(sel)?;
+                if q.columns.len() > targets.len() {
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "INSERT has more expressions than target columns",
+                    ));
+                }
+                let mut casts = Vec::new();
+                for (i, (c, &t)) in q.columns.iter().zip(&targets).enumerate() {
+                    let col = &table.columns[t];
+                    let e = self.assign(Expr::column(i, c.ty), col.ty, &col.name)?;
+                    casts.push(e);
+                }
+                targets.truncate(q.columns.len());
+                Plan::Project(Box::new(q.plan), casts)
+            }
+            Some(_) => return Err(SqlError::unsupported("this INSERT source")),
+        };
+        let source = if s.select_stmt.is_none() {
+            // INSERT ... DEFAULT VALUES
+            targets.clear();
+            source
+        } else {
+            source
+        };
+        let mut upsert = None;
+        let on_conflict_nothing = match s.on_conflict_clause.as_deref() {
+            None => false,
+            Some(oc) => {
+                let no_match = || {
+                    SqlError::new(
+                        code::INVALID_COLUMN_REFERENCE,
+                        "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+                    )
+                };
+                if let Some(inf) = oc.infer.as_deref() {
+                    if !inf.conname.is_empty() {
+                        if table.pkey_name.as_deref() != Some(inf.conname.as_str()) {
+                            return Err(SqlError::new(
+                                code::UNDEFINED_OBJECT,
+                                format!(
+                                    "constraint \"{}\" for table \"{}\" does not exist",
+                                    inf.conname, table.name
+                                ),
+                            ));
+                        }
+                    } else {
+                        if inf.where_clause.is_some() {
+                            return Err(SqlError::unsupported(
+                                "ON CONFLICT with a WHERE on the inference",
+                            ));
+                        }
+                        let mut cols: Vec<usize> = Vec::new();
+                        for e in &inf.index_elems {
+                            let Some(N::IndexElem(ie)) = &e.node else {
+                                return Err(no_match());
+                            };
+                            cols.push(table.column_index(&ie.name).ok_or_else(|| {
+                                SqlError::new(
+                                    code::UNDEFINED_COLUMN,
+                                    format!("column \"{}\" does not exist", ie.name),
+                                )
+                            })?);
+                        }
+                        cols.sort_unstable();
+                        let mut pk = table.primary_key.clone().ok_or_else(no_match)?;
+                        pk.sort_unstable();
+                        if cols != pk {
+                            return Err(no_match());
+                        }
+                    }
+                }
+                if oc.action == pb::OnConflictAction::OnconflictUpdate as i32 {
+                    if oc.infer.is_none() {
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+                        ));
+                    }
+                    let mut both = table_scope(&table, &qual);
+                    both.cols.extend(table_scope(&table, "excluded").cols);
+                    self.scopes.push(both);
+                    let r = (|| -> Result<Upsert> {
+                        let mut sets: Vec<(usize, Expr)> = Vec::new();
+                        for t in &oc.target_list {
+                            let Some(N::ResTarget(rt)) = &t.node else {
+                                continue;
+                            };
+                            if !rt.indirection.is_empty() {
+                                return Err(SqlError::unsupported(
+                                    "assigning to array elements or fields",
+                                ));
+                            }
+                            let i = table.column_index(&rt.name).ok_or_else(|| {
+                                SqlError::new(
+                                    code::UNDEFINED_COLUMN,
+                                    format!(
+                                        "column \"{}\" of relation \"{}\" does not exist",
+                                        rt.name, table.name
+                                    ),
+                                )
+                            })?;
+                            let val = rt.val.as_deref().ok_or_else(|| SqlError::internal("SET"))?;
+                            if matches!(val.node, Some(N::MultiAssignRef(_))) {
+                                return Err(SqlError::unsupported("SET (a, b) = ..."));
+                            }
+                            let col = &table.columns[i];
+                            let e = if matches!(val.node, Some(N::SetToDefault(_))) {
+                                match &col.default {
+                                    Some(d) => self.bind_default(&d.clone(), col.ty, &col.name)?,
+                                    None => Expr::new(ExprKind::Const(Value::Null), col.ty),
+                                }
+                            } else {
+                                let e = self.bind_expr(val)?;
+                                self.assign(e, col.ty, &col.name)?
+                            };
+                            sets.push((i, e));
+                        }
+                        let filter = match oc.where_clause.as_deref() {
+                            Some(w) => {
+                                let e = self.bind_expr(w)?;
+                                Some(self.to_bool(e, "WHERE")?)
+                            }
+                            None => None,
+                        };
+                        Ok(Upsert { sets, filter })
+                    })();
+                    self.scopes.pop();
+                    upsert = Some(r?);
+                    false
+                } else {
+                    true
+                }
+            }
+        };
+        self.scopes.push(table_scope(&table, &qual));
+        let ret = self.returning(&table, s.returning_clause.as_ref());
+        self.scopes.pop();
+        let (returning, returning_cols) = ret?;
+        let checks = self.bind_checks(&table)?;
+        Ok(Insert {
+            checks,
+            table,
+            targets,
+            source,
+            defaults,
+            on_conflict_nothing,
+            upsert,
+            returning,
+            returning_cols,
+        })
+    }
+
+    pub fn bind_update(&mut self, s: &pb::UpdateStmt) -> Result<Update> {
+        if s.with_clause.is_some() {
+            return Err(SqlError::unsupported("WITH"));
+        }
+        if !s.from_clause.is_empty() {
+            return Err(SqlError::unsupported("UPDATE ... FROM"));
+        }
+        let (table, qual) = self.dml_table(s.relation.as_ref())?;
+        self.scopes.push(table_scope(&table, &qual));
+        let r = self.bind_update_body(s, &table);
+        self.scopes.pop();
+        r
+    }
+
+    fn bind_update_body(&mut self, s: &pb::UpdateStmt, table: &Arc<Table>) -> Result<Update> {
+        let mut sets: Vec<(usize, Expr)> = Vec::new();
+        for t in &s.target_list {
+            let Some(N::ResTarget(rt)) = &t.node else {
+                continue;
+            };
+            if !rt.indirection.is_empty() {
+                return Err(SqlError::unsupported("UPDATE of array elements or fields"));
+            }
+            let i = table.column_index(&rt.name).ok_or_else(|| {
+                SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{}\" of relation \"{}\" does not exist",
+                        rt.name, table.name
+                    ),
+                )
+            })?;
+            if sets.iter().any(|(c, _)| *c == i) {
+                return Err(SqlError::new(
+                    code::SYNTAX_ERROR,
+                    format!("multiple assignments to same column \"{}\"", rt.name),
+                ));
+            }
+            let val = rt.val.as_deref().ok_or_else(|| SqlError::internal("SET"))?;
+            if matches!(val.node, Some(N::MultiAssignRef(_))) {
+                return Err(SqlError::unsupported("UPDATE ... SET (a, b) = ..."));
+            }
+            let col = &table.columns[i];
+            let e = if matches!(val.node, Some(N::SetToDefault(_))) {
+                match &col.default {
+                    Some(d) => self.bind_default(&d.clone(), col.ty, &col.name)?,
+                    None => Expr::new(ExprKind::Const(Value::Null), col.ty),
+                }
+            } else {
+                let e = self.bind_expr(val)?;
+                self.assign(e, col.ty, &col.name)?
+            };
+            sets.push((i, e));
+        }
+        let filter = match s.where_clause.as_deref() {
+            Some(w) => {
+                let e = self.bind_expr(w)?;
+                Some(self.to_bool(e, "WHERE")?)
+            }
+            None => None,
+        };
+        let key = key_lookup(table, filter.as_ref());
+        let (returning, returning_cols) = self.returning(table, s.returning_clause.as_ref())?;
+        let checks = self.bind_checks(table)?;
+        Ok(Update {
+            checks,
+            table: table.clone(),
+            key,
+            filter,
+            sets,
+            returning,
+            returning_cols,
+        })
+    }
+
+    pub fn bind_delete(&mut self, s: &pb::DeleteStmt) -> Result<Delete> {
+        if s.with_clause.is_some() {
+            return Err(SqlError::unsupported("WITH"));
+        }
+        if !s.using_clause.is_empty() {
+            return Err(SqlError::unsupported("DELETE ... USING"));
+        }
+        let (table, qual) = self.dml_table(s.relation.as_ref())?;
+        self.scopes.push(table_scope(&table, &qual));
+        let r = (|| {
+            let filter = match s.where_clause.as_deref() {
+                Some(w) => {
+                    let e = self.bind_expr(w)?;
+                    Some(self.to_bool(e, "WHERE")?)
+                }
+                None => None,
+            };
+            let key = key_lookup(&table, filter.as_ref());
+            let (returning, returning_cols) =
+                self.returning(&table, s.returning_clause.as_ref())?;
+            Ok(Delete {
+                table: table.clone(),
+                key,
+                filter,
+                returning,
+                returning_cols,
+            })
+        })();
+        self.scopes.pop();
+        r
+    }
+}

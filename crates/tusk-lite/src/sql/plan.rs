@@ -1,0 +1,316 @@
+//! Bound statements: expressions resolved to column positions and types,
+//! and the plan trees the executor runs.
+
+use std::sync::Arc;
+
+use crate::catalog::Table;
+use crate::types::{ColType, Type, Value};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: ColType,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Concat,
+}
+
+impl BinOp {
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoolTest {
+    IsTrue,
+    IsNotTrue,
+    IsFalse,
+    IsNotFalse,
+    IsUnknown,
+    IsNotUnknown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    Lower,
+    Upper,
+    Length,
+    Abs,
+    Round,
+    Trunc,
+    Floor,
+    Ceil,
+    Concat,
+    Substr,
+    Replace,
+    Position,
+    Btrim,
+    Ltrim,
+    Rtrim,
+    Left,
+    Right,
+    Repeat,
+    Sqrt,
+    Power,
+    Mod,
+    Sign,
+    Version,
+    CurrentDatabase,
+    CurrentSchema,
+    CurrentUser,
+    PgTypeof,
+    Random,
+    Now,
+    Nextval,
+    Currval,
+    Setval,
+    ClockTimestamp,
+    LocalTimestamp,
+    CurrentDate,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggFunc {
+    CountStar,
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    BoolAnd,
+    BoolOr,
+    StringAgg,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggCall {
+    pub func: AggFunc,
+    pub args: Vec<Expr>,
+    pub distinct: bool,
+    pub ty: ColType,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubqueryKind {
+    Scalar,
+    Exists,
+    /// `expr op ANY (subquery)`: the Expr's first child is the left operand.
+    Any(BinOp),
+    All(BinOp),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Const(Value),
+    /// `$n`, 0-based.
+    Param(usize),
+    /// A column of the current row.
+    Column(usize),
+    /// A column of an enclosing query's row: (levels up, position).
+    Outer(usize, usize),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    Neg(Box<Expr>),
+    Not(Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    IsNull(Box<Expr>, bool),
+    IsDistinct(Box<Expr>, Box<Expr>, bool),
+    BoolTest(Box<Expr>, BoolTest),
+    Cast(Box<Expr>, bool),
+    Func(Func, Vec<Expr>),
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        default: Option<Box<Expr>>,
+    },
+    Coalesce(Vec<Expr>),
+    NullIf(Box<Expr>, Box<Expr>),
+    Greatest(Vec<Expr>, bool),
+    InList(Box<Expr>, Vec<Expr>, bool),
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        case_insensitive: bool,
+        negated: bool,
+    },
+    Subquery {
+        plan: Box<Plan>,
+        kind: SubqueryKind,
+        left: Option<Box<Expr>>,
+    },
+    /// An aggregate's result during binding (replaced by a Column).
+    Agg(usize),
+}
+
+impl Expr {
+    pub fn new(kind: ExprKind, ty: ColType) -> Expr {
+        Expr { kind, ty }
+    }
+
+    pub fn constant(v: Value, ty: Type) -> Expr {
+        Expr::new(ExprKind::Const(v), ColType::plain(ty))
+    }
+
+    pub fn column(i: usize, ty: ColType) -> Expr {
+        Expr::new(ExprKind::Column(i), ty)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Full,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOpKind {
+    Union,
+    Intersect,
+    Except,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub desc: bool,
+    pub nulls_first: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plan {
+    /// One row with no columns (SELECT without FROM).
+    OneRow,
+    Values(Vec<Vec<Expr>>),
+    /// A table's visible rows; with `key`, the one row under that primary key.
+    Scan {
+        table: Arc<Table>,
+        key: Option<Vec<Expr>>,
+    },
+    /// SELECT ... FOR UPDATE/SHARE: the table's rows that pass `filter`,
+    /// in `order`, each locked (waiting, NOWAIT or SKIP LOCKED) and
+    /// re-checked on its newest version, up to offset + limit rows.
+    LockRows {
+        table: Arc<Table>,
+        key: Option<Vec<Expr>>,
+        filter: Option<Expr>,
+        order: Vec<SortKey>,
+        exclusive: bool,
+        wait: crate::txn::locks::Wait,
+        limit: Option<Expr>,
+        offset: Option<Expr>,
+    },
+    Filter(Box<Plan>, Expr),
+    Join {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        on: Option<Expr>,
+        right_width: usize,
+        left_width: usize,
+    },
+    Project(Box<Plan>, Vec<Expr>),
+    Aggregate {
+        input: Box<Plan>,
+        groups: Vec<Expr>,
+        aggs: Vec<AggCall>,
+    },
+    Sort(Box<Plan>, Vec<SortKey>),
+    Distinct(Box<Plan>),
+    Limit {
+        input: Box<Plan>,
+        limit: Option<Expr>,
+        offset: Option<Expr>,
+    },
+    SetOp {
+        kind: SetOpKind,
+        all: bool,
+        left: Box<Plan>,
+        right: Box<Plan>,
+    },
+    /// generate_series(start, stop[, step]) over integers.
+    Series {
+        start: Expr,
+        stop: Expr,
+        step: Option<Expr>,
+    },
+    /// Keeps the first n columns (drops hidden sort columns).
+    Truncate(Box<Plan>, usize),
+}
+
+/// A result column as RowDescription describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutColumn {
+    pub name: String,
+    pub ty: ColType,
+    pub table_oid: u32,
+    pub attnum: i16,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    pub plan: Plan,
+    pub columns: Vec<OutColumn>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Insert {
+    pub table: Arc<Table>,
+    /// For each column of the source rows, the table column it fills.
+    pub targets: Vec<usize>,
+    pub source: Plan,
+    /// Per table column, the bound DEFAULT (None: NULL).
+    pub defaults: Vec<Option<Expr>>,
+    pub on_conflict_nothing: bool,
+    /// ON CONFLICT DO UPDATE: assignments and WHERE over the existing row
+    /// followed by the proposed one (EXCLUDED).
+    pub upsert: Option<Upsert>,
+    /// CHECK constraints: (name, expression over the new row).
+    pub checks: Vec<(String, Expr)>,
+    pub returning: Option<Vec<Expr>>,
+    pub returning_cols: Vec<OutColumn>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Upsert {
+    pub sets: Vec<(usize, Expr)>,
+    pub filter: Option<Expr>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Update {
+    pub table: Arc<Table>,
+    pub key: Option<Vec<Expr>>,
+    pub filter: Option<Expr>,
+    pub sets: Vec<(usize, Expr)>,
+    pub checks: Vec<(String, Expr)>,
+    pub returning: Option<Vec<Expr>>,
+    pub returning_cols: Vec<OutColumn>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Delete {
+    pub table: Arc<Table>,
+    pub key: Option<Vec<Expr>>,
+    pub filter: Option<Expr>,
+    pub returning: Option<Vec<Expr>>,
+    pub returning_cols: Vec<OutColumn>,
+}

@@ -1,0 +1,148 @@
+//! PostgreSQL's type resolution, reduced to the types tusk-lite has:
+//! unknown literals and parameters take their type from context, numeric
+//! operands widen (int2 < int4 < int8 < numeric < float8), strings meet
+//! at text.
+
+use super::bind::Binder;
+use super::plan::{Expr, ExprKind};
+use crate::error::{code, Result, SqlError};
+use crate::types::{self, ColType, Type, Value};
+
+fn rank(t: Type) -> u8 {
+    match t {
+        Type::Int2 => 1,
+        Type::Int4 => 2,
+        Type::Int8 => 3,
+        Type::Numeric => 4,
+        Type::Float4 => 5,
+        Type::Float8 => 6,
+        Type::Oid => 3,
+        _ => 0,
+    }
+}
+
+/// The type two operands are compared or combined in; None when
+/// PostgreSQL has no such operator.
+pub fn common_type(a: Type, b: Type) -> Option<Type> {
+    Some(match (a, b) {
+        (Type::Unknown, Type::Unknown) => Type::Text,
+        (Type::Unknown, t) | (t, Type::Unknown) => t,
+        (x, y) if x == y => x,
+        (x, y) if x.is_numeric_family() && y.is_numeric_family() => {
+            if (x == Type::Float4) != (y == Type::Float4)
+                && (x == Type::Float4 || y == Type::Float4)
+            {
+                Type::Float8
+            } else if rank(x) >= rank(y) {
+                x
+            } else {
+                y
+            }
+        }
+        (x, y) if x.is_string() && y.is_string() => Type::Text,
+        (Type::Date, Type::Timestamp) | (Type::Timestamp, Type::Date) => Type::Timestamp,
+        (Type::Date | Type::Timestamp, Type::Timestamptz)
+        | (Type::Timestamptz, Type::Date | Type::Timestamp) => Type::Timestamptz,
+        _ => return None,
+    })
+}
+
+pub fn operator_error(op: &str, a: Type, b: Type) -> SqlError {
+    SqlError::new(
+        code::UNDEFINED_FUNCTION,
+        format!("operator does not exist: {} {op} {}", a.name(), b.name()),
+    )
+    .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
+}
+
+/// Whether a value of `from` converts implicitly to `to` (in an expression).
+fn implicit_ok(from: Type, to: Type) -> bool {
+    from == to
+        || from == Type::Unknown
+        || (from.is_numeric_family() && to.is_numeric_family() && rank(from) <= rank(to))
+        || (from.is_string() && to.is_string())
+        || (from == Type::Date && matches!(to, Type::Timestamp | Type::Timestamptz))
+        || (from == Type::Timestamp && to == Type::Timestamptz)
+}
+
+/// Whether an assignment (INSERT/UPDATE) converts `from` to `to`.
+fn assignment_ok(from: Type, to: Type) -> bool {
+    implicit_ok(from, to)
+        || (from.is_numeric_family() && to.is_numeric_family())
+        || to.is_string()
+        || (matches!(from, Type::Date | Type::Timestamp | Type::Timestamptz)
+            && matches!(to, Type::Date | Type::Timestamp | Type::Timestamptz))
+}
+
+impl Binder<'_> {
+    /// Converts `e` to `to`: folds unknown literals, types unknown
+    /// parameters, inserts an implicit cast. `assignment` allows
+    /// PostgreSQL's assignment casts (numeric narrowing, anything to text).
+    pub fn coerce(&mut self, e: Expr, to: ColType, assignment: bool) -> Result<Expr> {
+        let from = e.ty.ty;
+        if from == to.ty && (to.typmod < 0 || e.ty.typmod == to.typmod) && !assignment {
+            return Ok(e);
+        }
+        match &e.kind {
+            ExprKind::Const(Value::Null) => return Ok(Expr::new(ExprKind::Const(Value::Null), to)),
+            ExprKind::Const(Value::Text(s)) if from == Type::Unknown => {
+                let v = types::parse_text(s, to)?;
+                return Ok(Expr::new(ExprKind::Const(v), to));
+            }
+            ExprKind::Param(i) if from == Type::Unknown => {
+                let i = *i;
+                self.set_param_type(i, to.ty);
+                return Ok(
+                    Expr::new(ExprKind::Param(i), ColType::plain(to.ty)).with_typmod_cast(to)
+                );
+            }
+            _ => {}
+        }
+        let ok = if assignment {
+            assignment_ok(from, to.ty)
+        } else {
+            implicit_ok(from, to.ty)
+        };
+        if !ok {
+            return Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!("cannot convert {} to {}", from.name(), to.ty.name()),
+            ));
+        }
+        if from == to.ty && to.typmod < 0 {
+            return Ok(e);
+        }
+        Ok(Expr::new(ExprKind::Cast(Box::new(e), false), to))
+    }
+
+    /// Assignment to a column, with PostgreSQL's error for impossible ones.
+    pub fn assign(&mut self, e: Expr, to: ColType, column: &str) -> Result<Expr> {
+        let from = e.ty.ty;
+        if !assignment_ok(from, to.ty) && !matches!(e.kind, ExprKind::Const(Value::Null)) {
+            return Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!(
+                    "column \"{column}\" is of type {} but expression is of type {}",
+                    to.ty.name(),
+                    from.name()
+                ),
+            )
+            .with_hint("You will need to rewrite or cast the expression."));
+        }
+        self.coerce(e, to, true)
+    }
+}
+
+trait TypmodCast {
+    fn with_typmod_cast(self, to: ColType) -> Expr;
+}
+
+impl TypmodCast for Expr {
+    fn with_typmod_cast(self, to: ColType) -> Expr {
+        if to.typmod >= 0 {
+            Expr::new(ExprKind::Cast(Box::new(self), false), to)
+        } else {
+            self
+        }
+    }
+}

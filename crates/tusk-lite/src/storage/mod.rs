@@ -1,0 +1,69 @@
+//! Storage: versioned rows under (table, key). The engine's MVCC sits on
+//! top: a version is visible to a snapshot when its commit timestamp is at
+//! or below the snapshot's. A commit writes all of a transaction's
+//! versions in one atomic batch.
+//!
+//! Keys are the memcomparable encoding of the primary key (or an 8-byte
+//! hidden row id), so a primary-key lookup is one point read and key order
+//! is the primary key's order.
+
+pub mod codec;
+pub mod durable;
+pub mod keys;
+pub mod memory;
+
+use std::sync::Arc;
+
+use crate::catalog::TableId;
+use crate::error::Result;
+use crate::types::Value;
+
+/// A commit timestamp: commits are numbered 1, 2, 3 ...; a snapshot at
+/// `ts` sees every commit numbered `<= ts`.
+pub type Ts = u64;
+
+/// A stored row: one value per column.
+pub type Row = Arc<[Value]>;
+
+/// One write of a committing transaction: a new version of the row under
+/// `key`, or a deletion (`row == None`).
+#[derive(Clone, Debug)]
+pub struct Write {
+    pub table: TableId,
+    pub key: Vec<u8>,
+    pub row: Option<Row>,
+}
+
+/// One transaction's commit as the store receives it.
+pub struct Commit<'a> {
+    pub ts: Ts,
+    pub writes: &'a [Write],
+    /// The new catalog, when the transaction changed it.
+    pub catalog: Option<&'a crate::catalog::Catalog>,
+    /// Tables the transaction dropped (their rows go).
+    pub dropped: &'a [TableId],
+    /// The hidden row id high-water mark, so ids are never reused.
+    pub next_rowid: u64,
+}
+
+/// The versioned row store the engine runs on.
+pub trait Store: Send + Sync {
+    /// The newest version of `key` committed at or before `snapshot`:
+    /// `(commit ts, row or None for a deletion)`; None when no version is.
+    fn get(&self, table: TableId, key: &[u8], snapshot: Ts) -> Option<(Ts, Option<Row>)>;
+
+    /// Every row of `table` visible at `snapshot`, in key order.
+    fn scan(&self, table: TableId, snapshot: Ts) -> Vec<(Vec<u8>, Row)>;
+
+    /// Writes a group of commits' versions (and a catalog, when DDL
+    /// changed it) atomically; when this returns, all of them are durable.
+    /// Group commit: concurrent committers share one journal sync.
+    fn commit(&self, group: &[Commit<'_>]) -> Result<()>;
+
+    /// Records a sequence's high-water mark (not transactional; ordered
+    /// before any later commit in the journal).
+    fn put_sequence(&self, oid: u32, value: i64) -> Result<()>;
+
+    /// The recorded sequence high-water marks.
+    fn sequence_values(&self) -> Vec<(u32, i64)>;
+}

@@ -1,0 +1,330 @@
+//! Transactions: snapshots, buffered writes, commit as one atomic batch,
+//! savepoints. Isolation follows PostgreSQL: READ COMMITTED takes a new
+//! snapshot per statement, REPEATABLE READ one per transaction.
+
+pub mod locks;
+
+use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::catalog::{Catalog, TableId};
+use crate::error::Result;
+use crate::storage::{Commit, Row, Store, Ts, Write};
+use locks::{LockManager, TxnId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isolation {
+    ReadCommitted,
+    RepeatableRead,
+}
+
+impl Isolation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => "read committed",
+            Isolation::RepeatableRead => "repeatable read",
+        }
+    }
+}
+
+/// Writes buffered until COMMIT, keyed by (table, row key); None deletes.
+pub type WriteSet = BTreeMap<(TableId, Vec<u8>), Option<Row>>;
+
+#[derive(Clone)]
+pub struct Savepoint {
+    pub name: String,
+    pub writes: WriteSet,
+    pub catalog: Option<Arc<Catalog>>,
+    pub dropped: Vec<TableId>,
+    /// The lock manager's mark for this transaction at the savepoint.
+    pub locks: usize,
+}
+
+pub struct Txn {
+    pub id: TxnId,
+    pub isolation: Isolation,
+    pub read_only: bool,
+    /// The transaction snapshot (REPEATABLE READ: set by the first statement).
+    pub snapshot: Option<Ts>,
+    pub writes: WriteSet,
+    /// The catalog as this transaction's DDL changed it.
+    pub catalog: Option<Arc<Catalog>>,
+    pub dropped: Vec<TableId>,
+    pub savepoints: Vec<Savepoint>,
+    pub started: SystemTime,
+    /// Opened by BEGIN (not an implicit, single-message transaction).
+    pub explicit: bool,
+    /// An error happened in the block: everything but ROLLBACK fails.
+    pub failed: bool,
+}
+
+/// A transaction's changes waiting in the group-commit queue.
+struct Job {
+    writes: Vec<Write>,
+    catalog: Option<Arc<Catalog>>,
+    dropped: Vec<TableId>,
+}
+
+#[derive(Default)]
+struct Group {
+    queue: Vec<(u64, Job)>,
+    leader: bool,
+    next_ticket: u64,
+    done: std::collections::HashMap<u64, Result<()>>,
+}
+
+/// A sequence's state: the last value handed out and the high-water mark
+/// already recorded in the store (values up to it are never reused).
+struct SeqState {
+    last: i64,
+    called: bool,
+    recorded: i64,
+}
+
+/// Values a sequence records ahead, like PostgreSQL's SEQ_LOG_VALS.
+const SEQ_LOG_VALS: i64 = 32;
+
+/// The shared engine: store, published catalog, commit clock, locks.
+pub struct Engine {
+    pub store: Box<dyn Store>,
+    catalog: RwLock<Arc<Catalog>>,
+    clock: AtomicU64,
+    group: Mutex<Group>,
+    group_cv: parking_lot::Condvar,
+    pub locks: LockManager,
+    next_txn: AtomicU64,
+    /// Hidden row ids of tables without a primary key.
+    pub next_rowid: AtomicU64,
+    seqs: Mutex<std::collections::HashMap<u32, SeqState>>,
+}
+
+impl Engine {
+    pub fn new(store: Box<dyn Store>, catalog: Catalog, clock: Ts, next_rowid: u64) -> Engine {
+        Engine {
+            store,
+            catalog: RwLock::new(Arc::new(catalog)),
+            clock: AtomicU64::new(clock),
+            group: Mutex::new(Group::default()),
+            group_cv: parking_lot::Condvar::new(),
+            locks: LockManager::default(),
+            next_txn: AtomicU64::new(1),
+            next_rowid: AtomicU64::new(next_rowid.max(1)),
+            seqs: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// The newest committed timestamp: a snapshot that sees every commit so far.
+    pub fn now(&self) -> Ts {
+        self.clock.load(Ordering::Acquire)
+    }
+
+    pub fn published_catalog(&self) -> Arc<Catalog> {
+        self.catalog.read().clone()
+    }
+
+    pub fn begin(&self, isolation: Isolation, read_only: bool, explicit: bool) -> Txn {
+        Txn {
+            id: self.next_txn.fetch_add(1, Ordering::Relaxed),
+            isolation,
+            read_only,
+            snapshot: None,
+            writes: BTreeMap::new(),
+            catalog: None,
+            dropped: Vec::new(),
+            savepoints: Vec::new(),
+            started: SystemTime::now(),
+            explicit,
+            failed: false,
+        }
+    }
+
+    /// The catalog a statement of `txn` sees.
+    pub fn catalog_for(&self, txn: &Txn) -> Arc<Catalog> {
+        match &txn.catalog {
+            Some(c) => c.clone(),
+            None => self.published_catalog(),
+        }
+    }
+
+    /// The snapshot for the next statement of `txn`.
+    pub fn statement_snapshot(&self, txn: &mut Txn) -> Ts {
+        match txn.isolation {
+            Isolation::ReadCommitted => self.now(),
+            Isolation::RepeatableRead => *txn.snapshot.get_or_insert_with(|| self.now()),
+        }
+    }
+
+    /// Makes `txn`'s writes and catalog changes durable and visible
+    /// atomically, then releases its locks. Concurrent committers form a
+    /// group: the first becomes the leader and writes every queued commit
+    /// with one journal sync; the others wait for its result.
+    pub fn commit(&self, txn: Txn) -> Result<()> {
+        let id = txn.id;
+        if txn.writes.is_empty() && txn.catalog.is_none() {
+            self.locks.release_all(id);
+            return Ok(());
+        }
+        let job = Job {
+            writes: txn
+                .writes
+                .into_iter()
+                .map(|((table, key), row)| Write { table, key, row })
+                .collect(),
+            catalog: txn.catalog,
+            dropped: txn.dropped,
+        };
+        let mut st = self.group.lock();
+        let ticket = st.next_ticket;
+        st.next_ticket += 1;
+        st.queue.push((ticket, job));
+        let result = loop {
+            if let Some(r) = st.done.remove(&ticket) {
+                break r;
+            }
+            if st.leader {
+                self.group_cv.wait(&mut st);
+                continue;
+            }
+            st.leader = true;
+            let jobs = std::mem::take(&mut st.queue);
+            drop(st);
+            let r = self.write_group(&jobs);
+            st = self.group.lock();
+            for (t, _) in &jobs {
+                st.done.insert(*t, r.clone());
+            }
+            st.leader = false;
+            self.group_cv.notify_all();
+        };
+        drop(st);
+        self.locks.release_all(id);
+        result
+    }
+
+    /// Writes a group of commits (the leader's work) and publishes them.
+    fn write_group(&self, jobs: &[(u64, Job)]) -> Result<()> {
+        let base = self.now();
+        let next_rowid = self.next_rowid.load(Ordering::Relaxed);
+        let commits: Vec<Commit<'_>> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, (_, j))| Commit {
+                ts: base + 1 + i as u64,
+                writes: &j.writes,
+                catalog: j.catalog.as_deref(),
+                dropped: &j.dropped,
+                next_rowid,
+            })
+            .collect();
+        self.store.commit(&commits)?;
+        for (_, j) in jobs {
+            if let Some(c) = &j.catalog {
+                *self.catalog.write() = c.clone();
+            }
+        }
+        self.clock
+            .store(base + jobs.len() as u64, Ordering::Release);
+        Ok(())
+    }
+
+    fn seq_state<'a>(
+        &self,
+        map: &'a mut std::collections::HashMap<u32, SeqState>,
+        seq: &crate::catalog::Sequence,
+    ) -> &'a mut SeqState {
+        map.entry(seq.oid).or_insert_with(|| {
+            match self
+                .store
+                .sequence_values()
+                .into_iter()
+                .find(|(o, _)| *o == seq.oid)
+            {
+                Some((_, v)) => SeqState {
+                    last: v,
+                    called: true,
+                    recorded: v,
+                },
+                None => SeqState {
+                    last: seq.start,
+                    called: false,
+                    recorded: seq.start,
+                },
+            }
+        })
+    }
+
+    /// nextval(): not transactional; a value handed out is never reused.
+    pub fn nextval(&self, seq: &crate::catalog::Sequence) -> Result<i64> {
+        let mut map = self.seqs.lock();
+        let st = self.seq_state(&mut map, seq);
+        let next = if !st.called {
+            st.last
+        } else {
+            match st.last.checked_add(seq.increment) {
+                Some(n) if n >= seq.min && n <= seq.max => n,
+                _ if seq.cycle => {
+                    if seq.increment > 0 {
+                        seq.min
+                    } else {
+                        seq.max
+                    }
+                }
+                _ => {
+                    let which = if seq.increment > 0 {
+                        "maximum"
+                    } else {
+                        "minimum"
+                    };
+                    let bound = if seq.increment > 0 { seq.max } else { seq.min };
+                    return Err(crate::error::SqlError::new(
+                        "2200H",
+                        format!(
+                            "nextval: reached {which} value of sequence \"{}\" ({bound})",
+                            seq.name
+                        ),
+                    ));
+                }
+            }
+        };
+        st.last = next;
+        st.called = true;
+        let beyond = if seq.increment > 0 {
+            next >= st.recorded
+        } else {
+            next <= st.recorded
+        };
+        if beyond {
+            let mark = next.saturating_add(seq.increment.saturating_mul(SEQ_LOG_VALS));
+            self.store.put_sequence(seq.oid, mark)?;
+            st.recorded = mark;
+        }
+        Ok(next)
+    }
+
+    /// setval(): the next nextval() returns `value` (+ increment when `called`).
+    pub fn setval(&self, seq: &crate::catalog::Sequence, value: i64, called: bool) -> Result<i64> {
+        if value < seq.min || value > seq.max {
+            return Err(crate::error::SqlError::new(
+                "22003",
+                format!(
+                    "setval: value {value} is out of bounds for sequence \"{}\" ({}..{})",
+                    seq.name, seq.min, seq.max
+                ),
+            ));
+        }
+        let mut map = self.seqs.lock();
+        let st = self.seq_state(&mut map, seq);
+        st.last = value;
+        st.called = called;
+        self.store.put_sequence(seq.oid, value)?;
+        st.recorded = value;
+        Ok(value)
+    }
+
+    pub fn rollback(&self, txn: Txn) {
+        self.locks.release_all(txn.id);
+    }
+}

@@ -1,0 +1,630 @@
+//! The PostgreSQL wire protocol (pgwire's message codec): startup, the
+//! simple and extended query protocols, errors and ReadyForQuery, one
+//! session per connection on its own thread, as PostgreSQL runs one
+//! backend per connection.
+
+use bytes::{BufMut, BytesMut};
+use parking_lot::Mutex;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
+use pgwire::messages::data::{
+    DataRow, FieldDescription, NoData, ParameterDescription, RowDescription,
+};
+use pgwire::messages::extendedquery::{
+    BindComplete, CloseComplete, ParseComplete, PortalSuspended,
+};
+use pgwire::messages::response::{
+    CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, ReadyForQuery,
+    TransactionStatus,
+};
+use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, SecretKey};
+use pgwire::messages::{
+    DecodeContext, PgWireBackendMessage as B, PgWireFrontendMessage as F, SslNegotiationMetaMessage,
+};
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crate::error::{code, SqlError};
+use crate::session::{Outcome, Session};
+use crate::sql::plan::OutColumn;
+use crate::txn::Engine;
+use crate::types::{self, ColType, Type, Value};
+
+static NEXT_PID: AtomicI32 = AtomicI32::new(1000);
+
+/// Running sessions by backend pid: their secret key and cancel flag.
+type CancelMap = HashMap<i32, (i32, Arc<AtomicBool>)>;
+
+fn cancels() -> &'static Mutex<CancelMap> {
+    static MAP: OnceLock<Mutex<CancelMap>> = OnceLock::new();
+    MAP.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Removes a session from the cancel registry when it ends.
+struct Registered(i32);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        cancels().lock().remove(&self.0);
+    }
+}
+
+/// A prepared statement: its parse tree (None for an empty query) and types.
+#[derive(Clone)]
+struct Prepared {
+    node: Option<pg_query::protobuf::Node>,
+    param_types: Vec<Type>,
+    columns: Option<Vec<OutColumn>>,
+}
+
+struct Portal {
+    stmt: Prepared,
+    params: Vec<Value>,
+    formats: Vec<i16>,
+    /// A result not yet fully sent (Execute with a row limit).
+    pending: Option<(Outcome, usize)>,
+}
+
+struct Conn<S> {
+    stream: S,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    ctx: DecodeContext,
+}
+
+impl<S: Read + Write> Conn<S> {
+    fn read_msg(&mut self) -> io::Result<Option<F>> {
+        loop {
+            match F::decode(&mut self.rbuf, &self.ctx) {
+                Ok(Some(m)) => return Ok(Some(m)),
+                Ok(None) => {}
+                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.rbuf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn send(&mut self, m: B) {
+        if let Err(e) = m.encode(&mut self.wbuf) {
+            // Only an oversized message fails to encode: report it instead.
+            let err = SqlError::new(
+                code::PROGRAM_LIMIT_EXCEEDED,
+                format!("message too large: {e}"),
+            );
+            let _ = B::ErrorResponse(error_response(&err, "ERROR")).encode(&mut self.wbuf);
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.wbuf.is_empty() {
+            self.stream.write_all(&self.wbuf)?;
+            self.stream.flush()?;
+            self.wbuf.clear();
+        }
+        Ok(())
+    }
+}
+
+fn error_response(e: &SqlError, severity: &str) -> ErrorResponse {
+    let mut fields = vec![
+        (b'S', severity.to_string()),
+        (b'V', severity.to_string()),
+        (b'C', e.code.to_string()),
+        (b'M', e.message.clone()),
+    ];
+    if let Some(d) = &e.detail {
+        fields.push((b'D', d.clone()));
+    }
+    if let Some(h) = &e.hint {
+        fields.push((b'H', h.clone()));
+    }
+    if let Some(p) = e.position {
+        fields.push((b'P', p.to_string()));
+    }
+    ErrorResponse::new(fields)
+}
+
+fn status(s: &Session) -> TransactionStatus {
+    match s.status() {
+        b'T' => TransactionStatus::Transaction,
+        b'E' => TransactionStatus::Error,
+        _ => TransactionStatus::Idle,
+    }
+}
+
+fn row_description(cols: &[OutColumn], formats: &[i16]) -> RowDescription {
+    RowDescription::new(
+        cols.iter()
+            .enumerate()
+            .map(|(i, c)| {
+                FieldDescription::new(
+                    c.name.clone(),
+                    i32::try_from(c.table_oid).unwrap_or(0),
+                    c.attnum,
+                    c.ty.ty.oid(),
+                    c.ty.ty.typlen(),
+                    c.ty.typmod,
+                    format_for(formats, i),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn format_for(formats: &[i16], i: usize) -> i16 {
+    match formats.len() {
+        0 => 0,
+        1 => formats[0],
+        _ => formats.get(i).copied().unwrap_or(0),
+    }
+}
+
+fn data_row(row: &[Value], cols: &[OutColumn], formats: &[i16]) -> Result<DataRow, SqlError> {
+    let mut data = BytesMut::new();
+    for (i, v) in row.iter().enumerate() {
+        if v.is_null() {
+            data.put_i32(-1);
+            continue;
+        }
+        let ty = cols.get(i).map(|c| c.ty.ty).unwrap_or(Type::Text);
+        let start = data.len();
+        data.put_i32(0);
+        if format_for(formats, i) == 1 {
+            types::encode_binary(v, ty, &mut data)?;
+        } else {
+            data.put_slice(types::format_text(v, ty).as_bytes());
+        }
+        let len = i32::try_from(data.len() - start - 4).map_err(|_| {
+            SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "value too large to transmit")
+        })?;
+        data[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    }
+    Ok(DataRow::new(
+        data,
+        i16::try_from(row.len()).unwrap_or(i16::MAX),
+    ))
+}
+
+/// Serves one client on `stream` until it disconnects.
+pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Result<()> {
+    let mut c = Conn {
+        stream,
+        rbuf: BytesMut::with_capacity(8192),
+        wbuf: BytesMut::with_capacity(8192),
+        ctx: DecodeContext::default(),
+    };
+    // Startup: SSL/GSS requests are refused; then the startup packet.
+    let startup = loop {
+        match c.read_msg()? {
+            None => return Ok(()),
+            Some(F::SslNegotiation(SslNegotiationMetaMessage::PostgresSsl(_)))
+            | Some(F::SslNegotiation(SslNegotiationMetaMessage::PostgresGss(_))) => {
+                c.stream.write_all(b"N")?;
+                c.stream.flush()?;
+            }
+            Some(F::SslNegotiation(SslNegotiationMetaMessage::None)) => {
+                c.ctx.awaiting_frontend_ssl = false
+            }
+            Some(F::CancelRequest(cr)) => {
+                // A matching key cancels the session's running statement;
+                // others are dropped silently, as PostgreSQL does.
+                let key = match &cr.secret_key {
+                    SecretKey::I32(k) => Some(*k),
+                    SecretKey::Bytes(b) => {
+                        <[u8; 4]>::try_from(b.as_ref()).ok().map(i32::from_be_bytes)
+                    }
+                };
+                if let Some(secret) = key {
+                    if let Some((s, flag)) = cancels().lock().get(&cr.pid) {
+                        if *s == secret {
+                            flag.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+                return Ok(());
+            }
+            Some(F::Startup(s)) => break s,
+            Some(_) => return Ok(()),
+        }
+    };
+    c.ctx.awaiting_frontend_ssl = false;
+    c.ctx.awaiting_frontend_startup = false;
+    let user = startup
+        .parameters
+        .get("user")
+        .cloned()
+        .unwrap_or_else(|| "postgres".into());
+    let database = startup
+        .parameters
+        .get("database")
+        .cloned()
+        .unwrap_or_else(|| user.clone());
+    let mut session = Session::new(engine, user, database);
+    for (k, v) in &startup.parameters {
+        if let Err(e) = session.startup_option(k, v) {
+            c.send(B::ErrorResponse(error_response(&e, "FATAL")));
+            return c.flush();
+        }
+    }
+    session.reported.clear();
+    c.send(B::Authentication(Authentication::Ok));
+    for (k, v) in session.startup_parameters() {
+        c.send(B::ParameterStatus(ParameterStatus::new(k, v)));
+    }
+    let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+    let secret = fastrand::i32(..);
+    cancels()
+        .lock()
+        .insert(pid, (secret, session.info.cancel.clone()));
+    let _registered = Registered(pid);
+    c.send(B::BackendKeyData(BackendKeyData::new(
+        pid,
+        SecretKey::I32(secret),
+    )));
+    c.send(B::ReadyForQuery(ReadyForQuery::new(
+        TransactionStatus::Idle,
+    )));
+    c.flush()?;
+
+    let mut statements: HashMap<String, Prepared> = HashMap::new();
+    let mut portals: HashMap<String, Portal> = HashMap::new();
+    let mut skip_until_sync = false;
+    let result = loop {
+        let msg = match c.read_msg() {
+            Ok(Some(m)) => m,
+            Ok(None) => break Ok(()),
+            Err(e) => {
+                let err = SqlError::new(
+                    code::PROTOCOL_VIOLATION,
+                    format!("invalid frontend message: {e}"),
+                );
+                c.send(B::ErrorResponse(error_response(&err, "FATAL")));
+                let _ = c.flush();
+                break Ok(());
+            }
+        };
+        let extended = msg.is_extended_query();
+        if matches!(msg, F::Query(_) | F::Execute(_)) {
+            // A cancel that arrived while idle does not carry over.
+            session.info.cancel.store(false, Ordering::Relaxed);
+        }
+        if skip_until_sync && extended && !matches!(msg, F::Sync(_)) {
+            continue;
+        }
+        let r: Result<(), SqlError> = match msg {
+            F::Query(q) => {
+                simple_query(&mut c, &mut session, &q.query);
+                portals.remove("");
+                Ok(())
+            }
+            F::Parse(p) => (|| {
+                let name = p.name.unwrap_or_default();
+                if !name.is_empty() && statements.contains_key(&name) {
+                    return Err(SqlError::new(
+                        code::DUPLICATE_PREPARED_STATEMENT,
+                        format!("prepared statement \"{name}\" already exists"),
+                    ));
+                }
+                let mut stmts = crate::sql::parse(&p.query)?;
+                if stmts.len() > 1 {
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "cannot insert multiple commands into a prepared statement",
+                    ));
+                }
+                let mut given = Vec::new();
+                for oid in &p.type_oids {
+                    given.push(if *oid == 0 {
+                        Type::Unknown
+                    } else {
+                        Type::from_oid(*oid).ok_or_else(|| {
+                            SqlError::unsupported(format!("parameter type OID {oid}"))
+                        })?
+                    });
+                }
+                let prepared = match stmts.pop() {
+                    None => Prepared {
+                        node: None,
+                        param_types: given,
+                        columns: None,
+                    },
+                    Some((node, _)) => {
+                        let (types, columns) = session.describe(&node, &given)?;
+                        Prepared {
+                            node: Some(node),
+                            param_types: types,
+                            columns,
+                        }
+                    }
+                };
+                statements.insert(name, prepared);
+                c.send(B::ParseComplete(ParseComplete::new()));
+                Ok(())
+            })(),
+            F::Bind(b) => (|| {
+                let sname = b.statement_name.unwrap_or_default();
+                let stmt = statements.get(&sname).cloned().ok_or_else(|| {
+                    SqlError::new(
+                        code::INVALID_SQL_STATEMENT_NAME,
+                        format!("prepared statement \"{sname}\" does not exist"),
+                    )
+                })?;
+                if b.parameters.len() != stmt.param_types.len() {
+                    return Err(SqlError::new(
+                        code::PROTOCOL_VIOLATION,
+                        format!(
+                            "bind message supplies {} parameters, but prepared statement \"{sname}\" requires {}",
+                            b.parameters.len(),
+                            stmt.param_types.len()
+                        ),
+                    ));
+                }
+                let mut params = Vec::with_capacity(b.parameters.len());
+                for (i, p) in b.parameters.iter().enumerate() {
+                    let ty = ColType::plain(stmt.param_types[i]);
+                    params.push(match p {
+                        None => Value::Null,
+                        Some(bytes) => {
+                            if format_for(&b.parameter_format_codes, i) == 1 {
+                                types::decode_binary(bytes, ty)?
+                            } else {
+                                let s = std::str::from_utf8(bytes).map_err(|_| {
+                                    SqlError::new(
+                                        "22021",
+                                        "invalid byte sequence for encoding \"UTF8\"",
+                                    )
+                                })?;
+                                types::parse_text(s, ty)?
+                            }
+                        }
+                    });
+                }
+                let pname = b.portal_name.unwrap_or_default();
+                portals.insert(
+                    pname,
+                    Portal {
+                        stmt,
+                        params,
+                        formats: b.result_column_format_codes,
+                        pending: None,
+                    },
+                );
+                c.send(B::BindComplete(BindComplete::new()));
+                Ok(())
+            })(),
+            F::Describe(d) => (|| {
+                let name = d.name.unwrap_or_default();
+                if d.target_type == b'S' {
+                    let stmt = statements.get(&name).ok_or_else(|| {
+                        SqlError::new(
+                            code::INVALID_SQL_STATEMENT_NAME,
+                            format!("prepared statement \"{name}\" does not exist"),
+                        )
+                    })?;
+                    c.send(B::ParameterDescription(ParameterDescription::new(
+                        stmt.param_types.iter().map(|t| t.oid()).collect(),
+                    )));
+                    match &stmt.columns {
+                        Some(cols) => c.send(B::RowDescription(row_description(cols, &[]))),
+                        None => c.send(B::NoData(NoData::new())),
+                    }
+                } else {
+                    let portal = portals.get(&name).ok_or_else(|| {
+                        SqlError::new(
+                            code::INVALID_CURSOR_NAME,
+                            format!("portal \"{name}\" does not exist"),
+                        )
+                    })?;
+                    match &portal.stmt.columns {
+                        Some(cols) => {
+                            c.send(B::RowDescription(row_description(cols, &portal.formats)))
+                        }
+                        None => c.send(B::NoData(NoData::new())),
+                    }
+                }
+                Ok(())
+            })(),
+            F::Execute(e) => (|| {
+                let name = e.name.unwrap_or_default();
+                let portal = portals.get_mut(&name).ok_or_else(|| {
+                    SqlError::new(
+                        code::INVALID_CURSOR_NAME,
+                        format!("portal \"{name}\" does not exist"),
+                    )
+                })?;
+                let Some(node) = portal.stmt.node.clone() else {
+                    c.send(B::EmptyQueryResponse(EmptyQueryResponse::new()));
+                    return Ok(());
+                };
+                if portal.pending.is_none() {
+                    let out = session.execute(&node, &portal.stmt.param_types, &portal.params)?;
+                    if out.copy_in.is_some() || out.copy_out.is_some() {
+                        return Err(SqlError::unsupported("COPY in the extended query protocol"));
+                    }
+                    send_notices(&mut c, &out);
+                    portal.pending = Some((out, 0));
+                }
+                let limit = usize::try_from(e.max_rows)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .unwrap_or(usize::MAX);
+                let formats = portal.formats.clone();
+                let mut done = false;
+                if let Some((out, sent)) = &mut portal.pending {
+                    let cols = out.columns.clone().unwrap_or_default();
+                    let end = sent.saturating_add(limit).min(out.rows.len());
+                    for r in &out.rows[*sent..end] {
+                        let row = data_row(r, &cols, &formats)?;
+                        c.send(B::DataRow(row));
+                    }
+                    *sent = end;
+                    if end < out.rows.len() {
+                        c.send(B::PortalSuspended(PortalSuspended::new()));
+                    } else {
+                        c.send(B::CommandComplete(CommandComplete::new(out.tag.clone())));
+                        done = true;
+                    }
+                }
+                if done {
+                    // A finished portal runs again from the start if executed again.
+                    portal.pending = None;
+                }
+                report_parameters(&mut c, &mut session);
+                Ok(())
+            })(),
+            F::Close(cl) => {
+                let name = cl.name.unwrap_or_default();
+                if cl.target_type == b'S' {
+                    statements.remove(&name);
+                } else {
+                    portals.remove(&name);
+                }
+                c.send(B::CloseComplete(CloseComplete::new()));
+                Ok(())
+            }
+            F::Sync(_) => {
+                skip_until_sync = false;
+                if let Err(e) = session.end_implicit() {
+                    c.send(B::ErrorResponse(error_response(&e, "ERROR")));
+                }
+                portals.retain(|_, p| p.pending.is_some() && session.txn.is_some());
+                c.send(B::ReadyForQuery(ReadyForQuery::new(status(&session))));
+                c.flush()
+                    .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string()))
+            }
+            F::Flush(_) => c
+                .flush()
+                .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string())),
+            F::Terminate(_) => break Ok(()),
+            F::CopyData(_) | F::CopyDone(_) | F::CopyFail(_) => Ok(()),
+            _ => Err(SqlError::new(
+                code::PROTOCOL_VIOLATION,
+                "unexpected message",
+            )),
+        };
+        if let Err(e) = r {
+            if e.code == code::IO_ERROR {
+                break Ok(());
+            }
+            c.send(B::ErrorResponse(error_response(&e, "ERROR")));
+            session.on_error();
+            if extended {
+                skip_until_sync = true;
+            }
+        }
+    };
+    if let Some(t) = session.txn.take() {
+        session.engine.rollback(t);
+    }
+    let _ = c.flush();
+    result
+}
+
+fn send_notices<S: Read + Write>(c: &mut Conn<S>, out: &Outcome) {
+    for (sev, code, msg) in &out.notices {
+        let fields = vec![
+            (b'S', sev.to_string()),
+            (b'V', sev.to_string()),
+            (b'C', code.to_string()),
+            (b'M', msg.clone()),
+        ];
+        c.send(B::NoticeResponse(NoticeResponse::new(fields)));
+    }
+}
+
+fn report_parameters<S: Read + Write>(c: &mut Conn<S>, session: &mut Session) {
+    for (k, v) in std::mem::take(&mut session.reported) {
+        c.send(B::ParameterStatus(ParameterStatus::new(k, v)));
+    }
+}
+
+/// Reads CopyData messages until CopyDone; CopyFail aborts the COPY.
+fn read_copy_data<S: Read + Write>(c: &mut Conn<S>) -> Result<String, SqlError> {
+    let mut data = Vec::new();
+    loop {
+        match c.read_msg() {
+            Ok(Some(F::CopyData(d))) => data.extend_from_slice(&d.data),
+            Ok(Some(F::CopyDone(_))) => break,
+            Ok(Some(F::CopyFail(f))) => {
+                return Err(SqlError::new(
+                    code::QUERY_CANCELED,
+                    format!("COPY from stdin failed: {}", f.message),
+                ))
+            }
+            Ok(Some(F::Flush(_))) | Ok(Some(F::Sync(_))) => {}
+            Ok(Some(_)) => {
+                return Err(SqlError::new(
+                    code::PROTOCOL_VIOLATION,
+                    "unexpected message type during COPY from stdin",
+                ))
+            }
+            Ok(None) | Err(_) => {
+                return Err(SqlError::new(code::IO_ERROR, "connection lost during COPY"))
+            }
+        }
+    }
+    String::from_utf8(data)
+        .map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))
+}
+
+fn simple_query<S: Read + Write>(c: &mut Conn<S>, session: &mut Session, sql: &str) {
+    let run = |c: &mut Conn<S>, session: &mut Session| -> Result<(), SqlError> {
+        let stmts = crate::sql::parse(sql)?;
+        if stmts.is_empty() {
+            c.send(B::EmptyQueryResponse(EmptyQueryResponse::new()));
+            return Ok(());
+        }
+        for (node, _) in stmts {
+            let mut out = session.execute(&node, &[], &[])?;
+            send_notices(c, &out);
+            if let Some(copy) = out.copy_in.take() {
+                let n = i16::try_from(copy.columns.len()).unwrap_or(i16::MAX);
+                c.send(B::CopyInResponse(CopyInResponse::new(
+                    0,
+                    n,
+                    vec![0; copy.columns.len()],
+                )));
+                c.flush()
+                    .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string()))?;
+                let data = read_copy_data(c)?;
+                out = session.copy_in(&copy, &data)?;
+            }
+            if let Some((ncols, data)) = out.copy_out.take() {
+                let n = i16::try_from(ncols).unwrap_or(i16::MAX);
+                c.send(B::CopyOutResponse(CopyOutResponse::new(
+                    0,
+                    n,
+                    vec![0; ncols],
+                )));
+                for line in data.split_inclusive('\n') {
+                    c.send(B::CopyData(CopyData::new(bytes::Bytes::copy_from_slice(
+                        line.as_bytes(),
+                    ))));
+                }
+                c.send(B::CopyDone(CopyDone::new()));
+            }
+            if let Some(cols) = &out.columns {
+                c.send(B::RowDescription(row_description(cols, &[])));
+                for r in &out.rows {
+                    let row = data_row(r, cols, &[])?;
+                    c.send(B::DataRow(row));
+                }
+            }
+            c.send(B::CommandComplete(CommandComplete::new(out.tag.clone())));
+            report_parameters(c, session);
+        }
+        session.end_implicit()
+    };
+    if let Err(e) = run(c, session) {
+        c.send(B::ErrorResponse(error_response(&e, "ERROR")));
+        session.on_error();
+    }
+    c.send(B::ReadyForQuery(ReadyForQuery::new(status(session))));
+    let _ = c.flush();
+}

@@ -1,0 +1,225 @@
+//! Concurrent sessions, checked against PostgreSQL 15 and tusk-lite with
+//! the same code: READ COMMITTED waits for a locked row and re-checks its
+//! predicate on the newest version; a waits-for cycle raises 40P01.
+
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::{Client, NoTls};
+
+async fn lite_client(db: &tusk_lite::Database) -> Client {
+    let (client, server) = std::os::unix::net::UnixStream::pair().expect("pair");
+    db.serve_stream(server);
+    client.set_nonblocking(true).expect("nonblocking");
+    let stream = tokio::net::UnixStream::from_std(client).expect("tokio stream");
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.user("tusk").dbname("tusk");
+    let (c, conn) = cfg.connect_raw(stream, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    c
+}
+
+async fn pg_client(url: &str) -> Client {
+    let (c, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    c
+}
+
+/// Runs `scenario` with a way to open sessions on one database.
+async fn both<F, Fut>(scenario: F)
+where
+    F: Fn(Vec<Arc<Client>>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let db = tusk_lite::Database::open_in_memory();
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(Arc::new(lite_client(&db).await));
+    }
+    scenario(clients).await;
+
+    let pg = tusk_testkit::Cluster::shared()
+        .database()
+        .expect("database");
+    let url = pg.url();
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(Arc::new(pg_client(&url).await));
+    }
+    scenario(clients).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_committed_waits_and_rechecks() {
+    both(|c| async move {
+        c[0].batch_execute(
+            "CREATE TABLE kv (k int PRIMARY KEY, v int); INSERT INTO kv VALUES (1, 10), (2, 20)",
+        )
+        .await
+        .expect("setup");
+        c[0].batch_execute("BEGIN; UPDATE kv SET v = v + 1 WHERE k = 1")
+            .await
+            .expect("t1");
+        let (a, b) = (c[1].clone(), c[2].clone());
+        // Waits for t1, then re-checks v = 10 on the new version (11): no row.
+        let w1 = tokio::spawn(async move {
+            a.execute("UPDATE kv SET v = v * 100 WHERE k = 1 AND v = 10", &[])
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(
+            !w1.is_finished(),
+            "the second writer waits for the row lock"
+        );
+        c[0].batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(w1.await.expect("join").expect("update"), 0);
+        // A writer that waits applies its change to the newest version.
+        c[0].batch_execute("BEGIN; UPDATE kv SET v = v + 1 WHERE k = 2")
+            .await
+            .expect("t1");
+        let w2 =
+            tokio::spawn(
+                async move { b.execute("UPDATE kv SET v = v * 10 WHERE k = 2", &[]).await },
+            );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c[0].batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(w2.await.expect("join").expect("update"), 1);
+        let rows = c[0]
+            .query("SELECT v FROM kv ORDER BY k", &[])
+            .await
+            .expect("select");
+        let v: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(v, [11, 210]);
+        c[0].batch_execute("DROP TABLE kv").await.expect("drop");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlock_is_detected() {
+    both(|c| async move {
+        c[0].batch_execute(
+            "CREATE TABLE d (k int PRIMARY KEY, v int); INSERT INTO d VALUES (1, 0), (2, 0)",
+        )
+        .await
+        .expect("setup");
+        c[0].batch_execute("BEGIN; UPDATE d SET v = 1 WHERE k = 1")
+            .await
+            .expect("t1");
+        c[1].batch_execute("BEGIN; UPDATE d SET v = 2 WHERE k = 2")
+            .await
+            .expect("t2");
+        let a = c[0].clone();
+        let t1 =
+            tokio::spawn(async move { a.batch_execute("UPDATE d SET v = 1 WHERE k = 2").await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let r2 = c[1].batch_execute("UPDATE d SET v = 2 WHERE k = 1").await;
+        // One of the two fails with 40P01; the other then proceeds.
+        let winner = match r2 {
+            Err(e) => {
+                assert_eq!(e.code().map(|s| s.code()), Some("40P01"), "{e}");
+                c[1].batch_execute("ROLLBACK")
+                    .await
+                    .expect("rollback loser");
+                t1.await.expect("join").expect("t1 proceeds");
+                0
+            }
+            Ok(()) => {
+                let e = t1.await.expect("join").unwrap_err();
+                assert_eq!(e.code().map(|s| s.code()), Some("40P01"), "{e}");
+                c[0].batch_execute("ROLLBACK")
+                    .await
+                    .expect("rollback loser");
+                1
+            }
+        };
+        c[winner]
+            .batch_execute("COMMIT")
+            .await
+            .expect("commit winner");
+        c[2].batch_execute("DROP TABLE d").await.expect("drop");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn for_update_nowait_and_skip_locked() {
+    both(|c| async move {
+        c[0].batch_execute("CREATE TABLE q (id int PRIMARY KEY, state text); INSERT INTO q SELECT g, 'new' FROM generate_series(1, 5) g")
+            .await
+            .expect("setup");
+        // Worker 0 claims the first job.
+        c[0].batch_execute("BEGIN").await.expect("begin");
+        let r = c[0]
+            .query("SELECT id FROM q WHERE state = 'new' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", &[])
+            .await
+            .expect("claim");
+        assert_eq!(r[0].get::<_, i32>(0), 1);
+        // Worker 1 skips it and gets the next; only that row is locked.
+        c[1].batch_execute("BEGIN").await.expect("begin");
+        let r = c[1]
+            .query("SELECT id FROM q WHERE state = 'new' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", &[])
+            .await
+            .expect("claim");
+        assert_eq!(r[0].get::<_, i32>(0), 2);
+        // NOWAIT on a locked row fails at once with 55P03.
+        let e = c[2].query("SELECT * FROM q WHERE id = 1 FOR UPDATE NOWAIT", &[]).await.unwrap_err();
+        assert_eq!(e.code().map(|s| s.code()), Some("55P03"), "{e}");
+        // FOR SHARE waits for the FOR UPDATE lock, then sees the newest version.
+        let w = c[2].clone();
+        let waiter = tokio::spawn(async move { w.query("SELECT state FROM q WHERE id = 1 FOR SHARE", &[]).await });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(!waiter.is_finished(), "FOR SHARE waits for FOR UPDATE");
+        c[0].batch_execute("UPDATE q SET state = 'done' WHERE id = 1; COMMIT").await.expect("finish job");
+        let r = waiter.await.expect("join").expect("share");
+        assert_eq!(r[0].get::<_, &str>(0), "done");
+        c[1].batch_execute("COMMIT").await.expect("commit");
+        // Rows changed away from the predicate while waiting are skipped.
+        c[0].batch_execute("BEGIN; UPDATE q SET state = 'taken' WHERE id = 3").await.expect("t0");
+        let w = c[1].clone();
+        let waiter = tokio::spawn(async move {
+            w.query("SELECT id FROM q WHERE id = 3 AND state = 'new' FOR UPDATE", &[]).await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c[0].batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(waiter.await.expect("join").expect("select").len(), 0);
+        c[0].batch_execute("DROP TABLE q").await.expect("drop");
+    })
+    .await;
+}
+
+/// A CancelRequest stops a statement waiting for a row lock with 57014.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_stops_a_waiting_statement() {
+    let db = tusk_lite::Database::open_in_memory();
+    let lite = tusk_lite::serve(&db, "127.0.0.1:0").expect("listen");
+    let lite_url = format!("host=127.0.0.1 port={} user=app dbname=app", lite.port());
+    let pg = tusk_testkit::Cluster::shared()
+        .database()
+        .expect("database");
+    for url in [lite_url, pg.url()] {
+        let a = pg_client(&url).await;
+        let b = Arc::new(pg_client(&url).await);
+        a.batch_execute("CREATE TABLE c (k int PRIMARY KEY, v int); INSERT INTO c VALUES (1, 0)")
+            .await
+            .expect("setup");
+        a.batch_execute("BEGIN; UPDATE c SET v = 1 WHERE k = 1")
+            .await
+            .expect("lock");
+        let token = b.cancel_token();
+        let b2 = b.clone();
+        let waiter =
+            tokio::spawn(async move { b2.execute("UPDATE c SET v = 2 WHERE k = 1", &[]).await });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        token.cancel_query(NoTls).await.expect("cancel");
+        let e = waiter.await.expect("join").unwrap_err();
+        assert_eq!(e.code().map(|s| s.code()), Some("57014"), "{e}");
+        a.batch_execute("COMMIT").await.expect("commit");
+        let v: i32 = b
+            .query_one("SELECT v FROM c WHERE k = 1", &[])
+            .await
+            .expect("select")
+            .get(0);
+        assert_eq!(v, 1);
+        a.batch_execute("DROP TABLE c").await.expect("drop");
+    }
+}
