@@ -11,6 +11,7 @@ mod faults;
 mod groups;
 mod pipeline;
 mod pooler;
+mod review;
 mod server_messages;
 mod stale_plan;
 mod stream;
