@@ -12,6 +12,7 @@ mod groups;
 mod pipeline;
 mod pooler;
 mod review;
+mod review_pooler;
 mod server_messages;
 mod stale_plan;
 mod stream;
