@@ -316,3 +316,256 @@ async fn deallocate_all_among_cached_callers() {
         within("round", join_all(futs)).await;
     }
 }
+
+/// COPY FROM STDIN futures dropped at random points among pipelined
+/// callers, then inside an explicit transaction behind pipelined callers:
+/// the COPY fails, the others are untouched (outside the transaction) or
+/// fail as the server fails them (inside it), and the connection lives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_dropped_and_copy_in_a_transaction_behind_pipelined_callers() {
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    for round in 0..4_u64 {
+        let futs = (0..40_i64).map(|i| {
+            let c = &c;
+            async move {
+                if i % 8 == 3 {
+                    let sql =
+                        ["COPY t FROM STDIN", "SELECT 1; COPY t FROM STDIN"][(i % 2) as usize];
+                    let d = Duration::from_micros(50 + 40 * i as u64 + 13 * round);
+                    if i % 2 == 0 {
+                        let _ = tokio::time::timeout(d, c.execute(sql, &[])).await;
+                    } else {
+                        let _ = tokio::time::timeout(d, c.batch_execute(sql)).await;
+                    }
+                } else {
+                    c.execute("INSERT INTO t VALUES ($1)", &[&i]).await.unwrap();
+                }
+            }
+        });
+        within("round", join_all(futs)).await;
+        assert!(!c.is_closed());
+    }
+    let n: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(n, 4 * 35);
+    {
+        let tx = c.transaction().await.unwrap();
+        let (a, b, d) = within("tx", async {
+            tokio::join!(
+                tx.execute("INSERT INTO t VALUES (-1)", &[]),
+                tx.execute("COPY t FROM STDIN", &[]),
+                tx.execute("INSERT INTO t VALUES (-2)", &[]),
+            )
+        })
+        .await;
+        assert!(a.is_ok());
+        assert!(b.unwrap_err().to_string().contains("COPY"));
+        assert_eq!(d.unwrap_err().code().unwrap().code(), "25P02");
+        assert!(tx.commit().await.is_err());
+    }
+    let n: i64 = c
+        .query_scalar("SELECT count(*) FROM t WHERE id < 0", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert!(!c.is_closed());
+}
+
+/// Many callers issuing the same new SQL at once (some dropped at once):
+/// one statement stays cached, and the duplicates prepared by the others
+/// are closed on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_new_sql_from_many_callers_leaves_one_statement() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    for r in 0..15_i64 {
+        let sql = format!("SELECT $1::int8 + {r}");
+        let futs = (0..30_i64).map(|i| {
+            let (c, sql) = (&c, sql.as_str());
+            async move {
+                if i % 5 == 4 {
+                    let _ = tokio::time::timeout(
+                        Duration::from_micros(30 * i as u64),
+                        c.query_scalar::<i64>(sql, &[&i]),
+                    )
+                    .await;
+                } else {
+                    let v: i64 = c.query_scalar(sql, &[&i]).await.unwrap();
+                    assert_eq!(v, i + r);
+                }
+            }
+        });
+        within("round", join_all(futs)).await;
+    }
+    within("idle", c.wait_idle()).await.unwrap();
+    // A round trip sends the Closes of dropped duplicates.
+    let _: i32 = c.query_scalar("SELECT 1", &[]).await.unwrap();
+    let cached = c.cached_statements();
+    assert!(cached <= 17, "{cached} statements cached for 16 SQL texts");
+    let on_server: i64 = c
+        .query_scalar(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT $1::int8 + %'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        on_server <= 15,
+        "{on_server} prepared on the server for 15 SQL texts"
+    );
+}
+
+/// Read groups meet streams, 1 ms timeouts and a result type changed by
+/// DDL from another connection: every answer is the statement's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_groups_with_streams_timeouts_and_ddl() {
+    let db = crate::db();
+    let c = tusk::connect(&format!("{}?read_groups=on", db.url()))
+        .await
+        .unwrap();
+    let ddl = crate::conn(&db).await;
+    c.batch_execute("CREATE TABLE t (id int8 PRIMARY KEY, v int4); INSERT INTO t SELECT g, 1 FROM generate_series(1, 100) g")
+        .await
+        .unwrap();
+    for round in 0..6_i64 {
+        if round % 2 == 1 {
+            let ty = if round % 4 == 1 { "int8" } else { "int4" };
+            ddl.batch_execute(&format!("ALTER TABLE t ALTER COLUMN v TYPE {ty}"))
+                .await
+                .unwrap();
+        }
+        let futs = (0..40_i64).map(|i| {
+            let c = &c;
+            async move {
+                match i % 5 {
+                    0 => {
+                        let mut s = c
+                            .query_stream("SELECT id FROM t ORDER BY id", &[])
+                            .await
+                            .unwrap();
+                        let mut n = 0;
+                        while let Some(r) = s.next().await {
+                            r.unwrap();
+                            n += 1;
+                        }
+                        assert_eq!(n, 100);
+                    }
+                    1 => {
+                        let r = c
+                            .query_scalar::<i64>(
+                                Query::new("SELECT $1::int8 FROM pg_sleep(0.001)")
+                                    .timeout(Duration::from_millis(1)),
+                                &[&i],
+                            )
+                            .await;
+                        if let Ok(v) = r {
+                            assert_eq!(v, i);
+                        }
+                    }
+                    2 => {
+                        let rows = c
+                            .query("SELECT * FROM t WHERE id = $1", &[&(i + 1)])
+                            .await
+                            .unwrap();
+                        assert_eq!(rows.len(), 1);
+                    }
+                    _ => {
+                        let v: i64 = c
+                            .query_scalar("SELECT id FROM t WHERE id = $1", &[&(i + 1)])
+                            .await
+                            .unwrap();
+                        assert_eq!(v, i + 1);
+                    }
+                }
+            }
+        });
+        within("round", join_all(futs)).await;
+        assert!(!c.is_closed());
+    }
+}
+
+/// A stream read in a loop that issues 1 ms timed queries and atomic
+/// batches on the same connection: no deadlock, every answer right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_loop_with_timed_queries_and_batches() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    let mut s = within(
+        "stream",
+        c.query_stream("SELECT g::int8 FROM generate_series(1, 6000) g", &[]),
+    )
+    .await
+    .unwrap();
+    let mut k = 0_i64;
+    while let Some(r) = within("next", s.next()).await {
+        let g: i64 = r.unwrap().get(0);
+        k += 1;
+        assert_eq!(g, k);
+        if k % 1000 == 0 {
+            let r = within(
+                "timed",
+                c.query_scalar::<i64>(
+                    Query::new("SELECT $1::int8").timeout(Duration::from_millis(1)),
+                    &[&g],
+                ),
+            )
+            .await;
+            if let Ok(v) = r {
+                assert_eq!(v, g);
+            }
+            let mut b = Batch::atomic();
+            b.push("INSERT INTO t VALUES ($1)", &[&g]);
+            b.push("INSERT INTO t VALUES ($1)", &[&g]);
+            for r in within("batch", c.batch(&b)).await.unwrap() {
+                r.unwrap();
+            }
+        }
+    }
+    assert_eq!(k, 6000);
+    let n: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(n, 12);
+}
+
+/// Transaction control can hide in a procedure (`CALL`) or a `DO` block:
+/// at the top level of the extended protocol they run non-atomically and
+/// may COMMIT, ending the atomic batch's transaction midway. A batch whose
+/// every statement reports failure ("rolled back") must have committed
+/// nothing; today the insert ahead of the CALL commits (issue 9 item 8
+/// through a procedure).
+#[ignore = "reason: defect: an atomic batch containing CALL of a procedure (or a DO block) that COMMITs reports its earlier statements rolled back while they committed; the text check refuses COMMIT but cannot see inside CALL/DO; the fix is a design choice (refuse CALL/DO in atomic batches, or run the batch in an explicit transaction block where the server refuses the COMMIT with 2D000)"]
+#[tokio::test]
+async fn commit_inside_a_procedure_in_an_atomic_batch() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.batch_execute(
+        "CREATE TABLE t (id int8);
+         CREATE PROCEDURE p() LANGUAGE plpgsql AS 'BEGIN COMMIT; END';",
+    )
+    .await
+    .unwrap();
+    let mut wrong = Vec::new();
+    for (k, sql) in ["CALL p()", "DO 'BEGIN COMMIT; END'"]
+        .into_iter()
+        .enumerate()
+    {
+        let id = k as i64;
+        let mut b = Batch::atomic();
+        b.push("INSERT INTO t VALUES ($1)", &[&id]);
+        b.push(sql, &[]);
+        b.push("SELECT 1/0", &[]);
+        let out = within("batch", c.batch(&b)).await.unwrap();
+        let n: i64 = c
+            .query_scalar("SELECT count(*) FROM t WHERE id = $1", &[&id])
+            .await
+            .unwrap();
+        if n == 1 && out[0].is_err() {
+            wrong.push(format!(
+                "{sql}: the insert committed, the batch said {:?}",
+                out[0]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
