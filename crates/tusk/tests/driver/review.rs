@@ -569,3 +569,52 @@ async fn commit_inside_a_procedure_in_an_atomic_batch() {
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// A stale cached plan in the second statement of an atomic batch: the
+/// first statement already ran (and was rolled back), so resending the
+/// batch repeats what a rollback does not undo (here `nextval`). The
+/// batch's answer must be what the statements give when run once.
+#[tokio::test]
+async fn a_stale_plan_midway_through_an_atomic_batch_does_not_rerun_earlier_statements() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    let other = crate::conn(&db).await;
+    c.batch_execute(
+        "CREATE SEQUENCE s; CREATE TABLE t (id int4, v int4); INSERT INTO t VALUES (1, 10)",
+    )
+    .await
+    .unwrap();
+    let batch = || {
+        let mut b = Batch::atomic();
+        b.push("SELECT nextval('s')", &[]);
+        b.push("SELECT * FROM t", &[]);
+        b
+    };
+    // Both statements cached.
+    for r in within("warm", c.batch(&batch())).await.unwrap() {
+        r.unwrap();
+    }
+    let before: i64 = c
+        .query_scalar("SELECT last_value FROM s", &[])
+        .await
+        .unwrap();
+    other
+        .batch_execute("ALTER TABLE t ALTER COLUMN v TYPE int8")
+        .await
+        .unwrap();
+    let out = within("batch", c.batch(&batch())).await.unwrap();
+    let after: i64 = c
+        .query_scalar("SELECT last_value FROM s", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        after,
+        before + 1,
+        "nextval ran {} times: {out:?}",
+        after - before
+    );
+    // And the next run is healed.
+    for r in within("again", c.batch(&batch())).await.unwrap() {
+        r.unwrap();
+    }
+}
