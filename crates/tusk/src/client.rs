@@ -575,19 +575,30 @@ impl Client {
             if !done {
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                 let weak = Arc::downgrade(&self.shared);
-                let _hold = crate::cancel::Hold::new(&weak);
-                // Bounded by the grace period too: on a dead network the
-                // cancel connection hangs as well.
-                match tokio::time::timeout(left, crate::cancel::send_cancel(&self.shared.cancel))
-                    .await
-                {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
+                let hold = crate::cancel::Hold::new(&weak);
+                let target = self.shared.cancel.clone();
+                // The cancel runs to its end on a task of its own, holding
+                // the writes, even if this caller goes away meanwhile: a
+                // request already on its way still reaches the backend, and
+                // must not find another caller's query there. Bounded by
+                // the grace period too: on a dead network the cancel
+                // connection hangs as well.
+                let sent = tokio::spawn(async move {
+                    let r = tokio::time::timeout(left, crate::cancel::send_cancel(&target)).await;
+                    drop(hold);
+                    r
+                });
+                match sent.await {
+                    Ok(Ok(Ok(()))) => {}
+                    Ok(Ok(Err(e))) => {
                         tracing::warn!(error = %e, "cancel request after a query timeout failed")
                     }
-                    Err(_) => tracing::warn!(
+                    Ok(Err(_)) => tracing::warn!(
                         "cancel request after a query timeout did not complete in {grace:?}"
                     ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cancel request after a query timeout failed")
+                    }
                 }
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());

@@ -618,3 +618,39 @@ async fn a_stale_plan_midway_through_an_atomic_batch_does_not_rerun_earlier_stat
         r.unwrap();
     }
 }
+
+/// A timed query's future dropped while its cancel request is on its way:
+/// the cancel may still land after the timed query ended by itself, so no
+/// other caller's query may be written before the server acted on it.
+/// Another caller's untimed query must never be canceled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_query_dropped_while_canceling_never_cancels_the_next_caller() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    let mut hit = Vec::new();
+    for round in 0..150_u64 {
+        let drop_after = Duration::from_micros(1000 + (round * 37) % 1500);
+        let (_, b) = within("round", async {
+            tokio::join!(
+                tokio::time::timeout(
+                    drop_after,
+                    c.query_scalar::<String>(
+                        Query::new("SELECT pg_sleep(0.0015)::text")
+                            .timeout(Duration::from_millis(1)),
+                        &[],
+                    ),
+                ),
+                async {
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                    c.query_scalar::<i32>("SELECT 7 FROM pg_sleep(0.004)", &[])
+                        .await
+                }
+            )
+        })
+        .await;
+        if let Err(e) = b {
+            hit.push(format!("round {round}: {e}"));
+        }
+    }
+    assert!(hit.is_empty(), "untimed queries canceled: {hit:#?}");
+}
