@@ -654,3 +654,36 @@ async fn a_timed_query_dropped_while_canceling_never_cancels_the_next_caller() {
     }
     assert!(hit.is_empty(), "untimed queries canceled: {hit:#?}");
 }
+
+/// `CancelToken::cancel` promises that queries sent after the call are
+/// never affected, even when its future is dropped before it completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_cancel_call_never_cancels_a_later_query() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    let token = c.cancel_token();
+    let mut hit = Vec::new();
+    for round in 0..150_u64 {
+        let drop_after = Duration::from_micros(100 + (round * 37) % 900);
+        let (a, _) = within("round", async {
+            tokio::join!(
+                c.query_scalar::<String>("SELECT pg_sleep(0.0015)::text", &[]),
+                async {
+                    tokio::time::sleep(Duration::from_micros(1200)).await;
+                    let _ = tokio::time::timeout(drop_after, token.cancel()).await;
+                }
+            )
+        })
+        .await;
+        let _ = a;
+        if let Err(e) = within(
+            "after",
+            c.query_scalar::<i32>("SELECT 7 FROM pg_sleep(0.004)", &[]),
+        )
+        .await
+        {
+            hit.push(format!("round {round}: {e}"));
+        }
+    }
+    assert!(hit.is_empty(), "later queries canceled: {hit:#?}");
+}
