@@ -19,15 +19,19 @@ async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
 
 /// PostgreSQL ends a `--` comment at a carriage return as well as at a
 /// newline (`non_newline [^\n\r]` in scan.l): `-- x\rCOPY t FROM STDIN` is
-/// a COPY. Among concurrent callers it must fail cleanly like any other
+/// a COPY; and the grammar drops empty statements, so `; COPY t FROM STDIN`
+/// is one statement, a COPY, even in the extended protocol. Among concurrent callers it must fail cleanly like any other
 /// COPY FROM STDIN, not close the connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_after_a_comment_ended_by_cr_fails_cleanly_among_callers() {
     let db = crate::db();
     let c = crate::conn(&db).await;
     c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
-    let sql = "-- load\rCOPY t FROM STDIN";
-    for _ in 0..5 {
+    for sql in [
+        "-- load\rCOPY t FROM STDIN",
+        "; COPY t FROM STDIN",
+        ";;/* x */;copy t from stdin",
+    ] {
         let futs = (0..40_i64).map(|i| {
             let c = &c;
             async move {
@@ -42,28 +46,37 @@ async fn copy_after_a_comment_ended_by_cr_fails_cleanly_among_callers() {
             }
         });
         within("round", join_all(futs)).await;
+        assert!(!c.is_closed(), "{sql:?}");
     }
-    assert!(!c.is_closed());
 }
 
 /// The same comment hides transaction control from the atomic batch's
-/// refusal: `-- x\rCOMMIT` is a COMMIT to the server.
+/// refusal: `-- x\rCOMMIT` is a COMMIT to the server, and so is `; COMMIT`
+/// (the grammar drops empty statements, so it is one statement).
 #[tokio::test]
 async fn commit_after_a_comment_ended_by_cr_is_refused_in_an_atomic_batch() {
     let db = crate::db();
     let c = crate::conn(&db).await;
     c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
     let one = 1_i64;
-    let mut b = Batch::atomic();
-    b.push("INSERT INTO t VALUES ($1)", &[&one]);
-    b.push("-- x\rCOMMIT", &[]);
-    b.push("SELECT 1/0", &[]);
-    let out = within("batch", c.batch(&b)).await.unwrap();
-    let n: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
-    assert!(out.iter().all(Result::is_err));
-    assert_eq!(n, 0, "the batch reported failure but its insert committed");
-    let e = out[1].as_ref().unwrap_err();
-    assert!(e.to_string().contains("transaction control"), "{e}");
+    for commit in ["-- x\rCOMMIT", "; COMMIT", ";;END"] {
+        let mut b = Batch::atomic();
+        b.push("INSERT INTO t VALUES ($1)", &[&one]);
+        b.push(commit, &[]);
+        b.push("SELECT 1/0", &[]);
+        let out = within("batch", c.batch(&b)).await.unwrap();
+        let n: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
+        assert!(out.iter().all(Result::is_err), "{commit:?}");
+        assert_eq!(
+            n, 0,
+            "{commit:?}: the batch reported failure but its insert committed"
+        );
+        let e = out[1].as_ref().unwrap_err();
+        assert!(
+            e.to_string().contains("transaction control"),
+            "{commit:?}: {e}"
+        );
+    }
 }
 
 /// Streams dropped half-way, and streams that fail half-way, among other
@@ -686,4 +699,33 @@ async fn a_dropped_cancel_call_never_cancels_a_later_query() {
         }
     }
     assert!(hit.is_empty(), "later queries canceled: {hit:#?}");
+}
+
+/// `Query::timeout` on a stream: the query is canceled after its time
+/// like any other. Today the stream never sends a cancel (the option only
+/// gives it a write barrier), so the stream waits for the whole query.
+#[ignore = "reason: defect: query_stream ignores Query::timeout (RowStream::start never calls the timeout path; the option only adds a write barrier), so a timed stream runs to its end"]
+#[tokio::test]
+async fn a_timed_stream_is_canceled_after_its_time() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    let started = std::time::Instant::now();
+    let r = within(
+        "timed stream",
+        c.query_stream(
+            Query::new("SELECT 1 FROM pg_sleep(3)").timeout(Duration::from_millis(100)),
+            &[],
+        ),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    let e = match r {
+        Err(e) => e,
+        Ok(mut s) => match within("next", s.next()).await {
+            Some(Err(e)) => e,
+            other => panic!("no timeout after {elapsed:?}: {other:?}"),
+        },
+    };
+    assert_eq!(e.kind(), tusk::ErrorKind::Timeout, "{e}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }
