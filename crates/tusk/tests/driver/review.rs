@@ -729,3 +729,144 @@ async fn a_timed_stream_is_canceled_after_its_time() {
     assert_eq!(e.kind(), tusk::ErrorKind::Timeout, "{e}");
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }
+
+/// Two streams read alternately on one task, a third dropped half-way,
+/// inside a transaction whose writes must all commit; then a stream that
+/// fails mid-way aborts its transaction as the server says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleaved_streams_in_a_transaction() {
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    {
+        let tx = c.transaction().await.unwrap();
+        let mut a = within(
+            "a",
+            tx.query_stream("SELECT g::int8 FROM generate_series(1, 3000) g", &[]),
+        )
+        .await
+        .unwrap();
+        let mut b = within(
+            "b",
+            tx.query_stream("SELECT -g::int8 FROM generate_series(1, 3000) g", &[]),
+        )
+        .await
+        .unwrap();
+        {
+            let mut d = within(
+                "d",
+                tx.query_stream("SELECT g FROM generate_series(1, 100000) g", &[]),
+            )
+            .await
+            .unwrap();
+            within("d1", d.next()).await.unwrap().unwrap();
+        }
+        for k in 1..=3000_i64 {
+            let x: i64 = within("a.next", a.next()).await.unwrap().unwrap().get(0);
+            let y: i64 = within("b.next", b.next()).await.unwrap().unwrap().get(0);
+            assert_eq!((x, y), (k, -k));
+            if k % 700 == 0 {
+                within("insert", tx.execute("INSERT INTO t VALUES ($1)", &[&k]))
+                    .await
+                    .unwrap();
+            }
+        }
+        assert!(within("a end", a.next()).await.is_none());
+        assert!(within("b end", b.next()).await.is_none());
+        within("commit", tx.commit()).await.unwrap();
+    }
+    let n: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(n, 4);
+    {
+        let tx = c.transaction().await.unwrap();
+        tx.execute("INSERT INTO t VALUES (-1)", &[]).await.unwrap();
+        let mut s = within(
+            "failing",
+            tx.query_stream("SELECT 1 / (g - 2000) FROM generate_series(1, 3000) g", &[]),
+        )
+        .await
+        .unwrap();
+        let mut failed = false;
+        while let Some(r) = within("next", s.next()).await {
+            failed |= r.is_err();
+        }
+        assert!(failed);
+        let e = tx
+            .execute("INSERT INTO t VALUES (-2)", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(e.code().unwrap().code(), "25P02");
+        assert!(tx.commit().await.is_err());
+    }
+    let n: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(n, 4);
+    assert!(!c.is_closed());
+}
+
+/// The oracle for read groups: pipelined (non-atomic) batches mixing a
+/// failing read, reads, a writer disguised as a read (25006, sent again)
+/// and updates give, on `read_groups=on`, exactly the answers the same
+/// statements give one by one on a plain connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_group_batches_match_one_by_one() {
+    let db = crate::db();
+    let setup = crate::conn(&db).await;
+    setup
+        .batch_execute(
+            "CREATE TABLE t (id int8 PRIMARY KEY, v int8);
+             CREATE FUNCTION bump(k int8) RETURNS int8 LANGUAGE sql AS
+               'UPDATE t SET v = v + 1 WHERE id = k RETURNING v';",
+        )
+        .await
+        .unwrap();
+    let grouped = tusk::connect(&format!("{}?read_groups=on", db.url()))
+        .await
+        .unwrap();
+    let plain = crate::conn(&db).await;
+    let script: &[&str] = &[
+        "SELECT 1 / (v - v) FROM t WHERE id = $1",
+        "SELECT v FROM t WHERE id = $1",
+        "SELECT bump($1)",
+        "SELECT v FROM t WHERE id = $1",
+        "UPDATE t SET v = v + 10 WHERE id = $1 RETURNING v",
+        "SELECT v FROM t WHERE id = $1",
+        "SELECT bump($1)",
+        "SELECT v * 2 FROM t WHERE id = $1",
+    ];
+    async fn run(c: &tusk::Connection, script: &[&str], id: i64) -> Vec<String> {
+        let mut b = Batch::new();
+        for sql in script {
+            b.push(*sql, &[&id]);
+        }
+        c.batch(&b)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| match r {
+                Ok(q) => format!(
+                    "{:?}",
+                    q.rows.iter().map(|r| r.get::<i64>(0)).collect::<Vec<_>>()
+                ),
+                Err(e) => format!("error {:?}", e.code().map(|c| c.code().to_string())),
+            })
+            .collect()
+    }
+    for round in 0..3_i64 {
+        let ids: Vec<i64> = (0..30).map(|i| round * 100 + i).collect();
+        for id in &ids {
+            setup
+                .execute("INSERT INTO t VALUES ($1, 1), ($1 + 10000, 1)", &[id])
+                .await
+                .unwrap();
+        }
+        let got = within(
+            "grouped",
+            join_all(ids.iter().map(|id| run(&grouped, script, *id))),
+        )
+        .await;
+        for (id, g) in ids.iter().zip(got) {
+            let want = within("plain", run(&plain, script, id + 10000)).await;
+            assert_eq!(g, want, "id {id}");
+        }
+    }
+}
