@@ -870,3 +870,34 @@ async fn read_group_batches_match_one_by_one() {
         }
     }
 }
+
+/// Thousands of distinct statements: the cache stays within its bound and
+/// so do the statements prepared on the server (evicted ones are closed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distinct_statements_stay_bounded_in_the_cache_and_on_the_server() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    for chunk in 0..30_i64 {
+        let futs = (0..100_i64).map(|i| {
+            let c = &c;
+            async move {
+                let k = chunk * 100 + i;
+                let sql = format!("SELECT $1::int8 + {k}");
+                let v: i64 = c.query_scalar(sql.as_str(), &[&1_i64]).await.unwrap();
+                assert_eq!(v, k + 1);
+            }
+        });
+        within("chunk", join_all(futs)).await;
+    }
+    let _: i32 = c.query_scalar("SELECT 1", &[]).await.unwrap();
+    let cached = c.cached_statements() as i64;
+    let on_server: i64 = c
+        .query_scalar("SELECT count(*) FROM pg_prepared_statements", &[])
+        .await
+        .unwrap();
+    assert!(cached <= 1000, "{cached}");
+    assert!(
+        on_server <= cached + 101,
+        "{on_server} on the server, {cached} cached"
+    );
+}

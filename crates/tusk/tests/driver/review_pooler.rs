@@ -215,3 +215,74 @@ async fn a_timed_query_queued_in_the_pooler_leaves_the_connection_usable() {
         .unwrap_or_else(|e| panic!("after a timed query queued in the pooler: {e}"));
     assert_eq!(v, 3);
 }
+
+/// Streams (some dropped half-way, some failing) among concurrent callers
+/// on one pooler-mode connection behind PgBouncer: every caller gets its
+/// own rows and the connection stays usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_among_callers_on_a_pooler_connection() {
+    use futures_util::StreamExt;
+    let (db, bouncer) = bouncer(2);
+    let url = format!("{}?pooler_mode=on", bouncer.url(db.name()));
+    let c = tusk::connect(&url).await.unwrap();
+    let other = tusk::connect(&url).await.unwrap();
+    for round in 0..3_i64 {
+        let futs = (0..24_i64).map(|i| {
+            let (c, other) = (&c, &other);
+            async move {
+                match i % 4 {
+                    0 => {
+                        let n = 2000 + i;
+                        let mut s = c
+                            .query_stream(
+                                "SELECT g::int8 FROM generate_series(1, $1::int8) g",
+                                &[&n],
+                            )
+                            .await
+                            .unwrap();
+                        let mut k = 0_i64;
+                        while let Some(r) = s.next().await {
+                            k += 1;
+                            assert_eq!(r.unwrap().get::<i64>(0), k);
+                        }
+                        assert_eq!(k, n);
+                    }
+                    1 => {
+                        let mut s = c
+                            .query_stream("SELECT g FROM generate_series(1, 50000) g", &[])
+                            .await
+                            .unwrap();
+                        s.next().await.unwrap().unwrap();
+                    }
+                    2 => {
+                        let mut s = c
+                            .query_stream(
+                                "SELECT 1 / (g - 1500) FROM generate_series(1, 2000) g",
+                                &[],
+                            )
+                            .await
+                            .unwrap();
+                        let mut failed = false;
+                        while let Some(r) = s.next().await {
+                            failed |= r.is_err();
+                        }
+                        assert!(failed);
+                    }
+                    _ => {
+                        let v: i64 = other
+                            .query_scalar("SELECT $1::int8 * 3", &[&(round * 100 + i)])
+                            .await
+                            .unwrap();
+                        assert_eq!(v, (round * 100 + i) * 3);
+                        let v: i64 = c.query_scalar("SELECT $1::int8", &[&i]).await.unwrap();
+                        assert_eq!(v, i);
+                    }
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(30), join_all(futs))
+            .await
+            .expect("round finished");
+    }
+    assert!(!c.is_closed());
+}
