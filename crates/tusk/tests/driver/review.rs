@@ -99,7 +99,7 @@ async fn streams_dropped_or_failing_half_way_among_callers() {
                             .unwrap();
                         for k in 1..=(5 + i) {
                             let r = s.next().await.unwrap().unwrap();
-                            assert_eq!(r.get::<i32>(0), k as i32);
+                            assert_eq!(r.get::<i32>(0), i32::try_from(k).unwrap());
                         }
                     }
                     1 => {
@@ -189,7 +189,7 @@ async fn one_ms_timeouts_among_untimed_callers_match_the_oracle() {
                         let q = Query::new("INSERT INTO t SELECT $1::int8 FROM pg_sleep(0.001)")
                             .timeout(Duration::from_millis(1));
                         let r = tokio::time::timeout(
-                            Duration::from_micros(300 + 97 * i as u64),
+                            Duration::from_micros(300 + 97 * i.unsigned_abs()),
                             c.execute(q, &[&id]),
                         )
                         .await;
@@ -269,7 +269,7 @@ async fn read_groups_with_failures_and_drops_keep_every_answer() {
                     }
                     2 => {
                         let r = tokio::time::timeout(
-                            Duration::from_micros(200 + 50 * i as u64),
+                            Duration::from_micros(200 + 50 * i.unsigned_abs()),
                             c.query_scalar::<i64>("SELECT $1::int8 + 7", &[&id]),
                         )
                         .await;
@@ -294,8 +294,8 @@ async fn read_groups_with_failures_and_drops_keep_every_answer() {
         .await
         .unwrap();
     let all: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
-    assert_eq!(n as usize, bumped.len());
-    assert_eq!(all as usize, bumped.len());
+    assert_eq!(usize::try_from(n).unwrap(), bumped.len());
+    assert_eq!(usize::try_from(all).unwrap(), bumped.len());
 }
 
 /// DEALLOCATE ALL from one caller while others run cached statements: no
@@ -317,7 +317,7 @@ async fn deallocate_all_among_cached_callers() {
                                 "SELECT $1::int8",
                                 "SELECT $1::int8 + 0",
                                 "SELECT $1::int8 * 1",
-                            ][(i % 3) as usize],
+                            ][usize::try_from(i % 3).unwrap()],
                             &[&(round + i)],
                         )
                         .await
@@ -344,9 +344,9 @@ async fn copy_dropped_and_copy_in_a_transaction_behind_pipelined_callers() {
             let c = &c;
             async move {
                 if i % 8 == 3 {
-                    let sql =
-                        ["COPY t FROM STDIN", "SELECT 1; COPY t FROM STDIN"][(i % 2) as usize];
-                    let d = Duration::from_micros(50 + 40 * i as u64 + 13 * round);
+                    let sql = ["COPY t FROM STDIN", "SELECT 1; COPY t FROM STDIN"]
+                        [usize::try_from(i % 2).unwrap()];
+                    let d = Duration::from_micros(50 + 40 * i.unsigned_abs() + 13 * round);
                     if i % 2 == 0 {
                         let _ = tokio::time::timeout(d, c.execute(sql, &[])).await;
                     } else {
@@ -399,7 +399,7 @@ async fn same_new_sql_from_many_callers_leaves_one_statement() {
             async move {
                 if i % 5 == 4 {
                     let _ = tokio::time::timeout(
-                        Duration::from_micros(30 * i as u64),
+                        Duration::from_micros(30 * i.unsigned_abs()),
                         c.query_scalar::<i64>(sql, &[&i]),
                     )
                     .await;
@@ -563,7 +563,7 @@ async fn commit_inside_a_procedure_in_an_atomic_batch() {
         .into_iter()
         .enumerate()
     {
-        let id = k as i64;
+        let id = i64::try_from(k).unwrap();
         let mut b = Batch::atomic();
         b.push("INSERT INTO t VALUES ($1)", &[&id]);
         b.push(sql, &[]);
@@ -890,7 +890,7 @@ async fn distinct_statements_stay_bounded_in_the_cache_and_on_the_server() {
         within("chunk", join_all(futs)).await;
     }
     let _: i32 = c.query_scalar("SELECT 1", &[]).await.unwrap();
-    let cached = c.cached_statements() as i64;
+    let cached = i64::try_from(c.cached_statements()).unwrap();
     let on_server: i64 = c
         .query_scalar("SELECT count(*) FROM pg_prepared_statements", &[])
         .await

@@ -89,7 +89,7 @@ async fn pipelined_callers_on_pooler_connections_never_cross() {
                             b.push(insert, &[&t, &i2, &m]);
                             b.push(insert, &[&t, &i3, &m]);
                             let _ = tokio::time::timeout(
-                                Duration::from_micros(100 * i as u64),
+                                Duration::from_micros(100 * i.unsigned_abs()),
                                 c.batch(&b),
                             )
                             .await;
