@@ -563,13 +563,14 @@ impl Client {
         // Cancel until the server answers: a cancel that reaches the
         // backend while it reads the query's messages is ignored by the
         // server (likely when the query only just reached the front), so
-        // it is sent again, at growing intervals, within the grace period.
+        // it is sent again, at growing intervals (from 5 ms: a short query
+        // must not outrun the second cancel), within the grace period.
         // Each one holds the connection's writes until the server acted on
         // it, and nothing behind this query is written before it completes
         // (its barrier): a cancel can only hit this query, or an idle
         // backend, which ignores it.
         let deadline = tokio::time::Instant::now() + grace;
-        let mut interval = Duration::from_millis(50);
+        let mut interval = Duration::from_millis(5);
         loop {
             let done = self.shared.lock().req(id).is_none_or(|r| r.done);
             if !done {

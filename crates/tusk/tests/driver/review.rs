@@ -901,3 +901,57 @@ async fn distinct_statements_stay_bounded_in_the_cache_and_on_the_server() {
         "{on_server} on the server, {cached} cached"
     );
 }
+
+/// COPY FROM STDIN in a pipelined (non-atomic) batch, behind an open
+/// stream, behind a timed query, and on a read-group connection: the COPY
+/// alone fails; everything around it gives its one-by-one answer. The
+/// timed query (1 ms, 50 ms of work) reaches the server behind the stream:
+/// its first cancel may come while the backend still reads it (ignored), so
+/// the next one must follow well within the query's own time; it came 50 ms
+/// later, and the query ran to its end about one run in two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_in_a_pipelined_batch_behind_streams_and_timed_queries() {
+    let db = crate::db();
+    for url in [db.url(), format!("{}?read_groups=on", db.url())] {
+        let c = tusk::connect(&url).await.unwrap();
+        c.batch_execute("DROP TABLE IF EXISTS t; CREATE TABLE t (id int8)")
+            .await
+            .unwrap();
+        let (one, two) = (1_i64, 2_i64);
+        let mut b = Batch::new();
+        b.push("INSERT INTO t VALUES ($1)", &[&one]);
+        b.push("COPY t FROM STDIN", &[]);
+        b.push("INSERT INTO t VALUES ($1)", &[&two]);
+        b.push("SELECT count(*) FROM t", &[]);
+        let mut s = within(
+            "stream",
+            c.query_stream("SELECT g FROM generate_series(1, 5000) g", &[]),
+        )
+        .await
+        .unwrap();
+        let (timed, out, plain) = within("all", async {
+            tokio::join!(
+                c.query_scalar::<i32>(
+                    Query::new("SELECT 5 FROM pg_sleep(0.05)").timeout(Duration::from_millis(1)),
+                    &[],
+                ),
+                c.batch(&b),
+                c.query_scalar::<i32>("SELECT 6", &[]),
+            )
+        })
+        .await;
+        assert_eq!(timed.unwrap_err().kind(), tusk::ErrorKind::Timeout, "{url}");
+        let out = out.unwrap();
+        assert!(out[0].is_ok() && out[2].is_ok(), "{url}: {out:?}");
+        assert!(out[1].as_ref().unwrap_err().to_string().contains("COPY"));
+        assert_eq!(out[3].as_ref().unwrap().rows[0].get::<i64>(0), 2);
+        assert_eq!(plain.unwrap(), 6);
+        let mut n = 0;
+        while let Some(r) = within("rest", s.next()).await {
+            r.unwrap();
+            n += 1;
+        }
+        assert_eq!(n, 5000);
+        assert!(!c.is_closed());
+    }
+}
