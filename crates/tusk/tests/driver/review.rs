@@ -955,3 +955,43 @@ async fn copy_in_a_pipelined_batch_behind_streams_and_timed_queries() {
         assert!(!c.is_closed());
     }
 }
+
+/// Statements the server runs outside any transaction block (VACUUM,
+/// CREATE INDEX CONCURRENTLY, REINDEX CONCURRENTLY) in an atomic batch: the
+/// batch reports truthfully what committed.
+#[tokio::test]
+async fn statements_outside_transaction_blocks_in_an_atomic_batch() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    let mut wrong = Vec::new();
+    for (k, sql) in [
+        "VACUUM t",
+        "CREATE INDEX CONCURRENTLY i ON t (id)",
+        "REINDEX TABLE CONCURRENTLY t",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = i64::try_from(k).unwrap();
+        let mut b = Batch::atomic();
+        b.push("INSERT INTO t VALUES ($1)", &[&id]);
+        b.push(sql, &[]);
+        b.push("SELECT 1/0", &[]);
+        let out = within("batch", c.batch(&b)).await.unwrap();
+        let n: i64 = c
+            .query_scalar("SELECT count(*) FROM t WHERE id = $1", &[&id])
+            .await
+            .unwrap();
+        if n == 1 && out[0].is_err() {
+            wrong.push(format!(
+                "{sql}: the insert committed, the batch said {:?}",
+                out[0]
+            ));
+        }
+    }
+    c.batch_execute("ALTER SYSTEM RESET work_mem")
+        .await
+        .unwrap();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
