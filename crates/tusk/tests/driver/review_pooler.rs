@@ -286,3 +286,46 @@ async fn streams_among_callers_on_a_pooler_connection() {
     }
     assert!(!c.is_closed());
 }
+
+/// `read_groups=on` with `pooler_mode=on` behind PgBouncer: groups need a
+/// named prefix statement, so they must stay off; concurrent reads from
+/// several clients give their own answers and nothing stays prepared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_groups_requested_in_pooler_mode_stay_off() {
+    let (db, bouncer) = bouncer(2);
+    let url = format!("{}?pooler_mode=on&read_groups=on", bouncer.url(db.name()));
+    let clients: Vec<tusk::Connection> = join_all((0..4).map(|_| tusk::connect(&url)))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let work = clients.iter().zip(0_i64..).map(|(c, t)| async move {
+        for round in 0..5_i64 {
+            let futs = (0..30_i64).map(|i| async move {
+                if i % 9 == 4 {
+                    c.query_scalar::<i64>("SELECT 1 / ($1::int8 - $1::int8)", &[&i])
+                        .await
+                        .unwrap_err();
+                } else {
+                    let v: i64 = c
+                        .query_scalar(
+                            "SELECT $1::int8 * 1000 + $2::int8",
+                            &[&t, &(round * 100 + i)],
+                        )
+                        .await
+                        .unwrap_or_else(|e| panic!("client {t}: {e}"));
+                    assert_eq!(v, t * 1000 + round * 100 + i);
+                }
+            });
+            join_all(futs).await;
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(60), join_all(work))
+        .await
+        .expect("clients finished");
+    let left: i64 = clients[0]
+        .query_scalar("SELECT count(*) FROM pg_prepared_statements", &[])
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
