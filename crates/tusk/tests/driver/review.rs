@@ -995,3 +995,35 @@ async fn statements_outside_transaction_blocks_in_an_atomic_batch() {
         .unwrap();
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// A transparent `#[derive(ToSql)]` newtype over a built-in type works as
+/// a parameter, alone and in atomic batches, without cache growth.
+#[tokio::test]
+async fn a_transparent_newtype_parameter_works_without_cache_growth() {
+    #[derive(Debug, postgres_types::ToSql)]
+    #[postgres(transparent)]
+    struct UserId(i64);
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    let mut sizes = Vec::new();
+    for k in 0..10_i64 {
+        c.execute("INSERT INTO t VALUES ($1)", &[&UserId(k)])
+            .await
+            .unwrap();
+        let (a, b) = (UserId(100 + k), UserId(200 + k));
+        let mut batch = Batch::atomic();
+        batch.push("INSERT INTO t VALUES ($1)", &[&a]);
+        batch.push("INSERT INTO t SELECT $1 WHERE $1 > 0", &[&b]);
+        for r in within("batch", c.batch(&batch)).await.unwrap() {
+            r.unwrap();
+        }
+        let n: i64 = c
+            .query_scalar("SELECT count(*) FROM t WHERE id >= $1", &[&UserId(0)])
+            .await
+            .unwrap();
+        assert_eq!(n, 3 * (k + 1));
+        sizes.push(c.cached_statements());
+    }
+    assert_eq!(sizes[2], sizes[9], "cache grew: {sizes:?}");
+}
