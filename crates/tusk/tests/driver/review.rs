@@ -1027,3 +1027,80 @@ async fn a_transparent_newtype_parameter_works_without_cache_growth() {
     }
     assert_eq!(sizes[2], sizes[9], "cache grew: {sizes:?}");
 }
+
+/// This process's CPU time (user + system), from /proc.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+/// A stream held open (not read, not dropped) after other callers came and
+/// went on its connection, and after a failed stream and a dropped one:
+/// reading stops (bounded memory) and nothing spins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_stream_neither_spins_nor_reads_without_bound() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    // Some history on the connection first.
+    let _ = within("failing", async {
+        let mut s = c
+            .query_stream("SELECT 1 / (g - 10) FROM generate_series(1, 20) g", &[])
+            .await
+            .unwrap();
+        while s.next().await.is_some() {}
+    })
+    .await;
+    {
+        let mut s = within(
+            "dropped",
+            c.query_stream("SELECT g FROM generate_series(1, 100000) g", &[]),
+        )
+        .await
+        .unwrap();
+        within("one", s.next()).await.unwrap().unwrap();
+    }
+    let _ = tokio::time::timeout(
+        Duration::from_micros(300),
+        c.query_scalar::<i32>("SELECT 1", &[]),
+    )
+    .await;
+    within("idle", c.wait_idle()).await.unwrap();
+    let mut s = within(
+        "held",
+        c.query_stream(
+            "SELECT g, repeat('x', 100) FROM generate_series(1, 2000000) g",
+            &[],
+        ),
+    )
+    .await
+    .unwrap();
+    within("one", s.next()).await.unwrap().unwrap();
+    // Other callers come and go while it is held.
+    for i in 0..3_i32 {
+        let v: i32 = within("other", c.query_scalar("SELECT $1::int4", &[&i]))
+            .await
+            .unwrap();
+        assert_eq!(v, i);
+    }
+    let received = c.bytes_received();
+    let cpu = cpu_time();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let spent = cpu_time().saturating_sub(cpu);
+    let more = c.bytes_received() - received;
+    assert!(
+        spent < Duration::from_millis(300),
+        "{spent:?} of CPU while idle"
+    );
+    assert!(
+        more < 4 << 20,
+        "{more} bytes read while the stream was held"
+    );
+    drop(s);
+    let v: i32 = within("after", c.query_scalar("SELECT 9", &[]))
+        .await
+        .unwrap();
+    assert_eq!(v, 9);
+}
