@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use futures_util::StreamExt;
 use tusk::{Batch, Executor, Query};
 
-const LIMIT: Duration = Duration::from_secs(30);
+const LIMIT: Duration = Duration::from_secs(15);
 
 async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(LIMIT, f)
@@ -1103,4 +1103,136 @@ async fn a_held_stream_neither_spins_nor_reads_without_bound() {
         .await
         .unwrap();
     assert_eq!(v, 9);
+}
+
+/// Everything at once on one connection, with and without read groups:
+/// timed and untimed inserts, atomic batches, COPY, streams dropped or
+/// failing, failing reads and futures dropped at random. Every write that
+/// reported success is there, every one that reported failure is not, every
+/// atomic batch is all or nothing, and the connection stays open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_at_once_matches_the_oracle() {
+    let db = crate::db();
+    for (u, url) in [db.url(), format!("{}?read_groups=on", db.url())]
+        .into_iter()
+        .enumerate()
+    {
+        let c = tusk::connect(&url).await.unwrap();
+        c.batch_execute("DROP TABLE IF EXISTS t; CREATE TABLE t (id int8 PRIMARY KEY)")
+            .await
+            .unwrap();
+        let mut reports: Vec<(i64, Option<bool>)> = Vec::new();
+        for round in 0..5_i64 {
+            let futs = (0..60_i64).map(|i| {
+                let c = &c;
+                let id = i64::try_from(u).unwrap() * 100_000 + round * 1000 + i * 2;
+                async move {
+                    let dropped = Duration::from_micros(100 + 61 * i.unsigned_abs());
+                    match i % 10 {
+                        0 => {
+                            let q =
+                                Query::new("INSERT INTO t SELECT $1::int8 FROM pg_sleep(0.001)")
+                                    .timeout(Duration::from_millis(1));
+                            vec![(id, Some(c.execute(q, &[&id]).await.is_ok()))]
+                        }
+                        1 => {
+                            let id2 = id + 1;
+                            let mut b = Batch::atomic();
+                            b.push("INSERT INTO t VALUES ($1)", &[&id]);
+                            b.push("INSERT INTO t VALUES ($1)", &[&id2]);
+                            let ok = c.batch(&b).await.unwrap().iter().all(Result::is_ok);
+                            vec![(id, Some(ok)), (id2, Some(ok))]
+                        }
+                        2 => {
+                            let e = c.execute("COPY t FROM STDIN", &[]).await.unwrap_err();
+                            assert!(!e.is_fatal(), "{e}");
+                            vec![]
+                        }
+                        3 => {
+                            let mut s = c
+                                .query_stream("SELECT g FROM generate_series(1, 20000) g", &[])
+                                .await
+                                .unwrap();
+                            for _ in 0..(i % 7) {
+                                s.next().await.unwrap().unwrap();
+                            }
+                            vec![]
+                        }
+                        4 => {
+                            c.query_scalar::<i64>("SELECT 1 / ($1::int8 - $1::int8)", &[&id])
+                                .await
+                                .unwrap_err();
+                            vec![]
+                        }
+                        5 => {
+                            // Dropped at a random point: unknown outcome,
+                            // but all or nothing.
+                            let id2 = id + 1;
+                            let mut b = Batch::atomic();
+                            b.push("INSERT INTO t VALUES ($1)", &[&id]);
+                            b.push("INSERT INTO t VALUES ($1)", &[&id2]);
+                            match tokio::time::timeout(dropped, c.batch(&b)).await {
+                                Ok(r) => {
+                                    let ok = r.unwrap().iter().all(Result::is_ok);
+                                    vec![(id, Some(ok)), (id2, Some(ok))]
+                                }
+                                Err(_) => vec![(id, None), (id2, None)],
+                            }
+                        }
+                        6 => match tokio::time::timeout(
+                            dropped,
+                            c.execute("INSERT INTO t VALUES ($1)", &[&id]),
+                        )
+                        .await
+                        {
+                            Ok(r) => vec![(id, Some(r.is_ok()))],
+                            Err(_) => vec![],
+                        },
+                        _ => {
+                            c.execute("INSERT INTO t VALUES ($1)", &[&id])
+                                .await
+                                .unwrap();
+                            let v: i64 = c
+                                .query_scalar("SELECT id FROM t WHERE id = $1", &[&id])
+                                .await
+                                .unwrap();
+                            assert_eq!(v, id);
+                            vec![(id, Some(true))]
+                        }
+                    }
+                }
+            });
+            let mut all = std::pin::pin!(join_all(futs));
+            let Ok(done) = tokio::time::timeout(LIMIT, all.as_mut()).await else {
+                panic!("{url} round {round}: wedged: {}", c.debug_state())
+            };
+            for r in done {
+                reports.extend(r);
+            }
+            assert!(!c.is_closed(), "{url}");
+        }
+        within("idle", c.wait_idle()).await.unwrap();
+        let rows: std::collections::HashSet<i64> = c
+            .query("SELECT id FROM t", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for (id, ok) in &reports {
+            if let Some(ok) = ok {
+                assert_eq!(rows.contains(id), *ok, "{url}: id {id} reported ok={ok}");
+            }
+        }
+        // Dropped atomic batches: both rows or neither.
+        for (id, ok) in &reports {
+            if ok.is_none() && id % 2 == 0 {
+                assert_eq!(
+                    rows.contains(id),
+                    rows.contains(&(id + 1)),
+                    "{url}: half a batch at {id}"
+                );
+            }
+        }
+    }
 }
