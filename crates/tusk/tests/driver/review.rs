@@ -1236,3 +1236,41 @@ async fn everything_at_once_matches_the_oracle() {
         }
     }
 }
+
+/// The wedge `everything_at_once` found, alone: a stream read a few rows
+/// while other callers wait behind it, then dropped: the others must get
+/// their answers. (The callers are futures of one `join_all` of more than
+/// 30, which wakes each on its own waker, as separate tasks would be.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_behind_a_stream_read_then_dropped_get_answers() {
+    use std::future::Future;
+    use std::pin::Pin;
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    for _ in 0..3 {
+        let mut futs: Vec<Pin<Box<dyn Future<Output = Option<i64>> + Send + '_>>> = Vec::new();
+        let c = &c;
+        futs.push(Box::pin(async move {
+            let mut s = c
+                .query_stream("SELECT g FROM generate_series(1, 20000) g", &[])
+                .await
+                .unwrap();
+            for _ in 0..3 {
+                s.next().await.unwrap().unwrap();
+            }
+            None
+        }));
+        for i in 0..40_i64 {
+            futs.push(Box::pin(async move {
+                Some(
+                    c.query_scalar::<i64>("SELECT $1::int8", &[&i])
+                        .await
+                        .unwrap(),
+                )
+            }));
+        }
+        let got = within("callers behind the stream", join_all(futs)).await;
+        let want: Vec<Option<i64>> = std::iter::once(None).chain((0..40).map(Some)).collect();
+        assert_eq!(got, want);
+    }
+}
