@@ -1274,3 +1274,39 @@ async fn callers_behind_a_stream_read_then_dropped_get_answers() {
         assert_eq!(got, want);
     }
 }
+
+/// A stream read a few rows and then held while its consumer waits for
+/// other tasks' queries on the same connection (documented to work: the
+/// rest of the stream is read into memory).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_stream_whose_consumer_waits_for_other_tasks() {
+    let db = crate::db();
+    let c = std::sync::Arc::new(crate::conn(&db).await);
+    for _ in 0..3 {
+        let mut s = within(
+            "stream",
+            c.query_stream("SELECT g FROM generate_series(1, 20000) g", &[]),
+        )
+        .await
+        .unwrap();
+        let tasks: Vec<_> = (0..10_i64)
+            .map(|i| {
+                let c = c.clone();
+                tokio::spawn(async move { c.query_scalar::<i64>("SELECT $1::int8", &[&i]).await })
+            })
+            .collect();
+        for _ in 0..3 {
+            within("row", s.next()).await.unwrap().unwrap();
+        }
+        // The stream is held (not read, not dropped) meanwhile.
+        for (i, t) in (0..10_i64).zip(tasks) {
+            assert_eq!(within("task", t).await.unwrap().unwrap(), i);
+        }
+        let mut n = 3;
+        while let Some(r) = within("rest", s.next()).await {
+            r.unwrap();
+            n += 1;
+        }
+        assert_eq!(n, 20000);
+    }
+}
