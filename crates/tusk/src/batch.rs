@@ -152,7 +152,9 @@ impl<'a> Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    /// One flight, one Sync; one retry of a stale cached plan.
+    /// One flight, one Sync; one retry of a stale cached plan when nothing
+    /// of the batch ran (the stale statement is its first), else the error
+    /// (the stale statement has left the cache, so the next run heals).
     async fn run_atomic(&'a self, client: &'a Client) -> Result<Vec<BatchResult>, Error> {
         let n = self.items.len();
         if n == 0 {
@@ -241,7 +243,11 @@ impl<'a> Batch<'a> {
             if e.kind() == crate::ErrorKind::Connection || e.kind() == crate::ErrorKind::Closed {
                 return Err(e);
             }
-            if r.stale_plan() && status == b'I' && !retried {
+            // Resent whole only when nothing of it ran: a statement before
+            // the stale one that ran may have done what the rollback does
+            // not undo (nextval, dblink, NOTICEs), and would do it twice.
+            let nothing_ran = resps[..i].iter().all(|r| !r.bound);
+            if r.stale_plan() && status == b'I' && !retried && nothing_ran {
                 tracing::debug!(error = %e, "stale cached statement in an atomic batch; retrying once");
                 retried = true;
                 continue;

@@ -87,7 +87,11 @@ impl CancelToken {
     ///
     /// Queries sent before this call may end with a `Canceled` error;
     /// queries sent after it are never affected: the connection writes
-    /// nothing until the server has acted on the request.
+    /// nothing until the server has acted on the request. The request is
+    /// sent on a task of its own (a tokio runtime is needed): dropping
+    /// the returned future does not take it back, and the writes stay held
+    /// until the server has acted on it, so it can never reach a query
+    /// sent later.
     ///
     /// A token made before
     /// [`Connection::revoke_cancel_tokens`](crate::Connection::revoke_cancel_tokens)
@@ -97,14 +101,22 @@ impl CancelToken {
     pub async fn cancel(&self) -> Result<(), Error> {
         // Writes are held from here on: the epoch checked below cannot
         // change hands with a query of the next holder already written.
-        let _hold = Hold::new(&self.shared);
+        let hold = Hold::new(&self.shared);
         if let Some(epoch) = self.epoch {
             match self.shared.upgrade() {
                 Some(s) if s.lock().cancel_epoch == epoch => {}
                 _ => return Ok(()),
             }
         }
-        send_cancel(&self.target).await
+        let target = self.target.clone();
+        let sent = tokio::spawn(async move {
+            let r = send_cancel(&target).await;
+            drop(hold);
+            r
+        });
+        sent.await.map_err(|e| {
+            Error::with_source(ErrorKind::Other, "the cancel request's task failed", e)
+        })?
     }
 
     /// The backend process id this token cancels.

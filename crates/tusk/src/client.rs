@@ -563,31 +563,43 @@ impl Client {
         // Cancel until the server answers: a cancel that reaches the
         // backend while it reads the query's messages is ignored by the
         // server (likely when the query only just reached the front), so
-        // it is sent again, at growing intervals, within the grace period.
+        // it is sent again, at growing intervals (from 5 ms: a short query
+        // must not outrun the second cancel), within the grace period.
         // Each one holds the connection's writes until the server acted on
         // it, and nothing behind this query is written before it completes
         // (its barrier): a cancel can only hit this query, or an idle
         // backend, which ignores it.
         let deadline = tokio::time::Instant::now() + grace;
-        let mut interval = Duration::from_millis(50);
+        let mut interval = Duration::from_millis(5);
         loop {
             let done = self.shared.lock().req(id).is_none_or(|r| r.done);
             if !done {
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                 let weak = Arc::downgrade(&self.shared);
-                let _hold = crate::cancel::Hold::new(&weak);
-                // Bounded by the grace period too: on a dead network the
-                // cancel connection hangs as well.
-                match tokio::time::timeout(left, crate::cancel::send_cancel(&self.shared.cancel))
-                    .await
-                {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
+                let hold = crate::cancel::Hold::new(&weak);
+                let target = self.shared.cancel.clone();
+                // The cancel runs to its end on a task of its own, holding
+                // the writes, even if this caller goes away meanwhile: a
+                // request already on its way still reaches the backend, and
+                // must not find another caller's query there. Bounded by
+                // the grace period too: on a dead network the cancel
+                // connection hangs as well.
+                let sent = tokio::spawn(async move {
+                    let r = tokio::time::timeout(left, crate::cancel::send_cancel(&target)).await;
+                    drop(hold);
+                    r
+                });
+                match sent.await {
+                    Ok(Ok(Ok(()))) => {}
+                    Ok(Ok(Err(e))) => {
                         tracing::warn!(error = %e, "cancel request after a query timeout failed")
                     }
-                    Err(_) => tracing::warn!(
+                    Ok(Err(_)) => tracing::warn!(
                         "cancel request after a query timeout did not complete in {grace:?}"
                     ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cancel request after a query timeout failed")
+                    }
                 }
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());

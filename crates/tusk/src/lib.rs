@@ -20,7 +20,7 @@
 //! |---|---|
 //! | Round trips | one per query, cached or cold (Parse/Describe/Bind/Execute/Sync in one flight); one per batch; [`Batch::atomic`] runs a batch as one transaction with one Sync |
 //! | Pipelining | concurrent callers on one connection share writes; each query has its own Sync, so errors stay isolated and every query runs as if sent alone; opt-in *read groups* (`read_groups=on`, see below) |
-//! | Statement cache | automatic LRU bounded by count and bytes; only statements the server confirmed parsed are used by other flights; heals a changed result type ("cached plan must not change result type") and a lost statement (`26000`) by re-preparing once, outside a transaction; DDL, DISCARD and DEALLOCATE invalidate it; `pooler_mode=on` for PgBouncer (nothing named, nothing spanning two flights) |
+//! | Statement cache | automatic LRU bounded by count and bytes; only statements the server confirmed parsed are used by other flights; heals a changed result type ("cached plan must not change result type") and a lost statement (`26000`) by re-preparing once, outside a transaction (an atomic batch only when the stale statement is its first: nothing of it ran); DDL, DISCARD and DEALLOCATE invalidate it; `pooler_mode=on` for PgBouncer (nothing named, nothing spanning two flights) |
 //! | Rows | zero-copy (`Bytes` into the receive buffer), decoded only when read |
 //! | Cancellation | dropped futures leave the connection in step; [`CancelToken`] never hits a later query; per-query timeouts cancel on the server |
 //! | Types | everything `postgres-types` maps (opt-in `with-*` features), [`types::Numeric`], [`types::RawValue`] for any type |

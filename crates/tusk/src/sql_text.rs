@@ -26,11 +26,16 @@ fn next_word(sql: &str) -> Option<(&str, &str)> {
     let mut i = 0;
     // Whitespace and comments.
     loop {
-        while i < b.len() && b[i].is_ascii_whitespace() {
+        // Semicolons too: the grammar drops empty statements, so
+        // `; COMMIT` is one statement, a COMMIT, even when sent as one
+        // extended-protocol statement.
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b';') {
             i += 1;
         }
         if b.get(i) == Some(&b'-') && b.get(i + 1) == Some(&b'-') {
-            while i < b.len() && b[i] != b'\n' {
+            // The server ends it at a carriage return too (scan.l's
+            // `non_newline` is `[^\n\r]`).
+            while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
                 i += 1;
             }
             continue;
@@ -126,6 +131,10 @@ mod tests {
     #[test]
     fn recognizes_copy_and_transaction_control() {
         assert!(is_copy("/* load */ copy t FROM STDIN"));
+        assert!(is_copy("-- load\rCOPY t FROM STDIN"));
+        assert!(transaction_control("-- x\rCOMMIT").is_some());
+        assert!(is_copy(";; /* x */ ; COPY t FROM STDIN"));
+        assert!(transaction_control("; COMMIT").is_some());
         assert!(!is_copy("SELECT 'copy'"));
         assert!(!is_copy("COPYRIGHT"));
         assert!(may_copy("SELECT 1; Copy t TO STDOUT"));

@@ -552,7 +552,9 @@ impl State {
             self.waiting -= 1;
         }
         self.gc();
-        if self.driver == Some(Driver::Request(id)) {
+        // With nobody driving, the waiter dropped may be the one a release
+        // just woke to take the role: wake another in its place.
+        if self.driver == Some(Driver::Request(id)) || (self.driver.is_none() && had_waker) {
             self.release_driver();
         } else if self.stalled {
             self.wake_driver();
@@ -603,13 +605,17 @@ impl State {
     }
 
     /// Gives up the driver role and wakes whoever should take it.
+    /// Never the request giving it up: a stream hands the role on while
+    /// its consumer holds a row, and waking that consumer instead would
+    /// leave every other waiter asleep (for good if the stream is then
+    /// dropped, or held while its consumer waits for them).
     pub(crate) fn release_driver(&mut self) {
-        self.driver = None;
+        let me = self.driver.take();
         self.driver_waker = None;
         self.stalled = false;
         if self.waiting > 0 {
             for r in self.queue.iter().skip(self.cursor) {
-                if !r.done && !r.abandoned {
+                if !r.done && !r.abandoned && me != Some(Driver::Request(r.id)) {
                     if let Some(w) = &r.waker {
                         w.wake_by_ref();
                         return;

@@ -11,6 +11,8 @@ mod faults;
 mod groups;
 mod pipeline;
 mod pooler;
+mod review;
+mod review_pooler;
 mod server_messages;
 mod session;
 mod stale_plan;
