@@ -209,10 +209,22 @@ pub async fn execute_many(
     }
     let results = with_exec!(t, |e| e.batch(&b).await)?;
     let mut n = 0;
+    let mut first_err: Option<tusk::Error> = None;
     for r in results {
-        n += r?.rows_affected;
+        match r {
+            Ok(q) => n += q.rows_affected,
+            // In an atomic batch every statement reports the failure; the
+            // one that failed carries the server's fields: raise that one.
+            Err(e) => match &first_err {
+                Some(f) if f.as_db_error().is_some() || e.as_db_error().is_none() => {}
+                _ => first_err = Some(e),
+            },
+        }
     }
-    Ok(n)
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(n),
+    }
 }
 
 /// Holds a pool connection of its own, for a transaction.
