@@ -1,0 +1,82 @@
+"""The pool under load and faults: concurrency, cancellation, timeouts, terminated backends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import tusk
+
+
+async def test_thousand_tasks_on_a_pool_of_ten(url: str) -> None:
+    pool = await tusk.create_pool(url, max_size=10)
+    results = await asyncio.gather(*(pool.query("SELECT $1::int8 * 2", i).scalar() for i in range(1000)))
+    assert results == [i * 2 for i in range(1000)]
+    await pool.close()
+
+
+async def test_cancelled_task_cancels_the_backend_query(url: str) -> None:
+    pool = await tusk.create_pool(url, max_size=2)
+    # Watch from a connection of its own, so nothing queues behind the sleep.
+    watch = await tusk.connect(url)
+    task = asyncio.ensure_future(pool.execute("SELECT pg_sleep(30)"))
+    # Wait until the server runs it.
+    for _ in range(100):
+        n = await watch.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"
+        )
+        if n:
+            break
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The backend's query stops (the driver cancels it) and the pool still works.
+    for _ in range(100):
+        n = await watch.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"
+        )
+        if n == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert n == 0
+    assert await asyncio.gather(*(pool.fetchval("SELECT 1") for _ in range(20))) == [1] * 20
+    await pool.close()
+    await watch.close()
+
+
+async def test_timeout(pool: tusk.Pool) -> None:
+    with pytest.raises(tusk.PgTimeout):
+        await pool.execute("SELECT pg_sleep(10)", timeout=0.2)
+    assert await pool.fetchval("SELECT 1") == 1
+
+
+async def test_terminated_backends_are_replaced(url: str) -> None:
+    pool = await tusk.create_pool(url, max_size=4)
+    await asyncio.gather(*(pool.fetchval("SELECT 1") for _ in range(8)))
+    killer = await tusk.connect(url)
+    await killer.fetch(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    # Every call returns or raises a typed error; the pool recovers.
+    ok = 0
+    for _ in range(20):
+        try:
+            assert await pool.fetchval("SELECT 1") == 1
+            ok += 1
+        except tusk.PgConnectionError:
+            pass
+    assert ok >= 15
+    assert await pool.fetchval("SELECT 2") == 2
+    await pool.close()
+    await killer.close()
+
+
+async def test_pool_exhausted(url: str) -> None:
+    pool = await tusk.create_pool(url, max_size=1, acquire_timeout=0.2)
+    async with pool.transaction():
+        with pytest.raises(tusk.PgPoolExhausted):
+            async with pool.transaction():
+                pass
+    await pool.close()
