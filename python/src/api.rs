@@ -77,27 +77,47 @@ struct TxCore {
 }
 
 impl TxCore {
-    fn new(parent: Target, nested: bool, isolation: Option<&str>, read_only: bool, deferrable: bool) -> PyResult<TxCore> {
+    fn new(
+        parent: Target,
+        nested: bool,
+        isolation: Option<&str>,
+        read_only: bool,
+        deferrable: bool,
+    ) -> PyResult<TxCore> {
         let (savepoint, begin) = if nested {
             let name = format!("tusk_sp_{}", SAVEPOINTS.fetch_add(1, Ordering::Relaxed));
             let sql = format!("SAVEPOINT {name}");
             (Some(name), sql)
         } else {
-            (None, core::begin_sql(isolation, read_only, deferrable).map_err(to_py)?)
+            (
+                None,
+                core::begin_sql(isolation, read_only, deferrable).map_err(to_py)?,
+            )
         };
-        Ok(TxCore { parent, savepoint, begin, state: Mutex::new(TxState::New) })
+        Ok(TxCore {
+            parent,
+            savepoint,
+            begin,
+            state: Mutex::new(TxState::New),
+        })
     }
 
     fn target(&self) -> PyResult<Target> {
         match &*self.state.lock() {
             TxState::Open(t) => Ok(t.clone()),
-            TxState::New => Err(interface("the transaction has not begun: use it with `async with` (or `with`)")),
+            TxState::New => Err(interface(
+                "the transaction has not begun: use it with `async with` (or `with`)",
+            )),
             TxState::Done => Err(interface("the transaction is over")),
         }
     }
 
     async fn enter(self: Arc<Self>) -> Result<(), tusk::Error> {
-        let t = if self.savepoint.is_some() { self.parent.clone() } else { core::dedicated(&self.parent).await? };
+        let t = if self.savepoint.is_some() {
+            self.parent.clone()
+        } else {
+            core::dedicated(&self.parent).await?
+        };
         core::simple(&t, &self.begin).await?;
         *self.state.lock() = TxState::Open(t);
         Ok(())
@@ -250,7 +270,10 @@ impl Connection {
         Ok(Target::Conn(self.0.clone()))
     }
     fn tx_parent(&self) -> PyResult<(Target, bool)> {
-        Ok((self.target()?, !matches!(self.0.transaction_status(), tusk::TransactionStatus::Idle)))
+        Ok((
+            self.target()?,
+            !matches!(self.0.transaction_status(), tusk::TransactionStatus::Idle),
+        ))
     }
     fn atomic_batches(&self) -> bool {
         matches!(self.0.transaction_status(), tusk::TransactionStatus::Idle)
@@ -365,25 +388,33 @@ impl Query {
     /// Every row, as a list of `Record`s.
     fn all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (t, s) = (self.target.clone(), self.stmt.clone());
-        future_into_py(py, async move { Ok(Out::All(core::query(&t, &s).await.map_err(to_py)?)) })
+        future_into_py(py, async move {
+            Ok(Out::All(core::query(&t, &s).await.map_err(to_py)?))
+        })
     }
 
     /// Exactly one row, else `PgRowCountError` naming the count.
     fn one<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (t, s) = (self.target.clone(), self.stmt.clone());
-        future_into_py(py, async move { Ok(Out::One(core::query(&t, &s).await.map_err(to_py)?)) })
+        future_into_py(py, async move {
+            Ok(Out::One(core::query(&t, &s).await.map_err(to_py)?))
+        })
     }
 
     /// The first row, or None.
     fn first<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (t, s) = (self.target.clone(), self.stmt.clone());
-        future_into_py(py, async move { Ok(Out::First(core::query(&t, &s).await.map_err(to_py)?)) })
+        future_into_py(py, async move {
+            Ok(Out::First(core::query(&t, &s).await.map_err(to_py)?))
+        })
     }
 
     /// The first column of exactly one row.
     fn scalar<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (t, s) = (self.target.clone(), self.stmt.clone());
-        future_into_py(py, async move { Ok(Out::Scalar(core::query(&t, &s).await.map_err(to_py)?)) })
+        future_into_py(py, async move {
+            Ok(Out::Scalar(core::query(&t, &s).await.map_err(to_py)?))
+        })
     }
 
     /// Rows as they arrive (`async for`), `batch` at a time from the server.
@@ -490,7 +521,10 @@ impl SyncConnection {
         Ok(Target::Conn(self.0.clone()))
     }
     fn tx_parent(&self) -> PyResult<(Target, bool)> {
-        Ok((self.target()?, !matches!(self.0.transaction_status(), tusk::TransactionStatus::Idle)))
+        Ok((
+            self.target()?,
+            !matches!(self.0.transaction_status(), tusk::TransactionStatus::Idle),
+        ))
     }
     fn atomic_batches(&self) -> bool {
         matches!(self.0.transaction_status(), tusk::TransactionStatus::Idle)

@@ -149,7 +149,11 @@ fn placeholders(sql: &str) -> usize {
                 while k < b.len() && (b[k].is_ascii_alphanumeric() || b[k] == b'_') {
                     k += 1;
                 }
-                if !prev_ident && k < b.len() && b[k] == b'$' && (k == start || !b[start].is_ascii_digit()) {
+                if !prev_ident
+                    && k < b.len()
+                    && b[k] == b'$'
+                    && (k == start || !b[start].is_ascii_digit())
+                {
                     let tag = &sql[i..=k];
                     match sql[k + 1..].find(tag) {
                         Some(end) => i = k + 1 + end + tag.len(),
@@ -193,7 +197,10 @@ pub async fn execute_many(
     if let Some(bad) = sets.iter().find(|s| s.len() != want) {
         return Err(tusk::Error::new(
             tusk::ErrorKind::Conversion,
-            format!("the query uses {want} parameter(s) but a set has {}", bad.len()),
+            format!(
+                "the query uses {want} parameter(s) but a set has {}",
+                bad.len()
+            ),
         ));
     }
     if sets.is_empty() {
@@ -203,7 +210,11 @@ pub async fn execute_many(
         .iter()
         .map(|s| s.iter().map(|p| p as tusk::Param<'_>).collect())
         .collect();
-    let mut b = if atomic { Batch::atomic() } else { Batch::new() };
+    let mut b = if atomic {
+        Batch::atomic()
+    } else {
+        Batch::new()
+    };
     for r in &refs {
         b.push(sql, r);
     }
@@ -267,7 +278,11 @@ pub async fn next_rows(st: &mut Streaming, n: usize) -> Result<Vec<Row>, tusk::E
 }
 
 /// `BEGIN` with options, as SQL.
-pub fn begin_sql(isolation: Option<&str>, read_only: bool, deferrable: bool) -> Result<String, tusk::Error> {
+pub fn begin_sql(
+    isolation: Option<&str>,
+    read_only: bool,
+    deferrable: bool,
+) -> Result<String, tusk::Error> {
     let mut sql = String::from("BEGIN");
     if let Some(level) = isolation {
         let level = match level.to_ascii_lowercase().replace(['_', '-'], " ").as_str() {

@@ -51,9 +51,13 @@ impl Decoder {
             Type::FLOAT4 => Decoder::Float4,
             Type::FLOAT8 => Decoder::Float8,
             Type::NUMERIC => Decoder::Numeric,
-            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::XML | Type::CHAR => {
-                Decoder::Text
-            }
+            Type::TEXT
+            | Type::VARCHAR
+            | Type::BPCHAR
+            | Type::NAME
+            | Type::UNKNOWN
+            | Type::XML
+            | Type::CHAR => Decoder::Text,
             Type::BYTEA => Decoder::Bytea,
             Type::JSON => Decoder::Json,
             Type::JSONB => Decoder::Jsonb,
@@ -92,15 +96,24 @@ impl Decoder {
             Decoder::Float4 => PyFloat::new(py, f64::from(be!(f32))).into_any(),
             Decoder::Float8 => PyFloat::new(py, be!(f64)).into_any(),
             Decoder::Numeric => {
-                let n = tusk::types::Numeric::from_sql(&Type::NUMERIC, b).map_err(|e| interface(e.to_string()))?;
+                let n = tusk::types::Numeric::from_sql(&Type::NUMERIC, b)
+                    .map_err(|e| interface(e.to_string()))?;
                 pytypes::decimal(py)?.call1((n.as_str(),))?
             }
-            Decoder::Text => PyString::new(py, std::str::from_utf8(b).map_err(|_| bad())?).into_any(),
+            Decoder::Text => {
+                PyString::new(py, std::str::from_utf8(b).map_err(|_| bad())?).into_any()
+            }
             Decoder::Bytea => PyBytes::new(py, b).into_any(),
-            Decoder::Json => pytypes::json_loads(py)?.call1((PyString::new(py, std::str::from_utf8(b).map_err(|_| bad())?),))?,
+            Decoder::Json => pytypes::json_loads(py)?.call1((PyString::new(
+                py,
+                std::str::from_utf8(b).map_err(|_| bad())?,
+            ),))?,
             Decoder::Jsonb => {
                 let text = b.get(1..).ok_or_else(bad)?;
-                pytypes::json_loads(py)?.call1((PyString::new(py, std::str::from_utf8(text).map_err(|_| bad())?),))?
+                pytypes::json_loads(py)?.call1((PyString::new(
+                    py,
+                    std::str::from_utf8(text).map_err(|_| bad())?,
+                ),))?
             }
             Decoder::Date => {
                 let d = be!(i32);
@@ -122,7 +135,11 @@ impl Decoder {
                 let tz = matches!(self, Decoder::Timestamptz);
                 match us {
                     i64::MAX | i64::MIN => {
-                        let v = pytypes::datetime(py)?.getattr(if us == i64::MAX { "max" } else { "min" })?;
+                        let v = pytypes::datetime(py)?.getattr(if us == i64::MAX {
+                            "max"
+                        } else {
+                            "min"
+                        })?;
                         if tz {
                             let kw = PyDict::new(py);
                             kw.set_item("tzinfo", pytypes::utc(py)?)?;
@@ -273,7 +290,10 @@ pub fn describe(py: Python<'_>, columns: &[tusk::Column]) -> PyResult<Arc<Desc>>
     Ok(Arc::new(Desc {
         names: names.unbind(),
         index: index.unbind(),
-        decoders: columns.iter().map(|c| Decoder::for_type(c.type_())).collect(),
+        decoders: columns
+            .iter()
+            .map(|c| Decoder::for_type(c.type_()))
+            .collect(),
     }))
 }
 

@@ -10,23 +10,103 @@ use tusk::error::ErrorPosition;
 use tusk::{ErrorKind, SqlState};
 
 create_exception!(tusk, PgError, PyException, "Every error tusk raises.");
-create_exception!(tusk, PgConnectionError, PgError, "The connection failed or was lost (class 08, 57P01-03).");
-create_exception!(tusk, PgPoolExhausted, PgConnectionError, "The pool had no connection to give within acquire_timeout.");
-create_exception!(tusk, PgTimeout, PgError, "A timeout elapsed; the query was cancelled on the server.");
-create_exception!(tusk, PgCanceled, PgError, "The query was cancelled (57014).");
-create_exception!(tusk, PgIntegrityError, PgError, "An integrity constraint was violated (class 23).");
-create_exception!(tusk, UniqueViolation, PgIntegrityError, "23505 unique_violation.");
-create_exception!(tusk, ForeignKeyViolation, PgIntegrityError, "23503 foreign_key_violation.");
-create_exception!(tusk, NotNullViolation, PgIntegrityError, "23502 not_null_violation.");
-create_exception!(tusk, CheckViolation, PgIntegrityError, "23514 check_violation.");
-create_exception!(tusk, PgDataError, PgError, "Bad data: out of range, bad format, division by zero (class 22).");
-create_exception!(tusk, PgTransactionRollback, PgError, "The transaction was rolled back by the server: retry it (class 40).");
-create_exception!(tusk, PgSerializationError, PgTransactionRollback, "40001 serialization_failure.");
-create_exception!(tusk, PgDeadlockError, PgTransactionRollback, "40P01 deadlock_detected.");
-create_exception!(tusk, PgSyntaxError, PgError, "The SQL does not parse or names something that does not exist (class 42).");
-create_exception!(tusk, PgPermissionError, PgError, "Permission denied or authentication failed (42501, class 28).");
+create_exception!(
+    tusk,
+    PgConnectionError,
+    PgError,
+    "The connection failed or was lost (class 08, 57P01-03)."
+);
+create_exception!(
+    tusk,
+    PgPoolExhausted,
+    PgConnectionError,
+    "The pool had no connection to give within acquire_timeout."
+);
+create_exception!(
+    tusk,
+    PgTimeout,
+    PgError,
+    "A timeout elapsed; the query was cancelled on the server."
+);
+create_exception!(
+    tusk,
+    PgCanceled,
+    PgError,
+    "The query was cancelled (57014)."
+);
+create_exception!(
+    tusk,
+    PgIntegrityError,
+    PgError,
+    "An integrity constraint was violated (class 23)."
+);
+create_exception!(
+    tusk,
+    UniqueViolation,
+    PgIntegrityError,
+    "23505 unique_violation."
+);
+create_exception!(
+    tusk,
+    ForeignKeyViolation,
+    PgIntegrityError,
+    "23503 foreign_key_violation."
+);
+create_exception!(
+    tusk,
+    NotNullViolation,
+    PgIntegrityError,
+    "23502 not_null_violation."
+);
+create_exception!(
+    tusk,
+    CheckViolation,
+    PgIntegrityError,
+    "23514 check_violation."
+);
+create_exception!(
+    tusk,
+    PgDataError,
+    PgError,
+    "Bad data: out of range, bad format, division by zero (class 22)."
+);
+create_exception!(
+    tusk,
+    PgTransactionRollback,
+    PgError,
+    "The transaction was rolled back by the server: retry it (class 40)."
+);
+create_exception!(
+    tusk,
+    PgSerializationError,
+    PgTransactionRollback,
+    "40001 serialization_failure."
+);
+create_exception!(
+    tusk,
+    PgDeadlockError,
+    PgTransactionRollback,
+    "40P01 deadlock_detected."
+);
+create_exception!(
+    tusk,
+    PgSyntaxError,
+    PgError,
+    "The SQL does not parse or names something that does not exist (class 42)."
+);
+create_exception!(
+    tusk,
+    PgPermissionError,
+    PgError,
+    "Permission denied or authentication failed (42501, class 28)."
+);
 create_exception!(tusk, PgInterfaceError, PgError, "Misuse found before anything was sent: wrong parameter count, a value that cannot be encoded, a bad setting.");
-create_exception!(tusk, PgRowCountError, PgError, "A query returned another number of rows than asked for (.one(), .scalar()).");
+create_exception!(
+    tusk,
+    PgRowCountError,
+    PgError,
+    "A query returned another number of rows than asked for (.one(), .scalar())."
+);
 
 /// The attributes every `PgError` has (None when not reported).
 pub const FIELDS: [&str; 13] = [
@@ -61,8 +141,14 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("NotNullViolation", py.get_type::<NotNullViolation>()),
         ("CheckViolation", py.get_type::<CheckViolation>()),
         ("PgDataError", py.get_type::<PgDataError>()),
-        ("PgTransactionRollback", py.get_type::<PgTransactionRollback>()),
-        ("PgSerializationError", py.get_type::<PgSerializationError>()),
+        (
+            "PgTransactionRollback",
+            py.get_type::<PgTransactionRollback>(),
+        ),
+        (
+            "PgSerializationError",
+            py.get_type::<PgSerializationError>(),
+        ),
         ("PgDeadlockError", py.get_type::<PgDeadlockError>()),
         ("PgSyntaxError", py.get_type::<PgSyntaxError>()),
         ("PgPermissionError", py.get_type::<PgPermissionError>()),

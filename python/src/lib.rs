@@ -31,7 +31,11 @@ fn pool_config(
     if let Some(kw) = settings {
         for (k, v) in kw.iter() {
             let key: String = k.extract()?;
-            let key = if key == "min_size" { "min_idle".to_string() } else { key };
+            let key = if key == "min_size" {
+                "min_idle".to_string()
+            } else {
+                key
+            };
             if v.is_none() {
                 cfg.set(&key, "off").map_err(to_py)?;
                 continue;

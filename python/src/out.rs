@@ -37,7 +37,9 @@ impl<'py> IntoPyObject<'py> for Out {
                 }
                 let row = &rows[0];
                 let Some(col) = row.columns().first() else {
-                    return Err(errors::interface(".scalar(): the query returned no columns"));
+                    return Err(errors::interface(
+                        ".scalar(): the query returned no columns",
+                    ));
                 };
                 decode::Decoder::for_type(col.type_()).decode(py, row.raw(0))
             }

@@ -6,7 +6,9 @@
 use bytes::{BufMut, BytesMut};
 use postgres_types::{IsNull, ToSql, Type, WrongType};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+};
 use std::error::Error as StdError;
 use std::str::FromStr;
 
@@ -32,7 +34,10 @@ pub enum Param {
     Timestamp(i64),
     Date(i32),
     Time(i64),
-    Interval { micros: i64, days: i32 },
+    Interval {
+        micros: i64,
+        days: i32,
+    },
     Uuid([u8; 16]),
     /// JSON text: sent untyped, so it fits json and jsonb.
     Json(String),
@@ -104,7 +109,9 @@ impl Array {
     fn encode(&self, out: &mut BytesMut) -> Result<(), BoxError> {
         let ndim = i32::try_from(self.dims.len())?;
         out.put_i32(ndim);
-        out.put_i32(i32::from(self.items.iter().any(|p| matches!(p, Param::Null))));
+        out.put_i32(i32::from(
+            self.items.iter().any(|p| matches!(p, Param::Null)),
+        ));
         out.put_u32(self.elem.oid());
         for d in &self.dims {
             out.put_i32(*d);
@@ -167,9 +174,11 @@ fn i64_attr(o: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
 
 /// Microseconds since midnight of a `datetime.time` or the time part of a `datetime`.
 fn time_micros(o: &Bound<'_, PyAny>) -> PyResult<i64> {
-    Ok(((i64_attr(o, "hour")? * 60 + i64_attr(o, "minute")?) * 60 + i64_attr(o, "second")?)
-        * 1_000_000
-        + i64_attr(o, "microsecond")?)
+    Ok(
+        ((i64_attr(o, "hour")? * 60 + i64_attr(o, "minute")?) * 60 + i64_attr(o, "second")?)
+            * 1_000_000
+            + i64_attr(o, "microsecond")?,
+    )
 }
 
 fn date_days(o: &Bound<'_, PyAny>) -> PyResult<i64> {
@@ -208,7 +217,9 @@ pub fn from_py(o: &Bound<'_, PyAny>) -> PyResult<Param> {
     if let Ok(s) = o.cast::<PyString>() {
         let s = s.to_cow()?;
         if s.contains('\0') {
-            return Err(interface("a str parameter contains a NUL character, which PostgreSQL text cannot hold"));
+            return Err(interface(
+                "a str parameter contains a NUL character, which PostgreSQL text cannot hold",
+            ));
         }
         return Ok(Param::Text(s.into_owned()));
     }
@@ -238,7 +249,9 @@ pub fn from_py(o: &Bound<'_, PyAny>) -> PyResult<Param> {
     }
     if o.is_instance(pytypes::time(py)?)? {
         if !o.getattr("tzinfo")?.is_none() {
-            return Err(interface("a time with a tzinfo (timetz) is not supported as a parameter; pass a naive time"));
+            return Err(interface(
+                "a time with a tzinfo (timetz) is not supported as a parameter; pass a naive time",
+            ));
         }
         return Ok(Param::Time(time_micros(o)?));
     }
@@ -274,7 +287,8 @@ pub fn from_py(o: &Bound<'_, PyAny>) -> PyResult<Param> {
 }
 
 fn numeric(s: &str) -> PyResult<tusk::types::Numeric> {
-    tusk::types::Numeric::from_str(s).map_err(|e| interface(format!("cannot send {s:?} as numeric: {e}")))
+    tusk::types::Numeric::from_str(s)
+        .map_err(|e| interface(format!("cannot send {s:?} as numeric: {e}")))
 }
 
 /// A list (or tuple) as an array: nested lists are dimensions, all of one
@@ -286,7 +300,9 @@ fn array(o: &Bound<'_, PyAny>) -> PyResult<Param> {
     let mut elem: Option<Type> = None;
     for p in &items {
         if let Param::Array(_) = p {
-            return Err(interface("array elements must be scalars (nest lists for dimensions)"));
+            return Err(interface(
+                "array elements must be scalars (nest lists for dimensions)",
+            ));
         }
         if let Some(t) = p.ty() {
             match &elem {
@@ -310,18 +326,35 @@ fn array(o: &Bound<'_, PyAny>) -> PyResult<Param> {
         }
         return Ok(Param::Text(format!("{{{}}}", vec!["NULL"; n].join(","))));
     };
-    let array = array_of(&elem).ok_or_else(|| interface(format!("arrays of {} are not supported", elem.name())))?;
-    let elem = if elem == Type::JSON { Type::JSONB } else { elem };
-    Ok(Param::Array(Array { elem, array, dims, items }))
+    let array = array_of(&elem)
+        .ok_or_else(|| interface(format!("arrays of {} are not supported", elem.name())))?;
+    let elem = if elem == Type::JSON {
+        Type::JSONB
+    } else {
+        elem
+    };
+    Ok(Param::Array(Array {
+        elem,
+        array,
+        dims,
+        items,
+    }))
 }
 
-fn flatten(o: &Bound<'_, PyAny>, depth: usize, dims: &mut Vec<i32>, items: &mut Vec<Param>) -> PyResult<()> {
+fn flatten(
+    o: &Bound<'_, PyAny>,
+    depth: usize,
+    dims: &mut Vec<i32>,
+    items: &mut Vec<Param>,
+) -> PyResult<()> {
     let n = o.len()?;
     let n32 = i32::try_from(n).map_err(|_| interface("array too large"))?;
     if depth == dims.len() {
         dims.push(n32);
     } else if dims[depth] != n32 {
-        return Err(interface("a multi-dimensional array must have sub-arrays of one length"));
+        return Err(interface(
+            "a multi-dimensional array must have sub-arrays of one length",
+        ));
     }
     for item in o.try_iter()? {
         let item = item?;
@@ -330,7 +363,9 @@ fn flatten(o: &Bound<'_, PyAny>, depth: usize, dims: &mut Vec<i32>, items: &mut 
             flatten(&item, depth + 1, dims, items)?;
         } else {
             if depth + 1 < dims.len() {
-                return Err(interface("a multi-dimensional array mixes scalars and sub-arrays"));
+                return Err(interface(
+                    "a multi-dimensional array mixes scalars and sub-arrays",
+                ));
             }
             items.push(from_py(&item)?);
         }

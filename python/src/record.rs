@@ -27,7 +27,8 @@ impl Record {
     fn position(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<usize> {
         if key.is_instance_of::<PyInt>() {
             let i: isize = key.extract()?;
-            let n = isize::try_from(self.values.len()).map_err(|_| PyIndexError::new_err("record too long"))?;
+            let n = isize::try_from(self.values.len())
+                .map_err(|_| PyIndexError::new_err("record too long"))?;
             let j = if i < 0 { i + n } else { i };
             return usize::try_from(j)
                 .ok()
@@ -87,7 +88,12 @@ impl Record {
 
     /// The value of a column by name, or `default`.
     #[pyo3(signature = (key, default=None))]
-    fn get(&self, py: Python<'_>, key: &Bound<'_, PyAny>, default: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn get(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        default: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         match self.position(py, key) {
             Ok(i) => Ok(self.values[i].clone_ref(py)),
             Err(_) => Ok(default.unwrap_or_else(|| py.None())),

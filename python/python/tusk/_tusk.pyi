@@ -8,16 +8,54 @@ from asyncio import Future
 from types import TracebackType
 from typing import Any, Iterable, Optional, Sequence, Type, final
 
+
+__all__ = [
+    "CheckViolation",
+    "Connection",
+    "ForeignKeyViolation",
+    "NotNullViolation",
+    "PgCanceled",
+    "PgConnectionError",
+    "PgDataError",
+    "PgDeadlockError",
+    "PgError",
+    "PgIntegrityError",
+    "PgInterfaceError",
+    "PgPermissionError",
+    "PgPoolExhausted",
+    "PgRowCountError",
+    "PgSerializationError",
+    "PgSyntaxError",
+    "PgTimeout",
+    "PgTransactionRollback",
+    "Pool",
+    "Query",
+    "Record",
+    "RowStream",
+    "SyncConnection",
+    "SyncPool",
+    "SyncQuery",
+    "SyncRowStream",
+    "SyncTransaction",
+    "Transaction",
+    "UniqueViolation",
+    "connect",
+    "connect_sync",
+    "create_pool",
+    "create_pool_sync",
+]
+
+@final
 class Record:
-    def __getitem__(self, key: int | str) -> Any: ...
+    def __getitem__(self, key: int | str, /) -> Any: ...
     def __len__(self) -> int: ...
-    def __contains__(self, key: object) -> bool: ...
+    def __contains__(self, key: object, /) -> bool: ...
     def __iter__(self) -> Any: ...
     def keys(self) -> list[str]: ...
     def values(self) -> tuple[Any, ...]: ...
     def items(self) -> list[tuple[str, Any]]: ...
     def get(self, key: int | str, default: Any = None) -> Any: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Query:

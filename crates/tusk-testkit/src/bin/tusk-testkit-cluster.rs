@@ -51,10 +51,22 @@ fn main() -> std::process::ExitCode {
                 .terminate_backends(db)
                 .map(|n| format!("ok {n}"))
                 .map_err(|e| e.to_string()),
-            (Some("restart"), _) => cluster.restart().map(|_| "ok".into()).map_err(|e| e.to_string()),
-            (Some("stop"), _) => cluster.stop().map(|_| "ok".into()).map_err(|e| e.to_string()),
-            (Some("start"), _) => cluster.start_again().map(|_| "ok".into()).map_err(|e| e.to_string()),
-            (Some("kill"), _) => cluster.kill().map(|_| "ok".into()).map_err(|e| e.to_string()),
+            (Some("restart"), _) => cluster
+                .restart()
+                .map(|_| "ok".into())
+                .map_err(|e| e.to_string()),
+            (Some("stop"), _) => cluster
+                .stop()
+                .map(|_| "ok".into())
+                .map_err(|e| e.to_string()),
+            (Some("start"), _) => cluster
+                .start_again()
+                .map(|_| "ok".into())
+                .map_err(|e| e.to_string()),
+            (Some("kill"), _) => cluster
+                .kill()
+                .map(|_| "ok".into())
+                .map_err(|e| e.to_string()),
             (None, _) => continue,
             (Some(other), _) => Err(format!("unknown command {other}")),
         };
