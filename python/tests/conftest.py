@@ -84,3 +84,13 @@ async def pool(url: str) -> AsyncIterator[tusk.Pool]:
     p = await tusk.create_pool(url, max_size=10)
     yield p
     await p.close(grace=1.0)
+
+
+@pytest.fixture
+def bouncer_url(cluster: Cluster, url: str) -> str:
+    """The test's database through PgBouncer in transaction mode, with the
+    driver's pooler mode on (unnamed statements, nothing across flights)."""
+    db = url.rsplit("/", 1)[1]
+    via = cluster.command(f"pgbouncer {db}").split()[1]
+    sep = "&" if "?" in via else "?"
+    return f"{via}{sep}pooler_mode=on"

@@ -1,14 +1,15 @@
 //! `tusk-testkit-cluster`: a throwaway cluster for test suites that are not
 //! Rust (the Python package's pytest fixture). Starts a cluster, prints one
 //! line `port <port> url <url>` on stdout, then obeys one command per line
-//! on stdin: `db` (a fresh database: prints `url <url>`), `terminate <db>`,
-//! `restart`, `stop`, `start`, `kill`. Each command answers `ok` or
+//! on stdin: `db` (a fresh database: prints `url <url>`), `pgbouncer <db>`
+//! (PgBouncer in transaction mode in front of the cluster: prints `url
+//! <url>`), `terminate <db>`, `restart`, `stop`, `start`, `kill`. Each command answers `ok` or
 //! `error <message>`. The cluster is stopped and removed when stdin closes
 //! (and by the testkit's watchdog if this process dies).
 
 use std::io::{BufRead, Write};
 
-use tusk_testkit::{Cluster, TestDb};
+use tusk_testkit::{Cluster, PgBouncer, PoolMode, TestDb};
 
 fn main() -> std::process::ExitCode {
     let mut builder = Cluster::builder();
@@ -35,6 +36,7 @@ fn main() -> std::process::ExitCode {
         &format!("port {} url {}", cluster.port(), cluster.url("postgres")),
     );
     let mut dbs: Vec<TestDb> = Vec::new();
+    let mut bouncer: Option<PgBouncer> = None;
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         let mut words = line.split_whitespace();
@@ -47,6 +49,18 @@ fn main() -> std::process::ExitCode {
                     format!("url {url}")
                 })
                 .map_err(|e| e.to_string()),
+            (Some("pgbouncer"), Some(db)) => {
+                let failed = match bouncer {
+                    Some(_) => None,
+                    None => PgBouncer::start(&cluster, PoolMode::Transaction)
+                        .map(|b| bouncer = Some(b))
+                        .err(),
+                };
+                match (&bouncer, failed) {
+                    (Some(b), _) => Ok(format!("url {}", b.url(db))),
+                    (None, e) => Err(format!("PgBouncer did not start: {e:?}")),
+                }
+            }
             (Some("terminate"), Some(db)) => cluster
                 .terminate_backends(db)
                 .map(|n| format!("ok {n}"))
@@ -75,6 +89,7 @@ fn main() -> std::process::ExitCode {
             Err(e) => say(&mut out, &format!("error {}", e.replace('\n', " "))),
         }
     }
+    drop(bouncer);
     drop(dbs);
     drop(cluster);
     std::process::ExitCode::SUCCESS
