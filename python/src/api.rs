@@ -14,7 +14,7 @@ use pyo3_async_runtimes::tokio::future_into_py;
 
 use crate::core::{self, Stmt, Streaming, Target};
 use crate::errors::{interface, to_py};
-use crate::out::{record_list, Out};
+use crate::out::{record_list, Out, Shape};
 use crate::params;
 
 /// The module's tokio runtime (pyo3-async-runtimes' own, so asyncio
@@ -77,6 +77,16 @@ struct TxCore {
 }
 
 impl TxCore {
+    /// A connection held from a pool with no transaction (`pool.acquire()`).
+    fn plain(parent: Target) -> TxCore {
+        TxCore {
+            parent,
+            savepoint: None,
+            begin: String::new(),
+            state: Mutex::new(TxState::New),
+        }
+    }
+
     fn new(
         parent: Target,
         nested: bool,
@@ -105,10 +115,8 @@ impl TxCore {
     fn target(&self) -> PyResult<Target> {
         match &*self.state.lock() {
             TxState::Open(t) => Ok(t.clone()),
-            TxState::New => Err(interface(
-                "the transaction has not begun: use it with `async with` (or `with`)",
-            )),
-            TxState::Done => Err(interface("the transaction is over")),
+            TxState::New => Err(interface("not begun: use it with `async with` (or `with`)")),
+            TxState::Done => Err(interface("the block is over: the connection went back")),
         }
     }
 
@@ -118,7 +126,9 @@ impl TxCore {
         } else {
             core::dedicated(&self.parent).await?
         };
-        core::simple(&t, &self.begin).await?;
+        if !self.begin.is_empty() {
+            core::simple(&t, &self.begin).await?;
+        }
         *self.state.lock() = TxState::Open(t);
         Ok(())
     }
@@ -128,6 +138,11 @@ impl TxCore {
             TxState::Open(t) => t,
             _ => return Ok(()),
         };
+        if self.begin.is_empty() {
+            // A plain held connection: give it back (the pool resets it).
+            drop(t);
+            return Ok(());
+        }
         let sql = match (&self.savepoint, ok) {
             (None, true) => "COMMIT".to_string(),
             (None, false) => "ROLLBACK".to_string(),
@@ -334,6 +349,12 @@ async_handle!(Pool {
         stats(py, &self.0)
     }
 
+    /// A connection of one's own from the pool (`async with pool.acquire() as conn`),
+    /// given back (and reset) when the block ends.
+    fn acquire(&self) -> PoolConnection {
+        PoolConnection(Arc::new(TxCore::plain(Target::Pool(self.0.clone()))))
+    }
+
     /// The pool's metrics in Prometheus text format.
     fn metrics_prometheus(&self) -> String {
         self.0.metrics_prometheus()
@@ -371,6 +392,41 @@ async_handle!(Transaction {
         let ok = exc_type.is_none();
         future_into_py(py, async move {
             core.exit(ok).await.map_err(to_py)?;
+            Ok(false)
+        })
+    }
+});
+
+/// A connection held from a pool (`async with pool.acquire() as conn`).
+#[pyclass(module = "tusk", frozen)]
+pub struct PoolConnection(Arc<TxCore>);
+
+impl PoolConnection {
+    fn target(&self) -> PyResult<Target> {
+        self.0.target()
+    }
+    fn tx_parent(&self) -> PyResult<(Target, bool)> {
+        Ok((self.target()?, false))
+    }
+    fn atomic_batches(&self) -> bool {
+        true
+    }
+}
+
+async_handle!(PoolConnection {
+    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let core = slf.get().0.clone();
+        let me = slf.clone().unbind();
+        future_into_py(slf.py(), async move {
+            core.enter().await.map_err(to_py)?;
+            Ok(me)
+        })
+    }
+
+    fn __aexit__<'py>(&self, py: Python<'py>, _exc_type: &Bound<'py, PyAny>, _exc: &Bound<'py, PyAny>, _tb: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.0.clone();
+        future_into_py(py, async move {
+            core.exit(true).await.map_err(to_py)?;
             Ok(false)
         })
     }
@@ -414,6 +470,35 @@ impl Query {
         let (t, s) = (self.target.clone(), self.stmt.clone());
         future_into_py(py, async move {
             Ok(Out::Scalar(core::query(&t, &s).await.map_err(to_py)?))
+        })
+    }
+
+    /// Every row as `shape`: `tuple`, `dict`, a class (a dataclass: called
+    /// with the columns as keywords), or `list[...]` of one.
+    fn into<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let shape = Shape::of(shape)?;
+        let (t, s) = (self.target.clone(), self.stmt.clone());
+        future_into_py(py, async move {
+            Ok(Out::Shaped(
+                core::query(&t, &s).await.map_err(to_py)?,
+                shape,
+            ))
+        })
+    }
+
+    /// Every row validated into a pydantic model (`M.model_validate`).
+    fn model<'py>(
+        &self,
+        py: Python<'py>,
+        model: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let shape = Shape::model(model)?;
+        let (t, s) = (self.target.clone(), self.stmt.clone());
+        future_into_py(py, async move {
+            Ok(Out::Shaped(
+                core::query(&t, &s).await.map_err(to_py)?,
+                shape,
+            ))
         })
     }
 
@@ -575,6 +660,40 @@ sync_handle!(SyncPool {
     fn metrics_prometheus(&self) -> String {
         self.0.metrics_prometheus()
     }
+
+    fn acquire(&self) -> SyncPoolConnection {
+        SyncPoolConnection(Arc::new(TxCore::plain(Target::Pool(self.0.clone()))))
+    }
+});
+
+/// A connection held from a pool, for blocking code (`with pool.acquire() as conn`).
+#[pyclass(module = "tusk", frozen)]
+pub struct SyncPoolConnection(Arc<TxCore>);
+
+impl SyncPoolConnection {
+    fn target(&self) -> PyResult<Target> {
+        self.0.target()
+    }
+    fn tx_parent(&self) -> PyResult<(Target, bool)> {
+        Ok((self.target()?, false))
+    }
+    fn atomic_batches(&self) -> bool {
+        true
+    }
+}
+
+sync_handle!(SyncPoolConnection {
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        let core = slf.get().0.clone();
+        block(slf.py(), core.enter()).map_err(to_py)?;
+        Ok(slf)
+    }
+
+    fn __exit__(&self, py: Python<'_>, _exc_type: &Bound<'_, PyAny>, _exc: &Bound<'_, PyAny>, _tb: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let core = self.0.clone();
+        block(py, core.exit(true)).map_err(to_py)?;
+        Ok(false)
+    }
 });
 
 /// A transaction for blocking code (`with conn.transaction() as tx`).
@@ -635,6 +754,18 @@ impl SyncQuery {
     }
     fn scalar<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         Out::Scalar(self.run(py)?).into_pyobject(py)
+    }
+    fn into<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let shape = Shape::of(shape)?;
+        Out::Shaped(self.run(py)?, shape).into_pyobject(py)
+    }
+    fn model<'py>(
+        &self,
+        py: Python<'py>,
+        model: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let shape = Shape::model(model)?;
+        Out::Shaped(self.run(py)?, shape).into_pyobject(py)
     }
     #[pyo3(signature = (batch=1000))]
     fn stream(&self, batch: usize) -> PyResult<SyncRowStream> {

@@ -121,6 +121,8 @@ fn _tusk(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<api::Connection>()?;
     m.add_class::<api::Pool>()?;
     m.add_class::<api::Transaction>()?;
+    m.add_class::<api::PoolConnection>()?;
+    m.add_class::<api::SyncPoolConnection>()?;
     m.add_class::<api::Query>()?;
     m.add_class::<api::RowStream>()?;
     m.add_class::<api::SyncConnection>()?;

@@ -45,6 +45,20 @@ impl Record {
     }
 }
 
+impl Record {
+    pub fn values_tuple<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.values.iter().map(|v| v.clone_ref(py)))
+    }
+
+    pub fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in self.desc.names.bind(py).iter().zip(self.values.iter()) {
+            d.set_item(k, v.bind(py))?;
+        }
+        Ok(d)
+    }
+}
+
 #[pymethods]
 impl Record {
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {

@@ -80,3 +80,22 @@ async def test_pool_exhausted(url: str) -> None:
             async with pool.transaction():
                 pass
     await pool.close()
+
+
+async def test_acquire_holds_one_connection(pool: tusk.Pool) -> None:
+    async with pool.acquire() as c:
+        pid = await c.fetchval("SELECT pg_backend_pid()")
+        await c.execute("SET application_name = 'held'")
+        assert all(p == pid for p in await asyncio.gather(*(c.fetchval("SELECT pg_backend_pid()") for _ in range(10))))
+        async with c.transaction() as tx:
+            assert await tx.fetchval("SELECT pg_backend_pid()") == pid
+    with pytest.raises(tusk.PgInterfaceError, match="over"):
+        await c.fetchval("SELECT 1")
+
+
+def test_sync_acquire(url: str) -> None:
+    p = tusk.create_pool_sync(url, max_size=2)
+    with p.acquire() as c:
+        pid = c.fetchval("SELECT pg_backend_pid()")
+        assert c.fetchval("SELECT pg_backend_pid()") == pid
+    p.close()

@@ -39,11 +39,13 @@ from ._tusk import (
     PgTimeout,
     PgTransactionRollback,
     Pool,
+    PoolConnection,
     Query,
     Record,
     RowStream,
     SyncConnection,
     SyncPool,
+    SyncPoolConnection,
     SyncQuery,
     SyncRowStream,
     SyncTransaction,
@@ -75,11 +77,13 @@ __all__ = [
     "PgTimeout",
     "PgTransactionRollback",
     "Pool",
+    "PoolConnection",
     "Query",
     "Record",
     "RowStream",
     "SyncConnection",
     "SyncPool",
+    "SyncPoolConnection",
     "SyncQuery",
     "SyncRowStream",
     "SyncTransaction",
@@ -102,7 +106,7 @@ def _backoff(attempt: int) -> float:
 
 
 async def run_in_transaction(
-    db: Union[Pool, Connection],
+    db: Union[Pool, Connection, PoolConnection],
     fn: Callable[[Transaction], Awaitable[T]],
     *,
     retries: int = 3,
@@ -128,7 +132,7 @@ async def run_in_transaction(
 
 
 def run_in_transaction_sync(
-    db: Union[SyncPool, SyncConnection],
+    db: Union[SyncPool, SyncConnection, SyncPoolConnection],
     fn: Callable[[SyncTransaction], T],
     *,
     retries: int = 3,
