@@ -817,6 +817,17 @@ impl SyncRowStream {
 fn stats<'py>(py: Python<'py>, p: &tusk_pool::Pool) -> PyResult<Bound<'py, PyDict>> {
     let s = p.stats();
     let d = PyDict::new(py);
-    d.set_item("debug", format!("{s:?}"))?;
+    d.set_item("name", &s.name)?;
+    d.set_item("size", s.size)?;
+    d.set_item("idle", s.idle)?;
+    d.set_item("in_use", s.in_use)?;
+    d.set_item("waiting", s.waiting)?;
+    d.set_item("min_idle", s.min_idle)?;
+    d.set_item("max_size", s.max_size)?;
+    d.set_item("created_total", s.created_total)?;
+    d.set_item("acquire_total", s.acquire_total)?;
+    d.set_item("acquire_timeouts_total", s.acquire_timeouts_total)?;
+    d.set_item("leaked_total", s.leaked_total)?;
+    d.set_item("connect_errors_total", s.connect_errors_total)?;
     Ok(d)
 }
