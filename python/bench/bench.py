@@ -10,7 +10,7 @@ P3: 1M-row fetch of (int8, text, float8, timestamptz, bool), every value a
     Python object.
 Rounds are interleaved (A B C D, A B C D, ...); medians with min-max spread,
 client CPU (getrusage of this process, every thread) per 1,000 queries or
-per 1M rows. Writes JSON to bench/results/latest.json.
+per 1M rows. Writes JSON and an SVG chart to bench/results/latest.{json,svg}.
 """
 
 from __future__ import annotations
@@ -262,7 +262,11 @@ async def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--only", default="P1,P2,P3")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "latest.json"))
+    ap.add_argument("--chart", metavar="JSON", help="only draw the SVG of an earlier run's JSON")
     args = ap.parse_args()
+    if args.chart:
+        Path(args.chart).with_suffix(".svg").write_text(chart(json.loads(Path(args.chart).read_text())))
+        return
     cluster = Cluster()
     try:
         await load(cluster.url, args.rows)
@@ -302,10 +306,42 @@ async def main() -> None:
             "loadavg_at_end": os.getloadavg(),
         }
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"meta": meta, "results": results}, indent=2))
-        print(f"wrote {args.out}")
+        data = {"meta": meta, "results": results}
+        Path(args.out).write_text(json.dumps(data, indent=2))
+        Path(args.out).with_suffix(".svg").write_text(chart(data))
+        print(f"wrote {args.out} and its .svg")
     finally:
         cluster.close()
+
+
+def chart(data: dict[str, Any]) -> str:
+    """An SVG bar chart: per workload, each client's median relative to tusk's."""
+    colors = {"tusk": "#2b6cb0", "asyncpg": "#9c4221", "psycopg": "#2f855a", "psqlpy": "#6b46c1"}
+    rows: list[tuple[str, str, float, float, str]] = []
+    for wl, out in data["results"].items():
+        top = max(v["median"] for k, v in out.items() if k != "ratio_vs_best_peer")
+        for name, v in out.items():
+            if name != "ratio_vs_best_peer":
+                rows.append((wl, name, v["median"], v["median"] / top, v["unit"]))
+    bar_h, gap, left, width = 18, 4, 130, 420
+    height = 40 + len(rows) * (bar_h + gap) + 10 * len(data["results"])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 170}" height="{height}" '
+        'font-family="sans-serif" font-size="12">',
+        '<text x="10" y="20" font-size="14">tusk for Python vs asyncpg, psycopg 3, psqlpy (median, same run)</text>',
+    ]
+    y, last = 36, ""
+    for wl, name, med, frac, unit in rows:
+        if wl != last:
+            y += 10
+            last = wl
+        w = max(1.0, frac * width)
+        parts.append(f'<text x="10" y="{y + 13}">{wl} {name}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colors.get(name, "#718096")}"/>')
+        parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 13}">{med:,.0f} {unit}</text>')
+        y += bar_h + gap
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
 
 
 def print_table(wl: str, out: dict[str, Any]) -> None:
