@@ -315,9 +315,11 @@ pub fn records<'py>(py: Python<'py>, rows: &[tusk::Row]) -> PyResult<Bound<'py, 
         return Ok(PyList::empty(py));
     };
     let desc = describe(py, first.columns())?;
-    let list = PyList::empty(py);
-    for r in rows {
-        list.append(Bound::new(py, record(py, &desc, r)?)?)?;
-    }
-    Ok(list)
+    pytypes::without_gc(py, rows.len(), || {
+        let list = PyList::empty(py);
+        for r in rows {
+            list.append(Bound::new(py, record(py, &desc, r)?)?)?;
+        }
+        Ok(list)
+    })
 }

@@ -123,10 +123,13 @@ impl<'py> IntoPyObject<'py> for Out {
                 let list = PyList::empty(py);
                 if let Some(first) = rows.first() {
                     let desc = decode::describe(py, first.columns())?;
-                    for r in &rows {
-                        let rec = Bound::new(py, decode::record(py, &desc, r)?)?;
-                        list.append(shape.apply(py, rec)?)?;
-                    }
+                    crate::pytypes::without_gc(py, rows.len(), || {
+                        for r in &rows {
+                            let rec = Bound::new(py, decode::record(py, &desc, r)?)?;
+                            list.append(shape.apply(py, rec)?)?;
+                        }
+                        Ok(())
+                    })?;
                 }
                 Ok(list.into_any())
             }

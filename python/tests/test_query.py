@@ -110,3 +110,17 @@ async def test_create_pool_settings(url: str) -> None:
     p = await tusk.create_pool(url, max_size=3, min_size=1, acquire_timeout=2, idle_timeout=None)
     assert await p.fetchval("SELECT 1") == 1
     await p.close()
+
+
+async def test_big_results_leave_the_gc_as_it_was(conn: tusk.Connection) -> None:
+    import gc
+
+    assert gc.isenabled()
+    rows = await conn.query("SELECT g FROM generate_series(1, 5000) g").all()
+    assert len(rows) == 5000 and gc.isenabled()
+    gc.disable()
+    try:
+        await conn.query("SELECT g FROM generate_series(1, 5000) g").into(tuple)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
