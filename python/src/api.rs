@@ -73,6 +73,8 @@ struct TxCore {
     /// `Some(name)`: a savepoint in the parent's transaction.
     savepoint: Option<String>,
     begin: String,
+    /// For `pool.acquire_as()`: the role and session settings.
+    role: Option<(String, Vec<(String, String)>)>,
     state: Mutex<TxState>,
 }
 
@@ -83,6 +85,7 @@ impl TxCore {
             parent,
             savepoint: None,
             begin: String::new(),
+            role: None,
             state: Mutex::new(TxState::New),
         }
     }
@@ -108,6 +111,7 @@ impl TxCore {
             parent,
             savepoint,
             begin,
+            role: None,
             state: Mutex::new(TxState::New),
         })
     }
@@ -123,6 +127,8 @@ impl TxCore {
     async fn enter(self: Arc<Self>) -> Result<(), tusk::Error> {
         let t = if self.savepoint.is_some() {
             self.parent.clone()
+        } else if let Some((role, settings)) = &self.role {
+            core::dedicated_as(&self.parent, role, settings).await?
         } else {
             core::dedicated(&self.parent).await?
         };
@@ -353,6 +359,17 @@ async_handle!(Pool {
     /// given back (and reset) when the block ends.
     fn acquire(&self) -> PoolConnection {
         PoolConnection(Arc::new(TxCore::plain(Target::Pool(self.0.clone()))))
+    }
+
+    /// `acquire()` as `role` with session `settings` (for row-level
+    /// security profiles); both are reset before anyone else gets the connection.
+    #[pyo3(signature = (role, settings=None))]
+    fn acquire_as(&self, role: String, settings: Option<std::collections::HashMap<String, String>>) -> PoolConnection {
+        let mut core = TxCore::plain(Target::Pool(self.0.clone()));
+        let mut pairs: Vec<(String, String)> = settings.unwrap_or_default().into_iter().collect();
+        pairs.sort();
+        core.role = Some((role, pairs));
+        PoolConnection(Arc::new(core))
     }
 
     /// The pool's metrics in Prometheus text format.

@@ -246,6 +246,28 @@ pub async fn dedicated(t: &Target) -> Result<Target, tusk::Error> {
     })
 }
 
+/// A connection held from a pool as `role` with session `settings`
+/// (`SET ROLE` and `set_config`, reset by the pool when it comes back).
+pub async fn dedicated_as(
+    t: &Target,
+    role: &str,
+    settings: &[(String, String)],
+) -> Result<Target, tusk::Error> {
+    match t {
+        Target::Pool(p) => {
+            let pairs: Vec<(&str, &str)> = settings
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            Ok(Target::Pooled(Arc::new(p.acquire_as(role, &pairs).await?)))
+        }
+        _ => Err(tusk::Error::new(
+            tusk::ErrorKind::Configuration,
+            "acquire_as needs a pool",
+        )),
+    }
+}
+
 /// A stream's source: the rows arrive in batches; its connection (for a
 /// pool, one held for the stream's life) stays with it.
 pub struct Streaming {

@@ -127,3 +127,15 @@ async def test_server_restart_under_load(cluster: Cluster, url: str) -> None:
     assert "ok" in outcomes
     assert await pool.fetchval("SELECT 2") == 2
     await pool.close()
+
+
+async def test_acquire_as_a_role_with_settings(pool: tusk.Pool) -> None:
+    await pool.execute("CREATE ROLE tenant_a NOLOGIN")
+    async with pool.acquire_as("tenant_a", {"app.tenant": "42"}) as c:
+        assert await c.fetchval("SELECT current_user::text") == "tenant_a"
+        assert await c.fetchval("SELECT current_setting('app.tenant')") == "42"
+    # Given back reset: the next holder is the pool's own user again.
+    for _ in range(3):
+        async with pool.acquire() as c:
+            assert await c.fetchval("SELECT current_user::text") == "postgres"
+            assert await c.fetchval("SELECT current_setting('app.tenant', true)") in (None, "")
