@@ -1,0 +1,361 @@
+"""tusk for Python against asyncpg, psycopg 3 and psqlpy, side by side in
+one run on one throwaway cluster (BENCHMARKS.md's method).
+
+    python/bench/run            # builds the module in release mode first
+    python bench/bench.py --rounds 3 --seconds 3 --rows 1000000
+
+P1: sequential point select on one connection (pgbench_accounts, random aid).
+P2: 64 asyncio tasks sharing a pool of 8 (peers with a pool of their own).
+P3: 1M-row fetch of (int8, text, float8, timestamptz, bool), every value a
+    Python object.
+Rounds are interleaved (A B C D, A B C D, ...); medians with min-max spread,
+client CPU (getrusage of this process, every thread) per 1,000 queries or
+per 1M rows. Writes JSON and an SVG chart to bench/results/latest.{json,svg}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import tusk
+
+REPO = Path(__file__).resolve().parents[2]
+SELECT = "SELECT abalance FROM pgbench_accounts WHERE aid = $1"
+WIDE = "SELECT id, name, score, ts, flag FROM bench_wide"
+ACCOUNTS = 1_000_000
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class Cluster:
+    def __init__(self) -> None:
+        exe = os.environ.get("TUSK_TESTKIT_CLUSTER") or str(
+            Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "release" / "tusk-testkit-cluster"
+        )
+        self.proc = subprocess.Popen(
+            [exe, "shared_buffers=512MB", "max_connections=200"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().split()[3]
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+async def load(url: str, rows: int) -> None:
+    c = await tusk.connect(url)
+    await c.execute(
+        "CREATE TABLE IF NOT EXISTS pgbench_accounts (aid int PRIMARY KEY, bid int, abalance int, filler char(84))"
+    )
+    if await c.fetchval("SELECT count(*) FROM pgbench_accounts") != ACCOUNTS:
+        await c.execute("TRUNCATE pgbench_accounts")
+        await c.execute(
+            "INSERT INTO pgbench_accounts SELECT g, 1 + (g - 1) / 100000, 0, '' FROM generate_series(1, $1) g", ACCOUNTS
+        )
+    await c.execute(
+        "CREATE TABLE IF NOT EXISTS bench_wide (id int8, name text, score float8, ts timestamptz, flag bool)"
+    )
+    if await c.fetchval("SELECT count(*) FROM bench_wide") != rows:
+        await c.execute("TRUNCATE bench_wide")
+        await c.execute(
+            "INSERT INTO bench_wide SELECT g, 'name-' || g, g * 1.5, now() - g * interval '1 second', g % 2 = 0"
+            " FROM generate_series(1, $1) g",
+            rows,
+        )
+    await c.execute("VACUUM ANALYZE")
+    await c.close()
+
+
+# ---- P1: sequential point select ------------------------------------------------
+
+
+async def p1_tusk(url: str, seconds: float) -> tuple[int, float]:
+    c = await tusk.connect(url)
+    n, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(100):
+            await c.fetchval(SELECT, random.randint(1, ACCOUNTS))
+        n += 100
+    await c.close()
+    return n, seconds
+
+
+async def p1_asyncpg(url: str, seconds: float) -> tuple[int, float]:
+    import asyncpg
+
+    c = await asyncpg.connect(url)
+    n, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(100):
+            await c.fetchval(SELECT, random.randint(1, ACCOUNTS))
+        n += 100
+    await c.close()
+    return n, seconds
+
+
+async def p1_psycopg(url: str, seconds: float) -> tuple[int, float]:
+    import psycopg
+
+    c = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    cur = c.cursor(binary=True)
+    sql = SELECT.replace("$1", "%s")
+    n, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(100):
+            await cur.execute(sql, (random.randint(1, ACCOUNTS),), prepare=True)
+            await cur.fetchone()
+        n += 100
+    await c.close()
+    return n, seconds
+
+
+async def p1_psqlpy(url: str, seconds: float) -> tuple[int, float]:
+    import psqlpy
+
+    c = await psqlpy.connect(dsn=url)
+    n, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(100):
+            await c.fetch_val(SELECT, [random.randint(1, ACCOUNTS)])
+        n += 100
+    return n, seconds
+
+
+# ---- P2: 64 tasks on a pool of 8 ------------------------------------------------
+
+
+async def _p2(run_one: Callable[[], Awaitable[Any]], seconds: float) -> tuple[int, float]:
+    counts = [0] * 64
+    end = time.perf_counter() + seconds
+
+    async def worker(i: int) -> None:
+        while time.perf_counter() < end:
+            await run_one()
+            counts[i] += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(64)))
+    return sum(counts), time.perf_counter() - t0
+
+
+async def p2_tusk(url: str, seconds: float) -> tuple[int, float]:
+    pool = await tusk.create_pool(url, max_size=8, min_size=8)
+    r = await _p2(lambda: pool.fetchval(SELECT, random.randint(1, ACCOUNTS)), seconds)
+    await pool.close()
+    return r
+
+
+async def p2_asyncpg(url: str, seconds: float) -> tuple[int, float]:
+    import asyncpg
+
+    pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
+    r = await _p2(lambda: pool.fetchval(SELECT, random.randint(1, ACCOUNTS)), seconds)
+    await pool.close()
+    return r
+
+
+async def p2_psqlpy(url: str, seconds: float) -> tuple[int, float]:
+    import psqlpy
+
+    pool = psqlpy.ConnectionPool(dsn=url, max_db_pool_size=8)
+
+    async def one() -> Any:
+        async with pool.acquire() as c:
+            return await c.fetch_val(SELECT, [random.randint(1, ACCOUNTS)])
+
+    r = await _p2(one, seconds)
+    pool.close()
+    return r
+
+
+# ---- P3: 1M-row fetch -----------------------------------------------------------
+
+
+async def p3_tusk(url: str, rows: int) -> tuple[int, float]:
+    c = await tusk.connect(url)
+    t0 = time.perf_counter()
+    got = await c.query(WIDE).all()
+    dt = time.perf_counter() - t0
+    assert len(got) == rows and isinstance(got[-1][3], object)
+    await c.close()
+    return len(got), dt
+
+
+async def p3_asyncpg(url: str, rows: int) -> tuple[int, float]:
+    import asyncpg
+
+    c = await asyncpg.connect(url)
+    t0 = time.perf_counter()
+    got = await c.fetch(WIDE)
+    dt = time.perf_counter() - t0
+    assert len(got) == rows
+    await c.close()
+    return len(got), dt
+
+
+async def p3_psycopg(url: str, rows: int) -> tuple[int, float]:
+    import psycopg
+
+    c = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    cur = c.cursor(binary=True)
+    t0 = time.perf_counter()
+    await cur.execute(WIDE)
+    got = await cur.fetchall()
+    dt = time.perf_counter() - t0
+    assert len(got) == rows
+    await c.close()
+    return len(got), dt
+
+
+async def p3_psqlpy(url: str, rows: int) -> tuple[int, float]:
+    import psqlpy
+
+    c = await psqlpy.connect(dsn=url)
+    t0 = time.perf_counter()
+    got = (await c.execute(WIDE)).result()
+    dt = time.perf_counter() - t0
+    assert len(got) == rows
+    return len(got), dt
+
+
+WORKLOADS: dict[str, dict[str, Callable[..., Awaitable[tuple[int, float]]]]] = {
+    "P1": {"tusk": p1_tusk, "asyncpg": p1_asyncpg, "psycopg": p1_psycopg, "psqlpy": p1_psqlpy},
+    "P2": {"tusk": p2_tusk, "asyncpg": p2_asyncpg, "psqlpy": p2_psqlpy},
+    "P3": {"tusk": p3_tusk, "asyncpg": p3_asyncpg, "psycopg": p3_psycopg, "psqlpy": p3_psqlpy},
+}
+
+
+def available(name: str) -> bool:
+    if name == "tusk":
+        return True
+    try:
+        __import__(name)
+        return True
+    except ImportError:
+        return False
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--only", default="P1,P2,P3")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "latest.json"))
+    ap.add_argument("--chart", metavar="JSON", help="only draw the SVG of an earlier run's JSON")
+    args = ap.parse_args()
+    if args.chart:
+        Path(args.chart).with_suffix(".svg").write_text(chart(json.loads(Path(args.chart).read_text())))
+        return
+    cluster = Cluster()
+    try:
+        await load(cluster.url, args.rows)
+        results: dict[str, Any] = {}
+        for wl in args.only.split(","):
+            clients = {k: v for k, v in WORKLOADS[wl].items() if available(k)}
+            samples: dict[str, list[tuple[float, float]]] = {k: [] for k in clients}
+            for r in range(args.rounds):
+                for name, fn in clients.items():
+                    c0 = cpu()
+                    n, secs = await fn(cluster.url, args.rows if wl == "P3" else args.seconds)
+                    used = cpu() - c0
+                    samples[name].append((n / secs, used / n * (1_000_000 if wl == "P3" else 1000)))
+            wl_out: dict[str, Any] = {}
+            for name, s in samples.items():
+                rates = [x[0] for x in s]
+                cpus = [x[1] for x in s]
+                wl_out[name] = {
+                    "median": statistics.median(rates),
+                    "min": min(rates),
+                    "max": max(rates),
+                    "cpu_s_per_unit_median": statistics.median(cpus),
+                    "unit": "rows/s" if wl == "P3" else "queries/s",
+                    "cpu_unit": "client CPU s per 1M rows" if wl == "P3" else "client CPU s per 1k queries",
+                }
+            best_peer = max((v["median"] for k, v in wl_out.items() if k != "tusk"), default=0.0)
+            wl_out["ratio_vs_best_peer"] = wl_out["tusk"]["median"] / best_peer if best_peer else None
+            results[wl] = wl_out
+            print_table(wl, wl_out)
+        meta = {
+            "python": sys.version.split()[0],
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "rounds": args.rounds,
+            "seconds": args.seconds,
+            "rows": args.rows,
+            "loadavg_at_end": os.getloadavg(),
+        }
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        data = {"meta": meta, "results": results}
+        Path(args.out).write_text(json.dumps(data, indent=2))
+        Path(args.out).with_suffix(".svg").write_text(chart(data))
+        print(f"wrote {args.out} and its .svg")
+    finally:
+        cluster.close()
+
+
+def chart(data: dict[str, Any]) -> str:
+    """An SVG bar chart: per workload, each client's median relative to tusk's."""
+    colors = {"tusk": "#2b6cb0", "asyncpg": "#9c4221", "psycopg": "#2f855a", "psqlpy": "#6b46c1"}
+    rows: list[tuple[str, str, float, float, str]] = []
+    for wl, out in data["results"].items():
+        top = max(v["median"] for k, v in out.items() if k != "ratio_vs_best_peer")
+        for name, v in out.items():
+            if name != "ratio_vs_best_peer":
+                rows.append((wl, name, v["median"], v["median"] / top, v["unit"]))
+    bar_h, gap, left, width = 18, 4, 130, 420
+    height = 40 + len(rows) * (bar_h + gap) + 10 * len(data["results"])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 170}" height="{height}" '
+        'font-family="sans-serif" font-size="12">',
+        '<text x="10" y="20" font-size="14">tusk for Python vs asyncpg, psycopg 3, psqlpy (median, same run)</text>',
+    ]
+    y, last = 36, ""
+    for wl, name, med, frac, unit in rows:
+        if wl != last:
+            y += 10
+            last = wl
+        w = max(1.0, frac * width)
+        parts.append(f'<text x="10" y="{y + 13}">{wl} {name}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colors.get(name, "#718096")}"/>')
+        parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 13}">{med:,.0f} {unit}</text>')
+        y += bar_h + gap
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def print_table(wl: str, out: dict[str, Any]) -> None:
+    print(f"\n{wl}  (median [min-max], client CPU)")
+    for name, v in out.items():
+        if name == "ratio_vs_best_peer":
+            continue
+        print(
+            f"  {name:8} {v['median']:>12,.0f} {v['unit']}  [{v['min']:,.0f}-{v['max']:,.0f}]"
+            f"  {v['cpu_s_per_unit_median']:.3f} {v['cpu_unit']}"
+        )
+    r = out.get("ratio_vs_best_peer")
+    print(f"  tusk / best peer: {r:.2f}x" if r else "  no peer")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,358 @@
+//! What every handle (connection, pool, transaction; async or sync) runs:
+//! plain async Rust on the module's tokio runtime, with no GIL held.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tusk::{Batch, Executor, Query, Row};
+use tusk_pool::{Pool, PooledConnection};
+
+use crate::params::Param;
+
+/// Something that runs queries.
+#[derive(Clone)]
+pub enum Target {
+    /// A connection of one's own (`tusk.connect`).
+    Conn(Arc<tusk::Connection>),
+    /// A pool: each statement on a connection it picks.
+    Pool(Pool),
+    /// A connection held from a pool (a transaction's).
+    Pooled(Arc<PooledConnection>),
+}
+
+/// Runs `$body` with `$e` bound to the target's executor.
+macro_rules! with_exec {
+    ($t:expr, |$e:ident| $body:expr) => {
+        match $t {
+            Target::Conn(c) => {
+                let $e = &**c;
+                $body
+            }
+            Target::Pool(p) => {
+                let $e = p;
+                $body
+            }
+            Target::Pooled(c) => {
+                let $e = &**c;
+                $body
+            }
+        }
+    };
+}
+
+/// A query with its converted parameters.
+#[derive(Clone)]
+pub struct Stmt {
+    pub sql: Arc<str>,
+    pub params: Arc<[Param]>,
+    pub timeout: Option<Duration>,
+}
+
+impl Stmt {
+    fn query(&self) -> Query<'_> {
+        let q = Query::new(&self.sql);
+        match self.timeout {
+            Some(d) => q.timeout(d),
+            None => q,
+        }
+    }
+
+    fn refs(&self) -> Vec<tusk::Param<'_>> {
+        self.params.iter().map(|p| p as tusk::Param<'_>).collect()
+    }
+
+    /// Fails before anything is sent when the parameter count is wrong.
+    pub fn check_count(&self) -> Result<(), tusk::Error> {
+        let want = placeholders(&self.sql);
+        if want != self.params.len() {
+            return Err(tusk::Error::new(
+                tusk::ErrorKind::Conversion,
+                format!(
+                    "the query uses {want} parameter(s) but {} were given",
+                    self.params.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The number of `$n` placeholders: the highest n (the driver's own
+/// counter is private; this follows the same quoting rules).
+fn placeholders(sql: &str) -> usize {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    let mut max = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'\'' => {
+                let escapes = i > 0 && (b[i - 1] == b'E' || b[i - 1] == b'e');
+                i += 1;
+                while i < b.len() {
+                    if escapes && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == b'\'' {
+                        if b.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut depth = 1;
+                i += 2;
+                while i < b.len() && depth > 0 {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            b'$' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                let prev_ident = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+                if j > start && !prev_ident {
+                    if let Ok(n) = sql[start..j].parse::<usize>() {
+                        max = max.max(n);
+                    }
+                    i = j;
+                    continue;
+                }
+                let mut k = start;
+                while k < b.len() && (b[k].is_ascii_alphanumeric() || b[k] == b'_') {
+                    k += 1;
+                }
+                if !prev_ident
+                    && k < b.len()
+                    && b[k] == b'$'
+                    && (k == start || !b[start].is_ascii_digit())
+                {
+                    let tag = &sql[i..=k];
+                    match sql[k + 1..].find(tag) {
+                        Some(end) => i = k + 1 + end + tag.len(),
+                        None => i = b.len(),
+                    }
+                    continue;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    max
+}
+
+pub async fn query(t: &Target, s: &Stmt) -> Result<Vec<Row>, tusk::Error> {
+    s.check_count()?;
+    let refs = s.refs();
+    with_exec!(t, |e| e.query(s.query(), &refs).await)
+}
+
+pub async fn execute(t: &Target, s: &Stmt) -> Result<u64, tusk::Error> {
+    s.check_count()?;
+    let refs = s.refs();
+    with_exec!(t, |e| e.execute(s.query(), &refs).await)
+}
+
+pub async fn simple(t: &Target, sql: &str) -> Result<(), tusk::Error> {
+    with_exec!(t, |e| e.batch_execute(sql).await)
+}
+
+/// Runs one statement with many parameter sets in one flight. `atomic`:
+/// all or nothing (one transaction); else the first error is returned.
+pub async fn execute_many(
+    t: &Target,
+    sql: &str,
+    sets: &[Vec<Param>],
+    atomic: bool,
+) -> Result<u64, tusk::Error> {
+    let want = placeholders(sql);
+    if let Some(bad) = sets.iter().find(|s| s.len() != want) {
+        return Err(tusk::Error::new(
+            tusk::ErrorKind::Conversion,
+            format!(
+                "the query uses {want} parameter(s) but a set has {}",
+                bad.len()
+            ),
+        ));
+    }
+    if sets.is_empty() {
+        return Ok(0);
+    }
+    let refs: Vec<Vec<tusk::Param<'_>>> = sets
+        .iter()
+        .map(|s| s.iter().map(|p| p as tusk::Param<'_>).collect())
+        .collect();
+    let mut b = if atomic {
+        Batch::atomic()
+    } else {
+        Batch::new()
+    };
+    for r in &refs {
+        b.push(sql, r);
+    }
+    let results = with_exec!(t, |e| e.batch(&b).await)?;
+    let mut n = 0;
+    let mut first_err: Option<tusk::Error> = None;
+    for r in results {
+        match r {
+            Ok(q) => n += q.rows_affected,
+            // In an atomic batch every statement reports the failure; the
+            // one that failed carries the server's fields: raise that one.
+            Err(e) => match &first_err {
+                Some(f) if f.as_db_error().is_some() || e.as_db_error().is_none() => {}
+                _ => first_err = Some(e),
+            },
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(n),
+    }
+}
+
+/// Holds a pool connection of its own, for a transaction.
+pub async fn dedicated(t: &Target) -> Result<Target, tusk::Error> {
+    Ok(match t {
+        Target::Pool(p) => Target::Pooled(Arc::new(p.acquire().await?)),
+        other => other.clone(),
+    })
+}
+
+/// A connection held from a pool as `role` with session `settings`
+/// (`SET ROLE` and `set_config`, reset by the pool when it comes back).
+pub async fn dedicated_as(
+    t: &Target,
+    role: &str,
+    settings: &[(String, String)],
+) -> Result<Target, tusk::Error> {
+    match t {
+        Target::Pool(p) => {
+            let pairs: Vec<(&str, &str)> = settings
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            Ok(Target::Pooled(Arc::new(p.acquire_as(role, &pairs).await?)))
+        }
+        _ => Err(tusk::Error::new(
+            tusk::ErrorKind::Configuration,
+            "acquire_as needs a pool",
+        )),
+    }
+}
+
+/// A stream's source: the rows arrive in batches; its connection (for a
+/// pool, one held for the stream's life) stays with it.
+pub struct Streaming {
+    pub _hold: Target,
+    pub rows: tusk::RowStream,
+}
+
+pub async fn stream(t: &Target, s: &Stmt) -> Result<Streaming, tusk::Error> {
+    s.check_count()?;
+    let hold = dedicated(t).await?;
+    let refs = s.refs();
+    let rows = with_exec!(&hold, |e| e.query_stream(s.query(), &refs).await)?;
+    Ok(Streaming { _hold: hold, rows })
+}
+
+/// Up to `n` more rows; empty at the end.
+pub async fn next_rows(st: &mut Streaming, n: usize) -> Result<Vec<Row>, tusk::Error> {
+    let mut out = Vec::with_capacity(n.min(4096));
+    while out.len() < n {
+        let next = std::future::poll_fn(|cx| {
+            futures_core::Stream::poll_next(std::pin::Pin::new(&mut st.rows), cx)
+        })
+        .await;
+        match next {
+            Some(r) => out.push(r?),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// `BEGIN` with options, as SQL.
+pub fn begin_sql(
+    isolation: Option<&str>,
+    read_only: bool,
+    deferrable: bool,
+) -> Result<String, tusk::Error> {
+    let mut sql = String::from("BEGIN");
+    if let Some(level) = isolation {
+        let level = match level.to_ascii_lowercase().replace(['_', '-'], " ").as_str() {
+            "serializable" => "SERIALIZABLE",
+            "repeatable read" => "REPEATABLE READ",
+            "read committed" => "READ COMMITTED",
+            "read uncommitted" => "READ UNCOMMITTED",
+            other => {
+                return Err(tusk::Error::new(
+                    tusk::ErrorKind::Configuration,
+                    format!("unknown isolation level {other:?}: use serializable, repeatable_read or read_committed"),
+                ))
+            }
+        };
+        sql.push_str(" ISOLATION LEVEL ");
+        sql.push_str(level);
+    }
+    if read_only {
+        sql.push_str(" READ ONLY");
+    }
+    if deferrable {
+        sql.push_str(" DEFERRABLE");
+    }
+    Ok(sql)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_placeholders() {
+        assert_eq!(placeholders("SELECT $1, '$2', $$ $3 $$, \"$4\" -- $5"), 1);
+        assert_eq!(placeholders("SELECT 1"), 0);
+        assert_eq!(placeholders("SELECT $12"), 12);
+    }
+
+    #[test]
+    fn begins() {
+        assert_eq!(begin_sql(None, false, false).unwrap(), "BEGIN");
+        assert_eq!(
+            begin_sql(Some("serializable"), true, true).unwrap(),
+            "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE"
+        );
+        assert_eq!(
+            begin_sql(Some("repeatable_read"), false, false).unwrap(),
+            "BEGIN ISOLATION LEVEL REPEATABLE READ"
+        );
+        assert!(begin_sql(Some("x"), false, false).is_err());
+    }
+}
