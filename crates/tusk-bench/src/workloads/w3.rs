@@ -79,6 +79,19 @@ pub fn workload() -> Workload {
                     )
                 })
             }),
+            entry("deadpool-clean", |t| {
+                // deadpool with the reset that is as safe as tusk's default
+                // (RecyclingMethod::Clean: the DISCARD ALL equivalent, one
+                // round trip on every return): like with like.
+                Box::pin(async move {
+                    tasks(
+                        "deadpool-clean",
+                        "W3",
+                        TASKS,
+                        Deadpool(deadpool_with(&t.url, RecyclingMethod::Clean)?),
+                    )
+                })
+            }),
             entry("sqlx", |t| {
                 Box::pin(async move { tasks("sqlx", "W3", TASKS, Sqlx(sqlx_pool(&t.url).await?)) })
             }),
@@ -116,13 +129,19 @@ pub fn tusk_pool_shared(url: &str, share: bool) -> Result<Pool> {
 /// `RecyclingMethod::Fast` (no query when a client comes back), as its
 /// documentation recommends for speed.
 pub fn deadpool(url: &str) -> Result<deadpool_postgres::Pool> {
+    deadpool_with(url, RecyclingMethod::Fast)
+}
+
+/// [`deadpool`] with the given recycling method.
+pub fn deadpool_with(
+    url: &str,
+    recycling_method: RecyclingMethod,
+) -> Result<deadpool_postgres::Pool> {
     let config = tokio_postgres::Config::from_str(url)?;
     let manager = Manager::from_config(
         config,
         tokio_postgres::NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
+        ManagerConfig { recycling_method },
     );
     deadpool_postgres::Pool::builder(manager)
         .max_size(usize::try_from(CONNECTIONS).unwrap_or(8))
