@@ -277,6 +277,7 @@ fn check_sources(client: &SpiClient<'_>, a: &Analysis) -> TvResult<()> {
             client,
             "SELECT c.relpersistence::pg_catalog.text, c.relrowsecurity::pg_catalog.text, \
                     EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent OPERATOR(pg_catalog.=) c.oid)::pg_catalog.text \
+                    , EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid)::pg_catalog.text \
              FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
             &[pg_sys::Oid::from(s.relid).into()],
         )?
@@ -290,6 +291,8 @@ fn check_sources(client: &SpiClient<'_>, a: &Analysis) -> TvResult<()> {
             Some("a table with row-level security (maintenance, which runs as the TVIEW's owner, would see other rows than its readers)")
         } else if flag(2).as_deref() == Some("true") {
             Some("an inheritance parent (writes to its child tables would not be captured)")
+        } else if flag(3).as_deref() == Some("true") {
+            Some("a partition or inheritance child (writes addressed to its parent would not be captured)")
         } else {
             None
         };
