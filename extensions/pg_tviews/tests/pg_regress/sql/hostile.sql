@@ -97,6 +97,27 @@ RESET ROLE;
 SELECT * FROM ho.tv_audit;
 SELECT tview, ok FROM tviews.verify() WHERE tview::text LIKE 'ho.%' ORDER BY 1;
 
+-- A refresh that fails at the writer's COMMIT does not show the writer
+-- data it cannot read (here a PIN quoted by a failed cast); the owner
+-- sees the message, in its own COMMIT and in tviews.stats.
+SET ROLE ho_owner;
+CREATE TABLE ho.acct (id int PRIMARY KEY, pin text NOT NULL);
+CREATE TABLE ho.login (id int PRIMARY KEY, acct_id int NOT NULL);
+INSERT INTO ho.acct VALUES (1, '1234'), (2, 'hunter2');
+INSERT INTO ho.login VALUES (1, 1);
+SELECT tviews.create('ho.tv_login', 'SELECT l.id AS pk_login, a.pin::int AS pin FROM ho.login l JOIN ho.acct a ON a.id = l.acct_id');
+GRANT SELECT (id), UPDATE (acct_id) ON ho.login TO ho_writer;
+RESET ROLE;
+SET ROLE ho_writer;
+UPDATE ho.login SET acct_id = 2 WHERE id = 1;
+SELECT tview, errors, last_error FROM tviews.stats WHERE tview = 'ho.tv_login'::regclass;
+RESET ROLE;
+SET ROLE ho_owner;
+UPDATE ho.login SET acct_id = 2 WHERE id = 1;
+SELECT tview, errors, last_error FROM tviews.stats WHERE tview = 'ho.tv_login'::regclass;
+SELECT tviews.drop('ho.tv_login');
+RESET ROLE;
+
 -- What would leave a TVIEW stale (or writable) is refused: renaming a
 -- column it reads, dropping or disabling the extension's triggers, a base
 -- table becoming a partition or child, a partition as a source.
