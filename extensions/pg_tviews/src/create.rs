@@ -130,6 +130,12 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
             let base = qualify(client, p.relid)?;
             for ddl in trigger_ddl(id, p, &base) {
                 client.update(&ddl, None, &[])?;
+                // ALWAYS: also under session_replication_role = replica
+                // (a logical replication subscriber's apply worker, which
+                // otherwise left the TVIEW silently stale).
+                if let Some(name) = ddl.split_whitespace().nth(2) {
+                    client.update(&format!("ALTER TABLE {base} ENABLE ALWAYS TRIGGER {name}"), None, &[])?;
+                }
             }
         }
         // Only maintenance writes the TVIEW table.
@@ -141,6 +147,7 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
             None,
             &[],
         )?;
+        client.update(&format!("ALTER TABLE {target} ENABLE ALWAYS TRIGGER tviews_guard"), None, &[])?;
         let loaded = client
             .update(
                 &format!("INSERT INTO {target} SELECT * FROM {view}"),

@@ -104,6 +104,9 @@ extension_sql!(
     r#"
 CREATE CONSTRAINT TRIGGER tviews_flush AFTER INSERT ON tviews._pending
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tviews._flush();
+-- Fires under session_replication_role = replica too, as the capture
+-- triggers do.
+ALTER TABLE tviews._pending ENABLE ALWAYS TRIGGER tviews_flush;
 
 CREATE VIEW tviews.registry AS
 SELECT t.relid::regclass AS name, t.key_cols AS key, t.query, t.options, t.level,

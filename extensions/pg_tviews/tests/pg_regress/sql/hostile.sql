@@ -97,6 +97,19 @@ RESET ROLE;
 SELECT * FROM ho.tv_audit;
 SELECT tview, ok FROM tviews.verify() WHERE tview::text LIKE 'ho.%' ORDER BY 1;
 
+-- A logical replication subscriber applies changes under
+-- session_replication_role = replica: the extension's triggers fire then
+-- too (ALWAYS), and the TVIEWs are maintained.
+SET session_replication_role = replica;
+BEGIN;
+UPDATE ho.team SET label = 'Replicated' WHERE code = 'c';
+INSERT INTO ho.member VALUES (10, 'b', 'rep');
+COMMIT;
+INSERT INTO ho.tv_team VALUES ('z', 'forged', 0);
+RESET session_replication_role;
+SELECT * FROM ho.tv_team ORDER BY 1;
+SELECT tview, ok FROM tviews.verify() WHERE tview::text LIKE 'ho.%' ORDER BY 1;
+
 -- A refresh that fails at the writer's COMMIT does not show the writer
 -- data it cannot read (here a PIN quoted by a failed cast); the owner
 -- sees the message, in its own COMMIT and in tviews.stats.
