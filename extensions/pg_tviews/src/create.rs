@@ -8,7 +8,7 @@ use pgrx::spi::SpiClient;
 use pgrx::JsonB;
 use tviews_core::analyze::{self, Analysis};
 use tviews_core::graph::Graph;
-use tviews_core::ident::quote_ident;
+use tviews_core::ident::{quote_ident, quote_literal};
 use tviews_core::options::TviewOptions;
 use tviews_core::sql::capture::{plan_sources, trigger_ddl, CaptureKind};
 use tviews_core::sql::locks::{lock_plan, LockGroup};
@@ -134,7 +134,7 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
                 // (a logical replication subscriber's apply worker, which
                 // otherwise left the TVIEW silently stale).
                 if let Some(name) = ddl.split_whitespace().nth(2) {
-                    client.update(&format!("ALTER TABLE {base} ENABLE ALWAYS TRIGGER {name}"), None, &[])?;
+                    fire_always(client, p.relid, name)?;
                 }
             }
         }
@@ -147,7 +147,7 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
             None,
             &[],
         )?;
-        client.update(&format!("ALTER TABLE {target} ENABLE ALWAYS TRIGGER tviews_guard"), None, &[])?;
+        fire_always(client, relid, "tviews_guard")?;
         let loaded = client
             .update(
                 &format!("INSERT INTO {target} SELECT * FROM {view}"),
@@ -309,6 +309,21 @@ fn check_sources(client: &SpiClient<'_>, a: &Analysis) -> TvResult<()> {
             )));
         }
     }
+    Ok(())
+}
+
+/// Makes one of the extension's triggers fire ALWAYS (ALTER TABLE needs
+/// the table's owner; the creator may only hold TRIGGER on it), through
+/// the extension owner's tviews._fire_always, which does nothing else.
+fn fire_always(client: &mut SpiClient<'_>, rel: u32, trigger: &str) -> TvResult<()> {
+    client.update(
+        &format!(
+            "SELECT tviews._fire_always({rel}::pg_catalog.oid::pg_catalog.regclass, {})",
+            quote_literal(trigger)
+        ),
+        None,
+        &[],
+    )?;
     Ok(())
 }
 

@@ -290,6 +290,22 @@ END
 $$;
 CREATE EVENT TRIGGER tviews_on_ddl ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE') EXECUTE FUNCTION tviews._on_ddl();
+-- The extension's triggers fire ALWAYS (also under session_replication_role
+-- = replica, as a logical replication subscriber applies changes). Setting
+-- that needs the table's owner; tviews.create calls this for each trigger it
+-- created, and it touches nothing but a pg_tviews trigger.
+CREATE FUNCTION tviews._fire_always(rel regclass, trg name) RETURNS void LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger t
+                   WHERE t.tgrelid = rel AND t.tgname = trg AND NOT t.tgisinternal
+                     AND t.tgfoid::regproc::text IN ('tviews._capture', 'tviews._guard')) THEN
+        RAISE EXCEPTION 'trigger % on % is not a pg_tviews trigger', trg, rel
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', rel, trg);
+END
+$$;
 -- The cleanup runs as the extension owner, so the owner of a TVIEW can drop
 -- it without rights on the catalog; only the event trigger can call it.
 ALTER FUNCTION tviews._on_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

@@ -4,6 +4,7 @@
 CREATE ROLE ho_owner;
 CREATE ROLE ho_writer;
 CREATE ROLE ho_hostile;
+CREATE ROLE ho_owner2;
 CREATE SCHEMA ho AUTHORIZATION ho_owner;
 CREATE SCHEMA ho_evil AUTHORIZATION ho_hostile;
 GRANT USAGE ON SCHEMA ho TO ho_writer;
@@ -97,6 +98,22 @@ RESET ROLE;
 SELECT * FROM ho.tv_audit;
 SELECT tview, ok FROM tviews.verify() WHERE tview::text LIKE 'ho.%' ORDER BY 1;
 
+-- A TVIEW on a TVIEW, of another owner who holds only SELECT and TRIGGER
+-- on it: a writer's change cascades, each refresh as its TVIEW's owner.
+GRANT USAGE, CREATE ON SCHEMA ho TO ho_owner2;
+SET ROLE ho_owner;
+GRANT SELECT, TRIGGER ON ho.tv_team TO ho_owner2;
+RESET ROLE;
+SET ROLE ho_owner2;
+SELECT tviews.create('ho.tv_top', 'SELECT pk_team AS pk_top, members * 10 AS weight, current_user::text AS maintained_by FROM ho.tv_team');
+RESET ROLE;
+SET ROLE ho_writer;
+INSERT INTO ho.member VALUES (11, 'c', 'jo');
+RESET ROLE;
+SELECT * FROM ho.tv_top ORDER BY 1;
+SELECT tview, ok FROM tviews.verify() WHERE tview::text LIKE 'ho.%' ORDER BY 1;
+SELECT tviews.drop('ho.tv_top');
+
 -- A logical replication subscriber applies changes under
 -- session_replication_role = replica: the extension's triggers fire then
 -- too (ALWAYS), and the TVIEWs are maintained.
@@ -182,4 +199,4 @@ SET client_min_messages = warning;
 DROP SCHEMA ho CASCADE;
 DROP SCHEMA ho_evil CASCADE;
 RESET client_min_messages;
-DROP ROLE ho_owner, ho_writer, ho_hostile;
+DROP ROLE ho_owner, ho_writer, ho_hostile, ho_owner2;
