@@ -53,7 +53,10 @@ fn flush(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
         s.flushing = Some(sub);
         s.marker.reset();
     });
-    let result = guard::run(None, false, run);
+    let result = guard::run(None, false, || {
+        guard::bound_lock_waits();
+        run()
+    });
     state::with(|s| s.flushing = None);
     result?;
     Ok(())
@@ -151,7 +154,7 @@ pub fn refresh_guarded(meta: &Meta, work: Pending, from_flush: bool) -> TvResult
                     "could not refresh TVIEW {}: another transaction is refreshing the same rows ({msg})",
                     meta.name
                 ),
-                "The wait at COMMIT for a concurrent refresh of the same TVIEW rows is bounded by lock_timeout (and statement_timeout); retry the transaction."
+                "The wait at COMMIT for a concurrent refresh of the same TVIEW rows is bounded by lock_timeout (by statement_timeout when that is shorter); retry the transaction."
             );
         }
         // The writer's COMMIT runs the refresh with the owner's rights; an
