@@ -188,8 +188,8 @@ BEGIN
             USING ERRCODE = 'dependent_objects_still_exist';
     END LOOP;
     FOR r IN SELECT t.relid FROM tviews._tview t
-             WHERE t.relid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE classid = 'pg_class'::regclass)
-                OR t.viewid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE classid = 'pg_class'::regclass)
+             WHERE t.relid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE classid = 'pg_class'::regclass AND objsubid = 0)
+                OR t.viewid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE classid = 'pg_class'::regclass AND objsubid = 0)
     LOOP
         PERFORM tviews._forget(r.relid);
     END LOOP;
@@ -245,6 +245,24 @@ BEGIN
     LOOP
         RAISE EXCEPTION 'cannot rename a column of table % that TVIEW % reads (its capture triggers name it); drop and create the TVIEW again',
             r.rel, r.tview USING ERRCODE = 'feature_not_supported';
+    END LOOP;
+    -- A TVIEW table keeps its query's columns (a column added, dropped,
+    -- renamed or retyped would fail every refresh); a dropped column used to
+    -- drop the whole TVIEW.
+    FOR r IN
+        SELECT t.relid::regclass AS tv
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN tviews._tview t ON t.relid = c.objid
+        WHERE c.classid = 'pg_class'::regclass
+          AND ARRAY(SELECT a.attname::text || ' ' || a.atttypid::text FROM pg_attribute a
+                    WHERE a.attrelid = t.relid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+              IS DISTINCT FROM
+              ARRAY(SELECT a.attname::text || ' ' || a.atttypid::text FROM pg_attribute a
+                    WHERE a.attrelid = t.viewid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION 'cannot change the columns of TVIEW %: they are its query''s; drop and create the TVIEW again', r.tv
+            USING ERRCODE = 'feature_not_supported';
     END LOOP;
     -- The extension's triggers stay enabled (disabled, the TVIEW would go
     -- stale or be writable).

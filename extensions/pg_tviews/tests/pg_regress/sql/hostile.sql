@@ -167,6 +167,11 @@ SELECT ho.try(pg_catalog.format('DROP TRIGGER %I ON ho.member', :'capture_trigge
 SELECT ho.try(pg_catalog.format('ALTER TABLE ho.member DISABLE TRIGGER %I', :'capture_trigger'));
 DROP TRIGGER tviews_guard ON ho.tv_team;
 ALTER TABLE ho.tv_team DISABLE TRIGGER tviews_guard;
+ALTER TABLE ho.tv_team ADD COLUMN extra int;
+ALTER TABLE ho.tv_team DROP COLUMN members;
+ALTER TABLE ho.tv_team RENAME COLUMN label TO title;
+ALTER TABLE ho.tv_team ALTER COLUMN members TYPE numeric;
+SELECT name FROM tviews.registry WHERE name = 'ho.tv_team'::regclass;
 CREATE TABLE ho.parent (code text PRIMARY KEY, label text NOT NULL) PARTITION BY LIST (code);
 ALTER TABLE ho.parent ATTACH PARTITION ho.team FOR VALUES IN ('a', 'b', 'c', 'd');
 CREATE TABLE ho.base (code text, label text);
