@@ -8,7 +8,7 @@ use pgrx::spi::SpiClient;
 use pgrx::JsonB;
 use tviews_core::analyze::{self, Analysis};
 use tviews_core::graph::Graph;
-use tviews_core::ident::quote_ident;
+use tviews_core::ident::{quote_ident, quote_literal};
 use tviews_core::options::TviewOptions;
 use tviews_core::sql::capture::{plan_sources, trigger_ddl, CaptureKind};
 use tviews_core::sql::locks::{lock_plan, LockGroup};
@@ -130,6 +130,12 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
             let base = qualify(client, p.relid)?;
             for ddl in trigger_ddl(id, p, &base) {
                 client.update(&ddl, None, &[])?;
+                // ALWAYS: also under session_replication_role = replica
+                // (a logical replication subscriber's apply worker, which
+                // otherwise left the TVIEW silently stale).
+                if let Some(name) = ddl.split_whitespace().nth(2) {
+                    fire_always(client, p.relid, name)?;
+                }
             }
         }
         // Only maintenance writes the TVIEW table.
@@ -141,6 +147,7 @@ fn create_in(client: &mut SpiClient<'_>, name: &str, query: &str, options: &str)
             None,
             &[],
         )?;
+        fire_always(client, relid, "tviews_guard")?;
         let loaded = client
             .update(
                 &format!("INSERT INTO {target} SELECT * FROM {view}"),
@@ -277,6 +284,7 @@ fn check_sources(client: &SpiClient<'_>, a: &Analysis) -> TvResult<()> {
             client,
             "SELECT c.relpersistence::pg_catalog.text, c.relrowsecurity::pg_catalog.text, \
                     EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent OPERATOR(pg_catalog.=) c.oid)::pg_catalog.text \
+                    , EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid)::pg_catalog.text \
              FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
             &[pg_sys::Oid::from(s.relid).into()],
         )?
@@ -290,6 +298,8 @@ fn check_sources(client: &SpiClient<'_>, a: &Analysis) -> TvResult<()> {
             Some("a table with row-level security (maintenance, which runs as the TVIEW's owner, would see other rows than its readers)")
         } else if flag(2).as_deref() == Some("true") {
             Some("an inheritance parent (writes to its child tables would not be captured)")
+        } else if flag(3).as_deref() == Some("true") {
+            Some("a partition or inheritance child (writes addressed to its parent would not be captured)")
         } else {
             None
         };
@@ -299,6 +309,21 @@ fn check_sources(client: &SpiClient<'_>, a: &Analysis) -> TvResult<()> {
             )));
         }
     }
+    Ok(())
+}
+
+/// Makes one of the extension's triggers fire ALWAYS (ALTER TABLE needs
+/// the table's owner; the creator may only hold TRIGGER on it), through
+/// the extension owner's tviews._fire_always, which does nothing else.
+fn fire_always(client: &mut SpiClient<'_>, rel: u32, trigger: &str) -> TvResult<()> {
+    client.update(
+        &format!(
+            "SELECT tviews._fire_always({rel}::pg_catalog.oid::pg_catalog.regclass, {})",
+            quote_literal(trigger)
+        ),
+        None,
+        &[],
+    )?;
     Ok(())
 }
 

@@ -53,7 +53,10 @@ fn flush(trigger: &PgTrigger<'_>) -> Result<(), TvError> {
         s.flushing = Some(sub);
         s.marker.reset();
     });
-    let result = guard::run(None, false, run);
+    let result = guard::run(None, false, || {
+        guard::bound_lock_waits();
+        run()
+    });
     state::with(|s| s.flushing = None);
     result?;
     Ok(())
@@ -151,7 +154,31 @@ pub fn refresh_guarded(meta: &Meta, work: Pending, from_flush: bool) -> TvResult
                     "could not refresh TVIEW {}: another transaction is refreshing the same rows ({msg})",
                     meta.name
                 ),
-                "The wait at COMMIT for a concurrent refresh of the same TVIEW rows is bounded by lock_timeout (and statement_timeout); retry the transaction."
+                "The wait at COMMIT for a concurrent refresh of the same TVIEW rows is bounded by lock_timeout (by statement_timeout when that is shorter); retry the transaction."
+            );
+        }
+        // The writer's COMMIT runs the refresh with the owner's rights; an
+        // error's text can quote rows only the owner may read (a value
+        // that failed a cast, a key), so a writer without the owner's
+        // privileges gets the SQLSTATE and where to look, as tviews.stats
+        // shows last_error only to the owner's roles. Retryable failures
+        // keep their own message.
+        let passes = matches!(
+            code,
+            PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE
+                | PgSqlErrorCode::ERRCODE_T_R_DEADLOCK_DETECTED
+                | PgSqlErrorCode::ERRCODE_QUERY_CANCELED
+                | PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY
+        );
+        if !passes && !guard::has_privs_of(meta.owner) {
+            ereport!(
+                ERROR,
+                code,
+                format!(
+                    "could not refresh TVIEW {}: the refresh, run with its owner's rights, failed",
+                    meta.name
+                ),
+                "The error is recorded in tviews.stats.last_error, shown to roles with the privileges of the TVIEW's owner."
             );
         }
         e.rethrow()

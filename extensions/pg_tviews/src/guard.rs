@@ -83,6 +83,20 @@ pub fn run<R>(
     out
 }
 
+/// Bounds each lock wait of the current GUC nest level by
+/// `statement_timeout` when `lock_timeout` is unset or longer: PostgreSQL
+/// stops the statement timer before COMMIT runs the deferred flush, so
+/// without this a refresh waiting at COMMIT ignored `statement_timeout`.
+pub fn bound_lock_waits() {
+    // SAFETY: reads two int GUC variables of this backend.
+    #[allow(unsafe_code)]
+    let (lock, stmt) = unsafe { (pg_sys::LockTimeout, pg_sys::StatementTimeout) };
+    if stmt > 0 && (lock == 0 || lock > stmt) {
+        let value = std::ffi::CString::new(stmt.to_string()).unwrap_or_default();
+        set("lock_timeout", &value);
+    }
+}
+
 fn set(name: &str, value: &std::ffi::CStr) {
     let name = std::ffi::CString::new(name).unwrap_or_default();
     // SAFETY: both strings are NUL-terminated and outlive the call; the

@@ -104,6 +104,9 @@ extension_sql!(
     r#"
 CREATE CONSTRAINT TRIGGER tviews_flush AFTER INSERT ON tviews._pending
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tviews._flush();
+-- Fires under session_replication_role = replica too, as the capture
+-- triggers do.
+ALTER TABLE tviews._pending ENABLE ALWAYS TRIGGER tviews_flush;
 
 CREATE VIEW tviews.registry AS
 SELECT t.relid::regclass AS name, t.key_cols AS key, t.query, t.options, t.level,
@@ -166,9 +169,27 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
 BEGIN
+    -- The extension's triggers go only with their TVIEW (tviews.drop, DROP
+    -- TABLE): dropped alone, the TVIEW would go stale or be writable.
+    FOR r IN
+        SELECT o.object_identity
+        FROM pg_event_trigger_dropped_objects() o
+        WHERE o.classid = 'pg_trigger'::regclass AND o.address_names[3] LIKE 'tviews\_%'
+          AND (EXISTS (SELECT 1 FROM tviews._source s
+                       WHERE s.base = pg_catalog.to_regclass(pg_catalog.format('%I.%I', o.address_names[1], o.address_names[2]))
+                         AND o.address_names[3] LIKE pg_catalog.format('tviews\_%s\_%s\_%%',
+                             (SELECT t.id FROM tviews._tview t WHERE t.relid = s.tview), s.idx))
+               OR (o.address_names[3] = 'tviews_guard'
+                   AND EXISTS (SELECT 1 FROM tviews._tview t
+                               WHERE t.relid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', o.address_names[1], o.address_names[2])))))
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION 'cannot drop trigger %: pg_tviews maintains a TVIEW with it (use tviews.drop)', r.object_identity
+            USING ERRCODE = 'dependent_objects_still_exist';
+    END LOOP;
     FOR r IN SELECT t.relid FROM tviews._tview t
-             WHERE t.relid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE classid = 'pg_class'::regclass)
-                OR t.viewid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE classid = 'pg_class'::regclass)
+             WHERE t.relid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE classid = 'pg_class'::regclass AND objsubid = 0)
+                OR t.viewid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE classid = 'pg_class'::regclass AND objsubid = 0)
     LOOP
         PERFORM tviews._forget(r.relid);
     END LOOP;
@@ -193,6 +214,69 @@ BEGIN
     LOOP
         RAISE EXCEPTION 'table % cannot inherit from %: TVIEW % reads it, and writes to a child table would not be captured',
             r.rel, r.parent, r.tview USING ERRCODE = 'feature_not_supported';
+    END LOOP;
+    -- ... and so is a base table that becomes a child or a partition of
+    -- another (ALTER TABLE ... INHERIT, ATTACH PARTITION): a statement on
+    -- the parent changes its rows without firing its statement triggers.
+    FOR r IN
+        SELECT i.inhrelid::regclass AS rel, i.inhparent::regclass AS parent, s.tview
+        FROM pg_inherits i
+        JOIN tviews._source s ON s.base = i.inhrelid
+        WHERE EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c
+                      WHERE c.classid = 'pg_class'::regclass AND c.objid IN (i.inhrelid, i.inhparent))
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION 'table % cannot become a child or partition of %: TVIEW % reads it, and writes addressed to % would not be captured',
+            r.rel, r.parent, r.tview, r.parent USING ERRCODE = 'feature_not_supported';
+    END LOOP;
+    -- A column the TVIEW's query reads keeps its name: the capture triggers
+    -- and the join mapping name it.
+    FOR r IN
+        SELECT c.objid::regclass AS rel, s.tview
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN tviews._source s ON s.base = c.objid
+        JOIN tviews._tview t ON t.relid = s.tview
+        WHERE c.classid = 'pg_class'::regclass AND c.objsubid > 0 AND c.command_tag = 'ALTER TABLE'
+          AND EXISTS (SELECT 1 FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid
+                      WHERE d.classid = 'pg_rewrite'::regclass AND w.ev_class = t.viewid
+                        AND d.refclassid = 'pg_class'::regclass AND d.refobjid = c.objid
+                        AND d.refobjsubid = c.objsubid)
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION 'cannot rename a column of table % that TVIEW % reads (its capture triggers name it); drop and create the TVIEW again',
+            r.rel, r.tview USING ERRCODE = 'feature_not_supported';
+    END LOOP;
+    -- A TVIEW table keeps its query's columns (a column added, dropped,
+    -- renamed or retyped would fail every refresh); a dropped column used to
+    -- drop the whole TVIEW.
+    FOR r IN
+        SELECT t.relid::regclass AS tv
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN tviews._tview t ON t.relid = c.objid
+        WHERE c.classid = 'pg_class'::regclass
+          AND ARRAY(SELECT a.attname::text || ' ' || a.atttypid::text FROM pg_attribute a
+                    WHERE a.attrelid = t.relid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+              IS DISTINCT FROM
+              ARRAY(SELECT a.attname::text || ' ' || a.atttypid::text FROM pg_attribute a
+                    WHERE a.attrelid = t.viewid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION 'cannot change the columns of TVIEW %: they are its query''s; drop and create the TVIEW again', r.tv
+            USING ERRCODE = 'feature_not_supported';
+    END LOOP;
+    -- The extension's triggers stay enabled (disabled, the TVIEW would go
+    -- stale or be writable).
+    FOR r IN
+        SELECT g.tgname, g.tgrelid::regclass AS rel
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_trigger g ON g.tgrelid = c.objid
+        WHERE c.classid = 'pg_class'::regclass AND g.tgname LIKE 'tviews\_%' AND g.tgenabled NOT IN ('O', 'A')
+          AND (EXISTS (SELECT 1 FROM tviews._source s WHERE s.base = g.tgrelid)
+               OR EXISTS (SELECT 1 FROM tviews._tview t WHERE t.relid = g.tgrelid))
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION 'cannot disable trigger % on %: pg_tviews maintains TVIEWs with it', r.tgname, r.rel
+            USING ERRCODE = 'feature_not_supported';
     END LOOP;
     FOR r IN
         SELECT c.objid::regclass AS rel, s.tview, k.relrowsecurity AS rls
@@ -224,6 +308,22 @@ END
 $$;
 CREATE EVENT TRIGGER tviews_on_ddl ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE') EXECUTE FUNCTION tviews._on_ddl();
+-- The extension's triggers fire ALWAYS (also under session_replication_role
+-- = replica, as a logical replication subscriber applies changes). Setting
+-- that needs the table's owner; tviews.create calls this for each trigger it
+-- created, and it touches nothing but a pg_tviews trigger.
+CREATE FUNCTION tviews._fire_always(rel regclass, trg name) RETURNS void LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger t
+                   WHERE t.tgrelid = rel AND t.tgname = trg AND NOT t.tgisinternal
+                     AND t.tgfoid::regproc::text IN ('tviews._capture', 'tviews._guard')) THEN
+        RAISE EXCEPTION 'trigger % on % is not a pg_tviews trigger', trg, rel
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', rel, trg);
+END
+$$;
 -- The cleanup runs as the extension owner, so the owner of a TVIEW can drop
 -- it without rights on the catalog; only the event trigger can call it.
 ALTER FUNCTION tviews._on_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
