@@ -113,7 +113,29 @@ pub(crate) fn refused_in_atomic_batch(sql: &str) -> Option<Error> {
             "COPY cannot be a statement of an atomic batch; nothing of the batch was sent",
         ));
     }
+    if let Some(cmd) = non_atomic_block(sql) {
+        return Some(Error::new(
+            ErrorKind::Other,
+            format!(
+                "{cmd} cannot be a statement of an atomic batch: a procedure or DO block may \
+                 COMMIT or ROLLBACK, ending the batch's transaction midway, so its results \
+                 could not say what was committed; run it on its own or inside a \
+                 transaction; nothing of the batch was sent"
+            ),
+        ));
+    }
     None
+}
+
+/// `CALL` or `DO`, when `sql` starts with one: at the top level of an
+/// implicit transaction the server runs them non-atomically, so the code
+/// they run may end the transaction (which no text check can see).
+pub(crate) fn non_atomic_block(sql: &str) -> Option<&'static str> {
+    match first_words(sql, 1).first()?.as_str() {
+        "CALL" => Some("CALL"),
+        "DO" => Some("DO"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -152,6 +174,17 @@ mod tests {
             "PREPARE TRANSACTION 'x'",
         ] {
             assert!(transaction_control(sql).is_some(), "{sql}");
+        }
+        for sql in [
+            "CALL p()",
+            "/* x */ call p()",
+            "; DO 'BEGIN COMMIT; END'",
+            "do $$ $$",
+        ] {
+            assert!(refused_in_atomic_batch(sql).is_some(), "{sql}");
+        }
+        for sql in ["SELECT 'call'", "DOMAIN", "CALLS", "SELECT do_it()"] {
+            assert!(non_atomic_block(sql).is_none(), "{sql}");
         }
         for sql in [
             "PREPARE p AS SELECT 1",

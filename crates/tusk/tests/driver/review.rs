@@ -545,9 +545,8 @@ async fn stream_loop_with_timed_queries_and_batches() {
 /// at the top level of the extended protocol they run non-atomically and
 /// may COMMIT, ending the atomic batch's transaction midway. A batch whose
 /// every statement reports failure ("rolled back") must have committed
-/// nothing; today the insert ahead of the CALL commits (issue 9 item 8
-/// through a procedure).
-#[ignore = "reason: defect: an atomic batch containing CALL of a procedure (or a DO block) that COMMITs reports its earlier statements rolled back while they committed; the text check refuses COMMIT but cannot see inside CALL/DO; the fix is a design choice (refuse CALL/DO in atomic batches, or run the batch in an explicit transaction block where the server refuses the COMMIT with 2D000)"]
+/// nothing (issue 9 item 8 through a procedure): `CALL` and `DO` are
+/// refused in an atomic batch before anything is sent.
 #[tokio::test]
 async fn commit_inside_a_procedure_in_an_atomic_batch() {
     let db = crate::db();
@@ -579,6 +578,8 @@ async fn commit_inside_a_procedure_in_an_atomic_batch() {
                 out[0]
             ));
         }
+        let refused = out[1].as_ref().expect_err("refused");
+        assert!(refused.to_string().contains("atomic batch"), "{refused}");
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
@@ -989,6 +990,8 @@ async fn statements_outside_transaction_blocks_in_an_atomic_batch() {
                 out[0]
             ));
         }
+        let refused = out[1].as_ref().expect_err("refused");
+        assert!(refused.to_string().contains("atomic batch"), "{refused}");
     }
     c.batch_execute("ALTER SYSTEM RESET work_mem")
         .await
