@@ -990,8 +990,6 @@ async fn statements_outside_transaction_blocks_in_an_atomic_batch() {
                 out[0]
             ));
         }
-        let refused = out[1].as_ref().expect_err("refused");
-        assert!(refused.to_string().contains("atomic batch"), "{refused}");
     }
     c.batch_execute("ALTER SYSTEM RESET work_mem")
         .await
