@@ -579,14 +579,8 @@ impl Client {
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let wait = interval.min(left);
-            if let Ok(mut r) = tokio::time::timeout(wait, poll_fn(|cx| ticket.poll_done(cx))).await
-            {
-                if let Some(e) = &r.error {
-                    if e.code().is_some_and(|c| c.code() == "57014") {
-                        r.error = Some(Error::timed_out(t, Some(e)));
-                    }
-                }
-                return r;
+            if let Ok(r) = tokio::time::timeout(wait, poll_fn(|cx| ticket.poll_done(cx))).await {
+                return canceled_as_timeout(r, t);
             }
             if tokio::time::Instant::now() >= deadline {
                 break;
@@ -603,7 +597,7 @@ impl Client {
         };
         let Some(err) = gave_up else {
             // It answered at the last moment.
-            return ticket.wait().await;
+            return canceled_as_timeout(ticket.wait().await, t);
         };
         // Kept: dropping the ticket abandons the query, whose answer the
         // driver reads and discards when it comes.
@@ -743,4 +737,15 @@ impl Client {
             t.finished = true;
         }
     }
+}
+
+/// A timed query's response, with the server's `57014` (its cancel landed)
+/// as the timeout it is.
+fn canceled_as_timeout(mut r: Response, t: Duration) -> Response {
+    if let Some(e) = &r.error {
+        if e.code().is_some_and(|c| c.code() == "57014") {
+            r.error = Some(Error::timed_out(t, Some(e)));
+        }
+    }
+    r
 }
