@@ -69,11 +69,13 @@ impl<'a> Batch<'a> {
     /// timeouts do not apply inside an atomic batch.
     ///
     /// Transaction control (`BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`,
-    /// `RELEASE`, `PREPARE TRANSACTION`, ...) and `COPY` are refused before
-    /// anything is sent: the server would end the batch's transaction
-    /// midway, and its results could not say truthfully what was
-    /// committed. (A procedure that commits, `CALL p()`, is not recognized:
-    /// keep such calls out of atomic batches.)
+    /// `RELEASE`, `PREPARE TRANSACTION`, ...), `COPY`, and `CALL` and `DO`
+    /// are refused before anything is sent: the server would end the
+    /// batch's transaction midway (a procedure or `DO` block runs
+    /// non-atomically there and may `COMMIT`), and the batch's results
+    /// could not say truthfully what was committed. Run a `CALL` or `DO` on
+    /// its own, or in a [`Transaction`](crate::Transaction), where the
+    /// server refuses a `COMMIT` inside it.
     ///
     /// ```no_run
     /// # async fn f(conn: &tusk::Connection) -> Result<(), tusk::Error> {

@@ -13,8 +13,9 @@
 //! closes the connection under it), and is canceled as soon as it starts if
 //! its time is up by then. A cancel the server ignores (one that reaches
 //! the backend while it still reads the query) is sent again within the
-//! grace period; only a query that does not answer within it closes the
-//! connection.
+//! grace period; a query that does not answer within it fails alone (its
+//! answer is discarded when it comes), or, inside a transaction block,
+//! closes the connection (see [`give_up`]).
 
 use bytes::BytesMut;
 use std::path::PathBuf;
@@ -160,4 +161,76 @@ pub(crate) async fn send_cancel(t: &CancelTarget) -> Result<(), Error> {
 /// declared dead.
 pub(crate) fn grace(timeout: Duration) -> Duration {
     timeout.clamp(Duration::from_millis(500), Duration::from_secs(5))
+}
+
+/// Sends one cancel request for a timed query on a task of its own,
+/// holding the connection's writes until the server acted on it (or
+/// `left` ran out), and waits for it. The task runs to its end even if the
+/// caller goes away: a request already on its way still reaches the
+/// backend, and must not find another caller's query there. Bounded by
+/// `left` too: on a dead network the cancel connection hangs as well.
+pub(crate) async fn cancel_held(shared: &std::sync::Arc<Shared>, left: Duration) {
+    let weak = std::sync::Arc::downgrade(shared);
+    let hold = Hold::new(&weak);
+    let target = shared.cancel.clone();
+    let sent = tokio::spawn(async move {
+        let r = tokio::time::timeout(left, send_cancel(&target)).await;
+        drop(hold);
+        r
+    });
+    match sent.await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => {
+            tracing::warn!(error = %e, "cancel request after a query timeout failed")
+        }
+        Ok(Err(_)) => {
+            tracing::warn!("cancel request after a query timeout did not complete in {left:?}")
+        }
+        Err(e) => tracing::warn!(error = %e, "cancel request after a query timeout failed"),
+    }
+}
+
+/// What becomes of a timed query that did not answer within the grace
+/// period of its cancels (`st` locked; the query is not done).
+///
+/// Outside a transaction block the query is its own transaction (its own
+/// Sync), so it is failed alone: its caller gets a timeout saying the
+/// statement may still run, and the driver reads and discards its answer
+/// when it comes. Nothing behind it is written until then (its barrier
+/// stays), so every other caller's query runs after it, as if it had
+/// answered in time, and no cancel is left on its way to hit one.
+/// (Behind a transaction pooler a queued query's cancel is dropped by the
+/// pooler: its query runs once a server connection frees up.)
+///
+/// Inside a transaction block the connection is closed instead, as the
+/// server then rolls the transaction back: a statement reported failed
+/// must not be committed by a later COMMIT. Only the transaction's owner
+/// uses the connection then (a transaction borrows it exclusively).
+///
+/// Returns the error for the timed query's caller, and whether the
+/// connection was kept (the caller then abandons the query).
+pub(crate) fn give_up(
+    st: &mut crate::engine::State,
+    after: Duration,
+    grace: Duration,
+) -> (Error, bool) {
+    if st.tx_status == b'I' {
+        let e = Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "query timed out after {after:?}, and the cancel request did not take effect \
+                 within {grace:?}: the statement may still run (its answer will be discarded); \
+                 the connection stays usable"
+            ),
+        );
+        return (e, true);
+    }
+    st.fail(Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "the server did not answer within {grace:?} of a canceled query inside a \
+             transaction; the connection was closed"
+        ),
+    ));
+    (Error::timed_out(after, None), false)
 }

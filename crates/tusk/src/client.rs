@@ -575,54 +575,32 @@ impl Client {
             let done = self.shared.lock().req(id).is_none_or(|r| r.done);
             if !done {
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                let weak = Arc::downgrade(&self.shared);
-                let hold = crate::cancel::Hold::new(&weak);
-                let target = self.shared.cancel.clone();
-                // The cancel runs to its end on a task of its own, holding
-                // the writes, even if this caller goes away meanwhile: a
-                // request already on its way still reaches the backend, and
-                // must not find another caller's query there. Bounded by
-                // the grace period too: on a dead network the cancel
-                // connection hangs as well.
-                let sent = tokio::spawn(async move {
-                    let r = tokio::time::timeout(left, crate::cancel::send_cancel(&target)).await;
-                    drop(hold);
-                    r
-                });
-                match sent.await {
-                    Ok(Ok(Ok(()))) => {}
-                    Ok(Ok(Err(e))) => {
-                        tracing::warn!(error = %e, "cancel request after a query timeout failed")
-                    }
-                    Ok(Err(_)) => tracing::warn!(
-                        "cancel request after a query timeout did not complete in {grace:?}"
-                    ),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cancel request after a query timeout failed")
-                    }
-                }
+                crate::cancel::cancel_held(&self.shared, left).await;
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let wait = interval.min(left);
-            if let Ok(mut r) = tokio::time::timeout(wait, poll_fn(|cx| ticket.poll_done(cx))).await
-            {
-                if let Some(e) = &r.error {
-                    if e.code().is_some_and(|c| c.code() == "57014") {
-                        r.error = Some(Error::timed_out(t, Some(e)));
-                    }
-                }
-                return r;
+            if let Ok(r) = tokio::time::timeout(wait, poll_fn(|cx| ticket.poll_done(cx))).await {
+                return canceled_as_timeout(r, t);
             }
             if tokio::time::Instant::now() >= deadline {
                 break;
             }
             interval = (interval * 2).min(Duration::from_millis(500));
         }
-        let err = Error::timed_out(t, None);
-        self.shared.lock().fail(Error::new(
-            ErrorKind::Timeout,
-            format!("the server did not answer within {grace:?} of a canceled query; the connection was closed"),
-        ));
+        let gave_up = {
+            let mut st = self.shared.lock();
+            if st.req(id).is_none_or(|r| r.done) {
+                None
+            } else {
+                Some(crate::cancel::give_up(&mut st, t, grace).0)
+            }
+        };
+        let Some(err) = gave_up else {
+            // It answered at the last moment.
+            return canceled_as_timeout(ticket.wait().await, t);
+        };
+        // Kept: dropping the ticket abandons the query, whose answer the
+        // driver reads and discards when it comes.
         drop(ticket);
         let mut r = Response::extended();
         r.error = Some(err);
@@ -759,4 +737,15 @@ impl Client {
             t.finished = true;
         }
     }
+}
+
+/// A timed query's response, with the server's `57014` (its cancel landed)
+/// as the timeout it is.
+fn canceled_as_timeout(mut r: Response, t: Duration) -> Response {
+    if let Some(e) = &r.error {
+        if e.code().is_some_and(|c| c.code() == "57014") {
+            r.error = Some(Error::timed_out(t, Some(e)));
+        }
+    }
+    r
 }

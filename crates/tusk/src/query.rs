@@ -80,7 +80,13 @@ impl<'a> Query<'a> {
     /// `Timeout`). The timeout is this query's alone: queued behind another
     /// caller's query on the same connection, it waits for that query
     /// (never canceling or failing it) and is canceled as soon as it
-    /// starts if its time is up by then.
+    /// starts if its time is up by then. When its cancel does not take
+    /// effect within a grace period (behind a transaction pooler that
+    /// still queues the query, say), it fails alone with a `Timeout` error
+    /// saying the statement may still run, and its answer is discarded
+    /// when it comes; inside a transaction block the connection is closed
+    /// instead (the server rolls the transaction back), so that a later
+    /// COMMIT cannot commit a statement reported failed.
     pub fn timeout(mut self, d: Duration) -> Self {
         self.opts.timeout = Some(d);
         self

@@ -1,82 +1,52 @@
 //! The little the driver reads of SQL text: a statement's first words
 //! (past whitespace and comments), to recognize what the extended protocol
-//! cannot carry safely in a pipeline (COPY, transaction control).
+//! cannot carry safely in a pipeline (COPY, transaction control). Read
+//! with the driver's one lexer ([`crate::sql::lexer`]), so quoting and
+//! comment rules are the same everywhere.
 
 use crate::error::{Error, ErrorKind};
+use crate::sql::{tokens, TokenKind};
 
-/// The first `n` words of `sql` (letters, digits and `_`), uppercased,
-/// skipping whitespace, `--` and (nested) `/* */` comments before and
-/// between them. Stops at anything else (a quote, a parenthesis).
+/// The first `n` words of `sql`, uppercased, skipping comments before and
+/// between them, and the empty statements before the first (the grammar
+/// drops them, so `; COMMIT` is one statement, a COMMIT, even when sent as
+/// one extended-protocol statement). Stops at anything else (a quote, a
+/// parenthesis, a `;`).
 pub(crate) fn first_words(sql: &str, n: usize) -> Vec<String> {
-    let mut words = Vec::with_capacity(n);
-    let mut rest = sql;
-    while words.len() < n {
-        let Some((word, after)) = next_word(rest) else {
-            break;
-        };
-        words.push(word.to_ascii_uppercase());
-        rest = after;
-    }
-    words
-}
-
-/// The next word of `sql` past whitespace and comments, and what follows it.
-fn next_word(sql: &str) -> Option<(&str, &str)> {
-    let b = sql.as_bytes();
-    let mut i = 0;
-    // Whitespace and comments.
-    loop {
-        // Semicolons too: the grammar drops empty statements, so
-        // `; COMMIT` is one statement, a COMMIT, even when sent as one
-        // extended-protocol statement.
-        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b';') {
-            i += 1;
-        }
-        if b.get(i) == Some(&b'-') && b.get(i + 1) == Some(&b'-') {
-            // The server ends it at a carriage return too (scan.l's
-            // `non_newline` is `[^\n\r]`).
-            while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                i += 1;
-            }
-            continue;
-        }
-        if b.get(i) == Some(&b'/') && b.get(i + 1) == Some(&b'*') {
-            let mut depth = 1;
-            i += 2;
-            while i < b.len() && depth > 0 {
-                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                    depth += 1;
-                    i += 2;
-                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                    depth -= 1;
-                    i += 2;
-                } else {
-                    i += 1;
-                }
-            }
-            continue;
-        }
-        break;
-    }
-    let start = i;
-    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-        i += 1;
-    }
-    (i > start).then(|| (&sql[start..i], &sql[i..]))
+    tokens(sql)
+        .filter(|t| t.is_significant())
+        .skip_while(|t| t.kind == TokenKind::Semicolon)
+        .take_while(|t| t.kind == TokenKind::Word)
+        .take(n)
+        .map(|t| t.text.to_ascii_uppercase())
+        .collect()
 }
 
 /// Whether a statement sent with the extended protocol is a COPY (which
 /// may switch the connection into COPY mode).
 pub(crate) fn is_copy(sql: &str) -> bool {
-    next_word(sql).is_some_and(|(w, _)| w.eq_ignore_ascii_case("copy"))
+    first_words(sql, 1).first().is_some_and(|w| w == "COPY")
 }
 
 /// Whether a simple-protocol query string may contain a COPY (any of its
-/// statements): a conservative test on the text.
+/// statements): a conservative test (a false yes only costs a write
+/// barrier). Any word `COPY` counts, wherever it stands; and where a
+/// string has a backslash (with `standard_conforming_strings` off the
+/// server reads it as an escape, and may end the string elsewhere than
+/// the lexer), any `copy` in the text.
 pub(crate) fn may_copy(sql: &str) -> bool {
-    sql.as_bytes()
-        .windows(4)
-        .any(|w| w.eq_ignore_ascii_case(b"copy"))
+    let mut backslash = false;
+    for t in tokens(sql) {
+        if t.is_keyword("copy") {
+            return true;
+        }
+        backslash |= t.kind == TokenKind::String && t.text.contains('\\');
+    }
+    backslash
+        && sql
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"copy"))
 }
 
 /// The transaction-control command `sql` starts with, if any (`COMMIT`,
@@ -113,7 +83,29 @@ pub(crate) fn refused_in_atomic_batch(sql: &str) -> Option<Error> {
             "COPY cannot be a statement of an atomic batch; nothing of the batch was sent",
         ));
     }
+    if let Some(cmd) = non_atomic_block(sql) {
+        return Some(Error::new(
+            ErrorKind::Other,
+            format!(
+                "{cmd} cannot be a statement of an atomic batch: a procedure or DO block may \
+                 COMMIT or ROLLBACK, ending the batch's transaction midway, so its results \
+                 could not say what was committed; run it on its own or inside a \
+                 transaction; nothing of the batch was sent"
+            ),
+        ));
+    }
     None
+}
+
+/// `CALL` or `DO`, when `sql` starts with one: at the top level of an
+/// implicit transaction the server runs them non-atomically, so the code
+/// they run may end the transaction (which no text check can see).
+pub(crate) fn non_atomic_block(sql: &str) -> Option<&'static str> {
+    match first_words(sql, 1).first()?.as_str() {
+        "CALL" => Some("CALL"),
+        "DO" => Some("DO"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -138,7 +130,10 @@ mod tests {
         assert!(!is_copy("SELECT 'copy'"));
         assert!(!is_copy("COPYRIGHT"));
         assert!(may_copy("SELECT 1; Copy t TO STDOUT"));
+        assert!(may_copy("SELECT 1;;/* x */COPY t TO STDOUT"));
+        assert!(may_copy("SELECT 'a\\'; COPY t TO STDOUT; --'"));
         assert!(!may_copy("SELECT 1"));
+        assert!(!may_copy("SELECT 'copy' -- copy\n, \"copy\""));
         for sql in [
             "COMMIT",
             "commit prepared 'x'",
@@ -152,6 +147,17 @@ mod tests {
             "PREPARE TRANSACTION 'x'",
         ] {
             assert!(transaction_control(sql).is_some(), "{sql}");
+        }
+        for sql in [
+            "CALL p()",
+            "/* x */ call p()",
+            "; DO 'BEGIN COMMIT; END'",
+            "do $$ $$",
+        ] {
+            assert!(refused_in_atomic_batch(sql).is_some(), "{sql}");
+        }
+        for sql in ["SELECT 'call'", "DOMAIN", "CALLS", "SELECT do_it()"] {
+            assert!(non_atomic_block(sql).is_none(), "{sql}");
         }
         for sql in [
             "PREPARE p AS SELECT 1",

@@ -1,11 +1,15 @@
 //! Rows as they arrive, with bounded memory.
 
 use futures_core::Stream;
+use parking_lot::Mutex;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use crate::client::Client;
-use crate::engine::Ticket;
+use crate::engine::{Shared, Ticket};
 use crate::error::Error;
 use crate::query::Query;
 use crate::row::Row;
@@ -30,11 +34,18 @@ const STREAM_BUFFER_ROWS: usize = 1024;
 /// stream is read into memory, so that nobody ever waits for the stream's
 /// reader (who may be that very caller). Read streams on a connection of
 /// their own to keep memory bounded whatever else runs.
+///
+/// A [`Query::timeout`] applies as to any query: counted from the start,
+/// the stream's query is canceled on the server once its time is up
+/// (whether or not its reader is reading), and the stream ends with a
+/// `Timeout` error.
 pub struct RowStream {
     ticket: Ticket,
     rows_affected: Option<u64>,
     tag: Option<String>,
     ended: bool,
+    /// A timed stream's watchdog (see [`Query::timeout`]).
+    timer: Option<Timer>,
     /// Dropped when the stream ends or is dropped (after the request is
     /// abandoned): a pool's lease on the connection. Declared last so it
     /// goes after `ticket`.
@@ -55,8 +66,12 @@ impl RowStream {
                 rows_affected: None,
                 tag: None,
                 ended: false,
+                timer: None,
                 guard: None,
             };
+            if let Some(t) = q.opts.timeout {
+                s.timer = Some(Timer::start(&s.ticket, t));
+            }
             // Wait for the first row or the end, so that errors such as a
             // syntax error surface here, and a stale cached plan is retried
             // (before any row: nothing of it ran).
@@ -79,10 +94,15 @@ impl RowStream {
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), (Error, bool)>> {
         let id = self.ticket.id;
         let shared = self.ticket.shared.clone();
-        let mut st = match shared.poll_wait(cx, id, |_, r| !r.resp.rows.is_empty()) {
+        let mut st = match shared.poll_wait(cx, id, |_, r| r.abandoned || !r.resp.rows.is_empty()) {
             Poll::Ready(st) => st,
             Poll::Pending => return Poll::Pending,
         };
+        if let Some(e) = self.timer.as_ref().and_then(Timer::gave_up) {
+            self.ticket.finished = true;
+            self.ended = true;
+            return Poll::Ready(Err((e, false)));
+        }
         let failed = match st.req(id) {
             None => Some((st.broken.clone().unwrap_or_else(Error::closed), false)),
             Some(r) if r.done && r.resp.rows.is_empty() && r.resp.error.is_some() => {
@@ -91,7 +111,8 @@ impl RowStream {
                 self.ticket.finished = true;
                 self.ended = true;
                 let stale = resp.stale_plan() && resp.status == b'I';
-                Some((resp.error.unwrap_or_else(Error::closed), stale))
+                let e = resp.error.unwrap_or_else(Error::closed);
+                Some((timed_out(self.timer.as_ref(), e), stale))
             }
             Some(_) => None,
         };
@@ -143,10 +164,17 @@ impl Stream for RowStream {
         }
         let id = this.ticket.id;
         let shared = this.ticket.shared.clone();
-        let mut st = match shared.poll_wait(cx, id, |_, r| !r.resp.rows.is_empty()) {
+        let mut st = match shared.poll_wait(cx, id, |_, r| r.abandoned || !r.resp.rows.is_empty()) {
             Poll::Ready(st) => st,
             Poll::Pending => return Poll::Pending,
         };
+        if let Some(e) = this.timer.as_ref().and_then(Timer::gave_up) {
+            this.ended = true;
+            this.ticket.finished = true;
+            drop(st);
+            this.guard = None;
+            return Poll::Ready(Some(Err(e)));
+        }
         let Some(r) = st.req_mut(id) else {
             this.ended = true;
             this.ticket.finished = true;
@@ -171,7 +199,7 @@ impl Stream for RowStream {
             drop(st);
             this.guard = None;
             return match resp.error {
-                Some(e) => Poll::Ready(Some(Err(e))),
+                Some(e) => Poll::Ready(Some(Err(timed_out(this.timer.as_ref(), e)))),
                 None => {
                     this.rows_affected = Some(resp.rows_affected());
                     this.tag = resp.tag;
@@ -180,5 +208,144 @@ impl Stream for RowStream {
             };
         }
         Poll::Pending
+    }
+}
+
+/// A timed stream's watchdog: a task that cancels the stream's query on the
+/// server once its time is up, by the rules of timed queries (see
+/// `Client::wait`): only once the server is answering this very query
+/// (nothing behind it is written before it ends: its barrier), cancels
+/// sent again within the grace period, and, when none takes effect, the
+/// stream fails alone (see `cancel::give_up`). It never drives the
+/// connection: the stream's reader, or whoever waits, does.
+struct Timer {
+    after: Duration,
+    state: Arc<TimerState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct TimerState {
+    /// Cancels were sent: a `57014` is this timeout's.
+    canceling: AtomicBool,
+    /// The cancels did not take effect: the query was abandoned, and the
+    /// stream ends with this error. Set under the connection's lock.
+    gave_up: Mutex<Option<Error>>,
+}
+
+/// How often the watchdog looks at the query's progress.
+const TICK: Duration = Duration::from_millis(1);
+
+impl Timer {
+    fn start(ticket: &Ticket, after: Duration) -> Timer {
+        let state = Arc::new(TimerState::default());
+        let task = tokio::spawn(watch(
+            Arc::downgrade(&ticket.shared),
+            ticket.id,
+            after,
+            state.clone(),
+        ));
+        Timer { after, state, task }
+    }
+
+    fn gave_up(&self) -> Option<Error> {
+        self.state.gave_up.lock().clone()
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        // A cancel already on its way runs to its end on its own task.
+        self.task.abort();
+    }
+}
+
+/// The server's `57014` for a canceled stream, as the timeout it is.
+fn timed_out(timer: Option<&Timer>, e: Error) -> Error {
+    match timer {
+        Some(t)
+            if t.state.canceling.load(Ordering::Acquire)
+                && e.code().is_some_and(|c| c.code() == "57014") =>
+        {
+            Error::timed_out(t.after, Some(&e))
+        }
+        _ => e,
+    }
+}
+
+enum Progress {
+    /// Done, or gone (collected, or the connection broke).
+    Over,
+    /// Waiting behind other queries, or not all written yet.
+    Queued,
+    /// The server is answering it.
+    Running,
+}
+
+fn progress(shared: &Weak<Shared>, id: u64) -> Progress {
+    let Some(shared) = shared.upgrade() else {
+        return Progress::Over;
+    };
+    let st = shared.lock();
+    match st.req(id) {
+        None => Progress::Over,
+        Some(r) if r.done => Progress::Over,
+        Some(r) if st.current_id() == Some(id) && st.is_written(r) => Progress::Running,
+        Some(_) => Progress::Queued,
+    }
+}
+
+async fn watch(shared: Weak<Shared>, id: u64, after: Duration, state: Arc<TimerState>) {
+    tokio::time::sleep(after).await;
+    loop {
+        match progress(&shared, id) {
+            Progress::Over => return,
+            Progress::Running => break,
+            Progress::Queued => tokio::time::sleep(TICK).await,
+        }
+    }
+    state.canceling.store(true, Ordering::Release);
+    let grace = crate::cancel::grace(after);
+    let deadline = tokio::time::Instant::now() + grace;
+    let mut interval = Duration::from_millis(5);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match shared.upgrade() {
+            Some(s) => crate::cancel::cancel_held(&s, left).await,
+            None => return,
+        }
+        let until = (tokio::time::Instant::now() + interval).min(deadline);
+        while tokio::time::Instant::now() < until {
+            if matches!(progress(&shared, id), Progress::Over) {
+                return;
+            }
+            tokio::time::sleep(TICK).await;
+        }
+        if matches!(progress(&shared, id), Progress::Over) {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        interval = (interval * 2).min(Duration::from_millis(500));
+    }
+    let Some(s) = shared.upgrade() else {
+        return;
+    };
+    let mut st = s.lock();
+    if st.req(id).is_none_or(|r| r.done) {
+        return;
+    }
+    let (e, kept) = crate::cancel::give_up(&mut st, after, grace);
+    if kept {
+        // The reader sees the error before anything else; the driver reads
+        // and discards the query's answer when it comes.
+        *state.gave_up.lock() = Some(e);
+        let waker = st.req(id).and_then(|r| r.waker.clone());
+        st.abandon(id);
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 }

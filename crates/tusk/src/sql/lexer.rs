@@ -153,7 +153,12 @@ impl<'a> Iterator for Tokens<'a> {
         let next = b.get(i + 1).copied();
         let (kind, end) = match c {
             b'-' if next == Some(b'-') => {
-                let end = find(b, b"\n", i).map_or(b.len(), |p| p + 1);
+                // The server ends it at a carriage return too (scan.l's
+                // `non_newline` is `[^\n\r]`).
+                let end = b[i..]
+                    .iter()
+                    .position(|c| *c == b'\n' || *c == b'\r')
+                    .map_or(b.len(), |p| i + p + 1);
                 (TokenKind::Comment, end)
             }
             b'/' if next == Some(b'*') => {
@@ -359,6 +364,7 @@ mod tests {
                 (Word, "e")
             ]
         );
+        assert_eq!(kinds("-- a\rb"), [(Comment, "-- a\r"), (Word, "b")]);
         assert_eq!(
             kinds("1.5e3 .5 x"),
             [(Number, "1.5e3"), (Number, ".5"), (Word, "x")]

@@ -545,9 +545,8 @@ async fn stream_loop_with_timed_queries_and_batches() {
 /// at the top level of the extended protocol they run non-atomically and
 /// may COMMIT, ending the atomic batch's transaction midway. A batch whose
 /// every statement reports failure ("rolled back") must have committed
-/// nothing; today the insert ahead of the CALL commits (issue 9 item 8
-/// through a procedure).
-#[ignore = "reason: defect: an atomic batch containing CALL of a procedure (or a DO block) that COMMITs reports its earlier statements rolled back while they committed; the text check refuses COMMIT but cannot see inside CALL/DO; the fix is a design choice (refuse CALL/DO in atomic batches, or run the batch in an explicit transaction block where the server refuses the COMMIT with 2D000)"]
+/// nothing (issue 9 item 8 through a procedure): `CALL` and `DO` are
+/// refused in an atomic batch before anything is sent.
 #[tokio::test]
 async fn commit_inside_a_procedure_in_an_atomic_batch() {
     let db = crate::db();
@@ -579,6 +578,8 @@ async fn commit_inside_a_procedure_in_an_atomic_batch() {
                 out[0]
             ));
         }
+        let refused = out[1].as_ref().expect_err("refused");
+        assert!(refused.to_string().contains("atomic batch"), "{refused}");
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
@@ -702,9 +703,8 @@ async fn a_dropped_cancel_call_never_cancels_a_later_query() {
 }
 
 /// `Query::timeout` on a stream: the query is canceled after its time
-/// like any other. Today the stream never sends a cancel (the option only
-/// gives it a write barrier), so the stream waits for the whole query.
-#[ignore = "reason: defect: query_stream ignores Query::timeout (RowStream::start never calls the timeout path; the option only adds a write barrier), so a timed stream runs to its end"]
+/// like any other (it used to wait for the whole query: the option only
+/// gave it a write barrier).
 #[tokio::test]
 async fn a_timed_stream_is_canceled_after_its_time() {
     let db = crate::db();
@@ -728,6 +728,61 @@ async fn a_timed_stream_is_canceled_after_its_time() {
     };
     assert_eq!(e.kind(), tusk::ErrorKind::Timeout, "{e}");
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+}
+
+/// A timed stream canceled while its rows come, and one that ends in time:
+/// the first ends with a timeout, the second with all its rows, and
+/// untimed queries around them are never canceled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_stream_cancels_only_itself() {
+    use futures_util::StreamExt;
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    let started = std::time::Instant::now();
+    let (slow, other) = within("slow stream", async {
+        tokio::join!(
+            async {
+                let mut s = c
+                    .query_stream(
+                        Query::new("SELECT g, pg_sleep(0.02) FROM generate_series(1, 200) g")
+                            .timeout(Duration::from_millis(200)),
+                        &[],
+                    )
+                    .await?;
+                let mut n = 0;
+                while let Some(r) = s.next().await {
+                    r?;
+                    n += 1;
+                }
+                Ok::<i32, tusk::Error>(n)
+            },
+            async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                c.query_scalar::<i32>("SELECT 7 FROM pg_sleep(0.3)", &[])
+                    .await
+            }
+        )
+    })
+    .await;
+    let e = slow.expect_err("canceled");
+    assert_eq!(e.kind(), tusk::ErrorKind::Timeout, "{e}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(other.unwrap(), 7);
+    let rows = within(
+        "fast stream",
+        c.query_stream(
+            Query::new("SELECT g FROM generate_series(1, 5000) g").timeout(Duration::from_secs(5)),
+            &[],
+        ),
+    )
+    .await
+    .unwrap()
+    .collect_all()
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 5000);
+    let v: i32 = c.query_scalar("SELECT 3", &[]).await.unwrap();
+    assert_eq!(v, 3);
 }
 
 /// Two streams read alternately on one task, a third dropped half-way,

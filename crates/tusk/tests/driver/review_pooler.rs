@@ -168,8 +168,8 @@ async fn pipelined_callers_on_pooler_connections_never_cross() {
 /// connection. PgBouncer 1.18 drops a cancel request for a client that is
 /// not linked to a server (its log: "closing because: cancel request for
 /// idle client"), so every cancel the driver sends within its
-/// grace period is lost and the driver closes the connection.
-#[ignore = "reason: defect: in pooler_mode a timed query queued in PgBouncer (pool saturated) gets its cancels dropped by the pooler; after the 500 ms grace the driver closes the connection, failing every other caller's query on it (issue 9 item 6 behind a pooler); no local fix: needs a decision on what to do when a cancel cannot land"]
+/// grace period is lost: the timed query then fails alone (its answer is
+/// discarded when it comes) and the connection stays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timed_query_queued_in_the_pooler_leaves_the_connection_usable() {
     let (db, bouncer) = bouncer(1);
@@ -213,6 +213,66 @@ async fn a_timed_query_queued_in_the_pooler_leaves_the_connection_usable() {
         .await
         .expect("next query answered")
         .unwrap_or_else(|e| panic!("after a timed query queued in the pooler: {e}"));
+    assert_eq!(v, 3);
+}
+
+/// The same with a timed stream: its cancels are lost in PgBouncer's
+/// queue, so it ends alone with a timeout, and the connection stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_stream_queued_in_the_pooler_leaves_the_connection_usable() {
+    use futures_util::StreamExt;
+    let (db, bouncer) = bouncer(1);
+    let url = format!("{}?pooler_mode=on", bouncer.url(db.name()));
+    let holder = tusk::connect(&url).await.unwrap();
+    let c = tusk::connect(&url).await.unwrap();
+    let v: i32 = c.query_scalar("SELECT 1", &[]).await.unwrap();
+    assert_eq!(v, 1);
+    let hold = tokio::spawn(async move {
+        holder
+            .batch_execute("BEGIN; SELECT pg_sleep(2); COMMIT")
+            .await
+            .unwrap_or_else(|e| panic!("the other client, holding the server: {e}"));
+        holder
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (r, other) = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::join!(
+            async {
+                let mut s = c
+                    .query_stream(
+                        Query::new("SELECT g FROM generate_series(1, 3) g")
+                            .timeout(Duration::from_millis(100)),
+                        &[],
+                    )
+                    .await?;
+                let mut n = 0;
+                while let Some(r) = s.next().await {
+                    r?;
+                    n += 1;
+                }
+                Ok::<i32, tusk::Error>(n)
+            },
+            async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                c.query_scalar::<i32>("SELECT 4", &[]).await
+            }
+        )
+    })
+    .await
+    .expect("both answered");
+    match &r {
+        Err(e) => assert_eq!(e.kind(), tusk::ErrorKind::Timeout, "{e}"),
+        Ok(n) => assert_eq!(*n, 3),
+    }
+    assert_eq!(
+        other.unwrap_or_else(|e| panic!("an untimed caller behind the timed stream: {e}")),
+        4
+    );
+    let _holder = hold.await.unwrap();
+    let v: i32 = tokio::time::timeout(Duration::from_secs(20), c.query_scalar("SELECT 3", &[]))
+        .await
+        .expect("next query answered")
+        .unwrap_or_else(|e| panic!("after a timed stream queued in the pooler: {e}"));
     assert_eq!(v, 3);
 }
 
