@@ -77,96 +77,10 @@ impl Stmt {
     }
 }
 
-/// The number of `$n` placeholders: the highest n (the driver's own
-/// counter is private; this follows the same quoting rules).
+/// The number of `$n` placeholders: the highest n, by the driver's one
+/// SQL lexer.
 fn placeholders(sql: &str) -> usize {
-    let b = sql.as_bytes();
-    let mut i = 0;
-    let mut max = 0usize;
-    while i < b.len() {
-        match b[i] {
-            b'\'' => {
-                let escapes = i > 0 && (b[i - 1] == b'E' || b[i - 1] == b'e');
-                i += 1;
-                while i < b.len() {
-                    if escapes && b[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == b'\'' {
-                        if b.get(i + 1) == Some(&b'\'') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 1;
-                i += 2;
-                while i < b.len() && depth > 0 {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            b'$' => {
-                let start = i + 1;
-                let mut j = start;
-                while j < b.len() && b[j].is_ascii_digit() {
-                    j += 1;
-                }
-                let prev_ident = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
-                if j > start && !prev_ident {
-                    if let Ok(n) = sql[start..j].parse::<usize>() {
-                        max = max.max(n);
-                    }
-                    i = j;
-                    continue;
-                }
-                let mut k = start;
-                while k < b.len() && (b[k].is_ascii_alphanumeric() || b[k] == b'_') {
-                    k += 1;
-                }
-                if !prev_ident
-                    && k < b.len()
-                    && b[k] == b'$'
-                    && (k == start || !b[start].is_ascii_digit())
-                {
-                    let tag = &sql[i..=k];
-                    match sql[k + 1..].find(tag) {
-                        Some(end) => i = k + 1 + end + tag.len(),
-                        None => i = b.len(),
-                    }
-                    continue;
-                }
-                i += 1;
-            }
-            _ => i += 1,
-        }
-    }
-    max
+    tusk::sql::placeholders(sql)
 }
 
 pub async fn query(t: &Target, s: &Stmt) -> Result<Vec<Row>, tusk::Error> {

@@ -260,6 +260,16 @@ fn number_end(b: &[u8], mut i: usize) -> usize {
 }
 
 /// The statements of `sql` (split at top-level `;`), each as its
+/// The number of parameters a query uses: the highest `$n` outside string
+/// constants, quoted identifiers and comments (0 when it has none).
+pub fn placeholders(sql: &str) -> usize {
+    tokens(sql)
+        .filter(|t| t.kind == TokenKind::Param)
+        .filter_map(|t| t.text[1..].parse::<usize>().ok())
+        .max()
+        .unwrap_or(0)
+}
+
 /// significant tokens (comments left out); empty statements are skipped.
 pub fn statements(sql: &str) -> Vec<Vec<Token<'_>>> {
     let mut out = Vec::new();

@@ -4,4 +4,4 @@
 
 pub mod lexer;
 
-pub use lexer::{redact_literals, statements, tokens, Token, TokenKind};
+pub use lexer::{placeholders, redact_literals, statements, tokens, Token, TokenKind};

@@ -255,97 +255,10 @@ fn put_cstr(buf: &mut BytesMut, s: &str) -> Result<(), Error> {
 }
 
 /// The number of parameters a query uses: the highest `$n` outside string
-/// literals, quoted identifiers, comments and dollar-quoted strings.
+/// literals, quoted identifiers, comments and dollar-quoted strings (the
+/// one lexer's count).
 pub(crate) fn count_placeholders(sql: &str) -> usize {
-    let b = sql.as_bytes();
-    let mut i = 0;
-    let mut max = 0usize;
-    while i < b.len() {
-        match b[i] {
-            b'\'' => {
-                // 'literal' with '' escapes; E'' strings also allow \'.
-                let escapes = i > 0 && (b[i - 1] == b'E' || b[i - 1] == b'e');
-                i += 1;
-                while i < b.len() {
-                    if escapes && b[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == b'\'' {
-                        if b.get(i + 1) == Some(&b'\'') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 1;
-                i += 2;
-                while i < b.len() && depth > 0 {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            b'$' => {
-                let start = i + 1;
-                let mut j = start;
-                while j < b.len() && b[j].is_ascii_digit() {
-                    j += 1;
-                }
-                let prev_ident = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
-                if j > start && !prev_ident {
-                    if let Ok(n) = sql[start..j].parse::<usize>() {
-                        max = max.max(n);
-                    }
-                    i = j;
-                    continue;
-                }
-                // Dollar quote: $tag$ ... $tag$
-                let mut k = start;
-                while k < b.len() && (b[k].is_ascii_alphanumeric() || b[k] == b'_') {
-                    k += 1;
-                }
-                if !prev_ident
-                    && k < b.len()
-                    && b[k] == b'$'
-                    && (k == start || !b[start].is_ascii_digit())
-                {
-                    let tag = &sql[i..=k];
-                    match sql[k + 1..].find(tag) {
-                        Some(end) => i = k + 1 + end + tag.len(),
-                        None => i = b.len(),
-                    }
-                    continue;
-                }
-                i += 1;
-            }
-            _ => i += 1,
-        }
-    }
-    max
+    crate::sql::placeholders(sql)
 }
 
 #[cfg(test)]
