@@ -43,10 +43,6 @@ pub mod render;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// Where an installed `errcodes.txt` is when `pg_config` cannot say (Debian's PostgreSQL 15).
-pub const FALLBACK_ERRCODES: &str = "/usr/share/postgresql/15/errcodes.txt";
 
 /// What can go wrong while generating.
 #[derive(Debug)]
@@ -118,22 +114,6 @@ pub fn default_output() -> PathBuf {
 /// input the committed table is generated from, and the default input.
 pub fn default_errcodes() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("errcodes.txt")
-}
-
-/// The installed `errcodes.txt`: `$(pg_config --sharedir)/errcodes.txt` when
-/// `pg_config` runs and that file exists, else [`FALLBACK_ERRCODES`]. Either may
-/// be absent (no PostgreSQL installed): the caller checks. Only for
-/// vendoring a newer server's codes by hand; nothing reads it by default.
-pub fn installed_errcodes() -> PathBuf {
-    let from_pg_config = Command::new("pg_config")
-        .arg("--sharedir")
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .map(|dir| Path::new(dir.trim()).join("errcodes.txt"))
-        .filter(|path| path.is_file());
-    from_pg_config.unwrap_or_else(|| PathBuf::from(FALLBACK_ERRCODES))
 }
 
 /// Reads `path` and renders `sqlstate.rs` from it.
