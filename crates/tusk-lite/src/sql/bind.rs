@@ -2100,13 +2100,7 @@ impl<'a> Binder<'a> {
                 format!("{what} is not allowed with DISTINCT clause"),
             ));
         }
-        let filter = match s.where_clause.as_deref() {
-            Some(w) => {
-                let e = self.bind_expr(w)?;
-                Some(self.to_bool(e, "WHERE")?)
-            }
-            None => None,
-        };
+        let filter = self.bind_where(s.where_clause.as_deref())?;
         let key = super::dml::key_lookup(&table, filter.as_ref());
         let mut targets: Vec<(String, Expr, u32, i16)> = Vec::new();
         let scope = self.scopes.last().cloned().unwrap_or_default();

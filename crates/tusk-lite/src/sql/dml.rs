@@ -71,6 +71,31 @@ pub fn key_lookup(table: &Table, filter: Option<&Expr>) -> Option<Vec<Expr>> {
 }
 
 impl Binder<'_> {
+    /// A `WHERE` clause bound as a boolean condition (`None` when absent).
+    pub(super) fn bind_where(&mut self, w: Option<&pb::Node>) -> Result<Option<Expr>> {
+        match w {
+            Some(w) => {
+                let e = self.bind_expr(w)?;
+                Ok(Some(self.to_bool(e, "WHERE")?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The value of `SET col = val` (UPDATE, ON CONFLICT DO UPDATE):
+    /// `DEFAULT` is the column's default (NULL without one), anything else
+    /// is assigned with the column's assignment cast.
+    fn bind_assignment(&mut self, val: &pb::Node, col: &crate::catalog::Column) -> Result<Expr> {
+        if matches!(val.node, Some(N::SetToDefault(_))) {
+            return Ok(match &col.default {
+                Some(d) => self.bind_default(&d.clone(), col.ty, &col.name)?,
+                None => Expr::new(ExprKind::Const(Value::Null), col.ty),
+            });
+        }
+        let e = self.bind_expr(val)?;
+        self.assign(e, col.ty, &col.name)
+    }
+
     fn returning(
         &mut self,
         table: &Table,
@@ -337,24 +362,9 @@ impl Binder<'_> {
                                 return Err(SqlError::unsupported("SET (a, b) = ..."));
                             }
                             let col = &table.columns[i];
-                            let e = if matches!(val.node, Some(N::SetToDefault(_))) {
-                                match &col.default {
-                                    Some(d) => self.bind_default(&d.clone(), col.ty, &col.name)?,
-                                    None => Expr::new(ExprKind::Const(Value::Null), col.ty),
-                                }
-                            } else {
-                                let e = self.bind_expr(val)?;
-                                self.assign(e, col.ty, &col.name)?
-                            };
-                            sets.push((i, e));
+                            sets.push((i, self.bind_assignment(val, col)?));
                         }
-                        let filter = match oc.where_clause.as_deref() {
-                            Some(w) => {
-                                let e = self.bind_expr(w)?;
-                                Some(self.to_bool(e, "WHERE")?)
-                            }
-                            None => None,
-                        };
+                        let filter = self.bind_where(oc.where_clause.as_deref())?;
                         Ok(Upsert { sets, filter })
                     })();
                     self.scopes.pop();
@@ -426,24 +436,9 @@ impl Binder<'_> {
                 return Err(SqlError::unsupported("UPDATE ... SET (a, b) = ..."));
             }
             let col = &table.columns[i];
-            let e = if matches!(val.node, Some(N::SetToDefault(_))) {
-                match &col.default {
-                    Some(d) => self.bind_default(&d.clone(), col.ty, &col.name)?,
-                    None => Expr::new(ExprKind::Const(Value::Null), col.ty),
-                }
-            } else {
-                let e = self.bind_expr(val)?;
-                self.assign(e, col.ty, &col.name)?
-            };
-            sets.push((i, e));
+            sets.push((i, self.bind_assignment(val, col)?));
         }
-        let filter = match s.where_clause.as_deref() {
-            Some(w) => {
-                let e = self.bind_expr(w)?;
-                Some(self.to_bool(e, "WHERE")?)
-            }
-            None => None,
-        };
+        let filter = self.bind_where(s.where_clause.as_deref())?;
         let key = key_lookup(table, filter.as_ref());
         let (returning, returning_cols) = self.returning(table, s.returning_clause.as_ref())?;
         let checks = self.bind_checks(table)?;
@@ -468,13 +463,7 @@ impl Binder<'_> {
         let (table, qual) = self.dml_table(s.relation.as_ref())?;
         self.scopes.push(table_scope(&table, &qual));
         let r = (|| {
-            let filter = match s.where_clause.as_deref() {
-                Some(w) => {
-                    let e = self.bind_expr(w)?;
-                    Some(self.to_bool(e, "WHERE")?)
-                }
-                None => None,
-            };
+            let filter = self.bind_where(s.where_clause.as_deref())?;
             let key = key_lookup(&table, filter.as_ref());
             let (returning, returning_cols) =
                 self.returning(&table, s.returning_clause.as_ref())?;
