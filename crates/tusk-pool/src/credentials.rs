@@ -1,6 +1,6 @@
-//! Passwords and tokens that may change while the pool runs (sqlx #445,
-//! npgsql #4497, postgres-nio #431, node-postgres #1924): asked for once
-//! per new connection, so rotation needs no restart.
+//! Passwords and tokens that may change while the pool runs: asked for
+//! once per new connection, so rotation needs no restart (docs/pool.md,
+//! "Credentials", says which other drivers' users asked for it).
 
 use std::future::Future;
 use std::pin::Pin;

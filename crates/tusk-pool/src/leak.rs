@@ -1,5 +1,5 @@
-//! Leak detection (HikariCP's `leakDetectionThreshold`, plus the
-//! `leaked_total` counter HikariCP #653 asked for): the supervisor scans
+//! Leak detection (HikariCP's `leakDetectionThreshold`, plus a
+//! `leaked_total` counter): the supervisor scans
 //! the connections out on loan; one held past the threshold is reported
 //! once, with where it was acquired (`#[track_caller]`, and a backtrace
 //! with [`PoolConfig::leak_backtrace`](crate::PoolConfig::leak_backtrace)).

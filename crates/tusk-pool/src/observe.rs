@@ -1,8 +1,8 @@
 //! What the pool does around every statement a handle runs: read its text
 //! (session state it may change, its operation name), open a tracing span
-//! with OpenTelemetry attribute names (standard spans: sqlx PR #2185;
-//! `db.query.text`, since `db.statement` is superseded: FirebirdSQL/NETProvider
-//! #1196), time it, and apply the SQLSTATE policy to its error.
+//! with OpenTelemetry's database attribute names (`db.query.text`, not the
+//! superseded `db.statement`; docs/pool.md, "Tracing"), time it, and apply
+//! the SQLSTATE policy to its error.
 
 use std::future::Future;
 use std::sync::atomic::Ordering::{Relaxed, Release};

@@ -1,4 +1,4 @@
-//! The JSON file (`--json PATH`), in the layout issue 3 fixes:
+//! The JSON file (`--json PATH`), in a layout other tools read:
 //! `{"workloads": {"W1": {"tusk": {"throughput", "p50_us", "p99_us",
 //! "client_cpu_us_per_op", ...}, ...}, ...}, "machine": {...}}`, plus the
 //! run's parameters and the targets.
