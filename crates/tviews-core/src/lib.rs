@@ -9,6 +9,10 @@
 //! - [`sql`] writes the capture, refresh and verification statements;
 //! - [`queue`] is the per-transaction set of pending keys.
 //!
+//! The query trees it reads are PostgreSQL 15's, the only version whose
+//! trees are captured as fixtures and tested; what differs in 16 and later
+//! is confined to [`analyze::format`].
+//!
 //! ```
 //! use tviews_core::options::TviewOptions;
 //! use tviews_core::sql::refresh::RefreshSql;
@@ -28,6 +32,8 @@
 
 pub mod analyze;
 pub mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod graph;
 pub mod ident;
 pub mod node;

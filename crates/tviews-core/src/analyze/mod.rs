@@ -11,6 +11,7 @@
 //! over-approximates (refreshing an unaffected key is harmless), never
 //! under-approximates.
 
+pub mod format;
 mod plan;
 mod uf;
 mod walk;

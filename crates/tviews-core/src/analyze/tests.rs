@@ -2,20 +2,7 @@
 //! tests/fixtures/capture.sh from tests/fixtures/queries.txt).
 
 use super::*;
-use crate::node;
-
-fn load(text: &str, key: &[&str]) -> Result<Analysis> {
-    let (ops, tree) = text.split_once('\n').unwrap();
-    let eq: BTreeSet<u32> = ops.split_whitespace().map(|o| o.parse().unwrap()).collect();
-    let value = node::parse(tree).unwrap();
-    let query = match &value {
-        Value::List(items) => items[0].as_node().unwrap().clone(),
-        Value::Node(n) => n.clone(),
-        _ => panic!("no query"),
-    };
-    let key: Vec<String> = key.iter().map(|k| (*k).to_owned()).collect();
-    analyze(&query, &key, &eq)
-}
+use crate::fixtures;
 
 /// The table of a source, told apart by its first two column names.
 fn table(s: &Source) -> &'static str {
@@ -36,11 +23,7 @@ fn mapping<'a>(a: &'a Analysis, t: &str) -> &'a Mapping {
 
 #[test]
 fn direct_key() {
-    let a = load(
-        include_str!("../../tests/fixtures/direct.tree"),
-        &["pk_post"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("direct", &["pk_post"]).unwrap();
     assert_eq!(a.columns, ["pk_post", "title"]);
     assert_eq!(a.sources.len(), 1);
     assert_eq!(
@@ -53,7 +36,7 @@ fn direct_key() {
 
 #[test]
 fn json_read_model_with_correlated_sublinks() {
-    let a = load(include_str!("../../tests/fixtures/json.tree"), &["pk_post"]).unwrap();
+    let a = fixtures::analysis("json", &["pk_post"]).unwrap();
     assert_eq!(
         mapping(&a, "post"),
         &Mapping::Direct {
@@ -80,7 +63,7 @@ fn json_read_model_with_correlated_sublinks() {
 
 #[test]
 fn aggregate_over_left_joins() {
-    let a = load(include_str!("../../tests/fixtures/agg.tree"), &["pk_user"]).unwrap();
+    let a = fixtures::analysis("agg", &["pk_user"]).unwrap();
     assert_eq!(
         mapping(&a, "users"),
         &Mapping::Direct {
@@ -103,7 +86,7 @@ fn aggregate_over_left_joins() {
 
 #[test]
 fn views_are_expanded() {
-    let a = load(include_str!("../../tests/fixtures/view.tree"), &["pk_post"]).unwrap();
+    let a = fixtures::analysis("view", &["pk_post"]).unwrap();
     assert_eq!(a.sources.len(), 2, "{:?}", a.sources);
     assert_eq!(
         mapping(&a, "post"),
@@ -116,21 +99,13 @@ fn views_are_expanded() {
 
 #[test]
 fn limit_at_the_top_means_full_refresh() {
-    let a = load(
-        include_str!("../../tests/fixtures/limit.tree"),
-        &["pk_post"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("limit", &["pk_post"]).unwrap();
     assert!(matches!(mapping(&a, "post"), Mapping::Full { reason } if reason.contains("LIMIT")));
 }
 
 #[test]
 fn limit_in_a_lateral_subquery_is_per_row() {
-    let a = load(
-        include_str!("../../tests/fixtures/lateral.tree"),
-        &["pk_post"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("lateral", &["pk_post"]).unwrap();
     assert_eq!(
         mapping(&a, "comment"),
         &Mapping::Direct {
@@ -141,11 +116,7 @@ fn limit_in_a_lateral_subquery_is_per_row() {
 
 #[test]
 fn uncorrelated_tables_refresh_everything() {
-    let a = load(
-        include_str!("../../tests/fixtures/nopath.tree"),
-        &["pk_post"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("nopath", &["pk_post"]).unwrap();
     assert_eq!(
         mapping(&a, "post"),
         &Mapping::Direct {
@@ -157,11 +128,7 @@ fn uncorrelated_tables_refresh_everything() {
 
 #[test]
 fn composite_keys() {
-    let a = load(
-        include_str!("../../tests/fixtures/composite.tree"),
-        &["post_id", "tag_id"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("composite", &["post_id", "tag_id"]).unwrap();
     assert_eq!(
         mapping(&a, "post_tag"),
         &Mapping::Direct {
@@ -178,11 +145,7 @@ fn composite_keys() {
 
 #[test]
 fn in_sublinks_link_columns() {
-    let a = load(
-        include_str!("../../tests/fixtures/insub.tree"),
-        &["pk_post"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("insub", &["pk_post"]).unwrap();
     let Mapping::Join(j) = mapping(&a, "users") else {
         panic!()
     };
@@ -191,11 +154,7 @@ fn in_sublinks_link_columns() {
 
 #[test]
 fn grouped_join() {
-    let a = load(
-        include_str!("../../tests/fixtures/using.tree"),
-        &["pk_post"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("using", &["pk_post"]).unwrap();
     assert_eq!(
         mapping(&a, "post_tag"),
         &Mapping::Direct {
@@ -212,7 +171,7 @@ fn grouped_join() {
 
 #[test]
 fn ctes_are_walked_per_reference() {
-    let a = load(include_str!("../../tests/fixtures/cte.tree"), &["pk_post"]).unwrap();
+    let a = fixtures::analysis("cte", &["pk_post"]).unwrap();
     assert_eq!(
         mapping(&a, "comment"),
         &Mapping::Direct {
@@ -223,21 +182,13 @@ fn ctes_are_walked_per_reference() {
 
 #[test]
 fn computed_keys_fall_back_to_full_refresh() {
-    let a = load(
-        include_str!("../../tests/fixtures/computed.tree"),
-        &["pk_post"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("computed", &["pk_post"]).unwrap();
     assert!(matches!(mapping(&a, "post"), Mapping::Full { reason } if reason.contains("computed")));
 }
 
 #[test]
 fn two_hop_paths_take_the_shortest_route() {
-    let a = load(
-        include_str!("../../tests/fixtures/twohop.tree"),
-        &["pk_org"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("twohop", &["pk_org"]).unwrap();
     assert_eq!(
         mapping(&a, "users"),
         &Mapping::Direct {
@@ -258,23 +209,15 @@ fn two_hop_paths_take_the_shortest_route() {
 
 #[test]
 fn missing_key_is_an_error() {
-    let e = load(
-        include_str!("../../tests/fixtures/direct.tree"),
-        &["pk_nope"],
-    )
-    .unwrap_err();
+    let e = fixtures::analysis("direct", &["pk_nope"]).unwrap_err();
     assert!(matches!(e, Error::MissingKey { .. }));
     assert!(e.to_string().contains("pk_post, title"));
 }
 
 #[test]
 fn operators_are_collected() {
-    let (_, tree) = include_str!("../../tests/fixtures/agg.tree")
-        .split_once('\n')
-        .unwrap();
-    let v = node::parse(tree).unwrap();
-    let Value::List(items) = v else { panic!() };
-    let ops = operators(items[0].as_node().unwrap());
+    let (_, query) = fixtures::tree("agg");
+    let ops = operators(&query);
     assert!(ops.contains(&96) && ops.contains(&410));
 }
 
@@ -282,32 +225,20 @@ fn operators_are_collected() {
 fn not_in_does_not_link_columns() {
     // `NOT IN` over a nullable column: a NULL changes every row, so the
     // subquery's table has no equality path (full refresh).
-    let a = load(
-        include_str!("../../tests/fixtures/notin.tree"),
-        &["pk_post"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("notin", &["pk_post"]).unwrap();
     assert!(matches!(mapping(&a, "comment"), Mapping::Full { .. }));
     assert!(matches!(mapping(&a, "post"), Mapping::Direct { .. }));
 }
 
 #[test]
 fn in_over_a_limit_does_not_link_columns() {
-    let a = load(
-        include_str!("../../tests/fixtures/inlimit.tree"),
-        &["pk_post"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("inlimit", &["pk_post"]).unwrap();
     assert!(matches!(mapping(&a, "comment"), Mapping::Full { .. }));
 }
 
 #[test]
 fn plain_in_still_links_columns() {
-    let a = load(
-        include_str!("../../tests/fixtures/insub.tree"),
-        &["pk_post"],
-    )
-    .unwrap();
+    let a = fixtures::analysis("insub", &["pk_post"]).unwrap();
     assert!(matches!(
         mapping(&a, "users"),
         Mapping::Direct { .. } | Mapping::Join(_)
@@ -316,16 +247,12 @@ fn plain_in_still_links_columns() {
 
 #[test]
 fn locking_clauses_are_refused() {
-    let e = load(
-        include_str!("../../tests/fixtures/forupdate.tree"),
-        &["pk_post"],
-    )
-    .unwrap_err();
+    let e = fixtures::analysis("forupdate", &["pk_post"]).unwrap_err();
     assert!(e.to_string().contains("FOR UPDATE"), "{e}");
 }
 
 #[test]
 fn views_are_reported() {
-    let a = load(include_str!("../../tests/fixtures/view.tree"), &["pk_post"]).unwrap();
+    let a = fixtures::analysis("view", &["pk_post"]).unwrap();
     assert_eq!(a.views.len(), 1);
 }

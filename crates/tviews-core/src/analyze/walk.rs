@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use super::format::{self, Entry};
 use super::uf::UnionFind;
 use crate::error::{Error, Result};
 use crate::node::{Node, Value};
@@ -102,7 +103,7 @@ impl<'t> Walker<'t> {
         if q.kind != "QUERY" {
             return Err(Error::Tree(format!("expected QUERY, found {}", q.kind)));
         }
-        if q.int("commandType") != Some(1) || !q.is_null("utilityStmt") {
+        if !format::is_select(q) {
             return Err(Error::Unsupported(
                 "a TVIEW is defined by a SELECT query".into(),
             ));
@@ -136,8 +137,7 @@ impl<'t> Walker<'t> {
             let reason = self.opaque_reasons.get(&p).cloned().unwrap_or_default();
             self.opaque_reasons.insert(id, reason);
         }
-        // Relations outside the join tree are rule placeholders (a view's
-        // OLD and NEW entries before PostgreSQL 16), not read by the query.
+        // Rule placeholders (format::placeholder) are not read by the query.
         let mut in_tree = Vec::new();
         if let Some(jt) = q.node("jointree") {
             tree_indexes(jt, &mut in_tree);
@@ -148,13 +148,9 @@ impl<'t> Walker<'t> {
             let rte = rte
                 .as_node()
                 .ok_or_else(|| Error::Tree("range table entry is not a node".into()))?;
-            if rte.int("rtekind") == Some(0) && !in_tree.contains(&rt) {
-                if rte.text("relkind") == Some("v") {
-                    if let Some(v) = rte.int("relid").and_then(|r| u32::try_from(r).ok()) {
-                        if !self.views.contains(&v) {
-                            self.views.push(v);
-                        }
-                    }
+            if let Some(view) = format::placeholder(rte, in_tree.contains(&rt)) {
+                if let Some(v) = view.filter(|v| !self.views.contains(v)) {
+                    self.views.push(v);
                 }
                 continue;
             }
@@ -172,8 +168,8 @@ impl<'t> Walker<'t> {
     }
 
     fn range_entry(&mut self, level: LevelId, rt: i64, rte: &'t Node) -> Result<()> {
-        match rte.int("rtekind") {
-            Some(0) => {
+        match format::entry(rte) {
+            Entry::Relation => {
                 let relid = rte
                     .int("relid")
                     .and_then(|r| u32::try_from(r).ok())
@@ -198,7 +194,7 @@ impl<'t> Walker<'t> {
                     columns,
                 });
             }
-            Some(1) => {
+            Entry::Subquery => {
                 let sub = rte
                     .node("subquery")
                     .ok_or_else(|| Error::Tree("subquery entry without a query".into()))?;
@@ -211,7 +207,7 @@ impl<'t> Walker<'t> {
                     self.link_outputs(level, rt, child, sub);
                 }
             }
-            Some(2) => {
+            Entry::Join => {
                 for (k, var) in rte.list("joinaliasvars").iter().enumerate() {
                     let attno =
                         i64::try_from(k + 1).map_err(|_| Error::Tree("join too wide".into()))?;
@@ -221,7 +217,7 @@ impl<'t> Walker<'t> {
                     }
                 }
             }
-            Some(6) => {
+            Entry::Cte => {
                 let name = rte.text("ctename").unwrap_or("");
                 let up = rte.int("ctelevelsup").unwrap_or(0);
                 let owner = self
@@ -244,7 +240,7 @@ impl<'t> Walker<'t> {
                 }
                 self.link_outputs(level, rt, child, cq);
             }
-            _ => {
+            Entry::Other => {
                 for field in ["functions", "values_lists", "tablefunc"] {
                     if let Some(v) = rte.get(field) {
                         self.sublinks(level, v)?;
@@ -330,7 +326,7 @@ impl<'t> Walker<'t> {
         params: Option<(LevelId, &'t Node)>,
     ) -> Option<usize> {
         let n = strip(v)?;
-        if n.kind == "PARAM" && n.int("paramkind") == Some(2) {
+        if n.kind == "PARAM" && format::is_sublink_param(n) {
             let (child, sub) = params?;
             let id = n.int("paramid")?;
             let te = sub
@@ -361,7 +357,7 @@ impl<'t> Walker<'t> {
                     // conjunct of a WHERE/ON (not under NOT, OR or in the
                     // select list, where a NULL y changes every row), and
                     // only when the subquery's rows are not limited.
-                    if n.int("subLinkType") == Some(2)
+                    if format::is_any_sublink(n)
                         && self.linkable.contains(&(std::ptr::from_ref(n) as usize))
                         && !self.levels[child].limited
                     {

@@ -1,32 +1,9 @@
-use std::collections::BTreeSet;
-
 use super::*;
-use crate::analyze::analyze;
-use crate::node::{self, Value};
-
-struct Names;
-
-impl Catalog for Names {
-    fn relation(&self, relid: u32) -> Result<String> {
-        Ok(format!("public.r{relid}"))
-    }
-    fn column_type(&self, _relid: u32, attno: i16) -> Result<String> {
-        Ok(if attno == 1 { "bigint" } else { "integer" }.into())
-    }
-}
-
-fn analysis(text: &str, key: &str) -> Analysis {
-    let (ops, tree) = text.split_once('\n').unwrap();
-    let eq: BTreeSet<u32> = ops.split_whitespace().map(|o| o.parse().unwrap()).collect();
-    let Value::List(items) = node::parse(tree).unwrap() else {
-        panic!()
-    };
-    analyze(items[0].as_node().unwrap(), &[key.to_owned()], &eq).unwrap()
-}
+use crate::fixtures::{self, Names};
 
 #[test]
 fn direct_sources_capture_key_columns() {
-    let a = analysis(include_str!("../../../tests/fixtures/json.tree"), "pk_post");
+    let a = fixtures::analysis("json", &["pk_post"]).unwrap();
     let plans = plan_sources(&a, &Names).unwrap();
     let comment = plans.iter().find(|p| p.captured == ["post_id"]).unwrap();
     assert_eq!(comment.kind, CaptureKind::Direct);
@@ -49,7 +26,7 @@ fn direct_sources_capture_key_columns() {
 
 #[test]
 fn join_sources_capture_path_starts_and_map_at_flush() {
-    let a = analysis(include_str!("../../../tests/fixtures/json.tree"), "pk_post");
+    let a = fixtures::analysis("json", &["pk_post"]).unwrap();
     let plans = plan_sources(&a, &Names).unwrap();
     let users = plans.iter().find(|p| p.kind == CaptureKind::Join).unwrap();
     assert_eq!(users.captured, ["id"]);
@@ -71,10 +48,7 @@ fn join_sources_capture_path_starts_and_map_at_flush() {
 
 #[test]
 fn full_sources_get_one_trigger() {
-    let a = analysis(
-        include_str!("../../../tests/fixtures/nopath.tree"),
-        "pk_post",
-    );
+    let a = fixtures::analysis("nopath", &["pk_post"]).unwrap();
     let plans = plan_sources(&a, &Names).unwrap();
     let settings = plans.iter().find(|p| p.kind == CaptureKind::Full).unwrap();
     let ddl = trigger_ddl(7, settings, "public.settings");

@@ -1,29 +1,7 @@
-use std::collections::BTreeSet;
-
 use super::*;
-use crate::analyze::{analyze, Source};
-use crate::node::{self, Value};
+use crate::analyze::Source;
+use crate::fixtures::{self, Names};
 use crate::sql::capture::{capture_sql, parse_layout, plan_sources, trigger_ddl};
-
-struct Names;
-
-impl Catalog for Names {
-    fn relation(&self, relid: u32) -> Result<String> {
-        Ok(format!("public.r{relid}"))
-    }
-    fn column_type(&self, _relid: u32, attno: i16) -> Result<String> {
-        Ok(if attno == 1 { "bigint" } else { "integer" }.into())
-    }
-}
-
-fn analysis(text: &str, key: &str) -> Analysis {
-    let (ops, tree) = text.split_once('\n').unwrap();
-    let eq: BTreeSet<u32> = ops.split_whitespace().map(|o| o.parse().unwrap()).collect();
-    let Value::List(items) = node::parse(tree).unwrap() else {
-        panic!()
-    };
-    analyze(items[0].as_node().unwrap(), &[key.to_owned()], &eq).unwrap()
-}
 
 /// Index of the source whose second column is `second` (`user_id`: post,
 /// `post_id`: comment, `org_id`...: users).
@@ -33,7 +11,7 @@ fn source(a: &Analysis, pred: impl Fn(&Source) -> bool) -> usize {
 
 #[test]
 fn one_step_paths_probe_with_the_captured_row() {
-    let a = analysis(include_str!("../../../tests/fixtures/json.tree"), "pk_post");
+    let a = fixtures::analysis("json", &["pk_post"]).unwrap();
     let plan = lock_plan(&a, &Names).unwrap();
     let post = source(&a, |s| s.columns[1] == "user_id");
     let users = source(&a, |s| matches!(s.mapping, Mapping::Join(_)));
@@ -90,10 +68,7 @@ fn one_step_paths_probe_with_the_captured_row() {
 
 #[test]
 fn deeper_steps_are_probed_through_sql_at_a_higher_rank() {
-    let a = analysis(
-        include_str!("../../../tests/fixtures/twohop.tree"),
-        "pk_org",
-    );
+    let a = fixtures::analysis("twohop", &["pk_org"]).unwrap();
     let plan = lock_plan(&a, &Names).unwrap();
     let comment = source(&a, |s| s.columns[1] == "post_id");
     let post = source(&a, |s| s.columns[1] == "user_id");
