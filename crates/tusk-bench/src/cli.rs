@@ -42,9 +42,13 @@ pub struct Args {
     /// Write the figures as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Draw the chart (SVG) here.
+    /// Draw the chart here: a PNG or an SVG, by the file's extension.
     #[arg(long)]
     pub chart: Option<PathBuf>,
+    /// Draw `--chart` from this JSON of an earlier run (`--json`) instead
+    /// of running anything.
+    #[arg(long, requires = "chart")]
+    pub chart_from: Option<PathBuf>,
     /// Use this server instead of starting one (its `bench` data set is
     /// loaded where missing). With `--serve`, runs can share one cluster.
     #[arg(long)]
@@ -116,6 +120,15 @@ pub async fn run(args: Args) -> Result<()> {
         let bytes = rss::run(mode, url).await?;
         println!("peak_rss_bytes {bytes}");
         return Ok(());
+    }
+    if let (Some(json), Some(chart)) = (&args.chart_from, &args.chart) {
+        let text = std::fs::read_to_string(json).map_err(|e| BenchError::file(json, e))?;
+        let doc: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| BenchError::Usage(format!("{}: not JSON: {e}", json.display())))?;
+        return chart::write(&doc, chart);
+    }
+    if let Some(path) = &args.chart {
+        chart::check(path)?;
     }
     let selected = select(&args)?;
     let load_before = machine::load_average();
@@ -199,43 +212,28 @@ async fn measure(
     );
     let machine = machine::describe(&admin, pgbench_version, load_before).await;
     let command: Vec<String> = std::env::args().collect();
+    let run = json!({
+        "command": command.join(" "),
+        "quick": args.quick,
+        "rounds": rounds,
+        "round_seconds": plan.seconds,
+        "pin": args.pin.as_str(),
+        "w4_scans_per_round": plan.scans,
+        "runtime": if args.current_thread {
+            "tokio current-thread; every round in a spawned task"
+        } else {
+            "tokio multi-thread, one worker per core; every round in a spawned task"
+        },
+        "server_settings": setup::SETTINGS.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+    });
+    let doc = report_json::document(&reports, &targets, machine, run);
     if let Some(path) = &args.json {
-        let run = json!({
-            "command": command.join(" "),
-            "quick": args.quick,
-            "rounds": rounds,
-            "round_seconds": plan.seconds,
-            "pin": args.pin.as_str(),
-            "w4_scans_per_round": plan.scans,
-            "runtime": if args.current_thread {
-                "tokio current-thread; every round in a spawned task"
-            } else {
-                "tokio multi-thread, one worker per core; every round in a spawned task"
-            },
-            "server_settings": setup::SETTINGS.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
-        });
-        let doc = report_json::document(&reports, &targets, machine.clone(), run);
         let text = serde_json::to_string_pretty(&doc)
             .map_err(|e| BenchError::process("serde_json", e.to_string()))?;
         std::fs::write(path, text + "\n").map_err(|e| BenchError::file(path, e))?;
     }
     if let Some(path) = &args.chart {
-        let subtitle = format!(
-            "{} cores, {}; pinned: {}; {} rounds of {} s (W4: {} scans); medians; {}",
-            machine["cores"].as_u64().unwrap_or(0),
-            machine["cpu"].as_str().unwrap_or("unknown CPU"),
-            args.pin.as_str(),
-            rounds,
-            plan.seconds,
-            plan.scans,
-            machine["date"]
-                .as_str()
-                .unwrap_or("")
-                .get(..16)
-                .unwrap_or("")
-        );
-        std::fs::write(path, chart::render(&reports, &subtitle))
-            .map_err(|e| BenchError::file(path, e))?;
+        chart::write(&doc, path)?;
     }
     Ok(())
 }

@@ -48,6 +48,10 @@ pub enum BenchError {
     /// The command line asked for something that does not exist.
     #[error("{0}")]
     Usage(String),
+    /// The chart could not be drawn (no font, an unwritable file, a JSON
+    /// without figures).
+    #[error("the chart: {0}")]
+    Chart(String),
 }
 
 impl BenchError {

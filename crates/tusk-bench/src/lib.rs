@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build -j2 --release -p tusk-bench
-//! target/release/tusk-bench --quick --json bench.json --chart bench.svg
+//! target/release/tusk-bench --quick --json bench.json --chart bench.png
 //! ```
 //!
 //! What it measures and why is in `README.md` beside this crate and in
@@ -17,7 +17,7 @@
 //! | [`measure`] | getrusage, RSS, latency histograms |
 //! | [`noise`] | CPU that other processes took during a round |
 //! | [`pin`] | client and server on one CPU or on two |
-//! | [`report`] | medians, ratios, targets; table, JSON, SVG chart |
+//! | [`report`] | medians, ratios, targets; table, JSON, chart (PNG or SVG, `plotters`) |
 
 #![warn(missing_docs)]
 
