@@ -3,23 +3,12 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::tusk;
 use tusk_testkit::Cluster;
 
 /// Runs the built binary with `args`, no DATABASE_URL; (code, stdout, stderr).
 fn binary(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tusk"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    common::binary(args, &[])
 }
 
 #[test]
@@ -146,18 +135,10 @@ fn the_binary_prints_json_tables_and_pings() {
 #[test]
 fn database_url_is_used_when_there_is_no_flag() {
     let db = Cluster::shared().database().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tusk"))
-        .args(["query", "--json", "SELECT current_database() AS d"])
-        .env("DATABASE_URL", db.url())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, out, err) = common::binary(
+        &["query", "--json", "SELECT current_database() AS d"],
+        &[("DATABASE_URL", &db.url())],
     );
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        format!("{{\"d\":\"{}\"}}\n", db.name())
-    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("{{\"d\":\"{}\"}}\n", db.name()));
 }

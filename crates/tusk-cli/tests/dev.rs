@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use tusk_cli::dev::{self, DevCluster, Status};
 use tusk_cli::DevAction;
@@ -97,18 +96,8 @@ fn start_status_stop_keep_data_and_port() {
 /// The built binary, with the development directory in `dir` and no
 /// DATABASE_URL.
 fn binary(dir: &Path, port: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tusk"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env(dev::DIR_ENV, dir)
-        .env(dev::PORT_ENV, port)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let dir = dir.to_str().expect("a UTF-8 temporary directory");
+    common::binary(args, &[(dev::DIR_ENV, dir), (dev::PORT_ENV, port)])
 }
 
 #[test]

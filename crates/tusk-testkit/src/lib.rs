@@ -96,3 +96,10 @@ pub use cluster::{psql_conninfo, Cluster, ClusterBuilder, TestDb};
 pub use error::{Error, Result};
 pub use pgbouncer::{PgBouncer, PoolMode};
 pub use proxy::Proxy;
+
+/// A fresh database on this test binary's shared cluster
+/// ([`Cluster::shared`], [`Cluster::database`]); panics, failing the test,
+/// when the cluster cannot start or make the database.
+pub fn db() -> TestDb {
+    Cluster::shared().database().expect("test database")
+}

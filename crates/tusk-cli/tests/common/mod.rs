@@ -24,6 +24,22 @@ pub fn tusk(args: &[&str]) -> (u8, String, String) {
     )
 }
 
+/// Runs the built `tusk` binary with `args`, without DATABASE_URL but
+/// with `env`; returns (exit code, stdout, stderr).
+pub fn binary(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tusk"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
 /// `tusk query --json --url <url> <sql> <params...>`: the output lines.
 pub fn json_lines(url: &str, sql: &str, params: &[&str]) -> Vec<String> {
     let mut args = vec!["query", "--json", "--url", url, sql];

@@ -11,6 +11,10 @@ mod stress;
 use std::time::{Duration, Instant};
 use tusk_pool::{Pool, PoolConfig};
 
+#[path = "../common/mod.rs"]
+mod common;
+pub use common::bounded;
+
 /// A seed from `TUSK_POOL_SEED`, or a fresh one; printed so a failure can be replayed.
 pub fn seed(test: &str) -> u64 {
     let seed = std::env::var("TUSK_POOL_SEED")
@@ -19,13 +23,6 @@ pub fn seed(test: &str) -> u64 {
         .unwrap_or_else(|| fastrand::u64(..));
     println!("{test}: seed {seed} (replay with TUSK_POOL_SEED={seed})");
     seed
-}
-
-/// Fails the test instead of hanging.
-pub async fn bounded<F: std::future::Future>(what: &str, f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(60), f)
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not finish within 60 s"))
 }
 
 /// Waits (bounded) until `cond` holds; returns how long it took.

@@ -8,19 +8,11 @@ use bytes::BytesMut;
 use fallible_iterator::FallibleIterator;
 use tusk::types::{FromSql, FromSqlOwned, IsNull, Kind, ToSql, Type};
 use tusk::{Connection, Executor, Query};
-use tusk_testkit::{Cluster, TestDb};
+
+mod connect;
+pub use connect::{conn, db};
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
-
-/// A fresh database on the binary's shared cluster.
-pub fn db() -> TestDb {
-    Cluster::shared().database().expect("test database")
-}
-
-/// Connects to a test database over TCP.
-pub async fn conn(db: &TestDb) -> tusk::Connection {
-    tusk::connect(&db.url()).await.expect("connect")
-}
 
 /// Checks `cases` (plus NULL) both ways for the SQL type `ty`, with `same`
 /// deciding equality (so that NaN can equal NaN).

@@ -21,14 +21,6 @@ mod stream_release;
 mod timeouts;
 mod user_types;
 
-use tusk_testkit::{Cluster, TestDb};
-
-/// A fresh database on the shared cluster.
-pub fn db() -> TestDb {
-    Cluster::shared().database().expect("test database")
-}
-
-/// Connects to a test database over TCP.
-pub async fn conn(db: &TestDb) -> tusk::Connection {
-    tusk::connect(&db.url()).await.expect("connect")
-}
+#[path = "../common/connect.rs"]
+mod connect;
+pub use connect::{conn, db};
