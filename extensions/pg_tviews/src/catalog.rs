@@ -350,7 +350,7 @@ pub fn meta_cached(client: &SpiClient<'_>, relid: u32) -> TvResult<Option<Meta>>
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn forget_meta(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+extern "C-unwind" fn forget_meta(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
     let r = relid.to_u32();
     METAS.with(|c| {
         let mut c = c.borrow_mut();
@@ -363,7 +363,7 @@ unsafe extern "C-unwind" fn forget_meta(_arg: pg_sys::Datum, relid: pg_sys::Oid)
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn forget_metas(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
+extern "C-unwind" fn forget_metas(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
     METAS.with(|c| c.borrow_mut().clear());
 }
 

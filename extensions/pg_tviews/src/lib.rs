@@ -13,6 +13,9 @@
 //!   'SELECT p.id AS pk_post, jsonb_build_object(''title'', p.title) AS data FROM post p');
 //! ```
 #![warn(missing_docs)]
+// Every `unsafe` is a PostgreSQL call through pgrx: each one is allowed
+// where it stands, with a `// SAFETY:` line saying why it holds.
+#![deny(unsafe_code)]
 
 use pgrx::prelude::*;
 

@@ -34,7 +34,7 @@ fn reset() {
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
     use pg_sys::XactEvent::*;
     match event {
         XACT_EVENT_PRE_COMMIT | XACT_EVENT_PARALLEL_PRE_COMMIT | XACT_EVENT_PRE_PREPARE => {
@@ -62,7 +62,7 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut s
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn on_subxact(
+extern "C-unwind" fn on_subxact(
     event: pg_sys::SubXactEvent::Type,
     my: pg_sys::SubTransactionId,
     parent: pg_sys::SubTransactionId,

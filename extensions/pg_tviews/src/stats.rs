@@ -4,6 +4,8 @@
 //! `shared_preload_libraries = 'pg_tviews'`; without it nothing is counted
 //! and `tviews.stats` says so.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, pg_sys, PGRXSharedMemory, PgLwLock};
 
@@ -84,27 +86,27 @@ unsafe impl PGRXSharedMemory for Stats {}
 #[allow(unsafe_code)]
 static STATS: PgLwLock<Stats> = unsafe { PgLwLock::new(c"pg_tviews_stats") };
 
-static mut AVAILABLE: bool = false;
+/// Whether the shared memory was requested (set once in `_PG_init` of the
+/// postmaster; forked backends inherit it).
+static AVAILABLE: AtomicBool = AtomicBool::new(false);
 
 /// Requests the shared memory when loaded by `shared_preload_libraries`.
+// pg_shmem_init! tests the features pg13, pg14 and pg16-pg18, which this
+// crate does not declare: it is built for PostgreSQL 15 alone.
+#[allow(unexpected_cfgs)]
 pub fn init() {
-    // SAFETY: reads and writes backend globals during _PG_init, which runs
-    // in one thread before any query.
+    // SAFETY: reads a backend global during _PG_init, which runs in one
+    // thread before any query.
     #[allow(unsafe_code)]
-    unsafe {
-        if pg_sys::process_shared_preload_libraries_in_progress {
-            pg_shmem_init!(STATS);
-            AVAILABLE = true;
-        }
+    let preloading = unsafe { pg_sys::process_shared_preload_libraries_in_progress };
+    if preloading {
+        pg_shmem_init!(STATS);
+        AVAILABLE.store(true, Ordering::Relaxed);
     }
 }
 
 fn available() -> bool {
-    // SAFETY: set once in _PG_init (inherited by forked backends).
-    #[allow(unsafe_code)]
-    unsafe {
-        AVAILABLE
-    }
+    AVAILABLE.load(Ordering::Relaxed)
 }
 
 fn my_db() -> u32 {
