@@ -90,18 +90,20 @@ pub async fn run(
     } = *schedule;
     let plan = &plan;
     let mut benches: Vec<Box<dyn Bench>> = Vec::new();
+    let mut drivers: Vec<&'static str> = Vec::new();
     for entry in workload.entries.iter().filter(|e| wanted(e.driver)) {
         benches.push((entry.make)(target).await?);
+        drivers.push(entry.driver);
     }
     if benches.is_empty() {
         return Ok(Vec::new());
     }
     let mut benches: Vec<Option<Box<dyn Bench>>> = benches.into_iter().map(Some).collect();
     let mut warmup_ops = vec![0u64; benches.len()];
-    for (slot, ops) in benches.iter_mut().zip(&mut warmup_ops) {
+    for ((slot, ops), driver) in benches.iter_mut().zip(&mut warmup_ops).zip(&drivers) {
         let Some(bench) = slot.take() else { continue };
         before_round(workload, admin).await?;
-        eprintln!("{} warm-up {}", workload.id, bench.driver());
+        eprintln!("{} warm-up {driver}", workload.id);
         let (bench, done) = on_worker(bench, Step::Warmup, plan.warmup()).await?;
         *slot = Some(bench);
         if let Done::Warmup(n) = done {
@@ -127,7 +129,7 @@ pub async fn run(
                 let (bench, done) = on_worker(bench, Step::Round, *plan).await?;
                 let secs = t0.elapsed().as_secs_f64();
                 let after = noise::snapshot();
-                let driver = bench.driver();
+                let driver = drivers[i];
                 benches[i] = Some(bench);
                 let Done::Round(mut sample) = done else { break };
                 if let (Some(a), Some(b), true) = (before, after, measure_noise) {
@@ -170,11 +172,12 @@ pub async fn run(
         }
     }
     let mut outcomes = Vec::new();
-    for ((bench, samples), warmup_ops) in benches.iter_mut().flatten().zip(samples).zip(warmup_ops)
-    {
+    let all = benches.iter_mut().zip(drivers).zip(samples).zip(warmup_ops);
+    for (((bench, driver), samples), warmup_ops) in all {
+        let Some(bench) = bench else { continue };
         let extras = bench.extras().await?;
         outcomes.push(Outcome {
-            driver: bench.driver(),
+            driver,
             samples,
             extras,
             warmup_ops,

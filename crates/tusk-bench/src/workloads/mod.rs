@@ -62,10 +62,8 @@ pub struct Target {
 }
 
 /// One driver's side of one workload, connected and ready to run rounds.
+/// (Its driver's key is the [`Entry`]'s that made it.)
 pub trait Bench: Send {
-    /// The driver's key in the report (`tusk`, `tokio-postgres`, ...).
-    fn driver(&self) -> &'static str;
-
     /// Runs one measured round.
     fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample>;
 

@@ -149,10 +149,6 @@ fn make(
 }
 
 impl Bench for Pgbench {
-    fn driver(&self) -> &'static str {
-        "pgbench"
-    }
-
     fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
         Box::pin(self.run(plan))
     }

@@ -86,10 +86,6 @@ struct Server {
 }
 
 impl Bench for Server {
-    fn driver(&self) -> &'static str {
-        "server"
-    }
-
     fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
         Box::pin(async move {
             let mut m = Meter::start();

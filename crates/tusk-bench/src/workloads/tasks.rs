@@ -18,14 +18,8 @@ pub trait SharedOp: Send + Sync + 'static {
 }
 
 /// A [`Bench`] that runs `op` from `n` tasks at once.
-pub fn tasks<T: SharedOp>(
-    driver: &'static str,
-    workload: &'static str,
-    n: usize,
-    op: T,
-) -> Result<Box<dyn Bench>> {
+pub fn tasks<T: SharedOp>(workload: &'static str, n: usize, op: T) -> Result<Box<dyn Bench>> {
     Ok(Box::new(Tasks {
-        driver,
         workload,
         n,
         op: Arc::new(op),
@@ -35,7 +29,6 @@ pub fn tasks<T: SharedOp>(
 
 /// Runs a [`SharedOp`] from `n` tasks until the round's deadline.
 struct Tasks<T> {
-    driver: &'static str,
     workload: &'static str,
     n: usize,
     op: Arc<T>,
@@ -43,10 +36,6 @@ struct Tasks<T> {
 }
 
 impl<T: SharedOp> Bench for Tasks<T> {
-    fn driver(&self) -> &'static str {
-        self.driver
-    }
-
     fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
         Box::pin(async move {
             let mut m = Meter::start();

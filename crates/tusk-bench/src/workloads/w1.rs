@@ -37,17 +37,17 @@ pub fn workload() -> Workload {
         before_round: None,
         entries: vec![
             entry("tusk", |t| {
-                Box::pin(async move { sequential("tusk", connect::tusk(&t.url).await?) })
+                Box::pin(async move { sequential(connect::tusk(&t.url).await?) })
             }),
             entry("tokio-postgres", |t| {
                 Box::pin(async move {
                     let client = connect::tokio_postgres(&t.url).await?;
                     let stmt = client.prepare(SQL).await?;
-                    sequential("tokio-postgres", (client, stmt))
+                    sequential((client, stmt))
                 })
             }),
             entry("sqlx", |t| {
-                Box::pin(async move { sequential("sqlx", connect::sqlx(&t.url).await?) })
+                Box::pin(async move { sequential(connect::sqlx(&t.url).await?) })
             }),
             entry("pgbench", |t| {
                 Box::pin(async move { pgbench::timed(t, "W1", PGBENCH_SCRIPT, 1, Some(0.1)) })
@@ -78,9 +78,8 @@ impl PointSelect for PgConnection {
     }
 }
 
-fn sequential<T: PointSelect + 'static>(driver: &'static str, inner: T) -> Result<Box<dyn Bench>> {
+fn sequential<T: PointSelect + 'static>(inner: T) -> Result<Box<dyn Bench>> {
     Ok(Box::new(Sequential {
-        driver,
         inner,
         rng: Rng::new(0x5eed_0001),
     }))
@@ -88,16 +87,11 @@ fn sequential<T: PointSelect + 'static>(driver: &'static str, inner: T) -> Resul
 
 /// Runs a [`PointSelect`] one query at a time.
 struct Sequential<T> {
-    driver: &'static str,
     inner: T,
     rng: Rng,
 }
 
 impl<T: PointSelect + 'static> Bench for Sequential<T> {
-    fn driver(&self) -> &'static str {
-        self.driver
-    }
-
     fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
         Box::pin(async move {
             let mut m = Meter::start();

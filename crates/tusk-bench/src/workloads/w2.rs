@@ -35,27 +35,27 @@ pub fn workload() -> Workload {
         before_round: None,
         entries: vec![
             entry("tusk", |t| {
-                Box::pin(async move { callers("tusk", connect::tusk(&t.url).await?) })
+                Box::pin(async move { callers(connect::tusk(&t.url).await?) })
             }),
             // Read groups are an opt-in (issue 9): the same callers with
             // `read_groups=on`, to set beside pgbench's pipeline.
             entry("tusk-groups", |t| {
                 Box::pin(async move {
                     let url = connect::with_param(&t.url, "read_groups=on");
-                    callers("tusk-groups", connect::tusk(&url).await?)
+                    callers(connect::tusk(&url).await?)
                 })
             }),
             entry("tokio-postgres", |t| {
                 Box::pin(async move {
                     let client = connect::tokio_postgres(&t.url).await?;
                     let stmt = client.prepare(SQL).await?;
-                    callers("tokio-postgres", (client, stmt))
+                    callers((client, stmt))
                 })
             }),
             entry("sqlx", |t| {
                 Box::pin(async move {
                     // sqlx cannot pipeline: the callers take turns on a mutex.
-                    callers("sqlx", Mutex::new(connect::sqlx(&t.url).await?))
+                    callers(Mutex::new(connect::sqlx(&t.url).await?))
                 })
             }),
             entry("pgbench", |t| {
@@ -108,8 +108,8 @@ impl SharedPointSelect for Mutex<PgConnection> {
     }
 }
 
-fn callers<T: SharedPointSelect>(driver: &'static str, inner: T) -> Result<Box<dyn Bench>> {
-    tasks(driver, "W2", CALLERS, Select(inner))
+fn callers<T: SharedPointSelect>(inner: T) -> Result<Box<dyn Bench>> {
+    tasks("W2", CALLERS, Select(inner))
 }
 
 /// A [`SharedPointSelect`] as the operation each of [`CALLERS`] tasks

@@ -40,17 +40,12 @@ pub fn workload() -> Workload {
         before_round: None,
         entries: vec![
             entry("tusk", |t| {
-                Box::pin(async move { tasks("tusk", "W3", TASKS, TuskShared(tusk_pool(&t.url)?)) })
+                Box::pin(async move { tasks("W3", TASKS, TuskShared(tusk_pool(&t.url)?)) })
             }),
             entry("tusk-shared", |t| {
-                Box::pin(async move {
-                    tasks(
-                        "tusk-shared",
-                        "W3",
-                        TASKS,
-                        TuskShared(tusk_pool_shared(&t.url, true)?),
-                    )
-                })
+                Box::pin(
+                    async move { tasks("W3", TASKS, TuskShared(tusk_pool_shared(&t.url, true)?)) },
+                )
             }),
             entry("tusk-tracked", |t| {
                 // The default, with the opt-in text-scan reset: what the
@@ -61,23 +56,14 @@ pub fn workload() -> Workload {
                         reset: tusk_pool::ResetPolicy::Tracked,
                         ..pool.config()
                     });
-                    tasks("tusk-tracked", "W3", TASKS, TuskShared(pool))
+                    tasks("W3", TASKS, TuskShared(pool))
                 })
             }),
             entry("tusk-acquire", |t| {
-                Box::pin(async move {
-                    tasks("tusk-acquire", "W3", TASKS, TuskAcquire(tusk_pool(&t.url)?))
-                })
+                Box::pin(async move { tasks("W3", TASKS, TuskAcquire(tusk_pool(&t.url)?)) })
             }),
             entry("deadpool-tokio-postgres", |t| {
-                Box::pin(async move {
-                    tasks(
-                        "deadpool-tokio-postgres",
-                        "W3",
-                        TASKS,
-                        Deadpool(deadpool(&t.url)?),
-                    )
-                })
+                Box::pin(async move { tasks("W3", TASKS, Deadpool(deadpool(&t.url)?)) })
             }),
             entry("deadpool-clean", |t| {
                 // deadpool with the reset that is as safe as tusk's default
@@ -85,7 +71,6 @@ pub fn workload() -> Workload {
                 // round trip on every return): like with like.
                 Box::pin(async move {
                     tasks(
-                        "deadpool-clean",
                         "W3",
                         TASKS,
                         Deadpool(deadpool_with(&t.url, RecyclingMethod::Clean)?),
@@ -93,7 +78,7 @@ pub fn workload() -> Workload {
                 })
             }),
             entry("sqlx", |t| {
-                Box::pin(async move { tasks("sqlx", "W3", TASKS, Sqlx(sqlx_pool(&t.url).await?)) })
+                Box::pin(async move { tasks("W3", TASKS, Sqlx(sqlx_pool(&t.url).await?)) })
             }),
             entry("pgbench", |t| {
                 Box::pin(async move {

@@ -11,7 +11,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::Row as _;
 use tusk::Executor;
 
-use super::{connect, entry, pgbench, Bench, BoxFut, Plan, Workload};
+use super::{connect, entry, pgbench, Bench, BoxFut, Plan, Target, Workload};
 use crate::error::{BenchError, Result};
 use crate::measure::{Meter, Sample};
 use crate::rss;
@@ -39,24 +39,12 @@ pub fn workload() -> Workload {
         before_round: None,
         entries: vec![
             entry("tusk", |t| {
-                Box::pin(async move {
-                    let conn = connect::tusk(&t.url).await?;
-                    scan(
-                        "tusk",
-                        Collect(conn),
-                        Some((rss::Mode::Query, t.url.clone())),
-                    )
-                })
+                Box::pin(async move { tusk_scan(t, "tusk", Collect, rss::Mode::Query).await })
             }),
             entry("tusk-stream", |t| {
-                Box::pin(async move {
-                    let conn = connect::tusk(&t.url).await?;
-                    scan(
-                        "tusk-stream",
-                        Stream(conn),
-                        Some((rss::Mode::Stream, t.url.clone())),
-                    )
-                })
+                Box::pin(
+                    async move { tusk_scan(t, "tusk-stream", Stream, rss::Mode::Stream).await },
+                )
             }),
             entry("tokio-postgres", |t| {
                 Box::pin(async move {
@@ -88,15 +76,24 @@ pub struct Collect(pub tusk::Connection);
 /// tusk's `query_stream`: rows decoded as they arrive, bounded memory.
 pub struct Stream(pub tusk::Connection);
 
+/// Decodes the five columns of a row and hands them to [`consume`]: one
+/// spelling for the three drivers' rows, whose `try_get`s share a shape
+/// but no trait.
+macro_rules! decode {
+    ($row:expr) => {
+        consume(
+            $row.try_get(0usize)?,
+            $row.try_get(1usize)?,
+            $row.try_get(2usize)?,
+            $row.try_get(3usize)?,
+            $row.try_get(4usize)?,
+        )
+    };
+}
+
 /// Decodes one tusk row.
 pub fn decode_tusk(row: &tusk::Row) -> Result<()> {
-    consume(
-        row.try_get(0usize)?,
-        row.try_get(1usize)?,
-        row.try_get(2usize)?,
-        row.try_get(3usize)?,
-        row.try_get(4usize)?,
-    );
+    decode!(row);
     Ok(())
 }
 
@@ -126,13 +123,7 @@ impl ScanWide for (tokio_postgres::Client, tokio_postgres::Statement) {
     async fn scan(&mut self) -> Result<u64> {
         let rows = self.0.query(&self.1, &[]).await?;
         for row in &rows {
-            consume(
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-                row.try_get(4)?,
-            );
+            decode!(row);
         }
         Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
     }
@@ -142,13 +133,7 @@ impl ScanWide for PgConnection {
     async fn scan(&mut self) -> Result<u64> {
         let rows = sqlx::query(SQL).fetch_all(self).await?;
         for row in &rows {
-            consume(
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-                row.try_get(4)?,
-            );
+            decode!(row);
         }
         Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
     }
@@ -166,6 +151,18 @@ fn scan<T: ScanWide + 'static>(
     }))
 }
 
+/// tusk's side of W4 on a connection of its own, `wrap`ped as a
+/// [`ScanWide`], with its peak RSS probed in `mode` after the rounds.
+async fn tusk_scan<T: ScanWide + 'static>(
+    t: &Target,
+    driver: &'static str,
+    wrap: fn(tusk::Connection) -> T,
+    mode: rss::Mode,
+) -> Result<Box<dyn Bench>> {
+    let conn = connect::tusk(&t.url).await?;
+    scan(driver, wrap(conn), Some((mode, t.url.clone())))
+}
+
 /// Runs a [`ScanWide`] a number of times per round.
 struct Scans<T> {
     driver: &'static str,
@@ -175,10 +172,6 @@ struct Scans<T> {
 }
 
 impl<T: ScanWide + 'static> Bench for Scans<T> {
-    fn driver(&self) -> &'static str {
-        self.driver
-    }
-
     fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
         Box::pin(async move {
             let mut m = Meter::start();

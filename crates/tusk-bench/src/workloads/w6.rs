@@ -207,10 +207,6 @@ struct Batches<T> {
 }
 
 impl<T: InsertBatch + 'static> Bench for Batches<T> {
-    fn driver(&self) -> &'static str {
-        self.driver
-    }
-
     fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
         Box::pin(async move {
             let mut m = Meter::start();

@@ -77,39 +77,19 @@ pub fn workload() -> Workload {
         before_round: Some("VACUUM pgbench_branches, pgbench_tellers"),
         entries: vec![
             entry("tusk", |t| {
-                Box::pin(
-                    async move { tasks("tusk", "W7", TASKS, TuskAtomic(w3::tusk_pool(&t.url)?)) },
-                )
+                Box::pin(async move { tasks("W7", TASKS, TuskAtomic(w3::tusk_pool(&t.url)?)) })
             }),
             entry("tusk-noreset", |t| {
-                Box::pin(async move {
-                    tasks(
-                        "tusk-noreset",
-                        "W7",
-                        TASKS,
-                        TuskNoReset(w3::tusk_pool(&t.url)?),
-                    )
-                })
+                Box::pin(async move { tasks("W7", TASKS, TuskNoReset(w3::tusk_pool(&t.url)?)) })
             }),
             entry("tusk-tx", |t| {
-                Box::pin(
-                    async move { tasks("tusk-tx", "W7", TASKS, TuskTx(w3::tusk_pool(&t.url)?)) },
-                )
+                Box::pin(async move { tasks("W7", TASKS, TuskTx(w3::tusk_pool(&t.url)?)) })
             }),
             entry("deadpool-tokio-postgres", |t| {
-                Box::pin(async move {
-                    tasks(
-                        "deadpool-tokio-postgres",
-                        "W7",
-                        TASKS,
-                        Deadpool(w3::deadpool(&t.url)?),
-                    )
-                })
+                Box::pin(async move { tasks("W7", TASKS, Deadpool(w3::deadpool(&t.url)?)) })
             }),
             entry("sqlx", |t| {
-                Box::pin(
-                    async move { tasks("sqlx", "W7", TASKS, Sqlx(w3::sqlx_pool(&t.url).await?)) },
-                )
+                Box::pin(async move { tasks("W7", TASKS, Sqlx(w3::sqlx_pool(&t.url).await?)) })
             }),
             entry("pgbench", |t| {
                 Box::pin(async move {
