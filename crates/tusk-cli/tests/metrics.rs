@@ -2,6 +2,8 @@
 //! lines that parse, health JSON, a pool that cannot connect is down), and
 //! the built binary end to end over TCP.
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -310,25 +312,17 @@ fn the_binary_serves_over_tcp() {
 
 #[test]
 fn a_wrong_url_fails_before_serving() {
-    let (code, out, err) = {
-        let out = Command::new(env!("CARGO_BIN_EXE_tusk"))
-            .args([
-                "metrics",
-                "--serve",
-                "127.0.0.1:0",
-                "--url",
-                "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2",
-            ])
-            .env_remove("DATABASE_URL")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    };
-    assert_eq!(code, Some(1), "{err}");
+    let (code, out, err) = common::binary(
+        &[
+            "metrics",
+            "--serve",
+            "127.0.0.1:0",
+            "--url",
+            "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
     assert_eq!(out, "");
     assert!(err.starts_with("tusk: "), "{err}");
 }
