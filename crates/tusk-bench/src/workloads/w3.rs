@@ -96,7 +96,7 @@ pub fn tusk_pool(url: &str) -> Result<Pool> {
     tusk_pool_shared(url, false)
 }
 
-/// [`tusk_pool`], with `share_connections` as given (on: once all 8
+/// [`tusk_pool()`], with `share_connections` as given (on: once all 8
 /// connections are busy, callers share them, pipelined).
 pub fn tusk_pool_shared(url: &str, share: bool) -> Result<Pool> {
     let max = usize::try_from(CONNECTIONS).unwrap_or(8);
