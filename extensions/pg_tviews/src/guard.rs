@@ -73,6 +73,15 @@ pub fn run<R>(
             pg_sys::SetUserIdAndSecContext(saved_user, saved_sec);
         }
     };
+    then_restore(f, restore)
+}
+
+/// Runs `f`, then `restore`: also when `f` raises a PostgreSQL error, which
+/// goes on up afterwards.
+fn then_restore<R>(
+    f: impl FnOnce() -> Result<R, TvError>,
+    restore: impl Fn() + std::panic::RefUnwindSafe,
+) -> Result<R, TvError> {
     let out = PgTryBuilder::new(AssertUnwindSafe(f))
         .catch_others(|e| {
             restore();
@@ -148,14 +157,7 @@ pub fn unrestricted<R>(f: impl FnOnce() -> Result<R, TvError>) -> Result<R, TvEr
             pg_sys::SetUserIdAndSecContext(user, sec);
         }
     };
-    let out = PgTryBuilder::new(AssertUnwindSafe(f))
-        .catch_others(|e| {
-            restore();
-            e.rethrow()
-        })
-        .execute();
-    restore();
-    out
+    then_restore(f, restore)
 }
 
 /// The owner of a relation (an error if it is gone).
