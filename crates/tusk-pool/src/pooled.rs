@@ -8,7 +8,7 @@ use tusk::{Error, ErrorKind, TransactionOptions};
 
 use crate::conn::{Conn, HandleState};
 use crate::inner::Inner;
-use crate::observe::observed_executor;
+use crate::observe;
 
 /// A connection taken from the pool; it goes back when dropped.
 ///
@@ -152,7 +152,24 @@ impl Drop for PooledConnection {
     }
 }
 
-observed_executor!([] PooledConnection, |s| s.conn(), &s.state, &s.inner, s.meta());
+impl tusk::Executor for PooledConnection {
+    fn run<'a>(
+        &'a self,
+        request: tusk::executor::Request<'a>,
+    ) -> impl std::future::Future<Output = Result<tusk::executor::Reply, Error>> + Send + 'a {
+        observe::run_request(&self.inner, &self.state, self.meta(), self.conn(), request)
+    }
+}
+
+impl tusk::Prepare for PooledConnection {
+    fn prepare_typed<'a>(
+        &'a self,
+        sql: &'a str,
+        types: &'a [tusk::Type],
+    ) -> impl std::future::Future<Output = Result<tusk::Statement, Error>> + Send + 'a {
+        observe::prepare(&self.inner, &self.state, self.conn(), sql, types)
+    }
+}
 
 /// A transaction on a pooled connection (or, nested, a savepoint). Ends
 /// with [`commit`](Self::commit) or [`rollback`](Self::rollback); dropped
@@ -193,4 +210,21 @@ impl<'c> PoolTransaction<'c> {
     }
 }
 
-observed_executor!(['c] PoolTransaction<'c>, |s| &s.tx, s.state, s.inner, &s.meta);
+impl tusk::Executor for PoolTransaction<'_> {
+    fn run<'a>(
+        &'a self,
+        request: tusk::executor::Request<'a>,
+    ) -> impl std::future::Future<Output = Result<tusk::executor::Reply, Error>> + Send + 'a {
+        observe::run_request(self.inner, self.state, &self.meta, &self.tx, request)
+    }
+}
+
+impl tusk::Prepare for PoolTransaction<'_> {
+    fn prepare_typed<'a>(
+        &'a self,
+        sql: &'a str,
+        types: &'a [tusk::Type],
+    ) -> impl std::future::Future<Output = Result<tusk::Statement, Error>> + Send + 'a {
+        observe::prepare(self.inner, self.state, &self.tx, sql, types)
+    }
+}

@@ -47,6 +47,39 @@ async fn the_leak_detector_reports_the_acquire_location() {
     );
 }
 
+/// A stream from the pool's own `query_stream` (a provided method of
+/// `Executor`, over the pool's one `run`) holds its connection until it is
+/// dropped: a leak names the caller's line, not the trait's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaked_pool_stream_names_the_callers_line() {
+    let db = Cluster::shared().database().unwrap();
+    let pool = Pool::new(
+        crate::config(&db.url())
+            .max_size(2)
+            .leak_detection_threshold(Duration::from_millis(100))
+            .build(),
+    )
+    .unwrap();
+    let line = line!() + 2;
+    let stream = pool
+        .query_stream("SELECT g FROM generate_series(1, 100000) g", &[])
+        .await
+        .unwrap();
+    crate::eventually("leak reported", Duration::from_secs(10), || {
+        pool.stats().leaked_total == 1
+    })
+    .await;
+    let leaks = pool.leaks();
+    assert_eq!(leaks.len(), 1);
+    let want = format!("observe.rs:{line}:");
+    assert!(
+        leaks[0].location.contains(&want),
+        "{:?} should name {want}",
+        leaks[0]
+    );
+    drop(stream);
+}
+
 /// Parses Prometheus text exposition line by line; returns samples by
 /// series, checking names, labels, values and the TYPE of each family.
 fn parse_prometheus(text: &str) -> HashMap<String, f64> {

@@ -42,7 +42,7 @@ async fn ten_thousand_tasks_with_cancellations() {
                     3 => {
                         let c = pool.acquire().await?;
                         // Left in a transaction: the pool rolls it back.
-                        c.batch_execute("BEGIN; SELECT 1").await
+                        c.execute_script("BEGIN; SELECT 1").await
                     }
                     4 => {
                         pool.transaction(TxOptions::new(), async |tx| {
