@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tusk::{Executor, Query};
-use tusk_pool::{Pool, TxOptions};
+use tusk_pool::{Pool, PooledTransactionOptions};
 use tusk_testkit::Cluster;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,7 +45,7 @@ async fn ten_thousand_tasks_with_cancellations() {
                         c.execute_script("BEGIN; SELECT 1").await
                     }
                     4 => {
-                        pool.transaction(TxOptions::new(), async |tx| {
+                        pool.transaction(PooledTransactionOptions::new(), async |tx| {
                             tx.execute("UPDATE counter SET n = n + 1 WHERE id = 1", &[])
                                 .await?;
                             Ok(())
