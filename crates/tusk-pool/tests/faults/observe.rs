@@ -153,10 +153,15 @@ fn parse_prometheus(text: &str) -> HashMap<String, f64> {
             name,
             name.trim_end_matches("_sum"),
             name.trim_end_matches("_count"),
+            name.trim_end_matches("_bucket"),
         ]
         .into_iter()
         .find(|f| types.contains_key(*f))
         .unwrap_or_else(|| panic!("line {n}: sample {name} before its TYPE"));
+        if name.ends_with("_bucket") {
+            assert_eq!(types[family], "histogram", "line {n}");
+            assert!(labels.contains("le=\""), "line {n}: a bucket has le");
+        }
         if name.contains("duration") || name.contains("setup") {
             assert!(
                 family.ends_with("_seconds"),
@@ -207,11 +212,21 @@ async fn prometheus_and_otel_renderings() {
             "tusk_pool_query_duration_seconds_count{{{pool_label},operation=\"SELECT\"}}"
         )) >= 21.0
     );
+    // Latencies are bucketed histograms (no summaries): the +Inf bucket
+    // holds every sample, and the buckets only grow.
     assert!(
         get(&format!(
-        "tusk_pool_query_duration_seconds{{{pool_label},operation=\"SELECT\",quantile=\"0.99\"}}"
-    )) > 0.0
+            "tusk_pool_query_duration_seconds_bucket{{{pool_label},operation=\"SELECT\",le=\"+Inf\"}}"
+        )) >= 21.0
     );
+    assert!(!text.contains("quantile="), "{text}");
+    let fast = get(&format!(
+        "tusk_pool_query_duration_seconds_bucket{{{pool_label},operation=\"SELECT\",le=\"0.0001\"}}"
+    ));
+    let slow = get(&format!(
+        "tusk_pool_query_duration_seconds_bucket{{{pool_label},operation=\"SELECT\",le=\"10\"}}"
+    ));
+    assert!(fast <= slow, "{fast} {slow}");
 
     // Bytes: counted when connections came back; a 1 MB answer shows.
     let sent = get(&format!("tusk_pool_sent_bytes_total{{{pool_label}}}"));
