@@ -91,7 +91,7 @@ async fn tokio_postgres_binary_and_prepared() {
         .await
         .expect("connect");
     tokio::spawn(conn);
-    c.execute_script("CREATE TABLE t (id int8 PRIMARY KEY, small int2, n int4, f float8, ok bool, s varchar(20))")
+    c.batch_execute("CREATE TABLE t (id int8 PRIMARY KEY, small int2, n int4, f float8, ok bool, s varchar(20))")
         .await
         .expect("create");
     let ins = c

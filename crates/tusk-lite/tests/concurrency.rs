@@ -51,12 +51,12 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_committed_waits_and_rechecks() {
     both(|c| async move {
-        c[0].execute_script(
+        c[0].batch_execute(
             "CREATE TABLE kv (k int PRIMARY KEY, v int); INSERT INTO kv VALUES (1, 10), (2, 20)",
         )
         .await
         .expect("setup");
-        c[0].execute_script("BEGIN; UPDATE kv SET v = v + 1 WHERE k = 1")
+        c[0].batch_execute("BEGIN; UPDATE kv SET v = v + 1 WHERE k = 1")
             .await
             .expect("t1");
         let (a, b) = (c[1].clone(), c[2].clone());
@@ -70,10 +70,10 @@ async fn read_committed_waits_and_rechecks() {
             !w1.is_finished(),
             "the second writer waits for the row lock"
         );
-        c[0].execute_script("COMMIT").await.expect("commit");
+        c[0].batch_execute("COMMIT").await.expect("commit");
         assert_eq!(w1.await.expect("join").expect("update"), 0);
         // A writer that waits applies its change to the newest version.
-        c[0].execute_script("BEGIN; UPDATE kv SET v = v + 1 WHERE k = 2")
+        c[0].batch_execute("BEGIN; UPDATE kv SET v = v + 1 WHERE k = 2")
             .await
             .expect("t1");
         let w2 =
@@ -81,7 +81,7 @@ async fn read_committed_waits_and_rechecks() {
                 async move { b.execute("UPDATE kv SET v = v * 10 WHERE k = 2", &[]).await },
             );
         tokio::time::sleep(Duration::from_millis(100)).await;
-        c[0].execute_script("COMMIT").await.expect("commit");
+        c[0].batch_execute("COMMIT").await.expect("commit");
         assert_eq!(w2.await.expect("join").expect("update"), 1);
         let rows = c[0]
             .query("SELECT v FROM kv ORDER BY k", &[])
@@ -89,7 +89,7 @@ async fn read_committed_waits_and_rechecks() {
             .expect("select");
         let v: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
         assert_eq!(v, [11, 210]);
-        c[0].execute_script("DROP TABLE kv").await.expect("drop");
+        c[0].batch_execute("DROP TABLE kv").await.expect("drop");
     })
     .await;
 }
@@ -97,27 +97,27 @@ async fn read_committed_waits_and_rechecks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlock_is_detected() {
     both(|c| async move {
-        c[0].execute_script(
+        c[0].batch_execute(
             "CREATE TABLE d (k int PRIMARY KEY, v int); INSERT INTO d VALUES (1, 0), (2, 0)",
         )
         .await
         .expect("setup");
-        c[0].execute_script("BEGIN; UPDATE d SET v = 1 WHERE k = 1")
+        c[0].batch_execute("BEGIN; UPDATE d SET v = 1 WHERE k = 1")
             .await
             .expect("t1");
-        c[1].execute_script("BEGIN; UPDATE d SET v = 2 WHERE k = 2")
+        c[1].batch_execute("BEGIN; UPDATE d SET v = 2 WHERE k = 2")
             .await
             .expect("t2");
         let a = c[0].clone();
         let t1 =
-            tokio::spawn(async move { a.execute_script("UPDATE d SET v = 1 WHERE k = 2").await });
+            tokio::spawn(async move { a.batch_execute("UPDATE d SET v = 1 WHERE k = 2").await });
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let r2 = c[1].execute_script("UPDATE d SET v = 2 WHERE k = 1").await;
+        let r2 = c[1].batch_execute("UPDATE d SET v = 2 WHERE k = 1").await;
         // One of the two fails with 40P01; the other then proceeds.
         let winner = match r2 {
             Err(e) => {
                 assert_eq!(e.code().map(|s| s.code()), Some("40P01"), "{e}");
-                c[1].execute_script("ROLLBACK")
+                c[1].batch_execute("ROLLBACK")
                     .await
                     .expect("rollback loser");
                 t1.await.expect("join").expect("t1 proceeds");
@@ -126,17 +126,17 @@ async fn deadlock_is_detected() {
             Ok(()) => {
                 let e = t1.await.expect("join").unwrap_err();
                 assert_eq!(e.code().map(|s| s.code()), Some("40P01"), "{e}");
-                c[0].execute_script("ROLLBACK")
+                c[0].batch_execute("ROLLBACK")
                     .await
                     .expect("rollback loser");
                 1
             }
         };
         c[winner]
-            .execute_script("COMMIT")
+            .batch_execute("COMMIT")
             .await
             .expect("commit winner");
-        c[2].execute_script("DROP TABLE d").await.expect("drop");
+        c[2].batch_execute("DROP TABLE d").await.expect("drop");
     })
     .await;
 }
@@ -144,18 +144,18 @@ async fn deadlock_is_detected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn for_update_nowait_and_skip_locked() {
     both(|c| async move {
-        c[0].execute_script("CREATE TABLE q (id int PRIMARY KEY, state text); INSERT INTO q SELECT g, 'new' FROM generate_series(1, 5) g")
+        c[0].batch_execute("CREATE TABLE q (id int PRIMARY KEY, state text); INSERT INTO q SELECT g, 'new' FROM generate_series(1, 5) g")
             .await
             .expect("setup");
         // Worker 0 claims the first job.
-        c[0].execute_script("BEGIN").await.expect("begin");
+        c[0].batch_execute("BEGIN").await.expect("begin");
         let r = c[0]
             .query("SELECT id FROM q WHERE state = 'new' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", &[])
             .await
             .expect("claim");
         assert_eq!(r[0].get::<_, i32>(0), 1);
         // Worker 1 skips it and gets the next; only that row is locked.
-        c[1].execute_script("BEGIN").await.expect("begin");
+        c[1].batch_execute("BEGIN").await.expect("begin");
         let r = c[1]
             .query("SELECT id FROM q WHERE state = 'new' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", &[])
             .await
@@ -169,20 +169,20 @@ async fn for_update_nowait_and_skip_locked() {
         let waiter = tokio::spawn(async move { w.query("SELECT state FROM q WHERE id = 1 FOR SHARE", &[]).await });
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert!(!waiter.is_finished(), "FOR SHARE waits for FOR UPDATE");
-        c[0].execute_script("UPDATE q SET state = 'done' WHERE id = 1; COMMIT").await.expect("finish job");
+        c[0].batch_execute("UPDATE q SET state = 'done' WHERE id = 1; COMMIT").await.expect("finish job");
         let r = waiter.await.expect("join").expect("share");
         assert_eq!(r[0].get::<_, &str>(0), "done");
-        c[1].execute_script("COMMIT").await.expect("commit");
+        c[1].batch_execute("COMMIT").await.expect("commit");
         // Rows changed away from the predicate while waiting are skipped.
-        c[0].execute_script("BEGIN; UPDATE q SET state = 'taken' WHERE id = 3").await.expect("t0");
+        c[0].batch_execute("BEGIN; UPDATE q SET state = 'taken' WHERE id = 3").await.expect("t0");
         let w = c[1].clone();
         let waiter = tokio::spawn(async move {
             w.query("SELECT id FROM q WHERE id = 3 AND state = 'new' FOR UPDATE", &[]).await
         });
         tokio::time::sleep(Duration::from_millis(100)).await;
-        c[0].execute_script("COMMIT").await.expect("commit");
+        c[0].batch_execute("COMMIT").await.expect("commit");
         assert_eq!(waiter.await.expect("join").expect("select").len(), 0);
-        c[0].execute_script("DROP TABLE q").await.expect("drop");
+        c[0].batch_execute("DROP TABLE q").await.expect("drop");
     })
     .await;
 }
@@ -199,10 +199,10 @@ async fn cancel_request_stops_a_waiting_statement() {
     for url in [lite_url, pg.url()] {
         let a = pg_client(&url).await;
         let b = Arc::new(pg_client(&url).await);
-        a.execute_script("CREATE TABLE c (k int PRIMARY KEY, v int); INSERT INTO c VALUES (1, 0)")
+        a.batch_execute("CREATE TABLE c (k int PRIMARY KEY, v int); INSERT INTO c VALUES (1, 0)")
             .await
             .expect("setup");
-        a.execute_script("BEGIN; UPDATE c SET v = 1 WHERE k = 1")
+        a.batch_execute("BEGIN; UPDATE c SET v = 1 WHERE k = 1")
             .await
             .expect("lock");
         let token = b.cancel_token();
@@ -213,13 +213,13 @@ async fn cancel_request_stops_a_waiting_statement() {
         token.cancel_query(NoTls).await.expect("cancel");
         let e = waiter.await.expect("join").unwrap_err();
         assert_eq!(e.code().map(|s| s.code()), Some("57014"), "{e}");
-        a.execute_script("COMMIT").await.expect("commit");
+        a.batch_execute("COMMIT").await.expect("commit");
         let v: i32 = b
             .query_one("SELECT v FROM c WHERE k = 1", &[])
             .await
             .expect("select")
             .get(0);
         assert_eq!(v, 1);
-        a.execute_script("DROP TABLE c").await.expect("drop");
+        a.batch_execute("DROP TABLE c").await.expect("drop");
     }
 }

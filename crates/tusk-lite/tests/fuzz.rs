@@ -102,7 +102,7 @@ async fn ten_thousand_mutated_statements() {
     let url = format!("host=127.0.0.1 port={port} user=app dbname=app");
     let (c, conn) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
     tokio::spawn(conn);
-    c.execute_script("CREATE TABLE keep (id int PRIMARY KEY, v text); INSERT INTO keep SELECT g, 'v' || g FROM generate_series(1, 100) g")
+    c.batch_execute("CREATE TABLE keep (id int PRIMARY KEY, v text); INSERT INTO keep SELECT g, 'v' || g FROM generate_series(1, 100) g")
         .await
         .expect("setup");
     let corpus = corpus();
