@@ -96,7 +96,7 @@ pub async fn execute(t: &Target, s: &Stmt) -> Result<u64, tusk::Error> {
 }
 
 pub async fn simple(t: &Target, sql: &str) -> Result<(), tusk::Error> {
-    with_exec!(t, |e| e.batch_execute(sql).await)
+    with_exec!(t, |e| e.execute_script(sql).await)
 }
 
 /// Runs one statement with many parameter sets in one flight. `atomic`:

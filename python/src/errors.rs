@@ -184,7 +184,7 @@ fn class_of<'py>(py: Python<'py>, e: &tusk::Error) -> Bound<'py, PyType> {
                 return c;
             }
         }
-        if code.class() == "40" && e.kind() != ErrorKind::Timeout {
+        if code.is_in_class(SqlState::TRANSACTION_ROLLBACK) && e.kind() != ErrorKind::Timeout {
             return py.get_type::<PgTransactionRollback>();
         }
     }

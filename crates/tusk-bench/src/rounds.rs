@@ -188,7 +188,7 @@ pub async fn run(
 
 async fn before_round(workload: &Workload, admin: &tusk::Connection) -> Result<()> {
     if let Some(sql) = workload.before_round {
-        admin.batch_execute(sql).await?;
+        admin.execute_script(sql).await?;
     }
     Ok(())
 }

@@ -86,7 +86,7 @@ pub async fn load(url: &str, pgbench: &Path) -> Result<()> {
     if count(&admin, "bench_wide").await != Some(1_000_000) {
         eprintln!("tusk-bench: loading bench_wide (1,000,000 rows) ...");
         admin
-            .batch_execute(
+            .execute_script(
                 "DROP TABLE IF EXISTS bench_wide;
                  CREATE TABLE bench_wide (id int8, name text, score float8, ts timestamptz, flag bool);
                  INSERT INTO bench_wide
@@ -98,15 +98,15 @@ pub async fn load(url: &str, pgbench: &Path) -> Result<()> {
             .await?;
         // VACUUM refuses to run in the implicit transaction of a
         // multi-statement simple query.
-        admin.batch_execute("VACUUM ANALYZE bench_wide").await?;
+        admin.execute_script("VACUUM ANALYZE bench_wide").await?;
     }
     admin
-        .batch_execute("CREATE TABLE IF NOT EXISTS bench_w6 (id int8, name text, score float8)")
+        .execute_script("CREATE TABLE IF NOT EXISTS bench_w6 (id int8, name text, score float8)")
         .await?;
     // Warm the buffers; pg_prewarm is in the server's contrib package,
     // and a plain scan does almost as well where it is missing.
     let prewarm = admin
-        .batch_execute(
+        .execute_script(
             "CREATE EXTENSION IF NOT EXISTS pg_prewarm;
              SELECT pg_prewarm('pgbench_accounts'), pg_prewarm('pgbench_accounts_pkey'),
                     pg_prewarm('bench_wide');",
@@ -114,7 +114,9 @@ pub async fn load(url: &str, pgbench: &Path) -> Result<()> {
         .await;
     if prewarm.is_err() {
         admin
-            .batch_execute("SELECT count(*) FROM pgbench_accounts; SELECT count(*) FROM bench_wide")
+            .execute_script(
+                "SELECT count(*) FROM pgbench_accounts; SELECT count(*) FROM bench_wide",
+            )
             .await?;
     }
     Ok(())

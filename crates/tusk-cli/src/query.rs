@@ -15,7 +15,7 @@ use std::io::Write;
 use std::pin::Pin;
 
 use futures_core::Stream;
-use tusk::{Connection, Executor, Param, Query, Row, SimpleQueryMessage};
+use tusk::{Connection, Executor, Param, Prepare, Query, Row, SimpleQueryMessage};
 
 use crate::error::{write_err, Error};
 use crate::json::{self, binary, Json};

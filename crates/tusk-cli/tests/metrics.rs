@@ -133,6 +133,13 @@ fn metrics_and_health_from_a_live_pool() {
             r.body
         );
         assert!(
+            names
+                .iter()
+                .any(|n| n == "tusk_pool_query_duration_seconds_bucket"),
+            "latencies are bucketed histograms: {}",
+            r.body
+        );
+        assert!(
             r.body.contains("pool=\"cli \\\"test\\\"\""),
             "the pool's name, escaped, labels every series: {}",
             r.body

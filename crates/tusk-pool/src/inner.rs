@@ -649,7 +649,7 @@ impl Inner {
             }
             Err(e) => {
                 self.metrics.connect_errors.fetch_add(1, Relaxed);
-                let overload = e.code().is_some_and(|c| c.code() == "53300");
+                let overload = crate::policy::classify(&e) == crate::policy::Action::OpenBreaker;
                 self.breaker
                     .lock()
                     .failure(Instant::now(), overload, e.to_string());

@@ -3,7 +3,7 @@
 //! ```no_run
 //! use std::time::Duration;
 //! use tusk::Executor;
-//! use tusk_pool::{Pool, PoolConfig, TxOptions};
+//! use tusk_pool::{Pool, PoolConfig, PooledTransactionOptions};
 //!
 //! # async fn run() -> Result<(), tusk::Error> {
 //! let pool = Pool::new(
@@ -27,7 +27,7 @@
 //! drop(conn);
 //!
 //! // A transaction, retried on serialization failures and deadlocks.
-//! pool.transaction(TxOptions::new().serializable(), async |tx| {
+//! pool.transaction(PooledTransactionOptions::new().serializable(), async |tx| {
 //!     tx.execute("UPDATE counters SET n = n + 1 WHERE id = $1", &[&1i64]).await?;
 //!     Ok(())
 //! })
@@ -89,5 +89,13 @@ pub use health::{Health, HealthStatus};
 pub use leak::LeakReport;
 pub use metrics::PoolStats;
 pub use pool::Pool;
-pub use pooled::{PoolTransaction, PooledConnection};
-pub use transaction::TxOptions;
+pub use pooled::{PooledConnection, PooledTransaction};
+pub use transaction::PooledTransactionOptions;
+
+/// The old name of [`PooledTransaction`].
+#[deprecated(since = "0.1.0", note = "renamed to `PooledTransaction`")]
+pub type PoolTransaction<'c> = PooledTransaction<'c>;
+
+/// The old name of [`PooledTransactionOptions`].
+#[deprecated(since = "0.1.0", note = "renamed to `PooledTransactionOptions`")]
+pub type TxOptions = PooledTransactionOptions;

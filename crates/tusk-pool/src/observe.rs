@@ -8,10 +8,13 @@ use std::future::Future;
 use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::time::Instant;
 
-use tracing::Instrument;
-use tusk::Error;
+use std::sync::Arc;
 
-use crate::conn::{HandleState, InterruptGuard};
+use tracing::Instrument;
+use tusk::executor::{Reply, Request};
+use tusk::{Error, Executor, Prepare};
+
+use crate::conn::{ConnMeta, HandleState, InterruptGuard, StreamHold};
 use crate::inner::Inner;
 use crate::metrics::CloseReason;
 use crate::policy::{self, Action};
@@ -142,78 +145,49 @@ pub(crate) async fn run<T>(
     r
 }
 
-/// Implements `tusk::Executor` for a pool handle by delegating to a driver
-/// executor, observing each statement. `$target` is the driver executor,
-/// `$state` the `HandleState`,
-/// `$inner` the pool's `Inner`, `$meta` the connection's `ConnMeta`; each is
-/// an expression of `$s` (self).
-macro_rules! observed_executor {
-    ([$($gen:tt)*] $ty:ty, |$s:ident| $target:expr, $state:expr, $inner:expr, $meta:expr) => {
-        impl<$($gen)*> tusk::Executor for $ty {
-            fn prepare_typed<'a>(
-                &'a self,
-                sql: &'a str,
-                types: &'a [tusk::Type],
-            ) -> impl std::future::Future<Output = Result<tusk::Statement, tusk::Error>> + Send + 'a {
-                let $s = self;
-                let ins = $crate::observe::inspect_text($inner, sql);
-                // A prepared statement may run again under another holder:
-                // what it can change is reset on every return from now on.
-                $state.mark_sticky(ins.dirty);
-                $crate::observe::run($inner, $state, ins, $target.prepare_typed(sql, types))
-            }
-            fn query<'a>(
-                &'a self,
-                query: impl tusk::IntoQuery<'a> + Send + 'a,
-                params: &'a [tusk::Param<'a>],
-            ) -> impl std::future::Future<Output = Result<Vec<tusk::Row>, tusk::Error>> + Send + 'a {
-                let $s = self;
-                let q = query.into_query();
-                let ins = $crate::observe::inspect_query($inner, &q);
-                $crate::observe::run($inner, $state, ins, $target.query(q, params))
-            }
-            fn query_stream<'a>(
-                &'a self,
-                query: impl tusk::IntoQuery<'a> + Send + 'a,
-                params: &'a [tusk::Param<'a>],
-            ) -> impl std::future::Future<Output = Result<tusk::RowStream, tusk::Error>> + Send + 'a {
-                let $s = self;
-                let q = query.into_query();
-                let ins = $crate::observe::inspect_query($inner, &q);
-                // The connection stays out of the pool while the stream is read.
-                let hold = $crate::conn::StreamHold::new($meta);
-                async move {
-                    let s = $crate::observe::run($inner, $state, ins, $target.query_stream(q, params)).await?;
-                    Ok(s.with_guard(hold))
-                }
-            }
-            fn execute<'a>(
-                &'a self,
-                query: impl tusk::IntoQuery<'a> + Send + 'a,
-                params: &'a [tusk::Param<'a>],
-            ) -> impl std::future::Future<Output = Result<u64, tusk::Error>> + Send + 'a {
-                let $s = self;
-                let q = query.into_query();
-                let ins = $crate::observe::inspect_query($inner, &q);
-                $crate::observe::run($inner, $state, ins, $target.execute(q, params))
-            }
-            fn simple_query<'a>(
-                &'a self,
-                sql: &'a str,
-            ) -> impl std::future::Future<Output = Result<Vec<tusk::SimpleQueryMessage>, tusk::Error>> + Send + 'a {
-                let $s = self;
-                let ins = $crate::observe::inspect_text($inner, sql);
-                $crate::observe::run($inner, $state, ins, $target.simple_query(sql))
-            }
-            fn batch<'a>(
-                &'a self,
-                batch: &'a tusk::Batch<'a>,
-            ) -> impl std::future::Future<Output = Result<Vec<tusk::BatchResult>, tusk::Error>> + Send + 'a {
-                let $s = self;
-                let ins = $crate::observe::inspect_batch($inner, batch);
-                $crate::observe::run($inner, $state, ins, $target.batch(batch))
-            }
+/// Inspects any request.
+pub(crate) fn inspect(inner: &Inner, request: &Request<'_>) -> Inspected {
+    match request {
+        Request::Query(q, _) | Request::Stream(q, _) | Request::Execute(q, _) => {
+            inspect_query(inner, q)
         }
-    };
+        Request::Simple(sql) => inspect_text(inner, sql),
+        Request::Batch(batch) => inspect_batch(inner, batch),
+    }
 }
-pub(crate) use observed_executor;
+
+/// `Executor::run` for a pool handle (a pooled connection, a pool
+/// transaction): runs `request` on the driver executor `target`, observed.
+/// A stream keeps its connection out of the pool while it is read.
+pub(crate) fn run_request<'a>(
+    inner: &'a Inner,
+    state: &'a HandleState,
+    meta: &Arc<ConnMeta>,
+    target: &'a impl Executor,
+    request: Request<'a>,
+) -> impl Future<Output = Result<Reply, Error>> + Send + 'a {
+    let ins = inspect(inner, &request);
+    let hold = matches!(request, Request::Stream(..)).then(|| StreamHold::new(meta));
+    let fut = run(inner, state, ins, target.run(request));
+    async move {
+        Ok(match (fut.await?, hold) {
+            (Reply::Stream(s), Some(hold)) => Reply::Stream(s.with_guard(hold)),
+            (reply, _) => reply,
+        })
+    }
+}
+
+/// `Prepare::prepare_typed` for a pool handle, observed.
+pub(crate) fn prepare<'a>(
+    inner: &'a Inner,
+    state: &'a HandleState,
+    target: &'a impl Prepare,
+    sql: &'a str,
+    types: &'a [tusk::Type],
+) -> impl Future<Output = Result<tusk::Statement, Error>> + Send + 'a {
+    let ins = inspect_text(inner, sql);
+    // A prepared statement may run again under another holder: what it can
+    // change is reset on every return from now on.
+    state.mark_sticky(ins.dirty);
+    run(inner, state, ins, target.prepare_typed(sql, types))
+}

@@ -1,43 +1,27 @@
-//! The SQLSTATE policy (DESIGN.md, "One SQLSTATE policy drives retry,
-//! eviction, failover and the breaker"). Pure: no I/O.
+//! The pool's side of the SQLSTATE policy (DESIGN.md, "One SQLSTATE policy
+//! drives retry, eviction, failover and the breaker"). The table itself is
+//! the driver's, `tusk::error::policy`, shared with `Error::kind`; this
+//! module adds what has no SQLSTATE (I/O errors, fatal severities) and the
+//! server check behind `25006`. Pure except [`server_read_only`].
 //!
-//! | SQLSTATE | Action |
+//! | error | action |
 //! |---|---|
-//! | class `08`, `57P01`-`57P03` | evict the connection (HikariCP #1802) |
-//! | `25006` (read-only transaction) | on return, ask the server: when it really is read-only (`pg_is_in_recovery()`, or `default_transaction_read_only` after a reset), retire every connection so new ones re-resolve the primary (HikariCP #2185, vertx-sql-client #981); a caller's own `READ ONLY` transaction changes nothing |
-//! | `40001`, `40P01` | retry the transaction with jittered backoff (pgx #1040 declined to; dbos PR #426 does) |
-//! | `53300` (too many connections) | open the circuit breaker |
+//! | a SQLSTATE | its row in `tusk::error::policy` (evict for `08`, `57P01`-`57P03`; retry the transaction for `40001`, `40P01`; check for failover on `25006`, HikariCP #2185, vertx-sql-client #981; open the breaker on `53300`) |
+//! | a SQLSTATE the table keeps, with severity FATAL or PANIC | evict |
 //! | no SQLSTATE, fatal (I/O, protocol, closed) | evict |
 
+use tusk::error::SqlState;
 use tusk::{Error, ErrorKind};
 
-/// What the pool does about an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
-    /// Nothing: the connection is fine.
-    Keep,
-    /// Close this connection instead of returning it.
-    Evict,
-    /// 25006: on return, check whether the server itself is read-only
-    /// (failover: then retire every connection to re-resolve the primary).
-    CheckReadOnly,
-    /// Retry the whole transaction.
-    RetryTransaction,
-    /// Open the circuit breaker (and close this connection).
-    OpenBreaker,
-}
+pub(crate) use tusk::error::Action;
 
-/// Classifies an error by its SQLSTATE first, then by its kind.
+/// Classifies an error by its SQLSTATE first (the driver's policy table),
+/// then by its kind.
 pub(crate) fn classify(e: &Error) -> Action {
     if let Some(code) = e.code() {
-        return match code.code() {
-            "40001" | "40P01" => Action::RetryTransaction,
-            "25006" => Action::CheckReadOnly,
-            "53300" => Action::OpenBreaker,
-            "57P01" | "57P02" | "57P03" => Action::Evict,
-            _ if code.class() == "08" => Action::Evict,
-            _ if e.is_fatal() => Action::Evict,
-            _ => Action::Keep,
+        return match code.policy().action {
+            Action::Keep if e.is_fatal() => Action::Evict,
+            action => action,
         };
     }
     if e.is_fatal() || matches!(e.kind(), ErrorKind::Connection | ErrorKind::Closed) {
@@ -47,16 +31,22 @@ pub(crate) fn classify(e: &Error) -> Action {
     }
 }
 
-/// The label under which an eviction is counted: the SQLSTATE class, or
-/// `"io"` when the error has no SQLSTATE.
+/// The label under which an eviction is counted: the SQLSTATE class when it
+/// is one the policy table acts on (`08`, `57`, `25`, `53`), `"other"` for
+/// any other SQLSTATE, or `"io"` when the error has no SQLSTATE.
 pub(crate) fn eviction_class(e: &Error) -> &'static str {
-    match e.code().as_ref().map(|c| c.class().to_string()).as_deref() {
-        Some("08") => "08",
-        Some("57") => "57",
-        Some("25") => "25",
-        Some("53") => "53",
-        Some(_) => "other",
+    const LABELLED: [(SqlState, &str); 4] = [
+        (SqlState::CONNECTION_EXCEPTION, "08"),
+        (SqlState::OPERATOR_INTERVENTION, "57"),
+        (SqlState::INVALID_TRANSACTION_STATE, "25"),
+        (SqlState::INSUFFICIENT_RESOURCES, "53"),
+    ];
+    match e.code() {
         None => "io",
+        Some(code) => LABELLED
+            .iter()
+            .find(|(class, _)| code.is_in_class(*class))
+            .map_or("other", |(_, label)| label),
     }
 }
 
@@ -93,7 +83,7 @@ pub(crate) fn is_retryable_tx(e: &Error) -> bool {
 /// unknown database, bad configuration): they are returned at once.
 pub(crate) fn is_permanent_connect_error(e: &Error) -> bool {
     matches!(e.kind(), ErrorKind::Configuration | ErrorKind::Permission)
-        || e.code().is_some_and(|c| c.code() == "3D000")
+        || e.code().is_some_and(|c| c.policy().permanent)
 }
 
 #[cfg(test)]

@@ -24,6 +24,27 @@ use crate::reset::Dirty;
 /// [`PoolConfig::share_connections`] is on), [`acquire`](Pool::acquire) a
 /// connection of one's own, or run a [`transaction`](Pool::transaction)
 /// with retries.
+///
+/// A pool is not a [`tusk::Prepare`]: a prepared statement lives on one
+/// server connection, so prepare it on an acquired one, or pass the SQL
+/// text (each connection's statement cache prepares it once). Asking a
+/// pool to prepare does not compile:
+///
+/// ```compile_fail
+/// use tusk::Prepare;
+/// async fn f(pool: &tusk_pool::Pool) {
+///     let _ = pool.prepare("SELECT 1").await;
+/// }
+/// ```
+///
+/// ```no_run
+/// use tusk::Prepare;
+/// async fn f(pool: &tusk_pool::Pool) -> Result<(), tusk::Error> {
+///     let conn = pool.acquire().await?;
+///     let _stmt = conn.prepare("SELECT 1").await?;
+///     Ok(())
+/// }
+/// ```
 #[derive(Clone)]
 pub struct Pool {
     pub(crate) inner: Arc<Inner>,

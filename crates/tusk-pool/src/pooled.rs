@@ -8,7 +8,7 @@ use tusk::{Error, ErrorKind, TransactionOptions};
 
 use crate::conn::{Conn, HandleState};
 use crate::inner::Inner;
-use crate::observe::observed_executor;
+use crate::observe;
 
 /// A connection taken from the pool; it goes back when dropped.
 ///
@@ -94,7 +94,7 @@ impl PooledConnection {
     }
 
     /// Starts a transaction (`BEGIN`) with the server's defaults.
-    pub async fn transaction(&mut self) -> Result<PoolTransaction<'_>, Error> {
+    pub async fn transaction(&mut self) -> Result<PooledTransaction<'_>, Error> {
         self.transaction_with(TransactionOptions::default()).await
     }
 
@@ -102,7 +102,7 @@ impl PooledConnection {
     pub async fn transaction_with(
         &mut self,
         opts: TransactionOptions,
-    ) -> Result<PoolTransaction<'_>, Error> {
+    ) -> Result<PooledTransaction<'_>, Error> {
         let PooledConnection { inner, conn, state } = self;
         let c = conn.as_mut().ok_or_else(|| {
             Error::new(
@@ -124,7 +124,7 @@ impl PooledConnection {
                 return Err(e);
             }
         };
-        Ok(PoolTransaction {
+        Ok(PooledTransaction {
             tx,
             inner,
             state,
@@ -152,29 +152,46 @@ impl Drop for PooledConnection {
     }
 }
 
-observed_executor!([] PooledConnection, |s| s.conn(), &s.state, &s.inner, s.meta());
+impl tusk::Executor for PooledConnection {
+    fn run<'a>(
+        &'a self,
+        request: tusk::executor::Request<'a>,
+    ) -> impl std::future::Future<Output = Result<tusk::executor::Reply, Error>> + Send + 'a {
+        observe::run_request(&self.inner, &self.state, self.meta(), self.conn(), request)
+    }
+}
+
+impl tusk::Prepare for PooledConnection {
+    fn prepare_typed<'a>(
+        &'a self,
+        sql: &'a str,
+        types: &'a [tusk::Type],
+    ) -> impl std::future::Future<Output = Result<tusk::Statement, Error>> + Send + 'a {
+        observe::prepare(&self.inner, &self.state, self.conn(), sql, types)
+    }
+}
 
 /// A transaction on a pooled connection (or, nested, a savepoint). Ends
 /// with [`commit`](Self::commit) or [`rollback`](Self::rollback); dropped
 /// without either, it rolls back.
-pub struct PoolTransaction<'c> {
+pub struct PooledTransaction<'c> {
     pub(crate) tx: tusk::Transaction<'c>,
     pub(crate) inner: &'c Inner,
     pub(crate) state: &'c HandleState,
     pub(crate) meta: Arc<crate::conn::ConnMeta>,
 }
 
-impl std::fmt::Debug for PoolTransaction<'_> {
+impl std::fmt::Debug for PooledTransaction<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PoolTransaction").finish_non_exhaustive()
+        f.debug_struct("PooledTransaction").finish_non_exhaustive()
     }
 }
 
-impl<'c> PoolTransaction<'c> {
+impl<'c> PooledTransaction<'c> {
     /// Starts a nested transaction (a savepoint).
-    pub async fn transaction(&mut self) -> Result<PoolTransaction<'_>, Error> {
+    pub async fn transaction(&mut self) -> Result<PooledTransaction<'_>, Error> {
         let tx = self.tx.transaction().await?;
-        Ok(PoolTransaction {
+        Ok(PooledTransaction {
             tx,
             inner: self.inner,
             state: self.state,
@@ -193,4 +210,21 @@ impl<'c> PoolTransaction<'c> {
     }
 }
 
-observed_executor!(['c] PoolTransaction<'c>, |s| &s.tx, s.state, s.inner, &s.meta);
+impl tusk::Executor for PooledTransaction<'_> {
+    fn run<'a>(
+        &'a self,
+        request: tusk::executor::Request<'a>,
+    ) -> impl std::future::Future<Output = Result<tusk::executor::Reply, Error>> + Send + 'a {
+        observe::run_request(self.inner, self.state, &self.meta, &self.tx, request)
+    }
+}
+
+impl tusk::Prepare for PooledTransaction<'_> {
+    fn prepare_typed<'a>(
+        &'a self,
+        sql: &'a str,
+        types: &'a [tusk::Type],
+    ) -> impl std::future::Future<Output = Result<tusk::Statement, Error>> + Send + 'a {
+        observe::prepare(self.inner, self.state, &self.tx, sql, types)
+    }
+}

@@ -24,6 +24,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tusk::executor::{Reply, Request};
 use tusk::{Error, ErrorKind, Executor};
 
 use crate::acquire;
@@ -286,15 +287,6 @@ fn batch_must_own(batch: &tusk::Batch<'_>) -> bool {
         .any(|(q, _)| q.sql().is_none_or(must_own))
 }
 
-fn no_prepare() -> Error {
-    Error::new(
-        ErrorKind::Other,
-        "a Pool has no single connection to prepare a statement on: prepare it on a \
-         connection from pool.acquire(), or pass the SQL text (each connection's statement \
-         cache prepares it once)",
-    )
-}
-
 impl Lease {
     /// After a shared statement: it must have left no transaction block
     /// open. If it did (a transaction opened out of sight), the connection
@@ -323,121 +315,38 @@ impl Pool {
     }
 }
 
+/// One statement per checkout: on a connection of the caller's own (a
+/// stream, a statement that must own its connection, or sharing off), or
+/// on a shared one. No `Prepare`: a pool has no single connection to
+/// prepare a statement on (prepare it on `pool.acquire()`'s connection, or
+/// pass the SQL text, which each connection's statement cache prepares
+/// once).
 impl Executor for Pool {
-    async fn prepare_typed<'a>(
-        &'a self,
-        _sql: &'a str,
-        _types: &'a [tusk::Type],
-    ) -> Result<tusk::Statement, Error> {
-        Err(no_prepare())
-    }
-
     #[track_caller]
-    fn query<'a>(
+    fn run<'a>(
         &'a self,
-        query: impl tusk::IntoQuery<'a> + Send + 'a,
-        params: &'a [tusk::Param<'a>],
-    ) -> impl std::future::Future<Output = Result<Vec<tusk::Row>, Error>> + Send + 'a {
+        request: Request<'a>,
+    ) -> impl std::future::Future<Output = Result<Reply, Error>> + Send + 'a {
         let location = Location::caller();
-        let q = query.into_query();
-        async move {
-            if !self.shares(q.sql()) {
-                return self.acquire_at(location).await?.query(q, params).await;
-            }
-            let ins = observe::inspect_query(&self.inner, &q);
-            let lease = self.inner.lease(location).await?;
-            let r = observe::run(
-                &self.inner,
-                &lease.state,
-                ins,
-                lease.conn().query(q, params),
-            )
-            .await;
-            lease.settle(r)
-        }
-    }
-
-    /// Always on a connection of its own (also with sharing on): the
-    /// connection is not lent to anyone else until the stream ends or is
-    /// dropped.
-    #[track_caller]
-    fn query_stream<'a>(
-        &'a self,
-        query: impl tusk::IntoQuery<'a> + Send + 'a,
-        params: &'a [tusk::Param<'a>],
-    ) -> impl std::future::Future<Output = Result<tusk::RowStream, Error>> + Send + 'a {
-        let location = Location::caller();
-        let q = query.into_query();
-        async move {
-            let conn = self.acquire_at(location).await?;
-            let stream = conn.query_stream(q, params).await?;
-            Ok(stream.with_guard(conn))
-        }
-    }
-
-    #[track_caller]
-    fn execute<'a>(
-        &'a self,
-        query: impl tusk::IntoQuery<'a> + Send + 'a,
-        params: &'a [tusk::Param<'a>],
-    ) -> impl std::future::Future<Output = Result<u64, Error>> + Send + 'a {
-        let location = Location::caller();
-        let q = query.into_query();
-        async move {
-            if !self.shares(q.sql()) {
-                return self.acquire_at(location).await?.execute(q, params).await;
-            }
-            let ins = observe::inspect_query(&self.inner, &q);
-            let lease = self.inner.lease(location).await?;
-            let r = observe::run(
-                &self.inner,
-                &lease.state,
-                ins,
-                lease.conn().execute(q, params),
-            )
-            .await;
-            lease.settle(r)
-        }
-    }
-
-    #[track_caller]
-    fn simple_query<'a>(
-        &'a self,
-        sql: &'a str,
-    ) -> impl std::future::Future<Output = Result<Vec<tusk::SimpleQueryMessage>, Error>> + Send + 'a
-    {
-        let location = Location::caller();
-        async move {
-            if !self.shares(Some(sql)) {
-                return self.acquire_at(location).await?.simple_query(sql).await;
-            }
-            let ins = observe::inspect_text(&self.inner, sql);
-            let lease = self.inner.lease(location).await?;
-            let r = observe::run(
-                &self.inner,
-                &lease.state,
-                ins,
-                lease.conn().simple_query(sql),
-            )
-            .await;
-            lease.settle(r)
-        }
-    }
-
-    #[track_caller]
-    fn batch<'a>(
-        &'a self,
-        batch: &'a tusk::Batch<'a>,
-    ) -> impl std::future::Future<Output = Result<Vec<tusk::BatchResult>, Error>> + Send + 'a {
-        let location = Location::caller();
-        let own = !self.inner.hot.share.load(Relaxed) || batch_must_own(batch);
+        // Streams always run on a connection of their own (also with
+        // sharing on): it is not lent to anyone else until the stream ends
+        // or is dropped.
+        let own = match &request {
+            Request::Stream(..) => true,
+            Request::Batch(batch) => !self.inner.hot.share.load(Relaxed) || batch_must_own(batch),
+            r => !self.shares(r.sql()),
+        };
         async move {
             if own {
-                return self.acquire_at(location).await?.batch(batch).await;
+                let conn = self.acquire_at(location).await?;
+                return Ok(match conn.run(request).await? {
+                    Reply::Stream(stream) => Reply::Stream(stream.with_guard(conn)),
+                    reply => reply,
+                });
             }
-            let ins = observe::inspect_batch(&self.inner, batch);
+            let ins = observe::inspect(&self.inner, &request);
             let lease = self.inner.lease(location).await?;
-            let r = observe::run(&self.inner, &lease.state, ins, lease.conn().batch(batch)).await;
+            let r = observe::run(&self.inner, &lease.state, ins, lease.conn().run(request)).await;
             lease.settle(r)
         }
     }

@@ -17,19 +17,19 @@ use tusk::{Error, IsolationLevel, TransactionOptions};
 
 use crate::backoff::Backoff;
 use crate::policy::{self, Action};
-use crate::pooled::PoolTransaction;
+use crate::pooled::PooledTransaction;
 use crate::Pool;
 
 /// Options for [`Pool::transaction`].
 ///
 /// ```
-/// use tusk_pool::TxOptions;
-/// let o = TxOptions::new().serializable().read_only().attempts(5);
+/// use tusk_pool::PooledTransactionOptions;
+/// let o = PooledTransactionOptions::new().serializable().read_only().attempts(5);
 /// assert_eq!(o.max_attempts, 5);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct TxOptions {
+pub struct PooledTransactionOptions {
     /// Isolation level (server default when `None`).
     pub isolation: Option<IsolationLevel>,
     /// READ ONLY / READ WRITE.
@@ -45,9 +45,9 @@ pub struct TxOptions {
     pub backoff_max: Duration,
 }
 
-impl Default for TxOptions {
+impl Default for PooledTransactionOptions {
     fn default() -> Self {
-        TxOptions {
+        PooledTransactionOptions {
             isolation: None,
             read_only: None,
             deferrable: None,
@@ -58,10 +58,10 @@ impl Default for TxOptions {
     }
 }
 
-impl TxOptions {
+impl PooledTransactionOptions {
     /// The defaults.
-    pub fn new() -> TxOptions {
-        TxOptions::default()
+    pub fn new() -> PooledTransactionOptions {
+        PooledTransactionOptions::default()
     }
 
     /// Sets the isolation level.
@@ -114,10 +114,10 @@ impl Pool {
     /// ```no_run
     /// # async fn f(pool: &tusk_pool::Pool) -> Result<(), tusk::Error> {
     /// use tusk::Executor;
-    /// use tusk_pool::TxOptions;
+    /// use tusk_pool::PooledTransactionOptions;
     /// let (from, to, amount) = (1i64, 2i64, 100i64);
     /// let moved = pool
-    ///     .transaction(TxOptions::new().serializable(), async |tx| {
+    ///     .transaction(PooledTransactionOptions::new().serializable(), async |tx| {
     ///         tx.execute("UPDATE accounts SET balance = balance - $1 WHERE id = $2", &[&amount, &from]).await?;
     ///         tx.execute("UPDATE accounts SET balance = balance + $1 WHERE id = $2", &[&amount, &to]).await?;
     ///         Ok(amount)
@@ -128,11 +128,11 @@ impl Pool {
     #[track_caller]
     pub fn transaction<'p, T, F>(
         &'p self,
-        opts: TxOptions,
+        opts: PooledTransactionOptions,
         f: F,
     ) -> impl std::future::Future<Output = Result<T, Error>> + 'p
     where
-        F: AsyncFnMut(&mut PoolTransaction<'_>) -> Result<T, Error> + 'p,
+        F: AsyncFnMut(&mut PooledTransaction<'_>) -> Result<T, Error> + 'p,
         T: 'p,
     {
         let location = Location::caller();
@@ -141,12 +141,12 @@ impl Pool {
 
     async fn transaction_at<T, F>(
         &self,
-        opts: TxOptions,
+        opts: PooledTransactionOptions,
         mut f: F,
         location: &'static Location<'static>,
     ) -> Result<T, Error>
     where
-        F: AsyncFnMut(&mut PoolTransaction<'_>) -> Result<T, Error>,
+        F: AsyncFnMut(&mut PooledTransaction<'_>) -> Result<T, Error>,
     {
         let metrics = &self.inner.metrics;
         let mut backoff = Backoff::new(opts.backoff_min, opts.backoff_max);

@@ -1,7 +1,9 @@
 //! The statement cache's policy: an LRU bounded by count and by bytes.
-//! Pure data structure, no I/O; the engine decides what to send.
+//! Pure data structure, no I/O; the engine decides what to send. Recency
+//! is kept by `hashlink::LruCache` (a linked hash map, as sqlx's cache
+//! uses), so a lookup and an eviction are O(1).
 
-use std::collections::HashMap;
+use hashlink::LruCache;
 
 #[cfg(test)]
 use crate::statement::ParamMode;
@@ -9,7 +11,6 @@ use crate::statement::Statement;
 
 struct Entry {
     variants: Vec<Statement>,
-    last_used: u64,
     bytes: usize,
 }
 
@@ -17,8 +18,9 @@ struct Entry {
 /// a few variants with different parameter modes (an `i32` then an `i64`
 /// passed for the same placeholder).
 pub(crate) struct StatementCache {
-    map: HashMap<Box<str>, Entry>,
-    clock: u64,
+    /// Unbounded by entry count itself: the bounds (statements, bytes)
+    /// are checked by `insert`, which evicts from the LRU end.
+    map: LruCache<Box<str>, Entry>,
     count: usize,
     bytes: usize,
     max_count: usize,
@@ -28,8 +30,7 @@ pub(crate) struct StatementCache {
 impl StatementCache {
     pub(crate) fn new(max_count: usize, max_bytes: usize) -> StatementCache {
         StatementCache {
-            map: HashMap::new(),
-            clock: 0,
+            map: LruCache::new_unbounded(),
             count: 0,
             bytes: 0,
             max_count,
@@ -44,11 +45,7 @@ impl StatementCache {
 
     /// The most recent variant for `sql`, marking it used.
     pub(crate) fn get(&mut self, sql: &str) -> Option<&[Statement]> {
-        self.clock += 1;
-        let clock = self.clock;
-        let e = self.map.get_mut(sql)?;
-        e.last_used = clock;
-        Some(&e.variants)
+        Some(&self.map.get(sql)?.variants)
     }
 
     /// The variant with exactly these modes.
@@ -66,35 +63,29 @@ impl StatementCache {
         if self.disabled() {
             return;
         }
-        self.clock += 1;
         let size = Self::size_of(sql, &stmt);
-        let clock = self.clock;
-        let e = self.map.entry(sql.into()).or_insert_with(|| Entry {
-            variants: Vec::new(),
-            last_used: clock,
-            bytes: 0,
-        });
+        // `get_mut` and `insert` both make `sql` the most recently used.
+        if self.map.get_mut(sql).is_none() {
+            self.map.insert(
+                sql.into(),
+                Entry {
+                    variants: Vec::new(),
+                    bytes: 0,
+                },
+            );
+        }
+        let Some(e) = self.map.peek_mut(sql) else {
+            return;
+        };
         e.variants.push(stmt);
         e.bytes += size;
-        e.last_used = clock;
         self.count += 1;
         self.bytes += size;
+        // The least recently used entry is never `sql` while another is left.
         while (self.count > self.max_count || self.bytes > self.max_bytes) && self.map.len() > 1 {
-            let Some(oldest) = self
-                .map
-                .iter()
-                .filter(|(k, _)| &***k != sql)
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| k.clone())
-            else {
+            let Some((_, e)) = self.map.remove_lru() else {
                 break;
             };
-            self.remove_key(&oldest);
-        }
-    }
-
-    fn remove_key(&mut self, sql: &str) {
-        if let Some(e) = self.map.remove(sql) {
             self.count -= e.variants.len();
             self.bytes -= e.bytes;
         }
@@ -103,7 +94,7 @@ impl StatementCache {
     /// Forgets `stmt`, if cached (found by its SQL text and name).
     pub(crate) fn remove(&mut self, stmt: &Statement) {
         let key = stmt.sql();
-        let Some(e) = self.map.get_mut(key) else {
+        let Some(e) = self.map.peek_mut(key) else {
             return;
         };
         let mut freed = 0;
@@ -130,7 +121,7 @@ impl StatementCache {
     /// stays (the others are closed once their last handle goes).
     pub(crate) fn confirm(&mut self, stmt: &Statement) {
         stmt.set_pending(0);
-        let duplicate = self.map.get(stmt.sql()).is_some_and(|e| {
+        let duplicate = self.map.peek(stmt.sql()).is_some_and(|e| {
             e.variants
                 .iter()
                 .any(|s| s.name() != stmt.name() && s.pending() == 0 && s.0.modes == stmt.0.modes)
@@ -147,7 +138,7 @@ impl StatementCache {
     /// nor any other cached statement for its SQL is grouped again.
     pub(crate) fn forbid_grouping(&mut self, stmt: &Statement) {
         stmt.set_groupable(false);
-        if let Some(e) = self.map.get(stmt.sql()) {
+        if let Some(e) = self.map.peek(stmt.sql()) {
             for s in &e.variants {
                 s.set_groupable(false);
             }
@@ -246,6 +237,43 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c.get("a").unwrap()[0].name(), "s2");
         assert_eq!(s1.pending(), 0);
+    }
+
+    #[test]
+    fn a_new_variant_makes_its_sql_most_recently_used() {
+        let mut c = StatementCache::new(3, usize::MAX);
+        c.insert("a", stmt_for("a", "s1"));
+        c.insert("b", stmt_for("b", "s2"));
+        c.insert("a", stmt_for("a", "s3"));
+        // Three statements, at the bound; the next evicts `b`, not `a`.
+        c.insert("c", stmt_for("c", "s4"));
+        assert!(c.get("b").is_none());
+        assert_eq!(c.get("a").map(<[_]>::len), Some(2));
+        assert_eq!(c.len(), 3);
+    }
+
+    #[test]
+    fn peeking_does_not_refresh() {
+        let mut c = StatementCache::new(2, usize::MAX);
+        let s1 = stmt_for("a", "s1");
+        c.insert("a", s1.clone());
+        c.insert("b", stmt_for("b", "s2"));
+        // Confirming and forbidding grouping are bookkeeping, not use.
+        c.confirm(&s1);
+        c.forbid_grouping(&s1);
+        c.insert("c", stmt_for("c", "s3"));
+        assert!(c.get("a").is_none(), "a was least recently used");
+        assert!(c.get("b").is_some());
+    }
+
+    #[test]
+    fn an_entry_larger_than_the_byte_bound_stays_alone() {
+        let mut c = StatementCache::new(10, 50);
+        c.insert("a", stmt_for("a", "s1"));
+        let big = "x".repeat(200);
+        c.insert(&big, stmt_for(&big, "s2"));
+        assert_eq!(c.len(), 1);
+        assert!(c.get(&big).is_some());
     }
 
     #[test]

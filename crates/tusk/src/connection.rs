@@ -260,4 +260,21 @@ fn terminate(client: &Client) {
     }
 }
 
-crate::executor::delegate_executor!(Connection, client);
+impl crate::Executor for Connection {
+    fn run<'a>(
+        &'a self,
+        request: crate::executor::Request<'a>,
+    ) -> impl std::future::Future<Output = Result<crate::executor::Reply, Error>> + Send + 'a {
+        crate::executor::run_on(self.client(), request)
+    }
+}
+
+impl crate::Prepare for Connection {
+    fn prepare_typed<'a>(
+        &'a self,
+        sql: &'a str,
+        types: &'a [crate::Type],
+    ) -> impl std::future::Future<Output = Result<crate::Statement, Error>> + Send + 'a {
+        self.client().prepare(sql, types)
+    }
+}

@@ -1,21 +1,77 @@
 //! One executor trait for everything that runs queries: a connection, a
-//! transaction, and (later) a pooled connection. Not sealed: wrap it in your
+//! transaction, a pooled connection and a pool. Not sealed: wrap it in your
 //! own types freely.
+//!
+//! An implementor writes one method, [`Executor::run`], which answers a
+//! [`Request`] with a [`Reply`]; every query method (`query`, `query_one`,
+//! `execute`, `batch`, ...) is provided on top of it. Preparing a
+//! statement needs one server connection, so it is a second trait,
+//! [`Prepare`], which a pool does not implement.
 
 use futures_core::Future;
 use postgres_types::{FromSqlOwned, Type};
 
 use crate::batch::{Batch, BatchResult};
+use crate::client::Client;
 use crate::engine::SimpleQueryMessage;
 use crate::error::{Error, ErrorKind};
-use crate::query::IntoQuery;
+use crate::query::{IntoQuery, Query};
 use crate::row::Row;
 use crate::statement::Statement;
 use crate::stream::RowStream;
 use crate::types::params::Param;
 
-/// Runs queries. Implemented by [`Connection`](crate::Connection) and
-/// [`Transaction`](crate::Transaction); write generic code against it.
+/// One thing an [`Executor`] is asked to do: what the provided query
+/// methods build and hand to [`Executor::run`].
+#[derive(Clone)]
+pub enum Request<'a> {
+    /// Run a query and collect all its rows ([`Reply::Rows`]).
+    Query(Query<'a>, &'a [Param<'a>]),
+    /// Run a query and stream its rows ([`Reply::Stream`]).
+    Stream(Query<'a>, &'a [Param<'a>]),
+    /// Run a statement and count the rows it affected ([`Reply::Affected`]).
+    Execute(Query<'a>, &'a [Param<'a>]),
+    /// Run SQL with the simple query protocol ([`Reply::Simple`]).
+    Simple(&'a str),
+    /// Run a batch in one flight ([`Reply::Batch`]).
+    Batch(&'a Batch<'a>),
+}
+
+impl<'a> Request<'a> {
+    /// The SQL text of the request, when it has exactly one (not for a
+    /// prepared statement or a batch).
+    pub fn sql(&self) -> Option<&'a str> {
+        match self {
+            Request::Query(q, _) | Request::Stream(q, _) | Request::Execute(q, _) => q.sql(),
+            Request::Simple(sql) => Some(sql),
+            Request::Batch(_) => None,
+        }
+    }
+}
+
+/// The answer to a [`Request`], variant for variant.
+pub enum Reply {
+    /// For [`Request::Query`].
+    Rows(Vec<Row>),
+    /// For [`Request::Stream`].
+    Stream(RowStream),
+    /// For [`Request::Execute`].
+    Affected(u64),
+    /// For [`Request::Simple`].
+    Simple(Vec<SimpleQueryMessage>),
+    /// For [`Request::Batch`].
+    Batch(Vec<BatchResult>),
+}
+
+fn mismatch(want: &str) -> Error {
+    Error::protocol(format!(
+        "an executor answered a request with the wrong kind of reply (wanted {want})"
+    ))
+}
+
+/// Runs queries. Implemented by [`Connection`](crate::Connection),
+/// [`Transaction`](crate::Transaction) and tusk-pool's pool, pooled
+/// connection and pool transaction; write generic code against it.
 ///
 /// ```no_run
 /// use tusk::Executor;
@@ -23,71 +79,110 @@ use crate::types::params::Param;
 ///     db.query_scalar("SELECT count(*) FROM users", &[]).await
 /// }
 /// ```
+///
+/// To implement it (a wrapper that logs, say), write [`run`](Self::run);
+/// every other method is provided.
 pub trait Executor: Send + Sync {
-    /// Prepares a statement whose parameter types the server infers (or
-    /// takes from `types`, which may be shorter than the parameter list).
-    /// In pooler mode nothing is named on the server: the statement is
-    /// described with the unnamed statement, and every flight that runs it
-    /// parses it again (with the types described), so a transaction pooler
-    /// may hand each flight to any server connection.
-    fn prepare_typed<'a>(
+    /// The one primitive: runs `request` and answers with the [`Reply`]
+    /// variant of the same name. A caller's location is tracked through
+    /// it (a pool reports where a leaked connection was taken).
+    #[track_caller]
+    fn run<'a>(
         &'a self,
-        sql: &'a str,
-        types: &'a [Type],
-    ) -> impl Future<Output = Result<Statement, Error>> + Send + 'a;
+        request: Request<'a>,
+    ) -> impl Future<Output = Result<Reply, Error>> + Send + 'a;
 
     /// Runs a query and returns all its rows.
+    #[track_caller]
     fn query<'a>(
         &'a self,
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
-    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send + 'a;
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send + 'a {
+        let f = self.run(Request::Query(query.into_query(), params));
+        async move {
+            match f.await? {
+                Reply::Rows(rows) => Ok(rows),
+                _ => Err(mismatch("rows")),
+            }
+        }
+    }
 
     /// Runs a query and returns its rows as they arrive; memory stays
     /// bounded however many rows there are.
+    #[track_caller]
     fn query_stream<'a>(
         &'a self,
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
-    ) -> impl Future<Output = Result<RowStream, Error>> + Send + 'a;
+    ) -> impl Future<Output = Result<RowStream, Error>> + Send + 'a {
+        let f = self.run(Request::Stream(query.into_query(), params));
+        async move {
+            match f.await? {
+                Reply::Stream(s) => Ok(s),
+                _ => Err(mismatch("a row stream")),
+            }
+        }
+    }
 
     /// Runs a statement and returns the number of rows it affected.
+    #[track_caller]
     fn execute<'a>(
         &'a self,
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
-    ) -> impl Future<Output = Result<u64, Error>> + Send + 'a;
+    ) -> impl Future<Output = Result<u64, Error>> + Send + 'a {
+        let f = self.run(Request::Execute(query.into_query(), params));
+        async move {
+            match f.await? {
+                Reply::Affected(n) => Ok(n),
+                _ => Err(mismatch("a row count")),
+            }
+        }
+    }
 
     /// Runs SQL with the simple query protocol: several statements, no
     /// parameters, text results.
+    #[track_caller]
     fn simple_query<'a>(
         &'a self,
         sql: &'a str,
-    ) -> impl Future<Output = Result<Vec<SimpleQueryMessage>, Error>> + Send + 'a;
+    ) -> impl Future<Output = Result<Vec<SimpleQueryMessage>, Error>> + Send + 'a {
+        let f = self.run(Request::Simple(sql));
+        async move {
+            match f.await? {
+                Reply::Simple(m) => Ok(m),
+                _ => Err(mismatch("simple query messages")),
+            }
+        }
+    }
 
     /// Runs every statement of a batch in one flight; one result (or error)
     /// per statement. A failing statement does not stop the others.
+    #[track_caller]
     fn batch<'a>(
         &'a self,
         batch: &'a Batch<'a>,
-    ) -> impl Future<Output = Result<Vec<BatchResult>, Error>> + Send + 'a;
-
-    /// Prepares a statement whose parameter types the server infers.
-    fn prepare<'a>(
-        &'a self,
-        sql: &'a str,
-    ) -> impl Future<Output = Result<Statement, Error>> + Send + 'a {
-        self.prepare_typed(sql, &[])
+    ) -> impl Future<Output = Result<Vec<BatchResult>, Error>> + Send + 'a {
+        let f = self.run(Request::Batch(batch));
+        async move {
+            match f.await? {
+                Reply::Batch(r) => Ok(r),
+                _ => Err(mismatch("batch results")),
+            }
+        }
     }
 
     /// Runs a query that must return exactly one row.
+    #[track_caller]
     fn query_one<'a>(
         &'a self,
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<Row, Error>> + Send + 'a {
+        let f = self.query(query, params);
         async move {
-            let rows = self.query(query, params).await?;
+            let rows = f.await?;
             let n = rows.len();
             let mut it = rows.into_iter();
             match (it.next(), n) {
@@ -101,13 +196,15 @@ pub trait Executor: Send + Sync {
     }
 
     /// Runs a query that returns zero or one row.
+    #[track_caller]
     fn query_opt<'a>(
         &'a self,
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<Option<Row>, Error>> + Send + 'a {
+        let f = self.query(query, params);
         async move {
-            let rows = self.query(query, params).await?;
+            let rows = f.await?;
             let n = rows.len();
             if n > 1 {
                 return Err(Error::new(
@@ -120,13 +217,15 @@ pub trait Executor: Send + Sync {
     }
 
     /// Runs a query that returns exactly one row and returns its first column.
+    #[track_caller]
     fn query_scalar<'a, T: FromSqlOwned + Send + 'a>(
         &'a self,
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<T, Error>> + Send + 'a {
+        let f = self.query_one(query, params);
         async move {
-            let row = self.query_one(query, params).await?;
+            let row = f.await?;
             if row.is_empty() {
                 return Err(Error::new(
                     ErrorKind::RowCount,
@@ -137,66 +236,66 @@ pub trait Executor: Send + Sync {
         }
     }
 
-    /// Runs SQL (several statements allowed) and discards any rows.
+    /// Runs SQL (several statements allowed, no parameters) with the simple
+    /// query protocol and discards any rows: for scripts and DDL.
+    #[track_caller]
+    fn execute_script<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+        let f = self.simple_query(sql);
+        async move {
+            f.await?;
+            Ok(())
+        }
+    }
+
+    /// The old name of [`execute_script`](Self::execute_script).
+    #[deprecated(since = "0.1.0", note = "renamed to `execute_script`")]
+    #[track_caller]
     fn batch_execute<'a>(
         &'a self,
         sql: &'a str,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        async move {
-            self.simple_query(sql).await?;
-            Ok(())
-        }
+        self.execute_script(sql)
     }
 }
 
-/// Implements [`Executor`] by delegating to an inner `Client`.
-macro_rules! delegate_executor {
-    ($ty:ty, $client:ident) => {
-        impl $crate::Executor for $ty {
-            fn prepare_typed<'a>(
-                &'a self,
-                sql: &'a str,
-                types: &'a [$crate::types::Type],
-            ) -> impl std::future::Future<Output = Result<$crate::Statement, $crate::Error>> + Send + 'a {
-                self.$client().prepare(sql, types)
-            }
-            fn query<'a>(
-                &'a self,
-                query: impl $crate::IntoQuery<'a> + Send + 'a,
-                params: &'a [$crate::Param<'a>],
-            ) -> impl std::future::Future<Output = Result<Vec<$crate::Row>, $crate::Error>> + Send + 'a {
-                let q = query.into_query();
-                async move { self.$client().query(&q, params).await }
-            }
-            fn query_stream<'a>(
-                &'a self,
-                query: impl $crate::IntoQuery<'a> + Send + 'a,
-                params: &'a [$crate::Param<'a>],
-            ) -> impl std::future::Future<Output = Result<$crate::RowStream, $crate::Error>> + Send + 'a {
-                let q = query.into_query();
-                async move { $crate::stream::RowStream::start(self.$client(), &q, params).await }
-            }
-            fn execute<'a>(
-                &'a self,
-                query: impl $crate::IntoQuery<'a> + Send + 'a,
-                params: &'a [$crate::Param<'a>],
-            ) -> impl std::future::Future<Output = Result<u64, $crate::Error>> + Send + 'a {
-                let q = query.into_query();
-                async move { self.$client().execute(&q, params).await }
-            }
-            fn simple_query<'a>(
-                &'a self,
-                sql: &'a str,
-            ) -> impl std::future::Future<Output = Result<Vec<$crate::SimpleQueryMessage>, $crate::Error>> + Send + 'a {
-                self.$client().simple_query(sql)
-            }
-            fn batch<'a>(
-                &'a self,
-                batch: &'a $crate::Batch<'a>,
-            ) -> impl std::future::Future<Output = Result<Vec<$crate::BatchResult>, $crate::Error>> + Send + 'a {
-                batch.run(self.$client())
-            }
-        }
-    };
+/// Prepares statements: an [`Executor`] bound to one server connection
+/// (a connection, a transaction, a pooled connection). A pool is not one: a
+/// statement is prepared on a connection of one's own
+/// (`pool.acquire()`), or passed as SQL text and prepared once per
+/// connection by the statement cache.
+pub trait Prepare: Executor {
+    /// Prepares a statement whose parameter types the server infers (or
+    /// takes from `types`, which may be shorter than the parameter list).
+    /// In pooler mode nothing is named on the server: the statement is
+    /// described with the unnamed statement, and every flight that runs it
+    /// parses it again (with the types described), so a transaction pooler
+    /// may hand each flight to any server connection.
+    fn prepare_typed<'a>(
+        &'a self,
+        sql: &'a str,
+        types: &'a [Type],
+    ) -> impl Future<Output = Result<Statement, Error>> + Send + 'a;
+
+    /// Prepares a statement whose parameter types the server infers.
+    fn prepare<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> impl Future<Output = Result<Statement, Error>> + Send + 'a {
+        self.prepare_typed(sql, &[])
+    }
 }
-pub(crate) use delegate_executor;
+
+/// [`Executor::run`] on the driver's client: what a connection and a
+/// transaction both do.
+pub(crate) async fn run_on(client: &Client, request: Request<'_>) -> Result<Reply, Error> {
+    Ok(match request {
+        Request::Query(q, params) => Reply::Rows(client.query(&q, params).await?),
+        Request::Stream(q, params) => Reply::Stream(RowStream::start(client, &q, params).await?),
+        Request::Execute(q, params) => Reply::Affected(client.execute(&q, params).await?),
+        Request::Simple(sql) => Reply::Simple(client.simple_query(sql).await?),
+        Request::Batch(batch) => Reply::Batch(batch.run(client).await?),
+    })
+}

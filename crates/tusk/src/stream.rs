@@ -265,7 +265,7 @@ fn timed_out(timer: Option<&Timer>, e: Error) -> Error {
     match timer {
         Some(t)
             if t.state.canceling.load(Ordering::Acquire)
-                && e.code().is_some_and(|c| c.code() == "57014") =>
+                && e.code() == Some(crate::SqlState::QUERY_CANCELED) =>
         {
             Error::timed_out(t.after, Some(&e))
         }

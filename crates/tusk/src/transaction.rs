@@ -168,7 +168,24 @@ impl Drop for Transaction<'_> {
     }
 }
 
-crate::executor::delegate_executor!(Transaction<'_>, client);
+impl crate::Executor for Transaction<'_> {
+    fn run<'a>(
+        &'a self,
+        request: crate::executor::Request<'a>,
+    ) -> impl std::future::Future<Output = Result<crate::executor::Reply, Error>> + Send + 'a {
+        crate::executor::run_on(self.client(), request)
+    }
+}
+
+impl crate::Prepare for Transaction<'_> {
+    fn prepare_typed<'a>(
+        &'a self,
+        sql: &'a str,
+        types: &'a [crate::Type],
+    ) -> impl std::future::Future<Output = Result<crate::Statement, Error>> + Send + 'a {
+        self.client().prepare(sql, types)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use fallible_iterator::FallibleIterator;
 use postgres_types::{Date, Timestamp};
 use tusk::types::{Numeric, RawValue, Type};
-use tusk::{Connection, ErrorKind, Executor};
+use tusk::{Connection, ErrorKind, Executor, Prepare};
 
 use common::{cases, check, check_by, hex_literal, quote, text_of, Huge, Interval, MdArray};
 
@@ -545,7 +545,7 @@ async fn two_dimensional_arrays() {
 async fn user_defined_types_read_raw_and_as_text() {
     let db = common::db();
     let c = common::conn(&db).await;
-    c.batch_execute(
+    c.execute_script(
         "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
          CREATE DOMAIN posint AS int4 CHECK (VALUE > 0);
          CREATE TYPE pair AS (a int4, b text);",
@@ -621,7 +621,7 @@ async fn user_defined_types_read_raw_and_as_text() {
 async fn binary_enum_column_reads_through_text_results() {
     let db = common::db();
     let c = common::conn(&db).await;
-    c.batch_execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
+    c.execute_script("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
         .await
         .unwrap();
     let row = c.query_one("SELECT 'ok'::mood", &[]).await.unwrap();
@@ -641,7 +641,7 @@ async fn binary_enum_column_reads_through_text_results() {
 async fn hstore_reads_raw_and_as_text() {
     let db = common::db();
     let c = common::conn(&db).await;
-    c.batch_execute("CREATE EXTENSION hstore").await.unwrap();
+    c.execute_script("CREATE EXTENSION hstore").await.unwrap();
     let sql = r#"SELECT 'a=>1, b=>NULL, "c d"=>"é"'::hstore"#;
     let row = c.query_one(sql, &[]).await.unwrap();
     let raw: RawValue = row.get(0usize);
@@ -675,7 +675,7 @@ async fn hstore_reads_raw_and_as_text() {
 async fn string_parameters_fill_uuid_enum_and_jsonb_columns() {
     let db = common::db();
     let c = common::conn(&db).await;
-    c.batch_execute(
+    c.execute_script(
         "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
          CREATE TABLE t (id uuid, m mood, doc jsonb, d date);",
     )
@@ -739,7 +739,9 @@ async fn string_parameters_fill_uuid_enum_and_jsonb_columns() {
 async fn a_parameter_over_2_gib_is_refused_before_sending() {
     let db = common::db();
     let c = common::conn(&db).await;
-    c.batch_execute("CREATE TABLE big (b bytea)").await.unwrap();
+    c.execute_script("CREATE TABLE big (b bytea)")
+        .await
+        .unwrap();
     let stmt = c.prepare("INSERT INTO big VALUES ($1)").await.unwrap();
     let over = usize::try_from(i32::MAX).unwrap() + 1;
     let e = c.execute(&stmt, &[&Huge(over)]).await.unwrap_err();

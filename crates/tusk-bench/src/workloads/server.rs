@@ -92,13 +92,13 @@ impl Bench for Server {
             let empty = histogram();
             if self.what.per_scan {
                 for _ in 0..plan.scans {
-                    self.conn.batch_execute(self.what.sql).await?;
+                    self.conn.execute_script(self.what.sql).await?;
                     m.merge(self.what.ops, &empty);
                 }
             } else {
                 let deadline = m.started() + plan.duration();
                 while Instant::now() < deadline {
-                    self.conn.batch_execute(self.what.sql).await?;
+                    self.conn.execute_script(self.what.sql).await?;
                     m.merge(self.what.ops, &empty);
                 }
             }

@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use tusk::{Batch, Executor};
-use tusk_pool::{Pool, TxOptions};
+use tusk_pool::{Pool, PooledTransactionOptions};
 
 use super::pgbench;
 use super::tasks::{tasks, SharedOp};
@@ -176,7 +176,7 @@ impl SharedOp for TuskTx {
         let k = Keys::draw(rng);
         let found = self
             .0
-            .transaction(TxOptions::new(), async move |tx| {
+            .transaction(PooledTransactionOptions::new(), async move |tx| {
                 tx.execute(UPDATE_ACCOUNT, &[&k.delta, &k.aid]).await?;
                 let b: i32 = tx.query_scalar(SELECT_ACCOUNT, &[&k.aid]).await?;
                 tx.execute(UPDATE_TELLER, &[&k.delta, &k.tid]).await?;

@@ -1,42 +1,99 @@
-//! The pool's settings by name: one table shared by URL parameters
-//! (`pool_<key>`), the environment (`TUSK_POOL_<KEY>`) and TOML (`[pool]`
-//! `<key>`). Pure: parsing only, unit-tested below.
+//! The pool's settings by name, derived from [`PoolConfig`]'s serde
+//! fields: one list shared by URL parameters (`pool_<key>`), the
+//! environment (`TUSK_POOL_<KEY>`) and TOML (`[pool]` `<key>`), and one
+//! `set` that parses any of them by the field's type. Pure: parsing only,
+//! unit-tested below, with the checks that docs/pool.md and the reference
+//! TOML list every setting.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use serde::Deserialize;
 use tusk::{Error, ErrorKind};
 
-use super::{PoolConfig, ResetPolicy};
+use super::PoolConfig;
 
-/// Every key, in the order docs/pool.md lists them. `url` sets `connect`;
+/// Every key, in the order the struct declares its fields (and docs/pool.md
+/// lists them): `url` (which sets `connect`), then each setting.
 /// `hot_statements` takes a list (TOML array, or statements separated by
 /// `;;` elsewhere).
-pub(crate) const KEYS: [&str; 20] = [
-    "url",
-    "name",
-    "max_size",
-    "min_idle",
-    "acquire_timeout",
-    "idle_timeout",
-    "max_lifetime",
-    "max_lifetime_jitter",
-    "idle_check_threshold",
-    "leak_detection_threshold",
-    "leak_backtrace",
-    "shards",
-    "max_pipeline_depth",
-    "share_connections",
-    "reset",
-    "reset_timeout",
-    "reconnect_backoff_min",
-    "reconnect_backoff_max",
-    "breaker_threshold",
-    "hot_statements",
-];
-
-/// The keys a user may set.
 pub(crate) fn keys() -> &'static [&'static str] {
-    &KEYS
+    static KEYS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut k = vec!["url"];
+        k.extend_from_slice(field_names());
+        k
+    })
+}
+
+/// The settings' names as serde sees them, in declaration order (skipped
+/// fields left out): asked of `Deserialize` itself, so no list to keep.
+fn field_names() -> &'static [&'static str] {
+    struct Names(Option<&'static [&'static str]>);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("field names read")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl serde::de::Error for Stop {
+        fn custom<T: std::fmt::Display>(_: T) -> Self {
+            Stop
+        }
+    }
+    impl<'de> serde::Deserializer<'de> for &mut Names {
+        type Error = Stop;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = Some(fields);
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut names = Names(None);
+    let _ = PoolConfig::deserialize(&mut names);
+    names.0.unwrap_or(&[])
+}
+
+/// The settings of `c` as TOML values, by name (durations as `5s`, an
+/// unset optional duration as `off`). Fails only on a count too large for
+/// TOML's integers.
+pub(crate) fn to_table(c: &PoolConfig) -> Result<toml::Table, Error> {
+    toml::Table::try_from(c).map_err(|e| {
+        Error::new(
+            ErrorKind::Configuration,
+            format!("a pool setting cannot be represented: {}", e),
+        )
+    })
+}
+
+impl std::fmt::Debug for PoolConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("PoolConfig");
+        d.field("connect", &self.connect);
+        if let Ok(t) = to_table(self) {
+            for k in field_names() {
+                if let Some(v) = t.get(*k) {
+                    d.field(k, &format_args!("{v}"));
+                }
+            }
+        }
+        d.field("credentials", &self.credentials.is_some());
+        d.finish()
+    }
 }
 
 /// A driver's error about a connection string, with any password hidden.
@@ -130,33 +187,51 @@ pub(crate) fn fmt_duration(d: Duration) -> String {
     format!("{}us", d.as_micros())
 }
 
-fn duration(key: &str, v: &str) -> Result<Duration, Error> {
-    parse_duration(v).ok_or_else(|| {
-        bad(
-            key,
-            v,
-            "a duration such as 500ms, 5s, 2m, 1h, or a number of seconds",
-        )
-    })
-}
+const DURATION: &str = "a duration such as 500ms, 5s, 2m, 1h, or a number of seconds";
+const OPT_DURATION: &str = "a duration such as 500ms, 5s, 2m, 1h, a number of seconds, or off";
 
-fn opt_duration(key: &str, v: &str) -> Result<Option<Duration>, Error> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "off" | "none" | "never" | "disabled" => Ok(None),
-        _ => parse_duration(v).map(Some).ok_or_else(|| {
-            bad(
-                key,
-                v,
-                "a duration such as 500ms, 5s, 2m, 1h, a number of seconds, or off",
-            )
-        }),
+/// Serde for a `Duration` setting: written `5s`, read by [`parse_duration`].
+pub(crate) mod duration {
+    use super::*;
+
+    pub(crate) fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&fmt_duration(*d))
+    }
+
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text).ok_or_else(|| serde::de::Error::custom(DURATION))
     }
 }
 
-fn count<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, Error> {
-    v.trim()
-        .parse()
-        .map_err(|_| bad(key, v, "a whole number (0 or more)"))
+/// Serde for an optional `Duration` setting: `None` is written `off`, and
+/// `off`, `none`, `never` or `disabled` (any case) read as `None`.
+pub(crate) mod opt_duration {
+    use super::*;
+
+    pub(crate) fn serialize<S: serde::Serializer>(
+        d: &Option<Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&fmt_duration(*d)),
+            None => s.serialize_str("off"),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.trim().to_ascii_lowercase().as_str() {
+            "off" | "none" | "never" | "disabled" => Ok(None),
+            _ => parse_duration(&text)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom(OPT_DURATION)),
+        }
+    }
 }
 
 fn boolean(key: &str, v: &str) -> Result<bool, Error> {
@@ -188,45 +263,55 @@ impl PoolConfig {
     pub fn set(&mut self, key: &str, value: &str) -> Result<&mut PoolConfig, Error> {
         let k = key.trim().to_ascii_lowercase();
         let v = value;
-        match k.as_str() {
-            "url" => {
-                let (connect, pool_params) = super::sources::split_url(v)?;
-                self.connect = tusk::Config::parse(&connect)
-                    .map_err(hide)?
-                    .with_env_defaults()
-                    .map_err(hide)?;
-                for (pk, pv) in pool_params {
-                    self.set(&pk, &pv)?;
-                }
+        if k == "url" {
+            let (connect, pool_params) = super::sources::split_url(v)?;
+            self.connect = tusk::Config::parse(&connect)
+                .map_err(hide)?
+                .with_env_defaults()
+                .map_err(hide)?;
+            for (pk, pv) in pool_params {
+                self.set(&pk, &pv)?;
             }
-            "name" => self.name = v.to_string(),
-            "max_size" => self.max_size = count(&k, v)?,
-            "min_idle" => self.min_idle = count(&k, v)?,
-            "acquire_timeout" => self.acquire_timeout = duration(&k, v)?,
-            "idle_timeout" => self.idle_timeout = opt_duration(&k, v)?,
-            "max_lifetime" => self.max_lifetime = opt_duration(&k, v)?,
-            "max_lifetime_jitter" => self.max_lifetime_jitter = duration(&k, v)?,
-            "idle_check_threshold" => self.idle_check_threshold = duration(&k, v)?,
-            "leak_detection_threshold" => self.leak_detection_threshold = opt_duration(&k, v)?,
-            "leak_backtrace" => self.leak_backtrace = boolean(&k, v)?,
-            "shards" => self.shards = count(&k, v)?,
-            "max_pipeline_depth" => self.max_pipeline_depth = count(&k, v)?,
-            "share_connections" => self.share_connections = boolean(&k, v)?,
-            "reset" => {
-                self.reset = match v.trim().to_ascii_lowercase().as_str() {
-                    // `always` was the full reset's name.
-                    "full" | "always" => ResetPolicy::Full,
-                    "tracked" => ResetPolicy::Tracked,
-                    _ => return Err(bad(&k, v, "full or tracked")),
-                }
-            }
-            "reset_timeout" => self.reset_timeout = duration(&k, v)?,
-            "reconnect_backoff_min" => self.reconnect_backoff_min = duration(&k, v)?,
-            "reconnect_backoff_max" => self.reconnect_backoff_max = duration(&k, v)?,
-            "breaker_threshold" => self.breaker_threshold = count(&k, v)?,
-            "hot_statements" => self.hot_statements = split_statements(v),
-            _ => return Err(unknown(key, "")),
+            return Ok(self);
         }
+        // The field's current value says how to read the text: a count, a
+        // boolean, a list, or text its own serde reads (a duration, the
+        // reset policy, the name).
+        let mut table = to_table(self)?;
+        let Some(current) = table.get(&k) else {
+            return Err(unknown(key, ""));
+        };
+        let (new, expected) = match current {
+            toml::Value::Integer(_) => {
+                let expected = "a whole number (0 or more)";
+                let n = v.trim().parse().map_err(|_| bad(&k, v, expected))?;
+                (toml::Value::Integer(n), Some(expected))
+            }
+            toml::Value::Boolean(_) => (toml::Value::Boolean(boolean(&k, v)?), None),
+            toml::Value::Array(_) => (
+                toml::Value::Array(
+                    split_statements(v)
+                        .into_iter()
+                        .map(toml::Value::String)
+                        .collect(),
+                ),
+                None,
+            ),
+            _ => (toml::Value::String(v.to_string()), None),
+        };
+        table.insert(k.clone(), new);
+        let parsed: PoolConfig =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    let why = e.message().to_string();
+                    bad(&k, v, expected.unwrap_or(&why))
+                })?;
+        *self = PoolConfig {
+            connect: std::mem::replace(&mut self.connect, tusk::Config::new()),
+            credentials: self.credentials.take(),
+            ..parsed
+        };
         Ok(self)
     }
 }
@@ -234,6 +319,7 @@ impl PoolConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ResetPolicy;
 
     #[test]
     fn durations() {
@@ -327,5 +413,100 @@ mod tests {
             let e = c.set("url", url).map(|_| ()).unwrap_err();
             assert!(!e.to_string().contains("hunter2"), "{url}: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod docs {
+    use super::*;
+
+    /// The `[pool]` keys of a TOML text, in order.
+    fn toml_keys(text: &str) -> Vec<String> {
+        text.lines()
+            .skip_while(|l| l.trim() != "[pool]")
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_string()))
+            .filter(|k| !k.starts_with('"') && !k.is_empty())
+            .collect()
+    }
+
+    /// docs/pool.md's settings table and the reference TOML list every
+    /// setting, in the struct's order, and the table's defaults are the
+    /// struct's.
+    #[test]
+    fn docs_and_reference_list_every_setting() {
+        let md = include_str!("../../../../docs/pool.md");
+        let table: Vec<(String, String)> = md
+            .lines()
+            .skip_while(|l| !l.starts_with("| Key | Default |"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                // `(field credentials)`: code only, not a setting.
+                let key = cells
+                    .get(1)?
+                    .strip_prefix('`')?
+                    .split('`')
+                    .next()?
+                    .to_string();
+                Some((key, cells.get(2)?.replace('`', "")))
+            })
+            .collect();
+        let keys_in_docs: Vec<&str> = table.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys_in_docs, keys(), "docs/pool.md's settings table");
+
+        let defaults = to_table(&PoolConfig::default()).unwrap();
+        for (key, doc_default) in table.iter().skip(1) {
+            let want = match &defaults[key.as_str()] {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Array(a) if a.is_empty() => "none".to_string(),
+                v => v.to_string(),
+            };
+            assert!(
+                doc_default.starts_with(&want),
+                "docs/pool.md says {key} defaults to {doc_default:?}, the struct to {want:?}"
+            );
+        }
+
+        let reference = include_str!("../../pool.reference.toml");
+        assert_eq!(toml_keys(reference), keys(), "pool.reference.toml");
+        // The reference is also shown in docs/pool.md, verbatim.
+        let shown = md
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .unwrap_or("");
+        assert!(
+            reference.ends_with(shown),
+            "docs/pool.md's TOML block differs from pool.reference.toml"
+        );
+    }
+
+    #[test]
+    fn messages_and_debug() {
+        let mut c = PoolConfig::default();
+        let e = c
+            .set("acquire_timeout", "5 parsecs")
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "pool setting acquire_timeout = \"5 parsecs\" is not valid: expected a duration such as 500ms, 5s, 2m, 1h, or a number of seconds"
+        );
+        let e = c.set("reset", "Sometimes").map(|_| ()).unwrap_err();
+        assert!(e.to_string().ends_with("expected full or tracked"), "{e}");
+        c.set("reset", "TRACKED").unwrap();
+        c.set("idle_timeout", "OFF").unwrap();
+        assert_eq!(c.idle_timeout, None);
+        let d = format!("{c:?}");
+        assert!(
+            d.contains("max_size: 10") && d.contains("idle_timeout: \"off\""),
+            "{d}"
+        );
+        assert!(d.contains("credentials: false"), "{d}");
+        // Setting one key keeps the connection settings and credentials.
+        let mut c = PoolConfig::from_url("postgresql://app@db/orders").unwrap();
+        c.set("max_size", "3").unwrap();
+        assert_eq!(c.connect.dbname(), Some("orders"));
     }
 }

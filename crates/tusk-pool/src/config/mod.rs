@@ -16,7 +16,8 @@ use std::time::Duration;
 use crate::credentials::CredentialsProvider;
 
 /// How the pool resets session state when a connection comes back
-/// (docs/pool.md, "Reset on return").
+/// (docs/pool.md, "Reset on return"). Spelled `full` or `tracked` in every
+/// source, any case (`always` reads as `full`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ResetPolicy {
@@ -53,141 +54,199 @@ impl ResetPolicy {
     }
 }
 
-/// The pool's configuration. Every field has a documented default
-/// ([`PoolConfig::default`]); build one with [`PoolConfig::builder`] or set
-/// the fields directly.
-///
-/// ```
-/// use std::time::Duration;
-/// let cfg = tusk_pool::PoolConfig::builder()
-///     .url("postgresql://app@localhost/app")?
-///     .max_size(16)
-///     .min_idle(4)
-///     .acquire_timeout(Duration::from_secs(5))
-///     .build();
-/// assert_eq!(cfg.max_size, 16);
-/// # Ok::<(), tusk::Error>(())
-/// ```
-#[derive(Clone)]
-pub struct PoolConfig {
-    /// How to connect (hosts, TLS, `target_session_attrs`, ...). With
-    /// several hosts and `target_session_attrs=read-write`, every new
-    /// connection re-resolves the primary. Default: `Config::new()` (the
-    /// `PG*` environment is not read; use `Config::from_env`).
-    pub connect: tusk::Config,
-    /// A name for metrics and logs (`db.client.connection.pool.name`). Default `"tusk"`.
-    pub name: String,
-    /// Most connections open at once. Default 10.
-    pub max_size: usize,
-    /// Connections the supervisor keeps open and idle when the pool is
-    /// quiet (never more than `max_size` in all). Default 0.
-    pub min_idle: usize,
-    /// How long `acquire` waits before failing with
-    /// [`ErrorKind::PoolExhausted`](tusk::ErrorKind::PoolExhausted). Default 30 s.
-    pub acquire_timeout: Duration,
-    /// An idle connection unused this long is closed (above `min_idle`).
-    /// `None` keeps them. Default 10 min (built in, where deadpool users
-    /// had to write a `retain()` reaper: deadpool #178).
-    pub idle_timeout: Option<Duration>,
-    /// A connection older than this is closed when it next comes back (busy
-    /// ones included: pgx #2560 checked idle ones only) or sits idle.
-    /// `None`: no limit. Default 30 min.
-    pub max_lifetime: Option<Duration>,
-    /// Up to this much is taken off each connection's lifetime at random,
-    /// so connections opened together do not all expire together. Default 30 s.
-    pub max_lifetime_jitter: Duration,
-    /// A connection idle longer than this gets one cheap check (an empty
-    /// query) before it is handed out; fresher ones get none (sqlx pings on
-    /// every acquire: sqlx #1743, pgx #1738). Default 500 ms (HikariCP's
-    /// `aliveBypassWindowMs`).
-    pub idle_check_threshold: Duration,
-    /// A connection held longer than this is reported as leaked (a warning
-    /// with the acquire location, and `leaked_total`). `None`: off. Default off.
-    pub leak_detection_threshold: Option<Duration>,
-    /// Capture a backtrace at each acquire for leak reports (costly). Default false.
-    pub leak_backtrace: bool,
-    /// Idle lists, one per tokio worker thread; 0 means one per available
-    /// CPU. Default 0.
-    pub shards: usize,
-    /// Callers a connection may take at once when [`Pool`](crate::Pool)'s
-    /// own query methods share it (pipelining), once the pool is at
-    /// `max_size`. 1 disables sharing. Default 16.
-    pub max_pipeline_depth: usize,
-    /// Whether [`Pool`](crate::Pool)'s own query methods may share a busy
-    /// connection between callers (pipelining their statements) once the
-    /// pool is at `max_size`. Default false: each call takes a connection
-    /// of its own, as sqlx's and deadpool's pools do. On, callers share a
-    /// session with PgBouncer's transaction-mode contract: no session
-    /// state (docs/pool.md, "Sharing busy connections").
-    pub share_connections: bool,
-    /// How session state is reset when a connection comes back. Default [`ResetPolicy::Full`].
-    pub reset: ResetPolicy,
-    /// How long the rollback and reset of a returned connection may take
-    /// before the connection is closed instead. Default 5 s.
-    pub reset_timeout: Duration,
-    /// Supplies the password (or token) for each new connection, so it can
-    /// rotate without a restart. Default none (the password in `connect`).
-    pub credentials: Option<Arc<dyn CredentialsProvider>>,
-    /// First delay of the supervisor's reconnect backoff. Default 25 ms.
-    pub reconnect_backoff_min: Duration,
-    /// Longest delay of the reconnect backoff (and of the breaker's cooldown). Default 1 s.
-    pub reconnect_backoff_max: Duration,
-    /// Consecutive connect failures that open the circuit breaker. Default 5.
-    pub breaker_threshold: u32,
-    /// Statements prepared on every new connection before it is first
-    /// handed out (one flight for all of them), so their first run on a
-    /// fresh connection sends no Parse: see docs/pool.md, "Hot statements".
-    /// Default none.
-    pub hot_statements: Vec<String>,
+impl serde::Serialize for ResetPolicy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
-impl Default for PoolConfig {
-    fn default() -> Self {
-        PoolConfig {
-            connect: tusk::Config::new(),
-            name: "tusk".into(),
-            max_size: 10,
-            min_idle: 0,
-            acquire_timeout: Duration::from_secs(30),
-            idle_timeout: Some(Duration::from_secs(600)),
-            max_lifetime: Some(Duration::from_secs(1800)),
-            max_lifetime_jitter: Duration::from_secs(30),
-            idle_check_threshold: Duration::from_millis(500),
-            leak_detection_threshold: None,
-            leak_backtrace: false,
-            shards: 0,
-            max_pipeline_depth: 16,
-            share_connections: false,
-            reset: ResetPolicy::Full,
-            reset_timeout: Duration::from_secs(5),
-            credentials: None,
-            reconnect_backoff_min: Duration::from_millis(25),
-            reconnect_backoff_max: Duration::from_secs(1),
-            breaker_threshold: 5,
-            hot_statements: Vec::new(),
+impl<'de> serde::Deserialize<'de> for ResetPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.trim().to_ascii_lowercase().as_str() {
+            // `always` was the full reset's name.
+            "full" | "always" => Ok(ResetPolicy::Full),
+            "tracked" => Ok(ResetPolicy::Tracked),
+            _ => Err(serde::de::Error::custom("full or tracked")),
         }
     }
 }
 
-impl std::fmt::Debug for PoolConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PoolConfig")
-            .field("connect", &self.connect)
-            .field("name", &self.name)
-            .field("max_size", &self.max_size)
-            .field("min_idle", &self.min_idle)
-            .field("acquire_timeout", &self.acquire_timeout)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("max_lifetime", &self.max_lifetime)
-            .field("idle_check_threshold", &self.idle_check_threshold)
-            .field("leak_detection_threshold", &self.leak_detection_threshold)
-            .field("shards", &self.shards)
-            .field("max_pipeline_depth", &self.max_pipeline_depth)
-            .field("share_connections", &self.share_connections)
-            .field("reset", &self.reset)
-            .field("credentials", &self.credentials.is_some())
-            .field("hot_statements", &self.hot_statements)
-            .finish_non_exhaustive()
+/// Declares [`PoolConfig`] once: each setting is one field with its doc
+/// comment, its serde attributes and its default. From that come the
+/// struct, its `Default`, the builder's setters, and, through serde, the
+/// setting names and their parsing from every source (`keys`), `Debug`,
+/// and the checks against docs/pool.md and the reference TOML (tests in
+/// `keys`). `code_only` fields are not settings (serde skips them) and
+/// `custom_setter` settings have a builder method written by hand; a
+/// setting's `; set(arg: T) => expr` gives its setter another argument type.
+macro_rules! pool_config {
+    (
+        $(#[$sm:meta])*
+        pub struct PoolConfig {
+            code_only {
+                $( $(#[$cm:meta])* pub $cf:ident : $ct:ty = $cd:expr, )*
+            }
+            settings {
+                $(
+                    $(#[$fm:meta])* pub $f:ident : $t:ty = $d:expr
+                    $(; set($arg:ident : $at:ty) => $conv:expr)?,
+                )*
+            }
+            custom_setter {
+                $( $(#[$xm:meta])* pub $xf:ident : $xt:ty = $xd:expr, )*
+            }
+        }
+    ) => {
+        $(#[$sm])*
+        #[derive(Clone, serde::Serialize, serde::Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct PoolConfig {
+            $( $(#[$cm])* #[serde(skip)] pub $cf: $ct, )*
+            $( $(#[$fm])* pub $f: $t, )*
+            $( $(#[$xm])* pub $xf: $xt, )*
+        }
+
+        impl Default for PoolConfig {
+            fn default() -> Self {
+                PoolConfig {
+                    $( $cf: $cd, )*
+                    $( $f: $d, )*
+                    $( $xf: $xd, )*
+                }
+            }
+        }
+
+        impl PoolConfigBuilder {
+            $( setter!($f: $t $(; $arg: $at => $conv)?); )*
+        }
+    };
+}
+
+/// One builder setter: taking the field's type, or (`; arg: T => expr`)
+/// another type converted by `expr`.
+macro_rules! setter {
+    ($f:ident : $t:ty) => {
+        #[doc = concat!("Sets [`PoolConfig::", stringify!($f), "`].")]
+        pub fn $f(mut self, v: $t) -> Self {
+            self.0.$f = v;
+            self
+        }
+    };
+    ($f:ident : $t:ty; $arg:ident : $at:ty => $conv:expr) => {
+        #[doc = concat!("Sets [`PoolConfig::", stringify!($f), "`].")]
+        pub fn $f(mut self, $arg: $at) -> Self {
+            self.0.$f = $conv;
+            self
+        }
+    };
+}
+
+pool_config! {
+    /// The pool's configuration. Every field has a documented default
+    /// ([`PoolConfig::default`]); build one with [`PoolConfig::builder`] or set
+    /// the fields directly. Each setting (every field but `connect` and
+    /// `credentials`) can also be set by name from a URL, the environment
+    /// or TOML ([`PoolConfig::set`], docs/pool.md).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let cfg = tusk_pool::PoolConfig::builder()
+    ///     .url("postgresql://app@localhost/app")?
+    ///     .max_size(16)
+    ///     .min_idle(4)
+    ///     .acquire_timeout(Duration::from_secs(5))
+    ///     .build();
+    /// assert_eq!(cfg.max_size, 16);
+    /// # Ok::<(), tusk::Error>(())
+    /// ```
+    pub struct PoolConfig {
+        code_only {
+            /// How to connect (hosts, TLS, `target_session_attrs`, ...). With
+            /// several hosts and `target_session_attrs=read-write`, every new
+            /// connection re-resolves the primary. Default: `Config::new()` (the
+            /// `PG*` environment is not read; use `Config::from_env`). Set by
+            /// name as `url`.
+            pub connect: tusk::Config = tusk::Config::new(),
+            /// Supplies the password (or token) for each new connection, so it can
+            /// rotate without a restart. Default none (the password in `connect`).
+            pub credentials: Option<Arc<dyn CredentialsProvider>> = None,
+        }
+        settings {
+            /// A name for metrics and logs (`db.client.connection.pool.name`). Default `"tusk"`.
+            pub name: String = "tusk".into(),
+            /// Most connections open at once. Default 10.
+            pub max_size: usize = 10,
+            /// Connections the supervisor keeps open and idle when the pool is
+            /// quiet (never more than `max_size` in all). Default 0.
+            pub min_idle: usize = 0,
+            /// How long `acquire` waits before failing with
+            /// [`ErrorKind::PoolExhausted`](tusk::ErrorKind::PoolExhausted). Default 30 s.
+            #[serde(with = "keys::duration")]
+            pub acquire_timeout: Duration = Duration::from_secs(30),
+            /// An idle connection unused this long is closed (above `min_idle`).
+            /// `None` keeps them. Default 10 min (built in, where deadpool users
+            /// had to write a `retain()` reaper: deadpool #178).
+            #[serde(with = "keys::opt_duration")]
+            pub idle_timeout: Option<Duration> = Some(Duration::from_secs(600)),
+            /// A connection older than this is closed when it next comes back (busy
+            /// ones included: pgx #2560 checked idle ones only) or sits idle.
+            /// `None`: no limit. Default 30 min.
+            #[serde(with = "keys::opt_duration")]
+            pub max_lifetime: Option<Duration> = Some(Duration::from_secs(1800)),
+            /// Up to this much is taken off each connection's lifetime at random,
+            /// so connections opened together do not all expire together. Default 30 s.
+            #[serde(with = "keys::duration")]
+            pub max_lifetime_jitter: Duration = Duration::from_secs(30),
+            /// A connection idle longer than this gets one cheap check (an empty
+            /// query) before it is handed out; fresher ones get none (sqlx pings on
+            /// every acquire: sqlx #1743, pgx #1738). Default 500 ms (HikariCP's
+            /// `aliveBypassWindowMs`).
+            #[serde(with = "keys::duration")]
+            pub idle_check_threshold: Duration = Duration::from_millis(500),
+            /// A connection held longer than this is reported as leaked (a warning
+            /// with the acquire location, and `leaked_total`). `None`: off. Default
+            /// off. The builder takes a plain `Duration`.
+            #[serde(with = "keys::opt_duration")]
+            pub leak_detection_threshold: Option<Duration> = None; set(d: Duration) => Some(d),
+            /// Capture a backtrace at each acquire for leak reports (costly). Default false.
+            pub leak_backtrace: bool = false,
+            /// Idle lists, one per tokio worker thread; 0 means one per available
+            /// CPU. Default 0.
+            pub shards: usize = 0,
+            /// Callers a connection may take at once when [`Pool`](crate::Pool)'s
+            /// own query methods share it (pipelining), once the pool is at
+            /// `max_size`. 1 disables sharing. Default 16.
+            pub max_pipeline_depth: usize = 16,
+            /// Whether [`Pool`](crate::Pool)'s own query methods may share a busy
+            /// connection between callers (pipelining their statements) once the
+            /// pool is at `max_size`. Default false: each call takes a connection
+            /// of its own, as sqlx's and deadpool's pools do. On, callers share a
+            /// session with PgBouncer's transaction-mode contract: no session
+            /// state (docs/pool.md, "Sharing busy connections").
+            pub share_connections: bool = false,
+            /// How session state is reset when a connection comes back. Default [`ResetPolicy::Full`].
+            pub reset: ResetPolicy = ResetPolicy::Full,
+            /// How long the rollback and reset of a returned connection may take
+            /// before the connection is closed instead. Default 5 s.
+            #[serde(with = "keys::duration")]
+            pub reset_timeout: Duration = Duration::from_secs(5),
+            /// First delay of the supervisor's reconnect backoff. Default 25 ms.
+            #[serde(with = "keys::duration")]
+            pub reconnect_backoff_min: Duration = Duration::from_millis(25),
+            /// Longest delay of the reconnect backoff (and of the breaker's cooldown). Default 1 s.
+            #[serde(with = "keys::duration")]
+            pub reconnect_backoff_max: Duration = Duration::from_secs(1),
+            /// Consecutive connect failures that open the circuit breaker. Default 5.
+            pub breaker_threshold: u32 = 5,
+        }
+        custom_setter {
+            /// Statements prepared on every new connection before it is first
+            /// handed out (one flight for all of them), so their first run on a
+            /// fresh connection sends no Parse: see docs/pool.md, "Hot statements".
+            /// Default none.
+            pub hot_statements: Vec<String> = Vec::new(),
+        }
     }
 }
 
@@ -221,12 +280,6 @@ impl PoolConfig {
 #[derive(Debug, Clone)]
 pub struct PoolConfigBuilder(PoolConfig);
 
-macro_rules! setters {
-    ($($(#[$m:meta])* $name:ident: $ty:ty),* $(,)?) => {
-        $( $(#[$m])* pub fn $name(mut self, v: $ty) -> Self { self.0.$name = v; self } )*
-    };
-}
-
 impl PoolConfigBuilder {
     /// Parses a connection string (URL or `key=value`) into `connect`,
     /// filling unset options from the `PG*` environment; its `pool_<key>`
@@ -246,51 +299,6 @@ impl PoolConfigBuilder {
     pub fn credentials(mut self, p: impl CredentialsProvider + 'static) -> Self {
         self.0.credentials = Some(Arc::new(p));
         self
-    }
-
-    /// Sets the leak detection threshold.
-    pub fn leak_detection_threshold(mut self, d: Duration) -> Self {
-        self.0.leak_detection_threshold = Some(d);
-        self
-    }
-
-    setters! {
-        /// Sets how to connect.
-        connect: tusk::Config,
-        /// Sets the pool's name.
-        name: String,
-        /// Sets the most connections.
-        max_size: usize,
-        /// Sets the idle connections kept ready.
-        min_idle: usize,
-        /// Sets the acquire timeout.
-        acquire_timeout: Duration,
-        /// Sets the idle timeout.
-        idle_timeout: Option<Duration>,
-        /// Sets the maximum lifetime.
-        max_lifetime: Option<Duration>,
-        /// Sets the lifetime jitter.
-        max_lifetime_jitter: Duration,
-        /// Sets the idle time past which a connection is checked on acquire.
-        idle_check_threshold: Duration,
-        /// Captures a backtrace at acquire for leak reports.
-        leak_backtrace: bool,
-        /// Sets the number of shards (0: one per CPU).
-        shards: usize,
-        /// Sets how many callers may share one connection.
-        max_pipeline_depth: usize,
-        /// Lets the pool's query methods share busy connections (opt-in).
-        share_connections: bool,
-        /// Sets the reset policy.
-        reset: ResetPolicy,
-        /// Sets the reset timeout.
-        reset_timeout: Duration,
-        /// Sets the first reconnect delay.
-        reconnect_backoff_min: Duration,
-        /// Sets the longest reconnect delay.
-        reconnect_backoff_max: Duration,
-        /// Sets the connect failures that open the breaker.
-        breaker_threshold: u32,
     }
 
     /// The config.

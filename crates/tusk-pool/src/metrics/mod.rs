@@ -10,7 +10,9 @@
 //!
 //! Counters are atomics; latencies go to `hdrhistogram` histograms (in
 //! microseconds, 2 significant digits, fixed range, so recording never
-//! allocates) behind uncontended mutexes.
+//! allocates) behind uncontended mutexes. The snapshot reads exact
+//! percentiles from them, and the bucket counts that the Prometheus
+//! histograms (encoded by `prometheus-client`) and OpenTelemetry export.
 
 mod otel;
 mod prometheus;
@@ -126,6 +128,10 @@ impl Hist {
                 p999: us(h.value_at_quantile(0.999)),
                 max: us(h.max()),
                 buckets: OTEL_BUCKETS_US
+                    .iter()
+                    .map(|le| (micros_to_secs(*le), h.count_between(0, *le)))
+                    .collect(),
+                histogram: prometheus::BUCKETS_US
                     .iter()
                     .map(|le| (micros_to_secs(*le), h.count_between(0, *le)))
                     .collect(),
@@ -285,6 +291,9 @@ pub struct Quantiles {
     /// Cumulative counts at OpenTelemetry's advised bucket boundaries
     /// (seconds, count of samples at or below).
     pub buckets: Vec<(f64, u64)>,
+    /// Cumulative counts at the Prometheus histograms' bucket boundaries
+    /// (100 µs to 10 s; seconds, count of samples at or below).
+    pub histogram: Vec<(f64, u64)>,
 }
 
 /// A snapshot of the pool's gauges, counters and histograms.

@@ -47,6 +47,39 @@ async fn the_leak_detector_reports_the_acquire_location() {
     );
 }
 
+/// A stream from the pool's own `query_stream` (a provided method of
+/// `Executor`, over the pool's one `run`) holds its connection until it is
+/// dropped: a leak names the caller's line, not the trait's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaked_pool_stream_names_the_callers_line() {
+    let db = Cluster::shared().database().unwrap();
+    let pool = Pool::new(
+        crate::config(&db.url())
+            .max_size(2)
+            .leak_detection_threshold(Duration::from_millis(100))
+            .build(),
+    )
+    .unwrap();
+    let line = line!() + 2;
+    let stream = pool
+        .query_stream("SELECT g FROM generate_series(1, 100000) g", &[])
+        .await
+        .unwrap();
+    crate::eventually("leak reported", Duration::from_secs(10), || {
+        pool.stats().leaked_total == 1
+    })
+    .await;
+    let leaks = pool.leaks();
+    assert_eq!(leaks.len(), 1);
+    let want = format!("observe.rs:{line}:");
+    assert!(
+        leaks[0].location.contains(&want),
+        "{:?} should name {want}",
+        leaks[0]
+    );
+    drop(stream);
+}
+
 /// Parses Prometheus text exposition line by line; returns samples by
 /// series, checking names, labels, values and the TYPE of each family.
 fn parse_prometheus(text: &str) -> HashMap<String, f64> {
@@ -120,10 +153,15 @@ fn parse_prometheus(text: &str) -> HashMap<String, f64> {
             name,
             name.trim_end_matches("_sum"),
             name.trim_end_matches("_count"),
+            name.trim_end_matches("_bucket"),
         ]
         .into_iter()
         .find(|f| types.contains_key(*f))
         .unwrap_or_else(|| panic!("line {n}: sample {name} before its TYPE"));
+        if name.ends_with("_bucket") {
+            assert_eq!(types[family], "histogram", "line {n}");
+            assert!(labels.contains("le=\""), "line {n}: a bucket has le");
+        }
         if name.contains("duration") || name.contains("setup") {
             assert!(
                 family.ends_with("_seconds"),
@@ -174,11 +212,21 @@ async fn prometheus_and_otel_renderings() {
             "tusk_pool_query_duration_seconds_count{{{pool_label},operation=\"SELECT\"}}"
         )) >= 21.0
     );
+    // Latencies are bucketed histograms (no summaries): the +Inf bucket
+    // holds every sample, and the buckets only grow.
     assert!(
         get(&format!(
-        "tusk_pool_query_duration_seconds{{{pool_label},operation=\"SELECT\",quantile=\"0.99\"}}"
-    )) > 0.0
+            "tusk_pool_query_duration_seconds_bucket{{{pool_label},operation=\"SELECT\",le=\"+Inf\"}}"
+        )) >= 21.0
     );
+    assert!(!text.contains("quantile="), "{text}");
+    let fast = get(&format!(
+        "tusk_pool_query_duration_seconds_bucket{{{pool_label},operation=\"SELECT\",le=\"0.0001\"}}"
+    ));
+    let slow = get(&format!(
+        "tusk_pool_query_duration_seconds_bucket{{{pool_label},operation=\"SELECT\",le=\"10\"}}"
+    ));
+    assert!(fast <= slow, "{fast} {slow}");
 
     // Bytes: counted when connections came back; a 1 MB answer shows.
     let sent = get(&format!("tusk_pool_sent_bytes_total{{{pool_label}}}"));

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tusk::{Executor, Query};
-use tusk_pool::{Pool, TxOptions};
+use tusk_pool::{Pool, PooledTransactionOptions};
 use tusk_testkit::Cluster;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,10 +42,10 @@ async fn ten_thousand_tasks_with_cancellations() {
                     3 => {
                         let c = pool.acquire().await?;
                         // Left in a transaction: the pool rolls it back.
-                        c.batch_execute("BEGIN; SELECT 1").await
+                        c.execute_script("BEGIN; SELECT 1").await
                     }
                     4 => {
-                        pool.transaction(TxOptions::new(), async |tx| {
+                        pool.transaction(PooledTransactionOptions::new(), async |tx| {
                             tx.execute("UPDATE counter SET n = n + 1 WHERE id = 1", &[])
                                 .await?;
                             Ok(())

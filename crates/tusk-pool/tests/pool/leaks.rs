@@ -130,7 +130,7 @@ async fn temp_tables_search_path_listen_locks_and_cursors_made_in_a_function_are
     let c = pool.acquire().await.unwrap();
     c.execute("SELECT mess()", &[]).await.unwrap();
     c.execute("PREPARE mine AS SELECT 1", &[]).await.unwrap();
-    c.batch_execute("DECLARE cur CURSOR WITH HOLD FOR SELECT 1")
+    c.execute_script("DECLARE cur CURSOR WITH HOLD FOR SELECT 1")
         .await
         .unwrap();
     drop(c);
@@ -162,7 +162,7 @@ async fn a_comment_or_an_escaped_keyword_defeats_no_reset() {
         .unwrap();
         next_holder_is_fresh(&db, &pool, &format!("{policy:?}: escaped SET in DO")).await;
         let c = pool.acquire().await.unwrap();
-        c.batch_execute("/* UPDATE */ SET search_path = nowhere; SELECT 1")
+        c.execute_script("/* UPDATE */ SET search_path = nowhere; SELECT 1")
             .await
             .unwrap();
         drop(c);

@@ -61,7 +61,7 @@ async fn a_callers_own_read_only_transaction_retires_nothing() {
     let b = pool.acquire().await.unwrap();
     let pids = [a.process_id(), b.process_id()];
     drop(b);
-    a.batch_execute("BEGIN READ ONLY").await.unwrap();
+    a.execute_script("BEGIN READ ONLY").await.unwrap();
     let e = a
         .execute("INSERT INTO t VALUES (1)", &[])
         .await

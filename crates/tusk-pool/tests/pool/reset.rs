@@ -14,7 +14,7 @@ async fn open_transactions_are_rolled_back_on_return() {
     db.psql("CREATE TABLE t (id int)").unwrap();
     let pool = crate::pool(&db, 1);
     let c = pool.acquire().await.unwrap();
-    c.batch_execute("BEGIN; INSERT INTO t VALUES (1)")
+    c.execute_script("BEGIN; INSERT INTO t VALUES (1)")
         .await
         .unwrap();
     assert_eq!(c.transaction_status(), TransactionStatus::InTransaction);
@@ -24,7 +24,7 @@ async fn open_transactions_are_rolled_back_on_return() {
     let n: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
     assert_eq!(n, 0);
     // A failed transaction too.
-    c.batch_execute("BEGIN").await.unwrap();
+    c.execute_script("BEGIN").await.unwrap();
     assert!(c.execute("SELECT 1/0", &[]).await.is_err());
     assert_eq!(c.transaction_status(), TransactionStatus::Failed);
     drop(c);
@@ -47,7 +47,7 @@ async fn session_state_never_reaches_the_next_holder() {
     c.query("SELECT set_config('app.tenant', 'x', false)", &[])
         .await
         .unwrap();
-    c.batch_execute("LISTEN chan; CREATE TEMP TABLE tmp (a int)")
+    c.execute_script("LISTEN chan; CREATE TEMP TABLE tmp (a int)")
         .await
         .unwrap();
     drop(c);

@@ -1,7 +1,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use tusk::{ErrorKind, Executor};
-use tusk_pool::TxOptions;
+use tusk_pool::PooledTransactionOptions;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_on_ok_rollback_on_err_and_savepoints() {
@@ -10,7 +10,7 @@ async fn commit_on_ok_rollback_on_err_and_savepoints() {
     let pool = crate::pool(&db, 2);
     let label = String::from("borrowed from the caller");
     let got = pool
-        .transaction(TxOptions::new(), async |tx| {
+        .transaction(PooledTransactionOptions::new(), async |tx| {
             tx.execute("INSERT INTO t VALUES (1)", &[]).await?;
             // A savepoint rolled back keeps the outer work.
             let sp = tx.transaction().await?;
@@ -22,7 +22,7 @@ async fn commit_on_ok_rollback_on_err_and_savepoints() {
         .unwrap();
     assert_eq!(got, label.len());
     let r: Result<(), _> = pool
-        .transaction(TxOptions::new(), async |tx| {
+        .transaction(PooledTransactionOptions::new(), async |tx| {
             tx.execute("INSERT INTO t VALUES (3)", &[]).await?;
             Err(tusk::Error::new(ErrorKind::Other, "changed my mind"))
         })
@@ -47,7 +47,10 @@ async fn options_reach_begin_and_the_future_is_send() {
     let p = pool.clone();
     let (iso, ro) = tokio::spawn(async move {
         p.transaction(
-            TxOptions::new().serializable().read_only().deferrable(),
+            PooledTransactionOptions::new()
+                .serializable()
+                .read_only()
+                .deferrable(),
             async |tx| {
                 let iso: String = tx.query_scalar("SHOW transaction_isolation", &[]).await?;
                 let ro: String = tx.query_scalar("SHOW transaction_read_only", &[]).await?;
@@ -68,7 +71,7 @@ async fn serialization_failures_are_retried() {
     let pool = crate::pool(&db, 2);
     let calls = Arc::new(AtomicU32::new(0));
     let n = pool
-        .transaction(TxOptions::new().attempts(4), async |tx| {
+        .transaction(PooledTransactionOptions::new().attempts(4), async |tx| {
             let k = calls.fetch_add(1, Ordering::SeqCst);
             if k < 2 {
                 // A real 40001 from the server.
@@ -86,7 +89,7 @@ async fn serialization_failures_are_retried() {
     assert_eq!(pool.stats().retries_total, 2);
     // Attempts run out: the last error is returned.
     let e = pool
-        .transaction(TxOptions::new().attempts(2), async |tx| {
+        .transaction(PooledTransactionOptions::new().attempts(2), async |tx| {
             tx.execute(
                 "DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$",
                 &[],
@@ -107,7 +110,7 @@ async fn panic_and_drop_roll_back() {
     // A panic inside the closure.
     let p = pool.clone();
     let r = tokio::spawn(async move {
-        p.transaction(TxOptions::new(), async |tx| {
+        p.transaction(PooledTransactionOptions::new(), async |tx| {
             tx.execute("INSERT INTO t VALUES (1)", &[]).await?;
             if tx.query_scalar::<i32>("SELECT 1", &[]).await? == 1 {
                 panic!("boom");
@@ -121,7 +124,7 @@ async fn panic_and_drop_roll_back() {
     // A transaction future dropped mid-way (a caller's timeout).
     let r = tokio::time::timeout(
         std::time::Duration::from_millis(100),
-        pool.transaction(TxOptions::new(), async |tx| {
+        pool.transaction(PooledTransactionOptions::new(), async |tx| {
             tx.execute("INSERT INTO t VALUES (2)", &[]).await?;
             tx.execute("SELECT pg_sleep(5)", &[]).await?;
             Ok(())

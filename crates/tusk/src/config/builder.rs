@@ -32,22 +32,43 @@ impl Config {
     }
 
     /// Adds a host: a name or IP address, or a unix socket directory (a path
-    /// starting with `/`, or `@` for Linux's abstract namespace).
-    pub fn host(&mut self, host: &str) -> &mut Config {
+    /// starting with `/`, or `@` for Linux's abstract namespace). Read them
+    /// with [`hosts`](Config::hosts).
+    pub fn add_host(&mut self, host: &str) -> &mut Config {
         self.host.get_or_insert_with(Vec::new).push(host.to_owned());
         self
     }
 
-    /// Adds a numeric address for the host in the same position.
-    pub fn hostaddr(&mut self, addr: IpAddr) -> &mut Config {
+    /// Adds a numeric address for the host in the same position. Read them
+    /// with [`hostaddrs`](Config::hostaddrs).
+    pub fn add_hostaddr(&mut self, addr: IpAddr) -> &mut Config {
         self.hostaddr.get_or_insert_with(Vec::new).push(Some(addr));
         self
     }
 
-    /// Adds a port: one for all hosts, or one per host.
-    pub fn port(&mut self, port: u16) -> &mut Config {
+    /// Adds a port: one for all hosts, or one per host. Read them with
+    /// [`ports`](Config::ports).
+    pub fn add_port(&mut self, port: u16) -> &mut Config {
         self.port.get_or_insert_with(Vec::new).push(port);
         self
+    }
+
+    /// The old name of [`add_host`](Config::add_host).
+    #[deprecated(since = "0.1.0", note = "renamed to `add_host`: it appends")]
+    pub fn host(&mut self, host: &str) -> &mut Config {
+        self.add_host(host)
+    }
+
+    /// The old name of [`add_hostaddr`](Config::add_hostaddr).
+    #[deprecated(since = "0.1.0", note = "renamed to `add_hostaddr`: it appends")]
+    pub fn hostaddr(&mut self, addr: IpAddr) -> &mut Config {
+        self.add_hostaddr(addr)
+    }
+
+    /// The old name of [`add_port`](Config::add_port).
+    #[deprecated(since = "0.1.0", note = "renamed to `add_port`: it appends")]
+    pub fn port(&mut self, port: u16) -> &mut Config {
+        self.add_port(port)
     }
 
     /// Sets the role name.

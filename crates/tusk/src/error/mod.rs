@@ -13,9 +13,11 @@
 //! ```
 
 mod db;
+pub mod policy;
 mod sqlstate;
 
 pub use db::{DbError, ErrorPosition, Severity};
+pub use policy::{Action, Policy};
 pub use sqlstate::SqlState;
 
 use std::fmt;
@@ -189,23 +191,10 @@ impl Error {
     }
 }
 
-/// Maps a SQLSTATE to the kind callers act on (DESIGN.md: one SQLSTATE policy).
+/// Maps a SQLSTATE to the kind callers act on: the kind column of the one
+/// SQLSTATE policy table ([`policy`]).
 pub(crate) fn kind_of(code: &SqlState) -> ErrorKind {
-    let c = code.code();
-    match c {
-        "40001" | "40P01" => ErrorKind::Serialization,
-        "57014" => ErrorKind::Canceled,
-        "57P01" | "57P02" | "57P03" => ErrorKind::Connection,
-        "42501" => ErrorKind::Permission,
-        _ => match code.class() {
-            "08" => ErrorKind::Connection,
-            "23" => ErrorKind::Integrity,
-            "22" => ErrorKind::Data,
-            "28" => ErrorKind::Permission,
-            "42" => ErrorKind::Syntax,
-            _ => ErrorKind::Database,
-        },
-    }
+    code.policy().kind
 }
 
 impl fmt::Debug for Error {

@@ -4,10 +4,10 @@ use futures_util::future::join_all;
 use tusk::{Batch, ErrorKind, Executor, Param};
 
 async fn setup(c: &tusk::Connection) {
-    c.batch_execute("CREATE TABLE acct (id int8 PRIMARY KEY, bal int8 NOT NULL CHECK (bal >= 0))")
+    c.execute_script("CREATE TABLE acct (id int8 PRIMARY KEY, bal int8 NOT NULL CHECK (bal >= 0))")
         .await
         .unwrap();
-    c.batch_execute("INSERT INTO acct VALUES (1, 100), (2, 0)")
+    c.execute_script("INSERT INTO acct VALUES (1, 100), (2, 0)")
         .await
         .unwrap();
 }
@@ -133,7 +133,7 @@ async fn atomic_batch_inside_a_transaction_belongs_to_it() {
 async fn a_thousand_inserts_in_one_atomic_batch_and_concurrent_callers() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8 PRIMARY KEY, name text)")
+    c.execute_script("CREATE TABLE t (id int8 PRIMARY KEY, name text)")
         .await
         .unwrap();
     let ids: Vec<i64> = (0..1000).collect();
@@ -175,7 +175,7 @@ async fn a_thousand_inserts_in_one_atomic_batch_and_concurrent_callers() {
 async fn a_dropped_atomic_batch_leaves_the_connection_usable() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     let ids: Vec<i64> = (0..1000).collect();
     let mut batch = Batch::atomic();
     for id in &ids {

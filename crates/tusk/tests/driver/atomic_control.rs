@@ -8,7 +8,7 @@ use tusk::{Batch, ErrorKind, Executor};
 async fn transaction_control_in_an_atomic_batch_is_refused() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8 PRIMARY KEY)")
+    c.execute_script("CREATE TABLE t (id int8 PRIMARY KEY)")
         .await
         .unwrap();
     let (one, bad) = (1_i64, 1_i64);

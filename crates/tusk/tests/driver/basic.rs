@@ -1,4 +1,4 @@
-use tusk::{ErrorKind, Executor};
+use tusk::{ErrorKind, Executor, Prepare};
 
 #[tokio::test]
 async fn select_one_round_trip() {
@@ -30,7 +30,7 @@ async fn select_one_round_trip() {
 async fn execute_and_errors() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int primary key, name text)")
+    c.execute_script("CREATE TABLE t (id int primary key, name text)")
         .await
         .unwrap();
     let n = c
@@ -105,7 +105,7 @@ async fn wrong_parameters_fail_before_sending() {
 async fn transactions_commit_rollback_and_drop() {
     let db = crate::db();
     let mut c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int)").await.unwrap();
     {
         let tx = c.transaction().await.unwrap();
         tx.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
@@ -164,4 +164,58 @@ async fn introspection_for_layers_above() {
         texts,
         vec![(Some("SELECT $1::int8"), 1), (Some("SELECT 3"), 0)]
     );
+}
+
+/// A wrapper writes the one primitive, `run`; every query method comes with
+/// it, and each goes through `run` exactly once.
+#[tokio::test]
+async fn a_wrapper_writes_only_run() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tusk::executor::{Reply, Request};
+
+    struct Counting<'c>(&'c tusk::Connection, AtomicUsize);
+    impl Executor for Counting<'_> {
+        fn run<'a>(
+            &'a self,
+            request: Request<'a>,
+        ) -> impl std::future::Future<Output = Result<Reply, tusk::Error>> + Send + 'a {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.run(request)
+        }
+    }
+
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    let w = Counting(&c, AtomicUsize::new(0));
+    w.execute_script("CREATE TEMP TABLE w (a int)")
+        .await
+        .unwrap();
+    assert_eq!(
+        w.execute("INSERT INTO w VALUES (1), (2)", &[])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(w.query("SELECT a FROM w", &[]).await.unwrap().len(), 2);
+    let one: i32 = w.query_scalar("SELECT min(a) FROM w", &[]).await.unwrap();
+    assert_eq!(one, 1);
+    assert!(w
+        .query_opt("SELECT a FROM w WHERE a = 3", &[])
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        w.query_one("SELECT a FROM w", &[])
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::RowCount
+    );
+    let s = w.query_stream("SELECT a FROM w", &[]).await.unwrap();
+    assert_eq!(s.collect_all().await.unwrap().len(), 2);
+    let mut b = tusk::Batch::new();
+    b.push("SELECT 1", &[]).push("SELECT 2", &[]);
+    assert_eq!(w.batch(&b).await.unwrap().len(), 2);
+    assert!(w.simple_query("SELECT 1; SELECT 2").await.unwrap().len() > 1);
+    assert_eq!(w.1.load(Ordering::Relaxed), 9);
 }

@@ -5,7 +5,7 @@ async fn altered_result_type_is_re_prepared_transparently() {
     let db = crate::db();
     let c = crate::conn(&db).await;
     let other = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int4, v int4); INSERT INTO t VALUES (1, 10)")
+    c.execute_script("CREATE TABLE t (id int4, v int4); INSERT INTO t VALUES (1, 10)")
         .await
         .unwrap();
     let rows = c.query("SELECT * FROM t", &[]).await.unwrap();
@@ -13,13 +13,13 @@ async fn altered_result_type_is_re_prepared_transparently() {
     // Another session changes the table: this connection's cache does not
     // see the DDL tag, so the server answers 0A000 and tusk heals.
     other
-        .batch_execute("ALTER TABLE t ALTER COLUMN v TYPE int8")
+        .execute_script("ALTER TABLE t ALTER COLUMN v TYPE int8")
         .await
         .unwrap();
     let rows = c.query("SELECT * FROM t", &[]).await.unwrap();
     assert_eq!(rows[0].get::<i64>("v"), 10);
     other
-        .batch_execute("ALTER TABLE t ADD COLUMN w text DEFAULT 'x'")
+        .execute_script("ALTER TABLE t ADD COLUMN w text DEFAULT 'x'")
         .await
         .unwrap();
     let rows = c.query("SELECT * FROM t", &[]).await.unwrap();
@@ -30,21 +30,21 @@ async fn altered_result_type_is_re_prepared_transparently() {
 async fn ddl_discard_and_deallocate_invalidate_the_cache() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int4)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int4)").await.unwrap();
     c.query("SELECT * FROM t", &[]).await.unwrap();
     c.query("SELECT 1", &[]).await.unwrap();
     assert!(c.cached_statements() >= 2);
-    c.batch_execute("ALTER TABLE t ADD COLUMN x int")
+    c.execute_script("ALTER TABLE t ADD COLUMN x int")
         .await
         .unwrap();
     assert_eq!(c.cached_statements(), 0);
     c.query("SELECT 1", &[]).await.unwrap();
-    c.batch_execute("DISCARD ALL").await.unwrap();
+    c.execute_script("DISCARD ALL").await.unwrap();
     assert_eq!(c.cached_statements(), 0);
     // Statements prepared again work after the server dropped them all.
     let v: i32 = c.query_scalar("SELECT 1", &[]).await.unwrap();
     assert_eq!(v, 1);
-    c.batch_execute("DEALLOCATE ALL").await.unwrap();
+    c.execute_script("DEALLOCATE ALL").await.unwrap();
     let v: i32 = c.query_scalar("SELECT 1", &[]).await.unwrap();
     assert_eq!(v, 1);
 }
@@ -56,7 +56,7 @@ async fn statement_dropped_by_the_server_is_re_prepared() {
     let v: i32 = c.query_scalar("SELECT 2", &[]).await.unwrap();
     assert_eq!(v, 2);
     // DEALLOCATE through a path the cache cannot see (inside a function).
-    c.batch_execute("DO $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$")
+    c.execute_script("DO $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$")
         .await
         .unwrap();
     let v: i32 = c.query_scalar("SELECT 2", &[]).await.unwrap();
@@ -120,7 +120,7 @@ async fn pooler_mode_works_through_pgbouncer_in_transaction_mode() {
         tusk_testkit::PgBouncer::start(cluster, tusk_testkit::PoolMode::Transaction).unwrap();
     let url = format!("{}?pooler_mode=on", bouncer.url(db.name()));
     let c = std::sync::Arc::new(tusk::connect(&url).await.unwrap());
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     let mut tasks = Vec::new();
     for t in 0..4i64 {
         let c = c.clone();
@@ -146,7 +146,7 @@ async fn pooler_mode_works_through_pgbouncer_in_transaction_mode() {
 async fn prepare_cached_warms_the_cache_without_running() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8 PRIMARY KEY, name text)")
+    c.execute_script("CREATE TABLE t (id int8 PRIMARY KEY, name text)")
         .await
         .unwrap();
     let find = "SELECT name FROM t WHERE id = $1";

@@ -8,7 +8,7 @@ use tusk::{Batch, Executor};
 async fn a_statement_skipped_in_an_atomic_batch_is_not_cached() {
     let db = crate::db();
     let mut c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8 PRIMARY KEY)")
+    c.execute_script("CREATE TABLE t (id int8 PRIMARY KEY)")
         .await
         .unwrap();
     c.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
@@ -50,7 +50,7 @@ async fn a_statement_that_failed_to_parse_is_not_cached_for_a_concurrent_caller(
     let sql = "SELECT count(*) FROM later";
     let (a, b, d) = tokio::join!(
         c.query(sql, &[]),
-        c.batch_execute("CREATE TABLE later (id int8)"),
+        c.execute_script("CREATE TABLE later (id int8)"),
         c.query(sql, &[])
     );
     assert!(a.is_err());

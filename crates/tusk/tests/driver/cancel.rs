@@ -25,7 +25,7 @@ async fn random_drops(params: &str) {
     let c = tusk::connect(&format!("{}{params}", db.url()))
         .await
         .unwrap();
-    c.batch_execute("CREATE SEQUENCE s").await.unwrap();
+    c.execute_script("CREATE SEQUENCE s").await.unwrap();
     let pid = c.process_id();
     let mut ops = 0u32;
     while ops < 10_000 {
@@ -120,7 +120,7 @@ async fn random_drops(params: &str) {
 async fn dropped_transaction_future_rolls_back() {
     let db = crate::db();
     let mut c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int)").await.unwrap();
     {
         let mut fut = std::pin::pin!(c.transaction());
         // Poll once: BEGIN is on its way; then drop.

@@ -17,7 +17,7 @@ async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
 async fn copy_from_stdin_through_execute_fails_cleanly() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     for sql in [
         "COPY t FROM STDIN",
         "copy t (id) from stdin with (format csv)",
@@ -32,7 +32,7 @@ async fn copy_from_stdin_through_execute_fails_cleanly() {
                 .unwrap();
             assert_eq!(v, 0);
         }
-        let e = within(sql, c.batch_execute(sql)).await.unwrap_err();
+        let e = within(sql, c.execute_script(sql)).await.unwrap_err();
         assert!(e.to_string().contains("COPY"), "{sql}: {e}");
         let v: i32 = within("after", c.query_scalar("SELECT 1", &[]))
             .await
@@ -56,7 +56,7 @@ async fn copy_from_stdin_through_execute_fails_cleanly() {
 async fn copy_to_stdout_through_query_fails_cleanly() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8); INSERT INTO t SELECT generate_series(1, 10000)")
+    c.execute_script("CREATE TABLE t (id int8); INSERT INTO t SELECT generate_series(1, 10000)")
         .await
         .unwrap();
     for _ in 0..3 {
@@ -64,7 +64,7 @@ async fn copy_to_stdout_through_query_fails_cleanly() {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("COPY"), "{e}");
-        let e = within("copy out", c.batch_execute("COPY (SELECT 1) TO STDOUT"))
+        let e = within("copy out", c.execute_script("COPY (SELECT 1) TO STDOUT"))
             .await
             .unwrap_err();
         assert!(e.to_string().contains("COPY"), "{e}");
@@ -79,7 +79,7 @@ async fn copy_to_stdout_through_query_fails_cleanly() {
 async fn copy_among_concurrent_callers_touches_nobody_else() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     for round in 0..5_i64 {
         let futs = (0..60_i64).map(|i| {
             let c = &c;
@@ -95,7 +95,7 @@ async fn copy_among_concurrent_callers_touches_nobody_else() {
                     }
                     8 => {
                         let e = c
-                            .batch_execute("SELECT 1; COPY t FROM STDIN")
+                            .execute_script("SELECT 1; COPY t FROM STDIN")
                             .await
                             .unwrap_err();
                         assert!(e.to_string().contains("COPY"), "{e}");
@@ -123,7 +123,7 @@ async fn copy_among_concurrent_callers_touches_nobody_else() {
 async fn copy_in_an_atomic_batch_is_refused_up_front() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     let one = 1_i64;
     let mut b = Batch::atomic();
     b.push("INSERT INTO t VALUES ($1)", &[&one]);

@@ -68,7 +68,7 @@ async fn concurrent_reads_share_transactions_and_keep_their_answers() {
 async fn a_select_that_writes_runs_once_alone() {
     let db = crate::db();
     let c = grouped(&db).await;
-    c.batch_execute(
+    c.execute_script(
         "CREATE TABLE log (n int8); CREATE SEQUENCE s;
          CREATE FUNCTION note(x int8) RETURNS int8 LANGUAGE sql AS
            'INSERT INTO log VALUES (x) RETURNING x';",
@@ -129,7 +129,7 @@ async fn a_select_that_writes_runs_once_alone() {
 async fn grouping_never_reaches_a_transaction() {
     let db = crate::db();
     let mut c = grouped(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     // Warm the prefix up.
     echo_concurrently(&c, 16).await;
     let tx = c.transaction().await.unwrap();
@@ -147,10 +147,10 @@ async fn a_lost_prefix_statement_heals() {
     let c = grouped(&db).await;
     for round in 0..4 {
         match round {
-            1 => c.batch_execute("DEALLOCATE tusk_ro").await.unwrap(),
-            2 => c.batch_execute("DISCARD ALL").await.unwrap(),
+            1 => c.execute_script("DEALLOCATE tusk_ro").await.unwrap(),
+            2 => c.execute_script("DISCARD ALL").await.unwrap(),
             3 => {
-                let _ = c.batch_execute("DEALLOCATE ALL").await;
+                let _ = c.execute_script("DEALLOCATE ALL").await;
             }
             _ => {}
         }
@@ -224,7 +224,7 @@ async fn behind_a_slow_read<F: std::future::Future>(c: &tusk::Connection, f: F) 
 async fn a_skipped_member_is_sent_again_in_its_place() {
     let db = crate::db();
     let c = grouped(&db).await;
-    c.batch_execute("CREATE TABLE v (id int8 PRIMARY KEY, v int8)")
+    c.execute_script("CREATE TABLE v (id int8 PRIMARY KEY, v int8)")
         .await
         .unwrap();
     // Warm up: the prefix statement gets prepared.
@@ -267,7 +267,7 @@ async fn a_skipped_member_is_sent_again_in_its_place() {
         assert_eq!(after.unwrap(), next);
     }
     // And the same with a member that writes (25006, sent again alone).
-    c.batch_execute(
+    c.execute_script(
         "CREATE TABLE log (n int8);
          CREATE FUNCTION note(x int8) RETURNS int8 LANGUAGE sql AS
            'INSERT INTO log VALUES (x) RETURNING x';",

@@ -71,7 +71,7 @@ async fn concurrent_callers(url: &str) {
 async fn batch_returns_one_result_per_statement() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8 primary key)")
+    c.execute_script("CREATE TABLE t (id int8 primary key)")
         .await
         .unwrap();
     let ids: Vec<i64> = (0..1000).collect();

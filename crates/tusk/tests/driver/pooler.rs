@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures_util::future::join_all;
 use tusk::types::{IsNull, ToSql, Type};
-use tusk::{Batch, Executor};
+use tusk::{Batch, Executor, Prepare};
 use tusk_testkit::{Cluster, PgBouncer, PoolMode};
 
 /// A value of type `money` (cents): a type outside tusk's table of natural
@@ -49,7 +49,7 @@ async fn six_clients_over_two_server_connections_never_cross() {
     let setup = tusk::connect(&url).await.unwrap();
     for t in 0..CLIENTS {
         setup
-            .batch_execute(&format!(
+            .execute_script(&format!(
                 "CREATE TABLE t{t} (client int8 NOT NULL, n int8 NOT NULL, amount money NOT NULL)"
             ))
             .await

@@ -26,7 +26,7 @@ async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
 async fn copy_after_a_comment_ended_by_cr_fails_cleanly_among_callers() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     for sql in [
         "-- load\rCOPY t FROM STDIN",
         "; COPY t FROM STDIN",
@@ -57,7 +57,7 @@ async fn copy_after_a_comment_ended_by_cr_fails_cleanly_among_callers() {
 async fn commit_after_a_comment_ended_by_cr_is_refused_in_an_atomic_batch() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     let one = 1_i64;
     for commit in ["-- x\rCOMMIT", "; COMMIT", ";;END"] {
         let mut b = Batch::atomic();
@@ -169,7 +169,7 @@ async fn streams_dropped_or_failing_half_way_among_callers() {
 async fn one_ms_timeouts_among_untimed_callers_match_the_oracle() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8 PRIMARY KEY)")
+    c.execute_script("CREATE TABLE t (id int8 PRIMARY KEY)")
         .await
         .unwrap();
     let mut outcomes = Vec::new();
@@ -239,7 +239,7 @@ async fn read_groups_with_failures_and_drops_keep_every_answer() {
     let c = tusk::connect(&format!("{}?read_groups=on", db.url()))
         .await
         .unwrap();
-    c.batch_execute(
+    c.execute_script(
         "CREATE TABLE t (id int8 PRIMARY KEY, v int8);
          CREATE FUNCTION bump(k int8) RETURNS int8 LANGUAGE sql AS
            'INSERT INTO t VALUES (k, 1) ON CONFLICT (id) DO UPDATE SET v = t.v + 1 RETURNING v';",
@@ -309,7 +309,7 @@ async fn deallocate_all_among_cached_callers() {
             let c = &c;
             async move {
                 if i % 13 == 5 {
-                    c.batch_execute("DEALLOCATE ALL").await.unwrap();
+                    c.execute_script("DEALLOCATE ALL").await.unwrap();
                 } else {
                     let v: i64 = c
                         .query_scalar(
@@ -338,7 +338,7 @@ async fn deallocate_all_among_cached_callers() {
 async fn copy_dropped_and_copy_in_a_transaction_behind_pipelined_callers() {
     let db = crate::db();
     let mut c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     for round in 0..4_u64 {
         let futs = (0..40_i64).map(|i| {
             let c = &c;
@@ -350,7 +350,7 @@ async fn copy_dropped_and_copy_in_a_transaction_behind_pipelined_callers() {
                     if i % 2 == 0 {
                         let _ = tokio::time::timeout(d, c.execute(sql, &[])).await;
                     } else {
-                        let _ = tokio::time::timeout(d, c.batch_execute(sql)).await;
+                        let _ = tokio::time::timeout(d, c.execute_script(sql)).await;
                     }
                 } else {
                     c.execute("INSERT INTO t VALUES ($1)", &[&i]).await.unwrap();
@@ -438,13 +438,13 @@ async fn read_groups_with_streams_timeouts_and_ddl() {
         .await
         .unwrap();
     let ddl = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8 PRIMARY KEY, v int4); INSERT INTO t SELECT g, 1 FROM generate_series(1, 100) g")
+    c.execute_script("CREATE TABLE t (id int8 PRIMARY KEY, v int4); INSERT INTO t SELECT g, 1 FROM generate_series(1, 100) g")
         .await
         .unwrap();
     for round in 0..6_i64 {
         if round % 2 == 1 {
             let ty = if round % 4 == 1 { "int8" } else { "int4" };
-            ddl.batch_execute(&format!("ALTER TABLE t ALTER COLUMN v TYPE {ty}"))
+            ddl.execute_script(&format!("ALTER TABLE t ALTER COLUMN v TYPE {ty}"))
                 .await
                 .unwrap();
         }
@@ -504,7 +504,7 @@ async fn read_groups_with_streams_timeouts_and_ddl() {
 async fn stream_loop_with_timed_queries_and_batches() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     let mut s = within(
         "stream",
         c.query_stream("SELECT g::int8 FROM generate_series(1, 6000) g", &[]),
@@ -551,7 +551,7 @@ async fn stream_loop_with_timed_queries_and_batches() {
 async fn commit_inside_a_procedure_in_an_atomic_batch() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute(
+    c.execute_script(
         "CREATE TABLE t (id int8);
          CREATE PROCEDURE p() LANGUAGE plpgsql AS 'BEGIN COMMIT; END';",
     )
@@ -593,7 +593,7 @@ async fn a_stale_plan_midway_through_an_atomic_batch_does_not_rerun_earlier_stat
     let db = crate::db();
     let c = crate::conn(&db).await;
     let other = crate::conn(&db).await;
-    c.batch_execute(
+    c.execute_script(
         "CREATE SEQUENCE s; CREATE TABLE t (id int4, v int4); INSERT INTO t VALUES (1, 10)",
     )
     .await
@@ -613,7 +613,7 @@ async fn a_stale_plan_midway_through_an_atomic_batch_does_not_rerun_earlier_stat
         .await
         .unwrap();
     other
-        .batch_execute("ALTER TABLE t ALTER COLUMN v TYPE int8")
+        .execute_script("ALTER TABLE t ALTER COLUMN v TYPE int8")
         .await
         .unwrap();
     let out = within("batch", c.batch(&batch())).await.unwrap();
@@ -792,7 +792,7 @@ async fn a_timed_stream_cancels_only_itself() {
 async fn interleaved_streams_in_a_transaction() {
     let db = crate::db();
     let mut c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     {
         let tx = c.transaction().await.unwrap();
         let mut a = within(
@@ -867,7 +867,7 @@ async fn read_group_batches_match_one_by_one() {
     let db = crate::db();
     let setup = crate::conn(&db).await;
     setup
-        .batch_execute(
+        .execute_script(
             "CREATE TABLE t (id int8 PRIMARY KEY, v int8);
              CREATE FUNCTION bump(k int8) RETURNS int8 LANGUAGE sql AS
                'UPDATE t SET v = v + 1 WHERE id = k RETURNING v';",
@@ -969,7 +969,7 @@ async fn copy_in_a_pipelined_batch_behind_streams_and_timed_queries() {
     let db = crate::db();
     for url in [db.url(), format!("{}?read_groups=on", db.url())] {
         let c = tusk::connect(&url).await.unwrap();
-        c.batch_execute("DROP TABLE IF EXISTS t; CREATE TABLE t (id int8)")
+        c.execute_script("DROP TABLE IF EXISTS t; CREATE TABLE t (id int8)")
             .await
             .unwrap();
         let (one, two) = (1_i64, 2_i64);
@@ -1018,7 +1018,7 @@ async fn copy_in_a_pipelined_batch_behind_streams_and_timed_queries() {
 async fn statements_outside_transaction_blocks_in_an_atomic_batch() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     let mut wrong = Vec::new();
     for (k, sql) in [
         "VACUUM t",
@@ -1045,7 +1045,7 @@ async fn statements_outside_transaction_blocks_in_an_atomic_batch() {
             ));
         }
     }
-    c.batch_execute("ALTER SYSTEM RESET work_mem")
+    c.execute_script("ALTER SYSTEM RESET work_mem")
         .await
         .unwrap();
     assert!(wrong.is_empty(), "{wrong:#?}");
@@ -1060,7 +1060,7 @@ async fn a_transparent_newtype_parameter_works_without_cache_growth() {
     struct UserId(i64);
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int8)").await.unwrap();
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
     let mut sizes = Vec::new();
     for k in 0..10_i64 {
         c.execute("INSERT INTO t VALUES ($1)", &[&UserId(k)])
@@ -1173,7 +1173,7 @@ async fn everything_at_once_matches_the_oracle() {
         .enumerate()
     {
         let c = tusk::connect(&url).await.unwrap();
-        c.batch_execute("DROP TABLE IF EXISTS t; CREATE TABLE t (id int8 PRIMARY KEY)")
+        c.execute_script("DROP TABLE IF EXISTS t; CREATE TABLE t (id int8 PRIMARY KEY)")
             .await
             .unwrap();
         let mut reports: Vec<(i64, Option<bool>)> = Vec::new();

@@ -51,7 +51,7 @@ async fn pipelined_callers_on_pooler_connections_never_cross() {
     let setup = tusk::connect(&url).await.unwrap();
     for t in 0..CLIENTS {
         setup
-            .batch_execute(&format!(
+            .execute_script(&format!(
                 "CREATE TABLE t{t} (client int8 NOT NULL, n int8 NOT NULL, amount money NOT NULL)"
             ))
             .await
@@ -180,7 +180,7 @@ async fn a_timed_query_queued_in_the_pooler_leaves_the_connection_usable() {
     assert_eq!(v, 1);
     let hold = tokio::spawn(async move {
         holder
-            .batch_execute("BEGIN; SELECT pg_sleep(2); COMMIT")
+            .execute_script("BEGIN; SELECT pg_sleep(2); COMMIT")
             .await
             .unwrap_or_else(|e| panic!("the other client, holding the server: {e}"));
         holder
@@ -229,7 +229,7 @@ async fn a_timed_stream_queued_in_the_pooler_leaves_the_connection_usable() {
     assert_eq!(v, 1);
     let hold = tokio::spawn(async move {
         holder
-            .batch_execute("BEGIN; SELECT pg_sleep(2); COMMIT")
+            .execute_script("BEGIN; SELECT pg_sleep(2); COMMIT")
             .await
             .unwrap_or_else(|e| panic!("the other client, holding the server: {e}"));
         holder

@@ -9,7 +9,7 @@ async fn notices_reach_the_handler_and_parameters_track_changes() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     c.set_notice_handler(move |n| s.lock().unwrap().push((n.severity, n.message.clone())));
-    c.batch_execute("DO $$ BEGIN RAISE NOTICE 'hello %', 42; RAISE WARNING 'careful'; END $$")
+    c.execute_script("DO $$ BEGIN RAISE NOTICE 'hello %', 42; RAISE WARNING 'careful'; END $$")
         .await
         .unwrap();
     let seen = seen.lock().unwrap().clone();
@@ -17,11 +17,11 @@ async fn notices_reach_the_handler_and_parameters_track_changes() {
     assert_eq!(seen[0].1, "hello 42");
     assert_eq!(seen[1].0, tusk::error::Severity::Warning);
     assert_eq!(c.parameter("TimeZone").as_deref().map(|_| true), Some(true));
-    c.batch_execute("SET TimeZone = 'Asia/Kolkata'")
+    c.execute_script("SET TimeZone = 'Asia/Kolkata'")
         .await
         .unwrap();
     assert_eq!(c.parameter("TimeZone").as_deref(), Some("Asia/Kolkata"));
-    c.batch_execute("SET application_name = 'tusk-test'")
+    c.execute_script("SET application_name = 'tusk-test'")
         .await
         .unwrap();
     assert_eq!(
@@ -35,7 +35,7 @@ async fn listen_and_notify() {
     let db = crate::db();
     let listener = crate::conn(&db).await;
     let sender = crate::conn(&db).await;
-    listener.batch_execute("LISTEN jobs").await.unwrap();
+    listener.execute_script("LISTEN jobs").await.unwrap();
     sender
         .execute("SELECT pg_notify('jobs', $1)", &[&"job 1"])
         .await
@@ -51,7 +51,7 @@ async fn listen_and_notify() {
     let wait = listener.next_notification();
     let work = async {
         let v: i32 = listener.query_scalar("SELECT 1", &[]).await.unwrap();
-        sender.batch_execute("NOTIFY jobs, 'job 2'").await.unwrap();
+        sender.execute_script("NOTIFY jobs, 'job 2'").await.unwrap();
         v
     };
     let (n, v) = tokio::join!(tokio::time::timeout(Duration::from_secs(10), wait), work);

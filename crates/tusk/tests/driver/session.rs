@@ -13,7 +13,7 @@ async fn a_session_reset_runs_before_the_next_statement_and_drops_old_notificati
     let db = crate::db();
     let c = crate::conn(&db).await;
     let other = crate::conn(&db).await;
-    c.batch_execute("LISTEN jobs; SET work_mem = '7MB'")
+    c.execute_script("LISTEN jobs; SET work_mem = '7MB'")
         .await
         .unwrap();
     other

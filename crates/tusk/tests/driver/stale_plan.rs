@@ -5,7 +5,7 @@
 use tusk::{Batch, Executor};
 
 async fn setup(c: &tusk::Connection) {
-    c.batch_execute(
+    c.execute_script(
         "CREATE SEQUENCE calls;
          CREATE FUNCTION unsupported() RETURNS int8 LANGUAGE plpgsql AS $$
          BEGIN
@@ -71,7 +71,7 @@ async fn a_changed_result_type_is_still_retried_everywhere() {
     let db = crate::db();
     let c = crate::conn(&db).await;
     let other = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int4, v int4); INSERT INTO t VALUES (1, 10)")
+    c.execute_script("CREATE TABLE t (id int4, v int4); INSERT INTO t VALUES (1, 10)")
         .await
         .unwrap();
     let sql = "SELECT v FROM t WHERE id = $1";
@@ -79,7 +79,7 @@ async fn a_changed_result_type_is_still_retried_everywhere() {
     for (round, ty) in ["int8", "int4", "int8"].into_iter().enumerate() {
         c.query(sql, &[&one]).await.unwrap();
         other
-            .batch_execute(&format!("ALTER TABLE t ALTER COLUMN v TYPE {ty}"))
+            .execute_script(&format!("ALTER TABLE t ALTER COLUMN v TYPE {ty}"))
             .await
             .unwrap();
         let mut b = Batch::atomic();

@@ -69,14 +69,14 @@ async fn a_stream_retried_after_a_stale_plan_hands_the_connection_back() {
     let db = crate::db();
     let c = crate::conn(&db).await;
     let other = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE t (id int4, v int4); INSERT INTO t VALUES (1, 10), (2, 20)")
+    c.execute_script("CREATE TABLE t (id int4, v int4); INSERT INTO t VALUES (1, 10), (2, 20)")
         .await
         .unwrap();
     let rows = c.query("SELECT * FROM t ORDER BY id", &[]).await.unwrap();
     assert_eq!(rows.len(), 2);
     // The cached plan's result type changes behind this connection's back.
     other
-        .batch_execute("ALTER TABLE t ALTER COLUMN v TYPE int8")
+        .execute_script("ALTER TABLE t ALTER COLUMN v TYPE int8")
         .await
         .unwrap();
     let s = within("stream", c.query_stream("SELECT * FROM t ORDER BY id", &[]))

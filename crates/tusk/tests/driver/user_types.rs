@@ -30,7 +30,7 @@ fn check(e: &tusk::Error) {
 async fn unknown_parameter_types_fail_at_once_without_cache_growth() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute(
+    c.execute_script(
         "CREATE TYPE mood AS ENUM ('sad', 'ok');
          CREATE DOMAIN posint AS int4 CHECK (VALUE > 0);
          CREATE TABLE t (m mood, p posint)",

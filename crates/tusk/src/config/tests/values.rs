@@ -240,9 +240,9 @@ fn enums_parse_and_print_libpq_spellings() {
 fn setters_build_what_strings_parse() {
     let mut built = Config::new();
     built
-        .host("a")
-        .host("/tmp")
-        .port(5433)
+        .add_host("a")
+        .add_host("/tmp")
+        .add_port(5433)
         .set_user("alice")
         .set_password("pw")
         .set_dbname("orders")
@@ -280,7 +280,7 @@ fn setters_build_what_strings_parse() {
     .unwrap();
     assert_eq!(built, parsed);
     let mut with_addr = Config::new();
-    with_addr.host("db").hostaddr(ip("10.0.0.1"));
+    with_addr.add_host("db").add_hostaddr(ip("10.0.0.1"));
     assert_eq!(
         with_addr,
         Config::parse("host=db hostaddr=10.0.0.1").unwrap()

@@ -1,0 +1,34 @@
+//! tusk: PostgreSQL for Rust in one crate. Everything of the driver
+//! (`tusk::connect`, [`Connection`], [`Executor`], [`Config`], ...) and,
+//! with the default feature `pool`, the connection pool: [`Pool`] and its
+//! configuration at the top, the rest of tusk-pool under [`pool`].
+//!
+//! ```no_run
+//! use tusk::Executor;
+//! # async fn run() -> Result<(), tusk::Error> {
+//! let pool = tusk::Pool::new(tusk::PoolConfig::from_url("postgresql://app@localhost/app")?)?;
+//! let n: i64 = pool.query_scalar("SELECT count(*) FROM users", &[]).await?;
+//! # let _ = n;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Why a crate of its own: the pool is built on the driver (tusk-pool
+//! depends on it), so the driver cannot re-export the pool without a
+//! dependency cycle, which cargo forbids. This crate sits above both. The
+//! driver alone is the package `tusk-driver` (library name `tusk`), for
+//! code that wants no pool: `default-features = false` here gives the same.
+
+pub use driver::*;
+
+#[cfg(feature = "pool")]
+pub use tusk_pool::{
+    Pool, PoolConfig, PoolConfigBuilder, PooledConnection, PooledTransaction,
+    PooledTransactionOptions, ResetPolicy,
+};
+
+/// The connection pool (tusk-pool): everything it exports.
+#[cfg(feature = "pool")]
+pub mod pool {
+    pub use tusk_pool::*;
+}
