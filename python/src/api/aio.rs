@@ -4,11 +4,11 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::awaitable;
 use parking_lot::Mutex;
 use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use pyo3_async_runtimes::tokio::future_into_py;
 
 use super::stream::StreamCore;
 use super::tx::TxCore;
@@ -32,7 +32,7 @@ macro_rules! async_handle {
             #[pyo3(signature = (sql, *args, timeout=None))]
             fn execute<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
                 let (t, s) = (self.target()?, stmt(sql, args, timeout)?);
-                future_into_py(py, async move { Ok(Out::Count(core::execute(&t, &s).await.map_err(to_py)?)) })
+                awaitable::spawn(py, async move { Ok(Out::Count(core::execute(&t, &s).await.map_err(to_py)?)) })
             }
 
             /// Runs one statement once per parameter set, all in one flight;
@@ -40,28 +40,28 @@ macro_rules! async_handle {
             fn executemany<'py>(&self, py: Python<'py>, sql: String, args: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
                 let (t, sets) = (self.target()?, param_sets(args)?);
                 let atomic = !matches!(t, Target::Pooled(_)) && self.atomic_batches();
-                future_into_py(py, async move { Ok(Out::Count(core::execute_many(&t, &sql, &sets, atomic).await.map_err(to_py)?)) })
+                awaitable::spawn(py, async move { Ok(Out::Count(core::execute_many(&t, &sql, &sets, atomic).await.map_err(to_py)?)) })
             }
 
             /// asyncpg's `fetch`: every row.
             #[pyo3(signature = (sql, *args, timeout=None))]
             fn fetch<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
                 let (t, s) = (self.target()?, stmt(sql, args, timeout)?);
-                future_into_py(py, async move { Ok(Out::All(core::query(&t, &s).await.map_err(to_py)?)) })
+                awaitable::spawn(py, async move { Ok(Out::All(core::query(&t, &s).await.map_err(to_py)?)) })
             }
 
             /// asyncpg's `fetchrow`: the first row or None.
             #[pyo3(signature = (sql, *args, timeout=None))]
             fn fetchrow<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
                 let (t, s) = (self.target()?, stmt(sql, args, timeout)?);
-                future_into_py(py, async move { Ok(Out::First(core::query(&t, &s).await.map_err(to_py)?)) })
+                awaitable::spawn(py, async move { Ok(Out::First(core::query(&t, &s).await.map_err(to_py)?)) })
             }
 
             /// asyncpg's `fetchval`: the first column of the first row, or None.
             #[pyo3(signature = (sql, *args, timeout=None))]
             fn fetchval<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
                 let (t, s) = (self.target()?, stmt(sql, args, timeout)?);
-                future_into_py(py, async move {
+                awaitable::spawn(py, async move {
                     let rows = core::query(&t, &s).await.map_err(to_py)?;
                     Ok(if rows.is_empty() { Out::Nothing } else { Out::Scalar(rows) })
                 })
@@ -105,7 +105,7 @@ async_handle!(Connection {
     /// Closes the connection.
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let c = self.0.clone();
-        future_into_py(py, async move {
+        awaitable::spawn(py, async move {
             // The last handle closes it; a Terminate for this one.
             drop(c);
             Ok(())
@@ -147,7 +147,7 @@ async_handle!(Pool {
     fn close<'py>(&self, py: Python<'py>, grace: f64) -> PyResult<Bound<'py, PyAny>> {
         let p = self.0.clone();
         let g = secs(Some(grace))?.unwrap_or_default();
-        future_into_py(py, async move { Ok(p.close(g).await) })
+        awaitable::spawn(py, async move { Ok(p.close(g).await) })
     }
 
     /// Gauges and counters (a dict).
@@ -198,7 +198,7 @@ async_handle!(Transaction {
     fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let core = slf.get().0.clone();
         let me = slf.clone().unbind();
-        future_into_py(slf.py(), async move {
+        awaitable::spawn(slf.py(), async move {
             core.enter().await.map_err(to_py)?;
             Ok(me)
         })
@@ -207,7 +207,7 @@ async_handle!(Transaction {
     fn __aexit__<'py>(&self, py: Python<'py>, exc_type: &Bound<'py, PyAny>, _exc: &Bound<'py, PyAny>, _tb: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let core = self.0.clone();
         let ok = exc_type.is_none();
-        future_into_py(py, async move {
+        awaitable::spawn(py, async move {
             core.exit(ok).await.map_err(to_py)?;
             Ok(false)
         })
@@ -234,7 +234,7 @@ async_handle!(PoolConnection {
     fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let core = slf.get().0.clone();
         let me = slf.clone().unbind();
-        future_into_py(slf.py(), async move {
+        awaitable::spawn(slf.py(), async move {
             core.enter().await.map_err(to_py)?;
             Ok(me)
         })
@@ -242,7 +242,7 @@ async_handle!(PoolConnection {
 
     fn __aexit__<'py>(&self, py: Python<'py>, _exc_type: &Bound<'py, PyAny>, _exc: &Bound<'py, PyAny>, _tb: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let core = self.0.clone();
-        future_into_py(py, async move {
+        awaitable::spawn(py, async move {
             core.exit(true).await.map_err(to_py)?;
             Ok(false)
         })
@@ -261,7 +261,7 @@ impl Query {
     /// Every row, as a list of `Record`s.
     fn all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (t, s) = (self.target.clone(), self.stmt.clone());
-        future_into_py(py, async move {
+        awaitable::spawn(py, async move {
             Ok(Out::All(core::query(&t, &s).await.map_err(to_py)?))
         })
     }
@@ -269,7 +269,7 @@ impl Query {
     /// Exactly one row, else `PgRowCountError` naming the count.
     fn one<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (t, s) = (self.target.clone(), self.stmt.clone());
-        future_into_py(py, async move {
+        awaitable::spawn(py, async move {
             Ok(Out::One(core::query(&t, &s).await.map_err(to_py)?))
         })
     }
@@ -277,7 +277,7 @@ impl Query {
     /// The first row, or None.
     fn first<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (t, s) = (self.target.clone(), self.stmt.clone());
-        future_into_py(py, async move {
+        awaitable::spawn(py, async move {
             Ok(Out::First(core::query(&t, &s).await.map_err(to_py)?))
         })
     }
@@ -285,7 +285,7 @@ impl Query {
     /// The first column of exactly one row.
     fn scalar<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (t, s) = (self.target.clone(), self.stmt.clone());
-        future_into_py(py, async move {
+        awaitable::spawn(py, async move {
             Ok(Out::Scalar(core::query(&t, &s).await.map_err(to_py)?))
         })
     }
@@ -295,7 +295,7 @@ impl Query {
     fn into<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let shape = Shape::of(shape)?;
         let (t, s) = (self.target.clone(), self.stmt.clone());
-        future_into_py(py, async move {
+        awaitable::spawn(py, async move {
             Ok(Out::Shaped(
                 core::query(&t, &s).await.map_err(to_py)?,
                 shape,
@@ -311,7 +311,7 @@ impl Query {
     ) -> PyResult<Bound<'py, PyAny>> {
         let shape = Shape::model(model)?;
         let (t, s) = (self.target.clone(), self.stmt.clone());
-        future_into_py(py, async move {
+        awaitable::spawn(py, async move {
             Ok(Out::Shaped(
                 core::query(&t, &s).await.map_err(to_py)?,
                 shape,
@@ -353,7 +353,7 @@ impl RowStream {
             return Ok(fut);
         }
         let core = self.0.clone();
-        future_into_py(py, async move {
+        awaitable::spawn(py, async move {
             let rows = core.fetch().await.map_err(to_py)?;
             Python::attach(|py| match core.take(py, &rows)? {
                 Some(r) => Ok(r),
@@ -365,7 +365,7 @@ impl RowStream {
     /// Stops early and releases the connection.
     fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let core = self.0.clone();
-        future_into_py(py, async move {
+        awaitable::spawn(py, async move {
             *core.source.lock().await = None;
             *core.done.lock() = true;
             Ok(())
