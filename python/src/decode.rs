@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 use std::sync::Arc;
 
+use crate::capi;
 use crate::errors::interface;
 use crate::pytypes;
 use crate::record::{Desc, Record};
@@ -122,13 +123,13 @@ impl Decoder {
                     i32::MIN => pytypes::date(py)?.getattr("min")?,
                     _ => {
                         let (y, m, d) = civil_from_days(i64::from(d) + PG_EPOCH_DAYS);
-                        pytypes::date(py)?.call1((y, m, d))?
+                        capi::date(py, y, m, d)?
                     }
                 }
             }
             Decoder::Time => {
                 let (h, mi, s, us) = hms(be!(i64));
-                pytypes::time(py)?.call1((h, mi, s, us))?
+                capi::time(py, h, mi, s, us)?
             }
             Decoder::Timestamp | Decoder::Timestamptz => {
                 let us = be!(i64);
@@ -152,12 +153,7 @@ impl Decoder {
                         let days = us.div_euclid(DAY_US);
                         let (y, m, d) = civil_from_days(days + PG_EPOCH_DAYS);
                         let (h, mi, s, micro) = hms(us.rem_euclid(DAY_US));
-                        let dt = pytypes::datetime(py)?;
-                        if tz {
-                            dt.call1((y, m, d, h, mi, s, micro, pytypes::utc(py)?))?
-                        } else {
-                            dt.call1((y, m, d, h, mi, s, micro))?
-                        }
+                        capi::datetime(py, (y, m, d), (h, mi, s, micro), tz)?
                     }
                 }
             }
@@ -170,11 +166,14 @@ impl Decoder {
                 let months = i32::from_be_bytes(b[12..16].try_into().map_err(|_| bad())?);
                 // timedelta has no months: a month is 30 days, as PostgreSQL's
                 // own interval comparison counts it.
-                let days = i64::from(days) + i64::from(months) * 30;
-                let kw = PyDict::new(py);
-                kw.set_item("days", days)?;
-                kw.set_item("microseconds", micros)?;
-                pytypes::timedelta(py)?.call((), Some(&kw))?
+                let secs = micros.div_euclid(1_000_000);
+                let days = i64::from(days) + i64::from(months) * 30 + secs.div_euclid(86_400);
+                capi::timedelta(
+                    py,
+                    days,
+                    secs.rem_euclid(86_400),
+                    micros.rem_euclid(1_000_000),
+                )?
             }
             Decoder::Uuid => {
                 let kw = PyDict::new(py);
@@ -309,6 +308,18 @@ pub fn record(py: Python<'_>, desc: &Arc<Desc>, row: &tusk::Row) -> PyResult<Rec
     })
 }
 
+/// One row as a `Record` object, untracked by the cyclic GC (see
+/// [`capi::untrack`]).
+pub fn new_record<'py>(
+    py: Python<'py>,
+    desc: &Arc<Desc>,
+    row: &tusk::Row,
+) -> PyResult<Bound<'py, Record>> {
+    let r = Bound::new(py, record(py, desc, row)?)?;
+    capi::untrack(r.as_any());
+    Ok(r)
+}
+
 /// Every row as a list of `Record`s.
 pub fn records<'py>(py: Python<'py>, rows: &[tusk::Row]) -> PyResult<Bound<'py, PyList>> {
     let Some(first) = rows.first() else {
@@ -316,10 +327,10 @@ pub fn records<'py>(py: Python<'py>, rows: &[tusk::Row]) -> PyResult<Bound<'py, 
     };
     let desc = describe(py, first.columns())?;
     pytypes::without_gc(py, rows.len(), || {
-        let list = PyList::empty(py);
-        for r in rows {
-            list.append(Bound::new(py, record(py, &desc, r)?)?)?;
-        }
-        Ok(list)
+        let recs = rows
+            .iter()
+            .map(|r| new_record(py, &desc, r))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, recs)
     })
 }

@@ -4,6 +4,7 @@
 
 mod api;
 mod awaitable;
+mod capi;
 mod core;
 mod decode;
 mod errors;

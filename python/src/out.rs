@@ -125,7 +125,7 @@ impl<'py> IntoPyObject<'py> for Out {
                     let desc = decode::describe(py, first.columns())?;
                     crate::pytypes::without_gc(py, rows.len(), || {
                         for r in &rows {
-                            let rec = Bound::new(py, decode::record(py, &desc, r)?)?;
+                            let rec = decode::new_record(py, &desc, r)?;
                             list.append(shape.apply(py, rec)?)?;
                         }
                         Ok(())
@@ -142,7 +142,7 @@ fn first<'py>(py: Python<'py>, rows: &[tusk::Row]) -> PyResult<Bound<'py, PyAny>
         None => Ok(py.None().into_bound(py)),
         Some(r) => {
             let desc = decode::describe(py, r.columns())?;
-            Ok(Bound::new(py, decode::record(py, &desc, r)?)?.into_any())
+            Ok(decode::new_record(py, &desc, r)?.into_any())
         }
     }
 }
