@@ -42,7 +42,8 @@ def test_one_loop_after_another_and_loops_in_threads(url: str) -> None:
     async def work(n: int) -> list[int]:
         pool = await tusk.create_pool(url, max_size=2)
         try:
-            return await asyncio.gather(*(pool.fetchval("SELECT $1::int", i) for i in range(n)))
+            got = await asyncio.gather(*(pool.fetchval("SELECT $1::int", i) for i in range(n)))
+            return [int(v) for v in got]
         finally:
             await pool.close()
 
