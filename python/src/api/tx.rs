@@ -21,7 +21,9 @@ pub(super) enum TxState {
 
 /// What a transaction needs: where it runs, how it begins and ends.
 pub(super) struct TxCore {
-    parent: Target,
+    /// Where it runs; let go when the block ends, so that a savepoint's
+    /// handle kept after its block does not hold the pool connection.
+    parent: Mutex<Option<Target>>,
     /// `Some(name)`: a savepoint in the parent's transaction.
     savepoint: Option<String>,
     begin: String,
@@ -34,7 +36,7 @@ impl TxCore {
     /// A connection held from a pool with no transaction (`pool.acquire()`).
     pub(super) fn plain(parent: Target) -> TxCore {
         TxCore {
-            parent,
+            parent: Mutex::new(Some(parent)),
             savepoint: None,
             begin: String::new(),
             role: None,
@@ -60,7 +62,7 @@ impl TxCore {
             )
         };
         Ok(TxCore {
-            parent,
+            parent: Mutex::new(Some(parent)),
             savepoint,
             begin,
             role: None,
@@ -77,12 +79,18 @@ impl TxCore {
     }
 
     pub(super) async fn enter(self: Arc<Self>) -> Result<(), tusk::Error> {
+        let Some(parent) = self.parent.lock().clone() else {
+            return Err(tusk::Error::new(
+                tusk::ErrorKind::Configuration,
+                "the block is over: a transaction or held connection is entered once",
+            ));
+        };
         let t = if self.savepoint.is_some() {
-            self.parent.clone()
+            parent
         } else if let Some((role, settings)) = &self.role {
-            core::dedicated_as(&self.parent, role, settings).await?
+            core::dedicated_as(&parent, role, settings).await?
         } else {
-            core::dedicated(&self.parent).await?
+            core::dedicated(&parent).await?
         };
         if !self.begin.is_empty() {
             core::simple(&t, &self.begin).await?;
@@ -92,6 +100,7 @@ impl TxCore {
     }
 
     pub(super) async fn exit(self: Arc<Self>, ok: bool) -> Result<(), tusk::Error> {
+        drop(self.parent.lock().take());
         let t = match std::mem::replace(&mut *self.state.lock(), TxState::Done) {
             TxState::Open(t) => t,
             _ => return Ok(()),
