@@ -316,9 +316,7 @@ fn array_elem(b: &[u8]) -> Option<u32> {
     let word = |pos: usize| -> Option<i32> {
         Some(i32::from_be_bytes(b.get(pos..pos + 4)?.try_into().ok()?))
     };
-    let ndim = usize::try_from(word(0)?)
-        .ok()
-        .filter(|n| *n <= 6)?;
+    let ndim = usize::try_from(word(0)?).ok().filter(|n| *n <= 6)?;
     if !matches!(word(4)?, 0 | 1) {
         return None;
     }

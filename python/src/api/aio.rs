@@ -15,7 +15,7 @@ use super::tx::TxCore;
 use super::{param_sets, secs, stats, stmt};
 use crate::core::{self, Stmt, Target};
 use crate::errors::{interface, to_py};
-use crate::out::{Out, Shape};
+use crate::out::{all_records, Out, Shape};
 
 /// Methods every asyncio handle has; `$cls` has `fn target(&self) -> PyResult<Target>`.
 macro_rules! async_handle {
@@ -47,7 +47,7 @@ macro_rules! async_handle {
             #[pyo3(signature = (sql, *args, timeout=None))]
             fn fetch<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
                 let (t, s) = (self.target()?, stmt(sql, args, timeout)?);
-                awaitable::spawn(py, async move { Ok(Out::All(core::query(&t, &s).await.map_err(to_py)?)) })
+                awaitable::spawn(py, async move { all_records(&t, &s).await })
             }
 
             /// asyncpg's `fetchrow`: the first row or None.
@@ -261,9 +261,7 @@ impl Query {
     /// Every row, as a list of `Record`s.
     fn all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (t, s) = (self.target.clone(), self.stmt.clone());
-        awaitable::spawn(py, async move {
-            Ok(Out::All(core::query(&t, &s).await.map_err(to_py)?))
-        })
+        awaitable::spawn(py, async move { all_records(&t, &s).await })
     }
 
     /// Exactly one row, else `PgRowCountError` naming the count.

@@ -15,7 +15,7 @@ use super::tx::TxCore;
 use super::{block, param_sets, secs, stats, stmt};
 use crate::core::{self, Stmt, Target};
 use crate::errors::{interface, to_py};
-use crate::out::{Out, Shape};
+use crate::out::{all_records, Out, Shape};
 
 /// Methods every sync handle has.
 macro_rules! sync_handle {
@@ -216,7 +216,10 @@ impl SyncQuery {
 #[pymethods]
 impl SyncQuery {
     fn all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Out::All(self.run(py)?).into_pyobject(py)
+        let (t, s) = (self.target.clone(), self.stmt.clone());
+        Ok(block(py, async move { all_records(&t, &s).await })?
+            .into_bound(py)
+            .into_any())
     }
     fn one<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         Out::One(self.run(py)?).into_pyobject(py)
