@@ -64,6 +64,9 @@ struct Task {
     fut: Mutex<Option<BoxFuture>>,
     py_fut: Py<PyAny>,
     canceller: Mutex<Option<Py<PyAny>>>,
+    /// Set when the asyncio future was cancelled while this task was being
+    /// polled (Python code a conversion ran did it): the poll drops it.
+    cancelled: AtomicBool,
     queued: AtomicBool,
     driver: Arc<Driver>,
 }
@@ -94,7 +97,12 @@ impl Task {
         let mut cx = Context::from_waker(&waker);
         let out = {
             let _rt = rt().enter();
-            match fut.as_mut().poll(&mut cx) {
+            let polled = fut.as_mut().poll(&mut cx);
+            if self.cancelled.load(Ordering::SeqCst) {
+                *slot = None;
+                return Ok(());
+            }
+            match polled {
                 Poll::Pending => return Ok(()),
                 Poll::Ready(out) => out,
             }
@@ -128,9 +136,15 @@ impl Canceller {
         // Breaks the cycle future -> Canceller -> Task -> Canceller.
         drop(self.0.canceller.lock().take());
         if fut.call_method0("cancelled")?.is_truthy()? {
-            let dropped = self.0.fut.lock().take();
-            let _rt = rt().enter();
-            drop(dropped);
+            self.0.cancelled.store(true, Ordering::SeqCst);
+            // Being polled right now (this call came from Python code the
+            // poll ran): the poll drops the future when it returns.
+            if let Some(mut slot) = self.0.fut.try_lock() {
+                let dropped = slot.take();
+                drop(slot);
+                let _rt = rt().enter();
+                drop(dropped);
+            }
         }
         Ok(())
     }
@@ -235,6 +249,7 @@ where
         fut: Mutex::new(Some(boxed)),
         py_fut: py_fut.clone().unbind(),
         canceller: Mutex::new(None),
+        cancelled: AtomicBool::new(false),
         queued: AtomicBool::new(false),
         driver,
     });
