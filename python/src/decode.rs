@@ -472,3 +472,42 @@ pub fn records<'py>(py: Python<'py>, rows: &[tusk::Row]) -> PyResult<Bound<'py, 
         PyList::new(py, recs)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::array_elem;
+
+    fn be(v: i32) -> [u8; 4] {
+        v.to_be_bytes()
+    }
+
+    #[test]
+    fn recognises_whole_binary_arrays_only() {
+        // One dimension of two elements (the second NULL) of type 16400.
+        let mut a = Vec::new();
+        for w in [1, 1, 16400, 2, 1, 3] {
+            a.extend(be(w));
+        }
+        a.extend(b"mon");
+        a.extend(be(-1));
+        assert_eq!(array_elem(&a), Some(16400));
+        // Truncated, or with bytes left over: not an array.
+        assert_eq!(array_elem(&a[..a.len() - 1]), None);
+        let mut longer = a.clone();
+        longer.push(0);
+        assert_eq!(array_elem(&longer), None);
+        // An empty array is its 12-byte header.
+        let empty: Vec<u8> = [0, 0, 16400].into_iter().flat_map(be).collect();
+        assert_eq!(array_elem(&empty), Some(16400));
+        // Enum labels and other text never start with a zero byte.
+        assert_eq!(array_elem(b"happy"), None);
+        assert_eq!(array_elem(b""), None);
+        // A composite (2 fields: int4 7, text "x") is not an array.
+        let mut c = Vec::new();
+        for w in [2, 23, 4, 7, 25, 1] {
+            c.extend(be(w));
+        }
+        c.push(b'x');
+        assert_eq!(array_elem(&c), None);
+    }
+}
