@@ -261,3 +261,31 @@ where
     }
     Ok(py_fut)
 }
+
+/// An awaitable whose value is already here (a stream's buffered row):
+/// `await` takes it at once, with no Future and no loop iteration.
+#[pyclass(module = "tusk", frozen)]
+pub struct Ready(Mutex<Option<Py<PyAny>>>);
+
+impl Ready {
+    /// Wraps a value.
+    pub fn new(v: Py<PyAny>) -> Ready {
+        Ready(Mutex::new(Some(v)))
+    }
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<()> {
+        let v = self.0.lock().take().unwrap_or_else(|| py.None());
+        Err(pyo3::exceptions::PyStopIteration::new_err((v,)))
+    }
+}

@@ -346,9 +346,7 @@ impl RowStream {
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         if let Some(r) = self.0.buf.lock().pop_front() {
-            let fut = pyo3_async_runtimes::get_running_loop(py)?.call_method0("create_future")?;
-            fut.call_method1("set_result", (r,))?;
-            return Ok(fut);
+            return Ok(Bound::new(py, awaitable::Ready::new(r))?.into_any());
         }
         let core = self.0.clone();
         awaitable::spawn(py, async move {
