@@ -5,6 +5,7 @@ one run on one throwaway cluster (BENCHMARKS.md's method).
     python bench/bench.py --rounds 3 --seconds 3 --rows 1000000
 
 P1: sequential point select on one connection (pgbench_accounts, random aid).
+P1s: P1 from blocking code (tusk.connect_sync, psycopg's sync connection).
 P2: 64 asyncio tasks sharing a pool of 8 (peers with a pool of their own).
 P3: 1M-row fetch of (int8, text, float8, timestamptz, bool), every value a
     Python object.
@@ -138,6 +139,36 @@ async def p1_psqlpy(url: str, seconds: float) -> tuple[int, float]:
         for _ in range(100):
             await c.fetch_val(SELECT, [random.randint(1, ACCOUNTS)])
         n += 100
+    return n, seconds
+
+
+# ---- P1s: P1 from blocking code (no event loop) ------------------------------
+
+
+async def p1s_tusk(url: str, seconds: float) -> tuple[int, float]:
+    c = tusk.connect_sync(url)
+    n, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(100):
+            c.fetchval(SELECT, random.randint(1, ACCOUNTS))
+        n += 100
+    c.close()
+    return n, seconds
+
+
+async def p1s_psycopg(url: str, seconds: float) -> tuple[int, float]:
+    import psycopg
+
+    c = psycopg.connect(url, autocommit=True)
+    cur = c.cursor(binary=True)
+    sql = SELECT.replace("$1", "%s")
+    n, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(100):
+            cur.execute(sql, (random.randint(1, ACCOUNTS),), prepare=True)
+            cur.fetchone()
+        n += 100
+    c.close()
     return n, seconds
 
 
@@ -371,6 +402,7 @@ async def pool_figures(url: str, rounds: int) -> dict[str, Any]:
 
 WORKLOADS: dict[str, dict[str, Callable[..., Awaitable[tuple[int, float]]]]] = {
     "P1": {"tusk": p1_tusk, "asyncpg": p1_asyncpg, "psycopg": p1_psycopg, "psqlpy": p1_psqlpy},
+    "P1s": {"tusk": p1s_tusk, "psycopg": p1s_psycopg},
     "P2": {"tusk": p2_tusk, "asyncpg": p2_asyncpg, "psycopg": p2_psycopg, "psqlpy": p2_psqlpy},
     "P3": {"tusk": p3_tusk, "asyncpg": p3_asyncpg, "psycopg": p3_psycopg, "psqlpy": p3_psqlpy},
 }
@@ -393,7 +425,7 @@ async def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--only", default="pool,P1,P2,P3")
+    ap.add_argument("--only", default="pool,P1,P1s,P2,P3")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "latest.json"))
     ap.add_argument("--chart", metavar="JSON", help="only draw the SVG of an earlier run's JSON")
     args = ap.parse_args()
