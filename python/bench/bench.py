@@ -5,6 +5,7 @@ one run on one throwaway cluster (BENCHMARKS.md's method).
     python bench/bench.py --rounds 3 --seconds 3 --rows 1000000
 
 P1: sequential point select on one connection (pgbench_accounts, random aid).
+P1s: P1 from blocking code (tusk.connect_sync, psycopg's sync connection).
 P2: 64 asyncio tasks sharing a pool of 8 (peers with a pool of their own).
 P3: 1M-row fetch of (int8, text, float8, timestamptz, bool), every value a
     Python object.
@@ -141,6 +142,36 @@ async def p1_psqlpy(url: str, seconds: float) -> tuple[int, float]:
     return n, seconds
 
 
+# ---- P1s: P1 from blocking code (no event loop) ------------------------------
+
+
+async def p1s_tusk(url: str, seconds: float) -> tuple[int, float]:
+    c = tusk.connect_sync(url)
+    n, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(100):
+            c.fetchval(SELECT, random.randint(1, ACCOUNTS))
+        n += 100
+    c.close()
+    return n, seconds
+
+
+async def p1s_psycopg(url: str, seconds: float) -> tuple[int, float]:
+    import psycopg
+
+    c = psycopg.connect(url, autocommit=True)
+    cur = c.cursor(binary=True)
+    sql = SELECT.replace("$1", "%s")
+    n, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(100):
+            cur.execute(sql, (random.randint(1, ACCOUNTS),), prepare=True)
+            cur.fetchone()
+        n += 100
+    c.close()
+    return n, seconds
+
+
 # ---- P2: 64 tasks on a pool of 8 ------------------------------------------------
 
 
@@ -170,6 +201,24 @@ async def p2_asyncpg(url: str, seconds: float) -> tuple[int, float]:
 
     pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
     r = await _p2(lambda: pool.fetchval(SELECT, random.randint(1, ACCOUNTS)), seconds)
+    await pool.close()
+    return r
+
+
+async def p2_psycopg(url: str, seconds: float) -> tuple[int, float]:
+    from psycopg_pool import AsyncConnectionPool
+
+    pool = AsyncConnectionPool(url, min_size=8, max_size=8, kwargs={"autocommit": True}, open=False)
+    await pool.open(wait=True)
+    sql = SELECT.replace("$1", "%s")
+
+    async def one() -> Any:
+        async with pool.connection() as c:
+            cur = c.cursor(binary=True)
+            await cur.execute(sql, (random.randint(1, ACCOUNTS),), prepare=True)
+            return await cur.fetchone()
+
+    r = await _p2(one, seconds)
     await pool.close()
     return r
 
@@ -238,18 +287,134 @@ async def p3_psqlpy(url: str, rows: int) -> tuple[int, float]:
     return len(got), dt
 
 
+# ---- pool acquire latency and idle connection memory --------------------------
+
+
+def rss() -> int:
+    """This process's resident memory, bytes."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def acquire_tusk(url: str, n: int) -> list[float]:
+    pool = await tusk.create_pool(url, max_size=8, min_size=8)
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        async with pool.acquire():
+            out.append(time.perf_counter() - t0)
+    await pool.close()
+    return out
+
+
+async def acquire_asyncpg(url: str, n: int) -> list[float]:
+    import asyncpg
+
+    pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        async with pool.acquire():
+            out.append(time.perf_counter() - t0)
+    await pool.close()
+    return out
+
+
+async def acquire_psycopg(url: str, n: int) -> list[float]:
+    from psycopg_pool import AsyncConnectionPool
+
+    pool = AsyncConnectionPool(url, min_size=8, max_size=8, kwargs={"autocommit": True}, open=False)
+    await pool.open(wait=True)
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        async with pool.connection():
+            out.append(time.perf_counter() - t0)
+    await pool.close()
+    return out
+
+
+IDLE = 50
+
+
+async def memory_tusk(url: str) -> float:
+    warm = await tusk.create_pool(url, max_size=1)
+    before = rss()
+    pool = await tusk.create_pool(url, max_size=IDLE, min_size=IDLE)
+    while pool.stats()["idle"] < IDLE:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    used = (rss() - before) / IDLE
+    await pool.close()
+    await warm.close()
+    return used
+
+
+async def memory_asyncpg(url: str) -> float:
+    import asyncpg
+
+    warm = await asyncpg.create_pool(url, min_size=1, max_size=1)
+    before = rss()
+    pool = await asyncpg.create_pool(url, min_size=IDLE, max_size=IDLE)
+    await asyncio.sleep(0.5)
+    used = (rss() - before) / IDLE
+    await pool.close()
+    await warm.close()
+    return used
+
+
+async def memory_psycopg(url: str) -> float:
+    from psycopg_pool import AsyncConnectionPool
+
+    warm = AsyncConnectionPool(url, min_size=1, max_size=1, open=False)
+    await warm.open(wait=True)
+    before = rss()
+    pool = AsyncConnectionPool(url, min_size=IDLE, max_size=IDLE, open=False)
+    await pool.open(wait=True)
+    await asyncio.sleep(0.5)
+    used = (rss() - before) / IDLE
+    await pool.close()
+    await warm.close()
+    return used
+
+
+async def pool_figures(url: str, rounds: int) -> dict[str, Any]:
+    """Acquire p50 (µs, a warm pool of 8, one task; the release is not timed) and client
+    memory per idle pooled connection (KB, RSS growth for a pool of 50)."""
+    acq = {"tusk": acquire_tusk, "asyncpg": acquire_asyncpg, "psycopg": acquire_psycopg}
+    mem = {"tusk": memory_tusk, "asyncpg": memory_asyncpg, "psycopg": memory_psycopg}
+    out: dict[str, Any] = {"acquire_p50_us": {}, "idle_conn_kb": {}}
+    for name in acq:
+        if not available(name, "A"):
+            continue
+        lat: list[float] = []
+        kb: list[float] = []
+        for _ in range(rounds):
+            lat += await acq[name](url, 2000)
+            kb.append(await mem[name](url) / 1024)
+        out["acquire_p50_us"][name] = statistics.median(lat) * 1e6
+        out["idle_conn_kb"][name] = statistics.median(kb)
+    print("\nPool: acquire p50 (one task, warm pool of 8), client memory per idle pooled connection")
+    for name in out["acquire_p50_us"]:
+        print(f"  {name:8} {out['acquire_p50_us'][name]:8.1f} us   {out['idle_conn_kb'][name]:8.1f} KB")
+    return out
+
+
 WORKLOADS: dict[str, dict[str, Callable[..., Awaitable[tuple[int, float]]]]] = {
     "P1": {"tusk": p1_tusk, "asyncpg": p1_asyncpg, "psycopg": p1_psycopg, "psqlpy": p1_psqlpy},
-    "P2": {"tusk": p2_tusk, "asyncpg": p2_asyncpg, "psqlpy": p2_psqlpy},
+    "P1s": {"tusk": p1s_tusk, "psycopg": p1s_psycopg},
+    "P2": {"tusk": p2_tusk, "asyncpg": p2_asyncpg, "psycopg": p2_psycopg, "psqlpy": p2_psqlpy},
     "P3": {"tusk": p3_tusk, "asyncpg": p3_asyncpg, "psycopg": p3_psycopg, "psqlpy": p3_psqlpy},
 }
 
 
-def available(name: str) -> bool:
+def available(name: str, wl: str = "") -> bool:
     if name == "tusk":
         return True
     try:
         __import__(name)
+        if name == "psycopg" and wl in ("P2", "A", "M"):
+            __import__("psycopg_pool")
         return True
     except ImportError:
         return False
@@ -260,7 +425,7 @@ async def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--only", default="P1,P2,P3")
+    ap.add_argument("--only", default="pool,P1,P1s,P2,P3")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "latest.json"))
     ap.add_argument("--chart", metavar="JSON", help="only draw the SVG of an earlier run's JSON")
     args = ap.parse_args()
@@ -271,8 +436,12 @@ async def main() -> None:
     try:
         await load(cluster.url, args.rows)
         results: dict[str, Any] = {}
+        pool_out: dict[str, Any] = {}
         for wl in args.only.split(","):
-            clients = {k: v for k, v in WORKLOADS[wl].items() if available(k)}
+            if wl == "pool":
+                pool_out = await pool_figures(cluster.url, args.rounds)
+                continue
+            clients = {k: v for k, v in WORKLOADS[wl].items() if available(k, wl)}
             samples: dict[str, list[tuple[float, float]]] = {k: [] for k in clients}
             for r in range(args.rounds):
                 for name, fn in clients.items():
@@ -306,7 +475,7 @@ async def main() -> None:
             "loadavg_at_end": os.getloadavg(),
         }
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        data = {"meta": meta, "results": results}
+        data = {"meta": meta, "results": results, "pool": pool_out}
         Path(args.out).write_text(json.dumps(data, indent=2))
         Path(args.out).with_suffix(".svg").write_text(chart(data))
         print(f"wrote {args.out} and its .svg")

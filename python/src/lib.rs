@@ -3,6 +3,8 @@
 //! owns; Python sees finished objects.
 
 mod api;
+mod awaitable;
+mod capi;
 mod core;
 mod decode;
 mod errors;
@@ -16,7 +18,6 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use pyo3_async_runtimes::tokio::future_into_py;
 
 use crate::errors::to_py;
 
@@ -66,7 +67,7 @@ fn new_pool(py: Python<'_>, cfg: tusk_pool::PoolConfig) -> PyResult<tusk_pool::P
 /// `await tusk.connect(url)`: a connection of one's own.
 #[pyfunction]
 fn connect(py: Python<'_>, url: String) -> PyResult<Bound<'_, PyAny>> {
-    future_into_py(py, async move {
+    awaitable::spawn(py, async move {
         let c = tusk::connect(&url).await.map_err(to_py)?;
         Ok(api::Connection(Arc::new(c)))
     })
@@ -91,7 +92,7 @@ fn create_pool<'py>(
     settings: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let pool = new_pool(py, pool_config(url, settings)?)?;
-    future_into_py(py, async move {
+    awaitable::spawn(py, async move {
         drop(pool.acquire().await.map_err(to_py)?);
         Ok(api::Pool(pool))
     })

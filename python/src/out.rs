@@ -3,14 +3,21 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use crate::record::Record;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use futures_core::Stream;
+
+use crate::core::{self, Stmt, Target};
+use crate::record::{Desc, Record};
 
 use crate::decode;
 use crate::errors;
 
 /// The result of a query method, before it becomes Python objects.
 pub enum Out {
-    All(Vec<tusk::Row>),
     One(Vec<tusk::Row>),
     First(Vec<tusk::Row>),
     Scalar(Vec<tusk::Row>),
@@ -97,7 +104,6 @@ impl<'py> IntoPyObject<'py> for Out {
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match self {
-            Out::All(rows) => Ok(decode::records(py, &rows)?.into_any()),
             Out::One(rows) => {
                 if rows.len() != 1 {
                     return Err(errors::row_count(".one()", rows.len()));
@@ -125,7 +131,7 @@ impl<'py> IntoPyObject<'py> for Out {
                     let desc = decode::describe(py, first.columns())?;
                     crate::pytypes::without_gc(py, rows.len(), || {
                         for r in &rows {
-                            let rec = Bound::new(py, decode::record(py, &desc, r)?)?;
+                            let rec = decode::new_record(py, &desc, r)?;
                             list.append(shape.apply(py, rec)?)?;
                         }
                         Ok(())
@@ -142,7 +148,7 @@ fn first<'py>(py: Python<'py>, rows: &[tusk::Row]) -> PyResult<Bound<'py, PyAny>
         None => Ok(py.None().into_bound(py)),
         Some(r) => {
             let desc = decode::describe(py, r.columns())?;
-            Ok(Bound::new(py, decode::record(py, &desc, r)?)?.into_any())
+            Ok(decode::new_record(py, &desc, r)?.into_any())
         }
     }
 }
@@ -150,4 +156,49 @@ fn first<'py>(py: Python<'py>, rows: &[tusk::Row]) -> PyResult<Bound<'py, PyAny>
 /// Records as a list (for streams, which hand them out one at a time).
 pub fn record_list<'py>(py: Python<'py>, rows: &[tusk::Row]) -> PyResult<Bound<'py, PyList>> {
     decode::records(py, rows)
+}
+
+/// Every row of a query as a list of `Record`s, converted batch by batch
+/// while the rest arrive: the server keeps sending (into the socket and
+/// the stream's buffer) while earlier rows become Python objects, so a
+/// big result's transfer and its conversion overlap instead of adding up.
+/// Each batch is what is ready without waiting (at most 8,192 rows).
+pub async fn all_records(t: &Target, s: &Stmt) -> PyResult<Py<PyList>> {
+    let mut st = core::stream(t, s).await.map_err(errors::to_py)?;
+    let mut out: Vec<Py<PyAny>> = Vec::new();
+    let mut desc: Option<Arc<Desc>> = None;
+    let mut batch: Vec<tusk::Row> = Vec::with_capacity(1024);
+    let mut done = false;
+    while !done {
+        match poll_fn(|cx| Pin::new(&mut st.rows).poll_next(cx)).await {
+            None => break,
+            Some(r) => batch.push(r.map_err(errors::to_py)?),
+        }
+        while batch.len() < 8192 {
+            match poll_fn(|cx| Poll::Ready(Pin::new(&mut st.rows).poll_next(cx))).await {
+                Poll::Ready(Some(r)) => batch.push(r.map_err(errors::to_py)?),
+                Poll::Ready(None) => {
+                    done = true;
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        Python::attach(|py| {
+            let d = match &desc {
+                Some(d) => d.clone(),
+                None => desc
+                    .insert(decode::describe(py, batch[0].columns())?)
+                    .clone(),
+            };
+            crate::pytypes::without_gc(py, batch.len(), || {
+                for r in batch.drain(..) {
+                    out.push(decode::new_record(py, &d, &r)?.into_any().unbind());
+                }
+                Ok(())
+            })
+        })?;
+    }
+    drop(st);
+    Python::attach(|py| Ok(PyList::new(py, out)?.unbind()))
 }

@@ -276,6 +276,12 @@ pub fn from_py(o: &Bound<'_, PyAny>) -> PyResult<Param> {
     if o.is_instance_of::<PyList>() || o.is_instance_of::<PyTuple>() {
         return array(o);
     }
+    if o.is_instance(pytypes::range(py)?)? {
+        // Sent as the server's literal, untyped: the query or the column
+        // says which range type it is.
+        let text: String = o.call_method0("_literal")?.extract()?;
+        return Ok(Param::Text(text));
+    }
     let module: String = o.get_type().getattr("__module__")?.extract()?;
     if module == "ipaddress" {
         return Ok(Param::Text(o.str()?.to_cow()?.into_owned()));

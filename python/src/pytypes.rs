@@ -26,6 +26,7 @@ cached! {
     ip_address => "ipaddress"."ip_address",
     ip_interface => "ipaddress"."ip_interface",
     ip_network => "ipaddress"."ip_network",
+    range => "tusk._range"."Range",
     gc_isenabled => "gc"."isenabled",
     gc_disable => "gc"."disable",
     gc_enable => "gc"."enable",

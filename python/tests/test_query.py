@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import tusk
@@ -124,3 +126,38 @@ async def test_big_results_leave_the_gc_as_it_was(conn: tusk.Connection) -> None
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_big_results_arrive_whole_and_in_order(pool: tusk.Pool) -> None:
+    # .all() converts batch by batch while rows arrive: nothing lost,
+    # nothing reordered, across many batches.
+    rows = await pool.query("SELECT g, 'r' || g AS s FROM generate_series(1, 50000) g").all()
+    assert [r[0] for r in rows] == list(range(1, 50001))
+    assert rows[-1]["s"] == "r50000"
+    assert pool.stats()["in_use"] == 0
+
+
+async def test_an_error_after_some_rows_raises_and_frees_the_connection(pool: tusk.Pool, conn: tusk.Connection) -> None:
+    # The server fails at row 20,000, after earlier rows were sent (and
+    # converted): a typed error, and the connection is usable again.
+    sql = "SELECT 1 / (g - 20000) FROM generate_series(1, 30000) g"
+    for handle in (pool, conn):
+        with pytest.raises(tusk.PgDataError) as e:
+            await handle.query(sql).all()
+        assert e.value.sqlstate == "22012"
+        assert await handle.fetchval("SELECT 5") == 5
+    assert pool.stats()["in_use"] == 0
+
+
+async def test_a_cancelled_big_fetch_frees_the_connection(pool: tusk.Pool) -> None:
+    fut = pool.query("SELECT g, pg_sleep(0.0001) FROM generate_series(1, 20000) g").all()
+    await asyncio.sleep(0.05)
+    fut.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await fut
+    for _ in range(100):
+        if pool.stats()["in_use"] == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert pool.stats()["in_use"] == 0
+    assert await pool.fetchval("SELECT 6") == 6

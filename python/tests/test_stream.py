@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import tusk
 
 
@@ -38,3 +40,13 @@ async def test_stream_error_and_empty(conn: tusk.Connection) -> None:
         raise AssertionError("no error")
     except tusk.PgDataError:
         pass
+
+
+async def test_buffered_rows_are_awaitables_asyncio_accepts(conn: tusk.Connection) -> None:
+    # After the first batch, __anext__ hands out buffered rows as ready
+    # awaitables (no Future, no loop iteration); asyncio's helpers take them.
+    it = conn.query("SELECT g FROM generate_series(1, 5) g").stream(batch=5).__aiter__()
+    assert (await it.__anext__())[0] == 1
+    assert (await asyncio.wait_for(it.__anext__(), 5))[0] == 2
+    assert (await asyncio.ensure_future(it.__anext__()))[0] == 3
+    assert [r[0] async for r in it] == [4, 5]

@@ -50,6 +50,22 @@ async def test_nested_are_savepoints(pool: tusk.Pool) -> None:
     assert [r[0] for r in await pool.fetch("SELECT id FROM t ORDER BY id")] == [1, 3]
 
 
+async def test_a_kept_savepoint_handle_does_not_hold_the_connection(pool: tusk.Pool) -> None:
+    # Regression: a savepoint's handle, still referenced after its block
+    # (here `sp`, and `tx` too), held the outer transaction's pool
+    # connection until it was garbage, so pool.close() waited its grace.
+    await _setup(pool)
+    async with pool.transaction() as tx:
+        async with tx.transaction() as sp:
+            await sp.execute("INSERT INTO t VALUES (1)")
+    assert pool.stats()["in_use"] == 0
+    with pytest.raises(tusk.PgInterfaceError):
+        await sp.execute("SELECT 1")
+    with pytest.raises(tusk.PgInterfaceError):
+        async with sp:
+            pass
+
+
 async def test_rollback_on_cancellation(pool: tusk.Pool) -> None:
     await _setup(pool)
     started = asyncio.Event()

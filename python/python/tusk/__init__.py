@@ -19,6 +19,7 @@ import random
 import time
 from typing import Awaitable, Callable, TypeVar, Union
 
+from ._range import Range
 from ._tusk import (
     CheckViolation,
     Connection,
@@ -79,6 +80,7 @@ __all__ = [
     "Pool",
     "PoolConnection",
     "Query",
+    "Range",
     "Record",
     "RowStream",
     "SyncConnection",

@@ -6,7 +6,7 @@ and `asyncio.ensure_future` take them), not coroutines: wrap a call in
 
 from asyncio import Future
 from types import TracebackType
-from typing import Any, Iterable, Optional, Sequence, Type, TypeVar, final
+from typing import Any, Awaitable, Iterable, Optional, Sequence, Type, TypeVar, final
 
 _M = TypeVar("_M")
 
@@ -74,7 +74,7 @@ class Query:
 @final
 class RowStream:
     def __aiter__(self) -> RowStream: ...
-    def __anext__(self) -> Future[Record]: ...
+    def __anext__(self) -> Awaitable[Record]: ...
     def aclose(self) -> Future[None]: ...
 
 @final

@@ -1,0 +1,291 @@
+//! asyncio awaitables driven on the event loop's own thread.
+//!
+//! A query's Rust future is polled on the thread that runs the asyncio
+//! loop, with the GIL held (each poll is microseconds of work: encode,
+//! send, parse), inside the tokio runtime's context so that its sockets and
+//! timers are the runtime's. The first poll happens in the call itself, so
+//! the query is on the wire before the call returns, and a result that is
+//! ready then (an error before sending, say) comes back in an already
+//! finished future: `await` takes it without a loop iteration.
+//!
+//! When the runtime's reactor wakes a pending query, the task goes on its
+//! loop's ready queue and one byte on a socket pair (watched with
+//! `loop.add_reader`) wakes the loop, once per batch of wake-ups. The loop
+//! then polls the woken tasks, converts finished results to Python objects
+//! and sets them on their futures. No runtime thread ever takes the GIL, no
+//! task is spawned, and nothing is handed between threads but the wake-up.
+//!
+//! Cancelling the asyncio future drops the Rust future on the loop thread
+//! (the driver then abandons the query, and the pool cancels it on the
+//! server before the connection is reused).
+
+use std::future::Future;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::IntoPyObjectExt;
+
+use crate::api::rt;
+
+/// What a finished future hands to Python: converted with the GIL.
+type Convert = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+type BoxFuture = Pin<Box<dyn Future<Output = PyResult<Convert>> + Send>>;
+
+/// One loop's ready queue and wake-up socket.
+struct Driver {
+    queue: Mutex<Vec<Arc<Task>>>,
+    /// True while a wake-up byte is pending or the loop is draining the
+    /// queue: further wakes only push.
+    notified: AtomicBool,
+    tx: UnixStream,
+    rx: UnixStream,
+}
+
+impl Driver {
+    fn push(&self, t: Arc<Task>) {
+        self.queue.lock().push(t);
+        if !self.notified.swap(true, Ordering::SeqCst) {
+            // A full socket buffer means a wake-up is pending anyway.
+            let _ = (&self.tx).write(&[1]);
+        }
+    }
+}
+
+/// One awaitable: the Rust future and the asyncio future it completes.
+struct Task {
+    fut: Mutex<Option<BoxFuture>>,
+    py_fut: Py<PyAny>,
+    canceller: Mutex<Option<Py<PyAny>>>,
+    /// Set when the asyncio future was cancelled while this task was being
+    /// polled (Python code a conversion ran did it): the poll drops it.
+    cancelled: AtomicBool,
+    queued: AtomicBool,
+    driver: Arc<Driver>,
+}
+
+impl Wake for Task {
+    fn wake(self: Arc<Self>) {
+        if !self.queued.swap(true, Ordering::SeqCst) {
+            let d = self.driver.clone();
+            d.push(self);
+        }
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.clone().wake();
+    }
+}
+
+impl Task {
+    /// Polls the future once (on the loop thread, GIL held); when it is
+    /// done, sets the result or the exception on the asyncio future.
+    fn run(self: &Arc<Self>, py: Python<'_>) -> PyResult<()> {
+        self.queued.store(false, Ordering::SeqCst);
+        let mut slot = self.fut.lock();
+        let Some(fut) = slot.as_mut() else {
+            return Ok(());
+        };
+        let waker = Waker::from(self.clone());
+        let mut cx = Context::from_waker(&waker);
+        let out = {
+            let _rt = rt().enter();
+            let polled = fut.as_mut().poll(&mut cx);
+            if self.cancelled.load(Ordering::SeqCst) {
+                *slot = None;
+                return Ok(());
+            }
+            match polled {
+                Poll::Pending => return Ok(()),
+                Poll::Ready(out) => out,
+            }
+        };
+        *slot = None;
+        drop(slot);
+        let value = out.and_then(|convert| convert(py));
+        let f = self.py_fut.bind(py);
+        if let Some(c) = self.canceller.lock().take() {
+            f.call_method1(pyo3::intern!(py, "remove_done_callback"), (c,))?;
+        }
+        if f.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+            return Ok(());
+        }
+        match value {
+            Ok(v) => f.call_method1(pyo3::intern!(py, "set_result"), (v,))?,
+            Err(e) => f.call_method1(pyo3::intern!(py, "set_exception"), (e.into_value(py),))?,
+        };
+        Ok(())
+    }
+}
+
+/// The asyncio future's done callback: when it was cancelled, drops the
+/// Rust future (on the loop thread, in the runtime's context).
+#[pyclass(module = "tusk", frozen)]
+struct Canceller(Arc<Task>);
+
+#[pymethods]
+impl Canceller {
+    fn __call__(&self, fut: &Bound<'_, PyAny>) -> PyResult<()> {
+        // Breaks the cycle future -> Canceller -> Task -> Canceller.
+        drop(self.0.canceller.lock().take());
+        if fut.call_method0("cancelled")?.is_truthy()? {
+            self.0.cancelled.store(true, Ordering::SeqCst);
+            // Being polled right now (this call came from Python code the
+            // poll ran): the poll drops the future when it returns.
+            if let Some(mut slot) = self.0.fut.try_lock() {
+                let dropped = slot.take();
+                drop(slot);
+                let _rt = rt().enter();
+                drop(dropped);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The loop's reader callback: drains the ready queue.
+#[pyclass(module = "tusk", frozen)]
+struct Drain(Arc<Driver>);
+
+#[pymethods]
+impl Drain {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        let d = &self.0;
+        let mut buf = [0u8; 256];
+        while matches!((&d.rx).read(&mut buf), Ok(n) if n == buf.len()) {}
+        loop {
+            // Wakes while we drain only push; the check below sees them.
+            d.notified.store(true, Ordering::SeqCst);
+            let batch = std::mem::take(&mut *d.queue.lock());
+            if batch.is_empty() {
+                d.notified.store(false, Ordering::SeqCst);
+                if d.queue.lock().is_empty() {
+                    return Ok(());
+                }
+                continue;
+            }
+            for t in batch {
+                if let Err(e) = t.run(py) {
+                    e.write_unraisable(py, None);
+                }
+            }
+        }
+    }
+}
+
+/// A loop's driver, kept beside the loop in a weak-keyed dict (so it goes
+/// with its loop) and, for the loop last used on this thread, in a
+/// thread-local cache.
+#[pyclass(module = "tusk", frozen)]
+struct DriverRef(Arc<Driver>);
+
+thread_local! {
+    static LAST: std::cell::RefCell<Option<(Py<PyAny>, Arc<Driver>)>> = const { std::cell::RefCell::new(None) };
+}
+
+fn driver_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Driver>> {
+    let cached = LAST.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|(lp, _)| lp.bind(py).is(event_loop))
+            .map(|(_, d)| d.clone())
+    });
+    if let Some(d) = cached {
+        return Ok(d);
+    }
+    static DRIVERS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let drivers = DRIVERS
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(
+                py.import("weakref")?
+                    .getattr("WeakKeyDictionary")?
+                    .call0()?
+                    .unbind(),
+            )
+        })?
+        .bind(py);
+    let d = match drivers.call_method1("get", (event_loop,))? {
+        found if !found.is_none() => found.cast::<DriverRef>()?.get().0.clone(),
+        _ => {
+            let (tx, rx) = UnixStream::pair()?;
+            tx.set_nonblocking(true)?;
+            rx.set_nonblocking(true)?;
+            let d = Arc::new(Driver {
+                queue: Mutex::new(Vec::new()),
+                notified: AtomicBool::new(false),
+                tx,
+                rx,
+            });
+            event_loop.call_method1("add_reader", (d.rx.as_raw_fd(), Drain(d.clone())))?;
+            drivers.set_item(event_loop, DriverRef(d.clone()))?;
+            d
+        }
+    };
+    LAST.with(|l| *l.borrow_mut() = Some((event_loop.clone().unbind(), d.clone())));
+    Ok(d)
+}
+
+/// An asyncio future completed by `fut`, polled first right here.
+pub fn spawn<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = PyResult<T>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    let event_loop = pyo3_async_runtimes::get_running_loop(py)?;
+    let py_fut = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+    let driver = driver_for(py, &event_loop)?;
+    let boxed: BoxFuture = Box::pin(async move {
+        let v = fut.await?;
+        Ok(Box::new(move |py: Python<'_>| v.into_py_any(py)) as Convert)
+    });
+    let task = Arc::new(Task {
+        fut: Mutex::new(Some(boxed)),
+        py_fut: py_fut.clone().unbind(),
+        canceller: Mutex::new(None),
+        cancelled: AtomicBool::new(false),
+        queued: AtomicBool::new(false),
+        driver,
+    });
+    task.run(py)?;
+    if task.fut.lock().is_some() {
+        let c = Py::new(py, Canceller(task.clone()))?.into_any();
+        py_fut.call_method1(pyo3::intern!(py, "add_done_callback"), (c.clone_ref(py),))?;
+        *task.canceller.lock() = Some(c);
+    }
+    Ok(py_fut)
+}
+
+/// An awaitable whose value is already here (a stream's buffered row):
+/// `await` takes it at once, with no Future and no loop iteration.
+#[pyclass(module = "tusk", frozen)]
+pub struct Ready(Mutex<Option<Py<PyAny>>>);
+
+impl Ready {
+    /// Wraps a value.
+    pub fn new(v: Py<PyAny>) -> Ready {
+        Ready(Mutex::new(Some(v)))
+    }
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<()> {
+        let v = self.0.lock().take().unwrap_or_else(|| py.None());
+        Err(pyo3::exceptions::PyStopIteration::new_err((v,)))
+    }
+}
