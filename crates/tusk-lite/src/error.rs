@@ -22,6 +22,7 @@ pub mod code {
     pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
     pub const CANNOT_COERCE: &str = "42846";
     pub const UNIQUE_VIOLATION: &str = "23505";
+    pub const FOREIGN_KEY_VIOLATION: &str = "23503";
     pub const NOT_NULL_VIOLATION: &str = "23502";
     pub const CHECK_VIOLATION: &str = "23514";
     pub const DIVISION_BY_ZERO: &str = "22012";

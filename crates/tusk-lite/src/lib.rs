@@ -62,6 +62,7 @@ pub mod datetime;
 mod ddl;
 pub mod error;
 mod exec;
+mod keys_ddl;
 pub mod numeric;
 mod session;
 pub mod sql;

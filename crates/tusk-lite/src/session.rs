@@ -120,6 +120,7 @@ impl Session {
                 database,
                 cancel: Default::default(),
                 currval: Default::default(),
+                lock_timeout: None,
             },
             txn: None,
             settings,
@@ -452,6 +453,7 @@ impl Session {
             params,
             outer: Vec::new(),
             session: &info,
+            ri: Default::default(),
         };
         match stmt {
             Statement::Query(q) => {
@@ -492,8 +494,14 @@ impl Session {
                 })
             }
             Statement::CreateTable(ct) => crate::ddl::create_table(&engine, ex.txn, ct),
-            Statement::DropTable { names, if_exists } => {
-                crate::ddl::drop_tables(&engine, ex.txn, names, if_exists)
+            Statement::DropTable {
+                names,
+                if_exists,
+                cascade,
+            } => crate::ddl::drop_tables(&engine, ex.txn, names, if_exists, cascade),
+            Statement::CreateIndex(ci) => crate::keys_ddl::create_index(&mut ex, ci),
+            Statement::DropIndex { names, if_exists } => {
+                crate::keys_ddl::drop_indexes(&mut ex, names, if_exists)
             }
             Statement::Truncate(names) => {
                 let cat = engine.catalog_for(ex.txn);
@@ -513,6 +521,7 @@ impl Session {
                         "cannot execute TRUNCATE TABLE in a read-only transaction",
                     ));
                 }
+                crate::keys_ddl::check_truncate(&cat, &tables)?;
                 for t in tables {
                     engine.locks.acquire(
                         ex.txn.id,
@@ -529,6 +538,7 @@ impl Session {
                     for (k, _) in ex.visible_rows(&t)? {
                         ex.txn.writes.insert((t.oid, k), None);
                     }
+                    crate::keys_ddl::truncate_indexes(&mut ex, &t);
                 }
                 Ok(Outcome::tag("TRUNCATE TABLE"))
             }
@@ -639,6 +649,7 @@ impl Session {
             defaults,
             on_conflict_nothing: false,
             upsert: None,
+            arbiter: crate::sql::plan::Arbiter::Any,
             checks,
             returning: None,
             returning_cols: Vec::new(),
@@ -652,6 +663,7 @@ impl Session {
             params: &[],
             outer: Vec::new(),
             session: &info,
+            ri: Default::default(),
         };
         let (n, _) = ex.insert(&ins)?;
         Ok(Outcome::tag(format!("COPY {n}")))
@@ -733,7 +745,12 @@ impl Session {
                 }
                 n.to_string()
             }
-            "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+            "lock_timeout" => {
+                let ms = parse_millis(&value).ok_or_else(invalid)?;
+                self.info.lock_timeout = (ms > 0).then(|| std::time::Duration::from_millis(ms));
+                format_millis(ms)
+            }
+            "statement_timeout" | "idle_in_transaction_session_timeout" => {
                 if value.trim() != "0" {
                     return Err(SqlError::unsupported(format!("{canon} other than 0")));
                 }
@@ -818,6 +835,43 @@ impl Session {
         })?;
         Ok(self.settings.get(canon).cloned().unwrap_or_default())
     }
+}
+
+/// A time setting's value in milliseconds, as PostgreSQL reads it: a bare
+/// number is milliseconds; units us, ms, s, min, h and d are accepted.
+fn parse_millis(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let per = match unit.trim() {
+        "" | "ms" => 1,
+        "s" => 1000,
+        "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "us" => return Some(n / 1000),
+        _ => return None,
+    };
+    n.checked_mul(per).filter(|ms| *ms <= i32::MAX as u64)
+}
+
+/// Milliseconds as SHOW prints them: the largest unit that divides them.
+fn format_millis(ms: u64) -> String {
+    if ms == 0 {
+        return "0".into();
+    }
+    for (per, unit) in [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "min"),
+        (1000, "s"),
+    ] {
+        if ms.is_multiple_of(per) {
+            return format!("{}{unit}", ms / per);
+        }
+    }
+    format!("{ms}ms")
 }
 
 /// A session that ends (disconnect, or a panic unwinding its thread)

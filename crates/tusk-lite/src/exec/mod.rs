@@ -4,6 +4,8 @@
 
 mod agg;
 pub mod expr;
+mod fkey;
+mod write;
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 
 use crate::catalog::Table;
 use crate::error::{code, Result, SqlError};
-use crate::sql::plan::{Delete, Expr, Insert, JoinKind, Plan, SetOpKind, SortKey, Update};
+use crate::sql::plan::{Delete, Expr, Insert, JoinKind, Lookup, Plan, SetOpKind, SortKey, Update};
 use crate::storage::{keys, Row, Ts};
 use crate::txn::locks::{LockTag, Mode, Wait};
 use crate::txn::{Engine, Isolation, Txn};
@@ -26,6 +28,8 @@ pub struct SessionInfo {
     pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// currval(): the last nextval() of each sequence in this session.
     pub currval: std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<u32, i64>>>,
+    /// `lock_timeout`: a lock wait longer than this fails with 55P03.
+    pub lock_timeout: Option<std::time::Duration>,
 }
 
 pub struct Exec<'a> {
@@ -35,6 +39,8 @@ pub struct Exec<'a> {
     pub params: &'a [Value],
     pub outer: Vec<Vec<Value>>,
     pub session: &'a SessionInfo,
+    /// Foreign-key checks and actions queued by this statement's writes.
+    pub ri: std::collections::VecDeque<fkey::RiEvent>,
 }
 
 pub type Rows = Vec<Vec<Value>>;
@@ -68,41 +74,18 @@ fn row_identity(r: &[Value]) -> Vec<u8> {
 }
 
 fn unique_violation(table: &Table, row: &[Value]) -> SqlError {
-    let cols = table.primary_key.clone().unwrap_or_default();
-    let names: Vec<&str> = cols
-        .iter()
-        .map(|c| table.columns[*c].name.as_str())
-        .collect();
-    let vals: Vec<String> = cols
-        .iter()
-        .map(|c| format_text(&row[*c], table.columns[*c].ty.ty))
-        .collect();
-    SqlError::new(
-        code::UNIQUE_VIOLATION,
-        format!(
-            "duplicate key value violates unique constraint \"{}\"",
-            table.pkey_name.clone().unwrap_or_default()
-        ),
+    write::duplicate_key(
+        table,
+        table.pkey_name.as_deref().unwrap_or_default(),
+        table.primary_key.as_deref().unwrap_or_default(),
+        row,
     )
-    .with_detail(format!(
-        "Key ({})=({}) already exists.",
-        names.join(", "),
-        vals.join(", ")
-    ))
 }
 
 impl<'a> Exec<'a> {
     /// Locks `table` in `mode` until the end of the transaction.
     pub fn lock_table(&mut self, table: &Table, mode: Mode) -> Result<()> {
-        self.engine
-            .locks
-            .acquire(
-                self.txn.id,
-                LockTag::Table(table.oid),
-                mode,
-                Wait::Block,
-                Some(&self.session.cancel),
-            )
+        self.lock(LockTag::Table(table.oid), mode, Wait::Block)
             .map(|_| ())
     }
 
@@ -152,21 +135,27 @@ impl<'a> Exec<'a> {
     fn key_rows(
         &mut self,
         table: &Table,
-        key: &[Expr],
+        key: &Lookup,
         outer_row: &[Value],
     ) -> Result<Vec<(Vec<u8>, Row)>> {
-        let mut vals = Vec::with_capacity(key.len());
-        for k in key {
+        let exprs = match key {
+            Lookup::Pk(e) | Lookup::Index(_, e) => e,
+        };
+        let mut vals = Vec::with_capacity(exprs.len());
+        for k in exprs {
             let v = self.eval(k, outer_row)?;
             if v.is_null() {
                 return Ok(Vec::new());
             }
             vals.push(v);
         }
-        let mut kb = Vec::new();
-        for v in &vals {
-            keys::encode(v, &mut kb);
+        if let Lookup::Index(pos, _) = key {
+            let Some(idx) = table.indexes.get(*pos) else {
+                return Err(SqlError::internal("index lookup on a missing index"));
+            };
+            return self.index_rows(table, idx, &vals);
         }
+        let kb = write::encode_values(&vals);
         Ok(self
             .visible_row(table, &kb)?
             .map(|r| vec![(kb, r)])
@@ -442,7 +431,7 @@ impl<'a> Exec<'a> {
     fn lock_rows(
         &mut self,
         table: &Table,
-        key: &Option<Vec<Expr>>,
+        key: &Option<Lookup>,
         filter: Option<&Expr>,
         order: &[SortKey],
         exclusive: bool,
@@ -505,17 +494,9 @@ impl<'a> Exec<'a> {
                 break;
             }
             let got = self
-                .engine
-                .locks
-                .acquire(
-                    self.txn.id,
-                    LockTag::Row(table.oid, k.clone()),
-                    mode,
-                    wait,
-                    Some(&self.session.cancel),
-                )
+                .lock(LockTag::Row(table.oid, k.clone()), mode, wait)
                 .map_err(|e| {
-                    if e.code == code::LOCK_NOT_AVAILABLE {
+                    if e.code == code::LOCK_NOT_AVAILABLE && wait == Wait::NoWait {
                         SqlError::new(
                             code::LOCK_NOT_AVAILABLE,
                             format!(
@@ -655,12 +636,10 @@ impl<'a> Exec<'a> {
         if table.primary_key.is_none() {
             return Ok(true);
         }
-        self.engine.locks.acquire(
-            self.txn.id,
+        self.lock(
             LockTag::Row(table.oid, key.to_vec()),
             Mode::Exclusive,
             Wait::Block,
-            Some(&self.session.cancel),
         )?;
         let exists = match self.txn.writes.get(&(table.oid, key.to_vec())) {
             Some(own) => own.is_some(),
@@ -679,13 +658,17 @@ impl<'a> Exec<'a> {
     }
 
     pub fn insert(&mut self, ins: &Insert) -> Result<(u64, Rows)> {
+        use crate::sql::plan::Arbiter;
         self.check_writable()?;
         let table = ins.table.clone();
         self.lock_table(&table, Mode::Shared)?;
         let source = self.run(&ins.source)?;
         let mut count = 0u64;
         let mut returned = Vec::new();
+        // Rows this command inserted or updated (ON CONFLICT DO UPDATE
+        // may not touch one twice).
         let mut touched: HashSet<Vec<u8>> = HashSet::new();
+        let on_conflict = ins.on_conflict_nothing || ins.upsert.is_some();
         for src in source {
             let mut row: Vec<Value> = Vec::with_capacity(table.columns.len());
             for d in &ins.defaults {
@@ -699,17 +682,40 @@ impl<'a> Exec<'a> {
             }
             self.check_constraints(&table, &ins.checks, &row)?;
             let key = self.row_key(&table, &row)?;
-            let skip = ins.on_conflict_nothing || ins.upsert.is_some();
-            if ins.upsert.is_some() && !touched.insert(key.clone()) {
-                return Err(SqlError::new(
-                    code::CARDINALITY_VIOLATION,
-                    "ON CONFLICT DO UPDATE command cannot affect row a second time",
-                )
-                .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
-            }
-            if !self.claim_key(&table, &key, &row, skip)? {
+            let pk_arbiter = on_conflict && matches!(ins.arbiter, Arbiter::Any | Arbiter::Pk);
+            let conflict = if !self.claim_key(&table, &key, &row, pk_arbiter)? {
+                Some(key.clone())
+            } else if let Some((pos, other)) = self.unique_conflict(&table, &key, &row, None)? {
+                let arbiter = on_conflict
+                    && match ins.arbiter {
+                        Arbiter::Any => true,
+                        Arbiter::Index(p) => p == pos,
+                        Arbiter::Pk => false,
+                    };
+                if !arbiter {
+                    return Err(self.unique_error(&table, pos, &row));
+                }
+                Some(other)
+            } else {
+                None
+            };
+            if let Some(ck) = conflict {
                 if let Some(up) = &ins.upsert {
-                    if let Some(new_row) = self.upsert_row(&table, &key, &row, up, &ins.checks)? {
+                    if touched.contains(&ck) {
+                        return Err(SqlError::new(
+                            code::CARDINALITY_VIOLATION,
+                            "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                        )
+                        .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
+                    }
+                    self.lock(
+                        LockTag::Row(table.oid, ck.clone()),
+                        Mode::Exclusive,
+                        Wait::Block,
+                    )?;
+                    if let Some((new_key, new_row)) =
+                        self.upsert_row(&table, &ck, &row, up, &ins.checks)?
+                    {
                         if let Some(ret) = &ins.returning {
                             let mut out = Vec::with_capacity(ret.len());
                             for e in ret {
@@ -717,6 +723,7 @@ impl<'a> Exec<'a> {
                             }
                             returned.push(out);
                         }
+                        touched.insert(new_key);
                         count += 1;
                     }
                 }
@@ -729,11 +736,13 @@ impl<'a> Exec<'a> {
                 }
                 returned.push(out);
             }
-            self.txn
-                .writes
-                .insert((table.oid, key), Some(Arc::from(row)));
+            if ins.upsert.is_some() {
+                touched.insert(key.clone());
+            }
+            self.put_row(&table, None, Some((&key, Arc::from(row))))?;
             count += 1;
         }
+        self.run_ri()?;
         Ok((count, returned))
     }
 
@@ -746,7 +755,7 @@ impl<'a> Exec<'a> {
         proposed: &[Value],
         up: &crate::sql::plan::Upsert,
         checks: &[(String, Expr)],
-    ) -> Result<Option<Vec<Value>>> {
+    ) -> Result<Option<(Vec<u8>, Vec<Value>)>> {
         let existing = match self.txn.writes.get(&(table.oid, key.to_vec())) {
             Some(Some(r)) => r.clone(),
             _ => match self.engine.store.get(table.oid, key, Ts::MAX) {
@@ -778,15 +787,27 @@ impl<'a> Exec<'a> {
             new_row[*c] = v;
         }
         self.check_constraints(table, checks, &new_row)?;
-        let new_key = self.row_key(table, &new_row)?;
+        let new_key = match &table.primary_key {
+            Some(_) => self.row_key(table, &new_row)?,
+            None => {
+                self.row_key(table, &new_row)?;
+                key.to_vec()
+            }
+        };
         if new_key != key {
             self.claim_key(table, &new_key, &new_row, false)?;
-            self.txn.writes.insert((table.oid, key.to_vec()), None);
         }
-        self.txn
-            .writes
-            .insert((table.oid, new_key), Some(Arc::from(new_row.clone())));
-        Ok(Some(new_row))
+        if let Some((pos, _)) =
+            self.unique_conflict(table, &new_key, &new_row, Some((key, &existing)))?
+        {
+            return Err(self.unique_error(table, pos, &new_row));
+        }
+        self.put_row(
+            table,
+            Some((key, &existing)),
+            Some((&new_key, Arc::from(new_row.clone()))),
+        )?;
+        Ok(Some((new_key, new_row)))
     }
 
     /// Locks a row found by a scan and returns the version to act on:
@@ -800,12 +821,10 @@ impl<'a> Exec<'a> {
         seen: Row,
         filter: Option<&Expr>,
     ) -> Result<Option<Row>> {
-        self.engine.locks.acquire(
-            self.txn.id,
+        self.lock(
             LockTag::Row(table.oid, key.to_vec()),
             Mode::Exclusive,
             Wait::Block,
-            Some(&self.session.cancel),
         )?;
         self.current_version(table, key, seen, filter)
     }
@@ -813,7 +832,7 @@ impl<'a> Exec<'a> {
     fn target_rows(
         &mut self,
         table: &Table,
-        key: &Option<Vec<Expr>>,
+        key: &Option<Lookup>,
         filter: &Option<Expr>,
     ) -> Result<Vec<(Vec<u8>, Row)>> {
         let rows = match key {
@@ -865,7 +884,11 @@ impl<'a> Exec<'a> {
             };
             if new_key != key {
                 self.claim_key(&table, &new_key, &row, false)?;
-                self.txn.writes.insert((table.oid, key.clone()), None);
+            }
+            if let Some((pos, _)) =
+                self.unique_conflict(&table, &new_key, &row, Some((&key, &cur)))?
+            {
+                return Err(self.unique_error(&table, pos, &row));
             }
             if let Some(ret) = &up.returning {
                 let mut out = Vec::with_capacity(ret.len());
@@ -875,11 +898,10 @@ impl<'a> Exec<'a> {
                 returned.push(out);
             }
             done.insert(new_key.clone());
-            self.txn
-                .writes
-                .insert((table.oid, new_key), Some(Arc::from(row)));
+            self.put_row(&table, Some((&key, &cur)), Some((&new_key, Arc::from(row))))?;
             count += 1;
         }
+        self.run_ri()?;
         Ok((count, returned))
     }
 
@@ -900,9 +922,10 @@ impl<'a> Exec<'a> {
                 }
                 returned.push(out);
             }
-            self.txn.writes.insert((table.oid, key), None);
+            self.put_row(&table, Some((&key, &cur)), None)?;
             count += 1;
         }
+        self.run_ri()?;
         Ok((count, returned))
     }
 }

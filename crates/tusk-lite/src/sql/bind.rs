@@ -458,15 +458,16 @@ impl<'a> Binder<'a> {
                     if_exists: s.missing_ok,
                 })
             }
+            N::IndexStmt(s) => self.bind_create_index(s),
+            N::DropStmt(s) if s.remove_type == pb::ObjectType::ObjectIndex as i32 => {
+                self.bind_drop_index(s)
+            }
             N::DropStmt(s) => {
                 if s.remove_type != pb::ObjectType::ObjectTable as i32 {
                     let what = pb::ObjectType::try_from(s.remove_type)
                         .map(|o| format!("{o:?}").trim_start_matches("Object").to_uppercase())
                         .unwrap_or_default();
                     return Err(SqlError::unsupported(format!("DROP {what}")));
-                }
-                if s.behavior == pb::DropBehavior::DropCascade as i32 {
-                    return Err(SqlError::unsupported("DROP TABLE ... CASCADE"));
                 }
                 let mut out = Vec::new();
                 for o in &s.objects {
@@ -483,6 +484,7 @@ impl<'a> Binder<'a> {
                 Ok(Statement::DropTable {
                     names: out,
                     if_exists: s.missing_ok,
+                    cascade: s.behavior == pb::DropBehavior::DropCascade as i32,
                 })
             }
             N::TruncateStmt(s) => {

@@ -5,12 +5,15 @@ use pg_query::protobuf::{self as pb, node::Node as N};
 use super::bind::{bool_literal, names, resolve_type, Binder};
 use super::plan::Expr;
 use super::plan::ExprKind;
-use super::statement::{AlterCmd, Copy, CreateTable, Statement};
+use super::statement::{AlterCmd, Copy, CreateTable, RawFk, RawUnique, Statement};
 use crate::catalog::Column;
 use crate::catalog::{Check, Table};
 use crate::copy::CopyFormat;
 use crate::error::{code, Result, SqlError};
 use crate::types::ColType;
+
+/// A column's UNIQUE and REFERENCES constraints.
+type ColumnKeys = (Vec<RawUnique>, Vec<RawFk>);
 
 /// `SELECT <expr>` as SQL text, for storing a DEFAULT in the catalog.
 fn expr_sql(expr: &pb::Node) -> Result<String> {
@@ -65,6 +68,7 @@ impl Binder<'_> {
         cd: &pb::ColumnDef,
         pk: &mut Option<(Vec<String>, Option<String>)>,
         checks: &mut Vec<(Option<String>, String)>,
+        keys: &mut ColumnKeys,
     ) -> Result<Column> {
         let ty = resolve_type(
             cd.type_name
@@ -108,7 +112,9 @@ impl Binder<'_> {
                     let name = (!con.conname.is_empty()).then(|| con.conname.clone());
                     *pk = Some((vec![cd.colname.clone()], name));
                 }
-                Ok(C::ConstrUnique) => return Err(SqlError::unsupported("UNIQUE constraints")),
+                Ok(C::ConstrUnique) => keys
+                    .0
+                    .push(super::constraints::raw_unique(con, Some(&cd.colname))?),
                 Ok(C::ConstrCheck) => {
                     let e = con
                         .raw_expr
@@ -119,9 +125,9 @@ impl Binder<'_> {
                         expr_sql(e)?,
                     ));
                 }
-                Ok(C::ConstrForeign) => {
-                    return Err(SqlError::unsupported("FOREIGN KEY constraints"))
-                }
+                Ok(C::ConstrForeign) => keys
+                    .1
+                    .push(super::constraints::raw_fk(con, Some(&cd.colname))?),
                 Ok(C::ConstrIdentity) => return Err(SqlError::unsupported("identity columns")),
                 Ok(C::ConstrGenerated) => return Err(SqlError::unsupported("generated columns")),
                 _ => return Err(SqlError::unsupported("this column constraint")),
@@ -164,9 +170,12 @@ impl Binder<'_> {
                     }
                     let mut pk = None;
                     let mut col_checks = Vec::new();
-                    let col = self.column_def(cd, &mut pk, &mut col_checks)?;
-                    if pk.is_some() {
-                        return Err(SqlError::unsupported("ADD COLUMN ... PRIMARY KEY"));
+                    let mut keys = ColumnKeys::default();
+                    let col = self.column_def(cd, &mut pk, &mut col_checks, &mut keys)?;
+                    if pk.is_some() || !keys.0.is_empty() || !keys.1.is_empty() {
+                        return Err(SqlError::unsupported(
+                            "ADD COLUMN ... PRIMARY KEY, UNIQUE or REFERENCES",
+                        ));
                     }
                     if !col_checks.is_empty() {
                         return Err(SqlError::unsupported("ADD COLUMN ... CHECK"));
@@ -197,9 +206,9 @@ impl Binder<'_> {
                                 name: (!con.conname.is_empty()).then(|| con.conname.clone()),
                             });
                         }
-                        Ok(pb::ConstrType::ConstrUnique) => {
-                            return Err(SqlError::unsupported("UNIQUE constraints"))
-                        }
+                        Ok(pb::ConstrType::ConstrUnique) => cmds.push(AlterCmd::AddUnique(
+                            super::constraints::raw_unique(con, None)?,
+                        )),
                         Ok(pb::ConstrType::ConstrCheck) => {
                             let e = con
                                 .raw_expr
@@ -210,11 +219,20 @@ impl Binder<'_> {
                                 expr: expr_sql(e)?,
                             });
                         }
-                        Ok(pb::ConstrType::ConstrForeign) => {
-                            return Err(SqlError::unsupported("FOREIGN KEY constraints"))
-                        }
+                        Ok(pb::ConstrType::ConstrForeign) => cmds.push(AlterCmd::AddForeignKey(
+                            super::constraints::raw_fk(con, None)?,
+                        )),
                         _ => return Err(SqlError::unsupported("this constraint")),
                     }
+                }
+                Ok(A::AtDropConstraint) => {
+                    if cmd.behavior == pb::DropBehavior::DropCascade as i32 {
+                        return Err(SqlError::unsupported("DROP CONSTRAINT ... CASCADE"));
+                    }
+                    cmds.push(AlterCmd::DropConstraint {
+                        name: cmd.name.clone(),
+                        missing_ok: cmd.missing_ok,
+                    });
                 }
                 Ok(other) => {
                     let n = format!("{other:?}");
@@ -676,6 +694,8 @@ impl Binder<'_> {
         let mut raw_checks: Vec<(Option<String>, String, Option<String>)> = Vec::new();
         let mut pk: Option<Vec<String>> = None;
         let mut pk_name: Option<String> = None;
+        let mut uniques: Vec<RawUnique> = Vec::new();
+        let mut foreign_keys: Vec<RawFk> = Vec::new();
         let set_pk = |pk: &mut Option<Vec<String>>, cols: Vec<String>, table: &str| -> Result<()> {
             if pk.is_some() {
                 return Err(SqlError::new(
@@ -715,7 +735,10 @@ impl Binder<'_> {
                         }];
                     }
                     let mut col_checks = Vec::new();
-                    let mut col = self.column_def(&cd, &mut col_pk, &mut col_checks)?;
+                    let mut keys = ColumnKeys::default();
+                    let mut col = self.column_def(&cd, &mut col_pk, &mut col_checks, &mut keys)?;
+                    uniques.extend(keys.0);
+                    foreign_keys.extend(keys.1);
                     for (name, expr) in col_checks {
                         raw_checks.push((name, expr, Some(cd.colname.clone())));
                     }
@@ -762,7 +785,7 @@ impl Binder<'_> {
                             }
                         }
                         Ok(C::ConstrUnique) => {
-                            return Err(SqlError::unsupported("UNIQUE constraints"))
+                            uniques.push(super::constraints::raw_unique(con, None)?)
                         }
                         Ok(C::ConstrCheck) => {
                             let e = con
@@ -776,7 +799,7 @@ impl Binder<'_> {
                             ));
                         }
                         Ok(C::ConstrForeign) => {
-                            return Err(SqlError::unsupported("FOREIGN KEY constraints"))
+                            foreign_keys.push(super::constraints::raw_fk(con, None)?)
                         }
                         _ => return Err(SqlError::unsupported("this table constraint")),
                     }
@@ -819,6 +842,8 @@ impl Binder<'_> {
             primary_key: primary_key.clone(),
             pkey_name: pk_name.clone(),
             checks: Vec::new(),
+            indexes: Vec::new(),
+            foreign_keys: Vec::new(),
         };
         let checks = self.name_checks(&tmp, raw_checks)?;
         Ok(CreateTable {
@@ -830,6 +855,8 @@ impl Binder<'_> {
             pkey_name: pk_name,
             checks,
             sequences,
+            uniques,
+            foreign_keys,
         })
     }
 }
