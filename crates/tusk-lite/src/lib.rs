@@ -25,7 +25,7 @@
 //! | area | supported | fails with 0A000 (for now) |
 //! |---|---|---|
 //! | types | bool, int2/4/8, float4/8, numeric (arbitrary precision, PostgreSQL's scale rules), text, varchar(n), char(n), date, timestamp(p), timestamptz (UTC) | time, interval, uuid, json/jsonb, bytea, arrays |
-//! | DDL | CREATE/DROP TABLE, PRIMARY KEY, NOT NULL, DEFAULT, CHECK, serial, CREATE/DROP SEQUENCE, ALTER TABLE ADD/DROP/RENAME COLUMN, ADD PRIMARY KEY, ADD CHECK, TRUNCATE | UNIQUE, FOREIGN KEY, CREATE INDEX, views, triggers, functions, schemas |
+//! | DDL | CREATE/DROP TABLE (CASCADE drops referencing foreign keys), PRIMARY KEY, UNIQUE, NOT NULL, DEFAULT, CHECK, FOREIGN KEY (NO ACTION, RESTRICT, CASCADE, SET NULL), serial, CREATE/DROP SEQUENCE, CREATE [UNIQUE] INDEX (btree, multi-column; used for equality lookups), DROP INDEX, ALTER TABLE ADD/DROP/RENAME COLUMN, ADD PRIMARY KEY, ADD CHECK/UNIQUE/FOREIGN KEY, DROP CONSTRAINT, TRUNCATE | DEFERRABLE, MATCH FULL, ON ... SET DEFAULT, partial and expression indexes, CREATE INDEX CONCURRENTLY, views, triggers, functions, schemas |
 //! | queries | SELECT with WHERE, joins (inner/left/right/full/cross, ON, USING, NATURAL), subqueries (FROM, IN, EXISTS, scalar, ANY/ALL), GROUP BY/HAVING, count/sum/avg/min/max/bool_and/bool_or/string_agg, DISTINCT, ORDER BY (NULLS FIRST/LAST), LIMIT/OFFSET, UNION/INTERSECT/EXCEPT, VALUES, WITH, generate_series, CASE, COALESCE, NULLIF, GREATEST/LEAST, LIKE/ILIKE | window functions, WITH RECURSIVE, LATERAL, DISTINCT ON |
 //! | DML | INSERT (VALUES, SELECT, DEFAULT, RETURNING, ON CONFLICT DO NOTHING / DO UPDATE), UPDATE/DELETE (expressions, RETURNING), COPY FROM STDIN/TO STDOUT (text, CSV) | UPDATE FROM, DELETE USING |
 //! | transactions | BEGIN/COMMIT/ROLLBACK, READ COMMITTED (statement snapshots, wait + re-check), REPEATABLE READ (40001), READ ONLY, SAVEPOINT/RELEASE/ROLLBACK TO, SELECT FOR UPDATE/SHARE with NOWAIT/SKIP LOCKED, deadlock detection (40P01) | SERIALIZABLE, FOR NO KEY UPDATE/KEY SHARE |
@@ -49,6 +49,13 @@
 //!   durable one on fjall. Rows are keyed by the memcomparable encoding of
 //!   their primary key (a point query is one read) and versioned by commit
 //!   timestamp.
+//! - Secondary indexes are rows too: stored under the index's OID, keyed
+//!   by the indexed values then the row's storage key, written in the
+//!   same commit as the row, so they are versioned, durable and recovered
+//!   with it. A unique value being inserted or removed is locked until its
+//!   transaction ends (a second inserter waits, then fails with 23505 or
+//!   goes ahead); foreign-key checks lock the referenced row's key (as
+//!   KEY SHARE does) and run at the end of the statement.
 //! - [`catalog`]: tables, columns, constraints and sequences, copied and
 //!   changed inside a transaction and published at COMMIT (DDL is
 //!   transactional).

@@ -680,8 +680,9 @@ impl<'a> Exec<'a> {
             for (v, &t) in src.into_iter().zip(&ins.targets) {
                 row[t] = v;
             }
-            self.check_constraints(&table, &ins.checks, &row)?;
+            // NOT NULL (in row_key) before CHECK, as PostgreSQL checks them.
             let key = self.row_key(&table, &row)?;
+            self.check_constraints(&table, &ins.checks, &row)?;
             let pk_arbiter = on_conflict && matches!(ins.arbiter, Arbiter::Any | Arbiter::Pk);
             let conflict = if !self.claim_key(&table, &key, &row, pk_arbiter)? {
                 Some(key.clone())
@@ -786,7 +787,6 @@ impl<'a> Exec<'a> {
         for ((c, _), v) in up.sets.iter().zip(vals) {
             new_row[*c] = v;
         }
-        self.check_constraints(table, checks, &new_row)?;
         let new_key = match &table.primary_key {
             Some(_) => self.row_key(table, &new_row)?,
             None => {
@@ -794,6 +794,7 @@ impl<'a> Exec<'a> {
                 key.to_vec()
             }
         };
+        self.check_constraints(table, checks, &new_row)?;
         if new_key != key {
             self.claim_key(table, &new_key, &new_row, false)?;
         }
@@ -874,7 +875,6 @@ impl<'a> Exec<'a> {
             for ((c, _), v) in up.sets.iter().zip(new_vals) {
                 row[*c] = v;
             }
-            self.check_constraints(&table, &up.checks, &row)?;
             let new_key = match &table.primary_key {
                 Some(_) => self.row_key(&table, &row)?,
                 None => {
@@ -882,6 +882,7 @@ impl<'a> Exec<'a> {
                     key.clone()
                 }
             };
+            self.check_constraints(&table, &up.checks, &row)?;
             if new_key != key {
                 self.claim_key(&table, &new_key, &row, false)?;
             }
