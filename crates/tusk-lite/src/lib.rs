@@ -162,6 +162,68 @@ impl Database {
     }
 }
 
+/// The databases `lite:` URLs opened in this process, by target: one
+/// `Database` per directory (and one for `lite:memory`), shared by every
+/// connection to it.
+fn url_databases() -> &'static parking_lot::Mutex<std::collections::HashMap<String, Database>> {
+    static DBS: std::sync::OnceLock<
+        parking_lot::Mutex<std::collections::HashMap<String, Database>>,
+    > = std::sync::OnceLock::new();
+    DBS.get_or_init(Default::default)
+}
+
+/// The database a `lite:` URL's target names: `memory` (one in-memory
+/// database per process, shared by its connections) or a directory,
+/// `///abs/path` or `relative/path` (opened, or created, once per process).
+pub fn open_url_target(target: &str) -> Result<Database, SqlError> {
+    let target = target.split('?').next().unwrap_or_default();
+    let mut dbs = url_databases().lock();
+    let key = if target == "memory" {
+        "memory".to_string()
+    } else {
+        let path = target.strip_prefix("//").unwrap_or(target);
+        if path.is_empty() {
+            return Err(SqlError::new(
+                error::code::INVALID_PARAMETER_VALUE,
+                "a lite: URL names a directory (lite:///path/to/dir) or memory (lite:memory)",
+            ));
+        }
+        std::path::absolute(path)
+            .map_err(|e| SqlError::new(error::code::IO_ERROR, e.to_string()))?
+            .to_string_lossy()
+            .into_owned()
+    };
+    if let Some(db) = dbs.get(&key) {
+        return Ok(db.clone());
+    }
+    let db = if key == "memory" {
+        Database::open_in_memory()
+    } else {
+        Database::open(&key)?
+    };
+    dbs.insert(key, db.clone());
+    Ok(db)
+}
+
+/// Makes `tusk::connect` (and everything built on it, such as `tusk
+/// --url`) accept `lite:memory` and `lite:///path/to/dir`: the connection
+/// is served in this process over a socket pair. Call it once, early;
+/// calling it again does nothing.
+///
+/// ```
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// tusk_lite::register();
+/// let conn = tusk::connect("lite:memory").await?;
+/// # Ok(()) }
+/// ```
+pub fn register() {
+    tusk::register_embedded(|target, stream| {
+        let db = open_url_target(target).map_err(|e| e.to_string())?;
+        db.serve_stream(stream);
+        Ok(())
+    });
+}
+
 /// Serves `db` on a TCP listener (e.g. `127.0.0.1:0`), on a background
 /// thread. Returns the bound address.
 pub fn serve(db: &Database, addr: &str) -> std::io::Result<std::net::SocketAddr> {

@@ -228,3 +228,36 @@ async fn embedded_tusk_driver() {
         .collect();
     assert_eq!(names, ["item1", "item2", "item3"]);
 }
+
+/// `tusk::connect` with `lite:` URLs once tusk-lite registered itself:
+/// `lite:memory` is one database per process, a directory keeps its data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lite_urls_through_tusk_connect() {
+    tusk_lite::register();
+    let a = tusk::connect("lite:memory").await.expect("lite:memory");
+    a.execute("CREATE TABLE urls (id int PRIMARY KEY)", &[])
+        .await
+        .expect("create");
+    a.execute("INSERT INTO urls VALUES ($1)", &[&7i32])
+        .await
+        .expect("insert");
+    let b = tusk::connect("lite:memory")
+        .await
+        .expect("a second connection");
+    let n: i32 = b
+        .query_scalar("SELECT id FROM urls", &[])
+        .await
+        .expect("the same database");
+    assert_eq!(n, 7);
+    let dir = std::env::temp_dir().join(format!("tusk-lite-url-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let url = format!("lite://{}", dir.display());
+    let c = tusk::connect(&url).await.expect("a directory");
+    c.execute("CREATE TABLE d (x int)", &[])
+        .await
+        .expect("create");
+    assert!(dir.is_dir(), "the database directory was created");
+    let e = tusk::connect("lite:").await.unwrap_err();
+    assert!(e.to_string().contains("lite:///path/to/dir"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
