@@ -71,6 +71,7 @@ pub mod error;
 mod exec;
 mod keys_ddl;
 pub mod numeric;
+mod prepare;
 mod session;
 pub mod sql;
 pub mod storage;

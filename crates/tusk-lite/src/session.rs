@@ -97,6 +97,8 @@ pub struct Session {
     settings: BTreeMap<&'static str, String>,
     /// Settings changed by the last statements that the client must be told of.
     pub reported: Vec<(String, String)>,
+    /// Statements prepared with SQL PREPARE, by name.
+    pub(crate) prepared: std::collections::HashMap<String, crate::prepare::Prepared>,
 }
 
 fn failed_txn() -> SqlError {
@@ -125,6 +127,7 @@ impl Session {
             txn: None,
             settings,
             reported: Vec::new(),
+            prepared: Default::default(),
         }
     }
 
@@ -189,7 +192,7 @@ impl Session {
             .unwrap_or(Isolation::ReadCommitted)
     }
 
-    fn ensure_txn(&mut self) -> &mut Txn {
+    pub(crate) fn ensure_txn(&mut self) -> &mut Txn {
         if self.txn.is_none() {
             let ro = self
                 .settings
@@ -248,6 +251,9 @@ impl Session {
             } else {
                 return Err(failed_txn());
             }
+        }
+        if let Some(r) = self.sql_prepared(node) {
+            return r;
         }
         let catalog = match &self.txn {
             Some(t) => self.engine.catalog_for(t),

@@ -54,9 +54,32 @@ fn psql_smoke() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("1|uno\n2|two"), "{stdout}");
 
-    // PREPARE/EXECUTE is not there yet: it fails clearly.
-    let out = psql(port, &["-c", "PREPARE p AS SELECT 1"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PREPARE is not supported by tusk-lite"));
+    // A prepared statement with parameters (psql's way: PREPARE/EXECUTE).
+    let out = psql(
+        port,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "PREPARE ins (int, text) AS INSERT INTO t VALUES ($1, $2); \
+             EXECUTE ins(3, 'three'); EXECUTE ins(4, 'four'); \
+             PREPARE sel AS SELECT name FROM t WHERE id = $1; \
+             EXECUTE sel(4); DEALLOCATE sel",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("INSERT 0 1\nINSERT 0 1\nPREPARE\nfour\n"), "{stdout}");
+    let out = psql(port, &["-c", "EXECUTE nope(1)"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("prepared statement \"nope\" does not exist"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // An error carries its SQLSTATE.
     let out = psql(
