@@ -73,7 +73,10 @@ fn psql_smoke() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("INSERT 0 1\nINSERT 0 1\nPREPARE\nfour\n"), "{stdout}");
+    assert!(
+        stdout.contains("INSERT 0 1\nINSERT 0 1\nPREPARE\nfour\n"),
+        "{stdout}"
+    );
     let out = psql(port, &["-c", "EXECUTE nope(1)"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("prepared statement \"nope\" does not exist"),

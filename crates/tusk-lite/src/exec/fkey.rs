@@ -225,7 +225,8 @@ impl Exec<'_> {
         .with_detail(format!(
             "Key ({cols})=({v}) is not present in table \"{}\".",
             parent.name
-        )))
+        ))
+        .on_table(&table.schema, &table.name, None, Some(&fk.name)))
     }
 
     /// A referenced key went away: fail, or cascade to the referencing rows.
@@ -274,7 +275,8 @@ impl Exec<'_> {
                 .with_detail(format!(
                     "Key ({cols})=({v}) is still referenced from table \"{}\".",
                     child.name
-                )))
+                ))
+                .on_table(&child.schema, &child.name, None, Some(&fk.name)))
             }
             FkAction::Cascade | FkAction::SetNull => {
                 for (key, _) in rows {

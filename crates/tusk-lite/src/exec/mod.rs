@@ -571,7 +571,8 @@ impl<'a> Exec<'a> {
                 .with_detail(format!(
                     "Failing row contains ({}).",
                     failing_row(table, row)
-                )));
+                ))
+                .on_table(&table.schema, &table.name, None, Some(name)));
             }
         }
         Ok(())
@@ -609,7 +610,8 @@ impl<'a> Exec<'a> {
                         c.name, table.name
                     ),
                 )
-                .with_detail(format!("Failing row contains ({}).", vals.join(", "))));
+                .with_detail(format!("Failing row contains ({}).", vals.join(", ")))
+                .on_table(&table.schema, &table.name, Some(&c.name), None));
             }
         }
         Ok(match &table.primary_key {

@@ -68,6 +68,7 @@ pub(crate) fn duplicate_key(table: &Table, name: &str, cols: &[usize], row: &[Va
         names.join(", "),
         vals.join(", ")
     ))
+    .on_table(&table.schema, &table.name, None, Some(name))
 }
 
 impl Exec<'_> {

@@ -127,6 +127,16 @@ fn error_response(e: &SqlError, severity: &str) -> ErrorResponse {
     if let Some(p) = e.position {
         fields.push((b'P', p.to_string()));
     }
+    if let Some(o) = &e.object {
+        fields.push((b's', o.schema.clone()));
+        fields.push((b't', o.table.clone()));
+        if let Some(c) = &o.column {
+            fields.push((b'c', c.clone()));
+        }
+        if let Some(n) = &o.constraint {
+            fields.push((b'n', n.clone()));
+        }
+    }
     ErrorResponse::new(fields)
 }
 
