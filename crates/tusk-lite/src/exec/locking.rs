@@ -65,26 +65,40 @@ impl Exec<'_> {
         } else {
             Mode::Shared
         };
+        let referenced = mode == Mode::Exclusive
+            && !self
+                .engine
+                .catalog_for(self.txn)
+                .referencing(table.oid)
+                .is_empty();
         let mut out = Vec::new();
         for (k, seen) in rows {
             if out.len() >= want {
                 break;
             }
-            let got = self
+            let nowait = |e: SqlError| {
+                if e.code == code::LOCK_NOT_AVAILABLE && wait == Wait::NoWait {
+                    SqlError::new(
+                        code::LOCK_NOT_AVAILABLE,
+                        format!(
+                            "could not obtain lock on row in relation \"{}\"",
+                            table.name
+                        ),
+                    )
+                } else {
+                    e
+                }
+            };
+            let mut got = self
                 .lock(LockTag::Row(table.oid, k.clone()), mode, wait)
-                .map_err(|e| {
-                    if e.code == code::LOCK_NOT_AVAILABLE && wait == Wait::NoWait {
-                        SqlError::new(
-                            code::LOCK_NOT_AVAILABLE,
-                            format!(
-                                "could not obtain lock on row in relation \"{}\"",
-                                table.name
-                            ),
-                        )
-                    } else {
-                        e
-                    }
-                })?;
+                .map_err(nowait)?;
+            // FOR UPDATE also conflicts with a foreign key's KEY SHARE
+            // lock on the row (FOR SHARE does not).
+            if got && referenced {
+                got = self
+                    .lock(LockTag::Key(table.oid, k.clone()), Mode::Exclusive, wait)
+                    .map_err(nowait)?;
+            }
             if !got {
                 continue;
             }
