@@ -31,12 +31,13 @@ pub struct Args {
     /// Full scans of bench_wide per W4 round (default 3, --quick 1).
     #[arg(long)]
     pub scans: Option<u64>,
-    /// Only these workloads: W1, W2, W3, W4, W6, W7 (comma-separated or repeated).
+    /// Only these workloads: W1, W2, W3, W4, W6, W7, L1, L2, L3 (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Only these drivers: tusk, tusk-shared, tusk-tracked, tusk-stream, tusk-groups,
     /// tusk-isolated, tusk-acquire, tusk-tx, tusk-noreset, tokio-postgres, tokio-postgres-pipelined,
-    /// deadpool-tokio-postgres, deadpool-clean, sqlx, pgbench, server.
+    /// deadpool-tokio-postgres, deadpool-clean, sqlx, pgbench, server, and for L1-L3 postgres and
+    /// tusk-lite.
     #[arg(long = "driver", value_delimiter = ',')]
     pub drivers: Vec<String>,
     /// Write the figures as JSON here.
@@ -249,7 +250,7 @@ fn select(args: &Args) -> Result<Vec<workloads::Workload>> {
                     "{id} is not measured yet (W5 needs COPY); choose from W1, W2, W3, W4, W6, W7"
                 )
             } else {
-                format!("no workload {id:?}; choose from W1, W2, W3, W4, W6, W7")
+                format!("no workload {id:?}; choose from W1, W2, W3, W4, W6, W7, L1, L2, L3")
             }));
         }
     }

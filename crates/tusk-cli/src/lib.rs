@@ -20,15 +20,19 @@
 //! | `tusk ping` | connects, runs `SELECT 1`, prints the server version and the timings |
 //! | `tusk dev start\|stop\|status` | a persistent local PostgreSQL for development ([`dev`]) |
 //! | `tusk metrics --serve ADDR` | a connection pool's Prometheus metrics on `/metrics` and its health on `/health`, over HTTP ([`metrics`]) |
+//! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
-//! development cluster, started on demand. `docs/cli.md` has the details.
+//! development cluster, started on demand; with the `lite` feature,
+//! `lite:memory` and `lite:///path/to/dir` open an embedded tusk-lite
+//! database in the process. `docs/cli.md` has the details.
 
 #![warn(missing_docs)]
 
 pub mod dev;
 mod error;
 pub mod json;
+pub mod lite;
 pub mod metrics;
 mod ping;
 mod query;
@@ -65,6 +69,28 @@ pub enum Command {
         /// start, stop or status
         #[command(subcommand)]
         action: DevAction,
+    },
+    /// Run tusk-lite, the embedded PostgreSQL-compatible engine (needs a
+    /// tusk built with --features lite)
+    Lite {
+        /// serve
+        #[command(subcommand)]
+        action: LiteAction,
+    },
+}
+
+/// `tusk lite` actions.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum LiteAction {
+    /// Serve a tusk-lite database to PostgreSQL clients over TCP; prints
+    /// the bound address, then serves until stopped
+    Serve {
+        /// The database directory (created when missing), or `memory`
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Listen on this host:port (port 0 picks a free one)
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5432")]
+        listen: String,
     },
 }
 
@@ -165,6 +191,7 @@ pub fn run_with(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
+    lite::register();
     match cli.command {
         Command::Query(args) => {
             let url = resolve_url(&args.conn, ctx, err)?;
@@ -182,6 +209,7 @@ pub fn run_with(
             Ok(0)
         }
         Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),
+        Command::Lite { action } => lite::command(&action, out),
     }
 }
 

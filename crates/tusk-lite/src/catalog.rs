@@ -36,6 +36,53 @@ pub struct Table {
     /// CHECK constraints.
     #[serde(default)]
     pub checks: Vec<Check>,
+    /// Secondary indexes (UNIQUE constraints and CREATE INDEX).
+    #[serde(default)]
+    pub indexes: Vec<Index>,
+    /// FOREIGN KEY constraints of this table (the referencing side).
+    #[serde(default)]
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// A secondary index: its entries live in the store under the index's own
+/// OID, keyed by the memcomparable encoding of the indexed values followed
+/// by the row's storage key, so an equality lookup is one prefix scan and
+/// entries are versioned (and committed) with the rows they point at.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Index {
+    pub oid: u32,
+    pub name: String,
+    /// Indexed column positions, in index order.
+    pub columns: Vec<usize>,
+    pub unique: bool,
+    /// Made by a UNIQUE constraint (dropped with it, not by DROP INDEX).
+    pub constraint: bool,
+}
+
+/// What a FOREIGN KEY does to referencing rows when the referenced key
+/// goes away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum FkAction {
+    /// Fail at the end of the statement (the default).
+    NoAction,
+    /// Fail at once.
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+/// A FOREIGN KEY constraint (MATCH SIMPLE, not deferrable).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ForeignKey {
+    pub name: String,
+    /// Referencing column positions in this table.
+    pub columns: Vec<usize>,
+    pub ref_table: TableId,
+    /// Referenced column positions, a primary key or unique index there.
+    pub ref_columns: Vec<usize>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
 }
 
 /// A CHECK constraint: its name and its expression as `SELECT <expr>`.
@@ -48,6 +95,15 @@ pub struct Check {
 impl Table {
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// Whether a constraint (primary key, unique, check or foreign key)
+    /// of this table is called `name`.
+    pub fn has_constraint(&self, name: &str) -> bool {
+        self.pkey_name.as_deref() == Some(name)
+            || self.checks.iter().any(|c| c.name == name)
+            || self.indexes.iter().any(|i| i.constraint && i.name == name)
+            || self.foreign_keys.iter().any(|f| f.name == name)
     }
 }
 
@@ -98,6 +154,44 @@ impl Catalog {
 
     pub fn table_by_oid(&self, oid: TableId) -> Option<&Arc<Table>> {
         self.tables.values().find(|t| t.oid == oid)
+    }
+
+    /// Whether a relation (table, sequence, primary key or index) called
+    /// `name` exists in `schema`: they share one namespace, as in PostgreSQL.
+    pub fn relation_exists(&self, schema: &str, name: &str) -> bool {
+        self.table(schema, name).is_some()
+            || self.sequence(schema, name).is_some()
+            || self.index(schema, name).is_some()
+            || self
+                .tables
+                .values()
+                .any(|t| t.schema == schema && t.pkey_name.as_deref() == Some(name))
+    }
+
+    /// The table and position of the secondary index called `name`.
+    pub fn index(&self, schema: &str, name: &str) -> Option<(&Arc<Table>, usize)> {
+        self.tables
+            .values()
+            .filter(|t| t.schema == schema)
+            .find_map(|t| {
+                t.indexes
+                    .iter()
+                    .position(|i| i.name == name)
+                    .map(|p| (t, p))
+            })
+    }
+
+    /// The foreign keys that reference `table`: (referencing table, key).
+    pub fn referencing(&self, table: TableId) -> Vec<(Arc<Table>, ForeignKey)> {
+        let mut out = Vec::new();
+        for t in self.tables.values() {
+            for fk in &t.foreign_keys {
+                if fk.ref_table == table {
+                    out.push((t.clone(), fk.clone()));
+                }
+            }
+        }
+        out
     }
 
     pub fn alloc_oid(&mut self) -> u32 {

@@ -43,8 +43,16 @@ pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<O
             format!("relation \"{}\" already exists", ct.name),
         ));
     }
+    if let Some(p) = &ct.pkey_name {
+        if cat.relation_exists(&ct.schema, p) {
+            return Err(SqlError::new(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{p}\" already exists"),
+            ));
+        }
+    }
     let oid = cat.alloc_oid();
-    let table = Table {
+    let mut table = Table {
         oid,
         name: ct.name.clone(),
         schema: ct.schema.clone(),
@@ -52,7 +60,10 @@ pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<O
         primary_key: ct.primary_key,
         pkey_name: ct.pkey_name,
         checks: ct.checks,
+        indexes: Vec::new(),
+        foreign_keys: Vec::new(),
     };
+    crate::keys_ddl::add_to_new_table(&mut cat, &mut table, ct.uniques, ct.foreign_keys)?;
     for mut seq in ct.sequences {
         if cat.sequence(&seq.schema, &seq.name).is_some()
             || cat.table(&seq.schema, &seq.name).is_some()
@@ -76,6 +87,7 @@ pub fn drop_tables(
     txn: &mut Txn,
     names: Vec<(String, String)>,
     if_exists: bool,
+    cascade: bool,
 ) -> Result<Outcome> {
     if txn.read_only {
         return Err(SqlError::new(
@@ -105,7 +117,13 @@ pub fn drop_tables(
             }
         }
     }
+    let oids: Vec<u32> = found.iter().map(|t| t.oid).collect();
+    crate::keys_ddl::drop_referencing(&mut cat, &oids, cascade, &mut out)?;
     for t in found {
+        for idx in &t.indexes {
+            txn.writes.retain(|(tid, _), _| *tid != idx.oid);
+            txn.dropped.push(idx.oid);
+        }
         engine.locks.acquire(
             txn.id,
             LockTag::Table(t.oid),
@@ -258,6 +276,9 @@ pub fn alter_table(
     let mut sources: Vec<Source> = (0..table.columns.len()).map(Source::Old).collect();
     let mut rekey = false;
     let mut new_checks: Vec<(Option<String>, String, Option<String>)> = Vec::new();
+    let mut new_uniques = Vec::new();
+    let mut new_fks = Vec::new();
+    let mut out = Outcome::tag("ALTER TABLE");
     for cmd in cmds {
         match cmd {
             AlterCmd::AddColumn(col) => {
@@ -291,6 +312,7 @@ pub fn alter_table(
                         return Err(SqlError::unsupported("dropping a primary key column"));
                     }
                 }
+                crate::keys_ddl::drop_column(ex, &mut cat, &mut table, i, &col)?;
                 table.columns.remove(i);
                 sources.remove(i);
                 if let Some(pk) = &mut table.primary_key {
@@ -302,6 +324,14 @@ pub fn alter_table(
                 }
             }
             AlterCmd::AddCheck { name: cname, expr } => new_checks.push((cname, expr, None)),
+            AlterCmd::AddUnique(u) => new_uniques.push(u),
+            AlterCmd::AddForeignKey(f) => new_fks.push(f),
+            AlterCmd::DropConstraint {
+                name: cname,
+                missing_ok,
+            } => crate::keys_ddl::drop_constraint(
+                ex, &cat, &mut table, &cname, missing_ok, &mut out,
+            )?,
             AlterCmd::RenameColumn { from, to } => {
                 if table.checks.iter().any(|c| c.expr.contains(from.as_str())) {
                     return Err(SqlError::unsupported(
@@ -478,8 +508,17 @@ pub fn alter_table(
                 .insert((old.oid, new_key), Some(Arc::from(new_row)));
         }
     }
+    if rekey {
+        crate::keys_ddl::rebuild_indexes(ex, &table)?;
+    }
+    for u in new_uniques {
+        crate::keys_ddl::add_unique(ex, &mut cat, &mut table, u)?;
+    }
+    for f in new_fks {
+        crate::keys_ddl::add_foreign_key(ex, &cat, &mut table, f)?;
+    }
     cat.tables
         .insert((schema.to_string(), name.to_string()), Arc::new(table));
     ex.txn.catalog = Some(Arc::new(cat));
-    Ok(Outcome::tag("ALTER TABLE"))
+    Ok(out)
 }

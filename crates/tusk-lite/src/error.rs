@@ -22,6 +22,7 @@ pub mod code {
     pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
     pub const CANNOT_COERCE: &str = "42846";
     pub const UNIQUE_VIOLATION: &str = "23505";
+    pub const FOREIGN_KEY_VIOLATION: &str = "23503";
     pub const NOT_NULL_VIOLATION: &str = "23502";
     pub const CHECK_VIOLATION: &str = "23514";
     pub const DIVISION_BY_ZERO: &str = "22012";
@@ -63,6 +64,18 @@ pub struct SqlError {
     pub position: Option<u32>,
     /// FATAL errors end the session.
     pub fatal: bool,
+    /// The object a constraint violation is about, sent as the schema,
+    /// table, column and constraint fields (drivers expose them).
+    pub object: Option<Box<ErrorObject>>,
+}
+
+/// The schema, table, column and constraint fields of an ErrorResponse.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ErrorObject {
+    pub schema: String,
+    pub table: String,
+    pub column: Option<String>,
+    pub constraint: Option<String>,
 }
 
 impl SqlError {
@@ -74,7 +87,25 @@ impl SqlError {
             hint: None,
             position: None,
             fatal: false,
+            object: None,
         }
+    }
+
+    /// Names the table (and constraint or column) the error is about.
+    pub fn on_table(
+        mut self,
+        schema: &str,
+        table: &str,
+        column: Option<&str>,
+        constraint: Option<&str>,
+    ) -> SqlError {
+        self.object = Some(Box::new(ErrorObject {
+            schema: schema.to_string(),
+            table: table.to_string(),
+            column: column.map(str::to_string),
+            constraint: constraint.map(str::to_string),
+        }));
+        self
     }
 
     /// The construct is not implemented: SQLSTATE 0A000 naming it.

@@ -25,7 +25,7 @@
 //! | area | supported | fails with 0A000 (for now) |
 //! |---|---|---|
 //! | types | bool, int2/4/8, float4/8, numeric (arbitrary precision, PostgreSQL's scale rules), text, varchar(n), char(n), date, timestamp(p), timestamptz (UTC) | time, interval, uuid, json/jsonb, bytea, arrays |
-//! | DDL | CREATE/DROP TABLE, PRIMARY KEY, NOT NULL, DEFAULT, CHECK, serial, CREATE/DROP SEQUENCE, ALTER TABLE ADD/DROP/RENAME COLUMN, ADD PRIMARY KEY, ADD CHECK, TRUNCATE | UNIQUE, FOREIGN KEY, CREATE INDEX, views, triggers, functions, schemas |
+//! | DDL | CREATE/DROP TABLE (CASCADE drops referencing foreign keys), PRIMARY KEY, UNIQUE, NOT NULL, DEFAULT, CHECK, FOREIGN KEY (NO ACTION, RESTRICT, CASCADE, SET NULL), serial, CREATE/DROP SEQUENCE, CREATE [UNIQUE] INDEX (btree, multi-column; used for equality lookups), DROP INDEX, ALTER TABLE ADD/DROP/RENAME COLUMN, ADD PRIMARY KEY, ADD CHECK/UNIQUE/FOREIGN KEY, DROP CONSTRAINT, TRUNCATE | DEFERRABLE, MATCH FULL, ON ... SET DEFAULT, partial and expression indexes, CREATE INDEX CONCURRENTLY, views, triggers, functions, schemas |
 //! | queries | SELECT with WHERE, joins (inner/left/right/full/cross, ON, USING, NATURAL), subqueries (FROM, IN, EXISTS, scalar, ANY/ALL), GROUP BY/HAVING, count/sum/avg/min/max/bool_and/bool_or/string_agg, DISTINCT, ORDER BY (NULLS FIRST/LAST), LIMIT/OFFSET, UNION/INTERSECT/EXCEPT, VALUES, WITH, generate_series, CASE, COALESCE, NULLIF, GREATEST/LEAST, LIKE/ILIKE | window functions, WITH RECURSIVE, LATERAL, DISTINCT ON |
 //! | DML | INSERT (VALUES, SELECT, DEFAULT, RETURNING, ON CONFLICT DO NOTHING / DO UPDATE), UPDATE/DELETE (expressions, RETURNING), COPY FROM STDIN/TO STDOUT (text, CSV) | UPDATE FROM, DELETE USING |
 //! | transactions | BEGIN/COMMIT/ROLLBACK, READ COMMITTED (statement snapshots, wait + re-check), REPEATABLE READ (40001), READ ONLY, SAVEPOINT/RELEASE/ROLLBACK TO, SELECT FOR UPDATE/SHARE with NOWAIT/SKIP LOCKED, deadlock detection (40P01) | SERIALIZABLE, FOR NO KEY UPDATE/KEY SHARE |
@@ -49,6 +49,13 @@
 //!   durable one on fjall. Rows are keyed by the memcomparable encoding of
 //!   their primary key (a point query is one read) and versioned by commit
 //!   timestamp.
+//! - Secondary indexes are rows too: stored under the index's OID, keyed
+//!   by the indexed values then the row's storage key, written in the
+//!   same commit as the row, so they are versioned, durable and recovered
+//!   with it. A unique value being inserted or removed is locked until its
+//!   transaction ends (a second inserter waits, then fails with 23505 or
+//!   goes ahead); foreign-key checks lock the referenced row's key (as
+//!   KEY SHARE does) and run at the end of the statement.
 //! - [`catalog`]: tables, columns, constraints and sequences, copied and
 //!   changed inside a transaction and published at COMMIT (DDL is
 //!   transactional).
@@ -62,7 +69,9 @@ pub mod datetime;
 mod ddl;
 pub mod error;
 mod exec;
+mod keys_ddl;
 pub mod numeric;
+mod prepare;
 mod session;
 pub mod sql;
 pub mod storage;
@@ -152,6 +161,68 @@ impl Database {
         })
         .await
     }
+}
+
+/// The databases `lite:` URLs opened in this process, by target: one
+/// `Database` per directory (and one for `lite:memory`), shared by every
+/// connection to it.
+fn url_databases() -> &'static parking_lot::Mutex<std::collections::HashMap<String, Database>> {
+    static DBS: std::sync::OnceLock<
+        parking_lot::Mutex<std::collections::HashMap<String, Database>>,
+    > = std::sync::OnceLock::new();
+    DBS.get_or_init(Default::default)
+}
+
+/// The database a `lite:` URL's target names: `memory` (one in-memory
+/// database per process, shared by its connections) or a directory,
+/// `///abs/path` or `relative/path` (opened, or created, once per process).
+pub fn open_url_target(target: &str) -> Result<Database, SqlError> {
+    let target = target.split('?').next().unwrap_or_default();
+    let mut dbs = url_databases().lock();
+    let key = if target == "memory" {
+        "memory".to_string()
+    } else {
+        let path = target.strip_prefix("//").unwrap_or(target);
+        if path.is_empty() {
+            return Err(SqlError::new(
+                error::code::INVALID_PARAMETER_VALUE,
+                "a lite: URL names a directory (lite:///path/to/dir) or memory (lite:memory)",
+            ));
+        }
+        std::path::absolute(path)
+            .map_err(|e| SqlError::new(error::code::IO_ERROR, e.to_string()))?
+            .to_string_lossy()
+            .into_owned()
+    };
+    if let Some(db) = dbs.get(&key) {
+        return Ok(db.clone());
+    }
+    let db = if key == "memory" {
+        Database::open_in_memory()
+    } else {
+        Database::open(&key)?
+    };
+    dbs.insert(key, db.clone());
+    Ok(db)
+}
+
+/// Makes `tusk::connect` (and everything built on it, such as `tusk
+/// --url`) accept `lite:memory` and `lite:///path/to/dir`: the connection
+/// is served in this process over a socket pair. Call it once, early;
+/// calling it again does nothing.
+///
+/// ```
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// tusk_lite::register();
+/// let conn = tusk::connect("lite:memory").await?;
+/// # Ok(()) }
+/// ```
+pub fn register() {
+    tusk::register_embedded(|target, stream| {
+        let db = open_url_target(target).map_err(|e| e.to_string())?;
+        db.serve_stream(stream);
+        Ok(())
+    });
 }
 
 /// Serves `db` on a TCP listener (e.g. `127.0.0.1:0`), on a background

@@ -54,9 +54,35 @@ fn psql_smoke() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("1|uno\n2|two"), "{stdout}");
 
-    // PREPARE/EXECUTE is not there yet: it fails clearly.
-    let out = psql(port, &["-c", "PREPARE p AS SELECT 1"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PREPARE is not supported by tusk-lite"));
+    // A prepared statement with parameters (psql's way: PREPARE/EXECUTE).
+    let out = psql(
+        port,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "PREPARE ins (int, text) AS INSERT INTO t VALUES ($1, $2); \
+             EXECUTE ins(3, 'three'); EXECUTE ins(4, 'four'); \
+             PREPARE sel AS SELECT name FROM t WHERE id = $1; \
+             EXECUTE sel(4); DEALLOCATE sel",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("INSERT 0 1\nINSERT 0 1\nPREPARE\nfour\n"),
+        "{stdout}"
+    );
+    let out = psql(port, &["-c", "EXECUTE nope(1)"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("prepared statement \"nope\" does not exist"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // An error carries its SQLSTATE.
     let out = psql(
@@ -227,4 +253,37 @@ async fn embedded_tusk_driver() {
         .map(|r| r.get::<String>(0))
         .collect();
     assert_eq!(names, ["item1", "item2", "item3"]);
+}
+
+/// `tusk::connect` with `lite:` URLs once tusk-lite registered itself:
+/// `lite:memory` is one database per process, a directory keeps its data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lite_urls_through_tusk_connect() {
+    tusk_lite::register();
+    let a = tusk::connect("lite:memory").await.expect("lite:memory");
+    a.execute("CREATE TABLE urls (id int PRIMARY KEY)", &[])
+        .await
+        .expect("create");
+    a.execute("INSERT INTO urls VALUES ($1)", &[&7i32])
+        .await
+        .expect("insert");
+    let b = tusk::connect("lite:memory")
+        .await
+        .expect("a second connection");
+    let n: i32 = b
+        .query_scalar("SELECT id FROM urls", &[])
+        .await
+        .expect("the same database");
+    assert_eq!(n, 7);
+    let dir = std::env::temp_dir().join(format!("tusk-lite-url-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let url = format!("lite://{}", dir.display());
+    let c = tusk::connect(&url).await.expect("a directory");
+    c.execute("CREATE TABLE d (x int)", &[])
+        .await
+        .expect("create");
+    assert!(dir.is_dir(), "the database directory was created");
+    let e = tusk::connect("lite:").await.unwrap_err();
+    assert!(e.to_string().contains("lite:///path/to/dir"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

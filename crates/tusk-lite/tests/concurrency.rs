@@ -223,3 +223,110 @@ async fn cancel_request_stops_a_waiting_statement() {
         a.batch_execute("DROP TABLE c").await.expect("drop");
     }
 }
+
+/// Runs `first` in an open transaction on session 0, starts `second` on
+/// session 1, checks that it waits, ends the first transaction (COMMIT or
+/// ROLLBACK) and returns what the second statement got.
+async fn second_waits(
+    c: &[Arc<Client>],
+    first: &str,
+    second: &str,
+    commit: bool,
+) -> Result<(), tokio_postgres::Error> {
+    c[0].batch_execute(&format!("BEGIN; {first}"))
+        .await
+        .expect("first");
+    let b = c[1].clone();
+    let s = second.to_string();
+    let waiter = tokio::spawn(async move { b.batch_execute(&s).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        !waiter.is_finished(),
+        "`{second}` waits for the transaction that ran `{first}`"
+    );
+    c[0].batch_execute(if commit { "COMMIT" } else { "ROLLBACK" })
+        .await
+        .expect("end the first transaction");
+    waiter.await.expect("join")
+}
+
+/// Two sessions insert the same primary key or unique value: the second
+/// waits for the first; after its COMMIT it fails with 23505, after its
+/// ROLLBACK it goes ahead. The same for a deleted value being re-inserted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_inserter_of_a_key_waits_for_the_first() {
+    both(|c| async move {
+        c[0].batch_execute("CREATE TABLE uk (id int PRIMARY KEY, code text UNIQUE)")
+            .await
+            .expect("setup");
+        let pairs = [
+            (
+                "INSERT INTO uk VALUES (1, 'a')",
+                "INSERT INTO uk VALUES (1, 'b')",
+            ),
+            (
+                "INSERT INTO uk VALUES (2, 'x')",
+                "INSERT INTO uk VALUES (3, 'x')",
+            ),
+        ];
+        for (first, second) in pairs {
+            for commit in [false, true] {
+                c[2].batch_execute("DELETE FROM uk").await.expect("reset");
+                let r = second_waits(&c, first, second, commit).await;
+                if commit {
+                    let e = r.unwrap_err();
+                    assert_eq!(e.code().map(|s| s.code()), Some("23505"), "{e}");
+                } else {
+                    r.expect("goes ahead after the first rolls back");
+                }
+            }
+        }
+        // A value being deleted: the inserter waits; after COMMIT it goes ahead.
+        c[2].batch_execute("DELETE FROM uk; INSERT INTO uk VALUES (5, 'del')")
+            .await
+            .expect("reset");
+        second_waits(
+            &c,
+            "DELETE FROM uk WHERE id = 5",
+            "INSERT INTO uk VALUES (6, 'del')",
+            true,
+        )
+        .await
+        .expect("the value is free once the delete commits");
+        c[0].batch_execute("DROP TABLE uk").await.expect("drop");
+    })
+    .await;
+}
+
+/// A child row referencing a parent being deleted waits; after the
+/// delete commits it fails with 23503, after a rollback it goes ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_key_check_waits_for_a_parent_delete() {
+    both(|c| async move {
+        c[0].batch_execute(
+            "CREATE TABLE fp (id int PRIMARY KEY); CREATE TABLE fc (pid int REFERENCES fp)",
+        )
+        .await
+        .expect("setup");
+        for commit in [false, true] {
+            c[2].batch_execute("DELETE FROM fc; DELETE FROM fp; INSERT INTO fp VALUES (1)")
+                .await
+                .expect("reset");
+            let r = second_waits(
+                &c,
+                "DELETE FROM fp WHERE id = 1",
+                "INSERT INTO fc VALUES (1)",
+                commit,
+            )
+            .await;
+            if commit {
+                let e = r.unwrap_err();
+                assert_eq!(e.code().map(|s| s.code()), Some("23503"), "{e}");
+            } else {
+                r.expect("the parent is back");
+            }
+        }
+        c[0].batch_execute("DROP TABLE fc, fp").await.expect("drop");
+    })
+    .await;
+}

@@ -24,9 +24,14 @@ impl std::error::Error for DbError {}
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> DbError {
         match e.as_db_error() {
+            // The DETAIL is part of the text, so `statement error` can
+            // match PostgreSQL's detail line too.
             Some(db) => DbError {
                 code: Some(db.code().code().to_string()),
-                text: format!("{}: {}", db.code().code(), db.message()),
+                text: match db.detail() {
+                    Some(d) => format!("{}: {} DETAIL: {d}", db.code().code(), db.message()),
+                    None => format!("{}: {}", db.code().code(), db.message()),
+                },
             },
             None => DbError {
                 code: None,

@@ -107,7 +107,7 @@ pub mod types;
 pub use batch::{Batch, BatchResult, QueryResult};
 pub use cancel::CancelToken;
 pub use config::Config;
-pub use connect::{connect, connect_in_process, connect_with};
+pub use connect::{connect, connect_in_process, connect_with, register_embedded, EmbeddedServe};
 pub use connection::{Connection, TransactionStatus};
 pub use engine::response::SimpleQueryMessage;
 pub use error::{DbError, Error, ErrorKind, SqlState};

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::measure::Sample;
 
 pub mod connect;
+pub mod lite;
 pub mod pgbench;
 pub mod server;
 pub mod tasks;
@@ -119,6 +120,9 @@ pub fn all() -> Vec<Workload> {
         w4::workload(),
         w6::workload(),
         w7::workload(),
+        lite::l1(),
+        lite::l2(),
+        lite::l3(),
     ]
 }
 

@@ -3,7 +3,11 @@
 //! COMMITTED re-check of changed rows.
 
 mod agg;
+mod dml;
 pub mod expr;
+mod fkey;
+mod locking;
+mod write;
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -11,7 +15,7 @@ use std::sync::Arc;
 
 use crate::catalog::Table;
 use crate::error::{code, Result, SqlError};
-use crate::sql::plan::{Delete, Expr, Insert, JoinKind, Plan, SetOpKind, SortKey, Update};
+use crate::sql::plan::{Delete, Expr, Insert, JoinKind, Lookup, Plan, SetOpKind, SortKey, Update};
 use crate::storage::{keys, Row, Ts};
 use crate::txn::locks::{LockTag, Mode, Wait};
 use crate::txn::{Engine, Isolation, Txn};
@@ -26,6 +30,8 @@ pub struct SessionInfo {
     pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// currval(): the last nextval() of each sequence in this session.
     pub currval: std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<u32, i64>>>,
+    /// `lock_timeout`: a lock wait longer than this fails with 55P03.
+    pub lock_timeout: Option<std::time::Duration>,
 }
 
 pub struct Exec<'a> {
@@ -35,6 +41,8 @@ pub struct Exec<'a> {
     pub params: &'a [Value],
     pub outer: Vec<Vec<Value>>,
     pub session: &'a SessionInfo,
+    /// Foreign-key checks and actions queued by this statement's writes.
+    pub ri: std::collections::VecDeque<fkey::RiEvent>,
 }
 
 pub type Rows = Vec<Vec<Value>>;
@@ -68,41 +76,18 @@ fn row_identity(r: &[Value]) -> Vec<u8> {
 }
 
 fn unique_violation(table: &Table, row: &[Value]) -> SqlError {
-    let cols = table.primary_key.clone().unwrap_or_default();
-    let names: Vec<&str> = cols
-        .iter()
-        .map(|c| table.columns[*c].name.as_str())
-        .collect();
-    let vals: Vec<String> = cols
-        .iter()
-        .map(|c| format_text(&row[*c], table.columns[*c].ty.ty))
-        .collect();
-    SqlError::new(
-        code::UNIQUE_VIOLATION,
-        format!(
-            "duplicate key value violates unique constraint \"{}\"",
-            table.pkey_name.clone().unwrap_or_default()
-        ),
+    write::duplicate_key(
+        table,
+        table.pkey_name.as_deref().unwrap_or_default(),
+        table.primary_key.as_deref().unwrap_or_default(),
+        row,
     )
-    .with_detail(format!(
-        "Key ({})=({}) already exists.",
-        names.join(", "),
-        vals.join(", ")
-    ))
 }
 
 impl<'a> Exec<'a> {
     /// Locks `table` in `mode` until the end of the transaction.
     pub fn lock_table(&mut self, table: &Table, mode: Mode) -> Result<()> {
-        self.engine
-            .locks
-            .acquire(
-                self.txn.id,
-                LockTag::Table(table.oid),
-                mode,
-                Wait::Block,
-                Some(&self.session.cancel),
-            )
+        self.lock(LockTag::Table(table.oid), mode, Wait::Block)
             .map(|_| ())
     }
 
@@ -152,21 +137,27 @@ impl<'a> Exec<'a> {
     fn key_rows(
         &mut self,
         table: &Table,
-        key: &[Expr],
+        key: &Lookup,
         outer_row: &[Value],
     ) -> Result<Vec<(Vec<u8>, Row)>> {
-        let mut vals = Vec::with_capacity(key.len());
-        for k in key {
+        let exprs = match key {
+            Lookup::Pk(e) | Lookup::Index(_, e) => e,
+        };
+        let mut vals = Vec::with_capacity(exprs.len());
+        for k in exprs {
             let v = self.eval(k, outer_row)?;
             if v.is_null() {
                 return Ok(Vec::new());
             }
             vals.push(v);
         }
-        let mut kb = Vec::new();
-        for v in &vals {
-            keys::encode(v, &mut kb);
+        if let Lookup::Index(pos, _) = key {
+            let Some(idx) = table.indexes.get(*pos) else {
+                return Err(SqlError::internal("index lookup on a missing index"));
+            };
+            return self.index_rows(table, idx, &vals);
         }
+        let kb = write::encode_values(&vals);
         Ok(self
             .visible_row(table, &kb)?
             .map(|r| vec![(kb, r)])
@@ -436,474 +427,6 @@ impl<'a> Exec<'a> {
             Ordering::Equal
         });
         Ok(keyed.into_iter().map(|(_, r)| r).collect())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn lock_rows(
-        &mut self,
-        table: &Table,
-        key: &Option<Vec<Expr>>,
-        filter: Option<&Expr>,
-        order: &[SortKey],
-        exclusive: bool,
-        wait: Wait,
-        limit: Option<&Expr>,
-        offset: Option<&Expr>,
-    ) -> Result<Rows> {
-        let count = |ex: &mut Exec<'_>, e: Option<&Expr>| -> Result<Option<usize>> {
-            Ok(match e {
-                Some(e) => match ex.eval(e, &[])? {
-                    Value::Int(i) if i < 0 => {
-                        return Err(SqlError::new("2201W", "LIMIT must not be negative"))
-                    }
-                    Value::Int(i) => Some(usize::try_from(i).unwrap_or(usize::MAX)),
-                    _ => None,
-                },
-                None => None,
-            })
-        };
-        let want = match (count(self, limit)?, count(self, offset)?) {
-            (Some(l), o) => l.saturating_add(o.unwrap_or(0)),
-            (None, _) => usize::MAX,
-        };
-        let mut rows = self.target_rows(table, key, &filter.cloned())?;
-        if !order.is_empty() {
-            let keyed: Rows = rows.iter().map(|(_, r)| r.to_vec()).collect();
-            let idx: Vec<usize> = (0..keyed.len()).collect();
-            // Sort the candidates by the ORDER BY keys of the versions seen.
-            let mut with_idx: Rows = keyed
-                .into_iter()
-                .zip(idx)
-                .map(|(mut r, i)| {
-                    r.push(Value::Int(i64::try_from(i).unwrap_or(0)));
-                    r
-                })
-                .collect();
-            with_idx = self.sort(with_idx, order)?;
-            let mut sorted = Vec::with_capacity(rows.len());
-            let mut slots: Vec<Option<(Vec<u8>, Row)>> = rows.into_iter().map(Some).collect();
-            for r in with_idx {
-                if let Some(Value::Int(i)) = r.last() {
-                    if let Some(item) = slots
-                        .get_mut(usize::try_from(*i).unwrap_or(0))
-                        .and_then(Option::take)
-                    {
-                        sorted.push(item);
-                    }
-                }
-            }
-            rows = sorted;
-        }
-        let mode = if exclusive {
-            Mode::Exclusive
-        } else {
-            Mode::Shared
-        };
-        let mut out = Vec::new();
-        for (k, seen) in rows {
-            if out.len() >= want {
-                break;
-            }
-            let got = self
-                .engine
-                .locks
-                .acquire(
-                    self.txn.id,
-                    LockTag::Row(table.oid, k.clone()),
-                    mode,
-                    wait,
-                    Some(&self.session.cancel),
-                )
-                .map_err(|e| {
-                    if e.code == code::LOCK_NOT_AVAILABLE {
-                        SqlError::new(
-                            code::LOCK_NOT_AVAILABLE,
-                            format!(
-                                "could not obtain lock on row in relation \"{}\"",
-                                table.name
-                            ),
-                        )
-                    } else {
-                        e
-                    }
-                })?;
-            if !got {
-                continue;
-            }
-            if let Some(r) = self.current_version(table, &k, seen, filter)? {
-                out.push(r.to_vec());
-            }
-        }
-        Ok(out)
-    }
-
-    /// After a row lock: the version to act on (own write, or the newest
-    /// committed one re-checked against `filter` under READ COMMITTED).
-    fn current_version(
-        &mut self,
-        table: &Table,
-        key: &[u8],
-        seen: Row,
-        filter: Option<&Expr>,
-    ) -> Result<Option<Row>> {
-        if let Some(own) = self.txn.writes.get(&(table.oid, key.to_vec())) {
-            return Ok(own.clone());
-        }
-        match self.engine.store.get(table.oid, key, Ts::MAX) {
-            Some((ts, newest)) if ts > self.snapshot => {
-                if self.txn.isolation == Isolation::RepeatableRead {
-                    return Err(SqlError::new(
-                        code::SERIALIZATION_FAILURE,
-                        "could not serialize access due to concurrent update",
-                    ));
-                }
-                let Some(newest) = newest else {
-                    return Ok(None);
-                };
-                if let Some(f) = filter {
-                    if self.eval(f, &newest)?.as_bool() != Some(true) {
-                        return Ok(None);
-                    }
-                }
-                Ok(Some(newest))
-            }
-            _ => Ok(Some(seen)),
-        }
-    }
-
-    /// CHECK constraints: a row fails only when one is false (NULL passes).
-    fn check_constraints(
-        &mut self,
-        table: &Table,
-        checks: &[(String, Expr)],
-        row: &[Value],
-    ) -> Result<()> {
-        for (name, e) in checks {
-            if self.eval(e, row)?.as_bool() == Some(false) {
-                return Err(SqlError::new(
-                    "23514",
-                    format!(
-                        "new row for relation \"{}\" violates check constraint \"{name}\"",
-                        table.name
-                    ),
-                )
-                .with_detail(format!(
-                    "Failing row contains ({}).",
-                    failing_row(table, row)
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    fn check_writable(&self) -> Result<()> {
-        if self.txn.read_only {
-            return Err(SqlError::new(
-                code::READ_ONLY_SQL_TRANSACTION,
-                "cannot execute statement in a read-only transaction",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Checks NOT NULL and builds the storage key of a new row version.
-    fn row_key(&self, table: &Table, row: &[Value]) -> Result<Vec<u8>> {
-        for (i, c) in table.columns.iter().enumerate() {
-            if c.not_null && row[i].is_null() {
-                let vals: Vec<String> = row
-                    .iter()
-                    .zip(&table.columns)
-                    .map(|(v, c)| {
-                        if v.is_null() {
-                            "null".into()
-                        } else {
-                            format_text(v, c.ty.ty)
-                        }
-                    })
-                    .collect();
-                return Err(SqlError::new(
-                    code::NOT_NULL_VIOLATION,
-                    format!(
-                        "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
-                        c.name, table.name
-                    ),
-                )
-                .with_detail(format!("Failing row contains ({}).", vals.join(", "))));
-            }
-        }
-        Ok(match &table.primary_key {
-            Some(cols) => keys::row_key(row, cols),
-            None => self
-                .engine
-                .next_rowid
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                .to_be_bytes()
-                .to_vec(),
-        })
-    }
-
-    /// Claims `key` for a new row: locks it and fails with 23505 when a
-    /// committed or own row already holds it. Ok(false): it exists and
-    /// `skip_existing` (ON CONFLICT DO NOTHING) was asked for.
-    fn claim_key(
-        &mut self,
-        table: &Table,
-        key: &[u8],
-        row: &[Value],
-        skip_existing: bool,
-    ) -> Result<bool> {
-        if table.primary_key.is_none() {
-            return Ok(true);
-        }
-        self.engine.locks.acquire(
-            self.txn.id,
-            LockTag::Row(table.oid, key.to_vec()),
-            Mode::Exclusive,
-            Wait::Block,
-            Some(&self.session.cancel),
-        )?;
-        let exists = match self.txn.writes.get(&(table.oid, key.to_vec())) {
-            Some(own) => own.is_some(),
-            None => matches!(
-                self.engine.store.get(table.oid, key, Ts::MAX),
-                Some((_, Some(_)))
-            ),
-        };
-        if exists {
-            if skip_existing {
-                return Ok(false);
-            }
-            return Err(unique_violation(table, row));
-        }
-        Ok(true)
-    }
-
-    pub fn insert(&mut self, ins: &Insert) -> Result<(u64, Rows)> {
-        self.check_writable()?;
-        let table = ins.table.clone();
-        self.lock_table(&table, Mode::Shared)?;
-        let source = self.run(&ins.source)?;
-        let mut count = 0u64;
-        let mut returned = Vec::new();
-        let mut touched: HashSet<Vec<u8>> = HashSet::new();
-        for src in source {
-            let mut row: Vec<Value> = Vec::with_capacity(table.columns.len());
-            for d in &ins.defaults {
-                row.push(match d {
-                    Some(e) => self.eval(e, &[])?,
-                    None => Value::Null,
-                });
-            }
-            for (v, &t) in src.into_iter().zip(&ins.targets) {
-                row[t] = v;
-            }
-            self.check_constraints(&table, &ins.checks, &row)?;
-            let key = self.row_key(&table, &row)?;
-            let skip = ins.on_conflict_nothing || ins.upsert.is_some();
-            if ins.upsert.is_some() && !touched.insert(key.clone()) {
-                return Err(SqlError::new(
-                    code::CARDINALITY_VIOLATION,
-                    "ON CONFLICT DO UPDATE command cannot affect row a second time",
-                )
-                .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
-            }
-            if !self.claim_key(&table, &key, &row, skip)? {
-                if let Some(up) = &ins.upsert {
-                    if let Some(new_row) = self.upsert_row(&table, &key, &row, up, &ins.checks)? {
-                        if let Some(ret) = &ins.returning {
-                            let mut out = Vec::with_capacity(ret.len());
-                            for e in ret {
-                                out.push(self.eval(e, &new_row)?);
-                            }
-                            returned.push(out);
-                        }
-                        count += 1;
-                    }
-                }
-                continue;
-            }
-            if let Some(ret) = &ins.returning {
-                let mut out = Vec::with_capacity(ret.len());
-                for e in ret {
-                    out.push(self.eval(e, &row)?);
-                }
-                returned.push(out);
-            }
-            self.txn
-                .writes
-                .insert((table.oid, key), Some(Arc::from(row)));
-            count += 1;
-        }
-        Ok((count, returned))
-    }
-
-    /// ON CONFLICT DO UPDATE on the conflicting row under `key` (its row
-    /// lock is held): the updated row, or None when the WHERE rejects it.
-    fn upsert_row(
-        &mut self,
-        table: &Table,
-        key: &[u8],
-        proposed: &[Value],
-        up: &crate::sql::plan::Upsert,
-        checks: &[(String, Expr)],
-    ) -> Result<Option<Vec<Value>>> {
-        let existing = match self.txn.writes.get(&(table.oid, key.to_vec())) {
-            Some(Some(r)) => r.clone(),
-            _ => match self.engine.store.get(table.oid, key, Ts::MAX) {
-                Some((ts, Some(r))) => {
-                    if ts > self.snapshot && self.txn.isolation == Isolation::RepeatableRead {
-                        return Err(SqlError::new(
-                            code::SERIALIZATION_FAILURE,
-                            "could not serialize access due to concurrent update",
-                        ));
-                    }
-                    r
-                }
-                _ => return Err(SqlError::internal("conflicting row vanished")),
-            },
-        };
-        let mut ctx = existing.to_vec();
-        ctx.extend(proposed.iter().cloned());
-        if let Some(f) = &up.filter {
-            if self.eval(f, &ctx)?.as_bool() != Some(true) {
-                return Ok(None);
-            }
-        }
-        let mut new_row = existing.to_vec();
-        let mut vals = Vec::with_capacity(up.sets.len());
-        for (_, e) in &up.sets {
-            vals.push(self.eval(e, &ctx)?);
-        }
-        for ((c, _), v) in up.sets.iter().zip(vals) {
-            new_row[*c] = v;
-        }
-        self.check_constraints(table, checks, &new_row)?;
-        let new_key = self.row_key(table, &new_row)?;
-        if new_key != key {
-            self.claim_key(table, &new_key, &new_row, false)?;
-            self.txn.writes.insert((table.oid, key.to_vec()), None);
-        }
-        self.txn
-            .writes
-            .insert((table.oid, new_key), Some(Arc::from(new_row.clone())));
-        Ok(Some(new_row))
-    }
-
-    /// Locks a row found by a scan and returns the version to act on:
-    /// the newest one. Under READ COMMITTED a row changed since the
-    /// snapshot is re-checked against `filter` (EvalPlanQual); under
-    /// REPEATABLE READ the change is a serialization failure.
-    fn lock_for_write(
-        &mut self,
-        table: &Table,
-        key: &[u8],
-        seen: Row,
-        filter: Option<&Expr>,
-    ) -> Result<Option<Row>> {
-        self.engine.locks.acquire(
-            self.txn.id,
-            LockTag::Row(table.oid, key.to_vec()),
-            Mode::Exclusive,
-            Wait::Block,
-            Some(&self.session.cancel),
-        )?;
-        self.current_version(table, key, seen, filter)
-    }
-
-    fn target_rows(
-        &mut self,
-        table: &Table,
-        key: &Option<Vec<Expr>>,
-        filter: &Option<Expr>,
-    ) -> Result<Vec<(Vec<u8>, Row)>> {
-        let rows = match key {
-            Some(k) => self.key_rows(table, k, &[])?,
-            None => self.visible_rows(table)?,
-        };
-        let mut out = Vec::new();
-        for (k, r) in rows {
-            let ok = match filter {
-                Some(f) => self.eval(f, &r)?.as_bool() == Some(true),
-                None => true,
-            };
-            if ok {
-                out.push((k, r));
-            }
-        }
-        Ok(out)
-    }
-
-    pub fn update(&mut self, up: &Update) -> Result<(u64, Rows)> {
-        self.check_writable()?;
-        let table = up.table.clone();
-        let targets = self.target_rows(&table, &up.key, &up.filter)?;
-        let mut count = 0u64;
-        let mut returned = Vec::new();
-        let mut done: HashSet<Vec<u8>> = HashSet::new();
-        for (key, seen) in targets {
-            if done.contains(&key) {
-                continue;
-            }
-            let Some(cur) = self.lock_for_write(&table, &key, seen, up.filter.as_ref())? else {
-                continue;
-            };
-            let mut row = cur.to_vec();
-            let mut new_vals = Vec::with_capacity(up.sets.len());
-            for (_, e) in &up.sets {
-                new_vals.push(self.eval(e, &cur)?);
-            }
-            for ((c, _), v) in up.sets.iter().zip(new_vals) {
-                row[*c] = v;
-            }
-            self.check_constraints(&table, &up.checks, &row)?;
-            let new_key = match &table.primary_key {
-                Some(_) => self.row_key(&table, &row)?,
-                None => {
-                    self.row_key(&table, &row)?;
-                    key.clone()
-                }
-            };
-            if new_key != key {
-                self.claim_key(&table, &new_key, &row, false)?;
-                self.txn.writes.insert((table.oid, key.clone()), None);
-            }
-            if let Some(ret) = &up.returning {
-                let mut out = Vec::with_capacity(ret.len());
-                for e in ret {
-                    out.push(self.eval(e, &row)?);
-                }
-                returned.push(out);
-            }
-            done.insert(new_key.clone());
-            self.txn
-                .writes
-                .insert((table.oid, new_key), Some(Arc::from(row)));
-            count += 1;
-        }
-        Ok((count, returned))
-    }
-
-    pub fn delete(&mut self, del: &Delete) -> Result<(u64, Rows)> {
-        self.check_writable()?;
-        let table = del.table.clone();
-        let targets = self.target_rows(&table, &del.key, &del.filter)?;
-        let mut count = 0u64;
-        let mut returned = Vec::new();
-        for (key, seen) in targets {
-            let Some(cur) = self.lock_for_write(&table, &key, seen, del.filter.as_ref())? else {
-                continue;
-            };
-            if let Some(ret) = &del.returning {
-                let mut out = Vec::with_capacity(ret.len());
-                for e in ret {
-                    out.push(self.eval(e, &cur)?);
-                }
-                returned.push(out);
-            }
-            self.txn.writes.insert((table.oid, key), None);
-            count += 1;
-        }
-        Ok((count, returned))
     }
 }
 

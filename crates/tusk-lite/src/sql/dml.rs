@@ -40,34 +40,64 @@ fn uses_row(e: &Expr) -> bool {
     }
 }
 
-/// When `filter` pins every primary-key column with `col = value`, the
-/// key values in key order: the row is then one point read.
-pub fn key_lookup(table: &Table, filter: Option<&Expr>) -> Option<Vec<Expr>> {
-    let pk = table.primary_key.as_ref()?;
+/// The rows `filter` pins with `col = value` (value not depending on the
+/// row, of the column's own type) can be found without a scan: by the
+/// primary key when it pins every key column (one point read), else by the
+/// secondary index it pins most of (a unique index pinned whole first).
+pub fn key_lookup(table: &Table, filter: Option<&Expr>) -> Option<Lookup> {
+    if table.primary_key.is_none() && table.indexes.is_empty() {
+        return None;
+    }
     let filter = filter?;
     let conj: Vec<&Expr> = match &filter.kind {
         ExprKind::And(items) => items.iter().collect(),
         _ => vec![filter],
     };
-    let mut vals: Vec<Option<Expr>> = vec![None; pk.len()];
+    let mut pinned: Vec<Option<Expr>> = vec![None; table.columns.len()];
     for c in conj {
         let ExprKind::Binary(BinOp::Eq, a, b) = &c.kind else {
             continue;
         };
         for (col, val) in [(a, b), (b, a)] {
             if let ExprKind::Column(i) = col.kind {
-                if let Some(pos) = pk.iter().position(|p| *p == i) {
-                    if !uses_row(val)
-                        && col.ty.ty == table.columns[i].ty.ty
-                        && val.ty.ty == col.ty.ty
-                    {
-                        vals[pos] = Some((**val).clone());
-                    }
+                if i < pinned.len()
+                    && !uses_row(val)
+                    && col.ty.ty == table.columns[i].ty.ty
+                    && val.ty.ty == col.ty.ty
+                {
+                    pinned[i] = Some((**val).clone());
                 }
             }
         }
     }
-    vals.into_iter().collect()
+    if let Some(pk) = &table.primary_key {
+        let vals: Option<Vec<Expr>> = pk.iter().map(|c| pinned[*c].clone()).collect();
+        if let Some(v) = vals {
+            return Some(Lookup::Pk(v));
+        }
+    }
+    let mut best: Option<(usize, Vec<Expr>, bool)> = None;
+    for (pos, idx) in table.indexes.iter().enumerate() {
+        let vals: Vec<Expr> = idx
+            .columns
+            .iter()
+            .map_while(|c| pinned[*c].clone())
+            .collect();
+        if vals.is_empty() {
+            continue;
+        }
+        let whole_unique = idx.unique && vals.len() == idx.columns.len();
+        let better = match &best {
+            None => true,
+            Some((_, b, bu)) => {
+                (whole_unique && !bu) || (whole_unique == *bu && vals.len() > b.len())
+            }
+        };
+        if better {
+            best = Some((pos, vals, whole_unique));
+        }
+    }
+    best.map(|(pos, vals, _)| Lookup::Index(pos, vals))
 }
 
 impl Binder<'_> {
@@ -281,6 +311,7 @@ impl Binder<'_> {
             source
         };
         let mut upsert = None;
+        let mut arbiter = Arbiter::Any;
         let on_conflict_nothing = match s.on_conflict_clause.as_deref() {
             None => false,
             Some(oc) => {
@@ -292,7 +323,13 @@ impl Binder<'_> {
                 };
                 if let Some(inf) = oc.infer.as_deref() {
                     if !inf.conname.is_empty() {
-                        if table.pkey_name.as_deref() != Some(inf.conname.as_str()) {
+                        if let Some(p) = table
+                            .indexes
+                            .iter()
+                            .position(|i| i.constraint && i.name == inf.conname)
+                        {
+                            arbiter = Arbiter::Index(p);
+                        } else if table.pkey_name.as_deref() != Some(inf.conname.as_str()) {
                             return Err(SqlError::new(
                                 code::UNDEFINED_OBJECT,
                                 format!(
@@ -300,6 +337,8 @@ impl Binder<'_> {
                                     inf.conname, table.name
                                 ),
                             ));
+                        } else {
+                            arbiter = Arbiter::Pk;
                         }
                     } else {
                         if inf.where_clause.is_some() {
@@ -320,10 +359,21 @@ impl Binder<'_> {
                             })?);
                         }
                         cols.sort_unstable();
-                        let mut pk = table.primary_key.clone().ok_or_else(no_match)?;
-                        pk.sort_unstable();
-                        if cols != pk {
-                            return Err(no_match());
+                        cols.dedup();
+                        let sorted = |c: &[usize]| {
+                            let mut c = c.to_vec();
+                            c.sort_unstable();
+                            c
+                        };
+                        if table.primary_key.as_deref().map(sorted) == Some(cols.clone()) {
+                            arbiter = Arbiter::Pk;
+                        } else {
+                            let p = table
+                                .indexes
+                                .iter()
+                                .position(|i| i.unique && sorted(&i.columns) == cols)
+                                .ok_or_else(no_match)?;
+                            arbiter = Arbiter::Index(p);
                         }
                     }
                 }
@@ -387,6 +437,7 @@ impl Binder<'_> {
             source,
             defaults,
             on_conflict_nothing,
+            arbiter,
             upsert,
             returning,
             returning_cols,

@@ -2,6 +2,7 @@
 //! (pg_query), then name and type resolution against the catalog.
 
 pub mod bind;
+mod constraints;
 mod ddl;
 mod dml;
 pub mod plan;

@@ -195,22 +195,33 @@ pub struct SortKey {
     pub nulls_first: bool,
 }
 
+/// How a scan finds its rows without reading the whole table.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lookup {
+    /// Every primary-key column pinned (in key order): one point read.
+    Pk(Vec<Expr>),
+    /// The leading columns of a secondary index pinned: (the index's
+    /// position in the table's `indexes`, the values in index order).
+    Index(usize, Vec<Expr>),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plan {
     /// One row with no columns (SELECT without FROM).
     OneRow,
     Values(Vec<Vec<Expr>>),
-    /// A table's visible rows; with `key`, the one row under that primary key.
+    /// A table's visible rows; with `key`, only those the primary key or
+    /// an index finds (a filter above still checks every row).
     Scan {
         table: Arc<Table>,
-        key: Option<Vec<Expr>>,
+        key: Option<Lookup>,
     },
     /// SELECT ... FOR UPDATE/SHARE: the table's rows that pass `filter`,
     /// in `order`, each locked (waiting, NOWAIT or SKIP LOCKED) and
     /// re-checked on its newest version, up to offset + limit rows.
     LockRows {
         table: Arc<Table>,
-        key: Option<Vec<Expr>>,
+        key: Option<Lookup>,
         filter: Option<Expr>,
         order: Vec<SortKey>,
         exclusive: bool,
@@ -283,10 +294,23 @@ pub struct Insert {
     /// ON CONFLICT DO UPDATE: assignments and WHERE over the existing row
     /// followed by the proposed one (EXCLUDED).
     pub upsert: Option<Upsert>,
+    /// The constraint whose conflicts ON CONFLICT handles.
+    pub arbiter: Arbiter,
     /// CHECK constraints: (name, expression over the new row).
     pub checks: Vec<(String, Expr)>,
     pub returning: Option<Vec<Expr>>,
     pub returning_cols: Vec<OutColumn>,
+}
+
+/// Which unique constraint's conflicts ON CONFLICT handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arbiter {
+    /// No inference given (DO NOTHING): any unique constraint.
+    Any,
+    /// The primary key.
+    Pk,
+    /// The unique index at this position of the table's `indexes`.
+    Index(usize),
 }
 
 #[derive(Clone, Debug)]
@@ -298,7 +322,7 @@ pub struct Upsert {
 #[derive(Clone, Debug)]
 pub struct Update {
     pub table: Arc<Table>,
-    pub key: Option<Vec<Expr>>,
+    pub key: Option<Lookup>,
     pub filter: Option<Expr>,
     pub sets: Vec<(usize, Expr)>,
     pub checks: Vec<(String, Expr)>,
@@ -309,7 +333,7 @@ pub struct Update {
 #[derive(Clone, Debug)]
 pub struct Delete {
     pub table: Arc<Table>,
-    pub key: Option<Vec<Expr>>,
+    pub key: Option<Lookup>,
     pub filter: Option<Expr>,
     pub returning: Option<Vec<Expr>>,
     pub returning_cols: Vec<OutColumn>,

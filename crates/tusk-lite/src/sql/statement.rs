@@ -15,6 +15,40 @@ pub struct CreateTable {
     pub checks: Vec<crate::catalog::Check>,
     /// Sequences of serial columns, owned by the new table.
     pub sequences: Vec<crate::catalog::Sequence>,
+    pub uniques: Vec<RawUnique>,
+    pub foreign_keys: Vec<RawFk>,
+}
+
+/// A UNIQUE constraint as written: its name (if given) and column names.
+#[derive(Clone, Debug)]
+pub struct RawUnique {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+}
+
+/// A FOREIGN KEY constraint as written, resolved against the catalog when
+/// it runs (it may reference the table being created).
+#[derive(Clone, Debug)]
+pub struct RawFk {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    pub ref_schema: String,
+    pub ref_table: String,
+    /// Empty: the referenced table's primary key.
+    pub ref_columns: Vec<String>,
+    pub on_delete: crate::catalog::FkAction,
+    pub on_update: crate::catalog::FkAction,
+}
+
+/// CREATE INDEX.
+#[derive(Clone, Debug)]
+pub struct CreateIndex {
+    pub name: Option<String>,
+    pub schema: String,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+    pub if_not_exists: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -35,6 +69,12 @@ pub enum AlterCmd {
     AddCheck {
         name: Option<String>,
         expr: String,
+    },
+    AddUnique(RawUnique),
+    AddForeignKey(RawFk),
+    DropConstraint {
+        name: String,
+        missing_ok: bool,
     },
 }
 
@@ -70,6 +110,13 @@ pub enum Statement {
     Delete(Box<Delete>),
     CreateTable(CreateTable),
     DropTable {
+        names: Vec<(String, String)>,
+        if_exists: bool,
+        /// CASCADE: foreign keys of other tables referencing these go too.
+        cascade: bool,
+    },
+    CreateIndex(CreateIndex),
+    DropIndex {
         names: Vec<(String, String)>,
         if_exists: bool,
     },

@@ -92,9 +92,15 @@ impl Store for DurableStore {
     }
 
     fn scan(&self, table: TableId, snapshot: Ts) -> Vec<(Vec<u8>, Row)> {
+        self.scan_prefix(table, &[], snapshot)
+    }
+
+    fn scan_prefix(&self, table: TableId, prefix: &[u8], snapshot: Ts) -> Vec<(Vec<u8>, Row)> {
         let mut out = Vec::new();
         let mut last: Option<Vec<u8>> = None;
-        for item in self.rows.prefix(table.to_be_bytes()) {
+        let mut start = table.to_be_bytes().to_vec();
+        start.extend_from_slice(prefix);
+        for item in self.rows.prefix(start) {
             let Ok((k, v)) = item.into_inner() else {
                 continue;
             };

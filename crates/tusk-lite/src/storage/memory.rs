@@ -46,6 +46,20 @@ impl Store for MemoryStore {
             .collect()
     }
 
+    fn scan_prefix(&self, table: TableId, prefix: &[u8], snapshot: Ts) -> Vec<(Vec<u8>, Row)> {
+        let tables = self.tables.read();
+        let Some(t) = tables.get(&table) else {
+            return Vec::new();
+        };
+        t.range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter_map(|(k, chain)| match visible(chain, snapshot) {
+                Some((_, Some(row))) => Some((k.clone(), row.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn put_sequence(&self, oid: u32, value: i64) -> Result<()> {
         self.sequences.write().insert(oid, value);
         Ok(())

@@ -55,6 +55,10 @@ pub trait Store: Send + Sync {
     /// Every row of `table` visible at `snapshot`, in key order.
     fn scan(&self, table: TableId, snapshot: Ts) -> Vec<(Vec<u8>, Row)>;
 
+    /// The rows of `table` visible at `snapshot` whose keys start with
+    /// `prefix`, in key order (an index lookup).
+    fn scan_prefix(&self, table: TableId, prefix: &[u8], snapshot: Ts) -> Vec<(Vec<u8>, Row)>;
+
     /// Writes a group of commits' versions (and a catalog, when DDL
     /// changed it) atomically; when this returns, all of them are durable.
     /// Group commit: concurrent committers share one journal sync.

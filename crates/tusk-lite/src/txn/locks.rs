@@ -5,7 +5,7 @@
 use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::catalog::TableId;
 use crate::error::{code, Result, SqlError};
@@ -20,6 +20,14 @@ pub enum LockTag {
     Table(TableId),
     /// A row (by its storage key): writers and FOR UPDATE hold it exclusively.
     Row(TableId, Vec<u8>),
+    /// A row's key, as PostgreSQL's KEY SHARE lock guards it: a foreign
+    /// key check holds it shared on the referenced row, so deleting that
+    /// row (or changing its key) waits, while other updates of it do not.
+    Key(TableId, Vec<u8>),
+    /// A value of a unique index (index OID, encoded values): held by the
+    /// transaction inserting or removing that value until it ends, so a
+    /// second inserter of the same value waits for its outcome.
+    Value(TableId, Vec<u8>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +112,20 @@ impl LockManager {
         wait: Wait,
         cancel: Option<&AtomicBool>,
     ) -> Result<bool> {
+        self.acquire_until(txn, tag, mode, wait, cancel, None)
+    }
+
+    /// [`LockManager::acquire`], failing with 55P03 (PostgreSQL's
+    /// `lock_timeout`) when the lock is still not granted at `deadline`.
+    pub fn acquire_until(
+        &self,
+        txn: TxnId,
+        tag: LockTag,
+        mode: Mode,
+        wait: Wait,
+        cancel: Option<&AtomicBool>,
+        deadline: Option<Instant>,
+    ) -> Result<bool> {
         let mut st = self.state.lock();
         loop {
             let blockers = st
@@ -159,12 +181,23 @@ impl LockManager {
             }
             st.waits_for.insert(txn, blockers);
             // Wake periodically so a cancel or a lost wakeup never hangs.
-            self.cv.wait_for(&mut st, Duration::from_millis(50));
+            let mut nap = Duration::from_millis(50);
+            if let Some(d) = deadline {
+                nap = nap.min(d.saturating_duration_since(Instant::now()));
+            }
+            self.cv.wait_for(&mut st, nap);
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 st.waits_for.remove(&txn);
                 return Err(SqlError::new(
                     code::QUERY_CANCELED,
                     "canceling statement due to user request",
+                ));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                st.waits_for.remove(&txn);
+                return Err(SqlError::new(
+                    code::LOCK_NOT_AVAILABLE,
+                    "canceling statement due to lock timeout",
                 ));
             }
         }

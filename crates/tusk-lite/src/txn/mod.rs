@@ -149,6 +149,14 @@ impl Engine {
         }
     }
 
+    /// The catalog a session sees: its transaction's, or the published one.
+    pub fn catalog_for_session(&self, txn: Option<&Txn>) -> Arc<Catalog> {
+        match txn {
+            Some(t) => self.catalog_for(t),
+            None => self.published_catalog(),
+        }
+    }
+
     /// The snapshot for the next statement of `txn`.
     pub fn statement_snapshot(&self, txn: &mut Txn) -> Ts {
         match txn.isolation {

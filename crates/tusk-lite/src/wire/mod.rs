@@ -3,6 +3,10 @@
 //! session per connection on its own thread, as PostgreSQL runs one
 //! backend per connection.
 
+mod encode;
+
+use encode::{data_row, error_response, format_for, row_description, status};
+
 use bytes::{BufMut, BytesMut};
 use parking_lot::Mutex;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
@@ -109,86 +113,6 @@ impl<S: Read + Write> Conn<S> {
         }
         Ok(())
     }
-}
-
-fn error_response(e: &SqlError, severity: &str) -> ErrorResponse {
-    let mut fields = vec![
-        (b'S', severity.to_string()),
-        (b'V', severity.to_string()),
-        (b'C', e.code.to_string()),
-        (b'M', e.message.clone()),
-    ];
-    if let Some(d) = &e.detail {
-        fields.push((b'D', d.clone()));
-    }
-    if let Some(h) = &e.hint {
-        fields.push((b'H', h.clone()));
-    }
-    if let Some(p) = e.position {
-        fields.push((b'P', p.to_string()));
-    }
-    ErrorResponse::new(fields)
-}
-
-fn status(s: &Session) -> TransactionStatus {
-    match s.status() {
-        b'T' => TransactionStatus::Transaction,
-        b'E' => TransactionStatus::Error,
-        _ => TransactionStatus::Idle,
-    }
-}
-
-fn row_description(cols: &[OutColumn], formats: &[i16]) -> RowDescription {
-    RowDescription::new(
-        cols.iter()
-            .enumerate()
-            .map(|(i, c)| {
-                FieldDescription::new(
-                    c.name.clone(),
-                    i32::try_from(c.table_oid).unwrap_or(0),
-                    c.attnum,
-                    c.ty.ty.oid(),
-                    c.ty.ty.typlen(),
-                    c.ty.typmod,
-                    format_for(formats, i),
-                )
-            })
-            .collect(),
-    )
-}
-
-fn format_for(formats: &[i16], i: usize) -> i16 {
-    match formats.len() {
-        0 => 0,
-        1 => formats[0],
-        _ => formats.get(i).copied().unwrap_or(0),
-    }
-}
-
-fn data_row(row: &[Value], cols: &[OutColumn], formats: &[i16]) -> Result<DataRow, SqlError> {
-    let mut data = BytesMut::new();
-    for (i, v) in row.iter().enumerate() {
-        if v.is_null() {
-            data.put_i32(-1);
-            continue;
-        }
-        let ty = cols.get(i).map(|c| c.ty.ty).unwrap_or(Type::Text);
-        let start = data.len();
-        data.put_i32(0);
-        if format_for(formats, i) == 1 {
-            types::encode_binary(v, ty, &mut data)?;
-        } else {
-            data.put_slice(types::format_text(v, ty).as_bytes());
-        }
-        let len = i32::try_from(data.len() - start - 4).map_err(|_| {
-            SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "value too large to transmit")
-        })?;
-        data[start..start + 4].copy_from_slice(&len.to_be_bytes());
-    }
-    Ok(DataRow::new(
-        data,
-        i16::try_from(row.len()).unwrap_or(i16::MAX),
-    ))
 }
 
 /// Serves one client on `stream` until it disconnects.

@@ -2,9 +2,11 @@
 //! `target_session_attrs`.
 
 mod auth;
+mod embedded;
 mod socket;
 mod stream;
 
+pub use embedded::{register_embedded, EmbeddedServe};
 pub use stream::connect_in_process;
 
 use bytes::BytesMut;
@@ -30,6 +32,9 @@ impl From<ConfigError> for Error {
 
 /// Connects with a libpq-style URL or `key=value` string; unset options
 /// come from the `PG*` environment variables, then libpq's defaults.
+/// `lite:memory` and `lite:///path/to/dir` connect to a database embedded
+/// in this process once an engine registered itself
+/// ([`register_embedded`]; tusk-lite's `register()`).
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), tusk::Error> {
@@ -37,6 +42,9 @@ impl From<ConfigError> for Error {
 /// # Ok(()) }
 /// ```
 pub async fn connect(url: &str) -> Result<Connection, Error> {
+    if let Some(target) = url.strip_prefix(embedded::SCHEME) {
+        return embedded::connect_embedded(target).await;
+    }
     let config = Config::parse(url)?.with_env_defaults()?;
     connect_with(&config).await
 }

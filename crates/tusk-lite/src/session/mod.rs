@@ -1,6 +1,9 @@
 //! A session: one client's transaction state, settings and the
 //! execution of its statements.
 
+mod run;
+mod settings;
+
 use pg_query::protobuf as pb;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -97,6 +100,8 @@ pub struct Session {
     settings: BTreeMap<&'static str, String>,
     /// Settings changed by the last statements that the client must be told of.
     pub reported: Vec<(String, String)>,
+    /// Statements prepared with SQL PREPARE, by name.
+    pub(crate) prepared: std::collections::HashMap<String, crate::prepare::Prepared>,
 }
 
 fn failed_txn() -> SqlError {
@@ -120,10 +125,12 @@ impl Session {
                 database,
                 cancel: Default::default(),
                 currval: Default::default(),
+                lock_timeout: None,
             },
             txn: None,
             settings,
             reported: Vec::new(),
+            prepared: Default::default(),
         }
     }
 
@@ -188,7 +195,7 @@ impl Session {
             .unwrap_or(Isolation::ReadCommitted)
     }
 
-    fn ensure_txn(&mut self) -> &mut Txn {
+    pub(crate) fn ensure_txn(&mut self) -> &mut Txn {
         if self.txn.is_none() {
             let ro = self
                 .settings
@@ -247,6 +254,9 @@ impl Session {
             } else {
                 return Err(failed_txn());
             }
+        }
+        if let Some(r) = self.sql_prepared(node) {
+            return r;
         }
         let catalog = match &self.txn {
             Some(t) => self.engine.catalog_for(t),
@@ -438,385 +448,6 @@ impl Session {
                 format!("{what} can only be used in transaction blocks"),
             )),
         }
-    }
-
-    fn execute_in_txn(&mut self, stmt: Statement, params: &[Value]) -> Result<Outcome> {
-        let engine = self.engine.clone();
-        let info = self.info.clone();
-        let txn = self.ensure_txn();
-        let snapshot = engine.statement_snapshot(txn);
-        let mut ex = Exec {
-            engine: &engine,
-            txn,
-            snapshot,
-            params,
-            outer: Vec::new(),
-            session: &info,
-        };
-        match stmt {
-            Statement::Query(q) => {
-                let rows = ex.run(&q.plan)?;
-                let tag = format!("SELECT {}", rows.len());
-                Ok(Outcome {
-                    columns: Some(q.columns),
-                    rows,
-                    tag,
-                    ..Outcome::default()
-                })
-            }
-            Statement::Insert(i) => {
-                let (n, rows) = ex.insert(&i)?;
-                Ok(Outcome {
-                    columns: i.returning.as_ref().map(|_| i.returning_cols.clone()),
-                    rows,
-                    tag: format!("INSERT 0 {n}"),
-                    ..Outcome::default()
-                })
-            }
-            Statement::Update(u) => {
-                let (n, rows) = ex.update(&u)?;
-                Ok(Outcome {
-                    columns: u.returning.as_ref().map(|_| u.returning_cols.clone()),
-                    rows,
-                    tag: format!("UPDATE {n}"),
-                    ..Outcome::default()
-                })
-            }
-            Statement::Delete(d) => {
-                let (n, rows) = ex.delete(&d)?;
-                Ok(Outcome {
-                    columns: d.returning.as_ref().map(|_| d.returning_cols.clone()),
-                    rows,
-                    tag: format!("DELETE {n}"),
-                    ..Outcome::default()
-                })
-            }
-            Statement::CreateTable(ct) => crate::ddl::create_table(&engine, ex.txn, ct),
-            Statement::DropTable { names, if_exists } => {
-                crate::ddl::drop_tables(&engine, ex.txn, names, if_exists)
-            }
-            Statement::Truncate(names) => {
-                let cat = engine.catalog_for(ex.txn);
-                let mut tables = Vec::new();
-                for (s, n) in &names {
-                    let t = cat.table(s, n).cloned().ok_or_else(|| {
-                        SqlError::new(
-                            code::UNDEFINED_TABLE,
-                            format!("relation \"{n}\" does not exist"),
-                        )
-                    })?;
-                    tables.push(t);
-                }
-                if ex.txn.read_only {
-                    return Err(SqlError::new(
-                        code::READ_ONLY_SQL_TRANSACTION,
-                        "cannot execute TRUNCATE TABLE in a read-only transaction",
-                    ));
-                }
-                for t in tables {
-                    engine.locks.acquire(
-                        ex.txn.id,
-                        LockTag::Table(t.oid),
-                        Mode::Exclusive,
-                        Wait::Block,
-                        None,
-                    )?;
-                    // With the exclusive lock no one else writes the table:
-                    // delete every row this transaction can see, and the
-                    // newest committed ones.
-                    let snap = engine.now();
-                    ex.snapshot = snap;
-                    for (k, _) in ex.visible_rows(&t)? {
-                        ex.txn.writes.insert((t.oid, k), None);
-                    }
-                }
-                Ok(Outcome::tag("TRUNCATE TABLE"))
-            }
-            Statement::CreateSequence { seq, if_not_exists } => {
-                crate::ddl::create_sequence(&engine, ex.txn, seq, if_not_exists)
-            }
-            Statement::DropSequence { names, if_exists } => {
-                crate::ddl::drop_sequences(&engine, ex.txn, names, if_exists)
-            }
-            Statement::Copy(c) => {
-                if c.from {
-                    if ex.txn.read_only {
-                        return Err(SqlError::new(
-                            code::READ_ONLY_SQL_TRANSACTION,
-                            "cannot execute COPY FROM in a read-only transaction",
-                        ));
-                    }
-                    return Ok(Outcome {
-                        copy_in: Some(c),
-                        tag: "COPY".into(),
-                        ..Outcome::default()
-                    });
-                }
-                let rows = ex.visible_rows(&c.table)?;
-                let mut data = String::new();
-                for (_, r) in &rows {
-                    let fields: Vec<Option<String>> = c
-                        .columns
-                        .iter()
-                        .map(|&i| {
-                            let v = &r[i];
-                            (!v.is_null())
-                                .then(|| crate::types::format_text(v, c.table.columns[i].ty.ty))
-                        })
-                        .collect();
-                    crate::copy::format_row(&fields, &c.format, &mut data);
-                }
-                Ok(Outcome {
-                    copy_out: Some((c.columns.len(), data)),
-                    tag: format!("COPY {}", rows.len()),
-                    ..Outcome::default()
-                })
-            }
-            Statement::AlterTable {
-                schema,
-                name,
-                missing_ok,
-                cmds,
-            } => crate::ddl::alter_table(&mut ex, &schema, &name, missing_ok, cmds),
-            _ => Err(SqlError::internal("statement routed wrongly")),
-        }
-    }
-
-    /// Inserts the rows of COPY ... FROM STDIN data.
-    pub fn copy_in(&mut self, c: &crate::sql::statement::Copy, data: &str) -> Result<Outcome> {
-        use crate::sql::plan::{Expr, ExprKind, Insert, Plan};
-        let rows = crate::copy::parse(data, &c.format)?;
-        let engine = self.engine.clone();
-        let info = self.info.clone();
-        let catalog = match &self.txn {
-            Some(t) => engine.catalog_for(t),
-            None => engine.published_catalog(),
-        };
-        let table = &c.table;
-        let mut defaults = Vec::with_capacity(table.columns.len());
-        let checks;
-        {
-            let mut b = Binder::new(&catalog, Vec::new());
-            checks = b.bind_checks(table)?;
-            for col in &table.columns {
-                defaults.push(match &col.default {
-                    Some(d) => Some(b.bind_default(d, col.ty, &col.name)?),
-                    None => None,
-                });
-            }
-        }
-        let mut values = Vec::with_capacity(rows.len());
-        for (line, fields) in rows.into_iter().enumerate() {
-            if fields.len() < c.columns.len() {
-                let missing = &table.columns[c.columns[fields.len()]].name;
-                return Err(SqlError::new(
-                    "22P04",
-                    format!("missing data for column \"{missing}\""),
-                )
-                .with_detail(format!("COPY {}, line {}", table.name, line + 1)));
-            }
-            if fields.len() > c.columns.len() {
-                return Err(
-                    SqlError::new("22P04", "extra data after last expected column")
-                        .with_detail(format!("COPY {}, line {}", table.name, line + 1)),
-                );
-            }
-            let mut row = Vec::with_capacity(fields.len());
-            for (f, &ci) in fields.into_iter().zip(&c.columns) {
-                let ty = table.columns[ci].ty;
-                let v = match f {
-                    None => Value::Null,
-                    Some(s) => crate::types::parse_text(&s, ty)?,
-                };
-                row.push(Expr::new(ExprKind::Const(v), ty));
-            }
-            values.push(row);
-        }
-        let ins = Insert {
-            table: table.clone(),
-            targets: c.columns.clone(),
-            source: Plan::Values(values),
-            defaults,
-            on_conflict_nothing: false,
-            upsert: None,
-            checks,
-            returning: None,
-            returning_cols: Vec::new(),
-        };
-        let txn = self.ensure_txn();
-        let snapshot = engine.statement_snapshot(txn);
-        let mut ex = Exec {
-            engine: &engine,
-            txn,
-            snapshot,
-            params: &[],
-            outer: Vec::new(),
-            session: &info,
-        };
-        let (n, _) = ex.insert(&ins)?;
-        Ok(Outcome::tag(format!("COPY {n}")))
-    }
-
-    pub fn set(&mut self, name: &str, value: Option<String>) -> Result<()> {
-        let canon = canonical(name).ok_or_else(|| {
-            SqlError::new(
-                code::UNDEFINED_OBJECT,
-                format!("unrecognized configuration parameter \"{name}\""),
-            )
-        })?;
-        if READ_ONLY_SETTINGS.contains(&canon) || canon == "session_authorization" {
-            return Err(SqlError::new(
-                code::CANT_CHANGE_RUNTIME_PARAM,
-                format!("parameter \"{canon}\" cannot be changed"),
-            ));
-        }
-        let default = SETTINGS
-            .iter()
-            .find(|(n, _, _)| *n == canon)
-            .map(|(_, d, _)| d.to_string())
-            .unwrap_or_default();
-        let value = value.unwrap_or(default);
-        let invalid = || {
-            SqlError::new(
-                code::INVALID_PARAMETER_VALUE,
-                format!("invalid value for parameter \"{canon}\": \"{value}\""),
-            )
-        };
-        let value = match canon {
-            "client_encoding" => {
-                let v = value.to_ascii_uppercase().replace(['-', '_'], "");
-                if v != "UTF8" && v != "UNICODE" {
-                    return Err(SqlError::unsupported(format!("client_encoding {value}")));
-                }
-                "UTF8".to_string()
-            }
-            "DateStyle" => {
-                let v = value.to_ascii_uppercase();
-                let fmt = if v.contains("ISO") {
-                    "ISO"
-                } else if v.contains("SQL") || v.contains("POSTGRES") || v.contains("GERMAN") {
-                    return Err(SqlError::unsupported(format!("DateStyle {value}")));
-                } else {
-                    "ISO"
-                };
-                let order = if v.contains("DMY") || v.contains("EURO") {
-                    "DMY"
-                } else if v.contains("YMD") {
-                    "YMD"
-                } else {
-                    "MDY"
-                };
-                format!("{fmt}, {order}")
-            }
-            "TimeZone" => {
-                let v = value.to_ascii_uppercase();
-                if v != "UTC"
-                    && v != "ETC/UTC"
-                    && v != "GMT"
-                    && v != "Z"
-                    && v != "ZULU"
-                    && v != "UCT"
-                {
-                    return Err(SqlError::unsupported(format!(
-                        "TimeZone {value} (only UTC)"
-                    )));
-                }
-                value
-            }
-            "extra_float_digits" => {
-                let n: i32 = value.trim().parse().map_err(|_| invalid())?;
-                if !(-15..=3).contains(&n) {
-                    return Err(invalid());
-                }
-                if n <= 0 {
-                    return Err(SqlError::unsupported("extra_float_digits below 1 (float output is always the shortest exact form)"));
-                }
-                n.to_string()
-            }
-            "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
-                if value.trim() != "0" {
-                    return Err(SqlError::unsupported(format!("{canon} other than 0")));
-                }
-                "0".to_string()
-            }
-            "default_transaction_isolation" => isolation_from_name(&value)?.name().to_string(),
-            "default_transaction_read_only" => {
-                let b = crate::types::parse_text(&value, ColType::plain(Type::Bool))
-                    .map_err(|_| invalid())?;
-                if b.as_bool() == Some(true) {
-                    "on"
-                } else {
-                    "off"
-                }
-                .to_string()
-            }
-            "IntervalStyle" => {
-                if !value.eq_ignore_ascii_case("postgres") {
-                    return Err(SqlError::unsupported(format!("IntervalStyle {value}")));
-                }
-                "postgres".to_string()
-            }
-            "standard_conforming_strings" => {
-                let b = crate::types::parse_text(&value, ColType::plain(Type::Bool))
-                    .map_err(|_| invalid())?;
-                if b.as_bool() != Some(true) {
-                    return Err(SqlError::unsupported("standard_conforming_strings = off"));
-                }
-                "on".to_string()
-            }
-            "bytea_output" => {
-                if value != "hex" {
-                    return Err(SqlError::unsupported(format!("bytea_output {value}")));
-                }
-                value
-            }
-            "synchronous_commit" => {
-                if !matches!(
-                    value.as_str(),
-                    "on" | "local" | "remote_write" | "remote_apply"
-                ) {
-                    return Err(SqlError::unsupported(format!(
-                        "synchronous_commit = {value}"
-                    )));
-                }
-                value
-            }
-            _ => value,
-        };
-        let report = SETTINGS.iter().any(|(n, _, r)| *n == canon && *r);
-        if self.settings.get(canon) != Some(&value) && report {
-            self.reported.push((canon.to_string(), value.clone()));
-        }
-        self.settings.insert(canon, value);
-        Ok(())
-    }
-
-    pub fn show(&self, name: &str) -> Result<String> {
-        match name {
-            "transaction_isolation" | "transaction isolation level" => {
-                return Ok(match &self.txn {
-                    Some(t) => t.isolation.name().to_string(),
-                    None => self.default_isolation().name().to_string(),
-                })
-            }
-            "transaction_read_only" => {
-                return Ok(match &self.txn {
-                    Some(t) if t.read_only => "on",
-                    _ => "off",
-                }
-                .into())
-            }
-            "all" => return Err(SqlError::unsupported("SHOW ALL")),
-            "lc_collate" | "lc_ctype" => return Ok("C".into()),
-            _ => {}
-        }
-        let canon = canonical(name).ok_or_else(|| {
-            SqlError::new(
-                code::UNDEFINED_OBJECT,
-                format!("unrecognized configuration parameter \"{name}\""),
-            )
-        })?;
-        Ok(self.settings.get(canon).cloned().unwrap_or_default())
     }
 }
 

@@ -1,16 +1,23 @@
 //! CREATE TABLE binding, and column DEFAULT expressions stored as SQL.
 
+mod alter;
+mod copy;
+mod sequence;
+
 use pg_query::protobuf::{self as pb, node::Node as N};
 
 use super::bind::{bool_literal, names, resolve_type, Binder};
 use super::plan::Expr;
 use super::plan::ExprKind;
-use super::statement::{AlterCmd, Copy, CreateTable, Statement};
+use super::statement::{AlterCmd, Copy, CreateTable, RawFk, RawUnique, Statement};
 use crate::catalog::Column;
 use crate::catalog::{Check, Table};
 use crate::copy::CopyFormat;
 use crate::error::{code, Result, SqlError};
 use crate::types::ColType;
+
+/// A column's UNIQUE and REFERENCES constraints.
+type ColumnKeys = (Vec<RawUnique>, Vec<RawFk>);
 
 /// `SELECT <expr>` as SQL text, for storing a DEFAULT in the catalog.
 fn expr_sql(expr: &pb::Node) -> Result<String> {
@@ -65,6 +72,7 @@ impl Binder<'_> {
         cd: &pb::ColumnDef,
         pk: &mut Option<(Vec<String>, Option<String>)>,
         checks: &mut Vec<(Option<String>, String)>,
+        keys: &mut ColumnKeys,
     ) -> Result<Column> {
         let ty = resolve_type(
             cd.type_name
@@ -108,7 +116,9 @@ impl Binder<'_> {
                     let name = (!con.conname.is_empty()).then(|| con.conname.clone());
                     *pk = Some((vec![cd.colname.clone()], name));
                 }
-                Ok(C::ConstrUnique) => return Err(SqlError::unsupported("UNIQUE constraints")),
+                Ok(C::ConstrUnique) => keys
+                    .0
+                    .push(super::constraints::raw_unique(con, Some(&cd.colname))?),
                 Ok(C::ConstrCheck) => {
                     let e = con
                         .raw_expr
@@ -119,9 +129,9 @@ impl Binder<'_> {
                         expr_sql(e)?,
                     ));
                 }
-                Ok(C::ConstrForeign) => {
-                    return Err(SqlError::unsupported("FOREIGN KEY constraints"))
-                }
+                Ok(C::ConstrForeign) => keys
+                    .1
+                    .push(super::constraints::raw_fk(con, Some(&cd.colname))?),
                 Ok(C::ConstrIdentity) => return Err(SqlError::unsupported("identity columns")),
                 Ok(C::ConstrGenerated) => return Err(SqlError::unsupported("generated columns")),
                 _ => return Err(SqlError::unsupported("this column constraint")),
@@ -132,227 +142,6 @@ impl Binder<'_> {
             b.bind_default(d, col.ty, &col.name)?;
         }
         Ok(col)
-    }
-
-    pub fn bind_alter_table(&mut self, s: &pb::AlterTableStmt) -> Result<Statement> {
-        if s.objtype != pb::ObjectType::ObjectTable as i32 {
-            return Err(SqlError::unsupported("ALTER of this object type"));
-        }
-        let rel = s
-            .relation
-            .as_ref()
-            .ok_or_else(|| SqlError::internal("ALTER TABLE without table"))?;
-        let schema = if rel.schemaname.is_empty() {
-            "public".to_string()
-        } else {
-            rel.schemaname.clone()
-        };
-        let mut cmds = Vec::new();
-        for c in &s.cmds {
-            let Some(N::AlterTableCmd(cmd)) = &c.node else {
-                continue;
-            };
-            use pb::AlterTableType as A;
-            match A::try_from(cmd.subtype) {
-                Ok(A::AtAddColumn) => {
-                    let Some(N::ColumnDef(cd)) = cmd.def.as_deref().and_then(|d| d.node.as_ref())
-                    else {
-                        return Err(SqlError::internal("ADD COLUMN without definition"));
-                    };
-                    if cmd.missing_ok {
-                        return Err(SqlError::unsupported("ADD COLUMN IF NOT EXISTS"));
-                    }
-                    let mut pk = None;
-                    let mut col_checks = Vec::new();
-                    let col = self.column_def(cd, &mut pk, &mut col_checks)?;
-                    if pk.is_some() {
-                        return Err(SqlError::unsupported("ADD COLUMN ... PRIMARY KEY"));
-                    }
-                    if !col_checks.is_empty() {
-                        return Err(SqlError::unsupported("ADD COLUMN ... CHECK"));
-                    }
-                    cmds.push(AlterCmd::AddColumn(col));
-                }
-                Ok(A::AtDropColumn) => {
-                    if cmd.behavior == pb::DropBehavior::DropCascade as i32 {
-                        return Err(SqlError::unsupported("DROP COLUMN ... CASCADE"));
-                    }
-                    cmds.push(AlterCmd::DropColumn {
-                        name: cmd.name.clone(),
-                        missing_ok: cmd.missing_ok,
-                    });
-                }
-                Ok(A::AtAddConstraint) => {
-                    let Some(N::Constraint(con)) = cmd.def.as_deref().and_then(|d| d.node.as_ref())
-                    else {
-                        return Err(SqlError::internal("ADD CONSTRAINT without constraint"));
-                    };
-                    match pb::ConstrType::try_from(con.contype) {
-                        Ok(pb::ConstrType::ConstrPrimary) => {
-                            if !con.indexname.is_empty() {
-                                return Err(SqlError::unsupported("ADD PRIMARY KEY USING INDEX"));
-                            }
-                            cmds.push(AlterCmd::AddPrimaryKey {
-                                columns: names(&con.keys),
-                                name: (!con.conname.is_empty()).then(|| con.conname.clone()),
-                            });
-                        }
-                        Ok(pb::ConstrType::ConstrUnique) => {
-                            return Err(SqlError::unsupported("UNIQUE constraints"))
-                        }
-                        Ok(pb::ConstrType::ConstrCheck) => {
-                            let e = con
-                                .raw_expr
-                                .as_deref()
-                                .ok_or_else(|| SqlError::internal("CHECK"))?;
-                            cmds.push(AlterCmd::AddCheck {
-                                name: (!con.conname.is_empty()).then(|| con.conname.clone()),
-                                expr: expr_sql(e)?,
-                            });
-                        }
-                        Ok(pb::ConstrType::ConstrForeign) => {
-                            return Err(SqlError::unsupported("FOREIGN KEY constraints"))
-                        }
-                        _ => return Err(SqlError::unsupported("this constraint")),
-                    }
-                }
-                Ok(other) => {
-                    let n = format!("{other:?}");
-                    return Err(SqlError::unsupported(format!(
-                        "ALTER TABLE {}",
-                        n.trim_start_matches("At")
-                    )));
-                }
-                Err(_) => return Err(SqlError::unsupported("this ALTER TABLE command")),
-            }
-        }
-        Ok(Statement::AlterTable {
-            schema,
-            name: rel.relname.clone(),
-            missing_ok: s.missing_ok,
-            cmds,
-        })
-    }
-
-    pub fn bind_copy(&mut self, s: &pb::CopyStmt) -> Result<Statement> {
-        if s.query.is_some() {
-            return Err(SqlError::unsupported("COPY (query) TO"));
-        }
-        if !s.filename.is_empty() || s.is_program {
-            return Err(SqlError::unsupported(
-                "COPY to or from a server file or program (use STDIN/STDOUT)",
-            ));
-        }
-        if s.where_clause.is_some() {
-            return Err(SqlError::unsupported("COPY ... WHERE"));
-        }
-        let rel = s
-            .relation
-            .as_ref()
-            .ok_or_else(|| SqlError::internal("COPY without table"))?;
-        let table = self.table(rel)?;
-        let mut columns = Vec::new();
-        for n in names(&s.attlist) {
-            let i = table.column_index(&n).ok_or_else(|| {
-                SqlError::new(
-                    code::UNDEFINED_COLUMN,
-                    format!(
-                        "column \"{n}\" of relation \"{}\" does not exist",
-                        table.name
-                    ),
-                )
-            })?;
-            columns.push(i);
-        }
-        if columns.is_empty() {
-            columns = (0..table.columns.len()).collect();
-        }
-        let opt_str = |d: &pb::DefElem| -> Option<String> {
-            match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
-                Some(N::String(x)) => Some(x.sval.clone()),
-                Some(N::AConst(c)) => match &c.val {
-                    Some(pb::a_const::Val::Sval(x)) => Some(x.sval.clone()),
-                    Some(pb::a_const::Val::Ival(i)) => Some(i.ival.to_string()),
-                    Some(pb::a_const::Val::Boolval(b)) => Some(b.boolval.to_string()),
-                    _ => None,
-                },
-                Some(N::Boolean(b)) => Some(b.boolval.to_string()),
-                Some(N::Integer(i)) => Some(i.ival.to_string()),
-                None => None,
-                _ => None,
-            }
-        };
-        let mut format = CopyFormat::text();
-        let mut overrides: Vec<(String, Option<String>)> = Vec::new();
-        for o in &s.options {
-            let Some(N::DefElem(d)) = &o.node else {
-                continue;
-            };
-            let v = opt_str(d);
-            match d.defname.as_str() {
-                "format" => match v.as_deref().map(str::to_ascii_lowercase).as_deref() {
-                    Some("text") => format = CopyFormat::text(),
-                    Some("csv") => format = CopyFormat::csv(),
-                    Some("binary") => return Err(SqlError::unsupported("COPY BINARY")),
-                    other => {
-                        return Err(SqlError::new(
-                            code::INVALID_PARAMETER_VALUE,
-                            format!("COPY format \"{}\" not recognized", other.unwrap_or("")),
-                        ))
-                    }
-                },
-                "freeze" => {}
-                "delimiter" | "null" | "header" | "quote" | "escape" => {
-                    overrides.push((d.defname.clone(), v))
-                }
-                "encoding" => {
-                    let e = v
-                        .unwrap_or_default()
-                        .to_ascii_uppercase()
-                        .replace(['-', '_'], "");
-                    if e != "UTF8" {
-                        return Err(SqlError::unsupported("COPY ENCODING other than UTF8"));
-                    }
-                }
-                other => return Err(SqlError::unsupported(format!("COPY option {other}"))),
-            }
-        }
-        for (k, v) in overrides {
-            let one_char = |v: &Option<String>, what: &str| -> Result<char> {
-                let s = v.clone().unwrap_or_default();
-                let mut it = s.chars();
-                match (it.next(), it.next()) {
-                    (Some(c), None) => Ok(c),
-                    _ => Err(SqlError::new(
-                        code::FEATURE_NOT_SUPPORTED,
-                        format!("COPY {what} must be a single one-byte character"),
-                    )),
-                }
-            };
-            match k.as_str() {
-                "delimiter" => format.delimiter = one_char(&v, "delimiter")?,
-                "null" => format.null = v.unwrap_or_default(),
-                "header" => {
-                    let on = matches!(
-                        v.as_deref().map(str::to_ascii_lowercase).as_deref(),
-                        None | Some("true" | "on" | "1")
-                    );
-                    if on && !format.csv {
-                        return Err(SqlError::unsupported("COPY HEADER in text format"));
-                    }
-                    format.header = on;
-                }
-                "quote" => format.quote = one_char(&v, "quote")?,
-                "escape" => format.escape = one_char(&v, "escape")?,
-                _ => {}
-            }
-        }
-        Ok(Statement::Copy(Box::new(Copy {
-            table,
-            columns,
-            from: s.is_from,
-            format,
-        })))
     }
 
     /// Binds a table's CHECK constraints over its row.
@@ -462,159 +251,6 @@ impl Binder<'_> {
         Ok(out)
     }
 
-    pub fn bind_create_sequence(&mut self, s: &pb::CreateSeqStmt) -> Result<Statement> {
-        let rel = s
-            .sequence
-            .as_ref()
-            .ok_or_else(|| SqlError::internal("CREATE SEQUENCE without name"))?;
-        let schema = if rel.schemaname.is_empty() {
-            "public".to_string()
-        } else {
-            rel.schemaname.clone()
-        };
-        if rel.relpersistence == "t" {
-            return Err(SqlError::unsupported("temporary sequences"));
-        }
-        let mut seq = crate::catalog::Sequence {
-            oid: 0,
-            schema,
-            name: rel.relname.clone(),
-            start: 1,
-            increment: 1,
-            min: 1,
-            max: i64::MAX,
-            cycle: false,
-            owned_by: None,
-        };
-        let (mut start, mut min, mut max) = (None, None, None);
-        for o in &s.options {
-            let Some(N::DefElem(d)) = &o.node else {
-                continue;
-            };
-            let num = || -> Result<Option<i64>> {
-                Ok(match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
-                    Some(N::Integer(i)) => Some(i64::from(i.ival)),
-                    Some(N::Float(f)) => Some(f.fval.parse().map_err(|_| {
-                        SqlError::new(
-                            code::NUMERIC_VALUE_OUT_OF_RANGE,
-                            "value out of range for sequence",
-                        )
-                    })?),
-                    Some(N::AConst(c)) => match &c.val {
-                        Some(pb::a_const::Val::Ival(i)) => Some(i64::from(i.ival)),
-                        _ => None,
-                    },
-                    _ => None,
-                })
-            };
-            match d.defname.as_str() {
-                "start" => start = num()?,
-                "increment" => seq.increment = num()?.unwrap_or(1),
-                "minvalue" => min = Some(num()?),
-                "maxvalue" => max = Some(num()?),
-                "cycle" => {
-                    seq.cycle = bool_literal(d.arg.as_deref().unwrap_or(&pb::Node { node: None }))
-                        .unwrap_or(true)
-                }
-                "cache" => {}
-                "as" => {
-                    let t = match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
-                        Some(N::TypeName(t)) => resolve_type(t)?.ty,
-                        _ => crate::types::Type::Int8,
-                    };
-                    seq.max = match t {
-                        crate::types::Type::Int2 => i64::from(i16::MAX),
-                        crate::types::Type::Int4 => i64::from(i32::MAX),
-                        crate::types::Type::Int8 => i64::MAX,
-                        _ => {
-                            return Err(SqlError::new(
-                                code::INVALID_PARAMETER_VALUE,
-                                "sequence type must be smallint, integer, or bigint",
-                            ))
-                        }
-                    };
-                }
-                other => {
-                    return Err(SqlError::unsupported(format!(
-                        "CREATE SEQUENCE option {other}"
-                    )))
-                }
-            }
-        }
-        if seq.increment == 0 {
-            return Err(SqlError::new(
-                code::INVALID_PARAMETER_VALUE,
-                "INCREMENT must not be zero",
-            ));
-        }
-        if seq.increment < 0 {
-            seq.min = i64::MIN;
-            seq.max = -1;
-        }
-        if let Some(m) = min {
-            seq.min = m.unwrap_or(if seq.increment > 0 { 1 } else { i64::MIN });
-        }
-        if let Some(m) = max {
-            seq.max = m.unwrap_or(if seq.increment > 0 { i64::MAX } else { -1 });
-        }
-        seq.start = start.unwrap_or(if seq.increment > 0 { seq.min } else { seq.max });
-        if seq.min >= seq.max {
-            return Err(SqlError::new(
-                code::INVALID_PARAMETER_VALUE,
-                format!(
-                    "MINVALUE ({}) must be less than MAXVALUE ({})",
-                    seq.min, seq.max
-                ),
-            ));
-        }
-        if seq.start < seq.min {
-            return Err(SqlError::new(
-                code::INVALID_PARAMETER_VALUE,
-                format!(
-                    "START value ({}) cannot be less than MINVALUE ({})",
-                    seq.start, seq.min
-                ),
-            ));
-        }
-        if seq.start > seq.max {
-            return Err(SqlError::new(
-                code::INVALID_PARAMETER_VALUE,
-                format!(
-                    "START value ({}) cannot be greater than MAXVALUE ({})",
-                    seq.start, seq.max
-                ),
-            ));
-        }
-        Ok(Statement::CreateSequence {
-            seq,
-            if_not_exists: s.if_not_exists,
-        })
-    }
-
-    pub fn bind_rename(&mut self, s: &pb::RenameStmt) -> Result<Statement> {
-        if s.rename_type != pb::ObjectType::ObjectColumn as i32 {
-            return Err(SqlError::unsupported("ALTER ... RENAME of this object"));
-        }
-        let rel = s
-            .relation
-            .as_ref()
-            .ok_or_else(|| SqlError::internal("RENAME without table"))?;
-        let schema = if rel.schemaname.is_empty() {
-            "public".to_string()
-        } else {
-            rel.schemaname.clone()
-        };
-        Ok(Statement::AlterTable {
-            schema,
-            name: rel.relname.clone(),
-            missing_ok: s.missing_ok,
-            cmds: vec![AlterCmd::RenameColumn {
-                from: s.subname.clone(),
-                to: s.newname.clone(),
-            }],
-        })
-    }
-
     pub fn bind_create_table(&mut self, s: &pb::CreateStmt) -> Result<CreateTable> {
         let rel = s
             .relation
@@ -676,6 +312,8 @@ impl Binder<'_> {
         let mut raw_checks: Vec<(Option<String>, String, Option<String>)> = Vec::new();
         let mut pk: Option<Vec<String>> = None;
         let mut pk_name: Option<String> = None;
+        let mut uniques: Vec<RawUnique> = Vec::new();
+        let mut foreign_keys: Vec<RawFk> = Vec::new();
         let set_pk = |pk: &mut Option<Vec<String>>, cols: Vec<String>, table: &str| -> Result<()> {
             if pk.is_some() {
                 return Err(SqlError::new(
@@ -715,7 +353,10 @@ impl Binder<'_> {
                         }];
                     }
                     let mut col_checks = Vec::new();
-                    let mut col = self.column_def(&cd, &mut col_pk, &mut col_checks)?;
+                    let mut keys = ColumnKeys::default();
+                    let mut col = self.column_def(&cd, &mut col_pk, &mut col_checks, &mut keys)?;
+                    uniques.extend(keys.0);
+                    foreign_keys.extend(keys.1);
                     for (name, expr) in col_checks {
                         raw_checks.push((name, expr, Some(cd.colname.clone())));
                     }
@@ -762,7 +403,7 @@ impl Binder<'_> {
                             }
                         }
                         Ok(C::ConstrUnique) => {
-                            return Err(SqlError::unsupported("UNIQUE constraints"))
+                            uniques.push(super::constraints::raw_unique(con, None)?)
                         }
                         Ok(C::ConstrCheck) => {
                             let e = con
@@ -776,7 +417,7 @@ impl Binder<'_> {
                             ));
                         }
                         Ok(C::ConstrForeign) => {
-                            return Err(SqlError::unsupported("FOREIGN KEY constraints"))
+                            foreign_keys.push(super::constraints::raw_fk(con, None)?)
                         }
                         _ => return Err(SqlError::unsupported("this table constraint")),
                     }
@@ -819,6 +460,8 @@ impl Binder<'_> {
             primary_key: primary_key.clone(),
             pkey_name: pk_name.clone(),
             checks: Vec::new(),
+            indexes: Vec::new(),
+            foreign_keys: Vec::new(),
         };
         let checks = self.name_checks(&tmp, raw_checks)?;
         Ok(CreateTable {
@@ -830,6 +473,8 @@ impl Binder<'_> {
             pkey_name: pk_name,
             checks,
             sequences,
+            uniques,
+            foreign_keys,
         })
     }
 }

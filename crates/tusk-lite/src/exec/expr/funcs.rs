@@ -1,0 +1,272 @@
+//! Calling the built-in functions: string, math, date/time, sequence and
+//! session functions.
+
+use super::*;
+
+impl Exec<'_> {
+    /// Resolves a sequence named as nextval('name') names it.
+    pub(super) fn sequence(&self, name: &str) -> Result<std::sync::Arc<crate::catalog::Sequence>> {
+        let parts: Vec<String> = name
+            .split('.')
+            .map(|p| {
+                let p = p.trim();
+                match p.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+                    Some(q) => q.to_string(),
+                    None => p.to_lowercase(),
+                }
+            })
+            .collect();
+        let (schema, rel) = match parts.as_slice() {
+            [n] => ("public".to_string(), n.clone()),
+            [s, n] => (s.clone(), n.clone()),
+            _ => (String::new(), name.to_string()),
+        };
+        let cat = self.engine.catalog_for(self.txn);
+        cat.sequence(&schema, &rel).cloned().ok_or_else(|| {
+            SqlError::new(
+                code::UNDEFINED_TABLE,
+                format!("relation \"{name}\" does not exist"),
+            )
+        })
+    }
+
+    pub(super) fn call(
+        &mut self,
+        f: Func,
+        v: &[Value],
+        args: &[Expr],
+        ty: ColType,
+    ) -> Result<Value> {
+        // Functions that see NULL arguments themselves.
+        match f {
+            Func::Concat => {
+                let mut s = String::new();
+                for (x, a) in v.iter().zip(args) {
+                    if !x.is_null() {
+                        s.push_str(&types::format_text(x, a.ty.ty));
+                    }
+                }
+                return Ok(Value::Text(s));
+            }
+            Func::Version => {
+                return Ok(Value::Text(crate::VERSION_STRING.to_string()));
+            }
+            Func::CurrentDatabase => return Ok(Value::Text(self.session.database.clone())),
+            Func::CurrentUser => return Ok(Value::Text(self.session.user.clone())),
+            Func::CurrentSchema => return Ok(Value::Text("public".into())),
+            Func::PgTypeof => {
+                return Ok(Value::Text(
+                    args.first()
+                        .map(|a| a.ty.ty.name())
+                        .unwrap_or("unknown")
+                        .into(),
+                ))
+            }
+            Func::Random => return Ok(Value::Float(fastrand::f64())),
+            Func::Nextval | Func::Currval | Func::Setval => {
+                if v.first().is_none_or(Value::is_null) {
+                    return Ok(Value::Null);
+                }
+                let name = match &v[0] {
+                    Value::Text(s) => s.clone(),
+                    _ => String::new(),
+                };
+                let seq = self.sequence(&name)?;
+                return match f {
+                    Func::Nextval => {
+                        let n = self.engine.nextval(&seq)?;
+                        self.session.currval.lock().insert(seq.oid, n);
+                        Ok(Value::Int(n))
+                    }
+                    Func::Currval => match self.session.currval.lock().get(&seq.oid) {
+                        Some(n) => Ok(Value::Int(*n)),
+                        None => Err(SqlError::new(
+                            "55000",
+                            format!(
+                                "currval of sequence \"{}\" is not yet defined in this session",
+                                seq.name
+                            ),
+                        )),
+                    },
+                    _ => {
+                        let value = int(&v[1]);
+                        let called = v.get(2).and_then(Value::as_bool).unwrap_or(true);
+                        Ok(Value::Int(self.engine.setval(&seq, value, called)?))
+                    }
+                };
+            }
+            Func::Now | Func::LocalTimestamp => {
+                return Ok(Value::Int(crate::datetime::now_usecs(self.txn.started)))
+            }
+            Func::ClockTimestamp => {
+                return Ok(Value::Int(crate::datetime::now_usecs(
+                    std::time::SystemTime::now(),
+                )))
+            }
+            Func::CurrentDate => {
+                let us = crate::datetime::now_usecs(self.txn.started);
+                return Ok(Value::Int(us.div_euclid(crate::datetime::USECS_PER_DAY)));
+            }
+            _ => {}
+        }
+        if v.iter().any(Value::is_null) {
+            return Ok(Value::Null);
+        }
+        let a0 = v.first().cloned().unwrap_or(Value::Null);
+        Ok(match f {
+            Func::Lower => Value::Text(text(&a0).to_lowercase()),
+            Func::Upper => Value::Text(text(&a0).to_uppercase()),
+            Func::Length => {
+                let s = text(&a0);
+                let s = if args[0].ty.ty == Type::Bpchar {
+                    s.trim_end_matches(' ')
+                } else {
+                    s
+                };
+                Value::Int(i64::try_from(s.chars().count()).unwrap_or(i64::MAX))
+            }
+            Func::Abs => match a0 {
+                Value::Int(i) => Value::Int(check_int(
+                    i.checked_abs().ok_or_else(|| int_overflow(ty.ty))?,
+                    ty.ty,
+                )?),
+                Value::Float(x) => Value::Float(x.abs()),
+                Value::Numeric(n) => Value::Numeric(n.abs()),
+                x => x,
+            },
+            Func::Sign => match a0 {
+                Value::Float(x) => Value::Float(if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }),
+                Value::Numeric(n) => Value::Numeric(Numeric::from_i64(i64::from(n.signum()))),
+                x => x,
+            },
+            Func::Round | Func::Trunc => {
+                let digits = v.get(1).map(int).unwrap_or(0);
+                let digits = i32::try_from(digits).unwrap_or(0);
+                match a0 {
+                    Value::Float(x) => Value::Float(if f == Func::Round {
+                        x.round_ties_even()
+                    } else {
+                        x.trunc()
+                    }),
+                    Value::Numeric(n) => Value::Numeric(if f == Func::Round {
+                        n.round(digits)
+                    } else {
+                        n.trunc(digits)
+                    }),
+                    x => x,
+                }
+            }
+            Func::Floor | Func::Ceil => match a0 {
+                Value::Float(x) => Value::Float(if f == Func::Floor {
+                    x.floor()
+                } else {
+                    x.ceil()
+                }),
+                Value::Numeric(n) => Value::Numeric(if f == Func::Floor {
+                    n.floor()
+                } else {
+                    n.ceil()
+                }),
+                x => x,
+            },
+            Func::Sqrt => match a0 {
+                Value::Float(x) => {
+                    if x < 0.0 {
+                        return Err(SqlError::new(
+                            "2201F",
+                            "cannot take square root of a negative number",
+                        ));
+                    }
+                    Value::Float(x.sqrt())
+                }
+                x => x,
+            },
+            Func::Power => match (&a0, &v[1]) {
+                (Value::Float(x), Value::Float(y)) => Value::Float(x.powf(*y)),
+                _ => a0,
+            },
+            Func::Mod => binary(BinOp::Mod, &a0, &v[1], ty.ty)?,
+            Func::Substr => {
+                let s: Vec<char> = text(&a0).chars().collect();
+                let start = int(&v[1]);
+                let (from, to) = match v.get(2) {
+                    Some(l) => {
+                        let len = int(l);
+                        if len < 0 {
+                            return Err(SqlError::new(
+                                "22011",
+                                "negative substring length not allowed",
+                            ));
+                        }
+                        (start, start.saturating_add(len))
+                    }
+                    None => (start, i64::MAX),
+                };
+                let from = usize::try_from(from.max(1) - 1).unwrap_or(0);
+                let to = usize::try_from((to - 1).max(0))
+                    .unwrap_or(usize::MAX)
+                    .min(s.len());
+                Value::Text(if from >= to {
+                    String::new()
+                } else {
+                    s[from..to].iter().collect()
+                })
+            }
+            Func::Replace => Value::Text(if text(&v[1]).is_empty() {
+                text(&a0).to_string()
+            } else {
+                text(&a0).replace(text(&v[1]), text(&v[2]))
+            }),
+            Func::Position => {
+                let hay = text(&v[1]);
+                let needle = text(&a0);
+                Value::Int(match hay.find(needle) {
+                    Some(i) => i64::try_from(hay[..i].chars().count()).unwrap_or(0) + 1,
+                    None => 0,
+                })
+            }
+            Func::Btrim | Func::Ltrim | Func::Rtrim => {
+                let set: Vec<char> = v
+                    .get(1)
+                    .map(|x| text(x).chars().collect())
+                    .unwrap_or_else(|| vec![' ']);
+                let s = text(&a0);
+                Value::Text(
+                    match f {
+                        Func::Btrim => s.trim_matches(|c| set.contains(&c)),
+                        Func::Ltrim => s.trim_start_matches(|c| set.contains(&c)),
+                        _ => s.trim_end_matches(|c| set.contains(&c)),
+                    }
+                    .to_string(),
+                )
+            }
+            Func::Left | Func::Right => {
+                let s: Vec<char> = text(&a0).chars().collect();
+                let n = int(&v[1]);
+                let len = i64::try_from(s.len()).unwrap_or(0);
+                let k = usize::try_from(if n >= 0 { n.min(len) } else { (len + n).max(0) })
+                    .unwrap_or(0);
+                Value::Text(if f == Func::Left {
+                    s[..k].iter().collect()
+                } else {
+                    s[s.len() - k..].iter().collect()
+                })
+            }
+            Func::Repeat => {
+                let n = usize::try_from(int(&v[1]).max(0)).unwrap_or(0);
+                let s = text(&a0);
+                if s.len().saturating_mul(n) > (1 << 30) {
+                    return Err(SqlError::new("54000", "requested length too large"));
+                }
+                Value::Text(s.repeat(n))
+            }
+            _ => return Err(SqlError::internal(format!("function {f:?}"))),
+        })
+    }
+}

@@ -1,0 +1,234 @@
+//! Running bound statements inside the session's transaction: queries,
+//! DML, DDL, TRUNCATE and COPY.
+
+use super::*;
+
+impl Session {
+    pub(super) fn execute_in_txn(&mut self, stmt: Statement, params: &[Value]) -> Result<Outcome> {
+        let engine = self.engine.clone();
+        let info = self.info.clone();
+        let txn = self.ensure_txn();
+        let snapshot = engine.statement_snapshot(txn);
+        let mut ex = Exec {
+            engine: &engine,
+            txn,
+            snapshot,
+            params,
+            outer: Vec::new(),
+            session: &info,
+            ri: Default::default(),
+        };
+        match stmt {
+            Statement::Query(q) => {
+                let rows = ex.run(&q.plan)?;
+                let tag = format!("SELECT {}", rows.len());
+                Ok(Outcome {
+                    columns: Some(q.columns),
+                    rows,
+                    tag,
+                    ..Outcome::default()
+                })
+            }
+            Statement::Insert(i) => {
+                let (n, rows) = ex.insert(&i)?;
+                Ok(Outcome {
+                    columns: i.returning.as_ref().map(|_| i.returning_cols.clone()),
+                    rows,
+                    tag: format!("INSERT 0 {n}"),
+                    ..Outcome::default()
+                })
+            }
+            Statement::Update(u) => {
+                let (n, rows) = ex.update(&u)?;
+                Ok(Outcome {
+                    columns: u.returning.as_ref().map(|_| u.returning_cols.clone()),
+                    rows,
+                    tag: format!("UPDATE {n}"),
+                    ..Outcome::default()
+                })
+            }
+            Statement::Delete(d) => {
+                let (n, rows) = ex.delete(&d)?;
+                Ok(Outcome {
+                    columns: d.returning.as_ref().map(|_| d.returning_cols.clone()),
+                    rows,
+                    tag: format!("DELETE {n}"),
+                    ..Outcome::default()
+                })
+            }
+            Statement::CreateTable(ct) => crate::ddl::create_table(&engine, ex.txn, ct),
+            Statement::DropTable {
+                names,
+                if_exists,
+                cascade,
+            } => crate::ddl::drop_tables(&engine, ex.txn, names, if_exists, cascade),
+            Statement::CreateIndex(ci) => crate::keys_ddl::create_index(&mut ex, ci),
+            Statement::DropIndex { names, if_exists } => {
+                crate::keys_ddl::drop_indexes(&mut ex, names, if_exists)
+            }
+            Statement::Truncate(names) => {
+                let cat = engine.catalog_for(ex.txn);
+                let mut tables = Vec::new();
+                for (s, n) in &names {
+                    let t = cat.table(s, n).cloned().ok_or_else(|| {
+                        SqlError::new(
+                            code::UNDEFINED_TABLE,
+                            format!("relation \"{n}\" does not exist"),
+                        )
+                    })?;
+                    tables.push(t);
+                }
+                if ex.txn.read_only {
+                    return Err(SqlError::new(
+                        code::READ_ONLY_SQL_TRANSACTION,
+                        "cannot execute TRUNCATE TABLE in a read-only transaction",
+                    ));
+                }
+                crate::keys_ddl::check_truncate(&cat, &tables)?;
+                for t in tables {
+                    engine.locks.acquire(
+                        ex.txn.id,
+                        LockTag::Table(t.oid),
+                        Mode::Exclusive,
+                        Wait::Block,
+                        None,
+                    )?;
+                    // With the exclusive lock no one else writes the table:
+                    // delete every row this transaction can see, and the
+                    // newest committed ones.
+                    let snap = engine.now();
+                    ex.snapshot = snap;
+                    for (k, _) in ex.visible_rows(&t)? {
+                        ex.txn.writes.insert((t.oid, k), None);
+                    }
+                    crate::keys_ddl::truncate_indexes(&mut ex, &t);
+                }
+                Ok(Outcome::tag("TRUNCATE TABLE"))
+            }
+            Statement::CreateSequence { seq, if_not_exists } => {
+                crate::ddl::create_sequence(&engine, ex.txn, seq, if_not_exists)
+            }
+            Statement::DropSequence { names, if_exists } => {
+                crate::ddl::drop_sequences(&engine, ex.txn, names, if_exists)
+            }
+            Statement::Copy(c) => {
+                if c.from {
+                    if ex.txn.read_only {
+                        return Err(SqlError::new(
+                            code::READ_ONLY_SQL_TRANSACTION,
+                            "cannot execute COPY FROM in a read-only transaction",
+                        ));
+                    }
+                    return Ok(Outcome {
+                        copy_in: Some(c),
+                        tag: "COPY".into(),
+                        ..Outcome::default()
+                    });
+                }
+                let rows = ex.visible_rows(&c.table)?;
+                let mut data = String::new();
+                for (_, r) in &rows {
+                    let fields: Vec<Option<String>> = c
+                        .columns
+                        .iter()
+                        .map(|&i| {
+                            let v = &r[i];
+                            (!v.is_null())
+                                .then(|| crate::types::format_text(v, c.table.columns[i].ty.ty))
+                        })
+                        .collect();
+                    crate::copy::format_row(&fields, &c.format, &mut data);
+                }
+                Ok(Outcome {
+                    copy_out: Some((c.columns.len(), data)),
+                    tag: format!("COPY {}", rows.len()),
+                    ..Outcome::default()
+                })
+            }
+            Statement::AlterTable {
+                schema,
+                name,
+                missing_ok,
+                cmds,
+            } => crate::ddl::alter_table(&mut ex, &schema, &name, missing_ok, cmds),
+            _ => Err(SqlError::internal("statement routed wrongly")),
+        }
+    }
+
+    /// Inserts the rows of COPY ... FROM STDIN data.
+    pub fn copy_in(&mut self, c: &crate::sql::statement::Copy, data: &str) -> Result<Outcome> {
+        use crate::sql::plan::{Expr, ExprKind, Insert, Plan};
+        let rows = crate::copy::parse(data, &c.format)?;
+        let engine = self.engine.clone();
+        let info = self.info.clone();
+        let catalog = match &self.txn {
+            Some(t) => engine.catalog_for(t),
+            None => engine.published_catalog(),
+        };
+        let table = &c.table;
+        let mut defaults = Vec::with_capacity(table.columns.len());
+        let checks;
+        {
+            let mut b = Binder::new(&catalog, Vec::new());
+            checks = b.bind_checks(table)?;
+            for col in &table.columns {
+                defaults.push(match &col.default {
+                    Some(d) => Some(b.bind_default(d, col.ty, &col.name)?),
+                    None => None,
+                });
+            }
+        }
+        let mut values = Vec::with_capacity(rows.len());
+        for (line, fields) in rows.into_iter().enumerate() {
+            if fields.len() < c.columns.len() {
+                let missing = &table.columns[c.columns[fields.len()]].name;
+                return Err(SqlError::new(
+                    "22P04",
+                    format!("missing data for column \"{missing}\""),
+                )
+                .with_detail(format!("COPY {}, line {}", table.name, line + 1)));
+            }
+            if fields.len() > c.columns.len() {
+                return Err(
+                    SqlError::new("22P04", "extra data after last expected column")
+                        .with_detail(format!("COPY {}, line {}", table.name, line + 1)),
+                );
+            }
+            let mut row = Vec::with_capacity(fields.len());
+            for (f, &ci) in fields.into_iter().zip(&c.columns) {
+                let ty = table.columns[ci].ty;
+                let v = match f {
+                    None => Value::Null,
+                    Some(s) => crate::types::parse_text(&s, ty)?,
+                };
+                row.push(Expr::new(ExprKind::Const(v), ty));
+            }
+            values.push(row);
+        }
+        let ins = Insert {
+            table: table.clone(),
+            targets: c.columns.clone(),
+            source: Plan::Values(values),
+            defaults,
+            on_conflict_nothing: false,
+            upsert: None,
+            arbiter: crate::sql::plan::Arbiter::Any,
+            checks,
+            returning: None,
+            returning_cols: Vec::new(),
+        };
+        let txn = self.ensure_txn();
+        let snapshot = engine.statement_snapshot(txn);
+        let mut ex = Exec {
+            engine: &engine,
+            txn,
+            snapshot,
+            params: &[],
+            outer: Vec::new(),
+            session: &info,
+            ri: Default::default(),
+        };
+        let (n, _) = ex.insert(&ins)?;
+        Ok(Outcome::tag(format!("COPY {n}")))
+    }
+}

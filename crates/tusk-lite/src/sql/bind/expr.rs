@@ -1,0 +1,328 @@
+//! Binding expressions: column references, casts, boolean contexts and
+//! the type unification of operands.
+
+use super::*;
+
+impl Binder<'_> {
+    // ---- expressions -------------------------------------------------
+
+    pub(in crate::sql) fn lookup_column(&self, fields: &[pb::Node]) -> Result<Expr> {
+        let parts = names(fields);
+        let (qual, name) = match parts.as_slice() {
+            [c] => (None, c.as_str()),
+            [t, c] => (Some(t.as_str()), c.as_str()),
+            [_, t, c] => (Some(t.as_str()), c.as_str()),
+            _ => return Err(SqlError::unsupported("this column reference")),
+        };
+        for (depth, scope) in self.scopes.iter().rev().enumerate() {
+            match scope.lookup(qual, name) {
+                Lookup::Found(i) => {
+                    let c = &scope.cols[i];
+                    return Ok(if depth == 0 {
+                        Expr::column(i, c.ty)
+                    } else {
+                        Expr::new(ExprKind::Outer(depth, i), c.ty)
+                    });
+                }
+                Lookup::Ambiguous => {
+                    return Err(SqlError::new(
+                        code::AMBIGUOUS_COLUMN,
+                        format!("column reference \"{name}\" is ambiguous"),
+                    ))
+                }
+                Lookup::NotFound => {}
+            }
+        }
+        if let Some(q) = qual {
+            if !self.scopes.iter().any(|s| s.has_qualifier(q)) {
+                return Err(SqlError::new(
+                    code::UNDEFINED_TABLE,
+                    format!("missing FROM-clause entry for table \"{q}\""),
+                ));
+            }
+            return Err(SqlError::new(
+                code::UNDEFINED_COLUMN,
+                format!("column {q}.{name} does not exist"),
+            ));
+        }
+        Err(SqlError::new(
+            code::UNDEFINED_COLUMN,
+            format!("column \"{name}\" does not exist"),
+        ))
+    }
+
+    pub fn bind_expr(&mut self, node: &pb::Node) -> Result<Expr> {
+        let Some(n) = &node.node else {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "empty expression"));
+        };
+        match n {
+            N::ColumnRef(c) => {
+                if c.fields.iter().any(|f| matches!(f.node, Some(N::AStar(_)))) {
+                    return Err(SqlError::unsupported("* in this position"));
+                }
+                self.lookup_column(&c.fields)
+            }
+            N::AConst(c) => Ok(a_const_value(c)),
+            N::ParamRef(p) => {
+                let i = usize::try_from(p.number - 1).map_err(|_| {
+                    SqlError::new(code::UNDEFINED_PARAMETER, "there is no parameter $0")
+                })?;
+                if self.params.len() <= i {
+                    self.params.resize(i + 1, Type::Unknown);
+                }
+                Ok(Expr::new(
+                    ExprKind::Param(i),
+                    ColType::plain(self.params[i]),
+                ))
+            }
+            N::TypeCast(tc) => {
+                let to = resolve_type(
+                    tc.type_name
+                        .as_ref()
+                        .ok_or_else(|| SqlError::internal("cast without type"))?,
+                )?;
+                let inner = self.bind_expr(
+                    tc.arg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("cast without argument"))?,
+                )?;
+                self.explicit_cast(inner, to)
+            }
+            N::AExpr(a) => self.bind_a_expr(a),
+            N::BoolExpr(b) => {
+                let mut args = Vec::with_capacity(b.args.len());
+                let label = match pb::BoolExprType::try_from(b.boolop) {
+                    Ok(pb::BoolExprType::AndExpr) => "AND",
+                    Ok(pb::BoolExprType::OrExpr) => "OR",
+                    _ => "NOT",
+                };
+                for a in &b.args {
+                    let e = self.bind_expr(a)?;
+                    args.push(self.to_bool(e, label)?);
+                }
+                Ok(match pb::BoolExprType::try_from(b.boolop) {
+                    Ok(pb::BoolExprType::AndExpr) => {
+                        Expr::new(ExprKind::And(args), ColType::plain(Type::Bool))
+                    }
+                    Ok(pb::BoolExprType::OrExpr) => {
+                        Expr::new(ExprKind::Or(args), ColType::plain(Type::Bool))
+                    }
+                    _ => Expr::new(
+                        ExprKind::Not(Box::new(
+                            args.into_iter()
+                                .next()
+                                .ok_or_else(|| SqlError::internal("NOT without argument"))?,
+                        )),
+                        ColType::plain(Type::Bool),
+                    ),
+                })
+            }
+            N::NullTest(t) => {
+                let e = self.bind_expr(
+                    t.arg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("IS NULL without argument"))?,
+                )?;
+                let e = if e.ty.ty == Type::Unknown {
+                    self.coerce(e, ColType::plain(Type::Text), false)?
+                } else {
+                    e
+                };
+                Ok(Expr::new(
+                    ExprKind::IsNull(
+                        Box::new(e),
+                        t.nulltesttype == pb::NullTestType::IsNotNull as i32,
+                    ),
+                    ColType::plain(Type::Bool),
+                ))
+            }
+            N::BooleanTest(t) => {
+                let e = self.bind_expr(
+                    t.arg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("IS TRUE without argument"))?,
+                )?;
+                let e = self.to_bool(e, "IS TRUE")?;
+                use pb::BoolTestType as B;
+                let test = match B::try_from(t.booltesttype) {
+                    Ok(B::IsTrue) => BoolTest::IsTrue,
+                    Ok(B::IsNotTrue) => BoolTest::IsNotTrue,
+                    Ok(B::IsFalse) => BoolTest::IsFalse,
+                    Ok(B::IsNotFalse) => BoolTest::IsNotFalse,
+                    Ok(B::IsUnknown) => BoolTest::IsUnknown,
+                    _ => BoolTest::IsNotUnknown,
+                };
+                Ok(Expr::new(
+                    ExprKind::BoolTest(Box::new(e), test),
+                    ColType::plain(Type::Bool),
+                ))
+            }
+            N::FuncCall(f) => self.bind_func(f),
+            N::CaseExpr(c) => self.bind_case(c),
+            N::CoalesceExpr(c) => {
+                let args = self.bind_list(&c.args)?;
+                let (args, ty) = self.unify_all(args, "COALESCE")?;
+                Ok(Expr::new(ExprKind::Coalesce(args), ty))
+            }
+            N::MinMaxExpr(m) => {
+                let args = self.bind_list(&m.args)?;
+                let greatest = m.op == pb::MinMaxOp::IsGreatest as i32;
+                let (args, ty) =
+                    self.unify_all(args, if greatest { "GREATEST" } else { "LEAST" })?;
+                Ok(Expr::new(ExprKind::Greatest(args, greatest), ty))
+            }
+            N::SubLink(s) => self.bind_sublink(s),
+            N::SqlvalueFunction(f) => {
+                use pb::SqlValueFunctionOp as O;
+                let (func, ty) = match O::try_from(f.op) {
+                    Ok(O::SvfopCurrentUser)
+                    | Ok(O::SvfopUser)
+                    | Ok(O::SvfopSessionUser)
+                    | Ok(O::SvfopCurrentRole) => (Func::CurrentUser, Type::Name),
+                    Ok(O::SvfopCurrentCatalog) => (Func::CurrentDatabase, Type::Name),
+                    Ok(O::SvfopCurrentSchema) => (Func::CurrentSchema, Type::Name),
+                    Ok(O::SvfopCurrentTimestamp) | Ok(O::SvfopCurrentTimestampN) => {
+                        (Func::Now, Type::Timestamptz)
+                    }
+                    Ok(O::SvfopLocaltimestamp) | Ok(O::SvfopLocaltimestampN) => {
+                        (Func::LocalTimestamp, Type::Timestamp)
+                    }
+                    Ok(O::SvfopCurrentDate) => (Func::CurrentDate, Type::Date),
+                    _ => {
+                        return Err(SqlError::unsupported(
+                            "CURRENT_TIME and LOCALTIME (type time)",
+                        ))
+                    }
+                };
+                Ok(Expr::new(
+                    ExprKind::Func(func, Vec::new()),
+                    ColType::plain(ty),
+                ))
+            }
+            N::SetToDefault(_) => Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                "DEFAULT is not allowed in this context",
+            )),
+            _ => Err(unsupported_node(node)),
+        }
+    }
+
+    pub(in crate::sql) fn bind_list(&mut self, list: &[pb::Node]) -> Result<Vec<Expr>> {
+        list.iter().map(|n| self.bind_expr(n)).collect()
+    }
+
+    pub(in crate::sql) fn explicit_cast(&mut self, inner: Expr, to: ColType) -> Result<Expr> {
+        match &inner.kind {
+            ExprKind::Const(Value::Text(s)) if inner.ty.ty == Type::Unknown => {
+                let v = types::parse_text(s, ColType::plain(to.ty))?;
+                let v = types::coerce_typmod(v, to, true)?;
+                return Ok(Expr::new(ExprKind::Const(v), to));
+            }
+            ExprKind::Const(Value::Null) => return Ok(Expr::new(ExprKind::Const(Value::Null), to)),
+            ExprKind::Param(i) if inner.ty.ty == Type::Unknown => {
+                let i = *i;
+                self.set_param_type(i, to.ty);
+                let p = Expr::new(ExprKind::Param(i), ColType::plain(to.ty));
+                return Ok(if to.typmod >= 0 {
+                    Expr::new(ExprKind::Cast(Box::new(p), true), to)
+                } else {
+                    p
+                });
+            }
+            _ => {}
+        }
+        let from = inner.ty.ty;
+        let allowed = from == to.ty
+            || (from.is_numeric_family() && to.ty.is_numeric_family())
+            || from.is_string()
+            || to.ty.is_string()
+            || (matches!(from, Type::Date | Type::Timestamp | Type::Timestamptz)
+                && matches!(to.ty, Type::Date | Type::Timestamp | Type::Timestamptz))
+            || (from == Type::Bool && to.ty == Type::Int4)
+            || (from == Type::Int4 && to.ty == Type::Bool);
+        if !allowed {
+            return Err(SqlError::new(
+                code::CANNOT_COERCE,
+                format!("cannot cast type {} to {}", from.name(), to.ty.name()),
+            ));
+        }
+        // A cast of a constant folds now, as PostgreSQL's planner does.
+        if let ExprKind::Const(v) = &inner.kind {
+            let v = types::cast(v.clone(), from, to, true)?;
+            return Ok(Expr::new(ExprKind::Const(v), to));
+        }
+        Ok(Expr::new(ExprKind::Cast(Box::new(inner), true), to))
+    }
+
+    pub fn to_bool(&mut self, e: Expr, context: &str) -> Result<Expr> {
+        match e.ty.ty {
+            Type::Bool => Ok(e),
+            Type::Unknown => self.coerce(e, ColType::plain(Type::Bool), false),
+            other => Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!(
+                    "argument of {context} must be type boolean, not type {}",
+                    other.name()
+                ),
+            )),
+        }
+    }
+
+    /// Brings both operands to their common type.
+    pub(in crate::sql) fn unify_pair(
+        &mut self,
+        a: Expr,
+        b: Expr,
+        op: &str,
+    ) -> Result<(Expr, Expr, Type)> {
+        let t =
+            common_type(a.ty.ty, b.ty.ty).ok_or_else(|| operator_error(op, a.ty.ty, b.ty.ty))?;
+        let a = self.coerce_plain(a, t)?;
+        let b = self.coerce_plain(b, t)?;
+        Ok((a, b, t))
+    }
+
+    pub(in crate::sql) fn coerce_plain(&mut self, e: Expr, t: Type) -> Result<Expr> {
+        if e.ty.ty == t {
+            return Ok(e);
+        }
+        self.coerce(e, ColType::plain(t), false)
+    }
+
+    pub(in crate::sql) fn unify_all(
+        &mut self,
+        args: Vec<Expr>,
+        what: &str,
+    ) -> Result<(Vec<Expr>, ColType)> {
+        let mut t = Type::Unknown;
+        for a in &args {
+            t = common_type(t, a.ty.ty).ok_or_else(|| {
+                SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "{what} types {} and {} cannot be matched",
+                        t.name(),
+                        a.ty.ty.name()
+                    ),
+                )
+            })?;
+        }
+        if t == Type::Unknown {
+            t = Type::Text;
+        }
+        let same_typmod = args
+            .first()
+            .map(|a| a.ty)
+            .filter(|f| args.iter().all(|a| a.ty == *f));
+        let out = args
+            .into_iter()
+            .map(|a| self.coerce_plain(a, t))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((
+            out,
+            same_typmod
+                .filter(|c| c.ty == t)
+                .unwrap_or(ColType::plain(t)),
+        ))
+    }
+}

@@ -1,0 +1,383 @@
+//! Binding FROM: tables, subqueries, CTE references, joins (ON, USING,
+//! NATURAL) and functions in FROM.
+
+use super::*;
+
+impl Binder<'_> {
+    // ---- SELECT ------------------------------------------------------
+
+    pub(in crate::sql) fn bind_from_item(&mut self, node: &pb::Node) -> Result<(Plan, Scope)> {
+        match &node.node {
+            Some(N::RangeVar(r))
+                if r.schemaname.is_empty() && self.ctes.iter().any(|(n, _)| *n == r.relname) =>
+            {
+                let (_, q) = self
+                    .ctes
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| *n == r.relname)
+                    .cloned()
+                    .ok_or_else(|| SqlError::internal("cte"))?;
+                let qual = r
+                    .alias
+                    .as_ref()
+                    .map(|a| a.aliasname.clone())
+                    .unwrap_or_else(|| r.relname.clone());
+                let alias_cols = r
+                    .alias
+                    .as_ref()
+                    .map(|a| names(&a.colnames))
+                    .unwrap_or_default();
+                let cols = q
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| ScopeCol {
+                        qualifier: Some(qual.clone()),
+                        name: alias_cols.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                        ty: c.ty,
+                        table_oid: 0,
+                        attnum: 0,
+                        hidden: false,
+                    })
+                    .collect();
+                Ok((q.plan, Scope { cols }))
+            }
+            Some(N::RangeVar(r)) => {
+                if !r.schemaname.is_empty() && r.schemaname != "public" {
+                    if r.schemaname == "pg_catalog" || r.schemaname == "information_schema" {
+                        return Err(SqlError::unsupported(format!(
+                            "system catalog {}.{}",
+                            r.schemaname, r.relname
+                        )));
+                    }
+                    return Err(SqlError::new(
+                        code::UNDEFINED_TABLE,
+                        format!("relation \"{}.{}\" does not exist", r.schemaname, r.relname),
+                    ));
+                }
+                let t = self.table(r)?;
+                let qual = r
+                    .alias
+                    .as_ref()
+                    .map(|a| a.aliasname.clone())
+                    .unwrap_or_else(|| t.name.clone());
+                let alias_cols = r
+                    .alias
+                    .as_ref()
+                    .map(|a| names(&a.colnames))
+                    .unwrap_or_default();
+                let cols = t
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| ScopeCol {
+                        qualifier: Some(qual.clone()),
+                        name: alias_cols.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                        ty: c.ty,
+                        table_oid: t.oid,
+                        attnum: i16::try_from(i + 1).unwrap_or(0),
+                        hidden: false,
+                    })
+                    .collect();
+                Ok((
+                    Plan::Scan {
+                        table: t,
+                        key: None,
+                    },
+                    Scope { cols },
+                ))
+            }
+            Some(N::JoinExpr(j)) => {
+                let (lp, ls) = self.bind_from_item(
+                    j.larg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("join"))?,
+                )?;
+                let (rp, rs) = self.bind_from_item(
+                    j.rarg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("join"))?,
+                )?;
+                let left_width = ls.cols.len();
+                let right_width = rs.cols.len();
+                let mut scope = ls;
+                scope.cols.extend(rs.cols);
+                let kind = match pb::JoinType::try_from(j.jointype) {
+                    Ok(pb::JoinType::JoinInner) => JoinKind::Inner,
+                    Ok(pb::JoinType::JoinLeft) => JoinKind::Left,
+                    Ok(pb::JoinType::JoinRight) => JoinKind::Right,
+                    Ok(pb::JoinType::JoinFull) => JoinKind::Full,
+                    _ => return Err(SqlError::unsupported("this join type")),
+                };
+                let on = match j.quals.as_deref() {
+                    Some(q) => {
+                        self.scopes.push(scope);
+                        let e = self.bind_expr(q).and_then(|e| self.to_bool(e, "JOIN/ON"));
+                        let scope_back = self.scopes.pop();
+                        scope = scope_back.unwrap_or_default();
+                        Some(e?)
+                    }
+                    None => None,
+                };
+                if j.alias.is_some() || j.join_using_alias.is_some() {
+                    return Err(SqlError::unsupported("an alias on a JOIN"));
+                }
+                if j.is_natural || !j.using_clause.is_empty() {
+                    return self.bind_join_using(j, lp, rp, scope, left_width, right_width, kind);
+                }
+                Ok((
+                    Plan::Join {
+                        left: Box::new(lp),
+                        right: Box::new(rp),
+                        kind,
+                        on,
+                        left_width,
+                        right_width,
+                    },
+                    scope,
+                ))
+            }
+            Some(N::RangeSubselect(s)) => {
+                if s.lateral {
+                    return Err(SqlError::unsupported("LATERAL"));
+                }
+                let Some(N::SelectStmt(sel)) = s.subquery.as_deref().and_then(|n| n.node.as_ref())
+                else {
+                    return Err(SqlError::internal("subquery in FROM"));
+                };
+                let alias = s.alias.as_ref().ok_or_else(|| {
+                    SqlError::new(code::SYNTAX_ERROR, "subquery in FROM must have an alias")
+                })?;
+                let q = self.bind_select(sel)?;
+                let alias_cols = names(&alias.colnames);
+                let cols = q
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| ScopeCol {
+                        qualifier: Some(alias.aliasname.clone()),
+                        name: alias_cols.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                        ty: c.ty,
+                        table_oid: 0,
+                        attnum: 0,
+                        hidden: false,
+                    })
+                    .collect();
+                Ok((q.plan, Scope { cols }))
+            }
+            Some(N::RangeFunction(rf)) => self.bind_range_function(rf),
+            _ => Err(unsupported_node(node)),
+        }
+    }
+
+    /// JOIN ... USING (cols) and NATURAL JOIN: equality on the named
+    /// columns, which then appear once (merged) before the other columns.
+    #[allow(clippy::too_many_arguments)]
+    pub(in crate::sql) fn bind_join_using(
+        &mut self,
+        j: &pb::JoinExpr,
+        lp: Plan,
+        rp: Plan,
+        scope: Scope,
+        left_width: usize,
+        right_width: usize,
+        kind: JoinKind,
+    ) -> Result<(Plan, Scope)> {
+        let (ls, rs) = scope.cols.split_at(left_width);
+        let names_used: Vec<String> = if j.is_natural {
+            ls.iter()
+                .filter(|c| !c.hidden && rs.iter().any(|r| !r.hidden && r.name == c.name))
+                .map(|c| c.name.clone())
+                .collect()
+        } else {
+            names(&j.using_clause)
+        };
+        let find = |cols: &[ScopeCol], n: &str, side: &str| -> Result<usize> {
+            let hits: Vec<usize> = cols
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.hidden && c.name == n)
+                .map(|(i, _)| i)
+                .collect();
+            match hits.as_slice() {
+                [i] => Ok(*i),
+                [] => Err(SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{n}\" specified in USING clause does not exist in {side} table"
+                    ),
+                )),
+                _ => Err(SqlError::new(
+                    code::AMBIGUOUS_COLUMN,
+                    format!("common column name \"{n}\" appears more than once in {side} table"),
+                )),
+            }
+        };
+        let mut conds = Vec::new();
+        let mut merged = Vec::new();
+        let mut merged_cols = Vec::new();
+        let mut hide_left = Vec::new();
+        let mut hide_right = Vec::new();
+        for n in &names_used {
+            let li = find(ls, n, "left")?;
+            let ri = find(rs, n, "right")?;
+            let l = Expr::column(li, ls[li].ty);
+            let r = Expr::column(left_width + ri, rs[ri].ty);
+            let (l, r, t) = self.unify_pair(l, r, "=")?;
+            conds.push(Expr::new(
+                ExprKind::Binary(BinOp::Eq, Box::new(l.clone()), Box::new(r.clone())),
+                ColType::plain(Type::Bool),
+            ));
+            let ty = if ls[li].ty == rs[ri].ty {
+                ls[li].ty
+            } else {
+                ColType::plain(t)
+            };
+            merged.push(match kind {
+                JoinKind::Inner | JoinKind::Left => l,
+                JoinKind::Right => r,
+                JoinKind::Full => Expr::new(ExprKind::Coalesce(vec![l, r]), ty),
+            });
+            merged_cols.push(ScopeCol {
+                qualifier: None,
+                name: n.clone(),
+                ty,
+                table_oid: 0,
+                attnum: 0,
+                hidden: false,
+            });
+            hide_left.push(li);
+            hide_right.push(ri);
+        }
+        let on = match conds.len() {
+            0 => None,
+            1 => conds.pop(),
+            _ => Some(Expr::new(ExprKind::And(conds), ColType::plain(Type::Bool))),
+        };
+        let join = Plan::Join {
+            left: Box::new(lp),
+            right: Box::new(rp),
+            kind,
+            on,
+            left_width,
+            right_width,
+        };
+        let mut exprs = merged;
+        let mut cols = merged_cols;
+        for (i, c) in ls.iter().enumerate() {
+            exprs.push(Expr::column(i, c.ty));
+            let mut c = c.clone();
+            c.hidden = c.hidden || hide_left.contains(&i);
+            cols.push(c);
+        }
+        for (i, c) in rs.iter().enumerate() {
+            exprs.push(Expr::column(left_width + i, c.ty));
+            let mut c = c.clone();
+            c.hidden = c.hidden || hide_right.contains(&i);
+            cols.push(c);
+        }
+        Ok((Plan::Project(Box::new(join), exprs), Scope { cols }))
+    }
+
+    pub(in crate::sql) fn bind_range_function(
+        &mut self,
+        rf: &pb::RangeFunction,
+    ) -> Result<(Plan, Scope)> {
+        if rf.lateral {
+            return Err(SqlError::unsupported("LATERAL"));
+        }
+        if rf.ordinality {
+            return Err(SqlError::unsupported("WITH ORDINALITY"));
+        }
+        if rf.is_rowsfrom || rf.functions.len() != 1 {
+            return Err(SqlError::unsupported("ROWS FROM"));
+        }
+        let Some(N::List(l)) = &rf.functions[0].node else {
+            return Err(SqlError::internal("function in FROM"));
+        };
+        let Some(N::FuncCall(f)) = l.items.first().and_then(|n| n.node.as_ref()) else {
+            return Err(SqlError::unsupported("this function in FROM"));
+        };
+        let fname = names(&f.funcname).pop().unwrap_or_default();
+        if fname != "generate_series" {
+            return Err(SqlError::unsupported(format!("function {fname}() in FROM")));
+        }
+        if !(2..=3).contains(&f.args.len()) {
+            return Err(SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                "function generate_series() does not exist",
+            ));
+        }
+        let mut args = self.bind_list(&f.args)?;
+        let mut t = Type::Unknown;
+        for a in &args {
+            t = common_type(t, a.ty.ty).unwrap_or(Type::Text);
+        }
+        let t = match t {
+            Type::Int2 | Type::Int4 | Type::Unknown => Type::Int4,
+            Type::Int8 => Type::Int8,
+            other => {
+                return Err(SqlError::unsupported(format!(
+                    "generate_series over {}",
+                    other.name()
+                )))
+            }
+        };
+        for a in &mut args {
+            *a = self.coerce_plain(a.clone(), t)?;
+        }
+        let step = if args.len() == 3 { args.pop() } else { None };
+        let stop = args.pop().ok_or_else(|| SqlError::internal("series"))?;
+        let start = args.pop().ok_or_else(|| SqlError::internal("series"))?;
+        let (qual, col) = match &rf.alias {
+            Some(a) => {
+                let cols = names(&a.colnames);
+                (
+                    a.aliasname.clone(),
+                    cols.first().cloned().unwrap_or_else(|| a.aliasname.clone()),
+                )
+            }
+            None => ("generate_series".to_string(), "generate_series".to_string()),
+        };
+        let scope = Scope {
+            cols: vec![ScopeCol {
+                qualifier: Some(qual),
+                name: col,
+                ty: ColType::plain(t),
+                table_oid: 0,
+                attnum: 0,
+                hidden: false,
+            }],
+        };
+        Ok((Plan::Series { start, stop, step }, scope))
+    }
+
+    pub(in crate::sql) fn bind_from(&mut self, from: &[pb::Node]) -> Result<(Plan, Scope)> {
+        let mut acc: Option<(Plan, Scope)> = None;
+        for item in from {
+            let (p, s) = self.bind_from_item(item)?;
+            acc = Some(match acc {
+                None => (p, s),
+                Some((lp, ls)) => {
+                    let left_width = ls.cols.len();
+                    let right_width = s.cols.len();
+                    let mut scope = ls;
+                    scope.cols.extend(s.cols);
+                    (
+                        Plan::Join {
+                            left: Box::new(lp),
+                            right: Box::new(p),
+                            kind: JoinKind::Inner,
+                            on: None,
+                            left_width,
+                            right_width,
+                        },
+                        scope,
+                    )
+                }
+            });
+        }
+        Ok(acc.unwrap_or((Plan::OneRow, Scope::default())))
+    }
+}

@@ -1,0 +1,429 @@
+//! Binding function calls, aggregates and subqueries (sublinks).
+
+use super::*;
+
+impl Binder<'_> {
+    pub(in crate::sql) fn bind_func(&mut self, f: &pb::FuncCall) -> Result<Expr> {
+        let parts = names(&f.funcname);
+        let name = parts
+            .last()
+            .cloned()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if parts.len() > 1 && parts[0] != "pg_catalog" {
+            return Err(SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                format!("function {}() does not exist", parts.join(".")),
+            ));
+        }
+        if f.over.is_some() {
+            return Err(SqlError::unsupported("window functions"));
+        }
+        if let Some(agg) = agg_func(&name) {
+            return self.bind_agg(agg, f, &name);
+        }
+        if f.agg_star || f.agg_distinct || !f.agg_order.is_empty() || f.agg_filter.is_some() {
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                format!("{name} is not an aggregate function"),
+            ));
+        }
+        let args = self.bind_list(&f.args)?;
+        let n = args.len();
+        let text = ColType::plain(Type::Text);
+        let arg_types: Vec<Type> = args.iter().map(|a| a.ty.ty).collect();
+        let no_func = || {
+            SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                format!(
+                    "function {name}({}) does not exist",
+                    arg_types.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+        };
+        let mut args = args;
+        let (func, ty): (Func, ColType) = match (name.as_str(), n) {
+            ("lower", 1)
+            | ("upper", 1)
+            | ("btrim", 1 | 2)
+            | ("ltrim", 1 | 2)
+            | ("rtrim", 1 | 2) => {
+                if !arg_types.iter().all(|t| t.is_string()) {
+                    return Err(no_func());
+                }
+                let func = match name.as_str() {
+                    "lower" => Func::Lower,
+                    "upper" => Func::Upper,
+                    "btrim" => Func::Btrim,
+                    "ltrim" => Func::Ltrim,
+                    _ => Func::Rtrim,
+                };
+                (func, text)
+            }
+            ("length" | "char_length" | "character_length", 1) => {
+                if !arg_types[0].is_string() {
+                    return Err(no_func());
+                }
+                (Func::Length, ColType::plain(Type::Int4))
+            }
+            ("abs", 1) | ("sign", 1) | ("floor", 1) | ("ceil", 1) | ("ceiling", 1) => {
+                let t = if arg_types[0] == Type::Unknown {
+                    Type::Float8
+                } else {
+                    arg_types[0]
+                };
+                if !t.is_numeric_family() {
+                    return Err(no_func());
+                }
+                let func = match name.as_str() {
+                    "abs" => Func::Abs,
+                    "sign" => Func::Sign,
+                    "floor" => Func::Floor,
+                    _ => Func::Ceil,
+                };
+                let t = if func != Func::Abs && t.is_integer() {
+                    Type::Float8
+                } else {
+                    t
+                };
+                let t = if func != Func::Abs && t == Type::Float4 {
+                    Type::Float8
+                } else {
+                    t
+                };
+                let t = if func != Func::Abs && t == Type::Numeric {
+                    Type::Numeric
+                } else {
+                    t
+                };
+                (func, ColType::plain(t))
+            }
+            ("round" | "trunc", 1 | 2) => {
+                let func = if name == "round" {
+                    Func::Round
+                } else {
+                    Func::Trunc
+                };
+                let t = if n == 2 || arg_types[0] == Type::Numeric || arg_types[0].is_integer() {
+                    if n == 1 && arg_types[0].is_integer() {
+                        Type::Float8
+                    } else {
+                        Type::Numeric
+                    }
+                } else {
+                    Type::Float8
+                };
+                if !arg_types[0].is_numeric_family() && arg_types[0] != Type::Unknown {
+                    return Err(no_func());
+                }
+                (func, ColType::plain(t))
+            }
+            ("sqrt", 1) => (Func::Sqrt, ColType::plain(Type::Float8)),
+            ("power" | "pow", 2) => (Func::Power, ColType::plain(Type::Float8)),
+            ("mod", 2) => {
+                let t = common_type(arg_types[0], arg_types[1]).ok_or_else(no_func)?;
+                if !t.is_numeric_family() || matches!(t, Type::Float4 | Type::Float8) {
+                    return Err(no_func());
+                }
+                (Func::Mod, ColType::plain(t))
+            }
+            ("concat", _) => {
+                for a in &mut args {
+                    if a.ty.ty == Type::Unknown {
+                        *a = self.coerce(a.clone(), text, false)?;
+                    }
+                }
+                return Ok(Expr::new(ExprKind::Func(Func::Concat, args), text));
+            }
+            ("substr" | "substring", 2 | 3) => (Func::Substr, text),
+            ("replace", 3) => (Func::Replace, text),
+            ("strpos", 2) => {
+                args.swap(0, 1);
+                (Func::Position, ColType::plain(Type::Int4))
+            }
+            ("position", 2) => (Func::Position, ColType::plain(Type::Int4)),
+            ("left", 2) => (Func::Left, text),
+            ("right", 2) => (Func::Right, text),
+            ("repeat", 2) => (Func::Repeat, text),
+            ("version", 0) => (Func::Version, text),
+            ("current_database", 0) => (Func::CurrentDatabase, ColType::plain(Type::Name)),
+            ("current_schema", 0) => (Func::CurrentSchema, ColType::plain(Type::Name)),
+            ("pg_typeof", 1) => (Func::PgTypeof, text),
+            ("random", 0) => (Func::Random, ColType::plain(Type::Float8)),
+            ("nextval", 1) | ("currval", 1) => {
+                let f = if name == "nextval" {
+                    Func::Nextval
+                } else {
+                    Func::Currval
+                };
+                (f, ColType::plain(Type::Int8))
+            }
+            ("setval", 2 | 3) => (Func::Setval, ColType::plain(Type::Int8)),
+            ("now" | "transaction_timestamp", 0) => (Func::Now, ColType::plain(Type::Timestamptz)),
+            ("clock_timestamp", 0) => (Func::ClockTimestamp, ColType::plain(Type::Timestamptz)),
+            (
+                "statement_timestamp"
+                | "generate_series"
+                | "to_char"
+                | "date_trunc"
+                | "extract"
+                | "date_part"
+                | "array_agg"
+                | "json_build_object"
+                | "jsonb_build_object"
+                | "gen_random_uuid"
+                | "pg_sleep",
+                _,
+            ) => return Err(SqlError::unsupported(format!("function {name}()"))),
+            _ => return Err(no_func()),
+        };
+        // Argument types each function takes.
+        let want: Vec<Type> = match func {
+            Func::Lower
+            | Func::Upper
+            | Func::Length
+            | Func::Btrim
+            | Func::Ltrim
+            | Func::Rtrim
+            | Func::Replace
+            | Func::Position => vec![Type::Text; n],
+            Func::Substr => vec![Type::Text, Type::Int4, Type::Int4],
+            Func::Nextval | Func::Currval => vec![Type::Text],
+            Func::Setval => vec![Type::Text, Type::Int8, Type::Bool],
+            Func::Left | Func::Right | Func::Repeat => vec![Type::Text, Type::Int4],
+            Func::Round | Func::Trunc => vec![ty.ty, Type::Int4],
+            Func::Sqrt | Func::Power => vec![Type::Float8, Type::Float8],
+            Func::Abs | Func::Sign | Func::Floor | Func::Ceil | Func::Mod => vec![ty.ty; n],
+            _ => Vec::new(),
+        };
+        let mut bound = Vec::with_capacity(args.len());
+        for (i, a) in args.into_iter().enumerate() {
+            let t = want.get(i).copied().unwrap_or(a.ty.ty);
+            let a = if func == Func::PgTypeof || (func == Func::Length && a.ty.ty == Type::Bpchar) {
+                a
+            } else if a.ty.ty.is_string() && t.is_string() {
+                self.coerce(a, ColType::plain(Type::Text), false)?
+            } else {
+                self.coerce(a, ColType::plain(t), false)
+                    .map_err(|_| no_func())?
+            };
+            bound.push(a);
+        }
+        Ok(Expr::new(ExprKind::Func(func, bound), ty))
+    }
+
+    pub(in crate::sql) fn bind_agg(
+        &mut self,
+        agg: AggFunc,
+        f: &pb::FuncCall,
+        name: &str,
+    ) -> Result<Expr> {
+        if self.aggs.is_none() {
+            return Err(SqlError::new(
+                code::GROUPING_ERROR,
+                format!(
+                    "aggregate functions are not allowed in {}",
+                    self.no_agg_context
+                ),
+            ));
+        }
+        if !f.agg_order.is_empty() || f.agg_filter.is_some() {
+            return Err(SqlError::unsupported("aggregate ORDER BY and FILTER"));
+        }
+        // Arguments are bound in the input scope, with aggregates forbidden.
+        let saved = self.aggs.take();
+        let saved_ctx = self.no_agg_context;
+        self.no_agg_context = "aggregate function calls";
+        let args = if f.agg_star {
+            Ok(Vec::new())
+        } else {
+            self.bind_list(&f.args)
+        };
+        self.aggs = saved;
+        self.no_agg_context = saved_ctx;
+        let mut args = args.map_err(|e| {
+            if e.code == code::GROUPING_ERROR {
+                SqlError::new(
+                    code::GROUPING_ERROR,
+                    "aggregate function calls cannot be nested",
+                )
+            } else {
+                e
+            }
+        })?;
+        let func = if f.agg_star { AggFunc::CountStar } else { agg };
+        let arity_ok = match func {
+            AggFunc::CountStar => args.is_empty(),
+            AggFunc::StringAgg => args.len() == 2,
+            _ => args.len() == 1,
+        };
+        let types: Vec<&str> = args.iter().map(|a| a.ty.ty.name()).collect();
+        let no_func = SqlError::new(
+            code::UNDEFINED_FUNCTION,
+            format!("function {name}({}) does not exist", types.join(", ")),
+        )
+        .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.");
+        if !arity_ok {
+            return Err(no_func);
+        }
+        let at = args.first().map(|a| a.ty.ty).unwrap_or(Type::Unknown);
+        let ty = match func {
+            AggFunc::CountStar | AggFunc::Count => Type::Int8,
+            AggFunc::Sum => match at {
+                Type::Int2 | Type::Int4 => Type::Int8,
+                Type::Int8 | Type::Numeric => Type::Numeric,
+                Type::Float4 => Type::Float4,
+                Type::Float8 | Type::Unknown => Type::Float8,
+                _ => return Err(no_func),
+            },
+            AggFunc::Avg => match at {
+                Type::Int2 | Type::Int4 | Type::Int8 | Type::Numeric => Type::Numeric,
+                Type::Float4 | Type::Float8 | Type::Unknown => Type::Float8,
+                _ => return Err(no_func),
+            },
+            AggFunc::Min | AggFunc::Max => {
+                if at == Type::Unknown {
+                    Type::Text
+                } else {
+                    at
+                }
+            }
+            AggFunc::BoolAnd | AggFunc::BoolOr => {
+                if at != Type::Bool && at != Type::Unknown {
+                    return Err(no_func);
+                }
+                Type::Bool
+            }
+            AggFunc::StringAgg => Type::Text,
+        };
+        // Coerce arguments to the aggregate's input type.
+        for (i, a) in args.iter_mut().enumerate() {
+            let want = match func {
+                AggFunc::StringAgg => Type::Text,
+                AggFunc::BoolAnd | AggFunc::BoolOr => Type::Bool,
+                AggFunc::Sum | AggFunc::Avg if a.ty.ty == Type::Unknown => Type::Float8,
+                AggFunc::Min | AggFunc::Max if a.ty.ty == Type::Unknown => Type::Text,
+                _ => a.ty.ty,
+            };
+            if a.ty.ty != want || i > 0 {
+                *a = self.coerce(a.clone(), ColType::plain(want), false)?;
+            }
+        }
+        let ty = if matches!(func, AggFunc::Min | AggFunc::Max) {
+            args[0].ty
+        } else {
+            ColType::plain(ty)
+        };
+        let call = AggCall {
+            func,
+            args,
+            distinct: f.agg_distinct,
+            ty,
+        };
+        let list = self
+            .aggs
+            .as_mut()
+            .ok_or_else(|| SqlError::internal("aggregate context"))?;
+        let idx = match list.iter().position(|c| *c == call) {
+            Some(i) => i,
+            None => {
+                list.push(call);
+                list.len() - 1
+            }
+        };
+        Ok(Expr::new(ExprKind::Agg(idx), ty))
+    }
+
+    pub(in crate::sql) fn bind_sublink(&mut self, s: &pb::SubLink) -> Result<Expr> {
+        use pb::SubLinkType as K;
+        let Some(N::SelectStmt(sel)) = s.subselect.as_deref().and_then(|n| n.node.as_ref()) else {
+            return Err(SqlError::internal("subquery without SELECT"));
+        };
+        let kind = K::try_from(s.sub_link_type).unwrap_or(K::Undefined);
+        // The subquery sees this query's columns as outer references.
+        let saved_aggs = self.aggs.take();
+        let q = self.bind_select(sel);
+        self.aggs = saved_aggs;
+        let q = q?;
+        match kind {
+            K::ExistsSublink => Ok(Expr::new(
+                ExprKind::Subquery {
+                    plan: Box::new(q.plan),
+                    kind: SubqueryKind::Exists,
+                    left: None,
+                },
+                ColType::plain(Type::Bool),
+            )),
+            K::ExprSublink => {
+                if q.columns.len() != 1 {
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "subquery must return only one column",
+                    ));
+                }
+                let ty = q.columns[0].ty;
+                Ok(Expr::new(
+                    ExprKind::Subquery {
+                        plan: Box::new(q.plan),
+                        kind: SubqueryKind::Scalar,
+                        left: None,
+                    },
+                    ty,
+                ))
+            }
+            K::AnySublink | K::AllSublink => {
+                if q.columns.len() != 1 {
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "subquery has too many columns",
+                    ));
+                }
+                let op = s
+                    .oper_name
+                    .last()
+                    .and_then(node_str)
+                    .unwrap_or("=")
+                    .to_string();
+                let left = self.bind_expr(
+                    s.testexpr
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("IN without operand"))?,
+                )?;
+                let sub_ty = q.columns[0].ty.ty;
+                let t = common_type(left.ty.ty, sub_ty)
+                    .ok_or_else(|| operator_error(&op, left.ty.ty, sub_ty))?;
+                let left = self.coerce_plain(left, t)?;
+                let mut plan = q.plan;
+                if sub_ty != t {
+                    let col = Expr::column(0, ColType::plain(sub_ty));
+                    let cast = Expr::new(ExprKind::Cast(Box::new(col), false), ColType::plain(t));
+                    plan = Plan::Project(Box::new(plan), vec![cast]);
+                }
+                let bop = match op.as_str() {
+                    "=" => BinOp::Eq,
+                    "<>" => BinOp::Ne,
+                    "<" => BinOp::Lt,
+                    "<=" => BinOp::Le,
+                    ">" => BinOp::Gt,
+                    ">=" => BinOp::Ge,
+                    _ => return Err(SqlError::unsupported(format!("operator {op} with ANY/ALL"))),
+                };
+                let kind = if kind == K::AnySublink {
+                    SubqueryKind::Any(bop)
+                } else {
+                    SubqueryKind::All(bop)
+                };
+                Ok(Expr::new(
+                    ExprKind::Subquery {
+                        plan: Box::new(plan),
+                        kind,
+                        left: Some(Box::new(left)),
+                    },
+                    ColType::plain(Type::Bool),
+                ))
+            }
+            _ => Err(SqlError::unsupported("this kind of subquery")),
+        }
+    }
+}

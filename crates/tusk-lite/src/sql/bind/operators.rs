@@ -1,0 +1,298 @@
+//! Binding operators (arithmetic, comparison, LIKE, IN, BETWEEN, ...)
+//! and CASE.
+
+use super::*;
+
+impl Binder<'_> {
+    pub(in crate::sql) fn binary(&mut self, op: &str, l: Expr, r: Expr) -> Result<Expr> {
+        let bop = match op {
+            "+" => BinOp::Add,
+            "-" => BinOp::Sub,
+            "*" => BinOp::Mul,
+            "/" => BinOp::Div,
+            "%" => BinOp::Mod,
+            "=" => BinOp::Eq,
+            "<>" | "!=" => BinOp::Ne,
+            "<" => BinOp::Lt,
+            "<=" => BinOp::Le,
+            ">" => BinOp::Gt,
+            ">=" => BinOp::Ge,
+            "||" => BinOp::Concat,
+            _ => return Err(SqlError::unsupported(format!("operator {op}"))),
+        };
+        if bop == BinOp::Concat {
+            let (lt, rt) = (l.ty.ty, r.ty.ty);
+            if !(lt.is_string() || rt.is_string()) {
+                return Err(operator_error(op, lt, rt));
+            }
+            let l = self.coerce(l, ColType::plain(Type::Text), true)?;
+            let r = self.coerce(r, ColType::plain(Type::Text), true)?;
+            return Ok(Expr::new(
+                ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                ColType::plain(Type::Text),
+            ));
+        }
+        let dt = |t: Type| matches!(t, Type::Date | Type::Timestamp | Type::Timestamptz);
+        if !bop.is_comparison() && (dt(l.ty.ty) || dt(r.ty.ty)) {
+            let (lt, rt) = (l.ty.ty, r.ty.ty);
+            let int_like = |t: Type| t.is_integer() || t == Type::Unknown;
+            return match (bop, lt, rt) {
+                (BinOp::Add | BinOp::Sub, Type::Date, r_t) if int_like(r_t) => {
+                    let r = self.coerce_plain(r, Type::Int4)?;
+                    Ok(Expr::new(
+                        ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                        ColType::plain(Type::Date),
+                    ))
+                }
+                (BinOp::Add, l_t, Type::Date) if int_like(l_t) => {
+                    let l = self.coerce_plain(l, Type::Int4)?;
+                    Ok(Expr::new(
+                        ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                        ColType::plain(Type::Date),
+                    ))
+                }
+                (BinOp::Sub, Type::Date, Type::Date) => Ok(Expr::new(
+                    ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                    ColType::plain(Type::Int4),
+                )),
+                (BinOp::Sub, Type::Timestamp | Type::Timestamptz, _)
+                | (_, _, Type::Timestamp | Type::Timestamptz) => {
+                    Err(SqlError::unsupported("interval arithmetic"))
+                }
+                _ => Err(operator_error(op, lt, rt)),
+            };
+        }
+        let (l, r, t) = self.unify_pair(l, r, op)?;
+        if bop.is_comparison() {
+            return Ok(Expr::new(
+                ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                ColType::plain(Type::Bool),
+            ));
+        }
+        if !t.is_numeric_family() || (bop == BinOp::Mod && matches!(t, Type::Float4 | Type::Float8))
+        {
+            return Err(operator_error(op, t, t));
+        }
+        Ok(Expr::new(
+            ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+            ColType::plain(t),
+        ))
+    }
+
+    pub(in crate::sql) fn bind_a_expr(&mut self, a: &pb::AExpr) -> Result<Expr> {
+        use pb::AExprKind as K;
+        let op = a.name.last().and_then(node_str).unwrap_or("").to_string();
+        let kind = K::try_from(a.kind).unwrap_or(K::Undefined);
+        let lexpr = a.lexpr.as_deref();
+        let rexpr = a
+            .rexpr
+            .as_deref()
+            .ok_or_else(|| SqlError::internal("operator without right operand"))?;
+        match kind {
+            K::AexprOp => {
+                let Some(l) = lexpr else {
+                    // Prefix operators.
+                    let r = self.bind_expr(rexpr)?;
+                    return match op.as_str() {
+                        "-" => {
+                            if let ExprKind::Const(v) = &r.kind {
+                                let folded = match v {
+                                    Value::Int(i) => Some(Value::Int(-i)),
+                                    Value::Numeric(n) => Some(Value::Numeric(n.neg())),
+                                    Value::Float(f) => Some(Value::Float(-f)),
+                                    _ => None,
+                                };
+                                if let Some(v) = folded {
+                                    let ty = if r.ty.ty == Type::Int8
+                                        && matches!(v, Value::Int(i) if i32::try_from(i).is_ok())
+                                    {
+                                        Type::Int4
+                                    } else {
+                                        r.ty.ty
+                                    };
+                                    return Ok(Expr::constant(v, ty));
+                                }
+                            }
+                            if !r.ty.ty.is_numeric_family() {
+                                return Err(SqlError::new(
+                                    code::UNDEFINED_FUNCTION,
+                                    format!("operator does not exist: - {}", r.ty.ty.name()),
+                                ));
+                            }
+                            let ty = r.ty;
+                            Ok(Expr::new(ExprKind::Neg(Box::new(r)), ColType::plain(ty.ty)))
+                        }
+                        "+" => Ok(r),
+                        _ => Err(SqlError::unsupported(format!("prefix operator {op}"))),
+                    };
+                };
+                let l = self.bind_expr(l)?;
+                let r = self.bind_expr(rexpr)?;
+                match op.as_str() {
+                    "~~" | "!~~" | "~~*" | "!~~*" => {
+                        self.like(l, r, op.contains('*'), op.starts_with('!'))
+                    }
+                    _ => self.binary(&op, l, r),
+                }
+            }
+            K::AexprLike | K::AexprIlike => {
+                let l = self
+                    .bind_expr(lexpr.ok_or_else(|| SqlError::internal("LIKE without operand"))?)?;
+                let r = self.bind_expr(rexpr)?;
+                self.like(l, r, kind == K::AexprIlike, op.starts_with('!'))
+            }
+            K::AexprDistinct | K::AexprNotDistinct => {
+                let l = self.bind_expr(
+                    lexpr.ok_or_else(|| SqlError::internal("IS DISTINCT without operand"))?,
+                )?;
+                let r = self.bind_expr(rexpr)?;
+                let (l, r, _) = self.unify_pair(l, r, "=")?;
+                Ok(Expr::new(
+                    ExprKind::IsDistinct(Box::new(l), Box::new(r), kind == K::AexprNotDistinct),
+                    ColType::plain(Type::Bool),
+                ))
+            }
+            K::AexprNullif => {
+                let l = self.bind_expr(
+                    lexpr.ok_or_else(|| SqlError::internal("NULLIF without operand"))?,
+                )?;
+                let r = self.bind_expr(rexpr)?;
+                let (l, r, _) = self.unify_pair(l, r, "=")?;
+                let ty = l.ty;
+                Ok(Expr::new(ExprKind::NullIf(Box::new(l), Box::new(r)), ty))
+            }
+            K::AexprIn => {
+                let l =
+                    self.bind_expr(lexpr.ok_or_else(|| SqlError::internal("IN without operand"))?)?;
+                let Some(N::List(list)) = &rexpr.node else {
+                    return Err(SqlError::unsupported("IN with this right operand"));
+                };
+                let items = self.bind_list(&list.items)?;
+                let mut all = vec![l];
+                all.extend(items);
+                let mut t = Type::Unknown;
+                for e in &all {
+                    t = common_type(t, e.ty.ty)
+                        .ok_or_else(|| operator_error("=", all[0].ty.ty, e.ty.ty))?;
+                }
+                let t = if t == Type::Unknown { Type::Text } else { t };
+                let mut all = all
+                    .into_iter()
+                    .map(|e| self.coerce_plain(e, t))
+                    .collect::<Result<Vec<_>>>()?;
+                let l = all.remove(0);
+                Ok(Expr::new(
+                    ExprKind::InList(Box::new(l), all, op == "<>"),
+                    ColType::plain(Type::Bool),
+                ))
+            }
+            K::AexprBetween | K::AexprNotBetween => {
+                let l = self.bind_expr(
+                    lexpr.ok_or_else(|| SqlError::internal("BETWEEN without operand"))?,
+                )?;
+                let Some(N::List(list)) = &rexpr.node else {
+                    return Err(SqlError::internal("BETWEEN bounds"));
+                };
+                let lo = self.bind_expr(&list.items[0])?;
+                let hi = self.bind_expr(&list.items[1])?;
+                let ge = self.binary(">=", l.clone(), lo)?;
+                let le = self.binary("<=", l, hi)?;
+                let both = Expr::new(ExprKind::And(vec![ge, le]), ColType::plain(Type::Bool));
+                Ok(if kind == K::AexprNotBetween {
+                    Expr::new(ExprKind::Not(Box::new(both)), ColType::plain(Type::Bool))
+                } else {
+                    both
+                })
+            }
+            K::AexprOpAny | K::AexprOpAll => Err(SqlError::unsupported("op ANY/ALL (array)")),
+            _ => Err(SqlError::unsupported(format!("operator kind {kind:?}"))),
+        }
+    }
+
+    pub(in crate::sql) fn like(
+        &mut self,
+        l: Expr,
+        r: Expr,
+        ci: bool,
+        negated: bool,
+    ) -> Result<Expr> {
+        if !l.ty.ty.is_string() {
+            return Err(operator_error(
+                if ci { "~~*" } else { "~~" },
+                l.ty.ty,
+                r.ty.ty,
+            ));
+        }
+        let l = self.coerce(l, ColType::plain(Type::Text), false)?;
+        let r = self.coerce(r, ColType::plain(Type::Text), false)?;
+        Ok(Expr::new(
+            ExprKind::Like {
+                expr: Box::new(l),
+                pattern: Box::new(r),
+                case_insensitive: ci,
+                negated,
+            },
+            ColType::plain(Type::Bool),
+        ))
+    }
+
+    pub(in crate::sql) fn bind_case(&mut self, c: &pb::CaseExpr) -> Result<Expr> {
+        let operand = match c.arg.as_deref() {
+            Some(a) => Some(self.bind_expr(a)?),
+            None => None,
+        };
+        let mut conds = Vec::new();
+        let mut results = Vec::new();
+        for w in &c.args {
+            let Some(N::CaseWhen(cw)) = &w.node else {
+                continue;
+            };
+            let cond = self.bind_expr(
+                cw.expr
+                    .as_deref()
+                    .ok_or_else(|| SqlError::internal("WHEN"))?,
+            )?;
+            conds.push(cond);
+            results.push(
+                self.bind_expr(
+                    cw.result
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("THEN"))?,
+                )?,
+            );
+        }
+        let default = match c.defresult.as_deref() {
+            Some(d) => Some(self.bind_expr(d)?),
+            None => None,
+        };
+        let mut all = results;
+        let has_default = default.is_some();
+        if let Some(d) = default {
+            all.push(d);
+        }
+        let (mut all, ty) = self.unify_all(all, "CASE")?;
+        let default = if has_default { all.pop() } else { None };
+        // Conditions: booleans, or (with an operand) comparable to it.
+        let mut operand_b = operand;
+        let mut whens = Vec::new();
+        for (cond, res) in conds.into_iter().zip(all) {
+            let cond = match &mut operand_b {
+                Some(op) => {
+                    let (o, cnd, _) = self.unify_pair(op.clone(), cond, "=")?;
+                    *op = o;
+                    cnd
+                }
+                None => self.to_bool(cond, "CASE/WHEN")?,
+            };
+            whens.push((cond, res));
+        }
+        Ok(Expr::new(
+            ExprKind::Case {
+                operand: operand_b.map(Box::new),
+                whens,
+                default: default.map(Box::new),
+            },
+            ty,
+        ))
+    }
+}

@@ -1,0 +1,140 @@
+//! The binary wire format of values (send and receive functions).
+
+use super::*;
+
+/// Binary output (the typsend functions).
+pub fn encode_binary(v: &Value, ty: Type, out: &mut BytesMut) -> Result<()> {
+    match (v, ty) {
+        (Value::Bool(b), _) => out.put_u8(u8::from(*b)),
+        (Value::Int(i), Type::Int2) => {
+            out.put_i16(i16::try_from(*i).map_err(|_| out_of_range(ty))?)
+        }
+        (Value::Int(i), Type::Int4) => {
+            out.put_i32(i32::try_from(*i).map_err(|_| out_of_range(ty))?)
+        }
+        (Value::Int(i), Type::Date) => {
+            out.put_i32(i32::try_from(*i).map_err(|_| out_of_range(ty))?)
+        }
+        (Value::Int(i), Type::Oid) => out.put_u32(u32::try_from(*i).map_err(|_| out_of_range(ty))?),
+        (Value::Int(i), _) => out.put_i64(*i),
+        (Value::Float(f), Type::Float4) => out.put_f32(to_f32(*f)),
+        (Value::Float(f), _) => out.put_f64(*f),
+        (Value::Numeric(n), _) => encode_numeric(n, out),
+        (Value::Text(s), _) => out.put_slice(s.as_bytes()),
+        (Value::Null, _) => {}
+    }
+    Ok(())
+}
+
+/// numeric_send: base-10000 digits, weight, sign, display scale.
+pub(super) fn encode_numeric(n: &Numeric, out: &mut BytesMut) {
+    let Numeric::Finite { .. } = n else {
+        out.put_i16(0);
+        out.put_i16(0);
+        out.put_u16(0xC000);
+        out.put_i16(0);
+        return;
+    };
+    let dscale = n.scale();
+    let text = n.abs().to_string();
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let int = int.trim_start_matches('0');
+    // Pad the integer part on the left and the fraction on the right to
+    // whole groups of four digits.
+    let int_pad = (4 - int.len() % 4) % 4;
+    let frac_pad = (4 - frac.len() % 4) % 4;
+    let all = format!("{}{int}{frac}{}", "0".repeat(int_pad), "0".repeat(frac_pad));
+    let groups: Vec<i16> = all
+        .as_bytes()
+        .chunks(4)
+        .map(|c| {
+            std::str::from_utf8(c)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    let int_groups = (int.len() + int_pad) / 4;
+    let mut weight = i32::try_from(int_groups).unwrap_or(0) - 1;
+    let mut start = 0;
+    while start < groups.len() && groups[start] == 0 {
+        start += 1;
+        weight -= 1;
+    }
+    let mut end = groups.len();
+    while end > start && groups[end - 1] == 0 {
+        end -= 1;
+    }
+    let digits = &groups[start..end];
+    if digits.is_empty() {
+        weight = 0;
+    }
+    out.put_i16(i16::try_from(digits.len()).unwrap_or(0));
+    out.put_i16(i16::try_from(weight).unwrap_or(0));
+    out.put_u16(if n.signum() < 0 { 0x4000 } else { 0 });
+    out.put_u16(u16::try_from(dscale).unwrap_or(0));
+    for d in digits {
+        out.put_i16(*d);
+    }
+}
+
+/// Binary input (the typreceive functions).
+pub fn decode_binary(b: &[u8], ty: ColType) -> Result<Value> {
+    let bad = || {
+        SqlError::new(
+            code::INVALID_BINARY_REPRESENTATION,
+            "incorrect binary data format in bind parameter".to_string(),
+        )
+    };
+    let v =
+        match ty.ty {
+            Type::Bool => Value::Bool(*b.first().ok_or_else(bad)? != 0),
+            Type::Int2 => Value::Int(i64::from(i16::from_be_bytes(
+                b.try_into().map_err(|_| bad())?,
+            ))),
+            Type::Int4 => Value::Int(i64::from(i32::from_be_bytes(
+                b.try_into().map_err(|_| bad())?,
+            ))),
+            Type::Oid => Value::Int(i64::from(u32::from_be_bytes(
+                b.try_into().map_err(|_| bad())?,
+            ))),
+            Type::Int8 | Type::Timestamp | Type::Timestamptz => {
+                Value::Int(i64::from_be_bytes(b.try_into().map_err(|_| bad())?))
+            }
+            Type::Date => Value::Int(i64::from(i32::from_be_bytes(
+                b.try_into().map_err(|_| bad())?,
+            ))),
+            Type::Float4 => Value::Float(f64::from(f32::from_be_bytes(
+                b.try_into().map_err(|_| bad())?,
+            ))),
+            Type::Float8 => Value::Float(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+            Type::Numeric => Value::Numeric(decode_numeric(b).ok_or_else(bad)?),
+            _ => Value::Text(String::from_utf8(b.to_vec()).map_err(|_| {
+                SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\"")
+            })?),
+        };
+    coerce_typmod(v, ty, false)
+}
+
+pub(super) fn decode_numeric(b: &[u8]) -> Option<Numeric> {
+    let rd = |i: usize| -> Option<i16> { Some(i16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?])) };
+    let ndigits = usize::try_from(rd(0)?).ok()?;
+    let weight = i64::from(rd(2)?);
+    let sign = u16::from_be_bytes([*b.get(4)?, *b.get(5)?]);
+    let dscale = u16::from_be_bytes([*b.get(6)?, *b.get(7)?]);
+    if sign == 0xC000 {
+        return Some(Numeric::NaN);
+    }
+    let mut s = String::new();
+    for i in 0..ndigits {
+        s.push_str(&format!("{:04}", rd(8 + 2 * i)?));
+    }
+    if s.is_empty() {
+        s.push('0');
+    }
+    // digits represent s * 10000^(weight - ndigits + 1)
+    let exp = 4 * (weight - i64::try_from(ndigits).ok()? + 1);
+    let text = format!("{}{s}e{exp}", if sign == 0x4000 { "-" } else { "" });
+    let n = Numeric::parse(&text).ok()?;
+    Some(n.round(i32::from(dscale)))
+}
