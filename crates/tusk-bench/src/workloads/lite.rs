@@ -68,26 +68,6 @@ fn start(t: &Target) -> Result<Lite> {
     Ok(Lite { db, url })
 }
 
-/// A bench reported under another driver key (pgbench runs both sides).
-struct Named {
-    name: &'static str,
-    inner: Box<dyn Bench>,
-}
-
-impl Bench for Named {
-    fn driver(&self) -> &'static str {
-        self.name
-    }
-
-    fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
-        self.inner.round(plan)
-    }
-
-    fn warmup<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, u64> {
-        self.inner.warmup(plan)
-    }
-}
-
 /// pgbench's built-in `script` against PostgreSQL or tusk-lite.
 fn builtin(
     t: &Target,
@@ -106,8 +86,7 @@ fn builtin(
     } else {
         t.clone()
     };
-    let inner = pgbench::builtin(&target, &format!("{id}-{name}"), script, Some(0.1), CLIENTS)?;
-    Ok(Box::new(Named { name, inner }))
+    pgbench::builtin(&target, &format!("{id}-{name}"), script, Some(0.1), CLIENTS)
 }
 
 /// L1.
@@ -160,22 +139,21 @@ pub fn l3() -> Workload {
             entry("postgres", |t| {
                 Box::pin(async move {
                     let conn = connect::tusk(&t.url).await?;
-                    Ok(point_selects("postgres", conn))
+                    Ok(point_selects(conn))
                 })
             }),
             entry("tusk-lite", |t| {
                 Box::pin(async move {
                     let conn = lite(t)?.db.connect().await?;
-                    Ok(point_selects("tusk-lite", conn))
+                    Ok(point_selects(conn))
                 })
             }),
         ],
     }
 }
 
-fn point_selects(driver: &'static str, conn: tusk::Connection) -> Box<dyn Bench> {
+fn point_selects(conn: tusk::Connection) -> Box<dyn Bench> {
     Box::new(PointSelects {
-        driver,
         conn,
         rng: Rng::new(0x5eed_0003),
     })
@@ -183,16 +161,11 @@ fn point_selects(driver: &'static str, conn: tusk::Connection) -> Box<dyn Bench>
 
 /// One point select at a time on one tusk connection.
 struct PointSelects {
-    driver: &'static str,
     conn: tusk::Connection,
     rng: Rng,
 }
 
 impl Bench for PointSelects {
-    fn driver(&self) -> &'static str {
-        self.driver
-    }
-
     fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
         Box::pin(async move {
             let mut m = Meter::start();
