@@ -92,6 +92,7 @@ mod connection;
 mod engine;
 pub mod error;
 pub mod executor;
+pub mod from_row;
 mod io;
 mod notify;
 mod query;
@@ -112,6 +113,9 @@ pub use connection::{Connection, TransactionStatus};
 pub use engine::response::SimpleQueryMessage;
 pub use error::{DbError, Error, ErrorKind, SqlState};
 pub use executor::{Executor, Prepare};
+pub use from_row::{FromRow, RowError, RowStreamAs};
+/// `#[derive(FromRow)]`: see [`FromRow`](trait@FromRow) for its attributes.
+pub use tusk_macros::FromRow;
 pub use notify::{Notice, Notification};
 pub use query::{IntoQuery, Query, QueryOptions};
 pub use row::{Column, ColumnIndex, Row};

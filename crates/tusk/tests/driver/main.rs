@@ -8,6 +8,7 @@ mod cache_confirmed;
 mod cancel;
 mod copy;
 mod faults;
+mod from_row;
 mod groups;
 mod pipeline;
 mod pooler;
