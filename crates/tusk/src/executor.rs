@@ -286,6 +286,22 @@ pub trait Executor: Send + Sync {
         async move { Ok(RowStreamAs::new(f.await?)) }
     }
 
+    /// Runs a query and returns its rows as Arrow record batches of at
+    /// most [`BATCH_ROWS`](crate::arrow::BATCH_ROWS) rows, decoded straight
+    /// from the binary column values (feature `arrow`; see [`crate::arrow`]
+    /// for the types). The rows are streamed: memory holds the batches,
+    /// not the rows. No rows, no batches.
+    #[cfg(feature = "arrow")]
+    #[track_caller]
+    fn query_arrow<'a>(
+        &'a self,
+        query: impl IntoQuery<'a> + Send + 'a,
+        params: &'a [Param<'a>],
+    ) -> impl Future<Output = Result<Vec<arrow_array::RecordBatch>, Error>> + Send + 'a {
+        let f = self.query_stream(query, params);
+        async move { crate::arrow::collect(f.await?).await }
+    }
+
     /// Runs SQL (several statements allowed, no parameters) with the simple
     /// query protocol and discards any rows: for scripts and DDL.
     #[track_caller]

@@ -152,7 +152,9 @@ pub enum RowError {
         columns: String,
     },
     /// The name appears more than once in the result.
-    #[error("column name {column:?} appears {count} times in the row; alias the columns apart (`AS`)")]
+    #[error(
+        "column name {column:?} appears {count} times in the row; alias the columns apart (`AS`)"
+    )]
     AmbiguousColumn {
         /// The name.
         column: String,
@@ -168,7 +170,9 @@ pub enum RowError {
         actual: usize,
     },
     /// The column's PostgreSQL type does not convert into the Rust type.
-    #[error("column {column:?} has PostgreSQL type {sql_type}, which Rust type {rust_type} cannot read")]
+    #[error(
+        "column {column:?} has PostgreSQL type {sql_type}, which Rust type {rust_type} cannot read"
+    )]
     WrongType {
         /// The column's name (or position, for tuples).
         column: String,
@@ -243,7 +247,11 @@ fn get<T: for<'a> FromSql<'a>>(row: &Row, i: usize, label: &str) -> Result<T, Er
             actual: row.len(),
         }));
     };
-    let ty = if row.desc.text { &Type::TEXT } else { &col.type_ };
+    let ty = if row.desc.text {
+        &Type::TEXT
+    } else {
+        &col.type_
+    };
     if !T::accepts(ty) {
         return Err(row_error(RowError::WrongType {
             column: label.to_string(),

@@ -82,6 +82,8 @@
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod batch;
 mod cache;
 mod cancel;
@@ -114,13 +116,13 @@ pub use engine::response::SimpleQueryMessage;
 pub use error::{DbError, Error, ErrorKind, SqlState};
 pub use executor::{Executor, Prepare};
 pub use from_row::{FromRow, RowError, RowStreamAs};
-/// `#[derive(FromRow)]`: see [`FromRow`](trait@FromRow) for its attributes.
-pub use tusk_macros::FromRow;
 pub use notify::{Notice, Notification};
 pub use query::{IntoQuery, Query, QueryOptions};
 pub use row::{Column, ColumnIndex, Row};
 pub use statement::Statement;
 pub use stream::RowStream;
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
+/// `#[derive(FromRow)]`: see [`FromRow`](trait@FromRow) for its attributes.
+pub use tusk_macros::FromRow;
 pub use types::params::Param;
 pub use types::{FromSql, ToSql, Type};

@@ -50,6 +50,26 @@ struct WithJson {
     extra: Option<Prefs>,
 }
 
+/// The widest tuple that is `FromRow`.
+type Sixteen = (
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+    i16,
+);
+
 #[derive(Debug, PartialEq, FromRow)]
 struct Pair(i32, String);
 
@@ -164,12 +184,9 @@ async fn derive_reads_by_name_with_every_attribute() {
         .await
         .unwrap();
     assert_eq!(t, (1, "a".into(), None));
-    let none: Option<(i32,)> = c
-        .query_opt_as("SELECT 1 WHERE false", &[])
-        .await
-        .unwrap();
+    let none: Option<(i32,)> = c.query_opt_as("SELECT 1 WHERE false", &[]).await.unwrap();
     assert_eq!(none, None);
-    let wide: (i16, i16, i16, i16, i16, i16, i16, i16, i16, i16, i16, i16, i16, i16, i16, i16) = c
+    let wide: Sixteen = c
         .query_one_as(
             "SELECT 1::int2,2::int2,3::int2,4::int2,5::int2,6::int2,7::int2,8::int2,9::int2,10::int2,11::int2,12::int2,13::int2,14::int2,15::int2,16::int2",
             &[],
@@ -196,7 +213,10 @@ async fn mismatches_are_typed_errors_naming_the_column() {
 
     // NULL into a field that has no NULL.
     let e = c
-        .query_one_as::<Plain>("SELECT 1::int8 AS id, NULL::text AS name, NULL AS note", &[])
+        .query_one_as::<Plain>(
+            "SELECT 1::int8 AS id, NULL::text AS name, NULL AS note",
+            &[],
+        )
         .await
         .unwrap_err();
     match row_error(&e) {
@@ -251,7 +271,13 @@ async fn mismatches_are_typed_errors_naming_the_column() {
         .await
         .unwrap_err();
     assert!(
-        matches!(row_error(&e), RowError::ColumnCount { expected: 2, actual: 1 }),
+        matches!(
+            row_error(&e),
+            RowError::ColumnCount {
+                expected: 2,
+                actual: 1
+            }
+        ),
         "{e}"
     );
     let e = c
@@ -290,10 +316,7 @@ async fn a_stream_of_structs_and_a_transaction() {
     let db = crate::db();
     let mut c = crate::conn(&db).await;
     let mut s = c
-        .query_stream_as::<(i32, String)>(
-            "SELECT g, g::text FROM generate_series(1, 2500) g",
-            &[],
-        )
+        .query_stream_as::<(i32, String)>("SELECT g, g::text FROM generate_series(1, 2500) g", &[])
         .await
         .unwrap();
     let mut n = 0;

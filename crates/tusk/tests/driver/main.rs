@@ -1,5 +1,7 @@
 //! Driver tests against a real PostgreSQL started by tusk-testkit.
 
+#[cfg(feature = "arrow")]
+mod arrow;
 mod atomic;
 mod atomic_control;
 mod basic;
