@@ -17,16 +17,17 @@ use crate::stream::RowStream;
 /// itself. [`Executor::query_as`](crate::Executor::query_as) and its
 /// siblings return rows as any `FromRow` type.
 ///
-/// ```no_run
+/// ```
 /// use tusk::{Executor, FromRow};
 ///
-/// #[derive(Debug, FromRow)]
+/// #[derive(Debug, PartialEq, FromRow)]
 /// #[tusk(rename_all = "camelCase")]
 /// struct User {
 ///     id: i64,
+///     /// Column `name`.
 ///     #[tusk(rename = "name")]
 ///     login: String,
-///     /// `"lastSeen"` (the rule), NULL as None.
+///     /// Column `lastSeen` (the rule); NULL reads as None.
 ///     last_seen: Option<String>,
 ///     /// Not in every query: `Default` when the column is missing.
 ///     #[tusk(default)]
@@ -39,12 +40,15 @@ use crate::stream::RowStream;
 ///     address: Address,
 /// }
 ///
-/// #[derive(Debug, FromRow)]
+/// #[derive(Debug, PartialEq, FromRow)]
 /// struct Address {
 ///     city: String,
 /// }
 ///
-/// # async fn run(db: &impl Executor) -> Result<(), tusk::Error> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let test_db = tusk_testkit::db();
+/// # let db = tusk::connect(&test_db.url()).await?;
 /// let users: Vec<User> = db
 ///     .query_as(
 ///         r#"SELECT 1::int8 AS id, 'ann' AS name, NULL::text AS "lastSeen",
@@ -52,7 +56,17 @@ use crate::stream::RowStream;
 ///         &[],
 ///     )
 ///     .await?;
+/// assert_eq!(users[0].address.city, "Oslo");
+/// assert_eq!((users[0].karma, users[0].level), (0, 3));
+///
+/// // Tuples read by position.
 /// let (n, s): (i64, String) = db.query_one_as("SELECT 1::int8, 'one'", &[]).await?;
+/// assert_eq!((n, s.as_str()), (1, "one"));
+///
+/// // A mismatch is an error naming the column and both types.
+/// let e = db.query_one_as::<(i64,)>("SELECT 'x'::text AS t", &[]).await.unwrap_err();
+/// assert!(matches!(e.as_row_error(), Some(tusk::RowError::WrongType { .. })));
+/// assert!(e.to_string().contains("text"));
 /// # Ok(()) }
 /// ```
 ///
