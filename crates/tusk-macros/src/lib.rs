@@ -164,11 +164,31 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         ));
     }
     let rt = quote!(#krate::from_row::__private);
+    // A generic struct gets the bounds its fields need (a concrete one
+    // needs none: the compiler checks the calls).
+    let generic = input.generics.type_params().next().is_some();
+    let mut bounds: Vec<TokenStream2> = Vec::new();
+    let mut bound = |ty: &Type, a: &FieldAttrs| {
+        if !generic {
+            return;
+        }
+        if a.flatten {
+            bounds.push(quote!(#ty: #krate::FromRow));
+        } else if let Some(via) = &a.try_from {
+            bounds.push(quote!(#via: for<'__r> #krate::FromSql<'__r>));
+            bounds.push(quote!(#ty: ::core::convert::TryFrom<#via>));
+            bounds
+                .push(quote!(<#ty as ::core::convert::TryFrom<#via>>::Error: ::core::fmt::Display));
+        } else if !a.json {
+            bounds.push(quote!(#ty: for<'__r> #krate::FromSql<'__r>));
+        }
+    };
     let body = match &data.fields {
         Fields::Named(named) => {
             let mut inits = Vec::new();
             for field in &named.named {
                 let a = field_attrs(field)?;
+                bound(&field.ty, &a);
                 let ident = field.ident.as_ref().expect("named field");
                 let ty = &field.ty;
                 let span = field.ty.span();
@@ -210,6 +230,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                         "a tuple struct reads columns by position: `rename`, `flatten` and `default` need named fields",
                     ));
                 }
+                bound(&field.ty, &a);
                 let ty = &field.ty;
                 let label = LitStr::new(&i.to_string(), Span::call_site());
                 inits.push(field_init(
@@ -229,7 +250,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         Fields::Unit => quote!(::core::result::Result::Ok(Self)),
     };
     let name = &input.ident;
-    let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
+    let mut generics = input.generics.clone();
+    if !bounds.is_empty() {
+        let w = generics.make_where_clause();
+        for b in bounds {
+            w.predicates.push(syn::parse2(b)?);
+        }
+    }
+    let (impl_g, ty_g, where_g) = generics.split_for_impl();
     Ok(quote! {
         #[automatically_derived]
         impl #impl_g #krate::FromRow for #name #ty_g #where_g {

@@ -380,6 +380,34 @@ pub mod __private {
         })
     }
 
+    /// Without the feature: a clear compile error.
+    #[cfg(not(feature = "with-serde_json-1"))]
+    pub fn json<T: super::JsonNeedsFeatureWithSerdeJson1>(
+        _row: &Row,
+        _i: usize,
+        _label: &str,
+    ) -> Result<T, Error> {
+        unreachable_json()
+    }
+
+    /// Without the feature: a clear compile error.
+    #[cfg(not(feature = "with-serde_json-1"))]
+    pub fn json_opt<T: super::JsonNeedsFeatureWithSerdeJson1>(
+        _row: &Row,
+        _i: usize,
+        _label: &str,
+    ) -> Result<Option<T>, Error> {
+        unreachable_json()
+    }
+
+    #[cfg(not(feature = "with-serde_json-1"))]
+    fn unreachable_json<T>() -> Result<T, Error> {
+        Err(Error::new(
+            ErrorKind::Other,
+            "#[tusk(json)] needs the with-serde_json-1 feature",
+        ))
+    }
+
     /// Decodes a json/jsonb column with serde.
     #[cfg(feature = "with-serde_json-1")]
     pub fn json<T>(row: &Row, i: usize, label: &str) -> Result<T, Error>
@@ -398,6 +426,16 @@ pub mod __private {
         super::get::<Option<postgres_types::Json<T>>>(row, i, label).map(|j| j.map(|j| j.0))
     }
 }
+
+/// Without the `with-serde_json-1` feature, `#[tusk(json)]` fails to
+/// compile with a message saying so (through this never-implemented trait).
+#[cfg(not(feature = "with-serde_json-1"))]
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "#[tusk(json)] needs the `with-serde_json-1` feature of tusk",
+    label = "a json field"
+)]
+pub trait JsonNeedsFeatureWithSerdeJson1 {}
 
 macro_rules! tuple_from_row {
     ($n:expr; $($t:ident $i:tt),+) => {

@@ -73,6 +73,15 @@ type Sixteen = (
 #[derive(Debug, PartialEq, FromRow)]
 struct Pair(i32, String);
 
+/// A generic struct: the derive adds the bounds its fields need.
+#[derive(Debug, PartialEq, FromRow)]
+struct Tagged<T, U> {
+    tag: String,
+    value: T,
+    #[tusk(flatten)]
+    rest: U,
+}
+
 fn row_error(e: &tusk::Error) -> &RowError {
     assert_eq!(e.kind(), ErrorKind::Conversion, "{e}");
     e.as_row_error()
@@ -194,6 +203,16 @@ async fn derive_reads_by_name_with_every_attribute() {
         .await
         .unwrap();
     assert_eq!(wide.15, 16);
+
+    let g: Tagged<Option<i64>, Inner> = c
+        .query_one_as(
+            "SELECT 'a' AS tag, NULL::int8 AS value, 2 AS id, 'Rome' AS city",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(g.value, None);
+    assert_eq!(g.rest.city, "Rome");
 }
 
 #[tokio::test]
