@@ -42,7 +42,7 @@ use arrow_array::builder::{
     Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder,
     Time64MicrosecondBuilder, TimestampMicrosecondBuilder, UInt32Builder,
 };
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use futures_core::Stream;
 use postgres_types::{FromSql, Type};
@@ -303,17 +303,23 @@ fn append(b: &mut Builder, kind: Kind, name: &str, raw: &[u8]) -> Result<(), Err
         (Builder::Bytea(b), _) => b.append_value(raw),
         (Builder::Date(b), _) => {
             let d = i32::from_be_bytes(fixed(name, "date", raw)?);
-            let d = d
-                .checked_add(DAYS_TO_PG_EPOCH)
-                .ok_or_else(|| bad_value(name, "date out of Arrow's range (infinity?)"))?;
+            // ±infinity are i32::MAX / i32::MIN: no date to shift.
+            let d = Some(d)
+                .filter(|d| *d != i32::MIN && *d != i32::MAX)
+                .and_then(|d| d.checked_add(DAYS_TO_PG_EPOCH))
+                .ok_or_else(|| bad_value(name, "date infinity or -infinity has no Arrow value"))?;
             b.append_value(d);
         }
         (Builder::Time(b), _) => b.append_value(i64::from_be_bytes(fixed(name, "time", raw)?)),
         (Builder::Ts(b), _) => {
             let t = i64::from_be_bytes(fixed(name, "timestamp", raw)?);
-            let t = t
-                .checked_add(MICROS_TO_PG_EPOCH)
-                .ok_or_else(|| bad_value(name, "timestamp out of Arrow's range (infinity?)"))?;
+            // ±infinity are i64::MAX / i64::MIN: no instant to shift.
+            let t = Some(t)
+                .filter(|t| *t != i64::MIN && *t != i64::MAX)
+                .and_then(|t| t.checked_add(MICROS_TO_PG_EPOCH))
+                .ok_or_else(|| {
+                    bad_value(name, "timestamp infinity or -infinity has no Arrow value")
+                })?;
             b.append_value(t);
         }
         (Builder::Decimal(b), Kind::Decimal { precision, scale }) => {
@@ -405,14 +411,14 @@ pub(crate) async fn collect(mut stream: RowStream) -> Result<Vec<RecordBatch>, E
         rows += 1;
         if rows == BATCH_ROWS {
             if let Some((schema, _)) = &shape {
-                batches.push(finish(schema, &mut builders)?);
+                batches.push(finish(schema, &mut builders, rows)?);
             }
             rows = 0;
         }
     }
     if rows > 0 {
         if let Some((schema, _)) = &shape {
-            batches.push(finish(schema, &mut builders)?);
+            batches.push(finish(schema, &mut builders, rows)?);
         }
     }
     Ok(batches)
@@ -439,9 +445,11 @@ fn append_row(row: &Row, kinds: &[Kind], builders: &mut [Builder]) -> Result<(),
     Ok(())
 }
 
-fn finish(schema: &SchemaRef, builders: &mut [Builder]) -> Result<RecordBatch, Error> {
+fn finish(schema: &SchemaRef, builders: &mut [Builder], rows: usize) -> Result<RecordBatch, Error> {
     let columns = builders.iter_mut().map(Builder::finish).collect();
-    RecordBatch::try_new(schema.clone(), columns).map_err(arrow_error)
+    // The row count, for a result without columns (`SELECT FROM t`).
+    let opts = RecordBatchOptions::new().with_row_count(Some(rows));
+    RecordBatch::try_new_with_options(schema.clone(), columns, &opts).map_err(arrow_error)
 }
 
 #[cfg(test)]

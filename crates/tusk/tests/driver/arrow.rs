@@ -197,6 +197,14 @@ async fn batches_split_and_params_and_no_rows() {
     let nulls: usize = batches.iter().map(|b| b.column(1).null_count()).sum();
     assert_eq!(i64::try_from(nulls).unwrap(), n / 7);
 
+    // Rows without columns keep their count.
+    let empty = c
+        .query_arrow("SELECT FROM generate_series(1, 3)", &[])
+        .await
+        .unwrap();
+    assert_eq!(empty[0].num_columns(), 0);
+    assert_eq!(empty[0].num_rows(), 3);
+
     let none = c
         .query_arrow("SELECT 1 AS x WHERE false", &[])
         .await
@@ -228,6 +236,10 @@ async fn unsupported_types_and_unfit_values_are_errors_naming_the_column() {
         ("SELECT ARRAY[1] AS arr", "\"arr\"", "int4"),
         ("SELECT 'infinity'::date AS d", "\"d\"", "infinity"),
         ("SELECT 'infinity'::timestamptz AS t", "\"t\"", "infinity"),
+        // -infinity is i32::MIN / i64::MIN on the wire: the epoch shift
+        // does not overflow, so it must be caught by value.
+        ("SELECT '-infinity'::date AS d", "\"d\"", "infinity"),
+        ("SELECT '-infinity'::timestamp AS t", "\"t\"", "infinity"),
         ("SELECT 'NaN'::numeric(10, 2) AS n", "\"n\"", "NaN"),
     ];
     for (sql, col, what) in cases {
