@@ -73,6 +73,17 @@ type Sixteen = (
 #[derive(Debug, PartialEq, FromRow)]
 struct Pair(i32, String);
 
+/// `crate = "..."`: the derive's expansion through a renamed path.
+mod renamed {
+    use tusk as pg;
+
+    #[derive(Debug, PartialEq, pg::FromRow)]
+    #[tusk(crate = "pg")]
+    pub struct Via {
+        pub x: i32,
+    }
+}
+
 /// A generic struct: the derive adds the bounds its fields need.
 #[derive(Debug, PartialEq, FromRow)]
 struct Tagged<T, U> {
@@ -213,6 +224,9 @@ async fn derive_reads_by_name_with_every_attribute() {
         .unwrap();
     assert_eq!(g.value, None);
     assert_eq!(g.rest.city, "Rome");
+
+    let v: renamed::Via = c.query_one_as("SELECT 3 AS x", &[]).await.unwrap();
+    assert_eq!(v, renamed::Via { x: 3 });
 }
 
 #[tokio::test]
