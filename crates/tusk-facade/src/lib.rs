@@ -18,6 +18,10 @@
 //! dependency cycle, which cargo forbids. This crate sits above both. The
 //! driver alone is the package `tusk-driver` (library name `tusk`), for
 //! code that wants no pool: `default-features = false` here gives the same.
+//!
+//! The driver's optional features pass through: the `with-*` type
+//! mappings, and `arrow` (off by default) for `Executor::query_arrow`,
+//! results as Arrow record batches.
 
 pub use driver::*;
 

@@ -17,3 +17,43 @@ async fn pool_and_driver_from_one_crate() {
     assert!(stats.size >= 1, "{stats:?}");
     pool.close(std::time::Duration::from_secs(5)).await;
 }
+
+/// `#[derive(tusk::FromRow)]` through the facade (the derive's expansion
+/// names `::tusk`, which is this crate here), and `query_as` on a pool,
+/// a pooled connection and a pool transaction (all `Executor`s).
+#[derive(Debug, PartialEq, tusk::FromRow)]
+struct Item {
+    id: i32,
+    #[tusk(rename = "label")]
+    name: String,
+}
+
+#[tokio::test]
+async fn derive_from_row_and_query_as_through_the_pool() {
+    let db = Cluster::shared().database().unwrap();
+    let pool = tusk::Pool::new(tusk::PoolConfig::from_url(&db.url()).unwrap()).unwrap();
+    let want = Item {
+        id: 1,
+        name: "a".into(),
+    };
+    let sql = "SELECT 1 AS id, 'a' AS label";
+    let got: Vec<Item> = pool.query_as(sql, &[]).await.unwrap();
+    assert_eq!(got, [want]);
+    let mut conn = pool.acquire().await.unwrap();
+    let one: Item = conn.query_one_as(sql, &[]).await.unwrap();
+    assert_eq!(one.name, "a");
+    let tx = conn.transaction().await.unwrap();
+    let opt: Option<(i32, String)> = tx.query_opt_as(sql, &[]).await.unwrap();
+    assert_eq!(opt, Some((1, "a".into())));
+    tx.commit().await.unwrap();
+    drop(conn);
+    let e = pool
+        .query_one_as::<Item>("SELECT 1 AS id", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.as_row_error(), Some(tusk::RowError::MissingColumn { column, .. }) if column == "label"),
+        "{e}"
+    );
+    pool.close(std::time::Duration::from_secs(5)).await;
+}

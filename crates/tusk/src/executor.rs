@@ -15,6 +15,7 @@ use crate::batch::{Batch, BatchResult};
 use crate::client::Client;
 use crate::engine::SimpleQueryMessage;
 use crate::error::{Error, ErrorKind};
+use crate::from_row::{FromRow, RowStreamAs};
 use crate::query::{IntoQuery, Query};
 use crate::row::Row;
 use crate::statement::Statement;
@@ -234,6 +235,71 @@ pub trait Executor: Send + Sync {
             }
             row.try_get::<T>(0usize)
         }
+    }
+
+    /// Runs a query and returns its rows as `T` (a `#[derive(FromRow)]`
+    /// struct, a tuple by position, ...): `db.query_as::<User>(sql, &[])`.
+    /// A row that does not convert fails the whole call with a
+    /// [`Conversion`](ErrorKind::Conversion) error naming the column
+    /// ([`Error::as_row_error`]).
+    #[track_caller]
+    fn query_as<'a, T: FromRow + Send + 'a>(
+        &'a self,
+        query: impl IntoQuery<'a> + Send + 'a,
+        params: &'a [Param<'a>],
+    ) -> impl Future<Output = Result<Vec<T>, Error>> + Send + 'a {
+        let f = self.query(query, params);
+        async move { f.await?.iter().map(T::from_row).collect() }
+    }
+
+    /// Runs a query that must return exactly one row, as `T`.
+    #[track_caller]
+    fn query_one_as<'a, T: FromRow + Send + 'a>(
+        &'a self,
+        query: impl IntoQuery<'a> + Send + 'a,
+        params: &'a [Param<'a>],
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'a {
+        let f = self.query_one(query, params);
+        async move { T::from_row(&f.await?) }
+    }
+
+    /// Runs a query that returns zero or one row, as `T`.
+    #[track_caller]
+    fn query_opt_as<'a, T: FromRow + Send + 'a>(
+        &'a self,
+        query: impl IntoQuery<'a> + Send + 'a,
+        params: &'a [Param<'a>],
+    ) -> impl Future<Output = Result<Option<T>, Error>> + Send + 'a {
+        let f = self.query_opt(query, params);
+        async move { f.await?.as_ref().map(T::from_row).transpose() }
+    }
+
+    /// Runs a query and returns its rows as `T` as they arrive, with the
+    /// bounded memory of [`query_stream`](Self::query_stream).
+    #[track_caller]
+    fn query_stream_as<'a, T: FromRow + Send + 'a>(
+        &'a self,
+        query: impl IntoQuery<'a> + Send + 'a,
+        params: &'a [Param<'a>],
+    ) -> impl Future<Output = Result<RowStreamAs<T>, Error>> + Send + 'a {
+        let f = self.query_stream(query, params);
+        async move { Ok(RowStreamAs::new(f.await?)) }
+    }
+
+    /// Runs a query and returns its rows as Arrow record batches of at
+    /// most [`BATCH_ROWS`](crate::arrow::BATCH_ROWS) rows, decoded straight
+    /// from the binary column values (feature `arrow`; see [`crate::arrow`]
+    /// for the types). The rows are streamed: memory holds the batches,
+    /// not the rows. No rows, no batches.
+    #[cfg(feature = "arrow")]
+    #[track_caller]
+    fn query_arrow<'a>(
+        &'a self,
+        query: impl IntoQuery<'a> + Send + 'a,
+        params: &'a [Param<'a>],
+    ) -> impl Future<Output = Result<Vec<arrow_array::RecordBatch>, Error>> + Send + 'a {
+        let f = self.query_stream(query, params);
+        async move { crate::arrow::collect(f.await?).await }
     }
 
     /// Runs SQL (several statements allowed, no parameters) with the simple

@@ -23,6 +23,8 @@
 //! | Statement cache | automatic LRU bounded by count and bytes; only statements the server confirmed parsed are used by other flights; heals a changed result type ("cached plan must not change result type") and a lost statement (`26000`) by re-preparing once, outside a transaction (an atomic batch only when the stale statement is its first: nothing of it ran); DDL, DISCARD and DEALLOCATE invalidate it; `pooler_mode=on` for PgBouncer (nothing named, nothing spanning two flights) |
 //! | Rows | zero-copy (`Bytes` into the receive buffer), decoded only when read |
 //! | Cancellation | dropped futures leave the connection in step; [`CancelToken`] never hits a later query; per-query timeouts cancel on the server |
+//! | Rows as structs | `#[derive(FromRow)]` (by name, `rename`, `rename_all`, `flatten`, `default`, `try_from`, `json`), tuples by position; [`Executor::query_as`] and siblings; typed [`RowError`]s |
+//! | Arrow | feature `arrow`: `Executor::query_arrow` returns Arrow `RecordBatch`es decoded from the binary wire values (see the `arrow` module) |
 //! | Types | everything `postgres-types` maps (opt-in `with-*` features), [`types::Numeric`], [`types::RawValue`] for any type |
 //! | Auth / TLS | trust, cleartext, MD5, SCRAM-SHA-256 and -PLUS; rustls with `sslmode` disable..verify-full, client certificates |
 //! | Config | libpq URLs and `key=value`, `PG*` environment, `~/.pgpass`, several hosts, `target_session_attrs`, `load_balance_hosts` |
@@ -82,6 +84,8 @@
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod batch;
 mod cache;
 mod cancel;
@@ -92,6 +96,7 @@ mod connection;
 mod engine;
 pub mod error;
 pub mod executor;
+pub mod from_row;
 mod io;
 mod notify;
 mod query;
@@ -112,11 +117,14 @@ pub use connection::{Connection, TransactionStatus};
 pub use engine::response::SimpleQueryMessage;
 pub use error::{DbError, Error, ErrorKind, SqlState};
 pub use executor::{Executor, Prepare};
+pub use from_row::{FromRow, RowError, RowStreamAs};
 pub use notify::{Notice, Notification};
 pub use query::{IntoQuery, Query, QueryOptions};
 pub use row::{Column, ColumnIndex, Row};
 pub use statement::Statement;
 pub use stream::RowStream;
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
+/// `#[derive(FromRow)]`: see [`FromRow`](trait@FromRow) for its attributes.
+pub use tusk_macros::FromRow;
 pub use types::params::Param;
 pub use types::{FromSql, ToSql, Type};

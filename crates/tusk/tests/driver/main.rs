@@ -1,5 +1,7 @@
 //! Driver tests against a real PostgreSQL started by tusk-testkit.
 
+#[cfg(feature = "arrow")]
+mod arrow;
 mod atomic;
 mod atomic_control;
 mod basic;
@@ -8,6 +10,7 @@ mod cache_confirmed;
 mod cancel;
 mod copy;
 mod faults;
+mod from_row;
 mod groups;
 mod pipeline;
 mod pooler;
