@@ -6,6 +6,7 @@
 //! shard, then its return) takes one shard lock each way, reads a clock,
 //! and allocates nothing.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
@@ -323,13 +324,15 @@ impl Inner {
         }
         c.conn.detach_notice_handler();
         c.conn.revoke_cancel_tokens();
-        let reset = if self.hot.reset_tracked.load(Relaxed) {
-            let dirty = ret.dirty.union(c.sticky);
-            (!dirty.is_clean()).then(|| crate::reset::reset_sql(dirty))
+        let dirty = ret.dirty.union(c.sticky);
+        let reset: Option<Cow<'static, [&'static str]>> = if self.hot.reset_tracked.load(Relaxed) {
+            (!dirty.is_clean()).then(|| Cow::Owned(crate::reset::tracked_reset(dirty)))
         } else {
-            let dirty = ret.dirty.union(c.sticky);
-            (sent || !dirty.is_clean())
-                .then(|| crate::reset::full_reset_sql(dirty.union(Dirty::PREPARE) == dirty))
+            (sent || !dirty.is_clean()).then(|| {
+                Cow::Borrowed(crate::reset::full_reset(
+                    dirty.union(Dirty::PREPARE) == dirty,
+                ))
+            })
         };
         // Requests still in flight that nobody gave up on (the driver's
         // own, such as a statement's Close) are answered before the reset,
@@ -339,8 +342,8 @@ impl Inner {
         if busy || ret.interrupted || ret.read_only_check {
             return self.clean_up(c, reset, ret);
         }
-        if let Some(sql) = reset {
-            if let Err(e) = c.conn.send_session_reset(&sql) {
+        if let Some(parts) = reset {
+            if let Err(e) = c.conn.queue_session_reset(&parts) {
                 tracing::debug!(error = %e, "sending the reset of a returned connection failed; closing it");
                 return self.discard(c, CloseReason::ResetFailed);
             }
@@ -353,7 +356,12 @@ impl Inner {
     /// the caller's path, then returns the connection; closes it when that
     /// fails or takes too long (streams excepted: a stream may be read for
     /// as long as its holder likes).
-    fn clean_up(self: &Arc<Self>, c: Conn, reset: Option<String>, ret: Returned) {
+    fn clean_up(
+        self: &Arc<Self>,
+        c: Conn,
+        reset: Option<Cow<'static, [&'static str]>>,
+        ret: Returned,
+    ) {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return self.discard(c, CloseReason::ResetFailed);
         };
@@ -391,13 +399,13 @@ impl Inner {
                     // server itself is read-only now (after the reset, the
                     // setting shows the server's default, not a caller's SET).
                     let check = ret.read_only_check;
-                    let sql = match (&reset, check) {
-                        (Some(r), _) => Some(r.clone()),
-                        (None, true) => Some(crate::reset::full_reset_sql(false)),
+                    let parts = match (&reset, check) {
+                        (Some(r), _) => Some(&**r),
+                        (None, true) => Some(crate::reset::full_reset(false)),
                         (None, false) => None,
                     };
-                    if let Some(sql) = sql {
-                        conn.send_session_reset(&sql)?;
+                    if let Some(parts) = parts {
+                        conn.queue_session_reset(parts)?;
                         conn.wait_idle().await?;
                         inner.metrics.resets.fetch_add(1, Relaxed);
                     }
