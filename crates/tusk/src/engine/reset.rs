@@ -20,14 +20,24 @@ use postgres_protocol::message::frontend;
 use super::{Response, State};
 use crate::error::{DbError, Error, ErrorKind};
 
+/// A reset statement known to one connection.
+struct Known {
+    sql: &'static str,
+    name: String,
+    /// Prepared on the server (as far as the driver knows).
+    prepared: bool,
+    /// Its Bind and Execute, encoded once.
+    run: bytes::Bytes,
+}
+
 /// The reset state of one connection.
 #[derive(Default)]
 pub(crate) struct ResetState {
     /// The reset queued and not carried by any request yet.
     pending: Option<Vec<&'static str>>,
     /// The reset statements this connection knows, by index (their name
-    /// is `tusk_reset{index}`), and whether each is prepared on the server.
-    known: Vec<(&'static str, bool)>,
+    /// is `tusk_reset{index}`).
+    known: Vec<Known>,
     /// The last reset carried, in case its request is undone before it
     /// was written.
     carried: Option<Vec<&'static str>>,
@@ -38,7 +48,7 @@ impl ResetState {
     /// `DEALLOCATE` ran).
     pub(crate) fn unprepare_all(&mut self) {
         for k in &mut self.known {
-            k.1 = false;
+            k.prepared = false;
         }
     }
 
@@ -76,40 +86,45 @@ impl State {
         let mut out = BytesMut::with_capacity(32 * parts.len());
         let pooler = self.pooler_mode;
         for sql in &parts {
-            let i = match self.reset.known.iter().position(|k| k.0 == *sql) {
+            let i = match self.reset.known.iter().position(|k| k.sql == *sql) {
                 Some(i) => i,
                 None => {
-                    self.reset.known.push((sql, false));
+                    let name = format!("tusk_reset{}", self.reset.known.len());
+                    let mut run = BytesMut::new();
+                    frontend::bind(
+                        "",
+                        if pooler { "" } else { &name },
+                        std::iter::empty::<i16>(),
+                        std::iter::empty::<()>(),
+                        |(), _| Ok(postgres_protocol::IsNull::Yes),
+                        Some(1),
+                        &mut run,
+                    )
+                    .map_err(|_| Error::new(ErrorKind::Conversion, "cannot encode message"))?;
+                    frontend::execute("", 0, &mut run).map_err(map_err)?;
+                    self.reset.known.push(Known {
+                        sql,
+                        name,
+                        prepared: false,
+                        run: run.freeze(),
+                    });
                     self.reset.known.len() - 1
                 }
             };
-            let name = if pooler {
-                String::new()
-            } else {
-                format!("tusk_reset{i}")
-            };
-            if pooler || !self.reset.known[i].1 {
-                if !pooler {
-                    // It may exist (a `DEALLOCATE` of another statement
-                    // made every one unprepared): closing a statement that
-                    // does not exist is not an error.
-                    frontend::close(b'S', &name, &mut out).map_err(map_err)?;
-                }
-                frontend::parse(&name, sql, std::iter::empty::<u32>(), &mut out)
+            let k = &mut self.reset.known[i];
+            if pooler {
+                // Named statements do not outlive a pooler's transaction.
+                frontend::parse("", sql, std::iter::empty::<u32>(), &mut out).map_err(map_err)?;
+            } else if !k.prepared {
+                // It may exist (a `DEALLOCATE` of another statement made
+                // every one unprepared): closing a statement that does not
+                // exist is not an error.
+                frontend::close(b'S', &k.name, &mut out).map_err(map_err)?;
+                frontend::parse(&k.name, sql, std::iter::empty::<u32>(), &mut out)
                     .map_err(map_err)?;
-                self.reset.known[i].1 = true;
+                k.prepared = true;
             }
-            frontend::bind(
-                "",
-                &name,
-                std::iter::empty::<i16>(),
-                std::iter::empty::<()>(),
-                |(), _| Ok(postgres_protocol::IsNull::Yes),
-                Some(1),
-                &mut out,
-            )
-            .map_err(|_| Error::new(ErrorKind::Conversion, "cannot encode message"))?;
-            frontend::execute("", 0, &mut out).map_err(map_err)?;
+            out.extend_from_slice(&k.run);
         }
         if own_sync {
             frontend::sync(&mut out);
