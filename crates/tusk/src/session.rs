@@ -70,7 +70,9 @@ impl Connection {
     ///
     /// Notifications already received, and those received until the reset
     /// has run, are dropped (they belong to the `LISTEN`s it ends with
-    /// `UNLISTEN *`). A reset queued and not sent yet is replaced.
+    /// `UNLISTEN *`). A reset queued and not sent yet is kept, merged with
+    /// this one: the statements it lacks go in before its last one (its
+    /// `COMMIT`).
     pub fn queue_session_reset(&self, statements: &[&'static str]) -> Result<(), Error> {
         let mut st = self.client().shared.lock();
         if let Some(e) = &st.broken {

@@ -64,9 +64,23 @@ fn map_err(e: std::io::Error) -> Error {
 
 impl State {
     /// Queues `parts` to run before the next request (see the module docs).
-    /// A reset already queued and not sent is replaced.
+    /// A reset already queued and not sent is kept: the parts it lacks go
+    /// in before its last statement (its `COMMIT`), so nothing either
+    /// would have reset is left out.
     pub(crate) fn queue_reset(&mut self, parts: Vec<&'static str>) {
-        self.reset.pending = Some(parts);
+        match &mut self.reset.pending {
+            Some(queued) if *queued != parts => {
+                let at = queued.len().saturating_sub(1);
+                let extra: Vec<&'static str> = parts
+                    .iter()
+                    .filter(|p| !queued.contains(p))
+                    .copied()
+                    .collect();
+                queued.splice(at..at, extra);
+            }
+            Some(_) => {}
+            None => self.reset.pending = Some(parts),
+        }
         self.notifications.clear();
     }
 

@@ -222,3 +222,25 @@ async fn a_queued_reset_that_fails_runs_nothing_and_closes_the_connection() {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_queued_reset_adds_to_the_first_instead_of_replacing_it() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.batch_execute("SET work_mem = '7MB'; LISTEN jobs")
+        .await
+        .unwrap();
+    c.queue_session_reset(&["BEGIN", "RESET ALL", "COMMIT"])
+        .unwrap();
+    c.queue_session_reset(&["BEGIN", "UNLISTEN *", "COMMIT"])
+        .unwrap();
+    let seen: String = c
+        .query_scalar(
+            "SELECT current_setting('work_mem') || '/' || \
+             (SELECT count(*) FROM pg_listening_channels())",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen, "4MB/0");
+}
