@@ -134,3 +134,27 @@ async fn six_clients_over_two_server_connections_never_cross() {
         .unwrap();
     assert_eq!(left, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_session_reset_names_nothing_on_the_server() {
+    let (db, bouncer) = bouncer();
+    let url = format!("{}?pooler_mode=on", bouncer.url(db.name()));
+    let c = tusk::connect(&url).await.unwrap();
+    let reset: &[&str] = &["BEGIN", "RESET ALL", "UNLISTEN *", "COMMIT"];
+    for _ in 0..5 {
+        c.queue_session_reset(reset).unwrap();
+        let n: i64 = c
+            .query_scalar(
+                "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tusk_reset%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            n, 0,
+            "a named reset statement on a pooler's server connection"
+        );
+        c.queue_session_reset(reset).unwrap();
+        c.batch_execute("SELECT 1; SELECT 2").await.unwrap();
+    }
+}
