@@ -19,7 +19,7 @@ use tusk::{Error, ErrorKind};
 
 use crate::breaker::Breaker;
 use crate::config::{PoolConfig, ResetPolicy};
-use crate::conn::{AcquireSite, Conn, ConnMeta, Returned};
+use crate::conn::{AcquireSite, Conn, ConnMeta};
 use crate::leak::LeakReport;
 use crate::metrics::{CloseReason, Metrics};
 use crate::reset::Dirty;
@@ -77,10 +77,6 @@ impl Hot {
         self.share.store(c.share_connections, Relaxed);
     }
 }
-
-/// How long a returned connection's abandoned statement may run before it
-/// is canceled.
-const ABANDONED_GRACE: Duration = Duration::from_millis(100);
 
 /// A caller waiting for a connection.
 pub(crate) struct Waiter {
@@ -281,154 +277,6 @@ impl Inner {
                 "a connection reported as leaked was returned"
             );
         }
-    }
-
-    /// A connection comes back from use (`ret`: what its handle learned).
-    ///
-    /// The previous holder's driver-side state goes at once (notice
-    /// handler, cancel tokens). Then, in the common case (no statement
-    /// abandoned, no transaction open, no stream being read), the reset is queued
-    /// without waiting and the connection is available again at once: the
-    /// next holder's first statement goes out in the same write, behind the reset, and the
-    /// server runs them in that order, so nobody waits a round trip for
-    /// it. Otherwise a background task drains, rolls back and resets
-    /// before the connection goes back.
-    pub(crate) fn release(self: &Arc<Self>, c: Conn, ret: Returned) {
-        let mut c = c;
-        // Did this checkout send anything (its statements, or anything
-        // through the Deref target the pool does not see)?
-        let sent = c.conn.bytes_sent() != c.sent_at_checkout;
-        self.count_bytes(&mut c);
-        self.mark_returned(&c);
-        if self.is_closed() {
-            return self.discard(c, CloseReason::Shutdown);
-        }
-        if let Some(r) = ret.evict {
-            return self.discard(c, r);
-        }
-        if c.conn.is_closed() {
-            return self.discard(c, CloseReason::Broken);
-        }
-        if c.generation < self.generation.load(Acquire) {
-            return self.discard(c, CloseReason::Evicted);
-        }
-        let now = Instant::now();
-        if c.expires.is_some_and(|e| now >= e) {
-            return self.discard(c, CloseReason::MaxLifetime);
-        }
-        // `max_size` was lowered under load: close the excess as it
-        // comes back instead of handing it to a waiter.
-        if self.claim_excess() {
-            return self.close_counted(c, CloseReason::Reconfigured);
-        }
-        c.conn.detach_notice_handler();
-        c.conn.revoke_cancel_tokens();
-        let reset = if self.hot.reset_tracked.load(Relaxed) {
-            let dirty = ret.dirty.union(c.sticky);
-            (!dirty.is_clean()).then(|| crate::reset::reset_sql(dirty))
-        } else {
-            let dirty = ret.dirty.union(c.sticky);
-            (sent || !dirty.is_clean())
-                .then(|| crate::reset::full_reset_sql(dirty.union(Dirty::PREPARE) == dirty))
-        };
-        // Requests still in flight that nobody gave up on (the driver's
-        // own, such as a statement's Close) are answered before the reset,
-        // which is queued behind them: they need no wait.
-        let busy = c.conn.transaction_status() != tusk::TransactionStatus::Idle
-            || c.meta.streams.load(Acquire) > 0;
-        if busy || ret.interrupted || ret.read_only_check {
-            return self.clean_up(c, reset, ret);
-        }
-        if let Some(sql) = reset {
-            if let Err(e) = c.conn.send_session_reset(&sql) {
-                tracing::debug!(error = %e, "sending the reset of a returned connection failed; closing it");
-                return self.discard(c, CloseReason::ResetFailed);
-            }
-            self.metrics.resets.fetch_add(1, Relaxed);
-        }
-        self.put(c, now);
-    }
-
-    /// Waits for streams still being read, drains, rolls back and resets off
-    /// the caller's path, then returns the connection; closes it when that
-    /// fails or takes too long (streams excepted: a stream may be read for
-    /// as long as its holder likes).
-    fn clean_up(self: &Arc<Self>, c: Conn, reset: Option<String>, ret: Returned) {
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return self.discard(c, CloseReason::ResetFailed);
-        };
-        let inner = self.clone();
-        let (limit, attrs) = {
-            let cfg = self.cfg.read();
-            (cfg.reset_timeout, cfg.connect.target_session_attrs())
-        };
-        let interrupted = ret.interrupted;
-        rt.spawn(async move {
-            let mut c = c;
-            c.meta.streams_ended().await;
-            // Borrowed, not cloned: a connection that goes back must be
-            // uniquely owned again (transactions need `&mut`).
-            let outcome = {
-                let conn = &*c.conn;
-                let work = async {
-                    use tusk::Executor;
-                    // A statement its holder gave up on is still running:
-                    // give it a moment, then cancel it (nobody wants its result).
-                    let drained = tokio::time::timeout(ABANDONED_GRACE, conn.wait_idle()).await;
-                    match drained {
-                        Ok(r) => r?,
-                        Err(_) => {
-                            if interrupted {
-                                let _ = c.meta.cancel.cancel().await;
-                            }
-                            conn.wait_idle().await?
-                        }
-                    }
-                    if conn.transaction_status() != tusk::TransactionStatus::Idle {
-                        conn.simple_query("ROLLBACK").await?;
-                    }
-                    // A 25006 retires every connection only when the
-                    // server itself is read-only now (after the reset, the
-                    // setting shows the server's default, not a caller's SET).
-                    let check = ret.read_only_check;
-                    let sql = match (&reset, check) {
-                        (Some(r), _) => Some(r.clone()),
-                        (None, true) => Some(crate::reset::full_reset_sql(false)),
-                        (None, false) => None,
-                    };
-                    if let Some(sql) = sql {
-                        conn.send_session_reset(&sql)?;
-                        conn.wait_idle().await?;
-                        inner.metrics.resets.fetch_add(1, Relaxed);
-                    }
-                    let mut read_only = false;
-                    if check && conn.transaction_status() == tusk::TransactionStatus::Idle {
-                        read_only = crate::policy::server_read_only(conn, attrs).await?;
-                    }
-                    Ok::<(bool, bool), Error>((
-                        conn.transaction_status() == tusk::TransactionStatus::Idle,
-                        read_only,
-                    ))
-                };
-                tokio::time::timeout(limit, work).await
-            };
-            inner.count_bytes(&mut c);
-            match outcome {
-                Ok(Ok((_, true))) => {
-                    inner.generation.fetch_add(1, AcqRel);
-                    tracing::warn!("the server is read-only (25006, and pg_is_in_recovery() or default_transaction_read_only says so): retiring every connection so new ones re-resolve the primary");
-                    inner.wake_supervisor.notify_one();
-                    inner.discard(c, CloseReason::Evicted)
-                }
-                Ok(Ok((true, false))) => inner.put(c, Instant::now()),
-                Ok(Ok((false, _))) => inner.discard(c, CloseReason::ResetFailed),
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "reset of a returned connection failed; closing it");
-                    inner.discard(c, CloseReason::ResetFailed)
-                }
-                Err(_) => inner.discard(c, CloseReason::ResetFailed),
-            }
-        });
     }
 
     /// Makes a healthy connection available: to the first waiter, else idle.

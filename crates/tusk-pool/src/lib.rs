@@ -77,6 +77,7 @@ mod observe;
 mod policy;
 mod pool;
 mod pooled;
+mod release;
 mod reset;
 mod shared;
 mod supervisor;

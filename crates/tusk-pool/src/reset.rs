@@ -10,10 +10,11 @@
 //! literals never hide or fake a keyword) and resets only the kinds of state
 //! it names.
 //!
-//! Either reset runs as one simple query inside `BEGIN; ..; COMMIT`: if any
-//! part fails, the transaction is left aborted and the statements pipelined
-//! behind it fail (25P02) instead of running on a session that was not
-//! reset; the pool then closes the connection.
+//! Either reset is a list of statements inside `BEGIN; ..; COMMIT` that the
+//! driver prepares once per connection and sends in the next holder's
+//! first request's Sync group (`tusk::Connection::queue_session_reset`):
+//! committed before that request runs, and if any part fails the request
+//! does not run and the driver closes the connection.
 
 /// Kinds of session state, as bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -118,27 +119,51 @@ const DEALLOCATE_SQL_PREPARED: &str = "DO $tusk_reset$ DECLARE r record; BEGIN \
      FOR r IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP \
      EXECUTE pg_catalog.format('DEALLOCATE %I', r.name); END LOOP; END $tusk_reset$";
 
+/// The full reset, one statement each (the driver prepares them once per
+/// connection and sends them as Bind/Execute in the next request's Sync
+/// group; see `tusk::Connection::queue_session_reset`).
+const FULL: [&str; 9] = [
+    "BEGIN",
+    "SET SESSION AUTHORIZATION DEFAULT",
+    "RESET ALL",
+    "CLOSE ALL",
+    "UNLISTEN *",
+    "SELECT pg_catalog.pg_advisory_unlock_all()",
+    "DISCARD TEMP",
+    "DISCARD SEQUENCES",
+    "COMMIT",
+];
+
+/// [`FULL`] with the SQL `PREPARE`d statements deallocated too.
+const FULL_AND_PREPARED: [&str; 10] = [
+    "BEGIN",
+    "SET SESSION AUTHORIZATION DEFAULT",
+    "RESET ALL",
+    "CLOSE ALL",
+    "UNLISTEN *",
+    "SELECT pg_catalog.pg_advisory_unlock_all()",
+    "DISCARD TEMP",
+    "DISCARD SEQUENCES",
+    DEALLOCATE_SQL_PREPARED,
+    "COMMIT",
+];
+
 /// The full reset: everything `DISCARD ALL` resets except the driver's
 /// cached prepared statements, in one transaction. `prepared`: the SQL
 /// `PREPARE`d statements are deallocated too (when the handle's text showed
 /// a `PREPARE`: it needs PL/pgSQL, and costs more).
-pub(crate) fn full_reset_sql(prepared: bool) -> String {
-    let mut s = String::from(
-        "BEGIN; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; \
-         UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; ",
-    );
+pub(crate) fn full_reset(prepared: bool) -> &'static [&'static str] {
     if prepared {
-        s.push_str(DEALLOCATE_SQL_PREPARED);
-        s.push_str("; ");
+        &FULL_AND_PREPARED
+    } else {
+        &FULL
     }
-    s.push_str("COMMIT");
-    s
 }
 
-/// The SQL that undoes the kinds of state in `dirty`, in one transaction
-/// (run after any open one was rolled back).
-pub(crate) fn reset_sql(dirty: Dirty) -> String {
-    let mut parts: Vec<&str> = vec!["BEGIN"];
+/// The statements that undo the kinds of state in `dirty`, in one
+/// transaction (run after any open one was rolled back).
+pub(crate) fn tracked_reset(dirty: Dirty) -> Vec<&'static str> {
+    let mut parts: Vec<&'static str> = vec!["BEGIN"];
     if dirty.has(Dirty::SETTINGS) {
         // Role and session authorization are not touched by RESET ALL;
         // SET SESSION AUTHORIZATION DEFAULT resets both.
@@ -164,7 +189,7 @@ pub(crate) fn reset_sql(dirty: Dirty) -> String {
         parts.push(DEALLOCATE_SQL_PREPARED);
     }
     parts.push("COMMIT");
-    parts.join("; ")
+    parts
 }
 
 /// Every operation label: a statement's first keyword from a fixed list
@@ -240,9 +265,12 @@ mod tests {
     }
 
     #[test]
-    fn reset_sql_only_what_was_touched() {
-        assert_eq!(reset_sql(Dirty::LISTEN), "BEGIN; UNLISTEN *; COMMIT");
-        let all = reset_sql(Dirty::ALL);
+    fn reset_only_what_was_touched() {
+        assert_eq!(
+            tracked_reset(Dirty::LISTEN),
+            ["BEGIN", "UNLISTEN *", "COMMIT"]
+        );
+        let all = tracked_reset(Dirty::ALL).join("; ");
         for part in [
             "CLOSE ALL",
             "SET SESSION AUTHORIZATION DEFAULT",
@@ -254,10 +282,14 @@ mod tests {
             assert!(all.contains(part), "{all}");
         }
         assert!(!all.contains("DEALLOCATE ALL"), "{all}");
-        assert!(!reset_sql(Dirty(1 | 2 | 16 | 32)).contains("DISCARD"));
-        let full = full_reset_sql(false);
+        assert!(!tracked_reset(Dirty(1 | 2 | 16 | 32))
+            .join("; ")
+            .contains("DISCARD"));
+        let full = full_reset(false);
+        assert_eq!(full.first(), Some(&"BEGIN"));
+        assert_eq!(full.last(), Some(&"COMMIT"));
+        let text = full.join("; ");
         for part in [
-            "BEGIN;",
             "SET SESSION AUTHORIZATION DEFAULT",
             "RESET ALL",
             "CLOSE ALL",
@@ -265,12 +297,12 @@ mod tests {
             "pg_advisory_unlock_all()",
             "DISCARD TEMP",
             "DISCARD SEQUENCES",
-            "COMMIT",
         ] {
-            assert!(full.contains(part), "{full}");
+            assert!(text.contains(part), "{text}");
         }
-        assert!(!full.contains("from_sql"));
-        assert!(full_reset_sql(true).contains("from_sql"));
+        assert!(!text.contains("from_sql"));
+        assert!(full_reset(true).join("; ").contains("from_sql"));
+        assert_eq!(full_reset(true).last(), Some(&"COMMIT"));
     }
 
     #[test]

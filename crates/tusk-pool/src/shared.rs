@@ -175,9 +175,12 @@ impl Inner {
             if self.is_closed() {
                 return Err(self.closed_error());
             }
-            // Queued acquirers go first: no sharing while one waits.
+            // Queued acquirers go first: no sharing while one waits. An
+            // idle connection is the least loaded of all: it is taken
+            // before a busy one is shared (else a connection whose users
+            // all left stayed idle while the others' pipelines grew).
             let queued = self.waiting.load(Acquire) > 0;
-            if self.full() && !queued {
+            if self.full() && !queued && self.idle.load(Acquire) == 0 {
                 if let Some(l) = self.piggyback() {
                     return Ok(l);
                 }
@@ -185,6 +188,12 @@ impl Inner {
             if let Some(c) = acquire::attempt(self, deadline, &mut last_err).await? {
                 let c = acquire::finish(self, c, start, location);
                 return Ok(self.register(c));
+            }
+            if self.full() && self.waiting.load(Acquire) == 0 {
+                // The idle connection went to someone else meanwhile.
+                if let Some(l) = self.piggyback() {
+                    return Ok(l);
+                }
             }
             if let Some(e) = acquire::breaker_fail_fast(self) {
                 return Err(e);

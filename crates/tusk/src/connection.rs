@@ -240,7 +240,12 @@ impl Drop for ExternalRole<'_> {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        if self.client.shared.lock().is_idle() {
+        // (A session reset queued and not sent is not worth sending now.)
+        let idle = {
+            let st = self.client.shared.lock();
+            st.in_flight() == 0 && st.wbuf.is_empty()
+        };
+        if idle {
             terminate(&self.client);
         }
     }

@@ -53,6 +53,35 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues a session reset: `statements` (each one statement, in the
+    /// extended protocol; start with `BEGIN` and end with `COMMIT`) run
+    /// before the next request sent on this connection, in front of its
+    /// messages and, unless it is a simple query, in its Sync group: one
+    /// ReadyForQuery, one server flush, one read for both. Nothing is
+    /// written or waited for now (a wait for idle or for notifications
+    /// sends it alone). Each statement is prepared once per connection
+    /// (a `DISCARD ALL` or `DEALLOCATE` makes them prepared again).
+    ///
+    /// The reset is committed before the request behind it runs, so that
+    /// request failing cannot undo it. If any statement of the reset
+    /// fails, the request behind it does not run and the connection is
+    /// closed (an [`ErrorKind::Connection`](crate::ErrorKind::Connection)
+    /// error saying so): a session that was not reset is used by nobody.
+    ///
+    /// Notifications already received, and those received until the reset
+    /// has run, are dropped (they belong to the `LISTEN`s it ends with
+    /// `UNLISTEN *`). A reset queued and not sent yet is kept, merged with
+    /// this one: the statements it lacks go in before its last one (its
+    /// `COMMIT`).
+    pub fn queue_session_reset(&self, statements: &[&'static str]) -> Result<(), Error> {
+        let mut st = self.client().shared.lock();
+        if let Some(e) = &st.broken {
+            return Err(e.clone());
+        }
+        st.queue_reset(statements.to_vec());
+        Ok(())
+    }
+
     /// Drops the notice handler set by
     /// [`set_notice_handler`](Connection::set_notice_handler); notices are
     /// logged with `tracing` again.

@@ -1,6 +1,7 @@
 //! Pool tests against a real PostgreSQL started by tusk-testkit.
 
 mod core;
+mod handover;
 mod hot;
 mod leaks;
 mod lifecycle;

@@ -194,3 +194,35 @@ async fn a_pooled_connection_dropped_while_its_stream_lives_stays_out() {
     let n: i32 = c.query_scalar("SELECT 3", &[]).await.unwrap();
     assert_eq!(n, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_connection_is_taken_before_a_busy_one_is_shared() {
+    let db = crate::db();
+    crate::app_roles();
+    let pool = shared_pool(&db, 2);
+    let p = pool.clone();
+    let slow = tokio::spawn(async move {
+        p.query_scalar::<i32>("SELECT 1 FROM pg_sleep(1.5)", &[])
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A second connection opens (the pool is not full) and goes idle.
+    let second: i32 = pool
+        .query_scalar("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap();
+    // The pool is full now, one connection busy, one idle: the next call
+    // takes the idle one instead of queueing behind the sleep.
+    for _ in 0..3 {
+        let t0 = std::time::Instant::now();
+        let pid: i32 = pool
+            .query_scalar("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap();
+        assert_eq!(pid, second, "shared the busy connection");
+        assert!(t0.elapsed() < Duration::from_millis(1000));
+    }
+    assert!(!slow.is_finished());
+    assert_eq!(slow.await.unwrap(), 1);
+}

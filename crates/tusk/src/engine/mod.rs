@@ -10,6 +10,7 @@
 //! still reads its response up to ReadyForQuery, so the connection stays in
 //! step. One Sync per request keeps one caller's error from touching another.
 
+mod reset;
 pub(crate) mod response;
 
 use bytes::{Buf, BytesMut};
@@ -155,6 +156,8 @@ pub(crate) struct State {
     /// Cancel tokens made before the last `revoke_cancel_tokens` carry an
     /// older epoch and cancel nothing.
     pub cancel_epoch: u64,
+    /// A session reset queued for the next request to carry.
+    pub(crate) reset: reset::ResetState,
 }
 
 impl State {
@@ -206,6 +209,7 @@ impl State {
             group_first: None,
             notification_barrier: 0,
             cancel_epoch: 0,
+            reset: reset::ResetState::default(),
         }
     }
 
@@ -223,6 +227,24 @@ impl State {
     /// whether they end with a Sync (see [`Req::sync`]), `groupable`
     /// whether it is a read that may join a read group.
     pub(crate) fn push_part(&mut self, resp: Response, sync: bool, groupable: bool) -> u64 {
+        let mut resp = resp;
+        let mut groupable = groupable;
+        let mut carry_err = None;
+        // Where this request's messages start.
+        let start = self.appended.max(self.written);
+        if self.reset.is_pending() {
+            // The queued session reset goes in front of this request's
+            // messages: in its Sync group unless it is a simple Query.
+            let at = start;
+            let own_sync = resp.proto == Proto::Simple;
+            match self.carry_reset(at, &mut resp, own_sync) {
+                Ok(_) => {
+                    groupable = false;
+                    self.notification_barrier = self.next_id - 1;
+                }
+                Err(e) => carry_err = Some(e),
+            }
+        }
         let id = self.next_id;
         self.next_id += 1;
         if sync {
@@ -231,7 +253,6 @@ impl State {
         if !groupable {
             self.ungroupable_in_flight += 1;
         }
-        let start = self.appended.max(self.written);
         self.appended = self.written + self.wbuf.len() as u64;
         self.queue.push_back(Req {
             id,
@@ -247,6 +268,9 @@ impl State {
             resend: None,
             redo: false,
         });
+        if let Some(e) = carry_err {
+            self.fail(e);
+        }
         id
     }
 
@@ -420,6 +444,9 @@ impl State {
                         self.cache.remove(s);
                     }
                 }
+                if r.resp.reset_left > 0 {
+                    self.uncarry_reset();
+                }
             }
         }
         self.next_id = next;
@@ -455,7 +482,7 @@ impl State {
 
     /// True when no request is waiting for the server and nothing is unsent.
     pub(crate) fn is_idle(&self) -> bool {
-        self.cursor >= self.queue.len() && self.wbuf.is_empty()
+        self.cursor >= self.queue.len() && self.wbuf.is_empty() && !self.reset.is_pending()
     }
 
     pub(crate) fn debug_state(&self) -> String {
@@ -706,6 +733,7 @@ impl State {
         if self.broken.is_some() {
             return Poll::Ready(());
         }
+        self.send_reset_alone();
         if let Err(e) = self.flush(cx) {
             self.fail(e);
             return Poll::Ready(());
@@ -856,8 +884,9 @@ impl State {
             return Err(Error::protocol("DataRow with no query in flight"));
         };
         let resp = &mut r.resp;
-        if resp.skipping_copy || resp.swallow {
-            // (A read group's prefix row is not this request's.)
+        if resp.skipping_copy || resp.swallow || resp.reset_left > 0 {
+            // (A read group's prefix row, or a carried reset's, is not
+            // this request's.)
             return Ok(());
         }
         let desc = match &resp.desc {
@@ -1113,10 +1142,11 @@ impl State {
                         })?
                         .to_string(),
                 };
-                if self.notification_barrier != 0
+                if (self.notification_barrier != 0
                     && self
                         .current_id()
-                        .is_some_and(|id| id <= self.notification_barrier)
+                        .is_some_and(|id| id <= self.notification_barrier))
+                    || self.drops_notifications()
                 {
                     // Delivered before the session reset ended: for the
                     // previous holder's LISTENs.
@@ -1158,6 +1188,9 @@ impl State {
                 char::from(tag)
             )));
         };
+        if r.resp.reset_left > 0 || r.resp.reset_rfq {
+            return self.on_reset_message(msg);
+        }
         let resp = &mut r.resp;
         if resp.skipping_copy && !matches!(msg, Message::CopyDone | Message::CopyData(_)) {
             resp.skipping_copy = false;
@@ -1250,10 +1283,11 @@ impl State {
                 }
                 if response::invalidates_cache(&tag) {
                     self.cache.clear();
-                    if (tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE"))
-                        && self.prefix != Prefix::Off
-                    {
-                        self.prefix = Prefix::Unprepared;
+                    if tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE") {
+                        self.reset.unprepare_all();
+                        if self.prefix != Prefix::Off {
+                            self.prefix = Prefix::Unprepared;
+                        }
                     }
                 }
                 let resp = &mut self.queue[cursor].resp;

@@ -77,6 +77,12 @@ pub(crate) struct Response {
     pub skipped: bool,
     /// The hidden request that prepares the read-only prefix.
     pub prefix_prepare: bool,
+    /// Statements of a session reset carried in front of this request
+    /// whose CommandComplete has not arrived (see `engine::reset`).
+    pub reset_left: usize,
+    /// The carried reset has a Sync of its own: its ReadyForQuery is not
+    /// this request's.
+    pub reset_rfq: bool,
 }
 
 impl Response {

@@ -134,3 +134,42 @@ async fn six_clients_over_two_server_connections_never_cross() {
         .unwrap();
     assert_eq!(left, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_session_reset_names_nothing_on_the_server() {
+    let (db, bouncer) = bouncer();
+    let url = format!("{}?pooler_mode=on", bouncer.url(db.name()));
+    let c = tusk::connect(&url).await.unwrap();
+    let reset: &[&str] = &["BEGIN", "RESET ALL", "UNLISTEN *", "COMMIT"];
+    for _ in 0..5 {
+        c.queue_session_reset(reset).unwrap();
+        let n: i64 = c
+            .query_scalar(
+                "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tusk_reset%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            n, 0,
+            "a named reset statement on a pooler's server connection"
+        );
+        c.queue_session_reset(reset).unwrap();
+        c.batch_execute("SELECT 1; SELECT 2").await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_dropped_with_a_queued_reset_says_goodbye() {
+    let (db, bouncer) = bouncer();
+    let url = format!("{}?pooler_mode=on", bouncer.url(db.name()));
+    let c = tusk::connect(&url).await.unwrap();
+    c.execute("SELECT 1", &[]).await.unwrap();
+    c.queue_session_reset(&["BEGIN", "RESET ALL", "COMMIT"])
+        .unwrap();
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = std::fs::read_to_string(bouncer.log_path()).unwrap();
+    assert!(log.contains("client close request"), "{log}");
+    assert!(!log.contains("client unexpected eof"), "{log}");
+}

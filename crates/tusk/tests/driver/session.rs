@@ -119,3 +119,128 @@ async fn a_dropped_notification_wait_does_not_wedge_the_connection() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+/// A pool's full reset, as `queue_session_reset` statements.
+const RESET: &[&str] = &[
+    "BEGIN",
+    "SET SESSION AUTHORIZATION DEFAULT",
+    "RESET ALL",
+    "UNLISTEN *",
+    "SELECT pg_catalog.pg_advisory_unlock_all()",
+    "COMMIT",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_reset_rides_in_the_next_requests_sync_group() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    let other = crate::conn(&db).await;
+    c.batch_execute("LISTEN jobs; SET work_mem = '7MB'")
+        .await
+        .unwrap();
+    other
+        .execute("SELECT pg_notify('jobs', 'old')", &[])
+        .await
+        .unwrap();
+    c.query("SELECT pg_sleep(0.1)", &[]).await.unwrap();
+    let sent = c.bytes_sent();
+    c.queue_session_reset(RESET).unwrap();
+    // Queued, not written.
+    assert_eq!(c.bytes_sent(), sent);
+    // Behind an extended-protocol request, one that fails: the reset is
+    // committed before it runs, so its failure does not undo the reset.
+    assert!(c.query("SELECT 1/0", &[]).await.is_err());
+    let wm: String = c.query_scalar("SHOW work_mem", &[]).await.unwrap();
+    assert_eq!(wm, "4MB");
+    let got = tokio::time::timeout(Duration::from_millis(200), c.next_notification()).await;
+    assert!(got.is_err(), "{got:?}");
+    // Behind a simple query of several statements.
+    c.batch_execute("SET work_mem = '7MB'").await.unwrap();
+    c.queue_session_reset(RESET).unwrap();
+    let rows = c.simple_query("SHOW work_mem; SELECT 2").await.unwrap();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let wm: String = c.query_scalar("SHOW work_mem", &[]).await.unwrap();
+    assert_eq!(wm, "4MB");
+    // Alone, when nothing else is sent: a wait for idle sends it.
+    c.batch_execute("SET work_mem = '7MB'").await.unwrap();
+    c.queue_session_reset(RESET).unwrap();
+    c.wait_idle().await.unwrap();
+    assert!(c.bytes_sent() > sent);
+    let wm: String = c.query_scalar("SHOW work_mem", &[]).await.unwrap();
+    assert_eq!(wm, "4MB");
+    // Its statements are prepared again after a DEALLOCATE ALL or a
+    // DISCARD ALL, and a user's statement of the same name is no obstacle.
+    for hostile in [
+        "DEALLOCATE ALL",
+        "DISCARD ALL",
+        "DEALLOCATE ALL; PREPARE tusk_reset0 AS SELECT 1",
+    ] {
+        c.batch_execute(hostile).await.unwrap();
+        c.batch_execute("SET work_mem = '7MB'").await.unwrap();
+        c.queue_session_reset(RESET).unwrap();
+        let wm: String = c.query_scalar("SHOW work_mem", &[]).await.unwrap();
+        assert_eq!(wm, "4MB", "after {hostile}");
+    }
+    assert_eq!(c.transaction_status(), TransactionStatus::Idle);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_reset_that_fails_runs_nothing_and_closes_the_connection() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.batch_execute("CREATE TABLE reset_victim (x int)")
+        .await
+        .unwrap();
+    c.queue_session_reset(&["BEGIN", "SELECT 1/0", "COMMIT"])
+        .unwrap();
+    let e = c
+        .execute("INSERT INTO reset_victim VALUES (1)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), tusk::ErrorKind::Connection, "{e}");
+    assert!(e.to_string().contains("session reset"), "{e}");
+    assert!(c.is_closed());
+    assert!(c.query("SELECT 1", &[]).await.is_err());
+    let other = crate::conn(&db).await;
+    let n: i64 = other
+        .query_scalar("SELECT count(*) FROM reset_victim", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    // Behind a simple query, too.
+    let c = crate::conn(&db).await;
+    c.queue_session_reset(&["BEGIN", "SELECT 1/0", "COMMIT"])
+        .unwrap();
+    assert!(c
+        .batch_execute("INSERT INTO reset_victim VALUES (2)")
+        .await
+        .is_err());
+    assert!(c.is_closed());
+    let n: i64 = other
+        .query_scalar("SELECT count(*) FROM reset_victim", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_queued_reset_adds_to_the_first_instead_of_replacing_it() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.batch_execute("SET work_mem = '7MB'; LISTEN jobs")
+        .await
+        .unwrap();
+    c.queue_session_reset(&["BEGIN", "RESET ALL", "COMMIT"])
+        .unwrap();
+    c.queue_session_reset(&["BEGIN", "UNLISTEN *", "COMMIT"])
+        .unwrap();
+    let seen: String = c
+        .query_scalar(
+            "SELECT current_setting('work_mem') || '/' || \
+             (SELECT count(*) FROM pg_listening_channels())",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen, "4MB/0");
+}

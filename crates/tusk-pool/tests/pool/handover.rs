@@ -1,0 +1,175 @@
+//! The reset travels with the next holder's first request, in its Sync
+//! group (issue 11: the full reset at no extra round trip): whatever that
+//! request is, it runs on a reset session; its failure does not undo the
+//! reset; and a reset that fails runs nothing behind it.
+
+use tusk::{ErrorKind, Executor};
+use tusk_pool::{Pool, ResetPolicy};
+use tusk_testkit::TestDb;
+
+use crate::APP;
+
+fn schema(db: &TestDb) {
+    crate::app_roles();
+    db.psql(&format!(
+        "CREATE TABLE handover (id int PRIMARY KEY, v text);
+         ALTER TABLE handover OWNER TO {APP};
+         CREATE FUNCTION drop_reset_statements() RETURNS void LANGUAGE plpgsql AS $$
+         DECLARE r record;
+         BEGIN
+             FOR r IN SELECT name FROM pg_catalog.pg_prepared_statements
+                      WHERE name LIKE 'tusk_reset%' LOOP
+                 EXECUTE pg_catalog.format('DEALLOCATE %I', r.name);
+             END LOOP;
+         END $$;
+         GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {APP};"
+    ))
+    .expect("schema");
+}
+
+/// A pool of one connection (the next holder gets the same one).
+fn one(db: &TestDb) -> Pool {
+    crate::app_pool(db, |b| b.max_size(1).reset(ResetPolicy::default()))
+}
+
+/// One holder leaves a tenant setting and a changed `work_mem` behind.
+async fn leave_dirty(pool: &Pool) {
+    let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+    c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+    c.execute("SET work_mem = '7MB'", &[]).await.unwrap();
+}
+
+/// The holder's session shows none of what [`leave_dirty`] left.
+async fn is_reset(c: &impl Executor, what: &str) {
+    let seen: String = c
+        .query_scalar(
+            "SELECT coalesce(current_setting('app.tenant', true), '') || '/' \
+             || current_setting('work_mem')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen, "/4MB", "{what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_holders_first_statement_may_be_anything() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+
+    // Statements that refuse a transaction block or a pipeline.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    c.execute("VACUUM handover", &[]).await.unwrap();
+    is_reset(&c, "behind VACUUM").await;
+    drop(c);
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    c.execute("REINDEX TABLE CONCURRENTLY handover", &[])
+        .await
+        .unwrap();
+    is_reset(&c, "behind REINDEX CONCURRENTLY").await;
+    drop(c);
+
+    // A simple-protocol query of several statements.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    c.batch_execute("INSERT INTO handover VALUES (1, 'a'); INSERT INTO handover VALUES (2, 'b')")
+        .await
+        .unwrap();
+    is_reset(&c, "behind a multi-statement simple query").await;
+    drop(c);
+
+    // BEGIN: the transaction opened is the holder's, on a reset session.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    c.execute("BEGIN", &[]).await.unwrap();
+    assert_eq!(
+        c.transaction_status(),
+        tusk::TransactionStatus::InTransaction
+    );
+    is_reset(&c, "inside a transaction opened first").await;
+    c.execute("ROLLBACK", &[]).await.unwrap();
+    drop(c);
+
+    // COPY: refused by the query methods, the connection stays usable.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    assert!(c.simple_query("COPY handover TO STDOUT").await.is_err());
+    is_reset(&c, "behind a refused COPY").await;
+    drop(c);
+
+    // A query with parameters, and the pool's own query method.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    let v: String = c
+        .query_scalar("SELECT v FROM handover WHERE id = $1", &[&1i32])
+        .await
+        .unwrap();
+    assert_eq!(v, "a");
+    is_reset(&c, "behind a query with parameters").await;
+    drop(c);
+    leave_dirty(&pool).await;
+    is_reset(&pool, "through pool.query").await;
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_first_statement_does_not_undo_the_reset() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    for first in [
+        "SELECT 1/0",
+        "INSERT INTO handover VALUES (NULL, 'x')",
+        "SELEC",
+    ] {
+        leave_dirty(&pool).await;
+        let c = pool.acquire().await.unwrap();
+        let e = c.execute(first, &[]).await.unwrap_err();
+        assert!(e.code().is_some(), "{first}: {e}");
+        is_reset(&c, first).await;
+        drop(c);
+        leave_dirty(&pool).await;
+        assert!(pool.execute(first, &[]).await.is_err());
+        is_reset(&pool, first).await;
+    }
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_that_fails_runs_nothing_and_closes_the_connection() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    // The reset's statements are prepared on the connection by the
+    // second holder's first request; this holder then drops them out of
+    // the driver's sight (inside a function) and leaves a tenant behind.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    c.execute("SELECT drop_reset_statements()", &[])
+        .await
+        .unwrap();
+    c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+    drop(c);
+    // The next holder's first statement does not run: the reset failed.
+    let c = pool.acquire().await.unwrap();
+    let e = c
+        .execute("INSERT INTO handover VALUES (9, 'must not run')", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(e.to_string().contains("session reset"), "{e}");
+    // Nor does anything after it on that connection.
+    assert!(c.execute("SELECT 1", &[]).await.is_err());
+    drop(c);
+    let fresh = crate::fresh(&db).await;
+    let n: i64 = fresh
+        .query_scalar("SELECT count(*) FROM handover", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "the statement behind the failed reset ran");
+    // The connection was replaced: the next holder is on a fresh session.
+    is_reset(&pool, "on the replacement connection").await;
+}

@@ -1,0 +1,244 @@
+//! A session reset queued by a pool (`Connection::queue_session_reset`)
+//! and carried by the next request: its statements are prepared once per
+//! connection and go out as Bind/Execute in front of that request's
+//! messages, in the same Sync group when the request uses the extended
+//! protocol (one ReadyForQuery, one server flush, one client read), with a
+//! Sync of their own in front of a simple Query.
+//!
+//! The reset runs in `BEGIN; ..; COMMIT` (the caller's statements), so it
+//! is committed before the request behind it runs: that request failing
+//! cannot roll it back. If any part of the reset fails, the server skips
+//! the rest of the group, so the request behind it never runs; the
+//! connection is then closed with a [`Connection`](ErrorKind::Connection)
+//! error (nothing ran on it: a pool may retry elsewhere), since a session
+//! that was not reset must not be used by anyone.
+
+use bytes::BytesMut;
+use postgres_protocol::message::backend::Message;
+use postgres_protocol::message::frontend;
+
+use super::{Response, State};
+use crate::error::{DbError, Error, ErrorKind};
+
+/// A reset statement known to one connection.
+struct Known {
+    sql: &'static str,
+    name: String,
+    /// Prepared on the server (as far as the driver knows).
+    prepared: bool,
+    /// Its Bind and Execute, encoded once.
+    run: bytes::Bytes,
+}
+
+/// The reset state of one connection.
+#[derive(Default)]
+pub(crate) struct ResetState {
+    /// The reset queued and not carried by any request yet.
+    pending: Option<Vec<&'static str>>,
+    /// The reset statements this connection knows, by index (their name
+    /// is `tusk_reset{index}`).
+    known: Vec<Known>,
+    /// The last reset carried, in case its request is undone before it
+    /// was written.
+    carried: Option<Vec<&'static str>>,
+}
+
+impl ResetState {
+    /// Every reset statement is to be prepared again (`DISCARD ALL` or
+    /// `DEALLOCATE` ran).
+    pub(crate) fn unprepare_all(&mut self) {
+        for k in &mut self.known {
+            k.prepared = false;
+        }
+    }
+
+    /// A reset is queued and not sent yet.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+}
+
+fn map_err(e: std::io::Error) -> Error {
+    Error::with_source(ErrorKind::Conversion, "cannot encode message", e)
+}
+
+impl State {
+    /// Queues `parts` to run before the next request (see the module docs).
+    /// A reset already queued and not sent is kept: the parts it lacks go
+    /// in before its last statement (its `COMMIT`), so nothing either
+    /// would have reset is left out.
+    pub(crate) fn queue_reset(&mut self, parts: Vec<&'static str>) {
+        match &mut self.reset.pending {
+            Some(queued) if *queued != parts => {
+                let at = queued.len().saturating_sub(1);
+                let extra: Vec<&'static str> = parts
+                    .iter()
+                    .filter(|p| !queued.contains(p))
+                    .copied()
+                    .collect();
+                queued.splice(at..at, extra);
+            }
+            Some(_) => {}
+            None => self.reset.pending = Some(parts),
+        }
+        self.notifications.clear();
+    }
+
+    /// Encodes the pending reset, if any, at write offset `at` (the start
+    /// of the request being pushed, whose messages are in `wbuf` behind
+    /// it); with a Sync of its own when `own_sync`. Sets `resp` up to
+    /// swallow the reset's answers. False when nothing was pending.
+    pub(super) fn carry_reset(
+        &mut self,
+        at: u64,
+        resp: &mut Response,
+        own_sync: bool,
+    ) -> Result<bool, Error> {
+        let Some(parts) = self.reset.pending.take() else {
+            return Ok(false);
+        };
+        let mut out = BytesMut::with_capacity(32 * parts.len());
+        let pooler = self.pooler_mode;
+        for sql in &parts {
+            let i = match self.reset.known.iter().position(|k| k.sql == *sql) {
+                Some(i) => i,
+                None => {
+                    let name = format!("tusk_reset{}", self.reset.known.len());
+                    let mut run = BytesMut::new();
+                    frontend::bind(
+                        "",
+                        if pooler { "" } else { &name },
+                        std::iter::empty::<i16>(),
+                        std::iter::empty::<()>(),
+                        |(), _| Ok(postgres_protocol::IsNull::Yes),
+                        Some(1),
+                        &mut run,
+                    )
+                    .map_err(|_| Error::new(ErrorKind::Conversion, "cannot encode message"))?;
+                    frontend::execute("", 0, &mut run).map_err(map_err)?;
+                    self.reset.known.push(Known {
+                        sql,
+                        name,
+                        prepared: false,
+                        run: run.freeze(),
+                    });
+                    self.reset.known.len() - 1
+                }
+            };
+            let k = &mut self.reset.known[i];
+            if pooler {
+                // Named statements do not outlive a pooler's transaction.
+                frontend::parse("", sql, std::iter::empty::<u32>(), &mut out).map_err(map_err)?;
+            } else if !k.prepared {
+                // It may exist (a `DEALLOCATE` of another statement made
+                // every one unprepared): closing a statement that does not
+                // exist is not an error.
+                frontend::close(b'S', &k.name, &mut out).map_err(map_err)?;
+                frontend::parse(&k.name, sql, std::iter::empty::<u32>(), &mut out)
+                    .map_err(map_err)?;
+                k.prepared = true;
+            }
+            out.extend_from_slice(&k.run);
+        }
+        if own_sync {
+            frontend::sync(&mut out);
+        }
+        resp.reset_left = parts.len();
+        resp.reset_rfq = own_sync;
+        // A barrier where the request starts ends a request ahead of it
+        // (a timed query): it stays there, so the reset is not written
+        // before that request is answered.
+        let held: Vec<usize> = (0..self.barriers.len())
+            .filter(|&i| self.barriers[i] == at)
+            .collect();
+        let placed = self.splice(at, &out);
+        for i in held {
+            self.barriers[i] = at;
+        }
+        if !placed {
+            self.reset.pending = Some(parts);
+            return Err(Error::new(
+                ErrorKind::Other,
+                "the session reset could not be placed ahead of the statement",
+            ));
+        }
+        self.reset.carried = Some(parts);
+        Ok(true)
+    }
+
+    /// The request carrying the reset was undone before it was written:
+    /// the reset is pending again (and its statements prepared again, to
+    /// be safe).
+    pub(super) fn uncarry_reset(&mut self) {
+        if let Some(parts) = self.reset.carried.take() {
+            self.reset.pending = Some(parts);
+            self.reset.unprepare_all();
+        }
+    }
+
+    /// Sends a pending reset that no request carried (a wait for idle or
+    /// for notifications with nothing else to send): alone, behind a Sync
+    /// of its own, with nobody waiting for it.
+    pub(super) fn send_reset_alone(&mut self) {
+        if !self.reset.is_pending() {
+            return;
+        }
+        frontend::sync(&mut self.wbuf);
+        let id = self.push(Response::extended());
+        if let Some(r) = self.req_mut(id) {
+            r.abandoned = true;
+        }
+    }
+
+    /// Handles a message answering the reset carried by the request at the
+    /// cursor. A failure of any part closes the connection.
+    pub(super) fn on_reset_message(&mut self, msg: Message) -> Result<(), Error> {
+        let cursor = self.cursor;
+        let resp = &mut self.queue[cursor].resp;
+        match msg {
+            Message::CommandComplete(_) => {
+                resp.reset_left = resp.reset_left.saturating_sub(1);
+            }
+            Message::ReadyForQuery(body) if resp.reset_left == 0 => {
+                resp.reset_rfq = false;
+                self.tx_status = body.status();
+            }
+            Message::ErrorResponse(body) => {
+                let db = DbError::parse(&mut body.fields())
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
+                let db = Error::db(db);
+                return Err(Error::with_source(
+                    ErrorKind::Connection,
+                    format!(
+                        "the session reset queued ahead of this statement failed ({db}), so the \
+                         statement did not run; the connection was closed (retry on another \
+                         connection)"
+                    ),
+                    db,
+                ));
+            }
+            Message::ParseComplete
+            | Message::BindComplete
+            | Message::CloseComplete
+            | Message::NoData
+            | Message::RowDescription(_)
+            | Message::EmptyQueryResponse => {}
+            _ => {
+                return Err(Error::protocol(
+                    "unexpected message while the session reset was answered",
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// Notifications are dropped while a reset is pending or being
+    /// answered: they are for the previous holder's `LISTEN`s.
+    pub(super) fn drops_notifications(&self) -> bool {
+        self.reset.is_pending()
+            || self
+                .queue
+                .get(self.cursor)
+                .is_some_and(|r| r.resp.reset_left > 0 || r.resp.reset_rfq)
+    }
+}
