@@ -75,7 +75,7 @@ async fn the_next_holders_first_statement_may_be_anything() {
     // A simple-protocol query of several statements.
     leave_dirty(&pool).await;
     let c = pool.acquire().await.unwrap();
-    c.batch_execute("INSERT INTO handover VALUES (1, 'a'); INSERT INTO handover VALUES (2, 'b')")
+    c.execute_script("INSERT INTO handover VALUES (1, 'a'); INSERT INTO handover VALUES (2, 'b')")
         .await
         .unwrap();
     is_reset(&c, "behind a multi-statement simple query").await;

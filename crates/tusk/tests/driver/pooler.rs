@@ -155,7 +155,7 @@ async fn a_queued_session_reset_names_nothing_on_the_server() {
             "a named reset statement on a pooler's server connection"
         );
         c.queue_session_reset(reset).unwrap();
-        c.batch_execute("SELECT 1; SELECT 2").await.unwrap();
+        c.execute_script("SELECT 1; SELECT 2").await.unwrap();
     }
 }
 

@@ -135,7 +135,7 @@ async fn a_queued_reset_rides_in_the_next_requests_sync_group() {
     let db = crate::db();
     let c = crate::conn(&db).await;
     let other = crate::conn(&db).await;
-    c.batch_execute("LISTEN jobs; SET work_mem = '7MB'")
+    c.execute_script("LISTEN jobs; SET work_mem = '7MB'")
         .await
         .unwrap();
     other
@@ -155,14 +155,14 @@ async fn a_queued_reset_rides_in_the_next_requests_sync_group() {
     let got = tokio::time::timeout(Duration::from_millis(200), c.next_notification()).await;
     assert!(got.is_err(), "{got:?}");
     // Behind a simple query of several statements.
-    c.batch_execute("SET work_mem = '7MB'").await.unwrap();
+    c.execute_script("SET work_mem = '7MB'").await.unwrap();
     c.queue_session_reset(RESET).unwrap();
     let rows = c.simple_query("SHOW work_mem; SELECT 2").await.unwrap();
     assert_eq!(rows.len(), 4, "{rows:?}");
     let wm: String = c.query_scalar("SHOW work_mem", &[]).await.unwrap();
     assert_eq!(wm, "4MB");
     // Alone, when nothing else is sent: a wait for idle sends it.
-    c.batch_execute("SET work_mem = '7MB'").await.unwrap();
+    c.execute_script("SET work_mem = '7MB'").await.unwrap();
     c.queue_session_reset(RESET).unwrap();
     c.wait_idle().await.unwrap();
     assert!(c.bytes_sent() > sent);
@@ -175,8 +175,8 @@ async fn a_queued_reset_rides_in_the_next_requests_sync_group() {
         "DISCARD ALL",
         "DEALLOCATE ALL; PREPARE tusk_reset0 AS SELECT 1",
     ] {
-        c.batch_execute(hostile).await.unwrap();
-        c.batch_execute("SET work_mem = '7MB'").await.unwrap();
+        c.execute_script(hostile).await.unwrap();
+        c.execute_script("SET work_mem = '7MB'").await.unwrap();
         c.queue_session_reset(RESET).unwrap();
         let wm: String = c.query_scalar("SHOW work_mem", &[]).await.unwrap();
         assert_eq!(wm, "4MB", "after {hostile}");
@@ -188,7 +188,7 @@ async fn a_queued_reset_rides_in_the_next_requests_sync_group() {
 async fn a_queued_reset_that_fails_runs_nothing_and_closes_the_connection() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("CREATE TABLE reset_victim (x int)")
+    c.execute_script("CREATE TABLE reset_victim (x int)")
         .await
         .unwrap();
     c.queue_session_reset(&["BEGIN", "SELECT 1/0", "COMMIT"])
@@ -212,7 +212,7 @@ async fn a_queued_reset_that_fails_runs_nothing_and_closes_the_connection() {
     c.queue_session_reset(&["BEGIN", "SELECT 1/0", "COMMIT"])
         .unwrap();
     assert!(c
-        .batch_execute("INSERT INTO reset_victim VALUES (2)")
+        .execute_script("INSERT INTO reset_victim VALUES (2)")
         .await
         .is_err());
     assert!(c.is_closed());
@@ -227,7 +227,7 @@ async fn a_queued_reset_that_fails_runs_nothing_and_closes_the_connection() {
 async fn a_second_queued_reset_adds_to_the_first_instead_of_replacing_it() {
     let db = crate::db();
     let c = crate::conn(&db).await;
-    c.batch_execute("SET work_mem = '7MB'; LISTEN jobs")
+    c.execute_script("SET work_mem = '7MB'; LISTEN jobs")
         .await
         .unwrap();
     c.queue_session_reset(&["BEGIN", "RESET ALL", "COMMIT"])
