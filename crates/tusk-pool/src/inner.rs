@@ -83,6 +83,24 @@ pub(crate) struct Waiter {
     pub(crate) slot: Mutex<Slot>,
 }
 
+impl Waiter {
+    /// Puts `outcome` in the slot of a waiter still waiting and wakes it
+    /// (outside the lock); a waiter that is gone gives `outcome` back.
+    fn settle(&self, outcome: Slot) -> Option<Slot> {
+        let mut slot = self.slot.lock();
+        let Slot::Waiting(waker) = &mut *slot else {
+            return Some(outcome);
+        };
+        let waker = waker.take();
+        *slot = outcome;
+        drop(slot);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        None
+    }
+}
+
 pub(crate) enum Slot {
     Waiting(Option<Waker>),
     Ready(Conn),
@@ -311,21 +329,20 @@ impl Inner {
     /// Gives `c` to the first live waiter; returns it when there is none.
     fn hand_off(&self, c: Conn) -> Option<Conn> {
         let mut q = self.waiters.lock();
+        let mut outcome = Slot::Ready(c);
         while let Some(w) = q.pop_front() {
             self.waiting.fetch_sub(1, AcqRel);
-            let mut slot = w.slot.lock();
-            if let Slot::Waiting(waker) = &mut *slot {
-                let waker = waker.take();
-                *slot = Slot::Ready(c);
-                drop(slot);
-                if let Some(waker) = waker {
-                    waker.wake();
-                }
-                return None;
+            // A waiter that is gone (its owner is leaving) gives the
+            // connection back: try the next one.
+            match w.settle(outcome) {
+                None => return None,
+                Some(back) => outcome = back,
             }
-            // Gone: its owner is leaving; try the next one.
         }
-        Some(c)
+        match outcome {
+            Slot::Ready(c) => Some(c),
+            _ => None,
+        }
     }
 
     /// Moves idle connections to waiters while both exist.
@@ -344,15 +361,7 @@ impl Inner {
         let mut q = self.waiters.lock();
         while let Some(w) = q.pop_front() {
             self.waiting.fetch_sub(1, AcqRel);
-            let mut slot = w.slot.lock();
-            if let Slot::Waiting(waker) = &mut *slot {
-                let waker = waker.take();
-                *slot = Slot::Failed(e.clone());
-                drop(slot);
-                if let Some(waker) = waker {
-                    waker.wake();
-                }
-            }
+            let _ = w.settle(Slot::Failed(e.clone()));
         }
     }
 
