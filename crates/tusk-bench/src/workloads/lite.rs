@@ -13,17 +13,11 @@
 //! loaded once per run with `pgbench -i -s 10` (the harness's own scale),
 //! on first use; its server runs on a thread of this process until it ends.
 
-use std::hint::black_box;
 use std::sync::OnceLock;
-use std::time::Instant;
-
-use tusk::Executor;
 
 use super::pgbench::{self, Clients};
-use super::w1::{ACCOUNTS, SQL};
-use super::{connect, entry, Bench, BoxFut, Plan, Target, Workload};
+use super::{connect, entry, Bench, Target, Workload};
 use crate::error::{BenchError, Result};
-use crate::measure::{Meter, Rng, Sample};
 
 /// pgbench's clients and threads in L1 and L2 (`-c 10 -j 2`).
 const CLIENTS: Clients = Clients {
@@ -139,45 +133,15 @@ pub fn l3() -> Workload {
             entry("postgres", |t| {
                 Box::pin(async move {
                     let conn = connect::tusk(&t.url).await?;
-                    Ok(point_selects(conn))
+                    super::w1::sequential(conn)
                 })
             }),
             entry("tusk-lite", |t| {
                 Box::pin(async move {
                     let conn = lite(t)?.db.connect().await?;
-                    Ok(point_selects(conn))
+                    super::w1::sequential(conn)
                 })
             }),
         ],
-    }
-}
-
-fn point_selects(conn: tusk::Connection) -> Box<dyn Bench> {
-    Box::new(PointSelects {
-        conn,
-        rng: Rng::new(0x5eed_0003),
-    })
-}
-
-/// One point select at a time on one tusk connection.
-struct PointSelects {
-    conn: tusk::Connection,
-    rng: Rng,
-}
-
-impl Bench for PointSelects {
-    fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
-        Box::pin(async move {
-            let mut m = Meter::start();
-            let deadline = m.started() + plan.duration();
-            while m.before(deadline) {
-                let aid = self.rng.key(ACCOUNTS);
-                let t = Instant::now();
-                let balance: i32 = self.conn.query_scalar(SQL, &[&aid]).await?;
-                m.record(t, 1);
-                black_box(balance);
-            }
-            Ok(m.finish())
-        })
     }
 }

@@ -78,7 +78,8 @@ impl PointSelect for PgConnection {
     }
 }
 
-fn sequential<T: PointSelect + 'static>(inner: T) -> Result<Box<dyn Bench>> {
+/// One point select at a time through `inner` (W1, and L3 for tusk-lite).
+pub(crate) fn sequential<T: PointSelect + 'static>(inner: T) -> Result<Box<dyn Bench>> {
     Ok(Box::new(Sequential {
         inner,
         rng: Rng::new(0x5eed_0001),
