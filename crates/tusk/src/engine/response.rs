@@ -198,7 +198,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tags() {
+    pub(super) fn tags() {
         assert_eq!(rows_from_tag("INSERT 0 5"), 5);
         assert_eq!(rows_from_tag("UPDATE 3"), 3);
         assert_eq!(rows_from_tag("CREATE TABLE"), 0);

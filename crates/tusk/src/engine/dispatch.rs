@@ -1,0 +1,550 @@
+//! Message dispatch: the server's messages, framed from the receive
+//! buffer, applied to the request the server is answering.
+
+use super::*;
+
+impl State {
+    /// Dispatches complete messages in the receive buffer. True if any was.
+    pub(super) fn process(&mut self) -> Result<bool, Error> {
+        let mut progress = false;
+        loop {
+            if let Some(r) = self.queue.get(self.cursor) {
+                if let Some(limit) = r.resp.stream_limit {
+                    // A stream's consumer is behind: stop reading (TCP
+                    // flow control holds the server back), unless another
+                    // caller waits for an answer behind the stream's rows.
+                    // Then the stream buffers on, so that nobody waits for
+                    // the stream's consumer (who may be that very caller).
+                    let others = self.waiting > usize::from(r.waker.is_some())
+                        || !self.idle_wakers.is_empty();
+                    if r.resp.rows.len() >= limit && !r.done && !others {
+                        self.stalled = true;
+                        return Ok(progress);
+                    }
+                }
+            }
+            self.stalled = false;
+            if self.rbuf.len() < 5 {
+                return Ok(progress);
+            }
+            let tag = self.rbuf[0];
+            let len = u32::from_be_bytes([self.rbuf[1], self.rbuf[2], self.rbuf[3], self.rbuf[4]])
+                as usize;
+            if len < 4 {
+                return Err(Error::protocol(format!(
+                    "invalid message length {len} (tag {:?})",
+                    char::from(tag)
+                )));
+            }
+            if len > MAX_MESSAGE {
+                return Err(Error::protocol(format!(
+                    "message of {len} bytes (tag {:?}) is larger than the protocol allows",
+                    char::from(tag)
+                )));
+            }
+            if self.rbuf.len() < len + 1 {
+                // The buffer grows as bytes arrive: a bogus length costs
+                // nothing until the server really sends that much.
+                return Ok(progress);
+            }
+            progress = true;
+            if tag == b'D' {
+                let mut frame = self.rbuf.split_to(len + 1);
+                frame.advance(5);
+                self.on_data_row(frame.freeze())?;
+                continue;
+            }
+            let msg = match Message::parse(&mut self.rbuf) {
+                Ok(Some(m)) => m,
+                Ok(None) => return Err(Error::protocol("truncated message")),
+                Err(e) => {
+                    return Err(Error::with_source(
+                        ErrorKind::Protocol,
+                        "malformed message from the server",
+                        e,
+                    ))
+                }
+            };
+            self.on_message(tag, msg)?;
+        }
+    }
+
+    pub(super) fn on_data_row(&mut self, body: bytes::Bytes) -> Result<(), Error> {
+        let Some(r) = self.queue.get_mut(self.cursor) else {
+            return Err(Error::protocol("DataRow with no query in flight"));
+        };
+        let resp = &mut r.resp;
+        if resp.skipping_copy || resp.swallow {
+            // (A read group's prefix row is not this request's.)
+            return Ok(());
+        }
+        let desc = match &resp.desc {
+            Some(d) => d.clone(),
+            None => {
+                let d = resp
+                    .stmt
+                    .as_ref()
+                    .and_then(|s| s.described())
+                    .map(|d| d.desc.clone())
+                    .ok_or_else(|| Error::protocol("DataRow before any RowDescription"))?;
+                let d = if resp.text_results && !d.text {
+                    Arc::new(RowDesc {
+                        columns: d.columns.clone(),
+                        text: true,
+                    })
+                } else {
+                    d
+                };
+                resp.desc = Some(d.clone());
+                d
+            }
+        };
+        let row = Row::new(desc, body)?;
+        if r.abandoned {
+            return Ok(());
+        }
+        if resp.proto == Proto::Simple {
+            resp.simple.push(SimpleQueryMessage::Row(row));
+        } else {
+            resp.rows.push_back(row);
+            if resp.stream_limit.is_some() && self.driver != Some(Driver::Request(r.id)) {
+                if let Some(w) = &r.waker {
+                    w.wake_by_ref();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks the request at the cursor done (with the transaction status
+    /// when a ReadyForQuery ended it) and moves on.
+    pub(super) fn finish_current(&mut self, status: Option<u8>) {
+        let cursor = self.cursor;
+        let tx_status = self.tx_status;
+        let own_driver = self.driver;
+        let r = &mut self.queue[cursor];
+        r.resp.status = status.unwrap_or(tx_status);
+        r.done = true;
+        if !r.groupable {
+            self.ungroupable_in_flight -= 1;
+        }
+        // A cached statement whose Parse the server never confirmed (it
+        // failed, or was skipped after an earlier failure) leaves the cache.
+        if r.resp.cached && r.resp.expect_parse && !r.resp.parsed {
+            if let Some(s) = &r.resp.stmt {
+                self.cache.remove(s);
+            }
+        }
+        let r = &mut self.queue[cursor];
+        if r.resp.prefix_prepare {
+            self.prefix = if r.resp.error.is_none() {
+                Prefix::Ready
+            } else {
+                Prefix::Off
+            };
+        }
+        // The driver is polling its own request right now: waking it would
+        // only requeue the task (a futex per query on the multi-thread
+        // runtime).
+        let own = own_driver == Some(Driver::Request(r.id));
+        if let Some(w) = r.waker.take() {
+            self.waiting -= 1;
+            if !own {
+                w.wake();
+            }
+        }
+        let end = r.end;
+        self.advance();
+        while self.barriers.front().is_some_and(|b| *b <= end) {
+            self.barriers.pop_front();
+        }
+        if self.cursor >= self.queue.len() {
+            for w in self.idle_wakers.drain(..) {
+                w.wake();
+            }
+        }
+    }
+
+    /// Moves the cursor to the next request the server owes an answer
+    /// (past read-group members that completed while one ahead of them
+    /// was sent again).
+    pub(super) fn advance(&mut self) {
+        self.cursor += 1;
+        while self.queue.get(self.cursor).is_some_and(|r| r.done) {
+            self.cursor += 1;
+        }
+    }
+
+    /// Ends a part of an atomic group that the server skipped; a read-group
+    /// member is kept to be sent again instead.
+    pub(super) fn finish_skipped(&mut self) {
+        if let Some(r) = self.queue.get_mut(self.cursor) {
+            if r.resp.grouped && r.resend.is_some() {
+                r.redo = true;
+                self.advance();
+                return;
+            }
+            if r.resp.error.is_none() {
+                r.resp.skip();
+            }
+        }
+        self.finish_current(None);
+    }
+
+    pub(super) fn on_message(&mut self, tag: u8, msg: Message) -> Result<(), Error> {
+        match msg {
+            Message::NoticeResponse(body) => {
+                let notice = DbError::parse(&mut body.fields())
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed notice", e))?;
+                match &self.notice_handler {
+                    Some(h) => h(&notice),
+                    None => {
+                        tracing::info!(target: "tusk::notice", "{}: {}", notice.severity, notice.message)
+                    }
+                }
+                return Ok(());
+            }
+            Message::NotificationResponse(body) => {
+                let n = Notification {
+                    process_id: body.process_id(),
+                    channel: body
+                        .channel()
+                        .map_err(|e| {
+                            Error::with_source(ErrorKind::Protocol, "bad notification", e)
+                        })?
+                        .to_string(),
+                    payload: body
+                        .message()
+                        .map_err(|e| {
+                            Error::with_source(ErrorKind::Protocol, "bad notification", e)
+                        })?
+                        .to_string(),
+                };
+                if self.notification_barrier != 0
+                    && self
+                        .current_id()
+                        .is_some_and(|id| id <= self.notification_barrier)
+                {
+                    // Delivered before the session reset ended: for the
+                    // previous holder's LISTENs.
+                    return Ok(());
+                }
+                self.notifications.push_back(n);
+                if let Some(w) = &self.notification_waker {
+                    w.wake_by_ref();
+                }
+                return Ok(());
+            }
+            Message::ParameterStatus(body) => {
+                let name = body.name().map_err(|e| {
+                    Error::with_source(ErrorKind::Protocol, "bad ParameterStatus", e)
+                })?;
+                let value = body.value().map_err(|e| {
+                    Error::with_source(ErrorKind::Protocol, "bad ParameterStatus", e)
+                })?;
+                self.params.insert(name.to_string(), value.to_string());
+                return Ok(());
+            }
+            _ => {}
+        }
+        let cursor = self.cursor;
+        let Some(r) = self.queue.get_mut(cursor) else {
+            if let Message::ErrorResponse(body) = msg {
+                let db = DbError::parse(&mut body.fields())
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
+                let kind = crate::error::kind_of(&db.code);
+                let e = Error::db(db);
+                return Err(if kind == ErrorKind::Connection {
+                    e
+                } else {
+                    e.with_kind(ErrorKind::Connection)
+                });
+            }
+            return Err(Error::protocol(format!(
+                "unexpected message {:?} with no query in flight",
+                char::from(tag)
+            )));
+        };
+        let resp = &mut r.resp;
+        if resp.skipping_copy && !matches!(msg, Message::CopyDone | Message::CopyData(_)) {
+            resp.skipping_copy = false;
+        }
+        match msg {
+            Message::ParseComplete => {
+                resp.parsed = true;
+                if resp.cached {
+                    if let Some(s) = &resp.stmt {
+                        self.cache.confirm(s);
+                    }
+                }
+            }
+            Message::BindComplete => {
+                if !resp.swallow {
+                    resp.bound = true;
+                }
+            }
+            Message::CloseComplete => {}
+            Message::ParameterDescription(body) => {
+                let mut types = Vec::new();
+                let mut it = body.parameters();
+                while let Some(oid) = it.next().map_err(|e| {
+                    Error::with_source(ErrorKind::Protocol, "bad ParameterDescription", e)
+                })? {
+                    types.push(type_of(oid));
+                }
+                resp.params = Some(types);
+            }
+            Message::RowDescription(body) => {
+                let mut columns = Vec::new();
+                let mut it = body.fields();
+                while let Some(f) = it
+                    .next()
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad RowDescription", e))?
+                {
+                    columns.push(Column {
+                        name: f.name().to_string(),
+                        type_: type_of(f.type_oid()),
+                        table_oid: f.table_oid(),
+                        column_id: f.column_id(),
+                        type_modifier: f.type_modifier(),
+                    });
+                }
+                let text = resp.proto == Proto::Simple || resp.text_results;
+                let desc = Arc::new(RowDesc { columns, text });
+                if resp.describing && resp.proto == Proto::Extended {
+                    if let Some(s) = &resp.stmt {
+                        let stored = if text {
+                            Arc::new(RowDesc {
+                                columns: desc.columns.clone(),
+                                text: false,
+                            })
+                        } else {
+                            desc.clone()
+                        };
+                        let _ = s.0.described.set(Described {
+                            params: resp.params.clone().unwrap_or_default(),
+                            desc: stored,
+                        });
+                    }
+                }
+                resp.desc = Some(desc);
+            }
+            Message::NoData => {
+                let desc = Arc::new(RowDesc {
+                    columns: Vec::new(),
+                    text: resp.text_results,
+                });
+                if resp.describing {
+                    if let Some(s) = &resp.stmt {
+                        let _ = s.0.described.set(Described {
+                            params: resp.params.clone().unwrap_or_default(),
+                            desc: desc.clone(),
+                        });
+                    }
+                }
+                resp.desc = Some(desc);
+            }
+            Message::CommandComplete(body) => {
+                let tag = body
+                    .tag()
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad CommandComplete", e))?
+                    .to_string();
+                let resp = &mut self.queue[cursor].resp;
+                if resp.swallow {
+                    // The read group's prefix, not this request's.
+                    resp.swallow = false;
+                    return Ok(());
+                }
+                if response::invalidates_cache(&tag) {
+                    self.cache.clear();
+                    if (tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE"))
+                        && self.prefix != Prefix::Off
+                    {
+                        self.prefix = Prefix::Unprepared;
+                    }
+                }
+                let resp = &mut self.queue[cursor].resp;
+                if resp.proto == Proto::Simple {
+                    let rows = response::rows_from_tag(&tag);
+                    resp.simple.push(SimpleQueryMessage::CommandComplete {
+                        tag: tag.clone(),
+                        rows,
+                    });
+                    resp.desc = None;
+                }
+                resp.tag = Some(tag);
+                if !self.queue[cursor].sync {
+                    self.finish_current(None);
+                }
+            }
+            Message::EmptyQueryResponse => {
+                if resp.proto == Proto::Simple {
+                    resp.simple.push(SimpleQueryMessage::CommandComplete {
+                        tag: String::new(),
+                        rows: 0,
+                    });
+                }
+                if !self.queue[cursor].sync {
+                    self.finish_current(None);
+                }
+            }
+            Message::PortalSuspended => {
+                resp.suspended = true;
+                if !self.queue[cursor].sync {
+                    self.finish_current(None);
+                }
+            }
+            Message::ErrorResponse(body) => {
+                let db = DbError::parse(&mut body.fields())
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
+                let fatal = matches!(
+                    db.severity,
+                    crate::error::Severity::Fatal | crate::error::Severity::Panic
+                );
+                let code = db.code.code().to_string();
+                let err = Error::db(db);
+                let can_redo = resp.grouped && self.queue[cursor].resend.is_some() && !fatal;
+                let resp = &mut self.queue[cursor].resp;
+                if resp.swallow && !fatal {
+                    // The read group's prefix failed (its statement is
+                    // gone): this member never ran; it goes again alone,
+                    // and the prefix is prepared again.
+                    tracing::debug!(error = %err, "read-only prefix failed; re-preparing");
+                    resp.swallow = false;
+                    if self.prefix != Prefix::Off {
+                        self.prefix = Prefix::Unprepared;
+                    }
+                    if can_redo {
+                        self.redo_current();
+                    } else {
+                        resp.skip();
+                        if !self.queue[cursor].sync {
+                            self.skipping = true;
+                            self.finish_current(None);
+                        }
+                    }
+                    return Ok(());
+                }
+                if can_redo && code == "25006" && resp.error.is_none() {
+                    // A read-group member that writes after all (a
+                    // function, FOR UPDATE): it goes again alone, and its
+                    // statement is never grouped again.
+                    if let Some(s) = resp.stmt.clone() {
+                        self.cache.forbid_grouping(&s);
+                    }
+                    self.redo_current();
+                    return Ok(());
+                }
+                if resp.error.is_none() {
+                    resp.error = Some(err.clone());
+                }
+                // A cached statement whose plan is stale leaves the cache
+                // (and is prepared again next time); one that failed to
+                // parse leaves it when its request ends.
+                if resp.stale_plan() {
+                    if let Some(s) = &resp.stmt {
+                        self.cache.remove(s);
+                    }
+                }
+                if fatal {
+                    // The server closes the session after FATAL.
+                    return Err(if err.kind() == ErrorKind::Connection {
+                        err
+                    } else {
+                        err.with_kind(ErrorKind::Connection)
+                    });
+                }
+                if !self.queue[cursor].sync {
+                    self.skipping = true;
+                    self.finish_current(None);
+                }
+            }
+            Message::ReadyForQuery(body) => {
+                self.tx_status = body.status();
+                self.rfqs += 1;
+                // Parts of an atomic group (or members of a read group) the
+                // server skipped after a failed one end here, with the
+                // request carrying the Sync.
+                while self.queue.get(self.cursor).is_some_and(|r| !r.sync) {
+                    self.finish_skipped();
+                }
+                let Some(r) = self.queue.get_mut(self.cursor) else {
+                    return Err(Error::protocol("ReadyForQuery with no query in flight"));
+                };
+                if self.skipping {
+                    self.skipping = false;
+                    if r.resp.error.is_none() && r.resp.tag.is_none() && !r.redo {
+                        if r.resp.grouped && r.resend.is_some() {
+                            r.redo = true;
+                        } else {
+                            r.resp.skip();
+                        }
+                    }
+                }
+                let last = self.cursor;
+                let grouped = r.resp.grouped;
+                if r.redo {
+                    self.advance();
+                } else {
+                    self.finish_current(Some(body.status()));
+                }
+                if grouped {
+                    self.resend_redos(last);
+                }
+                self.gc();
+            }
+            Message::CopyInResponse(_) => {
+                // COPY FROM STDIN through a query method: it cannot get its
+                // data. Refuse cleanly so the connection stays usable: a
+                // CopyFail right behind the request (nothing behind it was
+                // written: a COPY request carries a barrier), and, in the
+                // extended protocol, a Sync (the server ignored the
+                // request's own Sync while in COPY mode, and skips to the
+                // next Sync after the CopyFail's error).
+                if resp.error.is_none() {
+                    resp.error = Some(Error::new(
+                        ErrorKind::Other,
+                        "COPY ... FROM STDIN cannot run through query, execute or simple_query \
+                         (it needs COPY data, which these methods do not send); the COPY was \
+                         aborted and the connection remains usable",
+                    ));
+                }
+                let mut out = BytesMut::new();
+                let _ = postgres_protocol::message::frontend::copy_fail(
+                    "COPY FROM STDIN is not supported by this method",
+                    &mut out,
+                );
+                if resp.proto == Proto::Extended {
+                    postgres_protocol::message::frontend::sync(&mut out);
+                }
+                let at = self.queue[cursor].end;
+                if !self.splice(at, &out) {
+                    // What follows the COPY reached the server inside COPY
+                    // mode: the session cannot be put back in step.
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        "COPY FROM STDIN started where no COPY was expected; the connection was closed",
+                    ));
+                }
+                self.queue[cursor].end = at + out.len() as u64;
+            }
+            Message::CopyOutResponse(_) => {
+                resp.skipping_copy = true;
+                if resp.error.is_none() {
+                    resp.error = Some(Error::new(
+                        ErrorKind::Other,
+                        "COPY TO STDOUT is not supported by this method; its output was discarded",
+                    ));
+                }
+            }
+            Message::CopyData(_) | Message::CopyDone => {}
+            _ => {
+                return Err(Error::protocol(format!(
+                    "unexpected message {:?}",
+                    char::from(tag)
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,220 @@
+//! The request queue: requests in the order their messages were written,
+//! each with the offsets where its messages start and end, and what
+//! finding, collecting and abandoning them takes.
+
+use super::*;
+
+pub(crate) struct Req {
+    pub id: u64,
+    pub resp: Response,
+    pub waker: Option<Waker>,
+    pub done: bool,
+    pub abandoned: bool,
+    pub collected: bool,
+    /// Offset (in bytes appended since the connection opened) where this
+    /// request's messages end.
+    pub end: u64,
+    /// The request ends with a Sync. A request without one is a part of an
+    /// atomic group: it ends at its CommandComplete (or error), and the
+    /// group's last request carries the Sync that commits them all.
+    pub sync: bool,
+    /// Offset where this request's messages start.
+    pub start: u64,
+    /// A read that may share a Sync with its neighbours (see
+    /// [`State::try_group`]).
+    pub groupable: bool,
+    /// A read-group member's own messages, ending with a Sync of its own:
+    /// what is sent again, right behind its group, if the server skipped
+    /// it (another member failed) or it turned out to write (25006).
+    pub resend: Option<bytes::Bytes>,
+    /// The member is to be sent again when its group's ReadyForQuery
+    /// arrives (it is not done; its caller keeps waiting).
+    pub redo: bool,
+}
+
+impl State {
+    /// Registers a request whose messages were just appended to `wbuf`.
+    pub(crate) fn push(&mut self, resp: Response) -> u64 {
+        self.push_part(resp, true, false)
+    }
+
+    /// Registers a request whose messages were just appended; `sync` says
+    /// whether they end with a Sync (see [`Req::sync`]), `groupable`
+    /// whether it is a read that may join a read group.
+    pub(crate) fn push_part(&mut self, resp: Response, sync: bool, groupable: bool) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        if sync {
+            self.syncs += 1;
+        }
+        if !groupable {
+            self.ungroupable_in_flight += 1;
+        }
+        let start = self.appended.max(self.written);
+        self.appended = self.written + self.wbuf.len() as u64;
+        self.queue.push_back(Req {
+            id,
+            resp,
+            waker: None,
+            done: false,
+            abandoned: false,
+            collected: false,
+            end: self.appended,
+            sync,
+            start,
+            groupable,
+            resend: None,
+            redo: false,
+        });
+        id
+    }
+
+    /// Where the write buffer and the queue end now, to undo appends made
+    /// under the same lock with [`State::undo`].
+    pub(crate) fn mark(&self) -> (usize, u64) {
+        (self.wbuf.len(), self.next_id)
+    }
+
+    /// Removes everything appended since `mark` (nothing of it can have
+    /// been written: the caller held the lock all along). Statements the
+    /// undone requests would have prepared leave the cache.
+    pub(crate) fn undo(&mut self, mark: (usize, u64)) {
+        let (len, next) = mark;
+        self.wbuf.truncate(len);
+        while self.queue.back().is_some_and(|r| r.id >= next) {
+            if let Some(r) = self.queue.pop_back() {
+                if r.sync {
+                    self.syncs -= 1;
+                }
+                if !r.groupable {
+                    self.ungroupable_in_flight -= 1;
+                }
+                if r.waker.is_some() {
+                    self.waiting -= 1;
+                }
+                if r.resp.cached && r.resp.expect_parse {
+                    if let Some(s) = &r.resp.stmt {
+                        self.cache.remove(s);
+                    }
+                }
+            }
+        }
+        self.next_id = next;
+        self.appended = self.written + self.wbuf.len() as u64;
+        while self.barriers.back().is_some_and(|b| *b > self.appended) {
+            self.barriers.pop_back();
+        }
+    }
+
+    /// Appends Close messages for statements whose last handle was dropped.
+    pub(crate) fn append_closes(&mut self) {
+        let names = std::mem::take(&mut *self.to_close.lock());
+        for n in names {
+            if !n.is_empty() {
+                let _ = postgres_protocol::message::frontend::close(b'S', &n, &mut self.wbuf);
+            }
+        }
+    }
+
+    pub(super) fn index(&self, id: u64) -> Option<usize> {
+        let first = self.queue.front()?.id;
+        let i = usize::try_from(id.checked_sub(first)?).ok()?;
+        (i < self.queue.len()).then_some(i)
+    }
+
+    pub(crate) fn req(&self, id: u64) -> Option<&Req> {
+        self.index(id).map(|i| &self.queue[i])
+    }
+
+    pub(crate) fn req_mut(&mut self, id: u64) -> Option<&mut Req> {
+        self.index(id).map(|i| &mut self.queue[i])
+    }
+
+    /// Takes a finished request's response, and hands the driver role on
+    /// if the request held it (whoever collects, a query or a stream).
+    pub(crate) fn collect(&mut self, id: u64) -> Response {
+        let resp = match self.req_mut(id) {
+            Some(r) => {
+                r.collected = true;
+                std::mem::take(&mut r.resp)
+            }
+            None => Response {
+                error: Some(self.broken.clone().unwrap_or_else(Error::closed)),
+                ..Response::default()
+            },
+        };
+        self.gc();
+        if self.driver == Some(Driver::Request(id)) {
+            self.release_driver();
+        }
+        resp
+    }
+
+    pub(super) fn gc(&mut self) {
+        while let Some(f) = self.queue.front() {
+            if f.done && (f.collected || f.abandoned) {
+                self.queue.pop_front();
+                self.cursor = self.cursor.saturating_sub(1);
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The caller of request `id` went away.
+    pub(crate) fn abandon(&mut self, id: u64) {
+        let mut had_waker = false;
+        if let Some(r) = self.req_mut(id) {
+            r.abandoned = true;
+            had_waker = r.waker.take().is_some();
+            r.resp.rows.clear();
+            r.resp.stream_limit = None;
+        }
+        if had_waker {
+            self.waiting -= 1;
+        }
+        self.gc();
+        // With nobody driving, the waiter dropped may be the one a release
+        // just woke to take the role: wake another in its place.
+        if self.driver == Some(Driver::Request(id)) || (self.driver.is_none() && had_waker) {
+            self.release_driver();
+        } else if self.stalled {
+            self.wake_driver();
+        }
+    }
+
+    /// Whether every byte of request `r` has been written.
+    pub(crate) fn is_written(&self, r: &Req) -> bool {
+        r.end <= self.written
+    }
+
+    /// Inserts `bytes` into the write stream at offset `at` (not written
+    /// yet): requests and barriers from `at` on move back by its length.
+    /// False (and nothing inserted) when `at` was already written.
+    pub(super) fn splice(&mut self, at: u64, bytes: &[u8]) -> bool {
+        let Some(rel) = at
+            .checked_sub(self.written)
+            .and_then(|r| usize::try_from(r).ok())
+            .filter(|r| *r <= self.wbuf.len())
+        else {
+            return false;
+        };
+        let len = bytes.len() as u64;
+        let tail = self.wbuf.split_off(rel);
+        self.wbuf.extend_from_slice(bytes);
+        self.wbuf.unsplit(tail);
+        for r in self.queue.iter_mut() {
+            if r.start >= at {
+                r.start += len;
+                r.end += len;
+            }
+        }
+        for b in self.barriers.iter_mut() {
+            if *b >= at {
+                *b += len;
+            }
+        }
+        self.appended = self.written + self.wbuf.len() as u64;
+        true
+    }
+}
