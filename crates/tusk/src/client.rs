@@ -8,7 +8,7 @@ use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engine::{Response, Shared, SimpleQueryMessage, State, Ticket};
+use crate::engine::{Response, Shared, SimpleQueryMessage, State, Submit, Ticket};
 use crate::error::{Error, ErrorKind};
 use crate::query::Query;
 use crate::row::Row;
@@ -42,7 +42,7 @@ pub(crate) enum Part {
     /// Alone: its own Sync.
     Whole,
     /// Alone, but a read may share its Sync with concurrent reads (a read
-    /// group, see `State::try_group`): only for callers that send again
+    /// group, see `Engine::try_group`): only for callers that send again
     /// what the server skipped.
     Read,
     /// An inner part of an atomic group: no Sync.
@@ -146,19 +146,24 @@ impl Client {
                 text,
             )?;
             st.append_closes();
-            if stmt.name().is_empty() {
-                // An unnamed statement (pooler mode): parsed again in this
-                // very flight, with the types the server described, so
-                // nothing spans two flights.
-                frontend::parse("", stmt.sql(), d.params.iter().map(Type::oid), &mut st.wbuf)
-                    .map_err(map_err)?;
+            // An unnamed statement (pooler mode): parsed again in this
+            // very flight, with the types the server described, so
+            // nothing spans two flights.
+            let unnamed = stmt.name().is_empty();
+            if unnamed {
                 resp.expect_parse = true;
             }
-            st.wbuf.extend_from_slice(&bindbuf);
-            frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
             resp.stmt = Some(stmt.clone());
             let copy = stmt.is_copy();
-            return Ok(Plan::Run(self.push(st, resp, q, part, copy)));
+            let id = self.push(st, resp, q, part, copy, |w| {
+                if unnamed {
+                    frontend::parse("", stmt.sql(), d.params.iter().map(Type::oid), w)
+                        .map_err(map_err)?;
+                }
+                w.extend_from_slice(&bindbuf);
+                frontend::execute("", 0, w).map_err(map_err)
+            })?;
+            return Ok(Plan::Run(self.ticket(id)));
         }
 
         let cache_on = !st.pooler_mode && q.opts.cache.unwrap_or(true) && !st.cache.disabled();
@@ -212,17 +217,18 @@ impl Client {
                 if wait {
                     // Someone else's describe of this statement is in flight:
                     // wait behind it with a bare Sync.
-                    frontend::sync(&mut st.wbuf);
-                    let id = st.push(Response::extended());
+                    let id = st.submit(Submit::WHOLE, Response::extended(), |_| Ok(()))?;
                     return Ok(Plan::Describe(self.ticket(id), None));
                 }
                 st.append_closes();
-                st.wbuf.extend_from_slice(&bindbuf);
-                frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
                 let copy = stmt.is_copy();
                 resp.stmt = Some(stmt);
                 resp.cached = true;
-                return Ok(Plan::Run(self.push(st, resp, q, part, copy)));
+                let id = self.push(st, resp, q, part, copy, |w| {
+                    w.extend_from_slice(&bindbuf);
+                    frontend::execute("", 0, w).map_err(map_err)
+                })?;
+                return Ok(Plan::Run(self.ticket(id)));
             }
             bindbuf.clear();
         }
@@ -278,26 +284,32 @@ impl Client {
                 )?;
             }
             st.append_closes();
-            frontend::parse(stmt.name(), q.sql, oids, &mut st.wbuf).map_err(map_err)?;
-            frontend::describe(b'S', stmt.name(), &mut st.wbuf).map_err(map_err)?;
             resp.expect_parse = true;
             resp.describing = true;
             resp.cached = true;
             resp.stmt = Some(stmt.clone());
             stmt.set_groupable(is_plain_read(q.sql));
-            // Pending until the server confirms its Parse: the request
-            // pushed next (below) is the one that parses it.
-            stmt.set_pending(st.next_request_id());
-            st.cache.insert(q.sql, stmt);
-            if infer {
-                frontend::sync(&mut st.wbuf);
+            let head = |w: &mut BytesMut| {
+                frontend::parse(stmt.name(), q.sql, oids, w).map_err(map_err)?;
+                frontend::describe(b'S', stmt.name(), w).map_err(map_err)
+            };
+            let (id, plan) = if infer {
                 resp.stream_limit = None;
-                let id = st.push(resp);
-                return Ok(Plan::Describe(self.ticket(id), None));
-            }
-            st.wbuf.extend_from_slice(&bindbuf);
-            frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
-            return Ok(Plan::Run(self.push(st, resp, q, part, copy)));
+                let id = st.submit(Submit::WHOLE, resp, head)?;
+                (id, Plan::Describe(self.ticket(id), None))
+            } else {
+                let id = self.push(st, resp, q, part, copy, |w| {
+                    head(w)?;
+                    w.extend_from_slice(&bindbuf);
+                    frontend::execute("", 0, w).map_err(map_err)
+                })?;
+                (id, Plan::Run(self.ticket(id)))
+            };
+            // Pending until the server confirms its Parse, which this
+            // request carries.
+            stmt.set_pending(id);
+            st.cache.insert(q.sql, stmt);
+            return Ok(plan);
         }
 
         // Unnamed statement: Parse/Describe/Bind/Execute/Sync in one flight.
@@ -306,27 +318,31 @@ impl Client {
             params::try_bind(&mut bindbuf, "", "", &stmt.0.modes, None, params, text)?;
         }
         st.append_closes();
-        frontend::parse("", q.sql, oids, &mut st.wbuf).map_err(map_err)?;
-        frontend::describe(b'S', "", &mut st.wbuf).map_err(map_err)?;
         resp.expect_parse = true;
         resp.describing = true;
         resp.stmt = Some(stmt.clone());
+        let head = |w: &mut BytesMut| {
+            frontend::parse("", q.sql, oids, w).map_err(map_err)?;
+            frontend::describe(b'S', "", w).map_err(map_err)
+        };
         if infer {
-            frontend::sync(&mut st.wbuf);
             resp.stream_limit = None;
-            let id = st.push(resp);
+            let id = st.submit(Submit::WHOLE, resp, head)?;
             return Ok(Plan::Describe(self.ticket(id), Some(stmt)));
         }
-        st.wbuf.extend_from_slice(&bindbuf);
-        frontend::execute("", 0, &mut st.wbuf).map_err(map_err)?;
-        Ok(Plan::Run(self.push(st, resp, q, part, copy)))
+        let id = self.push(st, resp, q, part, copy, |w| {
+            head(w)?;
+            w.extend_from_slice(&bindbuf);
+            frontend::execute("", 0, w).map_err(map_err)
+        })?;
+        Ok(Plan::Run(self.ticket(id)))
     }
 
-    /// Ends a planned query's messages (with a Sync unless it is an inner
-    /// part of a group) and registers it. A timed query, and a COPY, get a
-    /// barrier: nothing behind them is written until they complete (so a
-    /// cancel can only hit the timed query, and a COPY's CopyFail can go
-    /// right behind it).
+    /// Submits a planned query's messages (`encode`; a Sync follows
+    /// unless it is an inner part of a group). A timed query, and a COPY,
+    /// get a barrier: nothing behind them is written until they complete
+    /// (so a cancel can only hit the timed query, and a COPY's CopyFail can
+    /// go right behind it).
     fn push(
         &self,
         st: &mut State,
@@ -334,26 +350,20 @@ impl Client {
         q: &Query<'_>,
         part: Part,
         copy: bool,
-    ) -> Ticket {
-        let sync = part != Part::Inner;
-        if sync {
-            frontend::sync(&mut st.wbuf);
-        }
+        encode: impl FnOnce(&mut BytesMut) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
         let groupable = part == Part::Read
             && !copy
             && q.opts.timeout.is_none()
             && resp.stream_limit.is_none()
             && resp.cached
             && resp.stmt.as_ref().is_some_and(Statement::groupable);
-        let id = st.push_part(resp, sync, groupable);
-        if groupable {
-            st.try_group(id);
-        }
-        if sync && (q.opts.timeout.is_some() || copy) {
-            let end = st.req(id).map(|r| r.end).unwrap_or(0);
-            st.barriers.push_back(end);
-        }
-        self.ticket(id)
+        let how = Submit {
+            sync: part != Part::Inner,
+            groupable,
+            barrier: q.opts.timeout.is_some() || copy,
+        };
+        st.submit(how, resp, encode)
     }
 
     /// Submits the queries of an atomic group: one flight, one Sync, so
@@ -672,15 +682,15 @@ impl Client {
         let stmt = Statement::new(name, sql.into(), vec![ParamMode::Infer; n], closer);
         let oids = (0..n).map(|i| oids.get(i).copied().unwrap_or(0));
         st.append_closes();
-        frontend::parse(stmt.name(), sql, oids, &mut st.wbuf).map_err(map_err)?;
-        frontend::describe(b'S', stmt.name(), &mut st.wbuf).map_err(map_err)?;
-        frontend::sync(&mut st.wbuf);
         let mut resp = Response::extended();
         resp.expect_parse = true;
         resp.describing = true;
         resp.cached = cached;
         resp.stmt = Some(stmt.clone());
-        let id = st.push(resp);
+        let id = st.submit(Submit::WHOLE, resp, |w| {
+            frontend::parse(stmt.name(), sql, oids, w).map_err(map_err)?;
+            frontend::describe(b'S', stmt.name(), w).map_err(map_err)
+        })?;
         Ok((self.ticket(id), stmt))
     }
 
@@ -712,13 +722,14 @@ impl Client {
         if let Some(e) = &st.broken {
             return Err(e.clone());
         }
-        frontend::query(sql, &mut st.wbuf).map_err(map_err)?;
-        let id = st.push(Response::simple());
-        if sql_text::may_copy(sql) {
-            // A COPY's CopyFail must go right behind it (see `push`).
-            let end = st.req(id).map(|r| r.end).unwrap_or(0);
-            st.barriers.push_back(end);
-        }
+        // A COPY's CopyFail must go right behind it (see `push`).
+        let how = Submit {
+            barrier: sql_text::may_copy(sql),
+            ..Submit::WHOLE
+        };
+        let id = st.submit(how, Response::simple(), |w| {
+            frontend::query(sql, w).map_err(map_err)
+        })?;
         if abandon {
             st.abandon(id);
             // Nobody waits for it: push it out now if nobody is driving.

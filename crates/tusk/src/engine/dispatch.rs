@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl State {
+impl Engine {
     /// Dispatches complete messages in the receive buffer. True if any was.
     pub(super) fn process(&mut self) -> Result<bool, Error> {
         let mut progress = false;

@@ -11,7 +11,7 @@ pub(crate) enum Driver {
     External,
 }
 
-impl State {
+impl Engine {
     /// Stores `w` as the waker of request `id` (not done).
     pub(super) fn set_waker(&mut self, id: u64, w: &Waker) {
         let Some(r) = self.req_mut(id) else { return };
@@ -78,7 +78,8 @@ impl State {
         }
     }
 
-    /// Fails every pending request and closes the transport.
+    /// Fails every pending request (the transport is closed by
+    /// [`State::fail`]).
     pub(crate) fn fail(&mut self, err: Error) {
         if self.broken.is_none() {
             tracing::debug!(error = %err, "connection broken");
@@ -102,7 +103,6 @@ impl State {
         self.ungroupable_in_flight = 0;
         self.cursor = self.queue.len();
         self.wbuf.clear();
-        self.io.sock().shutdown();
         if let Some(w) = self.notification_waker.take() {
             w.wake();
         }

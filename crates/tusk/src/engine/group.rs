@@ -25,7 +25,7 @@ pub(crate) enum Prefix {
     Off,
 }
 
-impl State {
+impl Engine {
     /// Joins the read just pushed (`id`, the last request) with the read
     /// before it into one *read group*: their Syncs become one, so the
     /// server runs them in one implicit transaction, commits once and
@@ -169,7 +169,7 @@ impl State {
     }
 
     /// Marks the read-group member at the cursor to be sent again alone
-    /// (see [`State::resend_redos`]); the server now skips the rest of its
+    /// (see [`Engine::resend_redos`]); the server now skips the rest of its
     /// group up to the group's Sync.
     pub(super) fn redo_current(&mut self) {
         let cursor = self.cursor;
@@ -249,9 +249,6 @@ impl State {
         self.cursor = redos[0];
     }
 }
-
-/// A Sync message.
-pub(super) const SYNC: [u8; 5] = [b'S', 0, 0, 0, 4];
 
 /// `msgs` (whole frontend messages) without its Parse and Describe messages.
 pub(super) fn without_parse(msgs: &[u8]) -> BytesMut {

@@ -40,6 +40,9 @@ pub(crate) use response::{Proto, Response, SimpleQueryMessage};
 /// message in a buffer capped at 1 GiB (MaxAllocSize).
 const MAX_MESSAGE: usize = 1 << 30;
 
+/// A Sync message.
+const SYNC: [u8; 5] = [b'S', 0, 0, 0, 4];
+
 /// Reads handled by one driver turn before it yields to other tasks.
 const DRIVE_BUDGET: u32 = 64;
 
@@ -48,6 +51,7 @@ pub(crate) type NoticeHandler = Arc<dyn Fn(&Notice) + Send + Sync>;
 
 pub(crate) use driver::Driver;
 pub(crate) use group::Prefix;
-pub(crate) use queue::Req;
-pub(crate) use state::State;
+pub(crate) use queue::{Req, Submit};
+pub(crate) use state::Engine;
+pub(crate) use transport::State;
 pub(crate) use ticket::{Shared, Ticket};

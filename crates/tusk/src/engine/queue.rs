@@ -21,7 +21,7 @@ pub(crate) struct Req {
     /// Offset where this request's messages start.
     pub start: u64,
     /// A read that may share a Sync with its neighbours (see
-    /// [`State::try_group`]).
+    /// [`Engine::try_group`]).
     pub groupable: bool,
     /// A read-group member's own messages, ending with a Sync of its own:
     /// what is sent again, right behind its group, if the server skipped
@@ -32,16 +32,71 @@ pub(crate) struct Req {
     pub redo: bool,
 }
 
-impl State {
-    /// Registers a request whose messages were just appended to `wbuf`.
-    pub(crate) fn push(&mut self, resp: Response) -> u64 {
+/// How a submitted request ends and what the engine may do with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Submit {
+    /// The request ends at its own ReadyForQuery: an extended-protocol
+    /// request gets a Sync appended (a simple Query is its own). False for
+    /// an inner part of an atomic group (see [`Req::sync`]).
+    pub sync: bool,
+    /// A read that may join a read group (see [`Engine::try_group`]).
+    pub groupable: bool,
+    /// Nothing behind the request is written until it completes: a timed
+    /// query (so that its cancel can only hit it) or a COPY (so that its
+    /// CopyFail can go right behind it).
+    pub barrier: bool,
+}
+
+impl Submit {
+    /// A request alone, with its own Sync.
+    pub(crate) const WHOLE: Submit = Submit {
+        sync: true,
+        groupable: false,
+        barrier: false,
+    };
+}
+
+impl Engine {
+    /// The one way a request enters the engine: `encode` appends its
+    /// messages (without the Sync, which `how` decides) to the write
+    /// buffer, and the request is queued behind everything submitted
+    /// before it. On an encoding error nothing stays appended. Returns the
+    /// request's id (see [`Ticket`]).
+    pub(crate) fn submit(
+        &mut self,
+        how: Submit,
+        resp: Response,
+        encode: impl FnOnce(&mut BytesMut) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        let len = self.wbuf.len();
+        if let Err(e) = encode(&mut self.wbuf) {
+            self.wbuf.truncate(len);
+            return Err(e);
+        }
+        if how.sync && resp.proto == Proto::Extended {
+            self.wbuf.extend_from_slice(&SYNC);
+        }
+        let id = self.push_part(resp, how.sync, how.groupable);
+        if how.groupable {
+            self.try_group(id);
+        }
+        if how.sync && how.barrier {
+            let end = self.req(id).map_or(0, |r| r.end);
+            self.barriers.push_back(end);
+        }
+        Ok(id)
+    }
+
+    /// Registers a request whose messages (ending with a Sync) were just
+    /// appended to `wbuf`.
+    pub(super) fn push(&mut self, resp: Response) -> u64 {
         self.push_part(resp, true, false)
     }
 
     /// Registers a request whose messages were just appended; `sync` says
     /// whether they end with a Sync (see [`Req::sync`]), `groupable`
     /// whether it is a read that may join a read group.
-    pub(crate) fn push_part(&mut self, resp: Response, sync: bool, groupable: bool) -> u64 {
+    pub(super) fn push_part(&mut self, resp: Response, sync: bool, groupable: bool) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         if sync {
@@ -70,7 +125,7 @@ impl State {
     }
 
     /// Where the write buffer and the queue end now, to undo appends made
-    /// under the same lock with [`State::undo`].
+    /// under the same lock with [`Engine::undo`].
     pub(crate) fn mark(&self) -> (usize, u64) {
         (self.wbuf.len(), self.next_id)
     }

@@ -71,7 +71,7 @@ pub(crate) struct Response {
     /// (BindComplete, one DataRow, CommandComplete) comes first and is
     /// not this request's.
     pub swallow: bool,
-    /// The request was sent in a read group (see `State::try_group`).
+    /// The request was sent in a read group (see `Engine::try_group`).
     pub grouped: bool,
     /// The request never ran: an earlier member of its atomic group failed.
     pub skipped: bool,

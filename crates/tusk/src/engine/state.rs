@@ -2,9 +2,13 @@
 
 use super::*;
 
-pub(crate) struct State {
-    pub io: Io,
-    pub wbuf: BytesMut,
+/// Everything one connection's engine owns except its transport: the
+/// request queue, the buffers, the driver role, read groups, the statement
+/// cache. No I/O happens here, so message dispatch can be fed recorded
+/// server bytes in tests (see [`Engine::receive`]); [`State`] adds the
+/// socket.
+pub(crate) struct Engine {
+    pub(super) wbuf: BytesMut,
     pub(super) rbuf: BytesMut,
     pub(super) queue: VecDeque<Req>,
     /// Index into `queue` of the first request not done.
@@ -65,16 +69,14 @@ pub(crate) struct State {
     pub cancel_epoch: u64,
 }
 
-impl State {
+impl Engine {
     pub(crate) fn new(
-        io: Io,
         rbuf: BytesMut,
         params: HashMap<String, String>,
         cache: StatementCache,
         pooler_mode: bool,
-    ) -> State {
-        State {
-            io,
+    ) -> Engine {
+        Engine {
             wbuf: BytesMut::with_capacity(8192),
             rbuf,
             queue: VecDeque::new(),

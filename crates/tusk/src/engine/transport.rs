@@ -3,7 +3,47 @@
 
 use super::*;
 
+/// An [`Engine`] with its transport: the only place where the engine does
+/// I/O. It derefs to the engine, so callers use the engine's methods on
+/// the locked state directly.
+pub(crate) struct State {
+    pub io: Io,
+    engine: Engine,
+}
+
+impl std::ops::Deref for State {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl std::ops::DerefMut for State {
+    fn deref_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+}
+
 impl State {
+    pub(crate) fn new(
+        io: Io,
+        rbuf: BytesMut,
+        params: HashMap<String, String>,
+        cache: StatementCache,
+        pooler_mode: bool,
+    ) -> State {
+        State {
+            io,
+            engine: Engine::new(rbuf, params, cache, pooler_mode),
+        }
+    }
+
+    /// Fails every pending request and closes the transport.
+    pub(crate) fn fail(&mut self, err: Error) {
+        self.engine.fail(err);
+        self.io.sock().shutdown();
+    }
+
     /// One turn of the driver: flush, dispatch what is buffered, read.
     /// `Ready` when something happened (the caller re-checks its request);
     /// `Pending` with wakers registered when it must wait.
@@ -33,7 +73,7 @@ impl State {
         {
             return Poll::Pending;
         }
-        match self.io.poll_read(cx, &mut self.rbuf) {
+        match self.io.poll_read(cx, &mut self.engine.rbuf) {
             Poll::Ready(Ok(0)) => {
                 self.fail(Error::new(
                     ErrorKind::Connection,
@@ -58,35 +98,36 @@ impl State {
 
     /// Writes what may be written now.
     pub(super) fn flush(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
-        if self.holds > 0 || (self.wbuf.is_empty() && !self.io.has_pending_output()) {
+        let e = &mut self.engine;
+        if e.holds > 0 || (e.wbuf.is_empty() && !self.io.has_pending_output()) {
             return Ok(());
         }
-        let limit = match self.barriers.front().copied() {
-            Some(b) => usize::try_from(b.saturating_sub(self.written)).unwrap_or(usize::MAX),
+        let limit = match e.barriers.front().copied() {
+            Some(b) => usize::try_from(b.saturating_sub(e.written)).unwrap_or(usize::MAX),
             None => usize::MAX,
         };
         if limit == 0 {
             // Only TLS records of what is already written may go out.
             if self.io.has_pending_output() {
-                if let Poll::Ready(Err(e)) = self.io.poll_write(cx, &mut BytesMut::new()) {
-                    return Err(Error::io("writing to the server failed", e));
+                if let Poll::Ready(Err(err)) = self.io.poll_write(cx, &mut BytesMut::new()) {
+                    return Err(Error::io("writing to the server failed", err));
                 }
             }
             return Ok(());
         }
-        let before = self.wbuf.len();
-        let res = if limit >= self.wbuf.len() {
-            self.io.poll_write(cx, &mut self.wbuf)
+        let before = e.wbuf.len();
+        let res = if limit >= e.wbuf.len() {
+            self.io.poll_write(cx, &mut e.wbuf)
         } else {
-            let mut head = self.wbuf.split_to(limit);
+            let mut head = e.wbuf.split_to(limit);
             let r = self.io.poll_write(cx, &mut head);
-            head.unsplit(std::mem::take(&mut self.wbuf));
-            self.wbuf = head;
+            head.unsplit(std::mem::take(&mut e.wbuf));
+            e.wbuf = head;
             r
         };
-        self.written += (before - self.wbuf.len()) as u64;
+        e.written += (before - e.wbuf.len()) as u64;
         match res {
-            Poll::Ready(Err(e)) => Err(Error::io("writing to the server failed", e)),
+            Poll::Ready(Err(err)) => Err(Error::io("writing to the server failed", err)),
             _ => Ok(()),
         }
     }
