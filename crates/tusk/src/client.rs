@@ -8,7 +8,8 @@ use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engine::{Response, Shared, SimpleQueryMessage, State, Submit, Ticket};
+use crate::connection::TransactionStatus;
+use crate::engine::{ParseStep, Response, Shared, SimpleQueryMessage, State, Submit, Ticket};
 use crate::error::{Error, ErrorKind};
 use crate::query::Query;
 use crate::row::Row;
@@ -151,7 +152,7 @@ impl Client {
             // nothing spans two flights.
             let unnamed = stmt.name().is_empty();
             if unnamed {
-                resp.expect_parse = true;
+                resp.parse = ParseStep::Sent;
             }
             resp.stmt = Some(stmt.clone());
             let copy = stmt.is_copy();
@@ -284,7 +285,7 @@ impl Client {
                 )?;
             }
             st.append_closes();
-            resp.expect_parse = true;
+            resp.parse = ParseStep::Sent;
             resp.describing = true;
             resp.cached = true;
             resp.stmt = Some(stmt.clone());
@@ -318,7 +319,7 @@ impl Client {
             params::try_bind(&mut bindbuf, "", "", &stmt.0.modes, None, params, text)?;
         }
         st.append_closes();
-        resp.expect_parse = true;
+        resp.parse = ParseStep::Sent;
         resp.describing = true;
         resp.stmt = Some(stmt.clone());
         let head = |w: &mut BytesMut| {
@@ -534,7 +535,7 @@ impl Client {
         loop {
             let ticket = self.submit_part(q, params, None, Part::Read).await?;
             let resp = self.wait(ticket, q.opts.timeout).await;
-            if !retried && resp.status == b'I' && resp.stale_plan() {
+            if !retried && resp.status == Some(TransactionStatus::Idle) && resp.stale_plan() {
                 tracing::debug!(error = ?resp.error, "stale cached statement; re-preparing once");
                 retried = true;
                 continue;
@@ -683,7 +684,7 @@ impl Client {
         let oids = (0..n).map(|i| oids.get(i).copied().unwrap_or(0));
         st.append_closes();
         let mut resp = Response::extended();
-        resp.expect_parse = true;
+        resp.parse = ParseStep::Sent;
         resp.describing = true;
         resp.cached = cached;
         resp.stmt = Some(stmt.clone());

@@ -105,11 +105,7 @@ impl Connection {
 
     /// The transaction status from the last ReadyForQuery.
     pub fn transaction_status(&self) -> TransactionStatus {
-        match self.client.shared.lock().tx_status {
-            b'T' => TransactionStatus::InTransaction,
-            b'E' => TransactionStatus::Failed,
-            _ => TransactionStatus::Idle,
-        }
+        self.client.shared.lock().tx_status
     }
 
     /// Prepares `sql` into the automatic statement cache (Parse and

@@ -110,7 +110,8 @@ impl RowStream {
                 let resp = st.collect(id);
                 self.ticket.finished = true;
                 self.ended = true;
-                let stale = resp.stale_plan() && resp.status == b'I';
+                let stale =
+                    resp.stale_plan() && resp.status == Some(crate::TransactionStatus::Idle);
                 let e = resp.error.unwrap_or_else(Error::closed);
                 Some((timed_out(self.timer.as_ref(), e), stale))
             }

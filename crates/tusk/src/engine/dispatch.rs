@@ -4,6 +4,15 @@
 use super::*;
 
 impl Engine {
+    /// Takes bytes from the server (as a read would) and dispatches every
+    /// complete message: the pure half of a driver turn, for tests.
+    #[cfg(test)]
+    pub(super) fn receive(&mut self, bytes: &[u8]) -> Result<bool, Error> {
+        self.rbuf.extend_from_slice(bytes);
+        self.received += bytes.len() as u64;
+        self.process()
+    }
+
     /// Dispatches complete messages in the receive buffer. True if any was.
     pub(super) fn process(&mut self) -> Result<bool, Error> {
         let mut progress = false;
@@ -74,7 +83,7 @@ impl Engine {
             return Err(Error::protocol("DataRow with no query in flight"));
         };
         let resp = &mut r.resp;
-        if resp.skipping_copy || resp.swallow {
+        if resp.skipping_copy || resp.group == Grouping::PrefixAhead {
             // (A read group's prefix row is not this request's.)
             return Ok(());
         }
@@ -118,25 +127,25 @@ impl Engine {
 
     /// Marks the request at the cursor done (with the transaction status
     /// when a ReadyForQuery ended it) and moves on.
-    pub(super) fn finish_current(&mut self, status: Option<u8>) {
+    pub(super) fn finish_current(&mut self, status: Option<TransactionStatus>) {
         let cursor = self.cursor;
         let tx_status = self.tx_status;
         let own_driver = self.driver;
         let r = &mut self.queue[cursor];
-        r.resp.status = status.unwrap_or(tx_status);
+        r.resp.status = Some(status.unwrap_or(tx_status));
         r.done = true;
         if !r.groupable {
             self.ungroupable_in_flight -= 1;
         }
         // A cached statement whose Parse the server never confirmed (it
         // failed, or was skipped after an earlier failure) leaves the cache.
-        if r.resp.cached && r.resp.expect_parse && !r.resp.parsed {
+        if r.resp.cached && r.resp.parse == ParseStep::Sent {
             if let Some(s) = &r.resp.stmt {
                 self.cache.remove(s);
             }
         }
         let r = &mut self.queue[cursor];
-        if r.resp.prefix_prepare {
+        if r.resp.purpose == Purpose::PreparePrefix {
             self.prefix = if r.resp.error.is_none() {
                 Prefix::Ready
             } else {
@@ -179,7 +188,7 @@ impl Engine {
     /// member is kept to be sent again instead.
     pub(super) fn finish_skipped(&mut self) {
         if let Some(r) = self.queue.get_mut(self.cursor) {
-            if r.resp.grouped && r.resend.is_some() {
+            if r.resp.group.grouped() && r.resend.is_some() {
                 r.redo = true;
                 self.advance();
                 return;
@@ -271,7 +280,7 @@ impl Engine {
         }
         match msg {
             Message::ParseComplete => {
-                resp.parsed = true;
+                resp.parse = ParseStep::Confirmed;
                 if resp.cached {
                     if let Some(s) = &resp.stmt {
                         self.cache.confirm(s);
@@ -279,7 +288,7 @@ impl Engine {
                 }
             }
             Message::BindComplete => {
-                if !resp.swallow {
+                if resp.group != Grouping::PrefixAhead {
                     resp.bound = true;
                 }
             }
@@ -350,9 +359,9 @@ impl Engine {
                     .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad CommandComplete", e))?
                     .to_string();
                 let resp = &mut self.queue[cursor].resp;
-                if resp.swallow {
+                if resp.group == Grouping::PrefixAhead {
                     // The read group's prefix, not this request's.
-                    resp.swallow = false;
+                    resp.group = Grouping::Member;
                     return Ok(());
                 }
                 if response::invalidates_cache(&tag) {
@@ -389,7 +398,6 @@ impl Engine {
                 }
             }
             Message::PortalSuspended => {
-                resp.suspended = true;
                 if !self.queue[cursor].sync {
                     self.finish_current(None);
                 }
@@ -403,14 +411,15 @@ impl Engine {
                 );
                 let code = db.code.code().to_string();
                 let err = Error::db(db);
-                let can_redo = resp.grouped && self.queue[cursor].resend.is_some() && !fatal;
+                let can_redo =
+                    resp.group.grouped() && self.queue[cursor].resend.is_some() && !fatal;
                 let resp = &mut self.queue[cursor].resp;
-                if resp.swallow && !fatal {
+                if resp.group == Grouping::PrefixAhead && !fatal {
                     // The read group's prefix failed (its statement is
                     // gone): this member never ran; it goes again alone,
                     // and the prefix is prepared again.
                     tracing::debug!(error = %err, "read-only prefix failed; re-preparing");
-                    resp.swallow = false;
+                    resp.group = Grouping::Member;
                     if self.prefix != Prefix::Off {
                         self.prefix = Prefix::Unprepared;
                     }
@@ -460,7 +469,13 @@ impl Engine {
                 }
             }
             Message::ReadyForQuery(body) => {
-                self.tx_status = body.status();
+                let status = TransactionStatus::from_byte(body.status()).ok_or_else(|| {
+                    Error::protocol(format!(
+                        "ReadyForQuery with an unknown transaction status {:?}",
+                        char::from(body.status())
+                    ))
+                })?;
+                self.tx_status = status;
                 self.rfqs += 1;
                 // Parts of an atomic group (or members of a read group) the
                 // server skipped after a failed one end here, with the
@@ -474,7 +489,7 @@ impl Engine {
                 if self.skipping {
                     self.skipping = false;
                     if r.resp.error.is_none() && r.resp.tag.is_none() && !r.redo {
-                        if r.resp.grouped && r.resend.is_some() {
+                        if r.resp.group.grouped() && r.resend.is_some() {
                             r.redo = true;
                         } else {
                             r.resp.skip();
@@ -482,11 +497,11 @@ impl Engine {
                     }
                 }
                 let last = self.cursor;
-                let grouped = r.resp.grouped;
+                let grouped = r.resp.group.grouped();
                 if r.redo {
                     self.advance();
                 } else {
-                    self.finish_current(Some(body.status()));
+                    self.finish_current(Some(status));
                 }
                 if grouped {
                     self.resend_redos(last);

@@ -49,14 +49,14 @@ impl Engine {
     /// right behind its group, ahead of everything issued after it.
     pub(crate) fn try_group(&mut self, id: u64) {
         if self.prefix != Prefix::Ready {
-            if self.prefix == Prefix::Unprepared && self.tx_status == b'I' {
+            if self.prefix == Prefix::Unprepared && self.tx_status == TransactionStatus::Idle {
                 self.prepare_prefix();
             }
             return;
         }
         let n = self.queue.len();
         if n < 2
-            || self.tx_status != b'I'
+            || self.tx_status != TransactionStatus::Idle
             || self.ungroupable_in_flight > 0
             || self.holds > 0
             || self.queue[n - 1].id != id
@@ -78,7 +78,7 @@ impl Engine {
         if b_rel_end != self.wbuf.len() || self.wbuf.get(sync_rel..b_rel) != Some(&SYNC[..]) {
             return;
         }
-        let leads = !self.queue[n - 2].resp.grouped;
+        let leads = !self.queue[n - 2].resp.group.grouped();
         if !leads && self.group_len >= MAX_GROUP {
             return;
         }
@@ -109,12 +109,13 @@ impl Engine {
         let a = &mut self.queue[n - 2];
         a.end = moved(a.end);
         a.sync = false;
-        a.resp.grouped = true;
-        a.resp.swallow |= leads;
+        if leads {
+            a.resp.group = Grouping::PrefixAhead;
+        }
         let b = &mut self.queue[n - 1];
         b.start = moved(b.start);
         b.end = moved(b.end);
-        b.resp.grouped = true;
+        b.resp.group = Grouping::Member;
         let group_end = b.end;
         // The group's barrier: nothing behind it is written before its
         // ReadyForQuery (see above).
@@ -160,7 +161,7 @@ impl Engine {
         self.prefix_msgs = msgs.freeze();
         postgres_protocol::message::frontend::sync(&mut self.wbuf);
         let mut resp = Response::extended();
-        resp.prefix_prepare = true;
+        resp.purpose = Purpose::PreparePrefix;
         let id = self.push(resp);
         if let Some(r) = self.req_mut(id) {
             r.abandoned = true;
@@ -202,7 +203,7 @@ impl Engine {
         let mut spans = Vec::with_capacity(redos.len());
         for &i in &redos {
             let r = &self.queue[i];
-            let parse_again = r.resp.expect_parse && !r.resp.parsed;
+            let parse_again = r.resp.parse == ParseStep::Sent;
             let own = r.resend.clone().unwrap_or_default();
             let start = bytes.len();
             if parse_again {
@@ -224,7 +225,6 @@ impl Engine {
                     ErrorKind::Other,
                     "not run: another member of its read group failed",
                 ));
-                r.resp.skipped = true;
             }
             for &i in &redos {
                 self.cursor = i;

@@ -20,6 +20,9 @@ mod state;
 mod ticket;
 mod transport;
 
+#[cfg(test)]
+mod tests;
+
 use bytes::{Buf, BytesMut};
 use fallible_iterator::FallibleIterator;
 use parking_lot::{Mutex, MutexGuard};
@@ -29,12 +32,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::cache::StatementCache;
+use crate::connection::TransactionStatus;
 use crate::error::{DbError, Error, ErrorKind};
 use crate::io::Io;
 use crate::notify::{Notice, Notification};
 use crate::row::{type_of, Column, Row, RowDesc};
 use crate::statement::Described;
-pub(crate) use response::{Proto, Response, SimpleQueryMessage};
+pub(crate) use response::{Grouping, ParseStep, Proto, Purpose, Response, SimpleQueryMessage};
 
 /// Largest message accepted from the server: PostgreSQL builds each
 /// message in a buffer capped at 1 GiB (MaxAllocSize).
@@ -53,5 +57,5 @@ pub(crate) use driver::Driver;
 pub(crate) use group::Prefix;
 pub(crate) use queue::{Req, Submit};
 pub(crate) use state::Engine;
-pub(crate) use transport::State;
 pub(crate) use ticket::{Shared, Ticket};
+pub(crate) use transport::State;

@@ -87,6 +87,14 @@ impl Engine {
         Ok(id)
     }
 
+    /// Marks the first `n` bytes of the write buffer as written (what a
+    /// flush does), for tests.
+    #[cfg(test)]
+    pub(super) fn sent(&mut self, n: usize) {
+        let _ = self.wbuf.split_to(n);
+        self.written += n as u64;
+    }
+
     /// Registers a request whose messages (ending with a Sync) were just
     /// appended to `wbuf`.
     pub(super) fn push(&mut self, resp: Response) -> u64 {
@@ -147,7 +155,7 @@ impl Engine {
                 if r.waker.is_some() {
                     self.waiting -= 1;
                 }
-                if r.resp.cached && r.resp.expect_parse {
+                if r.resp.cached && r.resp.parse != ParseStep::None {
                     if let Some(s) = &r.resp.stmt {
                         self.cache.remove(s);
                     }
