@@ -2,6 +2,7 @@
 //! buffer, applied to the request the server is answering.
 
 use super::*;
+use postgres_protocol::message::backend::{CommandCompleteBody, RowDescriptionBody};
 
 impl Engine {
     /// Takes bytes from the server (as a read would) and dispatches every
@@ -125,81 +126,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Marks the request at the cursor done (with the transaction status
-    /// when a ReadyForQuery ended it) and moves on.
-    pub(super) fn finish_current(&mut self, status: Option<TransactionStatus>) {
-        let cursor = self.cursor;
-        let tx_status = self.tx_status;
-        let own_driver = self.driver;
-        let r = &mut self.queue[cursor];
-        r.resp.status = Some(status.unwrap_or(tx_status));
-        r.done = true;
-        if !r.groupable {
-            self.ungroupable_in_flight -= 1;
-        }
-        // A cached statement whose Parse the server never confirmed (it
-        // failed, or was skipped after an earlier failure) leaves the cache.
-        if r.resp.cached && r.resp.parse == ParseStep::Sent {
-            if let Some(s) = &r.resp.stmt {
-                self.cache.remove(s);
-            }
-        }
-        let r = &mut self.queue[cursor];
-        if r.resp.purpose == Purpose::PreparePrefix {
-            self.prefix = if r.resp.error.is_none() {
-                Prefix::Ready
-            } else {
-                Prefix::Off
-            };
-        }
-        // The driver is polling its own request right now: waking it would
-        // only requeue the task (a futex per query on the multi-thread
-        // runtime).
-        let own = own_driver == Some(Driver::Request(r.id));
-        if let Some(w) = r.waker.take() {
-            self.waiting -= 1;
-            if !own {
-                w.wake();
-            }
-        }
-        let end = r.end;
-        self.advance();
-        while self.barriers.front().is_some_and(|b| *b <= end) {
-            self.barriers.pop_front();
-        }
-        if self.cursor >= self.queue.len() {
-            for w in self.idle_wakers.drain(..) {
-                w.wake();
-            }
-        }
-    }
-
-    /// Moves the cursor to the next request the server owes an answer
-    /// (past read-group members that completed while one ahead of them
-    /// was sent again).
-    pub(super) fn advance(&mut self) {
-        self.cursor += 1;
-        while self.queue.get(self.cursor).is_some_and(|r| r.done) {
-            self.cursor += 1;
-        }
-    }
-
-    /// Ends a part of an atomic group that the server skipped; a read-group
-    /// member is kept to be sent again instead.
-    pub(super) fn finish_skipped(&mut self) {
-        if let Some(r) = self.queue.get_mut(self.cursor) {
-            if r.resp.group.grouped() && r.resend.is_some() {
-                r.redo = true;
-                self.advance();
-                return;
-            }
-            if r.resp.error.is_none() {
-                r.resp.skip();
-            }
-        }
-        self.finish_current(None);
-    }
-
     pub(super) fn on_message(&mut self, tag: u8, msg: Message) -> Result<(), Error> {
         match msg {
             Message::NoticeResponse(body) => {
@@ -303,41 +229,7 @@ impl Engine {
                 }
                 resp.params = Some(types);
             }
-            Message::RowDescription(body) => {
-                let mut columns = Vec::new();
-                let mut it = body.fields();
-                while let Some(f) = it
-                    .next()
-                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad RowDescription", e))?
-                {
-                    columns.push(Column {
-                        name: f.name().to_string(),
-                        type_: type_of(f.type_oid()),
-                        table_oid: f.table_oid(),
-                        column_id: f.column_id(),
-                        type_modifier: f.type_modifier(),
-                    });
-                }
-                let text = resp.proto == Proto::Simple || resp.text_results;
-                let desc = Arc::new(RowDesc { columns, text });
-                if resp.describing && resp.proto == Proto::Extended {
-                    if let Some(s) = &resp.stmt {
-                        let stored = if text {
-                            Arc::new(RowDesc {
-                                columns: desc.columns.clone(),
-                                text: false,
-                            })
-                        } else {
-                            desc.clone()
-                        };
-                        let _ = s.0.described.set(Described {
-                            params: resp.params.clone().unwrap_or_default(),
-                            desc: stored,
-                        });
-                    }
-                }
-                resp.desc = Some(desc);
-            }
+            Message::RowDescription(body) => self.on_row_description(cursor, body)?,
             Message::NoData => {
                 let desc = Arc::new(RowDesc {
                     columns: Vec::new(),
@@ -353,39 +245,7 @@ impl Engine {
                 }
                 resp.desc = Some(desc);
             }
-            Message::CommandComplete(body) => {
-                let tag = body
-                    .tag()
-                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad CommandComplete", e))?
-                    .to_string();
-                let resp = &mut self.queue[cursor].resp;
-                if resp.group == Grouping::PrefixAhead {
-                    // The read group's prefix, not this request's.
-                    resp.group = Grouping::Member;
-                    return Ok(());
-                }
-                if response::invalidates_cache(&tag) {
-                    self.cache.clear();
-                    if (tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE"))
-                        && self.prefix != Prefix::Off
-                    {
-                        self.prefix = Prefix::Unprepared;
-                    }
-                }
-                let resp = &mut self.queue[cursor].resp;
-                if resp.proto == Proto::Simple {
-                    let rows = response::rows_from_tag(&tag);
-                    resp.simple.push(SimpleQueryMessage::CommandComplete {
-                        tag: tag.clone(),
-                        rows,
-                    });
-                    resp.desc = None;
-                }
-                resp.tag = Some(tag);
-                if !self.queue[cursor].sync {
-                    self.finish_current(None);
-                }
-            }
+            Message::CommandComplete(body) => self.on_command_complete(cursor, body)?,
             Message::EmptyQueryResponse => {
                 if resp.proto == Proto::Simple {
                     resp.simple.push(SimpleQueryMessage::CommandComplete {
@@ -402,147 +262,9 @@ impl Engine {
                     self.finish_current(None);
                 }
             }
-            Message::ErrorResponse(body) => {
-                let db = DbError::parse(&mut body.fields())
-                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
-                let fatal = matches!(
-                    db.severity,
-                    crate::error::Severity::Fatal | crate::error::Severity::Panic
-                );
-                let code = db.code.code().to_string();
-                let err = Error::db(db);
-                let can_redo =
-                    resp.group.grouped() && self.queue[cursor].resend.is_some() && !fatal;
-                let resp = &mut self.queue[cursor].resp;
-                if resp.group == Grouping::PrefixAhead && !fatal {
-                    // The read group's prefix failed (its statement is
-                    // gone): this member never ran; it goes again alone,
-                    // and the prefix is prepared again.
-                    tracing::debug!(error = %err, "read-only prefix failed; re-preparing");
-                    resp.group = Grouping::Member;
-                    if self.prefix != Prefix::Off {
-                        self.prefix = Prefix::Unprepared;
-                    }
-                    if can_redo {
-                        self.redo_current();
-                    } else {
-                        resp.skip();
-                        if !self.queue[cursor].sync {
-                            self.skipping = true;
-                            self.finish_current(None);
-                        }
-                    }
-                    return Ok(());
-                }
-                if can_redo && code == "25006" && resp.error.is_none() {
-                    // A read-group member that writes after all (a
-                    // function, FOR UPDATE): it goes again alone, and its
-                    // statement is never grouped again.
-                    if let Some(s) = resp.stmt.clone() {
-                        self.cache.forbid_grouping(&s);
-                    }
-                    self.redo_current();
-                    return Ok(());
-                }
-                if resp.error.is_none() {
-                    resp.error = Some(err.clone());
-                }
-                // A cached statement whose plan is stale leaves the cache
-                // (and is prepared again next time); one that failed to
-                // parse leaves it when its request ends.
-                if resp.stale_plan() {
-                    if let Some(s) = &resp.stmt {
-                        self.cache.remove(s);
-                    }
-                }
-                if fatal {
-                    // The server closes the session after FATAL.
-                    return Err(if err.kind() == ErrorKind::Connection {
-                        err
-                    } else {
-                        err.with_kind(ErrorKind::Connection)
-                    });
-                }
-                if !self.queue[cursor].sync {
-                    self.skipping = true;
-                    self.finish_current(None);
-                }
-            }
-            Message::ReadyForQuery(body) => {
-                let status = TransactionStatus::from_byte(body.status()).ok_or_else(|| {
-                    Error::protocol(format!(
-                        "ReadyForQuery with an unknown transaction status {:?}",
-                        char::from(body.status())
-                    ))
-                })?;
-                self.tx_status = status;
-                self.rfqs += 1;
-                // Parts of an atomic group (or members of a read group) the
-                // server skipped after a failed one end here, with the
-                // request carrying the Sync.
-                while self.queue.get(self.cursor).is_some_and(|r| !r.sync) {
-                    self.finish_skipped();
-                }
-                let Some(r) = self.queue.get_mut(self.cursor) else {
-                    return Err(Error::protocol("ReadyForQuery with no query in flight"));
-                };
-                if self.skipping {
-                    self.skipping = false;
-                    if r.resp.error.is_none() && r.resp.tag.is_none() && !r.redo {
-                        if r.resp.group.grouped() && r.resend.is_some() {
-                            r.redo = true;
-                        } else {
-                            r.resp.skip();
-                        }
-                    }
-                }
-                let last = self.cursor;
-                let grouped = r.resp.group.grouped();
-                if r.redo {
-                    self.advance();
-                } else {
-                    self.finish_current(Some(status));
-                }
-                if grouped {
-                    self.resend_redos(last);
-                }
-                self.gc();
-            }
-            Message::CopyInResponse(_) => {
-                // COPY FROM STDIN through a query method: it cannot get its
-                // data. Refuse cleanly so the connection stays usable: a
-                // CopyFail right behind the request (nothing behind it was
-                // written: a COPY request carries a barrier), and, in the
-                // extended protocol, a Sync (the server ignored the
-                // request's own Sync while in COPY mode, and skips to the
-                // next Sync after the CopyFail's error).
-                if resp.error.is_none() {
-                    resp.error = Some(Error::new(
-                        ErrorKind::Other,
-                        "COPY ... FROM STDIN cannot run through query, execute or simple_query \
-                         (it needs COPY data, which these methods do not send); the COPY was \
-                         aborted and the connection remains usable",
-                    ));
-                }
-                let mut out = BytesMut::new();
-                let _ = postgres_protocol::message::frontend::copy_fail(
-                    "COPY FROM STDIN is not supported by this method",
-                    &mut out,
-                );
-                if resp.proto == Proto::Extended {
-                    postgres_protocol::message::frontend::sync(&mut out);
-                }
-                let at = self.queue[cursor].end;
-                if !self.splice(at, &out) {
-                    // What follows the COPY reached the server inside COPY
-                    // mode: the session cannot be put back in step.
-                    return Err(Error::new(
-                        ErrorKind::Connection,
-                        "COPY FROM STDIN started where no COPY was expected; the connection was closed",
-                    ));
-                }
-                self.queue[cursor].end = at + out.len() as u64;
-            }
+            Message::ErrorResponse(body) => self.on_error(cursor, body)?,
+            Message::ReadyForQuery(body) => self.on_ready(body)?,
+            Message::CopyInResponse(_) => self.on_copy_in(cursor)?,
             Message::CopyOutResponse(_) => {
                 resp.skipping_copy = true;
                 if resp.error.is_none() {
@@ -560,6 +282,130 @@ impl Engine {
                 )));
             }
         }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// A RowDescription: the request's columns (stored with its statement
+    /// when it describes one).
+    pub(super) fn on_row_description(
+        &mut self,
+        cursor: usize,
+        body: RowDescriptionBody,
+    ) -> Result<(), Error> {
+        let resp = &mut self.queue[cursor].resp;
+        let mut columns = Vec::new();
+        let mut it = body.fields();
+        while let Some(f) = it
+            .next()
+            .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad RowDescription", e))?
+        {
+            columns.push(Column {
+                name: f.name().to_string(),
+                type_: type_of(f.type_oid()),
+                table_oid: f.table_oid(),
+                column_id: f.column_id(),
+                type_modifier: f.type_modifier(),
+            });
+        }
+        let text = resp.proto == Proto::Simple || resp.text_results;
+        let desc = Arc::new(RowDesc { columns, text });
+        if resp.describing && resp.proto == Proto::Extended {
+            if let Some(s) = &resp.stmt {
+                let stored = if text {
+                    Arc::new(RowDesc {
+                        columns: desc.columns.clone(),
+                        text: false,
+                    })
+                } else {
+                    desc.clone()
+                };
+                let _ = s.0.described.set(Described {
+                    params: resp.params.clone().unwrap_or_default(),
+                    desc: stored,
+                });
+            }
+        }
+        resp.desc = Some(desc);
+        Ok(())
+    }
+
+    /// A CommandComplete: the request's tag (or the read-group prefix's).
+    pub(super) fn on_command_complete(
+        &mut self,
+        cursor: usize,
+        body: CommandCompleteBody,
+    ) -> Result<(), Error> {
+        let tag = body
+            .tag()
+            .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad CommandComplete", e))?
+            .to_string();
+        let resp = &mut self.queue[cursor].resp;
+        if resp.group == Grouping::PrefixAhead {
+            // The read group's prefix, not this request's.
+            resp.group = Grouping::Member;
+            return Ok(());
+        }
+        if response::invalidates_cache(&tag) {
+            self.cache.clear();
+            if (tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE")) && self.prefix != Prefix::Off
+            {
+                self.prefix = Prefix::Unprepared;
+            }
+        }
+        let resp = &mut self.queue[cursor].resp;
+        if resp.proto == Proto::Simple {
+            let rows = response::rows_from_tag(&tag);
+            resp.simple.push(SimpleQueryMessage::CommandComplete {
+                tag: tag.clone(),
+                rows,
+            });
+            resp.desc = None;
+        }
+        resp.tag = Some(tag);
+        if !self.queue[cursor].sync {
+            self.finish_current(None);
+        }
+        Ok(())
+    }
+
+    /// A CopyInResponse nobody asked for: refused with a CopyFail.
+    pub(super) fn on_copy_in(&mut self, cursor: usize) -> Result<(), Error> {
+        let resp = &mut self.queue[cursor].resp;
+        // COPY FROM STDIN through a query method: it cannot get its
+        // data. Refuse cleanly so the connection stays usable: a
+        // CopyFail right behind the request (nothing behind it was
+        // written: a COPY request carries a barrier), and, in the
+        // extended protocol, a Sync (the server ignored the
+        // request's own Sync while in COPY mode, and skips to the
+        // next Sync after the CopyFail's error).
+        if resp.error.is_none() {
+            resp.error = Some(Error::new(
+                ErrorKind::Other,
+                "COPY ... FROM STDIN cannot run through query, execute or simple_query \
+                 (it needs COPY data, which these methods do not send); the COPY was \
+                 aborted and the connection remains usable",
+            ));
+        }
+        let mut out = BytesMut::new();
+        let _ = postgres_protocol::message::frontend::copy_fail(
+            "COPY FROM STDIN is not supported by this method",
+            &mut out,
+        );
+        if resp.proto == Proto::Extended {
+            postgres_protocol::message::frontend::sync(&mut out);
+        }
+        let at = self.queue[cursor].end;
+        if !self.splice(at, &out) {
+            // What follows the COPY reached the server inside COPY
+            // mode: the session cannot be put back in step.
+            return Err(Error::new(
+                ErrorKind::Connection,
+                "COPY FROM STDIN started where no COPY was expected; the connection was closed",
+            ));
+        }
+        self.queue[cursor].end = at + out.len() as u64;
         Ok(())
     }
 }

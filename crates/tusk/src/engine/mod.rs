@@ -12,6 +12,7 @@
 
 pub(crate) mod response;
 
+mod complete;
 mod dispatch;
 mod driver;
 mod group;
