@@ -7,7 +7,7 @@ use crate::connection::TransactionStatus;
 /// One backend message: tag, length, body.
 fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
     let mut m = vec![tag];
-    m.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+    m.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
     m.extend_from_slice(body);
     m
 }
@@ -28,7 +28,7 @@ fn bind_complete() -> Vec<u8> {
 
 /// A RowDescription of int4 columns named as given, in binary.
 fn row_description(names: &[&str]) -> Vec<u8> {
-    let mut b = (names.len() as i16).to_be_bytes().to_vec();
+    let mut b = i16::try_from(names.len()).unwrap().to_be_bytes().to_vec();
     for n in names {
         b.extend_from_slice(&cstr(n));
         b.extend_from_slice(&0u32.to_be_bytes()); // table oid
@@ -43,7 +43,7 @@ fn row_description(names: &[&str]) -> Vec<u8> {
 
 /// A DataRow of int4 values (None: NULL).
 fn data_row(values: &[Option<i32>]) -> Vec<u8> {
-    let mut b = (values.len() as i16).to_be_bytes().to_vec();
+    let mut b = i16::try_from(values.len()).unwrap().to_be_bytes().to_vec();
     for v in values {
         match v {
             Some(v) => {
@@ -189,7 +189,7 @@ fn a_message_over_the_size_cap_is_refused_before_it_is_buffered() {
     let mut e = engine();
     submit(&mut e);
     let mut header = vec![b'D'];
-    header.extend_from_slice(&((MAX_MESSAGE as u32) + 1).to_be_bytes());
+    header.extend_from_slice(&(u32::try_from(MAX_MESSAGE).unwrap() + 1).to_be_bytes());
     let err = e.receive(&header).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Protocol);
     assert!(
@@ -200,7 +200,7 @@ fn a_message_over_the_size_cap_is_refused_before_it_is_buffered() {
     let mut e = engine();
     submit(&mut e);
     let mut header = vec![b'D'];
-    header.extend_from_slice(&(MAX_MESSAGE as u32).to_be_bytes());
+    header.extend_from_slice(&u32::try_from(MAX_MESSAGE).unwrap().to_be_bytes());
     assert!(!e.receive(&header).unwrap());
 }
 
