@@ -132,6 +132,33 @@ impl Engine {
         id
     }
 
+    /// A lower bound of the bytes the server still sends for the requests
+    /// wholly written, less what may already sit in the receive buffer:
+    /// for each Sync, a ReadyForQuery (6 bytes), and before it at least one
+    /// answer of 5 bytes or more (ParseComplete, BindComplete, an error,
+    /// ...) to the request's own messages, unless an earlier part of its
+    /// Sync group may fail and make the server skip them, or the request is
+    /// the one being answered. What a waiting
+    /// driver may ask the kernel to wait for (see [`State::drive`]).
+    pub(crate) fn owed_bytes(&self) -> usize {
+        let mut owed = 0usize;
+        let mut alone = self.cursor == 0 || self.queue.get(self.cursor - 1).is_none_or(|r| r.sync);
+        for (i, r) in self.queue.iter().enumerate().skip(self.cursor) {
+            if r.sync && !r.done && r.end <= self.written {
+                // (The request answered now may have had all but its
+                // ReadyForQuery.)
+                let answered = i == self.cursor;
+                owed += if alone && !answered && r.end - r.start > SYNC.len() as u64 {
+                    11
+                } else {
+                    6
+                };
+            }
+            alone = r.sync;
+        }
+        owed.saturating_sub(self.rbuf.len())
+    }
+
     /// Where the write buffer and the queue end now, to undo appends made
     /// under the same lock with [`Engine::undo`].
     pub(crate) fn mark(&self) -> (usize, u64) {

@@ -441,3 +441,59 @@ fn an_abandoned_request_is_still_read_to_its_end() {
     assert_eq!(e.collect(b).rows.len(), 2);
     assert_eq!(e.in_flight(), 0);
 }
+
+#[test]
+fn owed_bytes_is_a_lower_bound_of_what_the_server_sends() {
+    let mut e = engine();
+    assert_eq!(e.owed_bytes(), 0);
+    let encode = |w: &mut BytesMut| {
+        w.extend_from_slice(&bind_complete()); // any message: its size matters only
+        Ok(())
+    };
+    let inner = Submit {
+        sync: false,
+        ..Submit::WHOLE
+    };
+    let a = e
+        .submit(Submit::WHOLE, Response::extended(), encode)
+        .unwrap();
+    e.submit(Submit::WHOLE, Response::extended(), encode)
+        .unwrap();
+    // A bare Sync (waiting behind a describe): a ReadyForQuery only.
+    e.submit(Submit::WHOLE, Response::extended(), |_| Ok(()))
+        .unwrap();
+    // An atomic group: its last part may get a ReadyForQuery only.
+    e.submit(inner, Response::extended(), encode).unwrap();
+    e.submit(Submit::WHOLE, Response::extended(), encode)
+        .unwrap();
+    // Nothing written yet: nothing owed.
+    assert_eq!(e.owed_bytes(), 0);
+    e.sent(e.wbuf.len());
+    // The request answered now (6: it may have had all but its
+    // ReadyForQuery), a lone one (11), the bare Sync (6), the group's
+    // inner part (0) and last part (6).
+    assert_eq!(e.owed_bytes(), 6 + 11 + 6 + 6);
+    // What already sits in the receive buffer counts against it.
+    e.receive(&[b'2', 0, 0, 0]).unwrap();
+    assert_eq!(e.owed_bytes(), 6 + 11 + 6 + 6 - 4);
+    e.receive(&[4]).unwrap();
+    e.receive(&ready(b'I')).unwrap();
+    assert!(e.req(a).unwrap().done);
+    // The smallest answers the server could send: an error and a
+    // ReadyForQuery for the lone one, ReadyForQuery for the bare Sync, an
+    // error for the group's first part and one ReadyForQuery for the group.
+    let least = [
+        msg(b'E', &[0]),
+        ready(b'I'),
+        ready(b'I'),
+        msg(b'E', &[0]),
+        ready(b'I'),
+    ]
+    .concat();
+    assert!(
+        e.owed_bytes() <= least.len(),
+        "{} > {}",
+        e.owed_bytes(),
+        least.len()
+    );
+}

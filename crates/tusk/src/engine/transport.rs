@@ -73,6 +73,8 @@ impl State {
         {
             return Poll::Pending;
         }
+        // Wake for several pipelined answers at once rather than for each.
+        self.io.set_low_water(low_water(self.engine.owed_bytes()));
         match self.io.poll_read(cx, &mut self.engine.rbuf) {
             Poll::Ready(Ok(0)) => {
                 self.fail(Error::new(
@@ -130,5 +132,17 @@ impl State {
             Poll::Ready(Err(err)) => Err(Error::io("writing to the server failed", err)),
             _ => Ok(()),
         }
+    }
+}
+
+/// The socket's read low-water mark for `owed` bytes the server owes at
+/// least: off for a few answers (nothing to gain, and no system call to
+/// change it), else the largest power of two not above it (so that it
+/// changes, with a system call, only when the depth of the pipeline does).
+fn low_water(owed: usize) -> usize {
+    if owed < 128 {
+        1
+    } else {
+        1 << owed.ilog2()
     }
 }

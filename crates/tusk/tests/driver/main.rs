@@ -9,6 +9,7 @@ mod cancel;
 mod copy;
 mod faults;
 mod groups;
+mod low_water;
 mod pipeline;
 mod pooler;
 mod review;
