@@ -98,9 +98,29 @@ impl Client {
         if let Some(e) = &st.broken {
             return Err(e.clone());
         }
+        // The Bind is encoded into the engine's scratch buffer (no
+        // allocation per query), then copied behind the flight's other
+        // messages.
+        let mut bindbuf = st.take_scratch();
+        let plan = self.build_with(st, &mut bindbuf, q, params, described, stream_limit, part);
+        st.put_scratch(bindbuf);
+        plan
+    }
+
+    /// [`Client::build`], with `bindbuf` (empty) to encode the Bind into.
+    #[allow(clippy::too_many_arguments)]
+    fn build_with(
+        &self,
+        st: &mut State,
+        bindbuf: &mut BytesMut,
+        q: &Query<'_>,
+        params: &[Param<'_>],
+        described: Option<&Statement>,
+        stream_limit: Option<usize>,
+        part: Part,
+    ) -> Result<Plan, Error> {
         let text = q.opts.text;
         let mut scratch = BytesMut::new();
-        let mut bindbuf = BytesMut::new();
         let mut resp = Response::extended();
         resp.text_results = text;
         resp.stream_limit = stream_limit;
@@ -121,7 +141,7 @@ impl Client {
                 &owned
             };
             params::try_bind(
-                &mut bindbuf,
+                bindbuf,
                 "",
                 stmt.name(),
                 modes,
@@ -144,7 +164,7 @@ impl Client {
                     frontend::parse("", stmt.sql(), d.params.iter().map(Type::oid), w)
                         .map_err(map_err)?;
                 }
-                w.extend_from_slice(&bindbuf);
+                w.extend_from_slice(bindbuf);
                 frontend::execute("", 0, w).map_err(map_err)
             })?;
             return Ok(Plan::Run(self.ticket(id)));
@@ -175,15 +195,8 @@ impl Client {
                         break;
                     }
                     bindbuf.clear();
-                    match params::try_bind(
-                        &mut bindbuf,
-                        "",
-                        s.name(),
-                        &s.0.modes,
-                        server,
-                        params,
-                        text,
-                    ) {
+                    match params::try_bind(bindbuf, "", s.name(), &s.0.modes, server, params, text)
+                    {
                         Ok(()) => {
                             chosen = Some((s.clone(), false));
                             break;
@@ -209,7 +222,7 @@ impl Client {
                 resp.stmt = Some(stmt);
                 resp.cached = true;
                 let id = self.push(st, resp, q, part, copy, |w| {
-                    w.extend_from_slice(&bindbuf);
+                    w.extend_from_slice(bindbuf);
                     frontend::execute("", 0, w).map_err(map_err)
                 })?;
                 return Ok(Plan::Run(self.ticket(id)));
@@ -257,15 +270,7 @@ impl Client {
                 Some(Arc::downgrade(&st.to_close)),
             );
             if !infer {
-                params::try_bind(
-                    &mut bindbuf,
-                    "",
-                    stmt.name(),
-                    &stmt.0.modes,
-                    None,
-                    params,
-                    text,
-                )?;
+                params::try_bind(bindbuf, "", stmt.name(), &stmt.0.modes, None, params, text)?;
             }
             st.append_closes();
             resp.parse = ParseStep::Sent;
@@ -284,7 +289,7 @@ impl Client {
             } else {
                 let id = self.push(st, resp, q, part, copy, |w| {
                     head(w)?;
-                    w.extend_from_slice(&bindbuf);
+                    w.extend_from_slice(bindbuf);
                     frontend::execute("", 0, w).map_err(map_err)
                 })?;
                 (id, Plan::Run(self.ticket(id)))
@@ -299,7 +304,7 @@ impl Client {
         // Unnamed statement: Parse/Describe/Bind/Execute/Sync in one flight.
         let stmt = Statement::new(String::new(), q.sql.into(), modes, None);
         if !infer {
-            params::try_bind(&mut bindbuf, "", "", &stmt.0.modes, None, params, text)?;
+            params::try_bind(bindbuf, "", "", &stmt.0.modes, None, params, text)?;
         }
         st.append_closes();
         resp.parse = ParseStep::Sent;
@@ -316,7 +321,7 @@ impl Client {
         }
         let id = self.push(st, resp, q, part, copy, |w| {
             head(w)?;
-            w.extend_from_slice(&bindbuf);
+            w.extend_from_slice(bindbuf);
             frontend::execute("", 0, w).map_err(map_err)
         })?;
         Ok(Plan::Run(self.ticket(id)))

@@ -9,6 +9,9 @@ use super::*;
 /// socket.
 pub(crate) struct Engine {
     pub(super) wbuf: BytesMut,
+    /// A buffer lent to whoever encodes a request (see
+    /// [`Engine::take_scratch`]).
+    scratch: BytesMut,
     pub(super) rbuf: BytesMut,
     pub(super) queue: VecDeque<Req>,
     /// Index into `queue` of the first request not done.
@@ -78,6 +81,7 @@ impl Engine {
     ) -> Engine {
         Engine {
             wbuf: BytesMut::with_capacity(8192),
+            scratch: BytesMut::new(),
             rbuf,
             queue: VecDeque::new(),
             cursor: 0,
@@ -122,6 +126,21 @@ impl Engine {
     /// The id the next request pushed will get.
     pub(crate) fn next_request_id(&self) -> u64 {
         self.next_id
+    }
+
+    /// Lends the scratch buffer (empty) to encode a part of a request
+    /// into: kept across requests, it saves an allocation per query.
+    pub(crate) fn take_scratch(&mut self) -> BytesMut {
+        std::mem::take(&mut self.scratch)
+    }
+
+    /// Gives the scratch buffer back (emptied; one grown past 64 KiB by a
+    /// large request is dropped instead of kept).
+    pub(crate) fn put_scratch(&mut self, mut buf: BytesMut) {
+        buf.clear();
+        if buf.capacity() <= 64 * 1024 {
+            self.scratch = buf;
+        }
     }
 
     /// True when no request is waiting for the server and nothing is unsent.
