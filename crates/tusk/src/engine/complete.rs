@@ -14,6 +14,9 @@ impl Engine {
         let r = &mut self.queue[cursor];
         r.resp.status = Some(status.unwrap_or(tx_status));
         r.done = true;
+        if let Some(w) = r.watcher.take() {
+            w.wake();
+        }
         if !r.groupable {
             self.ungroupable_in_flight -= 1;
         }
@@ -62,6 +65,7 @@ impl Engine {
         while self.queue.get(self.cursor).is_some_and(|r| r.done) {
             self.cursor += 1;
         }
+        self.wake_watcher();
     }
 
     /// Ends a part of an atomic group that the server skipped; a read-group

@@ -98,6 +98,9 @@ impl Engine {
             if let Some(w) = r.waker.take() {
                 w.wake();
             }
+            if let Some(w) = r.watcher.take() {
+                w.wake();
+            }
         }
         self.waiting = 0;
         self.ungroupable_in_flight = 0;

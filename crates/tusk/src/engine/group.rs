@@ -234,6 +234,7 @@ impl Engine {
             while self.queue.get(self.cursor).is_some_and(|r| r.done) {
                 self.cursor += 1;
             }
+            self.wake_watcher();
             return;
         }
         for (&i, (start, end, parse_again)) in redos.iter().zip(spans) {

@@ -56,7 +56,7 @@ pub(crate) type NoticeHandler = Arc<dyn Fn(&Notice) + Send + Sync>;
 
 pub(crate) use driver::Driver;
 pub(crate) use group::Prefix;
-pub(crate) use queue::{Req, Submit};
+pub(crate) use queue::{Progress, Req, Submit};
 pub(crate) use state::Engine;
 pub(crate) use ticket::{Shared, Ticket};
 pub(crate) use transport::State;

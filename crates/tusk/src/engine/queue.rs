@@ -30,6 +30,20 @@ pub(crate) struct Req {
     /// The member is to be sent again when its group's ReadyForQuery
     /// arrives (it is not done; its caller keeps waiting).
     pub redo: bool,
+    /// A timed stream's watchdog, woken when the request starts being
+    /// answered and when it ends (see [`Engine::watch`]).
+    pub watcher: Option<Waker>,
+}
+
+/// How far a request has got (see [`Engine::progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// Done, or gone (collected, or the connection broke).
+    Over,
+    /// Waiting behind other requests, or not all written yet.
+    Queued,
+    /// The server is answering it: it is at the front, wholly written.
+    Running,
 }
 
 /// How a submitted request ends and what the engine may do with it.
@@ -128,6 +142,7 @@ impl Engine {
             groupable,
             resend: None,
             redo: false,
+            watcher: None,
         });
         id
     }
@@ -157,6 +172,45 @@ impl Engine {
             alone = r.sync;
         }
         owed.saturating_sub(self.rbuf.len())
+    }
+
+    /// How far request `id` has got.
+    pub(crate) fn progress(&self, id: u64) -> Progress {
+        match self.req(id) {
+            None => Progress::Over,
+            Some(r) if r.done => Progress::Over,
+            Some(r) if self.current_id() == Some(id) && self.is_written(r) => Progress::Running,
+            Some(_) => Progress::Queued,
+        }
+    }
+
+    /// How far request `id` has got; unless it is over, `w` is woken when
+    /// that changes (it starts being answered, or it ends): a watchdog
+    /// waits on the engine instead of polling.
+    pub(crate) fn watch(&mut self, id: u64, w: &Waker) -> Progress {
+        let p = self.progress(id);
+        if p != Progress::Over {
+            if let Some(r) = self.req_mut(id) {
+                match &r.watcher {
+                    Some(old) if old.will_wake(w) => {}
+                    _ => r.watcher = Some(w.clone()),
+                }
+            }
+        }
+        p
+    }
+
+    /// Wakes the watcher of the request at the front once it is wholly
+    /// written (it is being answered now).
+    pub(super) fn wake_watcher(&mut self) {
+        let written = self.written;
+        if let Some(r) = self.queue.get_mut(self.cursor) {
+            if r.watcher.is_some() && r.end <= written {
+                if let Some(w) = r.watcher.take() {
+                    w.wake();
+                }
+            }
+        }
     }
 
     /// Where the write buffer and the queue end now, to undo appends made

@@ -127,7 +127,11 @@ impl State {
             e.wbuf = head;
             r
         };
-        e.written += (before - e.wbuf.len()) as u64;
+        let wrote = before - e.wbuf.len();
+        e.written += wrote as u64;
+        if wrote > 0 {
+            e.wake_watcher();
+        }
         match res {
             Poll::Ready(Err(err)) => Err(Error::io("writing to the server failed", err)),
             _ => Ok(()),

@@ -19,6 +19,7 @@ mod session;
 mod stale_plan;
 mod stream;
 mod stream_release;
+mod timed_stream;
 mod timeouts;
 mod user_types;
 
