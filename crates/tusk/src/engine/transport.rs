@@ -141,12 +141,37 @@ impl State {
 
 /// The socket's read low-water mark for `owed` bytes the server owes at
 /// least: off for a few answers (nothing to gain, and no system call to
-/// change it), else the largest power of two not above it (so that it
-/// changes, with a system call, only when the depth of the pipeline does).
+/// change it), else the largest of 2^k and 1.5 * 2^k not above it (so
+/// that it changes, with a system call, only when the depth of the
+/// pipeline does, and stays within three quarters of the bound).
 fn low_water(owed: usize) -> usize {
     if owed < 128 {
-        1
+        return 1;
+    }
+    let pow = 1usize << owed.ilog2();
+    let mid = pow + pow / 2;
+    if mid <= owed {
+        mid
     } else {
-        1 << owed.ilog2()
+        pow
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn low_water_never_exceeds_what_is_owed() {
+        for owed in 0..100_000 {
+            let l = super::low_water(owed);
+            assert!(l >= 1);
+            assert!(
+                owed < 128 || (l <= owed && l * 4 > owed * 2),
+                "{owed} -> {l}"
+            );
+        }
+        assert_eq!(super::low_water(127), 1);
+        assert_eq!(super::low_water(200), 192);
+        assert_eq!(super::low_water(660), 512);
+        assert_eq!(super::low_water(800), 768);
     }
 }
