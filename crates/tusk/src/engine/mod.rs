@@ -9,6 +9,28 @@
 //! caller. A caller that is dropped marks its request abandoned: the driver
 //! still reads its response up to ReadyForQuery, so the connection stays in
 //! step. One Sync per request keeps one caller's error from touching another.
+//!
+//! Requests enter through one door, [`Engine::submit`]: the caller encodes
+//! its messages, the engine appends the Sync, queues the request and
+//! returns its id (a [`Ticket`] waits for it). A driver waiting for many
+//! pipelined answers asks the kernel to wake it only once the socket holds
+//! a lower bound of what the server still owes ([`Engine::owed_bytes`]), so
+//! one wake-up, read and write serve several queries.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `state` | [`Engine`]: everything but the socket; read-only views |
+//! | `transport` | [`State`]: the engine with its socket; flush, read, a driver turn |
+//! | `queue` | the request queue, [`Engine::submit`], offsets, collect, abandon |
+//! | `dispatch` | framing the receive buffer and applying each message |
+//! | `complete` | ending requests (CommandComplete, ErrorResponse, ReadyForQuery) |
+//! | `group` | read groups (opt-in): grouping, the read-only prefix, resending |
+//! | `driver` | the driver role and the wakers |
+//! | `ticket` | [`Shared`], waiting and driving, [`Ticket`] |
+//! | `response` | what one request collects, [`TransactionStatus`] parsing |
+//!
+//! No I/O happens outside `transport`: `tests` feeds dispatch recorded and
+//! malformed server byte streams without a server.
 
 pub(crate) mod response;
 
