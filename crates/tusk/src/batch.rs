@@ -1,6 +1,7 @@
 //! Batches: N statements in one flight, one result or error each.
 
 use crate::client::{Client, GroupError};
+use crate::connection::TransactionStatus;
 use crate::engine::Ticket;
 use crate::error::Error;
 use crate::query::{IntoQuery, Query};
@@ -240,7 +241,9 @@ impl<'a> Batch<'a> {
                     .collect());
             };
             let r = &resps[i];
-            let status = resps.last().map_or(b'I', |r| r.status);
+            let status = resps
+                .last()
+                .map_or(Some(TransactionStatus::Idle), |r| r.status);
             let e = r.error.clone().unwrap_or_else(Error::closed);
             if e.kind() == crate::ErrorKind::Connection || e.kind() == crate::ErrorKind::Closed {
                 return Err(e);
@@ -249,7 +252,8 @@ impl<'a> Batch<'a> {
             // the stale one that ran may have done what the rollback does
             // not undo (nextval, dblink, NOTICEs), and would do it twice.
             let nothing_ran = resps[..i].iter().all(|r| !r.bound);
-            if r.stale_plan() && status == b'I' && !retried && nothing_ran {
+            if r.stale_plan() && status == Some(TransactionStatus::Idle) && !retried && nothing_ran
+            {
                 tracing::debug!(error = %e, "stale cached statement in an atomic batch; retrying once");
                 retried = true;
                 continue;

@@ -214,7 +214,7 @@ pub(crate) fn give_up(
     after: Duration,
     grace: Duration,
 ) -> (Error, bool) {
-    if st.tx_status == b'I' {
+    if st.tx_status == crate::TransactionStatus::Idle {
         let e = Error::new(
             ErrorKind::Timeout,
             format!(

@@ -105,11 +105,7 @@ impl Connection {
 
     /// The transaction status from the last ReadyForQuery.
     pub fn transaction_status(&self) -> TransactionStatus {
-        match self.client.shared.lock().tx_status {
-            b'T' => TransactionStatus::InTransaction,
-            b'E' => TransactionStatus::Failed,
-            _ => TransactionStatus::Idle,
-        }
+        self.client.shared.lock().tx_status
     }
 
     /// Prepares `sql` into the automatic statement cache (Parse and
@@ -241,10 +237,7 @@ impl Drop for ExternalRole<'_> {
 impl Drop for Connection {
     fn drop(&mut self) {
         // (A session reset queued and not sent is not worth sending now.)
-        let idle = {
-            let st = self.client.shared.lock();
-            st.in_flight() == 0 && st.wbuf.is_empty()
-        };
+        let idle = self.client.shared.lock().nothing_to_send();
         if idle {
             terminate(&self.client);
         }

@@ -38,14 +38,16 @@ impl Connection {
         if let Some(e) = &st.broken {
             return Err(e.clone());
         }
-        postgres_protocol::message::frontend::query(sql, &mut st.wbuf).map_err(|e| {
-            Error::with_source(
-                crate::error::ErrorKind::Conversion,
-                "cannot encode message",
-                e,
-            )
+        let resp = crate::engine::Response::simple();
+        let id = st.submit(crate::engine::Submit::WHOLE, resp, |w| {
+            postgres_protocol::message::frontend::query(sql, w).map_err(|e| {
+                Error::with_source(
+                    crate::error::ErrorKind::Conversion,
+                    "cannot encode message",
+                    e,
+                )
+            })
         })?;
-        let id = st.push(crate::engine::response::Response::simple());
         // Nobody waits for its answer: it is read and dropped.
         st.abandon(id);
         st.notifications.clear();

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::engine::{Shared, Ticket};
+use crate::engine::{Progress, Shared, Ticket};
 use crate::error::Error;
 use crate::query::Query;
 use crate::row::Row;
@@ -110,7 +110,8 @@ impl RowStream {
                 let resp = st.collect(id);
                 self.ticket.finished = true;
                 self.ended = true;
-                let stale = resp.stale_plan() && resp.status == b'I';
+                let stale =
+                    resp.stale_plan() && resp.status == Some(crate::TransactionStatus::Idle);
                 let e = resp.error.unwrap_or_else(Error::closed);
                 Some((timed_out(self.timer.as_ref(), e), stale))
             }
@@ -233,9 +234,6 @@ struct TimerState {
     gave_up: Mutex<Option<Error>>,
 }
 
-/// How often the watchdog looks at the query's progress.
-const TICK: Duration = Duration::from_millis(1);
-
 impl Timer {
     fn start(ticket: &Ticket, after: Duration) -> Timer {
         let state = Arc::new(TimerState::default());
@@ -273,36 +271,39 @@ fn timed_out(timer: Option<&Timer>, e: Error) -> Error {
     }
 }
 
-enum Progress {
-    /// Done, or gone (collected, or the connection broke).
-    Over,
-    /// Waiting behind other queries, or not all written yet.
-    Queued,
-    /// The server is answering it.
-    Running,
-}
-
-fn progress(shared: &Weak<Shared>, id: u64) -> Progress {
+/// How far the query has got; unless it is over, the engine wakes the
+/// calling task when that changes (no polling).
+fn watch_progress(shared: &Weak<Shared>, id: u64, cx: &mut Context<'_>) -> Progress {
     let Some(shared) = shared.upgrade() else {
         return Progress::Over;
     };
-    let st = shared.lock();
-    match st.req(id) {
-        None => Progress::Over,
-        Some(r) if r.done => Progress::Over,
-        Some(r) if st.current_id() == Some(id) && st.is_written(r) => Progress::Running,
-        Some(_) => Progress::Queued,
-    }
+    let mut st = shared.lock();
+    st.watch(id, cx.waker())
+}
+
+/// Waits until the query is being answered (true) or is over (false).
+async fn until_running(shared: &Weak<Shared>, id: u64) -> bool {
+    std::future::poll_fn(|cx| match watch_progress(shared, id, cx) {
+        Progress::Over => Poll::Ready(false),
+        Progress::Running => Poll::Ready(true),
+        Progress::Queued => Poll::Pending,
+    })
+    .await
+}
+
+/// Waits until the query is over.
+async fn until_over(shared: &Weak<Shared>, id: u64) {
+    std::future::poll_fn(|cx| match watch_progress(shared, id, cx) {
+        Progress::Over => Poll::Ready(()),
+        _ => Poll::Pending,
+    })
+    .await;
 }
 
 async fn watch(shared: Weak<Shared>, id: u64, after: Duration, state: Arc<TimerState>) {
     tokio::time::sleep(after).await;
-    loop {
-        match progress(&shared, id) {
-            Progress::Over => return,
-            Progress::Running => break,
-            Progress::Queued => tokio::time::sleep(TICK).await,
-        }
+    if !until_running(&shared, id).await {
+        return;
     }
     state.canceling.store(true, Ordering::Release);
     let grace = crate::cancel::grace(after);
@@ -315,13 +316,10 @@ async fn watch(shared: Weak<Shared>, id: u64, after: Duration, state: Arc<TimerS
             None => return,
         }
         let until = (tokio::time::Instant::now() + interval).min(deadline);
-        while tokio::time::Instant::now() < until {
-            if matches!(progress(&shared, id), Progress::Over) {
-                return;
-            }
-            tokio::time::sleep(TICK).await;
-        }
-        if matches!(progress(&shared, id), Progress::Over) {
+        if tokio::time::timeout_at(until, until_over(&shared, id))
+            .await
+            .is_ok()
+        {
             return;
         }
         if tokio::time::Instant::now() >= deadline {

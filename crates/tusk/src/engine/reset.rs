@@ -17,7 +17,8 @@ use bytes::BytesMut;
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 
-use super::{Response, State};
+use super::{CarriedReset, Engine, Response, Submit};
+use crate::connection::TransactionStatus;
 use crate::error::{DbError, Error, ErrorKind};
 
 /// A reset statement known to one connection.
@@ -62,7 +63,7 @@ fn map_err(e: std::io::Error) -> Error {
     Error::with_source(ErrorKind::Conversion, "cannot encode message", e)
 }
 
-impl State {
+impl Engine {
     /// Queues `parts` to run before the next request (see the module docs).
     /// A reset already queued and not sent is kept: the parts it lacks go
     /// in before its last statement (its `COMMIT`), so nothing either
@@ -143,8 +144,7 @@ impl State {
         if own_sync {
             frontend::sync(&mut out);
         }
-        resp.reset_left = parts.len();
-        resp.reset_rfq = own_sync;
+        resp.reset = CarriedReset::new(parts.len(), own_sync);
         // A barrier where the request starts ends a request ahead of it
         // (a timed query): it stays there, so the reset is not written
         // before that request is answered.
@@ -183,10 +183,12 @@ impl State {
         if !self.reset.is_pending() {
             return;
         }
-        frontend::sync(&mut self.wbuf);
-        let id = self.push(Response::extended());
-        if let Some(r) = self.req_mut(id) {
-            r.abandoned = true;
+        // (Nothing to encode: the engine appends the Sync, and the reset
+        // goes in front of it.)
+        if let Ok(id) = self.submit(Submit::WHOLE, Response::extended(), |_| Ok(())) {
+            if let Some(r) = self.req_mut(id) {
+                r.abandoned = true;
+            }
         }
     }
 
@@ -195,15 +197,20 @@ impl State {
     pub(super) fn on_reset_message(&mut self, msg: Message) -> Result<(), Error> {
         let cursor = self.cursor;
         let resp = &mut self.queue[cursor].resp;
-        match msg {
-            Message::CommandComplete(_) => {
-                resp.reset_left = resp.reset_left.saturating_sub(1);
+        match (msg, resp.reset) {
+            (Message::CommandComplete(_), CarriedReset::Statements { left, own_sync }) => {
+                resp.reset = CarriedReset::new(left - 1, own_sync);
             }
-            Message::ReadyForQuery(body) if resp.reset_left == 0 => {
-                resp.reset_rfq = false;
-                self.tx_status = body.status();
+            (Message::ReadyForQuery(body), CarriedReset::ReadyForQuery) => {
+                resp.reset = CarriedReset::None;
+                self.tx_status = TransactionStatus::from_byte(body.status()).ok_or_else(|| {
+                    Error::protocol(format!(
+                        "ReadyForQuery with an unknown transaction status {:?}",
+                        char::from(body.status())
+                    ))
+                })?;
             }
-            Message::ErrorResponse(body) => {
+            (Message::ErrorResponse(body), _) => {
                 let db = DbError::parse(&mut body.fields())
                     .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
                 let db = Error::db(db);
@@ -217,12 +224,15 @@ impl State {
                     db,
                 ));
             }
-            Message::ParseComplete
-            | Message::BindComplete
-            | Message::CloseComplete
-            | Message::NoData
-            | Message::RowDescription(_)
-            | Message::EmptyQueryResponse => {}
+            (
+                Message::ParseComplete
+                | Message::BindComplete
+                | Message::CloseComplete
+                | Message::NoData
+                | Message::RowDescription(_)
+                | Message::EmptyQueryResponse,
+                _,
+            ) => {}
             _ => {
                 return Err(Error::protocol(
                     "unexpected message while the session reset was answered",
@@ -239,6 +249,6 @@ impl State {
             || self
                 .queue
                 .get(self.cursor)
-                .is_some_and(|r| r.resp.reset_left > 0 || r.resp.reset_rfq)
+                .is_some_and(|r| r.resp.reset.is_answering())
     }
 }

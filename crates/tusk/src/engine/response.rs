@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use postgres_types::Type;
 
+use crate::connection::TransactionStatus;
 use crate::error::Error;
 use crate::row::{Row, RowDesc};
 use crate::statement::Statement;
@@ -43,9 +44,8 @@ pub(crate) struct Response {
     pub stmt: Option<Statement>,
     /// The statement is the cache's (so errors may evict it).
     pub cached: bool,
-    /// A Parse is in the flight; `parsed` once ParseComplete arrived.
-    pub expect_parse: bool,
-    pub parsed: bool,
+    /// Where the flight's Parse stands.
+    pub parse: ParseStep,
     /// BindComplete arrived: the statement started to run, so an error
     /// from now on may come after side effects.
     pub bound: bool,
@@ -59,30 +59,115 @@ pub(crate) struct Response {
     pub stream_limit: Option<usize>,
     /// The last CommandComplete tag.
     pub tag: Option<String>,
-    /// PortalSuspended arrived (Execute with a row limit).
-    pub suspended: bool,
     pub error: Option<Error>,
     pub simple: Vec<SimpleQueryMessage>,
-    /// Transaction status from ReadyForQuery: b'I', b'T' or b'E'.
-    pub status: u8,
+    /// Transaction status from the ReadyForQuery that ended the request
+    /// (for a part of an atomic group, the last one known when it ended).
+    pub status: Option<TransactionStatus>,
     /// Skipping a COPY OUT this request did not ask for.
     pub skipping_copy: bool,
-    /// The request leads a read group: the group's read-only prefix
-    /// (BindComplete, one DataRow, CommandComplete) comes first and is
+    /// Whether the request was sent in a read group (see
+    /// `Engine::try_group`).
+    pub group: Grouping,
+    /// Whose request it is.
+    pub purpose: Purpose,
+    /// What is left of the answer to a session reset carried in front of
+    /// this request (see `engine::reset`).
+    pub reset: CarriedReset,
+}
+
+/// Where a request's Parse stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ParseStep {
+    /// Its flight has no Parse (the statement was prepared before).
+    #[default]
+    None,
+    /// A Parse is in the flight, not confirmed yet.
+    Sent,
+    /// ParseComplete arrived: the server has the statement.
+    Confirmed,
+}
+
+/// A request's place in a read group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Grouping {
+    /// Not in a read group.
+    #[default]
+    Alone,
+    /// It leads a read group, and the group's read-only prefix's answer
+    /// (BindComplete, one DataRow, CommandComplete) comes first: that is
     /// not this request's.
-    pub swallow: bool,
-    /// The request was sent in a read group (see `State::try_group`).
-    pub grouped: bool,
-    /// The request never ran: an earlier member of its atomic group failed.
-    pub skipped: bool,
-    /// The hidden request that prepares the read-only prefix.
-    pub prefix_prepare: bool,
-    /// Statements of a session reset carried in front of this request
-    /// whose CommandComplete has not arrived (see `engine::reset`).
-    pub reset_left: usize,
-    /// The carried reset has a Sync of its own: its ReadyForQuery is not
-    /// this request's.
-    pub reset_rfq: bool,
+    PrefixAhead,
+    /// A member of a read group (the prefix's answer, if it led, is past).
+    Member,
+}
+
+impl Grouping {
+    /// The request was sent in a read group.
+    pub(crate) fn grouped(self) -> bool {
+        self != Grouping::Alone
+    }
+}
+
+/// Whose request it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Purpose {
+    /// A caller's.
+    #[default]
+    Caller,
+    /// The engine's own, hidden request that prepares the read-only prefix
+    /// of read groups.
+    PreparePrefix,
+}
+
+/// The answer to a session reset carried in front of a request (see
+/// `engine::reset`): none of it is the request's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum CarriedReset {
+    /// No reset, or its answer is past.
+    #[default]
+    None,
+    /// `left` (at least one) statements' CommandComplete are still to
+    /// come, then, if the reset has a Sync of its own (`own_sync`, in
+    /// front of a simple Query), its ReadyForQuery.
+    Statements { left: usize, own_sync: bool },
+    /// The ReadyForQuery of the reset's own Sync is still to come.
+    ReadyForQuery,
+}
+
+impl CarriedReset {
+    /// What is left with `left` statements still to answer.
+    pub(crate) fn new(left: usize, own_sync: bool) -> CarriedReset {
+        match (left, own_sync) {
+            (0, false) => CarriedReset::None,
+            (0, true) => CarriedReset::ReadyForQuery,
+            (left, own_sync) => CarriedReset::Statements { left, own_sync },
+        }
+    }
+
+    /// Some of the reset's answer is still to come: the server's messages
+    /// are the reset's, not the request's.
+    pub(crate) fn is_answering(self) -> bool {
+        self != CarriedReset::None
+    }
+
+    /// Rows now are the reset's (its statements return none that matter).
+    pub(crate) fn owns_rows(self) -> bool {
+        matches!(self, CarriedReset::Statements { .. })
+    }
+}
+
+impl TransactionStatus {
+    /// The status byte of a ReadyForQuery; `None` for a byte the protocol
+    /// does not define.
+    pub(crate) fn from_byte(b: u8) -> Option<TransactionStatus> {
+        match b {
+            b'I' => Some(TransactionStatus::Idle),
+            b'T' => Some(TransactionStatus::InTransaction),
+            b'E' => Some(TransactionStatus::Failed),
+            _ => None,
+        }
+    }
 }
 
 impl Response {
@@ -109,27 +194,26 @@ impl Response {
             crate::error::ErrorKind::Other,
             "not run: an earlier statement of the same atomic group failed",
         ));
-        self.skipped = true;
     }
 
     /// Forgets what the server answered, for a read-group member sent
     /// again alone (`parse_again`: its Parse goes out again, the server
     /// having skipped it).
     pub(crate) fn reset_for_resend(&mut self, parse_again: bool) {
-        self.expect_parse = parse_again;
+        self.parse = if parse_again {
+            ParseStep::Sent
+        } else {
+            ParseStep::None
+        };
         self.describing &= parse_again;
-        self.parsed = false;
         self.bound = false;
         self.rows.clear();
         self.tag = None;
-        self.suspended = false;
         self.error = None;
         self.simple.clear();
-        self.status = 0;
+        self.status = None;
         self.skipping_copy = false;
-        self.swallow = false;
-        self.grouped = false;
-        self.skipped = false;
+        self.group = Grouping::Alone;
     }
 
     /// The statement failed because its cached plan is stale (its result
@@ -204,7 +288,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tags() {
+    pub(super) fn tags() {
         assert_eq!(rows_from_tag("INSERT 0 5"), 5);
         assert_eq!(rows_from_tag("UPDATE 3"), 3);
         assert_eq!(rows_from_tag("CREATE TABLE"), 0);

@@ -64,6 +64,25 @@ impl Write for SockRw<'_> {
 /// Size of one read from the socket into the receive buffer.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Sets `SO_RCVLOWAT` on `fd`; false if the kernel refused.
+fn rcvlowat(fd: RawFd, bytes: usize) -> bool {
+    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4);
+    #[allow(unsafe_code)]
+    // SAFETY: `fd` is an open socket owned by the caller; the option value
+    // points to a live `c_int` whose size is passed.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            std::ptr::from_ref(&v).cast::<libc::c_void>(),
+            len,
+        )
+    };
+    r == 0
+}
+
 /// The transport: a registered socket and, with TLS, the rustls session.
 pub(crate) struct Io {
     fd: AsyncFd<Sock>,
@@ -71,6 +90,9 @@ pub(crate) struct Io {
     /// Read target: bytes are copied from here into the receive buffer
     /// (one memcpy of what was read, instead of zeroing spare capacity).
     scratch: Box<[u8]>,
+    /// The socket's `SO_RCVLOWAT` as last set (1, the kernel's default;
+    /// 0 once setting it failed: it is left alone from then on).
+    low_water: usize,
 }
 
 impl Io {
@@ -85,7 +107,34 @@ impl Io {
             fd,
             tls: None,
             scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
+            low_water: 1,
         })
+    }
+
+    /// Asks the kernel to report the socket readable only once `bytes` are
+    /// waiting (`SO_RCVLOWAT`), so that a driver waiting for many pipelined
+    /// answers wakes once for several of them instead of once for each:
+    /// fewer wake-ups, reads and writes per query. `bytes` must be a lower
+    /// bound of what the server still sends, or a read could wait for bytes
+    /// that never come (the end of the stream still wakes it). Plain TCP
+    /// only: with TLS, bytes already taken into the TLS session are not
+    /// counted; on Unix-domain sockets readiness ignores the setting.
+    pub(crate) fn set_low_water(&mut self, bytes: usize) {
+        let want = bytes.clamp(1, 1 << 20);
+        if want == self.low_water || self.low_water == 0 || self.tls.is_some() {
+            return;
+        }
+        let Sock::Tcp(s) = self.fd.get_ref() else {
+            return;
+        };
+        if rcvlowat(s.as_raw_fd(), want) {
+            self.low_water = want;
+        } else {
+            // Never wait on a bound that was not set: back to the default,
+            // and leave the option alone from now on.
+            let _ = rcvlowat(s.as_raw_fd(), 1);
+            self.low_water = 0;
+        }
     }
 
     pub(crate) fn sock(&self) -> &Sock {

@@ -12,6 +12,7 @@ mod copy;
 mod faults;
 mod from_row;
 mod groups;
+mod low_water;
 mod pipeline;
 mod pooler;
 mod review;
@@ -21,6 +22,7 @@ mod session;
 mod stale_plan;
 mod stream;
 mod stream_release;
+mod timed_stream;
 mod timeouts;
 mod user_types;
 

@@ -1,0 +1,418 @@
+//! Message dispatch: the server's messages, framed from the receive
+//! buffer, applied to the request the server is answering.
+
+use super::*;
+use postgres_protocol::message::backend::{CommandCompleteBody, RowDescriptionBody};
+
+impl Engine {
+    /// Takes bytes from the server (as a read would) and dispatches every
+    /// complete message: the pure half of a driver turn, for tests.
+    #[cfg(test)]
+    pub(super) fn receive(&mut self, bytes: &[u8]) -> Result<bool, Error> {
+        self.rbuf.extend_from_slice(bytes);
+        self.received += bytes.len() as u64;
+        self.process()
+    }
+
+    /// Dispatches complete messages in the receive buffer. True if any was.
+    pub(super) fn process(&mut self) -> Result<bool, Error> {
+        let mut progress = false;
+        loop {
+            if let Some(r) = self.queue.get(self.cursor) {
+                if let Some(limit) = r.resp.stream_limit {
+                    // A stream's consumer is behind: stop reading (TCP
+                    // flow control holds the server back), unless another
+                    // caller waits for an answer behind the stream's rows.
+                    // Then the stream buffers on, so that nobody waits for
+                    // the stream's consumer (who may be that very caller).
+                    let others = self.waiting > usize::from(r.waker.is_some())
+                        || !self.idle_wakers.is_empty();
+                    if r.resp.rows.len() >= limit && !r.done && !others {
+                        self.stalled = true;
+                        return Ok(progress);
+                    }
+                }
+            }
+            self.stalled = false;
+            if self.rbuf.len() < 5 {
+                return Ok(progress);
+            }
+            let tag = self.rbuf[0];
+            let len = u32::from_be_bytes([self.rbuf[1], self.rbuf[2], self.rbuf[3], self.rbuf[4]])
+                as usize;
+            if len < 4 {
+                return Err(Error::protocol(format!(
+                    "invalid message length {len} (tag {:?})",
+                    char::from(tag)
+                )));
+            }
+            if len > MAX_MESSAGE {
+                return Err(Error::protocol(format!(
+                    "message of {len} bytes (tag {:?}) is larger than the protocol allows",
+                    char::from(tag)
+                )));
+            }
+            if self.rbuf.len() < len + 1 {
+                // The buffer grows as bytes arrive: a bogus length costs
+                // nothing until the server really sends that much.
+                return Ok(progress);
+            }
+            progress = true;
+            if tag == b'D' {
+                let mut frame = self.rbuf.split_to(len + 1);
+                frame.advance(5);
+                self.on_data_row(frame.freeze())?;
+                continue;
+            }
+            let msg = match Message::parse(&mut self.rbuf) {
+                Ok(Some(m)) => m,
+                Ok(None) => return Err(Error::protocol("truncated message")),
+                Err(e) => {
+                    return Err(Error::with_source(
+                        ErrorKind::Protocol,
+                        "malformed message from the server",
+                        e,
+                    ))
+                }
+            };
+            self.on_message(tag, msg)?;
+        }
+    }
+
+    pub(super) fn on_data_row(&mut self, body: bytes::Bytes) -> Result<(), Error> {
+        let Some(r) = self.queue.get_mut(self.cursor) else {
+            return Err(Error::protocol("DataRow with no query in flight"));
+        };
+        let resp = &mut r.resp;
+        if resp.skipping_copy || resp.group == Grouping::PrefixAhead || resp.reset.owns_rows() {
+            // (A read group's prefix row, or a carried reset's, is not
+            // this request's.)
+            return Ok(());
+        }
+        let desc = match &resp.desc {
+            Some(d) => d.clone(),
+            None => {
+                let d = resp
+                    .stmt
+                    .as_ref()
+                    .and_then(|s| s.described())
+                    .map(|d| d.desc.clone())
+                    .ok_or_else(|| Error::protocol("DataRow before any RowDescription"))?;
+                let d = if resp.text_results && !d.text {
+                    Arc::new(RowDesc {
+                        columns: d.columns.clone(),
+                        text: true,
+                    })
+                } else {
+                    d
+                };
+                resp.desc = Some(d.clone());
+                d
+            }
+        };
+        let row = Row::new(desc, body)?;
+        if r.abandoned {
+            return Ok(());
+        }
+        if resp.proto == Proto::Simple {
+            resp.simple.push(SimpleQueryMessage::Row(row));
+        } else {
+            resp.rows.push_back(row);
+            if resp.stream_limit.is_some() && self.driver != Some(Driver::Request(r.id)) {
+                if let Some(w) = &r.waker {
+                    w.wake_by_ref();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_message(&mut self, tag: u8, msg: Message) -> Result<(), Error> {
+        match msg {
+            Message::NoticeResponse(body) => {
+                let notice = DbError::parse(&mut body.fields())
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed notice", e))?;
+                match &self.notice_handler {
+                    Some(h) => h(&notice),
+                    None => {
+                        tracing::info!(target: "tusk::notice", "{}: {}", notice.severity, notice.message)
+                    }
+                }
+                return Ok(());
+            }
+            Message::NotificationResponse(body) => {
+                let n = Notification {
+                    process_id: body.process_id(),
+                    channel: body
+                        .channel()
+                        .map_err(|e| {
+                            Error::with_source(ErrorKind::Protocol, "bad notification", e)
+                        })?
+                        .to_string(),
+                    payload: body
+                        .message()
+                        .map_err(|e| {
+                            Error::with_source(ErrorKind::Protocol, "bad notification", e)
+                        })?
+                        .to_string(),
+                };
+                if (self.notification_barrier != 0
+                    && self
+                        .current_id()
+                        .is_some_and(|id| id <= self.notification_barrier))
+                    || self.drops_notifications()
+                {
+                    // Delivered before the session reset ended: for the
+                    // previous holder's LISTENs.
+                    return Ok(());
+                }
+                self.notifications.push_back(n);
+                if let Some(w) = &self.notification_waker {
+                    w.wake_by_ref();
+                }
+                return Ok(());
+            }
+            Message::ParameterStatus(body) => {
+                let name = body.name().map_err(|e| {
+                    Error::with_source(ErrorKind::Protocol, "bad ParameterStatus", e)
+                })?;
+                let value = body.value().map_err(|e| {
+                    Error::with_source(ErrorKind::Protocol, "bad ParameterStatus", e)
+                })?;
+                self.params.insert(name.to_string(), value.to_string());
+                return Ok(());
+            }
+            _ => {}
+        }
+        let cursor = self.cursor;
+        let Some(r) = self.queue.get_mut(cursor) else {
+            if let Message::ErrorResponse(body) = msg {
+                let db = DbError::parse(&mut body.fields())
+                    .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
+                let kind = crate::error::kind_of(&db.code);
+                let e = Error::db(db);
+                return Err(if kind == ErrorKind::Connection {
+                    e
+                } else {
+                    e.with_kind(ErrorKind::Connection)
+                });
+            }
+            return Err(Error::protocol(format!(
+                "unexpected message {:?} with no query in flight",
+                char::from(tag)
+            )));
+        };
+        if r.resp.reset.is_answering() {
+            return self.on_reset_message(msg);
+        }
+        let resp = &mut r.resp;
+        if resp.skipping_copy && !matches!(msg, Message::CopyDone | Message::CopyData(_)) {
+            resp.skipping_copy = false;
+        }
+        match msg {
+            Message::ParseComplete => {
+                resp.parse = ParseStep::Confirmed;
+                if resp.cached {
+                    if let Some(s) = &resp.stmt {
+                        self.cache.confirm(s);
+                    }
+                }
+            }
+            Message::BindComplete => {
+                if resp.group != Grouping::PrefixAhead {
+                    resp.bound = true;
+                }
+            }
+            Message::CloseComplete => {}
+            Message::ParameterDescription(body) => {
+                let mut types = Vec::new();
+                let mut it = body.parameters();
+                while let Some(oid) = it.next().map_err(|e| {
+                    Error::with_source(ErrorKind::Protocol, "bad ParameterDescription", e)
+                })? {
+                    types.push(type_of(oid));
+                }
+                resp.params = Some(types);
+            }
+            Message::RowDescription(body) => self.on_row_description(cursor, body)?,
+            Message::NoData => {
+                let desc = Arc::new(RowDesc {
+                    columns: Vec::new(),
+                    text: resp.text_results,
+                });
+                if resp.describing {
+                    if let Some(s) = &resp.stmt {
+                        let _ = s.0.described.set(Described {
+                            params: resp.params.clone().unwrap_or_default(),
+                            desc: desc.clone(),
+                        });
+                    }
+                }
+                resp.desc = Some(desc);
+            }
+            Message::CommandComplete(body) => self.on_command_complete(cursor, body)?,
+            Message::EmptyQueryResponse => {
+                if resp.proto == Proto::Simple {
+                    resp.simple.push(SimpleQueryMessage::CommandComplete {
+                        tag: String::new(),
+                        rows: 0,
+                    });
+                }
+                if !self.queue[cursor].sync {
+                    self.finish_current(None);
+                }
+            }
+            Message::PortalSuspended => {
+                if !self.queue[cursor].sync {
+                    self.finish_current(None);
+                }
+            }
+            Message::ErrorResponse(body) => self.on_error(cursor, body)?,
+            Message::ReadyForQuery(body) => self.on_ready(body)?,
+            Message::CopyInResponse(_) => self.on_copy_in(cursor)?,
+            Message::CopyOutResponse(_) => {
+                resp.skipping_copy = true;
+                if resp.error.is_none() {
+                    resp.error = Some(Error::new(
+                        ErrorKind::Other,
+                        "COPY TO STDOUT is not supported by this method; its output was discarded",
+                    ));
+                }
+            }
+            Message::CopyData(_) | Message::CopyDone => {}
+            _ => {
+                return Err(Error::protocol(format!(
+                    "unexpected message {:?}",
+                    char::from(tag)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// A RowDescription: the request's columns (stored with its statement
+    /// when it describes one).
+    pub(super) fn on_row_description(
+        &mut self,
+        cursor: usize,
+        body: RowDescriptionBody,
+    ) -> Result<(), Error> {
+        let resp = &mut self.queue[cursor].resp;
+        let mut columns = Vec::new();
+        let mut it = body.fields();
+        while let Some(f) = it
+            .next()
+            .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad RowDescription", e))?
+        {
+            columns.push(Column {
+                name: f.name().to_string(),
+                type_: type_of(f.type_oid()),
+                table_oid: f.table_oid(),
+                column_id: f.column_id(),
+                type_modifier: f.type_modifier(),
+            });
+        }
+        let text = resp.proto == Proto::Simple || resp.text_results;
+        let desc = Arc::new(RowDesc { columns, text });
+        if resp.describing && resp.proto == Proto::Extended {
+            if let Some(s) = &resp.stmt {
+                let stored = if text {
+                    Arc::new(RowDesc {
+                        columns: desc.columns.clone(),
+                        text: false,
+                    })
+                } else {
+                    desc.clone()
+                };
+                let _ = s.0.described.set(Described {
+                    params: resp.params.clone().unwrap_or_default(),
+                    desc: stored,
+                });
+            }
+        }
+        resp.desc = Some(desc);
+        Ok(())
+    }
+
+    /// A CommandComplete: the request's tag (or the read-group prefix's).
+    pub(super) fn on_command_complete(
+        &mut self,
+        cursor: usize,
+        body: CommandCompleteBody,
+    ) -> Result<(), Error> {
+        let tag = body
+            .tag()
+            .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad CommandComplete", e))?
+            .to_string();
+        let resp = &mut self.queue[cursor].resp;
+        if resp.group == Grouping::PrefixAhead {
+            // The read group's prefix, not this request's.
+            resp.group = Grouping::Member;
+            return Ok(());
+        }
+        if response::invalidates_cache(&tag) {
+            self.cache.clear();
+            if tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE") {
+                self.reset.unprepare_all();
+                if self.prefix != Prefix::Off {
+                    self.prefix = Prefix::Unprepared;
+                }
+            }
+        }
+        let resp = &mut self.queue[cursor].resp;
+        if resp.proto == Proto::Simple {
+            let rows = response::rows_from_tag(&tag);
+            resp.simple.push(SimpleQueryMessage::CommandComplete {
+                tag: tag.clone(),
+                rows,
+            });
+            resp.desc = None;
+        }
+        resp.tag = Some(tag);
+        if !self.queue[cursor].sync {
+            self.finish_current(None);
+        }
+        Ok(())
+    }
+
+    /// A CopyInResponse nobody asked for: refused with a CopyFail.
+    pub(super) fn on_copy_in(&mut self, cursor: usize) -> Result<(), Error> {
+        let resp = &mut self.queue[cursor].resp;
+        // COPY FROM STDIN through a query method: it cannot get its
+        // data. Refuse cleanly so the connection stays usable: a
+        // CopyFail right behind the request (nothing behind it was
+        // written: a COPY request carries a barrier), and, in the
+        // extended protocol, a Sync (the server ignored the
+        // request's own Sync while in COPY mode, and skips to the
+        // next Sync after the CopyFail's error).
+        if resp.error.is_none() {
+            resp.error = Some(Error::new(
+                ErrorKind::Other,
+                "COPY ... FROM STDIN cannot run through query, execute or simple_query \
+                 (it needs COPY data, which these methods do not send); the COPY was \
+                 aborted and the connection remains usable",
+            ));
+        }
+        let mut out = BytesMut::new();
+        let _ = postgres_protocol::message::frontend::copy_fail(
+            "COPY FROM STDIN is not supported by this method",
+            &mut out,
+        );
+        if resp.proto == Proto::Extended {
+            postgres_protocol::message::frontend::sync(&mut out);
+        }
+        let at = self.queue[cursor].end;
+        if !self.splice(at, &out) {
+            // What follows the COPY reached the server inside COPY
+            // mode: the session cannot be put back in step.
+            return Err(Error::new(
+                ErrorKind::Connection,
+                "COPY FROM STDIN started where no COPY was expected; the connection was closed",
+            ));
+        }
+        self.queue[cursor].end = at + out.len() as u64;
+        Ok(())
+    }
+}

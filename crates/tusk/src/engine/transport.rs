@@ -1,0 +1,178 @@
+//! The I/O half of the engine: flushing the write buffer and reading into
+//! the receive buffer, one driver turn at a time.
+
+use super::*;
+
+/// An [`Engine`] with its transport: the only place where the engine does
+/// I/O. It derefs to the engine, so callers use the engine's methods on
+/// the locked state directly.
+pub(crate) struct State {
+    pub io: Io,
+    engine: Engine,
+}
+
+impl std::ops::Deref for State {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl std::ops::DerefMut for State {
+    fn deref_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+}
+
+impl State {
+    pub(crate) fn new(
+        io: Io,
+        rbuf: BytesMut,
+        params: HashMap<String, String>,
+        cache: StatementCache,
+        pooler_mode: bool,
+    ) -> State {
+        State {
+            io,
+            engine: Engine::new(rbuf, params, cache, pooler_mode),
+        }
+    }
+
+    /// Fails every pending request and closes the transport.
+    pub(crate) fn fail(&mut self, err: Error) {
+        self.engine.fail(err);
+        self.io.sock().shutdown();
+    }
+
+    /// One turn of the driver: flush, dispatch what is buffered, read.
+    /// `Ready` when something happened (the caller re-checks its request);
+    /// `Pending` with wakers registered when it must wait.
+    pub(crate) fn drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.broken.is_some() {
+            return Poll::Ready(());
+        }
+        self.send_reset_alone();
+        if let Err(e) = self.flush(cx) {
+            self.fail(e);
+            return Poll::Ready(());
+        }
+        match self.process() {
+            Err(e) => {
+                self.fail(e);
+                return Poll::Ready(());
+            }
+            Ok(true) => return Poll::Ready(()),
+            Ok(false) => {}
+        }
+        if self.stalled {
+            // A stream's consumer is behind; it wakes the driver when it takes rows.
+            return Poll::Pending;
+        }
+        if self.in_flight() == 0
+            && self.notification_waker.is_none()
+            && self.driver != Some(Driver::External)
+        {
+            return Poll::Pending;
+        }
+        // Wake for several pipelined answers at once rather than for each.
+        self.io.set_low_water(low_water(self.engine.owed_bytes()));
+        match self.io.poll_read(cx, &mut self.engine.rbuf) {
+            Poll::Ready(Ok(0)) => {
+                self.fail(Error::new(
+                    ErrorKind::Connection,
+                    "the server closed the connection unexpectedly",
+                ));
+                Poll::Ready(())
+            }
+            Poll::Ready(Ok(n)) => {
+                self.received += n as u64;
+                if let Err(e) = self.process() {
+                    self.fail(e);
+                }
+                Poll::Ready(())
+            }
+            Poll::Ready(Err(e)) => {
+                self.fail(Error::io("reading from the server failed", e));
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Writes what may be written now.
+    pub(super) fn flush(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
+        let e = &mut self.engine;
+        if e.holds > 0 || (e.wbuf.is_empty() && !self.io.has_pending_output()) {
+            return Ok(());
+        }
+        let limit = match e.barriers.front().copied() {
+            Some(b) => usize::try_from(b.saturating_sub(e.written)).unwrap_or(usize::MAX),
+            None => usize::MAX,
+        };
+        if limit == 0 {
+            // Only TLS records of what is already written may go out.
+            if self.io.has_pending_output() {
+                if let Poll::Ready(Err(err)) = self.io.poll_write(cx, &mut BytesMut::new()) {
+                    return Err(Error::io("writing to the server failed", err));
+                }
+            }
+            return Ok(());
+        }
+        let before = e.wbuf.len();
+        let res = if limit >= e.wbuf.len() {
+            self.io.poll_write(cx, &mut e.wbuf)
+        } else {
+            let mut head = e.wbuf.split_to(limit);
+            let r = self.io.poll_write(cx, &mut head);
+            head.unsplit(std::mem::take(&mut e.wbuf));
+            e.wbuf = head;
+            r
+        };
+        let wrote = before - e.wbuf.len();
+        e.written += wrote as u64;
+        if wrote > 0 {
+            e.wake_watcher();
+        }
+        match res {
+            Poll::Ready(Err(err)) => Err(Error::io("writing to the server failed", err)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The socket's read low-water mark for `owed` bytes the server owes at
+/// least: off for a few answers (nothing to gain, and no system call to
+/// change it), else the largest of 2^k and 1.5 * 2^k not above it (so
+/// that it changes, with a system call, only when the depth of the
+/// pipeline does, and stays within three quarters of the bound).
+fn low_water(owed: usize) -> usize {
+    if owed < 128 {
+        return 1;
+    }
+    let pow = 1usize << owed.ilog2();
+    let mid = pow + pow / 2;
+    if mid <= owed {
+        mid
+    } else {
+        pow
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn low_water_never_exceeds_what_is_owed() {
+        for owed in 0..100_000 {
+            let l = super::low_water(owed);
+            assert!(l >= 1);
+            assert!(
+                owed < 128 || (l <= owed && l * 4 > owed * 2),
+                "{owed} -> {l}"
+            );
+        }
+        assert_eq!(super::low_water(127), 1);
+        assert_eq!(super::low_water(200), 192);
+        assert_eq!(super::low_water(660), 512);
+        assert_eq!(super::low_water(800), 768);
+    }
+}
