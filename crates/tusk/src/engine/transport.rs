@@ -2,6 +2,8 @@
 //! the receive buffer, one driver turn at a time.
 
 use super::*;
+use std::future::Future;
+use std::pin::Pin;
 
 /// An [`Engine`] with its transport: the only place where the engine does
 /// I/O. It derefs to the engine, so callers use the engine's methods on
@@ -9,7 +11,22 @@ use super::*;
 pub(crate) struct State {
     pub io: Io,
     engine: Engine,
+    /// Armed while the driver waits with a low-water mark above 1: when
+    /// it fires before anything arrived, the mark is dropped (see
+    /// [`LOW_WATER_PATIENCE`]).
+    low_water_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The mark is off until more bytes arrive: `received` when the timer
+    /// fired.
+    low_water_off_at: Option<u64>,
 }
+
+/// How long the driver waits for what the whole pipeline owes before it
+/// reads what has arrived: an answer already in the socket must never be
+/// held back for long by a later request that takes its time (a lock wait,
+/// a slow query), and never at all when that request waits on something
+/// only the first answer's caller can release. Tokio's timers tick in
+/// milliseconds, so this is the least it can be.
+const LOW_WATER_PATIENCE: std::time::Duration = std::time::Duration::from_millis(1);
 
 impl std::ops::Deref for State {
     type Target = Engine;
@@ -35,6 +52,8 @@ impl State {
         State {
             io,
             engine: Engine::new(rbuf, params, cache, pooler_mode),
+            low_water_timer: None,
+            low_water_off_at: None,
         }
     }
 
@@ -74,9 +93,31 @@ impl State {
         {
             return Poll::Pending;
         }
-        // Wake for several pipelined answers at once rather than for each.
-        self.io.set_low_water(low_water(self.engine.owed_bytes()));
-        match self.io.poll_read(cx, &mut self.engine.rbuf) {
+        // Wake for several pipelined answers at once rather than for each,
+        // but not after the timer gave up on them until more bytes came.
+        let mark = match self.low_water_off_at {
+            Some(at) if at == self.received => 1,
+            _ => low_water(self.engine.owed_bytes()),
+        };
+        self.io.set_low_water(mark);
+        let read = self.io.poll_read(cx, &mut self.engine.rbuf);
+        if !matches!(read, Poll::Pending) {
+            self.low_water_timer = None;
+            self.low_water_off_at = None;
+        } else if mark > 1 {
+            let timer = self
+                .low_water_timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(LOW_WATER_PATIENCE)));
+            if timer.as_mut().poll(cx).is_ready() {
+                // Read what has arrived: the next turn waits with no mark.
+                self.low_water_timer = None;
+                self.low_water_off_at = Some(self.received);
+                return Poll::Ready(());
+            }
+        } else {
+            self.low_water_timer = None;
+        }
+        match read {
             Poll::Ready(Ok(0)) => {
                 self.fail(Error::new(
                     ErrorKind::Connection,

@@ -93,3 +93,52 @@ async fn pipelined_callers_with_the_smallest_answers_never_wait_forever() {
     assert!(n > 0);
     assert_eq!(c.in_flight(), 0);
 }
+
+/// An answer that has arrived is never held back by a later request that
+/// waits: here the later one waits for a lock that only the first caller,
+/// once it has its answer, releases. Waiting for the bytes the whole
+/// pipeline owes (the low-water mark) would deadlock; the driver stops
+/// waiting for them after a moment and reads what is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_in_hand_is_not_held_back_by_a_later_request_that_waits() {
+    let db = crate::db();
+    let url = format!("{}?sslmode=disable", db.url());
+    let a = Arc::new(tusk::connect(&url).await.unwrap());
+    let b = tusk::connect(&url).await.unwrap();
+    b.query("SELECT pg_advisory_lock(42)", &[]).await.unwrap();
+    let run = async {
+        // The first caller's answer comes after the others are written
+        // (pg_sleep), and is small next to what the pipeline owes.
+        let first = {
+            let a = a.clone();
+            async move {
+                a.query("SELECT pg_sleep(0.3)", &[]).await.unwrap();
+                // Only now is the lock the next request waits for released.
+                b.query("SELECT pg_advisory_unlock(42)", &[]).await.unwrap();
+            }
+        };
+        let waiter = {
+            let a = a.clone();
+            async move {
+                a.query("SELECT pg_advisory_lock(42), pg_advisory_unlock(42)", &[])
+                    .await
+                    .unwrap();
+            }
+        };
+        let mut rest = Vec::new();
+        for i in 0..60i64 {
+            let a = a.clone();
+            rest.push(async move {
+                let v: i64 = a.query_scalar("SELECT $1::int8", &[&i]).await.unwrap();
+                assert_eq!(v, i);
+            });
+        }
+        // Polled in this order on their first poll: the first caller's
+        // request is written first, the waiter's second, then the rest.
+        tokio::join!(first, waiter, futures_util::future::join_all(rest));
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("an answer that had arrived was held back behind a request waiting for a lock");
+    assert_eq!(a.in_flight(), 0);
+}
