@@ -296,7 +296,7 @@ impl Client {
 /// as the timeout it is.
 fn canceled_as_timeout(mut r: Response, t: Duration) -> Response {
     if let Some(e) = &r.error {
-        if e.code().is_some_and(|c| c.code() == "57014") {
+        if e.code() == Some(crate::error::SqlState::QUERY_CANCELED) {
             r.error = Some(Error::timed_out(t, Some(e)));
         }
     }

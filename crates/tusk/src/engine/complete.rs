@@ -94,7 +94,7 @@ impl Engine {
             db.severity,
             crate::error::Severity::Fatal | crate::error::Severity::Panic
         );
-        let code = db.code.code().to_string();
+        let code = db.code;
         let err = Error::db(db);
         let can_redo = resp.group.grouped() && self.queue[cursor].resend.is_some() && !fatal;
         let resp = &mut self.queue[cursor].resp;
@@ -118,7 +118,10 @@ impl Engine {
             }
             return Ok(());
         }
-        if can_redo && code == "25006" && resp.error.is_none() {
+        if can_redo
+            && code == crate::error::SqlState::READ_ONLY_SQL_TRANSACTION
+            && resp.error.is_none()
+        {
             // A read-group member that writes after all (a
             // function, FOR UPDATE): it goes again alone, and its
             // statement is never grouped again.

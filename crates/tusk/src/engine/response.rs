@@ -241,9 +241,10 @@ pub(crate) fn is_stale_plan(e: &Error) -> bool {
     let Some(db) = e.as_db_error() else {
         return false;
     };
-    match db.code.code() {
-        "26000" => true,
-        "0A000" => {
+    use crate::error::SqlState;
+    match db.code {
+        SqlState::INVALID_SQL_STATEMENT_NAME => true,
+        SqlState::FEATURE_NOT_SUPPORTED => {
             matches!(
                 db.routine.as_deref(),
                 Some("RevalidateCachedQuery" | "RevalidateCachedPlan")

@@ -114,7 +114,7 @@ impl DbError {
         let mut message = None;
         let mut e = DbError {
             severity: Severity::Error,
-            code: SqlState::from_code("XX000"),
+            code: SqlState::INTERNAL_ERROR,
             message: String::new(),
             detail: None,
             hint: None,
