@@ -26,8 +26,8 @@ impl Inner {
     /// handler, cancel tokens). Then, in the common case (no statement
     /// abandoned, no transaction open, no stream being read), the reset is queued
     /// without waiting and the connection is available again at once: the
-    /// next holder's first request carries it (its statements prepared
-    /// once per connection, in that request's Sync group), so nobody waits
+    /// next holder's first request carries it (its statements as unnamed
+    /// Parse/Bind/Execute, in that request's Sync group), so nobody waits
     /// a round trip for it and the server answers both in one flush. Otherwise a background task drains, rolls back and resets
     /// before the connection goes back.
     pub(crate) fn release(self: &Arc<Self>, c: Conn, ret: Returned) {

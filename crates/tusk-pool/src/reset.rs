@@ -11,7 +11,7 @@
 //! it names.
 //!
 //! Either reset is a list of statements inside `BEGIN; ..; COMMIT` that the
-//! driver prepares once per connection and sends in the next holder's
+//! driver sends (Parse/Bind/Execute, unnamed) in the next holder's
 //! first request's Sync group (`tusk::Connection::queue_session_reset`):
 //! committed before that request runs, and if any part fails the request
 //! does not run and the driver closes the connection.
@@ -119,8 +119,8 @@ const DEALLOCATE_SQL_PREPARED: &str = "DO $tusk_reset$ DECLARE r record; BEGIN \
      FOR r IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP \
      EXECUTE pg_catalog.format('DEALLOCATE %I', r.name); END LOOP; END $tusk_reset$";
 
-/// The full reset, one statement each (the driver prepares them once per
-/// connection and sends them as Bind/Execute in the next request's Sync
+/// The full reset, one statement each (the driver sends them as unnamed
+/// Parse/Bind/Execute in the next request's Sync
 /// group; see `tusk::Connection::queue_session_reset`).
 const FULL: [&str; 9] = [
     "BEGIN",
