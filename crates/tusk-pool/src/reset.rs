@@ -123,7 +123,7 @@ const DEALLOCATE_SQL_PREPARED: &str = "DO $tusk_reset$ DECLARE r record; BEGIN \
 /// Parse/Bind/Execute in the next request's Sync
 /// group; see `tusk::Connection::queue_session_reset`).
 const FULL: [&str; 9] = [
-    "BEGIN",
+    BEGIN,
     "SET SESSION AUTHORIZATION DEFAULT",
     "RESET ALL",
     "CLOSE ALL",
@@ -134,9 +134,15 @@ const FULL: [&str; 9] = [
     "COMMIT",
 ];
 
+/// The reset's own transaction: `READ COMMITTED` whatever defaults the
+/// previous holder left (a `SERIALIZABLE READ ONLY DEFERRABLE` default
+/// made its first snapshot wait behind other sessions' serializable
+/// transactions, and `SERIALIZABLE` fails on a hot standby).
+const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
 /// [`FULL`] with the SQL `PREPARE`d statements deallocated too.
 const FULL_AND_PREPARED: [&str; 10] = [
-    "BEGIN",
+    BEGIN,
     "SET SESSION AUTHORIZATION DEFAULT",
     "RESET ALL",
     "CLOSE ALL",
@@ -163,7 +169,7 @@ pub(crate) fn full_reset(prepared: bool) -> &'static [&'static str] {
 /// The statements that undo the kinds of state in `dirty`, in one
 /// transaction (run after any open one was rolled back).
 pub(crate) fn tracked_reset(dirty: Dirty) -> Vec<&'static str> {
-    let mut parts: Vec<&'static str> = vec!["BEGIN"];
+    let mut parts: Vec<&'static str> = vec![BEGIN];
     if dirty.has(Dirty::SETTINGS) {
         // Role and session authorization are not touched by RESET ALL;
         // SET SESSION AUTHORIZATION DEFAULT resets both.
@@ -268,7 +274,7 @@ mod tests {
     fn reset_only_what_was_touched() {
         assert_eq!(
             tracked_reset(Dirty::LISTEN),
-            ["BEGIN", "UNLISTEN *", "COMMIT"]
+            [BEGIN, "UNLISTEN *", "COMMIT"]
         );
         let all = tracked_reset(Dirty::ALL).join("; ");
         for part in [
@@ -286,7 +292,7 @@ mod tests {
             .join("; ")
             .contains("DISCARD"));
         let full = full_reset(false);
-        assert_eq!(full.first(), Some(&"BEGIN"));
+        assert_eq!(full.first(), Some(&BEGIN));
         assert_eq!(full.last(), Some(&"COMMIT"));
         let text = full.join("; ");
         for part in [

@@ -3,6 +3,8 @@
 //! the reset's names, or leaves transaction defaults that make the reset's
 //! own transaction wait or fail.
 
+use std::time::Duration;
+
 use tusk::Executor;
 use tusk_pool::{Pool, ResetPolicy};
 use tusk_testkit::TestDb;
@@ -100,4 +102,74 @@ async fn a_statement_planted_under_a_reset_name_never_runs() {
         .await
         .unwrap();
     assert!(got, "the previous holder's advisory lock is still held");
+}
+
+/// A previous holder makes every transaction `SERIALIZABLE READ ONLY
+/// DEFERRABLE`: the reset's own transaction must not wait for a safe
+/// snapshot behind someone else's serializable transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_defaults_left_behind_do_not_stall_the_reset() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    warm(&pool).await;
+    let other = crate::fresh(&db).await;
+    other
+        .batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE; CREATE TEMP TABLE w (a int); INSERT INTO w VALUES (1); SELECT * FROM w")
+        .await
+        .unwrap();
+    let c = pool.acquire().await.unwrap();
+    c.batch_execute(
+        "SET default_transaction_isolation = serializable; \
+         SET default_transaction_read_only = on; \
+         SET default_transaction_deferrable = on",
+    )
+    .await
+    .unwrap();
+    drop(c);
+    let first = async {
+        let c = pool.acquire().await.unwrap();
+        c.query_scalar::<i32>("SELECT 1", &[]).await
+    };
+    let r = tokio::time::timeout(Duration::from_secs(5), first).await;
+    other.batch_execute("COMMIT").await.unwrap();
+    let r =
+        r.expect("the next holder's first statement waited behind another session's transaction");
+    assert_eq!(r.unwrap(), 1);
+}
+
+/// A previous holder leaves `default_transaction_read_only` on, with a
+/// temp table and a SQL prepared statement: the reset's read-only
+/// transaction still resets them, and the connection stays in use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_default_left_behind_does_not_defeat_the_reset() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    warm(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    c.batch_execute(
+        "CREATE TEMP TABLE scratch (a int); PREPARE mine AS SELECT 1; \
+         SET default_transaction_read_only = on; SET statement_timeout = 1",
+    )
+    .await
+    .unwrap();
+    drop(c);
+    let c = pool.acquire().await.unwrap();
+    let n: i64 = c
+        .query_scalar(
+            "SELECT (SELECT count(*) FROM pg_catalog.pg_prepared_statements WHERE from_sql) \
+             + (SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'scratch')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let ro: String = c
+        .query_scalar("SHOW transaction_read_only", &[])
+        .await
+        .unwrap();
+    assert_eq!(ro, "off");
+    drop(c);
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
 }
