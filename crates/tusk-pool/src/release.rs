@@ -13,7 +13,6 @@ use tusk::Error;
 use crate::conn::{Conn, Returned};
 use crate::inner::Inner;
 use crate::metrics::CloseReason;
-use crate::reset::Dirty;
 
 /// How long a returned connection's abandoned statement may run before it
 /// is canceled.
@@ -64,11 +63,11 @@ impl Inner {
         let reset: Option<Cow<'static, [&'static str]>> = if self.hot.reset_tracked.load(Relaxed) {
             (!dirty.is_clean()).then(|| Cow::Owned(crate::reset::tracked_reset(dirty)))
         } else {
-            (sent || !dirty.is_clean()).then(|| {
-                Cow::Borrowed(crate::reset::full_reset(
-                    dirty.union(Dirty::PREPARE) == dirty,
-                ))
-            })
+            // The SQL-level prepared statements always go: a function can
+            // `PREPARE` out of sight, or replace one of the driver's cached
+            // statements with its own under the same name (`DEALLOCATE`
+            // and `PREPARE`), which the next holder would then run.
+            (sent || !dirty.is_clean()).then(|| Cow::Borrowed(crate::reset::full_reset(true)))
         };
         // Requests still in flight that nobody gave up on (the driver's
         // own, such as a statement's Close) are answered before the reset,

@@ -156,8 +156,9 @@ const FULL_AND_PREPARED: [&str; 10] = [
 
 /// The full reset: everything `DISCARD ALL` resets except the driver's
 /// cached prepared statements, in one transaction. `prepared`: the SQL
-/// `PREPARE`d statements are deallocated too (when the handle's text showed
-/// a `PREPARE`: it needs PL/pgSQL, and costs more).
+/// `PREPARE`d statements are deallocated too (it needs PL/pgSQL, and costs
+/// more; the pool's full policy always asks for it, since a function can
+/// `PREPARE` out of sight).
 pub(crate) fn full_reset(prepared: bool) -> &'static [&'static str] {
     if prepared {
         &FULL_AND_PREPARED

@@ -173,3 +173,70 @@ async fn a_read_only_default_left_behind_does_not_defeat_the_reset() {
     drop(c);
     assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
 }
+
+/// A previous holder prepares a statement inside a function (the text
+/// shows no `PREPARE`): the next holder must not find it, as on a fresh
+/// connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_prepared_inside_a_function_does_not_reach_the_next_holder() {
+    let db = crate::db();
+    schema(&db);
+    db.psql(&format!(
+        "CREATE FUNCTION prep() RETURNS void LANGUAGE plpgsql AS $$
+         BEGIN EXECUTE 'PREPARE mine AS SELECT 1'; END $$;
+         GRANT EXECUTE ON FUNCTION prep() TO {APP};"
+    ))
+    .expect("prep");
+    let pool = one(&db);
+    warm(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    c.execute("SELECT prep()", &[]).await.unwrap();
+    drop(c);
+    let c = pool.acquire().await.unwrap();
+    let n: i64 = c
+        .query_scalar(
+            "SELECT count(*) FROM pg_catalog.pg_prepared_statements WHERE from_sql",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "the previous holder's PREPARE survived");
+}
+
+/// A previous holder replaces one of the driver's cached statements with
+/// its own (inside a function): the next holder running the same SQL must
+/// get its own statement's answer, never the planted one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_planted_under_a_cached_name_never_answers_the_next_holder() {
+    let db = crate::db();
+    schema(&db);
+    db.psql(&format!(
+        "CREATE TABLE secrets (id int PRIMARY KEY, v text);
+         INSERT INTO secrets VALUES (1, 'genuine');
+         ALTER TABLE secrets OWNER TO {APP};"
+    ))
+    .expect("table");
+    let pool = one(&db);
+    const Q: &str = "SELECT v FROM secrets WHERE id = $1";
+    for _ in 0..3 {
+        let v: String = pool.query_scalar(Q, &[&1i32]).await.unwrap();
+        assert_eq!(v, "genuine");
+    }
+    let c = pool.acquire().await.unwrap();
+    let n: i32 = c
+        .query_scalar(
+            "SELECT plant($1, 'SELECT ''forged''::text WHERE $1::int IS NOT NULL')",
+            &[&Q],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "the statement is cached under a name");
+    drop(c);
+    // (The driver re-prepares the statement the reset deallocated.)
+    let v: String = pool.query_scalar(Q, &[&1i32]).await.unwrap();
+    assert_eq!(
+        v, "genuine",
+        "the next holder got the planted statement's answer"
+    );
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}
