@@ -240,3 +240,152 @@ async fn a_statement_planted_under_a_cached_name_never_answers_the_next_holder()
     );
     assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
 }
+
+/// One holder leaves a tenant, a temp table and a held advisory lock.
+async fn leave_dirty(pool: &Pool) {
+    let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+    c.batch_execute(
+        "SET app.tenant = '42'; CREATE TEMP TABLE IF NOT EXISTS scratch (a int); \
+         SELECT pg_advisory_lock(77)",
+    )
+    .await
+    .unwrap();
+}
+
+/// The session shows nothing [`leave_dirty`] left (checked on `c`).
+async fn is_reset(c: &impl Executor, what: &str) {
+    let seen: String = c
+        .query_scalar(
+            "SELECT coalesce(current_setting('app.tenant', true), '') || '/' \
+             || (SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'scratch') || '/' \
+             || (SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' \
+                 AND pid = pg_backend_pid())",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen, "/0/0", "{what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_requests_of_every_shape_run_on_a_reset_session() {
+    let db = crate::db();
+    schema(&db);
+    db.psql(&format!(
+        "CREATE TABLE shapes (id int PRIMARY KEY); ALTER TABLE shapes OWNER TO {APP};"
+    ))
+    .expect("table");
+    let pool = one(&db);
+    warm(&pool).await;
+
+    // A pipelined atomic batch whose second statement fails: nothing of
+    // it stays, the reset does.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    let mut b = tusk::Batch::atomic();
+    b.push("INSERT INTO shapes VALUES (1)", &[]);
+    b.push("INSERT INTO shapes VALUES (1)", &[]);
+    let r = c.batch(&b).await.unwrap();
+    assert!(r.iter().all(|r| r.is_err()), "{r:?}");
+    is_reset(&c, "behind a failed atomic batch").await;
+    let n: i64 = c
+        .query_scalar("SELECT count(*) FROM shapes", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "a rolled-back batch statement stayed");
+    drop(c);
+
+    // A successful atomic batch.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    let mut b = tusk::Batch::atomic();
+    b.push("INSERT INTO shapes VALUES (2)", &[]);
+    b.push("SELECT current_setting('app.tenant', true)", &[]);
+    let r = c.batch(&b).await.unwrap();
+    assert!(r.iter().all(|r| r.is_ok()), "{r:?}");
+    is_reset(&c, "behind an atomic batch").await;
+    drop(c);
+
+    // A stream.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    let s = c
+        .query_stream(
+            "SELECT coalesce(current_setting('app.tenant', true), '') FROM generate_series(1, 3)",
+            &[],
+        )
+        .await
+        .unwrap();
+    for row in s.collect_all().await.unwrap() {
+        assert_eq!(row.get::<String>(0), "");
+    }
+    is_reset(&c, "behind a stream").await;
+    drop(c);
+
+    // A statement prepared first (its Parse is the first request), then
+    // run; a wrong parameter type at Bind.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    let st = c
+        .prepare("SELECT coalesce(current_setting('app.tenant', true), '') || $1::text")
+        .await
+        .unwrap();
+    let v: String = c.query_scalar(&st, &[&"x"]).await.unwrap();
+    assert_eq!(v, "x");
+    drop(c);
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    assert!(c
+        .query_scalar::<i32>("SELECT $1::int", &[&"not an int"])
+        .await
+        .is_err());
+    is_reset(&c, "behind a Bind-time error").await;
+    drop(c);
+
+    // The driver's own timeout on the first request.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    let q = tusk::Query::new("SELECT pg_sleep(5)").timeout(Duration::from_millis(100));
+    let e = crate::bounded("timed query", c.execute(q, &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), tusk::ErrorKind::Timeout, "{e}");
+    is_reset(&c, "behind a timed-out first statement").await;
+    drop(c);
+
+    // The first request's future dropped before it was polled to the end.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    let f = c.execute("SELECT pg_sleep(0.3)", &[]);
+    let _ = tokio::time::timeout(Duration::from_millis(1), f).await;
+    drop(c);
+    let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+    is_reset(&c, "after a dropped first request").await;
+    drop(c);
+
+    // A dropped future never polled at all.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    drop(c.execute("SELECT 1", &[]));
+    is_reset(&c, "after an unpolled first request").await;
+    drop(c);
+
+    // statement_timeout hits the first request.
+    leave_dirty(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    let e = c
+        .batch_execute("SET statement_timeout = 50; SELECT pg_sleep(1)")
+        .await
+        .unwrap_err();
+    assert!(e.code().is_some(), "{e}");
+    is_reset(&c, "behind a statement_timeout").await;
+    drop(c);
+    leave_dirty(&pool).await;
+    is_reset(&pool, "through pool.query").await;
+    let fresh = crate::fresh(&db).await;
+    let got: bool = fresh
+        .query_scalar("SELECT pg_try_advisory_lock(77)", &[])
+        .await
+        .unwrap();
+    assert!(got);
+}
