@@ -389,3 +389,74 @@ async fn first_requests_of_every_shape_run_on_a_reset_session() {
         .unwrap();
     assert!(got);
 }
+
+/// A previous holder sets `idle_session_timeout`: with the reset only
+/// queued, the session sits idle in the pool with the setting still on,
+/// and the server ends it. The next holder must still be served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_timeout_left_behind_does_not_fail_the_next_holder() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    warm(&pool).await;
+    for how in ["pool.query", "acquire"] {
+        let c = pool.acquire().await.unwrap();
+        c.execute("SET idle_session_timeout = 50", &[])
+            .await
+            .unwrap();
+        drop(c);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let v: i32 = if how == "pool.query" {
+            crate::bounded("query", pool.query_scalar("SELECT 1", &[]))
+                .await
+                .unwrap_or_else(|e| panic!("{how}: {e}"))
+        } else {
+            let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+            c.query_scalar("SELECT 1", &[])
+                .await
+                .unwrap_or_else(|e| panic!("{how}: {e}"))
+        };
+        assert_eq!(v, 1);
+    }
+}
+
+/// A previous holder's session advisory lock is released soon after the
+/// connection comes back, even while nobody takes the connection: another
+/// session waiting for the lock must not wait for the pool's next user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_advisory_lock_is_released_while_the_connection_sits_idle() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    warm(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    c.execute("SELECT pg_advisory_lock(99)", &[]).await.unwrap();
+    drop(c);
+    let other = crate::fresh(&db).await;
+    let waited = tokio::time::timeout(
+        Duration::from_secs(3),
+        other.execute("SELECT pg_advisory_lock(99)", &[]),
+    )
+    .await;
+    assert!(
+        waited.is_ok(),
+        "the lock stayed held by a connection idle in the pool"
+    );
+    waited.unwrap().unwrap();
+    other
+        .execute("SELECT pg_advisory_unlock_all()", &[])
+        .await
+        .unwrap();
+    // The idle connection is still fine for its next holder.
+    let c = pool.acquire().await.unwrap();
+    let n: i64 = c
+        .query_scalar(
+            "SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' \
+             AND pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}
