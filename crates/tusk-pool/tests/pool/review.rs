@@ -460,3 +460,79 @@ async fn an_advisory_lock_is_released_while_the_connection_sits_idle() {
     assert_eq!(n, 0);
     assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
 }
+
+/// The pool behind a transaction-mode PgBouncer (`pooler_mode=on`), with
+/// fewer server connections than pooled ones: the reset (its `DO` block
+/// included) and the idle flush work, and checkouts interleave without
+/// errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_transaction_mode_pgbouncer_the_reset_works() {
+    use tusk_testkit::{Cluster, PgBouncer, PoolMode};
+    let db = crate::db();
+    let bouncer = PgBouncer::start(Cluster::shared(), PoolMode::Transaction).unwrap();
+    bouncer.admin("SET default_pool_size = 1").unwrap();
+    let url = format!("{}?pooler_mode=on", bouncer.url(db.name()));
+    let pool = Pool::new(
+        tusk_pool::PoolConfig::builder()
+            .url(&url)
+            .expect("url")
+            .max_size(3)
+            .acquire_timeout(Duration::from_secs(10))
+            .build(),
+    )
+    .expect("pool");
+    let mut tasks = Vec::new();
+    for t in 0..6 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..20 {
+                let c = pool.acquire().await.unwrap();
+                let v: String = c
+                    .query_scalar(
+                        "SELECT coalesce(current_setting('app.tenant', true), '')",
+                        &[],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(v, "", "task {t} round {i}");
+                c.execute("SELECT pg_catalog.set_config('app.tenant', 'x', true)", &[])
+                    .await
+                    .unwrap();
+                if i % 5 == 0 {
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        crate::bounded("task", t).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(pool.query_scalar::<i32>("SELECT 1", &[]).await.unwrap(), 1);
+}
+
+/// `close` while a returned connection's reset is queued, or being sent
+/// alone by the idle flush: nothing stays open, nothing hangs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_while_a_reset_is_queued_or_being_flushed() {
+    let db = crate::db();
+    schema(&db);
+    for wait_ms in [0u64, 19, 20, 21, 25, 40] {
+        let pool = crate::app_pool(&db, |b| b.max_size(2));
+        let c = pool.acquire().await.unwrap();
+        c.execute("SELECT pg_advisory_lock(5)", &[]).await.unwrap();
+        drop(c);
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        let open = crate::bounded("close", pool.close(Duration::from_secs(2))).await;
+        assert_eq!(open, 0, "after {wait_ms} ms");
+        assert_eq!(pool.stats().size, 0, "after {wait_ms} ms");
+        let fresh = crate::fresh(&db).await;
+        let got: bool = crate::bounded(
+            "lock",
+            fresh.query_scalar("SELECT pg_advisory_lock(5) IS NOT NULL", &[]),
+        )
+        .await
+        .unwrap();
+        assert!(got);
+    }
+}
