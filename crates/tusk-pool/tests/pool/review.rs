@@ -536,3 +536,63 @@ async fn close_while_a_reset_is_queued_or_being_flushed() {
         assert!(got);
     }
 }
+
+/// The next holder's first request opens a transaction with options
+/// (`pool.transaction`, and a driver transaction on an acquired
+/// connection): the options hold and the session is reset inside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_with_options_as_the_first_request() {
+    use tusk_pool::TxOptions;
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    warm(&pool).await;
+    leave_dirty(&pool).await;
+    let got = pool
+        .transaction(TxOptions::new().serializable().read_only(), async |tx| {
+            let iso: String = tx.query_scalar("SHOW transaction_isolation", &[]).await?;
+            let ro: String = tx.query_scalar("SHOW transaction_read_only", &[]).await?;
+            is_reset(tx, "inside pool.transaction").await;
+            Ok(format!("{iso}/{ro}"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(got, "serializable/on");
+    leave_dirty(&pool).await;
+    let mut c = pool.acquire().await.unwrap();
+    {
+        let tx = c.transaction().await.unwrap();
+        is_reset(&tx, "inside a driver transaction").await;
+        tx.commit().await.unwrap();
+    }
+    drop(c);
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}
+
+/// The reset sent alone for an idle connection fails: the connection is
+/// closed, and the next holder gets a fresh one (its statement runs, on a
+/// session with nothing of the previous holder's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_idle_flush_closes_the_connection() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    warm(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+    db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
+        .expect("revoke");
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
+        .expect("grant");
+    let t: String = pool
+        .query_scalar(
+            "SELECT coalesce(current_setting('app.tenant', true), '')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(t, "");
+    assert_eq!(pool.stats().created_total, 2, "the connection was replaced");
+}
