@@ -596,3 +596,36 @@ async fn a_failing_idle_flush_closes_the_connection() {
     assert_eq!(t, "");
     assert_eq!(pool.stats().created_total, 2, "the connection was replaced");
 }
+
+/// The previous holder's notifications, delivered while the connection
+/// sat idle (and its reset was sent alone meanwhile, or carried by the
+/// next holder), never reach the next holder, who still gets its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_for_the_previous_holder_never_reach_the_next() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    warm(&pool).await;
+    let other = crate::fresh(&db).await;
+    for idle_ms in [0u64, 5, 100] {
+        let c = pool.acquire().await.unwrap();
+        c.execute("LISTEN jobs", &[]).await.unwrap();
+        other.execute("NOTIFY jobs, 'old1'", &[]).await.unwrap();
+        c.execute("SELECT 1", &[]).await.unwrap();
+        drop(c);
+        other.execute("NOTIFY jobs, 'old2'", &[]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(idle_ms)).await;
+        other.execute("NOTIFY jobs, 'old3'", &[]).await.unwrap();
+        let c = pool.acquire().await.unwrap();
+        c.execute("LISTEN jobs", &[]).await.unwrap();
+        other.execute("NOTIFY jobs, 'new'", &[]).await.unwrap();
+        c.execute("SELECT 1", &[]).await.unwrap();
+        let n = crate::bounded("notification", c.next_notification())
+            .await
+            .unwrap();
+        assert_eq!(n.payload, "new", "after {idle_ms} ms idle");
+        let more = tokio::time::timeout(Duration::from_millis(100), c.next_notification()).await;
+        assert!(more.is_err(), "after {idle_ms} ms idle: {more:?}");
+        c.execute("UNLISTEN *", &[]).await.unwrap();
+    }
+}
