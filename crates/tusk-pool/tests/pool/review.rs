@@ -629,3 +629,24 @@ async fn notifications_for_the_previous_holder_never_reach_the_next() {
         c.execute("UNLISTEN *", &[]).await.unwrap();
     }
 }
+
+/// A previous holder's `statement_timeout = 1` applies to the reset's
+/// own first statements (until its `RESET ALL`): it must never fail the
+/// reset and with it the next holder's statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_millisecond_statement_timeout_never_fails_the_reset() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    warm(&pool).await;
+    let mut failed = 0;
+    for _ in 0..300 {
+        let c = pool.acquire().await.unwrap();
+        if c.execute("SET statement_timeout = 1", &[]).await.is_err() {
+            failed += 1;
+        }
+        drop(c);
+    }
+    assert_eq!(failed, 0, "resets failed under a 1 ms statement_timeout");
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}
