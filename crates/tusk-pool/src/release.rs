@@ -73,11 +73,13 @@ impl Inner {
             // and `PREPARE`), which the next holder would then run.
             (sent || !dirty.is_clean()).then(|| Cow::Borrowed(crate::reset::full_reset(true)))
         };
-        // Requests still in flight that nobody gave up on (the driver's
-        // own, such as a statement's Close) are answered before the reset,
-        // which is queued behind them: they need no wait.
+        // A request still in flight may be one its holder gave up on
+        // through the `Deref` target (which the handle cannot see): it may
+        // leave a transaction open, which the reset's `COMMIT` queued
+        // behind it would commit. It is drained and rolled back first.
         let busy = c.conn.transaction_status() != tusk::TransactionStatus::Idle
-            || c.meta.streams.load(Acquire) > 0;
+            || c.meta.streams.load(Acquire) > 0
+            || c.conn.in_flight() > 0;
         if busy || ret.interrupted || ret.read_only_check {
             return self.clean_up(c, reset, ret);
         }

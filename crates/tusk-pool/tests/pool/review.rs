@@ -650,3 +650,34 @@ async fn a_one_millisecond_statement_timeout_never_fails_the_reset() {
     assert_eq!(failed, 0, "resets failed under a 1 ms statement_timeout");
     assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
 }
+
+/// A transaction the previous holder opened through the `Deref` target
+/// and abandoned mid-flight (its future dropped before the server
+/// answered) is not committed by the reset queued behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_transaction_is_not_committed_by_the_reset() {
+    let db = crate::db();
+    schema(&db);
+    db.psql(&format!(
+        "CREATE TABLE abandoned (id int); ALTER TABLE abandoned OWNER TO {APP};"
+    ))
+    .expect("table");
+    let pool = one(&db);
+    warm(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    let raw: &tusk::Connection = &c;
+    let f = raw.simple_query("BEGIN; INSERT INTO abandoned VALUES (1); SELECT pg_sleep(0.3)");
+    assert!(tokio::time::timeout(Duration::from_millis(50), f)
+        .await
+        .is_err());
+    drop(c);
+    let c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+    let _ = crate::bounded("first statement", c.query_scalar::<i32>("SELECT 1", &[])).await;
+    drop(c);
+    let fresh = crate::fresh(&db).await;
+    let n: i64 = fresh
+        .query_scalar("SELECT count(*) FROM abandoned", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "the abandoned transaction was committed by the reset");
+}
