@@ -681,3 +681,48 @@ async fn an_abandoned_transaction_is_not_committed_by_the_reset() {
         .unwrap();
     assert_eq!(n, 0, "the abandoned transaction was committed by the reset");
 }
+
+/// The previous holder switched role and made a temp table, a sequence's
+/// `currval` and a held cursor as that role: the reset (run as the
+/// application role again) still removes them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_made_under_another_role_is_reset_too() {
+    let db = crate::db();
+    schema(&db);
+    db.psql(&format!(
+        "GRANT TEMP ON DATABASE \"{}\" TO {ADMIN};
+         CREATE SEQUENCE admin_seq; ALTER SEQUENCE admin_seq OWNER TO {ADMIN};",
+        db.name(),
+        ADMIN = crate::ADMIN
+    ))
+    .expect("grants");
+    let pool = one(&db);
+    warm(&pool).await;
+    let c = pool.acquire().await.unwrap();
+    c.batch_execute(&format!(
+        "SET ROLE {}; CREATE TEMP TABLE admin_scratch (a int); SELECT nextval('admin_seq'); \
+         BEGIN; DECLARE held CURSOR WITH HOLD FOR SELECT 1; COMMIT; \
+         SELECT pg_advisory_lock(31)",
+        crate::ADMIN
+    ))
+    .await
+    .unwrap();
+    drop(c);
+    let c = pool.acquire().await.unwrap();
+    let seen: String = c
+        .query_scalar(
+            "SELECT current_user::text || '/' \
+             || (SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'admin_scratch') || '/' \
+             || (SELECT count(*) FROM pg_catalog.pg_cursors WHERE name = 'held') || '/' \
+             || (SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' \
+                 AND pid = pg_backend_pid())",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen, format!("{APP}/0/0/0"));
+    let e = c.query_scalar::<i64>("SELECT lastval()", &[]).await;
+    assert!(e.is_err(), "lastval() after the reset: {e:?}");
+    drop(c);
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}
