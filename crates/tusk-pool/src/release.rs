@@ -13,11 +13,14 @@ use tusk::Error;
 use crate::conn::{Conn, Returned};
 use crate::inner::Inner;
 use crate::metrics::CloseReason;
-use crate::reset::Dirty;
 
 /// How long a returned connection's abandoned statement may run before it
 /// is canceled.
 const ABANDONED_GRACE: Duration = Duration::from_millis(100);
+
+/// How long a returned connection may sit idle with its reset queued
+/// before the reset is sent alone.
+const FLUSH_AFTER: Duration = Duration::from_millis(20);
 
 impl Inner {
     /// A connection comes back from use (`ret`: what its handle learned).
@@ -26,8 +29,8 @@ impl Inner {
     /// handler, cancel tokens). Then, in the common case (no statement
     /// abandoned, no transaction open, no stream being read), the reset is queued
     /// without waiting and the connection is available again at once: the
-    /// next holder's first request carries it (its statements prepared
-    /// once per connection, in that request's Sync group), so nobody waits
+    /// next holder's first request carries it (its statements as unnamed
+    /// Parse/Bind/Execute, in that request's Sync group), so nobody waits
     /// a round trip for it and the server answers both in one flush. Otherwise a background task drains, rolls back and resets
     /// before the connection goes back.
     pub(crate) fn release(self: &Arc<Self>, c: Conn, ret: Returned) {
@@ -64,17 +67,19 @@ impl Inner {
         let reset: Option<Cow<'static, [&'static str]>> = if self.hot.reset_tracked.load(Relaxed) {
             (!dirty.is_clean()).then(|| Cow::Owned(crate::reset::tracked_reset(dirty)))
         } else {
-            (sent || !dirty.is_clean()).then(|| {
-                Cow::Borrowed(crate::reset::full_reset(
-                    dirty.union(Dirty::PREPARE) == dirty,
-                ))
-            })
+            // The SQL-level prepared statements always go: a function can
+            // `PREPARE` out of sight, or replace one of the driver's cached
+            // statements with its own under the same name (`DEALLOCATE`
+            // and `PREPARE`), which the next holder would then run.
+            (sent || !dirty.is_clean()).then(|| Cow::Borrowed(crate::reset::full_reset(true)))
         };
-        // Requests still in flight that nobody gave up on (the driver's
-        // own, such as a statement's Close) are answered before the reset,
-        // which is queued behind them: they need no wait.
+        // A request still in flight may be one its holder gave up on
+        // through the `Deref` target (which the handle cannot see): it may
+        // leave a transaction open, which the reset's `COMMIT` queued
+        // behind it would commit. It is drained and rolled back first.
         let busy = c.conn.transaction_status() != tusk::TransactionStatus::Idle
-            || c.meta.streams.load(Acquire) > 0;
+            || c.meta.streams.load(Acquire) > 0
+            || c.conn.in_flight() > 0;
         if busy || ret.interrupted || ret.read_only_check {
             return self.clean_up(c, reset, ret);
         }
@@ -84,8 +89,68 @@ impl Inner {
                 return self.discard(c, CloseReason::ResetFailed);
             }
             self.metrics.resets.fetch_add(1, Relaxed);
+            if self.waiting.load(Acquire) == 0 {
+                // It goes idle: the reset must not wait for a next holder.
+                self.flush_reset_later(&c);
+            }
         }
         self.put(c, now);
+    }
+
+    /// A connection that sits idle with its reset queued still has the
+    /// previous holder's session: its advisory locks stay held (another
+    /// session waiting for one waits for the pool's next user), and a
+    /// setting such as `idle_session_timeout` stays on (the server ends the
+    /// session under the next holder). If nobody takes the connection
+    /// within [`FLUSH_AFTER`], it is taken out of the idle list, its reset
+    /// is sent alone and answered, and it goes back.
+    fn flush_reset_later(self: &Arc<Self>, c: &Conn) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let inner = Arc::downgrade(self);
+        // By address: even a `Weak` would make `Arc::get_mut` (a
+        // transaction on the connection) fail meanwhile. (Another
+        // connection at a reused address is harmless: sending an idle
+        // connection's reset early is always safe.)
+        let conn = Arc::as_ptr(&c.conn) as usize;
+        // Nothing sent since: nobody took it meanwhile.
+        let sent = c.conn.bytes_sent();
+        rt.spawn(async move {
+            tokio::time::sleep(FLUSH_AFTER).await;
+            let Some(inner) = inner.upgrade() else {
+                return;
+            };
+            let Some(c) = inner.take_idle_conn(conn, sent) else {
+                return; // Taken by a holder, whose first request carried it.
+            };
+            let limit = inner.cfg.read().reset_timeout;
+            let last_used = c.last_used;
+            match tokio::time::timeout(limit, c.conn.wait_idle()).await {
+                Ok(Ok(())) => inner.put(c, last_used),
+                _ => inner.discard(c, CloseReason::ResetFailed),
+            }
+        });
+    }
+
+    /// Takes the idle connection `conn` out of the idle list, if it is
+    /// there and has sent nothing since `sent` bytes.
+    fn take_idle_conn(&self, conn: usize, sent: u64) -> Option<Conn> {
+        for shard in self.shards.iter() {
+            let mut s = shard.lock();
+            if let Some(i) = s
+                .iter()
+                .position(|c| Arc::as_ptr(&c.conn) as usize == conn)
+                .filter(|&i| s[i].conn.bytes_sent() == sent)
+            {
+                let c = s.remove(i);
+                if c.is_some() {
+                    self.idle.fetch_sub(1, AcqRel);
+                }
+                return c;
+            }
+        }
+        None
     }
 
     /// Waits for streams still being read, drains, rolls back and resets off

@@ -11,7 +11,7 @@
 //! it names.
 //!
 //! Either reset is a list of statements inside `BEGIN; ..; COMMIT` that the
-//! driver prepares once per connection and sends in the next holder's
+//! driver sends (Parse/Bind/Execute, unnamed) in the next holder's
 //! first request's Sync group (`tusk::Connection::queue_session_reset`):
 //! committed before that request runs, and if any part fails the request
 //! does not run and the driver closes the connection.
@@ -119,11 +119,11 @@ const DEALLOCATE_SQL_PREPARED: &str = "DO $tusk_reset$ DECLARE r record; BEGIN \
      FOR r IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP \
      EXECUTE pg_catalog.format('DEALLOCATE %I', r.name); END LOOP; END $tusk_reset$";
 
-/// The full reset, one statement each (the driver prepares them once per
-/// connection and sends them as Bind/Execute in the next request's Sync
+/// The full reset, one statement each (the driver sends them as unnamed
+/// Parse/Bind/Execute in the next request's Sync
 /// group; see `tusk::Connection::queue_session_reset`).
 const FULL: [&str; 9] = [
-    "BEGIN",
+    BEGIN,
     "SET SESSION AUTHORIZATION DEFAULT",
     "RESET ALL",
     "CLOSE ALL",
@@ -134,9 +134,15 @@ const FULL: [&str; 9] = [
     "COMMIT",
 ];
 
+/// The reset's own transaction: `READ COMMITTED` whatever defaults the
+/// previous holder left (a `SERIALIZABLE READ ONLY DEFERRABLE` default
+/// made its first snapshot wait behind other sessions' serializable
+/// transactions, and `SERIALIZABLE` fails on a hot standby).
+const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
 /// [`FULL`] with the SQL `PREPARE`d statements deallocated too.
 const FULL_AND_PREPARED: [&str; 10] = [
-    "BEGIN",
+    BEGIN,
     "SET SESSION AUTHORIZATION DEFAULT",
     "RESET ALL",
     "CLOSE ALL",
@@ -150,8 +156,9 @@ const FULL_AND_PREPARED: [&str; 10] = [
 
 /// The full reset: everything `DISCARD ALL` resets except the driver's
 /// cached prepared statements, in one transaction. `prepared`: the SQL
-/// `PREPARE`d statements are deallocated too (when the handle's text showed
-/// a `PREPARE`: it needs PL/pgSQL, and costs more).
+/// `PREPARE`d statements are deallocated too (it needs PL/pgSQL, and costs
+/// more; the pool's full policy always asks for it, since a function can
+/// `PREPARE` out of sight).
 pub(crate) fn full_reset(prepared: bool) -> &'static [&'static str] {
     if prepared {
         &FULL_AND_PREPARED
@@ -163,7 +170,7 @@ pub(crate) fn full_reset(prepared: bool) -> &'static [&'static str] {
 /// The statements that undo the kinds of state in `dirty`, in one
 /// transaction (run after any open one was rolled back).
 pub(crate) fn tracked_reset(dirty: Dirty) -> Vec<&'static str> {
-    let mut parts: Vec<&'static str> = vec!["BEGIN"];
+    let mut parts: Vec<&'static str> = vec![BEGIN];
     if dirty.has(Dirty::SETTINGS) {
         // Role and session authorization are not touched by RESET ALL;
         // SET SESSION AUTHORIZATION DEFAULT resets both.
@@ -268,7 +275,7 @@ mod tests {
     fn reset_only_what_was_touched() {
         assert_eq!(
             tracked_reset(Dirty::LISTEN),
-            ["BEGIN", "UNLISTEN *", "COMMIT"]
+            [BEGIN, "UNLISTEN *", "COMMIT"]
         );
         let all = tracked_reset(Dirty::ALL).join("; ");
         for part in [
@@ -286,7 +293,7 @@ mod tests {
             .join("; ")
             .contains("DISCARD"));
         let full = full_reset(false);
-        assert_eq!(full.first(), Some(&"BEGIN"));
+        assert_eq!(full.first(), Some(&BEGIN));
         assert_eq!(full.last(), Some(&"COMMIT"));
         let text = full.join("; ");
         for part in [

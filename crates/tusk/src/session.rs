@@ -61,8 +61,9 @@ impl Connection {
     /// messages and, unless it is a simple query, in its Sync group: one
     /// ReadyForQuery, one server flush, one read for both. Nothing is
     /// written or waited for now (a wait for idle or for notifications
-    /// sends it alone). Each statement is prepared once per connection
-    /// (a `DISCARD ALL` or `DEALLOCATE` makes them prepared again).
+    /// sends it alone). Each statement is parsed every time, as the unnamed
+    /// statement: a named one could have been replaced by the session's
+    /// previous user (`DEALLOCATE` and `PREPARE` inside a function).
     ///
     /// The reset is committed before the request behind it runs, so that
     /// request failing cannot undo it. If any statement of the reset

@@ -25,7 +25,8 @@ pub enum ResetPolicy {
     /// `DISCARD ALL` resets except the driver's cached prepared statements
     /// (open transaction rolled back; `CLOSE ALL`, `SET SESSION
     /// AUTHORIZATION DEFAULT`, `RESET ALL`, `UNLISTEN *`,
-    /// `pg_advisory_unlock_all()`, `DISCARD TEMP`, `DISCARD SEQUENCES`),
+    /// `pg_advisory_unlock_all()`, `DISCARD TEMP`, `DISCARD SEQUENCES`, the
+    /// SQL-level `PREPARE`d statements deallocated),
     /// plus the driver's notification queue, notice handler and cancel
     /// tokens. Whatever a function did out of sight is undone too. Queued
     /// on return and sent in the same write as the next holder's first

@@ -55,8 +55,15 @@ pub fn config(url: &str) -> tusk_pool::PoolConfigBuilder {
         .reconnect_backoff_max(Duration::from_millis(200))
 }
 
-/// Stats that must hold once everything is back.
-pub fn assert_consistent(pool: &Pool) {
+/// Stats that must hold once everything is back (a returned connection
+/// whose reset is being sent alone is out of the idle list for a moment:
+/// wait for it).
+pub async fn assert_consistent(pool: &Pool) {
+    let settled = |s: &tusk_pool::PoolStats| s.in_use == 0 && s.idle == s.size;
+    let t0 = Instant::now();
+    while !settled(&pool.stats()) && t0.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let s = pool.stats();
     assert_eq!(s.in_use, 0, "{s:?}");
     assert_eq!(s.idle, s.size, "{s:?}");

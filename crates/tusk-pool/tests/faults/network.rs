@@ -105,7 +105,7 @@ async fn terminated_backends_under_load() {
         let c = pool.acquire().await.unwrap();
         let _: i32 = c.query_scalar("SELECT 1", &[]).await.unwrap();
     }
-    crate::assert_consistent(&pool);
+    crate::assert_consistent(&pool).await;
     let s = pool.stats();
     let evicted: u64 = s.evicted_total.iter().map(|(_, n)| n).sum();
     println!("evicted by class: {:?}", s.evicted_total);
@@ -156,7 +156,7 @@ async fn server_restart_under_load() {
     for _ in 0..4 {
         let _: i32 = pool.query_scalar("SELECT 1", &[]).await.unwrap();
     }
-    crate::assert_consistent(&pool);
+    crate::assert_consistent(&pool).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

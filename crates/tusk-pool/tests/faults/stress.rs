@@ -116,7 +116,7 @@ async fn ten_thousand_tasks_with_cancellations() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    crate::assert_consistent(&pool);
+    crate::assert_consistent(&pool).await;
     let s = pool.stats();
     assert!(s.size <= 20, "{s:?}");
     println!(

@@ -143,15 +143,16 @@ async fn a_reset_that_fails_runs_nothing_and_closes_the_connection() {
     let db = crate::db();
     schema(&db);
     let pool = one(&db);
-    // The reset's statements are prepared on the connection by the
-    // second holder's first request; this holder then drops them out of
-    // the driver's sight (inside a function) and leaves a tenant behind.
+    // This holder leaves a tenant behind, and the reset's advisory
+    // unlock is refused to the role (the reset's statements are unnamed:
+    // no holder can drop or replace them).
     leave_dirty(&pool).await;
     let c = pool.acquire().await.unwrap();
-    c.execute("SELECT drop_reset_statements()", &[])
-        .await
-        .unwrap();
     c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+    db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
+        .expect("revoke");
+    // Taken again at once (before the pool sends the reset of an idle
+    // connection alone): the next holder's first statement carries it.
     drop(c);
     // The next holder's first statement does not run: the reset failed.
     let c = pool.acquire().await.unwrap();
@@ -170,6 +171,8 @@ async fn a_reset_that_fails_runs_nothing_and_closes_the_connection() {
         .await
         .unwrap();
     assert_eq!(n, 0, "the statement behind the failed reset ran");
+    db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
+        .expect("grant");
     // The connection was replaced: the next holder is on a fresh session.
     is_reset(&pool, "on the replacement connection").await;
 }

@@ -7,6 +7,7 @@ mod leaks;
 mod lifecycle;
 mod reload;
 mod reset;
+mod review;
 mod sharing;
 mod tx;
 

@@ -354,11 +354,9 @@ impl Engine {
         }
         if response::invalidates_cache(&tag) {
             self.cache.clear();
-            if tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE") {
-                self.reset.unprepare_all();
-                if self.prefix != Prefix::Off {
-                    self.prefix = Prefix::Unprepared;
-                }
+            if (tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE")) && self.prefix != Prefix::Off
+            {
+                self.prefix = Prefix::Unprepared;
             }
         }
         let resp = &mut self.queue[cursor].resp;

@@ -1,6 +1,7 @@
 //! A session reset queued by a pool (`Connection::queue_session_reset`)
-//! and carried by the next request: its statements are prepared once per
-//! connection and go out as Bind/Execute in front of that request's
+//! and carried by the next request: its statements go out as
+//! Parse/Bind/Execute of the unnamed statement (never a named one a
+//! previous holder could have replaced) in front of that request's
 //! messages, in the same Sync group when the request uses the extended
 //! protocol (one ReadyForQuery, one server flush, one client read), with a
 //! Sync of their own in front of a simple Query.
@@ -24,10 +25,7 @@ use crate::error::{DbError, Error, ErrorKind};
 /// A reset statement known to one connection.
 struct Known {
     sql: &'static str,
-    name: String,
-    /// Prepared on the server (as far as the driver knows).
-    prepared: bool,
-    /// Its Bind and Execute, encoded once.
+    /// Its Bind and Execute (of the unnamed statement), encoded once.
     run: bytes::Bytes,
 }
 
@@ -36,8 +34,7 @@ struct Known {
 pub(crate) struct ResetState {
     /// The reset queued and not carried by any request yet.
     pending: Option<Vec<&'static str>>,
-    /// The reset statements this connection knows, by index (their name
-    /// is `tusk_reset{index}`).
+    /// The reset statements this connection has encoded.
     known: Vec<Known>,
     /// The last reset carried, in case its request is undone before it
     /// was written.
@@ -45,14 +42,6 @@ pub(crate) struct ResetState {
 }
 
 impl ResetState {
-    /// Every reset statement is to be prepared again (`DISCARD ALL` or
-    /// `DEALLOCATE` ran).
-    pub(crate) fn unprepare_all(&mut self) {
-        for k in &mut self.known {
-            k.prepared = false;
-        }
-    }
-
     /// A reset is queued and not sent yet.
     pub(crate) fn is_pending(&self) -> bool {
         self.pending.is_some()
@@ -99,16 +88,14 @@ impl Engine {
             return Ok(false);
         };
         let mut out = BytesMut::with_capacity(32 * parts.len());
-        let pooler = self.pooler_mode;
         for sql in &parts {
             let i = match self.reset.known.iter().position(|k| k.sql == *sql) {
                 Some(i) => i,
                 None => {
-                    let name = format!("tusk_reset{}", self.reset.known.len());
                     let mut run = BytesMut::new();
                     frontend::bind(
                         "",
-                        if pooler { "" } else { &name },
+                        "",
                         std::iter::empty::<i16>(),
                         std::iter::empty::<()>(),
                         |(), _| Ok(postgres_protocol::IsNull::Yes),
@@ -119,27 +106,17 @@ impl Engine {
                     frontend::execute("", 0, &mut run).map_err(map_err)?;
                     self.reset.known.push(Known {
                         sql,
-                        name,
-                        prepared: false,
                         run: run.freeze(),
                     });
                     self.reset.known.len() - 1
                 }
             };
-            let k = &mut self.reset.known[i];
-            if pooler {
-                // Named statements do not outlive a pooler's transaction.
-                frontend::parse("", sql, std::iter::empty::<u32>(), &mut out).map_err(map_err)?;
-            } else if !k.prepared {
-                // It may exist (a `DEALLOCATE` of another statement made
-                // every one unprepared): closing a statement that does not
-                // exist is not an error.
-                frontend::close(b'S', &k.name, &mut out).map_err(map_err)?;
-                frontend::parse(&k.name, sql, std::iter::empty::<u32>(), &mut out)
-                    .map_err(map_err)?;
-                k.prepared = true;
-            }
-            out.extend_from_slice(&k.run);
+            // Parsed every time, as the unnamed statement: a named one
+            // could have been replaced by the previous holder (`DEALLOCATE`
+            // and `PREPARE` of its name inside a function, out of the
+            // driver's sight), and the server would run that instead.
+            frontend::parse("", sql, std::iter::empty::<u32>(), &mut out).map_err(map_err)?;
+            out.extend_from_slice(&self.reset.known[i].run);
         }
         if own_sync {
             frontend::sync(&mut out);
@@ -167,12 +144,10 @@ impl Engine {
     }
 
     /// The request carrying the reset was undone before it was written:
-    /// the reset is pending again (and its statements prepared again, to
-    /// be safe).
+    /// the reset is pending again.
     pub(super) fn uncarry_reset(&mut self) {
         if let Some(parts) = self.reset.carried.take() {
             self.reset.pending = Some(parts);
-            self.reset.unprepare_all();
         }
     }
 

@@ -168,8 +168,8 @@ async fn a_queued_reset_rides_in_the_next_requests_sync_group() {
     assert!(c.bytes_sent() > sent);
     let wm: String = c.query_scalar("SHOW work_mem", &[]).await.unwrap();
     assert_eq!(wm, "4MB");
-    // Its statements are prepared again after a DEALLOCATE ALL or a
-    // DISCARD ALL, and a user's statement of the same name is no obstacle.
+    // Its statements are unnamed: a DEALLOCATE ALL, a DISCARD ALL or a
+    // user's statement of any name is no obstacle.
     for hostile in [
         "DEALLOCATE ALL",
         "DISCARD ALL",
