@@ -18,10 +18,6 @@ use crate::metrics::CloseReason;
 /// is canceled.
 const ABANDONED_GRACE: Duration = Duration::from_millis(100);
 
-/// How long a returned connection may sit idle with its reset queued
-/// before the reset is sent alone.
-const FLUSH_AFTER: Duration = Duration::from_millis(20);
-
 impl Inner {
     /// A connection comes back from use (`ret`: what its handle learned).
     ///
@@ -89,68 +85,8 @@ impl Inner {
                 return self.discard(c, CloseReason::ResetFailed);
             }
             self.metrics.resets.fetch_add(1, Relaxed);
-            if self.waiting.load(Acquire) == 0 {
-                // It goes idle: the reset must not wait for a next holder.
-                self.flush_reset_later(&c);
-            }
         }
         self.put(c, now);
-    }
-
-    /// A connection that sits idle with its reset queued still has the
-    /// previous holder's session: its advisory locks stay held (another
-    /// session waiting for one waits for the pool's next user), and a
-    /// setting such as `idle_session_timeout` stays on (the server ends the
-    /// session under the next holder). If nobody takes the connection
-    /// within [`FLUSH_AFTER`], it is taken out of the idle list, its reset
-    /// is sent alone and answered, and it goes back.
-    fn flush_reset_later(self: &Arc<Self>, c: &Conn) {
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let inner = Arc::downgrade(self);
-        // By address: even a `Weak` would make `Arc::get_mut` (a
-        // transaction on the connection) fail meanwhile. (Another
-        // connection at a reused address is harmless: sending an idle
-        // connection's reset early is always safe.)
-        let conn = Arc::as_ptr(&c.conn) as usize;
-        // Nothing sent since: nobody took it meanwhile.
-        let sent = c.conn.bytes_sent();
-        rt.spawn(async move {
-            tokio::time::sleep(FLUSH_AFTER).await;
-            let Some(inner) = inner.upgrade() else {
-                return;
-            };
-            let Some(c) = inner.take_idle_conn(conn, sent) else {
-                return; // Taken by a holder, whose first request carried it.
-            };
-            let limit = inner.cfg.read().reset_timeout;
-            let last_used = c.last_used;
-            match tokio::time::timeout(limit, c.conn.wait_idle()).await {
-                Ok(Ok(())) => inner.put(c, last_used),
-                _ => inner.discard(c, CloseReason::ResetFailed),
-            }
-        });
-    }
-
-    /// Takes the idle connection `conn` out of the idle list, if it is
-    /// there and has sent nothing since `sent` bytes.
-    fn take_idle_conn(&self, conn: usize, sent: u64) -> Option<Conn> {
-        for shard in self.shards.iter() {
-            let mut s = shard.lock();
-            if let Some(i) = s
-                .iter()
-                .position(|c| Arc::as_ptr(&c.conn) as usize == conn)
-                .filter(|&i| s[i].conn.bytes_sent() == sent)
-            {
-                let c = s.remove(i);
-                if c.is_some() {
-                    self.idle.fetch_sub(1, AcqRel);
-                }
-                return c;
-            }
-        }
-        None
     }
 
     /// Waits for streams still being read, drains, rolls back and resets off
