@@ -19,8 +19,11 @@ async def test_a_ready_result_is_already_done(conn: tusk.Connection) -> None:
     assert isinstance(fut, asyncio.Future) and fut.done()
     with pytest.raises(tusk.PgInterfaceError):
         await fut
+    # A query is sent on its first poll, inside the call; whether its
+    # answer is back by the time the call returns is a race, so only its
+    # type and its result are checked.
     pending = conn.fetchval("SELECT 41 + 1")
-    assert isinstance(pending, asyncio.Future) and not pending.done()
+    assert isinstance(pending, asyncio.Future)
     assert await pending == 42
 
 
