@@ -13,7 +13,6 @@ use tusk::Error;
 use crate::conn::{Conn, Returned};
 use crate::inner::Inner;
 use crate::metrics::CloseReason;
-use crate::reset::Dirty;
 
 /// How long a returned connection's abandoned statement may run before it
 /// is canceled.
@@ -64,13 +63,11 @@ impl Inner {
         let reset: Option<Cow<'static, [&'static str]>> = if self.hot.reset_tracked.load(Relaxed) {
             (!dirty.is_clean()).then(|| Cow::Owned(crate::reset::tracked_reset(dirty)))
         } else {
-            // SQL-level prepared statements the text showed are
-            // deallocated; one made out of sight (a function's `PREPARE`,
-            // or one of the driver's cached statements replaced under its
-            // name) fails the reset, so the next holder's statement never
-            // meets it.
-            let prepared = dirty.union(Dirty::PREPARE) == dirty;
-            (sent || !dirty.is_clean()).then(|| Cow::Borrowed(crate::reset::full_reset(prepared)))
+            // The SQL-level prepared statements always go: a function can
+            // `PREPARE` out of sight, or replace one of the driver's cached
+            // statements with its own under the same name (`DEALLOCATE`
+            // and `PREPARE`), which the next holder would then run.
+            (sent || !dirty.is_clean()).then(|| Cow::Borrowed(crate::reset::full_reset(true)))
         };
         // A request still in flight may be one its holder gave up on
         // through the `Deref` target (which the handle cannot see): it may

@@ -119,25 +119,10 @@ const DEALLOCATE_SQL_PREPARED: &str = "DO $tusk_reset$ DECLARE r record; BEGIN \
      FOR r IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP \
      EXECUTE pg_catalog.format('DEALLOCATE %I', r.name); END LOOP; END $tusk_reset$";
 
-/// Fails the reset when a SQL-level prepared statement exists that the
-/// holder's text did not show (a `PREPARE` inside a function, or one of
-/// the driver's cached statements replaced by `DEALLOCATE` and `PREPARE`
-/// under its name): the server skips the rest of the Sync group, so the
-/// next holder's statement never runs on that session, and the pool closes
-/// the connection. Deallocating them here would need the PL/pgSQL block of
-/// [`DEALLOCATE_SQL_PREPARED`] on every checkout, which costs several
-/// times the rest of the reset; it runs only when the text showed a
-/// `PREPARE`. (The count is not a constant, so the failing cast is only
-/// evaluated when a statement exists.)
-const NO_SQL_PREPARED: &str = "SELECT CASE WHEN pg_catalog.count(*) = 0 THEN 0 \
-     ELSE (pg_catalog.count(*)::pg_catalog.text || ' SQL-level prepared statements \
-     made out of the pool''s sight survived the session reset')::pg_catalog.int4 END \
-     FROM pg_catalog.pg_prepared_statements WHERE from_sql";
-
 /// The full reset, one statement each (the driver sends them as unnamed
 /// Parse/Bind/Execute in the next request's Sync
 /// group; see `tusk::Connection::queue_session_reset`).
-const FULL: [&str; 10] = [
+const FULL: [&str; 9] = [
     BEGIN,
     "SET SESSION AUTHORIZATION DEFAULT",
     "RESET ALL",
@@ -146,7 +131,6 @@ const FULL: [&str; 10] = [
     "SELECT pg_catalog.pg_advisory_unlock_all()",
     "DISCARD TEMP",
     "DISCARD SEQUENCES",
-    NO_SQL_PREPARED,
     "COMMIT",
 ];
 
@@ -171,10 +155,10 @@ const FULL_AND_PREPARED: [&str; 10] = [
 ];
 
 /// The full reset: everything `DISCARD ALL` resets except the driver's
-/// cached prepared statements, in one transaction. `prepared` (the
-/// holder's text showed a `PREPARE`): the SQL `PREPARE`d statements are
-/// deallocated (it needs PL/pgSQL, and costs more); otherwise any that
-/// exists fails the reset ([`NO_SQL_PREPARED`]).
+/// cached prepared statements, in one transaction. `prepared`: the SQL
+/// `PREPARE`d statements are deallocated too (it needs PL/pgSQL, and costs
+/// more; the pool's full policy always asks for it, since a function can
+/// `PREPARE` out of sight).
 pub(crate) fn full_reset(prepared: bool) -> &'static [&'static str] {
     if prepared {
         &FULL_AND_PREPARED
@@ -323,10 +307,8 @@ mod tests {
         ] {
             assert!(text.contains(part), "{text}");
         }
-        // Without a PREPARE in the text: the guard, not the PL/pgSQL block.
-        assert!(text.contains(NO_SQL_PREPARED), "{text}");
-        assert!(!text.contains("DEALLOCATE"), "{text}");
-        assert!(full_reset(true).join("; ").contains("DEALLOCATE"));
+        assert!(!text.contains("from_sql"));
+        assert!(full_reset(true).join("; ").contains("from_sql"));
         assert_eq!(full_reset(true).last(), Some(&"COMMIT"));
     }
 
