@@ -91,13 +91,10 @@ impl Connection {
         Ok(Target::Conn(self.0.clone()))
     }
     fn tx_parent(&self) -> PyResult<(Target, bool)> {
-        Ok((
-            self.target()?,
-            !matches!(self.0.transaction_status(), tusk::TransactionStatus::Idle),
-        ))
+        Ok(super::conn_tx_parent(&self.0))
     }
     fn atomic_batches(&self) -> bool {
-        matches!(self.0.transaction_status(), tusk::TransactionStatus::Idle)
+        super::conn_idle(&self.0)
     }
 }
 

@@ -11,6 +11,19 @@ use crate::core::Stmt;
 use crate::errors::interface;
 use crate::params;
 
+/// Whether a connection is outside a transaction block (so batches may be
+/// atomic, and a transaction opened on it is not nested): the asyncio and
+/// sync connection handles both ask.
+fn conn_idle(c: &tusk::Connection) -> bool {
+    matches!(c.transaction_status(), tusk::TransactionStatus::Idle)
+}
+
+/// A connection handle's parent for a transaction: the connection, and
+/// whether the transaction is nested (a savepoint).
+fn conn_tx_parent(c: &Arc<tusk::Connection>) -> (crate::core::Target, bool) {
+    (crate::core::Target::Conn(c.clone()), !conn_idle(c))
+}
+
 mod aio;
 mod stream;
 mod sync;
