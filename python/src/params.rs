@@ -28,6 +28,10 @@ pub enum Param {
     Float(f64),
     /// Text: sent untyped, so a `str` works for text, uuid, enum, inet, date columns alike.
     Text(String),
+    /// The server's literal for a value whose type only the query can
+    /// name (a `tusk.Range`, an `ipaddress` value): sent untyped like
+    /// `Text`, and makes a list holding it an untyped array literal.
+    Literal(String),
     Bytes(Vec<u8>),
     Numeric(tusk::types::Numeric),
     Timestamptz(i64),
@@ -61,7 +65,7 @@ impl Param {
             Param::Bool(_) => Type::BOOL,
             Param::Int(_) => Type::INT8,
             Param::Float(_) => Type::FLOAT8,
-            Param::Text(_) => Type::TEXT,
+            Param::Text(_) | Param::Literal(_) => Type::TEXT,
             Param::Bytes(_) => Type::BYTEA,
             Param::Numeric(_) => Type::NUMERIC,
             Param::Timestamptz(_) => Type::TIMESTAMPTZ,
@@ -82,7 +86,7 @@ impl Param {
             Param::Bool(b) => out.put_u8(u8::from(*b)),
             Param::Int(i) => out.put_i64(*i),
             Param::Float(f) => out.put_f64(*f),
-            Param::Text(s) => out.put_slice(s.as_bytes()),
+            Param::Text(s) | Param::Literal(s) => out.put_slice(s.as_bytes()),
             Param::Bytes(b) => out.put_slice(b),
             Param::Numeric(n) => return n.to_sql(&Type::NUMERIC, out),
             Param::Timestamptz(us) | Param::Timestamp(us) | Param::Time(us) => out.put_i64(*us),
@@ -280,11 +284,11 @@ pub fn from_py(o: &Bound<'_, PyAny>) -> PyResult<Param> {
         // Sent as the server's literal, untyped: the query or the column
         // says which range type it is.
         let text: String = o.call_method0("_literal")?.extract()?;
-        return Ok(Param::Text(text));
+        return Ok(Param::Literal(text));
     }
     let module: String = o.get_type().getattr("__module__")?.extract()?;
     if module == "ipaddress" {
-        return Ok(Param::Text(o.str()?.to_cow()?.into_owned()));
+        return Ok(Param::Literal(o.str()?.to_cow()?.into_owned()));
     }
     Err(interface(format!(
         "cannot send a value of Python type {} as a parameter",
@@ -303,6 +307,18 @@ fn array(o: &Bound<'_, PyAny>) -> PyResult<Param> {
     let mut dims = Vec::new();
     let mut items = Vec::new();
     flatten(o, 0, &mut dims, &mut items)?;
+    if items.iter().any(|p| matches!(p, Param::Literal(_)))
+        && items
+            .iter()
+            .all(|p| matches!(p, Param::Literal(_) | Param::Text(_) | Param::Null))
+    {
+        // Ranges or network addresses: their array type is the query's to
+        // say (int4range[], tstzrange[], inet[], ...), so the array goes as
+        // the server's untyped literal, like its elements do.
+        let mut out = String::new();
+        array_literal(&dims, &mut items.iter(), &mut out);
+        return Ok(Param::Literal(out));
+    }
     let mut elem: Option<Type> = None;
     for p in &items {
         if let Param::Array(_) = p {
@@ -345,6 +361,36 @@ fn array(o: &Bound<'_, PyAny>) -> PyResult<Param> {
         dims,
         items,
     }))
+}
+
+/// Writes `{...}` for the next elements of `items` in the shape `dims`,
+/// each element double-quoted (so commas, braces and quotes in a range's
+/// text stay inside it) and NULL unquoted.
+fn array_literal<'a>(dims: &[i32], items: &mut impl Iterator<Item = &'a Param>, out: &mut String) {
+    out.push('{');
+    for i in 0..dims.first().copied().unwrap_or(0) {
+        if i > 0 {
+            out.push(',');
+        }
+        if dims.len() > 1 {
+            array_literal(&dims[1..], items, out);
+            continue;
+        }
+        match items.next() {
+            Some(Param::Text(s) | Param::Literal(s)) => {
+                out.push('"');
+                for c in s.chars() {
+                    if c == '"' || c == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push('"');
+            }
+            _ => out.push_str("NULL"),
+        }
+    }
+    out.push('}');
 }
 
 fn flatten(

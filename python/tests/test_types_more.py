@@ -63,6 +63,25 @@ async def test_range_in_a_column_and_an_array(conn: tusk.Connection) -> None:
     assert got == [Range(1, 3), Range(empty=True), None]
 
 
+async def test_ranges_and_addresses_in_array_parameters(conn: tusk.Connection) -> None:
+    import ipaddress
+
+    await conn.execute("CREATE TEMP TABLE slots (days int4range[], spans tstzrange[], nets inet[])")
+    days = [Range(1, 3), None, Range(empty=True), Range(None, 5)]
+    spans = [[Range(dt.datetime(2024, 1, 1, tzinfo=UTC), None)], [Range(empty=True)]]
+    nets = [ipaddress.ip_address("10.1.2.3"), ipaddress.ip_interface("10.0.0.1/8"), None]
+    # No casts: the columns name the array types, as they do for one range.
+    await conn.execute("INSERT INTO slots VALUES ($1, $2, $3)", days, spans, nets)
+    row = await conn.query("SELECT days, spans, nets::text[] AS nets FROM slots").one()
+    assert row["days"] == days
+    assert row["spans"] == spans
+    assert row["nets"] == ["10.1.2.3/32", "10.0.0.1/8", None]
+    # The same as the server's own literal (the oracle).
+    assert await conn.fetchval("SELECT days = '{\"[1,3)\",NULL,empty,\"(,5)\"}' FROM slots")
+    assert await conn.fetchval("SELECT $1::int4range[] @> ARRAY['[1,3)'::int4range]", days)
+    assert await conn.fetchval("SELECT 2 <@ ANY($1::int4range[])", days)
+
+
 def test_range_value_semantics() -> None:
     r = Range(1, 5, "[]")
     assert (r.lower, r.upper, r.lower_inc, r.upper_inc, r.lower_inf, r.upper_inf) == (1, 5, True, True, False, False)
