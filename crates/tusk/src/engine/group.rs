@@ -340,3 +340,38 @@ pub(super) fn without_parse(msgs: &[u8]) -> BytesMut {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_is_final_and_groups_are_bounded() {
+        let mut g = Groups::new(true);
+        assert_eq!(g.prefix(), Prefix::Unprepared);
+        g.preparing(bytes::Bytes::from_static(b"m"));
+        assert_eq!(g.prefix(), Prefix::Preparing);
+        g.prepared(true);
+        assert_eq!(g.prefix(), Prefix::Ready);
+        g.lost();
+        assert_eq!(g.prefix(), Prefix::Unprepared);
+        g.prepared(false);
+        assert_eq!(g.prefix(), Prefix::Off);
+        for step in [
+            Groups::lost as fn(&mut Groups),
+            |g| g.prepared(true),
+            |g| g.preparing(bytes::Bytes::new()),
+        ] {
+            step(&mut g);
+            assert_eq!(g.prefix(), Prefix::Off, "nothing turns grouping back on");
+        }
+        let mut g = Groups::new(true);
+        assert!(g.join(true));
+        for _ in 2..MAX_GROUP {
+            assert!(g.join(false));
+        }
+        assert!(!g.join(false), "a group has at most MAX_GROUP members");
+        assert!(g.join(true), "a new group starts");
+        assert_eq!(Groups::new(false).prefix(), Prefix::Off);
+    }
+}
