@@ -65,7 +65,7 @@ pub(crate) struct Hold(Weak<Shared>);
 impl Hold {
     pub(crate) fn new(shared: &Weak<Shared>) -> Hold {
         if let Some(s) = shared.upgrade() {
-            s.lock().holds += 1;
+            s.lock().hold_writes();
         }
         Hold(shared.clone())
     }
@@ -74,11 +74,7 @@ impl Hold {
 impl Drop for Hold {
     fn drop(&mut self) {
         if let Some(s) = self.0.upgrade() {
-            let mut st = s.lock();
-            st.holds = st.holds.saturating_sub(1);
-            if st.holds == 0 {
-                st.wake_driver();
-            }
+            s.lock().release_writes();
         }
     }
 }
@@ -105,7 +101,7 @@ impl CancelToken {
         let hold = Hold::new(&self.shared);
         if let Some(epoch) = self.epoch {
             match self.shared.upgrade() {
-                Some(s) if s.lock().cancel_epoch == epoch => {}
+                Some(s) if s.lock().cancel_epoch() == epoch => {}
                 _ => return Ok(()),
             }
         }
@@ -214,7 +210,7 @@ pub(crate) fn give_up(
     after: Duration,
     grace: Duration,
 ) -> (Error, bool) {
-    if st.tx_status == crate::TransactionStatus::Idle {
+    if st.tx_status() == crate::TransactionStatus::Idle {
         let e = Error::new(
             ErrorKind::Timeout,
             format!(

@@ -77,7 +77,7 @@ impl Connection {
         CancelToken {
             target: self.client.shared.cancel.clone(),
             shared: Arc::downgrade(&self.client.shared),
-            epoch: Some(self.client.shared.lock().cancel_epoch),
+            epoch: Some(self.client.shared.lock().cancel_epoch()),
         }
     }
 
@@ -90,7 +90,7 @@ impl Connection {
     /// `TimeZone`, `DateStyle`, `integer_datetimes`, `in_hot_standby`, ...),
     /// kept current as the server reports changes.
     pub fn parameter(&self, name: &str) -> Option<String> {
-        self.client.shared.lock().params.get(name).cloned()
+        self.client.shared.lock().parameter(name)
     }
 
     /// The server version string (`server_version`).
@@ -100,12 +100,15 @@ impl Connection {
 
     /// Replaces the notice handler (the default logs notices with `tracing`).
     pub fn set_notice_handler(&self, handler: impl Fn(&Notice) + Send + Sync + 'static) {
-        self.client.shared.lock().notice_handler = Some(Arc::new(handler));
+        self.client
+            .shared
+            .lock()
+            .set_notice_handler(Some(Arc::new(handler)));
     }
 
     /// The transaction status from the last ReadyForQuery.
     pub fn transaction_status(&self) -> TransactionStatus {
-        self.client.shared.lock().tx_status
+        self.client.shared.lock().tx_status()
     }
 
     /// Prepares `sql` into the automatic statement cache (Parse and
@@ -142,12 +145,12 @@ impl Connection {
     /// Bytes read from the server since the connection opened (after TLS
     /// decryption).
     pub fn bytes_received(&self) -> u64 {
-        self.client.shared.lock().received
+        self.client.shared.lock().bytes_received()
     }
 
     /// True once the connection is broken or closed.
     pub fn is_closed(&self) -> bool {
-        self.client.shared.lock().broken.is_some()
+        self.client.shared.lock().broken().is_some()
     }
 
     /// A one-line summary of the engine's state, for diagnostics.
@@ -158,12 +161,12 @@ impl Connection {
 
     /// Statements in the statement cache.
     pub fn cached_statements(&self) -> usize {
-        self.client.shared.lock().cache.len()
+        self.client.shared.lock().cache().len()
     }
 
     /// Drops every cached statement (they are closed on the server with the next query).
     pub fn clear_statement_cache(&self) {
-        self.client.shared.lock().cache.clear();
+        self.client.shared.lock().cache_mut().clear();
     }
 
     /// Waits for the next `NOTIFY` on a channel this connection `LISTEN`s to.
@@ -173,16 +176,16 @@ impl Connection {
         let r = poll_fn(|cx| {
             let mut st = match shared.poll_external(
                 cx,
-                |st| !st.notifications.is_empty(),
+                |st| st.has_notification(),
                 |st, w| st.set_notification_waker(w),
             ) {
                 Poll::Ready(st) => st,
                 Poll::Pending => return Poll::Pending,
             };
             st.clear_notification_waker();
-            Poll::Ready(match st.notifications.pop_front() {
+            Poll::Ready(match st.next_notification() {
                 Some(n) => Ok(n),
-                None => Err(st.broken.clone().unwrap_or_else(Error::closed)),
+                None => Err(st.broken_error()),
             })
         })
         .await;
@@ -196,7 +199,7 @@ impl Connection {
         let shared = &self.client.shared;
         poll_fn(|cx| {
             match shared.poll_external(cx, |st| st.is_idle(), |st, w| st.add_idle_waker(w)) {
-                Poll::Ready(st) => Poll::Ready(match &st.broken {
+                Poll::Ready(st) => Poll::Ready(match st.broken() {
                     Some(e) => Err(e.clone()),
                     None => Ok(()),
                 }),
@@ -227,7 +230,7 @@ impl Drop for ExternalRole<'_> {
             return;
         }
         let mut st = self.0.lock();
-        if st.driver == Some(crate::engine::Driver::External) {
+        if st.driver() == Some(crate::engine::Driver::External) {
             st.clear_notification_waker();
             st.release_driver();
         }
@@ -248,7 +251,7 @@ impl Drop for Connection {
 fn terminate(client: &Client) {
     let mut guard = client.shared.lock();
     let st = &mut *guard;
-    if st.broken.is_none() {
+    if st.broken().is_none() {
         let mut out = bytes::BytesMut::new();
         postgres_protocol::message::frontend::terminate(&mut out);
         let waker = std::task::Waker::noop();

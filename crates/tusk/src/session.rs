@@ -35,9 +35,7 @@ impl Connection {
     /// `LISTEN`s `sql` ends with `UNLISTEN *`).
     pub fn send_session_reset(&self, sql: &str) -> Result<(), Error> {
         let mut st = self.client().shared.lock();
-        if let Some(e) = &st.broken {
-            return Err(e.clone());
-        }
+        st.check()?;
         let resp = crate::engine::Response::simple();
         let id = st.submit(crate::engine::Submit::WHOLE, resp, |w| {
             postgres_protocol::message::frontend::query(sql, w).map_err(|e| {
@@ -50,8 +48,7 @@ impl Connection {
         })?;
         // Nobody waits for its answer: it is read and dropped.
         st.abandon(id);
-        st.notifications.clear();
-        st.notification_barrier = id;
+        st.drop_notifications_until(id);
         Ok(())
     }
 
@@ -78,9 +75,7 @@ impl Connection {
     /// `COMMIT`).
     pub fn queue_session_reset(&self, statements: &[&'static str]) -> Result<(), Error> {
         let mut st = self.client().shared.lock();
-        if let Some(e) = &st.broken {
-            return Err(e.clone());
-        }
+        st.check()?;
         st.queue_reset(statements.to_vec());
         Ok(())
     }
@@ -89,7 +84,7 @@ impl Connection {
     /// [`set_notice_handler`](Connection::set_notice_handler); notices are
     /// logged with `tracing` again.
     pub fn detach_notice_handler(&self) {
-        self.client().shared.lock().notice_handler = None;
+        self.client().shared.lock().set_notice_handler(None);
     }
 
     /// Makes every [`CancelToken`] from [`cancel_token`](Connection::cancel_token)
@@ -97,7 +92,7 @@ impl Connection {
     /// changes hands, so a token kept by one holder never cancels the next
     /// holder's query.
     pub fn revoke_cancel_tokens(&self) {
-        self.client().shared.lock().cancel_epoch += 1;
+        self.client().shared.lock().revoke_cancel_tokens();
     }
 
     /// A cancel token that [`revoke_cancel_tokens`](Connection::revoke_cancel_tokens)

@@ -94,7 +94,8 @@ impl RowStream {
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), (Error, bool)>> {
         let id = self.ticket.id;
         let shared = self.ticket.shared.clone();
-        let mut st = match shared.poll_wait(cx, id, |_, r| r.abandoned || !r.resp.rows.is_empty()) {
+        let mut st = match shared.poll_wait(cx, id, |_, r| r.abandoned() || !r.resp.rows.is_empty())
+        {
             Poll::Ready(st) => st,
             Poll::Pending => return Poll::Pending,
         };
@@ -104,8 +105,8 @@ impl RowStream {
             return Poll::Ready(Err((e, false)));
         }
         let failed = match st.req(id) {
-            None => Some((st.broken.clone().unwrap_or_else(Error::closed), false)),
-            Some(r) if r.done && r.resp.rows.is_empty() && r.resp.error.is_some() => {
+            None => Some((st.broken_error(), false)),
+            Some(r) if r.done() && r.resp.rows.is_empty() && r.resp.error.is_some() => {
                 // `collect` hands the driver role on.
                 let resp = st.collect(id);
                 self.ticket.finished = true;
@@ -150,9 +151,7 @@ impl RowStream {
 
 /// Hands the driver role on if request `id` (a stream) holds it.
 fn release_if_driver(st: &mut crate::engine::State, id: u64) {
-    if st.driver == Some(crate::engine::Driver::Request(id)) {
-        st.release_driver();
-    }
+    st.release_if(crate::engine::Driver::Request(id));
 }
 
 impl Stream for RowStream {
@@ -165,7 +164,8 @@ impl Stream for RowStream {
         }
         let id = this.ticket.id;
         let shared = this.ticket.shared.clone();
-        let mut st = match shared.poll_wait(cx, id, |_, r| r.abandoned || !r.resp.rows.is_empty()) {
+        let mut st = match shared.poll_wait(cx, id, |_, r| r.abandoned() || !r.resp.rows.is_empty())
+        {
             Poll::Ready(st) => st,
             Poll::Pending => return Poll::Pending,
         };
@@ -179,7 +179,7 @@ impl Stream for RowStream {
         let Some(r) = st.req_mut(id) else {
             this.ended = true;
             this.ticket.finished = true;
-            let e = st.broken.clone().unwrap_or_else(Error::closed);
+            let e = st.broken_error();
             drop(st);
             this.guard = None;
             return Poll::Ready(Some(Err(e)));
@@ -192,7 +192,7 @@ impl Stream for RowStream {
             release_if_driver(&mut st, id);
             return Poll::Ready(Some(Ok(row)));
         }
-        if r.done {
+        if r.done() {
             // `collect` hands the driver role on.
             let resp = st.collect(id);
             this.ticket.finished = true;
@@ -331,7 +331,7 @@ async fn watch(shared: Weak<Shared>, id: u64, after: Duration, state: Arc<TimerS
         return;
     };
     let mut st = s.lock();
-    if st.req(id).is_none_or(|r| r.done) {
+    if st.req(id).is_none_or(|r| r.done()) {
         return;
     }
     let (e, kept) = crate::cancel::give_up(&mut st, after, grace);
@@ -339,7 +339,7 @@ async fn watch(shared: Weak<Shared>, id: u64, after: Duration, state: Arc<TimerS
         // The reader sees the error before anything else; the driver reads
         // and discards the query's answer when it comes.
         *state.gave_up.lock() = Some(e);
-        let waker = st.req(id).and_then(|r| r.waker.clone());
+        let waker = st.req(id).and_then(crate::engine::Req::waker);
         st.abandon(id);
         drop(st);
         if let Some(w) = waker {

@@ -42,9 +42,7 @@ impl Client {
     pub(crate) async fn describe(&self, sql: &str) -> Result<Statement, Error> {
         let ticket = {
             let mut st = self.shared.lock();
-            if let Some(e) = &st.broken {
-                return Err(e.clone());
-            }
+            st.check()?;
             self.describe_flight(&mut st, String::new(), sql, &[], false)?
                 .0
         };
@@ -153,7 +151,7 @@ impl Client {
         let deadline = tokio::time::Instant::now() + grace;
         let mut interval = Duration::from_millis(5);
         loop {
-            let done = self.shared.lock().req(id).is_none_or(|r| r.done);
+            let done = self.shared.lock().req(id).is_none_or(|r| r.done());
             if !done {
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                 crate::cancel::cancel_held(&self.shared, left).await;
@@ -170,7 +168,7 @@ impl Client {
         }
         let gave_up = {
             let mut st = self.shared.lock();
-            if st.req(id).is_none_or(|r| r.done) {
+            if st.req(id).is_none_or(|r| r.done()) {
                 None
             } else {
                 Some(crate::cancel::give_up(&mut st, t, grace).0)
@@ -198,13 +196,11 @@ impl Client {
     ) -> Result<Statement, Error> {
         let ticket = {
             let mut st = self.shared.lock();
-            if let Some(e) = &st.broken {
-                return Err(e.clone());
-            }
-            let name = if st.pooler_mode {
+            st.check()?;
+            let name = if st.pooler_mode() {
                 String::new()
             } else {
-                format!("tusk_p{}", st.next_stmt)
+                st.new_statement_name("tusk_p")
             };
             let oids = types.iter().map(|t| t.oid()).collect::<Vec<_>>();
             self.describe_flight(&mut st, name, sql, &oids, false)?.0
@@ -220,17 +216,15 @@ impl Client {
     pub(crate) async fn prepare_cached(&self, sql: &str) -> Result<(), Error> {
         let ticket = {
             let mut st = self.shared.lock();
-            if let Some(e) = &st.broken {
-                return Err(e.clone());
-            }
-            if st.pooler_mode || st.cache.disabled() || st.cache.get(sql).is_some() {
+            st.check()?;
+            if st.pooler_mode() || st.cache().disabled() || st.cache_mut().get(sql).is_some() {
                 return Ok(());
             }
-            let name = format!("tusk_s{}", st.next_stmt);
+            let name = st.new_statement_name("tusk_s");
             let (ticket, stmt) = self.describe_flight(&mut st, name, sql, &[], true)?;
             stmt.set_groupable(is_plain_read(sql));
             stmt.set_pending(ticket.id);
-            st.cache.insert(sql, stmt);
+            st.cache_mut().insert(sql, stmt);
             ticket
         };
         ticket.wait().await.into_result().map(|_| ())
@@ -261,9 +255,7 @@ impl Client {
 
     pub(crate) fn submit_simple(&self, sql: &str, abandon: bool) -> Result<Ticket, Error> {
         let mut st = self.shared.lock();
-        if let Some(e) = &st.broken {
-            return Err(e.clone());
-        }
+        st.check()?;
         // A COPY's CopyFail must go right behind it (see `push`).
         let how = Submit {
             barrier: sql_text::may_copy(sql),
@@ -275,7 +267,7 @@ impl Client {
         if abandon {
             st.abandon(id);
             // Nobody waits for it: push it out now if nobody is driving.
-            if st.driver.is_none() {
+            if st.driver().is_none() {
                 let waker = std::task::Waker::noop();
                 let mut cx = std::task::Context::from_waker(waker);
                 let _ = st.drive(&mut cx);

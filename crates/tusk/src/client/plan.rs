@@ -4,7 +4,6 @@
 use bytes::BytesMut;
 use postgres_protocol::message::frontend;
 use postgres_types::Type;
-use std::sync::Arc;
 
 use super::Client;
 use crate::engine::{ParseStep, Response, State, Submit, Ticket};
@@ -95,9 +94,7 @@ impl Client {
         stream_limit: Option<usize>,
         part: Part,
     ) -> Result<Plan, Error> {
-        if let Some(e) = &st.broken {
-            return Err(e.clone());
-        }
+        st.check()?;
         // The Bind is encoded into the engine's scratch buffer (no
         // allocation per query), then copied behind the flight's other
         // messages.
@@ -170,13 +167,13 @@ impl Client {
             return Ok(Plan::Run(self.ticket(id)));
         }
 
-        let cache_on = !st.pooler_mode && q.opts.cache.unwrap_or(true) && !st.cache.disabled();
+        let cache_on = !st.pooler_mode() && q.opts.cache.unwrap_or(true) && !st.cache().disabled();
         if cache_on {
             // Try the cached variants by encoding straight away: the
             // common case encodes each value once, no probing.
             let mut chosen: Option<(Statement, bool)> = None;
-            let own_group = st.group_first;
-            if let Some(vs) = st.cache.get(q.sql) {
+            let own_group = st.atomic_group_first();
+            if let Some(vs) = st.cache_mut().get(q.sql) {
                 for s in vs {
                     // A statement the server has not confirmed yet is only
                     // for the atomic group that parses it: if its Parse
@@ -261,13 +258,12 @@ impl Client {
         let copy = sql_text::is_copy(q.sql);
 
         if cache_on {
-            let name = format!("tusk_s{}", st.next_stmt);
-            st.next_stmt += 1;
+            let name = st.new_statement_name("tusk_s");
             let stmt = Statement::new(
                 name,
                 q.sql.into(),
                 std::mem::take(&mut modes),
-                Some(Arc::downgrade(&st.to_close)),
+                Some(st.statement_closer()),
             );
             if !infer {
                 params::try_bind(bindbuf, "", stmt.name(), &stmt.0.modes, None, params, text)?;
@@ -297,7 +293,7 @@ impl Client {
             // Pending until the server confirms its Parse, which this
             // request carries.
             stmt.set_pending(id);
-            st.cache.insert(q.sql, stmt);
+            st.cache_mut().insert(q.sql, stmt);
             return Ok(plan);
         }
 
@@ -366,12 +362,13 @@ impl Client {
         items: &[(&Query<'_>, &[Param<'_>], Option<&Statement>)],
     ) -> Result<Vec<Ticket>, GroupError> {
         let mut st = self.shared.lock();
-        if let Some(e) = &st.broken {
-            return Err(GroupError::Failed(0, e.clone()));
+        if let Err(e) = st.check() {
+            return Err(GroupError::Failed(0, e));
         }
         st.append_closes();
         let mark = st.mark();
-        st.group_first = Some(st.next_request_id());
+        let first = st.next_request_id();
+        st.set_atomic_group_first(Some(first));
         let mut tickets = Vec::with_capacity(items.len());
         let mut failed = None;
         for (i, (q, params, described)) in items.iter().enumerate() {
@@ -403,7 +400,7 @@ impl Client {
                 }
             }
         }
-        st.group_first = None;
+        st.set_atomic_group_first(None);
         if let Some(f) = failed {
             for t in &mut tickets {
                 t.finished = true;
@@ -429,10 +426,10 @@ impl Client {
             return false;
         }
         let mut st = self.shared.lock();
-        if st.pooler_mode || q.opts.cache == Some(false) || st.cache.disabled() {
+        if st.pooler_mode() || q.opts.cache == Some(false) || st.cache().disabled() {
             return true;
         }
-        let Some(vs) = st.cache.get(q.sql) else {
+        let Some(vs) = st.cache_mut().get(q.sql) else {
             return true;
         };
         !vs.iter().any(|s| {
@@ -463,9 +460,8 @@ impl Client {
         oids: &[u32],
         cached: bool,
     ) -> Result<(Ticket, Statement), Error> {
-        st.next_stmt += 1;
         let n = params::count_placeholders(sql).max(oids.len());
-        let closer = (!name.is_empty()).then(|| Arc::downgrade(&st.to_close));
+        let closer = (!name.is_empty()).then(|| st.statement_closer());
         let stmt = Statement::new(name, sql.into(), vec![ParamMode::Infer; n], closer);
         let oids = (0..n).map(|i| oids.get(i).copied().unwrap_or(0));
         st.append_closes();

@@ -331,7 +331,7 @@ async fn startup(
     );
     let mut state = State::new(io, rbuf, params, cache, config.pooler_mode());
     if !config.read_groups() {
-        state.prefix = crate::engine::Prefix::Off;
+        state.disable_read_groups();
     }
     let shared = Arc::new(Shared {
         state: Mutex::new(state),

@@ -8,70 +8,60 @@ impl Engine {
     /// Marks the request at the cursor done (with the transaction status
     /// when a ReadyForQuery ended it) and moves on.
     pub(super) fn finish_current(&mut self, status: Option<TransactionStatus>) {
-        let cursor = self.cursor;
-        let tx_status = self.tx_status;
-        let own_driver = self.driver;
-        let r = &mut self.queue[cursor];
+        let cursor = self.reqs.cursor();
+        self.finish_at(cursor, status);
+        self.advance();
+        if self.reqs.in_flight() == 0 {
+            self.delivery.wake_idle();
+        }
+    }
+
+    /// Marks the request at queue index `i` done: its status, the cache
+    /// and the read-group prefix updated, its caller woken, the barriers
+    /// up to its end gone. The cursor does not move.
+    pub(super) fn finish_at(&mut self, i: usize, status: Option<TransactionStatus>) {
+        let tx_status = self.session.tx_status();
+        let Some(r) = self.reqs.at_mut(i) else {
+            return;
+        };
         r.resp.status = Some(status.unwrap_or(tx_status));
-        r.done = true;
-        if let Some(w) = r.watcher.take() {
-            w.wake();
-        }
-        if !r.groupable {
-            self.ungroupable_in_flight -= 1;
-        }
+        let (id, end) = (r.id(), r.end());
         // A cached statement whose Parse the server never confirmed (it
         // failed, or was skipped after an earlier failure) leaves the cache.
-        if r.resp.cached && r.resp.parse == ParseStep::Sent {
-            if let Some(s) = &r.resp.stmt {
-                self.cache.remove(s);
-            }
+        let unconfirmed = (r.resp.cached && r.resp.parse == ParseStep::Sent)
+            .then(|| r.resp.stmt.clone())
+            .flatten();
+        let prefix = (r.resp.purpose == Purpose::PreparePrefix).then(|| r.resp.error.is_none());
+        if let Some(s) = unconfirmed {
+            self.stmts.cache_mut().remove(&s);
         }
-        let r = &mut self.queue[cursor];
-        if r.resp.purpose == Purpose::PreparePrefix {
-            self.prefix = if r.resp.error.is_none() {
-                Prefix::Ready
-            } else {
-                Prefix::Off
-            };
+        if let Some(ok) = prefix {
+            self.groups.prepared(ok);
         }
         // The driver is polling its own request right now: waking it would
         // only requeue the task (a futex per query on the multi-thread
         // runtime).
-        let own = own_driver == Some(Driver::Request(r.id));
-        if let Some(w) = r.waker.take() {
-            self.waiting -= 1;
+        let own = self.role.is(Driver::Request(id));
+        if let Some(w) = self.reqs.finish(i) {
             if !own {
                 w.wake();
             }
         }
-        let end = r.end;
-        self.advance();
-        while self.barriers.front().is_some_and(|b| *b <= end) {
-            self.barriers.pop_front();
-        }
-        if self.cursor >= self.queue.len() {
-            for w in self.idle_wakers.drain(..) {
-                w.wake();
-            }
-        }
+        self.out.answered(end);
     }
 
     /// Moves the cursor to the next request the server owes an answer
     /// (past read-group members that completed while one ahead of them
     /// was sent again).
     pub(super) fn advance(&mut self) {
-        self.cursor += 1;
-        while self.queue.get(self.cursor).is_some_and(|r| r.done) {
-            self.cursor += 1;
-        }
+        self.reqs.advance();
         self.wake_watcher();
     }
 
     /// Ends a part of an atomic group that the server skipped; a read-group
     /// member is kept to be sent again instead.
     pub(super) fn finish_skipped(&mut self) {
-        if let Some(r) = self.queue.get_mut(self.cursor) {
+        if let Some(r) = self.reqs.current_mut() {
             if r.resp.group.grouped() && r.resend.is_some() {
                 r.redo = true;
                 self.advance();
@@ -84,10 +74,10 @@ impl Engine {
         self.finish_current(None);
     }
 
-    /// An ErrorResponse for the request at `cursor`: its error, a read-group
-    /// member sent again, a stale plan evicted, the connection failed on FATAL.
-    pub(super) fn on_error(&mut self, cursor: usize, body: ErrorResponseBody) -> Result<(), Error> {
-        let resp = &mut self.queue[cursor].resp;
+    /// An ErrorResponse for the request at the cursor: its error, a
+    /// read-group member sent again, a stale plan evicted, the connection
+    /// failed on FATAL.
+    pub(super) fn on_error(&mut self, body: ErrorResponseBody) -> Result<(), Error> {
         let db = DbError::parse(&mut body.fields())
             .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
         let fatal = matches!(
@@ -96,25 +86,27 @@ impl Engine {
         );
         let code = db.code;
         let err = Error::db(db);
-        let can_redo = resp.group.grouped() && self.queue[cursor].resend.is_some() && !fatal;
-        let resp = &mut self.queue[cursor].resp;
+        let Some(r) = self.reqs.current_mut() else {
+            return Err(Error::protocol("ErrorResponse with no query in flight"));
+        };
+        let can_redo = r.resp.group.grouped() && r.resend.is_some() && !fatal;
+        let sync = r.sync();
+        let resp = &mut r.resp;
         if resp.group == Grouping::PrefixAhead && !fatal {
             // The read group's prefix failed (its statement is
             // gone): this member never ran; it goes again alone,
             // and the prefix is prepared again.
             tracing::debug!(error = %err, "read-only prefix failed; re-preparing");
             resp.group = Grouping::Member;
-            if self.prefix != Prefix::Off {
-                self.prefix = Prefix::Unprepared;
+            if !can_redo {
+                resp.skip();
             }
+            self.groups.lost();
             if can_redo {
                 self.redo_current();
-            } else {
-                resp.skip();
-                if !self.queue[cursor].sync {
-                    self.skipping = true;
-                    self.finish_current(None);
-                }
+            } else if !sync {
+                self.reqs.start_skipping();
+                self.finish_current(None);
             }
             return Ok(());
         }
@@ -126,7 +118,7 @@ impl Engine {
             // function, FOR UPDATE): it goes again alone, and its
             // statement is never grouped again.
             if let Some(s) = resp.stmt.clone() {
-                self.cache.forbid_grouping(&s);
+                self.stmts.cache_mut().forbid_grouping(&s);
             }
             self.redo_current();
             return Ok(());
@@ -137,10 +129,9 @@ impl Engine {
         // A cached statement whose plan is stale leaves the cache
         // (and is prepared again next time); one that failed to
         // parse leaves it when its request ends.
-        if resp.stale_plan() {
-            if let Some(s) = &resp.stmt {
-                self.cache.remove(s);
-            }
+        let stale = resp.stale_plan().then(|| resp.stmt.clone()).flatten();
+        if let Some(s) = stale {
+            self.stmts.cache_mut().remove(&s);
         }
         if fatal {
             // The server closes the session after FATAL.
@@ -150,8 +141,8 @@ impl Engine {
                 err.with_kind(ErrorKind::Connection)
             });
         }
-        if !self.queue[cursor].sync {
-            self.skipping = true;
+        if !sync {
+            self.reqs.start_skipping();
             self.finish_current(None);
         }
         Ok(())
@@ -160,34 +151,25 @@ impl Engine {
     /// A ReadyForQuery: the transaction status, and the end of the request
     /// carrying the Sync (and of the group parts the server skipped).
     pub(super) fn on_ready(&mut self, body: ReadyForQueryBody) -> Result<(), Error> {
-        let status = TransactionStatus::from_byte(body.status()).ok_or_else(|| {
-            Error::protocol(format!(
-                "ReadyForQuery with an unknown transaction status {:?}",
-                char::from(body.status())
-            ))
-        })?;
-        self.tx_status = status;
-        self.rfqs += 1;
+        let status = self.session.ready(body.status(), true)?;
         // Parts of an atomic group (or members of a read group) the
         // server skipped after a failed one end here, with the
         // request carrying the Sync.
-        while self.queue.get(self.cursor).is_some_and(|r| !r.sync) {
+        while self.reqs.current().is_some_and(|r| !r.sync()) {
             self.finish_skipped();
         }
-        let Some(r) = self.queue.get_mut(self.cursor) else {
+        let skipping = self.reqs.take_skipping();
+        let last = self.reqs.cursor();
+        let Some(r) = self.reqs.current_mut() else {
             return Err(Error::protocol("ReadyForQuery with no query in flight"));
         };
-        if self.skipping {
-            self.skipping = false;
-            if r.resp.error.is_none() && r.resp.tag.is_none() && !r.redo {
-                if r.resp.group.grouped() && r.resend.is_some() {
-                    r.redo = true;
-                } else {
-                    r.resp.skip();
-                }
+        if skipping && r.resp.error.is_none() && r.resp.tag.is_none() && !r.redo {
+            if r.resp.group.grouped() && r.resend.is_some() {
+                r.redo = true;
+            } else {
+                r.resp.skip();
             }
         }
-        let last = self.cursor;
         let grouped = r.resp.group.grouped();
         if r.redo {
             self.advance();
@@ -197,7 +179,7 @@ impl Engine {
         if grouped {
             self.resend_redos(last);
         }
-        self.gc();
+        self.reqs.gc();
         Ok(())
     }
 }

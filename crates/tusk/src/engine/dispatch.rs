@@ -9,8 +9,7 @@ impl Engine {
     /// complete message: the pure half of a driver turn, for tests.
     #[cfg(test)]
     pub(super) fn receive(&mut self, bytes: &[u8]) -> Result<bool, Error> {
-        self.rbuf.extend_from_slice(bytes);
-        self.received += bytes.len() as u64;
+        self.inc.feed(bytes);
         self.process()
     }
 
@@ -18,71 +17,40 @@ impl Engine {
     pub(super) fn process(&mut self) -> Result<bool, Error> {
         let mut progress = false;
         loop {
-            if let Some(r) = self.queue.get(self.cursor) {
+            if let Some(r) = self.reqs.current() {
                 if let Some(limit) = r.resp.stream_limit {
                     // A stream's consumer is behind: stop reading (TCP
                     // flow control holds the server back), unless another
                     // caller waits for an answer behind the stream's rows.
                     // Then the stream buffers on, so that nobody waits for
                     // the stream's consumer (who may be that very caller).
-                    let others = self.waiting > usize::from(r.waker.is_some())
-                        || !self.idle_wakers.is_empty();
-                    if r.resp.rows.len() >= limit && !r.done && !others {
-                        self.stalled = true;
+                    let others = self.reqs.waiting() > usize::from(r.has_waker())
+                        || self.delivery.has_idle_waiters();
+                    if r.resp.rows.len() >= limit && !r.done() && !others {
+                        self.role.set_stalled(true);
                         return Ok(progress);
                     }
                 }
             }
-            self.stalled = false;
-            if self.rbuf.len() < 5 {
+            self.role.set_stalled(false);
+            let Some(frame) = self.inc.frame()? else {
                 return Ok(progress);
-            }
-            let tag = self.rbuf[0];
-            let len = u32::from_be_bytes([self.rbuf[1], self.rbuf[2], self.rbuf[3], self.rbuf[4]])
-                as usize;
-            if len < 4 {
-                return Err(Error::protocol(format!(
-                    "invalid message length {len} (tag {:?})",
-                    char::from(tag)
-                )));
-            }
-            if len > MAX_MESSAGE {
-                return Err(Error::protocol(format!(
-                    "message of {len} bytes (tag {:?}) is larger than the protocol allows",
-                    char::from(tag)
-                )));
-            }
-            if self.rbuf.len() < len + 1 {
-                // The buffer grows as bytes arrive: a bogus length costs
-                // nothing until the server really sends that much.
-                return Ok(progress);
-            }
-            progress = true;
-            if tag == b'D' {
-                let mut frame = self.rbuf.split_to(len + 1);
-                frame.advance(5);
-                self.on_data_row(frame.freeze())?;
-                continue;
-            }
-            let msg = match Message::parse(&mut self.rbuf) {
-                Ok(Some(m)) => m,
-                Ok(None) => return Err(Error::protocol("truncated message")),
-                Err(e) => {
-                    return Err(Error::with_source(
-                        ErrorKind::Protocol,
-                        "malformed message from the server",
-                        e,
-                    ))
-                }
             };
-            self.on_message(tag, msg)?;
+            progress = true;
+            match frame {
+                Frame::DataRow(body) => self.on_data_row(body)?,
+                Frame::Message(tag, msg) => self.on_message(tag, msg)?,
+            }
         }
     }
 
     pub(super) fn on_data_row(&mut self, body: bytes::Bytes) -> Result<(), Error> {
-        let Some(r) = self.queue.get_mut(self.cursor) else {
+        let driver = self.role.who();
+        let Some(r) = self.reqs.current_mut() else {
             return Err(Error::protocol("DataRow with no query in flight"));
         };
+        let abandoned = r.abandoned();
+        let id = r.id();
         let resp = &mut r.resp;
         if resp.skipping_copy || resp.group == Grouping::PrefixAhead || resp.reset.owns_rows() {
             // (A read group's prefix row, or a carried reset's, is not
@@ -111,17 +79,15 @@ impl Engine {
             }
         };
         let row = Row::new(desc, body)?;
-        if r.abandoned {
+        if abandoned {
             return Ok(());
         }
         if resp.proto == Proto::Simple {
             resp.simple.push(SimpleQueryMessage::Row(row));
         } else {
             resp.rows.push_back(row);
-            if resp.stream_limit.is_some() && self.driver != Some(Driver::Request(r.id)) {
-                if let Some(w) = &r.waker {
-                    w.wake_by_ref();
-                }
+            if resp.stream_limit.is_some() && driver != Some(Driver::Request(id)) {
+                r.wake();
             }
         }
         Ok(())
@@ -132,12 +98,7 @@ impl Engine {
             Message::NoticeResponse(body) => {
                 let notice = DbError::parse(&mut body.fields())
                     .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed notice", e))?;
-                match &self.notice_handler {
-                    Some(h) => h(&notice),
-                    None => {
-                        tracing::info!(target: "tusk::notice", "{}: {}", notice.severity, notice.message)
-                    }
-                }
+                self.delivery.notice(&notice);
                 return Ok(());
             }
             Message::NotificationResponse(body) => {
@@ -156,20 +117,10 @@ impl Engine {
                         })?
                         .to_string(),
                 };
-                if (self.notification_barrier != 0
-                    && self
-                        .current_id()
-                        .is_some_and(|id| id <= self.notification_barrier))
-                    || self.drops_notifications()
-                {
-                    // Delivered before the session reset ended: for the
-                    // previous holder's LISTENs.
-                    return Ok(());
-                }
-                self.notifications.push_back(n);
-                if let Some(w) = &self.notification_waker {
-                    w.wake_by_ref();
-                }
+                // One delivered before a session reset ended is for the
+                // previous holder's LISTENs: dropped.
+                let dropped = self.drops_notifications();
+                self.delivery.notify(n, self.current_id(), dropped);
                 return Ok(());
             }
             Message::ParameterStatus(body) => {
@@ -179,13 +130,12 @@ impl Engine {
                 let value = body.value().map_err(|e| {
                     Error::with_source(ErrorKind::Protocol, "bad ParameterStatus", e)
                 })?;
-                self.params.insert(name.to_string(), value.to_string());
+                self.session.set_param(name, value);
                 return Ok(());
             }
             _ => {}
         }
-        let cursor = self.cursor;
-        let Some(r) = self.queue.get_mut(cursor) else {
+        let Some(r) = self.reqs.current_mut() else {
             if let Message::ErrorResponse(body) = msg {
                 let db = DbError::parse(&mut body.fields())
                     .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
@@ -205,6 +155,7 @@ impl Engine {
         if r.resp.reset.is_answering() {
             return self.on_reset_message(msg);
         }
+        let sync = r.sync();
         let resp = &mut r.resp;
         if resp.skipping_copy && !matches!(msg, Message::CopyDone | Message::CopyData(_)) {
             resp.skipping_copy = false;
@@ -214,7 +165,7 @@ impl Engine {
                 resp.parse = ParseStep::Confirmed;
                 if resp.cached {
                     if let Some(s) = &resp.stmt {
-                        self.cache.confirm(s);
+                        self.stmts.cache_mut().confirm(s);
                     }
                 }
             }
@@ -234,7 +185,7 @@ impl Engine {
                 }
                 resp.params = Some(types);
             }
-            Message::RowDescription(body) => self.on_row_description(cursor, body)?,
+            Message::RowDescription(body) => on_row_description(resp, body)?,
             Message::NoData => {
                 let desc = Arc::new(RowDesc {
                     columns: Vec::new(),
@@ -250,7 +201,7 @@ impl Engine {
                 }
                 resp.desc = Some(desc);
             }
-            Message::CommandComplete(body) => self.on_command_complete(cursor, body)?,
+            Message::CommandComplete(body) => self.on_command_complete(body)?,
             Message::EmptyQueryResponse => {
                 if resp.proto == Proto::Simple {
                     resp.simple.push(SimpleQueryMessage::CommandComplete {
@@ -258,18 +209,18 @@ impl Engine {
                         rows: 0,
                     });
                 }
-                if !self.queue[cursor].sync {
+                if !sync {
                     self.finish_current(None);
                 }
             }
             Message::PortalSuspended => {
-                if !self.queue[cursor].sync {
+                if !sync {
                     self.finish_current(None);
                 }
             }
-            Message::ErrorResponse(body) => self.on_error(cursor, body)?,
+            Message::ErrorResponse(body) => self.on_error(body)?,
             Message::ReadyForQuery(body) => self.on_ready(body)?,
-            Message::CopyInResponse(_) => self.on_copy_in(cursor)?,
+            Message::CopyInResponse(_) => self.on_copy_in()?,
             Message::CopyOutResponse(_) => {
                 resp.skipping_copy = true;
                 if resp.error.is_none() {
@@ -291,75 +242,62 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// A RowDescription: the request's columns (stored with its statement
-    /// when it describes one).
-    pub(super) fn on_row_description(
-        &mut self,
-        cursor: usize,
-        body: RowDescriptionBody,
-    ) -> Result<(), Error> {
-        let resp = &mut self.queue[cursor].resp;
-        let mut columns = Vec::new();
-        let mut it = body.fields();
-        while let Some(f) = it
-            .next()
-            .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad RowDescription", e))?
-        {
-            columns.push(Column {
-                name: f.name().to_string(),
-                type_: type_of(f.type_oid()),
-                table_oid: f.table_oid(),
-                column_id: f.column_id(),
-                type_modifier: f.type_modifier(),
+/// A RowDescription: the request's columns (stored with its statement
+/// when it describes one).
+fn on_row_description(resp: &mut Response, body: RowDescriptionBody) -> Result<(), Error> {
+    let mut columns = Vec::new();
+    let mut it = body.fields();
+    while let Some(f) = it
+        .next()
+        .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad RowDescription", e))?
+    {
+        columns.push(Column {
+            name: f.name().to_string(),
+            type_: type_of(f.type_oid()),
+            table_oid: f.table_oid(),
+            column_id: f.column_id(),
+            type_modifier: f.type_modifier(),
+        });
+    }
+    let text = resp.proto == Proto::Simple || resp.text_results;
+    let desc = Arc::new(RowDesc { columns, text });
+    if resp.describing && resp.proto == Proto::Extended {
+        if let Some(s) = &resp.stmt {
+            let stored = if text {
+                Arc::new(RowDesc {
+                    columns: desc.columns.clone(),
+                    text: false,
+                })
+            } else {
+                desc.clone()
+            };
+            let _ = s.0.described.set(Described {
+                params: resp.params.clone().unwrap_or_default(),
+                desc: stored,
             });
         }
-        let text = resp.proto == Proto::Simple || resp.text_results;
-        let desc = Arc::new(RowDesc { columns, text });
-        if resp.describing && resp.proto == Proto::Extended {
-            if let Some(s) = &resp.stmt {
-                let stored = if text {
-                    Arc::new(RowDesc {
-                        columns: desc.columns.clone(),
-                        text: false,
-                    })
-                } else {
-                    desc.clone()
-                };
-                let _ = s.0.described.set(Described {
-                    params: resp.params.clone().unwrap_or_default(),
-                    desc: stored,
-                });
-            }
-        }
-        resp.desc = Some(desc);
-        Ok(())
     }
+    resp.desc = Some(desc);
+    Ok(())
+}
 
+impl Engine {
     /// A CommandComplete: the request's tag (or the read-group prefix's).
-    pub(super) fn on_command_complete(
-        &mut self,
-        cursor: usize,
-        body: CommandCompleteBody,
-    ) -> Result<(), Error> {
+    pub(super) fn on_command_complete(&mut self, body: CommandCompleteBody) -> Result<(), Error> {
         let tag = body
             .tag()
             .map_err(|e| Error::with_source(ErrorKind::Protocol, "bad CommandComplete", e))?
             .to_string();
-        let resp = &mut self.queue[cursor].resp;
+        let Some(r) = self.reqs.current_mut() else {
+            return Err(Error::protocol("CommandComplete with no query in flight"));
+        };
+        let sync = r.sync();
+        let resp = &mut r.resp;
         if resp.group == Grouping::PrefixAhead {
             // The read group's prefix, not this request's.
             resp.group = Grouping::Member;
             return Ok(());
         }
-        if response::invalidates_cache(&tag) {
-            self.cache.clear();
-            if (tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE")) && self.prefix != Prefix::Off
-            {
-                self.prefix = Prefix::Unprepared;
-            }
-        }
-        let resp = &mut self.queue[cursor].resp;
         if resp.proto == Proto::Simple {
             let rows = response::rows_from_tag(&tag);
             resp.simple.push(SimpleQueryMessage::CommandComplete {
@@ -368,16 +306,28 @@ impl Engine {
             });
             resp.desc = None;
         }
+        let invalidates = response::invalidates_cache(&tag);
+        let drops_prefix = tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE");
         resp.tag = Some(tag);
-        if !self.queue[cursor].sync {
+        if invalidates {
+            self.stmts.cache_mut().clear();
+            if drops_prefix {
+                self.groups.lost();
+            }
+        }
+        if !sync {
             self.finish_current(None);
         }
         Ok(())
     }
 
     /// A CopyInResponse nobody asked for: refused with a CopyFail.
-    pub(super) fn on_copy_in(&mut self, cursor: usize) -> Result<(), Error> {
-        let resp = &mut self.queue[cursor].resp;
+    pub(super) fn on_copy_in(&mut self) -> Result<(), Error> {
+        let cursor = self.reqs.cursor();
+        let Some(r) = self.reqs.current_mut() else {
+            return Err(Error::protocol("CopyInResponse with no query in flight"));
+        };
+        let resp = &mut r.resp;
         // COPY FROM STDIN through a query method: it cannot get its
         // data. Refuse cleanly so the connection stays usable: a
         // CopyFail right behind the request (nothing behind it was
@@ -401,7 +351,7 @@ impl Engine {
         if resp.proto == Proto::Extended {
             postgres_protocol::message::frontend::sync(&mut out);
         }
-        let at = self.queue[cursor].end;
+        let (start, at) = (r.start(), r.end());
         if !self.splice(at, &out) {
             // What follows the COPY reached the server inside COPY
             // mode: the session cannot be put back in step.
@@ -410,7 +360,7 @@ impl Engine {
                 "COPY FROM STDIN started where no COPY was expected; the connection was closed",
             ));
         }
-        self.queue[cursor].end = at + out.len() as u64;
+        self.reqs.set_span(cursor, start, at + out.len() as u64);
         Ok(())
     }
 }

@@ -1,5 +1,6 @@
-//! The driver role and the wakers: who drives the connection, who is
-//! woken when a request completes or the role is handed on.
+//! The driver role: who drives the connection, its waker, and whether it
+//! stopped reading for a stream's consumer; and how the role is claimed
+//! and handed on.
 
 use super::*;
 
@@ -11,21 +12,80 @@ pub(crate) enum Driver {
     External,
 }
 
+/// The driver role. Invariant kept here: the waker is the driver's, and
+/// there is none (and no stall) while nobody drives.
+#[derive(Default)]
+pub(crate) struct Role {
+    who: Option<Driver>,
+    waker: Option<Waker>,
+    /// The driver stopped reading: a stream's consumer is behind.
+    stalled: bool,
+}
+
+impl Role {
+    pub(super) fn who(&self) -> Option<Driver> {
+        self.who
+    }
+
+    pub(super) fn is(&self, d: Driver) -> bool {
+        self.who == Some(d)
+    }
+
+    /// Becomes the driver if nobody is; true when `me` is the driver now
+    /// (its waker kept current).
+    pub(super) fn claim(&mut self, me: Driver, w: &Waker) -> bool {
+        match self.who {
+            None => {
+                self.who = Some(me);
+                self.waker = Some(w.clone());
+                true
+            }
+            Some(d) if d == me => {
+                match &self.waker {
+                    Some(old) if old.will_wake(w) => {}
+                    _ => self.waker = Some(w.clone()),
+                }
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    /// Nobody drives now; returns who did.
+    pub(super) fn vacate(&mut self) -> Option<Driver> {
+        self.waker = None;
+        self.stalled = false;
+        self.who.take()
+    }
+
+    pub(super) fn wake(&self) {
+        if let Some(w) = &self.waker {
+            w.wake_by_ref();
+        }
+    }
+
+    pub(super) fn stalled(&self) -> bool {
+        self.stalled
+    }
+
+    pub(super) fn set_stalled(&mut self, stalled: bool) {
+        self.stalled = stalled;
+    }
+
+    pub(super) fn debug(&self) -> String {
+        format!(
+            "driver={:?} driver_waker={} stalled={}",
+            self.who,
+            self.waker.is_some(),
+            self.stalled
+        )
+    }
+}
+
 impl Engine {
     /// Stores `w` as the waker of request `id` (not done).
     pub(super) fn set_waker(&mut self, id: u64, w: &Waker) {
-        let Some(r) = self.req_mut(id) else { return };
-        if r.done {
-            return;
-        }
-        match &r.waker {
-            Some(old) if old.will_wake(w) => {}
-            Some(_) => r.waker = Some(w.clone()),
-            None => {
-                r.waker = Some(w.clone());
-                self.waiting += 1;
-            }
-        }
+        self.reqs.set_waker(id, w);
     }
 
     /// Whether bytes waiting in the write buffer need the driver woken to
@@ -35,19 +95,22 @@ impl Engine {
     /// one write instead of one each (W2 sent 0.86 `sendto` per query when
     /// every caller woke the driver).
     pub(crate) fn write_needs_wake(&self) -> bool {
-        if self.wbuf.is_empty() {
+        if self.out.is_empty() {
             return false;
         }
-        match self.queue.get(self.cursor) {
-            Some(r) => self.stalled || self.holds > 0 || r.end > self.written,
+        match self.reqs.current() {
+            Some(r) => self.role.stalled() || self.out.held() || r.end() > self.out.written(),
             None => true,
         }
     }
 
     pub(crate) fn wake_driver(&self) {
-        if let Some(w) = &self.driver_waker {
-            w.wake_by_ref();
-        }
+        self.role.wake();
+    }
+
+    /// Who drives the connection now.
+    pub(crate) fn driver(&self) -> Option<Driver> {
+        self.role.who()
     }
 
     /// Gives up the driver role and wakes whoever should take it.
@@ -56,95 +119,62 @@ impl Engine {
     /// leave every other waiter asleep (for good if the stream is then
     /// dropped, or held while its consumer waits for them).
     pub(crate) fn release_driver(&mut self) {
-        let me = self.driver.take();
-        self.driver_waker = None;
-        self.stalled = false;
-        if self.waiting > 0 {
-            for r in self.queue.iter().skip(self.cursor) {
-                if !r.done && !r.abandoned && me != Some(Driver::Request(r.id)) {
-                    if let Some(w) = &r.waker {
-                        w.wake_by_ref();
-                        return;
-                    }
+        let me = self.role.vacate();
+        if self.reqs.waiting() > 0 {
+            let cursor = self.reqs.cursor();
+            for r in self.reqs.iter().skip(cursor) {
+                if !r.done()
+                    && !r.abandoned()
+                    && me != Some(Driver::Request(r.id()))
+                    && r.has_waker()
+                {
+                    r.wake();
+                    return;
                 }
             }
         }
-        if let Some(w) = &self.notification_waker {
-            w.wake_by_ref();
-            return;
-        }
-        if let Some(w) = self.idle_wakers.first() {
-            w.wake_by_ref();
-        }
+        self.delivery.wake_one();
     }
 
-    /// Fails every pending request (the transport is closed by
-    /// [`State::fail`]).
-    pub(crate) fn fail(&mut self, err: Error) {
-        if self.broken.is_none() {
-            tracing::debug!(error = %err, "connection broken");
-            self.broken = Some(err.clone());
+    /// Gives up the driver role if `d` holds it.
+    pub(crate) fn release_if(&mut self, d: Driver) {
+        if self.role.is(d) {
+            self.release_driver();
         }
-        let err = self.broken.clone().unwrap_or(err);
-        // Every request not done, wherever it is: read-group members kept
-        // to be sent again sit before the cursor until their group ends,
-        // and members that completed may sit after it.
-        for r in self.queue.iter_mut() {
-            if r.done {
-                continue;
-            }
-            r.done = true;
-            r.resp.error = Some(err.clone());
-            if let Some(w) = r.waker.take() {
-                w.wake();
-            }
-            if let Some(w) = r.watcher.take() {
-                w.wake();
-            }
-        }
-        self.waiting = 0;
-        self.ungroupable_in_flight = 0;
-        self.cursor = self.queue.len();
-        self.wbuf.clear();
-        if let Some(w) = self.notification_waker.take() {
-            w.wake();
-        }
-        for w in self.idle_wakers.drain(..) {
-            w.wake();
-        }
-        self.gc();
     }
 
     /// Becomes the driver if nobody is; true when `me` is the driver now.
     pub(crate) fn claim(&mut self, me: Driver, cx: &Context<'_>) -> bool {
-        match self.driver {
-            None => {
-                self.driver = Some(me);
-                self.driver_waker = Some(cx.waker().clone());
-                true
-            }
-            Some(d) if d == me => {
-                match &self.driver_waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => self.driver_waker = Some(cx.waker().clone()),
-                }
-                true
-            }
-            Some(_) => false,
-        }
+        self.role.claim(me, cx.waker())
     }
 
     pub(crate) fn set_notification_waker(&mut self, w: &Waker) {
-        self.notification_waker = Some(w.clone());
+        self.delivery.set_listener(w);
     }
 
     pub(crate) fn clear_notification_waker(&mut self) {
-        self.notification_waker = None;
+        self.delivery.clear_listener();
     }
 
     pub(crate) fn add_idle_waker(&mut self, w: &Waker) {
-        if !self.idle_wakers.iter().any(|x| x.will_wake(w)) {
-            self.idle_wakers.push(w.clone());
-        }
+        self.delivery.add_idle_waiter(w);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_driver_at_a_time() {
+        let w = Waker::noop();
+        let mut r = Role::default();
+        assert!(r.claim(Driver::Request(1), w));
+        assert!(!r.claim(Driver::External, w));
+        assert!(r.claim(Driver::Request(1), w), "the driver keeps it");
+        r.set_stalled(true);
+        assert_eq!(r.vacate(), Some(Driver::Request(1)));
+        assert!(!r.stalled(), "nobody drives: nothing is stalled");
+        assert!(r.claim(Driver::External, w));
     }
 }

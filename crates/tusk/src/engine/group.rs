@@ -25,6 +25,91 @@ pub(crate) enum Prefix {
     Off,
 }
 
+/// Read groups on this connection. Invariants kept here: `Off` is final;
+/// the prefix's messages are set before it is ready; the group being
+/// built never has more than [`MAX_GROUP`] members.
+pub(crate) struct Groups {
+    prefix: Prefix,
+    /// The prefix's Bind/Execute, encoded once.
+    msgs: bytes::Bytes,
+    /// Members of the read group at the end of the write buffer.
+    len: usize,
+    /// While an atomic group is being planned: the id of its first
+    /// request. A cached statement whose Parse is in the same group may be
+    /// used before the server confirmed it; nobody else's may.
+    atomic_first: Option<u64>,
+}
+
+impl Groups {
+    pub(super) fn new(on: bool) -> Groups {
+        Groups {
+            prefix: if on { Prefix::Unprepared } else { Prefix::Off },
+            msgs: bytes::Bytes::new(),
+            len: 0,
+            atomic_first: None,
+        }
+    }
+
+    pub(super) fn prefix(&self) -> Prefix {
+        self.prefix
+    }
+
+    /// Grouping is off for good.
+    pub(super) fn disable(&mut self) {
+        self.prefix = Prefix::Off;
+    }
+
+    /// The prefix's Parse is in flight; `msgs` run it.
+    pub(super) fn preparing(&mut self, msgs: bytes::Bytes) {
+        if self.prefix != Prefix::Off {
+            self.msgs = msgs;
+            self.prefix = Prefix::Preparing;
+        }
+    }
+
+    /// The prefix's Parse was answered: ready, or (it failed) off.
+    pub(super) fn prepared(&mut self, ok: bool) {
+        if self.prefix != Prefix::Off {
+            self.prefix = if ok { Prefix::Ready } else { Prefix::Off };
+        }
+    }
+
+    /// The server no longer has the prefix statement: it is prepared again
+    /// before the next group.
+    pub(super) fn lost(&mut self) {
+        if self.prefix != Prefix::Off {
+            self.prefix = Prefix::Unprepared;
+        }
+    }
+
+    /// The Bind/Execute every group starts with.
+    pub(super) fn msgs(&self) -> &bytes::Bytes {
+        &self.msgs
+    }
+
+    /// A new group of two members; false when the group has as many as
+    /// it may (a new one must be started instead).
+    pub(super) fn join(&mut self, leads: bool) -> bool {
+        if leads {
+            self.len = 2;
+            return true;
+        }
+        if self.len >= MAX_GROUP {
+            return false;
+        }
+        self.len += 1;
+        true
+    }
+
+    pub(super) fn atomic_first(&self) -> Option<u64> {
+        self.atomic_first
+    }
+
+    pub(super) fn set_atomic_first(&mut self, id: Option<u64>) {
+        self.atomic_first = id;
+    }
+}
+
 impl Engine {
     /// Joins the read just pushed (`id`, the last request) with the read
     /// before it into one *read group*: their Syncs become one, so the
@@ -48,87 +133,81 @@ impl Engine {
     /// ReadyForQuery (a barrier at its end), so a member sent again goes
     /// right behind its group, ahead of everything issued after it.
     pub(crate) fn try_group(&mut self, id: u64) {
-        if self.prefix != Prefix::Ready {
-            if self.prefix == Prefix::Unprepared && self.tx_status == TransactionStatus::Idle {
+        let idle = self.session.tx_status() == TransactionStatus::Idle;
+        if self.groups.prefix() != Prefix::Ready {
+            if self.groups.prefix() == Prefix::Unprepared && idle {
                 self.prepare_prefix();
             }
             return;
         }
-        let n = self.queue.len();
-        if n < 2
-            || self.tx_status != TransactionStatus::Idle
-            || self.ungroupable_in_flight > 0
-            || self.holds > 0
-            || self.queue[n - 1].id != id
-        {
+        let n = self.reqs.len();
+        if n < 2 || !idle || self.reqs.ungroupable() > 0 || self.out.held() {
             return;
         }
-        let (b_start, b_end) = (self.queue[n - 1].start, self.queue[n - 1].end);
-        let a = &self.queue[n - 2];
-        if !a.groupable || !a.sync || a.done || a.start < self.written || a.end != b_start {
-            return;
-        }
-        let (a_start, a_end) = (a.start, a.end);
-        let rel = |off: u64| usize::try_from(off - self.written).ok();
-        let (Some(a_rel), Some(sync_rel), Some(b_rel), Some(b_rel_end)) =
-            (rel(a_start), rel(a_end - 5), rel(b_start), rel(b_end))
-        else {
+        let (Some(a), Some(b)) = (self.reqs.at(n - 2), self.reqs.at(n - 1)) else {
             return;
         };
-        if b_rel_end != self.wbuf.len() || self.wbuf.get(sync_rel..b_rel) != Some(&SYNC[..]) {
+        if b.id() != id {
             return;
         }
-        let leads = !self.queue[n - 2].resp.group.grouped();
-        if !leads && self.group_len >= MAX_GROUP {
+        let (b_start, b_end) = (b.start(), b.end());
+        let written = self.out.written();
+        if !a.groupable() || !a.sync() || a.done() || a.start() < written || a.end() != b_start {
+            return;
+        }
+        let (a_start, a_end) = (a.start(), a.end());
+        let sync_at = a_end - SYNC.len() as u64;
+        let (Some(a_rel), Some(sync_rel), Some(b_rel), Some(b_rel_end)) = (
+            self.out.rel(a_start),
+            self.out.rel(sync_at),
+            self.out.rel(b_start),
+            self.out.rel(b_end),
+        ) else {
+            return;
+        };
+        let bytes = self.out.bytes();
+        if b_rel_end != bytes.len() || bytes.get(sync_rel..b_rel) != Some(&SYNC[..]) {
+            return;
+        }
+        let leads = !a.resp.group.grouped();
+        if !self.groups.join(leads) {
             return;
         }
         // Each member's own messages (with a Sync of its own), kept to be
         // sent again alone.
+        let a_own = leads.then(|| bytes::Bytes::copy_from_slice(&bytes[a_rel..b_rel]));
+        let b_own = bytes::Bytes::copy_from_slice(&bytes[b_rel..b_rel_end]);
+        // Drop A's Sync: B's messages move up five bytes. The group's
+        // first member gets the read-only prefix in front.
+        self.out.remove(sync_at, SYNC.len());
+        let mut shift: i64 = -5; // (a Sync)
         if leads {
-            self.queue[n - 2].resend = Some(bytes::Bytes::copy_from_slice(
-                &self.wbuf[a_rel..sync_rel + SYNC.len()],
-            ));
+            let msgs = self.groups.msgs().clone();
+            self.out.insert(a_start, &msgs, false);
+            shift += i64::try_from(msgs.len()).unwrap_or(0);
         }
-        self.queue[n - 1].resend =
-            Some(bytes::Bytes::copy_from_slice(&self.wbuf[b_rel..b_rel_end]));
-        let old_a_end = a_end;
-        // Drop A's Sync: B's messages move up five bytes.
-        let tail = self.wbuf.split_off(b_rel);
-        self.wbuf.truncate(sync_rel);
-        let mut shift: i64 = -5;
-        if leads {
-            // The group's first member: the read-only prefix goes first.
-            let a_msgs = self.wbuf.split_off(a_rel);
-            self.wbuf.extend_from_slice(&self.prefix_msgs);
-            self.wbuf.unsplit(a_msgs);
-            shift += i64::try_from(self.prefix_msgs.len()).unwrap_or(0);
-            self.group_len = 1;
-        }
-        self.wbuf.unsplit(tail);
         let moved = |off: u64| off.saturating_add_signed(shift);
-        let a = &mut self.queue[n - 2];
-        a.end = moved(a.end);
-        a.sync = false;
-        if leads {
-            a.resp.group = Grouping::PrefixAhead;
-        }
-        let b = &mut self.queue[n - 1];
-        b.start = moved(b.start);
-        b.end = moved(b.end);
-        b.resp.group = Grouping::Member;
-        let group_end = b.end;
-        // The group's barrier: nothing behind it is written before its
-        // ReadyForQuery (see above).
-        if !leads {
-            // (It was at A's end, which moved.)
-            if let Some(i) = self.barriers.iter().rposition(|b| *b == old_a_end) {
-                self.barriers.remove(i);
+        let a_new_end = moved(a_end);
+        self.reqs.set_span(n - 2, a_start, a_new_end);
+        self.reqs.set_sync(n - 2, false);
+        self.reqs.set_span(n - 1, moved(b_start), moved(b_end));
+        if let Some(a) = self.reqs.at_mut(n - 2) {
+            if leads {
+                a.resend = a_own;
+                a.resp.group = Grouping::PrefixAhead;
             }
         }
-        self.barriers.push_back(group_end);
-        self.syncs -= 1;
-        self.group_len += 1;
-        self.appended = self.written + self.wbuf.len() as u64;
+        if let Some(b) = self.reqs.at_mut(n - 1) {
+            b.resend = Some(b_own);
+            b.resp.group = Grouping::Member;
+        }
+        // The group's barrier: nothing behind it is written before its
+        // ReadyForQuery (see above). It was at A's end, which moved.
+        if !leads {
+            self.out.remove_barrier(a_new_end);
+        }
+        self.out.push_barrier(moved(b_end));
+        self.out.register();
     }
 
     /// Queues the Parse of the read-only prefix, with nobody waiting, and
@@ -146,38 +225,36 @@ impl Engine {
             &mut msgs,
         )
         .is_ok()
-            && frontend::execute("", 0, &mut msgs).is_ok()
-            && frontend::parse(
-                PREFIX_NAME,
-                PREFIX_SQL,
-                std::iter::empty::<u32>(),
-                &mut self.wbuf,
-            )
-            .is_ok();
+            && frontend::execute("", 0, &mut msgs).is_ok();
         if !encoded {
-            self.prefix = Prefix::Off;
+            self.groups.disable();
             return;
         }
-        self.prefix_msgs = msgs.freeze();
-        postgres_protocol::message::frontend::sync(&mut self.wbuf);
         let mut resp = Response::extended();
         resp.purpose = Purpose::PreparePrefix;
-        let id = self.push(resp);
-        if let Some(r) = self.req_mut(id) {
-            r.abandoned = true;
+        let parsed = self.submit(Submit::WHOLE, resp, |w| {
+            frontend::parse(PREFIX_NAME, PREFIX_SQL, std::iter::empty::<u32>(), w)
+                .map_err(|e| Error::with_source(ErrorKind::Conversion, "cannot encode message", e))
+        });
+        match parsed {
+            Ok(id) => {
+                self.reqs.disown(id);
+                self.groups.preparing(msgs.freeze());
+            }
+            Err(_) => self.groups.disable(),
         }
-        self.prefix = Prefix::Preparing;
     }
 
     /// Marks the read-group member at the cursor to be sent again alone
     /// (see [`Engine::resend_redos`]); the server now skips the rest of its
     /// group up to the group's Sync.
     pub(super) fn redo_current(&mut self) {
-        let cursor = self.cursor;
-        let r = &mut self.queue[cursor];
+        let Some(r) = self.reqs.current_mut() else {
+            return;
+        };
         r.redo = true;
-        if !r.sync {
-            self.skipping = true;
+        if !r.sync() {
+            self.reqs.start_skipping();
             self.advance();
         }
     }
@@ -189,20 +266,24 @@ impl Engine {
     /// cursor moves back to the first of them.
     pub(super) fn resend_redos(&mut self, last: usize) {
         let mut first = last;
-        while first > 0 && !self.queue[first - 1].sync {
+        while first > 0 && self.reqs.at(first - 1).is_some_and(|r| !r.sync()) {
             first -= 1;
         }
-        let redos: Vec<usize> = (first..=last).filter(|&i| self.queue[i].redo).collect();
+        let redos: Vec<usize> = (first..=last)
+            .filter(|&i| self.reqs.at(i).is_some_and(|r| r.redo))
+            .collect();
         if redos.is_empty() {
             return;
         }
-        let at = self.queue[last].end;
+        let Some(at) = self.reqs.at(last).map(Req::end) else {
+            return;
+        };
         // The group's barrier goes: the members sent again are alone.
-        self.barriers.retain(|b| *b != at);
+        self.out.remove_barrier(at);
         let mut bytes = BytesMut::new();
         let mut spans = Vec::with_capacity(redos.len());
         for &i in &redos {
-            let r = &self.queue[i];
+            let Some(r) = self.reqs.at(i) else { continue };
             let parse_again = r.resp.parse == ParseStep::Sent;
             let own = r.resend.clone().unwrap_or_default();
             let start = bytes.len();
@@ -219,35 +300,29 @@ impl Engine {
             // cannot go ahead of that; report the members as not run.
             tracing::warn!("read group members could not be sent again in order");
             for &i in &redos {
-                let r = &mut self.queue[i];
-                r.redo = false;
-                r.resp.error = Some(Error::new(
-                    ErrorKind::Other,
-                    "not run: another member of its read group failed",
-                ));
+                if let Some(r) = self.reqs.at_mut(i) {
+                    r.redo = false;
+                    r.resp.error = Some(Error::new(
+                        ErrorKind::Other,
+                        "not run: another member of its read group failed",
+                    ));
+                }
+                self.finish_at(i, None);
             }
-            for &i in &redos {
-                self.cursor = i;
-                self.finish_current(None);
-            }
-            self.cursor = (last + 1).min(self.queue.len());
-            while self.queue.get(self.cursor).is_some_and(|r| r.done) {
-                self.cursor += 1;
-            }
+            self.reqs.seek(last + 1);
             self.wake_watcher();
             return;
         }
         for (&i, (start, end, parse_again)) in redos.iter().zip(spans) {
-            let r = &mut self.queue[i];
-            r.redo = false;
-            r.sync = true;
-            r.resend = None;
-            r.start = at + start;
-            r.end = at + end;
-            r.resp.reset_for_resend(parse_again);
-            self.syncs += 1;
+            self.reqs.set_span(i, at + start, at + end);
+            self.reqs.set_sync(i, true);
+            if let Some(r) = self.reqs.at_mut(i) {
+                r.redo = false;
+                r.resend = None;
+                r.resp.reset_for_resend(parse_again);
+            }
         }
-        self.cursor = redos[0];
+        self.reqs.rewind(redos[0]);
     }
 }
 
@@ -264,4 +339,39 @@ pub(super) fn without_parse(msgs: &[u8]) -> BytesMut {
         i = end;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_is_final_and_groups_are_bounded() {
+        let mut g = Groups::new(true);
+        assert_eq!(g.prefix(), Prefix::Unprepared);
+        g.preparing(bytes::Bytes::from_static(b"m"));
+        assert_eq!(g.prefix(), Prefix::Preparing);
+        g.prepared(true);
+        assert_eq!(g.prefix(), Prefix::Ready);
+        g.lost();
+        assert_eq!(g.prefix(), Prefix::Unprepared);
+        g.prepared(false);
+        assert_eq!(g.prefix(), Prefix::Off);
+        for step in [
+            Groups::lost as fn(&mut Groups),
+            |g| g.prepared(true),
+            |g| g.preparing(bytes::Bytes::new()),
+        ] {
+            step(&mut g);
+            assert_eq!(g.prefix(), Prefix::Off, "nothing turns grouping back on");
+        }
+        let mut g = Groups::new(true);
+        assert!(g.join(true));
+        for _ in 2..MAX_GROUP {
+            assert!(g.join(false));
+        }
+        assert!(!g.join(false), "a group has at most MAX_GROUP members");
+        assert!(g.join(true), "a new group starts");
+        assert_eq!(Groups::new(false).prefix(), Prefix::Off);
+    }
 }

@@ -17,31 +17,45 @@
 //! a lower bound of what the server still owes ([`Engine::owed_bytes`]), so
 //! one wake-up, read and write serve several queries.
 //!
-//! | file | owns |
-//! |---|---|
-//! | `state` | [`Engine`]: everything but the socket; read-only views |
-//! | `transport` | [`State`]: the engine with its socket; flush, read, a driver turn |
-//! | `queue` | the request queue, [`Engine::submit`], offsets, collect, abandon |
-//! | `dispatch` | framing the receive buffer and applying each message |
-//! | `complete` | ending requests (CommandComplete, ErrorResponse, ReadyForQuery) |
-//! | `group` | read groups (opt-in): grouping, the read-only prefix, resending |
-//! | `driver` | the driver role and the wakers |
-//! | `ticket` | [`Shared`], waiting and driving, [`Ticket`] |
-//! | `reset` | a pool's session reset, carried in front of the next request |
-//! | `response` | what one request collects, [`TransactionStatus`] parsing |
+//! [`Engine`] is a set of owners, each keeping its invariants behind its
+//! methods (their fields are private to their files); the engine's own
+//! methods, in the files named for what they do, combine them.
+//!
+//! | file | owns (struct) | and the engine's |
+//! |---|---|---|
+//! | `state` | [`Engine`]: the owners, and why the connection broke | read-only views, `fail` |
+//! | `buffers` | the write stream ([`Outgoing`]: unsent bytes, offsets, barriers, holds) and the receive buffer ([`Incoming`], framing) | |
+//! | `requests` | the request queue ([`Requests`], [`Req`]): cursor, ids, counts of waiters | |
+//! | `driver` | the driver role ([`Role`]) | claiming and handing it on |
+//! | `delivery` | notices, notifications, idle waiters ([`Delivery`]) | |
+//! | `server` | the session's facts ([`ServerSession`]): status, parameters, pooler mode, cancel epoch | |
+//! | `statements` | the statement cache and names ([`Statements`]) | |
+//! | `group` | read groups ([`Groups`]: the read-only prefix) | grouping, resending |
+//! | `reset` | a pool's session reset ([`reset::ResetState`]) | carrying it in front of the next request |
+//! | `transport` | [`State`]: the engine with its socket | flush, read, a driver turn |
+//! | `queue` | | [`Engine::submit`], offsets, collect, abandon |
+//! | `dispatch` | | applying each message |
+//! | `complete` | | ending requests (CommandComplete, ErrorResponse, ReadyForQuery) |
+//! | `ticket` | [`Shared`], [`Ticket`] | waiting and driving |
+//! | `response` | what one request collects, [`TransactionStatus`] parsing | |
 //!
 //! No I/O happens outside `transport`: `tests` feeds dispatch recorded and
 //! malformed server byte streams without a server.
 
 pub(crate) mod response;
 
+mod buffers;
 mod complete;
+mod delivery;
 mod dispatch;
 mod driver;
 mod group;
 mod queue;
+mod requests;
 mod reset;
+mod server;
 mod state;
+mod statements;
 mod ticket;
 mod transport;
 
@@ -80,9 +94,16 @@ const DRIVE_BUDGET: u32 = 64;
 /// A notice handler.
 pub(crate) type NoticeHandler = Arc<dyn Fn(&Notice) + Send + Sync>;
 
+use buffers::{Frame, Incoming, Outgoing};
+use delivery::Delivery;
 pub(crate) use driver::Driver;
-pub(crate) use group::Prefix;
-pub(crate) use queue::{Progress, Req, Submit};
+use driver::Role;
+use group::Groups;
+pub(crate) use queue::{Progress, Submit};
+pub(crate) use requests::Req;
+use requests::Requests;
+use server::ServerSession;
 pub(crate) use state::Engine;
+use statements::Statements;
 pub(crate) use ticket::{Shared, Ticket};
 pub(crate) use transport::State;

@@ -19,7 +19,6 @@ use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 
 use super::{CarriedReset, Engine, Response, Submit};
-use crate::connection::TransactionStatus;
 use crate::error::{DbError, Error, ErrorKind};
 
 /// A reset statement known to one connection.
@@ -71,7 +70,7 @@ impl Engine {
             Some(_) => {}
             None => self.reset.pending = Some(parts),
         }
-        self.notifications.clear();
+        self.delivery.clear();
     }
 
     /// Encodes the pending reset, if any, at write offset `at` (the start
@@ -125,14 +124,10 @@ impl Engine {
         // A barrier where the request starts ends a request ahead of it
         // (a timed query): it stays there, so the reset is not written
         // before that request is answered.
-        let held: Vec<usize> = (0..self.barriers.len())
-            .filter(|&i| self.barriers[i] == at)
-            .collect();
-        let placed = self.splice(at, &out);
-        for i in held {
-            self.barriers[i] = at;
-        }
-        if !placed {
+        let placed = self.out.insert(at, &out, false);
+        if placed {
+            self.reqs.shift_from(at, out.len() as u64);
+        } else {
             self.reset.pending = Some(parts);
             return Err(Error::new(
                 ErrorKind::Other,
@@ -161,29 +156,24 @@ impl Engine {
         // (Nothing to encode: the engine appends the Sync, and the reset
         // goes in front of it.)
         if let Ok(id) = self.submit(Submit::WHOLE, Response::extended(), |_| Ok(())) {
-            if let Some(r) = self.req_mut(id) {
-                r.abandoned = true;
-            }
+            self.reqs.disown(id);
         }
     }
 
     /// Handles a message answering the reset carried by the request at the
     /// cursor. A failure of any part closes the connection.
     pub(super) fn on_reset_message(&mut self, msg: Message) -> Result<(), Error> {
-        let cursor = self.cursor;
-        let resp = &mut self.queue[cursor].resp;
+        let Some(r) = self.reqs.current_mut() else {
+            return Err(Error::protocol("no query in flight"));
+        };
+        let resp = &mut r.resp;
         match (msg, resp.reset) {
             (Message::CommandComplete(_), CarriedReset::Statements { left, own_sync }) => {
                 resp.reset = CarriedReset::new(left - 1, own_sync);
             }
             (Message::ReadyForQuery(body), CarriedReset::ReadyForQuery) => {
                 resp.reset = CarriedReset::None;
-                self.tx_status = TransactionStatus::from_byte(body.status()).ok_or_else(|| {
-                    Error::protocol(format!(
-                        "ReadyForQuery with an unknown transaction status {:?}",
-                        char::from(body.status())
-                    ))
-                })?;
+                self.session.ready(body.status(), false)?;
             }
             (Message::ErrorResponse(body), _) => {
                 let db = DbError::parse(&mut body.fields())
@@ -222,8 +212,8 @@ impl Engine {
     pub(super) fn drops_notifications(&self) -> bool {
         self.reset.is_pending()
             || self
-                .queue
-                .get(self.cursor)
+                .reqs
+                .current()
                 .is_some_and(|r| r.resp.reset.is_answering())
     }
 }

@@ -1,77 +1,35 @@
-//! The engine's state: what one connection owns, and read-only views of it.
+//! The engine's state: what one connection owns, one owner per concern,
+//! and read-only views of it.
 
 use super::*;
 
-/// Everything one connection's engine owns except its transport: the
-/// request queue, the buffers, the driver role, read groups, the statement
-/// cache. No I/O happens here, so message dispatch can be fed recorded
-/// server bytes in tests (see [`Engine::receive`]); [`State`] adds the
-/// socket.
+/// Everything one connection's engine owns except its transport. Each
+/// field is an owner that keeps its own invariants behind its methods
+/// (see the table in the module docs); the engine's methods, spread over
+/// the modules named for what they do, combine them. No I/O happens here,
+/// so message dispatch can be fed recorded server bytes in tests (see
+/// [`Engine::receive`]); [`State`] adds the socket.
 pub(crate) struct Engine {
-    pub(super) wbuf: BytesMut,
-    /// A buffer lent to whoever encodes a request (see
-    /// [`Engine::take_scratch`]).
-    scratch: BytesMut,
-    pub(super) rbuf: BytesMut,
-    pub(super) queue: VecDeque<Req>,
-    /// Index into `queue` of the first request not done.
-    pub(super) cursor: usize,
-    pub(super) next_id: u64,
-    pub(super) appended: u64,
-    pub(super) written: u64,
-    pub driver: Option<Driver>,
-    pub(super) driver_waker: Option<Waker>,
-    /// Writes are held (a cancel is in flight).
-    pub holds: u32,
-    /// Nothing past the first of these offsets is written: each is the end
-    /// of a timed query in flight, so that its cancel can only hit it.
-    pub barriers: VecDeque<u64>,
-    pub(super) stalled: bool,
-    pub broken: Option<Error>,
-    pub tx_status: TransactionStatus,
-    pub params: HashMap<String, String>,
-    pub cache: StatementCache,
-    pub next_stmt: u64,
-    pub to_close: Arc<Mutex<Vec<String>>>,
-    pub notice_handler: Option<NoticeHandler>,
-    pub notifications: VecDeque<Notification>,
-    pub(super) notification_waker: Option<Waker>,
-    pub(super) idle_wakers: Vec<Waker>,
-    pub pooler_mode: bool,
-    pub(super) rfqs: u64,
-    pub(super) syncs: u64,
-    /// Bytes received from the server since the connection opened.
-    pub received: u64,
-    /// Requests not done that hold a waker: when none does, handing the
-    /// driver role over needs no scan (a batch's later tickets have not
-    /// been polled yet; scanning them made a 1,000-statement batch O(n²)).
-    pub(super) waiting: usize,
-    /// A part of an atomic group failed: the server skips the rest of the
-    /// group up to its Sync.
-    pub(super) skipping: bool,
-    /// Requests not done that may not share a transaction with a read
-    /// group (anything but a groupable read): while there is one, nothing
-    /// is grouped.
-    pub(super) ungroupable_in_flight: usize,
-    /// The read-only prefix of read groups.
-    pub prefix: Prefix,
-    /// The prefix's Bind/Execute, encoded once.
-    pub(super) prefix_msgs: bytes::Bytes,
-    /// Members of the read group at the end of the write buffer.
-    pub(super) group_len: usize,
-    /// While an atomic group is being planned: the id of its first
-    /// request. A cached statement whose Parse is in the same group may be
-    /// used before the server confirmed it; nobody else's may.
-    pub group_first: Option<u64>,
-    /// Notifications are dropped while the request answered is this one
-    /// or older: a session reset (`Connection::send_session_reset`) that
-    /// ends the previous holder's `LISTEN`s. 0: none.
-    pub notification_barrier: u64,
-    /// Cancel tokens made before the last `revoke_cancel_tokens` carry an
-    /// older epoch and cancel nothing.
-    pub cancel_epoch: u64,
+    /// The write stream: unsent bytes, offsets, barriers, holds.
+    pub(super) out: Outgoing,
+    /// The receive buffer.
+    pub(super) inc: Incoming,
+    /// The request queue and its cursor.
+    pub(super) reqs: Requests,
+    /// Who drives the connection.
+    pub(super) role: Role,
+    /// Notices, notifications and idle waiters.
+    pub(super) delivery: Delivery,
+    /// The server session's facts.
+    pub(super) session: ServerSession,
+    /// The statement cache and statement names.
+    pub(super) stmts: Statements,
+    /// Read groups.
+    pub(super) groups: Groups,
     /// A session reset queued for the next request to carry.
-    pub(crate) reset: reset::ResetState,
+    pub(super) reset: reset::ResetState,
+    /// Why the connection broke; set once, by [`Engine::fail`].
+    broken: Option<Error>,
 }
 
 impl Engine {
@@ -82,68 +40,64 @@ impl Engine {
         pooler_mode: bool,
     ) -> Engine {
         Engine {
-            wbuf: BytesMut::with_capacity(8192),
-            scratch: BytesMut::new(),
-            rbuf,
-            queue: VecDeque::new(),
-            cursor: 0,
-            next_id: 1,
-            appended: 0,
-            written: 0,
-            driver: None,
-            driver_waker: None,
-            holds: 0,
-            barriers: VecDeque::new(),
-            stalled: false,
-            broken: None,
-            tx_status: TransactionStatus::Idle,
-            params,
-            cache,
-            next_stmt: 1,
-            to_close: Arc::new(Mutex::new(Vec::new())),
-            notice_handler: None,
-            notifications: VecDeque::new(),
-            notification_waker: None,
-            idle_wakers: Vec::new(),
-            pooler_mode,
-            rfqs: 0,
-            syncs: 0,
-            received: 0,
-            waiting: 0,
-            skipping: false,
-            ungroupable_in_flight: 0,
-            prefix: if pooler_mode {
-                Prefix::Off
-            } else {
-                Prefix::Unprepared
-            },
-            prefix_msgs: bytes::Bytes::new(),
-            group_len: 0,
-            group_first: None,
-            notification_barrier: 0,
-            cancel_epoch: 0,
+            out: Outgoing::new(),
+            inc: Incoming::new(rbuf),
+            reqs: Requests::new(),
+            role: Role::default(),
+            delivery: Delivery::default(),
+            session: ServerSession::new(params, pooler_mode),
+            stmts: Statements::new(cache),
+            groups: Groups::new(!pooler_mode),
             reset: reset::ResetState::default(),
+            broken: None,
         }
+    }
+
+    /// Fails every pending request (the transport is closed by
+    /// [`State::fail`]). The first error is kept: later callers get it.
+    pub(crate) fn fail(&mut self, err: Error) {
+        if self.broken.is_none() {
+            tracing::debug!(error = %err, "connection broken");
+            self.broken = Some(err.clone());
+        }
+        let err = self.broken.clone().unwrap_or(err);
+        self.reqs.fail_all(&err);
+        self.out.clear();
+        self.delivery.wake_all();
+        self.reqs.gc();
+    }
+
+    /// Why the connection broke, if it did.
+    pub(crate) fn broken(&self) -> Option<&Error> {
+        self.broken.as_ref()
+    }
+
+    /// `Err` with why the connection broke, if it did.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        match &self.broken {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Why the connection broke, or "closed".
+    pub(crate) fn broken_error(&self) -> Error {
+        self.broken.clone().unwrap_or_else(Error::closed)
     }
 
     /// The id the next request pushed will get.
     pub(crate) fn next_request_id(&self) -> u64 {
-        self.next_id
+        self.reqs.next_id()
     }
 
-    /// Lends the scratch buffer (empty) to encode a part of a request
-    /// into: kept across requests, it saves an allocation per query.
+    /// Lends the scratch buffer (empty) to encode a part of a request into.
     pub(crate) fn take_scratch(&mut self) -> BytesMut {
-        std::mem::take(&mut self.scratch)
+        self.out.take_scratch()
     }
 
-    /// Gives the scratch buffer back (emptied; one grown past 64 KiB by a
-    /// large request is dropped instead of kept).
-    pub(crate) fn put_scratch(&mut self, mut buf: BytesMut) {
-        buf.clear();
-        if buf.capacity() <= 64 * 1024 {
-            self.scratch = buf;
-        }
+    /// Gives the scratch buffer back.
+    pub(crate) fn put_scratch(&mut self, buf: BytesMut) {
+        self.out.put_scratch(buf);
     }
 
     /// True when no request is waiting for the server and nothing is unsent.
@@ -154,56 +108,125 @@ impl Engine {
     /// Idle but for a session reset queued and not sent (one not worth
     /// sending when the connection closes).
     pub(crate) fn nothing_to_send(&self) -> bool {
-        self.cursor >= self.queue.len() && self.wbuf.is_empty()
+        self.reqs.in_flight() == 0 && self.out.is_empty()
     }
 
     pub(crate) fn debug_state(&self) -> String {
-        let reqs: Vec<String> = self
-            .queue
-            .iter()
-            .map(|r| {
-                format!(
-                    "#{}{}{}{}{}",
-                    r.id,
-                    if r.done { " done" } else { "" },
-                    if r.abandoned { " abandoned" } else { "" },
-                    if r.collected { " collected" } else { "" },
-                    if r.waker.is_some() { " waker" } else { "" }
-                )
-            })
-            .collect();
         format!(
-            "rfqs={} pushes={} driver={:?} driver_waker={} cursor={} wbuf={} rbuf={} written={} appended={} holds={} barriers={:?} stalled={} broken={} queue=[{}]",
-            self.rfqs,
-            self.syncs,
-            self.driver,
-            self.driver_waker.is_some(),
-            self.cursor,
-            self.wbuf.len(),
-            self.rbuf.len(),
-            self.written,
-            self.appended,
-            self.holds,
-            self.barriers,
-            self.stalled,
+            "rfqs={} {} {} rbuf={} broken={} {}",
+            self.session.readies(),
+            self.role.debug(),
+            self.out.debug(),
+            self.inc.len(),
             self.broken.is_some(),
-            reqs.join(", ")
+            self.reqs.debug(),
         )
     }
 
     /// The id of the request the server is answering now.
     pub(crate) fn current_id(&self) -> Option<u64> {
-        self.queue.get(self.cursor).map(|r| r.id)
+        self.reqs.current().map(Req::id)
     }
 
     /// Bytes written to the server since the connection opened (TLS
     /// framing not counted).
     pub(crate) fn bytes_sent(&self) -> u64 {
-        self.written
+        self.out.written()
+    }
+
+    /// Bytes received from the server since the connection opened.
+    pub(crate) fn bytes_received(&self) -> u64 {
+        self.inc.received()
     }
 
     /// Number of requests not yet answered.
     pub(crate) fn in_flight(&self) -> usize {
-        self.queue.len() - self.cursor
+        self.reqs.in_flight()
+    }
+
+    /// Holds writes (a cancel is in flight) until [`Engine::release_writes`].
+    pub(crate) fn hold_writes(&mut self) {
+        self.out.hold();
+    }
+
+    /// Ends one hold; the driver is woken to write when none is left.
+    pub(crate) fn release_writes(&mut self) {
+        if self.out.release() {
+            self.wake_driver();
+        }
+    }
+
+    /// The transaction status from the last ReadyForQuery.
+    pub(crate) fn tx_status(&self) -> TransactionStatus {
+        self.session.tx_status()
+    }
+
+    /// A run-time parameter the server reported.
+    pub(crate) fn parameter(&self, name: &str) -> Option<String> {
+        self.session.param(name).map(str::to_string)
+    }
+
+    /// Behind a transaction pooler: nothing named.
+    pub(crate) fn pooler_mode(&self) -> bool {
+        self.session.pooler_mode()
+    }
+
+    pub(crate) fn cancel_epoch(&self) -> u64 {
+        self.session.cancel_epoch()
+    }
+
+    pub(crate) fn revoke_cancel_tokens(&mut self) {
+        self.session.revoke_cancel_tokens();
+    }
+
+    pub(crate) fn cache(&self) -> &StatementCache {
+        self.stmts.cache()
+    }
+
+    pub(crate) fn cache_mut(&mut self) -> &mut StatementCache {
+        self.stmts.cache_mut()
+    }
+
+    /// A statement name never used on this connection.
+    pub(crate) fn new_statement_name(&mut self, prefix: &str) -> String {
+        self.stmts.new_name(prefix)
+    }
+
+    /// Where a named statement's handle queues its name when dropped.
+    pub(crate) fn statement_closer(&self) -> std::sync::Weak<Mutex<Vec<String>>> {
+        self.stmts.closer()
+    }
+
+    /// Read groups are off for this connection.
+    pub(crate) fn disable_read_groups(&mut self) {
+        self.groups.disable();
+    }
+
+    /// While an atomic group is planned: the id of its first request.
+    pub(crate) fn atomic_group_first(&self) -> Option<u64> {
+        self.groups.atomic_first()
+    }
+
+    pub(crate) fn set_atomic_group_first(&mut self, id: Option<u64>) {
+        self.groups.set_atomic_first(id);
+    }
+
+    pub(crate) fn set_notice_handler(&mut self, h: Option<NoticeHandler>) {
+        self.delivery.set_notice_handler(h);
+    }
+
+    /// The next notification queued, if any.
+    pub(crate) fn next_notification(&mut self) -> Option<Notification> {
+        self.delivery.next_notification()
+    }
+
+    pub(crate) fn has_notification(&self) -> bool {
+        self.delivery.has_notification()
+    }
+
+    /// Drops the notifications queued and those arriving until request
+    /// `id` has been answered (a session reset that ends the `LISTEN`s).
+    pub(crate) fn drop_notifications_until(&mut self, id: u64) {
+        self.delivery.drop_until(id);
     }
 }

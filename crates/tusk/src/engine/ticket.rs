@@ -28,7 +28,7 @@ impl Shared {
         loop {
             match st.req(id) {
                 None => return Poll::Ready(st),
-                Some(r) if r.done || ready(&st, r) => return Poll::Ready(st),
+                Some(r) if r.done() || ready(&st, r) => return Poll::Ready(st),
                 Some(_) => {}
             }
             let me = Driver::Request(id);
@@ -60,10 +60,8 @@ impl Shared {
         let mut st = self.state.lock();
         let mut budget = DRIVE_BUDGET;
         loop {
-            if done(&mut st) || st.broken.is_some() {
-                if st.driver == Some(Driver::External) {
-                    st.release_driver();
-                }
+            if done(&mut st) || st.broken().is_some() {
+                st.release_if(Driver::External);
                 return Poll::Ready(st);
             }
             if !st.claim(Driver::External, cx) {

@@ -67,7 +67,7 @@ impl State {
     /// `Ready` when something happened (the caller re-checks its request);
     /// `Pending` with wakers registered when it must wait.
     pub(crate) fn drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.broken.is_some() {
+        if self.broken().is_some() {
             return Poll::Ready(());
         }
         self.send_reset_alone();
@@ -83,24 +83,24 @@ impl State {
             Ok(true) => return Poll::Ready(()),
             Ok(false) => {}
         }
-        if self.stalled {
+        if self.engine.role.stalled() {
             // A stream's consumer is behind; it wakes the driver when it takes rows.
             return Poll::Pending;
         }
         if self.in_flight() == 0
-            && self.notification_waker.is_none()
-            && self.driver != Some(Driver::External)
+            && !self.engine.delivery.has_listener()
+            && !self.engine.role.is(Driver::External)
         {
             return Poll::Pending;
         }
         // Wake for several pipelined answers at once rather than for each,
         // but not after the timer gave up on them until more bytes came.
         let mark = match self.low_water_off_at {
-            Some(at) if at == self.received => 1,
+            Some(at) if at == self.engine.inc.received() => 1,
             _ => low_water(self.engine.owed_bytes()),
         };
         self.io.set_low_water(mark);
-        let read = self.io.poll_read(cx, &mut self.engine.rbuf);
+        let read = self.io.poll_read(cx, self.engine.inc.reader());
         if !matches!(read, Poll::Pending) {
             self.low_water_timer = None;
             self.low_water_off_at = None;
@@ -111,7 +111,7 @@ impl State {
             if timer.as_mut().poll(cx).is_ready() {
                 // Read what has arrived: the next turn waits with no mark.
                 self.low_water_timer = None;
-                self.low_water_off_at = Some(self.received);
+                self.low_water_off_at = Some(self.engine.inc.received());
                 return Poll::Ready(());
             }
         } else {
@@ -126,7 +126,7 @@ impl State {
                 Poll::Ready(())
             }
             Poll::Ready(Ok(n)) => {
-                self.received += n as u64;
+                self.engine.inc.note_read(n);
                 if let Err(e) = self.process() {
                     self.fail(e);
                 }
@@ -142,41 +142,15 @@ impl State {
 
     /// Writes what may be written now.
     pub(super) fn flush(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
-        let e = &mut self.engine;
-        if e.holds > 0 || (e.wbuf.is_empty() && !self.io.has_pending_output()) {
-            return Ok(());
-        }
-        let limit = match e.barriers.front().copied() {
-            Some(b) => usize::try_from(b.saturating_sub(e.written)).unwrap_or(usize::MAX),
-            None => usize::MAX,
-        };
-        if limit == 0 {
-            // Only TLS records of what is already written may go out.
-            if self.io.has_pending_output() {
-                if let Poll::Ready(Err(err)) = self.io.poll_write(cx, &mut BytesMut::new()) {
-                    return Err(Error::io("writing to the server failed", err));
-                }
-            }
-            return Ok(());
-        }
-        let before = e.wbuf.len();
-        let res = if limit >= e.wbuf.len() {
-            self.io.poll_write(cx, &mut e.wbuf)
-        } else {
-            let mut head = e.wbuf.split_to(limit);
-            let r = self.io.poll_write(cx, &mut head);
-            head.unsplit(std::mem::take(&mut e.wbuf));
-            e.wbuf = head;
-            r
-        };
-        let wrote = before - e.wbuf.len();
-        e.written += wrote as u64;
+        let pending = self.io.has_pending_output();
+        let io = &mut self.io;
+        let (wrote, err) = self.engine.out.flush(pending, |b| io.poll_write(cx, b));
         if wrote > 0 {
-            e.wake_watcher();
+            self.engine.wake_watcher();
         }
-        match res {
-            Poll::Ready(Err(err)) => Err(Error::io("writing to the server failed", err)),
-            _ => Ok(()),
+        match err {
+            Some(err) => Err(Error::io("writing to the server failed", err)),
+            None => Ok(()),
         }
     }
 }

@@ -5,6 +5,8 @@ use super::*;
 use crate::connection::TransactionStatus;
 use postgres_protocol::message::frontend;
 
+mod reset;
+
 /// One backend message: tag, length, body.
 fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
     let mut m = vec![tag];
@@ -118,7 +120,7 @@ fn a_query_completes() {
     let id = submit(&mut e);
     assert_eq!(e.in_flight(), 1);
     assert!(feed(&mut e, &select_two()).unwrap());
-    assert!(e.req(id).unwrap().done);
+    assert!(e.req(id).unwrap().done());
     let r = e.collect(id);
     assert!(r.error.is_none());
     assert_eq!(r.rows.len(), 2);
@@ -159,7 +161,7 @@ fn pipelined_requests_are_answered_in_order() {
     let rb = e.collect(b);
     assert_eq!(rb.rows_affected(), 7);
     assert_eq!(rb.status, Some(TransactionStatus::InTransaction));
-    assert_eq!(e.tx_status, TransactionStatus::InTransaction);
+    assert_eq!(e.tx_status(), TransactionStatus::InTransaction);
 }
 
 #[test]
@@ -169,12 +171,12 @@ fn a_truncated_message_waits_for_the_rest() {
     let all = select_two().concat();
     let cut = all.len() - 3; // inside the ReadyForQuery
     e.receive(&all[..cut]).unwrap();
-    assert!(!e.req(id).unwrap().done);
+    assert!(!e.req(id).unwrap().done());
     // Only a header's first bytes: nothing to dispatch, no error.
     e.receive(&all[cut..cut + 1]).unwrap();
-    assert!(!e.req(id).unwrap().done);
+    assert!(!e.req(id).unwrap().done());
     e.receive(&all[cut + 1..]).unwrap();
-    assert!(e.req(id).unwrap().done);
+    assert!(e.req(id).unwrap().done());
 }
 
 #[test]
@@ -314,8 +316,8 @@ fn messages_with_nothing_in_flight() {
     a.extend_from_slice(&cstr("chan"));
     a.extend_from_slice(&cstr("payload"));
     feed(&mut e, &[msg(b'S', &n), msg(b'A', &a)]).unwrap();
-    assert_eq!(e.params.get("TimeZone").map(String::as_str), Some("UTC"));
-    let note = e.notifications.pop_front().expect("a notification");
+    assert_eq!(e.parameter("TimeZone").as_deref(), Some("UTC"));
+    let note = e.next_notification().expect("a notification");
     assert_eq!(
         (note.channel.as_str(), note.payload.as_str()),
         ("chan", "payload")
@@ -379,13 +381,13 @@ fn copy_in_through_a_query_is_refused_with_copy_fail_and_sync() {
         ..Submit::WHOLE
     };
     let id = e.submit(how, Response::extended(), |_| Ok(())).unwrap();
-    let before = e.wbuf.len();
+    let before = e.out.len();
     let mut body = vec![0u8];
     body.extend_from_slice(&0i16.to_be_bytes());
     feed(&mut e, &[bind_complete(), msg(b'G', &body)]).unwrap();
     // CopyFail, then a Sync, right behind the request.
-    assert_eq!(e.wbuf[before], b'f');
-    assert_eq!(&e.wbuf[e.wbuf.len() - 5..], &SYNC);
+    assert_eq!(e.out.bytes()[before], b'f');
+    assert_eq!(&e.out.bytes()[e.out.len() - 5..], &SYNC);
     feed(
         &mut e,
         &[
@@ -404,9 +406,9 @@ fn copy_in_after_its_end_was_written_breaks_the_connection() {
     let id = submit(&mut e);
     let _ = id;
     // Pretend everything was written: the CopyFail cannot go in front.
-    e.sent(e.wbuf.len());
+    e.sent(e.out.len());
     submit(&mut e);
-    e.sent(e.wbuf.len());
+    e.sent(e.out.len());
     let mut body = vec![0u8];
     body.extend_from_slice(&0i16.to_be_bytes());
     let err = feed(&mut e, &[bind_complete(), msg(b'G', &body)]).unwrap_err();
@@ -417,7 +419,7 @@ fn copy_in_after_its_end_was_written_breaks_the_connection() {
 fn an_encoding_error_leaves_nothing_behind() {
     let mut e = engine();
     submit(&mut e);
-    let len = e.wbuf.len();
+    let len = e.out.len();
     let err = e
         .submit(Submit::WHOLE, Response::extended(), |w| {
             w.extend_from_slice(b"half a message");
@@ -425,7 +427,7 @@ fn an_encoding_error_leaves_nothing_behind() {
         })
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conversion);
-    assert_eq!(e.wbuf.len(), len);
+    assert_eq!(e.out.len(), len);
     assert_eq!(e.in_flight(), 1);
 }
 
@@ -469,7 +471,7 @@ fn owed_bytes_is_a_lower_bound_of_what_the_server_sends() {
         .unwrap();
     // Nothing written yet: nothing owed.
     assert_eq!(e.owed_bytes(), 0);
-    e.sent(e.wbuf.len());
+    e.sent(e.out.len());
     // The request answered now (6: it may have had all but its
     // ReadyForQuery), a lone one (11), the bare Sync (6), the group's
     // inner part (0) and last part (6).
@@ -479,7 +481,7 @@ fn owed_bytes_is_a_lower_bound_of_what_the_server_sends() {
     assert_eq!(e.owed_bytes(), 6 + 11 + 6 + 6 - 4);
     e.receive(&[4]).unwrap();
     e.receive(&ready(b'I')).unwrap();
-    assert!(e.req(a).unwrap().done);
+    assert!(e.req(a).unwrap().done());
     // The smallest answers the server could send: an error and a
     // ReadyForQuery for the lone one, ReadyForQuery for the bare Sync, an
     // error for the group's first part and one ReadyForQuery for the group.
@@ -499,79 +501,37 @@ fn owed_bytes_is_a_lower_bound_of_what_the_server_sends() {
     );
 }
 
-/// A carried session reset's answers: `(tag, rows)` per statement, each
-/// parsed (as the unnamed statement), bound and executed.
-fn reset_answers(parts: &[(&str, usize)]) -> Vec<Vec<u8>> {
-    let mut v = Vec::new();
-    for (tag, rows) in parts {
-        v.extend([parse_complete(), bind_complete()]);
-        v.extend((0..*rows).map(|_| data_row(&[Some(7)])));
-        v.push(command_complete(tag));
-    }
-    v
-}
-
 #[test]
-fn a_carried_reset_is_answered_before_its_request_in_one_sync_group() {
+fn a_barrier_holds_what_follows_until_its_request_is_answered() {
     let mut e = engine();
-    e.queue_reset(vec!["BEGIN", "SELECT 1", "COMMIT"]);
-    assert!(!e.is_idle(), "a queued reset is something to send");
-    let id = submit(&mut e);
-    assert_eq!(e.wbuf[0], b'P', "the reset goes in front (its Parse)");
-    assert_eq!(e.wbuf.windows(5).filter(|w| *w == SYNC).count(), 1);
-    let n = e.wbuf.len();
-    e.sent(n);
-    let mut stream = reset_answers(&[("BEGIN", 0), ("SELECT 1", 1), ("COMMIT", 0)]);
-    stream.extend(select_two());
-    feed(&mut e, &stream).unwrap();
-    let r = e.collect(id);
-    assert_eq!(r.rows.len(), 2, "the reset's row is not the request's");
-    assert_eq!(r.tag.as_deref(), Some("SELECT 2"));
-    assert_eq!(r.reset, CarriedReset::None);
-    assert!(e.is_idle());
-}
-
-#[test]
-fn a_reset_in_front_of_a_simple_query_has_its_own_sync() {
-    let mut e = engine();
-    e.queue_reset(vec!["DISCARD ALL"]);
-    let id = e
-        .submit(Submit::WHOLE, Response::simple(), |b| {
-            frontend::query("SET x = 1", b).map_err(|_| Error::protocol("encode"))
+    let timed = Submit {
+        barrier: true,
+        ..Submit::WHOLE
+    };
+    let a = e
+        .submit(timed, Response::extended(), |w| {
+            w.extend_from_slice(&bind_complete());
+            Ok(())
         })
         .unwrap();
-    let mut stream = reset_answers(&[("DISCARD ALL", 0)]);
-    stream.extend([ready(b'I'), command_complete("SET"), ready(b'T')]);
-    feed(&mut e, &stream).unwrap();
-    let r = e.collect(id);
-    assert!(r.error.is_none());
-    assert_eq!(r.simple.len(), 1, "only the query's CommandComplete");
-    assert_eq!(r.status, Some(TransactionStatus::InTransaction));
-}
-
-#[test]
-fn a_failing_reset_closes_the_connection_and_an_undone_one_is_pending_again() {
-    let mut e = engine();
-    e.queue_reset(vec!["BEGIN", "COMMIT"]);
+    let b = submit(&mut e);
+    let end_a = e.req(a).unwrap().end();
+    let write_all = |w: &mut BytesMut| {
+        w.clear();
+        Poll::Ready(Ok(()))
+    };
+    assert_eq!(e.out.flush(false, write_all).0 as u64, end_a);
+    assert_eq!(e.out.flush(false, write_all).0, 0, "b waits behind a");
+    feed(&mut e, &[ready(b'I')]).unwrap();
+    assert!(e.out.barriers().is_empty(), "answered: its barrier went");
+    let rest = e.out.len();
+    assert_eq!(e.out.flush(false, write_all).0, rest);
+    assert!(e.req(b).is_some_and(|r| e.is_written(r)));
+    // Undone before it was written, a barrier goes with its request.
     let mark = e.mark();
-    submit(&mut e);
+    e.submit(timed, Response::extended(), |_| Ok(())).unwrap();
+    assert_eq!(e.out.barriers().len(), 1);
     e.undo(mark);
-    assert!(e.reset.is_pending(), "undone before it was written");
-    submit(&mut e);
-    let mut stream = reset_answers(&[("BEGIN", 0)]);
-    stream.push(error_response("ERROR", "42601", "boom"));
-    let err = feed(&mut e, &stream).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Connection);
-    // A ReadyForQuery of the reset's own Sync with a status the protocol
-    // does not define is a protocol error, like any other.
-    let mut e = engine();
-    e.queue_reset(vec!["DISCARD ALL"]);
-    e.submit(Submit::WHOLE, Response::simple(), |_| Ok(()))
-        .unwrap();
-    let mut stream = reset_answers(&[("DISCARD ALL", 0)]);
-    stream.push(ready(b'?'));
-    assert_eq!(
-        feed(&mut e, &stream).unwrap_err().kind(),
-        ErrorKind::Protocol
-    );
+    assert!(e.out.barriers().is_empty());
+    assert_eq!(e.out.len(), 0);
 }

@@ -1,0 +1,84 @@
+//! A session reset carried in front of a request, fed recorded answers.
+
+use super::*;
+
+/// A carried session reset's answers: `(tag, rows)` per statement, each
+/// parsed (as the unnamed statement), bound and executed.
+fn reset_answers(parts: &[(&str, usize)]) -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    for (tag, rows) in parts {
+        v.extend([parse_complete(), bind_complete()]);
+        v.extend((0..*rows).map(|_| data_row(&[Some(7)])));
+        v.push(command_complete(tag));
+    }
+    v
+}
+
+#[test]
+fn a_carried_reset_is_answered_before_its_request_in_one_sync_group() {
+    let mut e = engine();
+    e.queue_reset(vec!["BEGIN", "SELECT 1", "COMMIT"]);
+    assert!(!e.is_idle(), "a queued reset is something to send");
+    let id = submit(&mut e);
+    assert_eq!(
+        e.out.bytes()[0],
+        b'P',
+        "the reset goes in front (its Parse)"
+    );
+    assert_eq!(e.out.bytes().windows(5).filter(|w| *w == SYNC).count(), 1);
+    let n = e.out.len();
+    e.sent(n);
+    let mut stream = reset_answers(&[("BEGIN", 0), ("SELECT 1", 1), ("COMMIT", 0)]);
+    stream.extend(select_two());
+    feed(&mut e, &stream).unwrap();
+    let r = e.collect(id);
+    assert_eq!(r.rows.len(), 2, "the reset's row is not the request's");
+    assert_eq!(r.tag.as_deref(), Some("SELECT 2"));
+    assert_eq!(r.reset, CarriedReset::None);
+    assert!(e.is_idle());
+}
+
+#[test]
+fn a_reset_in_front_of_a_simple_query_has_its_own_sync() {
+    let mut e = engine();
+    e.queue_reset(vec!["DISCARD ALL"]);
+    let id = e
+        .submit(Submit::WHOLE, Response::simple(), |b| {
+            frontend::query("SET x = 1", b).map_err(|_| Error::protocol("encode"))
+        })
+        .unwrap();
+    let mut stream = reset_answers(&[("DISCARD ALL", 0)]);
+    stream.extend([ready(b'I'), command_complete("SET"), ready(b'T')]);
+    feed(&mut e, &stream).unwrap();
+    let r = e.collect(id);
+    assert!(r.error.is_none());
+    assert_eq!(r.simple.len(), 1, "only the query's CommandComplete");
+    assert_eq!(r.status, Some(TransactionStatus::InTransaction));
+}
+
+#[test]
+fn a_failing_reset_closes_the_connection_and_an_undone_one_is_pending_again() {
+    let mut e = engine();
+    e.queue_reset(vec!["BEGIN", "COMMIT"]);
+    let mark = e.mark();
+    submit(&mut e);
+    e.undo(mark);
+    assert!(e.reset.is_pending(), "undone before it was written");
+    submit(&mut e);
+    let mut stream = reset_answers(&[("BEGIN", 0)]);
+    stream.push(error_response("ERROR", "42601", "boom"));
+    let err = feed(&mut e, &stream).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection);
+    // A ReadyForQuery of the reset's own Sync with a status the protocol
+    // does not define is a protocol error, like any other.
+    let mut e = engine();
+    e.queue_reset(vec!["DISCARD ALL"]);
+    e.submit(Submit::WHOLE, Response::simple(), |_| Ok(()))
+        .unwrap();
+    let mut stream = reset_answers(&[("DISCARD ALL", 0)]);
+    stream.push(ready(b'?'));
+    assert_eq!(
+        feed(&mut e, &stream).unwrap_err().kind(),
+        ErrorKind::Protocol
+    );
+}
