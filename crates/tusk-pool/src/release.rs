@@ -80,7 +80,18 @@ impl Inner {
             return self.clean_up(c, reset, ret);
         }
         if let Some(parts) = reset {
-            if let Err(e) = c.conn.queue_session_reset(&parts) {
+            let mut sent = c.conn.queue_session_reset(&parts);
+            // Nobody waits for it: it goes idle, where the previous
+            // holder's session must not live on (its advisory locks held
+            // against other sessions, an `idle_session_timeout` ending the
+            // session under the next holder). The reset goes out now,
+            // alone, without waiting; its answer is read when the
+            // connection is next handed out. (With a waiter, the waiter's
+            // first request carries it: no write of its own.)
+            if sent.is_ok() && self.waiting.load(Acquire) == 0 {
+                sent = c.conn.send_queued_session_reset();
+            }
+            if let Err(e) = sent {
                 tracing::debug!(error = %e, "sending the reset of a returned connection failed; closing it");
                 return self.discard(c, CloseReason::ResetFailed);
             }

@@ -85,6 +85,21 @@ impl Connection {
         Ok(())
     }
 
+    /// Sends the session reset queued by
+    /// [`queue_session_reset`](Connection::queue_session_reset) now, alone
+    /// (its own Sync), without waiting for the answer: for a pool whose
+    /// connection goes idle, so that the server resets the session at once
+    /// (the previous user's advisory locks are released, a setting such as
+    /// `idle_session_timeout` is gone) rather than when the next user's
+    /// first request carries it. The answer is read by whoever next waits
+    /// on the connection ([`wait_idle`](Connection::wait_idle) or a
+    /// request); a failed reset closes the connection then. What the
+    /// socket does not take at once goes out with the next write. Nothing
+    /// queued: nothing is sent.
+    pub fn send_queued_session_reset(&self) -> Result<(), Error> {
+        self.client().shared.lock().send_reset_now()
+    }
+
     /// Drops the notice handler set by
     /// [`set_notice_handler`](Connection::set_notice_handler); notices are
     /// logged with `tracing` again.

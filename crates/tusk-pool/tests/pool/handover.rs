@@ -151,11 +151,23 @@ async fn a_reset_that_fails_runs_nothing_and_closes_the_connection() {
     c.execute("SET app.tenant = '42'", &[]).await.unwrap();
     db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
         .expect("revoke");
-    // Taken again at once (before the pool sends the reset of an idle
-    // connection alone): the next holder's first statement carries it.
+    // The next holder already waits when it comes back: its first
+    // statement carries the reset (a connection that goes idle has its
+    // reset sent alone, and read before it is handed out again:
+    // `review::a_failing_idle_flush_closes_the_connection`).
+    let next = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.acquire().await })
+    };
+    crate::bounded("waiter", async {
+        while pool.stats().waiting == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    })
+    .await;
     drop(c);
     // The next holder's first statement does not run: the reset failed.
-    let c = pool.acquire().await.unwrap();
+    let c = next.await.unwrap().unwrap();
     let e = c
         .execute("INSERT INTO handover VALUES (9, 'must not run')", &[])
         .await

@@ -227,3 +227,29 @@ impl Engine {
                 .is_some_and(|r| r.resp.reset.is_answering())
     }
 }
+
+impl super::State {
+    /// Sends the queued reset now, alone behind a Sync of its own, as far
+    /// as the socket takes it without waiting; its answer is read by
+    /// whoever next waits on the connection. For a connection about to sit
+    /// idle: the server resets the session at once (the previous holder's
+    /// advisory locks released, its `idle_session_timeout` gone) instead
+    /// of at the next request. Nothing queued: nothing happens.
+    pub(crate) fn send_reset_now(&mut self) -> Result<(), Error> {
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
+        }
+        if !self.reset.is_pending() {
+            return Ok(());
+        }
+        self.send_reset_alone();
+        // (What the socket does not take now goes out with the next
+        // request's write: nobody is woken for it.)
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if let Err(e) = self.flush(&mut cx) {
+            self.fail(e.clone());
+            return Err(e);
+        }
+        Ok(())
+    }
+}
