@@ -188,3 +188,59 @@ async fn a_reset_that_fails_runs_nothing_and_closes_the_connection() {
     // The connection was replaced: the next holder is on a fresh session.
     is_reset(&pool, "on the replacement connection").await;
 }
+
+/// A carried reset that fails runs nothing behind it, whatever the shape
+/// of the next holder's first request: extended, simple protocol (whose
+/// reset cannot share its Sync group), a script, an atomic batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_carried_reset_runs_no_first_request_of_any_shape() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    for (i, shape) in ["execute", "simple", "script", "batch"].iter().enumerate() {
+        let c = pool.acquire().await.unwrap();
+        c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+        db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
+            .expect("revoke");
+        let next = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.acquire().await })
+        };
+        crate::bounded("waiter", async {
+            while pool.stats().waiting == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+        drop(c);
+        let c = next.await.unwrap().unwrap();
+        let id = i as i32 + 100;
+        let sql = format!("INSERT INTO handover VALUES ({id}, 'must not run')");
+        let r = match *shape {
+            "execute" => c.execute(sql.as_str(), &[]).await.map(|_| ()),
+            "simple" => c.simple_query(&sql).await.map(|_| ()),
+            "script" => c
+                .execute_script(&format!("{sql}; SELECT 1"))
+                .await
+                .map(|_| ()),
+            _ => {
+                let mut b = tusk::Batch::atomic();
+                b.push(sql.as_str(), &[]);
+                c.batch(&b).await.map(|_| ())
+            }
+        };
+        let e = r.expect_err(shape);
+        assert_eq!(e.kind(), ErrorKind::Connection, "{shape}: {e}");
+        drop(c);
+        db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
+            .expect("grant");
+        // (Give a statement that did get through time to land.)
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let fresh = crate::fresh(&db).await;
+        let n: i64 = fresh
+            .query_scalar("SELECT count(*) FROM handover WHERE id = $1", &[&id])
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{shape}: the statement behind the failed reset ran");
+    }
+}
