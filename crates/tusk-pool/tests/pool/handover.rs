@@ -244,3 +244,102 @@ async fn a_failing_carried_reset_runs_no_first_request_of_any_shape() {
         assert_eq!(n, 0, "{shape}: the statement behind the failed reset ran");
     }
 }
+
+/// Holds the pool's only connection, has `next` queue behind it for
+/// `pool.query`, runs `spoil` (which makes the reset carried by `next`'s
+/// statement fail), then gives the connection back.
+async fn spoil_under_a_waiter<T: Send + 'static>(
+    pool: &Pool,
+    spoil: impl AsyncFnOnce(i32),
+    next: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let c = pool.acquire().await.unwrap();
+    c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+    let pid: i32 = c
+        .query_scalar("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap();
+    let next = tokio::spawn(next);
+    crate::bounded("waiter", async {
+        while pool.stats().waiting == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    spoil(pid).await;
+    drop(c);
+    crate::bounded("next", next).await.unwrap()
+}
+
+/// The reset carried by `pool.query`'s statement fails (its role may no
+/// longer run a function the reset calls): the statement provably did not
+/// run, so the pool runs it on a fresh connection, and the caller just
+/// gets its answer, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_query_behind_a_failed_reset_is_run_again_on_a_fresh_connection() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    let p = pool.clone();
+    let r = spoil_under_a_waiter(
+        &pool,
+        async |_| {
+            db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
+                .expect("revoke");
+        },
+        async move {
+            p.query_scalar::<String>(
+                "INSERT INTO handover VALUES (7, coalesce(current_setting('app.tenant', true), '')) \
+                 RETURNING v",
+                &[],
+            )
+            .await
+        },
+    )
+    .await;
+    db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
+        .expect("grant");
+    assert_eq!(r.unwrap(), "", "ran on a fresh session");
+    let s = pool.stats();
+    assert_eq!(s.created_total, 2, "the connection was replaced: {s:?}");
+    let n: i64 = pool
+        .query_scalar("SELECT count(*) FROM handover WHERE id = 7", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "ran exactly once");
+}
+
+/// An administrator terminates the backend of a connection in use
+/// (`pg_terminate_backend`): the next `pool.query`, whose statement
+/// carries that connection's reset, just works, on a fresh connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_query_after_an_administrator_terminated_the_backend_just_works() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    for round in 0..5 {
+        let p = pool.clone();
+        let admin = crate::fresh(&db).await;
+        let r = spoil_under_a_waiter(
+            &pool,
+            async |pid| {
+                // (The role may terminate its own role's backends.)
+                let ok: bool = admin
+                    .query_scalar("SELECT pg_terminate_backend($1)", &[&pid])
+                    .await
+                    .unwrap();
+                assert!(ok);
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            },
+            async move {
+                p.query_scalar::<String>(
+                    "SELECT coalesce(current_setting('app.tenant', true), '')",
+                    &[],
+                )
+                .await
+            },
+        )
+        .await;
+        assert_eq!(r.unwrap_or_else(|e| panic!("round {round}: {e}")), "");
+    }
+}

@@ -189,15 +189,25 @@ impl Engine {
                 let db = DbError::parse(&mut body.fields())
                     .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
                 let db = Error::db(db);
-                return Err(Error::with_source(
-                    ErrorKind::Connection,
-                    format!(
-                        "the session reset queued ahead of this statement failed ({db}), so the \
-                         statement did not run; the connection was closed (retry on another \
-                         connection)"
-                    ),
-                    db,
-                ));
+                let message = format!(
+                    "the session reset queued ahead of this statement failed ({db}), so the \
+                     statement did not run; the connection was closed (retry on another \
+                     connection)"
+                );
+                // Only the request that carried the reset provably did not
+                // run (the server skipped it); a request after its Sync
+                // may have. It is answered here; the others get the plain
+                // error when the connection fails.
+                let r = &mut self.queue[cursor];
+                r.done = true;
+                r.resp.error = Some(Error::reset_failed(message.clone(), db.clone()));
+                if let Some(w) = r.waker.take() {
+                    w.wake();
+                }
+                if let Some(w) = r.watcher.take() {
+                    w.wake();
+                }
+                return Err(Error::with_source(ErrorKind::Connection, message, db));
             }
             (
                 Message::ParseComplete
