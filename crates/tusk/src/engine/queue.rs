@@ -131,11 +131,8 @@ impl Engine {
             // Never a Sync of its own, not even in front of a simple
             // Query: after a failed reset the server skips everything up
             // to the next Sync, a Query message included, so the request
-            // behind it cannot run (behind a Sync of the reset's own, the
-            // server would run that Query before it saw the connection
-            // close). The Query's ReadyForQuery ends both.
-            let own_sync = false;
-            match self.carry_reset(start, &mut resp, own_sync) {
+            // behind it cannot run.
+            match self.carry_reset(start, &mut resp) {
                 Ok(_) => {
                     groupable = false;
                     self.notification_barrier = self.next_id - 1;

@@ -499,14 +499,17 @@ fn owed_bytes_is_a_lower_bound_of_what_the_server_sends() {
     );
 }
 
-/// A carried session reset's answers: `(tag, rows)` per statement, each
-/// parsed (as the unnamed statement), bound and executed.
+/// A carried session reset's answers: `(tag, rows)` per statement, the
+/// first parsed (as the unnamed statement), bound and executed, the
+/// others one simple Query, ended by its ReadyForQuery.
 fn reset_answers(parts: &[(&str, usize)]) -> Vec<Vec<u8>> {
-    let mut v = Vec::new();
+    let mut v = vec![parse_complete(), bind_complete()];
     for (tag, rows) in parts {
-        v.extend([parse_complete(), bind_complete()]);
         v.extend((0..*rows).map(|_| data_row(&[Some(7)])));
         v.push(command_complete(tag));
+    }
+    if parts.len() > 1 {
+        v.push(ready(b'T'));
     }
     v
 }
