@@ -197,7 +197,7 @@ async fn a_failing_carried_reset_runs_no_first_request_of_any_shape() {
     let db = crate::db();
     schema(&db);
     let pool = one(&db);
-    for (i, shape) in ["execute", "simple", "script", "batch"].iter().enumerate() {
+    for (id, shape) in (100i32..).zip(["execute", "simple", "script", "batch"]) {
         let c = pool.acquire().await.unwrap();
         c.execute("SET app.tenant = '42'", &[]).await.unwrap();
         db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
@@ -214,9 +214,8 @@ async fn a_failing_carried_reset_runs_no_first_request_of_any_shape() {
         .await;
         drop(c);
         let c = next.await.unwrap().unwrap();
-        let id = i as i32 + 100;
         let sql = format!("INSERT INTO handover VALUES ({id}, 'must not run')");
-        let r = match *shape {
+        let r = match shape {
             "execute" => c.execute(sql.as_str(), &[]).await.map(|_| ()),
             "simple" => c.simple_query(&sql).await.map(|_| ()),
             "script" => c
