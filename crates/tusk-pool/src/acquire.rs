@@ -54,6 +54,27 @@ async fn check(inner: &Arc<Inner>, c: Conn, deadline: Instant) -> Option<Conn> {
         inner.discard(c, CloseReason::MaxLifetime);
         return None;
     }
+    let mut c = c;
+    if c.conn.in_flight() > 0 {
+        // Its reset was sent alone when it went idle: the answer (there by
+        // now, as a rule) is read before anyone uses the session, and a
+        // failed reset closes the connection instead of failing the next
+        // holder's first statement.
+        let conn = c.conn.clone();
+        let mut held = Held(inner, Some(c));
+        let limit = deadline
+            .max(now + Duration::from_millis(100))
+            .min(now + CHECK_LIMIT);
+        let ok = matches!(
+            tokio::time::timeout_at(limit.into(), conn.wait_idle()).await,
+            Ok(Ok(()))
+        );
+        c = held.1.take()?;
+        if !ok || conn.transaction_status() != tusk::TransactionStatus::Idle {
+            inner.discard(c, CloseReason::ResetFailed);
+            return None;
+        }
+    }
     let threshold = Duration::from_micros(inner.hot.idle_check_us.load(Relaxed));
     if now.saturating_duration_since(c.last_used) < threshold {
         return Some(c);

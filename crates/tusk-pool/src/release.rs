@@ -63,11 +63,16 @@ impl Inner {
         let reset: Option<Cow<'static, [&'static str]>> = if self.hot.reset_tracked.load(Relaxed) {
             (!dirty.is_clean()).then(|| Cow::Owned(crate::reset::tracked_reset(dirty)))
         } else {
-            // The SQL-level prepared statements always go: a function can
-            // `PREPARE` out of sight, or replace one of the driver's cached
-            // statements with its own under the same name (`DEALLOCATE`
-            // and `PREPARE`), which the next holder would then run.
-            (sent || !dirty.is_clean()).then(|| Cow::Borrowed(crate::reset::full_reset(true)))
+            // SQL-level prepared statements: deallocated when the text
+            // showed a `PREPARE`; one made out of sight (inside a function,
+            // or one of the driver's cached statements replaced under its
+            // name) fails the reset, so the next holder's statement never
+            // runs on that session.
+            (sent || !dirty.is_clean()).then(|| {
+                Cow::Borrowed(crate::reset::full_reset(
+                    dirty.has(crate::reset::Dirty::PREPARE),
+                ))
+            })
         };
         // A request still in flight may be one its holder gave up on
         // through the `Deref` target (which the handle cannot see): it may
@@ -80,7 +85,18 @@ impl Inner {
             return self.clean_up(c, reset, ret);
         }
         if let Some(parts) = reset {
-            if let Err(e) = c.conn.queue_session_reset(&parts) {
+            let mut sent = c.conn.queue_session_reset(&parts);
+            // Nobody waits for it: it goes idle, where the previous
+            // holder's session must not live on (its advisory locks held
+            // against other sessions, an `idle_session_timeout` ending the
+            // session under the next holder). The reset goes out now,
+            // alone, without waiting; its answer is read when the
+            // connection is next handed out. (With a waiter, the waiter's
+            // first request carries it: no write of its own.)
+            if sent.is_ok() && self.waiting.load(Acquire) == 0 {
+                sent = c.conn.send_queued_session_reset();
+            }
+            if let Err(e) = sent {
                 tracing::debug!(error = %e, "sending the reset of a returned connection failed; closing it");
                 return self.discard(c, CloseReason::ResetFailed);
             }

@@ -48,7 +48,8 @@ impl Dirty {
         Dirty(self.0 | other.0)
     }
 
-    fn has(self, other: Dirty) -> bool {
+    /// Whether any kind in `other` is set.
+    pub(crate) fn has(self, other: Dirty) -> bool {
         self.0 & other.0 != 0
     }
 }
@@ -119,18 +120,36 @@ const DEALLOCATE_SQL_PREPARED: &str = "DO $tusk_reset$ DECLARE r record; BEGIN \
      FOR r IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP \
      EXECUTE pg_catalog.format('DEALLOCATE %I', r.name); END LOOP; END $tusk_reset$";
 
+/// Fails the reset when a SQL-level prepared statement exists that the
+/// holder's text did not show (a `PREPARE` inside a function, or one of
+/// the driver's cached statements replaced by `DEALLOCATE` and `PREPARE`
+/// under its name): the server skips the rest of the Sync group, so the
+/// next holder's statement never runs on that session; the connection is
+/// closed and the pool's query methods run the statement again on another
+/// ([`tusk::Error::not_run`]). Deallocating them instead needs the
+/// PL/pgSQL block of [`DEALLOCATE_SQL_PREPARED`], which costs more than
+/// the rest of the reset together; it runs only when the text showed a
+/// `PREPARE`. Nothing in it resolves through `search_path` (no operator,
+/// no unqualified function; a failing cast, not a division).
+const NO_SQL_PREPARED: &str = "SELECT (CASE WHEN EXISTS (SELECT FROM \
+     pg_catalog.pg_prepared_statements WHERE from_sql) THEN 'a SQL-level prepared statement \
+     made out of the pool''s sight survived the session reset' ELSE '0' END)::pg_catalog.int4";
+
 /// The full reset, one statement each (the driver sends them as unnamed
 /// Parse/Bind/Execute in the next request's Sync
 /// group; see `tusk::Connection::queue_session_reset`).
-const FULL: [&str; 9] = [
+const FULL: [&str; 10] = [
     BEGIN,
-    "SET SESSION AUTHORIZATION DEFAULT",
+    // First: the previous holder's statement_timeout is gone for
+    // the statements after it.
     "RESET ALL",
+    "SET SESSION AUTHORIZATION DEFAULT",
     "CLOSE ALL",
     "UNLISTEN *",
     "SELECT pg_catalog.pg_advisory_unlock_all()",
     "DISCARD TEMP",
     "DISCARD SEQUENCES",
+    NO_SQL_PREPARED,
     "COMMIT",
 ];
 
@@ -143,8 +162,10 @@ const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 /// [`FULL`] with the SQL `PREPARE`d statements deallocated too.
 const FULL_AND_PREPARED: [&str; 10] = [
     BEGIN,
-    "SET SESSION AUTHORIZATION DEFAULT",
+    // First: the previous holder's statement_timeout is gone for
+    // the statements after it.
     "RESET ALL",
+    "SET SESSION AUTHORIZATION DEFAULT",
     "CLOSE ALL",
     "UNLISTEN *",
     "SELECT pg_catalog.pg_advisory_unlock_all()",
@@ -155,10 +176,10 @@ const FULL_AND_PREPARED: [&str; 10] = [
 ];
 
 /// The full reset: everything `DISCARD ALL` resets except the driver's
-/// cached prepared statements, in one transaction. `prepared`: the SQL
-/// `PREPARE`d statements are deallocated too (it needs PL/pgSQL, and costs
-/// more; the pool's full policy always asks for it, since a function can
-/// `PREPARE` out of sight).
+/// cached prepared statements, in one transaction. `prepared` (the
+/// holder's text showed a `PREPARE`): the SQL `PREPARE`d statements are
+/// deallocated (it needs PL/pgSQL, and costs more); otherwise any that
+/// exists fails the reset ([`NO_SQL_PREPARED`]).
 pub(crate) fn full_reset(prepared: bool) -> &'static [&'static str] {
     if prepared {
         &FULL_AND_PREPARED
@@ -174,8 +195,8 @@ pub(crate) fn tracked_reset(dirty: Dirty) -> Vec<&'static str> {
     if dirty.has(Dirty::SETTINGS) {
         // Role and session authorization are not touched by RESET ALL;
         // SET SESSION AUTHORIZATION DEFAULT resets both.
-        parts.push("SET SESSION AUTHORIZATION DEFAULT");
         parts.push("RESET ALL");
+        parts.push("SET SESSION AUTHORIZATION DEFAULT");
     }
     if dirty.has(Dirty::CURSOR) {
         parts.push("CLOSE ALL");
@@ -307,8 +328,10 @@ mod tests {
         ] {
             assert!(text.contains(part), "{text}");
         }
-        assert!(!text.contains("from_sql"));
-        assert!(full_reset(true).join("; ").contains("from_sql"));
+        // Without a PREPARE in the text: the guard, not the PL/pgSQL block.
+        assert!(text.contains(NO_SQL_PREPARED), "{text}");
+        assert!(!text.contains("DEALLOCATE"), "{text}");
+        assert!(full_reset(true).join("; ").contains("DEALLOCATE"));
         assert_eq!(full_reset(true).last(), Some(&"COMMIT"));
     }
 

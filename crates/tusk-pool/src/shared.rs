@@ -346,17 +346,40 @@ impl Executor for Pool {
             r => !self.shares(r.sql()),
         };
         async move {
-            if own {
-                let conn = self.acquire_at(location).await?;
-                return Ok(match conn.run(request).await? {
-                    Reply::Stream(stream) => Reply::Stream(stream.with_guard(conn)),
-                    reply => reply,
-                });
+            // A statement behind a session reset that failed provably did
+            // not run (`Error::not_run`): it runs again on another
+            // connection (the failed one is closed), as often as there are
+            // connections that may be stale (a restarted server, backends
+            // terminated by an administrator), and once more.
+            let mut retries = self.inner.hot.max_size.load(Relaxed);
+            loop {
+                let r = if own {
+                    let conn = self.acquire_at(location).await?;
+                    conn.run(request.clone()).await.map(|reply| match reply {
+                        Reply::Stream(stream) => Reply::Stream(stream.with_guard(conn)),
+                        reply => reply,
+                    })
+                } else {
+                    let ins = observe::inspect(&self.inner, &request);
+                    let lease = self.inner.lease(location).await?;
+                    let r = observe::run(
+                        &self.inner,
+                        &lease.state,
+                        ins,
+                        lease.conn().run(request.clone()),
+                    )
+                    .await;
+                    lease.settle(r)
+                };
+                match r {
+                    Err(e) if e.not_run() && retries > 0 => {
+                        retries -= 1;
+                        self.inner.metrics.retries.fetch_add(1, Relaxed);
+                        tracing::debug!(error = %e, "the session reset in front of a statement failed; running it on another connection");
+                    }
+                    r => return r,
+                }
             }
-            let ins = observe::inspect(&self.inner, &request);
-            let lease = self.inner.lease(location).await?;
-            let r = observe::run(&self.inner, &lease.state, ins, lease.conn().run(request)).await;
-            lease.settle(r)
         }
     }
 }

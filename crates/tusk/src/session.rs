@@ -52,21 +52,26 @@ impl Connection {
         Ok(())
     }
 
-    /// Queues a session reset: `statements` (each one statement, in the
-    /// extended protocol; start with `BEGIN` and end with `COMMIT`) run
-    /// before the next request sent on this connection, in front of its
-    /// messages and, unless it is a simple query, in its Sync group: one
-    /// ReadyForQuery, one server flush, one read for both. Nothing is
-    /// written or waited for now (a wait for idle or for notifications
-    /// sends it alone). Each statement is parsed every time, as the unnamed
-    /// statement: a named one could have been replaced by the session's
-    /// previous user (`DEALLOCATE` and `PREPARE` inside a function).
+    /// Queues a session reset: `statements` (each one statement; start
+    /// with `BEGIN` and end with `COMMIT`) run before the next request sent
+    /// on this connection, in front of its messages and in its Sync group
+    /// (a simple query's too): one ReadyForQuery, one server flush, one
+    /// read for both. Nothing is written or waited for now (a wait for idle
+    /// or for notifications sends it alone, and so does
+    /// [`send_queued_session_reset`](Connection::send_queued_session_reset)).
+    /// The first statement goes as Parse/Bind/Execute of the unnamed
+    /// statement, the others as one simple Query: nothing is named, so
+    /// nothing can have been replaced by the session's previous user
+    /// (`DEALLOCATE` and `PREPARE` inside a function).
     ///
     /// The reset is committed before the request behind it runs, so that
     /// request failing cannot undo it. If any statement of the reset
-    /// fails, the request behind it does not run and the connection is
-    /// closed (an [`ErrorKind::Connection`](crate::ErrorKind::Connection)
-    /// error saying so): a session that was not reset is used by nobody.
+    /// fails, the request behind it does not run (the server skips it, or
+    /// fails it in the transaction block the reset's `BEGIN` left failed),
+    /// and the connection is closed; that request's error is an
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) error saying
+    /// so, for which [`Error::not_run`](crate::Error::not_run) is true: a
+    /// session that was not reset is used by nobody.
     ///
     /// Notifications already received, and those received until the reset
     /// has run, are dropped (they belong to the `LISTEN`s it ends with
@@ -78,6 +83,21 @@ impl Connection {
         st.check()?;
         st.queue_reset(statements.to_vec());
         Ok(())
+    }
+
+    /// Sends the session reset queued by
+    /// [`queue_session_reset`](Connection::queue_session_reset) now, alone
+    /// (its own Sync), without waiting for the answer: for a pool whose
+    /// connection goes idle, so that the server resets the session at once
+    /// (the previous user's advisory locks are released, a setting such as
+    /// `idle_session_timeout` is gone) rather than when the next user's
+    /// first request carries it. The answer is read by whoever next waits
+    /// on the connection ([`wait_idle`](Connection::wait_idle) or a
+    /// request); a failed reset closes the connection then. What the
+    /// socket does not take at once goes out with the next write. Nothing
+    /// queued: nothing is sent.
+    pub fn send_queued_session_reset(&self) -> Result<(), Error> {
+        self.client().shared.lock().send_reset_now()
     }
 
     /// Drops the notice handler set by

@@ -219,3 +219,43 @@ async fn black_holed_connections_time_out() {
     .await;
     assert_eq!(n, 1);
 }
+
+/// The server restarts while the pool's connections sit idle, each with
+/// its previous holder's reset queued or sent: the next `pool.query`
+/// calls just work (each stale connection is found dead before use, or its
+/// carried reset fails and the statement, which provably did not run,
+/// runs again on a fresh connection), with no error reaching the caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_query_after_a_server_restart_just_works() {
+    let cluster = Arc::new(Cluster::start().unwrap());
+    let pool = Pool::new(crate::config(&cluster.url("postgres")).max_size(3).build()).unwrap();
+    for round in 0..3 {
+        {
+            let held: Vec<_> = futures_join(&pool, 3).await;
+            for c in &held {
+                c.execute("SET work_mem = '2MB'", &[]).await.unwrap();
+            }
+        }
+        let c = cluster.clone();
+        tokio::task::spawn_blocking(move || c.restart())
+            .await
+            .unwrap()
+            .unwrap();
+        for i in 0..6 {
+            let wm: String = pool
+                .query_scalar("SELECT current_setting('work_mem')", &[])
+                .await
+                .unwrap_or_else(|e| panic!("round {round}, call {i}: {e}"));
+            assert_ne!(wm, "2MB");
+        }
+    }
+}
+
+/// `n` connections held at once.
+async fn futures_join(pool: &Pool, n: usize) -> Vec<tusk_pool::PooledConnection> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.push(pool.acquire().await.unwrap());
+    }
+    v
+}

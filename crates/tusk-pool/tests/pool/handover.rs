@@ -151,11 +151,23 @@ async fn a_reset_that_fails_runs_nothing_and_closes_the_connection() {
     c.execute("SET app.tenant = '42'", &[]).await.unwrap();
     db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
         .expect("revoke");
-    // Taken again at once (before the pool sends the reset of an idle
-    // connection alone): the next holder's first statement carries it.
+    // The next holder already waits when it comes back: its first
+    // statement carries the reset (a connection that goes idle has its
+    // reset sent alone, and read before it is handed out again:
+    // `review::a_failing_idle_flush_closes_the_connection`).
+    let next = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.acquire().await })
+    };
+    crate::bounded("waiter", async {
+        while pool.stats().waiting == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    })
+    .await;
     drop(c);
     // The next holder's first statement does not run: the reset failed.
-    let c = pool.acquire().await.unwrap();
+    let c = next.await.unwrap().unwrap();
     let e = c
         .execute("INSERT INTO handover VALUES (9, 'must not run')", &[])
         .await
@@ -175,4 +187,158 @@ async fn a_reset_that_fails_runs_nothing_and_closes_the_connection() {
         .expect("grant");
     // The connection was replaced: the next holder is on a fresh session.
     is_reset(&pool, "on the replacement connection").await;
+}
+
+/// A carried reset that fails runs nothing behind it, whatever the shape
+/// of the next holder's first request: extended, simple protocol (whose
+/// reset cannot share its Sync group), a script, an atomic batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_carried_reset_runs_no_first_request_of_any_shape() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    for (id, shape) in (100i32..).zip(["execute", "simple", "script", "batch"]) {
+        let c = pool.acquire().await.unwrap();
+        c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+        db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
+            .expect("revoke");
+        let next = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.acquire().await })
+        };
+        crate::bounded("waiter", async {
+            while pool.stats().waiting == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+        drop(c);
+        let c = next.await.unwrap().unwrap();
+        let sql = format!("INSERT INTO handover VALUES ({id}, 'must not run')");
+        let r = match shape {
+            "execute" => c.execute(sql.as_str(), &[]).await.map(|_| ()),
+            "simple" => c.simple_query(&sql).await.map(|_| ()),
+            "script" => c
+                .execute_script(&format!("{sql}; SELECT 1"))
+                .await
+                .map(|_| ()),
+            _ => {
+                let mut b = tusk::Batch::atomic();
+                b.push(sql.as_str(), &[]);
+                c.batch(&b).await.map(|_| ())
+            }
+        };
+        let e = r.expect_err(shape);
+        assert_eq!(e.kind(), ErrorKind::Connection, "{shape}: {e}");
+        drop(c);
+        db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
+            .expect("grant");
+        // (Give a statement that did get through time to land.)
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let fresh = crate::fresh(&db).await;
+        let n: i64 = fresh
+            .query_scalar("SELECT count(*) FROM handover WHERE id = $1", &[&id])
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{shape}: the statement behind the failed reset ran");
+    }
+}
+
+/// Holds the pool's only connection, has `next` queue behind it for
+/// `pool.query`, runs `spoil` (which makes the reset carried by `next`'s
+/// statement fail), then gives the connection back.
+async fn spoil_under_a_waiter<T: Send + 'static>(
+    pool: &Pool,
+    spoil: impl AsyncFnOnce(i32),
+    next: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let c = pool.acquire().await.unwrap();
+    c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+    let pid: i32 = c
+        .query_scalar("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap();
+    let next = tokio::spawn(next);
+    crate::bounded("waiter", async {
+        while pool.stats().waiting == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    spoil(pid).await;
+    drop(c);
+    crate::bounded("next", next).await.unwrap()
+}
+
+/// The reset carried by `pool.query`'s statement fails (its role may no
+/// longer run a function the reset calls): the statement provably did not
+/// run, so the pool runs it on a fresh connection, and the caller just
+/// gets its answer, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_query_behind_a_failed_reset_is_run_again_on_a_fresh_connection() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    let p = pool.clone();
+    let r = spoil_under_a_waiter(
+        &pool,
+        async |_| {
+            db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
+                .expect("revoke");
+        },
+        async move {
+            p.query_scalar::<String>(
+                "INSERT INTO handover VALUES (7, coalesce(current_setting('app.tenant', true), '')) \
+                 RETURNING v",
+                &[],
+            )
+            .await
+        },
+    )
+    .await;
+    db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
+        .expect("grant");
+    assert_eq!(r.unwrap(), "", "ran on a fresh session");
+    let s = pool.stats();
+    assert_eq!(s.created_total, 2, "the connection was replaced: {s:?}");
+    let n: i64 = pool
+        .query_scalar("SELECT count(*) FROM handover WHERE id = 7", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "ran exactly once");
+}
+
+/// An administrator terminates the backend of a connection in use
+/// (`pg_terminate_backend`): the next `pool.query`, whose statement
+/// carries that connection's reset, just works, on a fresh connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_query_after_an_administrator_terminated_the_backend_just_works() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    for round in 0..5 {
+        let p = pool.clone();
+        let admin = crate::fresh(&db).await;
+        let r = spoil_under_a_waiter(
+            &pool,
+            async |pid| {
+                // (The role may terminate its own role's backends.)
+                let ok: bool = admin
+                    .query_scalar("SELECT pg_terminate_backend($1)", &[&pid])
+                    .await
+                    .unwrap();
+                assert!(ok);
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            },
+            async move {
+                p.query_scalar::<String>(
+                    "SELECT coalesce(current_setting('app.tenant', true), '')",
+                    &[],
+                )
+                .await
+            },
+        )
+        .await;
+        assert_eq!(r.unwrap_or_else(|e| panic!("round {round}: {e}")), "");
+    }
 }

@@ -2,6 +2,7 @@
 
 mod core;
 mod handover;
+mod hostile;
 mod hot;
 mod leaks;
 mod lifecycle;

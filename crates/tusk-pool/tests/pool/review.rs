@@ -238,7 +238,9 @@ async fn a_statement_planted_under_a_cached_name_never_answers_the_next_holder()
         v, "genuine",
         "the next holder got the planted statement's answer"
     );
-    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+    // The reset found a SQL-level prepared statement it was not told of
+    // and failed closed: that session was closed, not reused.
+    assert_eq!(pool.stats().created_total, 2, "the session was replaced");
 }
 
 /// One holder leaves a tenant, a temp table and a held advisory lock.
@@ -394,9 +396,6 @@ async fn first_requests_of_every_shape_run_on_a_reset_session() {
 /// queued, the session sits idle in the pool with the setting still on,
 /// and the server ends it. The next holder must still be served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-// Ignored: the idle-reset gap is open (docs/pool.md, "Known gap"); run
-// with --ignored once the reset of an idle connection is sent on its own.
-#[ignore = "open defect: a returned connection that sits idle keeps its previous holder's session until its next use; the fix (send the reset alone after 20 ms idle) hung in wait_idle under the faults stress test and was backed out"]
 async fn an_idle_session_timeout_left_behind_does_not_fail_the_next_holder() {
     let db = crate::db();
     schema(&db);
@@ -427,9 +426,6 @@ async fn an_idle_session_timeout_left_behind_does_not_fail_the_next_holder() {
 /// connection comes back, even while nobody takes the connection: another
 /// session waiting for the lock must not wait for the pool's next user.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-// Ignored: the idle-reset gap is open (docs/pool.md, "Known gap"); run
-// with --ignored once the reset of an idle connection is sent on its own.
-#[ignore = "open defect: a returned connection that sits idle keeps its previous holder's session until its next use; the fix (send the reset alone after 20 ms idle) hung in wait_idle under the faults stress test and was backed out"]
 async fn an_advisory_lock_is_released_while_the_connection_sits_idle() {
     let db = crate::db();
     schema(&db);
@@ -582,9 +578,6 @@ async fn a_transaction_with_options_as_the_first_request() {
 /// closed, and the next holder gets a fresh one (its statement runs, on a
 /// session with nothing of the previous holder's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-// Ignored: the idle-reset gap is open (docs/pool.md, "Known gap"); run
-// with --ignored once the reset of an idle connection is sent on its own.
-#[ignore = "open defect: a returned connection that sits idle keeps its previous holder's session until its next use; the fix (send the reset alone after 20 ms idle) hung in wait_idle under the faults stress test and was backed out"]
 async fn a_failing_idle_flush_closes_the_connection() {
     let db = crate::db();
     schema(&db);

@@ -91,8 +91,11 @@ impl Engine {
         // Where this request's messages start.
         let start = self.out.next_start();
         if self.reset.is_pending() {
-            let own_sync = resp.proto == Proto::Simple;
-            match self.carry_reset(start, &mut resp, own_sync) {
+            // Never a Sync of its own, not even in front of a simple
+            // Query: after a failed reset the server skips everything up
+            // to the next Sync, a Query message included, so the request
+            // behind it cannot run.
+            match self.carry_reset(start, &mut resp) {
                 Ok(_) => {
                     groupable = false;
                     let before = self.reqs.next_id() - 1;

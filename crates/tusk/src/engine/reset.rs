@@ -1,17 +1,20 @@
 //! A session reset queued by a pool (`Connection::queue_session_reset`)
-//! and carried by the next request: its statements go out as
-//! Parse/Bind/Execute of the unnamed statement (never a named one a
-//! previous holder could have replaced) in front of that request's
-//! messages, in the same Sync group when the request uses the extended
-//! protocol (one ReadyForQuery, one server flush, one client read), with a
-//! Sync of their own in front of a simple Query.
+//! and carried by the next request, in front of its messages and in its
+//! Sync group (one ReadyForQuery for both, one server flush, one client
+//! read), also in front of a simple Query (no Sync of its own: after a
+//! failure the server skips a Query too, up to the next Sync). Its first
+//! statement goes out as Parse/Bind/Execute of the unnamed statement, the
+//! others as one simple Query (never a named statement a previous holder
+//! could have replaced).
 //!
 //! The reset runs in `BEGIN; ..; COMMIT` (the caller's statements), so it
 //! is committed before the request behind it runs: that request failing
-//! cannot roll it back. If any part of the reset fails, the server skips
-//! the rest of the group, so the request behind it never runs; the
-//! connection is then closed with a [`Connection`](ErrorKind::Connection)
-//! error (nothing ran on it: a pool may retry elsewhere), since a session
+//! cannot roll it back. If its first statement fails, the server skips
+//! the rest of the group; if a later one fails, the transaction block is
+//! left failed up to the group's Sync. Either way the request behind it
+//! never runs; the connection is then closed with a
+//! [`Connection`](ErrorKind::Connection) error that says so
+//! ([`Error::not_run`]: a pool may run it again elsewhere), since a session
 //! that was not reset must not be used by anyone.
 
 use bytes::BytesMut;
@@ -35,6 +38,9 @@ pub(crate) struct ResetState {
     pending: Option<Vec<&'static str>>,
     /// The reset statements this connection has encoded.
     known: Vec<Known>,
+    /// The last reset's statements after its first, and their simple
+    /// Query, encoded.
+    query: (Vec<&'static str>, bytes::Bytes),
     /// The last reset carried, in case its request is undone before it
     /// was written.
     carried: Option<Vec<&'static str>>,
@@ -75,20 +81,24 @@ impl Engine {
 
     /// Encodes the pending reset, if any, at write offset `at` (the start
     /// of the request being pushed, whose messages are in `wbuf` behind
-    /// it); with a Sync of its own when `own_sync`. Sets `resp` up to
-    /// swallow the reset's answers. False when nothing was pending.
-    pub(super) fn carry_reset(
-        &mut self,
-        at: u64,
-        resp: &mut Response,
-        own_sync: bool,
-    ) -> Result<bool, Error> {
+    /// it), in that request's Sync group. Sets `resp` up to swallow the
+    /// reset's answers. False when nothing was pending.
+    ///
+    /// The first statement goes as Parse/Bind/Execute of the unnamed
+    /// statement, the others as one simple Query (one message, one parse
+    /// and one activity report on the server instead of three messages
+    /// each, which halved the reset's server time). If the first fails,
+    /// the server skips everything up to the request's Sync (the Query
+    /// included); if a later one fails, the transaction block the first
+    /// opened (`BEGIN`) is left failed, so everything behind it fails
+    /// until the Sync. Either way the request behind it does not run.
+    pub(super) fn carry_reset(&mut self, at: u64, resp: &mut Response) -> Result<bool, Error> {
         let Some(parts) = self.reset.pending.take() else {
             return Ok(false);
         };
-        let mut out = BytesMut::with_capacity(32 * parts.len());
-        for sql in &parts {
-            let i = match self.reset.known.iter().position(|k| k.sql == *sql) {
+        let mut out = BytesMut::with_capacity(64 + 40 * parts.len());
+        if let Some((first, rest)) = parts.split_first() {
+            let i = match self.reset.known.iter().position(|k| k.sql == *first) {
                 Some(i) => i,
                 None => {
                     let mut run = BytesMut::new();
@@ -104,7 +114,7 @@ impl Engine {
                     .map_err(|_| Error::new(ErrorKind::Conversion, "cannot encode message"))?;
                     frontend::execute("", 0, &mut run).map_err(map_err)?;
                     self.reset.known.push(Known {
-                        sql,
+                        sql: first,
                         run: run.freeze(),
                     });
                     self.reset.known.len() - 1
@@ -114,13 +124,19 @@ impl Engine {
             // could have been replaced by the previous holder (`DEALLOCATE`
             // and `PREPARE` of its name inside a function, out of the
             // driver's sight), and the server would run that instead.
-            frontend::parse("", sql, std::iter::empty::<u32>(), &mut out).map_err(map_err)?;
+            frontend::parse("", first, std::iter::empty::<u32>(), &mut out).map_err(map_err)?;
             out.extend_from_slice(&self.reset.known[i].run);
+            if !rest.is_empty() {
+                if self.reset.query.0 != rest {
+                    let mut q = BytesMut::new();
+                    frontend::query(&rest.join("; "), &mut q).map_err(map_err)?;
+                    self.reset.query = (rest.to_vec(), q.freeze());
+                }
+                out.extend_from_slice(&self.reset.query.1);
+            }
         }
-        if own_sync {
-            frontend::sync(&mut out);
-        }
-        resp.reset = CarriedReset::new(parts.len(), own_sync);
+        // The simple Query's ReadyForQuery ends the reset's answer.
+        resp.reset = CarriedReset::new(parts.len(), parts.len() > 1);
         // A barrier where the request starts ends a request ahead of it
         // (a timed query): it stays there, so the reset is not written
         // before that request is answered.
@@ -179,15 +195,21 @@ impl Engine {
                 let db = DbError::parse(&mut body.fields())
                     .map_err(|e| Error::with_source(ErrorKind::Protocol, "malformed error", e))?;
                 let db = Error::db(db);
-                return Err(Error::with_source(
-                    ErrorKind::Connection,
-                    format!(
-                        "the session reset queued ahead of this statement failed ({db}), so the \
-                         statement did not run; the connection was closed (retry on another \
-                         connection)"
-                    ),
-                    db,
-                ));
+                let message = format!(
+                    "the session reset queued ahead of this statement failed ({db}), so the \
+                     statement did not run; the connection was closed (retry on another \
+                     connection)"
+                );
+                // Only the request that carried the reset provably did not
+                // run (the server skipped it); a request after its Sync
+                // may have. It is answered here; the others get the plain
+                // error when the connection fails.
+                r.resp.error = Some(Error::reset_failed(message.clone(), db.clone()));
+                let cursor = self.reqs.cursor();
+                if let Some(w) = self.reqs.finish(cursor) {
+                    w.wake();
+                }
+                return Err(Error::with_source(ErrorKind::Connection, message, db));
             }
             (
                 Message::ParseComplete
@@ -215,5 +237,29 @@ impl Engine {
                 .reqs
                 .current()
                 .is_some_and(|r| r.resp.reset.is_answering())
+    }
+}
+
+impl super::State {
+    /// Sends the queued reset now, alone behind a Sync of its own, as far
+    /// as the socket takes it without waiting; its answer is read by
+    /// whoever next waits on the connection. For a connection about to sit
+    /// idle: the server resets the session at once (the previous holder's
+    /// advisory locks released, its `idle_session_timeout` gone) instead
+    /// of at the next request. Nothing queued: nothing happens.
+    pub(crate) fn send_reset_now(&mut self) -> Result<(), Error> {
+        self.check()?;
+        if !self.reset.is_pending() {
+            return Ok(());
+        }
+        self.send_reset_alone();
+        // (What the socket does not take now goes out with the next
+        // request's write: nobody is woken for it.)
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if let Err(e) = self.flush(&mut cx) {
+            self.fail(e.clone());
+            return Err(e);
+        }
+        Ok(())
     }
 }

@@ -71,6 +71,9 @@ pub struct Error(Arc<Inner>);
 
 struct Inner {
     kind: ErrorKind,
+    /// The request this error answers provably never ran (see
+    /// [`Error::not_run`]).
+    not_run: bool,
     message: String,
     db: Option<DbError>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -87,6 +90,7 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error(Arc::new(Inner {
             kind,
+            not_run: false,
             message: message.into(),
             db: None,
             source: None,
@@ -102,6 +106,7 @@ impl Error {
     ) -> Error {
         Error(Arc::new(Inner {
             kind,
+            not_run: false,
             message: message.into(),
             db: None,
             source: Some(source.into()),
@@ -112,6 +117,7 @@ impl Error {
         let kind = kind_of(&db.code);
         Error(Arc::new(Inner {
             kind,
+            not_run: false,
             message: String::new(),
             db: Some(db),
             source: None,
@@ -147,6 +153,7 @@ impl Error {
     pub(crate) fn timed_out(after: std::time::Duration, server: Option<&Error>) -> Error {
         Error(Arc::new(Inner {
             kind: ErrorKind::Timeout,
+            not_run: false,
             message: format!("query timed out after {after:?}"),
             db: server.and_then(|e| e.0.db.clone()),
             source: None,
@@ -157,10 +164,35 @@ impl Error {
     pub(crate) fn with_kind(&self, kind: ErrorKind) -> Error {
         Error(Arc::new(Inner {
             kind,
+            not_run: false,
             message: self.0.message.clone(),
             db: self.0.db.clone(),
             source: None,
         }))
+    }
+
+    /// A [`Connection`](ErrorKind::Connection) error for a request that
+    /// provably never ran: the session reset carried in front of it
+    /// failed, so the server skipped it (see [`Error::not_run`]).
+    pub(crate) fn reset_failed(message: String, source: Error) -> Error {
+        Error(Arc::new(Inner {
+            kind: ErrorKind::Connection,
+            not_run: true,
+            message,
+            db: None,
+            source: Some(Box::new(source)),
+        }))
+    }
+
+    /// True when the request this error answers provably never ran on the
+    /// server, so running it again elsewhere cannot run it twice: the
+    /// session reset a pool queued in front of it
+    /// ([`Connection::queue_session_reset`](crate::Connection::queue_session_reset))
+    /// failed, and the server skipped everything behind it. (A connection
+    /// that dies under a request is never such an error: whether that
+    /// request ran cannot be known.)
+    pub fn not_run(&self) -> bool {
+        self.0.not_run
     }
 
     /// The coarse class of this error.
