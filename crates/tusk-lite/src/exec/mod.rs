@@ -373,6 +373,10 @@ impl<'a> Exec<'a> {
                 }
                 out
             }
+            Plan::Unnest(e) => match self.eval(e, &[])? {
+                Value::Array(items) => items.into_iter().map(|v| vec![v]).collect(),
+                _ => Vec::new(),
+            },
             Plan::Truncate(input, n) => {
                 let mut rows = self.run(input)?;
                 for r in &mut rows {

@@ -42,6 +42,9 @@ impl Binder<'_> {
             )
             .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
         };
+        if let Some(e) = self.bind_catalog_func(&name, &args)? {
+            return Ok(e);
+        }
         let mut args = args;
         let (func, ty): (Func, ColType) = match (name.as_str(), n) {
             ("lower", 1)
@@ -347,6 +350,27 @@ impl Binder<'_> {
         self.aggs = saved_aggs;
         let q = q?;
         match kind {
+            K::ArraySublink => {
+                if q.columns.len() != 1 {
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "subquery must return only one column",
+                    ));
+                }
+                let elem = q.columns[0].ty.ty;
+                let elem = if elem == Type::Unknown { Type::Text } else { elem };
+                if elem == Type::Array {
+                    return Err(SqlError::unsupported("ARRAY() of arrays"));
+                }
+                Ok(Expr::new(
+                    ExprKind::Subquery {
+                        plan: Box::new(q.plan),
+                        kind: SubqueryKind::Array,
+                        left: None,
+                    },
+                    ColType::array_of(elem),
+                ))
+            }
             K::ExistsSublink => Ok(Expr::new(
                 ExprKind::Subquery {
                     plan: Box::new(q.plan),
