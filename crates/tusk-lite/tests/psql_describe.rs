@@ -37,8 +37,17 @@ CREATE TABLE \"Mixed Case\" (k int8 PRIMARY KEY, v text DEFAULT 'x');
 
 /// Commands that must print the same on both.
 const COMMANDS: &[&str] = &[
-    "\\dt", "\\d t", "\\d+ t", "\\di", "\\dn", "\\d parent", "\\d+ parent", "\\d", "\\ds",
-    "\\dt t*", "\\d nope",
+    "\\dt",
+    "\\d t",
+    "\\d+ t",
+    "\\di",
+    "\\dn",
+    "\\d parent",
+    "\\d+ parent",
+    "\\d",
+    "\\ds",
+    "\\dt t*",
+    "\\d nope",
 ];
 
 /// Commands whose output still differs, and why.
@@ -63,7 +72,17 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
 
 fn psql(port: u16, db: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", db])
+        .args([
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            db,
+        ])
         .args(args)
         .env_remove("PGPASSWORD")
         .env_remove("PGOPTIONS")
@@ -82,7 +101,10 @@ fn describe_commands_match_postgres() {
     let pg = tusk_testkit::db();
     let lite = tusk_lite::Database::open_in_memory();
     let addr = tusk_lite::serve(&lite, "127.0.0.1:0").expect("listening");
-    let targets = [(pg.port(), pg.name().to_string()), (addr.port(), "app".to_string())];
+    let targets = [
+        (pg.port(), pg.name().to_string()),
+        (addr.port(), "app".to_string()),
+    ];
     for (port, db) in &targets {
         let (ok, text) = psql(*port, db, &["-q", "-v", "ON_ERROR_STOP=1", "-c", SCHEMA]);
         assert!(ok, "schema on port {port}: {text}");

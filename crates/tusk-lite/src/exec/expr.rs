@@ -397,7 +397,9 @@ impl Exec<'_> {
                 };
                 match map.get(&k) {
                     Some(v) => v.clone(),
-                    None => missing.clone().unwrap_or_else(|| Value::Text(k.to_string())),
+                    None => missing
+                        .clone()
+                        .unwrap_or_else(|| Value::Text(k.to_string())),
                 }
             }
             ExprKind::Regex {

@@ -98,6 +98,9 @@ pub enum Func {
     ArrayCat,
     /// array[subscript]: the element, NULL when out of bounds.
     ArraySubscript,
+    /// pg_sleep(seconds): waits, ended early by a CancelRequest (57014).
+    /// Returns void, whose text form is the empty string.
+    PgSleep,
     /// Returns its first argument: pg_get_expr (tusk-lite stores an
     /// expression's SQL text) and pg_partition_ancestors (no partitions:
     /// a relation's only ancestor is itself).

@@ -139,18 +139,82 @@ fn quote_ident(s: &str) -> String {
 fn is_reserved(s: &str) -> bool {
     matches!(
         s,
-        "all" | "analyse" | "analyze" | "and" | "any" | "array" | "as" | "asc" | "asymmetric"
-            | "both" | "case" | "cast" | "check" | "collate" | "column" | "constraint"
-            | "create" | "current_catalog" | "current_date" | "current_role"
-            | "current_time" | "current_timestamp" | "current_user" | "default"
-            | "deferrable" | "desc" | "distinct" | "do" | "else" | "end" | "except"
-            | "false" | "fetch" | "for" | "foreign" | "from" | "grant" | "group"
-            | "having" | "in" | "initially" | "intersect" | "into" | "lateral"
-            | "leading" | "limit" | "localtime" | "localtimestamp" | "not" | "null"
-            | "offset" | "on" | "only" | "or" | "order" | "placing" | "primary"
-            | "references" | "returning" | "select" | "session_user" | "some"
-            | "symmetric" | "table" | "then" | "to" | "trailing" | "true" | "union"
-            | "unique" | "user" | "using" | "variadic" | "when" | "where" | "window"
+        "all"
+            | "analyse"
+            | "analyze"
+            | "and"
+            | "any"
+            | "array"
+            | "as"
+            | "asc"
+            | "asymmetric"
+            | "both"
+            | "case"
+            | "cast"
+            | "check"
+            | "collate"
+            | "column"
+            | "constraint"
+            | "create"
+            | "current_catalog"
+            | "current_date"
+            | "current_role"
+            | "current_time"
+            | "current_timestamp"
+            | "current_user"
+            | "default"
+            | "deferrable"
+            | "desc"
+            | "distinct"
+            | "do"
+            | "else"
+            | "end"
+            | "except"
+            | "false"
+            | "fetch"
+            | "for"
+            | "foreign"
+            | "from"
+            | "grant"
+            | "group"
+            | "having"
+            | "in"
+            | "initially"
+            | "intersect"
+            | "into"
+            | "lateral"
+            | "leading"
+            | "limit"
+            | "localtime"
+            | "localtimestamp"
+            | "not"
+            | "null"
+            | "offset"
+            | "on"
+            | "only"
+            | "or"
+            | "order"
+            | "placing"
+            | "primary"
+            | "references"
+            | "returning"
+            | "select"
+            | "session_user"
+            | "some"
+            | "symmetric"
+            | "table"
+            | "then"
+            | "to"
+            | "trailing"
+            | "true"
+            | "union"
+            | "unique"
+            | "user"
+            | "using"
+            | "variadic"
+            | "when"
+            | "where"
+            | "window"
             | "with"
     )
 }
@@ -476,7 +540,11 @@ pub fn relation(cat: &Catalog, rel: &str, database: &str) -> Option<SysRel> {
         "pg_namespace" => SysRel {
             cols: vec![("oid", oid()), ("nspname", name()), ("nspowner", oid())],
             rows: vec![
-                vec![i(oids::PG_CATALOG), t("pg_catalog"), i(oids::BOOTSTRAP_USER)],
+                vec![
+                    i(oids::PG_CATALOG),
+                    t("pg_catalog"),
+                    i(oids::BOOTSTRAP_USER),
+                ],
                 vec![i(oids::PUBLIC), t("public"), i(oids::DATABASE_OWNER)],
                 vec![
                     i(oids::INFORMATION_SCHEMA),
@@ -855,7 +923,11 @@ pub fn relation(cat: &Catalog, rel: &str, database: &str) -> Option<SysRel> {
                 ("collnamespace", oid()),
             ],
             rows: vec![
-                vec![i(oids::DEFAULT_COLLATION), t("default"), i(oids::PG_CATALOG)],
+                vec![
+                    i(oids::DEFAULT_COLLATION),
+                    t("default"),
+                    i(oids::PG_CATALOG),
+                ],
                 vec![i(950), t("C"), i(oids::PG_CATALOG)],
                 vec![i(951), t("POSIX"), i(oids::PG_CATALOG)],
             ],

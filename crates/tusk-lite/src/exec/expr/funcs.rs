@@ -108,6 +108,23 @@ impl Exec<'_> {
                 return Ok(Value::Int(us.div_euclid(crate::datetime::USECS_PER_DAY)));
             }
             Func::Identity => return Ok(v.first().cloned().unwrap_or(Value::Null)),
+            Func::PgSleep => {
+                let secs = match v.first() {
+                    Some(Value::Float(f)) if f.is_finite() && *f > 0.0 => *f,
+                    _ => 0.0,
+                };
+                let end =
+                    std::time::Instant::now() + std::time::Duration::from_secs_f64(secs.min(1e9));
+                loop {
+                    self.check_cancel()?;
+                    let now = std::time::Instant::now();
+                    if now >= end {
+                        break;
+                    }
+                    std::thread::sleep((end - now).min(std::time::Duration::from_millis(5)));
+                }
+                return Ok(Value::Text(String::new()));
+            }
             Func::ArrayCat => {
                 return Ok(match (&v[0], &v[1]) {
                     (Value::Null, x) | (x, Value::Null) => x.clone(),
@@ -138,10 +155,9 @@ impl Exec<'_> {
         }
         let a0 = v.first().cloned().unwrap_or(Value::Null);
         Ok(match f {
-            Func::PgGetUserbyid => Value::Text(crate::sql::syscat::user_name(
-                int(&a0),
-                &self.session.user,
-            )),
+            Func::PgGetUserbyid => {
+                Value::Text(crate::sql::syscat::user_name(int(&a0), &self.session.user))
+            }
             Func::FormatType => match crate::sql::syscat::format_type(int(&a0), int(&v[1])) {
                 Some(s) => Value::Text(s),
                 None => Value::Text("???".into()),

@@ -15,7 +15,13 @@ pub(super) fn reg_type(name: &str) -> bool {
 }
 
 impl Binder<'_> {
-    fn lookup(&self, map: HashMap<i64, Value>, arg: Expr, missing: Option<Value>, ty: Type) -> Expr {
+    fn lookup(
+        &self,
+        map: HashMap<i64, Value>,
+        arg: Expr,
+        missing: Option<Value>,
+        ty: Type,
+    ) -> Expr {
         Expr::new(
             ExprKind::Lookup {
                 map: Arc::new(map),
@@ -31,15 +37,16 @@ impl Binder<'_> {
     pub(super) fn bind_catalog_func(&mut self, name: &str, args: &[Expr]) -> Result<Option<Expr>> {
         let n = args.len();
         let arity_ok = match name {
-            "pg_get_userbyid" | "pg_table_is_visible" | "pg_encoding_to_char"
-            | "pg_partition_ancestors" | "pg_relation_is_publishable"
+            "pg_get_userbyid"
+            | "pg_table_is_visible"
+            | "pg_encoding_to_char"
+            | "pg_partition_ancestors"
+            | "pg_relation_is_publishable"
             | "pg_get_statisticsobjdef_columns" => n == 1,
             "format_type" | "array_to_string" | "array_upper" | "col_description" => n == 2,
             "pg_get_expr" => n == 2 || n == 3,
             "pg_get_indexdef" => n == 1 || n == 3,
-            "pg_get_constraintdef" | "pg_get_triggerdef" | "obj_description" => {
-                n == 1 || n == 2
-            }
+            "pg_get_constraintdef" | "pg_get_triggerdef" | "obj_description" => n == 1 || n == 2,
             _ => return Ok(None),
         };
         let types: Vec<&str> = args.iter().map(|a| a.ty.ty.name()).collect();
@@ -99,7 +106,10 @@ impl Binder<'_> {
                 // tusk-lite has no partitioning: a relation's only
                 // ancestor is itself.
                 let a = oid_arg(self, first)?;
-                Expr::new(ExprKind::Func(Func::Identity, vec![a]), ColType::plain(Type::Oid))
+                Expr::new(
+                    ExprKind::Func(Func::Identity, vec![a]),
+                    ColType::plain(Type::Oid),
+                )
             }
             "format_type" => {
                 let a = oid_arg(self, first)?;
@@ -122,9 +132,14 @@ impl Binder<'_> {
                     return Err(no_func());
                 }
                 let a = self.coerce(first, ColType::plain(Type::Text), false)?;
-                Expr::new(ExprKind::Func(Func::Identity, vec![a]), ColType::plain(Type::Text))
+                Expr::new(
+                    ExprKind::Func(Func::Identity, vec![a]),
+                    ColType::plain(Type::Text),
+                )
             }
-            "col_description" | "obj_description" | "pg_get_statisticsobjdef_columns"
+            "col_description"
+            | "obj_description"
+            | "pg_get_statisticsobjdef_columns"
             | "pg_get_triggerdef" => {
                 // tusk-lite has no comments (COMMENT is not supported), no
                 // extended statistics and no triggers: always NULL.
@@ -177,7 +192,8 @@ impl Binder<'_> {
                     Some((a, b)) => (a.to_string(), b.to_string()),
                     None => ("public".to_string(), s.clone()),
                 };
-                let unquote = |x: &str| match x.strip_prefix('"').and_then(|y| y.strip_suffix('"')) {
+                let unquote = |x: &str| match x.strip_prefix('"').and_then(|y| y.strip_suffix('"'))
+                {
                     Some(q) => q.to_string(),
                     None => x.to_lowercase(),
                 };
@@ -205,8 +221,14 @@ impl Binder<'_> {
         let map = match to {
             "regclass" => snap.regclass_names(),
             "regnamespace" => [
-                (crate::sql::syscat::oids::PG_CATALOG, Value::Text("pg_catalog".into())),
-                (crate::sql::syscat::oids::PUBLIC, Value::Text("public".into())),
+                (
+                    crate::sql::syscat::oids::PG_CATALOG,
+                    Value::Text("pg_catalog".into()),
+                ),
+                (
+                    crate::sql::syscat::oids::PUBLIC,
+                    Value::Text("public".into()),
+                ),
             ]
             .into_iter()
             .collect(),
@@ -277,7 +299,13 @@ impl Binder<'_> {
     }
 
     /// `left op ANY/ALL (array expression)`.
-    pub(super) fn bind_any_array(&mut self, op: &str, l: Expr, arr: Expr, all: bool) -> Result<Expr> {
+    pub(super) fn bind_any_array(
+        &mut self,
+        op: &str,
+        l: Expr,
+        arr: Expr,
+        all: bool,
+    ) -> Result<Expr> {
         if arr.ty.ty != Type::Array {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,

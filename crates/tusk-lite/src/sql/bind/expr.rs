@@ -317,9 +317,8 @@ impl Binder<'_> {
     /// of the same element type passes (int2vector is int2[] here).
     fn array_cast(&mut self, inner: Expr, to: ColType) -> Result<Expr> {
         match (&inner.kind, inner.ty.ty) {
-            (ExprKind::Const(Value::Text(_)), Type::Unknown) | (ExprKind::Const(Value::Null), _) => {
-                self.coerce(inner, to, false)
-            }
+            (ExprKind::Const(Value::Text(_)), Type::Unknown)
+            | (ExprKind::Const(Value::Null), _) => self.coerce(inner, to, false),
             (_, Type::Array) if ColType::array_elem(inner.ty) == ColType::array_elem(to) => {
                 Ok(Expr::new(inner.kind, to))
             }

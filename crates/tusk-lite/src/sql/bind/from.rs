@@ -176,8 +176,7 @@ impl Binder<'_> {
     /// unqualified name only when no table of the search path has it).
     fn is_system_relation(&self, r: &pb::RangeVar) -> bool {
         let known = || {
-            crate::sql::syscat::relation(&crate::catalog::Catalog::new(), &r.relname, "")
-                .is_some()
+            crate::sql::syscat::relation(&crate::catalog::Catalog::new(), &r.relname, "").is_some()
         };
         match r.schemaname.as_str() {
             "pg_catalog" => known(),
@@ -368,6 +367,36 @@ impl Binder<'_> {
             return Err(SqlError::unsupported("this function in FROM"));
         };
         let fname = names(&f.funcname).pop().unwrap_or_default();
+        if fname == "pg_sleep" && !rf.ordinality {
+            // One row with one void column, as a function in FROM gives.
+            let call = pb::Node {
+                node: Some(N::FuncCall(Box::new((**f).clone()))),
+            };
+            let e = self.bind_expr(&call)?;
+            let (qual, col) = match &rf.alias {
+                Some(al) => {
+                    let cols = names(&al.colnames);
+                    (
+                        al.aliasname.clone(),
+                        cols.first()
+                            .cloned()
+                            .unwrap_or_else(|| al.aliasname.clone()),
+                    )
+                }
+                None => ("pg_sleep".to_string(), "pg_sleep".to_string()),
+            };
+            let scope = Scope {
+                cols: vec![ScopeCol {
+                    qualifier: Some(qual),
+                    name: col,
+                    ty: e.ty,
+                    table_oid: 0,
+                    attnum: 0,
+                    hidden: false,
+                }],
+            };
+            return Ok((Plan::Values(vec![vec![e]]), scope));
+        }
         if fname == "pg_partition_ancestors" {
             // No partitioning: the relation is its only ancestor.
             let [arg] = f.args.as_slice() else {
@@ -424,7 +453,9 @@ impl Binder<'_> {
                     let cols = names(&al.colnames);
                     (
                         al.aliasname.clone(),
-                        cols.first().cloned().unwrap_or_else(|| al.aliasname.clone()),
+                        cols.first()
+                            .cloned()
+                            .unwrap_or_else(|| al.aliasname.clone()),
                     )
                 }
                 None => ("unnest".to_string(), "unnest".to_string()),

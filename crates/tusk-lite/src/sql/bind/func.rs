@@ -163,6 +163,7 @@ impl Binder<'_> {
                 (f, ColType::plain(Type::Int8))
             }
             ("setval", 2 | 3) => (Func::Setval, ColType::plain(Type::Int8)),
+            ("pg_sleep", 1) => (Func::PgSleep, text),
             ("now" | "transaction_timestamp", 0) => (Func::Now, ColType::plain(Type::Timestamptz)),
             ("clock_timestamp", 0) => (Func::ClockTimestamp, ColType::plain(Type::Timestamptz)),
             (
@@ -175,8 +176,7 @@ impl Binder<'_> {
                 | "array_agg"
                 | "json_build_object"
                 | "jsonb_build_object"
-                | "gen_random_uuid"
-                | "pg_sleep",
+                | "gen_random_uuid",
                 _,
             ) => return Err(SqlError::unsupported(format!("function {name}()"))),
             _ => return Err(no_func()),
@@ -197,6 +197,7 @@ impl Binder<'_> {
             Func::Left | Func::Right | Func::Repeat => vec![Type::Text, Type::Int4],
             Func::Round | Func::Trunc => vec![ty.ty, Type::Int4],
             Func::Sqrt | Func::Power => vec![Type::Float8, Type::Float8],
+            Func::PgSleep => vec![Type::Float8],
             Func::Abs | Func::Sign | Func::Floor | Func::Ceil | Func::Mod => vec![ty.ty; n],
             _ => Vec::new(),
         };
@@ -358,7 +359,11 @@ impl Binder<'_> {
                     ));
                 }
                 let elem = q.columns[0].ty.ty;
-                let elem = if elem == Type::Unknown { Type::Text } else { elem };
+                let elem = if elem == Type::Unknown {
+                    Type::Text
+                } else {
+                    elem
+                };
                 if elem == Type::Array {
                     return Err(SqlError::unsupported("ARRAY() of arrays"));
                 }
