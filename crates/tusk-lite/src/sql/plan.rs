@@ -310,6 +310,9 @@ pub enum Plan {
         stop: Expr,
         step: Option<Expr>,
     },
+    /// pg_prepared_statements: the session's named prepared statements
+    /// (name, statement, from_sql), read when the plan runs.
+    PreparedStatements,
     /// unnest(array): one row per element.
     Unnest(Expr),
     /// Keeps the first n columns (drops hidden sort columns).

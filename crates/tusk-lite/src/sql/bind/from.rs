@@ -176,7 +176,9 @@ impl Binder<'_> {
     /// unqualified name only when no table of the search path has it).
     fn is_system_relation(&self, r: &pb::RangeVar) -> bool {
         let known = || {
-            crate::sql::syscat::relation(&crate::catalog::Catalog::new(), &r.relname, "").is_some()
+            r.relname == "pg_prepared_statements"
+                || crate::sql::syscat::relation(&crate::catalog::Catalog::new(), &r.relname, "")
+                    .is_some()
         };
         match r.schemaname.as_str() {
             "pg_catalog" => known(),
@@ -192,6 +194,29 @@ impl Binder<'_> {
     /// A `pg_catalog` relation: its rows, generated from the catalog this
     /// statement sees.
     fn bind_system_relation(&mut self, r: &pb::RangeVar) -> Result<(Plan, Scope)> {
+        if r.relname == "pg_prepared_statements" {
+            let qual = r
+                .alias
+                .as_ref()
+                .map(|a| a.aliasname.clone())
+                .unwrap_or_else(|| r.relname.clone());
+            let cols = [
+                ("name", Type::Text),
+                ("statement", Type::Text),
+                ("from_sql", Type::Bool),
+            ]
+            .into_iter()
+            .map(|(name, ty)| ScopeCol {
+                qualifier: Some(qual.clone()),
+                name: name.to_string(),
+                ty: ColType::plain(ty),
+                table_oid: 0,
+                attnum: 0,
+                hidden: false,
+            })
+            .collect();
+            return Ok((Plan::PreparedStatements, Scope { cols }));
+        }
         let rel = crate::sql::syscat::relation(self.catalog, &r.relname, "")
             .ok_or_else(|| SqlError::internal("system relation"))?;
         let qual = r
