@@ -28,18 +28,27 @@ pub mod oids {
     pub const BOOTSTRAP_USER: i64 = 10;
     /// `pg_database_owner`, owner of schema public since PostgreSQL 15.
     pub const DATABASE_OWNER: i64 = 6171;
+    /// Schema pg_catalog.
     pub const PG_CATALOG: i64 = 11;
+    /// Schema public.
     pub const PUBLIC: i64 = 2200;
+    /// Schema information_schema (its OID varies by installation).
     pub const INFORMATION_SCHEMA: i64 = 13_000;
+    /// Access method heap (tables).
     pub const HEAP: i64 = 2;
+    /// Access method btree (indexes).
     pub const BTREE: i64 = 403;
+    /// Collation "default".
     pub const DEFAULT_COLLATION: i64 = 100;
+    /// The one database (postgres's OID in a fresh cluster).
     pub const DATABASE: i64 = 5;
 }
 
 /// A virtual relation: its columns and rows.
 pub struct SysRel {
+    /// Column names and types.
     pub cols: Vec<(&'static str, ColType)>,
+    /// The rows.
     pub rows: Vec<Vec<Value>>,
 }
 
@@ -78,22 +87,30 @@ fn b(v: bool) -> Value {
 /// The kinds of relation pg_class lists.
 #[derive(Clone, Debug)]
 pub struct RelEntry {
+    /// The relation's OID (made up for a primary key's index).
     pub oid: i64,
+    /// Its name.
     pub name: String,
+    /// Its schema.
     pub schema: String,
     /// 'r' table, 'i' index, 'S' sequence.
     pub kind: char,
     /// For an index: its table, the indexed column positions, unique,
     /// primary key.
     pub index: Option<IndexEntry>,
+    /// For a table: its definition.
     pub table: Option<Arc<Table>>,
 }
 
 #[derive(Clone, Debug)]
 pub struct IndexEntry {
+    /// The indexed table.
     pub table: Arc<Table>,
+    /// Indexed column positions, in index order.
     pub columns: Vec<usize>,
+    /// A unique index.
     pub unique: bool,
+    /// The primary key's index.
     pub primary: bool,
     /// The constraint that owns it (primary key or UNIQUE), by OID.
     pub constraint: Option<i64>,
@@ -102,14 +119,22 @@ pub struct IndexEntry {
 /// A constraint, as pg_constraint lists it.
 #[derive(Clone, Debug)]
 pub struct ConEntry {
+    /// The constraint's OID (made up, stable within a statement).
     pub oid: i64,
+    /// Its name.
     pub name: String,
     /// 'p', 'u', 'c', 'f'.
     pub kind: char,
+    /// The constrained table.
     pub table: Arc<Table>,
+    /// The index that enforces it (or, for a foreign key, the referenced
+    /// key's index); 0 for a check.
     pub index_oid: i64,
+    /// A foreign key's referenced table; 0 otherwise.
     pub ref_table: i64,
+    /// A foreign key's ON UPDATE action, as pg_constraint codes it.
     pub on_update: char,
+    /// A foreign key's ON DELETE action, as pg_constraint codes it.
     pub on_delete: char,
     /// pg_get_constraintdef's text.
     pub def: String,
@@ -117,7 +142,9 @@ pub struct ConEntry {
 
 /// Everything the virtual catalog derives from one catalog snapshot.
 pub struct Snapshot {
+    /// Every relation, by OID.
     pub rels: Vec<RelEntry>,
+    /// Every constraint.
     pub cons: Vec<ConEntry>,
 }
 
@@ -250,6 +277,7 @@ pub fn expr_text(stored: &str) -> String {
 }
 
 impl Snapshot {
+    /// Derives the relations and constraints of `cat`.
     pub fn new(cat: &Catalog) -> Snapshot {
         let mut next = i64::from(cat.next_oid) + 1_000_000;
         let mut alloc = || {
@@ -360,7 +388,6 @@ impl Snapshot {
                 // The referenced key's index.
                 let index_oid = rels
                     .iter()
-                    .chain(std::iter::empty())
                     .find(|r| {
                         r.index.as_ref().is_some_and(|ix| {
                             ix.table.oid == rt.oid && ix.unique && ix.columns == fk.ref_columns

@@ -309,7 +309,7 @@ impl Binder<'_> {
         if arr.ty.ty != Type::Array {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,
-                format!("op ANY/ALL (array) requires array on right side"),
+                "op ANY/ALL (array) requires array on right side",
             ));
         }
         let elem = ColType::array_elem(arr.ty);
@@ -320,7 +320,7 @@ impl Binder<'_> {
         if !bop.is_comparison() {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,
-                format!("op ANY/ALL (array) requires operator to yield boolean"),
+                "op ANY/ALL (array) requires operator to yield boolean",
             ));
         }
         Ok(Expr::new(
