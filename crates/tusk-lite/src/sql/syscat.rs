@@ -11,6 +11,11 @@
 //! constraint) get one numbered after the catalog's next OID: stable for
 //! one statement, not across DDL.
 //!
+//! `expr::regclass` (and regtype, regnamespace) on a non-constant gives
+//! the object's name; on a constant it gives the OID, typed oid, so that
+//! `conrelid = 't'::regclass` compares: printing such a constant shows
+//! the number where PostgreSQL shows the name.
+//!
 //! Relations that hold nothing in tusk-lite (policies, publications,
 //! extended statistics, inheritance, triggers, descriptions) exist and are
 //! empty, which is what PostgreSQL answers for a database without those
