@@ -30,6 +30,7 @@ pub mod code {
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
     pub const STRING_DATA_RIGHT_TRUNCATION: &str = "22001";
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
+    pub const INVALID_REGULAR_EXPRESSION: &str = "2201B";
     pub const CARDINALITY_VIOLATION: &str = "21000";
     pub const INVALID_BINARY_REPRESENTATION: &str = "22P03";
     pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";

@@ -58,6 +58,22 @@ impl Session {
             declared.push(resolve_type(tn)?.ty);
         }
         let (types, _) = self.describe(&query, &declared)?;
+        let text = pg_query::protobuf::ParseResult {
+            version: 0,
+            stmts: vec![pb::RawStmt {
+                stmt: Some(Box::new(pb::Node {
+                    node: Some(N::PrepareStmt(Box::new(s.clone()))),
+                })),
+                stmt_location: 0,
+                stmt_len: 0,
+            }],
+        }
+        .deparse(Default::default())
+        .unwrap_or_default();
+        self.info
+            .prepared
+            .lock()
+            .insert(s.name.clone(), (text, true));
         self.prepared
             .insert(s.name.clone(), Prepared { query, types });
         Ok(Outcome::tag("PREPARE"))
@@ -117,7 +133,13 @@ impl Session {
     fn deallocate(&mut self, s: &pb::DeallocateStmt) -> Result<Outcome> {
         if s.isall {
             self.prepared.clear();
-        } else if self.prepared.remove(&s.name).is_none() {
+            self.info
+                .prepared
+                .lock()
+                .retain(|_, (_, from_sql)| !*from_sql);
+        } else if self.prepared.remove(&s.name).is_some() {
+            self.info.prepared.lock().remove(&s.name);
+        } else {
             return Err(SqlError::new(
                 "26000",
                 format!("prepared statement \"{}\" does not exist", s.name),

@@ -85,6 +85,7 @@ mod cluster;
 mod conf;
 pub mod env;
 mod error;
+pub mod lite;
 mod pgbouncer;
 mod proxy;
 mod template;
@@ -100,6 +101,14 @@ pub use proxy::Proxy;
 /// A fresh database on this test binary's shared cluster
 /// ([`Cluster::shared`], [`Cluster::database`]); panics, failing the test,
 /// when the cluster cannot start or make the database.
+///
+/// With `TUSK_TESTKIT_LITE` set to a `tusk` binary built with the `lite`
+/// feature, the database is a fresh in-memory tusk-lite server instead
+/// ([`lite`]).
 pub fn db() -> TestDb {
+    if let Some(bin) = lite::lite_binary() {
+        let server = lite::LiteServer::start(&bin).expect("tusk-lite server");
+        return TestDb::lite(server, "app".to_string());
+    }
     Cluster::shared().database().expect("test database")
 }

@@ -358,6 +358,11 @@ impl Exec<'_> {
                             .and_then(|r| r.into_iter().next())
                             .unwrap_or(Value::Null)
                     }
+                    SubqueryKind::Array => Value::Array(
+                        rows.into_iter()
+                            .map(|r| r.into_iter().next().unwrap_or(Value::Null))
+                            .collect(),
+                    ),
                     SubqueryKind::Any(op) | SubqueryKind::All(op) => {
                         let all = matches!(kind, SubqueryKind::All(_));
                         let x = left_v.unwrap_or(Value::Null);
@@ -385,6 +390,71 @@ impl Exec<'_> {
                 }
             }
             ExprKind::Agg(_) => return Err(SqlError::internal("unplanned aggregate")),
+            ExprKind::Lookup { map, arg, missing } => {
+                let v = self.eval(arg, row)?;
+                let Value::Int(k) = v else {
+                    return Ok(Value::Null);
+                };
+                match map.get(&k) {
+                    Some(v) => v.clone(),
+                    None => missing
+                        .clone()
+                        .unwrap_or_else(|| Value::Text(k.to_string())),
+                }
+            }
+            ExprKind::Regex {
+                expr,
+                pattern,
+                case_insensitive,
+                negated,
+            } => {
+                let s = self.eval(expr, row)?;
+                let p = self.eval(pattern, row)?;
+                if s.is_null() || p.is_null() {
+                    return Ok(Value::Null);
+                }
+                let re = regex::RegexBuilder::new(text(&p))
+                    .case_insensitive(*case_insensitive)
+                    .build()
+                    .map_err(|e| {
+                        SqlError::new(
+                            code::INVALID_REGULAR_EXPRESSION,
+                            format!("invalid regular expression: {e}"),
+                        )
+                    })?;
+                Value::Bool(re.is_match(text(&s)) != *negated)
+            }
+            ExprKind::AnyArray {
+                op,
+                left,
+                array,
+                all,
+            } => {
+                let x = self.eval(left, row)?;
+                let arr = self.eval(array, row)?;
+                let Value::Array(items) = arr else {
+                    return Ok(Value::Null);
+                };
+                let mut null = false;
+                for y in &items {
+                    if x.is_null() || y.is_null() {
+                        null = true;
+                        continue;
+                    }
+                    let hit = binary(*op, &x, y, Type::Bool)?.as_bool() == Some(true);
+                    if hit && !all {
+                        return Ok(Value::Bool(true));
+                    }
+                    if !hit && *all {
+                        return Ok(Value::Bool(false));
+                    }
+                }
+                if null {
+                    Value::Null
+                } else {
+                    Value::Bool(*all)
+                }
+            }
         })
     }
 }

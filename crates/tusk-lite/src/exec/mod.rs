@@ -32,6 +32,11 @@ pub struct SessionInfo {
     pub currval: std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<u32, i64>>>,
     /// `lock_timeout`: a lock wait longer than this fails with 55P03.
     pub lock_timeout: Option<std::time::Duration>,
+    /// The session's named prepared statements (protocol and SQL
+    /// PREPARE), as pg_prepared_statements lists them: name -> (the
+    /// statement's text, made by SQL PREPARE).
+    pub prepared:
+        std::sync::Arc<parking_lot::Mutex<std::collections::BTreeMap<String, (String, bool)>>>,
 }
 
 pub struct Exec<'a> {
@@ -373,6 +378,23 @@ impl<'a> Exec<'a> {
                 }
                 out
             }
+            Plan::PreparedStatements => self
+                .session
+                .prepared
+                .lock()
+                .iter()
+                .map(|(name, (text, from_sql))| {
+                    vec![
+                        Value::Text(name.clone()),
+                        Value::Text(text.clone()),
+                        Value::Bool(*from_sql),
+                    ]
+                })
+                .collect(),
+            Plan::Unnest(e) => match self.eval(e, &[])? {
+                Value::Array(items) => items.into_iter().map(|v| vec![v]).collect(),
+                _ => Vec::new(),
+            },
             Plan::Truncate(input, n) => {
                 let mut rows = self.run(input)?;
                 for r in &mut rows {

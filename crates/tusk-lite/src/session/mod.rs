@@ -126,6 +126,7 @@ impl Session {
                 cancel: Default::default(),
                 currval: Default::default(),
                 lock_timeout: None,
+                prepared: Default::default(),
             },
             txn: None,
             settings,

@@ -8,6 +8,7 @@ mod dml;
 pub mod plan;
 mod scope;
 pub mod statement;
+pub mod syscat;
 mod typing;
 
 pub use statement::Statement;

@@ -84,6 +84,27 @@ pub enum Func {
     ClockTimestamp,
     LocalTimestamp,
     CurrentDate,
+    /// pg_get_userbyid(oid).
+    PgGetUserbyid,
+    /// format_type(type oid, typmod).
+    FormatType,
+    /// pg_encoding_to_char(int).
+    EncodingToChar,
+    /// array_to_string(array, delimiter).
+    ArrayToString,
+    /// array_upper(array, dimension).
+    ArrayUpper,
+    /// array || array.
+    ArrayCat,
+    /// array[subscript]: the element, NULL when out of bounds.
+    ArraySubscript,
+    /// pg_sleep(seconds): waits, ended early by a CancelRequest (57014).
+    /// Returns void, whose text form is the empty string.
+    PgSleep,
+    /// Returns its first argument: pg_get_expr (tusk-lite stores an
+    /// expression's SQL text) and pg_partition_ancestors (no partitions:
+    /// a relation's only ancestor is itself).
+    Identity,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +135,8 @@ pub enum SubqueryKind {
     /// `expr op ANY (subquery)`: the Expr's first child is the left operand.
     Any(BinOp),
     All(BinOp),
+    /// ARRAY(subquery): the column's values as an array.
+    Array,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -157,6 +180,30 @@ pub enum ExprKind {
     },
     /// An aggregate's result during binding (replaced by a Column).
     Agg(usize),
+    /// A function of one OID answered from the statement's catalog
+    /// snapshot (pg_get_indexdef, pg_get_constraintdef, `::regclass`
+    /// output, pg_table_is_visible): the value for the OID, else
+    /// `missing` (or the OID as text when `missing` is None).
+    Lookup {
+        map: Arc<std::collections::HashMap<i64, Value>>,
+        arg: Box<Expr>,
+        missing: Option<Value>,
+    },
+    /// POSIX regular expression match (`~`, `~*`, `!~`, `!~*`).
+    Regex {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        case_insensitive: bool,
+        negated: bool,
+    },
+    /// `left op ANY/ALL (array)`: `elem` is the array's element type,
+    /// to which elements are compared after the left side's coercion.
+    AnyArray {
+        op: BinOp,
+        left: Box<Expr>,
+        array: Box<Expr>,
+        all: bool,
+    },
 }
 
 impl Expr {
@@ -263,6 +310,11 @@ pub enum Plan {
         stop: Expr,
         step: Option<Expr>,
     },
+    /// pg_prepared_statements: the session's named prepared statements
+    /// (name, statement, from_sql), read when the plan runs.
+    PreparedStatements,
+    /// unnest(array): one row per element.
+    Unnest(Expr),
     /// Keeps the first n columns (drops hidden sort columns).
     Truncate(Box<Plan>, usize),
 }

@@ -27,6 +27,9 @@ pub fn encode_row(row: Option<&[Value]>, out: &mut Vec<u8>) -> Result<()> {
             }
             Value::Numeric(n) => bytes(4, n.to_string().as_bytes(), out)?,
             Value::Text(s) => bytes(5, s.as_bytes(), out)?,
+            Value::Array(_) => {
+                return Err(SqlError::unsupported("storing an array value"));
+            }
         }
     }
     Ok(())

@@ -8,6 +8,15 @@ use crate::types::Value;
 pub fn encode(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Null => out.push(0xFF),
+        // Arrays are never stored; grouping and DISTINCT over them key
+        // their elements in order.
+        Value::Array(items) => {
+            out.push(2);
+            for i in items {
+                encode(i, out);
+            }
+            out.push(0);
+        }
         Value::Bool(b) => out.extend_from_slice(&[1, u8::from(*b)]),
         Value::Int(i) => {
             out.push(1);

@@ -22,6 +22,9 @@ pub fn encode_binary(v: &Value, ty: Type, out: &mut BytesMut) -> Result<()> {
         (Value::Numeric(n), _) => encode_numeric(n, out),
         (Value::Text(s), _) => out.put_slice(s.as_bytes()),
         (Value::Null, _) => {}
+        (Value::Array(_), _) => {
+            return Err(SqlError::unsupported("binary output of arrays"));
+        }
     }
     Ok(())
 }

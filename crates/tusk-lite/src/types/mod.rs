@@ -39,6 +39,9 @@ pub enum Type {
     Date,
     Timestamp,
     Timestamptz,
+    /// An array; its element type's OID rides in the ColType's typmod
+    /// (catalog columns and psql's describe queries only, for now).
+    Array,
     /// An untyped string literal, resolved by context.
     Unknown,
 }
@@ -61,6 +64,7 @@ impl Type {
             Type::Date => 1082,
             Type::Timestamp => 1114,
             Type::Timestamptz => 1184,
+            Type::Array => 1009,
             Type::Unknown => 705,
         }
     }
@@ -118,6 +122,7 @@ impl Type {
             Type::Date => "date",
             Type::Timestamp => "timestamp without time zone",
             Type::Timestamptz => "timestamp with time zone",
+            Type::Array => "text[]",
             Type::Unknown => "unknown",
         }
     }
@@ -200,6 +205,22 @@ impl ColType {
     pub fn plain(ty: Type) -> ColType {
         ColType { ty, typmod: -1 }
     }
+
+    /// An array of `elem` (the element type's OID rides in the typmod).
+    pub fn array_of(elem: Type) -> ColType {
+        ColType {
+            ty: Type::Array,
+            typmod: i32::try_from(elem.oid()).unwrap_or(25),
+        }
+    }
+
+    /// An array type's element type (text when unknown).
+    pub fn array_elem(ty: ColType) -> Type {
+        u32::try_from(ty.typmod)
+            .ok()
+            .and_then(Type::from_oid)
+            .unwrap_or(Type::Text)
+    }
 }
 
 /// A value. The static type lives in the plan; the value holds the payload.
@@ -211,6 +232,8 @@ pub enum Value {
     Float(f64),
     Numeric(Numeric),
     Text(String),
+    /// An array's elements (one dimension, lower bound 1).
+    Array(Vec<Value>),
 }
 
 /// Structural equality (for matching bound expressions), not SQL equality.
@@ -223,6 +246,7 @@ impl PartialEq for Value {
             (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
             (Value::Numeric(a), Value::Numeric(b)) => a.to_string() == b.to_string(),
             (Value::Text(a), Value::Text(b)) => a == b,
+            (Value::Array(a), Value::Array(b)) => a == b,
             _ => false,
         }
     }
@@ -363,6 +387,7 @@ pub fn parse_text(s: &str, ty: ColType) -> Result<Value> {
             "timestamp with time zone",
             true,
         )?),
+        Type::Array => Value::Array(parse_array(s, ColType::array_elem(ty))?),
         _ => Value::Text(s.to_string()),
     };
     coerce_typmod(v, ty, false)
@@ -494,7 +519,111 @@ pub fn format_text(v: &Value, ty: Type) -> String {
         Value::Float(f) => format_float(*f, ty),
         Value::Numeric(n) => n.to_string(),
         Value::Text(s) => s.clone(),
+        Value::Array(items) => format_array(items, ty),
     }
+}
+
+/// An array's text form, as array_out writes it: `{a,b,NULL}`, elements
+/// quoted when they are empty or hold a delimiter, quote, brace, blank or
+/// backslash, or spell NULL.
+pub fn format_array(items: &[Value], _ty: Type) -> String {
+    let mut out = String::from("{");
+    for (i, v) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if v.is_null() {
+            out.push_str("NULL");
+            continue;
+        }
+        let s = format_text(v, Type::Text);
+        let quote = s.is_empty()
+            || s.eq_ignore_ascii_case("null")
+            || s.chars()
+                .any(|c| matches!(c, ',' | '"' | '{' | '}' | '\\') || c.is_ascii_whitespace());
+        if quote {
+            out.push('"');
+            for c in s.chars() {
+                if c == '"' || c == '\\' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('"');
+        } else {
+            out.push_str(&s);
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// Parses an array's text form (one dimension) into its elements, each
+/// read as `elem`.
+pub fn parse_array(s: &str, elem: Type) -> Result<Vec<Value>> {
+    let bad = || {
+        SqlError::new(
+            code::INVALID_TEXT_REPRESENTATION,
+            format!("malformed array literal: \"{s}\""),
+        )
+    };
+    let t = s.trim();
+    let inner = t
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .ok_or_else(bad)?;
+    let mut items = Vec::new();
+    if inner.trim().is_empty() {
+        return Ok(items);
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            chars.next();
+        }
+        let mut cur = String::new();
+        let mut quoted = false;
+        if chars.peek() == Some(&'"') {
+            quoted = true;
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some('\\') => cur.push(chars.next().ok_or_else(bad)?),
+                    Some(c) => cur.push(c),
+                    None => return Err(bad()),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                if matches!(c, '{' | '}' | '"') {
+                    return Err(bad());
+                }
+                cur.push(c);
+                chars.next();
+            }
+            cur = cur.trim_end().to_string();
+        }
+        if !quoted && cur.eq_ignore_ascii_case("null") {
+            items.push(Value::Null);
+        } else if !quoted && cur.is_empty() {
+            return Err(bad());
+        } else {
+            items.push(parse_text(&cur, ColType::plain(elem))?);
+        }
+        while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => break,
+            Some(',') => {}
+            Some(_) => return Err(bad()),
+        }
+    }
+    Ok(items)
 }
 
 /// Orders two non-null values of the same comparison class.
@@ -511,6 +640,15 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::Numeric(x), Value::Float(y)) => float_cmp(x.to_f64(), *y),
         (Value::Float(x), Value::Numeric(y)) => float_cmp(*x, y.to_f64()),
         (Value::Text(x), Value::Text(y)) => x.cmp(y),
+        (Value::Array(x), Value::Array(y)) => {
+            for (a, b) in x.iter().zip(y) {
+                let o = compare(a, b);
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            x.len().cmp(&y.len())
+        }
         (Value::Null, Value::Null) => Ordering::Equal,
         (Value::Null, _) => Ordering::Greater,
         (_, Value::Null) => Ordering::Less,

@@ -267,6 +267,13 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
                         }
                     }
                 };
+                if !name.is_empty() {
+                    session
+                        .info
+                        .prepared
+                        .lock()
+                        .insert(name.clone(), (p.query.clone(), false));
+                }
                 statements.insert(name, prepared);
                 c.send(B::ParseComplete(ParseComplete::new()));
                 Ok(())
@@ -405,7 +412,9 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
             F::Close(cl) => {
                 let name = cl.name.unwrap_or_default();
                 if cl.target_type == b'S' {
-                    statements.remove(&name);
+                    if statements.remove(&name).is_some() {
+                        session.info.prepared.lock().remove(&name);
+                    }
                 } else {
                     portals.remove(&name);
                 }

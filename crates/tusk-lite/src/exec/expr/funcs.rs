@@ -107,6 +107,47 @@ impl Exec<'_> {
                 let us = crate::datetime::now_usecs(self.txn.started);
                 return Ok(Value::Int(us.div_euclid(crate::datetime::USECS_PER_DAY)));
             }
+            Func::Identity => return Ok(v.first().cloned().unwrap_or(Value::Null)),
+            Func::PgSleep => {
+                let secs = match v.first() {
+                    Some(Value::Float(f)) if f.is_finite() && *f > 0.0 => *f,
+                    _ => 0.0,
+                };
+                let end =
+                    std::time::Instant::now() + std::time::Duration::from_secs_f64(secs.min(1e9));
+                loop {
+                    self.check_cancel()?;
+                    let now = std::time::Instant::now();
+                    if now >= end {
+                        break;
+                    }
+                    std::thread::sleep((end - now).min(std::time::Duration::from_millis(5)));
+                }
+                return Ok(Value::Text(String::new()));
+            }
+            Func::ArrayCat => {
+                return Ok(match (&v[0], &v[1]) {
+                    (Value::Null, x) | (x, Value::Null) => x.clone(),
+                    (Value::Array(a), Value::Array(b)) => {
+                        Value::Array(a.iter().chain(b).cloned().collect())
+                    }
+                    _ => Value::Null,
+                })
+            }
+            Func::ArrayToString => {
+                let (Value::Array(items), Value::Text(sep)) = (&v[0], &v[1]) else {
+                    return Ok(Value::Null);
+                };
+                let elem = ColType::array_elem(args[0].ty);
+                return Ok(Value::Text(
+                    items
+                        .iter()
+                        .filter(|x| !x.is_null())
+                        .map(|x| types::format_text(x, elem))
+                        .collect::<Vec<_>>()
+                        .join(sep),
+                ));
+            }
             _ => {}
         }
         if v.iter().any(Value::is_null) {
@@ -114,6 +155,29 @@ impl Exec<'_> {
         }
         let a0 = v.first().cloned().unwrap_or(Value::Null);
         Ok(match f {
+            Func::PgGetUserbyid => {
+                Value::Text(crate::sql::syscat::user_name(int(&a0), &self.session.user))
+            }
+            Func::FormatType => match crate::sql::syscat::format_type(int(&a0), int(&v[1])) {
+                Some(s) => Value::Text(s),
+                None => Value::Text("???".into()),
+            },
+            Func::EncodingToChar => Value::Text(if int(&a0) == 6 { "UTF8" } else { "" }.into()),
+            Func::ArrayUpper => match (&a0, int(&v[1])) {
+                (Value::Array(items), 1) if !items.is_empty() => {
+                    Value::Int(i64::try_from(items.len()).unwrap_or(0))
+                }
+                _ => Value::Null,
+            },
+            Func::ArraySubscript => match &a0 {
+                Value::Array(items) => usize::try_from(int(&v[1]))
+                    .ok()
+                    .and_then(|i| i.checked_sub(1))
+                    .and_then(|i| items.get(i))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                _ => Value::Null,
+            },
             Func::Lower => Value::Text(text(&a0).to_lowercase()),
             Func::Upper => Value::Text(text(&a0).to_uppercase()),
             Func::Length => {

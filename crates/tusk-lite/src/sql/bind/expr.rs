@@ -76,17 +76,76 @@ impl Binder<'_> {
                 ))
             }
             N::TypeCast(tc) => {
-                let to = resolve_type(
-                    tc.type_name
-                        .as_ref()
-                        .ok_or_else(|| SqlError::internal("cast without type"))?,
-                )?;
+                let tn = tc
+                    .type_name
+                    .as_ref()
+                    .ok_or_else(|| SqlError::internal("cast without type"))?;
                 let inner = self.bind_expr(
                     tc.arg
                         .as_deref()
                         .ok_or_else(|| SqlError::internal("cast without argument"))?,
                 )?;
+                let last = names(&tn.names).pop().unwrap_or_default();
+                if tn.array_bounds.is_empty() && catalog_funcs::reg_type(&last) {
+                    return self.bind_reg_cast(inner, &last);
+                }
+                if !tn.array_bounds.is_empty() {
+                    let mut elem_name = tn.clone();
+                    elem_name.array_bounds.clear();
+                    let elem = if last == "int2vector" {
+                        ColType::plain(Type::Int2)
+                    } else {
+                        resolve_type(&elem_name)?
+                    };
+                    return self.array_cast(inner, ColType::array_of(elem.ty));
+                }
+                let to = resolve_type(tn)?;
                 self.explicit_cast(inner, to)
+            }
+            N::CollateClause(c) => {
+                let coll = names(&c.collname).pop().unwrap_or_default();
+                if !matches!(coll.as_str(), "default" | "C" | "POSIX") {
+                    return Err(SqlError::unsupported(format!("collation \"{coll}\"")));
+                }
+                let e = self.bind_expr(
+                    c.arg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("COLLATE without argument"))?,
+                )?;
+                if !e.ty.ty.is_string() {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        format!("collations are not supported by type {}", e.ty.ty.name()),
+                    ));
+                }
+                Ok(e)
+            }
+            N::AIndirection(ind) => {
+                let base = self.bind_expr(
+                    ind.arg
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("subscript without argument"))?,
+                )?;
+                let [sub] = ind.indirection.as_slice() else {
+                    return Err(SqlError::unsupported("this subscript or field selection"));
+                };
+                let Some(N::AIndices(ix)) = &sub.node else {
+                    return Err(SqlError::unsupported("field selection"));
+                };
+                if ix.is_slice || base.ty.ty != Type::Array {
+                    return Err(SqlError::unsupported("this subscript"));
+                }
+                let i = self.bind_expr(
+                    ix.uidx
+                        .as_deref()
+                        .ok_or_else(|| SqlError::internal("subscript"))?,
+                )?;
+                let i = self.coerce(i, ColType::plain(Type::Int4), false)?;
+                let elem = ColType::array_elem(base.ty);
+                Ok(Expr::new(
+                    ExprKind::Func(Func::ArraySubscript, vec![base, i]),
+                    ColType::plain(elem),
+                ))
             }
             N::AExpr(a) => self.bind_a_expr(a),
             N::BoolExpr(b) => {
@@ -254,6 +313,22 @@ impl Binder<'_> {
         Ok(Expr::new(ExprKind::Cast(Box::new(inner), true), to))
     }
 
+    /// `expr::elem[]`: an unknown literal is read as the array; an array
+    /// of the same element type passes (int2vector is int2[] here).
+    fn array_cast(&mut self, inner: Expr, to: ColType) -> Result<Expr> {
+        match (&inner.kind, inner.ty.ty) {
+            (ExprKind::Const(Value::Text(_)), Type::Unknown)
+            | (ExprKind::Const(Value::Null), _) => self.coerce(inner, to, false),
+            (_, Type::Array) if ColType::array_elem(inner.ty) == ColType::array_elem(to) => {
+                Ok(Expr::new(inner.kind, to))
+            }
+            (_, from) => Err(SqlError::unsupported(format!(
+                "a cast from {} to an array type",
+                from.name()
+            ))),
+        }
+    }
+
     pub fn to_bool(&mut self, e: Expr, context: &str) -> Result<Expr> {
         match e.ty.ty {
             Type::Bool => Ok(e),
@@ -295,7 +370,9 @@ impl Binder<'_> {
         what: &str,
     ) -> Result<(Vec<Expr>, ColType)> {
         let mut t = Type::Unknown;
-        for a in &args {
+        // Unknown literals (and NULL) take the others' type, as
+        // PostgreSQL's select_common_type skips them.
+        for a in args.iter().filter(|a| a.ty.ty != Type::Unknown) {
             t = common_type(t, a.ty.ty).ok_or_else(|| {
                 SqlError::new(
                     code::DATATYPE_MISMATCH,

@@ -43,6 +43,7 @@ impl Binder<'_> {
                     .collect();
                 Ok((q.plan, Scope { cols }))
             }
+            Some(N::RangeVar(r)) if self.is_system_relation(r) => self.bind_system_relation(r),
             Some(N::RangeVar(r)) => {
                 if !r.schemaname.is_empty() && r.schemaname != "public" {
                     if r.schemaname == "pg_catalog" || r.schemaname == "information_schema" {
@@ -171,6 +172,100 @@ impl Binder<'_> {
         }
     }
 
+    /// Whether `r` names one of the virtual `pg_catalog` relations (an
+    /// unqualified name only when no table of the search path has it).
+    fn is_system_relation(&self, r: &pb::RangeVar) -> bool {
+        let known = || {
+            r.relname == "pg_prepared_statements"
+                || crate::sql::syscat::relation(&crate::catalog::Catalog::new(), &r.relname, "")
+                    .is_some()
+        };
+        match r.schemaname.as_str() {
+            "pg_catalog" => known(),
+            "" => {
+                r.relname.starts_with("pg_")
+                    && self.catalog.table("public", &r.relname).is_none()
+                    && known()
+            }
+            _ => false,
+        }
+    }
+
+    /// A `pg_catalog` relation: its rows, generated from the catalog this
+    /// statement sees.
+    fn bind_system_relation(&mut self, r: &pb::RangeVar) -> Result<(Plan, Scope)> {
+        if r.relname == "pg_prepared_statements" {
+            let qual = r
+                .alias
+                .as_ref()
+                .map(|a| a.aliasname.clone())
+                .unwrap_or_else(|| r.relname.clone());
+            let cols = [
+                ("name", Type::Text),
+                ("statement", Type::Text),
+                ("from_sql", Type::Bool),
+            ]
+            .into_iter()
+            .map(|(name, ty)| ScopeCol {
+                qualifier: Some(qual.clone()),
+                name: name.to_string(),
+                ty: ColType::plain(ty),
+                table_oid: 0,
+                attnum: 0,
+                hidden: false,
+            })
+            .collect();
+            return Ok((Plan::PreparedStatements, Scope { cols }));
+        }
+        let rel = crate::sql::syscat::relation(self.catalog, &r.relname, "")
+            .ok_or_else(|| SqlError::internal("system relation"))?;
+        let qual = r
+            .alias
+            .as_ref()
+            .map(|a| a.aliasname.clone())
+            .unwrap_or_else(|| r.relname.clone());
+        let alias_cols = r
+            .alias
+            .as_ref()
+            .map(|a| names(&a.colnames))
+            .unwrap_or_default();
+        let rows = rel
+            .rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .zip(&rel.cols)
+                    .map(|(v, (name, ty))| {
+                        // pg_database.datname: the database this session
+                        // is connected to.
+                        if r.relname == "pg_database" && *name == "datname" {
+                            Expr::new(ExprKind::Func(Func::CurrentDatabase, Vec::new()), *ty)
+                        } else {
+                            Expr::new(ExprKind::Const(v), *ty)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let cols = rel
+            .cols
+            .iter()
+            .enumerate()
+            .map(|(i, (name, ty))| ScopeCol {
+                qualifier: Some(qual.clone()),
+                name: alias_cols
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| (*name).to_string()),
+                ty: *ty,
+                table_oid: 0,
+                attnum: 0,
+                hidden: false,
+            })
+            .collect();
+        Ok((Plan::Values(rows), Scope { cols }))
+    }
+
     /// JOIN ... USING (cols) and NATURAL JOIN: equality on the named
     /// columns, which then appear once (merged) before the other columns.
     #[allow(clippy::too_many_arguments)]
@@ -287,9 +382,6 @@ impl Binder<'_> {
         if rf.lateral {
             return Err(SqlError::unsupported("LATERAL"));
         }
-        if rf.ordinality {
-            return Err(SqlError::unsupported("WITH ORDINALITY"));
-        }
         if rf.is_rowsfrom || rf.functions.len() != 1 {
             return Err(SqlError::unsupported("ROWS FROM"));
         }
@@ -300,6 +392,111 @@ impl Binder<'_> {
             return Err(SqlError::unsupported("this function in FROM"));
         };
         let fname = names(&f.funcname).pop().unwrap_or_default();
+        if fname == "pg_sleep" && !rf.ordinality {
+            // One row with one void column, as a function in FROM gives.
+            let call = pb::Node {
+                node: Some(N::FuncCall(Box::new((**f).clone()))),
+            };
+            let e = self.bind_expr(&call)?;
+            let (qual, col) = match &rf.alias {
+                Some(al) => {
+                    let cols = names(&al.colnames);
+                    (
+                        al.aliasname.clone(),
+                        cols.first()
+                            .cloned()
+                            .unwrap_or_else(|| al.aliasname.clone()),
+                    )
+                }
+                None => ("pg_sleep".to_string(), "pg_sleep".to_string()),
+            };
+            let scope = Scope {
+                cols: vec![ScopeCol {
+                    qualifier: Some(qual),
+                    name: col,
+                    ty: e.ty,
+                    table_oid: 0,
+                    attnum: 0,
+                    hidden: false,
+                }],
+            };
+            return Ok((Plan::Values(vec![vec![e]]), scope));
+        }
+        if fname == "pg_partition_ancestors" {
+            // No partitioning: the relation is its only ancestor.
+            let [arg] = f.args.as_slice() else {
+                return Err(SqlError::new(
+                    code::UNDEFINED_FUNCTION,
+                    "function pg_partition_ancestors() does not exist",
+                ));
+            };
+            let a = self.bind_expr(arg)?;
+            let a = self.coerce(a, ColType::plain(Type::Oid), false)?;
+            let mut row = vec![a];
+            let mut cols = vec![("relid".to_string(), ColType::plain(Type::Oid))];
+            if rf.ordinality {
+                row.push(Expr::constant(Value::Int(1), Type::Int8));
+                cols.push(("ordinality".to_string(), ColType::plain(Type::Int8)));
+            }
+            let (qual, alias_cols) = match &rf.alias {
+                Some(al) => (al.aliasname.clone(), names(&al.colnames)),
+                None => ("pg_partition_ancestors".to_string(), Vec::new()),
+            };
+            let scope = Scope {
+                cols: cols
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (n, ty))| ScopeCol {
+                        qualifier: Some(qual.clone()),
+                        name: alias_cols.get(i).cloned().unwrap_or(n),
+                        ty,
+                        table_oid: 0,
+                        attnum: 0,
+                        hidden: false,
+                    })
+                    .collect(),
+            };
+            return Ok((Plan::Values(vec![row]), scope));
+        }
+        if rf.ordinality {
+            return Err(SqlError::unsupported("WITH ORDINALITY"));
+        }
+        if fname == "unnest" {
+            let [arg] = f.args.as_slice() else {
+                return Err(SqlError::unsupported("unnest() of several arrays"));
+            };
+            let a = self.bind_expr(arg)?;
+            if a.ty.ty != Type::Array {
+                return Err(SqlError::new(
+                    code::UNDEFINED_FUNCTION,
+                    format!("function unnest({}) does not exist", a.ty.ty.name()),
+                ));
+            }
+            let elem = ColType::array_elem(a.ty);
+            let (qual, col) = match &rf.alias {
+                Some(al) => {
+                    let cols = names(&al.colnames);
+                    (
+                        al.aliasname.clone(),
+                        cols.first()
+                            .cloned()
+                            .unwrap_or_else(|| al.aliasname.clone()),
+                    )
+                }
+                None => ("unnest".to_string(), "unnest".to_string()),
+            };
+            let scope = Scope {
+                cols: vec![ScopeCol {
+                    qualifier: Some(qual),
+                    name: col,
+                    ty: ColType::plain(elem),
+                    table_oid: 0,
+                    attnum: 0,
+                    hidden: false,
+                }],
+            };
+            return Ok((Plan::Unnest(a), scope));
+        }
         if fname != "generate_series" {
             return Err(SqlError::unsupported(format!("function {fname}() in FROM")));
         }

@@ -42,6 +42,9 @@ impl Binder<'_> {
             )
             .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
         };
+        if let Some(e) = self.bind_catalog_func(&name, &args)? {
+            return Ok(e);
+        }
         let mut args = args;
         let (func, ty): (Func, ColType) = match (name.as_str(), n) {
             ("lower", 1)
@@ -160,6 +163,7 @@ impl Binder<'_> {
                 (f, ColType::plain(Type::Int8))
             }
             ("setval", 2 | 3) => (Func::Setval, ColType::plain(Type::Int8)),
+            ("pg_sleep", 1) => (Func::PgSleep, text),
             ("now" | "transaction_timestamp", 0) => (Func::Now, ColType::plain(Type::Timestamptz)),
             ("clock_timestamp", 0) => (Func::ClockTimestamp, ColType::plain(Type::Timestamptz)),
             (
@@ -172,8 +176,7 @@ impl Binder<'_> {
                 | "array_agg"
                 | "json_build_object"
                 | "jsonb_build_object"
-                | "gen_random_uuid"
-                | "pg_sleep",
+                | "gen_random_uuid",
                 _,
             ) => return Err(SqlError::unsupported(format!("function {name}()"))),
             _ => return Err(no_func()),
@@ -194,6 +197,7 @@ impl Binder<'_> {
             Func::Left | Func::Right | Func::Repeat => vec![Type::Text, Type::Int4],
             Func::Round | Func::Trunc => vec![ty.ty, Type::Int4],
             Func::Sqrt | Func::Power => vec![Type::Float8, Type::Float8],
+            Func::PgSleep => vec![Type::Float8],
             Func::Abs | Func::Sign | Func::Floor | Func::Ceil | Func::Mod => vec![ty.ty; n],
             _ => Vec::new(),
         };
@@ -347,6 +351,31 @@ impl Binder<'_> {
         self.aggs = saved_aggs;
         let q = q?;
         match kind {
+            K::ArraySublink => {
+                if q.columns.len() != 1 {
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "subquery must return only one column",
+                    ));
+                }
+                let elem = q.columns[0].ty.ty;
+                let elem = if elem == Type::Unknown {
+                    Type::Text
+                } else {
+                    elem
+                };
+                if elem == Type::Array {
+                    return Err(SqlError::unsupported("ARRAY() of arrays"));
+                }
+                Ok(Expr::new(
+                    ExprKind::Subquery {
+                        plan: Box::new(q.plan),
+                        kind: SubqueryKind::Array,
+                        left: None,
+                    },
+                    ColType::array_of(elem),
+                ))
+            }
             K::ExistsSublink => Ok(Expr::new(
                 ExprKind::Subquery {
                     plan: Box::new(q.plan),

@@ -13,6 +13,7 @@ use crate::numeric::Numeric;
 use crate::txn::Isolation;
 use crate::types::{self, ColType, Type, Value};
 
+mod catalog_funcs;
 mod expr;
 mod from;
 mod func;

@@ -5,6 +5,12 @@ use super::*;
 
 impl Binder<'_> {
     pub(in crate::sql) fn binary(&mut self, op: &str, l: Expr, r: Expr) -> Result<Expr> {
+        if l.ty.ty == Type::Array || r.ty.ty == Type::Array {
+            return self.array_binary(op, l, r);
+        }
+        if matches!(op, "~" | "!~" | "~*" | "!~*") {
+            return self.regex(op, l, r);
+        }
         let bop = match op {
             "+" => BinOp::Add,
             "-" => BinOp::Sub,
@@ -204,7 +210,12 @@ impl Binder<'_> {
                     both
                 })
             }
-            K::AexprOpAny | K::AexprOpAll => Err(SqlError::unsupported("op ANY/ALL (array)")),
+            K::AexprOpAny | K::AexprOpAll => {
+                let l = self
+                    .bind_expr(lexpr.ok_or_else(|| SqlError::internal("ANY without operand"))?)?;
+                let r = self.bind_expr(rexpr)?;
+                self.bind_any_array(&op, l, r, kind == K::AexprOpAll)
+            }
             _ => Err(SqlError::unsupported(format!("operator kind {kind:?}"))),
         }
     }

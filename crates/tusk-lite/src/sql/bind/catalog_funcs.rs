@@ -1,0 +1,354 @@
+//! Binding the catalog functions, `::regclass`-style casts and the array
+//! operators psql's describe queries use (see [`crate::sql::syscat`]).
+
+use std::collections::HashMap;
+
+use super::*;
+use crate::sql::syscat::Snapshot;
+
+/// The reg* types a cast may name.
+pub(super) fn reg_type(name: &str) -> bool {
+    matches!(
+        name,
+        "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure" | "regrole"
+    )
+}
+
+impl Binder<'_> {
+    fn lookup(
+        &self,
+        map: HashMap<i64, Value>,
+        arg: Expr,
+        missing: Option<Value>,
+        ty: Type,
+    ) -> Expr {
+        Expr::new(
+            ExprKind::Lookup {
+                map: Arc::new(map),
+                arg: Box::new(arg),
+                missing,
+            },
+            ColType::plain(ty),
+        )
+    }
+
+    /// Binds `name(args)` when it is one of the catalog functions; None
+    /// when it is not.
+    pub(super) fn bind_catalog_func(&mut self, name: &str, args: &[Expr]) -> Result<Option<Expr>> {
+        let n = args.len();
+        let arity_ok = match name {
+            "pg_get_userbyid"
+            | "pg_table_is_visible"
+            | "pg_encoding_to_char"
+            | "pg_partition_ancestors"
+            | "pg_relation_is_publishable"
+            | "pg_get_statisticsobjdef_columns" => n == 1,
+            "format_type" | "array_to_string" | "array_upper" | "col_description" => n == 2,
+            "pg_get_expr" => n == 2 || n == 3,
+            "pg_get_indexdef" => n == 1 || n == 3,
+            "pg_get_constraintdef" | "pg_get_triggerdef" | "obj_description" => n == 1 || n == 2,
+            _ => return Ok(None),
+        };
+        let types: Vec<&str> = args.iter().map(|a| a.ty.ty.name()).collect();
+        let no_func = || {
+            SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                format!("function {name}({}) does not exist", types.join(", ")),
+            )
+            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+        };
+        if !arity_ok {
+            return Err(no_func());
+        }
+        let mut args = args.to_vec();
+        // OID arguments: integers and unknown literals become oid.
+        let oid_arg = |b: &mut Self, e: Expr| -> Result<Expr> {
+            if e.ty.ty == Type::Oid || e.ty.ty.is_integer() || e.ty.ty == Type::Unknown {
+                b.coerce(e, ColType::plain(Type::Oid), false)
+            } else {
+                Err(no_func())
+            }
+        };
+        let first = args.remove(0);
+        let e = match name {
+            "pg_get_userbyid" => {
+                let a = oid_arg(self, first)?;
+                Expr::new(
+                    ExprKind::Func(Func::PgGetUserbyid, vec![a]),
+                    ColType::plain(Type::Name),
+                )
+            }
+            "pg_table_is_visible" => {
+                let a = oid_arg(self, first)?;
+                let map = Snapshot::new(self.catalog).visible();
+                self.lookup(map, a, Some(Value::Bool(false)), Type::Bool)
+            }
+            "pg_relation_is_publishable" => {
+                let a = oid_arg(self, first)?;
+                let map = Snapshot::new(self.catalog)
+                    .rels
+                    .iter()
+                    .map(|r| (r.oid, Value::Bool(r.kind == 'r')))
+                    .collect();
+                self.lookup(map, a, Some(Value::Bool(false)), Type::Bool)
+            }
+            "pg_get_indexdef" => {
+                let a = oid_arg(self, first)?;
+                let map = Snapshot::new(self.catalog).indexdefs();
+                self.lookup(map, a, Some(Value::Null), Type::Text)
+            }
+            "pg_get_constraintdef" => {
+                let a = oid_arg(self, first)?;
+                let map = Snapshot::new(self.catalog).constraintdefs();
+                self.lookup(map, a, Some(Value::Null), Type::Text)
+            }
+            "pg_partition_ancestors" => {
+                // tusk-lite has no partitioning: a relation's only
+                // ancestor is itself.
+                let a = oid_arg(self, first)?;
+                Expr::new(
+                    ExprKind::Func(Func::Identity, vec![a]),
+                    ColType::plain(Type::Oid),
+                )
+            }
+            "format_type" => {
+                let a = oid_arg(self, first)?;
+                let m = self.coerce(args.remove(0), ColType::plain(Type::Int4), false)?;
+                Expr::new(
+                    ExprKind::Func(Func::FormatType, vec![a, m]),
+                    ColType::plain(Type::Text),
+                )
+            }
+            "pg_encoding_to_char" => {
+                let a = self.coerce(first, ColType::plain(Type::Int4), false)?;
+                Expr::new(
+                    ExprKind::Func(Func::EncodingToChar, vec![a]),
+                    ColType::plain(Type::Name),
+                )
+            }
+            "pg_get_expr" => {
+                // pg_node_tree columns hold the expression's SQL text.
+                if !first.ty.ty.is_string() {
+                    return Err(no_func());
+                }
+                let a = self.coerce(first, ColType::plain(Type::Text), false)?;
+                Expr::new(
+                    ExprKind::Func(Func::Identity, vec![a]),
+                    ColType::plain(Type::Text),
+                )
+            }
+            "col_description"
+            | "obj_description"
+            | "pg_get_statisticsobjdef_columns"
+            | "pg_get_triggerdef" => {
+                // tusk-lite has no comments (COMMENT is not supported), no
+                // extended statistics and no triggers: always NULL.
+                oid_arg(self, first)?;
+                Expr::constant(Value::Null, Type::Text)
+            }
+            "array_to_string" => {
+                if first.ty.ty != Type::Array {
+                    return Err(no_func());
+                }
+                let sep = self.coerce(args.remove(0), ColType::plain(Type::Text), false)?;
+                Expr::new(
+                    ExprKind::Func(Func::ArrayToString, vec![first, sep]),
+                    ColType::plain(Type::Text),
+                )
+            }
+            "array_upper" => {
+                if first.ty.ty != Type::Array {
+                    return Err(no_func());
+                }
+                let dim = self.coerce(args.remove(0), ColType::plain(Type::Int4), false)?;
+                Expr::new(
+                    ExprKind::Func(Func::ArrayUpper, vec![first, dim]),
+                    ColType::plain(Type::Int4),
+                )
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(e))
+    }
+
+    /// `expr::regclass` (and the other reg* types). A constant becomes the
+    /// OID it names (an unknown name fails as PostgreSQL's input function
+    /// does); any other expression becomes its object's name, as reg*
+    /// output prints it.
+    pub(super) fn bind_reg_cast(&mut self, inner: Expr, to: &str) -> Result<Expr> {
+        let snap = Snapshot::new(self.catalog);
+        if let ExprKind::Const(v) = &inner.kind {
+            if inner.ty.ty == Type::Unknown || inner.ty.ty.is_string() {
+                let Value::Text(s) = v else {
+                    return Ok(Expr::constant(Value::Null, Type::Oid));
+                };
+                if let Ok(n) = s.trim().parse::<u32>() {
+                    return Ok(Expr::constant(Value::Int(i64::from(n)), Type::Oid));
+                }
+                if to != "regclass" {
+                    return Err(SqlError::unsupported(format!("{to} input by name")));
+                }
+                let (schema, rel) = match s.split_once('.') {
+                    Some((a, b)) => (a.to_string(), b.to_string()),
+                    None => ("public".to_string(), s.clone()),
+                };
+                let unquote = |x: &str| match x.strip_prefix('"').and_then(|y| y.strip_suffix('"'))
+                {
+                    Some(q) => q.to_string(),
+                    None => x.to_lowercase(),
+                };
+                let (schema, rel) = (unquote(&schema), unquote(&rel));
+                return snap
+                    .rels
+                    .iter()
+                    .find(|r| r.schema == schema && r.name == rel)
+                    .map(|r| Expr::constant(Value::Int(r.oid), Type::Oid))
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            code::UNDEFINED_TABLE,
+                            format!("relation \"{s}\" does not exist"),
+                        )
+                    });
+            }
+        }
+        if !(inner.ty.ty == Type::Oid || inner.ty.ty.is_integer()) {
+            return Err(SqlError::new(
+                code::CANNOT_COERCE,
+                format!("cannot cast type {} to {to}", inner.ty.ty.name()),
+            ));
+        }
+        let inner = self.coerce(inner, ColType::plain(Type::Oid), false)?;
+        let map = match to {
+            "regclass" => snap.regclass_names(),
+            "regnamespace" => [
+                (
+                    crate::sql::syscat::oids::PG_CATALOG,
+                    Value::Text("pg_catalog".into()),
+                ),
+                (
+                    crate::sql::syscat::oids::PUBLIC,
+                    Value::Text("public".into()),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            "regtype" => [
+                Type::Bool,
+                Type::Int2,
+                Type::Int4,
+                Type::Int8,
+                Type::Float4,
+                Type::Float8,
+                Type::Numeric,
+                Type::Text,
+                Type::Varchar,
+                Type::Bpchar,
+                Type::Name,
+                Type::Oid,
+                Type::Date,
+                Type::Timestamp,
+                Type::Timestamptz,
+            ]
+            .into_iter()
+            .map(|t| (i64::from(t.oid()), Value::Text(t.name().to_string())))
+            .collect(),
+            _ => HashMap::new(),
+        };
+        // OID 0 prints as "-", as reg* output does.
+        let mut map = map;
+        map.insert(0, Value::Text("-".into()));
+        Ok(self.lookup(map, inner, None, Type::Name))
+    }
+
+    /// An operator with an array operand: `||` concatenates, comparisons
+    /// compare element-wise; an unknown literal on the other side is read
+    /// as the array's type.
+    pub(super) fn array_binary(&mut self, op: &str, l: Expr, r: Expr) -> Result<Expr> {
+        let (l, r) = match (l.ty.ty, r.ty.ty) {
+            (Type::Array, Type::Unknown) => {
+                let to = l.ty;
+                (l, self.coerce(r, to, false)?)
+            }
+            (Type::Unknown, Type::Array) => {
+                let to = r.ty;
+                (self.coerce(l, to, false)?, r)
+            }
+            (Type::Array, Type::Array) => (l, r),
+            (lt, rt) => return Err(operator_error(op, lt, rt)),
+        };
+        if ColType::array_elem(l.ty) != ColType::array_elem(r.ty) {
+            return Err(operator_error(op, l.ty.ty, r.ty.ty));
+        }
+        let ty = l.ty;
+        let bop = match op {
+            "||" => {
+                return Ok(Expr::new(ExprKind::Func(Func::ArrayCat, vec![l, r]), ty));
+            }
+            "=" => BinOp::Eq,
+            "<>" | "!=" => BinOp::Ne,
+            "<" => BinOp::Lt,
+            "<=" => BinOp::Le,
+            ">" => BinOp::Gt,
+            ">=" => BinOp::Ge,
+            _ => return Err(operator_error(op, ty.ty, ty.ty)),
+        };
+        Ok(Expr::new(
+            ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+            ColType::plain(Type::Bool),
+        ))
+    }
+
+    /// `left op ANY/ALL (array expression)`.
+    pub(super) fn bind_any_array(
+        &mut self,
+        op: &str,
+        l: Expr,
+        arr: Expr,
+        all: bool,
+    ) -> Result<Expr> {
+        if arr.ty.ty != Type::Array {
+            return Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                "op ANY/ALL (array) requires array on right side",
+            ));
+        }
+        let elem = ColType::array_elem(arr.ty);
+        let cmp = self.binary(op, l, Expr::constant(Value::Null, elem))?;
+        let ExprKind::Binary(bop, l, _) = cmp.kind else {
+            return Err(SqlError::unsupported(format!("operator {op} with ANY/ALL")));
+        };
+        if !bop.is_comparison() {
+            return Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                "op ANY/ALL (array) requires operator to yield boolean",
+            ));
+        }
+        Ok(Expr::new(
+            ExprKind::AnyArray {
+                op: bop,
+                left: l,
+                array: Box::new(arr),
+                all,
+            },
+            ColType::plain(Type::Bool),
+        ))
+    }
+
+    /// `expr ~ pattern` and its negated and case-insensitive forms.
+    pub(super) fn regex(&mut self, op: &str, l: Expr, r: Expr) -> Result<Expr> {
+        if !(l.ty.ty.is_string() && r.ty.ty.is_string()) {
+            return Err(operator_error(op, l.ty.ty, r.ty.ty));
+        }
+        let l = self.coerce(l, ColType::plain(Type::Text), false)?;
+        let r = self.coerce(r, ColType::plain(Type::Text), false)?;
+        Ok(Expr::new(
+            ExprKind::Regex {
+                expr: Box::new(l),
+                pattern: Box::new(r),
+                case_insensitive: op.contains('*'),
+                negated: op.starts_with('!'),
+            },
+            ColType::plain(Type::Bool),
+        ))
+    }
+}
