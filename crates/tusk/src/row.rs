@@ -259,14 +259,23 @@ impl Row {
                 )
             });
         }
-        if !T::accepts(&col.type_) {
-            return Err(Error::conversion(format!(
-                "cannot read column {idx} of type {} as Rust type {}",
-                col.type_.name(),
-                std::any::type_name::<T>()
-            )));
+        let stripped;
+        let mut ty = &col.type_;
+        if !T::accepts(ty) {
+            // Domains (inside arrays and ranges too) read as their base type.
+            stripped = crate::types::registry::strip_domains(ty);
+            match &stripped {
+                Some(s) if T::accepts(s) => ty = s,
+                _ => {
+                    return Err(Error::conversion(format!(
+                        "cannot read column {idx} of type {} as Rust type {}",
+                        col.type_.name(),
+                        std::any::type_name::<T>()
+                    )))
+                }
+            }
         }
-        T::from_sql_nullable(&col.type_, raw).map_err(|e| {
+        T::from_sql_nullable(ty, raw).map_err(|e| {
             Error::with_source(
                 crate::ErrorKind::Conversion,
                 format!(

@@ -16,6 +16,7 @@ use crate::statement::Statement;
 use crate::types::params::Param;
 
 mod plan;
+mod types;
 pub(crate) use plan::GroupError;
 use plan::{is_plain_read, map_err, Part, Plan};
 
@@ -23,6 +24,9 @@ use plan::{is_plain_read, map_err, Part, Plan};
 #[derive(Clone)]
 pub(crate) struct Client {
     pub(crate) shared: Arc<Shared>,
+    /// Types that are not built in, shared with the config's other
+    /// connections (see `types::TypeRegistry`).
+    pub(crate) types: Arc<crate::types::registry::TypeCache>,
 }
 
 impl Client {
@@ -49,8 +53,10 @@ impl Client {
                 .0
         };
         let resp = ticket.wait().await.into_result()?;
-        resp.stmt
-            .ok_or_else(|| Error::protocol("describe lost its statement"))
+        let stmt = resp
+            .stmt
+            .ok_or_else(|| Error::protocol("describe lost its statement"))?;
+        Ok(self.resolve_stmt(&stmt, false).await?.unwrap_or(stmt))
     }
 
     /// Submits a query, waiting out any describe it needs first.
@@ -80,8 +86,27 @@ impl Client {
             match plan {
                 Plan::Run(t) => return Ok(t),
                 Plan::Describe(t, unnamed) => {
-                    t.wait().await.into_result()?;
-                    described = unnamed;
+                    let resp = t.wait().await.into_result()?;
+                    // Parameter types that are not built in are looked up
+                    // before the statement's first Bind.
+                    described = match unnamed {
+                        Some(s) => Some(self.resolve_stmt(&s, false).await?.unwrap_or(s)),
+                        None => {
+                            if let Some(s) = &resp.stmt {
+                                self.resolve_stmt(s, resp.cached).await?;
+                            }
+                            None
+                        }
+                    };
+                }
+                Plan::Resolve(s) => {
+                    if self.resolve_stmt(&s, true).await?.is_none() {
+                        let oids: Vec<u32> = s.params().iter().map(|t| t.oid()).collect();
+                        return Err(Error::conversion(format!(
+                            "the statement's parameter types (OIDs {oids:?}) could not be looked up \
+                             in pg_type (is the transaction aborted?)"
+                        )));
+                    }
                 }
                 Plan::Undescribed => {
                     return Err(Error::new(
@@ -104,11 +129,18 @@ impl Client {
         let mut retried = false;
         loop {
             let ticket = self.submit_part(q, params, None, Part::Read).await?;
-            let resp = self.wait(ticket, q.opts.timeout).await;
-            if !retried && resp.status == Some(TransactionStatus::Idle) && resp.stale_plan() {
-                tracing::debug!(error = ?resp.error, "stale cached statement; re-preparing once");
-                retried = true;
-                continue;
+            let mut resp = self.wait(ticket, q.opts.timeout).await;
+            if resp.stale_plan() {
+                // What the statement's types meant may have changed too.
+                self.types.clear();
+                if !retried && resp.status == Some(TransactionStatus::Idle) {
+                    tracing::debug!(error = ?resp.error, "stale cached statement; re-preparing once");
+                    retried = true;
+                    continue;
+                }
+            }
+            if resp.error.is_none() {
+                self.settle_types(&mut resp).await;
             }
             return resp.into_result();
         }
@@ -210,8 +242,10 @@ impl Client {
             self.describe_flight(&mut st, name, sql, &oids, false)?.0
         };
         let resp = ticket.wait().await.into_result()?;
-        resp.stmt
-            .ok_or_else(|| Error::protocol("prepare lost its statement"))
+        let stmt = resp
+            .stmt
+            .ok_or_else(|| Error::protocol("prepare lost its statement"))?;
+        Ok(self.resolve_stmt(&stmt, false).await?.unwrap_or(stmt))
     }
 
     /// Parses and describes `sql` into the statement cache, so that its
@@ -256,6 +290,12 @@ impl Client {
     pub(crate) async fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
         let ticket = self.submit_simple(sql, false)?;
         let resp = ticket.wait().await.into_result()?;
+        if resp.simple.iter().any(|m| {
+            matches!(m, SimpleQueryMessage::CommandComplete { tag, .. }
+                if crate::engine::response::invalidates_cache(tag))
+        }) {
+            self.types.clear();
+        }
         Ok(resp.simple)
     }
 

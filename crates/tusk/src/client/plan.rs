@@ -24,6 +24,10 @@ pub(super) enum Plan {
     /// A part of an atomic group whose parameter types only the server
     /// can tell, and no description was given: nothing was appended.
     Undescribed,
+    /// The cached statement for the query has parameter types that are not
+    /// built in and were not looked up yet: resolve it, then plan again.
+    /// Nothing was appended.
+    Resolve(Statement),
 }
 
 /// Why an atomic group could not be submitted.
@@ -193,6 +197,14 @@ impl Client {
                         }
                         chosen = Some((s.clone(), true));
                         break;
+                    }
+                    if !part.in_atomic_group()
+                        && (s.types_stale(self.types.generation())
+                            || server.is_some_and(|p| {
+                                p.iter().any(crate::types::registry::is_placeholder)
+                            }))
+                    {
+                        return Ok(Plan::Resolve(s.clone()));
                     }
                     bindbuf.clear();
                     match params::try_bind(bindbuf, "", s.name(), &s.0.modes, server, params, text)
@@ -393,7 +405,7 @@ impl Client {
                     ));
                     break;
                 }
-                Ok(Plan::Undescribed) => {
+                Ok(Plan::Undescribed | Plan::Resolve(_)) => {
                     failed = Some(GroupError::Describe(i));
                     break;
                 }

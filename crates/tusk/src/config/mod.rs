@@ -133,6 +133,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::types::TypeRegistry;
 pub use error::ConfigError;
 pub use hosts::{default_socket_dir, Host, Target};
 pub use modes::{
@@ -196,7 +197,22 @@ pub struct Config {
     statement_cache_bytes: Option<usize>,
     pooler_mode: Option<bool>,
     read_groups: Option<bool>,
+    /// Types looked up from the server, shared by clones of this config.
+    types: SharedTypes,
 }
+
+/// A config's [`TypeRegistry`]: shared by its clones, and not part of
+/// what makes two configs equal.
+#[derive(Clone, Default)]
+struct SharedTypes(std::sync::Arc<TypeRegistry>);
+
+impl PartialEq for SharedTypes {
+    fn eq(&self, _: &SharedTypes) -> bool {
+        true
+    }
+}
+
+impl Eq for SharedTypes {}
 
 impl Config {
     /// An empty configuration: every option at its default.
@@ -443,6 +459,23 @@ impl Config {
     /// in pooler mode).
     pub fn read_groups(&self) -> bool {
         self.read_groups.unwrap_or(false)
+    }
+
+    /// The registry of types that are not built in (enums, composites,
+    /// domains, ranges, extension types), looked up from the server once
+    /// and shared by every connection made from this config or a clone of
+    /// it, such as a pool's connections. See [`TypeRegistry`].
+    pub fn type_registry(&self) -> std::sync::Arc<TypeRegistry> {
+        self.types.0.clone()
+    }
+
+    /// Shares `registry` with the connections made from this config (for
+    /// several configs that reach the same databases). Entries are kept
+    /// per server address and database, so sharing across databases is
+    /// safe.
+    pub fn set_type_registry(&mut self, registry: std::sync::Arc<TypeRegistry>) -> &mut Config {
+        self.types = SharedTypes(registry);
+        self
     }
 }
 

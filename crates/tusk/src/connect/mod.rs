@@ -333,6 +333,7 @@ async fn startup(
     if !config.read_groups() {
         state.prefix = crate::engine::Prefix::Off;
     }
+    let types_key = format!("{addr:?}/{dbname}");
     let shared = Arc::new(Shared {
         state: Mutex::new(state),
         cancel: CancelTarget {
@@ -342,7 +343,9 @@ async fn startup(
             connect_timeout: config.connect_timeout(),
         },
     });
-    Ok(Connection::from_shared(shared))
+    // OIDs are per database: the registry keeps a cache per address and database.
+    let types = config.type_registry().for_database(types_key);
+    Ok(Connection::from_shared(shared, types))
 }
 
 pub(crate) fn db_error(fields: &mut postgres_protocol::message::backend::ErrorFields<'_>) -> Error {

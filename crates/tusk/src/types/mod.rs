@@ -9,7 +9,9 @@
 mod numeric;
 pub(crate) mod params;
 mod raw;
+pub(crate) mod registry;
 
 pub use numeric::Numeric;
 pub use postgres_types::{FromSql, FromSqlOwned, IsNull, Kind, Oid, ToSql, Type};
 pub use raw::RawValue;
+pub use registry::TypeRegistry;

@@ -118,18 +118,32 @@ impl From<BindError> for Error {
 /// The error for parameter `i` (0-based) whose Rust value does not accept
 /// `ty`, the type the statement has for it.
 fn wrong_type(i: usize, ty: &Type, source: Box<dyn std::error::Error + Sync + Send>) -> Error {
-    if Type::from_oid(ty.oid()).is_none() {
-        // Not a built-in type: a user-defined enum, domain, composite or
-        // range, or an extension's type. tusk cannot look these up yet.
+    if crate::types::registry::is_placeholder(ty) {
+        // Not a built-in type, and its lookup in pg_type found nothing.
         return Error::with_source(
             crate::ErrorKind::Conversion,
             format!(
-                "parameter ${} has a type tusk does not know (OID {}: a user-defined enum, \
-                 domain, composite or range type, or an extension's type); such parameters \
-                 are not supported yet: send the value as text and cast it in SQL \
-                 (`$1::text::the_type`)",
+                "parameter ${} has a type tusk could not look up (OID {}); send the value \
+                 as text and cast it in SQL (`$1::text::the_type`)",
                 i + 1,
                 ty.oid()
+            ),
+            source,
+        );
+    }
+    if Type::from_oid(ty.oid()).is_none() {
+        // A user-defined or extension type, looked up: the Rust value's
+        // type does not match it (a derive's name, labels or fields).
+        return Error::with_source(
+            crate::ErrorKind::Conversion,
+            format!(
+                "cannot send parameter ${} as {}.{} ({}): the Rust type does not accept it \
+                 (check #[postgres(name = ...)], the enum's labels or the composite's fields; \
+                 after ALTER TYPE elsewhere, call clear_type_cache())",
+                i + 1,
+                ty.schema(),
+                ty.name(),
+                kind_name(ty)
             ),
             source,
         );
@@ -139,6 +153,21 @@ fn wrong_type(i: usize, ty: &Type, source: Box<dyn std::error::Error + Sync + Se
         format!("cannot send parameter ${} as {}", i + 1, ty.name()),
         source,
     )
+}
+
+/// What sort of type `ty` is, in words.
+pub(crate) fn kind_name(ty: &Type) -> &'static str {
+    use postgres_types::Kind;
+    match ty.kind() {
+        Kind::Enum(_) => "an enum",
+        Kind::Composite(_) => "a composite",
+        Kind::Domain(_) => "a domain",
+        Kind::Array(_) => "an array",
+        Kind::Range(_) => "a range",
+        Kind::Multirange(_) => "a multirange",
+        Kind::Pseudo => "a pseudo-type",
+        _ => "a base type",
+    }
 }
 
 /// Appends a Bind message for `params` to `buf`, telling a mismatch (try
@@ -211,7 +240,18 @@ fn bind_inner(
         };
         let len_at = buf.len();
         buf.put_i32(0);
-        let is_null = v.to_sql_checked(ty, buf).map_err(|e| {
+        let mut r = v.to_sql_checked(ty, buf);
+        if let (Err(e), postgres_types::Kind::Domain(_)) = (&r, ty.kind()) {
+            // A domain travels as its base type (the same bytes), for a
+            // value of the base type's Rust type.
+            if e.is::<WrongType>() {
+                if let Some(base) = crate::types::registry::strip_domains(ty) {
+                    buf.truncate(len_at + 4);
+                    r = v.to_sql_checked(&base, buf);
+                }
+            }
+        }
+        let is_null = r.map_err(|e| {
             if !e.is::<WrongType>() {
                 return Value(Error::with_source(
                     crate::ErrorKind::Conversion,
