@@ -316,7 +316,11 @@ fn build_one(
         ),
         "d" => Kind::Domain(sub(r.base)),
         "r" => Kind::Range(sub(r.range_subtype)),
-        "m" => Kind::Multirange(sub(r.multirange_of)),
+        // Of its range's subtype, as postgres-types' built-in multiranges.
+        "m" => {
+            let subtype = rows.get(&r.multirange_of).map_or(0, |x| x.range_subtype);
+            Kind::Multirange(sub(subtype))
+        }
         "p" => Kind::Pseudo,
         _ if r.is_array => Kind::Array(sub(r.elem)),
         _ => Kind::Simple,

@@ -25,6 +25,7 @@ mod stream_release;
 mod timed_stream;
 mod timeouts;
 mod user_types;
+mod value;
 
 #[path = "../common/connect.rs"]
 mod connect;
