@@ -63,6 +63,10 @@ pub(crate) struct StmtInner {
     /// types were resolved (`u64::MAX`: it has none): a statement resolved
     /// before the registry was cleared is resolved again before it runs.
     pub types_gen: std::sync::atomic::AtomicU64,
+    /// Its description holds no type left to look up and marks the
+    /// columns to ask for as text: nothing to resolve until the type
+    /// registry is cleared.
+    pub settled: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for StmtInner {
@@ -102,7 +106,20 @@ impl Statement {
             pending: std::sync::atomic::AtomicU64::new(0),
             handed_over: std::sync::atomic::AtomicBool::new(false),
             types_gen: std::sync::atomic::AtomicU64::new(u64::MAX),
+            settled: std::sync::atomic::AtomicBool::new(false),
         }))
+    }
+
+    /// Whether [`StmtInner::settled`].
+    pub(crate) fn settled(&self) -> bool {
+        self.0.settled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets [`StmtInner::settled`].
+    pub(crate) fn set_settled(&self) {
+        self.0
+            .settled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether this statement's looked-up types were resolved before the
@@ -128,6 +145,7 @@ impl Statement {
             pending: std::sync::atomic::AtomicU64::new(self.pending()),
             handed_over: std::sync::atomic::AtomicBool::new(false),
             types_gen: std::sync::atomic::AtomicU64::new(gen),
+            settled: std::sync::atomic::AtomicBool::new(true),
         }));
         let _ = new.0.described.set(described);
         new

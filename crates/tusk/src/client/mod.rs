@@ -100,7 +100,7 @@ impl Client {
                     };
                 }
                 Plan::Resolve(s) => {
-                    if self.resolve_stmt(&s, true).await?.is_none() {
+                    if self.resolve_stmt(&s, true).await?.is_none() && !s.settled() {
                         let oids: Vec<u32> = s.params().iter().map(|t| t.oid()).collect();
                         return Err(Error::conversion(format!(
                             "the statement's parameter types (OIDs {oids:?}) could not be looked up \
@@ -138,6 +138,26 @@ impl Client {
                     retried = true;
                     continue;
                 }
+            }
+            if !retried
+                && resp.status == Some(TransactionStatus::Idle)
+                && resp.cached
+                && resp.rows.is_empty()
+                && resp.error.as_ref().is_some_and(no_binary_output)
+            {
+                // A first run asked for every column in binary, and one has
+                // no binary form: the server failed as the first row was
+                // to be sent, and rolled the statement back (outside a
+                // transaction); the statement is described now, so it runs
+                // again asking for that column as text. (Effects no
+                // rollback undoes, such as `nextval`, happen twice.)
+                if let Some(s) = &resp.stmt {
+                    if let Err(e) = self.resolve_stmt(s, true).await {
+                        tracing::warn!(error = %e, "looking up the statement's types failed");
+                    }
+                }
+                retried = true;
+                continue;
             }
             if resp.error.is_none() {
                 self.settle_types(&mut resp).await;
@@ -267,7 +287,11 @@ impl Client {
             st.cache.insert(sql, stmt);
             ticket
         };
-        ticket.wait().await.into_result().map(|_| ())
+        let resp = ticket.wait().await.into_result()?;
+        if let Some(s) = &resp.stmt {
+            self.resolve_stmt(s, true).await?;
+        }
+        Ok(())
     }
 
     /// Runs a query and returns all rows.
@@ -330,6 +354,16 @@ impl Client {
             t.finished = true;
         }
     }
+}
+
+/// The server cannot send a column's type in binary (`42883` "no binary
+/// output function available for type ..."), raised as the first row is
+/// to be sent.
+fn no_binary_output(e: &Error) -> bool {
+    e.as_db_error().is_some_and(|db| {
+        db.code == crate::error::SqlState::UNDEFINED_FUNCTION
+            && db.routine.as_deref() == Some("getTypeBinaryOutputInfo")
+    })
 }
 
 /// A timed query's response, with the server's `57014` (its cancel landed)

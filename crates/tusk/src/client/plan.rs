@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind};
 use crate::query::Query;
 use crate::sql_text;
 use crate::statement::{ParamMode, Statement};
-use crate::types::params::{self, Param};
+use crate::types::params::{self, Formats, Param};
 
 /// What building a query's flight produced.
 pub(super) enum Plan {
@@ -151,7 +151,7 @@ impl Client {
                 modes,
                 Some(&d.params),
                 params,
-                text,
+                Formats::of(text, Some(&d.desc.columns)),
             )?;
             st.append_closes();
             // An unnamed statement (pooler mode): parsed again in this
@@ -198,17 +198,26 @@ impl Client {
                         chosen = Some((s.clone(), true));
                         break;
                     }
+                    // Described, but its types not looked up yet, or
+                    // looked up before the type registry was cleared, or
+                    // its columns not marked for per-column formats.
                     if !part.in_atomic_group()
-                        && (s.types_stale(self.types.generation())
-                            || server.is_some_and(|p| {
-                                p.iter().any(crate::types::registry::is_placeholder)
-                            }))
+                        && server.is_some()
+                        && (!s.settled() || s.types_stale(self.types.generation()))
                     {
                         return Ok(Plan::Resolve(s.clone()));
                     }
                     bindbuf.clear();
-                    match params::try_bind(bindbuf, "", s.name(), &s.0.modes, server, params, text)
-                    {
+                    let formats = Formats::of(text, s.described().map(|d| &d.desc.columns[..]));
+                    match params::try_bind(
+                        bindbuf,
+                        "",
+                        s.name(),
+                        &s.0.modes,
+                        server,
+                        params,
+                        formats,
+                    ) {
                         Ok(()) => {
                             chosen = Some((s.clone(), false));
                             break;
@@ -282,7 +291,15 @@ impl Client {
                 Some(Arc::downgrade(&st.to_close)),
             );
             if !infer {
-                params::try_bind(bindbuf, "", stmt.name(), &stmt.0.modes, None, params, text)?;
+                params::try_bind(
+                    bindbuf,
+                    "",
+                    stmt.name(),
+                    &stmt.0.modes,
+                    None,
+                    params,
+                    Formats::of(text, None),
+                )?;
             }
             st.append_closes();
             resp.parse = ParseStep::Sent;
@@ -316,7 +333,15 @@ impl Client {
         // Unnamed statement: Parse/Describe/Bind/Execute/Sync in one flight.
         let stmt = Statement::new(String::new(), q.sql.into(), modes, None);
         if !infer {
-            params::try_bind(bindbuf, "", "", &stmt.0.modes, None, params, text)?;
+            params::try_bind(
+                bindbuf,
+                "",
+                "",
+                &stmt.0.modes,
+                None,
+                params,
+                Formats::of(text, None),
+            )?;
         }
         st.append_closes();
         resp.parse = ParseStep::Sent;
@@ -458,7 +483,7 @@ impl Client {
                     &s.0.modes,
                     server,
                     params,
-                    false,
+                    Formats::Binary,
                 )
                 .is_ok()
         })

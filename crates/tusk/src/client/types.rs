@@ -15,6 +15,7 @@ use crate::query::Query;
 use crate::row::{Column, Row, RowDesc};
 use crate::statement::{Described, Statement};
 use crate::types::registry::{self, is_placeholder, TypeRow};
+use crate::types::value::binary_ok;
 
 impl Client {
     /// Looks up `oids` (and every type they are made of) in one query and
@@ -102,13 +103,20 @@ impl Client {
         // Resolved before the registry was cleared: every type that is not
         // built in is looked up again (an ALTER TYPE may have changed it).
         let stale = stmt.types_stale(gen);
+        if stmt.settled() && !stale {
+            return Ok(None);
+        }
         let needs = |t: &Type| is_placeholder(t) || (stale && Type::from_oid(t.oid()).is_none());
         let all = || {
             d.params
                 .iter()
                 .chain(d.desc.columns.iter().map(|c| &c.type_))
         };
-        if !all().any(needs) {
+        // A column whose type tusk does not decode in binary is asked for
+        // as text (per-column result formats).
+        let marked = |c: &Column| c.text != !binary_ok(&c.type_);
+        if !all().any(needs) && d.desc.columns.iter().all(marked) {
+            stmt.set_settled();
             return Ok(None);
         }
         self.ensure_known(all().filter(|t| needs(t))).await?;
@@ -124,9 +132,13 @@ impl Client {
             .desc
             .columns
             .iter()
-            .map(|c| Column {
-                type_: fresh(&c.type_),
-                ..c.clone()
+            .map(|c| {
+                let type_ = fresh(&c.type_);
+                Column {
+                    text: !binary_ok(&type_),
+                    type_,
+                    ..c.clone()
+                }
             })
             .collect();
         if !stale
@@ -134,7 +146,7 @@ impl Client {
             && columns
                 .iter()
                 .zip(&d.desc.columns)
-                .all(|(a, b)| a.type_ == b.type_)
+                .all(|(a, b)| a.type_ == b.type_ && a.text == b.text)
         {
             // Still unknown (the lookup found nothing, or was skipped).
             return Ok(None);

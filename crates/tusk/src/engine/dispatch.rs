@@ -312,6 +312,7 @@ impl Engine {
                 table_oid: f.table_oid(),
                 column_id: f.column_id(),
                 type_modifier: f.type_modifier(),
+                text: false,
             });
         }
         let text = resp.proto == Proto::Simple || resp.text_results;

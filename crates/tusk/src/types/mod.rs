@@ -12,7 +12,7 @@ mod numeric;
 pub(crate) mod params;
 mod raw;
 pub(crate) mod registry;
-mod value;
+pub(crate) mod value;
 
 pub use numeric::Numeric;
 pub use postgres_types::{FromSql, FromSqlOwned, IsNull, Kind, Oid, ToSql, Type};

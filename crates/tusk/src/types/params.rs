@@ -5,6 +5,7 @@ use bytes::{BufMut, BytesMut};
 use postgres_types::{ToSql, Type, WrongType};
 
 use crate::error::Error;
+use crate::row::Column;
 use crate::statement::ParamMode;
 
 /// One query parameter: any `ToSql` value (the one way to pass parameters).
@@ -115,6 +116,30 @@ impl From<BindError> for Error {
     }
 }
 
+/// The result formats a Bind asks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Formats<'a> {
+    /// Every column in binary.
+    Binary,
+    /// Every column in text ([`Query::text`](crate::Query::text)).
+    Text,
+    /// Column by column, as the statement's description marks them
+    /// (`Column::text`: a type tusk does not decode in binary).
+    Columns(&'a [Column]),
+}
+
+impl<'a> Formats<'a> {
+    /// The formats for a statement described with `columns` (if known),
+    /// or all text when `text` is asked for.
+    pub(crate) fn of(text: bool, columns: Option<&'a [Column]>) -> Formats<'a> {
+        match columns {
+            _ if text => Formats::Text,
+            Some(c) if c.iter().any(|c| c.text) => Formats::Columns(c),
+            _ => Formats::Binary,
+        }
+    }
+}
+
 /// The error for parameter `i` (0-based) whose Rust value does not accept
 /// `ty`, the type the statement has for it.
 fn wrong_type(i: usize, ty: &Type, source: Box<dyn std::error::Error + Sync + Send>) -> Error {
@@ -181,18 +206,10 @@ pub(crate) fn try_bind(
     modes: &[ParamMode],
     server_types: Option<&[Type]>,
     params: &[Param<'_>],
-    text_results: bool,
+    formats: Formats<'_>,
 ) -> Result<(), BindError> {
     let start = buf.len();
-    let r = bind_inner(
-        buf,
-        portal,
-        statement,
-        modes,
-        server_types,
-        params,
-        text_results,
-    );
+    let r = bind_inner(buf, portal, statement, modes, server_types, params, formats);
     if r.is_err() {
         buf.truncate(start);
     }
@@ -206,7 +223,7 @@ fn bind_inner(
     modes: &[ParamMode],
     server_types: Option<&[Type]>,
     params: &[Param<'_>],
-    text_results: bool,
+    formats: Formats<'_>,
 ) -> Result<(), BindError> {
     use BindError::{Mismatch, Unfit, Value};
     if params.len() != modes.len() {
@@ -277,8 +294,24 @@ fn bind_inner(
         };
         buf[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
     }
-    buf.put_i16(1);
-    buf.put_i16(if text_results { 0 } else { 1 });
+    match formats {
+        Formats::Binary => {
+            buf.put_i16(1);
+            buf.put_i16(1);
+        }
+        Formats::Text => {
+            buf.put_i16(1);
+            buf.put_i16(0);
+        }
+        Formats::Columns(cols) => {
+            let n = i16::try_from(cols.len())
+                .map_err(|_| Value(Error::conversion("more than 32767 result columns")))?;
+            buf.put_i16(n);
+            for c in cols {
+                buf.put_i16(if c.text { 0 } else { 1 });
+            }
+        }
+    }
     let len =
         i32::try_from(buf.len() - start - 1).map_err(|_| Value(too_large("the Bind message")))?;
     buf[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
@@ -353,7 +386,7 @@ mod tests {
             &[ParamMode::Binary(Type::INT4)],
             None,
             &[],
-            false,
+            Formats::Binary,
         )
         .unwrap_err()
         .into();
@@ -366,7 +399,7 @@ mod tests {
             &[ParamMode::Binary(Type::INT4)],
             None,
             &[&"no"],
-            false,
+            Formats::Binary,
         )
         .unwrap_err()
         .into();

@@ -10,6 +10,7 @@ mod cache_confirmed;
 mod cancel;
 mod copy;
 mod faults;
+mod formats;
 mod from_row;
 mod groups;
 mod low_water;
