@@ -31,7 +31,9 @@ impl Client {
             if st.tx_status == TransactionStatus::Failed {
                 return Ok(());
             }
-            let q = Query::new(registry::LOOKUP_SQL);
+            // Uncached: lookups are rare, and a cached statement would
+            // itself go through the settling a lookup serves.
+            let q = Query::new(registry::LOOKUP_SQL).uncached();
             match self.build(&mut st, &q, &[&oids], None, None, Part::Whole)? {
                 Plan::Run(t) => t,
                 _ => {
@@ -114,7 +116,7 @@ impl Client {
         };
         // A column whose type tusk does not decode in binary is asked for
         // as text (per-column result formats).
-        let marked = |c: &Column| c.text != !binary_ok(&c.type_);
+        let marked = |c: &Column| c.text == !binary_ok(&c.type_);
         if !all().any(needs) && d.desc.columns.iter().all(marked) {
             stmt.set_settled();
             return Ok(None);
@@ -151,11 +153,20 @@ impl Client {
             // Still unknown (the lookup found nothing, or was skipped).
             return Ok(None);
         }
+        // Only a statement with looked-up types needs them again after the
+        // registry is cleared.
+        let looked_up = params
+            .iter()
+            .chain(columns.iter().map(|c| &c.type_))
+            .any(|t| Type::from_oid(t.oid()).is_none());
         let desc = Arc::new(RowDesc {
             columns,
             text: d.desc.text,
         });
-        let new = stmt.replaced(Described { params, desc }, gen);
+        let new = stmt.replaced(
+            Described { params, desc },
+            if looked_up { gen } else { u64::MAX },
+        );
         // One handle closes the server-side statement: the new one when it
         // takes the old one's place (or the old one was the caller's own),
         // else the old one (its other holders).
