@@ -174,14 +174,18 @@ pub(crate) fn strip_domains(ty: &Type) -> Option<Type> {
     }
 }
 
-/// The lookup: the types asked for and, recursively, every type they are
-/// made of (array elements, composite attributes, domain base types, range
-/// subtypes, a multirange's range), in one query. Every name is qualified
+/// The lookup: the types asked for, their array types, and, recursively,
+/// every type they are made of (array elements, composite attributes,
+/// domain base types, range subtypes, a multirange's range), in one query. Every name is qualified
 /// and every operator spelled `OPERATOR(pg_catalog.x)`, so no `search_path`
 /// can redirect it.
 pub(crate) const LOOKUP_SQL: &str = "\
 WITH RECURSIVE tusk_types(oid) AS (
     SELECT pg_catalog.unnest($1::pg_catalog.oid[])
+  UNION
+    SELECT a.typarray FROM pg_catalog.pg_type a
+    WHERE a.oid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])
+      AND a.typarray OPERATOR(pg_catalog.<>) 0::pg_catalog.oid
   UNION
     SELECT d.dep
     FROM tusk_types s
