@@ -116,7 +116,7 @@ impl Client {
         };
         // A column whose type tusk does not decode in binary is asked for
         // as text (per-column result formats).
-        let marked = |c: &Column| c.text == !binary_ok(&c.type_);
+        let marked = |c: &Column| c.text != binary_ok(&c.type_);
         if !all().any(needs) && d.desc.columns.iter().all(marked) {
             stmt.set_settled();
             return Ok(None);

@@ -374,7 +374,7 @@ fn decode(ty: &Type, raw: &[u8], depth: usize) -> Result<Value, BoxError> {
         }
         Type::BIT | Type::VARBIT => {
             let v = wire::varbit_from_sql(raw)?;
-            let n = usize::try_from(v.len())?;
+            let n = v.len();
             let mut s = String::with_capacity(n);
             for i in 0..n {
                 let byte = v.bytes().get(i / 8).ok_or("short bit string")?;
@@ -627,10 +627,10 @@ fn push_offset(s: &mut String, east_secs: i32) {
     let sign = if east_secs < 0 { '-' } else { '+' };
     let a = east_secs.unsigned_abs();
     let _ = write!(s, "{sign}{:02}", a / 3600);
-    if a % 3600 != 0 {
+    if !a.is_multiple_of(3600) {
         let _ = write!(s, ":{:02}", a / 60 % 60);
     }
-    if a % 60 != 0 {
+    if !a.is_multiple_of(60) {
         let _ = write!(s, ":{:02}", a % 60);
     }
 }
