@@ -139,10 +139,11 @@ impl<'a> Batch<'a> {
         for (t, (q, _)) in tickets.into_iter().zip(&self.items) {
             out.push(match t {
                 Ok(t) => {
-                    let mut r = client.wait(t, q.opts.timeout).await;
-                    if r.error.is_none() {
-                        client.settle_types(&mut r).await;
-                    }
+                    let r = client.wait(t, q.opts.timeout).await;
+                    let r = match client.settle_now(r) {
+                        Ok(r) => r,
+                        Err(f) => f.await,
+                    };
                     r.into_result().map(|r| QueryResult {
                         rows_affected: r.rows_affected(),
                         tag: r.tag.clone().unwrap_or_default(),
@@ -231,9 +232,14 @@ impl<'a> Batch<'a> {
             }
             let failed = resps.iter().position(|r| r.error.is_some());
             let Some(i) = failed else {
-                for r in &mut resps {
-                    client.settle_types(r).await;
+                let mut settled = Vec::with_capacity(resps.len());
+                for r in resps {
+                    settled.push(match client.settle_now(r) {
+                        Ok(r) => r,
+                        Err(f) => f.await,
+                    });
                 }
+                let resps = settled;
                 return Ok(resps
                     .into_iter()
                     .map(|r| {

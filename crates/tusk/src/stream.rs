@@ -88,7 +88,7 @@ impl RowStream {
                 }
                 return Err(e);
             }
-            s.settle_types(client).await;
+            Box::pin(s.settle_types(client)).await;
             return Ok(s);
         }
     }

@@ -62,7 +62,10 @@ impl Client {
             .filter(|t| Type::from_oid(t.oid()).is_none() && self.types.get(t.oid()).is_none())
             .map(Type::oid)
             .collect();
-        self.lookup_types(missing.into_iter().collect()).await
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Box::pin(self.lookup_types(missing.into_iter().collect())).await
     }
 
     /// `d` with its placeholder column types resolved from the registry;
@@ -224,6 +227,44 @@ impl Client {
             return None;
         }
         self.fix_desc(desc).map(Arc::new)
+    }
+
+    /// Whether [`Client::settle_types`] has anything to do for `resp`
+    /// (checked without awaiting, so that the common case neither grows
+    /// the caller's future nor allocates).
+    pub(crate) fn needs_settling(&self, resp: &crate::engine::Response) -> bool {
+        resp.tag
+            .as_deref()
+            .is_some_and(crate::engine::response::invalidates_cache)
+            || resp
+                .stmt
+                .as_ref()
+                .is_some_and(|s| !s.settled() || s.types_stale(self.types.generation()))
+            || resp
+                .rows
+                .front()
+                .is_some_and(|r| r.desc.columns.iter().any(|c| is_placeholder(&c.type_)))
+    }
+
+    /// `resp` when there is nothing to settle (no await: the caller's
+    /// future does not grow); else the boxed [`Client::settle_types`] to
+    /// await, which hands it back.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn settle_now(
+        &self,
+        resp: crate::engine::Response,
+    ) -> Result<
+        crate::engine::Response,
+        std::pin::Pin<Box<dyn std::future::Future<Output = crate::engine::Response> + Send + '_>>,
+    > {
+        if resp.error.is_some() || !self.needs_settling(&resp) {
+            return Ok(resp);
+        }
+        Err(Box::pin(async move {
+            let mut resp = resp;
+            self.settle_types(&mut resp).await;
+            resp
+        }))
     }
 
     /// What a finished response says about types: DDL clears the registry

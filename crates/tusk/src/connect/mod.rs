@@ -296,7 +296,7 @@ async fn connect_inner(config: &Config, t: &Target, mode: SslMode) -> Result<Con
     if is_tcp && direct && mode.requires_tls() {
         // No SSLRequest: the TLS handshake starts at once (PostgreSQL 17).
         let params = tls_params(config, mode)?;
-        start_tls(&mut io, &params, &tls_host, t).await?;
+        Box::pin(start_tls(&mut io, &params, &tls_host, t)).await?;
     } else if is_tcp && !matches!(mode, SslMode::Disable | SslMode::Allow) {
         let params = tls_params(config, mode)?;
         let mut buf = BytesMut::new();
@@ -309,7 +309,7 @@ async fn connect_inner(config: &Config, t: &Target, mode: SslMode) -> Result<Con
             .await
             .map_err(|e| Error::io("reading the SSLRequest answer failed", e))?
         {
-            b'S' => start_tls(&mut io, &params, &tls_host, t).await?,
+            b'S' => Box::pin(start_tls(&mut io, &params, &tls_host, t)).await?,
             b'N' => {
                 if mode.requires_tls() {
                     return Err(Error::new(

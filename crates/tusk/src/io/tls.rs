@@ -137,65 +137,88 @@ fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     Ok(certs)
 }
 
-/// Builds the client configuration.
+/// Builds the client configuration. (In small functions: a connect runs
+/// deep inside a pool's futures, and debug builds give every local of a
+/// function its own stack slot.)
 pub(crate) fn client_config(p: &TlsParams) -> Result<ClientTls, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = verifier(p, &provider)?;
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(p.min_version, p.max_version)?)
-        .map_err(|e| Error::config(format!("TLS setup failed: {e}")))?;
-    let builder = match p.verify {
-        Verify::None => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider.clone()))),
-        Verify::Chain | Verify::Full => {
-            let mut roots = rustls::RootCertStore::empty();
-            match &p.root_cert {
-                Some(path) => {
-                    for c in load_certs(path)? {
-                        roots.add(c).map_err(|e| {
-                            Error::config(format!(
-                                "bad root certificate in {}: {e}",
-                                path.display()
-                            ))
-                        })?;
-                    }
-                }
-                None => {
-                    let found = rustls_native_certs::load_native_certs();
-                    for c in found.certs {
-                        let _ = roots.add(c);
-                    }
-                    if roots.is_empty() {
-                        return Err(Error::config(
-                            "sslmode requires certificate verification but no root certificate was given \
-                             (set sslrootcert) and the system store is empty",
-                        ));
-                    }
-                }
-            }
-            // With CRLs, as libpq (CRL_CHECK_ALL): every certificate of the
-            // chain but the root needs its issuer's CRL.
-            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider.clone(),
-            )
-            .with_crls(load_crls(&p.crls)?)
-            .build()
-            .map_err(|e| Error::config(format!("TLS verifier setup failed: {e}")))?;
-            if p.verify == Verify::Full {
-                builder.with_webpki_verifier(webpki)
-            } else {
-                builder
-                    .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(ChainOnly(webpki)))
+        .map_err(|e| Error::config(format!("TLS setup failed: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let asked = Arc::new(AtomicBool::new(false));
+    let mut config = match client_cert(p, &provider, &asked)? {
+        Some(resolver) => builder.with_client_cert_resolver(resolver),
+        None => builder.with_no_client_auth(),
+    };
+    if p.alpn {
+        config.alpn_protocols = vec![b"postgresql".to_vec()];
+    }
+    Ok(ClientTls {
+        config: Arc::new(config),
+        cert_requested: (p.cert_mode == crate::config::SslCertMode::Require).then_some(asked),
+    })
+}
+
+/// How the server's certificate is checked (`sslmode`, `sslrootcert`, CRLs).
+fn verifier(
+    p: &TlsParams,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, Error> {
+    if p.verify == Verify::None {
+        return Ok(Arc::new(NoVerify(provider.clone())));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    match &p.root_cert {
+        Some(path) => {
+            for c in load_certs(path)? {
+                roots.add(c).map_err(|e| {
+                    Error::config(format!("bad root certificate in {}: {e}", path.display()))
+                })?;
             }
         }
-    };
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            for c in found.certs {
+                let _ = roots.add(c);
+            }
+            if roots.is_empty() {
+                return Err(Error::config(
+                    "sslmode requires certificate verification but no root certificate was given \
+                     (set sslrootcert) and the system store is empty",
+                ));
+            }
+        }
+    }
+    // With CRLs, as libpq (CRL_CHECK_ALL): every certificate of the chain
+    // but the root needs its issuer's CRL.
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .with_crls(load_crls(&p.crls)?)
+    .build()
+    .map_err(|e| Error::config(format!("TLS verifier setup failed: {e}")))?;
+    Ok(if p.verify == Verify::Full {
+        webpki
+    } else {
+        Arc::new(ChainOnly(webpki))
+    })
+}
+
+/// The client certificate to send when the server asks (`sslcert`,
+/// `sslkey`, `sslcertmode`); `None`: none is sent.
+fn client_cert(
+    p: &TlsParams,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+    asked: &Arc<AtomicBool>,
+) -> Result<Option<Arc<dyn rustls::client::ResolvesClientCert>>, Error> {
     use crate::config::SslCertMode;
-    let asked = Arc::new(AtomicBool::new(false));
-    let mut config = match (&p.client_cert, &p.client_key) {
+    match (&p.client_cert, &p.client_key) {
         // sslcertmode=disable: never send one, configured or not.
-        _ if p.cert_mode == SslCertMode::Disable => builder.with_no_client_auth(),
+        _ if p.cert_mode == SslCertMode::Disable => Ok(None),
         (Some(cert), Some(key)) => {
             let certs = load_certs(cert)?;
             let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
@@ -208,29 +231,20 @@ pub(crate) fn client_config(p: &TlsParams) -> Result<ClientTls, Error> {
             let key = Arc::new(rustls::sign::CertifiedKey::new(certs, signer));
             key.keys_match()
                 .map_err(|e| Error::config(format!("bad client certificate or key: {e}")))?;
-            builder.with_client_cert_resolver(Arc::new(ClientCert {
+            Ok(Some(Arc::new(ClientCert {
                 key,
                 asked: asked.clone(),
-            }))
+            })))
         }
         (Some(_), None) | (None, Some(_)) => {
-            return Err(Error::config("sslcert and sslkey must be given together"));
+            Err(Error::config("sslcert and sslkey must be given together"))
         }
-        (None, None) if p.cert_mode == SslCertMode::Require => {
-            return Err(Error::config(
-                "sslcertmode=require needs a client certificate: set sslcert and sslkey \
-                 (or put them in ~/.postgresql/postgresql.crt and .key)",
-            ));
-        }
-        (None, None) => builder.with_no_client_auth(),
-    };
-    if p.alpn {
-        config.alpn_protocols = vec![b"postgresql".to_vec()];
+        (None, None) if p.cert_mode == SslCertMode::Require => Err(Error::config(
+            "sslcertmode=require needs a client certificate: set sslcert and sslkey \
+             (or put them in ~/.postgresql/postgresql.crt and .key)",
+        )),
+        (None, None) => Ok(None),
     }
-    Ok(ClientTls {
-        config: Arc::new(config),
-        cert_requested: (p.cert_mode == SslCertMode::Require).then_some(asked),
-    })
 }
 
 /// The name rustls checks the certificate against.
