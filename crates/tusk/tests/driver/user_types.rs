@@ -495,3 +495,39 @@ async fn mismatched_derives_fail_clearly() {
         Ok,
     }
 }
+
+/// In pooler mode (unnamed statements, nothing spanning two flights) the
+/// types are looked up once, and every query, cold each time, reads them.
+#[tokio::test]
+async fn pooler_mode_reads_user_types() {
+    let db = crate::db();
+    let c = tusk::connect(&format!("{}?pooler_mode=on", db.url()))
+        .await
+        .unwrap();
+    c.execute_script(SCHEMA).await.unwrap();
+    for _ in 0..3 {
+        let m: Mood = c
+            .query_scalar("SELECT $1::mood", &[&Mood::Sad])
+            .await
+            .unwrap();
+        assert_eq!(m, Mood::Sad);
+        let v: Vec<Mood> = c
+            .query_scalar("SELECT ARRAY['ok', 'happy']::mood[]", &[])
+            .await
+            .unwrap();
+        assert_eq!(v, vec![Mood::Ok, Mood::Happy]);
+        let p: Point2 = c
+            .query_scalar("SELECT ROW(1, NULL)::point2", &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            p,
+            Point2 {
+                x: Some(1),
+                label: None
+            }
+        );
+    }
+    assert_eq!(c.cached_statements(), 0);
+    assert!(c.type_lookups() <= 3, "{} lookups", c.type_lookups());
+}
