@@ -13,6 +13,7 @@ pub(crate) mod params;
 mod raw;
 pub(crate) mod registry;
 pub(crate) mod value;
+mod value_text;
 
 pub use numeric::Numeric;
 pub use postgres_types::{FromSql, FromSqlOwned, IsNull, Kind, Oid, ToSql, Type};
