@@ -7,9 +7,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    date_time_ymd, BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason,
+    RevokedCertParams, SanType, SerialNumber,
 };
+
+/// The serial number of a TLS cluster's server certificate (what a CRL
+/// from [`Tls::crl`] revokes).
+const SERVER_SERIAL: u64 = 0x7e57_0001;
 
 use crate::env::{write_private, Env};
 use crate::error::{Error, Result};
@@ -66,6 +71,7 @@ impl Tls {
         ];
         server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         server.use_authority_key_identifier_extension = true;
+        server.serial_number = Some(SerialNumber::from(SERVER_SERIAL));
         let server_key = KeyPair::generate()?;
         let server_cert = server.signed_by(&server_key, &issuer)?;
 
@@ -86,6 +92,33 @@ impl Tls {
             0o600,
         )?;
         Ok(tls)
+    }
+
+    /// A certificate revocation list signed by the CA, revoking the server
+    /// certificate or nothing; returns its PEM file.
+    pub fn crl(&self, revoke_server: bool) -> Result<PathBuf> {
+        let n = self.issued.fetch_add(1, Ordering::Relaxed);
+        let params = CertificateRevocationListParams {
+            this_update: date_time_ymd(2024, 1, 1),
+            next_update: date_time_ymd(2100, 1, 1),
+            crl_number: SerialNumber::from(n + 1),
+            issuing_distribution_point: None,
+            revoked_certs: if revoke_server {
+                vec![RevokedCertParams {
+                    serial_number: SerialNumber::from(SERVER_SERIAL),
+                    revocation_time: date_time_ymd(2024, 1, 1),
+                    reason_code: Some(RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                }]
+            } else {
+                Vec::new()
+            },
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        let crl = params.signed_by(&self.issuer)?;
+        let path = self.dir.join(format!("crl-{n}.pem"));
+        write_private(&path, crl.pem()?.as_bytes(), 0o644)?;
+        Ok(path)
     }
 
     /// A client certificate with CN = `user`, signed by the CA; returns

@@ -138,15 +138,18 @@ impl<'a> Batch<'a> {
         let mut out = Vec::with_capacity(tickets.len());
         for (t, (q, _)) in tickets.into_iter().zip(&self.items) {
             out.push(match t {
-                Ok(t) => client
-                    .wait(t, q.opts.timeout)
-                    .await
-                    .into_result()
-                    .map(|r| QueryResult {
+                Ok(t) => {
+                    let r = client.wait(t, q.opts.timeout).await;
+                    let r = match client.settle_now(r) {
+                        Ok(r) => r,
+                        Err(f) => f.await,
+                    };
+                    r.into_result().map(|r| QueryResult {
                         rows_affected: r.rows_affected(),
                         tag: r.tag.clone().unwrap_or_default(),
                         rows: r.rows.into(),
-                    }),
+                    })
+                }
                 Err(e) => Err(e),
             });
         }
@@ -229,6 +232,14 @@ impl<'a> Batch<'a> {
             }
             let failed = resps.iter().position(|r| r.error.is_some());
             let Some(i) = failed else {
+                let mut settled = Vec::with_capacity(resps.len());
+                for r in resps {
+                    settled.push(match client.settle_now(r) {
+                        Ok(r) => r,
+                        Err(f) => f.await,
+                    });
+                }
+                let resps = settled;
                 return Ok(resps
                     .into_iter()
                     .map(|r| {
@@ -241,6 +252,9 @@ impl<'a> Batch<'a> {
                     .collect());
             };
             let r = &resps[i];
+            if r.stale_plan() {
+                client.types.clear();
+            }
             let status = resps
                 .last()
                 .map_or(Some(TransactionStatus::Idle), |r| r.status);

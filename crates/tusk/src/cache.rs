@@ -115,6 +115,26 @@ impl StatementCache {
         }
     }
 
+    /// Puts `new` (the same server-side statement, described with
+    /// looked-up types) in the place of `old`, if `old` itself is still
+    /// cached; false when it is not.
+    pub(crate) fn replace(&mut self, old: &Statement, new: Statement) -> bool {
+        let Some(e) = self.map.peek_mut(old.sql()) else {
+            return false;
+        };
+        match e
+            .variants
+            .iter_mut()
+            .find(|s| std::sync::Arc::ptr_eq(&s.0, &old.0))
+        {
+            Some(s) => {
+                *s = new;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The server confirmed `stmt` (ParseComplete): it is usable by every
     /// caller from now on. When concurrent callers each prepared the same
     /// SQL with the same parameter modes, only the first one confirmed

@@ -43,9 +43,12 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    pub(crate) fn from_shared(shared: Arc<Shared>) -> Connection {
+    pub(crate) fn from_shared(
+        shared: Arc<Shared>,
+        types: Arc<crate::types::registry::TypeCache>,
+    ) -> Connection {
         Connection {
-            client: Client { shared },
+            client: Client { shared, types },
         }
     }
 
@@ -104,6 +107,23 @@ impl Connection {
             .shared
             .lock()
             .set_notice_handler(Some(Arc::new(handler)));
+    }
+
+    /// Forgets the types that are not built in (enums, composites,
+    /// domains, ranges, extension types) looked up for this connection's
+    /// database, for every connection sharing its type registry (a pool's):
+    /// call it after `ALTER TYPE` (a new enum label, a new attribute) made
+    /// on another connection. DDL on this connection, and the server's
+    /// `26000`/`0A000` stale-plan errors, clear it by themselves.
+    pub fn clear_type_cache(&self) {
+        self.client.types.clear();
+    }
+
+    /// How many `pg_type` lookups the connections sharing this
+    /// connection's type cache (the same database, through the same
+    /// [`TypeRegistry`](crate::types::TypeRegistry)) have made.
+    pub fn type_lookups(&self) -> u64 {
+        self.client.types.lookups()
     }
 
     /// The transaction status from the last ReadyForQuery.

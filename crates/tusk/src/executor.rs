@@ -359,9 +359,13 @@ pub trait Prepare: Executor {
 pub(crate) async fn run_on(client: &Client, request: Request<'_>) -> Result<Reply, Error> {
     Ok(match request {
         Request::Query(q, params) => Reply::Rows(client.query(&q, params).await?),
-        Request::Stream(q, params) => Reply::Stream(RowStream::start(client, &q, params).await?),
+        // Streams and batches are boxed (one allocation each): the query
+        // methods' futures, nested in their callers', stay small.
+        Request::Stream(q, params) => {
+            Reply::Stream(Box::pin(RowStream::start(client, &q, params)).await?)
+        }
         Request::Execute(q, params) => Reply::Affected(client.execute(&q, params).await?),
         Request::Simple(sql) => Reply::Simple(client.simple_query(sql).await?),
-        Request::Batch(batch) => Reply::Batch(batch.run(client).await?),
+        Request::Batch(batch) => Reply::Batch(Box::pin(batch.run(client)).await?),
     })
 }

@@ -246,7 +246,7 @@ fn row_error(e: RowError) -> Error {
 /// The column's type as shown in errors.
 fn sql_type(row: &Row, i: usize) -> String {
     let name = row.desc.columns[i].type_.name().to_string();
-    if row.desc.text {
+    if row.desc.text || row.desc.columns[i].text {
         format!("{name}, in text format")
     } else {
         name
@@ -261,7 +261,7 @@ fn get<T: for<'a> FromSql<'a>>(row: &Row, i: usize, label: &str) -> Result<T, Er
             actual: row.len(),
         }));
     };
-    let ty = if row.desc.text {
+    let ty = if row.desc.text || col.text {
         &Type::TEXT
     } else {
         &col.type_

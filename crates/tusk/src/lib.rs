@@ -25,8 +25,8 @@
 //! | Cancellation | dropped futures leave the connection in step; [`CancelToken`] never hits a later query; per-query timeouts cancel on the server |
 //! | Rows as structs | `#[derive(FromRow)]` (by name, `rename`, `rename_all`, `flatten`, `default`, `try_from`, `json`), tuples by position; [`Executor::query_as`] and siblings; typed [`RowError`]s |
 //! | Arrow | feature `arrow`: `Executor::query_arrow` returns Arrow `RecordBatch`es decoded from the binary wire values (see the `arrow` module) |
-//! | Types | everything `postgres-types` maps (opt-in `with-*` features), [`types::Numeric`], [`types::RawValue`] for any type |
-//! | Auth / TLS | trust, cleartext, MD5, SCRAM-SHA-256 and -PLUS; rustls with `sslmode` disable..verify-full, client certificates |
+//! | Types | everything `postgres-types` maps (opt-in `with-*` features); user-defined enums, composites, domains, arrays, ranges, multiranges, `hstore`, `citext` looked up from `pg_type` in one query, cached per database and shared by a pool ([`types::TypeRegistry`]), so `#[derive(ToSql, FromSql)]` works; [`types::Value`] for any column at run time (serializes to JSON); [`types::Numeric`], [`types::RawValue`]; per-column result formats (binary where tusk decodes the type, text otherwise) |
+//! | Auth / TLS | trust, cleartext, MD5, SCRAM-SHA-256 and -PLUS; rustls with `sslmode` disable..verify-full, client certificates, `sslcrl`/`sslcrldir`, `sslcertmode`, `ssl_min/max_protocol_version`, `sslnegotiation=direct` (PostgreSQL 17) |
 //! | Config | libpq URLs and `key=value`, `PG*` environment, `~/.pgpass`, several hosts, `target_session_attrs`, `load_balance_hosts` |
 //!
 //! # Parameters
@@ -39,9 +39,8 @@
 //! another type (one `ToSql` accepts by name, such as `money`) has its
 //! parameter's type described by the server first, in a round trip of its
 //! own. User-defined types (a `#[derive(ToSql)]` enum, domain or
-//! composite) are not supported as parameters yet: they fail at once with
-//! a `Conversion` error; send the value as text and cast it in SQL
-//! (`$1::text::mood`).
+//! composite) take that path too: their types are looked up from `pg_type`
+//! once (see [`types::TypeRegistry`] and `docs/types.md`).
 //!
 //! # COPY
 //!

@@ -15,6 +15,10 @@ pub struct Column {
     pub(crate) table_oid: u32,
     pub(crate) column_id: i16,
     pub(crate) type_modifier: i32,
+    /// Its values arrive in text format while the row's others may be
+    /// binary: a type tusk does not decode (see `value::binary_ok`), asked
+    /// for as text by a statement that knows its columns.
+    pub(crate) text: bool,
 }
 
 impl Column {
@@ -38,6 +42,16 @@ impl Column {
     /// The type modifier (`atttypmod`), -1 when none.
     pub fn type_modifier(&self) -> i32 {
         self.type_modifier
+    }
+    /// Whether this column's values arrive in text format: when tusk
+    /// cannot decode the type's binary form (`money`, `tsvector`, an
+    /// extension's type), a statement whose columns are known asks for
+    /// that column as text and the others in binary, in one query. Read
+    /// such a column as `&str`/`String`, `Value` or with
+    /// [`Row::get_text`]. (All columns are text with
+    /// [`Query::text`](crate::Query::text); see [`Row::is_text`].)
+    pub fn is_text(&self) -> bool {
+        self.text
     }
 }
 
@@ -195,6 +209,7 @@ impl Row {
         };
         let ty = &self.desc.columns[i].type_;
         let textual = self.desc.text
+            || self.desc.columns[i].text
             || matches!(
                 *ty,
                 Type::TEXT
@@ -244,11 +259,17 @@ impl Row {
         let i = self.find(&idx)?;
         let col = &self.desc.columns[i];
         let raw = self.raw(i);
-        if self.desc.text {
+        if self.desc.text || col.text {
             // Text-format rows: only textual Rust types can read them.
             if !T::accepts(&Type::TEXT) {
                 return Err(Error::conversion(format!(
-                    "column {idx} is in text format; read it as &str or String, or ask for binary results"
+                    "column {idx} ({}) is in text format; read it as &str, String or Value{}",
+                    col.type_.name(),
+                    if self.desc.text {
+                        ", or ask for binary results"
+                    } else {
+                        " (tusk does not decode this type's binary form)"
+                    }
                 )));
             }
             return T::from_sql_nullable(&Type::TEXT, raw).map_err(|e| {
@@ -259,14 +280,23 @@ impl Row {
                 )
             });
         }
-        if !T::accepts(&col.type_) {
-            return Err(Error::conversion(format!(
-                "cannot read column {idx} of type {} as Rust type {}",
-                col.type_.name(),
-                std::any::type_name::<T>()
-            )));
+        let stripped;
+        let mut ty = &col.type_;
+        if !T::accepts(ty) {
+            // Domains (inside arrays and ranges too) read as their base type.
+            stripped = crate::types::registry::strip_domains(ty);
+            match &stripped {
+                Some(s) if T::accepts(s) => ty = s,
+                _ => {
+                    return Err(Error::conversion(format!(
+                        "cannot read column {idx} of type {} as Rust type {}",
+                        col.type_.name(),
+                        std::any::type_name::<T>()
+                    )))
+                }
+            }
         }
-        T::from_sql_nullable(&col.type_, raw).map_err(|e| {
+        T::from_sql_nullable(ty, raw).map_err(|e| {
             Error::with_source(
                 crate::ErrorKind::Conversion,
                 format!(

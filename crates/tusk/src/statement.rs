@@ -55,10 +55,25 @@ pub(crate) struct StmtInner {
     /// it, until the server confirms it (ParseComplete); then 0. Only the
     /// request's own atomic group may use it before.
     pub pending: std::sync::atomic::AtomicU64,
+    /// The server-side statement now belongs to another handle (one
+    /// described with looked-up types, see [`Statement::replaced`]): no
+    /// Close when this one goes.
+    pub handed_over: std::sync::atomic::AtomicBool,
+    /// The type registry's generation when this statement's looked-up
+    /// types were resolved (`u64::MAX`: it has none): a statement resolved
+    /// before the registry was cleared is resolved again before it runs.
+    pub types_gen: std::sync::atomic::AtomicU64,
+    /// Its description holds no type left to look up and marks the
+    /// columns to ask for as text: nothing to resolve until the type
+    /// registry is cleared.
+    pub settled: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for StmtInner {
     fn drop(&mut self) {
+        if self.handed_over.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         if let Some(w) = self.closer.as_ref().and_then(Weak::upgrade) {
             w.lock().push(std::mem::take(&mut self.name));
         }
@@ -89,7 +104,59 @@ impl Statement {
             closer,
             groupable: std::sync::atomic::AtomicBool::new(false),
             pending: std::sync::atomic::AtomicU64::new(0),
+            handed_over: std::sync::atomic::AtomicBool::new(false),
+            types_gen: std::sync::atomic::AtomicU64::new(u64::MAX),
+            settled: std::sync::atomic::AtomicBool::new(false),
         }))
+    }
+
+    /// Whether [`StmtInner::settled`].
+    pub(crate) fn settled(&self) -> bool {
+        self.0.settled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets [`StmtInner::settled`].
+    pub(crate) fn set_settled(&self) {
+        self.0
+            .settled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether this statement's looked-up types were resolved before the
+    /// registry's generation `current` (cleared since).
+    pub(crate) fn types_stale(&self, current: u64) -> bool {
+        let g = self.0.types_gen.load(std::sync::atomic::Ordering::Relaxed);
+        g != u64::MAX && g != current
+    }
+
+    /// The same server-side statement, described with `described` (its
+    /// types looked up at the registry's generation `gen`). Exactly one
+    /// of the two handles must then [`hand_over`](Statement::hand_over),
+    /// so one closes it.
+    pub(crate) fn replaced(&self, described: Described, gen: u64) -> Statement {
+        let new = Statement(Arc::new(StmtInner {
+            name: self.0.name.clone(),
+            sql: self.0.sql.clone(),
+            copy: self.0.copy,
+            modes: self.0.modes.clone(),
+            described: OnceLock::new(),
+            closer: self.0.closer.clone(),
+            groupable: std::sync::atomic::AtomicBool::new(self.groupable()),
+            pending: std::sync::atomic::AtomicU64::new(self.pending()),
+            handed_over: std::sync::atomic::AtomicBool::new(false),
+            types_gen: std::sync::atomic::AtomicU64::new(gen),
+            settled: std::sync::atomic::AtomicBool::new(true),
+        }));
+        let _ = new.0.described.set(described);
+        new
+    }
+
+    /// This handle no longer closes the server-side statement (another
+    /// handle of the same statement does, see [`Statement::replaced`]).
+    pub(crate) fn hand_over(&self) {
+        self.0
+            .handed_over
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// The request whose Parse creates this cached statement, until the

@@ -46,6 +46,9 @@ pub struct RowStream {
     ended: bool,
     /// A timed stream's watchdog (see [`Query::timeout`]).
     timer: Option<Timer>,
+    /// Rows described with types that were not built in get the looked-up
+    /// description (old, new).
+    retype: Option<(Arc<crate::row::RowDesc>, Arc<crate::row::RowDesc>)>,
     /// Dropped when the stream ends or is dropped (after the request is
     /// abandoned): a pool's lease on the connection. Declared last so it
     /// goes after `ticket`.
@@ -67,6 +70,7 @@ impl RowStream {
                 tag: None,
                 ended: false,
                 timer: None,
+                retype: None,
                 guard: None,
             };
             if let Some(t) = q.opts.timeout {
@@ -84,7 +88,39 @@ impl RowStream {
                 }
                 return Err(e);
             }
+            Box::pin(s.settle_types(client)).await;
             return Ok(s);
+        }
+    }
+
+    /// Looks up the types of the stream's columns that are not built in
+    /// (before the first row is handed out), and of its statement's. The
+    /// lookup is answered behind the stream's rows, which are then read
+    /// into memory: only the first stream that meets a type pays that.
+    async fn settle_types(&mut self, client: &Client) {
+        let (desc, stmt) = {
+            let st = self.ticket.shared.lock();
+            match st.req(self.ticket.id) {
+                Some(r) => (
+                    r.resp
+                        .rows
+                        .front()
+                        .map(|row| row.desc.clone())
+                        .or_else(|| r.resp.desc.clone()),
+                    r.resp.stmt.clone().map(|s| (s, r.resp.cached)),
+                ),
+                None => (None, None),
+            }
+        };
+        if let Some((s, cached)) = stmt {
+            if let Err(e) = client.resolve_stmt(&s, cached).await {
+                tracing::warn!(error = %e, "looking up the statement's types failed");
+            }
+        }
+        if let Some(d) = desc {
+            if let Some(new) = client.resolved_desc(&d).await {
+                self.retype = Some((d, new));
+            }
         }
     }
 
@@ -184,7 +220,12 @@ impl Stream for RowStream {
             this.guard = None;
             return Poll::Ready(Some(Err(e)));
         };
-        if let Some(row) = r.resp.rows.pop_front() {
+        if let Some(mut row) = r.resp.rows.pop_front() {
+            if let Some((old, new)) = &this.retype {
+                if Arc::ptr_eq(&row.desc, old) {
+                    row.desc = new.clone();
+                }
+            }
             // Room again: let a stalled driver read on. And do not keep the
             // driver role while the reader holds the row: it may run
             // another query on this connection before it asks for more.

@@ -11,6 +11,7 @@ mod reset;
 mod review;
 mod sharing;
 mod tx;
+mod types;
 
 use std::time::Duration;
 use tusk_pool::{Pool, PoolConfig, PoolConfigBuilder};

@@ -212,6 +212,16 @@ impl Cluster {
         self.inner.tls.as_ref().map(|tls| tls.ca_cert.as_path())
     }
 
+    /// A certificate revocation list (PEM) signed by the cluster's CA that
+    /// revokes the server's certificate (`revoke_server`) or nothing: use
+    /// it as `sslcrl`.
+    pub fn crl(&self, revoke_server: bool) -> Result<PathBuf> {
+        match &self.inner.tls {
+            Some(tls) => tls.crl(revoke_server),
+            None => Err(Error::TlsNotEnabled),
+        }
+    }
+
     /// A client certificate for `user` (CN = user) signed by the cluster's CA:
     /// returns (cert.pem, key.pem), the key with mode 0600, both owned by the
     /// calling user. Use them as `sslcert` and `sslkey`.

@@ -16,6 +16,7 @@ use crate::statement::Statement;
 use crate::types::params::Param;
 
 mod plan;
+mod types;
 pub(crate) use plan::GroupError;
 use plan::{is_plain_read, map_err, Part, Plan};
 
@@ -23,6 +24,9 @@ use plan::{is_plain_read, map_err, Part, Plan};
 #[derive(Clone)]
 pub(crate) struct Client {
     pub(crate) shared: Arc<Shared>,
+    /// Types that are not built in, shared with the config's other
+    /// connections (see `types::TypeRegistry`).
+    pub(crate) types: Arc<crate::types::registry::TypeCache>,
 }
 
 impl Client {
@@ -46,9 +50,15 @@ impl Client {
             self.describe_flight(&mut st, String::new(), sql, &[], false)?
                 .0
         };
-        let resp = ticket.wait().await.into_result()?;
-        resp.stmt
-            .ok_or_else(|| Error::protocol("describe lost its statement"))
+        let stmt = ticket
+            .wait()
+            .await
+            .into_result()?
+            .stmt
+            .ok_or_else(|| Error::protocol("describe lost its statement"))?;
+        Ok(Box::pin(self.resolve_stmt(&stmt, false))
+            .await?
+            .unwrap_or(stmt))
     }
 
     /// Submits a query, waiting out any describe it needs first.
@@ -78,8 +88,32 @@ impl Client {
             match plan {
                 Plan::Run(t) => return Ok(t),
                 Plan::Describe(t, unnamed) => {
-                    t.wait().await.into_result()?;
-                    described = unnamed;
+                    // (The response is not kept across the awaits below:
+                    // this future stays small.)
+                    let (stmt, cached) = {
+                        let resp = t.wait().await.into_result()?;
+                        (resp.stmt, resp.cached)
+                    };
+                    // Parameter types that are not built in are looked up
+                    // before the statement's first Bind.
+                    described = match unnamed {
+                        Some(s) => Some(Box::pin(self.resolve_stmt(&s, false)).await?.unwrap_or(s)),
+                        None => {
+                            if let Some(s) = stmt {
+                                Box::pin(self.resolve_stmt(&s, cached)).await?;
+                            }
+                            None
+                        }
+                    };
+                }
+                Plan::Resolve(s) => {
+                    if Box::pin(self.resolve_stmt(&s, true)).await?.is_none() && !s.settled() {
+                        let oids: Vec<u32> = s.params().iter().map(|t| t.oid()).collect();
+                        return Err(Error::conversion(format!(
+                            "the statement's parameter types (OIDs {oids:?}) could not be looked up \
+                             in pg_type (is the transaction aborted?)"
+                        )));
+                    }
                 }
                 Plan::Undescribed => {
                     return Err(Error::new(
@@ -102,14 +136,66 @@ impl Client {
         let mut retried = false;
         loop {
             let ticket = self.submit_part(q, params, None, Part::Read).await?;
-            let resp = self.wait(ticket, q.opts.timeout).await;
-            if !retried && resp.status == Some(TransactionStatus::Idle) && resp.stale_plan() {
-                tracing::debug!(error = ?resp.error, "stale cached statement; re-preparing once");
-                retried = true;
-                continue;
+            // The response is not kept across an await below (the type
+            // work is boxed and awaited outside this block): every query
+            // method's future, and its callers', stay as small as before.
+            let next = {
+                let resp = self.wait(ticket, q.opts.timeout).await;
+                self.after_run(resp, &mut retried)
+            };
+            match next {
+                AfterRun::Retry => continue,
+                AfterRun::Done(r) => return r,
+                AfterRun::Work(f) => match f.await {
+                    Some(r) => return r,
+                    None => continue,
+                },
             }
-            return resp.into_result();
         }
+    }
+
+    /// What [`Client::run`] does with a response: retry, return it, or
+    /// first do some type work (boxed; `None` from it: retry).
+    fn after_run<'s>(&'s self, mut resp: Response, retried: &mut bool) -> AfterRun<'s> {
+        if resp.stale_plan() {
+            // What the statement's types meant may have changed too.
+            self.types.clear();
+            if !*retried && resp.status == Some(TransactionStatus::Idle) {
+                tracing::debug!(error = ?resp.error, "stale cached statement; re-preparing once");
+                *retried = true;
+                return AfterRun::Retry;
+            }
+        }
+        if !*retried
+            && resp.status == Some(TransactionStatus::Idle)
+            && resp.cached
+            && resp.rows.is_empty()
+            && resp.error.as_ref().is_some_and(no_binary_output)
+        {
+            // A first run asked for every column in binary, and one has
+            // no binary form: the server failed as the first row was to be
+            // sent, and rolled the statement back (outside a transaction);
+            // the statement is described now, so it runs again asking for
+            // that column as text. (Effects no rollback undoes, such as
+            // `nextval`, happen twice.)
+            *retried = true;
+            let Some(stmt) = resp.stmt.take() else {
+                return AfterRun::Retry;
+            };
+            return AfterRun::Work(Box::pin(async move {
+                if let Err(e) = self.resolve_stmt(&stmt, true).await {
+                    tracing::warn!(error = %e, "looking up the statement's types failed");
+                }
+                None
+            }));
+        }
+        if resp.error.is_none() && self.needs_settling(&resp) {
+            return AfterRun::Work(Box::pin(async move {
+                self.settle_types(&mut resp).await;
+                Some(resp.into_result())
+            }));
+        }
+        AfterRun::Done(resp.into_result())
     }
 
     /// Waits for a ticket, enforcing a timeout with a server-side cancel.
@@ -205,9 +291,15 @@ impl Client {
             let oids = types.iter().map(|t| t.oid()).collect::<Vec<_>>();
             self.describe_flight(&mut st, name, sql, &oids, false)?.0
         };
-        let resp = ticket.wait().await.into_result()?;
-        resp.stmt
-            .ok_or_else(|| Error::protocol("prepare lost its statement"))
+        let stmt = ticket
+            .wait()
+            .await
+            .into_result()?
+            .stmt
+            .ok_or_else(|| Error::protocol("prepare lost its statement"))?;
+        Ok(Box::pin(self.resolve_stmt(&stmt, false))
+            .await?
+            .unwrap_or(stmt))
     }
 
     /// Parses and describes `sql` into the statement cache, so that its
@@ -227,7 +319,11 @@ impl Client {
             st.cache_mut().insert(sql, stmt);
             ticket
         };
-        ticket.wait().await.into_result().map(|_| ())
+        let stmt = ticket.wait().await.into_result()?.stmt;
+        if let Some(s) = stmt {
+            Box::pin(self.resolve_stmt(&s, true)).await?;
+        }
+        Ok(())
     }
 
     /// Runs a query and returns all rows.
@@ -250,6 +346,12 @@ impl Client {
     pub(crate) async fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
         let ticket = self.submit_simple(sql, false)?;
         let resp = ticket.wait().await.into_result()?;
+        if resp.simple.iter().any(|m| {
+            matches!(m, SimpleQueryMessage::CommandComplete { tag, .. }
+                if crate::engine::response::invalidates_cache(tag))
+        }) {
+            self.types.clear();
+        }
         Ok(resp.simple)
     }
 
@@ -282,6 +384,32 @@ impl Client {
             t.finished = true;
         }
     }
+}
+
+/// Type work a response needs before [`Client::run`] answers (boxed): the
+/// answer, or `None` to send the query again.
+type TypeWork<'s> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Option<Result<Response, Error>>> + Send + 's>,
+>;
+
+/// What [`Client::run`] does next with a response.
+enum AfterRun<'s> {
+    /// Send the query again.
+    Retry,
+    /// The answer.
+    Done(Result<Response, Error>),
+    /// Type work first.
+    Work(TypeWork<'s>),
+}
+
+/// The server cannot send a column's type in binary (`42883` "no binary
+/// output function available for type ..."), raised as the first row is
+/// to be sent.
+fn no_binary_output(e: &Error) -> bool {
+    e.as_db_error().is_some_and(|db| {
+        db.code == crate::error::SqlState::UNDEFINED_FUNCTION
+            && db.routine.as_deref() == Some("getTypeBinaryOutputInfo")
+    })
 }
 
 /// A timed query's response, with the server's `57014` (its cancel landed)

@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind};
 use crate::query::Query;
 use crate::sql_text;
 use crate::statement::{ParamMode, Statement};
-use crate::types::params::{self, Param};
+use crate::types::params::{self, Formats, Param};
 
 /// What building a query's flight produced.
 pub(super) enum Plan {
@@ -23,6 +23,10 @@ pub(super) enum Plan {
     /// A part of an atomic group whose parameter types only the server
     /// can tell, and no description was given: nothing was appended.
     Undescribed,
+    /// The cached statement for the query has parameter types that are not
+    /// built in and were not looked up yet: resolve it, then plan again.
+    /// Nothing was appended.
+    Resolve(Statement),
 }
 
 /// Why an atomic group could not be submitted.
@@ -144,7 +148,7 @@ impl Client {
                 modes,
                 Some(&d.params),
                 params,
-                text,
+                Formats::of(text, Some(&d.desc.columns)),
             )?;
             st.append_closes();
             // An unnamed statement (pooler mode): parsed again in this
@@ -191,9 +195,26 @@ impl Client {
                         chosen = Some((s.clone(), true));
                         break;
                     }
-                    bindbuf.clear();
-                    match params::try_bind(bindbuf, "", s.name(), &s.0.modes, server, params, text)
+                    // Described, but its types not looked up yet, or
+                    // looked up before the type registry was cleared, or
+                    // its columns not marked for per-column formats.
+                    if !part.in_atomic_group()
+                        && server.is_some()
+                        && (!s.settled() || s.types_stale(self.types.generation()))
                     {
+                        return Ok(Plan::Resolve(s.clone()));
+                    }
+                    bindbuf.clear();
+                    let formats = Formats::of(text, s.described().map(|d| &d.desc.columns[..]));
+                    match params::try_bind(
+                        bindbuf,
+                        "",
+                        s.name(),
+                        &s.0.modes,
+                        server,
+                        params,
+                        formats,
+                    ) {
                         Ok(()) => {
                             chosen = Some((s.clone(), false));
                             break;
@@ -266,7 +287,15 @@ impl Client {
                 Some(st.statement_closer()),
             );
             if !infer {
-                params::try_bind(bindbuf, "", stmt.name(), &stmt.0.modes, None, params, text)?;
+                params::try_bind(
+                    bindbuf,
+                    "",
+                    stmt.name(),
+                    &stmt.0.modes,
+                    None,
+                    params,
+                    Formats::of(text, None),
+                )?;
             }
             st.append_closes();
             resp.parse = ParseStep::Sent;
@@ -300,7 +329,15 @@ impl Client {
         // Unnamed statement: Parse/Describe/Bind/Execute/Sync in one flight.
         let stmt = Statement::new(String::new(), q.sql.into(), modes, None);
         if !infer {
-            params::try_bind(bindbuf, "", "", &stmt.0.modes, None, params, text)?;
+            params::try_bind(
+                bindbuf,
+                "",
+                "",
+                &stmt.0.modes,
+                None,
+                params,
+                Formats::of(text, None),
+            )?;
         }
         st.append_closes();
         resp.parse = ParseStep::Sent;
@@ -390,7 +427,7 @@ impl Client {
                     ));
                     break;
                 }
-                Ok(Plan::Undescribed) => {
+                Ok(Plan::Undescribed | Plan::Resolve(_)) => {
                     failed = Some(GroupError::Describe(i));
                     break;
                 }
@@ -443,7 +480,7 @@ impl Client {
                     &s.0.modes,
                     server,
                     params,
-                    false,
+                    Formats::Binary,
                 )
                 .is_ok()
         })

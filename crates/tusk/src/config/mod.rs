@@ -67,14 +67,14 @@
 //! | `keepalives_count` | | OS default | Unanswered keepalives before the connection is dead |
 //! | `tcp_user_timeout` | | OS default | Milliseconds unacknowledged data may wait (`TCP_USER_TIMEOUT`) |
 //! | `sslmode` | `PGSSLMODE` | `prefer` ([`SslMode`]) | `disable`, `allow`, `prefer`, `require`, `verify-ca`, `verify-full` |
-//! | `sslnegotiation` | `PGSSLNEGOTIATION` | `postgres` | `postgres` or `direct` (PostgreSQL 17; needs `sslmode=require` or stronger) |
+//! | `sslnegotiation` | `PGSSLNEGOTIATION` | `postgres` | `postgres` or `direct` (TLS at once with ALPN `postgresql`: PostgreSQL 17+, an older server fails the handshake; needs `sslmode=require` or stronger) |
 //! | `sslrootcert` | `PGSSLROOTCERT` | `~/.postgresql/root.crt` | Root certificates; `system` means the OS store (and defaults `sslmode` to `verify-full`) |
 //! | `sslcert` / `sslkey` | `PGSSLCERT` / `PGSSLKEY` | `~/.postgresql/postgresql.crt` / `.key` | Client certificate and key |
 //! | `sslpassword` | | | Password of the client key |
-//! | `sslcrl` / `sslcrldir` | `PGSSLCRL` / `PGSSLCRLDIR` | | Certificate revocation list file / directory |
+//! | `sslcrl` / `sslcrldir` | `PGSSLCRL` / `PGSSLCRLDIR` | | Certificate revocation list file / directory of PEM files, checked for the whole chain when it is verified |
 //! | `sslsni` | `PGSSLSNI` | `1` | Send the host name in TLS SNI |
-//! | `sslcertmode` | `PGSSLCERTMODE` | `allow` | `disable`, `allow` or `require` a client certificate |
-//! | `ssl_min_protocol_version` / `ssl_max_protocol_version` | `PGSSLMINPROTOCOLVERSION` / `PGSSLMAXPROTOCOLVERSION` | `TLSv1.2` / none | `TLSv1`, `TLSv1.1`, `TLSv1.2`, `TLSv1.3` |
+//! | `sslcertmode` | `PGSSLCERTMODE` | `allow` | `disable` (never send one), `allow` (send the configured one if asked) or `require` (one must be configured and asked for) |
+//! | `ssl_min_protocol_version` / `ssl_max_protocol_version` | `PGSSLMINPROTOCOLVERSION` / `PGSSLMAXPROTOCOLVERSION` | `TLSv1.2` / none | `TLSv1`, `TLSv1.1`, `TLSv1.2`, `TLSv1.3`; rustls speaks 1.2 and 1.3, so a maximum below 1.2 is an error |
 //! | `requirepeer` | `PGREQUIREPEER` | | OS user name the unix-socket server must run as |
 //! | `channel_binding` | `PGCHANNELBINDING` | `prefer` | SCRAM channel binding: `disable`, `prefer`, `require` |
 //! | `require_auth` | `PGREQUIREAUTH` | any | Allowed authentication methods ([`RequireAuth`]) |
@@ -133,6 +133,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::types::TypeRegistry;
 pub use error::ConfigError;
 pub use hosts::{default_socket_dir, Host, Target};
 pub use modes::{
@@ -196,7 +197,22 @@ pub struct Config {
     statement_cache_bytes: Option<usize>,
     pooler_mode: Option<bool>,
     read_groups: Option<bool>,
+    /// Types looked up from the server, shared by clones of this config.
+    types: SharedTypes,
 }
+
+/// A config's [`TypeRegistry`]: shared by its clones, and not part of
+/// what makes two configs equal.
+#[derive(Clone, Default)]
+struct SharedTypes(std::sync::Arc<TypeRegistry>);
+
+impl PartialEq for SharedTypes {
+    fn eq(&self, _: &SharedTypes) -> bool {
+        true
+    }
+}
+
+impl Eq for SharedTypes {}
 
 impl Config {
     /// An empty configuration: every option at its default.
@@ -443,6 +459,23 @@ impl Config {
     /// in pooler mode).
     pub fn read_groups(&self) -> bool {
         self.read_groups.unwrap_or(false)
+    }
+
+    /// The registry of types that are not built in (enums, composites,
+    /// domains, ranges, extension types), looked up from the server once
+    /// and shared by every connection made from this config or a clone of
+    /// it, such as a pool's connections. See [`TypeRegistry`].
+    pub fn type_registry(&self) -> std::sync::Arc<TypeRegistry> {
+        self.types.0.clone()
+    }
+
+    /// Shares `registry` with the connections made from this config (for
+    /// several configs that reach the same databases). Entries are kept
+    /// per server address and database, so sharing across databases is
+    /// safe.
+    pub fn set_type_registry(&mut self, registry: std::sync::Arc<TypeRegistry>) -> &mut Config {
+        self.types = SharedTypes(registry);
+        self
     }
 }
 

@@ -212,19 +212,92 @@ fn tls_params(config: &Config, mode: SslMode) -> Result<tls::TlsParams, Error> {
         },
         (c, k) => (c.map(|p| p.to_path_buf()), k.map(|p| p.to_path_buf())),
     };
+    let mut crls: Vec<std::path::PathBuf> = config.ssl_crl().map(Into::into).into_iter().collect();
+    if let Some(dir) = config.ssl_crl_dir() {
+        // Every file of the directory (libpq reads OpenSSL's hashed names;
+        // any file holding PEM CRLs does here).
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| Error::config(format!("cannot read sslcrldir {}: {e}", dir.display())))?;
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        crls.extend(files);
+    }
     Ok(tls::TlsParams {
         verify,
         root_cert: root,
         client_cert,
         client_key,
+        crls,
+        cert_mode: config.ssl_cert_mode(),
+        min_version: config.ssl_min_protocol_version(),
+        max_version: config.ssl_max_protocol_version(),
+        alpn: config.ssl_negotiation() == crate::config::SslNegotiation::Direct,
     })
+}
+
+/// The TLS handshake on `io` (after the server agreed to TLS, or at once
+/// with `sslnegotiation=direct`), and the checks `sslcertmode=require` and
+/// direct negotiation ask for after it.
+async fn start_tls(
+    io: &mut Io,
+    params: &tls::TlsParams,
+    tls_host: &str,
+    t: &Target,
+) -> Result<(), Error> {
+    let tls = tls::client_config(params)?;
+    let name = tls::server_name(tls_host)?;
+    let conn = rustls::ClientConnection::new(tls.config, name)
+        .map_err(|e| Error::with_source(ErrorKind::Connection, "TLS setup failed", e))?;
+    io.set_tls(conn);
+    if let Err(e) = io.tls_handshake().await {
+        let msg = if params.alpn {
+            format!(
+                "TLS handshake with {t} failed with sslnegotiation=direct: the server did not \
+                 answer a TLS handshake sent without an SSLRequest; direct TLS negotiation needs \
+                 PostgreSQL 17 or later (use sslnegotiation=postgres for older servers)"
+            )
+        } else {
+            format!("TLS handshake with {t} failed")
+        };
+        return Err(Error::with_source(ErrorKind::Connection, msg, e));
+    }
+    if params.alpn && io.tls().and_then(|c| c.alpn_protocol()) != Some(&b"postgresql"[..]) {
+        return Err(Error::new(
+            ErrorKind::Connection,
+            format!(
+                "server {t} accepted a direct TLS connection without negotiating the \
+                 `postgresql` ALPN protocol; refusing it (sslnegotiation=direct)"
+            ),
+        ));
+    }
+    if let Some(asked) = tls.cert_requested {
+        if !asked.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::new(
+                ErrorKind::Connection,
+                format!(
+                    "server {t} did not ask for a client certificate, but sslcertmode=require \
+                     requires sending one"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 async fn connect_inner(config: &Config, t: &Target, mode: SslMode) -> Result<Connection, Error> {
     let (sock, addr, tls_host) = socket::open(config, t).await?;
     let is_tcp = matches!(sock, crate::io::Sock::Tcp(_));
     let mut io = Io::new(sock).map_err(|e| Error::io("registering the socket failed", e))?;
-    if is_tcp && !matches!(mode, SslMode::Disable | SslMode::Allow) {
+    let direct = config.ssl_negotiation() == crate::config::SslNegotiation::Direct;
+    if is_tcp && direct && mode.requires_tls() {
+        // No SSLRequest: the TLS handshake starts at once (PostgreSQL 17).
+        let params = tls_params(config, mode)?;
+        Box::pin(start_tls(&mut io, &params, &tls_host, t)).await?;
+    } else if is_tcp && !matches!(mode, SslMode::Disable | SslMode::Allow) {
         let params = tls_params(config, mode)?;
         let mut buf = BytesMut::new();
         frontend::ssl_request(&mut buf);
@@ -236,21 +309,7 @@ async fn connect_inner(config: &Config, t: &Target, mode: SslMode) -> Result<Con
             .await
             .map_err(|e| Error::io("reading the SSLRequest answer failed", e))?
         {
-            b'S' => {
-                let cfg = tls::client_config(&params)?;
-                let name = tls::server_name(&tls_host)?;
-                let conn = rustls::ClientConnection::new(cfg, name).map_err(|e| {
-                    Error::with_source(ErrorKind::Connection, "TLS setup failed", e)
-                })?;
-                io.set_tls(conn);
-                io.tls_handshake().await.map_err(|e| {
-                    Error::with_source(
-                        ErrorKind::Connection,
-                        format!("TLS handshake with {t} failed"),
-                        e,
-                    )
-                })?;
-            }
+            b'S' => Box::pin(start_tls(&mut io, &params, &tls_host, t)).await?,
             b'N' => {
                 if mode.requires_tls() {
                     return Err(Error::new(
@@ -333,6 +392,7 @@ async fn startup(
     if !config.read_groups() {
         state.disable_read_groups();
     }
+    let types_key = format!("{addr:?}/{dbname}");
     let shared = Arc::new(Shared {
         state: Mutex::new(state),
         cancel: CancelTarget {
@@ -342,7 +402,9 @@ async fn startup(
             connect_timeout: config.connect_timeout(),
         },
     });
-    Ok(Connection::from_shared(shared))
+    // OIDs are per database: the registry keeps a cache per address and database.
+    let types = config.type_registry().for_database(types_key);
+    Ok(Connection::from_shared(shared, types))
 }
 
 pub(crate) fn db_error(fields: &mut postgres_protocol::message::backend::ErrorFields<'_>) -> Error {

@@ -257,6 +257,7 @@ fn on_row_description(resp: &mut Response, body: RowDescriptionBody) -> Result<(
             table_oid: f.table_oid(),
             column_id: f.column_id(),
             type_modifier: f.type_modifier(),
+            text: false,
         });
     }
     let text = resp.proto == Proto::Simple || resp.text_results;

@@ -235,8 +235,10 @@ impl Response {
 /// A cached statement the server cannot run as prepared: it no longer has
 /// it (26000, from Bind), or its result type changed (0A000 "cached plan
 /// must not change result type", raised by `RevalidateCachedQuery`; matched
-/// by routine as pgjdbc does, or by the message). Any other 0A000
-/// (feature_not_supported, raised by the statement itself) is not.
+/// by routine as pgjdbc does, or by the message), or a type it was
+/// prepared with was dropped (XX000 "cache lookup failed for type", from
+/// Bind). Any other 0A000 (feature_not_supported, raised by the statement
+/// itself) is not.
 pub(crate) fn is_stale_plan(e: &Error) -> bool {
     let Some(db) = e.as_db_error() else {
         return false;
@@ -244,6 +246,9 @@ pub(crate) fn is_stale_plan(e: &Error) -> bool {
     use crate::error::SqlState;
     match db.code {
         SqlState::INVALID_SQL_STATEMENT_NAME => true,
+        // A parameter type dropped since the statement was prepared
+        // (`getTypeBinaryInputInfo` at Bind: nothing ran).
+        SqlState::INTERNAL_ERROR => db.message.starts_with("cache lookup failed for type"),
         SqlState::FEATURE_NOT_SUPPORTED => {
             matches!(
                 db.routine.as_deref(),

@@ -4,10 +4,13 @@
 use pkcs1::RsaPssParams;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{
+    CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime,
+};
 use rustls::{DigitallySignedStruct, Error as TlsError, SignatureScheme};
 use sha2::Digest;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use x509_cert::der::asn1::ObjectIdentifier;
 use x509_cert::der::{Any, Decode, Encode};
@@ -34,6 +37,84 @@ pub(crate) struct TlsParams {
     pub root_cert: Option<PathBuf>,
     pub client_cert: Option<PathBuf>,
     pub client_key: Option<PathBuf>,
+    /// Certificate revocation lists (`sslcrl`, the files of `sslcrldir`),
+    /// checked when the chain is verified.
+    pub crls: Vec<PathBuf>,
+    /// Whether a client certificate may or must be sent (`sslcertmode`).
+    pub cert_mode: crate::config::SslCertMode,
+    /// `ssl_min_protocol_version`, `ssl_max_protocol_version`.
+    pub min_version: crate::config::SslProtocolVersion,
+    pub max_version: Option<crate::config::SslProtocolVersion>,
+    /// Offer ALPN `postgresql` (direct TLS negotiation, PostgreSQL 17).
+    pub alpn: bool,
+}
+
+/// A built client configuration, and what the handshake must be checked for.
+pub(crate) struct ClientTls {
+    pub config: Arc<rustls::ClientConfig>,
+    /// Set when the server asked for a client certificate (`Some` when
+    /// `sslcertmode=require`: it must be set after the handshake).
+    pub cert_requested: Option<Arc<AtomicBool>>,
+}
+
+/// The TLS versions rustls is to offer for `min..=max`; an error when
+/// none it implements (1.2, 1.3) is in the range.
+fn versions(
+    min: crate::config::SslProtocolVersion,
+    max: Option<crate::config::SslProtocolVersion>,
+) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, Error> {
+    use crate::config::SslProtocolVersion as V;
+    let mut out = Vec::new();
+    for (v, r) in [
+        (V::Tls1_2, &rustls::version::TLS12),
+        (V::Tls1_3, &rustls::version::TLS13),
+    ] {
+        if v >= min && max.is_none_or(|m| v <= m) {
+            out.push(r);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::config(format!(
+            "no TLS version in ssl_min_protocol_version={min} .. ssl_max_protocol_version={} \
+             is supported: tusk's TLS (rustls) speaks TLSv1.2 and TLSv1.3 only",
+            max.map_or("(none)".to_string(), |m| m.to_string())
+        )));
+    }
+    Ok(out)
+}
+
+fn load_crls(paths: &[PathBuf]) -> Result<Vec<CertificateRevocationListDer<'static>>, Error> {
+    let mut out = Vec::new();
+    for path in paths {
+        let crls: Result<Vec<_>, _> = CertificateRevocationListDer::pem_file_iter(path)
+            .map_err(|e| Error::config(format!("cannot read CRL file {}: {e}", path.display())))?
+            .collect();
+        let crls =
+            crls.map_err(|e| Error::config(format!("bad CRL in {}: {e}", path.display())))?;
+        out.extend(crls);
+    }
+    Ok(out)
+}
+
+/// Sends the client certificate when the server asks, and notes that it asked.
+#[derive(Debug)]
+struct ClientCert {
+    key: Arc<rustls::sign::CertifiedKey>,
+    asked: Arc<AtomicBool>,
+}
+
+impl rustls::client::ResolvesClientCert for ClientCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.asked.store(true, Ordering::SeqCst);
+        Some(self.key.clone())
+    }
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
@@ -56,73 +137,114 @@ fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     Ok(certs)
 }
 
-/// Builds the client configuration.
-pub(crate) fn client_config(p: &TlsParams) -> Result<Arc<rustls::ClientConfig>, Error> {
+/// Builds the client configuration. (In small functions: a connect runs
+/// deep inside a pool's futures, and debug builds give every local of a
+/// function its own stack slot.)
+pub(crate) fn client_config(p: &TlsParams) -> Result<ClientTls, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = verifier(p, &provider)?;
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::config(format!("TLS setup failed: {e}")))?;
-    let builder = match p.verify {
-        Verify::None => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider.clone()))),
-        Verify::Chain | Verify::Full => {
-            let mut roots = rustls::RootCertStore::empty();
-            match &p.root_cert {
-                Some(path) => {
-                    for c in load_certs(path)? {
-                        roots.add(c).map_err(|e| {
-                            Error::config(format!(
-                                "bad root certificate in {}: {e}",
-                                path.display()
-                            ))
-                        })?;
-                    }
-                }
-                None => {
-                    let found = rustls_native_certs::load_native_certs();
-                    for c in found.certs {
-                        let _ = roots.add(c);
-                    }
-                    if roots.is_empty() {
-                        return Err(Error::config(
-                            "sslmode requires certificate verification but no root certificate was given \
-                             (set sslrootcert) and the system store is empty",
-                        ));
-                    }
-                }
-            }
-            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider.clone(),
-            )
-            .build()
-            .map_err(|e| Error::config(format!("TLS verifier setup failed: {e}")))?;
-            if p.verify == Verify::Full {
-                builder.with_webpki_verifier(webpki)
-            } else {
-                builder
-                    .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(ChainOnly(webpki)))
+        .with_protocol_versions(&versions(p.min_version, p.max_version)?)
+        .map_err(|e| Error::config(format!("TLS setup failed: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let asked = Arc::new(AtomicBool::new(false));
+    let mut config = match client_cert(p, &provider, &asked)? {
+        Some(resolver) => builder.with_client_cert_resolver(resolver),
+        None => builder.with_no_client_auth(),
+    };
+    if p.alpn {
+        config.alpn_protocols = vec![b"postgresql".to_vec()];
+    }
+    Ok(ClientTls {
+        config: Arc::new(config),
+        cert_requested: (p.cert_mode == crate::config::SslCertMode::Require).then_some(asked),
+    })
+}
+
+/// How the server's certificate is checked (`sslmode`, `sslrootcert`, CRLs).
+fn verifier(
+    p: &TlsParams,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, Error> {
+    if p.verify == Verify::None {
+        return Ok(Arc::new(NoVerify(provider.clone())));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    match &p.root_cert {
+        Some(path) => {
+            for c in load_certs(path)? {
+                roots.add(c).map_err(|e| {
+                    Error::config(format!("bad root certificate in {}: {e}", path.display()))
+                })?;
             }
         }
-    };
-    let config = match (&p.client_cert, &p.client_key) {
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            for c in found.certs {
+                let _ = roots.add(c);
+            }
+            if roots.is_empty() {
+                return Err(Error::config(
+                    "sslmode requires certificate verification but no root certificate was given \
+                     (set sslrootcert) and the system store is empty",
+                ));
+            }
+        }
+    }
+    // With CRLs, as libpq (CRL_CHECK_ALL): every certificate of the chain
+    // but the root needs its issuer's CRL.
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .with_crls(load_crls(&p.crls)?)
+    .build()
+    .map_err(|e| Error::config(format!("TLS verifier setup failed: {e}")))?;
+    Ok(if p.verify == Verify::Full {
+        webpki
+    } else {
+        Arc::new(ChainOnly(webpki))
+    })
+}
+
+/// The client certificate to send when the server asks (`sslcert`,
+/// `sslkey`, `sslcertmode`); `None`: none is sent.
+fn client_cert(
+    p: &TlsParams,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+    asked: &Arc<AtomicBool>,
+) -> Result<Option<Arc<dyn rustls::client::ResolvesClientCert>>, Error> {
+    use crate::config::SslCertMode;
+    match (&p.client_cert, &p.client_key) {
+        // sslcertmode=disable: never send one, configured or not.
+        _ if p.cert_mode == SslCertMode::Disable => Ok(None),
         (Some(cert), Some(key)) => {
             let certs = load_certs(cert)?;
             let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
                 Error::config(format!("cannot read private key {}: {e}", key.display()))
             })?;
-            builder
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| Error::config(format!("bad client certificate or key: {e}")))?
+            let signer = provider
+                .key_provider
+                .load_private_key(key)
+                .map_err(|e| Error::config(format!("bad client key: {e}")))?;
+            let key = Arc::new(rustls::sign::CertifiedKey::new(certs, signer));
+            key.keys_match()
+                .map_err(|e| Error::config(format!("bad client certificate or key: {e}")))?;
+            Ok(Some(Arc::new(ClientCert {
+                key,
+                asked: asked.clone(),
+            })))
         }
         (Some(_), None) | (None, Some(_)) => {
-            return Err(Error::config("sslcert and sslkey must be given together"));
+            Err(Error::config("sslcert and sslkey must be given together"))
         }
-        (None, None) => builder.with_no_client_auth(),
-    };
-    Ok(Arc::new(config))
+        (None, None) if p.cert_mode == SslCertMode::Require => Err(Error::config(
+            "sslcertmode=require needs a client certificate: set sslcert and sslkey \
+             (or put them in ~/.postgresql/postgresql.crt and .key)",
+        )),
+        (None, None) => Ok(None),
+    }
 }
 
 /// The name rustls checks the certificate against.

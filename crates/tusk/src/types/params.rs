@@ -5,6 +5,7 @@ use bytes::{BufMut, BytesMut};
 use postgres_types::{ToSql, Type, WrongType};
 
 use crate::error::Error;
+use crate::row::Column;
 use crate::statement::ParamMode;
 
 /// One query parameter: any `ToSql` value (the one way to pass parameters).
@@ -115,21 +116,59 @@ impl From<BindError> for Error {
     }
 }
 
+/// The result formats a Bind asks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Formats<'a> {
+    /// Every column in binary.
+    Binary,
+    /// Every column in text ([`Query::text`](crate::Query::text)).
+    Text,
+    /// Column by column, as the statement's description marks them
+    /// (`Column::text`: a type tusk does not decode in binary).
+    Columns(&'a [Column]),
+}
+
+impl<'a> Formats<'a> {
+    /// The formats for a statement described with `columns` (if known),
+    /// or all text when `text` is asked for.
+    pub(crate) fn of(text: bool, columns: Option<&'a [Column]>) -> Formats<'a> {
+        match columns {
+            _ if text => Formats::Text,
+            Some(c) if c.iter().any(|c| c.text) => Formats::Columns(c),
+            _ => Formats::Binary,
+        }
+    }
+}
+
 /// The error for parameter `i` (0-based) whose Rust value does not accept
 /// `ty`, the type the statement has for it.
 fn wrong_type(i: usize, ty: &Type, source: Box<dyn std::error::Error + Sync + Send>) -> Error {
-    if Type::from_oid(ty.oid()).is_none() {
-        // Not a built-in type: a user-defined enum, domain, composite or
-        // range, or an extension's type. tusk cannot look these up yet.
+    if crate::types::registry::is_placeholder(ty) {
+        // Not a built-in type, and its lookup in pg_type found nothing.
         return Error::with_source(
             crate::ErrorKind::Conversion,
             format!(
-                "parameter ${} has a type tusk does not know (OID {}: a user-defined enum, \
-                 domain, composite or range type, or an extension's type); such parameters \
-                 are not supported yet: send the value as text and cast it in SQL \
-                 (`$1::text::the_type`)",
+                "parameter ${} has a type tusk could not look up (OID {}); send the value \
+                 as text and cast it in SQL (`$1::text::the_type`)",
                 i + 1,
                 ty.oid()
+            ),
+            source,
+        );
+    }
+    if Type::from_oid(ty.oid()).is_none() {
+        // A user-defined or extension type, looked up: the Rust value's
+        // type does not match it (a derive's name, labels or fields).
+        return Error::with_source(
+            crate::ErrorKind::Conversion,
+            format!(
+                "cannot send parameter ${} as {}.{} ({}): the Rust type does not accept it \
+                 (check #[postgres(name = ...)], the enum's labels or the composite's fields; \
+                 after ALTER TYPE elsewhere, call clear_type_cache())",
+                i + 1,
+                ty.schema(),
+                ty.name(),
+                kind_name(ty)
             ),
             source,
         );
@@ -139,6 +178,21 @@ fn wrong_type(i: usize, ty: &Type, source: Box<dyn std::error::Error + Sync + Se
         format!("cannot send parameter ${} as {}", i + 1, ty.name()),
         source,
     )
+}
+
+/// What sort of type `ty` is, in words.
+pub(crate) fn kind_name(ty: &Type) -> &'static str {
+    use postgres_types::Kind;
+    match ty.kind() {
+        Kind::Enum(_) => "an enum",
+        Kind::Composite(_) => "a composite",
+        Kind::Domain(_) => "a domain",
+        Kind::Array(_) => "an array",
+        Kind::Range(_) => "a range",
+        Kind::Multirange(_) => "a multirange",
+        Kind::Pseudo => "a pseudo-type",
+        _ => "a base type",
+    }
 }
 
 /// Appends a Bind message for `params` to `buf`, telling a mismatch (try
@@ -152,18 +206,10 @@ pub(crate) fn try_bind(
     modes: &[ParamMode],
     server_types: Option<&[Type]>,
     params: &[Param<'_>],
-    text_results: bool,
+    formats: Formats<'_>,
 ) -> Result<(), BindError> {
     let start = buf.len();
-    let r = bind_inner(
-        buf,
-        portal,
-        statement,
-        modes,
-        server_types,
-        params,
-        text_results,
-    );
+    let r = bind_inner(buf, portal, statement, modes, server_types, params, formats);
     if r.is_err() {
         buf.truncate(start);
     }
@@ -177,7 +223,7 @@ fn bind_inner(
     modes: &[ParamMode],
     server_types: Option<&[Type]>,
     params: &[Param<'_>],
-    text_results: bool,
+    formats: Formats<'_>,
 ) -> Result<(), BindError> {
     use BindError::{Mismatch, Unfit, Value};
     if params.len() != modes.len() {
@@ -211,7 +257,18 @@ fn bind_inner(
         };
         let len_at = buf.len();
         buf.put_i32(0);
-        let is_null = v.to_sql_checked(ty, buf).map_err(|e| {
+        let mut r = v.to_sql_checked(ty, buf);
+        if let (Err(e), postgres_types::Kind::Domain(_)) = (&r, ty.kind()) {
+            // A domain travels as its base type (the same bytes), for a
+            // value of the base type's Rust type.
+            if e.is::<WrongType>() {
+                if let Some(base) = crate::types::registry::strip_domains(ty) {
+                    buf.truncate(len_at + 4);
+                    r = v.to_sql_checked(&base, buf);
+                }
+            }
+        }
+        let is_null = r.map_err(|e| {
             if !e.is::<WrongType>() {
                 return Value(Error::with_source(
                     crate::ErrorKind::Conversion,
@@ -237,8 +294,24 @@ fn bind_inner(
         };
         buf[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
     }
-    buf.put_i16(1);
-    buf.put_i16(if text_results { 0 } else { 1 });
+    match formats {
+        Formats::Binary => {
+            buf.put_i16(1);
+            buf.put_i16(1);
+        }
+        Formats::Text => {
+            buf.put_i16(1);
+            buf.put_i16(0);
+        }
+        Formats::Columns(cols) => {
+            let n = i16::try_from(cols.len())
+                .map_err(|_| Value(Error::conversion("more than 32767 result columns")))?;
+            buf.put_i16(n);
+            for c in cols {
+                buf.put_i16(if c.text { 0 } else { 1 });
+            }
+        }
+    }
     let len =
         i32::try_from(buf.len() - start - 1).map_err(|_| Value(too_large("the Bind message")))?;
     buf[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
@@ -313,7 +386,7 @@ mod tests {
             &[ParamMode::Binary(Type::INT4)],
             None,
             &[],
-            false,
+            Formats::Binary,
         )
         .unwrap_err()
         .into();
@@ -326,7 +399,7 @@ mod tests {
             &[ParamMode::Binary(Type::INT4)],
             None,
             &[&"no"],
-            false,
+            Formats::Binary,
         )
         .unwrap_err()
         .into();

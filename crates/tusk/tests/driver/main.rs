@@ -10,6 +10,7 @@ mod cache_confirmed;
 mod cancel;
 mod copy;
 mod faults;
+mod formats;
 mod from_row;
 mod groups;
 mod low_water;
@@ -25,6 +26,7 @@ mod stream_release;
 mod timed_stream;
 mod timeouts;
 mod user_types;
+mod value;
 
 #[path = "../common/connect.rs"]
 mod connect;
