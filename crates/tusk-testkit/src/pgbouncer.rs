@@ -55,12 +55,23 @@ impl PgBouncer {
     /// Starts PgBouncer in `mode` in front of `cluster` (over its unix
     /// socket) and waits until it accepts TCP connections.
     pub fn start(cluster: &Cluster, mode: PoolMode) -> Result<PgBouncer> {
+        PgBouncer::start_inner(cluster, mode, false)
+    }
+
+    /// Like [`start`](Self::start), but server connections log in as the
+    /// client's user instead of `postgres` (the cluster trusts every local
+    /// user), for tests that must run as a non-superuser through the pooler.
+    pub fn start_forwarding_user(cluster: &Cluster, mode: PoolMode) -> Result<PgBouncer> {
+        PgBouncer::start_inner(cluster, mode, true)
+    }
+
+    fn start_inner(cluster: &Cluster, mode: PoolMode, forward_user: bool) -> Result<PgBouncer> {
         let env = env()?;
         let binary = find_pgbouncer()?;
         let mut last = None;
         for _ in 0..8 {
             let run_dir = env.make_run_dir("pgbouncer")?;
-            match start_once(env, &binary, cluster, mode, &run_dir) {
+            match start_once(env, &binary, cluster, mode, forward_user, &run_dir) {
                 Ok(bouncer) => return Ok(bouncer),
                 Err(e) => {
                     let _ = fs::remove_dir_all(&run_dir);
@@ -143,10 +154,16 @@ fn find_pgbouncer() -> Result<PathBuf> {
     ))
 }
 
-fn config(cluster: &Cluster, mode: PoolMode, port: u16, run_dir: &Path) -> String {
+fn config(
+    cluster: &Cluster,
+    mode: PoolMode,
+    forward_user: bool,
+    port: u16,
+    run_dir: &Path,
+) -> String {
     format!(
         "[databases]\n\
-         * = host={socket} port={pg_port} user=postgres\n\
+         * = host={socket} port={pg_port}{user}\n\
          \n\
          [pgbouncer]\n\
          listen_addr = 127.0.0.1\n\
@@ -163,6 +180,7 @@ fn config(cluster: &Cluster, mode: PoolMode, port: u16, run_dir: &Path) -> Strin
         pg_port = cluster.port(),
         run = run_dir.display(),
         mode = mode.as_str(),
+        user = if forward_user { "" } else { " user=postgres" },
     )
 }
 
@@ -171,11 +189,12 @@ fn start_once(
     binary: &Path,
     cluster: &Cluster,
     mode: PoolMode,
+    forward_user: bool,
     run_dir: &Path,
 ) -> Result<PgBouncer> {
     let port = free_port()?;
     let ini = run_dir.join("pgbouncer.ini");
-    env.write_file(&ini, config(cluster, mode, port, run_dir).as_bytes(), 0o600)?;
+    env.write_file(&ini, config(cluster, mode, forward_user, port, run_dir).as_bytes(), 0o600)?;
     let log = run_dir.join("pgbouncer.log");
     let file =
         fs::File::create(&log).map_err(|e| Error::io(format!("creating {}", log.display()), e))?;
