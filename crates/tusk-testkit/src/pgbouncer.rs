@@ -55,17 +55,28 @@ impl PgBouncer {
     /// Starts PgBouncer in `mode` in front of `cluster` (over its unix
     /// socket) and waits until it accepts TCP connections.
     pub fn start(cluster: &Cluster, mode: PoolMode) -> Result<PgBouncer> {
-        PgBouncer::start_inner(cluster, mode, false)
+        PgBouncer::start_inner(cluster, mode, None)
     }
 
-    /// Like [`start`](Self::start), but server connections log in as the
-    /// client's user instead of `postgres` (the cluster trusts every local
-    /// user), for tests that must run as a non-superuser through the pooler.
-    pub fn start_forwarding_user(cluster: &Cluster, mode: PoolMode) -> Result<PgBouncer> {
-        PgBouncer::start_inner(cluster, mode, true)
+    /// Like [`start`](Self::start), but clients log in as one of `users`
+    /// (`auth_type = trust` with those names in its auth file; `postgres` is
+    /// always one) and server connections log in as the client's user, not
+    /// `postgres`: for tests that must run as a non-superuser through the
+    /// pooler. The cluster must trust these users over its unix socket (the
+    /// default pg_hba.conf does).
+    pub fn start_forwarding_user(
+        cluster: &Cluster,
+        mode: PoolMode,
+        users: &[&str],
+    ) -> Result<PgBouncer> {
+        PgBouncer::start_inner(cluster, mode, Some(users))
     }
 
-    fn start_inner(cluster: &Cluster, mode: PoolMode, forward_user: bool) -> Result<PgBouncer> {
+    fn start_inner(
+        cluster: &Cluster,
+        mode: PoolMode,
+        forward_user: Option<&[&str]>,
+    ) -> Result<PgBouncer> {
         let env = env()?;
         let binary = find_pgbouncer()?;
         let mut last = None;
@@ -161,6 +172,14 @@ fn config(
     port: u16,
     run_dir: &Path,
 ) -> String {
+    let auth = if forward_user {
+        format!(
+            "auth_type = trust\nauth_file = {}\n",
+            run_dir.join("users.txt").display()
+        )
+    } else {
+        "auth_type = any\n".to_owned()
+    };
     format!(
         "[databases]\n\
          * = host={socket} port={pg_port}{user}\n\
@@ -169,7 +188,7 @@ fn config(
          listen_addr = 127.0.0.1\n\
          listen_port = {port}\n\
          unix_socket_dir = {run}\n\
-         auth_type = any\n\
+         {auth}\
          admin_users = postgres\n\
          pool_mode = {mode}\n\
          max_client_conn = 1000\n\
@@ -189,9 +208,17 @@ fn start_once(
     binary: &Path,
     cluster: &Cluster,
     mode: PoolMode,
-    forward_user: bool,
+    forward_user: Option<&[&str]>,
     run_dir: &Path,
 ) -> Result<PgBouncer> {
+    if let Some(users) = forward_user {
+        let mut list = String::from("\"postgres\" \"\"\n");
+        for u in users {
+            list.push_str(&format!("\"{}\" \"\"\n", u.replace('"', "\"\"")));
+        }
+        env.write_file(&run_dir.join("users.txt"), list.as_bytes(), 0o600)?;
+    }
+    let forward_user = forward_user.is_some();
     let port = free_port()?;
     let ini = run_dir.join("pgbouncer.ini");
     env.write_file(&ini, config(cluster, mode, forward_user, port, run_dir).as_bytes(), 0o600)?;
