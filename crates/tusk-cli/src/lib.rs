@@ -20,6 +20,8 @@
 //! | `tusk ping` | connects, runs `SELECT 1`, prints the server version and the timings |
 //! | `tusk dev start\|stop\|status` | a persistent local PostgreSQL for development ([`dev`]) |
 //! | `tusk metrics --serve ADDR` | a connection pool's Prometheus metrics on `/metrics` and its health on `/health`, over HTTP ([`metrics`]) |
+//! | `tusk migrate new\|up\|down\|status\|redo\|repair\|lint` | versioned SQL migrations: a checksummed history, one locked session, a transaction per script, `--dry-run`, a DDL linter ([`migrate`], `docs/migrations.md`) |
+//! | `tusk seed` | applies `seeds/*.sql` in order, once each ([`migrate`]) |
 //! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
@@ -34,6 +36,7 @@ mod error;
 pub mod json;
 pub mod lite;
 pub mod metrics;
+pub mod migrate;
 mod ping;
 mod query;
 pub mod table;
@@ -64,6 +67,10 @@ pub enum Command {
     /// Serve a connection pool's Prometheus metrics (/metrics) and health
     /// (/health) over HTTP
     Metrics(MetricsArgs),
+    /// Versioned SQL migrations: new, up, down, status, redo, repair, lint
+    Migrate(migrate::MigrateArgs),
+    /// Apply seeds/*.sql in order, once each
+    Seed(migrate::SeedArgs),
     /// Manage the local development cluster (the default database)
     Dev {
         /// start, stop or status
@@ -208,6 +215,8 @@ pub fn run_with(
             block_on(metrics::run(&url, &args, out, err))?;
             Ok(0)
         }
+        Command::Migrate(args) => migrate::command(&args, ctx, out, err),
+        Command::Seed(args) => migrate::seed(&args, ctx, out, err),
         Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),
         Command::Lite { action } => lite::command(&action, out),
     }

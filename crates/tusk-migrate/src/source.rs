@@ -80,18 +80,13 @@ impl Migrations {
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Migrations, MigrateError> {
         let dir = dir.as_ref();
         let files = read_sql_files(dir)?;
-        let mut m = Migrations::from_files(
+        let mut m = Migrations::build(
             files
                 .iter()
                 .map(|(name, text)| (name.as_str(), text.as_str())),
+            Some(dir),
         )?;
         m.origin = dir.display().to_string();
-        for mig in &mut m.list {
-            mig.up.path = dir.join(&mig.up.path).display().to_string();
-            if let Some(d) = &mut mig.down {
-                d.path = dir.join(&d.path).display().to_string();
-            }
-        }
         Ok(m)
     }
 
@@ -101,6 +96,18 @@ impl Migrations {
     pub fn from_files<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Migrations, MigrateError> {
+        Migrations::build(files, None)
+    }
+
+    /// Files named (in errors and in [`Script::path`]) under `dir`, if given.
+    fn build<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+        dir: Option<&Path>,
+    ) -> Result<Migrations, MigrateError> {
+        let label = |file: &str| match dir {
+            Some(d) => d.join(file).display().to_string(),
+            None => file.to_string(),
+        };
         let mut by_version: BTreeMap<i64, (Option<Script>, Option<Script>, String)> =
             BTreeMap::new();
         for (file, text) in files {
@@ -108,16 +115,16 @@ impl Migrations {
                 continue;
             }
             let (version, name, kind) = parse_name(file).map_err(|why| MigrateError::BadFile {
-                file: file.to_string(),
+                file: label(file),
                 why,
             })?;
-            let script = Script::parse(file, text)?;
+            let script = Script::parse(&label(file), text)?;
             let entry = by_version
                 .entry(version)
                 .or_insert_with(|| (None, None, name.clone()));
             if entry.2 != name {
                 return Err(MigrateError::BadFile {
-                    file: file.to_string(),
+                    file: label(file),
                     why: format!(
                         "version {version} is used twice (also by `{}`); give each migration its own version",
                         entry.2
@@ -130,7 +137,7 @@ impl Migrations {
             };
             if slot.is_some() {
                 return Err(MigrateError::BadFile {
-                    file: file.to_string(),
+                    file: label(file),
                     why: "listed twice".into(),
                 });
             }
