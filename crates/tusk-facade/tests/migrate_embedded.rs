@@ -12,7 +12,15 @@ fn embedded_and_on_disk_migrations_are_the_same() {
     assert_eq!(embedded.len(), 2);
     let key = |m: &tusk::migrate::Migrations| {
         m.iter()
-            .map(|m| (m.version, m.name.clone(), m.up.checksum.clone(), m.up.no_transaction, m.down.is_some()))
+            .map(|m| {
+                (
+                    m.version,
+                    m.name.clone(),
+                    m.up.checksum.clone(),
+                    m.up.no_transaction,
+                    m.down.is_some(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(key(&embedded), key(&disk));

@@ -15,7 +15,10 @@ pub fn expand(dir: &LitStr) -> syn::Result<TokenStream2> {
     let entries = std::fs::read_dir(&path).map_err(|e| {
         syn::Error::new(
             dir.span(),
-            format!("cannot read the migrations directory {}: {e}", path.display()),
+            format!(
+                "cannot read the migrations directory {}: {e}",
+                path.display()
+            ),
         )
     })?;
     let mut files = Vec::new();

@@ -45,8 +45,14 @@ mod tests {
         let old_mac = "CREATE TABLE t (id int);\r-- note\rSELECT 1;";
         assert_eq!(checksum(unix), checksum(windows));
         assert_eq!(checksum(unix), checksum(old_mac));
-        assert_ne!(checksum(unix), checksum("CREATE TABLE t (id bigint);\n-- note\nSELECT 1;\n"));
-        assert_ne!(checksum(unix), checksum("CREATE TABLE t (id int);\n-- note!\nSELECT 1;\n"));
+        assert_ne!(
+            checksum(unix),
+            checksum("CREATE TABLE t (id bigint);\n-- note\nSELECT 1;\n")
+        );
+        assert_ne!(
+            checksum(unix),
+            checksum("CREATE TABLE t (id int);\n-- note!\nSELECT 1;\n")
+        );
         assert_eq!(checksum(unix).len(), 64);
     }
 }

@@ -54,10 +54,16 @@ impl Table {
         if self.exists(conn).await? {
             return Ok(());
         }
-        let has_schema = format!("SELECT to_regnamespace({}) IS NOT NULL", literal(&ident(&self.schema)));
+        let has_schema = format!(
+            "SELECT to_regnamespace({}) IS NOT NULL",
+            literal(&ident(&self.schema))
+        );
         if first_text(&conn.simple_query(&has_schema).await?).as_deref() != Some("t") {
-            conn.execute_script(&format!("CREATE SCHEMA IF NOT EXISTS {}", ident(&self.schema)))
-                .await?;
+            conn.execute_script(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                ident(&self.schema)
+            ))
+            .await?;
         }
         let key = match self.kind {
             Kind::Migrations => "version bigint PRIMARY KEY,\n  name text NOT NULL",

@@ -337,7 +337,11 @@ impl Migrator {
     /// whose file changed, after you checked that the database matches the
     /// edited file. Returns what it changed (with `dry_run`, what it would).
     /// Rows of missing files are left alone.
-    pub async fn repair(&self, config: &Config, dry_run: bool) -> Result<Vec<Changed>, MigrateError> {
+    pub async fn repair(
+        &self,
+        config: &Config,
+        dry_run: bool,
+    ) -> Result<Vec<Changed>, MigrateError> {
         let changed = |h: &[Applied]| -> Vec<Changed> {
             h.iter()
                 .filter_map(|a| {

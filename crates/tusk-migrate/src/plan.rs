@@ -232,7 +232,9 @@ mod tests {
             .map(|v| Applied {
                 version: *v,
                 name: "x".into(),
-                checksum: files.get(*v).map_or("gone".into(), |m| m.up.checksum.clone()),
+                checksum: files
+                    .get(*v)
+                    .map_or("gone".into(), |m| m.up.checksum.clone()),
                 applied_at: String::new(),
                 duration_ms: 1.0,
                 applied_by: "me".into(),
@@ -249,7 +251,10 @@ mod tests {
         let f = files();
         let r = Rules::default();
         assert_eq!(versions(&pending(&f, &[], r, None).unwrap()), [1, 2, 3]);
-        assert_eq!(versions(&pending(&f, &applied(&f, &[1]), r, Some(2)).unwrap()), [2]);
+        assert_eq!(
+            versions(&pending(&f, &applied(&f, &[1]), r, Some(2)).unwrap()),
+            [2]
+        );
         assert!(pending(&f, &[], r, Some(9)).is_err());
     }
 
@@ -258,7 +263,9 @@ mod tests {
         let f = files();
         let h = applied(&f, &[1, 3]);
         let e = pending(&f, &h, Rules::default(), None).unwrap_err();
-        assert!(matches!(e, MigrateError::OutOfOrder { ref pending, latest: 3 } if pending == &[2]));
+        assert!(
+            matches!(e, MigrateError::OutOfOrder { ref pending, latest: 3 } if pending == &[2])
+        );
         let allow = Rules {
             allow_out_of_order: true,
             ..Rules::default()

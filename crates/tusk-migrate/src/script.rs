@@ -40,12 +40,13 @@ pub fn needs_no_transaction(s: &Statement<'_>) -> Option<&'static str> {
             Some("DROP INDEX CONCURRENTLY")
         }
         ("REINDEX", _)
-            if s.has_keyword("CONCURRENTLY")
-                || matches!(w1.as_str(), "SYSTEM" | "DATABASE") =>
+            if s.has_keyword("CONCURRENTLY") || matches!(w1.as_str(), "SYSTEM" | "DATABASE") =>
         {
             Some("REINDEX CONCURRENTLY (and REINDEX SYSTEM/DATABASE)")
         }
-        ("ALTER", "TABLE") if s.contains_seq(&["DETACH", "PARTITION"]) && s.has_keyword("CONCURRENTLY") => {
+        ("ALTER", "TABLE")
+            if s.contains_seq(&["DETACH", "PARTITION"]) && s.has_keyword("CONCURRENTLY") =>
+        {
             Some("ALTER TABLE .. DETACH PARTITION .. CONCURRENTLY")
         }
         ("CREATE", "DATABASE") => Some("CREATE DATABASE"),
@@ -152,14 +153,29 @@ mod tests {
 
     #[test]
     fn concurrently_needs_the_marker_on_the_first_line() {
-        let e = Script::parse("a.up.sql", "CREATE TABLE t (x int);\nCREATE INDEX CONCURRENTLY i ON t (x);")
+        let e = Script::parse(
+            "a.up.sql",
+            "CREATE TABLE t (x int);\nCREATE INDEX CONCURRENTLY i ON t (x);",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("a.up.sql:2:1: CREATE INDEX CONCURRENTLY"),
+            "{e}"
+        );
+        let ok = Script::parse(
+            "a.up.sql",
+            "-- tusk:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY i ON t (x);",
+        )
+        .unwrap();
+        assert!(ok.no_transaction);
+        let late = Script::parse("a.up.sql", "SELECT 1;\n-- tusk:no-transaction\n")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("a.up.sql:2:1: CREATE INDEX CONCURRENTLY"), "{e}");
-        let ok = Script::parse("a.up.sql", "-- tusk:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY i ON t (x);").unwrap();
-        assert!(ok.no_transaction);
-        let late = Script::parse("a.up.sql", "SELECT 1;\n-- tusk:no-transaction\n").unwrap_err().to_string();
-        assert!(late.contains("a.up.sql:2:1") && late.contains("first line"), "{late}");
+        assert!(
+            late.contains("a.up.sql:2:1") && late.contains("first line"),
+            "{late}"
+        );
         // In a string, a comment or a function body it is not a statement.
         Script::parse(
             "a.up.sql",
@@ -170,7 +186,13 @@ mod tests {
 
     #[test]
     fn transaction_control_is_refused_in_a_transaction() {
-        for sql in ["BEGIN; SELECT 1;", "SELECT 1; COMMIT", "end;", "ROLLBACK;", "START TRANSACTION"] {
+        for sql in [
+            "BEGIN; SELECT 1;",
+            "SELECT 1; COMMIT",
+            "end;",
+            "ROLLBACK;",
+            "START TRANSACTION",
+        ] {
             let e = Script::parse("x.sql", sql).unwrap_err().to_string();
             assert!(e.contains("manages the transaction"), "{sql}: {e}");
         }
@@ -190,6 +212,10 @@ mod tests {
         ] {
             assert!(Script::parse("x.sql", sql).is_err(), "{sql}");
         }
-        Script::parse("x.sql", "DROP INDEX i; REINDEX TABLE t; ALTER TABLE p DETACH PARTITION c").unwrap();
+        Script::parse(
+            "x.sql",
+            "DROP INDEX i; REINDEX TABLE t; ALTER TABLE p DETACH PARTITION c",
+        )
+        .unwrap();
     }
 }

@@ -43,7 +43,10 @@ pub struct Seeder {
 
 impl Seeder {
     /// Every `*.sql` file of `dir`, in file-name order.
-    pub fn from_dir(dir: impl AsRef<std::path::Path>, options: Options) -> Result<Seeder, MigrateError> {
+    pub fn from_dir(
+        dir: impl AsRef<std::path::Path>,
+        options: Options,
+    ) -> Result<Seeder, MigrateError> {
         let dir = dir.as_ref();
         let files = read_sql_files(dir)?;
         let mut seeds = Vec::with_capacity(files.len());

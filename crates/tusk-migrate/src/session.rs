@@ -187,10 +187,7 @@ impl<'o> Session<'o> {
     pub async fn close(self) -> Result<(), MigrateError> {
         if self.locked {
             self.conn
-                .execute_script(&format!(
-                    "SELECT pg_advisory_unlock({CLASS}, {})",
-                    self.key
-                ))
+                .execute_script(&format!("SELECT pg_advisory_unlock({CLASS}, {})", self.key))
                 .await?;
         }
         let _ = self.conn.close().await;
@@ -294,7 +291,9 @@ impl<'o> Session<'o> {
             let sql = format!("SELECT pg_backend_pid() = {}", self.pid);
             if scalar(&self.conn, &sql).await?.as_deref() != Some("t") {
                 return Err(MigrateError::SessionNotPinned {
-                    detail: "a statement ran on another server process than the one holding the lock".into(),
+                    detail:
+                        "a statement ran on another server process than the one holding the lock"
+                            .into(),
                 });
             }
         }

@@ -35,11 +35,7 @@ impl Statement<'_> {
 
     /// True when the significant tokens start with these keywords.
     pub fn starts_with(&self, kws: &[&str]) -> bool {
-        kws.len() <= self.tokens.len()
-            && kws
-                .iter()
-                .zip(&self.tokens)
-                .all(|(k, t)| t.is_keyword(k))
+        kws.len() <= self.tokens.len() && kws.iter().zip(&self.tokens).all(|(k, t)| t.is_keyword(k))
     }
 
     /// True when the keyword sequence `kws` occurs anywhere at the top level
@@ -133,9 +129,8 @@ impl Routine {
                             || (h[1] == b'o' && h[2] == b'r' && matches!(h[3], b'f' | b'p')));
                 }
                 if self.is_routine && self.parens == 0 {
-                    if t.is_keyword("begin") {
-                        self.depth += 1;
-                    } else if t.is_keyword("case") && self.depth > 0 {
+                    // CASE also ends with END; it matters only inside a BEGIN.
+                    if t.is_keyword("begin") || (t.is_keyword("case") && self.depth > 0) {
                         self.depth += 1;
                     } else if t.is_keyword("end") {
                         self.depth = self.depth.saturating_sub(1);

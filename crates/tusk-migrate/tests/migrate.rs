@@ -36,7 +36,10 @@ async fn up_applies_in_order_once_and_records_history() {
     );
     assert_eq!(q(&db, "SELECT count(*) FROM users"), "1");
     assert_eq!(
-        q(&db, "SELECT tableowner FROM pg_tables WHERE tablename = 'posts'"),
+        q(
+            &db,
+            "SELECT tableowner FROM pg_tables WHERE tablename = 'posts'"
+        ),
         "tusk_migrator"
     );
     // Again: nothing to do.
@@ -68,11 +71,20 @@ async fn a_syntax_error_rolls_back_and_points_at_the_file_line_and_column() {
     assert_eq!((s.line, s.column, s.index, s.count), (5, 10, 2, 2));
     assert_eq!(s.source.code(), Some(tusk::SqlState::UNDEFINED_OBJECT));
     let text = e.to_string();
-    assert!(text.contains("0002_bad.up.sql:5:10: ERROR 42704: type \"txet\" does not exist"), "{text}");
-    assert!(text.contains("    5 |     name txet NOT NULL);\n       |          ^"), "{text}");
+    assert!(
+        text.contains("0002_bad.up.sql:5:10: ERROR 42704: type \"txet\" does not exist"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    5 |     name txet NOT NULL);\n       |          ^"),
+        "{text}"
+    );
     assert!(text.contains("rolled back"), "{text}");
     // Migration 1 stays; nothing of migration 2 does.
-    assert_eq!(q(&db, "SELECT array_agg(version) FROM tusk_migrations"), "{1}");
+    assert_eq!(
+        q(&db, "SELECT array_agg(version) FROM tusk_migrations"),
+        "{1}"
+    );
     assert_eq!(q(&db, "SELECT to_regclass('ok_part') IS NULL"), "t");
 
     // A runtime error without a position points at the statement.
@@ -80,7 +92,10 @@ async fn a_syntax_error_rolls_back_and_points_at_the_file_line_and_column() {
     let db2 = database();
     let (m2, _) = migrator(d2.path());
     let e = m2.up(&config(&db2)).await.unwrap_err();
-    assert!(e.to_string().contains("0001_div.up.sql:2:3: ERROR 22012"), "{e}");
+    assert!(
+        e.to_string().contains("0001_div.up.sql:2:3: ERROR 22012"),
+        "{e}"
+    );
     assert_eq!(q(&db2, "SELECT count(*) FROM tusk_migrations"), "0");
 }
 
@@ -90,9 +105,18 @@ async fn concurrent_ups_apply_each_migration_exactly_once() {
     db.psql("CREATE TABLE runs (version int); GRANT INSERT ON runs TO tusk_migrator")
         .unwrap();
     let d = dir(&[
-        ("0001_a.up.sql", "INSERT INTO runs VALUES (1); SELECT pg_sleep(0.5); CREATE TABLE a (id int);"),
-        ("0002_b.up.sql", "INSERT INTO runs VALUES (2); CREATE TABLE b (id int);"),
-        ("0003_c.up.sql", "INSERT INTO runs VALUES (3); SELECT pg_sleep(0.3); CREATE TABLE c (id int);"),
+        (
+            "0001_a.up.sql",
+            "INSERT INTO runs VALUES (1); SELECT pg_sleep(0.5); CREATE TABLE a (id int);",
+        ),
+        (
+            "0002_b.up.sql",
+            "INSERT INTO runs VALUES (2); CREATE TABLE b (id int);",
+        ),
+        (
+            "0003_c.up.sql",
+            "INSERT INTO runs VALUES (3); SELECT pg_sleep(0.3); CREATE TABLE c (id int);",
+        ),
     ]);
     let (m1, ev1) = migrator(d.path());
     let (m2, ev2) = migrator(d.path());
@@ -102,11 +126,20 @@ async fn concurrent_ups_apply_each_migration_exactly_once() {
     // One did the work; the other waited for the lock and found nothing to do.
     assert_eq!(r1.len() + r2.len(), 3, "{r1:?} {r2:?}");
     assert!(r1.is_empty() || r2.is_empty(), "{r1:?} {r2:?}");
-    assert_eq!(q(&db, "SELECT string_agg(version::text, ',' ORDER BY version) FROM runs"), "1,2,3");
+    assert_eq!(
+        q(
+            &db,
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM runs"
+        ),
+        "1,2,3"
+    );
     assert_eq!(q(&db, "SELECT count(*) FROM tusk_migrations"), "3");
     let waited = if r1.is_empty() { ev1 } else { ev2 };
     let waited = waited.lock().unwrap().join("\n");
-    assert!(waited.contains("WaitingForLock { holder: Some(\"pid "), "{waited}");
+    assert!(
+        waited.contains("WaitingForLock { holder: Some(\"pid "),
+        "{waited}"
+    );
     assert!(waited.contains("user tusk_migrator"), "{waited}");
 }
 
@@ -137,9 +170,25 @@ async fn a_deployer_that_waits_too_long_gives_up_and_names_the_holder() {
 #[tokio::test]
 async fn no_transaction_is_required_for_concurrently_and_works_with_it() {
     let db = database();
-    let d = dir(&[M1, ("0002_idx.up.sql", "CREATE INDEX CONCURRENTLY users_email ON users (email);")]);
+    let d = dir(&[
+        M1,
+        (
+            "0002_idx.up.sql",
+            "CREATE INDEX CONCURRENTLY users_email ON users (email);",
+        ),
+    ]);
     let e = tusk_migrate::Migrations::from_dir(d.path()).unwrap_err();
-    assert!(matches!(e, MigrateError::BadScript { line: 1, column: 1, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            MigrateError::BadScript {
+                line: 1,
+                column: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("-- tusk:no-transaction"), "{e}");
 
     write(
@@ -183,7 +232,13 @@ async fn a_changed_checksum_refuses_to_run_until_repair() {
     m.up(&config(&db)).await.unwrap();
 
     // Line endings and trailing spaces do not count.
-    write(d.path(), &[("0001_users.up.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);  \r\n\r\n")]);
+    write(
+        d.path(),
+        &[(
+            "0001_users.up.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);  \r\n\r\n",
+        )],
+    );
     let (m, _) = migrator(d.path());
     assert!(m.up(&config(&db)).await.unwrap().is_empty());
 
@@ -191,20 +246,32 @@ async fn a_changed_checksum_refuses_to_run_until_repair() {
     write(
         d.path(),
         &[
-            ("0001_users.up.sql", "-- reviewed\nCREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n"),
+            (
+                "0001_users.up.sql",
+                "-- reviewed\nCREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n",
+            ),
             M2,
         ],
     );
     let (m, _) = migrator(d.path());
     let e = m.up(&config(&db)).await.unwrap_err();
-    assert!(matches!(e, MigrateError::ChecksumMismatch(ref c) if c[0].version == 1), "{e}");
+    assert!(
+        matches!(e, MigrateError::ChecksumMismatch(ref c) if c[0].version == 1),
+        "{e}"
+    );
     assert!(e.to_string().contains("tusk migrate repair"), "{e}");
     assert_eq!(q(&db, "SELECT count(*) FROM tusk_migrations"), "1");
-    assert_eq!(m.status(&config(&db)).await.unwrap()[0].state, State::Changed);
+    assert_eq!(
+        m.status(&config(&db)).await.unwrap()[0].state,
+        State::Changed
+    );
 
     let dry = m.repair(&config(&db), true).await.unwrap();
     assert_eq!(dry.len(), 1);
-    assert!(m.up(&config(&db)).await.is_err(), "a dry run changes nothing");
+    assert!(
+        m.up(&config(&db)).await.is_err(),
+        "a dry run changes nothing"
+    );
     let fixed = m.repair(&config(&db), false).await.unwrap();
     assert_eq!(fixed[0].version, 1);
     assert_eq!(m.up(&config(&db)).await.unwrap().len(), 1);
@@ -220,7 +287,10 @@ async fn out_of_order_versions_are_refused_unless_allowed() {
     write(d.path(), &[("0002_b.up.sql", "CREATE TABLE b (id int);")]);
     let (m, _) = migrator(d.path());
     let e = m.up(&config(&db)).await.unwrap_err();
-    assert!(matches!(e, MigrateError::OutOfOrder { latest: 3, .. }), "{e}");
+    assert!(
+        matches!(e, MigrateError::OutOfOrder { latest: 3, .. }),
+        "{e}"
+    );
     assert_eq!(q(&db, "SELECT to_regclass('b') IS NULL"), "t");
     let opts = Options {
         allow_out_of_order: true,
@@ -246,11 +316,24 @@ async fn down_redo_and_their_plans() {
 
     let plan = m.plan_down(&config(&db), 1, Some(0)).await.unwrap();
     assert_eq!(plan.len(), 2);
-    assert_eq!(q(&db, "SELECT count(*) FROM tusk_migrations"), "2", "plans change nothing");
+    assert_eq!(
+        q(&db, "SELECT count(*) FROM tusk_migrations"),
+        "2",
+        "plans change nothing"
+    );
     let done = m.down(&config(&db), 1, None).await.unwrap();
     assert_eq!(done[0].version, 2);
-    assert_eq!(q(&db, "SELECT to_regclass('posts') IS NULL, (SELECT count(*) FROM users)"), "t|0");
-    assert_eq!(q(&db, "SELECT array_agg(version) FROM tusk_migrations"), "{1}");
+    assert_eq!(
+        q(
+            &db,
+            "SELECT to_regclass('posts') IS NULL, (SELECT count(*) FROM users)"
+        ),
+        "t|0"
+    );
+    assert_eq!(
+        q(&db, "SELECT array_agg(version) FROM tusk_migrations"),
+        "{1}"
+    );
     m.down(&config(&db), 1, None).await.unwrap();
     assert_eq!(q(&db, "SELECT count(*) FROM tusk_migrations"), "0");
 
@@ -278,7 +361,8 @@ async fn a_dry_run_on_a_fresh_database_creates_nothing() {
 #[tokio::test]
 async fn lock_timeout_stops_a_migration_stuck_behind_a_lock() {
     let db = database();
-    db.psql("CREATE TABLE busy (id int); ALTER TABLE busy OWNER TO tusk_migrator").unwrap();
+    db.psql("CREATE TABLE busy (id int); ALTER TABLE busy OWNER TO tusk_migrator")
+        .unwrap();
     let holder = tusk::connect(&db.url()).await.unwrap();
     tusk::Executor::execute_script(&holder, "BEGIN; LOCK TABLE busy IN ACCESS SHARE MODE")
         .await
@@ -292,7 +376,11 @@ async fn lock_timeout_stops_a_migration_stuck_behind_a_lock() {
     let started = std::time::Instant::now();
     let e = m.up(&config(&db)).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(e.db_error().and_then(|e| e.code()), Some(tusk::SqlState::LOCK_NOT_AVAILABLE), "{e}");
+    assert_eq!(
+        e.db_error().and_then(|e| e.code()),
+        Some(tusk::SqlState::LOCK_NOT_AVAILABLE),
+        "{e}"
+    );
     assert_eq!(q(&db, "SELECT count(*) FROM tusk_migrations"), "0");
     drop(holder);
 }
@@ -309,7 +397,10 @@ async fn the_history_lives_in_a_configurable_schema() {
     let (m, _) = migrator_with(d.path(), opts);
     m.up(&config(&db)).await.unwrap();
     assert_eq!(q(&db, "SELECT version FROM deploy.history"), "1");
-    assert_eq!(q(&db, "SELECT to_regclass('public.tusk_migrations') IS NULL"), "t");
+    assert_eq!(
+        q(&db, "SELECT to_regclass('public.tusk_migrations') IS NULL"),
+        "t"
+    );
 }
 
 #[tokio::test]
@@ -334,7 +425,11 @@ async fn a_least_privilege_deployer_uses_an_existing_history_table() {
 async fn transaction_control_in_a_transactional_script_is_refused_before_running() {
     let d = dir(&[("0001_x.up.sql", "CREATE TABLE a (id int);\nCOMMIT;\n")]);
     let e = tusk_migrate::Migrations::from_dir(d.path()).unwrap_err();
-    assert!(e.to_string().contains("0001_x.up.sql:2:1: `COMMIT` manages the transaction"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("0001_x.up.sql:2:1: `COMMIT` manages the transaction"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -348,7 +443,11 @@ async fn lock_mode_none_and_transaction_work_directly() {
         };
         let (m, _) = migrator_with(d.path(), opts);
         assert_eq!(m.up(&config(&db)).await.unwrap().len(), 2, "{mode:?}");
-        assert_eq!(m.down(&config(&db), 2, None).await.unwrap().len(), 2, "{mode:?}");
+        assert_eq!(
+            m.down(&config(&db), 2, None).await.unwrap().len(),
+            2,
+            "{mode:?}"
+        );
         assert_eq!(q(&db, "SELECT count(*) FROM tusk_migrations"), "0");
     }
 }

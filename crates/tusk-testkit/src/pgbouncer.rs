@@ -221,7 +221,11 @@ fn start_once(
     let forward_user = forward_user.is_some();
     let port = free_port()?;
     let ini = run_dir.join("pgbouncer.ini");
-    env.write_file(&ini, config(cluster, mode, forward_user, port, run_dir).as_bytes(), 0o600)?;
+    env.write_file(
+        &ini,
+        config(cluster, mode, forward_user, port, run_dir).as_bytes(),
+        0o600,
+    )?;
     let log = run_dir.join("pgbouncer.log");
     let file =
         fs::File::create(&log).map_err(|e| Error::io(format!("creating {}", log.display()), e))?;

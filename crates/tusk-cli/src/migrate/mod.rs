@@ -53,10 +53,20 @@ pub struct Common {
     #[arg(long, value_name = "SCHEMA", default_value = "public", global = true)]
     pub schema: String,
     /// The migration history table
-    #[arg(long, value_name = "TABLE", default_value = "tusk_migrations", global = true)]
+    #[arg(
+        long,
+        value_name = "TABLE",
+        default_value = "tusk_migrations",
+        global = true
+    )]
     pub table: String,
     /// The seed history table
-    #[arg(long, value_name = "TABLE", default_value = "tusk_seeds", global = true)]
+    #[arg(
+        long,
+        value_name = "TABLE",
+        default_value = "tusk_seeds",
+        global = true
+    )]
     pub seed_table: String,
     /// How deployers are kept apart: `session` (an advisory lock held by
     /// one pinned session; needs a direct connection), `transaction` (a
@@ -225,7 +235,10 @@ pub fn command(
                 for f in files {
                     let text = std::fs::read_to_string(f)
                         .map_err(|e| Error::io(format!("reading {}", f.display()), e))?;
-                    all.extend(tusk_migrate::lint::lint_script(&f.display().to_string(), &text));
+                    all.extend(tusk_migrate::lint::lint_script(
+                        &f.display().to_string(),
+                        &text,
+                    ));
                 }
                 all
             };
@@ -336,7 +349,12 @@ async fn with_events<T>(
 }
 
 /// Runs `tusk seed`.
-pub fn seed(args: &SeedArgs, ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
+pub fn seed(
+    args: &SeedArgs,
+    ctx: &Context,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Error> {
     let c = &args.common;
     let config = c.config(ctx, err)?;
     let mut options = c.options(false, false);
@@ -362,7 +380,13 @@ pub fn seed(args: &SeedArgs, ctx: &Context, out: &mut dyn Write, err: &mut dyn W
 }
 
 /// `tusk migrate new`.
-fn new(dir: &Path, name: &str, timestamp: bool, no_tx: bool, out: &mut dyn Write) -> Result<u8, Error> {
+fn new(
+    dir: &Path,
+    name: &str,
+    timestamp: bool,
+    no_tx: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
     if !tusk_migrate::valid_name(name) {
         return Err(Error::Usage(format!(
             "`{name}` is not a migration name: use letters, digits, `_` and `-`"
@@ -378,7 +402,8 @@ fn new(dir: &Path, name: &str, timestamp: bool, no_tx: bool, out: &mut dyn Write
         let (v, width) = tusk_migrate::next_version(dir)?;
         format!("{v:0width$}")
     };
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let up = dir.join(format!("{version}_{name}.up.sql"));
     let down = dir.join(format!("{version}_{name}.down.sql"));
     let up_text = if no_tx {

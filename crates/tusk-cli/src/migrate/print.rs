@@ -28,7 +28,12 @@ fn ms(d: f64) -> String {
 
 /// A progress event: a finished script on `out` (text mode only; JSON
 /// prints the result at the end), a lock wait on `err`.
-pub(super) fn event(e: &Event, json: bool, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Error> {
+pub(super) fn event(
+    e: &Event,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
     match e {
         Event::WaitingForLock { holder, waited } => writeln!(
             err,
@@ -56,7 +61,12 @@ pub(super) fn event(e: &Event, json: bool, out: &mut dyn Write, err: &mut dyn Wr
             } else {
                 format!("{version} {name}")
             };
-            writeln!(out, "{verb} {what} ({})", ms(duration.as_secs_f64() * 1000.0)).map_err(write_err)
+            writeln!(
+                out,
+                "{verb} {what} ({})",
+                ms(duration.as_secs_f64() * 1000.0)
+            )
+            .map_err(write_err)
         }
         _ => Ok(()),
     }
@@ -80,7 +90,11 @@ pub(super) fn outcome(o: &Outcome, json: bool, out: &mut dyn Write) -> Result<()
                     s.version,
                     s.name,
                     s.file,
-                    if s.no_transaction { "no transaction" } else { "one transaction" },
+                    if s.no_transaction {
+                        "no transaction"
+                    } else {
+                        "one transaction"
+                    },
                     s.statements,
                     if s.statements == 1 { "" } else { "s" }
                 )
@@ -93,8 +107,12 @@ pub(super) fn outcome(o: &Outcome, json: bool, out: &mut dyn Write) -> Result<()
                 return steps.iter().try_for_each(|s| json_line(out, s));
             }
             for s in steps.iter().filter(|s| s.skipped) {
-                writeln!(out, "{} {} was done meanwhile by another deployer", s.version, s.name)
-                    .map_err(write_err)?;
+                writeln!(
+                    out,
+                    "{} {} was done meanwhile by another deployer",
+                    s.version, s.name
+                )
+                .map_err(write_err)?;
             }
             if steps.is_empty() {
                 writeln!(out, "nothing to do").map_err(write_err)?;
@@ -125,8 +143,11 @@ pub(super) fn outcome(o: &Outcome, json: bool, out: &mut dyn Write) -> Result<()
                 });
             }
             if list.is_empty() {
-                return writeln!(out, "nothing to repair: every applied migration matches its file")
-                    .map_err(write_err);
+                return writeln!(
+                    out,
+                    "nothing to repair: every applied migration matches its file"
+                )
+                .map_err(write_err);
             }
             for c in list {
                 writeln!(
@@ -147,9 +168,16 @@ pub(super) fn outcome(o: &Outcome, json: bool, out: &mut dyn Write) -> Result<()
                 return entries.iter().try_for_each(|e| json_line(out, e));
             }
             let mut t = Table {
-                names: ["version", "name", "state", "applied_at", "duration", "applied_by"]
-                    .map(str::to_owned)
-                    .to_vec(),
+                names: [
+                    "version",
+                    "name",
+                    "state",
+                    "applied_at",
+                    "duration",
+                    "applied_by",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
                 right: vec![true, false, false, false, true, false],
                 rows: Vec::new(),
             };
@@ -246,13 +274,34 @@ pub(super) fn seed_report(
         }
         let applied = if dry_run { "pending" } else { "applied" };
         for (n, d) in &r.applied {
-            json_line(out, &Row { seed: n, state: applied, duration_ms: (!dry_run).then_some(*d) })?;
+            json_line(
+                out,
+                &Row {
+                    seed: n,
+                    state: applied,
+                    duration_ms: (!dry_run).then_some(*d),
+                },
+            )?;
         }
         for n in &r.already {
-            json_line(out, &Row { seed: n, state: "already_applied", duration_ms: None })?;
+            json_line(
+                out,
+                &Row {
+                    seed: n,
+                    state: "already_applied",
+                    duration_ms: None,
+                },
+            )?;
         }
         for n in &r.changed {
-            json_line(out, &Row { seed: n, state: "changed", duration_ms: None })?;
+            json_line(
+                out,
+                &Row {
+                    seed: n,
+                    state: "changed",
+                    duration_ms: None,
+                },
+            )?;
         }
         return Ok(());
     }
@@ -262,7 +311,8 @@ pub(super) fn seed_report(
         }
     }
     if r.applied.is_empty() {
-        writeln!(out, "nothing to seed ({} already applied)", r.already.len()).map_err(write_err)?;
+        writeln!(out, "nothing to seed ({} already applied)", r.already.len())
+            .map_err(write_err)?;
     }
     for n in &r.changed {
         writeln!(

@@ -138,7 +138,14 @@ const VOLATILE: &[&str] = &[
     "txid_current",
 ];
 
-const SERIAL: &[&str] = &["serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"];
+const SERIAL: &[&str] = &[
+    "serial",
+    "serial2",
+    "serial4",
+    "serial8",
+    "smallserial",
+    "bigserial",
+];
 
 fn is_kw(t: Option<&Token<'_>>, kw: &str) -> bool {
     t.is_some_and(|t| t.is_keyword(kw))
@@ -211,18 +218,34 @@ pub(crate) fn check(ctx: &mut Context, s: &Statement<'_>, out: &mut Out) {
     } else if s.starts_with(&["DROP"]) {
         let kind = s.word(1).unwrap_or_default();
         if !s.contains_seq(&["IF", "EXISTS"]) && !matches!(kind.as_str(), "OWNED") {
-            out.push(("drop-without-if-exists", at(0), format!("DROP {kind} without IF EXISTS")));
+            out.push((
+                "drop-without-if-exists",
+                at(0),
+                format!("DROP {kind} without IF EXISTS"),
+            ));
         }
         if kind == "INDEX" && !s.has_keyword("CONCURRENTLY") {
-            out.push(("drop-index-not-concurrent", at(0), "DROP INDEX without CONCURRENTLY".into()));
+            out.push((
+                "drop-index-not-concurrent",
+                at(0),
+                "DROP INDEX without CONCURRENTLY".into(),
+            ));
         }
         if kind == "TABLE" {
-            out.push(("drop-table", at(0), "DROP TABLE removes the table and its data".into()));
+            out.push((
+                "drop-table",
+                at(0),
+                "DROP TABLE removes the table and its data".into(),
+            ));
         }
     } else if s.starts_with(&["ALTER", "TABLE"]) {
         alter_table(ctx, s, out);
     } else if s.starts_with(&["VACUUM"]) && s.has_keyword("FULL") {
-        out.push(("table-rewrite", at(0), "VACUUM FULL rewrites the table".into()));
+        out.push((
+            "table-rewrite",
+            at(0),
+            "VACUUM FULL rewrites the table".into(),
+        ));
     } else if s.starts_with(&["CLUSTER"]) {
         out.push(("table-rewrite", at(0), "CLUSTER rewrites the table".into()));
     }
@@ -230,7 +253,8 @@ pub(crate) fn check(ctx: &mut Context, s: &Statement<'_>, out: &mut Out) {
 
 fn create(ctx: &mut Context, s: &Statement<'_>, out: &mut Out) {
     let t = &s.tokens;
-    let Some(kw) = (1..t.len().min(5)).find(|&i| t[i].is_keyword("TABLE") || t[i].is_keyword("INDEX"))
+    let Some(kw) =
+        (1..t.len().min(5)).find(|&i| t[i].is_keyword("TABLE") || t[i].is_keyword("INDEX"))
     else {
         return;
     };
@@ -279,7 +303,12 @@ fn alter_table(ctx: &mut Context, s: &Statement<'_>, out: &mut Out) {
     for sub in subcommands(&t[i..]) {
         let Some(first) = sub.first() else { continue };
         let at = first.start;
-        let w = |j: usize| sub.get(j).filter(|t| t.kind == TokenKind::Word).map(|t| t.text.to_ascii_uppercase()).unwrap_or_default();
+        let w = |j: usize| {
+            sub.get(j)
+                .filter(|t| t.kind == TokenKind::Word)
+                .map(|t| t.text.to_ascii_uppercase())
+                .unwrap_or_default()
+        };
         match w(0).as_str() {
             "ADD" => add(ctx, &table, new, sub, at, out),
             "ALTER" => {
@@ -288,15 +317,21 @@ fn alter_table(ctx: &mut Context, s: &Statement<'_>, out: &mut Out) {
                 if new {
                     continue;
                 }
-                if seq(sub, &["TYPE"]).is_some() && (w(j + 1) == "TYPE" || (w(j + 1) == "SET" && w(j + 2) == "DATA")) {
+                if seq(sub, &["TYPE"]).is_some()
+                    && (w(j + 1) == "TYPE" || (w(j + 1) == "SET" && w(j + 2) == "DATA"))
+                {
                     out.push((
                         "column-type-change",
                         at,
                         format!("changing the type of `{table}.{col}` may rewrite the table"),
                     ));
                 }
-                if w(j + 1) == "SET" && w(j + 2) == "NOT" && w(j + 3) == "NULL"
-                    && !ctx.not_null_checked.contains(&(base(&table).to_string(), col.clone()))
+                if w(j + 1) == "SET"
+                    && w(j + 2) == "NOT"
+                    && w(j + 3) == "NULL"
+                    && !ctx
+                        .not_null_checked
+                        .contains(&(base(&table).to_string(), col.clone()))
                 {
                     out.push((
                         "set-not-null",
@@ -321,7 +356,11 @@ fn alter_table(ctx: &mut Context, s: &Statement<'_>, out: &mut Out) {
                 } else if w(1) != "CONSTRAINT" {
                     let j = if w(1) == "COLUMN" { 2 } else { 1 };
                     let col = ident_at(sub, j).unwrap_or_default();
-                    out.push(("rename-column", at, format!("renaming column `{table}.{col}`")));
+                    out.push((
+                        "rename-column",
+                        at,
+                        format!("renaming column `{table}.{col}`"),
+                    ));
                 }
             }
             "DROP" => {
@@ -332,7 +371,10 @@ fn alter_table(ctx: &mut Context, s: &Statement<'_>, out: &mut Out) {
                         format!("ALTER TABLE `{table}` DROP without IF EXISTS"),
                     ));
                 }
-                if w(1) != "CONSTRAINT" && !new && !matches!(w(1).as_str(), "DEFAULT" | "NOT" | "EXPRESSION" | "IDENTITY") {
+                if w(1) != "CONSTRAINT"
+                    && !new
+                    && !matches!(w(1).as_str(), "DEFAULT" | "NOT" | "EXPRESSION" | "IDENTITY")
+                {
                     out.push(("drop-column", at, format!("dropping a column of `{table}`")));
                 }
             }
@@ -342,7 +384,12 @@ fn alter_table(ctx: &mut Context, s: &Statement<'_>, out: &mut Out) {
 }
 
 fn add(ctx: &mut Context, table: &str, new: bool, sub: &[Token<'_>], at: usize, out: &mut Out) {
-    let upper = |j: usize| sub.get(j).filter(|t| t.kind == TokenKind::Word).map(|t| t.text.to_ascii_uppercase()).unwrap_or_default();
+    let upper = |j: usize| {
+        sub.get(j)
+            .filter(|t| t.kind == TokenKind::Word)
+            .map(|t| t.text.to_ascii_uppercase())
+            .unwrap_or_default()
+    };
     // ADD CONSTRAINT name .., or ADD FOREIGN KEY/CHECK/UNIQUE/PRIMARY KEY ..
     let (cname, k) = if upper(1) == "CONSTRAINT" {
         (ident_at(sub, 2).unwrap_or_default(), 3)
@@ -350,14 +397,19 @@ fn add(ctx: &mut Context, table: &str, new: bool, sub: &[Token<'_>], at: usize, 
         (String::new(), 1)
     };
     let kind = upper(k);
-    if matches!(kind.as_str(), "FOREIGN" | "CHECK" | "UNIQUE" | "PRIMARY" | "EXCLUDE") {
+    if matches!(
+        kind.as_str(),
+        "FOREIGN" | "CHECK" | "UNIQUE" | "PRIMARY" | "EXCLUDE"
+    ) {
         if kind == "CHECK" && !cname.is_empty() {
             let cols = not_null_columns(&sub[k..]).join(",");
-            ctx.checks.insert((base(table).to_string(), cname.clone()), cols.clone());
+            ctx.checks
+                .insert((base(table).to_string(), cname.clone()), cols.clone());
             // Added valid: it is validated now.
             if !has(sub, "VALID") {
                 for c in cols.split(',').filter(|c| !c.is_empty()) {
-                    ctx.not_null_checked.insert((base(table).to_string(), c.to_string()));
+                    ctx.not_null_checked
+                        .insert((base(table).to_string(), c.to_string()));
                 }
             }
         }
@@ -390,13 +442,18 @@ fn add(ctx: &mut Context, table: &str, new: bool, sub: &[Token<'_>], at: usize, 
     }
     let col = ident_at(sub, j).unwrap_or_default();
     let rest = &sub[(j + 1).min(sub.len())..];
-    let type_word = rest.first().map(|t| t.text.to_ascii_lowercase()).unwrap_or_default();
+    let type_word = rest
+        .first()
+        .map(|t| t.text.to_ascii_lowercase())
+        .unwrap_or_default();
     let default = rest.iter().position(|t| t.is_keyword("DEFAULT"));
     if SERIAL.contains(&type_word.as_str()) {
         out.push((
             "volatile-default",
             at,
-            format!("`{table}.{col}` is {type_word}: every row gets nextval(), rewriting the table"),
+            format!(
+                "`{table}.{col}` is {type_word}: every row gets nextval(), rewriting the table"
+            ),
         ));
     } else if let Some(d) = default {
         if let Some(f) = rest[d + 1..].iter().find(|t| {
@@ -405,7 +462,10 @@ fn add(ctx: &mut Context, table: &str, new: bool, sub: &[Token<'_>], at: usize, 
             out.push((
                 "volatile-default",
                 at,
-                format!("`{table}.{col}` has a volatile default ({}()): the table is rewritten", f.text),
+                format!(
+                    "`{table}.{col}` has a volatile default ({}()): the table is rewritten",
+                    f.text
+                ),
             ));
         }
     }
@@ -416,7 +476,11 @@ fn add(ctx: &mut Context, table: &str, new: bool, sub: &[Token<'_>], at: usize, 
             format!("adding generated column `{table}.{col}` rewrites the table"),
         ));
     }
-    if seq(rest, &["NOT", "NULL"]).is_some() && default.is_none() && !has(rest, "GENERATED") && !SERIAL.contains(&type_word.as_str()) {
+    if seq(rest, &["NOT", "NULL"]).is_some()
+        && default.is_none()
+        && !has(rest, "GENERATED")
+        && !SERIAL.contains(&type_word.as_str())
+    {
         out.push((
             "required-column",
             at,

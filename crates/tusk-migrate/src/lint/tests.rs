@@ -1,29 +1,68 @@
 use super::*;
 
 fn rules_of(sql: &str) -> Vec<&'static str> {
-    lint_script("m.sql", sql).into_iter().map(|f| f.rule).collect()
+    lint_script("m.sql", sql)
+        .into_iter()
+        .map(|f| f.rule)
+        .collect()
 }
 
 #[test]
 fn each_rule_fires_on_its_hazard() {
     let cases: &[(&str, &[&str])] = &[
         ("CREATE INDEX i ON users (email)", &["index-not-concurrent"]),
-        ("CREATE UNIQUE INDEX IF NOT EXISTS i ON ONLY public.users (email)", &["index-not-concurrent"]),
-        ("DROP INDEX i", &["drop-without-if-exists", "drop-index-not-concurrent"]),
+        (
+            "CREATE UNIQUE INDEX IF NOT EXISTS i ON ONLY public.users (email)",
+            &["index-not-concurrent"],
+        ),
+        (
+            "DROP INDEX i",
+            &["drop-without-if-exists", "drop-index-not-concurrent"],
+        ),
         ("DROP TABLE t", &["drop-without-if-exists", "drop-table"]),
-        ("ALTER TABLE o ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id)", &["constraint-not-valid"]),
+        (
+            "ALTER TABLE o ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id)",
+            &["constraint-not-valid"],
+        ),
         ("ALTER TABLE o ADD CHECK (n > 0)", &["constraint-not-valid"]),
-        ("ALTER TABLE o ADD CONSTRAINT u UNIQUE (a)", &["unique-without-index"]),
-        ("ALTER TABLE o ALTER COLUMN a TYPE bigint", &["column-type-change"]),
-        ("ALTER TABLE o ALTER a SET DATA TYPE text", &["column-type-change"]),
-        ("ALTER TABLE o ALTER COLUMN a SET NOT NULL", &["set-not-null"]),
-        ("ALTER TABLE o ADD COLUMN a int NOT NULL", &["required-column"]),
-        ("ALTER TABLE o ADD COLUMN id uuid DEFAULT gen_random_uuid()", &["volatile-default"]),
-        ("ALTER TABLE o ADD COLUMN n bigserial", &["volatile-default"]),
-        ("ALTER TABLE o ADD COLUMN n int GENERATED ALWAYS AS IDENTITY", &["generated-column"]),
+        (
+            "ALTER TABLE o ADD CONSTRAINT u UNIQUE (a)",
+            &["unique-without-index"],
+        ),
+        (
+            "ALTER TABLE o ALTER COLUMN a TYPE bigint",
+            &["column-type-change"],
+        ),
+        (
+            "ALTER TABLE o ALTER a SET DATA TYPE text",
+            &["column-type-change"],
+        ),
+        (
+            "ALTER TABLE o ALTER COLUMN a SET NOT NULL",
+            &["set-not-null"],
+        ),
+        (
+            "ALTER TABLE o ADD COLUMN a int NOT NULL",
+            &["required-column"],
+        ),
+        (
+            "ALTER TABLE o ADD COLUMN id uuid DEFAULT gen_random_uuid()",
+            &["volatile-default"],
+        ),
+        (
+            "ALTER TABLE o ADD COLUMN n bigserial",
+            &["volatile-default"],
+        ),
+        (
+            "ALTER TABLE o ADD COLUMN n int GENERATED ALWAYS AS IDENTITY",
+            &["generated-column"],
+        ),
         ("ALTER TABLE o RENAME COLUMN a TO b", &["rename-column"]),
         ("ALTER TABLE o RENAME TO p", &["rename-table"]),
-        ("ALTER TABLE o DROP COLUMN a", &["drop-without-if-exists", "drop-column"]),
+        (
+            "ALTER TABLE o DROP COLUMN a",
+            &["drop-without-if-exists", "drop-column"],
+        ),
         ("VACUUM FULL o", &["table-rewrite"]),
     ];
     for (sql, want) in cases {
@@ -57,7 +96,10 @@ fn a_table_created_in_the_same_file_is_new() {
                CREATE INDEX j ON other (x);";
     let f = lint_script("m.sql", sql);
     assert_eq!(f.len(), 1, "{f:#?}");
-    assert_eq!((f[0].rule, f[0].line, f[0].column), ("index-not-concurrent", 4, 1));
+    assert_eq!(
+        (f[0].rule, f[0].line, f[0].column),
+        ("index-not-concurrent", 4, 1)
+    );
 }
 
 #[test]
