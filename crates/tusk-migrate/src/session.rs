@@ -90,6 +90,11 @@ impl<'o> Session<'o> {
         if opts.lock == LockMode::Session {
             s.check_pinned(config).await?;
             s.lock_session().await?;
+        }
+        // Session-wide timeouts for no-transaction scripts (transactions set
+        // their own with SET LOCAL). Never under the transaction lock: there
+        // the session may be a pooler's, shared with other clients.
+        if opts.lock != LockMode::Transaction {
             for sql in opts.timeout_sql(false) {
                 s.conn.execute_script(&sql).await?;
             }

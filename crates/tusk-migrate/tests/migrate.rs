@@ -451,3 +451,34 @@ async fn lock_mode_none_and_transaction_work_directly() {
         assert_eq!(q(&db, "SELECT count(*) FROM tusk_migrations"), "0");
     }
 }
+
+#[tokio::test]
+async fn statement_timeout_applies_in_and_out_of_transactions_in_every_lock_mode() {
+    for (mode, no_tx) in [
+        (LockMode::Session, false),
+        (LockMode::Session, true),
+        (LockMode::None, true),
+        (LockMode::Transaction, false),
+    ] {
+        let db = database();
+        let head = if no_tx {
+            "-- tusk:no-transaction\n"
+        } else {
+            ""
+        };
+        let d = dir(&[("0001_slow.up.sql", &format!("{head}SELECT pg_sleep(3);"))]);
+        let opts = Options {
+            lock: mode,
+            statement_timeout: Some(Duration::from_millis(200)),
+            ..Options::default()
+        };
+        let (m, _) = migrator_with(d.path(), opts);
+        let e = m.up(&config(&db)).await.unwrap_err();
+        assert_eq!(
+            e.db_error().and_then(|e| e.code()),
+            Some(tusk::SqlState::QUERY_CANCELED),
+            "{mode:?} no_tx={no_tx}: {e}"
+        );
+        assert_eq!(q(&db, "SELECT count(*) FROM tusk_migrations"), "0");
+    }
+}
