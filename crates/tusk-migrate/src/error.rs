@@ -187,7 +187,24 @@ fn display_changed(c: &[Changed]) -> String {
 fn display_statement(e: &StatementError) -> String {
     let mut s = format!("{}:{}:{}: ", e.file, e.line, e.column);
     match e.source.as_db_error() {
-        Some(db) => s.push_str(&db.to_string()),
+        // The server's words, without its position: line:column says it.
+        Some(db) => {
+            s.push_str(&format!(
+                "{} {}: {}",
+                db.severity,
+                db.code.code(),
+                db.message
+            ));
+            if let Some(d) = &db.detail {
+                s.push_str(&format!("\nDETAIL: {d}"));
+            }
+            if let Some(h) = &db.hint {
+                s.push_str(&format!("\nHINT: {h}"));
+            }
+            if let Some(w) = &db.where_ {
+                s.push_str(&format!("\nWHERE: {w}"));
+            }
+        }
         None => s.push_str(&e.source.to_string()),
     }
     s.push_str(&format!(

@@ -80,6 +80,10 @@ async fn a_syntax_error_rolls_back_and_points_at_the_file_line_and_column() {
         "{text}"
     );
     assert!(text.contains("rolled back"), "{text}");
+    assert!(
+        !text.contains("POSITION"),
+        "line:column replaces the raw position: {text}"
+    );
     // Migration 1 stays; nothing of migration 2 does.
     assert_eq!(
         q(&db, "SELECT array_agg(version) FROM tusk_migrations"),
