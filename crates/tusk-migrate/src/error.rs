@@ -111,8 +111,9 @@ pub enum MigrateError {
     Usage(String),
     /// The migration lock was held by someone else for longer than allowed.
     #[error(
-        "gave up after {waited:?} waiting for the migration lock{}; another deployment is \
+        "gave up after {:.1} s waiting for the migration lock{}; another deployment is \
          running migrations on this database. Wait for it, or find the holder in pg_stat_activity",
+        waited.as_secs_f64(),
         holder.as_deref().map(|h| format!(" (held by {h})")).unwrap_or_default()
     )]
     LockTimeout {

@@ -79,6 +79,16 @@ impl<'o> Session<'o> {
         opts: &'o Options,
         table: &str,
     ) -> Result<Session<'o>, MigrateError> {
+        // Name the session, so a waiting deployer (and pg_stat_activity)
+        // shows who holds the lock.
+        let mut named;
+        let config = if config.application_name().is_none() {
+            named = config.clone();
+            named.set_fallback_application_name("tusk-migrate");
+            &named
+        } else {
+            config
+        };
         let conn = tusk::connect_with(config).await?;
         let mut s = Session {
             conn,
@@ -126,7 +136,7 @@ impl<'o> Session<'o> {
 
     async fn holder(&self) -> Option<String> {
         let sql = format!(
-            "SELECT format('pid %s, user %s%s, %s since %s', l.pid, coalesce(a.usename::text, '?'), \
+            "SELECT format('pid %s, user %s%s, %s, connected at %s', l.pid, coalesce(a.usename::text, '?'), \
              coalesce(', application ' || nullif(a.application_name, ''), ''), coalesce(a.state, '?'), \
              coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '?')) \
              FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \

@@ -144,7 +144,10 @@ async fn concurrent_ups_apply_each_migration_exactly_once() {
         waited.contains("WaitingForLock { holder: Some(\"pid "),
         "{waited}"
     );
-    assert!(waited.contains("user tusk_migrator"), "{waited}");
+    assert!(
+        waited.contains("user tusk_migrator, application tusk-migrate, "),
+        "{waited}"
+    );
 }
 
 #[tokio::test]
