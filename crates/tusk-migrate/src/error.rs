@@ -137,6 +137,15 @@ pub enum MigrateError {
         /// What gave it away.
         detail: String,
     },
+    /// The session lock was released during the run, by a script
+    /// (`pg_advisory_unlock_all()`, `DISCARD ALL`); the run stopped before
+    /// the next script.
+    #[error(
+        "the migration lock was released during the run (did a migration call \
+         pg_advisory_unlock_all() or DISCARD ALL?); stopped before the next migration so that \
+         no other deployer interleaves. Remove that statement and run again"
+    )]
+    LockLost,
     /// A `-- tusk:no-transaction` script under `LockMode::Transaction`.
     #[error(
         "{file} is marked `-- tusk:no-transaction`, which cannot run under `--lock transaction` \

@@ -58,6 +58,7 @@ pub fn needs_no_transaction(s: &Statement<'_>) -> Option<&'static str> {
         ("DROP", "TABLESPACE") => Some("DROP TABLESPACE"),
         ("ALTER", "SYSTEM") => Some("ALTER SYSTEM"),
         ("VACUUM", _) => Some("VACUUM"),
+        ("DISCARD", "ALL") => Some("DISCARD ALL"),
         ("CREATE", "SUBSCRIPTION") => Some("CREATE SUBSCRIPTION"),
         ("DROP", "SUBSCRIPTION") => Some("DROP SUBSCRIPTION"),
         ("COMMIT", "PREPARED") | ("ROLLBACK", "PREPARED") => Some("COMMIT/ROLLBACK PREPARED"),
@@ -209,6 +210,7 @@ mod tests {
             "CREATE DATABASE d",
             "ALTER SYSTEM SET work_mem = '1MB'",
             "ALTER TABLE p DETACH PARTITION c CONCURRENTLY",
+            "DISCARD ALL",
         ] {
             assert!(Script::parse("x.sql", sql).is_err(), "{sql}");
         }

@@ -209,22 +209,34 @@ impl<'o> Session<'o> {
         Ok(())
     }
 
+    /// Checks, before each script, that this is still the server process
+    /// holding the session lock: a pooler may have moved us, and a script
+    /// may have released it (`pg_advisory_unlock_all()`, `DISCARD ALL`).
+    async fn check_held(&self) -> Result<(), MigrateError> {
+        let sql = format!(
+            "SELECT CASE WHEN pg_backend_pid() <> {} THEN 'moved' \
+             WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE locktype = 'advisory' \
+             AND pid = pg_backend_pid() AND classid = {CLASS} AND objid = {} AND objsubid = 2 \
+             AND granted) THEN 'lost' ELSE 'ok' END",
+            self.pid, self.key
+        );
+        match scalar(&self.conn, &sql).await?.as_deref() {
+            Some("ok") => Ok(()),
+            Some("lost") => Err(MigrateError::LockLost),
+            _ => Err(MigrateError::SessionNotPinned {
+                detail: "a statement ran on another server process than the one holding the lock"
+                    .into(),
+            }),
+        }
+    }
+
     /// `BEGIN`, then the lock of `LockMode::Transaction` or the pid check
     /// of `LockMode::Session`.
     async fn begin(&self) -> Result<(), MigrateError> {
         self.conn.execute_script("BEGIN").await?;
         let checked = async {
             match self.opts.lock {
-                LockMode::Session => {
-                    let sql = format!("SELECT pg_backend_pid() = {}", self.pid);
-                    if scalar(&self.conn, &sql).await?.as_deref() != Some("t") {
-                        return Err(MigrateError::SessionNotPinned {
-                            detail: "a transaction ran on another server process than the one holding the lock"
-                                .into(),
-                        });
-                    }
-                    Ok(())
-                }
+                LockMode::Session => self.check_held().await,
                 LockMode::Transaction => {
                     let sql = format!("SELECT pg_try_advisory_xact_lock({CLASS}, {})", self.key);
                     self.wait_for(&sql, Some("ROLLBACK; BEGIN")).await
@@ -303,14 +315,7 @@ impl<'o> Session<'o> {
                 }
             }
         } else if self.opts.lock == LockMode::Session {
-            let sql = format!("SELECT pg_backend_pid() = {}", self.pid);
-            if scalar(&self.conn, &sql).await?.as_deref() != Some("t") {
-                return Err(MigrateError::SessionNotPinned {
-                    detail:
-                        "a statement ran on another server process than the one holding the lock"
-                            .into(),
-                });
-            }
+            self.check_held().await?;
         }
         self.opts.emit(Event::Started {
             action: step.action,

@@ -489,3 +489,47 @@ async fn statement_timeout_applies_in_and_out_of_transactions_in_every_lock_mode
         assert_eq!(q(&db, "SELECT count(*) FROM tusk_migrations"), "0");
     }
 }
+
+#[tokio::test]
+async fn a_migration_that_releases_the_lock_stops_the_run() {
+    let db = database();
+    let d = dir(&[
+        (
+            "0001_a.up.sql",
+            "CREATE TABLE a (id int);\nSELECT pg_advisory_unlock_all();",
+        ),
+        ("0002_b.up.sql", "CREATE TABLE b (id int);"),
+    ]);
+    let (m, _) = migrator(d.path());
+    let e = m.up(&config(&db)).await.unwrap_err();
+    assert!(matches!(e, MigrateError::LockLost), "{e}");
+    assert_eq!(
+        q(&db, "SELECT array_agg(version) FROM tusk_migrations"),
+        "{1}"
+    );
+    assert_eq!(q(&db, "SELECT to_regclass('b') IS NULL"), "t");
+}
+
+#[tokio::test]
+async fn a_migration_whose_session_dies_records_nothing_and_can_run_again() {
+    let db = database();
+    db.psql("GRANT pg_signal_backend TO tusk_migrator").unwrap();
+    let d = dir(&[(
+        "0001_a.up.sql",
+        "CREATE TABLE a (id int);\nSELECT pg_terminate_backend(pg_backend_pid());",
+    )]);
+    let (m, _) = migrator(d.path());
+    let e = m.up(&config(&db)).await.unwrap_err();
+    assert!(e.to_string().contains("0001_a.up.sql:2:1:"), "{e}");
+    assert_eq!(
+        q(
+            &db,
+            "SELECT to_regclass('a') IS NULL, (SELECT count(*) FROM tusk_migrations)"
+        ),
+        "t|0"
+    );
+    // The session's lock went with it: the next run is not blocked.
+    write(d.path(), &[("0001_a.up.sql", "CREATE TABLE a (id int);")]);
+    let (m, _) = migrator(d.path());
+    assert_eq!(m.up(&config(&db)).await.unwrap().len(), 1);
+}
