@@ -42,6 +42,19 @@ pub enum Event {
         /// The name.
         name: String,
     },
+    /// A script failed on `lock_timeout` and will run again.
+    Retrying {
+        /// The version (0 for a seed).
+        version: i64,
+        /// The name.
+        name: String,
+        /// This retry's number (1-based).
+        attempt: u32,
+        /// How many retries are allowed.
+        of: u32,
+        /// How long it waits first.
+        wait: Duration,
+    },
     /// A script finished and was recorded.
     Finished {
         /// `up`, `down` or `seed`.
@@ -83,6 +96,10 @@ pub struct Options {
     /// than this for a table lock fails (instead of queueing every other
     /// query behind it). Default 5 s; `None` leaves the server's setting.
     pub lock_timeout: Option<Duration>,
+    /// How often a transactional script that failed on `lock_timeout` is
+    /// run again (after 0.5 s, 1 s, 2 s, .. at most 10 s): a busy table's
+    /// lock is usually free a moment later. Default 3; 0 fails at once.
+    pub lock_retries: u32,
     /// `statement_timeout` for every script statement. Default 10 min;
     /// `Some(Duration::ZERO)` means no limit, `None` leaves the server's.
     pub statement_timeout: Option<Duration>,
@@ -105,6 +122,7 @@ impl Default for Options {
             lock: LockMode::Session,
             lock_wait: None,
             lock_timeout: Some(Duration::from_secs(5)),
+            lock_retries: 3,
             statement_timeout: Some(Duration::from_secs(600)),
             allow_out_of_order: false,
             ignore_missing: false,

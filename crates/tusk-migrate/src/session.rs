@@ -280,8 +280,37 @@ impl<'o> Session<'o> {
         Ok(())
     }
 
-    /// Runs one script and records it.
+    /// Runs one script and records it; a transactional script that failed
+    /// on `lock_timeout` (55P03) is retried `lock_retries` times, after
+    /// 0.5 s, 1 s, 2 s, .. (at most 10 s).
     pub async fn apply(&self, step: &Step<'_>) -> Result<Outcome, MigrateError> {
+        let mut attempt = 0u32;
+        loop {
+            match self.apply_once(step).await {
+                Err(MigrateError::Statement(ref e))
+                    if e.in_transaction
+                        && e.source.code() == Some(tusk::SqlState::LOCK_NOT_AVAILABLE)
+                        && attempt < self.opts.lock_retries =>
+                {
+                    attempt += 1;
+                    let wait = Duration::from_millis(500)
+                        .saturating_mul(1 << (attempt - 1).min(5))
+                        .min(Duration::from_secs(10));
+                    self.opts.emit(Event::Retrying {
+                        version: step.version,
+                        name: step.name.to_string(),
+                        attempt,
+                        of: self.opts.lock_retries,
+                        wait,
+                    });
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn apply_once(&self, step: &Step<'_>) -> Result<Outcome, MigrateError> {
         let script = step.script;
         let in_tx = !script.no_transaction;
         if !in_tx && self.opts.lock == LockMode::Transaction {

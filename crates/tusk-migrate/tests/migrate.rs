@@ -377,6 +377,7 @@ async fn lock_timeout_stops_a_migration_stuck_behind_a_lock() {
     let d = dir(&[("0001_alter.up.sql", "ALTER TABLE busy ADD COLUMN x int;")]);
     let opts = Options {
         lock_timeout: Some(Duration::from_millis(200)),
+        lock_retries: 0,
         ..Options::default()
     };
     let (m, _) = migrator_with(d.path(), opts);
@@ -532,4 +533,44 @@ async fn a_migration_whose_session_dies_records_nothing_and_can_run_again() {
     write(d.path(), &[("0001_a.up.sql", "CREATE TABLE a (id int);")]);
     let (m, _) = migrator(d.path());
     assert_eq!(m.up(&config(&db)).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_lock_timeout_is_retried_until_the_table_is_free() {
+    let db = database();
+    db.psql("CREATE TABLE busy (id int); ALTER TABLE busy OWNER TO tusk_migrator")
+        .unwrap();
+    let holder = tusk::connect(&db.url()).await.unwrap();
+    tusk::Executor::execute_script(&holder, "BEGIN; LOCK TABLE busy IN ACCESS SHARE MODE")
+        .await
+        .unwrap();
+    let d = dir(&[("0001_alter.up.sql", "ALTER TABLE busy ADD COLUMN x int;")]);
+    let opts = Options {
+        lock_timeout: Some(Duration::from_millis(100)),
+        lock_retries: 5,
+        ..Options::default()
+    };
+    let (m, events) = migrator_with(d.path(), opts);
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        tusk::Executor::execute_script(&holder, "COMMIT")
+            .await
+            .unwrap();
+    };
+    let c = config(&db);
+    let (r, ()) = tokio::join!(m.up(&c), release);
+    assert_eq!(r.unwrap().len(), 1);
+    let ev = events.lock().unwrap().join("\n");
+    assert!(
+        ev.contains("Retrying { version: 1, name: \"alter\", attempt: 1, of: 5"),
+        "{ev}"
+    );
+    assert_eq!(q(&db, "SELECT count(*) FROM tusk_migrations"), "1");
+    assert_eq!(
+        q(
+            &db,
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy'"
+        ),
+        "2"
+    );
 }

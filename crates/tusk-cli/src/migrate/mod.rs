@@ -81,6 +81,10 @@ pub struct Common {
     /// `lock_timeout` for every statement (`0` for none)
     #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "5s", global = true)]
     pub lock_timeout: Duration,
+    /// Run a migration again this many times when it fails on
+    /// `lock_timeout` (after 0.5 s, 1 s, 2 s, ..)
+    #[arg(long, value_name = "N", default_value_t = 3, global = true)]
+    pub lock_retries: u32,
     /// `statement_timeout` for every statement (`0` for none)
     #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "10m", global = true)]
     pub statement_timeout: Duration,
@@ -192,6 +196,7 @@ impl Common {
             },
             lock_wait: self.lock_wait,
             lock_timeout: Some(self.lock_timeout),
+            lock_retries: self.lock_retries,
             statement_timeout: Some(self.statement_timeout),
             allow_out_of_order,
             ignore_missing,

@@ -45,6 +45,19 @@ pub(super) fn event(
                 .unwrap_or_default()
         )
         .map_err(write_err),
+        Event::Retrying {
+            version,
+            name,
+            attempt,
+            of,
+            wait,
+        } => writeln!(
+            err,
+            "tusk: {version} {name} waited longer than lock_timeout for a table lock; \
+             retrying in {:.1} s ({attempt} of {of})",
+            wait.as_secs_f64()
+        )
+        .map_err(write_err),
         Event::Finished {
             action,
             version,
