@@ -22,6 +22,7 @@
 //! | `tusk metrics --serve ADDR` | a connection pool's Prometheus metrics on `/metrics` and its health on `/health`, over HTTP ([`metrics`]) |
 //! | `tusk migrate new\|up\|down\|status\|redo\|repair\|lint` | versioned SQL migrations: a checksummed history, one locked session, a transaction per script, `--dry-run`, a DDL linter ([`migrate`], `docs/migrations.md`) |
 //! | `tusk seed` | applies `seeds/*.sql` in order, once each ([`migrate`]) |
+//! | `tusk inspect [--json] [--schema NAME]` | what a database holds, read from pg_catalog in one round trip ([`inspect`]) |
 //! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
@@ -33,6 +34,7 @@
 
 pub mod dev;
 mod error;
+pub mod inspect;
 pub mod json;
 pub mod lite;
 pub mod metrics;
@@ -71,6 +73,9 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// Apply seeds/*.sql in order, once each
     Seed(migrate::SeedArgs),
+    /// Show what a database holds (schemas, tables, columns, indexes,
+    /// constraints, views, types, triggers, policies), from pg_catalog
+    Inspect(inspect::InspectArgs),
     /// Manage the local development cluster (the default database)
     Dev {
         /// start, stop or status
@@ -217,6 +222,11 @@ pub fn run_with(
         }
         Command::Migrate(args) => migrate::command(&args, ctx, out, err),
         Command::Seed(args) => migrate::seed(&args, ctx, out, err),
+        Command::Inspect(args) => {
+            let url = resolve_url(&args.conn, ctx, err)?;
+            block_on(inspect::run(&url, &args, out))?;
+            Ok(0)
+        }
         Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),
         Command::Lite { action } => lite::command(&action, out),
     }
