@@ -92,6 +92,8 @@ fn new_up_status_redo_down_through_the_binary() {
          would apply 2 users_idx (migrations/0002_users_idx.up.sql, no transaction, 1 statement)\n"
     );
     assert_eq!(q(&db, "SELECT to_regclass('tusk_migrations') IS NULL"), "t");
+    let (code, out, _) = tusk(d.path(), &["migrate", "status", "--check", "--url", &url]);
+    assert_eq!(code, 3, "pending migrations fail --check: {out}");
 
     let (code, out, err) = tusk(d.path(), &["migrate", "up", "--url", &url]);
     assert_eq!(code, 0, "{err}");
@@ -105,7 +107,7 @@ fn new_up_status_redo_down_through_the_binary() {
     let (_, out, _) = tusk(d.path(), &["migrate", "up", "--url", &url]);
     assert_eq!(out, "nothing to do\n");
 
-    let (code, out, _) = tusk(d.path(), &["migrate", "status", "--url", &url]);
+    let (code, out, _) = tusk(d.path(), &["migrate", "status", "--check", "--url", &url]);
     assert_eq!(code, 0);
     assert!(
         out.starts_with(" version |     name     |  state  |"),
@@ -201,7 +203,8 @@ fn a_changed_checksum_exits_1_until_repair() {
         err.contains("changed since they were applied") && err.contains("tusk migrate repair"),
         "{err}"
     );
-    let (_, out, _) = tusk(d.path(), &["migrate", "status", "--url", &url]);
+    let (code, out, _) = tusk(d.path(), &["migrate", "status", "--check", "--url", &url]);
+    assert_eq!(code, 3, "--check fails on a changed migration");
     assert!(out.contains("CHANGED (run repair?)"), "{out}");
     let (code, out, _) = tusk(d.path(), &["migrate", "repair", "--dry-run", "--url", &url]);
     assert!(

@@ -149,7 +149,12 @@ pub enum MigrateAction {
         dry_run: bool,
     },
     /// Show every migration: applied, pending, changed, missing, out of order
-    Status,
+    Status {
+        /// Exit with code 3 unless every migration is applied and unchanged
+        /// (a deploy gate)
+        #[arg(long)]
+        check: bool,
+    },
     /// Revert the newest migrations and apply them again
     Redo {
         /// How many
@@ -311,7 +316,7 @@ async fn run(
                 m.repair(config, *dry_run).await?,
                 *dry_run,
             )),
-            MigrateAction::Status => Ok(Outcome::Status(m.status(config).await?)),
+            MigrateAction::Status { .. } => Ok(Outcome::Status(m.status(config).await?)),
             MigrateAction::New { .. } | MigrateAction::Lint { .. } => {
                 Err(Error::Usage("not a database action".into()))
             }
@@ -319,6 +324,14 @@ async fn run(
     };
     let outcome = with_events(work, &mut events, json, out, err).await?;
     print::outcome(&outcome, json, out)?;
+    if let (MigrateAction::Status { check: true }, Outcome::Status(entries)) = (action, &outcome) {
+        if entries
+            .iter()
+            .any(|e| e.state != tusk_migrate::State::Applied)
+        {
+            return Ok(3);
+        }
+    }
     Ok(0)
 }
 
