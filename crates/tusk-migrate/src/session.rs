@@ -296,6 +296,13 @@ impl<'o> Session<'o> {
                     let wait = Duration::from_millis(500)
                         .saturating_mul(1 << (attempt - 1).min(5))
                         .min(Duration::from_secs(10));
+                    tracing::warn!(
+                        target: "tusk_migrate",
+                        version = step.version,
+                        name = step.name,
+                        attempt,
+                        "lock_timeout; retrying in {wait:?}"
+                    );
                     self.opts.emit(Event::Retrying {
                         version: step.version,
                         name: step.name.to_string(),
@@ -355,6 +362,14 @@ impl<'o> Session<'o> {
         let stmts = statements(&script.text);
         for (i, s) in stmts.iter().enumerate() {
             if let Err(source) = self.conn.execute_script(s.text).await {
+                tracing::warn!(
+                    target: "tusk_migrate",
+                    version = step.version,
+                    name = step.name,
+                    statement = i + 1,
+                    error = %source,
+                    "script failed"
+                );
                 if in_tx {
                     let _ = self.conn.execute_script("ROLLBACK").await;
                 }
@@ -372,6 +387,15 @@ impl<'o> Session<'o> {
         if in_tx {
             self.conn.execute_script("COMMIT").await?;
         }
+        tracing::info!(
+            target: "tusk_migrate",
+            action = step.action,
+            version = step.version,
+            name = step.name,
+            file = %script.path,
+            duration_ms = duration.as_secs_f64() * 1000.0,
+            "script applied"
+        );
         self.opts.emit(Event::Finished {
             action: step.action,
             version: step.version,
