@@ -14,6 +14,11 @@ pub struct InspectArgs {
     /// Print the model as one JSON document instead of text
     #[arg(long)]
     pub json: bool,
+    /// Compare two databases instead: print what differs from URL_A to
+    /// URL_B (`+` only in B, `-` only in A, `~` changed); exit code 3 when
+    /// anything does
+    #[arg(long, num_args = 2, value_names = ["URL_A", "URL_B"], conflicts_with = "url")]
+    pub diff: Option<Vec<String>>,
     /// Only this schema (repeatable)
     #[arg(long, value_name = "NAME")]
     pub schema: Vec<String>,
@@ -22,14 +27,45 @@ pub struct InspectArgs {
     pub conn: crate::ConnArgs,
 }
 
+async fn model(url: &str, schemas: &[String]) -> Result<Database, Error> {
+    let conn = tusk::connect(url).await?;
+    let db = tusk_inspect::inspect(&conn).await;
+    let _ = conn.close().await;
+    let mut db = db?;
+    if !schemas.is_empty() {
+        db.schemas.retain(|s| schemas.contains(&s.name));
+    }
+    Ok(db)
+}
+
+/// `tusk inspect --diff URL_A URL_B`: prints the drift; returns the exit
+/// code (0 the same, 3 different).
+pub async fn diff(a: &str, b: &str, args: &InspectArgs, out: &mut dyn Write) -> Result<u8, Error> {
+    let (ma, mb) = (model(a, &args.schema).await?, model(b, &args.schema).await?);
+    let d = tusk_inspect::diff(&ma, &mb);
+    for x in &d {
+        if args.json {
+            let s = serde_json::to_string(x).map_err(|e| Error::Usage(e.to_string()))?;
+            writeln!(out, "{s}").map_err(write_err)?;
+        } else {
+            writeln!(out, "{x}").map_err(write_err)?;
+        }
+    }
+    if !args.json {
+        writeln!(
+            out,
+            "{} difference{}",
+            d.len(),
+            if d.len() == 1 { "" } else { "s" }
+        )
+        .map_err(write_err)?;
+    }
+    Ok(if d.is_empty() { 0 } else { 3 })
+}
+
 /// Reads the model and prints it.
 pub async fn run(url: &str, args: &InspectArgs, out: &mut dyn Write) -> Result<(), Error> {
-    let conn = tusk::connect(url).await?;
-    let mut db = tusk_inspect::inspect(&conn).await?;
-    let _ = conn.close().await;
-    if !args.schema.is_empty() {
-        db.schemas.retain(|s| args.schema.contains(&s.name));
-    }
+    let db = model(url, &args.schema).await?;
     if args.json {
         let s = serde_json::to_string(&db).map_err(|e| Error::Usage(e.to_string()))?;
         return writeln!(out, "{s}").map_err(write_err);

@@ -22,7 +22,7 @@
 //! | `tusk metrics --serve ADDR` | a connection pool's Prometheus metrics on `/metrics` and its health on `/health`, over HTTP ([`metrics`]) |
 //! | `tusk migrate new\|up\|down\|status\|redo\|repair\|lint` | versioned SQL migrations: a checksummed history, one locked session, a transaction per script, `--dry-run`, a DDL linter ([`migrate`], `docs/migrations.md`) |
 //! | `tusk seed` | applies `seeds/*.sql` in order, once each ([`migrate`]) |
-//! | `tusk inspect [--json] [--schema NAME]` | what a database holds, read from pg_catalog in one round trip ([`inspect`]) |
+//! | `tusk inspect [--json] [--schema NAME] [--diff URL_A URL_B]` | what a database holds, read from pg_catalog in one round trip, or the drift between two ([`inspect`]) |
 //! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
@@ -223,6 +223,9 @@ pub fn run_with(
         Command::Migrate(args) => migrate::command(&args, ctx, out, err),
         Command::Seed(args) => migrate::seed(&args, ctx, out, err),
         Command::Inspect(args) => {
+            if let Some([a, b]) = args.diff.as_deref() {
+                return block_on(inspect::diff(a, b, &args, out));
+            }
             let url = resolve_url(&args.conn, ctx, err)?;
             block_on(inspect::run(&url, &args, out))?;
             Ok(0)

@@ -36,3 +36,20 @@ fn inspect_prints_text_and_json() {
         "(id > 0)"
     );
 }
+
+#[test]
+fn inspect_diff_shows_drift_and_exits_3() {
+    let a = tusk_testkit::db();
+    let b = tusk_testkit::db();
+    a.psql("CREATE TABLE t (id int, name text)").unwrap();
+    b.psql("CREATE TABLE t (id bigint, name text, extra int)")
+        .unwrap();
+    let (code, out, err) = common::binary(&["inspect", "--diff", &a.url(), &b.url()], &[]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(
+        out,
+        "+ column public.t.extra\n~ column public.t.id:\n    data_type: \"integer\" -> \"bigint\"\n2 differences\n"
+    );
+    let (code, out, _) = common::binary(&["inspect", "--diff", &a.url(), &a.url(), "--json"], &[]);
+    assert_eq!((code, out.as_str()), (0, ""));
+}

@@ -24,14 +24,19 @@
 //! | types | sequences (owned by), enums, composites, domains (checks) |
 //! | others | triggers, RLS policies, extensions |
 //!
+//! [`diff`] compares two models (drift between environments, or between a
+//! database and what its migrations should have made).
+//!
 //! Objects that belong to an extension are left out (they are the
 //! extension's, recreated by `CREATE EXTENSION`).
 
 #![warn(missing_docs)]
 
 mod assemble;
+pub mod diff;
 pub mod model;
 
+pub use diff::{diff, Change, Difference};
 pub use model::*;
 use tusk::{Executor, SimpleQueryMessage};
 

@@ -222,3 +222,41 @@ async fn the_model_of_a_fixture() {
         m
     );
 }
+
+#[tokio::test]
+async fn drift_between_two_databases() {
+    let cluster = Cluster::shared();
+    let base = "CREATE TABLE t (id int PRIMARY KEY, name text, gone int); CREATE INDEX t_name ON t (name); \
+                CREATE TYPE color AS ENUM ('red');";
+    let a = cluster.database().unwrap();
+    let b = cluster.database().unwrap();
+    a.psql(base).unwrap();
+    b.psql(base).unwrap();
+    b.psql(
+        "ALTER TABLE t ALTER COLUMN name TYPE varchar(50), DROP COLUMN gone, ADD COLUMN extra int NOT NULL DEFAULT 0; \
+         DROP INDEX t_name; CREATE TABLE u (x int); ALTER TYPE color ADD VALUE 'blue'",
+    )
+    .unwrap();
+    let ca = tusk::connect(&a.url()).await.unwrap();
+    let cb = tusk::connect(&b.url()).await.unwrap();
+    let (ma, mb) = (
+        tusk_inspect::inspect(&ca).await.unwrap(),
+        tusk_inspect::inspect(&cb).await.unwrap(),
+    );
+    assert!(tusk_inspect::diff(&ma, &ma).is_empty());
+    let d: Vec<String> = tusk_inspect::diff(&ma, &mb)
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(
+        d,
+        [
+            "+ column public.t.extra",
+            "- column public.t.gone",
+            "~ column public.t.name:\n    data_type: \"text\" -> \"character varying(50)\"",
+            "~ enum public.color:\n    labels: [\"red\"] -> [\"red\",\"blue\"]",
+            "- index public.t.t_name",
+            "+ table public.u",
+        ]
+    );
+}
