@@ -19,6 +19,9 @@ pub struct InspectArgs {
     /// anything does
     #[arg(long, num_args = 2, value_names = ["URL_A", "URL_B"], conflicts_with = "url")]
     pub diff: Option<Vec<String>>,
+    /// Print Rust structs (`#[derive(tusk::FromRow)]`) for the tables and views
+    #[arg(long, conflicts_with = "json")]
+    pub rust: bool,
     /// Only this schema (repeatable)
     #[arg(long, value_name = "NAME")]
     pub schema: Vec<String>,
@@ -66,6 +69,9 @@ pub async fn diff(a: &str, b: &str, args: &InspectArgs, out: &mut dyn Write) -> 
 /// Reads the model and prints it.
 pub async fn run(url: &str, args: &InspectArgs, out: &mut dyn Write) -> Result<(), Error> {
     let db = model(url, &args.schema).await?;
+    if args.rust {
+        return write!(out, "{}", tusk_inspect::rust::structs(&db)).map_err(write_err);
+    }
     if args.json {
         let s = serde_json::to_string(&db).map_err(|e| Error::Usage(e.to_string()))?;
         return writeln!(out, "{s}").map_err(write_err);

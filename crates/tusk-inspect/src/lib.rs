@@ -24,7 +24,8 @@
 //! | types | sequences (owned by), enums, composites, domains (checks) |
 //! | others | triggers, RLS policies, extensions |
 //!
-//! [`diff`] compares two models (drift between environments, or between a
+//! [`rust::structs`] writes a `#[derive(tusk::FromRow)]` struct per table
+//! and view. [`diff`] compares two models (drift between environments, or between a
 //! database and what its migrations should have made).
 //!
 //! Objects that belong to an extension are left out (they are the
@@ -35,6 +36,7 @@
 mod assemble;
 pub mod diff;
 pub mod model;
+pub mod rust;
 
 pub use diff::{diff, Change, Difference};
 pub use model::*;
