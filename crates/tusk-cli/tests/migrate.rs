@@ -392,6 +392,12 @@ fn seed_applies_each_file_once() {
 #[test]
 fn bad_input_gets_a_clear_error() {
     let d = tempfile::tempdir().unwrap();
+    let (code, _, err) = tusk(d.path(), &["migrate", "lint"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("tusk: migrations: no such directory"),
+        "{err}"
+    );
     let (code, _, err) = tusk(d.path(), &["migrate", "new", "no spaces"]);
     assert_eq!(code, 1);
     assert!(err.contains("is not a migration name"), "{err}");

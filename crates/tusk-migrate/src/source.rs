@@ -218,7 +218,18 @@ pub(crate) fn read_sql_files(dir: &Path) -> Result<Vec<(String, String)>, Migrat
         path: path.to_path_buf(),
         source: e,
     };
-    let entries = std::fs::read_dir(dir).map_err(|e| io(e, dir))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            MigrateError::BadFile {
+                file: dir.display().to_string(),
+                why: "no such directory (create it, e.g. with `tusk migrate new NAME`, or name \
+                      another one with --migrations/--dir)"
+                    .into(),
+            }
+        } else {
+            io(e, dir)
+        }
+    })?;
     let mut files = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| io(e, dir))?;
