@@ -20,6 +20,7 @@ struct Raw {
     sequences: Vec<InSchema<Sequence>>,
     enums: Vec<InSchema<Enum>>,
     domains: Vec<InSchema<Domain>>,
+    functions: Vec<InSchema<Function>>,
     extensions: Vec<Extension>,
 }
 
@@ -145,6 +146,7 @@ pub(crate) fn from_json(json: &str) -> Result<Database, tusk::Error> {
             enums: Vec::new(),
             composites: Vec::new(),
             domains: Vec::new(),
+            functions: Vec::new(),
         })
         .collect();
     let index: HashMap<String, usize> = schemas
@@ -249,6 +251,11 @@ pub(crate) fn from_json(json: &str) -> Result<Database, tusk::Error> {
     for d in raw.domains {
         if let Some(si) = slot(&d.schema) {
             schemas[si].domains.push(d.item);
+        }
+    }
+    for f in raw.functions {
+        if let Some(si) = slot(&f.schema) {
+            schemas[si].functions.push(f.item);
         }
     }
     Ok(Database {

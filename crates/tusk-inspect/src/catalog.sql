@@ -145,6 +145,17 @@ SELECT json_build_object(
               FROM pg_catalog.pg_constraint c WHERE c.contypid = t.oid) AS checks,
              pg_catalog.obj_description(t.oid, 'pg_type') AS comment
       FROM typ t WHERE t.typtype = 'd') x),
+  'functions', (SELECT coalesce(json_agg(x ORDER BY x.schema, x.name, x.arguments), '[]') FROM (
+      SELECT s.nspname AS schema, p.proname AS name,
+             pg_catalog.pg_get_function_identity_arguments(p.oid) AS arguments,
+             p.prokind = 'p' AS procedure,
+             pg_catalog.pg_get_functiondef(p.oid) AS definition,
+             pg_catalog.obj_description(p.oid, 'pg_proc') AS comment
+      FROM pg_catalog.pg_proc p JOIN sch s ON s.oid = p.pronamespace
+      WHERE p.prokind IN ('f', 'p')
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                        WHERE d.classid = 'pg_catalog.pg_proc'::regclass
+                          AND d.objid = p.oid AND d.deptype = 'e')) x),
   'extensions', (SELECT coalesce(json_agg(x ORDER BY x.name), '[]') FROM (
       SELECT e.extname AS name, e.extversion AS version, n.nspname AS schema
       FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace) x)

@@ -51,6 +51,7 @@ const SKIP: &[&str] = &[
     "enums",
     "composites",
     "domains",
+    "functions",
     "attributes",
     "owner",
     "position",
@@ -118,6 +119,14 @@ fn flatten(db: &Database) -> Objects {
         }
         for x in &s.domains {
             add(&mut o, "domain", q(&x.name), x);
+        }
+        for x in &s.functions {
+            add(
+                &mut o,
+                "function",
+                format!("{}({})", q(&x.name), x.arguments),
+                x,
+            );
         }
         for x in &s.composites {
             let cn = q(&x.name);

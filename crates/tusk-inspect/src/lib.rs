@@ -22,7 +22,7 @@
 //! | constraints | primary, foreign (table, columns, ON UPDATE/DELETE), unique, check, exclusion; deferrable, initially deferred, validated |
 //! | views | views and materialized views with their definitions, columns, indexes |
 //! | types | sequences (owned by), enums, composites, domains (checks) |
-//! | others | triggers, RLS policies, extensions |
+//! | others | functions and procedures (definitions), triggers, RLS policies, extensions |
 //!
 //! [`rust::structs`] writes a `#[derive(tusk::FromRow)]` struct per table
 //! and view. [`diff`] compares two models (drift between environments, or between a

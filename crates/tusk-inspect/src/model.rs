@@ -39,6 +39,23 @@ pub struct Schema {
     pub composites: Vec<Composite>,
     /// Domains, by name.
     pub domains: Vec<Domain>,
+    /// Functions and procedures (not aggregates), by name and arguments.
+    pub functions: Vec<Function>,
+}
+
+/// A function or a procedure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Function {
+    /// Its name.
+    pub name: String,
+    /// Its arguments, as they identify it (`a integer, b text`).
+    pub arguments: String,
+    /// A procedure (`CREATE PROCEDURE`), not a function.
+    pub procedure: bool,
+    /// `CREATE OR REPLACE FUNCTION ..` as the server prints it (`pg_get_functiondef`).
+    pub definition: String,
+    /// `COMMENT ON FUNCTION`.
+    pub comment: Option<String>,
 }
 
 /// What kind of table.

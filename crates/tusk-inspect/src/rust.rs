@@ -276,6 +276,7 @@ mod tests {
                 sequences: vec![],
                 enums: vec![],
                 composites: vec![],
+                functions: vec![],
                 domains: vec![Domain {
                     name: "email".into(),
                     base_type: "text".into(),

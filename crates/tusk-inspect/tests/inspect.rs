@@ -215,6 +215,17 @@ async fn the_model_of_a_fixture() {
         ("email", "text", true)
     );
     assert_eq!(d.checks[0].definition, "CHECK (VALUE ~~ '%@%'::text)");
+    let f = &app.functions[0];
+    assert_eq!(
+        (f.name.as_str(), f.arguments.as_str(), f.procedure),
+        ("touch", "", false)
+    );
+    assert!(
+        f.definition
+            .starts_with("CREATE OR REPLACE FUNCTION app.touch()\n RETURNS trigger"),
+        "{}",
+        f.definition
+    );
     // The model survives JSON (what `tusk inspect --json` prints).
     let json = serde_json::to_string(&m).unwrap();
     assert_eq!(
