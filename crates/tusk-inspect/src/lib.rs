@@ -24,7 +24,8 @@
 //! | types | sequences (owned by), enums, composites, domains (checks) |
 //! | others | functions and procedures (definitions), triggers, RLS policies, extensions |
 //!
-//! [`rust::structs`] writes a `#[derive(tusk::FromRow)]` struct per table
+//! [`ddl::statements`] renders the model as DDL that rebuilds it in an
+//! empty database (tested by a round trip). [`rust::structs`] writes a `#[derive(tusk::FromRow)]` struct per table
 //! and view. [`diff`] compares two models (drift between environments, or between a
 //! database and what its migrations should have made).
 //!
@@ -34,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod assemble;
+pub mod ddl;
 pub mod diff;
 pub mod model;
 pub mod rust;

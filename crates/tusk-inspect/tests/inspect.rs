@@ -271,3 +271,36 @@ async fn drift_between_two_databases() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_model_round_trips_through_ddl() {
+    let cluster = Cluster::shared();
+    let a = cluster.database().unwrap();
+    let b = cluster.database().unwrap();
+    a.psql(FIXTURE).unwrap();
+    let ca = tusk::connect(&a.url()).await.unwrap();
+    let cb = tusk::connect(&b.url()).await.unwrap();
+    let ma = tusk_inspect::inspect(&ca).await.unwrap();
+    for stmt in tusk_inspect::ddl::statements(&ma) {
+        if let Err(e) = tusk::Executor::execute_script(&cb, &stmt).await {
+            panic!("{stmt}\n{e}");
+        }
+    }
+    let mb = tusk_inspect::inspect(&cb).await.unwrap();
+    let d: Vec<String> = tusk_inspect::diff(&ma, &mb)
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert!(d.is_empty(), "{}", d.join("\n"));
+    assert_eq!(
+        ma.schemas,
+        mb.schemas
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                s.owner.clone_from(&ma.schema(&s.name).unwrap().owner);
+                s
+            })
+            .collect::<Vec<_>>()
+    );
+}
