@@ -19,6 +19,9 @@ pub struct InspectArgs {
     /// anything does
     #[arg(long, num_args = 2, value_names = ["URL_A", "URL_B"], conflicts_with = "url")]
     pub diff: Option<Vec<String>>,
+    /// Print DDL that rebuilds the schemas in an empty database
+    #[arg(long, conflicts_with_all = ["json", "rust"])]
+    pub ddl: bool,
     /// Print Rust structs (`#[derive(tusk::FromRow)]`) for the tables and views
     #[arg(long, conflicts_with = "json")]
     pub rust: bool,
@@ -69,6 +72,12 @@ pub async fn diff(a: &str, b: &str, args: &InspectArgs, out: &mut dyn Write) -> 
 /// Reads the model and prints it.
 pub async fn run(url: &str, args: &InspectArgs, out: &mut dyn Write) -> Result<(), Error> {
     let db = model(url, &args.schema).await?;
+    if args.ddl {
+        for stmt in tusk_inspect::ddl::statements(&db) {
+            writeln!(out, "{stmt};\n").map_err(write_err)?;
+        }
+        return Ok(());
+    }
     if args.rust {
         return write!(out, "{}", tusk_inspect::rust::structs(&db)).map_err(write_err);
     }
