@@ -64,3 +64,11 @@ pub mod migrate {
 /// build script with `println!("cargo:rerun-if-changed=migrations");`.
 #[cfg(feature = "migrate")]
 pub use tusk_macros::migrate;
+
+/// A model of a database read from pg_catalog in one round trip, drift
+/// between two, and DDL and Rust structs from it (tusk-inspect; feature
+/// `inspect`). See `docs/inspect.md`.
+#[cfg(feature = "inspect")]
+pub mod inspect {
+    pub use tusk_inspect::*;
+}
