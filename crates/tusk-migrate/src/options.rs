@@ -103,6 +103,12 @@ pub struct Options {
     /// `statement_timeout` for every script statement. Default 10 min;
     /// `Some(Duration::ZERO)` means no limit, `None` leaves the server's.
     pub statement_timeout: Option<Duration>,
+    /// `client_connection_check_interval` (PostgreSQL 14+): how soon the
+    /// server notices that the deployer died (Ctrl-C, `kill -9`, an evicted
+    /// pod) while a statement runs, and stops it, rolling back and releasing
+    /// its locks, instead of running on for as long as the statement takes.
+    /// Default 1 s; `None` leaves the server's setting.
+    pub client_check_interval: Option<Duration>,
     /// Apply pending versions older than the newest applied one. Default off.
     pub allow_out_of_order: bool,
     /// Applied versions whose files are gone are not an error. Default off.
@@ -124,6 +130,7 @@ impl Default for Options {
             lock_timeout: Some(Duration::from_secs(5)),
             lock_retries: 3,
             statement_timeout: Some(Duration::from_secs(600)),
+            client_check_interval: Some(Duration::from_secs(1)),
             allow_out_of_order: false,
             ignore_missing: false,
             applied_by: None,
@@ -148,6 +155,14 @@ impl Options {
         }
         if let Some(d) = self.statement_timeout {
             v.push(format!("{scope} statement_timeout = '{}ms'", d.as_millis()));
+        }
+        if let Some(d) = self.client_check_interval {
+            // PostgreSQL 14+; older servers do without.
+            v.push(format!(
+                "SELECT pg_catalog.set_config('client_connection_check_interval', '{}', {local}) \
+                 WHERE pg_catalog.current_setting('server_version_num')::int >= 140000",
+                d.as_millis()
+            ));
         }
         v
     }

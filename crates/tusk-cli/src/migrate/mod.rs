@@ -203,6 +203,7 @@ impl Common {
             lock_timeout: Some(self.lock_timeout),
             lock_retries: self.lock_retries,
             statement_timeout: Some(self.statement_timeout),
+            client_check_interval: Some(Duration::from_secs(1)),
             allow_out_of_order,
             ignore_missing,
             applied_by: None,
