@@ -423,3 +423,53 @@ fn bad_input_gets_a_clear_error() {
     );
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn a_killed_deployer_leaves_no_statement_running() {
+    let (db, url) = database();
+    let d = tempfile::tempdir().unwrap();
+    let m = d.path().join("migrations");
+    std::fs::create_dir(&m).unwrap();
+    std::fs::write(
+        m.join("0001_long.up.sql"),
+        "CREATE TABLE held (id int);\nSELECT pg_sleep(60);",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tusk"))
+        .args(["migrate", "up", "--url", &url])
+        .current_dir(d.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'";
+    let wait_for = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
+        while q(&db, running) != want {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "pg_sleep count never became {want}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait_for("1");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The server notices within client_connection_check_interval and stops it.
+    wait_for("0");
+    assert_eq!(
+        q(
+            &db,
+            "SELECT to_regclass('held') IS NULL, (SELECT count(*) FROM tusk_migrations)"
+        ),
+        "t|0"
+    );
+    std::fs::write(m.join("0001_long.up.sql"), "CREATE TABLE held (id int);").unwrap();
+    let (code, out, err) = tusk(
+        d.path(),
+        &["migrate", "up", "--lock-wait", "5s", "--url", &url],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("applied 1 long ("), "{out}");
+}
