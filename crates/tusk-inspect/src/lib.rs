@@ -26,7 +26,7 @@
 //!
 //! [`ddl::statements`] renders the model as DDL that rebuilds it in an
 //! empty database (tested by a round trip). [`rust::structs`] writes a `#[derive(tusk::FromRow)]` struct per table
-//! and view. [`diff`] compares two models (drift between environments, or between a
+//! and view. [`diff()`] compares two models (drift between environments, or between a
 //! database and what its migrations should have made).
 //!
 //! Objects that belong to an extension are left out (they are the

@@ -23,9 +23,9 @@
 //! | Embedded | `tusk::migrate!("migrations")` includes the files at compile time; the same parser reads them ([`Migrations::from_files`]) |
 //! | History | `tusk_migrations` (version, name, checksum, applied_at, duration_ms, applied_by) in a configurable schema ([`Options::schema`]) |
 //! | Checksums | SHA-256 with line endings and trailing spaces normalized; a changed applied migration refuses every command until [`Migrator::repair`] |
-//! | Locking | one pinned session holding a session advisory lock ([`LockMode::Session`]); refused with a clear error through a transaction-mode pooler, where [`LockMode::Transaction`] works |
+//! | Locking | one pinned session holding a session advisory lock ([`LockMode::Session`]), checked before every script; a waiting deployer names the holder; refused with a clear error through a transaction-mode pooler, where [`LockMode::Transaction`] works |
 //! | Transactions | each script in its own; `-- tusk:no-transaction` as the first line runs it statement by statement, and is required (checked with the driver's lexer) for `CREATE INDEX CONCURRENTLY` and the like |
-//! | Timeouts | `lock_timeout` 5 s and `statement_timeout` 10 min by default ([`Options`]) |
+//! | Timeouts | `lock_timeout` 5 s (a migration that hits it runs again, 3 times) and `statement_timeout` 10 min by default; `client_connection_check_interval` 1 s, so a killed deployer's statement stops ([`Options`]) |
 //! | Order | out-of-order versions refused unless [`Options::allow_out_of_order`] |
 //! | Errors | a failing statement rolls its script back and is reported with the file, `line:column` of the server's error position, and the statement ([`StatementError`]) |
 //! | Dry run | [`Migrator::plan_up`], [`Migrator::plan_down`], [`Migrator::plan_redo`], `repair(.., true)` |
