@@ -10,6 +10,9 @@ pub enum Error {
     /// The database said no (connecting, or running the statement).
     #[error("{0}")]
     Db(#[from] tusk::Error),
+    /// A migration or seed command failed (the message says what to do next).
+    #[error("{0}")]
+    Migrate(#[from] tusk_migrate::MigrateError),
     /// A value's binary form did not have its type's layout.
     #[error("{0}")]
     Decode(#[from] crate::json::binary::DecodeError),

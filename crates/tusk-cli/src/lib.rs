@@ -20,6 +20,9 @@
 //! | `tusk ping` | connects, runs `SELECT 1`, prints the server version and the timings |
 //! | `tusk dev start\|stop\|status` | a persistent local PostgreSQL for development ([`dev`]) |
 //! | `tusk metrics --serve ADDR` | a connection pool's Prometheus metrics on `/metrics` and its health on `/health`, over HTTP ([`metrics`]) |
+//! | `tusk migrate new\|up\|down\|status\|redo\|repair\|lint` | versioned SQL migrations: a checksummed history, one locked session, a transaction per script, `--dry-run`, a DDL linter ([`migrate`], `docs/migrations.md`) |
+//! | `tusk seed` | applies `seeds/*.sql` in order, once each ([`migrate`]) |
+//! | `tusk inspect [--json] [--schema NAME] [--diff URL_A URL_B]` | what a database holds, read from pg_catalog in one round trip, or the drift between two ([`inspect`]) |
 //! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
@@ -31,9 +34,11 @@
 
 pub mod dev;
 mod error;
+pub mod inspect;
 pub mod json;
 pub mod lite;
 pub mod metrics;
+pub mod migrate;
 mod ping;
 mod query;
 pub mod table;
@@ -64,6 +69,13 @@ pub enum Command {
     /// Serve a connection pool's Prometheus metrics (/metrics) and health
     /// (/health) over HTTP
     Metrics(MetricsArgs),
+    /// Versioned SQL migrations: new, up, down, status, redo, repair, lint
+    Migrate(migrate::MigrateArgs),
+    /// Apply seeds/*.sql in order, once each
+    Seed(migrate::SeedArgs),
+    /// Show what a database holds (schemas, tables, columns, indexes,
+    /// constraints, views, types, triggers, policies), from pg_catalog
+    Inspect(inspect::InspectArgs),
     /// Manage the local development cluster (the default database)
     Dev {
         /// start, stop or status
@@ -206,6 +218,16 @@ pub fn run_with(
         Command::Metrics(args) => {
             let url = resolve_url(&args.conn, ctx, err)?;
             block_on(metrics::run(&url, &args, out, err))?;
+            Ok(0)
+        }
+        Command::Migrate(args) => migrate::command(&args, ctx, out, err),
+        Command::Seed(args) => migrate::seed(&args, ctx, out, err),
+        Command::Inspect(args) => {
+            if let Some([a, b]) = args.diff.as_deref() {
+                return block_on(inspect::diff(a, b, &args, out));
+            }
+            let url = resolve_url(&args.conn, ctx, err)?;
+            block_on(inspect::run(&url, &args, out))?;
             Ok(0)
         }
         Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),

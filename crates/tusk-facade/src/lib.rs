@@ -19,6 +19,18 @@
 //! driver alone is the package `tusk-driver` (library name `tusk`), for
 //! code that wants no pool: `default-features = false` here gives the same.
 //!
+//! With the default feature `migrate`: migrations and seeds ([`migrate`],
+//! the tusk-migrate crate), and `tusk::migrate!("migrations")`, which
+//! embeds a directory of migrations in the binary:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), tusk::Error> {
+//! let migrations = tusk::migrate!("tests/migrations")?;
+//! let config = tusk::Config::parse("postgresql://app@localhost/app")?;
+//! tusk::migrate::Migrator::new(migrations).up(&config).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! The driver's optional features pass through: the `with-*` type
 //! mappings, and `arrow` (off by default) for `Executor::query_arrow`,
 //! results as Arrow record batches.
@@ -35,4 +47,28 @@ pub use tusk_pool::{
 #[cfg(feature = "pool")]
 pub mod pool {
     pub use tusk_pool::*;
+}
+
+/// Migrations and seeds (tusk-migrate): everything it exports. See
+/// `docs/migrations.md`.
+#[cfg(feature = "migrate")]
+pub mod migrate {
+    pub use tusk_migrate::*;
+}
+
+/// `tusk::migrate!("migrations")`: embeds every `.sql` file of the
+/// directory (relative to your crate's `Cargo.toml`) in the binary; evaluates
+/// to `Result<tusk::migrate::Migrations, tusk::migrate::MigrateError>`, read
+/// by the same parser as [`migrate::Migrations::from_dir`]. Cargo rebuilds
+/// when an embedded file changes; for a new file to be picked up, add a
+/// build script with `println!("cargo:rerun-if-changed=migrations");`.
+#[cfg(feature = "migrate")]
+pub use tusk_macros::migrate;
+
+/// A model of a database read from pg_catalog in one round trip, drift
+/// between two, and DDL and Rust structs from it (tusk-inspect; feature
+/// `inspect`). See `docs/inspect.md`.
+#[cfg(feature = "inspect")]
+pub mod inspect {
+    pub use tusk_inspect::*;
 }

@@ -1,4 +1,4 @@
-//! Derive macros for tusk. Use them through the `tusk` crate
+//! Derive macros for tusk, and `migrate!`. Use them through the `tusk` crate
 //! (`#[derive(tusk::FromRow)]`), which documents them.
 
 use proc_macro::TokenStream;
@@ -8,6 +8,20 @@ use syn::spanned::Spanned;
 use syn::{parse_macro_input, Data, DeriveInput, Fields, LitStr, Path, Type};
 
 mod case;
+mod embed;
+
+/// `tusk::migrate!("migrations")`: embeds every `.sql` file of the
+/// directory (relative to the crate's `Cargo.toml`) in the binary and
+/// evaluates to `Result<tusk::migrate::Migrations, tusk::migrate::MigrateError>`,
+/// read by the same parser as `Migrations::from_dir`. See `tusk::migrate`.
+#[proc_macro]
+pub fn migrate(input: TokenStream) -> TokenStream {
+    let dir = parse_macro_input!(input as LitStr);
+    match embed::expand(&dir) {
+        Ok(ts) => ts.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
 
 /// Derives `tusk::FromRow` for a struct: a named field reads the column of
 /// its name, a tuple struct's fields read the columns by position. See

@@ -55,12 +55,34 @@ impl PgBouncer {
     /// Starts PgBouncer in `mode` in front of `cluster` (over its unix
     /// socket) and waits until it accepts TCP connections.
     pub fn start(cluster: &Cluster, mode: PoolMode) -> Result<PgBouncer> {
+        PgBouncer::start_inner(cluster, mode, None)
+    }
+
+    /// Like [`start`](Self::start), but clients log in as one of `users`
+    /// (`auth_type = trust` with those names in its auth file; `postgres` is
+    /// always one) and server connections log in as the client's user, not
+    /// `postgres`: for tests that must run as a non-superuser through the
+    /// pooler. The cluster must trust these users over its unix socket (the
+    /// default pg_hba.conf does).
+    pub fn start_forwarding_user(
+        cluster: &Cluster,
+        mode: PoolMode,
+        users: &[&str],
+    ) -> Result<PgBouncer> {
+        PgBouncer::start_inner(cluster, mode, Some(users))
+    }
+
+    fn start_inner(
+        cluster: &Cluster,
+        mode: PoolMode,
+        forward_user: Option<&[&str]>,
+    ) -> Result<PgBouncer> {
         let env = env()?;
         let binary = find_pgbouncer()?;
         let mut last = None;
         for _ in 0..8 {
             let run_dir = env.make_run_dir("pgbouncer")?;
-            match start_once(env, &binary, cluster, mode, &run_dir) {
+            match start_once(env, &binary, cluster, mode, forward_user, &run_dir) {
                 Ok(bouncer) => return Ok(bouncer),
                 Err(e) => {
                     let _ = fs::remove_dir_all(&run_dir);
@@ -143,16 +165,30 @@ fn find_pgbouncer() -> Result<PathBuf> {
     ))
 }
 
-fn config(cluster: &Cluster, mode: PoolMode, port: u16, run_dir: &Path) -> String {
+fn config(
+    cluster: &Cluster,
+    mode: PoolMode,
+    forward_user: bool,
+    port: u16,
+    run_dir: &Path,
+) -> String {
+    let auth = if forward_user {
+        format!(
+            "auth_type = trust\nauth_file = {}\n",
+            run_dir.join("users.txt").display()
+        )
+    } else {
+        "auth_type = any\n".to_owned()
+    };
     format!(
         "[databases]\n\
-         * = host={socket} port={pg_port} user=postgres\n\
+         * = host={socket} port={pg_port}{user}\n\
          \n\
          [pgbouncer]\n\
          listen_addr = 127.0.0.1\n\
          listen_port = {port}\n\
          unix_socket_dir = {run}\n\
-         auth_type = any\n\
+         {auth}\
          admin_users = postgres\n\
          pool_mode = {mode}\n\
          max_client_conn = 1000\n\
@@ -163,6 +199,7 @@ fn config(cluster: &Cluster, mode: PoolMode, port: u16, run_dir: &Path) -> Strin
         pg_port = cluster.port(),
         run = run_dir.display(),
         mode = mode.as_str(),
+        user = if forward_user { "" } else { " user=postgres" },
     )
 }
 
@@ -171,11 +208,24 @@ fn start_once(
     binary: &Path,
     cluster: &Cluster,
     mode: PoolMode,
+    forward_user: Option<&[&str]>,
     run_dir: &Path,
 ) -> Result<PgBouncer> {
+    if let Some(users) = forward_user {
+        let mut list = String::from("\"postgres\" \"\"\n");
+        for u in users {
+            list.push_str(&format!("\"{}\" \"\"\n", u.replace('"', "\"\"")));
+        }
+        env.write_file(&run_dir.join("users.txt"), list.as_bytes(), 0o600)?;
+    }
+    let forward_user = forward_user.is_some();
     let port = free_port()?;
     let ini = run_dir.join("pgbouncer.ini");
-    env.write_file(&ini, config(cluster, mode, port, run_dir).as_bytes(), 0o600)?;
+    env.write_file(
+        &ini,
+        config(cluster, mode, forward_user, port, run_dir).as_bytes(),
+        0o600,
+    )?;
     let log = run_dir.join("pgbouncer.log");
     let file =
         fs::File::create(&log).map_err(|e| Error::io(format!("creating {}", log.display()), e))?;
