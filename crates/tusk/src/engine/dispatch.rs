@@ -236,7 +236,8 @@ impl Engine {
                 if resp.error.is_none() {
                     resp.error = Some(Error::new(
                         ErrorKind::Other,
-                        "COPY TO STDOUT is not supported by this method; its output was discarded",
+                        "COPY TO STDOUT cannot run through this method: use copy_out; its output was \
+                         discarded and the connection remains usable",
                     ));
                 }
             }
@@ -349,8 +350,8 @@ impl Engine {
             resp.error = Some(Error::new(
                 ErrorKind::Other,
                 "COPY ... FROM STDIN cannot run through query, execute or simple_query \
-                 (it needs COPY data, which these methods do not send); the COPY was \
-                 aborted and the connection remains usable",
+                 (it needs COPY data, which these methods do not send): use copy_in; the \
+                 COPY was aborted and the connection remains usable",
             ));
         }
         let mut out = BytesMut::new();

@@ -343,6 +343,15 @@ async fn the_wrong_statement_for_a_copy_method_is_a_clear_error() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("COPY"), "{e}");
+    // The query methods refuse a COPY and say which method to use.
+    let e = within("execute", c.execute("COPY t FROM STDIN", &[]))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("use copy_in"), "{e}");
+    let e = within("query", c.query("COPY t TO STDOUT", &[]))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("use copy_out"), "{e}");
     let e = within("missing table", c.copy_in("COPY nope FROM STDIN"))
         .await
         .unwrap_err();
