@@ -4,8 +4,9 @@
 
 use crate::error::{BenchError, Result};
 use crate::measure::peak_rss_bytes;
-use crate::workloads::connect;
 use crate::workloads::w4::{Collect, ScanWide, Stream, ROWS};
+use crate::workloads::{connect, w5};
+use tusk::Executor;
 
 /// Which tusk API the probe reads with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -14,6 +15,11 @@ pub enum Mode {
     Query,
     /// `query_stream`: rows as they arrive.
     Stream,
+    /// W5's COPY IN of 1M rows (the figure is the growth over the
+    /// process's RSS before the load).
+    CopyIn,
+    /// W5o's COPY OUT of 1M rows (growth, as for `CopyIn`).
+    CopyOut,
 }
 
 impl Mode {
@@ -22,6 +28,8 @@ impl Mode {
         match self {
             Mode::Query => "query",
             Mode::Stream => "stream",
+            Mode::CopyIn => "copy-in",
+            Mode::CopyOut => "copy-out",
         }
     }
 }
@@ -66,9 +74,17 @@ pub async fn probe(mode: Mode, url: &str) -> Result<u64> {
 /// `peak_rss_bytes N`).
 pub async fn run(mode: Mode, url: &str) -> Result<u64> {
     let conn = connect::tusk(url).await?;
+    let base = crate::measure::rss_bytes().unwrap_or(0);
     let rows = match mode {
         Mode::Query => Collect(conn).scan().await?,
         Mode::Stream => Stream(conn).scan().await?,
+        Mode::CopyIn => {
+            conn.execute_script("CREATE UNLOGGED TABLE IF NOT EXISTS bench_w5_probe (id int8, name text, score float8, ts timestamptz); TRUNCATE bench_w5_probe").await?;
+            let n = w5::tusk_load(&conn, w5::ROWS, false, "bench_w5_probe").await?;
+            conn.execute_script("DROP TABLE bench_w5_probe").await?;
+            return growth(n, base);
+        }
+        Mode::CopyOut => return growth(w5::tusk_read(&conn).await?, base),
     };
     if rows != ROWS {
         return Err(BenchError::Check {
@@ -78,4 +94,18 @@ pub async fn run(mode: Mode, url: &str) -> Result<u64> {
         });
     }
     peak_rss_bytes().ok_or_else(|| BenchError::process("/proc/self/status", "no VmHWM line"))
+}
+
+/// A COPY probe's figure: the peak RSS over `base`, the RSS before it.
+fn growth(rows: u64, base: u64) -> Result<u64> {
+    if rows != w5::ROWS {
+        return Err(BenchError::Check {
+            workload: "W5",
+            driver: "tusk",
+            detail: format!("the RSS probe copied {rows} rows, expected {}", w5::ROWS),
+        });
+    }
+    let peak = peak_rss_bytes()
+        .ok_or_else(|| BenchError::process("/proc/self/status", "no VmHWM line"))?;
+    Ok(peak.saturating_sub(base))
 }

@@ -188,6 +188,17 @@ impl std::fmt::Debug for PooledTransaction<'_> {
 }
 
 impl<'c> PooledTransaction<'c> {
+    /// Starts a `COPY ... FROM STDIN` in this transaction (see
+    /// [`tusk::copy`]); rolled back with it.
+    pub async fn copy_in(&self, sql: &str) -> Result<tusk::copy::CopyInSink<'_>, Error> {
+        self.tx.copy_in(sql).await
+    }
+
+    /// Starts a `COPY ... TO STDOUT` in this transaction (see [`tusk::copy`]).
+    pub async fn copy_out(&self, sql: &str) -> Result<tusk::copy::CopyOutStream<'_>, Error> {
+        self.tx.copy_out(sql).await
+    }
+
     /// Starts a nested transaction (a savepoint).
     pub async fn transaction(&mut self) -> Result<PooledTransaction<'_>, Error> {
         let tx = self.tx.transaction().await?;

@@ -74,6 +74,18 @@ impl Connection {
         Transaction::begin(&self.client, opts).await
     }
 
+    /// Starts a `COPY ... FROM STDIN` and returns its data sink, once the
+    /// server is ready for the data (see [`crate::copy`]).
+    pub async fn copy_in(&self, sql: &str) -> Result<crate::copy::CopyInSink<'_>, Error> {
+        self.client.copy_in(sql).await
+    }
+
+    /// Starts a `COPY ... TO STDOUT` and returns the stream of its data
+    /// (see [`crate::copy`]).
+    pub async fn copy_out(&self, sql: &str) -> Result<crate::copy::CopyOutStream<'_>, Error> {
+        self.client.copy_out(sql).await
+    }
+
     /// A token that cancels this connection's running query from anywhere
     /// (until [`revoke_cancel_tokens`](Connection::revoke_cancel_tokens)).
     pub fn cancel_token(&self) -> CancelToken {

@@ -24,6 +24,7 @@
 //! | Rows | zero-copy (`Bytes` into the receive buffer), decoded only when read |
 //! | Cancellation | dropped futures leave the connection in step; [`CancelToken`] never hits a later query; per-query timeouts cancel on the server |
 //! | Rows as structs | `#[derive(FromRow)]` (by name, `rename`, `rename_all`, `flatten`, `default`, `try_from`, `json`), tuples by position; [`Executor::query_as`] and siblings; typed [`RowError`]s |
+//! | COPY | `copy_in` sinks with backpressure and `copy_out` streams with bounded memory; binary rows of `ToSql`/`FromSql` values, text and CSV rows; a bad row's error names its line; through pools and PgBouncer (see [`copy`]) |
 //! | Arrow | feature `arrow`: `Executor::query_arrow` returns Arrow `RecordBatch`es decoded from the binary wire values (see the `arrow` module) |
 //! | Types | everything `postgres-types` maps (opt-in `with-*` features); user-defined enums, composites, domains, arrays, ranges, multiranges, `hstore`, `citext` looked up from `pg_type` in one query, cached per database and shared by a pool ([`types::TypeRegistry`]), so `#[derive(ToSql, FromSql)]` works; [`types::Value`] for any column at run time (serializes to JSON); [`types::Numeric`], [`types::RawValue`]; per-column result formats (binary where tusk decodes the type, text otherwise) |
 //! | Auth / TLS | trust, cleartext, MD5, SCRAM-SHA-256 and -PLUS; rustls with `sslmode` disable..verify-full, client certificates, `sslcrl`/`sslcrldir`, `sslcertmode`, `ssl_min/max_protocol_version`, `sslnegotiation=direct` (PostgreSQL 17) |
@@ -44,9 +45,15 @@
 //!
 //! # COPY
 //!
-//! `COPY ... FROM STDIN` and `COPY ... TO STDOUT` are not supported through
-//! the query methods yet: they fail with a clear error, and the connection
-//! stays usable (for concurrent callers too).
+//! [`Connection::copy_in`] returns a [`copy::CopyInSink`] (backpressure:
+//! writes wait while the socket is full; dropped before `finish`, it sends
+//! CopyFail and the connection stays usable), [`Connection::copy_out`] a
+//! stream of chunks with bounded memory; [`copy::BinaryCopyInWriter`],
+//! [`copy::BinaryCopyOutReader`] and [`copy::TextRowWriter`] speak the
+//! formats. A server error mid-COPY names the data line
+//! ([`Error::copy_line`]). `COPY ... FROM STDIN` and `COPY ... TO STDOUT`
+//! through the query methods fail with a clear error, and the connection
+//! stays usable (for concurrent callers too). See the [`copy`] module.
 //!
 //! # Read groups
 //!
@@ -92,6 +99,7 @@ mod client;
 pub mod config;
 mod connect;
 mod connection;
+pub mod copy;
 mod engine;
 pub mod error;
 pub mod executor;

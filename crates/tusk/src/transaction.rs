@@ -120,6 +120,17 @@ impl<'c> Transaction<'c> {
         Ok(sp)
     }
 
+    /// Starts a `COPY ... FROM STDIN` in this transaction (see
+    /// [`crate::copy`]); rolled back with it.
+    pub async fn copy_in(&self, sql: &str) -> Result<crate::copy::CopyInSink<'_>, Error> {
+        self.client.copy_in(sql).await
+    }
+
+    /// Starts a `COPY ... TO STDOUT` in this transaction (see [`crate::copy`]).
+    pub async fn copy_out(&self, sql: &str) -> Result<crate::copy::CopyOutStream<'_>, Error> {
+        self.client.copy_out(sql).await
+    }
+
     /// Commits (or releases the savepoint).
     pub async fn commit(mut self) -> Result<(), Error> {
         self.done = true;

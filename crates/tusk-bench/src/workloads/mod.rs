@@ -1,7 +1,7 @@
 //! The workloads, each a small trait with one implementation per driver,
 //! and what every driver's side of a workload offers the harness: rounds.
 //!
-//! Adding a workload (W5) is a new file here with its trait, its
+//! Adding a workload is a new file here with its trait, its
 //! impls and a `workload()` function, plus one line in [`all`].
 
 use std::future::Future;
@@ -21,6 +21,7 @@ pub mod w1;
 pub mod w2;
 pub mod w3;
 pub mod w4;
+pub mod w5;
 pub mod w6;
 pub mod w7;
 
@@ -118,6 +119,8 @@ pub fn all() -> Vec<Workload> {
         w2::workload(),
         w3::workload(),
         w4::workload(),
+        w5::copy_in(),
+        w5::copy_out(),
         w6::workload(),
         w7::workload(),
         lite::l1(),

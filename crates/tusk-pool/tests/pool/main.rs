@@ -1,5 +1,6 @@
 //! Pool tests against a real PostgreSQL started by tusk-testkit.
 
+mod copy;
 mod core;
 mod handover;
 mod hostile;

@@ -123,9 +123,14 @@ impl Outgoing {
             return false;
         };
         let len = bytes.len() as u64;
-        let tail = self.buf.split_off(rel);
-        self.buf.extend_from_slice(bytes);
-        self.buf.unsplit(tail);
+        if rel == self.buf.len() {
+            // At the end (a COPY with nothing queued behind it): no split.
+            self.buf.extend_from_slice(bytes);
+        } else {
+            let tail = self.buf.split_off(rel);
+            self.buf.extend_from_slice(bytes);
+            self.buf.unsplit(tail);
+        }
         for b in self.barriers.iter_mut() {
             if *b > at || (*b == at && barrier_at_moves) {
                 *b += len;
@@ -298,6 +303,8 @@ pub(crate) struct Incoming {
 pub(super) enum Frame {
     /// A DataRow's body (the hot path: not parsed further here).
     DataRow(bytes::Bytes),
+    /// A CopyData's body (COPY OUT's hot path).
+    CopyData(bytes::Bytes),
     /// Any other message, with its tag.
     Message(u8, Message),
 }
@@ -358,10 +365,15 @@ impl Incoming {
         if self.buf.len() < len + 1 {
             return Ok(None);
         }
-        if tag == b'D' {
+        if tag == b'D' || tag == b'd' {
             let mut frame = self.buf.split_to(len + 1);
             frame.advance(5);
-            return Ok(Some(Frame::DataRow(frame.freeze())));
+            let body = frame.freeze();
+            return Ok(Some(if tag == b'D' {
+                Frame::DataRow(body)
+            } else {
+                Frame::CopyData(body)
+            }));
         }
         match Message::parse(&mut self.buf) {
             Ok(Some(m)) => Ok(Some(Frame::Message(tag, m))),

@@ -26,7 +26,7 @@ impl Engine {
                     // the stream's consumer (who may be that very caller).
                     let others = self.reqs.waiting() > usize::from(r.has_waker())
                         || self.delivery.has_idle_waiters();
-                    if r.resp.rows.len() >= limit && !r.done() && !others {
+                    if r.resp.buffered() >= limit && !r.done() && !others {
                         self.role.set_stalled(true);
                         return Ok(progress);
                     }
@@ -39,6 +39,7 @@ impl Engine {
             progress = true;
             match frame {
                 Frame::DataRow(body) => self.on_data_row(body)?,
+                Frame::CopyData(body) => self.on_copy_data(body)?,
                 Frame::Message(tag, msg) => self.on_message(tag, msg)?,
             }
         }
@@ -156,6 +157,7 @@ impl Engine {
             return self.on_reset_message(msg);
         }
         let sync = r.sync();
+        let abandoned = r.abandoned();
         let resp = &mut r.resp;
         if resp.skipping_copy && !matches!(msg, Message::CopyDone | Message::CopyData(_)) {
             resp.skipping_copy = false;
@@ -220,13 +222,22 @@ impl Engine {
             }
             Message::ErrorResponse(body) => self.on_error(body)?,
             Message::ReadyForQuery(body) => self.on_ready(body)?,
+            Message::CopyInResponse(_) if resp.copy == CopyPhase::WantIn && !abandoned => {
+                resp.copy = CopyPhase::In;
+                self.wake_copier();
+            }
             Message::CopyInResponse(_) => self.on_copy_in()?,
+            Message::CopyOutResponse(_) if resp.copy == CopyPhase::WantOut && !abandoned => {
+                resp.copy = CopyPhase::Out;
+                self.wake_copier();
+            }
             Message::CopyOutResponse(_) => {
                 resp.skipping_copy = true;
                 if resp.error.is_none() {
                     resp.error = Some(Error::new(
                         ErrorKind::Other,
-                        "COPY TO STDOUT is not supported by this method; its output was discarded",
+                        "COPY TO STDOUT cannot run through this method: use copy_out; its output was \
+                         discarded and the connection remains usable",
                     ));
                 }
             }
@@ -340,8 +351,8 @@ impl Engine {
             resp.error = Some(Error::new(
                 ErrorKind::Other,
                 "COPY ... FROM STDIN cannot run through query, execute or simple_query \
-                 (it needs COPY data, which these methods do not send); the COPY was \
-                 aborted and the connection remains usable",
+                 (it needs COPY data, which these methods do not send): use copy_in; the \
+                 COPY was aborted and the connection remains usable",
             ));
         }
         let mut out = BytesMut::new();

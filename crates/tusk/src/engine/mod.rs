@@ -36,6 +36,7 @@
 //! | `queue` | | [`Engine::submit`], offsets, collect, abandon |
 //! | `dispatch` | | applying each message |
 //! | `complete` | | ending requests (CommandComplete, ErrorResponse, ReadyForQuery) |
+//! | `copy` | | COPY IN data placed right behind its request; COPY OUT data taken |
 //! | `ticket` | [`Shared`], [`Ticket`] | waiting and driving |
 //! | `response` | what one request collects, [`TransactionStatus`] parsing | |
 //!
@@ -46,6 +47,7 @@ pub(crate) mod response;
 
 mod buffers;
 mod complete;
+mod copy;
 mod delivery;
 mod dispatch;
 mod driver;
@@ -78,7 +80,7 @@ use crate::notify::{Notice, Notification};
 use crate::row::{type_of, Column, Row, RowDesc};
 use crate::statement::Described;
 pub(crate) use response::{
-    CarriedReset, Grouping, ParseStep, Proto, Purpose, Response, SimpleQueryMessage,
+    CarriedReset, CopyPhase, Grouping, ParseStep, Proto, Purpose, Response, SimpleQueryMessage,
 };
 
 /// Largest message accepted from the server: PostgreSQL builds each

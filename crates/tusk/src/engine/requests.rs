@@ -277,6 +277,7 @@ impl Requests {
         r.abandoned = true;
         let had = r.waker.take().is_some();
         r.resp.rows.clear();
+        r.resp.copy_data.clear();
         r.resp.stream_limit = None;
         if had && !r.done {
             self.waiting -= 1;

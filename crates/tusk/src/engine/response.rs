@@ -74,6 +74,26 @@ pub(crate) struct Response {
     /// What is left of the answer to a session reset carried in front of
     /// this request (see `engine::reset`).
     pub reset: CarriedReset,
+    /// Where a COPY of the COPY API stands (see `crate::copy`).
+    pub copy: CopyPhase,
+    /// COPY OUT data received and not taken yet (one CopyData each).
+    pub copy_data: VecDeque<bytes::Bytes>,
+}
+
+/// Where a request made by the COPY API stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum CopyPhase {
+    /// Not a COPY API request: a COPY answer is refused.
+    #[default]
+    None,
+    /// A `COPY ... FROM STDIN`: its CopyInResponse is awaited.
+    WantIn,
+    /// A `COPY ... TO STDOUT`: its CopyOutResponse is awaited.
+    WantOut,
+    /// The server is in COPY IN mode for it: CopyData goes right behind it.
+    In,
+    /// The server sends its CopyData.
+    Out,
 }
 
 /// Where a request's Parse stands.
@@ -180,6 +200,12 @@ impl Response {
             proto: Proto::Simple,
             ..Response::default()
         }
+    }
+
+    /// Rows (or COPY OUT chunks) received and not taken yet: what a
+    /// stream's limit counts.
+    pub(crate) fn buffered(&self) -> usize {
+        self.rows.len() + self.copy_data.len()
     }
 
     /// Rows affected according to the last command tag.

@@ -146,7 +146,7 @@ impl State {
         let io = &mut self.io;
         let (wrote, err) = self.engine.out.flush(pending, |b| io.poll_write(cx, b));
         if wrote > 0 {
-            self.engine.wake_watcher();
+            self.engine.on_written();
         }
         match err {
             Some(err) => Err(Error::io("writing to the server failed", err)),

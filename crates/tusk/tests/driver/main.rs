@@ -9,6 +9,7 @@ mod cache;
 mod cache_confirmed;
 mod cancel;
 mod copy;
+mod copy_api;
 mod faults;
 mod formats;
 mod from_row;
