@@ -13,6 +13,7 @@ mod faults;
 mod from_row;
 mod groups;
 mod low_water;
+mod notifications;
 mod pipeline;
 mod pooler;
 mod review;
