@@ -130,6 +130,15 @@ impl Engine {
                 }
                 true
             }
+            // A notification or idle waiter drives only while no request
+            // does: a request takes the role over, so a notification stream
+            // that is held and not polled never blocks a query. The waiter
+            // is woken when the role is handed back (`release_driver`).
+            Some(Driver::External) if matches!(me, Driver::Request(_)) => {
+                self.driver = Some(me);
+                self.driver_waker = Some(cx.waker().clone());
+                true
+            }
             Some(_) => false,
         }
     }

@@ -127,3 +127,29 @@ async fn notices_stream_replaces_the_handler_and_ends_with_the_connection() {
     }
     assert_eq!(left, tusk::Notices::CAPACITY);
 }
+
+#[tokio::test]
+async fn a_held_stream_that_is_not_polled_never_blocks_queries() {
+    let db = crate::db();
+    let conn = crate::conn(&db).await;
+    conn.execute_script("LISTEN jobs").await.unwrap();
+    let mut stream = conn.notifications();
+    // Polled once (it takes the driver role to wait), then left alone.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), stream.next())
+            .await
+            .is_err()
+    );
+    let v: i32 = tokio::time::timeout(Duration::from_secs(5), conn.query_scalar("SELECT 3", &[]))
+        .await
+        .expect("the query must not wait for the idle stream")
+        .unwrap();
+    assert_eq!(v, 3);
+    conn.execute_script("NOTIFY jobs, 'after'").await.unwrap();
+    let n = tokio::time::timeout(WAIT, stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.payload, "after");
+}
