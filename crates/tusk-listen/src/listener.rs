@@ -279,8 +279,22 @@ impl Listener {
     /// subscription stands: the reconnect `LISTEN`s it and sends it a
     /// [`Event::Resync`].
     pub async fn listen(&self, pattern: &str) -> Result<Subscription, Error> {
+        self.listen_with(pattern, self.inner.cfg.capacity, self.inner.cfg.overflow)
+            .await
+    }
+
+    /// [`listen`](Listener::listen) with a queue of its own size and
+    /// overflow policy (the builder's apply to the others): a handler that
+    /// must see everything of a burst gets a deep queue, a "latest state"
+    /// one a short [`Overflow::DropOldest`] queue.
+    pub async fn listen_with(
+        &self,
+        pattern: &str,
+        capacity: usize,
+        overflow: Overflow,
+    ) -> Result<Subscription, Error> {
         let pattern = Pattern::parse(pattern).map_err(|e| e.into_error())?;
-        self.inner.subscribe(pattern).await
+        self.inner.subscribe(pattern, capacity, overflow).await
     }
 
     /// Runs `handler` for every event of `pattern`, in a task of its own,
@@ -370,7 +384,12 @@ impl Inner {
         self.conn.lock().clone()
     }
 
-    async fn subscribe(self: &Arc<Self>, pattern: Pattern) -> Result<Subscription, Error> {
+    async fn subscribe(
+        self: &Arc<Self>,
+        pattern: Pattern,
+        capacity: usize,
+        overflow: Overflow,
+    ) -> Result<Subscription, Error> {
         let _order = self.listen_lock.lock().await;
         if self.closed.load(Ordering::SeqCst) {
             return Err(Error::new(ErrorKind::Closed, "the listener is closed"));
@@ -379,12 +398,7 @@ impl Inner {
         let (slot, first) = {
             let mut reg = self.registry.lock();
             reg.next_id += 1;
-            let slot = Arc::new(Slot::new(
-                reg.next_id,
-                pattern,
-                self.cfg.capacity,
-                self.cfg.overflow,
-            ));
+            let slot = Arc::new(Slot::new(reg.next_id, pattern, capacity, overflow));
             let list = reg.channels.entry(channel.clone()).or_default();
             list.push(slot.clone());
             (slot, list.len() == 1)
