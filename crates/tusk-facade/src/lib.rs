@@ -19,6 +19,11 @@
 //! driver alone is the package `tusk-driver` (library name `tusk`), for
 //! code that wants no pool: `default-features = false` here gives the same.
 //!
+//! With the feature `listen`, the LISTEN/NOTIFY dispatcher of tusk-listen:
+//! `tusk::Listener` at the top, the rest under `tusk::listen` (wildcard topics
+//! over real `LISTEN`s, reconnect with `Resync` events, an outbox for
+//! large payloads; docs/notifications.md).
+//!
 //! The driver's optional features pass through: the `with-*` type
 //! mappings, and `arrow` (off by default) for `Executor::query_arrow`,
 //! results as Arrow record batches.
@@ -35,4 +40,13 @@ pub use tusk_pool::{
 #[cfg(feature = "pool")]
 pub mod pool {
     pub use tusk_pool::*;
+}
+
+#[cfg(feature = "listen")]
+pub use tusk_listen::Listener;
+
+/// The LISTEN/NOTIFY dispatcher (tusk-listen): everything it exports.
+#[cfg(feature = "listen")]
+pub mod listen {
+    pub use tusk_listen::*;
 }
