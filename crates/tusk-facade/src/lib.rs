@@ -50,3 +50,8 @@ pub use tusk_listen::Listener;
 pub mod listen {
     pub use tusk_listen::*;
 }
+
+/// docs/notifications.md, whose examples compile as doctests here.
+#[cfg(all(doctest, feature = "listen"))]
+#[doc = include_str!("../../../docs/notifications.md")]
+mod notifications_md {}

@@ -87,7 +87,8 @@ impl ListenerBuilder {
         self
     }
 
-    /// How long a keepalive check may take (default 10 s).
+    /// How long a keepalive check, and each reconnect attempt, may take
+    /// (default 10 s).
     pub fn keepalive_timeout(mut self, timeout: Duration) -> Self {
         self.keepalive_timeout = timeout.max(Duration::from_millis(10));
         self
@@ -406,10 +407,10 @@ impl Inner {
         if first {
             if let Some(conn) = self.current() {
                 let sql = format!("LISTEN {}", quote_ident(&channel));
-                let r =
-                    tokio::time::timeout(self.cfg.keepalive_timeout, conn.execute(&sql, &[])).await;
+                let r = tokio::time::timeout(self.cfg.keepalive_timeout, conn.execute_script(&sql))
+                    .await;
                 match r {
-                    Ok(Ok(_)) => {}
+                    Ok(Ok(())) => {}
                     Err(_) => {} // the keepalive finds the dead connection; the reconnect LISTENs
                     Ok(Err(e)) if connection_lost(&conn, &e) => {}
                     Ok(Err(e)) => {
@@ -458,7 +459,8 @@ impl Inner {
         };
         if let Some(conn) = conn {
             let sql = format!("UNLISTEN {}", quote_ident(&channel));
-            let _ = tokio::time::timeout(self.cfg.keepalive_timeout, conn.execute(&sql, &[])).await;
+            let _ =
+                tokio::time::timeout(self.cfg.keepalive_timeout, conn.execute_script(&sql)).await;
         }
     }
 
@@ -560,10 +562,25 @@ impl Inner {
             if self.closed.load(Ordering::SeqCst) {
                 return None;
             }
-            let attempt = self.target.connect().await;
             self.counters
                 .connect_attempts
                 .fetch_add(1, Ordering::Relaxed);
+            let connect = tokio::time::timeout(self.cfg.keepalive_timeout, self.target.connect());
+            tokio::pin!(connect);
+            let attempt = loop {
+                tokio::select! {
+                    r = &mut connect => break r.unwrap_or_else(|_| Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!("connecting took over {:?} (the keepalive timeout)", self.cfg.keepalive_timeout),
+                    ))),
+                    cmd = rx.recv() => match cmd {
+                        Some(Command::Unsubscribe(id)) => {
+                            self.remove(id);
+                        }
+                        Some(Command::Shutdown) | None => return None,
+                    },
+                }
+            };
             let failure = match attempt {
                 Ok(conn) => {
                     let conn = Arc::new(conn);

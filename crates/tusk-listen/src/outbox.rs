@@ -125,7 +125,12 @@ $fn$;"#,
         payload: &str,
     ) -> Result<(), Error> {
         let channel = channel_of(topic).map_err(|e| e.into_error())?;
-        if topic == channel && payload.len() <= MAX_PAYLOAD_BYTES {
+        // (A plain payload that would read as an envelope is wrapped, so
+        // it arrives as sent.)
+        if topic == channel
+            && payload.len() <= MAX_PAYLOAD_BYTES
+            && envelope::parse(channel, payload) == envelope::Parsed::Plain
+        {
             db.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
                 .await?;
             return Ok(());

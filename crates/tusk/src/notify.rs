@@ -209,6 +209,11 @@ impl Notices {
         self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The next notice if one is queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<Notice> {
+        self.rx.try_recv().ok()
+    }
+
     /// Waits for the next notice; `None` once the stream ended.
     pub async fn recv(&mut self) -> Option<Notice> {
         self.rx.recv().await
