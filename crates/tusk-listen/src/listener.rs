@@ -465,9 +465,9 @@ impl Inner {
     }
 
     /// Routes one notification to the subscriptions whose pattern matches.
-    async fn dispatch(&self, conn: &Connection, n: Notification) {
+    async fn dispatch(&self, conn: &Connection, n: Notification, batch: &mut Batch) {
         self.counters.received.fetch_add(1, Ordering::Relaxed);
-        let received_at = Instant::now();
+        let received_at = batch.at;
         let (topic, payload) = match envelope::parse(&n.channel, &n.payload) {
             Parsed::Plain => (None, n.payload),
             Parsed::Inline { topic, payload } => (Some(topic), payload),
@@ -508,12 +508,18 @@ impl Inner {
             for s in slots {
                 if !s.gone.load(Ordering::Relaxed) && s.pattern.matches(&msg.topic) {
                     routed = true;
-                    s.push(&msg);
+                    if let (_, Some(w)) = s.push_quiet(&msg) {
+                        batch.wakers.push(w);
+                    }
                 }
             }
         }
+        batch.routed += 1;
         if !routed {
             self.counters.unrouted.fetch_add(1, Ordering::Relaxed);
+        }
+        if batch.wakers.len() >= BATCH_MAX {
+            batch.wake();
         }
     }
 
@@ -637,6 +643,34 @@ impl Inner {
     }
 }
 
+/// Notifications routed in one batch before the reader wakes the handlers
+/// and looks at its commands again.
+const BATCH_MAX: usize = 1024;
+
+/// The notifications the reader routes in one go: read at one instant,
+/// their handlers woken once at the end.
+struct Batch {
+    at: Instant,
+    routed: usize,
+    wakers: Vec<std::task::Waker>,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            at: Instant::now(),
+            routed: 0,
+            wakers: Vec::new(),
+        }
+    }
+
+    fn wake(&mut self) {
+        for w in self.wakers.drain(..) {
+            w.wake();
+        }
+    }
+}
+
 /// What ended a connection's turn in the reader.
 enum Turn {
     Lost,
@@ -688,7 +722,19 @@ async fn serve(
             },
             n = conn.next_notification() => match n {
                 Ok(n) => {
-                    inner.dispatch(conn, n).await;
+                    // This one and whatever else has arrived, as a batch:
+                    // one clock read, one wake-up per handler.
+                    let mut stream = conn.notifications();
+                    let mut batch = Batch::new();
+                    let mut next = Some(n);
+                    while let Some(n) = next {
+                        inner.dispatch(conn, n, &mut batch).await;
+                        if batch.routed >= BATCH_MAX {
+                            break;
+                        }
+                        next = stream.try_next();
+                    }
+                    batch.wake();
                     keepalive.reset();
                 }
                 Err(e) => {

@@ -124,8 +124,21 @@ impl Slot {
         }
     }
 
-    /// Queues a notification; false when the policy dropped one.
+    /// Queues a notification and wakes the handler; false when the policy
+    /// dropped one.
+    #[cfg(test)]
     pub(crate) fn push(&self, m: &Arc<Message>) -> bool {
+        let (kept, w) = self.push_quiet(m);
+        if let Some(w) = w {
+            w.wake();
+        }
+        kept
+    }
+
+    /// Queues a notification; returns whether the policy kept it, and the
+    /// handler's waker for the caller to wake once it has queued a whole
+    /// batch (one wake-up per batch, not per notification).
+    pub(crate) fn push_quiet(&self, m: &Arc<Message>) -> (bool, Option<Waker>) {
         let mut q = self.queue.lock();
         let mut kept = true;
         if q.messages >= self.capacity {
@@ -133,7 +146,7 @@ impl Slot {
             q.unreported += 1;
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
             match self.overflow {
-                Overflow::DropNewest => return false,
+                Overflow::DropNewest => return (false, None),
                 Overflow::DropOldest => {
                     if let Some(at) = q.items.iter().position(|e| matches!(e, Event::Notify(_))) {
                         q.items.remove(at);
@@ -148,12 +161,7 @@ impl Slot {
         }
         q.items.push_back(Event::Notify(m.clone()));
         q.messages += 1;
-        let w = q.waker.take();
-        drop(q);
-        if let Some(w) = w {
-            w.wake();
-        }
-        kept
+        (kept, q.waker.take())
     }
 
     /// Queues a `Resync` (past the capacity: it is never dropped).

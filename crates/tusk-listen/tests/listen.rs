@@ -119,7 +119,7 @@ async fn wildcard_handlers_issue_their_own_listen_and_route_by_topic() {
     assert_eq!(note(&mut other).await, t("other", "x"));
     assert_eq!(
         listener.stats().received,
-        6,
+        7,
         "orders is no longer listened to"
     );
 }

@@ -108,6 +108,17 @@ impl Notifications {
         self.shared.lock().notifications.len()
     }
 
+    /// The next notification already received, without waiting or
+    /// reading: for a consumer that handles what has arrived as a batch
+    /// (one wake-up of its own consumers per batch) after the stream
+    /// yielded one.
+    pub fn try_next(&mut self) -> Option<Notification> {
+        if self.ended {
+            return None;
+        }
+        self.shared.lock().notifications.pop_front()
+    }
+
     /// Polls for the next notification, driving the connection when
     /// nobody else does; the connection's error once it is closed.
     pub(crate) fn poll_one(&mut self, cx: &mut Context<'_>) -> Poll<Result<Notification, Error>> {
