@@ -73,10 +73,9 @@ async fn listener_through_the_facade() {
         .unwrap()
         .unwrap();
     match ev {
-        tusk::listen::Event::Notify(m) => assert_eq!(
-            (m.topic.as_str(), m.payload.as_str()),
-            ("facade.hello", "hi")
-        ),
+        tusk::listen::Event::Notify(m) => {
+            assert_eq!((&*m.topic, m.payload.as_str()), ("facade.hello", "hi"))
+        }
         other => panic!("{other:?}"),
     }
     listener.close().await;

@@ -127,7 +127,9 @@ enum Command {
 #[derive(Default)]
 struct Registry {
     /// Subscriptions by channel; a channel is `LISTEN`ed while it has any.
-    channels: HashMap<String, Vec<Arc<Slot>>>,
+    /// (Keys are shared with every [`Message`] of the channel: no
+    /// allocation per notification for its name.)
+    channels: HashMap<Arc<str>, Vec<Arc<Slot>>>,
     next_id: u64,
 }
 
@@ -400,7 +402,7 @@ impl Inner {
             let mut reg = self.registry.lock();
             reg.next_id += 1;
             let slot = Arc::new(Slot::new(reg.next_id, pattern, capacity, overflow));
-            let list = reg.channels.entry(channel.clone()).or_default();
+            let list = reg.channels.entry(Arc::from(channel.as_str())).or_default();
             list.push(slot.clone());
             (slot, list.len() == 1)
         };
@@ -441,13 +443,13 @@ impl Inner {
                     Ordering::Relaxed,
                 );
                 if list.is_empty() {
-                    emptied = Some(channel.clone());
+                    emptied = Some(channel.to_string());
                 }
                 break;
             }
         }
         if let Some(c) = &emptied {
-            reg.channels.remove(c);
+            reg.channels.remove(c.as_str());
         }
         emptied
     }
@@ -494,17 +496,17 @@ impl Inner {
                 }
             }
         };
-        let msg = Arc::new(Message {
-            topic: topic.unwrap_or_else(|| n.channel.clone()),
-            channel: n.channel,
-            payload,
-            process_id: n.process_id,
-            generation: self.generation.load(Ordering::Relaxed),
-            received_at,
-        });
         let reg = self.registry.lock();
         let mut routed = false;
-        if let Some(slots) = reg.channels.get(&msg.channel) {
+        if let Some((channel, slots)) = reg.channels.get_key_value(n.channel.as_str()) {
+            let msg = Arc::new(Message {
+                topic: topic.map_or_else(|| channel.clone(), Arc::from),
+                channel: channel.clone(),
+                payload,
+                process_id: n.process_id,
+                generation: self.generation.load(Ordering::Relaxed),
+                received_at,
+            });
             for s in slots {
                 if !s.gone.load(Ordering::Relaxed) && s.pattern.matches(&msg.topic) {
                     routed = true;
@@ -591,7 +593,7 @@ impl Inner {
                 Ok(conn) => {
                     let conn = Arc::new(conn);
                     let order = self.listen_lock.lock().await;
-                    let channels: Vec<String> =
+                    let channels: Vec<Arc<str>> =
                         self.registry.lock().channels.keys().cloned().collect();
                     let sql: Vec<String> = channels
                         .iter()

@@ -18,9 +18,9 @@ use crate::topic::Pattern;
 pub struct Message {
     /// The topic: the envelope's `topic`, or the channel for a plain
     /// notification.
-    pub topic: String,
+    pub topic: Arc<str>,
     /// The PostgreSQL channel it arrived on.
-    pub channel: String,
+    pub channel: Arc<str>,
     /// The payload (fetched from the outbox when it was spilled there).
     pub payload: String,
     /// The notifying backend's process id.
@@ -36,7 +36,9 @@ pub struct Message {
 #[non_exhaustive]
 pub enum Event {
     /// A notification whose topic matches the subscription's pattern.
-    /// Shared between the subscriptions it matched (one allocation).
+    /// Shared between the subscriptions it matched (one allocation);
+    /// `Arc::try_unwrap` gives you the `Message` itself (its payload
+    /// without a copy) when yours is the only one.
     Notify(Arc<Message>),
     /// The connection was lost and a new one is listening again (every
     /// channel re-`LISTEN`ed, generation `generation`): notifications sent
@@ -349,8 +351,8 @@ mod tests {
 
     fn msg(i: u32) -> Arc<Message> {
         Arc::new(Message {
-            topic: "t".into(),
-            channel: "t".into(),
+            topic: Arc::from("t"),
+            channel: Arc::from("t"),
             payload: i.to_string(),
             process_id: 1,
             generation: 0,

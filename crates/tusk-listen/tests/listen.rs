@@ -21,7 +21,7 @@ async fn next(sub: &mut Subscription) -> Event {
 /// The next notification's (topic, payload), skipping nothing.
 async fn note(sub: &mut Subscription) -> (String, String) {
     match next(sub).await {
-        Event::Notify(m) => (m.topic.clone(), m.payload.clone()),
+        Event::Notify(m) => (m.topic.to_string(), m.payload.clone()),
         other => panic!(
             "expected a notification on {}, got {other:?}",
             sub.pattern()

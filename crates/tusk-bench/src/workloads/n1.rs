@@ -101,7 +101,11 @@ impl Receive for ListenerSide {
     async fn next_payload(&mut self) -> Result<String> {
         loop {
             match self.sub.recv().await {
-                Some(tusk_listen::Event::Notify(m)) => return Ok(m.payload.clone()),
+                Some(tusk_listen::Event::Notify(m)) => {
+                    // The only subscriber: the payload without a copy.
+                    return Ok(std::sync::Arc::try_unwrap(m)
+                        .map_or_else(|m| m.payload.clone(), |m| m.payload));
+                }
                 Some(other) => {
                     return Err(check("tusk-listen", format!("unexpected {other:?}")));
                 }
