@@ -99,18 +99,13 @@ struct ListenerSide {
 
 impl Receive for ListenerSide {
     async fn next_payload(&mut self) -> Result<String> {
-        loop {
-            match self.sub.recv().await {
-                Some(tusk_listen::Event::Notify(m)) => {
-                    // The only subscriber: the payload without a copy.
-                    return Ok(std::sync::Arc::try_unwrap(m)
-                        .map_or_else(|m| m.payload.clone(), |m| m.payload));
-                }
-                Some(other) => {
-                    return Err(check("tusk-listen", format!("unexpected {other:?}")));
-                }
-                None => return Err(check("tusk-listen", "the listener closed".into())),
+        match self.sub.recv().await {
+            // The only subscriber: the payload without a copy.
+            Some(tusk_listen::Event::Notify(m)) => {
+                Ok(std::sync::Arc::try_unwrap(m).map_or_else(|m| m.payload.clone(), |m| m.payload))
             }
+            Some(other) => Err(check("tusk-listen", format!("unexpected {other:?}"))),
+            None => Err(check("tusk-listen", "the listener closed".into())),
         }
     }
 }
