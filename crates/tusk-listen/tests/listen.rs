@@ -540,10 +540,27 @@ async fn dropping_the_listener_closes_its_connection_and_ends_subscriptions() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // Closed politely (Terminate), not dropped: the server logs no EOF.
+    // close() waits for the same: subscriptions end, the backend is gone.
     let closed = Listener::connect(&db.url()).await.unwrap();
-    let _keep = closed.listen("x").await.unwrap();
+    let mut keep = closed.listen("x").await.unwrap();
+    let pid = closed.process_id().unwrap();
     closed.close().await;
+    assert!(keep.recv().await.is_none());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while conn
+        .query_scalar::<bool>(
+            "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1)",
+            &[&pid],
+        )
+        .await
+        .unwrap()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "backend {pid} still there"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
