@@ -97,8 +97,9 @@ impl ListenerBuilder {
     /// The reconnect delays: the first retry after `min` (default 100 ms),
     /// doubling up to `max` (default 10 s), each with up to 25% jitter.
     pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
-        self.backoff_min = min;
-        self.backoff_max = max.max(min);
+        // (At least 1 ms: a zero delay would retry in a busy loop.)
+        self.backoff_min = min.max(Duration::from_millis(1));
+        self.backoff_max = max.max(self.backoff_min);
         self
     }
 
