@@ -31,7 +31,7 @@ pub struct Args {
     /// Full scans of bench_wide per W4 round (default 3, --quick 1).
     #[arg(long)]
     pub scans: Option<u64>,
-    /// Only these workloads: W1, W2, W3, W4, W5, W5o, W6, W7, L1, L2, L3 (comma-separated or repeated).
+    /// Only these workloads: W1, W2, W3, W4, W5, W5o, W6, W7, N1, L1, L2, L3 (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Only these drivers: tusk, tusk-shared, tusk-tracked, tusk-stream, tusk-groups,
@@ -245,7 +245,7 @@ fn select(args: &Args) -> Result<Vec<workloads::Workload>> {
     for id in &args.only {
         if !all.iter().any(|w| w.id.eq_ignore_ascii_case(id)) {
             return Err(BenchError::Usage(format!(
-                "no workload {id:?}; choose from W1, W2, W3, W4, W5, W5o, W6, W7, L1, L2, L3"
+                "no workload {id:?}; choose from W1, W2, W3, W4, W5, W5o, W6, W7, N1, L1, L2, L3"
             )));
         }
     }

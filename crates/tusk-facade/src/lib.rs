@@ -31,6 +31,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With the feature `listen`, the LISTEN/NOTIFY dispatcher of tusk-listen:
+//! `tusk::Listener` at the top, the rest under `tusk::listen` (wildcard topics
+//! over real `LISTEN`s, reconnect with `Resync` events, an outbox for
+//! large payloads; docs/notifications.md).
+//!
 //! The driver's optional features pass through: the `with-*` type
 //! mappings, and `arrow` (off by default) for `Executor::query_arrow`,
 //! results as Arrow record batches.
@@ -72,3 +77,17 @@ pub use tusk_macros::migrate;
 pub mod inspect {
     pub use tusk_inspect::*;
 }
+
+#[cfg(feature = "listen")]
+pub use tusk_listen::Listener;
+
+/// The LISTEN/NOTIFY dispatcher (tusk-listen): everything it exports.
+#[cfg(feature = "listen")]
+pub mod listen {
+    pub use tusk_listen::*;
+}
+
+/// docs/notifications.md, whose examples compile as doctests here.
+#[cfg(all(doctest, feature = "listen"))]
+#[doc = include_str!("../../../docs/notifications.md")]
+mod notifications_md {}

@@ -57,3 +57,26 @@ async fn derive_from_row_and_query_as_through_the_pool() {
     );
     pool.close(std::time::Duration::from_secs(5)).await;
 }
+
+/// `tusk::Listener` and `tusk::listen::*` (feature `listen`).
+#[tokio::test]
+async fn listener_through_the_facade() {
+    let db = Cluster::shared().database().unwrap();
+    let listener = tusk::Listener::connect(&db.url()).await.unwrap();
+    let mut sub = listener.listen("facade.*").await.unwrap();
+    let conn = tusk::connect(&db.url()).await.unwrap();
+    tusk::listen::publish(&conn, "facade.hello", "hi")
+        .await
+        .unwrap();
+    let ev = tokio::time::timeout(std::time::Duration::from_secs(30), sub.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    match ev {
+        tusk::listen::Event::Notify(m) => {
+            assert_eq!((&*m.topic, m.payload.as_str()), ("facade.hello", "hi"))
+        }
+        other => panic!("{other:?}"),
+    }
+    listener.close().await;
+}

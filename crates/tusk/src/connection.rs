@@ -8,7 +8,7 @@ use crate::cancel::CancelToken;
 use crate::client::Client;
 use crate::engine::Shared;
 use crate::error::Error;
-use crate::notify::{Notice, Notification};
+use crate::notify::{Notice, Notices, Notification, Notifications};
 use crate::transaction::{Transaction, TransactionOptions};
 
 /// Where the session stands with respect to transactions (from the last ReadyForQuery).
@@ -202,27 +202,62 @@ impl Connection {
     }
 
     /// Waits for the next `NOTIFY` on a channel this connection `LISTEN`s to.
+    ///
+    /// Notifications are queued per connection as they arrive, so none is
+    /// lost between two calls (see [`notifications`](Connection::notifications)
+    /// for a stream, and what a pool does with the queue). Cancel-safe:
+    /// dropping the future (a timeout) loses nothing.
     pub async fn next_notification(&self) -> Result<Notification, Error> {
-        let shared = &self.client.shared;
-        let mut role = ExternalRole(shared, true);
-        let r = poll_fn(|cx| {
-            let mut st = match shared.poll_external(
-                cx,
-                |st| st.has_notification(),
-                |st, w| st.set_notification_waker(w),
-            ) {
-                Poll::Ready(st) => st,
-                Poll::Pending => return Poll::Pending,
-            };
-            st.clear_notification_waker();
-            Poll::Ready(match st.next_notification() {
-                Some(n) => Ok(n),
-                None => Err(st.broken_error()),
-            })
-        })
-        .await;
-        role.1 = false;
-        r
+        let mut stream = self.notifications();
+        poll_fn(|cx| stream.poll_one(cx)).await
+    }
+
+    /// The notifications of this connection as a `Stream` of
+    /// `Result<Notification, Error>`: every `NOTIFY` on a channel the
+    /// session `LISTEN`s to, in the server's order; the connection's error
+    /// once it closes or breaks, then the end.
+    ///
+    /// The queue is per connection (the server delivers to sessions), and
+    /// notifications that arrived before the stream was made are in it. On
+    /// a pooled connection the pool's reset on return runs `UNLISTEN *` and
+    /// clears the queue, so `LISTEN` on a connection of your own; the
+    /// `tusk::listen::Listener` (feature `listen`) keeps one, reconnects and
+    /// re-`LISTEN`s for you.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), tusk::Error> {
+    /// use futures_util::StreamExt;
+    /// use tusk::Executor;
+    ///
+    /// let conn = tusk::connect("postgresql://app@localhost/app").await?;
+    /// conn.execute("LISTEN jobs", &[]).await?;
+    /// let mut stream = conn.notifications(); // owns a handle: can be moved to a task
+    /// conn.execute("NOTIFY jobs, 'hello'", &[]).await?;
+    /// let n = stream.next().await.expect("a notification or an error")?;
+    /// assert_eq!((n.channel.as_str(), n.payload.as_str()), ("jobs", "hello"));
+    /// # Ok(()) }
+    /// ```
+    pub fn notifications(&self) -> Notifications {
+        Notifications::new(self.client.shared.clone())
+    }
+
+    /// The notices the server sends on this connection (`RAISE NOTICE`,
+    /// `WARNING`s) as a stream, instead of the default `tracing` log;
+    /// replaces the [`set_notice_handler`](Connection::set_notice_handler)
+    /// callback. Notices arrive as the connection reads (with the queries
+    /// that raise them). A consumer that falls [`Notices::CAPACITY`]
+    /// behind loses the newest, counted in [`Notices::dropped`].
+    ///
+    /// ```no_run
+    /// # async fn f(conn: &tusk::Connection) -> Result<(), tusk::Error> {
+    /// use tusk::Executor;
+    /// let mut notices = conn.notices();
+    /// conn.execute_script("DO $$ BEGIN RAISE NOTICE 'hi'; END $$").await?;
+    /// assert_eq!(notices.recv().await.map(|n| n.message), Some("hi".into()));
+    /// # Ok(()) }
+    /// ```
+    pub fn notices(&self) -> Notices {
+        Notices::install(&self.client.shared)
     }
 
     /// Waits until every request sent on this connection has been answered
@@ -247,25 +282,6 @@ impl Connection {
         let r = self.wait_idle().await;
         terminate(&self.client);
         r
-    }
-}
-
-/// Gives up the driver role a notification waiter may hold when its future
-/// is dropped before it finished (a timeout around `next_notification`):
-/// otherwise no query waiter could drive the connection again and the next
-/// query would wait forever. The flag is cleared when the wait finished.
-struct ExternalRole<'a>(&'a Arc<crate::engine::Shared>, bool);
-
-impl Drop for ExternalRole<'_> {
-    fn drop(&mut self) {
-        if !self.1 {
-            return;
-        }
-        let mut st = self.0.lock();
-        if st.driver() == Some(crate::engine::Driver::External) {
-            st.clear_notification_waker();
-            st.release_driver();
-        }
     }
 }
 

@@ -22,6 +22,7 @@
 //! | Pipelining | concurrent callers on one connection share writes; each query has its own Sync, so errors stay isolated and every query runs as if sent alone; opt-in *read groups* (`read_groups=on`, see below) |
 //! | Statement cache | automatic LRU bounded by count and bytes; only statements the server confirmed parsed are used by other flights; heals a changed result type ("cached plan must not change result type") and a lost statement (`26000`) by re-preparing once, outside a transaction (an atomic batch only when the stale statement is its first: nothing of it ran); DDL, DISCARD and DEALLOCATE invalidate it; `pooler_mode=on` for PgBouncer (nothing named, nothing spanning two flights) |
 //! | Rows | zero-copy (`Bytes` into the receive buffer), decoded only when read |
+//! | Notifications | [`Connection::notifications`] (a `Stream`, the queue per connection), [`Connection::notices`]; a dispatcher with wildcard topics, reconnect and `Resync` in tusk-listen (`tusk::listen`, feature `listen`), see [`notify`] |
 //! | Cancellation | dropped futures leave the connection in step; [`CancelToken`] never hits a later query; per-query timeouts cancel on the server |
 //! | Rows as structs | `#[derive(FromRow)]` (by name, `rename`, `rename_all`, `flatten`, `default`, `try_from`, `json`), tuples by position; [`Executor::query_as`] and siblings; typed [`RowError`]s |
 //! | COPY | `copy_in` sinks with backpressure and `copy_out` streams with bounded memory; binary rows of `ToSql`/`FromSql` values, text and CSV rows; a bad row's error names its line; through pools and PgBouncer (see [`copy`]) |
@@ -105,7 +106,7 @@ pub mod error;
 pub mod executor;
 pub mod from_row;
 mod io;
-mod notify;
+pub mod notify;
 mod query;
 mod row;
 mod session;
@@ -125,7 +126,7 @@ pub use engine::response::SimpleQueryMessage;
 pub use error::{DbError, Error, ErrorKind, SqlState};
 pub use executor::{Executor, Prepare};
 pub use from_row::{FromRow, RowError, RowStreamAs};
-pub use notify::{Notice, Notification};
+pub use notify::{Notice, Notices, Notification, Notifications};
 pub use query::{IntoQuery, Query, QueryOptions};
 pub use row::{Column, ColumnIndex, Row};
 pub use statement::Statement;

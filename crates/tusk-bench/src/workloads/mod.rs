@@ -14,6 +14,7 @@ use crate::measure::Sample;
 
 pub mod connect;
 pub mod lite;
+pub mod n1;
 pub mod pgbench;
 pub mod server;
 pub mod tasks;
@@ -123,6 +124,7 @@ pub fn all() -> Vec<Workload> {
         w5::copy_out(),
         w6::workload(),
         w7::workload(),
+        n1::workload(),
         lite::l1(),
         lite::l2(),
         lite::l3(),

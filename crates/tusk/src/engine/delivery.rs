@@ -55,6 +55,11 @@ impl Delivery {
         !self.notifications.is_empty()
     }
 
+    /// Notifications queued and not taken yet.
+    pub(super) fn queued(&self) -> usize {
+        self.notifications.len()
+    }
+
     pub(super) fn next_notification(&mut self) -> Option<Notification> {
         self.notifications.pop_front()
     }

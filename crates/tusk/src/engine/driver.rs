@@ -47,6 +47,15 @@ impl Role {
                 }
                 true
             }
+            // A notification or idle waiter drives only while no request
+            // does: a request takes the role over, so a notification stream
+            // that is held and not polled never blocks a query. The waiter
+            // is woken when the role is handed back (`release_driver`).
+            Some(Driver::External) if matches!(me, Driver::Request(_)) => {
+                self.who = Some(me);
+                self.waker = Some(w.clone());
+                true
+            }
             Some(_) => false,
         }
     }

@@ -224,6 +224,11 @@ impl Engine {
         self.delivery.has_notification()
     }
 
+    /// Notifications queued and not taken yet.
+    pub(crate) fn notifications_queued(&self) -> usize {
+        self.delivery.queued()
+    }
+
     /// Drops the notifications queued and those arriving until request
     /// `id` has been answered (a session reset that ends the `LISTEN`s).
     pub(crate) fn drop_notifications_until(&mut self, id: u64) {

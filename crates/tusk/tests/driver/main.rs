@@ -15,6 +15,7 @@ mod formats;
 mod from_row;
 mod groups;
 mod low_water;
+mod notifications;
 mod pipeline;
 mod pooler;
 mod review;
