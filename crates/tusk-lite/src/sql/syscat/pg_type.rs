@@ -1,0 +1,166 @@
+//! The types tusk-lite implements as the catalog shows them: pg_type,
+//! pg_collation, the per-type attributes pg_attribute reads, and
+//! format_type.
+
+use super::*;
+
+/// The types pg_type lists: every type tusk-lite implements.
+const TYPES: [Type; 15] = [
+    Type::Bool,
+    Type::Int2,
+    Type::Int4,
+    Type::Int8,
+    Type::Float4,
+    Type::Float8,
+    Type::Numeric,
+    Type::Text,
+    Type::Varchar,
+    Type::Bpchar,
+    Type::Name,
+    Type::Oid,
+    Type::Date,
+    Type::Timestamp,
+    Type::Timestamptz,
+];
+
+fn typname(ty: Type) -> &'static str {
+    match ty {
+        Type::Bool => "bool",
+        Type::Int2 => "int2",
+        Type::Int4 => "int4",
+        Type::Int8 => "int8",
+        Type::Float4 => "float4",
+        Type::Float8 => "float8",
+        Type::Numeric => "numeric",
+        Type::Text => "text",
+        Type::Varchar => "varchar",
+        Type::Bpchar => "bpchar",
+        Type::Name => "name",
+        Type::Oid => "oid",
+        Type::Date => "date",
+        Type::Timestamp => "timestamp",
+        Type::Timestamptz => "timestamptz",
+        Type::Array => "_text",
+        Type::Unknown => "unknown",
+    }
+}
+
+pub(super) fn collatable(ty: Type) -> bool {
+    matches!(ty, Type::Text | Type::Varchar | Type::Bpchar | Type::Name)
+}
+
+/// pg_attribute.attstorage for a type.
+pub(super) fn storage(ty: Type) -> &'static str {
+    match ty {
+        Type::Text | Type::Varchar | Type::Bpchar | Type::Array => "x",
+        Type::Numeric => "m",
+        _ => "p",
+    }
+}
+
+pub(super) fn align(ty: Type) -> &'static str {
+    match ty {
+        Type::Bool | Type::Name => "c",
+        Type::Int2 => "s",
+        Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => "d",
+        _ => "i",
+    }
+}
+
+/// format_type(type oid, typmod), as PostgreSQL prints a column's type.
+pub fn format_type(type_oid: i64, typmod: i64) -> Option<String> {
+    let ty = u32::try_from(type_oid).ok().and_then(Type::from_oid)?;
+    let m = typmod;
+    Some(match ty {
+        Type::Varchar if m >= 4 => format!("character varying({})", m - 4),
+        Type::Bpchar if m >= 4 => format!("character({})", m - 4),
+        Type::Bpchar => "bpchar".to_string(),
+        Type::Numeric if m >= 4 => {
+            let m = m - 4;
+            format!("numeric({},{})", (m >> 16) & 0xffff, m & 0xffff)
+        }
+        Type::Timestamp if m >= 0 => format!("timestamp({m}) without time zone"),
+        Type::Timestamptz if m >= 0 => format!("timestamp({m}) with time zone"),
+        Type::Name => "name".to_string(),
+        other => other.name().to_string(),
+    })
+}
+
+fn type_category(ty: Type) -> &'static str {
+    match ty {
+        Type::Bool => "B",
+        Type::Int2
+        | Type::Int4
+        | Type::Int8
+        | Type::Float4
+        | Type::Float8
+        | Type::Numeric
+        | Type::Oid => "N",
+        Type::Date | Type::Timestamp | Type::Timestamptz => "D",
+        Type::Array => "A",
+        Type::Unknown => "X",
+        _ => "S",
+    }
+}
+
+/// pg_type and pg_collation, or None for another relation.
+pub(super) fn relation(rel: &str) -> Option<SysRel> {
+    Some(match rel {
+        "pg_type" => SysRel {
+            cols: vec![
+                ("oid", oid()),
+                ("typname", name()),
+                ("typnamespace", oid()),
+                ("typowner", oid()),
+                ("typlen", int2()),
+                ("typtype", text()),
+                ("typcategory", text()),
+                ("typelem", oid()),
+                ("typarray", oid()),
+                ("typbasetype", oid()),
+                ("typtypmod", int4()),
+                ("typcollation", oid()),
+            ],
+            rows: TYPES
+                .iter()
+                .map(|ty| {
+                    vec![
+                        i(ty.oid()),
+                        t(typname(*ty)),
+                        i(oids::PG_CATALOG),
+                        i(oids::BOOTSTRAP_USER),
+                        i(ty.typlen()),
+                        t("b"),
+                        t(type_category(*ty)),
+                        i(0),
+                        i(0),
+                        i(0),
+                        i(-1),
+                        i(if collatable(*ty) {
+                            oids::DEFAULT_COLLATION
+                        } else {
+                            0
+                        }),
+                    ]
+                })
+                .collect(),
+        },
+        "pg_collation" => SysRel {
+            cols: vec![
+                ("oid", oid()),
+                ("collname", name()),
+                ("collnamespace", oid()),
+            ],
+            rows: vec![
+                vec![
+                    i(oids::DEFAULT_COLLATION),
+                    t("default"),
+                    i(oids::PG_CATALOG),
+                ],
+                vec![i(950), t("C"), i(oids::PG_CATALOG)],
+                vec![i(951), t("POSIX"), i(oids::PG_CATALOG)],
+            ],
+        },
+        _ => return None,
+    })
+}

@@ -1,0 +1,332 @@
+//! The relations that list the user's tables and what hangs off them:
+//! pg_class, pg_index, pg_attribute, pg_attrdef and pg_constraint, built
+//! from a snapshot of the catalog the statement sees.
+
+use super::pg_type::{align, collatable, storage};
+use super::*;
+
+/// pg_class, pg_index, pg_attribute, pg_attrdef or pg_constraint, or None
+/// for another relation.
+pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
+    let snap = || Snapshot::new(cat);
+    Some(match rel {
+        "pg_class" => {
+            let s = snap();
+            let rows = s
+                .rels
+                .iter()
+                .map(|r| {
+                    let (natts, checks, hasindex) = match (&r.table, &r.index) {
+                        (Some(tb), _) => (
+                            tb.columns.len(),
+                            tb.checks.len(),
+                            tb.primary_key.is_some() || !tb.indexes.is_empty(),
+                        ),
+                        (None, Some(ix)) => (ix.columns.len(), 0, false),
+                        _ => (3, 0, false),
+                    };
+                    let am = match r.kind {
+                        'r' => oids::HEAP,
+                        'i' => oids::BTREE,
+                        _ => 0,
+                    };
+                    vec![
+                        i(r.oid),
+                        t(&r.name),
+                        i(if r.schema == "public" {
+                            oids::PUBLIC
+                        } else {
+                            oids::PG_CATALOG
+                        }),
+                        i(0),
+                        i(0),
+                        i(oids::BOOTSTRAP_USER),
+                        i(am),
+                        i(r.oid),
+                        i(0),
+                        i(0),
+                        Value::Float(-1.0),
+                        i(0),
+                        i(0),
+                        b(hasindex),
+                        b(false),
+                        t("p"),
+                        t(&r.kind.to_string()),
+                        i(i64::try_from(natts).unwrap_or(0)),
+                        i(i64::try_from(checks).unwrap_or(0)),
+                        b(false),
+                        // PostgreSQL's foreign keys are triggers on both
+                        // tables; psql shows foreign keys only when this
+                        // is set. (tusk-lite's pg_trigger stays empty:
+                        // those triggers are internal, and psql hides them.)
+                        b(r.table.as_ref().is_some_and(|tb| {
+                            !tb.foreign_keys.is_empty() || !cat.referencing(tb.oid).is_empty()
+                        })),
+                        b(false),
+                        b(false),
+                        b(false),
+                        b(true),
+                        t(if r.kind == 'S' || r.kind == 'i' {
+                            "n"
+                        } else {
+                            "d"
+                        }),
+                        b(false),
+                        i(0),
+                        Value::Null,
+                        Value::Null,
+                    ]
+                })
+                .collect();
+            SysRel {
+                cols: vec![
+                    ("oid", oid()),
+                    ("relname", name()),
+                    ("relnamespace", oid()),
+                    ("reltype", oid()),
+                    ("reloftype", oid()),
+                    ("relowner", oid()),
+                    ("relam", oid()),
+                    ("relfilenode", oid()),
+                    ("reltablespace", oid()),
+                    ("relpages", int4()),
+                    ("reltuples", float4()),
+                    ("relallvisible", int4()),
+                    ("reltoastrelid", oid()),
+                    ("relhasindex", boolean()),
+                    ("relisshared", boolean()),
+                    ("relpersistence", text()),
+                    ("relkind", text()),
+                    ("relnatts", int2()),
+                    ("relchecks", int2()),
+                    ("relhasrules", boolean()),
+                    ("relhastriggers", boolean()),
+                    ("relhassubclass", boolean()),
+                    ("relrowsecurity", boolean()),
+                    ("relforcerowsecurity", boolean()),
+                    ("relispopulated", boolean()),
+                    ("relreplident", text()),
+                    ("relispartition", boolean()),
+                    ("relrewrite", oid()),
+                    ("reloptions", text_array()),
+                    ("relpartbound", text()),
+                ],
+                rows,
+            }
+        }
+        "pg_index" => {
+            let s = snap();
+            let rows = s
+                .rels
+                .iter()
+                .filter_map(|r| {
+                    let ix = r.index.as_ref()?;
+                    let n = i64::try_from(ix.columns.len()).unwrap_or(0);
+                    let key = ix
+                        .columns
+                        .iter()
+                        .map(|c| i(i64::try_from(*c + 1).unwrap_or(0)))
+                        .collect();
+                    Some(vec![
+                        i(r.oid),
+                        i(i64::from(ix.table.oid)),
+                        i(n),
+                        i(n),
+                        b(ix.unique),
+                        b(ix.primary),
+                        b(false),
+                        b(true),
+                        b(false),
+                        b(true),
+                        b(false),
+                        b(true),
+                        b(true),
+                        b(false),
+                        Value::Array(key),
+                        Value::Null,
+                        Value::Null,
+                    ])
+                })
+                .collect();
+            SysRel {
+                cols: vec![
+                    ("indexrelid", oid()),
+                    ("indrelid", oid()),
+                    ("indnatts", int2()),
+                    ("indnkeyatts", int2()),
+                    ("indisunique", boolean()),
+                    ("indisprimary", boolean()),
+                    ("indisexclusion", boolean()),
+                    ("indimmediate", boolean()),
+                    ("indisclustered", boolean()),
+                    ("indisvalid", boolean()),
+                    ("indcheckxmin", boolean()),
+                    ("indisready", boolean()),
+                    ("indislive", boolean()),
+                    ("indisreplident", boolean()),
+                    ("indkey", ColType::array_of(Type::Int2)),
+                    ("indexprs", text()),
+                    ("indpred", text()),
+                ],
+                rows,
+            }
+        }
+        "pg_attribute" => {
+            let s = snap();
+            let mut rows = Vec::new();
+            for r in &s.rels {
+                let cols: Vec<(String, ColType, bool, bool)> = match (&r.table, &r.index) {
+                    (Some(tb), _) => tb
+                        .columns
+                        .iter()
+                        .map(|c| (c.name.clone(), c.ty, c.not_null, c.default.is_some()))
+                        .collect(),
+                    (None, Some(ix)) => ix
+                        .columns
+                        .iter()
+                        .map(|c| {
+                            let col = &ix.table.columns[*c];
+                            (col.name.clone(), col.ty, false, false)
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for (n, (cname, ty, not_null, has_def)) in cols.into_iter().enumerate() {
+                    rows.push(vec![
+                        i(r.oid),
+                        t(&cname),
+                        i(ty.ty.oid()),
+                        i(-1),
+                        i(ty.ty.typlen()),
+                        i(i64::try_from(n + 1).unwrap_or(0)),
+                        i(0),
+                        i(if ty.ty == Type::Array { -1 } else { ty.typmod }),
+                        b(ty.ty.typlen() > 0 && ty.ty.typlen() <= 8),
+                        t(align(ty.ty)),
+                        t(storage(ty.ty)),
+                        t(""),
+                        b(not_null),
+                        b(has_def),
+                        b(false),
+                        t(""),
+                        t(""),
+                        b(false),
+                        b(true),
+                        i(0),
+                        i(if collatable(ty.ty) {
+                            oids::DEFAULT_COLLATION
+                        } else {
+                            0
+                        }),
+                    ]);
+                }
+            }
+            SysRel {
+                cols: vec![
+                    ("attrelid", oid()),
+                    ("attname", name()),
+                    ("atttypid", oid()),
+                    ("attstattarget", int4()),
+                    ("attlen", int2()),
+                    ("attnum", int2()),
+                    ("attndims", int4()),
+                    ("atttypmod", int4()),
+                    ("attbyval", boolean()),
+                    ("attalign", text()),
+                    ("attstorage", text()),
+                    ("attcompression", text()),
+                    ("attnotnull", boolean()),
+                    ("atthasdef", boolean()),
+                    ("atthasmissing", boolean()),
+                    ("attidentity", text()),
+                    ("attgenerated", text()),
+                    ("attisdropped", boolean()),
+                    ("attislocal", boolean()),
+                    ("attinhcount", int4()),
+                    ("attcollation", oid()),
+                ],
+                rows,
+            }
+        }
+        "pg_attrdef" => {
+            let s = snap();
+            let mut rows = Vec::new();
+            for tb in s.rels.iter().filter_map(|r| r.table.as_ref()) {
+                for (n, c) in tb.columns.iter().enumerate() {
+                    if let Some(d) = &c.default {
+                        rows.push(vec![
+                            i(i64::from(tb.oid) * 1000 + i64::try_from(n).unwrap_or(0)),
+                            i(i64::from(tb.oid)),
+                            i(i64::try_from(n + 1).unwrap_or(0)),
+                            t(&expr_text(d)),
+                        ]);
+                    }
+                }
+            }
+            SysRel {
+                cols: vec![
+                    ("oid", oid()),
+                    ("adrelid", oid()),
+                    ("adnum", int2()),
+                    // pg_node_tree: tusk-lite keeps the expression's SQL
+                    // text, which pg_get_expr returns as it is.
+                    ("adbin", text()),
+                ],
+                rows,
+            }
+        }
+        "pg_constraint" => {
+            let s = snap();
+            let rows = s
+                .cons
+                .iter()
+                .map(|c| {
+                    vec![
+                        i(c.oid),
+                        t(&c.name),
+                        i(oids::PUBLIC),
+                        t(&c.kind.to_string()),
+                        b(false),
+                        b(false),
+                        b(true),
+                        i(i64::from(c.table.oid)),
+                        i(0),
+                        i(c.index_oid),
+                        i(0),
+                        i(c.ref_table),
+                        t(&c.on_update.to_string()),
+                        t(&c.on_delete.to_string()),
+                        t(if c.kind == 'f' { "s" } else { " " }),
+                        b(true),
+                        i(0),
+                        b(false),
+                    ]
+                })
+                .collect();
+            SysRel {
+                cols: vec![
+                    ("oid", oid()),
+                    ("conname", name()),
+                    ("connamespace", oid()),
+                    ("contype", text()),
+                    ("condeferrable", boolean()),
+                    ("condeferred", boolean()),
+                    ("convalidated", boolean()),
+                    ("conrelid", oid()),
+                    ("contypid", oid()),
+                    ("conindid", oid()),
+                    ("conparentid", oid()),
+                    ("confrelid", oid()),
+                    ("confupdtype", text()),
+                    ("confdeltype", text()),
+                    ("confmatchtype", text()),
+                    ("conislocal", boolean()),
+                    ("coninhcount", int4()),
+                    ("connoinherit", boolean()),
+                ],
+                rows,
+            }
+        }
+        _ => return None,
+    })
+}
