@@ -138,20 +138,7 @@ const NO_SQL_PREPARED: &str = "SELECT (CASE WHEN EXISTS (SELECT FROM \
 /// The full reset, one statement each (the driver sends them as unnamed
 /// Parse/Bind/Execute in the next request's Sync
 /// group; see `tusk::Connection::queue_session_reset`).
-const FULL: [&str; 10] = [
-    BEGIN,
-    // First: the previous holder's statement_timeout is gone for
-    // the statements after it.
-    "RESET ALL",
-    "SET SESSION AUTHORIZATION DEFAULT",
-    "CLOSE ALL",
-    "UNLISTEN *",
-    "SELECT pg_catalog.pg_advisory_unlock_all()",
-    "DISCARD TEMP",
-    "DISCARD SEQUENCES",
-    NO_SQL_PREPARED,
-    "COMMIT",
-];
+const FULL: [&str; 10] = full_reset_with(NO_SQL_PREPARED);
 
 /// The reset's own transaction: `READ COMMITTED` whatever defaults the
 /// previous holder left (a `SERIALIZABLE READ ONLY DEFERRABLE` default
@@ -160,20 +147,26 @@ const FULL: [&str; 10] = [
 const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
 /// [`FULL`] with the SQL `PREPARE`d statements deallocated too.
-const FULL_AND_PREPARED: [&str; 10] = [
-    BEGIN,
-    // First: the previous holder's statement_timeout is gone for
-    // the statements after it.
-    "RESET ALL",
-    "SET SESSION AUTHORIZATION DEFAULT",
-    "CLOSE ALL",
-    "UNLISTEN *",
-    "SELECT pg_catalog.pg_advisory_unlock_all()",
-    "DISCARD TEMP",
-    "DISCARD SEQUENCES",
-    DEALLOCATE_SQL_PREPARED,
-    "COMMIT",
-];
+const FULL_AND_PREPARED: [&str; 10] = full_reset_with(DEALLOCATE_SQL_PREPARED);
+
+/// The full reset with `prepared` (the check for, or the deallocation of,
+/// SQL-level prepared statements) as its last statement before `COMMIT`.
+const fn full_reset_with(prepared: &'static str) -> [&'static str; 10] {
+    [
+        BEGIN,
+        // First: the previous holder's statement_timeout is gone for
+        // the statements after it.
+        "RESET ALL",
+        "SET SESSION AUTHORIZATION DEFAULT",
+        "CLOSE ALL",
+        "UNLISTEN *",
+        "SELECT pg_catalog.pg_advisory_unlock_all()",
+        "DISCARD TEMP",
+        "DISCARD SEQUENCES",
+        prepared,
+        "COMMIT",
+    ]
+}
 
 /// The full reset: everything `DISCARD ALL` resets except the driver's
 /// cached prepared statements, in one transaction. `prepared` (the
