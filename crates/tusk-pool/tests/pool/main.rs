@@ -2,6 +2,7 @@
 
 mod copy;
 mod core;
+mod crossing;
 mod handover;
 mod hostile;
 mod hot;

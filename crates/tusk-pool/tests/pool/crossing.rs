@@ -1,0 +1,316 @@
+//! Where this session's driver features meet the pool's session reset:
+//! COPY, notification streams and user-defined types as the first use of
+//! a connection whose previous holder left session state behind.
+
+use std::time::Duration;
+
+use postgres_types::{FromSql, ToSql};
+use tusk::{ErrorKind, Executor};
+use tusk_pool::{Pool, PooledConnection, ResetPolicy};
+use tusk_testkit::TestDb;
+
+use crate::{bounded, APP};
+
+fn schema(db: &TestDb) {
+    crate::app_roles();
+    db.psql(&format!(
+        "CREATE TABLE t (id int8);
+         ALTER TABLE t OWNER TO {APP};"
+    ))
+    .expect("schema");
+}
+
+/// A pool of one connection as the application role.
+fn one(db: &TestDb) -> Pool {
+    crate::app_pool(db, |b| b.max_size(1).reset(ResetPolicy::default()))
+}
+
+/// The session shows nothing a previous holder left behind.
+async fn is_clean(c: &impl Executor, what: &str) {
+    let seen: String = bounded(
+        what,
+        c.query_scalar(
+            "SELECT coalesce(current_setting('app.tenant', true), '') || '/' \
+             || current_setting('work_mem')",
+            &[],
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(seen, "/4MB", "{what}");
+}
+
+/// Holds the pool's only connection dirty, has a waiter queue for it, runs
+/// `spoil(pid)`, then gives it back: the waiter's first request carries
+/// the reset.
+async fn hand_over_dirty(pool: &Pool, spoil: impl AsyncFnOnce(i32)) -> PooledConnection {
+    let c = bounded("acquire", pool.acquire()).await.unwrap();
+    c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+    c.execute("SET work_mem = '7MB'", &[]).await.unwrap();
+    let pid: i32 = c
+        .query_scalar("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap();
+    let next = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.acquire().await })
+    };
+    bounded("waiter", async {
+        while pool.stats().waiting == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    spoil(pid).await;
+    drop(c);
+    bounded("next", next).await.unwrap().unwrap()
+}
+
+/// Leaves the connection dirty and returns it with nobody waiting: its
+/// reset is sent at once, alone.
+async fn return_dirty_idle(pool: &Pool) {
+    let c = bounded("acquire", pool.acquire()).await.unwrap();
+    c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+    c.execute("SET work_mem = '7MB'", &[]).await.unwrap();
+    c.execute("LISTEN gone", &[]).await.unwrap();
+    c.execute("NOTIFY gone, 'old'", &[]).await.unwrap();
+}
+
+async fn copy_three(c: &PooledConnection, what: &str) {
+    let mut sink = bounded(what, c.copy_in("COPY t FROM STDIN")).await.unwrap();
+    bounded(what, sink.write(b"1\n2\n3\n")).await.unwrap();
+    assert_eq!(bounded(what, sink.finish()).await.unwrap(), 3, "{what}");
+}
+
+async fn copy_out_count(c: &PooledConnection, what: &str) -> usize {
+    let mut out = bounded(what, c.copy_out("COPY t TO STDOUT")).await.unwrap();
+    let mut n = 0;
+    while let Some(chunk) = bounded(what, out.next_chunk()).await {
+        chunk.unwrap();
+        n += 1;
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_as_the_first_request_behind_a_carried_reset() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    let c = hand_over_dirty(&pool, async |_| {}).await;
+    copy_three(&c, "copy_in first").await;
+    is_clean(&c, "behind copy_in").await;
+    drop(c);
+    let c = hand_over_dirty(&pool, async |_| {}).await;
+    assert_eq!(copy_out_count(&c, "copy_out first").await, 3);
+    is_clean(&c, "behind copy_out").await;
+    drop(c);
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_right_after_an_idle_reset() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    return_dirty_idle(&pool).await;
+    let c = bounded("acquire", pool.acquire()).await.unwrap();
+    copy_three(&c, "copy_in after idle reset").await;
+    is_clean(&c, "behind copy_in after idle reset").await;
+    drop(c);
+    return_dirty_idle(&pool).await;
+    let c = bounded("acquire", pool.acquire()).await.unwrap();
+    assert_eq!(copy_out_count(&c, "copy_out after idle reset").await, 3);
+    is_clean(&c, "behind copy_out after idle reset").await;
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_behind_a_failing_carried_reset_fails_clearly() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    for (round, out) in [false, true].into_iter().enumerate() {
+        let c = hand_over_dirty(&pool, async |_| {
+            db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
+                .expect("revoke");
+        })
+        .await;
+        let e = if out {
+            bounded("copy_out", c.copy_out("COPY t TO STDOUT"))
+                .await
+                .map(|_| ())
+                .unwrap_err()
+        } else {
+            bounded("copy_in", c.copy_in("COPY t FROM STDIN"))
+                .await
+                .map(|_| ())
+                .unwrap_err()
+        };
+        assert_eq!(e.kind(), ErrorKind::Connection, "round {round}: {e}");
+        assert!(
+            e.to_string().contains("session reset"),
+            "round {round}: {e}"
+        );
+        drop(c);
+        db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
+            .expect("grant");
+        // The pool recovers: a fresh connection, clean, COPY works.
+        let c = bounded("acquire", pool.acquire()).await.unwrap();
+        copy_three(&c, "copy_in after recovery").await;
+        is_clean(&c, "after recovery").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_behind_a_terminated_backend_fails_clearly() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    for out in [false, true] {
+        let admin = crate::fresh(&db).await;
+        let c = hand_over_dirty(&pool, async |pid| {
+            let ok: bool = admin
+                .query_scalar("SELECT pg_terminate_backend($1)", &[&pid])
+                .await
+                .unwrap();
+            assert!(ok);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        })
+        .await;
+        let r = if out {
+            bounded("copy_out", c.copy_out("COPY t TO STDOUT"))
+                .await
+                .map(|_| ())
+        } else {
+            bounded("copy_in", c.copy_in("COPY t FROM STDIN"))
+                .await
+                .map(|_| ())
+        };
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+        drop(c);
+        let c = bounded("acquire", pool.acquire()).await.unwrap();
+        copy_three(&c, "copy_in after recovery").await;
+        is_clean(&c, "after recovery").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_holder_sees_none_of_the_previous_holders_notifications() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    let sender = crate::fresh(&db).await;
+    // Carried reset: the previous holder listened, got notifications it
+    // never read, and held an unpolled stream.
+    let c = hand_over_dirty(&pool, async |_| {}).await;
+    c.execute("LISTEN jobs", &[]).await.unwrap();
+    let stream = c.notifications();
+    sender.execute("NOTIFY jobs, 'one'", &[]).await.unwrap();
+    c.query_scalar::<i32>("SELECT 1", &[]).await.unwrap();
+    drop(stream);
+    drop(c);
+    for round in 0..2 {
+        let c = bounded("acquire", pool.acquire()).await.unwrap();
+        let s = c.notifications();
+        is_clean(&c, "after LISTEN").await;
+        assert_eq!(
+            s.queued(),
+            0,
+            "round {round}: a previous holder's notification"
+        );
+        // Not listening any more: a NOTIFY reaches nobody.
+        sender.execute("NOTIFY jobs, 'two'", &[]).await.unwrap();
+        c.query_scalar::<i32>("SELECT 1", &[]).await.unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), c.next_notification())
+                .await
+                .is_err(),
+            "round {round}: still listening"
+        );
+        // This holder's own LISTEN works, its stream gets its notification.
+        c.execute("LISTEN mine", &[]).await.unwrap();
+        sender.execute("NOTIFY mine, 'x'", &[]).await.unwrap();
+        let n = bounded("own notification", c.next_notification())
+            .await
+            .unwrap();
+        assert_eq!(n.payload, "x");
+        sender.execute("NOTIFY mine, 'left'", &[]).await.unwrap();
+        c.query_scalar::<i32>("SELECT 1", &[]).await.unwrap();
+        drop(s);
+        drop(c);
+    }
+    // Idle reset: returned with nobody waiting, re-acquired at once and
+    // a stream opened first thing.
+    return_dirty_idle(&pool).await;
+    let c = bounded("acquire", pool.acquire()).await.unwrap();
+    let s = c.notifications();
+    c.execute("LISTEN fresh", &[]).await.unwrap();
+    assert_eq!(
+        s.queued(),
+        0,
+        "the previous holder's notification after idle reset"
+    );
+    sender.execute("NOTIFY fresh, 'y'", &[]).await.unwrap();
+    let n = bounded("notification after idle reset", c.next_notification())
+        .await
+        .unwrap();
+    assert_eq!((n.channel.as_str(), n.payload.as_str()), ("fresh", "y"));
+    is_clean(&c, "after idle reset").await;
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}
+
+#[derive(Debug, PartialEq, ToSql, FromSql)]
+#[postgres(name = "hue")]
+enum Hue {
+    #[postgres(name = "red")]
+    Red,
+    #[postgres(name = "blue")]
+    Blue,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_type_created_by_one_holder_is_used_by_the_next_behind_a_reset() {
+    let db = crate::db();
+    schema(&db);
+    db.psql(&format!("GRANT CREATE ON SCHEMA public TO {APP}"))
+        .expect("grant");
+    let pool = one(&db);
+    let c = bounded("acquire", pool.acquire()).await.unwrap();
+    c.execute("CREATE TYPE hue AS ENUM ('red', 'blue')", &[])
+        .await
+        .unwrap();
+    c.execute("SET work_mem = '7MB'", &[]).await.unwrap();
+    let h: Hue = c
+        .query_scalar("SELECT $1::hue", &[&Hue::Blue])
+        .await
+        .unwrap();
+    assert_eq!(h, Hue::Blue);
+    let pid: i32 = c
+        .query_scalar("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap();
+    drop(c);
+    // Carried reset in front of the first use of the type.
+    let c = hand_over_dirty(&pool, async |_| {}).await;
+    let h: Hue = bounded("first", c.query_scalar("SELECT $1::hue", &[&Hue::Red]))
+        .await
+        .unwrap();
+    assert_eq!(h, Hue::Red);
+    let v: Vec<Hue> = c
+        .query_scalar("SELECT ARRAY['blue', 'red']::hue[]", &[])
+        .await
+        .unwrap();
+    assert_eq!(v, vec![Hue::Blue, Hue::Red]);
+    is_clean(&c, "behind the enum").await;
+    assert_eq!(c.process_id(), pid, "the same connection");
+    drop(c);
+    // Idle reset, then the type through the pool's own query method.
+    return_dirty_idle(&pool).await;
+    let h: Hue = bounded("pool.query", pool.query_scalar("SELECT 'blue'::hue", &[]))
+        .await
+        .unwrap();
+    assert_eq!(h, Hue::Blue);
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}
