@@ -16,6 +16,7 @@ mod from_row;
 mod groups;
 mod low_water;
 mod notifications;
+mod notify_role;
 mod pipeline;
 mod pooler;
 mod review;
