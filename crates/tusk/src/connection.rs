@@ -209,7 +209,12 @@ impl Connection {
     /// dropping the future (a timeout) loses nothing.
     pub async fn next_notification(&self) -> Result<Notification, Error> {
         let mut stream = self.notifications();
-        poll_fn(|cx| stream.poll_one(cx)).await
+        poll_fn(|cx| stream.poll_one(cx)).await.unwrap_or_else(|| {
+            Err(Error::new(
+                crate::error::ErrorKind::Other,
+                "the session was reset for a new user while waiting for a notification",
+            ))
+        })
     }
 
     /// The notifications of this connection as a `Stream` of

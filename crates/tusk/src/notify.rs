@@ -62,6 +62,10 @@ pub struct Notification {
 /// the same connection would share out the notifications between them, and
 /// only the last one to wait is woken.
 ///
+/// The stream ends (`None`) when a session reset is queued on the
+/// connection (`queue_session_reset`: a pooled connection returned), so a
+/// stream kept past the return never takes the next user's notifications.
+///
 /// ```no_run
 /// # async fn f() -> Result<(), tusk::Error> {
 /// use futures_util::StreamExt;
@@ -83,6 +87,9 @@ pub struct Notifications {
     waiting: bool,
     /// True once the connection's error was yielded.
     ended: bool,
+    /// The session's user this stream was opened for: a queued session
+    /// reset (a pooled connection returned) ends it.
+    epoch: u64,
 }
 
 impl std::fmt::Debug for Notifications {
@@ -96,16 +103,23 @@ impl std::fmt::Debug for Notifications {
 
 impl Notifications {
     pub(crate) fn new(shared: Arc<Shared>) -> Notifications {
+        let epoch = shared.lock().notification_epoch();
         Notifications {
             shared,
             waiting: false,
             ended: false,
+            epoch,
         }
     }
 
-    /// Notifications received and not taken yet.
+    /// Notifications received and not taken yet (none once the session
+    /// was reset for a new user: the stream has ended).
     pub fn queued(&self) -> usize {
-        self.shared.lock().notifications_queued()
+        let st = self.shared.lock();
+        if st.notification_epoch() != self.epoch {
+            return 0;
+        }
+        st.notifications_queued()
     }
 
     /// The next notification already received, without waiting or
@@ -116,16 +130,26 @@ impl Notifications {
         if self.ended {
             return None;
         }
-        self.shared.lock().next_notification()
+        let mut st = self.shared.lock();
+        if st.notification_epoch() != self.epoch {
+            return None;
+        }
+        st.next_notification()
     }
 
     /// Polls for the next notification, driving the connection when
     /// nobody else does; the connection's error once it is closed.
-    pub(crate) fn poll_one(&mut self, cx: &mut Context<'_>) -> Poll<Result<Notification, Error>> {
+    /// `None`: the session was reset for a new user (a pooled connection
+    /// returned) since this stream was opened: it has ended.
+    pub(crate) fn poll_one(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Notification, Error>>> {
         let shared = &self.shared;
+        let epoch = self.epoch;
         let mut st = match shared.poll_external(
             cx,
-            |st| st.has_notification(),
+            |st| st.has_notification() || st.notification_epoch() != epoch,
             |st, w| st.set_notification_waker(w),
         ) {
             Poll::Ready(st) => st,
@@ -135,11 +159,15 @@ impl Notifications {
             }
         };
         self.waiting = false;
+        if st.notification_epoch() != epoch {
+            // (The waker registered now, if any, is the new user's.)
+            return Poll::Ready(None);
+        }
         st.clear_notification_waker();
-        Poll::Ready(match st.next_notification() {
+        Poll::Ready(Some(match st.next_notification() {
             Some(n) => Ok(n),
             None => Err(st.broken_error()),
-        })
+        }))
     }
 }
 
@@ -153,10 +181,14 @@ impl Stream for Notifications {
         }
         match this.poll_one(cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(n)) => Poll::Ready(Some(Ok(n))),
-            Poll::Ready(Err(e)) => {
+            Poll::Ready(Some(Ok(n))) => Poll::Ready(Some(Ok(n))),
+            Poll::Ready(Some(Err(e))) => {
                 this.ended = true;
                 Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(None) => {
+                this.ended = true;
+                Poll::Ready(None)
             }
         }
     }
@@ -171,6 +203,10 @@ impl Drop for Notifications {
             return;
         }
         let mut st = self.shared.lock();
+        // A stream of a previous user: the role and the waker are not its.
+        if st.notification_epoch() != self.epoch {
+            return;
+        }
         if st.driver() == Some(Driver::External) {
             st.clear_notification_waker();
             st.release_driver();

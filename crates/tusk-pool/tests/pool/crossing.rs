@@ -456,7 +456,6 @@ async fn a_type_recreated_by_one_holder_heals_for_the_other_connections() {
 /// connection goes to the next holder: the next holder gets its own
 /// notifications, and queries do not hang.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "reason: fails: a Notifications stream kept past the return takes the next holder's notification (its next_notification then waits forever); needs a stream epoch the reset ends"]
 async fn a_stream_that_outlives_its_pooled_connection_steals_nothing() {
     use futures_util::StreamExt;
     let db = crate::db();

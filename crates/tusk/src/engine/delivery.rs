@@ -20,6 +20,9 @@ pub(crate) struct Delivery {
     /// or older: a session reset (`Connection::send_session_reset`) that
     /// ends the previous holder's `LISTEN`s. 0: none.
     barrier: u64,
+    /// Bumped when the session is handed to a new user (a queued session
+    /// reset): the notification streams opened before end.
+    epoch: u64,
 }
 
 impl Delivery {
@@ -64,9 +67,20 @@ impl Delivery {
         self.notifications.pop_front()
     }
 
-    /// Drops the notifications queued.
-    pub(super) fn clear(&mut self) {
+    /// The session goes to a new user: the queued notifications are
+    /// dropped and the streams opened before end (the waiting one is
+    /// woken to see it).
+    pub(super) fn end_streams(&mut self) {
         self.notifications.clear();
+        self.epoch += 1;
+        if let Some(w) = self.listener.take() {
+            w.wake();
+        }
+    }
+
+    /// Which user's streams are current (see [`Delivery::end_streams`]).
+    pub(super) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// Drops the notifications queued and those arriving until request

@@ -76,7 +76,7 @@ impl Engine {
             Some(_) => {}
             None => self.reset.pending = Some(parts),
         }
-        self.delivery.clear();
+        self.delivery.end_streams();
     }
 
     /// Encodes the pending reset, if any, at write offset `at` (the start

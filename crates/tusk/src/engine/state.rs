@@ -224,6 +224,12 @@ impl Engine {
         self.delivery.has_notification()
     }
 
+    /// Bumped by a queued session reset: a notification stream opened
+    /// under another value belongs to a previous user and has ended.
+    pub(crate) fn notification_epoch(&self) -> u64 {
+        self.delivery.epoch()
+    }
+
     /// Notifications queued and not taken yet.
     pub(crate) fn notifications_queued(&self) -> usize {
         self.delivery.queued()
