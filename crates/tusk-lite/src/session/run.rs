@@ -31,30 +31,27 @@ impl Session {
             }
             Statement::Insert(i) => {
                 let (n, rows) = ex.insert(&i)?;
-                Ok(Outcome {
-                    columns: i.returning.as_ref().map(|_| i.returning_cols.clone()),
+                Ok(written(
+                    format!("INSERT 0 {n}"),
                     rows,
-                    tag: format!("INSERT 0 {n}"),
-                    ..Outcome::default()
-                })
+                    i.returning.as_ref().map(|_| &i.returning_cols),
+                ))
             }
             Statement::Update(u) => {
                 let (n, rows) = ex.update(&u)?;
-                Ok(Outcome {
-                    columns: u.returning.as_ref().map(|_| u.returning_cols.clone()),
+                Ok(written(
+                    format!("UPDATE {n}"),
                     rows,
-                    tag: format!("UPDATE {n}"),
-                    ..Outcome::default()
-                })
+                    u.returning.as_ref().map(|_| &u.returning_cols),
+                ))
             }
             Statement::Delete(d) => {
                 let (n, rows) = ex.delete(&d)?;
-                Ok(Outcome {
-                    columns: d.returning.as_ref().map(|_| d.returning_cols.clone()),
+                Ok(written(
+                    format!("DELETE {n}"),
                     rows,
-                    tag: format!("DELETE {n}"),
-                    ..Outcome::default()
-                })
+                    d.returning.as_ref().map(|_| &d.returning_cols),
+                ))
             }
             Statement::CreateTable(ct) => crate::ddl::create_table(&engine, ex.txn, ct),
             Statement::DropTable {
@@ -230,5 +227,16 @@ impl Session {
         };
         let (n, _) = ex.insert(&ins)?;
         Ok(Outcome::tag(format!("COPY {n}")))
+    }
+}
+
+/// The outcome of an INSERT, UPDATE or DELETE: its tag, and the rows and
+/// columns of its RETURNING list when it has one.
+fn written(tag: String, rows: Rows, returning: Option<&Vec<OutColumn>>) -> Outcome {
+    Outcome {
+        columns: returning.cloned(),
+        rows,
+        tag,
+        ..Outcome::default()
     }
 }

@@ -68,6 +68,14 @@ async fn hand_over_dirty(pool: &Pool, spoil: impl AsyncFnOnce(i32)) -> PooledCon
 
 /// Leaves the connection dirty and returns it with nobody waiting: its
 /// reset is sent at once, alone.
+/// `NOTIFY channel, 'payload'` from another session.
+async fn notify(sender: &impl Executor, channel: &str, payload: &str) {
+    sender
+        .execute(&format!("NOTIFY {channel}, '{payload}'"), &[])
+        .await
+        .unwrap();
+}
+
 async fn return_dirty_idle(pool: &Pool) {
     let c = bounded("acquire", pool.acquire()).await.unwrap();
     c.execute("SET app.tenant = '42'", &[]).await.unwrap();
@@ -378,14 +386,8 @@ async fn a_stream_waiting_first_thing_after_an_idle_reset() {
         bounded("LISTEN", c.execute("LISTEN mine", &[]))
             .await
             .unwrap();
-        sender
-            .execute(&format!("NOTIFY gone, 'stale{round}'"), &[])
-            .await
-            .unwrap();
-        sender
-            .execute(&format!("NOTIFY mine, 'r{round}'"), &[])
-            .await
-            .unwrap();
+        notify(&sender, "gone", &format!("stale{round}")).await;
+        notify(&sender, "mine", &format!("r{round}")).await;
         let n = bounded("waiter", waiter).await.unwrap().unwrap();
         assert_eq!(
             (n.channel.as_str(), n.payload.as_str()),
@@ -478,10 +480,7 @@ async fn a_stream_that_outlives_its_pooled_connection_steals_nothing() {
         bounded("LISTEN", c.execute("LISTEN mine", &[]))
             .await
             .unwrap();
-        sender
-            .execute(&format!("NOTIFY mine, 'r{round}'"), &[])
-            .await
-            .unwrap();
+        notify(&sender, "mine", &format!("r{round}")).await;
         let n = bounded("own notification", c.next_notification())
             .await
             .unwrap();
