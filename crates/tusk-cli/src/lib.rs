@@ -22,6 +22,7 @@
 //! | `tusk metrics --serve ADDR` | a connection pool's Prometheus metrics on `/metrics` and its health on `/health`, over HTTP ([`metrics`]) |
 //! | `tusk migrate new\|up\|down\|status\|redo\|repair\|lint` | versioned SQL migrations: a checksummed history, one locked session, a transaction per script, `--dry-run`, a DDL linter ([`migrate`], `docs/migrations.md`) |
 //! | `tusk seed` | applies `seeds/*.sql` in order, once each ([`migrate`]) |
+//! | `tusk cron add\|list\|run\|pause\|resume\|remove\|history\|prune\|worker` | jobs in a table on a cron schedule, run by any number of workers ([`cron`], `docs/cron.md`) |
 //! | `tusk inspect [--json] [--schema NAME] [--diff URL_A URL_B]` | what a database holds, read from pg_catalog in one round trip, or the drift between two ([`inspect`]) |
 //! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!
@@ -32,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cron;
 pub mod dev;
 mod error;
 pub mod inspect;
@@ -73,6 +75,9 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// Apply seeds/*.sql in order, once each
     Seed(migrate::SeedArgs),
+    /// Cron jobs in a table: add, list, run, pause, resume, remove,
+    /// history, prune, worker
+    Cron(cron::CronArgs),
     /// Show what a database holds (schemas, tables, columns, indexes,
     /// constraints, views, types, triggers, policies), from pg_catalog
     Inspect(inspect::InspectArgs),
@@ -222,6 +227,7 @@ pub fn run_with(
         }
         Command::Migrate(args) => migrate::command(&args, ctx, out, err),
         Command::Seed(args) => migrate::seed(&args, ctx, out, err),
+        Command::Cron(args) => cron::command(&args, ctx, out, err),
         Command::Inspect(args) => {
             if let Some([a, b]) = args.diff.as_deref() {
                 return block_on(inspect::diff(a, b, &args, out));

@@ -50,22 +50,34 @@ async fn an_every_second_sql_job_runs_once_per_fire_time_across_three_workers() 
         .map(|i| worker(&db, opts(&format!("w{i}")), Handlers::new()))
         .collect();
     wait_for(60, "6 succeeded runs", || {
-        n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'") >= 6
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'",
+        ) >= 6
     })
     .await;
     let mut started = 0;
     for w in workers {
         let st = w.stats();
         started += st.runs_started;
-        assert!(w.stats().prometheus(w.name()).contains("tusk_cron_runs_started_total"));
+        assert!(w
+            .stats()
+            .prometheus(w.name())
+            .contains("tusk_cron_runs_started_total"));
         w.stop().await.unwrap();
     }
     assert_exactly_once(&db, "tick");
     assert_eq!(
-        n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE status NOT IN ('succeeded', 'pending')"),
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status NOT IN ('succeeded', 'pending')"
+        ),
         0
     );
-    let succeeded = n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'");
+    let succeeded = n(
+        &db,
+        "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'",
+    );
     assert_eq!(started, u64::try_from(succeeded).unwrap());
     // The effects saw their run's id, fence and attempt.
     assert_eq!(
@@ -98,19 +110,33 @@ async fn a_worker_dropped_mid_run_loses_its_lease_and_another_finishes_the_run_o
             .build()
             .unwrap();
         rt.block_on(async {
-            let pool = tusk_pool::Pool::new(tusk_pool::PoolConfig::from_url(&url).unwrap()).unwrap();
-            let w = Worker::new(Scheduler::new(pool, &Default::default()), o("victim"), Handlers::new());
+            let pool =
+                tusk_pool::Pool::new(tusk_pool::PoolConfig::from_url(&url).unwrap()).unwrap();
+            let w = Worker::new(
+                Scheduler::new(pool, &Default::default()),
+                o("victim"),
+                Handlers::new(),
+            );
             let _h = w.spawn();
-            tokio::task::spawn_blocking(move || kill_rx.recv()).await.unwrap().unwrap();
+            tokio::task::spawn_blocking(move || kill_rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
         });
         // Killed: every task and connection of the runtime dropped mid-run.
         rt.shutdown_background();
     });
     wait_for(60, "the victim holds a run", || {
-        n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE status = 'running' AND worker = 'victim'") == 1
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status = 'running' AND worker = 'victim'",
+        ) == 1
     })
     .await;
-    let victim_run = n(&db, "SELECT id FROM tusk_cron_runs WHERE status = 'running' AND worker = 'victim'");
+    let victim_run = n(
+        &db,
+        "SELECT id FROM tusk_cron_runs WHERE status = 'running' AND worker = 'victim'",
+    );
     let others: Vec<_> = ["a", "b"]
         .iter()
         .map(|name| worker(&db, o(name), Handlers::new()))
@@ -124,7 +150,10 @@ async fn a_worker_dropped_mid_run_loses_its_lease_and_another_finishes_the_run_o
     })
     .await;
     wait_for(60, "3 more succeeded runs", || {
-        n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'") >= 4
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'",
+        ) >= 4
     })
     .await;
     let mut taken = 0;
@@ -132,7 +161,10 @@ async fn a_worker_dropped_mid_run_loses_its_lease_and_another_finishes_the_run_o
         taken += w.stats().runs_taken_over;
         w.stop().await.unwrap();
     }
-    let row = q(&db, &format!("SELECT worker, takeovers, fence FROM tusk_cron_runs WHERE id = {victim_run}"));
+    let row = q(
+        &db,
+        &format!("SELECT worker, takeovers, fence FROM tusk_cron_runs WHERE id = {victim_run}"),
+    );
     let parts: Vec<&str> = row.split('|').collect();
     assert_ne!(parts[0], "victim");
     assert_eq!(parts[1], "1", "{row}");
@@ -142,7 +174,10 @@ async fn a_worker_dropped_mid_run_loses_its_lease_and_another_finishes_the_run_o
     // The victim's effect was rolled back with its connection: the only
     // effect of that fire time carries the second fence.
     assert_eq!(
-        n(&db, &format!("SELECT fence FROM effects WHERE run = {victim_run}")),
+        n(
+            &db,
+            &format!("SELECT fence FROM effects WHERE run = {victim_run}")
+        ),
         2
     );
 }
@@ -157,39 +192,64 @@ async fn misfire_policies_after_ten_minutes_without_workers() {
         ("once", Misfire::RunOnce),
         ("catch3", Misfire::CatchUp(3)),
     ] {
-        s.add(&JobSpec::sql(name, "@every 60s", EFFECT).misfire(m).overlap(Overlap::Allow))
-            .await
-            .unwrap();
+        s.add(
+            &JobSpec::sql(name, "@every 60s", EFFECT)
+                .misfire(m)
+                .overlap(Overlap::Allow),
+        )
+        .await
+        .unwrap();
     }
     // Due since 10 min 0.5 s ago: fire times -600.5 s .. -60.5 s are
     // missed (10), -0.5 s is on time (the grace is 60 s).
     db.psql("UPDATE tusk_cron_jobs SET next_run_at = clock_timestamp() - interval '600.5 seconds'")
         .unwrap();
     // And one with nothing on time: due 5 min 30 s ago, every 10 min.
-    s.add(&JobSpec::sql("once-late", "@every 600s", EFFECT)).await.unwrap();
+    s.add(&JobSpec::sql("once-late", "@every 600s", EFFECT))
+        .await
+        .unwrap();
     db.psql("UPDATE tusk_cron_jobs SET next_run_at = clock_timestamp() - interval '330 seconds' WHERE name = 'once-late'")
         .unwrap();
     let w = worker(&db, opts("w"), Handlers::new());
     wait_for(60, "every job planned", || {
-        n(&db, "SELECT count(*) FROM tusk_cron_jobs WHERE next_run_at > clock_timestamp()") == 4
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_jobs WHERE next_run_at > clock_timestamp()",
+        ) == 4
     })
     .await;
     wait_for(60, "no pending runs", || {
-        n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE status IN ('pending', 'running')") == 0
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status IN ('pending', 'running')",
+        ) == 0
     })
     .await;
     let stats = w.stats();
     w.stop().await.unwrap();
-    let runs = |job: &str| n(&db, &format!("SELECT count(*) FROM effects WHERE job = '{job}'"));
+    let runs = |job: &str| {
+        n(
+            &db,
+            &format!("SELECT count(*) FROM effects WHERE job = '{job}'"),
+        )
+    };
     let skipped = |job: &str| {
         q(&db, &format!("SELECT message FROM tusk_cron_runs WHERE job_name = '{job}' AND status = 'skipped'"))
     };
     assert_eq!(runs("skip"), 1, "only the on-time fire time");
-    assert!(skipped("skip").starts_with("10 fire time(s)"), "{}", skipped("skip"));
+    assert!(
+        skipped("skip").starts_with("10 fire time(s)"),
+        "{}",
+        skipped("skip")
+    );
     assert_eq!(runs("once"), 1, "coalesced into the on-time run");
     assert!(skipped("once").starts_with("10 fire time(s)"));
     assert_eq!(runs("catch3"), 4, "the latest 3 missed and the on-time one");
-    assert!(skipped("catch3").starts_with("7 fire time(s)"), "{}", skipped("catch3"));
+    assert!(
+        skipped("catch3").starts_with("7 fire time(s)"),
+        "{}",
+        skipped("catch3")
+    );
     assert_eq!(runs("once-late"), 1, "the latest missed fire time, once");
     assert_eq!(skipped("once-late"), "");
     assert_eq!(stats.runs_skipped, 10 + 10 + 7);
@@ -202,7 +262,11 @@ async fn misfire_policies_after_ten_minutes_without_workers() {
 async fn overlap_policies_skip_queue_and_allow() {
     let db = database();
     let s = scheduler(&db).await;
-    for (name, o) in [("skip", Overlap::Skip), ("queue", Overlap::Queue), ("allow", Overlap::Allow)] {
+    for (name, o) in [
+        ("skip", Overlap::Skip),
+        ("queue", Overlap::Queue),
+        ("allow", Overlap::Allow),
+    ] {
         s.add(&JobSpec::sql(name, "@every 1s", "SELECT pg_sleep(2.5)").overlap(o))
             .await
             .unwrap();
@@ -212,7 +276,14 @@ async fn overlap_policies_skip_queue_and_allow() {
         ..opts("w")
     };
     let w1 = worker(&db, o.clone(), Handlers::new());
-    let w2 = worker(&db, WorkerOptions { name: "w2".into(), ..o }, Handlers::new());
+    let w2 = worker(
+        &db,
+        WorkerOptions {
+            name: "w2".into(),
+            ..o
+        },
+        Handlers::new(),
+    );
     wait_for(90, "two finished runs of each job", || {
         ["skip", "queue", "allow"].iter().all(|j| {
             n(&db, &format!("SELECT count(*) FROM tusk_cron_runs WHERE job_name = '{j}' AND status = 'succeeded'")) >= 2
@@ -255,13 +326,20 @@ async fn overlap_policies_skip_queue_and_allow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failed_runs_are_retried_with_backoff_then_give_up() {
     let db = database();
-    db.psql(&format!("CREATE SEQUENCE flaky; GRANT USAGE ON SEQUENCE flaky TO {ROLE}")).unwrap();
+    db.psql(&format!(
+        "CREATE SEQUENCE flaky; GRANT USAGE ON SEQUENCE flaky TO {ROLE}"
+    ))
+    .unwrap();
     let s = scheduler(&db).await;
     // Fails twice (sequences are not rolled back), then succeeds. (Not
     // `CASE WHEN .. THEN 1/0 END`: the planner folds 1/0 and fails every time.)
     s.add(
-        &JobSpec::sql("flaky", "@yearly", "SELECT 1 / CASE WHEN nextval('flaky') < 3 THEN 0 ELSE 1 END")
-            .retries(3, Duration::from_millis(200)),
+        &JobSpec::sql(
+            "flaky",
+            "@yearly",
+            "SELECT 1 / CASE WHEN nextval('flaky') < 3 THEN 0 ELSE 1 END",
+        )
+        .retries(3, Duration::from_millis(200)),
     )
     .await
     .unwrap();
@@ -289,7 +367,10 @@ async fn failed_runs_are_retried_with_backoff_then_give_up() {
         "two retries, then it stays failed"
     );
     assert_eq!(
-        q(&db, "SELECT DISTINCT message FROM tusk_cron_runs WHERE job_name = 'broken'"),
+        q(
+            &db,
+            "SELECT DISTINCT message FROM tusk_cron_runs WHERE job_name = 'broken'"
+        ),
         "ERROR 22012: division by zero",
         "the server's words"
     );
@@ -303,47 +384,83 @@ async fn failed_runs_are_retried_with_backoff_then_give_up() {
         ),
         2
     );
-    assert_eq!((stats.runs_failed, stats.runs_retried, stats.runs_succeeded), (5, 4, 1));
+    assert_eq!(
+        (stats.runs_failed, stats.runs_retried, stats.runs_succeeded),
+        (5, 4, 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn statement_timeout_and_max_duration_end_a_run() {
     let db = database();
     let s = scheduler(&db).await;
-    s.add(&JobSpec::sql("slow-stmt", "@yearly", "SELECT pg_sleep(30)").statement_timeout(Duration::from_millis(300)))
-        .await
-        .unwrap();
-    s.add(&JobSpec::sql("slow-run", "@yearly", "SELECT pg_sleep(0.2); SELECT pg_sleep(30)").max_duration(Duration::from_secs(1)))
-        .await
-        .unwrap();
+    s.add(
+        &JobSpec::sql("slow-stmt", "@yearly", "SELECT pg_sleep(30)")
+            .statement_timeout(Duration::from_millis(300)),
+    )
+    .await
+    .unwrap();
+    s.add(
+        &JobSpec::sql(
+            "slow-run",
+            "@yearly",
+            "SELECT pg_sleep(0.2); SELECT pg_sleep(30)",
+        )
+        .max_duration(Duration::from_secs(1)),
+    )
+    .await
+    .unwrap();
     let mut handlers = Handlers::new();
     handlers.register("forever", |_| async {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         Ok(())
     });
-    s.add(&JobSpec::handler("slow-handler", "@yearly", "forever").max_duration(Duration::from_secs(1)))
-        .await
-        .unwrap();
+    s.add(
+        &JobSpec::handler("slow-handler", "@yearly", "forever")
+            .max_duration(Duration::from_secs(1)),
+    )
+    .await
+    .unwrap();
     let w = worker(&db, opts("w"), handlers);
     for j in ["slow-stmt", "slow-run", "slow-handler"] {
         s.trigger(j).await.unwrap();
     }
     wait_for(60, "three failed runs", || {
-        n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE status = 'failed'") == 3
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status = 'failed'",
+        ) == 3
     })
     .await;
     w.stop().await.unwrap();
-    let msg = |j: &str| q(&db, &format!("SELECT message FROM tusk_cron_runs WHERE job_name = '{j}'"));
-    assert!(msg("slow-stmt").contains("statement timeout"), "{}", msg("slow-stmt"));
-    assert_eq!(msg("slow-run"), "exceeded its max duration of 1s (canceled)");
-    assert_eq!(msg("slow-handler"), "exceeded its max duration of 1s (aborted)");
+    let msg = |j: &str| {
+        q(
+            &db,
+            &format!("SELECT message FROM tusk_cron_runs WHERE job_name = '{j}'"),
+        )
+    };
+    assert!(
+        msg("slow-stmt").contains("statement timeout"),
+        "{}",
+        msg("slow-stmt")
+    );
+    assert_eq!(
+        msg("slow-run"),
+        "exceeded its max duration of 1s (canceled)"
+    );
+    assert_eq!(
+        msg("slow-handler"),
+        "exceeded its max duration of 1s (aborted)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sleeping_worker_wakes_on_notify_and_only_then() {
     let db = database();
     let s = scheduler(&db).await;
-    s.add(&JobSpec::sql("idle", "@yearly", "SELECT 1")).await.unwrap();
+    s.add(&JobSpec::sql("idle", "@yearly", "SELECT 1"))
+        .await
+        .unwrap();
     let sleepy = |name: &str, listen: bool| WorkerOptions {
         poll_interval: Duration::from_secs(3600),
         listen,
@@ -353,9 +470,14 @@ async fn a_sleeping_worker_wakes_on_notify_and_only_then() {
     let listening = worker(&db, sleepy("listening", true), Handlers::new());
     // Both are asleep until next year (or the fallback poll in an hour).
     tokio::time::sleep(Duration::from_secs(1)).await;
-    s.add(&JobSpec::sql("now", "@every 1s", "SELECT 1")).await.unwrap();
+    s.add(&JobSpec::sql("now", "@every 1s", "SELECT 1"))
+        .await
+        .unwrap();
     wait_for(60, "a run of the new job", || {
-        n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'now' AND status = 'succeeded'") >= 2
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'now' AND status = 'succeeded'",
+        ) >= 2
     })
     .await;
     assert_eq!(
@@ -367,9 +489,18 @@ async fn a_sleeping_worker_wakes_on_notify_and_only_then() {
     assert_eq!(deaf.stats().runs_started, 0);
     // Pausing is a change too: the listening worker stops queuing runs.
     s.pause("now").await.unwrap();
-    let after = n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'now'");
+    let after = n(
+        &db,
+        "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'now'",
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'now'"), after);
+    assert_eq!(
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'now'"
+        ),
+        after
+    );
     deaf.stop().await.unwrap();
     listening.stop().await.unwrap();
 }
@@ -378,7 +509,9 @@ async fn a_sleeping_worker_wakes_on_notify_and_only_then() {
 async fn handler_jobs_run_only_where_the_handler_is_registered() {
     let db = database();
     let s = scheduler(&db).await;
-    s.add(&JobSpec::handler("count", "@every 1s", "counter")).await.unwrap();
+    s.add(&JobSpec::handler("count", "@every 1s", "counter"))
+        .await
+        .unwrap();
     let seen = Arc::new(AtomicU64::new(0));
     let mut handlers = Handlers::new();
     let c = Arc::clone(&seen);
@@ -402,7 +535,11 @@ async fn handler_jobs_run_only_where_the_handler_is_registered() {
         "with"
     );
     assert_eq!(
-        u64::try_from(n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'")).unwrap(),
+        u64::try_from(n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'"
+        ))
+        .unwrap(),
         seen.load(Ordering::SeqCst)
     );
 }
@@ -416,7 +553,10 @@ async fn a_worker_refuses_to_start_without_the_tables() {
         Handlers::new(),
     );
     let e = w.run(std::future::pending()).await.unwrap_err();
-    assert!(matches!(e, tusk_cron::CronError::NotInstalled { .. }), "{e}");
+    assert!(
+        matches!(e, tusk_cron::CronError::NotInstalled { .. }),
+        "{e}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -442,8 +582,14 @@ async fn a_stalled_worker_cannot_record_the_end_of_a_run_it_lost() {
             .build()
             .unwrap();
         rt.block_on(async {
-            let pool = tusk_pool::Pool::new(tusk_pool::PoolConfig::from_url(&url).unwrap()).unwrap();
-            let w = Worker::new(Scheduler::new(pool, &Default::default()), o("victim"), Handlers::new()).spawn();
+            let pool =
+                tusk_pool::Pool::new(tusk_pool::PoolConfig::from_url(&url).unwrap()).unwrap();
+            let w = Worker::new(
+                Scheduler::new(pool, &Default::default()),
+                o("victim"),
+                Handlers::new(),
+            )
+            .spawn();
             while stall_rx.try_recv().is_err() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -457,7 +603,10 @@ async fn a_stalled_worker_cannot_record_the_end_of_a_run_it_lost() {
     });
     s.trigger("once").await.unwrap();
     wait_for(60, "the victim holds the run", || {
-        n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE status = 'running' AND worker = 'victim'") == 1
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status = 'running' AND worker = 'victim'",
+        ) == 1
     })
     .await;
     stall_tx.send(()).unwrap();
@@ -467,13 +616,19 @@ async fn a_stalled_worker_cannot_record_the_end_of_a_run_it_lost() {
         .unwrap();
     victim.join().unwrap();
     wait_for(60, "the run finished", || {
-        n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'") == 1
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'",
+        ) == 1
     })
     .await;
     let taker_stats = taker.stats();
     taker.stop().await.unwrap();
     assert_eq!(
-        q(&db, "SELECT worker || ' ' || fence || ' ' || takeovers FROM tusk_cron_runs"),
+        q(
+            &db,
+            "SELECT worker || ' ' || fence || ' ' || takeovers FROM tusk_cron_runs"
+        ),
         "taker 2 1"
     );
     assert_exactly_once(&db, "once");

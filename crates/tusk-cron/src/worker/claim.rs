@@ -147,9 +147,9 @@ impl Inner {
 
     /// Claims the oldest due run this worker can run (a pending one, or a
     /// running one whose lease expired), or `None`.
-    pub(crate) async fn claim(&self) -> Result<Option<Claimed>, CronError> {
+    pub(crate) async fn claim(&self, only: Option<i64>) -> Result<Option<Claimed>, CronError> {
         for _ in 0..20 {
-            match self.claim_once().await? {
+            match self.claim_once(only).await? {
                 Step::Claimed(c) => return Ok(Some(c)),
                 Step::Nothing => return Ok(None),
                 Step::Again => continue,
@@ -158,7 +158,7 @@ impl Inner {
         Ok(None)
     }
 
-    async fn claim_once(&self) -> Result<Step, CronError> {
+    async fn claim_once(&self, only: Option<i64>) -> Result<Step, CronError> {
         let n = &self.sched.names;
         let mut conn = self.sched.pool.acquire().await?;
         let tx = conn.transaction().await?;
@@ -169,7 +169,7 @@ impl Inner {
              FROM {runs} r JOIN {jobs} j ON j.id = r.job_id \
              WHERE ((r.status = 'pending' AND r.due_at <= clock_timestamp() AND (NOT j.paused OR r.manual)) \
                  OR (r.status = 'running' AND r.lease_until < clock_timestamp())) \
-               AND (j.kind = 'sql' OR j.command = ANY($1)) \
+               AND (j.kind = 'sql' OR j.command = ANY($1)) AND ($2::int8 IS NULL OR r.id = $2) \
                AND (r.status = 'running' OR j.overlap <> 'queue' OR NOT EXISTS \
                    (SELECT FROM {runs} x WHERE x.job_id = r.job_id AND x.status = 'running')) \
              ORDER BY r.due_at, r.id LIMIT 1 \
@@ -178,7 +178,7 @@ impl Inner {
             jobs = n.jobs
         );
         let Some(row) = tx
-            .query_opt(sql.as_str(), &[&self.handler_names])
+            .query_opt(sql.as_str(), &[&self.handler_names, &only])
             .await
             .map_err(|e| self.sched.map_missing(e))?
         else {

@@ -123,7 +123,7 @@ impl Worker {
                 failed = true;
             }
             while tasks.len() < inner.opts.concurrency.max(1) {
-                match inner.claim().await {
+                match inner.claim(None).await {
                     Ok(Some(c)) => {
                         tasks.spawn(Arc::clone(&inner).execute(c));
                     }
@@ -171,6 +171,25 @@ impl Worker {
         }
         while tasks.join_next().await.is_some() {}
         Ok(())
+    }
+
+    /// Queues a run of the job `name` and runs it here and now (the
+    /// `tusk cron run` command): the run goes through the table like any
+    /// other (claimed with a lease, fenced, retried by the workers if it
+    /// fails and the job has retries left). Returns the run as it ended;
+    /// a run that cannot start here (an overlap policy holds it, or the
+    /// handler is not registered in this worker) is returned pending, for
+    /// the workers.
+    pub async fn run_now(&self, name: &str) -> Result<crate::job::Run, CronError> {
+        let id = self.inner.sched.trigger(name).await?;
+        if let Some(c) = self.inner.claim(Some(id)).await? {
+            Arc::clone(&self.inner).execute(c).await;
+        }
+        self.inner
+            .sched
+            .run(id)
+            .await?
+            .ok_or(CronError::UnknownJob { name: name.into() })
     }
 
     /// Runs the worker in a task of its own; see [`Worker::run`].
