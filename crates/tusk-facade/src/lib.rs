@@ -36,6 +36,10 @@
 //! over real `LISTEN`s, reconnect with `Resync` events, an outbox for
 //! large payloads; docs/notifications.md).
 //!
+//! With the feature `cron`, the scheduler of tusk-cron under `tusk::cron`:
+//! jobs in a table on cron schedules in IANA time zones, SQL or Rust
+//! handlers, run by any number of workers (docs/cron.md).
+//!
 //! The driver's optional features pass through: the `with-*` type
 //! mappings, and `arrow` (off by default) for `Executor::query_arrow`,
 //! results as Arrow record batches.
@@ -86,6 +90,18 @@ pub use tusk_listen::Listener;
 pub mod listen {
     pub use tusk_listen::*;
 }
+
+/// Cron jobs in a table (tusk-cron; feature `cron`): everything it
+/// exports. See `docs/cron.md`.
+#[cfg(feature = "cron")]
+pub mod cron {
+    pub use tusk_cron::*;
+}
+
+/// docs/cron.md, whose examples compile as doctests here.
+#[cfg(all(doctest, feature = "cron"))]
+#[doc = include_str!("../../../docs/cron.md")]
+mod cron_md {}
 
 /// docs/notifications.md, whose examples compile as doctests here.
 #[cfg(all(doctest, feature = "listen"))]

@@ -80,3 +80,24 @@ async fn listener_through_the_facade() {
     }
     listener.close().await;
 }
+
+/// tusk-cron under `tusk::cron` (feature `cron`): a job scheduled and run
+/// through the facade's names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cron_through_the_facade() {
+    let db = Cluster::shared().database().unwrap();
+    let pool = tusk::Pool::new(tusk::PoolConfig::from_url(&db.url()).unwrap()).unwrap();
+    let cron = tusk::cron::Scheduler::new(pool.clone(), &tusk::cron::Options::default());
+    cron.install().await.unwrap();
+    cron.add(&tusk::cron::JobSpec::sql("one", "@daily", "SELECT 1"))
+        .await
+        .unwrap();
+    let worker = tusk::cron::Worker::new(
+        cron.clone(),
+        tusk::cron::WorkerOptions::default(),
+        tusk::cron::Handlers::new(),
+    );
+    let run = worker.run_now("one").await.unwrap();
+    assert_eq!(run.status, tusk::cron::RunStatus::Succeeded);
+    pool.close(std::time::Duration::from_secs(5)).await;
+}
