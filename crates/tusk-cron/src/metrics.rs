@@ -29,7 +29,8 @@ pub struct CronStats {
     pub notifications: u64,
     /// Errors talking to the database (retried).
     pub errors: u64,
-    /// Lag of the latest run: start minus fire time.
+    /// Lag of the latest run: its start minus when it was due (its fire
+    /// time; for a retry, the end of its backoff).
     pub lag_last: Duration,
     /// The largest lag seen.
     pub lag_max: Duration,
@@ -130,7 +131,7 @@ impl CronStats {
         }
         let _ = writeln!(
             out,
-            "# HELP tusk_cron_lag_seconds Start of a run minus its fire time."
+            "# HELP tusk_cron_lag_seconds Start of a run minus when it was due."
         );
         let _ = writeln!(out, "# TYPE tusk_cron_lag_seconds summary");
         let _ = writeln!(

@@ -239,7 +239,7 @@ impl Inner {
              lease_until = clock_timestamp() + make_interval(secs => $3), started_at = clock_timestamp(), \
              takeovers = takeovers + $4, \
              message = CASE WHEN $4 = 1 THEN 'taken over from ' || coalesce(worker, '?') || ' (lease expired)' END \
-             WHERE id = $1 RETURNING fence, EXTRACT(EPOCH FROM started_at - scheduled_at)::float8",
+             WHERE id = $1 RETURNING fence, EXTRACT(EPOCH FROM started_at - due_at)::float8",
             n.runs
         );
         let up = tx
