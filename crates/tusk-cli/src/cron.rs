@@ -150,6 +150,10 @@ pub struct WorkerArgs {
     /// Delete finished runs older than this (`0`: keep them)
     #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = duration)]
     pub retention: Duration,
+    /// Do not LISTEN for changes, only poll (through PgBouncer in
+    /// transaction mode, where notifications are not delivered)
+    #[arg(long)]
+    pub no_listen: bool,
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -342,6 +346,7 @@ async fn action(
                 lease: w.lease.max(Duration::from_millis(300)),
                 poll_interval: w.poll.max(Duration::from_millis(100)),
                 retention: Some(w.retention).filter(|d| !d.is_zero()),
+                listen: !w.no_listen,
                 ..WorkerOptions::default()
             };
             if let Some(n) = &w.name {

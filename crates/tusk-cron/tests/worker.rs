@@ -641,3 +641,40 @@ async fn a_stalled_worker_cannot_record_the_end_of_a_run_it_lost() {
     assert_eq!(victim_stats.runs_succeeded, 0);
     assert_eq!(taker_stats.runs_taken_over, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jobs_written_with_plain_sql_are_planned_and_a_broken_edit_pauses_the_job() {
+    let db = database();
+    let s = scheduler(&db).await;
+    // Inserted by hand, no next_run_at: the next tick plans it.
+    db.psql("INSERT INTO tusk_cron_jobs (name, schedule, kind, command) VALUES ('raw', '@every 1s', 'sql', 'SELECT 1')")
+        .unwrap();
+    s.add(&JobSpec::sql("edited", "@every 1s", "SELECT 1"))
+        .await
+        .unwrap();
+    db.psql("UPDATE tusk_cron_jobs SET schedule = '0 0 30 2 * * * *' WHERE name = 'edited'")
+        .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    wait_for(60, "runs of the raw job, the edited job paused", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'raw' AND status = 'succeeded'",
+        ) >= 2
+            && q(
+                &db,
+                "SELECT paused FROM tusk_cron_jobs WHERE name = 'edited'",
+            ) == "t"
+    })
+    .await;
+    w.stop().await.unwrap();
+    let msg = q(
+        &db,
+        "SELECT status || ': ' || message FROM tusk_cron_runs WHERE job_name = 'edited'",
+    );
+    assert!(
+        msg.starts_with("failed: invalid schedule `0 0 30 2 * * * *`")
+            && msg.ends_with("the job is paused until fixed"),
+        "{msg}"
+    );
+    assert!(s.get("edited").await.unwrap().next_run_at.is_none());
+}
