@@ -41,7 +41,8 @@ pub struct WorkerOptions {
     /// This worker's name in the run history (`runs.worker`). Default:
     /// host name, process id and a random suffix.
     pub name: String,
-    /// Most runs at a time in this worker. Default 4.
+    /// Most runs at a time in this worker. Default 4; at most
+    /// `(max_size - 1) / 2` of the worker's pool (see [`Worker::new`](crate::Worker::new)).
     pub concurrency: usize,
     /// How long a claimed run is this worker's without a heartbeat; it is
     /// renewed every third of it while the run goes on. A worker that dies

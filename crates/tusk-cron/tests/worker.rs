@@ -272,7 +272,7 @@ async fn overlap_policies_skip_queue_and_allow() {
             .unwrap();
     }
     let o = WorkerOptions {
-        concurrency: 12,
+        concurrency: 5,
         ..opts("w")
     };
     let w1 = worker(&db, o.clone(), Handlers::new());

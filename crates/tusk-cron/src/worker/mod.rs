@@ -69,7 +69,21 @@ impl std::fmt::Debug for Worker {
 impl Worker {
     /// A worker on `scheduler`'s tables, able to run SQL jobs and the
     /// handler jobs of `handlers`.
-    pub fn new(scheduler: Scheduler, options: WorkerOptions, handlers: Handlers) -> Worker {
+    ///
+    /// A run holds a connection of the pool (an SQL run for its whole
+    /// length) and its heartbeats need another now and then, as do claims:
+    /// the concurrency is capped at `(max_size - 1) / 2` of the pool (at
+    /// least 1), so that leases never lapse for want of a connection.
+    pub fn new(scheduler: Scheduler, mut options: WorkerOptions, handlers: Handlers) -> Worker {
+        let cap = (scheduler.pool.config().max_size.saturating_sub(1) / 2).max(1);
+        if options.concurrency > cap {
+            tracing::warn!(
+                concurrency = options.concurrency,
+                cap,
+                "tusk-cron: concurrency capped by the pool's max_size (a run and its heartbeats need two connections)"
+            );
+            options.concurrency = cap;
+        }
         let handler_names = handlers.names();
         Worker {
             inner: Arc::new(Inner {
