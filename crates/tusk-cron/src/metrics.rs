@@ -27,6 +27,8 @@ pub struct CronStats {
     pub leases_lost: u64,
     /// Wake-ups by NOTIFY.
     pub notifications: u64,
+    /// Times the worker looked at the tables (tick, claim, sleep).
+    pub loops: u64,
     /// Errors talking to the database (retried).
     pub errors: u64,
     /// Lag of the latest run: its start minus when it was due (its fire
@@ -48,6 +50,7 @@ pub(crate) struct Counters {
     pub taken_over: AtomicU64,
     pub lost: AtomicU64,
     pub notifications: AtomicU64,
+    pub loops: AtomicU64,
     pub errors: AtomicU64,
     lag_last_us: AtomicU64,
     lag_max_us: AtomicU64,
@@ -77,6 +80,7 @@ impl Counters {
             runs_taken_over: g(&self.taken_over),
             leases_lost: g(&self.lost),
             notifications: g(&self.notifications),
+            loops: g(&self.loops),
             errors: g(&self.errors),
             lag_last: Duration::from_micros(g(&self.lag_last_us)),
             lag_max: Duration::from_micros(g(&self.lag_max_us)),
@@ -97,7 +101,7 @@ impl CronStats {
     pub fn prometheus(&self, worker: &str) -> String {
         let w = label(worker);
         let mut out = String::new();
-        let counters: [(&str, &str, u64); 9] = [
+        let counters: [(&str, &str, u64); 10] = [
             (
                 "runs_started",
                 "Runs started (claims and takeovers).",
@@ -122,6 +126,11 @@ impl CronStats {
                 self.leases_lost,
             ),
             ("notifications", "Wake-ups by NOTIFY.", self.notifications),
+            (
+                "loops",
+                "Times the worker looked at the tables.",
+                self.loops,
+            ),
             ("errors", "Database errors (retried).", self.errors),
         ];
         for (name, help, v) in counters {
@@ -185,6 +194,6 @@ mod tests {
             text.contains("tusk_cron_lag_seconds_sum{worker=\"w\\\"1\"} 1.5\n"),
             "{text}"
         );
-        assert_eq!(text.matches("# TYPE").count(), 12);
+        assert_eq!(text.matches("# TYPE").count(), 13);
     }
 }

@@ -678,3 +678,43 @@ async fn jobs_written_with_plain_sql_are_planned_and_a_broken_edit_pauses_the_jo
     );
     assert!(s.get("edited").await.unwrap().next_run_at.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn runs_a_worker_cannot_take_do_not_keep_it_awake() {
+    let db = database();
+    let s = scheduler(&db).await;
+    s.add(&JobSpec::handler("elsewhere", "@yearly", "not-here"))
+        .await
+        .unwrap();
+    // A due pending run and a run whose (dead) worker's lease expired,
+    // both of a handler this worker does not have.
+    db.psql(
+        "INSERT INTO tusk_cron_runs (job_id, job_name, scheduled_at, attempt, status, due_at, worker, lease_until, fence) \
+         SELECT id, name, now() - interval '1 hour', 1, 'pending', now() - interval '1 hour', NULL, NULL, 0 FROM tusk_cron_jobs; \
+         INSERT INTO tusk_cron_runs (job_id, job_name, scheduled_at, attempt, status, due_at, worker, lease_until, fence) \
+         SELECT id, name, now() - interval '2 hours', 1, 'running', now() - interval '2 hours', 'dead', now() - interval '1 hour', 1 FROM tusk_cron_jobs",
+    )
+    .unwrap();
+    let w = worker(
+        &db,
+        WorkerOptions {
+            poll_interval: Duration::from_secs(3600),
+            listen: false,
+            ..opts("w")
+        },
+        Handlers::new(),
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let loops = w.stats().loops;
+    w.stop().await.unwrap();
+    // Asleep until next year's fire time, not spinning on what it cannot
+    // run (20 ms sleeps would make about 100 loops).
+    assert!(loops <= 3, "{loops} loops");
+    assert_eq!(
+        q(
+            &db,
+            "SELECT string_agg(status, ',' ORDER BY id) FROM tusk_cron_runs"
+        ),
+        "pending,running"
+    );
+}

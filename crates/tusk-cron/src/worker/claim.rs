@@ -279,8 +279,10 @@ impl Inner {
     }
 
     /// Seconds until something may be due: the earliest next fire time, a
-    /// claimable pending run (when `claimable`), another worker's lease
-    /// ending. `None`: nothing scheduled.
+    /// claimable pending run (when `claimable`), the end of another
+    /// worker's lease on a run this worker could take over. `None`:
+    /// nothing scheduled. (Runs this worker cannot take, such as handler
+    /// jobs it lacks the handler of, never wake it: it would spin.)
     pub(crate) async fn next_wake(&self, claimable: bool) -> Result<Option<f64>, CronError> {
         let n = &self.sched.names;
         let sql = format!(
@@ -291,8 +293,9 @@ impl Inner {
                    AND (j.kind = 'sql' OR j.command = ANY($1)) \
                    AND (j.overlap <> 'queue' OR NOT EXISTS \
                      (SELECT FROM {runs} x WHERE x.job_id = r.job_id AND x.status = 'running'))) END, \
-               CASE WHEN $2 THEN (SELECT min(lease_until) FROM {runs} WHERE status = 'running' \
-                 AND worker IS DISTINCT FROM $3) END \
+               CASE WHEN $2 THEN (SELECT min(r.lease_until) FROM {runs} r JOIN {jobs} j ON j.id = r.job_id \
+                 WHERE r.status = 'running' AND r.worker IS DISTINCT FROM $3 \
+                   AND (j.kind = 'sql' OR j.command = ANY($1))) END \
              ) - clock_timestamp())::float8",
             runs = n.runs,
             jobs = n.jobs

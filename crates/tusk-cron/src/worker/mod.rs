@@ -129,6 +129,7 @@ impl Worker {
         let mut tasks: JoinSet<()> = JoinSet::new();
         let mut next_prune = Instant::now();
         loop {
+            inc(&inner.counters.loops);
             while tasks.try_join_next().is_some() {}
             let mut failed = false;
             if let Err(e) = inner.tick().await {
