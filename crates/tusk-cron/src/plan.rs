@@ -237,6 +237,36 @@ mod tests {
     }
 
     #[test]
+    fn a_worker_planning_across_dst_nights_runs_0230_once() {
+        let s = Schedule::parse("30 2 * * *").unwrap();
+        let berlin = crate::parse_zone("Europe/Berlin").unwrap();
+        let grace = Duration::from_secs(6 * 3600);
+        // Fall back: due at the first 02:30 (CEST); a worker that looks at
+        // 03:10 CET, after the second 02:30, runs it once.
+        let x = plan(
+            &s,
+            berlin,
+            Misfire::CatchUp(10),
+            grace,
+            utc("2025-10-26T00:30:00Z"),
+            utc("2025-10-26T02:10:00Z"),
+        );
+        assert_eq!(x.fire, [utc("2025-10-26T00:30:00Z")]);
+        assert_eq!(x.next_run_at, Some(utc("2025-10-27T01:30:00Z")));
+        // Spring forward: the night's run is at 03:00 CEST, once.
+        let y = plan(
+            &s,
+            berlin,
+            Misfire::CatchUp(10),
+            grace,
+            utc("2025-03-30T01:00:00Z"),
+            utc("2025-03-30T03:00:00Z"),
+        );
+        assert_eq!(y.fire, [utc("2025-03-30T01:00:00Z")]);
+        assert_eq!(y.next_run_at, Some(utc("2025-03-31T00:30:00Z")));
+    }
+
+    #[test]
     fn long_outages_are_counted_without_walking_every_fire_time() {
         // A per-second job down for a year, and an @every 1s job.
         let x = p(
