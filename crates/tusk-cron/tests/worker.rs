@@ -11,33 +11,6 @@ use std::time::Duration;
 use common::*;
 use tusk_cron::{Handlers, JobSpec, Misfire, Overlap, Scheduler, Worker, WorkerOptions};
 
-/// Every succeeded SQL run left exactly one side effect, keyed by its
-/// fire time, and no fire time has two succeeded runs.
-fn assert_exactly_once(db: &tusk_testkit::TestDb, job: &str) {
-    let bad = q(
-        db,
-        &format!(
-            "SELECT coalesce(string_agg(r.scheduled_at::text || ' runs=' || r.c || ' effects=' || coalesce(e.c, 0), '; '), '') \
-             FROM (SELECT scheduled_at, count(*) AS c FROM tusk_cron_runs WHERE job_name = '{job}' AND status = 'succeeded' GROUP BY 1) r \
-             FULL JOIN (SELECT at AS scheduled_at, count(*) AS c FROM effects WHERE job = '{job}' GROUP BY 1) e USING (scheduled_at) \
-             WHERE r.c IS DISTINCT FROM 1 OR e.c IS DISTINCT FROM 1"
-        ),
-    );
-    assert_eq!(bad, "", "runs and side effects of {job} disagree");
-}
-
-fn effects_table(db: &tusk_testkit::TestDb) {
-    db.psql(&format!(
-        "CREATE TABLE effects (job text, at timestamptz, run bigint, fence bigint, attempt int); \
-         GRANT INSERT, SELECT ON effects TO {ROLE}"
-    ))
-    .unwrap();
-}
-
-const EFFECT: &str = "INSERT INTO effects VALUES (current_setting('tusk_cron.job'), \
-     current_setting('tusk_cron.scheduled_at')::timestamptz, current_setting('tusk_cron.run_id')::bigint, \
-     current_setting('tusk_cron.fence')::bigint, current_setting('tusk_cron.attempt')::int)";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_every_second_sql_job_runs_once_per_fire_time_across_three_workers() {
     let db = database();
