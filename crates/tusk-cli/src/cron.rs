@@ -83,6 +83,22 @@ pub enum CronAction {
     },
     /// Run a worker (SQL jobs) until stopped (Ctrl-C, SIGTERM)
     Worker(WorkerArgs),
+    /// Print the next fire times of a schedule, in its zone and in UTC
+    /// (no database needed): see what a DST night does
+    Next {
+        /// The schedule (`30 2 * * *`, `@daily`, `@every 90m`)
+        schedule: String,
+        /// IANA time zone the schedule is read in
+        #[arg(long, value_name = "ZONE", default_value = "UTC")]
+        tz: String,
+        /// How many
+        #[arg(long, default_value_t = 5)]
+        count: usize,
+        /// Start after this instant (RFC 3339, e.g. 2025-03-29T12:00:00Z)
+        /// [default: now]
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+    },
 }
 
 /// `tusk cron add`.
@@ -187,6 +203,15 @@ pub fn command(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
+    if let CronAction::Next {
+        schedule,
+        tz,
+        count,
+        from,
+    } = &args.action
+    {
+        return next(schedule, tz, *count, from.as_deref(), args.json, out);
+    }
     let conn = ConnArgs {
         url: args.url.clone(),
     };
@@ -338,6 +363,7 @@ async fn action(
                 writeln!(out, "deleted {n} runs").map_err(write_err)?;
             }
         }
+        CronAction::Next { .. } => return Err(Error::Usage("not a database action".into())),
         CronAction::Worker(w) => {
             cron.install().await?;
             let mut o = WorkerOptions {
@@ -365,6 +391,47 @@ async fn action(
                 write!(out, "{}", stats.prometheus(&name)).map_err(write_err)?;
             }
         }
+    }
+    Ok(0)
+}
+
+/// `tusk cron next`: pure schedule arithmetic.
+fn next(
+    schedule: &str,
+    tz: &str,
+    count: usize,
+    from: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
+    let s = tusk_cron::Schedule::parse(schedule)?;
+    let zone = tusk_cron::parse_zone(tz)?;
+    let mut t = match from {
+        Some(f) => chrono::DateTime::parse_from_rfc3339(f)
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "--from `{f}`: {e} (write e.g. 2025-03-29T12:00:00Z)"
+                ))
+            })?
+            .with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
+    s.validate(zone, t)?;
+    for _ in 0..count {
+        let Some(n) = s.next_after(zone, t) else {
+            break;
+        };
+        let local = n
+            .with_timezone(&zone)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string();
+        let utc = n.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        if json {
+            json_line(out, &serde_json::json!({ "local": local, "utc": utc }))?;
+        } else {
+            writeln!(out, "{local}  ({utc})").map_err(write_err)?;
+        }
+        t = n;
     }
     Ok(0)
 }

@@ -22,7 +22,7 @@
 //! | `tusk metrics --serve ADDR` | a connection pool's Prometheus metrics on `/metrics` and its health on `/health`, over HTTP ([`metrics`]) |
 //! | `tusk migrate new\|up\|down\|status\|redo\|repair\|lint` | versioned SQL migrations: a checksummed history, one locked session, a transaction per script, `--dry-run`, a DDL linter ([`migrate`], `docs/migrations.md`) |
 //! | `tusk seed` | applies `seeds/*.sql` in order, once each ([`migrate`]) |
-//! | `tusk cron add\|list\|run\|pause\|resume\|remove\|history\|prune\|worker` | jobs in a table on a cron schedule, run by any number of workers ([`cron`], `docs/cron.md`) |
+//! | `tusk cron add\|list\|run\|pause\|resume\|remove\|history\|prune\|worker\|next` | jobs in a table on a cron schedule, run by any number of workers ([`cron`], `docs/cron.md`) |
 //! | `tusk inspect [--json] [--schema NAME] [--diff URL_A URL_B]` | what a database holds, read from pg_catalog in one round trip, or the drift between two ([`inspect`]) |
 //! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!

@@ -302,3 +302,54 @@ fn three_worker_processes_one_killed_mid_run() {
         )
     );
 }
+
+#[test]
+fn next_shows_what_a_dst_night_does_without_a_database() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tusk"))
+        .args([
+            "cron",
+            "next",
+            "30 2 * * *",
+            "--tz",
+            "Europe/Berlin",
+            "--count",
+            "3",
+            "--from",
+            "2025-03-29T12:00:00Z",
+        ])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "2025-03-30 03:00:00 CEST  (2025-03-30T01:00:00Z)\n\
+         2025-03-31 02:30:00 CEST  (2025-03-31T00:30:00Z)\n\
+         2025-04-01 02:30:00 CEST  (2025-04-01T00:30:00Z)\n"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_tusk"))
+        .args([
+            "cron",
+            "next",
+            "30 2 * * *",
+            "--tz",
+            "Europe/Berlin",
+            "--count",
+            "2",
+            "--from",
+            "2025-10-25T12:00:00Z",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "2025-10-26 02:30:00 CEST  (2025-10-26T00:30:00Z)\n\
+         2025-10-27 02:30:00 CET  (2025-10-27T01:30:00Z)\n"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_tusk"))
+        .args(["cron", "next", "0 0 30 2 *"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never fires"));
+}
