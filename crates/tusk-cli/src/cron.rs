@@ -1,4 +1,4 @@
-//! `tusk cron add|list|run|pause|resume|remove|history|prune|install|worker`:
+//! `tusk cron add|list|run|pause|resume|remove|history|prune|install|worker|next`:
 //! a thin layer over tusk-cron (`docs/cron.md`).
 
 use std::io::Write;
