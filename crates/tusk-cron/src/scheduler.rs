@@ -78,8 +78,10 @@ impl Scheduler {
     /// Creates the schema (when missing), the tables, their indexes and the
     /// NOTIFY trigger, in one transaction under an advisory lock, so
     /// concurrent installs (every worker starting at once) do it once.
-    /// Idempotent. Needs `CREATE` on the schema (and on the database when
-    /// the schema is missing).
+    /// Idempotent: when the tables and the trigger are there it changes
+    /// nothing, and needs no more than `SELECT` on them. Creating needs
+    /// `CREATE` on the schema (and on the database when the schema is
+    /// missing).
     pub async fn install(&self) -> Result<(), CronError> {
         let mut conn = self.pool.acquire().await?;
         let tx = conn.transaction().await?;
@@ -88,6 +90,24 @@ impl Scheduler {
             &[&self.names.lock_key()],
         )
         .await?;
+        // Installed already (tables and trigger there)? Then nothing to do:
+        // a worker role with only DML rights must get through here
+        // (CREATE .. IF NOT EXISTS checks CREATE on the schema first).
+        let installed: bool = tx
+            .query_scalar(
+                "SELECT to_regclass($1) IS NOT NULL AND EXISTS (SELECT FROM pg_catalog.pg_trigger \
+                 WHERE tgrelid = to_regclass($1) AND tgname = $3) AND to_regclass($2) IS NOT NULL",
+                &[
+                    &self.names.jobs,
+                    &self.names.runs,
+                    &format!("{}_notify", self.names.prefix),
+                ],
+            )
+            .await?;
+        if installed {
+            tx.commit().await?;
+            return Ok(());
+        }
         let exists: bool = tx
             .query_scalar(
                 "SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $1)",

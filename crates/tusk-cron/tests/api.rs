@@ -257,3 +257,38 @@ async fn prune_deletes_old_finished_runs_only() {
         "a pending run is never pruned"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_role_with_only_dml_rights_installs_nothing_and_runs_jobs() {
+    let db = database();
+    let s = scheduler(&db).await;
+    cluster()
+        .psql(
+            "postgres",
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cron_dml') \
+             THEN CREATE ROLE cron_dml LOGIN NOSUPERUSER; END IF; END $$",
+        )
+        .unwrap();
+    db.psql("GRANT SELECT, INSERT, UPDATE, DELETE ON tusk_cron_jobs, tusk_cron_runs TO cron_dml; CREATE TABLE hits (n int); GRANT INSERT, SELECT ON hits TO cron_dml")
+        .unwrap();
+    let url = format!(
+        "postgresql://cron_dml@127.0.0.1:{}/{}",
+        db.port(),
+        db.name()
+    );
+    let pool = tusk_pool::Pool::new(tusk_pool::PoolConfig::from_url(&url).unwrap()).unwrap();
+    let dml = Scheduler::new(pool, &Options::default());
+    dml.install().await.unwrap();
+    dml.add(&JobSpec::sql(
+        "hit",
+        "@daily",
+        "INSERT INTO hits VALUES (1)",
+    ))
+    .await
+    .unwrap();
+    let w = tusk_cron::Worker::new(dml.clone(), opts("dml"), tusk_cron::Handlers::new());
+    let run = w.run_now("hit").await.unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.message);
+    assert_eq!(n(&db, "SELECT count(*) FROM hits"), 1);
+    assert_eq!(s.list().await.unwrap().len(), 1);
+}
