@@ -36,6 +36,12 @@
 //! over real `LISTEN`s, reconnect with `Resync` events, an outbox for
 //! large payloads; docs/notifications.md).
 //!
+//! With the feature `test` (for dev-dependencies): `#[tusk::test]`, a
+//! fresh database per test cloned from a template the migrations built
+//! once, or one rolled-back transaction per test; fixtures; a check that
+//! no pooled connection was left checked out; with `insta`, snapshots of
+//! query results ([`testing`], docs/testing.md).
+//!
 //! The driver's optional features pass through: the `with-*` type
 //! mappings, and `arrow` (off by default) for `Executor::query_arrow`,
 //! results as Arrow record batches.
@@ -87,7 +93,25 @@ pub mod listen {
     pub use tusk_listen::*;
 }
 
+/// `#[tusk::test]`: an async test with a database of its own (feature
+/// `test`). See [`testing`] and docs/testing.md.
+///
+/// Attributes: `migrations = "dir"` or `migrations = false` (default:
+/// `./migrations` when it exists), `fixtures = ["a.sql", ..]`,
+/// `fixtures_dir = "tests/fixtures"`, `transaction`.
+#[cfg(feature = "test")]
+pub use tusk_macros::test;
+
+/// Support for `#[tusk::test]` (feature `test`).
+#[cfg(feature = "test")]
+pub mod testing;
+
 /// docs/notifications.md, whose examples compile as doctests here.
 #[cfg(all(doctest, feature = "listen"))]
 #[doc = include_str!("../../../docs/notifications.md")]
 mod notifications_md {}
+
+/// docs/testing.md, whose examples compile as doctests here.
+#[cfg(all(doctest, feature = "insta"))]
+#[doc = include_str!("../../../docs/testing.md")]
+mod testing_md {}
