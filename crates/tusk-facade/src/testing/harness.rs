@@ -151,10 +151,12 @@ impl Harness {
         self.refuse_in_transaction_mode("tusk::Pool");
         self.pool
             .get_or_init(|| {
-                let mut config = PoolConfig::default();
-                config.connect = self.db_config.clone();
-                config.name = "tusk-test".into();
-                config.leak_detection_threshold = Some(LEAK_THRESHOLD);
+                let config = PoolConfig {
+                    connect: self.db_config.clone(),
+                    name: "tusk-test".into(),
+                    leak_detection_threshold: Some(LEAK_THRESHOLD),
+                    ..PoolConfig::default()
+                };
                 Pool::new(config).unwrap_or_else(|e| {
                     panic!("tusk::test {}: making the pool: {e}", self.spec.name)
                 })

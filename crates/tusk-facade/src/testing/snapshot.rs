@@ -74,11 +74,13 @@ impl Serialize for SnapshotRows {
 /// Snapshots the rows of a query with insta (feature `insta`), as YAML,
 /// with insta's redactions:
 ///
-/// ```ignore
-/// tusk::assert_query_snapshot!(&pool, "SELECT id, name, created_at FROM users ORDER BY id");
+/// ```no_run
+/// # async fn f(pool: tusk::Pool) {
+/// tusk::assert_query_snapshot!(&pool, "SELECT id, name FROM users ORDER BY id");
 /// tusk::assert_query_snapshot!(&pool, "SELECT * FROM users ORDER BY id", {
 ///     "[].created_at" => "[timestamp]",
 /// });
+/// # }
 /// ```
 ///
 /// Must be called in an async test (it awaits the query); panics when the
