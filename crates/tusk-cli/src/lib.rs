@@ -23,6 +23,7 @@
 //! | `tusk migrate new\|up\|down\|status\|redo\|repair\|lint` | versioned SQL migrations: a checksummed history, one locked session, a transaction per script, `--dry-run`, a DDL linter ([`migrate`], `docs/migrations.md`) |
 //! | `tusk seed` | applies `seeds/*.sql` in order, once each ([`migrate`]) |
 //! | `tusk inspect [--json] [--schema NAME] [--diff URL_A URL_B]` | what a database holds, read from pg_catalog in one round trip, or the drift between two ([`inspect`]) |
+//! | `tusk listen CHANNEL... [--json] [--count N]` | notifications as they arrive, one per line (JSON lines with `--json`), surviving reconnects ([`listen`]) |
 //! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
@@ -36,6 +37,7 @@ pub mod dev;
 mod error;
 pub mod inspect;
 pub mod json;
+pub mod listen;
 pub mod lite;
 pub mod metrics;
 pub mod migrate;
@@ -76,6 +78,8 @@ pub enum Command {
     /// Show what a database holds (schemas, tables, columns, indexes,
     /// constraints, views, types, triggers, policies), from pg_catalog
     Inspect(inspect::InspectArgs),
+    /// Print notifications (LISTEN) as they arrive, one per line
+    Listen(listen::ListenArgs),
     /// Manage the local development cluster (the default database)
     Dev {
         /// start, stop or status
@@ -228,6 +232,11 @@ pub fn run_with(
             }
             let url = resolve_url(&args.conn, ctx, err)?;
             block_on(inspect::run(&url, &args, out))?;
+            Ok(0)
+        }
+        Command::Listen(args) => {
+            let url = resolve_url(&args.conn, ctx, err)?;
+            block_on(listen::run(&url, &args, out, err))?;
             Ok(0)
         }
         Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),
