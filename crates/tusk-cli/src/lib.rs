@@ -24,6 +24,7 @@
 //! | `tusk seed` | applies `seeds/*.sql` in order, once each ([`migrate`]) |
 //! | `tusk inspect [--json] [--schema NAME] [--diff URL_A URL_B]` | what a database holds, read from pg_catalog in one round trip, or the drift between two ([`inspect`]) |
 //! | `tusk listen CHANNEL... [--json] [--count N]` | notifications as they arrive, one per line (JSON lines with `--json`), surviving reconnects ([`listen`]) |
+//! | `tusk copy in TABLE \| copy out (TABLE \| --query SQL)` | COPY with a file or stdin/stdout, text/csv/binary, a progress line on a terminal ([`copy`]) |
 //! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
@@ -33,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+pub mod copy;
 pub mod dev;
 mod error;
 pub mod inspect;
@@ -80,6 +82,13 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Print notifications (LISTEN) as they arrive, one per line
     Listen(listen::ListenArgs),
+    /// COPY rows in or out: a table or a query, a file or stdin/stdout,
+    /// text, csv or binary
+    Copy {
+        /// in or out
+        #[command(subcommand)]
+        action: copy::CopyAction,
+    },
     /// Manage the local development cluster (the default database)
     Dev {
         /// start, stop or status
@@ -237,6 +246,18 @@ pub fn run_with(
         Command::Listen(args) => {
             let url = resolve_url(&args.conn, ctx, err)?;
             block_on(listen::run(&url, &args, out, err))?;
+            Ok(0)
+        }
+        Command::Copy { action } => {
+            let conn = match &action {
+                copy::CopyAction::In(a) => &a.common.conn,
+                copy::CopyAction::Out(a) => &a.common.conn,
+            };
+            let url = resolve_url(conn, ctx, err)?;
+            match &action {
+                copy::CopyAction::In(a) => block_on(copy::copy_in(&url, a, out, err))?,
+                copy::CopyAction::Out(a) => block_on(copy::copy_out(&url, a, out, err))?,
+            }
             Ok(0)
         }
         Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),
