@@ -25,6 +25,7 @@
 //! | `tusk inspect [--json] [--schema NAME] [--diff URL_A URL_B]` | what a database holds, read from pg_catalog in one round trip, or the drift between two ([`inspect`]) |
 //! | `tusk listen CHANNEL... [--json] [--count N]` | notifications as they arrive, one per line (JSON lines with `--json`), surviving reconnects ([`listen`]) |
 //! | `tusk copy in TABLE \| copy out (TABLE \| --query SQL)` | COPY with a file or stdin/stdout, text/csv/binary, a progress line on a terminal ([`copy`]) |
+//! | `tusk doctor [--json] [--pool-size N] [--instances N]` | the server's version and the settings that matter (timeouts, connections against the pools, TLS, password hashing, memory), each finding with why and what to do ([`doctor`]) |
 //! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
@@ -36,6 +37,7 @@
 
 pub mod copy;
 pub mod dev;
+pub mod doctor;
 mod error;
 pub mod inspect;
 pub mod json;
@@ -89,6 +91,10 @@ pub enum Command {
         #[command(subcommand)]
         action: copy::CopyAction,
     },
+    /// Check the server's settings that matter to an application, TLS and
+    /// the pool's size: each finding says why and what to do (exit code 3
+    /// on an error)
+    Doctor(doctor::DoctorArgs),
     /// Manage the local development cluster (the default database)
     Dev {
         /// start, stop or status
@@ -259,6 +265,10 @@ pub fn run_with(
                 copy::CopyAction::Out(a) => block_on(copy::copy_out(&url, a, out, err))?,
             }
             Ok(0)
+        }
+        Command::Doctor(args) => {
+            let url = resolve_url(&args.conn, ctx, err)?;
+            block_on(doctor::run(&url, &args, out))
         }
         Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),
         Command::Lite { action } => lite::command(&action, out),
