@@ -26,6 +26,7 @@
 //! | `tusk listen CHANNEL... [--json] [--count N]` | notifications as they arrive, one per line (JSON lines with `--json`), surviving reconnects ([`listen`]) |
 //! | `tusk copy in TABLE \| copy out (TABLE \| --query SQL)` | COPY with a file or stdin/stdout, text/csv/binary, a progress line on a terminal ([`copy`]) |
 //! | `tusk doctor [--json] [--pool-size N] [--instances N]` | the server's version and the settings that matter (timeouts, connections against the pools, TLS, password hashing, memory), each finding with why and what to do ([`doctor`]) |
+//! | `tusk completions bash\|zsh\|fish\|elvish\|powershell` | a shell completion script on stdout (clap_complete) |
 //! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
@@ -95,6 +96,15 @@ pub enum Command {
     /// the pool's size: each finding says why and what to do (exit code 3
     /// on an error)
     Doctor(doctor::DoctorArgs),
+    /// Print a shell completion script: `tusk completions bash >
+    /// ~/.local/share/bash-completion/completions/tusk`, `tusk completions
+    /// zsh > ~/.zfunc/_tusk`, `tusk completions fish >
+    /// ~/.config/fish/completions/tusk.fish`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Manage the local development cluster (the default database)
     Dev {
         /// start, stop or status
@@ -269,6 +279,11 @@ pub fn run_with(
         Command::Doctor(args) => {
             let url = resolve_url(&args.conn, ctx, err)?;
             block_on(doctor::run(&url, &args, out))
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "tusk", out);
+            Ok(0)
         }
         Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),
         Command::Lite { action } => lite::command(&action, out),
