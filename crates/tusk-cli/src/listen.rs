@@ -78,6 +78,7 @@ pub(crate) async fn run(
     writeln!(err, "tusk: listening on {}", args.channels.join(", ")).map_err(write_err)?;
     err.flush().map_err(write_err)?;
     let mut printed = 0u64;
+    let mut last_resync = None;
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
     while args.count.is_none_or(|n| printed < n) {
@@ -86,6 +87,13 @@ pub(crate) async fn run(
             _ = &mut interrupted => break,
         };
         let Some(event) = event else { break };
+        if let Event::Resync { generation } = event {
+            // Every subscription gets one: say it once.
+            if last_resync == Some(generation) {
+                continue;
+            }
+            last_resync = Some(generation);
+        }
         if print(&event, args.json, out)? {
             printed += 1;
         }
