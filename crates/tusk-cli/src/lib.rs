@@ -282,7 +282,11 @@ pub fn run_with(
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "tusk", out);
+            // Into memory first: clap_complete panics on a failed write
+            // (`tusk completions bash | head` closes the pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "tusk", &mut script);
+            out.write_all(&script).map_err(error::write_err)?;
             Ok(0)
         }
         Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),

@@ -51,3 +51,19 @@ fn bash_completes_subcommands_and_options() {
     let copy = complete(&["tusk", "copy", "out", "--fo"]);
     assert!(copy.contains("--format"), "{copy}");
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    // `tusk completions bash | head -3`: the reader is gone before tusk writes.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tusk"))
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
