@@ -42,6 +42,9 @@
 //! no pooled connection was left checked out; with `insta`, snapshots of
 //! query results ([`testing`], docs/testing.md).
 //!
+//! With the feature `sea-query`: `stmt.build_tusk()` ([`sea_query`]) runs
+//! sea-query statements with their values as real bind parameters.
+//!
 //! The driver's optional features pass through: the `with-*` type
 //! mappings, and `arrow` (off by default) for `Executor::query_arrow`,
 //! results as Arrow record batches.
@@ -101,6 +104,11 @@ pub mod listen {
 /// `fixtures_dir = "tests/fixtures"`, `transaction`.
 #[cfg(feature = "test")]
 pub use tusk_macros::test;
+
+/// sea-query statements with their values as bind parameters (feature
+/// `sea-query`).
+#[cfg(feature = "sea-query")]
+pub mod sea_query;
 
 /// Support for `#[tusk::test]` (feature `test`).
 #[cfg(feature = "test")]
