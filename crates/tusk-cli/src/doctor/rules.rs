@@ -126,7 +126,7 @@ pub fn check(server: &Server, client: &Client, today: (i32, u32)) -> Vec<Finding
             fix: "set the value the pool applies (or a valid one) in the configuration".into(),
         });
     }
-    f.sort_by(|a, b| b.severity.cmp(&a.severity));
+    f.sort_by_key(|f| std::cmp::Reverse(f.severity));
     f
 }
 
