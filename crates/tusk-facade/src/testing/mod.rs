@@ -37,6 +37,30 @@
 //! | Results | a test returns `()` or `Result<(), E: Debug>` |
 //! | Snapshots | feature `insta`: [`assert_query_snapshot!`](crate::assert_query_snapshot) with insta's redactions |
 
+//! Mistakes are compile errors that say what to write instead (an
+//! argument type the harness cannot make too, when the tests are built:
+//! "`#[tusk::test]` cannot pass a `i32`"): a
+//! reference argument without `transaction`,
+//!
+//! ```compile_fail
+//! #[tusk::test(migrations = false)]
+//! async fn t(tx: &mut tusk::Transaction<'_>) {}
+//! ```
+//!
+//! a fixture that is not there,
+//!
+//! ```compile_fail
+//! #[tusk::test(migrations = false, fixtures = ["no_such_file.sql"])]
+//! async fn t(pool: tusk::Pool) {}
+//! ```
+//!
+//! or a test that is not `async`:
+//!
+//! ```compile_fail
+//! #[tusk::test(migrations = false)]
+//! fn t(pool: tusk::Pool) {}
+//! ```
+
 mod harness;
 mod server;
 mod snapshot;
