@@ -89,13 +89,7 @@ impl Harness {
                 return template::ensure_shared(&conn, &tpl).await;
             }
             let name = format!("tusk_test_{:08x}_{}", fnv32(spec.name), random_hex());
-            conn.simple_query(&format!(
-                "CREATE DATABASE {} TEMPLATE {}",
-                quote_ident(&name),
-                quote_ident(&tpl),
-            ))
-            .await
-            .map_err(|e| format!("creating the test database from {tpl}: {e}"))?;
+            template::clone(&conn, &name, &tpl).await?;
             // Says whose it is, for someone looking at a kept one.
             conn.simple_query(&format!(
                 "COMMENT ON DATABASE {} IS {}",

@@ -12,6 +12,7 @@
 
 use std::collections::HashSet;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use driver::{Config, Connection, Executor};
 use tusk_migrate::{Migrations, Migrator};
@@ -149,14 +150,7 @@ pub(crate) async fn ensure_shared(admin: &Connection, template: &str) -> Result<
             .await
             .map_err(|e| format!("looking up {name}: {e}"))?;
         if exists.is_empty() {
-            admin
-                .simple_query(&format!(
-                    "CREATE DATABASE {} TEMPLATE {}",
-                    quote_ident(&name),
-                    quote_ident(template)
-                ))
-                .await
-                .map_err(|e| format!("creating {name} from {template}: {e}"))?;
+            clone(admin, &name, template).await?;
         }
         Ok::<(), String>(())
     }
@@ -168,4 +162,28 @@ pub(crate) async fn ensure_shared(admin: &Connection, template: &str) -> Result<
     unlocked.map_err(|e| format!("releasing the template builders' advisory lock: {e}"))?;
     remember(&name);
     Ok(name)
+}
+
+/// `CREATE DATABASE name TEMPLATE tpl`, retried while the server says the
+/// template is in use (55006: the session that built it is still exiting;
+/// the server itself waits 5 s, which a loaded machine can exceed).
+pub(crate) async fn clone(conn: &Connection, name: &str, tpl: &str) -> Result<(), String> {
+    let sql = format!(
+        "CREATE DATABASE {} TEMPLATE {}",
+        quote_ident(name),
+        quote_ident(tpl)
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match conn.simple_query(&sql).await {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if e.code() == Some(driver::SqlState::OBJECT_IN_USE)
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(format!("creating the test database from {tpl}: {e}")),
+        }
+    }
 }

@@ -207,3 +207,61 @@ fn a_broken_migration_fails_setup_and_is_built_again_once_fixed() {
     let message = *again.unwrap_err().downcast::<String>().unwrap();
     assert!(message.contains("no_such_type"), "{message}");
 }
+
+#[test]
+fn a_template_still_in_use_is_waited_for_not_failed_on() {
+    fn migrations() -> Result<tusk::migrate::Migrations, tusk::migrate::MigrateError> {
+        tusk::migrate::Migrations::from_files([(
+            "0001_in_use.up.sql",
+            "CREATE TABLE in_use (id int)",
+        )])
+    }
+    let spec = TestSpec {
+        name: "lifecycle::in_use",
+        migrations: Some(migrations),
+        fixtures: &[],
+        transaction: false,
+    };
+    // Build the template once.
+    Harness::setup(spec).run_test(|_| ());
+    let fp = migrations().unwrap().fingerprint();
+    let template = format!("tusk_tpl_{}", &fp[..24]);
+    // A session on the template (as the builder's own can be, for a
+    // moment, on a loaded machine), for longer than the server's own 5 s
+    // wait in CREATE DATABASE.
+    let url = tusk::testing::server_url().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let holder = rt.block_on(async {
+        let admin = tusk::connect(&url).await.unwrap();
+        admin
+            .simple_query(&format!(
+                "ALTER DATABASE \"{template}\" ALLOW_CONNECTIONS true"
+            ))
+            .await
+            .unwrap();
+        let mut config = tusk::Config::parse(&url).unwrap();
+        config.set_dbname(&template);
+        let holder = tusk::connect_with(&config).await.unwrap();
+        admin
+            .simple_query(&format!(
+                "ALTER DATABASE \"{template}\" ALLOW_CONNECTIONS false"
+            ))
+            .await
+            .unwrap();
+        holder
+    });
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(7));
+        rt.block_on(async move {
+            let _ = holder.close().await;
+        });
+    });
+    let started = std::time::Instant::now();
+    let h = Harness::setup(spec);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5));
+    h.run_test(|_| ());
+    release.join().unwrap();
+}
