@@ -252,3 +252,72 @@ fn bad_input_gets_a_clear_error() {
     assert_eq!(code, 1);
     assert!(err.starts_with("tusk: "), "{err}");
 }
+
+/// Runs `tusk ARGS` on a pseudo-terminal (util-linux `script`); returns
+/// what the terminal showed (stdout and stderr together).
+fn on_a_terminal(args: &[&str]) -> String {
+    let mut command = String::from(env!("CARGO_BIN_EXE_tusk"));
+    for a in args {
+        command.push_str(&format!(" '{}'", a.replace('\'', "'\\''")));
+    }
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("util-linux script");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_progress_line_shows_on_a_terminal_only_and_not_with_quiet() {
+    let db = tusk_testkit::db();
+    table(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("many.csv");
+    let rows: String = (1..=50_000).map(|i| format!("{i},name {i}\n")).collect();
+    std::fs::write(&csv, rows).unwrap();
+    let url = db.url();
+    let file = csv.to_str().unwrap();
+    let shown = on_a_terminal(&[
+        "copy",
+        "in",
+        "items",
+        "--columns",
+        "id,name",
+        "--format",
+        "csv",
+        "-f",
+        file,
+        "--url",
+        &url,
+    ]);
+    assert!(
+        shown.contains("\r\x1b[2K["),
+        "a bar with a total: {shown:?}"
+    );
+    assert!(shown.contains("100%") || shown.contains("%  "), "{shown:?}");
+    assert!(shown.contains("COPY 50000 rows"), "{shown:?}");
+    db.psql("TRUNCATE items").unwrap();
+    let quiet = on_a_terminal(&[
+        "copy",
+        "in",
+        "items",
+        "--columns",
+        "id,name",
+        "--format",
+        "csv",
+        "-f",
+        file,
+        "--quiet",
+        "--url",
+        &url,
+    ]);
+    assert!(!quiet.contains('\x1b'), "--quiet draws nothing: {quiet:?}");
+    assert!(quiet.contains("COPY 50000 rows"), "{quiet:?}");
+}
