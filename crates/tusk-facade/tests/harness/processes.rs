@@ -64,6 +64,34 @@ fn concurrent_processes_build_one_template() {
     });
 }
 
+#[test]
+fn a_role_that_cannot_create_databases_gets_a_setup_error_that_says_so() {
+    let cluster = tusk_testkit::Cluster::start().unwrap();
+    cluster
+        .psql("postgres", "CREATE ROLE nocreate LOGIN NOCREATEDB")
+        .unwrap();
+    let url = format!(
+        "postgresql://nocreate@127.0.0.1:{}/postgres",
+        cluster.port()
+    );
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "attribute::no_migrations_gives_an_empty_database",
+            "--test-threads=1",
+        ])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("setup failed"), "{text}");
+    assert!(
+        text.contains("permission denied to create database"),
+        "{text}"
+    );
+}
+
 /// `Command::spawn` with piped output, to wait for later.
 trait OutputAsync {
     fn output_async(&mut self) -> std::process::Child;
