@@ -24,6 +24,10 @@
 //! | `tusk seed` | applies `seeds/*.sql` in order, once each ([`migrate`]) |
 //! | `tusk cron add\|list\|run\|pause\|resume\|remove\|history\|prune\|worker\|next` | jobs in a table on a cron schedule, run by any number of workers ([`cron`], `docs/cron.md`) |
 //! | `tusk inspect [--json] [--schema NAME] [--diff URL_A URL_B]` | what a database holds, read from pg_catalog in one round trip, or the drift between two ([`inspect`]) |
+//! | `tusk listen CHANNEL... [--json] [--count N]` | notifications as they arrive, one per line (JSON lines with `--json`), surviving reconnects ([`listen`]) |
+//! | `tusk copy in TABLE \| copy out (TABLE \| --query SQL)` | COPY with a file or stdin/stdout, text/csv/binary, a progress line on a terminal ([`copy`]) |
+//! | `tusk doctor [--json] [--pool-size N] [--instances N]` | the server's version and the settings that matter (timeouts, connections against the pools, TLS, password hashing, memory), each finding with why and what to do ([`doctor`]) |
+//! | `tusk completions bash\|zsh\|fish\|elvish\|powershell` | a shell completion script on stdout (clap_complete) |
 //! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
@@ -33,11 +37,14 @@
 
 #![warn(missing_docs)]
 
+pub mod copy;
 pub mod cron;
 pub mod dev;
+pub mod doctor;
 mod error;
 pub mod inspect;
 pub mod json;
+pub mod listen;
 pub mod lite;
 pub mod metrics;
 pub mod migrate;
@@ -81,6 +88,28 @@ pub enum Command {
     /// Show what a database holds (schemas, tables, columns, indexes,
     /// constraints, views, types, triggers, policies), from pg_catalog
     Inspect(inspect::InspectArgs),
+    /// Print notifications (LISTEN) as they arrive, one per line
+    Listen(listen::ListenArgs),
+    /// COPY rows in or out: a table or a query, a file or stdin/stdout,
+    /// text, csv or binary
+    Copy {
+        /// in or out
+        #[command(subcommand)]
+        action: copy::CopyAction,
+    },
+    /// Check the server's settings that matter to an application, TLS and
+    /// the pool's size: each finding says why and what to do (exit code 3
+    /// on an error)
+    Doctor(doctor::DoctorArgs),
+    /// Print a shell completion script: `tusk completions bash >
+    /// ~/.local/share/bash-completion/completions/tusk`, `tusk completions
+    /// zsh > ~/.zfunc/_tusk`, `tusk completions fish >
+    /// ~/.config/fish/completions/tusk.fish`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Manage the local development cluster (the default database)
     Dev {
         /// start, stop or status
@@ -234,6 +263,36 @@ pub fn run_with(
             }
             let url = resolve_url(&args.conn, ctx, err)?;
             block_on(inspect::run(&url, &args, out))?;
+            Ok(0)
+        }
+        Command::Listen(args) => {
+            let url = resolve_url(&args.conn, ctx, err)?;
+            block_on(listen::run(&url, &args, out, err))?;
+            Ok(0)
+        }
+        Command::Copy { action } => {
+            let conn = match &action {
+                copy::CopyAction::In(a) => &a.common.conn,
+                copy::CopyAction::Out(a) => &a.common.conn,
+            };
+            let url = resolve_url(conn, ctx, err)?;
+            match &action {
+                copy::CopyAction::In(a) => block_on(copy::copy_in(&url, a, out, err))?,
+                copy::CopyAction::Out(a) => block_on(copy::copy_out(&url, a, out, err))?,
+            }
+            Ok(0)
+        }
+        Command::Doctor(args) => {
+            let url = resolve_url(&args.conn, ctx, err)?;
+            block_on(doctor::run(&url, &args, out))
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            // Into memory first: clap_complete panics on a failed write
+            // (`tusk completions bash | head` closes the pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "tusk", &mut script);
+            out.write_all(&script).map_err(error::write_err)?;
             Ok(0)
         }
         Command::Dev { action } => dev::command(action, &ctx.dev_dir()?, out),

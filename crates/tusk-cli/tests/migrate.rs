@@ -473,3 +473,24 @@ fn a_killed_deployer_leaves_no_statement_running() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("applied 1 long ("), "{out}");
 }
+
+#[test]
+fn a_lite_url_is_refused_with_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    std::fs::write(
+        dir.path().join("migrations/0001_t.up.sql"),
+        "CREATE TABLE t (id int);\n",
+    )
+    .unwrap();
+    for args in [
+        &["migrate", "up", "--url", "lite:memory"][..],
+        &["migrate", "status", "--url", "lite:///tmp/x"][..],
+        &["seed", "--url", "lite:memory"][..],
+    ] {
+        let (code, out, err) = tusk(dir.path(), args);
+        assert_eq!(code, 1, "{args:?}: {out}");
+        assert!(err.contains("do not run on tusk-lite"), "{err}");
+        assert!(err.contains("advisory lock"), "{err}");
+    }
+}

@@ -40,6 +40,15 @@
 //! jobs in a table on cron schedules in IANA time zones, SQL or Rust
 //! handlers, run by any number of workers (docs/cron.md).
 //!
+//! With the feature `test` (for dev-dependencies): `#[tusk::test]`, a
+//! fresh database per test cloned from a template the migrations built
+//! once, or one rolled-back transaction per test; fixtures; a check that
+//! no pooled connection was left checked out; with `insta`, snapshots of
+//! query results ([`testing`], docs/testing.md).
+//!
+//! With the feature `sea-query`: `stmt.build_tusk()` ([`sea_query`]) runs
+//! sea-query statements with their values as real bind parameters.
+//!
 //! The driver's optional features pass through: the `with-*` type
 //! mappings, and `arrow` (off by default) for `Executor::query_arrow`,
 //! results as Arrow record batches.
@@ -103,7 +112,30 @@ pub mod cron {
 #[doc = include_str!("../../../docs/cron.md")]
 mod cron_md {}
 
+/// `#[tusk::test]`: an async test with a database of its own (feature
+/// `test`). See [`testing`] and docs/testing.md.
+///
+/// Attributes: `migrations = "dir"` or `migrations = false` (default:
+/// `./migrations` when it exists), `fixtures = ["a.sql", ..]`,
+/// `fixtures_dir = "tests/fixtures"`, `transaction`.
+#[cfg(feature = "test")]
+pub use tusk_macros::test;
+
+/// sea-query statements with their values as bind parameters (feature
+/// `sea-query`).
+#[cfg(feature = "sea-query")]
+pub mod sea_query;
+
+/// Support for `#[tusk::test]` (feature `test`).
+#[cfg(feature = "test")]
+pub mod testing;
+
 /// docs/notifications.md, whose examples compile as doctests here.
 #[cfg(all(doctest, feature = "listen"))]
 #[doc = include_str!("../../../docs/notifications.md")]
 mod notifications_md {}
+
+/// docs/testing.md, whose examples compile as doctests here.
+#[cfg(all(doctest, feature = "insta"))]
+#[doc = include_str!("../../../docs/testing.md")]
+mod testing_md {}

@@ -9,6 +9,20 @@ use syn::{parse_macro_input, Data, DeriveInput, Fields, LitStr, Path, Type};
 
 mod case;
 mod embed;
+mod test_attr;
+
+/// `#[tusk::test]`: an async test given a database of its own, cloned from
+/// a template the migrations built once (or, with `transaction`, one
+/// connection in a transaction rolled back at the end). Documented on
+/// `tusk::test` and in docs/testing.md.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = parse_macro_input!(item as syn::ItemFn);
+    match test_attr::expand(attr.into(), item) {
+        Ok(ts) => ts.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
 
 /// `tusk::migrate!("migrations")`: embeds every `.sql` file of the
 /// directory (relative to the crate's `Cargo.toml`) in the binary and

@@ -216,6 +216,16 @@ impl Common {
             url: self.url.clone(),
         };
         let url = resolve_url(&conn, ctx, err)?;
+        if url.trim_start().starts_with("lite:") {
+            return Err(Error::Usage(
+                "tusk migrate and tusk seed do not run on tusk-lite (lite: URLs) yet: they hold \
+                 an advisory lock and read pg_backend_pid(), current_setting(), set_config() and \
+                 to_regclass(), which tusk-lite does not have. Serve the database with \
+                 `tusk lite serve` and apply the SQL with `tusk query`, or migrate a PostgreSQL \
+                 server"
+                    .into(),
+            ));
+        }
         Ok(tusk::Config::parse(&url).map_err(tusk::Error::from)?)
     }
 }
