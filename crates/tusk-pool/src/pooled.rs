@@ -157,7 +157,15 @@ impl tusk::Executor for PooledConnection {
         &'a self,
         request: tusk::executor::Request<'a>,
     ) -> impl std::future::Future<Output = Result<tusk::executor::Reply, Error>> + Send + 'a {
-        observe::run_request(&self.inner, &self.state, self.meta(), self.conn(), request)
+        // Boxed, see `Pool`'s `run`: the driver's query methods copy an
+        // inline future several times over.
+        Box::pin(observe::run_request(
+            &self.inner,
+            &self.state,
+            self.meta(),
+            self.conn(),
+            request,
+        ))
     }
 }
 
@@ -226,7 +234,13 @@ impl tusk::Executor for PooledTransaction<'_> {
         &'a self,
         request: tusk::executor::Request<'a>,
     ) -> impl std::future::Future<Output = Result<tusk::executor::Reply, Error>> + Send + 'a {
-        observe::run_request(self.inner, self.state, &self.meta, &self.tx, request)
+        Box::pin(observe::run_request(
+            self.inner,
+            self.state,
+            &self.meta,
+            &self.tx,
+            request,
+        ))
     }
 }
 
