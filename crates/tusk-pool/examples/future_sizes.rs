@@ -14,7 +14,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let pool = Pool::new(PoolConfig::builder().url("postgresql://x@localhost/x")?.build())?;
+        let pool = Pool::new(
+            PoolConfig::builder()
+                .url("postgresql://x@localhost/x")?
+                .build(),
+        )?;
         let aid = 1i32;
         println!("acquire: {} bytes", std::mem::size_of_val(&pool.acquire()));
         println!(

@@ -86,7 +86,11 @@ async fn measure(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let url = args.next();
-    let n: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(20_000);
+    let n: u64 = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(20_000);
     let db;
     let url = match url {
         Some(u) if u != "-" => u,
