@@ -173,15 +173,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                  FROM pg_catalog.pg_prepared_statement() s WHERE s.from_sql",
             ),
             (
-                "guard: srf in the target list",
-                "SELECT pg_catalog.concat('x', (pg_catalog.pg_prepared_statement()).name)::pg_catalog.int4 \
-                 WHERE false",
-            ),
-            (
-                "trivial SELECT 1",
-                "SELECT 1",
-            ),
-            (
                 "guard: bare srf scan",
                 "SELECT FROM pg_catalog.pg_prepared_statement() s WHERE s.from_sql",
             ),
@@ -203,6 +194,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cases.push(("full reset without guard".into(), How::Carried(leak(&no_guard))));
         let mut row_guard = vec![begin];
         row_guard.extend(body);
+        // The guard the pool sends (`NO_SQL_PREPARED` in src/reset.rs).
         row_guard.push(guards[1].1);
         row_guard.push("COMMIT");
         cases.push((
