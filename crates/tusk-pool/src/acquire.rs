@@ -150,7 +150,9 @@ pub(crate) async fn attempt(
     }
     if let Some(res) = inner.reserve() {
         if inner.breaker_allows() {
-            match tokio::time::timeout_at(deadline.into(), inner.open(res)).await {
+            // Boxed: a connect's future is kilobytes, and inline it made
+            // every acquire's future as large (copied at each call).
+            match tokio::time::timeout_at(deadline.into(), Box::pin(inner.open(res))).await {
                 Ok(Ok(c)) => return Ok(Some(c)),
                 Ok(Err(e)) => {
                     if policy::is_permanent_connect_error(&e) || e.kind() == ErrorKind::Closed {

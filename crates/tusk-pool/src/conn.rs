@@ -98,6 +98,9 @@ pub(crate) struct HandleState {
     /// A statement failed with 25006 (read-only transaction): on return,
     /// the pool asks the server whether it really is read-only.
     pub(crate) read_only_check: AtomicBool,
+    /// A request of this checkout was answered (its carried session
+    /// reset, if any, went through).
+    pub(crate) answered: AtomicBool,
 }
 
 /// What the pool learned about a connection's use, read when it comes back.

@@ -404,6 +404,38 @@ impl Inner {
         }
     }
 
+    /// Counts a connection out of the pool (as [`Inner::discard`] does)
+    /// while its holder still has it: a pooled connection whose carried
+    /// reset failed (the driver closed it) makes room for its
+    /// replacement, and drops it later.
+    pub(crate) fn forget(&self, c: &Conn, reason: CloseReason) {
+        self.mark_returned(c);
+        let m = &self.metrics;
+        m.bytes_sent
+            .fetch_add(c.conn.bytes_sent().saturating_sub(c.bytes_seen.0), Relaxed);
+        m.bytes_received.fetch_add(
+            c.conn.bytes_received().saturating_sub(c.bytes_seen.1),
+            Relaxed,
+        );
+        m.closed(reason);
+        {
+            let mut reg = self.registry.lock();
+            if let Some(i) = reg.iter().position(|x| x.id == c.meta.id) {
+                reg.swap_remove(i);
+            }
+        }
+        tracing::debug!(
+            connection = c.meta.id,
+            reason = reason.label(),
+            "closing a pooled connection"
+        );
+        self.live.fetch_sub(1, AcqRel);
+        self.total.fetch_sub(1, AcqRel);
+        self.wake_supervisor.notify_one();
+        self.returned.notify_waiters();
+        self.notify_shared();
+    }
+
     /// Closes a connection whose `live` count was already taken off.
     pub(crate) fn close_counted(&self, c: Conn, reason: CloseReason) {
         let mut c = c;

@@ -143,7 +143,7 @@ impl Pool {
         location: &'static Location<'static>,
     ) -> Result<PooledConnection, Error> {
         let c = acquire::acquire(&self.inner, location).await?;
-        Ok(PooledConnection::new(self.inner.clone(), c))
+        Ok(PooledConnection::new(self.inner.clone(), c, location))
     }
 
     /// Takes a connection and switches it to `role` (`SET ROLE`) with

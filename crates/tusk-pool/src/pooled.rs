@@ -1,13 +1,17 @@
 //! The handle `acquire` gives: a connection of one's own until dropped.
 
 use std::ops::Deref;
-use std::sync::Arc;
+use std::panic::Location;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tusk::{Error, ErrorKind, TransactionOptions};
 
 use crate::conn::{Conn, HandleState};
 use crate::inner::Inner;
+use crate::metrics::CloseReason;
 use crate::observe;
 
 /// A connection taken from the pool; it goes back when dropped.
@@ -20,44 +24,162 @@ use crate::observe;
 ///
 /// Statements run through the `Deref` target directly (`(*conn).query(..)`)
 /// bypass the pool's bookkeeping: their session changes are not reset.
+///
+/// The first statement carries the session reset of the connection's
+/// previous holder. If that reset fails (the server refused it, or an
+/// administrator terminated the backend), the statement provably did not
+/// run: it runs again on another connection swapped in under this handle
+/// (docs/pool.md, "Reset on return"), and [`id`](Self::id) changes.
 pub struct PooledConnection {
     pub(crate) inner: Arc<Inner>,
     pub(crate) conn: Option<Conn>,
+    /// Connections swapped in, in order, when the first statement found
+    /// the connection before it unusable (its carried session reset
+    /// failed: the statement provably did not run); the last is in use,
+    /// the others are already closed and counted out of the pool.
+    swapped: OnceLock<Box<Link>>,
+    /// One swap at a time.
+    swapping: tokio::sync::Mutex<()>,
+    /// The connection in use was counted out of the pool and no other
+    /// could be had: nothing goes back on drop.
+    lost: AtomicBool,
+    location: &'static Location<'static>,
     pub(crate) state: HandleState,
+}
+
+/// A connection swapped in (see [`PooledConnection::swapped`]).
+struct Link {
+    conn: Conn,
+    next: OnceLock<Box<Link>>,
+}
+
+impl Link {
+    fn last_mut(&mut self) -> &mut Conn {
+        if self.next.get().is_some() {
+            match self.next.get_mut() {
+                Some(n) => n.last_mut(),
+                None => &mut self.conn,
+            }
+        } else {
+            &mut self.conn
+        }
+    }
 }
 
 impl std::fmt::Debug for PooledConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PooledConnection")
-            .field("id", &self.conn.as_ref().map(|c| c.meta.id))
-            .field(
-                "process_id",
-                &self.conn.as_ref().map(|c| c.conn.process_id()),
-            )
+            .field("id", &self.active().map(|c| c.meta.id))
+            .field("process_id", &self.active().map(|c| c.conn.process_id()))
             .finish()
     }
 }
 
 impl PooledConnection {
-    pub(crate) fn new(inner: Arc<Inner>, conn: Conn) -> PooledConnection {
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        conn: Conn,
+        location: &'static Location<'static>,
+    ) -> PooledConnection {
         let state = HandleState::default();
-        state
-            .sticky
-            .store(conn.sticky.0, std::sync::atomic::Ordering::Relaxed);
+        state.sticky.store(conn.sticky.0, Relaxed);
         PooledConnection {
             inner,
             conn: Some(conn),
+            swapped: OnceLock::new(),
+            swapping: tokio::sync::Mutex::new(()),
+            lost: AtomicBool::new(false),
+            location,
             state,
         }
     }
 
-    pub(crate) fn meta(&self) -> &Arc<crate::conn::ConnMeta> {
+    /// The connection in use: the last one swapped in, else the first.
+    fn active(&self) -> Option<&Conn> {
+        let mut c = self.conn.as_ref()?;
+        let mut next = &self.swapped;
+        while let Some(l) = next.get() {
+            c = &l.conn;
+            next = &l.next;
+        }
+        Some(c)
+    }
+
+    /// The connection in use, from the fields (so the others stay free).
+    fn active_mut<'a>(
+        conn: &'a mut Option<Conn>,
+        swapped: &'a mut OnceLock<Box<Link>>,
+    ) -> Option<&'a mut Conn> {
+        if swapped.get().is_some() {
+            return swapped.get_mut().map(|l| l.last_mut());
+        }
+        conn.as_mut()
+    }
+
+    fn held(&self) -> &Conn {
         // Invariant: `conn` is only taken in Drop.
-        &self
-            .conn
-            .as_ref()
+        self.active()
             .expect("a PooledConnection holds its connection until dropped")
-            .meta
+    }
+
+    /// Replaces the connection `failed` (the one in use, whose carried
+    /// reset failed: closed by the driver) with another from the pool.
+    /// The failed one is counted out of the pool first, so a pool at
+    /// `max_size` has room for its replacement.
+    async fn swap(&self, failed: u64) -> Result<(), Error> {
+        let _one = self.swapping.lock().await;
+        let old = self.held();
+        if old.meta.id != failed || self.lost.load(Relaxed) {
+            // Swapped already (by a request running beside this one).
+            return if self.lost.load(Relaxed) {
+                Err(Error::new(
+                    ErrorKind::Connection,
+                    "this pooled connection's session could not be reset, and no other connection could be had",
+                ))
+            } else {
+                Ok(())
+            };
+        }
+        self.inner.forget(old, CloseReason::ResetFailed);
+        self.lost.store(true, Relaxed);
+        let c = crate::acquire::acquire(&self.inner, self.location).await?;
+        // What the failed statement marked was about the old connection.
+        self.state.evict.store(0, Relaxed);
+        self.state.sticky.fetch_or(c.sticky.0, Relaxed);
+        let mut tail = &self.swapped;
+        while let Some(l) = tail.get() {
+            tail = &l.next;
+        }
+        if let Err(link) = tail.set(Box::new(Link {
+            conn: c,
+            next: OnceLock::new(),
+        })) {
+            // (Unreachable: swaps are serialized.)
+            self.inner
+                .release(link.conn, crate::conn::Returned::default());
+            return Ok(());
+        }
+        self.lost.store(false, Relaxed);
+        Ok(())
+    }
+
+    /// Whether a request that failed with `e` may run again on another
+    /// connection: its carried session reset failed, so the server
+    /// provably skipped it, and nothing of this checkout ran before it
+    /// (a statement prepared on this connection would not exist on the
+    /// next: prepared statements are not run again).
+    fn may_run_again(&self, e: &Error, request: &tusk::executor::Request<'_>) -> bool {
+        use tusk::executor::Request;
+        if !e.not_run() || self.state.answered.load(Relaxed) {
+            return false;
+        }
+        match request {
+            Request::Query(q, _) | Request::Stream(q, _) | Request::Execute(q, _) => {
+                q.sql().is_some()
+            }
+            Request::Simple(_) => true,
+            Request::Batch(b) => b.statements().all(|(q, _)| q.sql().is_some()),
+        }
     }
 
     /// A token that cancels this holder's running query from anywhere. It
@@ -68,29 +190,26 @@ impl PooledConnection {
     }
 
     fn conn(&self) -> &tusk::Connection {
-        // Invariant: `conn` is only taken in Drop.
-        &self
-            .conn
-            .as_ref()
-            .expect("a PooledConnection holds its connection until dropped")
-            .conn
+        &self.held().conn
     }
 
-    /// The pool's id for this connection (stable for its lifetime; shown in logs).
+    /// The pool's id for this connection (stable for its lifetime; shown
+    /// in logs). It changes if the first statement found the connection's
+    /// session reset failed and another connection was swapped in.
     pub fn id(&self) -> u64 {
-        self.conn.as_ref().map_or(0, |c| c.meta.id)
+        self.active().map_or(0, |c| c.meta.id)
     }
 
     /// The time left before this connection's maximum lifetime (it is
     /// closed when it comes back after that), if it has one.
     pub fn expires_in(&self) -> Option<Duration> {
-        let e = self.conn.as_ref()?.expires?;
+        let e = self.active()?.expires?;
         Some(e.saturating_duration_since(Instant::now()))
     }
 
     /// Closes the connection instead of returning it to the pool.
     pub fn close(self) {
-        self.state.set_evict(crate::metrics::CloseReason::Evicted);
+        self.state.set_evict(CloseReason::Evicted);
     }
 
     /// Starts a transaction (`BEGIN`) with the server's defaults.
@@ -103,8 +222,14 @@ impl PooledConnection {
         &mut self,
         opts: TransactionOptions,
     ) -> Result<PooledTransaction<'_>, Error> {
-        let PooledConnection { inner, conn, state } = self;
-        let c = conn.as_mut().ok_or_else(|| {
+        let PooledConnection {
+            inner,
+            conn,
+            swapped,
+            state,
+            ..
+        } = self;
+        let c = Self::active_mut(conn, swapped).ok_or_else(|| {
             Error::new(
                 ErrorKind::Closed,
                 "the pooled connection was already returned",
@@ -143,9 +268,19 @@ impl Deref for PooledConnection {
 
 impl Drop for PooledConnection {
     fn drop(&mut self) {
-        if let Some(c) = self.conn.take() {
+        // Every connection but the last swapped in was counted out of the
+        // pool when it was swapped out (and closed by the driver).
+        let mut active = self.conn.take();
+        let mut next = self.swapped.take();
+        while let Some(mut link) = next {
+            next = link.next.take();
+            active = Some(link.conn);
+        }
+        if self.lost.load(Relaxed) {
+            return;
+        }
+        if let Some(mut c) = active {
             let s = &self.state;
-            let mut c = c;
             c.sticky = s.sticky();
             self.inner.release(c, s.returned());
         }
@@ -157,7 +292,39 @@ impl tusk::Executor for PooledConnection {
         &'a self,
         request: tusk::executor::Request<'a>,
     ) -> impl std::future::Future<Output = Result<tusk::executor::Reply, Error>> + Send + 'a {
-        observe::run_request(&self.inner, &self.state, self.meta(), self.conn(), request)
+        // Boxed, see `Pool`'s `run`: the driver's query methods copy an
+        // inline future several times over.
+        Box::pin(async move {
+            // The first statement of a checkout carries the session reset;
+            // if that failed, the statement provably did not run and runs
+            // again on another connection (docs/pool.md, "Reset on return").
+            let mut retries = self.inner.hot.max_size.load(Relaxed);
+            loop {
+                let c = self.held();
+                let r = observe::run_request(
+                    &self.inner,
+                    &self.state,
+                    &c.meta,
+                    &*c.conn,
+                    request.clone(),
+                )
+                .await;
+                match r {
+                    Err(e) if retries > 0 && self.may_run_again(&e, &request) => {
+                        retries -= 1;
+                        self.inner.metrics.retries.fetch_add(1, Relaxed);
+                        tracing::debug!(error = %e, "the session reset in front of a pooled connection's first statement failed; running it on another connection");
+                        self.swap(c.meta.id).await?;
+                    }
+                    r => {
+                        if r.is_ok() {
+                            self.state.answered.store(true, Relaxed);
+                        }
+                        return r;
+                    }
+                }
+            }
+        })
     }
 }
 
@@ -226,7 +393,9 @@ impl tusk::Executor for PooledTransaction<'_> {
         &'a self,
         request: tusk::executor::Request<'a>,
     ) -> impl std::future::Future<Output = Result<tusk::executor::Reply, Error>> + Send + 'a {
-        observe::run_request(self.inner, self.state, &self.meta, &self.tx, request)
+        Box::pin(observe::run_request(
+            self.inner, self.state, &self.meta, &self.tx, request,
+        ))
     }
 }
 

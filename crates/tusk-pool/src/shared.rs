@@ -345,7 +345,11 @@ impl Executor for Pool {
             Request::Batch(batch) => !self.inner.hot.share.load(Relaxed) || batch_must_own(batch),
             r => !self.shares(r.sql()),
         };
-        async move {
+        // Boxed: the driver's query methods nest this future two deep and
+        // capture it before awaiting it (each layer holds it twice), so an
+        // inline future of some kilobytes was copied tens of kilobytes per
+        // call (`examples/future_sizes.rs`); a box moves a pointer.
+        Box::pin(async move {
             // A statement behind a session reset that failed provably did
             // not run (`Error::not_run`): it runs again on another
             // connection (the failed one is closed), as often as there are
@@ -380,7 +384,7 @@ impl Executor for Pool {
                     r => return r,
                 }
             }
-        }
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 //! request is, it runs on a reset session; its failure does not undo the
 //! reset; and a reset that fails runs nothing behind it.
 
-use tusk::{ErrorKind, Executor};
+use tusk::Executor;
 use tusk_pool::{Pool, ResetPolicy};
 use tusk_testkit::TestDb;
 
@@ -166,34 +166,45 @@ async fn a_reset_that_fails_runs_nothing_and_closes_the_connection() {
     })
     .await;
     drop(c);
-    // The next holder's first statement does not run: the reset failed.
+    // The next holder's first statement does not run on that session (the
+    // reset failed, the server skipped it, the driver closed it): it runs
+    // once, on a fresh connection swapped in under the holder.
     let c = next.await.unwrap().unwrap();
-    let e = c
-        .execute("INSERT INTO handover VALUES (9, 'must not run')", &[])
+    let failed = c.id();
+    let v: String = c
+        .query_scalar(
+            "INSERT INTO handover VALUES (9, coalesce(current_setting('app.tenant', true), '')) \
+             RETURNING v",
+            &[],
+        )
         .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
-    assert!(e.to_string().contains("session reset"), "{e}");
-    // Nor does anything after it on that connection.
-    assert!(c.execute("SELECT 1", &[]).await.is_err());
+        .unwrap();
+    assert_eq!(v, "", "ran on a session that was not reset");
+    assert_ne!(c.id(), failed, "the connection was swapped");
+    // And what follows runs on the fresh session too.
+    is_reset(&c, "after the swap").await;
     drop(c);
+    db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
+        .expect("grant");
     let fresh = crate::fresh(&db).await;
     let n: i64 = fresh
         .query_scalar("SELECT count(*) FROM handover", &[])
         .await
         .unwrap();
-    assert_eq!(n, 0, "the statement behind the failed reset ran");
-    db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
-        .expect("grant");
-    // The connection was replaced: the next holder is on a fresh session.
+    assert_eq!(n, 1, "the statement ran exactly once");
+    let s = pool.stats();
+    assert_eq!(s.created_total, 2, "the connection was replaced: {s:?}");
+    assert_eq!(s.size, 1, "the failed connection was counted out: {s:?}");
     is_reset(&pool, "on the replacement connection").await;
 }
 
-/// A carried reset that fails runs nothing behind it, whatever the shape
-/// of the next holder's first request: extended, simple protocol (whose
-/// reset cannot share its Sync group), a script, an atomic batch.
+/// A carried reset that fails runs nothing behind it on that session,
+/// whatever the shape of the next holder's first request: extended, simple
+/// protocol (whose reset cannot share its Sync group), a script, an atomic
+/// batch. The request runs once, on a fresh connection swapped in under
+/// the `acquire()` holder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_carried_reset_runs_no_first_request_of_any_shape() {
+async fn a_failing_carried_reset_runs_a_first_request_of_any_shape_once_on_a_fresh_session() {
     let db = crate::db();
     schema(&db);
     let pool = one(&db);
@@ -214,7 +225,9 @@ async fn a_failing_carried_reset_runs_no_first_request_of_any_shape() {
         .await;
         drop(c);
         let c = next.await.unwrap().unwrap();
-        let sql = format!("INSERT INTO handover VALUES ({id}, 'must not run')");
+        let sql = format!(
+            "INSERT INTO handover VALUES ({id}, coalesce(current_setting('app.tenant', true), ''))"
+        );
         let r = match shape {
             "execute" => c.execute(sql.as_str(), &[]).await.map(|_| ()),
             "simple" => c.simple_query(&sql).await.map(|_| ()),
@@ -228,19 +241,21 @@ async fn a_failing_carried_reset_runs_no_first_request_of_any_shape() {
                 c.batch(&b).await.map(|_| ())
             }
         };
-        let e = r.expect_err(shape);
-        assert_eq!(e.kind(), ErrorKind::Connection, "{shape}: {e}");
+        r.unwrap_or_else(|e| panic!("{shape}: {e}"));
         drop(c);
         db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
             .expect("grant");
-        // (Give a statement that did get through time to land.)
+        // (Give a statement that did get through twice time to land.)
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let fresh = crate::fresh(&db).await;
-        let n: i64 = fresh
-            .query_scalar("SELECT count(*) FROM handover WHERE id = $1", &[&id])
+        let rows: Vec<String> = fresh
+            .query("SELECT v FROM handover WHERE id = $1", &[&id])
             .await
-            .unwrap();
-        assert_eq!(n, 0, "{shape}: the statement behind the failed reset ran");
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(rows, [""], "{shape}: ran once, on a session that was reset");
     }
 }
 
@@ -341,4 +356,87 @@ async fn pool_query_after_an_administrator_terminated_the_backend_just_works() {
         .await;
         assert_eq!(r.unwrap_or_else(|e| panic!("round {round}: {e}")), "");
     }
+}
+
+/// The reset carried by an `acquire()` holder's first statement fails (the
+/// role may no longer run a function the reset calls): the statement
+/// provably did not run, so it runs on a fresh connection swapped in under
+/// the holder, who just gets its answer, once, and keeps the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acquire_behind_a_failed_reset_runs_its_first_statement_on_a_fresh_connection() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    let p = pool.clone();
+    let (id, r, again) = spoil_under_a_waiter(
+        &pool,
+        async |_| {
+            db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
+                .expect("revoke");
+        },
+        async move {
+            let c = p.acquire().await.unwrap();
+            let id = c.id();
+            let r = c
+                .query_scalar::<String>(
+                    "INSERT INTO handover VALUES (8, coalesce(current_setting('app.tenant', true), '')) \
+                     RETURNING v",
+                    &[],
+                )
+                .await;
+            let again = c.query_scalar::<i32>("SELECT 1", &[]).await;
+            (id, r, again)
+        },
+    )
+    .await;
+    db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
+        .expect("grant");
+    assert_eq!(r.unwrap(), "", "ran on a fresh session");
+    assert_eq!(again.unwrap(), 1, "the holder keeps a working connection");
+    let s = pool.stats();
+    assert_eq!(s.created_total, 2, "the connection was replaced: {s:?}");
+    assert!(s.retries_total >= 1, "{s:?}");
+    let n: i64 = pool
+        .query_scalar("SELECT count(*) FROM handover WHERE id = 8", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "ran exactly once");
+    assert_ne!(id, 0);
+}
+
+/// An administrator terminates the backend of a connection in use; the
+/// `acquire()` holder who queued behind it runs its first statement, which
+/// carries that connection's reset, and it just works, on a fresh
+/// connection, round after round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acquire_after_an_administrator_terminated_the_backend_just_works() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    for round in 0..5 {
+        let p = pool.clone();
+        let admin = crate::fresh(&db).await;
+        let r = spoil_under_a_waiter(
+            &pool,
+            async |pid| {
+                let ok: bool = admin
+                    .query_scalar("SELECT pg_terminate_backend($1)", &[&pid])
+                    .await
+                    .unwrap();
+                assert!(ok);
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            },
+            async move {
+                let c = p.acquire().await?;
+                c.query_scalar::<String>(
+                    "SELECT coalesce(current_setting('app.tenant', true), '')",
+                    &[],
+                )
+                .await
+            },
+        )
+        .await;
+        assert_eq!(r.unwrap_or_else(|e| panic!("round {round}: {e}")), "");
+    }
+    assert_eq!(pool.stats().size, 1);
 }

@@ -1,0 +1,221 @@
+//! Measures what a session reset costs the server: backend CPU time per
+//! checkout (the backend's own user + system time from `/proc`, so the
+//! server must run on this machine), one connection, one query at a time,
+//! for the point select alone and for the point select behind several
+//! resets sent the way the pool sends them (queued, carried by the
+//! statement) or the way deadpool-postgres's `RecyclingMethod::Clean`
+//! does (a simple Query of its own, a round trip).
+//!
+//! ```text
+//! cargo run --release -p tusk-pool --example reset_cost [URL] [ITERATIONS]
+//! ```
+//!
+//! With no URL, a throwaway cluster (tusk-testkit) with a small
+//! `pgbench_accounts` table.
+
+use std::time::Instant;
+
+use tusk::Executor;
+
+/// deadpool-postgres's `RecyclingMethod::Clean`, one simple Query.
+const DEADPOOL_CLEAN: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; \
+     UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";
+
+const SELECT: &str = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+
+/// Backend CPU time in clock ticks (utime + stime).
+fn backend_ticks(pid: i32) -> Result<u64, Box<dyn std::error::Error>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name may hold spaces: fields start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest[0] is field 3 (state); utime is field 14, stime 15.
+    let utime: u64 = f.get(11).ok_or("stat")?.parse()?;
+    let stime: u64 = f.get(12).ok_or("stat")?.parse()?;
+    Ok(utime + stime)
+}
+
+fn leak(parts: &[&str]) -> &'static [&'static str] {
+    let v: Vec<&'static str> = parts
+        .iter()
+        .map(|s| &*Box::leak(s.to_string().into_boxed_str()))
+        .collect();
+    Box::leak(v.into_boxed_slice())
+}
+
+enum How {
+    Alone,
+    Carried(&'static [&'static str]),
+    Separate(&'static str),
+}
+
+async fn measure(
+    conn: &tusk::Connection,
+    how: &How,
+    n: u64,
+    rows: i32,
+) -> Result<(f64, f64), Box<dyn std::error::Error>> {
+    let pid = conn.process_id();
+    let mut aid = 1i32;
+    let mut once = async || -> Result<(), Box<dyn std::error::Error>> {
+        aid = aid % rows + 1;
+        match how {
+            How::Alone => {}
+            How::Carried(parts) => conn.queue_session_reset(parts)?,
+            How::Separate(sql) => {
+                conn.simple_query(sql).await?;
+            }
+        }
+        let _: i32 = conn.query_scalar(SELECT, &[&aid]).await?;
+        Ok(())
+    };
+    for _ in 0..n / 10 {
+        once().await?;
+    }
+    let t0 = backend_ticks(pid)?;
+    let w0 = Instant::now();
+    for _ in 0..n {
+        once().await?;
+    }
+    let wall = w0.elapsed().as_secs_f64() / n as f64 * 1e6;
+    let ticks = backend_ticks(pid)? - t0;
+    // 100 ticks a second on Linux.
+    Ok((ticks as f64 * 10_000.0 / n as f64, wall))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let url = args.next();
+    let n: u64 = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(20_000);
+    let db;
+    let url = match url {
+        Some(u) if u != "-" => u,
+        _ => {
+            db = tusk_testkit::Cluster::shared().database()?;
+            db.url()
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let conn = tusk::connect(&url).await?;
+        let rows: i32 = match conn
+            .query_scalar::<i64>("SELECT count(*) FROM pgbench_accounts", &[])
+            .await
+        {
+            Ok(r) => i32::try_from(r)?.max(1),
+            Err(_) => {
+                conn.simple_query(
+                    "CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, abalance int); \
+                     INSERT INTO pgbench_accounts SELECT g, 0 FROM generate_series(1, 100000) g",
+                )
+                .await?;
+                100_000
+            }
+        };
+        let cached: usize = std::env::var("RESET_COST_CACHED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        for i in 0..cached {
+            let sql = format!("SELECT abalance + {i} FROM pgbench_accounts WHERE aid = $1");
+            let _: Option<i32> = conn.query_opt(&sql, &[&1i32]).await?.map(|r| r.get(0));
+        }
+        let guard = "SELECT (CASE WHEN EXISTS (SELECT FROM \
+             pg_catalog.pg_prepared_statements WHERE from_sql) THEN 'a SQL-level prepared statement \
+             made out of the pool''s sight survived the session reset' ELSE '0' END)::pg_catalog.int4";
+        let begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
+        let body = [
+            "RESET ALL",
+            "SET SESSION AUTHORIZATION DEFAULT",
+            "CLOSE ALL",
+            "UNLISTEN *",
+            "SELECT pg_catalog.pg_advisory_unlock_all()",
+            "DISCARD TEMP",
+            "DISCARD SEQUENCES",
+        ];
+        let mut full = vec![begin];
+        full.extend(body);
+        full.push(guard);
+        full.push("COMMIT");
+        let mut cases: Vec<(String, How)> = vec![
+            ("select alone".into(), How::Alone),
+            ("pool full reset (carried)".into(), How::Carried(leak(&full))),
+            (
+                "deadpool Clean (own round trip)".into(),
+                How::Separate(DEADPOOL_CLEAN),
+            ),
+            (
+                "BEGIN; COMMIT (carried)".into(),
+                How::Carried(leak(&[begin, "COMMIT"])),
+            ),
+        ];
+        for s in body.iter().chain([&guard]) {
+            cases.push((
+                format!("BEGIN; {}; COMMIT", &s[..s.len().min(40)]),
+                How::Carried(leak(&[begin, s, "COMMIT"])),
+            ));
+        }
+        let guards = [
+            (
+                "guard: function, not the view",
+                "SELECT (CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_prepared_statement() s \
+                 WHERE s.from_sql) THEN 'x' ELSE '0' END)::pg_catalog.int4",
+            ),
+            (
+                "guard: a row per statement, no sublink",
+                "SELECT pg_catalog.concat('a SQL-level prepared statement survived: ', s.name)::pg_catalog.int4 \
+                 FROM pg_catalog.pg_prepared_statement() s WHERE s.from_sql",
+            ),
+            (
+                "guard: bare srf scan",
+                "SELECT FROM pg_catalog.pg_prepared_statement() s WHERE s.from_sql",
+            ),
+            (
+                "guard + unlock_all, one SELECT",
+                "SELECT pg_catalog.pg_advisory_unlock_all(), (SELECT pg_catalog.concat('x', s.name)::pg_catalog.int4 \
+                 FROM pg_catalog.pg_prepared_statement() s WHERE s.from_sql LIMIT 1)",
+            ),
+        ];
+        for (name, g) in guards {
+            cases.push((
+                format!("BEGIN; {name}; COMMIT"),
+                How::Carried(leak(&[begin, g, "COMMIT"])),
+            ));
+        }
+        let mut no_guard = vec![begin];
+        no_guard.extend(body);
+        no_guard.push("COMMIT");
+        cases.push(("full reset without guard".into(), How::Carried(leak(&no_guard))));
+        let mut row_guard = vec![begin];
+        row_guard.extend(body);
+        // The guard the pool sends (`NO_SQL_PREPARED` in src/reset.rs).
+        row_guard.push(guards[1].1);
+        row_guard.push("COMMIT");
+        cases.push((
+            "pool full reset, row guard".into(),
+            How::Carried(leak(&row_guard)),
+        ));
+        let only = std::env::var("RESET_COST_ONLY").ok();
+        if let Some(o) = &only {
+            cases.retain(|(name, how)| matches!(how, How::Alone) || name.contains(o.as_str()));
+        }
+        let mut base = 0.0;
+        for (name, how) in &cases {
+            let (cpu, wall) = measure(&conn, how, n, rows).await?;
+            if matches!(how, How::Alone) {
+                base = cpu;
+            }
+            println!(
+                "{name:<55} backend {cpu:>6.1} us/checkout (+{:>5.1})  wall {wall:>6.1} us",
+                cpu - base
+            );
+        }
+        Ok(())
+    })
+}
