@@ -8,6 +8,9 @@
 //! statement needs one server connection, so it is a second trait,
 //! [`Prepare`], which a pool does not implement.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use futures_core::Future;
 use postgres_types::{FromSqlOwned, Type};
 
@@ -100,13 +103,13 @@ pub trait Executor: Send + Sync {
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send + 'a {
-        let f = self.run(Request::Query(query.into_query(), params));
-        async move {
-            match f.await? {
+        map(
+            self.run(Request::Query(query.into_query(), params)),
+            |r| match r? {
                 Reply::Rows(rows) => Ok(rows),
                 _ => Err(mismatch("rows")),
-            }
-        }
+            },
+        )
     }
 
     /// Runs a query and returns its rows as they arrive; memory stays
@@ -117,13 +120,13 @@ pub trait Executor: Send + Sync {
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<RowStream, Error>> + Send + 'a {
-        let f = self.run(Request::Stream(query.into_query(), params));
-        async move {
-            match f.await? {
+        map(
+            self.run(Request::Stream(query.into_query(), params)),
+            |r| match r? {
                 Reply::Stream(s) => Ok(s),
                 _ => Err(mismatch("a row stream")),
-            }
-        }
+            },
+        )
     }
 
     /// Runs a statement and returns the number of rows it affected.
@@ -133,13 +136,13 @@ pub trait Executor: Send + Sync {
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<u64, Error>> + Send + 'a {
-        let f = self.run(Request::Execute(query.into_query(), params));
-        async move {
-            match f.await? {
+        map(
+            self.run(Request::Execute(query.into_query(), params)),
+            |r| match r? {
                 Reply::Affected(n) => Ok(n),
                 _ => Err(mismatch("a row count")),
-            }
-        }
+            },
+        )
     }
 
     /// Runs SQL with the simple query protocol: several statements, no
@@ -149,13 +152,10 @@ pub trait Executor: Send + Sync {
         &'a self,
         sql: &'a str,
     ) -> impl Future<Output = Result<Vec<SimpleQueryMessage>, Error>> + Send + 'a {
-        let f = self.run(Request::Simple(sql));
-        async move {
-            match f.await? {
-                Reply::Simple(m) => Ok(m),
-                _ => Err(mismatch("simple query messages")),
-            }
-        }
+        map(self.run(Request::Simple(sql)), |r| match r? {
+            Reply::Simple(m) => Ok(m),
+            _ => Err(mismatch("simple query messages")),
+        })
     }
 
     /// Runs every statement of a batch in one flight; one result (or error)
@@ -165,13 +165,10 @@ pub trait Executor: Send + Sync {
         &'a self,
         batch: &'a Batch<'a>,
     ) -> impl Future<Output = Result<Vec<BatchResult>, Error>> + Send + 'a {
-        let f = self.run(Request::Batch(batch));
-        async move {
-            match f.await? {
-                Reply::Batch(r) => Ok(r),
-                _ => Err(mismatch("batch results")),
-            }
-        }
+        map(self.run(Request::Batch(batch)), |r| match r? {
+            Reply::Batch(r) => Ok(r),
+            _ => Err(mismatch("batch results")),
+        })
     }
 
     /// Runs a query that must return exactly one row.
@@ -181,9 +178,8 @@ pub trait Executor: Send + Sync {
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<Row, Error>> + Send + 'a {
-        let f = self.query(query, params);
-        async move {
-            let rows = f.await?;
+        map(self.query(query, params), |rows| {
+            let rows = rows?;
             let n = rows.len();
             let mut it = rows.into_iter();
             match (it.next(), n) {
@@ -193,7 +189,7 @@ pub trait Executor: Send + Sync {
                     format!("query_one expected exactly one row, the query returned {n}"),
                 )),
             }
-        }
+        })
     }
 
     /// Runs a query that returns zero or one row.
@@ -203,9 +199,8 @@ pub trait Executor: Send + Sync {
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<Option<Row>, Error>> + Send + 'a {
-        let f = self.query(query, params);
-        async move {
-            let rows = f.await?;
+        map(self.query(query, params), |rows| {
+            let rows = rows?;
             let n = rows.len();
             if n > 1 {
                 return Err(Error::new(
@@ -214,7 +209,7 @@ pub trait Executor: Send + Sync {
                 ));
             }
             Ok(rows.into_iter().next())
-        }
+        })
     }
 
     /// Runs a query that returns exactly one row and returns its first column.
@@ -224,9 +219,8 @@ pub trait Executor: Send + Sync {
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<T, Error>> + Send + 'a {
-        let f = self.query_one(query, params);
-        async move {
-            let row = f.await?;
+        map(self.query_one(query, params), |row| {
+            let row = row?;
             if row.is_empty() {
                 return Err(Error::new(
                     ErrorKind::RowCount,
@@ -234,7 +228,7 @@ pub trait Executor: Send + Sync {
                 ));
             }
             row.try_get::<T>(0usize)
-        }
+        })
     }
 
     /// Runs a query and returns its rows as `T` (a `#[derive(FromRow)]`
@@ -248,8 +242,9 @@ pub trait Executor: Send + Sync {
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<Vec<T>, Error>> + Send + 'a {
-        let f = self.query(query, params);
-        async move { f.await?.iter().map(T::from_row).collect() }
+        map(self.query(query, params), |rows| {
+            rows?.iter().map(T::from_row).collect()
+        })
     }
 
     /// Runs a query that must return exactly one row, as `T`.
@@ -259,8 +254,7 @@ pub trait Executor: Send + Sync {
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<T, Error>> + Send + 'a {
-        let f = self.query_one(query, params);
-        async move { T::from_row(&f.await?) }
+        map(self.query_one(query, params), |row| T::from_row(&row?))
     }
 
     /// Runs a query that returns zero or one row, as `T`.
@@ -270,8 +264,9 @@ pub trait Executor: Send + Sync {
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<Option<T>, Error>> + Send + 'a {
-        let f = self.query_opt(query, params);
-        async move { f.await?.as_ref().map(T::from_row).transpose() }
+        map(self.query_opt(query, params), |row| {
+            row?.as_ref().map(T::from_row).transpose()
+        })
     }
 
     /// Runs a query and returns its rows as `T` as they arrive, with the
@@ -282,8 +277,9 @@ pub trait Executor: Send + Sync {
         query: impl IntoQuery<'a> + Send + 'a,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<RowStreamAs<T>, Error>> + Send + 'a {
-        let f = self.query_stream(query, params);
-        async move { Ok(RowStreamAs::new(f.await?)) }
+        map(self.query_stream(query, params), |s| {
+            Ok(RowStreamAs::new(s?))
+        })
     }
 
     /// Runs a query and returns its rows as Arrow record batches of at
@@ -309,11 +305,7 @@ pub trait Executor: Send + Sync {
         &'a self,
         sql: &'a str,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        let f = self.simple_query(sql);
-        async move {
-            f.await?;
-            Ok(())
-        }
+        map(self.simple_query(sql), |r| r.map(drop))
     }
 
     /// The old name of [`execute_script`](Self::execute_script).
@@ -351,6 +343,42 @@ pub trait Prepare: Executor {
         sql: &'a str,
     ) -> impl Future<Output = Result<Statement, Error>> + Send + 'a {
         self.prepare_typed(sql, &[])
+    }
+}
+
+/// `fut`'s output passed through `f`, as a future. The provided query
+/// methods use it rather than an `async` block awaiting a future it
+/// captured: such a block holds the inner future twice (the capture and
+/// the awaited copy), so each layer (`query_scalar` over `query_one` over
+/// `query`) doubled the size of what every caller's `await` moves
+/// (`examples/future_sizes.rs`: `query_scalar` was 5,112 bytes).
+fn map<F: Future, T>(
+    fut: F,
+    f: impl FnOnce(F::Output) -> T,
+) -> Map<F, impl FnOnce(F::Output) -> T> {
+    Map { fut, f: Some(f) }
+}
+
+pin_project_lite::pin_project! {
+    /// The future [`map`] returns.
+    struct Map<F, G> {
+        #[pin]
+        fut: F,
+        f: Option<G>,
+    }
+}
+
+impl<F: Future, G: FnOnce(F::Output) -> T, T> Future for Map<F, G> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let this = self.project();
+        let out = std::task::ready!(this.fut.poll(cx));
+        let f = this
+            .f
+            .take()
+            .expect("a query future polled after it finished");
+        Poll::Ready(f(out))
     }
 }
 
