@@ -75,6 +75,43 @@ macro_rules! async_handle {
                 Ok(Transaction(Arc::new(TxCore::new(parent, nested, isolation, read_only, deferrable)?)))
             }
 
+            /// `COPY ... FROM STDIN` from `source` (bytes, str, a file object,
+            /// or an iterable or async iterable of bytes/str), with
+            /// backpressure; `table_or_sql` is a table name (quoted here) or a
+            /// whole COPY statement. Returns the rows copied.
+            #[pyo3(signature = (table_or_sql, source, *, format=None, columns=None, schema_name=None, delimiter=None, null=None, header=None, quote=None, escape=None, encoding=None, freeze=None, force_not_null=None, force_null=None, r#where=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn copy_in<'py>(&self, py: Python<'py>, table_or_sql: &str, source: &Bound<'py, PyAny>, format: Option<String>, columns: Option<Vec<String>>, schema_name: Option<String>, delimiter: Option<String>, null: Option<String>, header: Option<bool>, quote: Option<String>, escape: Option<String>, encoding: Option<String>, freeze: Option<bool>, force_not_null: Option<Vec<String>>, force_null: Option<Vec<String>>, r#where: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+                let o = super::copy::options(format, columns, schema_name, delimiter, null, header, quote, escape, encoding, freeze, None, force_not_null, force_null, r#where);
+                let sql = crate::copy::copy_in_sql(table_or_sql, &o)?;
+                let (t, src) = (self.target()?, crate::copy::Source::of(source, true)?);
+                awaitable::spawn(py, crate::copy::copy_in(t, sql, src, true))
+            }
+
+            /// Rows of Python values into `table` through binary COPY, each
+            /// value encoded in Rust for its column's type (looked up once).
+            /// Returns the rows copied.
+            #[pyo3(signature = (table, records, columns=None, schema_name=None))]
+            fn copy_records_to_table<'py>(&self, py: Python<'py>, table: String, records: &Bound<'py, PyAny>, columns: Option<Vec<String>>, schema_name: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+                let (t, recs) = (self.target()?, crate::copy::Records::of(records, true)?);
+                awaitable::spawn(py, crate::copy::copy_records(t, table, columns, schema_name, recs, true))
+            }
+
+            /// `COPY ... TO STDOUT` of a query, a table (quoted here) or a whole
+            /// COPY statement: with `output` (a file object), written into it
+            /// and the rows returned; without, an async iterator of `bytes`.
+            #[pyo3(signature = (sql_or_table, output=None, *, format=None, columns=None, schema_name=None, delimiter=None, null=None, header=None, quote=None, escape=None, encoding=None, force_quote=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn copy_out<'py>(&self, py: Python<'py>, sql_or_table: &str, output: Option<Py<PyAny>>, format: Option<String>, columns: Option<Vec<String>>, schema_name: Option<String>, delimiter: Option<String>, null: Option<String>, header: Option<bool>, quote: Option<String>, escape: Option<String>, encoding: Option<String>, force_quote: Option<Vec<String>>) -> PyResult<Bound<'py, PyAny>> {
+                let o = super::copy::options(format, columns, schema_name, delimiter, null, header, quote, escape, encoding, None, force_quote, None, None, None);
+                let sql = crate::copy::copy_out_sql(sql_or_table, &o)?;
+                let t = self.target()?;
+                match output {
+                    Some(f) => awaitable::spawn(py, crate::copy::copy_out_into(t, sql, crate::copy::Output(f), true)),
+                    None => Ok(Bound::new(py, super::copy::CopyOut(super::copy::OutCore::start(t, sql)))?.into_any()),
+                }
+            }
+
             $($extra)*
         }
     };

@@ -25,11 +25,13 @@ fn conn_tx_parent(c: &Arc<tusk::Connection>) -> (crate::core::Target, bool) {
 }
 
 mod aio;
+mod copy;
 mod stream;
 mod sync;
 mod tx;
 
 pub use aio::{Connection, Pool, PoolConnection, Query, RowStream, Transaction};
+pub use copy::{CopyOut, SyncCopyOut};
 pub use sync::{
     SyncConnection, SyncPool, SyncPoolConnection, SyncQuery, SyncRowStream, SyncTransaction,
 };

@@ -62,6 +62,33 @@ macro_rules! sync_handle {
                 Ok(SyncTransaction(Arc::new(TxCore::new(parent, nested, isolation, read_only, deferrable)?)))
             }
 
+            #[pyo3(signature = (table_or_sql, source, *, format=None, columns=None, schema_name=None, delimiter=None, null=None, header=None, quote=None, escape=None, encoding=None, freeze=None, force_not_null=None, force_null=None, r#where=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn copy_in(&self, py: Python<'_>, table_or_sql: &str, source: &Bound<'_, PyAny>, format: Option<String>, columns: Option<Vec<String>>, schema_name: Option<String>, delimiter: Option<String>, null: Option<String>, header: Option<bool>, quote: Option<String>, escape: Option<String>, encoding: Option<String>, freeze: Option<bool>, force_not_null: Option<Vec<String>>, force_null: Option<Vec<String>>, r#where: Option<String>) -> PyResult<u64> {
+                let o = super::copy::options(format, columns, schema_name, delimiter, null, header, quote, escape, encoding, freeze, None, force_not_null, force_null, r#where);
+                let sql = crate::copy::copy_in_sql(table_or_sql, &o)?;
+                let (t, src) = (self.target()?, crate::copy::Source::of(source, false)?);
+                block(py, crate::copy::copy_in(t, sql, src, false))
+            }
+
+            #[pyo3(signature = (table, records, columns=None, schema_name=None))]
+            fn copy_records_to_table(&self, py: Python<'_>, table: String, records: &Bound<'_, PyAny>, columns: Option<Vec<String>>, schema_name: Option<String>) -> PyResult<u64> {
+                let (t, recs) = (self.target()?, crate::copy::Records::of(records, false)?);
+                block(py, crate::copy::copy_records(t, table, columns, schema_name, recs, false))
+            }
+
+            #[pyo3(signature = (sql_or_table, output=None, *, format=None, columns=None, schema_name=None, delimiter=None, null=None, header=None, quote=None, escape=None, encoding=None, force_quote=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn copy_out<'py>(&self, py: Python<'py>, sql_or_table: &str, output: Option<Py<PyAny>>, format: Option<String>, columns: Option<Vec<String>>, schema_name: Option<String>, delimiter: Option<String>, null: Option<String>, header: Option<bool>, quote: Option<String>, escape: Option<String>, encoding: Option<String>, force_quote: Option<Vec<String>>) -> PyResult<Bound<'py, PyAny>> {
+                let o = super::copy::options(format, columns, schema_name, delimiter, null, header, quote, escape, encoding, None, force_quote, None, None, None);
+                let sql = crate::copy::copy_out_sql(sql_or_table, &o)?;
+                let t = self.target()?;
+                match output {
+                    Some(f) => Ok(block(py, crate::copy::copy_out_into(t, sql, crate::copy::Output(f), false))?.into_pyobject(py)?.into_any()),
+                    None => Ok(Bound::new(py, super::copy::SyncCopyOut(super::copy::OutCore::start(t, sql)))?.into_any()),
+                }
+            }
+
             $($extra)*
         }
     };
