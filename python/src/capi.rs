@@ -180,16 +180,13 @@ pub fn untrack(obj: &Bound<'_, PyAny>) {
 /// does not offer. Attribute lookups cost ten times as much, per value, in
 /// a bulk COPY. Every field below has had this layout since Python 3.6;
 /// subclasses (pandas' `Timestamp`) extend it, so their prefix is the same.
+/// (`_PyTZINFO_HEAD` is spelled out in each struct: as a struct of its
+/// own it would be padded, and `data` would not follow `hastzinfo`.)
 #[repr(C)]
-struct TzHead {
+struct DateTimeObj {
     ob: [usize; 2],
     hashcode: ffi::Py_hash_t,
     hastzinfo: std::ffi::c_char,
-}
-
-#[repr(C)]
-struct DateTimeObj {
-    head: TzHead,
     data: [u8; 10],
     fold: u8,
     tzinfo: *mut ffi::PyObject,
@@ -197,7 +194,9 @@ struct DateTimeObj {
 
 #[repr(C)]
 struct TimeObj {
-    head: TzHead,
+    ob: [usize; 2],
+    hashcode: ffi::Py_hash_t,
+    hastzinfo: std::ffi::c_char,
     data: [u8; 6],
     fold: u8,
     tzinfo: *mut ffi::PyObject,
@@ -205,7 +204,9 @@ struct TimeObj {
 
 #[repr(C)]
 struct DateObj {
-    head: TzHead,
+    ob: [usize; 2],
+    hashcode: ffi::Py_hash_t,
+    hastzinfo: std::ffi::c_char,
     data: [u8; 4],
 }
 
@@ -217,6 +218,18 @@ struct DeltaObj {
     seconds: c_int,
     microseconds: c_int,
 }
+
+// The offsets CPython's `datetime.h` gives these structs on 64-bit builds.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::offset_of!(DateTimeObj, data) == 25);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::offset_of!(DateTimeObj, tzinfo) == 40);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::offset_of!(TimeObj, tzinfo) == 32);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::offset_of!(DateObj, data) == 25);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::offset_of!(DeltaObj, days) == 24);
 
 /// Whether `o` is an instance of the capsule's type `t` (or a subclass).
 fn is_instance(o: &Bound<'_, PyAny>, t: *mut ffi::PyTypeObject) -> bool {
@@ -248,10 +261,7 @@ pub fn datetime_fields<'py>(
     // with `DateTimeObj`; the GIL is held while it is read.
     let (d, tz) = unsafe {
         let p = o.as_ptr().cast::<DateTimeObj>();
-        let tz = if (*p).head.hastzinfo != 0
-            && !(*p).tzinfo.is_null()
-            && (*p).tzinfo != ffi::Py_None()
-        {
+        let tz = if (*p).hastzinfo != 0 && !(*p).tzinfo.is_null() && (*p).tzinfo != ffi::Py_None() {
             Some(Bound::from_borrowed_ptr(o.py(), (*p).tzinfo))
         } else {
             None
@@ -307,7 +317,7 @@ pub fn time_fields(o: &Bound<'_, PyAny>) -> PyResult<Option<((i64, i64, i64, i64
         let p = o.as_ptr().cast::<TimeObj>();
         (
             (*p).data,
-            (*p).head.hastzinfo != 0 && !(*p).tzinfo.is_null() && (*p).tzinfo != ffi::Py_None(),
+            (*p).hastzinfo != 0 && !(*p).tzinfo.is_null() && (*p).tzinfo != ffi::Py_None(),
         )
     };
     Ok(Some((
