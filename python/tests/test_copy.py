@@ -268,7 +268,7 @@ def test_sync_copy(url: str) -> None:
         async def agen() -> AsyncIterator[bytes]:
             yield b""
 
-        conn.copy_in("t", agen())
+        conn.copy_in("t", agen())  # type: ignore[arg-type]
 
     def bad() -> Iterator[bytes]:
         yield b"5\te\n"
