@@ -11,7 +11,7 @@ P3: 1M-row fetch of (int8, text, float8, timestamptz, bool), every value a
     Python object.
 P4: COPY IN of 1M rows from Python tuples of P3's columns (built once, not
     timed): tusk's and asyncpg's copy_records_to_table, psycopg's binary
-    cursor.copy with write_row, psqlpy's copy_records_to_table.
+    cursor.copy with write_row (psqlpy's hangs from ~50k rows: left out).
 Rounds are interleaved (A B C D, A B C D, ...); medians with min-max spread,
 client CPU (getrusage of this process, every thread) per 1,000 queries or
 per 1M rows. Writes JSON and an SVG chart to bench/results/latest.{json,svg}.
@@ -361,17 +361,9 @@ async def p4_psycopg(url: str, rows: int) -> tuple[int, float]:
     return rows, dt
 
 
-async def p4_psqlpy(url: str, rows: int) -> tuple[int, float]:
-    import psqlpy
-
-    records = p4_records(rows)
-    await _p4_reset(url)
-    c = await psqlpy.connect(dsn=url)
-    t0 = time.perf_counter()
-    await c.copy_records_to_table(P4_TABLE, records, columns=P4_COLS)
-    dt = time.perf_counter() - t0
-    c.close()
-    return rows, dt
+# psqlpy (0.13.1) has copy_records_to_table too, but on this machine it
+# hangs from about 50,000 rows on (10,000 go through in 0.06 s, and the
+# process then hangs at exit): it is left out of P4 until that is fixed.
 
 
 # ---- pool acquire latency and idle connection memory --------------------------
@@ -492,7 +484,7 @@ WORKLOADS: dict[str, dict[str, Callable[..., Awaitable[tuple[int, float]]]]] = {
     "P1s": {"tusk": p1s_tusk, "psycopg": p1s_psycopg},
     "P2": {"tusk": p2_tusk, "asyncpg": p2_asyncpg, "psycopg": p2_psycopg, "psqlpy": p2_psqlpy},
     "P3": {"tusk": p3_tusk, "asyncpg": p3_asyncpg, "psycopg": p3_psycopg, "psqlpy": p3_psqlpy},
-    "P4": {"tusk": p4_tusk, "asyncpg": p4_asyncpg, "psycopg": p4_psycopg, "psqlpy": p4_psqlpy},
+    "P4": {"tusk": p4_tusk, "asyncpg": p4_asyncpg, "psycopg": p4_psycopg},
 }
 
 # Workloads counted in rows (per 1M rows of client CPU), not queries.
