@@ -240,6 +240,11 @@ fn is_instance(o: &Bound<'_, PyAny>, t: *mut ffi::PyTypeObject) -> bool {
     }
 }
 
+/// (year, month, day).
+pub type Ymd = (i64, i64, i64);
+/// (hour, minute, second, microsecond).
+pub type Hmsu = (i64, i64, i64, i64);
+
 /// A `datetime`'s fields: (year, month, day), (hour, minute, second,
 /// microsecond) and its tzinfo (None when naive); None when `o` is not a
 /// `datetime`.
@@ -291,7 +296,7 @@ pub fn is_utc(tz: &Bound<'_, PyAny>) -> PyResult<bool> {
 
 /// A `date`'s (year, month, day); None when `o` is not a `date` (a
 /// `datetime` is one: check for it first).
-pub fn date_fields(o: &Bound<'_, PyAny>) -> PyResult<Option<(i64, i64, i64)>> {
+pub fn date_fields(o: &Bound<'_, PyAny>) -> PyResult<Option<Ymd>> {
     let c = capi(o.py())?;
     if !is_instance(o, c.date_type) {
         return Ok(None);
@@ -307,7 +312,7 @@ pub fn date_fields(o: &Bound<'_, PyAny>) -> PyResult<Option<(i64, i64, i64)>> {
 
 /// A `time`'s (hour, minute, second, microsecond) and whether it has a
 /// tzinfo; None when `o` is not a `time`.
-pub fn time_fields(o: &Bound<'_, PyAny>) -> PyResult<Option<((i64, i64, i64, i64), bool)>> {
+pub fn time_fields(o: &Bound<'_, PyAny>) -> PyResult<Option<(Hmsu, bool)>> {
     let c = capi(o.py())?;
     if !is_instance(o, c.time_type) {
         return Ok(None);

@@ -903,6 +903,8 @@ impl Records {
 struct Columns {
     encs: Vec<Enc>,
     names: Vec<String>,
+    /// How many (a binary COPY row starts with it).
+    count: i16,
 }
 
 impl Columns {
@@ -923,8 +925,7 @@ impl Columns {
                 "record {n} has {got} values for a COPY of {cols} columns"
             ))
         };
-        #[allow(clippy::cast_possible_truncation)]
-        out.put_i16(cols as i16);
+        out.put_i16(self.count);
         let py = rec.py();
         // A value that cannot be encoded: say which record and column.
         let at = |i: usize, e: PyErr| -> PyErr {
@@ -1023,7 +1024,8 @@ pub async fn copy_records(
         names.push(c.name().to_string());
     }
     drop(stmt);
-    let cols = Columns { encs, names };
+    let count = i16::try_from(encs.len()).map_err(|_| interface("too many columns"))?;
+    let cols = Columns { encs, names, count };
 
     let mut sink = conn.copy_in(&copy_sql).await.map_err(to_py)?;
     let mut buf: Vec<u8> = Vec::with_capacity(BATCH + 64 * 1024);
@@ -1092,6 +1094,8 @@ mod tests {
 
     #[test]
     fn builds_copy_in() {
+        // (The refusal below is a Python exception.)
+        Python::initialize();
         assert_eq!(copy_in_sql("t", &opts()).unwrap(), "COPY \"t\" FROM STDIN");
         let o = CopyOptions {
             format: Some("CSV".into()),
