@@ -727,8 +727,12 @@ fn wrong(v: &Bound<'_, PyAny>, want: &str) -> PyErr {
     interface(format!("expected {want}, got a value of type {got}"))
 }
 
+/// An integer: an `int`, or any object with `__index__` (numpy's
+/// integers); a float is refused rather than truncated.
 fn int_in<T: TryFrom<i64>>(v: &Bound<'_, PyAny>, ty: &str) -> PyResult<T> {
-    if !v.is_instance_of::<PyInt>() {
+    if !v.is_instance_of::<PyInt>()
+        && (v.is_instance_of::<PyFloat>() || !v.hasattr(pyo3::intern!(v.py(), "__index__"))?)
+    {
         return Err(wrong(v, ty));
     }
     let i: i64 = v.extract().map_err(|_| {
@@ -747,7 +751,12 @@ fn float(v: &Bound<'_, PyAny>) -> PyResult<f64> {
     if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() {
         return v.extract();
     }
-    if v.is_instance(pytypes::decimal(v.py())?)? {
+    // Decimal, numpy's floats and integers: anything with `__float__`
+    // but text.
+    if !v.is_instance_of::<PyString>()
+        && !v.is_instance_of::<PyBool>()
+        && v.hasattr(pyo3::intern!(v.py(), "__float__"))?
+    {
         return v.extract();
     }
     Err(wrong(v, "float"))

@@ -141,3 +141,33 @@ async def test_copy_records_refuses_what_it_cannot_encode(conn: tusk.Connection)
         else:
             raise AssertionError(f"{col} took {v!r}")
     assert await conn.fetchval("SELECT count(*) FROM u") == 0
+
+
+class Index:
+    """An integer-like object (as numpy's integers are): has __index__."""
+
+    def __init__(self, v: int) -> None:
+        self.v = v
+
+    def __index__(self) -> int:
+        return self.v
+
+
+class Floaty:
+    """A float-like object (as numpy's float32 is): has __float__."""
+
+    def __float__(self) -> float:
+        return 2.5
+
+
+async def test_copy_records_takes_int_and_float_likes(conn: tusk.Connection) -> None:
+    await conn.execute("CREATE TABLE t (i int4, b int8, f float8, r float4)")
+    n = await conn.copy_records_to_table("t", [(Index(7), Index(-2**40), Floaty(), Decimal("0.5"))])
+    assert n == 1
+    assert tuple(await conn.query("SELECT * FROM t").one()) == (7, -2**40, 2.5, 0.5)
+    try:
+        await conn.copy_records_to_table("t", [(1.5, 1, 1.0, 1.0)])
+    except tusk.PgInterfaceError as e:
+        assert 'column "i"' in str(e)
+    else:
+        raise AssertionError("a float went into an int4 column")
