@@ -289,3 +289,127 @@ impl Ready {
         Err(pyo3::exceptions::PyStopIteration::new_err((v,)))
     }
 }
+
+/// A done callback (or `call_soon` callback) that wakes a Rust task and
+/// records that it ran.
+#[pyclass(module = "tusk", frozen)]
+struct WakeOnCall {
+    waker: Mutex<Option<Waker>>,
+    fired: Arc<AtomicBool>,
+}
+
+impl WakeOnCall {
+    fn new(waker: &Waker) -> (WakeOnCall, Arc<AtomicBool>) {
+        let fired = Arc::new(AtomicBool::new(false));
+        let cb = WakeOnCall {
+            waker: Mutex::new(Some(waker.clone())),
+            fired: fired.clone(),
+        };
+        (cb, fired)
+    }
+}
+
+#[pymethods]
+impl WakeOnCall {
+    #[pyo3(signature = (*_args))]
+    fn __call__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {
+        self.fired.store(true, Ordering::SeqCst);
+        if let Some(w) = self.waker.lock().take() {
+            w.wake();
+        }
+    }
+}
+
+/// A Python awaitable (an async iterator's `__anext__()`, an async file's
+/// `read()`) awaited from a Rust future polled on the event loop's thread:
+/// wrapped with `asyncio.ensure_future`, whose done callback wakes the
+/// Rust task. Dropped before it is done, the Python task is cancelled.
+pub struct PyAwait {
+    awaitable: Option<Py<PyAny>>,
+    fut: Option<Py<PyAny>>,
+}
+
+impl PyAwait {
+    /// Awaits `awaitable` (on the running loop).
+    pub fn new(awaitable: Py<PyAny>) -> PyAwait {
+        PyAwait {
+            awaitable: Some(awaitable),
+            fut: None,
+        }
+    }
+}
+
+impl Future for PyAwait {
+    type Output = PyResult<Py<PyAny>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        Python::attach(|py| {
+            if let Some(aw) = this.awaitable.take() {
+                let f = py
+                    .import(pyo3::intern!(py, "asyncio"))?
+                    .call_method1(pyo3::intern!(py, "ensure_future"), (aw,))?;
+                let (cb, _) = WakeOnCall::new(cx.waker());
+                f.call_method1(pyo3::intern!(py, "add_done_callback"), (cb,))?;
+                this.fut = Some(f.unbind());
+            }
+            let Some(f) = &this.fut else {
+                return Err(crate::errors::interface("awaited twice"));
+            };
+            let f = f.bind(py);
+            if !f.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+                return Ok(None);
+            }
+            let r = f.call_method0(pyo3::intern!(py, "result"));
+            this.fut = None;
+            r.map(|v| Some(v.unbind()))
+        })
+        .map_or_else(
+            |e| Poll::Ready(Err(e)),
+            |v| v.map_or(Poll::Pending, |v| Poll::Ready(Ok(v))),
+        )
+    }
+}
+
+impl Drop for PyAwait {
+    fn drop(&mut self) {
+        if let Some(f) = self.fut.take() {
+            Python::attach(|py| {
+                let _ = f.bind(py).call_method0("cancel");
+            });
+        }
+    }
+}
+
+/// Lets the event loop run its other callbacks once (a long COPY fed
+/// from a synchronous source would otherwise hold the loop until the
+/// end): done when a `loop.call_soon` callback has run, whatever else
+/// wakes the task meanwhile (the connection's wake-ups from the runtime's
+/// threads would keep the loop's drain busy with this task otherwise).
+/// Done at once with no running loop.
+pub async fn yield_to_loop() {
+    let mut fired: Option<Arc<AtomicBool>> = None;
+    std::future::poll_fn(|cx| {
+        if let Some(f) = &fired {
+            return if f.load(Ordering::SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            };
+        }
+        let armed = Python::attach(|py| -> PyResult<Arc<AtomicBool>> {
+            let lp = pyo3_async_runtimes::get_running_loop(py)?;
+            let (cb, f) = WakeOnCall::new(cx.waker());
+            lp.call_method1(pyo3::intern!(py, "call_soon"), (cb,))?;
+            Ok(f)
+        });
+        match armed {
+            Ok(f) => {
+                fired = Some(f);
+                Poll::Pending
+            }
+            Err(_) => Poll::Ready(()),
+        }
+    })
+    .await
+}

@@ -109,7 +109,7 @@ create_exception!(
 );
 
 /// The attributes every `PgError` has (None when not reported).
-pub const FIELDS: [&str; 13] = [
+pub const FIELDS: [&str; 14] = [
     "sqlstate",
     "sqlstate_name",
     "severity",
@@ -123,6 +123,7 @@ pub const FIELDS: [&str; 13] = [
     "column_name",
     "datatype_name",
     "constraint_name",
+    "copy_line",
 ];
 
 /// Registers the exception classes on the module, with every field
@@ -211,7 +212,12 @@ pub fn to_py(e: tusk::Error) -> PyErr {
 
 fn to_py_with(py: Python<'_>, e: &tusk::Error) -> PyErr {
     let cls = class_of(py, e);
-    let err = PyErr::from_type(cls, e.to_string());
+    let line = e.copy_line();
+    let text = match line {
+        Some(n) => format!("{e} (COPY data line {n})"),
+        None => e.to_string(),
+    };
+    let err = PyErr::from_type(cls, text);
     let value = err.value(py);
     let set = |k: &str, v: Option<&str>| -> PyResult<()> {
         match v {
@@ -240,6 +246,9 @@ fn to_py_with(py: Python<'_>, e: &tusk::Error) -> PyErr {
             set("column_name", db.column.as_deref())?;
             set("datatype_name", db.datatype.as_deref())?;
             set("constraint_name", db.constraint.as_deref())?;
+            if let Some(n) = line {
+                value.setattr("copy_line", n)?;
+            }
         } else {
             set("message", Some(&e.to_string()))?;
         }

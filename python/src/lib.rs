@@ -5,6 +5,7 @@
 mod api;
 mod awaitable;
 mod capi;
+mod copy;
 mod core;
 mod decode;
 mod errors;
@@ -131,6 +132,8 @@ fn _tusk(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<api::SyncTransaction>()?;
     m.add_class::<api::SyncQuery>()?;
     m.add_class::<api::SyncRowStream>()?;
+    m.add_class::<api::CopyOut>()?;
+    m.add_class::<api::SyncCopyOut>()?;
     m.add_class::<record::Record>()?;
     errors::register(m)?;
     Ok(())

@@ -23,6 +23,7 @@ from ._range import Range
 from ._tusk import (
     CheckViolation,
     Connection,
+    CopyOut,
     ForeignKeyViolation,
     NotNullViolation,
     PgCanceled,
@@ -45,6 +46,7 @@ from ._tusk import (
     Record,
     RowStream,
     SyncConnection,
+    SyncCopyOut,
     SyncPool,
     SyncPoolConnection,
     SyncQuery,
@@ -61,6 +63,7 @@ from ._tusk import (
 __all__ = [
     "CheckViolation",
     "Connection",
+    "CopyOut",
     "ForeignKeyViolation",
     "NotNullViolation",
     "PgCanceled",
@@ -84,6 +87,7 @@ __all__ = [
     "Record",
     "RowStream",
     "SyncConnection",
+    "SyncCopyOut",
     "SyncPool",
     "SyncPoolConnection",
     "SyncQuery",

@@ -6,14 +6,41 @@ and `asyncio.ensure_future` take them), not coroutines: wrap a call in
 
 from asyncio import Future
 from types import TracebackType
-from typing import Any, Awaitable, Iterable, Optional, Sequence, Type, TypeVar, final
+from typing import (
+    Any,
+    AsyncIterable,
+    Awaitable,
+    Iterable,
+    Literal,
+    Optional,
+    Protocol,
+    Sequence,
+    Type,
+    TypeVar,
+    Union,
+    final,
+    overload,
+)
 
 _M = TypeVar("_M")
+
+_Chunk = Union[bytes, bytearray, memoryview, str]
+_Format = Literal["text", "csv", "binary"]
+
+class _Reader(Protocol):
+    def read(self, n: int, /) -> Any: ...
+
+class _Writer(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+
+_Source = Union[_Chunk, Iterable[_Chunk], AsyncIterable[_Chunk], _Reader]
+_SyncSource = Union[_Chunk, Iterable[_Chunk], _Reader]
 
 
 __all__ = [
     "CheckViolation",
     "Connection",
+    "CopyOut",
     "ForeignKeyViolation",
     "NotNullViolation",
     "PgCanceled",
@@ -36,6 +63,7 @@ __all__ = [
     "Record",
     "RowStream",
     "SyncConnection",
+    "SyncCopyOut",
     "SyncPool",
     "SyncPoolConnection",
     "SyncQuery",
@@ -93,6 +121,22 @@ class SyncRowStream:
     def __next__(self) -> Record: ...
     def close(self) -> None: ...
 
+@final
+class CopyOut:
+    def __aiter__(self) -> CopyOut: ...
+    def __anext__(self) -> Awaitable[bytes]: ...
+    @property
+    def rows(self) -> Optional[int]: ...
+    def aclose(self) -> Future[None]: ...
+
+@final
+class SyncCopyOut:
+    def __iter__(self) -> SyncCopyOut: ...
+    def __next__(self) -> bytes: ...
+    @property
+    def rows(self) -> Optional[int]: ...
+    def close(self) -> None: ...
+
 class _AsyncHandle:
     def query(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Query: ...
     def execute(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Future[int]: ...
@@ -103,6 +147,66 @@ class _AsyncHandle:
     def transaction(
         self, isolation: Optional[str] = None, read_only: bool = False, deferrable: bool = False
     ) -> Transaction: ...
+    def copy_in(
+        self,
+        table_or_sql: str,
+        source: _Source,
+        *,
+        format: Optional[_Format] = None,
+        columns: Optional[Sequence[str]] = None,
+        schema_name: Optional[str] = None,
+        delimiter: Optional[str] = None,
+        null: Optional[str] = None,
+        header: Optional[bool] = None,
+        quote: Optional[str] = None,
+        escape: Optional[str] = None,
+        encoding: Optional[str] = None,
+        freeze: Optional[bool] = None,
+        force_not_null: Optional[Sequence[str]] = None,
+        force_null: Optional[Sequence[str]] = None,
+        where: Optional[str] = None,
+    ) -> Future[int]: ...
+    def copy_records_to_table(
+        self,
+        table: str,
+        records: Union[Iterable[Sequence[Any]], AsyncIterable[Sequence[Any]]],
+        columns: Optional[Sequence[str]] = None,
+        schema_name: Optional[str] = None,
+    ) -> Future[int]: ...
+    @overload
+    def copy_out(
+        self,
+        sql_or_table: str,
+        output: None = None,
+        *,
+        format: Optional[_Format] = None,
+        columns: Optional[Sequence[str]] = None,
+        schema_name: Optional[str] = None,
+        delimiter: Optional[str] = None,
+        null: Optional[str] = None,
+        header: Optional[bool] = None,
+        quote: Optional[str] = None,
+        escape: Optional[str] = None,
+        encoding: Optional[str] = None,
+        force_quote: Optional[Sequence[str]] = None,
+    ) -> CopyOut: ...
+    @overload
+    def copy_out(
+        self,
+        sql_or_table: str,
+        output: _Writer,
+        *,
+        format: Optional[_Format] = None,
+        columns: Optional[Sequence[str]] = None,
+        schema_name: Optional[str] = None,
+        delimiter: Optional[str] = None,
+        null: Optional[str] = None,
+        header: Optional[bool] = None,
+        quote: Optional[str] = None,
+        escape: Optional[str] = None,
+        encoding: Optional[str] = None,
+        force_quote: Optional[Sequence[str]] = None,
+    ) -> Future[int]: ...
 
 class _SyncHandle:
     def query(self, sql: str, *args: Any, timeout: Optional[float] = None) -> SyncQuery: ...
@@ -114,6 +218,66 @@ class _SyncHandle:
     def transaction(
         self, isolation: Optional[str] = None, read_only: bool = False, deferrable: bool = False
     ) -> SyncTransaction: ...
+    def copy_in(
+        self,
+        table_or_sql: str,
+        source: _SyncSource,
+        *,
+        format: Optional[_Format] = None,
+        columns: Optional[Sequence[str]] = None,
+        schema_name: Optional[str] = None,
+        delimiter: Optional[str] = None,
+        null: Optional[str] = None,
+        header: Optional[bool] = None,
+        quote: Optional[str] = None,
+        escape: Optional[str] = None,
+        encoding: Optional[str] = None,
+        freeze: Optional[bool] = None,
+        force_not_null: Optional[Sequence[str]] = None,
+        force_null: Optional[Sequence[str]] = None,
+        where: Optional[str] = None,
+    ) -> int: ...
+    def copy_records_to_table(
+        self,
+        table: str,
+        records: Iterable[Sequence[Any]],
+        columns: Optional[Sequence[str]] = None,
+        schema_name: Optional[str] = None,
+    ) -> int: ...
+    @overload
+    def copy_out(
+        self,
+        sql_or_table: str,
+        output: None = None,
+        *,
+        format: Optional[_Format] = None,
+        columns: Optional[Sequence[str]] = None,
+        schema_name: Optional[str] = None,
+        delimiter: Optional[str] = None,
+        null: Optional[str] = None,
+        header: Optional[bool] = None,
+        quote: Optional[str] = None,
+        escape: Optional[str] = None,
+        encoding: Optional[str] = None,
+        force_quote: Optional[Sequence[str]] = None,
+    ) -> SyncCopyOut: ...
+    @overload
+    def copy_out(
+        self,
+        sql_or_table: str,
+        output: _Writer,
+        *,
+        format: Optional[_Format] = None,
+        columns: Optional[Sequence[str]] = None,
+        schema_name: Optional[str] = None,
+        delimiter: Optional[str] = None,
+        null: Optional[str] = None,
+        header: Optional[bool] = None,
+        quote: Optional[str] = None,
+        escape: Optional[str] = None,
+        encoding: Optional[str] = None,
+        force_quote: Optional[Sequence[str]] = None,
+    ) -> int: ...
 
 @final
 class Connection(_AsyncHandle):
@@ -203,6 +367,7 @@ class PgError(Exception):
     column_name: Optional[str]
     datatype_name: Optional[str]
     constraint_name: Optional[str]
+    copy_line: Optional[int]
 
 class PgConnectionError(PgError): ...
 class PgPoolExhausted(PgConnectionError): ...

@@ -1,84 +1,20 @@
 //! The asyncio classes: `Connection`, `Pool`, `Transaction`,
 //! `PoolConnection`, `Query` and `RowStream`.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::awaitable;
-use parking_lot::Mutex;
 use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use super::copy::CopyOut;
 use super::stream::StreamCore;
 use super::tx::TxCore;
-use super::{param_sets, secs, stats, stmt};
+use super::{secs, stats};
 use crate::core::{self, Stmt, Target};
-use crate::errors::{interface, to_py};
+use crate::errors::to_py;
 use crate::out::{all_records, Out, Shape};
-
-/// Methods every asyncio handle has; `$cls` has `fn target(&self) -> PyResult<Target>`.
-macro_rules! async_handle {
-    ($cls:ident { $($extra:tt)* }) => {
-        #[pymethods]
-        impl $cls {
-            /// A query, run when one of its methods is awaited.
-            #[pyo3(signature = (sql, *args, timeout=None))]
-            fn query(&self, sql: &str, args: &Bound<'_, PyTuple>, timeout: Option<f64>) -> PyResult<Query> {
-                Ok(Query { target: self.target()?, stmt: stmt(sql, args, timeout)? })
-            }
-
-            /// Runs a statement; returns the rows it affected.
-            #[pyo3(signature = (sql, *args, timeout=None))]
-            fn execute<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-                let (t, s) = (self.target()?, stmt(sql, args, timeout)?);
-                awaitable::spawn(py, async move { Ok(Out::Count(core::execute(&t, &s).await.map_err(to_py)?)) })
-            }
-
-            /// Runs one statement once per parameter set, all in one flight;
-            /// outside a transaction, all or nothing.
-            fn executemany<'py>(&self, py: Python<'py>, sql: String, args: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-                let (t, sets) = (self.target()?, param_sets(args)?);
-                let atomic = !matches!(t, Target::Pooled(_)) && self.atomic_batches();
-                awaitable::spawn(py, async move { Ok(Out::Count(core::execute_many(&t, &sql, &sets, atomic).await.map_err(to_py)?)) })
-            }
-
-            /// asyncpg's `fetch`: every row.
-            #[pyo3(signature = (sql, *args, timeout=None))]
-            fn fetch<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-                let (t, s) = (self.target()?, stmt(sql, args, timeout)?);
-                awaitable::spawn(py, async move { all_records(&t, &s).await })
-            }
-
-            /// asyncpg's `fetchrow`: the first row or None.
-            #[pyo3(signature = (sql, *args, timeout=None))]
-            fn fetchrow<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-                let (t, s) = (self.target()?, stmt(sql, args, timeout)?);
-                awaitable::spawn(py, async move { Ok(Out::First(core::query(&t, &s).await.map_err(to_py)?)) })
-            }
-
-            /// asyncpg's `fetchval`: the first column of the first row, or None.
-            #[pyo3(signature = (sql, *args, timeout=None))]
-            fn fetchval<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-                let (t, s) = (self.target()?, stmt(sql, args, timeout)?);
-                awaitable::spawn(py, async move {
-                    let rows = core::query(&t, &s).await.map_err(to_py)?;
-                    Ok(if rows.is_empty() { Out::Nothing } else { Out::Scalar(rows) })
-                })
-            }
-
-            /// A transaction (`async with`): commits on success, rolls back on
-            /// an exception or cancellation; inside another, a savepoint.
-            #[pyo3(signature = (isolation=None, read_only=false, deferrable=false))]
-            fn transaction(&self, isolation: Option<&str>, read_only: bool, deferrable: bool) -> PyResult<Transaction> {
-                let (parent, nested) = self.tx_parent()?;
-                Ok(Transaction(Arc::new(TxCore::new(parent, nested, isolation, read_only, deferrable)?)))
-            }
-
-            $($extra)*
-        }
-    };
-}
 
 // ---- asyncio ----
 
@@ -86,19 +22,9 @@ macro_rules! async_handle {
 #[pyclass(module = "tusk", frozen)]
 pub struct Connection(pub Arc<tusk::Connection>);
 
-impl Connection {
-    fn target(&self) -> PyResult<Target> {
-        Ok(Target::Conn(self.0.clone()))
-    }
-    fn tx_parent(&self) -> PyResult<(Target, bool)> {
-        Ok(super::conn_tx_parent(&self.0))
-    }
-    fn atomic_batches(&self) -> bool {
-        super::conn_idle(&self.0)
-    }
-}
+handle_kind!(Connection, conn);
 
-async_handle!(Connection {
+handle_methods!(Connection, run = awaitable::spawn, aio = true, query = Query, tx = Transaction, copy_out = CopyOut {
     /// Closes the connection.
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let c = self.0.clone();
@@ -125,19 +51,9 @@ async_handle!(Connection {
 #[pyclass(module = "tusk", frozen)]
 pub struct Pool(pub tusk_pool::Pool);
 
-impl Pool {
-    fn target(&self) -> PyResult<Target> {
-        Ok(Target::Pool(self.0.clone()))
-    }
-    fn tx_parent(&self) -> PyResult<(Target, bool)> {
-        Ok((self.target()?, false))
-    }
-    fn atomic_batches(&self) -> bool {
-        true
-    }
-}
+handle_kind!(Pool, pool);
 
-async_handle!(Pool {
+handle_methods!(Pool, run = awaitable::spawn, aio = true, query = Query, tx = Transaction, copy_out = CopyOut {
     /// Closes the pool: refuses new work, waits up to `grace` seconds for
     /// busy connections, then closes them all.
     #[pyo3(signature = (grace=5.0))]
@@ -179,19 +95,9 @@ async_handle!(Pool {
 #[pyclass(module = "tusk", frozen)]
 pub struct Transaction(Arc<TxCore>);
 
-impl Transaction {
-    fn target(&self) -> PyResult<Target> {
-        self.0.target()
-    }
-    fn tx_parent(&self) -> PyResult<(Target, bool)> {
-        Ok((self.target()?, true))
-    }
-    fn atomic_batches(&self) -> bool {
-        false
-    }
-}
+handle_kind!(Transaction, tx);
 
-async_handle!(Transaction {
+handle_methods!(Transaction, run = awaitable::spawn, aio = true, query = Query, tx = Transaction, copy_out = CopyOut {
     fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let core = slf.get().0.clone();
         let me = slf.clone().unbind();
@@ -215,19 +121,9 @@ async_handle!(Transaction {
 #[pyclass(module = "tusk", frozen)]
 pub struct PoolConnection(Arc<TxCore>);
 
-impl PoolConnection {
-    fn target(&self) -> PyResult<Target> {
-        self.0.target()
-    }
-    fn tx_parent(&self) -> PyResult<(Target, bool)> {
-        Ok((self.target()?, false))
-    }
-    fn atomic_batches(&self) -> bool {
-        true
-    }
-}
+handle_kind!(PoolConnection, held);
 
-async_handle!(PoolConnection {
+handle_methods!(PoolConnection, run = awaitable::spawn, aio = true, query = Query, tx = Transaction, copy_out = CopyOut {
     fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let core = slf.get().0.clone();
         let me = slf.clone().unbind();
@@ -253,83 +149,7 @@ pub struct Query {
     stmt: Stmt,
 }
 
-#[pymethods]
-impl Query {
-    /// Every row, as a list of `Record`s.
-    fn all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (t, s) = (self.target.clone(), self.stmt.clone());
-        awaitable::spawn(py, async move { all_records(&t, &s).await })
-    }
-
-    /// Exactly one row, else `PgRowCountError` naming the count.
-    fn one<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (t, s) = (self.target.clone(), self.stmt.clone());
-        awaitable::spawn(py, async move {
-            Ok(Out::One(core::query(&t, &s).await.map_err(to_py)?))
-        })
-    }
-
-    /// The first row, or None.
-    fn first<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (t, s) = (self.target.clone(), self.stmt.clone());
-        awaitable::spawn(py, async move {
-            Ok(Out::First(core::query(&t, &s).await.map_err(to_py)?))
-        })
-    }
-
-    /// The first column of exactly one row.
-    fn scalar<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (t, s) = (self.target.clone(), self.stmt.clone());
-        awaitable::spawn(py, async move {
-            Ok(Out::Scalar(core::query(&t, &s).await.map_err(to_py)?))
-        })
-    }
-
-    /// Every row as `shape`: `tuple`, `dict`, a class (a dataclass: called
-    /// with the columns as keywords), or `list[...]` of one.
-    fn into<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let shape = Shape::of(shape)?;
-        let (t, s) = (self.target.clone(), self.stmt.clone());
-        awaitable::spawn(py, async move {
-            Ok(Out::Shaped(
-                core::query(&t, &s).await.map_err(to_py)?,
-                shape,
-            ))
-        })
-    }
-
-    /// Every row validated into a pydantic model (`M.model_validate`).
-    fn model<'py>(
-        &self,
-        py: Python<'py>,
-        model: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let shape = Shape::model(model)?;
-        let (t, s) = (self.target.clone(), self.stmt.clone());
-        awaitable::spawn(py, async move {
-            Ok(Out::Shaped(
-                core::query(&t, &s).await.map_err(to_py)?,
-                shape,
-            ))
-        })
-    }
-
-    /// Rows as they arrive (`async for`), `batch` at a time from the server.
-    #[pyo3(signature = (batch=1000))]
-    fn stream(&self, batch: usize) -> PyResult<RowStream> {
-        if batch == 0 {
-            return Err(interface("batch must be at least 1"));
-        }
-        Ok(RowStream(Arc::new(StreamCore {
-            target: self.target.clone(),
-            stmt: self.stmt.clone(),
-            batch,
-            source: tokio::sync::Mutex::new(None),
-            done: Mutex::new(false),
-            buf: Mutex::new(VecDeque::new()),
-        })))
-    }
-}
+query_methods!(Query, run = awaitable::spawn, stream = RowStream);
 
 /// Rows of a query as they arrive: nothing is buffered beyond one batch.
 #[pyclass(module = "tusk", frozen)]

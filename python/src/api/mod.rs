@@ -24,12 +24,16 @@ fn conn_tx_parent(c: &Arc<tusk::Connection>) -> (crate::core::Target, bool) {
     (crate::core::Target::Conn(c.clone()), !conn_idle(c))
 }
 
+#[macro_use]
+mod shared;
 mod aio;
+mod copy;
 mod stream;
 mod sync;
 mod tx;
 
 pub use aio::{Connection, Pool, PoolConnection, Query, RowStream, Transaction};
+pub use copy::{CopyOut, SyncCopyOut};
 pub use sync::{
     SyncConnection, SyncPool, SyncPoolConnection, SyncQuery, SyncRowStream, SyncTransaction,
 };
@@ -38,6 +42,18 @@ pub use sync::{
 /// awaitables and sync calls share one).
 pub fn rt() -> &'static tokio::runtime::Runtime {
     pyo3_async_runtimes::tokio::get_runtime()
+}
+
+/// Runs a call to completion with the GIL released and converts its
+/// value (the sync classes' `$run`, as `awaitable::spawn` is the asyncio
+/// ones').
+pub(super) fn run_blocking<'py, F, T>(py: Python<'py>, f: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: std::future::Future<Output = PyResult<T>> + Send,
+    T: for<'a> IntoPyObject<'a> + Send,
+{
+    use pyo3::IntoPyObjectExt;
+    block(py, f)?.into_bound_py_any(py)
 }
 
 /// Runs a future to completion with the GIL released.
@@ -54,7 +70,7 @@ pub(super) fn secs(t: Option<f64>) -> PyResult<Option<Duration>> {
         .transpose()
 }
 
-pub fn stmt(sql: &str, args: &Bound<'_, PyTuple>, timeout: Option<f64>) -> PyResult<Stmt> {
+pub(super) fn stmt(sql: &str, args: &Bound<'_, PyTuple>, timeout: Option<f64>) -> PyResult<Stmt> {
     Ok(Stmt {
         sql: Arc::from(sql),
         params: params::from_args(args)?.into(),

@@ -20,6 +20,21 @@ pub(super) struct StreamCore {
 }
 
 impl StreamCore {
+    /// A stream of `stmt`'s rows on `target`, `batch` at a time.
+    pub(super) fn new(target: Target, stmt: Stmt, batch: usize) -> PyResult<StreamCore> {
+        if batch == 0 {
+            return Err(crate::errors::interface("batch must be at least 1"));
+        }
+        Ok(StreamCore {
+            target,
+            stmt,
+            batch,
+            source: tokio::sync::Mutex::new(None),
+            done: Mutex::new(false),
+            buf: Mutex::new(VecDeque::new()),
+        })
+    }
+
     /// The next batch of rows; empty at the end (the connection is then released).
     pub(super) async fn fetch(&self) -> Result<Vec<tusk::Row>, tusk::Error> {
         let mut src = self.source.lock().await;

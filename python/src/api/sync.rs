@@ -2,70 +2,19 @@
 //! `SyncTransaction`, `SyncPoolConnection`, `SyncQuery` and `SyncRowStream`,
 //! on the same core calls as the asyncio ones.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use super::copy::SyncCopyOut;
 use super::stream::StreamCore;
 use super::tx::TxCore;
-use super::{block, param_sets, secs, stats, stmt};
+use super::{block, secs, stats};
 use crate::core::{self, Stmt, Target};
-use crate::errors::{interface, to_py};
+use crate::errors::to_py;
 use crate::out::{all_records, Out, Shape};
-
-/// Methods every sync handle has.
-macro_rules! sync_handle {
-    ($cls:ident { $($extra:tt)* }) => {
-        #[pymethods]
-        impl $cls {
-            #[pyo3(signature = (sql, *args, timeout=None))]
-            fn query(&self, sql: &str, args: &Bound<'_, PyTuple>, timeout: Option<f64>) -> PyResult<SyncQuery> {
-                Ok(SyncQuery { target: self.target()?, stmt: stmt(sql, args, timeout)? })
-            }
-
-            #[pyo3(signature = (sql, *args, timeout=None))]
-            fn execute(&self, py: Python<'_>, sql: &str, args: &Bound<'_, PyTuple>, timeout: Option<f64>) -> PyResult<u64> {
-                let (t, s) = (self.target()?, stmt(sql, args, timeout)?);
-                block(py, async move { core::execute(&t, &s).await }).map_err(to_py)
-            }
-
-            fn executemany(&self, py: Python<'_>, sql: String, args: &Bound<'_, PyAny>) -> PyResult<u64> {
-                let (t, sets) = (self.target()?, param_sets(args)?);
-                let atomic = !matches!(t, Target::Pooled(_)) && self.atomic_batches();
-                block(py, async move { core::execute_many(&t, &sql, &sets, atomic).await }).map_err(to_py)
-            }
-
-            #[pyo3(signature = (sql, *args, timeout=None))]
-            fn fetch<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-                self.query(sql, args, timeout)?.all(py)
-            }
-
-            #[pyo3(signature = (sql, *args, timeout=None))]
-            fn fetchrow<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-                self.query(sql, args, timeout)?.first(py)
-            }
-
-            #[pyo3(signature = (sql, *args, timeout=None))]
-            fn fetchval<'py>(&self, py: Python<'py>, sql: &str, args: &Bound<'py, PyTuple>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-                let q = self.query(sql, args, timeout)?;
-                let rows = block(py, async move { core::query(&q.target, &q.stmt).await }).map_err(to_py)?;
-                if rows.is_empty() { Ok(py.None().into_bound(py)) } else { Out::Scalar(rows).into_pyobject(py) }
-            }
-
-            #[pyo3(signature = (isolation=None, read_only=false, deferrable=false))]
-            fn transaction(&self, isolation: Option<&str>, read_only: bool, deferrable: bool) -> PyResult<SyncTransaction> {
-                let (parent, nested) = self.tx_parent()?;
-                Ok(SyncTransaction(Arc::new(TxCore::new(parent, nested, isolation, read_only, deferrable)?)))
-            }
-
-            $($extra)*
-        }
-    };
-}
 
 // ---- sync ----
 
@@ -73,19 +22,9 @@ macro_rules! sync_handle {
 #[pyclass(module = "tusk", frozen)]
 pub struct SyncConnection(pub Arc<tusk::Connection>);
 
-impl SyncConnection {
-    fn target(&self) -> PyResult<Target> {
-        Ok(Target::Conn(self.0.clone()))
-    }
-    fn tx_parent(&self) -> PyResult<(Target, bool)> {
-        Ok(super::conn_tx_parent(&self.0))
-    }
-    fn atomic_batches(&self) -> bool {
-        super::conn_idle(&self.0)
-    }
-}
+handle_kind!(SyncConnection, conn);
 
-sync_handle!(SyncConnection {
+handle_methods!(SyncConnection, run = super::run_blocking, aio = false, query = SyncQuery, tx = SyncTransaction, copy_out = SyncCopyOut {
     fn close(&self) {}
 
     #[getter]
@@ -102,19 +41,9 @@ sync_handle!(SyncConnection {
 #[pyclass(module = "tusk", frozen)]
 pub struct SyncPool(pub tusk_pool::Pool);
 
-impl SyncPool {
-    fn target(&self) -> PyResult<Target> {
-        Ok(Target::Pool(self.0.clone()))
-    }
-    fn tx_parent(&self) -> PyResult<(Target, bool)> {
-        Ok((self.target()?, false))
-    }
-    fn atomic_batches(&self) -> bool {
-        true
-    }
-}
+handle_kind!(SyncPool, pool);
 
-sync_handle!(SyncPool {
+handle_methods!(SyncPool, run = super::run_blocking, aio = false, query = SyncQuery, tx = SyncTransaction, copy_out = SyncCopyOut {
     #[pyo3(signature = (grace=5.0))]
     fn close(&self, py: Python<'_>, grace: f64) -> PyResult<usize> {
         let p = self.0.clone();
@@ -139,19 +68,9 @@ sync_handle!(SyncPool {
 #[pyclass(module = "tusk", frozen)]
 pub struct SyncPoolConnection(Arc<TxCore>);
 
-impl SyncPoolConnection {
-    fn target(&self) -> PyResult<Target> {
-        self.0.target()
-    }
-    fn tx_parent(&self) -> PyResult<(Target, bool)> {
-        Ok((self.target()?, false))
-    }
-    fn atomic_batches(&self) -> bool {
-        true
-    }
-}
+handle_kind!(SyncPoolConnection, held);
 
-sync_handle!(SyncPoolConnection {
+handle_methods!(SyncPoolConnection, run = super::run_blocking, aio = false, query = SyncQuery, tx = SyncTransaction, copy_out = SyncCopyOut {
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
         let core = slf.get().0.clone();
         block(slf.py(), core.enter()).map_err(to_py)?;
@@ -169,19 +88,9 @@ sync_handle!(SyncPoolConnection {
 #[pyclass(module = "tusk", frozen)]
 pub struct SyncTransaction(Arc<TxCore>);
 
-impl SyncTransaction {
-    fn target(&self) -> PyResult<Target> {
-        self.0.target()
-    }
-    fn tx_parent(&self) -> PyResult<(Target, bool)> {
-        Ok((self.target()?, true))
-    }
-    fn atomic_batches(&self) -> bool {
-        false
-    }
-}
+handle_kind!(SyncTransaction, tx);
 
-sync_handle!(SyncTransaction {
+handle_methods!(SyncTransaction, run = super::run_blocking, aio = false, query = SyncQuery, tx = SyncTransaction, copy_out = SyncCopyOut {
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
         let core = slf.get().0.clone();
         block(slf.py(), core.enter()).map_err(to_py)?;
@@ -203,57 +112,7 @@ pub struct SyncQuery {
     stmt: Stmt,
 }
 
-impl SyncQuery {
-    fn run(&self, py: Python<'_>) -> PyResult<Vec<tusk::Row>> {
-        let (t, s) = (self.target.clone(), self.stmt.clone());
-        block(py, async move { core::query(&t, &s).await }).map_err(to_py)
-    }
-}
-
-#[pymethods]
-impl SyncQuery {
-    fn all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (t, s) = (self.target.clone(), self.stmt.clone());
-        Ok(block(py, async move { all_records(&t, &s).await })?
-            .into_bound(py)
-            .into_any())
-    }
-    fn one<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Out::One(self.run(py)?).into_pyobject(py)
-    }
-    fn first<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Out::First(self.run(py)?).into_pyobject(py)
-    }
-    fn scalar<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Out::Scalar(self.run(py)?).into_pyobject(py)
-    }
-    fn into<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let shape = Shape::of(shape)?;
-        Out::Shaped(self.run(py)?, shape).into_pyobject(py)
-    }
-    fn model<'py>(
-        &self,
-        py: Python<'py>,
-        model: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let shape = Shape::model(model)?;
-        Out::Shaped(self.run(py)?, shape).into_pyobject(py)
-    }
-    #[pyo3(signature = (batch=1000))]
-    fn stream(&self, batch: usize) -> PyResult<SyncRowStream> {
-        if batch == 0 {
-            return Err(interface("batch must be at least 1"));
-        }
-        Ok(SyncRowStream(Arc::new(StreamCore {
-            target: self.target.clone(),
-            stmt: self.stmt.clone(),
-            batch,
-            source: tokio::sync::Mutex::new(None),
-            done: Mutex::new(false),
-            buf: Mutex::new(VecDeque::new()),
-        })))
-    }
-}
+query_methods!(SyncQuery, run = super::run_blocking, stream = SyncRowStream);
 
 /// Rows as they arrive, for blocking code (`for r in q.stream()`).
 #[pyclass(module = "tusk", frozen)]
