@@ -81,8 +81,10 @@ impl Scheduler {
     /// Idempotent: when the tables and the trigger are there it changes
     /// nothing, and needs no more than `SELECT` on them. Creating needs
     /// `CREATE` on the schema (and on the database when the schema is
-    /// missing).
+    /// missing). A schema, prefix or channel name PostgreSQL would
+    /// truncate is [`CronError::Invalid`].
     pub async fn install(&self) -> Result<(), CronError> {
+        self.names.validate()?;
         let mut conn = self.pool.acquire().await?;
         let tx = conn.transaction().await?;
         tx.execute(
@@ -188,13 +190,9 @@ impl Scheduler {
             }
             Command::Handler(_) => {}
         }
-        let first = if let Schedule::Every(d) = schedule {
-            now + chrono::Duration::from_std(d).unwrap_or_default()
-        } else {
-            schedule.next_after(tz, now).ok_or(CronError::NeverFires {
-                expr: spec.schedule.clone(),
-            })?
-        };
+        let first = schedule.next_after(tz, now).ok_or(CronError::NeverFires {
+            expr: spec.schedule.clone(),
+        })?;
         Ok((schedule, first))
     }
 

@@ -37,6 +37,31 @@ impl Names {
         }
     }
 
+    /// Refuses names PostgreSQL would truncate (63 bytes): a long prefix
+    /// would make `{prefix}_jobs` and `{prefix}_runs` (or their indexes)
+    /// one name, and a long channel is refused by `pg_notify`.
+    pub fn validate(&self) -> Result<(), crate::error::CronError> {
+        const MAX: usize = 63;
+        // The longest name derived from the prefix: `{prefix}_runs_finished`.
+        const LONGEST_SUFFIX: usize = "_runs_finished".len();
+        let bad = |what: &str, v: &str, max: usize| {
+            crate::error::CronError::Invalid(format!(
+                "the cron {what} `{v}` is {} bytes long: at most {max} (PostgreSQL truncates longer names)",
+                v.len()
+            ))
+        };
+        if self.schema.is_empty() || self.schema.len() > MAX {
+            return Err(bad("schema", &self.schema, MAX));
+        }
+        if self.prefix.len() + LONGEST_SUFFIX > MAX {
+            return Err(bad("table prefix", &self.prefix, MAX - LONGEST_SUFFIX));
+        }
+        if self.channel.is_empty() || self.channel.len() > MAX {
+            return Err(bad("channel", &self.channel, MAX));
+        }
+        Ok(())
+    }
+
     /// The key of the advisory lock that serializes installs.
     pub fn lock_key(&self) -> String {
         format!("tusk_cron:{}.{}", self.schema, self.prefix)

@@ -90,6 +90,14 @@ impl Inner {
                 let m: Misfire = misfire.parse()?;
                 Ok((s, tz, m))
             });
+            // A schedule with no fire time left from now (written by hand:
+            // `add` refuses it) is as broken as one that does not parse.
+            let parsed = parsed.and_then(|(s, tz, m)| match next {
+                None if s.next_after(tz, now).is_none() => {
+                    Err(CronError::NeverFires { expr: expr.clone() })
+                }
+                _ => Ok((s, tz, m)),
+            });
             let (schedule, tz, misfire) = match parsed {
                 Ok(x) => x,
                 Err(e) => {
@@ -104,12 +112,7 @@ impl Inner {
             };
             let Some(next) = next else {
                 // Inserted without a next fire time: starts from now.
-                let first = match schedule {
-                    Schedule::Every(d) => {
-                        Some(now + chrono::Duration::from_std(d).unwrap_or_default())
-                    }
-                    ref s => s.next_after(tz, now),
-                };
+                let first = schedule.next_after(tz, now);
                 tx.execute(update.as_str(), &[&id, &first]).await?;
                 continue;
             };

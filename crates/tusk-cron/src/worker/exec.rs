@@ -94,6 +94,14 @@ impl Inner {
         };
         tokio::pin!(limit);
         if c.kind == "sql" {
+            // `add` refuses these, but the table may be written by hand: a
+            // COMMIT in the command would commit its effects outside the
+            // fenced transaction (and run the rest outside any).
+            if let Some(what) = needs_no_transaction(&c.command) {
+                return Ended::Failed(format!(
+                    "the command uses {what}, which cannot run inside the run's transaction; not run"
+                ));
+            }
             let conn = match self.sched.pool.acquire().await {
                 Ok(conn) => conn,
                 Err(e) => return Ended::Failed(format!("no connection: {e}")),

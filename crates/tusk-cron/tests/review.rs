@@ -1,0 +1,332 @@
+//! Adversarial review probes (issue 16, Cron): where features meet and
+//! where users are hostile or unlucky, against real PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use tusk_cron::{CronError, Handlers, JobSpec, Options, Schedule, Scheduler};
+
+/// `@every` with an interval whose next fire time lies past chrono's
+/// last date: a typed error, never an overflow panic (on add, and in a
+/// worker's tick for a job written by hand).
+#[test]
+fn an_every_interval_past_the_end_of_time_is_an_error_not_a_panic() {
+    let s = Schedule::parse("@every 200000000y").unwrap();
+    let now = chrono::Utc::now();
+    assert!(s.next_after(chrono_tz::UTC, now).is_none());
+    assert!(matches!(
+        s.validate(chrono_tz::UTC, now),
+        Err(CronError::NeverFires { .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn schedules_and_zones_at_the_edges() {
+    let db = database();
+    let s = scheduler(&db).await;
+    // Leap day: fires (every 4 years) and is accepted.
+    let j = s
+        .add(&JobSpec::sql("leap", "0 0 29 2 *", "SELECT 1"))
+        .await
+        .unwrap();
+    let next = j.next_run_at.unwrap();
+    assert_eq!(next.format("%m-%d %H:%M").to_string(), "02-29 00:00");
+    // Seconds field.
+    s.add(&JobSpec::sql("secs", "*/10 * * * * *", "SELECT 1"))
+        .await
+        .unwrap();
+    // Etc/GMT-14 exists, Etc/GMT+14 does not.
+    s.add(&JobSpec::sql("kiribati", "@daily", "SELECT 1").timezone("Etc/GMT-14"))
+        .await
+        .unwrap();
+    for (name, sched, tz) in [
+        ("z", "@daily", "Etc/GMT+14"),
+        ("e0", "@every 0s", "UTC"),
+        ("eh", "@every 200000000y", "UTC"),
+        ("e1ms", "@every 1500ms", "UTC"),
+        ("f7", "0 0 0 1 1 * 2030", "UTC"),
+    ] {
+        let e = s
+            .add(&JobSpec::sql(name, sched, "SELECT 1").timezone(tz))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CronError::UnknownZone { .. }
+                    | CronError::InvalidSchedule { .. }
+                    | CronError::NeverFires { .. }
+            ),
+            "{name}: {e:?}"
+        );
+    }
+    assert_eq!(s.list().await.unwrap().len(), 3);
+}
+
+/// A job whose `@every` interval overflows, written into the table by
+/// hand: the worker pauses it (as for any broken edit) and keeps running
+/// other jobs; it does not panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hand_written_every_interval_past_the_end_of_time_does_not_kill_the_worker() {
+    let db = database();
+    let s = scheduler(&db).await;
+    db.psql("INSERT INTO tusk_cron_jobs (name, schedule, kind, command) VALUES ('huge', '@every 200000000y', 'sql', 'SELECT 1')")
+        .unwrap();
+    s.add(&JobSpec::sql("fine", "@every 1s", "SELECT 1"))
+        .await
+        .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    wait_for(30, "runs of the fine job", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'fine' AND status = 'succeeded'",
+        ) >= 2
+    })
+    .await;
+    assert!(!w.is_finished(), "the worker died");
+    w.stop().await.unwrap();
+    assert_eq!(
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'huge' AND status = 'succeeded'"
+        ),
+        0,
+        "a job that never fires ran"
+    );
+    assert_eq!(
+        q(&db, "SELECT paused FROM tusk_cron_jobs WHERE name = 'huge'"),
+        "t"
+    );
+    let msg = q(
+        &db,
+        "SELECT status || ': ' || message FROM tusk_cron_runs WHERE job_name = 'huge'",
+    );
+    assert!(
+        msg.starts_with("failed: the schedule `@every 200000000y` never fires"),
+        "{msg}"
+    );
+}
+
+/// Transaction control smuggled into a job (past the add-time check, or
+/// written by hand): its effects must not commit outside the fenced
+/// transaction that records the run's end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transaction_control_in_a_job_cannot_commit_outside_the_fence() {
+    let db = database();
+    let s = scheduler(&db).await;
+    effects_table(&db);
+    // The add-time check sees through comments and odd spelling.
+    for sql in [
+        "/* hi */ COMMIT",
+        "SELECT 1;;commit",
+        "SELECT 1; -- x\n end",
+        "select 1; Commit and chain",
+    ] {
+        let e = s
+            .add(&JobSpec::sql("tc", "@every 1s", sql).check_sql(false))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, CronError::Invalid(_)), "{sql}: {e:?}");
+    }
+    // Written by hand: the worker must refuse it too.
+    db.psql(&format!(
+        "INSERT INTO tusk_cron_jobs (name, schedule, kind, command) VALUES ('raw', '@every 1s', 'sql', $q${EFFECT}; COMMIT; SELECT pg_sleep(0.1)$q$)"
+    ))
+    .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    wait_for(30, "a finished run of the hand-written job", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'raw' AND status IN ('failed', 'succeeded')",
+        ) >= 1
+    })
+    .await;
+    w.stop().await.unwrap();
+    assert_eq!(
+        n(&db, "SELECT count(*) FROM effects"),
+        0,
+        "a job committed its effects itself, outside the fenced transaction"
+    );
+    let msg = q(
+        &db,
+        "SELECT status || ': ' || coalesce(message, '') FROM tusk_cron_runs WHERE job_name = 'raw' ORDER BY id LIMIT 1",
+    );
+    assert!(
+        msg.starts_with("failed: ") && msg.contains("COMMIT"),
+        "{msg}"
+    );
+}
+
+/// Session state a job leaves behind (a setting, a role, a temp table, a
+/// session advisory lock, LISTEN) is gone before the next job runs on
+/// that connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn session_state_left_by_a_job_does_not_reach_the_next_job() {
+    let db = database();
+    db.psql(&format!(
+        "CREATE ROLE tusk_cron_low NOLOGIN; GRANT tusk_cron_low TO {ROLE}; \
+         CREATE TABLE seen (job text, setting text, role text, temp bool, locks bigint, path text); \
+         GRANT INSERT ON seen TO {ROLE}, tusk_cron_low"
+    ))
+    .unwrap();
+    // One connection for runs: every job goes through the same session.
+    let pool = tusk_pool::Pool::new(
+        tusk_pool::PoolConfig::builder()
+            .url(&url(&db))
+            .unwrap()
+            .max_size(3)
+            .build(),
+    )
+    .unwrap();
+    let s = Scheduler::new(pool.clone(), &Options::default());
+    s.install().await.unwrap();
+    let dirty = "SELECT set_config('app.leak', 'yes', false); \
+         SET search_path = pg_temp, public; \
+         CREATE TEMP TABLE leak_t (x int); \
+         SELECT pg_advisory_lock(4242); \
+         LISTEN leak_channel; \
+         SET ROLE tusk_cron_low";
+    let look = "INSERT INTO public.seen SELECT current_setting('tusk_cron.job'), current_setting('app.leak', true), current_user, \
+         to_regclass('pg_temp.leak_t') IS NOT NULL, \
+         (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()), \
+         current_setting('search_path')";
+    s.add(&JobSpec::sql("dirty", "@every 1s", dirty).check_sql(false))
+        .await
+        .unwrap();
+    s.add(&JobSpec::sql("look", "@every 1s", look))
+        .await
+        .unwrap();
+    let o = tusk_cron::WorkerOptions {
+        concurrency: 1,
+        ..opts("w")
+    };
+    let w = tusk_cron::Worker::new(s.clone(), o, Handlers::new()).spawn();
+    wait_for(60, "several runs of both jobs", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE job_name IN ('dirty', 'look') AND status = 'succeeded'",
+        ) >= 6
+            && n(&db, "SELECT count(*) FROM seen") >= 3
+    })
+    .await;
+    w.stop().await.unwrap();
+    let bad = q(
+        &db,
+        &format!(
+            "SELECT coalesce(string_agg(format('%s/%s/%s/%s/%s', setting, role, temp, locks, path), '; '), '') FROM seen \
+             WHERE coalesce(setting, '') <> '' OR role <> '{ROLE}' OR temp OR locks > 0 OR path LIKE 'pg_temp%'"
+        ),
+    );
+    assert_eq!(bad, "", "a job saw what an earlier job left in the session");
+    // And the worker's own bookkeeping was not done as the low role.
+    assert_eq!(
+        n(
+            &db,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+        ),
+        0
+    );
+}
+
+/// A prefix long enough that PostgreSQL truncates `{prefix}_jobs` and
+/// `{prefix}_runs` to the same 63-byte name: refused with a typed error
+/// before anything is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_prefix_too_long_for_postgres_identifiers_is_refused() {
+    let db = database();
+    let long = "p".repeat(63);
+    let o = Options {
+        prefix: long.clone(),
+        ..Options::default()
+    };
+    let s = Scheduler::new(pool(&db), &o);
+    let e = s.install().await.unwrap_err();
+    assert!(matches!(e, CronError::Invalid(_)), "{e:?}");
+    assert_eq!(
+        n(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'ppppp%'"
+        ),
+        0
+    );
+    // Quotes and unicode in schema and prefix are quoted, and work.
+    let o = Options {
+        schema: "Cron \"Ä\" sch'ma".into(),
+        prefix: "Jöbs \"x\"".into(),
+        channel: "ch'an \"nel\"".into(),
+    };
+    let s = Scheduler::new(pool(&db), &o);
+    s.install().await.unwrap();
+    s.install().await.unwrap();
+    s.add(&JobSpec::sql("q", "@every 1s", "SELECT 1"))
+        .await
+        .unwrap();
+    let w = tusk_cron::Worker::new(s.clone(), opts("w"), Handlers::new()).spawn();
+    let mut ok = false;
+    for _ in 0..100 {
+        if s.history(Some("q"), 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.status.as_str() == "succeeded")
+        {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    w.stop().await.unwrap();
+    assert!(ok, "no run in the quoted schema");
+}
+
+/// A role that may only write the jobs table (granted INSERT, as docs
+/// say one might) schedules SQL: it must run with that role's rights,
+/// not the worker's (pg_cron runs a job as the user who scheduled it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "found by review: a job's SQL runs as the worker's role, so INSERT on the jobs table is the worker's rights (documented, not fixable in the review: needs a per-job role with a connection as that role)"]
+async fn a_role_that_can_write_the_jobs_table_does_not_get_the_workers_rights() {
+    let db = database();
+    let _s = scheduler(&db).await;
+    db.psql(&format!(
+        "CREATE ROLE tusk_cron_intruder LOGIN; \
+         GRANT INSERT, SELECT ON tusk_cron_jobs TO tusk_cron_intruder; \
+         CREATE TABLE secrets (s text); INSERT INTO secrets VALUES ('k'); GRANT SELECT ON secrets TO {ROLE}; \
+         CREATE TABLE loot (s text); GRANT INSERT ON loot TO {ROLE}, tusk_cron_intruder"
+    ))
+    .unwrap();
+    let intruder = tusk_pool::Pool::new(
+        tusk_pool::PoolConfig::builder()
+            .url(&format!(
+                "postgresql://tusk_cron_intruder@127.0.0.1:{}/{}",
+                db.port(),
+                db.name()
+            ))
+            .unwrap()
+            .max_size(2)
+            .build(),
+    )
+    .unwrap();
+    tusk::Executor::execute(
+        &intruder,
+        "INSERT INTO tusk_cron_jobs (name, schedule, kind, command) VALUES ('x', '@every 1s', 'sql', 'INSERT INTO loot SELECT s FROM secrets')",
+        &[],
+    )
+    .await
+    .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    wait_for(30, "a finished run", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status IN ('failed', 'succeeded')",
+        ) >= 1
+    })
+    .await;
+    w.stop().await.unwrap();
+    assert_eq!(
+        n(&db, "SELECT count(*) FROM loot"),
+        0,
+        "the intruder read secrets through the worker"
+    );
+}
