@@ -88,7 +88,7 @@ impl Scheduler {
         let mut conn = self.pool.acquire().await?;
         let tx = conn.transaction().await?;
         tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended($1, 0))",
             &[&self.names.lock_key()],
         )
         .await?;
@@ -307,10 +307,15 @@ impl Scheduler {
             let schedule = Schedule::parse(&job.schedule)?;
             let tz = parse_zone(&job.timezone)?;
             let now = self.now().await?;
-            match schedule {
-                Schedule::Every(d) => Some(now + chrono::Duration::from_std(d).unwrap_or_default()),
-                s => s.next_after(tz, now),
-            }
+            // None (a never-firing schedule written by hand): refused, the
+            // job stays paused.
+            Some(
+                schedule
+                    .next_after(tz, now)
+                    .ok_or_else(|| CronError::NeverFires {
+                        expr: job.schedule.clone(),
+                    })?,
+            )
         };
         let sql = format!(
             "UPDATE {} SET paused = $2, next_run_at = $3, updated_at = now() WHERE name = $1",

@@ -99,6 +99,13 @@ async fn a_hand_written_every_interval_past_the_end_of_time_does_not_kill_the_wo
         q(&db, "SELECT paused FROM tusk_cron_jobs WHERE name = 'huge'"),
         "t"
     );
+    // Resuming it is refused (it panicked on the overflow) and changes nothing.
+    let e = s.resume("huge").await.unwrap_err();
+    assert!(matches!(e, CronError::NeverFires { .. }), "{e:?}");
+    assert_eq!(
+        q(&db, "SELECT paused FROM tusk_cron_jobs WHERE name = 'huge'"),
+        "t"
+    );
     let msg = q(
         &db,
         "SELECT status || ': ' || message FROM tusk_cron_runs WHERE job_name = 'huge'",
@@ -329,4 +336,295 @@ async fn a_role_that_can_write_the_jobs_table_does_not_get_the_workers_rights() 
         0,
         "the intruder read secrets through the worker"
     );
+}
+
+/// Waits until a run of `job` is running (a backend is in its command).
+async fn wait_running(db: &tusk_testkit::TestDb, job: &str) {
+    wait_for(30, "the run running", || {
+        n(
+            db,
+            &format!("SELECT count(*) FROM tusk_cron_runs WHERE job_name = '{job}' AND status = 'running'"),
+        ) == 1
+            && n(
+                db,
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(2.5)%' AND query NOT LIKE '%pg_stat_activity%'",
+            ) == 1
+    })
+    .await;
+}
+
+const SLOW: &str = "SELECT pg_sleep(2.5)";
+
+/// The connection of a running SQL job terminated by the server: the run
+/// fails, its retry runs, the effect happens once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_whose_backend_is_terminated_is_retried_and_takes_effect_once() {
+    let db = database();
+    let s = scheduler(&db).await;
+    effects_table(&db);
+    s.add(
+        &JobSpec::sql("t", "@yearly", &format!("{SLOW}; {EFFECT}"))
+            .retries(2, Duration::from_millis(100)),
+    )
+    .await
+    .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    s.trigger("t").await.unwrap();
+    wait_running(&db, "t").await;
+    db.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(2.5)%' AND pid <> pg_backend_pid()")
+        .unwrap();
+    wait_for(60, "a succeeded run", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'",
+        ) == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!w.is_finished());
+    w.stop().await.unwrap();
+    assert_eq!(n(&db, "SELECT count(*) FROM effects"), 1);
+    assert_eq!(
+        q(
+            &db,
+            "SELECT string_agg(attempt || ':' || status, ',' ORDER BY attempt) FROM tusk_cron_runs"
+        ),
+        "1:failed,2:succeeded"
+    );
+}
+
+/// A job removed while its run is going on: the run's effects roll back,
+/// the worker goes on, a new job of that name runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_removed_mid_run_leaves_no_effect_and_the_worker_goes_on() {
+    let db = database();
+    let s = scheduler(&db).await;
+    effects_table(&db);
+    s.add(&JobSpec::sql(
+        "gone",
+        "@yearly",
+        &format!("{SLOW}; {EFFECT}"),
+    ))
+    .await
+    .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    s.trigger("gone").await.unwrap();
+    wait_running(&db, "gone").await;
+    s.remove("gone").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(n(&db, "SELECT count(*) FROM effects"), 0);
+    s.add(&JobSpec::sql("gone", "@every 1s", EFFECT))
+        .await
+        .unwrap();
+    wait_for(30, "the new job's effect", || {
+        n(&db, "SELECT count(*) FROM effects") >= 1
+    })
+    .await;
+    w.stop().await.unwrap();
+}
+
+/// Runs queued (pending) when the job is paused do not run while it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queued_runs_of_a_paused_job_wait() {
+    let db = database();
+    let s = scheduler(&db).await;
+    effects_table(&db);
+    s.add(&JobSpec::sql("p", "@yearly", EFFECT)).await.unwrap();
+    db.psql("INSERT INTO tusk_cron_runs (job_id, job_name, scheduled_at, attempt, status, due_at) \
+             SELECT id, name, now() - interval '1 second', 1, 'pending', now() - interval '1 second' FROM tusk_cron_jobs")
+        .unwrap();
+    s.pause("p").await.unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(n(&db, "SELECT count(*) FROM effects"), 0);
+    w.stop().await.unwrap();
+}
+
+/// A job that runs longer than the lease keeps it by heartbeats: one run,
+/// no takeover, one effect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_longer_than_the_lease_is_not_taken_over() {
+    let db = database();
+    let s = scheduler(&db).await;
+    effects_table(&db);
+    s.add(&JobSpec::sql(
+        "long",
+        "@yearly",
+        &format!("SELECT pg_sleep(5); {EFFECT}"),
+    ))
+    .await
+    .unwrap();
+    let a = worker(&db, opts("a"), Handlers::new());
+    let b = worker(&db, opts("b"), Handlers::new());
+    s.trigger("long").await.unwrap();
+    wait_for(60, "the run's end", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status IN ('succeeded', 'failed')",
+        ) == 1
+    })
+    .await;
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+    assert_eq!(n(&db, "SELECT count(*) FROM effects"), 1);
+    assert_eq!(
+        q(&db, "SELECT status || ' ' || takeovers FROM tusk_cron_runs"),
+        "succeeded 0"
+    );
+}
+
+/// A job that lowers its own rights (`SET ROLE` / `SET LOCAL ROLE` to a
+/// role that may not touch the cron tables) still has its end recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_that_sets_a_lower_role_still_has_its_end_recorded() {
+    let db = database();
+    let s = scheduler(&db).await;
+    db.psql(&format!(
+        "CREATE ROLE tusk_cron_lower NOLOGIN; GRANT tusk_cron_lower TO {ROLE}; \
+         CREATE TABLE seen (job text, who text); GRANT INSERT ON seen TO tusk_cron_lower"
+    ))
+    .unwrap();
+    let look = "INSERT INTO seen VALUES (current_setting('tusk_cron.job'), current_user)";
+    s.add(
+        &JobSpec::sql(
+            "local",
+            "@yearly",
+            &format!("SET LOCAL ROLE tusk_cron_lower; {look}"),
+        )
+        .check_sql(false),
+    )
+    .await
+    .unwrap();
+    s.add(
+        &JobSpec::sql(
+            "session",
+            "@yearly",
+            &format!("SET ROLE tusk_cron_lower; {look}"),
+        )
+        .check_sql(false),
+    )
+    .await
+    .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    s.trigger("local").await.unwrap();
+    s.trigger("session").await.unwrap();
+    wait_for(30, "both runs ended", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status IN ('succeeded', 'failed')",
+        ) == 2
+    })
+    .await;
+    w.stop().await.unwrap();
+    assert_eq!(
+        q(&db, "SELECT string_agg(job_name || ' ' || status || coalesce(' ' || message, ''), '; ' ORDER BY job_name) FROM tusk_cron_runs"),
+        "local succeeded; session succeeded"
+    );
+    assert_eq!(
+        q(
+            &db,
+            "SELECT string_agg(job || ' ' || who, '; ' ORDER BY job) FROM seen"
+        ),
+        "local tusk_cron_lower; session tusk_cron_lower"
+    );
+}
+
+/// Functions planted in `public` by another role under the names the
+/// worker's queries call unqualified: never run by the worker. (A
+/// `public.unnest(timestamptz[])` is a closer match than
+/// `pg_catalog.unnest(anyarray)`: it ran as the worker at every tick, and
+/// queued no runs; `hashtextextended(text, integer)` likewise in install.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn functions_planted_on_the_search_path_do_not_run_as_the_worker() {
+    let db = database();
+    db.psql(
+        "CREATE ROLE tusk_cron_planter NOLOGIN; GRANT CREATE ON SCHEMA public TO tusk_cron_planter; \
+         CREATE TABLE trap (who text, what text); GRANT INSERT ON trap TO PUBLIC; \
+         SET ROLE tusk_cron_planter; \
+         CREATE FUNCTION public.clock_timestamp() RETURNS timestamptz LANGUAGE plpgsql AS \
+           $$BEGIN INSERT INTO public.trap VALUES (current_user, 'clock_timestamp'); RETURN pg_catalog.clock_timestamp(); END$$; \
+         CREATE FUNCTION public.now() RETURNS timestamptz LANGUAGE plpgsql AS \
+           $$BEGIN INSERT INTO public.trap VALUES (current_user, 'now'); RETURN pg_catalog.now(); END$$; \
+         CREATE FUNCTION public.pg_notify(text, text) RETURNS void LANGUAGE plpgsql AS \
+           $$BEGIN INSERT INTO public.trap VALUES (current_user, 'pg_notify'); END$$; \
+         CREATE FUNCTION public.pg_notify(varchar, varchar) RETURNS void LANGUAGE plpgsql AS \
+           $$BEGIN INSERT INTO public.trap VALUES (current_user, 'pg_notify_v'); END$$; \
+         CREATE FUNCTION public.set_config(text, text, boolean) RETURNS text LANGUAGE plpgsql AS \
+           $$BEGIN INSERT INTO public.trap VALUES (current_user, 'set_config'); RETURN ''; END$$; \
+         CREATE FUNCTION public.make_interval(secs double precision) RETURNS interval LANGUAGE plpgsql AS \
+           $$BEGIN INSERT INTO public.trap VALUES (current_user, 'make_interval'); RETURN interval '1 s'; END$$; \
+         CREATE FUNCTION public.hashtextextended(text, bigint) RETURNS bigint LANGUAGE plpgsql AS \
+           $$BEGIN INSERT INTO public.trap VALUES (current_user, 'hash'); RETURN 1; END$$; \
+         CREATE FUNCTION public.hashtextextended(text, integer) RETURNS bigint LANGUAGE plpgsql AS \
+           $$BEGIN INSERT INTO public.trap VALUES (current_user, 'hash_int4'); RETURN 1; END$$; \
+         CREATE FUNCTION public.to_regclass(text) RETURNS regclass LANGUAGE plpgsql AS \
+           $$BEGIN INSERT INTO public.trap VALUES (current_user, 'to_regclass'); RETURN NULL; END$$; \
+         CREATE FUNCTION public.unnest(timestamptz[]) RETURNS SETOF timestamptz LANGUAGE plpgsql AS \
+           $$BEGIN INSERT INTO public.trap VALUES (current_user, 'unnest'); END$$; \
+         RESET ROLE",
+    )
+    .unwrap();
+    let s = scheduler(&db).await;
+    effects_table(&db);
+    s.add(&JobSpec::sql("j", "@every 1s", EFFECT).retries(1, Duration::from_millis(10)))
+        .await
+        .unwrap();
+    s.add(&JobSpec::sql("f", "@every 1s", "SELECT 1/0").retries(1, Duration::from_millis(10)))
+        .await
+        .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    wait_for(30, "runs", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status = 'succeeded'",
+        ) >= 3
+            && n(&db, "SELECT count(*) FROM tusk_cron_runs WHERE attempt = 2") >= 1
+    })
+    .await;
+    s.pause("j").await.unwrap();
+    s.resume("j").await.unwrap();
+    s.prune(Duration::from_secs(3600)).await.unwrap();
+    w.stop().await.unwrap();
+    assert_eq!(
+        q(
+            &db,
+            "SELECT coalesce(string_agg(who || ':' || what, ', '), '') FROM trap"
+        ),
+        ""
+    );
+}
+
+/// The server restarted while a run is going on: the worker survives, the
+/// run is taken over when its lease ends and takes effect once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_restart_mid_run_takes_effect_once() {
+    let cluster = tusk_testkit::Cluster::builder().start().unwrap();
+    cluster
+        .psql("postgres", &format!("CREATE ROLE {ROLE} LOGIN"))
+        .unwrap();
+    let db = cluster.database().unwrap();
+    db.psql(&format!(
+        "GRANT CREATE ON DATABASE \"{}\" TO {ROLE}; GRANT CREATE ON SCHEMA public TO {ROLE};",
+        db.name()
+    ))
+    .unwrap();
+    let s = scheduler(&db).await;
+    effects_table(&db);
+    s.add(&JobSpec::sql("r", "@yearly", &format!("{SLOW}; {EFFECT}")))
+        .await
+        .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    s.trigger("r").await.unwrap();
+    wait_running(&db, "r").await;
+    cluster.restart().unwrap();
+    wait_for(90, "the run's end", || {
+        db.psql("SELECT count(*) FROM tusk_cron_runs WHERE status IN ('succeeded', 'failed')")
+            .map(|o| o.trim() == "1")
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(!w.is_finished(), "the worker died with the server");
+    w.stop().await.unwrap();
+    assert_eq!(q(&db, "SELECT status FROM tusk_cron_runs"), "succeeded");
+    assert_eq!(n(&db, "SELECT count(*) FROM effects"), 1);
 }

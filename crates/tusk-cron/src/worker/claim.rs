@@ -57,7 +57,7 @@ impl Inner {
             .map_err(|e| self.sched.map_missing(e))?;
         let insert = format!(
             "INSERT INTO {} (job_id, job_name, scheduled_at, attempt, status, due_at) \
-             SELECT $1, $2, t, 1, 'pending', t FROM unnest($3::timestamptz[]) AS t \
+             SELECT $1, $2, t, 1, 'pending', t FROM pg_catalog.unnest($3::timestamptz[]) AS t \
              ON CONFLICT DO NOTHING",
             n.runs
         );

@@ -219,8 +219,13 @@ impl Inner {
              WHERE id = $1 AND fence = $2 AND status = 'running'",
             n.runs
         );
-        tx.execute("SELECT set_config('statement_timeout', '0', true)", &[])
-            .await?;
+        // The record of the end is the worker's, whatever the command set:
+        // a role it lowered itself to (`SET [LOCAL] ROLE`, which may not
+        // touch the cron tables) or a timeout.
+        tx.execute_script(
+            "RESET SESSION AUTHORIZATION; RESET ROLE; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0",
+        )
+        .await?;
         let done = tx.execute(finish.as_str(), &[&c.run_id, &c.fence]).await?;
         if done == 1 {
             tx.execute("SELECT pg_notify($1, $2)", &[&n.channel, &c.job])
