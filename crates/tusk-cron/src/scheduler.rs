@@ -151,7 +151,12 @@ impl Scheduler {
         let tz = parse_zone(&spec.timezone)?;
         let now = self.now().await?;
         schedule.validate(tz, now)?;
-        millis(spec.statement_timeout, "statement_timeout")?;
+        if millis(spec.statement_timeout, "statement_timeout")? > Some(i64::from(i32::MAX)) {
+            return Err(CronError::Invalid(
+                "statement_timeout is at most 2147483647 ms (24 days 20 h), PostgreSQL's limit"
+                    .into(),
+            ));
+        }
         millis(spec.max_duration, "max_duration")?;
         i64::try_from(spec.retry.backoff.as_millis())
             .map_err(|_| CronError::Invalid("the retry backoff is too long".into()))?;

@@ -628,3 +628,55 @@ async fn a_server_restart_mid_run_takes_effect_once() {
     assert_eq!(q(&db, "SELECT status FROM tusk_cron_runs"), "succeeded");
     assert_eq!(n(&db, "SELECT count(*) FROM effects"), 1);
 }
+
+/// Timeouts and backoffs past PostgreSQL's ranges: refused on add
+/// (statement_timeout) or clamped at run time (written by hand), never a
+/// run that fails to be recorded and is rerun by worker after worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn timeouts_and_backoffs_past_postgres_ranges() {
+    let db = database();
+    let s = scheduler(&db).await;
+    let e = s
+        .add(
+            &JobSpec::sql("st", "@yearly", "SELECT 1")
+                .statement_timeout(Duration::from_secs(30 * 86_400)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, CronError::Invalid(_)), "{e:?}");
+    assert!(s.list().await.unwrap().is_empty());
+    s.add(
+        &JobSpec::sql("backoff", "@yearly", "SELECT 1/0")
+            .retries(1, Duration::from_secs(9_000_000_000_000_000)),
+    )
+    .await
+    .unwrap();
+    s.add(&JobSpec::sql("huge", "@yearly", "SELECT 1"))
+        .await
+        .unwrap();
+    db.psql(
+        "UPDATE tusk_cron_jobs SET statement_timeout_ms = 9223372036854775807, \
+         max_duration_ms = 9223372036854775807, retry_max_backoff_ms = 9223372036854775807 WHERE name IN ('huge', 'backoff')",
+    )
+    .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    s.trigger("backoff").await.unwrap();
+    s.trigger("huge").await.unwrap();
+    wait_for(30, "both runs recorded", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status IN ('succeeded', 'failed')",
+        ) == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!w.is_finished());
+    w.stop().await.unwrap();
+    assert_eq!(
+        q(
+            &db,
+            "SELECT string_agg(job_name || ' ' || attempt || ' ' || status || ' ' || takeovers, '; ' ORDER BY job_name, attempt) FROM tusk_cron_runs"
+        ),
+        "backoff 1 failed 0; backoff 2 pending 0; huge 1 succeeded 0"
+    );
+}

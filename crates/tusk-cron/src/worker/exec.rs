@@ -193,7 +193,9 @@ impl Inner {
         let tx = conn.transaction().await?;
         let timeout = c
             .statement_timeout
-            .map(|d| d.as_millis().to_string())
+            // PostgreSQL's limit (a larger value written by hand would
+            // fail every run).
+            .map(|d| d.as_millis().min(i32::MAX as u128).to_string())
             .unwrap_or_default();
         tx.execute(
             "SELECT set_config('tusk_cron.job', $1, true), set_config('tusk_cron.run_id', $2, true), \
@@ -304,7 +306,14 @@ impl Inner {
         if attempt <= c.retry.retries {
             let job_id: i64 = row.try_get(0)?;
             let manual: bool = row.try_get(1)?;
-            let delay = c.retry.delay_jittered(attempt).as_secs_f64();
+            // At most a century: a backoff written by hand beyond an
+            // interval's range would fail this record, and the run would
+            // be retaken and rerun by every worker in turn.
+            let delay = c
+                .retry
+                .delay_jittered(attempt)
+                .min(Duration::from_secs(100 * 366 * 86_400))
+                .as_secs_f64();
             let sql = format!(
                 "INSERT INTO {} (job_id, job_name, scheduled_at, attempt, manual, status, due_at) \
                  VALUES ($1, $2, $3, $4, $5, 'pending', clock_timestamp() + make_interval(secs => $6)) \
