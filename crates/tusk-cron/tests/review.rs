@@ -680,3 +680,90 @@ async fn timeouts_and_backoffs_past_postgres_ranges() {
         "backoff 1 failed 0; backoff 2 pending 0; huge 1 succeeded 0"
     );
 }
+
+fn fire_times(expr: &str, zone: &str, from: &str, n: usize) -> Vec<String> {
+    let s = Schedule::parse(expr).unwrap();
+    let tz = tusk_cron::parse_zone(zone).unwrap();
+    let mut t = chrono::DateTime::parse_from_rfc3339(from)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        t = s.next_after(tz, t).unwrap();
+        out.push(t.to_rfc3339());
+    }
+    out
+}
+
+/// cronie's rule is by field: a job with `*` (or `*/n`) in its minute or
+/// hour field is a wildcard job (follows the wall clock); only jobs fixed
+/// in both are moved out of the gap / run once in the repeated hour.
+#[test]
+fn dst_hour_wildcard_and_minute_step_jobs_follow_cronie() {
+    // `30 * * * *` is a wildcard job: nothing at the missing 02:30...
+    assert_eq!(
+        fire_times("30 * * * *", "Europe/Berlin", "2026-03-29T00:00:00Z", 2),
+        ["2026-03-29T00:30:00+00:00", "2026-03-29T01:30:00+00:00"] // 01:30 CET, 03:30 CEST
+    );
+    // ... and both 02:30s in the repeated hour.
+    assert_eq!(
+        fire_times("30 * * * *", "Europe/Berlin", "2026-10-25T00:00:00Z", 3),
+        [
+            "2026-10-25T00:30:00+00:00", // 02:30 CEST
+            "2026-10-25T01:30:00+00:00", // 02:30 CET
+            "2026-10-25T02:30:00+00:00", // 03:30 CET
+        ]
+    );
+    // `*/30 2 * * *` (a step in the minute field) is a wildcard job too:
+    // nothing on the spring-forward night.
+    assert_eq!(
+        fire_times("*/30 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z", 3),
+        [
+            "2026-03-30T00:00:00+00:00", // 02:00 CEST the next day
+            "2026-03-30T00:30:00+00:00",
+            "2026-03-31T00:00:00+00:00",
+        ]
+    );
+}
+
+/// A DBA made the worker role's transactions SERIALIZABLE and gave it a
+/// short statement_timeout and idle_in_transaction_session_timeout: three
+/// workers still run every fire time once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn role_settings_serializable_and_timeouts_keep_exactly_once() {
+    let db = database();
+    db.psql(&format!(
+        "ALTER ROLE {ROLE} IN DATABASE \"{0}\" SET default_transaction_isolation = 'serializable'; \
+         ALTER ROLE {ROLE} IN DATABASE \"{0}\" SET statement_timeout = '1500ms'; \
+         ALTER ROLE {ROLE} IN DATABASE \"{0}\" SET idle_in_transaction_session_timeout = '1s'",
+        db.name()
+    ))
+    .unwrap();
+    let s = scheduler(&db).await;
+    effects_table(&db);
+    s.add(&JobSpec::sql("ser", "@every 1s", EFFECT))
+        .await
+        .unwrap();
+    let ws: Vec<_> = ["a", "b", "c"]
+        .into_iter()
+        .map(|name| worker(&db, opts(name), Handlers::new()))
+        .collect();
+    wait_for(60, "8 runs", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'ser' AND status = 'succeeded'",
+        ) >= 8
+    })
+    .await;
+    for w in ws {
+        w.stop().await.unwrap();
+    }
+    assert_exactly_once(&db, "ser");
+    assert_eq!(
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE status = 'failed'"
+        ),
+        0
+    );
+}
