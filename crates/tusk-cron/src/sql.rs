@@ -13,6 +13,21 @@ pub(crate) fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// `col` (a timestamptz) readable as a chrono time: `infinity` and
+/// `-infinity`, which a hand edit may write, become NULL (when `nullable`)
+/// or the year 9999 / 1 (chrono has no infinities).
+pub(crate) fn finite(col: &str, nullable: bool) -> String {
+    if nullable {
+        format!("CASE WHEN pg_catalog.isfinite({col}) THEN {col} END")
+    } else {
+        format!(
+            "CASE WHEN pg_catalog.isfinite({col}) THEN {col} \
+             WHEN {col} > 'epoch'::timestamptz THEN '9999-12-31 00:00:00+00'::timestamptz \
+             ELSE '0001-01-01 00:00:00+00'::timestamptz END"
+        )
+    }
+}
+
 /// The qualified names of one installation.
 #[derive(Debug, Clone)]
 pub(crate) struct Names {
@@ -150,12 +165,16 @@ CREATE TRIGGER {trig}
         format!(
             "SELECT j.id, j.name, j.schedule, j.timezone, j.kind, j.command, j.overlap, j.misfire, \
              j.retries, j.retry_backoff_ms, j.retry_max_backoff_ms, j.statement_timeout_ms, \
-             j.max_duration_ms, j.paused, j.next_run_at, j.created_at, j.updated_at, \
-             l.status AS last_status, l.scheduled_at AS last_scheduled_at \
+             j.max_duration_ms, j.paused, {next}, {created}, {updated}, \
+             l.status AS last_status, {last} AS last_scheduled_at \
              FROM {jobs} j LEFT JOIN LATERAL (SELECT r.status, r.scheduled_at FROM {runs} r \
              WHERE r.job_id = j.id AND r.status <> 'pending' ORDER BY r.id DESC LIMIT 1) l ON true",
             jobs = self.jobs,
-            runs = self.runs
+            runs = self.runs,
+            next = finite("j.next_run_at", true),
+            created = finite("j.created_at", false),
+            updated = finite("j.updated_at", false),
+            last = finite("l.scheduled_at", true),
         )
     }
 

@@ -767,3 +767,36 @@ async fn role_settings_serializable_and_timeouts_keep_exactly_once() {
         0
     );
 }
+
+/// A job's next fire time edited by hand to `-infinity`: that job is
+/// planned from now and the others go on (the tick failed on the row, and
+/// no job ran); infinities in the jobs table do not break `list`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn infinite_times_written_by_hand_do_not_stop_the_worker() {
+    let db = database();
+    let s = scheduler(&db).await;
+    s.add(&JobSpec::sql("inf", "@every 1s", "SELECT 1"))
+        .await
+        .unwrap();
+    s.add(&JobSpec::sql("fine", "@every 1s", "SELECT 1"))
+        .await
+        .unwrap();
+    db.psql("UPDATE tusk_cron_jobs SET next_run_at = '-infinity' WHERE name = 'inf'")
+        .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    wait_for(30, "runs of both jobs", || {
+        n(
+            &db,
+            "SELECT count(DISTINCT job_name) FROM tusk_cron_runs WHERE status = 'succeeded'",
+        ) == 2
+    })
+    .await;
+    w.stop().await.unwrap();
+    db.psql("UPDATE tusk_cron_jobs SET created_at = '-infinity', updated_at = 'infinity'")
+        .unwrap();
+    db.psql("UPDATE tusk_cron_jobs SET next_run_at = 'infinity' WHERE name = 'inf'")
+        .unwrap();
+    let jobs = s.list().await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert!(jobs[1].next_run_at.is_none(), "{:?}", jobs[1]);
+}
