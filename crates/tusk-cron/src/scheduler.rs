@@ -97,12 +97,14 @@ impl Scheduler {
         // (CREATE .. IF NOT EXISTS checks CREATE on the schema first).
         let installed: bool = tx
             .query_scalar(
-                "SELECT to_regclass($1) IS NOT NULL AND EXISTS (SELECT FROM pg_catalog.pg_trigger \
-                 WHERE tgrelid = to_regclass($1) AND tgname = $3) AND to_regclass($2) IS NOT NULL",
+                "SELECT pg_catalog.to_regclass($1) IS NOT NULL AND EXISTS (SELECT FROM pg_catalog.pg_trigger \
+                 WHERE tgrelid = pg_catalog.to_regclass($1) AND tgname = $3) AND EXISTS (SELECT FROM pg_catalog.pg_trigger \
+                 WHERE tgrelid = pg_catalog.to_regclass($1) AND tgname = $4) AND pg_catalog.to_regclass($2) IS NOT NULL",
                 &[
                     &self.names.jobs,
                     &self.names.runs,
                     &format!("{}_notify", self.names.prefix),
+                    &format!("{}_replan", self.names.prefix),
                 ],
             )
             .await?;

@@ -145,12 +145,33 @@ BEGIN
     RETURN NULL;
 END
 $tusk_cron$;
+CREATE OR REPLACE FUNCTION {replan_fn}() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $tusk_cron$
+BEGIN
+    -- A schedule or zone changed by hand takes effect now: the next tick
+    -- plans the job from now (put() sets its own next_run_at, kept).
+    IF (NEW.schedule IS DISTINCT FROM OLD.schedule OR NEW.timezone IS DISTINCT FROM OLD.timezone)
+       AND NEW.next_run_at IS NOT DISTINCT FROM OLD.next_run_at THEN
+        NEW.next_run_at := NULL;
+    END IF;
+    RETURN NEW;
+END
+$tusk_cron$;
+DROP TRIGGER IF EXISTS {replan} ON {jobs};
+CREATE TRIGGER {replan} BEFORE UPDATE OF schedule, timezone ON {jobs}
+    FOR EACH ROW EXECUTE FUNCTION {replan_fn}();
 DROP TRIGGER IF EXISTS {trig} ON {jobs};
 CREATE TRIGGER {trig}
     AFTER INSERT OR DELETE OR UPDATE OF schedule, timezone, kind, command, overlap, misfire,
         retries, retry_backoff_ms, retry_max_backoff_ms, statement_timeout_ms, max_duration_ms, paused
     ON {jobs} FOR EACH ROW EXECUTE FUNCTION {notify_fn}();
 "#,
+            replan = ident(&format!("{prefix}_replan")),
+            replan_fn = format!(
+                "{}.{}",
+                ident(&self.schema),
+                ident(&format!("{prefix}_replan"))
+            ),
             jobs_next = idx("jobs_next"),
             runs_due = idx("runs_due"),
             runs_lease = idx("runs_lease"),

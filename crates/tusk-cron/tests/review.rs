@@ -800,3 +800,39 @@ async fn infinite_times_written_by_hand_do_not_stop_the_worker() {
     assert_eq!(jobs.len(), 2);
     assert!(jobs[1].next_run_at.is_none(), "{:?}", jobs[1]);
 }
+
+/// A schedule (or zone) changed with plain SQL takes effect at once, as
+/// `put` does: the stored next fire time of the old schedule is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_schedule_edited_by_hand_takes_effect() {
+    let db = database();
+    let s = scheduler(&db).await;
+    s.add(&JobSpec::sql("edit", "@yearly", "SELECT 1"))
+        .await
+        .unwrap();
+    let w = worker(&db, opts("w"), Handlers::new());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    db.psql("UPDATE tusk_cron_jobs SET schedule = '@every 1s' WHERE name = 'edit'")
+        .unwrap();
+    wait_for(30, "runs on the new schedule", || {
+        n(
+            &db,
+            "SELECT count(*) FROM tusk_cron_runs WHERE job_name = 'edit' AND status = 'succeeded'",
+        ) >= 2
+    })
+    .await;
+    w.stop().await.unwrap();
+    // `put` still sets its own next fire time.
+    let j = s
+        .put(&JobSpec::sql("edit", "0 3 * * *", "SELECT 1").timezone("Asia/Tokyo"))
+        .await
+        .unwrap();
+    assert_eq!(
+        j.next_run_at
+            .unwrap()
+            .with_timezone(&chrono_tz::Asia::Tokyo)
+            .format("%H:%M")
+            .to_string(),
+        "03:00"
+    );
+}
