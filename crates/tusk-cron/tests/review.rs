@@ -836,3 +836,38 @@ async fn a_schedule_edited_by_hand_takes_effect() {
         "03:00"
     );
 }
+
+/// NOTIFY wake-ups on a channel (and tables) whose names need quoting: a
+/// worker that would otherwise sleep a minute runs a job added after it
+/// fell asleep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn notify_wakes_workers_on_a_channel_that_needs_quoting() {
+    let db = database();
+    let o = Options {
+        schema: "Sch \"q\"".into(),
+        prefix: "P'x".into(),
+        channel: "Wake \"me\" 'up'".into(),
+    };
+    let s = Scheduler::new(pool(&db), &o);
+    s.install().await.unwrap();
+    let wo = tusk_cron::WorkerOptions {
+        poll_interval: Duration::from_secs(60),
+        ..opts("w")
+    };
+    let w = tusk_cron::Worker::new(Scheduler::new(pool(&db), &o), wo, Handlers::new()).spawn();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    s.add(&JobSpec::sql("late", "@every 1s", "SELECT 1"))
+        .await
+        .unwrap();
+    let mut ran = false;
+    for _ in 0..100 {
+        if !s.history(Some("late"), 1).await.unwrap().is_empty() {
+            ran = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let stats = w.stats();
+    w.stop().await.unwrap();
+    assert!(ran && stats.notifications > 0, "{stats:?}");
+}
