@@ -9,7 +9,8 @@ pub struct Options {
     /// The schema (created by [`Scheduler::install`](crate::Scheduler::install)
     /// when missing). Default `public`.
     pub schema: String,
-    /// The tables' name prefix. Default `tusk_cron`.
+    /// The tables' name prefix, at most 49 bytes (the names derived from
+    /// it stay within PostgreSQL's 63). Default `tusk_cron`.
     pub prefix: String,
     /// The channel workers `LISTEN` on: a job inserted, changed, paused,
     /// resumed or removed, a run queued by hand or finished, notifies it.

@@ -167,10 +167,10 @@ impl Schedule {
 
     /// The first fire time strictly after `after`, in `tz`; `None` if
     /// there is none (before the year 5000). For `@every`, `after` plus the
-    /// interval.
+    /// interval (`None` past the last representable date).
     pub fn next_after(&self, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
-            Schedule::Every(d) => Some(after + chrono::Duration::from_std(*d).ok()?),
+            Schedule::Every(d) => after.checked_add_signed(chrono::Duration::from_std(*d).ok()?),
             Schedule::Cron { cron, .. } => cron
                 .find_next_occurrence(&after.with_timezone(&tz), false)
                 .ok()

@@ -81,12 +81,14 @@ impl Scheduler {
     /// Idempotent: when the tables and the trigger are there it changes
     /// nothing, and needs no more than `SELECT` on them. Creating needs
     /// `CREATE` on the schema (and on the database when the schema is
-    /// missing).
+    /// missing). A schema, prefix or channel name PostgreSQL would
+    /// truncate is [`CronError::Invalid`].
     pub async fn install(&self) -> Result<(), CronError> {
+        self.names.validate()?;
         let mut conn = self.pool.acquire().await?;
         let tx = conn.transaction().await?;
         tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended($1, 0))",
             &[&self.names.lock_key()],
         )
         .await?;
@@ -95,12 +97,14 @@ impl Scheduler {
         // (CREATE .. IF NOT EXISTS checks CREATE on the schema first).
         let installed: bool = tx
             .query_scalar(
-                "SELECT to_regclass($1) IS NOT NULL AND EXISTS (SELECT FROM pg_catalog.pg_trigger \
-                 WHERE tgrelid = to_regclass($1) AND tgname = $3) AND to_regclass($2) IS NOT NULL",
+                "SELECT pg_catalog.to_regclass($1) IS NOT NULL AND EXISTS (SELECT FROM pg_catalog.pg_trigger \
+                 WHERE tgrelid = pg_catalog.to_regclass($1) AND tgname = $3) AND EXISTS (SELECT FROM pg_catalog.pg_trigger \
+                 WHERE tgrelid = pg_catalog.to_regclass($1) AND tgname = $4) AND pg_catalog.to_regclass($2) IS NOT NULL",
                 &[
                     &self.names.jobs,
                     &self.names.runs,
                     &format!("{}_notify", self.names.prefix),
+                    &format!("{}_replan", self.names.prefix),
                 ],
             )
             .await?;
@@ -149,7 +153,12 @@ impl Scheduler {
         let tz = parse_zone(&spec.timezone)?;
         let now = self.now().await?;
         schedule.validate(tz, now)?;
-        millis(spec.statement_timeout, "statement_timeout")?;
+        if millis(spec.statement_timeout, "statement_timeout")? > Some(i64::from(i32::MAX)) {
+            return Err(CronError::Invalid(
+                "statement_timeout is at most 2147483647 ms (24 days 20 h), PostgreSQL's limit"
+                    .into(),
+            ));
+        }
         millis(spec.max_duration, "max_duration")?;
         i64::try_from(spec.retry.backoff.as_millis())
             .map_err(|_| CronError::Invalid("the retry backoff is too long".into()))?;
@@ -188,13 +197,9 @@ impl Scheduler {
             }
             Command::Handler(_) => {}
         }
-        let first = if let Schedule::Every(d) = schedule {
-            now + chrono::Duration::from_std(d).unwrap_or_default()
-        } else {
-            schedule.next_after(tz, now).ok_or(CronError::NeverFires {
-                expr: spec.schedule.clone(),
-            })?
-        };
+        let first = schedule.next_after(tz, now).ok_or(CronError::NeverFires {
+            expr: spec.schedule.clone(),
+        })?;
         Ok((schedule, first))
     }
 
@@ -309,10 +314,15 @@ impl Scheduler {
             let schedule = Schedule::parse(&job.schedule)?;
             let tz = parse_zone(&job.timezone)?;
             let now = self.now().await?;
-            match schedule {
-                Schedule::Every(d) => Some(now + chrono::Duration::from_std(d).unwrap_or_default()),
-                s => s.next_after(tz, now),
-            }
+            // None (a never-firing schedule written by hand): refused, the
+            // job stays paused.
+            Some(
+                schedule
+                    .next_after(tz, now)
+                    .ok_or_else(|| CronError::NeverFires {
+                        expr: job.schedule.clone(),
+                    })?,
+            )
         };
         let sql = format!(
             "UPDATE {} SET paused = $2, next_run_at = $3, updated_at = now() WHERE name = $1",

@@ -13,6 +13,21 @@ pub(crate) fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// `col` (a timestamptz) readable as a chrono time: `infinity` and
+/// `-infinity`, which a hand edit may write, become NULL (when `nullable`)
+/// or the year 9999 / 1 (chrono has no infinities).
+pub(crate) fn finite(col: &str, nullable: bool) -> String {
+    if nullable {
+        format!("CASE WHEN pg_catalog.isfinite({col}) THEN {col} END")
+    } else {
+        format!(
+            "CASE WHEN pg_catalog.isfinite({col}) THEN {col} \
+             WHEN {col} > 'epoch'::timestamptz THEN '9999-12-31 00:00:00+00'::timestamptz \
+             ELSE '0001-01-01 00:00:00+00'::timestamptz END"
+        )
+    }
+}
+
 /// The qualified names of one installation.
 #[derive(Debug, Clone)]
 pub(crate) struct Names {
@@ -35,6 +50,31 @@ impl Names {
             prefix: o.prefix.clone(),
             channel: o.channel.clone(),
         }
+    }
+
+    /// Refuses names PostgreSQL would truncate (63 bytes): a long prefix
+    /// would make `{prefix}_jobs` and `{prefix}_runs` (or their indexes)
+    /// one name, and a long channel is refused by `pg_notify`.
+    pub fn validate(&self) -> Result<(), crate::error::CronError> {
+        const MAX: usize = 63;
+        // The longest name derived from the prefix: `{prefix}_runs_finished`.
+        const LONGEST_SUFFIX: usize = "_runs_finished".len();
+        let bad = |what: &str, v: &str, max: usize| {
+            crate::error::CronError::Invalid(format!(
+                "the cron {what} `{v}` is {} bytes long: at most {max} (PostgreSQL truncates longer names)",
+                v.len()
+            ))
+        };
+        if self.schema.is_empty() || self.schema.len() > MAX {
+            return Err(bad("schema", &self.schema, MAX));
+        }
+        if self.prefix.len() + LONGEST_SUFFIX > MAX {
+            return Err(bad("table prefix", &self.prefix, MAX - LONGEST_SUFFIX));
+        }
+        if self.channel.is_empty() || self.channel.len() > MAX {
+            return Err(bad("channel", &self.channel, MAX));
+        }
+        Ok(())
     }
 
     /// The key of the advisory lock that serializes installs.
@@ -105,12 +145,33 @@ BEGIN
     RETURN NULL;
 END
 $tusk_cron$;
+CREATE OR REPLACE FUNCTION {replan_fn}() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $tusk_cron$
+BEGIN
+    -- A schedule or zone changed by hand takes effect now: the next tick
+    -- plans the job from now (put() sets its own next_run_at, kept).
+    IF (NEW.schedule IS DISTINCT FROM OLD.schedule OR NEW.timezone IS DISTINCT FROM OLD.timezone)
+       AND NEW.next_run_at IS NOT DISTINCT FROM OLD.next_run_at THEN
+        NEW.next_run_at := NULL;
+    END IF;
+    RETURN NEW;
+END
+$tusk_cron$;
+DROP TRIGGER IF EXISTS {replan} ON {jobs};
+CREATE TRIGGER {replan} BEFORE UPDATE OF schedule, timezone ON {jobs}
+    FOR EACH ROW EXECUTE FUNCTION {replan_fn}();
 DROP TRIGGER IF EXISTS {trig} ON {jobs};
 CREATE TRIGGER {trig}
     AFTER INSERT OR DELETE OR UPDATE OF schedule, timezone, kind, command, overlap, misfire,
         retries, retry_backoff_ms, retry_max_backoff_ms, statement_timeout_ms, max_duration_ms, paused
     ON {jobs} FOR EACH ROW EXECUTE FUNCTION {notify_fn}();
 "#,
+            replan = ident(&format!("{prefix}_replan")),
+            replan_fn = format!(
+                "{}.{}",
+                ident(&self.schema),
+                ident(&format!("{prefix}_replan"))
+            ),
             jobs_next = idx("jobs_next"),
             runs_due = idx("runs_due"),
             runs_lease = idx("runs_lease"),
@@ -125,12 +186,16 @@ CREATE TRIGGER {trig}
         format!(
             "SELECT j.id, j.name, j.schedule, j.timezone, j.kind, j.command, j.overlap, j.misfire, \
              j.retries, j.retry_backoff_ms, j.retry_max_backoff_ms, j.statement_timeout_ms, \
-             j.max_duration_ms, j.paused, j.next_run_at, j.created_at, j.updated_at, \
-             l.status AS last_status, l.scheduled_at AS last_scheduled_at \
+             j.max_duration_ms, j.paused, {next}, {created}, {updated}, \
+             l.status AS last_status, {last} AS last_scheduled_at \
              FROM {jobs} j LEFT JOIN LATERAL (SELECT r.status, r.scheduled_at FROM {runs} r \
              WHERE r.job_id = j.id AND r.status <> 'pending' ORDER BY r.id DESC LIMIT 1) l ON true",
             jobs = self.jobs,
-            runs = self.runs
+            runs = self.runs,
+            next = finite("j.next_run_at", true),
+            created = finite("j.created_at", false),
+            updated = finite("j.updated_at", false),
+            last = finite("l.scheduled_at", true),
         )
     }
 

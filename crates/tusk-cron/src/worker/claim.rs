@@ -46,10 +46,12 @@ impl Inner {
         let mut conn = self.sched.pool.acquire().await?;
         let tx = conn.transaction().await?;
         let sql = format!(
-            "SELECT id, name, schedule, timezone, misfire, next_run_at, clock_timestamp() FROM {} \
+            "SELECT id, name, schedule, timezone, misfire, {next}, clock_timestamp() FROM {} \
              WHERE NOT paused AND (next_run_at IS NULL OR next_run_at <= clock_timestamp()) \
              ORDER BY next_run_at NULLS FIRST LIMIT 100 FOR NO KEY UPDATE SKIP LOCKED",
-            n.jobs
+            n.jobs,
+            // `-infinity` written by hand: planned from now, as NULL is.
+            next = crate::sql::finite("next_run_at", true),
         );
         let rows = tx
             .query(sql.as_str(), &[])
@@ -57,7 +59,7 @@ impl Inner {
             .map_err(|e| self.sched.map_missing(e))?;
         let insert = format!(
             "INSERT INTO {} (job_id, job_name, scheduled_at, attempt, status, due_at) \
-             SELECT $1, $2, t, 1, 'pending', t FROM unnest($3::timestamptz[]) AS t \
+             SELECT $1, $2, t, 1, 'pending', t FROM pg_catalog.unnest($3::timestamptz[]) AS t \
              ON CONFLICT DO NOTHING",
             n.runs
         );
@@ -90,6 +92,14 @@ impl Inner {
                 let m: Misfire = misfire.parse()?;
                 Ok((s, tz, m))
             });
+            // A schedule with no fire time left from now (written by hand:
+            // `add` refuses it) is as broken as one that does not parse.
+            let parsed = parsed.and_then(|(s, tz, m)| match next {
+                None if s.next_after(tz, now).is_none() => {
+                    Err(CronError::NeverFires { expr: expr.clone() })
+                }
+                _ => Ok((s, tz, m)),
+            });
             let (schedule, tz, misfire) = match parsed {
                 Ok(x) => x,
                 Err(e) => {
@@ -104,12 +114,7 @@ impl Inner {
             };
             let Some(next) = next else {
                 // Inserted without a next fire time: starts from now.
-                let first = match schedule {
-                    Schedule::Every(d) => {
-                        Some(now + chrono::Duration::from_std(d).unwrap_or_default())
-                    }
-                    ref s => s.next_after(tz, now),
-                };
+                let first = schedule.next_after(tz, now);
                 tx.execute(update.as_str(), &[&id, &first]).await?;
                 continue;
             };
@@ -287,18 +292,24 @@ impl Inner {
         let n = &self.sched.names;
         let sql = format!(
             "SELECT EXTRACT(EPOCH FROM LEAST( \
-               (SELECT min(next_run_at) FROM {jobs} WHERE NOT paused), \
-               CASE WHEN $2 THEN (SELECT min(r.due_at) FROM {runs} r JOIN {jobs} j ON j.id = r.job_id \
+               (SELECT min({next}) FROM {jobs} WHERE NOT paused), \
+               CASE WHEN $2 THEN (SELECT min({due}) FROM {runs} r JOIN {jobs} j ON j.id = r.job_id \
                  WHERE r.status = 'pending' AND (NOT j.paused OR r.manual) \
                    AND (j.kind = 'sql' OR j.command = ANY($1)) \
                    AND (j.overlap <> 'queue' OR NOT EXISTS \
                      (SELECT FROM {runs} x WHERE x.job_id = r.job_id AND x.status = 'running'))) END, \
-               CASE WHEN $2 THEN (SELECT min(r.lease_until) FROM {runs} r JOIN {jobs} j ON j.id = r.job_id \
+               CASE WHEN $2 THEN (SELECT min({lease}) FROM {runs} r JOIN {jobs} j ON j.id = r.job_id \
                  WHERE r.status = 'running' AND r.worker IS DISTINCT FROM $3 \
                    AND (j.kind = 'sql' OR j.command = ANY($1))) END \
              ) - clock_timestamp())::float8",
             runs = n.runs,
-            jobs = n.jobs
+            jobs = n.jobs,
+            // Infinities written by hand would make the subtraction fail
+            // (and the worker refuse to start): ignored here, the tick
+            // replans such a job.
+            next = crate::sql::finite("next_run_at", true),
+            due = crate::sql::finite("r.due_at", true),
+            lease = crate::sql::finite("r.lease_until", true),
         );
         let v: Option<f64> = self
             .sched

@@ -94,6 +94,14 @@ impl Inner {
         };
         tokio::pin!(limit);
         if c.kind == "sql" {
+            // `add` refuses these, but the table may be written by hand: a
+            // COMMIT in the command would commit its effects outside the
+            // fenced transaction (and run the rest outside any).
+            if let Some(what) = needs_no_transaction(&c.command) {
+                return Ended::Failed(format!(
+                    "the command uses {what}, which cannot run inside the run's transaction; not run"
+                ));
+            }
             let conn = match self.sched.pool.acquire().await {
                 Ok(conn) => conn,
                 Err(e) => return Ended::Failed(format!("no connection: {e}")),
@@ -185,7 +193,9 @@ impl Inner {
         let tx = conn.transaction().await?;
         let timeout = c
             .statement_timeout
-            .map(|d| d.as_millis().to_string())
+            // PostgreSQL's limit (a larger value written by hand would
+            // fail every run).
+            .map(|d| d.as_millis().min(i32::MAX as u128).to_string())
             .unwrap_or_default();
         tx.execute(
             "SELECT set_config('tusk_cron.job', $1, true), set_config('tusk_cron.run_id', $2, true), \
@@ -211,8 +221,13 @@ impl Inner {
              WHERE id = $1 AND fence = $2 AND status = 'running'",
             n.runs
         );
-        tx.execute("SELECT set_config('statement_timeout', '0', true)", &[])
-            .await?;
+        // The record of the end is the worker's, whatever the command set:
+        // a role it lowered itself to (`SET [LOCAL] ROLE`, which may not
+        // touch the cron tables) or a timeout.
+        tx.execute_script(
+            "RESET SESSION AUTHORIZATION; RESET ROLE; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0",
+        )
+        .await?;
         let done = tx.execute(finish.as_str(), &[&c.run_id, &c.fence]).await?;
         if done == 1 {
             tx.execute("SELECT pg_notify($1, $2)", &[&n.channel, &c.job])
@@ -291,7 +306,14 @@ impl Inner {
         if attempt <= c.retry.retries {
             let job_id: i64 = row.try_get(0)?;
             let manual: bool = row.try_get(1)?;
-            let delay = c.retry.delay_jittered(attempt).as_secs_f64();
+            // At most a century: a backoff written by hand beyond an
+            // interval's range would fail this record, and the run would
+            // be retaken and rerun by every worker in turn.
+            let delay = c
+                .retry
+                .delay_jittered(attempt)
+                .min(Duration::from_secs(100 * 366 * 86_400))
+                .as_secs_f64();
             let sql = format!(
                 "INSERT INTO {} (job_id, job_name, scheduled_at, attempt, manual, status, due_at) \
                  VALUES ($1, $2, $3, $4, $5, 'pending', clock_timestamp() + make_interval(secs => $6)) \

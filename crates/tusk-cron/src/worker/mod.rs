@@ -111,6 +111,7 @@ impl Worker {
     /// errors later are counted, logged and retried.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), CronError> {
         let inner = self.inner;
+        inner.sched.names.validate()?;
         inner.next_wake(false).await?;
         let mut subscription = None;
         let mut _listener = None;
