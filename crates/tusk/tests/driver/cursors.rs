@@ -515,3 +515,54 @@ async fn a_cursor_dropped_after_its_transaction_never_aborts_the_next() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portals_inside_transactions_behind_a_transaction_mode_pgbouncer() {
+    use tusk_testkit::{Cluster, PgBouncer, PoolMode};
+    let cluster = Cluster::shared();
+    let db = cluster.database().unwrap();
+    let bouncer = PgBouncer::start(cluster, PoolMode::Transaction).unwrap();
+    bouncer.admin("SET default_pool_size = 2").unwrap();
+    let url = format!("{}?pooler_mode=on", bouncer.url(db.name()));
+    let setup = tusk::connect(&url).await.unwrap();
+    setup
+        .execute_script("CREATE TABLE t AS SELECT g::int8 AS id FROM generate_series(1, 3000) g")
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..2i64)
+        .map(|k| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let mut c = tusk::connect(&url).await.unwrap();
+                let sql = "SELECT id FROM t WHERE id % 2 = $1 ORDER BY id";
+                for _ in 0..5 {
+                    let oracle: Vec<i64> = c
+                        .query(sql, &[&k])
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.get(0))
+                        .collect();
+                    let tx = c.transaction().await.unwrap();
+                    // Outside a transaction block it would be refused; in
+                    // one, PgBouncer keeps the server connection, and the
+                    // portal (named on the server) with it.
+                    let mut p = tx.query_portal(sql, &[&k], 111).await.unwrap();
+                    let mut got = Vec::new();
+                    while let Some(b) = within("batch", p.next_batch()).await.unwrap() {
+                        got.extend(b.iter().map(|r| r.get::<i64>(0)));
+                        tx.query_scalar::<i32>("SELECT 1", &[]).await.unwrap();
+                    }
+                    assert_eq!(got, oracle);
+                    drop(p);
+                    tx.commit().await.unwrap();
+                    let e = c.query_portal(sql, &[&k], 10).await.unwrap_err();
+                    assert_eq!(e.kind(), ErrorKind::NotInTransaction);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        within("client", t).await.unwrap();
+    }
+}
