@@ -246,6 +246,12 @@ fn quote_ident(name: &str) -> String {
 /// is handed out by the next call.
 ///
 /// A [`Query::timeout`] applies to the opening flight only.
+///
+/// Read as a `Stream`, the portal drives the connection while a batch is
+/// in flight, as a [`RowStream`](crate::RowStream) does: poll the stream's
+/// `next()` to its end (or drop the portal) before awaiting another query
+/// on the same connection from the same task; `next_batch` has no such
+/// rule.
 pub struct Portal<'c> {
     client: &'c Client,
     name: String,
