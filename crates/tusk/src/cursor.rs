@@ -245,6 +245,11 @@ fn quote_ident(name: &str) -> String {
 /// `next_batch` future dropped midway loses nothing: the batch in flight
 /// is handed out by the next call.
 ///
+/// A portal opened in a savepoint (a nested transaction) that is rolled
+/// back is destroyed with it: the server then answers the next batch with
+/// `34000` (invalid cursor name), which, as any error, fails the
+/// enclosing transaction. Read it before rolling the savepoint back.
+///
 /// A [`Query::timeout`] applies to the opening flight only.
 ///
 /// Read as a `Stream`, the portal drives the connection while a batch is

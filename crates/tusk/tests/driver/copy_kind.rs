@@ -41,7 +41,7 @@ async fn copy_through_a_query_method_is_copy_via_query() {
         b.push("SELECT 2", &[]);
         let r = within("batch", c.batch(&b)).await.unwrap();
         assert!(r[0].is_ok() && r[2].is_ok());
-        let e = r[1].as_ref().err().expect("the COPY fails");
+        let e = r[1].as_ref().expect_err("the COPY fails");
         assert_eq!(e.kind(), ErrorKind::CopyViaQuery, "batch {sql}: {e}");
         let n: i64 = within("after", c.query_scalar("SELECT count(*) FROM t", &[]))
             .await
