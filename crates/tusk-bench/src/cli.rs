@@ -34,7 +34,7 @@ pub struct Args {
     /// Only these workloads: W1, W2, W3, W4, W5, W5o, W6, W7, N1, L1, L2, L3 (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Only these drivers: tusk, tusk-shared, tusk-tracked, tusk-stream, tusk-groups,
+    /// Only these drivers: tusk, tusk-shared, tusk-tracked, tusk-stream, tusk-arrow, tusk-groups,
     /// tusk-isolated, tusk-acquire, tusk-tx, tusk-noreset, tokio-postgres, tokio-postgres-pipelined,
     /// deadpool-tokio-postgres, deadpool-clean, sqlx, pgbench, server, and for L1-L3 postgres and
     /// tusk-lite.
@@ -252,7 +252,7 @@ fn select(args: &Args) -> Result<Vec<workloads::Workload>> {
     for d in &args.drivers {
         if !all.iter().any(|w| w.entries.iter().any(|e| e.driver == d)) {
             return Err(BenchError::Usage(format!(
-                "no driver {d:?}; choose from tusk, tusk-shared, tusk-tracked, tusk-stream, tusk-groups, tusk-isolated, tusk-acquire, tusk-tx, tusk-noreset, tokio-postgres, tokio-postgres-pipelined, deadpool-tokio-postgres, deadpool-clean, sqlx, pgbench, server"
+                "no driver {d:?}; choose from tusk, tusk-shared, tusk-tracked, tusk-stream, tusk-arrow, tusk-groups, tusk-isolated, tusk-acquire, tusk-tx, tusk-noreset, tokio-postgres, tokio-postgres-pipelined, deadpool-tokio-postgres, deadpool-clean, sqlx, pgbench, server"
             )));
         }
     }

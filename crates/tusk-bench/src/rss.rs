@@ -34,6 +34,21 @@ impl Mode {
     }
 }
 
+/// The environment variable that sets the rows of the COPY probes (W5's
+/// and W5o's `rss_growth_mib`); 1,000,000 when unset. The issue's bound
+/// (< 64 MiB) is for 10,000,000 rows:
+/// `TUSK_BENCH_COPY_RSS_ROWS=10000000 tusk-bench --only W5,W5o`.
+pub const COPY_ROWS_ENV: &str = "TUSK_BENCH_COPY_RSS_ROWS";
+
+/// The rows of the COPY probes (see [`COPY_ROWS_ENV`]).
+pub fn copy_rows() -> u64 {
+    std::env::var(COPY_ROWS_ENV)
+        .ok()
+        .and_then(|v| v.trim().replace('_', "").parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(w5::ROWS)
+}
+
 /// Runs the probe in a child process (`tusk-bench --rss-probe MODE --url
 /// URL`) and returns its peak RSS in bytes.
 pub async fn probe(mode: Mode, url: &str) -> Result<u64> {
@@ -80,11 +95,28 @@ pub async fn run(mode: Mode, url: &str) -> Result<u64> {
         Mode::Stream => Stream(conn).scan().await?,
         Mode::CopyIn => {
             conn.execute_script("CREATE UNLOGGED TABLE IF NOT EXISTS bench_w5_probe (id int8, name text, score float8, ts timestamptz); TRUNCATE bench_w5_probe").await?;
-            let n = w5::tusk_load(&conn, w5::ROWS, false, "bench_w5_probe").await?;
+            let n = w5::tusk_load(&conn, copy_rows(), false, "bench_w5_probe").await?;
             conn.execute_script("DROP TABLE bench_w5_probe").await?;
             return growth(n, base);
         }
-        Mode::CopyOut => return growth(w5::tusk_read(&conn).await?, base),
+        Mode::CopyOut if copy_rows() == w5::ROWS => {
+            return growth(w5::tusk_read(&conn).await?, base)
+        }
+        Mode::CopyOut => {
+            // Another row count: a table of that many rows, made by the
+            // server (nothing of it passes through this process).
+            let rows = copy_rows();
+            conn.execute_script(&format!(
+                "CREATE UNLOGGED TABLE IF NOT EXISTS bench_w5o_probe (id int8, name text, score float8, ts timestamptz); \
+                 TRUNCATE bench_w5o_probe; \
+                 INSERT INTO bench_w5o_probe SELECT g, 'name ' || g, g * 0.5, now() FROM generate_series(1, {rows}) g"
+            ))
+            .await?;
+            let base = crate::measure::rss_bytes().unwrap_or(base);
+            let n = w5::tusk_read_from(&conn, "bench_w5o_probe").await?;
+            conn.execute_script("DROP TABLE bench_w5o_probe").await?;
+            return growth(n, base);
+        }
     };
     if rows != ROWS {
         return Err(BenchError::Check {
@@ -98,11 +130,11 @@ pub async fn run(mode: Mode, url: &str) -> Result<u64> {
 
 /// A COPY probe's figure: the peak RSS over `base`, the RSS before it.
 fn growth(rows: u64, base: u64) -> Result<u64> {
-    if rows != w5::ROWS {
+    if rows != copy_rows() {
         return Err(BenchError::Check {
             workload: "W5",
             driver: "tusk",
-            detail: format!("the RSS probe copied {rows} rows, expected {}", w5::ROWS),
+            detail: format!("the RSS probe copied {rows} rows, expected {}", copy_rows()),
         });
     }
     let peak = peak_rss_bytes()

@@ -366,6 +366,31 @@ impl<'c> PooledTransaction<'c> {
         self.tx.copy_out(sql).await
     }
 
+    /// Opens a portal for `query` in this transaction and fetches its
+    /// first batch of at most `fetch_size` rows; the next batches come on
+    /// demand (see [`tusk::Portal`]). Behind a transaction pooler too: the
+    /// transaction keeps its server connection.
+    pub async fn query_portal<'a>(
+        &'a self,
+        query: impl tusk::IntoQuery<'a>,
+        params: &'a [tusk::Param<'a>],
+        fetch_size: u32,
+    ) -> Result<tusk::Portal<'c>, Error> {
+        self.tx.query_portal(query, params, fetch_size).await
+    }
+
+    /// `DECLARE`s a cursor named `name` for `sql` in this transaction
+    /// (`hold`: `WITH HOLD`; see [`tusk::Cursor`]).
+    pub async fn declare_cursor(
+        &self,
+        name: &str,
+        sql: &str,
+        params: &[tusk::Param<'_>],
+        hold: bool,
+    ) -> Result<tusk::Cursor<'c>, Error> {
+        self.tx.declare_cursor(name, sql, params, hold).await
+    }
+
     /// Starts a nested transaction (a savepoint).
     pub async fn transaction(&mut self) -> Result<PooledTransaction<'_>, Error> {
         let tx = self.tx.transaction().await?;

@@ -74,6 +74,39 @@ impl Connection {
         Transaction::begin(&self.client, opts).await
     }
 
+    /// Opens a portal for `query` and fetches its first batch (see
+    /// [`Portal`](crate::Portal)). A portal lives as long as its
+    /// transaction: this is for a transaction block begun by hand
+    /// (`BEGIN`); with the session idle it fails with
+    /// [`ErrorKind::NotInTransaction`](crate::ErrorKind::NotInTransaction)
+    /// and nothing is sent. [`Transaction::query_portal`] is the usual way.
+    pub async fn query_portal<'a>(
+        &'a self,
+        query: impl crate::IntoQuery<'a>,
+        params: &'a [crate::Param<'a>],
+        fetch_size: u32,
+    ) -> Result<crate::Portal<'a>, Error> {
+        self.client
+            .query_portal(&query.into_query(), params, fetch_size)
+            .await
+    }
+
+    /// `DECLARE`s a cursor named `name` (quoted: used as given) for `sql`
+    /// with `params` (see [`Cursor`](crate::Cursor)). Outside a transaction
+    /// block only a held cursor (`hold`: `WITH HOLD`) can exist; without
+    /// `hold` this fails with
+    /// [`ErrorKind::NotInTransaction`](crate::ErrorKind::NotInTransaction)
+    /// when the session is idle.
+    pub async fn declare_cursor(
+        &self,
+        name: &str,
+        sql: &str,
+        params: &[crate::Param<'_>],
+        hold: bool,
+    ) -> Result<crate::Cursor<'_>, Error> {
+        self.client.declare_cursor(name, sql, params, hold).await
+    }
+
     /// Starts a `COPY ... FROM STDIN` and returns its data sink, once the
     /// server is ready for the data (see [`crate::copy`]).
     pub async fn copy_in(&self, sql: &str) -> Result<crate::copy::CopyInSink<'_>, Error> {

@@ -26,6 +26,7 @@
 //! | Cancellation | dropped futures leave the connection in step; [`CancelToken`] never hits a later query; per-query timeouts cancel on the server |
 //! | Rows as structs | `#[derive(FromRow)]` (by name, `rename`, `rename_all`, `flatten`, `default`, `try_from`, `json`), tuples by position; [`Executor::query_as`] and siblings; typed [`RowError`]s |
 //! | COPY | `copy_in` sinks with backpressure and `copy_out` streams with bounded memory; binary rows of `ToSql`/`FromSql` values, text and CSV rows; a bad row's error names its line; through pools and PgBouncer (see [`copy`]) |
+//! | Cursors | [`Transaction::query_portal`]: a named portal fetched in batches (`Execute` with a row limit) with [`Portal::next_batch`] or as a `Stream`, several open at once; [`Transaction::declare_cursor`] / [`Connection::declare_cursor`] (`DECLARE ... WITH HOLD`, `FETCH`); both closed when dropped (see [`cursor`]) |
 //! | Arrow | feature `arrow`: `Executor::query_arrow` returns Arrow `RecordBatch`es decoded from the binary wire values (see the `arrow` module) |
 //! | Types | everything `postgres-types` maps (opt-in `with-*` features); user-defined enums, composites, domains, arrays, ranges, multiranges, `hstore`, `citext` looked up from `pg_type` in one query, cached per database and shared by a pool ([`types::TypeRegistry`]), so `#[derive(ToSql, FromSql)]` works; [`types::Value`] for any column at run time (serializes to JSON); [`types::Numeric`], [`types::RawValue`]; per-column result formats (binary where tusk decodes the type, text otherwise) |
 //! | Auth / TLS | trust, cleartext, MD5, SCRAM-SHA-256 and -PLUS; rustls with `sslmode` disable..verify-full, client certificates, `sslcrl`/`sslcrldir`, `sslcertmode`, `ssl_min/max_protocol_version`, `sslnegotiation=direct` (PostgreSQL 17) |
@@ -101,6 +102,7 @@ pub mod config;
 mod connect;
 mod connection;
 pub mod copy;
+pub mod cursor;
 mod engine;
 pub mod error;
 pub mod executor;
@@ -122,6 +124,7 @@ pub use cancel::CancelToken;
 pub use config::Config;
 pub use connect::{connect, connect_in_process, connect_with, register_embedded, EmbeddedServe};
 pub use connection::{Connection, TransactionStatus};
+pub use cursor::{Cursor, Portal};
 pub use engine::response::SimpleQueryMessage;
 pub use error::{DbError, Error, ErrorKind, SqlState};
 pub use executor::{Executor, Prepare};

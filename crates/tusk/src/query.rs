@@ -33,6 +33,9 @@ pub struct Query<'a> {
     pub(crate) sql: &'a str,
     pub(crate) stmt: Option<&'a Statement>,
     pub(crate) opts: QueryOptions,
+    /// Bind into this named portal and Execute at most this many rows (a
+    /// [`Portal`](crate::Portal)); `None`: the unnamed portal, all rows.
+    pub(crate) portal: Option<(&'a str, i32)>,
 }
 
 impl<'a> Query<'a> {
@@ -42,6 +45,7 @@ impl<'a> Query<'a> {
             sql,
             stmt: None,
             opts: QueryOptions::default(),
+            portal: None,
         }
     }
 
@@ -51,6 +55,7 @@ impl<'a> Query<'a> {
             sql: "",
             stmt: Some(stmt),
             opts: QueryOptions::default(),
+            portal: None,
         }
     }
 
@@ -90,6 +95,16 @@ impl<'a> Query<'a> {
     pub fn timeout(mut self, d: Duration) -> Self {
         self.opts.timeout = Some(d);
         self
+    }
+
+    /// The portal its Bind names ("": the unnamed one).
+    pub(crate) fn portal_name(&self) -> &'a str {
+        self.portal.map_or("", |(name, _)| name)
+    }
+
+    /// The row limit of its Execute (0: all rows).
+    pub(crate) fn max_rows(&self) -> i32 {
+        self.portal.map_or(0, |(_, n)| n)
     }
 
     /// Replaces all options.

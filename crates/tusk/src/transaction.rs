@@ -131,6 +131,49 @@ impl<'c> Transaction<'c> {
         self.client.copy_out(sql).await
     }
 
+    /// Opens a portal for `query` inside this transaction and fetches its
+    /// first batch of at most `fetch_size` rows; the next batches come one
+    /// round trip each, on demand (see [`Portal`](crate::Portal)). The
+    /// portal borrows the connection, not the transaction: it may be open
+    /// when the transaction commits or rolls back (it then ends).
+    ///
+    /// ```no_run
+    /// # async fn run(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// use futures_util::StreamExt;
+    /// let tx = conn.transaction().await?;
+    /// let mut rows = tx.query_portal("SELECT generate_series(1, $1)", &[&1_000_000i32], 500).await?;
+    /// while let Some(row) = rows.next().await {
+    ///     let n: i32 = row?.get(0);
+    /// #   let _ = n;
+    /// }
+    /// drop(rows);
+    /// tx.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn query_portal<'a>(
+        &'a self,
+        query: impl crate::IntoQuery<'a>,
+        params: &'a [crate::Param<'a>],
+        fetch_size: u32,
+    ) -> Result<crate::Portal<'c>, Error> {
+        self.client
+            .query_portal(&query.into_query(), params, fetch_size)
+            .await
+    }
+
+    /// `DECLARE`s a cursor named `name` (quoted: used as given) for `sql`
+    /// with `params` in this transaction; `hold`: `WITH HOLD`, so that it
+    /// outlives the transaction (see [`Cursor`](crate::Cursor)).
+    pub async fn declare_cursor(
+        &self,
+        name: &str,
+        sql: &str,
+        params: &[crate::Param<'_>],
+        hold: bool,
+    ) -> Result<crate::Cursor<'c>, Error> {
+        self.client.declare_cursor(name, sql, params, hold).await
+    }
+
     /// Commits (or releases the savepoint).
     pub async fn commit(mut self) -> Result<(), Error> {
         self.done = true;

@@ -46,6 +46,12 @@ pub fn workload() -> Workload {
                     async move { tusk_scan(t, "tusk-stream", Stream, rss::Mode::Stream).await },
                 )
             }),
+            entry("tusk-arrow", |t| {
+                Box::pin(async move {
+                    let conn = connect::tusk(&t.url).await?;
+                    scan("tusk-arrow", Arrow(conn), None)
+                })
+            }),
             entry("tokio-postgres", |t| {
                 Box::pin(async move {
                     let client = connect::tokio_postgres(&t.url).await?;
@@ -75,6 +81,10 @@ pub struct Collect(pub tusk::Connection);
 
 /// tusk's `query_stream`: rows decoded as they arrive, bounded memory.
 pub struct Stream(pub tusk::Connection);
+
+/// tusk's `query_arrow`: the rows decoded straight into Arrow record
+/// batches (columnar buffers), then every value read from them.
+pub struct Arrow(pub tusk::Connection);
 
 /// Decodes the five columns of a row and hands them to [`consume`]: one
 /// spelling for the three drivers' rows, whose `try_get`s share a shape
@@ -114,6 +124,35 @@ impl ScanWide for Stream {
         while let Some(row) = stream.next().await {
             decode_tusk(&row?)?;
             n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl ScanWide for Arrow {
+    async fn scan(&mut self) -> Result<u64> {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+        let batches = self.0.query_arrow(SQL, &[]).await?;
+        let mut n = 0u64;
+        for b in &batches {
+            let id = b.column(0).as_primitive::<Int64Type>();
+            let name = b.column(1).as_string::<i32>();
+            let score = b.column(2).as_primitive::<Float64Type>();
+            let ts = b.column(3).as_primitive::<TimestampMicrosecondType>();
+            let flag = b.column(4).as_boolean();
+            for i in 0..b.num_rows() {
+                // The timestamp as Arrow holds it (microseconds since the
+                // epoch, UTC): the value a columnar consumer reads.
+                black_box((
+                    id.value(i),
+                    name.value(i),
+                    score.value(i),
+                    ts.value(i),
+                    flag.value(i),
+                ));
+            }
+            n += u64::try_from(b.num_rows()).unwrap_or(u64::MAX);
         }
         Ok(n)
     }

@@ -222,7 +222,14 @@ impl Load for TuskOut {
 
 /// Reads W5o's rows through tusk, every value decoded.
 pub async fn tusk_read(c: &tusk::Connection) -> Result<u64> {
-    let out = c.copy_out(COPY_OUT).await?;
+    tusk_read_from(c, "bench_wide").await
+}
+
+/// Reads the four columns of `table` (`bench_wide`'s shape) through tusk,
+/// every value decoded.
+pub async fn tusk_read_from(c: &tusk::Connection, table: &str) -> Result<u64> {
+    let sql = COPY_OUT.replace("bench_wide", table);
+    let out = c.copy_out(&sql).await?;
     let mut r = tusk::copy::BinaryCopyOutReader::new(out, &TYPES);
     let mut n = 0u64;
     while let Some(row) = r.next().await {
@@ -363,10 +370,13 @@ impl<T: Load + 'static> Bench for Loads<T> {
                 rss::Mode::CopyIn
             };
             let bytes = rss::probe(mode, url).await?;
-            Ok(vec![(
-                "rss_growth_mib",
-                crate::measure::u64_f64(bytes) / 1_048_576.0,
-            )])
+            Ok(vec![
+                (
+                    "rss_growth_mib",
+                    crate::measure::u64_f64(bytes) / 1_048_576.0,
+                ),
+                ("rss_probe_rows", crate::measure::u64_f64(rss::copy_rows())),
+            ])
         })
     }
 }

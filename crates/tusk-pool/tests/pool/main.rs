@@ -3,6 +3,7 @@
 mod copy;
 mod core;
 mod crossing;
+mod cursors;
 mod handover;
 mod hostile;
 mod hot;

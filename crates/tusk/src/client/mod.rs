@@ -30,7 +30,7 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub(super) fn ticket(&self, id: u64) -> Ticket {
+    pub(crate) fn ticket(&self, id: u64) -> Ticket {
         Ticket {
             shared: self.shared.clone(),
             id,

@@ -143,7 +143,7 @@ impl Client {
             };
             params::try_bind(
                 bindbuf,
-                "",
+                q.portal_name(),
                 stmt.name(),
                 modes,
                 Some(&d.params),
@@ -166,7 +166,7 @@ impl Client {
                         .map_err(map_err)?;
                 }
                 w.extend_from_slice(bindbuf);
-                frontend::execute("", 0, w).map_err(map_err)
+                frontend::execute(q.portal_name(), q.max_rows(), w).map_err(map_err)
             })?;
             return Ok(Plan::Run(self.ticket(id)));
         }
@@ -208,7 +208,7 @@ impl Client {
                     let formats = Formats::of(text, s.described().map(|d| &d.desc.columns[..]));
                     match params::try_bind(
                         bindbuf,
-                        "",
+                        q.portal_name(),
                         s.name(),
                         &s.0.modes,
                         server,
@@ -241,7 +241,7 @@ impl Client {
                 resp.cached = true;
                 let id = self.push(st, resp, q, part, copy, |w| {
                     w.extend_from_slice(bindbuf);
-                    frontend::execute("", 0, w).map_err(map_err)
+                    frontend::execute(q.portal_name(), q.max_rows(), w).map_err(map_err)
                 })?;
                 return Ok(Plan::Run(self.ticket(id)));
             }
@@ -289,7 +289,7 @@ impl Client {
             if !infer {
                 params::try_bind(
                     bindbuf,
-                    "",
+                    q.portal_name(),
                     stmt.name(),
                     &stmt.0.modes,
                     None,
@@ -315,7 +315,7 @@ impl Client {
                 let id = self.push(st, resp, q, part, copy, |w| {
                     head(w)?;
                     w.extend_from_slice(bindbuf);
-                    frontend::execute("", 0, w).map_err(map_err)
+                    frontend::execute(q.portal_name(), q.max_rows(), w).map_err(map_err)
                 })?;
                 (id, Plan::Run(self.ticket(id)))
             };
@@ -331,7 +331,7 @@ impl Client {
         if !infer {
             params::try_bind(
                 bindbuf,
-                "",
+                q.portal_name(),
                 "",
                 &stmt.0.modes,
                 None,
@@ -355,7 +355,7 @@ impl Client {
         let id = self.push(st, resp, q, part, copy, |w| {
             head(w)?;
             w.extend_from_slice(bindbuf);
-            frontend::execute("", 0, w).map_err(map_err)
+            frontend::execute(q.portal_name(), q.max_rows(), w).map_err(map_err)
         })?;
         Ok(Plan::Run(self.ticket(id)))
     }

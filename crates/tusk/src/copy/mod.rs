@@ -256,10 +256,13 @@ impl CopyInSink<'_> {
         if self.buf.len() > HEADER.len() {
             let len = u32::try_from(self.buf.len() - 1).unwrap_or(u32::MAX);
             self.buf[1..5].copy_from_slice(&len.to_be_bytes());
-            if !st.copy_append(id, &self.buf) {
+            // Handed over without a copy when the previous chunk went out
+            // (the sink then gets the connection's empty buffer back).
+            if !st.copy_append_owned(id, &mut self.buf) {
                 return Poll::Ready(Err(ended(&st, id).unwrap_or_else(Error::closed)));
             }
-            self.buf.truncate(HEADER.len());
+            self.buf.reserve(CHUNK + HEADER.len());
+            self.buf.extend_from_slice(&HEADER);
             if st.driver().is_none() {
                 // Nobody drives: push it out now (a later wait for room
                 // drives with this task's waker).

@@ -131,6 +131,37 @@ impl Outgoing {
             self.buf.extend_from_slice(bytes);
             self.buf.unsplit(tail);
         }
+        self.inserted(at, len, barrier_at_moves);
+        true
+    }
+
+    /// [`Outgoing::insert`] of the bytes in `bytes`, which is left empty:
+    /// when nothing is unwritten (a COPY IN whose last chunk went out), the
+    /// buffers are swapped instead of copied, and `bytes` gets the
+    /// stream's empty buffer (its capacity) back.
+    pub(super) fn insert_owned(
+        &mut self,
+        at: u64,
+        bytes: &mut BytesMut,
+        barrier_at_moves: bool,
+    ) -> bool {
+        if self.buf.is_empty() && self.rel(at) == Some(0) {
+            let len = bytes.len() as u64;
+            std::mem::swap(&mut self.buf, bytes);
+            bytes.clear();
+            self.inserted(at, len, barrier_at_moves);
+            return true;
+        }
+        if !self.insert(at, bytes, barrier_at_moves) {
+            return false;
+        }
+        bytes.clear();
+        true
+    }
+
+    /// `len` bytes were inserted at `at`: barriers and the end of what
+    /// requests registered move with what follows.
+    fn inserted(&mut self, at: u64, len: u64, barrier_at_moves: bool) {
         for b in self.barriers.iter_mut() {
             if *b > at || (*b == at && barrier_at_moves) {
                 *b += len;
@@ -139,7 +170,6 @@ impl Outgoing {
         if self.appended >= at {
             self.appended += len;
         }
-        true
     }
 
     /// Removes `n` unwritten bytes at offset `at`; barriers past them move
@@ -418,6 +448,32 @@ mod tests {
         assert_eq!(o.flush(false, write_all).0, 10);
         assert_eq!(o.written(), 30);
         assert!(o.barriers().is_empty());
+    }
+
+    #[test]
+    fn owned_bytes_are_swapped_in_when_nothing_is_unwritten_else_copied() {
+        // Something unwritten: copied behind it, the barrier moving along.
+        let mut o = filled(10);
+        o.push_barrier(10);
+        let mut chunk = BytesMut::from(&b"abc"[..]);
+        assert!(o.insert_owned(10, &mut chunk, true));
+        assert!(chunk.is_empty());
+        assert_eq!(o.bytes(), b"xxxxxxxxxxabc");
+        assert_eq!(o.barriers(), vec![13]);
+        // All written: the chunk's buffer becomes the stream's, and the
+        // stream's (empty) buffer comes back.
+        assert_eq!(o.flush(false, write_all).0, 13);
+        let mut chunk = BytesMut::with_capacity(64);
+        chunk.extend_from_slice(b"defg");
+        let ptr = chunk.as_ptr();
+        assert!(o.insert_owned(13, &mut chunk, true));
+        assert!(chunk.is_empty());
+        assert_eq!((o.bytes(), o.bytes().as_ptr()), (&b"defg"[..], ptr));
+        assert_eq!((o.end(), o.barriers()), (17, vec![17]));
+        // An offset already written takes nothing.
+        let mut late = BytesMut::from(&b"z"[..]);
+        assert!(!o.insert_owned(3, &mut late, true));
+        assert_eq!(&late[..], b"z");
     }
 
     #[test]

@@ -12,21 +12,41 @@ impl Engine {
     /// end, ahead of anything queued behind it. False (nothing appended)
     /// when the request is over or its end was written past.
     pub(crate) fn copy_append(&mut self, id: u64, msgs: &[u8]) -> bool {
-        let Some(i) = self.reqs.index(id) else {
+        let Some((i, start, at)) = self.copy_end(id) else {
             return false;
         };
-        let Some(r) = self.reqs.at(i) else {
-            return false;
-        };
-        if r.done() || r.resp.copy != CopyPhase::In {
-            return false;
-        }
-        let (start, at) = (r.start(), r.end());
         if !self.splice(at, msgs) {
             return false;
         }
         self.reqs.set_span(i, start, at + msgs.len() as u64);
         true
+    }
+
+    /// [`Engine::copy_append`] of the messages in `msgs`, which is left
+    /// empty when they went in: taken without a copy (the buffers swapped)
+    /// when everything before them was written, which is the rule for a
+    /// COPY IN's chunks (each goes out as soon as it is handed over).
+    pub(crate) fn copy_append_owned(&mut self, id: u64, msgs: &mut BytesMut) -> bool {
+        let Some((i, start, at)) = self.copy_end(id) else {
+            return false;
+        };
+        let len = msgs.len() as u64;
+        if !self.splice_owned(at, msgs) {
+            return false;
+        }
+        self.reqs.set_span(i, start, at + len);
+        true
+    }
+
+    /// Where COPY IN request `id` (in COPY IN mode, not answered) is in the
+    /// queue, and where its messages start and end.
+    fn copy_end(&self, id: u64) -> Option<(usize, u64, u64)> {
+        let i = self.reqs.index(id)?;
+        let r = self.reqs.at(i)?;
+        if r.done() || r.resp.copy != CopyPhase::In {
+            return None;
+        }
+        Some((i, r.start(), r.end()))
     }
 
     /// Bytes of request `r` not written yet (a COPY IN's data waiting to

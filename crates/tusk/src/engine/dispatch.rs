@@ -216,6 +216,7 @@ impl Engine {
                 }
             }
             Message::PortalSuspended => {
+                resp.suspended = true;
                 if !sync {
                     self.finish_current(None);
                 }
@@ -235,7 +236,7 @@ impl Engine {
                 resp.skipping_copy = true;
                 if resp.error.is_none() {
                     resp.error = Some(Error::new(
-                        ErrorKind::Other,
+                        ErrorKind::CopyViaQuery,
                         "COPY TO STDOUT cannot run through this method: use copy_out; its output was \
                          discarded and the connection remains usable",
                     ));
@@ -349,7 +350,7 @@ impl Engine {
         // next Sync after the CopyFail's error).
         if resp.error.is_none() {
             resp.error = Some(Error::new(
-                ErrorKind::Other,
+                ErrorKind::CopyViaQuery,
                 "COPY ... FROM STDIN cannot run through query, execute or simple_query \
                  (it needs COPY data, which these methods do not send): use copy_in; the \
                  COPY was aborted and the connection remains usable",

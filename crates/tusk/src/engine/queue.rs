@@ -266,4 +266,15 @@ impl Engine {
         self.reqs.shift_from(at, bytes.len() as u64);
         true
     }
+
+    /// [`Engine::splice`] of the bytes in `bytes`, taken without a copy
+    /// when nothing is unwritten; `bytes` is left empty when they went in.
+    pub(super) fn splice_owned(&mut self, at: u64, bytes: &mut BytesMut) -> bool {
+        let len = bytes.len() as u64;
+        if !self.out.insert_owned(at, bytes, true) {
+            return false;
+        }
+        self.reqs.shift_from(at, len);
+        true
+    }
 }

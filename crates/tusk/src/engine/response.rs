@@ -59,6 +59,9 @@ pub(crate) struct Response {
     pub stream_limit: Option<usize>,
     /// The last CommandComplete tag.
     pub tag: Option<String>,
+    /// A PortalSuspended arrived: an Execute with a row limit stopped
+    /// with rows left in its portal (see `crate::cursor`).
+    pub suspended: bool,
     pub error: Option<Error>,
     pub simple: Vec<SimpleQueryMessage>,
     /// Transaction status from the ReadyForQuery that ended the request

@@ -56,6 +56,17 @@ pub enum ErrorKind {
     RowCount,
     /// The connection is closed (by [`Connection::close`](crate::Connection::close) or after a fatal error).
     Closed,
+    /// Something that needs an open transaction block was asked for
+    /// outside one: a [`Portal`](crate::Portal) (the server destroys it at
+    /// the Sync that ends its implicit transaction), a cursor declared
+    /// without `WITH HOLD`, or the next batch of a portal whose
+    /// transaction has ended. Nothing was sent.
+    NotInTransaction,
+    /// `COPY ... FROM STDIN` or `COPY ... TO STDOUT` was sent through a
+    /// query method (`query`, `execute`, `simple_query`, ...), which cannot
+    /// carry COPY data: use `copy_in` or `copy_out`. The COPY was aborted
+    /// (or its output discarded) and the connection remains usable.
+    CopyViaQuery,
     /// Any other error the server reported.
     Database,
     /// An error that fits no other kind.

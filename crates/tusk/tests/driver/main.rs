@@ -10,6 +10,8 @@ mod cache_confirmed;
 mod cancel;
 mod copy;
 mod copy_api;
+mod copy_kind;
+mod cursors;
 mod faults;
 mod formats;
 mod from_row;

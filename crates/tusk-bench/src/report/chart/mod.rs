@@ -28,6 +28,7 @@ pub fn colour(driver: &str) -> u32 {
         "tusk-shared" => 0xf59f00,
         "tusk-tracked" => 0xe64980,
         "tusk-stream" => 0xc92a2a,
+        "tusk-arrow" => 0x0ca678,
         "tusk-groups" => 0xb08968,
         "tusk-isolated" => 0xff922b,
         "tusk-acquire" => 0x862e9c,
@@ -46,11 +47,12 @@ pub fn colour(driver: &str) -> u32 {
 
 /// Every driver the benchmark knows, in legend order: tusk and its
 /// variants first.
-pub const DRIVERS: [&str; 16] = [
+pub const DRIVERS: [&str; 17] = [
     "tusk",
     "tusk-shared",
     "tusk-tracked",
     "tusk-stream",
+    "tusk-arrow",
     "tusk-groups",
     "tusk-isolated",
     "tusk-acquire",
