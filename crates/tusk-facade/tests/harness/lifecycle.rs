@@ -265,3 +265,90 @@ fn a_template_still_in_use_is_waited_for_not_failed_on() {
     h.run_test(|_| ());
     release.join().unwrap();
 }
+
+// ---- review (issue 16): a transaction-mode test that ends the harness's
+// transaction and starts another commits to the shared database ----
+
+/// Rows named `marker` in the shared database's users, seen from outside.
+fn committed_rows(shared: &str, marker: &str) -> i64 {
+    let url = tusk::testing::server_url().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut config = tusk::Config::parse(&url).unwrap();
+        config.set_dbname(shared);
+        let conn = tusk::connect_with(&config).await.unwrap();
+        let n: i64 = conn
+            .query_scalar("SELECT count(*) FROM users WHERE name = $1", &[&marker])
+            .await
+            .unwrap();
+        // Leave the shared database as it was for the other tests.
+        conn.execute("DELETE FROM users WHERE name = $1", &[&marker])
+            .await
+            .unwrap();
+        n
+    })
+}
+
+#[test]
+fn transaction_mode_catches_commit_then_begin_on_a_connection() {
+    let marker = format!("commit-begin-{}", std::process::id());
+    let h = Harness::setup(spec("lifecycle::commit_begin", true));
+    let shared = h.database().to_owned();
+    let m = marker.clone();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        h.run_test(move |h| {
+            h.block_on(async {
+                let conn = h.connect().await;
+                h.begin_on(&conn).await;
+                conn.simple_query(&format!(
+                    "COMMIT; INSERT INTO users (name) VALUES ('{m}'); BEGIN"
+                ))
+                .await
+                .unwrap();
+                h.rollback_on(&conn).await;
+            })
+        })
+    }));
+    let leaked = committed_rows(&shared, &marker);
+    let message = match outcome {
+        Ok(()) => String::from("the test passed"),
+        Err(p) => *p.downcast::<String>().unwrap(),
+    };
+    assert!(
+        message.contains("ended the harness's transaction"),
+        "{message} ({leaked} row(s) committed to {shared})"
+    );
+}
+
+#[test]
+fn transaction_mode_catches_a_commit_through_the_transaction() {
+    let marker = format!("tx-commit-{}", std::process::id());
+    let h = Harness::setup(spec("lifecycle::tx_commit", true));
+    let shared = h.database().to_owned();
+    let m = marker.clone();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        h.run_test(move |h| {
+            h.block_on(async {
+                let mut conn = h.connect().await;
+                let tx = h.begin(&mut conn).await;
+                tx.simple_query("COMMIT").await.unwrap();
+                tx.execute("INSERT INTO users (name) VALUES ($1)", &[&m])
+                    .await
+                    .unwrap();
+                h.rollback(tx).await;
+            })
+        })
+    }));
+    let leaked = committed_rows(&shared, &marker);
+    let message = match outcome {
+        Ok(()) => String::from("the test passed"),
+        Err(p) => *p.downcast::<String>().unwrap(),
+    };
+    assert!(
+        message.contains("ended the harness's transaction"),
+        "{message} ({leaked} row(s) committed to {shared})"
+    );
+}
