@@ -189,6 +189,9 @@ impl Harness {
             .transaction()
             .await
             .unwrap_or_else(|e| panic!("tusk::test {}: BEGIN: {e}", self.spec.name));
+        if let Err(e) = tx.simple_query(MARK_SQL).await {
+            panic!("tusk::test {}: marking the transaction: {e}", self.spec.name);
+        }
         if let Err(e) = apply_fixtures(&tx, self.spec.fixtures).await {
             panic!("tusk::test {}: {e}", self.spec.name);
         }
@@ -197,6 +200,11 @@ impl Harness {
 
     /// Transaction mode: rolls back what the test did.
     pub async fn rollback(&self, tx: Transaction<'_>) {
+        if !still_ours(&tx).await {
+            // ROLLBACK anyway, so the connection is left idle.
+            let _ = tx.rollback().await;
+            self.ended_transaction();
+        }
         if let Err(e) = tx.rollback().await {
             panic!("tusk::test {}: ROLLBACK: {e}", self.spec.name);
         }
@@ -205,7 +213,7 @@ impl Harness {
     /// Transaction mode with `&tusk::Connection`: `BEGIN` as a statement,
     /// then the fixtures.
     pub async fn begin_on(&self, conn: &Connection) {
-        if let Err(e) = conn.simple_query("BEGIN").await {
+        if let Err(e) = conn.simple_query(&format!("BEGIN; {MARK_SQL}")).await {
             panic!("tusk::test {}: BEGIN: {e}", self.spec.name);
         }
         if let Err(e) = apply_fixtures(conn, self.spec.fixtures).await {
@@ -217,18 +225,24 @@ impl Harness {
     /// ended the harness's transaction (its changes were committed to the
     /// shared database), else rolls back.
     pub async fn rollback_on(&self, conn: &Connection) {
-        if conn.transaction_status() == TransactionStatus::Idle {
-            panic!(
-                "tusk::test {}: the test ended the harness's transaction (COMMIT or ROLLBACK on \
-                 the connection), so what it did after that was committed to the shared \
-                 database {}; take `&mut tusk::Transaction<'_>` instead (its commit is a \
-                 savepoint's)",
-                self.spec.name, self.db
-            );
+        if conn.transaction_status() == TransactionStatus::Idle || !still_ours(conn).await {
+            let _ = conn.simple_query("ROLLBACK").await;
+            self.ended_transaction();
         }
         if let Err(e) = conn.simple_query("ROLLBACK").await {
             panic!("tusk::test {}: ROLLBACK: {e}", self.spec.name);
         }
+    }
+
+    /// Fails a transaction-mode test that ended the harness's transaction.
+    fn ended_transaction(&self) -> ! {
+        panic!(
+            "tusk::test {}: the test ended the harness's transaction (COMMIT or ROLLBACK, \
+             perhaps followed by a new BEGIN), so what it did after that was committed to the \
+             shared database {}; use `tx.transaction()` (a savepoint) for nested transactions, \
+             or drop `transaction` from #[tusk::test] to get a database of the test's own",
+            self.spec.name, self.db
+        );
     }
 
     /// Runs the test's future, then the end-of-test checks; drops the
@@ -340,6 +354,25 @@ enum Failure {
     Panicked(Box<dyn Any + Send>),
     Returned(String),
     Leak(String),
+}
+
+/// Marks the harness's transaction with a transaction-local setting: a
+/// COMMIT or ROLLBACK by the test (even followed by a new BEGIN) clears it.
+const MARK_SQL: &str = "SELECT set_config('tusk.test_transaction', 'open', true)";
+
+/// Whether the transaction `db` is in is still the harness's (its mark is
+/// set; an aborted one cannot be asked, and was not ended).
+async fn still_ours(db: &impl Executor) -> bool {
+    match db
+        .query_scalar::<bool>(
+            "SELECT coalesce(current_setting('tusk.test_transaction', true), '') = 'open'",
+            &[],
+        )
+        .await
+    {
+        Ok(ours) => ours,
+        Err(e) => e.code() == Some(driver::SqlState::IN_FAILED_SQL_TRANSACTION),
+    }
 }
 
 /// Runs each fixture as one simple-query script.

@@ -303,11 +303,11 @@ fn transaction_mode_catches_commit_then_begin_on_a_connection() {
             h.block_on(async {
                 let conn = h.connect().await;
                 h.begin_on(&conn).await;
-                conn.simple_query(&format!(
-                    "COMMIT; INSERT INTO users (name) VALUES ('{m}'); BEGIN"
-                ))
-                .await
-                .unwrap();
+                conn.simple_query("COMMIT").await.unwrap();
+                conn.execute("INSERT INTO users (name) VALUES ($1)", &[&m])
+                    .await
+                    .unwrap();
+                conn.simple_query("BEGIN").await.unwrap();
                 h.rollback_on(&conn).await;
             })
         })
