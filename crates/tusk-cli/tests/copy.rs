@@ -334,7 +334,15 @@ fn copy_out_to_a_file_leaves_an_existing_file_alone_when_it_fails() {
     std::fs::write(&file, "precious data\n").unwrap();
     // A table that is not there: nothing is written.
     let (code, _, err) = common::binary(
-        &["copy", "out", "nope", "-f", file.to_str().unwrap(), "--url", &url],
+        &[
+            "copy",
+            "out",
+            "nope",
+            "-f",
+            file.to_str().unwrap(),
+            "--url",
+            &url,
+        ],
         &[],
     );
     assert_eq!(code, 1, "{err}");
@@ -368,11 +376,19 @@ fn copy_out_to_a_file_leaves_an_existing_file_alone_when_it_fails() {
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     // A good copy replaces it.
-    db.psql("INSERT INTO items (id, name) VALUES (1, 'a')").unwrap();
+    db.psql("INSERT INTO items (id, name) VALUES (1, 'a')")
+        .unwrap();
     let (code, _, err) = common::binary(
         &[
-            "copy", "out", "items", "--columns", "id,name", "-f",
-            file.to_str().unwrap(), "--url", &url,
+            "copy",
+            "out",
+            "items",
+            "--columns",
+            "id,name",
+            "-f",
+            file.to_str().unwrap(),
+            "--url",
+            &url,
         ],
         &[],
     );
@@ -394,10 +410,8 @@ fn copy_out_never_writes_to_the_database() {
         // An attempt to smuggle a second statement past the parentheses.
         "SELECT 1) TO STDOUT; DELETE FROM items; COPY (SELECT 1",
     ] {
-        let (code, out, err) = common::binary(
-            &["copy", "out", "--query", query, "--url", &url],
-            &[],
-        );
+        let (code, out, err) =
+            common::binary(&["copy", "out", "--query", query, "--url", &url], &[]);
         assert_eq!(code, 1, "{query}: exit {code}, out {out:?}, err {err}");
         assert!(err.starts_with("tusk: "), "{query}: {err}");
         assert_eq!(count(&db), "2", "{query} changed the table");
@@ -429,7 +443,12 @@ fn hostile_names_are_quoted_not_run() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(b"x,1\ny,2\n").unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"x,1\ny,2\n")
+            .unwrap();
         let o = child.wait_with_output().unwrap();
         (
             o.status.code().unwrap_or(-1),
@@ -447,9 +466,27 @@ fn hostile_names_are_quoted_not_run() {
     // Injection attempts in the table and the columns reach the server as names.
     for args in [
         vec!["copy", "out", "victim; DROP TABLE victim; --"],
-        vec!["copy", "out", "victim", "--columns", "x) TO STDOUT; DROP TABLE victim; --"],
-        vec!["copy", "out", "victim", "--delimiter", "'; DROP TABLE victim; --"],
-        vec!["copy", "out", "victim", "--null", "\\'; DROP TABLE victim; --"],
+        vec![
+            "copy",
+            "out",
+            "victim",
+            "--columns",
+            "x) TO STDOUT; DROP TABLE victim; --",
+        ],
+        vec![
+            "copy",
+            "out",
+            "victim",
+            "--delimiter",
+            "'; DROP TABLE victim; --",
+        ],
+        vec![
+            "copy",
+            "out",
+            "victim",
+            "--null",
+            "\\'; DROP TABLE victim; --",
+        ],
     ] {
         let mut a = args.clone();
         a.extend_from_slice(&["--url", &url]);
@@ -490,6 +527,10 @@ fn a_reader_that_goes_away_mid_copy_out_is_no_panic() {
     let err = String::from_utf8(o.stderr).unwrap();
     assert!(!err.contains("panicked"), "{err}");
     // Like `tusk query | head`: quiet, an exit code rather than a signal.
-    assert!(o.status.code().is_some(), "killed by a signal: {:?}", o.status);
+    assert!(
+        o.status.code().is_some(),
+        "killed by a signal: {:?}",
+        o.status
+    );
     assert!(!err.contains("writing the output"), "{err}");
 }
