@@ -190,7 +190,10 @@ impl Harness {
             .await
             .unwrap_or_else(|e| panic!("tusk::test {}: BEGIN: {e}", self.spec.name));
         if let Err(e) = tx.simple_query(MARK_SQL).await {
-            panic!("tusk::test {}: marking the transaction: {e}", self.spec.name);
+            panic!(
+                "tusk::test {}: marking the transaction: {e}",
+                self.spec.name
+            );
         }
         if let Err(e) = apply_fixtures(&tx, self.spec.fixtures).await {
             panic!("tusk::test {}: {e}", self.spec.name);
