@@ -384,11 +384,22 @@ async fn apply_fixtures(
     fixtures: &[(&'static str, &'static str)],
 ) -> Result<(), String> {
     for (name, sql) in fixtures {
-        db.simple_query(sql)
-            .await
-            .map_err(|e| format!("fixture {name}: {e}"))?;
+        db.simple_query(sql).await.map_err(|e| match error_line(&e, sql) {
+            Some(line) => format!("fixture {name}, line {line}: {e}"),
+            None => format!("fixture {name}: {e}"),
+        })?;
     }
     Ok(())
+}
+
+/// The 1-based line of `sql` the server's error position points at.
+fn error_line(e: &driver::Error, sql: &str) -> Option<usize> {
+    let Some(driver::error::ErrorPosition::Original(at)) = e.as_db_error()?.position else {
+        return None;
+    };
+    // The position counts characters, from 1.
+    let before = usize::try_from(at).ok()?.checked_sub(1)?;
+    Some(sql.chars().take(before).filter(|&c| c == '\n').count() + 1)
 }
 
 fn quote_literal(s: &str) -> String {
