@@ -143,6 +143,9 @@ impl Harness {
     /// The test's pool (made on first use; the same pool for every call).
     pub fn pool(&self) -> Pool {
         self.refuse_in_transaction_mode("tusk::Pool");
+        // The pool's supervisor is a task of the test's runtime, also when
+        // asked for outside `block_on`.
+        let _runtime = self.rt.enter();
         self.pool
             .get_or_init(|| {
                 let config = PoolConfig {
@@ -384,10 +387,12 @@ async fn apply_fixtures(
     fixtures: &[(&'static str, &'static str)],
 ) -> Result<(), String> {
     for (name, sql) in fixtures {
-        db.simple_query(sql).await.map_err(|e| match error_line(&e, sql) {
-            Some(line) => format!("fixture {name}, line {line}: {e}"),
-            None => format!("fixture {name}: {e}"),
-        })?;
+        db.simple_query(sql)
+            .await
+            .map_err(|e| match error_line(&e, sql) {
+                Some(line) => format!("fixture {name}, line {line}: {e}"),
+                None => format!("fixture {name}: {e}"),
+            })?;
     }
     Ok(())
 }

@@ -352,3 +352,45 @@ fn transaction_mode_catches_a_commit_through_the_transaction() {
         "{message} ({leaked} row(s) committed to {shared})"
     );
 }
+
+#[test]
+fn a_test_that_panics_holding_a_pooled_connection_is_kept_and_reports_its_panic() {
+    // A long test path with quotes and non-ASCII: the database name must
+    // still fit in 63 bytes and be usable.
+    const NAME: &str = "lifecycle::a_very_long_module_path::with::\"quotes\"::and::ünïcødé::\
+                        and_a_test_name_far_longer_than_sixty_three_bytes_in_total_surely";
+    let h = Harness::setup(spec(NAME, false));
+    let name = h.database().to_owned();
+    assert!(name.len() <= 63, "{name}");
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        h.run_test(|h| {
+            let pool = h.pool();
+            h.block_on(async move {
+                let conn = pool.acquire().await.unwrap();
+                if conn.is_closed() {
+                    return;
+                }
+                conn.execute("INSERT INTO users (name) VALUES ('held')", &[])
+                    .await
+                    .unwrap();
+                // A task still holding a connection when the test dies.
+                let pool2 = pool.clone();
+                tokio::spawn(async move {
+                    let _c = pool2.acquire().await.unwrap();
+                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                });
+                tokio::task::yield_now().await;
+                panic!("on purpose, holding a connection");
+            })
+        })
+    }));
+    let payload = outcome.unwrap_err();
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap();
+    // The test's own panic is what is reported, not the leak check's.
+    assert!(message.starts_with("on purpose"), "{message}");
+    assert!(database_exists(&name), "{name} should be kept");
+}
