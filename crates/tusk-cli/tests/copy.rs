@@ -534,3 +534,35 @@ fn a_reader_that_goes_away_mid_copy_out_is_no_panic() {
     );
     assert!(!err.contains("writing the output"), "{err}");
 }
+
+#[test]
+fn copy_out_of_a_table_works_through_pgbouncer_in_statement_mode() {
+    use tusk_testkit::{Cluster, PgBouncer, PoolMode};
+    let cluster = Cluster::start().unwrap();
+    cluster
+        .psql(
+            "postgres",
+            "CREATE TABLE items (id int, name text); INSERT INTO items VALUES (1, 'a')",
+        )
+        .unwrap();
+    let bouncer = PgBouncer::start(&cluster, PoolMode::Statement).unwrap();
+    let url = bouncer.url("postgres");
+    // A table needs no transaction block (statement pooling refuses them).
+    let (code, out, err) = common::binary(&["copy", "out", "items", "--url", &url], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1\ta\n");
+    // A --query runs READ ONLY: refused there, with PgBouncer's reason.
+    let (code, _, err) = common::binary(
+        &[
+            "copy",
+            "out",
+            "--query",
+            "SELECT * FROM items",
+            "--url",
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("tusk: "), "{err}");
+}

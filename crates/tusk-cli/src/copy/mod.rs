@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use tusk::Executor;
 
 use crate::error::{write_err, Error};
 use crate::ConnArgs;
@@ -281,18 +282,18 @@ pub(crate) async fn copy_out(
         Some(path) => Some(OutFile::create(path)?),
         None => None,
     };
-    let mut conn = tusk::connect(url).await?;
+    let conn = tusk::connect(url).await?;
     let start = Instant::now();
     let mut progress = Progress::new(show_progress(&args.common), None);
     // READ ONLY: `copy out` exports; a --query such as `DELETE .. RETURNING`
-    // (which COPY accepts) is refused instead of run.
-    let tx = conn
-        .transaction_with(tusk::TransactionOptions {
-            read_only: Some(true),
-            ..Default::default()
-        })
-        .await?;
-    let mut stream = tx.copy_out(&sql).await?;
+    // (which COPY accepts) is refused instead of run. (A table's COPY
+    // cannot write, and needs no transaction block, which PgBouncer's
+    // statement pooling refuses.)
+    let read_only = args.query.is_some();
+    if read_only {
+        conn.simple_query("BEGIN READ ONLY").await?;
+    }
+    let mut stream = conn.copy_out(&sql).await?;
     let mut received = 0u64;
     while let Some(chunk) = stream.next_chunk().await {
         let chunk = match chunk {
@@ -319,7 +320,9 @@ pub(crate) async fn copy_out(
     progress.finish(err);
     let rows = stream.rows_affected().unwrap_or(0);
     drop(stream);
-    tx.commit().await?;
+    if read_only {
+        conn.simple_query("COMMIT").await?;
+    }
     let to_file = file.is_some();
     if let Some(f) = file.take() {
         f.persist()?;
