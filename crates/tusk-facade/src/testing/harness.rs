@@ -411,8 +411,9 @@ fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// 32-bit FNV-1a of the test's name, to spot its databases.
-fn fnv32(s: &str) -> u32 {
+/// 32-bit FNV-1a of the test's name, to spot its databases (and of the
+/// role, in template names).
+pub(crate) fn fnv32(s: &str) -> u32 {
     s.bytes().fold(0x811c_9dc5, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     })

@@ -225,7 +225,8 @@ fn a_template_still_in_use_is_waited_for_not_failed_on() {
     // Build the template once.
     Harness::setup(spec).run_test(|_| ());
     let fp = migrations().unwrap().fingerprint();
-    let template = format!("tusk_tpl_{}", &fp[..24]);
+    // `tusk_tpl_<fingerprint>_<role hash>`.
+    let prefix = format!("tusk_tpl_{}_", &fp[..24]);
     // A session on the template (as the builder's own can be, for a
     // moment, on a loaded machine), for longer than the server's own 5 s
     // wait in CREATE DATABASE.
@@ -236,6 +237,13 @@ fn a_template_still_in_use_is_waited_for_not_failed_on() {
         .unwrap();
     let holder = rt.block_on(async {
         let admin = tusk::connect(&url).await.unwrap();
+        let template: String = admin
+            .query_scalar(
+                "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
+                &[&prefix],
+            )
+            .await
+            .unwrap();
         admin
             .simple_query(&format!(
                 "ALTER DATABASE \"{template}\" ALLOW_CONNECTIONS true"

@@ -105,3 +105,48 @@ impl OutputAsync for Command {
             .unwrap()
     }
 }
+
+/// Runs one test of this binary in a child process with `DATABASE_URL`;
+/// returns (passed, its output).
+fn run_child(test: &str, url: &str) -> (bool, String) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--test-threads=1", "--nocapture"])
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+// review (issue 16): a role with CREATEDB that does not own the template
+// (a superuser built it) still gets databases cloned from it, in both modes.
+#[test]
+fn a_createdb_role_clones_a_template_a_superuser_built() {
+    let cluster = tusk_testkit::Cluster::start().unwrap();
+    cluster
+        .psql("postgres", "CREATE ROLE creator LOGIN CREATEDB")
+        .unwrap();
+    let admin = format!(
+        "postgresql://postgres@127.0.0.1:{}/postgres",
+        cluster.port()
+    );
+    let creator = format!("postgresql://creator@127.0.0.1:{}/postgres", cluster.port());
+    for test in [
+        "attribute::a_fresh_database_per_test_one",
+        "attribute::transaction_mode_on_a_connection",
+    ] {
+        let (ok, text) = run_child(test, &admin);
+        assert!(ok, "as the superuser: {text}");
+        let (ok, text) = run_child(test, &creator);
+        assert!(
+            ok,
+            "as a CREATEDB role that does not own the template: {text}"
+        );
+    }
+}
