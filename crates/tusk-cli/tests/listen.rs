@@ -169,10 +169,6 @@ fn json_lines_stay_valid_whatever_the_payload() {
 }
 
 #[test]
-#[ignore = "found by review: each channel's subscription is forwarded by its own task, so \
-            notifications on different channels print out of the server's order (all of b's, \
-            then c's, then a's); tusk-listen's Message has no sequence number to merge by \
-            (received_at is per read batch)"]
 fn notifications_on_several_channels_print_in_the_servers_order() {
     let db = tusk_testkit::db();
     let url = db.url();
