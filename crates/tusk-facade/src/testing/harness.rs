@@ -84,6 +84,7 @@ impl Harness {
             let conn = driver::connect_with(&admin)
                 .await
                 .map_err(|e| format!("connecting to the server: {e}"))?;
+            refuse_a_pooler(&conn, &admin).await?;
             let tpl = template::ensure(&conn, &admin, &migrations).await?;
             if spec.transaction {
                 return template::ensure_shared(&conn, &tpl).await;
@@ -360,6 +361,51 @@ enum Failure {
     Panicked(Box<dyn Any + Send>),
     Returned(String),
     Leak(String),
+}
+
+/// Refuses a server reached through a transaction- or statement-mode
+/// pooler (PgBouncer), where a session advisory lock taken by one
+/// statement can be released by the next on another server connection and
+/// stay held for good: a second connection is served by the same server
+/// process as the first, idle one. Checked once per process.
+async fn refuse_a_pooler(conn: &Connection, admin: &Config) -> Result<(), String> {
+    static CHECKED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    if *CHECKED.lock().unwrap_or_else(|p| p.into_inner()) {
+        return Ok(());
+    }
+    // The simple protocol: a pooler's server connections may already hold
+    // another client's named prepared statements.
+    async fn backend_pid(c: &Connection) -> Result<Option<String>, String> {
+        let msgs = c
+            .simple_query("SELECT pg_backend_pid()")
+            .await
+            .map_err(|e| format!("asking the server for its process id: {e}"))?;
+        Ok(msgs.iter().find_map(|m| match m {
+            driver::SimpleQueryMessage::Row(r) => {
+                r.get_text(0usize).ok().flatten().map(str::to_owned)
+            }
+            _ => None,
+        }))
+    }
+    let first = backend_pid(conn).await?;
+    let other = driver::connect_with(admin)
+        .await
+        .map_err(|e| format!("connecting to the server: {e}"))?;
+    let second = backend_pid(&other).await?;
+    let _ = other.close().await;
+    if first == second {
+        return Err(format!(
+            "{} reaches PostgreSQL through a transaction- or statement-mode pooler (two \
+             connections were served by the same server process, {}): #[tusk::test] \
+             creates databases under a session advisory lock, which such a pooler cannot keep; \
+             point {} at PostgreSQL directly or at a session-mode pool",
+            server::DATABASE_URL,
+            first.unwrap_or_default(),
+            server::DATABASE_URL
+        ));
+    }
+    *CHECKED.lock().unwrap_or_else(|p| p.into_inner()) = true;
+    Ok(())
 }
 
 /// Marks the harness's transaction with a transaction-local setting: a
