@@ -74,7 +74,7 @@ pub enum Command {
     /// Run one SQL statement and print its rows
     Query(QueryArgs),
     /// Connect, run SELECT 1, print the server version and round-trip time
-    Ping(ConnArgs),
+    Ping(PingArgs),
     /// Serve a connection pool's Prometheus metrics (/metrics) and health
     /// (/health) over HTTP
     Metrics(MetricsArgs),
@@ -147,6 +147,17 @@ pub struct ConnArgs {
     /// development cluster, started on demand]
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+}
+
+/// `tusk ping`.
+#[derive(Debug, Clone, Args)]
+pub struct PingArgs {
+    /// Print one JSON object: {"server_version", "connect_ms", "round_trip_ms"}
+    #[arg(long)]
+    pub json: bool,
+    /// Where to connect.
+    #[command(flatten)]
+    pub conn: ConnArgs,
 }
 
 /// `tusk query`.
@@ -244,9 +255,9 @@ pub fn run_with(
             block_on(query::run(&url, &args, out))?;
             Ok(0)
         }
-        Command::Ping(conn) => {
-            let url = resolve_url(&conn, ctx, err)?;
-            block_on(ping::run(&url, out))?;
+        Command::Ping(args) => {
+            let url = resolve_url(&args.conn, ctx, err)?;
+            block_on(ping::run(&url, args.json, out))?;
             Ok(0)
         }
         Command::Metrics(args) => {

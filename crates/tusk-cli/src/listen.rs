@@ -7,8 +7,10 @@ use std::io::Write;
 
 use clap::Args;
 use serde::Serialize;
-use tokio::sync::mpsc;
-use tusk_listen::{Event, Listener};
+use std::future::Future;
+use std::task::Poll;
+
+use tusk_listen::{Event, Listener, Subscription};
 
 use crate::error::{write_err, Error};
 use crate::ConnArgs;
@@ -61,49 +63,83 @@ pub(crate) async fn run(
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let listener = Listener::connect(url).await?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let mut subscriptions = Vec::new();
     for channel in &args.channels {
-        let mut sub = listener.listen(channel).await?;
-        let tx = tx.clone();
-        subscriptions.push(tokio::spawn(async move {
-            while let Some(event) = sub.recv().await {
-                if tx.send(event).is_err() {
-                    break;
-                }
-            }
-        }));
+        subscriptions.push(listener.listen(channel).await?);
     }
-    drop(tx);
     writeln!(err, "tusk: listening on {}", args.channels.join(", ")).map_err(write_err)?;
     err.flush().map_err(write_err)?;
     let mut printed = 0u64;
     let mut last_resync = None;
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
-    while args.count.is_none_or(|n| printed < n) {
-        let event = tokio::select! {
-            e = rx.recv() => e,
+    'listening: while args.count.is_none_or(|n| printed < n) {
+        let first = tokio::select! {
+            e = next_any(&mut subscriptions) => e,
             _ = &mut interrupted => break,
         };
-        let Some(event) = event else { break };
-        if let Event::Resync { generation } = event {
-            // Every subscription gets one: say it once.
-            if last_resync == Some(generation) {
-                continue;
+        let Some(first) = first else { break };
+        // Each subscription's queue is in the server's order, but not
+        // across queues: take what every queue holds, until a pass finds
+        // none (a notification read before one taken is queued by then),
+        // and print them in the order the listener read them.
+        let mut batch = vec![first];
+        loop {
+            let before = batch.len();
+            for sub in &mut subscriptions {
+                while let Some(e) = sub.try_recv() {
+                    batch.push(e);
+                }
             }
-            last_resync = Some(generation);
+            if batch.len() == before {
+                break;
+            }
         }
-        if print(&event, args.json, out)? {
-            printed += 1;
+        batch.sort_by_key(|e| match e {
+            Event::Notify(m) => (1, m.seq),
+            _ => (0, 0),
+        });
+        for event in batch {
+            if args.count.is_some_and(|n| printed >= n) {
+                break 'listening;
+            }
+            if let Event::Resync { generation } = event {
+                // Every subscription gets one: say it once.
+                if last_resync == Some(generation) {
+                    continue;
+                }
+                last_resync = Some(generation);
+            }
+            if print(&event, args.json, out)? {
+                printed += 1;
+            }
         }
         out.flush().map_err(write_err)?;
     }
-    for task in subscriptions {
-        task.abort();
-    }
+    drop(subscriptions);
     listener.close().await;
     Ok(())
+}
+
+/// The next event of any subscription; `None` once all are closed.
+async fn next_any(subscriptions: &mut [Subscription]) -> Option<Event> {
+    std::future::poll_fn(|cx| {
+        let mut open = false;
+        for sub in subscriptions.iter_mut() {
+            let next = std::pin::pin!(sub.recv());
+            match next.poll(cx) {
+                Poll::Ready(Some(e)) => return Poll::Ready(Some(e)),
+                Poll::Ready(None) => {}
+                Poll::Pending => open = true,
+            }
+        }
+        if open {
+            Poll::Pending
+        } else {
+            Poll::Ready(None)
+        }
+    })
+    .await
 }
 
 /// Prints one event; true for a notification (what `--count` counts).

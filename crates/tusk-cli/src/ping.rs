@@ -7,9 +7,10 @@ use tusk::Executor;
 
 use crate::error::{write_err, Error};
 
-/// Connects, runs `SELECT 1` and prints one line: the server version, the
-/// time to connect and the round trip of the query.
-pub(crate) async fn run(url: &str, out: &mut dyn Write) -> Result<(), Error> {
+/// Connects, runs `SELECT 1` and prints one line (one JSON object with
+/// `json`): the server version, the time to connect and the round trip of
+/// the query.
+pub(crate) async fn run(url: &str, json: bool, out: &mut dyn Write) -> Result<(), Error> {
     let start = Instant::now();
     let conn = tusk::connect(url).await?;
     let connected = start.elapsed();
@@ -22,6 +23,14 @@ pub(crate) async fn run(url: &str, out: &mut dyn Write) -> Result<(), Error> {
     let _ = conn.close().await;
     if one != 1 {
         return Err(Error::Convert(format!("SELECT 1 returned {one}")));
+    }
+    if json {
+        let line = serde_json::json!({
+            "server_version": version,
+            "connect_ms": connected.as_secs_f64() * 1000.0,
+            "round_trip_ms": round_trip.as_secs_f64() * 1000.0,
+        });
+        return writeln!(out, "{line}").map_err(write_err);
     }
     writeln!(
         out,

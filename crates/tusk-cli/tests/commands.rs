@@ -142,3 +142,20 @@ fn database_url_is_used_when_there_is_no_flag() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, format!("{{\"d\":\"{}\"}}\n", db.name()));
 }
+
+// ---- review (issue 16): `--json` wherever a command prints data ----
+
+#[test]
+fn ping_speaks_json_too() {
+    let db = Cluster::shared().database().unwrap();
+    let (code, out, err) = binary(&["ping", "--json", "--url", &db.url()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{out}: {e}"));
+    assert!(
+        v["server_version"].as_str().unwrap().starts_with("1"),
+        "{v}"
+    );
+    assert!(v["connect_ms"].as_f64().unwrap() >= 0.0, "{v}");
+    assert!(v["round_trip_ms"].as_f64().unwrap() >= 0.0, "{v}");
+}

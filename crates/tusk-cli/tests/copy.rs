@@ -321,3 +321,248 @@ fn the_progress_line_shows_on_a_terminal_only_and_not_with_quiet() {
     assert!(!quiet.contains('\x1b'), "--quiet draws nothing: {quiet:?}");
     assert!(quiet.contains("COPY 50000 rows"), "{quiet:?}");
 }
+
+// ---- review (issue 16): hostile and unlucky users ----
+
+#[test]
+fn copy_out_to_a_file_leaves_an_existing_file_alone_when_it_fails() {
+    let db = tusk_testkit::db();
+    table(&db);
+    let url = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("precious.csv");
+    std::fs::write(&file, "precious data\n").unwrap();
+    // A table that is not there: nothing is written.
+    let (code, _, err) = common::binary(
+        &[
+            "copy",
+            "out",
+            "nope",
+            "-f",
+            file.to_str().unwrap(),
+            "--url",
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("\"nope\" does not exist"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "precious data\n",
+        "a failed copy out must not truncate the file"
+    );
+    // A query that fails after some rows were sent: nothing is written.
+    let (code, _, err) = common::binary(
+        &[
+            "copy",
+            "out",
+            "--query",
+            "SELECT 1 / (20000 - g) FROM generate_series(1, 30000) g",
+            "-f",
+            file.to_str().unwrap(),
+            "--url",
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("division by zero"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious data\n");
+    // No temporary file is left behind.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    // A good copy replaces it.
+    db.psql("INSERT INTO items (id, name) VALUES (1, 'a')")
+        .unwrap();
+    let (code, _, err) = common::binary(
+        &[
+            "copy",
+            "out",
+            "items",
+            "--columns",
+            "id,name",
+            "-f",
+            file.to_str().unwrap(),
+            "--url",
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "1\ta\n");
+}
+
+#[test]
+fn copy_out_never_writes_to_the_database() {
+    let db = tusk_testkit::db();
+    table(&db);
+    db.psql("INSERT INTO items (id, name) VALUES (1, 'a'), (2, 'b')")
+        .unwrap();
+    let url = db.url();
+    for query in [
+        "DELETE FROM items RETURNING *",
+        "WITH d AS (DELETE FROM items RETURNING *) SELECT * FROM d",
+        "INSERT INTO items (id) VALUES (3) RETURNING *",
+        // An attempt to smuggle a second statement past the parentheses.
+        "SELECT 1) TO STDOUT; DELETE FROM items; COPY (SELECT 1",
+    ] {
+        let (code, out, err) =
+            common::binary(&["copy", "out", "--query", query, "--url", &url], &[]);
+        assert_eq!(code, 1, "{query}: exit {code}, out {out:?}, err {err}");
+        assert!(err.starts_with("tusk: "), "{query}: {err}");
+        assert_eq!(count(&db), "2", "{query} changed the table");
+    }
+}
+
+#[test]
+fn hostile_names_are_quoted_not_run() {
+    let db = tusk_testkit::db();
+    db.psql("CREATE SCHEMA \"Odd Schema\"; CREATE TABLE \"Odd Schema\".\"we\"\"ird; t\" (\"a b\" int, \"c\"\"d\" text); CREATE TABLE victim (x int); INSERT INTO victim VALUES (1)")
+        .unwrap();
+    let url = db.url();
+    let (code, out, err) = {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tusk"))
+            .args([
+                "copy",
+                "in",
+                "Odd Schema.we\"ird; t",
+                "--columns",
+                "c\"d,a b",
+                "--format",
+                "csv",
+                "--url",
+                &url,
+            ])
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"x,1\ny,2\n")
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8(o.stdout).unwrap(),
+            String::from_utf8(o.stderr).unwrap(),
+        )
+    };
+    assert_eq!(code, 0, "{out} {err}");
+    assert_eq!(
+        db.psql("SELECT string_agg(\"a b\" || '=' || \"c\"\"d\", ',' ORDER BY 1) FROM \"Odd Schema\".\"we\"\"ird; t\"")
+            .unwrap()
+            .trim(),
+        "1=x,2=y"
+    );
+    // Injection attempts in the table and the columns reach the server as names.
+    for args in [
+        vec!["copy", "out", "victim; DROP TABLE victim; --"],
+        vec![
+            "copy",
+            "out",
+            "victim",
+            "--columns",
+            "x) TO STDOUT; DROP TABLE victim; --",
+        ],
+        vec![
+            "copy",
+            "out",
+            "victim",
+            "--delimiter",
+            "'; DROP TABLE victim; --",
+        ],
+        vec![
+            "copy",
+            "out",
+            "victim",
+            "--null",
+            "\\'; DROP TABLE victim; --",
+        ],
+    ] {
+        let mut a = args.clone();
+        a.extend_from_slice(&["--url", &url]);
+        // (A --null string is any string: that one is legal, and harmless.)
+        let (_, _, err) = common::binary(&a, &[]);
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(
+            db.psql("SELECT count(*) FROM victim").unwrap().trim(),
+            "1",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_mid_copy_out_is_no_panic() {
+    let db = tusk_testkit::db();
+    let url = db.url();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tusk"))
+        .args([
+            "copy",
+            "out",
+            "--query",
+            "SELECT g, repeat('x', 100) FROM generate_series(1, 2000000) g",
+            "--url",
+            &url,
+        ])
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut buf = [0u8; 4096];
+    std::io::Read::read_exact(&mut stdout, &mut buf).unwrap();
+    drop(stdout);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    // Like `tusk query | head`: quiet, an exit code rather than a signal.
+    assert!(
+        o.status.code().is_some(),
+        "killed by a signal: {:?}",
+        o.status
+    );
+    assert!(!err.contains("writing the output"), "{err}");
+}
+
+#[test]
+fn copy_out_of_a_table_works_through_pgbouncer_in_statement_mode() {
+    use tusk_testkit::{Cluster, PgBouncer, PoolMode};
+    let cluster = Cluster::start().unwrap();
+    cluster
+        .psql(
+            "postgres",
+            "CREATE TABLE items (id int, name text); INSERT INTO items VALUES (1, 'a')",
+        )
+        .unwrap();
+    let bouncer = PgBouncer::start(&cluster, PoolMode::Statement).unwrap();
+    let url = bouncer.url("postgres");
+    // A table needs no transaction block (statement pooling refuses them).
+    let (code, out, err) = common::binary(&["copy", "out", "items", "--url", &url], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1\ta\n");
+    // A --query runs READ ONLY: refused there, with PgBouncer's reason.
+    let (code, _, err) = common::binary(
+        &[
+            "copy",
+            "out",
+            "--query",
+            "SELECT * FROM items",
+            "--url",
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("tusk: "), "{err}");
+}

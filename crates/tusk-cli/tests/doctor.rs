@@ -127,3 +127,31 @@ fn doctor_reads_a_pool_configuration_file_and_reports_its_corrections() {
     assert!(err.starts_with("tusk: "), "{err}");
     assert!(err.contains("max_size"), "{err}");
 }
+
+// ---- review (issue 16) ----
+
+#[test]
+fn doctor_as_a_role_without_privileges_says_what_it_could_not_see() {
+    // A cluster of its own: the shared one admits only its superuser.
+    let cluster = tusk_testkit::Cluster::start().unwrap();
+    let role = "doctor_plain";
+    cluster
+        .psql("postgres", &format!("CREATE ROLE {role} LOGIN"))
+        .unwrap();
+    let plain = format!(
+        "postgresql://{role}@127.0.0.1:{}/postgres?sslmode=disable",
+        cluster.port()
+    );
+    let (code, out, err) = common::binary(&["doctor", "--url", &plain], &[]);
+    assert!(code == 0 || code == 3, "exit {code}: {out} {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.contains(&format!("user {role}")), "{out}");
+    // What a plain role cannot read is said, not reported as all clear.
+    assert!(out.contains("pg_authid"), "{out}");
+    assert!(out.contains("pg_read_all_stats"), "{out}");
+    let (code, out, err) = common::binary(&["doctor", "--json", "--url", &plain], &[]);
+    assert!(code == 0 || code == 3, "exit {code}: {out} {err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["server"]["user"], role);
+    assert!(report["server"]["md5_roles"].is_null(), "{report}");
+}

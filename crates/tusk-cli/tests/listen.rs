@@ -112,3 +112,88 @@ fn listen_refuses_a_bad_channel_with_a_clear_error() {
     assert!(err.starts_with("tusk: "), "{err}");
     assert!(err.contains("63"), "{err}");
 }
+
+// ---- review (issue 16): hostile payloads and channel names keep --json
+// output one valid JSON object per line ----
+
+#[test]
+fn json_lines_stay_valid_whatever_the_payload() {
+    let db = tusk_testkit::db();
+    let url = db.url();
+    let quoted = "we\"ird 'chan'";
+    // 21 three-byte characters: 63 bytes, the longest name there is.
+    let widest = "☃".repeat(21);
+    let (mut child, rx) = start(&[
+        "--json", "--count", "8", "--url", &url, "plain", "orders.*", quoted, &widest,
+    ]);
+    let big = "x".repeat(7000);
+    db.psql(&format!(
+        "SELECT pg_notify('plain', E'two\\nlines\\r\\n\\ttab \\\\ back \\x01 ctl'); \
+         SELECT pg_notify('plain', '{big}'); \
+         SELECT pg_notify('orders', 'not json at all'); \
+         SELECT pg_notify('orders', '{{\"topic\": \"orders.x\", \"payload\": '); \
+         SELECT pg_notify('orders', '{{\"topic\": \"elsewhere.x\", \"payload\": \"p\"}}'); \
+         SELECT pg_notify('orders', '{{\"topic\": \"orders.ok\", \"payload\": \"fine\"}}'); \
+         SELECT pg_notify('{q}', 'q'); \
+         SELECT pg_notify('{widest}', 'w'); \
+         SELECT pg_notify('plain', 'last');",
+        q = quoted.replace('\'', "''"),
+    ))
+    .unwrap();
+    let mut seen = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(3)) {
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"));
+        if v["payload"].as_str().is_some_and(|p| p.len() > 100) {
+            assert_eq!(v["payload"].as_str().unwrap().len(), 7000);
+            continue;
+        }
+        seen.push(v);
+    }
+    assert!(
+        seen.iter()
+            .any(|v| v["payload"] == "two\nlines\r\n\ttab \\ back \u{1} ctl"),
+        "{seen:?}"
+    );
+    let payloads: Vec<&str> = seen.iter().filter_map(|v| v["payload"].as_str()).collect();
+    assert!(payloads.contains(&"fine"), "{seen:?}");
+    assert!(payloads.contains(&"q"), "{seen:?}");
+    assert!(payloads.contains(&"w"), "{seen:?}");
+    assert!(seen.iter().any(|v| v["channel"] == quoted), "{seen:?}");
+    assert!(
+        !payloads.contains(&"p"),
+        "another topic leaked in: {seen:?}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn notifications_on_several_channels_print_in_the_servers_order() {
+    let db = tusk_testkit::db();
+    let url = db.url();
+    let (mut child, rx) = start(&["--json", "--count", "200", "--url", &url, "a", "b", "c.*"]);
+    let mut sql = String::new();
+    for i in 1..=200 {
+        match i % 3 {
+            0 => sql.push_str(&format!("SELECT pg_notify('a', '{i}');")),
+            1 => sql.push_str(&format!("SELECT pg_notify('b', '{i}');")),
+            _ => sql.push_str(&format!(
+                "SELECT pg_notify('c', '{{\"topic\": \"c.x\", \"payload\": \"{i}\"}}');"
+            )),
+        }
+    }
+    db.psql(&sql).unwrap();
+    let order: Vec<u32> = (0..200)
+        .map(|_| {
+            let v: serde_json::Value = serde_json::from_str(&next(&rx)).unwrap();
+            v["payload"].as_str().unwrap().parse().unwrap()
+        })
+        .collect();
+    let expected: Vec<u32> = (1..=200).collect();
+    assert_eq!(
+        order, expected,
+        "tusk listen reordered the server's notifications"
+    );
+    assert!(child.wait().unwrap().success());
+}

@@ -201,7 +201,7 @@ fn kind(v: &sq::Value) -> String {
 }
 
 /// sea-query boxes its JSON values; the driver encodes them unboxed.
-#[cfg(feature = "with-serde_json-1")]
+#[cfg(any(feature = "with-serde_json-1", feature = "with-jiff-0_2"))]
 #[allow(clippy::boxed_local)] // The box is sea-query's, handed over by value.
 fn unbox<T>(b: Box<T>) -> T {
     *b
@@ -314,6 +314,22 @@ fn array(ty: &sq::ArrayType, values: Option<Vec<sq::Value>>) -> Result<Boxed, St
         }
         #[cfg(feature = "with-chrono-0_4")]
         A::ChronoDateTimeWithTimeZone => elements!(values, ChronoDateTimeWithTimeZone, identity),
+        #[cfg(feature = "with-time-0_3")]
+        A::TimeDate => elements!(values, TimeDate, identity),
+        #[cfg(feature = "with-time-0_3")]
+        A::TimeTime => elements!(values, TimeTime, identity),
+        #[cfg(feature = "with-time-0_3")]
+        A::TimeDateTime => elements!(values, TimeDateTime, identity),
+        #[cfg(feature = "with-time-0_3")]
+        A::TimeDateTimeWithTimeZone => elements!(values, TimeDateTimeWithTimeZone, identity),
+        #[cfg(feature = "with-jiff-0_2")]
+        A::JiffDate => elements!(values, JiffDate, identity),
+        #[cfg(feature = "with-jiff-0_2")]
+        A::JiffTime => elements!(values, JiffTime, identity),
+        #[cfg(feature = "with-jiff-0_2")]
+        A::JiffDateTime => elements!(values, JiffDateTime, unbox),
+        #[cfg(feature = "with-jiff-0_2")]
+        A::JiffTimestamp => elements!(values, JiffTimestamp, unbox),
         #[cfg(feature = "with-uuid-1")]
         A::Uuid => elements!(values, Uuid, identity),
         #[cfg(feature = "with-rust_decimal-1")]

@@ -468,3 +468,245 @@ async fn values_the_server_refuses_fail_with_its_error_and_nothing_is_kept() {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+// ---- review (issue 16): values at type edges against the server's own
+// literal for them (the oracle), and arrays of every kind tusk enables ----
+
+/// `SELECT $1 IS NOT DISTINCT FROM <literal>` through sea-query: true when
+/// the bound value is what the server makes of the literal.
+async fn same_as_literal(
+    conn: &tusk::Connection,
+    value: Value,
+    literal: &str,
+) -> Result<bool, tusk::Error> {
+    let (sql, values) = Query::select()
+        .expr(Expr::cust_with_values(
+            format!("$1 IS NOT DISTINCT FROM {literal}"),
+            [value],
+        ))
+        .build_tusk()?;
+    conn.query_scalar(sql.as_str(), &values.params()).await
+}
+
+#[tokio::test]
+async fn edge_values_equal_the_servers_literals() {
+    let db = tusk_testkit::db();
+    let conn = connect(&db).await;
+    let chrono_min = chrono::NaiveDate::from_ymd_opt(-4713, 11, 24)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let chrono_late = chrono::NaiveDate::from_ymd_opt(262_142, 12, 31)
+        .unwrap()
+        .and_hms_micro_opt(23, 59, 59, 999_999)
+        .unwrap();
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            Value::BigInt(Some(i64::MIN)),
+            "'-9223372036854775808'::int8",
+        ),
+        (Value::Int(Some(i32::MAX)), "2147483647"),
+        (Value::SmallInt(Some(i16::MIN)), "'-32768'::int2"),
+        (Value::Double(Some(f64::NAN)), "'NaN'::float8"),
+        (Value::Double(Some(f64::INFINITY)), "'Infinity'::float8"),
+        (
+            Value::Double(Some(f64::NEG_INFINITY)),
+            "'-Infinity'::float8",
+        ),
+        (
+            Value::Double(Some(f64::MIN_POSITIVE)),
+            "'2.2250738585072014e-308'::float8",
+        ),
+        (
+            Value::Double(Some(f64::MAX)),
+            "'1.7976931348623157e308'::float8",
+        ),
+        (Value::Float(Some(f32::NAN)), "'NaN'::float4"),
+        (Value::Float(Some(f32::MAX)), "'3.4028235e38'::float4"),
+        (Value::String(Some(String::new())), "''::text"),
+        (
+            Value::String(Some("𝄞 e\u{301} 👩‍👩‍👧 \u{7f}\t\\".into())),
+            "E'𝄞 e\u{301} 👩‍👩‍👧 \\x7f\\t\\\\'::text",
+        ),
+        (Value::Bytes(Some(Vec::new())), "''::bytea"),
+        (Value::Char(Some('\u{10FFFF}')), "U&'\\+10FFFF'::text"),
+        (
+            Value::Array(ArrayType::Int, Some(Box::new(vec![]))),
+            "'{}'::int4[]",
+        ),
+        (
+            Value::Array(
+                ArrayType::Int,
+                Some(Box::new(vec![Value::Int(None), Value::Int(Some(i32::MIN))])),
+            ),
+            "'{NULL,-2147483648}'::int4[]",
+        ),
+        (Value::Array(ArrayType::Int, None), "NULL::int4[]"),
+        (
+            Value::Array(
+                ArrayType::String,
+                Some(Box::new(vec![
+                    Value::String(Some("NULL".into())),
+                    Value::String(None),
+                    Value::String(Some("a,\"b\"{}".into())),
+                    Value::String(Some(String::new())),
+                ])),
+            ),
+            "ARRAY['NULL', NULL, 'a,\"b\"{}', '']::text[]",
+        ),
+        (
+            Value::Array(
+                ArrayType::Double,
+                Some(Box::new(vec![Value::Double(Some(f64::NAN))])),
+            ),
+            "'{NaN}'::float8[]",
+        ),
+        (
+            Value::ChronoDateTime(Some(chrono_min)),
+            "'4714-11-24 00:00:00 BC'::timestamp",
+        ),
+        (
+            Value::ChronoDateTime(Some(chrono_late)),
+            "'262142-12-31 23:59:59.999999'::timestamp",
+        ),
+        (
+            Value::ChronoDate(Some(chrono::NaiveDate::from_ymd_opt(0, 1, 1).unwrap())),
+            "'0001-01-01 BC'::date",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (value, literal) in cases {
+        let shown = format!("{value:?}");
+        match same_as_literal(&conn, value, literal).await {
+            Ok(true) => {}
+            Ok(false) => wrong.push(format!("{shown} is not {literal}")),
+            Err(e) => wrong.push(format!("{shown} vs {literal}: {e}")),
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn values_past_the_servers_range_are_refused_not_changed() {
+    let db = tusk_testkit::db();
+    db.psql("CREATE TABLE t (at timestamp, d date, s text)")
+        .unwrap();
+    let conn = connect(&db).await;
+    // Before 4713 BC: chrono has it, PostgreSQL does not.
+    let ancient = chrono::NaiveDate::from_ymd_opt(-5000, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    for value in [
+        Value::ChronoDateTime(Some(ancient)),
+        Value::ChronoDate(Some(ancient.date())),
+        Value::String(Some("nul \0 inside".into())),
+    ] {
+        let column = match &value {
+            Value::ChronoDateTime(_) => "at",
+            Value::ChronoDate(_) => "d",
+            _ => "s",
+        };
+        let shown = format!("{value:?}");
+        let (sql, values) = Query::insert()
+            .into_table(Alias::new("t"))
+            .columns([Alias::new(column)])
+            .values_panic([Expr::val(value)])
+            .build_tusk()
+            .unwrap();
+        let result = conn.execute(sql.as_str(), &values.params()).await;
+        assert!(result.is_err(), "{shown} was stored: {result:?}");
+        let n: i64 = conn
+            .query_scalar("SELECT count(*) FROM t", &[])
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn arrays_of_time_and_jiff_values_are_sent_like_chronos() {
+    let db = tusk_testkit::db();
+    let conn = connect(&db).await;
+    let date = time::Date::from_calendar_date(2024, time::Month::February, 29).unwrap();
+    let t = time::Time::from_hms_micro(12, 34, 56, 789_000).unwrap();
+    let pdt = time::PrimitiveDateTime::new(date, t);
+    let jdate: jiff::civil::Date = "2024-02-29".parse().unwrap();
+    let jtime: jiff::civil::Time = "12:34:56.789".parse().unwrap();
+    let jdt: jiff::civil::DateTime = "2024-02-29T12:34:56.789".parse().unwrap();
+    let jts: jiff::Timestamp = "2024-02-29T12:34:56.789Z".parse().unwrap();
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            Value::Array(
+                ArrayType::TimeDate,
+                Some(Box::new(vec![
+                    Value::TimeDate(Some(date)),
+                    Value::TimeDate(None),
+                ])),
+            ),
+            "'{2024-02-29,NULL}'::date[]",
+        ),
+        (
+            Value::Array(
+                ArrayType::TimeTime,
+                Some(Box::new(vec![Value::TimeTime(Some(t))])),
+            ),
+            "'{12:34:56.789}'::time[]",
+        ),
+        (
+            Value::Array(
+                ArrayType::TimeDateTime,
+                Some(Box::new(vec![Value::TimeDateTime(Some(pdt))])),
+            ),
+            "'{2024-02-29 12:34:56.789}'::timestamp[]",
+        ),
+        (
+            Value::Array(
+                ArrayType::TimeDateTimeWithTimeZone,
+                Some(Box::new(vec![Value::TimeDateTimeWithTimeZone(Some(
+                    pdt.assume_utc(),
+                ))])),
+            ),
+            "'{2024-02-29 12:34:56.789+00}'::timestamptz[]",
+        ),
+        (
+            Value::Array(
+                ArrayType::JiffDate,
+                Some(Box::new(vec![Value::JiffDate(Some(jdate))])),
+            ),
+            "'{2024-02-29}'::date[]",
+        ),
+        (
+            Value::Array(
+                ArrayType::JiffTime,
+                Some(Box::new(vec![Value::JiffTime(Some(jtime))])),
+            ),
+            "'{12:34:56.789}'::time[]",
+        ),
+        (
+            Value::Array(
+                ArrayType::JiffDateTime,
+                Some(Box::new(vec![Value::JiffDateTime(Some(Box::new(jdt)))])),
+            ),
+            "'{2024-02-29 12:34:56.789}'::timestamp[]",
+        ),
+        (
+            Value::Array(
+                ArrayType::JiffTimestamp,
+                Some(Box::new(vec![Value::JiffTimestamp(Some(Box::new(jts)))])),
+            ),
+            "'{2024-02-29 12:34:56.789+00}'::timestamptz[]",
+        ),
+        (Value::Array(ArrayType::TimeDate, None), "NULL::date[]"),
+    ];
+    let mut wrong = Vec::new();
+    for (value, literal) in cases {
+        let shown = format!("{value:?}");
+        match same_as_literal(&conn, value, literal).await {
+            Ok(true) => {}
+            Ok(false) => wrong.push(format!("{shown} is not {literal}")),
+            Err(e) => wrong.push(format!("{shown} vs {literal}: {e}")),
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -29,6 +29,10 @@ pub struct Message {
     pub generation: u64,
     /// When the listener read it from the connection.
     pub received_at: Instant,
+    /// How many notifications the listener read before this one: orders
+    /// notifications across channels and subscriptions as the server sent
+    /// them (`received_at` is shared by a read's batch).
+    pub seq: u64,
 }
 
 /// What a subscription receives.
@@ -357,6 +361,7 @@ mod tests {
             process_id: 1,
             generation: 0,
             received_at: Instant::now(),
+            seq: u64::from(i),
         })
     }
 

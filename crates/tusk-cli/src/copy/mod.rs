@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use tusk::Executor;
 
 use crate::error::{write_err, Error};
 use crate::ConnArgs;
@@ -278,15 +279,20 @@ pub(crate) async fn copy_out(
         ));
     }
     let mut file = match &args.file {
-        Some(path) => Some(
-            std::fs::File::create(path)
-                .map_err(|e| Error::io(format!("creating {}", path.display()), e))?,
-        ),
+        Some(path) => Some(OutFile::create(path)?),
         None => None,
     };
     let conn = tusk::connect(url).await?;
     let start = Instant::now();
     let mut progress = Progress::new(show_progress(&args.common), None);
+    // READ ONLY: `copy out` exports; a --query such as `DELETE .. RETURNING`
+    // (which COPY accepts) is refused instead of run. (A table's COPY
+    // cannot write, and needs no transaction block, which PgBouncer's
+    // statement pooling refuses.)
+    let read_only = args.query.is_some();
+    if read_only {
+        conn.simple_query("BEGIN READ ONLY").await?;
+    }
     let mut stream = conn.copy_out(&sql).await?;
     let mut received = 0u64;
     while let Some(chunk) = stream.next_chunk().await {
@@ -299,6 +305,7 @@ pub(crate) async fn copy_out(
         };
         let written = match &mut file {
             Some(f) => f
+                .file
                 .write_all(&chunk)
                 .map_err(|e| Error::io("writing the COPY data", e)),
             None => out.write_all(&chunk).map_err(write_err),
@@ -313,10 +320,12 @@ pub(crate) async fn copy_out(
     progress.finish(err);
     let rows = stream.rows_affected().unwrap_or(0);
     drop(stream);
-    if let Some(f) = &mut file {
-        f.flush()
-            .and_then(|()| f.sync_all())
-            .map_err(|e| Error::io("writing the COPY data", e))?;
+    if read_only {
+        conn.simple_query("COMMIT").await?;
+    }
+    let to_file = file.is_some();
+    if let Some(f) = file.take() {
+        f.persist()?;
     }
     let _ = conn.close().await;
     let s = Summary {
@@ -326,11 +335,78 @@ pub(crate) async fn copy_out(
         seconds: start.elapsed().as_secs_f64(),
     };
     // The data went to stdout: the summary goes to stderr.
-    if file.is_some() {
+    if to_file {
         summary(&s, args.common.json, out)
     } else {
         out.flush().map_err(write_err)?;
         summary(&s, args.common.json, err)
+    }
+}
+
+/// Where `copy out --file` writes: a temporary file next to the target,
+/// renamed over it once the whole COPY arrived, so a failed copy leaves an
+/// existing file as it was (and no partial one). A target that is not a
+/// regular file (a FIFO, `/dev/stdout`) is written directly.
+struct OutFile {
+    file: std::fs::File,
+    /// (temporary, target) while the temporary is not yet renamed.
+    rename: Option<(PathBuf, PathBuf)>,
+}
+
+impl OutFile {
+    fn create(path: &std::path::Path) -> Result<OutFile, Error> {
+        let creating = |e| Error::io(format!("creating {}", path.display()), e);
+        let existing = std::fs::metadata(path).ok();
+        if existing.as_ref().is_some_and(|m| !m.is_file()) {
+            return Ok(OutFile {
+                file: std::fs::File::create(path).map_err(creating)?,
+                rename: None,
+            });
+        }
+        let name = path
+            .file_name()
+            .ok_or_else(|| Error::Usage(format!("{} is not a file name", path.display())))?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".tusk-copy-{}", std::process::id()));
+        let tmp = path.with_file_name(tmp_name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(creating)?;
+        let out = OutFile {
+            file,
+            rename: Some((tmp, path.to_owned())),
+        };
+        if let (Some(meta), Some((tmp, _))) = (existing, &out.rename) {
+            // Keep the replaced file's mode.
+            std::fs::set_permissions(tmp, meta.permissions()).map_err(creating)?;
+        }
+        Ok(out)
+    }
+
+    /// Flushes to disk and puts the file in place.
+    fn persist(mut self) -> Result<(), Error> {
+        let writing = |e| Error::io("writing the COPY data", e);
+        self.file.flush().map_err(writing)?;
+        self.file.sync_all().map_err(writing)?;
+        if let Some((tmp, target)) = self.rename.take() {
+            if let Err(e) = std::fs::rename(&tmp, &target) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(Error::io(format!("replacing {}", target.display()), e));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OutFile {
+    fn drop(&mut self) {
+        // Not persisted: the copy failed; remove the partial data.
+        if let Some((tmp, _)) = self.rename.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
     }
 }
 

@@ -161,6 +161,31 @@ async fn read_server(conn: &tusk::Connection) -> Result<Server, Error> {
         Ok(n) => u64::try_from(n).ok(),
         Err(_) => None,
     };
+    // pg_stat_activity hides other roles' sessions' state from a role
+    // that is neither a superuser nor a member of pg_read_all_stats.
+    let sees_all_sessions: bool = conn
+        .query_scalar(
+            "SELECT rolsuper OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') \
+             FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .await
+        .unwrap_or(false);
+    let mut not_checked = Vec::new();
+    if md5_roles.is_none() {
+        not_checked.push(
+            "passwords still hashed with MD5: pg_authid is readable by superusers only \
+             (run tusk doctor as a superuser to check them)"
+                .to_owned(),
+        );
+    }
+    if !sees_all_sessions {
+        not_checked.push(format!(
+            "sessions idle in a transaction: only this role's are visible in pg_stat_activity \
+             (GRANT pg_read_all_stats TO {} to see every role's)",
+            head.try_get::<String>(2)?
+        ));
+    }
     let count = |i: usize| -> Result<u64, Error> {
         let n: i64 = activity.try_get(i)?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -181,6 +206,7 @@ async fn read_server(conn: &tusk::Connection) -> Result<Server, Error> {
             Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
             None => None,
         },
+        not_checked,
     })
 }
 
@@ -236,6 +262,9 @@ fn print(
         server.shown("max_connections"),
         server.connections
     )?;
+    for what in &server.not_checked {
+        writeln!(out, "not checked: {what}")?;
+    }
     if findings.is_empty() {
         return writeln!(out, "\nno findings");
     }

@@ -54,6 +54,9 @@ pub struct Server {
     pub md5_roles: Option<u64>,
     /// This connection's TLS: None when not encrypted, else (version, cipher).
     pub tls: Option<(String, String)>,
+    /// What this role could not read, each with what would let it (the
+    /// checks that need it were skipped or are partial).
+    pub not_checked: Vec<String>,
 }
 
 impl Server {

@@ -84,6 +84,7 @@ impl Harness {
             let conn = driver::connect_with(&admin)
                 .await
                 .map_err(|e| format!("connecting to the server: {e}"))?;
+            refuse_a_pooler(&conn, &admin).await?;
             let tpl = template::ensure(&conn, &admin, &migrations).await?;
             if spec.transaction {
                 return template::ensure_shared(&conn, &tpl).await;
@@ -143,6 +144,9 @@ impl Harness {
     /// The test's pool (made on first use; the same pool for every call).
     pub fn pool(&self) -> Pool {
         self.refuse_in_transaction_mode("tusk::Pool");
+        // The pool's supervisor is a task of the test's runtime, also when
+        // asked for outside `block_on`.
+        let _runtime = self.rt.enter();
         self.pool
             .get_or_init(|| {
                 let config = PoolConfig {
@@ -189,6 +193,12 @@ impl Harness {
             .transaction()
             .await
             .unwrap_or_else(|e| panic!("tusk::test {}: BEGIN: {e}", self.spec.name));
+        if let Err(e) = tx.simple_query(MARK_SQL).await {
+            panic!(
+                "tusk::test {}: marking the transaction: {e}",
+                self.spec.name
+            );
+        }
         if let Err(e) = apply_fixtures(&tx, self.spec.fixtures).await {
             panic!("tusk::test {}: {e}", self.spec.name);
         }
@@ -197,6 +207,11 @@ impl Harness {
 
     /// Transaction mode: rolls back what the test did.
     pub async fn rollback(&self, tx: Transaction<'_>) {
+        if !still_ours(&tx).await {
+            // ROLLBACK anyway, so the connection is left idle.
+            let _ = tx.rollback().await;
+            self.ended_transaction();
+        }
         if let Err(e) = tx.rollback().await {
             panic!("tusk::test {}: ROLLBACK: {e}", self.spec.name);
         }
@@ -205,7 +220,7 @@ impl Harness {
     /// Transaction mode with `&tusk::Connection`: `BEGIN` as a statement,
     /// then the fixtures.
     pub async fn begin_on(&self, conn: &Connection) {
-        if let Err(e) = conn.simple_query("BEGIN").await {
+        if let Err(e) = conn.simple_query(&format!("BEGIN; {MARK_SQL}")).await {
             panic!("tusk::test {}: BEGIN: {e}", self.spec.name);
         }
         if let Err(e) = apply_fixtures(conn, self.spec.fixtures).await {
@@ -217,18 +232,24 @@ impl Harness {
     /// ended the harness's transaction (its changes were committed to the
     /// shared database), else rolls back.
     pub async fn rollback_on(&self, conn: &Connection) {
-        if conn.transaction_status() == TransactionStatus::Idle {
-            panic!(
-                "tusk::test {}: the test ended the harness's transaction (COMMIT or ROLLBACK on \
-                 the connection), so what it did after that was committed to the shared \
-                 database {}; take `&mut tusk::Transaction<'_>` instead (its commit is a \
-                 savepoint's)",
-                self.spec.name, self.db
-            );
+        if conn.transaction_status() == TransactionStatus::Idle || !still_ours(conn).await {
+            let _ = conn.simple_query("ROLLBACK").await;
+            self.ended_transaction();
         }
         if let Err(e) = conn.simple_query("ROLLBACK").await {
             panic!("tusk::test {}: ROLLBACK: {e}", self.spec.name);
         }
+    }
+
+    /// Fails a transaction-mode test that ended the harness's transaction.
+    fn ended_transaction(&self) -> ! {
+        panic!(
+            "tusk::test {}: the test ended the harness's transaction (COMMIT or ROLLBACK, \
+             perhaps followed by a new BEGIN), so what it did after that was committed to the \
+             shared database {}; use `tx.transaction()` (a savepoint) for nested transactions, \
+             or drop `transaction` from #[tusk::test] to get a database of the test's own",
+            self.spec.name, self.db
+        );
     }
 
     /// Runs the test's future, then the end-of-test checks; drops the
@@ -342,6 +363,70 @@ enum Failure {
     Leak(String),
 }
 
+/// Refuses a server reached through a transaction- or statement-mode
+/// pooler (PgBouncer), where a session advisory lock taken by one
+/// statement can be released by the next on another server connection and
+/// stay held for good: a second connection is served by the same server
+/// process as the first, idle one. Checked once per process.
+async fn refuse_a_pooler(conn: &Connection, admin: &Config) -> Result<(), String> {
+    static CHECKED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    if *CHECKED.lock().unwrap_or_else(|p| p.into_inner()) {
+        return Ok(());
+    }
+    // The simple protocol: a pooler's server connections may already hold
+    // another client's named prepared statements.
+    async fn backend_pid(c: &Connection) -> Result<Option<String>, String> {
+        let msgs = c
+            .simple_query("SELECT pg_backend_pid()")
+            .await
+            .map_err(|e| format!("asking the server for its process id: {e}"))?;
+        Ok(msgs.iter().find_map(|m| match m {
+            driver::SimpleQueryMessage::Row(r) => {
+                r.get_text(0usize).ok().flatten().map(str::to_owned)
+            }
+            _ => None,
+        }))
+    }
+    let first = backend_pid(conn).await?;
+    let other = driver::connect_with(admin)
+        .await
+        .map_err(|e| format!("connecting to the server: {e}"))?;
+    let second = backend_pid(&other).await?;
+    let _ = other.close().await;
+    if first == second {
+        return Err(format!(
+            "{} reaches PostgreSQL through a transaction- or statement-mode pooler (two \
+             connections were served by the same server process, {}): #[tusk::test] \
+             creates databases under a session advisory lock, which such a pooler cannot keep; \
+             point {} at PostgreSQL directly or at a session-mode pool",
+            server::DATABASE_URL,
+            first.unwrap_or_default(),
+            server::DATABASE_URL
+        ));
+    }
+    *CHECKED.lock().unwrap_or_else(|p| p.into_inner()) = true;
+    Ok(())
+}
+
+/// Marks the harness's transaction with a transaction-local setting: a
+/// COMMIT or ROLLBACK by the test (even followed by a new BEGIN) clears it.
+const MARK_SQL: &str = "SELECT set_config('tusk.test_transaction', 'open', true)";
+
+/// Whether the transaction `db` is in is still the harness's (its mark is
+/// set; an aborted one cannot be asked, and was not ended).
+async fn still_ours(db: &impl Executor) -> bool {
+    match db
+        .query_scalar::<bool>(
+            "SELECT coalesce(current_setting('tusk.test_transaction', true), '') = 'open'",
+            &[],
+        )
+        .await
+    {
+        Ok(ours) => ours,
+        Err(e) => e.code() == Some(driver::SqlState::IN_FAILED_SQL_TRANSACTION),
+    }
+}
+
 /// Runs each fixture as one simple-query script.
 async fn apply_fixtures(
     db: &impl Executor,
@@ -350,17 +435,31 @@ async fn apply_fixtures(
     for (name, sql) in fixtures {
         db.simple_query(sql)
             .await
-            .map_err(|e| format!("fixture {name}: {e}"))?;
+            .map_err(|e| match error_line(&e, sql) {
+                Some(line) => format!("fixture {name}, line {line}: {e}"),
+                None => format!("fixture {name}: {e}"),
+            })?;
     }
     Ok(())
+}
+
+/// The 1-based line of `sql` the server's error position points at.
+fn error_line(e: &driver::Error, sql: &str) -> Option<usize> {
+    let Some(driver::error::ErrorPosition::Original(at)) = e.as_db_error()?.position else {
+        return None;
+    };
+    // The position counts characters, from 1.
+    let before = usize::try_from(at).ok()?.checked_sub(1)?;
+    Some(sql.chars().take(before).filter(|&c| c == '\n').count() + 1)
 }
 
 fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// 32-bit FNV-1a of the test's name, to spot its databases.
-fn fnv32(s: &str) -> u32 {
+/// 32-bit FNV-1a of the test's name, to spot its databases (and of the
+/// role, in template names).
+pub(crate) fn fnv32(s: &str) -> u32 {
     s.bytes().fold(0x811c_9dc5, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     })

@@ -42,13 +42,17 @@ fn remember(name: &str) {
         .insert(name.to_owned());
 }
 
-/// The template's name for a fingerprint (at most 63 bytes).
-pub(crate) fn template_name(migrations: &Migrations) -> String {
+/// The template's name for a fingerprint and the role building it (at
+/// most 63 bytes). Per role: the tables a builder creates are its own, so
+/// another role's clone of them (owned by that role, its tables not) would
+/// refuse it their rows.
+pub(crate) fn template_name(migrations: &Migrations, role: &str) -> String {
+    let role = super::harness::fnv32(role);
     if migrations.is_empty() {
-        return "tusk_tpl_empty".to_owned();
+        return format!("tusk_tpl_empty_{role:08x}");
     }
     let fp = migrations.fingerprint();
-    format!("tusk_tpl_{}", &fp[..fp.len().min(24)])
+    format!("tusk_tpl_{}_{role:08x}", &fp[..fp.len().min(24)])
 }
 
 /// Makes sure the template for `migrations` exists and is complete;
@@ -58,7 +62,11 @@ pub(crate) async fn ensure(
     admin_config: &Config,
     migrations: &Migrations,
 ) -> Result<String, String> {
-    let name = template_name(migrations);
+    let role: String = admin
+        .query_scalar("SELECT current_user::text", &[])
+        .await
+        .map_err(|e| format!("asking the server for the current role: {e}"))?;
+    let name = template_name(migrations, &role);
     if known(&name) {
         return Ok(name);
     }

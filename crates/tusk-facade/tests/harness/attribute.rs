@@ -126,3 +126,13 @@ async fn texts(db: &impl Executor, sql: &str) -> Result<Vec<String>, tusk::Error
     let rows = db.query(sql, &[]).await?;
     Ok(rows.iter().map(|r| r.get::<String>(0)).collect())
 }
+
+// ---- review (issue 16): a fixture's syntax error names its file and line ----
+
+#[tusk::test(migrations = "tests/harness_migrations", fixtures = ["syntax_error.sql"])]
+#[should_panic(expected = "fixture syntax_error.sql, line 4:")]
+async fn a_fixture_syntax_error_names_the_file_and_line(_pool: tusk::Pool) {}
+
+#[tusk::test(migrations = "tests/harness_migrations", fixtures = ["syntax_error.sql"], transaction)]
+#[should_panic(expected = "fixture syntax_error.sql, line 4:")]
+async fn a_fixture_syntax_error_names_the_line_in_transaction_mode(_conn: &tusk::Connection) {}

@@ -225,7 +225,8 @@ fn a_template_still_in_use_is_waited_for_not_failed_on() {
     // Build the template once.
     Harness::setup(spec).run_test(|_| ());
     let fp = migrations().unwrap().fingerprint();
-    let template = format!("tusk_tpl_{}", &fp[..24]);
+    // `tusk_tpl_<fingerprint>_<role hash>`.
+    let prefix = format!("tusk_tpl_{}_", &fp[..24]);
     // A session on the template (as the builder's own can be, for a
     // moment, on a loaded machine), for longer than the server's own 5 s
     // wait in CREATE DATABASE.
@@ -236,6 +237,13 @@ fn a_template_still_in_use_is_waited_for_not_failed_on() {
         .unwrap();
     let holder = rt.block_on(async {
         let admin = tusk::connect(&url).await.unwrap();
+        let template: String = admin
+            .query_scalar(
+                "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
+                &[&prefix],
+            )
+            .await
+            .unwrap();
         admin
             .simple_query(&format!(
                 "ALTER DATABASE \"{template}\" ALLOW_CONNECTIONS true"
@@ -264,4 +272,133 @@ fn a_template_still_in_use_is_waited_for_not_failed_on() {
     assert!(started.elapsed() >= std::time::Duration::from_secs(5));
     h.run_test(|_| ());
     release.join().unwrap();
+}
+
+// ---- review (issue 16): a transaction-mode test that ends the harness's
+// transaction and starts another commits to the shared database ----
+
+/// Rows named `marker` in the shared database's users, seen from outside.
+fn committed_rows(shared: &str, marker: &str) -> i64 {
+    let url = tusk::testing::server_url().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut config = tusk::Config::parse(&url).unwrap();
+        config.set_dbname(shared);
+        let conn = tusk::connect_with(&config).await.unwrap();
+        let n: i64 = conn
+            .query_scalar("SELECT count(*) FROM users WHERE name = $1", &[&marker])
+            .await
+            .unwrap();
+        // Leave the shared database as it was for the other tests.
+        conn.execute("DELETE FROM users WHERE name = $1", &[&marker])
+            .await
+            .unwrap();
+        n
+    })
+}
+
+#[test]
+fn transaction_mode_catches_commit_then_begin_on_a_connection() {
+    let marker = format!("commit-begin-{}", std::process::id());
+    let h = Harness::setup(spec("lifecycle::commit_begin", true));
+    let shared = h.database().to_owned();
+    let m = marker.clone();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        h.run_test(move |h| {
+            h.block_on(async {
+                let conn = h.connect().await;
+                h.begin_on(&conn).await;
+                conn.simple_query("COMMIT").await.unwrap();
+                conn.execute("INSERT INTO users (name) VALUES ($1)", &[&m])
+                    .await
+                    .unwrap();
+                conn.simple_query("BEGIN").await.unwrap();
+                h.rollback_on(&conn).await;
+            })
+        })
+    }));
+    let leaked = committed_rows(&shared, &marker);
+    let message = match outcome {
+        Ok(()) => String::from("the test passed"),
+        Err(p) => *p.downcast::<String>().unwrap(),
+    };
+    assert!(
+        message.contains("ended the harness's transaction"),
+        "{message} ({leaked} row(s) committed to {shared})"
+    );
+}
+
+#[test]
+fn transaction_mode_catches_a_commit_through_the_transaction() {
+    let marker = format!("tx-commit-{}", std::process::id());
+    let h = Harness::setup(spec("lifecycle::tx_commit", true));
+    let shared = h.database().to_owned();
+    let m = marker.clone();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        h.run_test(move |h| {
+            h.block_on(async {
+                let mut conn = h.connect().await;
+                let tx = h.begin(&mut conn).await;
+                tx.simple_query("COMMIT").await.unwrap();
+                tx.execute("INSERT INTO users (name) VALUES ($1)", &[&m])
+                    .await
+                    .unwrap();
+                h.rollback(tx).await;
+            })
+        })
+    }));
+    let leaked = committed_rows(&shared, &marker);
+    let message = match outcome {
+        Ok(()) => String::from("the test passed"),
+        Err(p) => *p.downcast::<String>().unwrap(),
+    };
+    assert!(
+        message.contains("ended the harness's transaction"),
+        "{message} ({leaked} row(s) committed to {shared})"
+    );
+}
+
+#[test]
+fn a_test_that_panics_holding_a_pooled_connection_is_kept_and_reports_its_panic() {
+    // A long test path with quotes and non-ASCII: the database name must
+    // still fit in 63 bytes and be usable.
+    const NAME: &str = "lifecycle::a_very_long_module_path::with::\"quotes\"::and::ünïcødé::\
+                        and_a_test_name_far_longer_than_sixty_three_bytes_in_total_surely";
+    let h = Harness::setup(spec(NAME, false));
+    let name = h.database().to_owned();
+    assert!(name.len() <= 63, "{name}");
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        h.run_test(|h| {
+            let pool = h.pool();
+            h.block_on(async move {
+                let conn = pool.acquire().await.unwrap();
+                if conn.is_closed() {
+                    return;
+                }
+                conn.execute("INSERT INTO users (name) VALUES ('held')", &[])
+                    .await
+                    .unwrap();
+                // A task still holding a connection when the test dies.
+                let pool2 = pool.clone();
+                tokio::spawn(async move {
+                    let _c = pool2.acquire().await.unwrap();
+                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                });
+                tokio::task::yield_now().await;
+                panic!("on purpose, holding a connection");
+            })
+        })
+    }));
+    let payload = outcome.unwrap_err();
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap();
+    // The test's own panic is what is reported, not the leak check's.
+    assert!(message.starts_with("on purpose"), "{message}");
+    assert!(database_exists(&name), "{name} should be kept");
 }

@@ -105,3 +105,135 @@ impl OutputAsync for Command {
             .unwrap()
     }
 }
+
+/// Runs one test of this binary in a child process with `DATABASE_URL`;
+/// returns (passed, its output).
+fn run_child(test: &str, url: &str) -> (bool, String) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--test-threads=1", "--nocapture"])
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+// review (issue 16): a role with CREATEDB that does not own the template
+// (a superuser built it) still gets databases cloned from it, in both modes.
+#[test]
+fn a_createdb_role_clones_a_template_a_superuser_built() {
+    let cluster = tusk_testkit::Cluster::start().unwrap();
+    cluster
+        .psql("postgres", "CREATE ROLE creator LOGIN CREATEDB")
+        .unwrap();
+    let admin = format!(
+        "postgresql://postgres@127.0.0.1:{}/postgres",
+        cluster.port()
+    );
+    let creator = format!("postgresql://creator@127.0.0.1:{}/postgres", cluster.port());
+    for test in [
+        "attribute::a_fresh_database_per_test_one",
+        "attribute::transaction_mode_on_a_connection",
+    ] {
+        let (ok, text) = run_child(test, &admin);
+        assert!(ok, "as the superuser: {text}");
+        let (ok, text) = run_child(test, &creator);
+        assert!(
+            ok,
+            "as a CREATEDB role that does not own the template: {text}"
+        );
+    }
+}
+
+// review (issue 16): DATABASE_URL pointing at PgBouncer in transaction
+// mode, where each statement may run on another server connection.
+
+#[test]
+fn through_pgbouncer_in_transaction_mode_setup_fails_saying_why() {
+    use tusk_testkit::{PgBouncer, PoolMode};
+    let cluster = tusk_testkit::Cluster::start().unwrap();
+    let bouncer = PgBouncer::start(&cluster, PoolMode::Transaction).unwrap();
+    let url = bouncer.url("postgres");
+    // Twice: the first run must leave no lock behind for the second.
+    for run in 0..2 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "attribute::a_fresh_database_per_test_one",
+                "--test-threads=1",
+            ])
+            .env("DATABASE_URL", &url)
+            .output_async();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("run {run}: still running after 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "run {run}: {text}");
+        assert!(
+            text.contains("setup failed")
+                && text.contains("#[tusk::test] creates databases under a session advisory lock"),
+            "run {run}: {text}"
+        );
+        assert!(text.contains("session-mode pool"), "run {run}: {text}");
+    }
+}
+
+#[test]
+#[ignore = "found by review: hangs (cause not confirmed; most likely this). With several test \
+            processes through PgBouncer in transaction mode at once, two admin connections can \
+            get different server connections, so the pooler check passes; the builders' \
+            pg_advisory_lock is then taken on one \
+            server connection and pg_advisory_unlock runs on another (a no-op), leaving the lock \
+            held for good and every later builder waiting forever. Needs a lock that cannot \
+            outlive its statement's server connection (e.g. pg_try_advisory_lock in a loop on a \
+            pinned, pid-checked session, or a lock row)"]
+fn through_pgbouncer_in_transaction_mode_concurrent_processes_do_not_hang() {
+    use tusk_testkit::{PgBouncer, PoolMode};
+    let cluster = tusk_testkit::Cluster::start().unwrap();
+    let bouncer = PgBouncer::start(&cluster, PoolMode::Transaction).unwrap();
+    let url = bouncer.url("postgres");
+    for round in 0..2 {
+        let mut children: Vec<_> = (0..3)
+            .map(|_| {
+                Command::new(std::env::current_exe().unwrap())
+                    .args(["attribute::", "--test-threads=4"])
+                    .env("DATABASE_URL", &url)
+                    .output_async()
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        for child in &mut children {
+            while child.try_wait().unwrap().is_none() {
+                if std::time::Instant::now() > deadline {
+                    for c in &mut children {
+                        let _ = c.kill();
+                    }
+                    panic!(
+                        "round {round}: test processes through PgBouncer still running after 120 s"
+                    );
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        }
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains("setup failed") && text.contains("pooler"),
+                "round {round}: {text}"
+            );
+        }
+    }
+}

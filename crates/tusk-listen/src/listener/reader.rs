@@ -106,7 +106,7 @@ impl Inner {
 
     /// Routes one notification to the subscriptions whose pattern matches.
     async fn dispatch(&self, conn: &Connection, n: Notification, batch: &mut Batch) {
-        self.counters.received.fetch_add(1, Ordering::Relaxed);
+        let seq = self.counters.received.fetch_add(1, Ordering::Relaxed);
         let received_at = batch.at;
         let (topic, payload) = match envelope::parse(&n.channel, &n.payload) {
             Parsed::Plain => (None, n.payload),
@@ -144,6 +144,7 @@ impl Inner {
                 process_id: n.process_id,
                 generation: self.generation.load(Ordering::Relaxed),
                 received_at,
+                seq,
             });
             for s in slots {
                 if !s.gone.load(Ordering::Relaxed) && s.pattern.matches(&msg.topic) {
