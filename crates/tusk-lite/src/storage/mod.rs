@@ -114,9 +114,14 @@ pub trait Store: Send + Sync {
 
 /// One commit whose writes are a stream (see [`Store::commit_stream`]).
 pub struct StreamCommit<'a> {
+    /// The commit's timestamp.
     pub ts: Ts,
+    /// Its writes, in (table, key) order, one per key.
     pub writes: &'a mut dyn Iterator<Item = Result<Write>>,
+    /// The new catalog, when the transaction changed it.
     pub catalog: Option<&'a crate::catalog::Catalog>,
+    /// Tables the transaction dropped (their rows go).
     pub dropped: &'a [TableId],
+    /// The hidden row id high-water mark.
     pub next_rowid: u64,
 }

@@ -64,6 +64,7 @@ pub struct FjallSpiller {
 }
 
 impl FjallSpiller {
+    /// A spiller making keyspaces in `db`.
     pub fn new(db: fjall::Database) -> Arc<FjallSpiller> {
         Arc::new(FjallSpiller {
             db,
