@@ -41,29 +41,37 @@ fn bad(msg: impl Into<String>) -> SqlError {
     SqlError::new("22P04", msg)
 }
 
-/// Splits COPY data into rows of fields (None = NULL).
-pub fn parse(data: &str, f: &CopyFormat) -> Result<Vec<Vec<Option<String>>>> {
-    let mut rows = if f.csv {
-        parse_csv(data, f)?
+/// Rows of fields (None = NULL).
+pub type Rows = Vec<Vec<Option<String>>>;
+
+/// Splits COPY data into rows of fields, and says whether the end marker
+/// (`\.` on a line of its own) ended it. A HEADER line is the caller's to
+/// skip. Text data can come in pieces of whole lines; CSV data (whose
+/// quoted fields can hold newlines) comes whole.
+pub fn parse(data: &str, f: &CopyFormat) -> Result<(Rows, bool)> {
+    if f.csv {
+        parse_csv(data, f)
     } else {
-        parse_text(data, f)?
-    };
-    if f.header && !rows.is_empty() {
-        rows.remove(0);
+        parse_text(data, f)
     }
-    Ok(rows)
 }
 
-fn parse_text(data: &str, f: &CopyFormat) -> Result<Vec<Vec<Option<String>>>> {
+/// Whether COPY data in format `f` can be parsed in pieces split after a
+/// newline.
+pub fn splits_at_newlines(f: &CopyFormat) -> bool {
+    !f.csv
+}
+
+fn parse_text(data: &str, f: &CopyFormat) -> Result<(Rows, bool)> {
     let mut rows = Vec::new();
     if data.is_empty() {
-        return Ok(rows);
+        return Ok((rows, false));
     }
     let body = data.strip_suffix('\n').unwrap_or(data);
     for line in body.split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line == "\\." {
-            break;
+            return Ok((rows, true));
         }
         let mut fields = Vec::new();
         let mut cur = String::new();
@@ -125,7 +133,7 @@ fn parse_text(data: &str, f: &CopyFormat) -> Result<Vec<Vec<Option<String>>>> {
         fields.push(finish_text_field(&cur, &raw, f));
         rows.push(fields);
     }
-    Ok(rows)
+    Ok((rows, false))
 }
 
 fn finish_text_field(value: &str, raw: &str, f: &CopyFormat) -> Option<String> {
@@ -136,7 +144,7 @@ fn finish_text_field(value: &str, raw: &str, f: &CopyFormat) -> Option<String> {
     }
 }
 
-fn parse_csv(data: &str, f: &CopyFormat) -> Result<Vec<Vec<Option<String>>>> {
+fn parse_csv(data: &str, f: &CopyFormat) -> Result<(Rows, bool)> {
     let mut rows = Vec::new();
     let mut fields: Vec<Option<String>> = Vec::new();
     let mut cur = String::new();
@@ -145,11 +153,13 @@ fn parse_csv(data: &str, f: &CopyFormat) -> Result<Vec<Vec<Option<String>>>> {
     let mut at_line_start = true;
     let chars: Vec<char> = data.chars().collect();
     let mut i = 0;
+    let mut ended = false;
     while i < chars.len() {
         let c = chars[i];
-        if at_line_start && !in_quotes && data[char_offset(&chars, i)..].starts_with("\\.") {
+        if at_line_start && !in_quotes && c == '\\' && chars.get(i + 1) == Some(&'.') {
             let rest = &chars[i + 2..];
             if rest.is_empty() || rest[0] == '\n' || rest[0] == '\r' {
+                ended = true;
                 break;
             }
         }
@@ -202,11 +212,7 @@ fn parse_csv(data: &str, f: &CopyFormat) -> Result<Vec<Vec<Option<String>>>> {
         fields.push(csv_field(&cur, quoted, f));
         rows.push(fields);
     }
-    Ok(rows)
-}
-
-fn char_offset(chars: &[char], i: usize) -> usize {
-    chars[..i].iter().map(|c| c.len_utf8()).sum()
+    Ok((rows, ended))
 }
 
 fn csv_field(value: &str, quoted: bool, f: &CopyFormat) -> Option<String> {
@@ -275,7 +281,8 @@ mod tests {
 
     #[test]
     fn text_format() {
-        let rows = parse("1\tab\\tc\t\\N\n2\t\t\\\\\n\\.\n", &CopyFormat::text()).unwrap();
+        let (rows, ended) = parse("1\tab\\tc\t\\N\n2\t\t\\\\\n\\.\n", &CopyFormat::text()).unwrap();
+        assert!(ended);
         assert_eq!(
             rows,
             vec![
@@ -290,7 +297,8 @@ mod tests {
 
     #[test]
     fn csv_format() {
-        let rows = parse("1,\"a,\"\"b\"\"\",\n2,\"\",x\n", &CopyFormat::csv()).unwrap();
+        let (rows, ended) = parse("1,\"a,\"\"b\"\"\",\n2,\"\",x\n", &CopyFormat::csv()).unwrap();
+        assert!(!ended);
         assert_eq!(
             rows,
             vec![

@@ -121,7 +121,7 @@ pub fn drop_tables(
     crate::keys_ddl::drop_referencing(&mut cat, &oids, cascade, &mut out)?;
     for t in found {
         for idx in &t.indexes {
-            txn.writes.retain(|(tid, _), _| *tid != idx.oid);
+            txn.writes.forget(idx.oid);
             txn.dropped.push(idx.oid);
         }
         engine.locks.acquire(
@@ -133,7 +133,7 @@ pub fn drop_tables(
         )?;
         cat.tables.remove(&(t.schema.clone(), t.name.clone()));
         cat.sequences.retain(|s| s.owned_by != Some(t.oid));
-        txn.writes.retain(|(tid, _), _| *tid != t.oid);
+        txn.writes.forget(t.oid);
         txn.dropped.push(t.oid);
     }
     txn.catalog = Some(Arc::new(cat));
@@ -437,11 +437,11 @@ pub fn alter_table(
         }
         // With the exclusive lock held, every committed row is final: read the newest.
         ex.snapshot = engine.now();
-        let rows = ex.visible_rows(&old)?;
         let mut seen = HashSet::new();
         let table_arc = Arc::new(table.clone());
         let all_checks = Binder::new(&cat, Vec::new()).bind_checks(&table_arc)?;
-        for (key, row) in rows {
+        ex.for_each_visible_page(&old, |ex, page| {
+        for (key, row) in page {
             let mut new_row = Vec::with_capacity(sources.len());
             for (i, s) in sources.iter().enumerate() {
                 new_row.push(match s {
@@ -501,12 +501,14 @@ pub fn alter_table(
                 _ => key.clone(),
             };
             if new_key != key {
-                ex.txn.writes.insert((old.oid, key), None);
+                ex.txn.writes.insert(old.oid, key, None)?;
             }
             ex.txn
                 .writes
-                .insert((old.oid, new_key), Some(Arc::from(new_row)));
+                .insert(old.oid, new_key, Some(Arc::from(new_row)))?;
         }
+        Ok(())
+        })?;
     }
     if rekey {
         crate::keys_ddl::rebuild_indexes(ex, &table)?;

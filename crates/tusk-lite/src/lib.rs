@@ -45,7 +45,9 @@
 //!   (re-checking the WHERE under READ COMMITTED, as EvalPlanQual does).
 //! - [`txn`]: snapshots are commit timestamps; a transaction buffers its
 //!   writes and commits them as one atomic batch; concurrent committers
-//!   share one journal sync (group commit). [`txn::locks`] holds table,
+//!   share one journal sync (group commit). Past 16 MiB a durable
+//!   database's transaction spills its writes to a scratch keyspace and
+//!   commits them as a stream ([`storage::spill`]). [`txn::locks`] holds table,
 //!   row and catalog locks with waits-for cycle detection.
 //! - [`storage`]: one small trait with an in-memory store (tests) and a
 //!   durable one on fjall. Rows are keyed by the memcomparable encoding of

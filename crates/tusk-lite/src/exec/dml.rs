@@ -96,7 +96,7 @@ impl Exec<'_> {
             Mode::Exclusive,
             Wait::Block,
         )?;
-        let exists = match self.txn.writes.get(&(table.oid, key.to_vec())) {
+        let exists = match self.txn.writes.get(table.oid, key)? {
             Some(own) => own.is_some(),
             None => matches!(
                 self.engine.store.get(table.oid, key, Ts::MAX),
@@ -212,8 +212,8 @@ impl Exec<'_> {
         up: &crate::sql::plan::Upsert,
         checks: &[(String, Expr)],
     ) -> Result<Option<(Vec<u8>, Vec<Value>)>> {
-        let existing = match self.txn.writes.get(&(table.oid, key.to_vec())) {
-            Some(Some(r)) => r.clone(),
+        let existing = match self.txn.writes.get(table.oid, key)? {
+            Some(Some(r)) => r,
             _ => match self.engine.store.get(table.oid, key, Ts::MAX) {
                 Some((ts, Some(r))) => {
                     if ts > self.snapshot && self.txn.isolation == Isolation::RepeatableRead {

@@ -113,7 +113,7 @@ impl Exec<'_> {
             if let Some(pv) = pk.iter().map(|c| value_of(*c)).collect::<Option<Vec<_>>>() {
                 let key = encode_values(pv);
                 return Ok(self
-                    .newest_row(table, &key)
+                    .newest_row(table, &key)?
                     .filter(|r| matches(r))
                     .map(|r| vec![(key, r)])
                     .unwrap_or_default());
@@ -133,20 +133,24 @@ impl Exec<'_> {
             .filter(|(_, lead)| !lead.is_empty())
             .max_by_key(|(_, lead)| lead.len());
         let keys: Vec<Vec<u8>> = match best {
-            Some((idx, lead)) => self.index_keys(idx, &lead, crate::storage::Ts::MAX),
+            Some((idx, lead)) => self.index_keys(idx, &lead, crate::storage::Ts::MAX)?,
             None => {
                 return Ok(self
-                    .newest_rows(table)
+                    .newest_rows(table)?
                     .into_iter()
                     .filter(|(_, r)| matches(r))
                     .collect())
             }
         };
-        Ok(keys
-            .into_iter()
-            .filter_map(|k| self.newest_row(table, &k).map(|r| (k, r)))
-            .filter(|(_, r)| matches(r))
-            .collect())
+        let mut out = Vec::new();
+        for k in keys {
+            if let Some(r) = self.newest_row(table, &k)? {
+                if matches(&r) {
+                    out.push((k, r));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Runs the queued foreign-key checks and actions (and those the
@@ -207,7 +211,7 @@ impl Exec<'_> {
                 Mode::Shared,
                 Wait::Block,
             )?;
-            let still = self.newest_row(parent, &key).is_some_and(|r| {
+            let still = self.newest_row(parent, &key)?.is_some_and(|r| {
                 encode_values(fk.ref_columns.iter().map(|c| &r[*c])) == encode_values(&vals)
             });
             if still {
@@ -285,7 +289,7 @@ impl Exec<'_> {
                         Mode::Exclusive,
                         Wait::Block,
                     )?;
-                    let Some(cur) = self.newest_row(child, &key) else {
+                    let Some(cur) = self.newest_row(child, &key)? else {
                         continue;
                     };
                     if encode_values(fk.columns.iter().map(|c| &cur[*c]))
@@ -343,7 +347,7 @@ impl Exec<'_> {
     }
 
     /// Every newest row of `table` (own writes included), in key order.
-    fn newest_rows(&self, table: &Table) -> Vec<(Vec<u8>, Row)> {
+    fn newest_rows(&self, table: &Table) -> Result<Vec<(Vec<u8>, Row)>> {
         self.entries(table.oid, &[], crate::storage::Ts::MAX)
     }
 }

@@ -118,8 +118,8 @@ impl Exec<'_> {
         seen: Row,
         filter: Option<&Expr>,
     ) -> Result<Option<Row>> {
-        if let Some(own) = self.txn.writes.get(&(table.oid, key.to_vec())) {
-            return Ok(own.clone());
+        if let Some(own) = self.txn.writes.get(table.oid, key)? {
+            return Ok(own);
         }
         match self.engine.store.get(table.oid, key, Ts::MAX) {
             Some((ts, newest)) if ts > self.snapshot => {

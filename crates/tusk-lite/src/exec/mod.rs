@@ -68,6 +68,33 @@ fn failing_row(table: &Table, row: &[Value]) -> String {
 }
 
 /// A hashable identity of a row for DISTINCT and set operations.
+/// A snapshot's rows (`base`, key order) with the transaction's own
+/// writes (`own`, key order; None deletes) laid over them.
+fn merge_own(base: Vec<(Vec<u8>, Row)>, own: Vec<(Vec<u8>, Option<Row>)>) -> Vec<(Vec<u8>, Row)> {
+    if own.is_empty() {
+        return base;
+    }
+    let mut out = Vec::with_capacity(base.len() + own.len());
+    let mut own = own.into_iter().peekable();
+    for (k, r) in base {
+        let mut replaced = false;
+        while let Some((ok, orow)) = own.next_if(|(ok, _)| *ok <= k) {
+            replaced = ok == k;
+            if let Some(orow) = orow {
+                out.push((ok, orow));
+            }
+            if replaced {
+                break;
+            }
+        }
+        if !replaced {
+            out.push((k, r));
+        }
+    }
+    out.extend(own.filter_map(|(k, r)| r.map(|r| (k, r))));
+    out
+}
+
 fn row_identity(r: &[Value]) -> Vec<u8> {
     let mut k = Vec::new();
     for v in r {
@@ -101,36 +128,54 @@ impl<'a> Exec<'a> {
     pub fn visible_rows(&mut self, table: &Table) -> Result<Vec<(Vec<u8>, Row)>> {
         self.lock_table(table, Mode::Shared)?;
         let base = self.engine.store.scan(table.oid, self.snapshot);
-        let lo = (table.oid, Vec::new());
-        let own: Vec<(&Vec<u8>, &Option<Row>)> = self
+        let own = self.txn.writes.range(table.oid, &[])?;
+        Ok(merge_own(base, own))
+    }
+
+    /// Calls `f` with the rows of `table` this statement sees, in key
+    /// order, a page at a time, so a whole large table is never in memory
+    /// at once (the transaction's own writes to it are read first).
+    pub fn for_each_visible_page(
+        &mut self,
+        table: &Table,
+        mut f: impl FnMut(&mut Self, Vec<(Vec<u8>, Row)>) -> Result<()>,
+    ) -> Result<()> {
+        const PAGE: usize = 4096;
+        self.lock_table(table, Mode::Shared)?;
+        let mut own = self
             .txn
             .writes
-            .range(lo..)
-            .take_while(|((t, _), _)| *t == table.oid)
-            .map(|((_, k), v)| (k, v))
-            .collect();
-        if own.is_empty() {
-            return Ok(base);
-        }
-        let mut merged: std::collections::BTreeMap<Vec<u8>, Row> = base.into_iter().collect();
-        for (k, v) in own {
-            match v {
-                Some(r) => {
-                    merged.insert(k.clone(), r.clone());
-                }
-                None => {
-                    merged.remove(k);
-                }
+            .range(table.oid, &[])?
+            .into_iter()
+            .peekable();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let base =
+                self.engine
+                    .store
+                    .scan_page(table.oid, self.snapshot, after.as_deref(), PAGE);
+            let done = base.len() < PAGE;
+            after = base.last().map(|(k, _)| k.clone());
+            let mut mine = Vec::new();
+            while let Some(w) = own.next_if(|(k, _)| done || after.as_ref().is_some_and(|a| k <= a))
+            {
+                mine.push(w);
+            }
+            let page = merge_own(base, mine);
+            if !page.is_empty() {
+                f(self, page)?;
+            }
+            if done {
+                return Ok(());
             }
         }
-        Ok(merged.into_iter().collect())
     }
 
     /// The row under `key` as this statement sees it.
     fn visible_row(&mut self, table: &Table, key: &[u8]) -> Result<Option<Row>> {
         self.lock_table(table, Mode::Shared)?;
-        if let Some(own) = self.txn.writes.get(&(table.oid, key.to_vec())) {
-            return Ok(own.clone());
+        if let Some(own) = self.txn.writes.get(table.oid, key)? {
+            return Ok(own);
         }
         Ok(self
             .engine

@@ -91,41 +91,31 @@ impl Exec<'_> {
 
     /// The entries of index (or table) `oid` whose keys start with
     /// `prefix`, as of `snapshot`, with this transaction's own writes.
-    pub(crate) fn entries(&self, oid: u32, prefix: &[u8], snapshot: Ts) -> Vec<(Vec<u8>, Row)> {
+    pub(crate) fn entries(
+        &self,
+        oid: u32,
+        prefix: &[u8],
+        snapshot: Ts,
+    ) -> Result<Vec<(Vec<u8>, Row)>> {
         let base = self.engine.store.scan_prefix(oid, prefix, snapshot);
-        let lo = (oid, prefix.to_vec());
-        let own: Vec<(&Vec<u8>, &Option<Row>)> = self
-            .txn
-            .writes
-            .range(lo..)
-            .take_while(|((t, k), _)| *t == oid && k.starts_with(prefix))
-            .map(|((_, k), v)| (k, v))
-            .collect();
-        if own.is_empty() {
-            return base;
-        }
-        let mut merged: std::collections::BTreeMap<Vec<u8>, Row> = base.into_iter().collect();
-        for (k, v) in own {
-            match v {
-                Some(r) => {
-                    merged.insert(k.clone(), r.clone());
-                }
-                None => {
-                    merged.remove(k);
-                }
-            }
-        }
-        merged.into_iter().collect()
+        let own = self.txn.writes.range(oid, prefix)?;
+        Ok(super::merge_own(base, own))
     }
 
     /// The storage keys the index `idx` lists under the leading values
     /// `vals`, as of `snapshot` (`Ts::MAX`: the newest commits).
-    pub(crate) fn index_keys(&self, idx: &Index, vals: &[Value], snapshot: Ts) -> Vec<Vec<u8>> {
+    pub(crate) fn index_keys(
+        &self,
+        idx: &Index,
+        vals: &[Value],
+        snapshot: Ts,
+    ) -> Result<Vec<Vec<u8>>> {
         let prefix = encode_values(vals);
-        self.entries(idx.oid, &prefix, snapshot)
+        Ok(self
+            .entries(idx.oid, &prefix, snapshot)?
             .into_iter()
             .filter_map(|(_, e)| entry_target(&e))
-            .collect()
+            .collect())
     }
 
     /// The rows of `table` an index lookup finds, as this statement sees
@@ -138,7 +128,7 @@ impl Exec<'_> {
     ) -> Result<Vec<(Vec<u8>, Row)>> {
         self.lock_table(table, Mode::Shared)?;
         let mut out = Vec::new();
-        for k in self.index_keys(idx, vals, self.snapshot) {
+        for k in self.index_keys(idx, vals, self.snapshot)? {
             if let Some(r) = self.visible_row(table, &k)? {
                 out.push((k, r));
             }
@@ -148,15 +138,15 @@ impl Exec<'_> {
 
     /// The newest version of the row under `key` (this transaction's own
     /// write, or the newest commit), for constraint checks.
-    pub(crate) fn newest_row(&self, table: &Table, key: &[u8]) -> Option<Row> {
-        match self.txn.writes.get(&(table.oid, key.to_vec())) {
-            Some(own) => own.clone(),
+    pub(crate) fn newest_row(&self, table: &Table, key: &[u8]) -> Result<Option<Row>> {
+        Ok(match self.txn.writes.get(table.oid, key)? {
+            Some(own) => own,
             None => self
                 .engine
                 .store
                 .get(table.oid, key, Ts::MAX)
                 .and_then(|(_, r)| r),
-        }
+        })
     }
 
     /// Checks the unique indexes of `table` for the new version `row`
@@ -186,7 +176,7 @@ impl Exec<'_> {
                 Mode::Exclusive,
                 Wait::Block,
             )?;
-            for (_, e) in self.entries(idx.oid, &prefix, Ts::MAX) {
+            for (_, e) in self.entries(idx.oid, &prefix, Ts::MAX)? {
                 let Some(target) = entry_target(&e) else {
                     continue;
                 };
@@ -226,20 +216,20 @@ impl Exec<'_> {
                     let v = encode_values(idx.columns.iter().map(|c| &orow[*c]));
                     self.lock(LockTag::Value(idx.oid, v), Mode::Exclusive, Wait::Block)?;
                 }
-                self.txn.writes.insert((idx.oid, o), None);
+                self.txn.writes.insert(idx.oid, o, None)?;
             }
             if let (Some(n), Some((k, _))) = (new_e, &new) {
-                self.txn.writes.insert((idx.oid, n), Some(entry_row(k)));
+                self.txn.writes.insert(idx.oid, n, Some(entry_row(k)))?;
             }
         }
         self.queue_ri(table, old, new.as_ref().map(|(_, r)| &r[..]))?;
         if let Some((ok, _)) = old {
             if new.as_ref().is_none_or(|(nk, _)| *nk != ok) {
-                self.txn.writes.insert((table.oid, ok.to_vec()), None);
+                self.txn.writes.insert(table.oid, ok.to_vec(), None)?;
             }
         }
         if let Some((nk, r)) = new {
-            self.txn.writes.insert((table.oid, nk.to_vec()), Some(r));
+            self.txn.writes.insert(table.oid, nk.to_vec(), Some(r))?;
         }
         Ok(())
     }
@@ -250,35 +240,37 @@ impl Exec<'_> {
     pub(crate) fn build_index(&mut self, table: &Table, idx: &Index) -> Result<()> {
         self.snapshot = self.engine.now();
         let mut seen = std::collections::HashSet::new();
-        for (key, row) in self.visible_rows(table)? {
-            if idx.unique && idx.columns.iter().all(|c| !row[*c].is_null()) {
-                let v = encode_values(idx.columns.iter().map(|c| &row[*c]));
-                if !seen.insert(v) {
-                    let names: Vec<&str> = idx
-                        .columns
-                        .iter()
-                        .map(|c| table.columns[*c].name.as_str())
-                        .collect();
-                    let vals: Vec<String> = idx
-                        .columns
-                        .iter()
-                        .map(|c| format_text(&row[*c], table.columns[*c].ty.ty))
-                        .collect();
-                    return Err(SqlError::new(
-                        code::UNIQUE_VIOLATION,
-                        format!("could not create unique index \"{}\"", idx.name),
-                    )
-                    .with_detail(format!(
-                        "Key ({})=({}) is duplicated.",
-                        names.join(", "),
-                        vals.join(", ")
-                    )));
+        self.for_each_visible_page(table, |ex, page| {
+            for (key, row) in page {
+                if idx.unique && idx.columns.iter().all(|c| !row[*c].is_null()) {
+                    let v = encode_values(idx.columns.iter().map(|c| &row[*c]));
+                    if !seen.insert(v) {
+                        let names: Vec<&str> = idx
+                            .columns
+                            .iter()
+                            .map(|c| table.columns[*c].name.as_str())
+                            .collect();
+                        let vals: Vec<String> = idx
+                            .columns
+                            .iter()
+                            .map(|c| format_text(&row[*c], table.columns[*c].ty.ty))
+                            .collect();
+                        return Err(SqlError::new(
+                            code::UNIQUE_VIOLATION,
+                            format!("could not create unique index \"{}\"", idx.name),
+                        )
+                        .with_detail(format!(
+                            "Key ({})=({}) is duplicated.",
+                            names.join(", "),
+                            vals.join(", ")
+                        )));
+                    }
                 }
+                ex.txn
+                    .writes
+                    .insert(idx.oid, entry_key(idx, &row, &key), Some(entry_row(&key)))?;
             }
-            self.txn
-                .writes
-                .insert((idx.oid, entry_key(idx, &row, &key)), Some(entry_row(&key)));
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }

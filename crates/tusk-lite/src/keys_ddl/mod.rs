@@ -281,8 +281,8 @@ pub fn add_foreign_key(
 /// changed storage keys).
 pub fn rebuild_indexes(ex: &mut Exec<'_>, table: &Table) -> Result<()> {
     for idx in &table.indexes {
-        for (k, _) in ex.entries(idx.oid, &[], Ts::MAX) {
-            ex.txn.writes.insert((idx.oid, k), None);
+        for (k, _) in ex.entries(idx.oid, &[], Ts::MAX)? {
+            ex.txn.writes.insert(idx.oid, k, None)?;
         }
         ex.build_index(table, idx)?;
     }
@@ -291,7 +291,7 @@ pub fn rebuild_indexes(ex: &mut Exec<'_>, table: &Table) -> Result<()> {
 
 /// Forgets an index: its entries go at COMMIT.
 fn forget_index(ex: &mut Exec<'_>, oid: u32) {
-    ex.txn.writes.retain(|(t, _), _| *t != oid);
+    ex.txn.writes.forget(oid);
     ex.txn.dropped.push(oid);
 }
 
@@ -530,10 +530,11 @@ pub fn check_truncate(cat: &Catalog, tables: &[Arc<Table>]) -> Result<()> {
 }
 
 /// TRUNCATE's index side: every entry of the table's indexes goes.
-pub fn truncate_indexes(ex: &mut Exec<'_>, table: &Table) {
+pub fn truncate_indexes(ex: &mut Exec<'_>, table: &Table) -> Result<()> {
     for idx in &table.indexes {
-        for (k, _) in ex.entries(idx.oid, &[], Ts::MAX) {
-            ex.txn.writes.insert((idx.oid, k), None);
+        for (k, _) in ex.entries(idx.oid, &[], Ts::MAX)? {
+            ex.txn.writes.insert(idx.oid, k, None)?;
         }
     }
+    Ok(())
 }

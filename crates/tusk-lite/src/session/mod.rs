@@ -2,6 +2,8 @@
 //! execution of its statements.
 
 mod run;
+
+pub use run::CopyProgress;
 mod settings;
 
 use pg_query::protobuf as pb;
@@ -321,7 +323,7 @@ impl Session {
                 let t = self.explicit_txn("SAVEPOINT")?;
                 let sp = Savepoint {
                     name,
-                    writes: t.writes.clone(),
+                    writes: t.writes.mark()?,
                     catalog: t.catalog.clone(),
                     dropped: t.dropped.clone(),
                     locks: engine.locks.held_count(t.id),
@@ -358,7 +360,7 @@ impl Session {
                     })?;
                 let sp = t.savepoints[i].clone();
                 t.savepoints.truncate(i + 1);
-                t.writes = sp.writes;
+                t.writes.restore(sp.writes);
                 t.catalog = sp.catalog;
                 t.dropped = sp.dropped;
                 t.failed = false;

@@ -96,9 +96,9 @@ impl Session {
                     let snap = engine.now();
                     ex.snapshot = snap;
                     for (k, _) in ex.visible_rows(&t)? {
-                        ex.txn.writes.insert((t.oid, k), None);
+                        ex.txn.writes.insert(t.oid, k, None)?;
                     }
-                    crate::keys_ddl::truncate_indexes(&mut ex, &t);
+                    crate::keys_ddl::truncate_indexes(&mut ex, &t)?;
                 }
                 Ok(Outcome::tag("TRUNCATE TABLE"))
             }
@@ -152,10 +152,31 @@ impl Session {
         }
     }
 
-    /// Inserts the rows of COPY ... FROM STDIN data.
-    pub fn copy_in(&mut self, c: &crate::sql::statement::Copy, data: &str) -> Result<Outcome> {
+    /// Inserts the rows of a piece of COPY ... FROM STDIN data: whole
+    /// lines in text format, all of it in CSV (see
+    /// [`crate::copy::splits_at_newlines`]). The rows go into the
+    /// transaction as they come, so a large COPY is never all in memory.
+    pub fn copy_chunk(
+        &mut self,
+        c: &crate::sql::statement::Copy,
+        progress: &mut CopyProgress,
+        data: &str,
+    ) -> Result<()> {
         use crate::sql::plan::{Expr, ExprKind, Insert, Plan};
-        let rows = crate::copy::parse(data, &c.format)?;
+        if progress.ended {
+            return Ok(());
+        }
+        let (mut rows, ended) = crate::copy::parse(data, &c.format)?;
+        progress.ended = ended;
+        if c.format.header && !progress.header_skipped && !rows.is_empty() {
+            rows.remove(0);
+            progress.header_skipped = true;
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let first_line = progress.lines;
+        progress.lines += rows.len();
         let engine = self.engine.clone();
         let info = self.info.clone();
         let catalog = match &self.txn {
@@ -183,12 +204,17 @@ impl Session {
                     "22P04",
                     format!("missing data for column \"{missing}\""),
                 )
-                .with_detail(format!("COPY {}, line {}", table.name, line + 1)));
+                .with_detail(format!(
+                    "COPY {}, line {}",
+                    table.name,
+                    first_line + line + 1
+                )));
             }
             if fields.len() > c.columns.len() {
                 return Err(
-                    SqlError::new("22P04", "extra data after last expected column")
-                        .with_detail(format!("COPY {}, line {}", table.name, line + 1)),
+                    SqlError::new("22P04", "extra data after last expected column").with_detail(
+                        format!("COPY {}, line {}", table.name, first_line + line + 1),
+                    ),
                 );
             }
             let mut row = Vec::with_capacity(fields.len());
@@ -226,7 +252,25 @@ impl Session {
             ri: Default::default(),
         };
         let (n, _) = ex.insert(&ins)?;
-        Ok(Outcome::tag(format!("COPY {n}")))
+        progress.rows += n;
+        Ok(())
+    }
+}
+
+/// How far a COPY ... FROM STDIN has got.
+#[derive(Debug, Default)]
+pub struct CopyProgress {
+    rows: u64,
+    lines: usize,
+    header_skipped: bool,
+    /// The end marker came: later data is ignored.
+    ended: bool,
+}
+
+impl CopyProgress {
+    /// The command's outcome once the data has ended.
+    pub fn outcome(&self) -> Outcome {
+        Outcome::tag(format!("COPY {}", self.rows))
     }
 }
 

@@ -8,13 +8,21 @@
 //! write batch over both keyspaces whose journal is synced before it
 //! returns: a crash keeps a commit whole or not at all, and recovery is
 //! fjall replaying its journal.
+//!
+//! A transaction whose writes were spilled (see [`super::spill`]) commits
+//! as a stream instead of one batch: `meta.pending` names its commit ts
+//! (synced) before its versions go in unsynced batches, and the last batch
+//! (synced) sets `clock` and removes the mark. Its versions are invisible
+//! until then, as every snapshot is below that ts. After a crash in
+//! between, opening removes every version with that ts.
 
 use fjall::{KeyspaceCreateOptions, PersistMode};
 use std::path::Path;
 use std::sync::Arc;
 
 use super::codec::{decode_row, encode_row};
-use super::{Commit, Row, Store, Ts};
+use super::spill::{FjallSpiller, Spiller};
+use super::{Commit, Row, Store, StreamCommit, Ts};
 use crate::catalog::{Catalog, TableId};
 use crate::error::{code, Result, SqlError};
 
@@ -26,7 +34,15 @@ pub struct DurableStore {
     db: fjall::Database,
     rows: fjall::Keyspace,
     meta: fjall::Keyspace,
+    spiller: Arc<FjallSpiller>,
+    /// A streamed commit failed part way and left versions behind: no
+    /// further commit until the database is opened again (which removes
+    /// them), or they could become visible under a later commit's ts.
+    broken: std::sync::atomic::AtomicBool,
 }
+
+/// Bytes of versions per batch in a streamed commit.
+const STREAM_BATCH_BYTES: usize = 4 << 20;
 
 /// What a durable database holds when it is opened.
 pub struct Recovered {
@@ -81,12 +97,112 @@ impl DurableStore {
         };
         let clock = read_u64(&meta, "clock")?;
         let next_rowid = read_u64(&meta, "rowid")?;
+        FjallSpiller::remove_leftovers(&db)?;
+        let pending = read_u64(&meta, "pending")?;
+        if pending != 0 {
+            if pending > clock {
+                remove_versions(&db, &rows, pending)?;
+            }
+            let mut b = db.batch().durability(Some(PersistMode::SyncData));
+            b.remove(&meta, "pending");
+            b.commit().map_err(io_err)?;
+        }
+        let spiller = FjallSpiller::new(db.clone());
         Ok(Recovered {
-            store: DurableStore { db, rows, meta },
+            store: DurableStore {
+                db,
+                rows,
+                meta,
+                spiller,
+                broken: std::sync::atomic::AtomicBool::new(false),
+            },
             catalog,
             clock,
             next_rowid,
         })
+    }
+}
+
+/// Removes every version committed at `ts` (a streamed commit that did not
+/// finish).
+fn remove_versions(db: &fjall::Database, rows: &fjall::Keyspace, ts: Ts) -> Result<()> {
+    let tail = (!ts).to_be_bytes();
+    let mut batch = db.batch();
+    for item in rows.iter() {
+        let k = item.key().map_err(io_err)?;
+        if k.len() >= 12 && k[k.len() - 8..] == tail {
+            batch.remove(rows, k);
+            if batch.len() >= 10_000 {
+                std::mem::replace(&mut batch, db.batch())
+                    .commit()
+                    .map_err(io_err)?;
+            }
+        }
+    }
+    batch.commit().map_err(io_err)?;
+    db.persist(PersistMode::SyncData).map_err(io_err)
+}
+
+impl DurableStore {
+    fn check_usable(&self) -> Result<()> {
+        if self.broken.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(io_err(
+                "an earlier commit failed part way; reopen the database to recover",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds the end of a commit to `batch`: dropped tables, the catalog,
+    /// the clock and the row id mark.
+    fn finish_batch(
+        &self,
+        batch: &mut fjall::OwnedWriteBatch,
+        dropped: &[TableId],
+        catalog: Option<&Catalog>,
+    ) -> Result<()> {
+        for t in dropped {
+            for item in self.rows.prefix(t.to_be_bytes()) {
+                if let Ok(k) = item.key() {
+                    batch.remove(&self.rows, k);
+                }
+            }
+        }
+        if let Some(cat) = catalog {
+            batch.insert(
+                &self.meta,
+                "catalog",
+                serde_json::to_vec(cat).map_err(io_err)?,
+            );
+        }
+        Ok(())
+    }
+
+    fn stream(&self, c: StreamCommit<'_>) -> Result<()> {
+        let mut mark = self.db.batch().durability(Some(PersistMode::SyncData));
+        mark.insert(&self.meta, "pending", c.ts.to_be_bytes().to_vec());
+        mark.commit().map_err(io_err)?;
+        let mut batch = self.db.batch();
+        let mut bytes = 0;
+        for w in c.writes {
+            let w = w?;
+            let mut v = Vec::new();
+            encode_row(w.row.as_deref(), &mut v)?;
+            bytes += v.len() + w.key.len() + 12;
+            batch.insert(&self.rows, version_key(w.table, &w.key, c.ts), v);
+            if bytes >= STREAM_BATCH_BYTES {
+                std::mem::replace(&mut batch, self.db.batch())
+                    .commit()
+                    .map_err(io_err)?;
+                bytes = 0;
+            }
+        }
+        let mut batch = batch.durability(Some(PersistMode::SyncData));
+        self.finish_batch(&mut batch, c.dropped, c.catalog)?;
+        batch.insert(&self.meta, "clock", c.ts.to_be_bytes().to_vec());
+        batch.insert(&self.meta, "rowid", c.next_rowid.to_be_bytes().to_vec());
+        batch.remove(&self.meta, "pending");
+        batch.commit().map_err(io_err)
     }
 }
 
@@ -103,6 +219,51 @@ impl Store for DurableStore {
 
     fn scan(&self, table: TableId, snapshot: Ts) -> Vec<(Vec<u8>, Row)> {
         self.scan_prefix(table, &[], snapshot)
+    }
+
+    fn scan_page(
+        &self,
+        table: TableId,
+        snapshot: Ts,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        let mut start = table.to_be_bytes().to_vec();
+        start.extend_from_slice(after.unwrap_or_default());
+        let end = (table + 1).to_be_bytes().to_vec();
+        let mut out = Vec::new();
+        let mut last: Option<Vec<u8>> = None;
+        let items = if table == TableId::MAX {
+            self.rows.range(start..)
+        } else {
+            self.rows.range(start..end)
+        };
+        for item in items {
+            if out.len() >= limit {
+                break;
+            }
+            let Ok((k, v)) = item.into_inner() else {
+                continue;
+            };
+            if k.len() < 12 {
+                continue;
+            }
+            let row_key = &k[4..k.len() - 8];
+            if after.is_some_and(|a| row_key <= a) || last.as_deref() == Some(row_key) {
+                continue;
+            }
+            let Ok(ts_bytes) = <[u8; 8]>::try_from(&k[k.len() - 8..]) else {
+                continue;
+            };
+            if !u64::from_be_bytes(ts_bytes) > snapshot {
+                continue;
+            }
+            last = Some(row_key.to_vec());
+            if let Ok(Some(row)) = decode_row(&v) {
+                out.push((row_key.to_vec(), Arc::from(row)));
+            }
+        }
+        out
     }
 
     fn scan_prefix(&self, table: TableId, prefix: &[u8], snapshot: Ts) -> Vec<(Vec<u8>, Row)> {
@@ -159,7 +320,32 @@ impl Store for DurableStore {
         out
     }
 
+    fn spiller(&self) -> Option<Arc<dyn Spiller>> {
+        Some(self.spiller.clone())
+    }
+
+    fn commit_stream(&self, c: StreamCommit<'_>) -> Result<()> {
+        self.check_usable()?;
+        let ts = c.ts;
+        let r = self.stream(c);
+        if r.is_err() {
+            // Take back what went in; failing that, refuse commits until
+            // a reopen does it.
+            let cleaned = remove_versions(&self.db, &self.rows, ts).and_then(|()| {
+                let mut b = self.db.batch().durability(Some(PersistMode::SyncData));
+                b.remove(&self.meta, "pending");
+                b.commit().map_err(io_err)
+            });
+            if cleaned.is_err() {
+                self.broken
+                    .store(true, std::sync::atomic::Ordering::Release);
+            }
+        }
+        r
+    }
+
     fn commit(&self, group: &[Commit<'_>]) -> Result<()> {
+        self.check_usable()?;
         let Some(last) = group.last() else {
             return Ok(());
         };
@@ -171,24 +357,138 @@ impl Store for DurableStore {
                 encode_row(w.row.as_deref(), &mut v)?;
                 batch.insert(&self.rows, version_key(w.table, &w.key, c.ts), v);
             }
-            for t in c.dropped {
-                for item in self.rows.prefix(t.to_be_bytes()) {
-                    if let Ok(k) = item.key() {
-                        batch.remove(&self.rows, k);
-                    }
-                }
-            }
-            if let Some(cat) = c.catalog {
-                batch.insert(
-                    &self.meta,
-                    "catalog",
-                    serde_json::to_vec(cat).map_err(io_err)?,
-                );
-            }
+            self.finish_batch(&mut batch, c.dropped, c.catalog)?;
         }
         batch.insert(&self.meta, "clock", last.ts.to_be_bytes().to_vec());
         let rowid = group.iter().map(|c| c.next_rowid).max().unwrap_or(0);
         batch.insert(&self.meta, "rowid", rowid.to_be_bytes().to_vec());
         batch.commit().map_err(io_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Write;
+    use crate::types::Value;
+
+    fn fresh_dir(name: &str) -> std::path::PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("tusk-lite-durable-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    fn row(v: i64) -> Row {
+        Arc::from(vec![Value::Int(v)])
+    }
+
+    #[test]
+    fn a_streamed_commit_that_fails_part_way_leaves_nothing() {
+        let d = fresh_dir("fail");
+        let store = DurableStore::open(&d).expect("open").store;
+        // More than one batch of versions, then a failure.
+        let mut n = 0u64;
+        let mut writes = std::iter::from_fn(|| {
+            n += 1;
+            match n {
+                ..=200_000 => Some(Ok(Write {
+                    table: 7,
+                    key: n.to_be_bytes().to_vec(),
+                    row: Some(row(1)),
+                })),
+                200_001 => Some(Err(SqlError::internal("the stream broke"))),
+                _ => None,
+            }
+        });
+        let r = store.commit_stream(StreamCommit {
+            ts: 1,
+            writes: &mut writes,
+            catalog: None,
+            dropped: &[],
+            next_rowid: 1,
+        });
+        assert!(r.is_err());
+        assert!(store.get(7, &1u64.to_be_bytes(), Ts::MAX).is_none());
+        assert!(store.scan(7, Ts::MAX).is_empty());
+        // The next commit takes the same ts and shows only its own rows.
+        store
+            .commit(&[Commit {
+                ts: 1,
+                writes: &[Write {
+                    table: 7,
+                    key: 2u64.to_be_bytes().to_vec(),
+                    row: Some(row(2)),
+                }],
+                catalog: None,
+                dropped: &[],
+                next_rowid: 1,
+            }])
+            .expect("commit");
+        assert_eq!(store.scan(7, 1).len(), 1);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn opening_removes_a_streamed_commit_cut_short() {
+        let d = fresh_dir("cut");
+        {
+            let store = DurableStore::open(&d).expect("open").store;
+            // What a crash between the mark and the last batch leaves: the
+            // mark, and versions at its ts.
+            let mut b = store.db.batch().durability(Some(PersistMode::SyncData));
+            b.insert(&store.meta, "pending", 1u64.to_be_bytes().to_vec());
+            let mut v = Vec::new();
+            encode_row(Some(&[Value::Int(1)]), &mut v).expect("encode");
+            b.insert(&store.rows, version_key(7, b"k", 1), v);
+            b.commit().expect("write");
+        }
+        let r = DurableStore::open(&d).expect("reopen");
+        assert_eq!(r.clock, 0);
+        assert!(r.store.get(7, b"k", Ts::MAX).is_none());
+        assert_eq!(read_u64(&r.store.meta, "pending").expect("meta"), 0);
+        drop(r);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn pages_cover_a_table_once_at_a_snapshot() {
+        let d = fresh_dir("pages");
+        let store = DurableStore::open(&d).expect("open").store;
+        for ts in 1..=2u64 {
+            let writes: Vec<Write> = (0..10u64)
+                .map(|k| Write {
+                    table: 3,
+                    key: k.to_be_bytes().to_vec(),
+                    row: Some(row(i64::try_from(ts).unwrap_or(0))),
+                })
+                .collect();
+            store
+                .commit(&[Commit {
+                    ts,
+                    writes: &writes,
+                    catalog: None,
+                    dropped: &[],
+                    next_rowid: 1,
+                }])
+                .expect("commit");
+        }
+        let mut seen = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = store.scan_page(3, 1, after.as_deref(), 3);
+            let done = page.len() < 3;
+            after = page.last().map(|(k, _)| k.clone());
+            seen.extend(page);
+            if done {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 10);
+        assert!(seen.iter().all(|(_, r)| r[0] == Value::Int(1)));
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

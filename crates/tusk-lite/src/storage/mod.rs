@@ -11,6 +11,7 @@ pub mod codec;
 pub mod durable;
 pub mod keys;
 pub mod memory;
+pub mod spill;
 
 use std::sync::Arc;
 
@@ -59,6 +60,23 @@ pub trait Store: Send + Sync {
     /// `prefix`, in key order (an index lookup).
     fn scan_prefix(&self, table: TableId, prefix: &[u8], snapshot: Ts) -> Vec<(Vec<u8>, Row)>;
 
+    /// Up to `limit` rows of `table` visible at `snapshot` whose keys come
+    /// after `after` (from the first row when None), in key order: a scan
+    /// in pages, for statements that go through a whole large table.
+    fn scan_page(
+        &self,
+        table: TableId,
+        snapshot: Ts,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        self.scan(table, snapshot)
+            .into_iter()
+            .filter(|(k, _)| after.is_none_or(|a| k.as_slice() > a))
+            .take(limit)
+            .collect()
+    }
+
     /// Writes a group of commits' versions (and a catalog, when DDL
     /// changed it) atomically; when this returns, all of them are durable.
     /// Group commit: concurrent committers share one journal sync.
@@ -70,4 +88,40 @@ pub trait Store: Send + Sync {
 
     /// The recorded sequence high-water marks.
     fn sequence_values(&self) -> Vec<(u32, i64)>;
+
+    /// Where a large transaction's writes can go before COMMIT, so they
+    /// need not all stay in memory; None when the store has no such place
+    /// (the in-memory store: its rows are in memory anyway).
+    fn spiller(&self) -> Option<Arc<dyn spill::Spiller>> {
+        None
+    }
+
+    /// Writes one commit whose writes arrive as a stream in key order (a
+    /// transaction whose writes were spilled), atomically and durably like
+    /// [`Store::commit`], without holding them all in memory at once. The
+    /// caller makes sure no other commit is being written meanwhile.
+    fn commit_stream(&self, commit: StreamCommit<'_>) -> Result<()> {
+        let writes = commit.writes.collect::<Result<Vec<Write>>>()?;
+        self.commit(&[Commit {
+            ts: commit.ts,
+            writes: &writes,
+            catalog: commit.catalog,
+            dropped: commit.dropped,
+            next_rowid: commit.next_rowid,
+        }])
+    }
+}
+
+/// One commit whose writes are a stream (see [`Store::commit_stream`]).
+pub struct StreamCommit<'a> {
+    /// The commit's timestamp.
+    pub ts: Ts,
+    /// Its writes, in (table, key) order, one per key.
+    pub writes: &'a mut dyn Iterator<Item = Result<Write>>,
+    /// The new catalog, when the transaction changed it.
+    pub catalog: Option<&'a crate::catalog::Catalog>,
+    /// Tables the transaction dropped (their rows go).
+    pub dropped: &'a [TableId],
+    /// The hidden row id high-water mark.
+    pub next_rowid: u64,
 }

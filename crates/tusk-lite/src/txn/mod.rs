@@ -3,16 +3,16 @@
 //! snapshot per statement, REPEATABLE READ one per transaction.
 
 pub mod locks;
+pub mod writeset;
 
 use parking_lot::{Mutex, RwLock};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::catalog::{Catalog, TableId};
 use crate::error::Result;
-use crate::storage::{Commit, Row, Store, Ts, Write};
+use crate::storage::{Commit, Store, StreamCommit, Ts, Write};
 use locks::{LockManager, TxnId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,13 +30,12 @@ impl Isolation {
     }
 }
 
-/// Writes buffered until COMMIT, keyed by (table, row key); None deletes.
-pub type WriteSet = BTreeMap<(TableId, Vec<u8>), Option<Row>>;
+pub use writeset::WriteSet;
 
 #[derive(Clone)]
 pub struct Savepoint {
     pub name: String,
-    pub writes: WriteSet,
+    pub writes: writeset::Mark,
     pub catalog: Option<Arc<Catalog>>,
     pub dropped: Vec<TableId>,
     /// The lock manager's mark for this transaction at the savepoint.
@@ -131,7 +130,7 @@ impl Engine {
             isolation,
             read_only,
             snapshot: None,
-            writes: BTreeMap::new(),
+            writes: WriteSet::new(self.store.spiller()),
             catalog: None,
             dropped: Vec::new(),
             savepoints: Vec::new(),
@@ -175,12 +174,14 @@ impl Engine {
             self.locks.release_all(id);
             return Ok(());
         }
+        let writes = txn.writes.into_writes();
+        if !writes.in_memory() {
+            let r = self.commit_stream(writes, txn.catalog, &txn.dropped);
+            self.locks.release_all(id);
+            return r;
+        }
         let job = Job {
-            writes: txn
-                .writes
-                .into_iter()
-                .map(|((table, key), row)| Write { table, key, row })
-                .collect(),
+            writes: writes.into_vec(),
             catalog: txn.catalog,
             dropped: txn.dropped,
         };
@@ -210,6 +211,43 @@ impl Engine {
         drop(st);
         self.locks.release_all(id);
         result
+    }
+
+    /// Commits a transaction whose writes were spilled: as the group's
+    /// leader, alone, streaming its writes to the store.
+    fn commit_stream(
+        &self,
+        writes: writeset::WriteStream,
+        catalog: Option<Arc<Catalog>>,
+        dropped: &[TableId],
+    ) -> Result<()> {
+        let mut st = self.group.lock();
+        while st.leader {
+            self.group_cv.wait(&mut st);
+        }
+        st.leader = true;
+        drop(st);
+        let ts = self.now() + 1;
+        let r = writes.with_merged(|stream| {
+            self.store.commit_stream(StreamCommit {
+                ts,
+                writes: stream,
+                catalog: catalog.as_deref(),
+                dropped,
+                next_rowid: self.next_rowid.load(Ordering::Relaxed),
+            })
+        });
+        if r.is_ok() {
+            if let Some(c) = catalog {
+                *self.catalog.write() = c;
+            }
+            self.clock.store(ts, Ordering::Release);
+        }
+        let mut st = self.group.lock();
+        st.leader = false;
+        self.group_cv.notify_all();
+        drop(st);
+        r
     }
 
     /// Writes a group of commits (the leader's work) and publishes them.

@@ -477,12 +477,38 @@ fn report_parameters<S: Read + Write>(c: &mut Conn<S>, session: &mut Session) {
     }
 }
 
-/// Reads CopyData messages until CopyDone; CopyFail aborts the COPY.
-fn read_copy_data<S: Read + Write>(c: &mut Conn<S>) -> Result<String, SqlError> {
-    let mut data = Vec::new();
+/// Bytes of COPY data gathered before a piece of whole lines goes in.
+const COPY_PIECE: usize = 256 * 1024;
+
+fn utf8(b: &[u8]) -> Result<&str, SqlError> {
+    std::str::from_utf8(b)
+        .map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))
+}
+
+/// Reads CopyData messages until CopyDone (CopyFail aborts the COPY) and
+/// feeds the data to the session in pieces of whole lines as it comes.
+/// On an error it stops reading; the main loop drops the rest of the
+/// client's COPY messages, as PostgreSQL does.
+fn copy_from_client<S: Read + Write>(
+    c: &mut Conn<S>,
+    session: &mut Session,
+    copy: &crate::sql::statement::Copy,
+) -> Result<Outcome, SqlError> {
+    let mut progress = crate::session::CopyProgress::default();
+    let pieces = crate::copy::splits_at_newlines(&copy.format);
+    let mut data: Vec<u8> = Vec::new();
     loop {
         match c.read_msg() {
-            Ok(Some(F::CopyData(d))) => data.extend_from_slice(&d.data),
+            Ok(Some(F::CopyData(d))) => {
+                data.extend_from_slice(&d.data);
+                if pieces && data.len() >= COPY_PIECE {
+                    if let Some(end) = data.iter().rposition(|b| *b == b'\n') {
+                        let rest = data.split_off(end + 1);
+                        session.copy_chunk(copy, &mut progress, utf8(&data)?)?;
+                        data = rest;
+                    }
+                }
+            }
             Ok(Some(F::CopyDone(_))) => break,
             Ok(Some(F::CopyFail(f))) => {
                 return Err(SqlError::new(
@@ -502,8 +528,8 @@ fn read_copy_data<S: Read + Write>(c: &mut Conn<S>) -> Result<String, SqlError> 
             }
         }
     }
-    String::from_utf8(data)
-        .map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))
+    session.copy_chunk(copy, &mut progress, utf8(&data)?)?;
+    Ok(progress.outcome())
 }
 
 fn simple_query<S: Read + Write>(c: &mut Conn<S>, session: &mut Session, sql: &str) {
@@ -525,8 +551,7 @@ fn simple_query<S: Read + Write>(c: &mut Conn<S>, session: &mut Session, sql: &s
                 )));
                 c.flush()
                     .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string()))?;
-                let data = read_copy_data(c)?;
-                out = session.copy_in(&copy, &data)?;
+                out = copy_from_client(c, session, &copy)?;
             }
             if let Some((ncols, data)) = out.copy_out.take() {
                 let n = i16::try_from(ncols).unwrap_or(i16::MAX);
