@@ -364,10 +364,11 @@ enum Failure {
 }
 
 /// Refuses a server reached through a transaction- or statement-mode
-/// pooler (PgBouncer), where a session advisory lock taken by one
-/// statement can be released by the next on another server connection and
-/// stay held for good: a second connection is served by the same server
-/// process as the first, idle one. Checked once per process.
+/// pooler (PgBouncer): the harness migrates and clones databases, which
+/// needs sessions of its own (the migrations' lock; no other session on a
+/// template while it is cloned), and such a pooler keeps server sessions
+/// open on them. Found when a second connection is served by the same
+/// server process as the first, idle one; checked once per process.
 async fn refuse_a_pooler(conn: &Connection, admin: &Config) -> Result<(), String> {
     static CHECKED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
     if *CHECKED.lock().unwrap_or_else(|p| p.into_inner()) {
@@ -397,7 +398,7 @@ async fn refuse_a_pooler(conn: &Connection, admin: &Config) -> Result<(), String
         return Err(format!(
             "{} reaches PostgreSQL through a transaction- or statement-mode pooler (two \
              connections were served by the same server process, {}): #[tusk::test] \
-             creates databases under a session advisory lock, which such a pooler cannot keep; \
+             migrates and clones databases, which needs sessions such a pooler does not keep; \
              point {} at PostgreSQL directly or at a session-mode pool",
             server::DATABASE_URL,
             first.unwrap_or_default(),
@@ -466,7 +467,7 @@ pub(crate) fn fnv32(s: &str) -> u32 {
 }
 
 /// Twelve random hex digits.
-fn random_hex() -> String {
+pub(crate) fn random_hex() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
         std::time::SystemTime::now()

@@ -27,7 +27,7 @@
 //! | | |
 //! |---|---|
 //! | Server | `DATABASE_URL` (any database on the server; the harness creates and drops databases there), else a throwaway cluster of the test process's own ([`tusk_testkit`]) |
-//! | Template | `tusk_tpl_<fingerprint of the migrations>_<role>`, built once per `DATABASE_URL` role (its tables are the role's) (an advisory lock serializes builders across threads and processes), marked `IS_TEMPLATE` only when complete, reused while the migrations are unchanged |
+//! | Template | `tusk_tpl_<fingerprint of the migrations>_<role>`, built once per `DATABASE_URL` role (its tables are the role's) (each builder builds under a name of its own and renames the finished template into place: no lock), marked `IS_TEMPLATE` only when complete, reused while the migrations are unchanged |
 //! | Database | `tusk_test_<hash of the test's path>_<random>` per test (`CREATE DATABASE .. TEMPLATE`), commented with the test's path; dropped after a pass, kept (and named on stderr) after a failure |
 //! | Arguments | by type: [`Pool`](crate::Pool), [`Connection`](crate::Connection), [`TestDatabase`]; in transaction mode `&mut tusk::Transaction<'_>` or `&tusk::Connection` |
 //! | Transaction mode | `#[tusk::test(transaction)]`: one connection to a database shared by such tests (`tusk_tx_<fingerprint>`), `BEGIN`, fixtures, the test, `ROLLBACK`; the test's own `tx.transaction()` is a savepoint |

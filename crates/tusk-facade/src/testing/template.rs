@@ -3,12 +3,12 @@
 //!
 //! Keyed by the migrations' fingerprint, so a changed migration gets a new
 //! template and an unchanged one is reused, by later tests of the run and
-//! (on a `DATABASE_URL` server) by later runs. Builders are serialized by
-//! a session advisory lock on the admin database, which conflicts between
-//! sessions whether they belong to one process's threads or to several
-//! test processes; the template is marked `IS_TEMPLATE` only once
-//! complete, so a half-built one (a builder killed midway) is dropped and
-//! built again, never cloned.
+//! (on a `DATABASE_URL` server) by later runs. No lock: each builder
+//! builds under a name of its own and renames the finished template into
+//! place, so the template's name only ever names a complete one, whether
+//! builders race in one process's threads, in several test processes, or
+//! behind a transaction-mode pooler (where a session advisory lock cannot
+//! be kept).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -19,11 +19,7 @@ use tusk_migrate::{Migrations, Migrator};
 
 use super::quote_ident;
 
-/// The advisory lock key builders hold (`pg_advisory_lock(bigint)`):
-/// "tusktemp" in ASCII.
-const LOCK_KEY: i64 = 0x7475_736b_7465_6d70;
-
-/// Templates this process knows to be complete (skips the lock).
+/// Templates this process knows to be complete (skips the catalog).
 static BUILT: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
 fn known(name: &str) -> bool {
@@ -70,104 +66,138 @@ pub(crate) async fn ensure(
     if known(&name) {
         return Ok(name);
     }
-    admin
-        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
-        .await
-        .map_err(|e| format!("taking the template builders' advisory lock: {e}"))?;
-    let built = build_locked(admin, admin_config, migrations, &name).await;
-    let unlocked = admin
-        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
-        .await;
-    built?;
-    unlocked.map_err(|e| format!("releasing the template builders' advisory lock: {e}"))?;
-    remember(&name);
-    Ok(name)
-}
-
-/// Under the lock: reuse a complete template, else (re)build it.
-async fn build_locked(
-    admin: &Connection,
-    admin_config: &Config,
-    migrations: &Migrations,
-    name: &str,
-) -> Result<(), String> {
     let state: Vec<driver::Row> = admin
         .query(
-            "SELECT datistemplate FROM pg_database WHERE datname = $1",
+            "SELECT datistemplate FROM pg_catalog.pg_database WHERE datname = $1",
             &[&name],
         )
         .await
         .map_err(|e| format!("looking up the template {name}: {e}"))?;
     match state.first().map(|r| r.try_get::<bool>(0)) {
-        Some(Ok(true)) => return Ok(()),
+        Some(Ok(true)) => {}
         Some(_) => {
-            // Half built by a builder that died: start again.
-            admin
-                .simple_query(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    quote_ident(name)
-                ))
-                .await
-                .map_err(|e| format!("dropping the half-built template {name}: {e}"))?;
+            // Only an older harness (which built in place) leaves one
+            // half built under the final name: drop it, then build.
+            drop_database(admin, &name).await?;
+            build(admin, admin_config, migrations, &name).await?;
         }
-        None => {}
+        None => build(admin, admin_config, migrations, &name).await?,
     }
+    remember(&name);
+    Ok(name)
+}
+
+/// Builds the template under a name of its own, then renames it into
+/// place: no lock (a session advisory lock cannot be kept through a
+/// transaction-mode pooler, where builders hung), and the final name only
+/// ever names a complete template. Builders racing each build one; the
+/// first rename wins and the others drop theirs (42P04). A builder killed
+/// midway leaves its `_b<random>` database behind, never cloned.
+async fn build(
+    admin: &Connection,
+    admin_config: &Config,
+    migrations: &Migrations,
+    name: &str,
+) -> Result<(), String> {
+    let scratch = format!("{name}_b{}", &super::harness::random_hex()[..8]);
     admin
         .simple_query(&format!(
             "CREATE DATABASE {} TEMPLATE template0",
-            quote_ident(name)
+            quote_ident(&scratch)
         ))
         .await
-        .map_err(|e| format!("creating the template database {name}: {e}"))?;
-    if !migrations.is_empty() {
-        let mut config = admin_config.clone();
-        config.set_dbname(name);
-        Migrator::new(migrations.clone())
-            .up(&config)
+        .map_err(|e| format!("creating the template database {scratch}: {e}"))?;
+    let built = async {
+        if !migrations.is_empty() {
+            let mut config = admin_config.clone();
+            config.set_dbname(&scratch);
+            Migrator::new(migrations.clone())
+                .up(&config)
+                .await
+                .map_err(|e| format!("applying the migrations to the template {name}: {e}"))?;
+        }
+        admin
+            .simple_query(&format!(
+                "ALTER DATABASE {q} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false; \
+                 COMMENT ON DATABASE {q} IS 'tusk::test template ({n} migrations from {o})'",
+                q = quote_ident(&scratch),
+                n = migrations.len(),
+                o = migrations.origin().replace('\'', "''"),
+            ))
             .await
-            .map_err(|e| format!("applying the migrations to the template {name}: {e}"))?;
+            .map_err(|e| format!("marking {scratch} as a template: {e}"))?;
+        rename(admin, &scratch, name).await
     }
+    .await;
+    match built {
+        Ok(true) => Ok(()),
+        Ok(false) => drop_database(admin, &scratch).await,
+        Err(e) => {
+            let _ = drop_database(admin, &scratch).await;
+            Err(e)
+        }
+    }
+}
+
+/// Renames `from` to `to`; false when `to` exists already (another
+/// builder won). Retried while the server says `from` is in use (the
+/// migrator's sessions are still exiting).
+async fn rename(admin: &Connection, from: &str, to: &str) -> Result<bool, String> {
+    let sql = format!(
+        "ALTER DATABASE {} RENAME TO {}",
+        quote_ident(from),
+        quote_ident(to)
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match admin.simple_query(&sql).await {
+            Ok(_) => return Ok(true),
+            Err(e) if e.code() == Some(driver::SqlState::DUPLICATE_DATABASE) => return Ok(false),
+            Err(e)
+                if e.code() == Some(driver::SqlState::OBJECT_IN_USE)
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(format!("renaming the template {from} to {to}: {e}")),
+        }
+    }
+}
+
+async fn drop_database(admin: &Connection, name: &str) -> Result<(), String> {
     admin
         .simple_query(&format!(
-            "ALTER DATABASE {q} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false; \
-             COMMENT ON DATABASE {q} IS 'tusk::test template ({n} migrations from {o})'",
-            q = quote_ident(name),
-            n = migrations.len(),
-            o = migrations.origin().replace('\'', "''"),
+            "ALTER DATABASE {q} WITH IS_TEMPLATE false; DROP DATABASE IF EXISTS {q} WITH (FORCE)",
+            q = quote_ident(name)
         ))
         .await
-        .map_err(|e| format!("marking {name} as a template: {e}"))?;
-    Ok(())
+        .map(drop)
+        .map_err(|e| format!("dropping {name}: {e}"))
 }
 
 /// The database transaction-mode tests share, cloned from `template` once
-/// (they roll everything back, so it stays equal to its template); made
-/// under the builders' lock, reused by later runs. Returns its name.
+/// (they roll everything back, so it stays equal to its template), reused
+/// by later runs. Returns its name. `CREATE DATABASE` is atomic: a racing
+/// creator's 42P04 means it exists, complete.
 pub(crate) async fn ensure_shared(admin: &Connection, template: &str) -> Result<String, String> {
     let name = template.replacen("tusk_tpl_", "tusk_tx_", 1);
     if known(&name) {
         return Ok(name);
     }
-    admin
-        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+    let exists: Vec<driver::Row> = admin
+        .query(
+            "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1",
+            &[&name],
+        )
         .await
-        .map_err(|e| format!("taking the template builders' advisory lock: {e}"))?;
-    let made = async {
-        let exists: Vec<driver::Row> = admin
-            .query("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-            .await
-            .map_err(|e| format!("looking up {name}: {e}"))?;
-        if exists.is_empty() {
-            clone(admin, &name, template).await?;
+        .map_err(|e| format!("looking up {name}: {e}"))?;
+    if exists.is_empty() {
+        match try_clone(admin, &name, template).await {
+            Ok(()) => {}
+            Err(e) if e.code() == Some(driver::SqlState::DUPLICATE_DATABASE) => {}
+            Err(e) => return Err(format!("creating {name} from {template}: {e}")),
         }
-        Ok::<(), String>(())
     }
-    .await;
-    let unlocked = admin
-        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
-        .await;
-    made?;
-    unlocked.map_err(|e| format!("releasing the template builders' advisory lock: {e}"))?;
     remember(&name);
     Ok(name)
 }
@@ -176,6 +206,12 @@ pub(crate) async fn ensure_shared(admin: &Connection, template: &str) -> Result<
 /// template is in use (55006: the session that built it is still exiting;
 /// the server itself waits 5 s, which a loaded machine can exceed).
 pub(crate) async fn clone(conn: &Connection, name: &str, tpl: &str) -> Result<(), String> {
+    try_clone(conn, name, tpl)
+        .await
+        .map_err(|e| format!("creating the test database from {tpl}: {e}"))
+}
+
+async fn try_clone(conn: &Connection, name: &str, tpl: &str) -> Result<(), driver::Error> {
     let sql = format!(
         "CREATE DATABASE {} TEMPLATE {}",
         quote_ident(name),
@@ -191,7 +227,7 @@ pub(crate) async fn clone(conn: &Connection, name: &str, tpl: &str) -> Result<()
             {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
-            Err(e) => return Err(format!("creating the test database from {tpl}: {e}")),
+            Err(e) => return Err(e),
         }
     }
 }
