@@ -357,4 +357,15 @@ mod tests {
         )
         .is_err());
     }
+
+    #[test]
+    fn lossy_text_replaces_what_is_not_utf8() {
+        let raw = b"a\xffb";
+        assert!(Value::from_binary(&Type::TEXT, raw).is_err());
+        let lossy = DecodeOptions::default().lossy_text(true);
+        assert_eq!(
+            Value::from_binary_with(&Type::TEXT, raw, lossy).unwrap(),
+            Value::Text("a\u{fffd}b".into())
+        );
+    }
 }
