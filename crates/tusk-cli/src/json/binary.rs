@@ -1,8 +1,10 @@
-//! Binary wire values to [`Json`], for the types the mapping names.
+//! Binary wire values to [`Json`], for the types the mapping names: the
+//! driver decodes them into its [`Value`]; this module formats a `Value`
+//! as the server prints it.
 
-use tusk::types::{FromSql, Kind, Numeric, Type};
+use tusk::types::{DecodeOptions, Kind, Type, Value};
 
-use super::{datetime, inet, interval, Json};
+use super::Json;
 
 /// A binary value that does not have its type's layout (a server bug, or
 /// a type whose OID was reused).
@@ -66,76 +68,51 @@ pub fn is_mapped(ty: &Type) -> bool {
 }
 
 /// Decodes one binary value (`None` is SQL NULL) of a type for which
-/// [`is_mapped`] is true.
+/// [`is_mapped`] is true: the driver's [`Value`] (json kept as the
+/// server's text, non-UTF-8 text replaced rather than refused), then
+/// [`to_json`].
 pub fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Json, DecodeError> {
     let Some(raw) = raw else {
         return Ok(Json::Null);
     };
-    if let Some(elem) = array_element(ty) {
-        return array(ty, elem, raw);
-    }
-    let number = |s: String| Ok(Json::Number(s));
-    match *ty {
-        Type::BOOL => match raw {
-            [b] => Ok(Json::Bool(*b != 0)),
-            _ => Err(bad(ty, "not 1 byte")),
-        },
-        Type::INT2 => number(i16::from_be_bytes(fixed(ty, raw)?).to_string()),
-        Type::INT4 => number(i32::from_be_bytes(fixed(ty, raw)?).to_string()),
-        Type::INT8 => number(i64::from_be_bytes(fixed(ty, raw)?).to_string()),
-        Type::OID => number(u32::from_be_bytes(fixed(ty, raw)?).to_string()),
-        Type::FLOAT4 => Ok(float4(f32::from_be_bytes(fixed(ty, raw)?))),
-        Type::FLOAT8 => Ok(float8(f64::from_be_bytes(fixed(ty, raw)?))),
-        Type::NUMERIC => Numeric::from_sql(&Type::NUMERIC, raw)
-            .map(|n| Json::String(n.as_str().to_owned()))
-            .map_err(|e| bad(ty, e.to_string())),
-        Type::BYTEA => Ok(Json::String(bytea_hex(raw))),
-        Type::UUID => Ok(Json::String(uuid(&fixed::<16>(ty, raw)?))),
-        Type::DATE => Ok(Json::String(datetime::date(i32::from_be_bytes(fixed(
-            ty, raw,
-        )?)))),
-        Type::TIME => Ok(Json::String(datetime::time(i64::from_be_bytes(fixed(
-            ty, raw,
-        )?)))),
-        Type::TIMESTAMP | Type::TIMESTAMPTZ => Ok(Json::String(datetime::timestamp(
-            i64::from_be_bytes(fixed(ty, raw)?),
-            *ty == Type::TIMESTAMPTZ,
-        ))),
-        Type::INTERVAL => {
-            let b: [u8; 16] = fixed(ty, raw)?;
-            let [t0, t1, t2, t3, t4, t5, t6, t7, d0, d1, d2, d3, m0, m1, m2, m3] = b;
-            Ok(Json::String(interval::iso_8601(
-                i64::from_be_bytes([t0, t1, t2, t3, t4, t5, t6, t7]),
-                i32::from_be_bytes([d0, d1, d2, d3]),
-                i32::from_be_bytes([m0, m1, m2, m3]),
-            )))
+    let options = DecodeOptions::default().json_text(true).lossy_text(true);
+    let value = Value::from_binary_with(ty, raw, options).map_err(|e| bad(ty, e.to_string()))?;
+    Ok(to_json(ty, &value))
+}
+
+/// A decoded value of type `ty` as the JSON the mapping prints: numbers
+/// exact, floats the shortest text of their own width, intervals in ISO
+/// 8601, json as the server wrote it, arrays nested by dimension.
+pub fn to_json(ty: &Type, value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(n) => Json::Number(n.to_string()),
+        // A float4 widened to f64 exactly: its own shortest text is the
+        // server's (`0.1`, not `0.10000000149011612`).
+        #[allow(clippy::cast_possible_truncation)]
+        Value::Float(f) if *ty == Type::FLOAT4 => float4(*f as f32),
+        Value::Float(f) => float8(*f),
+        Value::Interval(i) => Json::String(i.iso_8601()),
+        Value::JsonText(text) => Json::Raw(text.clone()),
+        Value::Json(j) => Json::Raw(j.to_string()),
+        Value::Bytes(b) => Json::String(bytea_hex(b)),
+        Value::Array(items) => {
+            // Nested arrays are the dimensions of one array: same element type.
+            let elem = array_element(ty).unwrap_or(ty);
+            Json::Array(items.iter().map(|v| to_json(elem, v)).collect())
         }
-        Type::JSON => Ok(Json::Raw(utf8(raw))),
-        Type::JSONB => match raw.split_first() {
-            Some((1, text)) => Ok(Json::Raw(utf8(text))),
-            _ => Err(bad(ty, "unknown jsonb format version")),
+        other => match other.as_str() {
+            Some(s) => Json::String(s.to_owned()),
+            // Types outside the mapping (composites, ranges...): the
+            // driver's own JSON.
+            None => Json::Raw(serde_json::to_string(other).unwrap_or_else(|_| "null".into())),
         },
-        Type::INET | Type::CIDR => inet::format(raw, *ty == Type::CIDR)
-            .map(Json::String)
-            .map_err(|e| bad(ty, e.to_string())),
-        // text, varchar, char (with its padding), name, unknown
-        _ => Ok(Json::String(utf8(raw))),
     }
-}
-
-fn fixed<const N: usize>(ty: &Type, raw: &[u8]) -> Result<[u8; N], DecodeError> {
-    raw.try_into()
-        .map_err(|_| bad(ty, format!("{} bytes where {N} were expected", raw.len())))
-}
-
-/// Text as the server sent it; bytes that are not UTF-8 (a SQL_ASCII
-/// database) become U+FFFD rather than an error.
-fn utf8(raw: &[u8]) -> String {
-    String::from_utf8_lossy(raw).into_owned()
 }
 
 /// `\x` and lowercase hex, as PostgreSQL prints bytea (`bytea_output = hex`).
-pub fn bytea_hex(raw: &[u8]) -> String {
+fn bytea_hex(raw: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(2 + raw.len() * 2);
     s.push_str("\\x");
@@ -144,19 +121,6 @@ pub fn bytea_hex(raw: &[u8]) -> String {
         s.push(char::from(HEX[usize::from(b & 0xf)]));
     }
     s
-}
-
-fn uuid(b: &[u8; 16]) -> String {
-    let hex = bytea_hex(b);
-    let h = &hex[2..];
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 /// A float as a JSON number (shortest text that reads back exactly, with
@@ -189,73 +153,6 @@ fn non_finite(nan: bool, positive: bool) -> &'static str {
 
 fn strip_point_zero(s: &str) -> String {
     s.strip_suffix(".0").unwrap_or(s).to_owned()
-}
-
-/// Reads big-endian integers off the front of a buffer.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, tail) = (self.0.get(..n)?, self.0.get(n..)?);
-        self.0 = tail;
-        Some(head)
-    }
-    fn i32(&mut self) -> Option<i32> {
-        let b = self.take(4)?;
-        Some(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-}
-
-/// PostgreSQL's limit on array dimensions (MAXDIM).
-const MAX_DIMS: usize = 6;
-
-/// A binary array: nested JSON arrays, one level per dimension (lower
-/// bounds are dropped), NULL elements as null.
-fn array(ty: &Type, elem: &Type, raw: &[u8]) -> Result<Json, DecodeError> {
-    let short = || bad(ty, "truncated array");
-    let mut r = Reader(raw);
-    let ndim = r.i32().ok_or_else(short)?;
-    let _has_nulls = r.i32().ok_or_else(short)?;
-    let _elem_oid = r.i32().ok_or_else(short)?;
-    let ndim = usize::try_from(ndim)
-        .ok()
-        .filter(|n| *n <= MAX_DIMS)
-        .ok_or_else(|| bad(ty, format!("{ndim} dimensions")))?;
-    let mut dims = Vec::with_capacity(ndim);
-    let mut total = 1usize;
-    for _ in 0..ndim {
-        let len = r.i32().ok_or_else(short)?;
-        let _lower_bound = r.i32().ok_or_else(short)?;
-        let len = usize::try_from(len).map_err(|_| bad(ty, "negative dimension"))?;
-        total = total.checked_mul(len).ok_or_else(short)?;
-        dims.push(len);
-    }
-    if ndim == 0 {
-        return Ok(Json::Array(Vec::new()));
-    }
-    // Every element takes at least its 4-byte length.
-    if total > r.0.len() / 4 {
-        return Err(short());
-    }
-    let mut items = Vec::with_capacity(total);
-    for _ in 0..total {
-        let len = r.i32().ok_or_else(short)?;
-        let value = match usize::try_from(len) {
-            Ok(n) => Some(r.take(n).ok_or_else(short)?),
-            Err(_) if len == -1 => None,
-            Err(_) => return Err(bad(ty, "negative element length")),
-        };
-        items.push(decode(elem, value)?);
-    }
-    let mut items = items.into_iter();
-    Ok(nest(&dims, &mut items))
-}
-
-fn nest(dims: &[usize], items: &mut impl Iterator<Item = Json>) -> Json {
-    match dims {
-        [] | [_] => Json::Array(items.take(dims.first().copied().unwrap_or(0)).collect()),
-        [n, rest @ ..] => Json::Array((0..*n).map(|_| nest(rest, items)).collect()),
-    }
 }
 
 #[cfg(test)]

@@ -1,15 +1,12 @@
 //! The JSON that `tusk query --json` prints: a small value type, its
 //! writer, and the mapping from PostgreSQL values (see `docs/cli.md`).
 //!
-//! Values are decoded from the binary wire format ([`binary`]) with
-//! formatting that matches what PostgreSQL itself prints ([`datetime`],
-//! [`interval`], [`inet`]); [`text`] maps the text form of the few types
-//! whose text is already the mapped value.
+//! Values are decoded from the binary wire format by the driver
+//! (`tusk::types::Value`) and formatted as PostgreSQL itself prints them
+//! ([`binary`]); [`text`] maps the text form of the few types whose text
+//! is already the mapped value.
 
 pub mod binary;
-pub mod datetime;
-pub mod inet;
-pub mod interval;
 pub mod text;
 
 use serde::ser::{SerializeMap, Serializer};

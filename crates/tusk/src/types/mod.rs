@@ -19,4 +19,4 @@ pub use numeric::Numeric;
 pub use postgres_types::{FromSql, FromSqlOwned, IsNull, Kind, Oid, ToSql, Type};
 pub use raw::RawValue;
 pub use registry::TypeRegistry;
-pub use value::{row_to_values, Columns, Range, Value};
+pub use value::{row_to_values, Columns, DecodeOptions, Interval, Range, Value};

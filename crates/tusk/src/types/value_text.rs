@@ -112,7 +112,7 @@ pub(super) fn timestamp_text(us: i64) -> String {
 }
 
 /// PostgreSQL's `IntervalStyle = postgres` output.
-pub(super) fn interval_text(months: i32, days: i32, micros: i64) -> String {
+pub(crate) fn interval_text(months: i32, days: i32, micros: i64) -> String {
     let mut s = String::new();
     let mut is_zero = true;
     let mut is_before = false;

@@ -267,3 +267,77 @@ async fn rows_serialize_as_objects_and_text_results_are_text() {
     assert_eq!(rows[0].get::<Value>("n"), Value::Text("1".into()));
     assert_eq!(rows[0].get::<Value>("z"), Value::Null);
 }
+
+/// The values whose text `Value` once wrote differently from the server:
+/// a timestamptz before year 1 (`... BC+00:00`) and IPv6 with an IPv4
+/// tail (Rust's `::102:304` for PostgreSQL's `::1.2.3.4`).
+#[tokio::test]
+async fn bc_timestamps_and_ipv4_tails_match_the_servers_to_jsonb() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.execute_script("SET TimeZone = 'UTC'").await.unwrap();
+    for expr in [
+        "'0001-12-31 23:00:00.5+00 BC'::timestamptz",
+        "'4713-01-01 00:00:00+00 BC'::timestamptz",
+        "'0044-03-15 12:00:00 BC'::timestamp",
+        "'::1.2.3.4'::inet",
+        "'::0.0.0.1'::inet",
+        "'::ffff:1.2.3.4/120'::inet",
+        "'::ffff:1.2.3.0/120'::cidr",
+        "'1:0:0:1::'::inet",
+        "'2001:0:0:1:0:0:0:1/64'::inet",
+    ] {
+        same_as_jsonb(&c, expr).await;
+    }
+}
+
+/// What a printing tool (the CLI's `--json`) asks of `Value`: an
+/// interval's parts and its ISO 8601 text, and json as the server wrote it.
+#[tokio::test]
+async fn intervals_have_parts_and_json_text_is_kept_on_request() {
+    use tusk::types::DecodeOptions;
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.execute_script("SET IntervalStyle = 'iso_8601'")
+        .await
+        .unwrap();
+    for expr in [
+        "'1 year 2 mons 3 days 04:05:06.5'",
+        "'-1 days +01:00:00'",
+        "'1 mon -1 day -0.5 sec'",
+        "'0'",
+        "'-178000000 years'",
+    ] {
+        let sql = format!("SELECT {expr}::interval AS v, {expr}::interval::text AS t");
+        let row = c.query_one(sql.as_str(), &[]).await.unwrap();
+        let Value::Interval(i) = row.get::<Value>("v") else {
+            panic!("{expr}: not an interval");
+        };
+        assert_eq!(i.iso_8601(), row.get::<String>("t"), "{expr}");
+        let back = tusk::types::Interval::new(i.months(), i.days(), i.microseconds());
+        assert_eq!(back, i);
+    }
+    let row = c
+        .query_one(
+            "SELECT '{\"b\": 1, \"a\": [2.50, 1e400], \"b\": 3}'::json AS j, \
+                    ARRAY['{\"z\": 1, \"a\": 2}'::jsonb] AS a",
+            &[],
+        )
+        .await
+        .unwrap();
+    let text = DecodeOptions::default().json_text(true);
+    let j = Value::from_binary_with(row.columns()[0].type_(), row.raw(0).unwrap(), text).unwrap();
+    assert_eq!(
+        j,
+        Value::JsonText("{\"b\": 1, \"a\": [2.50, 1e400], \"b\": 3}".into())
+    );
+    assert_eq!(
+        serde_json::to_string(&j).unwrap(),
+        "{\"b\": 1, \"a\": [2.50, 1e400], \"b\": 3}"
+    );
+    let a = Value::from_binary_with(row.columns()[1].type_(), row.raw(1).unwrap(), text).unwrap();
+    assert_eq!(
+        a,
+        Value::Array(vec![Value::JsonText("{\"a\": 2, \"z\": 1}".into())])
+    );
+}

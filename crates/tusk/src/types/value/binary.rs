@@ -7,8 +7,24 @@ use super::*;
 /// Nesting deeper than this is refused (a malicious or corrupt value).
 const MAX_DEPTH: usize = 100;
 
-fn text(raw: &[u8]) -> Result<Value, BoxError> {
-    Ok(Value::Text(std::str::from_utf8(raw)?.to_string()))
+fn text(raw: &[u8], o: DecodeOptions) -> Result<Value, BoxError> {
+    Ok(Value::Text(utf8(raw, o)?))
+}
+
+fn utf8(raw: &[u8], o: DecodeOptions) -> Result<String, BoxError> {
+    Ok(if o.lossy_text {
+        String::from_utf8_lossy(raw).into_owned()
+    } else {
+        std::str::from_utf8(raw)?.to_string()
+    })
+}
+
+fn json(raw: &[u8], o: DecodeOptions) -> Result<Value, BoxError> {
+    Ok(if o.json_text {
+        Value::JsonText(utf8(raw, o)?)
+    } else {
+        Value::Json(serde_json::from_slice(raw)?)
+    })
 }
 
 fn be<const N: usize>(raw: &[u8]) -> Result<[u8; N], BoxError> {
@@ -98,7 +114,12 @@ fn builtin(ty: &Type) -> Option<bool> {
 }
 
 #[allow(clippy::too_many_lines)]
-pub(super) fn decode(ty: &Type, raw: &[u8], depth: usize) -> Result<Value, BoxError> {
+pub(super) fn decode(
+    ty: &Type,
+    raw: &[u8],
+    depth: usize,
+    o: DecodeOptions,
+) -> Result<Value, BoxError> {
     if depth > MAX_DEPTH {
         return Err("value nested too deeply".into());
     }
@@ -116,7 +137,7 @@ pub(super) fn decode(ty: &Type, raw: &[u8], depth: usize) -> Result<Value, BoxEr
                 .to_string(),
         ),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::XML | Type::UNKNOWN => {
-            text(raw)?
+            text(raw, o)?
         }
         Type::CHAR => {
             // "char": one byte; PostgreSQL writes a high byte as an octal escape.
@@ -128,9 +149,9 @@ pub(super) fn decode(ty: &Type, raw: &[u8], depth: usize) -> Result<Value, BoxEr
             })
         }
         Type::BYTEA => Value::Bytes(raw.to_vec()),
-        Type::JSON => Value::Json(serde_json::from_slice(raw)?),
+        Type::JSON => json(raw, o)?,
         Type::JSONB => match raw.split_first() {
-            Some((1, rest)) => Value::Json(serde_json::from_slice(rest)?),
+            Some((1, rest)) => json(rest, o)?,
             _ => return Err("unsupported jsonb version".into()),
         },
         Type::UUID => Value::Uuid(uuid_text(wire::uuid_from_sql(raw)?)),
@@ -148,7 +169,9 @@ pub(super) fn decode(ty: &Type, raw: &[u8], depth: usize) -> Result<Value, BoxEr
             let us = wire::timestamp_from_sql(raw)?;
             let mut s = timestamp_text(us);
             if us != i64::MAX && us != i64::MIN {
-                s.push_str("+00:00");
+                // `to_jsonb` writes the offset before the era: `...+00:00 BC`.
+                let at = s.strip_suffix(" BC").map_or(s.len(), str::len);
+                s.insert_str(at, "+00:00");
             }
             Value::TimestampTz(s)
         }
@@ -156,17 +179,9 @@ pub(super) fn decode(ty: &Type, raw: &[u8], depth: usize) -> Result<Value, BoxEr
             let micros = i64::from_be_bytes(be::<8>(raw.get(..8).ok_or("short interval")?)?);
             let days = i32::from_be_bytes(be::<4>(raw.get(8..12).ok_or("short interval")?)?);
             let months = i32::from_be_bytes(be::<4>(raw.get(12..).ok_or("short interval")?)?);
-            Value::Interval(interval_text(months, days, micros))
+            Value::Interval(Interval::new(months, days, micros))
         }
-        Type::INET | Type::CIDR => {
-            let i = wire::inet_from_sql(raw)?;
-            let full = if i.addr().is_ipv4() { 32 } else { 128 };
-            Value::Text(if *ty == Type::INET && i.netmask() == full {
-                i.addr().to_string()
-            } else {
-                format!("{}/{}", i.addr(), i.netmask())
-            })
-        }
+        Type::INET | Type::CIDR => Value::Text(super::inet::format(raw, *ty == Type::CIDR)?),
         Type::MACADDR | Type::MACADDR8 => {
             if raw.len() != 6 && raw.len() != 8 {
                 return Err("bad macaddr length".into());
@@ -202,13 +217,13 @@ pub(super) fn decode(ty: &Type, raw: &[u8], depth: usize) -> Result<Value, BoxEr
                 b.lower_left().y()
             ))
         }
-        Type::RECORD => decode_record(None, raw, depth)?,
+        Type::RECORD => decode_record(None, raw, depth, o)?,
         _ => match ty.kind() {
-            Kind::Enum(_) => Value::Enum(std::str::from_utf8(raw)?.to_string()),
-            Kind::Domain(base) => decode(base, raw, depth + 1)?,
-            Kind::Array(elem) => decode_array(elem, raw, depth)?,
-            Kind::Composite(fields) => decode_record(Some(fields), raw, depth)?,
-            Kind::Range(sub) => Value::Range(Box::new(decode_range(sub, raw, depth)?)),
+            Kind::Enum(_) => Value::Enum(utf8(raw, o)?),
+            Kind::Domain(base) => decode(base, raw, depth + 1, o)?,
+            Kind::Array(elem) => decode_array(elem, raw, depth, o)?,
+            Kind::Composite(fields) => decode_record(Some(fields), raw, depth, o)?,
+            Kind::Range(sub) => Value::Range(Box::new(decode_range(sub, raw, depth, o)?)),
             Kind::Multirange(sub) => {
                 let mut buf = raw;
                 let n = take_i32(&mut buf)?;
@@ -216,7 +231,7 @@ pub(super) fn decode(ty: &Type, raw: &[u8], depth: usize) -> Result<Value, BoxEr
                 for _ in 0..n {
                     let len = usize::try_from(take_i32(&mut buf)?)?;
                     let (r, rest) = buf.split_at_checked(len).ok_or("short multirange")?;
-                    out.push(decode_range(sub, r, depth)?);
+                    out.push(decode_range(sub, r, depth, o)?);
                     buf = rest;
                 }
                 Value::Multirange(out)
@@ -232,10 +247,10 @@ pub(super) fn decode(ty: &Type, raw: &[u8], depth: usize) -> Result<Value, BoxEr
                 }
                 Value::Json(serde_json::Value::Object(m))
             }
-            Kind::Simple if ty.name() == "citext" => text(raw)?,
+            Kind::Simple if ty.name() == "citext" => text(raw, o)?,
             Kind::Simple if matches!(ty.name(), "ltree" | "lquery" | "ltxtquery") => {
                 match raw.split_first() {
-                    Some((1, rest)) => text(rest)?,
+                    Some((1, rest)) => text(rest, o)?,
                     _ => return Err("unsupported ltree version".into()),
                 }
             }
@@ -254,7 +269,12 @@ fn take_i32(buf: &mut &[u8]) -> Result<i32, BoxError> {
     Ok(i32::from_be_bytes(be::<4>(head)?))
 }
 
-fn decode_array(elem: &Type, raw: &[u8], depth: usize) -> Result<Value, BoxError> {
+fn decode_array(
+    elem: &Type,
+    raw: &[u8],
+    depth: usize,
+    o: DecodeOptions,
+) -> Result<Value, BoxError> {
     use fallible_iterator::FallibleIterator;
     let a = wire::array_from_sql(raw)?;
     let dims: Vec<usize> = a
@@ -266,7 +286,7 @@ fn decode_array(elem: &Type, raw: &[u8], depth: usize) -> Result<Value, BoxError
     while let Some(v) = values.next()? {
         flat.push(match v {
             None => Value::Null,
-            Some(b) => decode(elem, b, depth + 1)?,
+            Some(b) => decode(elem, b, depth + 1, o)?,
         });
     }
     if dims.is_empty() {
@@ -297,6 +317,7 @@ fn decode_record(
     fields: Option<&[postgres_types::Field]>,
     raw: &[u8],
     depth: usize,
+    o: DecodeOptions,
 ) -> Result<Value, BoxError> {
     let mut buf = raw;
     let n = usize::try_from(take_i32(&mut buf)?)?;
@@ -315,22 +336,22 @@ fn decode_record(
             let len = usize::try_from(len)?;
             let (b, rest) = buf.split_at_checked(len).ok_or("short record field")?;
             buf = rest;
-            decode(&ty, b, depth + 1)?
+            decode(&ty, b, depth + 1, o)?
         };
         out.push((name, v));
     }
     Ok(Value::Composite(out))
 }
 
-fn decode_range(sub: &Type, raw: &[u8], depth: usize) -> Result<Range, BoxError> {
+fn decode_range(sub: &Type, raw: &[u8], depth: usize, o: DecodeOptions) -> Result<Range, BoxError> {
     let bound = |b: wire::RangeBound<Option<&[u8]>>| -> Result<(Option<Value>, bool), BoxError> {
         Ok(match b {
             wire::RangeBound::Inclusive(v) => (
-                Some(v.map_or(Ok(Value::Null), |v| decode(sub, v, depth + 1))?),
+                Some(v.map_or(Ok(Value::Null), |v| decode(sub, v, depth + 1, o))?),
                 true,
             ),
             wire::RangeBound::Exclusive(v) => (
-                Some(v.map_or(Ok(Value::Null), |v| decode(sub, v, depth + 1))?),
+                Some(v.map_or(Ok(Value::Null), |v| decode(sub, v, depth + 1, o))?),
                 false,
             ),
             wire::RangeBound::Unbounded => (None, false),

@@ -2,17 +2,18 @@
 //! types are not known at compile time (a CLI, an admin tool, a generic
 //! exporter); `serde::Serialize` turns it into JSON.
 
-use super::value_text::{
-    date_text, hex, interval_text, push_offset, time_text, timestamp_text, uuid_text,
-};
+use super::value_text::{date_text, hex, push_offset, time_text, timestamp_text, uuid_text};
 use postgres_protocol::types as wire;
 use postgres_types::{FromSql, Kind, Type};
 use serde::ser::{SerializeMap, SerializeSeq};
 use std::error::Error as StdError;
 
 mod binary;
+mod inet;
+mod interval;
 pub(crate) use binary::binary_ok;
 use binary::decode;
+pub use interval::Interval;
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
@@ -66,6 +67,10 @@ pub enum Value {
     Bytes(Vec<u8>),
     /// `json`, `jsonb`, and `hstore` (as an object of strings or nulls).
     Json(serde_json::Value),
+    /// `json` or `jsonb` as the server's text, with key order, duplicate
+    /// keys and number digits kept: what [`Value::from_binary_with`]
+    /// gives with [`DecodeOptions::json_text`].
+    JsonText(String),
     /// `uuid`, hyphenated lower case.
     Uuid(String),
     /// `date`: `YYYY-MM-DD`, `infinity` or `-infinity`.
@@ -76,8 +81,9 @@ pub enum Value {
     Timestamp(String),
     /// `timestamptz`, in UTC: `YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00`.
     TimestampTz(String),
-    /// `interval`, in PostgreSQL's default style (`1 year 2 mons 3 days 04:05:06.5`).
-    Interval(String),
+    /// `interval`: its parts, and its text in PostgreSQL's default style
+    /// (`1 year 2 mons 3 days 04:05:06.5`).
+    Interval(Interval),
     /// An array (of any dimension: nested arrays), lower bounds dropped.
     Array(Vec<Value>),
     /// A composite (a row type, or an anonymous `record`): fields in order.
@@ -119,7 +125,7 @@ impl Value {
     }
 
     /// The string inside the string-like variants (text, numeric, enum,
-    /// uuid, dates and times).
+    /// uuid, dates and times, intervals, json text).
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Text(s)
@@ -130,7 +136,8 @@ impl Value {
             | Value::Time(s)
             | Value::Timestamp(s)
             | Value::TimestampTz(s)
-            | Value::Interval(s) => Some(s),
+            | Value::JsonText(s) => Some(s),
+            Value::Interval(i) => Some(i.as_str()),
             _ => None,
         }
     }
@@ -163,7 +170,45 @@ impl Value {
 
     /// Decodes a binary value of type `ty`.
     pub fn from_binary(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
-        decode(ty, raw, 0)
+        decode(ty, raw, 0, DecodeOptions::default())
+    }
+
+    /// Decodes a binary value of type `ty`, as `options` say.
+    pub fn from_binary_with(
+        ty: &Type,
+        raw: &[u8],
+        options: DecodeOptions,
+    ) -> Result<Value, BoxError> {
+        decode(ty, raw, 0, options)
+    }
+}
+
+/// How [`Value::from_binary_with`] decodes, for tools that print values
+/// exactly as the server sent them. The default is what
+/// [`Value::from_binary`] and `row.get::<Value>` do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecodeOptions {
+    json_text: bool,
+    lossy_text: bool,
+}
+
+impl DecodeOptions {
+    /// `json` and `jsonb` (also inside arrays, composites and ranges)
+    /// become [`Value::JsonText`], the server's text unparsed, rather than
+    /// [`Value::Json`]: key order, duplicate keys and number digits
+    /// (`2.50`, `1e400`) are kept.
+    #[must_use]
+    pub fn json_text(mut self, yes: bool) -> DecodeOptions {
+        self.json_text = yes;
+        self
+    }
+
+    /// Text that is not UTF-8 (a `SQL_ASCII` database) has its bad bytes
+    /// replaced by U+FFFD rather than being an error.
+    #[must_use]
+    pub fn lossy_text(mut self, yes: bool) -> DecodeOptions {
+        self.lossy_text = yes;
+        self
     }
 }
 
@@ -198,7 +243,7 @@ impl<'a> FromSql<'a> for Value {
             // How `Row` hands over a column in text format.
             return Ok(Value::Text(std::str::from_utf8(raw)?.to_string()));
         }
-        decode(ty, raw, 0)
+        decode(ty, raw, 0, DecodeOptions::default())
     }
     fn from_sql_null(_: &Type) -> Result<Value, BoxError> {
         Ok(Value::Null)
@@ -229,8 +274,12 @@ impl serde::Serialize for Value {
             | Value::Date(x)
             | Value::Time(x)
             | Value::Timestamp(x)
-            | Value::TimestampTz(x)
-            | Value::Interval(x) => s.serialize_str(x),
+            | Value::TimestampTz(x) => s.serialize_str(x),
+            Value::Interval(i) => s.serialize_str(i.as_str()),
+            Value::JsonText(text) => match serde_json::value::RawValue::from_string(text.clone()) {
+                Ok(raw) => raw.serialize(s),
+                Err(e) => Err(serde::ser::Error::custom(e)),
+            },
             Value::Bytes(b) | Value::Unknown { bytes: b, .. } => s.serialize_str(&hex(b)),
             Value::Json(j) => j.serialize(s),
             Value::Array(items) => {
@@ -307,5 +356,16 @@ mod tests {
             &[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 1]
         )
         .is_err());
+    }
+
+    #[test]
+    fn lossy_text_replaces_what_is_not_utf8() {
+        let raw = b"a\xffb";
+        assert!(Value::from_binary(&Type::TEXT, raw).is_err());
+        let lossy = DecodeOptions::default().lossy_text(true);
+        assert_eq!(
+            Value::from_binary_with(&Type::TEXT, raw, lossy).unwrap(),
+            Value::Text("a\u{fffd}b".into())
+        );
     }
 }

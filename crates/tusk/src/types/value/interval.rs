@@ -4,14 +4,84 @@
 //! each part with its own sign (`P-1DT2H`), `PT0S` for zero, and
 //! `infinity`/`-infinity` for PostgreSQL 17's infinite intervals.
 
-use super::datetime::push_fraction;
+use std::fmt;
+
+/// An `interval` as PostgreSQL stores it: months, days and microseconds,
+/// each with its own sign. [`Display`](fmt::Display) and [`as_str`](Self::as_str)
+/// give PostgreSQL's default style (`1 year 2 mons 3 days 04:05:06.5`),
+/// [`iso_8601`](Self::iso_8601) the `intervalstyle = iso_8601` text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interval {
+    months: i32,
+    days: i32,
+    microseconds: i64,
+    text: String,
+}
+
+impl Interval {
+    /// The interval of these parts.
+    pub fn new(months: i32, days: i32, microseconds: i64) -> Interval {
+        Interval {
+            months,
+            days,
+            microseconds,
+            text: match (months, days, microseconds) {
+                (i32::MAX, i32::MAX, i64::MAX) => "infinity".into(),
+                (i32::MIN, i32::MIN, i64::MIN) => "-infinity".into(),
+                _ => super::super::value_text::interval_text(months, days, microseconds),
+            },
+        }
+    }
+
+    /// The months part (a year is 12).
+    pub fn months(&self) -> i32 {
+        self.months
+    }
+
+    /// The days part.
+    pub fn days(&self) -> i32 {
+        self.days
+    }
+
+    /// The time part, in microseconds.
+    pub fn microseconds(&self) -> i64 {
+        self.microseconds
+    }
+
+    /// PostgreSQL's default (`intervalstyle = postgres`) text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The text PostgreSQL writes with `intervalstyle = iso_8601`
+    /// (`P1Y2M3DT4H5M6.5S`, `P-1DT2H`, `PT0S`).
+    pub fn iso_8601(&self) -> String {
+        iso_8601(self.microseconds, self.days, self.months)
+    }
+}
+
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// `.` and the microseconds without trailing zeros (nothing for zero).
+fn push_fraction(micros: i64, out: &mut String) {
+    let micros = micros.abs();
+    if micros != 0 {
+        let digits = format!("{micros:06}");
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
+}
 
 const USECS_PER_HOUR: i64 = 3_600_000_000;
 const USECS_PER_MINUTE: i64 = 60_000_000;
 const USECS_PER_SEC: i64 = 1_000_000;
 
 /// The ISO 8601 text of an interval.
-pub fn iso_8601(time: i64, days: i32, months: i32) -> String {
+pub(crate) fn iso_8601(time: i64, days: i32, months: i32) -> String {
     if time == i64::MAX && days == i32::MAX && months == i32::MAX {
         return "infinity".into();
     }

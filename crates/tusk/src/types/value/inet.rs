@@ -9,12 +9,19 @@ const PGSQL_AF_INET: u8 = 2;
 const PGSQL_AF_INET6: u8 = 3;
 
 /// The binary value did not have the inet layout.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed inet value: {0}")]
-pub struct InetError(&'static str);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InetError(&'static str);
+
+impl std::fmt::Display for InetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "malformed inet value: {}", self.0)
+    }
+}
+
+impl std::error::Error for InetError {}
 
 /// The text of a binary inet/cidr value (`cidr` says which type it is).
-pub fn format(raw: &[u8], cidr: bool) -> Result<String, InetError> {
+pub(crate) fn format(raw: &[u8], cidr: bool) -> Result<String, InetError> {
     let [family, bits, _is_cidr, len, addr @ ..] = raw else {
         return Err(InetError("shorter than its 4-byte header"));
     };
