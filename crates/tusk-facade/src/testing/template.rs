@@ -165,11 +165,15 @@ async fn rename(admin: &Connection, from: &str, to: &str) -> Result<bool, String
 }
 
 async fn drop_database(admin: &Connection, name: &str) -> Result<(), String> {
+    // Two statements: a multi-statement Query is one transaction block,
+    // which DROP DATABASE refuses. The first fails harmlessly (3D000) when
+    // the database is gone already.
+    let q = quote_ident(name);
+    let _ = admin
+        .simple_query(&format!("ALTER DATABASE {q} WITH IS_TEMPLATE false"))
+        .await;
     admin
-        .simple_query(&format!(
-            "ALTER DATABASE {q} WITH IS_TEMPLATE false; DROP DATABASE IF EXISTS {q} WITH (FORCE)",
-            q = quote_ident(name)
-        ))
+        .simple_query(&format!("DROP DATABASE IF EXISTS {q} WITH (FORCE)"))
         .await
         .map(drop)
         .map_err(|e| format!("dropping {name}: {e}"))

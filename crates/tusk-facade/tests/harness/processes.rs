@@ -183,7 +183,7 @@ fn through_pgbouncer_in_transaction_mode_setup_fails_saying_why() {
         assert!(!out.status.success(), "run {run}: {text}");
         assert!(
             text.contains("setup failed")
-                && text.contains("#[tusk::test] creates databases under a session advisory lock"),
+                && text.contains("#[tusk::test] migrates and clones databases"),
             "run {run}: {text}"
         );
         assert!(text.contains("session-mode pool"), "run {run}: {text}");
