@@ -106,6 +106,7 @@ impl Client {
             done: true,
             closed: false,
             tag: None,
+            block: 0,
         };
         let q = Query {
             portal: Some((&portal.name, limit)),
@@ -122,6 +123,9 @@ impl Client {
             // A COMMIT or ROLLBACK ran ahead of it: the portal is gone.
             return Err(not_in_transaction("a portal"));
         }
+        // The block the portal lives in (the count after its answer: a
+        // block that ended since took the portal with it).
+        portal.block = self.shared.lock().tx_ends();
         portal.desc = resp
             .rows
             .front()
@@ -153,12 +157,14 @@ impl Client {
         // Uncached: the text names this very cursor.
         self.execute(&Query::new(&declare).uncached(), params)
             .await?;
+        let block = self.shared.lock().tx_ends();
         Ok(Cursor {
             client: self,
             name: name.to_string(),
             quoted,
             hold,
             closed: false,
+            block,
         })
     }
 
@@ -274,6 +280,10 @@ pub struct Portal<'c> {
     /// Closed by [`Portal::close`]: nothing to do when dropped.
     closed: bool,
     tag: Option<String>,
+    /// The count of transaction blocks ended when it opened: a
+    /// different count now means its transaction ended (and the portal
+    /// with it), even if another block is open now.
+    block: u64,
 }
 
 impl std::fmt::Debug for Portal<'_> {
@@ -359,7 +369,7 @@ impl<'c> Portal<'c> {
         self.closed = true;
         // A batch in flight is abandoned: read and dropped.
         self.pending = None;
-        if self.client.shared.lock().tx_status() == TransactionStatus::Idle {
+        if self.gone() {
             return Ok(());
         }
         self.client.close_portal(&self.name).await
@@ -406,11 +416,18 @@ impl<'c> Portal<'c> {
         }
     }
 
+    /// Its transaction has ended (the session is idle, or another block
+    /// began since).
+    fn gone(&self) -> bool {
+        let st = self.client.shared.lock();
+        st.tx_status() == TransactionStatus::Idle || st.tx_ends() != self.block
+    }
+
     /// Queues the Execute of the next batch.
     fn submit_fetch(&self) -> Result<Ticket, Error> {
         let mut st = self.client.shared.lock();
         st.check()?;
-        if st.tx_status() == TransactionStatus::Idle {
+        if st.tx_status() == TransactionStatus::Idle || st.tx_ends() != self.block {
             return Err(Error::new(
                 ErrorKind::NotInTransaction,
                 "the portal's transaction has ended (committed or rolled back), and the \
@@ -442,10 +459,10 @@ impl Stream for Portal<'_> {
 
 impl Drop for Portal<'_> {
     fn drop(&mut self) {
-        // Its transaction has ended (nothing to close) when the session
-        // is idle.
-        let gone = self.client.shared.lock().tx_status() == TransactionStatus::Idle;
-        if !self.closed && !gone {
+        // Its transaction has ended (nothing to close, and a portal of
+        // the same name would be another's) when the session is idle or
+        // another block began.
+        if !self.closed && !self.gone() {
             // Queued behind the batch in flight, if any (abandoned next,
             // when `pending` drops).
             self.client.close_portal_later(&self.name);
@@ -494,6 +511,10 @@ pub struct Cursor<'c> {
     quoted: String,
     hold: bool,
     closed: bool,
+    /// The count of transaction blocks ended when declared (see
+    /// [`Portal`]'s): without hold, a different count means the cursor
+    /// ended with its block, and its name may be another cursor's now.
+    block: u64,
 }
 
 impl std::fmt::Debug for Cursor<'_> {
@@ -530,8 +551,14 @@ impl<'c> Cursor<'c> {
             .await
     }
 
+    /// Declared without hold and its transaction has ended.
+    fn gone(&self) -> bool {
+        let st = self.client.shared.lock();
+        !self.hold && (st.tx_status() == TransactionStatus::Idle || st.tx_ends() != self.block)
+    }
+
     async fn run_fetch(&self, sql: &str) -> Result<Vec<Row>, Error> {
-        if !self.hold && self.client.shared.lock().tx_status() == TransactionStatus::Idle {
+        if self.gone() {
             return Err(Error::new(
                 ErrorKind::NotInTransaction,
                 format!(
@@ -549,14 +576,16 @@ impl<'c> Cursor<'c> {
     /// cursor already gone is no error).
     pub async fn close(mut self) -> Result<(), Error> {
         self.closed = true;
+        if self.gone() {
+            return Ok(());
+        }
         self.client.close_portal(&self.name).await
     }
 }
 
 impl Drop for Cursor<'_> {
     fn drop(&mut self) {
-        let gone = !self.hold && self.client.shared.lock().tx_status() == TransactionStatus::Idle;
-        if !self.closed && !gone {
+        if !self.closed && !self.gone() {
             self.client.close_portal_later(&self.name);
         }
     }

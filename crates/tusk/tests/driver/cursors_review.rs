@@ -1,0 +1,323 @@
+//! Adversarial review of portals, cursors and the COPY IN buffer swap,
+//! with `query` (and COPY OUT) as the oracle.
+
+use std::future::Future;
+use std::task::Poll;
+use std::time::Duration;
+
+use tusk::{ErrorKind, Executor, Row};
+
+async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer (connection wedged)"))
+}
+
+/// Polls `f` at most `n` times (yielding between polls), then drops it.
+async fn poll_n<F: Future>(f: F, n: usize) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    for _ in 0..n {
+        if let Poll::Ready(v) = futures_util::poll!(f.as_mut()) {
+            return Some(v);
+        }
+        tokio::task::yield_now().await;
+    }
+    None
+}
+
+fn ids(rows: &[Row]) -> Vec<i64> {
+    rows.iter().map(|r| r.get::<i64>(0)).collect()
+}
+
+async fn numbers(c: &tusk::Connection, n: i64) {
+    c.execute_script("CREATE TABLE t (id int8 PRIMARY KEY, body text)")
+        .await
+        .unwrap();
+    let values: Vec<String> = (1..=n).map(|i| format!("({i}, 'row {i}')")).collect();
+    c.execute_script(&format!("INSERT INTO t VALUES {}", values.join(", ")))
+        .await
+        .unwrap();
+}
+
+const SQL: &str = "SELECT id, body FROM t ORDER BY id";
+
+#[tokio::test]
+async fn next_batch_dropped_at_every_await_point_loses_and_duplicates_nothing() {
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    numbers(&c, 300).await;
+    let oracle = ids(&c.query(SQL, &[]).await.unwrap());
+    let tx = c.transaction().await.unwrap();
+    let mut p = within("open", tx.query_portal(SQL, &[], 7)).await.unwrap();
+    let mut got = Vec::new();
+    let mut k = 0usize;
+    loop {
+        k += 1;
+        match within("batch", poll_n(p.next_batch(), k % 5)).await {
+            Some(Ok(Some(b))) => got.extend(ids(&b)),
+            Some(Ok(None)) => break,
+            Some(Err(e)) => panic!("batch {k}: {e}"),
+            None => {}
+        }
+        // Other queries in between, on the same connection.
+        let one: i32 = within(
+            "between",
+            tx.query_scalar("SELECT $1::int4", &[&(k as i32)]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(one, k as i32);
+    }
+    assert_eq!(got, oracle);
+    drop(p);
+    tx.commit().await.unwrap();
+    let n: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(n, 300);
+}
+
+#[tokio::test]
+async fn portals_and_pipelined_queries_from_concurrent_futures_keep_step() {
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    numbers(&c, 500).await;
+    let oracle = ids(&c.query(SQL, &[]).await.unwrap());
+    let tx = c.transaction().await.unwrap();
+    let read = |fetch: u32| {
+        let tx = &tx;
+        async move {
+            let mut p = tx.query_portal(SQL, &[], fetch).await.unwrap();
+            let mut got = Vec::new();
+            while let Some(b) = p.next_batch().await.unwrap() {
+                got.extend(ids(&b));
+                tokio::task::yield_now().await;
+            }
+            got
+        }
+    };
+    let chatter = async {
+        for i in 0..200i64 {
+            let v: i64 = tx.query_scalar("SELECT $1::int8 * 2", &[&i]).await.unwrap();
+            assert_eq!(v, i * 2);
+        }
+    };
+    let (a, b, c1, ()) = within(
+        "concurrent",
+        futures_util::future::join4(read(1), read(13), read(1_000_000), chatter),
+    )
+    .await;
+    assert_eq!(a, oracle);
+    assert_eq!(b, oracle);
+    assert_eq!(c1, oracle);
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn fetch_size_zero_is_a_typed_error_and_the_transaction_goes_on() {
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    numbers(&c, 10).await;
+    let tx = c.transaction().await.unwrap();
+    let e = within("zero", tx.query_portal(SQL, &[], 0))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conversion, "{e}");
+    let mut p = tx.query_portal(SQL, &[], u32::MAX).await.unwrap();
+    assert_eq!(p.next_batch().await.unwrap().map(|b| b.len()), Some(10));
+    assert!(p.set_fetch_size(0).is_err());
+    assert!(p.next_batch().await.unwrap().is_none());
+    drop(p);
+    tx.commit().await.unwrap();
+}
+
+/// A portal whose transaction ended, read once a NEW transaction block is
+/// open (begun by hand on the connection): the docs say such a portal's
+/// next batch fails with `NotInTransaction`, nothing sent. It must not
+/// send its Execute into the new transaction (the server's 34000 would
+/// abort it).
+#[tokio::test]
+async fn a_stale_portal_does_not_abort_the_next_transaction() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    numbers(&c, 50).await;
+    c.execute("BEGIN", &[]).await.unwrap();
+    let mut p = c.query_portal(SQL, &[], 10).await.unwrap();
+    assert_eq!(p.next_batch().await.unwrap().map(|b| b.len()), Some(10));
+    c.execute("COMMIT", &[]).await.unwrap();
+    c.execute("BEGIN", &[]).await.unwrap();
+    c.execute("INSERT INTO t VALUES (1000, 'new')", &[])
+        .await
+        .unwrap();
+    let e = within("stale batch", p.next_batch()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotInTransaction, "{e}");
+    drop(p);
+    c.execute("COMMIT", &[]).await.unwrap();
+    let n: i64 = c
+        .query_scalar("SELECT count(*) FROM t WHERE id = 1000", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "the new transaction was aborted by the stale portal");
+}
+
+/// A cursor (without hold) whose transaction ended, dropped after a new
+/// transaction declared a cursor of the same name: its Close must not
+/// close the new cursor.
+#[tokio::test]
+async fn a_stale_cursor_dropped_does_not_close_a_new_one_of_the_same_name() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    numbers(&c, 20).await;
+    c.execute("BEGIN", &[]).await.unwrap();
+    let old = c.declare_cursor("c", SQL, &[], false).await.unwrap();
+    c.execute("COMMIT", &[]).await.unwrap();
+    c.execute("BEGIN", &[]).await.unwrap();
+    let mut new = c
+        .declare_cursor(
+            "c",
+            "SELECT id FROM t WHERE id > 10 ORDER BY id",
+            &[],
+            false,
+        )
+        .await
+        .unwrap();
+    drop(old);
+    let rows = within("fetch", new.fetch(100)).await.unwrap();
+    assert_eq!(ids(&rows), (11..=20).collect::<Vec<_>>());
+    drop(new);
+    c.execute("COMMIT", &[]).await.unwrap();
+}
+
+#[tokio::test]
+async fn cursor_names_collide_as_typed_errors_and_cannot_inject() {
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    numbers(&c, 20).await;
+    {
+        let tx = c.transaction().await.unwrap();
+        let evil = "x\" CURSOR FOR SELECT 1; DROP TABLE t; --";
+        let mut cur = tx.declare_cursor(evil, SQL, &[], false).await.unwrap();
+        assert_eq!(cur.fetch(5).await.unwrap().len(), 5);
+        let n: i64 = tx
+            .query_scalar("SELECT count(*) FROM pg_cursors WHERE name = $1", &[&evil])
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        // A cursor named like the driver's own portals.
+        let mut p = tx.query_portal(SQL, &[], 3).await.unwrap();
+        let pname = p.name().to_string();
+        let e = tx
+            .declare_cursor(&pname, SQL, &[], false)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(tusk::SqlState::DUPLICATE_CURSOR), "{e}");
+        // The error failed the transaction: the portal's first batch (read
+        // when it opened) is handed out, the next fetch is the server's error.
+        assert_eq!(p.next_batch().await.unwrap().map(|b| b.len()), Some(3));
+        let e = p.next_batch().await.unwrap_err();
+        assert_eq!(
+            e.code(),
+            Some(tusk::SqlState::IN_FAILED_SQL_TRANSACTION),
+            "{e}"
+        );
+        drop(p);
+        drop(cur);
+        tx.rollback().await.unwrap();
+    }
+    let n: i64 = c.query_scalar("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(n, 20);
+}
+
+/// COPY IN of many small writes, each flushed (so each chunk is swapped
+/// into the connection's emptied buffer), with big writes in between,
+/// against COPY OUT byte for byte.
+#[tokio::test]
+async fn copy_in_small_flushed_writes_round_trip_byte_for_byte() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.execute_script("CREATE TABLE t (id int8, body text)")
+        .await
+        .unwrap();
+    let mut want = Vec::new();
+    for i in 0..3000i64 {
+        let body = if i % 500 == 0 {
+            "y".repeat(70_000 + i as usize)
+        } else {
+            format!("r{}", "z".repeat((i % 37) as usize))
+        };
+        want.extend_from_slice(format!("{i}\t{body}\n").as_bytes());
+    }
+    let mut sink = within("copy_in", c.copy_in("COPY t FROM STDIN"))
+        .await
+        .unwrap();
+    let mut at = 0usize;
+    let mut step = 1usize;
+    while at < want.len() {
+        let n = step.min(want.len() - at);
+        within("write", sink.write(&want[at..at + n]))
+            .await
+            .unwrap();
+        if step % 3 != 0 {
+            within("flush", sink.flush()).await.unwrap();
+        }
+        at += n;
+        step = if step > 90_000 { 1 } else { step * 2 + 1 };
+    }
+    assert_eq!(within("finish", sink.finish()).await.unwrap(), 3000);
+    let mut out = c
+        .copy_out("COPY (SELECT * FROM t ORDER BY id) TO STDOUT")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut out).await {
+        got.extend_from_slice(&chunk.unwrap());
+    }
+    if got != want {
+        let at = got.iter().zip(&want).position(|(a, b)| a != b).unwrap_or(0);
+        let show = |v: &[u8]| {
+            String::from_utf8_lossy(&v[at.saturating_sub(40)..(at + 40).min(v.len())]).into_owned()
+        };
+        panic!(
+            "COPY OUT differs at byte {at} of {} / {}: got {:?}, want {:?}",
+            got.len(),
+            want.len(),
+            show(&got),
+            show(&want)
+        );
+    }
+}
+
+/// A COPY IN cancelled right after a chunk was swapped in: a typed error,
+/// nothing kept, the connection usable.
+#[tokio::test]
+async fn copy_in_cancelled_after_a_swap_keeps_nothing_and_the_connection_lives() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.execute_script("CREATE TABLE t (id int8)").await.unwrap();
+    let token = c.cancel_token();
+    let mut sink = c.copy_in("COPY t FROM STDIN").await.unwrap();
+    sink.write(b"1\n2\n").await.unwrap();
+    sink.flush().await.unwrap();
+    within("cancel", token.cancel()).await.unwrap();
+    let mut err = None;
+    for i in 0..2000 {
+        if let Err(e) = within("write", sink.write(format!("{i}\n").as_bytes())).await {
+            err = Some(e);
+            break;
+        }
+        if let Err(e) = within("flush", sink.flush()).await {
+            err = Some(e);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let e = match err {
+        Some(e) => e,
+        None => within("finish", sink.finish()).await.unwrap_err(),
+    };
+    assert_eq!(e.code(), Some(tusk::SqlState::QUERY_CANCELED), "{e}");
+    let n: i64 = within("after", c.query_scalar("SELECT count(*) FROM t", &[]))
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let one: i32 = c.query_scalar("SELECT 1", &[]).await.unwrap();
+    assert_eq!(one, 1);
+}
