@@ -321,3 +321,147 @@ async fn copy_in_cancelled_after_a_swap_keeps_nothing_and_the_connection_lives()
     let one: i32 = c.query_scalar("SELECT 1", &[]).await.unwrap();
     assert_eq!(one, 1);
 }
+
+/// The portal's statement evicted from the cache (and closed on the
+/// server) between batches: the portal reads on, the same rows.
+#[tokio::test]
+async fn a_portal_reads_on_when_its_statement_is_evicted_between_batches() {
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    numbers(&c, 200).await;
+    let oracle = ids(&c.query(SQL, &[]).await.unwrap());
+    let tx = c.transaction().await.unwrap();
+    let mut p = tx.query_portal(SQL, &[], 50).await.unwrap();
+    let mut got = ids(&p.next_batch().await.unwrap().unwrap());
+    for i in 0..600i64 {
+        let sql = format!("SELECT {i}::int8 + $1");
+        let v: i64 = tx.query_scalar(&sql, &[&1i64]).await.unwrap();
+        assert_eq!(v, i + 1);
+    }
+    while let Some(b) = within("batch", p.next_batch()).await.unwrap() {
+        got.extend(ids(&b));
+    }
+    assert_eq!(got, oracle);
+    drop(p);
+    tx.commit().await.unwrap();
+}
+
+/// A cached statement made stale by another session's DDL, opened as a
+/// portal (always in a transaction): a typed error or the rows, but the
+/// statement never runs twice.
+#[tokio::test]
+async fn a_portal_over_a_stale_cached_statement_never_runs_it_twice() {
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    let other = crate::conn(&db).await;
+    c.execute_script("CREATE TABLE w (id int8); CREATE TABLE n (k int8)")
+        .await
+        .unwrap();
+    let sql = "INSERT INTO w SELECT k FROM n RETURNING *";
+    c.execute_script("INSERT INTO n SELECT 1").await.unwrap();
+    assert_eq!(c.query(sql, &[]).await.unwrap().len(), 1);
+    other
+        .execute_script("ALTER TABLE w ADD COLUMN extra text DEFAULT 'x'")
+        .await
+        .unwrap();
+    let tx = c.transaction().await.unwrap();
+    let ran = match within("open", tx.query_portal(sql, &[], 1)).await {
+        Ok(mut p) => {
+            let rows = p.next_batch().await.unwrap().unwrap();
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].len(), 2, "the new result type");
+            assert!(p.next_batch().await.unwrap().is_none());
+            drop(p);
+            tx.commit().await.unwrap();
+            true
+        }
+        Err(e) => {
+            assert_eq!(e.code(), Some(tusk::SqlState::FEATURE_NOT_SUPPORTED), "{e}");
+            tx.rollback().await.unwrap();
+            false
+        }
+    };
+    eprintln!("stale cached statement as a portal: ran = {ran}");
+    let n: i64 = c.query_scalar("SELECT count(*) FROM w", &[]).await.unwrap();
+    assert_eq!(n, if ran { 2 } else { 1 }, "ran {ran}");
+    // Healed for the next one.
+    let tx = c.transaction().await.unwrap();
+    let p = tx.query_portal(sql, &[], 1).await.unwrap();
+    assert_eq!(p.collect_all().await.unwrap()[0].len(), 2);
+    tx.commit().await.unwrap();
+}
+
+/// A portal read in small batches while notifications pour in (read by
+/// another task) and other futures pipeline queries on the same
+/// transaction: every notification, every row, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_with_notifications_and_pipelined_queries_keeps_everything() {
+    use futures_util::StreamExt;
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    let sender = crate::conn(&db).await;
+    numbers(&c, 400).await;
+    let oracle = ids(&c.query(SQL, &[]).await.unwrap());
+    c.execute_script("LISTEN jobs").await.unwrap();
+    let stream = c.notifications();
+    let task = tokio::spawn(async move {
+        stream
+            .take(500)
+            .map(|n| n.unwrap().payload)
+            .collect::<Vec<_>>()
+            .await
+    });
+    let send = tokio::spawn(async move {
+        for i in 0..50 {
+            sender
+                .execute_script(&format!(
+                    "SELECT pg_notify('jobs', g::text) FROM generate_series({}, {}) g",
+                    i * 10,
+                    i * 10 + 9
+                ))
+                .await
+                .unwrap();
+            tokio::task::yield_now().await;
+        }
+    });
+    let tx = c.transaction().await.unwrap();
+    let read = async {
+        let mut p = tx.query_portal(SQL, &[], 3).await.unwrap();
+        let mut got = Vec::new();
+        let mut k = 0;
+        loop {
+            k += 1;
+            match poll_n(p.next_batch(), k % 4).await {
+                Some(r) => match r.unwrap() {
+                    Some(b) => got.extend(ids(&b)),
+                    None => break,
+                },
+                None => tokio::task::yield_now().await,
+            }
+        }
+        got
+    };
+    let chatter = async {
+        for i in 0..300i64 {
+            let v: i64 = tx.query_scalar("SELECT $1::int8 + 1", &[&i]).await.unwrap();
+            assert_eq!(v, i + 1);
+        }
+    };
+    let (got, ()) = within("portal", futures_util::future::join(read, chatter)).await;
+    assert_eq!(got, oracle);
+    tx.commit().await.unwrap();
+    within("send", send).await.unwrap();
+    // Notifications are delivered when the connection reads: keep it reading.
+    let pump = async {
+        loop {
+            c.query_scalar::<i32>("SELECT 1", &[]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let payloads = tokio::select! {
+        r = within("notifications", task) => r.unwrap(),
+        () = pump => unreachable!(),
+    };
+    let want: Vec<String> = (0..500).map(|i: i32| i.to_string()).collect();
+    assert_eq!(payloads, want);
+}
