@@ -465,3 +465,62 @@ async fn a_portal_with_notifications_and_pipelined_queries_keeps_everything() {
     let want: Vec<String> = (0..500).map(|i: i32| i.to_string()).collect();
     assert_eq!(payloads, want);
 }
+
+/// COPY IN chunks swapped in while other futures queue queries behind
+/// the COPY on the same connection; then a second COPY dropped midway
+/// (CopyFail after a swapped chunk): every byte of the first in place,
+/// nothing of the second, every query answered.
+#[tokio::test]
+async fn copy_in_swaps_with_queries_queued_behind_and_a_dropped_copy() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    c.execute_script("CREATE TABLE t (id int8, body text)")
+        .await
+        .unwrap();
+    let mut want = Vec::new();
+    for i in 0..20_000i64 {
+        want.extend_from_slice(
+            format!("{i}\tbody {i} {}\n", "q".repeat((i % 13) as usize)).as_bytes(),
+        );
+    }
+    let copy = async {
+        let mut sink = c.copy_in("COPY t FROM STDIN").await.unwrap();
+        for (k, part) in want.chunks(977).enumerate() {
+            sink.write(part).await.unwrap();
+            if k % 2 == 0 {
+                sink.flush().await.unwrap();
+            }
+            tokio::task::yield_now().await;
+        }
+        sink.finish().await.unwrap()
+    };
+    let chatter = async {
+        for i in 0..100i64 {
+            let v: i64 = c.query_scalar("SELECT $1::int8 * 3", &[&i]).await.unwrap();
+            assert_eq!(v, i * 3);
+        }
+    };
+    let (n, ()) = within("copy + queries", futures_util::future::join(copy, chatter)).await;
+    assert_eq!(n, 20_000);
+    {
+        let mut sink = c.copy_in("COPY t FROM STDIN").await.unwrap();
+        sink.write(b"-1\tgone\n").await.unwrap();
+        sink.flush().await.unwrap();
+        sink.write(b"-2\tgone\n").await.unwrap();
+        sink.flush().await.unwrap();
+    }
+    let mut out = c
+        .copy_out("COPY (SELECT * FROM t ORDER BY id) TO STDOUT")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut out).await {
+        got.extend_from_slice(&chunk.unwrap());
+    }
+    assert!(
+        got == want,
+        "COPY OUT differs ({} vs {} bytes)",
+        got.len(),
+        want.len()
+    );
+}
