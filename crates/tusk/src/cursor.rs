@@ -86,13 +86,15 @@ impl Client {
         fetch_size: u32,
     ) -> Result<Portal<'c>, Error> {
         let limit = batch_limit(fetch_size, "fetch_size")?;
-        let name = {
+        // The block it lives in is the one open now (one ending before
+        // its answer takes the portal with it).
+        let (name, block) = {
             let mut st = self.shared.lock();
             st.check()?;
             if st.tx_status() == TransactionStatus::Idle {
                 return Err(not_in_transaction("a portal"));
             }
-            st.new_statement_name("tusk_portal")
+            (st.new_statement_name("tusk_portal"), st.tx_ends())
         };
         // From here on the portal may exist on the server: if this future
         // is dropped, the portal's drop closes it.
@@ -106,7 +108,7 @@ impl Client {
             done: true,
             closed: false,
             tag: None,
-            block: 0,
+            block,
         };
         let q = Query {
             portal: Some((&portal.name, limit)),
@@ -123,9 +125,6 @@ impl Client {
             // A COMMIT or ROLLBACK ran ahead of it: the portal is gone.
             return Err(not_in_transaction("a portal"));
         }
-        // The block the portal lives in (the count after its answer: a
-        // block that ended since took the portal with it).
-        portal.block = self.shared.lock().tx_ends();
         portal.desc = resp
             .rows
             .front()
@@ -146,9 +145,13 @@ impl Client {
         hold: bool,
     ) -> Result<Cursor<'c>, Error> {
         check_name(name)?;
-        if !hold && self.shared.lock().tx_status() == TransactionStatus::Idle {
-            return Err(not_in_transaction("a cursor declared without WITH HOLD"));
-        }
+        let block = {
+            let st = self.shared.lock();
+            if !hold && st.tx_status() == TransactionStatus::Idle {
+                return Err(not_in_transaction("a cursor declared without WITH HOLD"));
+            }
+            st.tx_ends()
+        };
         let quoted = quote_ident(name);
         let declare = format!(
             "DECLARE {quoted} NO SCROLL CURSOR {} FOR {sql}",
@@ -157,7 +160,6 @@ impl Client {
         // Uncached: the text names this very cursor.
         self.execute(&Query::new(&declare).uncached(), params)
             .await?;
-        let block = self.shared.lock().tx_ends();
         Ok(Cursor {
             client: self,
             name: name.to_string(),
@@ -241,7 +243,8 @@ fn quote_ident(name: &str) -> String {
 /// Several portals may be open at once in one transaction, and read in
 /// turns; other queries run between batches. The portal ends with its
 /// transaction: after a commit or rollback, asking for another batch fails
-/// with [`ErrorKind::NotInTransaction`] (nothing is sent). A batch that
+/// with [`ErrorKind::NotInTransaction`] (nothing is sent), also once another
+/// block was begun by hand. A batch that
 /// fails (an error the server raises midway) ends the portal, and, as any
 /// error does, fails its transaction.
 ///

@@ -524,3 +524,29 @@ async fn copy_in_swaps_with_queries_queued_behind_and_a_dropped_copy() {
         want.len()
     );
 }
+
+/// A `query_portal` future dropped midway, in a connection's second
+/// transaction (a block has ended before): the portal it may have opened
+/// is closed all the same.
+#[tokio::test]
+async fn an_opening_dropped_midway_in_a_later_transaction_closes_its_portal() {
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    numbers(&c, 100).await;
+    c.transaction().await.unwrap().commit().await.unwrap();
+    let tx = c.transaction().await.unwrap();
+    for k in 1..6 {
+        let _ = poll_n(tx.query_portal(SQL, &[], 10), k).await;
+        let n: i64 = within(
+            "count",
+            tx.query_scalar(
+                "SELECT count(*) FROM pg_cursors WHERE name LIKE 'tusk_portal%'",
+                &[],
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(n, 0, "polled {k} times: a portal left open");
+    }
+    tx.commit().await.unwrap();
+}
