@@ -50,23 +50,25 @@ async fn next_batch_dropped_at_every_await_point_loses_and_duplicates_nothing() 
     let tx = c.transaction().await.unwrap();
     let mut p = within("open", tx.query_portal(SQL, &[], 7)).await.unwrap();
     let mut got = Vec::new();
-    let mut k = 0usize;
+    let mut k = 0i32;
     loop {
         k += 1;
-        match within("batch", poll_n(p.next_batch(), k % 5)).await {
+        match within(
+            "batch",
+            poll_n(p.next_batch(), usize::try_from(k % 5).unwrap()),
+        )
+        .await
+        {
             Some(Ok(Some(b))) => got.extend(ids(&b)),
             Some(Ok(None)) => break,
             Some(Err(e)) => panic!("batch {k}: {e}"),
             None => {}
         }
         // Other queries in between, on the same connection.
-        let one: i32 = within(
-            "between",
-            tx.query_scalar("SELECT $1::int4", &[&(k as i32)]),
-        )
-        .await
-        .unwrap();
-        assert_eq!(one, k as i32);
+        let one: i32 = within("between", tx.query_scalar("SELECT $1::int4", &[&k]))
+            .await
+            .unwrap();
+        assert_eq!(one, k);
     }
     assert_eq!(got, oracle);
     drop(p);
@@ -239,9 +241,9 @@ async fn copy_in_small_flushed_writes_round_trip_byte_for_byte() {
     let mut want = Vec::new();
     for i in 0..3000i64 {
         let body = if i % 500 == 0 {
-            "y".repeat(70_000 + i as usize)
+            "y".repeat(70_000 + usize::try_from(i).unwrap())
         } else {
-            format!("r{}", "z".repeat((i % 37) as usize))
+            format!("r{}", "z".repeat(usize::try_from(i % 37).unwrap()))
         };
         want.extend_from_slice(format!("{i}\t{body}\n").as_bytes());
     }
@@ -255,7 +257,7 @@ async fn copy_in_small_flushed_writes_round_trip_byte_for_byte() {
         within("write", sink.write(&want[at..at + n]))
             .await
             .unwrap();
-        if step % 3 != 0 {
+        if !step.is_multiple_of(3) {
             within("flush", sink.flush()).await.unwrap();
         }
         at += n;
@@ -480,14 +482,18 @@ async fn copy_in_swaps_with_queries_queued_behind_and_a_dropped_copy() {
     let mut want = Vec::new();
     for i in 0..20_000i64 {
         want.extend_from_slice(
-            format!("{i}\tbody {i} {}\n", "q".repeat((i % 13) as usize)).as_bytes(),
+            format!(
+                "{i}\tbody {i} {}\n",
+                "q".repeat(usize::try_from(i % 13).unwrap())
+            )
+            .as_bytes(),
         );
     }
     let copy = async {
         let mut sink = c.copy_in("COPY t FROM STDIN").await.unwrap();
         for (k, part) in want.chunks(977).enumerate() {
             sink.write(part).await.unwrap();
-            if k % 2 == 0 {
+            if k.is_multiple_of(2) {
                 sink.flush().await.unwrap();
             }
             tokio::task::yield_now().await;
