@@ -577,3 +577,30 @@ async fn a_declare_dropped_midway_leaves_no_held_cursor() {
         assert_eq!(n, 0, "polled {k} times: the held cursor was left open");
     }
 }
+
+/// `close()` with a batch in flight (its future dropped), then more
+/// queries and another portal: in step, the portal gone on the server.
+#[tokio::test]
+async fn close_with_a_batch_in_flight_keeps_the_connection_in_step() {
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    numbers(&c, 100).await;
+    let oracle = ids(&c.query(SQL, &[]).await.unwrap());
+    let tx = c.transaction().await.unwrap();
+    let mut p = tx.query_portal(SQL, &[], 10).await.unwrap();
+    p.next_batch().await.unwrap();
+    let _ = poll_n(p.next_batch(), 1).await;
+    within("close", p.close()).await.unwrap();
+    let v: i32 = within("after", tx.query_scalar("SELECT 7", &[]))
+        .await
+        .unwrap();
+    assert_eq!(v, 7);
+    let all = within(
+        "again",
+        tx.query_portal(SQL, &[], 9).await.unwrap().collect_all(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&all), oracle);
+    tx.commit().await.unwrap();
+}
