@@ -86,13 +86,15 @@ impl Client {
         fetch_size: u32,
     ) -> Result<Portal<'c>, Error> {
         let limit = batch_limit(fetch_size, "fetch_size")?;
-        let name = {
+        // The block it lives in is the one open now (one ending before
+        // its answer takes the portal with it).
+        let (name, block) = {
             let mut st = self.shared.lock();
             st.check()?;
             if st.tx_status() == TransactionStatus::Idle {
                 return Err(not_in_transaction("a portal"));
             }
-            st.new_statement_name("tusk_portal")
+            (st.new_statement_name("tusk_portal"), st.tx_ends())
         };
         // From here on the portal may exist on the server: if this future
         // is dropped, the portal's drop closes it.
@@ -106,6 +108,7 @@ impl Client {
             done: true,
             closed: false,
             tag: None,
+            block,
         };
         let q = Query {
             portal: Some((&portal.name, limit)),
@@ -142,9 +145,13 @@ impl Client {
         hold: bool,
     ) -> Result<Cursor<'c>, Error> {
         check_name(name)?;
-        if !hold && self.shared.lock().tx_status() == TransactionStatus::Idle {
-            return Err(not_in_transaction("a cursor declared without WITH HOLD"));
-        }
+        let block = {
+            let st = self.shared.lock();
+            if !hold && st.tx_status() == TransactionStatus::Idle {
+                return Err(not_in_transaction("a cursor declared without WITH HOLD"));
+            }
+            st.tx_ends()
+        };
         let quoted = quote_ident(name);
         let declare = format!(
             "DECLARE {quoted} NO SCROLL CURSOR {} FOR {sql}",
@@ -159,6 +166,7 @@ impl Client {
             quoted,
             hold,
             closed: false,
+            block,
         })
     }
 
@@ -235,7 +243,8 @@ fn quote_ident(name: &str) -> String {
 /// Several portals may be open at once in one transaction, and read in
 /// turns; other queries run between batches. The portal ends with its
 /// transaction: after a commit or rollback, asking for another batch fails
-/// with [`ErrorKind::NotInTransaction`] (nothing is sent). A batch that
+/// with [`ErrorKind::NotInTransaction`] (nothing is sent), also once another
+/// block was begun by hand. A batch that
 /// fails (an error the server raises midway) ends the portal, and, as any
 /// error does, fails its transaction.
 ///
@@ -274,6 +283,10 @@ pub struct Portal<'c> {
     /// Closed by [`Portal::close`]: nothing to do when dropped.
     closed: bool,
     tag: Option<String>,
+    /// The count of transaction blocks ended when it opened: a
+    /// different count now means its transaction ended (and the portal
+    /// with it), even if another block is open now.
+    block: u64,
 }
 
 impl std::fmt::Debug for Portal<'_> {
@@ -359,7 +372,7 @@ impl<'c> Portal<'c> {
         self.closed = true;
         // A batch in flight is abandoned: read and dropped.
         self.pending = None;
-        if self.client.shared.lock().tx_status() == TransactionStatus::Idle {
+        if self.gone() {
             return Ok(());
         }
         self.client.close_portal(&self.name).await
@@ -406,11 +419,18 @@ impl<'c> Portal<'c> {
         }
     }
 
+    /// Its transaction has ended (the session is idle, or another block
+    /// began since).
+    fn gone(&self) -> bool {
+        let st = self.client.shared.lock();
+        st.tx_status() == TransactionStatus::Idle || st.tx_ends() != self.block
+    }
+
     /// Queues the Execute of the next batch.
     fn submit_fetch(&self) -> Result<Ticket, Error> {
         let mut st = self.client.shared.lock();
         st.check()?;
-        if st.tx_status() == TransactionStatus::Idle {
+        if st.tx_status() == TransactionStatus::Idle || st.tx_ends() != self.block {
             return Err(Error::new(
                 ErrorKind::NotInTransaction,
                 "the portal's transaction has ended (committed or rolled back), and the \
@@ -442,10 +462,10 @@ impl Stream for Portal<'_> {
 
 impl Drop for Portal<'_> {
     fn drop(&mut self) {
-        // Its transaction has ended (nothing to close) when the session
-        // is idle.
-        let gone = self.client.shared.lock().tx_status() == TransactionStatus::Idle;
-        if !self.closed && !gone {
+        // Its transaction has ended (nothing to close, and a portal of
+        // the same name would be another's) when the session is idle or
+        // another block began.
+        if !self.closed && !self.gone() {
             // Queued behind the batch in flight, if any (abandoned next,
             // when `pending` drops).
             self.client.close_portal_later(&self.name);
@@ -494,6 +514,10 @@ pub struct Cursor<'c> {
     quoted: String,
     hold: bool,
     closed: bool,
+    /// The count of transaction blocks ended when declared (see
+    /// [`Portal`]'s): without hold, a different count means the cursor
+    /// ended with its block, and its name may be another cursor's now.
+    block: u64,
 }
 
 impl std::fmt::Debug for Cursor<'_> {
@@ -530,8 +554,14 @@ impl<'c> Cursor<'c> {
             .await
     }
 
+    /// Declared without hold and its transaction has ended.
+    fn gone(&self) -> bool {
+        let st = self.client.shared.lock();
+        !self.hold && (st.tx_status() == TransactionStatus::Idle || st.tx_ends() != self.block)
+    }
+
     async fn run_fetch(&self, sql: &str) -> Result<Vec<Row>, Error> {
-        if !self.hold && self.client.shared.lock().tx_status() == TransactionStatus::Idle {
+        if self.gone() {
             return Err(Error::new(
                 ErrorKind::NotInTransaction,
                 format!(
@@ -549,14 +579,16 @@ impl<'c> Cursor<'c> {
     /// cursor already gone is no error).
     pub async fn close(mut self) -> Result<(), Error> {
         self.closed = true;
+        if self.gone() {
+            return Ok(());
+        }
         self.client.close_portal(&self.name).await
     }
 }
 
 impl Drop for Cursor<'_> {
     fn drop(&mut self) {
-        let gone = !self.hold && self.client.shared.lock().tx_status() == TransactionStatus::Idle;
-        if !self.closed && !gone {
+        if !self.closed && !self.gone() {
             self.client.close_portal_later(&self.name);
         }
     }

@@ -4,6 +4,7 @@ mod copy;
 mod core;
 mod crossing;
 mod cursors;
+mod cursors_review;
 mod handover;
 mod hostile;
 mod hot;

@@ -15,6 +15,10 @@ pub(crate) struct ServerSession {
     cancel_epoch: u64,
     /// ReadyForQuery messages received (diagnostics).
     readies: u64,
+    /// Transaction blocks seen ending (a ReadyForQuery saying idle after
+    /// one that did not): what a portal or cursor of a block compares to
+    /// tell its own block from a later one.
+    tx_ends: u64,
 }
 
 impl ServerSession {
@@ -25,6 +29,7 @@ impl ServerSession {
             pooler_mode,
             cancel_epoch: 0,
             readies: 0,
+            tx_ends: 0,
         }
     }
 
@@ -42,6 +47,9 @@ impl ServerSession {
                 char::from(status)
             ))
         })?;
+        if s == TransactionStatus::Idle && self.tx_status != TransactionStatus::Idle {
+            self.tx_ends += 1;
+        }
         self.tx_status = s;
         if counted {
             self.readies += 1;
@@ -68,6 +76,11 @@ impl ServerSession {
     /// Cancel tokens made so far cancel nothing from now on.
     pub(super) fn revoke_cancel_tokens(&mut self) {
         self.cancel_epoch += 1;
+    }
+
+    /// Transaction blocks seen ending so far.
+    pub(super) fn tx_ends(&self) -> u64 {
+        self.tx_ends
     }
 
     pub(super) fn readies(&self) -> u64 {

@@ -161,6 +161,13 @@ impl Engine {
         self.session.tx_status()
     }
 
+    /// Transaction blocks seen ending so far: a portal or cursor that
+    /// lives in a block compares it with the count when it was made (a
+    /// block begun since has the same status, but not its portals).
+    pub(crate) fn tx_ends(&self) -> u64 {
+        self.session.tx_ends()
+    }
+
     /// A run-time parameter the server reported.
     pub(crate) fn parameter(&self, name: &str) -> Option<String> {
         self.session.param(name).map(str::to_string)

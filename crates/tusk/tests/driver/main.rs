@@ -12,6 +12,7 @@ mod copy;
 mod copy_api;
 mod copy_kind;
 mod cursors;
+mod cursors_review;
 mod faults;
 mod formats;
 mod from_row;
