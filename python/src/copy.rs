@@ -590,15 +590,31 @@ impl Enc {
             Enc::Int8 => out.put_i64(int_in::<i64>(v, "int8")?),
             Enc::Oid => out.put_u32(int_in::<u32>(v, "oid")?),
             Enc::Float4 => {
+                let f = float(v)?;
                 #[allow(clippy::cast_possible_truncation)]
-                out.put_f32(float(v)? as f32);
+                let g = f as f32;
+                // As the server's float8-to-float4 cast (what INSERT does):
+                // out of range is an error, not infinity or zero.
+                if g.is_infinite() && f.is_finite() {
+                    return Err(interface(format!(
+                        "{f} is out of range for float4: overflow"
+                    )));
+                }
+                if g == 0.0 && f != 0.0 {
+                    return Err(interface(format!(
+                        "{f} is out of range for float4: underflow"
+                    )));
+                }
+                out.put_f32(g);
             }
             Enc::Float8 => out.put_f64(float(v)?),
             Enc::Numeric => {
-                let text = if v.is_instance_of::<PyInt>()
-                    || v.is_instance_of::<PyFloat>()
-                    || v.is_instance(pytypes::decimal(py)?)?
-                {
+                let text = if v.is_instance_of::<PyFloat>() {
+                    // As INSERT stores a float (float8 cast to numeric by
+                    // the server: 15 significant digits).
+                    v.call_method1(pyo3::intern!(py, "__format__"), (".15g",))?
+                        .cast_into::<PyString>()?
+                } else if v.is_instance_of::<PyInt>() || v.is_instance(pytypes::decimal(py)?)? {
                     v.str()?
                 } else {
                     return Err(wrong(v, "numeric (int, float or Decimal)"));
@@ -982,6 +998,35 @@ impl Columns {
 /// The binary COPY signature, flags and header extension length.
 const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
+/// The columns a COPY without a column list takes, in order: all but the
+/// dropped and the generated ones.
+async fn copyable_columns(
+    conn: &tusk::Connection,
+    schema_name: Option<&str>,
+    table: &str,
+) -> PyResult<Vec<String>> {
+    use tusk::Executor;
+    let mut target = String::new();
+    if let Some(s) = schema_name {
+        target.push_str(&quote_ident(s));
+        target.push('.');
+    }
+    target.push_str(&quote_ident(table));
+    let sql = format!(
+        "SELECT attname::text FROM pg_catalog.pg_attribute WHERE attrelid = {}::pg_catalog.regclass \
+         AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+        quote_literal(&target)
+    );
+    let rows = conn.query(sql.as_str(), &[]).await.map_err(to_py)?;
+    let names: Vec<String> = rows.iter().map(|r| r.get::<String>(0)).collect();
+    if names.is_empty() {
+        return Err(interface(format!(
+            "table {target} has no columns to copy into"
+        )));
+    }
+    Ok(names)
+}
+
 /// Runs `copy_records_to_table`: the column types looked up once (a
 /// `SELECT cols FROM table LIMIT 0` described by the server), then the
 /// records encoded in batches with the GIL and sent in the binary format.
@@ -994,6 +1039,14 @@ pub async fn copy_records(
     aio: bool,
 ) -> PyResult<u64> {
     use tusk::Prepare;
+    let hold = core::dedicated(&t).await.map_err(to_py)?;
+    let conn = conn_of(&hold).map_err(to_py)?;
+    let columns = match columns {
+        Some(c) => Some(c),
+        // COPY without a column list leaves generated columns to the
+        // server, but `SELECT *` has them: name the others.
+        None => Some(copyable_columns(conn, schema_name.as_deref(), &table).await?),
+    };
     let opts = CopyOptions {
         format: Some("binary".into()),
         columns: columns.clone(),
@@ -1016,8 +1069,6 @@ pub async fn copy_records(
     };
     let intro = format!("SELECT {select} FROM {target} LIMIT 0");
 
-    let hold = core::dedicated(&t).await.map_err(to_py)?;
-    let conn = conn_of(&hold).map_err(to_py)?;
     let stmt = conn.prepare(&intro).await.map_err(to_py)?;
     let mut encs = Vec::new();
     let mut names = Vec::new();
