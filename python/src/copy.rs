@@ -397,7 +397,29 @@ fn next_of<'py>(it: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
 pub async fn copy_in(t: Target, sql: String, mut src: Source, aio: bool) -> PyResult<u64> {
     let hold = core::dedicated(&t).await.map_err(to_py)?;
     let conn = conn_of(&hold).map_err(to_py)?;
-    let mut sink = conn.copy_in(&sql).await.map_err(to_py)?;
+    settled(conn, copy_in_on(conn, &sql, &mut src, aio).await).await
+}
+
+/// `r`, once the connection has nothing in flight: a COPY abandoned on
+/// our side (the source raised, a value could not be encoded, the output
+/// file failed) leaves its CopyFail (or the rest of a COPY TO's data)
+/// queued, and the server would hold the COPY open, with its locks and
+/// transaction, until the connection is next used.
+async fn settled<T>(conn: &tusk::Connection, r: PyResult<T>) -> PyResult<T> {
+    if r.is_err() {
+        // The caller gets the first error; a lost connection shows later.
+        let _ = conn.wait_idle().await;
+    }
+    r
+}
+
+async fn copy_in_on(
+    conn: &tusk::Connection,
+    sql: &str,
+    src: &mut Source,
+    aio: bool,
+) -> PyResult<u64> {
+    let mut sink = conn.copy_in(sql).await.map_err(to_py)?;
     let mut buf: Vec<u8> = Vec::with_capacity(BATCH + 64 * 1024);
     loop {
         let mut step = Python::attach(|py| src.fill(py, &mut buf, aio))?;
@@ -457,7 +479,16 @@ async fn gather(
 pub async fn copy_out_into(t: Target, sql: String, output: Output, aio: bool) -> PyResult<u64> {
     let hold = core::dedicated(&t).await.map_err(to_py)?;
     let conn = conn_of(&hold).map_err(to_py)?;
-    let mut out = conn.copy_out(&sql).await.map_err(to_py)?;
+    settled(conn, copy_out_on(conn, &sql, &output, aio).await).await
+}
+
+async fn copy_out_on(
+    conn: &tusk::Connection,
+    sql: &str,
+    output: &Output,
+    aio: bool,
+) -> PyResult<u64> {
+    let mut out = conn.copy_out(sql).await.map_err(to_py)?;
     while let Some(buf) = gather(&mut out, BATCH).await.map_err(to_py)? {
         let r = Python::attach(|py| -> PyResult<Option<Py<PyAny>>> {
             let r = output
@@ -744,8 +775,12 @@ fn wrong(v: &Bound<'_, PyAny>, want: &str) -> PyErr {
 }
 
 /// An integer: an `int`, or any object with `__index__` (numpy's
-/// integers); a float is refused rather than truncated.
+/// integers); a float is refused rather than truncated, a bool as INSERT
+/// refuses it (a boolean is not an integer to the server).
 fn int_in<T: TryFrom<i64>>(v: &Bound<'_, PyAny>, ty: &str) -> PyResult<T> {
+    if v.is_instance_of::<PyBool>() {
+        return Err(wrong(v, ty));
+    }
     if !v.is_instance_of::<PyInt>()
         && (v.is_instance_of::<PyFloat>() || !v.hasattr(pyo3::intern!(v.py(), "__index__"))?)
     {
@@ -1086,13 +1121,23 @@ pub async fn copy_records(
     drop(stmt);
     let count = i16::try_from(encs.len()).map_err(|_| interface("too many columns"))?;
     let cols = Columns { encs, names, count };
+    let r = send_records(conn, &copy_sql, &cols, &mut records, aio).await;
+    settled(conn, r).await
+}
 
-    let mut sink = conn.copy_in(&copy_sql).await.map_err(to_py)?;
+async fn send_records(
+    conn: &tusk::Connection,
+    copy_sql: &str,
+    cols: &Columns,
+    records: &mut Records,
+    aio: bool,
+) -> PyResult<u64> {
+    let mut sink = conn.copy_in(copy_sql).await.map_err(to_py)?;
     let mut buf: Vec<u8> = Vec::with_capacity(BATCH + 64 * 1024);
     buf.extend_from_slice(BINARY_HEADER);
     let mut n: u64 = 0;
     loop {
-        let end = match &mut records {
+        let end = match records {
             Records::Iter(it) => Python::attach(|py| -> PyResult<bool> {
                 let mut it = it.bind(py).cast::<pyo3::types::PyIterator>()?.clone();
                 while buf.len() < BATCH {
@@ -1133,7 +1178,7 @@ pub async fn copy_records(
         if buf.len() >= BATCH || end {
             sink.write(&buf).await.map_err(to_py)?;
             buf.clear();
-            if aio && !end && matches!(records, Records::Iter(_)) {
+            if aio && !end && matches!(*records, Records::Iter(_)) {
                 yield_to_loop().await;
             }
         }

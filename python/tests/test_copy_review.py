@@ -395,3 +395,119 @@ def test_sync_copies_from_threads_on_one_pool(url: str) -> None:
         assert pool.fetchval("SELECT count(*) FROM t") == 8 * 5 * 300
     finally:
         pool.close()
+
+
+async def test_odd_python_values(conn: tusk.Connection) -> None:
+    await same_as_insert(conn, "int4", [True, 3])
+    await conn.execute("DROP TABLE ins, cp")
+    await same_as_insert(conn, "float8", [10**400, Decimal("1.5"), 7])
+    await conn.execute("DROP TABLE ins, cp")
+    await same_as_insert(conn, "text", ["\ud800"])
+    await conn.execute("DROP TABLE ins, cp")
+    await same_as_insert(conn, "jsonb", [{"a": float("nan")}, '{"a": 1}', {"k": [1, "x"]}])
+    # (A list is an array parameter to INSERT; to copy_records_to_table,
+    # whose column type is known, JSON.)
+    await conn.execute("TRUNCATE cp")
+    assert await conn.copy_records_to_table("cp", [([1, "x"],)]) == 1
+    assert await conn.fetchval("SELECT v::text FROM cp") == '[1, "x"]'
+    await conn.execute("CREATE TABLE i (v int4)")
+    with pytest.raises(tusk.PgInterfaceError, match="got a value of type bool"):
+        await conn.copy_records_to_table("i", [(True,)])
+
+
+async def test_concurrent_copies_on_one_connection(conn: tusk.Connection) -> None:
+    await conn.execute("CREATE TABLE t (id int, who text)")
+
+    async def src(who: str) -> AsyncIterator[bytes]:
+        for i in range(200):
+            yield f"{i}\t{who}\n".encode()
+            await asyncio.sleep(0)
+
+    got = await asyncio.wait_for(
+        asyncio.gather(
+            conn.copy_in("t", src("a")),
+            conn.copy_in("t", src("b")),
+            conn.copy_records_to_table("t", [(i, "c") for i in range(200)]),
+            conn.fetchval("SELECT 1"),
+            conn.copy_out("SELECT 1", io.BytesIO()),
+        ),
+        60,
+    )
+    assert list(got[:4]) == [200, 200, 200, 1]
+    rows = await conn.fetch("SELECT who, count(*) FROM t GROUP BY who ORDER BY who")
+    assert [tuple(r) for r in rows] == [("a", 200), ("b", 200), ("c", 200)]
+
+
+def test_sync_copies_from_threads_on_one_connection(url: str) -> None:
+    conn = tusk.connect_sync(url)
+    try:
+        conn.execute("CREATE TABLE t (id int, who text)")
+        errors: list[BaseException] = []
+
+        def work(k: int) -> None:
+            try:
+                for _ in range(5):
+                    assert conn.copy_records_to_table("t", [(k, "r")] * 100) == 100
+                    assert conn.copy_in("t", f"{k}\ti\n".encode() * 100) == 100
+                    assert conn.fetchval("SELECT 1") == 1
+            except BaseException as e:  # noqa: BLE001
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads)
+        assert errors == []
+        assert conn.fetchval("SELECT count(*) FROM t") == 4 * 5 * 200
+    finally:
+        conn.close()
+
+
+async def test_a_failed_copy_does_not_keep_the_table_locked(conn: tusk.Connection, url: str) -> None:
+    # A COPY that fails on our side (a value that cannot be encoded, a
+    # source that raises) must be over on the server when the call
+    # raises: not left open (with its lock and transaction) until the
+    # connection is next used.
+    await conn.execute("CREATE TABLE t (v int4)")
+    other = await tusk.connect(url)
+    try:
+        await other.execute("SET lock_timeout = '3s'")
+        with pytest.raises(tusk.PgInterfaceError):
+            await conn.copy_records_to_table("t", [(1,), ("x",)])
+        await other.execute("TRUNCATE t")
+
+        def bad() -> Iterator[bytes]:
+            yield b"1\n"
+            raise Boom()
+
+        with pytest.raises(Boom):
+            await conn.copy_in("t", bad())
+        await other.execute("TRUNCATE t")
+
+        class Bad:
+            def write(self, b: bytes) -> int:
+                raise Boom()
+
+        await conn.execute("INSERT INTO t SELECT generate_series(1, 200000)")
+        with pytest.raises(Boom):
+            await conn.copy_out("t", Bad())
+        await other.execute("TRUNCATE t")
+        assert await conn.fetchval("SELECT count(*) FROM t") == 0
+    finally:
+        await other.close()
+
+
+def test_a_failed_sync_copy_does_not_keep_the_table_locked(url: str) -> None:
+    conn = tusk.connect_sync(url)
+    other = tusk.connect_sync(url)
+    try:
+        conn.execute("CREATE TABLE t (v int4)")
+        other.execute("SET lock_timeout = '3s'")
+        with pytest.raises(tusk.PgInterfaceError):
+            conn.copy_records_to_table("t", [(1,), ("x",)])
+        other.execute("TRUNCATE t")
+    finally:
+        other.close()
+        conn.close()
