@@ -397,7 +397,34 @@ fn next_of<'py>(it: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
 pub async fn copy_in(t: Target, sql: String, mut src: Source, aio: bool) -> PyResult<u64> {
     let hold = core::dedicated(&t).await.map_err(to_py)?;
     let conn = conn_of(&hold).map_err(to_py)?;
-    settled(conn, copy_in_on(conn, &sql, &mut src, aio).await).await
+    let guard = SettleOnDrop(Some(hold.clone()));
+    let r = settled(conn, copy_in_on(conn, &sql, &mut src, aio).await).await;
+    guard.disarm();
+    r
+}
+
+/// Settles the connection of a COPY whose future is dropped (a cancelled
+/// task) from a task of its own, so the server does not hold the COPY
+/// open until the connection is next used; a pool's connection goes
+/// back once it is idle.
+struct SettleOnDrop(Option<Target>);
+
+impl SettleOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for SettleOnDrop {
+    fn drop(&mut self) {
+        if let Some(hold) = self.0.take() {
+            crate::api::rt().spawn(async move {
+                if let Ok(conn) = conn_of(&hold) {
+                    let _ = conn.wait_idle().await;
+                }
+            });
+        }
+    }
 }
 
 /// `r`, once the connection has nothing in flight: a COPY abandoned on
@@ -479,7 +506,10 @@ async fn gather(
 pub async fn copy_out_into(t: Target, sql: String, output: Output, aio: bool) -> PyResult<u64> {
     let hold = core::dedicated(&t).await.map_err(to_py)?;
     let conn = conn_of(&hold).map_err(to_py)?;
-    settled(conn, copy_out_on(conn, &sql, &output, aio).await).await
+    let guard = SettleOnDrop(Some(hold.clone()));
+    let r = settled(conn, copy_out_on(conn, &sql, &output, aio).await).await;
+    guard.disarm();
+    r
 }
 
 async fn copy_out_on(
@@ -536,7 +566,12 @@ pub fn copy_out_task(
             let mut out = conn.copy_out(&sql).await?;
             while let Some(buf) = gather(&mut out, 64 * 1024).await? {
                 if tx.send(Ok(OutMsg::Data(buf.freeze()))).await.is_err() {
-                    break;
+                    // Nobody reads on: the rest is drained now, not at the
+                    // connection's next use (the COPY holds its snapshot
+                    // and locks until then).
+                    drop(out);
+                    let _ = conn.wait_idle().await;
+                    return Ok(0);
                 }
             }
             Ok(out.rows_affected().unwrap_or(0))
@@ -1121,8 +1156,11 @@ pub async fn copy_records(
     drop(stmt);
     let count = i16::try_from(encs.len()).map_err(|_| interface("too many columns"))?;
     let cols = Columns { encs, names, count };
+    let guard = SettleOnDrop(Some(hold.clone()));
     let r = send_records(conn, &copy_sql, &cols, &mut records, aio).await;
-    settled(conn, r).await
+    let r = settled(conn, r).await;
+    guard.disarm();
+    r
 }
 
 async fn send_records(

@@ -511,3 +511,38 @@ def test_a_failed_sync_copy_does_not_keep_the_table_locked(url: str) -> None:
     finally:
         other.close()
         conn.close()
+
+
+async def test_a_cancelled_copy_does_not_keep_the_table_locked(conn: tusk.Connection, url: str) -> None:
+    await conn.execute("CREATE TABLE t (v int4)")
+
+    async def slow() -> AsyncIterator[bytes]:
+        for i in range(1000):
+            yield f"{i}\n".encode()
+            await asyncio.sleep(0.01)
+
+    other = await tusk.connect(url)
+    try:
+        await other.execute("SET lock_timeout = '3s'")
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(conn.copy_in("t", slow()), 0.2)
+        await asyncio.sleep(0.2)
+        await other.execute("TRUNCATE t")
+    finally:
+        await other.close()
+
+
+async def test_an_abandoned_copy_out_does_not_keep_the_table_locked(conn: tusk.Connection, url: str) -> None:
+    await conn.execute("CREATE TABLE t AS SELECT g AS v FROM generate_series(1, 300000) g")
+    other = await tusk.connect(url)
+    try:
+        await other.execute("SET lock_timeout = '3s'")
+        it = conn.copy_out("t")
+        async for _ in it:
+            break
+        await it.aclose()
+        await asyncio.sleep(0.2)
+        await other.execute("TRUNCATE t")
+        assert await conn.fetchval("SELECT count(*) FROM t") == 0
+    finally:
+        await other.close()
