@@ -566,12 +566,7 @@ pub fn copy_out_task(
             let mut out = conn.copy_out(&sql).await?;
             while let Some(buf) = gather(&mut out, 64 * 1024).await? {
                 if tx.send(Ok(OutMsg::Data(buf.freeze()))).await.is_err() {
-                    // Nobody reads on: the rest is drained now, not at the
-                    // connection's next use (the COPY holds its snapshot
-                    // and locks until then).
-                    drop(out);
-                    let _ = conn.wait_idle().await;
-                    return Ok(0);
+                    break;
                 }
             }
             Ok(out.rows_affected().unwrap_or(0))
