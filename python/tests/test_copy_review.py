@@ -546,3 +546,25 @@ async def test_an_abandoned_copy_out_does_not_keep_the_table_locked(conn: tusk.C
         assert await conn.fetchval("SELECT count(*) FROM t") == 0
     finally:
         await other.close()
+
+
+async def test_a_cancelled_copy_on_a_pool_of_one(url: str) -> None:
+    pool = await tusk.create_pool(url, max_size=1)
+    other = await tusk.connect(url)
+    try:
+        await pool.execute("CREATE TABLE t (v int4)")
+        await other.execute("SET lock_timeout = '3s'")
+
+        def many() -> Iterator[tuple[int]]:
+            for i in range(5_000_000):
+                yield (i,)
+
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(pool.copy_records_to_table("t", many()), 0.2)
+        await asyncio.sleep(0.2)
+        await other.execute("TRUNCATE t")
+        assert await asyncio.wait_for(pool.fetchval("SELECT count(*) FROM t"), 10) == 0
+        assert await pool.copy_records_to_table("t", [(1,)]) == 1
+    finally:
+        await other.close()
+        await pool.close(grace=1.0)
