@@ -397,7 +397,56 @@ fn next_of<'py>(it: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
 pub async fn copy_in(t: Target, sql: String, mut src: Source, aio: bool) -> PyResult<u64> {
     let hold = core::dedicated(&t).await.map_err(to_py)?;
     let conn = conn_of(&hold).map_err(to_py)?;
-    let mut sink = conn.copy_in(&sql).await.map_err(to_py)?;
+    let guard = SettleOnDrop(Some(hold.clone()));
+    let r = settled(conn, copy_in_on(conn, &sql, &mut src, aio).await).await;
+    guard.disarm();
+    r
+}
+
+/// Settles the connection of a COPY whose future is dropped (a cancelled
+/// task) from a task of its own, so the server does not hold the COPY
+/// open until the connection is next used; a pool's connection goes
+/// back once it is idle.
+struct SettleOnDrop(Option<Target>);
+
+impl SettleOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for SettleOnDrop {
+    fn drop(&mut self) {
+        if let Some(hold) = self.0.take() {
+            crate::api::rt().spawn(async move {
+                if let Ok(conn) = conn_of(&hold) {
+                    let _ = conn.wait_idle().await;
+                }
+            });
+        }
+    }
+}
+
+/// `r`, once the connection has nothing in flight: a COPY abandoned on
+/// our side (the source raised, a value could not be encoded, the output
+/// file failed) leaves its CopyFail (or the rest of a COPY TO's data)
+/// queued, and the server would hold the COPY open, with its locks and
+/// transaction, until the connection is next used.
+async fn settled<T>(conn: &tusk::Connection, r: PyResult<T>) -> PyResult<T> {
+    if r.is_err() {
+        // The caller gets the first error; a lost connection shows later.
+        let _ = conn.wait_idle().await;
+    }
+    r
+}
+
+async fn copy_in_on(
+    conn: &tusk::Connection,
+    sql: &str,
+    src: &mut Source,
+    aio: bool,
+) -> PyResult<u64> {
+    let mut sink = conn.copy_in(sql).await.map_err(to_py)?;
     let mut buf: Vec<u8> = Vec::with_capacity(BATCH + 64 * 1024);
     loop {
         let mut step = Python::attach(|py| src.fill(py, &mut buf, aio))?;
@@ -457,7 +506,19 @@ async fn gather(
 pub async fn copy_out_into(t: Target, sql: String, output: Output, aio: bool) -> PyResult<u64> {
     let hold = core::dedicated(&t).await.map_err(to_py)?;
     let conn = conn_of(&hold).map_err(to_py)?;
-    let mut out = conn.copy_out(&sql).await.map_err(to_py)?;
+    let guard = SettleOnDrop(Some(hold.clone()));
+    let r = settled(conn, copy_out_on(conn, &sql, &output, aio).await).await;
+    guard.disarm();
+    r
+}
+
+async fn copy_out_on(
+    conn: &tusk::Connection,
+    sql: &str,
+    output: &Output,
+    aio: bool,
+) -> PyResult<u64> {
+    let mut out = conn.copy_out(sql).await.map_err(to_py)?;
     while let Some(buf) = gather(&mut out, BATCH).await.map_err(to_py)? {
         let r = Python::attach(|py| -> PyResult<Option<Py<PyAny>>> {
             let r = output
@@ -590,15 +651,31 @@ impl Enc {
             Enc::Int8 => out.put_i64(int_in::<i64>(v, "int8")?),
             Enc::Oid => out.put_u32(int_in::<u32>(v, "oid")?),
             Enc::Float4 => {
+                let f = float(v)?;
                 #[allow(clippy::cast_possible_truncation)]
-                out.put_f32(float(v)? as f32);
+                let g = f as f32;
+                // As the server's float8-to-float4 cast (what INSERT does):
+                // out of range is an error, not infinity or zero.
+                if g.is_infinite() && f.is_finite() {
+                    return Err(interface(format!(
+                        "{f} is out of range for float4: overflow"
+                    )));
+                }
+                if g == 0.0 && f != 0.0 {
+                    return Err(interface(format!(
+                        "{f} is out of range for float4: underflow"
+                    )));
+                }
+                out.put_f32(g);
             }
             Enc::Float8 => out.put_f64(float(v)?),
             Enc::Numeric => {
-                let text = if v.is_instance_of::<PyInt>()
-                    || v.is_instance_of::<PyFloat>()
-                    || v.is_instance(pytypes::decimal(py)?)?
-                {
+                let text = if v.is_instance_of::<PyFloat>() {
+                    // As INSERT stores a float (float8 cast to numeric by
+                    // the server: 15 significant digits).
+                    v.call_method1(pyo3::intern!(py, "__format__"), (".15g",))?
+                        .cast_into::<PyString>()?
+                } else if v.is_instance_of::<PyInt>() || v.is_instance(pytypes::decimal(py)?)? {
                     v.str()?
                 } else {
                     return Err(wrong(v, "numeric (int, float or Decimal)"));
@@ -728,8 +805,12 @@ fn wrong(v: &Bound<'_, PyAny>, want: &str) -> PyErr {
 }
 
 /// An integer: an `int`, or any object with `__index__` (numpy's
-/// integers); a float is refused rather than truncated.
+/// integers); a float is refused rather than truncated, a bool as INSERT
+/// refuses it (a boolean is not an integer to the server).
 fn int_in<T: TryFrom<i64>>(v: &Bound<'_, PyAny>, ty: &str) -> PyResult<T> {
+    if v.is_instance_of::<PyBool>() {
+        return Err(wrong(v, ty));
+    }
     if !v.is_instance_of::<PyInt>()
         && (v.is_instance_of::<PyFloat>() || !v.hasattr(pyo3::intern!(v.py(), "__index__"))?)
     {
@@ -982,6 +1063,35 @@ impl Columns {
 /// The binary COPY signature, flags and header extension length.
 const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
+/// The columns a COPY without a column list takes, in order: all but the
+/// dropped and the generated ones.
+async fn copyable_columns(
+    conn: &tusk::Connection,
+    schema_name: Option<&str>,
+    table: &str,
+) -> PyResult<Vec<String>> {
+    use tusk::Executor;
+    let mut target = String::new();
+    if let Some(s) = schema_name {
+        target.push_str(&quote_ident(s));
+        target.push('.');
+    }
+    target.push_str(&quote_ident(table));
+    let sql = format!(
+        "SELECT attname::text FROM pg_catalog.pg_attribute WHERE attrelid = {}::pg_catalog.regclass \
+         AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+        quote_literal(&target)
+    );
+    let rows = conn.query(sql.as_str(), &[]).await.map_err(to_py)?;
+    let names: Vec<String> = rows.iter().map(|r| r.get::<String>(0)).collect();
+    if names.is_empty() {
+        return Err(interface(format!(
+            "table {target} has no columns to copy into"
+        )));
+    }
+    Ok(names)
+}
+
 /// Runs `copy_records_to_table`: the column types looked up once (a
 /// `SELECT cols FROM table LIMIT 0` described by the server), then the
 /// records encoded in batches with the GIL and sent in the binary format.
@@ -994,6 +1104,14 @@ pub async fn copy_records(
     aio: bool,
 ) -> PyResult<u64> {
     use tusk::Prepare;
+    let hold = core::dedicated(&t).await.map_err(to_py)?;
+    let conn = conn_of(&hold).map_err(to_py)?;
+    let columns = match columns {
+        Some(c) => Some(c),
+        // COPY without a column list leaves generated columns to the
+        // server, but `SELECT *` has them: name the others.
+        None => Some(copyable_columns(conn, schema_name.as_deref(), &table).await?),
+    };
     let opts = CopyOptions {
         format: Some("binary".into()),
         columns: columns.clone(),
@@ -1016,8 +1134,6 @@ pub async fn copy_records(
     };
     let intro = format!("SELECT {select} FROM {target} LIMIT 0");
 
-    let hold = core::dedicated(&t).await.map_err(to_py)?;
-    let conn = conn_of(&hold).map_err(to_py)?;
     let stmt = conn.prepare(&intro).await.map_err(to_py)?;
     let mut encs = Vec::new();
     let mut names = Vec::new();
@@ -1035,13 +1151,26 @@ pub async fn copy_records(
     drop(stmt);
     let count = i16::try_from(encs.len()).map_err(|_| interface("too many columns"))?;
     let cols = Columns { encs, names, count };
+    let guard = SettleOnDrop(Some(hold.clone()));
+    let r = send_records(conn, &copy_sql, &cols, &mut records, aio).await;
+    let r = settled(conn, r).await;
+    guard.disarm();
+    r
+}
 
-    let mut sink = conn.copy_in(&copy_sql).await.map_err(to_py)?;
+async fn send_records(
+    conn: &tusk::Connection,
+    copy_sql: &str,
+    cols: &Columns,
+    records: &mut Records,
+    aio: bool,
+) -> PyResult<u64> {
+    let mut sink = conn.copy_in(copy_sql).await.map_err(to_py)?;
     let mut buf: Vec<u8> = Vec::with_capacity(BATCH + 64 * 1024);
     buf.extend_from_slice(BINARY_HEADER);
     let mut n: u64 = 0;
     loop {
-        let end = match &mut records {
+        let end = match records {
             Records::Iter(it) => Python::attach(|py| -> PyResult<bool> {
                 let mut it = it.bind(py).cast::<pyo3::types::PyIterator>()?.clone();
                 while buf.len() < BATCH {
@@ -1082,7 +1211,7 @@ pub async fn copy_records(
         if buf.len() >= BATCH || end {
             sink.write(&buf).await.map_err(to_py)?;
             buf.clear();
-            if aio && !end && matches!(records, Records::Iter(_)) {
+            if aio && !end && matches!(*records, Records::Iter(_)) {
                 yield_to_loop().await;
             }
         }

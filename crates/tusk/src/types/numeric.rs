@@ -59,6 +59,20 @@ impl FromStr for Numeric {
             Some(b'+') => (false, &t[1..]),
             _ => (false, t),
         };
+        // An exponent ("1E+3", "2.5e-7", as Python's Decimal and float
+        // print them) moves the point, as the server's numeric_in does.
+        let (body, exp) = match body.split_once(['e', 'E']) {
+            Some((b, e)) => {
+                let e: i64 = e.parse().map_err(|_| err())?;
+                // Far beyond what the server stores (131072 digits before
+                // the point, 16383 after): refuse before allocating.
+                if e.unsigned_abs() > 1_000_000 {
+                    return Err(err());
+                }
+                (b, e)
+            }
+            None => (body, 0),
+        };
         let (int, frac) = match body.split_once('.') {
             Some((i, f)) => (i, f),
             None => (body, ""),
@@ -69,6 +83,29 @@ impl FromStr for Numeric {
         {
             return Err(err());
         }
+        let shifted;
+        let (int, frac) = if exp == 0 {
+            (int, frac)
+        } else {
+            let digits = format!("{int}{frac}");
+            #[allow(clippy::cast_possible_wrap)]
+            let point = int.len() as i64 + exp;
+            shifted = if point <= 0 {
+                #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+                let zeros = "0".repeat((-point) as usize);
+                (String::new(), format!("{zeros}{digits}"))
+            } else {
+                #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+                let point = point as usize;
+                if point >= digits.len() {
+                    let zeros = "0".repeat(point - digits.len());
+                    (format!("{digits}{zeros}"), String::new())
+                } else {
+                    (digits[..point].to_string(), digits[point..].to_string())
+                }
+            };
+            (shifted.0.as_str(), shifted.1.as_str())
+        };
         let int = int.trim_start_matches('0');
         let int = if int.is_empty() { "0" } else { int };
         let zero = int == "0" && frac.bytes().all(|b| b == b'0');
@@ -217,6 +254,21 @@ impl ToSql for Numeric {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_exponents_as_the_server_does() {
+        let p = |s: &str| s.parse::<Numeric>().unwrap().to_string();
+        assert_eq!(p("1E+3"), "1000");
+        assert_eq!(p("1.5e3"), "1500");
+        assert_eq!(p("-2.5E-3"), "-0.0025");
+        assert_eq!(p("0E-7"), "0.0000000");
+        assert_eq!(p("0.001E+5"), "100");
+        assert_eq!(p("12.34e1"), "123.4");
+        assert_eq!(p("1e+20"), "100000000000000000000");
+        assert!("1e".parse::<Numeric>().is_err());
+        assert!("e5".parse::<Numeric>().is_err());
+        assert!("1e99999999999".parse::<Numeric>().is_err());
+    }
 
     fn round(s: &str) -> String {
         let n: Numeric = s.parse().unwrap();
