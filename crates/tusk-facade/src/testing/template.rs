@@ -152,7 +152,15 @@ async fn rename(admin: &Connection, from: &str, to: &str) -> Result<bool, String
     loop {
         match admin.simple_query(&sql).await {
             Ok(_) => return Ok(true),
-            Err(e) if e.code() == Some(driver::SqlState::DUPLICATE_DATABASE) => return Ok(false),
+            // 42P04 when the name was taken before; 23505 (the catalog's
+            // unique index) when another builder's rename commits during
+            // ours.
+            Err(e)
+                if e.code() == Some(driver::SqlState::DUPLICATE_DATABASE)
+                    || e.code() == Some(driver::SqlState::UNIQUE_VIOLATION) =>
+            {
+                return Ok(false)
+            }
             Err(e)
                 if e.code() == Some(driver::SqlState::OBJECT_IN_USE)
                     && Instant::now() < deadline =>
@@ -198,7 +206,9 @@ pub(crate) async fn ensure_shared(admin: &Connection, template: &str) -> Result<
     if exists.is_empty() {
         match try_clone(admin, &name, template).await {
             Ok(()) => {}
-            Err(e) if e.code() == Some(driver::SqlState::DUPLICATE_DATABASE) => {}
+            Err(e)
+                if e.code() == Some(driver::SqlState::DUPLICATE_DATABASE)
+                    || e.code() == Some(driver::SqlState::UNIQUE_VIOLATION) => {}
             Err(e) => return Err(format!("creating {name} from {template}: {e}")),
         }
     }
