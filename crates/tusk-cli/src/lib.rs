@@ -203,7 +203,12 @@ pub enum DevAction {
     /// Stop the development cluster (its data stays)
     Stop,
     /// Say whether the development cluster runs, and where (exit code 3 if not)
-    Status,
+    Status {
+        /// One JSON object: `state` (running, stopped, absent), `url`,
+        /// `pid`, `server_state`, `data`, `log` (those known)
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What [`run_with`] takes from the environment, so that tests can give

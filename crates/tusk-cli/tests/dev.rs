@@ -41,7 +41,7 @@ fn start_status_stop_keep_data_and_port() {
     let tmp = TempDev::new("lib");
     let cluster = DevCluster::new(&tmp.0).unwrap();
     assert_eq!(cluster.status(), Status::Absent);
-    let (code, out) = dev(DevAction::Status, &tmp.0);
+    let (code, out) = dev(DevAction::Status { json: false }, &tmp.0);
     assert_eq!(code, 3);
     assert!(out.starts_with("not created yet"), "{out}");
 
@@ -60,7 +60,7 @@ fn start_status_stop_keep_data_and_port() {
     // Idempotent.
     let (code, out) = dev(DevAction::Start, &tmp.0);
     assert_eq!((code, out), (0, format!("already running: {url}\n")));
-    let (code, out) = dev(DevAction::Status, &tmp.0);
+    let (code, out) = dev(DevAction::Status { json: false }, &tmp.0);
     assert_eq!(code, 0);
     assert!(out.starts_with(&format!("running: {url}\n")), "{out}");
 
@@ -78,9 +78,13 @@ fn start_status_stop_keep_data_and_port() {
     assert_eq!(code, 0);
     assert!(out.starts_with("stopped the development cluster"), "{out}");
     assert_eq!(cluster.status(), Status::Stopped);
-    let (code, out) = dev(DevAction::Status, &tmp.0);
+    let (code, out) = dev(DevAction::Status { json: false }, &tmp.0);
     assert_eq!(code, 3);
     assert!(out.starts_with("stopped"), "{out}");
+    let (code, out) = dev(DevAction::Status { json: true }, &tmp.0);
+    assert_eq!(code, 3);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["state"], "stopped", "{out}");
     let (code, out) = dev(DevAction::Stop, &tmp.0);
     assert_eq!(code, 0);
     assert!(out.starts_with("not running"), "{out}");

@@ -307,28 +307,54 @@ pub fn command(action: DevAction, dir: &Path, out: &mut dyn Write) -> Result<u8,
             }
             Ok(0)
         }
-        DevAction::Status => match cluster.status() {
-            Status::Running(r) => {
-                say(format!("running: {}", cluster.url()?))?;
-                say(format!("  pid {} ({})", r.pid, r.status))?;
-                say(format!("  data {}", cluster.data_dir().display()))?;
-                say(format!("  log  {}", cluster.log_path().display()))?;
-                Ok(0)
+        DevAction::Status { json } => {
+            let status = cluster.status();
+            let code = if matches!(status, Status::Running(_)) {
+                0
+            } else {
+                3
+            };
+            if json {
+                let data = cluster.data_dir().display().to_string();
+                let v = match &status {
+                    Status::Running(r) => serde_json::json!({
+                        "state": "running",
+                        "url": cluster.url()?,
+                        "pid": r.pid,
+                        "server_state": r.status,
+                        "data": data,
+                        "log": cluster.log_path().display().to_string(),
+                    }),
+                    Status::Stopped => serde_json::json!({"state": "stopped", "data": data}),
+                    Status::Absent => serde_json::json!({
+                        "state": "absent",
+                        "data": dir.display().to_string(),
+                    }),
+                };
+                say(v.to_string())?;
+                return Ok(code);
             }
-            Status::Stopped => {
-                say(format!(
-                    "stopped (data in {}); start it with `tusk dev start`",
-                    cluster.data_dir().display()
-                ))?;
-                Ok(3)
+            match status {
+                Status::Running(r) => {
+                    say(format!("running: {}", cluster.url()?))?;
+                    say(format!("  pid {} ({})", r.pid, r.status))?;
+                    say(format!("  data {}", cluster.data_dir().display()))?;
+                    say(format!("  log  {}", cluster.log_path().display()))?;
+                }
+                Status::Stopped => {
+                    say(format!(
+                        "stopped (data in {}); start it with `tusk dev start`",
+                        cluster.data_dir().display()
+                    ))?;
+                }
+                Status::Absent => {
+                    say(format!(
+                        "not created yet (in {}); `tusk dev start` creates it",
+                        dir.display()
+                    ))?;
+                }
             }
-            Status::Absent => {
-                say(format!(
-                    "not created yet (in {}); `tusk dev start` creates it",
-                    dir.display()
-                ))?;
-                Ok(3)
-            }
-        },
+            Ok(code)
+        }
     }
 }
