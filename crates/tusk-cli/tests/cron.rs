@@ -1,33 +1,17 @@
 //! `tusk cron ..` through the built binary against a real cluster, as a
 //! non-superuser role; worker processes killed for real.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use tusk_testkit::{Cluster, TestDb};
+use tusk_testkit::TestDb;
 
 const ROLE: &str = "cli_cron";
 
-fn cluster() -> &'static Cluster {
-    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        let c = Cluster::builder().start().unwrap();
-        c.psql("postgres", &format!("CREATE ROLE {ROLE} LOGIN NOSUPERUSER"))
-            .unwrap();
-        c
-    })
-}
-
 fn database() -> (TestDb, String) {
-    let db = cluster().database().unwrap();
-    db.psql(&format!(
-        "GRANT CREATE ON DATABASE \"{0}\" TO {ROLE}; GRANT CREATE ON SCHEMA public TO {ROLE};",
-        db.name()
-    ))
-    .unwrap();
-    let url = format!("postgresql://{ROLE}@127.0.0.1:{}/{}", db.port(), db.name());
-    (db, url)
+    common::role_database(ROLE)
 }
 
 /// `tusk cron <args> --url <url>`: (code, stdout, stderr).

@@ -4,32 +4,17 @@
 mod common;
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use tusk_testkit::{Cluster, PgBouncer, PoolMode, TestDb};
 
 const ROLE: &str = "cli_migrator";
 
-/// A cluster with the default pg_hba.conf (local roles trusted), and the role.
 fn cluster() -> &'static Cluster {
-    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        let c = Cluster::builder().start().unwrap();
-        c.psql("postgres", &format!("CREATE ROLE {ROLE} LOGIN NOSUPERUSER"))
-            .unwrap();
-        c
-    })
+    common::role_cluster(ROLE)
 }
 
 fn database() -> (TestDb, String) {
-    let db = cluster().database().unwrap();
-    db.psql(&format!(
-        "GRANT CREATE ON DATABASE \"{0}\" TO {ROLE}; GRANT CREATE ON SCHEMA public TO {ROLE};",
-        db.name()
-    ))
-    .unwrap();
-    let url = format!("postgresql://{ROLE}@127.0.0.1:{}/{}", db.port(), db.name());
-    (db, url)
+    common::role_database(ROLE)
 }
 
 /// `tusk <args>` with the migrations directory `dir`; (code, stdout, stderr).

@@ -65,3 +65,28 @@ pub fn with_setting(url: &str, name: &str, value: &str) -> String {
         value.replace('/', "%2F")
     )
 }
+
+/// This test binary's cluster, with the non-superuser login `role` (one
+/// role per binary: the first call's role is the one made).
+pub fn role_cluster(role: &str) -> &'static tusk_testkit::Cluster {
+    static CLUSTER: std::sync::OnceLock<tusk_testkit::Cluster> = std::sync::OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let c = tusk_testkit::Cluster::builder().start().unwrap();
+        c.psql("postgres", &format!("CREATE ROLE {role} LOGIN NOSUPERUSER"))
+            .unwrap();
+        c
+    })
+}
+
+/// A fresh database on [`role_cluster`] where `role` may create schemas
+/// and tables, and a URL that connects as `role`.
+pub fn role_database(role: &str) -> (tusk_testkit::TestDb, String) {
+    let db = role_cluster(role).database().unwrap();
+    db.psql(&format!(
+        "GRANT CREATE ON DATABASE \"{0}\" TO {role}; GRANT CREATE ON SCHEMA public TO {role};",
+        db.name()
+    ))
+    .unwrap();
+    let url = format!("postgresql://{role}@127.0.0.1:{}/{}", db.port(), db.name());
+    (db, url)
+}
