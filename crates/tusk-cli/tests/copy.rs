@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn table(db: &tusk_testkit::TestDb) {
@@ -136,8 +135,8 @@ fn binary_out_to_a_file_and_back_in() {
 fn text_in_from_stdin_with_columns_and_a_query_out() {
     let db = tusk_testkit::db();
     table(&db);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tusk"))
-        .args([
+    let (code, _, err) = common::binary_with_stdin(
+        &[
             "copy",
             "in",
             "public.items",
@@ -145,25 +144,10 @@ fn text_in_from_stdin_with_columns_and_a_query_out() {
             "name,id",
             "--url",
             &db.url(),
-        ])
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"tab\\there\t1\n\\N\t2\n")
-        .unwrap();
-    let done = child.wait_with_output().unwrap();
-    assert!(
-        done.status.success(),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
+        ],
+        b"tab\\there\t1\n\\N\t2\n",
     );
+    assert_eq!(code, 0, "{err}");
     let (code, out, err) = common::binary(
         &[
             "copy",
@@ -424,38 +408,20 @@ fn hostile_names_are_quoted_not_run() {
     db.psql("CREATE SCHEMA \"Odd Schema\"; CREATE TABLE \"Odd Schema\".\"we\"\"ird; t\" (\"a b\" int, \"c\"\"d\" text); CREATE TABLE victim (x int); INSERT INTO victim VALUES (1)")
         .unwrap();
     let url = db.url();
-    let (code, out, err) = {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tusk"))
-            .args([
-                "copy",
-                "in",
-                "Odd Schema.we\"ird; t",
-                "--columns",
-                "c\"d,a b",
-                "--format",
-                "csv",
-                "--url",
-                &url,
-            ])
-            .env_remove("DATABASE_URL")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"x,1\ny,2\n")
-            .unwrap();
-        let o = child.wait_with_output().unwrap();
-        (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8(o.stdout).unwrap(),
-            String::from_utf8(o.stderr).unwrap(),
-        )
-    };
+    let (code, out, err) = common::binary_with_stdin(
+        &[
+            "copy",
+            "in",
+            "Odd Schema.we\"ird; t",
+            "--columns",
+            "c\"d,a b",
+            "--format",
+            "csv",
+            "--url",
+            &url,
+        ],
+        b"x,1\ny,2\n",
+    );
     assert_eq!(code, 0, "{out} {err}");
     assert_eq!(
         db.psql("SELECT string_agg(\"a b\" || '=' || \"c\"\"d\", ',' ORDER BY 1) FROM \"Odd Schema\".\"we\"\"ird; t\"")

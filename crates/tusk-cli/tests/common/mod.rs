@@ -40,6 +40,29 @@ pub fn binary(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     )
 }
 
+/// Runs the built `tusk` binary with `args` and `stdin` written to its
+/// standard input, without DATABASE_URL; returns (exit code, stdout,
+/// stderr).
+pub fn binary_with_stdin(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tusk"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
 /// `tusk query --json --url <url> <sql> <params...>`: the output lines.
 pub fn json_lines(url: &str, sql: &str, params: &[&str]) -> Vec<String> {
     let mut args = vec!["query", "--json", "--url", url, sql];
