@@ -7,6 +7,7 @@ mod dml;
 pub mod expr;
 mod fkey;
 mod locking;
+pub mod size;
 mod write;
 
 use std::cmp::Ordering;

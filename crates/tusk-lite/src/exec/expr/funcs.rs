@@ -48,6 +48,14 @@ impl Exec<'_> {
                 }
                 return Ok(Value::Text(s));
             }
+            // format_type is not strict: a NULL typmod means none given
+            // (then char is "character"; typmod -1 prints "bpchar").
+            Func::FormatType if !v[0].is_null() && v[1].is_null() => {
+                return Ok(Value::Text(match int(&v[0]) {
+                    1042 => "character".into(),
+                    oid => crate::sql::syscat::format_type(oid, -1).unwrap_or_else(|| "???".into()),
+                }));
+            }
             Func::Version => {
                 return Ok(Value::Text(crate::VERSION_STRING.to_string()));
             }
@@ -161,6 +169,26 @@ impl Exec<'_> {
             Func::FormatType => match crate::sql::syscat::format_type(int(&a0), int(&v[1])) {
                 Some(s) => Value::Text(s),
                 None => Value::Text("???".into()),
+            },
+            Func::QuoteIdent => Value::Text(crate::sql::syscat::quote_ident(text(&a0))),
+            Func::SizePretty => Value::Text(match &a0 {
+                Value::Numeric(n) => crate::exec::size::size_pretty_numeric(n),
+                other => crate::exec::size::size_pretty(int(other)),
+            }),
+            Func::RelSize(of) => match self.relation_size(of, int(&a0))? {
+                Some(n) => Value::Int(n),
+                None => Value::Null,
+            },
+            Func::IndexDefColumn => match (&a0, usize::try_from(int(&v[1]))) {
+                (Value::Array(parts), Ok(0)) => {
+                    let pretty = matches!(v[2], Value::Bool(true));
+                    parts
+                        .get(usize::from(pretty))
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                }
+                (Value::Array(parts), Ok(k)) => parts.get(k + 1).cloned().unwrap_or(Value::Null),
+                _ => Value::Null,
             },
             Func::EncodingToChar => Value::Text(if int(&a0) == 6 { "UTF8" } else { "" }.into()),
             Func::ArrayUpper => match (&a0, int(&v[1])) {
