@@ -38,6 +38,14 @@ pub struct SessionInfo {
     /// statement's text, made by SQL PREPARE).
     pub prepared:
         std::sync::Arc<parking_lot::Mutex<std::collections::BTreeMap<String, (String, bool)>>>,
+    /// The backend pid the client was given (pg_backend_pid, and the pid
+    /// its notifications carry).
+    pub pid: i32,
+    /// The session's settings as SHOW prints them, for current_setting().
+    pub settings:
+        std::sync::Arc<parking_lot::Mutex<std::collections::BTreeMap<&'static str, String>>>,
+    /// NOTIFY/pg_notify and LISTEN/UNLISTEN of the open transaction.
+    pub notify: std::sync::Arc<parking_lot::Mutex<crate::notify::Pending>>,
 }
 
 pub struct Exec<'a> {

@@ -37,7 +37,10 @@ impl Exec<'_> {
                 };
                 return Ok(Some(match of {
                     SizeOf::Indexes => 0,
-                    _ => self.table_bytes(&ix.table, &[ix.columns.clone()])?.1,
+                    _ => {
+                        self.table_bytes(&ix.table, std::slice::from_ref(&ix.columns))?
+                            .1
+                    }
                 }));
             }
             _ => {}

@@ -101,6 +101,19 @@ pub enum Func {
     /// pg_sleep(seconds): waits, ended early by a CancelRequest (57014).
     /// Returns void, whose text form is the empty string.
     PgSleep,
+    /// pg_notify(channel, payload): queues a notification (void).
+    PgNotify,
+    /// pg_advisory_unlock_all(): void; there are no advisory locks.
+    AdvisoryUnlockAll,
+    /// set_config(name, value, is_local): transaction_read_only only
+    /// (what drivers send); other settings are 0A000 (use SET).
+    SetConfig,
+    /// current_setting(name [, missing_ok]).
+    CurrentSetting,
+    /// pg_listening_channels(), as an array (unnested in FROM).
+    ListeningChannels,
+    /// pg_backend_pid().
+    BackendPid,
     /// quote_ident(text).
     QuoteIdent,
     /// pg_size_pretty(bigint or numeric).

@@ -115,8 +115,56 @@ impl<S: Read + Write> Conn<S> {
     }
 }
 
+/// A client connection a session runs on: a socket, which can be
+/// cloned so that notifications reach an idle client.
+pub trait ClientStream: Read + Write + Send + 'static {
+    /// A second handle writing to the same client, if the stream has one.
+    fn writer(&self) -> Option<Box<dyn Write + Send>>;
+}
+
+impl ClientStream for std::net::TcpStream {
+    fn writer(&self) -> Option<Box<dyn Write + Send>> {
+        self.try_clone()
+            .ok()
+            .map(|s| Box::new(s) as Box<dyn Write + Send>)
+    }
+}
+
+impl ClientStream for std::os::unix::net::UnixStream {
+    fn writer(&self) -> Option<Box<dyn Write + Send>> {
+        self.try_clone()
+            .ok()
+            .map(|s| Box::new(s) as Box<dyn Write + Send>)
+    }
+}
+
+/// Frames a NotificationResponse.
+fn encode_notification(n: &crate::notify::Notification, out: &mut Vec<u8>) {
+    let mut buf = BytesMut::new();
+    let m = pgwire::messages::response::NotificationResponse::new(
+        n.pid,
+        n.channel.clone(),
+        n.payload.clone(),
+    );
+    if B::NotificationResponse(m).encode(&mut buf).is_ok() {
+        out.extend_from_slice(&buf);
+    }
+}
+
+/// Sends a ReadyForQuery, preceded (outside a transaction block) by the
+/// notifications waiting for this session, as PostgreSQL sends them.
+fn ready<S: Read + Write>(c: &mut Conn<S>, session: &Session) {
+    for n in session.take_notifications() {
+        c.send(B::NotificationResponse(
+            pgwire::messages::response::NotificationResponse::new(n.pid, n.channel, n.payload),
+        ));
+    }
+    c.send(B::ReadyForQuery(ReadyForQuery::new(status(session))));
+}
+
 /// Serves one client on `stream` until it disconnects.
-pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Result<()> {
+pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Result<()> {
+    let writer = stream.writer();
     let mut c = Conn {
         stream,
         rbuf: BytesMut::with_capacity(8192),
@@ -187,6 +235,7 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
         .lock()
         .insert(pid, (secret, session.info.cancel.clone()));
     let _registered = Registered(pid);
+    session.set_client(pid, writer, encode_notification);
     c.send(B::BackendKeyData(BackendKeyData::new(
         pid,
         SecretKey::I32(secret),
@@ -199,8 +248,20 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
     let mut statements: HashMap<String, Prepared> = HashMap::new();
     let mut portals: HashMap<String, Portal> = HashMap::new();
     let mut skip_until_sync = false;
+    // The last message answered left the session idle outside a
+    // transaction block (its ReadyForQuery sent): notifications may go
+    // out at once.
+    let mut at_rest = true;
     let result = loop {
-        let msg = match c.read_msg() {
+        if let Some(l) = session.listener() {
+            l.set_idle(at_rest && c.wbuf.is_empty());
+        }
+        let msg = c.read_msg();
+        if let Some(l) = session.listener() {
+            l.set_idle(false);
+        }
+        at_rest = matches!(msg, Ok(Some(F::Query(_) | F::Sync(_))));
+        let msg = match msg {
             Ok(Some(m)) => m,
             Ok(None) => break Ok(()),
             Err(e) => {
@@ -427,7 +488,7 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
                     c.send(B::ErrorResponse(error_response(&e, "ERROR")));
                 }
                 portals.retain(|_, p| p.pending.is_some() && session.txn.is_some());
-                c.send(B::ReadyForQuery(ReadyForQuery::new(status(&session))));
+                ready(&mut c, &session);
                 c.flush()
                     .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string()))
             }
@@ -441,6 +502,19 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
                 "unexpected message",
             )),
         };
+        at_rest &= session.status() == b'I';
+        match session.discarded.take() {
+            Some(crate::session::Discarded::One(name)) => {
+                statements.remove(&name);
+            }
+            Some(d) => {
+                statements.retain(|name, _| name.is_empty());
+                if d == crate::session::Discarded::Everything {
+                    portals.clear();
+                }
+            }
+            None => {}
+        }
         if let Err(e) = r {
             if e.code == code::IO_ERROR {
                 break Ok(());
@@ -583,6 +657,6 @@ fn simple_query<S: Read + Write>(c: &mut Conn<S>, session: &mut Session, sql: &s
         c.send(B::ErrorResponse(error_response(&e, "ERROR")));
         session.on_error();
     }
-    c.send(B::ReadyForQuery(ReadyForQuery::new(status(session))));
+    ready(c, session);
     let _ = c.flush();
 }

@@ -56,6 +56,75 @@ impl Exec<'_> {
                     oid => crate::sql::syscat::format_type(oid, -1).unwrap_or_else(|| "???".into()),
                 }));
             }
+            // Not strict: a NULL channel is an empty one, a NULL payload ''.
+            Func::PgNotify => {
+                let s = |x: &Value| match x {
+                    Value::Text(s) => s.clone(),
+                    _ => String::new(),
+                };
+                self.session.notify.lock().notify(&s(&v[0]), &s(&v[1]))?;
+                return Ok(Value::Text(String::new()));
+            }
+            Func::AdvisoryUnlockAll => return Ok(Value::Text(String::new())),
+            Func::ListeningChannels => {
+                return Ok(Value::Array(
+                    self.engine
+                        .notify
+                        .channels(self.session.pid)
+                        .into_iter()
+                        .map(Value::Text)
+                        .collect(),
+                ))
+            }
+            Func::SetConfig if !v[0].is_null() => {
+                let name = text(&v[0]).to_ascii_lowercase();
+                if name != "transaction_read_only" {
+                    return Err(SqlError::unsupported(format!(
+                        "set_config() of {name} (SET it instead)"
+                    )));
+                }
+                let on = crate::types::parse_text(text(&v[1]), ColType::plain(Type::Bool))
+                    .map_err(|_| {
+                        SqlError::new(
+                            code::INVALID_PARAMETER_VALUE,
+                            "parameter \"transaction_read_only\" requires a Boolean value",
+                        )
+                    })?
+                    .as_bool()
+                    .unwrap_or(false);
+                if !on && self.txn.read_only {
+                    return Err(SqlError::new(
+                        code::ACTIVE_SQL_TRANSACTION,
+                        "transaction read-write mode must be set before any query",
+                    ));
+                }
+                self.txn.read_only = on;
+                return Ok(Value::Text(if on { "on" } else { "off" }.into()));
+            }
+            Func::CurrentSetting if !v[0].is_null() => {
+                let name = text(&v[0]).to_string();
+                let missing_ok = matches!(v.get(1), Some(Value::Bool(true)));
+                let settings = self.session.settings.lock();
+                let found = match name.to_ascii_lowercase().as_str() {
+                    "transaction_isolation" => Some(self.txn.isolation.name().to_string()),
+                    "transaction_read_only" => {
+                        Some(if self.txn.read_only { "on" } else { "off" }.to_string())
+                    }
+                    lower => settings
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(lower))
+                        .map(|(_, v)| v.clone()),
+                };
+                return match found {
+                    Some(s) => Ok(Value::Text(s)),
+                    None if missing_ok => Ok(Value::Null),
+                    None => Err(SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    )),
+                };
+            }
+            Func::BackendPid => return Ok(Value::Int(i64::from(self.session.pid))),
             Func::Version => {
                 return Ok(Value::Text(crate::VERSION_STRING.to_string()));
             }

@@ -270,6 +270,26 @@ impl<'a> Binder<'a> {
                 })
             }
             N::IndexStmt(s) => self.bind_create_index(s),
+            N::DiscardStmt(s) => Ok(Statement::Discard(
+                match pb::DiscardMode::try_from(s.target) {
+                    Ok(pb::DiscardMode::DiscardPlans) => "PLANS",
+                    Ok(pb::DiscardMode::DiscardSequences) => "SEQUENCES",
+                    Ok(pb::DiscardMode::DiscardTemp) => "TEMP",
+                    _ => "ALL",
+                },
+            )),
+            N::ListenStmt(s) => Ok(Statement::Listen(crate::notify::ListenOp::Listen(
+                s.conditionname.clone(),
+            ))),
+            N::UnlistenStmt(s) => Ok(Statement::Listen(if s.conditionname.is_empty() {
+                crate::notify::ListenOp::UnlistenAll
+            } else {
+                crate::notify::ListenOp::Unlisten(s.conditionname.clone())
+            })),
+            N::NotifyStmt(s) => Ok(Statement::Notify {
+                channel: s.conditionname.clone(),
+                payload: s.payload.clone(),
+            }),
             N::DropStmt(s) if s.remove_type == pb::ObjectType::ObjectIndex as i32 => {
                 self.bind_drop_index(s)
             }
