@@ -29,6 +29,8 @@ pub struct SessionInfo {
     pub database: String,
     /// Set by a CancelRequest: the running statement stops with 57014.
     pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Set by pg_terminate_backend(): the session ends with FATAL 57P01.
+    pub terminate: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// currval(): the last nextval() of each sequence in this session.
     pub currval: std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<u32, i64>>>,
     /// `lock_timeout`: a lock wait longer than this fails with 55P03.
@@ -225,6 +227,13 @@ impl<'a> Exec<'a> {
 
     /// Fails with 57014 when the client cancelled the statement.
     pub fn check_cancel(&self) -> Result<()> {
+        if self
+            .session
+            .terminate
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(crate::wire::terminated());
+        }
         if self
             .session
             .cancel

@@ -147,6 +147,7 @@ impl Session {
                 user,
                 database,
                 cancel: Default::default(),
+                terminate: Default::default(),
                 currval: Default::default(),
                 lock_timeout: None,
                 prepared: Default::default(),

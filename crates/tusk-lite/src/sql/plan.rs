@@ -114,6 +114,9 @@ pub enum Func {
     ListeningChannels,
     /// pg_backend_pid().
     BackendPid,
+    /// pg_terminate_backend(pid [, timeout]): ends another session (or
+    /// this one) with FATAL 57P01; false when no session has that pid.
+    TerminateBackend,
     /// quote_ident(text).
     QuoteIdent,
     /// pg_size_pretty(bigint or numeric).

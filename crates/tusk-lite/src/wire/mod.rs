@@ -37,8 +37,43 @@ use crate::types::{self, ColType, Type, Value};
 
 static NEXT_PID: AtomicI32 = AtomicI32::new(1000);
 
-/// Running sessions by backend pid: their secret key and cancel flag.
-type CancelMap = HashMap<i32, (i32, Arc<AtomicBool>)>;
+/// A running session's entry: its secret key, cancel and terminate
+/// flags, and what stops a read of its socket that is waiting.
+struct Running {
+    secret: i32,
+    cancel: Arc<AtomicBool>,
+    terminate: Arc<AtomicBool>,
+    wake: Option<Box<dyn Fn() + Send>>,
+}
+
+/// Running sessions by backend pid.
+type CancelMap = HashMap<i32, Running>;
+
+/// The error a terminated session ends with (FATAL, as PostgreSQL sends it).
+pub(crate) fn terminated() -> SqlError {
+    SqlError::new(
+        code::ADMIN_SHUTDOWN,
+        "terminating connection due to administrator command",
+    )
+}
+
+/// pg_terminate_backend(): flags session `pid` to end and wakes it if it
+/// waits for its client; false when there is no such session.
+pub(crate) fn terminate(pid: i32) -> bool {
+    match cancels().lock().get(&pid) {
+        Some(r) => {
+            r.terminate.store(true, Ordering::Relaxed);
+            // A statement running or waiting for a lock stops at its next
+            // check.
+            r.cancel.store(true, Ordering::Relaxed);
+            if let Some(wake) = &r.wake {
+                wake();
+            }
+            true
+        }
+        None => false,
+    }
+}
 
 fn cancels() -> &'static Mutex<CancelMap> {
     static MAP: OnceLock<Mutex<CancelMap>> = OnceLock::new();
@@ -75,6 +110,8 @@ struct Conn<S> {
     rbuf: BytesMut,
     wbuf: BytesMut,
     ctx: DecodeContext,
+    /// A FATAL error went out: the session ends.
+    fatal: bool,
 }
 
 impl<S: Read + Write> Conn<S> {
@@ -91,6 +128,19 @@ impl<S: Read + Write> Conn<S> {
                 return Ok(None);
             }
             self.rbuf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Sends a statement's error; once the session was terminated, every
+    /// error is the FATAL 57P01 it ends with, sent once.
+    fn send_error(&mut self, session: &Session, e: &SqlError) {
+        if session.info.terminate.load(Ordering::Relaxed) || e.code == code::ADMIN_SHUTDOWN {
+            if !self.fatal {
+                self.fatal = true;
+                self.send(B::ErrorResponse(error_response(&terminated(), "FATAL")));
+            }
+        } else {
+            self.send(B::ErrorResponse(error_response(e, "ERROR")));
         }
     }
 
@@ -120,6 +170,12 @@ impl<S: Read + Write> Conn<S> {
 pub trait ClientStream: Read + Write + Send + 'static {
     /// A second handle writing to the same client, if the stream has one.
     fn writer(&self) -> Option<Box<dyn Write + Send>>;
+
+    /// Something that ends a read waiting on the stream (it then reads
+    /// end-of-file), for pg_terminate_backend(); None when it cannot.
+    fn read_stopper(&self) -> Option<Box<dyn Fn() + Send>> {
+        None
+    }
 }
 
 impl ClientStream for std::net::TcpStream {
@@ -128,6 +184,13 @@ impl ClientStream for std::net::TcpStream {
             .ok()
             .map(|s| Box::new(s) as Box<dyn Write + Send>)
     }
+
+    fn read_stopper(&self) -> Option<Box<dyn Fn() + Send>> {
+        let s = self.try_clone().ok()?;
+        Some(Box::new(move || {
+            let _ = s.shutdown(std::net::Shutdown::Read);
+        }))
+    }
 }
 
 impl ClientStream for std::os::unix::net::UnixStream {
@@ -135,6 +198,13 @@ impl ClientStream for std::os::unix::net::UnixStream {
         self.try_clone()
             .ok()
             .map(|s| Box::new(s) as Box<dyn Write + Send>)
+    }
+
+    fn read_stopper(&self) -> Option<Box<dyn Fn() + Send>> {
+        let s = self.try_clone().ok()?;
+        Some(Box::new(move || {
+            let _ = s.shutdown(std::net::Shutdown::Read);
+        }))
     }
 }
 
@@ -165,11 +235,13 @@ fn ready<S: Read + Write>(c: &mut Conn<S>, session: &Session) {
 /// Serves one client on `stream` until it disconnects.
 pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Result<()> {
     let writer = stream.writer();
+    let wake = stream.read_stopper();
     let mut c = Conn {
         stream,
         rbuf: BytesMut::with_capacity(8192),
         wbuf: BytesMut::with_capacity(8192),
         ctx: DecodeContext::default(),
+        fatal: false,
     };
     // Startup: SSL/GSS requests are refused; then the startup packet.
     let startup = loop {
@@ -193,9 +265,9 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                     }
                 };
                 if let Some(secret) = key {
-                    if let Some((s, flag)) = cancels().lock().get(&cr.pid) {
-                        if *s == secret {
-                            flag.store(true, Ordering::Relaxed);
+                    if let Some(r) = cancels().lock().get(&cr.pid) {
+                        if r.secret == secret {
+                            r.cancel.store(true, Ordering::Relaxed);
                         }
                     }
                 }
@@ -231,9 +303,15 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
     }
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
     let secret = fastrand::i32(..);
-    cancels()
-        .lock()
-        .insert(pid, (secret, session.info.cancel.clone()));
+    cancels().lock().insert(
+        pid,
+        Running {
+            secret,
+            cancel: session.info.cancel.clone(),
+            terminate: session.info.terminate.clone(),
+            wake,
+        },
+    );
     let _registered = Registered(pid);
     session.set_client(pid, writer, encode_notification);
     c.send(B::BackendKeyData(BackendKeyData::new(
@@ -259,6 +337,11 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
         let msg = c.read_msg();
         if let Some(l) = session.listener() {
             l.set_idle(false);
+        }
+        if session.info.terminate.load(Ordering::Relaxed) {
+            c.send_error(&session, &terminated());
+            let _ = c.flush();
+            break Ok(());
         }
         at_rest = matches!(msg, Ok(Some(F::Query(_) | F::Sync(_))));
         let msg = match msg {
@@ -485,7 +568,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
             F::Sync(_) => {
                 skip_until_sync = false;
                 if let Err(e) = session.end_implicit() {
-                    c.send(B::ErrorResponse(error_response(&e, "ERROR")));
+                    c.send_error(&session, &e);
                 }
                 portals.retain(|_, p| p.pending.is_some() && session.txn.is_some());
                 ready(&mut c, &session);
@@ -519,11 +602,16 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
             if e.code == code::IO_ERROR {
                 break Ok(());
             }
-            c.send(B::ErrorResponse(error_response(&e, "ERROR")));
+            c.send_error(&session, &e);
             session.on_error();
             if extended {
                 skip_until_sync = true;
             }
+        }
+        if c.fatal || session.info.terminate.load(Ordering::Relaxed) {
+            c.send_error(&session, &terminated());
+            let _ = c.flush();
+            break Ok(());
         }
     };
     if let Some(t) = session.txn.take() {
@@ -654,8 +742,12 @@ fn simple_query<S: Read + Write>(c: &mut Conn<S>, session: &mut Session, sql: &s
         session.end_implicit()
     };
     if let Err(e) = run(c, session) {
-        c.send(B::ErrorResponse(error_response(&e, "ERROR")));
+        c.send_error(session, &e);
         session.on_error();
+    }
+    if c.fatal || session.info.terminate.load(Ordering::Relaxed) {
+        c.send_error(session, &terminated());
+        return;
     }
     ready(c, session);
     let _ = c.flush();

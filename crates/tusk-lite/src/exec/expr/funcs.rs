@@ -185,6 +185,21 @@ impl Exec<'_> {
                 return Ok(Value::Int(us.div_euclid(crate::datetime::USECS_PER_DAY)));
             }
             Func::Identity => return Ok(v.first().cloned().unwrap_or(Value::Null)),
+            Func::TerminateBackend => {
+                if v[0].is_null() {
+                    return Ok(Value::Null);
+                }
+                if v.get(1).is_some_and(|t| int(t) < 0) {
+                    return Err(SqlError::new(
+                        code::NUMERIC_VALUE_OUT_OF_RANGE,
+                        "\"timeout\" must not be negative",
+                    ));
+                }
+                // The timeout (waiting for the session to end) is not
+                // waited for: the session ends at its next check.
+                let pid = i32::try_from(int(&v[0])).unwrap_or(0);
+                return Ok(Value::Bool(crate::wire::terminate(pid)));
+            }
             Func::PgSleep => {
                 let secs = match v.first() {
                     Some(Value::Float(f)) if f.is_finite() && *f > 0.0 => *f,

@@ -171,6 +171,7 @@ impl Binder<'_> {
             ("current_setting", 1 | 2) => (Func::CurrentSetting, text),
             ("set_config", 3) => (Func::SetConfig, text),
             ("pg_backend_pid", 0) => (Func::BackendPid, ColType::plain(Type::Int4)),
+            ("pg_terminate_backend", 1 | 2) => (Func::TerminateBackend, ColType::plain(Type::Bool)),
             ("now" | "transaction_timestamp", 0) => (Func::Now, ColType::plain(Type::Timestamptz)),
             ("clock_timestamp", 0) => (Func::ClockTimestamp, ColType::plain(Type::Timestamptz)),
             (
@@ -205,6 +206,7 @@ impl Binder<'_> {
             Func::Round | Func::Trunc => vec![ty.ty, Type::Int4],
             Func::Sqrt | Func::Power => vec![Type::Float8, Type::Float8],
             Func::PgSleep => vec![Type::Float8],
+            Func::TerminateBackend => vec![Type::Int4, Type::Int8],
             Func::PgNotify => vec![Type::Text, Type::Text],
             Func::CurrentSetting => vec![Type::Text, Type::Bool],
             Func::SetConfig => vec![Type::Text, Type::Text, Type::Bool],
