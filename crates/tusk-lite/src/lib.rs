@@ -67,6 +67,7 @@
 //!   own, one thread per session, as PostgreSQL runs one backend per
 //!   connection.
 
+mod advisory;
 pub mod catalog;
 pub mod copy;
 pub mod datetime;

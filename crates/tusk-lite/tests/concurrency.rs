@@ -407,3 +407,53 @@ async fn terminate_backend_ends_busy_and_idle_sessions() {
     })
     .await;
 }
+
+/// pg_advisory_lock() waits while another session holds the key, until
+/// it is unlocked; pg_try_advisory_lock() does not wait;
+/// lock_timeout ends a wait with 55P03.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisory_locks_wait_for_other_sessions() {
+    both(|c| async move {
+        c[0].batch_execute("SELECT pg_advisory_lock(42)")
+            .await
+            .expect("lock");
+        let tried: bool = c[1]
+            .query_one("SELECT pg_try_advisory_lock(42)", &[])
+            .await
+            .expect("try")
+            .get(0);
+        assert!(!tried, "held by another session");
+        let b = c[1].clone();
+        let waiter = tokio::spawn(async move {
+            b.query_one("SELECT pg_advisory_lock(42), pg_advisory_unlock(42)", &[])
+                .await
+                .map(|r| r.get::<_, bool>(1))
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiter.is_finished(), "the second session waits");
+        let unlocked: bool = c[0]
+            .query_one("SELECT pg_advisory_unlock(42)", &[])
+            .await
+            .expect("unlock")
+            .get(0);
+        assert!(unlocked);
+        let got = tokio::time::timeout(Duration::from_secs(10), waiter)
+            .await
+            .expect("the waiter goes ahead")
+            .expect("join")
+            .expect("lock and unlock");
+        assert!(got);
+        c[0].batch_execute("SELECT pg_advisory_lock(42)")
+            .await
+            .expect("lock again");
+        c[2].batch_execute("SET lock_timeout = '100ms'")
+            .await
+            .expect("set");
+        let e = c[2]
+            .batch_execute("SELECT pg_advisory_lock(42)")
+            .await
+            .expect_err("lock timeout");
+        assert_eq!(e.code().map(|c| c.code()), Some("55P03"), "{e:?}");
+    })
+    .await;
+}

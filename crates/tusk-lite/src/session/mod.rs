@@ -495,8 +495,9 @@ impl Session {
     }
 
     /// DISCARD: ALL is CLOSE ALL, SET SESSION AUTHORIZATION DEFAULT,
-    /// RESET ALL, DEALLOCATE ALL, UNLISTEN * and DISCARD SEQUENCES (there
-    /// are no advisory locks, temporary tables or cached plans to drop);
+    /// RESET ALL, DEALLOCATE ALL, UNLISTEN *, pg_advisory_unlock_all()
+    /// and DISCARD SEQUENCES (there are no temporary tables or cached
+    /// plans to drop);
     /// SEQUENCES forgets currval; PLANS and TEMP have nothing to drop.
     fn discard(&mut self, what: &'static str) -> Result<Outcome> {
         if what == "ALL" {
@@ -520,6 +521,7 @@ impl Session {
                 self.set(n, None)?;
             }
             self.queue_listen(crate::notify::ListenOp::UnlistenAll);
+            self.engine.advisory.unlock_all(self.info.pid);
         }
         if matches!(what, "ALL" | "SEQUENCES") {
             self.info.currval.lock().clear();
@@ -543,6 +545,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.stop_listening();
+        self.engine.advisory.unlock_all(self.info.pid);
         if let Some(t) = self.txn.take() {
             self.engine.rollback(t);
         }

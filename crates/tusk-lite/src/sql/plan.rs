@@ -103,8 +103,14 @@ pub enum Func {
     PgSleep,
     /// pg_notify(channel, payload): queues a notification (void).
     PgNotify,
-    /// pg_advisory_unlock_all(): void; there are no advisory locks.
+    /// pg_advisory_unlock_all(): void.
     AdvisoryUnlockAll,
+    /// pg_advisory_lock(bigint): void, waits.
+    AdvisoryLock,
+    /// pg_try_advisory_lock(bigint): bool.
+    AdvisoryTryLock,
+    /// pg_advisory_unlock(bigint): bool.
+    AdvisoryUnlock,
     /// set_config(name, value, is_local): transaction_read_only only
     /// (what drivers send); other settings are 0A000 (use SET).
     SetConfig,

@@ -100,6 +100,8 @@ pub struct Engine {
     seqs: Mutex<std::collections::HashMap<u32, SeqState>>,
     /// LISTEN/NOTIFY between this database's sessions.
     pub notify: crate::notify::Hub,
+    /// Session-level advisory locks.
+    pub advisory: crate::advisory::Advisory,
 }
 
 impl Engine {
@@ -115,6 +117,7 @@ impl Engine {
             next_rowid: AtomicU64::new(next_rowid.max(1)),
             seqs: Mutex::new(std::collections::HashMap::new()),
             notify: Default::default(),
+            advisory: Default::default(),
         }
     }
 

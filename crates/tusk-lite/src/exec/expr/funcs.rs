@@ -65,7 +65,10 @@ impl Exec<'_> {
                 self.session.notify.lock().notify(&s(&v[0]), &s(&v[1]))?;
                 return Ok(Value::Text(String::new()));
             }
-            Func::AdvisoryUnlockAll => return Ok(Value::Text(String::new())),
+            Func::AdvisoryUnlockAll => {
+                self.engine.advisory.unlock_all(self.session.pid);
+                return Ok(Value::Text(String::new()));
+            }
             Func::ListeningChannels => {
                 return Ok(Value::Array(
                     self.engine
@@ -185,6 +188,33 @@ impl Exec<'_> {
                 return Ok(Value::Int(us.div_euclid(crate::datetime::USECS_PER_DAY)));
             }
             Func::Identity => return Ok(v.first().cloned().unwrap_or(Value::Null)),
+            Func::AdvisoryLock | Func::AdvisoryTryLock | Func::AdvisoryUnlock if v[0].is_null() => {
+                return Ok(Value::Null)
+            }
+            Func::AdvisoryLock => {
+                self.check_cancel()?;
+                let deadline = self
+                    .session
+                    .lock_timeout
+                    .map(|d| std::time::Instant::now() + d);
+                self.engine.advisory.lock(
+                    int(&v[0]),
+                    self.session.pid,
+                    &self.session.cancel,
+                    deadline,
+                )?;
+                return Ok(Value::Text(String::new()));
+            }
+            Func::AdvisoryTryLock => {
+                return Ok(Value::Bool(
+                    self.engine.advisory.try_lock(int(&v[0]), self.session.pid),
+                ))
+            }
+            Func::AdvisoryUnlock => {
+                return Ok(Value::Bool(
+                    self.engine.advisory.unlock(int(&v[0]), self.session.pid),
+                ))
+            }
             Func::TerminateBackend => {
                 if v[0].is_null() {
                     return Ok(Value::Null);

@@ -165,9 +165,10 @@ impl Binder<'_> {
             ("setval", 2 | 3) => (Func::Setval, ColType::plain(Type::Int8)),
             ("pg_sleep", 1) => (Func::PgSleep, text),
             ("pg_notify", 2) => (Func::PgNotify, text),
-            // tusk-lite has no advisory locks, so a session holds none
-            // to release.
             ("pg_advisory_unlock_all", 0) => (Func::AdvisoryUnlockAll, text),
+            ("pg_advisory_lock", 1) => (Func::AdvisoryLock, text),
+            ("pg_try_advisory_lock", 1) => (Func::AdvisoryTryLock, ColType::plain(Type::Bool)),
+            ("pg_advisory_unlock", 1) => (Func::AdvisoryUnlock, ColType::plain(Type::Bool)),
             ("current_setting", 1 | 2) => (Func::CurrentSetting, text),
             ("set_config", 3) => (Func::SetConfig, text),
             ("pg_backend_pid", 0) => (Func::BackendPid, ColType::plain(Type::Int4)),
@@ -207,6 +208,9 @@ impl Binder<'_> {
             Func::Sqrt | Func::Power => vec![Type::Float8, Type::Float8],
             Func::PgSleep => vec![Type::Float8],
             Func::TerminateBackend => vec![Type::Int4, Type::Int8],
+            Func::AdvisoryLock | Func::AdvisoryTryLock | Func::AdvisoryUnlock => {
+                vec![Type::Int8]
+            }
             Func::PgNotify => vec![Type::Text, Type::Text],
             Func::CurrentSetting => vec![Type::Text, Type::Bool],
             Func::SetConfig => vec![Type::Text, Type::Text, Type::Bool],

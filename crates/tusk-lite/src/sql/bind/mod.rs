@@ -88,10 +88,18 @@ fn a_const_value(c: &pb::AConst) -> Expr {
             Expr::constant(Value::Int(i64::from(i.ival)), Type::Int4)
         }
         Some(pb::a_const::Val::Fval(f)) => {
-            // Integer literals too large for int4 arrive as Float.
-            if f.fval.bytes().all(|b| b.is_ascii_digit()) {
+            // Integer literals too large for int4 arrive as Float (a
+            // negative one with its sign: the parser folds the minus in).
+            let digits = f.fval.strip_prefix('-').unwrap_or(&f.fval);
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
                 if let Ok(i) = f.fval.parse::<i64>() {
-                    return Expr::constant(Value::Int(i), Type::Int8);
+                    // -2147483648 fits int4, as PostgreSQL types it.
+                    let ty = if i32::try_from(i).is_ok() {
+                        Type::Int4
+                    } else {
+                        Type::Int8
+                    };
+                    return Expr::constant(Value::Int(i), ty);
                 }
             }
             match Numeric::parse(&f.fval) {
