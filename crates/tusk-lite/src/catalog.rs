@@ -121,6 +121,23 @@ pub struct Sequence {
     pub cycle: bool,
     /// The table whose serial column owns it (dropped with the table).
     pub owned_by: Option<TableId>,
+    /// Its data type's OID (int2, int4 or int8), as pg_sequence.seqtypid
+    /// shows it; 0 in a catalog written before it was kept (then the
+    /// type is read from the maximum).
+    #[serde(default)]
+    pub type_oid: u32,
+}
+
+impl Sequence {
+    /// The sequence's data type: smallint, integer or bigint.
+    pub fn type_oid(&self) -> u32 {
+        match self.type_oid {
+            0 if self.max == i64::from(i16::MAX) => 21,
+            0 if self.max == i64::from(i32::MAX) => 23,
+            0 => 20,
+            t => t,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]

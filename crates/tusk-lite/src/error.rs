@@ -46,6 +46,8 @@ pub mod code {
     pub const UNDEFINED_PARAMETER: &str = "42704";
     pub const CANT_CHANGE_RUNTIME_PARAM: &str = "55P02";
     pub const QUERY_CANCELED: &str = "57014";
+    /// terminating connection due to administrator command (always FATAL).
+    pub const ADMIN_SHUTDOWN: &str = "57P01";
     pub const LOCK_NOT_AVAILABLE: &str = "55P03";
     pub const INTERNAL_ERROR: &str = "XX000";
     pub const IO_ERROR: &str = "58030";

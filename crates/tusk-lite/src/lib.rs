@@ -67,6 +67,7 @@
 //!   own, one thread per session, as PostgreSQL runs one backend per
 //!   connection.
 
+mod advisory;
 pub mod catalog;
 pub mod copy;
 pub mod datetime;
@@ -74,6 +75,7 @@ mod ddl;
 pub mod error;
 mod exec;
 mod keys_ddl;
+pub mod notify;
 pub mod numeric;
 mod prepare;
 mod session;
@@ -83,7 +85,8 @@ pub mod txn;
 pub mod types;
 mod wire;
 
-use std::io::{Read, Write};
+pub use wire::ClientStream;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -133,10 +136,7 @@ impl Database {
     }
 
     /// Serves one client connection on `stream` on a thread of its own.
-    pub fn serve_stream<S: Read + Write + Send + 'static>(
-        &self,
-        stream: S,
-    ) -> std::thread::JoinHandle<()> {
+    pub fn serve_stream<S: wire::ClientStream>(&self, stream: S) -> std::thread::JoinHandle<()> {
         let engine = self.engine.clone();
         std::thread::Builder::new()
             .name("tusk-lite-session".into())

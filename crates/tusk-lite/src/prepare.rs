@@ -132,13 +132,18 @@ impl Session {
 
     fn deallocate(&mut self, s: &pb::DeallocateStmt) -> Result<Outcome> {
         if s.isall {
+            // Protocol-level named statements go too, as in PostgreSQL.
             self.prepared.clear();
-            self.info
-                .prepared
-                .lock()
-                .retain(|_, (_, from_sql)| !*from_sql);
+            self.info.prepared.lock().clear();
+            if self.discarded.is_none() {
+                self.discarded = Some(crate::session::Discarded::Statements);
+            }
         } else if self.prepared.remove(&s.name).is_some() {
             self.info.prepared.lock().remove(&s.name);
+        } else if self.info.prepared.lock().remove(&s.name).is_some() {
+            // A protocol-level statement: SQL and protocol statements
+            // share one namespace in PostgreSQL.
+            self.discarded = Some(crate::session::Discarded::One(s.name.clone()));
         } else {
             return Err(SqlError::new(
                 "26000",

@@ -330,3 +330,130 @@ async fn foreign_key_check_waits_for_a_parent_delete() {
     })
     .await;
 }
+
+/// pg_terminate_backend() ends a session that runs a statement (its
+/// client gets FATAL 57P01 instead of the result) and one that is idle
+/// (its connection closes); the caller gets true, and false for a pid no
+/// session has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_backend_ends_busy_and_idle_sessions() {
+    both(|c| async move {
+        let pid = |i: usize| {
+            let c = c[i].clone();
+            async move {
+                c.query_one("SELECT pg_backend_pid()", &[])
+                    .await
+                    .expect("pid")
+                    .get::<_, i32>(0)
+            }
+        };
+        let (busy, idle) = (pid(1).await, pid(2).await);
+        let sleeper = {
+            let c = c[1].clone();
+            tokio::spawn(async move { c.simple_query("SELECT pg_sleep(30)").await })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let killed: bool = c[0]
+            .query_one("SELECT pg_terminate_backend($1)", &[&busy])
+            .await
+            .expect("terminate")
+            .get(0);
+        assert!(killed);
+        let err = tokio::time::timeout(Duration::from_secs(10), sleeper)
+            .await
+            .expect("the sleeper ends at once")
+            .expect("task")
+            .expect_err("terminated");
+        let db = err.as_db_error().expect("an ErrorResponse");
+        assert_eq!(db.code().code(), "57P01");
+        assert_eq!(db.severity(), "FATAL");
+        assert_eq!(
+            db.message(),
+            "terminating connection due to administrator command"
+        );
+
+        let killed: bool = c[0]
+            .query_one("SELECT pg_terminate_backend($1)", &[&idle])
+            .await
+            .expect("terminate")
+            .get(0);
+        assert!(killed);
+        for _ in 0..100 {
+            if c[2].is_closed() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(c[2].is_closed(), "the idle session's connection closed");
+        assert!(c[2].simple_query("SELECT 1").await.is_err());
+
+        // No such session; NULL in, NULL out; the caller is unharmed.
+        let rows = c[0]
+            .simple_query("SELECT pg_terminate_backend(1), pg_terminate_backend(NULL)")
+            .await
+            .expect("terminate nobody");
+        match &rows[1] {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                assert_eq!(r.get(0), Some("f"));
+                assert_eq!(r.get(1), None);
+            }
+            other => panic!("a row, not {other:?}"),
+        }
+        let e = c[0]
+            .simple_query("SELECT pg_terminate_backend(1, -1)")
+            .await
+            .expect_err("negative timeout");
+        assert_eq!(e.code().map(|c| c.code()), Some("22003"), "{e:?}");
+    })
+    .await;
+}
+
+/// pg_advisory_lock() waits while another session holds the key, until
+/// it is unlocked; pg_try_advisory_lock() does not wait;
+/// lock_timeout ends a wait with 55P03.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisory_locks_wait_for_other_sessions() {
+    both(|c| async move {
+        c[0].batch_execute("SELECT pg_advisory_lock(42)")
+            .await
+            .expect("lock");
+        let tried: bool = c[1]
+            .query_one("SELECT pg_try_advisory_lock(42)", &[])
+            .await
+            .expect("try")
+            .get(0);
+        assert!(!tried, "held by another session");
+        let b = c[1].clone();
+        let waiter = tokio::spawn(async move {
+            b.query_one("SELECT pg_advisory_lock(42), pg_advisory_unlock(42)", &[])
+                .await
+                .map(|r| r.get::<_, bool>(1))
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiter.is_finished(), "the second session waits");
+        let unlocked: bool = c[0]
+            .query_one("SELECT pg_advisory_unlock(42)", &[])
+            .await
+            .expect("unlock")
+            .get(0);
+        assert!(unlocked);
+        let got = tokio::time::timeout(Duration::from_secs(10), waiter)
+            .await
+            .expect("the waiter goes ahead")
+            .expect("join")
+            .expect("lock and unlock");
+        assert!(got);
+        c[0].batch_execute("SELECT pg_advisory_lock(42)")
+            .await
+            .expect("lock again");
+        c[2].batch_execute("SET lock_timeout = '100ms'")
+            .await
+            .expect("set");
+        let e = c[2]
+            .batch_execute("SELECT pg_advisory_lock(42)")
+            .await
+            .expect_err("lock timeout");
+        assert_eq!(e.code().map(|c| c.code()), Some("55P03"), "{e:?}");
+    })
+    .await;
+}

@@ -102,6 +102,15 @@ fn slt_files() -> Vec<PathBuf> {
         .expect("tests/slt exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+        // TUSK_SLT_ONLY=a,b runs only the files with those stems (while
+        // working on one feature); unset, every file runs.
+        .filter(|p| match std::env::var("TUSK_SLT_ONLY") {
+            Ok(only) => p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .is_some_and(|s| only.split(',').any(|o| o == s)),
+            Err(_) => true,
+        })
         .collect();
     files.sort();
     files

@@ -31,11 +31,11 @@ impl Exec<'_> {
         Ok(())
     }
 
-    pub(super) fn check_writable(&self) -> Result<()> {
+    pub(super) fn check_writable(&self, what: &str) -> Result<()> {
         if self.txn.read_only {
             return Err(SqlError::new(
                 code::READ_ONLY_SQL_TRANSACTION,
-                "cannot execute statement in a read-only transaction",
+                format!("cannot execute {what} in a read-only transaction"),
             ));
         }
         Ok(())
@@ -114,7 +114,7 @@ impl Exec<'_> {
 
     pub fn insert(&mut self, ins: &Insert) -> Result<(u64, Rows)> {
         use crate::sql::plan::Arbiter;
-        self.check_writable()?;
+        self.check_writable("INSERT")?;
         let table = ins.table.clone();
         self.lock_table(&table, Mode::Shared)?;
         let source = self.run(&ins.source)?;
@@ -309,7 +309,7 @@ impl Exec<'_> {
     }
 
     pub fn update(&mut self, up: &Update) -> Result<(u64, Rows)> {
-        self.check_writable()?;
+        self.check_writable("UPDATE")?;
         let table = up.table.clone();
         let targets = self.target_rows(&table, &up.key, &up.filter)?;
         let mut count = 0u64;
@@ -362,7 +362,7 @@ impl Exec<'_> {
     }
 
     pub fn delete(&mut self, del: &Delete) -> Result<(u64, Rows)> {
-        self.check_writable()?;
+        self.check_writable("DELETE")?;
         let table = del.table.clone();
         let targets = self.target_rows(&table, &del.key, &del.filter)?;
         let mut count = 0u64;

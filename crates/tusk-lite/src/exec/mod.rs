@@ -7,6 +7,7 @@ mod dml;
 pub mod expr;
 mod fkey;
 mod locking;
+pub mod size;
 mod write;
 
 use std::cmp::Ordering;
@@ -28,6 +29,8 @@ pub struct SessionInfo {
     pub database: String,
     /// Set by a CancelRequest: the running statement stops with 57014.
     pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Set by pg_terminate_backend(): the session ends with FATAL 57P01.
+    pub terminate: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// currval(): the last nextval() of each sequence in this session.
     pub currval: std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<u32, i64>>>,
     /// `lock_timeout`: a lock wait longer than this fails with 55P03.
@@ -37,6 +40,14 @@ pub struct SessionInfo {
     /// statement's text, made by SQL PREPARE).
     pub prepared:
         std::sync::Arc<parking_lot::Mutex<std::collections::BTreeMap<String, (String, bool)>>>,
+    /// The backend pid the client was given (pg_backend_pid, and the pid
+    /// its notifications carry).
+    pub pid: i32,
+    /// The session's settings as SHOW prints them, for current_setting().
+    pub settings:
+        std::sync::Arc<parking_lot::Mutex<std::collections::BTreeMap<&'static str, String>>>,
+    /// NOTIFY/pg_notify and LISTEN/UNLISTEN of the open transaction.
+    pub notify: std::sync::Arc<parking_lot::Mutex<crate::notify::Pending>>,
 }
 
 pub struct Exec<'a> {
@@ -216,6 +227,13 @@ impl<'a> Exec<'a> {
 
     /// Fails with 57014 when the client cancelled the statement.
     pub fn check_cancel(&self) -> Result<()> {
+        if self
+            .session
+            .terminate
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(crate::wire::terminated());
+        }
         if self
             .session
             .cancel

@@ -1,6 +1,7 @@
 //! A session: one client's transaction state, settings and the
 //! execution of its statements.
 
+pub(crate) mod listen;
 mod run;
 
 pub use run::CopyProgress;
@@ -74,6 +75,9 @@ const SETTINGS: &[(&str, &str, bool)] = &[
     ("bytea_output", "hex", false),
     ("client_min_messages", "notice", false),
     ("synchronous_commit", "on", false),
+    // Kept and shown as PostgreSQL does; tusk-lite's executor does not
+    // size its sorts and hashes by it (pools set and reset it).
+    ("work_mem", "4MB", false),
 ];
 
 const READ_ONLY_SETTINGS: &[&str] = &[
@@ -104,6 +108,23 @@ pub struct Session {
     pub reported: Vec<(String, String)>,
     /// Statements prepared with SQL PREPARE, by name.
     pub(crate) prepared: std::collections::HashMap<String, crate::prepare::Prepared>,
+    /// LISTEN/NOTIFY state.
+    listen: listen::ListenState,
+    /// Set by DISCARD ALL and DEALLOCATE: the wire layer drops its named
+    /// protocol-level statements (or the one named, and, for DISCARD ALL,
+    /// every portal) after the statement.
+    pub discarded: Option<Discarded>,
+}
+
+/// What the wire layer drops after DISCARD ALL or DEALLOCATE.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Discarded {
+    /// DEALLOCATE name of a protocol-level statement.
+    One(String),
+    /// DEALLOCATE ALL: named prepared statements.
+    Statements,
+    /// DISCARD ALL: named prepared statements and portals.
+    Everything,
 }
 
 fn failed_txn() -> SqlError {
@@ -126,14 +147,20 @@ impl Session {
                 user,
                 database,
                 cancel: Default::default(),
+                terminate: Default::default(),
                 currval: Default::default(),
                 lock_timeout: None,
                 prepared: Default::default(),
+                pid: 0,
+                settings: Arc::new(parking_lot::Mutex::new(settings.clone())),
+                notify: Default::default(),
             },
             txn: None,
             settings,
             reported: Vec::new(),
             prepared: Default::default(),
+            listen: Default::default(),
+            discarded: None,
         }
     }
 
@@ -172,7 +199,8 @@ impl Session {
     pub fn end_implicit(&mut self) -> Result<()> {
         if self.txn.as_ref().is_some_and(|t| !t.explicit) {
             if let Some(t) = self.txn.take() {
-                return self.engine.commit(t);
+                self.engine.commit(t)?;
+                self.after_commit();
             }
         }
         Ok(())
@@ -206,6 +234,7 @@ impl Session {
                 .map(|s| s == "on")
                 .unwrap_or(false);
             self.txn = Some(self.engine.begin(self.default_isolation(), ro, false));
+            self.reset_pending();
         }
         self.txn.as_mut().expect("transaction just started")
     }
@@ -301,6 +330,7 @@ impl Session {
                     Some(t) if t.explicit => {
                         if commit {
                             self.engine.commit(t)?;
+                            self.after_commit();
                         } else {
                             self.engine.rollback(t);
                         }
@@ -329,6 +359,8 @@ impl Session {
                     locks: engine.locks.held_count(t.id),
                 };
                 t.savepoints.push(sp);
+                let mark = self.info.notify.lock().mark();
+                self.listen.marks.push(mark);
                 Ok(Outcome::tag("SAVEPOINT"))
             }
             Statement::Release(name) => {
@@ -344,6 +376,7 @@ impl Session {
                         )
                     })?;
                 t.savepoints.truncate(i);
+                self.listen.marks.truncate(i);
                 Ok(Outcome::tag("RELEASE"))
             }
             Statement::RollbackTo(name) => {
@@ -366,6 +399,10 @@ impl Session {
                 t.failed = false;
                 let id = t.id;
                 self.engine.locks.release_after(id, sp.locks);
+                self.listen.marks.truncate(i + 1);
+                if let Some(mark) = self.listen.marks.get(i).copied() {
+                    self.info.notify.lock().restore(mark);
+                }
                 Ok(Outcome::tag("ROLLBACK"))
             }
             Statement::SetTransaction {
@@ -407,6 +444,7 @@ impl Session {
                 self.set(&name, None)?;
                 Ok(Outcome::tag("RESET"))
             }
+            Statement::Discard(what) => self.discard(what),
             Statement::ResetAll => {
                 let names: Vec<&'static str> = SETTINGS
                     .iter()
@@ -430,6 +468,19 @@ impl Session {
                     ..Outcome::default()
                 })
             }
+            Statement::Listen(op) => {
+                let tag = if matches!(op, crate::notify::ListenOp::Listen(_)) {
+                    "LISTEN"
+                } else {
+                    "UNLISTEN"
+                };
+                self.queue_listen(op);
+                Ok(Outcome::tag(tag))
+            }
+            Statement::Notify { channel, payload } => {
+                self.queue_notify(&channel, &payload)?;
+                Ok(Outcome::tag("NOTIFY"))
+            }
             Statement::Maintenance(tag) => {
                 if matches!(tag, "VACUUM") && self.txn.as_ref().is_some_and(|t| t.explicit) {
                     return Err(SqlError::new(
@@ -441,6 +492,41 @@ impl Session {
             }
             other => self.execute_in_txn(other, params),
         }
+    }
+
+    /// DISCARD: ALL is CLOSE ALL, SET SESSION AUTHORIZATION DEFAULT,
+    /// RESET ALL, DEALLOCATE ALL, UNLISTEN *, pg_advisory_unlock_all()
+    /// and DISCARD SEQUENCES (there are no temporary tables or cached
+    /// plans to drop);
+    /// SEQUENCES forgets currval; PLANS and TEMP have nothing to drop.
+    fn discard(&mut self, what: &'static str) -> Result<Outcome> {
+        if what == "ALL" {
+            if self.txn.as_ref().is_some_and(|t| t.explicit) {
+                return Err(SqlError::new(
+                    code::ACTIVE_SQL_TRANSACTION,
+                    "DISCARD ALL cannot run inside a transaction block",
+                ));
+            }
+            self.prepared.clear();
+            self.info.prepared.lock().clear();
+            self.discarded = Some(Discarded::Everything);
+            let names: Vec<&'static str> = SETTINGS
+                .iter()
+                .filter(|(n, _, _)| {
+                    !READ_ONLY_SETTINGS.contains(n) && *n != "session_authorization"
+                })
+                .map(|(n, _, _)| *n)
+                .collect();
+            for n in names {
+                self.set(n, None)?;
+            }
+            self.queue_listen(crate::notify::ListenOp::UnlistenAll);
+            self.engine.advisory.unlock_all(self.info.pid);
+        }
+        if matches!(what, "ALL" | "SEQUENCES") {
+            self.info.currval.lock().clear();
+        }
+        Ok(Outcome::tag(format!("DISCARD {what}")))
     }
 
     fn explicit_txn(&mut self, what: &str) -> Result<&mut Txn> {
@@ -458,6 +544,8 @@ impl Session {
 /// rolls back its transaction and releases its locks.
 impl Drop for Session {
     fn drop(&mut self) {
+        self.stop_listening();
+        self.engine.advisory.unlock_all(self.info.pid);
         if let Some(t) = self.txn.take() {
             self.engine.rollback(t);
         }

@@ -11,6 +11,11 @@ impl Session {
                 format!("unrecognized configuration parameter \"{name}\""),
             )
         })?;
+        if canon == "session_authorization" && value.is_none() {
+            // SET SESSION AUTHORIZATION DEFAULT: back to the connecting
+            // user, the only role tusk-lite has, so nothing changes.
+            return Ok(());
+        }
         if READ_ONLY_SETTINGS.contains(&canon) || canon == "session_authorization" {
             return Err(SqlError::new(
                 code::CANT_CHANGE_RUNTIME_PARAM,
@@ -80,6 +85,20 @@ impl Session {
                 }
                 n.to_string()
             }
+            "work_mem" => {
+                let kb = parse_kilobytes(&value).ok_or_else(|| {
+                    invalid().with_hint(
+                        "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".",
+                    )
+                })?;
+                if !(64..=i64::from(i32::MAX)).contains(&kb) {
+                    return Err(SqlError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!("{kb} kB is outside the valid range for parameter \"work_mem\" (64 .. 2147483647)"),
+                    ));
+                }
+                format_kilobytes(kb)
+            }
             "lock_timeout" => {
                 let ms = parse_millis(&value).ok_or_else(invalid)?;
                 self.info.lock_timeout = (ms > 0).then(|| std::time::Duration::from_millis(ms));
@@ -139,6 +158,7 @@ impl Session {
         if self.settings.get(canon) != Some(&value) && report {
             self.reported.push((canon.to_string(), value.clone()));
         }
+        self.info.settings.lock().insert(canon, value.clone());
         self.settings.insert(canon, value);
         Ok(())
     }
@@ -189,6 +209,42 @@ pub(super) fn parse_millis(v: &str) -> Option<u64> {
         _ => return None,
     };
     n.checked_mul(per).filter(|ms| *ms <= i32::MAX as u64)
+}
+
+/// A memory setting in kB: a number (fractions allowed) with an optional
+/// unit B, kB, MB, GB or TB (case-sensitive, as in PostgreSQL), rounded
+/// to whole kB.
+pub(super) fn parse_kilobytes(v: &str) -> Option<i64> {
+    let v = v.trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let per = match unit.trim() {
+        "" | "kB" => 1.0,
+        "B" => 1.0 / 1024.0,
+        "MB" => 1024.0,
+        "GB" => 1024.0 * 1024.0,
+        "TB" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    let kb = (n * per).round_ties_even();
+    // Whole and well inside i64 once checked.
+    #[allow(clippy::cast_possible_truncation)]
+    (kb.is_finite() && kb.abs() < 9.0e15).then_some(kb as i64)
+}
+
+/// kB as SHOW prints them: the largest unit that divides them.
+pub(super) fn format_kilobytes(kb: i64) -> String {
+    if kb != 0 {
+        for (per, unit) in [(1i64 << 30, "TB"), (1 << 20, "GB"), (1 << 10, "MB")] {
+            if kb % per == 0 {
+                return format!("{}{unit}", kb / per);
+            }
+        }
+    }
+    format!("{kb}kB")
 }
 
 /// Milliseconds as SHOW prints them: the largest unit that divides them.

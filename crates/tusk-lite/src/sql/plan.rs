@@ -101,10 +101,59 @@ pub enum Func {
     /// pg_sleep(seconds): waits, ended early by a CancelRequest (57014).
     /// Returns void, whose text form is the empty string.
     PgSleep,
+    /// pg_notify(channel, payload): queues a notification (void).
+    PgNotify,
+    /// pg_advisory_unlock_all(): void.
+    AdvisoryUnlockAll,
+    /// pg_advisory_lock(bigint): void, waits.
+    AdvisoryLock,
+    /// pg_try_advisory_lock(bigint): bool.
+    AdvisoryTryLock,
+    /// pg_advisory_unlock(bigint): bool.
+    AdvisoryUnlock,
+    /// set_config(name, value, is_local): transaction_read_only only
+    /// (what drivers send); other settings are 0A000 (use SET).
+    SetConfig,
+    /// current_setting(name [, missing_ok]).
+    CurrentSetting,
+    /// pg_listening_channels(), as an array (unnested in FROM).
+    ListeningChannels,
+    /// pg_backend_pid().
+    BackendPid,
+    /// pg_terminate_backend(pid [, timeout]): ends another session (or
+    /// this one) with FATAL 57P01; false when no session has that pid.
+    TerminateBackend,
+    /// quote_ident(text).
+    QuoteIdent,
+    /// pg_size_pretty(bigint or numeric).
+    SizePretty,
+    /// pg_table_size, pg_total_relation_size, pg_relation_size or
+    /// pg_indexes_size of a relation OID: the bytes tusk-lite stores for
+    /// it (see `exec::size`).
+    RelSize(SizeOf),
+    /// pg_get_indexdef(index, column, pretty): the whole definition for
+    /// column 0, else that column's name (args: the index's array from
+    /// `Snapshot::indexdef_columns`, the column number, pretty).
+    IndexDefColumn,
     /// Returns its first argument: pg_get_expr (tusk-lite stores an
     /// expression's SQL text) and pg_partition_ancestors (no partitions:
     /// a relation's only ancestor is itself).
     Identity,
+}
+
+/// Which size a relation-size function measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeOf {
+    /// pg_relation_size: the relation's own data (a table's rows, an
+    /// index's entries).
+    Relation,
+    /// pg_table_size: a table's rows (tusk-lite has no TOAST, free space
+    /// or visibility maps).
+    Table,
+    /// pg_indexes_size: every index of a table, its primary key's too.
+    Indexes,
+    /// pg_total_relation_size: the table and its indexes.
+    Total,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -146,4 +146,13 @@ pub enum Statement {
     /// CHECKPOINT): tusk-lite has nothing to vacuum or analyze yet; the
     /// tag is what PostgreSQL answers.
     Maintenance(&'static str),
+    /// LISTEN, UNLISTEN, UNLISTEN *.
+    Listen(crate::notify::ListenOp),
+    /// DISCARD ALL, PLANS, SEQUENCES or TEMP (the word).
+    Discard(&'static str),
+    /// NOTIFY channel [, payload].
+    Notify {
+        channel: String,
+        payload: String,
+    },
 }

@@ -98,6 +98,10 @@ pub struct Engine {
     /// Hidden row ids of tables without a primary key.
     pub next_rowid: AtomicU64,
     seqs: Mutex<std::collections::HashMap<u32, SeqState>>,
+    /// LISTEN/NOTIFY between this database's sessions.
+    pub notify: crate::notify::Hub,
+    /// Session-level advisory locks.
+    pub advisory: crate::advisory::Advisory,
 }
 
 impl Engine {
@@ -112,6 +116,8 @@ impl Engine {
             next_txn: AtomicU64::new(1),
             next_rowid: AtomicU64::new(next_rowid.max(1)),
             seqs: Mutex::new(std::collections::HashMap::new()),
+            notify: Default::default(),
+            advisory: Default::default(),
         }
     }
 

@@ -37,8 +37,43 @@ use crate::types::{self, ColType, Type, Value};
 
 static NEXT_PID: AtomicI32 = AtomicI32::new(1000);
 
-/// Running sessions by backend pid: their secret key and cancel flag.
-type CancelMap = HashMap<i32, (i32, Arc<AtomicBool>)>;
+/// A running session's entry: its secret key, cancel and terminate
+/// flags, and what stops a read of its socket that is waiting.
+struct Running {
+    secret: i32,
+    cancel: Arc<AtomicBool>,
+    terminate: Arc<AtomicBool>,
+    wake: Option<Box<dyn Fn() + Send>>,
+}
+
+/// Running sessions by backend pid.
+type CancelMap = HashMap<i32, Running>;
+
+/// The error a terminated session ends with (FATAL, as PostgreSQL sends it).
+pub(crate) fn terminated() -> SqlError {
+    SqlError::new(
+        code::ADMIN_SHUTDOWN,
+        "terminating connection due to administrator command",
+    )
+}
+
+/// pg_terminate_backend(): flags session `pid` to end and wakes it if it
+/// waits for its client; false when there is no such session.
+pub(crate) fn terminate(pid: i32) -> bool {
+    match cancels().lock().get(&pid) {
+        Some(r) => {
+            r.terminate.store(true, Ordering::Relaxed);
+            // A statement running or waiting for a lock stops at its next
+            // check.
+            r.cancel.store(true, Ordering::Relaxed);
+            if let Some(wake) = &r.wake {
+                wake();
+            }
+            true
+        }
+        None => false,
+    }
+}
 
 fn cancels() -> &'static Mutex<CancelMap> {
     static MAP: OnceLock<Mutex<CancelMap>> = OnceLock::new();
@@ -75,6 +110,8 @@ struct Conn<S> {
     rbuf: BytesMut,
     wbuf: BytesMut,
     ctx: DecodeContext,
+    /// A FATAL error went out: the session ends.
+    fatal: bool,
 }
 
 impl<S: Read + Write> Conn<S> {
@@ -91,6 +128,19 @@ impl<S: Read + Write> Conn<S> {
                 return Ok(None);
             }
             self.rbuf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Sends a statement's error; once the session was terminated, every
+    /// error is the FATAL 57P01 it ends with, sent once.
+    fn send_error(&mut self, session: &Session, e: &SqlError) {
+        if session.info.terminate.load(Ordering::Relaxed) || e.code == code::ADMIN_SHUTDOWN {
+            if !self.fatal {
+                self.fatal = true;
+                self.send(B::ErrorResponse(error_response(&terminated(), "FATAL")));
+            }
+        } else {
+            self.send(B::ErrorResponse(error_response(e, "ERROR")));
         }
     }
 
@@ -115,13 +165,83 @@ impl<S: Read + Write> Conn<S> {
     }
 }
 
+/// A client connection a session runs on: a socket, which can be
+/// cloned so that notifications reach an idle client.
+pub trait ClientStream: Read + Write + Send + 'static {
+    /// A second handle writing to the same client, if the stream has one.
+    fn writer(&self) -> Option<Box<dyn Write + Send>>;
+
+    /// Something that ends a read waiting on the stream (it then reads
+    /// end-of-file), for pg_terminate_backend(); None when it cannot.
+    fn read_stopper(&self) -> Option<Box<dyn Fn() + Send>> {
+        None
+    }
+}
+
+impl ClientStream for std::net::TcpStream {
+    fn writer(&self) -> Option<Box<dyn Write + Send>> {
+        self.try_clone()
+            .ok()
+            .map(|s| Box::new(s) as Box<dyn Write + Send>)
+    }
+
+    fn read_stopper(&self) -> Option<Box<dyn Fn() + Send>> {
+        let s = self.try_clone().ok()?;
+        Some(Box::new(move || {
+            let _ = s.shutdown(std::net::Shutdown::Read);
+        }))
+    }
+}
+
+impl ClientStream for std::os::unix::net::UnixStream {
+    fn writer(&self) -> Option<Box<dyn Write + Send>> {
+        self.try_clone()
+            .ok()
+            .map(|s| Box::new(s) as Box<dyn Write + Send>)
+    }
+
+    fn read_stopper(&self) -> Option<Box<dyn Fn() + Send>> {
+        let s = self.try_clone().ok()?;
+        Some(Box::new(move || {
+            let _ = s.shutdown(std::net::Shutdown::Read);
+        }))
+    }
+}
+
+/// Frames a NotificationResponse.
+fn encode_notification(n: &crate::notify::Notification, out: &mut Vec<u8>) {
+    let mut buf = BytesMut::new();
+    let m = pgwire::messages::response::NotificationResponse::new(
+        n.pid,
+        n.channel.clone(),
+        n.payload.clone(),
+    );
+    if B::NotificationResponse(m).encode(&mut buf).is_ok() {
+        out.extend_from_slice(&buf);
+    }
+}
+
+/// Sends a ReadyForQuery, preceded (outside a transaction block) by the
+/// notifications waiting for this session, as PostgreSQL sends them.
+fn ready<S: Read + Write>(c: &mut Conn<S>, session: &Session) {
+    for n in session.take_notifications() {
+        c.send(B::NotificationResponse(
+            pgwire::messages::response::NotificationResponse::new(n.pid, n.channel, n.payload),
+        ));
+    }
+    c.send(B::ReadyForQuery(ReadyForQuery::new(status(session))));
+}
+
 /// Serves one client on `stream` until it disconnects.
-pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Result<()> {
+pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Result<()> {
+    let writer = stream.writer();
+    let wake = stream.read_stopper();
     let mut c = Conn {
         stream,
         rbuf: BytesMut::with_capacity(8192),
         wbuf: BytesMut::with_capacity(8192),
         ctx: DecodeContext::default(),
+        fatal: false,
     };
     // Startup: SSL/GSS requests are refused; then the startup packet.
     let startup = loop {
@@ -145,9 +265,9 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
                     }
                 };
                 if let Some(secret) = key {
-                    if let Some((s, flag)) = cancels().lock().get(&cr.pid) {
-                        if *s == secret {
-                            flag.store(true, Ordering::Relaxed);
+                    if let Some(r) = cancels().lock().get(&cr.pid) {
+                        if r.secret == secret {
+                            r.cancel.store(true, Ordering::Relaxed);
                         }
                     }
                 }
@@ -183,10 +303,17 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
     }
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
     let secret = fastrand::i32(..);
-    cancels()
-        .lock()
-        .insert(pid, (secret, session.info.cancel.clone()));
+    cancels().lock().insert(
+        pid,
+        Running {
+            secret,
+            cancel: session.info.cancel.clone(),
+            terminate: session.info.terminate.clone(),
+            wake,
+        },
+    );
     let _registered = Registered(pid);
+    session.set_client(pid, writer, encode_notification);
     c.send(B::BackendKeyData(BackendKeyData::new(
         pid,
         SecretKey::I32(secret),
@@ -199,8 +326,25 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
     let mut statements: HashMap<String, Prepared> = HashMap::new();
     let mut portals: HashMap<String, Portal> = HashMap::new();
     let mut skip_until_sync = false;
+    // The last message answered left the session idle outside a
+    // transaction block (its ReadyForQuery sent): notifications may go
+    // out at once.
+    let mut at_rest = true;
     let result = loop {
-        let msg = match c.read_msg() {
+        if let Some(l) = session.listener() {
+            l.set_idle(at_rest && c.wbuf.is_empty());
+        }
+        let msg = c.read_msg();
+        if let Some(l) = session.listener() {
+            l.set_idle(false);
+        }
+        if session.info.terminate.load(Ordering::Relaxed) {
+            c.send_error(&session, &terminated());
+            let _ = c.flush();
+            break Ok(());
+        }
+        at_rest = matches!(msg, Ok(Some(F::Query(_) | F::Sync(_))));
+        let msg = match msg {
             Ok(Some(m)) => m,
             Ok(None) => break Ok(()),
             Err(e) => {
@@ -424,10 +568,10 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
             F::Sync(_) => {
                 skip_until_sync = false;
                 if let Err(e) = session.end_implicit() {
-                    c.send(B::ErrorResponse(error_response(&e, "ERROR")));
+                    c.send_error(&session, &e);
                 }
                 portals.retain(|_, p| p.pending.is_some() && session.txn.is_some());
-                c.send(B::ReadyForQuery(ReadyForQuery::new(status(&session))));
+                ready(&mut c, &session);
                 c.flush()
                     .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string()))
             }
@@ -441,15 +585,33 @@ pub fn run_session<S: Read + Write>(engine: Arc<Engine>, stream: S) -> io::Resul
                 "unexpected message",
             )),
         };
+        at_rest &= session.status() == b'I';
+        match session.discarded.take() {
+            Some(crate::session::Discarded::One(name)) => {
+                statements.remove(&name);
+            }
+            Some(d) => {
+                statements.retain(|name, _| name.is_empty());
+                if d == crate::session::Discarded::Everything {
+                    portals.clear();
+                }
+            }
+            None => {}
+        }
         if let Err(e) = r {
             if e.code == code::IO_ERROR {
                 break Ok(());
             }
-            c.send(B::ErrorResponse(error_response(&e, "ERROR")));
+            c.send_error(&session, &e);
             session.on_error();
             if extended {
                 skip_until_sync = true;
             }
+        }
+        if c.fatal || session.info.terminate.load(Ordering::Relaxed) {
+            c.send_error(&session, &terminated());
+            let _ = c.flush();
+            break Ok(());
         }
     };
     if let Some(t) = session.txn.take() {
@@ -580,9 +742,13 @@ fn simple_query<S: Read + Write>(c: &mut Conn<S>, session: &mut Session, sql: &s
         session.end_implicit()
     };
     if let Err(e) = run(c, session) {
-        c.send(B::ErrorResponse(error_response(&e, "ERROR")));
+        c.send_error(session, &e);
         session.on_error();
     }
-    c.send(B::ReadyForQuery(ReadyForQuery::new(status(session))));
+    if c.fatal || session.info.terminate.load(Ordering::Relaxed) {
+        c.send_error(session, &terminated());
+        return;
+    }
+    ready(c, session);
     let _ = c.flush();
 }

@@ -48,6 +48,86 @@ impl Exec<'_> {
                 }
                 return Ok(Value::Text(s));
             }
+            // format_type is not strict: a NULL typmod means none given
+            // (then char is "character"; typmod -1 prints "bpchar").
+            Func::FormatType if !v[0].is_null() && v[1].is_null() => {
+                return Ok(Value::Text(match int(&v[0]) {
+                    1042 => "character".into(),
+                    oid => crate::sql::syscat::format_type(oid, -1).unwrap_or_else(|| "???".into()),
+                }));
+            }
+            // Not strict: a NULL channel is an empty one, a NULL payload ''.
+            Func::PgNotify => {
+                let s = |x: &Value| match x {
+                    Value::Text(s) => s.clone(),
+                    _ => String::new(),
+                };
+                self.session.notify.lock().notify(&s(&v[0]), &s(&v[1]))?;
+                return Ok(Value::Text(String::new()));
+            }
+            Func::AdvisoryUnlockAll => {
+                self.engine.advisory.unlock_all(self.session.pid);
+                return Ok(Value::Text(String::new()));
+            }
+            Func::ListeningChannels => {
+                return Ok(Value::Array(
+                    self.engine
+                        .notify
+                        .channels(self.session.pid)
+                        .into_iter()
+                        .map(Value::Text)
+                        .collect(),
+                ))
+            }
+            Func::SetConfig if !v[0].is_null() => {
+                let name = text(&v[0]).to_ascii_lowercase();
+                if name != "transaction_read_only" {
+                    return Err(SqlError::unsupported(format!(
+                        "set_config() of {name} (SET it instead)"
+                    )));
+                }
+                let on = crate::types::parse_text(text(&v[1]), ColType::plain(Type::Bool))
+                    .map_err(|_| {
+                        SqlError::new(
+                            code::INVALID_PARAMETER_VALUE,
+                            "parameter \"transaction_read_only\" requires a Boolean value",
+                        )
+                    })?
+                    .as_bool()
+                    .unwrap_or(false);
+                if !on && self.txn.read_only {
+                    return Err(SqlError::new(
+                        code::ACTIVE_SQL_TRANSACTION,
+                        "transaction read-write mode must be set before any query",
+                    ));
+                }
+                self.txn.read_only = on;
+                return Ok(Value::Text(if on { "on" } else { "off" }.into()));
+            }
+            Func::CurrentSetting if !v[0].is_null() => {
+                let name = text(&v[0]).to_string();
+                let missing_ok = matches!(v.get(1), Some(Value::Bool(true)));
+                let settings = self.session.settings.lock();
+                let found = match name.to_ascii_lowercase().as_str() {
+                    "transaction_isolation" => Some(self.txn.isolation.name().to_string()),
+                    "transaction_read_only" => {
+                        Some(if self.txn.read_only { "on" } else { "off" }.to_string())
+                    }
+                    lower => settings
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(lower))
+                        .map(|(_, v)| v.clone()),
+                };
+                return match found {
+                    Some(s) => Ok(Value::Text(s)),
+                    None if missing_ok => Ok(Value::Null),
+                    None => Err(SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    )),
+                };
+            }
+            Func::BackendPid => return Ok(Value::Int(i64::from(self.session.pid))),
             Func::Version => {
                 return Ok(Value::Text(crate::VERSION_STRING.to_string()));
             }
@@ -108,6 +188,48 @@ impl Exec<'_> {
                 return Ok(Value::Int(us.div_euclid(crate::datetime::USECS_PER_DAY)));
             }
             Func::Identity => return Ok(v.first().cloned().unwrap_or(Value::Null)),
+            Func::AdvisoryLock | Func::AdvisoryTryLock | Func::AdvisoryUnlock if v[0].is_null() => {
+                return Ok(Value::Null)
+            }
+            Func::AdvisoryLock => {
+                self.check_cancel()?;
+                let deadline = self
+                    .session
+                    .lock_timeout
+                    .map(|d| std::time::Instant::now() + d);
+                self.engine.advisory.lock(
+                    int(&v[0]),
+                    self.session.pid,
+                    &self.session.cancel,
+                    deadline,
+                )?;
+                return Ok(Value::Text(String::new()));
+            }
+            Func::AdvisoryTryLock => {
+                return Ok(Value::Bool(
+                    self.engine.advisory.try_lock(int(&v[0]), self.session.pid),
+                ))
+            }
+            Func::AdvisoryUnlock => {
+                return Ok(Value::Bool(
+                    self.engine.advisory.unlock(int(&v[0]), self.session.pid),
+                ))
+            }
+            Func::TerminateBackend => {
+                if v[0].is_null() {
+                    return Ok(Value::Null);
+                }
+                if v.get(1).is_some_and(|t| int(t) < 0) {
+                    return Err(SqlError::new(
+                        code::NUMERIC_VALUE_OUT_OF_RANGE,
+                        "\"timeout\" must not be negative",
+                    ));
+                }
+                // The timeout (waiting for the session to end) is not
+                // waited for: the session ends at its next check.
+                let pid = i32::try_from(int(&v[0])).unwrap_or(0);
+                return Ok(Value::Bool(crate::wire::terminate(pid)));
+            }
             Func::PgSleep => {
                 let secs = match v.first() {
                     Some(Value::Float(f)) if f.is_finite() && *f > 0.0 => *f,
@@ -161,6 +283,26 @@ impl Exec<'_> {
             Func::FormatType => match crate::sql::syscat::format_type(int(&a0), int(&v[1])) {
                 Some(s) => Value::Text(s),
                 None => Value::Text("???".into()),
+            },
+            Func::QuoteIdent => Value::Text(crate::sql::syscat::quote_ident(text(&a0))),
+            Func::SizePretty => Value::Text(match &a0 {
+                Value::Numeric(n) => crate::exec::size::size_pretty_numeric(n),
+                other => crate::exec::size::size_pretty(int(other)),
+            }),
+            Func::RelSize(of) => match self.relation_size(of, int(&a0))? {
+                Some(n) => Value::Int(n),
+                None => Value::Null,
+            },
+            Func::IndexDefColumn => match (&a0, usize::try_from(int(&v[1]))) {
+                (Value::Array(parts), Ok(0)) => {
+                    let pretty = matches!(v[2], Value::Bool(true));
+                    parts
+                        .get(usize::from(pretty))
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                }
+                (Value::Array(parts), Ok(k)) => parts.get(k + 1).cloned().unwrap_or(Value::Null),
+                _ => Value::Null,
             },
             Func::EncodingToChar => Value::Text(if int(&a0) == 6 { "UTF8" } else { "" }.into()),
             Func::ArrayUpper => match (&a0, int(&v[1])) {

@@ -42,7 +42,13 @@ impl Binder<'_> {
             | "pg_encoding_to_char"
             | "pg_partition_ancestors"
             | "pg_relation_is_publishable"
-            | "pg_get_statisticsobjdef_columns" => n == 1,
+            | "pg_get_statisticsobjdef_columns"
+            | "quote_ident"
+            | "pg_size_pretty"
+            | "pg_table_size"
+            | "pg_total_relation_size"
+            | "pg_relation_size"
+            | "pg_indexes_size" => n == 1,
             "format_type" | "array_to_string" | "array_upper" | "col_description" => n == 2,
             "pg_get_expr" => n == 2 || n == 3,
             "pg_get_indexdef" => n == 1 || n == 3,
@@ -92,10 +98,71 @@ impl Binder<'_> {
                     .collect();
                 self.lookup(map, a, Some(Value::Bool(false)), Type::Bool)
             }
+            "pg_get_indexdef" if n == 3 => {
+                // (index, column, pretty): column 0 is the whole
+                // definition (pretty: the table unqualified when
+                // visible), column k the k-th key column's name.
+                let a = oid_arg(self, first)?;
+                let col = self.coerce(args.remove(0), ColType::plain(Type::Int4), false)?;
+                let pretty = self.coerce(args.remove(0), ColType::plain(Type::Bool), false)?;
+                let map = Snapshot::new(self.catalog).indexdef_columns();
+                let parts = Expr::new(
+                    ExprKind::Lookup {
+                        map: Arc::new(map),
+                        arg: Box::new(a),
+                        missing: Some(Value::Null),
+                    },
+                    ColType::array_of(Type::Text),
+                );
+                Expr::new(
+                    ExprKind::Func(Func::IndexDefColumn, vec![parts, col, pretty]),
+                    ColType::plain(Type::Text),
+                )
+            }
             "pg_get_indexdef" => {
                 let a = oid_arg(self, first)?;
                 let map = Snapshot::new(self.catalog).indexdefs();
                 self.lookup(map, a, Some(Value::Null), Type::Text)
+            }
+            "quote_ident" => {
+                if !(first.ty.ty.is_string() || first.ty.ty == Type::Unknown) {
+                    return Err(no_func());
+                }
+                let a = self.coerce(first, ColType::plain(Type::Text), false)?;
+                Expr::new(
+                    ExprKind::Func(Func::QuoteIdent, vec![a]),
+                    ColType::plain(Type::Text),
+                )
+            }
+            "pg_size_pretty" => {
+                let to = match first.ty.ty {
+                    Type::Numeric => Type::Numeric,
+                    t if t.is_integer() || t == Type::Unknown => Type::Int8,
+                    _ => return Err(no_func()),
+                };
+                let a = self.coerce(first, ColType::plain(to), false)?;
+                Expr::new(
+                    ExprKind::Func(Func::SizePretty, vec![a]),
+                    ColType::plain(Type::Text),
+                )
+            }
+            "pg_table_size" | "pg_total_relation_size" | "pg_relation_size" | "pg_indexes_size" => {
+                // The argument is a regclass: a name or an OID.
+                let a = if first.ty.ty == Type::Unknown || first.ty.ty.is_string() {
+                    self.bind_reg_cast(first, "regclass")?
+                } else {
+                    oid_arg(self, first)?
+                };
+                let of = match name {
+                    "pg_table_size" => SizeOf::Table,
+                    "pg_total_relation_size" => SizeOf::Total,
+                    "pg_indexes_size" => SizeOf::Indexes,
+                    _ => SizeOf::Relation,
+                };
+                Expr::new(
+                    ExprKind::Func(Func::RelSize(of), vec![a]),
+                    ColType::plain(Type::Int8),
+                )
             }
             "pg_get_constraintdef" => {
                 let a = oid_arg(self, first)?;
@@ -198,6 +265,16 @@ impl Binder<'_> {
                     None => x.to_lowercase(),
                 };
                 let (schema, rel) = (unquote(&schema), unquote(&rel));
+                // A system catalog (pg_catalog comes first on the search
+                // path, so an unqualified name finds it too).
+                if schema == "pg_catalog" || !s.contains('.') {
+                    if let Some((_, oid)) = crate::sql::syscat::CATALOG_OIDS
+                        .iter()
+                        .find(|(n, _)| *n == rel)
+                    {
+                        return Ok(Expr::constant(Value::Int(*oid), Type::Oid));
+                    }
+                }
                 return snap
                     .rels
                     .iter()
@@ -219,7 +296,13 @@ impl Binder<'_> {
         }
         let inner = self.coerce(inner, ColType::plain(Type::Oid), false)?;
         let map = match to {
-            "regclass" => snap.regclass_names(),
+            "regclass" => {
+                let mut names = snap.regclass_names();
+                for (n, oid) in crate::sql::syscat::CATALOG_OIDS {
+                    names.insert(*oid, Value::Text((*n).to_string()));
+                }
+                names
+            }
             "regnamespace" => [
                 (
                     crate::sql::syscat::oids::PG_CATALOG,

@@ -461,6 +461,41 @@ impl Binder<'_> {
         if rf.ordinality {
             return Err(SqlError::unsupported("WITH ORDINALITY"));
         }
+        if fname == "pg_listening_channels" {
+            if !f.args.is_empty() {
+                return Err(SqlError::new(
+                    code::UNDEFINED_FUNCTION,
+                    "function pg_listening_channels() does not exist",
+                ));
+            }
+            let (qual, col) = match &rf.alias {
+                Some(al) => {
+                    let cols = names(&al.colnames);
+                    (
+                        al.aliasname.clone(),
+                        cols.first()
+                            .cloned()
+                            .unwrap_or_else(|| al.aliasname.clone()),
+                    )
+                }
+                None => (fname.clone(), fname.clone()),
+            };
+            let scope = Scope {
+                cols: vec![ScopeCol {
+                    qualifier: Some(qual),
+                    name: col,
+                    ty: ColType::plain(Type::Text),
+                    table_oid: 0,
+                    attnum: 0,
+                    hidden: false,
+                }],
+            };
+            let e = Expr::new(
+                ExprKind::Func(Func::ListeningChannels, Vec::new()),
+                ColType::array_of(Type::Text),
+            );
+            return Ok((Plan::Unnest(e), scope));
+        }
         if fname == "unnest" {
             let [arg] = f.args.as_slice() else {
                 return Err(SqlError::unsupported("unnest() of several arrays"));

@@ -164,6 +164,15 @@ impl Binder<'_> {
             }
             ("setval", 2 | 3) => (Func::Setval, ColType::plain(Type::Int8)),
             ("pg_sleep", 1) => (Func::PgSleep, text),
+            ("pg_notify", 2) => (Func::PgNotify, text),
+            ("pg_advisory_unlock_all", 0) => (Func::AdvisoryUnlockAll, text),
+            ("pg_advisory_lock", 1) => (Func::AdvisoryLock, text),
+            ("pg_try_advisory_lock", 1) => (Func::AdvisoryTryLock, ColType::plain(Type::Bool)),
+            ("pg_advisory_unlock", 1) => (Func::AdvisoryUnlock, ColType::plain(Type::Bool)),
+            ("current_setting", 1 | 2) => (Func::CurrentSetting, text),
+            ("set_config", 3) => (Func::SetConfig, text),
+            ("pg_backend_pid", 0) => (Func::BackendPid, ColType::plain(Type::Int4)),
+            ("pg_terminate_backend", 1 | 2) => (Func::TerminateBackend, ColType::plain(Type::Bool)),
             ("now" | "transaction_timestamp", 0) => (Func::Now, ColType::plain(Type::Timestamptz)),
             ("clock_timestamp", 0) => (Func::ClockTimestamp, ColType::plain(Type::Timestamptz)),
             (
@@ -198,6 +207,13 @@ impl Binder<'_> {
             Func::Round | Func::Trunc => vec![ty.ty, Type::Int4],
             Func::Sqrt | Func::Power => vec![Type::Float8, Type::Float8],
             Func::PgSleep => vec![Type::Float8],
+            Func::TerminateBackend => vec![Type::Int4, Type::Int8],
+            Func::AdvisoryLock | Func::AdvisoryTryLock | Func::AdvisoryUnlock => {
+                vec![Type::Int8]
+            }
+            Func::PgNotify => vec![Type::Text, Type::Text],
+            Func::CurrentSetting => vec![Type::Text, Type::Bool],
+            Func::SetConfig => vec![Type::Text, Type::Text, Type::Bool],
             Func::Abs | Func::Sign | Func::Floor | Func::Ceil | Func::Mod => vec![ty.ty; n],
             _ => Vec::new(),
         };

@@ -88,10 +88,18 @@ fn a_const_value(c: &pb::AConst) -> Expr {
             Expr::constant(Value::Int(i64::from(i.ival)), Type::Int4)
         }
         Some(pb::a_const::Val::Fval(f)) => {
-            // Integer literals too large for int4 arrive as Float.
-            if f.fval.bytes().all(|b| b.is_ascii_digit()) {
+            // Integer literals too large for int4 arrive as Float (a
+            // negative one with its sign: the parser folds the minus in).
+            let digits = f.fval.strip_prefix('-').unwrap_or(&f.fval);
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
                 if let Ok(i) = f.fval.parse::<i64>() {
-                    return Expr::constant(Value::Int(i), Type::Int8);
+                    // -2147483648 fits int4, as PostgreSQL types it.
+                    let ty = if i32::try_from(i).is_ok() {
+                        Type::Int4
+                    } else {
+                        Type::Int8
+                    };
+                    return Expr::constant(Value::Int(i), ty);
                 }
             }
             match Numeric::parse(&f.fval) {
@@ -270,6 +278,26 @@ impl<'a> Binder<'a> {
                 })
             }
             N::IndexStmt(s) => self.bind_create_index(s),
+            N::DiscardStmt(s) => Ok(Statement::Discard(
+                match pb::DiscardMode::try_from(s.target) {
+                    Ok(pb::DiscardMode::DiscardPlans) => "PLANS",
+                    Ok(pb::DiscardMode::DiscardSequences) => "SEQUENCES",
+                    Ok(pb::DiscardMode::DiscardTemp) => "TEMP",
+                    _ => "ALL",
+                },
+            )),
+            N::ListenStmt(s) => Ok(Statement::Listen(crate::notify::ListenOp::Listen(
+                s.conditionname.clone(),
+            ))),
+            N::UnlistenStmt(s) => Ok(Statement::Listen(if s.conditionname.is_empty() {
+                crate::notify::ListenOp::UnlistenAll
+            } else {
+                crate::notify::ListenOp::Unlisten(s.conditionname.clone())
+            })),
+            N::NotifyStmt(s) => Ok(Statement::Notify {
+                channel: s.conditionname.clone(),
+                payload: s.payload.clone(),
+            }),
             N::DropStmt(s) if s.remove_type == pb::ObjectType::ObjectIndex as i32 => {
                 self.bind_drop_index(s)
             }

@@ -75,6 +75,9 @@ impl Binder<'_> {
         if !s.values_lists.is_empty() {
             return self.bind_values(s);
         }
+        if let Some(moved) = srf_to_from(s) {
+            return self.bind_select(&moved);
+        }
         let (input, scope) = self.bind_from(&s.from_clause)?;
         self.scopes.push(scope);
         let r = if s.locking_clause.is_empty() {
@@ -509,4 +512,85 @@ impl Binder<'_> {
         };
         self.finish_query(q, s)
     }
+}
+
+/// `SELECT generate_series(a, b) [AS x]`, without FROM, GROUP BY or
+/// HAVING and with that one set-returning call in its target list, is
+/// `SELECT generate_series [AS x] FROM generate_series(a, b)`: one row
+/// per value, the column named as PostgreSQL names it. Other
+/// set-returning calls in a select list stay unsupported.
+fn srf_to_from(s: &pb::SelectStmt) -> Option<pb::SelectStmt> {
+    if !s.from_clause.is_empty() || !s.group_clause.is_empty() || s.having_clause.is_some() {
+        return None;
+    }
+    let is_series = |n: &pb::Node| match &n.node {
+        Some(N::ResTarget(rt)) => match rt.val.as_deref().and_then(|v| v.node.as_ref()) {
+            Some(N::FuncCall(f)) => {
+                let name = names(&f.funcname);
+                matches!(
+                    name.iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .as_slice(),
+                    ["generate_series"] | ["pg_catalog", "generate_series"]
+                ) && f.agg_filter.is_none()
+                    && f.over.is_none()
+                    && !f.agg_star
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    let mut found = s
+        .target_list
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| is_series(n));
+    let (i, _) = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    let Some(N::ResTarget(rt)) = &s.target_list[i].node else {
+        return None;
+    };
+    let call = rt.val.as_deref()?.clone();
+    let alias = "generate_series".to_string();
+    let mut out = s.clone();
+    out.from_clause = vec![pb::Node {
+        node: Some(N::RangeFunction(pb::RangeFunction {
+            functions: vec![pb::Node {
+                node: Some(N::List(pb::List {
+                    items: vec![call, pb::Node { node: None }],
+                })),
+            }],
+            alias: Some(pb::Alias {
+                aliasname: alias.clone(),
+                colnames: Vec::new(),
+            }),
+            ..Default::default()
+        })),
+    }];
+    let mut target = (**rt).clone();
+    target.val = Some(Box::new(pb::Node {
+        node: Some(N::ColumnRef(pb::ColumnRef {
+            fields: vec![
+                pb::Node {
+                    node: Some(N::String(pb::String {
+                        sval: alias.clone(),
+                    })),
+                },
+                pb::Node {
+                    node: Some(N::String(pb::String { sval: alias })),
+                },
+            ],
+            location: rt.location,
+        })),
+    }));
+    if target.name.is_empty() {
+        target.name = "generate_series".to_string();
+    }
+    out.target_list[i] = pb::Node {
+        node: Some(N::ResTarget(Box::new(target))),
+    };
+    Some(out)
 }

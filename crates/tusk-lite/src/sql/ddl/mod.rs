@@ -380,6 +380,11 @@ impl Binder<'_> {
                             max,
                             cycle: false,
                             owned_by: None,
+                            type_oid: match ty {
+                                "int2" => 21,
+                                "int4" => 23,
+                                _ => 20,
+                            },
                         });
                         col.not_null = true;
                         col.default = Some(format!("SELECT nextval('{seq_name}')"));

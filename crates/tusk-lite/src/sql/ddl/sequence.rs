@@ -27,6 +27,7 @@ impl Binder<'_> {
             max: i64::MAX,
             cycle: false,
             owned_by: None,
+            type_oid: 20,
         };
         let (mut start, mut min, mut max) = (None, None, None);
         for o in &s.options {
@@ -64,6 +65,7 @@ impl Binder<'_> {
                         Some(N::TypeName(t)) => resolve_type(t)?.ty,
                         _ => crate::types::Type::Int8,
                     };
+                    seq.type_oid = t.oid();
                     seq.max = match t {
                         crate::types::Type::Int2 => i64::from(i16::MAX),
                         crate::types::Type::Int4 => i64::from(i32::MAX),

@@ -55,8 +55,10 @@ pub(super) fn relation(rel: &str, database: &str) -> Option<SysRel> {
                 b(false),
                 b(true),
                 i(-1),
-                t("C.UTF-8"),
-                t("C.UTF-8"),
+                // Text sorts by its bytes, as in the C locale (what SHOW
+                // lc_collate answers too).
+                t("C"),
+                t("C"),
                 Value::Null,
                 Value::Null,
             ]],

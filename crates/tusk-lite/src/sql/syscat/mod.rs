@@ -33,7 +33,7 @@ mod snapshot;
 mod tables;
 
 pub use pg_type::format_type;
-pub use snapshot::{expr_text, ConEntry, IndexEntry, RelEntry, Snapshot};
+pub use snapshot::{expr_text, quote_ident, ConEntry, IndexEntry, RelEntry, Snapshot};
 
 use crate::catalog::Catalog;
 use crate::types::{ColType, Type, Value};
@@ -56,6 +56,8 @@ pub mod oids {
     pub const BTREE: i64 = 403;
     /// Collation "default".
     pub const DEFAULT_COLLATION: i64 = 100;
+    /// pg_class itself (a pg_depend row's classid).
+    pub const PG_CLASS: i64 = 1259;
     /// The one database (postgres's OID in a fresh cluster).
     pub const DATABASE: i64 = 5;
 }
@@ -86,6 +88,9 @@ fn int2() -> ColType {
 fn int4() -> ColType {
     ColType::plain(Type::Int4)
 }
+fn int8() -> ColType {
+    ColType::plain(Type::Int8)
+}
 fn float4() -> ColType {
     ColType::plain(Type::Float4)
 }
@@ -111,6 +116,19 @@ pub fn relation(cat: &Catalog, rel: &str, database: &str) -> Option<SysRel> {
         .or_else(|| pg_type::relation(rel))
         .or_else(|| fixed::relation(rel, database))
 }
+
+/// The system catalogs `'pg_catalog.<name>'::regclass` names (psql's
+/// queries compare `pg_depend.classid` with them), by their fixed OIDs.
+pub const CATALOG_OIDS: &[(&str, i64)] = &[
+    ("pg_type", 1247),
+    ("pg_attribute", 1249),
+    ("pg_proc", 1255),
+    ("pg_class", oids::PG_CLASS),
+    ("pg_database", 1262),
+    ("pg_constraint", 2606),
+    ("pg_index", 2610),
+    ("pg_namespace", 2615),
+];
 
 /// The user a `pg_get_userbyid` OID names; `session_user` stands for
 /// the bootstrap superuser (tusk-lite has one role: whoever connects).

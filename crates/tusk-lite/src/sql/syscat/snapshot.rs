@@ -75,7 +75,7 @@ pub struct Snapshot {
     pub cons: Vec<ConEntry>,
 }
 
-fn quote_ident(s: &str) -> String {
+pub fn quote_ident(s: &str) -> String {
     let plain = s
         .chars()
         .next()
@@ -349,25 +349,52 @@ impl Snapshot {
         Snapshot { rels, cons }
     }
 
-    /// pg_get_indexdef(oid, 0, true) for every index.
+    /// pg_get_indexdef(oid) for every index.
     pub fn indexdefs(&self) -> HashMap<i64, Value> {
+        self.rels
+            .iter()
+            .filter_map(|r| Some((r.oid, t(&self.indexdef(r, r.index.as_ref()?, true)))))
+            .collect()
+    }
+
+    /// For every index, an array of its definition (the table
+    /// schema-qualified), its pretty definition (qualified only when not
+    /// visible), then each key column's name.
+    pub fn indexdef_columns(&self) -> HashMap<i64, Value> {
         self.rels
             .iter()
             .filter_map(|r| {
                 let ix = r.index.as_ref()?;
-                Some((
-                    r.oid,
-                    t(&format!(
-                        "CREATE {}INDEX {} ON {}.{} USING btree ({})",
-                        if ix.unique { "UNIQUE " } else { "" },
-                        quote_ident(&r.name),
-                        quote_ident(&ix.table.schema),
-                        quote_ident(&ix.table.name),
-                        col_list(&ix.table, &ix.columns)
-                    )),
-                ))
+                let mut parts = vec![
+                    t(&self.indexdef(r, ix, true)),
+                    t(&self.indexdef(r, ix, false)),
+                ];
+                parts.extend(
+                    ix.columns
+                        .iter()
+                        .map(|c| t(&quote_ident(&ix.table.columns[*c].name))),
+                );
+                Some((r.oid, Value::Array(parts)))
             })
             .collect()
+    }
+
+    fn indexdef(&self, r: &RelEntry, ix: &IndexEntry, qualified: bool) -> String {
+        let table = if qualified || ix.table.schema != "public" {
+            format!(
+                "{}.{}",
+                quote_ident(&ix.table.schema),
+                quote_ident(&ix.table.name)
+            )
+        } else {
+            quote_ident(&ix.table.name)
+        };
+        format!(
+            "CREATE {}INDEX {} ON {table} USING btree ({})",
+            if ix.unique { "UNIQUE " } else { "" },
+            quote_ident(&r.name),
+            col_list(&ix.table, &ix.columns)
+        )
     }
 
     /// pg_get_constraintdef(oid) for every constraint.

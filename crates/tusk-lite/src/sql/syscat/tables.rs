@@ -142,6 +142,7 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                         b(true),
                         b(true),
                         b(false),
+                        b(false),
                         Value::Array(key),
                         Value::Null,
                         Value::Null,
@@ -164,6 +165,7 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                     ("indisready", boolean()),
                     ("indislive", boolean()),
                     ("indisreplident", boolean()),
+                    ("indnullsnotdistinct", boolean()),
                     ("indkey", ColType::array_of(Type::Int2)),
                     ("indexprs", text()),
                     ("indpred", text()),
@@ -323,6 +325,74 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                     ("conislocal", boolean()),
                     ("coninhcount", int4()),
                     ("connoinherit", boolean()),
+                ],
+                rows,
+            }
+        }
+        "pg_sequence" => SysRel {
+            cols: vec![
+                ("seqrelid", oid()),
+                ("seqtypid", oid()),
+                ("seqstart", int8()),
+                ("seqincrement", int8()),
+                ("seqmax", int8()),
+                ("seqmin", int8()),
+                ("seqcache", int8()),
+                ("seqcycle", boolean()),
+            ],
+            rows: cat
+                .sequences
+                .iter()
+                .map(|s| {
+                    vec![
+                        i(s.oid),
+                        i(s.type_oid()),
+                        i(s.start),
+                        i(s.increment),
+                        i(s.max),
+                        i(s.min),
+                        i(1),
+                        b(s.cycle),
+                    ]
+                })
+                .collect(),
+        },
+        "pg_depend" => {
+            // The dependencies psql reads: a sequence owned by a serial
+            // column (deptype 'a', auto). The rest of PostgreSQL's
+            // dependency graph is not kept.
+            let mut rows = Vec::new();
+            for s in &cat.sequences {
+                let Some(tb) = s.owned_by.and_then(|o| cat.table_by_oid(o)) else {
+                    continue;
+                };
+                let call = format!("nextval('{}')", s.name);
+                let Some(n) = tb
+                    .columns
+                    .iter()
+                    .position(|c| c.default.as_deref().is_some_and(|d| d.contains(&call)))
+                else {
+                    continue;
+                };
+                rows.push(vec![
+                    i(oids::PG_CLASS),
+                    i(s.oid),
+                    i(0),
+                    i(oids::PG_CLASS),
+                    i(tb.oid),
+                    i(i64::try_from(n + 1).unwrap_or(0)),
+                    t("a"),
+                ]);
+            }
+            SysRel {
+                cols: vec![
+                    ("classid", oid()),
+                    ("objid", oid()),
+                    ("objsubid", int4()),
+                    ("refclassid", oid()),
+                    ("refobjid", oid()),
+                    ("refobjsubid", int4()),
+                    ("deptype", text()),
                 ],
                 rows,
             }
