@@ -143,7 +143,7 @@ const DEALLOCATE_SQL_PREPARED: &str = "DO $tusk_reset$ DECLARE r record; BEGIN \
 /// `pg_advisory_unlock_all()` once, whatever number of rows the other
 /// function returns (none: one row of nulls, which the `WHERE` drops),
 /// which saves the reset a statement of its own (parsed, planned and run
-/// every checkout: about a fifth of the reset's server time in
+/// every checkout: about a tenth of the reset's server time in
 /// `examples/reset_cost.rs`).
 const NO_SQL_PREPARED: &str = "SELECT pg_catalog.concat('a SQL-level prepared statement made out \
      of the pool''s sight survived the session reset: ', s.name)::pg_catalog.int4 \
