@@ -253,9 +253,6 @@ async fn wait(inner: &Arc<Inner>, deadline: Instant) -> Result<Conn, Option<Erro
         inner.waiting.fetch_add(1, SeqCst);
     }
     fence(SeqCst);
-    // A shared connection kept for the pool's query methods' next round
-    // with nobody on it goes back to the pool now, to this caller.
-    inner.release_unused_shared();
     // The supervisor opens connections for waiters while below max_size;
     // at max_size there is nothing for it to do (waking it on every wait
     // cost a reap and a leak scan per query under load).

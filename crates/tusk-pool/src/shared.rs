@@ -41,28 +41,6 @@ pub(crate) struct SharedEntry {
     pub(crate) evict: Option<CloseReason>,
     pub(crate) interrupted: bool,
     pub(crate) read_only_check: bool,
-    /// One of its users has been answered since it was last empty: it
-    /// takes no new users until the rest have been (its statements go in
-    /// rounds, see [`Inner::piggyback`]).
-    pub(crate) draining: bool,
-}
-
-impl SharedEntry {
-    /// Whether it may stay shared with no users, for callers waiting for
-    /// room, instead of going back to the pool: nothing marks it for
-    /// closing, it is of the current generation, not past its lifetime,
-    /// not beyond a lowered `max_size`, and its session is idle.
-    fn may_stay(&self, inner: &Inner) -> bool {
-        self.evict.is_none()
-            && !self.interrupted
-            && !self.read_only_check
-            && !inner.is_closed()
-            && self.conn.generation >= inner.generation.load(Acquire)
-            && self.conn.expires.is_none_or(|e| Instant::now() < e)
-            && inner.total.load(Acquire) <= inner.hot.max_size.load(Relaxed)
-            && !self.conn.conn.is_closed()
-            && self.conn.conn.transaction_status() == tusk::TransactionStatus::Idle
-    }
 }
 
 /// One caller's use of a shared connection.
@@ -99,23 +77,10 @@ impl Drop for Lease {
             }
             e.interrupted |= self.state.interrupted.load(Relaxed);
             e.read_only_check |= self.state.read_only_check.load(Relaxed);
-            if e.users > 0 {
-                // The round's first answer is in: no new users until the
-                // rest are (see `piggyback`).
-                e.draining = true;
-                return;
-            }
-            e.draining = false;
-            // Callers are waiting for room (and no `acquire` caller, who
-            // goes first): the round is over and the connection takes the
-            // next one's callers at once.
-            if self.inner.shared_waiting.load(SeqCst) > 0
-                && self.inner.waiting.load(SeqCst) == 0
-                && e.may_stay(&self.inner)
-            {
-                None
-            } else {
+            if e.users == 0 {
                 Some(s.swap_remove(i))
+            } else {
+                None
             }
         };
         match done {
@@ -142,17 +107,6 @@ impl Inner {
         }
     }
 
-    /// A place on a shared connection, if one takes new users.
-    ///
-    /// Statements on a shared connection go in rounds: it takes new users
-    /// (up to `max_pipeline_depth`) only until the first of them has been
-    /// answered, then none until all have, when the next round may join.
-    /// A connection refilled as its answers came back kept its backend
-    /// busy without a pause, so the server's scheduler preempted it with a
-    /// queue of statements behind it, which waited for every other
-    /// backend's time slice (W3's p99 was 28 ms against a p50 of 0.1 ms);
-    /// in rounds, every backend runs its round and waits for the next,
-    /// and the server turns to the next backend at once.
     fn piggyback(self: &Arc<Self>) -> Option<Lease> {
         let depth = self.hot.depth.load(Relaxed);
         // A connection retired by `reconfigure` or a failover takes no new users.
@@ -160,12 +114,7 @@ impl Inner {
         let mut s = self.shared.lock();
         let e = s
             .iter_mut()
-            .filter(|e| {
-                e.users < depth
-                    && !e.draining
-                    && e.evict.is_none()
-                    && e.conn.generation >= generation
-            })
+            .filter(|e| e.users < depth && e.evict.is_none() && e.conn.generation >= generation)
             .min_by_key(|e| e.users)?;
         e.users += 1;
         Some(Lease {
@@ -189,7 +138,6 @@ impl Inner {
             evict: None,
             interrupted: false,
             read_only_check: false,
-            draining: false,
         });
         self.notify_shared();
         lease
@@ -223,10 +171,6 @@ impl Inner {
         let timeout = Duration::from_micros(self.hot.acquire_timeout_us.load(Relaxed));
         let deadline = start + timeout;
         let mut last_err = None;
-        // Counted as waiting from the first wait to the end of the call
-        // (not between one wait and the next: a connection kept for the
-        // waiters must not go back to the pool in between).
-        let mut waiting = None;
         loop {
             if self.is_closed() {
                 return Err(self.closed_error());
@@ -256,9 +200,7 @@ impl Inner {
             }
             // Wait for room: a shared connection with a free place, an idle
             // one, or a free slot (or the breaker's next probe).
-            if waiting.is_none() {
-                waiting = Some(SharedWaiting::new(self));
-            }
+            let _waiting = SharedWaiting::new(self);
             let notified = self.shared_changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
@@ -285,53 +227,18 @@ impl Inner {
 }
 
 /// Counts a caller waiting for room while its future lives.
-struct SharedWaiting<'a>(&'a Arc<Inner>);
+struct SharedWaiting<'a>(&'a Inner);
 
 impl<'a> SharedWaiting<'a> {
-    fn new(inner: &'a Arc<Inner>) -> Self {
+    fn new(inner: &'a Inner) -> Self {
         inner.shared_waiting.fetch_add(1, SeqCst);
         SharedWaiting(inner)
     }
 }
 
-impl Inner {
-    /// Sends the shared connections nobody uses back to the pool: kept
-    /// for callers waiting for room (see `Lease`'s drop), none of whom
-    /// took them (they timed out, gave up, or found room elsewhere), or
-    /// wanted by an `acquire` caller (who goes first).
-    pub(crate) fn release_unused_shared(self: &Arc<Self>) {
-        let unused: Vec<SharedEntry> = {
-            let mut s = self.shared.lock();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < s.len() {
-                if s[i].users == 0 {
-                    out.push(s.swap_remove(i));
-                } else {
-                    i += 1;
-                }
-            }
-            out
-        };
-        for e in unused {
-            self.release(
-                e.conn,
-                Returned {
-                    evict: e.evict,
-                    interrupted: e.interrupted,
-                    read_only_check: e.read_only_check,
-                    ..Returned::default()
-                },
-            );
-        }
-    }
-}
-
 impl Drop for SharedWaiting<'_> {
     fn drop(&mut self) {
-        if self.0.shared_waiting.fetch_sub(1, SeqCst) == 1 {
-            self.0.release_unused_shared();
-        }
+        self.0.shared_waiting.fetch_sub(1, SeqCst);
     }
 }
 
