@@ -177,6 +177,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "SELECT FROM pg_catalog.pg_prepared_statement() s WHERE s.from_sql",
             ),
             (
+                "guard + unlock_all, ROWS FROM",
+                "SELECT pg_catalog.concat('a SQL-level prepared statement survived: ', s.name)::pg_catalog.int4 \
+                 FROM ROWS FROM (pg_catalog.pg_prepared_statement(), pg_catalog.pg_advisory_unlock_all()) s \
+                 WHERE s.from_sql",
+            ),
+            (
+                "guard: srf in the target list, a division",
+                "SELECT pg_catalog.int4div(1, pg_catalog.int4mi(1, pg_catalog.int4((pg_catalog.pg_prepared_statement()).from_sql)))",
+            ),
+            (
+                "guard: srf in the target list, bare",
+                "SELECT (pg_catalog.pg_prepared_statement()).from_sql",
+            ),
+            (
+                "trivial select",
+                "SELECT 1",
+            ),
+            (
                 "guard + unlock_all, one SELECT",
                 "SELECT pg_catalog.pg_advisory_unlock_all(), (SELECT pg_catalog.concat('x', s.name)::pg_catalog.int4 \
                  FROM pg_catalog.pg_prepared_statement() s WHERE s.from_sql LIMIT 1)",
@@ -200,6 +218,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cases.push((
             "pool full reset, row guard".into(),
             How::Carried(leak(&row_guard)),
+        ));
+        // The unlock folded into the guard's scan (ROWS FROM runs it
+        // once, whatever the number of prepared statements).
+        let mut folded = vec![begin];
+        folded.extend(body.iter().filter(|s| !s.contains("unlock_all")));
+        folded.push(guards[3].1);
+        folded.push("COMMIT");
+        cases.push((
+            "pool full reset, unlock folded into the guard".into(),
+            How::Carried(leak(&folded)),
         ));
         let only = std::env::var("RESET_COST_ONLY").ok();
         if let Some(o) = &only {

@@ -218,10 +218,33 @@ impl PooledConnection {
     }
 
     /// Starts a transaction with an isolation level, read-only or deferrable mode.
+    ///
+    /// As the checkout's first statement, its `BEGIN` carries the previous
+    /// holder's session reset; if that failed, the `BEGIN` provably did
+    /// not run and runs again on another connection swapped in under this
+    /// handle, as any first statement does.
     pub async fn transaction_with(
         &mut self,
         opts: TransactionOptions,
     ) -> Result<PooledTransaction<'_>, Error> {
+        // A connection of its own, checked before anything is sent.
+        {
+            let c = Self::active_mut(&mut self.conn, &mut self.swapped)
+                .ok_or_else(Self::returned_error)?;
+            if Arc::get_mut(&mut c.conn).is_none() {
+                return Err(Self::shared_error());
+            }
+        }
+        // The BEGIN through this handle's executor (which runs a first
+        // statement again behind a failed reset); if this future is
+        // dropped before the answer, a ROLLBACK is queued behind it.
+        let begun = {
+            let mut guard = RollbackUnlessBegun(Some(self));
+            let r = tusk::Executor::execute_script(self, &opts.begin_sql()).await;
+            guard.0 = None;
+            r
+        };
+        begun?;
         let PooledConnection {
             inner,
             conn,
@@ -229,32 +252,50 @@ impl PooledConnection {
             state,
             ..
         } = self;
-        let c = Self::active_mut(conn, swapped).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Closed,
-                "the pooled connection was already returned",
-            )
-        })?;
-        let raw = Arc::get_mut(&mut c.conn).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Other,
-                "this connection is shared by the pool's query methods; acquire one for a transaction",
-            )
-        })?;
+        let c = Self::active_mut(conn, swapped).ok_or_else(Self::returned_error)?;
         let meta = c.meta.clone();
-        let tx = match raw.transaction_with(opts).await {
-            Ok(tx) => tx,
-            Err(e) => {
-                crate::observe::on_error(inner, state, &e);
-                return Err(e);
-            }
+        if Arc::get_mut(&mut c.conn).is_none() {
+            // (Unreachable: it was checked above, and `self` is borrowed.)
+            c.conn.queue_rollback();
+            return Err(Self::shared_error());
+        }
+        let Some(raw) = Arc::get_mut(&mut c.conn) else {
+            return Err(Self::shared_error());
         };
+        let tx = raw.transaction_begun()?;
         Ok(PooledTransaction {
             tx,
             inner,
             state,
             meta,
         })
+    }
+
+    fn returned_error() -> Error {
+        Error::new(
+            ErrorKind::Closed,
+            "the pooled connection was already returned",
+        )
+    }
+
+    fn shared_error() -> Error {
+        Error::new(
+            ErrorKind::Other,
+            "this connection is shared by the pool's query methods; acquire one for a transaction",
+        )
+    }
+}
+
+/// Queues a `ROLLBACK` on the connection in use when dropped: for a
+/// `BEGIN` whose future was dropped before its answer (forgotten once
+/// the answer is in).
+struct RollbackUnlessBegun<'a>(Option<&'a PooledConnection>);
+
+impl Drop for RollbackUnlessBegun<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take().and_then(|p| p.active()) {
+            c.conn.queue_rollback();
+        }
     }
 }
 

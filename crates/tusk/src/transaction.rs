@@ -40,7 +40,11 @@ pub struct TransactionOptions {
 }
 
 impl TransactionOptions {
-    pub(crate) fn begin_sql(&self) -> String {
+    /// The `BEGIN` statement for these options, as
+    /// [`Connection::transaction_with`](crate::Connection::transaction_with)
+    /// sends it (for a caller that sends it its own way, then takes the
+    /// block with [`Connection::transaction_begun`](crate::Connection::transaction_begun)).
+    pub fn begin_sql(&self) -> String {
         let mut s = String::from("BEGIN");
         let mut modes = Vec::new();
         if let Some(i) = self.isolation {
@@ -210,6 +214,43 @@ impl<'c> Transaction<'c> {
             let n = self.savepoint_name();
             format!("ROLLBACK TO SAVEPOINT {n}; RELEASE SAVEPOINT {n}")
         }
+    }
+}
+
+impl crate::Connection {
+    /// A [`Transaction`] for the transaction block this connection is in,
+    /// opened by a `BEGIN` sent as a plain statement (by a pool that runs
+    /// the `BEGIN` through its own path, which may run it again on another
+    /// connection): it ends with [`commit`](Transaction::commit) or
+    /// [`rollback`](Transaction::rollback), and rolls back when dropped,
+    /// as one from [`transaction`](crate::Connection::transaction) does.
+    /// With no transaction block open (the status of the last answer is
+    /// idle) it fails with
+    /// [`ErrorKind::NotInTransaction`](crate::ErrorKind::NotInTransaction)
+    /// and nothing is sent.
+    pub fn transaction_begun(&mut self) -> Result<Transaction<'_>, Error> {
+        if self.transaction_status() == crate::TransactionStatus::Idle {
+            return Err(Error::new(
+                crate::ErrorKind::NotInTransaction,
+                "no transaction block is open on this connection (send BEGIN first)",
+            ));
+        }
+        Ok(Transaction {
+            client: self.client(),
+            depth: 0,
+            done: false,
+        })
+    }
+
+    /// Queues a `ROLLBACK` that nobody waits for: it goes out with the
+    /// next write. For a caller that sent a `BEGIN` itself and gave up on
+    /// it before taking the block with
+    /// [`transaction_begun`](crate::Connection::transaction_begun) (its
+    /// future dropped before the answer came): what runs next on the
+    /// connection then runs outside that block. With no block open the
+    /// server only warns.
+    pub fn queue_rollback(&self) {
+        self.client().fire_and_forget("ROLLBACK");
     }
 }
 

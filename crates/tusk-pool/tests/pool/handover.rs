@@ -440,3 +440,111 @@ async fn acquire_after_an_administrator_terminated_the_backend_just_works() {
     }
     assert_eq!(pool.stats().size, 1);
 }
+
+/// An `acquire()` holder whose first request is `transaction()`: its
+/// `BEGIN` carries the previous holder's reset; when that reset fails (an
+/// administrator terminated the backend, or the role may no longer run a
+/// function the reset calls), the `BEGIN` provably did not run and runs
+/// again on a fresh connection swapped in under the holder, whose
+/// transaction then just works (and sees a reset session), round after
+/// round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_begun_behind_a_failed_reset_runs_on_a_fresh_connection() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    for round in 0..4i32 {
+        let p = pool.clone();
+        let admin = crate::fresh(&db).await;
+        let revoke = round % 2 == 1;
+        let r = spoil_under_a_waiter(
+            &pool,
+            async |pid| {
+                if revoke {
+                    db.psql(
+                        "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC",
+                    )
+                    .expect("revoke");
+                } else {
+                    let ok: bool = admin
+                        .query_scalar("SELECT pg_terminate_backend($1)", &[&pid])
+                        .await
+                        .unwrap();
+                    assert!(ok);
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            async move {
+                let mut c = p.acquire().await?;
+                let tx = c.transaction().await?;
+                let v = tx
+                    .query_scalar::<String>(
+                        &format!(
+                            "INSERT INTO handover VALUES ({}, coalesce(current_setting('app.tenant', true), '')) \
+                             RETURNING v",
+                            100 + round
+                        ),
+                        &[],
+                    )
+                    .await?;
+                tx.commit().await?;
+                let again = c.query_scalar::<i32>("SELECT 1", &[]).await?;
+                Ok::<_, tusk::Error>((v, again))
+            },
+        )
+        .await;
+        if revoke {
+            db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
+                .expect("grant");
+        }
+        let (v, again) = r.unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(v, "", "round {round}: ran on a reset session");
+        assert_eq!(again, 1);
+        let n: i64 = pool
+            .query_scalar(
+                "SELECT count(*) FROM handover WHERE id = $1",
+                &[&(100 + round)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "round {round}: committed exactly once");
+    }
+    assert!(pool.stats().retries_total >= 4, "{:?}", pool.stats());
+}
+
+/// A `transaction()` call dropped before its `BEGIN` was answered (a
+/// timeout around it) leaves no transaction block behind on the holder's
+/// connection: the holder's next statements run, and commit, outside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_call_dropped_mid_begin_leaves_no_block_open() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    for (round, micros) in [0u64, 0, 20, 50, 100, 200, 400, 800]
+        .into_iter()
+        .enumerate()
+    {
+        let mut c = crate::bounded("acquire", pool.acquire()).await.unwrap();
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_micros(micros), c.transaction()).await;
+        let id = 200 + i32::try_from(round).unwrap();
+        c.execute("INSERT INTO handover VALUES ($1, 'x')", &[&id])
+            .await
+            .unwrap();
+        assert_eq!(
+            c.transaction_status(),
+            tusk::TransactionStatus::Idle,
+            "round {round}: the holder's INSERT ran inside a block left open"
+        );
+        drop(c);
+        let n: i64 = crate::fresh(&db)
+            .await
+            .query_scalar("SELECT count(*) FROM handover WHERE id = $1", &[&id])
+            .await
+            .unwrap();
+        assert_eq!(
+            n, 1,
+            "round {round}: the acknowledged INSERT was rolled back"
+        );
+    }
+}
