@@ -567,6 +567,7 @@ impl Session {
                 t.dropped = sp.dropped;
                 t.failed = false;
                 let id = t.id;
+                t.table_locks.clear();
                 self.engine.locks.release_after(id, sp.locks);
                 Ok(Outcome::tag("ROLLBACK"))
             }
