@@ -4,6 +4,10 @@
 
 use super::*;
 
+/// A row an UPDATE or DELETE acts on: its storage key, the version the
+/// statement saw, and the engine clock at which that was the newest.
+type WriteTarget = (Vec<u8>, Row, Option<Ts>);
+
 impl Exec<'_> {
     /// CHECK constraints: a row fails only when one is false (NULL passes).
     pub(super) fn check_constraints(
@@ -305,7 +309,7 @@ impl Exec<'_> {
         table: &Table,
         key: &Option<Lookup>,
         filter: &Option<Expr>,
-    ) -> Result<Vec<(Vec<u8>, Row, Option<Ts>)>> {
+    ) -> Result<Vec<WriteTarget>> {
         let Some(Lookup::Pk(exprs)) = key else {
             let rows = self.target_rows(table, key, filter)?;
             return Ok(rows.into_iter().map(|(k, r)| (k, r, None)).collect());
