@@ -4,6 +4,10 @@
 
 use super::*;
 
+/// A row an UPDATE or DELETE acts on: its storage key, the version the
+/// statement saw, and the engine clock at which that was the newest.
+type WriteTarget = (Vec<u8>, Row, Option<Ts>);
+
 impl Exec<'_> {
     /// CHECK constraints: a row fails only when one is false (NULL passes).
     pub(super) fn check_constraints(
@@ -270,19 +274,82 @@ impl Exec<'_> {
     /// the newest one. Under READ COMMITTED a row changed since the
     /// snapshot is re-checked against `filter` (EvalPlanQual); under
     /// REPEATABLE READ the change is a serialization failure.
+    ///
+    /// `fresh`: the engine clock at which `seen` was read as the row's
+    /// newest version. Every writer of the row holds its lock until its
+    /// commit is published, so when the clock has not moved once the lock
+    /// is ours, `seen` is still the newest version.
     pub(super) fn lock_for_write(
         &mut self,
         table: &Table,
         key: &[u8],
         seen: Row,
         filter: Option<&Expr>,
+        fresh: Option<Ts>,
     ) -> Result<Option<Row>> {
         self.lock(
             LockTag::Row(table.oid, key.to_vec()),
             Mode::Exclusive,
             Wait::Block,
         )?;
+        if fresh.is_some_and(|c| c == self.engine.now()) {
+            return Ok(Some(seen));
+        }
         self.current_version(table, key, seen, filter)
+    }
+
+    /// The rows an UPDATE or DELETE targets, as [`Exec::target_rows`]
+    /// finds them, each with the engine clock at which the row read was
+    /// also the row's newest version (a primary-key lookup reads the
+    /// newest version first: when the statement's snapshot sees it, and
+    /// nothing commits before the row lock is taken, the version to act
+    /// on is known without reading the row again).
+    fn write_targets(
+        &mut self,
+        table: &Table,
+        key: &Option<Lookup>,
+        filter: &Option<Expr>,
+    ) -> Result<Vec<WriteTarget>> {
+        let Some(Lookup::Pk(exprs)) = key else {
+            let rows = self.target_rows(table, key, filter)?;
+            return Ok(rows.into_iter().map(|(k, r)| (k, r, None)).collect());
+        };
+        let mut vals = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            let v = self.eval(e, &[])?;
+            if v.is_null() {
+                return Ok(Vec::new());
+            }
+            vals.push(v);
+        }
+        let kb = super::write::encode_values(&vals);
+        self.lock_table(table, Mode::Shared)?;
+        let (row, fresh) = match self.txn.writes.get(table.oid, &kb)? {
+            Some(own) => (own, None),
+            None => {
+                let clock = self.engine.now();
+                match self.engine.store.get(table.oid, &kb, Ts::MAX) {
+                    Some((ts, r)) if ts <= self.snapshot => (r, Some(clock)),
+                    Some(_) => (
+                        self.engine
+                            .store
+                            .get(table.oid, &kb, self.snapshot)
+                            .and_then(|(_, r)| r),
+                        None,
+                    ),
+                    None => (None, Some(clock)),
+                }
+            }
+        };
+        let Some(row) = row else {
+            return Ok(Vec::new());
+        };
+        if let Some(f) = filter {
+            if self.eval(f, &row)?.as_bool() != Some(true) {
+                return Ok(Vec::new());
+            }
+        }
+        Ok(vec![(kb, row, fresh)])
     }
 
     pub(super) fn target_rows(
@@ -311,15 +378,16 @@ impl Exec<'_> {
     pub fn update(&mut self, up: &Update) -> Result<(u64, Rows)> {
         self.check_writable("UPDATE")?;
         let table = up.table.clone();
-        let targets = self.target_rows(&table, &up.key, &up.filter)?;
+        let targets = self.write_targets(&table, &up.key, &up.filter)?;
         let mut count = 0u64;
         let mut returned = Vec::new();
         let mut done: HashSet<Vec<u8>> = HashSet::new();
-        for (key, seen) in targets {
+        for (key, seen, fresh) in targets {
             if done.contains(&key) {
                 continue;
             }
-            let Some(cur) = self.lock_for_write(&table, &key, seen, up.filter.as_ref())? else {
+            let Some(cur) = self.lock_for_write(&table, &key, seen, up.filter.as_ref(), fresh)?
+            else {
                 continue;
             };
             let mut row = cur.to_vec();
@@ -364,11 +432,12 @@ impl Exec<'_> {
     pub fn delete(&mut self, del: &Delete) -> Result<(u64, Rows)> {
         self.check_writable("DELETE")?;
         let table = del.table.clone();
-        let targets = self.target_rows(&table, &del.key, &del.filter)?;
+        let targets = self.write_targets(&table, &del.key, &del.filter)?;
         let mut count = 0u64;
         let mut returned = Vec::new();
-        for (key, seen) in targets {
-            let Some(cur) = self.lock_for_write(&table, &key, seen, del.filter.as_ref())? else {
+        for (key, seen, fresh) in targets {
+            let Some(cur) = self.lock_for_write(&table, &key, seen, del.filter.as_ref(), fresh)?
+            else {
                 continue;
             };
             if let Some(ret) = &del.returning {

@@ -130,8 +130,17 @@ fn unique_violation(table: &Table, row: &[Value]) -> SqlError {
 impl<'a> Exec<'a> {
     /// Locks `table` in `mode` until the end of the transaction.
     pub fn lock_table(&mut self, table: &Table, mode: Mode) -> Result<()> {
-        self.lock(LockTag::Table(table.oid), mode, Wait::Block)
-            .map(|_| ())
+        let held = self
+            .txn
+            .table_locks
+            .iter()
+            .any(|&(t, m)| t == table.oid && (m == mode || m == Mode::Exclusive));
+        if held {
+            return Ok(());
+        }
+        self.lock(LockTag::Table(table.oid), mode, Wait::Block)?;
+        self.txn.table_locks.push((table.oid, mode));
+        Ok(())
     }
 
     /// The rows of `table` this statement sees: the snapshot plus the

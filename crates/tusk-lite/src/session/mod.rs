@@ -44,6 +44,112 @@ impl Outcome {
     }
 }
 
+/// A statement's plan, bound once and reused by later runs of the same
+/// statement while they would bind it the same way: against the same
+/// catalog (DDL, committed or in the running transaction, makes a new one)
+/// and under the same `search_path`. Only plans whose binding reads
+/// nothing else are kept (queries, DML, transaction control).
+#[derive(Default)]
+pub struct PlanCache {
+    bound: Option<CachedPlan>,
+    /// Describe's answer (parameter and result types) for the given
+    /// parameter types, under the same conditions as a plan.
+    described: Option<(Key, Described)>,
+}
+
+/// What a plan or a description was made under.
+struct Key {
+    /// The catalog, held so that its address cannot be reused by another
+    /// catalog while the entry lives.
+    catalog: Arc<crate::catalog::Catalog>,
+    search_path: String,
+    param_types: Vec<Type>,
+}
+
+impl Key {
+    fn matches(
+        &self,
+        catalog: &Arc<crate::catalog::Catalog>,
+        search_path: &str,
+        param_types: &[Type],
+    ) -> bool {
+        Arc::ptr_eq(&self.catalog, catalog)
+            && self.search_path == search_path
+            && self.param_types == param_types
+    }
+}
+
+/// Parameter types and result columns, as Describe reports them.
+type Described = (Vec<Type>, Option<Vec<OutColumn>>);
+
+struct CachedPlan {
+    key: Key,
+    stmt: Arc<Statement>,
+}
+
+impl PlanCache {
+    fn get(
+        &self,
+        catalog: &Arc<crate::catalog::Catalog>,
+        search_path: &str,
+        param_types: &[Type],
+    ) -> Option<Arc<Statement>> {
+        let c = self.bound.as_ref()?;
+        c.key
+            .matches(catalog, search_path, param_types)
+            .then(|| c.stmt.clone())
+    }
+}
+
+/// What a protocol-level prepared statement said it returns (at Parse),
+/// and the catalog it was described against. PostgreSQL re-plans such a
+/// statement after DDL but refuses to return another row shape.
+pub struct FixedResult<'a> {
+    pub catalog: &'a Arc<crate::catalog::Catalog>,
+    pub columns: Option<&'a [OutColumn]>,
+}
+
+/// The columns a statement returns (None: it returns no rows).
+fn result_columns(stmt: &Statement) -> Option<&[OutColumn]> {
+    match stmt {
+        Statement::Query(q) => Some(&q.columns),
+        Statement::Insert(i) if i.returning.is_some() => Some(&i.returning_cols),
+        Statement::Update(u) if u.returning.is_some() => Some(&u.returning_cols),
+        Statement::Delete(d) if d.returning.is_some() => Some(&d.returning_cols),
+        _ => None,
+    }
+}
+
+/// Whether two row shapes are the same to a client: names and types
+/// (PostgreSQL's equalTupleDescs; the source table may differ).
+fn same_shape(a: Option<&[OutColumn]>, b: Option<&[OutColumn]>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| x.name == y.name && x.ty == y.ty)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a bound statement may be reused: its binding depends on the
+/// catalog, the parameter types and `search_path` only.
+fn reusable(stmt: &Statement) -> bool {
+    matches!(
+        stmt,
+        Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)
+            | Statement::Begin { .. }
+            | Statement::Commit
+            | Statement::Rollback
+    )
+}
+
 /// Settings a session can SET and SHOW: (canonical name, default, reported
 /// to the client in ParameterStatus).
 const SETTINGS: &[(&str, &str, bool)] = &[
@@ -239,16 +345,64 @@ impl Session {
         self.txn.as_mut().expect("transaction just started")
     }
 
+    /// The catalog the session's next statement sees.
+    pub(crate) fn current_catalog(&self) -> Arc<crate::catalog::Catalog> {
+        match &self.txn {
+            Some(t) => self.engine.catalog_for(t),
+            None => self.engine.published_catalog(),
+        }
+    }
+
+    fn search_path(&self) -> &str {
+        self.settings
+            .get("search_path")
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// [`Session::describe`], answered from `cache` when it holds the
+    /// answer binding would give now (and kept there otherwise).
+    pub fn describe_cached(
+        &mut self,
+        node: &pb::Node,
+        param_types: &[Type],
+        cache: &mut PlanCache,
+    ) -> Result<Described> {
+        let catalog = self.current_catalog();
+        if let Some((k, d)) = &cache.described {
+            if k.matches(&catalog, self.search_path(), param_types) {
+                return Ok(d.clone());
+            }
+        }
+        let d = self.describe(node, param_types)?;
+        let reusable = !matches!(
+            &node.node,
+            Some(
+                pb::node::Node::PrepareStmt(_)
+                    | pb::node::Node::ExecuteStmt(_)
+                    | pb::node::Node::DeallocateStmt(_)
+            )
+        );
+        if reusable {
+            cache.described = Some((
+                Key {
+                    catalog,
+                    search_path: self.search_path().to_string(),
+                    param_types: param_types.to_vec(),
+                },
+                d.clone(),
+            ));
+        }
+        Ok(d)
+    }
+
     /// Binds a statement to learn its parameter and result types (Describe).
     pub fn describe(
         &mut self,
         node: &pb::Node,
         param_types: &[Type],
     ) -> Result<(Vec<Type>, Option<Vec<OutColumn>>)> {
-        let catalog = match &self.txn {
-            Some(t) => self.engine.catalog_for(t),
-            None => self.engine.published_catalog(),
-        };
+        let catalog = self.current_catalog();
         let mut b = Binder::new(&catalog, param_types.to_vec());
         let stmt = b.bind_statement(node)?;
         let cols = match &stmt {
@@ -268,6 +422,23 @@ impl Session {
         node: &pb::Node,
         param_types: &[Type],
         params: &[Value],
+    ) -> Result<Outcome> {
+        self.execute_cached(node, param_types, params, None, None)
+    }
+
+    /// Executes one statement, reusing the plan `cache` holds for it when
+    /// that is still the plan binding would give (and keeping the new one
+    /// there otherwise).
+    ///
+    /// With `fixed`, a statement that the catalog's changes since it was
+    /// described would make return other columns fails (0A000) instead.
+    pub fn execute_cached(
+        &mut self,
+        node: &pb::Node,
+        param_types: &[Type],
+        params: &[Value],
+        cache: Option<&mut PlanCache>,
+        fixed: Option<FixedResult<'_>>,
     ) -> Result<Outcome> {
         if self.txn.as_ref().is_some_and(|t| t.failed) {
             // Only ROLLBACK (and COMMIT, which rolls back) get through.
@@ -290,14 +461,45 @@ impl Session {
         if let Some(r) = self.sql_prepared(node) {
             return r;
         }
-        let catalog = match &self.txn {
-            Some(t) => self.engine.catalog_for(t),
-            None => self.engine.published_catalog(),
+        let catalog = self.current_catalog();
+        let search_path = self.search_path();
+        let cached = cache
+            .as_deref()
+            .and_then(|c| c.get(&catalog, search_path, param_types));
+        let stmt = match cached {
+            Some(s) => s,
+            None => {
+                let mut b = Binder::new(&catalog, param_types.to_vec());
+                let s = Arc::new(b.bind_statement(node)?);
+                if let Some(c) = cache.filter(|_| reusable(&s)) {
+                    c.bound = Some(CachedPlan {
+                        key: Key {
+                            catalog: catalog.clone(),
+                            search_path: search_path.to_string(),
+                            param_types: param_types.to_vec(),
+                        },
+                        stmt: s.clone(),
+                    });
+                }
+                s
+            }
         };
-        let stmt = {
-            let mut b = Binder::new(&catalog, param_types.to_vec());
-            b.bind_statement(node)?
-        };
+        if let Some(f) = fixed {
+            if !Arc::ptr_eq(f.catalog, &catalog)
+                && !matches!(*stmt, Statement::Show(_))
+                && !same_shape(f.columns, result_columns(&stmt))
+            {
+                return Err(SqlError::new(
+                    code::FEATURE_NOT_SUPPORTED,
+                    "cached plan must not change result type",
+                ));
+            }
+        }
+        drop(catalog);
+        if let Some(out) = self.execute_plan(&stmt, params) {
+            return out;
+        }
+        let stmt = Arc::unwrap_or_clone(stmt);
         match stmt {
             Statement::Begin {
                 isolation,
@@ -398,6 +600,7 @@ impl Session {
                 t.dropped = sp.dropped;
                 t.failed = false;
                 let id = t.id;
+                t.table_locks.clear();
                 self.engine.locks.release_after(id, sp.locks);
                 self.listen.marks.truncate(i + 1);
                 if let Some(mark) = self.listen.marks.get(i).copied() {

@@ -4,6 +4,68 @@
 use super::*;
 
 impl Session {
+    /// Runs a query or DML statement from its plan (which may be a cached
+    /// one, so it is borrowed); None for other statements.
+    pub(super) fn execute_plan(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+    ) -> Option<Result<Outcome>> {
+        if !matches!(
+            stmt,
+            Statement::Query(_)
+                | Statement::Insert(_)
+                | Statement::Update(_)
+                | Statement::Delete(_)
+        ) {
+            return None;
+        }
+        let engine = self.engine.clone();
+        self.ensure_txn();
+        let Session { txn, info, .. } = self;
+        let txn = txn.as_mut().expect("transaction just started");
+        let snapshot = engine.statement_snapshot(txn);
+        let mut ex = Exec {
+            engine: &engine,
+            txn,
+            snapshot,
+            params,
+            outer: Vec::new(),
+            session: info,
+            ri: Default::default(),
+        };
+        Some(match stmt {
+            Statement::Query(q) => ex.run(&q.plan).map(|rows| Outcome {
+                tag: format!("SELECT {}", rows.len()),
+                columns: Some(q.columns.clone()),
+                rows,
+                ..Outcome::default()
+            }),
+            Statement::Insert(i) => ex.insert(i).map(|(n, rows)| {
+                written(
+                    format!("INSERT 0 {n}"),
+                    rows,
+                    i.returning.as_ref().map(|_| &i.returning_cols),
+                )
+            }),
+            Statement::Update(u) => ex.update(u).map(|(n, rows)| {
+                written(
+                    format!("UPDATE {n}"),
+                    rows,
+                    u.returning.as_ref().map(|_| &u.returning_cols),
+                )
+            }),
+            Statement::Delete(d) => ex.delete(d).map(|(n, rows)| {
+                written(
+                    format!("DELETE {n}"),
+                    rows,
+                    d.returning.as_ref().map(|_| &d.returning_cols),
+                )
+            }),
+            _ => return None,
+        })
+    }
+
     pub(super) fn execute_in_txn(&mut self, stmt: Statement, params: &[Value]) -> Result<Outcome> {
         let engine = self.engine.clone();
         let info = self.info.clone();
@@ -19,40 +81,6 @@ impl Session {
             ri: Default::default(),
         };
         match stmt {
-            Statement::Query(q) => {
-                let rows = ex.run(&q.plan)?;
-                let tag = format!("SELECT {}", rows.len());
-                Ok(Outcome {
-                    columns: Some(q.columns),
-                    rows,
-                    tag,
-                    ..Outcome::default()
-                })
-            }
-            Statement::Insert(i) => {
-                let (n, rows) = ex.insert(&i)?;
-                Ok(written(
-                    format!("INSERT 0 {n}"),
-                    rows,
-                    i.returning.as_ref().map(|_| &i.returning_cols),
-                ))
-            }
-            Statement::Update(u) => {
-                let (n, rows) = ex.update(&u)?;
-                Ok(written(
-                    format!("UPDATE {n}"),
-                    rows,
-                    u.returning.as_ref().map(|_| &u.returning_cols),
-                ))
-            }
-            Statement::Delete(d) => {
-                let (n, rows) = ex.delete(&d)?;
-                Ok(written(
-                    format!("DELETE {n}"),
-                    rows,
-                    d.returning.as_ref().map(|_| &d.returning_cols),
-                ))
-            }
             Statement::CreateTable(ct) => crate::ddl::create_table(&engine, ex.txn, ct),
             Statement::DropTable {
                 names,

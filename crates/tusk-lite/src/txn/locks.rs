@@ -5,6 +5,7 @@
 use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::catalog::TableId;
@@ -40,6 +41,11 @@ pub enum Mode {
 struct Entry {
     shared: HashSet<TxnId>,
     exclusive: Option<TxnId>,
+    /// Sessions waiting for this lock sleep here (always with the
+    /// manager's state mutex), so that releasing a lock wakes only its
+    /// own waiters, not every waiting session.
+    waiters: Option<Arc<Condvar>>,
+    waiting: usize,
 }
 
 impl Entry {
@@ -57,7 +63,16 @@ impl Entry {
     }
 
     fn is_empty(&self) -> bool {
-        self.shared.is_empty() && self.exclusive.is_none()
+        self.shared.is_empty() && self.exclusive.is_none() && self.waiting == 0
+    }
+
+    /// Wakes the sessions waiting for this lock.
+    fn wake(&self) {
+        if self.waiting > 0 {
+            if let Some(cv) = &self.waiters {
+                cv.notify_all();
+            }
+        }
     }
 }
 
@@ -98,7 +113,6 @@ pub enum Wait {
 #[derive(Default)]
 pub struct LockManager {
     state: Mutex<State>,
-    cv: Condvar,
 }
 
 impl LockManager {
@@ -185,7 +199,18 @@ impl LockManager {
             if let Some(d) = deadline {
                 nap = nap.min(d.saturating_duration_since(Instant::now()));
             }
-            self.cv.wait_for(&mut st, nap);
+            let cv = {
+                let e = st.locks.entry(tag.clone()).or_default();
+                e.waiting += 1;
+                e.waiters.get_or_insert_with(Default::default).clone()
+            };
+            cv.wait_for(&mut st, nap);
+            if let Some(e) = st.locks.get_mut(&tag) {
+                e.waiting -= 1;
+                if e.is_empty() {
+                    st.locks.remove(&tag);
+                }
+            }
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 st.waits_for.remove(&txn);
                 return Err(SqlError::new(
@@ -220,19 +245,9 @@ impl LockManager {
             if tags.contains(&tag) {
                 continue;
             }
-            if let Some(e) = st.locks.get_mut(&tag) {
-                if e.exclusive == Some(txn) {
-                    e.exclusive = None;
-                }
-                e.shared.remove(&txn);
-                if e.is_empty() {
-                    st.locks.remove(&tag);
-                }
-            }
+            release(&mut st, txn, &tag);
         }
         st.held.insert(txn, tags);
-        drop(st);
-        self.cv.notify_all();
     }
 
     /// Releases every lock `txn` holds and wakes the waiters.
@@ -240,27 +255,30 @@ impl LockManager {
         let mut st = self.state.lock();
         if let Some(tags) = st.held.remove(&txn) {
             for tag in tags {
-                if let Some(e) = st.locks.get_mut(&tag) {
-                    if e.exclusive == Some(txn) {
-                        e.exclusive = None;
-                    }
-                    e.shared.remove(&txn);
-                    if e.is_empty() {
-                        st.locks.remove(&tag);
-                    }
-                }
+                release(&mut st, txn, &tag);
             }
         }
         st.waits_for.remove(&txn);
-        drop(st);
-        self.cv.notify_all();
+    }
+}
+
+/// Gives up `txn`'s hold on `tag` and wakes the lock's waiters.
+fn release(st: &mut State, txn: TxnId, tag: &LockTag) {
+    if let Some(e) = st.locks.get_mut(tag) {
+        if e.exclusive == Some(txn) {
+            e.exclusive = None;
+        }
+        e.shared.remove(&txn);
+        e.wake();
+        if e.is_empty() {
+            st.locks.remove(tag);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn exclusive_waits_and_deadlock_is_detected() {

@@ -58,6 +58,10 @@ pub struct Txn {
     pub explicit: bool,
     /// An error happened in the block: everything but ROLLBACK fails.
     pub failed: bool,
+    /// Table locks this transaction took through `Exec::lock_table`, so
+    /// that taking one again skips the lock manager (cleared when ROLLBACK
+    /// TO SAVEPOINT may have released some).
+    pub table_locks: Vec<(TableId, locks::Mode)>,
 }
 
 /// A transaction's changes waiting in the group-commit queue.
@@ -143,6 +147,7 @@ impl Engine {
             started: SystemTime::now(),
             explicit,
             failed: false,
+            table_locks: Vec::new(),
         }
     }
 

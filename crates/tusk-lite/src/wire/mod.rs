@@ -24,13 +24,15 @@ use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus,
 use pgwire::messages::{
     DecodeContext, PgWireBackendMessage as B, PgWireFrontendMessage as F, SslNegotiationMetaMessage,
 };
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::error::{code, SqlError};
-use crate::session::{Outcome, Session};
+use crate::session::{FixedResult, Outcome, PlanCache, Session};
 use crate::sql::plan::OutColumn;
 use crate::txn::Engine;
 use crate::types::{self, ColType, Type, Value};
@@ -89,16 +91,66 @@ impl Drop for Registered {
     }
 }
 
+/// One parsed statement and the plans its runs reuse.
+struct Parsed {
+    node: pg_query::protobuf::Node,
+    plan: RefCell<PlanCache>,
+}
+
+/// The statements of a query text, parsed.
+type ParsedText = Rc<[Rc<Parsed>]>;
+
+/// Query texts a session has parsed, so that running the same text again
+/// (the simple protocol, or Parse of the unnamed statement for each run as
+/// the extended protocol does) neither parses nor plans it again. Parsing
+/// depends on the text alone; the plans check their own validity.
+#[derive(Default)]
+struct ParseCache {
+    texts: HashMap<String, ParsedText>,
+}
+
+/// Texts a session keeps parsed; the cache starts over when it is full.
+const PARSE_CACHE_TEXTS: usize = 256;
+
+/// Texts longer than this are parsed each time (they are rarely repeated,
+/// and keeping them costs memory).
+const PARSE_CACHE_MAX_LEN: usize = 8 * 1024;
+
+impl ParseCache {
+    fn parse(&mut self, sql: &str) -> Result<ParsedText, SqlError> {
+        if let Some(p) = self.texts.get(sql) {
+            return Ok(p.clone());
+        }
+        let parsed: ParsedText = crate::sql::parse(sql)?
+            .into_iter()
+            .map(|(node, _)| {
+                Rc::new(Parsed {
+                    node,
+                    plan: RefCell::default(),
+                })
+            })
+            .collect();
+        if sql.len() <= PARSE_CACHE_MAX_LEN {
+            if self.texts.len() >= PARSE_CACHE_TEXTS {
+                self.texts.clear();
+            }
+            self.texts.insert(sql.to_string(), parsed.clone());
+        }
+        Ok(parsed)
+    }
+}
+
 /// A prepared statement: its parse tree (None for an empty query) and types.
-#[derive(Clone)]
 struct Prepared {
-    node: Option<pg_query::protobuf::Node>,
+    parsed: Option<Rc<Parsed>>,
+    /// The catalog the statement was described against.
+    catalog: Arc<crate::catalog::Catalog>,
     param_types: Vec<Type>,
     columns: Option<Vec<OutColumn>>,
 }
 
 struct Portal {
-    stmt: Prepared,
+    stmt: Rc<Prepared>,
     params: Vec<Value>,
     formats: Vec<i16>,
     /// A result not yet fully sent (Execute with a row limit).
@@ -323,7 +375,8 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
     )));
     c.flush()?;
 
-    let mut statements: HashMap<String, Prepared> = HashMap::new();
+    let mut statements: HashMap<String, Rc<Prepared>> = HashMap::new();
+    let mut texts = ParseCache::default();
     let mut portals: HashMap<String, Portal> = HashMap::new();
     let mut skip_until_sync = false;
     // The last message answered left the session idle outside a
@@ -367,7 +420,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
         }
         let r: Result<(), SqlError> = match msg {
             F::Query(q) => {
-                simple_query(&mut c, &mut session, &q.query);
+                simple_query(&mut c, &mut session, &mut texts, &q.query);
                 portals.remove("");
                 Ok(())
             }
@@ -379,7 +432,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         format!("prepared statement \"{name}\" already exists"),
                     ));
                 }
-                let mut stmts = crate::sql::parse(&p.query)?;
+                let stmts = texts.parse(&p.query)?;
                 if stmts.len() > 1 {
                     return Err(SqlError::new(
                         code::SYNTAX_ERROR,
@@ -396,16 +449,23 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         })?
                     });
                 }
-                let prepared = match stmts.pop() {
+                let catalog = session.current_catalog();
+                let prepared = match stmts.first() {
                     None => Prepared {
-                        node: None,
+                        parsed: None,
+                        catalog,
                         param_types: given,
                         columns: None,
                     },
-                    Some((node, _)) => {
-                        let (types, columns) = session.describe(&node, &given)?;
+                    Some(parsed) => {
+                        let (types, columns) = session.describe_cached(
+                            &parsed.node,
+                            &given,
+                            &mut parsed.plan.borrow_mut(),
+                        )?;
                         Prepared {
-                            node: Some(node),
+                            parsed: Some(parsed.clone()),
+                            catalog,
                             param_types: types,
                             columns,
                         }
@@ -418,7 +478,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         .lock()
                         .insert(name.clone(), (p.query.clone(), false));
                 }
-                statements.insert(name, prepared);
+                statements.insert(name, Rc::new(prepared));
                 c.send(B::ParseComplete(ParseComplete::new()));
                 Ok(())
             })(),
@@ -513,12 +573,21 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         format!("portal \"{name}\" does not exist"),
                     )
                 })?;
-                let Some(node) = portal.stmt.node.clone() else {
+                let Some(parsed) = portal.stmt.parsed.clone() else {
                     c.send(B::EmptyQueryResponse(EmptyQueryResponse::new()));
                     return Ok(());
                 };
                 if portal.pending.is_none() {
-                    let out = session.execute(&node, &portal.stmt.param_types, &portal.params)?;
+                    let out = session.execute_cached(
+                        &parsed.node,
+                        &portal.stmt.param_types,
+                        &portal.params,
+                        Some(&mut parsed.plan.borrow_mut()),
+                        Some(FixedResult {
+                            catalog: &portal.stmt.catalog,
+                            columns: portal.stmt.columns.as_deref(),
+                        }),
+                    )?;
                     if out.copy_in.is_some() || out.copy_out.is_some() {
                         return Err(SqlError::unsupported("COPY in the extended query protocol"));
                     }
@@ -529,13 +598,12 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                     .ok()
                     .filter(|n| *n > 0)
                     .unwrap_or(usize::MAX);
-                let formats = portal.formats.clone();
                 let mut done = false;
                 if let Some((out, sent)) = &mut portal.pending {
-                    let cols = out.columns.clone().unwrap_or_default();
+                    let cols = out.columns.as_deref().unwrap_or_default();
                     let end = sent.saturating_add(limit).min(out.rows.len());
                     for r in &out.rows[*sent..end] {
-                        let row = data_row(r, &cols, &formats)?;
+                        let row = data_row(r, cols, &portal.formats)?;
                         c.send(B::DataRow(row));
                     }
                     *sent = end;
@@ -694,15 +762,26 @@ fn copy_from_client<S: Read + Write>(
     Ok(progress.outcome())
 }
 
-fn simple_query<S: Read + Write>(c: &mut Conn<S>, session: &mut Session, sql: &str) {
-    let run = |c: &mut Conn<S>, session: &mut Session| -> Result<(), SqlError> {
-        let stmts = crate::sql::parse(sql)?;
+fn simple_query<S: Read + Write>(
+    c: &mut Conn<S>,
+    session: &mut Session,
+    texts: &mut ParseCache,
+    sql: &str,
+) {
+    let mut run = |c: &mut Conn<S>, session: &mut Session| -> Result<(), SqlError> {
+        let stmts = texts.parse(sql)?;
         if stmts.is_empty() {
             c.send(B::EmptyQueryResponse(EmptyQueryResponse::new()));
             return Ok(());
         }
-        for (node, _) in stmts {
-            let mut out = session.execute(&node, &[], &[])?;
+        for parsed in stmts.iter() {
+            let mut out = session.execute_cached(
+                &parsed.node,
+                &[],
+                &[],
+                Some(&mut parsed.plan.borrow_mut()),
+                None,
+            )?;
             send_notices(c, &out);
             if let Some(copy) = out.copy_in.take() {
                 let n = i16::try_from(copy.columns.len()).unwrap_or(i16::MAX);
