@@ -5,6 +5,7 @@
 //! keep the transport inside its state mutex and let whichever caller is
 //! driving the connection do the I/O: no background task, no channel hop.
 
+pub(crate) mod external;
 mod sock;
 pub(crate) mod tls;
 

@@ -213,6 +213,26 @@ impl Io {
         if self.tls.is_some() {
             return self.poll_read_tls(cx, inbuf);
         }
+        if super::external::active() {
+            // The caller's event loop waits for this socket: read now, and
+            // when it is empty hand its descriptor over, no tokio wake-up.
+            let sock = self.fd.get_ref();
+            return match sock.read(&mut self.scratch) {
+                Ok(n) => {
+                    inbuf.extend_from_slice(&self.scratch[..n]);
+                    Poll::Ready(Ok(n))
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    super::external::want(sock.as_raw_fd());
+                    Poll::Pending
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                Err(e) => Poll::Ready(Err(e)),
+            };
+        }
         loop {
             let mut guard = match self.fd.poll_read_ready(cx) {
                 Poll::Ready(g) => g?,
