@@ -84,7 +84,10 @@ impl Driver {
         let mut w = self.waiting.lock();
         let list = w.entry(fd).or_default();
         list.retain(|x| x.strong_count() > 0);
-        if !list.iter().any(|x| std::ptr::eq(x.as_ptr(), Arc::as_ptr(t))) {
+        if !list
+            .iter()
+            .any(|x| std::ptr::eq(x.as_ptr(), Arc::as_ptr(t)))
+        {
             list.push(Arc::downgrade(t));
         }
         drop(w);
@@ -133,7 +136,8 @@ impl Task {
         let mut cx = Context::from_waker(&waker);
         let out = {
             let _rt = rt().enter();
-            let external = self.driver.reads.is_some() && !self.runtime_reads.load(Ordering::SeqCst);
+            let external =
+                self.driver.reads.is_some() && !self.runtime_reads.load(Ordering::SeqCst);
             let (polled, fds) = if external {
                 tusk::external_reads::poll_with_external_reads(|| fut.as_mut().poll(&mut cx))
             } else {

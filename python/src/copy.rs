@@ -603,19 +603,30 @@ enum Enc {
     /// `timetz`: an aware `time`.
     Timetz,
     /// `inet` (`cidr: false`) or `cidr`: `ipaddress` values or their text.
-    Inet { cidr: bool },
+    Inet {
+        cidr: bool,
+    },
     /// `macaddr`: its text (`'08:00:2b:01:02:03'`, the forms the server takes).
     Macaddr,
     /// `"char"`: a one-byte `str` or `bytes`.
     Char,
-    Array { elem: Box<Enc>, oid: u32 },
+    Array {
+        elem: Box<Enc>,
+        oid: u32,
+    },
     /// A range (`tusk.Range`, or any object with its `isempty`, `lower`,
     /// `upper`, `lower_inc` and `upper_inc`) of `elem` values.
-    Range { elem: Box<Enc> },
+    Range {
+        elem: Box<Enc>,
+    },
     /// A multirange: a list of ranges.
-    Multirange { elem: Box<Enc> },
+    Multirange {
+        elem: Box<Enc>,
+    },
     /// A composite (row type): a tuple of its fields' values, in order.
-    Composite { fields: Vec<(u32, Enc)> },
+    Composite {
+        fields: Vec<(u32, Enc)>,
+    },
 }
 
 impl Enc {
@@ -826,7 +837,11 @@ impl Enc {
                     return Err(wrong(v, "timetz (an aware time)"));
                 };
                 let naive = !tz;
-                let off = if naive { None } else { Some(v.call_method0("utcoffset")?) };
+                let off = if naive {
+                    None
+                } else {
+                    Some(v.call_method0("utcoffset")?)
+                };
                 let Some(off) = off.filter(|o| !o.is_none()) else {
                     return Err(interface(
                         "a naive time cannot go into a timetz column: give it a tzinfo (datetime.timezone(...))",
@@ -842,7 +857,9 @@ impl Enc {
                 // The server keeps the zone as seconds west of UTC.
                 let zone = -(dd * 86_400 + ss);
                 out.put_i64(((h * 60 + mi) * 60 + s) * 1_000_000 + us);
-                out.put_i32(i32::try_from(zone).map_err(|_| interface("time zone offset out of range"))?);
+                out.put_i32(
+                    i32::try_from(zone).map_err(|_| interface("time zone offset out of range"))?,
+                );
             }
             Enc::Inet { cidr } => inet(v, *cidr, out)?,
             Enc::Macaddr => {
@@ -869,8 +886,8 @@ impl Enc {
                         [c] if c.is_ascii() => out.push(*c),
                         _ => {
                             return Err(interface(format!(
-                                "\"char\" takes one ASCII character (or one byte as bytes), not {st:?}"
-                            )))
+                            "\"char\" takes one ASCII character (or one byte as bytes), not {st:?}"
+                        )))
                         }
                     }
                 } else {
@@ -883,7 +900,9 @@ impl Enc {
                 if !(v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>()) {
                     return Err(wrong(v, "a list of ranges (a multirange)"));
                 }
-                out.put_i32(i32::try_from(v.len()?).map_err(|_| interface("multirange too large"))?);
+                out.put_i32(
+                    i32::try_from(v.len()?).map_err(|_| interface("multirange too large"))?,
+                );
                 for r in v.try_iter()? {
                     let r = r?;
                     if r.is_none() {
@@ -936,7 +955,14 @@ fn inet(v: &Bound<'_, PyAny>, cidr: bool, out: &mut Vec<u8>) -> PyResult<()> {
     let text = if module == "ipaddress" || v.is_instance_of::<PyString>() {
         v.str()?
     } else {
-        return Err(wrong(v, if cidr { "cidr (ipaddress value or str)" } else { "inet (ipaddress value or str)" }));
+        return Err(wrong(
+            v,
+            if cidr {
+                "cidr (ipaddress value or str)"
+            } else {
+                "inet (ipaddress value or str)"
+            },
+        ));
     };
     let bad = |e: PyErr| {
         interface(format!(
@@ -951,7 +977,10 @@ fn inet(v: &Bound<'_, PyAny>, cidr: bool, out: &mut Vec<u8>) -> PyResult<()> {
         (n.getattr("network_address")?, n.getattr("prefixlen")?)
     } else {
         let i = pytypes::ip_interface(py)?.call1((&text,)).map_err(bad)?;
-        (i.getattr("ip")?, i.getattr("network")?.getattr("prefixlen")?)
+        (
+            i.getattr("ip")?,
+            i.getattr("network")?.getattr("prefixlen")?,
+        )
     };
     if text.to_cow()?.contains('%') || addr.getattr("scope_id").is_ok_and(|z| !z.is_none()) {
         return Err(interface(format!(
@@ -981,12 +1010,12 @@ fn parse_macaddr(s: &str) -> Option<[u8; 6]> {
         Some(c) => s.split(c).map(str::len).collect(),
         None => vec![s.len()],
     };
-    let shape_ok = match (sep, groups.as_slice()) {
-        (None, [12]) => true,
-        (Some(':' | '-'), [2, 2, 2, 2, 2, 2] | [6, 6]) => true,
-        (Some('.' | '-'), [4, 4, 4]) => true,
-        _ => false,
-    };
+    let shape_ok = matches!(
+        (sep, groups.as_slice()),
+        (None, [12])
+            | (Some(':' | '-'), [2, 2, 2, 2, 2, 2] | [6, 6])
+            | (Some('.' | '-'), [4, 4, 4])
+    );
     let hex: String = s.chars().filter(|c| Some(*c) != sep).collect();
     if !shape_ok || hex.len() != 12 {
         return None;
@@ -1542,7 +1571,13 @@ mod tests {
         ] {
             assert_eq!(parse_macaddr(s), want, "{s}");
         }
-        for s in ["08:00:2b:01:02", "08:002b:01:02:03", "0800.2b01-0203", "zz:00:2b:01:02:03", ""] {
+        for s in [
+            "08:00:2b:01:02",
+            "08:002b:01:02:03",
+            "0800.2b01-0203",
+            "zz:00:2b:01:02:03",
+            "",
+        ] {
             assert!(parse_macaddr(s).is_none(), "{s}");
         }
     }

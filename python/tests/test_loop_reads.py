@@ -40,7 +40,12 @@ async def test_a_socket_of_the_loops_own_with_the_same_number(url: str) -> None:
     a, b = socket.socketpair()
     loop = asyncio.get_running_loop()
     got: asyncio.Future[bytes] = loop.create_future()
-    loop.add_reader(a.fileno(), lambda: got.done() or got.set_result(a.recv(10)))
+
+    def readable() -> None:
+        if not got.done():
+            got.set_result(a.recv(10))
+
+    loop.add_reader(a.fileno(), readable)
     b.send(b"hi")
     assert await asyncio.wait_for(got, 10) == b"hi"
     loop.remove_reader(a.fileno())
