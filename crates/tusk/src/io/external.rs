@@ -46,3 +46,26 @@ pub(crate) fn want(fd: RawFd) -> bool {
 pub(crate) fn active() -> bool {
     WANTED.with(|w| w.borrow().is_some())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_wanted_descriptors_only_inside_and_restores_the_outer_scope() {
+        assert!(!active());
+        assert!(!want(3));
+        let ((), fds) = poll_with_external_reads(|| {
+            assert!(active());
+            assert!(want(3));
+            assert!(want(3));
+            let ((), inner) = poll_with_external_reads(|| {
+                assert!(want(9));
+            });
+            assert_eq!(inner, vec![9]);
+            assert!(want(4));
+        });
+        assert_eq!(fds, vec![3, 4]);
+        assert!(!active());
+    }
+}
