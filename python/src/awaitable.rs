@@ -11,7 +11,8 @@
 //! A query waiting for its answer is woken by the loop itself: its reads
 //! are waited for with `tusk::external_reads`, so a read that finds the
 //! socket empty hands the socket's descriptor back instead of arming the
-//! runtime's reactor, and the descriptor goes (one-shot) into an `epoll`
+//! runtime's reactor (the socket is taken off it), and the descriptor goes
+//! (one-shot) into an `epoll`
 //! instance of the loop's own, watched with `loop.add_reader`. When the
 //! answer arrives the loop's selector wakes on it directly and polls the
 //! waiting tasks: no runtime thread, no hop between threads on the path of

@@ -13,8 +13,10 @@ thread_local! {
 /// Runs `poll` (one poll of a future using tusk connections) with reads
 /// waited for by the caller instead of tokio's reactor: a read of a plain
 /// (non-TLS) socket is tried at once, and when the socket is empty the
-/// future is `Pending` with no tokio wake-up armed for it; the socket's
-/// descriptor is returned instead. The caller must poll the future again
+/// future is `Pending` with no tokio wake-up armed for it (the socket is
+/// taken off tokio's reactor, so its data wakes no runtime thread, and
+/// written to directly while off it); the socket's descriptor is returned
+/// instead. The caller must poll the future again
 /// once any returned descriptor is readable (watching it with its own
 /// `epoll`, say), or it waits forever. Every other wake-up (writes, timers,
 /// other tasks) still goes through the future's waker.
