@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use crate::catalog::{Catalog, TableId};
 use crate::error::Result;
+use crate::storage::horizon::{Horizon, Pin};
 use crate::storage::{Commit, Store, StreamCommit, Ts, Write};
 use locks::{LockManager, TxnId};
 
@@ -58,6 +59,9 @@ pub struct Txn {
     pub explicit: bool,
     /// An error happened in the block: everything but ROLLBACK fails.
     pub failed: bool,
+    /// Holds the store's garbage collection below this transaction's
+    /// snapshots until the transaction ends.
+    _pin: Pin,
 }
 
 /// A transaction's changes waiting in the group-commit queue.
@@ -98,11 +102,16 @@ pub struct Engine {
     /// Hidden row ids of tables without a primary key.
     pub next_rowid: AtomicU64,
     seqs: Mutex<std::collections::HashMap<u32, SeqState>>,
+    /// Where transactions pin their snapshots (see [`Horizon`]).
+    horizon: Arc<Horizon>,
 }
 
 impl Engine {
     pub fn new(store: Box<dyn Store>, catalog: Catalog, clock: Ts, next_rowid: u64) -> Engine {
+        let horizon = store.horizon().unwrap_or_else(|| Horizon::new(clock));
+        horizon.publish(clock);
         Engine {
+            horizon,
             store,
             catalog: RwLock::new(Arc::new(catalog)),
             clock: AtomicU64::new(clock),
@@ -137,6 +146,7 @@ impl Engine {
             started: SystemTime::now(),
             explicit,
             failed: false,
+            _pin: self.horizon.pin(|| self.now()),
         }
     }
 
@@ -242,6 +252,7 @@ impl Engine {
                 *self.catalog.write() = c;
             }
             self.clock.store(ts, Ordering::Release);
+            self.horizon.publish(ts);
         }
         let mut st = self.group.lock();
         st.leader = false;
@@ -273,6 +284,7 @@ impl Engine {
         }
         self.clock
             .store(base + jobs.len() as u64, Ordering::Release);
+        self.horizon.publish(base + jobs.len() as u64);
         Ok(())
     }
 
