@@ -52,7 +52,8 @@
 //! - [`storage`]: one small trait with an in-memory store (tests) and a
 //!   durable one on fjall. Rows are keyed by the memcomparable encoding of
 //!   their primary key (a point query is one read) and versioned by commit
-//!   timestamp.
+//!   timestamp; fjall's compactions drop the versions no running
+//!   transaction can read ([`storage::horizon`]).
 //! - Secondary indexes are rows too: stored under the index's OID, keyed
 //!   by the indexed values then the row's storage key, written in the
 //!   same commit as the row, so they are versioned, durable and recovered

@@ -104,3 +104,61 @@ async fn commits_survive_kill_9() {
     drop(conn);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const OPENER_ENV: &str = "TUSK_LITE_DURABILITY_OPENER_DIR";
+
+/// In the child process: opens (creates) a database, says so, and waits
+/// to be killed.
+#[test]
+fn child_opener() {
+    let Ok(dir) = std::env::var(OPENER_ENV) else {
+        return;
+    };
+    let _db = tusk_lite::Database::open(&dir).expect("open");
+    println!("opened");
+    std::thread::sleep(std::time::Duration::from_secs(60));
+}
+
+/// Opening a new database makes its keyspaces lazily (at the first
+/// commit): a `kill -9` right after creating it, and again right after
+/// reopening it, leaves a database that opens and takes commits.
+#[tokio::test]
+async fn kill_9_right_after_creating_an_empty_database() {
+    let dir = std::env::temp_dir().join(format!("tusk-lite-created-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for _ in 0..2 {
+        let mut child = Command::new(std::env::current_exe().expect("test binary"))
+            .args(["child_opener", "--exact", "--nocapture", "--test-threads=1"])
+            .env(OPENER_ENV, &dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn the opener");
+        let stdout = child.stdout.take().expect("stdout");
+        let opened = BufReader::new(stdout)
+            .lines()
+            .map_while(std::result::Result::ok)
+            .any(|l| l.trim_end().ends_with("opened"));
+        child.kill().expect("kill -9");
+        let _ = child.wait();
+        assert!(opened, "the child opened the database");
+    }
+    {
+        let db = tusk_lite::Database::open(&dir).expect("reopen after the crash");
+        let conn = db.connect().await.expect("connect");
+        conn.execute("CREATE TABLE t (a int PRIMARY KEY)", &[])
+            .await
+            .expect("create");
+        conn.execute("INSERT INTO t VALUES (1), (2)", &[])
+            .await
+            .expect("insert");
+    }
+    let db = tusk_lite::Database::open(&dir).expect("reopen");
+    let conn = db.connect().await.expect("connect");
+    let n: i64 = conn
+        .query_scalar("SELECT count(*) FROM t", &[])
+        .await
+        .expect("count");
+    assert_eq!(n, 2);
+    drop(conn);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,16 +11,26 @@
 //!
 //! A transaction whose writes were spilled (see [`super::spill`]) commits
 //! as a stream instead of one batch: `meta.pending` names its commit ts
-//! (synced) before its versions go in unsynced batches, and the last batch
-//! (synced) sets `clock` and removes the mark. Its versions are invisible
-//! until then, as every snapshot is below that ts. After a crash in
-//! between, opening removes every version with that ts.
+//! (synced) before its versions go straight into new tables (fjall's
+//! ingestion: no journal, no memtable, synced), and a last batch (synced)
+//! sets `clock` and removes the mark. Its versions are invisible until
+//! then, as every snapshot is below that ts. After a crash in between,
+//! opening removes every version with that ts. A major compaction follows
+//! such a commit.
+//!
+//! Compactions of `rows` drop the versions no snapshot can read any more
+//! (older than a row's newest version at or below the
+//! [`Horizon`](super::horizon::Horizon)). The keyspaces are made by the
+//! first commit, so opening a new database is only fjall's own setup.
 
-use fjall::{KeyspaceCreateOptions, PersistMode};
+use fjall::compaction::filter::{CompactionFilter, Context, Factory, ItemAccessor, Verdict};
+use fjall::config::CompressionPolicy;
+use fjall::{CompressionType, KeyspaceCreateOptions, PersistMode};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::codec::{decode_row, encode_row};
+use super::horizon::Horizon;
 use super::spill::{FjallSpiller, Spiller};
 use super::{Commit, Row, Store, StreamCommit, Ts};
 use crate::catalog::{Catalog, TableId};
@@ -32,17 +42,19 @@ fn io_err(e: impl std::fmt::Display) -> SqlError {
 
 pub struct DurableStore {
     db: fjall::Database,
-    rows: fjall::Keyspace,
-    meta: fjall::Keyspace,
+    /// Versioned rows; made by the first write (see [`DurableStore::rows`]).
+    rows: OnceLock<fjall::Keyspace>,
+    /// Catalog, clock, row id mark and sequences; made by the first write.
+    meta: OnceLock<fjall::Keyspace>,
     spiller: Arc<FjallSpiller>,
+    /// The oldest snapshot in use: compactions of `rows` drop versions
+    /// superseded at or below it.
+    horizon: Arc<Horizon>,
     /// A streamed commit failed part way and left versions behind: no
     /// further commit until the database is opened again (which removes
     /// them), or they could become visible under a later commit's ts.
     broken: std::sync::atomic::AtomicBool,
 }
-
-/// Bytes of versions per batch in a streamed commit.
-const STREAM_BATCH_BYTES: usize = 4 << 20;
 
 /// What a durable database holds when it is opened.
 pub struct Recovered {
@@ -79,32 +91,52 @@ impl DurableStore {
         // memory and replays it on every open (scale 10: ~1 GiB RSS after
         // the load, 7 s to reopen). A 64 MiB journal (fjall's minimum) and
         // 16 MiB row memtables bound both.
+        let horizon = Horizon::new(0);
+        let gc: Arc<dyn Factory> = Arc::new(GcFactory {
+            horizon: horizon.clone(),
+        });
         let db = fjall::Database::builder(dir)
             .max_journaling_size(64 * 1024 * 1024)
+            .with_compaction_filter_factories(Arc::new(move |name: &str| {
+                (name == "rows").then(|| gc.clone())
+            }))
             .open()
             .map_err(io_err)?;
-        let rows = db
-            .keyspace("rows", || {
-                KeyspaceCreateOptions::default().max_memtable_size(16 * 1024 * 1024)
-            })
-            .map_err(io_err)?;
-        let meta = db
-            .keyspace("meta", KeyspaceCreateOptions::default)
-            .map_err(io_err)?;
-        let catalog = match meta.get("catalog").map_err(io_err)? {
-            Some(v) => serde_json::from_slice(&v).map_err(io_err)?,
-            None => Catalog::new(),
+        // The keyspaces are made by the first commit that writes to them:
+        // making one costs fjall a dozen fsyncs, which would be most of
+        // opening a new, empty database.
+        let open_existing = |name: &str| -> Result<OnceLock<fjall::Keyspace>> {
+            let cell = OnceLock::new();
+            if db.keyspace_exists(name) {
+                let ks = db
+                    .keyspace(name, KeyspaceCreateOptions::default)
+                    .map_err(io_err)?;
+                let _ = cell.set(ks);
+            }
+            Ok(cell)
         };
-        let clock = read_u64(&meta, "clock")?;
-        let next_rowid = read_u64(&meta, "rowid")?;
+        let rows = open_existing("rows")?;
+        let meta = open_existing("meta")?;
+        let (catalog, clock, next_rowid, pending) = match meta.get() {
+            Some(meta) => (
+                match meta.get("catalog").map_err(io_err)? {
+                    Some(v) => serde_json::from_slice(&v).map_err(io_err)?,
+                    None => Catalog::new(),
+                },
+                read_u64(meta, "clock")?,
+                read_u64(meta, "rowid")?,
+                read_u64(meta, "pending")?,
+            ),
+            None => (Catalog::new(), 0, 0, 0),
+        };
+        horizon.publish(clock);
         FjallSpiller::remove_leftovers(&db)?;
-        let pending = read_u64(&meta, "pending")?;
-        if pending != 0 {
-            if pending > clock {
-                remove_versions(&db, &rows, pending)?;
+        if let (Some(meta), true) = (meta.get(), pending != 0) {
+            if let (Some(rows), true) = (rows.get(), pending > clock) {
+                remove_versions(&db, rows, pending)?;
             }
             let mut b = db.batch().durability(Some(PersistMode::SyncData));
-            b.remove(&meta, "pending");
+            b.remove(meta, "pending");
             b.commit().map_err(io_err)?;
         }
         let spiller = FjallSpiller::new(db.clone());
@@ -114,12 +146,77 @@ impl DurableStore {
                 rows,
                 meta,
                 spiller,
+                horizon,
                 broken: std::sync::atomic::AtomicBool::new(false),
             },
             catalog,
             clock,
             next_rowid,
         })
+    }
+}
+
+/// Makes the compaction filter of `rows`: MVCC garbage collection.
+struct GcFactory {
+    horizon: Arc<Horizon>,
+}
+
+impl Factory for GcFactory {
+    fn name(&self) -> &str {
+        "tusk-lite-mvcc-gc"
+    }
+
+    fn make_filter(&self, _ctx: &Context) -> Box<dyn CompactionFilter> {
+        Box::new(GcFilter {
+            horizon: self.horizon.get(),
+            row: Vec::new(),
+            settled: false,
+        })
+    }
+}
+
+/// Drops the versions of a row that are older than its newest version at
+/// or below the horizon: no snapshot can read them any more. A compaction
+/// sees its keys in order, and a row's versions newest first (the key
+/// ends in !commit_ts), so the version every live snapshot reads comes
+/// before the ones it supersedes. Only versions the same compaction sees
+/// superseded go; a removal leaves a tombstone, as a reused key (a ts
+/// taken again after a failed commit) may exist deeper down.
+struct GcFilter {
+    horizon: Ts,
+    /// The table ‖ row key of the last version seen.
+    row: Vec<u8>,
+    /// A version of `row` at or below the horizon was kept.
+    settled: bool,
+}
+
+impl CompactionFilter for GcFilter {
+    fn filter_item(
+        &mut self,
+        item: ItemAccessor<'_>,
+        _ctx: &Context,
+    ) -> fjall::compaction::filter::CompactionFilterResult {
+        let k = item.key();
+        let Some(split) = k.len().checked_sub(8).filter(|n| *n >= 4) else {
+            return Ok(Verdict::Keep);
+        };
+        let (row, ts) = k.split_at(split);
+        let Ok(ts) = <[u8; 8]>::try_from(ts).map(|b| !u64::from_be_bytes(b)) else {
+            return Ok(Verdict::Keep);
+        };
+        if row == self.row.as_slice() {
+            if self.settled {
+                return Ok(Verdict::Remove);
+            }
+        } else {
+            self.row.clear();
+            self.row.extend_from_slice(row);
+            self.settled = false;
+        }
+        if ts <= self.horizon {
+            self.settled = true;
+        }
+        Ok(Verdict::Keep)
     }
 }
 
@@ -143,7 +240,43 @@ fn remove_versions(db: &fjall::Database, rows: &fjall::Keyspace, ts: Ts) -> Resu
     db.persist(PersistMode::SyncData).map_err(io_err)
 }
 
+/// How the `rows` keyspace is made.
+fn rows_options() -> KeyspaceCreateOptions {
+    // lz4 on every level (fjall's default leaves the first two
+    // uncompressed): rows are repetitive (padded char(n), small integers
+    // in 8 bytes), and the versions of a bulk load go straight into
+    // level-1 tables.
+    KeyspaceCreateOptions::default()
+        .max_memtable_size(16 * 1024 * 1024)
+        .data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
+}
+
+/// The keyspace in `cell`, made in `db` under `name` when it is not yet.
+fn made<'a>(
+    db: &fjall::Database,
+    cell: &'a OnceLock<fjall::Keyspace>,
+    name: &str,
+    options: fn() -> KeyspaceCreateOptions,
+) -> Result<&'a fjall::Keyspace> {
+    if let Some(ks) = cell.get() {
+        return Ok(ks);
+    }
+    // Two racing callers both get fjall's one keyspace of that name.
+    let ks = db.keyspace(name, options).map_err(io_err)?;
+    Ok(cell.get_or_init(|| ks))
+}
+
 impl DurableStore {
+    /// The `rows` keyspace, made now when no commit has made it yet.
+    fn rows(&self) -> Result<&fjall::Keyspace> {
+        made(&self.db, &self.rows, "rows", rows_options)
+    }
+
+    /// The `meta` keyspace, made now when no commit has made it yet.
+    fn meta(&self) -> Result<&fjall::Keyspace> {
+        made(&self.db, &self.meta, "meta", KeyspaceCreateOptions::default)
+    }
+
     fn check_usable(&self) -> Result<()> {
         if self.broken.load(std::sync::atomic::Ordering::Acquire) {
             return Err(io_err(
@@ -161,16 +294,18 @@ impl DurableStore {
         dropped: &[TableId],
         catalog: Option<&Catalog>,
     ) -> Result<()> {
-        for t in dropped {
-            for item in self.rows.prefix(t.to_be_bytes()) {
-                if let Ok(k) = item.key() {
-                    batch.remove(&self.rows, k);
+        if let Some(rows) = self.rows.get() {
+            for t in dropped {
+                for item in rows.prefix(t.to_be_bytes()) {
+                    if let Ok(k) = item.key() {
+                        batch.remove(rows, k);
+                    }
                 }
             }
         }
         if let Some(cat) = catalog {
             batch.insert(
-                &self.meta,
+                self.meta()?,
                 "catalog",
                 serde_json::to_vec(cat).map_err(io_err)?,
             );
@@ -179,30 +314,45 @@ impl DurableStore {
     }
 
     fn stream(&self, c: StreamCommit<'_>) -> Result<()> {
+        let (rows, meta) = (self.rows()?, self.meta()?);
         let mut mark = self.db.batch().durability(Some(PersistMode::SyncData));
-        mark.insert(&self.meta, "pending", c.ts.to_be_bytes().to_vec());
+        mark.insert(meta, "pending", c.ts.to_be_bytes().to_vec());
         mark.commit().map_err(io_err)?;
-        let mut batch = self.db.batch();
-        let mut bytes = 0;
+        // The versions bypass the journal and the memtables: fjall writes
+        // them straight into new (synced) tables, so a bulk load holds no
+        // memtables full of them, and writes them once rather than to the
+        // journal and again at flush.
+        let mut ingestion = rows.start_ingestion().map_err(io_err)?;
+        let mut last: Option<Vec<u8>> = None;
         for w in c.writes {
             let w = w?;
+            let key = version_key(w.table, &w.key, c.ts);
+            // fjall panics on keys out of order: a typed error instead.
+            if last.as_ref().is_some_and(|l| key <= *l) {
+                return Err(SqlError::internal(
+                    "a streamed commit's writes are out of key order",
+                ));
+            }
             let mut v = Vec::new();
             encode_row(w.row.as_deref(), &mut v)?;
-            bytes += v.len() + w.key.len() + 12;
-            batch.insert(&self.rows, version_key(w.table, &w.key, c.ts), v);
-            if bytes >= STREAM_BATCH_BYTES {
-                std::mem::replace(&mut batch, self.db.batch())
-                    .commit()
-                    .map_err(io_err)?;
-                bytes = 0;
-            }
+            ingestion.write(key.clone(), v).map_err(io_err)?;
+            last = Some(key);
         }
-        let mut batch = batch.durability(Some(PersistMode::SyncData));
+        ingestion.finish().map_err(io_err)?;
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
         self.finish_batch(&mut batch, c.dropped, c.catalog)?;
-        batch.insert(&self.meta, "clock", c.ts.to_be_bytes().to_vec());
-        batch.insert(&self.meta, "rowid", c.next_rowid.to_be_bytes().to_vec());
-        batch.remove(&self.meta, "pending");
-        batch.commit().map_err(io_err)
+        batch.insert(meta, "clock", c.ts.to_be_bytes().to_vec());
+        batch.insert(meta, "rowid", c.next_rowid.to_be_bytes().to_vec());
+        batch.remove(meta, "pending");
+        batch.commit().map_err(io_err)?;
+        // A large commit (a bulk load, a table rewrite) left a large new
+        // run beside the versions it superseded: one major compaction now
+        // merges them and drops what no snapshot can read (see GcFilter),
+        // rather than leaving the garbage on disk until writes trigger
+        // compactions. Not part of the commit: a failure only keeps the
+        // space in use.
+        let _ = rows.major_compact();
+        Ok(())
     }
 }
 
@@ -210,7 +360,7 @@ impl Store for DurableStore {
     fn get(&self, table: TableId, key: &[u8], snapshot: Ts) -> Option<(Ts, Option<Row>)> {
         let from = version_key(table, key, snapshot);
         let to = version_key(table, key, 0);
-        let first = self.rows.range(from..=to).next()?;
+        let first = self.rows.get()?.range(from..=to).next()?;
         let (k, v) = first.into_inner().ok()?;
         let ts = !u64::from_be_bytes(k.get(k.len().checked_sub(8)?..)?.try_into().ok()?);
         let row = decode_row(&v).ok()?;
@@ -233,10 +383,13 @@ impl Store for DurableStore {
         let end = (table + 1).to_be_bytes().to_vec();
         let mut out = Vec::new();
         let mut last: Option<Vec<u8>> = None;
+        let Some(rows) = self.rows.get() else {
+            return out;
+        };
         let items = if table == TableId::MAX {
-            self.rows.range(start..)
+            rows.range(start..)
         } else {
-            self.rows.range(start..end)
+            rows.range(start..end)
         };
         for item in items {
             if out.len() >= limit {
@@ -271,7 +424,10 @@ impl Store for DurableStore {
         let mut last: Option<Vec<u8>> = None;
         let mut start = table.to_be_bytes().to_vec();
         start.extend_from_slice(prefix);
-        for item in self.rows.prefix(start) {
+        let Some(rows) = self.rows.get() else {
+            return out;
+        };
+        for item in rows.prefix(start) {
             let Ok((k, v)) = item.into_inner() else {
                 continue;
             };
@@ -298,14 +454,17 @@ impl Store for DurableStore {
     }
 
     fn put_sequence(&self, oid: u32, value: i64) -> Result<()> {
-        self.meta
+        self.meta()?
             .insert(format!("seq:{oid}"), value.to_be_bytes().to_vec())
             .map_err(io_err)
     }
 
     fn sequence_values(&self) -> Vec<(u32, i64)> {
         let mut out = Vec::new();
-        for item in self.meta.prefix("seq:") {
+        let Some(meta) = self.meta.get() else {
+            return out;
+        };
+        for item in meta.prefix("seq:") {
             let Ok((k, v)) = item.into_inner() else {
                 continue;
             };
@@ -324,6 +483,10 @@ impl Store for DurableStore {
         Some(self.spiller.clone())
     }
 
+    fn horizon(&self) -> Option<Arc<Horizon>> {
+        Some(self.horizon.clone())
+    }
+
     fn commit_stream(&self, c: StreamCommit<'_>) -> Result<()> {
         self.check_usable()?;
         let ts = c.ts;
@@ -331,11 +494,14 @@ impl Store for DurableStore {
         if r.is_err() {
             // Take back what went in; failing that, refuse commits until
             // a reopen does it.
-            let cleaned = remove_versions(&self.db, &self.rows, ts).and_then(|()| {
-                let mut b = self.db.batch().durability(Some(PersistMode::SyncData));
-                b.remove(&self.meta, "pending");
-                b.commit().map_err(io_err)
-            });
+            let cleaned = self
+                .rows()
+                .and_then(|rows| remove_versions(&self.db, rows, ts))
+                .and_then(|()| {
+                    let mut b = self.db.batch().durability(Some(PersistMode::SyncData));
+                    b.remove(self.meta()?, "pending");
+                    b.commit().map_err(io_err)
+                });
             if cleaned.is_err() {
                 self.broken
                     .store(true, std::sync::atomic::Ordering::Release);
@@ -350,18 +516,19 @@ impl Store for DurableStore {
             return Ok(());
         };
         // fdatasync, as PostgreSQL syncs its WAL on Linux (wal_sync_method).
+        let (rows, meta) = (self.rows()?, self.meta()?);
         let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
         for c in group {
             for w in c.writes {
                 let mut v = Vec::new();
                 encode_row(w.row.as_deref(), &mut v)?;
-                batch.insert(&self.rows, version_key(w.table, &w.key, c.ts), v);
+                batch.insert(rows, version_key(w.table, &w.key, c.ts), v);
             }
             self.finish_batch(&mut batch, c.dropped, c.catalog)?;
         }
-        batch.insert(&self.meta, "clock", last.ts.to_be_bytes().to_vec());
+        batch.insert(meta, "clock", last.ts.to_be_bytes().to_vec());
         let rowid = group.iter().map(|c| c.next_rowid).max().unwrap_or(0);
-        batch.insert(&self.meta, "rowid", rowid.to_be_bytes().to_vec());
+        batch.insert(meta, "rowid", rowid.to_be_bytes().to_vec());
         batch.commit().map_err(io_err)
     }
 }
@@ -438,16 +605,96 @@ mod tests {
             // What a crash between the mark and the last batch leaves: the
             // mark, and versions at its ts.
             let mut b = store.db.batch().durability(Some(PersistMode::SyncData));
-            b.insert(&store.meta, "pending", 1u64.to_be_bytes().to_vec());
+            b.insert(
+                store.meta().expect("meta"),
+                "pending",
+                1u64.to_be_bytes().to_vec(),
+            );
             let mut v = Vec::new();
             encode_row(Some(&[Value::Int(1)]), &mut v).expect("encode");
-            b.insert(&store.rows, version_key(7, b"k", 1), v);
+            b.insert(store.rows().expect("rows"), version_key(7, b"k", 1), v);
             b.commit().expect("write");
         }
         let r = DurableStore::open(&d).expect("reopen");
         assert_eq!(r.clock, 0);
         assert!(r.store.get(7, b"k", Ts::MAX).is_none());
-        assert_eq!(read_u64(&r.store.meta, "pending").expect("meta"), 0);
+        assert_eq!(
+            read_u64(r.store.meta().expect("meta"), "pending").expect("meta"),
+            0
+        );
+        drop(r);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    fn commit_one(store: &DurableStore, ts: Ts, key: u64, v: Option<i64>) {
+        store
+            .commit(&[Commit {
+                ts,
+                writes: &[Write {
+                    table: 3,
+                    key: key.to_be_bytes().to_vec(),
+                    row: v.map(row),
+                }],
+                catalog: None,
+                dropped: &[],
+                next_rowid: 1,
+            }])
+            .expect("commit");
+    }
+
+    /// Every version stored, visible or not.
+    fn raw_versions(store: &DurableStore) -> usize {
+        store.rows.get().map_or(0, |r| r.iter().count())
+    }
+
+    #[test]
+    fn compaction_drops_versions_no_snapshot_can_read() {
+        let d = fresh_dir("gc");
+        let store = DurableStore::open(&d).expect("open").store;
+        let h = store.horizon.clone();
+        for ts in 1..=3 {
+            commit_one(&store, ts, 1, Some(i64::try_from(ts).unwrap_or(0)));
+            h.publish(ts);
+        }
+        commit_one(&store, 4, 2, Some(4));
+        h.publish(4);
+        // A transaction that began at ts 2 still reads row 1 as of 2.
+        let pin = h.pin(|| 2);
+        let rows = store.rows().expect("rows");
+        rows.rotate_memtable_and_wait().expect("flush");
+        rows.major_compact().expect("compact");
+        assert_eq!(
+            raw_versions(&store),
+            3,
+            "the version at 1 went, 2 and 3 stay"
+        );
+        assert_eq!(store.get(3, &1u64.to_be_bytes(), 2).map(|v| v.0), Some(2));
+        drop(pin);
+        rows.major_compact().expect("compact");
+        assert_eq!(raw_versions(&store), 2, "only the newest of each row");
+        assert_eq!(store.get(3, &1u64.to_be_bytes(), 4).map(|v| v.0), Some(3));
+        assert_eq!(store.scan(3, 4).len(), 2);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_new_database_makes_its_keyspaces_at_the_first_commit() {
+        let d = fresh_dir("lazy");
+        {
+            let r = DurableStore::open(&d).expect("open");
+            assert_eq!(r.store.db.keyspace_count(), 0);
+            assert!(r.store.get(3, b"k", Ts::MAX).is_none());
+            assert!(r.store.scan(3, Ts::MAX).is_empty());
+            assert!(r.store.sequence_values().is_empty());
+        }
+        let r = DurableStore::open(&d).expect("reopen");
+        assert_eq!(r.store.db.keyspace_count(), 0);
+        commit_one(&r.store, 1, 1, Some(1));
+        drop(r);
+        let r = DurableStore::open(&d).expect("reopen");
+        assert_eq!(r.clock, 1);
+        assert_eq!(r.store.scan(3, 1).len(), 1);
         drop(r);
         let _ = std::fs::remove_dir_all(&d);
     }

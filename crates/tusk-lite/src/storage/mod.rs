@@ -9,6 +9,7 @@
 
 pub mod codec;
 pub mod durable;
+pub mod horizon;
 pub mod keys;
 pub mod memory;
 pub mod spill;
@@ -93,6 +94,12 @@ pub trait Store: Send + Sync {
     /// need not all stay in memory; None when the store has no such place
     /// (the in-memory store: its rows are in memory anyway).
     fn spiller(&self) -> Option<Arc<dyn spill::Spiller>> {
+        None
+    }
+
+    /// The horizon the store collects garbage below, when it does (the
+    /// engine pins it for every transaction); None when it does not.
+    fn horizon(&self) -> Option<Arc<horizon::Horizon>> {
         None
     }
 

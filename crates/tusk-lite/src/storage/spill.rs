@@ -3,12 +3,12 @@
 //!
 //! A spill area holds numbered runs; each run maps (table, key) to a new
 //! version or a deletion. The durable store's area is a fjall keyspace of
-//! its own (`spill-…`), written without a journal sync and deleted when
+//! its own (`spill-…`), written as tables without the journal and deleted when
 //! the transaction ends. Nothing in it is ever read as committed data: a
 //! crash leaves only a keyspace that the next open deletes, so an
 //! uncommitted transaction leaves nothing behind.
 
-use fjall::{KeyspaceCreateOptions, PersistMode};
+use fjall::KeyspaceCreateOptions;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -110,9 +110,6 @@ struct FjallSpill {
     ks: Option<fjall::Keyspace>,
 }
 
-/// Bytes written per batch while spilling.
-const BATCH_BYTES: usize = 4 << 20;
-
 fn spill_key(run: u32, table: TableId, key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(8 + key.len());
     k.extend_from_slice(&run.to_be_bytes());
@@ -144,24 +141,24 @@ impl SpillArea for FjallSpill {
         entries: &mut dyn Iterator<Item = (&(TableId, Vec<u8>), &Option<Row>)>,
     ) -> Result<()> {
         let ks = self.ks()?;
-        // Never synced: a spill area is scratch space that a crash discards.
-        let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
-        let mut bytes = 0;
+        // Straight into tables of their own (fjall's ingestion): no
+        // journal, no memtable, so a spill frees the transaction's memory
+        // without filling fjall's. Each spill is one more sorted run in
+        // the keyspace, newer than the ones before it.
+        let mut ingestion = ks.start_ingestion().map_err(io_err)?;
+        let mut last: Option<Vec<u8>> = None;
         for ((table, key), row) in entries {
+            let k = spill_key(run, *table, key);
+            // fjall panics on keys out of order: a typed error instead.
+            if last.as_ref().is_some_and(|l| k <= *l) {
+                return Err(io_err("spilled writes out of key order"));
+            }
             let mut v = Vec::new();
             encode_row(row.as_deref(), &mut v)?;
-            bytes += v.len() + key.len() + 8;
-            batch.insert(ks, spill_key(run, *table, key), v);
-            if bytes >= BATCH_BYTES {
-                let full = std::mem::replace(
-                    &mut batch,
-                    self.db.batch().durability(Some(PersistMode::Buffer)),
-                );
-                full.commit().map_err(io_err)?;
-                bytes = 0;
-            }
+            ingestion.write(k.clone(), v).map_err(io_err)?;
+            last = Some(k);
         }
-        batch.commit().map_err(io_err)
+        ingestion.finish().map_err(io_err)
     }
 
     fn get(&self, run: u32, table: TableId, key: &[u8]) -> Result<Option<Option<Row>>> {

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use crate::catalog::{Catalog, TableId};
 use crate::error::Result;
+use crate::storage::horizon::{Horizon, Pin};
 use crate::storage::{Commit, Store, StreamCommit, Ts, Write};
 use locks::{LockManager, TxnId};
 
@@ -62,6 +63,9 @@ pub struct Txn {
     /// that taking one again skips the lock manager (cleared when ROLLBACK
     /// TO SAVEPOINT may have released some).
     pub table_locks: Vec<(TableId, locks::Mode)>,
+    /// Holds the store's garbage collection below this transaction's
+    /// snapshots until the transaction ends.
+    _pin: Pin,
 }
 
 /// A transaction's changes waiting in the group-commit queue.
@@ -106,11 +110,16 @@ pub struct Engine {
     pub notify: crate::notify::Hub,
     /// Session-level advisory locks.
     pub advisory: crate::advisory::Advisory,
+    /// Where transactions pin their snapshots (see [`Horizon`]).
+    horizon: Arc<Horizon>,
 }
 
 impl Engine {
     pub fn new(store: Box<dyn Store>, catalog: Catalog, clock: Ts, next_rowid: u64) -> Engine {
+        let horizon = store.horizon().unwrap_or_else(|| Horizon::new(clock));
+        horizon.publish(clock);
         Engine {
+            horizon,
             store,
             catalog: RwLock::new(Arc::new(catalog)),
             clock: AtomicU64::new(clock),
@@ -148,6 +157,7 @@ impl Engine {
             explicit,
             failed: false,
             table_locks: Vec::new(),
+            _pin: self.horizon.pin(|| self.now()),
         }
     }
 
@@ -253,6 +263,7 @@ impl Engine {
                 *self.catalog.write() = c;
             }
             self.clock.store(ts, Ordering::Release);
+            self.horizon.publish(ts);
         }
         let mut st = self.group.lock();
         st.leader = false;
@@ -284,6 +295,7 @@ impl Engine {
         }
         self.clock
             .store(base + jobs.len() as u64, Ordering::Release);
+        self.horizon.publish(base + jobs.len() as u64);
         Ok(())
     }
 
