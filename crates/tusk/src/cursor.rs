@@ -530,7 +530,12 @@ impl Drop for Portal<'_> {
 ///
 /// Dropped, it is closed (a `Close` message for its portal, queued with
 /// nobody waiting: unlike the SQL `CLOSE`, it cannot fail, so it never
-/// aborts a transaction in progress). Behind a transaction pooler
+/// aborts a transaction in progress). A `declare_cursor` future dropped
+/// after its `DECLARE` went out (a `select!` that lost) closes the cursor
+/// too, if and only if the `DECLARE` succeeded (a cursor of the same name
+/// that made it fail is left alone), before any query queued behind it
+/// runs: the `DECLARE` is sent as a barrier (what is queued behind it on
+/// the connection goes out once it is answered). Behind a transaction pooler
 /// (PgBouncer in transaction mode) a held cursor cannot be used outside
 /// a transaction: the next transaction may run on another server
 /// connection.
