@@ -157,9 +157,26 @@ impl Client {
             "DECLARE {quoted} NO SCROLL CURSOR {} FOR {sql}",
             if hold { "WITH HOLD" } else { "WITHOUT HOLD" }
         );
-        // Uncached: the text names this very cursor.
-        self.execute(&Query::new(&declare).uncached(), params)
-            .await?;
+        // Uncached: the text names this very cursor. Guarded: if this
+        // future is dropped once the DECLARE is sent, the engine closes the
+        // cursor if (and only if) it was declared, before anything queued
+        // behind it runs.
+        let q = Query {
+            declare_guard: true,
+            ..Query::new(&declare).uncached()
+        };
+        let ticket = self.submit(&q, params, None).await?;
+        let mut guard = DeclareGuard {
+            name,
+            ticket: Some(ticket),
+        };
+        let resp = match guard.ticket.as_mut() {
+            Some(t) => std::future::poll_fn(|cx| t.poll_done(cx)).await,
+            None => return Err(Error::closed()),
+        };
+        // Answered and taken: the Cursor (or nobody, on error) owns it now.
+        guard.ticket = None;
+        resp.into_result()?;
         Ok(Cursor {
             client: self,
             name: name.to_string(),
@@ -200,6 +217,31 @@ impl Client {
             self.ticket(id)
         };
         ticket.wait().await.into_result().map(|_| ())
+    }
+}
+
+/// A `DECLARE` in flight: dropped before its answer was taken, it leaves
+/// the engine to close the cursor if the answer says it was declared (see
+/// `engine::guard`).
+struct DeclareGuard<'n> {
+    name: &'n str,
+    /// The `DECLARE`'s ticket; `None` once its answer was taken. Dropped
+    /// after the guard's own `drop`, which so still finds the request.
+    ticket: Option<Ticket>,
+}
+
+impl Drop for DeclareGuard<'_> {
+    fn drop(&mut self) {
+        let Some(t) = &self.ticket else {
+            return;
+        };
+        let mut st = t.shared.lock();
+        st.guard_declare(t.id, self.name);
+        // A Close queued now must go out even if nobody drives.
+        if st.driver().is_none() {
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let _ = st.drive(&mut cx);
+        }
     }
 }
 
@@ -488,7 +530,12 @@ impl Drop for Portal<'_> {
 ///
 /// Dropped, it is closed (a `Close` message for its portal, queued with
 /// nobody waiting: unlike the SQL `CLOSE`, it cannot fail, so it never
-/// aborts a transaction in progress). Behind a transaction pooler
+/// aborts a transaction in progress). A `declare_cursor` future dropped
+/// after its `DECLARE` went out (a `select!` that lost) closes the cursor
+/// too, if and only if the `DECLARE` succeeded (a cursor of the same name
+/// that made it fail is left alone), before any query queued behind it
+/// runs: the `DECLARE` is sent as a barrier (what is queued behind it on
+/// the connection goes out once it is answered). Behind a transaction pooler
 /// (PgBouncer in transaction mode) a held cursor cannot be used outside
 /// a transaction: the next transaction may run on another server
 /// connection.

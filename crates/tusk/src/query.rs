@@ -36,6 +36,10 @@ pub struct Query<'a> {
     /// Bind into this named portal and Execute at most this many rows (a
     /// [`Portal`](crate::Portal)); `None`: the unnamed portal, all rows.
     pub(crate) portal: Option<(&'a str, i32)>,
+    /// A `DECLARE` whose caller may go away before its answer: it gets a
+    /// barrier and a bare Sync behind it, where the engine closes the
+    /// cursor if it was declared (see `engine::guard`).
+    pub(crate) declare_guard: bool,
 }
 
 impl<'a> Query<'a> {
@@ -46,6 +50,7 @@ impl<'a> Query<'a> {
             stmt: None,
             opts: QueryOptions::default(),
             portal: None,
+            declare_guard: false,
         }
     }
 
@@ -56,6 +61,7 @@ impl<'a> Query<'a> {
             stmt: Some(stmt),
             opts: QueryOptions::default(),
             portal: None,
+            declare_guard: false,
         }
     }
 

@@ -127,3 +127,69 @@ async fn portals_behind_a_transaction_mode_pgbouncer() {
     }
     assert_eq!(pool.query_scalar::<i32>("SELECT 1", &[]).await.unwrap(), 1);
 }
+
+/// A `declare_cursor` future dropped midway in a pooled transaction, on a
+/// pool of its own and behind a transaction-mode PgBouncer: dropped before
+/// its answer, with or without hold, the cursor is closed before the next
+/// query of the transaction; the transaction commits; the connection goes
+/// back with nothing left open on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declare_dropped_midway_in_a_pooled_transaction_leaves_no_cursor() {
+    use tusk_testkit::{Cluster, PgBouncer, PoolMode};
+    let db = crate::db();
+    let bouncer = PgBouncer::start(Cluster::shared(), PoolMode::Transaction).unwrap();
+    bouncer.admin("SET default_pool_size = 1").unwrap();
+    let url = format!("{}?pooler_mode=on", bouncer.url(db.name()));
+    let bounced = Pool::new(
+        tusk_pool::PoolConfig::builder()
+            .url(&url)
+            .expect("url")
+            .max_size(1)
+            .acquire_timeout(Duration::from_secs(20))
+            .build(),
+    )
+    .expect("pool");
+    let direct = crate::pool(&db, 1);
+    for (what, pool) in [("direct", &direct), ("pgbouncer", &bounced)] {
+        for hold in [false, true] {
+            for polls in 1..4 {
+                let mut conn = crate::bounded("acquire", pool.acquire()).await.unwrap();
+                let tx = conn.transaction().await.unwrap();
+                {
+                    let mut f =
+                        Box::pin(tx.declare_cursor("h", "SELECT 1 FROM pg_sleep(0.05)", &[], hold));
+                    for _ in 0..polls {
+                        if futures_util::poll!(f.as_mut()).is_ready() {
+                            break;
+                        }
+                    }
+                }
+                let n: i64 = crate::bounded(
+                    "count",
+                    tx.query_scalar("SELECT count(*) FROM pg_cursors WHERE name = 'h'", &[]),
+                )
+                .await
+                .unwrap();
+                assert_eq!(n, 0, "{what}, hold {hold}, polled {polls} times");
+                tx.commit().await.unwrap();
+            }
+        }
+        // Dropped, then the transaction and the connection dropped too.
+        {
+            let mut conn = crate::bounded("acquire", pool.acquire()).await.unwrap();
+            let tx = conn.transaction().await.unwrap();
+            let mut f = Box::pin(tx.declare_cursor("h", "SELECT 1 FROM pg_sleep(0.05)", &[], true));
+            assert!(futures_util::poll!(f.as_mut()).is_pending());
+        }
+        let conn = crate::bounded("acquire", pool.acquire()).await.unwrap();
+        let tx_status = conn.transaction_status();
+        assert_eq!(tx_status, tusk::TransactionStatus::Idle, "{what}");
+        let n: i64 = crate::bounded(
+            "count",
+            conn.query_scalar("SELECT count(*) FROM pg_cursors WHERE name <> ''", &[]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(n, 0, "{what}: left open on the connection returned");
+    }
+}

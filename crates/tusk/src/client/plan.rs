@@ -383,9 +383,16 @@ impl Client {
         let how = Submit {
             sync: part != Part::Inner,
             groupable,
-            barrier: q.opts.timeout.is_some() || copy,
+            barrier: q.opts.timeout.is_some() || copy || q.declare_guard,
         };
-        st.submit(how, resp, encode)
+        let id = st.submit(how, resp, encode)?;
+        if q.declare_guard {
+            // The slot where a dropped DECLARE's cursor is closed (see
+            // `engine::guard`); nobody waits for its ReadyForQuery.
+            let slot = st.submit(Submit::WHOLE, Response::extended(), |_| Ok(()))?;
+            st.abandon(slot);
+        }
+        Ok(id)
     }
 
     /// Submits the queries of an atomic group: one flight, one Sync, so

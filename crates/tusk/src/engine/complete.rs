@@ -48,6 +48,9 @@ impl Engine {
             }
         }
         self.out.answered(end);
+        if !self.declare_guards.is_empty() {
+            self.on_guarded_finish(i, id);
+        }
     }
 
     /// Moves the cursor to the next request the server owes an answer

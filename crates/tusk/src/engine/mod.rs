@@ -37,6 +37,7 @@
 //! | `dispatch` | | applying each message |
 //! | `complete` | | ending requests (CommandComplete, ErrorResponse, ReadyForQuery) |
 //! | `copy` | | COPY IN data placed right behind its request; COPY OUT data taken |
+//! | `guard` | | a dropped `DECLARE`'s cursor closed if, and only if, it was declared |
 //! | `ticket` | [`Shared`], [`Ticket`] | waiting and driving |
 //! | `response` | what one request collects, [`TransactionStatus`] parsing | |
 //!
@@ -52,6 +53,7 @@ mod delivery;
 mod dispatch;
 mod driver;
 mod group;
+mod guard;
 mod queue;
 mod requests;
 mod reset;

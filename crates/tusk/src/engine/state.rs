@@ -28,6 +28,10 @@ pub(crate) struct Engine {
     pub(super) groups: Groups,
     /// A session reset queued for the next request to carry.
     pub(super) reset: reset::ResetState,
+    /// Dropped `DECLARE`s not answered yet, with their cursor names:
+    /// closed in the bare Sync queued behind each if it succeeded (see
+    /// `engine::guard`).
+    pub(super) declare_guards: Vec<(u64, String)>,
     /// Why the connection broke; set once, by [`Engine::fail`].
     broken: Option<Error>,
 }
@@ -49,6 +53,7 @@ impl Engine {
             stmts: Statements::new(cache),
             groups: Groups::new(!pooler_mode),
             reset: reset::ResetState::default(),
+            declare_guards: Vec::new(),
             broken: None,
         }
     }

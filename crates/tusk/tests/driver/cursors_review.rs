@@ -561,7 +561,6 @@ async fn an_opening_dropped_midway_in_a_later_transaction_closes_its_portal() {
 /// cursor it may have declared WITH HOLD must not stay open on the
 /// session, and the name must be usable again.
 #[tokio::test]
-#[ignore = "found by review: a declare_cursor future dropped after DECLARE went out leaves the (held) cursor open: no Cursor exists yet to close it"]
 async fn a_declare_dropped_midway_leaves_no_held_cursor() {
     let db = crate::db();
     let c = crate::conn(&db).await;
@@ -603,4 +602,156 @@ async fn close_with_a_batch_in_flight_keeps_the_connection_in_step() {
     .unwrap();
     assert_eq!(ids(&all), oracle);
     tx.commit().await.unwrap();
+}
+
+async fn cursors_named(c: &tusk::Connection, name: &str) -> i64 {
+    within(
+        "count",
+        c.query_scalar("SELECT count(*) FROM pg_cursors WHERE name = $1", &[&name]),
+    )
+    .await
+    .unwrap()
+}
+
+/// Declares `h` for `sql` (held) and drops the future only once its
+/// answer has arrived: a slow query ahead of it holds the driver role, a
+/// query behind it drives the connection past the DECLARE's answer, and
+/// the DECLARE's future is never polled again.
+async fn answered_then_dropped(c: &tusk::Connection, sql: &str) {
+    let mut ahead = Box::pin(c.query_scalar::<i32>("SELECT 1 FROM pg_sleep(0.1)", &[]));
+    assert!(futures_util::poll!(ahead.as_mut()).is_pending());
+    let mut d = Box::pin(c.declare_cursor("h", sql, &[], true));
+    assert!(futures_util::poll!(d.as_mut()).is_pending());
+    let mut behind = Box::pin(c.query_scalar::<i32>("SELECT 7", &[]));
+    assert!(futures_util::poll!(behind.as_mut()).is_pending());
+    assert_eq!(within("ahead", ahead).await.unwrap(), 1);
+    assert_eq!(within("behind", behind).await.unwrap(), 7);
+    drop(d);
+}
+
+/// A held cursor whose DECLARE takes ~200 ms (its rows are computed when
+/// the implicit transaction commits): a future polled once and dropped
+/// has sent it and surely not had its answer.
+const SLOW: &str = "SELECT g::int8 AS id FROM generate_series(1, 3) g, pg_sleep(0.2) s";
+
+/// A `declare_cursor` future dropped at each point of its life: before
+/// anything was sent, after the DECLARE went out but before its answer,
+/// after the answer arrived but before the future took it, and the cursor
+/// made and dropped. Every time the very next query on the session (queued
+/// right behind) finds no cursor, and the name is free again.
+#[tokio::test]
+async fn a_declare_dropped_at_every_point_leaves_no_cursor() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    // Before anything is sent: never polled.
+    drop(c.declare_cursor("h", SLOW, &[], true));
+    assert_eq!(cursors_named(&c, "h").await, 0, "never polled");
+    // Sent, its answer ~200 ms away.
+    for params in [false, true] {
+        let mut f = Box::pin(async {
+            if params {
+                c.declare_cursor("h", "SELECT $1::int8, pg_sleep(0.2)", &[&5i64], true)
+                    .await
+            } else {
+                c.declare_cursor("h", SLOW, &[], true).await
+            }
+        });
+        assert!(futures_util::poll!(f.as_mut()).is_pending());
+        drop(f);
+        assert_eq!(
+            cursors_named(&c, "h").await,
+            0,
+            "dropped before its answer (params: {params})"
+        );
+    }
+    // Answered, not taken: dropped after another caller drove the
+    // connection past its answer.
+    answered_then_dropped(&c, SLOW).await;
+    assert_eq!(cursors_named(&c, "h").await, 0, "dropped with its answer");
+    // Made, then dropped: the Cursor's own drop.
+    let cur = within("declare", c.declare_cursor("h", SLOW, &[], true))
+        .await
+        .unwrap();
+    assert_eq!(cursors_named(&c, "h").await, 1);
+    drop(cur);
+    assert_eq!(cursors_named(&c, "h").await, 0, "the Cursor dropped");
+    // The name is free: a cursor of it works end to end.
+    let mut cur = within("declare", c.declare_cursor("h", SLOW, &[], true))
+        .await
+        .unwrap();
+    assert_eq!(cur.fetch_all().await.unwrap().len(), 3);
+    cur.close().await.unwrap();
+}
+
+/// A dropped DECLARE that failed closes nothing: the cursor of that name
+/// declared before (whose name made it fail) stays open and readable.
+#[tokio::test]
+async fn a_dropped_declare_that_failed_leaves_the_other_cursor_of_its_name() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    numbers(&c, 10).await;
+    let mut first = within("first", c.declare_cursor("h", SQL, &[], true))
+        .await
+        .unwrap();
+    for k in 1..6 {
+        let r = poll_n(c.declare_cursor("h", SLOW, &[], true), k).await;
+        if let Some(r) = r {
+            let e = r.unwrap_err();
+            assert_eq!(e.code(), Some(tusk::SqlState::DUPLICATE_CURSOR), "{e}");
+        }
+        assert_eq!(cursors_named(&c, "h").await, 1, "polled {k} times");
+    }
+    // Also when its (failed) answer came before the future was dropped.
+    answered_then_dropped(&c, SLOW).await;
+    assert_eq!(cursors_named(&c, "h").await, 1, "answered, then dropped");
+    assert_eq!(
+        ids(&first.fetch_all().await.unwrap()),
+        (1..=10).collect::<Vec<_>>()
+    );
+    first.close().await.unwrap();
+    assert_eq!(cursors_named(&c, "h").await, 0);
+}
+
+/// In a transaction: a DECLARE (with or without hold) dropped before its
+/// answer is closed, the transaction is not aborted by it, and a cursor
+/// declared before keeps working; one that fails (a name in use) fails
+/// the transaction as any error does, and closes nothing.
+#[tokio::test]
+async fn a_declare_dropped_in_a_transaction_is_closed_and_the_block_goes_on() {
+    let db = crate::db();
+    let mut c = crate::conn(&db).await;
+    numbers(&c, 10).await;
+    let tx = c.transaction().await.unwrap();
+    let mut kept = within("kept", tx.declare_cursor("kept", SQL, &[], false))
+        .await
+        .unwrap();
+    for (k, hold) in [(1, false), (1, true), (3, false), (3, true)] {
+        let _ = poll_n(tx.declare_cursor("h", "SELECT pg_sleep(0.1)", &[], hold), k).await;
+        let n: i64 = within(
+            "count",
+            tx.query_scalar("SELECT count(*) FROM pg_cursors WHERE name = 'h'", &[]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(n, 0, "polled {k} times (hold: {hold})");
+    }
+    assert_eq!(ids(&kept.fetch(3).await.unwrap()), vec![1, 2, 3]);
+    let _ = poll_n(tx.declare_cursor("kept", SQL, &[], false), 2).await;
+    let e = tx.query_scalar::<i32>("SELECT 1", &[]).await.unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some(tusk::SqlState::IN_FAILED_SQL_TRANSACTION),
+        "{e}"
+    );
+    tx.rollback().await.unwrap();
+    drop(kept);
+    let v: i32 = within("after", c.query_scalar("SELECT 7", &[]))
+        .await
+        .unwrap();
+    assert_eq!(v, 7);
+    let n: i64 = c
+        .query_scalar("SELECT count(*) FROM pg_cursors WHERE name <> ''", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
 }
