@@ -8,12 +8,24 @@
 //! ready then (an error before sending, say) comes back in an already
 //! finished future: `await` takes it without a loop iteration.
 //!
-//! When the runtime's reactor wakes a pending query, the task goes on its
-//! loop's ready queue and one byte on a socket pair (watched with
-//! `loop.add_reader`) wakes the loop, once per batch of wake-ups. The loop
-//! then polls the woken tasks, converts finished results to Python objects
-//! and sets them on their futures. No runtime thread ever takes the GIL, no
-//! task is spawned, and nothing is handed between threads but the wake-up.
+//! A query waiting for its answer is woken by the loop itself: its reads
+//! are waited for with `tusk::external_reads`, so a read that finds the
+//! socket empty hands the socket's descriptor back instead of arming the
+//! runtime's reactor (the socket is taken off it), and the descriptor goes
+//! (one-shot) into an `epoll`
+//! instance of the loop's own, watched with `loop.add_reader`. When the
+//! answer arrives the loop's selector wakes on it directly and polls the
+//! waiting tasks: no runtime thread, no hop between threads on the path of
+//! a query (measured: the hop was most of what tusk spent per query above
+//! asyncpg).
+//!
+//! Every other wake-up (a timer, a write that had to wait, the pool handing
+//! over a connection, another task driving the connection) comes from the
+//! runtime's threads: the task goes on its loop's ready queue and one byte
+//! on a socket pair (watched with `loop.add_reader`) wakes the loop, once
+//! per batch of wake-ups. The loop then polls the woken tasks, converts
+//! finished results to Python objects and sets them on their futures. No
+//! runtime thread ever takes the GIL and no task is spawned.
 //!
 //! Cancelling the asyncio future drops the Rust future on the loop thread
 //! (the driver then abandons the query, and the pool cancels it on the
@@ -25,7 +37,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 use parking_lot::Mutex;
@@ -47,6 +59,12 @@ struct Driver {
     notified: AtomicBool,
     tx: UnixStream,
     rx: UnixStream,
+    /// The loop's own `epoll` for the sockets tasks wait to read, with the
+    /// tasks waiting on each (weak: a task whose asyncio future is gone is
+    /// no one's to wake). `None` where there is no `epoll`: the runtime's
+    /// reactor waits for reads then.
+    reads: Option<epoll::Epoll>,
+    waiting: Mutex<std::collections::HashMap<std::os::fd::RawFd, Vec<Weak<Task>>>>,
 }
 
 impl Driver {
@@ -56,6 +74,25 @@ impl Driver {
             // A full socket buffer means a wake-up is pending anyway.
             let _ = (&self.tx).write(&[1]);
         }
+    }
+
+    /// Watches `fd` for the next time it is readable, for `t`. False when
+    /// `epoll` refused it (the task then waits through the runtime).
+    fn watch(&self, fd: std::os::fd::RawFd, t: &Arc<Task>) -> bool {
+        let Some(ep) = &self.reads else {
+            return false;
+        };
+        let mut w = self.waiting.lock();
+        let list = w.entry(fd).or_default();
+        list.retain(|x| x.strong_count() > 0);
+        if !list
+            .iter()
+            .any(|x| std::ptr::eq(x.as_ptr(), Arc::as_ptr(t)))
+        {
+            list.push(Arc::downgrade(t));
+        }
+        drop(w);
+        ep.arm(fd)
     }
 }
 
@@ -68,6 +105,9 @@ struct Task {
     /// polled (Python code a conversion ran did it): the poll drops it.
     cancelled: AtomicBool,
     queued: AtomicBool,
+    /// Set once the loop's `epoll` refused one of this task's sockets: its
+    /// reads are waited for by the runtime's reactor from then on.
+    runtime_reads: AtomicBool,
     driver: Arc<Driver>,
 }
 
@@ -97,13 +137,29 @@ impl Task {
         let mut cx = Context::from_waker(&waker);
         let out = {
             let _rt = rt().enter();
-            let polled = fut.as_mut().poll(&mut cx);
+            let external =
+                self.driver.reads.is_some() && !self.runtime_reads.load(Ordering::SeqCst);
+            let (polled, fds) = if external {
+                tusk::external_reads::poll_with_external_reads(|| fut.as_mut().poll(&mut cx))
+            } else {
+                (fut.as_mut().poll(&mut cx), Vec::new())
+            };
             if self.cancelled.load(Ordering::SeqCst) {
                 *slot = None;
                 return Ok(());
             }
             match polled {
-                Poll::Pending => return Ok(()),
+                Poll::Pending => {
+                    drop(slot);
+                    for fd in fds {
+                        if !self.driver.watch(fd, self) {
+                            // Polled again at once, its reads through the runtime.
+                            self.runtime_reads.store(true, Ordering::SeqCst);
+                            self.clone().wake();
+                        }
+                    }
+                    return Ok(());
+                }
                 Poll::Ready(out) => out,
             }
         };
@@ -180,6 +236,37 @@ impl Drain {
     }
 }
 
+/// The loop's reader callback for its `epoll`: polls the tasks whose
+/// sockets became readable.
+#[pyclass(module = "tusk", frozen)]
+struct ReadsReady(Arc<Driver>);
+
+#[pymethods]
+impl ReadsReady {
+    fn __call__(&self, py: Python<'_>) {
+        let d = &self.0;
+        let Some(ep) = &d.reads else {
+            return;
+        };
+        let mut fds = Vec::new();
+        loop {
+            fds.clear();
+            let full = ep.ready(&mut fds);
+            for fd in &fds {
+                let tasks = d.waiting.lock().remove(fd).unwrap_or_default();
+                for t in tasks.iter().filter_map(Weak::upgrade) {
+                    if let Err(e) = t.run(py) {
+                        e.write_unraisable(py, None);
+                    }
+                }
+            }
+            if !full {
+                return;
+            }
+        }
+    }
+}
+
 /// A loop's driver, kept beside the loop in a weak-keyed dict (so it goes
 /// with its loop) and, for the loop last used on this thread, in a
 /// thread-local cache.
@@ -222,8 +309,19 @@ fn driver_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Dri
                 notified: AtomicBool::new(false),
                 tx,
                 rx,
+                // TUSK_PYTHON_RUNTIME_READS=1: reads waited for by the
+                // runtime's reactor as before (to compare, or to rule this out).
+                reads: if std::env::var_os("TUSK_PYTHON_RUNTIME_READS").is_some_and(|v| v == "1") {
+                    None
+                } else {
+                    epoll::Epoll::new()
+                },
+                waiting: Mutex::new(std::collections::HashMap::new()),
             });
             event_loop.call_method1("add_reader", (d.rx.as_raw_fd(), Drain(d.clone())))?;
+            if let Some(ep) = &d.reads {
+                event_loop.call_method1("add_reader", (ep.fd(), ReadsReady(d.clone())))?;
+            }
             drivers.set_item(event_loop, DriverRef(d.clone()))?;
             d
         }
@@ -251,6 +349,7 @@ where
         canceller: Mutex::new(None),
         cancelled: AtomicBool::new(false),
         queued: AtomicBool::new(false),
+        runtime_reads: AtomicBool::new(false),
         driver,
     });
     task.run(py)?;
@@ -412,4 +511,89 @@ pub async fn yield_to_loop() {
         }
     })
     .await
+}
+
+/// The loop's own `epoll` (Linux): sockets armed one-shot for reading.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod epoll {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+    /// An `epoll` instance.
+    pub struct Epoll(OwnedFd);
+
+    impl Epoll {
+        /// A new instance; `None` if the kernel refused one.
+        pub fn new() -> Option<Epoll> {
+            // SAFETY: a plain system call with no pointers.
+            let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+            // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
+            (fd >= 0).then(|| Epoll(unsafe { OwnedFd::from_raw_fd(fd) }))
+        }
+
+        /// Its descriptor (readable while events are waiting).
+        pub fn fd(&self) -> RawFd {
+            self.0.as_raw_fd()
+        }
+
+        /// Reports `fd` once when it is (or becomes) readable, closed or
+        /// failed. False if the kernel refused.
+        pub fn arm(&self, fd: RawFd) -> bool {
+            let mut ev = libc::epoll_event {
+                events: (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLONESHOT).cast_unsigned(),
+                u64: u64::from(fd.cast_unsigned()),
+            };
+            let ep = self.0.as_raw_fd();
+            // SAFETY: `ev` is a live epoll_event for the duration of the call.
+            if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_MOD, fd, &raw mut ev) } == 0 {
+                return true;
+            }
+            if std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT) {
+                return false;
+            }
+            // SAFETY: as above.
+            unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &raw mut ev) == 0 }
+        }
+
+        /// Appends the descriptors reported now (without waiting); true
+        /// when the buffer was full (call again).
+        pub fn ready(&self, out: &mut Vec<RawFd>) -> bool {
+            const N: usize = 64;
+            let mut evs = [libc::epoll_event { events: 0, u64: 0 }; N];
+            // SAFETY: `evs` has room for `N` events.
+            let n = unsafe { libc::epoll_wait(self.0.as_raw_fd(), evs.as_mut_ptr(), 64, 0) };
+            let n = usize::try_from(n).unwrap_or(0);
+            for ev in &evs[..n] {
+                let data = ev.u64;
+                if let Ok(fd) = RawFd::try_from(data) {
+                    out.push(fd);
+                }
+            }
+            n == N
+        }
+    }
+}
+
+/// Elsewhere: no `epoll`, reads are waited for by the runtime's reactor.
+#[cfg(not(target_os = "linux"))]
+mod epoll {
+    use std::os::fd::RawFd;
+
+    /// Never made.
+    pub struct Epoll;
+
+    impl Epoll {
+        pub fn new() -> Option<Epoll> {
+            None
+        }
+        pub fn fd(&self) -> RawFd {
+            -1
+        }
+        pub fn arm(&self, _fd: RawFd) -> bool {
+            false
+        }
+        pub fn ready(&self, _out: &mut Vec<RawFd>) -> bool {
+            false
+        }
+    }
 }

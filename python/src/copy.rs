@@ -600,7 +600,33 @@ enum Enc {
     Timestamptz,
     Interval,
     Uuid,
-    Array { elem: Box<Enc>, oid: u32 },
+    /// `timetz`: an aware `time`.
+    Timetz,
+    /// `inet` (`cidr: false`) or `cidr`: `ipaddress` values or their text.
+    Inet {
+        cidr: bool,
+    },
+    /// `macaddr`: its text (`'08:00:2b:01:02:03'`, the forms the server takes).
+    Macaddr,
+    /// `"char"`: a one-byte `str` or `bytes`.
+    Char,
+    Array {
+        elem: Box<Enc>,
+        oid: u32,
+    },
+    /// A range (`tusk.Range`, or any object with its `isempty`, `lower`,
+    /// `upper`, `lower_inc` and `upper_inc`) of `elem` values.
+    Range {
+        elem: Box<Enc>,
+    },
+    /// A multirange: a list of ranges.
+    Multirange {
+        elem: Box<Enc>,
+    },
+    /// A composite (row type): a tuple of its fields' values, in order.
+    Composite {
+        fields: Vec<(u32, Enc)>,
+    },
 }
 
 impl Enc {
@@ -624,12 +650,29 @@ impl Enc {
             Type::TIMESTAMPTZ => Enc::Timestamptz,
             Type::INTERVAL => Enc::Interval,
             Type::UUID => Enc::Uuid,
+            Type::TIMETZ => Enc::Timetz,
+            Type::INET => Enc::Inet { cidr: false },
+            Type::CIDR => Enc::Inet { cidr: true },
+            Type::MACADDR => Enc::Macaddr,
+            Type::CHAR => Enc::Char,
             _ => match ty.kind() {
                 Kind::Enum(_) => Enc::Text,
                 Kind::Domain(base) => Enc::for_type(base)?,
                 Kind::Array(elem) => Enc::Array {
                     elem: Box::new(Enc::for_type(elem)?),
                     oid: elem.oid(),
+                },
+                Kind::Range(elem) => Enc::Range {
+                    elem: Box::new(Enc::for_type(elem)?),
+                },
+                Kind::Multirange(elem) => Enc::Multirange {
+                    elem: Box::new(Enc::for_type(elem)?),
+                },
+                Kind::Composite(fields) => Enc::Composite {
+                    fields: fields
+                        .iter()
+                        .map(|f| Some((f.type_().oid(), Enc::for_type(f.type_())?)))
+                        .collect::<Option<_>>()?,
                 },
                 _ => return None,
             },
@@ -789,10 +832,233 @@ impl Enc {
                     return Err(wrong(v, "uuid (uuid.UUID or str)"));
                 }
             }
+            Enc::Timetz => {
+                let Some(((h, mi, s, us), tz)) = capi::time_fields(v)? else {
+                    return Err(wrong(v, "timetz (an aware time)"));
+                };
+                let naive = !tz;
+                let off = if naive {
+                    None
+                } else {
+                    Some(v.call_method0("utcoffset")?)
+                };
+                let Some(off) = off.filter(|o| !o.is_none()) else {
+                    return Err(interface(
+                        "a naive time cannot go into a timetz column: give it a tzinfo (datetime.timezone(...))",
+                    ));
+                };
+                let (dd, ss, uu) = capi::delta_fields(&off)?
+                    .ok_or_else(|| interface("utcoffset() did not return a timedelta"))?;
+                if uu != 0 {
+                    return Err(interface(
+                        "a time zone offset with microseconds cannot go into timetz (whole seconds only)",
+                    ));
+                }
+                // The server keeps the zone as seconds west of UTC.
+                let zone = -(dd * 86_400 + ss);
+                out.put_i64(((h * 60 + mi) * 60 + s) * 1_000_000 + us);
+                out.put_i32(
+                    i32::try_from(zone).map_err(|_| interface("time zone offset out of range"))?,
+                );
+            }
+            Enc::Inet { cidr } => inet(v, *cidr, out)?,
+            Enc::Macaddr => {
+                let Ok(s) = v.cast::<PyString>() else {
+                    return Err(wrong(v, "macaddr (str)"));
+                };
+                let s = s.to_cow()?;
+                let b = parse_macaddr(&s)
+                    .ok_or_else(|| interface(format!("{s:?} is not a MAC address")))?;
+                out.extend_from_slice(&b);
+            }
+            Enc::Char => {
+                // What INSERT stores: the first byte of the text ('' is NUL).
+                if let Ok(b) = v.cast::<PyBytes>() {
+                    match b.as_bytes() {
+                        [] => {}
+                        [c] => out.push(*c),
+                        _ => return Err(interface("\"char\" takes one byte")),
+                    }
+                } else if let Ok(st) = v.cast::<PyString>() {
+                    let st = st.to_cow()?;
+                    match st.as_bytes() {
+                        [] => {}
+                        [c] if c.is_ascii() => out.push(*c),
+                        _ => {
+                            return Err(interface(format!(
+                            "\"char\" takes one ASCII character (or one byte as bytes), not {st:?}"
+                        )))
+                        }
+                    }
+                } else {
+                    return Err(wrong(v, "\"char\" (str or bytes)"));
+                }
+            }
             Enc::Array { elem, oid } => array(v, elem, *oid, out)?,
+            Enc::Range { elem } => range(v, elem, out)?,
+            Enc::Multirange { elem } => {
+                if !(v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>()) {
+                    return Err(wrong(v, "a list of ranges (a multirange)"));
+                }
+                out.put_i32(
+                    i32::try_from(v.len()?).map_err(|_| interface("multirange too large"))?,
+                );
+                for r in v.try_iter()? {
+                    let r = r?;
+                    if r.is_none() {
+                        return Err(interface("a multirange cannot hold None"));
+                    }
+                    let at = out.len();
+                    out.put_i32(0);
+                    range(&r, elem, out)?;
+                    let len = i32::try_from(out.len() - at - 4)
+                        .map_err(|_| interface("a value is too large to transmit"))?;
+                    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+                }
+            }
+            Enc::Composite { fields } => {
+                let Ok(t) = v.cast::<PyTuple>() else {
+                    return Err(wrong(v, "a tuple (a composite's fields in order)"));
+                };
+                if t.len() != fields.len() {
+                    return Err(interface(format!(
+                        "the composite has {} fields, the tuple {} values",
+                        fields.len(),
+                        t.len()
+                    )));
+                }
+                out.put_i32(i32::try_from(fields.len()).map_err(|_| interface("too many fields"))?);
+                for (item, (oid, enc)) in t.iter().zip(fields) {
+                    out.put_u32(*oid);
+                    field(&item, enc, out)?;
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// An `inet` or `cidr` value in the server's binary form: family, mask
+/// bits, the cidr flag, the address length and the address. Takes the
+/// `ipaddress` classes (an address is a /32 or /128) and their text,
+/// read as INSERT of the same value reads it: for `cidr`, bits set to the
+/// right of the mask are an error (`ip_network`'s strict form), as they
+/// are to the server.
+fn inet(v: &Bound<'_, PyAny>, cidr: bool, out: &mut Vec<u8>) -> PyResult<()> {
+    let py = v.py();
+    let module = v
+        .get_type()
+        .getattr(pyo3::intern!(py, "__module__"))
+        .ok()
+        .and_then(|m| m.extract::<String>().ok())
+        .unwrap_or_default();
+    let text = if module == "ipaddress" || v.is_instance_of::<PyString>() {
+        v.str()?
+    } else {
+        return Err(wrong(
+            v,
+            if cidr {
+                "cidr (ipaddress value or str)"
+            } else {
+                "inet (ipaddress value or str)"
+            },
+        ));
+    };
+    let bad = |e: PyErr| {
+        interface(format!(
+            "{} is not a valid {}: {}",
+            text,
+            if cidr { "cidr" } else { "inet" },
+            e.value(py)
+        ))
+    };
+    let (addr, bits) = if cidr {
+        let n = pytypes::ip_network(py)?.call1((&text,)).map_err(bad)?;
+        (n.getattr("network_address")?, n.getattr("prefixlen")?)
+    } else {
+        let i = pytypes::ip_interface(py)?.call1((&text,)).map_err(bad)?;
+        (
+            i.getattr("ip")?,
+            i.getattr("network")?.getattr("prefixlen")?,
+        )
+    };
+    if text.to_cow()?.contains('%') || addr.getattr("scope_id").is_ok_and(|z| !z.is_none()) {
+        return Err(interface(format!(
+            "{text} has a zone (scope id), which PostgreSQL's {} cannot hold",
+            if cidr { "cidr" } else { "inet" }
+        )));
+    }
+    let packed = addr.getattr("packed")?;
+    let packed = packed.cast::<PyBytes>()?.as_bytes();
+    let bits: u8 = bits.extract()?;
+    let (family, nb) = match packed.len() {
+        4 => (2u8, 4u8),
+        _ => (3u8, 16u8),
+    };
+    out.extend_from_slice(&[family, bits, u8::from(cidr), nb]);
+    out.extend_from_slice(packed);
+    Ok(())
+}
+
+/// A MAC address's 6 bytes from the forms the server's `macaddr` input
+/// takes: six hex pairs separated by `:` or `-` (or none), or three groups
+/// of four separated by `.` (or two groups of six by `:`/`-`).
+fn parse_macaddr(s: &str) -> Option<[u8; 6]> {
+    let s = s.trim();
+    let sep = s.chars().find(|c| matches!(c, ':' | '-' | '.'));
+    let groups: Vec<usize> = match sep {
+        Some(c) => s.split(c).map(str::len).collect(),
+        None => vec![s.len()],
+    };
+    let shape_ok = matches!(
+        (sep, groups.as_slice()),
+        (None, [12])
+            | (Some(':' | '-'), [2, 2, 2, 2, 2, 2] | [6, 6])
+            | (Some('.' | '-'), [4, 4, 4])
+    );
+    let hex: String = s.chars().filter(|c| Some(*c) != sep).collect();
+    if !shape_ok || hex.len() != 12 {
+        return None;
+    }
+    let mut out = [0u8; 6];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// A range in the server's binary form: flags, then each finite bound
+/// with its length. The server checks the bounds' order and canonicalizes
+/// discrete ranges, as it does for INSERT.
+fn range(v: &Bound<'_, PyAny>, elem: &Enc, out: &mut Vec<u8>) -> PyResult<()> {
+    let py = v.py();
+    if !v.hasattr(pyo3::intern!(py, "isempty"))? || !v.hasattr(pyo3::intern!(py, "lower_inc"))? {
+        return Err(wrong(v, "a range (tusk.Range)"));
+    }
+    if v.getattr(pyo3::intern!(py, "isempty"))?.is_truthy()? {
+        out.push(0x01);
+        return Ok(());
+    }
+    let lower = v.getattr(pyo3::intern!(py, "lower"))?;
+    let upper = v.getattr(pyo3::intern!(py, "upper"))?;
+    let mut flags = 0u8;
+    if lower.is_none() {
+        flags |= 0x08;
+    } else if v.getattr(pyo3::intern!(py, "lower_inc"))?.is_truthy()? {
+        flags |= 0x02;
+    }
+    if upper.is_none() {
+        flags |= 0x10;
+    } else if v.getattr(pyo3::intern!(py, "upper_inc"))?.is_truthy()? {
+        flags |= 0x04;
+    }
+    out.push(flags);
+    for b in [&lower, &upper] {
+        if !b.is_none() {
+            field(b, elem, out)?;
+        }
+    }
+    Ok(())
 }
 
 fn wrong(v: &Bound<'_, PyAny>, want: &str) -> PyErr {
@@ -876,10 +1142,17 @@ fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
+/// True when `v` is a sub-array of an array of `elem`: a list, or a tuple
+/// unless the elements are composites (which are tuples themselves).
+fn is_dim(v: &Bound<'_, PyAny>, elem: &Enc) -> bool {
+    v.is_instance_of::<PyList>()
+        || (v.is_instance_of::<PyTuple>() && !matches!(elem, Enc::Composite { .. }))
+}
+
 /// A list (nested lists are dimensions, None is NULL) in the array binary
 /// format of element type `oid`.
 fn array(v: &Bound<'_, PyAny>, elem: &Enc, oid: u32, out: &mut Vec<u8>) -> PyResult<()> {
-    if !(v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>()) {
+    if !is_dim(v, elem) {
         return Err(wrong(v, "a list (an array)"));
     }
     // Dimensions from the first element at each level.
@@ -892,7 +1165,7 @@ fn array(v: &Bound<'_, PyAny>, elem: &Enc, oid: u32, out: &mut Vec<u8>) -> PyRes
             break;
         }
         let first = cur.get_item(0)?;
-        if first.is_instance_of::<PyList>() || first.is_instance_of::<PyTuple>() {
+        if is_dim(&first, elem) {
             cur = first;
         } else {
             break;
@@ -935,7 +1208,7 @@ fn items(
     }
     for item in v.try_iter()? {
         let item = item?;
-        let nested = item.is_instance_of::<PyList>() || item.is_instance_of::<PyTuple>();
+        let nested = is_dim(&item, elem);
         if depth + 1 < dims.len() {
             if !nested {
                 return Err(interface(
@@ -1140,7 +1413,7 @@ pub async fn copy_records(
     for c in stmt.columns() {
         let enc = Enc::for_type(c.type_()).ok_or_else(|| {
             interface(format!(
-                "copy_records_to_table cannot encode column {:?} of type {}: use copy_in with format=\"csv\" for it",
+                "copy_records_to_table cannot encode column {:?} of type {} (no binary encoder for it, or for a type inside it): use copy_in with format=\"csv\" for it",
                 c.name(),
                 c.type_().name()
             ))
@@ -1282,5 +1555,30 @@ mod tests {
         assert_eq!(u[15], 0x11);
         assert!(parse_uuid("a0ee").is_none());
         assert!(parse_uuid("zzeebc999c0b4ef8bb6d6bb9bd380a11").is_none());
+    }
+
+    #[test]
+    fn parses_macaddrs() {
+        let want = Some([0x08, 0x00, 0x2b, 0x01, 0x02, 0x03]);
+        for s in [
+            "08:00:2b:01:02:03",
+            "08-00-2b-01-02-03",
+            "08002b:010203",
+            "08002b-010203",
+            "0800.2b01.0203",
+            "0800-2b01-0203",
+            "08002b010203",
+        ] {
+            assert_eq!(parse_macaddr(s), want, "{s}");
+        }
+        for s in [
+            "08:00:2b:01:02",
+            "08:002b:01:02:03",
+            "0800.2b01-0203",
+            "zz:00:2b:01:02:03",
+            "",
+        ] {
+            assert!(parse_macaddr(s).is_none(), "{s}");
+        }
     }
 }

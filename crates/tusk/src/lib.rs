@@ -124,6 +124,11 @@ pub use cancel::CancelToken;
 pub use config::Config;
 pub use connect::{connect, connect_in_process, connect_with, register_embedded, EmbeddedServe};
 pub use connection::{Connection, TransactionStatus};
+/// Reads waited for by a foreign event loop instead of tokio's reactor
+/// (the Python module's asyncio loop): [`poll_with_external_reads`].
+pub mod external_reads {
+    pub use crate::io::external::poll_with_external_reads;
+}
 pub use cursor::{Cursor, Portal};
 pub use engine::response::SimpleQueryMessage;
 pub use error::{DbError, Error, ErrorKind, SqlState};

@@ -60,7 +60,9 @@ impl State {
     /// Fails every pending request and closes the transport.
     pub(crate) fn fail(&mut self, err: Error) {
         self.engine.fail(err);
-        self.io.sock().shutdown();
+        if let Some(s) = self.io.sock() {
+            s.shutdown();
+        }
     }
 
     /// One turn of the driver: flush, dispatch what is buffered, read.

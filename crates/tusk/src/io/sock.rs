@@ -83,9 +83,36 @@ fn rcvlowat(fd: RawFd, bytes: usize) -> bool {
     r == 0
 }
 
-/// The transport: a registered socket and, with TLS, the rustls session.
+/// The socket, registered with tokio's reactor or not.
+enum Reg {
+    Tokio(AsyncFd<Sock>),
+    /// Not registered: its reads are waited for by a foreign event loop
+    /// (`super::external`), so tokio's reactor is not woken by them.
+    Bare(Sock),
+}
+
+/// The error of a socket that was lost re-registering it (never expected:
+/// a failed registration hands the socket back).
+fn lost() -> io::Error {
+    io::Error::other("the connection's socket is gone")
+}
+
+/// The registered socket, once [`Io::attach`] made sure there is one.
+fn tokio_fd(reg: &Option<Reg>) -> io::Result<&AsyncFd<Sock>> {
+    match reg {
+        Some(Reg::Tokio(fd)) => Ok(fd),
+        _ => Err(lost()),
+    }
+}
+
+/// The transport: a socket (registered with tokio's reactor unless a
+/// foreign loop waits for its reads) and, with TLS, the rustls session.
 pub(crate) struct Io {
-    fd: AsyncFd<Sock>,
+    /// `None` only if a registration lost the socket (never expected).
+    reg: Option<Reg>,
+    /// A write is waiting for room on tokio's reactor: the socket stays
+    /// registered until it is done.
+    write_waiting: bool,
     tls: Option<Box<rustls::ClientConnection>>,
     /// Read target: bytes are copied from here into the receive buffer
     /// (one memcpy of what was read, instead of zeroing spare capacity).
@@ -104,7 +131,8 @@ impl Io {
         // exists (`shutdown` does not close the descriptor).
         let fd = unsafe { AsyncFd::register(sock) }.map_err(|e| e.into_parts().1)?;
         Ok(Io {
-            fd,
+            reg: Some(Reg::Tokio(fd)),
+            write_waiting: false,
             tls: None,
             scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
             low_water: 1,
@@ -124,7 +152,7 @@ impl Io {
         if want == self.low_water || self.low_water == 0 || self.tls.is_some() {
             return;
         }
-        let Sock::Tcp(s) = self.fd.get_ref() else {
+        let Some(Sock::Tcp(s)) = self.sock() else {
             return;
         };
         if rcvlowat(s.as_raw_fd(), want) {
@@ -137,8 +165,52 @@ impl Io {
         }
     }
 
-    pub(crate) fn sock(&self) -> &Sock {
-        self.fd.get_ref()
+    pub(crate) fn sock(&self) -> Option<&Sock> {
+        match &self.reg {
+            Some(Reg::Tokio(fd)) => Some(fd.get_ref()),
+            Some(Reg::Bare(s)) => Some(s),
+            None => None,
+        }
+    }
+
+    /// Registers the socket with tokio's reactor again if a foreign loop
+    /// had it (the tokio paths below need it).
+    #[allow(unsafe_code)]
+    fn attach(&mut self) -> io::Result<()> {
+        if !matches!(self.reg, Some(Reg::Bare(_))) {
+            return Ok(());
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(io::Error::other(
+                "a tusk connection polled outside a tokio runtime",
+            ));
+        }
+        let Some(Reg::Bare(sock)) = self.reg.take() else {
+            return Err(lost());
+        };
+        // SAFETY: as in `new`: `Sock` owns its descriptor for its whole
+        // life and nothing closes it while the `AsyncFd` exists.
+        match unsafe { AsyncFd::register(sock) } {
+            Ok(fd) => {
+                self.reg = Some(Reg::Tokio(fd));
+                Ok(())
+            }
+            Err(e) => {
+                let (sock, err) = e.into_parts();
+                self.reg = Some(Reg::Bare(sock));
+                Err(err)
+            }
+        }
+    }
+
+    /// Takes the socket off tokio's reactor (a foreign loop waits for its
+    /// reads from now on): its answers no longer wake a runtime thread.
+    fn detach(&mut self) {
+        if !self.write_waiting && matches!(self.reg, Some(Reg::Tokio(_))) {
+            if let Some(Reg::Tokio(fd)) = self.reg.take() {
+                self.reg = Some(Reg::Bare(fd.into_inner()));
+            }
+        }
     }
 
     pub(crate) fn tls(&self) -> Option<&rustls::ClientConnection> {
@@ -163,8 +235,21 @@ impl Io {
         cx: &mut Context<'_>,
         out: &mut BytesMut,
     ) -> Poll<io::Result<()>> {
+        let r = self.poll_write_inner(cx, out);
+        self.write_waiting = r.is_pending();
+        r
+    }
+
+    fn poll_write_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut BytesMut,
+    ) -> Poll<io::Result<()>> {
+        if self.tls.is_some() {
+            self.attach()?;
+        }
         if let Some(tls) = self.tls.as_deref_mut() {
-            let fd = &self.fd;
+            let fd = tokio_fd(&self.reg)?;
             loop {
                 // Send the records rustls holds, then hand it more
                 // plaintext (it takes at most its buffer limit at a time).
@@ -189,8 +274,26 @@ impl Io {
                 }
             }
         }
+        if let Some(Reg::Bare(sock)) = &self.reg {
+            // Not on tokio's reactor: write at once; only a full socket
+            // needs the reactor (to wait for room).
+            while !out.is_empty() {
+                match sock.write(out) {
+                    Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                    Ok(n) => out.advance(n),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            }
+            if out.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+        }
+        self.attach()?;
+        let fd = tokio_fd(&self.reg)?;
         while !out.is_empty() {
-            let mut guard = match self.fd.poll_write_ready(cx) {
+            let mut guard = match fd.poll_write_ready(cx) {
                 Poll::Ready(g) => g?,
                 Poll::Pending => return Poll::Pending,
             };
@@ -213,8 +316,37 @@ impl Io {
         if self.tls.is_some() {
             return self.poll_read_tls(cx, inbuf);
         }
+        if super::external::active() {
+            // The caller's event loop waits for this socket: read now, and
+            // when it is empty take it off tokio's reactor and hand its
+            // descriptor over.
+            let sock = match &self.reg {
+                Some(Reg::Tokio(fd)) => fd.get_ref(),
+                Some(Reg::Bare(s)) => s,
+                None => return Poll::Ready(Err(lost())),
+            };
+            return match sock.read(&mut self.scratch) {
+                Ok(n) => {
+                    inbuf.extend_from_slice(&self.scratch[..n]);
+                    Poll::Ready(Ok(n))
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let fd = sock.as_raw_fd();
+                    self.detach();
+                    super::external::want(fd);
+                    Poll::Pending
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                Err(e) => Poll::Ready(Err(e)),
+            };
+        }
+        self.attach()?;
+        let fd = tokio_fd(&self.reg)?;
         loop {
-            let mut guard = match self.fd.poll_read_ready(cx) {
+            let mut guard = match fd.poll_read_ready(cx) {
                 Poll::Ready(g) => g?,
                 Poll::Pending => return Poll::Pending,
             };
@@ -242,10 +374,11 @@ impl Io {
         cx: &mut Context<'_>,
         inbuf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
+        self.attach()?;
         let Some(tls) = self.tls.as_deref_mut() else {
             return Poll::Ready(Ok(0));
         };
-        let fd = &self.fd;
+        let fd = tokio_fd(&self.reg)?;
         loop {
             // Plaintext already decrypted?
             match tls.reader().read(&mut self.scratch) {
@@ -285,10 +418,11 @@ impl Io {
     }
 
     fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.attach()?;
         let Some(tls) = self.tls.as_deref_mut() else {
             return Poll::Ready(Ok(()));
         };
-        let fd = &self.fd;
+        let fd = tokio_fd(&self.reg)?;
         loop {
             if !tls.is_handshaking() && !tls.wants_write() {
                 return Poll::Ready(Ok(()));
@@ -341,10 +475,12 @@ impl Io {
     }
 
     /// Reads exactly one byte without TLS (the answer to SSLRequest).
-    pub(crate) async fn read_byte_plain(&self) -> io::Result<u8> {
+    pub(crate) async fn read_byte_plain(&mut self) -> io::Result<u8> {
         let mut b = [0u8; 1];
+        self.attach()?;
+        let fd = tokio_fd(&self.reg)?;
         loop {
-            let mut guard = self.fd.readable().await?;
+            let mut guard = fd.readable().await?;
             match guard.try_io(|s| s.get_ref().read(&mut b)) {
                 Ok(Ok(0)) => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(Ok(_)) => return Ok(b[0]),
