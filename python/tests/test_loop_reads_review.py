@@ -295,3 +295,47 @@ async def test_a_copy_out_held_while_another_task_queries(url: str) -> None:
         assert total > 20000 * 500
     finally:
         await c.close()
+
+
+FORK_SCRIPT = r"""
+import asyncio, os, signal, sys
+import tusk
+
+url = sys.argv[1]
+
+
+async def q() -> int:
+    c = await tusk.connect(url)
+    v = await asyncio.wait_for(c.fetchval("SELECT 41 + 1"), 5)
+    await c.close()
+    return v
+
+
+print("parent", asyncio.run(q()), flush=True)
+pid = os.fork()
+if pid == 0:
+    signal.alarm(20)
+    try:
+        print("child", asyncio.run(q()), flush=True)
+        os._exit(0)
+    except BaseException as e:
+        print("child error", repr(e), flush=True)
+        os._exit(1)
+_, st = os.waitpid(pid, 0)
+print("child status", st, flush=True)
+print("parent again", asyncio.run(q()), flush=True)
+"""
+
+
+def test_a_forked_child_connects_and_the_parent_goes_on(url: str) -> None:
+    # A child forked after the parent used tusk makes connections of its
+    # own (the inherited runtime has no threads in the child, and its
+    # reactor's epoll is the parent's): the child must not hang, and must
+    # not register its sockets in the parent's reactor (which then woke on
+    # the child's tokens and aborted).
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-c", FORK_SCRIPT, url], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr[-2000:])
+    assert p.stdout.split("\n")[:4] == ["parent 42", "child 42", "child status 0", "parent again 42"], p.stdout
