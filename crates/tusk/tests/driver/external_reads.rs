@@ -171,3 +171,40 @@ async fn a_tls_connection_never_hands_its_socket_over() {
         tokio::time::timeout(WAIT, t).await.unwrap().unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_dropped_off_the_runtime_after_an_external_poller() {
+    // The poller leaves the socket off tokio's reactor; the transaction is
+    // then dropped on a thread outside the runtime (its ROLLBACK is pushed
+    // out from the drop): re-registering the socket there must not fail the
+    // connection.
+    let db = crate::db();
+    let mut c = plain(&db).await;
+    let rt = tokio::runtime::Handle::current();
+    // A thread of its own: the runtime's blocking threads are inside it.
+    let t = std::thread::spawn(move || {
+        {
+            let (tx, handed) = run_external(&rt, async {
+                let tx = c.transaction().await.unwrap();
+                let v: i32 = tx
+                    .query_scalar("SELECT 7 FROM pg_sleep(0.01)", &[])
+                    .await
+                    .unwrap();
+                assert_eq!(v, 7);
+                tx
+            });
+            assert!(handed > 0);
+            drop(tx);
+        }
+        c
+    });
+    let c = tokio::task::spawn_blocking(move || t.join().unwrap())
+        .await
+        .unwrap();
+    let v: i32 = tokio::time::timeout(WAIT, c.query_scalar("SELECT 8", &[]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v, 8);
+    assert_eq!(c.transaction_status(), tusk::TransactionStatus::Idle);
+}
