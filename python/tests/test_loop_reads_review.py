@@ -148,6 +148,11 @@ def test_one_connection_shared_by_loops_in_two_threads(url: str) -> None:
     assert not any(t.is_alive() for t in ts), "a loop hung"
     assert errors == [], errors
 
+    async def close() -> None:
+        await asyncio.wait_for(c.close(), 10)
+
+    run_in_thread(close)
+
 
 async def test_query_timeouts_on_a_pipelined_pool(url: str) -> None:
     # The driver's own query timeout (a tokio timer and a cancel request on
@@ -339,3 +344,57 @@ def test_a_forked_child_connects_and_the_parent_goes_on(url: str) -> None:
     p = subprocess.run([sys.executable, "-c", FORK_SCRIPT, url], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, (p.returncode, p.stdout, p.stderr[-2000:])
     assert p.stdout.split("\n")[:4] == ["parent 42", "child 42", "child status 0", "parent again 42"], p.stdout
+
+
+def test_a_pool_outlives_the_loop_that_left_its_connection_off_the_reactor(url: str) -> None:
+    # asyncio.run #1 cancels a query mid-flight (the socket off tokio's
+    # reactor, its loop's epoll watching) and closes its loop; asyncio.run
+    # #2 on the same thread uses the same pool and connection.
+    box: list[tusk.Pool] = []
+
+    async def first() -> None:
+        p = await tusk.create_pool(url, max_size=1)
+        box.append(p)
+        assert await p.fetchval("SELECT 1") == 1
+        t = asyncio.ensure_future(p.fetchval("SELECT pg_sleep(0.3)"))
+        await asyncio.sleep(0.02)
+        t.cancel()
+
+    async def second() -> None:
+        p = box[0]
+        for i in range(20):
+            assert await asyncio.wait_for(p.fetchval("SELECT $1::int", i), 10) == i
+        await asyncio.wait_for(p.close(grace=1.0), 20)
+
+    def body() -> None:
+        asyncio.run(first())
+        asyncio.run(second())
+
+    errors: list[BaseException] = []
+
+    def wrapped() -> None:
+        try:
+            body()
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    t = threading.Thread(target=wrapped)
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "a loop hung"
+    assert errors == [], errors
+
+
+async def test_a_big_copy_whose_writes_wait_with_queries_pipelined(conn: tusk.Connection) -> None:
+    # Far more than the socket's send buffer goes out while the reads are
+    # the loop's: the writes wait on tokio's reactor (the socket kept on
+    # it), the answers still come through the loop's epoll.
+    await conn.execute("CREATE TABLE big (a int, b text)")
+    payload = "w" * 1000
+    copy = asyncio.ensure_future(conn.copy_records_to_table("big", ((i, payload) for i in range(30000))))
+    await asyncio.sleep(0)
+    others = [conn.fetchval("SELECT $1::int", i) for i in range(10)]
+    got = await asyncio.wait_for(asyncio.gather(copy, *others), 120)
+    assert got[0] == 30000
+    assert got[1:] == list(range(10))
+    assert await asyncio.wait_for(conn.fetchval("SELECT count(*) FROM big"), 20) == 30000
