@@ -57,7 +57,10 @@ class Cluster:
     def close(self) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+        # It drops every test database one by one first (each DROP
+        # DATABASE checkpoints): near 200 of them take over a minute on a
+        # loaded machine.
+        self.proc.wait(timeout=300)
 
 
 @pytest.fixture(scope="session")

@@ -39,9 +39,72 @@ pub use sync::{
 };
 
 /// The module's tokio runtime (pyo3-async-runtimes' own, so asyncio
-/// awaitables and sync calls share one).
+/// awaitables and sync calls share one), or, in a process forked after
+/// it was made, one of the child's own (see [`forked_runtime`]).
 pub fn rt() -> &'static tokio::runtime::Runtime {
-    pyo3_async_runtimes::tokio::get_runtime()
+    static AT_FORK: std::sync::Once = std::sync::Once::new();
+    AT_FORK.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic
+        // (async-signal-safe, as a child handler must be).
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::pthread_atfork(None, None, Some(mark_forked));
+        }
+    });
+    if FORKED.load(std::sync::atomic::Ordering::Relaxed) {
+        return forked_runtime();
+    }
+    let own = CHILD_RT.load(std::sync::atomic::Ordering::Acquire);
+    if own.is_null() {
+        pyo3_async_runtimes::tokio::get_runtime()
+    } else {
+        // SAFETY: a leaked runtime, never freed.
+        #[allow(unsafe_code)]
+        unsafe {
+            &*own
+        }
+    }
+}
+
+/// Set in a forked child (by the `pthread_atfork` child handler).
+static FORKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The runtime of a forked child (leaked), once it made one.
+static CHILD_RT: std::sync::atomic::AtomicPtr<tokio::runtime::Runtime> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+extern "C" fn mark_forked() {
+    FORKED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// A new runtime for a forked child: the inherited one has no threads in
+/// the child (its tasks and timers never run), and its reactor's `epoll`
+/// instance is shared with the parent, so a socket the child registered
+/// there woke the parent's reactor with a token of the child's (which
+/// aborted the parent) and the child's wake-ups could be taken by the
+/// parent. The inherited runtime is leaked (dropping it would deregister
+/// the parent's sockets from that shared `epoll`); connections and pools
+/// made before the fork stay unusable in the child.
+fn forked_runtime() -> &'static tokio::runtime::Runtime {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _g = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if FORKED.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        let fresh = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for a forked child");
+        CHILD_RT.store(
+            Box::into_raw(Box::new(fresh)),
+            std::sync::atomic::Ordering::Release,
+        );
+    }
+    let own = CHILD_RT.load(std::sync::atomic::Ordering::Acquire);
+    // SAFETY: set just above or by an earlier call; leaked, never freed.
+    #[allow(unsafe_code)]
+    unsafe {
+        &*own
+    }
 }
 
 /// Runs a call to completion with the GIL released and converts its

@@ -120,6 +120,11 @@ pub(crate) struct Io {
     /// The socket's `SO_RCVLOWAT` as last set (1, the kernel's default;
     /// 0 once setting it failed: it is left alone from then on).
     low_water: usize,
+    /// The runtime whose reactor the socket was registered with: it is
+    /// registered there again ([`Io::attach`]) even from a thread outside
+    /// any runtime (a transaction's or cursor's drop pushing its statement
+    /// out), as the registered socket could always be polled from anywhere.
+    rt: Option<tokio::runtime::Handle>,
 }
 
 impl Io {
@@ -136,6 +141,7 @@ impl Io {
             tls: None,
             scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
             low_water: 1,
+            rt: tokio::runtime::Handle::try_current().ok(),
         })
     }
 
@@ -180,11 +186,22 @@ impl Io {
         if !matches!(self.reg, Some(Reg::Bare(_))) {
             return Ok(());
         }
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(io::Error::other(
-                "a tusk connection polled outside a tokio runtime",
-            ));
-        }
+        // The socket's own runtime, else the current one.
+        let _rt = match (&self.rt, tokio::runtime::Handle::try_current()) {
+            (Some(rt), _) => rt.enter(),
+            (None, Ok(rt)) => {
+                self.rt = Some(rt);
+                self.rt
+                    .as_ref()
+                    .map(tokio::runtime::Handle::enter)
+                    .ok_or_else(lost)?
+            }
+            (None, Err(_)) => {
+                return Err(io::Error::other(
+                    "a tusk connection polled outside a tokio runtime",
+                ))
+            }
+        };
         let Some(Reg::Bare(sock)) = self.reg.take() else {
             return Err(lost());
         };

@@ -13,6 +13,7 @@ mod copy_api;
 mod copy_kind;
 mod cursors;
 mod cursors_review;
+mod external_reads;
 mod faults;
 mod formats;
 mod from_row;
