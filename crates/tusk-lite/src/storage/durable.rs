@@ -35,10 +35,10 @@ use super::horizon::Horizon;
 use super::spill::{FjallSpiller, Spiller};
 use super::{Commit, Row, Store, StreamCommit, Ts};
 use crate::catalog::{Catalog, TableId};
-use crate::error::{code, Result, SqlError};
+use crate::error::{Result, SqlError};
 
 fn io_err(e: impl std::fmt::Display) -> SqlError {
-    SqlError::new(code::IO_ERROR, format!("storage error: {e}"))
+    super::storage_error(e)
 }
 
 pub struct DurableStore {
