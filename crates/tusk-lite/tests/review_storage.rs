@@ -558,3 +558,60 @@ async fn a_disk_full_big_transaction_leaves_nothing() {
         drop(db);
     }
 }
+
+/// A REPEATABLE READ snapshot taken before another session's ALTER TABLE
+/// (which rewrites the rows in tusk-lite; PostgreSQL only changes its
+/// catalog for these) reads the table afterwards: PostgreSQL shows the old
+/// rows under the new columns (the added column's default, the dropped
+/// column gone).
+///
+/// Fails today: tusk-lite decodes the old versions with the new catalog,
+/// so `w` shows the dropped column's values (1, 2, 3 instead of 7). Not
+/// caused by the garbage collection (the versions are there); the fix
+/// needs the catalog to record when a table's row layout last changed.
+#[tokio::test]
+#[ignore = "known wrong answer: old snapshots decode rows written before an ALTER TABLE rewrite with the new layout"]
+async fn an_old_snapshot_reads_a_table_altered_since() {
+    let dir = fresh_dir("alter");
+    let db = tusk_lite::Database::open(&dir).expect("open");
+    let w = db.connect().await.expect("connect");
+    w.execute_script(
+        "CREATE TABLE t (id int PRIMARY KEY, v text, gone int);
+         CREATE TABLE other (id int);
+         INSERT INTO t SELECT g, 'v' || g, g FROM generate_series(1, 50) g;
+         UPDATE t SET v = 'u' || id WHERE id <= 10",
+    )
+    .await
+    .expect("schema");
+    let old = db.connect().await.expect("connect");
+    old.execute("BEGIN ISOLATION LEVEL REPEATABLE READ", &[])
+        .await
+        .expect("begin");
+    assert_eq!(int(&old, "SELECT count(*) FROM other").await, 0);
+    w.execute_script(
+        "ALTER TABLE t ADD COLUMN w int DEFAULT 7;
+         ALTER TABLE t DROP COLUMN gone;
+         UPDATE t SET v = 'new' WHERE id = 1",
+    )
+    .await
+    .expect("alter");
+    let r = old
+        .query("SELECT id, v, w FROM t ORDER BY id LIMIT 3", &[])
+        .await;
+    let rows = r.expect("the old snapshot reads the altered table");
+    let got: Vec<(i32, String, i32)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, "u1".into(), 7),
+            (2, "u2".into(), 7),
+            (3, "u3".into(), 7)
+        ]
+    );
+    drop((w, old));
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
