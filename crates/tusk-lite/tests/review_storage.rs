@@ -260,11 +260,11 @@ async fn check_whole(conn: &tusk::Connection, committed: i64, small: i64) -> i64
             .map(|r| (r.get::<i32>(0), r.get::<i64>(1)))
             .collect()
     };
-    for (i, (b, n)) in batches.iter().enumerate() {
-        assert_eq!(i64::from(*b), i as i64 + 1, "batches {batches:?}");
+    for ((b, n), want) in batches.iter().zip(1i64..) {
+        assert_eq!(i64::from(*b), want, "batches {batches:?}");
         assert_eq!(*n, ROWS, "batch {b} is whole");
     }
-    let last = batches.len() as i64;
+    let last = i64::try_from(batches.len()).expect("batch count");
     assert!(
         last == committed || last == committed + 1,
         "{last} batches, {committed} committed"
