@@ -51,6 +51,12 @@ pub mod code {
     pub const LOCK_NOT_AVAILABLE: &str = "55P03";
     pub const INTERNAL_ERROR: &str = "XX000";
     pub const IO_ERROR: &str = "58030";
+    /// The disk is full (a storage write failed for want of space).
+    pub const DISK_FULL: &str = "53100";
+    /// The client's connection broke (a socket read or write failed): the
+    /// session ends without an answer. Storage errors are [`IO_ERROR`]
+    /// and answered like any other error.
+    pub const CONNECTION_FAILURE: &str = "08006";
     pub const INVALID_SAVEPOINT: &str = "3B001";
     pub const INVALID_TRANSACTION_STATE: &str = "25000";
     pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";

@@ -26,18 +26,19 @@
 use fjall::compaction::filter::{CompactionFilter, Context, Factory, ItemAccessor, Verdict};
 use fjall::config::CompressionPolicy;
 use fjall::{CompressionType, KeyspaceCreateOptions, PersistMode};
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::codec::{decode_row, encode_row};
 use super::horizon::Horizon;
 use super::spill::{FjallSpiller, Spiller};
 use super::{Commit, Row, Store, StreamCommit, Ts};
 use crate::catalog::{Catalog, TableId};
-use crate::error::{code, Result, SqlError};
+use crate::error::{Result, SqlError};
 
 fn io_err(e: impl std::fmt::Display) -> SqlError {
-    SqlError::new(code::IO_ERROR, format!("storage error: {e}"))
+    super::storage_error(e)
 }
 
 pub struct DurableStore {
@@ -50,6 +51,9 @@ pub struct DurableStore {
     /// The oldest snapshot in use: compactions of `rows` drop versions
     /// superseded at or below it.
     horizon: Arc<Horizon>,
+    /// The commit timestamps of streamed commits that did not finish (see
+    /// [`Aborted`]).
+    aborted: Aborted,
     /// A streamed commit failed part way and left versions behind: no
     /// further commit until the database is opened again (which removes
     /// them), or they could become visible under a later commit's ts.
@@ -72,6 +76,19 @@ fn version_key(table: TableId, key: &[u8], ts: Ts) -> Vec<u8> {
     k
 }
 
+/// The timestamps of streamed commits that did not finish, kept in `meta`
+/// as `aborted:<ts>`. Their versions are shadowed by tombstones, but a
+/// compaction that does not include those tombstones still sees them: the
+/// GC filter must not take one for a row's newest version (it would drop
+/// the older, committed versions the row still needs). A later commit may
+/// reuse such a timestamp; its versions then only settle a row one
+/// compaction later, which keeps at most one extra version.
+type Aborted = Arc<Mutex<BTreeSet<Ts>>>;
+
+fn aborted_key(ts: Ts) -> String {
+    format!("aborted:{ts:016x}")
+}
+
 fn read_u64(meta: &fjall::Keyspace, name: &str) -> Result<u64> {
     Ok(match meta.get(name).map_err(io_err)? {
         Some(v) => u64::from_be_bytes(
@@ -92,8 +109,10 @@ impl DurableStore {
         // the load, 7 s to reopen). A 64 MiB journal (fjall's minimum) and
         // 16 MiB row memtables bound both.
         let horizon = Horizon::new(0);
+        let aborted: Aborted = Arc::default();
         let gc: Arc<dyn Factory> = Arc::new(GcFactory {
             horizon: horizon.clone(),
+            aborted: aborted.clone(),
         });
         let db = fjall::Database::builder(dir)
             .max_journaling_size(64 * 1024 * 1024)
@@ -130,13 +149,34 @@ impl DurableStore {
             None => (Catalog::new(), 0, 0, 0),
         };
         horizon.publish(clock);
+        if let Some(meta) = meta.get() {
+            let mut set = aborted.lock().unwrap_or_else(|e| e.into_inner());
+            for item in meta.prefix("aborted:") {
+                let k = item.key().map_err(io_err)?;
+                let ts = std::str::from_utf8(&k["aborted:".len()..])
+                    .ok()
+                    .and_then(|h| Ts::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| io_err("bad meta key"))?;
+                set.insert(ts);
+            }
+        }
         FjallSpiller::remove_leftovers(&db)?;
         if let (Some(meta), true) = (meta.get(), pending != 0) {
-            if let (Some(rows), true) = (rows.get(), pending > clock) {
+            let cut_short = pending > clock;
+            if cut_short {
+                aborted
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(pending);
+            }
+            if let (Some(rows), true) = (rows.get(), cut_short) {
                 remove_versions(&db, rows, pending)?;
             }
             let mut b = db.batch().durability(Some(PersistMode::SyncData));
             b.remove(meta, "pending");
+            if cut_short {
+                b.insert(meta, aborted_key(pending), Vec::<u8>::new());
+            }
             b.commit().map_err(io_err)?;
         }
         let spiller = FjallSpiller::new(db.clone());
@@ -147,6 +187,7 @@ impl DurableStore {
                 meta,
                 spiller,
                 horizon,
+                aborted,
                 broken: std::sync::atomic::AtomicBool::new(false),
             },
             catalog,
@@ -159,6 +200,7 @@ impl DurableStore {
 /// Makes the compaction filter of `rows`: MVCC garbage collection.
 struct GcFactory {
     horizon: Arc<Horizon>,
+    aborted: Aborted,
 }
 
 impl Factory for GcFactory {
@@ -169,6 +211,11 @@ impl Factory for GcFactory {
     fn make_filter(&self, _ctx: &Context) -> Box<dyn CompactionFilter> {
         Box::new(GcFilter {
             horizon: self.horizon.get(),
+            aborted: self
+                .aborted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
             row: Vec::new(),
             settled: false,
         })
@@ -184,6 +231,8 @@ impl Factory for GcFactory {
 /// taken again after a failed commit) may exist deeper down.
 struct GcFilter {
     horizon: Ts,
+    /// Timestamps whose versions never settle a row (see [`Aborted`]).
+    aborted: BTreeSet<Ts>,
     /// The table ‖ row key of the last version seen.
     row: Vec<u8>,
     /// A version of `row` at or below the horizon was kept.
@@ -213,7 +262,7 @@ impl CompactionFilter for GcFilter {
             self.row.extend_from_slice(row);
             self.settled = false;
         }
-        if ts <= self.horizon {
+        if ts <= self.horizon && !self.aborted.contains(&ts) {
             self.settled = true;
         }
         Ok(Verdict::Keep)
@@ -493,13 +542,18 @@ impl Store for DurableStore {
         let r = self.stream(c);
         if r.is_err() {
             // Take back what went in; failing that, refuse commits until
-            // a reopen does it.
+            // a reopen does it. The ts never settles a row from now on.
+            self.aborted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(ts);
             let cleaned = self
                 .rows()
                 .and_then(|rows| remove_versions(&self.db, rows, ts))
                 .and_then(|()| {
                     let mut b = self.db.batch().durability(Some(PersistMode::SyncData));
                     b.remove(self.meta()?, "pending");
+                    b.insert(self.meta()?, aborted_key(ts), Vec::<u8>::new());
                     b.commit().map_err(io_err)
                 });
             if cleaned.is_err() {
@@ -622,6 +676,61 @@ mod tests {
             read_u64(r.store.meta().expect("meta"), "pending").expect("meta"),
             0
         );
+        drop(r);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// Review probe: a streamed commit cut short after its tables went in
+    /// leaves versions at its ts that opening shadows with tombstones (in
+    /// the memtable). A compaction of the tables alone still sees those
+    /// versions; once the horizon reaches that ts (the next commit reuses
+    /// it) the filter took them for the rows' newest versions and dropped
+    /// the older, committed ones: the rows vanished.
+    #[test]
+    fn a_cut_short_streamed_commit_does_not_take_older_versions_with_it() {
+        let d = fresh_dir("cutgc");
+        {
+            let store = DurableStore::open(&d).expect("open").store;
+            commit_one(&store, 1, 1, Some(1));
+            let rows = store.rows().expect("rows");
+            rows.rotate_memtable_and_wait().expect("flush");
+            let mut b = store.db.batch().durability(Some(PersistMode::SyncData));
+            b.insert(
+                store.meta().expect("meta"),
+                "pending",
+                2u64.to_be_bytes().to_vec(),
+            );
+            b.commit().expect("mark");
+            let mut ing = rows.start_ingestion().expect("ingest");
+            let mut v = Vec::new();
+            encode_row(Some(&[Value::Int(2)]), &mut v).expect("encode");
+            ing.write(version_key(3, &1u64.to_be_bytes(), 2), v)
+                .expect("write");
+            ing.finish().expect("finish");
+            // The crash: no last batch.
+        }
+        let r = DurableStore::open(&d).expect("reopen");
+        assert_eq!(r.clock, 1);
+        let store = r.store;
+        assert_eq!(store.get(3, &1u64.to_be_bytes(), 9).map(|v| v.0), Some(1));
+        commit_one(&store, 2, 5, Some(5));
+        store.horizon.publish(2);
+        commit_one(&store, 3, 6, Some(6));
+        store.horizon.publish(3);
+        store
+            .rows()
+            .expect("rows")
+            .major_compact()
+            .expect("compact");
+        assert_eq!(
+            store.get(3, &1u64.to_be_bytes(), 3).map(|v| v.0),
+            Some(1),
+            "row 1 as committed at ts 1"
+        );
+        assert_eq!(store.scan(3, 3).len(), 3);
+        drop(store);
+        let r = DurableStore::open(&d).expect("reopen");
+        assert_eq!(r.store.scan(3, 3).len(), 3);
         drop(r);
         let _ = std::fs::remove_dir_all(&d);
     }

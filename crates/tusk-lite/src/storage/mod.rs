@@ -20,6 +20,22 @@ use crate::catalog::TableId;
 use crate::error::Result;
 use crate::types::Value;
 
+/// A storage failure as an error: 53100 (disk_full) when the disk is
+/// full, as PostgreSQL reports it, else 58030 (io_error).
+pub(crate) fn storage_error(e: impl std::fmt::Display) -> crate::error::SqlError {
+    use crate::error::code;
+    let msg = format!("storage error: {e}");
+    let full = msg.contains("No space left on device") || msg.contains("os error 28");
+    crate::error::SqlError::new(
+        if full {
+            code::DISK_FULL
+        } else {
+            code::IO_ERROR
+        },
+        msg,
+    )
+}
+
 /// A commit timestamp: commits are numbered 1, 2, 3 ...; a snapshot at
 /// `ts` sees every commit numbered `<= ts`.
 pub type Ts = u64;

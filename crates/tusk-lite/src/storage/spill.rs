@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::codec::{decode_row, encode_row};
 use super::Row;
 use crate::catalog::TableId;
-use crate::error::{code, Result, SqlError};
+use crate::error::{Result, SqlError};
 
 /// One spilled write: ((table, key), new version or None for a deletion).
 pub type SpilledWrite = ((TableId, Vec<u8>), Option<Row>);
@@ -49,7 +49,7 @@ pub trait SpillArea: Send + Sync {
 }
 
 fn io_err(e: impl std::fmt::Display) -> SqlError {
-    SqlError::new(code::IO_ERROR, format!("storage error: {e}"))
+    super::storage_error(e)
 }
 
 /// The prefix of spill keyspaces' names.

@@ -641,11 +641,11 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                 portals.retain(|_, p| p.pending.is_some() && session.txn.is_some());
                 ready(&mut c, &session);
                 c.flush()
-                    .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string()))
+                    .map_err(|e| SqlError::new(code::CONNECTION_FAILURE, e.to_string()))
             }
             F::Flush(_) => c
                 .flush()
-                .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string())),
+                .map_err(|e| SqlError::new(code::CONNECTION_FAILURE, e.to_string())),
             F::Terminate(_) => break Ok(()),
             F::CopyData(_) | F::CopyDone(_) | F::CopyFail(_) => Ok(()),
             _ => Err(SqlError::new(
@@ -667,7 +667,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
             None => {}
         }
         if let Err(e) = r {
-            if e.code == code::IO_ERROR {
+            if e.code == code::CONNECTION_FAILURE {
                 break Ok(());
             }
             c.send_error(&session, &e);
@@ -754,7 +754,10 @@ fn copy_from_client<S: Read + Write>(
                 ))
             }
             Ok(None) | Err(_) => {
-                return Err(SqlError::new(code::IO_ERROR, "connection lost during COPY"))
+                return Err(SqlError::new(
+                    code::CONNECTION_FAILURE,
+                    "connection lost during COPY",
+                ))
             }
         }
     }
@@ -791,7 +794,7 @@ fn simple_query<S: Read + Write>(
                     vec![0; copy.columns.len()],
                 )));
                 c.flush()
-                    .map_err(|e| SqlError::new(code::IO_ERROR, e.to_string()))?;
+                    .map_err(|e| SqlError::new(code::CONNECTION_FAILURE, e.to_string()))?;
                 out = copy_from_client(c, session, &copy)?;
             }
             if let Some((ncols, data)) = out.copy_out.take() {
