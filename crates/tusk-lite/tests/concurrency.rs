@@ -2,27 +2,13 @@
 //! the same code: READ COMMITTED waits for a locked row and re-checks its
 //! predicate on the newest version; a waits-for cycle raises 40P01.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::{Client, NoTls};
 
-async fn lite_client(db: &tusk_lite::Database) -> Client {
-    let (client, server) = std::os::unix::net::UnixStream::pair().expect("pair");
-    db.serve_stream(server);
-    client.set_nonblocking(true).expect("nonblocking");
-    let stream = tokio::net::UnixStream::from_std(client).expect("tokio stream");
-    let mut cfg = tokio_postgres::Config::new();
-    cfg.user("tusk").dbname("tusk");
-    let (c, conn) = cfg.connect_raw(stream, NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    c
-}
-
-async fn pg_client(url: &str) -> Client {
-    let (c, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    c
-}
+use common::{lite_client, pg_client};
 
 /// Runs `scenario` with a way to open sessions on one database.
 async fn both<F, Fut>(scenario: F)

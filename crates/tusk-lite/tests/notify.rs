@@ -7,6 +7,8 @@
 //! notification after it: delivery is in commit order, so the marker
 //! arriving first proves the earlier one never came.
 
+mod common;
+
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, Client, NoTls};
@@ -50,13 +52,7 @@ async fn session(client: Client, rx: mpsc::UnboundedReceiver<(i32, String, Strin
 }
 
 async fn lite_session(db: &tusk_lite::Database) -> Session {
-    let (client, server) = std::os::unix::net::UnixStream::pair().expect("pair");
-    db.serve_stream(server);
-    client.set_nonblocking(true).expect("nonblocking");
-    let stream = tokio::net::UnixStream::from_std(client).expect("tokio stream");
-    let mut cfg = tokio_postgres::Config::new();
-    cfg.user("tusk").dbname("tusk");
-    let (c, conn) = cfg.connect_raw(stream, NoTls).await.expect("connect");
+    let (c, conn) = common::lite_raw(db).await;
     let rx = drive(conn);
     session(c, rx).await
 }

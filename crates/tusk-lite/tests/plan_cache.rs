@@ -4,25 +4,11 @@
 //! must make it plan again, or refuse a changed row shape as PostgreSQL
 //! does ("cached plan must not change result type", 0A000).
 
-use tokio_postgres::{Client, NoTls};
+mod common;
 
-async fn lite_client(db: &tusk_lite::Database) -> Client {
-    let (client, server) = std::os::unix::net::UnixStream::pair().expect("pair");
-    db.serve_stream(server);
-    client.set_nonblocking(true).expect("nonblocking");
-    let stream = tokio::net::UnixStream::from_std(client).expect("tokio stream");
-    let mut cfg = tokio_postgres::Config::new();
-    cfg.user("tusk").dbname("tusk");
-    let (c, conn) = cfg.connect_raw(stream, NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    c
-}
+use tokio_postgres::Client;
 
-async fn pg_client(url: &str) -> Client {
-    let (c, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    c
-}
+use common::{lite_client, pg_client};
 
 /// Runs `scenario` with two sessions on tusk-lite, then on PostgreSQL;
 /// returns what each printed, for comparison.
