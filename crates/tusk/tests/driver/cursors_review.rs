@@ -567,12 +567,7 @@ async fn a_declare_dropped_midway_leaves_no_held_cursor() {
     numbers(&c, 10).await;
     for k in 1..6 {
         let _ = poll_n(c.declare_cursor("h", SQL, &[], true), k).await;
-        let n: i64 = within(
-            "count",
-            c.query_scalar("SELECT count(*) FROM pg_cursors WHERE name = 'h'", &[]),
-        )
-        .await
-        .unwrap();
+        let n = cursors_named(&c, "h").await;
         assert_eq!(n, 0, "polled {k} times: the held cursor was left open");
     }
 }
@@ -604,7 +599,8 @@ async fn close_with_a_batch_in_flight_keeps_the_connection_in_step() {
     tx.commit().await.unwrap();
 }
 
-async fn cursors_named(c: &tusk::Connection, name: &str) -> i64 {
+/// How many cursors named `name` the session of `c` has open.
+async fn cursors_named(c: &(impl tusk::Executor + ?Sized), name: &str) -> i64 {
     within(
         "count",
         c.query_scalar("SELECT count(*) FROM pg_cursors WHERE name = $1", &[&name]),
@@ -727,12 +723,7 @@ async fn a_declare_dropped_in_a_transaction_is_closed_and_the_block_goes_on() {
         .unwrap();
     for (k, hold) in [(1, false), (1, true), (3, false), (3, true)] {
         let _ = poll_n(tx.declare_cursor("h", "SELECT pg_sleep(0.1)", &[], hold), k).await;
-        let n: i64 = within(
-            "count",
-            tx.query_scalar("SELECT count(*) FROM pg_cursors WHERE name = 'h'", &[]),
-        )
-        .await
-        .unwrap();
+        let n = cursors_named(&tx, "h").await;
         assert_eq!(n, 0, "polled {k} times (hold: {hold})");
     }
     assert_eq!(ids(&kept.fetch(3).await.unwrap()), vec![1, 2, 3]);
