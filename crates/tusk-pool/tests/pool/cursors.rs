@@ -179,7 +179,11 @@ async fn a_declare_dropped_midway_in_a_pooled_transaction_leaves_no_cursor() {
             let mut conn = crate::bounded("acquire", pool.acquire()).await.unwrap();
             let tx = conn.transaction().await.unwrap();
             let mut f = Box::pin(tx.declare_cursor("h", "SELECT 1 FROM pg_sleep(0.05)", &[], true));
-            assert!(futures_util::poll!(f.as_mut()).is_pending());
+            // Usually still waiting for the DECLARE's answer; on a loaded
+            // machine the answer may be in before the first poll reads,
+            // and the Cursor it returns is dropped at once. Either way no
+            // cursor may be left on the connection that goes back.
+            let _ = futures_util::poll!(f.as_mut());
         }
         let conn = crate::bounded("acquire", pool.acquire()).await.unwrap();
         let tx_status = conn.transaction_status();
