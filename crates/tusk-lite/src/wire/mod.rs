@@ -230,35 +230,29 @@ pub trait ClientStream: Read + Write + Send + 'static {
     }
 }
 
-impl ClientStream for std::net::TcpStream {
-    fn writer(&self) -> Option<Box<dyn Write + Send>> {
-        self.try_clone()
-            .ok()
-            .map(|s| Box::new(s) as Box<dyn Write + Send>)
-    }
+/// `ClientStream` for a std socket type that can be cloned and shut down
+/// for reading (TCP and Unix streams alike).
+macro_rules! socket_client_stream {
+    ($t:ty) => {
+        impl ClientStream for $t {
+            fn writer(&self) -> Option<Box<dyn Write + Send>> {
+                self.try_clone()
+                    .ok()
+                    .map(|s| Box::new(s) as Box<dyn Write + Send>)
+            }
 
-    fn read_stopper(&self) -> Option<Box<dyn Fn() + Send>> {
-        let s = self.try_clone().ok()?;
-        Some(Box::new(move || {
-            let _ = s.shutdown(std::net::Shutdown::Read);
-        }))
-    }
+            fn read_stopper(&self) -> Option<Box<dyn Fn() + Send>> {
+                let s = self.try_clone().ok()?;
+                Some(Box::new(move || {
+                    let _ = s.shutdown(std::net::Shutdown::Read);
+                }))
+            }
+        }
+    };
 }
 
-impl ClientStream for std::os::unix::net::UnixStream {
-    fn writer(&self) -> Option<Box<dyn Write + Send>> {
-        self.try_clone()
-            .ok()
-            .map(|s| Box::new(s) as Box<dyn Write + Send>)
-    }
-
-    fn read_stopper(&self) -> Option<Box<dyn Fn() + Send>> {
-        let s = self.try_clone().ok()?;
-        Some(Box::new(move || {
-            let _ = s.shutdown(std::net::Shutdown::Read);
-        }))
-    }
-}
+socket_client_stream!(std::net::TcpStream);
+socket_client_stream!(std::os::unix::net::UnixStream);
 
 /// Frames a NotificationResponse.
 fn encode_notification(n: &crate::notify::Notification, out: &mut Vec<u8>) {
