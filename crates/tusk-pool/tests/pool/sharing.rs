@@ -214,14 +214,14 @@ async fn an_idle_connection_is_taken_before_a_busy_one_is_shared() {
         .unwrap();
     // The pool is full now, one connection busy, one idle: the next call
     // takes the idle one instead of queueing behind the sleep.
+    // (The pid says which connection answered; no wall-clock bound, which
+    // a loaded CI machine could break.)
     for _ in 0..3 {
-        let t0 = std::time::Instant::now();
         let pid: i32 = pool
             .query_scalar("SELECT pg_backend_pid()", &[])
             .await
             .unwrap();
         assert_eq!(pid, second, "shared the busy connection");
-        assert!(t0.elapsed() < Duration::from_millis(1000));
     }
     assert!(!slow.is_finished());
     assert_eq!(slow.await.unwrap(), 1);
