@@ -111,6 +111,14 @@ async fn seeded_kills_never_run_a_fire_time_twice() {
             .await
             .unwrap();
     }
+    eprintln!(
+        "runs by status: {}",
+        q(
+            &db,
+            "SELECT string_agg(status || ' ' || c, ', ' ORDER BY status) \
+             FROM (SELECT status, count(*) AS c FROM tusk_cron_runs GROUP BY status) s"
+        )
+    );
     assert_exactly_once(&db, "chaos");
     assert_eq!(
         n(&db, "SELECT count(*) FROM effects e JOIN tusk_cron_runs r ON r.id = e.run WHERE e.fence <> r.fence"),
