@@ -31,7 +31,7 @@ pub struct Args {
     /// Full scans of bench_wide per W4 round (default 3, --quick 1).
     #[arg(long)]
     pub scans: Option<u64>,
-    /// Only these workloads: W1, W2, W3, W4, W5, W5o, W6, W7, N1, L1, L2, L3 (comma-separated or repeated).
+    /// Only these workloads: W1, W2, W3, W4, W5, W5o, W6, W7, N1, L1, L1c1, L2, L3 (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Only these drivers: tusk, tusk-shared, tusk-tracked, tusk-stream, tusk-arrow, tusk-groups,
@@ -170,6 +170,7 @@ pub async fn run(args: Args) -> Result<()> {
         url: url.clone(),
         pgbench: pgbench.clone(),
         work_dir: work_dir.clone(),
+        server_cpu: args.pin.server_cpu(),
     };
     let result = measure(&args, &selected, &target, &pgbench_version, load_before).await;
     let _ = std::fs::remove_dir_all(&work_dir);
@@ -245,7 +246,7 @@ fn select(args: &Args) -> Result<Vec<workloads::Workload>> {
     for id in &args.only {
         if !all.iter().any(|w| w.id.eq_ignore_ascii_case(id)) {
             return Err(BenchError::Usage(format!(
-                "no workload {id:?}; choose from W1, W2, W3, W4, W5, W5o, W6, W7, N1, L1, L2, L3"
+                "no workload {id:?}; choose from W1, W2, W3, W4, W5, W5o, W6, W7, N1, L1, L1c1, L2, L3"
             )));
         }
     }

@@ -31,6 +31,11 @@ impl Pin {
         }
     }
 
+    /// The CPU the server runs on, or `None` when nothing is pinned.
+    pub fn server_cpu(self) -> Option<u32> {
+        self.cpus().map(|(_, server)| server)
+    }
+
     /// (client CPU, server CPU), or `None` when nothing is pinned.
     fn cpus(self) -> Option<(u32, u32)> {
         match self {
@@ -59,9 +64,28 @@ pub fn apply(pin: Pin, postmaster: Option<u32>) -> Result<()> {
     Ok(())
 }
 
+/// Pins the calling thread alone (threads it starts later inherit): a
+/// server that runs inside this process, such as tusk-lite's, goes where
+/// PostgreSQL's server goes.
+pub fn this_thread(cpu: u32) -> Result<()> {
+    // `/proc/thread-self` links to `<pid>/task/<tid>`.
+    let link = std::fs::read_link("/proc/thread-self")
+        .map_err(|e| BenchError::file("/proc/thread-self", e))?;
+    let tid = link
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.parse::<u32>().ok())
+        .ok_or_else(|| BenchError::process("taskset", format!("no thread id in {link:?}")))?;
+    taskset(&["-p", "-c"], tid, cpu)
+}
+
 fn set(pid: u32, cpu: u32) -> Result<()> {
+    taskset(&["-a", "-p", "-c"], pid, cpu)
+}
+
+fn taskset(flags: &[&str], pid: u32, cpu: u32) -> Result<()> {
     let out = Command::new("taskset")
-        .args(["-a", "-p", "-c"])
+        .args(flags)
         .arg(cpu.to_string())
         .arg(pid.to_string())
         .output()

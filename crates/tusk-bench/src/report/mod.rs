@@ -14,6 +14,10 @@ pub mod targets;
 /// The driver every ratio is taken against.
 pub const TUSK: &str = "tusk";
 
+/// The driver ratios are taken against in the tusk-lite workloads (L1-L3),
+/// which have no [`TUSK`].
+pub const LITE: &str = "tusk-lite";
+
 /// A median with its min-max spread.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stat {
@@ -90,7 +94,10 @@ pub struct WorkloadReport {
 impl WorkloadReport {
     /// Summarises the outcomes of a workload's rounds.
     pub fn new(workload: &Workload, outcomes: &[Outcome]) -> WorkloadReport {
-        let tusk = outcomes.iter().find(|o| o.driver == TUSK);
+        let tusk = outcomes
+            .iter()
+            .find(|o| o.driver == TUSK)
+            .or_else(|| outcomes.iter().find(|o| o.driver == LITE));
         let drivers = outcomes
             .iter()
             .map(|o| {

@@ -92,11 +92,14 @@ pub fn render(reports: &[WorkloadReport], targets: &[Target]) -> String {
         }
     }
     if !targets.is_empty() {
-        let _ = writeln!(out, "\nTargets (issues 3 and 5), medians of this run:");
+        let _ = writeln!(
+            out,
+            "\nTargets (issues 3, 5, 13 and 15), medians of this run:"
+        );
         for t in targets {
             let _ = writeln!(
                 out,
-                "    {}  {:<44} measured {:>8}  {}",
+                "    {:<4}  {:<44} measured {:>8}  {}",
                 t.workload,
                 t.what,
                 opt(t.measured, 2),

@@ -1,4 +1,5 @@
-//! The targets of issues 3 (W1, W2, W4, W6), 5 (W3, W7) and 15 (W5, W5o), checked against one run's medians.
+//! The targets of issues 3 (W1, W2, W4, W6), 5 (W3, W7), 13 (L1-L3, tusk-lite
+//! against PostgreSQL) and 15 (W5, W5o), checked against one run's medians.
 
 use super::{WorkloadReport, TUSK};
 
@@ -82,6 +83,10 @@ const TARGETS: &[(&str, Measure, bool, f64)] = &[
     ("W6", Measure::Throughput(&["tokio-postgres"]), true, 5.0),
     ("W6", Measure::Throughput(&["pgbench"]), true, 1.0),
     ("W7", Measure::Throughput(&["pgbench"]), true, 1.0),
+    ("L1", Measure::Throughput(&["postgres"]), true, 1.0),
+    ("L1c1", Measure::Throughput(&["postgres"]), true, 1.0),
+    ("L2", Measure::Throughput(&["postgres"]), true, 0.5),
+    ("L3", Measure::Throughput(&["postgres"]), true, 1.5),
 ];
 
 /// The issue's targets for the workloads in `reports`.

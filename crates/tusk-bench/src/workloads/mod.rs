@@ -62,6 +62,9 @@ pub struct Target {
     pub pgbench: PathBuf,
     /// A private directory for pgbench scripts and logs.
     pub work_dir: PathBuf,
+    /// The CPU PostgreSQL's server is pinned to (`--pin`), where a server
+    /// this process runs itself (tusk-lite's) goes too.
+    pub server_cpu: Option<u32>,
 }
 
 /// One driver's side of one workload, connected and ready to run rounds.
@@ -126,6 +129,7 @@ pub fn all() -> Vec<Workload> {
         w7::workload(),
         n1::workload(),
         lite::l1(),
+        lite::l1c1(),
         lite::l2(),
         lite::l3(),
     ]
