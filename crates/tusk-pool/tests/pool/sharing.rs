@@ -226,3 +226,71 @@ async fn an_idle_connection_is_taken_before_a_busy_one_is_shared() {
     assert!(!slow.is_finished());
     assert_eq!(slow.await.unwrap(), 1);
 }
+
+/// A full shared connection takes callers queued for its next round in
+/// their order, when its round is over; a queued caller who gives up (a
+/// timeout around its call) takes no place and leaks nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_queued_for_a_round_are_served_in_order_and_one_who_leaves_takes_no_place() {
+    let db = crate::db();
+    let pool = crate::app_pool(&db, |b| {
+        b.max_size(1).max_pipeline_depth(2).share_connections(true)
+    });
+    // One round: two callers on the only connection, the first slow.
+    let mut round = Vec::new();
+    for sql in ["SELECT 1 FROM pg_sleep(0.3)", "SELECT 2"] {
+        let p = pool.clone();
+        round.push(tokio::spawn(async move {
+            p.query_scalar::<i32>(sql, &[]).await
+        }));
+        while pool.stats().in_use == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Queued: one who gives up, then three who wait, in this order.
+    let p = pool.clone();
+    let gives_up = tokio::spawn(async move {
+        tokio::time::timeout(
+            Duration::from_millis(50),
+            p.query_scalar::<i32>("SELECT 0", &[]),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let order = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let mut queued = Vec::new();
+    for n in 3..6i32 {
+        let p = pool.clone();
+        let order = order.clone();
+        queued.push(tokio::spawn(async move {
+            let v: i32 = p.query_scalar("SELECT $1::int4", &[&n]).await.unwrap();
+            order.lock().push(v);
+            v
+        }));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        gives_up.await.unwrap().is_err(),
+        "it was queued, and gave up"
+    );
+    for (t, want) in round.into_iter().zip([1, 2]) {
+        assert_eq!(crate::bounded("round", t).await.unwrap().unwrap(), want);
+    }
+    for (t, want) in queued.into_iter().zip(3..6) {
+        assert_eq!(crate::bounded("queued", t).await.unwrap(), want);
+    }
+    let order = order.lock().clone();
+    // The next round took the first two still waiting (3 and 4; the one
+    // who gave up took no place), and 5 came after them.
+    assert_eq!(order.last(), Some(&5), "{order:?}");
+    crate::bounded("back in the pool", async {
+        while pool.stats().in_use > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(pool.query_scalar::<i32>("SELECT 6", &[]).await.unwrap(), 6);
+    let s = pool.stats();
+    assert_eq!((s.size, s.created_total), (1, 1), "{s:?}");
+}
