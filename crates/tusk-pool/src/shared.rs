@@ -41,27 +41,6 @@ pub(crate) struct SharedEntry {
     pub(crate) evict: Option<CloseReason>,
     pub(crate) interrupted: bool,
     pub(crate) read_only_check: bool,
-    /// One of its users has been answered since its round began: it takes
-    /// no new users until the rest have been (see [`Inner::piggyback`]).
-    pub(crate) draining: bool,
-}
-
-impl SharedEntry {
-    /// Whether it may start its next round at once, with callers queued
-    /// for one, instead of going back to the pool: nothing marks it for
-    /// closing, it is of the current generation, not past its lifetime,
-    /// not beyond a lowered `max_size`, and its session is idle.
-    fn may_stay(&self, inner: &Inner) -> bool {
-        self.evict.is_none()
-            && !self.interrupted
-            && !self.read_only_check
-            && !inner.is_closed()
-            && self.conn.generation >= inner.generation.load(Acquire)
-            && self.conn.expires.is_none_or(|e| Instant::now() < e)
-            && inner.total.load(Acquire) <= inner.hot.max_size.load(Relaxed)
-            && !self.conn.conn.is_closed()
-            && self.conn.conn.transaction_status() == tusk::TransactionStatus::Idle
-    }
 }
 
 /// One caller's use of a shared connection.
@@ -86,7 +65,6 @@ impl Drop for Lease {
         // Drop our reference first, so a connection that goes back to the
         // pool is uniquely owned again (transactions need that).
         drop(self.conn.take());
-        let mut next = Vec::new();
         let done = {
             let mut s = self.inner.shared.lock();
             let Some(i) = s.iter().position(|e| e.conn.meta.id == self.id) else {
@@ -99,48 +77,12 @@ impl Drop for Lease {
             }
             e.interrupted |= self.state.interrupted.load(Relaxed);
             e.read_only_check |= self.state.read_only_check.load(Relaxed);
-            if e.users > 0 {
-                // The round's first answer is in: no new users until the
-                // rest are (see `piggyback`).
-                e.draining = true;
-                return;
-            }
-            e.draining = false;
-            // The round is over. Callers queued for a round (and no
-            // `acquire` caller, who goes first): the next round starts at
-            // once with the first of them, without going back to the
-            // pool (no reset: a shared statement changes no session state).
-            if self.inner.waiting.load(SeqCst) == 0 && e.may_stay(&self.inner) {
-                let depth = self.inner.hot.depth.load(Relaxed);
-                let mut q = self.inner.shared_queue.lock();
-                while e.users < depth {
-                    let Some(tx) = q.pop_front() else { break };
-                    if tx.is_closed() {
-                        continue;
-                    }
-                    e.users += 1;
-                    next.push((
-                        tx,
-                        Lease {
-                            inner: self.inner.clone(),
-                            id: self.id,
-                            conn: Some(e.conn.conn.clone()),
-                            state: HandleState::default(),
-                        },
-                    ));
-                }
-            }
-            if e.users > 0 {
-                None
-            } else {
+            if e.users == 0 {
                 Some(s.swap_remove(i))
+            } else {
+                None
             }
         };
-        // Outside the lock: a lease whose caller left meanwhile comes back
-        // here (its drop takes the lock).
-        for (tx, lease) in next {
-            drop(tx.send(lease));
-        }
         match done {
             Some(e) => self.inner.release(
                 e.conn,
@@ -172,12 +114,7 @@ impl Inner {
         let mut s = self.shared.lock();
         let e = s
             .iter_mut()
-            .filter(|e| {
-                e.users < depth
-                    && !e.draining
-                    && e.evict.is_none()
-                    && e.conn.generation >= generation
-            })
+            .filter(|e| e.users < depth && e.evict.is_none() && e.conn.generation >= generation)
             .min_by_key(|e| e.users)?;
         e.users += 1;
         Some(Lease {
@@ -201,7 +138,6 @@ impl Inner {
             evict: None,
             interrupted: false,
             read_only_check: false,
-            draining: false,
         });
         self.notify_shared();
         lease
@@ -235,18 +171,9 @@ impl Inner {
         let timeout = Duration::from_micros(self.hot.acquire_timeout_us.load(Relaxed));
         let deadline = start + timeout;
         let mut last_err = None;
-        // Counted as waiting from the first wait to the end of the call.
-        let mut waiting = None;
-        // The place in the queue for a shared connection's next round,
-        // kept from the first wait to the end of the call (a lease handed
-        // to it after the call returned otherwise comes back at once).
-        let mut queued_for: Option<tokio::sync::oneshot::Receiver<Lease>> = None;
         loop {
             if self.is_closed() {
                 return Err(self.closed_error());
-            }
-            if let Some(Ok(l)) = queued_for.as_mut().map(|rx| rx.try_recv()) {
-                return Ok(l);
             }
             // Queued acquirers go first: no sharing while one waits. An
             // idle connection is the least loaded of all: it is taken
@@ -271,27 +198,12 @@ impl Inner {
             if let Some(e) = acquire::breaker_fail_fast(self) {
                 return Err(e);
             }
-            // Wait for room: a place in a shared connection's next round
-            // (queued, first come first served), a shared connection with
-            // a free place, an idle one, or a free slot (or the breaker's
-            // next probe).
-            if waiting.is_none() {
-                waiting = Some(SharedWaiting::new(self));
-            }
+            // Wait for room: a shared connection with a free place, an idle
+            // one, or a free slot (or the breaker's next probe).
+            let _waiting = SharedWaiting::new(self);
             let notified = self.shared_changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if queued_for.is_none() {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                let mut q = self.shared_queue.lock();
-                if q.len() >= 256 {
-                    // Places of callers who left (timed out, dropped).
-                    q.retain(|t| !t.is_closed());
-                }
-                q.push_back(tx);
-                drop(q);
-                queued_for = Some(rx);
-            }
             if self.full() && self.waiting.load(Acquire) == 0 {
                 if let Some(l) = self.piggyback() {
                     return Ok(l);
@@ -300,27 +212,15 @@ impl Inner {
             if self.idle.load(Acquire) > 0 {
                 continue;
             }
-            // A safety net re-check every 250 ms; wake-ups come from a
-            // round's place, returns, new shared connections, freed slots
-            // and closes.
+            // A safety net re-check every 250 ms; wake-ups come from
+            // returns, new shared connections, freed slots and closes.
             let until = deadline.min(Instant::now() + Duration::from_millis(250));
-            let Some(rx) = queued_for.as_mut() else {
-                continue;
-            };
-            tokio::select! {
-                biased;
-                lease = rx => {
-                    queued_for = None;
-                    if let Ok(l) = lease {
-                        return Ok(l);
-                    }
-                }
-                () = &mut notified => {}
-                () = tokio::time::sleep_until(until.into()) => {
-                    if Instant::now() >= deadline {
-                        return Err(acquire::timed_out(self, timeout, last_err.as_ref()));
-                    }
-                }
+            if tokio::time::timeout_at(until.into(), notified)
+                .await
+                .is_err()
+                && Instant::now() >= deadline
+            {
+                return Err(acquire::timed_out(self, timeout, last_err.as_ref()));
             }
         }
     }
