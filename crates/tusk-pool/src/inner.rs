@@ -126,6 +126,9 @@ pub(crate) struct Inner {
     /// Callers of the pool's query methods waiting for room.
     pub(crate) shared_waiting: AtomicUsize,
     pub(crate) shared_changed: Notify,
+    /// Callers of the pool's query methods queued for room on a shared
+    /// connection, first come first served (see `shared.rs`).
+    pub(crate) shared_queue: Mutex<VecDeque<tokio::sync::oneshot::Sender<crate::shared::Lease>>>,
     pub(crate) breaker: Mutex<Breaker>,
     pub(crate) metrics: Metrics,
     pub(crate) wake_supervisor: Notify,
@@ -197,6 +200,7 @@ impl Inner {
             shared: Mutex::new(Vec::with_capacity(per)),
             shared_waiting: AtomicUsize::new(0),
             shared_changed: Notify::new(),
+            shared_queue: Mutex::new(VecDeque::new()),
             breaker: Mutex::new(breaker),
             metrics: Metrics::new(),
             wake_supervisor: Notify::new(),

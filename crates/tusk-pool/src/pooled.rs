@@ -47,6 +47,10 @@ pub struct PooledConnection {
     pub(crate) state: HandleState,
 }
 
+/// The future of a first use (see [`PooledConnection::first_use`]).
+type FirstUse<'s, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, Error>> + Send + 's>>;
+
 /// A connection swapped in (see [`PooledConnection::swapped`]).
 struct Link {
     conn: Conn,
@@ -180,6 +184,82 @@ impl PooledConnection {
             Request::Simple(_) => true,
             Request::Batch(b) => b.statements().all(|(q, _)| q.sql().is_some()),
         }
+    }
+
+    /// Runs `op` (a first use of the connection that is not a
+    /// [`tusk::Executor`] request: a COPY, a prepare, a held cursor) on
+    /// the connection in use; if it failed because the session reset
+    /// carried in front of it failed (the server provably skipped it,
+    /// [`Error::not_run`]) and nothing of this checkout ran before it, it
+    /// runs again on another connection swapped in under this handle, as
+    /// a first statement does. `op` must send nothing the server would act
+    /// on before that answer is in (a COPY's data goes out only once the
+    /// server switched to COPY mode).
+    async fn first_use<'s: 'f, 'f, T>(
+        &'s self,
+        op: impl Fn(&'s tusk::Connection) -> FirstUse<'f, T>,
+    ) -> Result<T, Error> {
+        let mut retries = self.inner.hot.max_size.load(Relaxed);
+        loop {
+            let c = self.held();
+            match op(&c.conn).await {
+                Err(e) if retries > 0 && e.not_run() && !self.state.answered.load(Relaxed) => {
+                    retries -= 1;
+                    self.inner.metrics.retries.fetch_add(1, Relaxed);
+                    tracing::debug!(error = %e, "the session reset in front of a pooled connection's first use failed; running it on another connection");
+                    self.swap(c.meta.id).await?;
+                }
+                r => {
+                    if r.is_ok() {
+                        self.state.answered.store(true, Relaxed);
+                    }
+                    return r;
+                }
+            }
+        }
+    }
+
+    /// Starts a `COPY ... FROM STDIN` and returns its data sink (see
+    /// [`tusk::copy`]). As the checkout's first use, the COPY carries the
+    /// previous holder's session reset; if that failed, the COPY provably
+    /// did not start (no data was sent: the sink exists only once the
+    /// server is ready for it) and starts again on another connection
+    /// swapped in under this handle.
+    pub async fn copy_in(&self, sql: &str) -> Result<tusk::copy::CopyInSink<'_>, Error> {
+        self.first_use(|c| Box::pin(c.copy_in(sql))).await
+    }
+
+    /// Starts a `COPY ... TO STDOUT` and returns the stream of its data
+    /// (see [`tusk::copy`]); behind a failed carried reset it starts again
+    /// on another connection, as [`copy_in`](Self::copy_in) does.
+    pub async fn copy_out(&self, sql: &str) -> Result<tusk::copy::CopyOutStream<'_>, Error> {
+        self.first_use(|c| Box::pin(c.copy_out(sql))).await
+    }
+
+    /// Prepares `sql` into the connection's statement cache (see
+    /// [`tusk::Connection::prepare_cached`]); behind a failed carried
+    /// reset it runs again on another connection, as a first statement
+    /// does.
+    pub async fn prepare_cached(&self, sql: &str) -> Result<(), Error> {
+        self.first_use(|c| Box::pin(c.prepare_cached(sql))).await
+    }
+
+    /// `DECLARE`s a cursor (see [`tusk::Connection::declare_cursor`]);
+    /// behind a failed carried reset it is declared again on another
+    /// connection, as a first statement runs. Outside a transaction only
+    /// a held cursor (`hold`) can exist; its `DECLARE ... WITH HOLD` is
+    /// seen by the reset on return (`CLOSE ALL`).
+    pub async fn declare_cursor(
+        &self,
+        name: &str,
+        sql: &str,
+        params: &[tusk::Param<'_>],
+        hold: bool,
+    ) -> Result<tusk::Cursor<'_>, Error> {
+        self.state
+            .mark(crate::reset::scan(sql).union(crate::reset::Dirty::CURSOR));
+        self.first_use(|c| Box::pin(c.declare_cursor(name, sql, params, hold)))
+            .await
     }
 
     /// A token that cancels this holder's running query from anywhere. It
@@ -375,7 +455,10 @@ impl tusk::Prepare for PooledConnection {
         sql: &'a str,
         types: &'a [tusk::Type],
     ) -> impl std::future::Future<Output = Result<tusk::Statement, Error>> + Send + 'a {
-        observe::prepare(&self.inner, &self.state, self.conn(), sql, types)
+        // Behind a failed carried reset, prepared again on the connection
+        // swapped in (the statement belongs to the connection it is
+        // prepared on, which is then the one in use).
+        self.first_use(move |c| Box::pin(observe::prepare(&self.inner, &self.state, c, sql, types)))
     }
 }
 

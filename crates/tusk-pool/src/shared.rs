@@ -43,6 +43,25 @@ pub(crate) struct SharedEntry {
     pub(crate) read_only_check: bool,
 }
 
+impl SharedEntry {
+    /// Whether a place it frees may go straight to a caller queued for
+    /// room (instead of it going back to the pool when it empties):
+    /// nothing marks it for closing, it is of the current generation, not
+    /// past its lifetime, not beyond a lowered `max_size`, and its session
+    /// is idle.
+    fn may_stay(&self, inner: &Inner) -> bool {
+        self.evict.is_none()
+            && !self.interrupted
+            && !self.read_only_check
+            && !inner.is_closed()
+            && self.conn.generation >= inner.generation.load(Acquire)
+            && self.conn.expires.is_none_or(|e| Instant::now() < e)
+            && inner.total.load(Acquire) <= inner.hot.max_size.load(Relaxed)
+            && !self.conn.conn.is_closed()
+            && self.conn.conn.transaction_status() == tusk::TransactionStatus::Idle
+    }
+}
+
 /// One caller's use of a shared connection.
 pub(crate) struct Lease {
     inner: Arc<Inner>,
@@ -65,6 +84,8 @@ impl Drop for Lease {
         // Drop our reference first, so a connection that goes back to the
         // pool is uniquely owned again (transactions need that).
         drop(self.conn.take());
+        let mut next = Vec::new();
+        let handed;
         let done = {
             let mut s = self.inner.shared.lock();
             let Some(i) = s.iter().position(|e| e.conn.meta.id == self.id) else {
@@ -77,12 +98,44 @@ impl Drop for Lease {
             }
             e.interrupted |= self.state.interrupted.load(Relaxed);
             e.read_only_check |= self.state.read_only_check.load(Relaxed);
-            if e.users == 0 {
-                Some(s.swap_remove(i))
-            } else {
+            // The freed place goes to the first caller queued for room
+            // (when no `acquire` caller waits: they go first), without the
+            // connection going back to the pool if it emptied (no reset: a
+            // shared statement changes no session state). Handed over
+            // here, it cannot be taken by a caller who just came (or came
+            // back) ahead of those who waited, and nobody else is woken.
+            if self.inner.waiting.load(SeqCst) == 0 && e.may_stay(&self.inner) {
+                let depth = self.inner.hot.depth.load(Relaxed);
+                let mut q = self.inner.shared_queue.lock();
+                while e.users < depth {
+                    let Some(tx) = q.pop_front() else { break };
+                    if tx.is_closed() {
+                        continue;
+                    }
+                    e.users += 1;
+                    next.push((
+                        tx,
+                        Lease {
+                            inner: self.inner.clone(),
+                            id: self.id,
+                            conn: Some(e.conn.conn.clone()),
+                            state: HandleState::default(),
+                        },
+                    ));
+                }
+            }
+            handed = !next.is_empty();
+            if e.users > 0 {
                 None
+            } else {
+                Some(s.swap_remove(i))
             }
         };
+        // Outside the lock: a lease whose caller left meanwhile comes back
+        // here (its drop takes the lock).
+        for (tx, lease) in next {
+            drop(tx.send(lease));
+        }
         match done {
             Some(e) => self.inner.release(
                 e.conn,
@@ -93,6 +146,8 @@ impl Drop for Lease {
                     ..Returned::default()
                 },
             ),
+            // A place handed to a queued caller wakes that caller alone.
+            None if handed => {}
             None => self.inner.notify_shared(),
         }
     }
@@ -171,16 +226,30 @@ impl Inner {
         let timeout = Duration::from_micros(self.hot.acquire_timeout_us.load(Relaxed));
         let deadline = start + timeout;
         let mut last_err = None;
+        // Counted as waiting from the first wait to the end of the call.
+        let mut waiting = None;
+        // The place in the queue for room on a shared connection, kept
+        // from the first wait to the end of the call (a lease handed to it
+        // after the call returned comes back at once).
+        let mut queued_for: Option<tokio::sync::oneshot::Receiver<Lease>> = None;
         loop {
             if self.is_closed() {
                 return Err(self.closed_error());
+            }
+            if let Some(Ok(l)) = queued_for.as_mut().map(|rx| rx.try_recv()) {
+                return Ok(l);
             }
             // Queued acquirers go first: no sharing while one waits. An
             // idle connection is the least loaded of all: it is taken
             // before a busy one is shared (else a connection whose users
             // all left stayed idle while the others' pipelines grew).
+            // Callers queued for room go before one who has not waited:
+            // a caller coming back for its next statement took the place
+            // freed by its last one ahead of them, and they starved (W3 at
+            // a pipeline depth below its demand: waits of seconds).
             let queued = self.waiting.load(Acquire) > 0;
-            if self.full() && !queued && self.idle.load(Acquire) == 0 {
+            let may_join = waiting.is_some() || self.shared_waiting.load(SeqCst) == 0;
+            if self.full() && !queued && may_join && self.idle.load(Acquire) == 0 {
                 if let Some(l) = self.piggyback() {
                     return Ok(l);
                 }
@@ -189,7 +258,7 @@ impl Inner {
                 let c = acquire::finish(self, c, start, location);
                 return Ok(self.register(c));
             }
-            if self.full() && self.waiting.load(Acquire) == 0 {
+            if self.full() && self.waiting.load(Acquire) == 0 && may_join {
                 // The idle connection went to someone else meanwhile.
                 if let Some(l) = self.piggyback() {
                     return Ok(l);
@@ -198,12 +267,27 @@ impl Inner {
             if let Some(e) = acquire::breaker_fail_fast(self) {
                 return Err(e);
             }
-            // Wait for room: a shared connection with a free place, an idle
-            // one, or a free slot (or the breaker's next probe).
-            let _waiting = SharedWaiting::new(self);
+            // Wait for room: a place freed on a shared connection (queued,
+            // first come first served, handed over by the user leaving
+            // it), a new shared connection with a free place, an idle one,
+            // or a free slot (or the breaker's next probe).
+            if waiting.is_none() {
+                waiting = Some(SharedWaiting::new(self));
+            }
             let notified = self.shared_changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            if queued_for.is_none() {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let mut q = self.shared_queue.lock();
+                if q.len() >= 256 {
+                    // Places of callers who left (timed out, dropped).
+                    q.retain(|t| !t.is_closed());
+                }
+                q.push_back(tx);
+                drop(q);
+                queued_for = Some(rx);
+            }
             if self.full() && self.waiting.load(Acquire) == 0 {
                 if let Some(l) = self.piggyback() {
                     return Ok(l);
@@ -212,15 +296,27 @@ impl Inner {
             if self.idle.load(Acquire) > 0 {
                 continue;
             }
-            // A safety net re-check every 250 ms; wake-ups come from
-            // returns, new shared connections, freed slots and closes.
+            // A safety net re-check every 250 ms; wake-ups come from a
+            // handed place, returns, new shared connections, freed slots
+            // and closes.
             let until = deadline.min(Instant::now() + Duration::from_millis(250));
-            if tokio::time::timeout_at(until.into(), notified)
-                .await
-                .is_err()
-                && Instant::now() >= deadline
-            {
-                return Err(acquire::timed_out(self, timeout, last_err.as_ref()));
+            let Some(rx) = queued_for.as_mut() else {
+                continue;
+            };
+            tokio::select! {
+                biased;
+                lease = rx => {
+                    queued_for = None;
+                    if let Ok(l) = lease {
+                        return Ok(l);
+                    }
+                }
+                () = &mut notified => {}
+                () = tokio::time::sleep_until(until.into()) => {
+                    if Instant::now() >= deadline {
+                        return Err(acquire::timed_out(self, timeout, last_err.as_ref()));
+                    }
+                }
             }
         }
     }

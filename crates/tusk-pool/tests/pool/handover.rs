@@ -548,3 +548,145 @@ async fn a_transaction_call_dropped_mid_begin_leaves_no_block_open() {
         );
     }
 }
+
+/// A holder that makes the next holder's carried reset fail: a SQL-level
+/// prepared statement made out of the pool's sight (`PREPARE` inside a
+/// function), which the full reset's guard refuses; its next holder (who
+/// queued behind it) runs `next` on the pool's only connection.
+async fn hide_a_prepare_under_a_waiter<T: Send + 'static>(
+    pool: &Pool,
+    next: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let c = pool.acquire().await.unwrap();
+    c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+    c.query("SELECT hide_a_prepare()", &[]).await.unwrap();
+    let next = tokio::spawn(next);
+    crate::bounded("waiter", async {
+        while pool.stats().waiting == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    drop(c);
+    crate::bounded("next", next).await.unwrap()
+}
+
+fn hidden_prepare_schema(db: &TestDb) {
+    schema(db);
+    db.psql(&format!(
+        "CREATE FUNCTION hide_a_prepare() RETURNS void LANGUAGE plpgsql AS $$
+         BEGIN EXECUTE 'PREPARE hidden AS SELECT 1'; END $$;
+         GRANT EXECUTE ON FUNCTION hide_a_prepare() TO {APP};"
+    ))
+    .expect("hidden prepare");
+}
+
+const TENANT: &str = "SELECT coalesce(current_setting('app.tenant', true), '')";
+
+/// After a first use behind a failed reset: the connection was replaced,
+/// the first use counted as a retry, and the holder keeps a working,
+/// reset connection.
+async fn replaced(pool: &Pool, what: &str) {
+    let s = pool.stats();
+    assert_eq!(
+        s.created_total, 2,
+        "{what}: the connection was replaced: {s:?}"
+    );
+    assert!(s.retries_total >= 1, "{what}: {s:?}");
+}
+
+/// A `COPY ... FROM STDIN` as an `acquire()` holder's first use carries
+/// the previous holder's reset; when that reset fails, the COPY provably
+/// did not start (the sink exists only once the server is ready for the
+/// data, so no data left), and it starts again on a fresh connection
+/// swapped in under the holder: every row is loaded, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_in_behind_a_failed_reset_loads_its_rows_once_on_a_fresh_connection() {
+    let db = crate::db();
+    hidden_prepare_schema(&db);
+    let pool = one(&db);
+    let p = pool.clone();
+    let r = hide_a_prepare_under_a_waiter(&pool, async move {
+        let c = p.acquire().await?;
+        let mut sink = c.copy_in("COPY handover (id, v) FROM STDIN").await?;
+        sink.write(b"300\tx\n301\ty\n").await?;
+        let n = sink.finish().await?;
+        let tenant: String = c.query_scalar(TENANT, &[]).await?;
+        Ok::<_, tusk::Error>((n, tenant))
+    })
+    .await;
+    let (n, tenant) = r.unwrap();
+    assert_eq!((n, tenant.as_str()), (2, ""), "loaded on a reset session");
+    replaced(&pool, "copy_in").await;
+    let n: i64 = pool
+        .query_scalar("SELECT count(*) FROM handover WHERE id IN (300, 301)", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 2, "every row loaded exactly once");
+}
+
+/// The same for a `COPY ... TO STDOUT`: it reads from a fresh, reset
+/// session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_out_behind_a_failed_reset_runs_on_a_fresh_connection() {
+    let db = crate::db();
+    hidden_prepare_schema(&db);
+    let pool = one(&db);
+    let p = pool.clone();
+    let r = hide_a_prepare_under_a_waiter(&pool, async move {
+        let c = p.acquire().await?;
+        let mut out = c
+            .copy_out(&format!("COPY ({TENANT} || '|') TO STDOUT"))
+            .await?;
+        let mut data = Vec::new();
+        while let Some(chunk) = out.next_chunk().await {
+            data.extend_from_slice(&chunk?);
+        }
+        Ok::<_, tusk::Error>(data)
+    })
+    .await;
+    assert_eq!(r.unwrap(), b"|\n", "read on a reset session");
+    replaced(&pool, "copy_out").await;
+}
+
+/// The other first uses of a pooled connection that are not query
+/// requests (a prepare, a prepare into the statement cache, a held cursor)
+/// behind a failed carried reset: each runs again on a fresh connection
+/// swapped in under the holder and works there, on a reset session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepares_and_held_cursors_behind_a_failed_reset_run_on_a_fresh_connection() {
+    use tusk::Prepare;
+    for shape in ["prepare", "prepare_cached", "declare_cursor"] {
+        let db = crate::db();
+        hidden_prepare_schema(&db);
+        let pool = one(&db);
+        let p = pool.clone();
+        let r = hide_a_prepare_under_a_waiter(&pool, async move {
+            let c = p.acquire().await?;
+            let tenant: String = match shape {
+                "prepare" => {
+                    let stmt = c.prepare(TENANT).await?;
+                    c.query_scalar(&stmt, &[]).await?
+                }
+                "prepare_cached" => {
+                    c.prepare_cached(TENANT).await?;
+                    c.query_scalar(TENANT, &[]).await?
+                }
+                _ => {
+                    let mut cur = c.declare_cursor("held", TENANT, &[], true).await?;
+                    let rows = cur.fetch_all().await?;
+                    cur.close().await?;
+                    rows[0].get(0)
+                }
+            };
+            Ok::<_, tusk::Error>(tenant)
+        })
+        .await;
+        assert_eq!(
+            r.unwrap_or_else(|e| panic!("{shape}: {e}")),
+            "",
+            "{shape}: ran on a reset session"
+        );
+        replaced(&pool, shape).await;
+    }
+}

@@ -226,3 +226,63 @@ async fn an_idle_connection_is_taken_before_a_busy_one_is_shared() {
     assert!(!slow.is_finished());
     assert_eq!(slow.await.unwrap(), 1);
 }
+
+/// A caller waiting for room on a full shared connection gets the place
+/// its user frees before that user's own next statement, which waits
+/// behind it (before: the user coming back took the freed place at once,
+/// and under load the waiters starved, W3 at a depth below its demand
+/// saw waits of seconds). The order is the server's: each statement
+/// reads the clock where it runs, on the pool's only connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_waiting_for_room_goes_before_a_user_coming_back() {
+    const NOW: &str = "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8";
+    let db = crate::db();
+    crate::app_roles();
+    db.psql(&format!(
+        "CREATE TABLE gate (id int); INSERT INTO gate VALUES (1); \
+         GRANT SELECT, UPDATE ON gate TO {};",
+        crate::APP
+    ))
+    .expect("schema");
+    let pool = crate::app_pool(&db, |b| {
+        b.max_size(1).max_pipeline_depth(1).share_connections(true)
+    });
+    // The gate: a row lock the user's first statement waits for.
+    let blocker = crate::fresh(&db).await;
+    blocker
+        .execute_script("BEGIN; SELECT 1 FROM gate FOR UPDATE")
+        .await
+        .unwrap();
+    let p = pool.clone();
+    let user = tokio::spawn(async move {
+        let _: i32 = p
+            .query_scalar("SELECT id FROM gate FOR UPDATE", &[])
+            .await
+            .unwrap();
+        // Back at once for its next statement.
+        p.query_scalar::<i64>(NOW, &[]).await.unwrap()
+    });
+    crate::bounded("the user holds the only place", async {
+        while pool.stats().in_use == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let p = pool.clone();
+    let waiter = tokio::spawn(async move { p.query_scalar::<i64>(NOW, &[]).await.unwrap() });
+    crate::bounded("the second caller waits for room", async {
+        while pool.stats().waiting == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    blocker.execute_script("COMMIT").await.unwrap();
+    let user_at = crate::bounded("user", user).await.unwrap();
+    let waiter_at = crate::bounded("waiter", waiter).await.unwrap();
+    assert!(
+        waiter_at < user_at,
+        "the waiter ran at {waiter_at}, after the user's next statement at {user_at}"
+    );
+    let s = pool.stats();
+    assert_eq!((s.size, s.created_total), (1, 1), "{s:?}");
+}
