@@ -62,6 +62,7 @@ pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<O
         checks: ct.checks,
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
+        relayouts: Vec::new(),
     };
     crate::keys_ddl::add_to_new_table(&mut cat, &mut table, ct.uniques, ct.foreign_keys)?;
     for mut seq in ct.sequences {
@@ -424,17 +425,54 @@ pub fn alter_table(
             .any(|(i, s)| !matches!(s, Source::Old(j) if *j == i))
         || sources.len() != old.columns.len();
     if rewrite {
-        // Bind the defaults of new columns against the new catalog.
+        // Bind the defaults of new columns against the new catalog. As in
+        // PostgreSQL, a default that is not volatile is evaluated once, by
+        // the ALTER, and every existing row gets that value; a volatile
+        // one is evaluated per row (PostgreSQL rewrites the table then).
         let mut defaults = Vec::new();
+        let mut volatile = false;
         for (i, s) in sources.iter().enumerate() {
             defaults.push(match s {
                 Source::Default(Some(d)) => {
                     let mut b = Binder::new(&cat, Vec::new());
-                    Some(b.bind_default(d, table.columns[i].ty, &table.columns[i].name)?)
+                    let e = b.bind_default(d, table.columns[i].ty, &table.columns[i].name)?;
+                    if is_volatile(&e) {
+                        volatile = true;
+                        Some(Err(e))
+                    } else {
+                        Some(Ok(ex.eval(&e, &[])?))
+                    }
                 }
                 _ => None,
             });
         }
+        // What a snapshot older than this ALTER reads (see Relayout).
+        let relayout = if volatile {
+            None
+        } else {
+            let mut cols = Vec::with_capacity(sources.len());
+            for (i, s) in sources.iter().enumerate() {
+                cols.push(match (s, &defaults[i]) {
+                    (Source::Old(j), _) => crate::catalog::FromOld::Column(*j),
+                    (Source::Default(_), Some(Ok(v))) => {
+                        let mut b = Vec::new();
+                        crate::storage::codec::encode_row(Some(std::slice::from_ref(v)), &mut b)?;
+                        crate::catalog::FromOld::Value(b)
+                    }
+                    (Source::Default(_), _) => crate::catalog::FromOld::Value({
+                        let mut b = Vec::new();
+                        crate::storage::codec::encode_row(Some(&[Value::Null]), &mut b)?;
+                        b
+                    }),
+                });
+            }
+            Some(cols)
+        };
+        table.relayouts.push(crate::catalog::Relayout {
+            at: 0,
+            columns: relayout,
+            rekey,
+        });
         // With the exclusive lock held, every committed row is final: read the newest.
         ex.snapshot = engine.now();
         let mut seen = HashSet::new();
@@ -447,7 +485,8 @@ pub fn alter_table(
                 new_row.push(match s {
                     Source::Old(j) => row[*j].clone(),
                     Source::Default(_) => match &defaults[i] {
-                        Some(e) => ex.eval(e, &[])?,
+                        Some(Ok(v)) => v.clone(),
+                        Some(Err(e)) => ex.eval(e, &[])?,
                         None => Value::Null,
                     },
                 });
@@ -523,4 +562,29 @@ pub fn alter_table(
         .insert((schema.to_string(), name.to_string()), Arc::new(table));
     ex.txn.catalog = Some(Arc::new(cat));
     Ok(out)
+}
+
+/// Whether a bound expression calls a volatile function (random(),
+/// nextval(), clock_timestamp(), ...): an added column's default that is
+/// makes PostgreSQL rewrite the table instead of storing the value once.
+/// The functions are named by the plan's `Func` variants, so the check
+/// reads the expression's debug form (every nested call shows in it).
+fn is_volatile(e: &crate::sql::plan::Expr) -> bool {
+    const VOLATILE: [&str; 11] = [
+        "Random",
+        "Nextval",
+        "Setval",
+        "ClockTimestamp",
+        "PgSleep",
+        "PgNotify",
+        "AdvisoryLock",
+        "AdvisoryTryLock",
+        "AdvisoryUnlock",
+        "SetConfig",
+        "TerminateBackend",
+    ];
+    let text = format!("{e:?}");
+    VOLATILE
+        .iter()
+        .any(|f| text.contains(&format!("Func({f},")))
 }

@@ -147,7 +147,10 @@ impl<'a> Exec<'a> {
     /// transaction's own writes, in key order.
     pub fn visible_rows(&mut self, table: &Table) -> Result<Vec<(Vec<u8>, Row)>> {
         self.lock_table(table, Mode::Shared)?;
-        let base = self.engine.store.scan(table.oid, self.snapshot);
+        let mut base = self.engine.store.scan(table.oid, self.snapshot);
+        if let Some(old) = table.old_layout(self.snapshot)? {
+            base = old.convert(base);
+        }
         let own = self.txn.writes.range(table.oid, &[])?;
         Ok(merge_own(base, own))
     }
@@ -169,13 +172,17 @@ impl<'a> Exec<'a> {
             .into_iter()
             .peekable();
         let mut after: Option<Vec<u8>> = None;
+        let old = table.old_layout(self.snapshot)?;
         loop {
-            let base =
+            let mut base =
                 self.engine
                     .store
                     .scan_page(table.oid, self.snapshot, after.as_deref(), PAGE);
             let done = base.len() < PAGE;
             after = base.last().map(|(k, _)| k.clone());
+            if let Some(old) = &old {
+                base = old.convert(base);
+            }
             let mut mine = Vec::new();
             while let Some(w) = own.next_if(|(k, _)| done || after.as_ref().is_some_and(|a| k <= a))
             {
@@ -197,11 +204,15 @@ impl<'a> Exec<'a> {
         if let Some(own) = self.txn.writes.get(table.oid, key)? {
             return Ok(own);
         }
-        Ok(self
+        let row = self
             .engine
             .store
             .get(table.oid, key, self.snapshot)
-            .and_then(|(_, r)| r))
+            .and_then(|(_, r)| r);
+        Ok(match (row, table.old_layout(self.snapshot)?) {
+            (Some(r), Some(old)) => old.convert_row(r),
+            (row, _) => row,
+        })
     }
 
     fn key_rows(
@@ -220,6 +231,26 @@ impl<'a> Exec<'a> {
                 return Ok(Vec::new());
             }
             vals.push(v);
+        }
+        let index = match key {
+            Lookup::Index(pos, _) => Some(*pos),
+            Lookup::Pk(_) => None,
+        };
+        if table.lookup_is_newer(index, self.snapshot) {
+            // The snapshot predates the index (or the keys): find the rows
+            // by their values instead.
+            let cols = match index {
+                Some(i) => table.indexes.get(i).map(|x| x.columns.clone()),
+                None => table.primary_key.clone(),
+            }
+            .unwrap_or_default();
+            let want = write::encode_values(&vals);
+            let cols = &cols[..vals.len().min(cols.len())];
+            return Ok(self
+                .visible_rows(table)?
+                .into_iter()
+                .filter(|(_, r)| keys::row_key(r, cols) == want)
+                .collect());
         }
         if let Lookup::Index(pos, _) = key {
             let Some(idx) = table.indexes.get(*pos) else {

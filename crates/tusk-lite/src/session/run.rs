@@ -110,6 +110,15 @@ impl Session {
                     ));
                 }
                 crate::keys_ddl::check_truncate(&cat, &tables)?;
+                // The catalog records the truncation (below): its lock
+                // first, as every DDL takes it before its tables' locks.
+                engine.locks.acquire(
+                    ex.txn.id,
+                    LockTag::Catalog,
+                    Mode::Exclusive,
+                    Wait::Block,
+                    None,
+                )?;
                 for t in tables {
                     engine.locks.acquire(
                         ex.txn.id,
@@ -128,6 +137,25 @@ impl Session {
                     }
                     crate::keys_ddl::truncate_indexes(&mut ex, &t)?;
                 }
+                // As in PostgreSQL, a snapshot older than the TRUNCATE sees
+                // the table empty (see catalog::Relayout).
+                let mut cat = (*engine.catalog_for(ex.txn)).clone();
+                for (s, n) in &names {
+                    if let Some(t) = cat.tables.get_mut(&(s.clone(), n.clone())) {
+                        let pending = t
+                            .relayouts
+                            .last()
+                            .is_some_and(|r| r.at == 0 && r.columns.is_none());
+                        if !pending {
+                            Arc::make_mut(t).relayouts.push(crate::catalog::Relayout {
+                                at: 0,
+                                columns: None,
+                                rekey: false,
+                            });
+                        }
+                    }
+                }
+                ex.txn.catalog = Some(Arc::new(cat));
                 Ok(Outcome::tag("TRUNCATE TABLE"))
             }
             Statement::CreateSequence { seq, if_not_exists } => {

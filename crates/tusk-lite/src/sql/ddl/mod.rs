@@ -467,6 +467,7 @@ impl Binder<'_> {
             checks: Vec::new(),
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
+            relayouts: Vec::new(),
         };
         let checks = self.name_checks(&tmp, raw_checks)?;
         Ok(CreateTable {
