@@ -48,6 +48,11 @@ pub struct SessionInfo {
         std::sync::Arc<parking_lot::Mutex<std::collections::BTreeMap<&'static str, String>>>,
     /// NOTIFY/pg_notify and LISTEN/UNLISTEN of the open transaction.
     pub notify: std::sync::Arc<parking_lot::Mutex<crate::notify::Pending>>,
+    /// The session's open cursors and named portals, as pg_cursors
+    /// lists them.
+    pub cursors: std::sync::Arc<
+        parking_lot::Mutex<std::collections::BTreeMap<String, crate::session::CursorView>>,
+    >,
 }
 
 pub struct Exec<'a> {
@@ -470,7 +475,19 @@ impl<'a> Exec<'a> {
                         "step size cannot equal zero",
                     ));
                 }
-                let mut out = Vec::new();
+                // A result is computed whole before it is sent: a series
+                // too long to hold is a clear error, not memory exhaustion.
+                const MAX_ROWS: i128 = 50_000_000;
+                let n = (i128::from(b) - i128::from(a)) / i128::from(s) + 1;
+                if n > MAX_ROWS {
+                    return Err(SqlError::new(
+                        "54000",
+                        format!(
+                            "generate_series would return {n} rows; tusk-lite computes a result whole and stops at {MAX_ROWS}"
+                        ),
+                    ));
+                }
+                let mut out = Vec::with_capacity(usize::try_from(n.max(0)).unwrap_or(0));
                 let mut i = a;
                 while (s > 0 && i <= b) || (s < 0 && i >= b) {
                     out.push(vec![Value::Int(i)]);
@@ -491,6 +508,21 @@ impl<'a> Exec<'a> {
                         Value::Text(name.clone()),
                         Value::Text(text.clone()),
                         Value::Bool(*from_sql),
+                    ]
+                })
+                .collect(),
+            Plan::Cursors => self
+                .session
+                .cursors
+                .lock()
+                .iter()
+                .map(|(name, c)| {
+                    vec![
+                        Value::Text(name.clone()),
+                        Value::Bool(c.holdable),
+                        Value::Bool(c.binary),
+                        Value::Bool(c.scrollable),
+                        Value::Int(c.created),
                     ]
                 })
                 .collect(),

@@ -1,8 +1,11 @@
 //! A session: one client's transaction state, settings and the
 //! execution of its statements.
 
+mod cursor;
 pub(crate) mod listen;
 mod run;
+
+pub use cursor::CursorView;
 
 pub use run::CopyProgress;
 mod settings;
@@ -220,6 +223,10 @@ pub struct Session {
     /// protocol-level statements (or the one named, and, for DISCARD ALL,
     /// every portal) after the statement.
     pub discarded: Option<Discarded>,
+    /// Cursors declared with SQL DECLARE.
+    cursors: cursor::Cursors,
+    /// The wire protocol's named portals now open (see `set_portals`).
+    portal_names: std::collections::BTreeSet<String>,
 }
 
 /// What the wire layer drops after DISCARD ALL or DEALLOCATE.
@@ -260,6 +267,7 @@ impl Session {
                 pid: 0,
                 settings: Arc::new(parking_lot::Mutex::new(settings.clone())),
                 notify: Default::default(),
+                cursors: Default::default(),
             },
             txn: None,
             settings,
@@ -267,6 +275,8 @@ impl Session {
             prepared: Default::default(),
             listen: Default::default(),
             discarded: None,
+            cursors: Default::default(),
+            portal_names: Default::default(),
         }
     }
 
@@ -307,6 +317,7 @@ impl Session {
             if let Some(t) = self.txn.take() {
                 self.engine.commit(t)?;
                 self.after_commit();
+                self.cursors_at_end(true);
             }
         }
         Ok(())
@@ -319,6 +330,7 @@ impl Session {
             Some(_) => {
                 if let Some(t) = self.txn.take() {
                     self.engine.rollback(t);
+                    self.cursors_at_end(false);
                 }
             }
             None => {}
@@ -379,6 +391,7 @@ impl Session {
             &node.node,
             Some(
                 pb::node::Node::PrepareStmt(_)
+                    | pb::node::Node::FetchStmt(_)
                     | pb::node::Node::ExecuteStmt(_)
                     | pb::node::Node::DeallocateStmt(_)
             )
@@ -411,6 +424,7 @@ impl Session {
             Statement::Update(u) if u.returning.is_some() => Some(u.returning_cols.clone()),
             Statement::Delete(d) if d.returning.is_some() => Some(d.returning_cols.clone()),
             Statement::Show(name) => Some(vec![show_column(name)]),
+            Statement::Fetch(f) if !f.is_move => self.cursor_columns(&f.name),
             _ => None,
         };
         Ok((b.param_types(), cols))
@@ -448,6 +462,7 @@ impl Session {
                     Ok(K::TransStmtRollback) | Ok(K::TransStmtCommit) => {
                         if let Some(t) = self.txn.take() {
                             self.engine.rollback(t);
+                            self.cursors_at_end(false);
                         }
                         return Ok(Outcome::tag("ROLLBACK"));
                     }
@@ -486,7 +501,7 @@ impl Session {
         };
         if let Some(f) = fixed {
             if !Arc::ptr_eq(f.catalog, &catalog)
-                && !matches!(*stmt, Statement::Show(_))
+                && !matches!(*stmt, Statement::Show(_) | Statement::Fetch(_))
                 && !same_shape(f.columns, result_columns(&stmt))
             {
                 return Err(SqlError::new(
@@ -533,8 +548,10 @@ impl Session {
                         if commit {
                             self.engine.commit(t)?;
                             self.after_commit();
+                            self.cursors_at_end(true);
                         } else {
                             self.engine.rollback(t);
+                            self.cursors_at_end(false);
                         }
                         Ok(Outcome::tag(tag))
                     }
@@ -648,6 +665,9 @@ impl Session {
                 Ok(Outcome::tag("RESET"))
             }
             Statement::Discard(what) => self.discard(what),
+            Statement::DeclareCursor(d) => self.declare_cursor(&d, params),
+            Statement::Fetch(f) => self.fetch(&f),
+            Statement::CloseCursor(name) => self.close_cursor(name.as_deref()),
             Statement::ResetAll => {
                 let names: Vec<&'static str> = SETTINGS
                     .iter()

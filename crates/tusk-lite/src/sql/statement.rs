@@ -90,6 +90,12 @@ pub struct Copy {
 #[derive(Clone, Debug)]
 pub enum Statement {
     Copy(Box<Copy>),
+    /// DECLARE name CURSOR ... FOR query.
+    DeclareCursor(Box<DeclareCursor>),
+    /// FETCH or MOVE.
+    Fetch(Fetch),
+    /// CLOSE name, or CLOSE ALL (None).
+    CloseCursor(Option<String>),
     CreateSequence {
         seq: crate::catalog::Sequence,
         if_not_exists: bool,
@@ -155,4 +161,33 @@ pub enum Statement {
         channel: String,
         payload: String,
     },
+}
+
+/// DECLARE name [BINARY] [NO] SCROLL CURSOR [WITH[OUT] HOLD] FOR query.
+#[derive(Clone, Debug)]
+pub struct DeclareCursor {
+    pub name: String,
+    pub query: Box<crate::sql::plan::Query>,
+    pub hold: bool,
+    pub binary: bool,
+    /// SCROLL (Some(true)), NO SCROLL (Some(false)) or neither.
+    pub scroll: Option<bool>,
+}
+
+/// FETCH or MOVE: which rows, from which cursor.
+#[derive(Clone, Debug)]
+pub struct Fetch {
+    pub name: String,
+    pub how: FetchHow,
+    pub is_move: bool,
+}
+
+/// A FETCH's direction and count (ALL is i64::MAX), as PostgreSQL's
+/// grammar reduces NEXT, PRIOR, FIRST, LAST and the rest to them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchHow {
+    Forward(i64),
+    Backward(i64),
+    Absolute(i64),
+    Relative(i64),
 }

@@ -621,8 +621,9 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                     if statements.remove(&name).is_some() {
                         session.info.prepared.lock().remove(&name);
                     }
-                } else {
-                    portals.remove(&name);
+                } else if portals.remove(&name).is_none() {
+                    // A SQL cursor is a portal too.
+                    session.close_portal(&name);
                 }
                 c.send(B::CloseComplete(CloseComplete::new()));
                 Ok(())
@@ -659,6 +660,10 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                 }
             }
             None => {}
+        }
+        // Named portals show in pg_cursors (and share the cursors' names).
+        if portals.len() > usize::from(portals.contains_key("")) || session.has_portals() {
+            session.set_portals(portals.keys());
         }
         if let Err(e) = r {
             if e.code == code::CONNECTION_FAILURE {
