@@ -240,7 +240,7 @@ pub enum Discarded {
     Everything,
 }
 
-fn failed_txn() -> SqlError {
+pub(crate) fn failed_txn() -> SqlError {
     SqlError::new(
         code::IN_FAILED_SQL_TRANSACTION,
         "current transaction is aborted, commands ignored until end of transaction block",

@@ -587,6 +587,10 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                     }
                     send_notices(&mut c, &out);
                     portal.pending = Some((out, 0));
+                } else if session.status() == b'E' {
+                    // A suspended portal of a failed transaction fetches
+                    // nothing more, as in PostgreSQL.
+                    return Err(crate::session::failed_txn());
                 }
                 let limit = usize::try_from(e.max_rows)
                     .ok()
