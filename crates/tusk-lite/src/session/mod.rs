@@ -409,6 +409,42 @@ impl Session {
         Ok(d)
     }
 
+    /// At Bind: a statement described against another catalog than the
+    /// current one (DDL since) must still return the rows it said it
+    /// would, else 0A000 "cached plan must not change result type"
+    /// before anything runs, as PostgreSQL's RevalidateCachedQuery raises
+    /// it at Bind (drivers re-prepare on it when nothing was bound).
+    /// Returns the current catalog when the statement was described again
+    /// against it (and still returns the same columns).
+    pub fn revalidate(
+        &mut self,
+        node: &pb::Node,
+        param_types: &[Type],
+        fixed: FixedResult<'_>,
+    ) -> Result<Option<Arc<crate::catalog::Catalog>>> {
+        let catalog = self.current_catalog();
+        if Arc::ptr_eq(fixed.catalog, &catalog)
+            || matches!(
+                &node.node,
+                Some(
+                    pb::node::Node::VariableShowStmt(_)
+                        | pb::node::Node::FetchStmt(_)
+                        | pb::node::Node::TransactionStmt(_)
+                )
+            )
+        {
+            return Ok(None);
+        }
+        let (_, cols) = self.describe(node, param_types)?;
+        if !same_shape(fixed.columns, cols.as_deref()) {
+            return Err(SqlError::new(
+                code::FEATURE_NOT_SUPPORTED,
+                "cached plan must not change result type",
+            ));
+        }
+        Ok(Some(catalog))
+    }
+
     /// Binds a statement to learn its parameter and result types (Describe).
     pub fn describe(
         &mut self,

@@ -76,6 +76,12 @@ pub enum AlterCmd {
         name: String,
         missing_ok: bool,
     },
+    /// ALTER COLUMN name TYPE ty [USING expr] (the expression as `SELECT <expr>`).
+    AlterColumnType {
+        name: String,
+        ty: crate::types::ColType,
+        using: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug)]

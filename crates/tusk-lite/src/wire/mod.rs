@@ -494,6 +494,31 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         ),
                     ));
                 }
+                let stmt = match &stmt.parsed {
+                    Some(parsed) => match session.revalidate(
+                        &parsed.node,
+                        &stmt.param_types,
+                        FixedResult {
+                            catalog: &stmt.catalog,
+                            columns: stmt.columns.as_deref(),
+                        },
+                    )? {
+                        // Still the same rows under the new catalog: remember
+                        // it, so the next Bind does not describe it again.
+                        Some(catalog) => {
+                            let fresh = Rc::new(Prepared {
+                                parsed: stmt.parsed.clone(),
+                                catalog,
+                                param_types: stmt.param_types.clone(),
+                                columns: stmt.columns.clone(),
+                            });
+                            statements.insert(sname.clone(), fresh.clone());
+                            fresh
+                        }
+                        None => stmt,
+                    },
+                    None => stmt,
+                };
                 let mut params = Vec::with_capacity(b.parameters.len());
                 for (i, p) in b.parameters.iter().enumerate() {
                     let ty = ColType::plain(stmt.param_types[i]);
