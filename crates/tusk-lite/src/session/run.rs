@@ -180,6 +180,14 @@ impl Session {
                 }
                 let rows = ex.visible_rows(&c.table)?;
                 let mut data = String::new();
+                if c.format.header {
+                    let names: Vec<Option<String>> = c
+                        .columns
+                        .iter()
+                        .map(|&i| Some(c.table.columns[i].name.clone()))
+                        .collect();
+                    crate::copy::format_row(&names, &c.format, &mut data);
+                }
                 for (_, r) in &rows {
                     let fields: Vec<Option<String>> = c
                         .columns
@@ -194,6 +202,31 @@ impl Session {
                 }
                 Ok(Outcome {
                     copy_out: Some((c.columns.len(), data)),
+                    tag: format!("COPY {}", rows.len()),
+                    ..Outcome::default()
+                })
+            }
+            Statement::CopyQuery(c) => {
+                let rows = ex.run(&c.query.plan)?;
+                let cols = &c.query.columns;
+                let mut data = String::new();
+                if c.format.header {
+                    let names: Vec<Option<String>> =
+                        cols.iter().map(|c| Some(c.name.clone())).collect();
+                    crate::copy::format_row(&names, &c.format, &mut data);
+                }
+                for r in &rows {
+                    let fields: Vec<Option<String>> = r
+                        .iter()
+                        .zip(cols)
+                        .map(|(v, col)| {
+                            (!v.is_null()).then(|| crate::types::format_text(v, col.ty.ty))
+                        })
+                        .collect();
+                    crate::copy::format_row(&fields, &c.format, &mut data);
+                }
+                Ok(Outcome {
+                    copy_out: Some((cols.len(), data)),
                     tag: format!("COPY {}", rows.len()),
                     ..Outcome::default()
                 })

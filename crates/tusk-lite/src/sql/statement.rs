@@ -93,9 +93,17 @@ pub struct Copy {
     pub format: crate::copy::CopyFormat,
 }
 
+/// COPY (query) TO STDOUT.
+#[derive(Clone, Debug)]
+pub struct CopyQuery {
+    pub query: Box<crate::sql::plan::Query>,
+    pub format: crate::copy::CopyFormat,
+}
+
 #[derive(Clone, Debug)]
 pub enum Statement {
     Copy(Box<Copy>),
+    CopyQuery(Box<CopyQuery>),
     /// DECLARE name CURSOR ... FOR query.
     DeclareCursor(Box<DeclareCursor>),
     /// FETCH or MOVE.
