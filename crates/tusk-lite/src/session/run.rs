@@ -260,6 +260,7 @@ impl Session {
         if c.format.header && !progress.header_skipped && !rows.is_empty() {
             rows.remove(0);
             progress.header_skipped = true;
+            progress.lines += 1; // PostgreSQL counts the header as line 1
         }
         if rows.is_empty() {
             return Ok(());
@@ -293,7 +294,7 @@ impl Session {
                     "22P04",
                     format!("missing data for column \"{missing}\""),
                 )
-                .with_detail(format!(
+                .with_context(format!(
                     "COPY {}, line {}",
                     table.name,
                     first_line + line + 1
@@ -301,7 +302,7 @@ impl Session {
             }
             if fields.len() > c.columns.len() {
                 return Err(
-                    SqlError::new("22P04", "extra data after last expected column").with_detail(
+                    SqlError::new("22P04", "extra data after last expected column").with_context(
                         format!("COPY {}, line {}", table.name, first_line + line + 1),
                     ),
                 );
@@ -311,7 +312,16 @@ impl Session {
                 let ty = table.columns[ci].ty;
                 let v = match f {
                     None => Value::Null,
-                    Some(s) => crate::types::parse_text(&s, ty)?,
+                    // PostgreSQL's CONTEXT names the line, the column and
+                    // the value (drivers read the line from it).
+                    Some(s) => crate::types::parse_text(&s, ty).map_err(|e| {
+                        e.with_context(format!(
+                            "COPY {}, line {}, column {}: \"{s}\"",
+                            table.name,
+                            first_line + line + 1,
+                            table.columns[ci].name
+                        ))
+                    })?,
                 };
                 row.push(Expr::new(ExprKind::Const(v), ty));
             }
