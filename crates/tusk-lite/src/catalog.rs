@@ -42,6 +42,98 @@ pub struct Table {
     /// FOREIGN KEY constraints of this table (the referencing side).
     #[serde(default)]
     pub foreign_keys: Vec<ForeignKey>,
+    /// The changes of this table's row layout (ALTER TABLE ADD or DROP
+    /// COLUMN, TRUNCATE) that snapshots older than them must undo, oldest
+    /// first (see [`Relayout`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relayouts: Vec<Relayout>,
+}
+
+/// A change of the rows a table stores that a snapshot taken before it
+/// must see through: tusk-lite rewrites every row for ADD and DROP COLUMN
+/// (new versions in the new layout), where PostgreSQL only changes its
+/// catalog, so a snapshot older than the change would otherwise decode
+/// the versions it sees (written before it, in the old layout) with the
+/// new columns. PostgreSQL reads the catalog as it is now under any
+/// snapshot: the old rows show under the new columns (an added column's
+/// default as evaluated by the ALTER, a dropped column gone). Where
+/// PostgreSQL rewrites the table (an added column with a volatile
+/// default) or empties it (TRUNCATE), the new rows carry the new
+/// transaction's id and an older snapshot sees the table empty; so does
+/// tusk-lite.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Relayout {
+    /// Commit timestamp of the transaction that made the change; 0 until
+    /// it commits (its own statements read their own rewritten rows).
+    pub at: u64,
+    /// Per column after the change, where its value comes from in a row
+    /// stored before it; None when rows stored before it are not seen at
+    /// all (the table was rewritten as PostgreSQL does it, or truncated).
+    pub columns: Option<Vec<FromOld>>,
+    /// The rows moved to new storage keys (ADD PRIMARY KEY): a snapshot
+    /// older than the change finds them under their old keys only, so its
+    /// primary-key lookups scan the table instead.
+    #[serde(default)]
+    pub rekey: bool,
+}
+
+/// Where a column's value comes from in a row of an older layout.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum FromOld {
+    /// The value at this position of the old row.
+    Column(usize),
+    /// A constant (an added column's default, evaluated once by the
+    /// ALTER), as the storage codec encodes a one-value row.
+    Value(Vec<u8>),
+}
+
+/// How the rows a snapshot reads from storage become rows of a table's
+/// current layout (see [`Table::old_layout`]).
+pub struct OldLayout {
+    /// One column mapping per layout change after the snapshot, in order;
+    /// None when the rows stored before the snapshot are not seen.
+    steps: Option<Vec<Vec<OldSource>>>,
+}
+
+enum OldSource {
+    Column(usize),
+    Value(crate::types::Value),
+}
+
+impl OldLayout {
+    /// Converts rows read from storage at the snapshot.
+    pub fn convert(
+        &self,
+        rows: Vec<(Vec<u8>, crate::storage::Row)>,
+    ) -> Vec<(Vec<u8>, crate::storage::Row)> {
+        match &self.steps {
+            None => Vec::new(),
+            Some(_) => rows
+                .into_iter()
+                .filter_map(|(k, r)| self.convert_row(r).map(|r| (k, r)))
+                .collect(),
+        }
+    }
+
+    /// Converts one row read from storage at the snapshot: None when it
+    /// is not seen.
+    pub fn convert_row(&self, row: crate::storage::Row) -> Option<crate::storage::Row> {
+        let steps = self.steps.as_ref()?;
+        let mut row = row;
+        for step in steps {
+            let new: Vec<crate::types::Value> = step
+                .iter()
+                .map(|s| match s {
+                    OldSource::Column(i) => {
+                        row.get(*i).cloned().unwrap_or(crate::types::Value::Null)
+                    }
+                    OldSource::Value(v) => v.clone(),
+                })
+                .collect();
+            row = Arc::from(new);
+        }
+        Some(row)
+    }
 }
 
 /// A secondary index: its entries live in the store under the index's own
@@ -57,7 +149,17 @@ pub struct Index {
     pub unique: bool,
     /// Made by a UNIQUE constraint (dropped with it, not by DROP INDEX).
     pub constraint: bool,
+    /// Commit timestamp of the transaction that built it ([`PENDING`]
+    /// until that commits; 0 in a catalog written before it was kept): a
+    /// snapshot older than that finds none of its entries, so lookups
+    /// under it scan the table instead (PostgreSQL's planner skips such
+    /// an index for old snapshots, indcheckxmin).
+    #[serde(default)]
+    pub built_at: u64,
 }
+
+/// The timestamp of a change not committed yet (an index's `built_at`).
+pub const PENDING: u64 = u64::MAX;
 
 /// What a FOREIGN KEY does to referencing rows when the referenced key
 /// goes away.
@@ -95,6 +197,41 @@ pub struct Check {
 impl Table {
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// How rows read from storage at `snapshot` become rows of this
+    /// table's layout; None when they already are (no layout change
+    /// committed after the snapshot).
+    pub fn old_layout(&self, snapshot: u64) -> crate::error::Result<Option<OldLayout>> {
+        let mut steps = Vec::new();
+        for r in self.relayouts.iter().filter(|r| r.at > snapshot) {
+            let Some(cols) = &r.columns else {
+                return Ok(Some(OldLayout { steps: None }));
+            };
+            let mut step = Vec::with_capacity(cols.len());
+            for c in cols {
+                step.push(match c {
+                    FromOld::Column(i) => OldSource::Column(*i),
+                    FromOld::Value(b) => OldSource::Value(
+                        crate::storage::codec::decode_row(b)?
+                            .and_then(|v| v.into_iter().next())
+                            .unwrap_or(crate::types::Value::Null),
+                    ),
+                });
+            }
+            steps.push(step);
+        }
+        Ok((!steps.is_empty()).then_some(OldLayout { steps: Some(steps) }))
+    }
+
+    /// Whether a lookup by the primary key (`index` None) or by the
+    /// index at position `index` cannot serve a statement reading at
+    /// `snapshot`: the keys moved, or the index was built, after it.
+    pub fn lookup_is_newer(&self, index: Option<usize>, snapshot: u64) -> bool {
+        match index {
+            None => self.relayouts.iter().any(|r| r.rekey && r.at > snapshot),
+            Some(i) => self.indexes.get(i).is_some_and(|x| x.built_at > snapshot),
+        }
     }
 
     /// Whether a constraint (primary key, unique, check or foreign key)
@@ -209,6 +346,37 @@ impl Catalog {
             }
         }
         out
+    }
+
+    /// This catalog as published by the commit at `ts`: the layout
+    /// changes its transaction made (timestamp 0) get `ts`; those no
+    /// snapshot can still be older than (below `horizon`) are dropped.
+    pub fn stamped(self: &Arc<Catalog>, ts: u64, horizon: u64) -> Arc<Catalog> {
+        let pending = |t: &Table| {
+            t.relayouts.iter().any(|r| r.at == 0 || r.at <= horizon)
+                || t.indexes.iter().any(|i| i.built_at == PENDING)
+        };
+        if !self.tables.values().any(|t| pending(t)) {
+            return self.clone();
+        }
+        let mut cat = (**self).clone();
+        for t in cat.tables.values_mut() {
+            if pending(t) {
+                let t = Arc::make_mut(t);
+                t.relayouts.retain(|r| r.at == 0 || r.at > horizon);
+                for r in &mut t.relayouts {
+                    if r.at == 0 {
+                        r.at = ts;
+                    }
+                }
+                for i in &mut t.indexes {
+                    if i.built_at == PENDING {
+                        i.built_at = ts;
+                    }
+                }
+            }
+        }
+        Arc::new(cat)
     }
 
     pub fn alloc_oid(&mut self) -> u32 {

@@ -15,7 +15,7 @@ use crate::sql::statement::{AlterCmd, CreateTable};
 use crate::storage::keys;
 use crate::txn::locks::{LockTag, Mode, Wait};
 use crate::txn::{Engine, Txn};
-use crate::types::{format_text, Value};
+use crate::types::{format_text, ColType, Value};
 
 pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<Outcome> {
     if txn.read_only {
@@ -62,6 +62,7 @@ pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<O
         checks: ct.checks,
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
+        relayouts: Vec::new(),
     };
     crate::keys_ddl::add_to_new_table(&mut cat, &mut table, ct.uniques, ct.foreign_keys)?;
     for mut seq in ct.sequences {
@@ -272,9 +273,13 @@ pub fn alter_table(
     enum Source {
         Old(usize),
         Default(Option<String>),
+        /// ALTER COLUMN TYPE: the conversion, over an old row, and whether
+        /// PostgreSQL rewrites the table for it (see [`keeps_rows`]).
+        Convert(crate::sql::plan::Expr, bool),
     }
     let mut sources: Vec<Source> = (0..table.columns.len()).map(Source::Old).collect();
     let mut rekey = false;
+    let mut reindex = false;
     let mut new_checks: Vec<(Option<String>, String, Option<String>)> = Vec::new();
     let mut new_uniques = Vec::new();
     let mut new_fks = Vec::new();
@@ -322,6 +327,57 @@ pub fn alter_table(
                         }
                     }
                 }
+            }
+            AlterCmd::AlterColumnType {
+                name: col,
+                ty,
+                using,
+            } => {
+                let Some(i) = table.column_index(&col) else {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!("column \"{col}\" of relation \"{name}\" does not exist"),
+                    ));
+                };
+                let j = match &sources[i] {
+                    Source::Old(j) => *j,
+                    _ => return Err(SqlError::unsupported(
+                        "ALTER COLUMN TYPE of a column added or converted in the same statement",
+                    )),
+                };
+                let in_fk = table.foreign_keys.iter().any(|f| f.columns.contains(&i))
+                    || cat
+                        .referencing(table.oid)
+                        .iter()
+                        .any(|(_, f)| f.ref_columns.contains(&i));
+                if in_fk {
+                    return Err(SqlError::unsupported(
+                        "ALTER COLUMN TYPE of a column in a foreign key",
+                    ));
+                }
+                if table.primary_key.as_ref().is_some_and(|pk| pk.contains(&i)) {
+                    rekey = true;
+                }
+                if table.indexes.iter().any(|x| x.columns.contains(&i)) {
+                    reindex = true;
+                }
+                // PostgreSQL's order: the conversion, then the default.
+                let from = &old.columns[j];
+                let conversion = Binder::new(&cat, Vec::new()).bind_conversion(
+                    &old,
+                    &from.name,
+                    using.as_deref(),
+                    ty,
+                )?;
+                if let Some(d) = &table.columns[i].default {
+                    Binder::new(&cat, Vec::new()).check_default_converts(d, from.ty, ty, &col)?;
+                }
+                let plain = format!("SELECT {}", crate::sql::syscat::quote_ident(&from.name));
+                let rewrite = using.as_ref().is_some_and(|u| *u != plain)
+                    || !keeps_rows(from.ty, ty)
+                    || old_column(&conversion).is_none();
+                table.columns[i].ty = ty;
+                sources[i] = Source::Convert(conversion, rewrite);
             }
             AlterCmd::AddCheck { name: cname, expr } => new_checks.push((cname, expr, None)),
             AlterCmd::AddUnique(u) => new_uniques.push(u),
@@ -379,20 +435,21 @@ pub fn alter_table(
             }
         }
     }
-    // CHECK constraints on a dropped column go with it, as in PostgreSQL.
-    let kept: Vec<crate::catalog::Check> = table
-        .checks
-        .iter()
-        .filter(|c| {
-            Binder::new(&cat, Vec::new())
-                .bind_checks(&Table {
-                    checks: vec![(*c).clone()],
-                    ..table.clone()
-                })
-                .is_ok()
-        })
-        .cloned()
-        .collect();
+    // CHECK constraints on a dropped column go with it, as in PostgreSQL;
+    // the others must still bind over the new columns (ALTER COLUMN TYPE:
+    // PostgreSQL re-parses them over the new type, with its errors).
+    let mut kept: Vec<crate::catalog::Check> = Vec::with_capacity(table.checks.len());
+    for c in &table.checks {
+        let probe = Table {
+            checks: vec![c.clone()],
+            ..table.clone()
+        };
+        match Binder::new(&cat, Vec::new()).bind_checks(&probe) {
+            Ok(_) => kept.push(c.clone()),
+            Err(e) if e.code == code::UNDEFINED_COLUMN => {}
+            Err(e) => return Err(e),
+        }
+    }
     table.checks = kept;
     if !new_checks.is_empty() {
         let named = Binder::new(&cat, Vec::new()).name_checks(&table, new_checks)?;
@@ -424,17 +481,65 @@ pub fn alter_table(
             .any(|(i, s)| !matches!(s, Source::Old(j) if *j == i))
         || sources.len() != old.columns.len();
     if rewrite {
-        // Bind the defaults of new columns against the new catalog.
+        // Bind the defaults of new columns against the new catalog. As in
+        // PostgreSQL, a default that is not volatile is evaluated once, by
+        // the ALTER, and every existing row gets that value; a volatile
+        // one is evaluated per row (PostgreSQL rewrites the table then).
         let mut defaults = Vec::new();
+        let mut volatile = false;
         for (i, s) in sources.iter().enumerate() {
             defaults.push(match s {
                 Source::Default(Some(d)) => {
                     let mut b = Binder::new(&cat, Vec::new());
-                    Some(b.bind_default(d, table.columns[i].ty, &table.columns[i].name)?)
+                    let e = b.bind_default(d, table.columns[i].ty, &table.columns[i].name)?;
+                    if is_volatile(&e) {
+                        volatile = true;
+                        Some(Err(e))
+                    } else {
+                        Some(Ok(ex.eval(&e, &[])?))
+                    }
+                }
+                Source::Convert(_, rewrite) => {
+                    volatile |= *rewrite;
+                    None
                 }
                 _ => None,
             });
         }
+        // What a snapshot older than this ALTER reads (see Relayout).
+        let relayout = if volatile {
+            None
+        } else {
+            let mut cols = Vec::with_capacity(sources.len());
+            for (i, s) in sources.iter().enumerate() {
+                cols.push(match (s, &defaults[i]) {
+                    (Source::Old(j), _) => crate::catalog::FromOld::Column(*j),
+                    // A conversion PostgreSQL makes without a rewrite
+                    // keeps the stored value (varchar to text, a wider
+                    // varchar or numeric): the old column's.
+                    (Source::Convert(e, _), _) => crate::catalog::FromOld::Column(
+                        old_column(e)
+                            .ok_or_else(|| SqlError::internal("ALTER COLUMN TYPE layout"))?,
+                    ),
+                    (Source::Default(_), Some(Ok(v))) => {
+                        let mut b = Vec::new();
+                        crate::storage::codec::encode_row(Some(std::slice::from_ref(v)), &mut b)?;
+                        crate::catalog::FromOld::Value(b)
+                    }
+                    (Source::Default(_), _) => crate::catalog::FromOld::Value({
+                        let mut b = Vec::new();
+                        crate::storage::codec::encode_row(Some(&[Value::Null]), &mut b)?;
+                        b
+                    }),
+                });
+            }
+            Some(cols)
+        };
+        table.relayouts.push(crate::catalog::Relayout {
+            at: 0,
+            columns: relayout,
+            rekey,
+        });
         // With the exclusive lock held, every committed row is final: read the newest.
         ex.snapshot = engine.now();
         let mut seen = HashSet::new();
@@ -447,9 +552,11 @@ pub fn alter_table(
                 new_row.push(match s {
                     Source::Old(j) => row[*j].clone(),
                     Source::Default(_) => match &defaults[i] {
-                        Some(e) => ex.eval(e, &[])?,
+                        Some(Ok(v)) => v.clone(),
+                        Some(Err(e)) => ex.eval(e, &[])?,
                         None => Value::Null,
                     },
+                    Source::Convert(e, _) => ex.eval(e, &row)?,
                 });
             }
             for (cname, e) in &all_checks {
@@ -510,7 +617,7 @@ pub fn alter_table(
         Ok(())
         })?;
     }
-    if rekey {
+    if rekey || reindex {
         crate::keys_ddl::rebuild_indexes(ex, &table)?;
     }
     for u in new_uniques {
@@ -523,4 +630,69 @@ pub fn alter_table(
         .insert((schema.to_string(), name.to_string()), Arc::new(table));
     ex.txn.catalog = Some(Arc::new(cat));
     Ok(out)
+}
+
+/// The old row's column a conversion reads unchanged (a column, or a
+/// cast of one), if it is one.
+fn old_column(e: &crate::sql::plan::Expr) -> Option<usize> {
+    use crate::sql::plan::ExprKind;
+    match &e.kind {
+        ExprKind::Column(j) => Some(*j),
+        ExprKind::Cast(inner, _) => old_column(inner),
+        _ => None,
+    }
+}
+
+/// Whether PostgreSQL changes a column's type from `from` to `to` without
+/// rewriting the table (ATColumnChangeRequiresRewrite: a binary-coercible
+/// conversion, or a length/precision coercion its support functions drop
+/// because every old value fits): then an older snapshot still sees the
+/// rows, else it sees the table empty.
+fn keeps_rows(from: ColType, to: ColType) -> bool {
+    use crate::types::Type as T;
+    let (a, b) = (from.typmod, to.typmod);
+    match (from.ty, to.ty) {
+        (x, y) if x == y && a == b => true,
+        (T::Varchar, T::Varchar) => b < 0 || (a >= 0 && b >= a),
+        (T::Varchar, T::Text) => true,
+        (T::Text, T::Varchar) => b < 0,
+        // numeric(p,s): ((p << 16) | s) + 4; the same scale, no fewer digits.
+        (T::Numeric, T::Numeric) => {
+            b < 0
+                || (a >= 0
+                    && ((a - 4) & 0xffff) == ((b - 4) & 0xffff)
+                    && (b - 4) >> 16 >= (a - 4) >> 16)
+        }
+        (T::Timestamp, T::Timestamp) | (T::Timestamptz, T::Timestamptz) => {
+            !(0..6).contains(&b) || (a >= 0 && a <= b)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a bound expression calls a volatile function (random(),
+/// nextval(), clock_timestamp(), ...): an added column's default that does
+/// makes PostgreSQL rewrite the table instead of storing the value once.
+fn is_volatile(e: &crate::sql::plan::Expr) -> bool {
+    use crate::sql::plan::{ExprKind, Func};
+    const VOLATILE: [Func; 11] = [
+        Func::Random,
+        Func::Nextval,
+        Func::Setval,
+        Func::ClockTimestamp,
+        Func::PgSleep,
+        Func::PgNotify,
+        Func::AdvisoryLock,
+        Func::AdvisoryTryLock,
+        Func::AdvisoryUnlock,
+        Func::SetConfig,
+        Func::TerminateBackend,
+    ];
+    let mut volatile = false;
+    crate::sql::bind::visit(e, &mut |x| {
+        if matches!(&x.kind, ExprKind::Func(f, _) if VOLATILE.contains(f)) {
+            volatile = true;
+        }
+    });
+    volatile
 }

@@ -68,9 +68,14 @@ pub struct SqlError {
     pub code: &'static str,
     pub message: String,
     pub detail: Option<String>,
-    pub hint: Option<String>,
+    pub hint: Option<Box<str>>,
     /// 1-based character position in the statement, as PostgreSQL reports it.
     pub position: Option<u32>,
+    /// Where the error happened (the CONTEXT field), e.g. a COPY's
+    /// `COPY t, line 3, column id: "x"`.
+    /// (This and the hint are boxed strs: the error stays under clippy's
+    /// result_large_err size.)
+    pub context: Option<Box<str>>,
     /// FATAL errors end the session.
     pub fatal: bool,
     /// The object a constraint violation is about, sent as the schema,
@@ -95,9 +100,16 @@ impl SqlError {
             detail: None,
             hint: None,
             position: None,
+            context: None,
             fatal: false,
             object: None,
         }
+    }
+
+    /// Says where the error happened (the CONTEXT field).
+    pub fn with_context(mut self, context: impl Into<String>) -> SqlError {
+        self.context = Some(context.into().into_boxed_str());
+        self
     }
 
     /// Names the table (and constraint or column) the error is about.
@@ -131,7 +143,7 @@ impl SqlError {
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> SqlError {
-        self.hint = Some(hint.into());
+        self.hint = Some(hint.into().into_boxed_str());
         self
     }
 

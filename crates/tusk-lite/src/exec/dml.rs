@@ -310,7 +310,10 @@ impl Exec<'_> {
         key: &Option<Lookup>,
         filter: &Option<Expr>,
     ) -> Result<Vec<WriteTarget>> {
-        let Some(Lookup::Pk(exprs)) = key else {
+        // A snapshot older than a change of the table's rows reads them
+        // through the catalog's record of it (catalog::Relayout).
+        let current = table.relayouts.iter().all(|r| r.at <= self.snapshot);
+        let Some(Lookup::Pk(exprs)) = key.as_ref().filter(|_| current) else {
             let rows = self.target_rows(table, key, filter)?;
             return Ok(rows.into_iter().map(|(k, r)| (k, r, None)).collect());
         };

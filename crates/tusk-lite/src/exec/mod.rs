@@ -48,6 +48,11 @@ pub struct SessionInfo {
         std::sync::Arc<parking_lot::Mutex<std::collections::BTreeMap<&'static str, String>>>,
     /// NOTIFY/pg_notify and LISTEN/UNLISTEN of the open transaction.
     pub notify: std::sync::Arc<parking_lot::Mutex<crate::notify::Pending>>,
+    /// The session's open cursors and named portals, as pg_cursors
+    /// lists them.
+    pub cursors: std::sync::Arc<
+        parking_lot::Mutex<std::collections::BTreeMap<String, crate::session::CursorView>>,
+    >,
 }
 
 pub struct Exec<'a> {
@@ -147,7 +152,10 @@ impl<'a> Exec<'a> {
     /// transaction's own writes, in key order.
     pub fn visible_rows(&mut self, table: &Table) -> Result<Vec<(Vec<u8>, Row)>> {
         self.lock_table(table, Mode::Shared)?;
-        let base = self.engine.store.scan(table.oid, self.snapshot);
+        let mut base = self.engine.store.scan(table.oid, self.snapshot);
+        if let Some(old) = table.old_layout(self.snapshot)? {
+            base = old.convert(base);
+        }
         let own = self.txn.writes.range(table.oid, &[])?;
         Ok(merge_own(base, own))
     }
@@ -169,13 +177,17 @@ impl<'a> Exec<'a> {
             .into_iter()
             .peekable();
         let mut after: Option<Vec<u8>> = None;
+        let old = table.old_layout(self.snapshot)?;
         loop {
-            let base =
+            let mut base =
                 self.engine
                     .store
                     .scan_page(table.oid, self.snapshot, after.as_deref(), PAGE);
             let done = base.len() < PAGE;
             after = base.last().map(|(k, _)| k.clone());
+            if let Some(old) = &old {
+                base = old.convert(base);
+            }
             let mut mine = Vec::new();
             while let Some(w) = own.next_if(|(k, _)| done || after.as_ref().is_some_and(|a| k <= a))
             {
@@ -197,11 +209,15 @@ impl<'a> Exec<'a> {
         if let Some(own) = self.txn.writes.get(table.oid, key)? {
             return Ok(own);
         }
-        Ok(self
+        let row = self
             .engine
             .store
             .get(table.oid, key, self.snapshot)
-            .and_then(|(_, r)| r))
+            .and_then(|(_, r)| r);
+        Ok(match (row, table.old_layout(self.snapshot)?) {
+            (Some(r), Some(old)) => old.convert_row(r),
+            (row, _) => row,
+        })
     }
 
     fn key_rows(
@@ -220,6 +236,26 @@ impl<'a> Exec<'a> {
                 return Ok(Vec::new());
             }
             vals.push(v);
+        }
+        let index = match key {
+            Lookup::Index(pos, _) => Some(*pos),
+            Lookup::Pk(_) => None,
+        };
+        if table.lookup_is_newer(index, self.snapshot) {
+            // The snapshot predates the index (or the keys): find the rows
+            // by their values instead.
+            let cols = match index {
+                Some(i) => table.indexes.get(i).map(|x| x.columns.clone()),
+                None => table.primary_key.clone(),
+            }
+            .unwrap_or_default();
+            let want = write::encode_values(&vals);
+            let cols = &cols[..vals.len().min(cols.len())];
+            return Ok(self
+                .visible_rows(table)?
+                .into_iter()
+                .filter(|(_, r)| keys::row_key(r, cols) == want)
+                .collect());
         }
         if let Lookup::Index(pos, _) = key {
             let Some(idx) = table.indexes.get(*pos) else {
@@ -439,7 +475,19 @@ impl<'a> Exec<'a> {
                         "step size cannot equal zero",
                     ));
                 }
-                let mut out = Vec::new();
+                // A result is computed whole before it is sent: a series
+                // too long to hold is a clear error, not memory exhaustion.
+                const MAX_ROWS: i128 = 50_000_000;
+                let n = (i128::from(b) - i128::from(a)) / i128::from(s) + 1;
+                if n > MAX_ROWS {
+                    return Err(SqlError::new(
+                        "54000",
+                        format!(
+                            "generate_series would return {n} rows; tusk-lite computes a result whole and stops at {MAX_ROWS}"
+                        ),
+                    ));
+                }
+                let mut out = Vec::with_capacity(usize::try_from(n.max(0)).unwrap_or(0));
                 let mut i = a;
                 while (s > 0 && i <= b) || (s < 0 && i >= b) {
                     out.push(vec![Value::Int(i)]);
@@ -460,6 +508,21 @@ impl<'a> Exec<'a> {
                         Value::Text(name.clone()),
                         Value::Text(text.clone()),
                         Value::Bool(*from_sql),
+                    ]
+                })
+                .collect(),
+            Plan::Cursors => self
+                .session
+                .cursors
+                .lock()
+                .iter()
+                .map(|(name, c)| {
+                    vec![
+                        Value::Text(name.clone()),
+                        Value::Bool(c.holdable),
+                        Value::Bool(c.binary),
+                        Value::Bool(c.scrollable),
+                        Value::Int(c.created),
                     ]
                 })
                 .collect(),

@@ -101,6 +101,7 @@ fn new_index(
         columns,
         unique,
         constraint,
+        built_at: crate::catalog::PENDING,
     })
 }
 

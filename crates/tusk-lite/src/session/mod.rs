@@ -1,8 +1,11 @@
 //! A session: one client's transaction state, settings and the
 //! execution of its statements.
 
+mod cursor;
 pub(crate) mod listen;
 mod run;
+
+pub use cursor::CursorView;
 
 pub use run::CopyProgress;
 mod settings;
@@ -220,6 +223,10 @@ pub struct Session {
     /// protocol-level statements (or the one named, and, for DISCARD ALL,
     /// every portal) after the statement.
     pub discarded: Option<Discarded>,
+    /// Cursors declared with SQL DECLARE.
+    cursors: cursor::Cursors,
+    /// The wire protocol's named portals now open (see `set_portals`).
+    portal_names: std::collections::BTreeSet<String>,
 }
 
 /// What the wire layer drops after DISCARD ALL or DEALLOCATE.
@@ -233,7 +240,7 @@ pub enum Discarded {
     Everything,
 }
 
-fn failed_txn() -> SqlError {
+pub(crate) fn failed_txn() -> SqlError {
     SqlError::new(
         code::IN_FAILED_SQL_TRANSACTION,
         "current transaction is aborted, commands ignored until end of transaction block",
@@ -260,6 +267,7 @@ impl Session {
                 pid: 0,
                 settings: Arc::new(parking_lot::Mutex::new(settings.clone())),
                 notify: Default::default(),
+                cursors: Default::default(),
             },
             txn: None,
             settings,
@@ -267,6 +275,8 @@ impl Session {
             prepared: Default::default(),
             listen: Default::default(),
             discarded: None,
+            cursors: Default::default(),
+            portal_names: Default::default(),
         }
     }
 
@@ -307,6 +317,7 @@ impl Session {
             if let Some(t) = self.txn.take() {
                 self.engine.commit(t)?;
                 self.after_commit();
+                self.cursors_at_end(true);
             }
         }
         Ok(())
@@ -319,6 +330,7 @@ impl Session {
             Some(_) => {
                 if let Some(t) = self.txn.take() {
                     self.engine.rollback(t);
+                    self.cursors_at_end(false);
                 }
             }
             None => {}
@@ -379,6 +391,7 @@ impl Session {
             &node.node,
             Some(
                 pb::node::Node::PrepareStmt(_)
+                    | pb::node::Node::FetchStmt(_)
                     | pb::node::Node::ExecuteStmt(_)
                     | pb::node::Node::DeallocateStmt(_)
             )
@@ -396,6 +409,42 @@ impl Session {
         Ok(d)
     }
 
+    /// At Bind: a statement described against another catalog than the
+    /// current one (DDL since) must still return the rows it said it
+    /// would, else 0A000 "cached plan must not change result type"
+    /// before anything runs, as PostgreSQL's RevalidateCachedQuery raises
+    /// it at Bind (drivers re-prepare on it when nothing was bound).
+    /// Returns the current catalog when the statement was described again
+    /// against it (and still returns the same columns).
+    pub fn revalidate(
+        &mut self,
+        node: &pb::Node,
+        param_types: &[Type],
+        fixed: FixedResult<'_>,
+    ) -> Result<Option<Arc<crate::catalog::Catalog>>> {
+        let catalog = self.current_catalog();
+        if Arc::ptr_eq(fixed.catalog, &catalog)
+            || matches!(
+                &node.node,
+                Some(
+                    pb::node::Node::VariableShowStmt(_)
+                        | pb::node::Node::FetchStmt(_)
+                        | pb::node::Node::TransactionStmt(_)
+                )
+            )
+        {
+            return Ok(None);
+        }
+        let (_, cols) = self.describe(node, param_types)?;
+        if !same_shape(fixed.columns, cols.as_deref()) {
+            return Err(SqlError::new(
+                code::FEATURE_NOT_SUPPORTED,
+                "cached plan must not change result type",
+            ));
+        }
+        Ok(Some(catalog))
+    }
+
     /// Binds a statement to learn its parameter and result types (Describe).
     pub fn describe(
         &mut self,
@@ -411,6 +460,7 @@ impl Session {
             Statement::Update(u) if u.returning.is_some() => Some(u.returning_cols.clone()),
             Statement::Delete(d) if d.returning.is_some() => Some(d.returning_cols.clone()),
             Statement::Show(name) => Some(vec![show_column(name)]),
+            Statement::Fetch(f) if !f.is_move => self.cursor_columns(&f.name),
             _ => None,
         };
         Ok((b.param_types(), cols))
@@ -448,6 +498,7 @@ impl Session {
                     Ok(K::TransStmtRollback) | Ok(K::TransStmtCommit) => {
                         if let Some(t) = self.txn.take() {
                             self.engine.rollback(t);
+                            self.cursors_at_end(false);
                         }
                         return Ok(Outcome::tag("ROLLBACK"));
                     }
@@ -486,7 +537,7 @@ impl Session {
         };
         if let Some(f) = fixed {
             if !Arc::ptr_eq(f.catalog, &catalog)
-                && !matches!(*stmt, Statement::Show(_))
+                && !matches!(*stmt, Statement::Show(_) | Statement::Fetch(_))
                 && !same_shape(f.columns, result_columns(&stmt))
             {
                 return Err(SqlError::new(
@@ -533,8 +584,10 @@ impl Session {
                         if commit {
                             self.engine.commit(t)?;
                             self.after_commit();
+                            self.cursors_at_end(true);
                         } else {
                             self.engine.rollback(t);
+                            self.cursors_at_end(false);
                         }
                         Ok(Outcome::tag(tag))
                     }
@@ -648,6 +701,9 @@ impl Session {
                 Ok(Outcome::tag("RESET"))
             }
             Statement::Discard(what) => self.discard(what),
+            Statement::DeclareCursor(d) => self.declare_cursor(&d, params),
+            Statement::Fetch(f) => self.fetch(&f),
+            Statement::CloseCursor(name) => self.close_cursor(name.as_deref()),
             Statement::ResetAll => {
                 let names: Vec<&'static str> = SETTINGS
                     .iter()

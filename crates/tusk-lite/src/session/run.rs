@@ -110,6 +110,15 @@ impl Session {
                     ));
                 }
                 crate::keys_ddl::check_truncate(&cat, &tables)?;
+                // The catalog records the truncation (below): its lock
+                // first, as every DDL takes it before its tables' locks.
+                engine.locks.acquire(
+                    ex.txn.id,
+                    LockTag::Catalog,
+                    Mode::Exclusive,
+                    Wait::Block,
+                    None,
+                )?;
                 for t in tables {
                     engine.locks.acquire(
                         ex.txn.id,
@@ -128,6 +137,25 @@ impl Session {
                     }
                     crate::keys_ddl::truncate_indexes(&mut ex, &t)?;
                 }
+                // As in PostgreSQL, a snapshot older than the TRUNCATE sees
+                // the table empty (see catalog::Relayout).
+                let mut cat = (*engine.catalog_for(ex.txn)).clone();
+                for (s, n) in &names {
+                    if let Some(t) = cat.tables.get_mut(&(s.clone(), n.clone())) {
+                        let pending = t
+                            .relayouts
+                            .last()
+                            .is_some_and(|r| r.at == 0 && r.columns.is_none());
+                        if !pending {
+                            Arc::make_mut(t).relayouts.push(crate::catalog::Relayout {
+                                at: 0,
+                                columns: None,
+                                rekey: false,
+                            });
+                        }
+                    }
+                }
+                ex.txn.catalog = Some(Arc::new(cat));
                 Ok(Outcome::tag("TRUNCATE TABLE"))
             }
             Statement::CreateSequence { seq, if_not_exists } => {
@@ -152,6 +180,14 @@ impl Session {
                 }
                 let rows = ex.visible_rows(&c.table)?;
                 let mut data = String::new();
+                if c.format.header {
+                    let names: Vec<Option<String>> = c
+                        .columns
+                        .iter()
+                        .map(|&i| Some(c.table.columns[i].name.clone()))
+                        .collect();
+                    crate::copy::format_row(&names, &c.format, &mut data);
+                }
                 for (_, r) in &rows {
                     let fields: Vec<Option<String>> = c
                         .columns
@@ -166,6 +202,31 @@ impl Session {
                 }
                 Ok(Outcome {
                     copy_out: Some((c.columns.len(), data)),
+                    tag: format!("COPY {}", rows.len()),
+                    ..Outcome::default()
+                })
+            }
+            Statement::CopyQuery(c) => {
+                let rows = ex.run(&c.query.plan)?;
+                let cols = &c.query.columns;
+                let mut data = String::new();
+                if c.format.header {
+                    let names: Vec<Option<String>> =
+                        cols.iter().map(|c| Some(c.name.clone())).collect();
+                    crate::copy::format_row(&names, &c.format, &mut data);
+                }
+                for r in &rows {
+                    let fields: Vec<Option<String>> = r
+                        .iter()
+                        .zip(cols)
+                        .map(|(v, col)| {
+                            (!v.is_null()).then(|| crate::types::format_text(v, col.ty.ty))
+                        })
+                        .collect();
+                    crate::copy::format_row(&fields, &c.format, &mut data);
+                }
+                Ok(Outcome {
+                    copy_out: Some((cols.len(), data)),
                     tag: format!("COPY {}", rows.len()),
                     ..Outcome::default()
                 })
@@ -199,6 +260,7 @@ impl Session {
         if c.format.header && !progress.header_skipped && !rows.is_empty() {
             rows.remove(0);
             progress.header_skipped = true;
+            progress.lines += 1; // PostgreSQL counts the header as line 1
         }
         if rows.is_empty() {
             return Ok(());
@@ -232,7 +294,7 @@ impl Session {
                     "22P04",
                     format!("missing data for column \"{missing}\""),
                 )
-                .with_detail(format!(
+                .with_context(format!(
                     "COPY {}, line {}",
                     table.name,
                     first_line + line + 1
@@ -240,7 +302,7 @@ impl Session {
             }
             if fields.len() > c.columns.len() {
                 return Err(
-                    SqlError::new("22P04", "extra data after last expected column").with_detail(
+                    SqlError::new("22P04", "extra data after last expected column").with_context(
                         format!("COPY {}, line {}", table.name, first_line + line + 1),
                     ),
                 );
@@ -250,7 +312,16 @@ impl Session {
                 let ty = table.columns[ci].ty;
                 let v = match f {
                     None => Value::Null,
-                    Some(s) => crate::types::parse_text(&s, ty)?,
+                    // PostgreSQL's CONTEXT names the line, the column and
+                    // the value (drivers read the line from it).
+                    Some(s) => crate::types::parse_text(&s, ty).map_err(|e| {
+                        e.with_context(format!(
+                            "COPY {}, line {}, column {}: \"{s}\"",
+                            table.name,
+                            first_line + line + 1,
+                            table.columns[ci].name
+                        ))
+                    })?,
                 };
                 row.push(Expr::new(ExprKind::Const(v), ty));
             }

@@ -362,6 +362,10 @@ pub enum Plan {
     /// pg_prepared_statements: the session's named prepared statements
     /// (name, statement, from_sql), read when the plan runs.
     PreparedStatements,
+    /// pg_cursors: the session's cursors and named portals (name,
+    /// is_holdable, is_binary, is_scrollable, creation_time), read when
+    /// the plan runs.
+    Cursors,
     /// unnest(array): one row per element.
     Unnest(Expr),
     /// Keeps the first n columns (drops hidden sort columns).

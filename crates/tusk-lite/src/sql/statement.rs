@@ -76,6 +76,12 @@ pub enum AlterCmd {
         name: String,
         missing_ok: bool,
     },
+    /// ALTER COLUMN name TYPE ty [USING expr] (the expression as `SELECT <expr>`).
+    AlterColumnType {
+        name: String,
+        ty: crate::types::ColType,
+        using: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -87,9 +93,23 @@ pub struct Copy {
     pub format: crate::copy::CopyFormat,
 }
 
+/// COPY (query) TO STDOUT.
+#[derive(Clone, Debug)]
+pub struct CopyQuery {
+    pub query: Box<crate::sql::plan::Query>,
+    pub format: crate::copy::CopyFormat,
+}
+
 #[derive(Clone, Debug)]
 pub enum Statement {
     Copy(Box<Copy>),
+    CopyQuery(Box<CopyQuery>),
+    /// DECLARE name CURSOR ... FOR query.
+    DeclareCursor(Box<DeclareCursor>),
+    /// FETCH or MOVE.
+    Fetch(Fetch),
+    /// CLOSE name, or CLOSE ALL (None).
+    CloseCursor(Option<String>),
     CreateSequence {
         seq: crate::catalog::Sequence,
         if_not_exists: bool,
@@ -155,4 +175,33 @@ pub enum Statement {
         channel: String,
         payload: String,
     },
+}
+
+/// DECLARE name [BINARY] [NO] SCROLL CURSOR [WITH[OUT] HOLD] FOR query.
+#[derive(Clone, Debug)]
+pub struct DeclareCursor {
+    pub name: String,
+    pub query: Box<crate::sql::plan::Query>,
+    pub hold: bool,
+    pub binary: bool,
+    /// SCROLL (Some(true)), NO SCROLL (Some(false)) or neither.
+    pub scroll: Option<bool>,
+}
+
+/// FETCH or MOVE: which rows, from which cursor.
+#[derive(Clone, Debug)]
+pub struct Fetch {
+    pub name: String,
+    pub how: FetchHow,
+    pub is_move: bool,
+}
+
+/// A FETCH's direction and count (ALL is i64::MAX), as PostgreSQL's
+/// grammar reduces NEXT, PRIOR, FIRST, LAST and the rest to them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchHow {
+    Forward(i64),
+    Backward(i64),
+    Absolute(i64),
+    Relative(i64),
 }

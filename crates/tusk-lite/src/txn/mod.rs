@@ -249,6 +249,7 @@ impl Engine {
         st.leader = true;
         drop(st);
         let ts = self.now() + 1;
+        let catalog = catalog.map(|c| c.stamped(ts, self.horizon.get()));
         let r = writes.with_merged(|stream| {
             self.store.commit_stream(StreamCommit {
                 ts,
@@ -276,22 +277,31 @@ impl Engine {
     fn write_group(&self, jobs: &[(u64, Job)]) -> Result<()> {
         let base = self.now();
         let next_rowid = self.next_rowid.load(Ordering::Relaxed);
-        let commits: Vec<Commit<'_>> = jobs
+        let horizon = self.horizon.get();
+        let catalogs: Vec<Option<Arc<Catalog>>> = jobs
             .iter()
             .enumerate()
-            .map(|(i, (_, j))| Commit {
+            .map(|(i, (_, j))| {
+                j.catalog
+                    .as_ref()
+                    .map(|c| c.stamped(base + 1 + i as u64, horizon))
+            })
+            .collect();
+        let commits: Vec<Commit<'_>> = jobs
+            .iter()
+            .zip(&catalogs)
+            .enumerate()
+            .map(|(i, ((_, j), catalog))| Commit {
                 ts: base + 1 + i as u64,
                 writes: &j.writes,
-                catalog: j.catalog.as_deref(),
+                catalog: catalog.as_deref(),
                 dropped: &j.dropped,
                 next_rowid,
             })
             .collect();
         self.store.commit(&commits)?;
-        for (_, j) in jobs {
-            if let Some(c) = &j.catalog {
-                *self.catalog.write() = c.clone();
-            }
+        for c in catalogs.into_iter().flatten() {
+            *self.catalog.write() = c;
         }
         self.clock
             .store(base + jobs.len() as u64, Ordering::Release);

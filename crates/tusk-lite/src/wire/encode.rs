@@ -14,10 +14,13 @@ pub(super) fn error_response(e: &SqlError, severity: &str) -> ErrorResponse {
         fields.push((b'D', d.clone()));
     }
     if let Some(h) = &e.hint {
-        fields.push((b'H', h.clone()));
+        fields.push((b'H', h.to_string()));
     }
     if let Some(p) = e.position {
         fields.push((b'P', p.to_string()));
+    }
+    if let Some(w) = &e.context {
+        fields.push((b'W', w.to_string()));
     }
     if let Some(o) = &e.object {
         fields.push((b's', o.schema.clone()));

@@ -494,6 +494,31 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         ),
                     ));
                 }
+                let stmt = match &stmt.parsed {
+                    Some(parsed) => match session.revalidate(
+                        &parsed.node,
+                        &stmt.param_types,
+                        FixedResult {
+                            catalog: &stmt.catalog,
+                            columns: stmt.columns.as_deref(),
+                        },
+                    )? {
+                        // Still the same rows under the new catalog: remember
+                        // it, so the next Bind does not describe it again.
+                        Some(catalog) => {
+                            let fresh = Rc::new(Prepared {
+                                parsed: stmt.parsed.clone(),
+                                catalog,
+                                param_types: stmt.param_types.clone(),
+                                columns: stmt.columns.clone(),
+                            });
+                            statements.insert(sname.clone(), fresh.clone());
+                            fresh
+                        }
+                        None => stmt,
+                    },
+                    None => stmt,
+                };
                 let mut params = Vec::with_capacity(b.parameters.len());
                 for (i, p) in b.parameters.iter().enumerate() {
                     let ty = ColType::plain(stmt.param_types[i]);
@@ -587,6 +612,10 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                     }
                     send_notices(&mut c, &out);
                     portal.pending = Some((out, 0));
+                } else if session.status() == b'E' {
+                    // A suspended portal of a failed transaction fetches
+                    // nothing more, as in PostgreSQL.
+                    return Err(crate::session::failed_txn());
                 }
                 let limit = usize::try_from(e.max_rows)
                     .ok()
@@ -621,8 +650,9 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                     if statements.remove(&name).is_some() {
                         session.info.prepared.lock().remove(&name);
                     }
-                } else {
-                    portals.remove(&name);
+                } else if portals.remove(&name).is_none() {
+                    // A SQL cursor is a portal too.
+                    session.close_portal(&name);
                 }
                 c.send(B::CloseComplete(CloseComplete::new()));
                 Ok(())
@@ -659,6 +689,10 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                 }
             }
             None => {}
+        }
+        // Named portals show in pg_cursors (and share the cursors' names).
+        if portals.len() > usize::from(portals.contains_key("")) || session.has_portals() {
+            session.set_portals(portals.keys());
         }
         if let Err(e) = r {
             if e.code == code::CONNECTION_FAILURE {

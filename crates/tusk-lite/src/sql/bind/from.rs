@@ -177,6 +177,7 @@ impl Binder<'_> {
     fn is_system_relation(&self, r: &pb::RangeVar) -> bool {
         let known = || {
             r.relname == "pg_prepared_statements"
+                || r.relname == "pg_cursors"
                 || crate::sql::syscat::relation(&crate::catalog::Catalog::new(), &r.relname, "")
                     .is_some()
         };
@@ -194,28 +195,46 @@ impl Binder<'_> {
     /// A `pg_catalog` relation: its rows, generated from the catalog this
     /// statement sees.
     fn bind_system_relation(&mut self, r: &pb::RangeVar) -> Result<(Plan, Scope)> {
-        if r.relname == "pg_prepared_statements" {
+        if r.relname == "pg_prepared_statements" || r.relname == "pg_cursors" {
             let qual = r
                 .alias
                 .as_ref()
                 .map(|a| a.aliasname.clone())
                 .unwrap_or_else(|| r.relname.clone());
-            let cols = [
-                ("name", Type::Text),
-                ("statement", Type::Text),
-                ("from_sql", Type::Bool),
-            ]
-            .into_iter()
-            .map(|(name, ty)| ScopeCol {
-                qualifier: Some(qual.clone()),
-                name: name.to_string(),
-                ty: ColType::plain(ty),
-                table_oid: 0,
-                attnum: 0,
-                hidden: false,
-            })
-            .collect();
-            return Ok((Plan::PreparedStatements, Scope { cols }));
+            let cursors = r.relname == "pg_cursors";
+            let cols: &[(&str, Type)] = if cursors {
+                &[
+                    ("name", Type::Text),
+                    ("is_holdable", Type::Bool),
+                    ("is_binary", Type::Bool),
+                    ("is_scrollable", Type::Bool),
+                    ("creation_time", Type::Timestamptz),
+                ]
+            } else {
+                &[
+                    ("name", Type::Text),
+                    ("statement", Type::Text),
+                    ("from_sql", Type::Bool),
+                ]
+            };
+            let cols = cols
+                .iter()
+                .copied()
+                .map(|(name, ty)| ScopeCol {
+                    qualifier: Some(qual.clone()),
+                    name: name.to_string(),
+                    ty: ColType::plain(ty),
+                    table_oid: 0,
+                    attnum: 0,
+                    hidden: false,
+                })
+                .collect();
+            let plan = if cursors {
+                Plan::Cursors
+            } else {
+                Plan::PreparedStatements
+            };
+            return Ok((plan, Scope { cols }));
         }
         let rel = crate::sql::syscat::relation(self.catalog, &r.relname, "")
             .ok_or_else(|| SqlError::internal("system relation"))?;

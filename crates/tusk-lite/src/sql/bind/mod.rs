@@ -278,6 +278,62 @@ impl<'a> Binder<'a> {
                 })
             }
             N::IndexStmt(s) => self.bind_create_index(s),
+            N::DeclareCursorStmt(s) => {
+                // PostgreSQL's CURSOR_OPT_* bits.
+                const BINARY: i32 = 0x1;
+                const SCROLL: i32 = 0x2;
+                const NO_SCROLL: i32 = 0x4;
+                const HOLD: i32 = 0x20;
+                let Some(q) = s.query.as_deref() else {
+                    return Err(SqlError::internal("DECLARE without a query"));
+                };
+                let query = match self.bind_statement(q)? {
+                    Statement::Query(q) => q,
+                    _ => return Err(SqlError::new("42P11", "DECLARE CURSOR must be a SELECT")),
+                };
+                // As PostgreSQL: a holdable cursor must be read only (the
+                // plan's debug form shows a row-locking node anywhere in it).
+                if s.options & HOLD != 0 && format!("{:?}", query.plan).contains("LockRows") {
+                    return Err(SqlError::new(
+                        code::FEATURE_NOT_SUPPORTED,
+                        "DECLARE CURSOR WITH HOLD ... FOR UPDATE is not supported",
+                    )
+                    .with_detail("Holdable cursors must be READ ONLY."));
+                }
+                Ok(Statement::DeclareCursor(Box::new(
+                    crate::sql::statement::DeclareCursor {
+                        name: s.portalname.clone(),
+                        query,
+                        hold: s.options & HOLD != 0,
+                        binary: s.options & BINARY != 0,
+                        scroll: if s.options & NO_SCROLL != 0 {
+                            Some(false)
+                        } else if s.options & SCROLL != 0 {
+                            Some(true)
+                        } else {
+                            None
+                        },
+                    },
+                )))
+            }
+            N::FetchStmt(s) => {
+                use crate::sql::statement::FetchHow;
+                let n = s.how_many;
+                let how = match pb::FetchDirection::try_from(s.direction) {
+                    Ok(pb::FetchDirection::FetchBackward) => FetchHow::Backward(n),
+                    Ok(pb::FetchDirection::FetchAbsolute) => FetchHow::Absolute(n),
+                    Ok(pb::FetchDirection::FetchRelative) => FetchHow::Relative(n),
+                    _ => FetchHow::Forward(n),
+                };
+                Ok(Statement::Fetch(crate::sql::statement::Fetch {
+                    name: s.portalname.clone(),
+                    how,
+                    is_move: s.ismove,
+                }))
+            }
+            N::ClosePortalStmt(s) => Ok(Statement::CloseCursor(
+                (!s.portalname.is_empty()).then(|| s.portalname.clone()),
+            )),
             N::DiscardStmt(s) => Ok(Statement::Discard(
                 match pb::DiscardMode::try_from(s.target) {
                     Ok(pb::DiscardMode::DiscardPlans) => "PLANS",

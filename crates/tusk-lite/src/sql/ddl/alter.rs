@@ -89,6 +89,39 @@ impl Binder<'_> {
                         _ => return Err(SqlError::unsupported("this constraint")),
                     }
                 }
+                Ok(A::AtAlterColumnType) => {
+                    let Some(N::ColumnDef(cd)) = cmd.def.as_deref().and_then(|d| d.node.as_ref())
+                    else {
+                        return Err(SqlError::internal("ALTER COLUMN TYPE without a type"));
+                    };
+                    let tn = cd
+                        .type_name
+                        .as_ref()
+                        .ok_or_else(|| SqlError::internal("ALTER COLUMN TYPE without a type"))?;
+                    if cd.coll_clause.is_some() {
+                        return Err(SqlError::unsupported("ALTER COLUMN TYPE ... COLLATE"));
+                    }
+                    let using = match cd.raw_default.as_deref() {
+                        Some(e) => Some(expr_sql(e)?),
+                        None => None,
+                    };
+                    // serial is CREATE TABLE's shorthand, not a type.
+                    let tyname = names(&tn.names).last().cloned().unwrap_or_default();
+                    if matches!(
+                        tyname.as_str(),
+                        "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8"
+                    ) {
+                        return Err(SqlError::new(
+                            code::UNDEFINED_OBJECT,
+                            format!("type \"{tyname}\" does not exist"),
+                        ));
+                    }
+                    cmds.push(AlterCmd::AlterColumnType {
+                        name: cmd.name.clone(),
+                        ty: resolve_type(tn)?,
+                        using,
+                    });
+                }
                 Ok(A::AtDropConstraint) => {
                     if cmd.behavior == pb::DropBehavior::DropCascade as i32 {
                         return Err(SqlError::unsupported("DROP CONSTRAINT ... CASCADE"));

@@ -4,9 +4,6 @@ use super::*;
 
 impl Binder<'_> {
     pub fn bind_copy(&mut self, s: &pb::CopyStmt) -> Result<Statement> {
-        if s.query.is_some() {
-            return Err(SqlError::unsupported("COPY (query) TO"));
-        }
         if !s.filename.is_empty() || s.is_program {
             return Err(SqlError::unsupported(
                 "COPY to or from a server file or program (use STDIN/STDOUT)",
@@ -14,6 +11,21 @@ impl Binder<'_> {
         }
         if s.where_clause.is_some() {
             return Err(SqlError::unsupported("COPY ... WHERE"));
+        }
+        let format = self.copy_format(s)?;
+        if let Some(q) = s.query.as_deref() {
+            // The grammar only allows TO here.
+            let query = match self.bind_statement(q)? {
+                Statement::Query(q) => q,
+                _ => {
+                    return Err(SqlError::unsupported(
+                        "COPY (INSERT/UPDATE/DELETE ... RETURNING) TO",
+                    ))
+                }
+            };
+            return Ok(Statement::CopyQuery(Box::new(
+                crate::sql::statement::CopyQuery { query, format },
+            )));
         }
         let rel = s
             .relation
@@ -36,6 +48,16 @@ impl Binder<'_> {
         if columns.is_empty() {
             columns = (0..table.columns.len()).collect();
         }
+        Ok(Statement::Copy(Box::new(Copy {
+            table,
+            columns,
+            from: s.is_from,
+            format,
+        })))
+    }
+
+    /// COPY's format and its options.
+    fn copy_format(&mut self, s: &pb::CopyStmt) -> Result<CopyFormat> {
         let opt_str = |d: &pb::DefElem| -> Option<String> {
             match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
                 Some(N::String(x)) => Some(x.sval.clone()),
@@ -116,11 +138,6 @@ impl Binder<'_> {
                 _ => {}
             }
         }
-        Ok(Statement::Copy(Box::new(Copy {
-            table,
-            columns,
-            from: s.is_from,
-            format,
-        })))
+        Ok(format)
     }
 }

@@ -16,6 +16,14 @@ use crate::copy::CopyFormat;
 use crate::error::{code, Result, SqlError};
 use crate::types::ColType;
 
+/// A type as PostgreSQL's messages name it (format_type_be, or
+/// format_type_with_typemod when `typmod`).
+fn type_name(ty: ColType, typmod: bool) -> String {
+    let m = if typmod { i64::from(ty.typmod) } else { -1 };
+    crate::sql::syscat::format_type(i64::from(ty.ty.oid()), m)
+        .unwrap_or_else(|| ty.ty.name().to_string())
+}
+
 /// A column's UNIQUE and REFERENCES constraints.
 type ColumnKeys = (Vec<RawUnique>, Vec<RawFk>);
 
@@ -144,6 +152,71 @@ impl Binder<'_> {
         Ok(col)
     }
 
+    /// ALTER COLUMN TYPE's conversion of column `column` of `table`'s
+    /// rows to `to`: the USING expression (`SELECT <expr>`), else the column
+    /// itself, by an assignment cast, with PostgreSQL's errors.
+    pub fn bind_conversion(
+        &mut self,
+        table: &Table,
+        column: &str,
+        using: Option<&str>,
+        to: ColType,
+    ) -> Result<Expr> {
+        let sql = match using {
+            Some(u) => u.to_string(),
+            None => format!("SELECT {}", crate::sql::syscat::quote_ident(column)),
+        };
+        let e = self.bind_row_expr(table, &sql, false)?;
+        self.coerce(e, to, true).map_err(|err| {
+            if err.code != code::DATATYPE_MISMATCH {
+                return err; // e.g. USING 'x' for an integer: 22P02
+            }
+            let target = type_name(to, false);
+            match using {
+                Some(_) => SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "result of USING clause for column \"{column}\" cannot be cast automatically to type {target}"
+                    ),
+                )
+                .with_hint("You might need to add an explicit cast."),
+                None => SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!("column \"{column}\" cannot be cast automatically to type {target}"),
+                )
+                .with_hint(format!(
+                    "You might need to specify \"USING {}::{}\".",
+                    crate::sql::syscat::quote_ident(column),
+                    type_name(to, true)
+                )),
+            }
+        })
+    }
+
+    /// ALTER COLUMN TYPE of a column with a DEFAULT: PostgreSQL keeps the
+    /// default only if its value (typed as the old column) converts to the
+    /// new type by an assignment cast.
+    pub fn check_default_converts(
+        &mut self,
+        default: &str,
+        from: ColType,
+        to: ColType,
+        column: &str,
+    ) -> Result<()> {
+        let e = self.bind_default(default, from, column)?;
+        match self.coerce(e, to, true) {
+            Err(err) if err.code == code::DATATYPE_MISMATCH => Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!(
+                    "default for column \"{column}\" cannot be cast automatically to type {}",
+                    type_name(to, false)
+                ),
+            )),
+            Err(err) => Err(err),
+            Ok(_) => Ok(()),
+        }
+    }
+
     /// Binds a table's CHECK constraints over its row.
     pub fn bind_checks(&mut self, table: &Table) -> Result<Vec<(String, Expr)>> {
         let mut out = Vec::new();
@@ -154,6 +227,12 @@ impl Binder<'_> {
     }
 
     fn bind_check_expr(&mut self, table: &Table, sql: &str) -> Result<Expr> {
+        self.bind_row_expr(table, sql, true)
+    }
+
+    /// Binds `SELECT <expr>` over a row of `table`: a CHECK constraint's
+    /// (`check`: boolean) or ALTER COLUMN TYPE's USING expression.
+    fn bind_row_expr(&mut self, table: &Table, sql: &str, check: bool) -> Result<Expr> {
         let parsed = pg_query::parse(sql, 0).map_err(|e| SqlError::internal(e.to_string()))?;
         let node = parsed
             .protobuf
@@ -171,7 +250,10 @@ impl Binder<'_> {
             .ok_or_else(|| SqlError::internal("bad stored CHECK"))?;
         self.scopes
             .push(super::dml::table_scope(table, &table.name));
-        let r = self.bind_expr(&node).and_then(|e| self.to_bool(e, "CHECK"));
+        let r = self.bind_expr(&node).and_then(|e| match check {
+            true => self.to_bool(e, "CHECK"),
+            false => Ok(e),
+        });
         self.scopes.pop();
         let e = r?;
         let mut bad = false;
@@ -183,7 +265,11 @@ impl Binder<'_> {
         if bad {
             return Err(SqlError::new(
                 code::FEATURE_NOT_SUPPORTED,
-                "cannot use subquery in check constraint",
+                if check {
+                    "cannot use subquery in check constraint"
+                } else {
+                    "cannot use subquery in transform expression"
+                },
             ));
         }
         Ok(e)
@@ -467,6 +553,7 @@ impl Binder<'_> {
             checks: Vec::new(),
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
+            relayouts: Vec::new(),
         };
         let checks = self.name_checks(&tmp, raw_checks)?;
         Ok(CreateTable {
