@@ -166,7 +166,7 @@ impl Client {
                         .map_err(map_err)?;
                 }
                 w.extend_from_slice(bindbuf);
-                frontend::execute(q.portal_name(), q.max_rows(), w).map_err(map_err)
+                put_execute(q, w)
             })?;
             return Ok(Plan::Run(self.ticket(id)));
         }
@@ -239,9 +239,11 @@ impl Client {
                 let copy = stmt.is_copy();
                 resp.stmt = Some(stmt);
                 resp.cached = true;
+                // Bind and Execute copied into the flight at once.
+                put_execute(q, bindbuf)?;
                 let id = self.push(st, resp, q, part, copy, |w| {
                     w.extend_from_slice(bindbuf);
-                    frontend::execute(q.portal_name(), q.max_rows(), w).map_err(map_err)
+                    Ok(())
                 })?;
                 return Ok(Plan::Run(self.ticket(id)));
             }
@@ -315,7 +317,7 @@ impl Client {
                 let id = self.push(st, resp, q, part, copy, |w| {
                     head(w)?;
                     w.extend_from_slice(bindbuf);
-                    frontend::execute(q.portal_name(), q.max_rows(), w).map_err(map_err)
+                    put_execute(q, w)
                 })?;
                 (id, Plan::Run(self.ticket(id)))
             };
@@ -355,7 +357,7 @@ impl Client {
         let id = self.push(st, resp, q, part, copy, |w| {
             head(w)?;
             w.extend_from_slice(bindbuf);
-            frontend::execute(q.portal_name(), q.max_rows(), w).map_err(map_err)
+            put_execute(q, w)
         })?;
         Ok(Plan::Run(self.ticket(id)))
     }
@@ -519,5 +521,31 @@ impl Client {
             frontend::describe(b'S', stmt.name(), w).map_err(map_err)
         })?;
         Ok((self.ticket(id), stmt))
+    }
+}
+
+/// The Execute message of the unnamed portal for all its rows, the one
+/// nearly every query sends.
+const EXECUTE_ALL: [u8; 10] = [b'E', 0, 0, 0, 9, 0, 0, 0, 0, 0];
+
+/// Appends the query's Execute: the common one as a constant, without the
+/// encoder's field-by-field writes.
+fn put_execute(q: &Query<'_>, w: &mut BytesMut) -> Result<(), Error> {
+    if q.portal_name().is_empty() && q.max_rows() == 0 {
+        w.extend_from_slice(&EXECUTE_ALL);
+        return Ok(());
+    }
+    frontend::execute(q.portal_name(), q.max_rows(), w).map_err(map_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_constant_execute_is_the_encoders() {
+        let mut b = BytesMut::new();
+        frontend::execute("", 0, &mut b).unwrap();
+        assert_eq!(&b[..], &EXECUTE_ALL[..]);
     }
 }

@@ -373,7 +373,11 @@ impl Incoming {
 
     /// The next whole message, if one is buffered. A length the protocol
     /// cannot have is an error; a bogus large one costs nothing until the
-    /// server really sends that much.
+    /// server really sends that much. Inlined into the dispatch loop, as
+    /// the framing was before it moved here: called a few times per query,
+    /// its `Result<Option<Frame>>` built in memory and matched again cost
+    /// about 5% of a cached point select's client instructions.
+    #[inline]
     pub(super) fn frame(&mut self) -> Result<Option<Frame>, Error> {
         if self.buf.len() < 5 {
             return Ok(None);

@@ -1,7 +1,7 @@
 //! Parameters: choosing how each Rust value travels (so that even a cold
 //! query is one round trip), encoding Bind, and counting placeholders.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 use postgres_types::{ToSql, Type, WrongType};
 
 use crate::error::Error;
@@ -235,19 +235,34 @@ fn bind_inner(
     }
     let n = i16::try_from(params.len())
         .map_err(|_| Value(Error::conversion("more than 32767 parameters")))?;
+    check_name(portal).map_err(Value)?;
+    check_name(statement).map_err(Value)?;
+    // Few appends, each of several fields (every append is a call and a
+    // copy; one field at a time was about a tenth of a cached point
+    // select's client instructions). The bytes are the same.
     let start = buf.len();
-    buf.put_u8(b'B');
-    buf.put_i32(0);
-    put_cstr(buf, portal).map_err(Value)?;
-    put_cstr(buf, statement).map_err(Value)?;
-    buf.put_i16(n);
+    buf.reserve(16 + portal.len() + statement.len() + 10 * modes.len());
+    if portal.is_empty() {
+        buf.extend_from_slice(&[b'B', 0, 0, 0, 0, 0]);
+    } else {
+        buf.extend_from_slice(&[b'B', 0, 0, 0, 0]);
+        buf.extend_from_slice(portal.as_bytes());
+        buf.extend_from_slice(&[0]);
+    }
+    buf.extend_from_slice(statement.as_bytes());
+    // The statement name's NUL, the parameter format codes and the
+    // parameter count, through a small stack buffer.
+    let mut head = Chunk::new(buf);
+    head.push(&[0]);
+    head.push(&n.to_be_bytes());
     for m in modes {
-        buf.put_i16(match m {
-            ParamMode::Text(_) => 0,
-            _ => 1,
+        head.push(match m {
+            ParamMode::Text(_) => &[0, 0],
+            _ => &[0, 1],
         });
     }
-    buf.put_i16(n);
+    head.push(&n.to_be_bytes());
+    head.flush();
     for (i, (v, m)) in params.iter().zip(modes).enumerate() {
         let ty = match m {
             ParamMode::Binary(t) | ParamMode::Text(t) => t,
@@ -256,7 +271,7 @@ fn bind_inner(
             })?,
         };
         let len_at = buf.len();
-        buf.put_i32(0);
+        buf.extend_from_slice(&[0, 0, 0, 0]);
         let mut r = v.to_sql_checked(ty, buf);
         if let (Err(e), postgres_types::Kind::Domain(_)) = (&r, ty.kind()) {
             // A domain travels as its base type (the same bytes), for a
@@ -295,21 +310,17 @@ fn bind_inner(
         buf[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
     }
     match formats {
-        Formats::Binary => {
-            buf.put_i16(1);
-            buf.put_i16(1);
-        }
-        Formats::Text => {
-            buf.put_i16(1);
-            buf.put_i16(0);
-        }
+        Formats::Binary => buf.extend_from_slice(&[0, 1, 0, 1]),
+        Formats::Text => buf.extend_from_slice(&[0, 1, 0, 0]),
         Formats::Columns(cols) => {
             let n = i16::try_from(cols.len())
                 .map_err(|_| Value(Error::conversion("more than 32767 result columns")))?;
-            buf.put_i16(n);
+            let mut codes = Chunk::new(buf);
+            codes.push(&n.to_be_bytes());
             for c in cols {
-                buf.put_i16(if c.text { 0 } else { 1 });
+                codes.push(if c.text { &[0, 0] } else { &[0, 1] });
             }
+            codes.flush();
         }
     }
     let len =
@@ -318,13 +329,45 @@ fn bind_inner(
     Ok(())
 }
 
-fn put_cstr(buf: &mut BytesMut, s: &str) -> Result<(), Error> {
+/// A portal or statement name goes as a C string: no NUL inside.
+fn check_name(s: &str) -> Result<(), Error> {
     if s.as_bytes().contains(&0) {
         return Err(Error::conversion("a name contains a NUL byte"));
     }
-    buf.put_slice(s.as_bytes());
-    buf.put_u8(0);
     Ok(())
+}
+
+/// Small fields gathered on the stack and appended to a buffer in one
+/// copy each time it fills (and at [`Chunk::flush`]).
+struct Chunk<'b> {
+    buf: &'b mut BytesMut,
+    tmp: [u8; 64],
+    len: usize,
+}
+
+impl<'b> Chunk<'b> {
+    fn new(buf: &'b mut BytesMut) -> Chunk<'b> {
+        Chunk {
+            buf,
+            tmp: [0; 64],
+            len: 0,
+        }
+    }
+
+    /// Appends `bytes` (at most 64).
+    #[inline]
+    fn push(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > self.tmp.len() {
+            self.flush();
+        }
+        self.tmp[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn flush(&mut self) {
+        self.buf.extend_from_slice(&self.tmp[..self.len]);
+        self.len = 0;
+    }
 }
 
 /// The number of parameters a query uses: the highest `$n` outside string
@@ -374,6 +417,95 @@ mod tests {
             ParamMode::Binary(Type::TEXT_ARRAY)
         );
         assert_eq!(probe(&vec![1u8], &mut s), ParamMode::Binary(Type::BYTEA));
+    }
+
+    /// The Bind bytes are exactly postgres-protocol's encoding of the same
+    /// message: named and unnamed portals, text and binary parameters, a
+    /// NULL, more format codes than one stack chunk holds, and per-column
+    /// result formats (the encoding gathers fields into few appends).
+    #[test]
+    fn bind_bytes_match_postgres_protocol() {
+        use postgres_protocol::message::frontend;
+        let cols: Vec<Column> = [false, true, false]
+            .iter()
+            .map(|&text| Column {
+                name: "c".into(),
+                type_: Type::INT4,
+                table_oid: 0,
+                column_id: 0,
+                type_modifier: -1,
+                text,
+            })
+            .collect();
+        let none: Option<i32> = None;
+        let many: Vec<i32> = (0..40).collect();
+        let int = || ParamMode::Binary(Type::INT4);
+        let text = ParamMode::Text(Type::TEXT);
+        type Case<'c> = (
+            &'c str,
+            &'c str,
+            Vec<Param<'c>>,
+            Vec<ParamMode>,
+            Formats<'c>,
+        );
+        let cases: Vec<Case<'_>> = vec![
+            ("", "tusk_s1", vec![&7i32], vec![int()], Formats::Binary),
+            (
+                "p1",
+                "s",
+                vec![&7i32, &"x", &none],
+                vec![int(), text, int()],
+                Formats::Text,
+            ),
+            ("", "", vec![], vec![], Formats::Columns(&cols)),
+            (
+                "",
+                "tusk_s2",
+                many.iter().map(|v| v as Param<'_>).collect(),
+                vec![int(); 40],
+                Formats::Binary,
+            ),
+        ];
+        for (portal, stmt, values, modes, formats) in cases {
+            let types: Vec<Type> = modes
+                .iter()
+                .map(|m| match m {
+                    ParamMode::Binary(t) | ParamMode::Text(t) => t.clone(),
+                    ParamMode::Infer => Type::UNKNOWN,
+                })
+                .collect();
+            let result_formats: Vec<i16> = match formats {
+                Formats::Binary => vec![1],
+                Formats::Text => vec![0],
+                Formats::Columns(c) => c.iter().map(|c| i16::from(!c.text)).collect(),
+            };
+            let mut ours = BytesMut::from(&b"before"[..]);
+            assert!(try_bind(&mut ours, portal, stmt, &modes, None, &values, formats).is_ok());
+            let mut theirs = BytesMut::from(&b"before"[..]);
+            frontend::bind(
+                portal,
+                stmt,
+                modes
+                    .iter()
+                    .map(|m| i16::from(!matches!(m, ParamMode::Text(_)))),
+                values.iter().zip(&types),
+                |(v, t), buf| {
+                    v.to_sql_checked(t, buf).map(|n| match n {
+                        postgres_types::IsNull::Yes => postgres_protocol::IsNull::Yes,
+                        postgres_types::IsNull::No => postgres_protocol::IsNull::No,
+                    })
+                },
+                result_formats,
+                &mut theirs,
+            )
+            .map_err(|_| "encoding failed")
+            .unwrap();
+            assert_eq!(
+                &ours[..],
+                &theirs[..],
+                "portal {portal:?}, statement {stmt:?}"
+            );
+        }
     }
 
     #[test]
