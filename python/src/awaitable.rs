@@ -127,11 +127,7 @@ impl Wake for Task {
 impl Task {
     /// Polls the future once (on the loop thread, GIL held); when it is
     /// done, sets the result or the exception on the asyncio future.
-    /// `ready`: the sockets the loop's `epoll` just reported readable, the
-    /// only ones read (any other is armed in the `epoll` unread: right
-    /// after a query is written its socket is empty, and a read finding
-    /// that out costs a system call per query).
-    fn run(self: &Arc<Self>, py: Python<'_>, ready: &[std::os::fd::RawFd]) -> PyResult<()> {
+    fn run(self: &Arc<Self>, py: Python<'_>) -> PyResult<()> {
         self.queued.store(false, Ordering::SeqCst);
         let mut slot = self.fut.lock();
         let Some(fut) = slot.as_mut() else {
@@ -144,9 +140,7 @@ impl Task {
             let external =
                 self.driver.reads.is_some() && !self.runtime_reads.load(Ordering::SeqCst);
             let (polled, fds) = if external {
-                tusk::external_reads::poll_with_external_reads_ready(ready, || {
-                    fut.as_mut().poll(&mut cx)
-                })
+                tusk::external_reads::poll_with_external_reads(|| fut.as_mut().poll(&mut cx))
             } else {
                 (fut.as_mut().poll(&mut cx), Vec::new())
             };
@@ -234,7 +228,7 @@ impl Drain {
                 continue;
             }
             for t in batch {
-                if let Err(e) = t.run(py, &[]) {
+                if let Err(e) = t.run(py) {
                     e.write_unraisable(py, None);
                 }
             }
@@ -261,7 +255,7 @@ impl ReadsReady {
             for fd in &fds {
                 let tasks = d.waiting.lock().remove(fd).unwrap_or_default();
                 for t in tasks.iter().filter_map(Weak::upgrade) {
-                    if let Err(e) = t.run(py, std::slice::from_ref(fd)) {
+                    if let Err(e) = t.run(py) {
                         e.write_unraisable(py, None);
                     }
                 }
@@ -358,7 +352,7 @@ where
         runtime_reads: AtomicBool::new(false),
         driver,
     });
-    task.run(py, &[])?;
+    task.run(py)?;
     if task.fut.lock().is_some() {
         let c = Py::new(py, Canceller(task.clone()))?.into_any();
         py_fut.call_method1(pyo3::intern!(py, "add_done_callback"), (c.clone_ref(py),))?;

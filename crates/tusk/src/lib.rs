@@ -127,7 +127,7 @@ pub use connection::{Connection, TransactionStatus};
 /// Reads waited for by a foreign event loop instead of tokio's reactor
 /// (the Python module's asyncio loop): [`poll_with_external_reads`].
 pub mod external_reads {
-    pub use crate::io::external::{poll_with_external_reads, poll_with_external_reads_ready};
+    pub use crate::io::external::poll_with_external_reads;
 }
 pub use cursor::{Cursor, Portal};
 pub use engine::response::SimpleQueryMessage;

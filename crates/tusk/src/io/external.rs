@@ -8,9 +8,6 @@ thread_local! {
     /// `Some` while [`poll_with_external_reads`] runs on this thread: the
     /// sockets a read found empty, to be watched by the caller's loop.
     static WANTED: RefCell<Option<Vec<RawFd>>> = const { RefCell::new(None) };
-    /// `Some` while [`poll_with_external_reads_ready`] runs on this thread:
-    /// the sockets the caller's poller reported readable (the only ones read).
-    static READY: RefCell<Option<Vec<RawFd>>> = const { RefCell::new(None) };
 }
 
 /// Runs `poll` (one poll of a future using tusk connections) with reads
@@ -33,36 +30,9 @@ thread_local! {
 /// from the connection's socket, without a hop through a runtime thread.
 pub fn poll_with_external_reads<R>(poll: impl FnOnce() -> R) -> (R, Vec<RawFd>) {
     let outer = WANTED.with(|w| w.borrow_mut().replace(Vec::new()));
-    let outer_ready = READY.with(|r| r.borrow_mut().take());
     let r = poll();
-    READY.with(|r| *r.borrow_mut() = outer_ready);
     let fds = WANTED.with(|w| std::mem::replace(&mut *w.borrow_mut(), outer));
     (r, fds.unwrap_or_default())
-}
-
-/// [`poll_with_external_reads`] for a poller that knows which sockets are
-/// readable: a socket not in `ready` is not read (no read that would find
-/// it empty, the usual case right after a query was written); its
-/// descriptor is handed back at once instead. The caller's wait must then
-/// report a socket that is readable already when the wait begins (as
-/// `epoll_ctl` arming it, or `poll(2)`, do), not only data arriving later.
-pub fn poll_with_external_reads_ready<R>(
-    ready: &[RawFd],
-    poll: impl FnOnce() -> R,
-) -> (R, Vec<RawFd>) {
-    let outer = READY.with(|r| r.borrow_mut().replace(ready.to_vec()));
-    let outer_wanted = WANTED.with(|w| w.borrow_mut().replace(Vec::new()));
-    let r = poll();
-    let fds = WANTED.with(|w| std::mem::replace(&mut *w.borrow_mut(), outer_wanted));
-    READY.with(|r| *r.borrow_mut() = outer);
-    (r, fds.unwrap_or_default())
-}
-
-/// Whether a read of `fd` is worth trying now (inside
-/// [`poll_with_external_reads_ready`]: only when the caller reported it
-/// readable).
-pub(crate) fn may_read(fd: RawFd) -> bool {
-    READY.with(|r| r.borrow().as_ref().is_none_or(|v| v.contains(&fd)))
 }
 
 /// True when reads on this thread are waited for by the caller; then
@@ -103,24 +73,6 @@ mod tests {
             assert!(want(4));
         });
         assert_eq!(fds, vec![3, 4]);
-        assert!(!active());
-    }
-
-    #[test]
-    fn only_sockets_reported_ready_are_read_inside_the_ready_scope() {
-        assert!(may_read(5));
-        let ((), fds) = poll_with_external_reads_ready(&[5], || {
-            assert!(active());
-            assert!(may_read(5));
-            assert!(!may_read(6));
-            assert!(want(6));
-            // A nested plain scope reads everything; the outer one is back after.
-            let ((), inner) = poll_with_external_reads(|| assert!(may_read(6)));
-            assert!(inner.is_empty());
-            assert!(!may_read(6));
-        });
-        assert_eq!(fds, vec![6]);
-        assert!(may_read(6));
         assert!(!active());
     }
 }

@@ -342,15 +342,7 @@ impl Io {
                 Some(Reg::Bare(s)) => s,
                 None => return Poll::Ready(Err(lost())),
             };
-            // A socket the caller's poller did not report readable is not
-            // read (right after a query was written it is empty): handed
-            // over at once, the poller's wait finds it readable if it is.
-            let read = if super::external::may_read(sock.as_raw_fd()) {
-                sock.read(&mut self.scratch)
-            } else {
-                Err(io::ErrorKind::WouldBlock.into())
-            };
-            return match read {
+            return match sock.read(&mut self.scratch) {
                 Ok(n) => {
                     inbuf.extend_from_slice(&self.scratch[..n]);
                     Poll::Ready(Ok(n))

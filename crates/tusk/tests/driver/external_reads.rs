@@ -22,17 +22,14 @@ impl Wake for Flag {
     }
 }
 
-/// How the external poller of [`run_with`] polls.
+/// How the external poller of [`run_with`] waits.
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
-    /// `poll_with_external_reads`: every socket read at each poll.
+    /// It waits for the sockets as soon as the future is `Pending`.
     Read,
-    /// `poll_with_external_reads_ready`: only the sockets poll(2) reported
-    /// readable are read (the Python module's loop).
-    Ready,
-    /// As `Ready`, and the poller waits a while after each `Pending`
-    /// before it looks at the sockets: the answers are in before it does.
-    ReadyLate,
+    /// It waits a while after each `Pending` before it looks at the
+    /// sockets: the answers are in before it does.
+    ReadLate,
 }
 
 /// Polls `fut` on this (non-runtime) thread as a foreign loop would: reads
@@ -70,23 +67,14 @@ fn run_with<F: Future>(mode: Mode, rt: &tokio::runtime::Handle, fut: F) -> (F::O
         if !(n > 0 || woken) {
             continue;
         }
-        let ready: Vec<i32> = p.iter().filter(|x| x.revents != 0).map(|x| x.fd).collect();
-        let (r, got) = match mode {
-            Mode::Read => {
-                tusk::external_reads::poll_with_external_reads(|| fut.as_mut().poll(&mut cx))
-            }
-            Mode::Ready | Mode::ReadyLate => {
-                tusk::external_reads::poll_with_external_reads_ready(&ready, || {
-                    fut.as_mut().poll(&mut cx)
-                })
-            }
-        };
+        let (r, got) =
+            tusk::external_reads::poll_with_external_reads(|| fut.as_mut().poll(&mut cx));
         if let Poll::Ready(v) = r {
             return (v, handed);
         }
         if !got.is_empty() {
             handed += 1;
-            if mode == Mode::ReadyLate {
+            if mode == Mode::ReadLate {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
@@ -261,13 +249,12 @@ async fn a_transaction_dropped_off_the_runtime_after_an_external_poller() {
     assert_eq!(c.transaction_status(), tusk::TransactionStatus::Idle);
 }
 
-// `poll_with_external_reads_ready`: a socket the poller did not report
-// readable is not read at all. Whatever is waiting when the poller
-// looks (an answer that came before it waited, a notification nobody
-// asked for, bytes already in the driver's buffer) must still be found.
+// Whatever is waiting when the poller looks (an answer that came before
+// it waited, a notification nobody asked for, bytes already in the
+// driver's buffer) must be found.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_ready_set_poller_and_tokio_tasks_share_one_connection() {
+async fn a_late_poller_and_tokio_tasks_share_one_connection() {
     let db = crate::db();
     let c = Arc::new(plain(&db).await);
     let rt = tokio::runtime::Handle::current();
@@ -277,7 +264,7 @@ async fn a_ready_set_poller_and_tokio_tasks_share_one_connection() {
         tasks.push(tokio::spawn(async move { queries(&c, 100).await }));
     }
     let mut ext = Vec::new();
-    for mode in [Mode::Ready, Mode::ReadyLate] {
+    for mode in [Mode::Read, Mode::ReadLate] {
         let (c2, rt2) = (c.clone(), rt.clone());
         ext.push(std::thread::spawn(move || {
             run_with(mode, &rt2, queries(&c2, 100)).1
@@ -300,14 +287,14 @@ async fn a_ready_set_poller_and_tokio_tasks_share_one_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_in_before_the_ready_set_poller_waits() {
+async fn answers_in_before_the_poller_waits() {
     // Each answer is in the socket before the poller looks: the poller's
     // wait must report it (level, not edge), or the query waits forever.
     let db = crate::db();
     let c = Arc::new(plain(&db).await);
     let (c2, rt) = (c.clone(), tokio::runtime::Handle::current());
     let handed = tokio::task::spawn_blocking(move || {
-        run_with(Mode::ReadyLate, &rt, async {
+        run_with(Mode::ReadLate, &rt, async {
             for i in 0..50i32 {
                 let v: i32 = c2.query_scalar("SELECT $1::int4", &[&i]).await.unwrap();
                 assert_eq!(v, i);
@@ -321,7 +308,7 @@ async fn answers_in_before_the_ready_set_poller_waits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pipelined_queries_polled_as_one_by_a_ready_set_poller() {
+async fn pipelined_queries_polled_as_one_by_an_external_poller() {
     // 64 queries in flight on one connection from one future (every part
     // polled at each poll: the poller's readiness is no waker, so a
     // combinator that polls only the parts whose waker fired, such as
@@ -332,7 +319,7 @@ async fn pipelined_queries_polled_as_one_by_a_ready_set_poller() {
     // too high).
     let db = crate::db();
     let c = Arc::new(plain(&db).await);
-    for mode in [Mode::Ready, Mode::ReadyLate] {
+    for mode in [Mode::Read, Mode::ReadLate] {
         let (c2, rt) = (c.clone(), tokio::runtime::Handle::current());
         tokio::task::spawn_blocking(move || {
             run_with(mode, &rt, async {
@@ -364,7 +351,7 @@ async fn pipelined_queries_polled_as_one_by_a_ready_set_poller() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_notification_waiting_unread_before_a_ready_set_pollers_query() {
+async fn a_notification_waiting_unread_before_an_external_pollers_query() {
     // The idle connection's socket holds a notification nobody read when
     // the next query is written: the query's answer comes behind it.
     let db = crate::db();
@@ -379,7 +366,7 @@ async fn a_notification_waiting_unread_before_a_ready_set_pollers_query() {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let (c2, rt) = (c.clone(), tokio::runtime::Handle::current());
         tokio::task::spawn_blocking(move || {
-            run_with(Mode::Ready, &rt, async {
+            run_with(Mode::ReadLate, &rt, async {
                 let v: i32 = c2.query_scalar("SELECT $1::int4", &[&i]).await.unwrap();
                 assert_eq!(v, i);
             })
@@ -390,10 +377,9 @@ async fn a_notification_waiting_unread_before_a_ready_set_pollers_query() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tls_connection_under_a_ready_set_poller_reads_through_tokio() {
+async fn a_tls_connection_polled_late_reads_through_tokio() {
     // TLS records already decrypted into the session, or waiting in the
-    // socket, are read through tokio's reactor: an empty ready set does
-    // not stop them.
+    // socket, are read through tokio's reactor, whenever the poller looks.
     let cluster = tusk_testkit::Cluster::builder().tls().start().unwrap();
     let db = cluster.database().unwrap();
     let c = Arc::new(
@@ -403,7 +389,7 @@ async fn a_tls_connection_under_a_ready_set_poller_reads_through_tokio() {
     );
     let (c2, rt) = (c.clone(), tokio::runtime::Handle::current());
     let handed = tokio::task::spawn_blocking(move || {
-        run_with(Mode::Ready, &rt, async {
+        run_with(Mode::ReadLate, &rt, async {
             queries(&c2, 30).await;
             let big: String = c2
                 .query_scalar("SELECT repeat('x', 200000)", &[])
