@@ -78,9 +78,58 @@ impl Stmt {
 }
 
 /// The number of `$n` placeholders: the highest n, by the driver's one
-/// SQL lexer.
+/// SQL lexer. Remembered per SQL text on this thread (lexing a point
+/// select costs more than the rest of its parameter check; an
+/// application runs the same few hundred statements over and over).
 fn placeholders(sql: &str) -> usize {
-    tusk::sql::placeholders(sql)
+    /// Statements remembered (the cache starts over when it is full).
+    const KEEP: usize = 512;
+    /// Longer statements are lexed each time (not worth keeping).
+    const LONGEST: usize = 4096;
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<Box<str>, usize, Fnv>> =
+            std::cell::RefCell::new(std::collections::HashMap::default());
+    }
+    if sql.len() > LONGEST {
+        return tusk::sql::placeholders(sql);
+    }
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if let Some(&n) = seen.get(sql) {
+            return n;
+        }
+        let n = tusk::sql::placeholders(sql);
+        if seen.len() >= KEEP {
+            seen.clear();
+        }
+        seen.insert(sql.into(), n);
+        n
+    })
+}
+
+/// FNV-1a: a cheap hash for the placeholder cache's short keys (SipHash,
+/// the default, costs as much as lexing a short statement).
+#[derive(Default, Clone, Copy)]
+struct Fnv;
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 pub async fn query(t: &Target, s: &Stmt) -> Result<Vec<Row>, tusk::Error> {
@@ -253,6 +302,13 @@ mod tests {
     fn counts_placeholders() {
         assert_eq!(placeholders("SELECT $1, '$2', $$ $3 $$, \"$4\" -- $5"), 1);
         assert_eq!(placeholders("SELECT 1"), 0);
+        assert_eq!(placeholders("SELECT $12"), 12);
+        // Remembered: the same text again, and a different one after it.
+        assert_eq!(placeholders("SELECT $12"), 12);
+        assert_eq!(placeholders("SELECT $1, $2"), 2);
+        for i in 0..600 {
+            assert_eq!(placeholders(&format!("SELECT ${}", i + 1)), i + 1);
+        }
         assert_eq!(placeholders("SELECT $12"), 12);
     }
 

@@ -21,6 +21,11 @@ thread_local! {
 /// `epoll`, say), or it waits forever. Every other wake-up (writes, timers,
 /// other tasks) still goes through the future's waker.
 ///
+/// The poll must reach every part of the future that may read: a
+/// combinator that polls only the parts whose waker fired
+/// (`FuturesUnordered`, `join_all` past 30 futures) never passes the
+/// caller's readiness on, as readiness is not a wake-up.
+///
 /// This lets an event loop that is not tokio's (asyncio) wake straight
 /// from the connection's socket, without a hop through a runtime thread.
 pub fn poll_with_external_reads<R>(poll: impl FnOnce() -> R) -> (R, Vec<RawFd>) {
