@@ -1,0 +1,6 @@
+#[derive(tusk::FromRow)]
+struct Bad<'a> {
+    a: &'a str,
+}
+
+fn main() {}

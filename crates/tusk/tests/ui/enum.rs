@@ -1,0 +1,6 @@
+#[derive(tusk::FromRow)]
+enum Bad {
+    A,
+}
+
+fn main() {}

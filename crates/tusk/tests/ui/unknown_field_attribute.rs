@@ -1,0 +1,7 @@
+#[derive(tusk::FromRow)]
+struct Bad {
+    #[tusk(renamed = "x")]
+    a: i32,
+}
+
+fn main() {}
