@@ -36,8 +36,8 @@ pub struct Args {
     pub only: Vec<String>,
     /// Only these drivers: tusk, tusk-shared, tusk-tracked, tusk-stream, tusk-arrow, tusk-groups,
     /// tusk-isolated, tusk-acquire, tusk-tx, tusk-noreset, tokio-postgres, tokio-postgres-pipelined,
-    /// deadpool-tokio-postgres, deadpool-clean, sqlx, pgbench, server, and for L1-L3 postgres and
-    /// tusk-lite.
+    /// deadpool-tokio-postgres, deadpool-clean, deadpool-full, sqlx, pgbench, server, and for L1-L3
+    /// postgres and tusk-lite.
     #[arg(long = "driver", value_delimiter = ',')]
     pub drivers: Vec<String>,
     /// Write the figures as JSON here.
@@ -253,7 +253,7 @@ fn select(args: &Args) -> Result<Vec<workloads::Workload>> {
     for d in &args.drivers {
         if !all.iter().any(|w| w.entries.iter().any(|e| e.driver == d)) {
             return Err(BenchError::Usage(format!(
-                "no driver {d:?}; choose from tusk, tusk-shared, tusk-tracked, tusk-stream, tusk-arrow, tusk-groups, tusk-isolated, tusk-acquire, tusk-tx, tusk-noreset, tokio-postgres, tokio-postgres-pipelined, deadpool-tokio-postgres, deadpool-clean, sqlx, pgbench, server"
+                "no driver {d:?}; choose from tusk, tusk-shared, tusk-tracked, tusk-stream, tusk-arrow, tusk-groups, tusk-isolated, tusk-acquire, tusk-tx, tusk-noreset, tokio-postgres, tokio-postgres-pipelined, deadpool-tokio-postgres, deadpool-clean, deadpool-full, sqlx, pgbench, server"
             )));
         }
     }

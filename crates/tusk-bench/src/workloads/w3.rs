@@ -77,6 +77,21 @@ pub fn workload() -> Workload {
                     )
                 })
             }),
+            entry("deadpool-full", |t| {
+                // deadpool running tusk's own full reset (the same
+                // statements: its transaction and its prepared-statement
+                // guard, which `Clean` lacks) as a simple Query on every
+                // recycle, a round trip of its own: the same server work
+                // as tusk's default, so the difference is how it is sent.
+                Box::pin(async move {
+                    let reset = tusk_pool::ResetPolicy::full_reset_statements().join("; ");
+                    tasks(
+                        "W3",
+                        TASKS,
+                        Deadpool(deadpool_with(&t.url, RecyclingMethod::Custom(reset))?),
+                    )
+                })
+            }),
             entry("sqlx", |t| {
                 Box::pin(async move { tasks("W3", TASKS, Sqlx(sqlx_pool(&t.url).await?)) })
             }),

@@ -38,6 +38,7 @@ pub fn colour(driver: &str) -> u32 {
         "tokio-postgres-pipelined" => 0x74c0fc,
         "deadpool-tokio-postgres" => 0x3b5bdb,
         "deadpool-clean" => 0x9775fa,
+        "deadpool-full" => 0x5f3dc4,
         "sqlx" => 0x2f9e44,
         "pgbench" => 0x495057,
         "server" => 0x000000,
@@ -47,7 +48,7 @@ pub fn colour(driver: &str) -> u32 {
 
 /// Every driver the benchmark knows, in legend order: tusk and its
 /// variants first.
-pub const DRIVERS: [&str; 17] = [
+pub const DRIVERS: [&str; 18] = [
     "tusk",
     "tusk-shared",
     "tusk-tracked",
@@ -62,6 +63,7 @@ pub const DRIVERS: [&str; 17] = [
     "tokio-postgres-pipelined",
     "deadpool-tokio-postgres",
     "deadpool-clean",
+    "deadpool-full",
     "sqlx",
     "pgbench",
     "server",
