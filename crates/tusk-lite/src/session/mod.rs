@@ -853,6 +853,7 @@ impl Session {
                     "DISCARD ALL cannot run inside a transaction block",
                 ));
             }
+            self.close_cursor(None)?;
             self.prepared.clear();
             self.info.prepared.lock().clear();
             self.discarded = Some(Discarded::Everything);
