@@ -24,6 +24,8 @@ use crate::types::Value;
 /// A cursor as pg_cursors shows it (SQL cursors and named portals).
 #[derive(Clone, Debug)]
 pub struct CursorView {
+    /// The query text that declared it (for a portal, its statement's).
+    pub statement: String,
     pub holdable: bool,
     pub binary: bool,
     pub scrollable: bool,
@@ -91,6 +93,7 @@ impl Session {
             None => return Err(SqlError::internal("a cursor's query")),
         };
         let view = CursorView {
+            statement: std::mem::take(&mut self.statement_text),
             holdable: d.hold,
             binary: d.binary,
             scrollable: d.scroll != Some(false),
@@ -109,6 +112,12 @@ impl Session {
             },
         );
         Ok(Outcome::tag("DECLARE CURSOR"))
+    }
+
+    /// The query text the next DECLARE CURSOR came in (pg_cursors'
+    /// `statement`): the whole text of a simple Query, as PostgreSQL keeps.
+    pub fn set_statement_text(&mut self, text: &str) {
+        self.statement_text = text.to_string();
     }
 
     /// The result columns FETCH from cursor `name` gives (Describe).
@@ -237,9 +246,10 @@ impl Session {
 
     /// The wire protocol's named portals now open, for pg_cursors and the
     /// shared namespace.
-    pub fn set_portals<'a>(&mut self, names: impl Iterator<Item = &'a String>) {
+    pub fn set_portals<'a>(&mut self, portals: impl Iterator<Item = (&'a String, &'a str)>) {
+        let texts: BTreeMap<&String, &str> = portals.filter(|(n, _)| !n.is_empty()).collect();
         let names: std::collections::BTreeSet<String> =
-            names.filter(|n| !n.is_empty()).cloned().collect();
+            texts.keys().map(|n| (*n).clone()).collect();
         if names == self.portal_names {
             return;
         }
@@ -251,6 +261,7 @@ impl Session {
         }
         for new in names.difference(&self.portal_names) {
             view.entry(new.clone()).or_insert(CursorView {
+                statement: texts.get(new).map(|t| t.to_string()).unwrap_or_default(),
                 holdable: false,
                 binary: false,
                 scrollable: false,

@@ -267,6 +267,9 @@ pub struct Session {
     pub discarded: Option<Discarded>,
     /// Cursors declared with SQL DECLARE.
     cursors: cursor::Cursors,
+    /// The query text of the DECLARE CURSOR about to run (pg_cursors'
+    /// `statement`), set by the wire layer.
+    statement_text: String,
     /// The wire protocol's named portals now open (see `set_portals`).
     portal_names: std::collections::BTreeSet<String>,
 }
@@ -318,6 +321,7 @@ impl Session {
             listen: Default::default(),
             discarded: None,
             cursors: Default::default(),
+            statement_text: String::new(),
             portal_names: Default::default(),
         }
     }
