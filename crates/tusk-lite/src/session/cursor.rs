@@ -146,9 +146,28 @@ impl Session {
             FetchHow::Backward(n) if n < 0 => FetchHow::Forward(n.saturating_neg()),
             h => h,
         };
+        // A NO SCROLL cursor refuses whatever PostgreSQL would run
+        // backward: re-fetching the current row (FETCH 0 or RELATIVE 0 on
+        // a row; BACKWARD 0 anywhere; MOVE 0 only counts), a rewind
+        // (ABSOLUTE 0 or n not ahead of the cursor, except at the start),
+        // and ABSOLUTE -n or LAST (which read to the end, then back).
+        let on_row = (1..=len).contains(&c.pos);
+        let backward = match how {
+            FetchHow::Forward(0) | FetchHow::Relative(0) => on_row && !f.is_move,
+            FetchHow::Backward(0) => !f.is_move,
+            FetchHow::Backward(_) => true,
+            FetchHow::Relative(n) => n < 0,
+            FetchHow::Absolute(n) => {
+                n < 0 || (n <= i64::try_from(c.pos).unwrap_or(i64::MAX) && !(n == 0 && c.pos == 0))
+            }
+            FetchHow::Forward(_) => false,
+        };
+        if backward && !c.scroll {
+            return Err(backward_error());
+        }
         match how {
             FetchHow::Forward(0) | FetchHow::Backward(0) => {
-                if (1..=len).contains(&c.pos) {
+                if on_row {
                     picked.push(c.pos);
                 }
             }
@@ -163,9 +182,6 @@ impl Session {
                 c.pos = if k < n { end } else { p };
             }
             FetchHow::Backward(n) => {
-                if !c.scroll {
-                    return Err(backward_error());
-                }
                 let mut p = c.pos.min(end);
                 let mut k = 0i64;
                 while k < n && p > 1 {
@@ -181,18 +197,12 @@ impl Session {
                 } else {
                     len as i128 + 1 + i128::from(n)
                 };
-                if !c.scroll && target <= c.pos as i128 {
-                    return Err(backward_error());
-                }
                 c.pos = clamp(target);
                 if (1..=len).contains(&c.pos) {
                     picked.push(c.pos);
                 }
             }
             FetchHow::Relative(n) => {
-                if !c.scroll && n < 0 {
-                    return Err(backward_error());
-                }
                 if n != 0 {
                     c.pos = clamp(c.pos as i128 + i128::from(n));
                 }
