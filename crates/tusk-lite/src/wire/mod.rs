@@ -671,7 +671,12 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                 if let Err(e) = session.end_implicit() {
                     c.send_error(&session, &e);
                 }
-                portals.retain(|_, p| p.pending.is_some() && session.txn.is_some());
+                // Portals live until their transaction ends (PostgreSQL's
+                // too): an implicit one ends here; in a transaction block a
+                // portal bound now may be executed after this Sync.
+                if session.txn.is_none() {
+                    portals.clear();
+                }
                 ready(&mut c, &session);
                 c.flush()
                     .map_err(|e| SqlError::new(code::CONNECTION_FAILURE, e.to_string()))
