@@ -540,6 +540,26 @@ async fn statement_waiting_for_ddl_sees_the_new_definition() {
         )
         .await;
         assert_eq!(r, Ok(vec![vec!["2".into(), "4".into()]]));
+        // A statement prepared before the ALTER (Parse/Bind/Execute with
+        // the plan cached) re-plans after its wait too: its int parameter
+        // goes into the column as text.
+        let ins = c[1]
+            .prepare("INSERT INTO dw (a, b) VALUES ($1, $2)")
+            .await
+            .expect("prepare");
+        c[0].batch_execute("BEGIN; ALTER TABLE dw ALTER COLUMN b TYPE text")
+            .await
+            .expect("alter");
+        let b = c[1].clone();
+        let waiter = tokio::spawn(async move { b.execute(&ins, &[&7i32, &8i32]).await });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(!waiter.is_finished(), "the prepared INSERT waits");
+        c[0].batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(waiter.await.expect("join").expect("insert"), 1);
+        assert_eq!(
+            one(c[2].clone(), "SELECT b || 'x' FROM dw WHERE b = '8'").await,
+            [["8x"]]
+        );
         // TRUNCATE: the waiting SELECT sees the emptied table.
         let r = rows_after_wait(&c, "TRUNCATE dw", "SELECT count(*) FROM dw").await;
         assert_eq!(r, Ok(vec![vec!["0".into()]]));
