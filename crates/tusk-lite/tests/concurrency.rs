@@ -443,3 +443,129 @@ async fn advisory_locks_wait_for_other_sessions() {
     })
     .await;
 }
+
+/// Like [`second_waits`] with COMMIT, giving the rows (as text) or the
+/// SQLSTATE the waiting statement got.
+async fn rows_after_wait(
+    c: &[Arc<Client>],
+    first: &str,
+    second: &str,
+) -> Result<Vec<Vec<String>>, String> {
+    c[0].batch_execute(&format!("BEGIN; {first}"))
+        .await
+        .expect("first");
+    let b = c[1].clone();
+    let s = second.to_string();
+    let waiter = tokio::spawn(async move { b.simple_query(&s).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        !waiter.is_finished(),
+        "`{second}` waits for the transaction that ran `{first}`"
+    );
+    c[0].batch_execute("COMMIT").await.expect("commit");
+    match waiter.await.expect("join") {
+        Ok(msgs) => Ok(msgs
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                    (0..r.len())
+                        .map(|i| r.get(i).unwrap_or("NULL").to_string())
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()),
+        Err(e) => Err(e.code().map(|s| s.code().to_string()).unwrap_or_default()),
+    }
+}
+
+/// A statement that waits behind another session's ALTER TABLE, TRUNCATE
+/// or DROP TABLE runs against the definition that committed, as
+/// PostgreSQL's (which locks the table while analysing the statement).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_waiting_for_ddl_sees_the_new_definition() {
+    both(|c| async move {
+        c[0].batch_execute(
+            "CREATE TABLE dw (a int PRIMARY KEY, b int); CREATE INDEX dw_b ON dw (b); \
+             INSERT INTO dw VALUES (0, 0)",
+        )
+        .await
+        .expect("setup");
+        let one = |c: Arc<Client>, sql: &'static str| async move {
+            let rows = c.simple_query(sql).await.expect(sql);
+            rows.iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                        (0..r.len())
+                            .map(|i| r.get(i).unwrap_or("NULL").to_string())
+                            .collect::<Vec<_>>(),
+                    ),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        // A new column type: the waiting INSERT stores text, the index too.
+        let r = rows_after_wait(
+            &c,
+            "ALTER TABLE dw ALTER COLUMN b TYPE text",
+            "INSERT INTO dw VALUES (1, 2)",
+        )
+        .await;
+        assert_eq!(r, Ok(vec![]));
+        assert_eq!(
+            one(c[2].clone(), "SELECT a, b || 'x' FROM dw WHERE b = '2'").await,
+            [["1", "2x"]]
+        );
+        // A waiting UPDATE binds against the column's new type.
+        let r = rows_after_wait(
+            &c,
+            "ALTER TABLE dw ALTER COLUMN b TYPE int USING b::int",
+            "UPDATE dw SET b = b + 1 WHERE a = 1 RETURNING b",
+        )
+        .await;
+        assert_eq!(r, Ok(vec![vec!["3".to_string()]]));
+        // An added column with a default: the waiting INSERT fills it.
+        let r = rows_after_wait(
+            &c,
+            "ALTER TABLE dw ADD COLUMN c int DEFAULT 5",
+            "INSERT INTO dw (a, b) VALUES (2, 4) RETURNING *",
+        )
+        .await;
+        assert_eq!(r, Ok(vec![vec!["2".into(), "4".into(), "5".into()]]));
+        // A dropped column: the waiting SELECT no longer returns it.
+        let r = rows_after_wait(
+            &c,
+            "ALTER TABLE dw DROP COLUMN c",
+            "SELECT * FROM dw WHERE a = 2",
+        )
+        .await;
+        assert_eq!(r, Ok(vec![vec!["2".into(), "4".into()]]));
+        // A statement prepared before the ALTER (Parse/Bind/Execute with
+        // the plan cached) re-plans after its wait too: its int parameter
+        // goes into the column as text.
+        let ins = c[1]
+            .prepare("INSERT INTO dw (a, b) VALUES ($1, $2)")
+            .await
+            .expect("prepare");
+        c[0].batch_execute("BEGIN; ALTER TABLE dw ALTER COLUMN b TYPE text")
+            .await
+            .expect("alter");
+        let b = c[1].clone();
+        let waiter = tokio::spawn(async move { b.execute(&ins, &[&7i32, &8i32]).await });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(!waiter.is_finished(), "the prepared INSERT waits");
+        c[0].batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(waiter.await.expect("join").expect("insert"), 1);
+        assert_eq!(
+            one(c[2].clone(), "SELECT b || 'x' FROM dw WHERE b = '8'").await,
+            [["8x"]]
+        );
+        // TRUNCATE: the waiting SELECT sees the emptied table.
+        let r = rows_after_wait(&c, "TRUNCATE dw", "SELECT count(*) FROM dw").await;
+        assert_eq!(r, Ok(vec![vec!["0".into()]]));
+        // DROP TABLE: the waiting statement finds no table (42P01).
+        let r = rows_after_wait(&c, "DROP TABLE dw", "INSERT INTO dw VALUES (9, 9)").await;
+        assert_eq!(r, Err("42P01".to_string()));
+    })
+    .await;
+}

@@ -519,6 +519,7 @@ impl<'a> Exec<'a> {
                 .map(|(name, c)| {
                     vec![
                         Value::Text(name.clone()),
+                        Value::Text(c.statement.clone()),
                         Value::Bool(c.holdable),
                         Value::Bool(c.binary),
                         Value::Bool(c.scrollable),

@@ -24,6 +24,8 @@ use crate::types::Value;
 /// A cursor as pg_cursors shows it (SQL cursors and named portals).
 #[derive(Clone, Debug)]
 pub struct CursorView {
+    /// The query text that declared it (for a portal, its statement's).
+    pub statement: String,
     pub holdable: bool,
     pub binary: bool,
     pub scrollable: bool,
@@ -91,6 +93,7 @@ impl Session {
             None => return Err(SqlError::internal("a cursor's query")),
         };
         let view = CursorView {
+            statement: std::mem::take(&mut self.statement_text),
             holdable: d.hold,
             binary: d.binary,
             scrollable: d.scroll != Some(false),
@@ -109,6 +112,12 @@ impl Session {
             },
         );
         Ok(Outcome::tag("DECLARE CURSOR"))
+    }
+
+    /// The query text the next DECLARE CURSOR came in (pg_cursors'
+    /// `statement`): the whole text of a simple Query, as PostgreSQL keeps.
+    pub fn set_statement_text(&mut self, text: &str) {
+        self.statement_text = text.to_string();
     }
 
     /// The result columns FETCH from cursor `name` gives (Describe).
@@ -137,9 +146,28 @@ impl Session {
             FetchHow::Backward(n) if n < 0 => FetchHow::Forward(n.saturating_neg()),
             h => h,
         };
+        // A NO SCROLL cursor refuses whatever PostgreSQL would run
+        // backward: re-fetching the current row (FETCH 0 or RELATIVE 0 on
+        // a row; BACKWARD 0 anywhere; MOVE 0 only counts), a rewind
+        // (ABSOLUTE 0 or n not ahead of the cursor, except at the start),
+        // and ABSOLUTE -n or LAST (which read to the end, then back).
+        let on_row = (1..=len).contains(&c.pos);
+        let backward = match how {
+            FetchHow::Forward(0) | FetchHow::Relative(0) => on_row && !f.is_move,
+            FetchHow::Backward(0) => !f.is_move,
+            FetchHow::Backward(_) => true,
+            FetchHow::Relative(n) => n < 0,
+            FetchHow::Absolute(n) => {
+                n < 0 || (n <= i64::try_from(c.pos).unwrap_or(i64::MAX) && !(n == 0 && c.pos == 0))
+            }
+            FetchHow::Forward(_) => false,
+        };
+        if backward && !c.scroll {
+            return Err(backward_error());
+        }
         match how {
             FetchHow::Forward(0) | FetchHow::Backward(0) => {
-                if (1..=len).contains(&c.pos) {
+                if on_row {
                     picked.push(c.pos);
                 }
             }
@@ -154,9 +182,6 @@ impl Session {
                 c.pos = if k < n { end } else { p };
             }
             FetchHow::Backward(n) => {
-                if !c.scroll {
-                    return Err(backward_error());
-                }
                 let mut p = c.pos.min(end);
                 let mut k = 0i64;
                 while k < n && p > 1 {
@@ -172,18 +197,12 @@ impl Session {
                 } else {
                     len as i128 + 1 + i128::from(n)
                 };
-                if !c.scroll && target <= c.pos as i128 {
-                    return Err(backward_error());
-                }
                 c.pos = clamp(target);
                 if (1..=len).contains(&c.pos) {
                     picked.push(c.pos);
                 }
             }
             FetchHow::Relative(n) => {
-                if !c.scroll && n < 0 {
-                    return Err(backward_error());
-                }
                 if n != 0 {
                     c.pos = clamp(c.pos as i128 + i128::from(n));
                 }
@@ -237,9 +256,10 @@ impl Session {
 
     /// The wire protocol's named portals now open, for pg_cursors and the
     /// shared namespace.
-    pub fn set_portals<'a>(&mut self, names: impl Iterator<Item = &'a String>) {
+    pub fn set_portals<'a>(&mut self, portals: impl Iterator<Item = (&'a String, &'a str)>) {
+        let texts: BTreeMap<&String, &str> = portals.filter(|(n, _)| !n.is_empty()).collect();
         let names: std::collections::BTreeSet<String> =
-            names.filter(|n| !n.is_empty()).cloned().collect();
+            texts.keys().map(|n| (*n).clone()).collect();
         if names == self.portal_names {
             return;
         }
@@ -251,6 +271,7 @@ impl Session {
         }
         for new in names.difference(&self.portal_names) {
             view.entry(new.clone()).or_insert(CursorView {
+                statement: texts.get(new).map(|t| t.to_string()).unwrap_or_default(),
                 holdable: false,
                 binary: false,
                 scrollable: false,

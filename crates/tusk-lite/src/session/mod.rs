@@ -14,6 +14,7 @@ use pg_query::protobuf as pb;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::catalog::TableId;
 use crate::error::{code, Result, SqlError};
 use crate::exec::{Exec, Rows, SessionInfo};
 use crate::sql::bind::{isolation_from_name, Binder};
@@ -88,6 +89,8 @@ type Described = (Vec<Type>, Option<Vec<OutColumn>>);
 struct CachedPlan {
     key: Key,
     stmt: Arc<Statement>,
+    /// The tables the statement names (see [`Binder::tables`]).
+    tables: Arc<[TableId]>,
 }
 
 impl PlanCache {
@@ -96,11 +99,11 @@ impl PlanCache {
         catalog: &Arc<crate::catalog::Catalog>,
         search_path: &str,
         param_types: &[Type],
-    ) -> Option<Arc<Statement>> {
+    ) -> Option<(Arc<Statement>, Arc<[TableId]>)> {
         let c = self.bound.as_ref()?;
         c.key
             .matches(catalog, search_path, param_types)
-            .then(|| c.stmt.clone())
+            .then(|| (c.stmt.clone(), c.tables.clone()))
     }
 }
 
@@ -140,6 +143,45 @@ fn same_shape(a: Option<&[OutColumn]>, b: Option<&[OutColumn]>) -> bool {
 
 /// Whether a bound statement may be reused: its binding depends on the
 /// catalog, the parameter types and `search_path` only.
+/// Binds `node` against `catalog`, keeping the plan in `cache` when it
+/// can be reused; gives the plan (or the binding error) and the tables
+/// binding looked up.
+fn bind_for_cache(
+    catalog: &Arc<crate::catalog::Catalog>,
+    search_path: &str,
+    node: &pb::Node,
+    param_types: &[Type],
+    cache: Option<&mut PlanCache>,
+) -> (Result<Arc<Statement>>, Arc<[TableId]>) {
+    let mut b = Binder::new(catalog, param_types.to_vec());
+    let bound = b.bind_statement(node).map(Arc::new);
+    let tables: Arc<[TableId]> = b.tables.take().into();
+    if let Ok(s) = &bound {
+        if let Some(c) = cache.filter(|_| reusable(s)) {
+            c.bound = Some(CachedPlan {
+                key: Key {
+                    catalog: catalog.clone(),
+                    search_path: search_path.to_string(),
+                    param_types: param_types.to_vec(),
+                },
+                stmt: s.clone(),
+                tables: tables.clone(),
+            });
+        }
+    }
+    (bound, tables)
+}
+
+/// Whether `node` is a query or DML statement, whose tables are locked
+/// before it runs (see [`Session::execute_cached`]).
+fn names_tables(node: &pb::Node) -> bool {
+    use pb::node::Node as N;
+    matches!(
+        node.node,
+        Some(N::SelectStmt(_) | N::InsertStmt(_) | N::UpdateStmt(_) | N::DeleteStmt(_))
+    )
+}
+
 fn reusable(stmt: &Statement) -> bool {
     matches!(
         stmt,
@@ -225,6 +267,9 @@ pub struct Session {
     pub discarded: Option<Discarded>,
     /// Cursors declared with SQL DECLARE.
     cursors: cursor::Cursors,
+    /// The query text of the DECLARE CURSOR about to run (pg_cursors'
+    /// `statement`), set by the wire layer.
+    statement_text: String,
     /// The wire protocol's named portals now open (see `set_portals`).
     portal_names: std::collections::BTreeSet<String>,
 }
@@ -276,6 +321,7 @@ impl Session {
             listen: Default::default(),
             discarded: None,
             cursors: Default::default(),
+            statement_text: String::new(),
             portal_names: Default::default(),
         }
     }
@@ -342,6 +388,31 @@ impl Session {
             .get("default_transaction_isolation")
             .and_then(|s| isolation_from_name(s).ok())
             .unwrap_or(Isolation::ReadCommitted)
+    }
+
+    /// Takes a shared lock on each of `tables` for the transaction (as
+    /// the statement's run would), waiting for other transactions' DDL.
+    fn lock_tables(&mut self, tables: &[TableId]) -> Result<()> {
+        let engine = self.engine.clone();
+        let cancel = self.info.cancel.clone();
+        let lock_timeout = self.info.lock_timeout;
+        let txn = self.ensure_txn();
+        for &oid in tables {
+            if txn.table_locks.iter().any(|&(t, _)| t == oid) {
+                continue;
+            }
+            let deadline = lock_timeout.map(|d| std::time::Instant::now() + d);
+            engine.locks.acquire_until(
+                txn.id,
+                LockTag::Table(oid),
+                Mode::Shared,
+                Wait::Block,
+                Some(&cancel),
+                deadline,
+            )?;
+            txn.table_locks.push((oid, Mode::Shared));
+        }
+        Ok(())
     }
 
     pub(crate) fn ensure_txn(&mut self) -> &mut Txn {
@@ -512,29 +583,49 @@ impl Session {
         if let Some(r) = self.sql_prepared(node) {
             return r;
         }
-        let catalog = self.current_catalog();
-        let search_path = self.search_path();
+        let mut catalog = self.current_catalog();
+        let search_path = self.search_path().to_string();
+        let mut cache = cache;
         let cached = cache
             .as_deref()
-            .and_then(|c| c.get(&catalog, search_path, param_types));
-        let stmt = match cached {
-            Some(s) => s,
-            None => {
-                let mut b = Binder::new(&catalog, param_types.to_vec());
-                let s = Arc::new(b.bind_statement(node)?);
-                if let Some(c) = cache.filter(|_| reusable(&s)) {
-                    c.bound = Some(CachedPlan {
-                        key: Key {
-                            catalog: catalog.clone(),
-                            search_path: search_path.to_string(),
-                            param_types: param_types.to_vec(),
-                        },
-                        stmt: s.clone(),
-                    });
-                }
-                s
-            }
+            .and_then(|c| c.get(&catalog, &search_path, param_types));
+        let (mut bound, mut tables) = match cached {
+            Some((s, t)) => (Ok(s), t),
+            None => bind_for_cache(
+                &catalog,
+                &search_path,
+                node,
+                param_types,
+                cache.as_deref_mut(),
+            ),
         };
+        // PostgreSQL locks the tables a statement names while it analyses
+        // it, so a statement that waits behind ALTER TABLE, TRUNCATE or
+        // DROP binds against what they committed. Lock them now (even if
+        // binding failed: the new definition may bind); if the catalog
+        // changed meanwhile, bind again against the new one (its tables
+        // are then locked too; a dropped one gives 42P01).
+        if names_tables(node) {
+            for _ in 0..8 {
+                if tables.is_empty() {
+                    break;
+                }
+                self.lock_tables(&tables)?;
+                let now = self.current_catalog();
+                if Arc::ptr_eq(&now, &catalog) {
+                    break;
+                }
+                catalog = now;
+                (bound, tables) = bind_for_cache(
+                    &catalog,
+                    &search_path,
+                    node,
+                    param_types,
+                    cache.as_deref_mut(),
+                );
+            }
+        }
+        let stmt = bound?;
         if let Some(f) = fixed {
             if !Arc::ptr_eq(f.catalog, &catalog)
                 && !matches!(*stmt, Statement::Show(_) | Statement::Fetch(_))
@@ -766,6 +857,7 @@ impl Session {
                     "DISCARD ALL cannot run inside a transaction block",
                 ));
             }
+            self.close_cursor(None)?;
             self.prepared.clear();
             self.info.prepared.lock().clear();
             self.discarded = Some(Discarded::Everything);

@@ -143,6 +143,8 @@ impl ParseCache {
 /// A prepared statement: its parse tree (None for an empty query) and types.
 struct Prepared {
     parsed: Option<Rc<Parsed>>,
+    /// The query text as Parse gave it (pg_cursors shows it).
+    text: Rc<str>,
     /// The catalog the statement was described against.
     catalog: Arc<crate::catalog::Catalog>,
     param_types: Vec<Type>,
@@ -444,9 +446,11 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                     });
                 }
                 let catalog = session.current_catalog();
+                let text: Rc<str> = p.query.as_str().into();
                 let prepared = match stmts.first() {
                     None => Prepared {
                         parsed: None,
+                        text,
                         catalog,
                         param_types: given,
                         columns: None,
@@ -459,6 +463,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         )?;
                         Prepared {
                             parsed: Some(parsed.clone()),
+                            text,
                             catalog,
                             param_types: types,
                             columns,
@@ -508,6 +513,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         Some(catalog) => {
                             let fresh = Rc::new(Prepared {
                                 parsed: stmt.parsed.clone(),
+                                text: stmt.text.clone(),
                                 catalog,
                                 param_types: stmt.param_types.clone(),
                                 columns: stmt.columns.clone(),
@@ -597,6 +603,9 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                     return Ok(());
                 };
                 if portal.pending.is_none() {
+                    if is_declare(&parsed.node) {
+                        session.set_statement_text(&portal.stmt.text);
+                    }
                     let out = session.execute_cached(
                         &parsed.node,
                         &portal.stmt.param_types,
@@ -662,7 +671,12 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                 if let Err(e) = session.end_implicit() {
                     c.send_error(&session, &e);
                 }
-                portals.retain(|_, p| p.pending.is_some() && session.txn.is_some());
+                // Portals live until their transaction ends (PostgreSQL's
+                // too): an implicit one ends here; in a transaction block a
+                // portal bound now may be executed after this Sync.
+                if session.txn.is_none() {
+                    portals.clear();
+                }
                 ready(&mut c, &session);
                 c.flush()
                     .map_err(|e| SqlError::new(code::CONNECTION_FAILURE, e.to_string()))
@@ -692,7 +706,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
         }
         // Named portals show in pg_cursors (and share the cursors' names).
         if portals.len() > usize::from(portals.contains_key("")) || session.has_portals() {
-            session.set_portals(portals.keys());
+            session.set_portals(portals.iter().map(|(n, p)| (n, &*p.stmt.text)));
         }
         if let Err(e) = r {
             if e.code == code::CONNECTION_FAILURE {
@@ -793,6 +807,14 @@ fn copy_from_client<S: Read + Write>(
     Ok(progress.outcome())
 }
 
+/// Whether `node` is DECLARE CURSOR (whose text pg_cursors shows).
+fn is_declare(node: &pg_query::protobuf::Node) -> bool {
+    matches!(
+        node.node,
+        Some(pg_query::protobuf::node::Node::DeclareCursorStmt(_))
+    )
+}
+
 fn simple_query<S: Read + Write>(
     c: &mut Conn<S>,
     session: &mut Session,
@@ -806,6 +828,9 @@ fn simple_query<S: Read + Write>(
             return Ok(());
         }
         for parsed in stmts.iter() {
+            if is_declare(&parsed.node) {
+                session.set_statement_text(sql);
+            }
             let mut out = session.execute_cached(
                 &parsed.node,
                 &[],

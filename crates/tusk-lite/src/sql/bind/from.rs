@@ -205,6 +205,7 @@ impl Binder<'_> {
             let cols: &[(&str, Type)] = if cursors {
                 &[
                     ("name", Type::Text),
+                    ("statement", Type::Text),
                     ("is_holdable", Type::Bool),
                     ("is_binary", Type::Bool),
                     ("is_scrollable", Type::Bool),
@@ -217,12 +218,22 @@ impl Binder<'_> {
                     ("from_sql", Type::Bool),
                 ]
             };
+            // Column aliases (`pg_cursors AS p(n, s)`) rename the first ones.
+            let alias_cols = r
+                .alias
+                .as_ref()
+                .map(|a| names(&a.colnames))
+                .unwrap_or_default();
             let cols = cols
                 .iter()
                 .copied()
-                .map(|(name, ty)| ScopeCol {
+                .enumerate()
+                .map(|(i, (name, ty))| ScopeCol {
                     qualifier: Some(qual.clone()),
-                    name: name.to_string(),
+                    name: alias_cols
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| name.to_string()),
                     ty: ColType::plain(ty),
                     table_oid: 0,
                     attnum: 0,

@@ -37,6 +37,11 @@ pub struct Binder<'a> {
     no_agg_context: &'static str,
     /// WITH queries in scope, innermost last.
     ctes: Vec<(String, Query)>,
+    /// The tables this binder looked up by name, in lookup order: the
+    /// session locks them before running the statement and binds again if
+    /// the catalog changed while it waited (as PostgreSQL locks relations
+    /// during parse analysis).
+    pub tables: std::cell::RefCell<Vec<crate::catalog::TableId>>,
 }
 
 pub fn node_str(n: &pb::Node) -> Option<&str> {
@@ -216,6 +221,7 @@ impl<'a> Binder<'a> {
             aggs: None,
             no_agg_context: "WHERE",
             ctes: Vec::new(),
+            tables: Default::default(),
         }
     }
 
@@ -238,12 +244,17 @@ impl<'a> Binder<'a> {
 
     pub fn table(&self, r: &pb::RangeVar) -> Result<Arc<Table>> {
         let (schema, name) = range_var_name(r);
-        self.catalog.table(&schema, &name).cloned().ok_or_else(|| {
+        let t = self.catalog.table(&schema, &name).cloned().ok_or_else(|| {
             SqlError::new(
                 code::UNDEFINED_TABLE,
                 format!("relation \"{}\" does not exist", r.relname),
             )
-        })
+        })?;
+        let mut tables = self.tables.borrow_mut();
+        if !tables.contains(&t.oid) {
+            tables.push(t.oid);
+        }
+        Ok(t)
     }
 
     pub fn bind_statement(&mut self, node: &pb::Node) -> Result<Statement> {
