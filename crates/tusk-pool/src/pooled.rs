@@ -47,10 +47,6 @@ pub struct PooledConnection {
     pub(crate) state: HandleState,
 }
 
-/// The future of a first use (see [`PooledConnection::first_use`]).
-type FirstUse<'s, T> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, Error>> + Send + 's>>;
-
 /// A connection swapped in (see [`PooledConnection::swapped`]).
 struct Link {
     conn: Conn,
@@ -167,16 +163,12 @@ impl PooledConnection {
         Ok(())
     }
 
-    /// Whether a request that failed with `e` may run again on another
-    /// connection: its carried session reset failed, so the server
-    /// provably skipped it, and nothing of this checkout ran before it
-    /// (a statement prepared on this connection would not exist on the
-    /// next: prepared statements are not run again).
-    fn may_run_again(&self, e: &Error, request: &tusk::executor::Request<'_>) -> bool {
+    /// Whether a request may run again on another connection (see
+    /// [`first_use`](Self::first_use)): a statement prepared on this
+    /// connection would not exist on the next, so requests by prepared
+    /// statement are not run again.
+    fn rerunnable(request: &tusk::executor::Request<'_>) -> bool {
         use tusk::executor::Request;
-        if !e.not_run() || self.state.answered.load(Relaxed) {
-            return false;
-        }
         match request {
             Request::Query(q, _) | Request::Stream(q, _) | Request::Execute(q, _) => {
                 q.sql().is_some()
@@ -186,24 +178,33 @@ impl PooledConnection {
         }
     }
 
-    /// Runs `op` (a first use of the connection that is not a
-    /// [`tusk::Executor`] request: a COPY, a prepare, a held cursor) on
-    /// the connection in use; if it failed because the session reset
-    /// carried in front of it failed (the server provably skipped it,
-    /// [`Error::not_run`]) and nothing of this checkout ran before it, it
-    /// runs again on another connection swapped in under this handle, as
-    /// a first statement does. `op` must send nothing the server would act
-    /// on before that answer is in (a COPY's data goes out only once the
+    /// Runs `op` (a first use of the connection: a statement, a COPY, a
+    /// prepare, a held cursor) on the connection in use; if it failed
+    /// because the session reset carried in front of it failed (the
+    /// server provably skipped it, [`Error::not_run`]), nothing of this
+    /// checkout ran before it and it is `rerunnable`, it runs again on
+    /// another connection swapped in under this handle (docs/pool.md,
+    /// "Reset on return"). `op` must send nothing the server would act on
+    /// before that answer is in (a COPY's data goes out only once the
     /// server switched to COPY mode).
-    async fn first_use<'s: 'f, 'f, T>(
+    async fn first_use<'s, T, F>(
         &'s self,
-        op: impl Fn(&'s tusk::Connection) -> FirstUse<'f, T>,
-    ) -> Result<T, Error> {
+        rerunnable: bool,
+        op: impl Fn(&'s Conn) -> F,
+    ) -> Result<T, Error>
+    where
+        F: std::future::Future<Output = Result<T, Error>>,
+    {
         let mut retries = self.inner.hot.max_size.load(Relaxed);
         loop {
             let c = self.held();
-            match op(&c.conn).await {
-                Err(e) if retries > 0 && e.not_run() && !self.state.answered.load(Relaxed) => {
+            match op(c).await {
+                Err(e)
+                    if rerunnable
+                        && retries > 0
+                        && e.not_run()
+                        && !self.state.answered.load(Relaxed) =>
+                {
                     retries -= 1;
                     self.inner.metrics.retries.fetch_add(1, Relaxed);
                     tracing::debug!(error = %e, "the session reset in front of a pooled connection's first use failed; running it on another connection");
@@ -226,14 +227,14 @@ impl PooledConnection {
     /// server is ready for it) and starts again on another connection
     /// swapped in under this handle.
     pub async fn copy_in(&self, sql: &str) -> Result<tusk::copy::CopyInSink<'_>, Error> {
-        self.first_use(|c| Box::pin(c.copy_in(sql))).await
+        self.first_use(true, |c| c.conn.copy_in(sql)).await
     }
 
     /// Starts a `COPY ... TO STDOUT` and returns the stream of its data
     /// (see [`tusk::copy`]); behind a failed carried reset it starts again
     /// on another connection, as [`copy_in`](Self::copy_in) does.
     pub async fn copy_out(&self, sql: &str) -> Result<tusk::copy::CopyOutStream<'_>, Error> {
-        self.first_use(|c| Box::pin(c.copy_out(sql))).await
+        self.first_use(true, |c| c.conn.copy_out(sql)).await
     }
 
     /// Prepares `sql` into the connection's statement cache (see
@@ -241,7 +242,7 @@ impl PooledConnection {
     /// reset it runs again on another connection, as a first statement
     /// does.
     pub async fn prepare_cached(&self, sql: &str) -> Result<(), Error> {
-        self.first_use(|c| Box::pin(c.prepare_cached(sql))).await
+        self.first_use(true, |c| c.conn.prepare_cached(sql)).await
     }
 
     /// `DECLARE`s a cursor (see [`tusk::Connection::declare_cursor`]);
@@ -258,7 +259,7 @@ impl PooledConnection {
     ) -> Result<tusk::Cursor<'_>, Error> {
         self.state
             .mark(crate::reset::scan(sql).union(crate::reset::Dirty::CURSOR));
-        self.first_use(|c| Box::pin(c.declare_cursor(name, sql, params, hold)))
+        self.first_use(true, |c| c.conn.declare_cursor(name, sql, params, hold))
             .await
     }
 
@@ -418,33 +419,11 @@ impl tusk::Executor for PooledConnection {
         Box::pin(async move {
             // The first statement of a checkout carries the session reset;
             // if that failed, the statement provably did not run and runs
-            // again on another connection (docs/pool.md, "Reset on return").
-            let mut retries = self.inner.hot.max_size.load(Relaxed);
-            loop {
-                let c = self.held();
-                let r = observe::run_request(
-                    &self.inner,
-                    &self.state,
-                    &c.meta,
-                    &*c.conn,
-                    request.clone(),
-                )
-                .await;
-                match r {
-                    Err(e) if retries > 0 && self.may_run_again(&e, &request) => {
-                        retries -= 1;
-                        self.inner.metrics.retries.fetch_add(1, Relaxed);
-                        tracing::debug!(error = %e, "the session reset in front of a pooled connection's first statement failed; running it on another connection");
-                        self.swap(c.meta.id).await?;
-                    }
-                    r => {
-                        if r.is_ok() {
-                            self.state.answered.store(true, Relaxed);
-                        }
-                        return r;
-                    }
-                }
-            }
+            // again on another connection.
+            self.first_use(Self::rerunnable(&request), |c| {
+                observe::run_request(&self.inner, &self.state, &c.meta, &*c.conn, request.clone())
+            })
+            .await
         })
     }
 }
@@ -458,7 +437,9 @@ impl tusk::Prepare for PooledConnection {
         // Behind a failed carried reset, prepared again on the connection
         // swapped in (the statement belongs to the connection it is
         // prepared on, which is then the one in use).
-        self.first_use(move |c| Box::pin(observe::prepare(&self.inner, &self.state, c, sql, types)))
+        self.first_use(true, move |c| {
+            observe::prepare(&self.inner, &self.state, &*c.conn, sql, types)
+        })
     }
 }
 
