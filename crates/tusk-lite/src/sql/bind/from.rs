@@ -195,12 +195,18 @@ impl Binder<'_> {
     /// A `pg_catalog` relation: its rows, generated from the catalog this
     /// statement sees.
     fn bind_system_relation(&mut self, r: &pb::RangeVar) -> Result<(Plan, Scope)> {
+        let qual = r
+            .alias
+            .as_ref()
+            .map(|a| a.aliasname.clone())
+            .unwrap_or_else(|| r.relname.clone());
+        // Column aliases (`pg_cursors AS p(n, s)`) rename the first ones.
+        let alias_cols = r
+            .alias
+            .as_ref()
+            .map(|a| names(&a.colnames))
+            .unwrap_or_default();
         if r.relname == "pg_prepared_statements" || r.relname == "pg_cursors" {
-            let qual = r
-                .alias
-                .as_ref()
-                .map(|a| a.aliasname.clone())
-                .unwrap_or_else(|| r.relname.clone());
             let cursors = r.relname == "pg_cursors";
             let cols: &[(&str, Type)] = if cursors {
                 &[
@@ -218,47 +224,20 @@ impl Binder<'_> {
                     ("from_sql", Type::Bool),
                 ]
             };
-            // Column aliases (`pg_cursors AS p(n, s)`) rename the first ones.
-            let alias_cols = r
-                .alias
-                .as_ref()
-                .map(|a| names(&a.colnames))
-                .unwrap_or_default();
-            let cols = cols
-                .iter()
-                .copied()
-                .enumerate()
-                .map(|(i, (name, ty))| ScopeCol {
-                    qualifier: Some(qual.clone()),
-                    name: alias_cols
-                        .get(i)
-                        .cloned()
-                        .unwrap_or_else(|| name.to_string()),
-                    ty: ColType::plain(ty),
-                    table_oid: 0,
-                    attnum: 0,
-                    hidden: false,
-                })
-                .collect();
+            let scope = system_scope(
+                &qual,
+                &alias_cols,
+                cols.iter().map(|&(name, ty)| (name, ColType::plain(ty))),
+            );
             let plan = if cursors {
                 Plan::Cursors
             } else {
                 Plan::PreparedStatements
             };
-            return Ok((plan, Scope { cols }));
+            return Ok((plan, scope));
         }
         let rel = crate::sql::syscat::relation(self.catalog, &r.relname, "")
             .ok_or_else(|| SqlError::internal("system relation"))?;
-        let qual = r
-            .alias
-            .as_ref()
-            .map(|a| a.aliasname.clone())
-            .unwrap_or_else(|| r.relname.clone());
-        let alias_cols = r
-            .alias
-            .as_ref()
-            .map(|a| names(&a.colnames))
-            .unwrap_or_default();
         let rows = rel
             .rows
             .into_iter()
@@ -277,23 +256,12 @@ impl Binder<'_> {
                     .collect()
             })
             .collect();
-        let cols = rel
-            .cols
-            .iter()
-            .enumerate()
-            .map(|(i, (name, ty))| ScopeCol {
-                qualifier: Some(qual.clone()),
-                name: alias_cols
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| (*name).to_string()),
-                ty: *ty,
-                table_oid: 0,
-                attnum: 0,
-                hidden: false,
-            })
-            .collect();
-        Ok((Plan::Values(rows), Scope { cols }))
+        let scope = system_scope(
+            &qual,
+            &alias_cols,
+            rel.cols.iter().map(|&(name, ty)| (name, ty)),
+        );
+        Ok((Plan::Values(rows), scope))
     }
 
     /// JOIN ... USING (cols) and NATURAL JOIN: equality on the named
@@ -642,4 +610,28 @@ impl Binder<'_> {
         }
         Ok(acc.unwrap_or((Plan::OneRow, Scope::default())))
     }
+}
+
+/// A system relation's columns under `qual`, the first ones renamed by
+/// the alias's column names (`pg_cursors AS p(n, s)`).
+fn system_scope<'n>(
+    qual: &str,
+    alias_cols: &[String],
+    cols: impl Iterator<Item = (&'n str, ColType)>,
+) -> Scope {
+    let cols = cols
+        .enumerate()
+        .map(|(i, (name, ty))| ScopeCol {
+            qualifier: Some(qual.to_owned()),
+            name: alias_cols
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| name.to_owned()),
+            ty,
+            table_oid: 0,
+            attnum: 0,
+            hidden: false,
+        })
+        .collect();
+    Scope { cols }
 }
