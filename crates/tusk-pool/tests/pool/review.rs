@@ -637,7 +637,16 @@ async fn notifications_for_the_previous_holder_never_reach_the_next() {
 
 /// A previous holder's `statement_timeout = 1` applies to the reset's
 /// own first statements (until its `RESET ALL`): it must never fail the
-/// reset and with it the next holder's statement.
+/// next holder's statement.
+///
+/// The server arms that timeout when the reset's first message arrives,
+/// and nothing sent after it can disarm it sooner, so a backend
+/// descheduled for over a millisecond on a loaded machine (CI ran this
+/// at load 5-9 on 2 cores) can still have the reset cancelled: the pool
+/// then closes that connection and runs the statement on a fresh one
+/// (`Error::not_run`). What must hold is that no caller sees an error and
+/// that this stays the exception, not that it never happens (it never
+/// did on a quiet machine; under load CI saw 1 replacement in 300).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_millisecond_statement_timeout_never_fails_the_reset() {
     let db = crate::db();
@@ -653,7 +662,12 @@ async fn a_one_millisecond_statement_timeout_never_fails_the_reset() {
         drop(c);
     }
     assert_eq!(failed, 0, "resets failed under a 1 ms statement_timeout");
-    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+    let replaced = pool.stats().created_total - 1;
+    eprintln!("connections replaced after a cancelled reset: {replaced} of 300");
+    assert!(
+        replaced <= 30,
+        "{replaced} of 300 resets were cancelled: the timeout outlives RESET ALL"
+    );
 }
 
 /// A transaction the previous holder opened through the `Deref` target
