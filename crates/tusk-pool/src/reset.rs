@@ -162,32 +162,46 @@ const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
 /// The full reset, one statement each (the driver sends the first as an
 /// unnamed Parse/Bind/Execute and the others as one simple Query in the
-/// next request's Sync group; see `tusk::Connection::queue_session_reset`).
-/// `RESET ALL` first: the previous holder's `statement_timeout` is gone
-/// for the statements after it.
-const FULL: [&str; 9] = [
+/// next request's Sync group, then `DISCARD SEQUENCES` as the unnamed
+/// statement, which makes the server skip the request behind it when any
+/// part failed; see `tusk::Connection::queue_session_reset`). `RESET ALL`
+/// first: the previous holder's `statement_timeout` is gone for the
+/// statements after it.
+const FULL: [&str; 8] = [
     BEGIN,
     "RESET ALL",
     "SET SESSION AUTHORIZATION DEFAULT",
     "CLOSE ALL",
     "UNLISTEN *",
     "DISCARD TEMP",
-    "DISCARD SEQUENCES",
     // And the advisory locks.
     NO_SQL_PREPARED,
     "COMMIT",
 ];
 
-/// [`FULL`] with the SQL `PREPARE`d statements deallocated instead of
-/// refused.
-const FULL_AND_PREPARED: [&str; 10] = [
+/// [`FULL`] as the server runs it: with the driver's `DISCARD SEQUENCES`
+/// behind it.
+const FULL_AS_RUN: [&str; 9] = [
     BEGIN,
     "RESET ALL",
     "SET SESSION AUTHORIZATION DEFAULT",
     "CLOSE ALL",
     "UNLISTEN *",
     "DISCARD TEMP",
+    NO_SQL_PREPARED,
+    "COMMIT",
     "DISCARD SEQUENCES",
+];
+
+/// [`FULL`] with the SQL `PREPARE`d statements deallocated instead of
+/// refused.
+const FULL_AND_PREPARED: [&str; 9] = [
+    BEGIN,
+    "RESET ALL",
+    "SET SESSION AUTHORIZATION DEFAULT",
+    "CLOSE ALL",
+    "UNLISTEN *",
+    "DISCARD TEMP",
     UNLOCK_ALL,
     DEALLOCATE_SQL_PREPARED,
     "COMMIT",
@@ -206,8 +220,16 @@ pub(crate) fn full_reset(prepared: bool) -> &'static [&'static str] {
     }
 }
 
+/// The full reset as the server runs it, the driver's `DISCARD SEQUENCES`
+/// included: for running the same work elsewhere.
+pub(crate) fn full_reset_as_run() -> &'static [&'static str] {
+    &FULL_AS_RUN
+}
+
 /// The statements that undo the kinds of state in `dirty`, in one
-/// transaction (run after any open one was rolled back).
+/// transaction (run after any open one was rolled back). The sequence
+/// state goes with every reset (the driver's `DISCARD SEQUENCES` behind
+/// it); [`Dirty::SEQUENCES`] only asks for one.
 pub(crate) fn tracked_reset(dirty: Dirty) -> Vec<&'static str> {
     let mut parts: Vec<&'static str> = vec![BEGIN];
     if dirty.has(Dirty::SETTINGS) {
@@ -227,9 +249,6 @@ pub(crate) fn tracked_reset(dirty: Dirty) -> Vec<&'static str> {
     }
     if dirty.has(Dirty::TEMP) {
         parts.push("DISCARD TEMP");
-    }
-    if dirty.has(Dirty::SEQUENCES) {
-        parts.push("DISCARD SEQUENCES");
     }
     if dirty.has(Dirty::PREPARE) {
         parts.push(DEALLOCATE_SQL_PREPARED);
@@ -322,7 +341,6 @@ mod tests {
             "SET SESSION AUTHORIZATION DEFAULT",
             "RESET ALL",
             "DISCARD TEMP",
-            "DISCARD SEQUENCES",
             "from_sql",
         ] {
             assert!(all.contains(part), "{all}");
@@ -342,10 +360,12 @@ mod tests {
             "UNLISTEN *",
             "pg_advisory_unlock_all()",
             "DISCARD TEMP",
-            "DISCARD SEQUENCES",
         ] {
             assert!(text.contains(part), "{text}");
         }
+        // (The driver sends `DISCARD SEQUENCES` behind every reset.)
+        assert_eq!(full_reset_as_run().last(), Some(&"DISCARD SEQUENCES"));
+        assert_eq!(&full_reset_as_run()[..full.len()], full);
         // Without a PREPARE in the text: the guard, not the PL/pgSQL block.
         assert!(text.contains(NO_SQL_PREPARED), "{text}");
         assert!(!text.contains("DEALLOCATE"), "{text}");

@@ -62,13 +62,21 @@ impl Connection {
     /// The first statement goes as Parse/Bind/Execute of the unnamed
     /// statement, the others as one simple Query: nothing is named, so
     /// nothing can have been replaced by the session's previous user
-    /// (`DEALLOCATE` and `PREPARE` inside a function).
+    /// (`DEALLOCATE` and `PREPARE` inside a function). When there is more
+    /// than one statement, `DISCARD SEQUENCES` follows the Query as the
+    /// unnamed statement too: it is refused when any statement before it
+    /// failed, and the server then skips everything up to the Sync (a
+    /// failure inside the Query alone leaves a failed transaction block,
+    /// which a request starting with `ROLLBACK` would end and then run).
+    /// So the statements should be `BEGIN`, the resets, `COMMIT`; the
+    /// sequence state need not be among them.
     ///
     /// The reset is committed before the request behind it runs, so that
     /// request failing cannot undo it. If any statement of the reset
-    /// fails, the request behind it does not run (the server skips it, or
-    /// fails it in the transaction block the reset's `BEGIN` left failed),
-    /// and the connection is closed; that request's error is an
+    /// fails, the request behind it does not run (the server skips it up
+    /// to its Sync, and nothing after that Sync is written before the
+    /// reset's answer is read), and the connection is closed; that
+    /// request's error is an
     /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) error saying
     /// so, for which [`Error::not_run`](crate::Error::not_run) is true: a
     /// session that was not reset is used by nobody.

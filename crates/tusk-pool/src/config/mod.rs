@@ -57,13 +57,15 @@ impl ResetPolicy {
     /// The statements of the full reset ([`ResetPolicy::Full`]) after a
     /// checkout whose text showed no `PREPARE`: `BEGIN ISOLATION LEVEL
     /// READ COMMITTED`, the resets, the guard that fails when a SQL-level
-    /// prepared statement exists (and releases the advisory locks), then
-    /// `COMMIT`. The pool sends the first as an unnamed Parse/Bind/Execute
-    /// and the rest as one simple Query, in the next holder's first
-    /// request's Sync group. For benchmarks and tests that run the same
-    /// server-side work elsewhere (tusk-bench's `deadpool-full` peer).
+    /// prepared statement exists (and releases the advisory locks),
+    /// `COMMIT`, then `DISCARD SEQUENCES`. The pool sends the first as an
+    /// unnamed Parse/Bind/Execute, the rest up to `COMMIT` as one simple
+    /// Query, and the last as an unnamed Parse/Bind/Execute again, in the
+    /// next holder's first request's Sync group. For benchmarks and tests
+    /// that run the same server-side work elsewhere (tusk-bench's
+    /// `deadpool-full` peer).
     pub fn full_reset_statements() -> &'static [&'static str] {
-        crate::reset::full_reset(false)
+        crate::reset::full_reset_as_run()
     }
 }
 

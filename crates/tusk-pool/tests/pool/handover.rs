@@ -690,3 +690,101 @@ async fn prepares_and_held_cursors_behind_a_failed_reset_run_on_a_fresh_connecti
         replaced(&pool, shape).await;
     }
 }
+
+/// A carried reset that fails part-way (after its `BEGIN`) leaves the
+/// session in a failed transaction block, which the server ends for a
+/// `ROLLBACK` or `COMMIT`: a first request that starts with one, or a
+/// second request already pipelined behind the first, must still never
+/// run on that session (it would run with the previous holder's tenant
+/// and then again on the fresh connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_ends_the_failed_reset_block_still_runs_once_on_a_fresh_session() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    let shapes = [
+        "script after ROLLBACK",
+        "simple after COMMIT",
+        "batch after ROLLBACK",
+        "batch, second statement",
+        "pipelined behind a SELECT",
+        "pipelined behind a ROLLBACK",
+    ];
+    let mut wrong = Vec::new();
+    for (id, shape) in (200i32..).zip(shapes) {
+        let c = pool.acquire().await.unwrap();
+        c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+        db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
+            .expect("revoke");
+        // A waiter, so the reset is carried by its first request (not
+        // sent alone while the connection sits idle).
+        let next = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.acquire().await })
+        };
+        crate::bounded("waiter", async {
+            while pool.stats().waiting == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+        drop(c);
+        let c = next.await.unwrap().unwrap();
+        let sql = format!(
+            "INSERT INTO handover VALUES ({id}, coalesce(current_setting('app.tenant', true), ''))"
+        );
+        let r = match shape {
+            "script after ROLLBACK" => c
+                .execute_script(&format!("ROLLBACK; {sql}"))
+                .await
+                .map(|_| ()),
+            "simple after COMMIT" => c.simple_query(&format!("COMMIT; {sql}")).await.map(|_| ()),
+            "batch after ROLLBACK" | "batch, second statement" => {
+                let first = if shape == "batch after ROLLBACK" {
+                    "ROLLBACK"
+                } else {
+                    "SELECT 1"
+                };
+                let mut b = tusk::Batch::new();
+                b.push(first, &[]);
+                b.push(sql.as_str(), &[]);
+                c.batch(&b)
+                    .await
+                    .and_then(|rs| rs.into_iter().try_for_each(|r| r.map(|_| ())))
+            }
+            _ => {
+                let first = if shape == "pipelined behind a SELECT" {
+                    "SELECT 1"
+                } else {
+                    "ROLLBACK"
+                };
+                let (a, b) = tokio::join!(c.execute(first, &[]), c.execute(sql.as_str(), &[]));
+                a.and(b).map(|_| ())
+            }
+        };
+        // An error is allowed (the caller is told the statement did not
+        // run); a row written on the session that was not reset, or no row
+        // and no error, is not.
+        let err = r.err().map(|e| e.to_string());
+        drop(c);
+        db.psql("GRANT EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO PUBLIC")
+            .expect("grant");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let fresh = crate::fresh(&db).await;
+        let rows: Vec<String> = fresh
+            .query("SELECT v FROM handover WHERE id = $1", &[&id])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        eprintln!("{shape}: rows {rows:?}, error {err:?}");
+        if !(rows.is_empty() && err.is_some() || rows == [""]) {
+            wrong.push(format!("{shape}: {rows:?} (error: {err:?})"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "ran on the session that was not reset, or lost: {wrong:#?}"
+    );
+}

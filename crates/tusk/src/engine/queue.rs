@@ -63,7 +63,10 @@ impl Engine {
         if how.groupable {
             self.try_group(id);
         }
-        if how.sync && how.barrier {
+        // (Behind a carried reset, nothing past its Sync group goes out
+        // before that group is answered: see `engine::reset`.)
+        let fenced = how.sync && std::mem::take(&mut self.reset.fence);
+        if how.sync && (how.barrier || fenced) {
             if let Some(end) = self.reqs.get(id).map(Req::end) {
                 self.out.push_barrier(end);
             }

@@ -9,13 +9,20 @@
 //!
 //! The reset runs in `BEGIN; ..; COMMIT` (the caller's statements), so it
 //! is committed before the request behind it runs: that request failing
-//! cannot roll it back. If its first statement fails, the server skips
-//! the rest of the group; if a later one fails, the transaction block is
-//! left failed up to the group's Sync. Either way the request behind it
-//! never runs; the connection is then closed with a
-//! [`Connection`](ErrorKind::Connection) error that says so
-//! ([`Error::not_run`]: a pool may run it again elsewhere), since a session
-//! that was not reset must not be used by anyone.
+//! cannot roll it back. Behind its simple Query goes [`CHECK`], as its own
+//! Parse/Bind/Execute: a failure anywhere in the reset makes the server
+//! skip everything up to the group's Sync, the request behind it
+//! included. (A failure inside the simple Query alone would not: it
+//! leaves the transaction block failed, and a request that starts with
+//! `ROLLBACK` or `COMMIT` ends that block and runs the rest on the session
+//! that was not reset. The check, which is not transaction control, is
+//! refused in the failed block, and the skip starts there.) Nothing behind
+//! the Sync group that carries the reset is written before that group is
+//! answered: a request in a later Sync group would run whatever the reset
+//! did (a failed `BEGIN` leaves no block to fail it). The connection is
+//! then closed with a [`Connection`](ErrorKind::Connection) error that
+//! says so ([`Error::not_run`]: a pool may run it again elsewhere), since a
+//! session that was not reset must not be used by anyone.
 
 use bytes::BytesMut;
 use postgres_protocol::message::backend::Message;
@@ -23,6 +30,15 @@ use postgres_protocol::message::frontend;
 
 use super::{CarriedReset, Engine, Response, Submit};
 use crate::error::{DbError, Error, ErrorKind};
+
+/// Sent behind the reset's simple Query, as the unnamed statement: the
+/// server refuses it in a failed transaction block (a failure in the
+/// Query), and, being extended protocol, its failure makes the server skip
+/// the rest of the Sync group. It runs after the reset's `COMMIT`, so what
+/// it does must not be transactional: discarding the session's sequence
+/// state (`currval`, `lastval`, cached values) is, and is part of any
+/// reset (a pool need not send it itself).
+pub(crate) const CHECK: &str = "DISCARD SEQUENCES";
 
 /// A reset statement known to one connection.
 struct Known {
@@ -44,6 +60,11 @@ pub(crate) struct ResetState {
     /// The last reset carried, in case its request is undone before it
     /// was written.
     carried: Option<Vec<&'static str>>,
+    /// [`CHECK`]'s Parse, Bind and Execute, encoded once.
+    check: Option<bytes::Bytes>,
+    /// A reset was carried and the end of its Sync group is not queued
+    /// yet: the request that ends the group gets a barrier at its end.
+    pub(super) fence: bool,
 }
 
 impl ResetState {
@@ -87,11 +108,13 @@ impl Engine {
     /// The first statement goes as Parse/Bind/Execute of the unnamed
     /// statement, the others as one simple Query (one message, one parse
     /// and one activity report on the server instead of three messages
-    /// each, which halved the reset's server time). If the first fails,
-    /// the server skips everything up to the request's Sync (the Query
-    /// included); if a later one fails, the transaction block the first
-    /// opened (`BEGIN`) is left failed, so everything behind it fails
-    /// until the Sync. Either way the request behind it does not run.
+    /// each, which halved the reset's server time), then [`CHECK`] as
+    /// the unnamed statement. If the first fails, the server skips
+    /// everything up to the request's Sync (the Query included); if a
+    /// later one fails, the transaction block the first opened (`BEGIN`)
+    /// is left failed, the check is refused there, and the server skips
+    /// everything from it up to the Sync. Either way the request behind it
+    /// does not run.
     pub(super) fn carry_reset(&mut self, at: u64, resp: &mut Response) -> Result<bool, Error> {
         let Some(parts) = self.reset.pending.take() else {
             return Ok(false);
@@ -133,6 +156,16 @@ impl Engine {
                     self.reset.query = (rest.to_vec(), q.freeze());
                 }
                 out.extend_from_slice(&self.reset.query.1);
+                if self.reset.check.is_none() {
+                    let mut c = BytesMut::new();
+                    frontend::parse("", CHECK, std::iter::empty::<u32>(), &mut c)
+                        .map_err(map_err)?;
+                    c.extend_from_slice(&self.reset.known[i].run);
+                    self.reset.check = Some(c.freeze());
+                }
+                if let Some(c) = &self.reset.check {
+                    out.extend_from_slice(c);
+                }
             }
         }
         // The simple Query's ReadyForQuery ends the reset's answer.
@@ -151,6 +184,7 @@ impl Engine {
             ));
         }
         self.reset.carried = Some(parts);
+        self.reset.fence = true;
         Ok(true)
     }
 
@@ -160,6 +194,7 @@ impl Engine {
         if let Some(parts) = self.reset.carried.take() {
             self.reset.pending = Some(parts);
         }
+        self.reset.fence = false;
     }
 
     /// Sends a pending reset that no request carried (a wait for idle or
@@ -188,8 +223,11 @@ impl Engine {
                 resp.reset = CarriedReset::new(left - 1, own_sync);
             }
             (Message::ReadyForQuery(body), CarriedReset::ReadyForQuery) => {
-                resp.reset = CarriedReset::None;
+                resp.reset = CarriedReset::Check;
                 self.session.ready(body.status(), false)?;
+            }
+            (Message::CommandComplete(_), CarriedReset::Check) => {
+                resp.reset = CarriedReset::None;
             }
             (Message::ErrorResponse(body), _) => {
                 let db = DbError::parse(&mut body.fields())

@@ -151,11 +151,15 @@ pub(crate) enum CarriedReset {
     #[default]
     None,
     /// `left` (at least one) statements' CommandComplete are still to
-    /// come, then, if the reset has a Sync of its own (`own_sync`, in
-    /// front of a simple Query), its ReadyForQuery.
+    /// come, then, if the reset has a simple Query (`own_sync`), that
+    /// Query's ReadyForQuery and the check behind it.
     Statements { left: usize, own_sync: bool },
-    /// The ReadyForQuery of the reset's own Sync is still to come.
+    /// The ReadyForQuery of the reset's simple Query is still to come,
+    /// then the check behind it.
     ReadyForQuery,
+    /// The CommandComplete of the check sent behind the reset's simple
+    /// Query (`engine::reset::CHECK`) is still to come.
+    Check,
 }
 
 impl CarriedReset {
@@ -176,7 +180,7 @@ impl CarriedReset {
 
     /// Rows now are the reset's (its statements return none that matter).
     pub(crate) fn owns_rows(self) -> bool {
-        matches!(self, CarriedReset::Statements { .. })
+        matches!(self, CarriedReset::Statements { .. } | CarriedReset::Check)
     }
 }
 

@@ -13,6 +13,9 @@ fn reset_answers(parts: &[(&str, usize)]) -> Vec<Vec<u8>> {
     }
     if parts.len() > 1 {
         v.push(ready(b'T'));
+        // The check behind the simple Query (`reset::CHECK`).
+        v.extend([parse_complete(), bind_complete()]);
+        v.push(command_complete("DISCARD SEQUENCES"));
     }
     v
 }
@@ -86,4 +89,38 @@ fn a_failing_reset_closes_the_connection_and_an_undone_one_is_pending_again() {
         feed(&mut e, &stream).unwrap_err().kind(),
         ErrorKind::Protocol
     );
+}
+
+/// Behind the Sync group that carries a reset, nothing is written before
+/// that group is answered (a request in a later group would run whatever
+/// the reset did); the check goes behind the reset's simple Query.
+#[test]
+fn nothing_behind_the_group_carrying_a_reset_is_written_before_its_answer() {
+    let mut e = engine();
+    e.queue_reset(vec!["BEGIN", "SELECT 1", "COMMIT"]);
+    let first = submit(&mut e);
+    let end = e.reqs.get(first).map(Req::end).unwrap();
+    assert_eq!(e.out.barriers(), [end], "a barrier where the group ends");
+    let second = submit(&mut e);
+    let bytes = e.out.bytes().to_vec();
+    let check = bytes
+        .windows(crate::engine::reset::CHECK.len())
+        .position(|w| w == crate::engine::reset::CHECK.as_bytes());
+    let query = bytes.iter().position(|b| *b == b'Q');
+    assert!(
+        check.is_some() && query < check,
+        "the check follows the Query"
+    );
+    let n = e.out.len();
+    e.sent(n);
+    let mut stream = reset_answers(&[("BEGIN", 0), ("SELECT 1", 1), ("COMMIT", 0)]);
+    stream.extend(select_two());
+    feed(&mut e, &stream).unwrap();
+    assert!(e.out.barriers().is_empty(), "answered: its barrier went");
+    let r = e.collect(first);
+    assert_eq!(r.tag.as_deref(), Some("SELECT 2"));
+    // The next request carries no reset, so no barrier of its own.
+    let third = submit(&mut e);
+    assert!(e.out.barriers().is_empty());
+    let _ = (second, third);
 }
