@@ -143,8 +143,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         full.extend(body);
         full.push(guard);
         full.push("COMMIT");
+        // The pool's own reset as it queues it (the driver sends its
+        // `DISCARD SEQUENCES` behind it).
+        let pool_full = tusk_pool::ResetPolicy::full_reset_statements();
+        let pool_full = pool_full
+            .strip_suffix(&["DISCARD SEQUENCES"])
+            .unwrap_or(pool_full);
         let mut cases: Vec<(String, How)> = vec![
             ("select alone".into(), How::Alone),
+            ("the pool's full reset (carried)".into(), How::Carried(pool_full)),
             ("pool full reset (carried)".into(), How::Carried(leak(&full))),
             (
                 "deadpool Clean (own round trip)".into(),
