@@ -292,12 +292,121 @@ impl<'a> Exec<'a> {
         Ok(())
     }
 
+    /// Runs `plan` as far as its first `max` rows need (all of them with
+    /// `None`), the way PostgreSQL's executor pulls rows through a
+    /// projection, a filter or a LIMIT: a row nobody asks for is not
+    /// computed (a LIMIT stops reading, so an error or a
+    /// `nextval` in a later row never happens), and an error comes after
+    /// the rows before it. Returns those rows and the error, if one
+    /// stopped it. Other plans run whole (PostgreSQL's sorts, aggregates
+    /// and joins read their input whole too, or nearly). Not done: the
+    /// constant folding of PostgreSQL's planner, which fails `SELECT 1 / 0
+    /// FROM t LIMIT 0` (or `WHERE false`) before any row is read.
+    pub fn run_upto(&mut self, plan: &Plan, max: Option<usize>) -> (Rows, Option<SqlError>) {
+        let full = |n: usize| max.is_some_and(|m| n >= m);
+        match plan {
+            Plan::Filter(input, pred) => {
+                let (rows, err) = self.run_upto(input, None);
+                let mut out = Vec::new();
+                for r in rows {
+                    if full(out.len()) {
+                        return (out, None);
+                    }
+                    if let Err(e) = self.check_cancel() {
+                        return (out, Some(e));
+                    }
+                    match self.eval(pred, &r) {
+                        Ok(v) if v.as_bool() == Some(true) => out.push(r),
+                        Ok(_) => {}
+                        Err(e) => return (out, Some(e)),
+                    }
+                }
+                let err = if full(out.len()) { None } else { err };
+                (out, err)
+            }
+            Plan::Project(input, exprs) => {
+                let (rows, err) = self.run_upto(input, max);
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    if full(out.len()) {
+                        return (out, None);
+                    }
+                    let mut vals = Vec::with_capacity(exprs.len());
+                    for e in exprs {
+                        match self.eval(e, &r) {
+                            Ok(v) => vals.push(v),
+                            Err(e) => return (out, Some(e)),
+                        }
+                    }
+                    out.push(vals);
+                }
+                (out, err)
+            }
+            Plan::Limit {
+                input,
+                limit,
+                offset,
+            } => {
+                // PostgreSQL evaluates both before it reads a row.
+                let (off, lim) = match self.limit_offset(limit.as_ref(), offset.as_ref()) {
+                    Ok(v) => v,
+                    Err(e) => return (Vec::new(), Some(e)),
+                };
+                let want = lim.min(max.unwrap_or(usize::MAX));
+                if want == 0 {
+                    // (LIMIT 0 reads nothing, not even the offset's rows.)
+                    return (Vec::new(), None);
+                }
+                let need = off.saturating_add(want);
+                let (rows, err) = self.run_upto(input, (need != usize::MAX).then_some(need));
+                let enough = rows.len() >= need;
+                let out = rows.into_iter().skip(off).take(want).collect();
+                (out, if enough { None } else { err })
+            }
+            _ => match self.run(plan) {
+                Ok(rows) => (rows, None),
+                Err(e) => (Vec::new(), Some(e)),
+            },
+        }
+    }
+
+    /// A LIMIT's offset and count (no LIMIT: all rows).
+    fn limit_offset(
+        &mut self,
+        limit: Option<&Expr>,
+        offset: Option<&Expr>,
+    ) -> Result<(usize, usize)> {
+        let off = match offset {
+            Some(e) => match self.eval(e, &[])? {
+                Value::Int(i) if i < 0 => {
+                    return Err(SqlError::new("2201X", "OFFSET must not be negative"))
+                }
+                Value::Int(i) => usize::try_from(i).unwrap_or(usize::MAX),
+                _ => 0,
+            },
+            None => 0,
+        };
+        let lim = match limit {
+            Some(e) => match self.eval(e, &[])? {
+                Value::Int(i) if i < 0 => {
+                    return Err(SqlError::new("2201W", "LIMIT must not be negative"))
+                }
+                Value::Int(i) => usize::try_from(i).unwrap_or(usize::MAX),
+                _ => usize::MAX,
+            },
+            None => usize::MAX,
+        };
+        Ok((off, lim))
+    }
+
     /// Runs a query plan to completion.
     pub fn run(&mut self, plan: &Plan) -> Result<Rows> {
         self.check_cancel()?;
         Ok(match plan {
             Plan::OneRow => vec![Vec::new()],
             Plan::Values(rows) => {
+                // Whole, not as far as read: PostgreSQL folds a constant
+                // row at plan time (`VALUES (1), (1 / 0) LIMIT 1` fails).
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
                     let mut vals = Vec::with_capacity(r.len());
@@ -308,23 +417,18 @@ impl<'a> Exec<'a> {
                 }
                 out
             }
+            Plan::Filter(..) | Plan::Project(..) | Plan::Limit { .. } => {
+                match self.run_upto(plan, None) {
+                    (rows, None) => rows,
+                    (_, Some(e)) => return Err(e),
+                }
+            }
             Plan::Scan { table, key } => {
                 let rows = match key {
                     Some(k) => self.key_rows(table, k, &[])?,
                     None => self.visible_rows(table)?,
                 };
                 rows.into_iter().map(|(_, r)| r.to_vec()).collect()
-            }
-            Plan::Filter(input, pred) => {
-                let rows = self.run(input)?;
-                let mut out = Vec::new();
-                for r in rows {
-                    self.check_cancel()?;
-                    if self.eval(pred, &r)?.as_bool() == Some(true) {
-                        out.push(r);
-                    }
-                }
-                out
             }
             Plan::Join {
                 left,
@@ -371,18 +475,6 @@ impl<'a> Exec<'a> {
                 }
                 out
             }
-            Plan::Project(input, exprs) => {
-                let rows = self.run(input)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for r in rows {
-                    let mut vals = Vec::with_capacity(exprs.len());
-                    for e in exprs {
-                        vals.push(self.eval(e, &r)?);
-                    }
-                    out.push(vals);
-                }
-                out
-            }
             Plan::Aggregate {
                 input,
                 groups,
@@ -401,34 +493,6 @@ impl<'a> Exec<'a> {
                 rows.into_iter()
                     .filter(|r| seen.insert(row_identity(r)))
                     .collect()
-            }
-            Plan::Limit {
-                input,
-                limit,
-                offset,
-            } => {
-                let rows = self.run(input)?;
-                let off = match offset {
-                    Some(e) => match self.eval(e, &[])? {
-                        Value::Int(i) if i < 0 => {
-                            return Err(SqlError::new("2201X", "OFFSET must not be negative"))
-                        }
-                        Value::Int(i) => usize::try_from(i).unwrap_or(usize::MAX),
-                        _ => 0,
-                    },
-                    None => 0,
-                };
-                let lim = match limit {
-                    Some(e) => match self.eval(e, &[])? {
-                        Value::Int(i) if i < 0 => {
-                            return Err(SqlError::new("2201W", "LIMIT must not be negative"))
-                        }
-                        Value::Int(i) => usize::try_from(i).unwrap_or(usize::MAX),
-                        _ => usize::MAX,
-                    },
-                    None => usize::MAX,
-                };
-                rows.into_iter().skip(off).take(lim).collect()
             }
             Plan::SetOp {
                 kind,

@@ -9,9 +9,15 @@
 //! pg_cursors lists both, and a protocol Close of a cursor's name closes
 //! it.
 //!
+//! An error while computing the rows (a division by zero in row 55) is
+//! kept with the rows before it: the FETCH or MOVE that reads past them
+//! fails with it, as in PostgreSQL, which computes rows as they are
+//! fetched (through the wire layer, see `Session::rows_before_errors`).
+//!
 //! Not done: a ROLLBACK TO SAVEPOINT does not close the cursors declared
-//! after the savepoint, and an error while computing the rows fails the
-//! DECLARE rather than the FETCH that reaches the failing row.
+//! after the savepoint; the rows are computed at DECLARE, so a volatile
+//! function (`nextval`, `clock_timestamp()`) runs for every row then, not
+//! as rows are fetched.
 
 use std::collections::BTreeMap;
 
@@ -44,6 +50,9 @@ pub(crate) struct SqlCursor {
     /// Declared in the running transaction (a ROLLBACK closes it even
     /// WITH HOLD).
     new: bool,
+    /// The error computing the row after `rows` hit: a read past them
+    /// fails with it.
+    late_error: Option<SqlError>,
 }
 
 /// The session's SQL cursors.
@@ -109,6 +118,7 @@ impl Session {
                 hold: d.hold,
                 scroll: d.scroll != Some(false),
                 new: true,
+                late_error: out.late_error,
             },
         );
         Ok(Outcome::tag("DECLARE CURSOR"))
@@ -164,6 +174,19 @@ impl Session {
         };
         if backward && !c.scroll {
             return Err(backward_error());
+        }
+        // Reading past the rows computed before an error reaches it.
+        let past = |n: i64, from: usize| (from as i128).saturating_add(i128::from(n)) > len as i128;
+        let reads_past = match how {
+            FetchHow::Forward(n) => n > 0 && past(n, c.pos),
+            FetchHow::Absolute(n) => n < 0 || past(n, 0),
+            FetchHow::Relative(n) => n > 0 && past(n, c.pos),
+            FetchHow::Backward(_) => false,
+        };
+        if reads_past {
+            if let Some(e) = &c.late_error {
+                return Err(e.clone());
+            }
         }
         match how {
             FetchHow::Forward(0) | FetchHow::Backward(0) => {

@@ -37,6 +37,11 @@ pub struct Outcome {
     pub copy_in: Option<Box<crate::sql::statement::Copy>>,
     /// COPY ... TO STDOUT: (column count, the formatted data).
     pub copy_out: Option<(usize, String)>,
+    /// The error a query hit after computing `rows` (a division by zero in
+    /// row 55): the reader gets the rows before it, then the error, as
+    /// from PostgreSQL, which computes rows as they are read. Only with
+    /// [`Session::rows_before_errors`]; otherwise the statement fails.
+    pub late_error: Option<SqlError>,
 }
 
 impl Outcome {
@@ -272,6 +277,11 @@ pub struct Session {
     statement_text: String,
     /// The wire protocol's named portals now open (see `set_portals`).
     portal_names: std::collections::BTreeSet<String>,
+    /// A query that fails after some rows answers those rows and the
+    /// error ([`Outcome::late_error`]) instead of failing: for a reader
+    /// that sends the rows before the error (the wire layer). Off by
+    /// default.
+    pub rows_before_errors: bool,
 }
 
 /// What the wire layer drops after DISCARD ALL or DEALLOCATE.
@@ -323,6 +333,7 @@ impl Session {
             cursors: Default::default(),
             statement_text: String::new(),
             portal_names: Default::default(),
+            rows_before_errors: false,
         }
     }
 

@@ -22,6 +22,7 @@ impl Session {
         }
         let engine = self.engine.clone();
         self.ensure_txn();
+        let late = self.rows_before_errors;
         let Session { txn, info, .. } = self;
         let txn = txn.as_mut().expect("transaction just started");
         let snapshot = engine.statement_snapshot(txn);
@@ -35,6 +36,16 @@ impl Session {
             ri: Default::default(),
         };
         Some(match stmt {
+            Statement::Query(q) if late => {
+                let (rows, late_error) = ex.run_upto(&q.plan, None);
+                Ok(Outcome {
+                    tag: format!("SELECT {}", rows.len()),
+                    columns: Some(q.columns.clone()),
+                    rows,
+                    late_error,
+                    ..Outcome::default()
+                })
+            }
             Statement::Query(q) => ex.run(&q.plan).map(|rows| Outcome {
                 tag: format!("SELECT {}", rows.len()),
                 columns: Some(q.columns.clone()),

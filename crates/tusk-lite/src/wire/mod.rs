@@ -338,6 +338,8 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
         .cloned()
         .unwrap_or_else(|| user.clone());
     let mut session = Session::new(engine, user, database);
+    // Rows go out before an error that a later row hits, as PostgreSQL's.
+    session.rows_before_errors = true;
     for (k, v) in &startup.parameters {
         if let Err(e) = session.startup_option(k, v) {
             c.send(B::ErrorResponse(error_response(&e, "FATAL")));
@@ -634,11 +636,21 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                 if let Some((out, sent)) = &mut portal.pending {
                     let cols = out.columns.as_deref().unwrap_or_default();
                     let end = sent.saturating_add(limit).min(out.rows.len());
+                    let reaches_error =
+                        out.late_error.is_some() && sent.saturating_add(limit) > out.rows.len();
                     for r in &out.rows[*sent..end] {
                         let row = data_row(r, cols, &portal.formats)?;
                         c.send(B::DataRow(row));
                     }
                     *sent = end;
+                    if reaches_error {
+                        // The rows before it went out; the portal ends
+                        // with the error (as PostgreSQL's, which computes
+                        // rows as they are fetched).
+                        let e = out.late_error.take();
+                        portal.pending = None;
+                        return Err(e.unwrap_or_else(|| SqlError::internal("a late error")));
+                    }
                     if end < out.rows.len() {
                         c.send(B::PortalSuspended(PortalSuspended::new()));
                     } else {
@@ -870,6 +882,9 @@ fn simple_query<S: Read + Write>(
                     let row = data_row(r, cols, &[])?;
                     c.send(B::DataRow(row));
                 }
+            }
+            if let Some(e) = out.late_error.take() {
+                return Err(e);
             }
             c.send(B::CommandComplete(CommandComplete::new(out.tag.clone())));
             report_parameters(c, session);
