@@ -305,6 +305,17 @@ impl Session {
         self.portal_names = names;
     }
 
+    /// The error a cursor WITH HOLD declared in this transaction hit after
+    /// its rows: PostgreSQL reads such a cursor to its end at COMMIT, so
+    /// the COMMIT fails with it (and rolls back).
+    pub(super) fn held_cursor_error(&self) -> Option<SqlError> {
+        self.cursors
+            .open
+            .values()
+            .find(|c| c.hold && c.new && c.late_error.is_some())
+            .and_then(|c| c.late_error.clone())
+    }
+
     /// The end of a transaction: a COMMIT keeps the cursors declared WITH
     /// HOLD, a ROLLBACK only those declared before the transaction.
     pub(super) fn cursors_at_end(&mut self, committed: bool) {

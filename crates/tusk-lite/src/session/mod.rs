@@ -683,6 +683,13 @@ impl Session {
                 let tag = if commit { "COMMIT" } else { "ROLLBACK" };
                 match self.txn.take() {
                     Some(t) if t.explicit => {
+                        if let Some(e) = commit.then(|| self.held_cursor_error()).flatten() {
+                            // A cursor WITH HOLD is read to its end at
+                            // COMMIT; an error there rolls it all back.
+                            self.engine.rollback(t);
+                            self.cursors_at_end(false);
+                            return Err(e);
+                        }
                         if commit {
                             self.engine.commit(t)?;
                             self.after_commit();
