@@ -82,6 +82,7 @@ async fn binary_copy_out_is_postgres_bytes() {
         "COPY b (t, i4, tz) TO STDOUT (FORMAT binary)",
         "COPY (SELECT i2 * 2, t || '!', n FROM b ORDER BY i8 NULLS LAST) TO STDOUT (FORMAT binary)",
         "COPY (SELECT * FROM b WHERE false) TO STDOUT (FORMAT binary)",
+        "COPY (SELECT ARRAY[i4, 7], ARRAY[t, NULL], ARRAY[]::numeric[] FROM b ORDER BY 1) TO STDOUT (FORMAT binary)",
     ] {
         let want = copy_out(&pg, sql).await;
         let got = copy_out(&lite, sql).await;

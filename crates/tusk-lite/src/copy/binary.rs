@@ -6,7 +6,7 @@
 use bytes::{BufMut, BytesMut};
 
 use crate::error::{code, Result, SqlError};
-use crate::types::{Type, Value};
+use crate::types::{ColType, Type, Value};
 
 pub const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 
@@ -157,6 +157,9 @@ impl Reader {
 /// a fixed-size value cut short is PostgreSQL's 08P01 "insufficient data
 /// left in message" (too long is the receive function's 22P03).
 pub fn check_field(b: &[u8], ty: Type) -> Result<()> {
+    if ty == Type::Array {
+        return Err(SqlError::unsupported("binary COPY FROM of array values"));
+    }
     let need = match ty {
         Type::Bool => 1,
         Type::Int2 => 2,
@@ -188,7 +191,7 @@ pub fn write_trailer(out: &mut BytesMut) {
 
 /// One row of binary COPY output.
 pub fn write_row<'a>(
-    values: impl Iterator<Item = (&'a Value, Type)>,
+    values: impl Iterator<Item = (&'a Value, ColType)>,
     count: usize,
     out: &mut BytesMut,
 ) -> Result<()> {
@@ -200,7 +203,7 @@ pub fn write_row<'a>(
         }
         let start = out.len();
         out.put_i32(0);
-        crate::types::encode_binary(v, ty, out)?;
+        crate::wire::encode_binary(v, ty, out)?;
         let len = i32::try_from(out.len() - start - 4).map_err(|_| {
             SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "value too large to transmit")
         })?;
@@ -217,15 +220,19 @@ mod tests {
         let mut b = BytesMut::new();
         write_header(&mut b);
         write_row(
-            [(&Value::Int(7), Type::Int4), (&Value::Null, Type::Text)].into_iter(),
+            [
+                (&Value::Int(7), ColType::plain(Type::Int4)),
+                (&Value::Null, ColType::plain(Type::Text)),
+            ]
+            .into_iter(),
             2,
             &mut b,
         )
         .unwrap();
         write_row(
             [
-                (&Value::Int(8), Type::Int4),
-                (&Value::Text("x".into()), Type::Text),
+                (&Value::Int(8), ColType::plain(Type::Int4)),
+                (&Value::Text("x".into()), ColType::plain(Type::Text)),
             ]
             .into_iter(),
             2,

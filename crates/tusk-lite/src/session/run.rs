@@ -184,11 +184,8 @@ impl Session {
                     .iter()
                     .map(|&i| c.table.columns[i].name.clone())
                     .collect();
-                let types: Vec<Type> = c
-                    .columns
-                    .iter()
-                    .map(|&i| c.table.columns[i].ty.ty)
-                    .collect();
+                let types: Vec<ColType> =
+                    c.columns.iter().map(|&i| c.table.columns[i].ty).collect();
                 let out = copy_out(
                     &c.format,
                     &names,
@@ -205,7 +202,7 @@ impl Session {
                 let rows = ex.run(&c.query.plan)?;
                 let cols = &c.query.columns;
                 let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
-                let types: Vec<Type> = cols.iter().map(|c| c.ty.ty).collect();
+                let types: Vec<ColType> = cols.iter().map(|c| c.ty).collect();
                 let out = copy_out(&c.format, &names, &types, rows.iter().map(|r| r.iter()))?;
                 Ok(Outcome {
                     copy_out: Some(out),
@@ -430,7 +427,7 @@ fn written(tag: String, rows: Rows, returning: Option<&Vec<OutColumn>>) -> Outco
 fn copy_out<'a, R: Iterator<Item = &'a Value>>(
     format: &crate::copy::CopyFormat,
     names: &[String],
-    types: &[Type],
+    types: &[ColType],
     rows: impl Iterator<Item = R>,
 ) -> Result<CopyOut> {
     let mut ends = Vec::new();
@@ -459,7 +456,7 @@ fn copy_out<'a, R: Iterator<Item = &'a Value>>(
     for r in rows {
         let fields: Vec<Option<String>> = r
             .zip(types)
-            .map(|(v, ty)| (!v.is_null()).then(|| crate::types::format_text(v, *ty)))
+            .map(|(v, ty)| (!v.is_null()).then(|| crate::types::format_text(v, ty.ty)))
             .collect();
         crate::copy::format_row(&fields, format, &mut data);
         ends.push(data.len());

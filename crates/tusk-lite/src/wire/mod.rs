@@ -5,6 +5,7 @@
 
 mod encode;
 
+pub(crate) use encode::encode_binary;
 use encode::{data_row, error_response, format_for, row_description, status};
 
 use bytes::{BufMut, BytesMut};
