@@ -34,7 +34,12 @@ async fn copy_out(c: &Client, sql: &str) -> Vec<u8> {
 /// error as "SQLSTATE: message".
 async fn copy_in(c: &Client, sql: &str, data: &[u8], piece: usize) -> Result<u64, String> {
     let err = |e: tokio_postgres::Error| match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        Some(db) => format!(
+            "{}: {} (CONTEXT: {})",
+            db.code().code(),
+            db.message(),
+            db.where_().unwrap_or("-")
+        ),
         None => e.to_string(),
     };
     let sink = c.copy_in::<_, Bytes>(sql).await.map_err(err)?;
@@ -150,7 +155,16 @@ async fn bad_binary_copy_data_fails_as_on_postgres() {
     // The first row's first field (an int4) is three bytes long.
     let mut short_int = good[..19].to_vec();
     short_int.extend_from_slice(&[0, 2, 0, 0, 0, 3, 1, 2, 3, 255, 255, 255, 255, 255, 255]);
+    // A field length of -2; an int4 five bytes long.
+    let mut bad_size = good[..19].to_vec();
+    bad_size.extend_from_slice(&[0, 2, 255, 255, 255, 254]);
+    let mut long_int = good[..19].to_vec();
+    long_int.extend_from_slice(&[
+        0, 2, 0, 0, 0, 5, 0, 0, 0, 0, 1, 255, 255, 255, 255, 255, 255,
+    ]);
     let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("bad field size", bad_size),
+        ("long int4", long_int),
         ("empty", Vec::new()),
         (
             "bad signature",
@@ -221,7 +235,7 @@ async fn text_copy_in_the_extended_protocol() {
         let e = copy_in(c, "COPY tx FROM STDIN", b"5\tfive\nx\tbad\n", 100).await;
         assert_eq!(
             e,
-            Err("22P02: invalid input syntax for type bigint: \"x\"".to_string())
+            Err("22P02: invalid input syntax for type bigint: \"x\" (CONTEXT: COPY tx, line 2, column id: \"x\")".to_string())
         );
         // Still usable afterwards, with a prepared statement of its own.
         let n: i64 = c

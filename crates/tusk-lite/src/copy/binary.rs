@@ -22,6 +22,11 @@ pub type Rows = Vec<Vec<Option<Vec<u8>>>>;
 pub struct Reader {
     header_read: bool,
     ended: bool,
+    /// Rows read so far (all pieces).
+    rows: usize,
+    /// The field being read when the last parse stopped (for the error
+    /// CONTEXT's column).
+    field: Option<usize>,
 }
 
 fn i16_at(b: &[u8], at: usize) -> Option<i16> {
@@ -33,6 +38,17 @@ fn i32_at(b: &[u8], at: usize) -> Option<i32> {
 }
 
 impl Reader {
+    /// Where a parse error happened, as PostgreSQL's CONTEXT numbers it:
+    /// None in the header, else the row ("line") being read, from 1.
+    pub fn error_line(&self) -> Option<usize> {
+        self.header_read.then_some(self.rows + 1)
+    }
+
+    /// The field (0-based) a parse error happened in, if in one.
+    pub fn error_field(&self) -> Option<usize> {
+        self.field
+    }
+
     /// Parses the whole rows at the start of `data` (each with `ncols`
     /// fields) and returns them with the number of bytes they took; the
     /// caller keeps the rest for the next piece. `last`: no more data
@@ -56,6 +72,7 @@ impl Reader {
             }
         }
         loop {
+            self.field = None;
             if pos == data.len() {
                 // End of data at a row boundary ends the COPY, trailer or not.
                 return Ok((rows, pos));
@@ -76,7 +93,8 @@ impl Reader {
             let mut at = pos + 2;
             let mut fields = Vec::with_capacity(ncols);
             let mut complete = true;
-            for _ in 0..ncols {
+            for k in 0..ncols {
+                self.field = Some(k);
                 let Some(len) = i32_at(data, at) else {
                     complete = false;
                     break;
@@ -98,6 +116,7 @@ impl Reader {
                 return Self::short(rows, pos, last);
             }
             rows.push(fields);
+            self.rows += 1;
             pos = at;
         }
     }

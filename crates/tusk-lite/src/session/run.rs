@@ -259,11 +259,19 @@ impl Session {
         data: &[u8],
         last: bool,
     ) -> Result<usize> {
-        let line = progress.lines + 1;
-        let (rows, used) = progress
-            .binary
-            .parse(data, c.columns.len(), last)
-            .map_err(|e| e.with_context(format!("COPY {}, line {line}", c.table.name)))?;
+        let parsed = progress.binary.parse(data, c.columns.len(), last);
+        let (rows, used) = parsed.map_err(|e| {
+            let r = &progress.binary;
+            let column = r
+                .error_field()
+                .and_then(|k| c.columns.get(k))
+                .map(|&i| format!(", column {}", c.table.columns[i].name))
+                .unwrap_or_default();
+            match r.error_line() {
+                Some(line) => e.with_context(format!("COPY {}, line {line}{column}", c.table.name)),
+                None => e,
+            }
+        })?;
         self.copy_rows(
             c,
             progress,
