@@ -1,11 +1,16 @@
 //! COPY's text and CSV formats: parsing what a client sends with
-//! COPY ... FROM STDIN, formatting rows for COPY ... TO STDOUT.
+//! COPY ... FROM STDIN, formatting rows for COPY ... TO STDOUT. The
+//! binary format is in [`binary`].
+
+pub mod binary;
 
 use crate::error::{Result, SqlError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CopyFormat {
     pub csv: bool,
+    /// FORMAT binary (the other fields are unused then).
+    pub binary: bool,
     pub delimiter: char,
     pub null: String,
     pub header: bool,
@@ -17,6 +22,7 @@ impl CopyFormat {
     pub fn text() -> CopyFormat {
         CopyFormat {
             csv: false,
+            binary: false,
             delimiter: '\t',
             null: "\\N".into(),
             header: false,
@@ -25,9 +31,17 @@ impl CopyFormat {
         }
     }
 
+    pub fn binary() -> CopyFormat {
+        CopyFormat {
+            binary: true,
+            ..CopyFormat::text()
+        }
+    }
+
     pub fn csv() -> CopyFormat {
         CopyFormat {
             csv: true,
+            binary: false,
             delimiter: ',',
             null: String::new(),
             header: false,

@@ -65,8 +65,23 @@ fn range(s: &str) -> SqlError {
     )
 }
 
-/// Parses `YYYY-MM-DD`; returns days since 2000-01-01.
-fn parse_ymd(part: &str, ty: &str, orig: &str) -> Result<i64> {
+/// Splits off a trailing era word: `BC` (true) or `AD` (false).
+fn strip_era(t: &str) -> (&str, bool) {
+    let t = t.trim_end();
+    for (word, bc) in [("BC", true), ("AD", false)] {
+        if let Some(head) = t.len().checked_sub(2).and_then(|i| t.get(..i)) {
+            let tail = &t[head.len()..];
+            if tail.eq_ignore_ascii_case(word) && head.ends_with(char::is_whitespace) {
+                return (head.trim_end(), bc);
+            }
+        }
+    }
+    (t, false)
+}
+
+/// Parses `YYYY-MM-DD` (a year before Christ when `bc`); returns days
+/// since 2000-01-01.
+fn parse_ymd(part: &str, ty: &str, orig: &str, bc: bool) -> Result<i64> {
     let mut it = part.split('-');
     let (Some(y), Some(m), Some(d), None) = (it.next(), it.next(), it.next(), it.next()) else {
         return Err(syntax(ty, orig));
@@ -78,9 +93,13 @@ fn parse_ymd(part: &str, ty: &str, orig: &str) -> Result<i64> {
         x.parse().map_err(|_| syntax(ty, orig))
     };
     let (y, m, d) = (num(y)?, num(m)?, num(d)?);
-    if !(1..=9999).contains(&y) {
-        return Err(SqlError::unsupported("dates outside the years 1-9999"));
+    if !(1..=9999).contains(&y) || bc && y > 4713 {
+        return Err(SqlError::unsupported(
+            "dates outside the years 4713 BC to 9999 AD",
+        ));
     }
+    // 1 BC is the proleptic Gregorian year 0, 2 BC year -1, ...
+    let y = if bc { 1 - y } else { y };
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return Err(range(orig));
     }
@@ -107,12 +126,13 @@ pub fn parse_date(s: &str) -> Result<i64> {
             "the special date value '{t}'"
         )));
     }
-    let day = t.split([' ', 'T']).next().unwrap_or("");
-    if day.len() != t.len() {
+    let (body, bc) = strip_era(t);
+    let day = body.split([' ', 'T']).next().unwrap_or("");
+    if day.len() != body.len() {
         // A time part is allowed and ignored, as PostgreSQL does.
         parse_timestamp(t, "date", false)?;
     }
-    parse_ymd(day, "date", s)
+    parse_ymd(day, "date", s, bc)
 }
 
 /// Parses an ISO timestamp with an optional zone; for `with_tz` the zone
@@ -137,11 +157,12 @@ pub fn parse_timestamp(s: &str, ty: &str, with_tz: bool) -> Result<i64> {
             "the special timestamp value '{t}'"
         )));
     }
+    let (t, bc) = strip_era(t);
     let (day, rest) = match t.find([' ', 'T']) {
         Some(i) => (&t[..i], t[i + 1..].trim()),
         None => (t, ""),
     };
-    let days = parse_ymd(day, ty, s)?;
+    let days = parse_ymd(day, ty, s, bc)?;
     let mut us = days * USECS_PER_DAY;
     if rest.is_empty() {
         return Ok(us);
@@ -230,8 +251,23 @@ pub fn parse_timestamp(s: &str, ty: &str, with_tz: bool) -> Result<i64> {
 }
 
 pub fn format_date(days: i64) -> String {
+    let (ymd, bc) = ymd_text(days);
+    if bc {
+        format!("{ymd} BC")
+    } else {
+        ymd
+    }
+}
+
+/// `YYYY-MM-DD` of a day, and whether its year is before Christ (the
+/// era word goes last, after a timestamp's time and zone).
+fn ymd_text(days: i64) -> (String, bool) {
     let (y, m, d) = civil_from_days(days + PG_EPOCH_DAYS);
-    format!("{y:04}-{m:02}-{d:02}")
+    if y <= 0 {
+        (format!("{:04}-{m:02}-{d:02}", 1 - y), true)
+    } else {
+        (format!("{y:04}-{m:02}-{d:02}"), false)
+    }
 }
 
 pub fn format_timestamp(us: i64, with_tz: bool) -> String {
@@ -239,9 +275,9 @@ pub fn format_timestamp(us: i64, with_tz: bool) -> String {
     let rem = us.rem_euclid(USECS_PER_DAY);
     let secs = rem / 1_000_000;
     let frac = rem % 1_000_000;
+    let (ymd, bc) = ymd_text(days);
     let mut out = format!(
-        "{} {:02}:{:02}:{:02}",
-        format_date(days),
+        "{ymd} {:02}:{:02}:{:02}",
         secs / 3600,
         secs / 60 % 60,
         secs % 60
@@ -253,6 +289,9 @@ pub fn format_timestamp(us: i64, with_tz: bool) -> String {
     }
     if with_tz {
         out.push_str("+00");
+    }
+    if bc {
+        out.push_str(" BC");
     }
     out
 }
@@ -288,5 +327,25 @@ mod tests {
             ),
             "1999-12-31 23:59:59+00"
         );
+    }
+
+    #[test]
+    fn years_before_christ() {
+        let d = parse_date("0044-03-15 BC").unwrap();
+        assert_eq!(format_date(d), "0044-03-15 BC");
+        assert_eq!(
+            format_date(parse_date("0001-12-31 bc").unwrap() + 1),
+            "0001-01-01"
+        );
+        let tz = parse_timestamp("0001-12-31 23:00:00.5+00 BC", "timestamptz", true).unwrap();
+        assert_eq!(format_timestamp(tz, true), "0001-12-31 23:00:00.5+00 BC");
+        assert_eq!(
+            format_timestamp(
+                parse_timestamp("2000-01-01 AD", "timestamp", false).unwrap(),
+                false
+            ),
+            "2000-01-01 00:00:00"
+        );
+        assert!(parse_date("4714-01-01 BC").is_err());
     }
 }

@@ -128,12 +128,18 @@ impl Exec<'_> {
         // may not touch one twice).
         let mut touched: HashSet<Vec<u8>> = HashSet::new();
         let on_conflict = ins.on_conflict_nothing || ins.upsert.is_some();
+        // A column given a value takes no default: a serial column's
+        // sequence advances only for the rows that leave it out.
+        let mut given = vec![false; table.columns.len()];
+        for &t in &ins.targets {
+            given[t] = true;
+        }
         for src in source {
             let mut row: Vec<Value> = Vec::with_capacity(table.columns.len());
-            for d in &ins.defaults {
+            for (d, &given) in ins.defaults.iter().zip(&given) {
                 row.push(match d {
-                    Some(e) => self.eval(e, &[])?,
-                    None => Value::Null,
+                    Some(e) if !given => self.eval(e, &[])?,
+                    _ => Value::Null,
                 });
             }
             for (v, &t) in src.into_iter().zip(&ins.targets) {

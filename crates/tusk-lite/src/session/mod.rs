@@ -35,13 +35,23 @@ pub struct Outcome {
     pub notices: Vec<(&'static str, &'static str, String)>,
     /// COPY ... FROM STDIN: the data is to be read from the client.
     pub copy_in: Option<Box<crate::sql::statement::Copy>>,
-    /// COPY ... TO STDOUT: (column count, the formatted data).
-    pub copy_out: Option<(usize, String)>,
+    /// COPY ... TO STDOUT: the formatted data.
+    pub copy_out: Option<CopyOut>,
     /// The error a query hit after computing `rows` (a division by zero in
     /// row 55): the reader gets the rows before it, then the error, as
     /// from PostgreSQL, which computes rows as they are read. Only with
     /// [`Session::rows_before_errors`]; otherwise the statement fails.
     pub late_error: Option<SqlError>,
+}
+
+/// The data of a COPY ... TO STDOUT.
+#[derive(Debug)]
+pub struct CopyOut {
+    pub columns: usize,
+    pub binary: bool,
+    pub data: Vec<u8>,
+    /// Where each CopyData message ends (one per row).
+    pub ends: Vec<usize>,
 }
 
 impl Outcome {

@@ -190,29 +190,21 @@ impl Session {
                     });
                 }
                 let rows = ex.visible_rows(&c.table)?;
-                let mut data = String::new();
-                if c.format.header {
-                    let names: Vec<Option<String>> = c
-                        .columns
-                        .iter()
-                        .map(|&i| Some(c.table.columns[i].name.clone()))
-                        .collect();
-                    crate::copy::format_row(&names, &c.format, &mut data);
-                }
-                for (_, r) in &rows {
-                    let fields: Vec<Option<String>> = c
-                        .columns
-                        .iter()
-                        .map(|&i| {
-                            let v = &r[i];
-                            (!v.is_null())
-                                .then(|| crate::types::format_text(v, c.table.columns[i].ty.ty))
-                        })
-                        .collect();
-                    crate::copy::format_row(&fields, &c.format, &mut data);
-                }
+                let names: Vec<String> = c
+                    .columns
+                    .iter()
+                    .map(|&i| c.table.columns[i].name.clone())
+                    .collect();
+                let types: Vec<ColType> =
+                    c.columns.iter().map(|&i| c.table.columns[i].ty).collect();
+                let out = copy_out(
+                    &c.format,
+                    &names,
+                    &types,
+                    rows.iter().map(|(_, r)| c.columns.iter().map(|&i| &r[i])),
+                )?;
                 Ok(Outcome {
-                    copy_out: Some((c.columns.len(), data)),
+                    copy_out: Some(out),
                     tag: format!("COPY {}", rows.len()),
                     ..Outcome::default()
                 })
@@ -220,24 +212,11 @@ impl Session {
             Statement::CopyQuery(c) => {
                 let rows = ex.run(&c.query.plan)?;
                 let cols = &c.query.columns;
-                let mut data = String::new();
-                if c.format.header {
-                    let names: Vec<Option<String>> =
-                        cols.iter().map(|c| Some(c.name.clone())).collect();
-                    crate::copy::format_row(&names, &c.format, &mut data);
-                }
-                for r in &rows {
-                    let fields: Vec<Option<String>> = r
-                        .iter()
-                        .zip(cols)
-                        .map(|(v, col)| {
-                            (!v.is_null()).then(|| crate::types::format_text(v, col.ty.ty))
-                        })
-                        .collect();
-                    crate::copy::format_row(&fields, &c.format, &mut data);
-                }
+                let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+                let types: Vec<ColType> = cols.iter().map(|c| c.ty).collect();
+                let out = copy_out(&c.format, &names, &types, rows.iter().map(|r| r.iter()))?;
                 Ok(Outcome {
-                    copy_out: Some((cols.len(), data)),
+                    copy_out: Some(out),
                     tag: format!("COPY {}", rows.len()),
                     ..Outcome::default()
                 })
@@ -262,7 +241,6 @@ impl Session {
         progress: &mut CopyProgress,
         data: &str,
     ) -> Result<()> {
-        use crate::sql::plan::{Expr, ExprKind, Insert, Plan};
         if progress.ended {
             return Ok(());
         }
@@ -273,6 +251,68 @@ impl Session {
             progress.header_skipped = true;
             progress.lines += 1; // PostgreSQL counts the header as line 1
         }
+        self.copy_rows(
+            c,
+            progress,
+            rows,
+            |s: &String, ty| crate::types::parse_text(s, ty),
+            |s| Some(s.as_str()),
+        )
+    }
+
+    /// Inserts the whole rows at the start of a piece of binary COPY data
+    /// and returns the bytes they took (the rest waits for the next
+    /// piece). `last`: the data has ended.
+    pub fn copy_binary_chunk(
+        &mut self,
+        c: &crate::sql::statement::Copy,
+        progress: &mut CopyProgress,
+        data: &[u8],
+        last: bool,
+    ) -> Result<usize> {
+        let parsed = progress.binary.parse(data, c.columns.len(), last);
+        let (rows, used) = parsed.map_err(|e| {
+            let r = &progress.binary;
+            let column = r
+                .error_field()
+                .and_then(|k| c.columns.get(k))
+                .map(|&i| format!(", column {}", c.table.columns[i].name))
+                .unwrap_or_default();
+            match r.error_line() {
+                Some(line) => e.with_context(format!("COPY {}, line {line}{column}", c.table.name)),
+                None => e,
+            }
+        })?;
+        self.copy_rows(
+            c,
+            progress,
+            rows,
+            |b: &Vec<u8>, ty| {
+                crate::copy::binary::check_field(b, ty.ty)?;
+                crate::types::decode_binary(b, ty).map_err(|e| {
+                    if e.code == code::INVALID_BINARY_REPRESENTATION {
+                        SqlError::new(e.code, "incorrect binary data format")
+                    } else {
+                        e
+                    }
+                })
+            },
+            |_| None,
+        )?;
+        Ok(used)
+    }
+
+    /// Inserts rows of COPY fields, each converted by `convert`.
+    /// (`shown`: the field as an error's CONTEXT quotes it, if it does.)
+    fn copy_rows<F>(
+        &mut self,
+        c: &crate::sql::statement::Copy,
+        progress: &mut CopyProgress,
+        rows: Vec<Vec<Option<F>>>,
+        convert: impl Fn(&F, crate::types::ColType) -> Result<Value>,
+        shown: impl Fn(&F) -> Option<&str>,
+    ) -> Result<()> {
+        use crate::sql::plan::{Expr, ExprKind, Insert, Plan};
         if rows.is_empty() {
             return Ok(());
         }
@@ -325,13 +365,17 @@ impl Session {
                     None => Value::Null,
                     // PostgreSQL's CONTEXT names the line, the column and
                     // the value (drivers read the line from it).
-                    Some(s) => crate::types::parse_text(&s, ty).map_err(|e| {
-                        e.with_context(format!(
-                            "COPY {}, line {}, column {}: \"{s}\"",
+                    Some(s) => convert(&s, ty).map_err(|e| {
+                        let at = format!(
+                            "COPY {}, line {}, column {}",
                             table.name,
                             first_line + line + 1,
                             table.columns[ci].name
-                        ))
+                        );
+                        e.with_context(match shown(&s) {
+                            None => at,
+                            Some(s) => format!("{at}: \"{s}\""),
+                        })
                     })?,
                 };
                 row.push(Expr::new(ExprKind::Const(v), ty));
@@ -371,6 +415,7 @@ impl Session {
 #[derive(Debug, Default)]
 pub struct CopyProgress {
     rows: u64,
+    binary: crate::copy::binary::Reader,
     lines: usize,
     header_skipped: bool,
     /// The end marker came: later data is ignored.
@@ -393,4 +438,52 @@ fn written(tag: String, rows: Rows, returning: Option<&Vec<OutColumn>>) -> Outco
         tag,
         ..Outcome::default()
     }
+}
+
+/// COPY ... TO STDOUT's data: one CopyData message per row, as PostgreSQL
+/// sends them (the binary header rides with the first row, the trailer
+/// alone).
+fn copy_out<'a, R: Iterator<Item = &'a Value>>(
+    format: &crate::copy::CopyFormat,
+    names: &[String],
+    types: &[ColType],
+    rows: impl Iterator<Item = R>,
+) -> Result<CopyOut> {
+    let mut ends = Vec::new();
+    if format.binary {
+        let mut data = bytes::BytesMut::new();
+        crate::copy::binary::write_header(&mut data);
+        for r in rows {
+            crate::copy::binary::write_row(r.zip(types.iter().copied()), types.len(), &mut data)?;
+            ends.push(data.len());
+        }
+        crate::copy::binary::write_trailer(&mut data);
+        ends.push(data.len());
+        return Ok(CopyOut {
+            columns: types.len(),
+            binary: true,
+            data: data.to_vec(),
+            ends,
+        });
+    }
+    let mut data = String::new();
+    if format.header {
+        let names: Vec<Option<String>> = names.iter().map(|n| Some(n.clone())).collect();
+        crate::copy::format_row(&names, format, &mut data);
+        ends.push(data.len());
+    }
+    for r in rows {
+        let fields: Vec<Option<String>> = r
+            .zip(types)
+            .map(|(v, ty)| (!v.is_null()).then(|| crate::types::format_text(v, ty.ty)))
+            .collect();
+        crate::copy::format_row(&fields, format, &mut data);
+        ends.push(data.len());
+    }
+    Ok(CopyOut {
+        columns: types.len(),
+        binary: false,
+        data: data.into_bytes(),
+        ends,
+    })
 }

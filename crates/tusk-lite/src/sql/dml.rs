@@ -251,37 +251,58 @@ impl Binder<'_> {
                     && sel.sort_clause.is_empty()
                     && sel.limit_count.is_none() =>
             {
+                // PostgreSQL's transformInsertStmt: every row must have
+                // the first row's length; a row may be shorter than the
+                // target list only without an explicit column list (the
+                // trailing columns take their defaults).
                 let mut rows = Vec::new();
+                let mut width = None;
                 for r in &sel.values_lists {
                     let Some(N::List(l)) = &r.node else { continue };
-                    if l.items.len() > targets.len() {
+                    let mut bound = Vec::with_capacity(l.items.len());
+                    for item in &l.items {
+                        bound.push(if matches!(item.node, Some(N::SetToDefault(_))) {
+                            None
+                        } else {
+                            Some(self.bind_expr(item)?)
+                        });
+                    }
+                    match width {
+                        None => width = Some(bound.len()),
+                        Some(w) if w != bound.len() => {
+                            return Err(SqlError::new(
+                                code::SYNTAX_ERROR,
+                                "VALUES lists must all be the same length",
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                    if bound.len() > targets.len() {
                         return Err(SqlError::new(
                             code::SYNTAX_ERROR,
                             "INSERT has more expressions than target columns",
                         ));
                     }
-                    if l.items.len() < targets.len() {
+                    if !s.cols.is_empty() && bound.len() < targets.len() {
                         return Err(SqlError::new(
                             code::SYNTAX_ERROR,
                             "INSERT has more target columns than expressions",
                         ));
                     }
                     let mut row = Vec::new();
-                    for (item, &t) in l.items.iter().zip(&targets) {
+                    for (e, &t) in bound.into_iter().zip(&targets) {
                         let col = &table.columns[t];
-                        let e = if matches!(item.node, Some(N::SetToDefault(_))) {
-                            match &defaults[t] {
+                        row.push(match e {
+                            None => match &defaults[t] {
                                 Some(d) => d.clone(),
                                 None => Expr::new(ExprKind::Const(Value::Null), col.ty),
-                            }
-                        } else {
-                            let e = self.bind_expr(item)?;
-                            self.assign(e, col.ty, &col.name)?
-                        };
-                        row.push(e);
+                            },
+                            Some(e) => self.assign(e, col.ty, &col.name)?,
+                        });
                     }
                     rows.push(row);
                 }
+                targets.truncate(width.unwrap_or(0));
                 Plan::Values(rows)
             }
             Some(N::SelectStmt(sel)) => {
@@ -290,6 +311,12 @@ impl Binder<'_> {
                     return Err(SqlError::new(
                         code::SYNTAX_ERROR,
                         "INSERT has more expressions than target columns",
+                    ));
+                }
+                if !s.cols.is_empty() && q.columns.len() < targets.len() {
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        "INSERT has more target columns than expressions",
                     ));
                 }
                 let mut casts = Vec::new();

@@ -98,6 +98,8 @@ pub enum Func {
     ArrayCat,
     /// array[subscript]: the element, NULL when out of bounds.
     ArraySubscript,
+    /// ARRAY[a, b, ...]: the arguments as a one-dimensional array.
+    MakeArray,
     /// pg_sleep(seconds): waits, ended early by a CancelRequest (57014).
     /// Returns void, whose text form is the empty string.
     PgSleep,

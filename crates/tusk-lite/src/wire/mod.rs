@@ -5,6 +5,7 @@
 
 mod encode;
 
+pub(crate) use encode::encode_binary;
 use encode::{data_row, error_response, format_for, row_description, status};
 
 use bytes::{BufMut, BytesMut};
@@ -618,10 +619,11 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                             columns: portal.stmt.columns.as_deref(),
                         }),
                     )?;
-                    if out.copy_in.is_some() || out.copy_out.is_some() {
-                        return Err(SqlError::unsupported("COPY in the extended query protocol"));
-                    }
+                    let mut out = out;
                     send_notices(&mut c, &out);
+                    // COPY answers CopyIn/CopyOutResponse here too (as in
+                    // PostgreSQL); its CommandComplete follows below.
+                    run_copy(&mut c, &mut session, &mut out)?;
                     portal.pending = Some((out, 0));
                 } else if session.status() == b'E' {
                     // A suspended portal of a failed transaction fetches
@@ -769,6 +771,45 @@ fn utf8(b: &[u8]) -> Result<&str, SqlError> {
         .map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))
 }
 
+/// Runs the COPY part of a statement's outcome: for COPY FROM STDIN,
+/// CopyInResponse and the client's data (the outcome becomes the COPY's
+/// own); for COPY TO STDOUT, CopyOutResponse, the data and CopyDone.
+fn run_copy<S: Read + Write>(
+    c: &mut Conn<S>,
+    session: &mut Session,
+    out: &mut Outcome,
+) -> Result<(), SqlError> {
+    if let Some(copy) = out.copy_in.take() {
+        let n = i16::try_from(copy.columns.len()).unwrap_or(i16::MAX);
+        let f = i16::from(copy.format.binary);
+        c.send(B::CopyInResponse(CopyInResponse::new(
+            i8::from(copy.format.binary),
+            n,
+            vec![f; copy.columns.len()],
+        )));
+        c.flush()
+            .map_err(|e| SqlError::new(code::CONNECTION_FAILURE, e.to_string()))?;
+        *out = copy_from_client(c, session, &copy)?;
+    }
+    if let Some(copy) = out.copy_out.take() {
+        let n = i16::try_from(copy.columns).unwrap_or(i16::MAX);
+        let f = i16::from(copy.binary);
+        c.send(B::CopyOutResponse(CopyOutResponse::new(
+            i8::from(copy.binary),
+            n,
+            vec![f; copy.columns],
+        )));
+        let data = bytes::Bytes::from(copy.data);
+        let mut start = 0;
+        for &end in &copy.ends {
+            c.send(B::CopyData(CopyData::new(data.slice(start..end))));
+            start = end;
+        }
+        c.send(B::CopyDone(CopyDone::new()));
+    }
+    Ok(())
+}
+
 /// Reads CopyData messages until CopyDone (CopyFail aborts the COPY) and
 /// feeds the data to the session in pieces of whole lines as it comes.
 /// On an error it stops reading; the main loop drops the rest of the
@@ -785,7 +826,10 @@ fn copy_from_client<S: Read + Write>(
         match c.read_msg() {
             Ok(Some(F::CopyData(d))) => {
                 data.extend_from_slice(&d.data);
-                if pieces && data.len() >= COPY_PIECE {
+                if copy.format.binary && data.len() >= COPY_PIECE {
+                    let used = session.copy_binary_chunk(copy, &mut progress, &data, false)?;
+                    data.drain(..used);
+                } else if pieces && data.len() >= COPY_PIECE {
                     if let Some(end) = data.iter().rposition(|b| *b == b'\n') {
                         let rest = data.split_off(end + 1);
                         session.copy_chunk(copy, &mut progress, utf8(&data)?)?;
@@ -815,7 +859,11 @@ fn copy_from_client<S: Read + Write>(
             }
         }
     }
-    session.copy_chunk(copy, &mut progress, utf8(&data)?)?;
+    if copy.format.binary {
+        session.copy_binary_chunk(copy, &mut progress, &data, true)?;
+    } else {
+        session.copy_chunk(copy, &mut progress, utf8(&data)?)?;
+    }
     Ok(progress.outcome())
 }
 
@@ -851,31 +899,7 @@ fn simple_query<S: Read + Write>(
                 None,
             )?;
             send_notices(c, &out);
-            if let Some(copy) = out.copy_in.take() {
-                let n = i16::try_from(copy.columns.len()).unwrap_or(i16::MAX);
-                c.send(B::CopyInResponse(CopyInResponse::new(
-                    0,
-                    n,
-                    vec![0; copy.columns.len()],
-                )));
-                c.flush()
-                    .map_err(|e| SqlError::new(code::CONNECTION_FAILURE, e.to_string()))?;
-                out = copy_from_client(c, session, &copy)?;
-            }
-            if let Some((ncols, data)) = out.copy_out.take() {
-                let n = i16::try_from(ncols).unwrap_or(i16::MAX);
-                c.send(B::CopyOutResponse(CopyOutResponse::new(
-                    0,
-                    n,
-                    vec![0; ncols],
-                )));
-                for line in data.split_inclusive('\n') {
-                    c.send(B::CopyData(CopyData::new(bytes::Bytes::copy_from_slice(
-                        line.as_bytes(),
-                    ))));
-                }
-                c.send(B::CopyDone(CopyDone::new()));
-            }
+            run_copy(c, session, &mut out)?;
             if let Some(cols) = &out.columns {
                 c.send(B::RowDescription(row_description(cols, &[])));
                 for r in &out.rows {

@@ -69,6 +69,7 @@ impl Exec<'_> {
                 self.engine.advisory.unlock_all(self.session.pid);
                 return Ok(Value::Text(String::new()));
             }
+            Func::MakeArray => return Ok(Value::Array(v.to_vec())),
             Func::ListeningChannels => {
                 return Ok(Value::Array(
                     self.engine

@@ -80,6 +80,17 @@ impl Binder<'_> {
                     .type_name
                     .as_ref()
                     .ok_or_else(|| SqlError::internal("cast without type"))?;
+                // ARRAY[...]::t[]: the elements are cast to t (so an empty
+                // ARRAY[] gets its type), as PostgreSQL's transformArrayExpr.
+                if let (false, Some(N::AArrayExpr(a))) = (
+                    tn.array_bounds.is_empty(),
+                    tc.arg.as_deref().and_then(|n| n.node.as_ref()),
+                ) {
+                    let mut elem_name = tn.clone();
+                    elem_name.array_bounds.clear();
+                    let elem = resolve_type(&elem_name)?;
+                    return self.bind_array_ctor(a, Some(elem));
+                }
                 let inner = self.bind_expr(
                     tc.arg
                         .as_deref()
@@ -218,6 +229,7 @@ impl Binder<'_> {
             }
             N::FuncCall(f) => self.bind_func(f),
             N::CaseExpr(c) => self.bind_case(c),
+            N::AArrayExpr(a) => self.bind_array_ctor(a, None),
             N::CoalesceExpr(c) => {
                 let args = self.bind_list(&c.args)?;
                 let (args, ty) = self.unify_all(args, "COALESCE")?;
@@ -315,6 +327,57 @@ impl Binder<'_> {
 
     /// `expr::elem[]`: an unknown literal is read as the array; an array
     /// of the same element type passes (int2vector is int2[] here).
+    /// ARRAY[a, b, ...]: a one-dimensional array of the elements' common
+    /// type (or of `cast_to`, for ARRAY[...]::t[]).
+    fn bind_array_ctor(&mut self, a: &pb::AArrayExpr, cast_to: Option<ColType>) -> Result<Expr> {
+        let items = self.bind_list(&a.elements)?;
+        if items.iter().any(|e| e.ty.ty == Type::Array) {
+            return Err(SqlError::unsupported("a multidimensional ARRAY[...]"));
+        }
+        let (items, elem) = match cast_to {
+            Some(t) => (
+                items
+                    .into_iter()
+                    .map(|e| self.explicit_cast(e, t))
+                    .collect::<Result<Vec<_>>>()?,
+                t,
+            ),
+            None if items.is_empty() => {
+                return Err(SqlError::new(
+                    code::INDETERMINATE_DATATYPE,
+                    "cannot determine type of empty array",
+                )
+                .with_hint("Explicitly cast to the desired type, for example ARRAY[]::integer[]."))
+            }
+            None => self.unify_all(items, "ARRAY")?,
+        };
+        // Array values print their elements by value, not by type (see
+        // types::format_array): only element types whose text does not
+        // depend on the declared type are built.
+        if !matches!(
+            elem.ty,
+            Type::Bool
+                | Type::Int2
+                | Type::Int4
+                | Type::Int8
+                | Type::Float8
+                | Type::Numeric
+                | Type::Text
+                | Type::Varchar
+                | Type::Bpchar
+                | Type::Name
+        ) {
+            return Err(SqlError::unsupported(format!(
+                "ARRAY[...] of type {}",
+                elem.ty.name()
+            )));
+        }
+        Ok(Expr::new(
+            ExprKind::Func(Func::MakeArray, items),
+            ColType::array_of(elem.ty),
+        ))
+    }
+
     fn array_cast(&mut self, inner: Expr, to: ColType) -> Result<Expr> {
         match (&inner.kind, inner.ty.ty) {
             (ExprKind::Const(Value::Text(_)), Type::Unknown)

@@ -84,7 +84,7 @@ impl Binder<'_> {
                 "format" => match v.as_deref().map(str::to_ascii_lowercase).as_deref() {
                     Some("text") => format = CopyFormat::text(),
                     Some("csv") => format = CopyFormat::csv(),
-                    Some("binary") => return Err(SqlError::unsupported("COPY BINARY")),
+                    Some("binary") => format = CopyFormat::binary(),
                     other => {
                         return Err(SqlError::new(
                             code::INVALID_PARAMETER_VALUE,
@@ -120,6 +120,23 @@ impl Binder<'_> {
                     )),
                 }
             };
+            if format.binary && matches!(k.as_str(), "delimiter" | "null" | "header") {
+                return Err(SqlError::new(
+                    // PostgreSQL 15's codes: HEADER is "not supported".
+                    if k == "header" {
+                        code::FEATURE_NOT_SUPPORTED
+                    } else {
+                        code::SYNTAX_ERROR
+                    },
+                    format!("cannot specify {} in BINARY mode", k.to_ascii_uppercase()),
+                ));
+            }
+            if !format.csv && matches!(k.as_str(), "quote" | "escape") {
+                return Err(SqlError::new(
+                    code::FEATURE_NOT_SUPPORTED,
+                    format!("COPY {k} available only in CSV mode"),
+                ));
+            }
             match k.as_str() {
                 "delimiter" => format.delimiter = one_char(&v, "delimiter")?,
                 "null" => format.null = v.unwrap_or_default(),
