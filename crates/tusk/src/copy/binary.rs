@@ -2,10 +2,9 @@
 //! rows of [`ToSql`] values, [`BinaryCopyOutReader`] decodes rows into
 //! [`FromSql`] values.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_core::Stream;
 use std::future::poll_fn;
-use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -191,7 +190,7 @@ impl<'a> BinaryCopyOutReader<'a> {
         let n = i16::from_be_bytes([n[0], n[1]]);
         if n == -1 {
             self.header = true;
-            self.pending = self.pending.slice(at + 2..);
+            self.pending.advance(at + 2);
             return Ok(Some(None));
         }
         if usize::try_from(n).ok() != Some(self.types.len()) {
@@ -201,30 +200,44 @@ impl<'a> BinaryCopyOutReader<'a> {
             )));
         }
         let mut pos = at + 2;
-        let mut ranges = Vec::with_capacity(self.types.len());
+        // `pos` from the row's start, as its spans keep it.
+        let mut rel: u32 = 2;
+        let mut spans = Spans::with_columns(self.types.len());
         for _ in 0..n {
             let Some(l) = p.get(pos..pos + 4) else {
                 return Ok(None);
             };
             let len = i32::from_be_bytes([l[0], l[1], l[2], l[3]]);
             pos += 4;
+            rel = rel.checked_add(4).ok_or_else(too_large)?;
             if len < 0 {
-                ranges.push(None);
+                spans.push(NULL_SPAN);
                 continue;
             }
             let end = pos + usize::try_from(len).unwrap_or(usize::MAX - pos);
             if end > p.len() {
                 return Ok(None);
             }
-            ranges.push(Some(pos - at..end - at));
+            let len = len.unsigned_abs();
+            spans.push((rel, len));
+            rel = rel.checked_add(len).ok_or_else(too_large)?;
             pos = end;
         }
-        let body = self.pending.slice(at..pos);
-        self.pending = self.pending.slice(pos..);
+        // The usual case, a chunk that is one whole row, is taken as it is
+        // (no reference counts touched); else the row is cut off it.
+        let body = if pos == self.pending.len() {
+            let mut body = std::mem::take(&mut self.pending);
+            body.advance(at);
+            body
+        } else {
+            let body = self.pending.slice(at..pos);
+            self.pending.advance(pos);
+            body
+        };
         self.header = true;
         Ok(Some(Some(BinaryCopyRow {
             body,
-            ranges,
+            spans,
             types: self.types.clone(),
         })))
     }
@@ -279,18 +292,73 @@ impl Stream for BinaryCopyOutReader<'_> {
     }
 }
 
+/// Columns whose places a row keeps inline, without an allocation of its
+/// own (wider rows keep them in a `Vec`).
+const INLINE: usize = 8;
+
+/// The span of a NULL (a value's length is below 2^31).
+const NULL_SPAN: (u32, u32) = (0, u32::MAX);
+
+fn too_large() -> Error {
+    Error::protocol("a binary COPY row larger than 4 GiB")
+}
+
+/// Where each value of a row is in its body, `(start, length)`
+/// ([`NULL_SPAN`] for a NULL).
+#[derive(Clone)]
+enum Spans {
+    /// Up to [`INLINE`] columns: how many, and their spans.
+    Inline(u8, [(u32, u32); INLINE]),
+    Heap(Vec<(u32, u32)>),
+}
+
+impl Spans {
+    #[inline]
+    fn with_columns(n: usize) -> Spans {
+        if n <= INLINE {
+            Spans::Inline(0, [(0, 0); INLINE])
+        } else {
+            Spans::Heap(Vec::with_capacity(n))
+        }
+    }
+
+    /// Appends a span (a reader checked the row's column count first, so
+    /// an inline one never overflows; if it did, the span is dropped and
+    /// the column reads as out of range).
+    #[inline]
+    fn push(&mut self, s: (u32, u32)) {
+        match self {
+            Spans::Inline(len, at) => {
+                if let Some(slot) = at.get_mut(usize::from(*len)) {
+                    *slot = s;
+                    *len += 1;
+                }
+            }
+            Spans::Heap(v) => v.push(s),
+        }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[(u32, u32)] {
+        match self {
+            Spans::Inline(len, at) => &at[..usize::from(*len)],
+            Spans::Heap(v) => v,
+        }
+    }
+}
+
 /// One row of a binary COPY OUT: its values, decoded on demand.
 #[derive(Clone)]
 pub struct BinaryCopyRow {
     body: Bytes,
-    ranges: Vec<Option<Range<usize>>>,
+    spans: Spans,
     types: Arc<[Type]>,
 }
 
 impl std::fmt::Debug for BinaryCopyRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BinaryCopyRow")
-            .field("columns", &self.ranges.len())
+            .field("columns", &self.len())
             .finish()
     }
 }
@@ -298,21 +366,22 @@ impl std::fmt::Debug for BinaryCopyRow {
 impl BinaryCopyRow {
     /// Number of columns.
     pub fn len(&self) -> usize {
-        self.ranges.len()
+        self.spans.as_slice().len()
     }
 
     /// Whether the row has no columns.
     pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
+        self.spans.as_slice().is_empty()
     }
 
     /// Column `idx` as a `T`; a `Conversion` error names the column and
     /// both types when `T` does not read that type.
     pub fn try_get<'r, T: FromSql<'r>>(&'r self, idx: usize) -> Result<T, Error> {
-        let (Some(range), Some(ty)) = (self.ranges.get(idx), self.types.get(idx)) else {
+        let spans = self.spans.as_slice();
+        let (Some(&(start, len)), Some(ty)) = (spans.get(idx), self.types.get(idx)) else {
             return Err(Error::conversion(format!(
                 "column {idx} out of range (the row has {})",
-                self.ranges.len()
+                spans.len()
             )));
         };
         if !T::accepts(ty) {
@@ -321,9 +390,16 @@ impl BinaryCopyRow {
                 std::any::type_name::<T>()
             )));
         }
-        let value = match range {
-            Some(r) => T::from_sql(ty, &self.body[r.clone()]),
-            None => T::from_sql_null(ty),
+        let value = if len == NULL_SPAN.1 {
+            T::from_sql_null(ty)
+        } else {
+            // (u32 to usize: no target of this crate has a smaller usize.)
+            let start = usize::try_from(start).unwrap_or(usize::MAX);
+            let range = start..start.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+            match self.body.get(range) {
+                Some(raw) => T::from_sql(ty, raw),
+                None => return Err(Error::protocol("a binary COPY value out of its row")),
+            }
         };
         value.map_err(|e| {
             Error::with_source(

@@ -38,6 +38,7 @@ pub use text::{TextFormat, TextRowWriter};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -55,7 +56,8 @@ pub const COPY_IN_BUFFER: usize = 512 * 1024;
 /// gathered into one).
 const CHUNK: usize = 64 * 1024;
 
-/// COPY OUT chunks buffered before the connection stops reading the socket.
+/// COPY OUT chunks buffered before the connection stops reading the socket
+/// (a [`CopyOutStream`] may hold as many more, taken and not returned yet).
 const COPY_OUT_BUFFER: usize = 1024;
 
 /// The CopyData header: tag and length, filled in when the chunk is sent.
@@ -148,6 +150,7 @@ impl Client {
         let ticket = self.start_copy(sql, CopyPhase::WantOut).await?;
         Ok(CopyOutStream {
             ticket,
+            local: VecDeque::new(),
             ended: false,
             rows: None,
             _conn: PhantomData,
@@ -350,6 +353,12 @@ impl tokio::io::AsyncWrite for CopyInSink<'_> {
 /// stays usable.
 pub struct CopyOutStream<'a> {
     ticket: Ticket,
+    /// Chunks taken from the connection and not returned yet: all that
+    /// was queued is taken at once (the queues swapped under one lock),
+    /// and served from here without touching the connection. With the
+    /// connection's own queue, at most twice [`COPY_OUT_BUFFER`] chunks
+    /// are held.
+    local: VecDeque<Bytes>,
     ended: bool,
     rows: Option<u64>,
     _conn: PhantomData<&'a Client>,
@@ -359,6 +368,7 @@ impl std::fmt::Debug for CopyOutStream<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CopyOutStream")
             .field("ended", &self.ended)
+            .field("held", &self.local.len())
             .finish()
     }
 }
@@ -380,12 +390,19 @@ impl Stream for CopyOutStream<'_> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        // The common case: a chunk taken earlier, no lock.
+        if let Some(chunk) = this.local.pop_front() {
+            return Poll::Ready(Some(Ok(chunk)));
+        }
         if this.ended {
             return Poll::Ready(None);
         }
         let id = this.ticket.id;
-        let shared = this.ticket.shared.clone();
-        let mut st = match shared.poll_wait(cx, id, |_, r| !r.resp.copy_data.is_empty()) {
+        let mut st = match this
+            .ticket
+            .shared
+            .poll_wait(cx, id, |_, r| !r.resp.copy_data.is_empty())
+        {
             Poll::Ready(st) => st,
             Poll::Pending => return Poll::Pending,
         };
@@ -394,15 +411,21 @@ impl Stream for CopyOutStream<'_> {
             this.ticket.finished = true;
             return Poll::Ready(Some(Err(st.broken_error())));
         };
-        if let Some(chunk) = r.resp.copy_data.pop_front() {
-            // Room again: a stalled driver reads on; and the role is not
-            // kept while the reader holds the chunk.
-            st.wake_driver();
+        if !r.resp.copy_data.is_empty() {
+            // Everything queued, at once: the connection keeps the
+            // (empty) queue this stream had, so neither side allocates.
+            std::mem::swap(&mut this.local, &mut r.resp.copy_data);
+            // The role is not kept while the reader works through the
+            // chunks (it may run another query on this connection first);
+            // and there is room again: a stalled driver reads on.
             st.release_if(Driver::Request(id));
-            return Poll::Ready(Some(Ok(chunk)));
+            st.wake_driver();
+            drop(st);
+            return Poll::Ready(this.local.pop_front().map(Ok));
         }
         // Done (`collect` hands the driver role on).
         let resp = st.collect(id);
+        drop(st);
         this.ticket.finished = true;
         this.ended = true;
         match resp.into_result() {

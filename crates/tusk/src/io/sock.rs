@@ -20,7 +20,39 @@ impl AsRawFd for Sock {
     }
 }
 
+impl std::os::fd::AsFd for Sock {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Sock::Tcp(s) => s.as_fd(),
+            Sock::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
 impl Sock {
+    /// Reads into `buf`'s spare capacity: straight into the receive
+    /// buffer, neither zeroed first nor copied from elsewhere after.
+    /// Room is made for [`READ_CHUNK`] bytes when less than [`READ_MIN`]
+    /// is spare; at most `READ_CHUNK` are read. Returns the bytes read and
+    /// the room offered.
+    fn read_into(&self, buf: &mut BytesMut) -> io::Result<(usize, usize)> {
+        if buf.capacity() - buf.len() < READ_MIN {
+            buf.reserve(READ_CHUNK);
+        }
+        let spare = buf.spare_capacity_mut();
+        let room = spare.len().min(READ_CHUNK);
+        let n = socket2::SockRef::from(self).recv(&mut spare[..room])?;
+        let len = buf.len() + n.min(room);
+        #[allow(unsafe_code)]
+        // SAFETY: `recv` initialized the first `n` bytes of the spare
+        // capacity it was given (at most `room`, which is within the
+        // capacity).
+        unsafe {
+            buf.set_len(len);
+        }
+        Ok((n, room))
+    }
+
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Sock::Tcp(s) => (&*s).read(buf),
@@ -63,6 +95,10 @@ impl Write for SockRw<'_> {
 
 /// Size of one read from the socket into the receive buffer.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// The least spare room a read goes into without first making room for
+/// [`READ_CHUNK`] (which may move the buffer).
+const READ_MIN: usize = 8 * 1024;
 
 /// Sets `SO_RCVLOWAT` on `fd`; false if the kernel refused.
 fn rcvlowat(fd: RawFd, bytes: usize) -> bool {
@@ -114,8 +150,9 @@ pub(crate) struct Io {
     /// registered until it is done.
     write_waiting: bool,
     tls: Option<Box<rustls::ClientConnection>>,
-    /// Read target: bytes are copied from here into the receive buffer
-    /// (one memcpy of what was read, instead of zeroing spare capacity).
+    /// Read target of TLS and of reads for a foreign event loop: bytes
+    /// are copied from here into the receive buffer (plain reads go
+    /// straight into it, see [`Sock::read_into`]).
     scratch: Box<[u8]>,
     /// The socket's `SO_RCVLOWAT` as last set (1, the kernel's default;
     /// 0 once setting it failed: it is left alone from then on).
@@ -367,17 +404,14 @@ impl Io {
                 Poll::Ready(g) => g?,
                 Poll::Pending => return Poll::Pending,
             };
-            let scratch = &mut self.scratch;
-            let want = scratch.len();
-            match guard.try_io(|s| s.get_ref().read(scratch)) {
-                Ok(Ok(n)) => {
+            match guard.try_io(|s| s.get_ref().read_into(inbuf)) {
+                Ok(Ok((n, want))) => {
                     // A short read means the socket is drained: clear the
                     // readiness now instead of paying for a read that
                     // returns EAGAIN next time.
                     if n < want && n > 0 {
                         guard.clear_ready();
                     }
-                    inbuf.extend_from_slice(&self.scratch[..n]);
                     return Poll::Ready(Ok(n));
                 }
                 Ok(Err(e)) => return Poll::Ready(Err(e)),

@@ -79,6 +79,41 @@ async fn binary_rows_in_and_out() {
     assert_eq!(r.rows_affected(), Some(N as u64));
 }
 
+/// Rows wider than the columns a `BinaryCopyRow` keeps inline (8), next
+/// to narrow ones, with NULLs in each: every value where it belongs.
+#[tokio::test]
+async fn binary_rows_of_many_columns_and_nulls_out() {
+    let db = crate::db();
+    let c = crate::conn(&db).await;
+    for width in [1usize, 8, 9, 20] {
+        // Column k of row i: i * 100 + k, NULL where (i + k) % 5 == 0.
+        let cols: Vec<String> = (0..width)
+            .map(|k| format!("CASE WHEN (i + {k}) % 5 = 0 THEN NULL ELSE i * 100 + {k} END"))
+            .collect();
+        let sql = format!(
+            "COPY (SELECT {} FROM generate_series(0, 999) i) TO STDOUT (FORMAT binary)",
+            cols.join(", ")
+        );
+        let out = within("copy_out", c.copy_out(&sql)).await.unwrap();
+        let types = vec![Type::INT4; width];
+        let mut r = BinaryCopyOutReader::new(out, &types);
+        let mut i = 0i32;
+        while let Some(row) = within("next", r.next()).await {
+            let row = row.unwrap();
+            assert_eq!(row.len(), width);
+            for (k, kk) in (0..width).zip(0i32..) {
+                let want = ((i + kk) % 5 != 0).then_some(i * 100 + kk);
+                assert_eq!(row.get::<Option<i32>>(k), want, "row {i} column {k}");
+            }
+            let e = row.try_get::<i32>(width).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Conversion);
+            i += 1;
+        }
+        assert_eq!(i, 1000, "width {width}");
+        assert_eq!(r.rows_affected(), Some(1000));
+    }
+}
+
 #[tokio::test]
 async fn text_and_csv_rows_in_and_out() {
     let db = crate::db();
