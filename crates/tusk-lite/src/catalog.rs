@@ -277,6 +277,43 @@ impl Sequence {
     }
 }
 
+/// A user enum type (CREATE TYPE ... AS ENUM) and its array type.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnumType {
+    pub oid: u32,
+    /// Its array type's OID (`_name`), as pg_type.typarray shows it.
+    pub array_oid: u32,
+    pub schema: String,
+    pub name: String,
+    /// Labels with their sort order (pg_enum.enumsortorder), in
+    /// declaration order; the order of a label never changes.
+    pub labels: Vec<EnumLabel>,
+    /// The OID of each label's pg_enum row, in `labels` order.
+    pub label_oids: Vec<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnumLabel {
+    pub label: String,
+    pub order: f32,
+}
+
+impl EnumType {
+    /// enum_in: the value of `label`, or PostgreSQL's 22P02.
+    pub fn input(&self, label: &str) -> crate::error::Result<crate::types::Value> {
+        self.labels
+            .iter()
+            .find(|l| l.label == label)
+            .map(|l| crate::types::Value::Enum(l.order, l.label.as_str().into()))
+            .ok_or_else(|| {
+                crate::error::SqlError::new(
+                    crate::error::code::INVALID_TEXT_REPRESENTATION,
+                    format!("invalid input value for enum {}: \"{label}\"", self.name),
+                )
+            })
+    }
+}
+
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Catalog {
     /// Tables by (schema, name).
@@ -284,6 +321,9 @@ pub struct Catalog {
     pub tables: BTreeMap<(String, String), Arc<Table>>,
     #[serde(default)]
     pub sequences: Vec<Arc<Sequence>>,
+    /// User enum types.
+    #[serde(default)]
+    pub enums: Vec<Arc<EnumType>>,
     pub next_oid: u32,
 }
 
@@ -294,10 +334,69 @@ impl Catalog {
             .find(|s| s.schema == schema && s.name == name)
     }
 
+    /// The enum type called `name` in `schema`.
+    pub fn enum_type(&self, schema: &str, name: &str) -> Option<&Arc<EnumType>> {
+        self.enums
+            .iter()
+            .find(|e| e.schema == schema && e.name == name)
+    }
+
+    /// The enum type whose OID is `oid`.
+    pub fn enum_by_oid(&self, oid: u32) -> Option<&Arc<EnumType>> {
+        self.enums.iter().find(|e| e.oid == oid)
+    }
+
+    /// Whether a type (built-in or user) whose OID is `oid` exists.
+    pub fn type_from_oid(&self, oid: u32) -> Option<crate::types::Type> {
+        crate::types::Type::from_oid(oid).or_else(|| {
+            self.enum_by_oid(oid)
+                .map(|e| crate::types::Type::Enum(e.oid))
+        })
+    }
+
+    /// The text input function of `ty`: enum labels come from this
+    /// catalog, every other type parses on its own.
+    pub fn parse_text(&self, s: &str, ty: ColType) -> crate::error::Result<crate::types::Value> {
+        match ty.ty {
+            crate::types::Type::Enum(oid) => self.enum_def(oid)?.input(s),
+            _ => crate::types::parse_text(s, ty),
+        }
+    }
+
+    /// The binary input function of `ty` (an enum's is its label's bytes).
+    pub fn decode_binary(
+        &self,
+        b: &[u8],
+        ty: ColType,
+    ) -> crate::error::Result<crate::types::Value> {
+        match ty.ty {
+            crate::types::Type::Enum(oid) => {
+                let s = std::str::from_utf8(b).map_err(|_| {
+                    crate::error::SqlError::new(
+                        "22021",
+                        "invalid byte sequence for encoding \"UTF8\"",
+                    )
+                })?;
+                self.enum_def(oid)?.input(s)
+            }
+            _ => crate::types::decode_binary(b, ty),
+        }
+    }
+
+    fn enum_def(&self, oid: u32) -> crate::error::Result<&Arc<EnumType>> {
+        self.enum_by_oid(oid).ok_or_else(|| {
+            crate::error::SqlError::new(
+                crate::error::code::UNDEFINED_OBJECT,
+                format!("cache lookup failed for type {oid}"),
+            )
+        })
+    }
+
     pub fn new() -> Catalog {
         Catalog {
             tables: BTreeMap::new(),
             sequences: Vec::new(),
+            enums: Vec::new(),
             next_oid: FIRST_USER_OID,
         }
     }

@@ -75,6 +75,7 @@ pub mod catalog;
 pub mod copy;
 pub mod datetime;
 mod ddl;
+mod enum_ddl;
 pub mod error;
 mod exec;
 mod keys_ddl;

@@ -164,6 +164,17 @@ impl Session {
             Statement::DropSequence { names, if_exists } => {
                 crate::ddl::drop_sequences(&engine, ex.txn, names, if_exists)
             }
+            Statement::CreateEnum {
+                schema,
+                name,
+                labels,
+            } => crate::enum_ddl::create_enum(&engine, ex.txn, schema, name, labels),
+            Statement::AlterEnumAdd(add) => crate::enum_ddl::add_value(&engine, ex.txn, add),
+            Statement::DropType {
+                names,
+                if_exists,
+                cascade,
+            } => crate::enum_ddl::drop_types(&engine, ex.txn, names, if_exists, cascade),
             Statement::Copy(c) => {
                 if c.from {
                     if ex.txn.read_only {
@@ -314,7 +325,7 @@ impl Session {
                     None => Value::Null,
                     // PostgreSQL's CONTEXT names the line, the column and
                     // the value (drivers read the line from it).
-                    Some(s) => crate::types::parse_text(&s, ty).map_err(|e| {
+                    Some(s) => catalog.parse_text(&s, ty).map_err(|e| {
                         e.with_context(format!(
                             "COPY {}, line {}, column {}: \"{s}\"",
                             table.name,

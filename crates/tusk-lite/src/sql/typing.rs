@@ -6,7 +6,7 @@
 use super::bind::Binder;
 use super::plan::{Expr, ExprKind};
 use crate::error::{code, Result, SqlError};
-use crate::types::{self, ColType, Type, Value};
+use crate::types::{ColType, Type, Value};
 
 fn rank(t: Type) -> u8 {
     match t {
@@ -86,7 +86,7 @@ impl Binder<'_> {
         match &e.kind {
             ExprKind::Const(Value::Null) => return Ok(Expr::new(ExprKind::Const(Value::Null), to)),
             ExprKind::Const(Value::Text(s)) if from == Type::Unknown => {
-                let v = types::parse_text(s, to)?;
+                let v = self.catalog.parse_text(s, to)?;
                 return Ok(Expr::new(ExprKind::Const(v), to));
             }
             ExprKind::Param(i) if from == Type::Unknown => {

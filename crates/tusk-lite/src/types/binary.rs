@@ -21,6 +21,8 @@ pub fn encode_binary(v: &Value, ty: Type, out: &mut BytesMut) -> Result<()> {
         (Value::Float(f), _) => out.put_f64(*f),
         (Value::Numeric(n), _) => encode_numeric(n, out),
         (Value::Text(s), _) => out.put_slice(s.as_bytes()),
+        // enum_send: the label's bytes.
+        (Value::Enum(_, label), _) => out.put_slice(label.as_bytes()),
         (Value::Null, _) => {}
         (Value::Array(_), _) => {
             return Err(SqlError::unsupported("binary output of arrays"));
@@ -112,6 +114,12 @@ pub fn decode_binary(b: &[u8], ty: ColType) -> Result<Value> {
             ))),
             Type::Float8 => Value::Float(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
             Type::Numeric => Value::Numeric(decode_numeric(b).ok_or_else(bad)?),
+            // An enum's labels live in the catalog: Catalog::decode_binary.
+            Type::Enum(oid) => {
+                return Err(SqlError::internal(format!(
+                    "enum input for type {oid} without its catalog"
+                )))
+            }
             _ => Value::Text(String::from_utf8(b.to_vec()).map_err(|_| {
                 SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\"")
             })?),

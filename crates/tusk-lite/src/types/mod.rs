@@ -49,6 +49,9 @@ pub enum Type {
     Array,
     /// An untyped string literal, resolved by context.
     Unknown,
+    /// A user enum type (CREATE TYPE ... AS ENUM), by its OID; its labels
+    /// live in the catalog ([`crate::catalog::EnumType`]).
+    Enum(u32),
 }
 
 impl Type {
@@ -71,6 +74,7 @@ impl Type {
             Type::Timestamptz => 1184,
             Type::Array => 1009,
             Type::Unknown => 705,
+            Type::Enum(oid) => oid,
         }
     }
 
@@ -101,7 +105,7 @@ impl Type {
         match self {
             Type::Bool => 1,
             Type::Int2 => 2,
-            Type::Int4 | Type::Float4 | Type::Oid | Type::Date => 4,
+            Type::Int4 | Type::Float4 | Type::Oid | Type::Date | Type::Enum(_) => 4,
             Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => 8,
             Type::Name => 64,
             Type::Unknown => -2,
@@ -129,6 +133,7 @@ impl Type {
             Type::Timestamptz => "timestamp with time zone",
             Type::Array => "text[]",
             Type::Unknown => "unknown",
+            Type::Enum(_) => "enum",
         }
     }
 
@@ -239,6 +244,9 @@ pub enum Value {
     Text(String),
     /// An array's elements (one dimension, lower bound 1).
     Array(Vec<Value>),
+    /// An enum value: its label's sort order (pg_enum.enumsortorder,
+    /// fixed once the label exists) and the label.
+    Enum(f32, std::sync::Arc<str>),
 }
 
 /// Structural equality (for matching bound expressions), not SQL equality.
@@ -252,6 +260,7 @@ impl PartialEq for Value {
             (Value::Numeric(a), Value::Numeric(b)) => a.to_string() == b.to_string(),
             (Value::Text(a), Value::Text(b)) => a == b,
             (Value::Array(a), Value::Array(b)) => a == b,
+            (Value::Enum(a, x), Value::Enum(b, y)) => a.to_bits() == b.to_bits() && x == y,
             _ => false,
         }
     }
@@ -284,6 +293,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::Numeric(x), Value::Float(y)) => float_cmp(x.to_f64(), *y),
         (Value::Float(x), Value::Numeric(y)) => float_cmp(*x, y.to_f64()),
         (Value::Text(x), Value::Text(y)) => x.cmp(y),
+        (Value::Enum(x, _), Value::Enum(y, _)) => x.total_cmp(y),
         (Value::Array(x), Value::Array(y)) => {
             for (a, b) in x.iter().zip(y) {
                 let o = compare(a, b);

@@ -435,17 +435,17 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         "cannot insert multiple commands into a prepared statement",
                     ));
                 }
+                let catalog = session.current_catalog();
                 let mut given = Vec::new();
                 for oid in &p.type_oids {
                     given.push(if *oid == 0 {
                         Type::Unknown
                     } else {
-                        Type::from_oid(*oid).ok_or_else(|| {
+                        catalog.type_from_oid(*oid).ok_or_else(|| {
                             SqlError::unsupported(format!("parameter type OID {oid}"))
                         })?
                     });
                 }
-                let catalog = session.current_catalog();
                 let text: Rc<str> = p.query.as_str().into();
                 let prepared = match stmts.first() {
                     None => Prepared {
@@ -532,7 +532,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         None => Value::Null,
                         Some(bytes) => {
                             if format_for(&b.parameter_format_codes, i) == 1 {
-                                types::decode_binary(bytes, ty)?
+                                stmt.catalog.decode_binary(bytes, ty)?
                             } else {
                                 let s = std::str::from_utf8(bytes).map_err(|_| {
                                     SqlError::new(
@@ -540,7 +540,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                                         "invalid byte sequence for encoding \"UTF8\"",
                                     )
                                 })?;
-                                types::parse_text(s, ty)?
+                                stmt.catalog.parse_text(s, ty)?
                             }
                         }
                     });

@@ -95,11 +95,14 @@ impl Binder<'_> {
                     let elem = if last == "int2vector" {
                         ColType::plain(Type::Int2)
                     } else {
-                        resolve_type(&elem_name)?
+                        resolve_type(self.catalog, &elem_name)?
                     };
+                    if let Type::Enum(_) = elem.ty {
+                        return Err(SqlError::unsupported("arrays of enum types"));
+                    }
                     return self.array_cast(inner, ColType::array_of(elem.ty));
                 }
-                let to = resolve_type(tn)?;
+                let to = resolve_type(self.catalog, tn)?;
                 self.explicit_cast(inner, to)
             }
             N::CollateClause(c) => {
@@ -273,7 +276,7 @@ impl Binder<'_> {
     pub(in crate::sql) fn explicit_cast(&mut self, inner: Expr, to: ColType) -> Result<Expr> {
         match &inner.kind {
             ExprKind::Const(Value::Text(s)) if inner.ty.ty == Type::Unknown => {
-                let v = types::parse_text(s, ColType::plain(to.ty))?;
+                let v = self.catalog.parse_text(s, ColType::plain(to.ty))?;
                 let v = types::coerce_typmod(v, to, true)?;
                 return Ok(Expr::new(ExprKind::Const(v), to));
             }
@@ -306,6 +309,13 @@ impl Binder<'_> {
             ));
         }
         // A cast of a constant folds now, as PostgreSQL's planner does.
+        if let (ExprKind::Const(v @ Value::Text(_)), Type::Enum(_)) = (&inner.kind, to.ty) {
+            let s = types::cast(v.clone(), from, ColType::plain(Type::Text), true)?;
+            let v = self
+                .catalog
+                .parse_text(&types::format_text(&s, Type::Text), to)?;
+            return Ok(Expr::new(ExprKind::Const(v), to));
+        }
         if let ExprKind::Const(v) = &inner.kind {
             let v = types::cast(v.clone(), from, to, true)?;
             return Ok(Expr::new(ExprKind::Const(v), to));

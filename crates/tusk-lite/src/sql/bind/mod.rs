@@ -270,6 +270,11 @@ impl<'a> Binder<'a> {
             N::AlterTableStmt(s) => self.bind_alter_table(s),
             N::CopyStmt(s) => self.bind_copy(s),
             N::CreateSeqStmt(s) => self.bind_create_sequence(s),
+            N::CreateEnumStmt(s) => self.bind_create_enum(s),
+            N::AlterEnumStmt(s) => self.bind_alter_enum(s),
+            N::DropStmt(s) if s.remove_type == pb::ObjectType::ObjectType as i32 => {
+                self.bind_drop_type(s)
+            }
             N::RenameStmt(s) => self.bind_rename(s),
             N::DropStmt(s) if s.remove_type == pb::ObjectType::ObjectSequence as i32 => {
                 let mut out = Vec::new();
@@ -530,7 +535,6 @@ fn statement_name(kind: &str) -> String {
         ("CreateTableAsStmt", "CREATE TABLE AS"),
         ("RenameStmt", "ALTER ... RENAME"),
         ("CompositeTypeStmt", "CREATE TYPE"),
-        ("CreateEnumStmt", "CREATE TYPE ... AS ENUM"),
         ("CreateDomainStmt", "CREATE DOMAIN"),
         ("DiscardStmt", "DISCARD"),
         ("MergeStmt", "MERGE"),

@@ -72,8 +72,21 @@ pub fn figure_colname(n: &pb::Node) -> String {
     }
 }
 
+/// The user enum type a TypeName names (`name`, `public.name`), if any.
+/// Built-in types come first, as pg_catalog is searched first.
+pub fn user_enum(catalog: &Catalog, t: &pb::TypeName) -> Option<Type> {
+    let parts = names(&t.names);
+    match parts.as_slice() {
+        [name] if Type::from_name(name).is_none() => catalog.enum_type("public", name),
+        [schema, name] => catalog.enum_type(schema, name),
+        [_, schema, name] => catalog.enum_type(schema, name),
+        _ => None,
+    }
+    .map(|e| Type::Enum(e.oid))
+}
+
 /// Resolves a TypeName to a type with its modifier.
-pub fn resolve_type(t: &pb::TypeName) -> Result<ColType> {
+pub fn resolve_type(catalog: &Catalog, t: &pb::TypeName) -> Result<ColType> {
     let parts = names(&t.names);
     let name = parts.last().cloned().unwrap_or_default();
     if !t.array_bounds.is_empty() {
@@ -81,6 +94,21 @@ pub fn resolve_type(t: &pb::TypeName) -> Result<ColType> {
     }
     if t.setof || t.pct_type {
         return Err(SqlError::unsupported("%TYPE and SETOF"));
+    }
+    if let Some(ty) = user_enum(catalog, t) {
+        if !t.typmods.is_empty() {
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                format!("type modifier is not allowed for type \"{name}\""),
+            ));
+        }
+        return Ok(ColType::plain(ty));
+    }
+    if parts.len() > 1 && !matches!(parts[parts.len() - 2].as_str(), "pg_catalog") {
+        return Err(SqlError::new(
+            code::UNDEFINED_OBJECT,
+            format!("type \"{}\" does not exist", parts.join(".")),
+        ));
     }
     let ty = Type::from_name(&name).ok_or_else(|| {
         if matches!(

@@ -113,7 +113,7 @@ fn text_array() -> ColType {
 /// such catalog.
 pub fn relation(cat: &Catalog, rel: &str, database: &str) -> Option<SysRel> {
     tables::relation(cat, rel)
-        .or_else(|| pg_type::relation(rel))
+        .or_else(|| pg_type::relation(cat, rel))
         .or_else(|| fixed::relation(rel, database))
 }
 
