@@ -348,10 +348,12 @@ impl Catalog {
 
     /// Whether a type (built-in or user) whose OID is `oid` exists.
     pub fn type_from_oid(&self, oid: u32) -> Option<crate::types::Type> {
-        crate::types::Type::from_oid(oid).or_else(|| {
-            self.enum_by_oid(oid)
-                .map(|e| crate::types::Type::Enum(e.oid))
-        })
+        crate::types::Type::from_oid(oid)
+            .or_else(|| {
+                self.enum_by_oid(oid)
+                    .map(|e| crate::types::Type::Enum(e.oid))
+            })
+            .or_else(|| crate::types::array_elem_of_oid(oid).map(|_| crate::types::Type::Array))
     }
 
     /// The text input function of `ty`: enum labels come from this

@@ -5,7 +5,7 @@ mod binary;
 mod cast;
 mod text;
 
-pub use binary::{decode_binary, encode_binary};
+pub use binary::{decode_binary, encode_binary, encode_binary_array};
 pub use cast::cast;
 use text::out_of_range;
 pub use text::{
@@ -203,6 +203,51 @@ impl Type {
     }
 }
 
+/// The OID of the array type whose elements are `elem` (pg_type.typarray).
+pub fn array_type_oid(elem: Type) -> Option<u32> {
+    Some(match elem {
+        Type::Bool => 1000,
+        Type::Int2 => 1005,
+        Type::Int4 => 1007,
+        Type::Int8 => 1016,
+        Type::Float4 => 1021,
+        Type::Float8 => 1022,
+        Type::Numeric => 1231,
+        Type::Text => 1009,
+        Type::Varchar => 1015,
+        Type::Bpchar => 1014,
+        Type::Name => 1003,
+        Type::Oid => 1028,
+        Type::Date => 1182,
+        Type::Timestamp => 1115,
+        Type::Timestamptz => 1185,
+        _ => return None,
+    })
+}
+
+/// The element type of the built-in array type `oid`.
+pub fn array_elem_of_oid(oid: u32) -> Option<Type> {
+    [
+        Type::Bool,
+        Type::Int2,
+        Type::Int4,
+        Type::Int8,
+        Type::Float4,
+        Type::Float8,
+        Type::Numeric,
+        Type::Text,
+        Type::Varchar,
+        Type::Bpchar,
+        Type::Name,
+        Type::Oid,
+        Type::Date,
+        Type::Timestamp,
+        Type::Timestamptz,
+    ]
+    .into_iter()
+    .find(|t| array_type_oid(*t) == Some(oid))
+}
+
 /// A type with its modifier (PostgreSQL's atttypmod: -1 when absent;
 /// varchar(n)/bpchar(n) store n + 4; numeric(p,s) stores ((p << 16) | s) + 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -221,6 +266,24 @@ impl ColType {
         ColType {
             ty: Type::Array,
             typmod: i32::try_from(elem.oid()).unwrap_or(25),
+        }
+    }
+
+    /// The OID RowDescription and pg_type give this type (an array's
+    /// is its element type's array type).
+    pub fn type_oid(self) -> u32 {
+        match self.ty {
+            Type::Array => array_type_oid(ColType::array_elem(self)).unwrap_or(1009),
+            t => t.oid(),
+        }
+    }
+
+    /// The typmod RowDescription gives (arrays ride their element type
+    /// in it internally: -1 on the wire).
+    pub fn wire_typmod(self) -> i32 {
+        match self.ty {
+            Type::Array => -1,
+            _ => self.typmod,
         }
     }
 

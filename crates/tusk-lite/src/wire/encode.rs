@@ -52,9 +52,9 @@ pub(super) fn row_description(cols: &[OutColumn], formats: &[i16]) -> RowDescrip
                     c.name.clone(),
                     i32::try_from(c.table_oid).unwrap_or(0),
                     c.attnum,
-                    c.ty.ty.oid(),
+                    c.ty.type_oid(),
                     c.ty.ty.typlen(),
-                    c.ty.typmod,
+                    c.ty.wire_typmod(),
                     format_for(formats, i),
                 )
             })
@@ -81,11 +81,19 @@ pub(super) fn data_row(
             data.put_i32(-1);
             continue;
         }
-        let ty = cols.get(i).map(|c| c.ty.ty).unwrap_or(Type::Text);
+        let col = cols
+            .get(i)
+            .map(|c| c.ty)
+            .unwrap_or(ColType::plain(Type::Text));
+        let ty = col.ty;
         let start = data.len();
         data.put_i32(0);
         if format_for(formats, i) == 1 {
-            types::encode_binary(v, ty, &mut data)?;
+            if let (Value::Array(items), Type::Array) = (v, ty) {
+                types::encode_binary_array(items, ColType::array_elem(col), &mut data)?;
+            } else {
+                types::encode_binary(v, ty, &mut data)?;
+            }
         } else {
             data.put_slice(types::format_text(v, ty).as_bytes());
         }

@@ -499,6 +499,19 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         ),
                     ));
                 }
+                // A parameter type dropped since Parse: PostgreSQL's Bind
+                // fails looking up its input function.
+                let now = session.current_catalog();
+                for t in &stmt.param_types {
+                    if let Type::Enum(oid) = t {
+                        if now.enum_by_oid(*oid).is_none() {
+                            return Err(SqlError::new(
+                                code::INTERNAL_ERROR,
+                                format!("cache lookup failed for type {oid}"),
+                            ));
+                        }
+                    }
+                }
                 let stmt = match &stmt.parsed {
                     Some(parsed) => match session.revalidate(
                         &parsed.node,

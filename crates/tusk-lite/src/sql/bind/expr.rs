@@ -332,6 +332,11 @@ impl Binder<'_> {
             (_, Type::Array) if ColType::array_elem(inner.ty) == ColType::array_elem(to) => {
                 Ok(Expr::new(inner.kind, to))
             }
+            // A parameter declared as an array (its elements arrive typed
+            // in binary, as text in text format): converted element-wise.
+            (ExprKind::Param(_), Type::Array) => {
+                Ok(Expr::new(ExprKind::Cast(Box::new(inner), true), to))
+            }
             (_, from) => Err(SqlError::unsupported(format!(
                 "a cast from {} to an array type",
                 from.name()

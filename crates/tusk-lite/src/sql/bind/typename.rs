@@ -42,6 +42,7 @@ pub fn figure_colname(n: &pb::Node) -> String {
         Some(N::AExpr(a)) if a.kind == pb::AExprKind::AexprNullif as i32 => "nullif".into(),
         Some(N::SubLink(s)) => match pb::SubLinkType::try_from(s.sub_link_type) {
             Ok(pb::SubLinkType::ExistsSublink) => "exists".into(),
+            Ok(pb::SubLinkType::ArraySublink) => "array".into(),
             Ok(pb::SubLinkType::ExprSublink) => {
                 match s.subselect.as_deref().and_then(|n| match &n.node {
                     Some(N::SelectStmt(sel)) => sel.target_list.first().cloned(),

@@ -126,6 +126,7 @@ fn enum_type_rows(cat: &Catalog) -> Vec<Vec<Value>> {
             i(0),
             i(-1),
             i(0),
+            i(0),
         ]);
         rows.push(vec![
             i(e.array_oid),
@@ -139,6 +140,7 @@ fn enum_type_rows(cat: &Catalog) -> Vec<Vec<Value>> {
             i(0),
             i(0),
             i(-1),
+            i(0),
             i(0),
         ]);
     }
@@ -178,6 +180,7 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                 ("typbasetype", oid()),
                 ("typtypmod", int4()),
                 ("typcollation", oid()),
+                ("typrelid", oid()),
             ],
             rows: TYPES
                 .iter()
@@ -199,10 +202,20 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                         } else {
                             0
                         }),
+                        i(0),
                     ]
                 })
                 .chain(enum_type_rows(cat))
                 .collect(),
+        },
+        // No range types: empty, as PostgreSQL's would be without them.
+        "pg_range" => SysRel {
+            cols: vec![
+                ("rngtypid", oid()),
+                ("rngsubtype", oid()),
+                ("rngmultitypid", oid()),
+            ],
+            rows: Vec::new(),
         },
         "pg_enum" => SysRel {
             cols: vec![
