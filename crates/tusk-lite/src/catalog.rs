@@ -356,6 +356,19 @@ impl Catalog {
             .or_else(|| crate::types::array_elem_of_oid(oid).map(|_| crate::types::Type::Array))
     }
 
+    /// A type's name as PostgreSQL's messages give it (format_type_be):
+    /// an enum's own name, else the built-in type's.
+    pub fn type_name(&self, ty: crate::types::Type) -> String {
+        match ty {
+            crate::types::Type::Enum(oid) => match self.enum_by_oid(oid) {
+                Some(e) if e.schema == "public" => e.name.clone(),
+                Some(e) => format!("{}.{}", e.schema, e.name),
+                None => format!("type {oid}"),
+            },
+            t => t.name().to_string(),
+        }
+    }
+
     /// The text input function of `ty`: enum labels come from this
     /// catalog, every other type parses on its own.
     pub fn parse_text(&self, s: &str, ty: ColType) -> crate::error::Result<crate::types::Value> {

@@ -305,7 +305,11 @@ impl Binder<'_> {
         if !allowed {
             return Err(SqlError::new(
                 code::CANNOT_COERCE,
-                format!("cannot cast type {} to {}", from.name(), to.ty.name()),
+                format!(
+                    "cannot cast type {} to {}",
+                    self.catalog.type_name(from),
+                    self.catalog.type_name(to.ty)
+                ),
             ));
         }
         // A cast of a constant folds now, as PostgreSQL's planner does.
@@ -365,8 +369,8 @@ impl Binder<'_> {
         b: Expr,
         op: &str,
     ) -> Result<(Expr, Expr, Type)> {
-        let t =
-            common_type(a.ty.ty, b.ty.ty).ok_or_else(|| operator_error(op, a.ty.ty, b.ty.ty))?;
+        let t = common_type(a.ty.ty, b.ty.ty)
+            .ok_or_else(|| operator_error(self.catalog, op, a.ty.ty, b.ty.ty))?;
         let a = self.coerce_plain(a, t)?;
         let b = self.coerce_plain(b, t)?;
         Ok((a, b, t))
