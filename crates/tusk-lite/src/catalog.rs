@@ -296,6 +296,11 @@ pub struct EnumType {
 pub struct EnumLabel {
     pub label: String,
     pub order: f32,
+    /// Added by ALTER TYPE ... ADD VALUE in a transaction that has not
+    /// committed: not usable until then (PostgreSQL's 55P04). Cleared
+    /// when the catalog is published.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }
 
 impl EnumType {
@@ -304,12 +309,24 @@ impl EnumType {
         self.labels
             .iter()
             .find(|l| l.label == label)
-            .map(|l| crate::types::Value::Enum(l.order, l.label.as_str().into()))
-            .ok_or_else(|| {
-                crate::error::SqlError::new(
+            .map(|l| {
+                if l.pending {
+                    return Err(crate::error::SqlError::new(
+                        "55P04",
+                        format!(
+                            "unsafe use of new value \"{label}\" of enum type {}",
+                            self.name
+                        ),
+                    )
+                    .with_hint("New enum values must be committed before they can be used."));
+                }
+                Ok(crate::types::Value::Enum(l.order, l.label.as_str().into()))
+            })
+            .unwrap_or_else(|| {
+                Err(crate::error::SqlError::new(
                     crate::error::code::INVALID_TEXT_REPRESENTATION,
                     format!("invalid input value for enum {}: \"{label}\"", self.name),
-                )
+                ))
             })
     }
 }
@@ -470,10 +487,19 @@ impl Catalog {
             t.relayouts.iter().any(|r| r.at == 0 || r.at <= horizon)
                 || t.indexes.iter().any(|i| i.built_at == PENDING)
         };
-        if !self.tables.values().any(|t| pending(t)) {
+        let enum_pending = |e: &EnumType| e.labels.iter().any(|l| l.pending);
+        if !self.tables.values().any(|t| pending(t)) && !self.enums.iter().any(|e| enum_pending(e))
+        {
             return self.clone();
         }
         let mut cat = (**self).clone();
+        for e in cat.enums.iter_mut() {
+            if enum_pending(e) {
+                for l in &mut Arc::make_mut(e).labels {
+                    l.pending = false;
+                }
+            }
+        }
         for t in cat.tables.values_mut() {
             if pending(t) {
                 let t = Arc::make_mut(t);

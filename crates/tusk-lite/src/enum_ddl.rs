@@ -85,7 +85,11 @@ pub fn create_enum(
         #[allow(clippy::cast_precision_loss)]
         // Sort orders 1, 2, 3, ... as PostgreSQL numbers them.
         let order = (i + 1) as f32;
-        ty.labels.push(EnumLabel { label, order });
+        ty.labels.push(EnumLabel {
+            label,
+            order,
+            pending: false,
+        });
         ty.label_oids.push(cat.alloc_oid());
     }
     cat.enums.push(Arc::new(ty));
@@ -187,6 +191,9 @@ pub fn add_value(engine: &Engine, txn: &mut Txn, add: EnumAdd) -> Result<Outcome
     ty.labels.push(EnumLabel {
         label: add.label,
         order,
+        // Usable once this transaction commits, even when it created
+        // the type too (PostgreSQL's check_safe_enum_use).
+        pending: true,
     });
     ty.label_oids.push(label_oid);
     if let Some(e) = cat.enums.iter_mut().find(|e| e.oid == ty.oid) {
