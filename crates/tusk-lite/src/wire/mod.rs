@@ -148,6 +148,10 @@ struct Prepared {
     /// The catalog the statement was described against.
     catalog: Arc<crate::catalog::Catalog>,
     param_types: Vec<Type>,
+    /// The parameter type OIDs Parse declared (0 for none): an array
+    /// type's OID, which `Type::Array` does not keep, is described as
+    /// declared.
+    declared: Rc<[u32]>,
     columns: Option<Vec<OutColumn>>,
 }
 
@@ -447,12 +451,14 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                     });
                 }
                 let text: Rc<str> = p.query.as_str().into();
+                let declared: Rc<[u32]> = p.type_oids.iter().copied().collect();
                 let prepared = match stmts.first() {
                     None => Prepared {
                         parsed: None,
                         text,
                         catalog,
                         param_types: given,
+                        declared,
                         columns: None,
                     },
                     Some(parsed) => {
@@ -466,6 +472,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                             text,
                             catalog,
                             param_types: types,
+                            declared,
                             columns,
                         }
                     }
@@ -529,6 +536,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                                 text: stmt.text.clone(),
                                 catalog,
                                 param_types: stmt.param_types.clone(),
+                                declared: stmt.declared.clone(),
                                 columns: stmt.columns.clone(),
                             });
                             statements.insert(sname.clone(), fresh.clone());
@@ -581,7 +589,14 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         )
                     })?;
                     c.send(B::ParameterDescription(ParameterDescription::new(
-                        stmt.param_types.iter().map(|t| t.oid()).collect(),
+                        stmt.param_types
+                            .iter()
+                            .enumerate()
+                            .map(|(i, t)| match (t, stmt.declared.get(i)) {
+                                (Type::Array, Some(&oid)) if oid != 0 => oid,
+                                _ => t.oid(),
+                            })
+                            .collect(),
                     )));
                     match &stmt.columns {
                         Some(cols) => c.send(B::RowDescription(row_description(cols, &[]))),

@@ -70,6 +70,14 @@ impl Binder<'_> {
                 if self.params.len() <= i {
                     self.params.resize(i + 1, Type::Unknown);
                 }
+                // A parameter declared as an array by its OID: its element
+                // type is known only from a cast to the array type.
+                if self.params[i] == Type::Array && !self.array_param_cast {
+                    return Err(SqlError::unsupported(format!(
+                        "a parameter declared as an array type outside a cast to it (${}::type[])",
+                        i + 1
+                    )));
+                }
                 Ok(Expr::new(
                     ExprKind::Param(i),
                     ColType::plain(self.params[i]),
@@ -80,11 +88,15 @@ impl Binder<'_> {
                     .type_name
                     .as_ref()
                     .ok_or_else(|| SqlError::internal("cast without type"))?;
-                let inner = self.bind_expr(
-                    tc.arg
-                        .as_deref()
-                        .ok_or_else(|| SqlError::internal("cast without argument"))?,
-                )?;
+                let arg = tc
+                    .arg
+                    .as_deref()
+                    .ok_or_else(|| SqlError::internal("cast without argument"))?;
+                self.array_param_cast =
+                    !tn.array_bounds.is_empty() && matches!(arg.node, Some(N::ParamRef(_)));
+                let inner = self.bind_expr(arg);
+                self.array_param_cast = false;
+                let inner = inner?;
                 let last = names(&tn.names).pop().unwrap_or_default();
                 if tn.array_bounds.is_empty() && catalog_funcs::reg_type(&last) {
                     return self.bind_reg_cast(inner, &last);

@@ -37,6 +37,9 @@ pub struct Binder<'a> {
     no_agg_context: &'static str,
     /// WITH queries in scope, innermost last.
     ctes: Vec<(String, Query)>,
+    /// Binding the parameter of `$n::type[]` (where a parameter declared
+    /// as an array type may stand).
+    array_param_cast: bool,
     /// The tables this binder looked up by name, in lookup order: the
     /// session locks them before running the statement and binds again if
     /// the catalog changed while it waited (as PostgreSQL locks relations
@@ -221,6 +224,7 @@ impl<'a> Binder<'a> {
             aggs: None,
             no_agg_context: "WHERE",
             ctes: Vec::new(),
+            array_param_cast: false,
             tables: Default::default(),
         }
     }
