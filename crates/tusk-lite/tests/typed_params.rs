@@ -105,3 +105,99 @@ async fn oid_array_parameters_answer_as_postgres_does() {
         "{e}"
     );
 }
+
+/// An enum label as tokio-postgres reads and writes it (binary: the
+/// label's bytes), accepted for any enum type.
+#[derive(Debug, PartialEq)]
+struct Label(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Label {
+    fn from_sql(
+        _: &Type,
+        raw: &'a [u8],
+    ) -> Result<Label, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Label(std::str::from_utf8(raw)?.to_string()))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(ty.kind(), tokio_postgres::types::Kind::Enum(_))
+    }
+}
+
+impl tokio_postgres::types::ToSql for Label {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(ty.kind(), tokio_postgres::types::Kind::Enum(_))
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// What tokio-postgres learns of an enum type through its own type
+/// lookup (pg_type joined with pg_range and pg_namespace, then pg_enum),
+/// and an enum parameter and result in binary.
+async fn enum_answers(c: &Client) -> (String, String, Vec<String>, Label, Vec<String>) {
+    c.batch_execute(
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+         CREATE TABLE t (id int PRIMARY KEY, m mood)",
+    )
+    .await
+    .expect("schema");
+    let st = c
+        .prepare("INSERT INTO t VALUES ($1, $2) RETURNING m")
+        .await
+        .expect("prepare");
+    let ty = st.params()[1].clone();
+    let labels = match ty.kind() {
+        tokio_postgres::types::Kind::Enum(l) => l.clone(),
+        other => panic!("not an enum: {other:?}"),
+    };
+    let back: Label = c
+        .query_one(&st, &[&1i32, &Label("happy".into())])
+        .await
+        .expect("insert")
+        .get(0);
+    for (i, m) in [(2i32, "sad"), (3, "ok")] {
+        c.execute(&st, &[&i, &Label(m.into())])
+            .await
+            .expect("insert");
+    }
+    let ordered: Vec<String> = c
+        .query("SELECT m FROM t ORDER BY m", &[])
+        .await
+        .expect("select")
+        .iter()
+        .map(|r| r.get::<_, Label>(0).0)
+        .collect();
+    (
+        ty.name().to_string(),
+        ty.schema().to_string(),
+        labels,
+        back,
+        ordered,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokio_postgres_learns_an_enum_type_as_from_postgres() {
+    let pg = tusk_testkit::db();
+    let want = enum_answers(&client(&pg.url()).await).await;
+    assert_eq!(want.0, "mood");
+    assert_eq!(want.4, vec!["sad", "ok", "happy"]);
+    let lite = tusk_lite::Database::open_in_memory();
+    let addr = tusk_lite::serve(&lite, "127.0.0.1:0").expect("listening");
+    let c = client(&format!(
+        "host=127.0.0.1 port={} user=app dbname=app",
+        addr.port()
+    ))
+    .await;
+    assert_eq!(enum_answers(&c).await, want);
+}

@@ -49,6 +49,9 @@ pub enum Type {
     Array,
     /// An untyped string literal, resolved by context.
     Unknown,
+    /// The one-byte `"char"` of the system catalogs (typtype, relkind,
+    /// ...), a string of at most one byte.
+    Char,
     /// A user enum type (CREATE TYPE ... AS ENUM), by its OID; its labels
     /// live in the catalog ([`crate::catalog::EnumType`]).
     Enum(u32),
@@ -74,6 +77,7 @@ impl Type {
             Type::Timestamptz => 1184,
             Type::Array => 1009,
             Type::Unknown => 705,
+            Type::Char => 18,
             Type::Enum(oid) => oid,
         }
     }
@@ -96,6 +100,7 @@ impl Type {
             1114 => Type::Timestamp,
             1184 => Type::Timestamptz,
             705 => Type::Unknown,
+            18 => Type::Char,
             _ => return None,
         })
     }
@@ -103,7 +108,7 @@ impl Type {
     /// pg_type.typlen as sent in RowDescription.
     pub fn typlen(self) -> i16 {
         match self {
-            Type::Bool => 1,
+            Type::Bool | Type::Char => 1,
             Type::Int2 => 2,
             Type::Int4 | Type::Float4 | Type::Oid | Type::Date | Type::Enum(_) => 4,
             Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => 8,
@@ -133,6 +138,7 @@ impl Type {
             Type::Timestamptz => "timestamp with time zone",
             Type::Array => "text[]",
             Type::Unknown => "unknown",
+            Type::Char => "\"char\"",
             Type::Enum(_) => "enum",
         }
     }
@@ -175,7 +181,7 @@ impl Type {
     pub fn is_string(self) -> bool {
         matches!(
             self,
-            Type::Text | Type::Varchar | Type::Bpchar | Type::Name | Type::Unknown
+            Type::Text | Type::Varchar | Type::Bpchar | Type::Name | Type::Char | Type::Unknown
         )
     }
 

@@ -79,6 +79,10 @@ fn name() -> ColType {
 fn text() -> ColType {
     ColType::plain(Type::Text)
 }
+/// The one-byte `"char"` type of catalog codes (typtype, ...).
+fn char() -> ColType {
+    ColType::plain(Type::Char)
+}
 fn boolean() -> ColType {
     ColType::plain(Type::Bool)
 }

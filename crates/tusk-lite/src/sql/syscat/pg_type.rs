@@ -5,8 +5,9 @@
 use super::*;
 
 /// The types pg_type lists: every type tusk-lite implements.
-const TYPES: [Type; 15] = [
+const TYPES: [Type; 16] = [
     Type::Bool,
+    Type::Char,
     Type::Int2,
     Type::Int4,
     Type::Int8,
@@ -42,6 +43,7 @@ fn typname(ty: Type) -> &'static str {
         Type::Timestamptz => "timestamptz",
         Type::Array => "_text",
         Type::Unknown => "unknown",
+        Type::Char => "char",
         Type::Enum(_) => "anyenum",
     }
 }
@@ -100,6 +102,7 @@ fn type_category(ty: Type) -> &'static str {
         Type::Date | Type::Timestamp | Type::Timestamptz => "D",
         Type::Array => "A",
         Type::Unknown => "X",
+        Type::Char => "Z",
         _ => "S",
     }
 }
@@ -173,8 +176,8 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                 ("typnamespace", oid()),
                 ("typowner", oid()),
                 ("typlen", int2()),
-                ("typtype", text()),
-                ("typcategory", text()),
+                ("typtype", char()),
+                ("typcategory", char()),
                 ("typelem", oid()),
                 ("typarray", oid()),
                 ("typbasetype", oid()),
