@@ -277,6 +277,60 @@ impl Sequence {
     }
 }
 
+/// A user enum type (CREATE TYPE ... AS ENUM) and its array type.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnumType {
+    pub oid: u32,
+    /// Its array type's OID (`_name`), as pg_type.typarray shows it.
+    pub array_oid: u32,
+    pub schema: String,
+    pub name: String,
+    /// Labels with their sort order (pg_enum.enumsortorder), in
+    /// declaration order; the order of a label never changes.
+    pub labels: Vec<EnumLabel>,
+    /// The OID of each label's pg_enum row, in `labels` order.
+    pub label_oids: Vec<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnumLabel {
+    pub label: String,
+    pub order: f32,
+    /// Added by ALTER TYPE ... ADD VALUE in a transaction that has not
+    /// committed: not usable until then (PostgreSQL's 55P04). Cleared
+    /// when the catalog is published.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
+}
+
+impl EnumType {
+    /// enum_in: the value of `label`, or PostgreSQL's 22P02.
+    pub fn input(&self, label: &str) -> crate::error::Result<crate::types::Value> {
+        self.labels
+            .iter()
+            .find(|l| l.label == label)
+            .map(|l| {
+                if l.pending {
+                    return Err(crate::error::SqlError::new(
+                        "55P04",
+                        format!(
+                            "unsafe use of new value \"{label}\" of enum type {}",
+                            self.name
+                        ),
+                    )
+                    .with_hint("New enum values must be committed before they can be used."));
+                }
+                Ok(crate::types::Value::Enum(l.order, l.label.as_str().into()))
+            })
+            .unwrap_or_else(|| {
+                Err(crate::error::SqlError::new(
+                    crate::error::code::INVALID_TEXT_REPRESENTATION,
+                    format!("invalid input value for enum {}: \"{label}\"", self.name),
+                ))
+            })
+    }
+}
+
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Catalog {
     /// Tables by (schema, name).
@@ -284,6 +338,9 @@ pub struct Catalog {
     pub tables: BTreeMap<(String, String), Arc<Table>>,
     #[serde(default)]
     pub sequences: Vec<Arc<Sequence>>,
+    /// User enum types.
+    #[serde(default)]
+    pub enums: Vec<Arc<EnumType>>,
     pub next_oid: u32,
 }
 
@@ -294,10 +351,84 @@ impl Catalog {
             .find(|s| s.schema == schema && s.name == name)
     }
 
+    /// The enum type called `name` in `schema`.
+    pub fn enum_type(&self, schema: &str, name: &str) -> Option<&Arc<EnumType>> {
+        self.enums
+            .iter()
+            .find(|e| e.schema == schema && e.name == name)
+    }
+
+    /// The enum type whose OID is `oid`.
+    pub fn enum_by_oid(&self, oid: u32) -> Option<&Arc<EnumType>> {
+        self.enums.iter().find(|e| e.oid == oid)
+    }
+
+    /// Whether a type (built-in or user) whose OID is `oid` exists.
+    pub fn type_from_oid(&self, oid: u32) -> Option<crate::types::Type> {
+        crate::types::Type::from_oid(oid)
+            .or_else(|| {
+                self.enum_by_oid(oid)
+                    .map(|e| crate::types::Type::Enum(e.oid))
+            })
+            .or_else(|| crate::types::array_elem_of_oid(oid).map(|_| crate::types::Type::Array))
+    }
+
+    /// A type's name as PostgreSQL's messages give it (format_type_be):
+    /// an enum's own name, else the built-in type's.
+    pub fn type_name(&self, ty: crate::types::Type) -> String {
+        match ty {
+            crate::types::Type::Enum(oid) => match self.enum_by_oid(oid) {
+                Some(e) if e.schema == "public" => e.name.clone(),
+                Some(e) => format!("{}.{}", e.schema, e.name),
+                None => format!("type {oid}"),
+            },
+            t => t.name().to_string(),
+        }
+    }
+
+    /// The text input function of `ty`: enum labels come from this
+    /// catalog, every other type parses on its own.
+    pub fn parse_text(&self, s: &str, ty: ColType) -> crate::error::Result<crate::types::Value> {
+        match ty.ty {
+            crate::types::Type::Enum(oid) => self.enum_def(oid)?.input(s),
+            _ => crate::types::parse_text(s, ty),
+        }
+    }
+
+    /// The binary input function of `ty` (an enum's is its label's bytes).
+    pub fn decode_binary(
+        &self,
+        b: &[u8],
+        ty: ColType,
+    ) -> crate::error::Result<crate::types::Value> {
+        match ty.ty {
+            crate::types::Type::Enum(oid) => {
+                let s = std::str::from_utf8(b).map_err(|_| {
+                    crate::error::SqlError::new(
+                        "22021",
+                        "invalid byte sequence for encoding \"UTF8\"",
+                    )
+                })?;
+                self.enum_def(oid)?.input(s)
+            }
+            _ => crate::types::decode_binary(b, ty),
+        }
+    }
+
+    fn enum_def(&self, oid: u32) -> crate::error::Result<&Arc<EnumType>> {
+        self.enum_by_oid(oid).ok_or_else(|| {
+            crate::error::SqlError::new(
+                crate::error::code::UNDEFINED_OBJECT,
+                format!("cache lookup failed for type {oid}"),
+            )
+        })
+    }
+
     pub fn new() -> Catalog {
         Catalog {
             tables: BTreeMap::new(),
             sequences: Vec::new(),
+            enums: Vec::new(),
             next_oid: FIRST_USER_OID,
         }
     }
@@ -356,10 +487,19 @@ impl Catalog {
             t.relayouts.iter().any(|r| r.at == 0 || r.at <= horizon)
                 || t.indexes.iter().any(|i| i.built_at == PENDING)
         };
-        if !self.tables.values().any(|t| pending(t)) {
+        let enum_pending = |e: &EnumType| e.labels.iter().any(|l| l.pending);
+        if !self.tables.values().any(|t| pending(t)) && !self.enums.iter().any(|e| enum_pending(e))
+        {
             return self.clone();
         }
         let mut cat = (**self).clone();
+        for e in cat.enums.iter_mut() {
+            if enum_pending(e) {
+                for l in &mut Arc::make_mut(e).labels {
+                    l.pending = false;
+                }
+            }
+        }
         for t in cat.tables.values_mut() {
             if pending(t) {
                 let t = Arc::make_mut(t);

@@ -55,7 +55,7 @@ impl Session {
             let Some(N::TypeName(tn)) = &t.node else {
                 return Err(SqlError::internal("PREPARE argument type"));
             };
-            declared.push(resolve_type(tn)?.ty);
+            declared.push(resolve_type(&self.current_catalog(), tn)?.ty);
         }
         let (types, _) = self.describe(&query, &declared)?;
         let text = pg_query::protobuf::ParseResult {

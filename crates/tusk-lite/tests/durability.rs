@@ -162,3 +162,61 @@ async fn kill_9_right_after_creating_an_empty_database() {
     drop(conn);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An enum type (its labels, their sort orders, a value added BEFORE
+/// another) and the enum values of a table and its index come back
+/// after the database is closed and opened again.
+#[tokio::test]
+async fn enum_types_and_values_survive_reopening() {
+    let dir = std::env::temp_dir().join(format!("tusk-lite-enums-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let db = tusk_lite::Database::open(&dir).expect("open");
+        let conn = db.connect().await.expect("connect");
+        // ADD VALUE commits before its value is used (55P04 otherwise).
+        conn.execute_script(
+            "CREATE TYPE mood AS ENUM ('sad', 'happy');
+             ALTER TYPE mood ADD VALUE 'ok' BEFORE 'happy'",
+        )
+        .await
+        .expect("create type");
+        conn.execute_script(
+            "CREATE TABLE t (id int PRIMARY KEY, m mood);
+             CREATE INDEX t_m ON t (m);
+             INSERT INTO t VALUES (1, 'happy'), (2, 'ok'), (3, 'sad')",
+        )
+        .await
+        .expect("create");
+    }
+    let db = tusk_lite::Database::open(&dir).expect("reopen");
+    let conn = db.connect().await.expect("connect");
+    let ids: Vec<i32> = conn
+        .query("SELECT id FROM t ORDER BY m", &[])
+        .await
+        .expect("select")
+        .iter()
+        .map(|r| r.get(0usize))
+        .collect();
+    assert_eq!(ids, vec![3, 2, 1]);
+    let id: i32 = conn
+        .query_scalar("SELECT id FROM t WHERE m = 'ok'", &[])
+        .await
+        .expect("index lookup");
+    assert_eq!(id, 2);
+    let labels: String = conn
+        .query_scalar(
+            "SELECT ARRAY(SELECT enumlabel::text FROM pg_enum ORDER BY enumsortorder)::text",
+            &[],
+        )
+        .await
+        .expect("pg_enum");
+    assert_eq!(labels, "{sad,ok,happy}");
+    let e = conn
+        .execute("INSERT INTO t VALUES (4, 'meh')", &[])
+        .await
+        .expect_err("not a label");
+    assert_eq!(e.code(), Some(tusk::SqlState::INVALID_TEXT_REPRESENTATION));
+    drop(conn);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

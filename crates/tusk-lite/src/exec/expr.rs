@@ -233,7 +233,16 @@ impl Exec<'_> {
             }
             ExprKind::Cast(a, explicit) => {
                 let v = self.eval(a, row)?;
-                types::cast(v, a.ty.ty, e.ty, *explicit)?
+                match (e.ty.ty, &v) {
+                    // A string to an enum: enum_in over the labels of the
+                    // catalog this statement sees.
+                    (Type::Enum(_), Value::Text(_)) if a.ty.ty.is_string() => {
+                        let s = types::cast(v, a.ty.ty, ColType::plain(Type::Text), true)?;
+                        let s = types::format_text(&s, Type::Text);
+                        self.engine.catalog_for(self.txn).parse_text(&s, e.ty)?
+                    }
+                    _ => types::cast(v, a.ty.ty, e.ty, *explicit)?,
+                }
             }
             ExprKind::Func(f, args) => {
                 let mut vals = Vec::with_capacity(args.len());

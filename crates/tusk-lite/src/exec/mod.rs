@@ -475,6 +475,67 @@ impl<'a> Exec<'a> {
                 }
                 out
             }
+            Plan::Lateral {
+                left,
+                right,
+                outer_join,
+                on,
+                right_width,
+            } => {
+                let l = self.run(left)?;
+                let mut out = Vec::new();
+                for lr in l {
+                    self.outer.push(lr.clone());
+                    let r = self.run(right);
+                    self.outer.pop();
+                    let mut matched = false;
+                    for rr in r? {
+                        let mut row = lr.clone();
+                        row.extend(rr);
+                        let ok = match on {
+                            Some(p) => self.eval(p, &row)?.as_bool() == Some(true),
+                            None => true,
+                        };
+                        if ok {
+                            matched = true;
+                            out.push(row);
+                        }
+                    }
+                    if !matched && *outer_join {
+                        let mut row = lr;
+                        row.extend(std::iter::repeat_n(Value::Null, *right_width));
+                        out.push(row);
+                    }
+                }
+                out
+            }
+            Plan::RecursiveUnion {
+                base,
+                step,
+                all,
+                work,
+            } => {
+                let mut seen = HashSet::new();
+                let mut out: Rows = self
+                    .run(base)?
+                    .into_iter()
+                    .filter(|r| *all || seen.insert(row_identity(r)))
+                    .collect();
+                let mut last = out.clone();
+                while !last.is_empty() {
+                    self.check_cancel()?;
+                    *work.0.lock() = std::mem::take(&mut last);
+                    let new = self.run(step);
+                    work.0.lock().clear();
+                    last = new?
+                        .into_iter()
+                        .filter(|r| *all || seen.insert(row_identity(r)))
+                        .collect();
+                    out.extend(last.iter().cloned());
+                }
+                out
+            }
+            Plan::WorkTable(work) => work.0.lock().clone(),
             Plan::Aggregate {
                 input,
                 groups,

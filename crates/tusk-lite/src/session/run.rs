@@ -175,6 +175,17 @@ impl Session {
             Statement::DropSequence { names, if_exists } => {
                 crate::ddl::drop_sequences(&engine, ex.txn, names, if_exists)
             }
+            Statement::CreateEnum {
+                schema,
+                name,
+                labels,
+            } => crate::enum_ddl::create_enum(&engine, ex.txn, schema, name, labels),
+            Statement::AlterEnumAdd(add) => crate::enum_ddl::add_value(&engine, ex.txn, add),
+            Statement::DropType {
+                names,
+                if_exists,
+                cascade,
+            } => crate::enum_ddl::drop_types(&engine, ex.txn, names, if_exists, cascade),
             Statement::Copy(c) => {
                 if c.from {
                     if ex.txn.read_only {
@@ -255,7 +266,7 @@ impl Session {
             c,
             progress,
             rows,
-            |s: &String, ty| crate::types::parse_text(s, ty),
+            |cat: &crate::catalog::Catalog, s: &String, ty| cat.parse_text(s, ty),
             |s| Some(s.as_str()),
         )
     }
@@ -287,9 +298,9 @@ impl Session {
             c,
             progress,
             rows,
-            |b: &Vec<u8>, ty| {
+            |cat: &crate::catalog::Catalog, b: &Vec<u8>, ty| {
                 crate::copy::binary::check_field(b, ty.ty)?;
-                crate::types::decode_binary(b, ty).map_err(|e| {
+                cat.decode_binary(b, ty).map_err(|e| {
                     if e.code == code::INVALID_BINARY_REPRESENTATION {
                         SqlError::new(e.code, "incorrect binary data format")
                     } else {
@@ -309,7 +320,7 @@ impl Session {
         c: &crate::sql::statement::Copy,
         progress: &mut CopyProgress,
         rows: Vec<Vec<Option<F>>>,
-        convert: impl Fn(&F, crate::types::ColType) -> Result<Value>,
+        convert: impl Fn(&crate::catalog::Catalog, &F, crate::types::ColType) -> Result<Value>,
         shown: impl Fn(&F) -> Option<&str>,
     ) -> Result<()> {
         use crate::sql::plan::{Expr, ExprKind, Insert, Plan};
@@ -365,7 +376,7 @@ impl Session {
                     None => Value::Null,
                     // PostgreSQL's CONTEXT names the line, the column and
                     // the value (drivers read the line from it).
-                    Some(s) => convert(&s, ty).map_err(|e| {
+                    Some(s) => convert(&catalog, &s, ty).map_err(|e| {
                         let at = format!(
                             "COPY {}, line {}, column {}",
                             table.name,

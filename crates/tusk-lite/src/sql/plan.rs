@@ -303,6 +303,18 @@ pub enum Lookup {
     Index(usize, Vec<Expr>),
 }
 
+/// The rows a recursive query's recursive term reads (its working
+/// table): filled by the [`Plan::RecursiveUnion`] that owns it before
+/// each run of the term. Copies of a plan share it.
+#[derive(Clone, Debug, Default)]
+pub struct WorkTable(pub Arc<parking_lot::Mutex<Vec<Vec<Value>>>>);
+
+impl PartialEq for WorkTable {
+    fn eq(&self, other: &WorkTable) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plan {
     /// One row with no columns (SELECT without FROM).
@@ -336,6 +348,27 @@ pub enum Plan {
         right_width: usize,
         left_width: usize,
     },
+    /// `left JOIN LATERAL right`: `right` runs once per left row, which
+    /// its expressions see as the row one level out (Outer(1, i)).
+    Lateral {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        /// LEFT JOIN: a left row without right rows pads them with NULLs.
+        outer_join: bool,
+        on: Option<Expr>,
+        right_width: usize,
+    },
+    /// WITH RECURSIVE's `base UNION [ALL] step`: `step` runs on the rows
+    /// the previous round added (its [`Plan::WorkTable`]) until it adds
+    /// none; UNION keeps only rows not seen before.
+    RecursiveUnion {
+        base: Box<Plan>,
+        step: Box<Plan>,
+        all: bool,
+        work: WorkTable,
+    },
+    /// The recursive term's reference to its own query.
+    WorkTable(WorkTable),
     Project(Box<Plan>, Vec<Expr>),
     Aggregate {
         input: Box<Plan>,

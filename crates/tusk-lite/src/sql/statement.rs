@@ -100,6 +100,18 @@ pub struct CopyQuery {
     pub format: crate::copy::CopyFormat,
 }
 
+/// ALTER TYPE schema.name ADD VALUE [IF NOT EXISTS] label
+/// [BEFORE | AFTER neighbor].
+#[derive(Clone, Debug)]
+pub struct EnumAdd {
+    pub schema: String,
+    pub name: String,
+    pub label: String,
+    /// The neighbor label and whether the new one goes after it.
+    pub neighbor: Option<(String, bool)>,
+    pub if_not_exists: bool,
+}
+
 #[derive(Clone, Debug)]
 pub enum Statement {
     Copy(Box<Copy>),
@@ -113,6 +125,20 @@ pub enum Statement {
     CreateSequence {
         seq: crate::catalog::Sequence,
         if_not_exists: bool,
+    },
+    /// CREATE TYPE name AS ENUM (labels).
+    CreateEnum {
+        schema: String,
+        name: String,
+        labels: Vec<String>,
+    },
+    /// ALTER TYPE name ADD VALUE.
+    AlterEnumAdd(EnumAdd),
+    /// DROP TYPE (enum types).
+    DropType {
+        names: Vec<(String, String)>,
+        if_exists: bool,
+        cascade: bool,
     },
     DropSequence {
         names: Vec<(String, String)>,

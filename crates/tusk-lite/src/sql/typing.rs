@@ -6,7 +6,7 @@
 use super::bind::Binder;
 use super::plan::{Expr, ExprKind};
 use crate::error::{code, Result, SqlError};
-use crate::types::{self, ColType, Type, Value};
+use crate::types::{ColType, Type, Value};
 
 fn rank(t: Type) -> u8 {
     match t {
@@ -47,10 +47,14 @@ pub fn common_type(a: Type, b: Type) -> Option<Type> {
     })
 }
 
-pub fn operator_error(op: &str, a: Type, b: Type) -> SqlError {
+pub fn operator_error(cat: &crate::catalog::Catalog, op: &str, a: Type, b: Type) -> SqlError {
     SqlError::new(
         code::UNDEFINED_FUNCTION,
-        format!("operator does not exist: {} {op} {}", a.name(), b.name()),
+        format!(
+            "operator does not exist: {} {op} {}",
+            cat.type_name(a),
+            cat.type_name(b)
+        ),
     )
     .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
 }
@@ -86,7 +90,7 @@ impl Binder<'_> {
         match &e.kind {
             ExprKind::Const(Value::Null) => return Ok(Expr::new(ExprKind::Const(Value::Null), to)),
             ExprKind::Const(Value::Text(s)) if from == Type::Unknown => {
-                let v = types::parse_text(s, to)?;
+                let v = self.catalog.parse_text(s, to)?;
                 return Ok(Expr::new(ExprKind::Const(v), to));
             }
             ExprKind::Param(i) if from == Type::Unknown => {
@@ -106,7 +110,11 @@ impl Binder<'_> {
         if !ok {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,
-                format!("cannot convert {} to {}", from.name(), to.ty.name()),
+                format!(
+                    "cannot convert {} to {}",
+                    self.catalog.type_name(from),
+                    self.catalog.type_name(to.ty)
+                ),
             ));
         }
         if from == to.ty && to.typmod < 0 {
@@ -123,8 +131,8 @@ impl Binder<'_> {
                 code::DATATYPE_MISMATCH,
                 format!(
                     "column \"{column}\" is of type {} but expression is of type {}",
-                    to.ty.name(),
-                    from.name()
+                    self.catalog.type_name(to.ty),
+                    self.catalog.type_name(from)
                 ),
             )
             .with_hint("You will need to rewrite or cast the expression."));

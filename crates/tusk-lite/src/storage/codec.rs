@@ -30,6 +30,11 @@ pub fn encode_row(row: Option<&[Value]>, out: &mut Vec<u8>) -> Result<()> {
             Value::Array(_) => {
                 return Err(SqlError::unsupported("storing an array value"));
             }
+            Value::Enum(order, label) => {
+                out.push(6);
+                out.extend_from_slice(&order.to_bits().to_be_bytes());
+                bytes(5, label.as_bytes(), out)?;
+            }
         }
     }
     Ok(())
@@ -83,6 +88,18 @@ pub fn decode_row(b: &[u8]) -> Result<Option<Vec<Value>>> {
                     Value::Text(s)
                 }
             }
+            6 => {
+                let order = f32::from_bits(u32::from_be_bytes(
+                    take(4)?.try_into().map_err(|_| corrupt())?,
+                ));
+                if take(1)?[0] != 5 {
+                    return Err(corrupt());
+                }
+                let len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| corrupt())?);
+                let s = std::str::from_utf8(take(usize::try_from(len).map_err(|_| corrupt())?)?)
+                    .map_err(|_| corrupt())?;
+                Value::Enum(order, s.into())
+            }
             _ => return Err(corrupt()),
         };
         row.push(v);
@@ -103,6 +120,7 @@ mod tests {
             Value::Float(1.5),
             Value::Numeric(Numeric::parse("12.340").unwrap()),
             Value::Text("héllo".into()),
+            Value::Enum(1.5, "a b".into()),
         ];
         let mut b = Vec::new();
         encode_row(Some(&row), &mut b).unwrap();

@@ -48,6 +48,17 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
             out.push(1);
             escape(s.as_bytes(), out);
         }
+        // Enums order (and are equal) by their label's sort order.
+        Value::Enum(order, _) => {
+            out.push(1);
+            let bits = order.to_bits();
+            let k = if order.is_sign_negative() {
+                !bits
+            } else {
+                bits | (1 << 31)
+            };
+            out.extend_from_slice(&k.to_be_bytes());
+        }
     }
 }
 

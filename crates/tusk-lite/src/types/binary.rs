@@ -21,12 +21,83 @@ pub fn encode_binary(v: &Value, ty: Type, out: &mut BytesMut) -> Result<()> {
         (Value::Float(f), _) => out.put_f64(*f),
         (Value::Numeric(n), _) => encode_numeric(n, out),
         (Value::Text(s), _) => out.put_slice(s.as_bytes()),
+        // enum_send: the label's bytes.
+        (Value::Enum(_, label), _) => out.put_slice(label.as_bytes()),
         (Value::Null, _) => {}
         (Value::Array(_), _) => {
             return Err(SqlError::unsupported("binary output of arrays"));
         }
     }
     Ok(())
+}
+
+/// array_send of a one-dimensional array (lower bound 1) of `elem`.
+pub fn encode_binary_array(items: &[Value], elem: Type, out: &mut BytesMut) -> Result<()> {
+    let len = |n: usize| {
+        i32::try_from(n).map_err(|_| SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "array too large"))
+    };
+    if items.is_empty() {
+        out.put_i32(0);
+        out.put_i32(0);
+        out.put_u32(elem.oid());
+        return Ok(());
+    }
+    out.put_i32(1);
+    out.put_i32(i32::from(items.iter().any(Value::is_null)));
+    out.put_u32(elem.oid());
+    out.put_i32(len(items.len())?);
+    out.put_i32(1);
+    for v in items {
+        if v.is_null() {
+            out.put_i32(-1);
+            continue;
+        }
+        let start = out.len();
+        out.put_i32(0);
+        encode_binary(v, elem, out)?;
+        let n = len(out.len() - start - 4)?;
+        out[start..start + 4].copy_from_slice(&n.to_be_bytes());
+    }
+    Ok(())
+}
+
+/// array_recv of a one-dimensional array of a built-in element type
+/// (the element type comes from the data, as array_recv checks it).
+fn decode_binary_array(b: &[u8]) -> Option<Result<Value>> {
+    let rd =
+        |i: usize| -> Option<i32> { Some(i32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?)) };
+    let ndim = rd(0)?;
+    let elem_oid = u32::try_from(rd(8)?).ok()?;
+    let Some(elem) = Type::from_oid(elem_oid) else {
+        return Some(Err(SqlError::unsupported(format!(
+            "arrays of type OID {elem_oid}"
+        ))));
+    };
+    if ndim == 0 {
+        return Some(Ok(Value::Array(Vec::new())));
+    }
+    if ndim != 1 {
+        return Some(Err(SqlError::unsupported("multidimensional arrays")));
+    }
+    let n = usize::try_from(rd(12)?).ok()?;
+    let mut pos = 20;
+    let mut items = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        let l = rd(pos)?;
+        pos += 4;
+        if l < 0 {
+            items.push(Value::Null);
+            continue;
+        }
+        let l = usize::try_from(l).ok()?;
+        let data = b.get(pos..pos + l)?;
+        pos += l;
+        match decode_binary(data, ColType::plain(elem)) {
+            Ok(v) => items.push(v),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    (pos == b.len()).then_some(Ok(Value::Array(items)))
 }
 
 /// numeric_send: base-10000 digits, weight, sign, display scale.
@@ -112,6 +183,13 @@ pub fn decode_binary(b: &[u8], ty: ColType) -> Result<Value> {
             ))),
             Type::Float8 => Value::Float(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
             Type::Numeric => Value::Numeric(decode_numeric(b).ok_or_else(bad)?),
+            Type::Array => return decode_binary_array(b).unwrap_or_else(|| Err(bad())),
+            // An enum's labels live in the catalog: Catalog::decode_binary.
+            Type::Enum(oid) => {
+                return Err(SqlError::internal(format!(
+                    "enum input for type {oid} without its catalog"
+                )))
+            }
             _ => Value::Text(String::from_utf8(b.to_vec()).map_err(|_| {
                 SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\"")
             })?),

@@ -5,7 +5,7 @@ mod binary;
 mod cast;
 mod text;
 
-pub use binary::{decode_binary, encode_binary};
+pub use binary::{decode_binary, encode_binary, encode_binary_array};
 pub use cast::cast;
 use text::out_of_range;
 pub use text::{
@@ -49,6 +49,12 @@ pub enum Type {
     Array,
     /// An untyped string literal, resolved by context.
     Unknown,
+    /// The one-byte `"char"` of the system catalogs (typtype, relkind,
+    /// ...), a string of at most one byte.
+    Char,
+    /// A user enum type (CREATE TYPE ... AS ENUM), by its OID; its labels
+    /// live in the catalog ([`crate::catalog::EnumType`]).
+    Enum(u32),
 }
 
 impl Type {
@@ -71,6 +77,8 @@ impl Type {
             Type::Timestamptz => 1184,
             Type::Array => 1009,
             Type::Unknown => 705,
+            Type::Char => 18,
+            Type::Enum(oid) => oid,
         }
     }
 
@@ -92,6 +100,7 @@ impl Type {
             1114 => Type::Timestamp,
             1184 => Type::Timestamptz,
             705 => Type::Unknown,
+            18 => Type::Char,
             _ => return None,
         })
     }
@@ -99,9 +108,9 @@ impl Type {
     /// pg_type.typlen as sent in RowDescription.
     pub fn typlen(self) -> i16 {
         match self {
-            Type::Bool => 1,
+            Type::Bool | Type::Char => 1,
             Type::Int2 => 2,
-            Type::Int4 | Type::Float4 | Type::Oid | Type::Date => 4,
+            Type::Int4 | Type::Float4 | Type::Oid | Type::Date | Type::Enum(_) => 4,
             Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => 8,
             Type::Name => 64,
             Type::Unknown => -2,
@@ -129,6 +138,8 @@ impl Type {
             Type::Timestamptz => "timestamp with time zone",
             Type::Array => "text[]",
             Type::Unknown => "unknown",
+            Type::Char => "\"char\"",
+            Type::Enum(_) => "enum",
         }
     }
 
@@ -170,7 +181,7 @@ impl Type {
     pub fn is_string(self) -> bool {
         matches!(
             self,
-            Type::Text | Type::Varchar | Type::Bpchar | Type::Name | Type::Unknown
+            Type::Text | Type::Varchar | Type::Bpchar | Type::Name | Type::Char | Type::Unknown
         )
     }
 
@@ -198,6 +209,51 @@ impl Type {
     }
 }
 
+/// The OID of the array type whose elements are `elem` (pg_type.typarray).
+pub fn array_type_oid(elem: Type) -> Option<u32> {
+    Some(match elem {
+        Type::Bool => 1000,
+        Type::Int2 => 1005,
+        Type::Int4 => 1007,
+        Type::Int8 => 1016,
+        Type::Float4 => 1021,
+        Type::Float8 => 1022,
+        Type::Numeric => 1231,
+        Type::Text => 1009,
+        Type::Varchar => 1015,
+        Type::Bpchar => 1014,
+        Type::Name => 1003,
+        Type::Oid => 1028,
+        Type::Date => 1182,
+        Type::Timestamp => 1115,
+        Type::Timestamptz => 1185,
+        _ => return None,
+    })
+}
+
+/// The element type of the built-in array type `oid`.
+pub fn array_elem_of_oid(oid: u32) -> Option<Type> {
+    [
+        Type::Bool,
+        Type::Int2,
+        Type::Int4,
+        Type::Int8,
+        Type::Float4,
+        Type::Float8,
+        Type::Numeric,
+        Type::Text,
+        Type::Varchar,
+        Type::Bpchar,
+        Type::Name,
+        Type::Oid,
+        Type::Date,
+        Type::Timestamp,
+        Type::Timestamptz,
+    ]
+    .into_iter()
+    .find(|t| array_type_oid(*t) == Some(oid))
+}
+
 /// A type with its modifier (PostgreSQL's atttypmod: -1 when absent;
 /// varchar(n)/bpchar(n) store n + 4; numeric(p,s) stores ((p << 16) | s) + 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -216,6 +272,24 @@ impl ColType {
         ColType {
             ty: Type::Array,
             typmod: i32::try_from(elem.oid()).unwrap_or(25),
+        }
+    }
+
+    /// The OID RowDescription and pg_type give this type (an array's
+    /// is its element type's array type).
+    pub fn type_oid(self) -> u32 {
+        match self.ty {
+            Type::Array => array_type_oid(ColType::array_elem(self)).unwrap_or(1009),
+            t => t.oid(),
+        }
+    }
+
+    /// The typmod RowDescription gives (arrays ride their element type
+    /// in it internally: -1 on the wire).
+    pub fn wire_typmod(self) -> i32 {
+        match self.ty {
+            Type::Array => -1,
+            _ => self.typmod,
         }
     }
 
@@ -239,6 +313,9 @@ pub enum Value {
     Text(String),
     /// An array's elements (one dimension, lower bound 1).
     Array(Vec<Value>),
+    /// An enum value: its label's sort order (pg_enum.enumsortorder,
+    /// fixed once the label exists) and the label.
+    Enum(f32, std::sync::Arc<str>),
 }
 
 /// Structural equality (for matching bound expressions), not SQL equality.
@@ -252,6 +329,7 @@ impl PartialEq for Value {
             (Value::Numeric(a), Value::Numeric(b)) => a.to_string() == b.to_string(),
             (Value::Text(a), Value::Text(b)) => a == b,
             (Value::Array(a), Value::Array(b)) => a == b,
+            (Value::Enum(a, x), Value::Enum(b, y)) => a.to_bits() == b.to_bits() && x == y,
             _ => false,
         }
     }
@@ -284,6 +362,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::Numeric(x), Value::Float(y)) => float_cmp(x.to_f64(), *y),
         (Value::Float(x), Value::Numeric(y)) => float_cmp(*x, y.to_f64()),
         (Value::Text(x), Value::Text(y)) => x.cmp(y),
+        (Value::Enum(x, _), Value::Enum(y, _)) => x.total_cmp(y),
         (Value::Array(x), Value::Array(y)) => {
             for (a, b) in x.iter().zip(y) {
                 let o = compare(a, b);

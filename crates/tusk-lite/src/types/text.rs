@@ -127,6 +127,12 @@ pub fn parse_text(s: &str, ty: ColType) -> Result<Value> {
             true,
         )?),
         Type::Array => Value::Array(parse_array(s, ColType::array_elem(ty))?),
+        // An enum's labels live in the catalog: Catalog::parse_text.
+        Type::Enum(oid) => {
+            return Err(SqlError::internal(format!(
+                "enum input for type {oid} without its catalog"
+            )))
+        }
         _ => Value::Text(s.to_string()),
     };
     coerce_typmod(v, ty, false)
@@ -258,6 +264,7 @@ pub fn format_text(v: &Value, ty: Type) -> String {
         Value::Float(f) => format_float(*f, ty),
         Value::Numeric(n) => n.to_string(),
         Value::Text(s) => s.clone(),
+        Value::Enum(_, label) => label.to_string(),
         Value::Array(items) => format_array(items, ty),
     }
 }

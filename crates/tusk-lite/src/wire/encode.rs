@@ -52,14 +52,9 @@ pub(super) fn row_description(cols: &[OutColumn], formats: &[i16]) -> RowDescrip
                     c.name.clone(),
                     i32::try_from(c.table_oid).unwrap_or(0),
                     c.attnum,
-                    type_oid(c.ty),
+                    c.ty.type_oid(),
                     c.ty.ty.typlen(),
-                    // An array's typmod holds its element type here.
-                    if c.ty.ty == Type::Array {
-                        -1
-                    } else {
-                        c.ty.typmod
-                    },
+                    c.ty.wire_typmod(),
                     format_for(formats, i),
                 )
             })
@@ -86,16 +81,21 @@ pub(super) fn data_row(
             data.put_i32(-1);
             continue;
         }
-        let ty = cols
+        let col = cols
             .get(i)
             .map(|c| c.ty)
             .unwrap_or(ColType::plain(Type::Text));
+        let ty = col.ty;
         let start = data.len();
         data.put_i32(0);
         if format_for(formats, i) == 1 {
-            encode_binary(v, ty, &mut data)?;
+            if let (Value::Array(items), Type::Array) = (v, ty) {
+                types::encode_binary_array(items, ColType::array_elem(col), &mut data)?;
+            } else {
+                types::encode_binary(v, ty, &mut data)?;
+            }
         } else {
-            data.put_slice(types::format_text(v, ty.ty).as_bytes());
+            data.put_slice(types::format_text(v, ty).as_bytes());
         }
         let len = i32::try_from(data.len() - start - 4).map_err(|_| {
             SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "value too large to transmit")
@@ -108,59 +108,11 @@ pub(super) fn data_row(
     ))
 }
 
-/// The OID of a column's type on the wire: an array's is the array type
-/// of its element type (text[] when that is unknown).
-pub(crate) fn type_oid(t: ColType) -> u32 {
-    if t.ty != Type::Array {
-        return t.ty.oid();
-    }
-    match ColType::array_elem(t) {
-        Type::Bool => 1000,
-        Type::Int2 => 1005,
-        Type::Int4 => 1007,
-        Type::Int8 => 1016,
-        Type::Float4 => 1021,
-        Type::Float8 => 1022,
-        Type::Numeric => 1231,
-        Type::Varchar => 1015,
-        Type::Bpchar => 1014,
-        Type::Name => 1003,
-        Type::Oid => 1028,
-        Type::Date => 1182,
-        Type::Timestamp => 1115,
-        Type::Timestamptz => 1185,
-        Type::Text | Type::Array | Type::Unknown => 1009,
-    }
-}
-
 /// A value in its type's binary format; arrays as array_send writes
 /// them (dimensions, a has-NULLs flag, the element type, the elements).
 pub(crate) fn encode_binary(v: &Value, ty: ColType, out: &mut BytesMut) -> Result<(), SqlError> {
-    let Value::Array(items) = v else {
-        return types::encode_binary(v, ty.ty, out);
-    };
-    let elem = ColType::array_elem(ty);
-    out.put_i32(i32::from(!items.is_empty()));
-    out.put_i32(i32::from(items.iter().any(Value::is_null)));
-    out.put_u32(elem.oid());
-    if !items.is_empty() {
-        out.put_i32(i32::try_from(items.len()).map_err(|_| {
-            SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "array too large to transmit")
-        })?);
-        out.put_i32(1);
+    match v {
+        Value::Array(items) => types::encode_binary_array(items, ColType::array_elem(ty), out),
+        _ => types::encode_binary(v, ty.ty, out),
     }
-    for item in items {
-        if item.is_null() {
-            out.put_i32(-1);
-            continue;
-        }
-        let start = out.len();
-        out.put_i32(0);
-        types::encode_binary(item, elem, out)?;
-        let len = i32::try_from(out.len() - start - 4).map_err(|_| {
-            SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "value too large to transmit")
-        })?;
-        out[start..start + 4].copy_from_slice(&len.to_be_bytes());
-    }
-    Ok(())
 }

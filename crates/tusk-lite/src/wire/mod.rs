@@ -149,6 +149,10 @@ struct Prepared {
     /// The catalog the statement was described against.
     catalog: Arc<crate::catalog::Catalog>,
     param_types: Vec<Type>,
+    /// The parameter type OIDs Parse declared (0 for none): an array
+    /// type's OID, which `Type::Array` does not keep, is described as
+    /// declared.
+    declared: Rc<[u32]>,
     columns: Option<Vec<OutColumn>>,
 }
 
@@ -438,24 +442,26 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         "cannot insert multiple commands into a prepared statement",
                     ));
                 }
+                let catalog = session.current_catalog();
                 let mut given = Vec::new();
                 for oid in &p.type_oids {
                     given.push(if *oid == 0 {
                         Type::Unknown
                     } else {
-                        Type::from_oid(*oid).ok_or_else(|| {
+                        catalog.type_from_oid(*oid).ok_or_else(|| {
                             SqlError::unsupported(format!("parameter type OID {oid}"))
                         })?
                     });
                 }
-                let catalog = session.current_catalog();
                 let text: Rc<str> = p.query.as_str().into();
+                let declared: Rc<[u32]> = p.type_oids.iter().copied().collect();
                 let prepared = match stmts.first() {
                     None => Prepared {
                         parsed: None,
                         text,
                         catalog,
                         param_types: given,
+                        declared,
                         columns: None,
                     },
                     Some(parsed) => {
@@ -469,6 +475,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                             text,
                             catalog,
                             param_types: types,
+                            declared,
                             columns,
                         }
                     }
@@ -502,6 +509,19 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         ),
                     ));
                 }
+                // A parameter type dropped since Parse: PostgreSQL's Bind
+                // fails looking up its input function.
+                let now = session.current_catalog();
+                for t in &stmt.param_types {
+                    if let Type::Enum(oid) = t {
+                        if now.enum_by_oid(*oid).is_none() {
+                            return Err(SqlError::new(
+                                code::INTERNAL_ERROR,
+                                format!("cache lookup failed for type {oid}"),
+                            ));
+                        }
+                    }
+                }
                 let stmt = match &stmt.parsed {
                     Some(parsed) => match session.revalidate(
                         &parsed.node,
@@ -519,6 +539,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                                 text: stmt.text.clone(),
                                 catalog,
                                 param_types: stmt.param_types.clone(),
+                                declared: stmt.declared.clone(),
                                 columns: stmt.columns.clone(),
                             });
                             statements.insert(sname.clone(), fresh.clone());
@@ -535,7 +556,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         None => Value::Null,
                         Some(bytes) => {
                             if format_for(&b.parameter_format_codes, i) == 1 {
-                                types::decode_binary(bytes, ty)?
+                                stmt.catalog.decode_binary(bytes, ty)?
                             } else {
                                 let s = std::str::from_utf8(bytes).map_err(|_| {
                                     SqlError::new(
@@ -543,7 +564,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                                         "invalid byte sequence for encoding \"UTF8\"",
                                     )
                                 })?;
-                                types::parse_text(s, ty)?
+                                stmt.catalog.parse_text(s, ty)?
                             }
                         }
                     });
@@ -571,7 +592,14 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         )
                     })?;
                     c.send(B::ParameterDescription(ParameterDescription::new(
-                        stmt.param_types.iter().map(|t| t.oid()).collect(),
+                        stmt.param_types
+                            .iter()
+                            .enumerate()
+                            .map(|(i, t)| match (t, stmt.declared.get(i)) {
+                                (Type::Array, Some(&oid)) if oid != 0 => oid,
+                                _ => t.oid(),
+                            })
+                            .collect(),
                     )));
                     match &stmt.columns {
                         Some(cols) => c.send(B::RowDescription(row_description(cols, &[]))),

@@ -136,12 +136,11 @@ impl Exec<'_> {
             Func::CurrentUser => return Ok(Value::Text(self.session.user.clone())),
             Func::CurrentSchema => return Ok(Value::Text("public".into())),
             Func::PgTypeof => {
-                return Ok(Value::Text(
-                    args.first()
-                        .map(|a| a.ty.ty.name())
-                        .unwrap_or("unknown")
-                        .into(),
-                ))
+                return Ok(Value::Text(match args.first().map(|a| a.ty.ty) {
+                    Some(t @ Type::Enum(_)) => self.engine.catalog_for(self.txn).type_name(t),
+                    Some(t) => t.name().to_string(),
+                    None => "unknown".to_string(),
+                }))
             }
             Func::Random => return Ok(Value::Float(fastrand::f64())),
             Func::Nextval | Func::Currval | Func::Setval => {
@@ -283,7 +282,18 @@ impl Exec<'_> {
             }
             Func::FormatType => match crate::sql::syscat::format_type(int(&a0), int(&v[1])) {
                 Some(s) => Value::Text(s),
-                None => Value::Text("???".into()),
+                None => {
+                    // A user type: an enum, or an enum's array type.
+                    let cat = self.engine.catalog_for(self.txn);
+                    let oid = u32::try_from(int(&a0)).unwrap_or(0);
+                    Value::Text(match cat.enum_by_oid(oid) {
+                        Some(e) => cat.type_name(Type::Enum(e.oid)),
+                        None => match cat.enums.iter().find(|e| e.array_oid == oid) {
+                            Some(e) => format!("{}[]", cat.type_name(Type::Enum(e.oid))),
+                            None => "???".into(),
+                        },
+                    })
+                }
             },
             Func::QuoteIdent => Value::Text(crate::sql::syscat::quote_ident(text(&a0))),
             Func::SizePretty => Value::Text(match &a0 {

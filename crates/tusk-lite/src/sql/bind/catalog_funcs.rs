@@ -357,10 +357,10 @@ impl Binder<'_> {
                 (self.coerce(l, to, false)?, r)
             }
             (Type::Array, Type::Array) => (l, r),
-            (lt, rt) => return Err(operator_error(op, lt, rt)),
+            (lt, rt) => return Err(operator_error(self.catalog, op, lt, rt)),
         };
         if ColType::array_elem(l.ty) != ColType::array_elem(r.ty) {
-            return Err(operator_error(op, l.ty.ty, r.ty.ty));
+            return Err(operator_error(self.catalog, op, l.ty.ty, r.ty.ty));
         }
         let ty = l.ty;
         let bop = match op {
@@ -373,7 +373,7 @@ impl Binder<'_> {
             "<=" => BinOp::Le,
             ">" => BinOp::Gt,
             ">=" => BinOp::Ge,
-            _ => return Err(operator_error(op, ty.ty, ty.ty)),
+            _ => return Err(operator_error(self.catalog, op, ty.ty, ty.ty)),
         };
         Ok(Expr::new(
             ExprKind::Binary(bop, Box::new(l), Box::new(r)),
@@ -420,7 +420,7 @@ impl Binder<'_> {
     /// `expr ~ pattern` and its negated and case-insensitive forms.
     pub(super) fn regex(&mut self, op: &str, l: Expr, r: Expr) -> Result<Expr> {
         if !(l.ty.ty.is_string() && r.ty.ty.is_string()) {
-            return Err(operator_error(op, l.ty.ty, r.ty.ty));
+            return Err(operator_error(self.catalog, op, l.ty.ty, r.ty.ty));
         }
         let l = self.coerce(l, ColType::plain(Type::Text), false)?;
         let r = self.coerce(r, ColType::plain(Type::Text), false)?;

@@ -70,6 +70,14 @@ impl Binder<'_> {
                 if self.params.len() <= i {
                     self.params.resize(i + 1, Type::Unknown);
                 }
+                // A parameter declared as an array by its OID: its element
+                // type is known only from a cast to the array type.
+                if self.params[i] == Type::Array && !self.array_param_cast {
+                    return Err(SqlError::unsupported(format!(
+                        "a parameter declared as an array type outside a cast to it (${}::type[])",
+                        i + 1
+                    )));
+                }
                 Ok(Expr::new(
                     ExprKind::Param(i),
                     ColType::plain(self.params[i]),
@@ -88,14 +96,18 @@ impl Binder<'_> {
                 ) {
                     let mut elem_name = tn.clone();
                     elem_name.array_bounds.clear();
-                    let elem = resolve_type(&elem_name)?;
+                    let elem = resolve_type(self.catalog, &elem_name)?;
                     return self.bind_array_ctor(a, Some(elem));
                 }
-                let inner = self.bind_expr(
-                    tc.arg
-                        .as_deref()
-                        .ok_or_else(|| SqlError::internal("cast without argument"))?,
-                )?;
+                let arg = tc
+                    .arg
+                    .as_deref()
+                    .ok_or_else(|| SqlError::internal("cast without argument"))?;
+                self.array_param_cast =
+                    !tn.array_bounds.is_empty() && matches!(arg.node, Some(N::ParamRef(_)));
+                let inner = self.bind_expr(arg);
+                self.array_param_cast = false;
+                let inner = inner?;
                 let last = names(&tn.names).pop().unwrap_or_default();
                 if tn.array_bounds.is_empty() && catalog_funcs::reg_type(&last) {
                     return self.bind_reg_cast(inner, &last);
@@ -106,11 +118,14 @@ impl Binder<'_> {
                     let elem = if last == "int2vector" {
                         ColType::plain(Type::Int2)
                     } else {
-                        resolve_type(&elem_name)?
+                        resolve_type(self.catalog, &elem_name)?
                     };
+                    if let Type::Enum(_) = elem.ty {
+                        return Err(SqlError::unsupported("arrays of enum types"));
+                    }
                     return self.array_cast(inner, ColType::array_of(elem.ty));
                 }
-                let to = resolve_type(tn)?;
+                let to = resolve_type(self.catalog, tn)?;
                 self.explicit_cast(inner, to)
             }
             N::CollateClause(c) => {
@@ -285,7 +300,7 @@ impl Binder<'_> {
     pub(in crate::sql) fn explicit_cast(&mut self, inner: Expr, to: ColType) -> Result<Expr> {
         match &inner.kind {
             ExprKind::Const(Value::Text(s)) if inner.ty.ty == Type::Unknown => {
-                let v = types::parse_text(s, ColType::plain(to.ty))?;
+                let v = self.catalog.parse_text(s, ColType::plain(to.ty))?;
                 let v = types::coerce_typmod(v, to, true)?;
                 return Ok(Expr::new(ExprKind::Const(v), to));
             }
@@ -314,10 +329,21 @@ impl Binder<'_> {
         if !allowed {
             return Err(SqlError::new(
                 code::CANNOT_COERCE,
-                format!("cannot cast type {} to {}", from.name(), to.ty.name()),
+                format!(
+                    "cannot cast type {} to {}",
+                    self.catalog.type_name(from),
+                    self.catalog.type_name(to.ty)
+                ),
             ));
         }
         // A cast of a constant folds now, as PostgreSQL's planner does.
+        if let (ExprKind::Const(v @ Value::Text(_)), Type::Enum(_)) = (&inner.kind, to.ty) {
+            let s = types::cast(v.clone(), from, ColType::plain(Type::Text), true)?;
+            let v = self
+                .catalog
+                .parse_text(&types::format_text(&s, Type::Text), to)?;
+            return Ok(Expr::new(ExprKind::Const(v), to));
+        }
         if let ExprKind::Const(v) = &inner.kind {
             let v = types::cast(v.clone(), from, to, true)?;
             return Ok(Expr::new(ExprKind::Const(v), to));
@@ -385,6 +411,11 @@ impl Binder<'_> {
             (_, Type::Array) if ColType::array_elem(inner.ty) == ColType::array_elem(to) => {
                 Ok(Expr::new(inner.kind, to))
             }
+            // A parameter declared as an array (its elements arrive typed
+            // in binary, as text in text format): converted element-wise.
+            (ExprKind::Param(_), Type::Array) => {
+                Ok(Expr::new(ExprKind::Cast(Box::new(inner), true), to))
+            }
             (_, from) => Err(SqlError::unsupported(format!(
                 "a cast from {} to an array type",
                 from.name()
@@ -413,8 +444,8 @@ impl Binder<'_> {
         b: Expr,
         op: &str,
     ) -> Result<(Expr, Expr, Type)> {
-        let t =
-            common_type(a.ty.ty, b.ty.ty).ok_or_else(|| operator_error(op, a.ty.ty, b.ty.ty))?;
+        let t = common_type(a.ty.ty, b.ty.ty)
+            .ok_or_else(|| operator_error(self.catalog, op, a.ty.ty, b.ty.ty))?;
         let a = self.coerce_plain(a, t)?;
         let b = self.coerce_plain(b, t)?;
         Ok((a, b, t))

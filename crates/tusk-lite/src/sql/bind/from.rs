@@ -95,11 +95,14 @@ impl Binder<'_> {
                         .as_deref()
                         .ok_or_else(|| SqlError::internal("join"))?,
                 )?;
-                let (rp, rs) = self.bind_from_item(
-                    j.rarg
-                        .as_deref()
-                        .ok_or_else(|| SqlError::internal("join"))?,
-                )?;
+                let rarg = j
+                    .rarg
+                    .as_deref()
+                    .ok_or_else(|| SqlError::internal("join"))?;
+                if let Some(sub) = lateral_subselect(rarg) {
+                    return self.bind_lateral_join(j, lp, ls, &sub);
+                }
+                let (rp, rs) = self.bind_from_item(rarg)?;
                 let left_width = ls.cols.len();
                 let right_width = rs.cols.len();
                 let mut scope = ls;
@@ -586,6 +589,12 @@ impl Binder<'_> {
     pub(in crate::sql) fn bind_from(&mut self, from: &[pb::Node]) -> Result<(Plan, Scope)> {
         let mut acc: Option<(Plan, Scope)> = None;
         for item in from {
+            if let Some(sub) = lateral_subselect(item) {
+                if let Some((lp, ls)) = acc.take() {
+                    acc = Some(self.bind_lateral(lp, ls, &sub, JoinKind::Inner, None)?);
+                    continue;
+                }
+            }
             let (p, s) = self.bind_from_item(item)?;
             acc = Some(match acc {
                 None => (p, s),
@@ -609,6 +618,87 @@ impl Binder<'_> {
             });
         }
         Ok(acc.unwrap_or((Plan::OneRow, Scope::default())))
+    }
+}
+
+/// A `LATERAL (subquery)` item, as a node binding it without LATERAL.
+fn lateral_subselect(n: &pb::Node) -> Option<pb::Node> {
+    match &n.node {
+        Some(N::RangeSubselect(s)) if s.lateral => {
+            let mut plain = (**s).clone();
+            plain.lateral = false;
+            Some(pb::Node {
+                node: Some(N::RangeSubselect(Box::new(plain))),
+            })
+        }
+        _ => None,
+    }
+}
+
+impl Binder<'_> {
+    /// `left [CROSS|INNER|LEFT] JOIN LATERAL (subquery) alias [ON ...]`.
+    fn bind_lateral_join(
+        &mut self,
+        j: &pb::JoinExpr,
+        lp: Plan,
+        ls: Scope,
+        sub: &pb::Node,
+    ) -> Result<(Plan, Scope)> {
+        let kind = match pb::JoinType::try_from(j.jointype) {
+            Ok(pb::JoinType::JoinInner) => JoinKind::Inner,
+            Ok(pb::JoinType::JoinLeft) => JoinKind::Left,
+            _ => {
+                return Err(SqlError::new(
+                    code::INVALID_COLUMN_REFERENCE,
+                    "The combining JOIN type must be INNER or LEFT for a LATERAL reference.",
+                ))
+            }
+        };
+        if j.is_natural || !j.using_clause.is_empty() || j.alias.is_some() {
+            return Err(SqlError::unsupported(
+                "NATURAL, USING or an alias with LATERAL",
+            ));
+        }
+        self.bind_lateral(lp, ls, sub, kind, j.quals.as_deref())
+    }
+
+    /// The subquery `sub` bound with the columns of the items left of it
+    /// in scope (one level out, as a correlated subquery sees its
+    /// query's row), run once per left row.
+    fn bind_lateral(
+        &mut self,
+        lp: Plan,
+        ls: Scope,
+        sub: &pb::Node,
+        kind: JoinKind,
+        quals: Option<&pb::Node>,
+    ) -> Result<(Plan, Scope)> {
+        self.scopes.push(ls.clone());
+        let right = self.bind_from_item(sub);
+        self.scopes.pop();
+        let (rp, rs) = right?;
+        let right_width = rs.cols.len();
+        let mut scope = ls;
+        scope.cols.extend(rs.cols);
+        let on = match quals {
+            Some(q) => {
+                self.scopes.push(scope);
+                let e = self.bind_expr(q).and_then(|e| self.to_bool(e, "JOIN/ON"));
+                scope = self.scopes.pop().unwrap_or_default();
+                Some(e?)
+            }
+            None => None,
+        };
+        Ok((
+            Plan::Lateral {
+                left: Box::new(lp),
+                right: Box::new(rp),
+                outer_join: kind == JoinKind::Left,
+                on,
+                right_width,
+            },
+            scope,
+        ))
     }
 }
 

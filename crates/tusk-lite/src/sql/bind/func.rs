@@ -278,7 +278,10 @@ impl Binder<'_> {
             AggFunc::StringAgg => args.len() == 2,
             _ => args.len() == 1,
         };
-        let types: Vec<&str> = args.iter().map(|a| a.ty.ty.name()).collect();
+        let types: Vec<String> = args
+            .iter()
+            .map(|a| self.catalog.type_name(a.ty.ty))
+            .collect();
         let no_func = SqlError::new(
             code::UNDEFINED_FUNCTION,
             format!("function {name}({}) does not exist", types.join(", ")),
@@ -437,7 +440,7 @@ impl Binder<'_> {
                 )?;
                 let sub_ty = q.columns[0].ty.ty;
                 let t = common_type(left.ty.ty, sub_ty)
-                    .ok_or_else(|| operator_error(&op, left.ty.ty, sub_ty))?;
+                    .ok_or_else(|| operator_error(self.catalog, &op, left.ty.ty, sub_ty))?;
                 let left = self.coerce_plain(left, t)?;
                 let mut plan = q.plan;
                 if sub_ty != t {

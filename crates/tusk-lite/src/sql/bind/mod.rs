@@ -37,6 +37,9 @@ pub struct Binder<'a> {
     no_agg_context: &'static str,
     /// WITH queries in scope, innermost last.
     ctes: Vec<(String, Query)>,
+    /// Binding the parameter of `$n::type[]` (where a parameter declared
+    /// as an array type may stand).
+    array_param_cast: bool,
     /// The tables this binder looked up by name, in lookup order: the
     /// session locks them before running the statement and binds again if
     /// the catalog changed while it waited (as PostgreSQL locks relations
@@ -221,6 +224,7 @@ impl<'a> Binder<'a> {
             aggs: None,
             no_agg_context: "WHERE",
             ctes: Vec::new(),
+            array_param_cast: false,
             tables: Default::default(),
         }
     }
@@ -270,6 +274,11 @@ impl<'a> Binder<'a> {
             N::AlterTableStmt(s) => self.bind_alter_table(s),
             N::CopyStmt(s) => self.bind_copy(s),
             N::CreateSeqStmt(s) => self.bind_create_sequence(s),
+            N::CreateEnumStmt(s) => self.bind_create_enum(s),
+            N::AlterEnumStmt(s) => self.bind_alter_enum(s),
+            N::DropStmt(s) if s.remove_type == pb::ObjectType::ObjectType as i32 => {
+                self.bind_drop_type(s)
+            }
             N::RenameStmt(s) => self.bind_rename(s),
             N::DropStmt(s) if s.remove_type == pb::ObjectType::ObjectSequence as i32 => {
                 let mut out = Vec::new();
@@ -530,7 +539,6 @@ fn statement_name(kind: &str) -> String {
         ("CreateTableAsStmt", "CREATE TABLE AS"),
         ("RenameStmt", "ALTER ... RENAME"),
         ("CompositeTypeStmt", "CREATE TYPE"),
-        ("CreateEnumStmt", "CREATE TYPE ... AS ENUM"),
         ("CreateDomainStmt", "CREATE DOMAIN"),
         ("DiscardStmt", "DISCARD"),
         ("MergeStmt", "MERGE"),

@@ -29,7 +29,7 @@ impl Binder<'_> {
         if bop == BinOp::Concat {
             let (lt, rt) = (l.ty.ty, r.ty.ty);
             if !(lt.is_string() || rt.is_string()) {
-                return Err(operator_error(op, lt, rt));
+                return Err(operator_error(self.catalog, op, lt, rt));
             }
             let l = self.coerce(l, ColType::plain(Type::Text), true)?;
             let r = self.coerce(r, ColType::plain(Type::Text), true)?;
@@ -65,7 +65,7 @@ impl Binder<'_> {
                 | (_, _, Type::Timestamp | Type::Timestamptz) => {
                     Err(SqlError::unsupported("interval arithmetic"))
                 }
-                _ => Err(operator_error(op, lt, rt)),
+                _ => Err(operator_error(self.catalog, op, lt, rt)),
             };
         }
         let (l, r, t) = self.unify_pair(l, r, op)?;
@@ -77,7 +77,7 @@ impl Binder<'_> {
         }
         if !t.is_numeric_family() || (bop == BinOp::Mod && matches!(t, Type::Float4 | Type::Float8))
         {
-            return Err(operator_error(op, t, t));
+            return Err(operator_error(self.catalog, op, t, t));
         }
         Ok(Expr::new(
             ExprKind::Binary(bop, Box::new(l), Box::new(r)),
@@ -179,7 +179,7 @@ impl Binder<'_> {
                 let mut t = Type::Unknown;
                 for e in &all {
                     t = common_type(t, e.ty.ty)
-                        .ok_or_else(|| operator_error("=", all[0].ty.ty, e.ty.ty))?;
+                        .ok_or_else(|| operator_error(self.catalog, "=", all[0].ty.ty, e.ty.ty))?;
                 }
                 let t = if t == Type::Unknown { Type::Text } else { t };
                 let mut all = all
@@ -229,6 +229,7 @@ impl Binder<'_> {
     ) -> Result<Expr> {
         if !l.ty.ty.is_string() {
             return Err(operator_error(
+                self.catalog,
                 if ci { "~~*" } else { "~~" },
                 l.ty.ty,
                 r.ty.ty,

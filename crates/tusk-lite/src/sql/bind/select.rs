@@ -6,9 +6,6 @@ use super::*;
 impl Binder<'_> {
     pub fn bind_select(&mut self, s: &pb::SelectStmt) -> Result<Query> {
         if let Some(w) = &s.with_clause {
-            if w.recursive {
-                return Err(SqlError::unsupported("WITH RECURSIVE"));
-            }
             let depth = self.ctes.len();
             for c in &w.ctes {
                 let Some(N::CommonTableExpr(cte)) = &c.node else {
@@ -29,7 +26,11 @@ impl Binder<'_> {
                         ),
                     ));
                 }
-                let bound = self.bind_select(q);
+                let bound = if w.recursive {
+                    self.bind_recursive(&cte.ctename, &names(&cte.aliascolnames), q)
+                } else {
+                    self.bind_select(q)
+                };
                 let mut bound = match bound {
                     Ok(b) => b,
                     Err(e) => {
@@ -87,6 +88,81 @@ impl Binder<'_> {
         };
         self.scopes.pop();
         r
+    }
+
+    /// A WITH RECURSIVE query: `base UNION [ALL] step` where `step`
+    /// reads `name` (the rows the previous round added); a query that
+    /// does not refer to itself binds as in plain WITH.
+    fn bind_recursive(
+        &mut self,
+        name: &str,
+        aliases: &[String],
+        q: &pb::SelectStmt,
+    ) -> Result<Query> {
+        let op = pb::SetOperation::try_from(q.op).unwrap_or(pb::SetOperation::SetopNone);
+        let (Some(base), Some(step)) = (q.larg.as_deref(), q.rarg.as_deref()) else {
+            return self.bind_select(q);
+        };
+        if op != pb::SetOperation::SetopUnion {
+            return self.bind_select(q);
+        }
+        if !q.sort_clause.is_empty()
+            || q.limit_count.is_some()
+            || q.limit_offset.is_some()
+            || !q.locking_clause.is_empty()
+            || q.with_clause.is_some()
+        {
+            return Err(SqlError::unsupported(
+                "ORDER BY, LIMIT, OFFSET, FOR UPDATE or WITH on a recursive query",
+            ));
+        }
+        let mut base = self.bind_select(base)?;
+        for (c, n) in base.columns.iter_mut().zip(aliases) {
+            c.name = n.clone();
+        }
+        let work = WorkTable::default();
+        let depth = self.ctes.len();
+        self.ctes.push((
+            name.to_string(),
+            Query {
+                plan: Plan::WorkTable(work.clone()),
+                columns: base.columns.clone(),
+            },
+        ));
+        let step = self.bind_select(step);
+        self.ctes.truncate(depth);
+        let step = step?;
+        if !plan_reads(&step.plan, &work) {
+            return self.bind_select(q);
+        }
+        if step.columns.len() != base.columns.len() {
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                "each UNION query must have the same number of columns",
+            ));
+        }
+        for (i, (b, s)) in base.columns.iter().zip(&step.columns).enumerate() {
+            if b.ty.ty != s.ty.ty {
+                return Err(SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "recursive query \"{name}\" column {} has type {} in non-recursive term but type {} overall",
+                        i + 1,
+                        b.ty.ty.name(),
+                        s.ty.ty.name()
+                    ),
+                ));
+            }
+        }
+        Ok(Query {
+            plan: Plan::RecursiveUnion {
+                base: Box::new(base.plan),
+                step: Box::new(step.plan),
+                all: q.all,
+                work,
+            },
+            columns: base.columns,
+        })
     }
 
     /// SELECT ... FOR UPDATE / FOR SHARE over one table.
@@ -514,39 +590,44 @@ impl Binder<'_> {
     }
 }
 
-/// `SELECT generate_series(a, b) [AS x]`, without FROM, GROUP BY or
-/// HAVING and with that one set-returning call in its target list, is
-/// `SELECT generate_series [AS x] FROM generate_series(a, b)`: one row
-/// per value, the column named as PostgreSQL names it. Other
-/// set-returning calls in a select list stay unsupported.
+/// `SELECT generate_series(a, b) [AS x]` (or `unnest(array)`), without
+/// FROM, GROUP BY or HAVING and with that one set-returning call in its
+/// target list, is `SELECT generate_series [AS x] FROM generate_series(a,
+/// b)`: one row per value, the column named as PostgreSQL names it.
+/// Other set-returning calls in a select list stay unsupported.
 fn srf_to_from(s: &pb::SelectStmt) -> Option<pb::SelectStmt> {
     if !s.from_clause.is_empty() || !s.group_clause.is_empty() || s.having_clause.is_some() {
         return None;
     }
-    let is_series = |n: &pb::Node| match &n.node {
-        Some(N::ResTarget(rt)) => match rt.val.as_deref().and_then(|v| v.node.as_ref()) {
-            Some(N::FuncCall(f)) => {
-                let name = names(&f.funcname);
-                matches!(
-                    name.iter()
-                        .map(String::as_str)
-                        .collect::<Vec<_>>()
-                        .as_slice(),
-                    ["generate_series"] | ["pg_catalog", "generate_series"]
-                ) && f.agg_filter.is_none()
-                    && f.over.is_none()
-                    && !f.agg_star
-            }
-            _ => false,
-        },
-        _ => false,
+    // The set-returning function called in the target list, by name.
+    let srf = |n: &pb::Node| -> Option<&'static str> {
+        let Some(N::ResTarget(rt)) = &n.node else {
+            return None;
+        };
+        let Some(N::FuncCall(f)) = rt.val.as_deref().and_then(|v| v.node.as_ref()) else {
+            return None;
+        };
+        if f.agg_filter.is_some() || f.over.is_some() || f.agg_star {
+            return None;
+        }
+        let name = names(&f.funcname);
+        match name
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["generate_series"] | ["pg_catalog", "generate_series"] => Some("generate_series"),
+            ["unnest"] | ["pg_catalog", "unnest"] => Some("unnest"),
+            _ => None,
+        }
     };
     let mut found = s
         .target_list
         .iter()
         .enumerate()
-        .filter(|(_, n)| is_series(n));
-    let (i, _) = found.next()?;
+        .filter_map(|(i, n)| srf(n).map(|f| (i, f)));
+    let (i, fname) = found.next()?;
     if found.next().is_some() {
         return None;
     }
@@ -554,7 +635,7 @@ fn srf_to_from(s: &pb::SelectStmt) -> Option<pb::SelectStmt> {
         return None;
     };
     let call = rt.val.as_deref()?.clone();
-    let alias = "generate_series".to_string();
+    let alias = fname.to_string();
     let mut out = s.clone();
     out.from_clause = vec![pb::Node {
         node: Some(N::RangeFunction(pb::RangeFunction {
@@ -587,10 +668,29 @@ fn srf_to_from(s: &pb::SelectStmt) -> Option<pb::SelectStmt> {
         })),
     }));
     if target.name.is_empty() {
-        target.name = "generate_series".to_string();
+        target.name = fname.to_string();
     }
     out.target_list[i] = pb::Node {
         node: Some(N::ResTarget(Box::new(target))),
     };
     Some(out)
+}
+
+/// Whether `plan` reads the working table `work` (outside expressions:
+/// a recursive reference in a subquery expression is not supported).
+fn plan_reads(plan: &Plan, work: &WorkTable) -> bool {
+    match plan {
+        Plan::WorkTable(w) => w == work,
+        Plan::Filter(p, _)
+        | Plan::Project(p, _)
+        | Plan::Sort(p, _)
+        | Plan::Distinct(p)
+        | Plan::Truncate(p, _) => plan_reads(p, work),
+        Plan::Aggregate { input, .. } | Plan::Limit { input, .. } => plan_reads(input, work),
+        Plan::Join { left, right, .. }
+        | Plan::Lateral { left, right, .. }
+        | Plan::SetOp { left, right, .. } => plan_reads(left, work) || plan_reads(right, work),
+        Plan::RecursiveUnion { base, step, .. } => plan_reads(base, work) || plan_reads(step, work),
+        _ => false,
+    }
 }

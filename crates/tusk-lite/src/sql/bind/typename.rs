@@ -42,6 +42,7 @@ pub fn figure_colname(n: &pb::Node) -> String {
         Some(N::AExpr(a)) if a.kind == pb::AExprKind::AexprNullif as i32 => "nullif".into(),
         Some(N::SubLink(s)) => match pb::SubLinkType::try_from(s.sub_link_type) {
             Ok(pb::SubLinkType::ExistsSublink) => "exists".into(),
+            Ok(pb::SubLinkType::ArraySublink) => "array".into(),
             Ok(pb::SubLinkType::ExprSublink) => {
                 match s.subselect.as_deref().and_then(|n| match &n.node {
                     Some(N::SelectStmt(sel)) => sel.target_list.first().cloned(),
@@ -72,8 +73,21 @@ pub fn figure_colname(n: &pb::Node) -> String {
     }
 }
 
+/// The user enum type a TypeName names (`name`, `public.name`), if any.
+/// Built-in types come first, as pg_catalog is searched first.
+pub fn user_enum(catalog: &Catalog, t: &pb::TypeName) -> Option<Type> {
+    let parts = names(&t.names);
+    match parts.as_slice() {
+        [name] if Type::from_name(name).is_none() => catalog.enum_type("public", name),
+        [schema, name] => catalog.enum_type(schema, name),
+        [_, schema, name] => catalog.enum_type(schema, name),
+        _ => None,
+    }
+    .map(|e| Type::Enum(e.oid))
+}
+
 /// Resolves a TypeName to a type with its modifier.
-pub fn resolve_type(t: &pb::TypeName) -> Result<ColType> {
+pub fn resolve_type(catalog: &Catalog, t: &pb::TypeName) -> Result<ColType> {
     let parts = names(&t.names);
     let name = parts.last().cloned().unwrap_or_default();
     if !t.array_bounds.is_empty() {
@@ -81,6 +95,21 @@ pub fn resolve_type(t: &pb::TypeName) -> Result<ColType> {
     }
     if t.setof || t.pct_type {
         return Err(SqlError::unsupported("%TYPE and SETOF"));
+    }
+    if let Some(ty) = user_enum(catalog, t) {
+        if !t.typmods.is_empty() {
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                format!("type modifier is not allowed for type \"{name}\""),
+            ));
+        }
+        return Ok(ColType::plain(ty));
+    }
+    if parts.len() > 1 && !matches!(parts[parts.len() - 2].as_str(), "pg_catalog") {
+        return Err(SqlError::new(
+            code::UNDEFINED_OBJECT,
+            format!("type \"{}\" does not exist", parts.join(".")),
+        ));
     }
     let ty = Type::from_name(&name).ok_or_else(|| {
         if matches!(

@@ -118,7 +118,7 @@ impl Binder<'_> {
                     }
                     cmds.push(AlterCmd::AlterColumnType {
                         name: cmd.name.clone(),
-                        ty: resolve_type(tn)?,
+                        ty: resolve_type(self.catalog, tn)?,
                         using,
                     });
                 }

@@ -2,6 +2,7 @@
 
 mod alter;
 mod copy;
+mod enums;
 mod sequence;
 
 use pg_query::protobuf::{self as pb, node::Node as N};
@@ -83,6 +84,7 @@ impl Binder<'_> {
         keys: &mut ColumnKeys,
     ) -> Result<Column> {
         let ty = resolve_type(
+            self.catalog,
             cd.type_name
                 .as_ref()
                 .ok_or_else(|| SqlError::internal("column without type"))?,

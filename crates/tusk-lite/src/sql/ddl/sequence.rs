@@ -62,7 +62,7 @@ impl Binder<'_> {
                 "cache" => {}
                 "as" => {
                     let t = match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
-                        Some(N::TypeName(t)) => resolve_type(t)?.ty,
+                        Some(N::TypeName(t)) => resolve_type(self.catalog, t)?.ty,
                         _ => crate::types::Type::Int8,
                     };
                     seq.type_oid = t.oid();

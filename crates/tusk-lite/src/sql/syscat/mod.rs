@@ -79,6 +79,10 @@ fn name() -> ColType {
 fn text() -> ColType {
     ColType::plain(Type::Text)
 }
+/// The one-byte `"char"` type of catalog codes (typtype, ...).
+fn char() -> ColType {
+    ColType::plain(Type::Char)
+}
 fn boolean() -> ColType {
     ColType::plain(Type::Bool)
 }
@@ -113,7 +117,7 @@ fn text_array() -> ColType {
 /// such catalog.
 pub fn relation(cat: &Catalog, rel: &str, database: &str) -> Option<SysRel> {
     tables::relation(cat, rel)
-        .or_else(|| pg_type::relation(rel))
+        .or_else(|| pg_type::relation(cat, rel))
         .or_else(|| fixed::relation(rel, database))
 }
 

@@ -5,8 +5,9 @@
 use super::*;
 
 /// The types pg_type lists: every type tusk-lite implements.
-const TYPES: [Type; 15] = [
+const TYPES: [Type; 16] = [
     Type::Bool,
+    Type::Char,
     Type::Int2,
     Type::Int4,
     Type::Int8,
@@ -42,6 +43,8 @@ fn typname(ty: Type) -> &'static str {
         Type::Timestamptz => "timestamptz",
         Type::Array => "_text",
         Type::Unknown => "unknown",
+        Type::Char => "char",
+        Type::Enum(_) => "anyenum",
     }
 }
 
@@ -99,12 +102,72 @@ fn type_category(ty: Type) -> &'static str {
         Type::Date | Type::Timestamp | Type::Timestamptz => "D",
         Type::Array => "A",
         Type::Unknown => "X",
+        Type::Char => "Z",
         _ => "S",
     }
 }
 
-/// pg_type and pg_collation, or None for another relation.
-pub(super) fn relation(rel: &str) -> Option<SysRel> {
+/// The pg_type rows of the catalog's enum types and of their array types.
+fn enum_type_rows(cat: &Catalog) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for e in &cat.enums {
+        let ns = i(if e.schema == "pg_catalog" {
+            oids::PG_CATALOG
+        } else {
+            oids::PUBLIC
+        });
+        rows.push(vec![
+            i(e.oid),
+            t(&e.name),
+            ns.clone(),
+            i(oids::BOOTSTRAP_USER),
+            i(4),
+            t("e"),
+            t("E"),
+            i(0),
+            i(e.array_oid),
+            i(0),
+            i(-1),
+            i(0),
+            i(0),
+        ]);
+        rows.push(vec![
+            i(e.array_oid),
+            t(&format!("_{}", e.name)),
+            ns,
+            i(oids::BOOTSTRAP_USER),
+            i(-1),
+            t("b"),
+            t("A"),
+            i(e.oid),
+            i(0),
+            i(0),
+            i(-1),
+            i(0),
+            i(0),
+        ]);
+    }
+    rows
+}
+
+/// pg_enum: one row per label of each enum type.
+fn enum_rows(cat: &Catalog) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for e in &cat.enums {
+        for (l, oid) in e.labels.iter().zip(&e.label_oids) {
+            rows.push(vec![
+                i(*oid),
+                i(e.oid),
+                Value::Float(f64::from(l.order)),
+                t(&l.label),
+            ]);
+        }
+    }
+    rows
+}
+
+/// pg_type, pg_enum and pg_collation, or None for another relation.
+pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
     Some(match rel {
         "pg_type" => SysRel {
             cols: vec![
@@ -113,13 +176,14 @@ pub(super) fn relation(rel: &str) -> Option<SysRel> {
                 ("typnamespace", oid()),
                 ("typowner", oid()),
                 ("typlen", int2()),
-                ("typtype", text()),
-                ("typcategory", text()),
+                ("typtype", char()),
+                ("typcategory", char()),
                 ("typelem", oid()),
                 ("typarray", oid()),
                 ("typbasetype", oid()),
                 ("typtypmod", int4()),
                 ("typcollation", oid()),
+                ("typrelid", oid()),
             ],
             rows: TYPES
                 .iter()
@@ -141,9 +205,29 @@ pub(super) fn relation(rel: &str) -> Option<SysRel> {
                         } else {
                             0
                         }),
+                        i(0),
                     ]
                 })
+                .chain(enum_type_rows(cat))
                 .collect(),
+        },
+        // No range types: empty, as PostgreSQL's would be without them.
+        "pg_range" => SysRel {
+            cols: vec![
+                ("rngtypid", oid()),
+                ("rngsubtype", oid()),
+                ("rngmultitypid", oid()),
+            ],
+            rows: Vec::new(),
+        },
+        "pg_enum" => SysRel {
+            cols: vec![
+                ("oid", oid()),
+                ("enumtypid", oid()),
+                ("enumsortorder", float4()),
+                ("enumlabel", name()),
+            ],
+            rows: enum_rows(cat),
         },
         "pg_collation" => SysRel {
             cols: vec![
