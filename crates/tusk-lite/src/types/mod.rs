@@ -231,27 +231,32 @@ pub fn array_type_oid(elem: Type) -> Option<u32> {
     })
 }
 
+/// Every built-in type tusk-lite implements (pg_type lists them; arrays
+/// and enums are built over them).
+pub const BUILT_IN: [Type; 16] = [
+    Type::Bool,
+    Type::Char,
+    Type::Int2,
+    Type::Int4,
+    Type::Int8,
+    Type::Float4,
+    Type::Float8,
+    Type::Numeric,
+    Type::Text,
+    Type::Varchar,
+    Type::Bpchar,
+    Type::Name,
+    Type::Oid,
+    Type::Date,
+    Type::Timestamp,
+    Type::Timestamptz,
+];
+
 /// The element type of the built-in array type `oid`.
 pub fn array_elem_of_oid(oid: u32) -> Option<Type> {
-    [
-        Type::Bool,
-        Type::Int2,
-        Type::Int4,
-        Type::Int8,
-        Type::Float4,
-        Type::Float8,
-        Type::Numeric,
-        Type::Text,
-        Type::Varchar,
-        Type::Bpchar,
-        Type::Name,
-        Type::Oid,
-        Type::Date,
-        Type::Timestamp,
-        Type::Timestamptz,
-    ]
-    .into_iter()
-    .find(|t| array_type_oid(*t) == Some(oid))
+    BUILT_IN
+        .into_iter()
+        .find(|t| array_type_oid(*t) == Some(oid))
 }
 
 /// A type with its modifier (PostgreSQL's atttypmod: -1 when absent;

@@ -198,6 +198,30 @@ async fn a_reset_that_fails_runs_nothing_and_closes_the_connection() {
     is_reset(&pool, "on the replacement connection").await;
 }
 
+/// A holder leaves tenant 42 behind and the reset is made to fail (the
+/// application role may no longer run `pg_advisory_unlock_all()`, which
+/// the reset calls; the caller grants it back); the connection goes
+/// straight to a waiter, whose first request carries the reset (not sent
+/// alone while the connection sits idle). Returns the waiter's handle.
+async fn hand_over_with_a_failing_reset(db: &TestDb, pool: &Pool) -> tusk_pool::PooledConnection {
+    let c = pool.acquire().await.unwrap();
+    c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+    db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
+        .expect("revoke");
+    let next = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.acquire().await })
+    };
+    crate::bounded("waiter", async {
+        while pool.stats().waiting == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    drop(c);
+    next.await.unwrap().unwrap()
+}
+
 /// A carried reset that fails runs nothing behind it on that session,
 /// whatever the shape of the next holder's first request: extended, simple
 /// protocol (whose reset cannot share its Sync group), a script, an atomic
@@ -209,22 +233,7 @@ async fn a_failing_carried_reset_runs_a_first_request_of_any_shape_once_on_a_fre
     schema(&db);
     let pool = one(&db);
     for (id, shape) in (100i32..).zip(["execute", "simple", "script", "batch"]) {
-        let c = pool.acquire().await.unwrap();
-        c.execute("SET app.tenant = '42'", &[]).await.unwrap();
-        db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
-            .expect("revoke");
-        let next = {
-            let pool = pool.clone();
-            tokio::spawn(async move { pool.acquire().await })
-        };
-        crate::bounded("waiter", async {
-            while pool.stats().waiting == 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-            }
-        })
-        .await;
-        drop(c);
-        let c = next.await.unwrap().unwrap();
+        let c = hand_over_with_a_failing_reset(&db, &pool).await;
         let sql = format!(
             "INSERT INTO handover VALUES ({id}, coalesce(current_setting('app.tenant', true), ''))"
         );
@@ -712,24 +721,7 @@ async fn a_request_that_ends_the_failed_reset_block_still_runs_once_on_a_fresh_s
     ];
     let mut wrong = Vec::new();
     for (id, shape) in (200i32..).zip(shapes) {
-        let c = pool.acquire().await.unwrap();
-        c.execute("SET app.tenant = '42'", &[]).await.unwrap();
-        db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
-            .expect("revoke");
-        // A waiter, so the reset is carried by its first request (not
-        // sent alone while the connection sits idle).
-        let next = {
-            let pool = pool.clone();
-            tokio::spawn(async move { pool.acquire().await })
-        };
-        crate::bounded("waiter", async {
-            while pool.stats().waiting == 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-            }
-        })
-        .await;
-        drop(c);
-        let c = next.await.unwrap().unwrap();
+        let c = hand_over_with_a_failing_reset(&db, &pool).await;
         let sql = format!(
             "INSERT INTO handover VALUES ({id}, coalesce(current_setting('app.tenant', true), ''))"
         );

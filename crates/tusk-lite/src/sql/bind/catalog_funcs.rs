@@ -315,26 +315,12 @@ impl Binder<'_> {
             ]
             .into_iter()
             .collect(),
-            "regtype" => [
-                Type::Bool,
-                Type::Int2,
-                Type::Int4,
-                Type::Int8,
-                Type::Float4,
-                Type::Float8,
-                Type::Numeric,
-                Type::Text,
-                Type::Varchar,
-                Type::Bpchar,
-                Type::Name,
-                Type::Oid,
-                Type::Date,
-                Type::Timestamp,
-                Type::Timestamptz,
-            ]
-            .into_iter()
-            .map(|t| (i64::from(t.oid()), Value::Text(t.name().to_string())))
-            .collect(),
+            "regtype" => crate::types::BUILT_IN
+                .into_iter()
+                // ("char" prints quoted as a regtype; not named here yet.)
+                .filter(|t| *t != Type::Char)
+                .map(|t| (i64::from(t.oid()), Value::Text(t.name().to_string())))
+                .collect(),
             _ => HashMap::new(),
         };
         // OID 0 prints as "-", as reg* output does.

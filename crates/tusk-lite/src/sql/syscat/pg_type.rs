@@ -5,24 +5,7 @@
 use super::*;
 
 /// The types pg_type lists: every type tusk-lite implements.
-const TYPES: [Type; 16] = [
-    Type::Bool,
-    Type::Char,
-    Type::Int2,
-    Type::Int4,
-    Type::Int8,
-    Type::Float4,
-    Type::Float8,
-    Type::Numeric,
-    Type::Text,
-    Type::Varchar,
-    Type::Bpchar,
-    Type::Name,
-    Type::Oid,
-    Type::Date,
-    Type::Timestamp,
-    Type::Timestamptz,
-];
+const TYPES: [Type; 16] = crate::types::BUILT_IN;
 
 fn typname(ty: Type) -> &'static str {
     match ty {
