@@ -52,3 +52,42 @@ async fn pg_cursors_statement_over_the_extended_protocol() {
     let db = tusk_lite::Database::open_in_memory();
     scenario(lite_client(&db).await).await;
 }
+
+/// A portal whose query fails in its fourth row, executed three rows at a
+/// time: the first Execute returns the three rows and suspends (PostgreSQL
+/// stops at max_rows without computing the next), the second fails. (Once
+/// the first ended with CommandComplete, so the error was lost, and the
+/// second Execute ran the query again from its start.)
+async fn late_error_at_a_batch_boundary(mut c: Client) {
+    let tx = c.transaction().await.expect("begin");
+    let st = tx
+        .prepare("SELECT 100 / (4 - g) FROM generate_series(1, 10) g")
+        .await
+        .expect("prepare");
+    let portal = tx.bind(&st, &[]).await.expect("bind");
+    let first = tx.query_portal(&portal, 3).await.expect("three rows");
+    assert_eq!(
+        first.iter().map(|r| r.get(0)).collect::<Vec<i32>>(),
+        [33, 50, 100]
+    );
+    let e = tx
+        .query_portal(&portal, 3)
+        .await
+        .expect_err("the fourth row fails");
+    assert_eq!(
+        e.code(),
+        Some(&tokio_postgres::error::SqlState::DIVISION_BY_ZERO),
+        "{e}"
+    );
+    tx.rollback().await.expect("rollback");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_error_at_a_batch_boundary_fails_the_next_execute() {
+    let pg = tusk_testkit::Cluster::shared()
+        .database()
+        .expect("database");
+    late_error_at_a_batch_boundary(pg_client(&pg.url()).await).await;
+    let db = tusk_lite::Database::open_in_memory();
+    late_error_at_a_batch_boundary(lite_client(&db).await).await;
+}

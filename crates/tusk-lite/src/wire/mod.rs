@@ -681,7 +681,11 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         portal.pending = None;
                         return Err(e.unwrap_or_else(|| SqlError::internal("a late error")));
                     }
-                    if end < out.rows.len() {
+                    // (Rows up to the one before a late error end the
+                    // Execute suspended, as PostgreSQL's, which stops at
+                    // max_rows without computing the next: the next
+                    // Execute reaches the error.)
+                    if end < out.rows.len() || out.late_error.is_some() {
                         c.send(B::PortalSuspended(PortalSuspended::new()));
                     } else {
                         c.send(B::CommandComplete(CommandComplete::new(out.tag.clone())));
