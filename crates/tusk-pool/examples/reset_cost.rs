@@ -144,11 +144,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         full.push(guard);
         full.push("COMMIT");
         // The pool's own reset as it queues it (the driver sends its
-        // `DISCARD SEQUENCES` behind it).
-        let pool_full = tusk_pool::ResetPolicy::full_reset_statements();
-        let pool_full = pool_full
-            .strip_suffix(&["DISCARD SEQUENCES"])
-            .unwrap_or(pool_full);
+        // `DISCARD SEQUENCES` in front of its `COMMIT`).
+        let pool_full: Vec<&'static str> = tusk_pool::ResetPolicy::full_reset_statements()
+            .iter()
+            .copied()
+            .filter(|s| *s != "DISCARD SEQUENCES")
+            .collect();
+        let pool_full = leak(&pool_full);
         let mut cases: Vec<(String, How)> = vec![
             ("select alone".into(), How::Alone),
             ("the pool's full reset (carried)".into(), How::Carried(pool_full)),

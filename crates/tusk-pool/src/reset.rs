@@ -160,17 +160,18 @@ const UNLOCK_ALL: &str = "SELECT pg_catalog.pg_advisory_unlock_all()";
 /// transactions, and `SERIALIZABLE` fails on a hot standby).
 const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
-/// The full reset, one statement each (the driver sends the first as an
-/// unnamed Parse/Bind/Execute and the others as one simple Query in the
-/// next request's Sync group, then `DISCARD SEQUENCES` as the unnamed
-/// statement, which makes the server skip the request behind it when any
-/// part failed; see `tusk::Connection::queue_session_reset`). `RESET ALL`
+/// The full reset, one statement each (the driver sends the first and the
+/// last, `COMMIT`, as unnamed Parse/Bind/Execute and the others as one
+/// simple Query between them in the next request's Sync group, with
+/// `DISCARD SEQUENCES` as the unnamed statement in front of `COMMIT`,
+/// which makes the server skip the request behind it when any part
+/// failed; see `tusk::Connection::queue_session_reset`). `RESET ALL`
 /// first: the previous holder's `statement_timeout` is gone for the
 /// statements after it.
 const FULL: &[&str] = FULL_AS_RUN.split_last().expect("not empty").1;
 
 /// [`FULL`] as the server runs it: with the driver's `DISCARD SEQUENCES`
-/// behind it.
+/// in front of its `COMMIT`.
 const FULL_AS_RUN: [&str; 9] = [
     BEGIN,
     "RESET ALL",
@@ -179,8 +180,8 @@ const FULL_AS_RUN: [&str; 9] = [
     "UNLISTEN *",
     "DISCARD TEMP",
     NO_SQL_PREPARED,
-    "COMMIT",
     "DISCARD SEQUENCES",
+    "COMMIT",
 ];
 
 /// [`FULL`] with the SQL `PREPARE`d statements deallocated instead of
@@ -211,15 +212,15 @@ pub(crate) fn full_reset(prepared: bool) -> &'static [&'static str] {
 }
 
 /// The full reset as the server runs it, the driver's `DISCARD SEQUENCES`
-/// included: for running the same work elsewhere.
+/// (in front of `COMMIT`) included: for running the same work elsewhere.
 pub(crate) fn full_reset_as_run() -> &'static [&'static str] {
     &FULL_AS_RUN
 }
 
 /// The statements that undo the kinds of state in `dirty`, in one
 /// transaction (run after any open one was rolled back). The sequence
-/// state goes with every reset (the driver's `DISCARD SEQUENCES` behind
-/// it); [`Dirty::SEQUENCES`] only asks for one.
+/// state goes with every reset (the driver's `DISCARD SEQUENCES` in front
+/// of its `COMMIT`); [`Dirty::SEQUENCES`] only asks for one.
 pub(crate) fn tracked_reset(dirty: Dirty) -> Vec<&'static str> {
     let mut parts: Vec<&'static str> = vec![BEGIN];
     if dirty.has(Dirty::SETTINGS) {
@@ -353,9 +354,11 @@ mod tests {
         ] {
             assert!(text.contains(part), "{text}");
         }
-        // (The driver sends `DISCARD SEQUENCES` behind every reset.)
-        assert_eq!(full_reset_as_run().last(), Some(&"DISCARD SEQUENCES"));
-        assert_eq!(&full_reset_as_run()[..full.len()], full);
+        // (The driver sends `DISCARD SEQUENCES` in front of every reset's
+        // `COMMIT`.)
+        let run = full_reset_as_run();
+        assert_eq!(run[run.len() - 2..], ["DISCARD SEQUENCES", "COMMIT"]);
+        assert_eq!(run[..full.len() - 1], full[..full.len() - 1]);
         // Without a PREPARE in the text: the guard, not the PL/pgSQL block.
         assert!(text.contains(NO_SQL_PREPARED), "{text}");
         assert!(!text.contains("DEALLOCATE"), "{text}");

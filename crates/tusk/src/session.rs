@@ -59,17 +59,22 @@ impl Connection {
     /// read for both. Nothing is written or waited for now (a wait for idle
     /// or for notifications sends it alone, and so does
     /// [`send_queued_session_reset`](Connection::send_queued_session_reset)).
-    /// The first statement goes as Parse/Bind/Execute of the unnamed
-    /// statement, the others as one simple Query: nothing is named, so
-    /// nothing can have been replaced by the session's previous user
-    /// (`DEALLOCATE` and `PREPARE` inside a function). When there is more
-    /// than one statement, `DISCARD SEQUENCES` follows the Query as the
-    /// unnamed statement too: it is refused when any statement before it
-    /// failed, and the server then skips everything up to the Sync (a
-    /// failure inside the Query alone leaves a failed transaction block,
-    /// which a request starting with `ROLLBACK` would end and then run).
-    /// So the statements should be `BEGIN`, the resets, `COMMIT`; the
-    /// sequence state need not be among them.
+    /// The first and the last statement go as Parse/Bind/Execute of the
+    /// unnamed statement, the others as one simple Query between them:
+    /// nothing is named, so nothing can have been replaced by the
+    /// session's previous user (`DEALLOCATE` and `PREPARE` inside a
+    /// function). When there is more than one statement, `DISCARD
+    /// SEQUENCES` goes in front of the last as the unnamed statement too:
+    /// it is refused when any statement before it failed, and the server
+    /// then skips everything up to the Sync (a failure inside the Query
+    /// alone leaves a failed transaction block, which a request starting
+    /// with `ROLLBACK` would end and then run). So the statements should be
+    /// `BEGIN`, the resets, `COMMIT`; the sequence state need not be among
+    /// them. (The last must end the transaction: an extended-protocol
+    /// statement that is not transaction control leaves its implicit
+    /// transaction open into the request behind it, where `BEGIN
+    /// ISOLATION LEVEL SERIALIZABLE`, `VACUUM` or `CREATE INDEX
+    /// CONCURRENTLY` then fail.)
     ///
     /// The reset is committed before the request behind it runs, so that
     /// request failing cannot undo it. If any statement of the reset

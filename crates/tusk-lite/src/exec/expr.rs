@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use super::Exec;
 use crate::error::{code, Result, SqlError};
 use crate::numeric::Numeric;
-use crate::sql::plan::{BinOp, BoolTest, Expr, ExprKind, Func, SubqueryKind};
+use crate::sql::plan::{BinOp, BoolTest, Expr, ExprKind, Func, Plan, SubqueryKind};
 use crate::types::{self, check_int, compare, ColType, Type, Value};
 
 fn int_overflow(ty: Type) -> SqlError {
@@ -350,9 +350,32 @@ impl Exec<'_> {
                     None => None,
                 };
                 self.outer.push(row.to_vec());
-                let rows = self.run(plan);
+                // EXISTS stops at its first row and never computes its
+                // select list (PostgreSQL drops it); a scalar subquery
+                // stops at its second row (which is an error then): an
+                // error in a row they do not reach is never raised.
+                let rows = match (kind, &**plan) {
+                    // (Not over an aggregate: PostgreSQL keeps that select
+                    // list.)
+                    (SubqueryKind::Exists, Plan::Project(input, _))
+                        if !matches!(**input, Plan::Aggregate { .. }) =>
+                    {
+                        self.run_upto(input, Some(1))
+                    }
+                    (SubqueryKind::Exists, _) => self.run_upto(plan, Some(1)),
+                    (SubqueryKind::Scalar, _) => self.run_upto(plan, Some(2)),
+                    _ => match self.run(plan) {
+                        Ok(rows) => (rows, None),
+                        Err(e) => (Vec::new(), Some(e)),
+                    },
+                };
                 self.outer.pop();
-                let rows = rows?;
+                let rows = match rows {
+                    (rows, None) => rows,
+                    (rows, Some(_)) if kind == &SubqueryKind::Exists && !rows.is_empty() => rows,
+                    (rows, Some(_)) if kind == &SubqueryKind::Scalar && rows.len() > 1 => rows,
+                    (_, Some(e)) => return Err(e),
+                };
                 match kind {
                     SubqueryKind::Exists => Value::Bool(!rows.is_empty()),
                     SubqueryKind::Scalar => {

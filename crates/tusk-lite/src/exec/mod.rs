@@ -363,6 +363,26 @@ impl<'a> Exec<'a> {
                 let out = rows.into_iter().skip(off).take(want).collect();
                 (out, if enough { None } else { err })
             }
+            Plan::SetOp {
+                kind: SetOpKind::Union,
+                all: true,
+                left,
+                right,
+            } => {
+                // UNION ALL appends, as PostgreSQL's Append: the right side
+                // is read only when the left did not give enough rows.
+                let (mut out, err) = self.run_upto(left, max);
+                if err.is_some() {
+                    return (out, err);
+                }
+                if full(out.len()) {
+                    return (out, None);
+                }
+                let rest = max.map(|m| m - out.len());
+                let (more, err) = self.run_upto(right, rest);
+                out.extend(more);
+                (out, err)
+            }
             _ => match self.run(plan) {
                 Ok(rows) => (rows, None),
                 Err(e) => (Vec::new(), Some(e)),

@@ -381,6 +381,16 @@ impl Session {
     /// Ends an implicit transaction (end of a simple Query, or Sync).
     pub fn end_implicit(&mut self) -> Result<()> {
         if self.txn.as_ref().is_some_and(|t| !t.explicit) {
+            if let Some(e) = self.held_cursor_error() {
+                // A cursor WITH HOLD declared outside a block is read to
+                // its end at this commit, as at an explicit COMMIT: its
+                // error fails the commit, which rolls back.
+                if let Some(t) = self.txn.take() {
+                    self.engine.rollback(t);
+                }
+                self.cursors_at_end(false);
+                return Err(e);
+            }
             if let Some(t) = self.txn.take() {
                 self.engine.commit(t)?;
                 self.after_commit();

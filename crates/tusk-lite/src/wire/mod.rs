@@ -162,6 +162,18 @@ struct Portal {
     formats: Vec<i16>,
     /// A result not yet fully sent (Execute with a row limit).
     pending: Option<(Outcome, usize)>,
+    /// The command tag of the run that completed: PostgreSQL runs a
+    /// portal once (see the Execute below).
+    finished: Option<String>,
+}
+
+/// A command tag with its row count made 0 (`SELECT 2` -> `SELECT 0`,
+/// `INSERT 0 2` -> `INSERT 0 0`; `SHOW` stays).
+fn tag_with_no_rows(tag: &str) -> String {
+    match tag.rsplit_once(' ') {
+        Some((head, n)) if n.bytes().all(|b| b.is_ascii_digit()) => format!("{head} 0"),
+        _ => tag.to_string(),
+    }
 }
 
 struct Conn<S> {
@@ -577,6 +589,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         params,
                         formats: b.result_column_format_codes,
                         pending: None,
+                        finished: None,
                     },
                 );
                 c.send(B::BindComplete(BindComplete::new()));
@@ -633,6 +646,22 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                     c.send(B::EmptyQueryResponse(EmptyQueryResponse::new()));
                     return Ok(());
                 };
+                if let Some(tag) = &portal.finished {
+                    // Executed again after it completed, a portal that
+                    // returns rows returns none, any other cannot run
+                    // (PostgreSQL's PORTAL_DONE): its statement never
+                    // runs twice.
+                    if portal.stmt.columns.is_none() {
+                        return Err(SqlError::new(
+                            "55000",
+                            format!("portal \"{name}\" cannot be run"),
+                        ));
+                    }
+                    c.send(B::CommandComplete(CommandComplete::new(tag_with_no_rows(
+                        tag,
+                    ))));
+                    return Ok(());
+                }
                 if portal.pending.is_none() {
                     if is_declare(&parsed.node) {
                         session.set_statement_text(&portal.stmt.text);
@@ -681,15 +710,19 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         portal.pending = None;
                         return Err(e.unwrap_or_else(|| SqlError::internal("a late error")));
                     }
-                    if end < out.rows.len() {
+                    // (Rows up to the one before a late error end the
+                    // Execute suspended, as PostgreSQL's, which stops at
+                    // max_rows without computing the next: the next
+                    // Execute reaches the error.)
+                    if end < out.rows.len() || out.late_error.is_some() {
                         c.send(B::PortalSuspended(PortalSuspended::new()));
                     } else {
                         c.send(B::CommandComplete(CommandComplete::new(out.tag.clone())));
+                        portal.finished = Some(out.tag.clone());
                         done = true;
                     }
                 }
                 if done {
-                    // A finished portal runs again from the start if executed again.
                     portal.pending = None;
                 }
                 report_parameters(&mut c, &mut session);

@@ -58,9 +58,9 @@ impl ResetPolicy {
     /// checkout whose text showed no `PREPARE`: `BEGIN ISOLATION LEVEL
     /// READ COMMITTED`, the resets, the guard that fails when a SQL-level
     /// prepared statement exists (and releases the advisory locks),
-    /// `COMMIT`, then `DISCARD SEQUENCES`. The pool sends the first as an
-    /// unnamed Parse/Bind/Execute, the rest up to `COMMIT` as one simple
-    /// Query, and the last as an unnamed Parse/Bind/Execute again, in the
+    /// `DISCARD SEQUENCES`, then `COMMIT`. The pool sends the first as an
+    /// unnamed Parse/Bind/Execute, the rest up to the guard as one simple
+    /// Query, and the last two as unnamed Parse/Bind/Execute again, in the
     /// next holder's first request's Sync group. For benchmarks and tests
     /// that run the same server-side work elsewhere (tusk-bench's
     /// `deadpool-full` peer).

@@ -780,3 +780,93 @@ async fn a_request_that_ends_the_failed_reset_block_still_runs_once_on_a_fresh_s
         "ran on the session that was not reset, or lost: {wrong:#?}"
     );
 }
+
+/// The reset carried by a waiting holder's first request leaves nothing
+/// open behind it: that request starts a transaction of its own, as on a
+/// fresh session. (The check sent behind the reset's simple Query once
+/// ran in an implicit transaction the server kept open into the request:
+/// `BEGIN ISOLATION LEVEL SERIALIZABLE` then failed with 25001 'SET
+/// TRANSACTION ISOLATION LEVEL must be called before any query', `VACUUM`
+/// and `REINDEX CONCURRENTLY` with 25001 'cannot be executed within a
+/// pipeline' — only when a holder waited, so that the reset was carried
+/// instead of sent alone behind a Sync of its own.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carried_reset_leaves_no_transaction_open_for_the_first_request() {
+    let db = crate::db();
+    schema(&db);
+    let pool = one(&db);
+    let mut wrong = Vec::new();
+    for shape in [
+        "serializable transaction",
+        "pool.transaction repeatable read",
+        "deferrable transaction",
+        "VACUUM",
+        "simple VACUUM",
+        "REINDEX CONCURRENTLY",
+    ] {
+        let c = pool.acquire().await.unwrap();
+        c.execute("SET app.tenant = '42'", &[]).await.unwrap();
+        let p = pool.clone();
+        let next = tokio::spawn(async move {
+            let r: Result<String, tusk::Error> = match shape {
+                "pool.transaction repeatable read" => {
+                    p.transaction(
+                        tusk_pool::PooledTransactionOptions::new()
+                            .isolation(tusk::IsolationLevel::RepeatableRead),
+                        async |tx| {
+                            let iso: String =
+                                tx.query_scalar("SHOW transaction_isolation", &[]).await?;
+                            Ok(iso)
+                        },
+                    )
+                    .await
+                }
+                _ => {
+                    async {
+                        let mut c = p.acquire().await?;
+                        match shape {
+                            "serializable transaction" | "deferrable transaction" => {
+                                let opts = tusk::TransactionOptions {
+                                    isolation: Some(tusk::IsolationLevel::Serializable),
+                                    read_only: Some(true),
+                                    deferrable: Some(shape == "deferrable transaction"),
+                                };
+                                let tx = c.transaction_with(opts).await?;
+                                let iso: String =
+                                    tx.query_scalar("SHOW transaction_isolation", &[]).await?;
+                                tx.commit().await?;
+                                Ok(iso)
+                            }
+                            "VACUUM" => {
+                                c.execute("VACUUM handover", &[]).await.map(|_| "ok".into())
+                            }
+                            "simple VACUUM" => {
+                                c.simple_query("VACUUM handover").await.map(|_| "ok".into())
+                            }
+                            _ => c
+                                .execute("REINDEX TABLE CONCURRENTLY handover", &[])
+                                .await
+                                .map(|_| "ok".into()),
+                        }
+                    }
+                    .await
+                }
+            };
+            r
+        });
+        crate::bounded("waiter", async {
+            while pool.stats().waiting == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+        drop(c);
+        let r = crate::bounded("next", next).await.unwrap();
+        eprintln!("{shape}: {r:?}");
+        if let Err(e) = r {
+            wrong.push(format!("{shape}: {e}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_eq!(pool.stats().created_total, 1, "no connection was replaced");
+}

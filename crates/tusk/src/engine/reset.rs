@@ -3,42 +3,57 @@
 //! Sync group (one ReadyForQuery for both, one server flush, one client
 //! read), also in front of a simple Query (no Sync of its own: after a
 //! failure the server skips a Query too, up to the next Sync). Its first
-//! statement goes out as Parse/Bind/Execute of the unnamed statement, the
-//! others as one simple Query (never a named statement a previous holder
-//! could have replaced).
+//! and last statements go out as Parse/Bind/Execute of the unnamed
+//! statement, the others as one simple Query between them (never a named
+//! statement a previous holder could have replaced).
 //!
 //! The reset runs in `BEGIN; ..; COMMIT` (the caller's statements), so it
 //! is committed before the request behind it runs: that request failing
-//! cannot roll it back. Behind its simple Query goes [`CHECK`], as its own
-//! Parse/Bind/Execute: a failure anywhere in the reset makes the server
-//! skip everything up to the group's Sync, the request behind it
-//! included. (A failure inside the simple Query alone would not: it
-//! leaves the transaction block failed, and a request that starts with
-//! `ROLLBACK` or `COMMIT` ends that block and runs the rest on the session
-//! that was not reset. The check, which is not transaction control, is
-//! refused in the failed block, and the skip starts there.) Nothing behind
-//! the Sync group that carries the reset is written before that group is
-//! answered: a request in a later Sync group would run whatever the reset
-//! did (a failed `BEGIN` leaves no block to fail it). The connection is
-//! then closed with a [`Connection`](ErrorKind::Connection) error that
-//! says so ([`Error::not_run`]: a pool may run it again elsewhere), since a
-//! session that was not reset must not be used by anyone.
+//! cannot roll it back. Behind its simple Query, before its last statement
+//! (the `COMMIT`), goes [`CHECK`], as its own Parse/Bind/Execute: a
+//! failure anywhere in the reset makes the server skip everything up to
+//! the group's Sync, the request behind it included. (A failure inside the
+//! simple Query alone would not: it leaves the transaction block failed,
+//! and a request that starts with `ROLLBACK` or `COMMIT` ends that block
+//! and runs the rest on the session that was not reset. The check, which
+//! is not transaction control, is refused in the failed block, and the
+//! skip starts there.) The check runs inside the reset's block and the
+//! `COMMIT` that ends the block is transaction control, after which the
+//! server starts the request's transaction afresh: an extended-protocol
+//! statement that is not transaction control and has no Sync behind it
+//! leaves its implicit transaction open into the next one, with a snapshot
+//! taken and marked as a pipeline (`BEGIN ISOLATION LEVEL SERIALIZABLE`
+//! behind it fails with 25001, and so do `VACUUM` and `CREATE INDEX
+//! CONCURRENTLY`). Nothing behind the Sync group that carries the reset
+//! is written before that group is answered: a request in a later Sync
+//! group would run whatever the reset did (a failed `BEGIN` leaves no
+//! block to fail it). The connection is then closed with a
+//! [`Connection`](ErrorKind::Connection) error that says so
+//! ([`Error::not_run`]: a pool may run it again elsewhere), since a session
+//! that was not reset must not be used by anyone.
 
 use bytes::BytesMut;
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 
 use super::{CarriedReset, Engine, Response, Submit};
+use crate::connection::TransactionStatus;
 use crate::error::{DbError, Error, ErrorKind};
 
-/// Sent behind the reset's simple Query, as the unnamed statement: the
-/// server refuses it in a failed transaction block (a failure in the
-/// Query), and, being extended protocol, its failure makes the server skip
-/// the rest of the Sync group. It runs after the reset's `COMMIT`, so what
-/// it does must not be transactional: discarding the session's sequence
-/// state (`currval`, `lastval`, cached values) is, and is part of any
-/// reset (a pool need not send it itself).
+/// Sent behind the reset's simple Query, before its last statement, as the
+/// unnamed statement: the server refuses it in a failed transaction block
+/// (a failure in the Query), and, being extended protocol, its failure
+/// makes the server skip the rest of the Sync group. It runs inside the
+/// reset's transaction block (ended by the last statement, its `COMMIT`,
+/// which is transaction control and so leaves no implicit transaction open
+/// into the request behind it); discarding the session's sequence state
+/// (`currval`, `lastval`, cached values) is not undone by a rollback, and
+/// is part of any reset (a pool need not send it itself).
 pub(crate) const CHECK: &str = "DISCARD SEQUENCES";
+
+/// The statements behind the simple Query of a reset of more than one:
+/// [`CHECK`] and the reset's last.
+const TAIL: usize = 2;
 
 /// A reset statement known to one connection.
 struct Known {
@@ -54,14 +69,15 @@ pub(crate) struct ResetState {
     pending: Option<Vec<&'static str>>,
     /// The reset statements this connection has encoded.
     known: Vec<Known>,
-    /// The last reset's statements after its first, and their simple
-    /// Query, encoded.
+    /// The last reset's statements between its first and its last, and
+    /// their simple Query, encoded.
     query: (Vec<&'static str>, bytes::Bytes),
     /// The last reset carried, in case its request is undone before it
     /// was written.
     carried: Option<Vec<&'static str>>,
-    /// [`CHECK`]'s Parse, Bind and Execute, encoded once.
-    check: Option<bytes::Bytes>,
+    /// The last reset's last statement, and [`CHECK`]'s and its Parse, Bind
+    /// and Execute, encoded.
+    tail: Option<(&'static str, bytes::Bytes)>,
     /// A reset was carried and the end of its Sync group is not queued
     /// yet: the request that ends the group gets a barrier at its end.
     pub(super) fence: bool,
@@ -106,15 +122,15 @@ impl Engine {
     /// reset's answers. False when nothing was pending.
     ///
     /// The first statement goes as Parse/Bind/Execute of the unnamed
-    /// statement, the others as one simple Query (one message, one parse
-    /// and one activity report on the server instead of three messages
-    /// each, which halved the reset's server time), then [`CHECK`] as
-    /// the unnamed statement. If the first fails, the server skips
-    /// everything up to the request's Sync (the Query included); if a
-    /// later one fails, the transaction block the first opened (`BEGIN`)
-    /// is left failed, the check is refused there, and the server skips
-    /// everything from it up to the Sync. Either way the request behind it
-    /// does not run.
+    /// statement, the others but the last as one simple Query (one message,
+    /// one parse and one activity report on the server instead of three
+    /// messages each, which halved the reset's server time), then [`CHECK`]
+    /// and the last statement as the unnamed statement. If the first
+    /// fails, the server skips everything up to the request's Sync (the
+    /// Query included); if a later one fails, the transaction block the
+    /// first opened (`BEGIN`) is left failed, the check is refused there,
+    /// and the server skips everything from it up to the Sync. Either way
+    /// the request behind it does not run.
     pub(super) fn carry_reset(&mut self, at: u64, resp: &mut Response) -> Result<bool, Error> {
         let Some(parts) = self.reset.pending.take() else {
             return Ok(false);
@@ -149,27 +165,37 @@ impl Engine {
             // driver's sight), and the server would run that instead.
             frontend::parse("", first, std::iter::empty::<u32>(), &mut out).map_err(map_err)?;
             out.extend_from_slice(&self.reset.known[i].run);
-            if !rest.is_empty() {
-                if self.reset.query.0 != rest {
-                    let mut q = BytesMut::new();
-                    frontend::query(&rest.join("; "), &mut q).map_err(map_err)?;
-                    self.reset.query = (rest.to_vec(), q.freeze());
+            if let Some((last, middle)) = rest.split_last() {
+                if !middle.is_empty() {
+                    if self.reset.query.0 != middle {
+                        let mut q = BytesMut::new();
+                        frontend::query(&middle.join("; "), &mut q).map_err(map_err)?;
+                        self.reset.query = (middle.to_vec(), q.freeze());
+                    }
+                    out.extend_from_slice(&self.reset.query.1);
                 }
-                out.extend_from_slice(&self.reset.query.1);
-                if self.reset.check.is_none() {
+                if self.reset.tail.as_ref().is_none_or(|(l, _)| l != last) {
                     let mut c = BytesMut::new();
-                    frontend::parse("", CHECK, std::iter::empty::<u32>(), &mut c)
-                        .map_err(map_err)?;
-                    c.extend_from_slice(&self.reset.known[i].run);
-                    self.reset.check = Some(c.freeze());
+                    for sql in [CHECK, last] {
+                        frontend::parse("", sql, std::iter::empty::<u32>(), &mut c)
+                            .map_err(map_err)?;
+                        c.extend_from_slice(&self.reset.known[i].run);
+                    }
+                    self.reset.tail = Some((last, c.freeze()));
                 }
-                if let Some(c) = &self.reset.check {
+                if let Some((_, c)) = &self.reset.tail {
                     out.extend_from_slice(c);
                 }
             }
         }
-        // The simple Query's ReadyForQuery ends the reset's answer.
-        resp.reset = CarriedReset::new(parts.len(), parts.len() > 1);
+        // Each statement's CommandComplete, the simple Query's
+        // ReadyForQuery after those of the first and the Query's, then the
+        // check's and the last's.
+        resp.reset = match parts.len() {
+            n if n > 2 => CarriedReset::new(n - 1, true),
+            2 => CarriedReset::new(1 + TAIL, false),
+            n => CarriedReset::new(n, false),
+        };
         // A barrier where the request starts ends a request ahead of it
         // (a timed query): it stays there, so the reset is not written
         // before that request is answered.
@@ -223,11 +249,15 @@ impl Engine {
                 resp.reset = CarriedReset::new(left - 1, own_sync);
             }
             (Message::ReadyForQuery(body), CarriedReset::ReadyForQuery) => {
-                resp.reset = CarriedReset::Check;
-                self.session.ready(body.status(), false)?;
-            }
-            (Message::CommandComplete(_), CarriedReset::Check) => {
-                resp.reset = CarriedReset::None;
+                // (Inside the reset's block: not the session's status for
+                // anyone, the request's ReadyForQuery will tell that.)
+                if TransactionStatus::from_byte(body.status()).is_none() {
+                    return Err(Error::protocol(format!(
+                        "ReadyForQuery with an unknown transaction status {:?}",
+                        char::from(body.status())
+                    )));
+                }
+                resp.reset = CarriedReset::new(TAIL, false);
             }
             (Message::ErrorResponse(body), _) => {
                 let db = DbError::parse(&mut body.fields())

@@ -152,14 +152,12 @@ pub(crate) enum CarriedReset {
     None,
     /// `left` (at least one) statements' CommandComplete are still to
     /// come, then, if the reset has a simple Query (`own_sync`), that
-    /// Query's ReadyForQuery and the check behind it.
+    /// Query's ReadyForQuery and the statements behind it (the check,
+    /// `engine::reset::CHECK`, and the reset's last).
     Statements { left: usize, own_sync: bool },
     /// The ReadyForQuery of the reset's simple Query is still to come,
-    /// then the check behind it.
+    /// then the statements behind it.
     ReadyForQuery,
-    /// The CommandComplete of the check sent behind the reset's simple
-    /// Query (`engine::reset::CHECK`) is still to come.
-    Check,
 }
 
 impl CarriedReset {
@@ -180,7 +178,7 @@ impl CarriedReset {
 
     /// Rows now are the reset's (its statements return none that matter).
     pub(crate) fn owns_rows(self) -> bool {
-        matches!(self, CarriedReset::Statements { .. } | CarriedReset::Check)
+        matches!(self, CarriedReset::Statements { .. })
     }
 }
 

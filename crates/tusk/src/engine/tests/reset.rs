@@ -4,19 +4,35 @@ use super::*;
 
 /// A carried session reset's answers: `(tag, rows)` per statement, the
 /// first parsed (as the unnamed statement), bound and executed, the
-/// others one simple Query, ended by its ReadyForQuery.
+/// others but the last one simple Query, ended by its ReadyForQuery, then
+/// the check and the last statement each parsed, bound and executed.
 fn reset_answers(parts: &[(&str, usize)]) -> Vec<Vec<u8>> {
     let mut v = vec![parse_complete(), bind_complete()];
-    for (tag, rows) in parts {
-        v.extend((0..*rows).map(|_| data_row(&[Some(7)])));
+    let statement = |v: &mut Vec<Vec<u8>>, (tag, rows): (&str, usize)| {
+        v.extend((0..rows).map(|_| data_row(&[Some(7)])));
         v.push(command_complete(tag));
-    }
-    if parts.len() > 1 {
+    };
+    let Some(((first, last), middle)) = parts
+        .split_first()
+        .and_then(|(f, rest)| rest.split_last().map(|(l, m)| ((f, l), m)))
+    else {
+        for p in parts {
+            statement(&mut v, *p);
+        }
+        return v;
+    };
+    statement(&mut v, *first);
+    if !middle.is_empty() {
+        for p in middle {
+            statement(&mut v, *p);
+        }
         v.push(ready(b'T'));
-        // The check behind the simple Query (`reset::CHECK`).
-        v.extend([parse_complete(), bind_complete()]);
-        v.push(command_complete("DISCARD SEQUENCES"));
     }
+    // The check in front of the last statement (`reset::CHECK`).
+    v.extend([parse_complete(), bind_complete()]);
+    v.push(command_complete("DISCARD SEQUENCES"));
+    v.extend([parse_complete(), bind_complete()]);
+    statement(&mut v, *last);
     v
 }
 
@@ -111,6 +127,12 @@ fn nothing_behind_the_group_carrying_a_reset_is_written_before_its_answer() {
         check.is_some() && query < check,
         "the check follows the Query"
     );
+    // The last statement (its COMMIT) is not in the Query: it follows the
+    // check as its own unnamed statement, so that the block ends with
+    // transaction control and no implicit transaction stays open into the
+    // request behind it.
+    let commit = bytes.windows(6).position(|w| w == b"COMMIT");
+    assert!(check < commit, "COMMIT follows the check");
     let n = e.out.len();
     e.sent(n);
     let mut stream = reset_answers(&[("BEGIN", 0), ("SELECT 1", 1), ("COMMIT", 0)]);
@@ -123,4 +145,46 @@ fn nothing_behind_the_group_carrying_a_reset_is_written_before_its_answer() {
     let third = submit(&mut e);
     assert!(e.out.barriers().is_empty());
     let _ = (second, third);
+}
+
+/// A reset of two statements has no simple Query: its first, the check
+/// and its last are each parsed, bound and executed; the session's
+/// transaction status is the request's, not the reset's.
+#[test]
+fn a_two_statement_reset_sends_no_query() {
+    let mut e = engine();
+    e.queue_reset(vec!["BEGIN", "COMMIT"]);
+    let id = submit(&mut e);
+    let (mut tags, mut b) = (Vec::new(), e.out.bytes());
+    while b.len() >= 5 {
+        let len = u32::from_be_bytes([b[1], b[2], b[3], b[4]]) as usize;
+        tags.push(b[0]);
+        b = &b[1 + len..];
+    }
+    assert_eq!(tags, b"PBEPBEPBES", "no simple Query");
+    let n = e.out.len();
+    e.sent(n);
+    let mut stream = reset_answers(&[("BEGIN", 0), ("COMMIT", 0)]);
+    stream.extend(select_two());
+    feed(&mut e, &stream).unwrap();
+    let r = e.collect(id);
+    assert_eq!(r.tag.as_deref(), Some("SELECT 2"));
+    assert_eq!(r.rows.len(), 2);
+    assert_eq!(e.session.tx_status(), TransactionStatus::Idle);
+    // Three statements: the Query's ReadyForQuery (inside the reset's
+    // block) does not count as the session's status either.
+    let mut e = engine();
+    e.queue_reset(vec!["BEGIN", "SELECT 1", "COMMIT"]);
+    let id = submit(&mut e);
+    let n = e.out.len();
+    e.sent(n);
+    let mut stream = reset_answers(&[("BEGIN", 0), ("SELECT 1", 1), ("COMMIT", 0)]);
+    stream.extend(select_two());
+    feed(&mut e, &stream).unwrap();
+    assert_eq!(e.collect(id).rows.len(), 2);
+    assert_eq!(
+        e.session.tx_ends(),
+        0,
+        "no transaction ended for the session"
+    );
 }
