@@ -168,7 +168,17 @@ const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 /// failed; see `tusk::Connection::queue_session_reset`). `RESET ALL`
 /// first: the previous holder's `statement_timeout` is gone for the
 /// statements after it.
-const FULL: &[&str] = FULL_AS_RUN.split_last().expect("not empty").1;
+const FULL: [&str; 8] = [
+    BEGIN,
+    "RESET ALL",
+    "SET SESSION AUTHORIZATION DEFAULT",
+    "CLOSE ALL",
+    "UNLISTEN *",
+    "DISCARD TEMP",
+    // And the advisory locks.
+    NO_SQL_PREPARED,
+    "COMMIT",
+];
 
 /// [`FULL`] as the server runs it: with the driver's `DISCARD SEQUENCES`
 /// in front of its `COMMIT`.
@@ -207,7 +217,7 @@ pub(crate) fn full_reset(prepared: bool) -> &'static [&'static str] {
     if prepared {
         &FULL_AND_PREPARED
     } else {
-        FULL
+        &FULL
     }
 }
 
