@@ -180,20 +180,6 @@ const FULL: [&str; 8] = [
     "COMMIT",
 ];
 
-/// [`FULL`] as the server runs it: with the driver's `DISCARD SEQUENCES`
-/// in front of its `COMMIT`.
-const FULL_AS_RUN: [&str; 9] = [
-    BEGIN,
-    "RESET ALL",
-    "SET SESSION AUTHORIZATION DEFAULT",
-    "CLOSE ALL",
-    "UNLISTEN *",
-    "DISCARD TEMP",
-    NO_SQL_PREPARED,
-    "DISCARD SEQUENCES",
-    "COMMIT",
-];
-
 /// [`FULL`] with the SQL `PREPARE`d statements deallocated instead of
 /// refused.
 const FULL_AND_PREPARED: [&str; 9] = [
@@ -224,7 +210,12 @@ pub(crate) fn full_reset(prepared: bool) -> &'static [&'static str] {
 /// The full reset as the server runs it, the driver's `DISCARD SEQUENCES`
 /// (in front of `COMMIT`) included: for running the same work elsewhere.
 pub(crate) fn full_reset_as_run() -> &'static [&'static str] {
-    &FULL_AS_RUN
+    static AS_RUN: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    AS_RUN.get_or_init(|| {
+        let mut v = FULL.to_vec();
+        v.insert(FULL.len() - 1, "DISCARD SEQUENCES");
+        v
+    })
 }
 
 /// The statements that undo the kinds of state in `dirty`, in one

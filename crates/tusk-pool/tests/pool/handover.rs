@@ -147,29 +147,14 @@ async fn a_reset_that_fails_runs_nothing_and_closes_the_connection() {
     // unlock is refused to the role (the reset's statements are unnamed:
     // no holder can drop or replace them).
     leave_dirty(&pool).await;
-    let c = pool.acquire().await.unwrap();
-    c.execute("SET app.tenant = '42'", &[]).await.unwrap();
-    db.psql("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC")
-        .expect("revoke");
     // The next holder already waits when it comes back: its first
     // statement carries the reset (a connection that goes idle has its
     // reset sent alone, and read before it is handed out again:
     // `review::a_failing_idle_flush_closes_the_connection`).
-    let next = {
-        let pool = pool.clone();
-        tokio::spawn(async move { pool.acquire().await })
-    };
-    crate::bounded("waiter", async {
-        while pool.stats().waiting == 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        }
-    })
-    .await;
-    drop(c);
+    let c = hand_over_with_a_failing_reset(&db, &pool).await;
     // The next holder's first statement does not run on that session (the
     // reset failed, the server skipped it, the driver closed it): it runs
     // once, on a fresh connection swapped in under the holder.
-    let c = next.await.unwrap().unwrap();
     let failed = c.id();
     let v: String = c
         .query_scalar(
