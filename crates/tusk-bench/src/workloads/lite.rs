@@ -13,6 +13,8 @@
 //!   over loopback TCP against tusk-lite embedded in the process (the
 //!   in-process socket pair of `Database::connect`).
 //!
+//! Every round, on both sides, starts after a `CHECKPOINT` ([`Settled`]).
+//!
 //! tusk-lite's database lives in the harness's work directory and is
 //! loaded once per run with `pgbench -i -s 10` (the harness's own scale),
 //! on first use; its server runs on a thread of this process until it ends.
@@ -156,6 +158,48 @@ impl Bench for Durable {
     }
 }
 
+/// Runs `CHECKPOINT` on the server at `url` before every round (warm-up
+/// included), outside the measurement: each round starts with the
+/// server's earlier writes (the load, the previous rounds' TPC-B) on disk
+/// and compacted, on both sides, instead of tusk-lite's store compacting
+/// them in the background of the round (in L3, in the measuring process
+/// itself).
+struct Settled {
+    url: String,
+    inner: Box<dyn Bench>,
+}
+
+async fn checkpoint(url: &str) -> Result<()> {
+    let conn = connect::tusk(url).await?;
+    conn.simple_query("CHECKPOINT").await?;
+    Ok(())
+}
+
+impl Settled {
+    fn wrap(url: &str, inner: Box<dyn Bench>) -> Box<dyn Bench> {
+        Box::new(Settled {
+            url: url.to_owned(),
+            inner,
+        })
+    }
+}
+
+impl Bench for Settled {
+    fn round<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, Sample> {
+        Box::pin(async move {
+            checkpoint(&self.url).await?;
+            self.inner.round(plan).await
+        })
+    }
+
+    fn warmup<'a>(&'a mut self, plan: &'a Plan) -> BoxFut<'a, u64> {
+        Box::pin(async move {
+            checkpoint(&self.url).await?;
+            self.inner.warmup(plan).await
+        })
+    }
+}
+
 /// pgbench's built-in `script` against PostgreSQL or tusk-lite, with
 /// `clients`; PostgreSQL durable for TPC-B (see [`Durable`]).
 fn builtin(
@@ -178,14 +222,15 @@ fn builtin(
         t.clone()
     };
     let bench = pgbench::builtin(&target, &format!("{id}-{name}"), script, Some(0.1), clients)?;
-    Ok(if on_lite || script != "tpcb-like" {
+    let bench = if on_lite || script != "tpcb-like" {
         bench
     } else {
         Box::new(Durable {
             url: t.url.clone(),
             inner: bench,
         })
-    })
+    };
+    Ok(Settled::wrap(&target.url, bench))
 }
 
 /// L1.
@@ -261,13 +306,14 @@ pub fn l3() -> Workload {
             entry("postgres", |t| {
                 Box::pin(async move {
                     let conn = connect::tusk(&t.url).await?;
-                    super::w1::sequential(conn)
+                    Ok(Settled::wrap(&t.url, super::w1::sequential(conn)?))
                 })
             }),
             entry("tusk-lite", |t| {
                 Box::pin(async move {
-                    let conn = lite(t)?.db.connect().await?;
-                    super::w1::sequential(conn)
+                    let lite = lite(t)?;
+                    let conn = lite.db.connect().await?;
+                    Ok(Settled::wrap(&lite.url, super::w1::sequential(conn)?))
                 })
             }),
         ],

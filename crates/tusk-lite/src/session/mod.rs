@@ -876,6 +876,10 @@ impl Session {
                         "VACUUM cannot run inside a transaction block",
                     ));
                 }
+                if tag == "CHECKPOINT" {
+                    // PostgreSQL runs it inside a transaction block too.
+                    self.engine.store.checkpoint()?;
+                }
                 Ok(Outcome::tag(tag))
             }
             other => self.execute_in_txn(other, params),

@@ -188,9 +188,10 @@ pub enum Statement {
     Show(String),
     Reset(String),
     ResetAll,
-    /// Accepted and harmless maintenance commands (VACUUM, ANALYZE,
-    /// CHECKPOINT): tusk-lite has nothing to vacuum or analyze yet; the
-    /// tag is what PostgreSQL answers.
+    /// Maintenance commands: VACUUM and ANALYZE are accepted and harmless
+    /// (tusk-lite has nothing to vacuum or analyze yet); CHECKPOINT writes
+    /// the durable store's memory to its files and compacts them. The tag
+    /// is what PostgreSQL answers.
     Maintenance(&'static str),
     /// LISTEN, UNLISTEN, UNLISTEN *.
     Listen(crate::notify::ListenOp),

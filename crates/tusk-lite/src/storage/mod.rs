@@ -119,6 +119,14 @@ pub trait Store: Send + Sync {
         None
     }
 
+    /// `CHECKPOINT`: writes what is only in memory and the journal to the
+    /// store's files and compacts them, so the work that would otherwise
+    /// run in the background afterwards is done when this returns. A
+    /// no-op for a store with no files.
+    fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Writes one commit whose writes arrive as a stream in key order (a
     /// transaction whose writes were spilled), atomically and durably like
     /// [`Store::commit`], without holding them all in memory at once. The
