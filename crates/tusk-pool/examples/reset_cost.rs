@@ -1,5 +1,5 @@
 //! Measures what a session reset costs the server: backend CPU time per
-//! checkout (the backend's own user + system time from `/proc`, so the
+//! checkout (the backend's time on a CPU from `/proc/PID/schedstat`, so the
 //! server must run on this machine), one connection, one query at a time,
 //! for the point select alone and for the point select behind several
 //! resets sent the way the pool sends them (queued, carried by the
@@ -23,16 +23,12 @@ const DEADPOOL_CLEAN: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESE
 
 const SELECT: &str = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
 
-/// Backend CPU time in clock ticks (utime + stime).
-fn backend_ticks(pid: i32) -> Result<u64, Box<dyn std::error::Error>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name may hold spaces: fields start after the last ')'.
-    let rest = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // rest[0] is field 3 (state); utime is field 14, stime 15.
-    let utime: u64 = f.get(11).ok_or("stat")?.parse()?;
-    let stime: u64 = f.get(12).ok_or("stat")?.parse()?;
-    Ok(utime + stime)
+/// Backend CPU time in nanoseconds (`/proc/PID/schedstat`'s first field:
+/// time spent on a CPU, at the scheduler's resolution rather than the
+/// clock tick's).
+fn backend_ns(pid: i32) -> Result<u64, Box<dyn std::error::Error>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))?;
+    Ok(stat.split_whitespace().next().ok_or("schedstat")?.parse()?)
 }
 
 fn leak(parts: &[&str]) -> &'static [&'static str] {
@@ -72,15 +68,14 @@ async fn measure(
     for _ in 0..n / 10 {
         once().await?;
     }
-    let t0 = backend_ticks(pid)?;
+    let t0 = backend_ns(pid)?;
     let w0 = Instant::now();
     for _ in 0..n {
         once().await?;
     }
     let wall = w0.elapsed().as_secs_f64() / n as f64 * 1e6;
-    let ticks = backend_ticks(pid)? - t0;
-    // 100 ticks a second on Linux.
-    Ok((ticks as f64 * 10_000.0 / n as f64, wall))
+    let ns = backend_ns(pid)? - t0;
+    Ok((ns as f64 / 1_000.0 / n as f64, wall))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -237,6 +232,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cases.push((
             "pool full reset, unlock folded into the guard".into(),
             How::Carried(leak(&folded)),
+        ));
+        // The guard as a set-returning function in the target list (no
+        // function scan to plan), failing a cast with a message when a
+        // SQL-level statement exists; the unlock back as a statement.
+        let mut target_list = vec![begin];
+        target_list.extend(body);
+        target_list.push(
+            "SELECT pg_catalog.int4(pg_catalog.substr('0a SQL-level prepared statement made out \
+             of the pool''s sight survived the session reset', 1, pg_catalog.int4pl(1, \
+             pg_catalog.int4mul(200, pg_catalog.int4((pg_catalog.pg_prepared_statement()).from_sql)))))",
+        );
+        target_list.push("COMMIT");
+        cases.push((
+            "pool full reset, target-list guard".into(),
+            How::Carried(leak(&target_list)),
         ));
         let only = std::env::var("RESET_COST_ONLY").ok();
         if let Some(o) = &only {
