@@ -28,7 +28,7 @@
 //! | `tusk copy in TABLE \| copy out (TABLE \| --query SQL)` | COPY with a file or stdin/stdout, text/csv/binary, a progress line on a terminal ([`copy`]) |
 //! | `tusk doctor [--json] [--pool-size N] [--instances N]` | the server's version and the settings that matter (timeouts, connections against the pools, TLS, password hashing, memory), each finding with why and what to do ([`doctor`]) |
 //! | `tusk completions bash\|zsh\|fish\|elvish\|powershell` | a shell completion script on stdout (clap_complete) |
-//! | `tusk lite serve --data DIR --listen ADDR` | serves the embedded engine tusk-lite over TCP (built with `--features lite`; [`lite`]) |
+//! | `tusk lite serve --data DIR --listen ADDR [--password-file FILE]` | serves the embedded engine tusk-lite over TCP, trusting every client or requiring SCRAM-SHA-256 passwords (built with `--features lite`; [`lite`]) |
 //!
 //! The connection URL comes from `--url`, else `DATABASE_URL`, else the
 //! development cluster, started on demand; with the `lite` feature,
@@ -137,6 +137,11 @@ pub enum LiteAction {
         /// Listen on this host:port (port 0 picks a free one)
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5432")]
         listen: String,
+        /// Require SCRAM-SHA-256 passwords: FILE holds one `user:password`
+        /// a line (`#` starts a comment); other users are refused.
+        /// Without it every client is trusted
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
     },
 }
 

@@ -18,12 +18,59 @@ use crate::LiteAction;
 /// and then serves until the process is stopped.
 pub fn command(action: &LiteAction, out: &mut dyn Write) -> Result<u8, Error> {
     match action {
-        LiteAction::Serve { data, listen } => serve(data, listen, out),
+        LiteAction::Serve {
+            data,
+            listen,
+            password_file,
+        } => serve(data, listen, password_file.as_deref(), out),
     }
 }
 
+/// Reads `user:password` lines (blank lines and `#` comments skipped).
+/// An error names the line, never its contents.
 #[cfg(feature = "lite")]
-fn serve(data: &std::path::Path, listen: &str, out: &mut dyn Write) -> Result<u8, Error> {
+fn read_passwords(path: &std::path::Path) -> Result<Vec<(String, String)>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let mut users = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        match line.split_once(':') {
+            Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+                users.push((user.to_owned(), password.to_owned()));
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "{} line {}: expected user:password",
+                    path.display(),
+                    i + 1
+                )))
+            }
+        }
+    }
+    if users.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: no user:password line (every client would be refused)",
+            path.display()
+        )));
+    }
+    Ok(users)
+}
+
+#[cfg(feature = "lite")]
+fn serve(
+    data: &std::path::Path,
+    listen: &str,
+    password_file: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
+    let auth = match password_file {
+        Some(path) => tusk_lite::Auth::scram(read_passwords(path)?),
+        None => tusk_lite::Auth::Trust,
+    };
     let db = if data.as_os_str() == "memory" {
         tusk_lite::Database::open_in_memory()
     } else {
@@ -43,13 +90,18 @@ fn serve(data: &std::path::Path, listen: &str, out: &mut dyn Write) -> Result<u8
     )
     .map_err(write_err)?;
     out.flush().map_err(write_err)?;
-    db.serve(listener)
+    db.serve_with(listener, auth)
         .map_err(|e| Error::io(format!("accepting on {addr}"), e))?;
     Ok(0)
 }
 
 #[cfg(not(feature = "lite"))]
-fn serve(_data: &std::path::Path, _listen: &str, out: &mut dyn Write) -> Result<u8, Error> {
+fn serve(
+    _data: &std::path::Path,
+    _listen: &str,
+    _password_file: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
     let _ = out;
     Err(Error::Usage(
         "this tusk was built without tusk-lite: rebuild it with `--features lite`".into(),

@@ -85,3 +85,79 @@ fn lite_serve_answers_postgresql_clients() {
     assert_eq!(code, 0);
     assert_eq!(out, "{\"n\":42}\n");
 }
+
+#[test]
+fn lite_serve_with_a_password_file_requires_scram() {
+    let dir = std::env::temp_dir().join(format!("tusk-cli-scram-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("passwords");
+    std::fs::write(&file, "# users\napp:first:second\n\nops:x\n").expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tusk"))
+        .args(["lite", "serve", "--data", "memory", "--password-file"])
+        .arg(&file)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tusk lite serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the bound address");
+    let port = line.trim().rsplit(':').next().expect("port").to_string();
+    // The password is everything after the first colon.
+    let url = |user: &str, password: &str| {
+        format!("host=127.0.0.1 port={port} user={user} password='{password}' dbname=app")
+    };
+    let (code, out) = run(&[
+        "query",
+        "--json",
+        "--url",
+        &url("app", "first:second"),
+        "SELECT current_user AS u",
+    ]);
+    let refused = Command::new(env!("CARGO_BIN_EXE_tusk"))
+        .args(["query", "--url", &url("app", "first"), "SELECT 1"])
+        .output()
+        .expect("tusk query");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 0);
+    assert_eq!(out, "{\"u\":\"app\"}\n");
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("password authentication failed for user \"app\""),
+        "{err}"
+    );
+    assert!(!err.contains("first"), "the password is not echoed: {err}");
+}
+
+#[test]
+fn a_bad_password_file_is_refused_without_echoing_it() {
+    let dir = std::env::temp_dir().join(format!("tusk-cli-badpw-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    for (contents, why) in [
+        (
+            "app-without-a-password-s3cret\n",
+            "line 1: expected user:password",
+        ),
+        ("# only comments\n\n", "no user:password line"),
+    ] {
+        let file = dir.join("passwords");
+        std::fs::write(&file, contents).expect("write");
+        let out = Command::new(env!("CARGO_BIN_EXE_tusk"))
+            .args(["lite", "serve", "--data", "memory", "--password-file"])
+            .arg(&file)
+            .args(["--listen", "127.0.0.1:0"])
+            .output()
+            .expect("tusk lite serve");
+        assert!(!out.status.success(), "{contents:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -40,6 +40,8 @@ pub mod code {
     pub const SERIALIZATION_FAILURE: &str = "40001";
     pub const DEADLOCK_DETECTED: &str = "40P01";
     pub const PROTOCOL_VIOLATION: &str = "08P01";
+    /// password authentication failed (always FATAL).
+    pub const INVALID_PASSWORD: &str = "28P01";
     pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";
     pub const INVALID_CURSOR_NAME: &str = "34000";
     pub const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";

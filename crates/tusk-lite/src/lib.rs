@@ -30,7 +30,7 @@
 //! | DML | INSERT (VALUES, SELECT, DEFAULT, RETURNING, ON CONFLICT DO NOTHING / DO UPDATE), UPDATE/DELETE (expressions, RETURNING), COPY FROM STDIN / TO STDOUT of a table or of a query (text, CSV, HEADER) | UPDATE FROM, DELETE USING, COPY BINARY, COPY (INSERT/UPDATE/DELETE ... RETURNING) TO |
 //! | cursors | DECLARE [BINARY] [NO] SCROLL CURSOR [WITH HOLD] FOR query, FETCH/MOVE (NEXT, PRIOR, FIRST, LAST, ABSOLUTE, RELATIVE, FORWARD/BACKWARD [n/ALL]), CLOSE, CLOSE ALL, pg_cursors (SQL cursors and named protocol portals); the rows are computed at DECLARE | a ROLLBACK TO SAVEPOINT closing the cursors declared after it |
 //! | transactions | BEGIN/COMMIT/ROLLBACK, READ COMMITTED (statement snapshots, wait + re-check), REPEATABLE READ (40001), READ ONLY, SAVEPOINT/RELEASE/ROLLBACK TO, SELECT FOR UPDATE/SHARE with NOWAIT/SKIP LOCKED, deadlock detection (40P01) | SERIALIZABLE, FOR NO KEY UPDATE/KEY SHARE |
-//! | protocol | simple and extended query (named statements and portals, text and binary formats), ParameterStatus, exact ReadyForQuery status, CancelRequest, trust authentication | SCRAM, TLS, COPY in the extended protocol |
+//! | protocol | simple and extended query (named statements and portals, text and binary formats), ParameterStatus, exact ReadyForQuery status, CancelRequest, trust or SCRAM-SHA-256 authentication ([`Auth`], [`serve_with`]; `tusk lite serve --password-file`) | TLS (SSL requests are answered `N`), SCRAM-SHA-256-PLUS (channel binding needs TLS), MD5 and cleartext passwords |
 //! | durability | [`Database::open`]: a COMMIT that returned survives `kill -9` | |
 //! | catalogs | `pg_catalog`'s pg_class, pg_namespace, pg_attribute, pg_attrdef, pg_constraint, pg_index, pg_am, pg_type, pg_enum, pg_collation, pg_database, pg_prepared_statements (and, empty, pg_range, pg_policy, pg_trigger, pg_inherits, pg_description, pg_publication*, pg_statistic_ext), with pg_get_indexdef/constraintdef/expr, format_type, pg_table_is_visible, pg_get_userbyid and `::regclass`: psql's `\dt \d \d+ \di \dn \ds`, `\d` of an index or a sequence and `\l <db>` print what PostgreSQL 15 prints, `\dt+ \di+` the same but for the size figures ([`sql::syscat`]) | information_schema, pg_stat_*, bare `\l` (one database is served) |
 //! | sessions | LISTEN/UNLISTEN/NOTIFY and pg_notify between one database's sessions (sent at commit, once per transaction, none on rollback), session advisory locks (`pg_advisory_lock` and friends, bigint keys), DISCARD ALL/PLANS/SEQUENCES/TEMP, `pg_terminate_backend`, `pg_backend_pid`, `current_setting` | advisory locks in deadlock detection (a wait ends by cancel or `lock_timeout`), `set_config` of anything but `transaction_read_only` |
@@ -69,6 +69,8 @@
 //! - `wire`: pgwire's message codec with a session state machine of our
 //!   own, one thread per session, as PostgreSQL runs one backend per
 //!   connection.
+
+pub use wire::{Auth, ScramUsers};
 
 mod advisory;
 pub mod catalog;
@@ -139,24 +141,42 @@ impl Database {
         })
     }
 
-    /// Serves one client connection on `stream` on a thread of its own.
+    /// Serves one client connection on `stream` on a thread of its own,
+    /// trusting the user it names ([`Auth::Trust`]).
     pub fn serve_stream<S: wire::ClientStream>(&self, stream: S) -> std::thread::JoinHandle<()> {
+        self.serve_stream_with(stream, Auth::Trust)
+    }
+
+    /// Serves one client connection on `stream` on a thread of its own,
+    /// authenticating it with `auth` first.
+    pub fn serve_stream_with<S: wire::ClientStream>(
+        &self,
+        stream: S,
+        auth: Auth,
+    ) -> std::thread::JoinHandle<()> {
         let engine = self.engine.clone();
         std::thread::Builder::new()
             .name("tusk-lite-session".into())
             .spawn(move || {
-                let _ = wire::run_session(engine, stream);
+                let _ = wire::run_session(engine, stream, &auth);
             })
             .expect("spawning a session thread")
     }
 
     /// Accepts PostgreSQL clients on `listener` until it fails; each
-    /// connection gets its own session thread.
+    /// connection gets its own session thread. Trusts every client
+    /// ([`Auth::Trust`]); see [`serve_with`](Database::serve_with).
     pub fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
+        self.serve_with(listener, Auth::Trust)
+    }
+
+    /// [`serve`](Database::serve), authenticating every client with
+    /// `auth` (e.g. [`Auth::scram`]) before its session starts.
+    pub fn serve_with(&self, listener: TcpListener, auth: Auth) -> std::io::Result<()> {
         loop {
             let (sock, _) = listener.accept()?;
             let _ = sock.set_nodelay(true);
-            self.serve_stream(sock);
+            self.serve_stream_with(sock, auth.clone());
         }
     }
 
@@ -234,15 +254,33 @@ pub fn register() {
 }
 
 /// Serves `db` on a TCP listener (e.g. `127.0.0.1:0`), on a background
-/// thread. Returns the bound address.
+/// thread, trusting every client. Returns the bound address.
 pub fn serve(db: &Database, addr: &str) -> std::io::Result<std::net::SocketAddr> {
+    serve_with(db, addr, Auth::Trust)
+}
+
+/// [`serve`], authenticating every client with `auth`:
+///
+/// ```
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use tusk::Executor;
+/// let db = tusk_lite::Database::open_in_memory();
+/// let addr = tusk_lite::serve_with(&db, "127.0.0.1:0", tusk_lite::Auth::scram([("app", "s3cret")]))?;
+/// let url = format!("postgresql://app:s3cret@{addr}/app");
+/// let conn = tusk::connect(&url).await?;
+/// let one: i32 = conn.query_scalar("SELECT 1", &[]).await?;
+/// assert_eq!(one, 1);
+/// assert!(tusk::connect(&format!("postgresql://app:wrong@{addr}/app")).await.is_err());
+/// # Ok(()) }
+/// ```
+pub fn serve_with(db: &Database, addr: &str, auth: Auth) -> std::io::Result<std::net::SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
     let db = db.clone();
     std::thread::Builder::new()
         .name("tusk-lite-listener".into())
         .spawn(move || {
-            let _ = db.serve(listener);
+            let _ = db.serve_with(listener, auth);
         })?;
     Ok(local)
 }

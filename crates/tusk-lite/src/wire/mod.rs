@@ -3,7 +3,10 @@
 //! session per connection on its own thread, as PostgreSQL runs one
 //! backend per connection.
 
+mod auth;
 mod encode;
+
+pub use auth::{Auth, ScramUsers};
 
 pub(crate) use encode::encode_binary;
 use encode::{data_row, error_response, format_for, row_description, status};
@@ -298,7 +301,7 @@ fn ready<S: Read + Write>(c: &mut Conn<S>, session: &Session) {
 }
 
 /// Serves one client on `stream` until it disconnects.
-pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Result<()> {
+pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth) -> io::Result<()> {
     let writer = stream.writer();
     let wake = stream.read_stopper();
     let mut c = Conn {
@@ -354,6 +357,18 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
         .get("database")
         .cloned()
         .unwrap_or_else(|| user.clone());
+    // Authentication first, as PostgreSQL does: nothing about the
+    // session (its options included) is looked at before it succeeds.
+    if let Auth::Scram(users) = auth {
+        match auth::scram(&mut c, users, &user) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) => {
+                c.send(B::ErrorResponse(error_response(&e, "FATAL")));
+                return c.flush();
+            }
+        }
+    }
     let mut session = Session::new(engine, user, database);
     // Rows go out before an error that a later row hits, as PostgreSQL's.
     session.rows_before_errors = true;
