@@ -24,7 +24,7 @@
 //!
 //! | area | supported | fails with 0A000 (for now) |
 //! |---|---|---|
-//! | types | bool, int2/4/8, float4/8, numeric (arbitrary precision, PostgreSQL's scale rules), text, varchar(n), char(n), date, timestamp(p), timestamptz (UTC); enums (CREATE TYPE ... AS ENUM, ALTER TYPE ... ADD VALUE [BEFORE/AFTER], DROP TYPE; declaration order, text and binary I/O) | time, interval, uuid, json/jsonb, bytea, arrays, composite types, domains, ALTER TYPE ... RENAME VALUE |
+//! | types | bool, int2/4/8, float4/8, numeric (arbitrary precision, PostgreSQL's scale rules), text, varchar(n), char(n), date, timestamp(p), timestamptz (UTC); enums (CREATE TYPE ... AS ENUM, ALTER TYPE ... ADD VALUE [BEFORE/AFTER], DROP TYPE; declaration order, text and binary I/O); json (the input text, validated with PostgreSQL's messages) and jsonb (normalised: keys de-duplicated and sorted, numbers as numeric; jsonb's btree order and equality for ORDER BY, GROUP BY, DISTINCT and unique indexes; casts to and from text, json, and from jsonb to bool and the numeric types; binary I/O) ([`json`]) | time, interval, uuid, bytea, arrays, composite types, domains, ALTER TYPE ... RENAME VALUE |
 //! | DDL | CREATE/DROP TABLE (CASCADE drops referencing foreign keys), PRIMARY KEY, UNIQUE, NOT NULL, DEFAULT, CHECK, FOREIGN KEY (NO ACTION, RESTRICT, CASCADE, SET NULL), serial, CREATE/DROP SEQUENCE, CREATE [UNIQUE] INDEX (btree, multi-column; used for equality lookups), DROP INDEX, ALTER TABLE ADD/DROP/RENAME COLUMN, ALTER COLUMN TYPE [USING] (not of a foreign key's column), ADD PRIMARY KEY, ADD CHECK/UNIQUE/FOREIGN KEY, DROP CONSTRAINT, TRUNCATE; a REPEATABLE READ snapshot older than an ALTER TABLE or TRUNCATE reads the table as PostgreSQL does (old rows under the new columns; empty after a rewrite or TRUNCATE) | DEFERRABLE, MATCH FULL, ON ... SET DEFAULT, partial and expression indexes, CREATE INDEX CONCURRENTLY, views, triggers, functions, schemas |
 //! | queries | SELECT with WHERE, POSIX regular expressions (`~`, `~*`, `!~`, `!~*`; Rust's regex syntax: no backreferences or lookaround), joins (inner/left/right/full/cross, ON, USING, NATURAL), subqueries (FROM, IN, EXISTS, scalar, ANY/ALL), GROUP BY/HAVING, count/sum/avg/min/max/bool_and/bool_or/string_agg, DISTINCT, ORDER BY (NULLS FIRST/LAST), LIMIT/OFFSET, UNION/INTERSECT/EXCEPT, VALUES, WITH, WITH RECURSIVE, LATERAL subqueries, generate_series, CASE, COALESCE, NULLIF, GREATEST/LEAST, LIKE/ILIKE | window functions, LATERAL functions, DISTINCT ON |
 //! | DML | INSERT (VALUES, SELECT, DEFAULT, RETURNING, ON CONFLICT DO NOTHING / DO UPDATE), UPDATE/DELETE (expressions, RETURNING), COPY FROM STDIN / TO STDOUT of a table or of a query (text, CSV, HEADER) | UPDATE FROM, DELETE USING, COPY BINARY, COPY (INSERT/UPDATE/DELETE ... RETURNING) TO |
@@ -78,6 +78,7 @@ mod ddl;
 mod enum_ddl;
 pub mod error;
 mod exec;
+pub mod json;
 mod keys_ddl;
 pub mod notify;
 pub mod numeric;

@@ -325,7 +325,8 @@ impl Binder<'_> {
             || (matches!(from, Type::Date | Type::Timestamp | Type::Timestamptz)
                 && matches!(to.ty, Type::Date | Type::Timestamp | Type::Timestamptz))
             || (from == Type::Bool && to.ty == Type::Int4)
-            || (from == Type::Int4 && to.ty == Type::Bool);
+            || (from == Type::Int4 && to.ty == Type::Bool)
+            || crate::json::ops::explicit_cast_ok(from, to.ty);
         if !allowed {
             return Err(SqlError::new(
                 code::CANNOT_COERCE,

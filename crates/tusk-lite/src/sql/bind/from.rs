@@ -462,6 +462,9 @@ impl Binder<'_> {
         if rf.ordinality {
             return Err(SqlError::unsupported("WITH ORDINALITY"));
         }
+        if let Some(r) = self.bind_json_srf(&fname, f, rf) {
+            return r;
+        }
         if fname == "pg_listening_channels" {
             if !f.args.is_empty() {
                 return Err(SqlError::new(

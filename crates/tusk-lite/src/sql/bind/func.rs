@@ -45,6 +45,9 @@ impl Binder<'_> {
         if let Some(e) = self.bind_catalog_func(&name, &args)? {
             return Ok(e);
         }
+        if let Some(e) = self.bind_json_func(&name, &args) {
+            return e;
+        }
         let mut args = args;
         let (func, ty): (Func, ColType) = match (name.as_str(), n) {
             ("lower", 1)
@@ -275,7 +278,7 @@ impl Binder<'_> {
         let func = if f.agg_star { AggFunc::CountStar } else { agg };
         let arity_ok = match func {
             AggFunc::CountStar => args.is_empty(),
-            AggFunc::StringAgg => args.len() == 2,
+            AggFunc::StringAgg | AggFunc::JsonObjectAgg { .. } => args.len() == 2,
             _ => args.len() == 1,
         };
         let types: Vec<String> = args
@@ -306,6 +309,9 @@ impl Binder<'_> {
                 _ => return Err(no_func),
             },
             AggFunc::Min | AggFunc::Max => {
+                if matches!(at, Type::Json | Type::Jsonb) {
+                    return Err(no_func);
+                }
                 if at == Type::Unknown {
                     Type::Text
                 } else {
@@ -319,7 +325,20 @@ impl Binder<'_> {
                 Type::Bool
             }
             AggFunc::StringAgg => Type::Text,
+            AggFunc::JsonAgg { jsonb } | AggFunc::JsonObjectAgg { jsonb } => {
+                if jsonb {
+                    Type::Jsonb
+                } else {
+                    Type::Json
+                }
+            }
         };
+        if matches!(
+            func,
+            AggFunc::JsonAgg { .. } | AggFunc::JsonObjectAgg { .. }
+        ) {
+            args = self.json_agg_args(func, args)?;
+        }
         // Coerce arguments to the aggregate's input type.
         for (i, a) in args.iter_mut().enumerate() {
             let want = match func {
@@ -327,6 +346,7 @@ impl Binder<'_> {
                 AggFunc::BoolAnd | AggFunc::BoolOr => Type::Bool,
                 AggFunc::Sum | AggFunc::Avg if a.ty.ty == Type::Unknown => Type::Float8,
                 AggFunc::Min | AggFunc::Max if a.ty.ty == Type::Unknown => Type::Text,
+                AggFunc::JsonAgg { .. } | AggFunc::JsonObjectAgg { .. } => continue,
                 _ => a.ty.ty,
             };
             if a.ty.ty != want || i > 0 {

@@ -619,6 +619,12 @@ fn srf_to_from(s: &pb::SelectStmt) -> Option<pb::SelectStmt> {
         {
             ["generate_series"] | ["pg_catalog", "generate_series"] => Some("generate_series"),
             ["unnest"] | ["pg_catalog", "unnest"] => Some("unnest"),
+            ["jsonb_array_elements"] => Some("jsonb_array_elements"),
+            ["jsonb_array_elements_text"] => Some("jsonb_array_elements_text"),
+            ["json_array_elements"] => Some("json_array_elements"),
+            ["json_array_elements_text"] => Some("json_array_elements_text"),
+            ["jsonb_object_keys"] => Some("jsonb_object_keys"),
+            ["json_object_keys"] => Some("json_object_keys"),
             _ => None,
         }
     };
@@ -646,7 +652,11 @@ fn srf_to_from(s: &pb::SelectStmt) -> Option<pb::SelectStmt> {
             }],
             alias: Some(pb::Alias {
                 aliasname: alias.clone(),
-                colnames: Vec::new(),
+                colnames: vec![pb::Node {
+                    node: Some(N::String(pb::String {
+                        sval: alias.clone(),
+                    })),
+                }],
             }),
             ..Default::default()
         })),

@@ -181,6 +181,9 @@ impl Binder<'_> {
                     "aggregate functions are not allowed in GROUP BY",
                 ));
             }
+            if e.ty.ty == Type::Json {
+                return Err(json_no_equality());
+            }
             groups.push(e);
         }
         self.no_agg_context = "WHERE";
@@ -216,6 +219,13 @@ impl Binder<'_> {
             } else {
                 hidden[idx - proj_exprs.len()].ty
             };
+            if ty.ty == Type::Json {
+                return Err(SqlError::new(
+                    code::UNDEFINED_FUNCTION,
+                    "could not identify an ordering operator for type json",
+                )
+                .with_hint("Use an explicit ordering operator or modify the query."));
+            }
             keys.push(SortKey {
                 expr: Expr::column(idx, ty),
                 desc,
@@ -269,6 +279,9 @@ impl Binder<'_> {
         all.extend(hidden);
         let has_hidden = all.len() > width;
         plan = Plan::Project(Box::new(plan), all);
+        if distinct && columns.iter().any(|c| c.ty.ty == Type::Json) {
+            return Err(json_no_equality());
+        }
         if distinct {
             plan = Plan::Distinct(Box::new(plan));
         }
@@ -419,4 +432,12 @@ pub(super) fn ungroup(e: Expr, groups: &[Expr], scope: &[ScopeCol]) -> Result<Ex
         k => k,
     };
     Ok(Expr::new(kind, ty))
+}
+
+/// json has no equality operator (GROUP BY, DISTINCT, UNION of json).
+fn json_no_equality() -> SqlError {
+    SqlError::new(
+        code::UNDEFINED_FUNCTION,
+        "could not identify an equality operator for type json",
+    )
 }

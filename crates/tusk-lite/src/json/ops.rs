@@ -1,0 +1,988 @@
+//! json/jsonb operators and functions over values (`jsonfuncs.c`,
+//! `jsonb_op.c`, `json.c`'s builders), with PostgreSQL's errors.
+
+use std::sync::Arc;
+
+use super::{escape, parse, Jsonb, Node, NodeKind};
+use crate::error::{code, Result, SqlError};
+use crate::numeric::Numeric;
+use crate::types::{format_float, format_text, ColType, Type, Value};
+
+/// A json/jsonb function or operator; `jsonb` picks the flavour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonFunc {
+    /// `->` (text: `->>`), by key (text) or index (int).
+    Get {
+        jsonb: bool,
+        text: bool,
+    },
+    /// `#>` (text: `#>>`) by a text[] path.
+    GetPath {
+        jsonb: bool,
+        text: bool,
+    },
+    /// `@>` (reversed: `<@`).
+    Contains {
+        reversed: bool,
+    },
+    /// `?`, `?|` (any), `?&` (all).
+    Exists,
+    ExistsAny,
+    ExistsAll,
+    /// jsonb `||`.
+    Concat,
+    /// jsonb `-` text, int or text[].
+    Delete,
+    /// jsonb `#-` text[].
+    DeletePath,
+    /// to_json/to_jsonb of a value of this type.
+    To {
+        from: ColType,
+        jsonb: bool,
+    },
+    /// json[b]_build_object(k, v, ...): arguments already converted
+    /// (keys to text, values by `To`).
+    BuildObject {
+        jsonb: bool,
+    },
+    BuildArray {
+        jsonb: bool,
+    },
+    Typeof {
+        jsonb: bool,
+    },
+    ArrayLength {
+        jsonb: bool,
+    },
+    /// jsonb_object_keys: the keys as a text array (unnested in FROM).
+    ObjectKeys {
+        jsonb: bool,
+    },
+    /// json[b]_array_elements[_text]: the elements as an array.
+    ArrayElements {
+        jsonb: bool,
+        text: bool,
+    },
+    /// json[b]_each[_text]: (key, value) rows as an array of arrays.
+    Each {
+        jsonb: bool,
+        text: bool,
+    },
+    /// jsonb_set(target, path, value, create_missing).
+    Set,
+    /// jsonb_insert(target, path, value, insert_after).
+    Insert,
+    StripNulls {
+        jsonb: bool,
+    },
+    Pretty,
+}
+
+fn err(code: &'static str, msg: impl Into<String>) -> SqlError {
+    SqlError::new(code, msg)
+}
+
+fn jb(v: Jsonb) -> Value {
+    Value::Jsonb(Arc::new(v))
+}
+
+/// The casts PostgreSQL allows explicitly to or from json/jsonb.
+pub fn explicit_cast_ok(from: Type, to: Type) -> bool {
+    matches!(
+        (from, to),
+        (Type::Json | Type::Jsonb, Type::Json | Type::Jsonb)
+            | (
+                Type::Jsonb,
+                Type::Bool
+                    | Type::Numeric
+                    | Type::Int2
+                    | Type::Int4
+                    | Type::Int8
+                    | Type::Float4
+                    | Type::Float8
+            )
+    )
+}
+
+/// jsonb::bool / ::numeric / ::int / ::float.
+pub fn jsonb_to_scalar(j: &Jsonb, t: Type) -> Result<Value> {
+    let wrong = || {
+        let what = match j {
+            Jsonb::Object(_) => "object",
+            Jsonb::Array(_) => "array",
+            Jsonb::String(_) => "string",
+            Jsonb::Null => "null",
+            Jsonb::Bool(_) => "boolean",
+            Jsonb::Number(_) => "numeric",
+        };
+        err(
+            code::INVALID_PARAMETER_VALUE,
+            format!("cannot cast jsonb {what} to type {}", t.name()),
+        )
+    };
+    match (j, t) {
+        (Jsonb::Bool(b), Type::Bool) => Ok(Value::Bool(*b)),
+        (Jsonb::Number(n), Type::Numeric) => Ok(Value::Numeric(n.clone())),
+        (Jsonb::Number(n), t) if t != Type::Bool => crate::types::cast(
+            Value::Numeric(n.clone()),
+            Type::Numeric,
+            ColType::plain(t),
+            true,
+        ),
+        _ => Err(wrong()),
+    }
+}
+
+/// A json value's text: json is Text, jsonb its output.
+fn json_text(v: &Value) -> String {
+    match v {
+        Value::Jsonb(j) => j.to_string(),
+        other => format_text(other, Type::Text),
+    }
+}
+
+fn as_jsonb(v: &Value) -> Result<Jsonb> {
+    match v {
+        Value::Jsonb(j) => Ok((**j).clone()),
+        Value::Text(s) => Jsonb::parse(s),
+        _ => Err(SqlError::internal("jsonb operand")),
+    }
+}
+
+/// A timestamp's ISO form in JSON ('T' between date and time, the zone
+/// as +HH:MM).
+fn iso(s: &str, tz: bool) -> String {
+    if s.contains("infinity") {
+        return s.to_string();
+    }
+    let (body, bc) = match s.strip_suffix(" BC") {
+        Some(b) => (b, true),
+        None => (s, false),
+    };
+    let mut out = body.replacen(' ', "T", 1);
+    if tz {
+        // "+00" / "-05:30" as the server printed it: widen to +HH:MM.
+        if let Some(i) = out.rfind(['+', '-']).filter(|i| *i > 10) {
+            let zone = out[i..].to_string();
+            if zone.len() == 3 {
+                out.push_str(":00");
+            }
+        }
+    }
+    if bc {
+        out.push_str(" BC");
+    }
+    out
+}
+
+/// to_jsonb of a value of type `ty`.
+pub fn to_jsonb(v: &Value, ty: ColType) -> Result<Jsonb> {
+    Ok(match (v, ty.ty) {
+        (Value::Null, _) => Jsonb::Null,
+        (Value::Jsonb(j), _) => (**j).clone(),
+        (Value::Text(s), Type::Json) => Jsonb::parse(s)?,
+        (Value::Bool(b), _) => Jsonb::Bool(*b),
+        (Value::Int(_), Type::Date | Type::Timestamp | Type::Timestamptz) => {
+            let s = format_text(v, ty.ty);
+            Jsonb::String(iso(&s, ty.ty == Type::Timestamptz))
+        }
+        (Value::Int(i), _) => Jsonb::Number(Numeric::from_i64(*i)),
+        (Value::Float(f), _) => {
+            if f.is_finite() {
+                Jsonb::Number(Numeric::parse(&format_float(*f, ty.ty))?)
+            } else {
+                Jsonb::String(format_float(*f, ty.ty))
+            }
+        }
+        (Value::Numeric(n), _) => {
+            if n.is_nan() {
+                Jsonb::String("NaN".into())
+            } else {
+                Jsonb::Number(n.clone())
+            }
+        }
+        (Value::Array(items), _) => {
+            let elem = ColType::plain(ColType::array_elem(ty));
+            Jsonb::Array(
+                items
+                    .iter()
+                    .map(|i| to_jsonb(i, elem))
+                    .collect::<Result<_>>()?,
+            )
+        }
+        (other, t) => Jsonb::String(format_text(other, t)),
+    })
+}
+
+/// to_json of a value of type `ty`: its JSON text.
+pub fn to_json(v: &Value, ty: ColType) -> Result<String> {
+    Ok(match (v, ty.ty) {
+        (Value::Null, _) => "null".into(),
+        (Value::Text(s), Type::Json) => s.clone(),
+        (Value::Jsonb(j), _) => j.to_string(),
+        (Value::Bool(b), _) => if *b { "true" } else { "false" }.into(),
+        (Value::Int(_), Type::Date | Type::Timestamp | Type::Timestamptz) => {
+            let mut o = String::new();
+            escape(
+                &iso(&format_text(v, ty.ty), ty.ty == Type::Timestamptz),
+                &mut o,
+            );
+            o
+        }
+        (Value::Int(i), _) => i.to_string(),
+        (Value::Float(f), _) => {
+            let s = format_float(*f, ty.ty);
+            if f.is_finite() {
+                s
+            } else {
+                let mut o = String::new();
+                escape(&s, &mut o);
+                o
+            }
+        }
+        (Value::Numeric(n), _) => {
+            if n.is_nan() {
+                "\"NaN\"".into()
+            } else {
+                n.to_string()
+            }
+        }
+        (Value::Array(items), _) => {
+            let elem = ColType::plain(ColType::array_elem(ty));
+            let parts = items
+                .iter()
+                .map(|i| to_json(i, elem))
+                .collect::<Result<Vec<_>>>()?;
+            format!("[{}]", parts.join(","))
+        }
+        (other, t) => {
+            let mut o = String::new();
+            escape(&format_text(other, t), &mut o);
+            o
+        }
+    })
+}
+
+/// A converted value (by `To`) as jsonb, or as json text.
+fn converted(v: &Value, jsonb: bool) -> Result<Value> {
+    Ok(if jsonb {
+        match v {
+            Value::Null => jb(Jsonb::Null),
+            v => jb(as_jsonb(v)?),
+        }
+    } else {
+        match v {
+            Value::Null => Value::Text("null".into()),
+            v => Value::Text(json_text(v)),
+        }
+    })
+}
+
+fn path_strings(v: &Value) -> Vec<Option<String>> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                Value::Null => None,
+                other => Some(format_text(other, Type::Text)),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn index_of(len: usize, i: i64) -> Option<usize> {
+    let len = i64::try_from(len).ok()?;
+    let i = if i < 0 { len + i } else { i };
+    if (0..len).contains(&i) {
+        usize::try_from(i).ok()
+    } else {
+        None
+    }
+}
+
+/// A path step's integer (PostgreSQL reads it with strtol: surrounding
+/// blanks allowed).
+fn step_int(s: &str) -> Option<i64> {
+    s.trim().parse().ok()
+}
+
+fn jsonb_get<'a>(j: &'a Jsonb, key: &Value) -> Option<&'a Jsonb> {
+    match (j, key) {
+        (Jsonb::Object(_), Value::Text(k)) => j.get(k),
+        (Jsonb::Array(items), Value::Int(i)) => index_of(items.len(), *i).map(|i| &items[i]),
+        // A scalar is a one-element array to jsonb_array_element.
+        (Jsonb::Object(_), _) => None,
+        (s, Value::Int(i)) => index_of(1, *i).map(|_| s),
+        _ => None,
+    }
+}
+
+fn node_get<'a>(n: &'a Node, key: &Value) -> Option<&'a Node> {
+    match (&n.kind, key) {
+        // json keeps duplicate keys: the last one wins.
+        (NodeKind::Object(f), Value::Text(k)) => {
+            f.iter().rev().find(|(fk, _)| fk == k).map(|x| &x.1)
+        }
+        (NodeKind::Array(items), Value::Int(i)) => index_of(items.len(), *i).map(|i| &items[i]),
+        _ => None,
+    }
+}
+
+fn jsonb_path<'a>(mut j: &'a Jsonb, path: &[Option<String>]) -> Option<&'a Jsonb> {
+    for p in path {
+        let p = p.as_ref()?;
+        j = match j {
+            Jsonb::Object(_) => j.get(p)?,
+            Jsonb::Array(items) => index_of(items.len(), step_int(p)?).map(|i| &items[i])?,
+            _ => return None,
+        };
+    }
+    Some(j)
+}
+
+fn node_path<'a>(mut n: &'a Node, path: &[Option<String>]) -> Option<&'a Node> {
+    for p in path {
+        let p = p.as_ref()?;
+        n = match &n.kind {
+            NodeKind::Object(f) => f.iter().rev().find(|(k, _)| k == p).map(|x| &x.1)?,
+            NodeKind::Array(items) => index_of(items.len(), step_int(p)?).map(|i| &items[i])?,
+            _ => return None,
+        };
+    }
+    Some(n)
+}
+
+fn jsonb_result(j: Option<&Jsonb>, text: bool) -> Value {
+    match (j, text) {
+        (None, _) => Value::Null,
+        (Some(j), false) => jb(j.clone()),
+        (Some(Jsonb::Null), true) => Value::Null,
+        (Some(Jsonb::String(s)), true) => Value::Text(s.clone()),
+        (Some(j), true) => Value::Text(j.to_string()),
+    }
+}
+
+fn node_result(n: Option<&Node>, src: &str, text: bool) -> Value {
+    match (n, text) {
+        (None, _) => Value::Null,
+        (Some(n), true) if matches!(n.kind, NodeKind::Null) => Value::Null,
+        (
+            Some(Node {
+                kind: NodeKind::String(s),
+                ..
+            }),
+            true,
+        ) => Value::Text(s.clone()),
+        (Some(n), _) => Value::Text(src.get(n.span.0..n.span.1).unwrap_or("").to_string()),
+    }
+}
+
+fn kind_name(j: &Jsonb) -> &'static str {
+    match j {
+        Jsonb::Object(_) => "an object",
+        Jsonb::Array(_) => "an array",
+        _ => "a scalar",
+    }
+}
+
+/// Evaluates `f` over non-null arguments (the caller returns NULL for a
+/// NULL argument where the function is strict).
+pub fn eval(f: JsonFunc, v: &[Value]) -> Result<Value> {
+    match f {
+        JsonFunc::To { from, jsonb } => {
+            if v[0].is_null() {
+                return Ok(Value::Null);
+            }
+            Ok(if jsonb {
+                jb(to_jsonb(&v[0], from)?)
+            } else {
+                Value::Text(to_json(&v[0], from)?)
+            })
+        }
+        JsonFunc::BuildObject { jsonb } => {
+            if !v.len().is_multiple_of(2) {
+                return Err(err(
+                    code::INVALID_PARAMETER_VALUE,
+                    "argument list must have even number of elements",
+                )
+                .with_hint(format!(
+                    "The arguments of {}_build_object() must consist of alternating keys and values.",
+                    if jsonb { "jsonb" } else { "json" }
+                )));
+            }
+            let mut fields = Vec::new();
+            for (i, pair) in v.chunks(2).enumerate() {
+                let Value::Text(k) = &pair[0] else {
+                    return Err(err(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!("argument {}: key must not be null", 2 * i + 1),
+                    ));
+                };
+                fields.push((k.clone(), converted(&pair[1], jsonb)?));
+            }
+            if jsonb {
+                Ok(jb(Jsonb::object(
+                    fields
+                        .into_iter()
+                        .map(|(k, v)| Ok((k, as_jsonb(&v)?)))
+                        .collect::<Result<_>>()?,
+                )))
+            } else {
+                let mut o = String::from("{");
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        o.push_str(", ");
+                    }
+                    escape(k, &mut o);
+                    o.push_str(" : ");
+                    o.push_str(&json_text(v));
+                }
+                o.push('}');
+                Ok(Value::Text(o))
+            }
+        }
+        JsonFunc::BuildArray { jsonb } => {
+            let items = v
+                .iter()
+                .map(|x| converted(x, jsonb))
+                .collect::<Result<Vec<_>>>()?;
+            if jsonb {
+                Ok(jb(Jsonb::Array(
+                    items.iter().map(as_jsonb).collect::<Result<_>>()?,
+                )))
+            } else {
+                Ok(Value::Text(format!(
+                    "[{}]",
+                    items.iter().map(json_text).collect::<Vec<_>>().join(", ")
+                )))
+            }
+        }
+        _ if v.iter().any(Value::is_null) && !matches!(f, JsonFunc::Set | JsonFunc::Insert) => {
+            Ok(Value::Null)
+        }
+        JsonFunc::Get { jsonb: true, text } => {
+            let j = as_jsonb(&v[0])?;
+            Ok(jsonb_result(jsonb_get(&j, &v[1]), text))
+        }
+        JsonFunc::Get { jsonb: false, text } => {
+            let src = json_text(&v[0]);
+            let n = parse::parse(&src, true)?;
+            Ok(node_result(node_get(&n, &v[1]), &src, text))
+        }
+        JsonFunc::GetPath { jsonb: true, text } => {
+            let j = as_jsonb(&v[0])?;
+            Ok(jsonb_result(jsonb_path(&j, &path_strings(&v[1])), text))
+        }
+        JsonFunc::GetPath { jsonb: false, text } => {
+            let src = json_text(&v[0]);
+            let n = parse::parse(&src, true)?;
+            Ok(node_result(node_path(&n, &path_strings(&v[1])), &src, text))
+        }
+        JsonFunc::Contains { reversed } => {
+            let (a, b) = (as_jsonb(&v[0])?, as_jsonb(&v[1])?);
+            Ok(Value::Bool(if reversed {
+                b.contains_top(&a)
+            } else {
+                a.contains_top(&b)
+            }))
+        }
+        JsonFunc::Exists | JsonFunc::ExistsAny | JsonFunc::ExistsAll => {
+            let j = as_jsonb(&v[0])?;
+            let has = |k: &str| match &j {
+                Jsonb::Object(_) => j.get(k).is_some(),
+                Jsonb::Array(items) => items
+                    .iter()
+                    .any(|i| matches!(i, Jsonb::String(s) if s == k)),
+                Jsonb::String(s) => s == k,
+                _ => false,
+            };
+            Ok(Value::Bool(match f {
+                JsonFunc::Exists => has(&format_text(&v[1], Type::Text)),
+                JsonFunc::ExistsAny => path_strings(&v[1]).iter().flatten().any(|k| has(k)),
+                _ => path_strings(&v[1]).iter().flatten().all(|k| has(k)),
+            }))
+        }
+        JsonFunc::Concat => {
+            let (a, b) = (as_jsonb(&v[0])?, as_jsonb(&v[1])?);
+            Ok(jb(match (a, b) {
+                (Jsonb::Object(mut x), Jsonb::Object(y)) => {
+                    x.extend(y);
+                    Jsonb::object(x)
+                }
+                (a, b) => {
+                    let items = |j: Jsonb| match j {
+                        Jsonb::Array(i) => i,
+                        other => vec![other],
+                    };
+                    let mut x = items(a);
+                    x.extend(items(b));
+                    Jsonb::Array(x)
+                }
+            }))
+        }
+        JsonFunc::Delete => {
+            let j = as_jsonb(&v[0])?;
+            let scalar = || err(code::INVALID_PARAMETER_VALUE, "cannot delete from scalar");
+            Ok(jb(match (j, &v[1]) {
+                (Jsonb::Object(f), Value::Text(k)) => {
+                    Jsonb::Object(f.into_iter().filter(|(fk, _)| fk != k).collect())
+                }
+                (Jsonb::Array(items), Value::Text(k)) => Jsonb::Array(
+                    items
+                        .into_iter()
+                        .filter(|i| !matches!(i, Jsonb::String(s) if s == k))
+                        .collect(),
+                ),
+                (Jsonb::Object(f), Value::Array(_)) => {
+                    let keys = path_strings(&v[1]);
+                    Jsonb::Object(
+                        f.into_iter()
+                            .filter(|(fk, _)| !keys.iter().flatten().any(|k| k == fk))
+                            .collect(),
+                    )
+                }
+                (Jsonb::Array(items), Value::Array(_)) => {
+                    let keys = path_strings(&v[1]);
+                    Jsonb::Array(
+                        items
+                            .into_iter()
+                            .filter(|i| {
+                                !matches!(i, Jsonb::String(s) if keys.iter().flatten().any(|k| k == s))
+                            })
+                            .collect(),
+                    )
+                }
+                (Jsonb::Array(mut items), Value::Int(i)) => {
+                    if let Some(i) = index_of(items.len(), *i) {
+                        items.remove(i);
+                    }
+                    Jsonb::Array(items)
+                }
+                (Jsonb::Object(_), Value::Int(_)) => {
+                    return Err(err(
+                        code::INVALID_PARAMETER_VALUE,
+                        "cannot delete from object using integer index",
+                    ))
+                }
+                (_, _) => return Err(scalar()),
+            }))
+        }
+        JsonFunc::DeletePath => {
+            let mut j = as_jsonb(&v[0])?;
+            if !matches!(j, Jsonb::Array(_) | Jsonb::Object(_)) {
+                return Err(err(
+                    code::INVALID_PARAMETER_VALUE,
+                    "cannot delete path in scalar",
+                ));
+            }
+            let path = path_strings(&v[1]);
+            if !path.is_empty() {
+                delete_path(&mut j, &path, 0)?;
+            }
+            Ok(jb(j))
+        }
+        JsonFunc::Set | JsonFunc::Insert => {
+            if v[..3].iter().any(Value::is_null) {
+                return Ok(Value::Null);
+            }
+            let mut j = as_jsonb(&v[0])?;
+            let new = as_jsonb(&v[2])?;
+            let flag = match v.get(3) {
+                Some(Value::Bool(b)) => *b,
+                Some(Value::Null) => return Ok(Value::Null),
+                _ => f == JsonFunc::Set,
+            };
+            if !matches!(j, Jsonb::Array(_) | Jsonb::Object(_)) {
+                return Err(err(
+                    code::INVALID_PARAMETER_VALUE,
+                    "cannot set path in scalar",
+                ));
+            }
+            let path = path_strings(&v[1]);
+            if path.is_empty() {
+                return Ok(jb(j));
+            }
+            if let Some(pos) = path.iter().position(Option::is_none) {
+                return Err(err(
+                    "22004",
+                    format!("path element at position {} is null", pos + 1),
+                ));
+            }
+            let path: Vec<String> = path.into_iter().flatten().collect();
+            set_path(&mut j, &path, 0, new, f == JsonFunc::Insert, flag)?;
+            Ok(jb(j))
+        }
+        JsonFunc::Typeof { jsonb } => Ok(Value::Text(
+            if jsonb {
+                as_jsonb(&v[0])?.type_name()
+            } else {
+                match parse::parse(&json_text(&v[0]), false)?.kind {
+                    NodeKind::Null => "null",
+                    NodeKind::Bool(_) => "boolean",
+                    NodeKind::Number => "number",
+                    NodeKind::String(_) => "string",
+                    NodeKind::Array(_) => "array",
+                    NodeKind::Object(_) => "object",
+                }
+            }
+            .to_string(),
+        )),
+        JsonFunc::ArrayLength { jsonb } => {
+            let name = if jsonb { "jsonb" } else { "json" };
+            let n = if jsonb {
+                match as_jsonb(&v[0])? {
+                    Jsonb::Array(i) => i.len(),
+                    Jsonb::Object(_) => {
+                        return Err(err(
+                            code::INVALID_PARAMETER_VALUE,
+                            "cannot get array length of a non-array",
+                        ))
+                    }
+                    _ => {
+                        return Err(err(
+                            code::INVALID_PARAMETER_VALUE,
+                            "cannot get array length of a scalar",
+                        ))
+                    }
+                }
+            } else {
+                match parse::parse(&json_text(&v[0]), false)?.kind {
+                    NodeKind::Array(i) => i.len(),
+                    NodeKind::Object(_) => {
+                        return Err(err(
+                            code::INVALID_PARAMETER_VALUE,
+                            "cannot get array length of a non-array",
+                        ))
+                    }
+                    _ => {
+                        return Err(err(
+                            code::INVALID_PARAMETER_VALUE,
+                            "cannot get array length of a scalar",
+                        ))
+                    }
+                }
+            };
+            let _ = name;
+            Ok(Value::Int(i64::try_from(n).unwrap_or(i64::MAX)))
+        }
+        JsonFunc::ObjectKeys { jsonb } => {
+            let name = if jsonb { "jsonb" } else { "json" };
+            let src = json_text(&v[0]);
+            let n = parse::parse(&src, jsonb)?;
+            match n.kind {
+                NodeKind::Object(f) => {
+                    let keys: Vec<String> = if jsonb {
+                        match Jsonb::from_node(
+                            Node {
+                                kind: NodeKind::Object(f),
+                                span: n.span,
+                            },
+                            &src,
+                        )? {
+                            Jsonb::Object(f) => f.into_iter().map(|(k, _)| k).collect(),
+                            _ => Vec::new(),
+                        }
+                    } else {
+                        f.into_iter().map(|(k, _)| k).collect()
+                    };
+                    Ok(Value::Array(keys.into_iter().map(Value::Text).collect()))
+                }
+                NodeKind::Array(_) => Err(err(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("cannot call {name}_object_keys on an array"),
+                )),
+                _ => Err(err(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("cannot call {name}_object_keys on a scalar"),
+                )),
+            }
+        }
+        JsonFunc::ArrayElements { jsonb, text } => {
+            if jsonb {
+                match as_jsonb(&v[0])? {
+                    Jsonb::Array(items) => Ok(Value::Array(
+                        items.iter().map(|i| jsonb_result(Some(i), text)).collect(),
+                    )),
+                    j => Err(err(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!(
+                            "cannot extract elements from {}",
+                            if matches!(j, Jsonb::Object(_)) {
+                                "an object"
+                            } else {
+                                "a scalar"
+                            }
+                        ),
+                    )),
+                }
+            } else {
+                let src = json_text(&v[0]);
+                let n = parse::parse(&src, true)?;
+                match &n.kind {
+                    NodeKind::Array(items) => Ok(Value::Array(
+                        items
+                            .iter()
+                            .map(|i| node_result(Some(i), &src, text))
+                            .collect(),
+                    )),
+                    NodeKind::Object(_) => Err(err(
+                        code::INVALID_PARAMETER_VALUE,
+                        "cannot extract elements from an object",
+                    )),
+                    _ => Err(err(
+                        code::INVALID_PARAMETER_VALUE,
+                        "cannot extract elements from a scalar",
+                    )),
+                }
+            }
+        }
+        JsonFunc::Each { jsonb, text } => {
+            let name = if jsonb { "jsonb" } else { "json" };
+            let not_obj = || {
+                err(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!(
+                        "cannot call {name}_each{} on a non-object",
+                        if text { "_text" } else { "" }
+                    ),
+                )
+            };
+            if jsonb {
+                match as_jsonb(&v[0])? {
+                    Jsonb::Object(f) => Ok(Value::Array(
+                        f.iter()
+                            .map(|(k, x)| {
+                                Value::Array(vec![
+                                    Value::Text(k.clone()),
+                                    jsonb_result(Some(x), text),
+                                ])
+                            })
+                            .collect(),
+                    )),
+                    _ => Err(not_obj()),
+                }
+            } else {
+                let src = json_text(&v[0]);
+                let n = parse::parse(&src, true)?;
+                match &n.kind {
+                    NodeKind::Object(f) => Ok(Value::Array(
+                        f.iter()
+                            .map(|(k, x)| {
+                                Value::Array(vec![
+                                    Value::Text(k.clone()),
+                                    node_result(Some(x), &src, text),
+                                ])
+                            })
+                            .collect(),
+                    )),
+                    _ => Err(not_obj()),
+                }
+            }
+        }
+        JsonFunc::StripNulls { jsonb } => {
+            let j = strip_nulls(as_jsonb(&v[0])?);
+            Ok(if jsonb {
+                jb(j)
+            } else {
+                // json_strip_nulls keeps the rest of the text's layout in
+                // PostgreSQL; tusk-lite writes it compactly.
+                Value::Text(compact(&j))
+            })
+        }
+        JsonFunc::Pretty => {
+            let mut s = String::new();
+            as_jsonb(&v[0])?.write_pretty(&mut s, 0);
+            Ok(Value::Text(s))
+        }
+    }
+}
+
+/// JSON text without blanks between tokens (json_strip_nulls' output).
+fn compact(j: &Jsonb) -> String {
+    match j {
+        Jsonb::Array(items) => format!(
+            "[{}]",
+            items.iter().map(compact).collect::<Vec<_>>().join(",")
+        ),
+        Jsonb::Object(f) => format!(
+            "{{{}}}",
+            f.iter()
+                .map(|(k, v)| {
+                    let mut o = String::new();
+                    escape(k, &mut o);
+                    o.push(':');
+                    o.push_str(&compact(v));
+                    o
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn strip_nulls(j: Jsonb) -> Jsonb {
+    match j {
+        Jsonb::Object(f) => Jsonb::Object(
+            f.into_iter()
+                .filter(|(_, v)| !matches!(v, Jsonb::Null))
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Jsonb::Array(items) => Jsonb::Array(items.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
+fn not_int(pos: usize, s: &str) -> SqlError {
+    err(
+        code::INVALID_TEXT_REPRESENTATION,
+        format!(
+            "path element at position {} is not an integer: \"{s}\"",
+            pos + 1
+        ),
+    )
+}
+
+fn delete_path(j: &mut Jsonb, path: &[Option<String>], level: usize) -> Result<()> {
+    let Some(Some(p)) = path.get(level) else {
+        return Ok(());
+    };
+    let last = level + 1 == path.len();
+    match j {
+        Jsonb::Object(f) => {
+            if let Ok(i) = f.binary_search_by(|(k, _)| super::key_cmp(k, p)) {
+                if last {
+                    f.remove(i);
+                } else {
+                    delete_path(&mut f[i].1, path, level + 1)?;
+                }
+            }
+        }
+        Jsonb::Array(items) => {
+            let n = step_int(p).ok_or_else(|| not_int(level, p))?;
+            if let Some(i) = index_of(items.len(), n) {
+                if last {
+                    items.remove(i);
+                } else {
+                    delete_path(&mut items[i], path, level + 1)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// setPath: jsonb_set (replace or, with `flag`, create) and
+/// jsonb_insert (insert before, or after with `flag`).
+fn set_path(
+    j: &mut Jsonb,
+    path: &[String],
+    level: usize,
+    new: Jsonb,
+    insert: bool,
+    flag: bool,
+) -> Result<()> {
+    let p = &path[level];
+    let last = level + 1 == path.len();
+    match j {
+        Jsonb::Object(f) => match f.binary_search_by(|(k, _)| super::key_cmp(k, p)) {
+            Ok(i) => {
+                if last {
+                    if insert {
+                        return Err(err(
+                            code::INVALID_PARAMETER_VALUE,
+                            "cannot replace existing key",
+                        )
+                        .with_hint("Try using the function jsonb_set to replace key value."));
+                    }
+                    f[i].1 = new;
+                } else {
+                    set_path(&mut f[i].1, path, level + 1, new, insert, flag)?;
+                }
+            }
+            Err(i) => {
+                if last && (insert || flag) {
+                    f.insert(i, (p.clone(), new));
+                }
+            }
+        },
+        Jsonb::Array(items) => {
+            let n = step_int(p).ok_or_else(|| not_int(level, p))?;
+            let len = i64::try_from(items.len()).unwrap_or(i64::MAX);
+            let idx = if n < 0 { n + len } else { n };
+            if last {
+                let create = insert || flag;
+                if idx < 0 {
+                    if create {
+                        items.insert(0, new);
+                    }
+                } else if idx >= len {
+                    if create {
+                        items.push(new);
+                    }
+                } else {
+                    let i = usize::try_from(idx).unwrap_or(0);
+                    if insert {
+                        items.insert(if flag { i + 1 } else { i }, new);
+                    } else {
+                        items[i] = new;
+                    }
+                }
+            } else if (0..len).contains(&idx) {
+                let i = usize::try_from(idx).unwrap_or(0);
+                set_path(&mut items[i], path, level + 1, new, insert, flag)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// json_agg/jsonb_agg and json_object_agg/jsonb_object_agg results.
+pub fn agg_array(items: &[Value], jsonb: bool) -> Result<Value> {
+    let items = items
+        .iter()
+        .map(|x| converted(x, jsonb))
+        .collect::<Result<Vec<_>>>()?;
+    if jsonb {
+        Ok(jb(Jsonb::Array(
+            items.iter().map(as_jsonb).collect::<Result<_>>()?,
+        )))
+    } else {
+        Ok(Value::Text(format!(
+            "[{}]",
+            items.iter().map(json_text).collect::<Vec<_>>().join(", ")
+        )))
+    }
+}
+
+pub fn agg_object(pairs: &[(String, Value)], jsonb: bool) -> Result<Value> {
+    if jsonb {
+        Ok(jb(Jsonb::object(
+            pairs
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), as_jsonb(&converted(v, true)?)?)))
+                .collect::<Result<_>>()?,
+        )))
+    } else {
+        let mut o = String::from("{ ");
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            if i > 0 {
+                o.push_str(", ");
+            }
+            escape(k, &mut o);
+            o.push_str(" : ");
+            o.push_str(&json_text(&converted(v, false)?));
+        }
+        o.push_str(" }");
+        Ok(Value::Text(o))
+    }
+}
+
+/// What a jsonb value holds, for error messages ("an object", ...).
+pub fn describe(j: &Jsonb) -> &'static str {
+    kind_name(j)
+}
