@@ -3,6 +3,8 @@
 //! de-duplicated (the last wins) and sorted (shorter keys first, then
 //! bytewise), numbers as numeric, output with PostgreSQL's spacing.
 
+mod convert;
+mod edit;
 pub mod ops;
 pub mod parse;
 
@@ -353,4 +355,75 @@ pub fn escape(s: &str, out: &mut String) {
 /// json_in: validates, keeps the text.
 pub fn validate_json(s: &str) -> Result<()> {
     parse::parse(s, false).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jb(s: &str) -> Jsonb {
+        Jsonb::parse(s).unwrap()
+    }
+
+    #[test]
+    fn jsonb_is_normalised_as_postgres_prints_it() {
+        assert_eq!(
+            jb(r#"{"b":1, "aa":[1.0, 2e2], "b":"x\n", "a":null}"#).to_string(),
+            r#"{"a": null, "b": "x\n", "aa": [1.0, 200]}"#
+        );
+        assert_eq!(jb(" [ ] ").to_string(), "[]");
+    }
+
+    #[test]
+    fn order_and_equality_follow_jsonb_btree() {
+        let sorted = [
+            "[]",
+            "null",
+            "\"\"",
+            "\"a\"",
+            "-1",
+            "1",
+            "false",
+            "true",
+            "[1]",
+            "[[]]",
+            "[1, 2]",
+            "{}",
+            "{\"a\": 1}",
+        ];
+        for w in sorted.windows(2) {
+            assert_eq!(
+                jb(w[0]).compare(&jb(w[1])),
+                Ordering::Less,
+                "{} < {}",
+                w[0],
+                w[1]
+            );
+        }
+        assert_eq!(jb("[1.0]").compare(&jb("[1]")), Ordering::Equal);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        jb("{\"a\": 1.50}").key_bytes(&mut a);
+        jb("{\"a\": 1.5}").key_bytes(&mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn containment_treats_a_top_level_scalar_as_an_array() {
+        assert!(jb("[1, 2]").contains_top(&jb("1")));
+        assert!(!jb("1").contains_top(&jb("[1]")));
+        assert!(!jb("[[1]]").contains_top(&jb("[1]")));
+        assert!(jb("{\"a\": [1, 2], \"b\": 3}").contains_top(&jb("{\"a\": [2]}")));
+    }
+
+    #[test]
+    fn bad_input_has_postgres_detail() {
+        let e = validate_json("[1 2]").unwrap_err();
+        assert_eq!(e.code, "22P02");
+        assert_eq!(
+            e.detail.as_deref(),
+            Some("Expected \",\" or \"]\", but found \"2\".")
+        );
+        assert!(validate_json("\"\\u0000\"").is_ok());
+        assert_eq!(Jsonb::parse("\"\\u0000\"").unwrap_err().code, "22P05");
+    }
 }

@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
+pub use super::convert::{explicit_cast_ok, jsonb_to_scalar};
+use super::convert::{to_json, to_jsonb};
+use super::edit::{compact, delete_path, set_path, strip_nulls};
 use super::{escape, parse, Jsonb, Node, NodeKind};
 use crate::error::{code, Result, SqlError};
-use crate::numeric::Numeric;
-use crate::types::{format_float, format_text, ColType, Type, Value};
+use crate::types::{format_text, ColType, Type, Value};
 
 /// A json/jsonb function or operator; `jsonb` picks the flavour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,59 +80,12 @@ pub enum JsonFunc {
     Pretty,
 }
 
-fn err(code: &'static str, msg: impl Into<String>) -> SqlError {
+pub(super) fn err(code: &'static str, msg: impl Into<String>) -> SqlError {
     SqlError::new(code, msg)
 }
 
 fn jb(v: Jsonb) -> Value {
     Value::Jsonb(Arc::new(v))
-}
-
-/// The casts PostgreSQL allows explicitly to or from json/jsonb.
-pub fn explicit_cast_ok(from: Type, to: Type) -> bool {
-    matches!(
-        (from, to),
-        (Type::Json | Type::Jsonb, Type::Json | Type::Jsonb)
-            | (
-                Type::Jsonb,
-                Type::Bool
-                    | Type::Numeric
-                    | Type::Int2
-                    | Type::Int4
-                    | Type::Int8
-                    | Type::Float4
-                    | Type::Float8
-            )
-    )
-}
-
-/// jsonb::bool / ::numeric / ::int / ::float.
-pub fn jsonb_to_scalar(j: &Jsonb, t: Type) -> Result<Value> {
-    let wrong = || {
-        let what = match j {
-            Jsonb::Object(_) => "object",
-            Jsonb::Array(_) => "array",
-            Jsonb::String(_) => "string",
-            Jsonb::Null => "null",
-            Jsonb::Bool(_) => "boolean",
-            Jsonb::Number(_) => "numeric",
-        };
-        err(
-            code::INVALID_PARAMETER_VALUE,
-            format!("cannot cast jsonb {what} to type {}", t.name()),
-        )
-    };
-    match (j, t) {
-        (Jsonb::Bool(b), Type::Bool) => Ok(Value::Bool(*b)),
-        (Jsonb::Number(n), Type::Numeric) => Ok(Value::Numeric(n.clone())),
-        (Jsonb::Number(n), t) if t != Type::Bool => crate::types::cast(
-            Value::Numeric(n.clone()),
-            Type::Numeric,
-            ColType::plain(t),
-            true,
-        ),
-        _ => Err(wrong()),
-    }
 }
 
 /// A json value's text: json is Text, jsonb its output.
@@ -147,120 +102,6 @@ fn as_jsonb(v: &Value) -> Result<Jsonb> {
         Value::Text(s) => Jsonb::parse(s),
         _ => Err(SqlError::internal("jsonb operand")),
     }
-}
-
-/// A timestamp's ISO form in JSON ('T' between date and time, the zone
-/// as +HH:MM).
-fn iso(s: &str, tz: bool) -> String {
-    if s.contains("infinity") {
-        return s.to_string();
-    }
-    let (body, bc) = match s.strip_suffix(" BC") {
-        Some(b) => (b, true),
-        None => (s, false),
-    };
-    let mut out = body.replacen(' ', "T", 1);
-    if tz {
-        // "+00" / "-05:30" as the server printed it: widen to +HH:MM.
-        if let Some(i) = out.rfind(['+', '-']).filter(|i| *i > 10) {
-            let zone = out[i..].to_string();
-            if zone.len() == 3 {
-                out.push_str(":00");
-            }
-        }
-    }
-    if bc {
-        out.push_str(" BC");
-    }
-    out
-}
-
-/// to_jsonb of a value of type `ty`.
-pub fn to_jsonb(v: &Value, ty: ColType) -> Result<Jsonb> {
-    Ok(match (v, ty.ty) {
-        (Value::Null, _) => Jsonb::Null,
-        (Value::Jsonb(j), _) => (**j).clone(),
-        (Value::Text(s), Type::Json) => Jsonb::parse(s)?,
-        (Value::Bool(b), _) => Jsonb::Bool(*b),
-        (Value::Int(_), Type::Date | Type::Timestamp | Type::Timestamptz) => {
-            let s = format_text(v, ty.ty);
-            Jsonb::String(iso(&s, ty.ty == Type::Timestamptz))
-        }
-        (Value::Int(i), _) => Jsonb::Number(Numeric::from_i64(*i)),
-        (Value::Float(f), _) => {
-            if f.is_finite() {
-                Jsonb::Number(Numeric::parse(&format_float(*f, ty.ty))?)
-            } else {
-                Jsonb::String(format_float(*f, ty.ty))
-            }
-        }
-        (Value::Numeric(n), _) => {
-            if n.is_nan() {
-                Jsonb::String("NaN".into())
-            } else {
-                Jsonb::Number(n.clone())
-            }
-        }
-        (Value::Array(items), _) => {
-            let elem = ColType::plain(ColType::array_elem(ty));
-            Jsonb::Array(
-                items
-                    .iter()
-                    .map(|i| to_jsonb(i, elem))
-                    .collect::<Result<_>>()?,
-            )
-        }
-        (other, t) => Jsonb::String(format_text(other, t)),
-    })
-}
-
-/// to_json of a value of type `ty`: its JSON text.
-pub fn to_json(v: &Value, ty: ColType) -> Result<String> {
-    Ok(match (v, ty.ty) {
-        (Value::Null, _) => "null".into(),
-        (Value::Text(s), Type::Json) => s.clone(),
-        (Value::Jsonb(j), _) => j.to_string(),
-        (Value::Bool(b), _) => if *b { "true" } else { "false" }.into(),
-        (Value::Int(_), Type::Date | Type::Timestamp | Type::Timestamptz) => {
-            let mut o = String::new();
-            escape(
-                &iso(&format_text(v, ty.ty), ty.ty == Type::Timestamptz),
-                &mut o,
-            );
-            o
-        }
-        (Value::Int(i), _) => i.to_string(),
-        (Value::Float(f), _) => {
-            let s = format_float(*f, ty.ty);
-            if f.is_finite() {
-                s
-            } else {
-                let mut o = String::new();
-                escape(&s, &mut o);
-                o
-            }
-        }
-        (Value::Numeric(n), _) => {
-            if n.is_nan() {
-                "\"NaN\"".into()
-            } else {
-                n.to_string()
-            }
-        }
-        (Value::Array(items), _) => {
-            let elem = ColType::plain(ColType::array_elem(ty));
-            let parts = items
-                .iter()
-                .map(|i| to_json(i, elem))
-                .collect::<Result<Vec<_>>>()?;
-            format!("[{}]", parts.join(","))
-        }
-        (other, t) => {
-            let mut o = String::new();
-            escape(&format_text(other, t), &mut o);
-            o
-        }
-    })
 }
 
 /// A converted value (by `To`) as jsonb, or as json text.
@@ -291,7 +132,7 @@ fn path_strings(v: &Value) -> Vec<Option<String>> {
     }
 }
 
-fn index_of(len: usize, i: i64) -> Option<usize> {
+pub(super) fn index_of(len: usize, i: i64) -> Option<usize> {
     let len = i64::try_from(len).ok()?;
     let i = if i < 0 { len + i } else { i };
     if (0..len).contains(&i) {
@@ -303,7 +144,7 @@ fn index_of(len: usize, i: i64) -> Option<usize> {
 
 /// A path step's integer (PostgreSQL reads it with strtol: surrounding
 /// blanks allowed).
-fn step_int(s: &str) -> Option<i64> {
+pub(super) fn step_int(s: &str) -> Option<i64> {
     s.trim().parse().ok()
 }
 
@@ -375,14 +216,6 @@ fn node_result(n: Option<&Node>, src: &str, text: bool) -> Value {
             true,
         ) => Value::Text(s.clone()),
         (Some(n), _) => Value::Text(src.get(n.span.0..n.span.1).unwrap_or("").to_string()),
-    }
-}
-
-fn kind_name(j: &Jsonb) -> &'static str {
-    match j {
-        Jsonb::Object(_) => "an object",
-        Jsonb::Array(_) => "an array",
-        _ => "a scalar",
     }
 }
 
@@ -798,149 +631,6 @@ pub fn eval(f: JsonFunc, v: &[Value]) -> Result<Value> {
     }
 }
 
-/// JSON text without blanks between tokens (json_strip_nulls' output).
-fn compact(j: &Jsonb) -> String {
-    match j {
-        Jsonb::Array(items) => format!(
-            "[{}]",
-            items.iter().map(compact).collect::<Vec<_>>().join(",")
-        ),
-        Jsonb::Object(f) => format!(
-            "{{{}}}",
-            f.iter()
-                .map(|(k, v)| {
-                    let mut o = String::new();
-                    escape(k, &mut o);
-                    o.push(':');
-                    o.push_str(&compact(v));
-                    o
-                })
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        other => other.to_string(),
-    }
-}
-
-fn strip_nulls(j: Jsonb) -> Jsonb {
-    match j {
-        Jsonb::Object(f) => Jsonb::Object(
-            f.into_iter()
-                .filter(|(_, v)| !matches!(v, Jsonb::Null))
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
-        Jsonb::Array(items) => Jsonb::Array(items.into_iter().map(strip_nulls).collect()),
-        other => other,
-    }
-}
-
-fn not_int(pos: usize, s: &str) -> SqlError {
-    err(
-        code::INVALID_TEXT_REPRESENTATION,
-        format!(
-            "path element at position {} is not an integer: \"{s}\"",
-            pos + 1
-        ),
-    )
-}
-
-fn delete_path(j: &mut Jsonb, path: &[Option<String>], level: usize) -> Result<()> {
-    let Some(Some(p)) = path.get(level) else {
-        return Ok(());
-    };
-    let last = level + 1 == path.len();
-    match j {
-        Jsonb::Object(f) => {
-            if let Ok(i) = f.binary_search_by(|(k, _)| super::key_cmp(k, p)) {
-                if last {
-                    f.remove(i);
-                } else {
-                    delete_path(&mut f[i].1, path, level + 1)?;
-                }
-            }
-        }
-        Jsonb::Array(items) => {
-            let n = step_int(p).ok_or_else(|| not_int(level, p))?;
-            if let Some(i) = index_of(items.len(), n) {
-                if last {
-                    items.remove(i);
-                } else {
-                    delete_path(&mut items[i], path, level + 1)?;
-                }
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// setPath: jsonb_set (replace or, with `flag`, create) and
-/// jsonb_insert (insert before, or after with `flag`).
-fn set_path(
-    j: &mut Jsonb,
-    path: &[String],
-    level: usize,
-    new: Jsonb,
-    insert: bool,
-    flag: bool,
-) -> Result<()> {
-    let p = &path[level];
-    let last = level + 1 == path.len();
-    match j {
-        Jsonb::Object(f) => match f.binary_search_by(|(k, _)| super::key_cmp(k, p)) {
-            Ok(i) => {
-                if last {
-                    if insert {
-                        return Err(err(
-                            code::INVALID_PARAMETER_VALUE,
-                            "cannot replace existing key",
-                        )
-                        .with_hint("Try using the function jsonb_set to replace key value."));
-                    }
-                    f[i].1 = new;
-                } else {
-                    set_path(&mut f[i].1, path, level + 1, new, insert, flag)?;
-                }
-            }
-            Err(i) => {
-                if last && (insert || flag) {
-                    f.insert(i, (p.clone(), new));
-                }
-            }
-        },
-        Jsonb::Array(items) => {
-            let n = step_int(p).ok_or_else(|| not_int(level, p))?;
-            let len = i64::try_from(items.len()).unwrap_or(i64::MAX);
-            let idx = if n < 0 { n + len } else { n };
-            if last {
-                let create = insert || flag;
-                if idx < 0 {
-                    if create {
-                        items.insert(0, new);
-                    }
-                } else if idx >= len {
-                    if create {
-                        items.push(new);
-                    }
-                } else {
-                    let i = usize::try_from(idx).unwrap_or(0);
-                    if insert {
-                        items.insert(if flag { i + 1 } else { i }, new);
-                    } else {
-                        items[i] = new;
-                    }
-                }
-            } else if (0..len).contains(&idx) {
-                let i = usize::try_from(idx).unwrap_or(0);
-                set_path(&mut items[i], path, level + 1, new, insert, flag)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
 /// json_agg/jsonb_agg and json_object_agg/jsonb_object_agg results.
 pub fn agg_array(items: &[Value], jsonb: bool) -> Result<Value> {
     let items = items
@@ -980,9 +670,4 @@ pub fn agg_object(pairs: &[(String, Value)], jsonb: bool) -> Result<Value> {
         o.push_str(" }");
         Ok(Value::Text(o))
     }
-}
-
-/// What a jsonb value holds, for error messages ("an object", ...).
-pub fn describe(j: &Jsonb) -> &'static str {
-    kind_name(j)
 }
