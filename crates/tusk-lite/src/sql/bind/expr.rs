@@ -447,6 +447,10 @@ impl Binder<'_> {
     ) -> Result<(Expr, Expr, Type)> {
         let t = common_type(a.ty.ty, b.ty.ty)
             .ok_or_else(|| operator_error(self.catalog, op, a.ty.ty, b.ty.ty))?;
+        // json has no comparison operators (jsonb has).
+        if t == Type::Json {
+            return Err(operator_error(self.catalog, op, a.ty.ty, b.ty.ty));
+        }
         let a = self.coerce_plain(a, t)?;
         let b = self.coerce_plain(b, t)?;
         Ok((a, b, t))

@@ -275,6 +275,12 @@ impl Binder<'_> {
                 e
             }
         })?;
+        if f.agg_distinct && args.iter().any(|a| a.ty.ty == Type::Json) {
+            return Err(SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                "could not identify an equality operator for type json",
+            ));
+        }
         let func = if f.agg_star { AggFunc::CountStar } else { agg };
         let arity_ok = match func {
             AggFunc::CountStar => args.is_empty(),

@@ -195,6 +195,10 @@ impl Binder<'_> {
                     t = common_type(t, e.ty.ty)
                         .ok_or_else(|| operator_error(self.catalog, "=", all[0].ty.ty, e.ty.ty))?;
                 }
+                if t == Type::Json {
+                    let other = all.get(1).map_or(Type::Unknown, |e| e.ty.ty);
+                    return Err(operator_error(self.catalog, "=", all[0].ty.ty, other));
+                }
                 let t = if t == Type::Unknown { Type::Text } else { t };
                 let mut all = all
                     .into_iter()

@@ -572,6 +572,13 @@ impl Binder<'_> {
         } else {
             r.plan
         };
+        // Without ALL, rows are compared: json has no equality.
+        if !s.all && columns.iter().any(|c| c.ty.ty == Type::Json) {
+            return Err(SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                "could not identify an equality operator for type json",
+            ));
+        }
         let kind = match op {
             pb::SetOperation::SetopUnion => SetOpKind::Union,
             pb::SetOperation::SetopIntersect => SetOpKind::Intersect,
