@@ -352,15 +352,36 @@ impl Binder<'_> {
                 };
                 Ok(jcall(f, out, Type::Jsonb))
             }
+            ("extract_path" | "extract_path_text", _) if n >= 2 => {
+                // f(j, VARIADIC path text[]) is j #> ARRAY[path...].
+                first(self, &mut args)?;
+                let j = args.remove(0);
+                let mut path = Vec::with_capacity(args.len());
+                for a in args {
+                    if !a.ty.ty.is_string() {
+                        return Err(no_func(self));
+                    }
+                    path.push(self.coerce_plain(a, Type::Text)?);
+                }
+                let path = Expr::new(ExprKind::Func(Func::MakeArray, path), text_array());
+                let text = rest.ends_with("_text");
+                Ok(jcall(
+                    JsonFunc::GetPath { jsonb, text },
+                    vec![j, path],
+                    if text { Type::Text } else { jt },
+                ))
+            }
             (
                 "object_keys" | "array_elements" | "array_elements_text" | "each" | "each_text",
                 _,
             ) => Err(SqlError::unsupported(format!(
                 "function {name}() outside FROM (call it in FROM)"
             ))),
-            ("typeof" | "array_length" | "strip_nulls" | "pretty" | "set" | "insert", _) => {
-                Err(no_func(self))
-            }
+            (
+                "typeof" | "array_length" | "strip_nulls" | "pretty" | "set" | "insert"
+                | "extract_path" | "extract_path_text",
+                _,
+            ) => Err(no_func(self)),
             _ => Err(SqlError::unsupported(format!("function {name}()"))),
         }
     }
