@@ -144,9 +144,12 @@ fn finish(a: &AggCall, st: State) -> Result<Value> {
         State::MinMax(v) => v.unwrap_or(Value::Null),
         State::Bool(b) => b.map(Value::Bool).unwrap_or(Value::Null),
         State::JsonAgg(None) | State::JsonObjectAgg(None) => Value::Null,
-        State::JsonAgg(Some(items)) => {
-            crate::json::ops::agg_array(&items, matches!(a.func, AggFunc::JsonAgg { jsonb: true }))?
-        }
+        State::JsonAgg(Some(items)) => match a.func {
+            AggFunc::JsonAgg { jsonb, structured } => {
+                crate::json::ops::agg_array(&items, jsonb, structured)?
+            }
+            _ => Value::Null,
+        },
         State::JsonObjectAgg(Some(pairs)) => crate::json::ops::agg_object(
             &pairs,
             matches!(a.func, AggFunc::JsonObjectAgg { jsonb: true }),

@@ -42,6 +42,9 @@ pub enum JsonFunc {
         from: ColType,
         jsonb: bool,
     },
+    /// row_to_json / to_json of a row: (name, converted value) pairs as
+    /// arguments, written without blanks (`{"a":1,"b":null}`).
+    Row,
     /// json[b]_build_object(k, v, ...): arguments already converted
     /// (keys to text, values by `To`).
     BuildObject {
@@ -274,6 +277,22 @@ pub fn eval(f: JsonFunc, v: &[Value]) -> Result<Value> {
                 o.push('}');
                 Ok(Value::Text(o))
             }
+        }
+        JsonFunc::Row => {
+            let mut o = String::from("{");
+            for (i, pair) in v.chunks(2).enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                escape(&format_text(&pair[0], Type::Text), &mut o);
+                o.push(':');
+                o.push_str(&json_text(&converted(
+                    pair.get(1).unwrap_or(&Value::Null),
+                    false,
+                )?));
+            }
+            o.push('}');
+            Ok(Value::Text(o))
         }
         JsonFunc::BuildArray { jsonb } => {
             let items = v
@@ -632,7 +651,7 @@ pub fn eval(f: JsonFunc, v: &[Value]) -> Result<Value> {
 }
 
 /// json_agg/jsonb_agg and json_object_agg/jsonb_object_agg results.
-pub fn agg_array(items: &[Value], jsonb: bool) -> Result<Value> {
+pub fn agg_array(items: &[Value], jsonb: bool, structured: bool) -> Result<Value> {
     let items = items
         .iter()
         .map(|x| converted(x, jsonb))
@@ -642,9 +661,11 @@ pub fn agg_array(items: &[Value], jsonb: bool) -> Result<Value> {
             items.iter().map(as_jsonb).collect::<Result<_>>()?,
         )))
     } else {
+        // json_agg puts a newline before each array or row after the first.
+        let sep = if structured { ", \n " } else { ", " };
         Ok(Value::Text(format!(
             "[{}]",
-            items.iter().map(json_text).collect::<Vec<_>>().join(", ")
+            items.iter().map(json_text).collect::<Vec<_>>().join(sep)
         )))
     }
 }

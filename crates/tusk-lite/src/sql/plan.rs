@@ -171,9 +171,12 @@ pub enum AggFunc {
     BoolAnd,
     BoolOr,
     StringAgg,
-    /// json_agg / jsonb_agg over values already converted to json(b).
+    /// json_agg / jsonb_agg over values already converted to json(b);
+    /// `structured`: arrays or rows, which json_agg separates by a
+    /// newline too.
     JsonAgg {
         jsonb: bool,
+        structured: bool,
     },
     /// json_object_agg / jsonb_object_agg over (text key, converted value).
     JsonObjectAgg {

@@ -28,6 +28,18 @@ impl Binder<'_> {
                 format!("{name} is not an aggregate function"),
             ));
         }
+        if let (Some(jsonb), [a]) = (
+            match name.as_str() {
+                "to_json" | "row_to_json" => Some(false),
+                "to_jsonb" => Some(true),
+                _ => None,
+            },
+            f.args.as_slice(),
+        ) {
+            if let Some(e) = self.whole_row(a, jsonb) {
+                return e;
+            }
+        }
         let args = self.bind_list(&f.args)?;
         let n = args.len();
         let text = ColType::plain(Type::Text);
@@ -258,8 +270,16 @@ impl Binder<'_> {
         let saved = self.aggs.take();
         let saved_ctx = self.no_agg_context;
         self.no_agg_context = "aggregate function calls";
+        // json(b)_agg(t): a row of the relation t, as an object.
+        let row = match (agg, f.args.as_slice()) {
+            (AggFunc::JsonAgg { jsonb, .. }, [a]) => self.whole_row(a, jsonb),
+            _ => None,
+        };
+        let whole_row = row.is_some();
         let args = if f.agg_star {
             Ok(Vec::new())
+        } else if let Some(r) = row {
+            r.map(|e| vec![e])
         } else {
             self.bind_list(&f.args)
         };
@@ -331,7 +351,7 @@ impl Binder<'_> {
                 Type::Bool
             }
             AggFunc::StringAgg => Type::Text,
-            AggFunc::JsonAgg { jsonb } | AggFunc::JsonObjectAgg { jsonb } => {
+            AggFunc::JsonAgg { jsonb, .. } | AggFunc::JsonObjectAgg { jsonb } => {
                 if jsonb {
                     Type::Jsonb
                 } else {
@@ -339,10 +359,18 @@ impl Binder<'_> {
                 }
             }
         };
+        let func = match func {
+            AggFunc::JsonAgg { jsonb, .. } => AggFunc::JsonAgg {
+                jsonb,
+                structured: whole_row || at == Type::Array,
+            },
+            other => other,
+        };
         if matches!(
             func,
             AggFunc::JsonAgg { .. } | AggFunc::JsonObjectAgg { .. }
-        ) {
+        ) && !whole_row
+        {
             args = self.json_agg_args(func, args)?;
         }
         // Coerce arguments to the aggregate's input type.

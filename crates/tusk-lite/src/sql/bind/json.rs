@@ -183,6 +183,51 @@ impl Binder<'_> {
         self.coerce(e, ColType::plain(Type::Text), true)
     }
 
+    /// `t` or `t.*` naming a relation of this query (not a column): its
+    /// row as a json object (row_to_json's form) or a jsonb one. None
+    /// when `n` is something else.
+    pub(in crate::sql) fn whole_row(&mut self, n: &pb::Node, jsonb: bool) -> Option<Result<Expr>> {
+        let Some(N::ColumnRef(c)) = &n.node else {
+            return None;
+        };
+        let rel = match c.fields.as_slice() {
+            [a] => node_str(a)?.to_string(),
+            [a, b] if matches!(b.node, Some(N::AStar(_))) => node_str(a)?.to_string(),
+            _ => return None,
+        };
+        if c.fields.len() == 1
+            && self
+                .scopes
+                .iter()
+                .any(|s| !matches!(s.lookup(None, &rel), Lookup::NotFound))
+        {
+            return None;
+        }
+        let scope = self.scopes.last()?;
+        let cols: Vec<(String, Expr)> = scope
+            .cols
+            .iter()
+            .enumerate()
+            .filter(|(_, col)| !col.hidden && col.qualifier.as_deref() == Some(rel.as_str()))
+            .map(|(i, col)| (col.name.clone(), Expr::column(i, col.ty)))
+            .collect();
+        if cols.is_empty() {
+            return None;
+        }
+        Some((|| {
+            let mut args = Vec::with_capacity(cols.len() * 2);
+            for (name, e) in cols {
+                args.push(Expr::constant(Value::Text(name), Type::Text));
+                args.push(self.json_conv_expr(e, jsonb)?);
+            }
+            Ok(if jsonb {
+                jcall(JsonFunc::BuildObject { jsonb: true }, args, Type::Jsonb)
+            } else {
+                jcall(JsonFunc::Row, args, Type::Json)
+            })
+        })())
+    }
+
     /// A json/jsonb function call, or None when `name` is not one.
     pub(in crate::sql) fn bind_json_func(
         &mut self,
@@ -394,7 +439,7 @@ impl Binder<'_> {
         args: Vec<Expr>,
     ) -> Result<Vec<Expr>> {
         match func {
-            AggFunc::JsonAgg { jsonb } => args
+            AggFunc::JsonAgg { jsonb, .. } => args
                 .into_iter()
                 .map(|a| self.json_conv_expr(a, jsonb))
                 .collect(),

@@ -86,8 +86,14 @@ fn agg_func(name: &str) -> Option<AggFunc> {
         "bool_and" | "every" => AggFunc::BoolAnd,
         "bool_or" => AggFunc::BoolOr,
         "string_agg" => AggFunc::StringAgg,
-        "json_agg" => AggFunc::JsonAgg { jsonb: false },
-        "jsonb_agg" => AggFunc::JsonAgg { jsonb: true },
+        "json_agg" => AggFunc::JsonAgg {
+            jsonb: false,
+            structured: false,
+        },
+        "jsonb_agg" => AggFunc::JsonAgg {
+            jsonb: true,
+            structured: false,
+        },
         "json_object_agg" => AggFunc::JsonObjectAgg { jsonb: false },
         "jsonb_object_agg" => AggFunc::JsonObjectAgg { jsonb: true },
         _ => return None,
