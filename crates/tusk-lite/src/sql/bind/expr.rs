@@ -152,6 +152,9 @@ impl Binder<'_> {
                         .as_deref()
                         .ok_or_else(|| SqlError::internal("subscript without argument"))?,
                 )?;
+                if matches!(base.ty.ty, Type::Json | Type::Jsonb) {
+                    return self.json_subscript(base, &ind.indirection);
+                }
                 let [sub] = ind.indirection.as_slice() else {
                     return Err(SqlError::unsupported("this subscript or field selection"));
                 };

@@ -228,6 +228,56 @@ impl Binder<'_> {
         })())
     }
 
+    /// `jsonb[a][b]...`: the value at that path, as `#>` finds it (text
+    /// and integer subscripts alike). json cannot be subscripted.
+    pub(in crate::sql) fn json_subscript(&mut self, base: Expr, ind: &[pb::Node]) -> Result<Expr> {
+        if base.ty.ty == Type::Json {
+            return Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                "cannot subscript type json because it does not support subscripting",
+            ));
+        }
+        let mut path = Vec::with_capacity(ind.len());
+        for sub in ind {
+            let Some(N::AIndices(ix)) = &sub.node else {
+                return Err(SqlError::unsupported("field selection"));
+            };
+            if ix.is_slice {
+                return Err(SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    "jsonb subscript does not support slices",
+                ));
+            }
+            let i = self.bind_expr(
+                ix.uidx
+                    .as_deref()
+                    .ok_or_else(|| SqlError::internal("subscript"))?,
+            )?;
+            let i = if i.ty.ty.is_integer() || i.ty.ty.is_string() {
+                self.coerce(i, ColType::plain(Type::Text), true)?
+            } else {
+                return Err(SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "subscript type {} is not supported",
+                        self.catalog.type_name(i.ty.ty)
+                    ),
+                )
+                .with_hint("jsonb subscript must be coercible to either integer or text."));
+            };
+            path.push(i);
+        }
+        let path = Expr::new(ExprKind::Func(Func::MakeArray, path), text_array());
+        Ok(jcall(
+            JsonFunc::GetPath {
+                jsonb: true,
+                text: false,
+            },
+            vec![base, path],
+            Type::Jsonb,
+        ))
+    }
+
     /// A json/jsonb function call, or None when `name` is not one.
     pub(in crate::sql) fn bind_json_func(
         &mut self,

@@ -44,6 +44,16 @@ pub fn figure_colname(n: &pb::Node) -> String {
                 inner
             }
         }
+        // A subscript keeps its base's name (FigureColnameInternal).
+        Some(N::AIndirection(ind)) => match ind.indirection.last().and_then(node_str) {
+            Some(field) => field.to_string(),
+            None => ind
+                .arg
+                .as_deref()
+                .map(figure_colname)
+                .unwrap_or_else(|| "?column?".into()),
+        },
+        Some(N::AArrayExpr(_)) => "array".into(),
         Some(N::CaseExpr(_)) => "case".into(),
         Some(N::CoalesceExpr(_)) => "coalesce".into(),
         Some(N::MinMaxExpr(m)) => if m.op == pb::MinMaxOp::IsLeast as i32 {
