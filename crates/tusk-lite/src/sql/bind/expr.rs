@@ -33,6 +33,22 @@ impl Binder<'_> {
                 Lookup::NotFound => {}
             }
         }
+        // A scalar set-returning function's alias names its value (PG's
+        // whole-row reference to a function returning a base type).
+        if qual.is_none() {
+            for (depth, scope) in self.scopes.iter().rev().enumerate() {
+                if let Some(i) = scope.cols.iter().position(|c| {
+                    c.hidden && c.name == name && c.qualifier.as_deref() == Some(name)
+                }) {
+                    let ty = scope.cols[i].ty;
+                    return Ok(if depth == 0 {
+                        Expr::column(i, ty)
+                    } else {
+                        Expr::new(ExprKind::Outer(depth, i), ty)
+                    });
+                }
+            }
+        }
         if let Some(q) = qual {
             if !self.scopes.iter().any(|s| s.has_qualifier(q)) {
                 return Err(SqlError::new(

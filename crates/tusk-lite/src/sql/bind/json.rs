@@ -12,6 +12,28 @@ fn jcall(f: JsonFunc, args: Vec<Expr>, ty: Type) -> Expr {
     Expr::new(ExprKind::Func(Func::Json(f), args), ColType::plain(ty))
 }
 
+/// Whether a FROM item calls one of the json set-returning functions.
+pub(super) fn is_json_srf(rf: &pb::RangeFunction) -> bool {
+    let Some(N::List(l)) = rf.functions.first().and_then(|n| n.node.as_ref()) else {
+        return false;
+    };
+    let Some(N::FuncCall(f)) = l.items.first().and_then(|n| n.node.as_ref()) else {
+        return false;
+    };
+    let name = names(&f.funcname).pop().unwrap_or_default();
+    let rest = name
+        .strip_prefix("jsonb_")
+        .or_else(|| name.strip_prefix("json_"))
+        .unwrap_or("");
+    rf.functions.len() == 1
+        && !rf.is_rowsfrom
+        && !rf.ordinality
+        && matches!(
+            rest,
+            "object_keys" | "array_elements" | "array_elements_text" | "each" | "each_text"
+        )
+}
+
 fn text_array() -> ColType {
     ColType::array_of(Type::Text)
 }
@@ -602,8 +624,26 @@ impl Binder<'_> {
                     .collect(),
             };
             let e = Expr::new(ExprKind::Func(Func::Json(func), vec![a]), text_array());
+            let mut scope = scope;
             let plan = if cols.len() == 1 {
-                Plan::Unnest(e)
+                // `FROM jsonb_array_elements(...) e`: `e` is the value too.
+                if rf.alias.is_some() && alias_cols.is_empty() && !single_named_by_alias {
+                    let ty = scope.cols[0].ty;
+                    scope.cols.push(ScopeCol {
+                        qualifier: Some(qual.clone()),
+                        name: qual.clone(),
+                        ty,
+                        table_oid: 0,
+                        attnum: 0,
+                        hidden: true,
+                    });
+                    Plan::Project(
+                        Box::new(Plan::Unnest(e)),
+                        vec![Expr::column(0, ty), Expr::column(0, ty)],
+                    )
+                } else {
+                    Plan::Unnest(e)
+                }
             } else {
                 Plan::UnnestRows(e)
             };

@@ -58,7 +58,13 @@ impl Binder<'_> {
                         ));
                     }
                     for (i, c) in scope.cols.iter().enumerate() {
-                        if (qual.is_none() && !c.hidden) || (qual.is_some() && c.qualifier == qual)
+                        // (A hidden column named as its own qualifier is a
+                        // scalar function's whole-row alias, not a column.)
+                        let alias_of_self =
+                            c.hidden && c.qualifier.as_deref() == Some(c.name.as_str());
+                        if ((qual.is_none() && !c.hidden)
+                            || (qual.is_some() && c.qualifier == qual))
+                            && !alias_of_self
                         {
                             targets.push((
                                 c.name.clone(),
