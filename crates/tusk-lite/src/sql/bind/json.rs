@@ -58,6 +58,7 @@ impl Binder<'_> {
         let no_op = |b: &Binder<'_>| operator_error(b.catalog, op, lt, rt);
         let jsonb = lt == Type::Jsonb;
         match op {
+            "@?" | "@@" => Err(SqlError::unsupported(format!("jsonpath operator {op}"))),
             "->" | "->>" | "#>" | "#>>" if is_json(lt) => {
                 let text = op.ends_with(">>");
                 let r = if op.starts_with('#') {

@@ -146,6 +146,7 @@ pub fn resolve_type(catalog: &Catalog, t: &pb::TypeName) -> Result<ColType> {
                 | "json"
                 | "jsonb"
                 | "bytea"
+                | "jsonpath"
                 | "serial"
                 | "bigserial"
                 | "smallserial"
