@@ -95,6 +95,23 @@ async fn round_trip(c: &tusk::Connection) -> Vec<String> {
         let eq: bool = row.get(3usize);
         out.push(format!("{text} {eq}"));
     }
+    // Strings fill json and jsonb parameters too (sent as text).
+    c.execute(
+        "INSERT INTO docs VALUES ($1, $2, $3)",
+        &[&100i32, &r#"{"s": [1, 2.50]}"#, &r#"{"s" :  1}"#],
+    )
+    .await
+    .expect("insert strings");
+    let row = c
+        .query_one(
+            "SELECT j::text, t::text, j ->> $1 FROM docs WHERE id = 100",
+            &[&"s"],
+        )
+        .await
+        .expect("select strings");
+    for i in 0..3usize {
+        out.push(row.get::<String>(i));
+    }
     // A jsonb parameter in a containment test, an Option for SQL NULL.
     let n: i64 = c
         .query_scalar(
