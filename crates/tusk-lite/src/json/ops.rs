@@ -481,41 +481,29 @@ pub fn eval(f: JsonFunc, v: &[Value]) -> Result<Value> {
             .to_string(),
         )),
         JsonFunc::ArrayLength { jsonb } => {
-            let name = if jsonb { "jsonb" } else { "json" };
-            let n = if jsonb {
-                match as_jsonb(&v[0])? {
-                    Jsonb::Array(i) => i.len(),
-                    Jsonb::Object(_) => {
-                        return Err(err(
-                            code::INVALID_PARAMETER_VALUE,
-                            "cannot get array length of a non-array",
-                        ))
-                    }
-                    _ => {
-                        return Err(err(
-                            code::INVALID_PARAMETER_VALUE,
-                            "cannot get array length of a scalar",
-                        ))
-                    }
-                }
+            // json is only lexed (a \u0000 in it is fine), jsonb is read.
+            let j = if jsonb {
+                as_jsonb(&v[0])?
             } else {
                 match parse::parse(&json_text(&v[0]), false)?.kind {
-                    NodeKind::Array(i) => i.len(),
-                    NodeKind::Object(_) => {
-                        return Err(err(
-                            code::INVALID_PARAMETER_VALUE,
-                            "cannot get array length of a non-array",
-                        ))
-                    }
-                    _ => {
-                        return Err(err(
-                            code::INVALID_PARAMETER_VALUE,
-                            "cannot get array length of a scalar",
-                        ))
-                    }
+                    NodeKind::Array(items) => Jsonb::Array(vec![Jsonb::Null; items.len()]),
+                    NodeKind::Object(_) => Jsonb::Object(Vec::new()),
+                    _ => Jsonb::Null,
                 }
             };
-            let _ = name;
+            let n = match j {
+                Jsonb::Array(i) => i.len(),
+                j => {
+                    return Err(err(
+                        code::INVALID_PARAMETER_VALUE,
+                        if matches!(j, Jsonb::Object(_)) {
+                            "cannot get array length of a non-array"
+                        } else {
+                            "cannot get array length of a scalar"
+                        },
+                    ))
+                }
+            };
             Ok(Value::Int(i64::try_from(n).unwrap_or(i64::MAX)))
         }
         JsonFunc::ObjectKeys { jsonb } => {
