@@ -15,6 +15,9 @@ enum State {
     MinMax(Option<Value>),
     Bool(Option<bool>),
     StringAgg(Option<String>),
+    /// json(b)_agg's values; json(b)_object_agg's (key, value) pairs.
+    JsonAgg(Option<Vec<Value>>),
+    JsonObjectAgg(Option<Vec<(String, Value)>>),
 }
 
 fn init(a: &AggCall) -> State {
@@ -25,6 +28,8 @@ fn init(a: &AggCall) -> State {
         AggFunc::Min | AggFunc::Max => State::MinMax(None),
         AggFunc::BoolAnd | AggFunc::BoolOr => State::Bool(None),
         AggFunc::StringAgg => State::StringAgg(None),
+        AggFunc::JsonAgg { .. } => State::JsonAgg(None),
+        AggFunc::JsonObjectAgg { .. } => State::JsonObjectAgg(None),
     }
 }
 
@@ -48,12 +53,33 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
         }
         return Ok(());
     }
+    // json(b)_agg keeps NULLs (as JSON null); json(b)_object_agg needs a key.
+    if let State::JsonAgg(acc) = st {
+        acc.get_or_insert_with(Vec::new)
+            .push(args.first().cloned().unwrap_or(Value::Null));
+        return Ok(());
+    }
+    if let State::JsonObjectAgg(acc) = st {
+        let key = match args.first() {
+            Some(Value::Null) | None => {
+                return Err(crate::error::SqlError::new(
+                    crate::error::code::INVALID_PARAMETER_VALUE,
+                    "field name must not be null",
+                ))
+            }
+            Some(k) => types::format_text(k, Type::Text),
+        };
+        acc.get_or_insert_with(Vec::new)
+            .push((key, args.get(1).cloned().unwrap_or(Value::Null)));
+        return Ok(());
+    }
     let v = args.first().cloned().unwrap_or(Value::Null);
     if v.is_null() {
         return Ok(());
     }
     match st {
         State::Count(c) => *c += 1,
+        State::JsonAgg(_) | State::JsonObjectAgg(_) => {}
         State::Sum(acc) => *acc = Some(acc_add(acc.take(), &v, a.ty.ty)?),
         State::Avg(acc, n) => {
             let t = if a.ty.ty == Type::Float8 {
@@ -117,6 +143,17 @@ fn finish(a: &AggCall, st: State) -> Result<Value> {
         },
         State::MinMax(v) => v.unwrap_or(Value::Null),
         State::Bool(b) => b.map(Value::Bool).unwrap_or(Value::Null),
+        State::JsonAgg(None) | State::JsonObjectAgg(None) => Value::Null,
+        State::JsonAgg(Some(items)) => match a.func {
+            AggFunc::JsonAgg { jsonb, structured } => {
+                crate::json::ops::agg_array(&items, jsonb, structured)?
+            }
+            _ => Value::Null,
+        },
+        State::JsonObjectAgg(Some(pairs)) => crate::json::ops::agg_object(
+            &pairs,
+            matches!(a.func, AggFunc::JsonObjectAgg { jsonb: true }),
+        )?,
         State::StringAgg(s) => {
             let _ = a;
             s.map(Value::Text).unwrap_or(Value::Null)

@@ -676,6 +676,16 @@ impl<'a> Exec<'a> {
                 Value::Array(items) => items.into_iter().map(|v| vec![v]).collect(),
                 _ => Vec::new(),
             },
+            Plan::UnnestRows(e) => match self.eval(e, &[])? {
+                Value::Array(items) => items
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::Array(row) => row,
+                        other => vec![other],
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
             Plan::Truncate(input, n) => {
                 let mut rows = self.run(input)?;
                 for r in &mut rows {

@@ -141,6 +141,8 @@ pub enum Func {
     /// expression's SQL text) and pg_partition_ancestors (no partitions:
     /// a relation's only ancestor is itself).
     Identity,
+    /// A json/jsonb function or operator.
+    Json(crate::json::ops::JsonFunc),
 }
 
 /// Which size a relation-size function measures.
@@ -169,6 +171,17 @@ pub enum AggFunc {
     BoolAnd,
     BoolOr,
     StringAgg,
+    /// json_agg / jsonb_agg over values already converted to json(b);
+    /// `structured`: arrays or rows, which json_agg separates by a
+    /// newline too.
+    JsonAgg {
+        jsonb: bool,
+        structured: bool,
+    },
+    /// json_object_agg / jsonb_object_agg over (text key, converted value).
+    JsonObjectAgg {
+        jsonb: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -403,6 +416,9 @@ pub enum Plan {
     Cursors,
     /// unnest(array): one row per element.
     Unnest(Expr),
+    /// A set-returning function whose value is an array of rows (each a
+    /// Value::Array): jsonb_each and friends.
+    UnnestRows(Expr),
     /// Keeps the first n columns (drops hidden sort columns).
     Truncate(Box<Plan>, usize),
 }

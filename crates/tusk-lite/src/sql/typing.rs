@@ -72,6 +72,7 @@ fn implicit_ok(from: Type, to: Type) -> bool {
 /// Whether an assignment (INSERT/UPDATE) converts `from` to `to`.
 fn assignment_ok(from: Type, to: Type) -> bool {
     implicit_ok(from, to)
+        || (matches!(from, Type::Json | Type::Jsonb) && matches!(to, Type::Json | Type::Jsonb))
         || (from.is_numeric_family() && to.is_numeric_family())
         || to.is_string()
         || (matches!(from, Type::Date | Type::Timestamp | Type::Timestamptz)

@@ -27,6 +27,7 @@ pub fn encode_row(row: Option<&[Value]>, out: &mut Vec<u8>) -> Result<()> {
             }
             Value::Numeric(n) => bytes(4, n.to_string().as_bytes(), out)?,
             Value::Text(s) => bytes(5, s.as_bytes(), out)?,
+            Value::Jsonb(j) => bytes(7, j.to_string().as_bytes(), out)?,
             Value::Array(_) => {
                 return Err(SqlError::unsupported("storing an array value"));
             }
@@ -77,13 +78,15 @@ pub fn decode_row(b: &[u8]) -> Result<Option<Vec<Value>>> {
             3 => Value::Float(f64::from_bits(u64::from_be_bytes(
                 take(8)?.try_into().map_err(|_| corrupt())?,
             ))),
-            t @ (4 | 5) => {
+            t @ (4 | 5 | 7) => {
                 let len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| corrupt())?);
                 let s = std::str::from_utf8(take(usize::try_from(len).map_err(|_| corrupt())?)?)
                     .map_err(|_| corrupt())?
                     .to_string();
                 if t == 4 {
                     Value::Numeric(Numeric::parse(&s)?)
+                } else if t == 7 {
+                    Value::Jsonb(std::sync::Arc::new(crate::json::Jsonb::parse(&s)?))
                 } else {
                     Value::Text(s)
                 }
@@ -121,6 +124,9 @@ mod tests {
             Value::Numeric(Numeric::parse("12.340").unwrap()),
             Value::Text("héllo".into()),
             Value::Enum(1.5, "a b".into()),
+            Value::Jsonb(std::sync::Arc::new(
+                crate::json::Jsonb::parse(r#"{"b": [1.0, "x"], "a": null}"#).unwrap(),
+            )),
         ];
         let mut b = Vec::new();
         encode_row(Some(&row), &mut b).unwrap();

@@ -48,6 +48,14 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
             out.push(1);
             escape(s.as_bytes(), out);
         }
+        // jsonb: a canonical form (equal values encode equally; ordering
+        // is not the byte order: range scans sort).
+        Value::Jsonb(j) => {
+            out.push(1);
+            let mut b = Vec::new();
+            j.key_bytes(&mut b);
+            escape(&b, out);
+        }
         // Enums order (and are equal) by their label's sort order.
         Value::Enum(order, _) => {
             out.push(1);

@@ -23,6 +23,11 @@ pub fn encode_binary(v: &Value, ty: Type, out: &mut BytesMut) -> Result<()> {
         (Value::Text(s), _) => out.put_slice(s.as_bytes()),
         // enum_send: the label's bytes.
         (Value::Enum(_, label), _) => out.put_slice(label.as_bytes()),
+        // jsonb_send: version 1, then the text.
+        (Value::Jsonb(j), _) => {
+            out.put_u8(1);
+            out.put_slice(j.to_string().as_bytes());
+        }
         (Value::Null, _) => {}
         (Value::Array(_), _) => {
             return Err(SqlError::unsupported("binary output of arrays"));
@@ -184,6 +189,26 @@ pub fn decode_binary(b: &[u8], ty: ColType) -> Result<Value> {
             Type::Float8 => Value::Float(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
             Type::Numeric => Value::Numeric(decode_numeric(b).ok_or_else(bad)?),
             Type::Array => return decode_binary_array(b).unwrap_or_else(|| Err(bad())),
+            Type::Json | Type::Jsonb => {
+                let body = if ty.ty == Type::Jsonb {
+                    match b.split_first() {
+                        Some((1, rest)) => rest,
+                        Some((v, _)) => {
+                            return Err(SqlError::new(
+                                code::INVALID_BINARY_REPRESENTATION,
+                                format!("unsupported jsonb version number {v}"),
+                            ))
+                        }
+                        None => return Err(bad()),
+                    }
+                } else {
+                    b
+                };
+                let s = std::str::from_utf8(body).map_err(|_| {
+                    SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\"")
+                })?;
+                return parse_text(s, ty);
+            }
             // An enum's labels live in the catalog: Catalog::decode_binary.
             Type::Enum(oid) => {
                 return Err(SqlError::internal(format!(

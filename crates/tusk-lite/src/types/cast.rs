@@ -9,6 +9,13 @@ pub fn cast(v: Value, from: Type, to: ColType, explicit: bool) -> Result<Value> 
     }
     let t = to.ty;
     let out = match (v, t) {
+        (Value::Text(s), Type::Jsonb) if from == Type::Json => {
+            Value::Jsonb(std::sync::Arc::new(crate::json::Jsonb::parse(&s)?))
+        }
+        (Value::Jsonb(j), Type::Json) => Value::Text(j.to_string()),
+        (Value::Jsonb(j), t) if !t.is_string() && t != Type::Jsonb => {
+            crate::json::ops::jsonb_to_scalar(&j, t)?
+        }
         (Value::Text(s), _) if from.is_string() => {
             if t.is_string() {
                 // bpchar loses its trailing blanks when cast to text.
@@ -112,6 +119,8 @@ pub fn cast(v: Value, from: Type, to: ColType, explicit: bool) -> Result<Value> 
             Value::Array(items)
         }
         (v @ Value::Enum(..), Type::Enum(_)) if from == t => v,
+        (v @ Value::Jsonb(_), Type::Jsonb) => v,
+        (v @ Value::Text(_), Type::Json) if from == Type::Json => v,
         (Value::Bool(b), Type::Int4) if explicit => Value::Int(i64::from(b)),
         (Value::Int(i), Type::Bool) if explicit && from == Type::Int4 => Value::Bool(i != 0),
         (v, t) => {

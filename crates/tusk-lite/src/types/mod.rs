@@ -55,6 +55,10 @@ pub enum Type {
     /// A user enum type (CREATE TYPE ... AS ENUM), by its OID; its labels
     /// live in the catalog ([`crate::catalog::EnumType`]).
     Enum(u32),
+    /// json: the input text, validated (a Value::Text).
+    Json,
+    /// jsonb: a Value::Jsonb.
+    Jsonb,
 }
 
 impl Type {
@@ -79,6 +83,8 @@ impl Type {
             Type::Unknown => 705,
             Type::Char => 18,
             Type::Enum(oid) => oid,
+            Type::Json => 114,
+            Type::Jsonb => 3802,
         }
     }
 
@@ -101,6 +107,8 @@ impl Type {
             1184 => Type::Timestamptz,
             705 => Type::Unknown,
             18 => Type::Char,
+            114 => Type::Json,
+            3802 => Type::Jsonb,
             _ => return None,
         })
     }
@@ -140,6 +148,8 @@ impl Type {
             Type::Unknown => "unknown",
             Type::Char => "\"char\"",
             Type::Enum(_) => "enum",
+            Type::Json => "json",
+            Type::Jsonb => "jsonb",
         }
     }
 
@@ -157,6 +167,8 @@ impl Type {
             Type::Date => "date",
             Type::Timestamp => "timestamp",
             Type::Timestamptz => "timestamp with time zone",
+            Type::Json => "json",
+            Type::Jsonb => "jsonb",
             _ => "text",
         }
     }
@@ -204,6 +216,8 @@ impl Type {
             "timestamp" => Type::Timestamp,
             "timestamptz" => Type::Timestamptz,
             "unknown" => Type::Unknown,
+            "json" => Type::Json,
+            "jsonb" => Type::Jsonb,
             _ => return None,
         })
     }
@@ -227,13 +241,15 @@ pub fn array_type_oid(elem: Type) -> Option<u32> {
         Type::Date => 1182,
         Type::Timestamp => 1115,
         Type::Timestamptz => 1185,
+        Type::Json => 199,
+        Type::Jsonb => 3807,
         _ => return None,
     })
 }
 
 /// Every built-in type tusk-lite implements (pg_type lists them; arrays
 /// and enums are built over them).
-pub const BUILT_IN: [Type; 16] = [
+pub const BUILT_IN: [Type; 18] = [
     Type::Bool,
     Type::Char,
     Type::Int2,
@@ -250,6 +266,8 @@ pub const BUILT_IN: [Type; 16] = [
     Type::Date,
     Type::Timestamp,
     Type::Timestamptz,
+    Type::Json,
+    Type::Jsonb,
 ];
 
 /// The element type of the built-in array type `oid`.
@@ -321,6 +339,8 @@ pub enum Value {
     /// An enum value: its label's sort order (pg_enum.enumsortorder,
     /// fixed once the label exists) and the label.
     Enum(f32, std::sync::Arc<str>),
+    /// A jsonb value (json values are Text).
+    Jsonb(std::sync::Arc<crate::json::Jsonb>),
 }
 
 /// Structural equality (for matching bound expressions), not SQL equality.
@@ -335,6 +355,7 @@ impl PartialEq for Value {
             (Value::Text(a), Value::Text(b)) => a == b,
             (Value::Array(a), Value::Array(b)) => a == b,
             (Value::Enum(a, x), Value::Enum(b, y)) => a.to_bits() == b.to_bits() && x == y,
+            (Value::Jsonb(a), Value::Jsonb(b)) => a.compare(b) == Ordering::Equal,
             _ => false,
         }
     }
@@ -368,6 +389,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::Float(x), Value::Numeric(y)) => float_cmp(*x, y.to_f64()),
         (Value::Text(x), Value::Text(y)) => x.cmp(y),
         (Value::Enum(x, _), Value::Enum(y, _)) => x.total_cmp(y),
+        (Value::Jsonb(x), Value::Jsonb(y)) => x.compare(y),
         (Value::Array(x), Value::Array(y)) => {
             for (a, b) in x.iter().zip(y) {
                 let o = compare(a, b);

@@ -127,6 +127,11 @@ pub fn parse_text(s: &str, ty: ColType) -> Result<Value> {
             true,
         )?),
         Type::Array => Value::Array(parse_array(s, ColType::array_elem(ty))?),
+        Type::Json => {
+            crate::json::validate_json(s)?;
+            Value::Text(s.to_string())
+        }
+        Type::Jsonb => Value::Jsonb(std::sync::Arc::new(crate::json::Jsonb::parse(s)?)),
         // An enum's labels live in the catalog: Catalog::parse_text.
         Type::Enum(oid) => {
             return Err(SqlError::internal(format!(
@@ -265,6 +270,7 @@ pub fn format_text(v: &Value, ty: Type) -> String {
         Value::Numeric(n) => n.to_string(),
         Value::Text(s) => s.clone(),
         Value::Enum(_, label) => label.to_string(),
+        Value::Jsonb(j) => j.to_string(),
         Value::Array(items) => format_array(items, ty),
     }
 }

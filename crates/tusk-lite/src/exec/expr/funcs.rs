@@ -70,6 +70,8 @@ impl Exec<'_> {
                 return Ok(Value::Text(String::new()));
             }
             Func::MakeArray => return Ok(Value::Array(v.to_vec())),
+            // json/jsonb functions handle their NULL arguments themselves.
+            Func::Json(jf) => return crate::json::ops::eval(jf, v),
             Func::ListeningChannels => {
                 return Ok(Value::Array(
                     self.engine

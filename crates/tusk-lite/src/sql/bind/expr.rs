@@ -33,6 +33,22 @@ impl Binder<'_> {
                 Lookup::NotFound => {}
             }
         }
+        // A scalar set-returning function's alias names its value (PG's
+        // whole-row reference to a function returning a base type).
+        if qual.is_none() {
+            for (depth, scope) in self.scopes.iter().rev().enumerate() {
+                if let Some(i) = scope.cols.iter().position(|c| {
+                    c.hidden && c.name == name && c.qualifier.as_deref() == Some(name)
+                }) {
+                    let ty = scope.cols[i].ty;
+                    return Ok(if depth == 0 {
+                        Expr::column(i, ty)
+                    } else {
+                        Expr::new(ExprKind::Outer(depth, i), ty)
+                    });
+                }
+            }
+        }
         if let Some(q) = qual {
             if !self.scopes.iter().any(|s| s.has_qualifier(q)) {
                 return Err(SqlError::new(
@@ -152,6 +168,9 @@ impl Binder<'_> {
                         .as_deref()
                         .ok_or_else(|| SqlError::internal("subscript without argument"))?,
                 )?;
+                if matches!(base.ty.ty, Type::Json | Type::Jsonb) {
+                    return self.json_subscript(base, &ind.indirection);
+                }
                 let [sub] = ind.indirection.as_slice() else {
                     return Err(SqlError::unsupported("this subscript or field selection"));
                 };
@@ -325,7 +344,8 @@ impl Binder<'_> {
             || (matches!(from, Type::Date | Type::Timestamp | Type::Timestamptz)
                 && matches!(to.ty, Type::Date | Type::Timestamp | Type::Timestamptz))
             || (from == Type::Bool && to.ty == Type::Int4)
-            || (from == Type::Int4 && to.ty == Type::Bool);
+            || (from == Type::Int4 && to.ty == Type::Bool)
+            || crate::json::ops::explicit_cast_ok(from, to.ty);
         if !allowed {
             return Err(SqlError::new(
                 code::CANNOT_COERCE,
@@ -446,6 +466,10 @@ impl Binder<'_> {
     ) -> Result<(Expr, Expr, Type)> {
         let t = common_type(a.ty.ty, b.ty.ty)
             .ok_or_else(|| operator_error(self.catalog, op, a.ty.ty, b.ty.ty))?;
+        // json has no comparison operators (jsonb has).
+        if t == Type::Json {
+            return Err(operator_error(self.catalog, op, a.ty.ty, b.ty.ty));
+        }
         let a = self.coerce_plain(a, t)?;
         let b = self.coerce_plain(b, t)?;
         Ok((a, b, t))

@@ -462,6 +462,9 @@ impl Binder<'_> {
         if rf.ordinality {
             return Err(SqlError::unsupported("WITH ORDINALITY"));
         }
+        if let Some(r) = self.bind_json_srf(&fname, f, rf) {
+            return r;
+        }
         if fname == "pg_listening_channels" {
             if !f.args.is_empty() {
                 return Err(SqlError::new(
@@ -631,6 +634,15 @@ fn lateral_subselect(n: &pb::Node) -> Option<pb::Node> {
                 node: Some(N::RangeSubselect(Box::new(plain))),
             })
         }
+        // A json set-returning function after other FROM items may read
+        // their columns (a function in FROM is implicitly LATERAL).
+        Some(N::RangeFunction(f)) if super::json::is_json_srf(f) => {
+            let mut plain = f.clone();
+            plain.lateral = false;
+            Some(pb::Node {
+                node: Some(N::RangeFunction(plain)),
+            })
+        }
         _ => None,
     }
 }
@@ -674,7 +686,16 @@ impl Binder<'_> {
         quals: Option<&pb::Node>,
     ) -> Result<(Plan, Scope)> {
         self.scopes.push(ls.clone());
+        // A function's arguments see the left row one level out, as a
+        // subquery's expressions do.
+        let func = matches!(sub.node, Some(N::RangeFunction(_)));
+        if func {
+            self.scopes.push(Scope::default());
+        }
         let right = self.bind_from_item(sub);
+        if func {
+            self.scopes.pop();
+        }
         self.scopes.pop();
         let (rp, rs) = right?;
         let right_width = rs.cols.len();

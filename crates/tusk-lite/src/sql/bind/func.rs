@@ -28,6 +28,18 @@ impl Binder<'_> {
                 format!("{name} is not an aggregate function"),
             ));
         }
+        if let (Some(jsonb), [a]) = (
+            match name.as_str() {
+                "to_json" | "row_to_json" => Some(false),
+                "to_jsonb" => Some(true),
+                _ => None,
+            },
+            f.args.as_slice(),
+        ) {
+            if let Some(e) = self.whole_row(a, jsonb) {
+                return e;
+            }
+        }
         let args = self.bind_list(&f.args)?;
         let n = args.len();
         let text = ColType::plain(Type::Text);
@@ -44,6 +56,9 @@ impl Binder<'_> {
         };
         if let Some(e) = self.bind_catalog_func(&name, &args)? {
             return Ok(e);
+        }
+        if let Some(e) = self.bind_json_func(&name, &args) {
+            return e;
         }
         let mut args = args;
         let (func, ty): (Func, ColType) = match (name.as_str(), n) {
@@ -255,8 +270,16 @@ impl Binder<'_> {
         let saved = self.aggs.take();
         let saved_ctx = self.no_agg_context;
         self.no_agg_context = "aggregate function calls";
+        // json(b)_agg(t): a row of the relation t, as an object.
+        let row = match (agg, f.args.as_slice()) {
+            (AggFunc::JsonAgg { jsonb, .. }, [a]) => self.whole_row(a, jsonb),
+            _ => None,
+        };
+        let whole_row = row.is_some();
         let args = if f.agg_star {
             Ok(Vec::new())
+        } else if let Some(r) = row {
+            r.map(|e| vec![e])
         } else {
             self.bind_list(&f.args)
         };
@@ -272,10 +295,16 @@ impl Binder<'_> {
                 e
             }
         })?;
+        if f.agg_distinct && args.iter().any(|a| a.ty.ty == Type::Json) {
+            return Err(SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                "could not identify an equality operator for type json",
+            ));
+        }
         let func = if f.agg_star { AggFunc::CountStar } else { agg };
         let arity_ok = match func {
             AggFunc::CountStar => args.is_empty(),
-            AggFunc::StringAgg => args.len() == 2,
+            AggFunc::StringAgg | AggFunc::JsonObjectAgg { .. } => args.len() == 2,
             _ => args.len() == 1,
         };
         let types: Vec<String> = args
@@ -306,6 +335,9 @@ impl Binder<'_> {
                 _ => return Err(no_func),
             },
             AggFunc::Min | AggFunc::Max => {
+                if matches!(at, Type::Json | Type::Jsonb) {
+                    return Err(no_func);
+                }
                 if at == Type::Unknown {
                     Type::Text
                 } else {
@@ -319,7 +351,28 @@ impl Binder<'_> {
                 Type::Bool
             }
             AggFunc::StringAgg => Type::Text,
+            AggFunc::JsonAgg { jsonb, .. } | AggFunc::JsonObjectAgg { jsonb } => {
+                if jsonb {
+                    Type::Jsonb
+                } else {
+                    Type::Json
+                }
+            }
         };
+        let func = match func {
+            AggFunc::JsonAgg { jsonb, .. } => AggFunc::JsonAgg {
+                jsonb,
+                structured: whole_row || at == Type::Array,
+            },
+            other => other,
+        };
+        if matches!(
+            func,
+            AggFunc::JsonAgg { .. } | AggFunc::JsonObjectAgg { .. }
+        ) && !whole_row
+        {
+            args = self.json_agg_args(func, args)?;
+        }
         // Coerce arguments to the aggregate's input type.
         for (i, a) in args.iter_mut().enumerate() {
             let want = match func {
@@ -327,6 +380,7 @@ impl Binder<'_> {
                 AggFunc::BoolAnd | AggFunc::BoolOr => Type::Bool,
                 AggFunc::Sum | AggFunc::Avg if a.ty.ty == Type::Unknown => Type::Float8,
                 AggFunc::Min | AggFunc::Max if a.ty.ty == Type::Unknown => Type::Text,
+                AggFunc::JsonAgg { .. } | AggFunc::JsonObjectAgg { .. } => continue,
                 _ => a.ty.ty,
             };
             if a.ty.ty != want || i > 0 {

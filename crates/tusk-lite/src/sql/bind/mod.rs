@@ -17,6 +17,7 @@ mod catalog_funcs;
 mod expr;
 mod from;
 mod func;
+mod json;
 mod operators;
 mod select;
 mod select_body;
@@ -85,6 +86,16 @@ fn agg_func(name: &str) -> Option<AggFunc> {
         "bool_and" | "every" => AggFunc::BoolAnd,
         "bool_or" => AggFunc::BoolOr,
         "string_agg" => AggFunc::StringAgg,
+        "json_agg" => AggFunc::JsonAgg {
+            jsonb: false,
+            structured: false,
+        },
+        "jsonb_agg" => AggFunc::JsonAgg {
+            jsonb: true,
+            structured: false,
+        },
+        "json_object_agg" => AggFunc::JsonObjectAgg { jsonb: false },
+        "jsonb_object_agg" => AggFunc::JsonObjectAgg { jsonb: true },
         _ => return None,
     })
 }

@@ -5,6 +5,20 @@ use super::*;
 
 impl Binder<'_> {
     pub(in crate::sql) fn binary(&mut self, op: &str, l: Expr, r: Expr) -> Result<Expr> {
+        if matches!(l.ty.ty, Type::Json | Type::Jsonb)
+            || matches!(r.ty.ty, Type::Json | Type::Jsonb)
+        {
+            if let Some(e) = self.json_binary(op, l, r) {
+                return e;
+            }
+            return Err(SqlError::internal("json operator"));
+        }
+        if matches!(
+            op,
+            "->" | "->>" | "#>" | "#>>" | "@>" | "<@" | "?" | "?|" | "?&" | "#-"
+        ) {
+            return Err(operator_error(self.catalog, op, l.ty.ty, r.ty.ty));
+        }
         if l.ty.ty == Type::Array || r.ty.ty == Type::Array {
             return self.array_binary(op, l, r);
         }
@@ -180,6 +194,10 @@ impl Binder<'_> {
                 for e in &all {
                     t = common_type(t, e.ty.ty)
                         .ok_or_else(|| operator_error(self.catalog, "=", all[0].ty.ty, e.ty.ty))?;
+                }
+                if t == Type::Json {
+                    let other = all.get(1).map_or(Type::Unknown, |e| e.ty.ty);
+                    return Err(operator_error(self.catalog, "=", all[0].ty.ty, other));
                 }
                 let t = if t == Type::Unknown { Type::Text } else { t };
                 let mut all = all

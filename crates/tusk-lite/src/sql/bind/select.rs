@@ -572,6 +572,13 @@ impl Binder<'_> {
         } else {
             r.plan
         };
+        // Without ALL, rows are compared: json has no equality.
+        if !s.all && columns.iter().any(|c| c.ty.ty == Type::Json) {
+            return Err(SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                "could not identify an equality operator for type json",
+            ));
+        }
         let kind = match op {
             pb::SetOperation::SetopUnion => SetOpKind::Union,
             pb::SetOperation::SetopIntersect => SetOpKind::Intersect,
@@ -619,6 +626,12 @@ fn srf_to_from(s: &pb::SelectStmt) -> Option<pb::SelectStmt> {
         {
             ["generate_series"] | ["pg_catalog", "generate_series"] => Some("generate_series"),
             ["unnest"] | ["pg_catalog", "unnest"] => Some("unnest"),
+            ["jsonb_array_elements"] => Some("jsonb_array_elements"),
+            ["jsonb_array_elements_text"] => Some("jsonb_array_elements_text"),
+            ["json_array_elements"] => Some("json_array_elements"),
+            ["json_array_elements_text"] => Some("json_array_elements_text"),
+            ["jsonb_object_keys"] => Some("jsonb_object_keys"),
+            ["json_object_keys"] => Some("json_object_keys"),
             _ => None,
         }
     };
@@ -646,7 +659,11 @@ fn srf_to_from(s: &pb::SelectStmt) -> Option<pb::SelectStmt> {
             }],
             alias: Some(pb::Alias {
                 aliasname: alias.clone(),
-                colnames: Vec::new(),
+                colnames: vec![pb::Node {
+                    node: Some(N::String(pb::String {
+                        sval: alias.clone(),
+                    })),
+                }],
             }),
             ..Default::default()
         })),

@@ -58,7 +58,13 @@ impl Binder<'_> {
                         ));
                     }
                     for (i, c) in scope.cols.iter().enumerate() {
-                        if (qual.is_none() && !c.hidden) || (qual.is_some() && c.qualifier == qual)
+                        // (A hidden column named as its own qualifier is a
+                        // scalar function's whole-row alias, not a column.)
+                        let alias_of_self =
+                            c.hidden && c.qualifier.as_deref() == Some(c.name.as_str());
+                        if ((qual.is_none() && !c.hidden)
+                            || (qual.is_some() && c.qualifier == qual))
+                            && !alias_of_self
                         {
                             targets.push((
                                 c.name.clone(),
@@ -181,6 +187,9 @@ impl Binder<'_> {
                     "aggregate functions are not allowed in GROUP BY",
                 ));
             }
+            if e.ty.ty == Type::Json {
+                return Err(json_no_equality());
+            }
             groups.push(e);
         }
         self.no_agg_context = "WHERE";
@@ -216,6 +225,13 @@ impl Binder<'_> {
             } else {
                 hidden[idx - proj_exprs.len()].ty
             };
+            if ty.ty == Type::Json {
+                return Err(SqlError::new(
+                    code::UNDEFINED_FUNCTION,
+                    "could not identify an ordering operator for type json",
+                )
+                .with_hint("Use an explicit ordering operator or modify the query."));
+            }
             keys.push(SortKey {
                 expr: Expr::column(idx, ty),
                 desc,
@@ -269,6 +285,9 @@ impl Binder<'_> {
         all.extend(hidden);
         let has_hidden = all.len() > width;
         plan = Plan::Project(Box::new(plan), all);
+        if distinct && columns.iter().any(|c| c.ty.ty == Type::Json) {
+            return Err(json_no_equality());
+        }
         if distinct {
             plan = Plan::Distinct(Box::new(plan));
         }
@@ -419,4 +438,12 @@ pub(super) fn ungroup(e: Expr, groups: &[Expr], scope: &[ScopeCol]) -> Result<Ex
         k => k,
     };
     Ok(Expr::new(kind, ty))
+}
+
+/// json has no equality operator (GROUP BY, DISTINCT, UNION of json).
+fn json_no_equality() -> SqlError {
+    SqlError::new(
+        code::UNDEFINED_FUNCTION,
+        "could not identify an equality operator for type json",
+    )
 }

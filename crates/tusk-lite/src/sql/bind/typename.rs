@@ -3,6 +3,17 @@
 
 use super::*;
 
+/// Whether `n`'s column name comes from a cast's type name.
+fn named_by_cast(n: &pb::Node) -> bool {
+    match &n.node {
+        Some(N::TypeCast(tc)) => tc
+            .arg
+            .as_deref()
+            .is_some_and(|a| figure_colname(a) == "?column?" || named_by_cast(a)),
+        _ => false,
+    }
+}
+
 /// The name PostgreSQL gives an output column (FigureColname).
 pub fn figure_colname(n: &pb::Node) -> String {
     match &n.node {
@@ -20,7 +31,9 @@ pub fn figure_colname(n: &pb::Node) -> String {
             .to_string(),
         Some(N::TypeCast(tc)) => {
             let inner = tc.arg.as_deref().map(figure_colname).unwrap_or_default();
-            if inner == "?column?" {
+            // A name an inner cast gave is weak: the outer cast's wins
+            // (FigureColnameInternal's strength 1).
+            if inner == "?column?" || tc.arg.as_deref().is_some_and(named_by_cast) {
                 tc.type_name
                     .as_ref()
                     .and_then(|t| t.names.last())
@@ -31,6 +44,16 @@ pub fn figure_colname(n: &pb::Node) -> String {
                 inner
             }
         }
+        // A subscript keeps its base's name (FigureColnameInternal).
+        Some(N::AIndirection(ind)) => match ind.indirection.last().and_then(node_str) {
+            Some(field) => field.to_string(),
+            None => ind
+                .arg
+                .as_deref()
+                .map(figure_colname)
+                .unwrap_or_else(|| "?column?".into()),
+        },
+        Some(N::AArrayExpr(_)) => "array".into(),
         Some(N::CaseExpr(_)) => "case".into(),
         Some(N::CoalesceExpr(_)) => "coalesce".into(),
         Some(N::MinMaxExpr(m)) => if m.op == pb::MinMaxOp::IsLeast as i32 {
@@ -123,6 +146,7 @@ pub fn resolve_type(catalog: &Catalog, t: &pb::TypeName) -> Result<ColType> {
                 | "json"
                 | "jsonb"
                 | "bytea"
+                | "jsonpath"
                 | "serial"
                 | "bigserial"
                 | "smallserial"

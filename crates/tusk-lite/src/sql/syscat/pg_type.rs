@@ -5,7 +5,7 @@
 use super::*;
 
 /// The types pg_type lists: every type tusk-lite implements.
-const TYPES: [Type; 16] = crate::types::BUILT_IN;
+const TYPES: &[Type] = &crate::types::BUILT_IN;
 
 fn typname(ty: Type) -> &'static str {
     match ty {
@@ -28,6 +28,8 @@ fn typname(ty: Type) -> &'static str {
         Type::Unknown => "unknown",
         Type::Char => "char",
         Type::Enum(_) => "anyenum",
+        Type::Json => "json",
+        Type::Jsonb => "jsonb",
     }
 }
 
@@ -38,7 +40,7 @@ pub(super) fn collatable(ty: Type) -> bool {
 /// pg_attribute.attstorage for a type.
 pub(super) fn storage(ty: Type) -> &'static str {
     match ty {
-        Type::Text | Type::Varchar | Type::Bpchar | Type::Array => "x",
+        Type::Text | Type::Varchar | Type::Bpchar | Type::Array | Type::Json | Type::Jsonb => "x",
         Type::Numeric => "m",
         _ => "p",
     }
@@ -86,6 +88,7 @@ fn type_category(ty: Type) -> &'static str {
         Type::Array => "A",
         Type::Unknown => "X",
         Type::Char => "Z",
+        Type::Json | Type::Jsonb => "U",
         _ => "S",
     }
 }
