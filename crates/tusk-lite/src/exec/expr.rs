@@ -2,6 +2,7 @@
 //! division rules.
 
 mod funcs;
+mod lib_funcs;
 
 use std::cmp::Ordering;
 
@@ -93,6 +94,9 @@ pub fn binary(op: BinOp, a: &Value, b: &Value, ty: Type) -> Result<Value> {
             _ => return Err(SqlError::internal("bad numeric operator")),
         }),
         (Value::Text(x), Value::Text(y)) if op == BinOp::Concat => Value::Text(format!("{x}{y}")),
+        (Value::Bytes(x), Value::Bytes(y)) if op == BinOp::Concat => {
+            Value::Bytes([x.as_slice(), y].concat())
+        }
         _ => {
             return Err(SqlError::internal(format!(
                 "operator {op:?} on {a:?}, {b:?}"

@@ -141,6 +141,8 @@ pub enum Func {
     /// expression's SQL text) and pg_partition_ancestors (no partitions:
     /// a relation's only ancestor is itself).
     Identity,
+    /// A bytea, uuid, string or math library function.
+    Lib(crate::sql::libfunc::LibFunc),
 }
 
 /// Which size a relation-size function measures.

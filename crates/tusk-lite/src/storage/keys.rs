@@ -48,6 +48,15 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
             out.push(1);
             escape(s.as_bytes(), out);
         }
+        // bytea orders as memcmp (the escaping keeps that order).
+        Value::Bytes(b) => {
+            out.push(1);
+            escape(b, out);
+        }
+        Value::Uuid(u) => {
+            out.push(1);
+            out.extend_from_slice(u);
+        }
         // Enums order (and are equal) by their label's sort order.
         Value::Enum(order, _) => {
             out.push(1);

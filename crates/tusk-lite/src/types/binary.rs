@@ -23,6 +23,8 @@ pub fn encode_binary(v: &Value, ty: Type, out: &mut BytesMut) -> Result<()> {
         (Value::Text(s), _) => out.put_slice(s.as_bytes()),
         // enum_send: the label's bytes.
         (Value::Enum(_, label), _) => out.put_slice(label.as_bytes()),
+        (Value::Bytes(b), _) => out.put_slice(b),
+        (Value::Uuid(u), _) => out.put_slice(u),
         (Value::Null, _) => {}
         (Value::Array(_), _) => {
             return Err(SqlError::unsupported("binary output of arrays"));
@@ -184,6 +186,8 @@ pub fn decode_binary(b: &[u8], ty: ColType) -> Result<Value> {
             Type::Float8 => Value::Float(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
             Type::Numeric => Value::Numeric(decode_numeric(b).ok_or_else(bad)?),
             Type::Array => return decode_binary_array(b).unwrap_or_else(|| Err(bad())),
+            Type::Bytea => Value::Bytes(b.to_vec()),
+            Type::Uuid => Value::Uuid(b.try_into().map_err(|_| bad())?),
             // An enum's labels live in the catalog: Catalog::decode_binary.
             Type::Enum(oid) => {
                 return Err(SqlError::internal(format!(

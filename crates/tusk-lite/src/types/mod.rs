@@ -2,8 +2,10 @@
 //! formats them, comparison, and casts.
 
 mod binary;
+pub mod bytea;
 mod cast;
 mod text;
+pub mod uuid;
 
 pub use binary::{decode_binary, encode_binary, encode_binary_array};
 pub use cast::cast;
@@ -55,6 +57,10 @@ pub enum Type {
     /// A user enum type (CREATE TYPE ... AS ENUM), by its OID; its labels
     /// live in the catalog ([`crate::catalog::EnumType`]).
     Enum(u32),
+    /// Binary strings (values: [`Value::Bytes`]).
+    Bytea,
+    /// 128-bit UUIDs (values: [`Value::Uuid`]).
+    Uuid,
 }
 
 impl Type {
@@ -79,6 +85,8 @@ impl Type {
             Type::Unknown => 705,
             Type::Char => 18,
             Type::Enum(oid) => oid,
+            Type::Bytea => 17,
+            Type::Uuid => 2950,
         }
     }
 
@@ -101,6 +109,8 @@ impl Type {
             1184 => Type::Timestamptz,
             705 => Type::Unknown,
             18 => Type::Char,
+            17 => Type::Bytea,
+            2950 => Type::Uuid,
             _ => return None,
         })
     }
@@ -113,6 +123,7 @@ impl Type {
             Type::Int4 | Type::Float4 | Type::Oid | Type::Date | Type::Enum(_) => 4,
             Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => 8,
             Type::Name => 64,
+            Type::Uuid => 16,
             Type::Unknown => -2,
             _ => -1,
         }
@@ -140,6 +151,8 @@ impl Type {
             Type::Unknown => "unknown",
             Type::Char => "\"char\"",
             Type::Enum(_) => "enum",
+            Type::Bytea => "bytea",
+            Type::Uuid => "uuid",
         }
     }
 
@@ -157,6 +170,8 @@ impl Type {
             Type::Date => "date",
             Type::Timestamp => "timestamp",
             Type::Timestamptz => "timestamp with time zone",
+            Type::Bytea => "bytea",
+            Type::Uuid => "uuid",
             _ => "text",
         }
     }
@@ -204,6 +219,8 @@ impl Type {
             "timestamp" => Type::Timestamp,
             "timestamptz" => Type::Timestamptz,
             "unknown" => Type::Unknown,
+            "bytea" => Type::Bytea,
+            "uuid" => Type::Uuid,
             _ => return None,
         })
     }
@@ -227,13 +244,15 @@ pub fn array_type_oid(elem: Type) -> Option<u32> {
         Type::Date => 1182,
         Type::Timestamp => 1115,
         Type::Timestamptz => 1185,
+        Type::Bytea => 1001,
+        Type::Uuid => 2951,
         _ => return None,
     })
 }
 
 /// Every built-in type tusk-lite implements (pg_type lists them; arrays
 /// and enums are built over them).
-pub const BUILT_IN: [Type; 16] = [
+pub const BUILT_IN: [Type; 18] = [
     Type::Bool,
     Type::Char,
     Type::Int2,
@@ -250,6 +269,8 @@ pub const BUILT_IN: [Type; 16] = [
     Type::Date,
     Type::Timestamp,
     Type::Timestamptz,
+    Type::Bytea,
+    Type::Uuid,
 ];
 
 /// The element type of the built-in array type `oid`.
@@ -321,6 +342,10 @@ pub enum Value {
     /// An enum value: its label's sort order (pg_enum.enumsortorder,
     /// fixed once the label exists) and the label.
     Enum(f32, std::sync::Arc<str>),
+    /// A bytea value.
+    Bytes(Vec<u8>),
+    /// A uuid value.
+    Uuid([u8; 16]),
 }
 
 /// Structural equality (for matching bound expressions), not SQL equality.
@@ -335,6 +360,8 @@ impl PartialEq for Value {
             (Value::Text(a), Value::Text(b)) => a == b,
             (Value::Array(a), Value::Array(b)) => a == b,
             (Value::Enum(a, x), Value::Enum(b, y)) => a.to_bits() == b.to_bits() && x == y,
+            (Value::Bytes(a), Value::Bytes(b)) => a == b,
+            (Value::Uuid(a), Value::Uuid(b)) => a == b,
             _ => false,
         }
     }
@@ -368,6 +395,9 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::Float(x), Value::Numeric(y)) => float_cmp(*x, y.to_f64()),
         (Value::Text(x), Value::Text(y)) => x.cmp(y),
         (Value::Enum(x, _), Value::Enum(y, _)) => x.total_cmp(y),
+        // byteacmp and uuid_cmp: memcmp, then the shorter first.
+        (Value::Bytes(x), Value::Bytes(y)) => x.cmp(y),
+        (Value::Uuid(x), Value::Uuid(y)) => x.cmp(y),
         (Value::Array(x), Value::Array(y)) => {
             for (a, b) in x.iter().zip(y) {
                 let o = compare(a, b);

@@ -127,6 +127,8 @@ pub fn parse_text(s: &str, ty: ColType) -> Result<Value> {
             true,
         )?),
         Type::Array => Value::Array(parse_array(s, ColType::array_elem(ty))?),
+        Type::Bytea => Value::Bytes(super::bytea::parse_bytea(s)?),
+        Type::Uuid => Value::Uuid(super::uuid::parse_uuid(s)?),
         // An enum's labels live in the catalog: Catalog::parse_text.
         Type::Enum(oid) => {
             return Err(SqlError::internal(format!(
@@ -266,6 +268,8 @@ pub fn format_text(v: &Value, ty: Type) -> String {
         Value::Text(s) => s.clone(),
         Value::Enum(_, label) => label.to_string(),
         Value::Array(items) => format_array(items, ty),
+        Value::Bytes(b) => super::bytea::format_bytea(b),
+        Value::Uuid(u) => super::uuid::format_uuid(u),
     }
 }
 

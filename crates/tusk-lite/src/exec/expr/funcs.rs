@@ -37,6 +37,9 @@ impl Exec<'_> {
         args: &[Expr],
         ty: ColType,
     ) -> Result<Value> {
+        if let Func::Lib(l) = f {
+            return self.call_lib(l, v, args);
+        }
         // Functions that see NULL arguments themselves.
         match f {
             Func::Concat => {

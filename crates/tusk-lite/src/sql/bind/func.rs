@@ -45,6 +45,9 @@ impl Binder<'_> {
         if let Some(e) = self.bind_catalog_func(&name, &args)? {
             return Ok(e);
         }
+        if let Some(e) = self.bind_lib_func(&name, &args)? {
+            return Ok(e);
+        }
         let mut args = args;
         let (func, ty): (Func, ColType) = match (name.as_str(), n) {
             ("lower", 1)
@@ -184,8 +187,7 @@ impl Binder<'_> {
                 | "date_part"
                 | "array_agg"
                 | "json_build_object"
-                | "jsonb_build_object"
-                | "gen_random_uuid",
+                | "jsonb_build_object",
                 _,
             ) => return Err(SqlError::unsupported(format!("function {name}()"))),
             _ => return Err(no_func()),
@@ -305,6 +307,10 @@ impl Binder<'_> {
                 Type::Float4 | Type::Float8 | Type::Unknown => Type::Float8,
                 _ => return Err(no_func),
             },
+            // PostgreSQL 15 has no min/max of bytea or uuid.
+            AggFunc::Min | AggFunc::Max if matches!(at, Type::Bytea | Type::Uuid) => {
+                return Err(no_func)
+            }
             AggFunc::Min | AggFunc::Max => {
                 if at == Type::Unknown {
                     Type::Text

@@ -28,6 +28,18 @@ impl Binder<'_> {
         };
         if bop == BinOp::Concat {
             let (lt, rt) = (l.ty.ty, r.ty.ty);
+            // bytea || bytea (an unknown literal taking bytea).
+            if matches!(
+                (lt, rt),
+                (Type::Bytea, Type::Bytea | Type::Unknown) | (Type::Unknown, Type::Bytea)
+            ) {
+                let l = self.coerce(l, ColType::plain(Type::Bytea), false)?;
+                let r = self.coerce(r, ColType::plain(Type::Bytea), false)?;
+                return Ok(Expr::new(
+                    ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                    ColType::plain(Type::Bytea),
+                ));
+            }
             if !(lt.is_string() || rt.is_string()) {
                 return Err(operator_error(self.catalog, op, lt, rt));
             }

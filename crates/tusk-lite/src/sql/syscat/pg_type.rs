@@ -5,7 +5,7 @@
 use super::*;
 
 /// The types pg_type lists: every type tusk-lite implements.
-const TYPES: [Type; 16] = crate::types::BUILT_IN;
+const TYPES: [Type; 18] = crate::types::BUILT_IN;
 
 fn typname(ty: Type) -> &'static str {
     match ty {
@@ -28,6 +28,8 @@ fn typname(ty: Type) -> &'static str {
         Type::Unknown => "unknown",
         Type::Char => "char",
         Type::Enum(_) => "anyenum",
+        Type::Bytea => "bytea",
+        Type::Uuid => "uuid",
     }
 }
 
@@ -38,7 +40,7 @@ pub(super) fn collatable(ty: Type) -> bool {
 /// pg_attribute.attstorage for a type.
 pub(super) fn storage(ty: Type) -> &'static str {
     match ty {
-        Type::Text | Type::Varchar | Type::Bpchar | Type::Array => "x",
+        Type::Text | Type::Varchar | Type::Bpchar | Type::Array | Type::Bytea => "x",
         Type::Numeric => "m",
         _ => "p",
     }
@@ -46,7 +48,7 @@ pub(super) fn storage(ty: Type) -> &'static str {
 
 pub(super) fn align(ty: Type) -> &'static str {
     match ty {
-        Type::Bool | Type::Name => "c",
+        Type::Bool | Type::Name | Type::Uuid => "c",
         Type::Int2 => "s",
         Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => "d",
         _ => "i",
@@ -86,6 +88,7 @@ fn type_category(ty: Type) -> &'static str {
         Type::Array => "A",
         Type::Unknown => "X",
         Type::Char => "Z",
+        Type::Bytea | Type::Uuid => "U",
         _ => "S",
     }
 }

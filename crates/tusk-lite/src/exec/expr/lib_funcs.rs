@@ -1,0 +1,797 @@
+//! Evaluating the library functions ([`crate::sql::libfunc`]): bytea,
+//! uuid, strings and math, with PostgreSQL 15's results and errors.
+
+use super::*;
+use crate::sql::libfunc::{LibFunc as L, MathFn};
+use crate::types::bytea;
+
+fn bytes(v: &Value) -> &[u8] {
+    match v {
+        Value::Bytes(b) => b,
+        _ => &[],
+    }
+}
+
+fn len_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn program_limit(msg: impl Into<String>) -> SqlError {
+    SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, msg)
+}
+
+fn bad_param(msg: impl Into<String>) -> SqlError {
+    SqlError::new(code::INVALID_PARAMETER_VALUE, msg)
+}
+
+fn out_of_range(msg: &str) -> SqlError {
+    SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, msg.to_string())
+}
+
+/// The bytes substr/substring of a bytea keeps (1-based start, optional
+/// length), as bytea_substring computes them.
+fn substring(b: &[u8], start: i64, len: Option<i64>) -> Result<Vec<u8>> {
+    let end = match len {
+        Some(l) if l < 0 => {
+            return Err(SqlError::new(
+                "22011",
+                "negative substring length not allowed",
+            ))
+        }
+        Some(l) => start.saturating_add(l),
+        None => i64::MAX,
+    };
+    let from = usize::try_from(start.max(1) - 1).unwrap_or(usize::MAX);
+    let to = usize::try_from((end - 1).max(0))
+        .unwrap_or(usize::MAX)
+        .min(b.len());
+    Ok(if from >= to {
+        Vec::new()
+    } else {
+        b[from..to].to_vec()
+    })
+}
+
+/// Checks a get_byte/set_byte offset against the value's length.
+fn byte_index(b: &[u8], n: i64) -> Result<usize> {
+    usize::try_from(n)
+        .ok()
+        .filter(|i| *i < b.len())
+        .ok_or_else(|| {
+            SqlError::new(
+                "2202E",
+                format!("index {n} out of valid range, 0..{}", len_i64(b.len()) - 1),
+            )
+        })
+}
+
+/// An encoding name as pg_char_to_encoding compares it: letters and
+/// digits only, case-insensitive.
+fn is_utf8_name(name: &str) -> bool {
+    let clean: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    matches!(clean.as_str(), "utf8" | "unicode")
+}
+
+fn known_encoding(name: &str) -> bool {
+    let clean: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    clean.starts_with("latin")
+        || clean.starts_with("win")
+        || clean.starts_with("iso8859")
+        || clean.starts_with("euc")
+        || matches!(
+            clean.as_str(),
+            "sqlascii" | "koi8r" | "koi8u" | "sjis" | "gbk" | "big5" | "uhc" | "gb18030"
+        )
+}
+
+fn check_encoding(name: &str, which: &str) -> Result<()> {
+    if is_utf8_name(name) {
+        Ok(())
+    } else if known_encoding(name) {
+        Err(SqlError::unsupported(format!(
+            "conversion to or from encoding {name} (only UTF8)"
+        )))
+    } else {
+        Err(bad_param(format!(
+            "invalid {which} encoding name \"{name}\""
+        )))
+    }
+}
+
+/// PostgreSQL's "invalid byte sequence" error for bytes that are not UTF-8.
+fn invalid_utf8(b: &[u8], at: usize) -> SqlError {
+    let lead = b[at];
+    let n = match lead {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF7 => 4,
+        _ => 1,
+    };
+    let shown: Vec<String> = b[at..(at + n).min(b.len())]
+        .iter()
+        .map(|c| format!("0x{c:02x}"))
+        .collect();
+    SqlError::new(
+        "22021",
+        format!(
+            "invalid byte sequence for encoding \"UTF8\": {}",
+            shown.join(" ")
+        ),
+    )
+}
+
+fn split_part(s: &str, delim: &str, n: i64) -> Result<String> {
+    if n == 0 {
+        return Err(bad_param("field position must not be zero"));
+    }
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    if delim.is_empty() {
+        return Ok(if n == 1 || n == -1 {
+            s.to_string()
+        } else {
+            String::new()
+        });
+    }
+    let parts: Vec<&str> = s.split(delim).collect();
+    let k = len_i64(parts.len());
+    let idx = if n > 0 { n - 1 } else { k + n };
+    Ok(usize::try_from(idx)
+        .ok()
+        .and_then(|i| parts.get(i))
+        .map(|p| (*p).to_string())
+        .unwrap_or_default())
+}
+
+fn pad(s: &str, len: i64, fill: &str, left: bool) -> Result<String> {
+    let len = usize::try_from(len.max(0)).unwrap_or(0);
+    if len > (1 << 28) {
+        return Err(program_limit("requested length too large"));
+    }
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() >= len || fill.is_empty() {
+        return Ok(chars[..len.min(chars.len())].iter().collect());
+    }
+    let padding: String = fill.chars().cycle().take(len - chars.len()).collect();
+    Ok(if left {
+        format!("{padding}{s}")
+    } else {
+        format!("{s}{padding}")
+    })
+}
+
+fn initcap(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut prev_alnum = false;
+    for c in s.chars() {
+        if prev_alnum {
+            out.extend(c.to_lowercase());
+        } else {
+            out.extend(c.to_uppercase());
+        }
+        prev_alnum = c.is_alphanumeric();
+    }
+    out
+}
+
+fn translate(s: &str, from: &str, to: &str) -> String {
+    let from: Vec<char> = from.chars().collect();
+    let to: Vec<char> = to.chars().collect();
+    s.chars()
+        .filter_map(|c| match from.iter().position(|f| *f == c) {
+            Some(i) => to.get(i).copied(),
+            None => Some(c),
+        })
+        .collect()
+}
+
+fn chr(n: i64) -> Result<String> {
+    if n < 0 {
+        return Err(program_limit("character number must be positive"));
+    }
+    if n == 0 {
+        return Err(program_limit("null character not permitted"));
+    }
+    let u = u32::try_from(n).unwrap_or(u32::MAX);
+    if u > 0x10_FFFF {
+        return Err(program_limit(format!(
+            "requested character too large for encoding: {u}"
+        )));
+    }
+    char::from_u32(u)
+        .map(String::from)
+        .ok_or_else(|| program_limit(format!("requested character not valid for encoding: {u}")))
+}
+
+pub(crate) fn quote_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 3);
+    if s.contains('\\') {
+        out.push('E');
+    }
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' || c == '\\' {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// regexp_replace(source, pattern, replacement, flags): `\1`..`\9` and
+/// `\&` in the replacement, flags g (every match), i, c.
+fn regexp_replace(s: &str, pattern: &str, repl: &str, flags: &str) -> Result<String> {
+    let mut global = false;
+    let mut ci = false;
+    for c in flags.chars() {
+        match c {
+            'g' => global = true,
+            'i' => ci = true,
+            'c' => ci = false,
+            _ => {
+                return Err(bad_param(format!(
+                    "invalid regular expression option: \"{c}\""
+                )))
+            }
+        }
+    }
+    let re = regex::RegexBuilder::new(pattern)
+        .case_insensitive(ci)
+        .build()
+        .map_err(|e| {
+            SqlError::new(
+                code::INVALID_REGULAR_EXPRESSION,
+                format!("invalid regular expression: {e}"),
+            )
+        })?;
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for caps in re.captures_iter(s) {
+        let Some(m) = caps.get(0) else { continue };
+        out.push_str(&s[last..m.start()]);
+        let mut chars = repl.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.peek().copied() {
+                Some(d @ '1'..='9') => {
+                    chars.next();
+                    let k = usize::try_from(d.to_digit(10).unwrap_or(0)).unwrap_or(0);
+                    if let Some(g) = caps.get(k) {
+                        out.push_str(g.as_str());
+                    }
+                }
+                Some('&') => {
+                    chars.next();
+                    out.push_str(m.as_str());
+                }
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
+                _ => out.push('\\'),
+            }
+        }
+        last = m.end();
+        if !global {
+            break;
+        }
+    }
+    out.push_str(&s[last..]);
+    Ok(out)
+}
+
+fn format_error(msg: &str) -> SqlError {
+    bad_param(msg).with_hint("For a single \"%\" use \"%%\".")
+}
+
+/// format(fmt, args): `%[n$][-][width]type` with types s, I and L, and
+/// `%%`; a `*` width takes the next argument.
+fn format(fmt: &str, args: &[(Value, Type)]) -> Result<String> {
+    let mut out = String::with_capacity(fmt.len());
+    let chars: Vec<char> = fmt.chars().collect();
+    let mut i = 0;
+    let mut next_arg = 0usize;
+    let digits = |i: &mut usize| -> Option<usize> {
+        let start = *i;
+        while *i < chars.len() && chars[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        (*i > start).then(|| {
+            chars[start..*i]
+                .iter()
+                .collect::<String>()
+                .parse::<usize>()
+                .unwrap_or(usize::MAX)
+        })
+    };
+    let unterminated = || format_error("unterminated format() type specifier");
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        if i >= chars.len() {
+            return Err(unterminated());
+        }
+        if chars[i] == '%' {
+            out.push('%');
+            i += 1;
+            continue;
+        }
+        // An argument position n$, else the flags and width start here.
+        let save = i;
+        let mut pos = None;
+        if let Some(n) = digits(&mut i) {
+            if chars.get(i) == Some(&'$') {
+                if n == 0 {
+                    return Err(bad_param(
+                        "format specifies argument 0, but arguments are numbered from 1",
+                    ));
+                }
+                pos = Some(n);
+                i += 1;
+            } else {
+                i = save;
+            }
+        }
+        let mut left = false;
+        while chars.get(i) == Some(&'-') {
+            left = true;
+            i += 1;
+        }
+        let mut width: Option<i64> = None;
+        if chars.get(i) == Some(&'*') {
+            i += 1;
+            let w = args
+                .get(next_arg)
+                .ok_or_else(|| bad_param("too few arguments for format()"))?;
+            next_arg += 1;
+            width = match &w.0 {
+                Value::Null => None,
+                Value::Int(n) => Some(*n),
+                _ => return Err(bad_param("width argument of format() must be an integer")),
+            };
+        } else if let Some(w) = digits(&mut i) {
+            width = Some(i64::try_from(w).unwrap_or(i64::MAX));
+        }
+        let Some(&kind) = chars.get(i) else {
+            return Err(unterminated());
+        };
+        i += 1;
+        if !matches!(kind, 's' | 'I' | 'L') {
+            return Err(format_error(&format!(
+                "unrecognized format() type specifier \"{kind}\""
+            )));
+        }
+        let idx = match pos {
+            Some(n) => n - 1,
+            None => next_arg,
+        };
+        let (v, ty) = args
+            .get(idx)
+            .ok_or_else(|| bad_param("too few arguments for format()"))?;
+        next_arg = idx + 1;
+        let s = match (kind, v) {
+            ('s', Value::Null) => String::new(),
+            ('I', Value::Null) => {
+                return Err(SqlError::new(
+                    "22004",
+                    "null values cannot be formatted as an SQL identifier",
+                ))
+            }
+            ('L', Value::Null) => "NULL".to_string(),
+            ('s', v) => types::format_text(v, *ty),
+            ('I', v) => crate::sql::syscat::quote_ident(&types::format_text(v, *ty)),
+            (_, v) => quote_literal(&types::format_text(v, *ty)),
+        };
+        let (left, w) = match width {
+            Some(w) if w < 0 => (true, usize::try_from(w.unsigned_abs()).unwrap_or(0)),
+            Some(w) => (left, usize::try_from(w).unwrap_or(0)),
+            None => (left, 0),
+        };
+        let n = s.chars().count();
+        if w > n {
+            if w > (1 << 28) {
+                return Err(program_limit("requested length too large"));
+            }
+            let fill = " ".repeat(w - n);
+            if left {
+                out.push_str(&s);
+                out.push_str(&fill);
+            } else {
+                out.push_str(&fill);
+                out.push_str(&s);
+            }
+        } else {
+            out.push_str(&s);
+        }
+    }
+    Ok(out)
+}
+
+/// float8 results: an infinite result of finite input overflows, as
+/// PostgreSQL's float checks report it.
+fn checked(r: f64, x: f64) -> Result<f64> {
+    if r.is_infinite() && x.is_finite() {
+        return Err(out_of_range("value out of range: overflow"));
+    }
+    Ok(r)
+}
+
+const RADIANS_PER_DEGREE: f64 = 0.017_453_292_519_943_295;
+
+fn math(m: MathFn, x: f64) -> Result<f64> {
+    if x.is_nan() {
+        return Ok(x);
+    }
+    let log_domain = |x: f64| -> Result<()> {
+        if x == 0.0 {
+            return Err(SqlError::new("2201E", "cannot take logarithm of zero"));
+        }
+        if x < 0.0 {
+            return Err(SqlError::new(
+                "2201E",
+                "cannot take logarithm of a negative number",
+            ));
+        }
+        Ok(())
+    };
+    let trig_domain = |x: f64| -> Result<()> {
+        if x.is_infinite() {
+            return Err(out_of_range("input is out of range"));
+        }
+        Ok(())
+    };
+    Ok(match m {
+        MathFn::Exp => {
+            if x.is_infinite() {
+                return Ok(if x > 0.0 { x } else { 0.0 });
+            }
+            let r = x.exp();
+            if r.is_infinite() {
+                return Err(out_of_range("value out of range: overflow"));
+            }
+            if r == 0.0 {
+                return Err(out_of_range("value out of range: underflow"));
+            }
+            r
+        }
+        MathFn::Ln => {
+            log_domain(x)?;
+            x.ln()
+        }
+        MathFn::Log10 => {
+            log_domain(x)?;
+            x.log10()
+        }
+        MathFn::Cbrt => x.cbrt(),
+        MathFn::Degrees => checked(x / RADIANS_PER_DEGREE, x)?,
+        MathFn::Radians => checked(x * RADIANS_PER_DEGREE, x)?,
+        MathFn::Sin => {
+            trig_domain(x)?;
+            x.sin()
+        }
+        MathFn::Cos => {
+            trig_domain(x)?;
+            x.cos()
+        }
+        MathFn::Tan => {
+            trig_domain(x)?;
+            x.tan()
+        }
+        MathFn::Cot => {
+            trig_domain(x)?;
+            1.0 / x.tan()
+        }
+        MathFn::Asin | MathFn::Acos => {
+            if !(-1.0..=1.0).contains(&x) {
+                return Err(out_of_range("input is out of range"));
+            }
+            if m == MathFn::Asin {
+                x.asin()
+            } else {
+                x.acos()
+            }
+        }
+        MathFn::Atan => x.atan(),
+    })
+}
+
+fn gcd_u(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// gcd or lcm of two integers of `ty` (int4 or int8).
+fn gcd_lcm(a: i64, b: i64, lcm: bool, ty: Type) -> Result<i64> {
+    let g = gcd_u(u128::from(a.unsigned_abs()), u128::from(b.unsigned_abs()));
+    let r = if !lcm {
+        g
+    } else if a == 0 || b == 0 {
+        0
+    } else {
+        u128::from(a.unsigned_abs()) / g * u128::from(b.unsigned_abs())
+    };
+    i64::try_from(r)
+        .ok()
+        .and_then(|r| check_int(r, ty).ok())
+        .ok_or_else(|| int_overflow(ty))
+}
+
+fn bucket_error(msg: &str) -> SqlError {
+    SqlError::new("2201G", msg.to_string())
+}
+
+fn width_bucket_f64(op: f64, b1: f64, b2: f64, count: i64) -> Result<i64> {
+    if count <= 0 {
+        return Err(bucket_error("count must be greater than zero"));
+    }
+    if op.is_nan() || b1.is_nan() || b2.is_nan() {
+        return Err(bucket_error(
+            "operand, lower bound, and upper bound cannot be NaN",
+        ));
+    }
+    if b1.is_infinite() || b2.is_infinite() {
+        return Err(bucket_error("lower and upper bounds must be finite"));
+    }
+    let c = count as f64;
+    #[allow(clippy::cast_possible_truncation)]
+    // The quotient lies in [0, count): it fits an int4 count.
+    let inside = |x: f64| -> i64 { x as i64 + 1 };
+    let r = if b1 < b2 {
+        if op < b1 {
+            0
+        } else if op >= b2 {
+            count + 1
+        } else {
+            inside(c * (op - b1) / (b2 - b1))
+        }
+    } else if b1 > b2 {
+        if op > b1 {
+            0
+        } else if op <= b2 {
+            count + 1
+        } else {
+            inside(c * (b1 - op) / (b1 - b2))
+        }
+    } else {
+        return Err(bucket_error("lower bound cannot equal upper bound"));
+    };
+    check_int(r, Type::Int4).map_err(|_| int_overflow(Type::Int4))
+}
+
+fn width_bucket_numeric(op: &Numeric, b1: &Numeric, b2: &Numeric, count: i64) -> Result<i64> {
+    if count <= 0 {
+        return Err(bucket_error("count must be greater than zero"));
+    }
+    if op.is_nan() || b1.is_nan() || b2.is_nan() {
+        return Err(bucket_error(
+            "operand, lower bound, and upper bound cannot be NaN",
+        ));
+    }
+    let c = Numeric::from_i64(count);
+    let (lo, hi) = match b1.cmp_total(b2) {
+        Ordering::Less => (
+            op.cmp_total(b1) == Ordering::Less,
+            op.cmp_total(b2) != Ordering::Less,
+        ),
+        Ordering::Greater => (
+            op.cmp_total(b1) == Ordering::Greater,
+            op.cmp_total(b2) != Ordering::Greater,
+        ),
+        Ordering::Equal => return Err(bucket_error("lower bound cannot equal upper bound")),
+    };
+    let r = if lo {
+        0
+    } else if hi {
+        count + 1
+    } else {
+        let (a, b) = if b1.cmp_total(b2) == Ordering::Less {
+            (op.sub(b1), b2.sub(b1))
+        } else {
+            (b1.sub(op), b1.sub(b2))
+        };
+        a.mul(&c).div_trunc(&b, 0)?.to_i64_round().unwrap_or(0) + 1
+    };
+    check_int(r, Type::Int4).map_err(|_| int_overflow(Type::Int4))
+}
+
+impl Exec<'_> {
+    /// Calls a library function; NULL arguments give NULL except where
+    /// PostgreSQL's function is not strict (concat_ws, format,
+    /// quote_nullable).
+    pub(super) fn call_lib(&mut self, f: L, v: &[Value], args: &[Expr]) -> Result<Value> {
+        match f {
+            L::ConcatWs => {
+                if v[0].is_null() {
+                    return Ok(Value::Null);
+                }
+                let sep = text(&v[0]);
+                let parts: Vec<String> = v[1..]
+                    .iter()
+                    .zip(&args[1..])
+                    .filter(|(x, _)| !x.is_null())
+                    .map(|(x, a)| types::format_text(x, a.ty.ty))
+                    .collect();
+                return Ok(Value::Text(parts.join(sep)));
+            }
+            L::Format => {
+                if v[0].is_null() {
+                    return Ok(Value::Null);
+                }
+                let rest: Vec<(Value, Type)> = v[1..]
+                    .iter()
+                    .cloned()
+                    .zip(args[1..].iter().map(|a| a.ty.ty))
+                    .collect();
+                return Ok(Value::Text(format(text(&v[0]), &rest)?));
+            }
+            L::QuoteNullable => {
+                return Ok(Value::Text(match &v[0] {
+                    Value::Null => "NULL".into(),
+                    x => quote_literal(text(x)),
+                }))
+            }
+            L::GenRandomUuid => return Ok(Value::Uuid(types::uuid::random_uuid()?)),
+            L::Pi => return Ok(Value::Float(std::f64::consts::PI)),
+            _ => {}
+        }
+        if v.iter().any(Value::is_null) {
+            return Ok(Value::Null);
+        }
+        let a0 = &v[0];
+        Ok(match f {
+            L::ByteaLength => Value::Int(len_i64(bytes(a0).len())),
+            L::OctetLength => Value::Int(len_i64(text(a0).len())),
+            L::Md5 => {
+                use md5::Digest;
+                let data = match a0 {
+                    Value::Bytes(b) => b.as_slice(),
+                    other => text(other).as_bytes(),
+                };
+                Value::Text(bytea::hex_encode(&md5::Md5::digest(data)))
+            }
+            L::Sha(bits) => {
+                use sha2::Digest;
+                let b = bytes(a0);
+                Value::Bytes(match bits {
+                    224 => sha2::Sha224::digest(b).to_vec(),
+                    384 => sha2::Sha384::digest(b).to_vec(),
+                    512 => sha2::Sha512::digest(b).to_vec(),
+                    _ => sha2::Sha256::digest(b).to_vec(),
+                })
+            }
+            L::Encode => Value::Text(bytea::encode(bytes(a0), text(&v[1]))?),
+            L::Decode => Value::Bytes(bytea::decode(text(a0), text(&v[1]))?),
+            L::GetByte => {
+                let b = bytes(a0);
+                Value::Int(i64::from(b[byte_index(b, int(&v[1]))?]))
+            }
+            L::SetByte => {
+                let mut b = bytes(a0).to_vec();
+                let i = byte_index(&b, int(&v[1]))?;
+                // set_byte keeps the low 8 bits of the new value.
+                b[i] = int(&v[2]).to_le_bytes()[0];
+                Value::Bytes(b)
+            }
+            L::ByteaSubstr => Value::Bytes(substring(bytes(a0), int(&v[1]), v.get(2).map(int))?),
+            L::ConvertTo => {
+                check_encoding(text(&v[1]), "destination")?;
+                Value::Bytes(text(a0).as_bytes().to_vec())
+            }
+            L::ConvertFrom => {
+                check_encoding(text(&v[1]), "source")?;
+                let b = bytes(a0);
+                match std::str::from_utf8(b) {
+                    Ok(s) if !s.contains('\0') => Value::Text(s.to_string()),
+                    Ok(s) => return Err(invalid_utf8(b, s.find('\0').unwrap_or(0))),
+                    Err(e) => return Err(invalid_utf8(b, e.valid_up_to())),
+                }
+            }
+            L::SplitPart => Value::Text(split_part(text(a0), text(&v[1]), int(&v[2]))?),
+            L::Lpad | L::Rpad => Value::Text(pad(
+                text(a0),
+                int(&v[1]),
+                v.get(2).map_or(" ", text),
+                f == L::Lpad,
+            )?),
+            L::Initcap => Value::Text(initcap(text(a0))),
+            L::Reverse => Value::Text(text(a0).chars().rev().collect()),
+            L::Translate => Value::Text(translate(text(a0), text(&v[1]), text(&v[2]))),
+            L::ToHex => Value::Text(if args[0].ty.ty == Type::Int8 {
+                format!("{:x}", int(a0))
+            } else {
+                let n = i32::try_from(int(a0)).map_err(|_| int_overflow(Type::Int4))?;
+                format!("{n:x}")
+            }),
+            L::StartsWith => Value::Bool(text(a0).starts_with(text(&v[1]))),
+            L::RegexpReplace => Value::Text(regexp_replace(
+                text(a0),
+                text(&v[1]),
+                text(&v[2]),
+                v.get(3).map_or("", text),
+            )?),
+            L::Chr => Value::Text(chr(int(a0))?),
+            L::Ascii => Value::Int(
+                text(a0)
+                    .chars()
+                    .next()
+                    .map_or(0, |c| i64::from(u32::from(c))),
+            ),
+            L::QuoteLiteral => Value::Text(quote_literal(text(a0))),
+            L::Math(m) => match a0 {
+                Value::Float(x) => Value::Float(math(m, *x)?),
+                _ => Value::Null,
+            },
+            L::Atan2 => match (a0, &v[1]) {
+                (Value::Float(y), Value::Float(x)) => Value::Float(y.atan2(*x)),
+                _ => Value::Null,
+            },
+            L::Div => match (a0, &v[1]) {
+                (Value::Numeric(x), Value::Numeric(y)) => Value::Numeric(x.div_trunc(y, 0)?),
+                _ => Value::Null,
+            },
+            L::Gcd | L::Lcm => {
+                Value::Int(gcd_lcm(int(a0), int(&v[1]), f == L::Lcm, args[0].ty.ty)?)
+            }
+            L::WidthBucket => Value::Int(match (a0, &v[1], &v[2]) {
+                (Value::Numeric(o), Value::Numeric(l), Value::Numeric(h)) => {
+                    width_bucket_numeric(o, l, h, int(&v[3]))?
+                }
+                (Value::Float(o), Value::Float(l), Value::Float(h)) => {
+                    width_bucket_f64(*o, *l, *h, int(&v[3]))?
+                }
+                _ => return Ok(Value::Null),
+            }),
+            L::ConcatWs | L::Format | L::QuoteNullable | L::GenRandomUuid | L::Pi => Value::Null,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_helpers() {
+        assert_eq!(split_part("a,b,c", ",", 2).unwrap(), "b");
+        assert_eq!(split_part("a,b,c", ",", -1).unwrap(), "c");
+        assert_eq!(split_part("a,b,c", ",", 5).unwrap(), "");
+        assert_eq!(pad("hi", 5, "xy", true).unwrap(), "xyxhi");
+        assert_eq!(pad("hello", 3, " ", false).unwrap(), "hel");
+        assert_eq!(initcap("hi THOMAS o'neil"), "Hi Thomas O'Neil");
+        assert_eq!(translate("12345", "143", "ax"), "a2x5");
+        assert_eq!(quote_literal("O'Re\\illy"), "E'O''Re\\\\illy'");
+        assert_eq!(
+            regexp_replace("foobarbaz", "b(..)", "X\\1Y", "g").unwrap(),
+            "fooXarYXazY"
+        );
+        let args = [
+            (Value::Text("a b".into()), Type::Text),
+            (Value::Null, Type::Text),
+        ];
+        assert_eq!(
+            format("%s|%I|%L|%%|%5s|%-5s|", &vec![args[0].clone(); 5]).unwrap(),
+            "a b|\"a b\"|'a b'|%|  a b|a b  |"
+        );
+        assert_eq!(format("%2$s %1$L", &args).unwrap(), " 'a b'");
+        assert!(format("%s %s %s", &args).is_err());
+    }
+}

@@ -1,0 +1,81 @@
+//! The library functions of bytea, uuid, strings and math that
+//! [`crate::sql::plan::Func::Lib`] calls: their names as the binder
+//! resolves them (see `bind::func_lib`); `exec` evaluates them.
+
+/// A float8 math function of one argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MathFn {
+    Exp,
+    Ln,
+    Log10,
+    Cbrt,
+    Degrees,
+    Radians,
+    Sin,
+    Cos,
+    Tan,
+    Cot,
+    Asin,
+    Acos,
+    Atan,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LibFunc {
+    /// length(bytea), octet_length(bytea).
+    ByteaLength,
+    /// octet_length(text): its UTF-8 bytes.
+    OctetLength,
+    /// md5(text) or md5(bytea): 32 hex digits.
+    Md5,
+    /// sha224/256/384/512(bytea): the digest, by its width in bits.
+    Sha(u16),
+    /// encode(bytea, format).
+    Encode,
+    /// decode(text, format).
+    Decode,
+    /// get_byte(bytea, offset).
+    GetByte,
+    /// set_byte(bytea, offset, value).
+    SetByte,
+    /// substr/substring of a bytea.
+    ByteaSubstr,
+    /// convert_to(text, encoding): UTF8 (the only server encoding).
+    ConvertTo,
+    /// convert_from(bytea, encoding).
+    ConvertFrom,
+    /// gen_random_uuid(): volatile.
+    GenRandomUuid,
+    ConcatWs,
+    SplitPart,
+    Lpad,
+    Rpad,
+    Initcap,
+    Reverse,
+    Translate,
+    ToHex,
+    StartsWith,
+    RegexpReplace,
+    Chr,
+    Ascii,
+    /// format(fmt, args...): %s, %I, %L, %%, with n$ positions and widths.
+    Format,
+    QuoteLiteral,
+    QuoteNullable,
+    /// float8 functions of one argument.
+    Math(MathFn),
+    Atan2,
+    Pi,
+    /// div(numeric, numeric): the truncated quotient.
+    Div,
+    Gcd,
+    Lcm,
+    WidthBucket,
+}
+
+impl LibFunc {
+    /// Whether every call computes a new value (never folded or shared).
+    pub fn is_volatile(self) -> bool {
+        self == LibFunc::GenRandomUuid
+    }
+}
