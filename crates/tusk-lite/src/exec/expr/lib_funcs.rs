@@ -169,16 +169,19 @@ fn pad(s: &str, len: i64, fill: &str, left: bool) -> Result<String> {
     })
 }
 
+/// initcap under the C locale (tusk-lite's, as the test kit's
+/// PostgreSQL): ASCII letters change case, other characters are not
+/// letters.
 fn initcap(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut prev_alnum = false;
     for c in s.chars() {
-        if prev_alnum {
-            out.extend(c.to_lowercase());
+        out.push(if prev_alnum {
+            c.to_ascii_lowercase()
         } else {
-            out.extend(c.to_uppercase());
-        }
-        prev_alnum = c.is_alphanumeric();
+            c.to_ascii_uppercase()
+        });
+        prev_alnum = c.is_ascii_alphanumeric();
     }
     out
 }
@@ -196,7 +199,7 @@ fn translate(s: &str, from: &str, to: &str) -> String {
 
 fn chr(n: i64) -> Result<String> {
     if n < 0 {
-        return Err(program_limit("character number must be positive"));
+        return Err(bad_param("character number must be positive"));
     }
     if n == 0 {
         return Err(program_limit("null character not permitted"));

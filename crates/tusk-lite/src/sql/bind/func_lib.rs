@@ -93,7 +93,7 @@ impl Binder<'_> {
             ("convert_to", 2) => self.lib_call(name, L::ConvertTo, args, &[Text, Text], Bytea),
             ("convert_from", 2) => self.lib_call(name, L::ConvertFrom, args, &[Bytea, Text], Text),
             ("gen_random_uuid", 0) => self.lib_call(name, L::GenRandomUuid, args, &[], Uuid),
-            ("concat_ws", _) if n >= 1 => {
+            ("concat_ws", _) if n >= 2 => {
                 let mut bound = Vec::with_capacity(n);
                 for (i, a) in args.iter().enumerate() {
                     if i == 0 || a.ty.ty == Type::Unknown {
@@ -135,6 +135,11 @@ impl Binder<'_> {
             ("initcap", 1) => self.lib_call(name, L::Initcap, args, &[Text], Text),
             ("reverse", 1) => self.lib_call(name, L::Reverse, args, &[Text], Text),
             ("translate", 3) => self.lib_call(name, L::Translate, args, &[Text, Text, Text], Text),
+            ("to_hex", 1) if matches!(first, Type::Int2 | Type::Unknown) => Err(SqlError::new(
+                "42725",
+                format!("function to_hex({}) is not unique", self.catalog.type_name(first)),
+            )
+            .with_hint("Could not choose a best candidate function. You might need to add explicit type casts.")),
             ("to_hex", 1) => {
                 let t = if first == Int8 { Int8 } else { Int4 };
                 if first.is_numeric_family() && !first.is_integer() {

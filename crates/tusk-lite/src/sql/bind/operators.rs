@@ -121,7 +121,10 @@ impl Binder<'_> {
                                     _ => None,
                                 };
                                 if let Some(v) = folded {
+                                    // -2147483648 is an integer; -1::bigint
+                                    // stays a bigint.
                                     let ty = if r.ty.ty == Type::Int8
+                                        && matches!(rexpr.node, Some(N::AConst(_)))
                                         && matches!(v, Value::Int(i) if i32::try_from(i).is_ok())
                                     {
                                         Type::Int4
