@@ -436,6 +436,46 @@ fn checked(r: f64, x: f64) -> Result<f64> {
     Ok(r)
 }
 
+/// cbrt as glibc computes it (PostgreSQL calls the C library's cbrt,
+/// which is not correctly rounded: cbrt(27) is 3.0000000000000004 there).
+fn glibc_cbrt(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x + x;
+    }
+    // frexp: |x| = xm * 2^xe with xm in [0.5, 1).
+    let (mut a, mut bias) = (x.abs(), 0);
+    if a < f64::MIN_POSITIVE {
+        a *= 2f64.powi(54);
+        bias = -54;
+    }
+    let bits = a.to_bits();
+    let exp = i32::try_from((bits >> 52) & 0x7ff).unwrap_or(0);
+    let xe = exp - 1022 + bias;
+    let xm = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
+    #[allow(clippy::excessive_precision, clippy::unreadable_literal)]
+    const CBRT2: f64 = 1.2599210498948731648;
+    #[allow(clippy::excessive_precision, clippy::unreadable_literal)]
+    const SQR_CBRT2: f64 = 1.5874010519681994748;
+    let factor = [1.0 / SQR_CBRT2, 1.0 / CBRT2, 1.0, CBRT2, SQR_CBRT2];
+    // glibc's constants, as written there.
+    #[allow(clippy::excessive_precision, clippy::unreadable_literal)]
+    let u = 0.354895765043919860
+        + ((1.50819193781584896
+            + ((-2.11499494167371287
+                + ((2.44693122563534430
+                    + ((-1.83469277483613086
+                        + (0.784932344976639262 - 0.145263899385486377 * xm) * xm)
+                        * xm))
+                    * xm))
+                * xm))
+            * xm);
+    let t2 = u * u * u;
+    let k = usize::try_from(2 + xe % 3).unwrap_or(2);
+    let ym = u * (t2 + 2.0 * xm) / (2.0 * t2 + xm) * factor[k];
+    let r = if x > 0.0 { ym } else { -ym };
+    r * 2f64.powi(xe / 3)
+}
+
 const RADIANS_PER_DEGREE: f64 = 0.017_453_292_519_943_295;
 
 fn math(m: MathFn, x: f64) -> Result<f64> {
@@ -482,7 +522,7 @@ fn math(m: MathFn, x: f64) -> Result<f64> {
             log_domain(x)?;
             x.log10()
         }
-        MathFn::Cbrt => x.cbrt(),
+        MathFn::Cbrt => glibc_cbrt(x),
         MathFn::Degrees => checked(x / RADIANS_PER_DEGREE, x)?,
         MathFn::Radians => checked(x * RADIANS_PER_DEGREE, x)?,
         MathFn::Sin => {
@@ -774,6 +814,14 @@ mod tests {
 
     #[test]
     fn string_helpers() {
+        assert_eq!(glibc_cbrt(27.0), 3.000_000_000_000_000_4);
+        assert_eq!(glibc_cbrt(-8.0), -2.0);
+        assert_eq!(glibc_cbrt(2.0), 1.259_921_049_894_873_4);
+        assert_eq!(glibc_cbrt(-3.0), -1.442_249_570_307_408_3);
+        assert_eq!(glibc_cbrt(1e-5), 0.021_544_346_900_318_832);
+        assert_eq!(glibc_cbrt(0.001), 0.1);
+        assert_eq!(glibc_cbrt(1e300), 1e100);
+        assert_eq!(glibc_cbrt(1e-310), 4.641_588_833_612_775e-104);
         assert_eq!(split_part("a,b,c", ",", 2).unwrap(), "b");
         assert_eq!(split_part("a,b,c", ",", -1).unwrap(), "c");
         assert_eq!(split_part("a,b,c", ",", 5).unwrap(), "");
