@@ -44,6 +44,10 @@ pub enum LibFunc {
     ConvertTo,
     /// convert_from(bytea, encoding).
     ConvertFrom,
+    /// position(needle in haystack) of bytea: args (haystack, needle).
+    ByteaPosition,
+    /// btrim/ltrim/rtrim(bytea, bytea): 0 both ends, 1 the start, 2 the end.
+    ByteaTrim(u8),
     /// gen_random_uuid(): volatile.
     GenRandomUuid,
     ConcatWs,

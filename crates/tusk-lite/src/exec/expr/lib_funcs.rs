@@ -735,6 +735,32 @@ impl Exec<'_> {
                 Value::Bytes(b)
             }
             L::ByteaSubstr => Value::Bytes(substring(bytes(a0), int(&v[1]), v.get(2).map(int))?),
+            L::ByteaPosition => {
+                let (hay, needle) = (bytes(a0), bytes(&v[1]));
+                Value::Int(if needle.is_empty() {
+                    1
+                } else {
+                    hay.windows(needle.len())
+                        .position(|w| w == needle)
+                        .map_or(0, |i| len_i64(i) + 1)
+                })
+            }
+            L::ByteaTrim(k) => {
+                let (b, set) = (bytes(a0), bytes(&v[1]));
+                let start = if k == 2 {
+                    0
+                } else {
+                    b.iter().position(|c| !set.contains(c)).unwrap_or(b.len())
+                };
+                let end = if k == 1 {
+                    b.len()
+                } else {
+                    b.iter()
+                        .rposition(|c| !set.contains(c))
+                        .map_or(start, |i| i + 1)
+                };
+                Value::Bytes(b[start..end.max(start)].to_vec())
+            }
             L::ConvertTo => {
                 check_encoding(text(&v[1]), "destination")?;
                 Value::Bytes(text(a0).as_bytes().to_vec())

@@ -392,6 +392,8 @@ impl Binder<'_> {
                 | Type::Varchar
                 | Type::Bpchar
                 | Type::Name
+                | Type::Bytea
+                | Type::Uuid
         ) {
             return Err(SqlError::unsupported(format!(
                 "ARRAY[...] of type {}",

@@ -324,6 +324,9 @@ impl Binder<'_> {
                 }
                 Type::Bool
             }
+            AggFunc::StringAgg if at == Type::Bytea => {
+                return Err(SqlError::unsupported("string_agg(bytea, bytea)"))
+            }
             AggFunc::StringAgg => Type::Text,
         };
         // Coerce arguments to the aggregate's input type.

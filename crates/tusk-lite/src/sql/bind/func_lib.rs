@@ -90,6 +90,17 @@ impl Binder<'_> {
             ("substr" | "substring", 2 | 3) if bytea_first => {
                 self.lib_call(name, L::ByteaSubstr, args, &[Bytea, Int4, Int4][..n], Bytea)
             }
+            ("position", 2) if bytea_first || args[1].ty.ty == Bytea => {
+                self.lib_call(name, L::ByteaPosition, args, &[Bytea, Bytea], Int4)
+            }
+            ("btrim" | "ltrim" | "rtrim", 2) if bytea_first => {
+                let k = match name {
+                    "btrim" => 0,
+                    "ltrim" => 1,
+                    _ => 2,
+                };
+                self.lib_call(name, L::ByteaTrim(k), args, &[Bytea, Bytea], Bytea)
+            }
             ("convert_to", 2) => self.lib_call(name, L::ConvertTo, args, &[Text, Text], Bytea),
             ("convert_from", 2) => self.lib_call(name, L::ConvertFrom, args, &[Bytea, Text], Text),
             ("gen_random_uuid", 0) => self.lib_call(name, L::GenRandomUuid, args, &[], Uuid),

@@ -242,6 +242,9 @@ impl Binder<'_> {
         ci: bool,
         negated: bool,
     ) -> Result<Expr> {
+        if l.ty.ty == Type::Bytea && !ci {
+            return Err(SqlError::unsupported("LIKE on bytea"));
+        }
         if !l.ty.ty.is_string() {
             return Err(operator_error(
                 self.catalog,
