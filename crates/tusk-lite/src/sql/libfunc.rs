@@ -66,6 +66,11 @@ pub enum LibFunc {
     Format,
     QuoteLiteral,
     QuoteNullable,
+    /// exp, ln and log10 of numeric; log(numeric base, numeric).
+    NumericExp,
+    NumericLn,
+    NumericLog10,
+    NumericLog,
     /// float8 functions of one argument.
     Math(MathFn),
     Atan2,

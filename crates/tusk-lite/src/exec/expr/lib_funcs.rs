@@ -809,12 +809,30 @@ impl Exec<'_> {
                 Value::Float(x) => Value::Float(math(m, *x)?),
                 _ => Value::Null,
             },
+            L::NumericExp | L::NumericLn | L::NumericLog10 | L::NumericLog => {
+                let num = |x: &Value| match x {
+                    Value::Numeric(n) => n.clone(),
+                    _ => Numeric::NaN,
+                };
+                Value::Numeric(match f {
+                    L::NumericExp => crate::numeric_log::exp(&num(a0))?,
+                    L::NumericLn => crate::numeric_log::ln(&num(a0))?,
+                    L::NumericLog10 => crate::numeric_log::log(&Numeric::from_i64(10), &num(a0))?,
+                    _ => crate::numeric_log::log(&num(a0), &num(&v[1]))?,
+                })
+            }
             L::Atan2 => match (a0, &v[1]) {
                 (Value::Float(y), Value::Float(x)) => Value::Float(y.atan2(*x)),
                 _ => Value::Null,
             },
             L::Div => match (a0, &v[1]) {
                 (Value::Numeric(x), Value::Numeric(y)) => Value::Numeric(x.div_trunc(y, 0)?),
+                _ => Value::Null,
+            },
+            L::Gcd | L::Lcm if matches!(a0, Value::Numeric(_)) => match (a0, &v[1]) {
+                (Value::Numeric(x), Value::Numeric(y)) => {
+                    Value::Numeric(crate::numeric_log::gcd_lcm(x, y, f == L::Lcm))
+                }
                 _ => Value::Null,
             },
             L::Gcd | L::Lcm => {

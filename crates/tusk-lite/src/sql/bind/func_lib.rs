@@ -184,12 +184,15 @@ impl Binder<'_> {
                 };
                 self.lib_call(name, L::QuoteNullable, &a, &[Text], Text)
             }
-            ("exp" | "ln" | "log" | "log10", 1) if numeric_first => Err(SqlError::unsupported(
-                format!("function {name}(numeric) (cast the argument to double precision)"),
-            )),
-            ("log", 2) => Err(SqlError::unsupported(format!(
-                "function {name}(numeric, numeric)"
-            ))),
+            ("exp" | "ln" | "log" | "log10", 1) if numeric_first => {
+                let f = match name {
+                    "exp" => L::NumericExp,
+                    "ln" => L::NumericLn,
+                    _ => L::NumericLog10,
+                };
+                self.lib_call(name, f, args, &[Numeric], Numeric)
+            }
+            ("log", 2) => self.lib_call(name, L::NumericLog, args, &[Numeric, Numeric], Numeric),
             (
                 "exp" | "ln" | "log" | "log10" | "cbrt" | "degrees" | "radians" | "sin" | "cos"
                 | "tan" | "cot" | "asin" | "acos" | "atan",
@@ -219,11 +222,7 @@ impl Binder<'_> {
                 let t = match common_type(first, args[1].ty.ty) {
                     Some(Type::Int2 | Type::Int4 | Type::Unknown) => Int4,
                     Some(Int8) => Int8,
-                    Some(Numeric) => {
-                        return Err(SqlError::unsupported(format!(
-                            "function {name}(numeric, numeric)"
-                        )))
-                    }
+                    Some(Numeric) => Numeric,
                     _ => return Err(self.lib_no_func(name, args)),
                 };
                 let f = if name == "gcd" { L::Gcd } else { L::Lcm };
