@@ -219,6 +219,14 @@ pub fn exp(n: &Numeric) -> Result<Numeric> {
             scale: rscale,
         });
     }
+    let (sum, p) = exp_fixed(mantissa, *scale, x, rscale);
+    Ok(round_to(&sum, p, rscale))
+}
+
+/// exp(m / 10^s) in fixed point, with enough digits for `rscale` digits
+/// after the point: (value * 10^p, p). `x` is the argument as a double
+/// (below 6000 in magnitude).
+fn exp_fixed(m: &BigInt, s: u32, x: f64, rscale: u32) -> (BigInt, u32) {
     // Halve x until it is below 0.01, sum the series, square back.
     let mut k = 0u32;
     let mut h = x.abs();
@@ -227,11 +235,11 @@ pub fn exp(n: &Numeric) -> Result<Numeric> {
         k += 1;
     }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    // x is below 6000 here: its decimal weight is small and positive.
+    // |x| is below 6000 (callers check): a small positive weight.
     let weight = (x * PG_LOG10_E).max(0.0).ceil() as u32;
     let p = rscale + 20 + weight + k;
     let one = pow10(p);
-    let xf = shift10(mantissa, i64::from(p) - i64::from(*scale));
+    let xf = shift10(m, i64::from(p) - i64::from(s));
     let r = xf >> k;
     let mut sum = one.clone();
     let mut term = one.clone();
@@ -247,7 +255,214 @@ pub fn exp(n: &Numeric) -> Result<Numeric> {
     for _ in 0..k {
         sum = &sum * &sum / &one;
     }
+    (sum, p)
+}
+
+fn overflow() -> SqlError {
+    SqlError::new(
+        code::NUMERIC_VALUE_OUT_OF_RANGE,
+        "value overflows numeric format",
+    )
+}
+
+/// power(numeric, numeric), at numeric_power's scale: an integral
+/// exponent (power_var_int) gives max(16, the base's scale) digits,
+/// another one enough for 16 significant digits.
+pub fn power(base: &Numeric, exponent: &Numeric) -> Result<Numeric> {
+    let one = || Numeric::from_i64(1);
+    let (bm, bs, em, es) = match (base, exponent) {
+        (
+            Numeric::Finite {
+                mantissa: bm,
+                scale: bs,
+            },
+            Numeric::Finite {
+                mantissa: em,
+                scale: es,
+            },
+        ) => (bm, *bs, em, *es),
+        // NaN ^ 0 and 1 ^ NaN are 1, as in PostgreSQL.
+        (Numeric::NaN, Numeric::Finite { mantissa, .. }) if mantissa.is_zero() => return Ok(one()),
+        (Numeric::Finite { mantissa, scale }, Numeric::NaN) if *mantissa == pow10(*scale) => {
+            return Ok(one())
+        }
+        _ => return Ok(Numeric::NaN),
+    };
+    let integral = (em % pow10(es)).is_zero();
+    if bm.is_zero() && em.is_negative() {
+        return Err(SqlError::new(
+            "2201F",
+            "zero raised to a negative power is undefined",
+        ));
+    }
+    if bm.is_negative() && !integral {
+        return Err(SqlError::new(
+            "2201F",
+            "a negative number raised to a non-integer power yields a complex result",
+        ));
+    }
+    let int_exp = if integral {
+        (em / pow10(es))
+            .to_i64()
+            .filter(|n| i32::try_from(*n).is_ok())
+    } else {
+        None
+    };
+    let bf = Numeric::Finite {
+        mantissa: bm.abs(),
+        scale: bs,
+    }
+    .to_f64();
+    if let Some(n) = int_exp {
+        let rscale = clamp_scale(MIN_SIG_DIGITS.max(i64::from(bs)));
+        if n == 0 {
+            return Ok(Numeric::Finite {
+                mantissa: pow10(rscale),
+                scale: rscale,
+            });
+        }
+        if bm.is_zero() {
+            return Ok(Numeric::Finite {
+                mantissa: BigInt::zero(),
+                scale: rscale,
+            });
+        }
+        let f = n as f64 * bf.log10();
+        if f > 3.0 * 32767.0 * 4.0 {
+            return Err(overflow());
+        }
+        if f + 1.0 < -f64::from(rscale) {
+            return Ok(Numeric::Finite {
+                mantissa: BigInt::zero(),
+                scale: rscale,
+            });
+        }
+        let negative = bm.is_negative() && n % 2 != 0;
+        let k = u32::try_from(n.unsigned_abs()).unwrap_or(u32::MAX);
+        // Exactly, while the digits stay few.
+        if ndigits(bm).saturating_mul(i64::from(k)) <= 20_000 {
+            let pw = bm.abs().pow(k);
+            let ps = bs * k;
+            let (r, neg) = if n > 0 {
+                (
+                    shift10(&pw, i64::from(rscale) + 1 - i64::from(ps)),
+                    negative,
+                )
+            } else {
+                (pow10(ps + rscale + 1) / pw, negative)
+            };
+            // Truncated to rscale+1 digits; exact when nothing was cut.
+            let exact = n > 0 && ps <= rscale;
+            return Ok(if exact {
+                let q: BigInt = &r / 10;
+                Numeric::Finite {
+                    mantissa: if neg { -q } else { q },
+                    scale: rscale,
+                }
+            } else {
+                round_extra_digit(&r, neg, rscale)
+            });
+        }
+        let v = exp_of_product(bm.abs(), bs, em, es, n as f64 * bf.ln(), rscale)?;
+        return Ok(match v {
+            Numeric::Finite { mantissa, scale } if negative => Numeric::Finite {
+                mantissa: -mantissa,
+                scale,
+            },
+            other => other,
+        });
+    }
+    if bm.is_zero() {
+        return Ok(Numeric::Finite {
+            mantissa: BigInt::zero(),
+            scale: 16,
+        });
+    }
+    let ef = exponent.to_f64();
+    let val = bf.ln() * ef;
+    if val.abs() > MAX_RESULT_SCALE * 3.01 {
+        if val > 0.0 {
+            return Err(overflow());
+        }
+        return Ok(Numeric::Finite {
+            mantissa: BigInt::zero(),
+            scale: 1000,
+        });
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    // Below 2000 * 3.01 * 0.43 in magnitude: C's (int) conversion.
+    let w = (val * PG_LOG10_E) as i64;
+    let rscale = clamp_scale((MIN_SIG_DIGITS - w).max(i64::from(bs)).max(i64::from(es)));
+    exp_of_product(bm.abs(), bs, em, es, val, rscale)
+}
+
+/// exp(ln(b / 10^bs) * e / 10^es) rounded to `rscale`; `val` is that
+/// exponent as a double.
+fn exp_of_product(
+    bm: BigInt,
+    bs: u32,
+    em: &BigInt,
+    es: u32,
+    val: f64,
+    rscale: u32,
+) -> Result<Numeric> {
+    if val.abs() >= MAX_RESULT_SCALE * 3.0 {
+        if val > 0.0 {
+            return Err(overflow());
+        }
+        return Ok(Numeric::Finite {
+            mantissa: BigInt::zero(),
+            scale: rscale,
+        });
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    // |val| is below 6000 here.
+    let weight = (val * PG_LOG10_E).abs().ceil() as u32;
+    let q = rscale + 30 + weight + u32::try_from(ndigits(em)).unwrap_or(0);
+    // ln(b) * e at q digits.
+    let l = ln_fixed(&bm, bs, q) * em / pow10(es);
+    let (sum, p) = exp_fixed(&l, q, val, rscale);
     Ok(round_to(&sum, p, rscale))
+}
+
+/// The decimal weight of a base-10000 digit group holding the first
+/// significant digit (numeric.c's var->weight), 0 for zero.
+fn nbase_weight(m: &BigInt, s: u32) -> i64 {
+    if m.is_zero() {
+        0
+    } else {
+        dexp(m, s).div_euclid(4)
+    }
+}
+
+/// Rounds floor(v * 10^(scale+1)) (one extra digit, truncated) to
+/// `scale` digits, half away from zero.
+fn round_extra_digit(r: &BigInt, negative: bool, scale: u32) -> Numeric {
+    let ten = BigInt::from(10);
+    let q = r / &ten;
+    let d = r % &ten;
+    let q = if d >= BigInt::from(5) { q + 1 } else { q };
+    Numeric::Finite {
+        mantissa: if negative { -q } else { q },
+        scale,
+    }
+}
+
+/// sqrt(numeric), correctly rounded at numeric_sqrt's scale.
+pub fn sqrt(n: &Numeric) -> Result<Numeric> {
+    let Numeric::Finite { mantissa, scale } = n else {
+        return Ok(Numeric::NaN);
+    };
+    if mantissa.is_negative() {
+        return Err(SqlError::new(
+            "2201F",
+            "cannot take square root of a negative number",
+        ));
+    }
+    let sweight = (nbase_weight(mantissa, *scale) + 1) * 4 / 2 - 1;
+    let rscale = clamp_scale((MIN_SIG_DIGITS - sweight).max(i64::from(*scale)));
+    let big = mantissa * pow10(2 * rscale + 2 - scale);
+    Ok(round_extra_digit(&big.sqrt(), false, rscale))
 }
 
 /// gcd or lcm of two numerics, at the larger of their scales (NaN in,

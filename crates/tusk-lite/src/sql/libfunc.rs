@@ -71,6 +71,9 @@ pub enum LibFunc {
     NumericLn,
     NumericLog10,
     NumericLog,
+    /// sqrt(numeric) and power(numeric, numeric).
+    NumericSqrt,
+    NumericPower,
     /// float8 functions of one argument.
     Math(MathFn),
     Atan2,

@@ -809,7 +809,12 @@ impl Exec<'_> {
                 Value::Float(x) => Value::Float(math(m, *x)?),
                 _ => Value::Null,
             },
-            L::NumericExp | L::NumericLn | L::NumericLog10 | L::NumericLog => {
+            L::NumericExp
+            | L::NumericLn
+            | L::NumericLog10
+            | L::NumericLog
+            | L::NumericSqrt
+            | L::NumericPower => {
                 let num = |x: &Value| match x {
                     Value::Numeric(n) => n.clone(),
                     _ => Numeric::NaN,
@@ -818,6 +823,8 @@ impl Exec<'_> {
                     L::NumericExp => crate::numeric_log::exp(&num(a0))?,
                     L::NumericLn => crate::numeric_log::ln(&num(a0))?,
                     L::NumericLog10 => crate::numeric_log::log(&Numeric::from_i64(10), &num(a0))?,
+                    L::NumericSqrt => crate::numeric_log::sqrt(&num(a0))?,
+                    L::NumericPower => crate::numeric_log::power(&num(a0), &num(&v[1]))?,
                     _ => crate::numeric_log::log(&num(a0), &num(&v[1]))?,
                 })
             }

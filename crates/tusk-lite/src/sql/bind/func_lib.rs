@@ -192,6 +192,19 @@ impl Binder<'_> {
                 };
                 self.lib_call(name, f, args, &[Numeric], Numeric)
             }
+            ("sqrt", 1) if numeric_first => {
+                self.lib_call(name, L::NumericSqrt, args, &[Numeric], Numeric)
+            }
+            // The numeric form when an argument is numeric and none is a
+            // float (PostgreSQL's exact-match count decides).
+            ("power" | "pow", 2)
+                if args.iter().any(|a| a.ty.ty == Numeric)
+                    && !args
+                        .iter()
+                        .any(|a| matches!(a.ty.ty, Type::Float4 | Type::Float8)) =>
+            {
+                self.lib_call(name, L::NumericPower, args, &[Numeric, Numeric], Numeric)
+            }
             ("log", 2) => self.lib_call(name, L::NumericLog, args, &[Numeric, Numeric], Numeric),
             (
                 "exp" | "ln" | "log" | "log10" | "cbrt" | "degrees" | "radians" | "sin" | "cos"
