@@ -74,6 +74,8 @@ pub enum LibFunc {
     /// sqrt(numeric) and power(numeric, numeric).
     NumericSqrt,
     NumericPower,
+    /// power(float8, float8), with PostgreSQL's special cases (dpow).
+    FloatPower,
     /// float8 functions of one argument.
     Math(MathFn),
     Atan2,

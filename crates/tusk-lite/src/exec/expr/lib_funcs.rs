@@ -555,6 +555,84 @@ fn math(m: MathFn, x: f64) -> Result<f64> {
     })
 }
 
+/// dpow: power of doubles with PostgreSQL's errors and its own answers
+/// for infinities and NaN.
+fn float_power(x: f64, y: f64) -> Result<f64> {
+    let complex = || {
+        SqlError::new(
+            "2201F",
+            "a negative number raised to a non-integer power yields a complex result",
+        )
+    };
+    if x == 0.0 && y < 0.0 {
+        return Err(SqlError::new(
+            "2201F",
+            "zero raised to a negative power is undefined",
+        ));
+    }
+    if x < 0.0 && y.floor() != y {
+        return Err(complex());
+    }
+    if x.is_nan() {
+        return Ok(if y.is_nan() || y != 0.0 {
+            f64::NAN
+        } else {
+            1.0
+        });
+    }
+    if y.is_nan() {
+        return Ok(if x == 1.0 { 1.0 } else { f64::NAN });
+    }
+    if y.is_infinite() {
+        let ax = x.abs();
+        return Ok(if ax == 1.0 {
+            1.0
+        } else if y > 0.0 {
+            if ax > 1.0 {
+                y
+            } else {
+                0.0
+            }
+        } else if ax > 1.0 {
+            0.0
+        } else {
+            -y
+        });
+    }
+    if x.is_infinite() {
+        if y == 0.0 {
+            return Ok(1.0);
+        }
+        if x > 0.0 {
+            return Ok(if y > 0.0 { x } else { 0.0 });
+        }
+        let half = y / 2.0;
+        let odd = half.floor() != half;
+        return Ok(if y > 0.0 {
+            if odd {
+                x
+            } else {
+                -x
+            }
+        } else if odd {
+            -0.0
+        } else {
+            0.0
+        });
+    }
+    let r = x.powf(y);
+    if r.is_nan() {
+        return Err(complex());
+    }
+    if r.is_infinite() {
+        return Err(out_of_range("value out of range: overflow"));
+    }
+    if r == 0.0 && x != 0.0 {
+        return Err(out_of_range("value out of range: underflow"));
+    }
+    Ok(r)
+}
+
 fn gcd_u(mut a: u128, mut b: u128) -> u128 {
     while b != 0 {
         (a, b) = (b, a % b);
@@ -828,6 +906,10 @@ impl Exec<'_> {
                     _ => crate::numeric_log::log(&num(a0), &num(&v[1]))?,
                 })
             }
+            L::FloatPower => match (a0, &v[1]) {
+                (Value::Float(x), Value::Float(y)) => Value::Float(float_power(*x, *y)?),
+                _ => Value::Null,
+            },
             L::Atan2 => match (a0, &v[1]) {
                 (Value::Float(y), Value::Float(x)) => Value::Float(y.atan2(*x)),
                 _ => Value::Null,

@@ -205,6 +205,9 @@ impl Binder<'_> {
             {
                 self.lib_call(name, L::NumericPower, args, &[Numeric, Numeric], Numeric)
             }
+            ("power" | "pow", 2) => {
+                self.lib_call(name, L::FloatPower, args, &[Float8, Float8], Float8)
+            }
             ("log", 2) => self.lib_call(name, L::NumericLog, args, &[Numeric, Numeric], Numeric),
             (
                 "exp" | "ln" | "log" | "log10" | "cbrt" | "degrees" | "radians" | "sin" | "cos"
