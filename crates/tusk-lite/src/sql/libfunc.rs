@@ -18,6 +18,12 @@ pub enum MathFn {
     Asin,
     Acos,
     Atan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Asinh,
+    Acosh,
+    Atanh,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +82,22 @@ pub enum LibFunc {
     NumericPower,
     /// power(float8, float8), with PostgreSQL's special cases (dpow).
     FloatPower,
+    /// scale, min_scale and trim_scale of numeric.
+    Scale,
+    MinScale,
+    TrimScale,
+    /// overlay(text placing text from int [for int]).
+    Overlay,
+    /// regexp_like(text, pattern [, flags]).
+    RegexpLike,
+    /// regexp_count(text, pattern [, start [, flags]]).
+    RegexpCount,
+    /// num_nulls / num_nonnulls (true) of any arguments.
+    NumNulls(bool),
+    /// bit_length of text or bytea.
+    BitLength,
+    /// factorial(bigint): numeric.
+    Factorial,
     /// float8 functions of one argument.
     Math(MathFn),
     Atan2,

@@ -552,6 +552,26 @@ fn math(m: MathFn, x: f64) -> Result<f64> {
             }
         }
         MathFn::Atan => x.atan(),
+        MathFn::Sinh => x.sinh(),
+        MathFn::Cosh => x.cosh(),
+        MathFn::Tanh => x.tanh(),
+        MathFn::Asinh => x.asinh(),
+        MathFn::Acosh => {
+            if x < 1.0 {
+                return Err(out_of_range("input is out of range"));
+            }
+            x.acosh()
+        }
+        MathFn::Atanh => {
+            if !(-1.0..=1.0).contains(&x) {
+                return Err(out_of_range("input is out of range"));
+            }
+            if x == 1.0 || x == -1.0 {
+                f64::INFINITY.copysign(x)
+            } else {
+                x.atanh()
+            }
+        }
     })
 }
 
@@ -771,6 +791,11 @@ impl Exec<'_> {
                 }))
             }
             L::GenRandomUuid => return Ok(Value::Uuid(types::uuid::random_uuid()?)),
+            L::NumNulls(nonnull) => {
+                let nulls = v.iter().filter(|x| x.is_null()).count();
+                let k = if nonnull { v.len() - nulls } else { nulls };
+                return Ok(Value::Int(len_i64(k)));
+            }
             L::Pi => return Ok(Value::Float(std::f64::consts::PI)),
             _ => {}
         }
@@ -906,6 +931,123 @@ impl Exec<'_> {
                     _ => crate::numeric_log::log(&num(a0), &num(&v[1]))?,
                 })
             }
+            L::Scale | L::MinScale | L::TrimScale => match a0 {
+                Value::Numeric(Numeric::Finite { mantissa, scale }) => {
+                    let mut m = mantissa.clone();
+                    let mut s = *scale;
+                    let ten = num_bigint::BigInt::from(10);
+                    while s > 0 && (&m % &ten) == num_bigint::BigInt::from(0) {
+                        m /= &ten;
+                        s -= 1;
+                    }
+                    match f {
+                        L::Scale => Value::Int(i64::from(*scale)),
+                        L::MinScale => Value::Int(i64::from(s)),
+                        _ => Value::Numeric(Numeric::Finite {
+                            mantissa: m,
+                            scale: s,
+                        }),
+                    }
+                }
+                Value::Numeric(Numeric::NaN) if f == L::TrimScale => Value::Numeric(Numeric::NaN),
+                _ => Value::Null,
+            },
+            L::Factorial => {
+                let n = int(a0);
+                if n < 0 {
+                    return Err(out_of_range("factorial of a negative number is undefined"));
+                }
+                if n > 32177 {
+                    return Err(out_of_range("value overflows numeric format"));
+                }
+                let mut acc = num_bigint::BigInt::from(1);
+                for i in 2..=n {
+                    acc *= i;
+                }
+                Value::Numeric(Numeric::Finite {
+                    mantissa: acc,
+                    scale: 0,
+                })
+            }
+            L::Overlay => {
+                let s: Vec<char> = text(a0).chars().collect();
+                let r = text(&v[1]);
+                let sp = int(&v[2]);
+                let sl = v.get(3).map_or_else(|| len_i64(r.chars().count()), int);
+                if sp <= 0 {
+                    return Err(SqlError::new(
+                        "22011",
+                        "negative substring length not allowed",
+                    ));
+                }
+                let end = sp.checked_add(sl).ok_or_else(|| int_overflow(Type::Int4))?;
+                check_int(end, Type::Int4).map_err(|_| int_overflow(Type::Int4))?;
+                let head = usize::try_from(sp - 1).unwrap_or(0).min(s.len());
+                let tail = usize::try_from((end - 1).max(0)).unwrap_or(0).min(s.len());
+                let mut out: String = s[..head].iter().collect();
+                out.push_str(r);
+                out.extend(&s[tail..]);
+                Value::Text(out)
+            }
+            L::RegexpLike | L::RegexpCount => {
+                let flags = if f == L::RegexpLike {
+                    v.get(2)
+                } else {
+                    v.get(3)
+                };
+                let flags = flags.map_or("", text);
+                let fname = if f == L::RegexpLike {
+                    "regexp_like()"
+                } else {
+                    "regexp_count()"
+                };
+                let mut ci = false;
+                for c in flags.chars() {
+                    match c {
+                        'i' => ci = true,
+                        'c' => ci = false,
+                        'g' => {
+                            return Err(bad_param(format!(
+                                "{fname} does not support the \"global\" option"
+                            )))
+                        }
+                        _ => {
+                            return Err(bad_param(format!(
+                                "invalid regular expression option: \"{c}\""
+                            )))
+                        }
+                    }
+                }
+                let re = regex::RegexBuilder::new(text(&v[1]))
+                    .case_insensitive(ci)
+                    .build()
+                    .map_err(|e| {
+                        SqlError::new(
+                            code::INVALID_REGULAR_EXPRESSION,
+                            format!("invalid regular expression: {e}"),
+                        )
+                    })?;
+                let s = text(a0);
+                if f == L::RegexpLike {
+                    Value::Bool(re.is_match(s))
+                } else {
+                    let start = v.get(2).map_or(1, int);
+                    if start <= 0 {
+                        return Err(bad_param(format!(
+                            "invalid value for parameter \"start\": {start}"
+                        )));
+                    }
+                    let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
+                    let from = s.char_indices().nth(skip).map_or(s.len(), |(i, _)| i);
+                    Value::Int(len_i64(re.find_iter(&s[from..]).count()))
+                }
+            }
+            L::BitLength => Value::Int(
+                8 * len_i64(match a0 {
+                    Value::Bytes(b) => b.len(),
+                    other => text(other).len(),
+                }),
+            ),
             L::FloatPower => match (a0, &v[1]) {
                 (Value::Float(x), Value::Float(y)) => Value::Float(float_power(*x, *y)?),
                 _ => Value::Null,
@@ -936,7 +1078,12 @@ impl Exec<'_> {
                 }
                 _ => return Ok(Value::Null),
             }),
-            L::ConcatWs | L::Format | L::QuoteNullable | L::GenRandomUuid | L::Pi => Value::Null,
+            L::ConcatWs
+            | L::Format
+            | L::QuoteNullable
+            | L::GenRandomUuid
+            | L::Pi
+            | L::NumNulls(_) => Value::Null,
         })
     }
 }

@@ -208,10 +208,46 @@ impl Binder<'_> {
             ("power" | "pow", 2) => {
                 self.lib_call(name, L::FloatPower, args, &[Float8, Float8], Float8)
             }
+            ("scale", 1) => self.lib_call(name, L::Scale, args, &[Numeric], Int4),
+            ("min_scale", 1) => self.lib_call(name, L::MinScale, args, &[Numeric], Int4),
+            ("trim_scale", 1) => self.lib_call(name, L::TrimScale, args, &[Numeric], Numeric),
+            ("factorial", 1) => self.lib_call(name, L::Factorial, args, &[Int8], Numeric),
+            ("overlay", 3 | 4) if !bytea_first => {
+                self.lib_call(name, L::Overlay, args, &[Text, Text, Int4, Int4][..n], Text)
+            }
+            ("regexp_like", 2 | 3) => {
+                self.lib_call(name, L::RegexpLike, args, &[Text, Text, Text][..n], Bool)
+            }
+            ("regexp_count", 2..=4) => self.lib_call(
+                name,
+                L::RegexpCount,
+                args,
+                &[Text, Text, Int4, Text][..n],
+                Int4,
+            ),
+            ("bit_length", 1) if bytea_first => {
+                self.lib_call(name, L::BitLength, args, &[Bytea], Int4)
+            }
+            ("bit_length", 1) => self.lib_call(name, L::BitLength, args, &[Text], Int4),
+            ("num_nulls" | "num_nonnulls", _) if n >= 1 => {
+                let mut bound = Vec::with_capacity(n);
+                for a in args {
+                    if a.ty.ty == Type::Unknown {
+                        bound.push(self.coerce(a.clone(), ColType::plain(Text), false)?);
+                    } else {
+                        bound.push(a.clone());
+                    }
+                }
+                Ok(Some(Expr::new(
+                    ExprKind::Func(Func::Lib(L::NumNulls(name == "num_nonnulls")), bound),
+                    ColType::plain(Int4),
+                )))
+            }
             ("log", 2) => self.lib_call(name, L::NumericLog, args, &[Numeric, Numeric], Numeric),
             (
                 "exp" | "ln" | "log" | "log10" | "cbrt" | "degrees" | "radians" | "sin" | "cos"
-                | "tan" | "cot" | "asin" | "acos" | "atan",
+                | "tan" | "cot" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "tanh" | "asinh"
+                | "acosh" | "atanh",
                 1,
             ) => {
                 let m = match name {
@@ -227,6 +263,12 @@ impl Binder<'_> {
                     "cot" => MathFn::Cot,
                     "asin" => MathFn::Asin,
                     "acos" => MathFn::Acos,
+                    "sinh" => MathFn::Sinh,
+                    "cosh" => MathFn::Cosh,
+                    "tanh" => MathFn::Tanh,
+                    "asinh" => MathFn::Asinh,
+                    "acosh" => MathFn::Acosh,
+                    "atanh" => MathFn::Atanh,
                     _ => MathFn::Atan,
                 };
                 self.lib_call(name, L::Math(m), args, &[Float8], Float8)
