@@ -144,11 +144,11 @@ impl Binder<'_> {
             }
             ("substr" | "substring", 2 | 3) => (Func::Substr, text),
             ("replace", 3) => (Func::Replace, text),
-            ("strpos", 2) => {
+            // position(a IN b) arrives as position(b, a): strpos's order.
+            ("strpos" | "position", 2) => {
                 args.swap(0, 1);
                 (Func::Position, ColType::plain(Type::Int4))
             }
-            ("position", 2) => (Func::Position, ColType::plain(Type::Int4)),
             ("left", 2) => (Func::Left, text),
             ("right", 2) => (Func::Right, text),
             ("repeat", 2) => (Func::Repeat, text),
