@@ -109,8 +109,8 @@ pub fn binary(op: BinOp, a: &Value, b: &Value, ty: Type) -> Result<Value> {
 pub fn like(s: &str, p: &str, ci: bool) -> bool {
     let (s, p): (Vec<char>, Vec<char>) = if ci {
         (
-            s.to_lowercase().chars().collect(),
-            p.to_lowercase().chars().collect(),
+            s.to_ascii_lowercase().chars().collect(),
+            p.to_ascii_lowercase().chars().collect(),
         )
     } else {
         (s.chars().collect(), p.chars().collect())
