@@ -92,6 +92,14 @@ pub enum LibFunc {
     RegexpLike,
     /// regexp_count(text, pattern [, start [, flags]]).
     RegexpCount,
+    /// substring(text FROM pattern): the first parenthesized part of the
+    /// match, else the whole match.
+    RegexSubstring,
+    /// regexp_substr(text, pattern [, start [, n [, flags [, subexpr]]]]).
+    RegexpSubstr,
+    /// regexp_instr(text, pattern [, start [, n [, endoption [, flags
+    /// [, subexpr]]]]]).
+    RegexpInstr,
     /// num_nulls / num_nonnulls (true) of any arguments.
     NumNulls(bool),
     /// bit_length of text or bytea.

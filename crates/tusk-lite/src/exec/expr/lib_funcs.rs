@@ -422,6 +422,30 @@ impl Exec<'_> {
                     Value::Int(len_i64(re.find_iter(&s[from..]).count()))
                 }
             }
+            L::RegexSubstring => match regex_substring(text(a0), text(&v[1]))? {
+                Some(t) => Value::Text(t),
+                None => Value::Null,
+            },
+            L::RegexpSubstr => match regexp_substr(
+                text(a0),
+                text(&v[1]),
+                v.get(2).map_or(1, int),
+                v.get(3).map_or(1, int),
+                v.get(4).map_or("", text),
+                v.get(5).map_or(0, int),
+            )? {
+                Some(t) => Value::Text(t),
+                None => Value::Null,
+            },
+            L::RegexpInstr => Value::Int(regexp_instr(
+                text(a0),
+                text(&v[1]),
+                v.get(2).map_or(1, int),
+                v.get(3).map_or(1, int),
+                v.get(4).map_or(0, int),
+                v.get(5).map_or("", text),
+                v.get(6).map_or(0, int),
+            )?),
             L::BitLength => Value::Int(
                 8 * len_i64(match a0 {
                     Value::Bytes(b) => b.len(),

@@ -215,6 +215,28 @@ impl Binder<'_> {
             ("overlay", 3 | 4) if !bytea_first => {
                 self.lib_call(name, L::Overlay, args, &[Text, Text, Int4, Int4][..n], Text)
             }
+            ("substring", 2)
+                if !bytea_first && (args[1].ty.ty.is_string() || args[1].ty.ty == Type::Unknown) =>
+            {
+                self.lib_call(name, L::RegexSubstring, args, &[Text, Text], Text)
+            }
+            ("substring", 3) if args[1].ty.ty.is_string() => {
+                Err(SqlError::unsupported("substring(... SIMILAR ... ESCAPE ...)"))
+            }
+            ("regexp_substr", 2..=6) => self.lib_call(
+                name,
+                L::RegexpSubstr,
+                args,
+                &[Text, Text, Int4, Int4, Text, Int4][..n],
+                Text,
+            ),
+            ("regexp_instr", 2..=7) => self.lib_call(
+                name,
+                L::RegexpInstr,
+                args,
+                &[Text, Text, Int4, Int4, Int4, Text, Int4][..n],
+                Int4,
+            ),
             ("regexp_like", 2 | 3) => {
                 self.lib_call(name, L::RegexpLike, args, &[Text, Text, Text][..n], Bool)
             }

@@ -302,3 +302,118 @@ pub(super) fn format(fmt: &str, args: &[(Value, Type)]) -> Result<String> {
     }
     Ok(out)
 }
+
+/// A pattern compiled with regexp flags (i, c); `fname` refuses 'g' as
+/// PostgreSQL's non-global regexp functions do.
+fn regex_with_flags(pattern: &str, flags: &str, fname: &str) -> Result<regex::Regex> {
+    let mut ci = false;
+    for c in flags.chars() {
+        match c {
+            'i' => ci = true,
+            'c' => ci = false,
+            'g' => {
+                return Err(bad_param(format!(
+                    "{fname} does not support the \"global\" option"
+                )))
+            }
+            _ => {
+                return Err(bad_param(format!(
+                    "invalid regular expression option: \"{c}\""
+                )))
+            }
+        }
+    }
+    regex::RegexBuilder::new(pattern)
+        .case_insensitive(ci)
+        .build()
+        .map_err(|e| {
+            SqlError::new(
+                code::INVALID_REGULAR_EXPRESSION,
+                format!("invalid regular expression: {e}"),
+            )
+        })
+}
+
+/// substring(s FROM pattern): the first parenthesized part of the first
+/// match when the pattern has one, else the whole match; None without a
+/// match.
+pub(super) fn regex_substring(s: &str, pattern: &str) -> Result<Option<String>> {
+    let re = regex_with_flags(pattern, "", "substring()")?;
+    let Some(caps) = re.captures(s) else {
+        return Ok(None);
+    };
+    let k = usize::from(re.captures_len() > 1);
+    Ok(caps.get(k).map(|m| m.as_str().to_string()))
+}
+
+fn check_param(name: &str, v: i64, min: i64) -> Result<()> {
+    if v < min {
+        return Err(bad_param(format!(
+            "invalid value for parameter \"{name}\": {v}"
+        )));
+    }
+    Ok(())
+}
+
+/// The byte range of the `subexpr` group of the `n`th match at or after
+/// character `start` (1-based) of `s`.
+fn nth_match(
+    s: &str,
+    re: &regex::Regex,
+    start: i64,
+    n: i64,
+    subexpr: i64,
+) -> Option<(usize, usize)> {
+    let skip = usize::try_from(start - 1).ok()?;
+    let from = s.char_indices().nth(skip).map_or(s.len(), |(i, _)| i);
+    let caps = re
+        .captures_iter(&s[from..])
+        .nth(usize::try_from(n - 1).ok()?)?;
+    let m = caps.get(usize::try_from(subexpr).ok()?)?;
+    Some((from + m.start(), from + m.end()))
+}
+
+/// regexp_substr(s, pattern, start, n, flags, subexpr).
+pub(super) fn regexp_substr(
+    s: &str,
+    pattern: &str,
+    start: i64,
+    n: i64,
+    flags: &str,
+    subexpr: i64,
+) -> Result<Option<String>> {
+    check_param("start", start, 1)?;
+    check_param("n", n, 1)?;
+    check_param("subexpr", subexpr, 0)?;
+    let re = regex_with_flags(pattern, flags, "regexp_substr()")?;
+    Ok(nth_match(s, &re, start, n, subexpr).map(|(a, b)| s[a..b].to_string()))
+}
+
+/// regexp_instr(s, pattern, start, n, endoption, flags, subexpr): the
+/// match's first character (or the one after it), 1-based; 0 without one.
+pub(super) fn regexp_instr(
+    s: &str,
+    pattern: &str,
+    start: i64,
+    n: i64,
+    endoption: i64,
+    flags: &str,
+    subexpr: i64,
+) -> Result<i64> {
+    check_param("start", start, 1)?;
+    check_param("n", n, 1)?;
+    if endoption != 0 && endoption != 1 {
+        return Err(bad_param(format!(
+            "invalid value for parameter \"endoption\": {endoption}"
+        )));
+    }
+    check_param("subexpr", subexpr, 0)?;
+    let re = regex_with_flags(pattern, flags, "regexp_instr()")?;
+    Ok(match nth_match(s, &re, start, n, subexpr) {
+        Some((a, b)) => {
+            let at = if endoption == 1 { b } else { a };
+            len_i64(s[..at].chars().count()) + 1
+        }
+        None => 0,
+    })
+}
