@@ -346,7 +346,16 @@ impl Exec<'_> {
                 if s.is_null() || p.is_null() {
                     return Ok(Value::Null);
                 }
-                Value::Bool(like(text(&s), text(&p), *case_insensitive) != *negated)
+                let hit = match (&s, &p) {
+                    // bytea LIKE matches byte for byte: each byte as one
+                    // character.
+                    (Value::Bytes(a), Value::Bytes(b)) => {
+                        let chars = |x: &[u8]| x.iter().map(|c| char::from(*c)).collect::<String>();
+                        like(&chars(a), &chars(b), false)
+                    }
+                    _ => like(text(&s), text(&p), *case_insensitive),
+                };
+                Value::Bool(hit != *negated)
             }
             ExprKind::Subquery { plan, kind, left } => {
                 let left_v = match left {

@@ -242,8 +242,19 @@ impl Binder<'_> {
         ci: bool,
         negated: bool,
     ) -> Result<Expr> {
-        if l.ty.ty == Type::Bytea && !ci {
-            return Err(SqlError::unsupported("LIKE on bytea"));
+        // bytea LIKE bytea (byte for byte); there is no bytea ILIKE.
+        if l.ty.ty == Type::Bytea && !ci && matches!(r.ty.ty, Type::Bytea | Type::Unknown) {
+            let l = self.coerce(l, ColType::plain(Type::Bytea), false)?;
+            let r = self.coerce(r, ColType::plain(Type::Bytea), false)?;
+            return Ok(Expr::new(
+                ExprKind::Like {
+                    expr: Box::new(l),
+                    pattern: Box::new(r),
+                    case_insensitive: false,
+                    negated,
+                },
+                ColType::plain(Type::Bool),
+            ));
         }
         if !l.ty.ty.is_string() {
             return Err(operator_error(
