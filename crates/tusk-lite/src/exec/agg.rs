@@ -15,6 +15,8 @@ enum State {
     MinMax(Option<Value>),
     Bool(Option<bool>),
     StringAgg(Option<String>),
+    /// string_agg(bytea, bytea).
+    ByteAgg(Option<Vec<u8>>),
 }
 
 fn init(a: &AggCall) -> State {
@@ -24,6 +26,7 @@ fn init(a: &AggCall) -> State {
         AggFunc::Avg => State::Avg(None, 0),
         AggFunc::Min | AggFunc::Max => State::MinMax(None),
         AggFunc::BoolAnd | AggFunc::BoolOr => State::Bool(None),
+        AggFunc::StringAgg if a.ty.ty == Type::Bytea => State::ByteAgg(None),
         AggFunc::StringAgg => State::StringAgg(None),
     }
 }
@@ -88,6 +91,20 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
                 (Some(x), _) => x || b,
             });
         }
+        State::ByteAgg(acc) => {
+            let Value::Bytes(b) = &v else {
+                return Ok(());
+            };
+            match acc {
+                None => *acc = Some(b.clone()),
+                Some(cur) => {
+                    if let Some(Value::Bytes(d)) = args.get(1) {
+                        cur.extend_from_slice(d);
+                    }
+                    cur.extend_from_slice(b);
+                }
+            }
+        }
         State::StringAgg(acc) => {
             let s = types::format_text(&v, Type::Text);
             let sep = args.get(1).cloned().unwrap_or(Value::Null);
@@ -117,6 +134,7 @@ fn finish(a: &AggCall, st: State) -> Result<Value> {
         },
         State::MinMax(v) => v.unwrap_or(Value::Null),
         State::Bool(b) => b.map(Value::Bool).unwrap_or(Value::Null),
+        State::ByteAgg(b) => b.map(Value::Bytes).unwrap_or(Value::Null),
         State::StringAgg(s) => {
             let _ = a;
             s.map(Value::Text).unwrap_or(Value::Null)

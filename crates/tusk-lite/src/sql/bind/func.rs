@@ -324,14 +324,13 @@ impl Binder<'_> {
                 }
                 Type::Bool
             }
-            AggFunc::StringAgg if at == Type::Bytea => {
-                return Err(SqlError::unsupported("string_agg(bytea, bytea)"))
-            }
+            AggFunc::StringAgg if at == Type::Bytea => Type::Bytea,
             AggFunc::StringAgg => Type::Text,
         };
         // Coerce arguments to the aggregate's input type.
         for (i, a) in args.iter_mut().enumerate() {
             let want = match func {
+                AggFunc::StringAgg if at == Type::Bytea => Type::Bytea,
                 AggFunc::StringAgg => Type::Text,
                 AggFunc::BoolAnd | AggFunc::BoolOr => Type::Bool,
                 AggFunc::Sum | AggFunc::Avg if a.ty.ty == Type::Unknown => Type::Float8,
