@@ -109,6 +109,21 @@ async fn answers(c: &tusk::Connection) -> Answer {
         .iter()
         .map(|r| r.get(0))
         .collect();
+    // A uuid given as text (tusk leaves a &str's type to the server).
+    let by_text: Vec<i32> = c
+        .query(
+            "SELECT id FROM bu WHERE u = $1 OR u = $2 ORDER BY id",
+            &[
+                &"FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+                &"{00000000000000000000000000000001}",
+            ],
+        )
+        .await
+        .expect("uuid parameters as text")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(by_text, vec![3, 4]);
     let cat: Vec<u8> = c
         .query_scalar("SELECT $1::bytea || '\\x00'::bytea", &[&b"ab".to_vec()])
         .await
