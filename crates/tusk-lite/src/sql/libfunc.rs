@@ -24,6 +24,15 @@ pub enum MathFn {
     Asinh,
     Acosh,
     Atanh,
+    /// The degree-based trigonometry of PostgreSQL (exact at 0, 30, 45,
+    /// 60 and 90 degrees).
+    Sind,
+    Cosd,
+    Tand,
+    Cotd,
+    Asind,
+    Acosd,
+    Atand,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +118,7 @@ pub enum LibFunc {
     /// float8 functions of one argument.
     Math(MathFn),
     Atan2,
+    Atan2d,
     Pi,
     /// div(numeric, numeric): the truncated quotient.
     Div,

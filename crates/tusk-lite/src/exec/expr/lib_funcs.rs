@@ -5,6 +5,7 @@ use super::*;
 use crate::sql::libfunc::{LibFunc as L, MathFn};
 use crate::types::bytea;
 
+mod degrees;
 mod math;
 mod strings;
 
@@ -454,6 +455,10 @@ impl Exec<'_> {
             ),
             L::FloatPower => match (a0, &v[1]) {
                 (Value::Float(x), Value::Float(y)) => Value::Float(float_power(*x, *y)?),
+                _ => Value::Null,
+            },
+            L::Atan2d => match (a0, &v[1]) {
+                (Value::Float(y), Value::Float(x)) => Value::Float(degrees::atan2d(*y, *x)),
                 _ => Value::Null,
             },
             L::Atan2 => match (a0, &v[1]) {

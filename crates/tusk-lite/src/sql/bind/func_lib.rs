@@ -269,7 +269,8 @@ impl Binder<'_> {
             (
                 "exp" | "ln" | "log" | "log10" | "cbrt" | "degrees" | "radians" | "sin" | "cos"
                 | "tan" | "cot" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "tanh" | "asinh"
-                | "acosh" | "atanh",
+                | "acosh" | "atanh" | "sind" | "cosd" | "tand" | "cotd" | "asind" | "acosd"
+                | "atand",
                 1,
             ) => {
                 let m = match name {
@@ -291,11 +292,19 @@ impl Binder<'_> {
                     "asinh" => MathFn::Asinh,
                     "acosh" => MathFn::Acosh,
                     "atanh" => MathFn::Atanh,
+                    "sind" => MathFn::Sind,
+                    "cosd" => MathFn::Cosd,
+                    "tand" => MathFn::Tand,
+                    "cotd" => MathFn::Cotd,
+                    "asind" => MathFn::Asind,
+                    "acosd" => MathFn::Acosd,
+                    "atand" => MathFn::Atand,
                     _ => MathFn::Atan,
                 };
                 self.lib_call(name, L::Math(m), args, &[Float8], Float8)
             }
             ("atan2", 2) => self.lib_call(name, L::Atan2, args, &[Float8, Float8], Float8),
+            ("atan2d", 2) => self.lib_call(name, L::Atan2d, args, &[Float8, Float8], Float8),
             ("pi", 0) => self.lib_call(name, L::Pi, args, &[], Float8),
             ("div", 2) => self.lib_call(name, L::Div, args, &[Numeric, Numeric], Numeric),
             ("gcd" | "lcm", 2) => {

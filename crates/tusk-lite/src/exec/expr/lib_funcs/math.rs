@@ -129,6 +129,17 @@ pub(super) fn math(m: MathFn, x: f64) -> Result<f64> {
             }
         }
         MathFn::Atan => x.atan(),
+        MathFn::Sind | MathFn::Cosd | MathFn::Tand | MathFn::Cotd => {
+            trig_domain(x)?;
+            super::degrees::trig(m, x)
+        }
+        MathFn::Asind | MathFn::Acosd => {
+            if !(-1.0..=1.0).contains(&x) {
+                return Err(out_of_range("input is out of range"));
+            }
+            super::degrees::arc(m, x)
+        }
+        MathFn::Atand => super::degrees::atand(x),
         MathFn::Sinh => x.sinh(),
         MathFn::Cosh => x.cosh(),
         MathFn::Tanh => x.tanh(),
