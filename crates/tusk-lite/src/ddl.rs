@@ -690,7 +690,8 @@ fn is_volatile(e: &crate::sql::plan::Expr) -> bool {
     ];
     let mut volatile = false;
     crate::sql::bind::visit(e, &mut |x| {
-        if matches!(&x.kind, ExprKind::Func(f, _) if VOLATILE.contains(f)) {
+        if matches!(&x.kind, ExprKind::Func(f, _) if VOLATILE.contains(f) || matches!(f, Func::Lib(l) if l.is_volatile()))
+        {
             volatile = true;
         }
     });

@@ -269,6 +269,15 @@ impl Numeric {
         let Some((m, s)) = self.parts() else {
             return Numeric::NaN;
         };
+        // A negative scale truncates left of the point: trunc(1234.5, -2)
+        // is 1200.
+        if scale < 0 {
+            let k = pow10(scale.unsigned_abs());
+            return Numeric::Finite {
+                mantissa: m / pow10(s) / &k * &k,
+                scale: 0,
+            };
+        }
         let target = i64::from(scale.max(0));
         if target >= i64::from(s) {
             return self.round(scale.max(0));

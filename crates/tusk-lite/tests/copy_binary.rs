@@ -252,3 +252,46 @@ async fn text_copy_in_the_extended_protocol() {
     let sql = "COPY (SELECT id, note FROM tx ORDER BY id) TO STDOUT (FORMAT csv, HEADER)";
     assert_eq!(copy_out(&lite, sql).await, copy_out(&pg, sql).await);
 }
+
+/// bytea and uuid in binary COPY: the bytes PostgreSQL writes, read back
+/// by either engine; a uuid field of the wrong length fails as there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_copy_of_bytea_and_uuid() {
+    let pg_db = tusk_testkit::db();
+    let pg = common::pg_client(&pg_db.url()).await;
+    let lite = common::lite_client(&tusk_lite::Database::open_in_memory()).await;
+    let setup = "CREATE TABLE bu (id int, b bytea, u uuid);
+        INSERT INTO bu VALUES (1, '\\x00ff5c', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'),
+          (2, NULL, NULL), (3, '', '00000000-0000-0000-0000-000000000001');
+        CREATE TABLE bu2 (id int, b bytea, u uuid)";
+    for c in [&pg, &lite] {
+        c.batch_execute(setup).await.expect("setup");
+    }
+    let sql = "COPY bu TO STDOUT (FORMAT binary)";
+    let want = copy_out(&pg, sql).await;
+    assert_eq!(copy_out(&lite, sql).await, want, "{sql}");
+    for c in [&pg, &lite] {
+        let n = copy_in(c, "COPY bu2 FROM STDIN (FORMAT binary)", &want, 7).await;
+        assert_eq!(n, Ok(3));
+    }
+    assert_eq!(
+        rows_as_text(&lite, "bu2").await,
+        rows_as_text(&pg, "bu2").await
+    );
+    // One row whose uuid field is 15, then 17, bytes long.
+    for n in [15u8, 17] {
+        let mut data = want[..19].to_vec();
+        data.extend_from_slice(&[0, 3, 0, 0, 0, 4, 0, 0, 0, 9, 255, 255, 255, 255]);
+        data.extend_from_slice(&[0, 0, 0, n]);
+        data.extend(std::iter::repeat_n(7u8, usize::from(n)));
+        data.extend_from_slice(&[255, 255]);
+        let sql = "COPY bu2 FROM STDIN (FORMAT binary)";
+        let want = copy_in(&pg, sql, &data, 1 << 20).await;
+        assert!(want.is_err(), "{want:?}");
+        assert_eq!(
+            copy_in(&lite, sql, &data, 1 << 20).await,
+            want,
+            "uuid of {n} bytes"
+        );
+    }
+}

@@ -21,6 +21,18 @@ COPY (SELECT id * 2 AS twice, upper(note) AS "Up Note", n, d, b FROM c ORDER BY 
 COPY (SELECT g, g % 2 = 0 AS even FROM generate_series(1, 4) g) TO STDOUT WITH (DELIMITER '|', NULL '-');
 COPY (SELECT * FROM c WHERE false) TO STDOUT (FORMAT csv, HEADER);
 COPY (VALUES (1, 'a'), (2, NULL)) TO STDOUT;
+CREATE TABLE bu (id int PRIMARY KEY, b bytea, u uuid);
+INSERT INTO bu VALUES (1, E'\\000a\\\\b', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'), (2, NULL, NULL), (3, '', '{00000000-0000-0000-0000-000000000000}');
+COPY bu TO STDOUT;
+COPY bu TO STDOUT (FORMAT csv, HEADER);
+COPY bu FROM STDIN;
+4	\\x0102	11111111-2222-3333-4444-555555555555
+5	\\001x	\N
+\.
+COPY bu FROM STDIN (FORMAT csv);
+6,\x7f,{66666666-6666-6666-6666-666666666666}
+\.
+COPY (SELECT id, b, u FROM bu WHERE id > 3 ORDER BY id) TO STDOUT;
 "#;
 
 /// Bad values on data line 2 (text) and 3 (CSV, the header is line 1).

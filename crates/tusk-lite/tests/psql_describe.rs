@@ -31,9 +31,12 @@ CREATE TABLE t (
   atz timestamptz,
   doc jsonb,
   raw json,
+  blob bytea,
+  uid uuid UNIQUE DEFAULT gen_random_uuid(),
   parent_id int REFERENCES parent(id) ON DELETE CASCADE
 );
 CREATE INDEX t_born_idx ON t (born);
+CREATE INDEX t_blob_idx ON t (blob);
 CREATE TABLE \"Mixed Case\" (k int8 PRIMARY KEY, v text DEFAULT 'x');
 CREATE SEQUENCE counter_seq AS smallint INCREMENT 5 START 10 CYCLE;
 INSERT INTO parent VALUES (1, 'one'), (2, repeat('x', 300));
@@ -56,6 +59,7 @@ const COMMANDS: &[&str] = &[
     "\\d t_pkey",
     "\\d t_code_key",
     "\\d t_born_idx",
+    "\\d t_uid_key",
     "\\d \"Mixed Case_pkey\"",
     "\\d t_id_seq",
     "\\d counter_seq",

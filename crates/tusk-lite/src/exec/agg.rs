@@ -18,6 +18,8 @@ enum State {
     /// json(b)_agg's values; json(b)_object_agg's (key, value) pairs.
     JsonAgg(Option<Vec<Value>>),
     JsonObjectAgg(Option<Vec<(String, Value)>>),
+    /// string_agg(bytea, bytea).
+    ByteAgg(Option<Vec<u8>>),
 }
 
 fn init(a: &AggCall) -> State {
@@ -27,6 +29,7 @@ fn init(a: &AggCall) -> State {
         AggFunc::Avg => State::Avg(None, 0),
         AggFunc::Min | AggFunc::Max => State::MinMax(None),
         AggFunc::BoolAnd | AggFunc::BoolOr => State::Bool(None),
+        AggFunc::StringAgg if a.ty.ty == Type::Bytea => State::ByteAgg(None),
         AggFunc::StringAgg => State::StringAgg(None),
         AggFunc::JsonAgg { .. } => State::JsonAgg(None),
         AggFunc::JsonObjectAgg { .. } => State::JsonObjectAgg(None),
@@ -114,6 +117,20 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
                 (Some(x), _) => x || b,
             });
         }
+        State::ByteAgg(acc) => {
+            let Value::Bytes(b) = &v else {
+                return Ok(());
+            };
+            match acc {
+                None => *acc = Some(b.clone()),
+                Some(cur) => {
+                    if let Some(Value::Bytes(d)) = args.get(1) {
+                        cur.extend_from_slice(d);
+                    }
+                    cur.extend_from_slice(b);
+                }
+            }
+        }
         State::StringAgg(acc) => {
             let s = types::format_text(&v, Type::Text);
             let sep = args.get(1).cloned().unwrap_or(Value::Null);
@@ -154,6 +171,7 @@ fn finish(a: &AggCall, st: State) -> Result<Value> {
             &pairs,
             matches!(a.func, AggFunc::JsonObjectAgg { jsonb: true }),
         )?,
+        State::ByteAgg(b) => b.map(Value::Bytes).unwrap_or(Value::Null),
         State::StringAgg(s) => {
             let _ = a;
             s.map(Value::Text).unwrap_or(Value::Null)

@@ -72,7 +72,14 @@ impl Exec<'_> {
             }
         }
         Ok(match &table.primary_key {
-            Some(cols) => keys::row_key(row, cols),
+            Some(cols) => {
+                let k = keys::row_key(row, cols);
+                if k.len() > keys::MAX_KEY {
+                    let name = table.pkey_name.as_deref().unwrap_or(&table.name);
+                    return Err(keys::key_too_long(k.len(), name));
+                }
+                k
+            }
             None => self
                 .engine
                 .next_rowid

@@ -2,6 +2,7 @@
 //! division rules.
 
 mod funcs;
+mod lib_funcs;
 
 use std::cmp::Ordering;
 
@@ -93,6 +94,9 @@ pub fn binary(op: BinOp, a: &Value, b: &Value, ty: Type) -> Result<Value> {
             _ => return Err(SqlError::internal("bad numeric operator")),
         }),
         (Value::Text(x), Value::Text(y)) if op == BinOp::Concat => Value::Text(format!("{x}{y}")),
+        (Value::Bytes(x), Value::Bytes(y)) if op == BinOp::Concat => {
+            Value::Bytes([x.as_slice(), y].concat())
+        }
         _ => {
             return Err(SqlError::internal(format!(
                 "operator {op:?} on {a:?}, {b:?}"
@@ -105,8 +109,8 @@ pub fn binary(op: BinOp, a: &Value, b: &Value, ty: Type) -> Result<Value> {
 pub fn like(s: &str, p: &str, ci: bool) -> bool {
     let (s, p): (Vec<char>, Vec<char>) = if ci {
         (
-            s.to_lowercase().chars().collect(),
-            p.to_lowercase().chars().collect(),
+            s.to_ascii_lowercase().chars().collect(),
+            p.to_ascii_lowercase().chars().collect(),
         )
     } else {
         (s.chars().collect(), p.chars().collect())
@@ -342,7 +346,16 @@ impl Exec<'_> {
                 if s.is_null() || p.is_null() {
                     return Ok(Value::Null);
                 }
-                Value::Bool(like(text(&s), text(&p), *case_insensitive) != *negated)
+                let hit = match (&s, &p) {
+                    // bytea LIKE matches byte for byte: each byte as one
+                    // character.
+                    (Value::Bytes(a), Value::Bytes(b)) => {
+                        let chars = |x: &[u8]| x.iter().map(|c| char::from(*c)).collect::<String>();
+                        like(&chars(a), &chars(b), false)
+                    }
+                    _ => like(text(&s), text(&p), *case_insensitive),
+                };
+                Value::Bool(hit != *negated)
             }
             ExprKind::Subquery { plan, kind, left } => {
                 let left_v = match left {

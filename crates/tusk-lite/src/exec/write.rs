@@ -23,10 +23,13 @@ pub(crate) fn encode_values<'v>(vals: impl IntoIterator<Item = &'v Value>) -> Ve
 }
 
 /// An index entry's key: the indexed values, then the row's storage key.
-fn entry_key(idx: &Index, row: &[Value], key: &[u8]) -> Vec<u8> {
+fn entry_key(idx: &Index, row: &[Value], key: &[u8]) -> Result<Vec<u8>> {
     let mut k = encode_values(idx.columns.iter().map(|c| &row[*c]));
+    if k.len() > keys::MAX_KEY {
+        return Err(keys::key_too_long(k.len(), &idx.name));
+    }
     k.extend_from_slice(key);
-    k
+    Ok(k)
 }
 
 /// An index entry's stored value: the row's storage key, as hex text.
@@ -206,8 +209,11 @@ impl Exec<'_> {
         new: Option<(&[u8], Row)>,
     ) -> Result<()> {
         for idx in &table.indexes {
-            let old_e = old.map(|(k, r)| entry_key(idx, r, k));
-            let new_e = new.as_ref().map(|(k, r)| entry_key(idx, r, k));
+            let old_e = old.map(|(k, r)| entry_key(idx, r, k)).transpose()?;
+            let new_e = new
+                .as_ref()
+                .map(|(k, r)| entry_key(idx, r, k))
+                .transpose()?;
             if old_e == new_e {
                 continue;
             }
@@ -266,9 +272,11 @@ impl Exec<'_> {
                         )));
                     }
                 }
-                ex.txn
-                    .writes
-                    .insert(idx.oid, entry_key(idx, &row, &key), Some(entry_row(&key)))?;
+                ex.txn.writes.insert(
+                    idx.oid,
+                    entry_key(idx, &row, &key)?,
+                    Some(entry_row(&key)),
+                )?;
             }
             Ok(())
         })

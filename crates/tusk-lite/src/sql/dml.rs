@@ -35,7 +35,11 @@ fn uses_row(e: &Expr) -> bool {
         ExprKind::Const(_) | ExprKind::Param(_) | ExprKind::Outer(..) => false,
         ExprKind::Cast(a, _) | ExprKind::Neg(a) => uses_row(a),
         ExprKind::Binary(_, a, b) => uses_row(a) || uses_row(b),
-        ExprKind::Func(f, args) => *f == Func::Random || args.iter().any(uses_row),
+        ExprKind::Func(f, args) => {
+            *f == Func::Random
+                || matches!(f, Func::Lib(l) if l.is_volatile())
+                || args.iter().any(uses_row)
+        }
         _ => true,
     }
 }

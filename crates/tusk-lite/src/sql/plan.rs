@@ -143,6 +143,8 @@ pub enum Func {
     Identity,
     /// A json/jsonb function or operator.
     Json(crate::json::ops::JsonFunc),
+    /// A bytea, uuid, string or math library function.
+    Lib(crate::sql::libfunc::LibFunc),
 }
 
 /// Which size a relation-size function measures.

@@ -36,6 +36,11 @@ pub fn encode_row(row: Option<&[Value]>, out: &mut Vec<u8>) -> Result<()> {
                 out.extend_from_slice(&order.to_bits().to_be_bytes());
                 bytes(5, label.as_bytes(), out)?;
             }
+            Value::Bytes(b) => bytes(8, b, out)?,
+            Value::Uuid(u) => {
+                out.push(9);
+                out.extend_from_slice(u);
+            }
         }
     }
     Ok(())
@@ -103,6 +108,11 @@ pub fn decode_row(b: &[u8]) -> Result<Option<Vec<Value>>> {
                     .map_err(|_| corrupt())?;
                 Value::Enum(order, s.into())
             }
+            8 => {
+                let len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| corrupt())?);
+                Value::Bytes(take(usize::try_from(len).map_err(|_| corrupt())?)?.to_vec())
+            }
+            9 => Value::Uuid(take(16)?.try_into().map_err(|_| corrupt())?),
             _ => return Err(corrupt()),
         };
         row.push(v);
@@ -127,6 +137,8 @@ mod tests {
             Value::Jsonb(std::sync::Arc::new(
                 crate::json::Jsonb::parse(r#"{"b": [1.0, "x"], "a": null}"#).unwrap(),
             )),
+            Value::Bytes(vec![0, 1, 255]),
+            Value::Uuid([7; 16]),
         ];
         let mut b = Vec::new();
         encode_row(Some(&row), &mut b).unwrap();

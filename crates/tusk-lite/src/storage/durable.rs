@@ -407,6 +407,10 @@ impl DurableStore {
 
 impl Store for DurableStore {
     fn get(&self, table: TableId, key: &[u8], snapshot: Ts) -> Option<(Ts, Option<Row>)> {
+        // No stored key is this long (keys::MAX_KEY); fjall would refuse it.
+        if key.len() > 2 * super::keys::MAX_KEY {
+            return None;
+        }
         let from = version_key(table, key, snapshot);
         let to = version_key(table, key, 0);
         let first = self.rows.get()?.range(from..=to).next()?;
@@ -427,6 +431,9 @@ impl Store for DurableStore {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Vec<(Vec<u8>, Row)> {
+        if after.is_some_and(|a| a.len() > 2 * super::keys::MAX_KEY) {
+            return Vec::new();
+        }
         let mut start = table.to_be_bytes().to_vec();
         start.extend_from_slice(after.unwrap_or_default());
         let end = (table + 1).to_be_bytes().to_vec();
@@ -470,6 +477,9 @@ impl Store for DurableStore {
 
     fn scan_prefix(&self, table: TableId, prefix: &[u8], snapshot: Ts) -> Vec<(Vec<u8>, Row)> {
         let mut out = Vec::new();
+        if prefix.len() > 2 * super::keys::MAX_KEY {
+            return out;
+        }
         let mut last: Option<Vec<u8>> = None;
         let mut start = table.to_be_bytes().to_vec();
         start.extend_from_slice(prefix);

@@ -4,6 +4,21 @@
 
 use crate::types::Value;
 
+/// The longest key (a primary key's encoded values, or an index entry's
+/// indexed values) a row may have: the store keeps keys under 64 KiB
+/// (table prefix, index values, row key and version together). PostgreSQL
+/// limits a btree entry to 2704 bytes after compression; longer keys here
+/// fail as there, with 54000.
+pub const MAX_KEY: usize = 30_000;
+
+/// The error for a key longer than [`MAX_KEY`] in index `index`.
+pub fn key_too_long(len: usize, index: &str) -> crate::error::SqlError {
+    crate::error::SqlError::new(
+        crate::error::code::PROGRAM_LIMIT_EXCEEDED,
+        format!("index row size {len} exceeds maximum {MAX_KEY} for index \"{index}\""),
+    )
+}
+
 /// Appends the memcomparable encoding of `v` to `out`.
 pub fn encode(v: &Value, out: &mut Vec<u8>) {
     match v {
@@ -55,6 +70,15 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
             let mut b = Vec::new();
             j.key_bytes(&mut b);
             escape(&b, out);
+        }
+        // bytea orders as memcmp (the escaping keeps that order).
+        Value::Bytes(b) => {
+            out.push(1);
+            escape(b, out);
+        }
+        Value::Uuid(u) => {
+            out.push(1);
+            out.extend_from_slice(u);
         }
         // Enums order (and are equal) by their label's sort order.
         Value::Enum(order, _) => {

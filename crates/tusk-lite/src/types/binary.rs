@@ -28,6 +28,8 @@ pub fn encode_binary(v: &Value, ty: Type, out: &mut BytesMut) -> Result<()> {
             out.put_u8(1);
             out.put_slice(j.to_string().as_bytes());
         }
+        (Value::Bytes(b), _) => out.put_slice(b),
+        (Value::Uuid(u), _) => out.put_slice(u),
         (Value::Null, _) => {}
         (Value::Array(_), _) => {
             return Err(SqlError::unsupported("binary output of arrays"));
@@ -209,6 +211,8 @@ pub fn decode_binary(b: &[u8], ty: ColType) -> Result<Value> {
                 })?;
                 return parse_text(s, ty);
             }
+            Type::Bytea => Value::Bytes(b.to_vec()),
+            Type::Uuid => Value::Uuid(b.try_into().map_err(|_| bad())?),
             // An enum's labels live in the catalog: Catalog::decode_binary.
             Type::Enum(oid) => {
                 return Err(SqlError::internal(format!(

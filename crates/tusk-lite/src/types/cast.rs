@@ -121,6 +121,8 @@ pub fn cast(v: Value, from: Type, to: ColType, explicit: bool) -> Result<Value> 
         (v @ Value::Enum(..), Type::Enum(_)) if from == t => v,
         (v @ Value::Jsonb(_), Type::Jsonb) => v,
         (v @ Value::Text(_), Type::Json) if from == Type::Json => v,
+        (v @ Value::Bytes(_), Type::Bytea) => v,
+        (v @ Value::Uuid(_), Type::Uuid) => v,
         (Value::Bool(b), Type::Int4) if explicit => Value::Int(i64::from(b)),
         (Value::Int(i), Type::Bool) if explicit && from == Type::Int4 => Value::Bool(i != 0),
         (v, t) => {

@@ -2,8 +2,10 @@
 //! formats them, comparison, and casts.
 
 mod binary;
+pub mod bytea;
 mod cast;
 mod text;
+pub mod uuid;
 
 pub use binary::{decode_binary, encode_binary, encode_binary_array};
 pub use cast::cast;
@@ -59,6 +61,10 @@ pub enum Type {
     Json,
     /// jsonb: a Value::Jsonb.
     Jsonb,
+    /// Binary strings (values: [`Value::Bytes`]).
+    Bytea,
+    /// 128-bit UUIDs (values: [`Value::Uuid`]).
+    Uuid,
 }
 
 impl Type {
@@ -85,6 +91,8 @@ impl Type {
             Type::Enum(oid) => oid,
             Type::Json => 114,
             Type::Jsonb => 3802,
+            Type::Bytea => 17,
+            Type::Uuid => 2950,
         }
     }
 
@@ -109,6 +117,8 @@ impl Type {
             18 => Type::Char,
             114 => Type::Json,
             3802 => Type::Jsonb,
+            17 => Type::Bytea,
+            2950 => Type::Uuid,
             _ => return None,
         })
     }
@@ -121,6 +131,7 @@ impl Type {
             Type::Int4 | Type::Float4 | Type::Oid | Type::Date | Type::Enum(_) => 4,
             Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => 8,
             Type::Name => 64,
+            Type::Uuid => 16,
             Type::Unknown => -2,
             _ => -1,
         }
@@ -150,6 +161,8 @@ impl Type {
             Type::Enum(_) => "enum",
             Type::Json => "json",
             Type::Jsonb => "jsonb",
+            Type::Bytea => "bytea",
+            Type::Uuid => "uuid",
         }
     }
 
@@ -169,6 +182,8 @@ impl Type {
             Type::Timestamptz => "timestamp with time zone",
             Type::Json => "json",
             Type::Jsonb => "jsonb",
+            Type::Bytea => "bytea",
+            Type::Uuid => "uuid",
             _ => "text",
         }
     }
@@ -218,6 +233,8 @@ impl Type {
             "unknown" => Type::Unknown,
             "json" => Type::Json,
             "jsonb" => Type::Jsonb,
+            "bytea" => Type::Bytea,
+            "uuid" => Type::Uuid,
             _ => return None,
         })
     }
@@ -243,13 +260,15 @@ pub fn array_type_oid(elem: Type) -> Option<u32> {
         Type::Timestamptz => 1185,
         Type::Json => 199,
         Type::Jsonb => 3807,
+        Type::Bytea => 1001,
+        Type::Uuid => 2951,
         _ => return None,
     })
 }
 
 /// Every built-in type tusk-lite implements (pg_type lists them; arrays
 /// and enums are built over them).
-pub const BUILT_IN: [Type; 18] = [
+pub const BUILT_IN: [Type; 20] = [
     Type::Bool,
     Type::Char,
     Type::Int2,
@@ -268,6 +287,8 @@ pub const BUILT_IN: [Type; 18] = [
     Type::Timestamptz,
     Type::Json,
     Type::Jsonb,
+    Type::Bytea,
+    Type::Uuid,
 ];
 
 /// The element type of the built-in array type `oid`.
@@ -341,6 +362,10 @@ pub enum Value {
     Enum(f32, std::sync::Arc<str>),
     /// A jsonb value (json values are Text).
     Jsonb(std::sync::Arc<crate::json::Jsonb>),
+    /// A bytea value.
+    Bytes(Vec<u8>),
+    /// A uuid value.
+    Uuid([u8; 16]),
 }
 
 /// Structural equality (for matching bound expressions), not SQL equality.
@@ -356,6 +381,8 @@ impl PartialEq for Value {
             (Value::Array(a), Value::Array(b)) => a == b,
             (Value::Enum(a, x), Value::Enum(b, y)) => a.to_bits() == b.to_bits() && x == y,
             (Value::Jsonb(a), Value::Jsonb(b)) => a.compare(b) == Ordering::Equal,
+            (Value::Bytes(a), Value::Bytes(b)) => a == b,
+            (Value::Uuid(a), Value::Uuid(b)) => a == b,
             _ => false,
         }
     }
@@ -390,6 +417,9 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::Text(x), Value::Text(y)) => x.cmp(y),
         (Value::Enum(x, _), Value::Enum(y, _)) => x.total_cmp(y),
         (Value::Jsonb(x), Value::Jsonb(y)) => x.compare(y),
+        // byteacmp and uuid_cmp: memcmp, then the shorter first.
+        (Value::Bytes(x), Value::Bytes(y)) => x.cmp(y),
+        (Value::Uuid(x), Value::Uuid(y)) => x.cmp(y),
         (Value::Array(x), Value::Array(y)) => {
             for (a, b) in x.iter().zip(y) {
                 let o = compare(a, b);

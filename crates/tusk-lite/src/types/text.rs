@@ -132,6 +132,8 @@ pub fn parse_text(s: &str, ty: ColType) -> Result<Value> {
             Value::Text(s.to_string())
         }
         Type::Jsonb => Value::Jsonb(std::sync::Arc::new(crate::json::Jsonb::parse(s)?)),
+        Type::Bytea => Value::Bytes(super::bytea::parse_bytea(s)?),
+        Type::Uuid => Value::Uuid(super::uuid::parse_uuid(s)?),
         // An enum's labels live in the catalog: Catalog::parse_text.
         Type::Enum(oid) => {
             return Err(SqlError::internal(format!(
@@ -272,6 +274,8 @@ pub fn format_text(v: &Value, ty: Type) -> String {
         Value::Enum(_, label) => label.to_string(),
         Value::Jsonb(j) => j.to_string(),
         Value::Array(items) => format_array(items, ty),
+        Value::Bytes(b) => super::bytea::format_bytea(b),
+        Value::Uuid(u) => super::uuid::format_uuid(u),
     }
 }
 

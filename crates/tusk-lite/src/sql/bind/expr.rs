@@ -412,6 +412,8 @@ impl Binder<'_> {
                 | Type::Varchar
                 | Type::Bpchar
                 | Type::Name
+                | Type::Bytea
+                | Type::Uuid
         ) {
             return Err(SqlError::unsupported(format!(
                 "ARRAY[...] of type {}",

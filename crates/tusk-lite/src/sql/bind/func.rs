@@ -60,6 +60,9 @@ impl Binder<'_> {
         if let Some(e) = self.bind_json_func(&name, &args) {
             return e;
         }
+        if let Some(e) = self.bind_lib_func(&name, &args)? {
+            return Ok(e);
+        }
         let mut args = args;
         let (func, ty): (Func, ColType) = match (name.as_str(), n) {
             ("lower", 1)
@@ -156,11 +159,11 @@ impl Binder<'_> {
             }
             ("substr" | "substring", 2 | 3) => (Func::Substr, text),
             ("replace", 3) => (Func::Replace, text),
-            ("strpos", 2) => {
+            // position(a IN b) arrives as position(b, a): strpos's order.
+            ("strpos" | "position", 2) => {
                 args.swap(0, 1);
                 (Func::Position, ColType::plain(Type::Int4))
             }
-            ("position", 2) => (Func::Position, ColType::plain(Type::Int4)),
             ("left", 2) => (Func::Left, text),
             ("right", 2) => (Func::Right, text),
             ("repeat", 2) => (Func::Repeat, text),
@@ -199,8 +202,7 @@ impl Binder<'_> {
                 | "date_part"
                 | "array_agg"
                 | "json_build_object"
-                | "jsonb_build_object"
-                | "gen_random_uuid",
+                | "jsonb_build_object",
                 _,
             ) => return Err(SqlError::unsupported(format!("function {name}()"))),
             _ => return Err(no_func()),
@@ -334,6 +336,10 @@ impl Binder<'_> {
                 Type::Float4 | Type::Float8 | Type::Unknown => Type::Float8,
                 _ => return Err(no_func),
             },
+            // PostgreSQL 15 has no min/max of bytea or uuid.
+            AggFunc::Min | AggFunc::Max if matches!(at, Type::Bytea | Type::Uuid) => {
+                return Err(no_func)
+            }
             AggFunc::Min | AggFunc::Max => {
                 if matches!(at, Type::Json | Type::Jsonb) {
                     return Err(no_func);
@@ -350,6 +356,7 @@ impl Binder<'_> {
                 }
                 Type::Bool
             }
+            AggFunc::StringAgg if at == Type::Bytea => Type::Bytea,
             AggFunc::StringAgg => Type::Text,
             AggFunc::JsonAgg { jsonb, .. } | AggFunc::JsonObjectAgg { jsonb } => {
                 if jsonb {
@@ -376,6 +383,7 @@ impl Binder<'_> {
         // Coerce arguments to the aggregate's input type.
         for (i, a) in args.iter_mut().enumerate() {
             let want = match func {
+                AggFunc::StringAgg if at == Type::Bytea => Type::Bytea,
                 AggFunc::StringAgg => Type::Text,
                 AggFunc::BoolAnd | AggFunc::BoolOr => Type::Bool,
                 AggFunc::Sum | AggFunc::Avg if a.ty.ty == Type::Unknown => Type::Float8,

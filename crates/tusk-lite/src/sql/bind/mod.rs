@@ -17,6 +17,7 @@ mod catalog_funcs;
 mod expr;
 mod from;
 mod func;
+mod func_lib;
 mod json;
 mod operators;
 mod select;

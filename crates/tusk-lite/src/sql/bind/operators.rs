@@ -42,6 +42,18 @@ impl Binder<'_> {
         };
         if bop == BinOp::Concat {
             let (lt, rt) = (l.ty.ty, r.ty.ty);
+            // bytea || bytea (an unknown literal taking bytea).
+            if matches!(
+                (lt, rt),
+                (Type::Bytea, Type::Bytea | Type::Unknown) | (Type::Unknown, Type::Bytea)
+            ) {
+                let l = self.coerce(l, ColType::plain(Type::Bytea), false)?;
+                let r = self.coerce(r, ColType::plain(Type::Bytea), false)?;
+                return Ok(Expr::new(
+                    ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                    ColType::plain(Type::Bytea),
+                ));
+            }
             if !(lt.is_string() || rt.is_string()) {
                 return Err(operator_error(self.catalog, op, lt, rt));
             }
@@ -123,7 +135,10 @@ impl Binder<'_> {
                                     _ => None,
                                 };
                                 if let Some(v) = folded {
+                                    // -2147483648 is an integer; -1::bigint
+                                    // stays a bigint.
                                     let ty = if r.ty.ty == Type::Int8
+                                        && matches!(rexpr.node, Some(N::AConst(_)))
                                         && matches!(v, Value::Int(i) if i32::try_from(i).is_ok())
                                     {
                                         Type::Int4
@@ -245,6 +260,20 @@ impl Binder<'_> {
         ci: bool,
         negated: bool,
     ) -> Result<Expr> {
+        // bytea LIKE bytea (byte for byte); there is no bytea ILIKE.
+        if l.ty.ty == Type::Bytea && !ci && matches!(r.ty.ty, Type::Bytea | Type::Unknown) {
+            let l = self.coerce(l, ColType::plain(Type::Bytea), false)?;
+            let r = self.coerce(r, ColType::plain(Type::Bytea), false)?;
+            return Ok(Expr::new(
+                ExprKind::Like {
+                    expr: Box::new(l),
+                    pattern: Box::new(r),
+                    case_insensitive: false,
+                    negated,
+                },
+                ColType::plain(Type::Bool),
+            ));
+        }
         if !l.ty.ty.is_string() {
             return Err(operator_error(
                 self.catalog,

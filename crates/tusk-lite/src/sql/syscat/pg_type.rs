@@ -30,6 +30,8 @@ fn typname(ty: Type) -> &'static str {
         Type::Enum(_) => "anyenum",
         Type::Json => "json",
         Type::Jsonb => "jsonb",
+        Type::Bytea => "bytea",
+        Type::Uuid => "uuid",
     }
 }
 
@@ -40,7 +42,13 @@ pub(super) fn collatable(ty: Type) -> bool {
 /// pg_attribute.attstorage for a type.
 pub(super) fn storage(ty: Type) -> &'static str {
     match ty {
-        Type::Text | Type::Varchar | Type::Bpchar | Type::Array | Type::Json | Type::Jsonb => "x",
+        Type::Text
+        | Type::Varchar
+        | Type::Bpchar
+        | Type::Array
+        | Type::Json
+        | Type::Jsonb
+        | Type::Bytea => "x",
         Type::Numeric => "m",
         _ => "p",
     }
@@ -48,7 +56,7 @@ pub(super) fn storage(ty: Type) -> &'static str {
 
 pub(super) fn align(ty: Type) -> &'static str {
     match ty {
-        Type::Bool | Type::Name => "c",
+        Type::Bool | Type::Name | Type::Uuid => "c",
         Type::Int2 => "s",
         Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => "d",
         _ => "i",
@@ -88,7 +96,7 @@ fn type_category(ty: Type) -> &'static str {
         Type::Array => "A",
         Type::Unknown => "X",
         Type::Char => "Z",
-        Type::Json | Type::Jsonb => "U",
+        Type::Json | Type::Jsonb | Type::Bytea | Type::Uuid => "U",
         _ => "S",
     }
 }
