@@ -24,9 +24,9 @@
 //!
 //! | area | supported | fails with 0A000 (for now) |
 //! |---|---|---|
-//! | types | bool, int2/4/8, float4/8, numeric (arbitrary precision, PostgreSQL's scale rules), text, varchar(n), char(n), date, timestamp(p), timestamptz (UTC); enums (CREATE TYPE ... AS ENUM, ALTER TYPE ... ADD VALUE [BEFORE/AFTER], DROP TYPE; declaration order, text and binary I/O) | time, interval, uuid, json/jsonb, bytea, arrays, composite types, domains, ALTER TYPE ... RENAME VALUE |
+//! | types | bool, int2/4/8, float4/8, numeric (arbitrary precision, PostgreSQL's scale rules), text, varchar(n), char(n), date, timestamp(p), timestamptz (UTC), time(p), interval (PostgreSQL's months/days/microseconds: every input form, IntervalStyle postgres output, `INTERVAL '1' DAY` field qualifiers, 30-day-month ordering in keys, indexes and GROUP BY, date/timestamp/time ± interval, timestamp - timestamp, * and /); enums (CREATE TYPE ... AS ENUM, ALTER TYPE ... ADD VALUE [BEFORE/AFTER], DROP TYPE; declaration order, text and binary I/O) | timetz (CURRENT_TIME), IntervalStyle other than postgres, uuid, json/jsonb, bytea, arrays, composite types, domains, ALTER TYPE ... RENAME VALUE |
 //! | DDL | CREATE/DROP TABLE (CASCADE drops referencing foreign keys), PRIMARY KEY, UNIQUE, NOT NULL, DEFAULT, CHECK, FOREIGN KEY (NO ACTION, RESTRICT, CASCADE, SET NULL), serial, CREATE/DROP SEQUENCE, CREATE [UNIQUE] INDEX (btree, multi-column; used for equality lookups), DROP INDEX, ALTER TABLE ADD/DROP/RENAME COLUMN, ALTER COLUMN TYPE [USING] (not of a foreign key's column), ADD PRIMARY KEY, ADD CHECK/UNIQUE/FOREIGN KEY, DROP CONSTRAINT, TRUNCATE; a REPEATABLE READ snapshot older than an ALTER TABLE or TRUNCATE reads the table as PostgreSQL does (old rows under the new columns; empty after a rewrite or TRUNCATE) | DEFERRABLE, MATCH FULL, ON ... SET DEFAULT, partial and expression indexes, CREATE INDEX CONCURRENTLY, views, triggers, functions, schemas |
-//! | queries | SELECT with WHERE, POSIX regular expressions (`~`, `~*`, `!~`, `!~*`; Rust's regex syntax: no backreferences or lookaround), joins (inner/left/right/full/cross, ON, USING, NATURAL), subqueries (FROM, IN, EXISTS, scalar, ANY/ALL), GROUP BY/HAVING, count/sum/avg/min/max/bool_and/bool_or/string_agg, DISTINCT, ORDER BY (NULLS FIRST/LAST), LIMIT/OFFSET, UNION/INTERSECT/EXCEPT, VALUES, WITH, WITH RECURSIVE, LATERAL subqueries, generate_series, CASE, COALESCE, NULLIF, GREATEST/LEAST, LIKE/ILIKE | window functions, LATERAL functions, DISTINCT ON |
+//! | queries | SELECT with WHERE, POSIX regular expressions (`~`, `~*`, `!~`, `!~*`; Rust's regex syntax: no backreferences or lookaround), joins (inner/left/right/full/cross, ON, USING, NATURAL), subqueries (FROM, IN, EXISTS, scalar, ANY/ALL), GROUP BY/HAVING, count/sum/avg/min/max/bool_and/bool_or/string_agg, DISTINCT, ORDER BY (NULLS FIRST/LAST), LIMIT/OFFSET, UNION/INTERSECT/EXCEPT, VALUES, WITH, WITH RECURSIVE, LATERAL subqueries, generate_series (integers; timestamps by an interval), date/time functions (extract and date_part of every field, date_trunc, to_char of timestamps, dates and intervals, age, justify_days/hours/interval, make_interval/date/time/timestamp(tz), to_timestamp(float8), statement_timestamp, LOCALTIME), CASE, COALESCE, NULLIF, GREATEST/LEAST, LIKE/ILIKE | window functions, LATERAL functions, DISTINCT ON, to_char of numbers, to_timestamp/to_date(text, format) |
 //! | DML | INSERT (VALUES, SELECT, DEFAULT, RETURNING, ON CONFLICT DO NOTHING / DO UPDATE), UPDATE/DELETE (expressions, RETURNING), COPY FROM STDIN / TO STDOUT of a table or of a query (text, CSV, HEADER) | UPDATE FROM, DELETE USING, COPY BINARY, COPY (INSERT/UPDATE/DELETE ... RETURNING) TO |
 //! | cursors | DECLARE [BINARY] [NO] SCROLL CURSOR [WITH HOLD] FOR query, FETCH/MOVE (NEXT, PRIOR, FIRST, LAST, ABSOLUTE, RELATIVE, FORWARD/BACKWARD [n/ALL]), CLOSE, CLOSE ALL, pg_cursors (SQL cursors and named protocol portals); the rows are computed at DECLARE | a ROLLBACK TO SAVEPOINT closing the cursors declared after it |
 //! | transactions | BEGIN/COMMIT/ROLLBACK, READ COMMITTED (statement snapshots, wait + re-check), REPEATABLE READ (40001), READ ONLY, SAVEPOINT/RELEASE/ROLLBACK TO, SELECT FOR UPDATE/SHARE with NOWAIT/SKIP LOCKED, deadlock detection (40P01) | SERIALIZABLE, FOR NO KEY UPDATE/KEY SHARE |
@@ -75,9 +75,11 @@ pub mod catalog;
 pub mod copy;
 pub mod datetime;
 mod ddl;
+mod dtfuncs;
 mod enum_ddl;
 pub mod error;
 mod exec;
+pub mod interval;
 mod keys_ddl;
 pub mod notify;
 pub mod numeric;
@@ -85,6 +87,8 @@ mod prepare;
 mod session;
 pub mod sql;
 pub mod storage;
+pub mod timeofday;
+mod to_char;
 pub mod txn;
 pub mod types;
 mod wire;

@@ -69,7 +69,11 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
                 None => true,
                 Some(b) => {
                     let o = compare(&v, b);
-                    if a.func == AggFunc::Min {
+                    // interval_larger/smaller keep the later of two
+                    // equal intervals ('1 mon' and '30 days').
+                    if o == std::cmp::Ordering::Equal && matches!(v, Value::Interval(_)) {
+                        true
+                    } else if a.func == AggFunc::Min {
                         o == std::cmp::Ordering::Less
                     } else {
                         o == std::cmp::Ordering::Greater

@@ -141,6 +141,8 @@ pub enum Func {
     /// expression's SQL text) and pg_partition_ancestors (no partitions:
     /// a relation's only ancestor is itself).
     Identity,
+    /// A date/time operator or function ([`crate::dtfuncs`]).
+    Dt(crate::dtfuncs::DtFunc),
 }
 
 /// Which size a relation-size function measures.

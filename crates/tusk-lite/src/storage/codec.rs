@@ -30,6 +30,10 @@ pub fn encode_row(row: Option<&[Value]>, out: &mut Vec<u8>) -> Result<()> {
             Value::Array(_) => {
                 return Err(SqlError::unsupported("storing an array value"));
             }
+            Value::Interval(iv) => {
+                out.push(7);
+                out.extend_from_slice(&crate::interval::to_bytes(*iv));
+            }
             Value::Enum(order, label) => {
                 out.push(6);
                 out.extend_from_slice(&order.to_bits().to_be_bytes());
@@ -100,6 +104,7 @@ pub fn decode_row(b: &[u8]) -> Result<Option<Vec<Value>>> {
                     .map_err(|_| corrupt())?;
                 Value::Enum(order, s.into())
             }
+            7 => Value::Interval(crate::interval::from_bytes(take(16)?).ok_or_else(corrupt)?),
             _ => return Err(corrupt()),
         };
         row.push(v);
@@ -121,6 +126,7 @@ mod tests {
             Value::Numeric(Numeric::parse("12.340").unwrap()),
             Value::Text("héllo".into()),
             Value::Enum(1.5, "a b".into()),
+            Value::Interval(crate::interval::Interval::new(-14, 3, -1_500_000)),
         ];
         let mut b = Vec::new();
         encode_row(Some(&row), &mut b).unwrap();

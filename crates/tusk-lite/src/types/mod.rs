@@ -55,6 +55,10 @@ pub enum Type {
     /// A user enum type (CREATE TYPE ... AS ENUM), by its OID; its labels
     /// live in the catalog ([`crate::catalog::EnumType`]).
     Enum(u32),
+    /// time without time zone: microseconds since midnight.
+    Time,
+    /// interval: months, days, microseconds ([`crate::interval`]).
+    Interval,
 }
 
 impl Type {
@@ -79,6 +83,8 @@ impl Type {
             Type::Unknown => 705,
             Type::Char => 18,
             Type::Enum(oid) => oid,
+            Type::Time => 1083,
+            Type::Interval => 1186,
         }
     }
 
@@ -101,6 +107,8 @@ impl Type {
             1184 => Type::Timestamptz,
             705 => Type::Unknown,
             18 => Type::Char,
+            1083 => Type::Time,
+            1186 => Type::Interval,
             _ => return None,
         })
     }
@@ -111,7 +119,8 @@ impl Type {
             Type::Bool | Type::Char => 1,
             Type::Int2 => 2,
             Type::Int4 | Type::Float4 | Type::Oid | Type::Date | Type::Enum(_) => 4,
-            Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => 8,
+            Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz | Type::Time => 8,
+            Type::Interval => 16,
             Type::Name => 64,
             Type::Unknown => -2,
             _ => -1,
@@ -140,6 +149,8 @@ impl Type {
             Type::Unknown => "unknown",
             Type::Char => "\"char\"",
             Type::Enum(_) => "enum",
+            Type::Time => "time without time zone",
+            Type::Interval => "interval",
         }
     }
 
@@ -157,6 +168,8 @@ impl Type {
             Type::Date => "date",
             Type::Timestamp => "timestamp",
             Type::Timestamptz => "timestamp with time zone",
+            Type::Time => "time",
+            Type::Interval => "interval",
             _ => "text",
         }
     }
@@ -203,6 +216,8 @@ impl Type {
             "date" => Type::Date,
             "timestamp" => Type::Timestamp,
             "timestamptz" => Type::Timestamptz,
+            "time" => Type::Time,
+            "interval" => Type::Interval,
             "unknown" => Type::Unknown,
             _ => return None,
         })
@@ -227,13 +242,15 @@ pub fn array_type_oid(elem: Type) -> Option<u32> {
         Type::Date => 1182,
         Type::Timestamp => 1115,
         Type::Timestamptz => 1185,
+        Type::Time => 1183,
+        Type::Interval => 1187,
         _ => return None,
     })
 }
 
 /// Every built-in type tusk-lite implements (pg_type lists them; arrays
 /// and enums are built over them).
-pub const BUILT_IN: [Type; 16] = [
+pub const BUILT_IN: [Type; 18] = [
     Type::Bool,
     Type::Char,
     Type::Int2,
@@ -250,6 +267,8 @@ pub const BUILT_IN: [Type; 16] = [
     Type::Date,
     Type::Timestamp,
     Type::Timestamptz,
+    Type::Time,
+    Type::Interval,
 ];
 
 /// The element type of the built-in array type `oid`.
@@ -321,6 +340,8 @@ pub enum Value {
     /// An enum value: its label's sort order (pg_enum.enumsortorder,
     /// fixed once the label exists) and the label.
     Enum(f32, std::sync::Arc<str>),
+    /// An interval ([`crate::interval::Interval`]).
+    Interval(crate::interval::Interval),
 }
 
 /// Structural equality (for matching bound expressions), not SQL equality.
@@ -335,6 +356,7 @@ impl PartialEq for Value {
             (Value::Text(a), Value::Text(b)) => a == b,
             (Value::Array(a), Value::Array(b)) => a == b,
             (Value::Enum(a, x), Value::Enum(b, y)) => a.to_bits() == b.to_bits() && x == y,
+            (Value::Interval(a), Value::Interval(b)) => a == b,
             _ => false,
         }
     }
@@ -368,6 +390,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::Float(x), Value::Numeric(y)) => float_cmp(*x, y.to_f64()),
         (Value::Text(x), Value::Text(y)) => x.cmp(y),
         (Value::Enum(x, _), Value::Enum(y, _)) => x.total_cmp(y),
+        (Value::Interval(x), Value::Interval(y)) => x.cmp_pg(*y),
         (Value::Array(x), Value::Array(y)) => {
             for (a, b) in x.iter().zip(y) {
                 let o = compare(a, b);

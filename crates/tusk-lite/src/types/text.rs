@@ -127,6 +127,11 @@ pub fn parse_text(s: &str, ty: ColType) -> Result<Value> {
             true,
         )?),
         Type::Array => Value::Array(parse_array(s, ColType::array_elem(ty))?),
+        Type::Time => Value::Int(crate::timeofday::parse(s)?),
+        Type::Interval => {
+            let (range, m2s) = crate::interval::typmod_range(ty.typmod);
+            Value::Interval(crate::interval::parse_range(s, range, m2s)?)
+        }
         // An enum's labels live in the catalog: Catalog::parse_text.
         Type::Enum(oid) => {
             return Err(SqlError::internal(format!(
@@ -181,6 +186,12 @@ pub fn coerce_typmod(v: Value, ty: ColType, explicit: bool) -> Result<Value> {
         (Type::Timestamp | Type::Timestamptz, Value::Int(us)) => {
             Ok(Value::Int(datetime::round_precision(us, ty.typmod)))
         }
+        (Type::Time, Value::Int(us)) => {
+            Ok(Value::Int(crate::timeofday::round_precision(us, ty.typmod)))
+        }
+        (Type::Interval, Value::Interval(iv)) => Ok(Value::Interval(
+            crate::interval::apply_typmod(iv, ty.typmod),
+        )),
         (Type::Numeric, Value::Numeric(n)) => {
             let m = ty.typmod - 4;
             let precision = u32::try_from((m >> 16) & 0xffff).unwrap_or(0);
@@ -255,6 +266,7 @@ pub fn format_text(v: &Value, ty: Type) -> String {
         (Value::Int(d), Type::Date) => return datetime::format_date(*d),
         (Value::Int(us), Type::Timestamp) => return datetime::format_timestamp(*us, false),
         (Value::Int(us), Type::Timestamptz) => return datetime::format_timestamp(*us, true),
+        (Value::Int(us), Type::Time) => return crate::timeofday::format(*us),
         _ => {}
     }
     match v {
@@ -266,6 +278,7 @@ pub fn format_text(v: &Value, ty: Type) -> String {
         Value::Text(s) => s.clone(),
         Value::Enum(_, label) => label.to_string(),
         Value::Array(items) => format_array(items, ty),
+        Value::Interval(iv) => crate::interval::format(*iv),
     }
 }
 

@@ -28,6 +28,9 @@ impl Binder<'_> {
                 format!("{name} is not an aggregate function"),
             ));
         }
+        if let Some(e) = self.bind_dt_func(&name, f)? {
+            return Ok(e);
+        }
         let args = self.bind_list(&f.args)?;
         let n = args.len();
         let text = ColType::plain(Type::Text);

@@ -5,7 +5,7 @@
 use super::*;
 
 /// The types pg_type lists: every type tusk-lite implements.
-const TYPES: [Type; 16] = crate::types::BUILT_IN;
+const TYPES: [Type; 18] = crate::types::BUILT_IN;
 
 fn typname(ty: Type) -> &'static str {
     match ty {
@@ -28,6 +28,8 @@ fn typname(ty: Type) -> &'static str {
         Type::Unknown => "unknown",
         Type::Char => "char",
         Type::Enum(_) => "anyenum",
+        Type::Time => "time",
+        Type::Interval => "interval",
     }
 }
 
@@ -48,7 +50,12 @@ pub(super) fn align(ty: Type) -> &'static str {
     match ty {
         Type::Bool | Type::Name => "c",
         Type::Int2 => "s",
-        Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => "d",
+        Type::Int8
+        | Type::Float8
+        | Type::Timestamp
+        | Type::Timestamptz
+        | Type::Time
+        | Type::Interval => "d",
         _ => "i",
     }
 }
@@ -67,6 +74,8 @@ pub fn format_type(type_oid: i64, typmod: i64) -> Option<String> {
         }
         Type::Timestamp if m >= 0 => format!("timestamp({m}) without time zone"),
         Type::Timestamptz if m >= 0 => format!("timestamp({m}) with time zone"),
+        Type::Time if m >= 0 => format!("time({m}) without time zone"),
+        Type::Interval => crate::interval::type_name(i32::try_from(m).unwrap_or(-1)),
         Type::Name => "name".to_string(),
         other => other.name().to_string(),
     })
@@ -82,7 +91,8 @@ fn type_category(ty: Type) -> &'static str {
         | Type::Float8
         | Type::Numeric
         | Type::Oid => "N",
-        Type::Date | Type::Timestamp | Type::Timestamptz => "D",
+        Type::Date | Type::Timestamp | Type::Timestamptz | Type::Time => "D",
+        Type::Interval => "T",
         Type::Array => "A",
         Type::Unknown => "X",
         Type::Char => "Z",
