@@ -29,6 +29,10 @@ CREATE TABLE t (
   born date,
   at timestamp,
   atz timestamptz,
+  starts time,
+  t3 time(3),
+  span interval,
+  q interval hour to minute,
   parent_id int REFERENCES parent(id) ON DELETE CASCADE
 );
 CREATE INDEX t_born_idx ON t (born);
