@@ -340,8 +340,192 @@ pub fn apply_typmod(mut iv: Interval, typmod: i32) -> Interval {
     iv
 }
 
-/// IntervalStyle postgres output (EncodeInterval).
+/// The session's IntervalStyle.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Style {
+    Postgres,
+    PostgresVerbose,
+    SqlStandard,
+    Iso8601,
+}
+
+thread_local! {
+    static STYLE: std::cell::Cell<Style> = const { std::cell::Cell::new(Style::Postgres) };
+}
+
+/// Sets this session thread's IntervalStyle; false for an unknown style.
+pub fn set_style(name: &str) -> bool {
+    let s = match name {
+        "postgres" => Style::Postgres,
+        "postgres_verbose" => Style::PostgresVerbose,
+        "sql_standard" => Style::SqlStandard,
+        "iso_8601" => Style::Iso8601,
+        _ => return false,
+    };
+    STYLE.with(|c| c.set(s));
+    true
+}
+
+fn style() -> Style {
+    STYLE.with(std::cell::Cell::get)
+}
+
+/// AppendSeconds: |sec| (two digits when `fill`) and a trimmed fraction.
+fn seconds(sec: i64, fsec: i64, fill: bool) -> String {
+    let mut out = if fill {
+        format!("{:02}", sec.unsigned_abs())
+    } else {
+        sec.unsigned_abs().to_string()
+    };
+    if fsec != 0 {
+        let f = format!("{:06}", fsec.unsigned_abs());
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
+    }
+    out
+}
+
+/// Output in the session's IntervalStyle (EncodeInterval).
 pub fn format(iv: Interval) -> String {
+    match style() {
+        Style::Postgres => format_postgres(iv),
+        Style::PostgresVerbose => format_verbose(iv),
+        Style::SqlStandard => format_sql_standard(iv),
+        Style::Iso8601 => format_iso(iv),
+    }
+}
+
+fn format_iso(iv: Interval) -> String {
+    let (year, mon, mday, hour, min, sec, fsec) = iv.fields();
+    if [year, mon, mday, hour, min, sec, fsec]
+        .iter()
+        .all(|x| *x == 0)
+    {
+        return "PT0S".into();
+    }
+    let mut out = String::from("P");
+    let part = |out: &mut String, v: i64, u: char| {
+        if v != 0 {
+            out.push_str(&format!("{v}{u}"));
+        }
+    };
+    part(&mut out, year, 'Y');
+    part(&mut out, mon, 'M');
+    part(&mut out, mday, 'D');
+    if hour != 0 || min != 0 || sec != 0 || fsec != 0 {
+        out.push('T');
+    }
+    part(&mut out, hour, 'H');
+    part(&mut out, min, 'M');
+    if sec != 0 || fsec != 0 {
+        if sec < 0 || fsec < 0 {
+            out.push('-');
+        }
+        out.push_str(&seconds(sec, fsec, false));
+        out.push('S');
+    }
+    out
+}
+
+fn format_sql_standard(iv: Interval) -> String {
+    let (mut year, mut mon, mut mday, mut hour, mut min, mut sec, mut fsec) = iv.fields();
+    let all = [year, mon, mday, hour, min, sec, fsec];
+    let has_negative = all.iter().any(|x| *x < 0);
+    let has_positive = all.iter().any(|x| *x > 0);
+    let has_year_month = year != 0 || mon != 0;
+    let has_day_time = mday != 0 || hour != 0 || min != 0 || sec != 0 || fsec != 0;
+    let standard = !((has_negative && has_positive) || (has_year_month && has_day_time));
+    let mut out = String::new();
+    if has_negative && standard {
+        out.push('-');
+        (year, mon, mday, hour, min, sec, fsec) = (-year, -mon, -mday, -hour, -min, -sec, -fsec);
+    }
+    if !has_negative && !has_positive {
+        out.push('0');
+    } else if !standard {
+        let ys = if year < 0 || mon < 0 { '-' } else { '+' };
+        let ds = if mday < 0 { '-' } else { '+' };
+        let ss = if hour < 0 || min < 0 || sec < 0 || fsec < 0 {
+            '-'
+        } else {
+            '+'
+        };
+        out.push_str(&format!(
+            "{ys}{}-{} {ds}{} {ss}{}:{:02}:{}",
+            year.abs(),
+            mon.abs(),
+            mday.abs(),
+            hour.abs(),
+            min.abs(),
+            seconds(sec, fsec, true)
+        ));
+    } else if has_year_month {
+        out.push_str(&format!("{year}-{mon}"));
+    } else if mday != 0 {
+        out.push_str(&format!(
+            "{mday} {hour}:{min:02}:{}",
+            seconds(sec, fsec, true)
+        ));
+    } else {
+        out.push_str(&format!("{hour}:{min:02}:{}", seconds(sec, fsec, true)));
+    }
+    out
+}
+
+fn format_verbose(iv: Interval) -> String {
+    let (year, mon, mday, hour, min, sec, fsec) = iv.fields();
+    let mut out = String::from("@");
+    let mut is_zero = true;
+    let mut is_before = false;
+    for (v, unit) in [
+        (year, "year"),
+        (mon, "mon"),
+        (mday, "day"),
+        (hour, "hour"),
+        (min, "min"),
+    ] {
+        if v == 0 {
+            continue;
+        }
+        let mut v = v;
+        if is_zero {
+            is_before = v < 0;
+            v = v.abs();
+        } else if is_before {
+            v = -v;
+        }
+        out.push_str(&format!(" {v} {unit}{}", if v == 1 { "" } else { "s" }));
+        is_zero = false;
+    }
+    if sec != 0 || fsec != 0 {
+        out.push(' ');
+        if sec < 0 || (sec == 0 && fsec < 0) {
+            if is_zero {
+                is_before = true;
+            } else if !is_before {
+                out.push('-');
+            }
+        } else if is_before {
+            out.push('-');
+        }
+        out.push_str(&seconds(sec, fsec, false));
+        out.push_str(&format!(
+            " sec{}",
+            if sec.abs() != 1 || fsec != 0 { "s" } else { "" }
+        ));
+        is_zero = false;
+    }
+    if is_zero {
+        out.push_str(" 0");
+    }
+    if is_before {
+        out.push_str(" ago");
+    }
+    out
+}
+
+/// IntervalStyle postgres output.
+fn format_postgres(iv: Interval) -> String {
     let (year, mon, mday, hour, min, sec, fsec) = iv.fields();
     let mut out = String::new();
     let mut is_zero = true;
@@ -595,6 +779,11 @@ pub fn parse_range(s: &str, range: Range, minute_to_second: bool) -> Result<Inte
         return parse_iso(iso, s);
     }
     let fields = split_fields(t).ok_or_else(|| bad(s))?;
+    // sql_standard: a leading '-' applies to every field when no other
+    // field has a sign of its own.
+    let force_negative = style() == Style::SqlStandard
+        && fields.first().is_some_and(|(_, f)| f.starts_with('-'))
+        && !fields[1..].iter().any(|(_, f)| f.starts_with(['-', '+']));
     let mut acc = Acc::default();
     let mut ty: Option<Unit> = None;
     let mut seen = 0u32;
@@ -618,7 +807,7 @@ pub fn parse_range(s: &str, range: Range, minute_to_second: bool) -> Result<Inte
                     TimeErr::Bad => bad(s),
                     TimeErr::Overflow => field_overflow(s),
                 })?;
-                acc.micros = if neg { -us } else { us };
+                acc.micros = if neg || force_negative { -us } else { us };
                 tmask = 0b1110;
                 ty = Some(Unit::Day);
                 parsing_unit = false;
@@ -672,6 +861,10 @@ pub fn parse_range(s: &str, range: Range, minute_to_second: bool) -> Result<Inte
                     }
                 } else if !rest.is_empty() {
                     return Err(bad(s));
+                }
+                if force_negative {
+                    val = -val.abs();
+                    fval = -fval.abs();
                 }
                 let ok = match unit {
                     Unit::Microsecond => acc.add_micros(val, fval, 1),
