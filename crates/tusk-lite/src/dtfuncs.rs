@@ -811,6 +811,13 @@ pub fn call(f: DtFunc, v: &[Value], txn_started: SystemTime) -> Result<Value> {
         } => Value::Interval(trunc_iv(text(&a(0)), iv(&a(1)))?),
         DtFunc::Trunc { src } => Value::Int(trunc_ts(text(&a(0)), src, int(&a(1)))?),
         DtFunc::ToChar { src } => match src {
+            Type::Numeric => Value::Text(crate::to_char::number(
+                &match a(0) {
+                    Value::Numeric(n) => n,
+                    v => Numeric::from_i64(int(&v)),
+                },
+                text(&a(1)),
+            )?),
             Type::Interval => Value::Text(crate::to_char::interval(iv(&a(0)), text(&a(1)))),
             Type::Date => Value::Text(crate::to_char::timestamp(
                 int(&a(0)) * USECS_PER_DAY,

@@ -300,9 +300,12 @@ impl Binder<'_> {
                 let src = match types[0] {
                     t @ (Type::Timestamp | Type::Timestamptz | Type::Interval) => t,
                     Type::Date => Type::Timestamptz,
-                    t if t.is_numeric_family() => {
-                        return Err(SqlError::unsupported("to_char() of numbers"))
+                    Type::Float4 | Type::Float8 => {
+                        return Err(SqlError::unsupported(
+                            "to_char() of real and double precision",
+                        ))
                     }
+                    t if t.is_numeric_family() => Type::Numeric,
                     _ => return Err(no_func()),
                 };
                 let fmt = args.pop().ok_or_else(no_func)?;
