@@ -59,6 +59,10 @@ pub enum DtFunc {
     },
     /// to_timestamp(float8): seconds since 1970.
     ToTimestampEpoch,
+    /// to_timestamp(text, format) (timestamptz) and to_date(text, format).
+    FromChar {
+        date: bool,
+    },
     StatementTimestamp,
     /// LOCALTIME: the transaction's start time of day.
     LocalTime,
@@ -851,6 +855,14 @@ pub fn call(f: DtFunc, v: &[Value], txn_started: SystemTime) -> Result<Value> {
             #[allow(clippy::cast_possible_truncation)]
             let us = us as i64;
             Value::Int(us)
+        }
+        DtFunc::FromChar { date } => {
+            let us = crate::from_char::parse(text(&a(0)), text(&a(1)))?;
+            if date {
+                Value::Int(us.div_euclid(USECS_PER_DAY))
+            } else {
+                Value::Int(check_ts(us)?)
+            }
         }
         DtFunc::StatementTimestamp => {
             let t = STATEMENT_START.with(Cell::get).unwrap_or(txn_started);

@@ -320,9 +320,12 @@ impl Binder<'_> {
                 Type::Timestamptz,
             ),
             ("to_timestamp" | "to_date", 2) => {
-                return Err(SqlError::unsupported(format!(
-                    "function {name}(text, text)"
-                )))
+                let date = name == "to_date";
+                dt(
+                    DtFunc::FromChar { date },
+                    coerce_all(self, args, &[Type::Text, Type::Text])?,
+                    if date { Type::Date } else { Type::Timestamptz },
+                )
             }
             ("statement_timestamp", 0) => dt(DtFunc::StatementTimestamp, args, Type::Timestamptz),
             _ => return Err(no_func()),
