@@ -98,11 +98,21 @@ async fn answers(c: &tusk::Connection) -> Answer {
         .collect()
 }
 
+/// interval[] in binary (array_send over interval_send).
+async fn array_bytes(c: &tusk::Connection) -> Vec<u8> {
+    let rows = c
+        .query("SELECT ARRAY[interval '1 day', '-2 mons 3 us', NULL]", &[])
+        .await
+        .expect("array");
+    rows[0].get::<RawValue>(0).bytes.to_vec()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interval_and_time_travel_in_binary_as_postgres() {
     let pg_db = tusk_testkit::db();
     let pg = tusk::connect(&pg_db.url()).await.expect("postgres");
     let want = answers(&pg).await;
+    let want_array = array_bytes(&pg).await;
     assert_eq!(want.len(), 4);
     assert_eq!(want[3].2, "1 year 2 mons 3 days 04:05:06.5");
     // Read in binary: interval_send's 16 bytes, time_send's 8.
@@ -118,6 +128,7 @@ async fn interval_and_time_travel_in_binary_as_postgres() {
     ] {
         let lite = db.connect().await.expect("tusk-lite");
         assert_eq!(answers(&lite).await, want);
+        assert_eq!(array_bytes(&lite).await, want_array);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

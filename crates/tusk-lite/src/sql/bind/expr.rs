@@ -406,6 +406,7 @@ impl Binder<'_> {
                 | Type::Varchar
                 | Type::Bpchar
                 | Type::Name
+                | Type::Interval
         ) {
             return Err(SqlError::unsupported(format!(
                 "ARRAY[...] of type {}",
