@@ -43,6 +43,9 @@ fn isoweek(y: i64, m: i64, d: i64) -> (i64, i64) {
 pub(crate) struct Part {
     num: i128,
     scale: u32,
+    /// date_part's float8 where PostgreSQL computes it another way than
+    /// `num / 10^scale` (seconds as `sec + fsec / 1e6`, ...).
+    float: Option<f64>,
 }
 
 impl Part {
@@ -50,6 +53,22 @@ impl Part {
         Part {
             num: i128::from(n),
             scale: 0,
+            float: None,
+        }
+    }
+
+    /// Seconds (scale 6) or milliseconds (scale 3) of `us` microseconds
+    /// within the minute, with date_part's float8 as PostgreSQL computes it.
+    fn secs(us: i64, scale: u32) -> Part {
+        let (sec, fsec) = ((us / 1_000_000) as f64, (us % 1_000_000) as f64);
+        Part {
+            num: i128::from(us),
+            scale,
+            float: Some(if scale == 3 {
+                sec * 1000.0 + fsec / 1000.0
+            } else {
+                sec + fsec / 1_000_000.0
+            }),
         }
     }
     pub(crate) fn value(&self, numeric: bool) -> Result<Value> {
@@ -71,7 +90,9 @@ impl Part {
             };
             Ok(Value::Numeric(Numeric::parse(&s)?))
         } else {
-            Ok(Value::Float(self.num as f64 / p as f64))
+            Ok(Value::Float(
+                self.float.unwrap_or(self.num as f64 / p as f64),
+            ))
         }
     }
 }
@@ -223,19 +244,14 @@ pub(crate) fn part(units_raw: &str, src: Type, v: &Value) -> Result<Part> {
             }
             Ok(match f {
                 Field::Unit(U::Microsecond) => Part::int(t.sec * 1_000_000 + t.fsec),
-                Field::Unit(U::Millisecond) => Part {
-                    num: i128::from(t.sec * 1_000_000 + t.fsec),
-                    scale: 3,
-                },
-                Field::Unit(U::Second) => Part {
-                    num: i128::from(t.sec * 1_000_000 + t.fsec),
-                    scale: 6,
-                },
+                Field::Unit(U::Millisecond) => Part::secs(t.sec * 1_000_000 + t.fsec, 3),
+                Field::Unit(U::Second) => Part::secs(t.sec * 1_000_000 + t.fsec, 6),
                 Field::Unit(U::Minute) => Part::int(t.min),
                 Field::Unit(U::Hour) => Part::int(t.hour),
                 Field::Epoch => Part {
                     num: i128::from(us) + i128::from(PG_EPOCH_DAYS * USECS_PER_DAY),
                     scale: 6,
+                    float: None,
                 },
                 Field::Julian if us.rem_euclid(USECS_PER_DAY) == 0 => {
                     Part::int(julian(us.div_euclid(USECS_PER_DAY)))
@@ -252,19 +268,14 @@ pub(crate) fn part(units_raw: &str, src: Type, v: &Value) -> Result<Part> {
             let us = int(v);
             Ok(match f {
                 Field::Unit(U::Microsecond) => Part::int(us % 60_000_000),
-                Field::Unit(U::Millisecond) => Part {
-                    num: i128::from(us % 60_000_000),
-                    scale: 3,
-                },
-                Field::Unit(U::Second) => Part {
-                    num: i128::from(us % 60_000_000),
-                    scale: 6,
-                },
+                Field::Unit(U::Millisecond) => Part::secs(us % 60_000_000, 3),
+                Field::Unit(U::Second) => Part::secs(us % 60_000_000, 6),
                 Field::Unit(U::Minute) => Part::int(us / 60_000_000 % 60),
                 Field::Unit(U::Hour) => Part::int(us / 3_600_000_000),
                 Field::Epoch => Part {
                     num: i128::from(us),
                     scale: 6,
+                    float: None,
                 },
                 _ => return Err(not_supported(&units, src)),
             })
@@ -274,14 +285,8 @@ pub(crate) fn part(units_raw: &str, src: Type, v: &Value) -> Result<Part> {
             let (year, mon, mday, hour, min, sec, fsec) = i.fields();
             Ok(match f {
                 Field::Unit(U::Microsecond) => Part::int(sec * 1_000_000 + fsec),
-                Field::Unit(U::Millisecond) => Part {
-                    num: i128::from(sec * 1_000_000 + fsec),
-                    scale: 3,
-                },
-                Field::Unit(U::Second) => Part {
-                    num: i128::from(sec * 1_000_000 + fsec),
-                    scale: 6,
-                },
+                Field::Unit(U::Millisecond) => Part::secs(sec * 1_000_000 + fsec, 3),
+                Field::Unit(U::Second) => Part::secs(sec * 1_000_000 + fsec, 6),
                 Field::Unit(U::Minute) => Part::int(min),
                 Field::Unit(U::Hour) => Part::int(hour),
                 Field::Unit(U::Day) => Part::int(mday),
@@ -298,6 +303,12 @@ pub(crate) fn part(units_raw: &str, src: Type, v: &Value) -> Result<Part> {
                     Part {
                         num: secs * 1_000_000 + i128::from(i.micros),
                         scale: 6,
+                        float: Some(
+                            i.micros as f64 / 1_000_000.0
+                                + (365.25 * 86_400.0) * f64::from(i.months / 12)
+                                + (30.0 * 86_400.0) * f64::from(i.months % 12)
+                                + 86_400.0 * f64::from(i.days),
+                        ),
                     }
                 }
                 _ => return Err(not_supported(&units, src)),
