@@ -156,6 +156,7 @@ impl Binder<'_> {
                 | "to_timestamp"
                 | "to_date"
                 | "statement_timestamp"
+                | "isfinite"
         );
         if !known {
             return Ok(None);
@@ -325,6 +326,34 @@ impl Binder<'_> {
                     DtFunc::FromChar { date },
                     coerce_all(self, args, &[Type::Text, Type::Text])?,
                     if date { Type::Date } else { Type::Timestamptz },
+                )
+            }
+            ("make_timestamptz", 7) => {
+                return Err(SqlError::unsupported("make_timestamptz() with a time zone"))
+            }
+            ("isfinite", 1) => {
+                // tusk-lite has no infinite dates, timestamps or
+                // intervals (their input is 0A000): every value is finite.
+                if !matches!(
+                    types[0],
+                    Type::Date | Type::Timestamp | Type::Timestamptz | Type::Interval
+                ) {
+                    return Err(no_func());
+                }
+                let a = args.pop().ok_or_else(no_func)?;
+                Expr::new(
+                    ExprKind::Case {
+                        operand: None,
+                        whens: vec![(
+                            Expr::new(
+                                ExprKind::IsNull(Box::new(a), false),
+                                ColType::plain(Type::Bool),
+                            ),
+                            Expr::constant(Value::Null, Type::Bool),
+                        )],
+                        default: Some(Box::new(Expr::constant(Value::Bool(true), Type::Bool))),
+                    },
+                    ColType::plain(Type::Bool),
                 )
             }
             ("statement_timestamp", 0) => dt(DtFunc::StatementTimestamp, args, Type::Timestamptz),
