@@ -283,10 +283,20 @@ impl Binder<'_> {
                         ))
                     }
                 };
-                Ok(Expr::new(
-                    ExprKind::Func(func, Vec::new()),
-                    ColType::plain(ty),
-                ))
+                let e = Expr::new(ExprKind::Func(func, Vec::new()), ColType::plain(ty));
+                // CURRENT_TIMESTAMP(p), LOCALTIMESTAMP(p), LOCALTIME(p):
+                // rounded to p fractional digits.
+                Ok(if f.typmod >= 0 {
+                    Expr::new(
+                        ExprKind::Cast(Box::new(e), false),
+                        ColType {
+                            ty,
+                            typmod: f.typmod,
+                        },
+                    )
+                } else {
+                    e
+                })
             }
             N::SetToDefault(_) => Err(SqlError::new(
                 code::SYNTAX_ERROR,
