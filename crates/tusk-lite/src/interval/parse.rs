@@ -49,25 +49,43 @@ struct Acc {
     micros: i64,
     days: i32,
     months: i32,
+    /// Years apart from months, as pg_itm_in keeps them: the sum is
+    /// checked last ("interval out of range").
+    years: i32,
 }
 
 impl Acc {
+    /// AdjustMicroseconds.
     fn add_micros(&mut self, val: i64, fval: f64, scale: i64) -> Option<()> {
-        self.micros = self
-            .micros
-            .checked_add(val.checked_mul(scale)?)?
-            .checked_add(round_f(fval * scale as f64)?)?;
-        Some(())
+        self.micros = self.micros.checked_add(val.checked_mul(scale)?)?;
+        self.add_fract_micros(fval, scale)
     }
+    /// AdjustFractMicroseconds: truncated, then a remainder past one half
+    /// rounds away from zero.
     fn add_fract_micros(&mut self, fval: f64, scale: i64) -> Option<()> {
         if fval == 0.0 {
             return Some(());
         }
-        self.micros = self.micros.checked_add(round_f(fval * scale as f64)?)?;
+        let f = fval * scale as f64;
+        let whole = f.trunc();
+        if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&whole) {
+            return None;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        let mut us = whole as i64;
+        let rem = f - whole;
+        if rem > 0.5 {
+            us += 1;
+        } else if rem < -0.5 {
+            us -= 1;
+        }
+        self.micros = self.micros.checked_add(us)?;
         Some(())
     }
     fn add_days(&mut self, val: i64, scale: i64) -> Option<()> {
-        let d = i32::try_from(val.checked_mul(scale)?).ok()?;
+        let d = i32::try_from(val)
+            .ok()?
+            .checked_mul(i32::try_from(scale).ok()?)?;
         self.days = self.days.checked_add(d)?;
         Some(())
     }
@@ -88,20 +106,37 @@ impl Acc {
         Some(())
     }
     fn add_years(&mut self, val: i64, scale: i64) -> Option<()> {
-        let m = i32::try_from(val.checked_mul(scale)?.checked_mul(12)?).ok()?;
-        self.months = self.months.checked_add(m)?;
+        let y = i32::try_from(val)
+            .ok()?
+            .checked_mul(i32::try_from(scale).ok()?)?;
+        self.years = self.years.checked_add(y)?;
         Some(())
     }
+    /// AdjustFractYears: the months, rounded (rint).
     fn add_fract_years(&mut self, fval: f64, scale: i64) -> Option<()> {
         if fval == 0.0 {
             return Some(());
         }
-        let m = (fval * (scale * 12) as f64).trunc();
+        let m = (fval * (scale * 12) as f64).round_ties_even();
         if !fits_i32(m) {
             return None;
         }
         self.months = self.months.checked_add(trunc_i32(m))?;
         Some(())
+    }
+    /// "ago": every field negated (a field overflow when one cannot be).
+    fn negate(&mut self) -> Option<()> {
+        self.micros = self.micros.checked_neg()?;
+        self.days = self.days.checked_neg()?;
+        self.months = self.months.checked_neg()?;
+        self.years = self.years.checked_neg()?;
+        Some(())
+    }
+    /// itm2interval: years and months become one month count.
+    fn finish(&self) -> Result<Interval> {
+        let months = i64::from(self.years) * 12 + i64::from(self.months);
+        let months = i32::try_from(months).map_err(|_| out_of_range())?;
+        Ok(Interval::new(months, self.days, self.micros))
     }
 }
 
@@ -261,11 +296,9 @@ pub fn parse_range(s: &str, range: Range, minute_to_second: bool) -> Result<Inte
                 let mut val: i64 = if int_part.is_empty() {
                     0
                 } else {
-                    let v: i64 = int_part.parse().map_err(|_| field_overflow(s))?;
-                    let v = if neg { -v } else { v };
-                    if i32::try_from(v).is_err() {
-                        return Err(field_overflow(s));
-                    }
+                    let v: i64 = format!("{}{int_part}", if neg { "-" } else { "" })
+                        .parse()
+                        .map_err(|_| field_overflow(s))?;
                     v
                 };
                 let mut fval = 0.0;
@@ -280,7 +313,10 @@ pub fn parse_range(s: &str, range: Range, minute_to_second: bool) -> Result<Inte
                         return Err(field_overflow(s));
                     }
                     let v2 = if neg { -v2 } else { v2 };
-                    val = val * 12 + v2;
+                    val = val
+                        .checked_mul(12)
+                        .and_then(|x| x.checked_add(v2))
+                        .ok_or_else(|| field_overflow(s))?;
                     unit = Unit::Month;
                 } else if let Some(r) = rest.strip_prefix('.') {
                     if !r.bytes().all(|c| c.is_ascii_digit()) {
@@ -384,11 +420,10 @@ pub fn parse_range(s: &str, range: Range, minute_to_second: bool) -> Result<Inte
     if seen == 0 || parsing_unit {
         return Err(bad(s));
     }
-    let mut iv = Interval::new(acc.months, acc.days, acc.micros);
     if is_before {
-        iv = iv.checked_neg().map_err(|_| field_overflow(s))?;
+        acc.negate().ok_or_else(|| field_overflow(s))?;
     }
-    Ok(iv)
+    acc.finish()
 }
 
 enum TimeErr {
@@ -486,5 +521,5 @@ fn parse_iso(body: &str, orig: &str) -> Result<Interval> {
         }
         rest = &tail[1..];
     }
-    Ok(Interval::new(acc.months, acc.days, acc.micros))
+    acc.finish()
 }
