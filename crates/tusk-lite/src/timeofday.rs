@@ -66,7 +66,16 @@ pub fn parse(s: &str) -> Result<i64> {
         }
     }
     let body = match body.find(['+', '-', 'z']) {
-        Some(i) if i > 0 => &body[..i],
+        Some(i) if i > 0 => {
+            // A zone behind (ignored): `z`, or a sign and digits/colons.
+            let zone = &body[i..];
+            let ok = zone == "z"
+                || (zone.len() > 1 && zone[1..].bytes().all(|b| b.is_ascii_digit() || b == b':'));
+            if !ok {
+                return Err(bad(s));
+            }
+            &body[..i]
+        }
         _ => body,
     };
     let num = |x: &str| -> Result<i64> {
@@ -74,6 +83,24 @@ pub fn parse(s: &str) -> Result<i64> {
             return Err(bad(s));
         }
         x.parse().map_err(|_| bad(s))
+    };
+    // hhmmss[.f] without colons.
+    let compact;
+    let body = match body.split_once('.') {
+        _ if body.contains(':') => body,
+        Some((digits, frac)) if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            compact = format!("{}:{}:{}.{frac}", &digits[..2], &digits[2..4], &digits[4..]);
+            compact.as_str()
+        }
+        None if body.len() == 6 && body.bytes().all(|b| b.is_ascii_digit()) => {
+            compact = format!("{}:{}:{}", &body[..2], &body[2..4], &body[4..]);
+            compact.as_str()
+        }
+        None if body.len() == 4 && body.bytes().all(|b| b.is_ascii_digit()) => {
+            compact = format!("{}:{}", &body[..2], &body[2..]);
+            compact.as_str()
+        }
+        _ => body,
     };
     let parts: Vec<&str> = body.split(':').collect();
     let (h, m, sec) = match parts.as_slice() {
@@ -93,7 +120,7 @@ pub fn parse(s: &str) -> Result<i64> {
     let fus = (f * 1e6).round_ties_even() as i64;
     let mut h = h;
     if let Some(pm) = ampm {
-        if !(1..=12).contains(&h) {
+        if !(0..=12).contains(&h) {
             return Err(range(s));
         }
         if pm && h != 12 {
