@@ -472,54 +472,163 @@ fn parse_iso(body: &str, orig: &str) -> Result<Interval> {
     if body.is_empty() {
         return Err(bad(orig));
     }
+    let b = body.as_bytes();
     let mut acc = Acc::default();
-    let mut in_time = false;
-    let mut rest = body;
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('T') {
-            if in_time {
-                return Err(bad(orig));
-            }
-            in_time = true;
-            rest = r;
-            continue;
-        }
-        let end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
-            .ok_or_else(|| bad(orig))?;
-        let (num, tail) = rest.split_at(end);
-        if num.is_empty() {
+    let mut datepart = true;
+    let mut havefield = false;
+    let mut pos = 0usize;
+    // ParseISO8601Number: a decimal number; its integer and fraction
+    // parts, and the digits its integer part had.
+    let number = |pos: &mut usize| -> Result<(i64, f64, usize)> {
+        let start = *pos;
+        if !matches!(b.get(start), Some(c) if c.is_ascii_digit() || *c == b'-' || *c == b'.') {
             return Err(bad(orig));
         }
-        let x: f64 = num.parse().map_err(|_| bad(orig))?;
-        let val = x.trunc();
-        if !fits_i32(val) {
+        let mut e = start;
+        if b[e] == b'-' {
+            e += 1;
+        }
+        while e < b.len() && (b[e].is_ascii_digit() || b[e] == b'.') {
+            e += 1;
+        }
+        let text = &body[start..e];
+        let x: f64 = text.parse().map_err(|_| bad(orig))?;
+        let whole = x.trunc();
+        if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&whole) {
             return Err(field_overflow(orig));
         }
-        let (val, fval) = (i64::from(trunc_i32(val)), x - val);
-        let d = tail.chars().next().ok_or_else(|| bad(orig))?;
-        let ok = match (in_time, d) {
-            (false, 'Y') => acc
-                .add_years(val, 1)
-                .and_then(|()| acc.add_fract_years(fval, 1)),
-            (false, 'M') => acc
-                .add_months(val)
-                .and_then(|()| acc.add_fract_days(fval, 30)),
-            (false, 'W') => acc
-                .add_days(val, 7)
-                .and_then(|()| acc.add_fract_days(fval, 7)),
-            (false, 'D') => acc
-                .add_days(val, 1)
-                .and_then(|()| acc.add_fract_micros(fval, USECS_PER_DAY)),
-            (true, 'H') => acc.add_micros(val, fval, USECS_PER_HOUR),
-            (true, 'M') => acc.add_micros(val, fval, USECS_PER_MINUTE),
-            (true, 'S') => acc.add_micros(val, fval, USECS_PER_SEC),
-            _ => return Err(bad(orig)),
-        };
-        if ok.is_none() {
-            return Err(field_overflow(orig));
+        *pos = e;
+        #[allow(clippy::cast_possible_truncation)]
+        let ip = whole as i64;
+        let width = text.bytes().take_while(u8::is_ascii_digit).count();
+        Ok((ip, x - whole, width))
+    };
+    let of = |r: Option<()>| r.ok_or_else(|| field_overflow(orig));
+    while pos < b.len() {
+        if b[pos] == b'T' {
+            datepart = false;
+            havefield = false;
+            pos += 1;
+            continue;
         }
-        rest = &tail[1..];
+        let (val, fval, width) = number(&mut pos)?;
+        let unit = b.get(pos).copied().unwrap_or(0);
+        pos += 1;
+        if datepart {
+            match unit {
+                b'Y' => of(acc
+                    .add_years(val, 1)
+                    .and_then(|()| acc.add_fract_years(fval, 1)))?,
+                b'M' => of(acc
+                    .add_months(val)
+                    .and_then(|()| acc.add_fract_days(fval, 30)))?,
+                b'W' => of(acc
+                    .add_days(val, 7)
+                    .and_then(|()| acc.add_fract_days(fval, 7)))?,
+                b'D' => of(acc
+                    .add_days(val, 1)
+                    .and_then(|()| acc.add_fract_micros(fval, USECS_PER_DAY)))?,
+                b'T' | 0 if width == 8 && !havefield => {
+                    // YYYYMMDD.
+                    of(acc
+                        .add_years(val / 10000, 1)
+                        .and_then(|()| acc.add_months(val / 100 % 100))
+                        .and_then(|()| acc.add_days(val % 100, 1))
+                        .and_then(|()| acc.add_fract_micros(fval, USECS_PER_DAY)))?;
+                    if unit == 0 {
+                        return acc.finish();
+                    }
+                    datepart = false;
+                    havefield = false;
+                    continue;
+                }
+                b'T' | 0 | b'-' => {
+                    // Y-M-D, each part optional from the right.
+                    if havefield {
+                        return Err(bad(orig));
+                    }
+                    of(acc
+                        .add_years(val, 1)
+                        .and_then(|()| acc.add_fract_years(fval, 1)))?;
+                    if unit == 0 {
+                        return acc.finish();
+                    }
+                    if unit == b'T' {
+                        datepart = false;
+                        havefield = false;
+                        continue;
+                    }
+                    let (m, mf, _) = number(&mut pos)?;
+                    of(acc.add_months(m).and_then(|()| acc.add_fract_days(mf, 30)))?;
+                    match b.get(pos) {
+                        None => return acc.finish(),
+                        Some(b'T') => {
+                            pos += 1;
+                            datepart = false;
+                            havefield = false;
+                            continue;
+                        }
+                        Some(b'-') => pos += 1,
+                        _ => return Err(bad(orig)),
+                    }
+                    let (d, df, _) = number(&mut pos)?;
+                    of(acc
+                        .add_days(d, 1)
+                        .and_then(|()| acc.add_fract_micros(df, USECS_PER_DAY)))?;
+                    match b.get(pos) {
+                        None => return acc.finish(),
+                        Some(b'T') => {
+                            pos += 1;
+                            datepart = false;
+                            havefield = false;
+                            continue;
+                        }
+                        _ => return Err(bad(orig)),
+                    }
+                }
+                _ => return Err(bad(orig)),
+            }
+        } else {
+            match unit {
+                b'H' => of(acc.add_micros(val, fval, USECS_PER_HOUR))?,
+                b'M' => of(acc.add_micros(val, fval, USECS_PER_MINUTE))?,
+                b'S' => of(acc.add_micros(val, fval, USECS_PER_SEC))?,
+                0 if width == 6 && !havefield => {
+                    // hhmmss.
+                    of(acc
+                        .add_micros(val / 10000, 0.0, USECS_PER_HOUR)
+                        .and_then(|()| acc.add_micros(val / 100 % 100, 0.0, USECS_PER_MINUTE))
+                        .and_then(|()| acc.add_micros(val % 100, 0.0, USECS_PER_SEC))
+                        .and_then(|()| acc.add_fract_micros(fval, 1)))?;
+                    return acc.finish();
+                }
+                0 | b':' => {
+                    // h:m:s.
+                    if havefield {
+                        return Err(bad(orig));
+                    }
+                    of(acc.add_micros(val, fval, USECS_PER_HOUR))?;
+                    if unit == 0 {
+                        return acc.finish();
+                    }
+                    let (m, mf, _) = number(&mut pos)?;
+                    of(acc.add_micros(m, mf, USECS_PER_MINUTE))?;
+                    match b.get(pos) {
+                        None => return acc.finish(),
+                        Some(b':') => pos += 1,
+                        _ => return Err(bad(orig)),
+                    }
+                    let (sec, sf, _) = number(&mut pos)?;
+                    of(acc.add_micros(sec, sf, USECS_PER_SEC))?;
+                    if pos < b.len() {
+                        return Err(bad(orig));
+                    }
+                    return acc.finish();
+                }
+                _ => return Err(bad(orig)),
+            }
+        }
+        havefield = true;
     }
     acc.finish()
 }
