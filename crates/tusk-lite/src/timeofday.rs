@@ -175,4 +175,39 @@ mod tests {
         assert!(parse("25:00").is_err());
         assert!(parse("abc").is_err());
     }
+
+    #[test]
+    fn random_text_never_panics() {
+        const PIECES: [&str; 16] = [
+            "1",
+            "-",
+            "+",
+            ".",
+            ":",
+            "z",
+            " ",
+            "am",
+            "pm",
+            "2024-01-01",
+            "é",
+            "24",
+            "60",
+            "040506",
+            "t",
+            "99999999999",
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(x % 6 + 1) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_str(PIECES[usize::try_from(x % 16).unwrap_or(0)]);
+            }
+            if let Ok(us) = parse(&s) {
+                assert!((0..=USECS_PER_DAY).contains(&us), "{s}");
+            }
+        }
+    }
 }

@@ -658,4 +658,25 @@ mod tests {
             "1st January   2000"
         );
     }
+
+    #[test]
+    fn random_number_templates_never_panic() {
+        const PIECES: [&str; 16] = [
+            "9", "0", ".", ",", "FM", "S", "MI", "PL", "SG", "TH", "\"", "é", "D", "G", " ", "th",
+        ];
+        let n = crate::numeric::Numeric::parse("-1234.5678").unwrap();
+        let mut x: u64 = 0x1234_5678_9ABC_DEF1;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(x % 8 + 1) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_str(PIECES[usize::try_from(x % 16).unwrap_or(0)]);
+            }
+            let _ = number(&n, &s);
+            let _ = timestamp(0, &s, true);
+            let _ = crate::from_char::parse("2024-03-05 1:02:03", &s);
+        }
+    }
 }

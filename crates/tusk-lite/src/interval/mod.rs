@@ -394,4 +394,51 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("1 day 1 day").is_err());
     }
+
+    #[test]
+    fn random_text_never_panics() {
+        const PIECES: [&str; 24] = [
+            "1",
+            "-",
+            "+",
+            ".",
+            ":",
+            "P",
+            "T",
+            "Y",
+            "M",
+            "D",
+            "H",
+            "S",
+            " ",
+            "day",
+            "ago",
+            "@",
+            "9223372036854775807",
+            "2147483648",
+            "-1-2",
+            "é",
+            "0.5",
+            "W",
+            "year",
+            "12:60",
+        ];
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(x % 7 + 1) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_str(PIECES[usize::try_from(x % 24).unwrap_or(0)]);
+            }
+            for (range, m2s) in [(None, false), (Some(Unit::Day), false), (None, true)] {
+                if let Ok(iv) = parse_range(&s, range, m2s) {
+                    let _ = format(iv);
+                    let _ = iv.mul_f64(1.5);
+                    let _ = iv.justify_interval();
+                }
+            }
+        }
+    }
 }
