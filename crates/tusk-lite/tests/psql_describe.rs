@@ -33,6 +33,10 @@ CREATE TABLE t (
   raw json,
   blob bytea,
   uid uuid UNIQUE DEFAULT gen_random_uuid(),
+  starts time,
+  t3 time(3),
+  span interval,
+  q interval hour to minute,
   parent_id int REFERENCES parent(id) ON DELETE CASCADE
 );
 CREATE INDEX t_born_idx ON t (born);

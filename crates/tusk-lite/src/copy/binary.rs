@@ -184,8 +184,8 @@ pub fn check_field(b: &[u8], ty: Type) -> Result<()> {
         Type::Int2 => 2,
         Type::Int4 | Type::Oid | Type::Date | Type::Float4 => 4,
         Type::Int8 | Type::Timestamp | Type::Timestamptz | Type::Float8 => 8,
-        Type::Numeric => 8,
-        Type::Uuid => 16,
+        Type::Numeric | Type::Time => 8,
+        Type::Uuid | Type::Interval => 16,
         _ => 0,
     };
     if b.len() < need {

@@ -39,6 +39,10 @@ fn init(a: &AggCall) -> State {
 /// Adds for sum/avg in the accumulator's type: integers to numeric
 /// (sum(int8), avg) or int8 (sum(int2/int4)), floats as floats.
 fn acc_add(acc: Option<Value>, v: &Value, result: Type) -> Result<Value> {
+    // sum/avg(interval): interval_pl.
+    if let (Some(Value::Interval(a)), Value::Interval(b)) = (&acc, v) {
+        return Ok(Value::Interval(a.checked_add(*b)?));
+    }
     let v = match (v, result) {
         (Value::Int(i), Type::Numeric) => Value::Numeric(Numeric::from_i64(*i)),
         (x, _) => x.clone(),
@@ -98,7 +102,11 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
                 None => true,
                 Some(b) => {
                     let o = compare(&v, b);
-                    if a.func == AggFunc::Min {
+                    // interval_larger/smaller keep the later of two
+                    // equal intervals ('1 mon' and '30 days').
+                    if o == std::cmp::Ordering::Equal && matches!(v, Value::Interval(_)) {
+                        true
+                    } else if a.func == AggFunc::Min {
                         o == std::cmp::Ordering::Less
                     } else {
                         o == std::cmp::Ordering::Greater
@@ -156,6 +164,8 @@ fn finish(a: &AggCall, st: State) -> Result<Value> {
         State::Avg(Some(sum), n) => match sum {
             Value::Float(f) => Value::Float(f / n as f64),
             Value::Numeric(s) => Value::Numeric(s.div(&Numeric::from_i64(n))?),
+            // interval_avg: the sum divided by the count as a float8.
+            Value::Interval(s) => Value::Interval(s.div_f64(n as f64)?),
             other => other,
         },
         State::MinMax(v) => v.unwrap_or(Value::Null),

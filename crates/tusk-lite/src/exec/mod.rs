@@ -611,6 +611,9 @@ impl<'a> Exec<'a> {
                     Some(e) => self.eval(e, &[])?,
                     None => Value::Int(1),
                 };
+                if let (Value::Int(a), Value::Int(b), Value::Interval(s)) = (&a, &b, &s) {
+                    return crate::dtfuncs::ts_series(*a, *b, *s);
+                }
                 let (Value::Int(a), Value::Int(b), Value::Int(s)) = (a, b, s) else {
                     return Ok(Vec::new());
                 };

@@ -122,10 +122,22 @@ impl Session {
                 .to_string()
             }
             "IntervalStyle" => {
-                if !value.eq_ignore_ascii_case("postgres") {
-                    return Err(SqlError::unsupported(format!("IntervalStyle {value}")));
+                let v = value.to_ascii_lowercase();
+                // Interval text follows the session's style: this
+                // session's thread formats its values.
+                if !crate::interval::set_style(&v) {
+                    return Err(SqlError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!(
+                            "invalid value for parameter \"{}\": \"{value}\"",
+                            name.to_ascii_lowercase()
+                        ),
+                    )
+                    .with_hint(
+                        "Available values: postgres, postgres_verbose, sql_standard, iso_8601.",
+                    ));
                 }
-                "postgres".to_string()
+                v
             }
             "standard_conforming_strings" => {
                 let b = crate::types::parse_text(&value, ColType::plain(Type::Bool))

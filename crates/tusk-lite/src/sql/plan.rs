@@ -145,6 +145,8 @@ pub enum Func {
     Json(crate::json::ops::JsonFunc),
     /// A bytea, uuid, string or math library function.
     Lib(crate::sql::libfunc::LibFunc),
+    /// A date/time operator or function ([`crate::dtfuncs`]).
+    Dt(crate::dtfuncs::DtFunc),
 }
 
 /// Which size a relation-size function measures.

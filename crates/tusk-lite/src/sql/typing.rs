@@ -67,6 +67,7 @@ fn implicit_ok(from: Type, to: Type) -> bool {
         || (from.is_string() && to.is_string())
         || (from == Type::Date && matches!(to, Type::Timestamp | Type::Timestamptz))
         || (from == Type::Timestamp && to == Type::Timestamptz)
+        || (from == Type::Time && to == Type::Interval)
 }
 
 /// Whether an assignment (INSERT/UPDATE) converts `from` to `to`.
@@ -77,6 +78,8 @@ fn assignment_ok(from: Type, to: Type) -> bool {
         || to.is_string()
         || (matches!(from, Type::Date | Type::Timestamp | Type::Timestamptz)
             && matches!(to, Type::Date | Type::Timestamp | Type::Timestamptz))
+        || (matches!(from, Type::Timestamp | Type::Timestamptz | Type::Interval)
+            && to == Type::Time)
 }
 
 impl Binder<'_> {

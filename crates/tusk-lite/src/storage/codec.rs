@@ -31,6 +31,10 @@ pub fn encode_row(row: Option<&[Value]>, out: &mut Vec<u8>) -> Result<()> {
             Value::Array(_) => {
                 return Err(SqlError::unsupported("storing an array value"));
             }
+            Value::Interval(iv) => {
+                out.push(10);
+                out.extend_from_slice(&crate::interval::to_bytes(*iv));
+            }
             Value::Enum(order, label) => {
                 out.push(6);
                 out.extend_from_slice(&order.to_bits().to_be_bytes());
@@ -113,6 +117,7 @@ pub fn decode_row(b: &[u8]) -> Result<Option<Vec<Value>>> {
                 Value::Bytes(take(usize::try_from(len).map_err(|_| corrupt())?)?.to_vec())
             }
             9 => Value::Uuid(take(16)?.try_into().map_err(|_| corrupt())?),
+            10 => Value::Interval(crate::interval::from_bytes(take(16)?).ok_or_else(corrupt)?),
             _ => return Err(corrupt()),
         };
         row.push(v);
@@ -139,6 +144,7 @@ mod tests {
             )),
             Value::Bytes(vec![0, 1, 255]),
             Value::Uuid([7; 16]),
+            Value::Interval(crate::interval::Interval::new(-14, 3, -1_500_000)),
         ];
         let mut b = Vec::new();
         encode_row(Some(&row), &mut b).unwrap();

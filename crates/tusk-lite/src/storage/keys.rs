@@ -80,6 +80,13 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
             out.push(1);
             out.extend_from_slice(u);
         }
+        // Intervals order (and are equal) by their span, a month as 30
+        // days and a day as 24 hours (interval_cmp_value).
+        Value::Interval(iv) => {
+            out.push(1);
+            let k = iv.span().cast_unsigned() ^ (1 << 127);
+            out.extend_from_slice(&k.to_be_bytes());
+        }
         // Enums order (and are equal) by their label's sort order.
         Value::Enum(order, _) => {
             out.push(1);

@@ -179,6 +179,8 @@ impl Engine {
 
     /// The snapshot for the next statement of `txn`.
     pub fn statement_snapshot(&self, txn: &mut Txn) -> Ts {
+        // Each statement takes its snapshot first: statement_timestamp().
+        crate::dtfuncs::statement_started();
         match txn.isolation {
             Isolation::ReadCommitted => self.now(),
             Isolation::RepeatableRead => *txn.snapshot.get_or_insert_with(|| self.now()),

@@ -31,6 +31,7 @@ pub fn encode_binary(v: &Value, ty: Type, out: &mut BytesMut) -> Result<()> {
         (Value::Bytes(b), _) => out.put_slice(b),
         (Value::Uuid(u), _) => out.put_slice(u),
         (Value::Null, _) => {}
+        (Value::Interval(iv), _) => out.put_slice(&crate::interval::to_bytes(*iv)),
         (Value::Array(_), _) => {
             return Err(SqlError::unsupported("binary output of arrays"));
         }
@@ -182,6 +183,14 @@ pub fn decode_binary(b: &[u8], ty: ColType) -> Result<Value> {
             Type::Int8 | Type::Timestamp | Type::Timestamptz => {
                 Value::Int(i64::from_be_bytes(b.try_into().map_err(|_| bad())?))
             }
+            Type::Time => {
+                let us = i64::from_be_bytes(b.try_into().map_err(|_| bad())?);
+                if !(0..=crate::datetime::USECS_PER_DAY).contains(&us) {
+                    return Err(SqlError::new("22008", "time out of range"));
+                }
+                Value::Int(us)
+            }
+            Type::Interval => Value::Interval(crate::interval::from_bytes(b).ok_or_else(bad)?),
             Type::Date => Value::Int(i64::from(i32::from_be_bytes(
                 b.try_into().map_err(|_| bad())?,
             ))),

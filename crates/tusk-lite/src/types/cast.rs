@@ -48,6 +48,23 @@ pub fn cast(v: Value, from: Type, to: ColType, explicit: bool) -> Result<Value> 
             Value::Int(us.div_euclid(datetime::USECS_PER_DAY))
         }
         (Value::Int(d), Type::Date) if from == Type::Date => Value::Int(d),
+        (Value::Int(us), Type::Time) if matches!(from, Type::Timestamp | Type::Timestamptz) => {
+            Value::Int(us.rem_euclid(datetime::USECS_PER_DAY))
+        }
+        (Value::Int(us), Type::Time) if from == Type::Time => Value::Int(us),
+        (Value::Int(us), Type::Interval) if from == Type::Time => {
+            Value::Interval(crate::interval::Interval::new(0, 0, us))
+        }
+        (Value::Interval(iv), Type::Time) => {
+            Value::Int(iv.micros.rem_euclid(datetime::USECS_PER_DAY))
+        }
+        (v @ Value::Interval(_), Type::Interval) => v,
+        (Value::Int(_), _) if from == Type::Time => {
+            return Err(SqlError::new(
+                code::CANNOT_COERCE,
+                format!("cannot cast type {} to {}", from.name(), t.name()),
+            ));
+        }
         (Value::Int(_), _) if matches!(from, Type::Date | Type::Timestamp | Type::Timestamptz) => {
             return Err(SqlError::new(
                 code::CANNOT_COERCE,

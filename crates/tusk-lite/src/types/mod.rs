@@ -65,6 +65,10 @@ pub enum Type {
     Bytea,
     /// 128-bit UUIDs (values: [`Value::Uuid`]).
     Uuid,
+    /// time without time zone: microseconds since midnight.
+    Time,
+    /// interval: months, days, microseconds ([`crate::interval`]).
+    Interval,
 }
 
 impl Type {
@@ -93,6 +97,8 @@ impl Type {
             Type::Jsonb => 3802,
             Type::Bytea => 17,
             Type::Uuid => 2950,
+            Type::Time => 1083,
+            Type::Interval => 1186,
         }
     }
 
@@ -119,6 +125,8 @@ impl Type {
             3802 => Type::Jsonb,
             17 => Type::Bytea,
             2950 => Type::Uuid,
+            1083 => Type::Time,
+            1186 => Type::Interval,
             _ => return None,
         })
     }
@@ -129,7 +137,8 @@ impl Type {
             Type::Bool | Type::Char => 1,
             Type::Int2 => 2,
             Type::Int4 | Type::Float4 | Type::Oid | Type::Date | Type::Enum(_) => 4,
-            Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => 8,
+            Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz | Type::Time => 8,
+            Type::Interval => 16,
             Type::Name => 64,
             Type::Uuid => 16,
             Type::Unknown => -2,
@@ -163,6 +172,8 @@ impl Type {
             Type::Jsonb => "jsonb",
             Type::Bytea => "bytea",
             Type::Uuid => "uuid",
+            Type::Time => "time without time zone",
+            Type::Interval => "interval",
         }
     }
 
@@ -184,6 +195,8 @@ impl Type {
             Type::Jsonb => "jsonb",
             Type::Bytea => "bytea",
             Type::Uuid => "uuid",
+            Type::Time => "time",
+            Type::Interval => "interval",
             _ => "text",
         }
     }
@@ -230,6 +243,8 @@ impl Type {
             "date" => Type::Date,
             "timestamp" => Type::Timestamp,
             "timestamptz" => Type::Timestamptz,
+            "time" => Type::Time,
+            "interval" => Type::Interval,
             "unknown" => Type::Unknown,
             "json" => Type::Json,
             "jsonb" => Type::Jsonb,
@@ -262,13 +277,15 @@ pub fn array_type_oid(elem: Type) -> Option<u32> {
         Type::Jsonb => 3807,
         Type::Bytea => 1001,
         Type::Uuid => 2951,
+        Type::Time => 1183,
+        Type::Interval => 1187,
         _ => return None,
     })
 }
 
 /// Every built-in type tusk-lite implements (pg_type lists them; arrays
 /// and enums are built over them).
-pub const BUILT_IN: [Type; 20] = [
+pub const BUILT_IN: [Type; 22] = [
     Type::Bool,
     Type::Char,
     Type::Int2,
@@ -289,6 +306,8 @@ pub const BUILT_IN: [Type; 20] = [
     Type::Jsonb,
     Type::Bytea,
     Type::Uuid,
+    Type::Time,
+    Type::Interval,
 ];
 
 /// The element type of the built-in array type `oid`.
@@ -366,6 +385,8 @@ pub enum Value {
     Bytes(Vec<u8>),
     /// A uuid value.
     Uuid([u8; 16]),
+    /// An interval ([`crate::interval::Interval`]).
+    Interval(crate::interval::Interval),
 }
 
 /// Structural equality (for matching bound expressions), not SQL equality.
@@ -383,6 +404,7 @@ impl PartialEq for Value {
             (Value::Jsonb(a), Value::Jsonb(b)) => a.compare(b) == Ordering::Equal,
             (Value::Bytes(a), Value::Bytes(b)) => a == b,
             (Value::Uuid(a), Value::Uuid(b)) => a == b,
+            (Value::Interval(a), Value::Interval(b)) => a == b,
             _ => false,
         }
     }
@@ -420,6 +442,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         // byteacmp and uuid_cmp: memcmp, then the shorter first.
         (Value::Bytes(x), Value::Bytes(y)) => x.cmp(y),
         (Value::Uuid(x), Value::Uuid(y)) => x.cmp(y),
+        (Value::Interval(x), Value::Interval(y)) => x.cmp_pg(*y),
         (Value::Array(x), Value::Array(y)) => {
             for (a, b) in x.iter().zip(y) {
                 let o = compare(a, b);

@@ -134,6 +134,11 @@ pub fn parse_text(s: &str, ty: ColType) -> Result<Value> {
         Type::Jsonb => Value::Jsonb(std::sync::Arc::new(crate::json::Jsonb::parse(s)?)),
         Type::Bytea => Value::Bytes(super::bytea::parse_bytea(s)?),
         Type::Uuid => Value::Uuid(super::uuid::parse_uuid(s)?),
+        Type::Time => Value::Int(crate::timeofday::parse(s)?),
+        Type::Interval => {
+            let (range, m2s) = crate::interval::typmod_range(ty.typmod);
+            Value::Interval(crate::interval::parse_range(s, range, m2s)?)
+        }
         // An enum's labels live in the catalog: Catalog::parse_text.
         Type::Enum(oid) => {
             return Err(SqlError::internal(format!(
@@ -188,6 +193,12 @@ pub fn coerce_typmod(v: Value, ty: ColType, explicit: bool) -> Result<Value> {
         (Type::Timestamp | Type::Timestamptz, Value::Int(us)) => {
             Ok(Value::Int(datetime::round_precision(us, ty.typmod)))
         }
+        (Type::Time, Value::Int(us)) => {
+            Ok(Value::Int(crate::timeofday::round_precision(us, ty.typmod)))
+        }
+        (Type::Interval, Value::Interval(iv)) => Ok(Value::Interval(
+            crate::interval::apply_typmod(iv, ty.typmod),
+        )),
         (Type::Numeric, Value::Numeric(n)) => {
             let m = ty.typmod - 4;
             let precision = u32::try_from((m >> 16) & 0xffff).unwrap_or(0);
@@ -262,6 +273,7 @@ pub fn format_text(v: &Value, ty: Type) -> String {
         (Value::Int(d), Type::Date) => return datetime::format_date(*d),
         (Value::Int(us), Type::Timestamp) => return datetime::format_timestamp(*us, false),
         (Value::Int(us), Type::Timestamptz) => return datetime::format_timestamp(*us, true),
+        (Value::Int(us), Type::Time) => return crate::timeofday::format(*us),
         _ => {}
     }
     match v {
@@ -276,6 +288,7 @@ pub fn format_text(v: &Value, ty: Type) -> String {
         Value::Array(items) => format_array(items, ty),
         Value::Bytes(b) => super::bytea::format_bytea(b),
         Value::Uuid(u) => super::uuid::format_uuid(u),
+        Value::Interval(iv) => crate::interval::format(*iv),
     }
 }
 

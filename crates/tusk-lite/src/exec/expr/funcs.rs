@@ -280,6 +280,9 @@ impl Exec<'_> {
         if v.iter().any(Value::is_null) {
             return Ok(Value::Null);
         }
+        if let Func::Dt(d) = f {
+            return crate::dtfuncs::call(d, v, self.txn.started);
+        }
         let a0 = v.first().cloned().unwrap_or(Value::Null);
         Ok(match f {
             Func::PgGetUserbyid => {

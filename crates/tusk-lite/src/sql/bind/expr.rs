@@ -293,16 +293,29 @@ impl Binder<'_> {
                         (Func::LocalTimestamp, Type::Timestamp)
                     }
                     Ok(O::SvfopCurrentDate) => (Func::CurrentDate, Type::Date),
+                    Ok(O::SvfopLocaltime) | Ok(O::SvfopLocaltimeN) => {
+                        (Func::Dt(crate::dtfuncs::DtFunc::LocalTime), Type::Time)
+                    }
                     _ => {
                         return Err(SqlError::unsupported(
-                            "CURRENT_TIME and LOCALTIME (type time)",
+                            "CURRENT_TIME (type time with time zone)",
                         ))
                     }
                 };
-                Ok(Expr::new(
-                    ExprKind::Func(func, Vec::new()),
-                    ColType::plain(ty),
-                ))
+                let e = Expr::new(ExprKind::Func(func, Vec::new()), ColType::plain(ty));
+                // CURRENT_TIMESTAMP(p), LOCALTIMESTAMP(p), LOCALTIME(p):
+                // rounded to p fractional digits.
+                Ok(if f.typmod >= 0 {
+                    Expr::new(
+                        ExprKind::Cast(Box::new(e), false),
+                        ColType {
+                            ty,
+                            typmod: f.typmod,
+                        },
+                    )
+                } else {
+                    e
+                })
             }
             N::SetToDefault(_) => Err(SqlError::new(
                 code::SYNTAX_ERROR,
@@ -319,7 +332,13 @@ impl Binder<'_> {
     pub(in crate::sql) fn explicit_cast(&mut self, inner: Expr, to: ColType) -> Result<Expr> {
         match &inner.kind {
             ExprKind::Const(Value::Text(s)) if inner.ty.ty == Type::Unknown => {
-                let v = self.catalog.parse_text(s, ColType::plain(to.ty))?;
+                // An interval's field qualifier also says how it is read.
+                let read_as = if to.ty == Type::Interval {
+                    to
+                } else {
+                    ColType::plain(to.ty)
+                };
+                let v = self.catalog.parse_text(s, read_as)?;
                 let v = types::coerce_typmod(v, to, true)?;
                 return Ok(Expr::new(ExprKind::Const(v), to));
             }
@@ -343,6 +362,11 @@ impl Binder<'_> {
             || to.ty.is_string()
             || (matches!(from, Type::Date | Type::Timestamp | Type::Timestamptz)
                 && matches!(to.ty, Type::Date | Type::Timestamp | Type::Timestamptz))
+            || (matches!(
+                from,
+                Type::Timestamp | Type::Timestamptz | Type::Interval | Type::Time
+            ) && to.ty == Type::Time)
+            || (from == Type::Time && to.ty == Type::Interval)
             || (from == Type::Bool && to.ty == Type::Int4)
             || (from == Type::Int4 && to.ty == Type::Bool)
             || crate::json::ops::explicit_cast_ok(from, to.ty);
@@ -414,6 +438,7 @@ impl Binder<'_> {
                 | Type::Name
                 | Type::Bytea
                 | Type::Uuid
+                | Type::Interval
         ) {
             return Err(SqlError::unsupported(format!(
                 "ARRAY[...] of type {}",

@@ -547,12 +547,46 @@ impl Binder<'_> {
         }
         let mut args = self.bind_list(&f.args)?;
         let mut t = Type::Unknown;
-        for a in &args {
+        // (A timestamp series' step is an interval, of another type.)
+        for a in args
+            .iter()
+            .take(if args.len() == 3 && args[2].ty.ty == Type::Interval {
+                2
+            } else {
+                3
+            })
+        {
             t = common_type(t, a.ty.ty).unwrap_or(Type::Text);
         }
         let t = match t {
             Type::Int2 | Type::Int4 | Type::Unknown => Type::Int4,
             Type::Int8 => Type::Int8,
+            Type::Timestamp | Type::Timestamptz | Type::Date | Type::Interval
+                if args.len() == 3 =>
+            {
+                // generate_series(timestamp, timestamp, interval).
+                let mut ts = Type::Unknown;
+                for a in &args[..2] {
+                    ts = common_type(ts, a.ty.ty).unwrap_or(Type::Text);
+                }
+                let ts = match ts {
+                    Type::Timestamp => Type::Timestamp,
+                    Type::Timestamptz | Type::Date => Type::Timestamptz,
+                    other => {
+                        return Err(SqlError::unsupported(format!(
+                            "generate_series over {}",
+                            other.name()
+                        )))
+                    }
+                };
+                let step = args.pop().ok_or_else(|| SqlError::internal("series"))?;
+                args.push(self.coerce_plain(step, Type::Interval)?);
+                let last = args.len() - 1;
+                for a in &mut args[..last] {
+                    *a = self.coerce_plain(a.clone(), ts)?;
+                }
+                return self.series_plan(rf, args, ts);
+            }
             other => {
                 return Err(SqlError::unsupported(format!(
                     "generate_series over {}",
@@ -563,6 +597,15 @@ impl Binder<'_> {
         for a in &mut args {
             *a = self.coerce_plain(a.clone(), t)?;
         }
+        self.series_plan(rf, args, t)
+    }
+
+    fn series_plan(
+        &mut self,
+        rf: &pb::RangeFunction,
+        mut args: Vec<Expr>,
+        t: Type,
+    ) -> Result<(Plan, Scope)> {
         let step = if args.len() == 3 { args.pop() } else { None };
         let stop = args.pop().ok_or_else(|| SqlError::internal("series"))?;
         let start = args.pop().ok_or_else(|| SqlError::internal("series"))?;

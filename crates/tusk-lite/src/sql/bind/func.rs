@@ -40,6 +40,9 @@ impl Binder<'_> {
                 return e;
             }
         }
+        if let Some(e) = self.bind_dt_func(&name, f)? {
+            return Ok(e);
+        }
         let args = self.bind_list(&f.args)?;
         let n = args.len();
         let text = ColType::plain(Type::Text);
@@ -329,9 +332,11 @@ impl Binder<'_> {
                 Type::Int8 | Type::Numeric => Type::Numeric,
                 Type::Float4 => Type::Float4,
                 Type::Float8 | Type::Unknown => Type::Float8,
+                Type::Interval => Type::Interval,
                 _ => return Err(no_func),
             },
             AggFunc::Avg => match at {
+                Type::Interval => Type::Interval,
                 Type::Int2 | Type::Int4 | Type::Int8 | Type::Numeric => Type::Numeric,
                 Type::Float4 | Type::Float8 | Type::Unknown => Type::Float8,
                 _ => return Err(no_func),

@@ -14,6 +14,7 @@ use crate::txn::Isolation;
 use crate::types::{self, ColType, Type, Value};
 
 mod catalog_funcs;
+mod datetime;
 mod expr;
 mod from;
 mod func;

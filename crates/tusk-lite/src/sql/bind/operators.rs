@@ -64,6 +64,9 @@ impl Binder<'_> {
                 ColType::plain(Type::Text),
             ));
         }
+        if Self::is_dt_binary(bop, l.ty.ty, r.ty.ty) {
+            return self.dt_binary(op, bop, l, r);
+        }
         let dt = |t: Type| matches!(t, Type::Date | Type::Timestamp | Type::Timestamptz);
         if !bop.is_comparison() && (dt(l.ty.ty) || dt(r.ty.ty)) {
             let (lt, rt) = (l.ty.ty, r.ty.ty);
@@ -147,6 +150,9 @@ impl Binder<'_> {
                                     };
                                     return Ok(Expr::constant(v, ty));
                                 }
+                            }
+                            if r.ty.ty == Type::Interval {
+                                return self.dt_neg(r);
                             }
                             if !r.ty.ty.is_numeric_family() {
                                 return Err(SqlError::new(

@@ -138,10 +138,8 @@ pub fn resolve_type(catalog: &Catalog, t: &pb::TypeName) -> Result<ColType> {
         if matches!(
             name.as_str(),
             "date"
-                | "time"
                 | "timestamp"
                 | "timestamptz"
-                | "interval"
                 | "uuid"
                 | "json"
                 | "jsonb"
@@ -226,6 +224,17 @@ pub fn resolve_type(catalog: &Catalog, t: &pb::TypeName) -> Result<ColType> {
             }
             i32::try_from(*p).unwrap_or(-1)
         }
+        (Type::Time, [p]) => {
+            if !(0..=6).contains(p) {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("TIME({p}) precision must be between 0 and 6"),
+                ));
+            }
+            i32::try_from(*p).unwrap_or(-1)
+        }
+        (Type::Interval, [range]) => crate::interval::typmod(*range, 0xFFFF)?,
+        (Type::Interval, [range, p]) => crate::interval::typmod(*range, *p)?,
         (Type::Float8 | Type::Float4, [p])
             if name == "float" || name == "float8" || name == "float4" =>
         {

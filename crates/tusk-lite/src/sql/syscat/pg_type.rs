@@ -32,6 +32,8 @@ fn typname(ty: Type) -> &'static str {
         Type::Jsonb => "jsonb",
         Type::Bytea => "bytea",
         Type::Uuid => "uuid",
+        Type::Time => "time",
+        Type::Interval => "interval",
     }
 }
 
@@ -58,7 +60,12 @@ pub(super) fn align(ty: Type) -> &'static str {
     match ty {
         Type::Bool | Type::Name | Type::Uuid => "c",
         Type::Int2 => "s",
-        Type::Int8 | Type::Float8 | Type::Timestamp | Type::Timestamptz => "d",
+        Type::Int8
+        | Type::Float8
+        | Type::Timestamp
+        | Type::Timestamptz
+        | Type::Time
+        | Type::Interval => "d",
         _ => "i",
     }
 }
@@ -77,6 +84,8 @@ pub fn format_type(type_oid: i64, typmod: i64) -> Option<String> {
         }
         Type::Timestamp if m >= 0 => format!("timestamp({m}) without time zone"),
         Type::Timestamptz if m >= 0 => format!("timestamp({m}) with time zone"),
+        Type::Time if m >= 0 => format!("time({m}) without time zone"),
+        Type::Interval => crate::interval::type_name(i32::try_from(m).unwrap_or(-1)),
         Type::Name => "name".to_string(),
         other => other.name().to_string(),
     })
@@ -92,7 +101,8 @@ fn type_category(ty: Type) -> &'static str {
         | Type::Float8
         | Type::Numeric
         | Type::Oid => "N",
-        Type::Date | Type::Timestamp | Type::Timestamptz => "D",
+        Type::Date | Type::Timestamp | Type::Timestamptz | Type::Time => "D",
+        Type::Interval => "T",
         Type::Array => "A",
         Type::Unknown => "X",
         Type::Char => "Z",
