@@ -29,6 +29,8 @@ CREATE TABLE t (
   born date,
   at timestamp,
   atz timestamptz,
+  ints int[],
+  tags text[],
   parent_id int REFERENCES parent(id) ON DELETE CASCADE
 );
 CREATE INDEX t_born_idx ON t (born);

@@ -15,6 +15,7 @@ enum State {
     MinMax(Option<Value>),
     Bool(Option<bool>),
     StringAgg(Option<String>),
+    ArrayAgg(Option<Vec<Value>>),
 }
 
 fn init(a: &AggCall) -> State {
@@ -25,6 +26,7 @@ fn init(a: &AggCall) -> State {
         AggFunc::Min | AggFunc::Max => State::MinMax(None),
         AggFunc::BoolAnd | AggFunc::BoolOr => State::Bool(None),
         AggFunc::StringAgg => State::StringAgg(None),
+        AggFunc::ArrayAgg => State::ArrayAgg(None),
     }
 }
 
@@ -49,6 +51,11 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
         return Ok(());
     }
     let v = args.first().cloned().unwrap_or(Value::Null);
+    // array_agg keeps NULL inputs.
+    if let State::ArrayAgg(items) = st {
+        items.get_or_insert_with(Vec::new).push(v);
+        return Ok(());
+    }
     if v.is_null() {
         return Ok(());
     }
@@ -88,6 +95,7 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
                 (Some(x), _) => x || b,
             });
         }
+        State::ArrayAgg(_) => {}
         State::StringAgg(acc) => {
             let s = types::format_text(&v, Type::Text);
             let sep = args.get(1).cloned().unwrap_or(Value::Null);
@@ -117,6 +125,12 @@ fn finish(a: &AggCall, st: State) -> Result<Value> {
         },
         State::MinMax(v) => v.unwrap_or(Value::Null),
         State::Bool(b) => b.map(Value::Bool).unwrap_or(Value::Null),
+        // DISTINCT sorts (NULL last), as PostgreSQL's sorted DISTINCT input.
+        State::ArrayAgg(Some(mut items)) if a.distinct => {
+            items.sort_by(compare);
+            Value::Array(items)
+        }
+        State::ArrayAgg(items) => items.map(Value::Array).unwrap_or(Value::Null),
         State::StringAgg(s) => {
             let _ = a;
             s.map(Value::Text).unwrap_or(Value::Null)
@@ -164,7 +178,10 @@ impl Exec<'_> {
                 for (i, a) in aggs.iter().enumerate() {
                     if a.distinct {
                         let v = &argvals[i];
-                        if v.first().is_some_and(Value::is_null) || !seen[i].insert(row_identity(v))
+                        // array_agg(DISTINCT x) keeps one NULL.
+                        let skip_null = a.func != AggFunc::ArrayAgg;
+                        if (skip_null && v.first().is_some_and(Value::is_null))
+                            || !seen[i].insert(row_identity(v))
                         {
                             continue;
                         }

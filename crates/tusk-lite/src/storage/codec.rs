@@ -27,8 +27,19 @@ pub fn encode_row(row: Option<&[Value]>, out: &mut Vec<u8>) -> Result<()> {
             }
             Value::Numeric(n) => bytes(4, n.to_string().as_bytes(), out)?,
             Value::Text(s) => bytes(5, s.as_bytes(), out)?,
-            Value::Array(_) => {
-                return Err(SqlError::unsupported("storing an array value"));
+            // An array: 7, a u32 count of chunks, each chunk (at most
+            // u16::MAX elements) a row of its own, length-prefixed.
+            Value::Array(items) => {
+                out.push(7);
+                let chunks = items.chunks(usize::from(u16::MAX));
+                let n = u32::try_from(chunks.len())
+                    .map_err(|_| SqlError::internal("array too large"))?;
+                out.extend_from_slice(&n.to_be_bytes());
+                for chunk in chunks {
+                    let mut b = Vec::new();
+                    encode_row(Some(chunk), &mut b)?;
+                    bytes(8, &b, out)?;
+                }
             }
             Value::Enum(order, label) => {
                 out.push(6);
@@ -100,6 +111,19 @@ pub fn decode_row(b: &[u8]) -> Result<Option<Vec<Value>>> {
                     .map_err(|_| corrupt())?;
                 Value::Enum(order, s.into())
             }
+            7 => {
+                let chunks = u32::from_be_bytes(take(4)?.try_into().map_err(|_| corrupt())?);
+                let mut items = Vec::new();
+                for _ in 0..chunks {
+                    if take(1)?[0] != 8 {
+                        return Err(corrupt());
+                    }
+                    let len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| corrupt())?);
+                    let b = take(usize::try_from(len).map_err(|_| corrupt())?)?;
+                    items.extend(decode_row(b)?.ok_or_else(corrupt)?);
+                }
+                Value::Array(items)
+            }
             _ => return Err(corrupt()),
         };
         row.push(v);
@@ -121,6 +145,8 @@ mod tests {
             Value::Numeric(Numeric::parse("12.340").unwrap()),
             Value::Text("héllo".into()),
             Value::Enum(1.5, "a b".into()),
+            Value::Array(vec![Value::Int(1), Value::Null, Value::Text("x".into())]),
+            Value::Array(Vec::new()),
         ];
         let mut b = Vec::new();
         encode_row(Some(&row), &mut b).unwrap();

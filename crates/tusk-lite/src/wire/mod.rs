@@ -477,7 +477,8 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         columns: None,
                     },
                     Some(parsed) => {
-                        let (types, columns) = session.describe_cached(
+                        session.param_oids = declared.to_vec();
+                        let (types, columns, oids) = session.describe_cached(
                             &parsed.node,
                             &given,
                             &mut parsed.plan.borrow_mut(),
@@ -487,7 +488,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                             text,
                             catalog,
                             param_types: types,
-                            declared,
+                            declared: oids.into(),
                             columns,
                         }
                     }
@@ -534,6 +535,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                         }
                     }
                 }
+                session.param_oids = stmt.declared.to_vec();
                 let stmt = match &stmt.parsed {
                     Some(parsed) => match session.revalidate(
                         &parsed.node,
@@ -563,7 +565,16 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                 };
                 let mut params = Vec::with_capacity(b.parameters.len());
                 for (i, p) in b.parameters.iter().enumerate() {
-                    let ty = ColType::plain(stmt.param_types[i]);
+                    // An array parameter is read as its array type (the
+                    // element type from the OID described).
+                    let ty = match stmt
+                        .declared
+                        .get(i)
+                        .and_then(|o| types::array_elem_of_oid(*o))
+                    {
+                        Some(elem) if stmt.param_types[i] == Type::Array => ColType::array_of(elem),
+                        _ => ColType::plain(stmt.param_types[i]),
+                    };
                     params.push(match p {
                         None => Value::Null,
                         Some(bytes) => {
@@ -666,6 +677,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S) -> io::Resul
                     if is_declare(&parsed.node) {
                         session.set_statement_text(&portal.stmt.text);
                     }
+                    session.param_oids = portal.stmt.declared.to_vec();
                     let out = session.execute_cached(
                         &parsed.node,
                         &portal.stmt.param_types,
@@ -952,6 +964,7 @@ fn simple_query<S: Read + Write>(
             if is_declare(&parsed.node) {
                 session.set_statement_text(sql);
             }
+            session.param_oids.clear();
             let mut out = session.execute_cached(
                 &parsed.node,
                 &[],

@@ -71,8 +71,12 @@ impl Binder<'_> {
                     self.params.resize(i + 1, Type::Unknown);
                 }
                 // A parameter declared as an array by its OID: its element
-                // type is known only from a cast to the array type.
+                // type is known from that OID (Binder::param_oids) or from
+                // a cast to the array type.
                 if self.params[i] == Type::Array && !self.array_param_cast {
+                    if let Some(elem) = self.param_array_elem(i) {
+                        return Ok(Expr::new(ExprKind::Param(i), ColType::array_of(elem)));
+                    }
                     return Err(SqlError::unsupported(format!(
                         "a parameter declared as an array type outside a cast to it (${}::type[])",
                         i + 1
@@ -158,6 +162,9 @@ impl Binder<'_> {
                 let Some(N::AIndices(ix)) = &sub.node else {
                     return Err(SqlError::unsupported("field selection"));
                 };
+                if ix.is_slice && base.ty.ty == Type::Array {
+                    return self.array_slice(base, ix);
+                }
                 if ix.is_slice || base.ty.ty != Type::Array {
                     return Err(SqlError::unsupported("this subscript"));
                 }
@@ -377,22 +384,9 @@ impl Binder<'_> {
             }
             None => self.unify_all(items, "ARRAY")?,
         };
-        // Array values print their elements by value, not by type (see
-        // types::format_array): only element types whose text does not
-        // depend on the declared type are built.
-        if !matches!(
-            elem.ty,
-            Type::Bool
-                | Type::Int2
-                | Type::Int4
-                | Type::Int8
-                | Type::Float8
-                | Type::Numeric
-                | Type::Text
-                | Type::Varchar
-                | Type::Bpchar
-                | Type::Name
-        ) {
+        // Arrays of the built-in types that have array types (printed
+        // by their element type: types::format_value).
+        if matches!(elem.ty, Type::Enum(_)) || types::array_type_oid(elem.ty).is_none() {
             return Err(SqlError::unsupported(format!(
                 "ARRAY[...] of type {}",
                 elem.ty.name()

@@ -45,6 +45,9 @@ impl Binder<'_> {
         if let Some(e) = self.bind_catalog_func(&name, &args)? {
             return Ok(e);
         }
+        if let Some(e) = self.bind_array_func(&name, &args)? {
+            return Ok(e);
+        }
         let mut args = args;
         let (func, ty): (Func, ColType) = match (name.as_str(), n) {
             ("lower", 1)
@@ -319,6 +322,21 @@ impl Binder<'_> {
                 Type::Bool
             }
             AggFunc::StringAgg => Type::Text,
+            AggFunc::ArrayAgg => match at {
+                Type::Unknown => {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        "could not determine polymorphic type because input has type unknown",
+                    ))
+                }
+                t if matches!(t, Type::Enum(_)) || types::array_type_oid(t).is_none() => {
+                    return Err(SqlError::unsupported(format!(
+                        "array_agg of type {}",
+                        self.col_type_name(args[0].ty)
+                    )))
+                }
+                _ => Type::Array,
+            },
         };
         // Coerce arguments to the aggregate's input type.
         for (i, a) in args.iter_mut().enumerate() {
@@ -335,6 +353,8 @@ impl Binder<'_> {
         }
         let ty = if matches!(func, AggFunc::Min | AggFunc::Max) {
             args[0].ty
+        } else if func == AggFunc::ArrayAgg {
+            ColType::array_of(at)
         } else {
             ColType::plain(ty)
         };

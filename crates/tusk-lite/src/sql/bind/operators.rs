@@ -5,6 +5,9 @@ use super::*;
 
 impl Binder<'_> {
     pub(in crate::sql) fn binary(&mut self, op: &str, l: Expr, r: Expr) -> Result<Expr> {
+        if let Some(e) = self.array_operator(op, &l, &r)? {
+            return Ok(e);
+        }
         if l.ty.ty == Type::Array || r.ty.ty == Type::Array {
             return self.array_binary(op, l, r);
         }
