@@ -307,6 +307,7 @@ impl<'a> Binder<'a> {
             N::UpdateStmt(s) => Ok(Statement::Update(Box::new(self.bind_update(s)?))),
             N::DeleteStmt(s) => Ok(Statement::Delete(Box::new(self.bind_delete(s)?))),
             N::CreateStmt(s) => Ok(Statement::CreateTable(self.bind_create_table(s)?)),
+            N::ExplainStmt(e) => self.bind_explain(e),
             N::AlterTableStmt(s) => self.bind_alter_table(s),
             N::CopyStmt(s) => self.bind_copy(s),
             N::CreateSeqStmt(s) => self.bind_create_sequence(s),
