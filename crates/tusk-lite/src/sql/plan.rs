@@ -206,6 +206,9 @@ pub struct AggCall {
     pub args: Vec<Expr>,
     pub distinct: bool,
     pub ty: ColType,
+    /// `agg(args ORDER BY keys)`: each key's (descending, nulls first);
+    /// the keys are the last `order.len()` of `args`.
+    pub order: Vec<(bool, bool)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
