@@ -67,7 +67,15 @@ impl Binder<'_> {
                 let arr = args[0].clone();
                 let x = self
                     .coerce(args[1].clone(), ColType::plain(elem), false)
-                    .map_err(|_| self.no_array_func(name, args))?;
+                    .map_err(|e| {
+                        // A literal that does not read as an element keeps
+                        // its input error.
+                        if args[1].ty.ty == Type::Unknown {
+                            e
+                        } else {
+                            self.no_array_func(name, args)
+                        }
+                    })?;
                 let mut v = vec![arr.clone(), x];
                 let (f, ty) = match name {
                     "array_append" => (Func::ArrayAppend, arr.ty),

@@ -375,6 +375,18 @@ impl Binder<'_> {
         arr: Expr,
         all: bool,
     ) -> Result<Expr> {
+        // `x = ANY ('{1,2}')`: the literal is an array of x's type.
+        let arr = match (arr.ty.ty, l.ty.ty) {
+            (Type::Unknown, t) => {
+                let elem = if t == Type::Unknown { Type::Text } else { t };
+                if matches!(elem, Type::Enum(_)) || types::array_type_oid(elem).is_none() {
+                    arr
+                } else {
+                    self.coerce(arr, ColType::array_of(elem), false)?
+                }
+            }
+            _ => arr,
+        };
         if arr.ty.ty != Type::Array {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,
