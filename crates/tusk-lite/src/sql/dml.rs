@@ -126,6 +126,49 @@ impl Binder<'_> {
         self.assign(e, col.ty, &col.name)
     }
 
+    /// `SET col[i] = value`: the column's array with element i set.
+    fn bind_element_assignment(
+        &mut self,
+        indirection: &[pb::Node],
+        val: &pb::Node,
+        col: &crate::catalog::Column,
+        i: usize,
+    ) -> Result<Expr> {
+        let [ind] = indirection else {
+            return Err(SqlError::unsupported(
+                "assigning to nested subscripts or fields",
+            ));
+        };
+        let Some(N::AIndices(ix)) = &ind.node else {
+            return Err(SqlError::unsupported("assigning to fields"));
+        };
+        if col.ty.ty != Type::Array {
+            return Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!(
+                    "cannot subscript type {} because it does not support subscripting",
+                    self.col_type_name(col.ty)
+                ),
+            ));
+        }
+        if ix.is_slice {
+            return Err(SqlError::unsupported("assigning to an array slice"));
+        }
+        let idx = self.bind_expr(
+            ix.uidx
+                .as_deref()
+                .ok_or_else(|| SqlError::internal("subscript"))?,
+        )?;
+        let idx = self.coerce(idx, ColType::plain(Type::Int4), false)?;
+        let elem = ColType::plain(ColType::array_elem(col.ty));
+        let v = self.bind_expr(val)?;
+        let v = self.assign(v, elem, &col.name)?;
+        Ok(Expr::new(
+            ExprKind::Func(Func::ArraySet, vec![Expr::column(i, col.ty), idx, v]),
+            col.ty,
+        ))
+    }
+
     fn returning(
         &mut self,
         table: &Table,
@@ -560,9 +603,6 @@ impl Binder<'_> {
             let Some(N::ResTarget(rt)) = &t.node else {
                 continue;
             };
-            if !rt.indirection.is_empty() {
-                return Err(SqlError::unsupported("UPDATE of array elements or fields"));
-            }
             let i = table.column_index(&rt.name).ok_or_else(|| {
                 SqlError::new(
                     code::UNDEFINED_COLUMN,
@@ -583,6 +623,11 @@ impl Binder<'_> {
                 return Err(SqlError::unsupported("UPDATE ... SET (a, b) = ..."));
             }
             let col = &table.columns[i];
+            if !rt.indirection.is_empty() {
+                let e = self.bind_element_assignment(&rt.indirection, val, col, i)?;
+                sets.push((i, e));
+                continue;
+            }
             sets.push((i, self.bind_assignment(val, col)?));
         }
         let filter = self.bind_where(s.where_clause.as_deref())?;

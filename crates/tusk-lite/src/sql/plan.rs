@@ -127,6 +127,8 @@ pub enum Func {
         lo_open: bool,
         hi_open: bool,
     },
+    /// `SET col[i] = v`: (array, i, v) -> the array with element i set.
+    ArraySet,
     /// pg_sleep(seconds): waits, ended early by a CancelRequest (57014).
     /// Returns void, whose text form is the empty string.
     PgSleep,

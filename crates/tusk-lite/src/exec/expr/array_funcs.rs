@@ -133,6 +133,38 @@ pub(super) fn call(f: Func, v: &[Value]) -> Option<Result<Value>> {
                 Vec::new()
             })
         }
+        Func::ArraySet => {
+            let Some(i) = int(&arg(1)) else {
+                return Some(Err(SqlError::new(
+                    "22004",
+                    "array subscript in assignment must not be null",
+                )));
+            };
+            let mut items = arr(0).map(<[Value]>::to_vec).unwrap_or_default();
+            // Lower bounds other than 1 are not kept: an element before
+            // the first, or past the start of an empty or NULL array, is 0A000.
+            let Some(at) = usize::try_from(i).ok().and_then(|i| i.checked_sub(1)) else {
+                return Some(Err(SqlError::unsupported(
+                    "an array subscript below 1 in assignment",
+                )));
+            };
+            if items.is_empty() && at > 0 {
+                return Some(Err(SqlError::unsupported(
+                    "assigning past the start of an empty array (its lower bound would not be 1)",
+                )));
+            }
+            if at >= 1 << 27 {
+                return Some(Err(SqlError::new(
+                    "54000",
+                    "array size exceeds the maximum allowed (134217727)",
+                )));
+            }
+            if at >= items.len() {
+                items.resize(at + 1, Value::Null);
+            }
+            items[at] = arg(2);
+            Value::Array(items)
+        }
         _ => return None,
     }))
 }
