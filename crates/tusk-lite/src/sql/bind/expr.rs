@@ -410,6 +410,17 @@ impl Binder<'_> {
             (ExprKind::Param(_), Type::Array) => {
                 Ok(Expr::new(ExprKind::Cast(Box::new(inner), true), to))
             }
+            // An array of numbers to another number type, or of strings
+            // to any type: element by element (types::cast_elements).
+            (_, Type::Array)
+                if inner.ty.typmod >= 0 && {
+                    let (f, t) = (ColType::array_elem(inner.ty), ColType::array_elem(to));
+                    (f.is_numeric_family() && t.is_numeric_family())
+                        || (f.is_string() && !matches!(t, Type::Enum(_)))
+                } =>
+            {
+                Ok(Expr::new(ExprKind::Cast(Box::new(inner), true), to))
+            }
             (_, from) => Err(SqlError::unsupported(format!(
                 "a cast from {} to an array type",
                 from.name()
