@@ -15,7 +15,7 @@ use crate::sql::statement::{AlterCmd, CreateTable};
 use crate::storage::keys;
 use crate::txn::locks::{LockTag, Mode, Wait};
 use crate::txn::{Engine, Txn};
-use crate::types::{format_text, ColType, Value};
+use crate::types::{format_value, ColType, Value};
 
 pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<Outcome> {
     if txn.read_only {
@@ -588,7 +588,7 @@ pub fn alter_table(
                             .collect();
                         let vals: Vec<String> = pk
                             .iter()
-                            .map(|c| format_text(&new_row[*c], table_arc.columns[*c].ty.ty))
+                            .map(|c| format_value(&new_row[*c], table_arc.columns[*c].ty))
                             .collect();
                         return Err(SqlError::new(
                             code::UNIQUE_VIOLATION,

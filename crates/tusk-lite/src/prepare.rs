@@ -57,7 +57,7 @@ impl Session {
             };
             declared.push(resolve_type(&self.current_catalog(), tn)?.ty);
         }
-        let (types, _) = self.describe(&query, &declared)?;
+        let (types, _, _) = self.describe(&query, &declared)?;
         let text = pg_query::protobuf::ParseResult {
             version: 0,
             stmts: vec![pb::RawStmt {

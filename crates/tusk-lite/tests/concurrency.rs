@@ -80,6 +80,95 @@ async fn read_committed_waits_and_rechecks() {
     .await;
 }
 
+/// UPDATE ... FROM and DELETE ... USING wait for a locked target row,
+/// then re-check the join's WHERE on its newest version (with the same
+/// joined row), as PostgreSQL's EvalPlanQual does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_from_and_delete_using_wait_and_recheck() {
+    both(|c| async move {
+        c[0].batch_execute(
+            "CREATE TABLE acc (k int PRIMARY KEY, v int); CREATE TABLE src (k int, d int);
+             INSERT INTO acc VALUES (1, 10), (2, 20); INSERT INTO src VALUES (1, 5), (2, 7)",
+        )
+        .await
+        .expect("setup");
+        // Row 1 changes under the waiting UPDATE so that it no longer
+        // qualifies: only row 2 is updated.
+        c[0].batch_execute("BEGIN; UPDATE acc SET v = 100 WHERE k = 1")
+            .await
+            .expect("t1");
+        let a = c[1].clone();
+        let w = tokio::spawn(async move {
+            a.execute(
+                "UPDATE acc SET v = acc.v + src.d FROM src WHERE src.k = acc.k AND acc.v < 50",
+                &[],
+            )
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(
+            !w.is_finished(),
+            "the UPDATE ... FROM waits for the row lock"
+        );
+        c[0].batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(w.await.expect("join").expect("update from"), 1);
+        // A waiting UPDATE ... FROM applies its change to the newest version.
+        c[0].batch_execute("BEGIN; UPDATE acc SET v = v + 1 WHERE k = 2")
+            .await
+            .expect("t1");
+        let a = c[1].clone();
+        let w = tokio::spawn(async move {
+            a.execute(
+                "UPDATE acc SET v = acc.v * 10 FROM src WHERE src.k = acc.k AND src.k = 2",
+                &[],
+            )
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c[0].batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(w.await.expect("join").expect("update from"), 1);
+        let v: Vec<i32> = c[0]
+            .query("SELECT v FROM acc ORDER BY k", &[])
+            .await
+            .expect("select")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(v, [100, 280]);
+        // DELETE ... USING: row 1 stops qualifying while it waits.
+        c[0].batch_execute("BEGIN; UPDATE acc SET v = 0 WHERE k = 1")
+            .await
+            .expect("t1");
+        let a = c[2].clone();
+        let w = tokio::spawn(async move {
+            a.execute(
+                "DELETE FROM acc USING src WHERE src.k = acc.k AND acc.v >= 100",
+                &[],
+            )
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(
+            !w.is_finished(),
+            "the DELETE ... USING waits for the row lock"
+        );
+        c[0].batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(w.await.expect("join").expect("delete using"), 1);
+        let left: Vec<(i32, i32)> = c[0]
+            .query("SELECT k, v FROM acc ORDER BY k", &[])
+            .await
+            .expect("select")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(left, [(1, 0)]);
+        c[0].batch_execute("DROP TABLE acc; DROP TABLE src")
+            .await
+            .expect("drop");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlock_is_detected() {
     both(|c| async move {

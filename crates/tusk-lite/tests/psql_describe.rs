@@ -37,6 +37,8 @@ CREATE TABLE t (
   t3 time(3),
   span interval,
   q interval hour to minute,
+  ints int[],
+  tags text[],
   parent_id int REFERENCES parent(id) ON DELETE CASCADE
 );
 CREATE INDEX t_born_idx ON t (born);

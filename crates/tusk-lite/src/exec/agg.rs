@@ -20,9 +20,20 @@ enum State {
     JsonObjectAgg(Option<Vec<(String, Value)>>),
     /// string_agg(bytea, bytea).
     ByteAgg(Option<Vec<u8>>),
+    ArrayAgg(Option<Vec<Value>>),
+    /// An aggregate with ORDER BY: its inputs (arguments, then keys),
+    /// aggregated in key order at the end.
+    Ordered(Vec<Vec<Value>>),
 }
 
 fn init(a: &AggCall) -> State {
+    if !a.order.is_empty() {
+        return State::Ordered(Vec::new());
+    }
+    init_plain(a)
+}
+
+fn init_plain(a: &AggCall) -> State {
     match a.func {
         AggFunc::CountStar | AggFunc::Count => State::Count(0),
         AggFunc::Sum => State::Sum(None),
@@ -33,6 +44,7 @@ fn init(a: &AggCall) -> State {
         AggFunc::StringAgg => State::StringAgg(None),
         AggFunc::JsonAgg { .. } => State::JsonAgg(None),
         AggFunc::JsonObjectAgg { .. } => State::JsonObjectAgg(None),
+        AggFunc::ArrayAgg => State::ArrayAgg(None),
     }
 }
 
@@ -53,7 +65,33 @@ fn acc_add(acc: Option<Value>, v: &Value, result: Type) -> Result<Value> {
     })
 }
 
+/// Orders two buffered inputs of an ordered aggregate by its keys.
+fn key_order(a: &AggCall, x: &[Value], y: &[Value]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let n = a.args.len() - a.order.len();
+    for (i, (desc, nulls_first)) in a.order.iter().enumerate() {
+        let (p, q) = (&x[n + i], &y[n + i]);
+        let o = match (p.is_null(), q.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) if *nulls_first => Ordering::Less,
+            (true, false) => Ordering::Greater,
+            (false, true) if *nulls_first => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            _ if *desc => compare(p, q).reverse(),
+            _ => compare(p, q),
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
 fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
+    if let State::Ordered(rows) = st {
+        rows.push(args.to_vec());
+        return Ok(());
+    }
     if a.func == AggFunc::CountStar {
         if let State::Count(c) = st {
             *c += 1;
@@ -81,6 +119,11 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
         return Ok(());
     }
     let v = args.first().cloned().unwrap_or(Value::Null);
+    // array_agg keeps NULL inputs.
+    if let State::ArrayAgg(items) = st {
+        items.get_or_insert_with(Vec::new).push(v);
+        return Ok(());
+    }
     if v.is_null() {
         return Ok(());
     }
@@ -139,6 +182,7 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
                 }
             }
         }
+        State::ArrayAgg(_) | State::Ordered(_) => {}
         State::StringAgg(acc) => {
             let s = types::format_text(&v, Type::Text);
             let sep = args.get(1).cloned().unwrap_or(Value::Null);
@@ -158,6 +202,15 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
 
 fn finish(a: &AggCall, st: State) -> Result<Value> {
     Ok(match st {
+        State::Ordered(mut rows) => {
+            rows.sort_by(|x, y| key_order(a, x, y));
+            let n = a.args.len() - a.order.len();
+            let mut plain = init_plain(a);
+            for r in &rows {
+                step(a, &mut plain, &r[..n])?;
+            }
+            return finish(a, plain);
+        }
         State::Count(c) => Value::Int(c),
         State::Sum(acc) => acc.unwrap_or(Value::Null),
         State::Avg(None, _) => Value::Null,
@@ -182,6 +235,12 @@ fn finish(a: &AggCall, st: State) -> Result<Value> {
             matches!(a.func, AggFunc::JsonObjectAgg { jsonb: true }),
         )?,
         State::ByteAgg(b) => b.map(Value::Bytes).unwrap_or(Value::Null),
+        // DISTINCT sorts (NULL last), as PostgreSQL's sorted DISTINCT input.
+        State::ArrayAgg(Some(mut items)) if a.distinct && a.order.is_empty() => {
+            items.sort_by(compare);
+            Value::Array(items)
+        }
+        State::ArrayAgg(items) => items.map(Value::Array).unwrap_or(Value::Null),
         State::StringAgg(s) => {
             let _ = a;
             s.map(Value::Text).unwrap_or(Value::Null)
@@ -229,7 +288,10 @@ impl Exec<'_> {
                 for (i, a) in aggs.iter().enumerate() {
                     if a.distinct {
                         let v = &argvals[i];
-                        if v.first().is_some_and(Value::is_null) || !seen[i].insert(row_identity(v))
+                        // array_agg(DISTINCT x) keeps one NULL.
+                        let skip_null = a.func != AggFunc::ArrayAgg;
+                        if (skip_null && v.first().is_some_and(Value::is_null))
+                            || !seen[i].insert(row_identity(v))
                         {
                             continue;
                         }

@@ -56,7 +56,7 @@ impl Exec<'_> {
                         if v.is_null() {
                             "null".into()
                         } else {
-                            format_text(v, c.ty.ty)
+                            crate::types::format_value(v, c.ty)
                         }
                     })
                     .collect();
@@ -393,6 +393,9 @@ impl Exec<'_> {
 
     pub fn update(&mut self, up: &Update) -> Result<(u64, Rows)> {
         self.check_writable("UPDATE")?;
+        if let Some(from) = &up.from {
+            return self.update_from(up, from);
+        }
         let table = up.table.clone();
         let targets = self.write_targets(&table, &up.key, &up.filter)?;
         let mut count = 0u64;
@@ -406,47 +409,79 @@ impl Exec<'_> {
             else {
                 continue;
             };
-            let mut row = cur.to_vec();
-            let mut new_vals = Vec::with_capacity(up.sets.len());
-            for (_, e) in &up.sets {
-                new_vals.push(self.eval(e, &cur)?);
-            }
-            for ((c, _), v) in up.sets.iter().zip(new_vals) {
-                row[*c] = v;
-            }
-            let new_key = match &table.primary_key {
-                Some(_) => self.row_key(&table, &row)?,
-                None => {
-                    self.row_key(&table, &row)?;
-                    key.clone()
-                }
-            };
-            self.check_constraints(&table, &up.checks, &row)?;
-            if new_key != key {
-                self.claim_key(&table, &new_key, &row, false)?;
-            }
-            if let Some((pos, _)) =
-                self.unique_conflict(&table, &new_key, &row, Some((&key, &cur)))?
-            {
-                return Err(self.unique_error(&table, pos, &row));
-            }
-            if let Some(ret) = &up.returning {
-                let mut out = Vec::with_capacity(ret.len());
-                for e in ret {
-                    out.push(self.eval(e, &row)?);
-                }
-                returned.push(out);
-            }
-            done.insert(new_key.clone());
-            self.put_row(&table, Some((&key, &cur)), Some((&new_key, Arc::from(row))))?;
+            let (new_key, out) = self.update_one(&table, up, &key, &cur, &[])?;
+            returned.extend(out);
+            done.insert(new_key);
             count += 1;
         }
         self.run_ri()?;
         Ok((count, returned))
     }
 
+    /// Updates the locked row `cur` under `key` (with `extra`, the FROM
+    /// row an UPDATE ... FROM joined it to, after its columns): the
+    /// row's new key and its RETURNING row.
+    pub(super) fn update_one(
+        &mut self,
+        table: &Table,
+        up: &Update,
+        key: &[u8],
+        cur: &Row,
+        extra: &[Value],
+    ) -> Result<(Vec<u8>, Option<Vec<Value>>)> {
+        let with_extra = |r: &[Value]| -> Vec<Value> { r.iter().chain(extra).cloned().collect() };
+        let ctx = if extra.is_empty() {
+            None
+        } else {
+            Some(with_extra(cur))
+        };
+        let ctx_row: &[Value] = ctx.as_deref().unwrap_or(cur);
+        let key = key.to_vec();
+        {
+            let mut row = cur.to_vec();
+            let mut new_vals = Vec::with_capacity(up.sets.len());
+            for (_, e) in &up.sets {
+                new_vals.push(self.eval(e, ctx_row)?);
+            }
+            for ((c, _), v) in up.sets.iter().zip(new_vals) {
+                row[*c] = v;
+            }
+            let new_key = match &table.primary_key {
+                Some(_) => self.row_key(table, &row)?,
+                None => {
+                    self.row_key(table, &row)?;
+                    key.clone()
+                }
+            };
+            self.check_constraints(table, &up.checks, &row)?;
+            if new_key != key {
+                self.claim_key(table, &new_key, &row, false)?;
+            }
+            if let Some((pos, _)) =
+                self.unique_conflict(table, &new_key, &row, Some((&key, cur)))?
+            {
+                return Err(self.unique_error(table, pos, &row));
+            }
+            let mut returned = None;
+            if let Some(ret) = &up.returning {
+                let ret_ctx = (!extra.is_empty()).then(|| with_extra(&row));
+                let ret_row: &[Value] = ret_ctx.as_deref().unwrap_or(&row);
+                let mut out = Vec::with_capacity(ret.len());
+                for e in ret {
+                    out.push(self.eval(e, ret_row)?);
+                }
+                returned = Some(out);
+            }
+            self.put_row(table, Some((&key, cur)), Some((&new_key, Arc::from(row))))?;
+            Ok((new_key, returned))
+        }
+    }
+
     pub fn delete(&mut self, del: &Delete) -> Result<(u64, Rows)> {
         self.check_writable("DELETE")?;
+        if let Some(using) = &del.using {
+            return self.delete_using(del, using);
+        }
         let table = del.table.clone();
         let targets = self.write_targets(&table, &del.key, &del.filter)?;
         let mut count = 0u64;

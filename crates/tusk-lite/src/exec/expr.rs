@@ -1,6 +1,7 @@
 //! Expression evaluation with PostgreSQL's NULL, overflow and
 //! division rules.
 
+mod array_funcs;
 mod funcs;
 mod lib_funcs;
 
@@ -244,6 +245,11 @@ impl Exec<'_> {
                         let s = types::cast(v, a.ty.ty, ColType::plain(Type::Text), true)?;
                         let s = types::format_text(&s, Type::Text);
                         self.engine.catalog_for(self.txn).parse_text(&s, e.ty)?
+                    }
+                    // An array to text: its elements as their type writes them.
+                    (t, Value::Array(_)) if t.is_string() && a.ty.ty == Type::Array => {
+                        let s = Value::Text(types::format_value(&v, a.ty));
+                        types::coerce_typmod(s, e.ty, *explicit)?
                     }
                     _ => types::cast(v, a.ty.ty, e.ty, *explicit)?,
                 }

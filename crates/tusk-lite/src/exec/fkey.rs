@@ -12,7 +12,7 @@ use crate::catalog::{FkAction, ForeignKey, Table, TableId};
 use crate::error::{code, Result, SqlError};
 use crate::storage::Row;
 use crate::txn::locks::{LockTag, Mode, Wait};
-use crate::types::{format_text, Value};
+use crate::types::{format_value, Value};
 
 /// A foreign-key obligation a write left for the end of the statement.
 #[derive(Debug)]
@@ -37,7 +37,7 @@ fn key_text(table: &Table, cols: &[usize], vals: &[Value]) -> (String, String) {
     let v: Vec<String> = cols
         .iter()
         .zip(vals)
-        .map(|(c, v)| format_text(v, table.columns[*c].ty.ty))
+        .map(|(c, v)| format_value(v, table.columns[*c].ty))
         .collect();
     (names.join(", "), v.join(", "))
 }

@@ -4,6 +4,7 @@
 
 mod agg;
 mod dml;
+mod dml_from;
 pub mod expr;
 mod fkey;
 mod locking;
@@ -20,7 +21,7 @@ use crate::sql::plan::{Delete, Expr, Insert, JoinKind, Lookup, Plan, SetOpKind, 
 use crate::storage::{keys, Row, Ts};
 use crate::txn::locks::{LockTag, Mode, Wait};
 use crate::txn::{Engine, Isolation, Txn};
-use crate::types::{compare, format_text, Value};
+use crate::types::{compare, format_value, Value};
 
 /// Who is asking: for current_user, current_database.
 #[derive(Clone, Debug)]
@@ -76,7 +77,7 @@ fn failing_row(table: &Table, row: &[Value]) -> String {
             if v.is_null() {
                 "null".into()
             } else {
-                format_text(v, c.ty.ty)
+                format_value(v, c.ty)
             }
         })
         .collect::<Vec<_>>()

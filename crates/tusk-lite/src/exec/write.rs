@@ -11,7 +11,7 @@ use crate::catalog::{Index, Table};
 use crate::error::{code, Result, SqlError};
 use crate::storage::{keys, Row, Ts};
 use crate::txn::locks::{LockTag, Mode, Wait};
-use crate::types::{format_text, Value};
+use crate::types::{format_value, Value};
 
 /// The memcomparable encoding of `vals` (equal values encode equally).
 pub(crate) fn encode_values<'v>(vals: impl IntoIterator<Item = &'v Value>) -> Vec<u8> {
@@ -60,7 +60,7 @@ pub(crate) fn duplicate_key(table: &Table, name: &str, cols: &[usize], row: &[Va
         .collect();
     let vals: Vec<String> = cols
         .iter()
-        .map(|c| format_text(&row[*c], table.columns[*c].ty.ty))
+        .map(|c| format_value(&row[*c], table.columns[*c].ty))
         .collect();
     SqlError::new(
         code::UNIQUE_VIOLATION,
@@ -259,7 +259,7 @@ impl Exec<'_> {
                         let vals: Vec<String> = idx
                             .columns
                             .iter()
-                            .map(|c| format_text(&row[*c], table.columns[*c].ty.ty))
+                            .map(|c| format_value(&row[*c], table.columns[*c].ty))
                             .collect();
                         return Err(SqlError::new(
                             code::UNIQUE_VIOLATION,

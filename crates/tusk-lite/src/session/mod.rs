@@ -83,6 +83,8 @@ struct Key {
     catalog: Arc<crate::catalog::Catalog>,
     search_path: String,
     param_types: Vec<Type>,
+    /// Session::param_oids when it was made.
+    param_oids: Vec<u32>,
 }
 
 impl Key {
@@ -91,15 +93,18 @@ impl Key {
         catalog: &Arc<crate::catalog::Catalog>,
         search_path: &str,
         param_types: &[Type],
+        param_oids: &[u32],
     ) -> bool {
         Arc::ptr_eq(&self.catalog, catalog)
             && self.search_path == search_path
             && self.param_types == param_types
+            && self.param_oids == param_oids
     }
 }
 
 /// Parameter types and result columns, as Describe reports them.
-type Described = (Vec<Type>, Option<Vec<OutColumn>>);
+/// (The third: the parameter type OIDs, an array's included.)
+type Described = (Vec<Type>, Option<Vec<OutColumn>>, Vec<u32>);
 
 struct CachedPlan {
     key: Key,
@@ -114,10 +119,11 @@ impl PlanCache {
         catalog: &Arc<crate::catalog::Catalog>,
         search_path: &str,
         param_types: &[Type],
+        param_oids: &[u32],
     ) -> Option<(Arc<Statement>, Arc<[TableId]>)> {
         let c = self.bound.as_ref()?;
         c.key
-            .matches(catalog, search_path, param_types)
+            .matches(catalog, search_path, param_types, param_oids)
             .then(|| (c.stmt.clone(), c.tables.clone()))
     }
 }
@@ -166,9 +172,11 @@ fn bind_for_cache(
     search_path: &str,
     node: &pb::Node,
     param_types: &[Type],
+    param_oids: &[u32],
     cache: Option<&mut PlanCache>,
 ) -> (Result<Arc<Statement>>, Arc<[TableId]>) {
     let mut b = Binder::new(catalog, param_types.to_vec());
+    b.param_oids = param_oids.to_vec();
     let bound = b.bind_statement(node).map(Arc::new);
     let tables: Arc<[TableId]> = b.tables.take().into();
     if let Ok(s) = &bound {
@@ -178,6 +186,7 @@ fn bind_for_cache(
                     catalog: catalog.clone(),
                     search_path: search_path.to_string(),
                     param_types: param_types.to_vec(),
+                    param_oids: param_oids.to_vec(),
                 },
                 stmt: s.clone(),
                 tables: tables.clone(),
@@ -292,6 +301,11 @@ pub struct Session {
     /// that sends the rows before the error (the wire layer). Off by
     /// default.
     pub rows_before_errors: bool,
+    /// The parameter type OIDs of the protocol-level statement being
+    /// described or run (set by the wire layer; empty for a simple
+    /// query): an array parameter's element type is known only from its
+    /// OID ([`Binder::param_oids`]).
+    pub param_oids: Vec<u32>,
 }
 
 /// What the wire layer drops after DISCARD ALL or DEALLOCATE.
@@ -343,6 +357,7 @@ impl Session {
             cursors: Default::default(),
             statement_text: String::new(),
             portal_names: Default::default(),
+            param_oids: Vec::new(),
             rows_before_errors: false,
         }
     }
@@ -484,7 +499,7 @@ impl Session {
     ) -> Result<Described> {
         let catalog = self.current_catalog();
         if let Some((k, d)) = &cache.described {
-            if k.matches(&catalog, self.search_path(), param_types) {
+            if k.matches(&catalog, self.search_path(), param_types, &self.param_oids) {
                 return Ok(d.clone());
             }
         }
@@ -504,6 +519,7 @@ impl Session {
                     catalog,
                     search_path: self.search_path().to_string(),
                     param_types: param_types.to_vec(),
+                    param_oids: self.param_oids.clone(),
                 },
                 d.clone(),
             ));
@@ -537,7 +553,7 @@ impl Session {
         {
             return Ok(None);
         }
-        let (_, cols) = self.describe(node, param_types)?;
+        let (_, cols, _) = self.describe(node, param_types)?;
         if !same_shape(fixed.columns, cols.as_deref()) {
             return Err(SqlError::new(
                 code::FEATURE_NOT_SUPPORTED,
@@ -548,13 +564,10 @@ impl Session {
     }
 
     /// Binds a statement to learn its parameter and result types (Describe).
-    pub fn describe(
-        &mut self,
-        node: &pb::Node,
-        param_types: &[Type],
-    ) -> Result<(Vec<Type>, Option<Vec<OutColumn>>)> {
+    pub fn describe(&mut self, node: &pb::Node, param_types: &[Type]) -> Result<Described> {
         let catalog = self.current_catalog();
         let mut b = Binder::new(&catalog, param_types.to_vec());
+        b.param_oids = self.param_oids.clone();
         let stmt = b.bind_statement(node)?;
         let cols = match &stmt {
             Statement::Query(q) => Some(q.columns.clone()),
@@ -565,7 +578,7 @@ impl Session {
             Statement::Fetch(f) if !f.is_move => self.cursor_columns(&f.name),
             _ => None,
         };
-        Ok((b.param_types(), cols))
+        Ok((b.param_types(), cols, b.param_type_oids()))
     }
 
     /// Executes one statement.
@@ -619,7 +632,7 @@ impl Session {
         let mut cache = cache;
         let cached = cache
             .as_deref()
-            .and_then(|c| c.get(&catalog, &search_path, param_types));
+            .and_then(|c| c.get(&catalog, &search_path, param_types, &self.param_oids));
         let (mut bound, mut tables) = match cached {
             Some((s, t)) => (Ok(s), t),
             None => bind_for_cache(
@@ -627,6 +640,7 @@ impl Session {
                 &search_path,
                 node,
                 param_types,
+                &self.param_oids,
                 cache.as_deref_mut(),
             ),
         };
@@ -652,6 +666,7 @@ impl Session {
                     &search_path,
                     node,
                     param_types,
+                    &self.param_oids,
                     cache.as_deref_mut(),
                 );
             }

@@ -486,7 +486,7 @@ fn copy_out<'a, R: Iterator<Item = &'a Value>>(
     for r in rows {
         let fields: Vec<Option<String>> = r
             .zip(types)
-            .map(|(v, ty)| (!v.is_null()).then(|| crate::types::format_text(v, ty.ty)))
+            .map(|(v, ty)| (!v.is_null()).then(|| crate::types::format_value(v, *ty)))
             .collect();
         crate::copy::format_row(&fields, format, &mut data);
         ends.push(data.len());

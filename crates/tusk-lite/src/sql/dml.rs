@@ -130,6 +130,49 @@ impl Binder<'_> {
         self.assign(e, col.ty, &col.name)
     }
 
+    /// `SET col[i] = value`: the column's array with element i set.
+    fn bind_element_assignment(
+        &mut self,
+        indirection: &[pb::Node],
+        val: &pb::Node,
+        col: &crate::catalog::Column,
+        i: usize,
+    ) -> Result<Expr> {
+        let [ind] = indirection else {
+            return Err(SqlError::unsupported(
+                "assigning to nested subscripts or fields",
+            ));
+        };
+        let Some(N::AIndices(ix)) = &ind.node else {
+            return Err(SqlError::unsupported("assigning to fields"));
+        };
+        if col.ty.ty != Type::Array {
+            return Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!(
+                    "cannot subscript type {} because it does not support subscripting",
+                    self.col_type_name(col.ty)
+                ),
+            ));
+        }
+        if ix.is_slice {
+            return Err(SqlError::unsupported("assigning to an array slice"));
+        }
+        let idx = self.bind_expr(
+            ix.uidx
+                .as_deref()
+                .ok_or_else(|| SqlError::internal("subscript"))?,
+        )?;
+        let idx = self.coerce(idx, ColType::plain(Type::Int4), false)?;
+        let elem = ColType::plain(ColType::array_elem(col.ty));
+        let v = self.bind_expr(val)?;
+        let v = self.assign(v, elem, &col.name)?;
+        Ok(Expr::new(
+            ExprKind::Func(Func::ArraySet, vec![Expr::column(i, col.ty), idx, v]),
+            col.ty,
+        ))
+    }
+
     fn returning(
         &mut self,
         table: &Table,
@@ -155,6 +198,40 @@ impl Binder<'_> {
                 if matches!(
                     c.fields.last().and_then(|f| f.node.as_ref()),
                     Some(N::AStar(_))
+                ) && self.scopes.last().map_or(0, |s| s.cols.len()) > table.columns.len()
+                {
+                    // UPDATE ... FROM / DELETE ... USING: `*` is every
+                    // table's columns, the target's first; `x.*` those of x.
+                    let scope = self.scopes.last().cloned().unwrap_or_default();
+                    let q = (c.fields.len() > 1)
+                        .then(|| c.fields.first().and_then(super::bind::node_str))
+                        .flatten();
+                    if q.is_some_and(|q| !scope.has_qualifier(q)) {
+                        return Err(SqlError::new(
+                            code::UNDEFINED_TABLE,
+                            format!(
+                                "missing FROM-clause entry for table \"{}\"",
+                                q.unwrap_or_default()
+                            ),
+                        ));
+                    }
+                    for (i, sc) in scope.cols.iter().enumerate().filter(|(_, c)| match q {
+                        Some(q) => c.qualifier.as_deref() == Some(q),
+                        None => !c.hidden,
+                    }) {
+                        exprs.push(Expr::column(i, sc.ty));
+                        cols.push(OutColumn {
+                            name: sc.name.clone(),
+                            ty: sc.ty,
+                            table_oid: sc.table_oid,
+                            attnum: sc.attnum,
+                        });
+                    }
+                    continue;
+                }
+                if matches!(
+                    c.fields.last().and_then(|f| f.node.as_ref()),
+                    Some(N::AStar(_))
                 ) {
                     for (i, col) in table.columns.iter().enumerate() {
                         exprs.push(Expr::column(i, col.ty));
@@ -175,7 +252,15 @@ impl Binder<'_> {
                 e
             };
             let (oid, att) = match e.kind {
-                ExprKind::Column(i) => (table.oid, i16::try_from(i + 1).unwrap_or(0)),
+                ExprKind::Column(i) if i < table.columns.len() => {
+                    (table.oid, i16::try_from(i + 1).unwrap_or(0))
+                }
+                // A column of a FROM / USING table.
+                ExprKind::Column(i) => self
+                    .scopes
+                    .last()
+                    .and_then(|s| s.cols.get(i))
+                    .map_or((0, 0), |c| (c.table_oid, c.attnum)),
                 _ => (0, 0),
             };
             let name = if rt.name.is_empty() {
@@ -479,25 +564,49 @@ impl Binder<'_> {
         if s.with_clause.is_some() {
             return Err(SqlError::unsupported("WITH"));
         }
-        if !s.from_clause.is_empty() {
-            return Err(SqlError::unsupported("UPDATE ... FROM"));
-        }
         let (table, qual) = self.dml_table(s.relation.as_ref())?;
-        self.scopes.push(table_scope(&table, &qual));
-        let r = self.bind_update_body(s, &table);
+        let (from, scope) = self.dml_from(&table, &qual, &s.from_clause)?;
+        self.scopes.push(scope);
+        let r = self.bind_update_body(s, &table, from);
         self.scopes.pop();
         r
     }
 
-    fn bind_update_body(&mut self, s: &pb::UpdateStmt, table: &Arc<Table>) -> Result<Update> {
+    /// The target's scope, followed by the columns of an UPDATE's FROM
+    /// or a DELETE's USING items (bound as a FROM clause, not seeing the
+    /// target), and the plan of those items.
+    fn dml_from(
+        &mut self,
+        table: &Table,
+        qual: &str,
+        items: &[pb::Node],
+    ) -> Result<(Option<Plan>, super::scope::Scope)> {
+        let mut scope = table_scope(table, qual);
+        if items.is_empty() {
+            return Ok((None, scope));
+        }
+        let (plan, from_scope) = self.bind_from(items)?;
+        if from_scope.has_qualifier(qual) {
+            return Err(SqlError::new(
+                "42712",
+                format!("table name \"{qual}\" specified more than once"),
+            ));
+        }
+        scope.cols.extend(from_scope.cols);
+        Ok((Some(plan), scope))
+    }
+
+    fn bind_update_body(
+        &mut self,
+        s: &pb::UpdateStmt,
+        table: &Arc<Table>,
+        from: Option<Plan>,
+    ) -> Result<Update> {
         let mut sets: Vec<(usize, Expr)> = Vec::new();
         for t in &s.target_list {
             let Some(N::ResTarget(rt)) = &t.node else {
                 continue;
             };
-            if !rt.indirection.is_empty() {
-                return Err(SqlError::unsupported("UPDATE of array elements or fields"));
-            }
             let i = table.column_index(&rt.name).ok_or_else(|| {
                 SqlError::new(
                     code::UNDEFINED_COLUMN,
@@ -518,10 +627,20 @@ impl Binder<'_> {
                 return Err(SqlError::unsupported("UPDATE ... SET (a, b) = ..."));
             }
             let col = &table.columns[i];
+            if !rt.indirection.is_empty() {
+                let e = self.bind_element_assignment(&rt.indirection, val, col, i)?;
+                sets.push((i, e));
+                continue;
+            }
             sets.push((i, self.bind_assignment(val, col)?));
         }
         let filter = self.bind_where(s.where_clause.as_deref())?;
-        let key = key_lookup(table, filter.as_ref());
+        // With FROM, the filter joins: the target is scanned (see
+        // exec::dml_from).
+        let key = match from {
+            None => key_lookup(table, filter.as_ref()),
+            Some(_) => None,
+        };
         let (returning, returning_cols) = self.returning(table, s.returning_clause.as_ref())?;
         let checks = self.bind_checks(table)?;
         Ok(Update {
@@ -532,6 +651,7 @@ impl Binder<'_> {
             sets,
             returning,
             returning_cols,
+            from,
         })
     }
 
@@ -539,14 +659,15 @@ impl Binder<'_> {
         if s.with_clause.is_some() {
             return Err(SqlError::unsupported("WITH"));
         }
-        if !s.using_clause.is_empty() {
-            return Err(SqlError::unsupported("DELETE ... USING"));
-        }
         let (table, qual) = self.dml_table(s.relation.as_ref())?;
-        self.scopes.push(table_scope(&table, &qual));
+        let (using, scope) = self.dml_from(&table, &qual, &s.using_clause)?;
+        self.scopes.push(scope);
         let r = (|| {
             let filter = self.bind_where(s.where_clause.as_deref())?;
-            let key = key_lookup(&table, filter.as_ref());
+            let key = match using {
+                None => key_lookup(&table, filter.as_ref()),
+                Some(_) => None,
+            };
             let (returning, returning_cols) =
                 self.returning(&table, s.returning_clause.as_ref())?;
             Ok(Delete {
@@ -555,6 +676,7 @@ impl Binder<'_> {
                 filter,
                 returning,
                 returning_cols,
+                using,
             })
         })();
         self.scopes.pop();

@@ -5,6 +5,7 @@ pub mod bind;
 mod constraints;
 mod ddl;
 mod dml;
+mod explain;
 pub mod libfunc;
 pub mod plan;
 mod scope;

@@ -100,6 +100,35 @@ pub enum Func {
     ArraySubscript,
     /// ARRAY[a, b, ...]: the arguments as a one-dimensional array.
     MakeArray,
+    /// array_length(array, dimension).
+    ArrayLength,
+    /// array_lower(array, dimension).
+    ArrayLower,
+    /// cardinality(array): the number of elements.
+    Cardinality,
+    /// array_ndims(array).
+    ArrayNdims,
+    /// array_append(array, element), `array || element`.
+    ArrayAppend,
+    /// array_prepend(element, array), `element || array`.
+    ArrayPrepend,
+    /// array_position(array, element [, start]).
+    ArrayPosition,
+    /// array_remove(array, element).
+    ArrayRemove,
+    /// array @> array.
+    ArrayContains,
+    /// array <@ array.
+    ArrayContained,
+    /// array && array.
+    ArrayOverlap,
+    /// array[lo:hi]; an omitted bound is open.
+    ArraySlice {
+        lo_open: bool,
+        hi_open: bool,
+    },
+    /// `SET col[i] = v`: (array, i, v) -> the array with element i set.
+    ArraySet,
     /// pg_sleep(seconds): waits, ended early by a CancelRequest (57014).
     /// Returns void, whose text form is the empty string.
     PgSleep,
@@ -186,6 +215,8 @@ pub enum AggFunc {
     JsonObjectAgg {
         jsonb: bool,
     },
+    /// array_agg(x): the inputs (NULLs included) in input order.
+    ArrayAgg,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -194,6 +225,9 @@ pub struct AggCall {
     pub args: Vec<Expr>,
     pub distinct: bool,
     pub ty: ColType,
+    /// `agg(args ORDER BY keys)`: each key's (descending, nulls first);
+    /// the keys are the last `order.len()` of `args`.
+    pub order: Vec<(bool, bool)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -488,6 +522,9 @@ pub struct Update {
     pub checks: Vec<(String, Expr)>,
     pub returning: Option<Vec<Expr>>,
     pub returning_cols: Vec<OutColumn>,
+    /// UPDATE ... FROM: the FROM items' rows; `filter`, `sets` and
+    /// `returning` then read the target's row followed by one of them.
+    pub from: Option<Plan>,
 }
 
 #[derive(Clone, Debug)]
@@ -497,4 +534,6 @@ pub struct Delete {
     pub filter: Option<Expr>,
     pub returning: Option<Vec<Expr>>,
     pub returning_cols: Vec<OutColumn>,
+    /// DELETE ... USING, as Update::from.
+    pub using: Option<Plan>,
 }

@@ -100,6 +100,11 @@ impl Binder<'_> {
             ExprKind::Param(i) if from == Type::Unknown => {
                 let i = *i;
                 self.set_param_type(i, to.ty);
+                if to.ty == Type::Array {
+                    // The array type (element included) Describe reports.
+                    self.set_param_oid(i, to.type_oid());
+                    return Ok(Expr::new(ExprKind::Param(i), to));
+                }
                 return Ok(
                     Expr::new(ExprKind::Param(i), ColType::plain(to.ty)).with_typmod_cast(to)
                 );
@@ -107,17 +112,17 @@ impl Binder<'_> {
             _ => {}
         }
         let ok = if assignment {
-            assignment_ok(from, to.ty)
+            assignment_ok(from, to.ty) && elems_ok(e.ty, to, assignment_ok)
         } else {
-            implicit_ok(from, to.ty)
+            implicit_ok(from, to.ty) && elems_ok(e.ty, to, implicit_ok)
         };
         if !ok {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,
                 format!(
                     "cannot convert {} to {}",
-                    self.catalog.type_name(from),
-                    self.catalog.type_name(to.ty)
+                    self.col_type_name(e.ty),
+                    self.col_type_name(to)
                 ),
             ));
         }
@@ -130,18 +135,41 @@ impl Binder<'_> {
     /// Assignment to a column, with PostgreSQL's error for impossible ones.
     pub fn assign(&mut self, e: Expr, to: ColType, column: &str) -> Result<Expr> {
         let from = e.ty.ty;
-        if !assignment_ok(from, to.ty) && !matches!(e.kind, ExprKind::Const(Value::Null)) {
+        let converts = assignment_ok(from, to.ty) && elems_ok(e.ty, to, assignment_ok);
+        if !converts && !matches!(e.kind, ExprKind::Const(Value::Null)) {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,
                 format!(
                     "column \"{column}\" is of type {} but expression is of type {}",
-                    self.catalog.type_name(to.ty),
-                    self.catalog.type_name(from)
+                    self.col_type_name(to),
+                    self.col_type_name(e.ty)
                 ),
             )
             .with_hint("You will need to rewrite or cast the expression."));
         }
         self.coerce(e, to, true)
+    }
+}
+
+/// Whether an array converts to another array type: its elements must
+/// (an array parameter whose element type is not known yet converts at
+/// run time, element by element). Other types: true.
+fn elems_ok(from: ColType, to: ColType, ok: fn(Type, Type) -> bool) -> bool {
+    match (from.ty, to.ty) {
+        (Type::Array, Type::Array) if from.typmod >= 0 => {
+            ok(ColType::array_elem(from), ColType::array_elem(to))
+        }
+        _ => true,
+    }
+}
+
+impl Binder<'_> {
+    /// A type's name in messages: an array's is its element's with `[]`.
+    pub fn col_type_name(&self, ty: ColType) -> String {
+        match ty.ty {
+            Type::Array => crate::types::type_name_of(ty),
+            t => self.catalog.type_name(t),
+        }
     }
 }
 

@@ -28,8 +28,20 @@ pub fn encode_row(row: Option<&[Value]>, out: &mut Vec<u8>) -> Result<()> {
             Value::Numeric(n) => bytes(4, n.to_string().as_bytes(), out)?,
             Value::Text(s) => bytes(5, s.as_bytes(), out)?,
             Value::Jsonb(j) => bytes(7, j.to_string().as_bytes(), out)?,
-            Value::Array(_) => {
-                return Err(SqlError::unsupported("storing an array value"));
+            // An array: 11, a u32 count of chunks, each chunk (at most
+            // u16::MAX elements) a row of its own, tagged 12 and
+            // length-prefixed.
+            Value::Array(items) => {
+                out.push(11);
+                let chunks = items.chunks(usize::from(u16::MAX));
+                let n = u32::try_from(chunks.len())
+                    .map_err(|_| SqlError::internal("array too large"))?;
+                out.extend_from_slice(&n.to_be_bytes());
+                for chunk in chunks {
+                    let mut b = Vec::new();
+                    encode_row(Some(chunk), &mut b)?;
+                    bytes(12, &b, out)?;
+                }
             }
             Value::Interval(iv) => {
                 out.push(10);
@@ -118,6 +130,19 @@ pub fn decode_row(b: &[u8]) -> Result<Option<Vec<Value>>> {
             }
             9 => Value::Uuid(take(16)?.try_into().map_err(|_| corrupt())?),
             10 => Value::Interval(crate::interval::from_bytes(take(16)?).ok_or_else(corrupt)?),
+            11 => {
+                let chunks = u32::from_be_bytes(take(4)?.try_into().map_err(|_| corrupt())?);
+                let mut items = Vec::new();
+                for _ in 0..chunks {
+                    if take(1)?[0] != 12 {
+                        return Err(corrupt());
+                    }
+                    let len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| corrupt())?);
+                    let b = take(usize::try_from(len).map_err(|_| corrupt())?)?;
+                    items.extend(decode_row(b)?.ok_or_else(corrupt)?);
+                }
+                Value::Array(items)
+            }
             _ => return Err(corrupt()),
         };
         row.push(v);
@@ -145,6 +170,8 @@ mod tests {
             Value::Bytes(vec![0, 1, 255]),
             Value::Uuid([7; 16]),
             Value::Interval(crate::interval::Interval::new(-14, 3, -1_500_000)),
+            Value::Array(vec![Value::Int(1), Value::Null, Value::Text("x".into())]),
+            Value::Array(Vec::new()),
         ];
         let mut b = Vec::new();
         encode_row(Some(&row), &mut b).unwrap();

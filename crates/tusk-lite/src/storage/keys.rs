@@ -23,8 +23,8 @@ pub fn key_too_long(len: usize, index: &str) -> crate::error::SqlError {
 pub fn encode(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Null => out.push(0xFF),
-        // Arrays are never stored; grouping and DISTINCT over them key
-        // their elements in order.
+        // An array keys its elements in order, then 0: a prefix sorts
+        // first, as PostgreSQL orders arrays (element-wise, then length).
         Value::Array(items) => {
             out.push(2);
             for i in items {

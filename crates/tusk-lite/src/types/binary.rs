@@ -71,7 +71,7 @@ pub fn encode_binary_array(items: &[Value], elem: Type, out: &mut BytesMut) -> R
 
 /// array_recv of a one-dimensional array of a built-in element type
 /// (the element type comes from the data, as array_recv checks it).
-fn decode_binary_array(b: &[u8]) -> Option<Result<Value>> {
+fn decode_binary_array(b: &[u8], want: Option<Type>) -> Option<Result<Value>> {
     let rd =
         |i: usize| -> Option<i32> { Some(i32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?)) };
     let ndim = rd(0)?;
@@ -81,6 +81,18 @@ fn decode_binary_array(b: &[u8]) -> Option<Result<Value>> {
             "arrays of type OID {elem_oid}"
         ))));
     };
+    // array_recv: the elements must be of the array type's element type.
+    if want.is_some_and(|w| w != elem) {
+        return Some(Err(SqlError::new(
+            code::DATATYPE_MISMATCH,
+            format!(
+                "binary data has array element type {elem_oid} ({}) instead of expected {} ({})",
+                elem.name(),
+                want.map(Type::oid).unwrap_or(0),
+                want.map(Type::name).unwrap_or_default()
+            ),
+        )));
+    }
     if ndim == 0 {
         return Some(Ok(Value::Array(Vec::new())));
     }
@@ -199,7 +211,6 @@ pub fn decode_binary(b: &[u8], ty: ColType) -> Result<Value> {
             ))),
             Type::Float8 => Value::Float(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
             Type::Numeric => Value::Numeric(decode_numeric(b).ok_or_else(bad)?),
-            Type::Array => return decode_binary_array(b).unwrap_or_else(|| Err(bad())),
             Type::Json | Type::Jsonb => {
                 let body = if ty.ty == Type::Jsonb {
                     match b.split_first() {
@@ -222,6 +233,10 @@ pub fn decode_binary(b: &[u8], ty: ColType) -> Result<Value> {
             }
             Type::Bytea => Value::Bytes(b.to_vec()),
             Type::Uuid => Value::Uuid(b.try_into().map_err(|_| bad())?),
+            Type::Array => {
+                let want = (ty.typmod >= 0).then(|| ColType::array_elem(ty));
+                return decode_binary_array(b, want).unwrap_or_else(|| Err(bad()));
+            }
             // An enum's labels live in the catalog: Catalog::decode_binary.
             Type::Enum(oid) => {
                 return Err(SqlError::internal(format!(

@@ -125,15 +125,7 @@ pub fn cast(v: Value, from: Type, to: ColType, explicit: bool) -> Result<Value> 
         (Value::Numeric(n), Type::Numeric) => Value::Numeric(n),
         (Value::Bool(b), Type::Bool) => Value::Bool(b),
         (Value::Array(items), Type::Array) if from == Type::Array => {
-            let elem = ColType::plain(ColType::array_elem(to));
-            let items = items
-                .into_iter()
-                .map(|v| match v {
-                    Value::Text(s) if !elem.ty.is_string() => parse_text(&s, elem),
-                    v => Ok(v),
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Value::Array(items)
+            Value::Array(cast_elements(items, ColType::array_elem(to), explicit)?)
         }
         (v @ Value::Enum(..), Type::Enum(_)) if from == t => v,
         (v @ Value::Jsonb(_), Type::Jsonb) => v,

@@ -1,12 +1,14 @@
 //! SQL types and values: OIDs, text and binary input/output as PostgreSQL
 //! formats them, comparison, and casts.
 
+mod array;
 mod binary;
 pub mod bytea;
 mod cast;
 mod text;
 pub mod uuid;
 
+pub use array::{cast_elements, format_value, type_name_of};
 pub use binary::{decode_binary, encode_binary, encode_binary_array};
 pub use cast::cast;
 use text::out_of_range;

@@ -285,17 +285,17 @@ pub fn format_text(v: &Value, ty: Type) -> String {
         Value::Text(s) => s.clone(),
         Value::Enum(_, label) => label.to_string(),
         Value::Jsonb(j) => j.to_string(),
-        Value::Array(items) => format_array(items, ty),
+        Value::Array(items) => format_array(items, Type::Text),
         Value::Bytes(b) => super::bytea::format_bytea(b),
         Value::Uuid(u) => super::uuid::format_uuid(u),
         Value::Interval(iv) => crate::interval::format(*iv),
     }
 }
 
-/// An array's text form, as array_out writes it: `{a,b,NULL}`, elements
-/// quoted when they are empty or hold a delimiter, quote, brace, blank or
-/// backslash, or spell NULL.
-pub fn format_array(items: &[Value], _ty: Type) -> String {
+/// An array's text form, as array_out writes it: `{a,b,NULL}`, each
+/// element written as `elem` writes it, quoted when it is empty or holds
+/// a delimiter, quote, brace, blank or backslash, or spells NULL.
+pub fn format_array(items: &[Value], elem: Type) -> String {
     let mut out = String::from("{");
     for (i, v) in items.iter().enumerate() {
         if i > 0 {
@@ -305,7 +305,7 @@ pub fn format_array(items: &[Value], _ty: Type) -> String {
             out.push_str("NULL");
             continue;
         }
-        let s = format_text(v, Type::Text);
+        let s = format_text(v, elem);
         let quote = s.is_empty()
             || s.eq_ignore_ascii_case("null")
             || s.chars()
@@ -337,6 +337,14 @@ pub fn parse_array(s: &str, elem: Type) -> Result<Vec<Value>> {
         )
     };
     let t = s.trim();
+    if t.starts_with('[')
+        || t.strip_prefix('{')
+            .is_some_and(|r| r.trim_start().starts_with('{'))
+    {
+        return Err(SqlError::unsupported(
+            "multidimensional arrays and arrays with dimension decorations",
+        ));
+    }
     let inner = t
         .strip_prefix('{')
         .and_then(|r| r.strip_suffix('}'))
@@ -364,6 +372,9 @@ pub fn parse_array(s: &str, elem: Type) -> Result<Vec<Value>> {
                 }
             }
         } else {
+            // Trailing blanks are dropped, escaped ones kept.
+            let mut kept = 0;
+            let mut escaped = false;
             while let Some(&c) = chars.peek() {
                 if c == ',' {
                     break;
@@ -371,10 +382,23 @@ pub fn parse_array(s: &str, elem: Type) -> Result<Vec<Value>> {
                 if matches!(c, '{' | '}' | '"') {
                     return Err(bad());
                 }
-                cur.push(c);
                 chars.next();
+                if c == '\\' {
+                    cur.push(chars.next().ok_or_else(bad)?);
+                    escaped = true;
+                    kept = cur.len();
+                    continue;
+                }
+                cur.push(c);
+                if !c.is_ascii_whitespace() {
+                    kept = cur.len();
+                }
             }
-            cur = cur.trim_end().to_string();
+            if kept < cur.len() {
+                cur.truncate(kept);
+            }
+            // An element spelled with a backslash is never NULL.
+            quoted = quoted || escaped;
         }
         if !quoted && cur.eq_ignore_ascii_case("null") {
             items.push(Value::Null);

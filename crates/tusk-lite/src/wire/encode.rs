@@ -95,7 +95,7 @@ pub(super) fn data_row(
                 types::encode_binary(v, ty, &mut data)?;
             }
         } else {
-            data.put_slice(types::format_text(v, ty).as_bytes());
+            data.put_slice(types::format_value(v, col).as_bytes());
         }
         let len = i32::try_from(data.len() - start - 4).map_err(|_| {
             SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "value too large to transmit")

@@ -492,7 +492,8 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
                         columns: None,
                     },
                     Some(parsed) => {
-                        let (types, columns) = session.describe_cached(
+                        session.param_oids = declared.to_vec();
+                        let (types, columns, oids) = session.describe_cached(
                             &parsed.node,
                             &given,
                             &mut parsed.plan.borrow_mut(),
@@ -502,7 +503,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
                             text,
                             catalog,
                             param_types: types,
-                            declared,
+                            declared: oids.into(),
                             columns,
                         }
                     }
@@ -549,6 +550,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
                         }
                     }
                 }
+                session.param_oids = stmt.declared.to_vec();
                 let stmt = match &stmt.parsed {
                     Some(parsed) => match session.revalidate(
                         &parsed.node,
@@ -578,7 +580,16 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
                 };
                 let mut params = Vec::with_capacity(b.parameters.len());
                 for (i, p) in b.parameters.iter().enumerate() {
-                    let ty = ColType::plain(stmt.param_types[i]);
+                    // An array parameter is read as its array type (the
+                    // element type from the OID described).
+                    let ty = match stmt
+                        .declared
+                        .get(i)
+                        .and_then(|o| types::array_elem_of_oid(*o))
+                    {
+                        Some(elem) if stmt.param_types[i] == Type::Array => ColType::array_of(elem),
+                        _ => ColType::plain(stmt.param_types[i]),
+                    };
                     params.push(match p {
                         None => Value::Null,
                         Some(bytes) => {
@@ -681,6 +692,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
                     if is_declare(&parsed.node) {
                         session.set_statement_text(&portal.stmt.text);
                     }
+                    session.param_oids = portal.stmt.declared.to_vec();
                     let out = session.execute_cached(
                         &parsed.node,
                         &portal.stmt.param_types,
@@ -967,6 +979,7 @@ fn simple_query<S: Read + Write>(
             if is_declare(&parsed.node) {
                 session.set_statement_text(sql);
             }
+            session.param_oids.clear();
             let mut out = session.execute_cached(
                 &parsed.node,
                 &[],

@@ -40,13 +40,16 @@ impl Exec<'_> {
         if let Func::Lib(l) = f {
             return self.call_lib(l, v, args);
         }
+        if let Some(r) = super::array_funcs::call(f, v) {
+            return r;
+        }
         // Functions that see NULL arguments themselves.
         match f {
             Func::Concat => {
                 let mut s = String::new();
                 for (x, a) in v.iter().zip(args) {
                     if !x.is_null() {
-                        s.push_str(&types::format_text(x, a.ty.ty));
+                        s.push_str(&types::format_value(x, a.ty));
                     }
                 }
                 return Ok(Value::Text(s));

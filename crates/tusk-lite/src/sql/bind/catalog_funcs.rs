@@ -343,10 +343,10 @@ impl Binder<'_> {
                 (self.coerce(l, to, false)?, r)
             }
             (Type::Array, Type::Array) => (l, r),
-            (lt, rt) => return Err(operator_error(self.catalog, op, lt, rt)),
+            _ => return Err(self.array_op_error(op, l.ty, r.ty)),
         };
         if ColType::array_elem(l.ty) != ColType::array_elem(r.ty) {
-            return Err(operator_error(self.catalog, op, l.ty.ty, r.ty.ty));
+            return Err(self.array_op_error(op, l.ty, r.ty));
         }
         let ty = l.ty;
         let bop = match op {
@@ -359,7 +359,7 @@ impl Binder<'_> {
             "<=" => BinOp::Le,
             ">" => BinOp::Gt,
             ">=" => BinOp::Ge,
-            _ => return Err(operator_error(self.catalog, op, ty.ty, ty.ty)),
+            _ => return Err(self.array_op_error(op, ty, ty)),
         };
         Ok(Expr::new(
             ExprKind::Binary(bop, Box::new(l), Box::new(r)),
@@ -375,6 +375,18 @@ impl Binder<'_> {
         arr: Expr,
         all: bool,
     ) -> Result<Expr> {
+        // `x = ANY ('{1,2}')`: the literal is an array of x's type.
+        let arr = match (arr.ty.ty, l.ty.ty) {
+            (Type::Unknown, t) => {
+                let elem = if t == Type::Unknown { Type::Text } else { t };
+                if matches!(elem, Type::Enum(_)) || types::array_type_oid(elem).is_none() {
+                    arr
+                } else {
+                    self.coerce(arr, ColType::array_of(elem), false)?
+                }
+            }
+            _ => arr,
+        };
         if arr.ty.ty != Type::Array {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,

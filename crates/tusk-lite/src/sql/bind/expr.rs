@@ -87,8 +87,12 @@ impl Binder<'_> {
                     self.params.resize(i + 1, Type::Unknown);
                 }
                 // A parameter declared as an array by its OID: its element
-                // type is known only from a cast to the array type.
+                // type is known from that OID (Binder::param_oids) or from
+                // a cast to the array type.
                 if self.params[i] == Type::Array && !self.array_param_cast {
+                    if let Some(elem) = self.param_array_elem(i) {
+                        return Ok(Expr::new(ExprKind::Param(i), ColType::array_of(elem)));
+                    }
                     return Err(SqlError::unsupported(format!(
                         "a parameter declared as an array type outside a cast to it (${}::type[])",
                         i + 1
@@ -177,6 +181,9 @@ impl Binder<'_> {
                 let Some(N::AIndices(ix)) = &sub.node else {
                     return Err(SqlError::unsupported("field selection"));
                 };
+                if ix.is_slice && base.ty.ty == Type::Array {
+                    return self.array_slice(base, ix);
+                }
                 if ix.is_slice || base.ty.ty != Type::Array {
                     return Err(SqlError::unsupported("this subscript"));
                 }
@@ -421,25 +428,9 @@ impl Binder<'_> {
             }
             None => self.unify_all(items, "ARRAY")?,
         };
-        // Array values print their elements by value, not by type (see
-        // types::format_array): only element types whose text does not
-        // depend on the declared type are built.
-        if !matches!(
-            elem.ty,
-            Type::Bool
-                | Type::Int2
-                | Type::Int4
-                | Type::Int8
-                | Type::Float8
-                | Type::Numeric
-                | Type::Text
-                | Type::Varchar
-                | Type::Bpchar
-                | Type::Name
-                | Type::Bytea
-                | Type::Uuid
-                | Type::Interval
-        ) {
+        // Arrays of the built-in types that have array types (printed
+        // by their element type: types::format_value).
+        if matches!(elem.ty, Type::Enum(_)) || types::array_type_oid(elem.ty).is_none() {
             return Err(SqlError::unsupported(format!(
                 "ARRAY[...] of type {}",
                 elem.ty.name()
@@ -461,6 +452,17 @@ impl Binder<'_> {
             // A parameter declared as an array (its elements arrive typed
             // in binary, as text in text format): converted element-wise.
             (ExprKind::Param(_), Type::Array) => {
+                Ok(Expr::new(ExprKind::Cast(Box::new(inner), true), to))
+            }
+            // An array of numbers to another number type, or of strings
+            // to any type: element by element (types::cast_elements).
+            (_, Type::Array)
+                if inner.ty.typmod >= 0 && {
+                    let (f, t) = (ColType::array_elem(inner.ty), ColType::array_elem(to));
+                    (f.is_numeric_family() && t.is_numeric_family())
+                        || (f.is_string() && !matches!(t, Type::Enum(_)))
+                } =>
+            {
                 Ok(Expr::new(ExprKind::Cast(Box::new(inner), true), to))
             }
             (_, from) => Err(SqlError::unsupported(format!(

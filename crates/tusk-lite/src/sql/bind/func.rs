@@ -66,6 +66,9 @@ impl Binder<'_> {
         if let Some(e) = self.bind_lib_func(&name, &args)? {
             return Ok(e);
         }
+        if let Some(e) = self.bind_array_func(&name, &args)? {
+            return Ok(e);
+        }
         let mut args = args;
         let (func, ty): (Func, ColType) = match (name.as_str(), n) {
             ("lower", 1)
@@ -268,10 +271,11 @@ impl Binder<'_> {
                 ),
             ));
         }
-        if !f.agg_order.is_empty() || f.agg_filter.is_some() {
-            return Err(SqlError::unsupported("aggregate ORDER BY and FILTER"));
+        if f.agg_filter.is_some() {
+            return Err(SqlError::unsupported("aggregate FILTER"));
         }
-        // Arguments are bound in the input scope, with aggregates forbidden.
+        // Arguments (and ORDER BY keys) are bound in the input scope,
+        // with aggregates forbidden.
         let saved = self.aggs.take();
         let saved_ctx = self.no_agg_context;
         self.no_agg_context = "aggregate function calls";
@@ -288,6 +292,7 @@ impl Binder<'_> {
         } else {
             self.bind_list(&f.args)
         };
+        let order = self.bind_agg_order(&f.agg_order);
         self.aggs = saved;
         self.no_agg_context = saved_ctx;
         let mut args = args.map_err(|e| {
@@ -370,6 +375,21 @@ impl Binder<'_> {
                     Type::Json
                 }
             }
+            AggFunc::ArrayAgg => match at {
+                Type::Unknown => {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        "could not determine polymorphic type because input has type unknown",
+                    ))
+                }
+                t if matches!(t, Type::Enum(_)) || types::array_type_oid(t).is_none() => {
+                    return Err(SqlError::unsupported(format!(
+                        "array_agg of type {}",
+                        self.col_type_name(args[0].ty)
+                    )))
+                }
+                _ => Type::Array,
+            },
         };
         let func = match func {
             AggFunc::JsonAgg { jsonb, .. } => AggFunc::JsonAgg {
@@ -402,14 +422,26 @@ impl Binder<'_> {
         }
         let ty = if matches!(func, AggFunc::Min | AggFunc::Max) {
             args[0].ty
+        } else if func == AggFunc::ArrayAgg {
+            ColType::array_of(at)
         } else {
             ColType::plain(ty)
         };
+        // ORDER BY keys ride after the arguments (AggCall::order).
+        let (keys, dirs): (Vec<Expr>, Vec<(bool, bool)>) = order?.into_iter().unzip();
+        if f.agg_distinct && keys.iter().any(|k| !args.contains(k)) {
+            return Err(SqlError::new(
+                "42P10",
+                "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
+            ));
+        }
+        args.extend(keys);
         let call = AggCall {
             func,
             args,
             distinct: f.agg_distinct,
             ty,
+            order: dirs,
         };
         let list = self
             .aggs
@@ -423,6 +455,31 @@ impl Binder<'_> {
             }
         };
         Ok(Expr::new(ExprKind::Agg(idx), ty))
+    }
+
+    /// An aggregate's ORDER BY: (key, (descending, nulls first)).
+    fn bind_agg_order(&mut self, order: &[pb::Node]) -> Result<Vec<(Expr, (bool, bool))>> {
+        let mut out = Vec::with_capacity(order.len());
+        for o in order {
+            let Some(N::SortBy(sb)) = &o.node else {
+                return Err(SqlError::internal("aggregate ORDER BY"));
+            };
+            if !sb.use_op.is_empty() {
+                return Err(SqlError::unsupported("ORDER BY ... USING"));
+            }
+            let node = sb
+                .node
+                .as_deref()
+                .ok_or_else(|| SqlError::internal("aggregate ORDER BY"))?;
+            let e = self.bind_expr(node)?;
+            let e = if e.ty.ty == Type::Unknown {
+                self.coerce(e, ColType::plain(Type::Text), false)?
+            } else {
+                e
+            };
+            out.push((e, super::select_body::sort_dir(sb)));
+        }
+        Ok(out)
     }
 
     pub(in crate::sql) fn bind_sublink(&mut self, s: &pb::SubLink) -> Result<Expr> {

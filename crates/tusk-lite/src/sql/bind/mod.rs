@@ -13,6 +13,7 @@ use crate::numeric::Numeric;
 use crate::txn::Isolation;
 use crate::types::{self, ColType, Type, Value};
 
+mod array_funcs;
 mod catalog_funcs;
 mod datetime;
 mod expr;
@@ -43,6 +44,10 @@ pub struct Binder<'a> {
     /// Binding the parameter of `$n::type[]` (where a parameter declared
     /// as an array type may stand).
     array_param_cast: bool,
+    /// Parameter type OIDs, where the type alone does not say them: an
+    /// array parameter's array type (declared by Parse, or inferred from
+    /// a column it is assigned to); 0 elsewhere.
+    pub param_oids: Vec<u32>,
     /// The tables this binder looked up by name, in lookup order: the
     /// session locks them before running the statement and binds again if
     /// the catalog changed while it waited (as PostgreSQL locks relations
@@ -98,6 +103,7 @@ fn agg_func(name: &str) -> Option<AggFunc> {
         },
         "json_object_agg" => AggFunc::JsonObjectAgg { jsonb: false },
         "jsonb_object_agg" => AggFunc::JsonObjectAgg { jsonb: true },
+        "array_agg" => AggFunc::ArrayAgg,
         _ => return None,
     })
 }
@@ -238,6 +244,7 @@ impl<'a> Binder<'a> {
             no_agg_context: "WHERE",
             ctes: Vec::new(),
             array_param_cast: false,
+            param_oids: Vec::new(),
             tables: Default::default(),
         }
     }
@@ -249,6 +256,35 @@ impl<'a> Binder<'a> {
         if self.params[i] == Type::Unknown {
             self.params[i] = t;
         }
+    }
+
+    /// Records the array type a parameter was inferred to be.
+    pub fn set_param_oid(&mut self, i: usize, oid: u32) {
+        if self.param_oids.len() <= i {
+            self.param_oids.resize(i + 1, 0);
+        }
+        if self.param_oids[i] == 0 {
+            self.param_oids[i] = oid;
+        }
+    }
+
+    /// The element type of array parameter `i`, when its array type is known.
+    pub fn param_array_elem(&self, i: usize) -> Option<Type> {
+        self.param_oids
+            .get(i)
+            .and_then(|oid| types::array_elem_of_oid(*oid))
+    }
+
+    /// The parameter type OIDs Describe reports (after binding).
+    pub fn param_type_oids(&self) -> Vec<u32> {
+        self.param_types()
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match (t, self.param_oids.get(i)) {
+                (Type::Array, Some(&oid)) if oid != 0 => oid,
+                _ => t.oid(),
+            })
+            .collect()
     }
 
     /// Parameter types after binding: unresolved ones default to text.
@@ -284,6 +320,7 @@ impl<'a> Binder<'a> {
             N::UpdateStmt(s) => Ok(Statement::Update(Box::new(self.bind_update(s)?))),
             N::DeleteStmt(s) => Ok(Statement::Delete(Box::new(self.bind_delete(s)?))),
             N::CreateStmt(s) => Ok(Statement::CreateTable(self.bind_create_table(s)?)),
+            N::ExplainStmt(e) => self.bind_explain(e),
             N::AlterTableStmt(s) => self.bind_alter_table(s),
             N::CopyStmt(s) => self.bind_copy(s),
             N::CreateSeqStmt(s) => self.bind_create_sequence(s),

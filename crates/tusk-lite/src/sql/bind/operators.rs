@@ -13,6 +13,9 @@ impl Binder<'_> {
             }
             return Err(SqlError::internal("json operator"));
         }
+        if let Some(e) = self.array_operator(op, &l, &r)? {
+            return Ok(e);
+        }
         if matches!(
             op,
             "->" | "->>" | "#>" | "#>>" | "@>" | "<@" | "?" | "?|" | "?&" | "#-"

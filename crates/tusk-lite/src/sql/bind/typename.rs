@@ -114,7 +114,20 @@ pub fn resolve_type(catalog: &Catalog, t: &pb::TypeName) -> Result<ColType> {
     let parts = names(&t.names);
     let name = parts.last().cloned().unwrap_or_default();
     if !t.array_bounds.is_empty() {
-        return Err(SqlError::unsupported(format!("type {name}[]")));
+        // `elem[]` (any number of bounds and sizes: PostgreSQL ignores
+        // them too): an array of a built-in type without a modifier.
+        let mut e = t.clone();
+        e.array_bounds.clear();
+        let elem = resolve_type(catalog, &e)?;
+        if elem.typmod >= 0 {
+            return Err(SqlError::unsupported(format!(
+                "arrays of a type with a modifier ({name}(...)[])"
+            )));
+        }
+        if matches!(elem.ty, Type::Enum(_)) || crate::types::array_type_oid(elem.ty).is_none() {
+            return Err(SqlError::unsupported(format!("type {name}[]")));
+        }
+        return Ok(ColType::array_of(elem.ty));
     }
     if t.setof || t.pct_type {
         return Err(SqlError::unsupported("%TYPE and SETOF"));

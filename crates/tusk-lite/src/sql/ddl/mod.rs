@@ -21,7 +21,7 @@ use crate::types::ColType;
 /// format_type_with_typemod when `typmod`).
 fn type_name(ty: ColType, typmod: bool) -> String {
     let m = if typmod { i64::from(ty.typmod) } else { -1 };
-    crate::sql::syscat::format_type(i64::from(ty.ty.oid()), m)
+    crate::sql::syscat::format_type(i64::from(ty.type_oid()), m)
         .unwrap_or_else(|| ty.ty.name().to_string())
 }
 

@@ -72,6 +72,13 @@ pub(super) fn align(ty: Type) -> &'static str {
 
 /// format_type(type oid, typmod), as PostgreSQL prints a column's type.
 pub fn format_type(type_oid: i64, typmod: i64) -> Option<String> {
+    // An array type: its element's name (with the modifier) and [].
+    if let Some(elem) = u32::try_from(type_oid)
+        .ok()
+        .and_then(crate::types::array_elem_of_oid)
+    {
+        return format_type(i64::from(elem.oid()), typmod).map(|s| s + "[]");
+    }
     let ty = u32::try_from(type_oid).ok().and_then(Type::from_oid)?;
     let m = typmod;
     Some(match ty {

@@ -197,7 +197,7 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                     rows.push(vec![
                         i(r.oid),
                         t(&cname),
-                        i(ty.ty.oid()),
+                        i(ty.type_oid()),
                         i(-1),
                         i(ty.ty.typlen()),
                         i(i64::try_from(n + 1).unwrap_or(0)),

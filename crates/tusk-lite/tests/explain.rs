@@ -1,0 +1,130 @@
+//! EXPLAIN prints the plan in PostgreSQL's shape, one line per row of a
+//! text column named "QUERY PLAN" (tusk-lite's plans differ from
+//! PostgreSQL's, so the lines are checked against tusk-lite only): a
+//! point query on the primary key is an index scan.
+
+mod common;
+
+async fn explain(c: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+    let rows = c
+        .query(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    assert_eq!(rows[0].columns()[0].name(), "QUERY PLAN");
+    rows.iter().map(|r| r.get::<_, String>(0)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_prints_postgres_shaped_plans() {
+    let db = tusk_lite::Database::open_in_memory();
+    let c = common::lite_client(&db).await;
+    c.batch_execute(
+        "CREATE TABLE t (id int PRIMARY KEY, name text, n int);
+         CREATE INDEX t_n_idx ON t (n);
+         CREATE TABLE u (id int PRIMARY KEY, t_id int);
+         INSERT INTO t VALUES (1, 'a', 10), (2, 'b', 20)",
+    )
+    .await
+    .expect("setup");
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT * FROM t WHERE id = 1").await,
+        ["Index Scan using t_pkey on t", "  Index Cond: (id = 1)"]
+    );
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN (COSTS OFF) SELECT name FROM t WHERE id = 1 AND name = 'a'"
+        )
+        .await,
+        [
+            "Index Scan using t_pkey on t",
+            "  Index Cond: (id = 1)",
+            "  Filter: (name = 'a'::text)"
+        ]
+    );
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT * FROM t WHERE n = 10").await,
+        ["Index Scan using t_n_idx on t", "  Index Cond: (n = 10)"]
+    );
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT * FROM t WHERE name = 'x'").await,
+        ["Seq Scan on t", "  Filter: (name = 'x'::text)"]
+    );
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT * FROM t ORDER BY name DESC LIMIT 1").await,
+        [
+            "Limit",
+            "  ->  Sort",
+            "        Sort Key: name DESC",
+            "        ->  Seq Scan on t"
+        ]
+    );
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT n, count(*) FROM t GROUP BY n").await,
+        ["HashAggregate", "  Group Key: n", "  ->  Seq Scan on t"]
+    );
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT * FROM t JOIN u ON u.t_id = t.id").await,
+        [
+            "Nested Loop",
+            "  Join Filter: (u.t_id = t.id)",
+            "  ->  Seq Scan on t",
+            "  ->  Seq Scan on u"
+        ]
+    );
+    assert_eq!(
+        explain(&c, "EXPLAIN (VERBOSE) SELECT id FROM t WHERE id = 2").await,
+        [
+            "Index Scan using t_pkey on public.t",
+            "  Output: t.id, t.name, t.n",
+            "  Index Cond: (t.id = 2)"
+        ]
+    );
+    assert_eq!(
+        explain(&c, "EXPLAIN UPDATE t SET n = 0 WHERE id = 1").await,
+        [
+            "Update on t",
+            "  ->  Index Scan using t_pkey on t",
+            "        Index Cond: (id = 1)"
+        ]
+    );
+    assert_eq!(
+        explain(&c, "EXPLAIN DELETE FROM t USING u WHERE u.t_id = t.id").await,
+        [
+            "Delete on t",
+            "  ->  Nested Loop",
+            "        Join Filter: (u.t_id = t.id)",
+            "        ->  Seq Scan on t",
+            "        ->  Seq Scan on u"
+        ]
+    );
+    assert_eq!(
+        explain(&c, "EXPLAIN INSERT INTO t VALUES (3, 'c', 30)").await,
+        ["Insert on t", "  ->  Result"]
+    );
+    // EXPLAIN does not run the statement.
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(n, 2);
+    // A prepared EXPLAIN with a parameter.
+    let rows = c
+        .query("EXPLAIN SELECT * FROM t WHERE id = $1", &[&1i32])
+        .await
+        .expect("explain with a parameter");
+    assert_eq!(rows[1].get::<_, String>(0), "  Index Cond: (id = $1)");
+    for sql in [
+        "EXPLAIN ANALYZE SELECT 1",
+        "EXPLAIN (FORMAT JSON) SELECT 1",
+        "EXPLAIN (SETTINGS) SELECT 1",
+    ] {
+        let e = c.query(sql, &[]).await.expect_err(sql);
+        assert_eq!(
+            e.as_db_error().map(|d| d.code().code()),
+            Some("0A000"),
+            "{sql}: {e}"
+        );
+    }
+}
