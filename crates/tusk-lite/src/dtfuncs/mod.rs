@@ -382,7 +382,7 @@ pub fn call(f: DtFunc, v: &[Value], txn_started: SystemTime) -> Result<Value> {
                 },
                 text(&a(1)),
             )?),
-            Type::Interval => Value::Text(crate::to_char::interval(iv(&a(0)), text(&a(1)))),
+            Type::Interval => Value::Text(crate::to_char::interval(iv(&a(0)), text(&a(1)))?),
             Type::Date => Value::Text(crate::to_char::timestamp(
                 int(&a(0)) * USECS_PER_DAY,
                 text(&a(1)),
