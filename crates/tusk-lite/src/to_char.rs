@@ -72,6 +72,17 @@ fn isoweek(days: i64) -> (i64, i64) {
     ((thursday - jan1) / 7 + 1, iy)
 }
 
+/// PostgreSQL's date2j, also over an interval's fields.
+fn date2j(year: i64, month: i64, day: i64) -> i64 {
+    let (y, m) = if month > 2 {
+        (year + 4800, month + 1)
+    } else {
+        (year + 4799, month + 13)
+    };
+    let century = y / 100;
+    y * 365 - 32167 + y / 4 - century + century / 4 + 7834 * m / 256 + day
+}
+
 fn ordinal(n: i64, upper: bool) -> &'static str {
     let n = n.abs();
     let s = if (11..=13).contains(&(n % 100)) {
@@ -106,7 +117,7 @@ fn cased(s: &str, kw: &str) -> String {
     }
 }
 
-fn format(f: &Fields, fmt: &str) -> String {
+fn format(f: &Fields, fmt: &str) -> crate::error::Result<String> {
     let mut out = String::new();
     let b = fmt.as_bytes();
     let mut i = 0;
@@ -230,16 +241,43 @@ fn format(f: &Fields, fmt: &str) -> String {
         };
         let bc = !f.interval && f.year <= 0;
         let upper = kw.to_uppercase();
+        // Patterns tied to calendar dates (INVALID_FOR_INTERVAL).
+        if f.interval
+            && matches!(
+                upper.as_str(),
+                "AD" | "BC"
+                    | "A.D."
+                    | "B.C."
+                    | "MONTH"
+                    | "MON"
+                    | "DAY"
+                    | "DY"
+                    | "IDDD"
+                    | "D"
+                    | "ID"
+                    | "IW"
+                    | "IYYY"
+                    | "IYY"
+                    | "IY"
+                    | "I"
+                    | "TZ"
+                    | "TZH"
+                    | "TZM"
+                    | "OF"
+            )
+        {
+            return Err(crate::error::SqlError::new(
+                "22007",
+                "invalid format specification for an interval value",
+            )
+            .with_hint("Intervals are not tied to specific calendar dates."));
+        }
         match upper.as_str() {
             "HH24" => num(&mut out, f.hour, 2),
             "HH" | "HH12" => {
-                let h = if f.interval {
-                    f.hour % 12
-                } else {
-                    match f.hour % 12 {
-                        0 => 12,
-                        h => h,
-                    }
+                let h = match f.hour % 12 {
+                    0 => 12,
+                    h => h,
                 };
                 num(&mut out, h, 2)
             }
@@ -347,16 +385,15 @@ fn format(f: &Fields, fmt: &str) -> String {
             "WW" => num(&mut out, (f.yday - 1) / 7 + 1, 2),
             "IW" => num(&mut out, f.days.map_or(0, |d| isoweek(d).0), 2),
             "W" => num(&mut out, (f.mday - 1) / 7 + 1, 1),
-            "Q" if f.mon >= 1 || f.interval => num(&mut out, (f.mon - 1).max(0) / 3 + 1, 1),
-            "J" => num(&mut out, f.days.map_or(0, |d| d + 2_451_545), 0),
+            "Q" if f.mon >= 1 => num(&mut out, (f.mon - 1) / 3 + 1, 1),
+            "J" => num(&mut out, date2j(f.year, f.mon, f.mday), 0),
             "TZ" if f.tz => out.push_str(if kw == "tz" { "utc" } else { "UTC" }),
-            "TZH" if f.tz => out.push_str("+00"),
-            "TZM" if f.tz => out.push_str("00"),
-            "OF" if f.tz => out.push_str("+00"),
+            "TZH" | "OF" => out.push_str("+00"),
+            "TZM" => out.push_str("00"),
             _ => {}
         }
     }
-    out
+    Ok(out)
 }
 
 /// to_char(timestamp[tz], text).
@@ -382,10 +419,12 @@ pub fn timestamp(us: i64, fmt: &str, tz: bool) -> String {
         },
         fmt,
     )
+    // Only an interval's template can be refused.
+    .unwrap_or_default()
 }
 
 /// to_char(interval, text).
-pub fn interval(iv: Interval, fmt: &str) -> String {
+pub fn interval(iv: Interval, fmt: &str) -> crate::error::Result<String> {
     let (year, mon, mday, hour, min, sec, fsec) = iv.fields();
     format(
         &Fields {

@@ -68,6 +68,10 @@ pub enum DtFunc {
         date: bool,
     },
     StatementTimestamp,
+    /// timezone(zone, timestamp[tz]) (AT TIME ZONE): UTC only.
+    AtTimeZone,
+    /// date_bin(stride, source, origin).
+    DateBin,
     /// LOCALTIME: the transaction's start time of day.
     LocalTime,
 }
@@ -382,7 +386,7 @@ pub fn call(f: DtFunc, v: &[Value], txn_started: SystemTime) -> Result<Value> {
                 },
                 text(&a(1)),
             )?),
-            Type::Interval => Value::Text(crate::to_char::interval(iv(&a(0)), text(&a(1)))),
+            Type::Interval => Value::Text(crate::to_char::interval(iv(&a(0)), text(&a(1)))?),
             Type::Date => Value::Text(crate::to_char::timestamp(
                 int(&a(0)) * USECS_PER_DAY,
                 text(&a(1)),
@@ -423,6 +427,45 @@ pub fn call(f: DtFunc, v: &[Value], txn_started: SystemTime) -> Result<Value> {
             } else {
                 Value::Int(check_ts(us)?)
             }
+        }
+        DtFunc::AtTimeZone => {
+            let zone_v = a(0);
+            let zone = text(&zone_v);
+            let utc = [
+                "utc", "gmt", "z", "etc/utc", "etc/gmt", "utc0", "+00", "+00:00", "-00", "0",
+            ]
+            .iter()
+            .any(|z| zone.trim().eq_ignore_ascii_case(z));
+            if !utc {
+                return Err(SqlError::unsupported(format!(
+                    "AT TIME ZONE '{zone}' (only UTC: the session time zone is UTC)"
+                )));
+            }
+            a(1)
+        }
+        DtFunc::DateBin => {
+            let stride = iv(&a(0));
+            if stride.months != 0 {
+                return Err(SqlError::new(
+                    "0A000",
+                    "timestamps cannot be binned into intervals containing months or years",
+                ));
+            }
+            let stride_us = i64::from(stride.days)
+                .checked_mul(USECS_PER_DAY)
+                .and_then(|d| d.checked_add(stride.micros))
+                .ok_or_else(out_of_range)?;
+            if stride_us <= 0 {
+                return Err(SqlError::new("22008", "stride must be greater than zero"));
+            }
+            let (source, origin) = (int(&a(1)), int(&a(2)));
+            let diff = source.checked_sub(origin).ok_or_else(out_of_range)?;
+            let modulo = diff % stride_us;
+            let mut result = origin + (diff - modulo);
+            if modulo < 0 {
+                result = check_ts(result - stride_us)?;
+            }
+            Value::Int(result)
         }
         DtFunc::StatementTimestamp => {
             let t = STATEMENT_START.with(Cell::get).unwrap_or(txn_started);

@@ -157,6 +157,8 @@ impl Binder<'_> {
                 | "to_date"
                 | "statement_timestamp"
                 | "isfinite"
+                | "timezone"
+                | "date_bin"
         );
         if !known {
             return Ok(None);
@@ -354,6 +356,51 @@ impl Binder<'_> {
                         default: Some(Box::new(Expr::constant(Value::Bool(true), Type::Bool))),
                     },
                     ColType::plain(Type::Bool),
+                )
+            }
+            ("timezone", 2) => {
+                // AT TIME ZONE: a timestamp read as UTC is a timestamptz,
+                // a timestamptz shown in UTC a timestamp.
+                let (src, out) = match types[1] {
+                    Type::Timestamp => (Type::Timestamp, Type::Timestamptz),
+                    Type::Timestamptz | Type::Unknown | Type::Date => {
+                        (Type::Timestamptz, Type::Timestamp)
+                    }
+                    Type::Time => {
+                        return Err(SqlError::unsupported(
+                            "AT TIME ZONE of a time (type time with time zone)",
+                        ))
+                    }
+                    _ => return Err(no_func()),
+                };
+                if types[0] == Type::Interval {
+                    return Err(SqlError::unsupported("AT TIME ZONE with an interval"));
+                }
+                dt(
+                    DtFunc::AtTimeZone,
+                    coerce_all(self, args, &[Type::Text, src])?,
+                    out,
+                )
+            }
+            ("date_bin", 3) => {
+                let t = match (types[1], types[2]) {
+                    (Type::Timestamp, Type::Timestamp | Type::Unknown)
+                    | (Type::Unknown, Type::Timestamp) => Type::Timestamp,
+                    (a, b)
+                        if matches!(a, Type::Timestamptz | Type::Date | Type::Unknown)
+                            && matches!(
+                                b,
+                                Type::Timestamptz | Type::Timestamp | Type::Date | Type::Unknown
+                            ) =>
+                    {
+                        Type::Timestamptz
+                    }
+                    _ => return Err(no_func()),
+                };
+                dt(
+                    DtFunc::DateBin,
+                    coerce_all(self, args, &[Type::Interval, t, t])?,
+                    t,
                 )
             }
             ("statement_timestamp", 0) => dt(DtFunc::StatementTimestamp, args, Type::Timestamptz),
