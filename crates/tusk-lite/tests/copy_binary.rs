@@ -252,3 +252,29 @@ async fn text_copy_in_the_extended_protocol() {
     let sql = "COPY (SELECT id, note FROM tx ORDER BY id) TO STDOUT (FORMAT csv, HEADER)";
     assert_eq!(copy_out(&lite, sql).await, copy_out(&pg, sql).await);
 }
+
+/// COPY FROM fills an identity column it is not given from the column's
+/// sequence, and takes the values given to one (even GENERATED ALWAYS:
+/// COPY is not INSERT), on both engines alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_in_fills_identity_columns() {
+    let (pg, lite, _db) = both().await;
+    for c in [&pg, &lite] {
+        c.batch_execute(
+            "CREATE TABLE ti (id int GENERATED ALWAYS AS IDENTITY, note text);
+             INSERT INTO ti (note) VALUES ('first')",
+        )
+        .await
+        .expect("table");
+        let n = copy_in(c, "COPY ti (note) FROM STDIN", b"two\nthree\n", 3).await;
+        assert_eq!(n, Ok(2));
+        let n = copy_in(c, "COPY ti FROM STDIN (FORMAT csv)", b"40,forty\n", 4).await;
+        assert_eq!(n, Ok(1));
+        let n = copy_in(c, "COPY ti (note) FROM STDIN", b"five\n", 4).await;
+        assert_eq!(n, Ok(1));
+    }
+    assert_eq!(
+        rows_as_text(&lite, "ti").await,
+        rows_as_text(&pg, "ti").await
+    );
+}
