@@ -363,6 +363,12 @@ pub fn alter_table(
                 }
                 // PostgreSQL's order: the conversion, then the default.
                 let from = &old.columns[j];
+                if from.identity.is_some() {
+                    // PostgreSQL changes the identity sequence's type too.
+                    return Err(SqlError::unsupported(
+                        "ALTER COLUMN TYPE of an identity column",
+                    ));
+                }
                 let conversion = Binder::new(&cat, Vec::new()).bind_conversion(
                     &old,
                     &from.name,

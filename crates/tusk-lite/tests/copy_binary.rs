@@ -295,3 +295,29 @@ async fn binary_copy_of_bytea_and_uuid() {
         );
     }
 }
+
+/// COPY FROM fills an identity column it is not given from the column's
+/// sequence, and takes the values given to one (even GENERATED ALWAYS:
+/// COPY is not INSERT), on both engines alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_in_fills_identity_columns() {
+    let (pg, lite, _db) = both().await;
+    for c in [&pg, &lite] {
+        c.batch_execute(
+            "CREATE TABLE ti (id int GENERATED ALWAYS AS IDENTITY, note text);
+             INSERT INTO ti (note) VALUES ('first')",
+        )
+        .await
+        .expect("table");
+        let n = copy_in(c, "COPY ti (note) FROM STDIN", b"two\nthree\n", 3).await;
+        assert_eq!(n, Ok(2));
+        let n = copy_in(c, "COPY ti FROM STDIN (FORMAT csv)", b"40,forty\n", 4).await;
+        assert_eq!(n, Ok(1));
+        let n = copy_in(c, "COPY ti (note) FROM STDIN", b"five\n", 4).await;
+        assert_eq!(n, Ok(1));
+    }
+    assert_eq!(
+        rows_as_text(&lite, "ti").await,
+        rows_as_text(&pg, "ti").await
+    );
+}

@@ -127,7 +127,11 @@ impl Binder<'_> {
             });
         }
         let e = self.bind_expr(val)?;
-        self.assign(e, col.ty, &col.name)
+        let e = self.assign(e, col.ty, &col.name)?;
+        if col.identity == Some(crate::catalog::Identity::Always) {
+            return Err(col.always_identity_error(true));
+        }
+        Ok(e)
     }
 
     /// `SET col[i] = value`: the column's array with element i set.
@@ -326,6 +330,19 @@ impl Binder<'_> {
                 targets.push(i);
             }
         }
+        // Identity columns: OVERRIDING USER VALUE puts the sequence's
+        // value in place of any given; a GENERATED ALWAYS column takes a
+        // given value only under OVERRIDING SYSTEM VALUE.
+        let user_value = s.r#override == pb::OverridingKind::OverridingUserValue as i32;
+        let system_value = s.r#override == pb::OverridingKind::OverridingSystemValue as i32;
+        let identity = |t: usize| table.columns[t].identity;
+        let always_error = |t: usize| -> Result<()> {
+            if identity(t) == Some(crate::catalog::Identity::Always) && !user_value && !system_value
+            {
+                return Err(table.columns[t].always_identity_error(false));
+            }
+            Ok(())
+        };
         let mut defaults = Vec::with_capacity(table.columns.len());
         for c in &table.columns {
             defaults.push(match &c.default {
@@ -381,6 +398,14 @@ impl Binder<'_> {
                     let mut row = Vec::new();
                     for (e, &t) in bound.into_iter().zip(&targets) {
                         let col = &table.columns[t];
+                        let e = match e {
+                            Some(_) if user_value && identity(t).is_some() => None,
+                            Some(e) => {
+                                always_error(t)?;
+                                Some(e)
+                            }
+                            None => None,
+                        };
                         row.push(match e {
                             None => match &defaults[t] {
                                 Some(d) => d.clone(),
@@ -412,7 +437,11 @@ impl Binder<'_> {
                 for (i, (c, &t)) in q.columns.iter().zip(&targets).enumerate() {
                     let col = &table.columns[t];
                     let e = self.assign(Expr::column(i, c.ty), col.ty, &col.name)?;
-                    casts.push(e);
+                    always_error(t)?;
+                    casts.push(match &defaults[t] {
+                        Some(d) if user_value && identity(t).is_some() => d.clone(),
+                        _ => e,
+                    });
                 }
                 targets.truncate(q.columns.len());
                 Plan::Project(Box::new(q.plan), casts)

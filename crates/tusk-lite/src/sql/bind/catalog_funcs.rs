@@ -49,7 +49,11 @@ impl Binder<'_> {
             | "pg_total_relation_size"
             | "pg_relation_size"
             | "pg_indexes_size" => n == 1,
-            "format_type" | "array_to_string" | "array_upper" | "col_description" => n == 2,
+            "format_type"
+            | "array_to_string"
+            | "array_upper"
+            | "col_description"
+            | "pg_get_serial_sequence" => n == 2,
             "pg_get_expr" => n == 2 || n == 3,
             "pg_get_indexdef" => n == 1 || n == 3,
             "pg_get_constraintdef" | "pg_get_triggerdef" | "obj_description" => n == 1 || n == 2,
@@ -223,6 +227,17 @@ impl Binder<'_> {
                     ColType::plain(Type::Text),
                 )
             }
+            "pg_get_serial_sequence" => {
+                let (ExprKind::Const(t), ExprKind::Const(c)) = (&first.kind, &args[0].kind) else {
+                    return Err(SqlError::unsupported(
+                        "pg_get_serial_sequence of values other than constants",
+                    ));
+                };
+                match (t, c) {
+                    (Value::Text(t), Value::Text(c)) => self.serial_sequence(t, c)?,
+                    _ => Expr::constant(Value::Null, Type::Text),
+                }
+            }
             "array_upper" => {
                 if first.ty.ty != Type::Array {
                     return Err(no_func());
@@ -236,6 +251,68 @@ impl Binder<'_> {
             _ => return Ok(None),
         };
         Ok(Some(e))
+    }
+
+    /// pg_get_serial_sequence(table, column): the sequence a serial or
+    /// identity column owns, schema-qualified, or NULL. The table name is
+    /// parsed as SQL (folded unless quoted), the column name is not.
+    fn serial_sequence(&self, table: &str, column: &str) -> Result<Expr> {
+        let mut parts = Vec::new();
+        for p in table.split('.') {
+            let p = p.trim();
+            parts.push(
+                match p.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+                    Some(q) => q.replace("\"\"", "\""),
+                    None => p.to_lowercase(),
+                },
+            );
+        }
+        let (schema, name) = match parts.as_slice() {
+            [n] => ("public".to_string(), n.clone()),
+            [s, n] => (s.clone(), n.clone()),
+            _ => {
+                return Err(SqlError::unsupported(
+                    "a table name with more than two parts",
+                ))
+            }
+        };
+        let tb = self.catalog.table(&schema, &name).ok_or_else(|| {
+            SqlError::new(
+                code::UNDEFINED_TABLE,
+                format!("relation \"{table}\" does not exist"),
+            )
+        })?;
+        let col = tb
+            .columns
+            .iter()
+            .find(|c| c.name == column)
+            .ok_or_else(|| {
+                SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{column}\" of relation \"{}\" does not exist",
+                        tb.name
+                    ),
+                )
+            })?;
+        let seq = self.catalog.sequences.iter().find(|s| {
+            s.owned_by == Some(tb.oid)
+                && col
+                    .default
+                    .as_deref()
+                    .is_some_and(|d| d == format!("SELECT nextval('{}')", s.name))
+        });
+        Ok(match seq {
+            Some(s) => Expr::constant(
+                Value::Text(format!(
+                    "{}.{}",
+                    crate::sql::syscat::quote_ident(&s.schema),
+                    crate::sql::syscat::quote_ident(&s.name)
+                )),
+                Type::Text,
+            ),
+            None => Expr::constant(Value::Null, Type::Text),
+        })
     }
 
     /// `expr::regclass` (and the other reg* types). A constant becomes the

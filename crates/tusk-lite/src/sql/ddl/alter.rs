@@ -44,6 +44,11 @@ impl Binder<'_> {
                     if !col_checks.is_empty() {
                         return Err(SqlError::unsupported("ADD COLUMN ... CHECK"));
                     }
+                    if col.identity.is_some() {
+                        return Err(SqlError::unsupported(
+                            "ADD COLUMN ... GENERATED AS IDENTITY",
+                        ));
+                    }
                     cmds.push(AlterCmd::AddColumn(col));
                 }
                 Ok(A::AtDropColumn) => {

@@ -97,6 +97,7 @@ impl Binder<'_> {
             ty,
             not_null: cd.is_not_null,
             default: None,
+            identity: None,
         };
         if let Some(d) = cd.raw_default.as_deref() {
             col.default = Some(expr_sql(d)?);
@@ -142,7 +143,13 @@ impl Binder<'_> {
                 Ok(C::ConstrForeign) => keys
                     .1
                     .push(super::constraints::raw_fk(con, Some(&cd.colname))?),
-                Ok(C::ConstrIdentity) => return Err(SqlError::unsupported("identity columns")),
+                Ok(C::ConstrIdentity) => {
+                    col.identity = Some(if con.generated_when == "a" {
+                        crate::catalog::Identity::Always
+                    } else {
+                        crate::catalog::Identity::ByDefault
+                    });
+                }
                 Ok(C::ConstrGenerated) => return Err(SqlError::unsupported("generated columns")),
                 _ => return Err(SqlError::unsupported("this column constraint")),
             }
@@ -421,6 +428,23 @@ impl Binder<'_> {
                             format!("column \"{}\" specified more than once", cd.colname),
                         ));
                     }
+                    let identities = cd
+                        .constraints
+                        .iter()
+                        .filter(|c| {
+                            matches!(&c.node, Some(N::Constraint(con))
+                                if con.contype == pb::ConstrType::ConstrIdentity as i32)
+                        })
+                        .count();
+                    if identities > 1 {
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            format!(
+                                "multiple identity specifications for column \"{}\" of table \"{}\"",
+                                cd.colname, rel.relname
+                            ),
+                        ));
+                    }
                     let mut col_pk = None;
                     let serial = cd
                         .type_name
@@ -474,6 +498,21 @@ impl Binder<'_> {
                                 _ => 20,
                             },
                         });
+                        col.not_null = true;
+                        col.default = Some(format!("SELECT nextval('{seq_name}')"));
+                    }
+                    if col.identity.is_some() {
+                        if col.default.is_some() {
+                            return Err(SqlError::new(
+                                code::SYNTAX_ERROR,
+                                format!(
+                                    "both default and identity specified for column \"{}\" of table \"{}\"",
+                                    col.name, rel.relname
+                                ),
+                            ));
+                        }
+                        let seq_name = format!("{}_{}_seq", rel.relname, col.name);
+                        sequences.push(self.identity_sequence(&col, &cd, &seq_name)?);
                         col.not_null = true;
                         col.default = Some(format!("SELECT nextval('{seq_name}')"));
                     }

@@ -29,8 +29,64 @@ impl Binder<'_> {
             owned_by: None,
             type_oid: 20,
         };
+        self.sequence_options(&mut seq, &s.options)?;
+        Ok(Statement::CreateSequence {
+            seq,
+            if_not_exists: s.if_not_exists,
+        })
+    }
+
+    /// The sequence of identity column `col` (int2, int4 or int8), with
+    /// the options in parentheses after GENERATED ... AS IDENTITY.
+    pub(super) fn identity_sequence(
+        &mut self,
+        col: &crate::catalog::Column,
+        cd: &pb::ColumnDef,
+        name: &str,
+    ) -> Result<crate::catalog::Sequence> {
+        use crate::types::Type;
+        let max = match col.ty.ty {
+            Type::Int2 => i64::from(i16::MAX),
+            Type::Int4 => i64::from(i32::MAX),
+            Type::Int8 => i64::MAX,
+            _ => {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    "identity column type must be smallint, integer, or bigint",
+                ))
+            }
+        };
+        let mut seq = crate::catalog::Sequence {
+            oid: 0,
+            schema: "public".into(),
+            name: name.to_string(),
+            start: 1,
+            increment: 1,
+            min: 1,
+            max,
+            cycle: false,
+            owned_by: None,
+            type_oid: col.ty.ty.oid(),
+        };
+        for c in &cd.constraints {
+            if let Some(N::Constraint(con)) = &c.node {
+                if con.contype == pb::ConstrType::ConstrIdentity as i32 {
+                    self.sequence_options(&mut seq, &con.options)?;
+                }
+            }
+        }
+        Ok(seq)
+    }
+
+    /// Applies CREATE SEQUENCE's options (or an identity column's) to
+    /// `seq`, with PostgreSQL's defaults and bounds checks.
+    fn sequence_options(
+        &mut self,
+        seq: &mut crate::catalog::Sequence,
+        options: &[pb::Node],
+    ) -> Result<()> {
         let (mut start, mut min, mut max) = (None, None, None);
-        for o in &s.options {
+        for o in options {
             let Some(N::DefElem(d)) = &o.node else {
                 continue;
             };
@@ -91,15 +147,20 @@ impl Binder<'_> {
                 "INCREMENT must not be zero",
             ));
         }
+        let (tmin, tmax) = match seq.type_oid() {
+            21 => (i64::from(i16::MIN), i64::from(i16::MAX)),
+            23 => (i64::from(i32::MIN), i64::from(i32::MAX)),
+            _ => (i64::MIN, i64::MAX),
+        };
         if seq.increment < 0 {
-            seq.min = i64::MIN;
+            seq.min = tmin;
             seq.max = -1;
         }
         if let Some(m) = min {
-            seq.min = m.unwrap_or(if seq.increment > 0 { 1 } else { i64::MIN });
+            seq.min = m.unwrap_or(if seq.increment > 0 { 1 } else { tmin });
         }
         if let Some(m) = max {
-            seq.max = m.unwrap_or(if seq.increment > 0 { i64::MAX } else { -1 });
+            seq.max = m.unwrap_or(if seq.increment > 0 { tmax } else { -1 });
         }
         seq.start = start.unwrap_or(if seq.increment > 0 { seq.min } else { seq.max });
         if seq.min >= seq.max {
@@ -129,9 +190,6 @@ impl Binder<'_> {
                 ),
             ));
         }
-        Ok(Statement::CreateSequence {
-            seq,
-            if_not_exists: s.if_not_exists,
-        })
+        Ok(())
     }
 }

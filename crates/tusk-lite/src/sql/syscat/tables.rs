@@ -177,23 +177,29 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
             let s = snap();
             let mut rows = Vec::new();
             for r in &s.rels {
-                let cols: Vec<(String, ColType, bool, bool)> = match (&r.table, &r.index) {
+                // (name, type, not null, has default, attidentity)
+                type Att = (String, ColType, bool, bool, &'static str);
+                let cols: Vec<Att> = match (&r.table, &r.index) {
                     (Some(tb), _) => tb
                         .columns
                         .iter()
-                        .map(|c| (c.name.clone(), c.ty, c.not_null, c.default.is_some()))
+                        .map(|c| {
+                            let ident = c.identity.map_or("", |k| k.code());
+                            let has_def = c.default.is_some() && c.identity.is_none();
+                            (c.name.clone(), c.ty, c.not_null, has_def, ident)
+                        })
                         .collect(),
                     (None, Some(ix)) => ix
                         .columns
                         .iter()
                         .map(|c| {
                             let col = &ix.table.columns[*c];
-                            (col.name.clone(), col.ty, false, false)
+                            (col.name.clone(), col.ty, false, false, "")
                         })
                         .collect(),
                     _ => Vec::new(),
                 };
-                for (n, (cname, ty, not_null, has_def)) in cols.into_iter().enumerate() {
+                for (n, (cname, ty, not_null, has_def, ident)) in cols.into_iter().enumerate() {
                     rows.push(vec![
                         i(r.oid),
                         t(&cname),
@@ -210,7 +216,7 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                         b(not_null),
                         b(has_def),
                         b(false),
-                        t(""),
+                        t(ident),
                         t(""),
                         b(false),
                         b(true),
@@ -255,7 +261,9 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
             let mut rows = Vec::new();
             for tb in s.rels.iter().filter_map(|r| r.table.as_ref()) {
                 for (n, c) in tb.columns.iter().enumerate() {
-                    if let Some(d) = &c.default {
+                    // An identity column's nextval is no default to
+                    // PostgreSQL's catalogs.
+                    if let (Some(d), None) = (&c.default, c.identity) {
                         rows.push(vec![
                             i(i64::from(tb.oid) * 1000 + i64::try_from(n).unwrap_or(0)),
                             i(i64::from(tb.oid)),
@@ -374,6 +382,12 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                 else {
                     continue;
                 };
+                // An identity column's sequence is an internal part of it.
+                let deptype = if tb.columns[n].identity.is_some() {
+                    "i"
+                } else {
+                    "a"
+                };
                 rows.push(vec![
                     i(oids::PG_CLASS),
                     i(s.oid),
@@ -381,7 +395,7 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                     i(oids::PG_CLASS),
                     i(tb.oid),
                     i(i64::try_from(n + 1).unwrap_or(0)),
-                    t("a"),
+                    t(deptype),
                 ]);
             }
             SysRel {
