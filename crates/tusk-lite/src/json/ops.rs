@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 pub use super::convert::{explicit_cast_ok, jsonb_to_scalar};
 use super::convert::{to_json, to_jsonb};
-use super::edit::{compact, delete_path, set_path, strip_nulls};
+use super::edit::{compact, delete_path, depth, set_path, strip_nulls};
 use super::{escape, parse, Jsonb, Node, NodeKind};
 use crate::error::{code, Result, SqlError};
 use crate::types::{format_text, ColType, Type, Value};
@@ -462,6 +462,16 @@ pub fn eval(f: JsonFunc, v: &[Value]) -> Result<Value> {
                 ));
             }
             let path: Vec<String> = path.into_iter().flatten().collect();
+            // Reading, comparing and writing a jsonb recurse: a result
+            // nested deeper than this (jsonb_set(d, deep_path, d) doubles
+            // d's depth) would overflow the session's stack and abort the
+            // process. PostgreSQL's recursive setPath stops such values
+            // with the same 54001 (between 4,000 and 8,000 levels).
+            const MAX_BUILT_DEPTH: usize = 10_000;
+            let d = depth(&j);
+            if d.max(d.min(path.len()) + depth(&new)) > MAX_BUILT_DEPTH {
+                return Err(err("54001", "stack depth limit exceeded"));
+            }
             set_path(&mut j, &path, 0, new, f == JsonFunc::Insert, flag)?;
             Ok(jb(j))
         }
