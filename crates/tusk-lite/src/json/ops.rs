@@ -250,10 +250,19 @@ pub fn eval(f: JsonFunc, v: &[Value]) -> Result<Value> {
             let mut fields = Vec::new();
             for (i, pair) in v.chunks(2).enumerate() {
                 let Value::Text(k) = &pair[0] else {
-                    return Err(err(
-                        code::INVALID_PARAMETER_VALUE,
-                        format!("argument {}: key must not be null", 2 * i + 1),
-                    ));
+                    // PostgreSQL words the two functions' errors apart.
+                    return Err(if jsonb {
+                        err(
+                            code::INVALID_PARAMETER_VALUE,
+                            format!("argument {}: key must not be null", 2 * i + 1),
+                        )
+                    } else {
+                        err(
+                            code::INVALID_PARAMETER_VALUE,
+                            format!("argument {} cannot be null", 2 * i + 1),
+                        )
+                        .with_hint("Object keys should be text.")
+                    });
                 };
                 fields.push((k.clone(), converted(&pair[1], jsonb)?));
             }
