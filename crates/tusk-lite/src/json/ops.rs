@@ -528,7 +528,9 @@ pub fn eval(f: JsonFunc, v: &[Value]) -> Result<Value> {
         JsonFunc::ObjectKeys { jsonb } => {
             let name = if jsonb { "jsonb" } else { "json" };
             let src = json_text(&v[0]);
-            let n = parse::parse(&src, jsonb)?;
+            // The keys are text, their escapes decoded (\u0000 is 22P05),
+            // for json as well as jsonb.
+            let n = parse::parse(&src, true)?;
             match n.kind {
                 NodeKind::Object(f) => {
                     let keys: Vec<String> = if jsonb {
