@@ -148,7 +148,9 @@ pub(super) fn index_of(len: usize, i: i64) -> Option<usize> {
 /// A path step's integer (PostgreSQL reads it with strtol: surrounding
 /// blanks allowed).
 pub(super) fn step_int(s: &str) -> Option<i64> {
-    s.trim().parse().ok()
+    // PostgreSQL reads a path's array index with strtoint: an int4, so
+    // jsonb_set/jsonb_insert/#- say 'is not an integer' for one past it.
+    s.trim().parse::<i32>().ok().map(i64::from)
 }
 
 fn jsonb_get<'a>(j: &'a Jsonb, key: &Value) -> Option<&'a Jsonb> {
