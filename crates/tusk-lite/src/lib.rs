@@ -164,6 +164,7 @@ impl Database {
         let engine = self.engine.clone();
         std::thread::Builder::new()
             .name("tusk-lite-session".into())
+            .stack_size(SESSION_STACK)
             .spawn(move || {
                 let _ = wire::run_session(engine, stream, &auth);
             })
@@ -197,6 +198,13 @@ impl Database {
         .await
     }
 }
+
+/// A session thread's stack. Nested values (json and jsonb up to their
+/// 2,000 levels) are read, compared and written recursively, about 5 KiB
+/// a level in a debug build: Rust's default 2 MiB overflowed from about
+/// 400 levels, and a stack overflow aborts the whole process, every
+/// session with it. Only the pages a session touches are committed.
+const SESSION_STACK: usize = 64 * 1024 * 1024;
 
 /// The databases `lite:` URLs opened in this process, by target: one
 /// `Database` per directory (and one for `lite:memory`), shared by every

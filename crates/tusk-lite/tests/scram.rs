@@ -289,3 +289,89 @@ async fn trust_is_the_default_and_the_embedded_connection_needs_no_password() {
     let one: i32 = embedded.query_scalar("SELECT 1", &[]).await.expect("query");
     assert_eq!(one, 1);
 }
+
+/// Panics of the server's session threads (a panic closes the connection
+/// without an ErrorResponse).
+static SESSION_PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn count_session_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() == Some("tusk-lite-session") {
+                SESSION_PANICS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            default(info);
+        }));
+    });
+}
+
+/// Connects as `user` and reads the AuthenticationSASL request.
+fn at_sasl(addr: SocketAddr, user: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.write_all(&startup(user)).expect("startup");
+    let mut head = [0u8; 9];
+    s.read_exact(&mut head).expect("AuthenticationSASL");
+    assert_eq!(&head[5..9], &10i32.to_be_bytes(), "SASL");
+    let mut rest = vec![0u8; rest_len(&head)];
+    s.read_exact(&mut rest).expect("mechanisms");
+    s
+}
+
+#[tokio::test]
+async fn hostile_messages_during_the_exchange_neither_panic_nor_wait() {
+    count_session_panics();
+    let (_db, addr) = server();
+    // A password message whose length field is under 4 (its own size):
+    // PostgreSQL closes the connection ("invalid message length"); the
+    // session thread used to panic (pgwire computed `len - 4`).
+    for len in [0i32, 3] {
+        let mut s = at_sasl(addr, "app");
+        let mut m = vec![b'p'];
+        m.extend_from_slice(&len.to_be_bytes());
+        m.extend_from_slice(b"SCRAM-SHA-256\0");
+        s.write_all(&m).expect("write");
+        let _ = read_all(&mut s);
+    }
+    // Another message instead of the SASL response, whatever length it
+    // claims: PostgreSQL answers from its type byte alone, FATAL 08P01
+    // "expected SASL response, got message type 81", without reading a
+    // gigabyte from an unauthenticated client first. A second startup
+    // packet or a CancelRequest there starts with a zero byte.
+    for (what, first, ty) in [
+        ("a 1 GiB Query", b'Q', 81),
+        ("a second startup packet", 0, 0),
+        ("Terminate", b'X', 88),
+    ] {
+        let mut s = at_sasl(addr, "app");
+        let mut m = vec![first];
+        m.extend_from_slice(&0x3fff_fff0i32.to_be_bytes());
+        m.extend_from_slice(b"SELECT 1");
+        s.write_all(&m).expect("write");
+        let started = std::time::Instant::now();
+        let text = String::from_utf8_lossy(&read_all(&mut s)).into_owned();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{what}: the server waited for the body"
+        );
+        assert!(
+            text.contains("FATAL") && text.contains("08P01"),
+            "{what}: {text}"
+        );
+        assert!(
+            text.contains(&format!("expected SASL response, got message type {ty}")),
+            "{what}: {text}"
+        );
+    }
+    let conn = tusk::connect(&url(addr, "app", Some("s3cret: with colon")))
+        .await
+        .expect("the server still serves");
+    let one: i32 = conn.query_scalar("SELECT 1", &[]).await.expect("query");
+    assert_eq!(one, 1);
+    assert_eq!(
+        SESSION_PANICS.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a session thread panicked"
+    );
+}

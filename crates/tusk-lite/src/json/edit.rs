@@ -82,6 +82,23 @@ pub(super) fn delete_path(j: &mut Jsonb, path: &[Option<String>], level: usize) 
     Ok(())
 }
 
+/// How deep `j` nests (a scalar is 0), counted without recursion: a value
+/// built by jsonb_set can be deeper than any input (each call can double
+/// the depth), and measuring it must not be what overflows the stack.
+pub(super) fn depth(j: &Jsonb) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(j, 0usize)];
+    while let Some((j, d)) = stack.pop() {
+        max = max.max(d);
+        match j {
+            Jsonb::Array(items) => stack.extend(items.iter().map(|i| (i, d + 1))),
+            Jsonb::Object(f) => stack.extend(f.iter().map(|(_, v)| (v, d + 1))),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// setPath: jsonb_set (replace or, with `flag`, create) and
 /// jsonb_insert (insert before, or after with `flag`).
 pub(super) fn set_path(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 pub use super::convert::{explicit_cast_ok, jsonb_to_scalar};
 use super::convert::{to_json, to_jsonb};
-use super::edit::{compact, delete_path, set_path, strip_nulls};
+use super::edit::{compact, delete_path, depth, set_path, strip_nulls};
 use super::{escape, parse, Jsonb, Node, NodeKind};
 use crate::error::{code, Result, SqlError};
 use crate::types::{format_text, ColType, Type, Value};
@@ -148,7 +148,9 @@ pub(super) fn index_of(len: usize, i: i64) -> Option<usize> {
 /// A path step's integer (PostgreSQL reads it with strtol: surrounding
 /// blanks allowed).
 pub(super) fn step_int(s: &str) -> Option<i64> {
-    s.trim().parse().ok()
+    // PostgreSQL reads a path's array index with strtoint: an int4, so
+    // jsonb_set/jsonb_insert/#- say 'is not an integer' for one past it.
+    s.trim().parse::<i32>().ok().map(i64::from)
 }
 
 fn jsonb_get<'a>(j: &'a Jsonb, key: &Value) -> Option<&'a Jsonb> {
@@ -250,10 +252,19 @@ pub fn eval(f: JsonFunc, v: &[Value]) -> Result<Value> {
             let mut fields = Vec::new();
             for (i, pair) in v.chunks(2).enumerate() {
                 let Value::Text(k) = &pair[0] else {
-                    return Err(err(
-                        code::INVALID_PARAMETER_VALUE,
-                        format!("argument {}: key must not be null", 2 * i + 1),
-                    ));
+                    // PostgreSQL words the two functions' errors apart.
+                    return Err(if jsonb {
+                        err(
+                            code::INVALID_PARAMETER_VALUE,
+                            format!("argument {}: key must not be null", 2 * i + 1),
+                        )
+                    } else {
+                        err(
+                            code::INVALID_PARAMETER_VALUE,
+                            format!("argument {} cannot be null", 2 * i + 1),
+                        )
+                        .with_hint("Object keys should be text.")
+                    });
                 };
                 fields.push((k.clone(), converted(&pair[1], jsonb)?));
             }
@@ -462,6 +473,16 @@ pub fn eval(f: JsonFunc, v: &[Value]) -> Result<Value> {
                 ));
             }
             let path: Vec<String> = path.into_iter().flatten().collect();
+            // Reading, comparing and writing a jsonb recurse: a result
+            // nested deeper than this (jsonb_set(d, deep_path, d) doubles
+            // d's depth) would overflow the session's stack and abort the
+            // process. PostgreSQL's recursive setPath stops such values
+            // with the same 54001 (between 4,000 and 8,000 levels).
+            const MAX_BUILT_DEPTH: usize = 10_000;
+            let d = depth(&j);
+            if d.max(d.min(path.len()) + depth(&new)) > MAX_BUILT_DEPTH {
+                return Err(err("54001", "stack depth limit exceeded"));
+            }
             set_path(&mut j, &path, 0, new, f == JsonFunc::Insert, flag)?;
             Ok(jb(j))
         }
@@ -509,7 +530,9 @@ pub fn eval(f: JsonFunc, v: &[Value]) -> Result<Value> {
         JsonFunc::ObjectKeys { jsonb } => {
             let name = if jsonb { "jsonb" } else { "json" };
             let src = json_text(&v[0]);
-            let n = parse::parse(&src, jsonb)?;
+            // The keys are text, their escapes decoded (\u0000 is 22P05),
+            // for json as well as jsonb.
+            let n = parse::parse(&src, true)?;
             match n.kind {
                 NodeKind::Object(f) => {
                     let keys: Vec<String> = if jsonb {

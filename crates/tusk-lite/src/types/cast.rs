@@ -121,7 +121,11 @@ pub fn cast(v: Value, from: Type, to: ColType, explicit: bool) -> Result<Value> 
             let i = n.to_i64_round().ok_or_else(|| out_of_range(t))?;
             Value::Int(check_int(i, t)?)
         }
-        (Value::Numeric(n), Type::Float4 | Type::Float8) => Value::Float(n.to_f64()),
+        // Through the text, as PostgreSQL's numeric_float4/8: a numeric out
+        // of the float's range is 22003, not infinity or zero.
+        (Value::Numeric(n), Type::Float4 | Type::Float8) => {
+            Value::Float(super::text::parse_float(&n.to_string(), t)?)
+        }
         (Value::Numeric(n), Type::Numeric) => Value::Numeric(n),
         (Value::Bool(b), Type::Bool) => Value::Bool(b),
         (Value::Array(items), Type::Array) if from == Type::Array => {

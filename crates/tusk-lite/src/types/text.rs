@@ -63,7 +63,9 @@ fn parse_int(s: &str, ty: Type) -> Result<i64> {
     })
 }
 
-fn parse_float(s: &str, ty: Type) -> Result<f64> {
+/// float4in/float8in: also what a numeric cast to a float reads (its
+/// text, as PostgreSQL's numeric_float8 does).
+pub(super) fn parse_float(s: &str, ty: Type) -> Result<f64> {
     let t = s.trim();
     let lower = t.to_ascii_lowercase();
     let v = match lower.as_str() {
@@ -77,9 +79,17 @@ fn parse_float(s: &str, ty: Type) -> Result<f64> {
             t.parse::<f64>().map_err(|_| invalid_input(ty, s))?
         }
     };
+    // A nonzero number that rounds to zero is out of range, as strtod's
+    // ERANGE makes it in PostgreSQL (subnormal results are kept).
+    let nonzero = || {
+        lower
+            .split('e')
+            .next()
+            .is_some_and(|m| m.bytes().any(|b| (b'1'..=b'9').contains(&b)))
+    };
     if ty == Type::Float4 {
         let f = to_f32(v);
-        if f.is_infinite() && !v.is_infinite() {
+        if (f.is_infinite() && !v.is_infinite()) || (f == 0.0 && nonzero()) {
             return Err(SqlError::new(
                 code::NUMERIC_VALUE_OUT_OF_RANGE,
                 format!("\"{s}\" is out of range for type real"),
@@ -87,7 +97,7 @@ fn parse_float(s: &str, ty: Type) -> Result<f64> {
         }
         return Ok(f64::from(f));
     }
-    if v.is_infinite() && !lower.contains("inf") {
+    if (v.is_infinite() && !lower.contains("inf")) || (v == 0.0 && nonzero()) {
         return Err(SqlError::new(
             code::NUMERIC_VALUE_OUT_OF_RANGE,
             format!("\"{s}\" is out of range for type double precision"),

@@ -149,6 +149,22 @@ fn malformed(detail: impl fmt::Display) -> SqlError {
 fn password_message<S: Read + Write>(
     c: &mut Conn<S>,
 ) -> Result<Option<PasswordMessageFamily>, SqlError> {
+    // PostgreSQL looks at the type byte alone before reading a message
+    // here: anything else is refused at once, whatever length it claims
+    // (an unauthenticated client is not read up to a gigabyte).
+    while c.rbuf.is_empty() {
+        let mut byte = [0u8; 1];
+        match c.stream.read(&mut byte) {
+            Ok(0) | Err(_) => return Ok(None),
+            Ok(_) => c.rbuf.extend_from_slice(&byte),
+        }
+    }
+    if c.rbuf[0] != b'p' {
+        return Err(SqlError::new(
+            code::PROTOCOL_VIOLATION,
+            format!("expected SASL response, got message type {}", c.rbuf[0]),
+        ));
+    }
     match c.read_msg() {
         Ok(Some(F::PasswordMessageFamily(p))) => Ok(Some(p)),
         Ok(None) | Err(_) => Ok(None),

@@ -191,6 +191,19 @@ struct Conn<S> {
 impl<S: Read + Write> Conn<S> {
     fn read_msg(&mut self) -> io::Result<Option<F>> {
         loop {
+            // A typed message's length counts itself (4 bytes): a smaller
+            // one is PostgreSQL's "invalid message length" (pgwire's
+            // decoder subtracts 4 from it and panics).
+            if !self.ctx.awaiting_frontend_ssl
+                && !self.ctx.awaiting_frontend_startup
+                && self.rbuf.len() >= 5
+                && i32::from_be_bytes([self.rbuf[1], self.rbuf[2], self.rbuf[3], self.rbuf[4]]) < 4
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "invalid message length",
+                ));
+            }
             match F::decode(&mut self.rbuf, &self.ctx) {
                 Ok(Some(m)) => return Ok(Some(m)),
                 Ok(None) => {}

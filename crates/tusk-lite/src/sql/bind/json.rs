@@ -276,7 +276,9 @@ impl Binder<'_> {
                     .as_deref()
                     .ok_or_else(|| SqlError::internal("subscript"))?,
             )?;
-            let i = if i.ty.ty.is_integer() || i.ty.ty.is_string() {
+            // Integer subscripts are those with an implicit cast to int4
+            // (int2, int4): bigint is 42804 in PostgreSQL.
+            let i = if matches!(i.ty.ty, Type::Int2 | Type::Int4) || i.ty.ty.is_string() {
                 self.coerce(i, ColType::plain(Type::Text), true)?
             } else {
                 return Err(SqlError::new(
