@@ -124,6 +124,43 @@ fn finish(a: &AggCall, st: State) -> Result<Value> {
     })
 }
 
+/// One group's aggregation: per aggregate its state, the argument
+/// values a DISTINCT one has seen, and the rows an ORDER BY one holds
+/// back until the group is complete (sort keys, arguments).
+struct Group {
+    values: Vec<Value>,
+    states: Vec<State>,
+    seen: Vec<HashSet<Vec<u8>>>,
+    held: Vec<Vec<(Vec<Value>, Vec<Value>)>>,
+}
+
+/// Feeds one row's arguments to an aggregate, skipping a DISTINCT one's
+/// repeats (and its NULLs).
+fn feed(a: &AggCall, st: &mut State, seen: &mut HashSet<Vec<u8>>, args: &[Value]) -> Result<()> {
+    if a.distinct && (args.first().is_some_and(Value::is_null) || !seen.insert(row_identity(args)))
+    {
+        return Ok(());
+    }
+    step(a, st, args)
+}
+
+/// Arguments in ascending order, NULLs last (a DISTINCT aggregate's
+/// implicit ORDER BY).
+fn ascending(x: &[Value], y: &[Value]) -> std::cmp::Ordering {
+    for (a, b) in x.iter().zip(y) {
+        let o = match (a.is_null(), b.is_null()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ => compare(a, b),
+        };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
 impl Exec<'_> {
     pub(super) fn aggregate(
         &mut self,
@@ -131,9 +168,8 @@ impl Exec<'_> {
         groups: &[Expr],
         aggs: &[AggCall],
     ) -> Result<Rows> {
-        // Group key -> (group values, states, distinct sets), in first-seen order.
+        // Group key -> its aggregation, in first-seen order.
         let mut order: Vec<Vec<u8>> = Vec::new();
-        type Group = (Vec<Value>, Vec<State>, Vec<HashSet<Vec<u8>>>);
         let mut map: HashMap<Vec<u8>, Group> = HashMap::new();
         for r in &rows {
             let mut gv = Vec::with_capacity(groups.len());
@@ -141,35 +177,43 @@ impl Exec<'_> {
                 gv.push(self.eval(g, r)?);
             }
             let id = row_identity(&gv);
-            if !map.contains_key(&id) {
-                order.push(id.clone());
-                map.insert(
-                    id.clone(),
-                    (
-                        gv,
-                        aggs.iter().map(init).collect(),
-                        aggs.iter().map(|_| HashSet::new()).collect(),
-                    ),
-                );
-            }
-            let mut argvals = Vec::with_capacity(aggs.len());
-            for a in aggs {
+            let group = match map.entry(id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    order.push(e.key().clone());
+                    e.insert(Group {
+                        values: gv,
+                        states: aggs.iter().map(init).collect(),
+                        seen: aggs.iter().map(|_| HashSet::new()).collect(),
+                        held: aggs.iter().map(|_| Vec::new()).collect(),
+                    })
+                }
+            };
+            for (i, a) in aggs.iter().enumerate() {
+                // FILTER first: the arguments of a row it drops are not
+                // evaluated (as in PostgreSQL).
+                if let Some(f) = &a.filter {
+                    if !matches!(self.eval(f, r)?, Value::Bool(true)) {
+                        continue;
+                    }
+                }
                 let mut vals = Vec::with_capacity(a.args.len());
                 for e in &a.args {
                     vals.push(self.eval(e, r)?);
                 }
-                argvals.push(vals);
-            }
-            if let Some((_, states, seen)) = map.get_mut(&id) {
-                for (i, a) in aggs.iter().enumerate() {
-                    if a.distinct {
-                        let v = &argvals[i];
-                        if v.first().is_some_and(Value::is_null) || !seen[i].insert(row_identity(v))
-                        {
-                            continue;
-                        }
+                if !a.order.is_empty() {
+                    let mut keys = Vec::with_capacity(a.order.len());
+                    for k in &a.order {
+                        keys.push(self.eval(&k.expr, r)?);
                     }
-                    step(a, &mut states[i], &argvals[i])?;
+                    group.held[i].push((keys, vals));
+                } else if a.distinct {
+                    // PostgreSQL sorts a DISTINCT aggregate's input by its
+                    // arguments: string_agg(DISTINCT ...) comes out sorted,
+                    // a float sum adds in that order.
+                    group.held[i].push((vals.clone(), vals));
+                } else {
+                    feed(a, &mut group.states[i], &mut group.seen[i], &vals)?;
                 }
             }
         }
@@ -182,9 +226,20 @@ impl Exec<'_> {
         }
         let mut out = Vec::with_capacity(order.len());
         for id in order {
-            if let Some((gv, states, _)) = map.remove(&id) {
-                let mut row = gv;
-                for (a, st) in aggs.iter().zip(states) {
+            if let Some(mut g) = map.remove(&id) {
+                let mut row = g.values;
+                for (i, (a, mut st)) in aggs.iter().zip(g.states).enumerate() {
+                    let mut held = std::mem::take(&mut g.held[i]);
+                    // A stable sort: rows equal under ORDER BY keep their
+                    // input order.
+                    if a.order.is_empty() {
+                        held.sort_by(|(x, _), (y, _)| ascending(x, y));
+                    } else {
+                        held.sort_by(|(x, _), (y, _)| super::compare_sort_keys(&a.order, x, y));
+                    }
+                    for (_, vals) in held {
+                        feed(a, &mut st, &mut g.seen[i], &vals)?;
+                    }
                     row.push(finish(a, st)?);
                 }
                 out.push(row);

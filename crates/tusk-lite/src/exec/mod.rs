@@ -695,42 +695,46 @@ impl<'a> Exec<'a> {
             }
             keyed.push((k, r));
         }
-        keyed.sort_by(|(a, _), (b, _)| {
-            for (i, sk) in keys.iter().enumerate() {
-                let (x, y) = (&a[i], &b[i]);
-                let o = match (x.is_null(), y.is_null()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => {
-                        if sk.nulls_first {
-                            Ordering::Less
-                        } else {
-                            Ordering::Greater
-                        }
-                    }
-                    (false, true) => {
-                        if sk.nulls_first {
-                            Ordering::Greater
-                        } else {
-                            Ordering::Less
-                        }
-                    }
-                    _ => {
-                        let o = compare(x, y);
-                        if sk.desc {
-                            o.reverse()
-                        } else {
-                            o
-                        }
-                    }
-                };
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            Ordering::Equal
-        });
+        keyed.sort_by(|(a, _), (b, _)| compare_sort_keys(keys, a, b));
         Ok(keyed.into_iter().map(|(_, r)| r).collect())
     }
+}
+
+/// The order of two rows' ORDER BY values (`keys`' directions and NULLS
+/// FIRST/LAST).
+pub(super) fn compare_sort_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
+    for (i, sk) in keys.iter().enumerate() {
+        let (x, y) = (&a[i], &b[i]);
+        let o = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if sk.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if sk.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            _ => {
+                let o = compare(x, y);
+                if sk.desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
 }
 
 fn set_op(kind: SetOpKind, all: bool, l: Rows, r: Rows) -> Rows {

@@ -177,6 +177,10 @@ pub struct AggCall {
     pub args: Vec<Expr>,
     pub distinct: bool,
     pub ty: ColType,
+    /// `FILTER (WHERE ...)`: only the rows it is true for are aggregated.
+    pub filter: Option<Expr>,
+    /// `agg(args ORDER BY ...)`: the order the rows are aggregated in.
+    pub order: Vec<SortKey>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

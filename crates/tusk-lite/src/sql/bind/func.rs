@@ -22,10 +22,25 @@ impl Binder<'_> {
         if let Some(agg) = agg_func(&name) {
             return self.bind_agg(agg, f, &name);
         }
-        if f.agg_star || f.agg_distinct || !f.agg_order.is_empty() || f.agg_filter.is_some() {
+        if f.agg_star {
             return Err(SqlError::new(
                 code::SYNTAX_ERROR,
                 format!("{name} is not an aggregate function"),
+            ));
+        }
+        let clause = if f.agg_distinct {
+            Some("DISTINCT")
+        } else if !f.agg_order.is_empty() {
+            Some("ORDER BY")
+        } else if f.agg_filter.is_some() {
+            Some("FILTER")
+        } else {
+            None
+        };
+        if let Some(clause) = clause {
+            return Err(SqlError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("{clause} specified, but {name} is not an aggregate function"),
             ));
         }
         let args = self.bind_list(&f.args)?;
@@ -248,22 +263,59 @@ impl Binder<'_> {
                 ),
             ));
         }
-        if !f.agg_order.is_empty() || f.agg_filter.is_some() {
-            return Err(SqlError::unsupported("aggregate ORDER BY and FILTER"));
+        if f.agg_within_group {
+            return Err(SqlError::unsupported("WITHIN GROUP"));
         }
-        // Arguments are bound in the input scope, with aggregates forbidden.
+        // Arguments, ORDER BY and FILTER are bound in the input scope,
+        // with aggregates forbidden.
         let saved = self.aggs.take();
         let saved_ctx = self.no_agg_context;
         self.no_agg_context = "aggregate function calls";
-        let args = if f.agg_star {
-            Ok(Vec::new())
-        } else {
-            self.bind_list(&f.args)
-        };
+        let args = (|| -> Result<(Vec<Expr>, Vec<SortKey>, Option<Expr>)> {
+            let args = if f.agg_star {
+                Vec::new()
+            } else {
+                self.bind_list(&f.args)?
+            };
+            let mut order = Vec::new();
+            for sb in &f.agg_order {
+                let Some(N::SortBy(sb)) = &sb.node else {
+                    continue;
+                };
+                if !sb.use_op.is_empty() {
+                    return Err(SqlError::unsupported("ORDER BY ... USING"));
+                }
+                let node = sb
+                    .node
+                    .as_deref()
+                    .ok_or_else(|| SqlError::internal("ORDER BY"))?;
+                let (desc, nulls_first) = super::select_body::sort_dir(sb);
+                let expr = self.bind_expr(node)?;
+                let expr = if expr.ty.ty == Type::Unknown {
+                    self.coerce(expr, ColType::plain(Type::Text), false)?
+                } else {
+                    expr
+                };
+                order.push(SortKey {
+                    expr,
+                    desc,
+                    nulls_first,
+                });
+            }
+            self.no_agg_context = "FILTER";
+            let filter = match f.agg_filter.as_deref() {
+                Some(w) => {
+                    let e = self.bind_expr(w)?;
+                    Some(self.to_bool(e, "FILTER")?)
+                }
+                None => None,
+            };
+            Ok((args, order, filter))
+        })();
         self.aggs = saved;
         self.no_agg_context = saved_ctx;
-        let mut args = args.map_err(|e| {
-            if e.code == code::GROUPING_ERROR {
+        let (mut args, order, filter) = args.map_err(|e| {
+            if e.code == code::GROUPING_ERROR && e.message.ends_with("aggregate function calls") {
                 SqlError::new(
                     code::GROUPING_ERROR,
                     "aggregate function calls cannot be nested",
@@ -320,6 +372,7 @@ impl Binder<'_> {
             }
             AggFunc::StringAgg => Type::Text,
         };
+        let raw_args = args.clone();
         // Coerce arguments to the aggregate's input type.
         for (i, a) in args.iter_mut().enumerate() {
             let want = match func {
@@ -338,11 +391,25 @@ impl Binder<'_> {
         } else {
             ColType::plain(ty)
         };
+        // PostgreSQL's rule: with DISTINCT, what the rows are ordered by
+        // must be among what is aggregated.
+        if f.agg_distinct
+            && order
+                .iter()
+                .any(|k| !args.contains(&k.expr) && !raw_args.contains(&k.expr))
+        {
+            return Err(SqlError::new(
+                code::INVALID_COLUMN_REFERENCE,
+                "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
+            ));
+        }
         let call = AggCall {
             func,
             args,
             distinct: f.agg_distinct,
             ty,
+            filter,
+            order,
         };
         let list = self
             .aggs
