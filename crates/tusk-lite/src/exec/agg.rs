@@ -161,6 +161,13 @@ fn ascending(x: &[Value], y: &[Value]) -> std::cmp::Ordering {
     std::cmp::Ordering::Equal
 }
 
+/// An aggregation under way: its groups, in first-seen order.
+#[derive(Default)]
+pub(super) struct Aggregation {
+    order: Vec<Vec<u8>>,
+    map: HashMap<Vec<u8>, Group>,
+}
+
 impl Exec<'_> {
     pub(super) fn aggregate(
         &mut self,
@@ -168,19 +175,29 @@ impl Exec<'_> {
         groups: &[Expr],
         aggs: &[AggCall],
     ) -> Result<Rows> {
-        // Group key -> its aggregation, in first-seen order.
-        let mut order: Vec<Vec<u8>> = Vec::new();
-        let mut map: HashMap<Vec<u8>, Group> = HashMap::new();
-        for r in &rows {
+        let mut run = Aggregation::default();
+        self.aggregate_rows(&mut run, &rows, groups, aggs)?;
+        self.aggregate_finish(run, groups, aggs)
+    }
+
+    /// Adds input rows to an aggregation (the input may come in pieces).
+    pub(super) fn aggregate_rows(
+        &mut self,
+        run: &mut Aggregation,
+        rows: &Rows,
+        groups: &[Expr],
+        aggs: &[AggCall],
+    ) -> Result<()> {
+        for r in rows {
             let mut gv = Vec::with_capacity(groups.len());
             for g in groups {
                 gv.push(self.eval(g, r)?);
             }
             let id = row_identity(&gv);
-            let group = match map.entry(id) {
+            let group = match run.map.entry(id) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    order.push(e.key().clone());
+                    run.order.push(e.key().clone());
                     e.insert(Group {
                         values: gv,
                         states: aggs.iter().map(init).collect(),
@@ -217,7 +234,19 @@ impl Exec<'_> {
                 }
             }
         }
-        if rows.is_empty() && groups.is_empty() {
+        Ok(())
+    }
+
+    /// The aggregation's result rows: one per group (one in all without
+    /// GROUP BY, even over no rows).
+    pub(super) fn aggregate_finish(
+        &mut self,
+        run: Aggregation,
+        groups: &[Expr],
+        aggs: &[AggCall],
+    ) -> Result<Rows> {
+        let Aggregation { order, mut map } = run;
+        if order.is_empty() && groups.is_empty() {
             let mut out = Vec::new();
             for a in aggs {
                 out.push(finish(a, init(a))?);

@@ -561,8 +561,24 @@ impl<'a> Exec<'a> {
                 groups,
                 aggs,
             } => {
-                let rows = self.run(input)?;
-                self.aggregate(rows, groups, aggs)?
+                // Over a plain table scan (filtered, projected), the rows
+                // are aggregated a page at a time: a sum over a large
+                // table never holds the whole table.
+                if let Some((table, layers)) = scan_pipeline(input) {
+                    let mut run = agg::Aggregation::default();
+                    self.for_each_visible_page(table, |ex, page| {
+                        ex.check_cancel()?;
+                        let mut rows: Rows = page.into_iter().map(|(_, r)| r.to_vec()).collect();
+                        for layer in &layers {
+                            rows = ex.apply_layer(layer, rows)?;
+                        }
+                        ex.aggregate_rows(&mut run, &rows, groups, aggs)
+                    })?;
+                    self.aggregate_finish(run, groups, aggs)?
+                } else {
+                    let rows = self.run(input)?;
+                    self.aggregate(rows, groups, aggs)?
+                }
             }
             Plan::Sort(input, keys) => {
                 let rows = self.run(input)?;
@@ -697,6 +713,58 @@ impl<'a> Exec<'a> {
         }
         keyed.sort_by(|(a, _), (b, _)| compare_sort_keys(keys, a, b));
         Ok(keyed.into_iter().map(|(_, r)| r).collect())
+    }
+}
+
+/// A step over the rows of a table scan: a WHERE or a projection.
+enum Layer<'a> {
+    Filter(&'a Expr),
+    Project(&'a [Expr]),
+}
+
+/// When `plan` is a whole-table scan under filters and projections only:
+/// the table and those steps, innermost first, so the scan can be run a
+/// page at a time.
+fn scan_pipeline(plan: &Plan) -> Option<(&Table, Vec<Layer<'_>>)> {
+    match plan {
+        Plan::Scan { table, key: None } => Some((table, Vec::new())),
+        Plan::Filter(input, pred) => {
+            let (t, mut layers) = scan_pipeline(input)?;
+            layers.push(Layer::Filter(pred));
+            Some((t, layers))
+        }
+        Plan::Project(input, exprs) => {
+            let (t, mut layers) = scan_pipeline(input)?;
+            layers.push(Layer::Project(exprs));
+            Some((t, layers))
+        }
+        _ => None,
+    }
+}
+
+impl Exec<'_> {
+    /// One [`Layer`] over a page of rows, as Filter and Project run.
+    fn apply_layer(&mut self, layer: &Layer<'_>, rows: Rows) -> Result<Rows> {
+        let mut out = Vec::with_capacity(rows.len());
+        match layer {
+            Layer::Filter(pred) => {
+                for r in rows {
+                    if self.eval(pred, &r)?.as_bool() == Some(true) {
+                        out.push(r);
+                    }
+                }
+            }
+            Layer::Project(exprs) => {
+                for r in rows {
+                    let mut vals = Vec::with_capacity(exprs.len());
+                    for e in exprs.iter() {
+                        vals.push(self.eval(e, &r)?);
+                    }
+                    out.push(vals);
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
