@@ -304,6 +304,11 @@ impl<'a> Exec<'a> {
     /// FROM t LIMIT 0` (or `WHERE false`) before any row is read.
     pub fn run_upto(&mut self, plan: &Plan, max: Option<usize>) -> (Rows, Option<SqlError>) {
         let full = |n: usize| max.is_some_and(|m| n >= m);
+        if let (Plan::Filter(..) | Plan::Project(..), Some((table, layers))) =
+            (plan, scan_pipeline(plan))
+        {
+            return self.run_pipeline_upto(table, &layers, max);
+        }
         match plan {
             Plan::Filter(input, pred) => {
                 let (rows, err) = self.run_upto(input, None);
@@ -743,6 +748,70 @@ fn scan_pipeline(plan: &Plan) -> Option<(&Table, Vec<Layer<'_>>)> {
 }
 
 impl Exec<'_> {
+    /// [`Exec::run_upto`] of a filtered or projected whole-table scan:
+    /// the table is read a page at a time and each row goes through the
+    /// steps in turn (as PostgreSQL's executor pulls it), so only the
+    /// rows kept are held, and reading stops once `max` are.
+    fn run_pipeline_upto(
+        &mut self,
+        table: &Table,
+        layers: &[Layer<'_>],
+        max: Option<usize>,
+    ) -> (Rows, Option<SqlError>) {
+        let full = |n: usize| max.is_some_and(|m| n >= m);
+        let mut out = Vec::new();
+        let mut stop: Option<SqlError> = None;
+        let r = self.for_each_visible_page(table, |ex, page| {
+            'rows: for (_, row) in page {
+                if full(out.len()) {
+                    break;
+                }
+                if let Err(e) = ex.check_cancel() {
+                    stop = Some(e);
+                    break;
+                }
+                let mut row = row.to_vec();
+                for layer in layers {
+                    match layer {
+                        Layer::Filter(pred) => match ex.eval(pred, &row) {
+                            Ok(v) if v.as_bool() == Some(true) => {}
+                            Ok(_) => continue 'rows,
+                            Err(e) => {
+                                stop = Some(e);
+                                break 'rows;
+                            }
+                        },
+                        Layer::Project(exprs) => {
+                            let mut vals = Vec::with_capacity(exprs.len());
+                            for e in exprs.iter() {
+                                match ex.eval(e, &row) {
+                                    Ok(v) => vals.push(v),
+                                    Err(e) => {
+                                        stop = Some(e);
+                                        break 'rows;
+                                    }
+                                }
+                            }
+                            row = vals;
+                        }
+                    }
+                }
+                out.push(row);
+            }
+            // Ends the scan early: enough rows, or an error.
+            if stop.is_some() || full(out.len()) {
+                return Err(SqlError::internal("scan stopped"));
+            }
+            Ok(())
+        });
+        match (r, stop) {
+            (_, Some(e)) => (out, Some(e)),
+            (Err(_), None) if full(out.len()) => (out, None),
+            (Err(e), None) => (out, Some(e)),
+            (Ok(()), None) => (out, None),
+        }
+    }
+
     /// One [`Layer`] over a page of rows, as Filter and Project run.
     fn apply_layer(&mut self, layer: &Layer<'_>, rows: Rows) -> Result<Rows> {
         let mut out = Vec::with_capacity(rows.len());
