@@ -20,6 +20,7 @@ pub mod code {
     pub const INDETERMINATE_DATATYPE: &str = "42P18";
     pub const GROUPING_ERROR: &str = "42803";
     pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
+    pub const WRONG_OBJECT_TYPE: &str = "42809";
     pub const CANNOT_COERCE: &str = "42846";
     pub const UNIQUE_VIOLATION: &str = "23505";
     pub const FOREIGN_KEY_VIOLATION: &str = "23503";

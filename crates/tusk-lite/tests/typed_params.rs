@@ -202,3 +202,50 @@ async fn tokio_postgres_learns_an_enum_type_as_from_postgres() {
     .await;
     assert_eq!(enum_answers(&c).await, want);
 }
+
+/// Parameters inside an aggregate's FILTER and arguments (their types
+/// inferred from there), the results binary: the same on both engines.
+async fn agg_answers(c: &Client) -> Vec<(String, i64, Option<String>)> {
+    c.batch_execute(
+        "CREATE TABLE ag (k text, v text, n int);
+         INSERT INTO ag VALUES ('a', 'x', 3), ('a', 'z', 1), ('a', 'y', 2), ('b', 'q', 10), ('b', 'p', NULL)",
+    )
+    .await
+    .expect("table");
+    let st = c
+        .prepare(
+            "SELECT k, count(*) FILTER (WHERE n > $1),
+                    string_agg(v, $2 ORDER BY n DESC NULLS FIRST) FILTER (WHERE v <> $3)
+             FROM ag GROUP BY k ORDER BY k",
+        )
+        .await
+        .expect("prepare");
+    assert_eq!(st.params(), &[Type::INT4, Type::TEXT, Type::TEXT]);
+    c.query(&st, &[&1i32, &"/", &"y"])
+        .await
+        .expect("aggregate")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregate_order_and_filter_parameters_answer_as_postgres_does() {
+    let pg = tusk_testkit::db();
+    let want = agg_answers(&client(&pg.url()).await).await;
+    assert_eq!(
+        want,
+        vec![
+            ("a".to_string(), 2, Some("x/z".to_string())),
+            ("b".to_string(), 1, Some("p/q".to_string())),
+        ]
+    );
+    let lite = tusk_lite::Database::open_in_memory();
+    let addr = tusk_lite::serve(&lite, "127.0.0.1:0").expect("listening");
+    let c = client(&format!(
+        "host=127.0.0.1 port={} user=app dbname=app",
+        addr.port()
+    ))
+    .await;
+    assert_eq!(agg_answers(&c).await, want);
+}

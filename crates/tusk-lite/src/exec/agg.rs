@@ -21,19 +21,9 @@ enum State {
     /// string_agg(bytea, bytea).
     ByteAgg(Option<Vec<u8>>),
     ArrayAgg(Option<Vec<Value>>),
-    /// An aggregate with ORDER BY: its inputs (arguments, then keys),
-    /// aggregated in key order at the end.
-    Ordered(Vec<Vec<Value>>),
 }
 
 fn init(a: &AggCall) -> State {
-    if !a.order.is_empty() {
-        return State::Ordered(Vec::new());
-    }
-    init_plain(a)
-}
-
-fn init_plain(a: &AggCall) -> State {
     match a.func {
         AggFunc::CountStar | AggFunc::Count => State::Count(0),
         AggFunc::Sum => State::Sum(None),
@@ -65,33 +55,7 @@ fn acc_add(acc: Option<Value>, v: &Value, result: Type) -> Result<Value> {
     })
 }
 
-/// Orders two buffered inputs of an ordered aggregate by its keys.
-fn key_order(a: &AggCall, x: &[Value], y: &[Value]) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    let n = a.args.len() - a.order.len();
-    for (i, (desc, nulls_first)) in a.order.iter().enumerate() {
-        let (p, q) = (&x[n + i], &y[n + i]);
-        let o = match (p.is_null(), q.is_null()) {
-            (true, true) => Ordering::Equal,
-            (true, false) if *nulls_first => Ordering::Less,
-            (true, false) => Ordering::Greater,
-            (false, true) if *nulls_first => Ordering::Greater,
-            (false, true) => Ordering::Less,
-            _ if *desc => compare(p, q).reverse(),
-            _ => compare(p, q),
-        };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    Ordering::Equal
-}
-
 fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
-    if let State::Ordered(rows) = st {
-        rows.push(args.to_vec());
-        return Ok(());
-    }
     if a.func == AggFunc::CountStar {
         if let State::Count(c) = st {
             *c += 1;
@@ -182,7 +146,7 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
                 }
             }
         }
-        State::ArrayAgg(_) | State::Ordered(_) => {}
+        State::ArrayAgg(_) => {}
         State::StringAgg(acc) => {
             let s = types::format_text(&v, Type::Text);
             let sep = args.get(1).cloned().unwrap_or(Value::Null);
@@ -202,15 +166,6 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
 
 fn finish(a: &AggCall, st: State) -> Result<Value> {
     Ok(match st {
-        State::Ordered(mut rows) => {
-            rows.sort_by(|x, y| key_order(a, x, y));
-            let n = a.args.len() - a.order.len();
-            let mut plain = init_plain(a);
-            for r in &rows {
-                step(a, &mut plain, &r[..n])?;
-            }
-            return finish(a, plain);
-        }
         State::Count(c) => Value::Int(c),
         State::Sum(acc) => acc.unwrap_or(Value::Null),
         State::Avg(None, _) => Value::Null,
@@ -235,17 +190,59 @@ fn finish(a: &AggCall, st: State) -> Result<Value> {
             matches!(a.func, AggFunc::JsonObjectAgg { jsonb: true }),
         )?,
         State::ByteAgg(b) => b.map(Value::Bytes).unwrap_or(Value::Null),
-        // DISTINCT sorts (NULL last), as PostgreSQL's sorted DISTINCT input.
-        State::ArrayAgg(Some(mut items)) if a.distinct && a.order.is_empty() => {
-            items.sort_by(compare);
-            Value::Array(items)
-        }
         State::ArrayAgg(items) => items.map(Value::Array).unwrap_or(Value::Null),
         State::StringAgg(s) => {
             let _ = a;
             s.map(Value::Text).unwrap_or(Value::Null)
         }
     })
+}
+
+/// One group's aggregation: per aggregate its state, the argument
+/// values a DISTINCT one has seen, and the rows an ORDER BY one holds
+/// back until the group is complete (sort keys, arguments).
+struct Group {
+    values: Vec<Value>,
+    states: Vec<State>,
+    seen: Vec<HashSet<Vec<u8>>>,
+    held: Vec<Vec<(Vec<Value>, Vec<Value>)>>,
+}
+
+/// Feeds one row's arguments to an aggregate, skipping a DISTINCT one's
+/// repeats (and its NULLs, but array_agg(DISTINCT x) keeps one NULL).
+fn feed(a: &AggCall, st: &mut State, seen: &mut HashSet<Vec<u8>>, args: &[Value]) -> Result<()> {
+    let skip_null = a.func != AggFunc::ArrayAgg;
+    if a.distinct
+        && ((skip_null && args.first().is_some_and(Value::is_null))
+            || !seen.insert(row_identity(args)))
+    {
+        return Ok(());
+    }
+    step(a, st, args)
+}
+
+/// Arguments in ascending order, NULLs last (a DISTINCT aggregate's
+/// implicit ORDER BY).
+fn ascending(x: &[Value], y: &[Value]) -> std::cmp::Ordering {
+    for (a, b) in x.iter().zip(y) {
+        let o = match (a.is_null(), b.is_null()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ => compare(a, b),
+        };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+/// An aggregation under way: its groups, in first-seen order.
+#[derive(Default)]
+pub(super) struct Aggregation {
+    order: Vec<Vec<u8>>,
+    map: HashMap<Vec<u8>, Group>,
 }
 
 impl Exec<'_> {
@@ -255,52 +252,78 @@ impl Exec<'_> {
         groups: &[Expr],
         aggs: &[AggCall],
     ) -> Result<Rows> {
-        // Group key -> (group values, states, distinct sets), in first-seen order.
-        let mut order: Vec<Vec<u8>> = Vec::new();
-        type Group = (Vec<Value>, Vec<State>, Vec<HashSet<Vec<u8>>>);
-        let mut map: HashMap<Vec<u8>, Group> = HashMap::new();
-        for r in &rows {
+        let mut run = Aggregation::default();
+        self.aggregate_rows(&mut run, &rows, groups, aggs)?;
+        self.aggregate_finish(run, groups, aggs)
+    }
+
+    /// Adds input rows to an aggregation (the input may come in pieces).
+    pub(super) fn aggregate_rows(
+        &mut self,
+        run: &mut Aggregation,
+        rows: &Rows,
+        groups: &[Expr],
+        aggs: &[AggCall],
+    ) -> Result<()> {
+        for r in rows {
             let mut gv = Vec::with_capacity(groups.len());
             for g in groups {
                 gv.push(self.eval(g, r)?);
             }
             let id = row_identity(&gv);
-            if !map.contains_key(&id) {
-                order.push(id.clone());
-                map.insert(
-                    id.clone(),
-                    (
-                        gv,
-                        aggs.iter().map(init).collect(),
-                        aggs.iter().map(|_| HashSet::new()).collect(),
-                    ),
-                );
-            }
-            let mut argvals = Vec::with_capacity(aggs.len());
-            for a in aggs {
+            let group = match run.map.entry(id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    run.order.push(e.key().clone());
+                    e.insert(Group {
+                        values: gv,
+                        states: aggs.iter().map(init).collect(),
+                        seen: aggs.iter().map(|_| HashSet::new()).collect(),
+                        held: aggs.iter().map(|_| Vec::new()).collect(),
+                    })
+                }
+            };
+            for (i, a) in aggs.iter().enumerate() {
+                // FILTER first: the arguments of a row it drops are not
+                // evaluated (as in PostgreSQL).
+                if let Some(f) = &a.filter {
+                    if !matches!(self.eval(f, r)?, Value::Bool(true)) {
+                        continue;
+                    }
+                }
                 let mut vals = Vec::with_capacity(a.args.len());
                 for e in &a.args {
                     vals.push(self.eval(e, r)?);
                 }
-                argvals.push(vals);
-            }
-            if let Some((_, states, seen)) = map.get_mut(&id) {
-                for (i, a) in aggs.iter().enumerate() {
-                    if a.distinct {
-                        let v = &argvals[i];
-                        // array_agg(DISTINCT x) keeps one NULL.
-                        let skip_null = a.func != AggFunc::ArrayAgg;
-                        if (skip_null && v.first().is_some_and(Value::is_null))
-                            || !seen[i].insert(row_identity(v))
-                        {
-                            continue;
-                        }
+                if !a.order.is_empty() {
+                    let mut keys = Vec::with_capacity(a.order.len());
+                    for k in &a.order {
+                        keys.push(self.eval(&k.expr, r)?);
                     }
-                    step(a, &mut states[i], &argvals[i])?;
+                    group.held[i].push((keys, vals));
+                } else if a.distinct {
+                    // PostgreSQL sorts a DISTINCT aggregate's input by its
+                    // arguments: string_agg(DISTINCT ...) comes out sorted,
+                    // a float sum adds in that order.
+                    group.held[i].push((vals.clone(), vals));
+                } else {
+                    feed(a, &mut group.states[i], &mut group.seen[i], &vals)?;
                 }
             }
         }
-        if rows.is_empty() && groups.is_empty() {
+        Ok(())
+    }
+
+    /// The aggregation's result rows: one per group (one in all without
+    /// GROUP BY, even over no rows).
+    pub(super) fn aggregate_finish(
+        &mut self,
+        run: Aggregation,
+        groups: &[Expr],
+        aggs: &[AggCall],
+    ) -> Result<Rows> {
+        let Aggregation { order, mut map } = run;
+        if order.is_empty() && groups.is_empty() {
             let mut out = Vec::new();
             for a in aggs {
                 out.push(finish(a, init(a))?);
@@ -309,9 +332,20 @@ impl Exec<'_> {
         }
         let mut out = Vec::with_capacity(order.len());
         for id in order {
-            if let Some((gv, states, _)) = map.remove(&id) {
-                let mut row = gv;
-                for (a, st) in aggs.iter().zip(states) {
+            if let Some(mut g) = map.remove(&id) {
+                let mut row = g.values;
+                for (i, (a, mut st)) in aggs.iter().zip(g.states).enumerate() {
+                    let mut held = std::mem::take(&mut g.held[i]);
+                    // A stable sort: rows equal under ORDER BY keep their
+                    // input order.
+                    if a.order.is_empty() {
+                        held.sort_by(|(x, _), (y, _)| ascending(x, y));
+                    } else {
+                        held.sort_by(|(x, _), (y, _)| super::compare_sort_keys(&a.order, x, y));
+                    }
+                    for (_, vals) in held {
+                        feed(a, &mut st, &mut g.seen[i], &vals)?;
+                    }
                     row.push(finish(a, st)?);
                 }
                 out.push(row);

@@ -305,6 +305,11 @@ impl<'a> Exec<'a> {
     /// FROM t LIMIT 0` (or `WHERE false`) before any row is read.
     pub fn run_upto(&mut self, plan: &Plan, max: Option<usize>) -> (Rows, Option<SqlError>) {
         let full = |n: usize| max.is_some_and(|m| n >= m);
+        if let (Plan::Filter(..) | Plan::Project(..), Some((table, layers))) =
+            (plan, scan_pipeline(plan))
+        {
+            return self.run_pipeline_upto(table, &layers, max);
+        }
         match plan {
             Plan::Filter(input, pred) => {
                 let (rows, err) = self.run_upto(input, None);
@@ -562,8 +567,24 @@ impl<'a> Exec<'a> {
                 groups,
                 aggs,
             } => {
-                let rows = self.run(input)?;
-                self.aggregate(rows, groups, aggs)?
+                // Over a plain table scan (filtered, projected), the rows
+                // are aggregated a page at a time: a sum over a large
+                // table never holds the whole table.
+                if let Some((table, layers)) = scan_pipeline(input) {
+                    let mut run = agg::Aggregation::default();
+                    self.for_each_visible_page(table, |ex, page| {
+                        ex.check_cancel()?;
+                        let mut rows: Rows = page.into_iter().map(|(_, r)| r.to_vec()).collect();
+                        for layer in &layers {
+                            rows = ex.apply_layer(layer, rows)?;
+                        }
+                        ex.aggregate_rows(&mut run, &rows, groups, aggs)
+                    })?;
+                    self.aggregate_finish(run, groups, aggs)?
+                } else {
+                    let rows = self.run(input)?;
+                    self.aggregate(rows, groups, aggs)?
+                }
             }
             Plan::Sort(input, keys) => {
                 let rows = self.run(input)?;
@@ -709,42 +730,162 @@ impl<'a> Exec<'a> {
             }
             keyed.push((k, r));
         }
-        keyed.sort_by(|(a, _), (b, _)| {
-            for (i, sk) in keys.iter().enumerate() {
-                let (x, y) = (&a[i], &b[i]);
-                let o = match (x.is_null(), y.is_null()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => {
-                        if sk.nulls_first {
-                            Ordering::Less
-                        } else {
-                            Ordering::Greater
-                        }
-                    }
-                    (false, true) => {
-                        if sk.nulls_first {
-                            Ordering::Greater
-                        } else {
-                            Ordering::Less
-                        }
-                    }
-                    _ => {
-                        let o = compare(x, y);
-                        if sk.desc {
-                            o.reverse()
-                        } else {
-                            o
-                        }
-                    }
-                };
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            Ordering::Equal
-        });
+        keyed.sort_by(|(a, _), (b, _)| compare_sort_keys(keys, a, b));
         Ok(keyed.into_iter().map(|(_, r)| r).collect())
     }
+}
+
+/// A step over the rows of a table scan: a WHERE or a projection.
+enum Layer<'a> {
+    Filter(&'a Expr),
+    Project(&'a [Expr]),
+}
+
+/// When `plan` is a whole-table scan under filters and projections only:
+/// the table and those steps, innermost first, so the scan can be run a
+/// page at a time.
+fn scan_pipeline(plan: &Plan) -> Option<(&Table, Vec<Layer<'_>>)> {
+    match plan {
+        Plan::Scan { table, key: None } => Some((table, Vec::new())),
+        Plan::Filter(input, pred) => {
+            let (t, mut layers) = scan_pipeline(input)?;
+            layers.push(Layer::Filter(pred));
+            Some((t, layers))
+        }
+        Plan::Project(input, exprs) => {
+            let (t, mut layers) = scan_pipeline(input)?;
+            layers.push(Layer::Project(exprs));
+            Some((t, layers))
+        }
+        _ => None,
+    }
+}
+
+impl Exec<'_> {
+    /// [`Exec::run_upto`] of a filtered or projected whole-table scan:
+    /// the table is read a page at a time and each row goes through the
+    /// steps in turn (as PostgreSQL's executor pulls it), so only the
+    /// rows kept are held, and reading stops once `max` are.
+    fn run_pipeline_upto(
+        &mut self,
+        table: &Table,
+        layers: &[Layer<'_>],
+        max: Option<usize>,
+    ) -> (Rows, Option<SqlError>) {
+        let full = |n: usize| max.is_some_and(|m| n >= m);
+        let mut out = Vec::new();
+        let mut stop: Option<SqlError> = None;
+        let r = self.for_each_visible_page(table, |ex, page| {
+            'rows: for (_, row) in page {
+                if full(out.len()) {
+                    break;
+                }
+                if let Err(e) = ex.check_cancel() {
+                    stop = Some(e);
+                    break;
+                }
+                let mut row = row.to_vec();
+                for layer in layers {
+                    match layer {
+                        Layer::Filter(pred) => match ex.eval(pred, &row) {
+                            Ok(v) if v.as_bool() == Some(true) => {}
+                            Ok(_) => continue 'rows,
+                            Err(e) => {
+                                stop = Some(e);
+                                break 'rows;
+                            }
+                        },
+                        Layer::Project(exprs) => {
+                            let mut vals = Vec::with_capacity(exprs.len());
+                            for e in exprs.iter() {
+                                match ex.eval(e, &row) {
+                                    Ok(v) => vals.push(v),
+                                    Err(e) => {
+                                        stop = Some(e);
+                                        break 'rows;
+                                    }
+                                }
+                            }
+                            row = vals;
+                        }
+                    }
+                }
+                out.push(row);
+            }
+            // Ends the scan early: enough rows, or an error.
+            if stop.is_some() || full(out.len()) {
+                return Err(SqlError::internal("scan stopped"));
+            }
+            Ok(())
+        });
+        match (r, stop) {
+            (_, Some(e)) => (out, Some(e)),
+            (Err(_), None) if full(out.len()) => (out, None),
+            (Err(e), None) => (out, Some(e)),
+            (Ok(()), None) => (out, None),
+        }
+    }
+
+    /// One [`Layer`] over a page of rows, as Filter and Project run.
+    fn apply_layer(&mut self, layer: &Layer<'_>, rows: Rows) -> Result<Rows> {
+        let mut out = Vec::with_capacity(rows.len());
+        match layer {
+            Layer::Filter(pred) => {
+                for r in rows {
+                    if self.eval(pred, &r)?.as_bool() == Some(true) {
+                        out.push(r);
+                    }
+                }
+            }
+            Layer::Project(exprs) => {
+                for r in rows {
+                    let mut vals = Vec::with_capacity(exprs.len());
+                    for e in exprs.iter() {
+                        vals.push(self.eval(e, &r)?);
+                    }
+                    out.push(vals);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The order of two rows' ORDER BY values (`keys`' directions and NULLS
+/// FIRST/LAST).
+pub(super) fn compare_sort_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
+    for (i, sk) in keys.iter().enumerate() {
+        let (x, y) = (&a[i], &b[i]);
+        let o = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if sk.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if sk.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            _ => {
+                let o = compare(x, y);
+                if sk.desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
 }
 
 fn set_op(kind: SetOpKind, all: bool, l: Rows, r: Rows) -> Rows {

@@ -225,9 +225,10 @@ pub struct AggCall {
     pub args: Vec<Expr>,
     pub distinct: bool,
     pub ty: ColType,
-    /// `agg(args ORDER BY keys)`: each key's (descending, nulls first);
-    /// the keys are the last `order.len()` of `args`.
-    pub order: Vec<(bool, bool)>,
+    /// `FILTER (WHERE ...)`: only the rows it is true for are aggregated.
+    pub filter: Option<Expr>,
+    /// `agg(args ORDER BY ...)`: the order the rows are aggregated in.
+    pub order: Vec<SortKey>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -22,10 +22,25 @@ impl Binder<'_> {
         if let Some(agg) = agg_func(&name) {
             return self.bind_agg(agg, f, &name);
         }
-        if f.agg_star || f.agg_distinct || !f.agg_order.is_empty() || f.agg_filter.is_some() {
+        if f.agg_star {
             return Err(SqlError::new(
                 code::SYNTAX_ERROR,
                 format!("{name} is not an aggregate function"),
+            ));
+        }
+        let clause = if f.agg_distinct {
+            Some("DISTINCT")
+        } else if !f.agg_order.is_empty() {
+            Some("ORDER BY")
+        } else if f.agg_filter.is_some() {
+            Some("FILTER")
+        } else {
+            None
+        };
+        if let Some(clause) = clause {
+            return Err(SqlError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("{clause} specified, but {name} is not an aggregate function"),
             ));
         }
         if let (Some(jsonb), [a]) = (
@@ -271,10 +286,10 @@ impl Binder<'_> {
                 ),
             ));
         }
-        if f.agg_filter.is_some() {
-            return Err(SqlError::unsupported("aggregate FILTER"));
+        if f.agg_within_group {
+            return Err(SqlError::unsupported("WITHIN GROUP"));
         }
-        // Arguments (and ORDER BY keys) are bound in the input scope,
+        // Arguments, ORDER BY and FILTER are bound in the input scope,
         // with aggregates forbidden.
         let saved = self.aggs.take();
         let saved_ctx = self.no_agg_context;
@@ -285,18 +300,53 @@ impl Binder<'_> {
             _ => None,
         };
         let whole_row = row.is_some();
-        let args = if f.agg_star {
-            Ok(Vec::new())
-        } else if let Some(r) = row {
-            r.map(|e| vec![e])
-        } else {
-            self.bind_list(&f.args)
-        };
-        let order = self.bind_agg_order(&f.agg_order);
+        let args = (|| -> Result<(Vec<Expr>, Vec<SortKey>, Option<Expr>)> {
+            let args = if f.agg_star {
+                Vec::new()
+            } else if let Some(r) = row {
+                vec![r?]
+            } else {
+                self.bind_list(&f.args)?
+            };
+            let mut order = Vec::new();
+            for sb in &f.agg_order {
+                let Some(N::SortBy(sb)) = &sb.node else {
+                    continue;
+                };
+                if !sb.use_op.is_empty() {
+                    return Err(SqlError::unsupported("ORDER BY ... USING"));
+                }
+                let node = sb
+                    .node
+                    .as_deref()
+                    .ok_or_else(|| SqlError::internal("ORDER BY"))?;
+                let (desc, nulls_first) = super::select_body::sort_dir(sb);
+                let expr = self.bind_expr(node)?;
+                let expr = if expr.ty.ty == Type::Unknown {
+                    self.coerce(expr, ColType::plain(Type::Text), false)?
+                } else {
+                    expr
+                };
+                order.push(SortKey {
+                    expr,
+                    desc,
+                    nulls_first,
+                });
+            }
+            self.no_agg_context = "FILTER";
+            let filter = match f.agg_filter.as_deref() {
+                Some(w) => {
+                    let e = self.bind_expr(w)?;
+                    Some(self.to_bool(e, "FILTER")?)
+                }
+                None => None,
+            };
+            Ok((args, order, filter))
+        })();
         self.aggs = saved;
         self.no_agg_context = saved_ctx;
-        let mut args = args.map_err(|e| {
-            if e.code == code::GROUPING_ERROR {
+        let (mut args, order, filter) = args.map_err(|e| {
+            if e.code == code::GROUPING_ERROR && e.message.ends_with("aggregate function calls") {
                 SqlError::new(
                     code::GROUPING_ERROR,
                     "aggregate function calls cannot be nested",
@@ -391,6 +441,7 @@ impl Binder<'_> {
                 _ => Type::Array,
             },
         };
+        let raw_args = args.clone();
         let func = match func {
             AggFunc::JsonAgg { jsonb, .. } => AggFunc::JsonAgg {
                 jsonb,
@@ -427,21 +478,25 @@ impl Binder<'_> {
         } else {
             ColType::plain(ty)
         };
-        // ORDER BY keys ride after the arguments (AggCall::order).
-        let (keys, dirs): (Vec<Expr>, Vec<(bool, bool)>) = order?.into_iter().unzip();
-        if f.agg_distinct && keys.iter().any(|k| !args.contains(k)) {
+        // PostgreSQL's rule: with DISTINCT, what the rows are ordered by
+        // must be among what is aggregated.
+        if f.agg_distinct
+            && order
+                .iter()
+                .any(|k| !args.contains(&k.expr) && !raw_args.contains(&k.expr))
+        {
             return Err(SqlError::new(
-                "42P10",
+                code::INVALID_COLUMN_REFERENCE,
                 "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
             ));
         }
-        args.extend(keys);
         let call = AggCall {
             func,
             args,
             distinct: f.agg_distinct,
             ty,
-            order: dirs,
+            filter,
+            order,
         };
         let list = self
             .aggs
@@ -455,31 +510,6 @@ impl Binder<'_> {
             }
         };
         Ok(Expr::new(ExprKind::Agg(idx), ty))
-    }
-
-    /// An aggregate's ORDER BY: (key, (descending, nulls first)).
-    fn bind_agg_order(&mut self, order: &[pb::Node]) -> Result<Vec<(Expr, (bool, bool))>> {
-        let mut out = Vec::with_capacity(order.len());
-        for o in order {
-            let Some(N::SortBy(sb)) = &o.node else {
-                return Err(SqlError::internal("aggregate ORDER BY"));
-            };
-            if !sb.use_op.is_empty() {
-                return Err(SqlError::unsupported("ORDER BY ... USING"));
-            }
-            let node = sb
-                .node
-                .as_deref()
-                .ok_or_else(|| SqlError::internal("aggregate ORDER BY"))?;
-            let e = self.bind_expr(node)?;
-            let e = if e.ty.ty == Type::Unknown {
-                self.coerce(e, ColType::plain(Type::Text), false)?
-            } else {
-                e
-            };
-            out.push((e, super::select_body::sort_dir(sb)));
-        }
-        Ok(out)
     }
 
     pub(in crate::sql) fn bind_sublink(&mut self, s: &pb::SubLink) -> Result<Expr> {
