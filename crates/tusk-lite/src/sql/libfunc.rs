@@ -109,6 +109,14 @@ pub enum LibFunc {
     /// regexp_instr(text, pattern [, start [, n [, endoption [, flags
     /// [, subexpr]]]]]).
     RegexpInstr,
+    /// Integer bitwise operators &, |, #, ~, << and >> (int2/int4/int8,
+    /// wrapping as PostgreSQL's C shifts do).
+    BitAnd,
+    BitOr,
+    BitXor,
+    BitNot,
+    ShiftLeft,
+    ShiftRight,
     /// num_nulls / num_nonnulls (true) of any arguments.
     NumNulls(bool),
     /// bit_length of text or bytea.

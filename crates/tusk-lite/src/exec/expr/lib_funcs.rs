@@ -59,6 +59,33 @@ fn substring(b: &[u8], start: i64, len: Option<i64>) -> Result<Vec<u8>> {
     })
 }
 
+/// `x << y` or `x >> y` in `ty` (int2/int4/int8) as PostgreSQL's C
+/// computes it on x86-64: the count taken modulo the operand width (32 for
+/// int2 and int4), int2 results cut to 16 bits.
+fn shift(x: i64, y: i64, ty: Type, left: bool) -> i64 {
+    if ty == Type::Int8 {
+        let n = u32::try_from(y & 63).unwrap_or(0);
+        return if left {
+            x.wrapping_shl(n)
+        } else {
+            x.wrapping_shr(n)
+        };
+    }
+    let n = u32::try_from(y & 31).unwrap_or(0);
+    let x32 = i32::try_from(x).unwrap_or(0);
+    let r = if left {
+        x32.wrapping_shl(n)
+    } else {
+        x32.wrapping_shr(n)
+    };
+    if ty == Type::Int2 {
+        let b = r.to_le_bytes();
+        i64::from(i16::from_le_bytes([b[0], b[1]]))
+    } else {
+        i64::from(r)
+    }
+}
+
 /// Checks a get_byte/set_byte offset against the value's length.
 fn byte_index(b: &[u8], n: i64) -> Result<usize> {
     usize::try_from(n)
@@ -423,6 +450,17 @@ impl Exec<'_> {
                     Value::Int(len_i64(re.find_iter(&s[from..]).count()))
                 }
             }
+            L::BitAnd | L::BitOr | L::BitXor | L::ShiftLeft | L::ShiftRight => {
+                let (x, y) = (int(a0), int(&v[1]));
+                let t = args[0].ty.ty;
+                Value::Int(match f {
+                    L::BitAnd => x & y,
+                    L::BitOr => x | y,
+                    L::BitXor => x ^ y,
+                    _ => shift(x, y, t, f == L::ShiftLeft),
+                })
+            }
+            L::BitNot => Value::Int(!int(a0)),
             L::RegexSubstring => match regex_substring(text(a0), text(&v[1]))? {
                 Some(t) => Value::Text(t),
                 None => Value::Null,

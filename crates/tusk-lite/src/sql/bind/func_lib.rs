@@ -7,6 +7,108 @@ use super::*;
 use crate::sql::libfunc::{LibFunc as L, MathFn};
 
 impl Binder<'_> {
+    /// The operators this module adds: `^` (power), the integer bitwise
+    /// operators `&`, `|`, `#`, `<<`, `>>`; None for any other.
+    pub(super) fn bind_lib_binary(&mut self, op: &str, l: &Expr, r: &Expr) -> Result<Option<Expr>> {
+        let (lt, rt) = (l.ty.ty, r.ty.ty);
+        let no_op = || operator_error(self.catalog, op, lt, rt);
+        let num = |t: Type| t.is_numeric_family() || t == Type::Unknown;
+        let (f, params, ret) = match op {
+            "^" => {
+                if !(num(lt) && num(rt)) {
+                    return Err(no_op());
+                }
+                let numeric = (lt == Type::Numeric || rt == Type::Numeric)
+                    && !matches!(lt, Type::Float4 | Type::Float8)
+                    && !matches!(rt, Type::Float4 | Type::Float8);
+                let t = if numeric { Type::Numeric } else { Type::Float8 };
+                let f = if numeric {
+                    L::NumericPower
+                } else {
+                    L::FloatPower
+                };
+                (f, [t, t], t)
+            }
+            "&" | "|" | "#" => {
+                let int = |t: Type| t.is_integer() || t == Type::Unknown;
+                if !(int(lt) && int(rt)) {
+                    return Err(no_op());
+                }
+                let t = match common_type(lt, rt) {
+                    Some(Type::Text) | None => Type::Int4,
+                    Some(t) => t,
+                };
+                let f = match op {
+                    "&" => L::BitAnd,
+                    "|" => L::BitOr,
+                    _ => L::BitXor,
+                };
+                (f, [t, t], t)
+            }
+            "<<" | ">>" => {
+                let t = if lt == Type::Unknown { Type::Int4 } else { lt };
+                if !t.is_integer() || !(rt.is_integer() || rt == Type::Unknown) || rt == Type::Int8
+                {
+                    return Err(no_op());
+                }
+                let f = if op == "<<" {
+                    L::ShiftLeft
+                } else {
+                    L::ShiftRight
+                };
+                (f, [t, Type::Int4], t)
+            }
+            _ => return Ok(None),
+        };
+        let l = self
+            .coerce(l.clone(), ColType::plain(params[0]), false)
+            .map_err(|_| no_op())?;
+        let r = self
+            .coerce(r.clone(), ColType::plain(params[1]), false)
+            .map_err(|_| no_op())?;
+        Ok(Some(Expr::new(
+            ExprKind::Func(Func::Lib(f), vec![l, r]),
+            ColType::plain(ret),
+        )))
+    }
+
+    /// The prefix operators `|/` (square root), `||/` (cube root), `@`
+    /// (absolute value) and `~` (bitwise not); None for any other.
+    pub(super) fn bind_lib_prefix(&mut self, op: &str, r: &Expr) -> Result<Option<Expr>> {
+        let t = r.ty.ty;
+        let no_op = || {
+            SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                format!("operator does not exist: {op} {}", self.catalog.type_name(t)),
+            )
+            .with_hint("No operator matches the given name and argument type. You might need to add an explicit type cast.")
+        };
+        let (func, ty) = match op {
+            "|/" | "||/" if t.is_numeric_family() || t == Type::Unknown => {
+                let f = if op == "|/" {
+                    Func::Sqrt
+                } else {
+                    Func::Lib(L::Math(MathFn::Cbrt))
+                };
+                (f, Type::Float8)
+            }
+            "@" if t.is_numeric_family() && t != Type::Oid => (Func::Abs, t),
+            "~" if t.is_integer() || t == Type::Unknown => {
+                let t = if t == Type::Unknown { Type::Int4 } else { t };
+                (Func::Lib(L::BitNot), t)
+            }
+            "|/" | "||/" | "@" | "~" => return Err(no_op()),
+            _ => return Ok(None),
+        };
+        let arg = self
+            .coerce(r.clone(), ColType::plain(ty), false)
+            .map_err(|_| no_op())?;
+        Ok(Some(Expr::new(
+            ExprKind::Func(func, vec![arg]),
+            ColType::plain(ty),
+        )))
+    }
+
     fn lib_no_func(&self, name: &str, args: &[Expr]) -> SqlError {
         SqlError::new(
             code::UNDEFINED_FUNCTION,

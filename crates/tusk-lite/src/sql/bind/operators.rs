@@ -28,6 +28,9 @@ impl Binder<'_> {
         if matches!(op, "~" | "!~" | "~*" | "!~*") {
             return self.regex(op, l, r);
         }
+        if let Some(e) = self.bind_lib_binary(op, &l, &r)? {
+            return Ok(e);
+        }
         let bop = match op {
             "+" => BinOp::Add,
             "-" => BinOp::Sub,
@@ -167,7 +170,10 @@ impl Binder<'_> {
                             Ok(Expr::new(ExprKind::Neg(Box::new(r)), ColType::plain(ty.ty)))
                         }
                         "+" => Ok(r),
-                        _ => Err(SqlError::unsupported(format!("prefix operator {op}"))),
+                        _ => match self.bind_lib_prefix(&op, &r)? {
+                            Some(e) => Ok(e),
+                            None => Err(SqlError::unsupported(format!("prefix operator {op}"))),
+                        },
                     };
                 };
                 let l = self.bind_expr(l)?;
