@@ -409,32 +409,7 @@ impl Exec<'_> {
                 } else {
                     "regexp_count()"
                 };
-                let mut ci = false;
-                for c in flags.chars() {
-                    match c {
-                        'i' => ci = true,
-                        'c' => ci = false,
-                        'g' => {
-                            return Err(bad_param(format!(
-                                "{fname} does not support the \"global\" option"
-                            )))
-                        }
-                        _ => {
-                            return Err(bad_param(format!(
-                                "invalid regular expression option: \"{c}\""
-                            )))
-                        }
-                    }
-                }
-                let re = regex::RegexBuilder::new(text(&v[1]))
-                    .case_insensitive(ci)
-                    .build()
-                    .map_err(|e| {
-                        SqlError::new(
-                            code::INVALID_REGULAR_EXPRESSION,
-                            format!("invalid regular expression: {e}"),
-                        )
-                    })?;
+                let re = regex_with_flags(text(&v[1]), flags, fname)?;
                 let s = text(a0);
                 if f == L::RegexpLike {
                     Value::Bool(re.is_match(s))

@@ -305,7 +305,7 @@ pub(super) fn format(fmt: &str, args: &[(Value, Type)]) -> Result<String> {
 
 /// A pattern compiled with regexp flags (i, c); `fname` refuses 'g' as
 /// PostgreSQL's non-global regexp functions do.
-fn regex_with_flags(pattern: &str, flags: &str, fname: &str) -> Result<regex::Regex> {
+pub(super) fn regex_with_flags(pattern: &str, flags: &str, fname: &str) -> Result<regex::Regex> {
     let mut ci = false;
     for c in flags.chars() {
         match c {
