@@ -364,6 +364,25 @@ async fn hostile_messages_during_the_exchange_neither_panic_nor_wait() {
             "{what}: {text}"
         );
     }
+    // No user name, or an empty one: PostgreSQL's FATAL 28000 before any
+    // authentication (tusk-lite used to take "postgres", or try "").
+    for user in [None, Some("")] {
+        let mut body = 196608i32.to_be_bytes().to_vec();
+        if let Some(u) = user {
+            body.extend_from_slice(format!("user\0{u}\0").as_bytes());
+        }
+        body.extend_from_slice(b"database\0app\0\0");
+        let mut m = len32(body.len() + 4).to_vec();
+        m.extend_from_slice(&body);
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.write_all(&m).expect("startup");
+        let text = String::from_utf8_lossy(&read_all(&mut s)).into_owned();
+        assert!(
+            text.contains("28000")
+                && text.contains("no PostgreSQL user name specified in startup packet"),
+            "{user:?}: {text}"
+        );
+    }
     let conn = tusk::connect(&url(addr, "app", Some("s3cret: with colon")))
         .await
         .expect("the server still serves");

@@ -360,11 +360,19 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
     };
     c.ctx.awaiting_frontend_ssl = false;
     c.ctx.awaiting_frontend_startup = false;
-    let user = startup
-        .parameters
-        .get("user")
-        .cloned()
-        .unwrap_or_else(|| "postgres".into());
+    // PostgreSQL refuses a startup packet without a user name (or with
+    // an empty one) before anything else, authentication included.
+    let user = match startup.parameters.get("user") {
+        Some(u) if !u.is_empty() => u.clone(),
+        _ => {
+            let e = SqlError::new(
+                "28000",
+                "no PostgreSQL user name specified in startup packet",
+            );
+            c.send(B::ErrorResponse(error_response(&e, "FATAL")));
+            return c.flush();
+        }
+    };
     let database = startup
         .parameters
         .get("database")
