@@ -383,6 +383,35 @@ async fn hostile_messages_during_the_exchange_neither_panic_nor_wait() {
             "{user:?}: {text}"
         );
     }
+    // A password message once the session runs: PostgreSQL's FATAL 08P01
+    // 'invalid frontend message type 112' (tusk-lite queued an ERROR and
+    // no ReadyForQuery: the client waited for ever).
+    {
+        let db = tusk_lite::Database::open_in_memory();
+        let trust = tusk_lite::serve(&db, "127.0.0.1:0").expect("serve");
+        let mut s = TcpStream::connect(trust).expect("connect");
+        s.write_all(&startup("app")).expect("startup");
+        let mut seen = Vec::new();
+        while !seen.ends_with(b"Z\0\0\0\x05I") {
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b).expect("until ReadyForQuery");
+            seen.push(b[0]);
+        }
+        let mut m = vec![b'p'];
+        m.extend_from_slice(&9i32.to_be_bytes());
+        m.extend_from_slice(b"hello");
+        s.write_all(&m).expect("write");
+        let started = std::time::Instant::now();
+        let text = String::from_utf8_lossy(&read_all(&mut s)).into_owned();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the server left the client waiting"
+        );
+        assert!(
+            text.contains("FATAL") && text.contains("invalid frontend message type 112"),
+            "{text}"
+        );
+    }
     let conn = tusk::connect(&url(addr, "app", Some("s3cret: with colon")))
         .await
         .expect("the server still serves");

@@ -797,10 +797,24 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
                 .map_err(|e| SqlError::new(code::CONNECTION_FAILURE, e.to_string())),
             F::Terminate(_) => break Ok(()),
             F::CopyData(_) | F::CopyDone(_) | F::CopyFail(_) => Ok(()),
-            _ => Err(SqlError::new(
-                code::PROTOCOL_VIOLATION,
-                "unexpected message",
-            )),
+            other => {
+                // PostgreSQL ends the session (FATAL) on a message a backend
+                // does not take here, e.g. a password message after
+                // authentication; an ERROR left the client waiting for a
+                // ReadyForQuery that never came.
+                let ty = match other {
+                    F::PasswordMessageFamily(_) => b'p',
+                    F::PortalSuspended(_) => b's',
+                    _ => 0,
+                };
+                let e = SqlError::new(
+                    code::PROTOCOL_VIOLATION,
+                    format!("invalid frontend message type {ty}"),
+                );
+                c.send(B::ErrorResponse(error_response(&e, "FATAL")));
+                let _ = c.flush();
+                break Ok(());
+            }
         };
         at_rest &= session.status() == b'I';
         match session.discarded.take() {
