@@ -795,3 +795,66 @@ async fn kill_9_right_after_checkpoint_loses_nothing() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// CHECKPOINT in a loop while a big (spilled, streamed) commit is being
+/// written, and while a REPEATABLE READ snapshot from before it reads:
+/// the commit lands whole, the snapshot keeps its rows, a reopen agrees.
+#[tokio::test]
+async fn checkpoint_during_a_streamed_commit() {
+    let dir = fresh_dir("checkpoint-stream");
+    let db = tusk_lite::Database::open(&dir).expect("open");
+    let w = db.connect().await.expect("connect");
+    w.execute_script(
+        "CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL);
+         INSERT INTO t SELECT g, 'a' FROM generate_series(1, 100) g",
+    )
+    .await
+    .expect("schema");
+    let old = db.connect().await.expect("connect");
+    old.execute("BEGIN ISOLATION LEVEL REPEATABLE READ", &[])
+        .await
+        .expect("begin rr");
+    assert_eq!(int(&old, "SELECT count(*) FROM t").await, 100);
+    w.execute("BEGIN", &[]).await.expect("begin big");
+    w.execute(
+        "INSERT INTO t SELECT g, repeat('b', 1000) FROM generate_series(101, 30100) g",
+        &[],
+    )
+    .await
+    .expect("big insert");
+    w.execute("UPDATE t SET v = 'c' WHERE id <= 100", &[])
+        .await
+        .expect("big update");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cp = {
+        let (db, stop) = (db.clone(), stop.clone());
+        tokio::spawn(async move {
+            let c = db.connect().await.expect("connect");
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                c.execute("CHECKPOINT", &[]).await.expect("checkpoint");
+                n += 1;
+            }
+            n
+        })
+    };
+    w.execute("COMMIT", &[]).await.expect("commit big");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let n = cp.await.expect("checkpointer");
+    eprintln!("{n} CHECKPOINTs ran beside the commit");
+    assert_eq!(int(&old, "SELECT count(*) FROM t").await, 100);
+    assert_eq!(int(&old, "SELECT count(*) FROM t WHERE v = 'a'").await, 100);
+    old.execute("COMMIT", &[]).await.expect("end rr");
+    w.execute("CHECKPOINT", &[]).await.expect("checkpoint");
+    assert_eq!(int(&w, "SELECT count(*) FROM t").await, 30_100);
+    assert_eq!(int(&w, "SELECT count(*) FROM t WHERE v = 'c'").await, 100);
+    drop((w, old));
+    drop(db);
+    let db = reopen(&dir).await;
+    let c = db.connect().await.expect("connect");
+    assert_eq!(int(&c, "SELECT count(*) FROM t").await, 30_100);
+    assert_eq!(int(&c, "SELECT count(*) FROM t WHERE v = 'c'").await, 100);
+    drop(c);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
