@@ -103,6 +103,18 @@ async fn tokio_postgres_authenticates_with_scram() {
         .err()
         .expect("refused");
     assert_eq!(e.code().map(|c| c.code()), Some("28P01"), "{e}");
+
+    // A user configured with an empty password cannot log in, even with
+    // an empty password: PostgreSQL stores no password for '' ("empty
+    // string is not a valid password, clearing password").
+    let db = tusk_lite::Database::open_in_memory();
+    let auth = tusk_lite::Auth::scram([("blank", "")]);
+    let addr = tusk_lite::serve_with(&db, "127.0.0.1:0", auth).expect("serve");
+    let e = tokio_postgres::connect(&url(addr, "blank", Some("")), tokio_postgres::NoTls)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(e.code().map(|c| c.code()), Some("28P01"), "{e}");
 }
 
 fn psql(addr: SocketAddr, user: &str, password: &str) -> std::process::Output {
