@@ -200,9 +200,9 @@ impl Exec<'_> {
             if let Some((_, states, seen)) = map.get_mut(&id) {
                 for (i, a) in aggs.iter().enumerate() {
                     if a.distinct {
-                        let v = &argvals[i];
-                        if v.first().is_some_and(Value::is_null) || !seen[i].insert(row_identity(v))
-                        {
+                        // NULLs are one value to DISTINCT; a strict aggregate's
+                        // step skips it, json(b)_agg keeps one, as PostgreSQL's.
+                        if !seen[i].insert(row_identity(&argvals[i])) {
                             continue;
                         }
                     }
