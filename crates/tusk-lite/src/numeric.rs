@@ -61,7 +61,20 @@ impl Numeric {
         };
         let (num, exp) = match body.find(['e', 'E']) {
             Some(i) => {
-                let e: i64 = body[i + 1..].parse().map_err(|_| bad())?;
+                let e = &body[i + 1..];
+                let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(bad());
+                }
+                // PostgreSQL: an exponent of INT_MAX / 2 or more either way
+                // overflows, whatever the digits (0e1073741823 included).
+                let e = e.parse::<i64>().ok().filter(|e| e.abs() < 1_073_741_823);
+                let e = e.ok_or_else(|| {
+                    SqlError::new(
+                        code::NUMERIC_VALUE_OUT_OF_RANGE,
+                        "value overflows numeric format",
+                    )
+                })?;
                 (&body[..i], e)
             }
             None => (body, 0),
