@@ -61,7 +61,20 @@ impl Numeric {
         };
         let (num, exp) = match body.find(['e', 'E']) {
             Some(i) => {
-                let e: i64 = body[i + 1..].parse().map_err(|_| bad())?;
+                let e = &body[i + 1..];
+                let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(bad());
+                }
+                // PostgreSQL: an exponent of INT_MAX / 2 or more either way
+                // overflows, whatever the digits (0e1073741823 included).
+                let e = e.parse::<i64>().ok().filter(|e| e.abs() < 1_073_741_823);
+                let e = e.ok_or_else(|| {
+                    SqlError::new(
+                        code::NUMERIC_VALUE_OUT_OF_RANGE,
+                        "value overflows numeric format",
+                    )
+                })?;
                 (&body[..i], e)
             }
             None => (body, 0),
@@ -81,12 +94,24 @@ impl Numeric {
         if neg {
             mantissa = -mantissa;
         }
-        let scale = i64::try_from(frac.len()).map_err(|_| bad())? - exp;
-        if scale.abs() > 100_000 {
+        let scale = i64::try_from(frac.len())
+            .map_err(|_| bad())?
+            .saturating_sub(exp);
+        // PostgreSQL's limits (make_result): a display scale up to
+        // NUMERIC_DSCALE_MAX (16383) and up to 131072 digits before the
+        // point (weight NUMERIC_WEIGHT_MAX); zero has no digits.
+        let significant = digits.trim_start_matches('0').len();
+        let int_digits = i64::try_from(significant)
+            .map_err(|_| bad())?
+            .saturating_sub(scale);
+        if scale > 16383 || (significant > 0 && int_digits > 131_072) {
             return Err(SqlError::new(
                 code::NUMERIC_VALUE_OUT_OF_RANGE,
                 "value overflows numeric format",
             ));
+        }
+        if mantissa.is_zero() && scale < 0 {
+            return Ok(Numeric::zero());
         }
         if scale >= 0 {
             Ok(Numeric::Finite {

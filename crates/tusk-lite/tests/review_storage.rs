@@ -691,3 +691,170 @@ async fn checkpoint_keeps_what_open_snapshots_read() {
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const CHECKPOINT_CHILD_ENV: &str = "TUSK_LITE_REVIEW_CHECKPOINT_CHILD_DIR";
+
+/// In the child process: commits (a row each, and a counter) with a
+/// CHECKPOINT after every fifth, printing what returned.
+#[tokio::test]
+async fn child_checkpointer() {
+    let Ok(dir) = std::env::var(CHECKPOINT_CHILD_ENV) else {
+        return;
+    };
+    let db = tusk_lite::Database::open(&dir).expect("open");
+    let conn = db.connect().await.expect("connect");
+    conn.execute_script(
+        "CREATE TABLE IF NOT EXISTS r (id int PRIMARY KEY, v text NOT NULL);
+         CREATE TABLE IF NOT EXISTS c (id int PRIMARY KEY, n int NOT NULL)",
+    )
+    .await
+    .expect("schema");
+    let first = int(&conn, "SELECT coalesce(max(id), 0)::int8 FROM r").await + 1;
+    for n in first.. {
+        conn.execute_script(&format!(
+            "BEGIN; INSERT INTO r VALUES ({n}, repeat('v', 200)); \
+             INSERT INTO c VALUES (1, {n}) ON CONFLICT (id) DO UPDATE SET n = {n}; \
+             UPDATE r SET v = 'u{n}' WHERE id = 1; COMMIT"
+        ))
+        .await
+        .expect("commit");
+        println!("committed {n}");
+        if n % 5 == 0 {
+            conn.execute("CHECKPOINT", &[]).await.expect("checkpoint");
+            println!("checkpointed {n}");
+        }
+    }
+}
+
+/// kill -9 at moments around CHECKPOINTs (right after one returned, and
+/// later): every commit that returned is there after a reopen, whole.
+#[tokio::test]
+async fn kill_9_right_after_checkpoint_loses_nothing() {
+    let dir = fresh_dir("kill-checkpoint");
+    let mut committed = 0i64;
+    for (round, delay_ms) in [0u64, 0, 3, 20, 60, 150].into_iter().enumerate() {
+        let mut child = Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "child_checkpointer",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHECKPOINT_CHILD_ENV, &dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        // Wait for the second CHECKPOINT of this child, then `delay_ms`.
+        let mut seen = 0;
+        for line in lines.by_ref() {
+            let line = line.expect("line");
+            if let Some((_, n)) = line.split_once("committed ") {
+                committed = n.trim().parse().expect("number");
+            }
+            if line.starts_with("checkpointed") {
+                seen += 1;
+                if seen == 2 {
+                    break;
+                }
+            }
+        }
+        assert_eq!(seen, 2, "round {round}: the child ran");
+        if delay_ms > 0 {
+            std::thread::sleep(Duration::from_millis(delay_ms));
+        }
+        child.kill().expect("kill -9");
+        // What it printed before dying returned before the kill.
+        for line in lines.map_while(Result::ok) {
+            if let Some((_, n)) = line.split_once("committed ") {
+                committed = n.trim().parse().expect("number");
+            }
+        }
+        let _ = child.wait();
+        let db = reopen(&dir).await;
+        let conn = db.connect().await.expect("connect");
+        let max = int(&conn, "SELECT max(id)::int8 FROM r").await;
+        let count = int(&conn, "SELECT count(*) FROM r").await;
+        let counter = int(&conn, "SELECT n::int8 FROM c WHERE id = 1").await;
+        assert!(
+            max >= committed,
+            "round {round}: lost commit {committed} (max {max})"
+        );
+        assert_eq!(count, max, "round {round}: rows 1..max whole");
+        assert_eq!(counter, max, "round {round}: counter from the same commit");
+        assert_eq!(
+            text(&conn, "SELECT v FROM r WHERE id = 1").await,
+            format!("u{max}"),
+            "round {round}"
+        );
+        eprintln!("round {round}: {max} commits after kill -9");
+        committed = max;
+        drop(conn);
+        drop(db);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// CHECKPOINT in a loop while a big (spilled, streamed) commit is being
+/// written, and while a REPEATABLE READ snapshot from before it reads:
+/// the commit lands whole, the snapshot keeps its rows, a reopen agrees.
+#[tokio::test]
+async fn checkpoint_during_a_streamed_commit() {
+    let dir = fresh_dir("checkpoint-stream");
+    let db = tusk_lite::Database::open(&dir).expect("open");
+    let w = db.connect().await.expect("connect");
+    w.execute_script(
+        "CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL);
+         INSERT INTO t SELECT g, 'a' FROM generate_series(1, 100) g",
+    )
+    .await
+    .expect("schema");
+    let old = db.connect().await.expect("connect");
+    old.execute("BEGIN ISOLATION LEVEL REPEATABLE READ", &[])
+        .await
+        .expect("begin rr");
+    assert_eq!(int(&old, "SELECT count(*) FROM t").await, 100);
+    w.execute("BEGIN", &[]).await.expect("begin big");
+    w.execute(
+        "INSERT INTO t SELECT g, repeat('b', 1000) FROM generate_series(101, 30100) g",
+        &[],
+    )
+    .await
+    .expect("big insert");
+    w.execute("UPDATE t SET v = 'c' WHERE id <= 100", &[])
+        .await
+        .expect("big update");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cp = {
+        let (db, stop) = (db.clone(), stop.clone());
+        tokio::spawn(async move {
+            let c = db.connect().await.expect("connect");
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                c.execute("CHECKPOINT", &[]).await.expect("checkpoint");
+                n += 1;
+            }
+            n
+        })
+    };
+    w.execute("COMMIT", &[]).await.expect("commit big");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let n = cp.await.expect("checkpointer");
+    eprintln!("{n} CHECKPOINTs ran beside the commit");
+    assert_eq!(int(&old, "SELECT count(*) FROM t").await, 100);
+    assert_eq!(int(&old, "SELECT count(*) FROM t WHERE v = 'a'").await, 100);
+    old.execute("COMMIT", &[]).await.expect("end rr");
+    w.execute("CHECKPOINT", &[]).await.expect("checkpoint");
+    assert_eq!(int(&w, "SELECT count(*) FROM t").await, 30_100);
+    assert_eq!(int(&w, "SELECT count(*) FROM t WHERE v = 'c'").await, 100);
+    drop((w, old));
+    drop(db);
+    let db = reopen(&dir).await;
+    let c = db.connect().await.expect("connect");
+    assert_eq!(int(&c, "SELECT count(*) FROM t").await, 30_100);
+    assert_eq!(int(&c, "SELECT count(*) FROM t WHERE v = 'c'").await, 100);
+    drop(c);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

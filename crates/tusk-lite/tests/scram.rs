@@ -103,6 +103,18 @@ async fn tokio_postgres_authenticates_with_scram() {
         .err()
         .expect("refused");
     assert_eq!(e.code().map(|c| c.code()), Some("28P01"), "{e}");
+
+    // A user configured with an empty password cannot log in, even with
+    // an empty password: PostgreSQL stores no password for '' ("empty
+    // string is not a valid password, clearing password").
+    let db = tusk_lite::Database::open_in_memory();
+    let auth = tusk_lite::Auth::scram([("blank", "")]);
+    let addr = tusk_lite::serve_with(&db, "127.0.0.1:0", auth).expect("serve");
+    let e = tokio_postgres::connect(&url(addr, "blank", Some("")), tokio_postgres::NoTls)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(e.code().map(|c| c.code()), Some("28P01"), "{e}");
 }
 
 fn psql(addr: SocketAddr, user: &str, password: &str) -> std::process::Output {
@@ -362,6 +374,54 @@ async fn hostile_messages_during_the_exchange_neither_panic_nor_wait() {
         assert!(
             text.contains(&format!("expected SASL response, got message type {ty}")),
             "{what}: {text}"
+        );
+    }
+    // No user name, or an empty one: PostgreSQL's FATAL 28000 before any
+    // authentication (tusk-lite used to take "postgres", or try "").
+    for user in [None, Some("")] {
+        let mut body = 196608i32.to_be_bytes().to_vec();
+        if let Some(u) = user {
+            body.extend_from_slice(format!("user\0{u}\0").as_bytes());
+        }
+        body.extend_from_slice(b"database\0app\0\0");
+        let mut m = len32(body.len() + 4).to_vec();
+        m.extend_from_slice(&body);
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.write_all(&m).expect("startup");
+        let text = String::from_utf8_lossy(&read_all(&mut s)).into_owned();
+        assert!(
+            text.contains("28000")
+                && text.contains("no PostgreSQL user name specified in startup packet"),
+            "{user:?}: {text}"
+        );
+    }
+    // A password message once the session runs: PostgreSQL's FATAL 08P01
+    // 'invalid frontend message type 112' (tusk-lite queued an ERROR and
+    // no ReadyForQuery: the client waited for ever).
+    {
+        let db = tusk_lite::Database::open_in_memory();
+        let trust = tusk_lite::serve(&db, "127.0.0.1:0").expect("serve");
+        let mut s = TcpStream::connect(trust).expect("connect");
+        s.write_all(&startup("app")).expect("startup");
+        let mut seen = Vec::new();
+        while !seen.ends_with(b"Z\0\0\0\x05I") {
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b).expect("until ReadyForQuery");
+            seen.push(b[0]);
+        }
+        let mut m = vec![b'p'];
+        m.extend_from_slice(&9i32.to_be_bytes());
+        m.extend_from_slice(b"hello");
+        s.write_all(&m).expect("write");
+        let started = std::time::Instant::now();
+        let text = String::from_utf8_lossy(&read_all(&mut s)).into_owned();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the server left the client waiting"
+        );
+        assert!(
+            text.contains("FATAL") && text.contains("invalid frontend message type 112"),
+            "{text}"
         );
     }
     let conn = tusk::connect(&url(addr, "app", Some("s3cret: with colon")))

@@ -209,13 +209,10 @@ struct Group {
 }
 
 /// Feeds one row's arguments to an aggregate, skipping a DISTINCT one's
-/// repeats (and its NULLs, but array_agg(DISTINCT x) keeps one NULL).
+/// repeats. NULLs are one value to DISTINCT: a strict aggregate's step
+/// skips it, array_agg and json(b)_agg keep one, as PostgreSQL's.
 fn feed(a: &AggCall, st: &mut State, seen: &mut HashSet<Vec<u8>>, args: &[Value]) -> Result<()> {
-    let skip_null = a.func != AggFunc::ArrayAgg;
-    if a.distinct
-        && ((skip_null && args.first().is_some_and(Value::is_null))
-            || !seen.insert(row_identity(args)))
-    {
+    if a.distinct && !seen.insert(row_identity(args)) {
         return Ok(());
     }
     step(a, st, args)

@@ -53,7 +53,9 @@ pub enum Auth {
 
 impl Auth {
     /// SCRAM-SHA-256 for these users and passwords. Computing each
-    /// verifier runs PBKDF2 4,096 times (a few milliseconds a user).
+    /// verifier runs PBKDF2 4,096 times (a few milliseconds a user). A
+    /// user whose password is empty cannot log in, as in PostgreSQL
+    /// (which stores no password for `PASSWORD ''`).
     pub fn scram<U, P>(users: impl IntoIterator<Item = (U, P)>) -> Auth
     where
         U: Into<String>,
@@ -61,6 +63,7 @@ impl Auth {
     {
         let users = users
             .into_iter()
+            .filter(|(_, password)| !password.as_ref().is_empty())
             .map(|(user, password)| {
                 let salt: [u8; 16] = std::array::from_fn(|_| fastrand::u8(..));
                 let salted = gen_salted_password(password.as_ref(), &salt, ITERATIONS);

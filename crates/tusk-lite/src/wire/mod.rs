@@ -360,11 +360,19 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
     };
     c.ctx.awaiting_frontend_ssl = false;
     c.ctx.awaiting_frontend_startup = false;
-    let user = startup
-        .parameters
-        .get("user")
-        .cloned()
-        .unwrap_or_else(|| "postgres".into());
+    // PostgreSQL refuses a startup packet without a user name (or with
+    // an empty one) before anything else, authentication included.
+    let user = match startup.parameters.get("user") {
+        Some(u) if !u.is_empty() => u.clone(),
+        _ => {
+            let e = SqlError::new(
+                "28000",
+                "no PostgreSQL user name specified in startup packet",
+            );
+            c.send(B::ErrorResponse(error_response(&e, "FATAL")));
+            return c.flush();
+        }
+    };
     let database = startup
         .parameters
         .get("database")
@@ -801,10 +809,24 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
                 .map_err(|e| SqlError::new(code::CONNECTION_FAILURE, e.to_string())),
             F::Terminate(_) => break Ok(()),
             F::CopyData(_) | F::CopyDone(_) | F::CopyFail(_) => Ok(()),
-            _ => Err(SqlError::new(
-                code::PROTOCOL_VIOLATION,
-                "unexpected message",
-            )),
+            other => {
+                // PostgreSQL ends the session (FATAL) on a message a backend
+                // does not take here, e.g. a password message after
+                // authentication; an ERROR left the client waiting for a
+                // ReadyForQuery that never came.
+                let ty = match other {
+                    F::PasswordMessageFamily(_) => b'p',
+                    F::PortalSuspended(_) => b's',
+                    _ => 0,
+                };
+                let e = SqlError::new(
+                    code::PROTOCOL_VIOLATION,
+                    format!("invalid frontend message type {ty}"),
+                );
+                c.send(B::ErrorResponse(error_response(&e, "FATAL")));
+                let _ = c.flush();
+                break Ok(());
+            }
         };
         at_rest &= session.status() == b'I';
         match session.discarded.take() {

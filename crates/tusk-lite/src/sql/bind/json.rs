@@ -62,11 +62,20 @@ impl Binder<'_> {
             "->" | "->>" | "#>" | "#>>" if is_json(lt) => {
                 let text = op.ends_with(">>");
                 let r = if op.starts_with('#') {
-                    if !matches!(rt, Type::Unknown | Type::Array) {
+                    if !(rt == Type::Unknown
+                        || rt == Type::Array && ColType::array_elem(r.ty).is_string())
+                    {
                         return Err(no_op(self));
                     }
-                    self.coerce(r, text_array(), false)
-                        .map_err(|_| no_op(self))?
+                    // An unknown literal is read as text[] (its own 22P02 when
+                    // it is not one, as PostgreSQL's array_in says).
+                    self.coerce(r, text_array(), false).map_err(|e| {
+                        if rt == Type::Unknown {
+                            e
+                        } else {
+                            no_op(self)
+                        }
+                    })?
                 } else if rt.is_integer() {
                     self.coerce_plain(r, Type::Int4)?
                 } else if rt.is_string() {
@@ -105,11 +114,20 @@ impl Binder<'_> {
                     }
                     self.coerce_plain(r, Type::Text)?
                 } else {
-                    if !matches!(rt, Type::Unknown | Type::Array) {
+                    if !(rt == Type::Unknown
+                        || rt == Type::Array && ColType::array_elem(r.ty).is_string())
+                    {
                         return Err(no_op(self));
                     }
-                    self.coerce(r, text_array(), false)
-                        .map_err(|_| no_op(self))?
+                    // An unknown literal is read as text[] (its own 22P02 when
+                    // it is not one, as PostgreSQL's array_in says).
+                    self.coerce(r, text_array(), false).map_err(|e| {
+                        if rt == Type::Unknown {
+                            e
+                        } else {
+                            no_op(self)
+                        }
+                    })?
                 };
                 let f = match op {
                     "?" => JsonFunc::Exists,
@@ -148,12 +166,18 @@ impl Binder<'_> {
                 Ok(jcall(JsonFunc::Delete, vec![l, r], Type::Jsonb))
             }
             "#-" if lt == Type::Jsonb => {
-                if !matches!(rt, Type::Unknown | Type::Array) {
+                if !(rt == Type::Unknown
+                    || rt == Type::Array && ColType::array_elem(r.ty).is_string())
+                {
                     return Err(no_op(self));
                 }
-                let r = self
-                    .coerce(r, text_array(), false)
-                    .map_err(|_| no_op(self))?;
+                let r = self.coerce(r, text_array(), false).map_err(|e| {
+                    if rt == Type::Unknown {
+                        e
+                    } else {
+                        no_op(self)
+                    }
+                })?;
                 Ok(jcall(JsonFunc::DeletePath, vec![l, r], Type::Jsonb))
             }
             "=" | "<>" | "!=" | "<" | "<=" | ">" | ">="
