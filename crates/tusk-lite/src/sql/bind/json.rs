@@ -53,6 +53,28 @@ impl Binder<'_> {
         Some(self.json_binary_inner(op, l, r))
     }
 
+    /// The right operand of `#> #>> ?| ?& #-`: a text[] (or a string
+    /// array, converted), or an unknown literal read as text[], which
+    /// fails with its own 22P02 when it is not one, as PostgreSQL's
+    /// array_in says. Anything else is `no_op`'s error.
+    fn text_array_operand(
+        &mut self,
+        r: Expr,
+        no_op: &dyn Fn(&Binder<'_>) -> SqlError,
+    ) -> Result<Expr> {
+        let rt = r.ty.ty;
+        if !(rt == Type::Unknown || rt == Type::Array && ColType::array_elem(r.ty).is_string()) {
+            return Err(no_op(self));
+        }
+        self.coerce(r, text_array(), false).map_err(|e| {
+            if rt == Type::Unknown {
+                e
+            } else {
+                no_op(self)
+            }
+        })
+    }
+
     fn json_binary_inner(&mut self, op: &str, l: Expr, r: Expr) -> Result<Expr> {
         let (lt, rt) = (l.ty.ty, r.ty.ty);
         let no_op = |b: &Binder<'_>| operator_error(b.catalog, op, lt, rt);
@@ -62,20 +84,7 @@ impl Binder<'_> {
             "->" | "->>" | "#>" | "#>>" if is_json(lt) => {
                 let text = op.ends_with(">>");
                 let r = if op.starts_with('#') {
-                    if !(rt == Type::Unknown
-                        || rt == Type::Array && ColType::array_elem(r.ty).is_string())
-                    {
-                        return Err(no_op(self));
-                    }
-                    // An unknown literal is read as text[] (its own 22P02 when
-                    // it is not one, as PostgreSQL's array_in says).
-                    self.coerce(r, text_array(), false).map_err(|e| {
-                        if rt == Type::Unknown {
-                            e
-                        } else {
-                            no_op(self)
-                        }
-                    })?
+                    self.text_array_operand(r, &no_op)?
                 } else if rt.is_integer() {
                     self.coerce_plain(r, Type::Int4)?
                 } else if rt.is_string() {
@@ -114,20 +123,7 @@ impl Binder<'_> {
                     }
                     self.coerce_plain(r, Type::Text)?
                 } else {
-                    if !(rt == Type::Unknown
-                        || rt == Type::Array && ColType::array_elem(r.ty).is_string())
-                    {
-                        return Err(no_op(self));
-                    }
-                    // An unknown literal is read as text[] (its own 22P02 when
-                    // it is not one, as PostgreSQL's array_in says).
-                    self.coerce(r, text_array(), false).map_err(|e| {
-                        if rt == Type::Unknown {
-                            e
-                        } else {
-                            no_op(self)
-                        }
-                    })?
+                    self.text_array_operand(r, &no_op)?
                 };
                 let f = match op {
                     "?" => JsonFunc::Exists,
@@ -166,18 +162,7 @@ impl Binder<'_> {
                 Ok(jcall(JsonFunc::Delete, vec![l, r], Type::Jsonb))
             }
             "#-" if lt == Type::Jsonb => {
-                if !(rt == Type::Unknown
-                    || rt == Type::Array && ColType::array_elem(r.ty).is_string())
-                {
-                    return Err(no_op(self));
-                }
-                let r = self.coerce(r, text_array(), false).map_err(|e| {
-                    if rt == Type::Unknown {
-                        e
-                    } else {
-                        no_op(self)
-                    }
-                })?;
+                let r = self.text_array_operand(r, &no_op)?;
                 Ok(jcall(JsonFunc::DeletePath, vec![l, r], Type::Jsonb))
             }
             "=" | "<>" | "!=" | "<" | "<=" | ">" | ">="
