@@ -563,6 +563,13 @@ impl Session {
         Ok(Some(catalog))
     }
 
+    /// Sets [`Session::param_oids`] for the statement about to be
+    /// described or run, reusing its buffer (once per Bind and Execute).
+    pub fn set_param_oids(&mut self, oids: &[u32]) {
+        self.param_oids.clear();
+        self.param_oids.extend_from_slice(oids);
+    }
+
     /// Binds a statement to learn its parameter and result types (Describe).
     pub fn describe(&mut self, node: &pb::Node, param_types: &[Type]) -> Result<Described> {
         let catalog = self.current_catalog();

@@ -513,7 +513,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
                         columns: None,
                     },
                     Some(parsed) => {
-                        session.param_oids = declared.to_vec();
+                        session.set_param_oids(&declared);
                         let (types, columns, oids) = session.describe_cached(
                             &parsed.node,
                             &given,
@@ -571,7 +571,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
                         }
                     }
                 }
-                session.param_oids = stmt.declared.to_vec();
+                session.set_param_oids(&stmt.declared);
                 let stmt = match &stmt.parsed {
                     Some(parsed) => match session.revalidate(
                         &parsed.node,
@@ -713,7 +713,7 @@ pub fn run_session<S: ClientStream>(engine: Arc<Engine>, stream: S, auth: &Auth)
                     if is_declare(&parsed.node) {
                         session.set_statement_text(&portal.stmt.text);
                     }
-                    session.param_oids = portal.stmt.declared.to_vec();
+                    session.set_param_oids(&portal.stmt.declared);
                     let out = session.execute_cached(
                         &parsed.node,
                         &portal.stmt.param_types,
