@@ -115,11 +115,9 @@ fn merge_own(base: Vec<(Vec<u8>, Row)>, own: Vec<(Vec<u8>, Option<Row>)>) -> Vec
 fn row_identity(r: &[Value]) -> Vec<u8> {
     let mut k = Vec::new();
     for v in r {
-        match v {
-            // Numerics equal in value must collide: keys::encode canonicalizes.
-            Value::Float(f) if *f == 0.0 => keys::encode(&Value::Float(0.0), &mut k),
-            _ => keys::encode(v, &mut k),
-        }
+        // Equal values must collide (-0 and 0, 1.0 and 1, '1 mon' and
+        // '30 days'): keys::encode canonicalizes.
+        keys::encode(v, &mut k);
     }
     k
 }

@@ -39,6 +39,15 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
         }
         Value::Float(f) => {
             out.push(1);
+            // Equal floats key equally, as PostgreSQL compares them: -0
+            // is 0, and every NaN is one NaN (sorting after Infinity).
+            let f = if *f == 0.0 {
+                0.0
+            } else if f.is_nan() {
+                f64::NAN
+            } else {
+                *f
+            };
             let bits = f.to_bits();
             let k = if f.is_sign_negative() {
                 !bits

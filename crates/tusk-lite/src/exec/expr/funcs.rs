@@ -144,11 +144,18 @@ impl Exec<'_> {
             Func::CurrentUser => return Ok(Value::Text(self.session.user.clone())),
             Func::CurrentSchema => return Ok(Value::Text("public".into())),
             Func::PgTypeof => {
-                return Ok(Value::Text(match args.first().map(|a| a.ty.ty) {
-                    Some(t @ Type::Enum(_)) => self.engine.catalog_for(self.txn).type_name(t),
-                    Some(t) => t.name().to_string(),
+                let name = |t: Type| match t {
+                    Type::Enum(_) => self.engine.catalog_for(self.txn).type_name(t),
+                    _ => t.name().to_string(),
+                };
+                return Ok(Value::Text(match args.first().map(|a| a.ty) {
+                    // An array: its element type's name and [] (integer[]).
+                    Some(ct) if ct.ty == Type::Array => {
+                        format!("{}[]", name(crate::types::ColType::array_elem(ct)))
+                    }
+                    Some(ct) => name(ct.ty),
                     None => "unknown".to_string(),
-                }))
+                }));
             }
             Func::Random => return Ok(Value::Float(fastrand::f64())),
             Func::Nextval | Func::Currval | Func::Setval => {

@@ -534,6 +534,36 @@ impl Binder<'_> {
         if t == Type::Unknown {
             t = Type::Text;
         }
+        // Arrays meet in their elements' common type (VALUES
+        // (ARRAY[1.5]), (ARRAY[1]) is numeric[], not text[]).
+        if t == Type::Array {
+            let mut elem = Type::Unknown;
+            for a in args.iter().filter(|a| a.ty.ty == Type::Array) {
+                let e = ColType::array_elem(a.ty);
+                elem = common_type(elem, e).ok_or_else(|| {
+                    SqlError::new(
+                        code::CANNOT_COERCE,
+                        format!(
+                            "{what} could not convert type {}[] to {}[]",
+                            e.name(),
+                            elem.name()
+                        ),
+                    )
+                })?;
+            }
+            let want = ColType::array_of(elem);
+            let out = args
+                .into_iter()
+                .map(|a| {
+                    if a.ty.ty == Type::Array && ColType::array_elem(a.ty) == elem {
+                        Ok(a)
+                    } else {
+                        self.coerce(a, want, false)
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return Ok((out, want));
+        }
         let same_typmod = args
             .first()
             .map(|a| a.ty)

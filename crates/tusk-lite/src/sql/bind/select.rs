@@ -539,18 +539,40 @@ impl Binder<'_> {
             let t = if t == Type::Unknown { Type::Text } else { t };
             let ct = if lc.ty == rc.ty && lc.ty.ty == t {
                 lc.ty
+            } else if t == Type::Array {
+                // Arrays meet in their elements' common type (int[] and
+                // numeric[] in numeric[]); an unknown NULL takes the other's.
+                let el =
+                    |c: &OutColumn| (c.ty.ty == Type::Array).then(|| ColType::array_elem(c.ty));
+                let e = match (el(lc), el(rc)) {
+                    (Some(a), Some(b)) => common_type(a, b).ok_or_else(|| {
+                        SqlError::new(
+                            code::CANNOT_COERCE,
+                            format!(
+                                "{name} could not convert type {}[] to {}[]",
+                                b.name(),
+                                a.name()
+                            ),
+                        )
+                    })?,
+                    (Some(a), None) | (None, Some(a)) => a,
+                    (None, None) => Type::Text,
+                };
+                ColType::array_of(e)
             } else {
                 ColType::plain(t)
             };
             let mk = |c: &OutColumn, need: &mut bool| {
-                if c.ty.ty == t {
+                if c.ty.ty == t && (t != Type::Array || c.ty == ct) {
                     Expr::column(i, c.ty)
                 } else {
                     *need = true;
-                    Expr::new(
-                        ExprKind::Cast(Box::new(Expr::column(i, c.ty)), false),
-                        ColType::plain(t),
-                    )
+                    let to = if t == Type::Array {
+                        ct
+                    } else {
+                        ColType::plain(t)
+                    };
+                    Expr::new(ExprKind::Cast(Box::new(Expr::column(i, c.ty)), false), to)
                 }
             };
             lcasts.push(mk(lc, &mut need_l));
