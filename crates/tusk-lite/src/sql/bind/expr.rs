@@ -61,6 +61,14 @@ impl Binder<'_> {
                 format!("column {q}.{name} does not exist"),
             ));
         }
+        // PostgreSQL reads a bare relation name as a whole-row reference
+        // (a value of the row's composite type): tusk-lite has no
+        // composite values, so say so instead of "column does not exist".
+        if self.scopes.iter().any(|s| s.has_qualifier(name)) {
+            return Err(SqlError::unsupported(format!(
+                "the whole-row reference \"{name}\" (a row as a composite value)"
+            )));
+        }
         Err(SqlError::new(
             code::UNDEFINED_COLUMN,
             format!("column \"{name}\" does not exist"),

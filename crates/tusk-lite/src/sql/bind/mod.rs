@@ -53,6 +53,11 @@ pub struct Binder<'a> {
     /// the catalog changed while it waited (as PostgreSQL locks relations
     /// during parse analysis).
     pub tables: std::cell::RefCell<Vec<crate::catalog::TableId>>,
+    /// The next [`Binder::bind_select`] binds a set operation's leaf.
+    set_op_leaf: bool,
+    /// The SELECT being bound is a set operation's leaf: its unknown-typed
+    /// outputs stay unknown, for the set operation to resolve.
+    keep_unknown: bool,
 }
 
 pub fn node_str(n: &pb::Node) -> Option<&str> {
@@ -246,6 +251,8 @@ impl<'a> Binder<'a> {
             array_param_cast: false,
             param_oids: Vec::new(),
             tables: Default::default(),
+            set_op_leaf: false,
+            keep_unknown: false,
         }
     }
 

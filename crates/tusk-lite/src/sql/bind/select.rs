@@ -5,6 +5,19 @@ use super::*;
 
 impl Binder<'_> {
     pub fn bind_select(&mut self, s: &pb::SelectStmt) -> Result<Query> {
+        // A set operation's own SELECT (a leaf) keeps its unknown-typed
+        // outputs (NULL, 'literal') unresolved, for the set operation to
+        // give them the other side's type: PostgreSQL answers
+        // `SELECT 1 UNION SELECT NULL`. Any other SELECT, subqueries in
+        // the leaf included, resolves them to text.
+        let keep = std::mem::take(&mut self.set_op_leaf);
+        let saved = std::mem::replace(&mut self.keep_unknown, keep);
+        let r = self.bind_select_inner(s);
+        self.keep_unknown = saved;
+        r
+    }
+
+    fn bind_select_inner(&mut self, s: &pb::SelectStmt) -> Result<Query> {
         if let Some(w) = &s.with_clause {
             let depth = self.ctes.len();
             for c in &w.ctes {
@@ -58,6 +71,7 @@ impl Binder<'_> {
             }
             let mut inner = s.clone();
             inner.with_clause = None;
+            self.set_op_leaf = self.keep_unknown;
             let r = self.bind_select(&inner);
             self.ctes.truncate(depth);
             return r;
@@ -77,6 +91,7 @@ impl Binder<'_> {
             return self.bind_values(s);
         }
         if let Some(moved) = srf_to_from(s) {
+            self.set_op_leaf = self.keep_unknown;
             return self.bind_select(&moved);
         }
         let (input, scope) = self.bind_from(&s.from_clause)?;
@@ -238,7 +253,7 @@ impl Binder<'_> {
                 }
             }
             let e = self.bind_expr(val)?;
-            let e = if e.ty.ty == Type::Unknown {
+            let e = if e.ty.ty == Type::Unknown && !self.keep_unknown {
                 self.coerce(e, ColType::plain(Type::Text), false)?
             } else {
                 e
@@ -499,11 +514,19 @@ impl Binder<'_> {
         s: &pb::SelectStmt,
         op: pb::SetOperation,
     ) -> Result<Query> {
+        let leaf = |n: Option<&pb::SelectStmt>| {
+            n.is_some_and(|n| {
+                pb::SetOperation::try_from(n.op).unwrap_or(pb::SetOperation::SetopNone)
+                    == pb::SetOperation::SetopNone
+            })
+        };
+        self.set_op_leaf = leaf(s.larg.as_deref());
         let l = self.bind_select(
             s.larg
                 .as_deref()
                 .ok_or_else(|| SqlError::internal("set operation"))?,
         )?;
+        self.set_op_leaf = leaf(s.rarg.as_deref());
         let r = self.bind_select(
             s.rarg
                 .as_deref()

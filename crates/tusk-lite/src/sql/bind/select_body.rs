@@ -251,10 +251,10 @@ impl Binder<'_> {
                 plan = Plan::Filter(Box::new(plan), h);
             }
         }
-        // Unknown-typed outputs become text.
+        // Unknown-typed outputs become text (but in a set operation's leaf).
         let mut out_exprs = Vec::new();
         for e in proj_exprs {
-            out_exprs.push(if e.ty.ty == Type::Unknown {
+            out_exprs.push(if e.ty.ty == Type::Unknown && !self.keep_unknown {
                 self.coerce(e, ColType::plain(Type::Text), false)?
             } else {
                 e
