@@ -679,7 +679,7 @@ fn keeps_rows(from: ColType, to: ColType) -> bool {
 /// Whether a bound expression calls a volatile function (random(),
 /// nextval(), clock_timestamp(), ...): an added column's default that does
 /// makes PostgreSQL rewrite the table instead of storing the value once.
-fn is_volatile(e: &crate::sql::plan::Expr) -> bool {
+pub(crate) fn is_volatile(e: &crate::sql::plan::Expr) -> bool {
     use crate::sql::plan::{ExprKind, Func};
     const VOLATILE: [Func; 11] = [
         Func::Random,

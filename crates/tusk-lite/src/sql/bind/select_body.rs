@@ -238,6 +238,16 @@ impl Binder<'_> {
                 nulls_first,
             });
         }
+        // The types of the rows the projection reads.
+        let input_types: Vec<ColType> = if grouped {
+            groups
+                .iter()
+                .map(|g| g.ty)
+                .chain(aggs.iter().map(|a| a.ty))
+                .collect()
+        } else {
+            scope_cols.iter().map(|c| c.ty).collect()
+        };
         if grouped {
             let ngroups = groups.len();
             plan = Plan::Aggregate {
@@ -284,10 +294,60 @@ impl Binder<'_> {
         let mut all = out_exprs;
         all.extend(hidden);
         let has_hidden = all.len() > width;
-        plan = Plan::Project(Box::new(plan), all);
         if distinct && columns.iter().any(|c| c.ty.ty == Type::Json) {
             return Err(json_no_equality());
         }
+        // A volatile output that is not a sort key (nextval(), random(),
+        // ...) is computed after the sort, for the rows the limit reads, as
+        // PostgreSQL does: `SELECT nextval('s'), id FROM t ORDER BY id LIMIT 2`
+        // draws two values, in id order, not one per row of t.
+        let postponed: Vec<bool> = (0..width)
+            .map(|i| {
+                !distinct
+                    && !keys.is_empty()
+                    && crate::ddl::is_volatile(&all[i])
+                    && !keys.iter().any(|k| k.expr.kind == ExprKind::Column(i))
+            })
+            .collect();
+        if postponed.contains(&true)
+            && keys
+                .iter()
+                .all(|k| matches!(k.expr.kind, ExprKind::Column(_)))
+        {
+            // Below the sort: the input row, then the outputs (a NULL in
+            // place of each postponed one); above it, below the limit
+            // (rows OFFSET skips are computed too, as in PostgreSQL): the outputs,
+            // the postponed ones computed from the input row (still at the
+            // same positions, so their column references hold).
+            let iw = input_types.len();
+            let mut below: Vec<Expr> = input_types
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Expr::column(i, *t))
+                .collect();
+            let mut above = Vec::with_capacity(width);
+            for (i, e) in all.into_iter().enumerate() {
+                if postponed.get(i) == Some(&true) {
+                    below.push(Expr::new(ExprKind::Const(Value::Null), e.ty));
+                    above.push(e);
+                } else {
+                    if i < width {
+                        above.push(Expr::column(iw + i, e.ty));
+                    }
+                    below.push(e);
+                }
+            }
+            for k in &mut keys {
+                if let ExprKind::Column(c) = k.expr.kind {
+                    k.expr.kind = ExprKind::Column(iw + c);
+                }
+            }
+            plan = Plan::Sort(Box::new(Plan::Project(Box::new(plan), below)), keys);
+            plan = Plan::Project(Box::new(plan), above);
+            plan = self.bind_limit(plan, s)?;
+            return Ok(Query { plan, columns });
+        }
+        plan = Plan::Project(Box::new(plan), all);
         if distinct {
             plan = Plan::Distinct(Box::new(plan));
         }
