@@ -285,7 +285,16 @@ impl Binder<'_> {
 
     fn dml_table(&self, rel: Option<&pb::RangeVar>) -> Result<(Arc<Table>, String)> {
         let rel = rel.ok_or_else(|| SqlError::internal("statement without table"))?;
-        let t = self.table(rel)?;
+        let t = self.table(rel).map_err(|e| {
+            let (schema, name) = super::bind::range_var_name(rel);
+            match self.catalog.sequence(&schema, &name) {
+                Some(_) => SqlError::new(
+                    code::WRONG_OBJECT_TYPE,
+                    format!("cannot change sequence \"{name}\""),
+                ),
+                None => e,
+            }
+        })?;
         let q = rel
             .alias
             .as_ref()

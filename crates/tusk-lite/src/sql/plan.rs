@@ -81,6 +81,10 @@ pub enum Func {
     Nextval,
     Currval,
     Setval,
+    /// A column of a sequence read as a relation (`SELECT last_value FROM
+    /// s`): 0 last_value, 1 log_cnt, 2 is_called, of the sequence whose
+    /// OID is the argument.
+    SequenceField(u8),
     ClockTimestamp,
     LocalTimestamp,
     CurrentDate,

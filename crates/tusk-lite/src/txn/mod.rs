@@ -385,6 +385,20 @@ impl Engine {
         Ok(next)
     }
 
+    /// A sequence's (last_value, log_cnt, is_called) as its relation shows
+    /// them: log_cnt counts the values handed out before the next one is
+    /// written ahead (PostgreSQL's count between checkpoints).
+    pub fn sequence_peek(&self, seq: &crate::catalog::Sequence) -> (i64, i64, bool) {
+        let mut map = self.seqs.lock();
+        let st = self.seq_state(&mut map, seq);
+        let ahead = if seq.increment == 0 {
+            0
+        } else {
+            st.recorded.saturating_sub(st.last) / seq.increment
+        };
+        (st.last, ahead.max(0), st.called)
+    }
+
     /// setval(): the next nextval() returns `value` (+ increment when `called`).
     pub fn setval(&self, seq: &crate::catalog::Sequence, value: i64, called: bool) -> Result<i64> {
         if value < seq.min || value > seq.max {

@@ -158,6 +158,28 @@ impl Exec<'_> {
                 }));
             }
             Func::Random => return Ok(Value::Float(fastrand::f64())),
+            Func::SequenceField(field) => {
+                let oid = v.first().map(int).unwrap_or_default();
+                let seq = self
+                    .engine
+                    .catalog_for(self.txn)
+                    .sequences
+                    .iter()
+                    .find(|s| i64::from(s.oid) == oid)
+                    .cloned()
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            code::UNDEFINED_TABLE,
+                            format!("could not open relation with OID {oid}"),
+                        )
+                    })?;
+                let (last, log_cnt, called) = self.engine.sequence_peek(&seq);
+                return Ok(match field {
+                    0 => Value::Int(last),
+                    1 => Value::Int(log_cnt),
+                    _ => Value::Bool(called),
+                });
+            }
             Func::Nextval | Func::Currval | Func::Setval => {
                 if v.first().is_none_or(Value::is_null) {
                     return Ok(Value::Null);

@@ -44,6 +44,12 @@ impl Binder<'_> {
                 Ok((q.plan, Scope { cols }))
             }
             Some(N::RangeVar(r)) if self.is_system_relation(r) => self.bind_system_relation(r),
+            Some(N::RangeVar(r)) if self.sequence_relation(r).is_some() => {
+                let seq = self
+                    .sequence_relation(r)
+                    .ok_or_else(|| SqlError::internal("sequence"))?;
+                Ok(sequence_scan(r, &seq))
+            }
             Some(N::RangeVar(r)) => {
                 if !r.schemaname.is_empty() && r.schemaname != "public" {
                     if r.schemaname == "pg_catalog" || r.schemaname == "information_schema" {
@@ -788,4 +794,62 @@ fn system_scope<'n>(
         })
         .collect();
     Scope { cols }
+}
+
+impl Binder<'_> {
+    /// The sequence a FROM item names, when no table has that name.
+    fn sequence_relation(&self, r: &pb::RangeVar) -> Option<Arc<crate::catalog::Sequence>> {
+        let (schema, name) = range_var_name(r);
+        if self.catalog.table(&schema, &name).is_some() {
+            return None;
+        }
+        self.catalog.sequence(&schema, &name).cloned()
+    }
+}
+
+/// A sequence read as a relation: its one row (last_value, log_cnt,
+/// is_called), read when the statement runs, as PostgreSQL's sequence
+/// relation shows it.
+fn sequence_scan(r: &pb::RangeVar, seq: &crate::catalog::Sequence) -> (Plan, Scope) {
+    let qual = r
+        .alias
+        .as_ref()
+        .map(|a| a.aliasname.clone())
+        .unwrap_or_else(|| seq.name.clone());
+    let alias_cols = r
+        .alias
+        .as_ref()
+        .map(|a| names(&a.colnames))
+        .unwrap_or_default();
+    let fields = [
+        ("last_value", Type::Int8),
+        ("log_cnt", Type::Int8),
+        ("is_called", Type::Bool),
+    ];
+    let oid = Expr::constant(Value::Int(i64::from(seq.oid)), Type::Int8);
+    let row = (0u8..)
+        .zip(fields)
+        .map(|(i, (_, ty))| {
+            Expr::new(
+                ExprKind::Func(Func::SequenceField(i), vec![oid.clone()]),
+                ColType::plain(ty),
+            )
+        })
+        .collect();
+    let cols = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| ScopeCol {
+            qualifier: Some(qual.clone()),
+            name: alias_cols
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| (*name).to_string()),
+            ty: ColType::plain(*ty),
+            table_oid: seq.oid,
+            attnum: i16::try_from(i + 1).unwrap_or(0),
+            hidden: false,
+        })
+        .collect();
+    (Plan::Values(vec![row]), Scope { cols })
 }

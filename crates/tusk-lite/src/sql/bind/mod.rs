@@ -230,7 +230,7 @@ fn set_value(args: &[pb::Node]) -> String {
         .join(", ")
 }
 
-fn range_var_name(r: &pb::RangeVar) -> (String, String) {
+pub(crate) fn range_var_name(r: &pb::RangeVar) -> (String, String) {
     let schema = if r.schemaname.is_empty() {
         "public".to_string()
     } else {
