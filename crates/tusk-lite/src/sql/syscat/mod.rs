@@ -25,9 +25,13 @@
 //! relations share, and the dispatch by relation name; `snapshot` derives
 //! the relations and constraints from a catalog, `tables` builds the
 //! relations about user tables, `pg_type` the type catalogs and
-//! format_type, `fixed` the rest.
+//! format_type, `fixed` the rest; `info_schema` (with `info_columns` and
+//! `info_constraints`) builds the information_schema views.
 
 mod fixed;
+mod info_columns;
+mod info_constraints;
+pub mod info_schema;
 mod pg_type;
 mod snapshot;
 mod tables;

@@ -7,7 +7,7 @@ use super::*;
 /// The types pg_type lists: every type tusk-lite implements.
 const TYPES: &[Type] = &crate::types::BUILT_IN;
 
-fn typname(ty: Type) -> &'static str {
+pub(super) fn typname(ty: Type) -> &'static str {
     match ty {
         Type::Bool => "bool",
         Type::Int2 => "int2",
