@@ -26,6 +26,29 @@ const VIEWS: &[&str] = &[
     "routines",
     "triggers",
     "information_schema_catalog_name",
+    "element_types",
+    // Empty in tusk-lite, which has none of the objects they list.
+    "attributes",
+    "check_constraint_routine_usage",
+    "column_domain_usage",
+    "domain_constraints",
+    "domain_udt_usage",
+    "domains",
+    "foreign_data_wrappers",
+    "foreign_servers",
+    "foreign_tables",
+    "parameters",
+    "routine_column_usage",
+    "routine_routine_usage",
+    "routine_sequence_usage",
+    "routine_table_usage",
+    "transforms",
+    "triggered_update_columns",
+    "user_defined_types",
+    "user_mappings",
+    "view_column_usage",
+    "view_routine_usage",
+    "view_table_usage",
 ];
 
 /// The type a column of PostgreSQL's has once its domain is resolved.
@@ -89,9 +112,9 @@ async fn values_read_with_their_rust_types() {
         ]
     );
     let err = lite
-        .query("SELECT * FROM information_schema.domains", &[])
+        .query("SELECT * FROM information_schema.sql_features", &[])
         .await
-        .expect_err("domains is not built");
+        .expect_err("sql_features is not built");
     assert_eq!(
         err.as_db_error().map(|e| e.code().code()),
         Some("0A000"),

@@ -326,3 +326,75 @@ fn default_node(stored: &str) -> Option<Option<N>> {
     };
     Some(rt.val.as_deref()?.node.clone())
 }
+
+/// information_schema.element_types: the element type of every array
+/// column (collection_type_identifier is the column's dtd_identifier,
+/// its number). PostgreSQL leaves the length, precision and interval
+/// facts of an element type NULL.
+pub(super) fn element_types(cat: &Catalog) -> SysRel {
+    let mut rows = Vec::new();
+    for tb in user_tables(cat) {
+        for (n, c) in tb.columns.iter().enumerate() {
+            if c.ty.ty != Type::Array {
+                continue;
+            }
+            let elem = ColType::array_elem(c.ty);
+            let attnum = (n + 1).to_string();
+            let mut row = vec![
+                database(),
+                t(&tb.schema),
+                t(&tb.name),
+                t("TABLE"),
+                t(&attnum),
+                t(elem.name()),
+            ];
+            // character_maximum_length .. domain_default: all NULL.
+            row.extend(std::iter::repeat_n(null(), 15));
+            row.extend([
+                database(),
+                t("pg_catalog"),
+                t(typname(elem)),
+                null(),
+                null(),
+                null(),
+                null(),
+                t(&format!("a{attnum}")),
+            ]);
+            rows.push(row);
+        }
+    }
+    SysRel {
+        cols: vec![
+            ("object_catalog", ident()),
+            ("object_schema", ident()),
+            ("object_name", ident()),
+            ("object_type", chars()),
+            ("collection_type_identifier", ident()),
+            ("data_type", chars()),
+            ("character_maximum_length", cardinal()),
+            ("character_octet_length", cardinal()),
+            ("character_set_catalog", ident()),
+            ("character_set_schema", ident()),
+            ("character_set_name", ident()),
+            ("collation_catalog", ident()),
+            ("collation_schema", ident()),
+            ("collation_name", ident()),
+            ("numeric_precision", cardinal()),
+            ("numeric_precision_radix", cardinal()),
+            ("numeric_scale", cardinal()),
+            ("datetime_precision", cardinal()),
+            ("interval_type", chars()),
+            ("interval_precision", cardinal()),
+            ("domain_default", chars()),
+            ("udt_catalog", ident()),
+            ("udt_schema", ident()),
+            ("udt_name", ident()),
+            ("scope_catalog", ident()),
+            ("scope_schema", ident()),
+            ("scope_name", ident()),
+            ("maximum_cardinality", cardinal()),
+            ("dtd_identifier", ident()),
+        ],
+        rows,
+    }
+}

@@ -150,6 +150,7 @@ pub fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
     Some(match rel {
         "tables" => tables(cat),
         "columns" => columns(cat),
+        "element_types" => super::info_columns::element_types(cat),
         "schemata" => schemata(),
         "sequences" => sequences(cat),
         "information_schema_catalog_name" => SysRel {
@@ -188,7 +189,10 @@ pub fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
             ("created", time_stamp()),
         ]),
         "routines" => empty(&routine_columns()),
-        other => return info_constraints::relation(cat, other),
+        other => {
+            return info_constraints::relation(cat, other)
+                .or_else(|| super::info_empty::relation(other))
+        }
     })
 }
 

@@ -25,12 +25,14 @@
 //! relations share, and the dispatch by relation name; `snapshot` derives
 //! the relations and constraints from a catalog, `tables` builds the
 //! relations about user tables, `pg_type` the type catalogs and
-//! format_type, `fixed` the rest; `info_schema` (with `info_columns` and
-//! `info_constraints`) builds the information_schema views.
+//! format_type, `fixed` the rest; `info_schema` (with `info_columns`,
+//! `info_constraints` and `info_empty`) builds the information_schema
+//! views.
 
 mod fixed;
 mod info_columns;
 mod info_constraints;
+mod info_empty;
 pub mod info_schema;
 mod pg_type;
 mod snapshot;
