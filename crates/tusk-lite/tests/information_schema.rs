@@ -27,6 +27,10 @@ const VIEWS: &[&str] = &[
     "triggers",
     "information_schema_catalog_name",
     "element_types",
+    "table_privileges",
+    "role_table_grants",
+    "column_privileges",
+    "role_column_grants",
     // Empty in tusk-lite, which has none of the objects they list.
     "attributes",
     "check_constraint_routine_usage",

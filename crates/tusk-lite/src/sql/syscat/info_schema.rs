@@ -191,6 +191,7 @@ pub fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
         "routines" => empty(&routine_columns()),
         other => {
             return info_constraints::relation(cat, other)
+                .or_else(|| super::info_privileges::relation(cat, other))
                 .or_else(|| super::info_empty::relation(other))
         }
     })

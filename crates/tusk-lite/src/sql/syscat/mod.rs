@@ -26,13 +26,14 @@
 //! the relations and constraints from a catalog, `tables` builds the
 //! relations about user tables, `pg_type` the type catalogs and
 //! format_type, `fixed` the rest; `info_schema` (with `info_columns`,
-//! `info_constraints` and `info_empty`) builds the information_schema
+//! `info_constraints`, `info_privileges` and `info_empty`) builds the information_schema
 //! views.
 
 mod fixed;
 mod info_columns;
 mod info_constraints;
 mod info_empty;
+mod info_privileges;
 pub mod info_schema;
 mod pg_type;
 mod snapshot;
