@@ -364,7 +364,7 @@ fn check_constraints(cat: &Catalog) -> SysRel {
                 database(),
                 t(&c.table.schema),
                 t(&c.name),
-                t(&format!("({})", check_clause(expr))),
+                t(&format!("({})", check_clause(c.table, expr))),
             ]);
         }
     }
@@ -389,11 +389,12 @@ fn check_constraints(cat: &Catalog) -> SysRel {
 
 /// A check's expression as pg_get_constraintdef prints it without
 /// pretty-printing: every operator and boolean connective in
-/// parentheses (`(s > 0)`, `((a > 0) AND (b < 5))`). Expressions with
-/// other parts are printed as written, in one pair of parentheses
-/// (PostgreSQL would also label constants with their types, e.g.
-/// `(code <> ''::text)`).
-fn check_clause(stored: &str) -> String {
+/// parentheses, constants labelled with their types and the implicit
+/// casts of operator arguments shown (`(s > 0)`, `(body <> ''::text)`,
+/// `((vc)::text <> ''::text)`, `(n > (0)::numeric)`,
+/// `((a > 0) AND (b < 5))`); expressions with other parts (function
+/// calls, ...) are printed as written, in one pair of parentheses.
+fn check_clause(tb: &Table, stored: &str) -> String {
     let text = expr_text(stored);
     let node = pg_query::parse(stored, 0).ok().and_then(|p| {
         let stmt = p.protobuf.stmts.first()?.stmt.clone()?;
@@ -406,69 +407,263 @@ fn check_clause(stored: &str) -> String {
         rt.val?.node
     });
     node.as_ref()
-        .and_then(raw_expr)
+        .and_then(|n| Printer { table: Some(tb) }.expr(n))
+        .map(|o| o.text)
         .unwrap_or_else(|| format!("({text})"))
 }
 
-/// ruleutils' non-pretty form of column references, non-negative
-/// numbers, binary operators, AND/OR/NOT and IS [NOT] NULL; None for
-/// anything else.
+/// ruleutils' non-pretty form of an expression built of column
+/// references, constants, operators, LIKE, IN lists, BETWEEN,
+/// AND/OR/NOT and IS [NOT] NULL; None for anything else.
 pub(super) fn raw_expr(n: &N) -> Option<String> {
-    use pg_query::protobuf::a_const::Val;
-    let sub = |n: &Option<Box<pg_query::protobuf::Node>>| raw_expr(n.as_deref()?.node.as_ref()?);
-    match n {
-        N::ColumnRef(c) => match c.fields.as_slice() {
-            [f] => match f.node.as_ref()? {
-                N::String(s) => Some(quote_ident(&s.sval)),
+    Printer { table: None }.expr(n).map(|o| o.text)
+}
+
+/// An operand as ruleutils prints it, with what is known of its type.
+struct Operand {
+    text: String,
+    ty: Option<Type>,
+    what: What,
+}
+
+#[derive(PartialEq)]
+enum What {
+    Column,
+    /// A number constant.
+    Number,
+    /// A string literal (its value), typed by the other operand.
+    Literal(String),
+    Other,
+}
+
+/// Prints expressions over one table's columns.
+struct Printer<'a> {
+    table: Option<&'a Table>,
+}
+
+fn paren_cast(text: &str, ty: Type) -> String {
+    format!("({text})::{}", ty.name())
+}
+
+impl Printer<'_> {
+    fn node(&self, n: &Option<Box<pg_query::protobuf::Node>>) -> Option<Operand> {
+        self.expr(n.as_deref()?.node.as_ref()?)
+    }
+
+    fn expr(&self, n: &N) -> Option<Operand> {
+        use pg_query::protobuf::a_const::Val;
+        use pg_query::protobuf::AExprKind as K;
+        let other = |text: String| Operand {
+            text,
+            ty: None,
+            what: What::Other,
+        };
+        match n {
+            N::ColumnRef(c) => match c.fields.as_slice() {
+                [f] => match f.node.as_ref()? {
+                    N::String(s) => Some(Operand {
+                        text: quote_ident(&s.sval),
+                        ty: self
+                            .table
+                            .and_then(|t| t.column_index(&s.sval).map(|i| t.columns[i].ty.ty)),
+                        what: What::Column,
+                    }),
+                    _ => None,
+                },
                 _ => None,
             },
-            _ => None,
-        },
-        N::AConst(k) => match k.val.as_ref()? {
-            Val::Ival(v) if v.ival >= 0 => Some(v.ival.to_string()),
-            Val::Fval(v) if !v.fval.starts_with('-') => Some(v.fval.clone()),
-            Val::Boolval(b) => Some(b.boolval.to_string()),
-            _ => None,
-        },
-        N::AExpr(e) if e.kind == pg_query::protobuf::AExprKind::AexprOp as i32 => {
-            let [op] = e.name.as_slice() else {
-                return None;
-            };
-            let Some(N::String(op)) = op.node.as_ref() else {
-                return None;
-            };
-            Some(format!(
-                "({} {} {})",
-                sub(&e.lexpr)?,
-                op.sval,
-                sub(&e.rexpr)?
-            ))
-        }
-        N::BoolExpr(b) => {
-            let args: Option<Vec<String>> =
-                b.args.iter().map(|a| raw_expr(a.node.as_ref()?)).collect();
-            let args = args?;
-            match pg_query::protobuf::BoolExprType::try_from(b.boolop).ok()? {
-                pg_query::protobuf::BoolExprType::AndExpr => {
-                    Some(format!("({})", args.join(" AND ")))
+            N::AConst(k) => {
+                let number = |text: String, ty: Type| Operand {
+                    text,
+                    ty: Some(ty),
+                    what: What::Number,
+                };
+                match k.val.as_ref()? {
+                    Val::Ival(v) if v.ival >= 0 => Some(number(v.ival.to_string(), Type::Int4)),
+                    Val::Ival(v) => Some(number(format!("'{}'::integer", v.ival), Type::Int4)),
+                    Val::Fval(v) if !v.fval.contains(['.', 'e', 'E']) => {
+                        Some(number(format!("'{}'::bigint", v.fval), Type::Int8))
+                    }
+                    Val::Fval(v) if v.fval.starts_with('-') => {
+                        Some(number(format!("'{}'::numeric", v.fval), Type::Numeric))
+                    }
+                    Val::Fval(v) => Some(number(v.fval.clone(), Type::Numeric)),
+                    Val::Boolval(b) => Some(Operand {
+                        text: b.boolval.to_string(),
+                        ty: Some(Type::Bool),
+                        what: What::Other,
+                    }),
+                    Val::Sval(s) => Some(Operand {
+                        text: format!("'{}'", s.sval.replace('\'', "''")),
+                        ty: None,
+                        what: What::Literal(s.sval.clone()),
+                    }),
+                    _ => None,
                 }
-                pg_query::protobuf::BoolExprType::OrExpr => {
-                    Some(format!("({})", args.join(" OR ")))
-                }
-                pg_query::protobuf::BoolExprType::NotExpr => {
-                    Some(format!("(NOT {})", args.first()?))
-                }
-                _ => None,
             }
+            N::AExpr(e) => {
+                let [op] = e.name.as_slice() else {
+                    return None;
+                };
+                let Some(N::String(op)) = op.node.as_ref() else {
+                    return None;
+                };
+                let op = op.sval.as_str();
+                let kind = K::try_from(e.kind).ok()?;
+                match kind {
+                    K::AexprOp | K::AexprLike => {
+                        let (l, r) = self.pair(self.node(&e.lexpr)?, self.node(&e.rexpr)?)?;
+                        Some(other(format!("({l} {op} {r})")))
+                    }
+                    K::AexprBetween | K::AexprNotBetween => {
+                        let Some(N::List(bounds)) = e.rexpr.as_deref()?.node.as_ref() else {
+                            return None;
+                        };
+                        let [lo, hi] = bounds.items.as_slice() else {
+                            return None;
+                        };
+                        let side = |b: &pg_query::protobuf::Node| {
+                            self.pair(self.node(&e.lexpr)?, self.expr(b.node.as_ref()?)?)
+                        };
+                        let ((a, lo), (b, hi)) = (side(lo)?, side(hi)?);
+                        Some(other(if kind == K::AexprBetween {
+                            format!("(({a} >= {lo}) AND ({b} <= {hi}))")
+                        } else {
+                            format!("(({a} < {lo}) OR ({b} > {hi}))")
+                        }))
+                    }
+                    K::AexprIn => {
+                        let Some(N::List(items)) = e.rexpr.as_deref()?.node.as_ref() else {
+                            return None;
+                        };
+                        let mut left = None;
+                        let mut elems = Vec::new();
+                        for item in &items.items {
+                            let (l, r) =
+                                self.pair(self.node(&e.lexpr)?, self.expr(item.node.as_ref()?)?)?;
+                            // An IN list is one array of one type: a cast on
+                            // the left would differ between items.
+                            if left.as_ref().is_some_and(|x| *x != l) {
+                                return None;
+                            }
+                            left = Some(l);
+                            elems.push(r);
+                        }
+                        let (cmp, quant) = if op == "=" {
+                            ("=", "ANY")
+                        } else {
+                            ("<>", "ALL")
+                        };
+                        let left = left?;
+                        if left.starts_with('(') {
+                            // A cast column (varchar): PostgreSQL casts
+                            // the whole array; not reproduced.
+                            return None;
+                        }
+                        Some(other(format!(
+                            "({left} {cmp} {quant} (ARRAY[{}]))",
+                            elems.join(", ")
+                        )))
+                    }
+                    _ => None,
+                }
+            }
+            N::BoolExpr(b) => {
+                let args: Option<Vec<String>> = b
+                    .args
+                    .iter()
+                    .map(|a| self.expr(a.node.as_ref()?).map(|o| o.text))
+                    .collect();
+                let args = args?;
+                use pg_query::protobuf::BoolExprType as B;
+                Some(other(match B::try_from(b.boolop).ok()? {
+                    B::AndExpr => format!("({})", args.join(" AND ")),
+                    B::OrExpr => format!("({})", args.join(" OR ")),
+                    B::NotExpr => format!("(NOT {})", args.first()?),
+                    _ => return None,
+                }))
+            }
+            N::NullTest(nt) => {
+                use pg_query::protobuf::NullTestType as T;
+                let what = match T::try_from(nt.nulltesttype).ok()? {
+                    T::IsNull => "IS NULL",
+                    _ => "IS NOT NULL",
+                };
+                let arg = self.expr(nt.arg.as_deref()?.node.as_ref()?)?;
+                Some(other(format!("({} {what})", arg.text)))
+            }
+            _ => None,
         }
-        N::NullTest(nt) => {
-            let what = match pg_query::protobuf::NullTestType::try_from(nt.nulltesttype).ok()? {
-                pg_query::protobuf::NullTestType::IsNull => "IS NULL",
-                _ => "IS NOT NULL",
-            };
-            let arg = raw_expr(nt.arg.as_deref()?.node.as_ref()?)?;
-            Some(format!("({arg} {what})"))
+    }
+
+    /// The two operands of a binary operator as ruleutils prints them:
+    /// a string literal takes the other side's type as its label, and
+    /// the implicit casts PostgreSQL's operator resolution adds are
+    /// shown. None where the resolution is not reproduced.
+    fn pair(&self, l: Operand, r: Operand) -> Option<(String, String)> {
+        if let What::Literal(v) = &r.what {
+            let (l, r) = self.with_literal(l, v)?;
+            return Some((l, r));
         }
-        _ => None,
+        if let What::Literal(v) = &l.what {
+            let (r, l) = self.with_literal(r, v)?;
+            return Some((l, r));
+        }
+        let numeric_side = |col: &Operand, num: &Operand| -> Option<(String, String)> {
+            let (ct, nt) = (col.ty?, num.ty?);
+            Some(match (ct, nt) {
+                (c, n) if c.is_integer() && n.is_integer() => (col.text.clone(), num.text.clone()),
+                (c, Type::Numeric) if c.is_integer() => {
+                    (paren_cast(&col.text, Type::Numeric), num.text.clone())
+                }
+                (Type::Numeric, Type::Numeric) => (col.text.clone(), num.text.clone()),
+                (Type::Numeric, n) if n.is_integer() => {
+                    (col.text.clone(), paren_cast(&num.text, Type::Numeric))
+                }
+                (Type::Float8 | Type::Float4, _) => {
+                    (col.text.clone(), paren_cast(&num.text, Type::Float8))
+                }
+                _ => return None,
+            })
+        };
+        match (&l.what, &r.what) {
+            (What::Column, What::Number) => numeric_side(&l, &r),
+            (What::Number, What::Column) => numeric_side(&r, &l).map(|(c, n)| (n, c)),
+            (What::Column, What::Column) if l.ty == r.ty && l.ty.is_some() => {
+                Some((l.text, r.text))
+            }
+            (What::Number, What::Number) if l.ty == r.ty => Some((l.text, r.text)),
+            (What::Other, What::Number | What::Other | What::Column)
+            | (What::Number | What::Column, What::Other) => Some((l.text, r.text)),
+            _ => None,
+        }
+    }
+
+    /// An operand compared with a string literal: the literal becomes a
+    /// constant of the operand's type (a varchar column is compared as
+    /// text).
+    fn with_literal(&self, side: Operand, lit: &str) -> Option<(String, String)> {
+        let quoted = |s: &str, label: &str| format!("'{}'::{label}", s.replace('\'', "''"));
+        if side.what != What::Column {
+            return None;
+        }
+        let ty = side.ty?;
+        Some(match ty {
+            Type::Text => (side.text, quoted(lit, "text")),
+            Type::Varchar => (paren_cast(&side.text, Type::Text), quoted(lit, "text")),
+            Type::Bpchar => (side.text, quoted(lit, "bpchar")),
+            Type::Date
+            | Type::Timestamp
+            | Type::Timestamptz
+            | Type::Time
+            | Type::Interval
+            | Type::Uuid
+            | Type::Bytea => {
+                let v = crate::types::parse_text(lit, ColType::plain(ty)).ok()?;
+                let out = crate::types::format_text(&v, ty);
+                (side.text, quoted(&out, ty.name()))
+            }
+            _ => return None,
+        })
     }
 }
