@@ -27,6 +27,7 @@ const VIEWS: &[&str] = &[
     "triggers",
     "information_schema_catalog_name",
     "element_types",
+    "character_sets",
     "table_privileges",
     "role_table_grants",
     "column_privileges",

@@ -153,6 +153,30 @@ pub fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
         "element_types" => super::info_columns::element_types(cat),
         "schemata" => schemata(),
         "sequences" => sequences(cat),
+        // The database's one character set; its default collation is
+        // "C" (text sorts by its bytes: pg_database.datcollate is C).
+        "character_sets" => SysRel {
+            cols: vec![
+                ("character_set_catalog", ident()),
+                ("character_set_schema", ident()),
+                ("character_set_name", ident()),
+                ("character_repertoire", ident()),
+                ("form_of_use", ident()),
+                ("default_collate_catalog", ident()),
+                ("default_collate_schema", ident()),
+                ("default_collate_name", ident()),
+            ],
+            rows: vec![vec![
+                null(),
+                null(),
+                t("UTF8"),
+                t("UCS"),
+                t("UTF8"),
+                database(),
+                t("pg_catalog"),
+                t("C"),
+            ]],
+        },
         "information_schema_catalog_name" => SysRel {
             cols: vec![("catalog_name", ident())],
             rows: vec![vec![database()]],
