@@ -175,6 +175,10 @@ fn pgjdbc_smoke() {
 /// call differs.
 const JDBC_METADATA_GAPS: &[(&str, &str)] = &[
     (
+        "getSchemas",
+        "pgjdbc filters temporary schemas with current_schemas(true), which tusk-lite lacks",
+    ),
+    (
         "getColumns",
         "pgjdbc numbers the columns with row_number() OVER (PARTITION BY attrelid ORDER BY attnum): \
          window functions are 0A000 in tusk-lite (and pg_type.typnotnull is absent)",
@@ -192,8 +196,9 @@ const JDBC_METADATA_GAPS: &[(&str, &str)] = &[
     ("getExportedKeys", "the same query as getImportedKeys"),
 ];
 
-/// pgjdbc's DatabaseMetaData (getTables, getColumns, getPrimaryKeys,
-/// getImportedKeys, getExportedKeys) returns the same rows from
+/// pgjdbc's DatabaseMetaData (getTables of tables and of every kind,
+/// getSchemas, getColumns, getPrimaryKeys, getImportedKeys,
+/// getExportedKeys) returns the same rows from
 /// tusk-lite as from PostgreSQL 15 for the same schema (Metadata.java
 /// compares every column), but for [`JDBC_METADATA_GAPS`]. tusk-lite is
 /// reached under the PostgreSQL test database's name, so TABLE_CAT

@@ -1,7 +1,7 @@
 // pgjdbc's DatabaseMetaData against PostgreSQL 15 and tusk-lite: the same
-// schema on both, then getTables, getColumns, getPrimaryKeys,
-// getImportedKeys and getExportedKeys should return the same rows (every
-// column, as strings). Run by crates/tusk-lite/tests/drivers.rs with the
+// schema on both, then getTables (of tables, and of every kind), getSchemas,
+// getColumns, getPrimaryKeys, getImportedKeys and getExportedKeys should
+// return the same rows (every column, as strings). Run by crates/tusk-lite/tests/drivers.rs with the
 // two JDBC URLs; prints, per call, "N rows match" or "differs" with the
 // differing rows (a call that fails shows its error as its one row).
 import java.sql.*;
@@ -55,12 +55,15 @@ public class Metadata {
     }
 
     static final String[] CALLS = {
-        "getTables", "getColumns", "getPrimaryKeys", "getImportedKeys", "getExportedKeys",
+        "getTables", "getTables(all types)", "getSchemas", "getColumns", "getPrimaryKeys",
+        "getImportedKeys", "getExportedKeys",
     };
 
     static ResultSet call(DatabaseMetaData md, String call) throws SQLException {
         switch (call) {
             case "getTables": return md.getTables(null, "public", "%", new String[] {"TABLE"});
+            case "getTables(all types)": return md.getTables(null, "public", "%", null);
+            case "getSchemas": return md.getSchemas();
             case "getColumns": return md.getColumns(null, "public", "%", "%");
             case "getPrimaryKeys": return md.getPrimaryKeys(null, "public", "parent");
             case "getImportedKeys": return md.getImportedKeys(null, "public", "kinds");
