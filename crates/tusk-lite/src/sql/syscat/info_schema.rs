@@ -470,3 +470,32 @@ fn routine_type_columns() -> Vec<(&'static str, ColType)> {
         ("interval_precision", cardinal()),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list is searched by bisection, and every view tusk-lite builds
+    /// is one of PostgreSQL's (a name PostgreSQL lacks is 42P01).
+    #[test]
+    fn built_views_are_postgres_views() {
+        assert!(POSTGRES_VIEWS.windows(2).all(|w| w[0] < w[1]), "sorted");
+        let cat = Catalog::new();
+        let built = POSTGRES_VIEWS
+            .iter()
+            .filter(|v| relation(&cat, v).is_some())
+            .count();
+        assert_eq!(built, 41);
+        for name in ["nope", "pg_class", "tables_nope"] {
+            assert!(relation(&cat, name).is_none() && !is_postgres_view(name));
+        }
+        for name in POSTGRES_VIEWS {
+            if let Some(rel) = relation(&cat, name) {
+                assert!(
+                    rel.rows.iter().all(|r| r.len() == rel.cols.len()),
+                    "{name}: every row has every column"
+                );
+            }
+        }
+    }
+}
