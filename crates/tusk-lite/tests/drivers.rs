@@ -175,13 +175,9 @@ fn pgjdbc_smoke() {
 /// call differs.
 const JDBC_METADATA_GAPS: &[(&str, &str)] = &[
     (
-        "getSchemas",
-        "pgjdbc filters temporary schemas with current_schemas(true), which tusk-lite lacks",
-    ),
-    (
         "getColumns",
         "pgjdbc numbers the columns with row_number() OVER (PARTITION BY attrelid ORDER BY attnum): \
-         window functions are 0A000 in tusk-lite (and pg_type.typnotnull is absent)",
+         window functions are 0A000 in tusk-lite",
     ),
     (
         "getPrimaryKeys",

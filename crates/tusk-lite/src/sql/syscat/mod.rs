@@ -39,7 +39,7 @@ mod pg_type;
 mod snapshot;
 mod tables;
 
-pub use pg_type::format_type;
+pub use pg_type::{format_type, INPUT_FUNCTIONS};
 pub use snapshot::{expr_text, quote_ident, ConEntry, IndexEntry, RelEntry, Snapshot};
 
 use crate::catalog::Catalog;
