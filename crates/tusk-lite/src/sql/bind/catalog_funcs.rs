@@ -441,6 +441,10 @@ impl Binder<'_> {
                 .filter(|t| *t != Type::Char)
                 .map(|t| (i64::from(t.oid()), Value::Text(t.name().to_string())))
                 .collect(),
+            "regproc" => crate::sql::syscat::INPUT_FUNCTIONS
+                .iter()
+                .map(|(n, oid)| (*oid, Value::Text((*n).to_string())))
+                .collect(),
             _ => HashMap::new(),
         };
         // OID 0 prints as "-", as reg* output does.
