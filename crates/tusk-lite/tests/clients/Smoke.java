@@ -1,6 +1,7 @@
 // pgjdbc against tusk-lite: connect, CREATE, CRUD with parameters, a
 // prepared statement (server-prepared after its first use), a transaction,
-// an error carrying its SQLSTATE. Run by crates/tusk-lite/tests/drivers.rs.
+// an error carrying its SQLSTATE, the names of types pgjdbc looks up in
+// pg_type (jsonb, interval). Run by crates/tusk-lite/tests/drivers.rs.
 import java.sql.*;
 
 public class Smoke {
@@ -51,6 +52,17 @@ public class Smoke {
             } catch (SQLException e) {
                 check("23505".equals(e.getSQLState()), "sqlstate " + e.getSQLState());
             }
+        }
+        // Types pgjdbc does not know by OID: it looks them up in pg_type
+        // (typinput = 'pg_catalog.array_in'::regproc, current_schemas).
+        try (Connection c = DriverManager.getConnection(url);
+             Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("SELECT '{\"a\": 1}'::jsonb AS j, interval '1 day' AS i, ARRAY[1, 2] AS a")) {
+            ResultSetMetaData md = r.getMetaData();
+            String names = md.getColumnTypeName(1) + " " + md.getColumnTypeName(2) + " " + md.getColumnTypeName(3);
+            check(names.equals("jsonb interval _int4"), "type names " + names);
+            check(md.getColumnType(1) == Types.OTHER && md.getColumnType(3) == Types.ARRAY, "sql types");
+            check(r.next() && r.getString(1).equals("{\"a\": 1}") && r.getString(2).equals("1 day"), "values");
         }
         System.out.println("pgjdbc ok");
     }

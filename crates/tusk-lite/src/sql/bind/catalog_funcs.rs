@@ -55,6 +55,7 @@ impl Binder<'_> {
             | "col_description"
             | "pg_get_serial_sequence" => n == 2,
             "pg_get_expr" => n == 2 || n == 3,
+            "current_schemas" => n == 1,
             "pg_get_indexdef" => n == 1 || n == 3,
             "pg_get_constraintdef" | "pg_get_triggerdef" | "obj_description" => n == 1 || n == 2,
             _ => return Ok(None),
@@ -197,6 +198,36 @@ impl Binder<'_> {
                     ColType::plain(Type::Name),
                 )
             }
+            "current_schemas" => {
+                // The search path tusk-lite resolves names with (its
+                // current_schema() is always public), with pg_catalog
+                // first when implicit schemas are asked for.
+                let implicit = self.coerce(first, ColType::plain(Type::Bool), false)?;
+                let schemas = |implicit: bool| {
+                    let mut v = vec![Value::Text("public".into())];
+                    if implicit {
+                        v.insert(0, Value::Text("pg_catalog".into()));
+                    }
+                    Expr::new(
+                        ExprKind::Const(Value::Array(v)),
+                        ColType::array_of(Type::Name),
+                    )
+                };
+                match &implicit.kind {
+                    ExprKind::Const(Value::Bool(b)) => schemas(*b),
+                    ExprKind::Const(Value::Null) => {
+                        Expr::new(ExprKind::Const(Value::Null), ColType::array_of(Type::Name))
+                    }
+                    _ => Expr::new(
+                        ExprKind::Case {
+                            operand: None,
+                            whens: vec![(implicit, schemas(true))],
+                            default: Some(Box::new(schemas(false))),
+                        },
+                        ColType::array_of(Type::Name),
+                    ),
+                }
+            }
             "pg_get_expr" => {
                 // pg_node_tree columns hold the expression's SQL text.
                 if !first.ty.ty.is_string() {
@@ -329,6 +360,18 @@ impl Binder<'_> {
                 if let Ok(n) = s.trim().parse::<u32>() {
                     return Ok(Expr::constant(Value::Int(i64::from(n)), Type::Oid));
                 }
+                if to == "regproc" || to == "regprocedure" {
+                    // The input functions pg_type.typinput names (pgjdbc
+                    // compares typinput with 'pg_catalog.array_in'::regproc).
+                    let name = s.trim();
+                    let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
+                    let name = name.strip_suffix("(cstring)").unwrap_or(name);
+                    return crate::sql::syscat::INPUT_FUNCTIONS
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, oid)| Expr::constant(Value::Int(*oid), Type::Oid))
+                        .ok_or_else(|| SqlError::unsupported(format!("{to} input of \"{s}\"")));
+                }
                 if to != "regclass" {
                     return Err(SqlError::unsupported(format!("{to} input by name")));
                 }
@@ -397,6 +440,10 @@ impl Binder<'_> {
                 // ("char" prints quoted as a regtype; not named here yet.)
                 .filter(|t| *t != Type::Char)
                 .map(|t| (i64::from(t.oid()), Value::Text(t.name().to_string())))
+                .collect(),
+            "regproc" => crate::sql::syscat::INPUT_FUNCTIONS
+                .iter()
+                .map(|(n, oid)| (*oid, Value::Text((*n).to_string())))
                 .collect(),
             _ => HashMap::new(),
         };

@@ -52,6 +52,14 @@ impl Binder<'_> {
             }
             Some(N::RangeVar(r)) => {
                 if !r.schemaname.is_empty() && r.schemaname != "public" {
+                    if r.schemaname == "information_schema"
+                        && !crate::sql::syscat::info_schema::is_postgres_view(&r.relname)
+                    {
+                        return Err(SqlError::new(
+                            code::UNDEFINED_TABLE,
+                            format!("relation \"{}.{}\" does not exist", r.schemaname, r.relname),
+                        ));
+                    }
                     if r.schemaname == "pg_catalog" || r.schemaname == "information_schema" {
                         return Err(SqlError::unsupported(format!(
                             "system catalog {}.{}",
@@ -192,6 +200,11 @@ impl Binder<'_> {
         };
         match r.schemaname.as_str() {
             "pg_catalog" => known(),
+            "information_schema" => crate::sql::syscat::info_schema::relation(
+                &crate::catalog::Catalog::new(),
+                &r.relname,
+            )
+            .is_some(),
             "" => {
                 r.relname.starts_with("pg_")
                     && self.catalog.table("public", &r.relname).is_none()
@@ -245,8 +258,12 @@ impl Binder<'_> {
             };
             return Ok((plan, scope));
         }
-        let rel = crate::sql::syscat::relation(self.catalog, &r.relname, "")
-            .ok_or_else(|| SqlError::internal("system relation"))?;
+        let rel = if r.schemaname == "information_schema" {
+            crate::sql::syscat::info_schema::relation(self.catalog, &r.relname)
+        } else {
+            crate::sql::syscat::relation(self.catalog, &r.relname, "")
+        }
+        .ok_or_else(|| SqlError::internal("system relation"))?;
         let rows = rel
             .rows
             .into_iter()
@@ -256,8 +273,15 @@ impl Binder<'_> {
                     .map(|(v, (name, ty))| {
                         // pg_database.datname: the database this session
                         // is connected to.
+                        use crate::sql::syscat::info_schema::{CURRENT_DATABASE, CURRENT_USER};
+                        let session = |f: Func| Expr::new(ExprKind::Func(f, Vec::new()), *ty);
                         if r.relname == "pg_database" && *name == "datname" {
-                            Expr::new(ExprKind::Func(Func::CurrentDatabase, Vec::new()), *ty)
+                            session(Func::CurrentDatabase)
+                        } else if matches!(&v, Value::Text(s) if s.as_str() == CURRENT_DATABASE) {
+                            // information_schema's *_catalog columns.
+                            session(Func::CurrentDatabase)
+                        } else if matches!(&v, Value::Text(s) if s.as_str() == CURRENT_USER) {
+                            session(Func::CurrentUser)
                         } else {
                             Expr::new(ExprKind::Const(v), *ty)
                         }

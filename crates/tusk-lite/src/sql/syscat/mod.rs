@@ -25,14 +25,21 @@
 //! relations share, and the dispatch by relation name; `snapshot` derives
 //! the relations and constraints from a catalog, `tables` builds the
 //! relations about user tables, `pg_type` the type catalogs and
-//! format_type, `fixed` the rest.
+//! format_type, `fixed` the rest; `info_schema` (with `info_columns`,
+//! `info_constraints`, `info_privileges` and `info_empty`) builds the information_schema
+//! views.
 
 mod fixed;
+mod info_columns;
+mod info_constraints;
+mod info_empty;
+mod info_privileges;
+pub mod info_schema;
 mod pg_type;
 mod snapshot;
 mod tables;
 
-pub use pg_type::format_type;
+pub use pg_type::{format_type, INPUT_FUNCTIONS};
 pub use snapshot::{expr_text, quote_ident, ConEntry, IndexEntry, RelEntry, Snapshot};
 
 use crate::catalog::Catalog;

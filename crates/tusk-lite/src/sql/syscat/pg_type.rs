@@ -7,7 +7,7 @@ use super::*;
 /// The types pg_type lists: every type tusk-lite implements.
 const TYPES: &[Type] = &crate::types::BUILT_IN;
 
-fn typname(ty: Type) -> &'static str {
+pub(super) fn typname(ty: Type) -> &'static str {
     match ty {
         Type::Bool => "bool",
         Type::Int2 => "int2",
@@ -35,6 +35,71 @@ fn typname(ty: Type) -> &'static str {
         Type::Time => "time",
         Type::Interval => "interval",
     }
+}
+
+/// The input functions pg_type.typinput names, by name and OID
+/// (PostgreSQL's fixed OIDs): `'array_in'::regproc` finds them.
+pub const INPUT_FUNCTIONS: &[(&str, i64)] = &[
+    ("array_in", 750),
+    ("enum_in", 3504),
+    ("boolin", 1242),
+    ("int2in", 38),
+    ("int4in", 42),
+    ("int8in", 460),
+    ("float4in", 200),
+    ("float8in", 214),
+    ("numeric_in", 1701),
+    ("textin", 46),
+    ("varcharin", 1046),
+    ("bpcharin", 1044),
+    ("namein", 34),
+    ("oidin", 1798),
+    ("date_in", 1084),
+    ("timestamp_in", 1312),
+    ("timestamptz_in", 1150),
+    ("time_in", 1143),
+    ("interval_in", 1160),
+    ("json_in", 321),
+    ("jsonb_in", 3806),
+    ("byteain", 1244),
+    ("uuid_in", 2952),
+    ("charin", 1245),
+    ("unknownin", 109),
+];
+
+/// pg_type.typinput of a built-in type: its input function's OID.
+fn typinput(ty: Type) -> i64 {
+    let f = match ty {
+        Type::Bool => "boolin",
+        Type::Int2 => "int2in",
+        Type::Int4 => "int4in",
+        Type::Int8 => "int8in",
+        Type::Float4 => "float4in",
+        Type::Float8 => "float8in",
+        Type::Numeric => "numeric_in",
+        Type::Text => "textin",
+        Type::Varchar => "varcharin",
+        Type::Bpchar => "bpcharin",
+        Type::Name => "namein",
+        Type::Oid => "oidin",
+        Type::Date => "date_in",
+        Type::Timestamp => "timestamp_in",
+        Type::Timestamptz => "timestamptz_in",
+        Type::Time => "time_in",
+        Type::Interval => "interval_in",
+        Type::Json => "json_in",
+        Type::Jsonb => "jsonb_in",
+        Type::Bytea => "byteain",
+        Type::Uuid => "uuid_in",
+        Type::Char => "charin",
+        Type::Array => "array_in",
+        Type::Enum(_) => "enum_in",
+        Type::Unknown => "unknownin",
+    };
+    INPUT_FUNCTIONS
+        .iter()
+        .find(|(n, _)| *n == f)
+        .map_or(0, |(_, oid)| *oid)
 }
 
 pub(super) fn collatable(ty: Type) -> bool {
@@ -118,6 +183,34 @@ fn type_category(ty: Type) -> &'static str {
     }
 }
 
+/// The pg_type rows of the built-in types' array types (`_int4`, ...).
+fn array_type_rows() -> impl Iterator<Item = Vec<Value>> {
+    TYPES.iter().filter_map(|ty| {
+        let array = crate::types::array_type_oid(*ty)?;
+        Some(vec![
+            i(array),
+            t(&format!("_{}", typname(*ty))),
+            i(oids::PG_CATALOG),
+            i(oids::BOOTSTRAP_USER),
+            i(-1),
+            t("b"),
+            t("A"),
+            i(ty.oid()),
+            i(0),
+            i(0),
+            i(-1),
+            i(if collatable(*ty) {
+                oids::DEFAULT_COLLATION
+            } else {
+                0
+            }),
+            i(0),
+            i(typinput(Type::Array)),
+            b(false),
+        ])
+    })
+}
+
 /// The pg_type rows of the catalog's enum types and of their array types.
 fn enum_type_rows(cat: &Catalog) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
@@ -141,6 +234,8 @@ fn enum_type_rows(cat: &Catalog) -> Vec<Vec<Value>> {
             i(-1),
             i(0),
             i(0),
+            i(typinput(Type::Enum(e.oid))),
+            b(false),
         ]);
         rows.push(vec![
             i(e.array_oid),
@@ -156,6 +251,8 @@ fn enum_type_rows(cat: &Catalog) -> Vec<Vec<Value>> {
             i(-1),
             i(0),
             i(0),
+            i(typinput(Type::Array)),
+            b(false),
         ]);
     }
     rows
@@ -195,6 +292,10 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                 ("typtypmod", int4()),
                 ("typcollation", oid()),
                 ("typrelid", oid()),
+                // regproc: the OID, as for the other reg* columns.
+                ("typinput", oid()),
+                // tusk-lite has no domains, whose NOT NULL this is.
+                ("typnotnull", boolean()),
             ],
             rows: TYPES
                 .iter()
@@ -208,7 +309,7 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                         t("b"),
                         t(type_category(*ty)),
                         i(0),
-                        i(0),
+                        i(crate::types::array_type_oid(*ty).map_or(0, i64::from)),
                         i(0),
                         i(-1),
                         i(if collatable(*ty) {
@@ -217,8 +318,11 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                             0
                         }),
                         i(0),
+                        i(typinput(*ty)),
+                        b(false),
                     ]
                 })
+                .chain(array_type_rows())
                 .chain(enum_type_rows(cat))
                 .collect(),
         },
