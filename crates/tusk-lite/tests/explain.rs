@@ -66,10 +66,11 @@ async fn explain_prints_postgres_shaped_plans() {
     assert_eq!(
         explain(&c, "EXPLAIN SELECT * FROM t JOIN u ON u.t_id = t.id").await,
         [
-            "Nested Loop",
-            "  Join Filter: (u.t_id = t.id)",
+            "Hash Join",
+            "  Hash Cond: (t.id = u.t_id)",
             "  ->  Seq Scan on t",
-            "  ->  Seq Scan on u"
+            "  ->  Hash",
+            "        ->  Seq Scan on u"
         ]
     );
     assert_eq!(
@@ -92,10 +93,11 @@ async fn explain_prints_postgres_shaped_plans() {
         explain(&c, "EXPLAIN DELETE FROM t USING u WHERE u.t_id = t.id").await,
         [
             "Delete on t",
-            "  ->  Nested Loop",
-            "        Join Filter: (u.t_id = t.id)",
+            "  ->  Hash Join",
+            "        Hash Cond: (t.id = u.t_id)",
             "        ->  Seq Scan on t",
-            "        ->  Seq Scan on u"
+            "        ->  Hash",
+            "              ->  Seq Scan on u"
         ]
     );
     assert_eq!(
@@ -126,5 +128,167 @@ async fn explain_prints_postgres_shaped_plans() {
             Some("0A000"),
             "{sql}: {e}"
         );
+    }
+}
+
+/// Joins on key equalities: an index nested loop when the right side is
+/// a table whose primary key or index the ON clause pins (PostgreSQL 15
+/// prints these plans the same way), a hash join otherwise, a nested loop
+/// with the ON clause as its Join Filter for anything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_join_strategies() {
+    let db = tusk_lite::Database::open_in_memory();
+    let c = common::lite_client(&db).await;
+    c.batch_execute(
+        "CREATE TABLE t (id int PRIMARY KEY, name text, n int);
+         CREATE TABLE u (id int PRIMARY KEY, t_id int);
+         CREATE INDEX u_t_id ON u (t_id)",
+    )
+    .await
+    .expect("setup");
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN (COSTS OFF) SELECT * FROM u JOIN t ON u.t_id = t.id"
+        )
+        .await,
+        [
+            "Nested Loop",
+            "  ->  Seq Scan on u",
+            "  ->  Index Scan using t_pkey on t",
+            "        Index Cond: (id = u.t_id)"
+        ]
+    );
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT * FROM u LEFT JOIN t ON u.t_id = t.id AND t.n > u.id"
+        )
+        .await,
+        [
+            "Nested Loop Left Join",
+            "  ->  Seq Scan on u",
+            "  ->  Index Scan using t_pkey on t",
+            "        Index Cond: (id = u.t_id)",
+            "        Filter: (n > u.id)"
+        ]
+    );
+    // A secondary index of the right table.
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT * FROM t JOIN u ON u.t_id = t.id").await,
+        [
+            "Nested Loop",
+            "  ->  Seq Scan on t",
+            "  ->  Index Scan using u_t_id on u",
+            "        Index Cond: (t_id = t.id)"
+        ]
+    );
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT * FROM t FULL JOIN u ON u.t_id = t.id AND u.id > t.n WHERE t.n IS NULL"
+        )
+        .await,
+        [
+            "Hash Full Join",
+            "  Hash Cond: (t.id = u.t_id)",
+            "  Join Filter: (u.id > t.n)",
+            "  Filter: (t.n IS NULL)",
+            "  ->  Seq Scan on t",
+            "  ->  Hash",
+            "        ->  Seq Scan on u"
+        ]
+    );
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT * FROM t RIGHT JOIN u ON u.t_id = t.id").await,
+        [
+            "Hash Right Join",
+            "  Hash Cond: (t.id = u.t_id)",
+            "  ->  Seq Scan on t",
+            "  ->  Hash",
+            "        ->  Seq Scan on u"
+        ]
+    );
+    // WHERE conditions move into the join (both sides) and onto the
+    // side they read.
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT * FROM t, u WHERE u.t_id = t.n AND t.name = 'x'"
+        )
+        .await,
+        [
+            "Nested Loop",
+            "  ->  Seq Scan on t",
+            "        Filter: (name = 'x'::text)",
+            "  ->  Index Scan using u_t_id on u",
+            "        Index Cond: (t_id = t.n)"
+        ]
+    );
+    // Not an equality: a nested loop.
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT * FROM t JOIN u ON u.t_id < t.id").await,
+        [
+            "Nested Loop",
+            "  Join Filter: (u.t_id < t.id)",
+            "  ->  Seq Scan on t",
+            "  ->  Seq Scan on u"
+        ]
+    );
+    // Two 20,000-row tables joined on their keys: a nested loop would
+    // check the ON clause 400 million times; these finish at once.
+    c.batch_execute(
+        "CREATE TABLE big1 (id int PRIMARY KEY, g int);
+         CREATE TABLE big2 (id int PRIMARY KEY, g int);
+         INSERT INTO big1 SELECT i, i % 1000 FROM generate_series(1, 20000) i;
+         INSERT INTO big2 SELECT i, i % 1000 FROM generate_series(1, 20000) i",
+    )
+    .await
+    .expect("big tables");
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT count(*) FROM big1 JOIN big2 ON big2.id = big1.id"
+        )
+        .await,
+        [
+            "Aggregate",
+            "  ->  Nested Loop",
+            "        ->  Seq Scan on big1",
+            "        ->  Index Scan using big2_pkey on big2",
+            "              Index Cond: (id = big1.id)"
+        ]
+    );
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT count(*) FROM big1 FULL JOIN big2 ON big2.id = big1.id"
+        )
+        .await,
+        [
+            "Aggregate",
+            "  ->  Hash Full Join",
+            "        Hash Cond: (big1.id = big2.id)",
+            "        ->  Seq Scan on big1",
+            "        ->  Hash",
+            "              ->  Seq Scan on big2"
+        ]
+    );
+    for (sql, want) in [
+        (
+            "SELECT count(*) FROM big1 JOIN big2 ON big2.id = big1.id",
+            20000,
+        ),
+        (
+            "SELECT count(*) FROM big1 FULL JOIN big2 ON big2.id = big1.id",
+            20000,
+        ),
+        (
+            "SELECT count(*) FROM big1, big2 WHERE big1.id = big2.g AND big2.id <= 20000",
+            19980,
+        ),
+    ] {
+        let n: i64 = c.query_one(sql, &[]).await.expect(sql).get(0);
+        assert_eq!(n, want, "{sql}");
     }
 }

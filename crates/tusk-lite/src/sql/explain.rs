@@ -30,13 +30,7 @@ fn prop_indent(depth: usize) -> String {
     " ".repeat(6 * depth + 2)
 }
 
-/// The AND-ed parts of a condition.
-fn conjuncts(e: &Expr) -> Vec<&Expr> {
-    match &e.kind {
-        ExprKind::And(parts) => parts.iter().flat_map(conjuncts).collect(),
-        _ => vec![e],
-    }
-}
+use super::join::conjuncts;
 
 fn op_symbol(op: BinOp) -> &'static str {
     match op {
@@ -97,7 +91,7 @@ impl Printer {
             ),
             ExprKind::Param(i) => format!("${}", i + 1),
             ExprKind::Column(i) => match names.get(*i) {
-                Some((t, c)) if qualify || self.verbose => format!("{t}.{c}"),
+                Some((t, c)) if (qualify || self.verbose) && !t.is_empty() => format!("{t}.{c}"),
                 Some((_, c)) => c.clone(),
                 None => "?".into(),
             },
@@ -187,30 +181,17 @@ impl Printer {
                 right,
                 kind,
                 on,
-                ..
+                left_width,
+                right_width,
             } => {
-                let title = match kind {
-                    JoinKind::Inner => "Nested Loop",
-                    JoinKind::Left => "Nested Loop Left Join",
-                    JoinKind::Right => "Nested Loop Right Join",
-                    JoinKind::Full => "Nested Loop Full Join",
-                };
-                self.node(depth, title.into());
-                let at = self.lines.len();
-                let mut names = self.plan(left, depth + 1, Vec::new());
-                names.extend(self.plan(right, depth + 1, Vec::new()));
-                let mut props = Vec::new();
-                if let Some(on) = on {
-                    props.push(format!("Join Filter: {}", self.expr(on, &names, true)));
-                }
-                if !quals.is_empty() {
-                    props.push(format!("Filter: {}", self.quals(&quals, &names, true)));
-                }
-                for (i, p) in props.into_iter().enumerate() {
-                    self.lines
-                        .insert(at + i, format!("{}{p}", prop_indent(depth)));
-                }
-                names
+                let strategy =
+                    super::join::choose(left, right, *kind, on.as_ref(), *left_width, *right_width);
+                self.join(
+                    plan_join(left, right, *kind, on.as_ref()),
+                    strategy,
+                    depth,
+                    quals,
+                )
             }
             Plan::Lateral { left, right, .. } => {
                 self.node(depth, "Nested Loop".into());
@@ -435,6 +416,199 @@ impl Printer {
     }
 }
 
+/// A join's parts, for [`Printer::join`].
+struct JoinParts<'p> {
+    left: &'p Plan,
+    right: &'p Plan,
+    kind: JoinKind,
+    on: Option<&'p Expr>,
+}
+
+fn plan_join<'p>(
+    left: &'p Plan,
+    right: &'p Plan,
+    kind: JoinKind,
+    on: Option<&'p Expr>,
+) -> JoinParts<'p> {
+    JoinParts {
+        left,
+        right,
+        kind,
+        on,
+    }
+}
+
+impl Printer {
+    /// A join as its strategy runs it: `Nested Loop` (with the ON clause
+    /// as its `Join Filter`), `Hash Join` (`Hash Cond`, the right side
+    /// under `Hash`) or a `Nested Loop` over an `Index Scan` of the right
+    /// table whose `Index Cond` reads the left row.
+    fn join(
+        &mut self,
+        j: JoinParts<'_>,
+        strategy: super::join::Strategy<'_>,
+        depth: usize,
+        quals: Vec<&Expr>,
+    ) -> Vec<Name> {
+        use super::join::Strategy;
+        let suffix = match j.kind {
+            JoinKind::Inner => "",
+            JoinKind::Left => " Left",
+            JoinKind::Right => " Right",
+            JoinKind::Full => " Full",
+        };
+        let mut props = Vec::new();
+        let at;
+        let mut names;
+        match strategy {
+            Strategy::NestedLoop => {
+                self.node(depth, nested_loop_title(suffix));
+                at = self.lines.len();
+                names = self.plan(j.left, depth + 1, Vec::new());
+                names.extend(self.plan(j.right, depth + 1, Vec::new()));
+                if let Some(on) = j.on {
+                    props.push(format!("Join Filter: {}", self.expr(on, &names, true)));
+                }
+            }
+            Strategy::Hash { keys, rest } => {
+                self.node(depth, format!("Hash{suffix} Join"));
+                at = self.lines.len();
+                names = self.plan(j.left, depth + 1, Vec::new());
+                self.node(depth + 1, "Hash".into());
+                names.extend(self.plan(j.right, depth + 2, Vec::new()));
+                let conds: Vec<Expr> = keys.iter().map(outer_first).collect();
+                let conds: Vec<&Expr> = conds.iter().collect();
+                props.push(format!("Hash Cond: {}", self.quals(&conds, &names, true)));
+                if !rest.is_empty() {
+                    props.push(format!("Join Filter: {}", self.quals(&rest, &names, true)));
+                }
+            }
+            Strategy::Index {
+                table,
+                filter,
+                lookup,
+                keys: _,
+                rest,
+            } => {
+                self.node(depth, nested_loop_title(suffix));
+                at = self.lines.len();
+                names = self.plan(j.left, depth + 1, Vec::new());
+                let left_width = names.len();
+                let inner = table_names(table);
+                let d = depth + 1;
+                let (ix, cols, vals) = match &lookup {
+                    Lookup::Pk(v) => (
+                        table.pkey_name.clone().unwrap_or_default(),
+                        table.primary_key.clone().unwrap_or_default(),
+                        v.clone(),
+                    ),
+                    Lookup::Index(pos, v) => match table.indexes.get(*pos) {
+                        Some(ix) => (ix.name.clone(), ix.columns.clone(), v.clone()),
+                        None => (String::new(), Vec::new(), Vec::new()),
+                    },
+                };
+                self.node(d, format!("Index Scan using {ix} on {}", self.rel(table)));
+                if self.verbose {
+                    let out: Vec<String> = inner.iter().map(|(t, c)| format!("{t}.{c}")).collect();
+                    self.prop(d, format!("Output: {}", out.join(", ")));
+                }
+                // The inner side's own columns print unqualified.
+                let mut joined = names.clone();
+                joined.extend(inner.iter().map(|(t, c)| {
+                    if self.verbose {
+                        (t.clone(), c.clone())
+                    } else {
+                        (String::new(), c.clone())
+                    }
+                }));
+                let conds: Vec<Expr> = cols
+                    .iter()
+                    .zip(vals)
+                    .map(|(c, v)| {
+                        let col = Expr::column(left_width + c, table.columns[*c].ty);
+                        Expr::new(
+                            ExprKind::Binary(BinOp::Eq, Box::new(col), Box::new(v)),
+                            ColType::plain(Type::Bool),
+                        )
+                    })
+                    .collect();
+                let conds: Vec<&Expr> = conds.iter().collect();
+                self.prop(
+                    d,
+                    format!("Index Cond: {}", self.quals(&conds, &joined, true)),
+                );
+                // The scan's own filter, then the conditions of ON that
+                // read the inner row (checked on it, as PostgreSQL does).
+                let mut filters: Vec<String> = filter
+                    .into_iter()
+                    .flat_map(conjuncts)
+                    .map(|q| self.expr(q, &joined[left_width..], false))
+                    .collect();
+                let mut join_filter = Vec::new();
+                for q in rest {
+                    let mut inner_col = false;
+                    super::join::visit_columns(q, &mut |i| inner_col |= i >= left_width);
+                    if inner_col {
+                        filters.push(self.expr(q, &joined, true));
+                    } else {
+                        join_filter.push(q);
+                    }
+                }
+                if !filters.is_empty() {
+                    let f = if filters.len() == 1 {
+                        filters.remove(0)
+                    } else {
+                        format!("({})", filters.join(" AND "))
+                    };
+                    self.prop(d, format!("Filter: {f}"));
+                }
+                names.extend(inner);
+                if !join_filter.is_empty() {
+                    props.push(format!(
+                        "Join Filter: {}",
+                        self.quals(&join_filter, &names, true)
+                    ));
+                }
+            }
+        }
+        if !quals.is_empty() {
+            props.push(format!("Filter: {}", self.quals(&quals, &names, true)));
+        }
+        for (i, p) in props.into_iter().enumerate() {
+            self.lines
+                .insert(at + i, format!("{}{p}", prop_indent(depth)));
+        }
+        names
+    }
+}
+
+/// Whether UPDATE ... FROM / DELETE ... USING joins its target to the
+/// FROM rows by a hash (as exec::dml_from does).
+fn hashes(table: &Table, filter: Option<&Expr>, from: &Plan) -> bool {
+    let _ = from;
+    filter
+        .is_some_and(|f| !super::join::hash_keys(f, table.columns.len(), usize::MAX / 2).is_empty())
+}
+
+fn nested_loop_title(suffix: &str) -> String {
+    if suffix.is_empty() {
+        "Nested Loop".into()
+    } else {
+        format!("Nested Loop{suffix} Join")
+    }
+}
+
+/// A hash key's equality with the left (outer) side's expression first,
+/// as PostgreSQL prints a Hash Cond.
+fn outer_first(k: &super::join::EquiKey<'_>) -> Expr {
+    match &k.conj.kind {
+        ExprKind::Binary(op, a, b) if **a != k.left && **b == k.left => {
+            Expr::new(ExprKind::Binary(*op, b.clone(), a.clone()), k.conj.ty)
+        }
+        _ => k.conj.clone(),
+    }
+}
+
 fn table_names(t: &Table) -> Vec<Name> {
     t.columns
         .iter()
@@ -547,6 +721,30 @@ fn write_targets(
     match from {
         None => {
             p.scan(table, key, 1, quals);
+        }
+        Some(from) if hashes(table, filter, from) => {
+            let Some(f) = filter else { return };
+            // (Every column the WHERE reads is the target's or a FROM
+            // item's: the FROM rows' width need not be known.)
+            let keys = super::join::hash_keys(f, table.columns.len(), usize::MAX / 2);
+            let rest: Vec<&Expr> = conjuncts(f)
+                .into_iter()
+                .filter(|c| !keys.iter().any(|k| std::ptr::eq(k.conj, *c)))
+                .collect();
+            p.node(1, "Hash Join".into());
+            let at = p.lines.len();
+            let mut names = p.scan(table, None, 2, Vec::new());
+            p.node(2, "Hash".into());
+            names.extend(p.plan(from, 3, Vec::new()));
+            let conds: Vec<Expr> = keys.iter().map(outer_first).collect();
+            let conds: Vec<&Expr> = conds.iter().collect();
+            let mut props = vec![format!("Hash Cond: {}", p.quals(&conds, &names, true))];
+            if !rest.is_empty() {
+                props.push(format!("Join Filter: {}", p.quals(&rest, &names, true)));
+            }
+            for (i, l) in props.into_iter().enumerate() {
+                p.lines.insert(at + i, format!("{}{l}", prop_indent(1)));
+            }
         }
         Some(from) => {
             p.node(1, "Nested Loop".into());
