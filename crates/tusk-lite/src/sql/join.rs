@@ -371,8 +371,8 @@ pub fn choose<'a>(
 /// reads both sides of an inner join joins them (its ON, where a hash or
 /// index can use it); one that reads one side of an inner join, or the
 /// preserved side of an outer join, filters that side. What stays (a
-/// subquery, a volatile function, a constant condition, a column of an
-/// outer join's nullable side) filters the joined rows as before.
+/// condition that could fail, a constant one, one reading a column of
+/// an outer join's nullable side) filters the joined rows as before.
 pub fn push_where(plan: Plan, pred: Expr) -> Plan {
     if !pushes_into(&plan) {
         return Plan::Filter(Box::new(plan), pred);
@@ -400,6 +400,24 @@ pub fn pushes_into(plan: &Plan) -> bool {
         Plan::Project(input, exprs) => {
             matches!(input.as_ref(), Plan::Join { .. }) && exprs.iter().all(is_stable)
         }
+        _ => false,
+    }
+}
+
+/// Whether `e` can neither fail nor change with how often it runs:
+/// comparisons, AND/OR/NOT and NULL tests of columns, constants,
+/// parameters and casts that cannot fail. Only such conditions move: a
+/// WHERE checked lazily (under a LIMIT, say) must not start failing on
+/// rows it never reached before.
+fn infallible(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Column(_) | ExprKind::Const(_) | ExprKind::Param(_) | ExprKind::Outer(..) => true,
+        ExprKind::Binary(op, a, b) => op.is_comparison() && infallible(a) && infallible(b),
+        ExprKind::IsDistinct(a, b, _) => infallible(a) && infallible(b),
+        ExprKind::Not(a) | ExprKind::IsNull(a, _) | ExprKind::BoolTest(a, _) => infallible(a),
+        ExprKind::Cast(a, _) => infallible_cast(a.ty, e.ty) && infallible(a),
+        ExprKind::And(v) | ExprKind::Or(v) | ExprKind::Coalesce(v) => v.iter().all(infallible),
+        ExprKind::InList(a, v, _) => infallible(a) && v.iter().all(infallible),
         _ => false,
     }
 }
@@ -438,7 +456,7 @@ fn add_filter(plan: Plan, parts: Vec<Expr>) -> Plan {
 /// Moves `c` into `plan` (a join, or a projection of one), or gives both
 /// back when it cannot move.
 fn push_conjunct(plan: Plan, c: Expr) -> Push {
-    if !is_stable(&c) {
+    if !infallible(&c) {
         return Push::Kept(plan, c);
     }
     let mut cols = Vec::new();
@@ -594,4 +612,153 @@ fn map_columns(mut e: Expr, f: &dyn Fn(usize) -> usize) -> Expr {
     }
     walk(&mut e, f);
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Value;
+
+    fn col(i: usize, ty: Type) -> Expr {
+        Expr::column(i, ColType::plain(ty))
+    }
+
+    fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
+        Expr::new(
+            ExprKind::Binary(op, Box::new(a), Box::new(b)),
+            ColType::plain(Type::Bool),
+        )
+    }
+
+    fn and(parts: Vec<Expr>) -> Expr {
+        Expr::new(ExprKind::And(parts), ColType::plain(Type::Bool))
+    }
+
+    fn values(width: usize) -> Plan {
+        Plan::Values(vec![(0..width)
+            .map(|i| Expr::constant(Value::Int(i64::try_from(i).unwrap_or(0)), Type::Int4))
+            .collect()])
+    }
+
+    fn join(kind: JoinKind, on: Option<Expr>) -> Plan {
+        Plan::Join {
+            left: Box::new(values(2)),
+            right: Box::new(values(2)),
+            kind,
+            on,
+            left_width: 2,
+            right_width: 2,
+        }
+    }
+
+    #[test]
+    fn equalities_across_the_sides_are_keys() {
+        // c2 = c0 AND c1 < c3: one key, its right side renumbered.
+        let on = and(vec![
+            bin(BinOp::Eq, col(2, Type::Int8), col(0, Type::Int4)),
+            bin(BinOp::Lt, col(1, Type::Int4), col(3, Type::Int4)),
+        ]);
+        let keys = hash_keys(&on, 2, 2);
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].left, col(0, Type::Int4));
+        assert_eq!(keys[0].right, col(0, Type::Int8));
+        let (l, r) = (values(2), values(2));
+        let Strategy::Hash { rest, .. } = choose(&l, &r, JoinKind::Full, Some(&on), 2, 2) else {
+            panic!("a hash join");
+        };
+        assert_eq!(rest.len(), 1);
+    }
+
+    #[test]
+    fn no_key_across_value_classes_or_within_a_side() {
+        for on in [
+            bin(BinOp::Eq, col(0, Type::Int4), col(2, Type::Numeric)),
+            bin(BinOp::Eq, col(0, Type::Int4), col(2, Type::Float8)),
+            bin(BinOp::Eq, col(0, Type::Text), col(2, Type::Bpchar)),
+            bin(BinOp::Eq, col(0, Type::Int4), col(1, Type::Int4)),
+            bin(BinOp::Lt, col(0, Type::Int4), col(2, Type::Int4)),
+        ] {
+            assert!(hash_keys(&on, 2, 2).is_empty(), "{on:?}");
+            assert!(matches!(
+                choose(&values(2), &values(2), JoinKind::Inner, Some(&on), 2, 2),
+                Strategy::NestedLoop
+            ));
+        }
+        // A volatile ON keeps the nested loop.
+        let on = and(vec![
+            bin(BinOp::Eq, col(0, Type::Int4), col(2, Type::Int4)),
+            bin(
+                BinOp::Lt,
+                Expr::new(
+                    ExprKind::Func(Func::Random, Vec::new()),
+                    ColType::plain(Type::Float8),
+                ),
+                Expr::constant(Value::Float(0.5), Type::Float8),
+            ),
+        ]);
+        assert!(hash_keys(&on, 2, 2).is_empty());
+    }
+
+    #[test]
+    fn where_moves_into_inner_joins_and_onto_sides() {
+        let five = Expr::constant(Value::Int(5), Type::Int4);
+        let pred = and(vec![
+            bin(BinOp::Eq, col(0, Type::Int4), col(2, Type::Int4)),
+            bin(BinOp::Eq, col(3, Type::Int4), five.clone()),
+            // Could fail (division by zero): stays above.
+            bin(
+                BinOp::Gt,
+                Expr::new(
+                    ExprKind::Binary(
+                        BinOp::Div,
+                        Box::new(col(1, Type::Int4)),
+                        Box::new(col(1, Type::Int4)),
+                    ),
+                    ColType::plain(Type::Int4),
+                ),
+                five.clone(),
+            ),
+        ]);
+        let Plan::Filter(input, kept) = push_where(join(JoinKind::Inner, None), pred) else {
+            panic!("the failing condition stays above");
+        };
+        assert!(matches!(kept.kind, ExprKind::Binary(BinOp::Gt, ..)));
+        let Plan::Join {
+            on: Some(on),
+            right,
+            ..
+        } = *input
+        else {
+            panic!("a join");
+        };
+        assert_eq!(on, bin(BinOp::Eq, col(0, Type::Int4), col(2, Type::Int4)));
+        // c3 of the join is c1 of its right side.
+        assert_eq!(
+            *right,
+            Plan::Filter(
+                Box::new(values(2)),
+                bin(BinOp::Eq, col(1, Type::Int4), five)
+            )
+        );
+    }
+
+    #[test]
+    fn where_never_filters_an_outer_joins_nullable_side() {
+        let pred = bin(BinOp::Eq, col(3, Type::Int4), col(2, Type::Int4));
+        let Plan::Filter(input, _) = push_where(join(JoinKind::Left, None), pred.clone()) else {
+            panic!("stays above a left join");
+        };
+        assert!(matches!(*input, Plan::Join { on: None, .. }));
+        // The preserved side is filtered.
+        let pred = bin(BinOp::Eq, col(0, Type::Int4), col(1, Type::Int4));
+        let Plan::Join { left, .. } = push_where(join(JoinKind::Left, None), pred) else {
+            panic!("moves onto the left side");
+        };
+        assert!(matches!(*left, Plan::Filter(..)));
+        let pred = bin(BinOp::Eq, col(0, Type::Int4), col(2, Type::Int4));
+        assert!(matches!(
+            push_where(join(JoinKind::Full, None), pred),
+            Plan::Filter(..)
+        ));
+    }
 }
