@@ -8,9 +8,10 @@
 //! candidate pair still passes the whole ON clause, so the keys only have
 //! to make equal values meet (`keys::encode` makes `=`'s equal values
 //! encode equally: -0 and 0, every NaN, 1.0 and 1.00, '1 day' and
-//! '24 hours'); a key is a column or a cast that cannot fail, of one
-//! value class on both sides, so computing it per row raises no error the
-//! nested loop would not.
+//! '24 hours'); a key is an expression that cannot fail (a column, a cast
+//! that cannot fail, a COALESCE of such, ...) of one side's columns, of
+//! one value class on both sides, so computing it per row raises no error
+//! the nested loop would not.
 
 use std::sync::Arc;
 
@@ -69,13 +70,27 @@ enum Side {
     Right,
 }
 
-/// The side whose columns `e` reads, when `e` is a join key: a column,
-/// or a cast of one that cannot fail.
+/// The side whose columns `e` reads, when `e` is a join key: an
+/// expression that cannot fail ([`infallible`]: a column, a cast of one
+/// that cannot fail, a COALESCE of such, ...) reading columns of one side
+/// only.
 fn key_side(e: &Expr, left_width: usize, width: usize) -> Option<Side> {
-    match &e.kind {
-        ExprKind::Column(i) if *i < left_width => Some(Side::Left),
-        ExprKind::Column(i) if *i < width => Some(Side::Right),
-        ExprKind::Cast(a, _) if infallible_cast(a.ty, e.ty) => key_side(a, left_width, width),
+    if !infallible(e) {
+        return None;
+    }
+    let (mut left, mut right, mut other) = (false, false, false);
+    visit_columns(e, &mut |i| {
+        if i < left_width {
+            left = true;
+        } else if i < width {
+            right = true;
+        } else {
+            other = true;
+        }
+    });
+    match (left, right, other) {
+        (true, false, false) => Some(Side::Left),
+        (false, true, false) => Some(Side::Right),
         _ => None,
     }
 }
@@ -206,16 +221,6 @@ pub fn visit_columns(e: &Expr, f: &mut dyn FnMut(usize)) {
     }
 }
 
-/// `e` over the right row alone: its columns moved down by `by`.
-fn shift(e: &Expr, by: usize) -> Expr {
-    let kind = match &e.kind {
-        ExprKind::Column(i) => ExprKind::Column(i - by),
-        ExprKind::Cast(a, explicit) => ExprKind::Cast(Box::new(shift(a, by)), *explicit),
-        k => k.clone(),
-    };
-    Expr::new(kind, e.ty)
-}
-
 /// The equality `c` as a join key, when it is one.
 fn equi_key(c: &Expr, left_width: usize, width: usize) -> Option<EquiKey<'_>> {
     let ExprKind::Binary(BinOp::Eq, a, b) = &c.kind else {
@@ -235,7 +240,7 @@ fn equi_key(c: &Expr, left_width: usize, width: usize) -> Option<EquiKey<'_>> {
     Some(EquiKey {
         conj: c,
         left: (**l).clone(),
-        right: shift(r, left_width),
+        right: map_columns((**r).clone(), &|i| i - left_width),
     })
 }
 
