@@ -1,9 +1,10 @@
 //! EXPLAIN: a bound plan printed as PostgreSQL prints its plans, one text
 //! row per line in a column named "QUERY PLAN" (`Seq Scan on t`,
 //! `Index Scan using t_pkey on t` with its `Index Cond`, `Filter`,
-//! `Nested Loop`, `Sort`, ...). Costs are never printed (as COSTS OFF);
-//! VERBOSE names relations with their schema and shows a scan's output
-//! columns. EXPLAIN ANALYZE and formats other than TEXT are 0A000.
+//! `Nested Loop`, `Hash Join` with its `Hash Cond`, `Sort`, ...). Costs
+//! are never printed (as COSTS OFF); VERBOSE names relations with their
+//! schema and shows a scan's output columns. EXPLAIN ANALYZE and formats
+//! other than TEXT are 0A000.
 
 use pg_query::protobuf::{self as pb, node::Node as N};
 
