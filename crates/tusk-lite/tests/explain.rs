@@ -274,6 +274,25 @@ async fn explain_join_strategies() {
             "              ->  Seq Scan on big2"
         ]
     );
+    // DELETE ... USING several items: their own conditions join them.
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN DELETE FROM t USING u, big1 WHERE u.t_id = t.id AND big1.id = u.id"
+        )
+        .await,
+        [
+            "Delete on t",
+            "  ->  Hash Join",
+            "        Hash Cond: (t.id = u.t_id)",
+            "        ->  Seq Scan on t",
+            "        ->  Hash",
+            "              ->  Nested Loop",
+            "                    ->  Seq Scan on u",
+            "                    ->  Index Scan using big1_pkey on big1",
+            "                          Index Cond: (id = u.id)"
+        ]
+    );
     for (sql, want) in [
         (
             "SELECT count(*) FROM big1 JOIN big2 ON big2.id = big1.id",

@@ -728,9 +728,20 @@ fn write_targets(
             // (Every column the WHERE reads is the target's or a FROM
             // item's: the FROM rows' width need not be known.)
             let keys = super::join::hash_keys(f, table.columns.len(), usize::MAX / 2);
+            // (Conditions on the FROM rows alone were moved into them:
+            // they show there.)
+            let width = table.columns.len();
             let rest: Vec<&Expr> = conjuncts(f)
                 .into_iter()
                 .filter(|c| !keys.iter().any(|k| std::ptr::eq(k.conj, *c)))
+                .filter(|c| {
+                    let (mut target, mut any) = (false, false);
+                    super::join::visit_columns(c, &mut |i| {
+                        any = true;
+                        target |= i < width;
+                    });
+                    target || !any
+                })
                 .collect();
             p.node(1, "Hash Join".into());
             let at = p.lines.len();

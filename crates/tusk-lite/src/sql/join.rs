@@ -409,6 +409,31 @@ pub fn pushes_into(plan: &Plan) -> bool {
     }
 }
 
+/// UPDATE ... FROM / DELETE ... USING: `from` (the FROM items' rows)
+/// with the WHERE's conditions on them alone moved in (a copy: `filter`
+/// still checks them), so FROM items listed with commas join by their
+/// keys instead of as a cross product. Which FROM row a target row meets
+/// first is unchanged: the rows dropped could not pass `filter`, and the
+/// joins keep the nested loop's order.
+pub fn push_into_from(from: Plan, filter: Option<&Expr>, target_width: usize) -> Plan {
+    let Some(f) = filter else {
+        return from;
+    };
+    let parts: Vec<Expr> = conjuncts(f)
+        .into_iter()
+        .filter(|c| {
+            let mut cols = Vec::new();
+            visit_columns(c, &mut |i| cols.push(i));
+            infallible(c) && !cols.is_empty() && cols.iter().all(|&i| i >= target_width)
+        })
+        .map(|c| map_columns(c.clone(), &|i| i - target_width))
+        .collect();
+    match and_all(parts) {
+        Some(pred) => push_where(from, pred),
+        None => from,
+    }
+}
+
 /// Whether `e` can neither fail nor change with how often it runs:
 /// comparisons, AND/OR/NOT and NULL tests of columns, constants,
 /// parameters and casts that cannot fail. Only such conditions move: a
