@@ -225,6 +225,34 @@ async fn explain_join_strategies() {
             "        Index Cond: (t_id = t.n)"
         ]
     );
+    // The left side is the table: each right row looks its matches up.
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT * FROM t JOIN (VALUES (1), (2)) v(x) ON t.id = v.x"
+        )
+        .await,
+        [
+            "Nested Loop",
+            "  ->  Values Scan on \"*VALUES*\"",
+            "  ->  Index Scan using t_pkey on t",
+            "        Index Cond: (id = \"*VALUES*\".column1)"
+        ]
+    );
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT * FROM t RIGHT JOIN (VALUES (1), (2)) v(x) ON t.id = v.x AND t.n > v.x"
+        )
+        .await,
+        [
+            "Nested Loop Left Join",
+            "  ->  Values Scan on \"*VALUES*\"",
+            "  ->  Index Scan using t_pkey on t",
+            "        Index Cond: (id = \"*VALUES*\".column1)",
+            "        Filter: (n > \"*VALUES*\".column1)"
+        ]
+    );
     // Not an equality: a nested loop.
     assert_eq!(
         explain(&c, "EXPLAIN SELECT * FROM t JOIN u ON u.t_id < t.id").await,
@@ -293,6 +321,45 @@ async fn explain_join_strategies() {
             "                          Index Cond: (id = u.id)"
         ]
     );
+    // Whatever the strategy, rows come in the nested loop's order: the
+    // left rows' order, each one's matches in the right side's order,
+    // then the unmatched right rows.
+    c.batch_execute(
+        "INSERT INTO t VALUES (1, 'a', 10), (2, 'b', 20), (3, 'c', 10);
+         INSERT INTO u VALUES (7, 2), (8, 1), (9, 2), (10, NULL)",
+    )
+    .await
+    .expect("rows");
+    for (sql, want) in [
+        (
+            "SELECT t.id, v.x FROM t RIGHT JOIN (VALUES (2), (1), (5), (1)) v(x) ON t.id = v.x",
+            "1:1 1:1 2:2 -:5",
+        ),
+        (
+            "SELECT t.id, u.id FROM t JOIN u ON u.t_id = t.id",
+            "1:8 2:7 2:9",
+        ),
+        (
+            "SELECT t.id, u.id FROM t FULL JOIN u ON coalesce(u.t_id, 0) = t.id",
+            "1:8 2:7 2:9 3:- -:10",
+        ),
+        (
+            "SELECT t.id, u.id FROM t FULL JOIN u ON u.t_id = t.n - 8",
+            "1:7 1:9 2:- 3:7 3:9 -:8 -:10",
+        ),
+    ] {
+        let rows = c.query(sql, &[]).await.expect(sql);
+        let got: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let a: Option<i32> = r.get(0);
+                let b: Option<i32> = r.get(1);
+                let s = |v: Option<i32>| v.map_or("-".to_string(), |v| v.to_string());
+                format!("{}:{}", s(a), s(b))
+            })
+            .collect();
+        assert_eq!(got.join(" "), want, "{sql}");
+    }
     for (sql, want) in [
         (
             "SELECT count(*) FROM big1 JOIN big2 ON big2.id = big1.id",

@@ -53,6 +53,15 @@ impl Exec<'_> {
                 let l = self.run(j.left)?;
                 self.index_join(j, table, filter, &lookup, l)
             }
+            Strategy::IndexLeft {
+                table,
+                filter,
+                lookup,
+                ..
+            } => {
+                let r = self.run(j.right)?;
+                self.index_join_left(j, table, filter, &lookup, &r)
+            }
         }
     }
 
@@ -185,6 +194,47 @@ impl Exec<'_> {
                 pad_left_row(j, &lr, &mut out);
             }
         }
+        Ok(out)
+    }
+}
+
+impl Exec<'_> {
+    /// Inner and right joins whose left side scans `table`: each right
+    /// row's candidates come from `lookup`, pass `filter`, then ON; the
+    /// pairs are put in the nested loop's order (the left rows' key
+    /// order, then the right side's), then the unmatched right rows.
+    fn index_join_left(
+        &mut self,
+        j: &JoinSpec<'_>,
+        table: &Table,
+        filter: Option<&Expr>,
+        lookup: &Lookup,
+        r: &Rows,
+    ) -> Result<Rows> {
+        self.lock_table(table, Mode::Shared)?;
+        let mut pairs: Vec<(Vec<u8>, usize, Vec<Value>)> = Vec::new();
+        let mut right_matched = vec![false; r.len()];
+        for (i, rr) in r.iter().enumerate() {
+            if i % 1024 == 0 {
+                self.check_cancel()?;
+            }
+            for (key, lr) in self.key_rows(table, lookup, rr)? {
+                if let Some(f) = filter {
+                    if self.eval(f, &lr)?.as_bool() != Some(true) {
+                        continue;
+                    }
+                }
+                let mut row = lr.to_vec();
+                row.extend(rr.iter().cloned());
+                if self.on_accepts(j.on, &row)? {
+                    right_matched[i] = true;
+                    pairs.push((key, i, row));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut out: Rows = pairs.into_iter().map(|(_, _, row)| row).collect();
+        pad_right_rows(j, r, &right_matched, &mut out);
         Ok(out)
     }
 }

@@ -187,12 +187,15 @@ impl Printer {
             } => {
                 let strategy =
                     super::join::choose(left, right, *kind, on.as_ref(), *left_width, *right_width);
-                self.join(
-                    plan_join(left, right, *kind, on.as_ref()),
-                    strategy,
-                    depth,
-                    quals,
-                )
+                let parts = JoinParts {
+                    left,
+                    right,
+                    kind: *kind,
+                    on: on.as_ref(),
+                    left_width: *left_width,
+                    right_width: *right_width,
+                };
+                self.join(parts, strategy, depth, quals)
             }
             Plan::Lateral { left, right, .. } => {
                 self.node(depth, "Nested Loop".into());
@@ -292,7 +295,14 @@ impl Printer {
             Plan::OneRow => self.leaf(depth, "Result".into(), quals),
             // One row of VALUES is a Result in PostgreSQL's plans.
             Plan::Values(rows) if rows.len() == 1 => self.leaf(depth, "Result".into(), quals),
-            Plan::Values(_) => self.leaf(depth, "Values Scan on \"*VALUES*\"".into(), quals),
+            Plan::Values(rows) => {
+                self.leaf(depth, "Values Scan on \"*VALUES*\"".into(), quals);
+                // Its columns as PostgreSQL names them.
+                let width = rows.first().map_or(0, Vec::len);
+                (1..=width)
+                    .map(|i| ("\"*VALUES*\"".to_string(), format!("column{i}")))
+                    .collect()
+            }
             Plan::Series { .. } => {
                 self.leaf(depth, "Function Scan on generate_series".into(), quals)
             }
@@ -423,19 +433,105 @@ struct JoinParts<'p> {
     right: &'p Plan,
     kind: JoinKind,
     on: Option<&'p Expr>,
+    left_width: usize,
+    right_width: usize,
 }
 
-fn plan_join<'p>(
-    left: &'p Plan,
-    right: &'p Plan,
-    kind: JoinKind,
-    on: Option<&'p Expr>,
-) -> JoinParts<'p> {
-    JoinParts {
-        left,
-        right,
-        kind,
-        on,
+impl Printer {
+    /// An index scan's columns as the conditions checked on it print
+    /// them: unqualified.
+    fn inner_names(&self, inner: &[Name]) -> Vec<Name> {
+        // The inner side's own columns print unqualified.
+        inner
+            .iter()
+            .map(|(t, c)| {
+                if self.verbose {
+                    (t.clone(), c.clone())
+                } else {
+                    (String::new(), c.clone())
+                }
+            })
+            .collect()
+    }
+
+    /// The index scan on the inner side of an index nested loop: its
+    /// `Index Cond` (the key columns equal to expressions of the outer
+    /// row, named by `outer`), and as its `Filter` the scan's own filter
+    /// and the conditions of `rest` reading the inner row (`inner`: its
+    /// columns' place in `joined`, the joined row's names). Returns the
+    /// rest (the join's `Join Filter`).
+    fn inner_index_scan<'e>(
+        &mut self,
+        d: usize,
+        (table, lookup, filter): (&Table, &Lookup, Option<&Expr>),
+        outer: &[Name],
+        joined: &[Name],
+        inner: std::ops::Range<usize>,
+        rest: Vec<&'e Expr>,
+    ) -> Vec<&'e Expr> {
+        let (ix, cols, vals) = match lookup {
+            Lookup::Pk(v) => (
+                table.pkey_name.clone().unwrap_or_default(),
+                table.primary_key.clone().unwrap_or_default(),
+                v.clone(),
+            ),
+            Lookup::Index(pos, v) => match table.indexes.get(*pos) {
+                Some(ix) => (ix.name.clone(), ix.columns.clone(), v.clone()),
+                None => (String::new(), Vec::new(), Vec::new()),
+            },
+        };
+        self.node(d, format!("Index Scan using {ix} on {}", self.rel(table)));
+        if self.verbose {
+            let out: Vec<String> = table_names(table)
+                .iter()
+                .map(|(t, c)| format!("{t}.{c}"))
+                .collect();
+            self.prop(d, format!("Output: {}", out.join(", ")));
+        }
+        let conds: Vec<String> = cols
+            .iter()
+            .zip(&vals)
+            .map(|(c, v)| {
+                let col = match joined.get(inner.start + c) {
+                    Some((t, n)) if !t.is_empty() => format!("{t}.{n}"),
+                    Some((_, n)) => n.clone(),
+                    None => "?".into(),
+                };
+                format!("({col} = {})", self.expr(v, outer, true))
+            })
+            .collect();
+        let cond = if conds.len() == 1 {
+            conds[0].clone()
+        } else {
+            format!("({})", conds.join(" AND "))
+        };
+        self.prop(d, format!("Index Cond: {cond}"));
+        // The scan's own filter, then the conditions of ON that read the
+        // inner row (checked on it, as PostgreSQL does).
+        let mut filters: Vec<String> = filter
+            .into_iter()
+            .flat_map(conjuncts)
+            .map(|q| self.expr(q, &joined[inner.clone()], false))
+            .collect();
+        let mut join_filter = Vec::new();
+        for q in rest {
+            let mut inner_col = false;
+            super::join::visit_columns(q, &mut |i| inner_col |= inner.contains(&i));
+            if inner_col {
+                filters.push(self.expr(q, joined, true));
+            } else {
+                join_filter.push(q);
+            }
+        }
+        if !filters.is_empty() {
+            let f = if filters.len() == 1 {
+                filters.remove(0)
+            } else {
+                format!("({})", filters.join(" AND "))
+            };
+            self.prop(d, format!("Filter: {f}"));
+        }
+        join_filter
     }
 }
 
@@ -494,76 +590,57 @@ impl Printer {
                 self.node(depth, nested_loop_title(suffix));
                 at = self.lines.len();
                 names = self.plan(j.left, depth + 1, Vec::new());
-                let left_width = names.len();
+                names.resize(j.left_width, (String::new(), "?".into()));
                 let inner = table_names(table);
-                let d = depth + 1;
-                let (ix, cols, vals) = match &lookup {
-                    Lookup::Pk(v) => (
-                        table.pkey_name.clone().unwrap_or_default(),
-                        table.primary_key.clone().unwrap_or_default(),
-                        v.clone(),
-                    ),
-                    Lookup::Index(pos, v) => match table.indexes.get(*pos) {
-                        Some(ix) => (ix.name.clone(), ix.columns.clone(), v.clone()),
-                        None => (String::new(), Vec::new(), Vec::new()),
-                    },
-                };
-                self.node(d, format!("Index Scan using {ix} on {}", self.rel(table)));
-                if self.verbose {
-                    let out: Vec<String> = inner.iter().map(|(t, c)| format!("{t}.{c}")).collect();
-                    self.prop(d, format!("Output: {}", out.join(", ")));
-                }
-                // The inner side's own columns print unqualified.
                 let mut joined = names.clone();
-                joined.extend(inner.iter().map(|(t, c)| {
-                    if self.verbose {
-                        (t.clone(), c.clone())
-                    } else {
-                        (String::new(), c.clone())
-                    }
-                }));
-                let conds: Vec<Expr> = cols
-                    .iter()
-                    .zip(vals)
-                    .map(|(c, v)| {
-                        let col = Expr::column(left_width + c, table.columns[*c].ty);
-                        Expr::new(
-                            ExprKind::Binary(BinOp::Eq, Box::new(col), Box::new(v)),
-                            ColType::plain(Type::Bool),
-                        )
-                    })
-                    .collect();
-                let conds: Vec<&Expr> = conds.iter().collect();
-                self.prop(
-                    d,
-                    format!("Index Cond: {}", self.quals(&conds, &joined, true)),
+                joined.extend(self.inner_names(&inner));
+                let range = j.left_width..j.left_width + inner.len();
+                let join_filter = self.inner_index_scan(
+                    depth + 1,
+                    (table, &lookup, filter),
+                    &names,
+                    &joined,
+                    range,
+                    rest,
                 );
-                // The scan's own filter, then the conditions of ON that
-                // read the inner row (checked on it, as PostgreSQL does).
-                let mut filters: Vec<String> = filter
-                    .into_iter()
-                    .flat_map(conjuncts)
-                    .map(|q| self.expr(q, &joined[left_width..], false))
-                    .collect();
-                let mut join_filter = Vec::new();
-                for q in rest {
-                    let mut inner_col = false;
-                    super::join::visit_columns(q, &mut |i| inner_col |= i >= left_width);
-                    if inner_col {
-                        filters.push(self.expr(q, &joined, true));
-                    } else {
-                        join_filter.push(q);
-                    }
-                }
-                if !filters.is_empty() {
-                    let f = if filters.len() == 1 {
-                        filters.remove(0)
-                    } else {
-                        format!("({})", filters.join(" AND "))
-                    };
-                    self.prop(d, format!("Filter: {f}"));
-                }
                 names.extend(inner);
+                if !join_filter.is_empty() {
+                    props.push(format!(
+                        "Join Filter: {}",
+                        self.quals(&join_filter, &names, true)
+                    ));
+                }
+            }
+            Strategy::IndexLeft {
+                table,
+                filter,
+                lookup,
+                keys: _,
+                rest,
+            } => {
+                // PostgreSQL's shape: the right side is the outer one
+                // (a RIGHT join is its LEFT join the other way round).
+                let title = match j.kind {
+                    JoinKind::Right => "Nested Loop Left Join",
+                    _ => "Nested Loop",
+                };
+                self.node(depth, title.into());
+                at = self.lines.len();
+                let mut outer = self.plan(j.right, depth + 1, Vec::new());
+                outer.resize(j.right_width, (String::new(), "?".into()));
+                let inner = table_names(table);
+                let mut joined = self.inner_names(&inner);
+                joined.extend(outer.iter().cloned());
+                let join_filter = self.inner_index_scan(
+                    depth + 1,
+                    (table, &lookup, filter),
+                    &outer,
+                    &joined,
+                    0..inner.len(),
+                    rest,
+                );
+                names = inner;
+                names.extend(outer);
                 if !join_filter.is_empty() {
                     props.push(format!(
                         "Join Filter: {}",

@@ -61,6 +61,17 @@ pub enum Strategy<'a> {
         keys: Vec<EquiKey<'a>>,
         rest: Vec<&'a Expr>,
     },
+    /// Inner and right joins whose left side is a scan of `table` (under
+    /// `filter`) and whose right side is not: each right row's matches
+    /// are read by `lookup`, whose values are expressions of the right
+    /// row (the keys here have their sides swapped).
+    IndexLeft {
+        table: &'a Arc<Table>,
+        filter: Option<&'a Expr>,
+        lookup: Lookup,
+        keys: Vec<EquiKey<'a>>,
+        rest: Vec<&'a Expr>,
+    },
 }
 
 /// Which side of a join an expression's columns come from.
@@ -364,7 +375,30 @@ pub fn choose<'a>(
             }
         }
     }
-    let _ = left;
+    if matches!(kind, JoinKind::Inner | JoinKind::Right) && table_scan(right).is_none() {
+        if let Some((table, filter)) = table_scan(left) {
+            // The keys seen from the right side: the left table's columns
+            // are pinned by expressions of the right row.
+            let swapped: Vec<EquiKey<'a>> = keys
+                .iter()
+                .map(|k| EquiKey {
+                    conj: k.conj,
+                    left: k.right.clone(),
+                    right: k.left.clone(),
+                })
+                .collect();
+            if let Some((lookup, used)) = index_lookup(table, &swapped) {
+                let rest = rest_of(&used);
+                return Strategy::IndexLeft {
+                    table,
+                    filter,
+                    lookup,
+                    keys: used,
+                    rest,
+                };
+            }
+        }
+    }
     let rest = rest_of(&keys);
     Strategy::Hash { keys, rest }
 }
