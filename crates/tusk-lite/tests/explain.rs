@@ -66,10 +66,11 @@ async fn explain_prints_postgres_shaped_plans() {
     assert_eq!(
         explain(&c, "EXPLAIN SELECT * FROM t JOIN u ON u.t_id = t.id").await,
         [
-            "Nested Loop",
-            "  Join Filter: (u.t_id = t.id)",
+            "Hash Join",
+            "  Hash Cond: (t.id = u.t_id)",
             "  ->  Seq Scan on t",
-            "  ->  Seq Scan on u"
+            "  ->  Hash",
+            "        ->  Seq Scan on u"
         ]
     );
     assert_eq!(
@@ -92,10 +93,11 @@ async fn explain_prints_postgres_shaped_plans() {
         explain(&c, "EXPLAIN DELETE FROM t USING u WHERE u.t_id = t.id").await,
         [
             "Delete on t",
-            "  ->  Nested Loop",
-            "        Join Filter: (u.t_id = t.id)",
+            "  ->  Hash Join",
+            "        Hash Cond: (t.id = u.t_id)",
             "        ->  Seq Scan on t",
-            "        ->  Seq Scan on u"
+            "        ->  Hash",
+            "              ->  Seq Scan on u"
         ]
     );
     assert_eq!(
@@ -126,5 +128,253 @@ async fn explain_prints_postgres_shaped_plans() {
             Some("0A000"),
             "{sql}: {e}"
         );
+    }
+}
+
+/// Joins on key equalities: an index nested loop when the right side is
+/// a table whose primary key or index the ON clause pins (PostgreSQL 15
+/// prints these plans the same way), a hash join otherwise, a nested loop
+/// with the ON clause as its Join Filter for anything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_join_strategies() {
+    let db = tusk_lite::Database::open_in_memory();
+    let c = common::lite_client(&db).await;
+    c.batch_execute(
+        "CREATE TABLE t (id int PRIMARY KEY, name text, n int);
+         CREATE TABLE u (id int PRIMARY KEY, t_id int);
+         CREATE INDEX u_t_id ON u (t_id)",
+    )
+    .await
+    .expect("setup");
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN (COSTS OFF) SELECT * FROM u JOIN t ON u.t_id = t.id"
+        )
+        .await,
+        [
+            "Nested Loop",
+            "  ->  Seq Scan on u",
+            "  ->  Index Scan using t_pkey on t",
+            "        Index Cond: (id = u.t_id)"
+        ]
+    );
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT * FROM u LEFT JOIN t ON u.t_id = t.id AND t.n > u.id"
+        )
+        .await,
+        [
+            "Nested Loop Left Join",
+            "  ->  Seq Scan on u",
+            "  ->  Index Scan using t_pkey on t",
+            "        Index Cond: (id = u.t_id)",
+            "        Filter: (n > u.id)"
+        ]
+    );
+    // A secondary index of the right table.
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT * FROM t JOIN u ON u.t_id = t.id").await,
+        [
+            "Nested Loop",
+            "  ->  Seq Scan on t",
+            "  ->  Index Scan using u_t_id on u",
+            "        Index Cond: (t_id = t.id)"
+        ]
+    );
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT * FROM t FULL JOIN u ON u.t_id = t.id AND u.id > t.n WHERE t.n IS NULL"
+        )
+        .await,
+        [
+            "Hash Full Join",
+            "  Hash Cond: (t.id = u.t_id)",
+            "  Join Filter: (u.id > t.n)",
+            "  Filter: (t.n IS NULL)",
+            "  ->  Seq Scan on t",
+            "  ->  Hash",
+            "        ->  Seq Scan on u"
+        ]
+    );
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT * FROM t RIGHT JOIN u ON u.t_id = t.id").await,
+        [
+            "Hash Right Join",
+            "  Hash Cond: (t.id = u.t_id)",
+            "  ->  Seq Scan on t",
+            "  ->  Hash",
+            "        ->  Seq Scan on u"
+        ]
+    );
+    // WHERE conditions move into the join (both sides) and onto the
+    // side they read.
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT * FROM t, u WHERE u.t_id = t.n AND t.name = 'x'"
+        )
+        .await,
+        [
+            "Nested Loop",
+            "  ->  Seq Scan on t",
+            "        Filter: (name = 'x'::text)",
+            "  ->  Index Scan using u_t_id on u",
+            "        Index Cond: (t_id = t.n)"
+        ]
+    );
+    // The left side is the table: each right row looks its matches up.
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT * FROM t JOIN (VALUES (1), (2)) v(x) ON t.id = v.x"
+        )
+        .await,
+        [
+            "Nested Loop",
+            "  ->  Values Scan on \"*VALUES*\"",
+            "  ->  Index Scan using t_pkey on t",
+            "        Index Cond: (id = \"*VALUES*\".column1)"
+        ]
+    );
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT * FROM t RIGHT JOIN (VALUES (1), (2)) v(x) ON t.id = v.x AND t.n > v.x"
+        )
+        .await,
+        [
+            "Nested Loop Left Join",
+            "  ->  Values Scan on \"*VALUES*\"",
+            "  ->  Index Scan using t_pkey on t",
+            "        Index Cond: (id = \"*VALUES*\".column1)",
+            "        Filter: (n > \"*VALUES*\".column1)"
+        ]
+    );
+    // Not an equality: a nested loop.
+    assert_eq!(
+        explain(&c, "EXPLAIN SELECT * FROM t JOIN u ON u.t_id < t.id").await,
+        [
+            "Nested Loop",
+            "  Join Filter: (u.t_id < t.id)",
+            "  ->  Seq Scan on t",
+            "  ->  Seq Scan on u"
+        ]
+    );
+    // Two 20,000-row tables joined on their keys: a nested loop would
+    // check the ON clause 400 million times; these finish at once.
+    c.batch_execute(
+        "CREATE TABLE big1 (id int PRIMARY KEY, g int);
+         CREATE TABLE big2 (id int PRIMARY KEY, g int);
+         INSERT INTO big1 SELECT i, i % 1000 FROM generate_series(1, 20000) i;
+         INSERT INTO big2 SELECT i, i % 1000 FROM generate_series(1, 20000) i",
+    )
+    .await
+    .expect("big tables");
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT count(*) FROM big1 JOIN big2 ON big2.id = big1.id"
+        )
+        .await,
+        [
+            "Aggregate",
+            "  ->  Nested Loop",
+            "        ->  Seq Scan on big1",
+            "        ->  Index Scan using big2_pkey on big2",
+            "              Index Cond: (id = big1.id)"
+        ]
+    );
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN SELECT count(*) FROM big1 FULL JOIN big2 ON big2.id = big1.id"
+        )
+        .await,
+        [
+            "Aggregate",
+            "  ->  Hash Full Join",
+            "        Hash Cond: (big1.id = big2.id)",
+            "        ->  Seq Scan on big1",
+            "        ->  Hash",
+            "              ->  Seq Scan on big2"
+        ]
+    );
+    // DELETE ... USING several items: their own conditions join them.
+    assert_eq!(
+        explain(
+            &c,
+            "EXPLAIN DELETE FROM t USING u, big1 WHERE u.t_id = t.id AND big1.id = u.id"
+        )
+        .await,
+        [
+            "Delete on t",
+            "  ->  Hash Join",
+            "        Hash Cond: (t.id = u.t_id)",
+            "        ->  Seq Scan on t",
+            "        ->  Hash",
+            "              ->  Nested Loop",
+            "                    ->  Seq Scan on u",
+            "                    ->  Index Scan using big1_pkey on big1",
+            "                          Index Cond: (id = u.id)"
+        ]
+    );
+    // Whatever the strategy, rows come in the nested loop's order: the
+    // left rows' order, each one's matches in the right side's order,
+    // then the unmatched right rows.
+    c.batch_execute(
+        "INSERT INTO t VALUES (1, 'a', 10), (2, 'b', 20), (3, 'c', 10);
+         INSERT INTO u VALUES (7, 2), (8, 1), (9, 2), (10, NULL)",
+    )
+    .await
+    .expect("rows");
+    for (sql, want) in [
+        (
+            "SELECT t.id, v.x FROM t RIGHT JOIN (VALUES (2), (1), (5), (1)) v(x) ON t.id = v.x",
+            "1:1 1:1 2:2 -:5",
+        ),
+        (
+            "SELECT t.id, u.id FROM t JOIN u ON u.t_id = t.id",
+            "1:8 2:7 2:9",
+        ),
+        (
+            "SELECT t.id, u.id FROM t FULL JOIN u ON coalesce(u.t_id, 0) = t.id",
+            "1:8 2:7 2:9 3:- -:10",
+        ),
+        (
+            "SELECT t.id, u.id FROM t FULL JOIN u ON u.t_id = t.n - 8",
+            "1:7 1:9 2:- 3:7 3:9 -:8 -:10",
+        ),
+    ] {
+        let rows = c.query(sql, &[]).await.expect(sql);
+        let got: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let a: Option<i32> = r.get(0);
+                let b: Option<i32> = r.get(1);
+                let s = |v: Option<i32>| v.map_or("-".to_string(), |v| v.to_string());
+                format!("{}:{}", s(a), s(b))
+            })
+            .collect();
+        assert_eq!(got.join(" "), want, "{sql}");
+    }
+    for (sql, want) in [
+        (
+            "SELECT count(*) FROM big1 JOIN big2 ON big2.id = big1.id",
+            20000,
+        ),
+        (
+            "SELECT count(*) FROM big1 FULL JOIN big2 ON big2.id = big1.id",
+            20000,
+        ),
+        (
+            "SELECT count(*) FROM big1, big2 WHERE big1.id = big2.g AND big2.id <= 20000",
+            19980,
+        ),
+    ] {
+        let n: i64 = c.query_one(sql, &[]).await.expect(sql).get(0);
+        assert_eq!(n, want, "{sql}");
     }
 }

@@ -38,10 +38,52 @@ impl Exec<'_> {
         if others.is_empty() {
             return Ok(out);
         }
+        let width = table.columns.len();
+        let keys = filter
+            .map(|f| crate::sql::join::hash_keys(f, width, others[0].len()))
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            return self.hash_joined_targets(table, &others, filter, &keys);
+        }
         for (key, row) in self.target_rows(table, &None, &None)? {
             for other in &others {
                 if self.joins(filter, &row, other)? {
                     out.push((key, row, other.clone()));
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Self::joined_targets`] when the WHERE equates target columns to
+    /// the other rows' (`keys`): each target row tries only the other
+    /// rows with its key values, in their order, so it still takes the
+    /// first row it joins.
+    fn hash_joined_targets(
+        &mut self,
+        table: &Table,
+        others: &Rows,
+        filter: Option<&Expr>,
+        keys: &[crate::sql::join::EquiKey<'_>],
+    ) -> Result<Vec<Joined>> {
+        let other_keys: Vec<&Expr> = keys.iter().map(|k| &k.right).collect();
+        let target_keys: Vec<&Expr> = keys.iter().map(|k| &k.left).collect();
+        let mut by_key: std::collections::HashMap<Vec<u8>, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, o) in others.iter().enumerate() {
+            if let Some(k) = self.hash_key(&other_keys, o)? {
+                by_key.entry(k).or_default().push(i);
+            }
+        }
+        let mut out = Vec::new();
+        for (key, row) in self.target_rows(table, &None, &None)? {
+            let Some(k) = self.hash_key(&target_keys, &row)? else {
+                continue;
+            };
+            for &i in by_key.get(&k).map(Vec::as_slice).unwrap_or_default() {
+                if self.joins(filter, &row, &others[i])? {
+                    out.push((key, row, others[i].clone()));
                     break;
                 }
             }

@@ -7,6 +7,7 @@ mod dml;
 mod dml_from;
 pub mod expr;
 mod fkey;
+mod join;
 mod locking;
 pub mod size;
 mod write;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 use crate::catalog::Table;
 use crate::error::{code, Result, SqlError};
-use crate::sql::plan::{Delete, Expr, Insert, JoinKind, Lookup, Plan, SetOpKind, SortKey, Update};
+use crate::sql::plan::{Delete, Expr, Insert, Lookup, Plan, SetOpKind, SortKey, Update};
 use crate::storage::{keys, Row, Ts};
 use crate::txn::locks::{LockTag, Mode, Wait};
 use crate::txn::{Engine, Isolation, Txn};
@@ -461,44 +462,14 @@ impl<'a> Exec<'a> {
                 on,
                 left_width,
                 right_width,
-            } => {
-                let l = self.run(left)?;
-                let r = self.run(right)?;
-                let mut out = Vec::new();
-                let mut right_matched = vec![false; r.len()];
-                for lr in &l {
-                    let mut matched = false;
-                    for (i, rr) in r.iter().enumerate() {
-                        let mut row = lr.clone();
-                        row.extend(rr.iter().cloned());
-                        let ok = match on {
-                            Some(p) => self.eval(p, &row)?.as_bool() == Some(true),
-                            None => true,
-                        };
-                        if ok {
-                            matched = true;
-                            right_matched[i] = true;
-                            out.push(row);
-                        }
-                    }
-                    if !matched && matches!(kind, JoinKind::Left | JoinKind::Full) {
-                        let mut row = lr.clone();
-                        row.extend(std::iter::repeat_n(Value::Null, *right_width));
-                        out.push(row);
-                    }
-                }
-                if matches!(kind, JoinKind::Right | JoinKind::Full) {
-                    for (i, rr) in r.iter().enumerate() {
-                        if !right_matched[i] {
-                            let mut row: Vec<Value> =
-                                std::iter::repeat_n(Value::Null, *left_width).collect();
-                            row.extend(rr.iter().cloned());
-                            out.push(row);
-                        }
-                    }
-                }
-                out
-            }
+            } => self.join(&join::JoinSpec {
+                left,
+                right,
+                kind: *kind,
+                on: on.as_ref(),
+                left_width: *left_width,
+                right_width: *right_width,
+            })?,
             Plan::Lateral {
                 left,
                 right,

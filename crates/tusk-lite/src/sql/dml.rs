@@ -673,6 +673,8 @@ impl Binder<'_> {
             sets.push((i, self.bind_assignment(val, col)?));
         }
         let filter = self.bind_where(s.where_clause.as_deref())?;
+        let from =
+            from.map(|p| super::join::push_into_from(p, filter.as_ref(), table.columns.len()));
         // With FROM, the filter joins: the target is scanned (see
         // exec::dml_from).
         let key = match from {
@@ -702,6 +704,8 @@ impl Binder<'_> {
         self.scopes.push(scope);
         let r = (|| {
             let filter = self.bind_where(s.where_clause.as_deref())?;
+            let using =
+                using.map(|p| super::join::push_into_from(p, filter.as_ref(), table.columns.len()));
             let key = match using {
                 None => key_lookup(&table, filter.as_ref()),
                 Some(_) => None,

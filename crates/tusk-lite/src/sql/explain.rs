@@ -1,9 +1,10 @@
 //! EXPLAIN: a bound plan printed as PostgreSQL prints its plans, one text
 //! row per line in a column named "QUERY PLAN" (`Seq Scan on t`,
 //! `Index Scan using t_pkey on t` with its `Index Cond`, `Filter`,
-//! `Nested Loop`, `Sort`, ...). Costs are never printed (as COSTS OFF);
-//! VERBOSE names relations with their schema and shows a scan's output
-//! columns. EXPLAIN ANALYZE and formats other than TEXT are 0A000.
+//! `Nested Loop`, `Hash Join` with its `Hash Cond`, `Sort`, ...). Costs
+//! are never printed (as COSTS OFF); VERBOSE names relations with their
+//! schema and shows a scan's output columns. EXPLAIN ANALYZE and formats
+//! other than TEXT are 0A000.
 
 use pg_query::protobuf::{self as pb, node::Node as N};
 
@@ -30,13 +31,7 @@ fn prop_indent(depth: usize) -> String {
     " ".repeat(6 * depth + 2)
 }
 
-/// The AND-ed parts of a condition.
-fn conjuncts(e: &Expr) -> Vec<&Expr> {
-    match &e.kind {
-        ExprKind::And(parts) => parts.iter().flat_map(conjuncts).collect(),
-        _ => vec![e],
-    }
-}
+use super::join::conjuncts;
 
 fn op_symbol(op: BinOp) -> &'static str {
     match op {
@@ -97,7 +92,7 @@ impl Printer {
             ),
             ExprKind::Param(i) => format!("${}", i + 1),
             ExprKind::Column(i) => match names.get(*i) {
-                Some((t, c)) if qualify || self.verbose => format!("{t}.{c}"),
+                Some((t, c)) if (qualify || self.verbose) && !t.is_empty() => format!("{t}.{c}"),
                 Some((_, c)) => c.clone(),
                 None => "?".into(),
             },
@@ -187,30 +182,20 @@ impl Printer {
                 right,
                 kind,
                 on,
-                ..
+                left_width,
+                right_width,
             } => {
-                let title = match kind {
-                    JoinKind::Inner => "Nested Loop",
-                    JoinKind::Left => "Nested Loop Left Join",
-                    JoinKind::Right => "Nested Loop Right Join",
-                    JoinKind::Full => "Nested Loop Full Join",
+                let strategy =
+                    super::join::choose(left, right, *kind, on.as_ref(), *left_width, *right_width);
+                let parts = JoinParts {
+                    left,
+                    right,
+                    kind: *kind,
+                    on: on.as_ref(),
+                    left_width: *left_width,
+                    right_width: *right_width,
                 };
-                self.node(depth, title.into());
-                let at = self.lines.len();
-                let mut names = self.plan(left, depth + 1, Vec::new());
-                names.extend(self.plan(right, depth + 1, Vec::new()));
-                let mut props = Vec::new();
-                if let Some(on) = on {
-                    props.push(format!("Join Filter: {}", self.expr(on, &names, true)));
-                }
-                if !quals.is_empty() {
-                    props.push(format!("Filter: {}", self.quals(&quals, &names, true)));
-                }
-                for (i, p) in props.into_iter().enumerate() {
-                    self.lines
-                        .insert(at + i, format!("{}{p}", prop_indent(depth)));
-                }
-                names
+                self.join(parts, strategy, depth, quals)
             }
             Plan::Lateral { left, right, .. } => {
                 self.node(depth, "Nested Loop".into());
@@ -310,7 +295,14 @@ impl Printer {
             Plan::OneRow => self.leaf(depth, "Result".into(), quals),
             // One row of VALUES is a Result in PostgreSQL's plans.
             Plan::Values(rows) if rows.len() == 1 => self.leaf(depth, "Result".into(), quals),
-            Plan::Values(_) => self.leaf(depth, "Values Scan on \"*VALUES*\"".into(), quals),
+            Plan::Values(rows) => {
+                self.leaf(depth, "Values Scan on \"*VALUES*\"".into(), quals);
+                // Its columns as PostgreSQL names them.
+                let width = rows.first().map_or(0, Vec::len);
+                (1..=width)
+                    .map(|i| ("\"*VALUES*\"".to_string(), format!("column{i}")))
+                    .collect()
+            }
             Plan::Series { .. } => {
                 self.leaf(depth, "Function Scan on generate_series".into(), quals)
             }
@@ -435,6 +427,266 @@ impl Printer {
     }
 }
 
+/// A join's parts, for [`Printer::join`].
+struct JoinParts<'p> {
+    left: &'p Plan,
+    right: &'p Plan,
+    kind: JoinKind,
+    on: Option<&'p Expr>,
+    left_width: usize,
+    right_width: usize,
+}
+
+impl Printer {
+    /// An index scan's columns as the conditions checked on it print
+    /// them: unqualified.
+    fn inner_names(&self, inner: &[Name]) -> Vec<Name> {
+        // The inner side's own columns print unqualified.
+        inner
+            .iter()
+            .map(|(t, c)| {
+                if self.verbose {
+                    (t.clone(), c.clone())
+                } else {
+                    (String::new(), c.clone())
+                }
+            })
+            .collect()
+    }
+
+    /// The index scan on the inner side of an index nested loop: its
+    /// `Index Cond` (the key columns equal to expressions of the outer
+    /// row, named by `outer`), and as its `Filter` the scan's own filter
+    /// and the conditions of `rest` reading the inner row (`inner`: its
+    /// columns' place in `joined`, the joined row's names). Returns the
+    /// rest (the join's `Join Filter`).
+    fn inner_index_scan<'e>(
+        &mut self,
+        d: usize,
+        (table, lookup, filter): (&Table, &Lookup, Option<&Expr>),
+        outer: &[Name],
+        joined: &[Name],
+        inner: std::ops::Range<usize>,
+        rest: Vec<&'e Expr>,
+    ) -> Vec<&'e Expr> {
+        let (ix, cols, vals) = match lookup {
+            Lookup::Pk(v) => (
+                table.pkey_name.clone().unwrap_or_default(),
+                table.primary_key.clone().unwrap_or_default(),
+                v.clone(),
+            ),
+            Lookup::Index(pos, v) => match table.indexes.get(*pos) {
+                Some(ix) => (ix.name.clone(), ix.columns.clone(), v.clone()),
+                None => (String::new(), Vec::new(), Vec::new()),
+            },
+        };
+        self.node(d, format!("Index Scan using {ix} on {}", self.rel(table)));
+        if self.verbose {
+            let out: Vec<String> = table_names(table)
+                .iter()
+                .map(|(t, c)| format!("{t}.{c}"))
+                .collect();
+            self.prop(d, format!("Output: {}", out.join(", ")));
+        }
+        let conds: Vec<String> = cols
+            .iter()
+            .zip(&vals)
+            .map(|(c, v)| {
+                let col = match joined.get(inner.start + c) {
+                    Some((t, n)) if !t.is_empty() => format!("{t}.{n}"),
+                    Some((_, n)) => n.clone(),
+                    None => "?".into(),
+                };
+                format!("({col} = {})", self.expr(v, outer, true))
+            })
+            .collect();
+        let cond = if conds.len() == 1 {
+            conds[0].clone()
+        } else {
+            format!("({})", conds.join(" AND "))
+        };
+        self.prop(d, format!("Index Cond: {cond}"));
+        // The scan's own filter, then the conditions of ON that read the
+        // inner row (checked on it, as PostgreSQL does).
+        let mut filters: Vec<String> = filter
+            .into_iter()
+            .flat_map(conjuncts)
+            .map(|q| self.expr(q, &joined[inner.clone()], false))
+            .collect();
+        let mut join_filter = Vec::new();
+        for q in rest {
+            let mut inner_col = false;
+            super::join::visit_columns(q, &mut |i| inner_col |= inner.contains(&i));
+            if inner_col {
+                filters.push(self.expr(q, joined, true));
+            } else {
+                join_filter.push(q);
+            }
+        }
+        if !filters.is_empty() {
+            let f = if filters.len() == 1 {
+                filters.remove(0)
+            } else {
+                format!("({})", filters.join(" AND "))
+            };
+            self.prop(d, format!("Filter: {f}"));
+        }
+        join_filter
+    }
+}
+
+impl Printer {
+    /// A join as its strategy runs it: `Nested Loop` (with the ON clause
+    /// as its `Join Filter`), `Hash Join` (`Hash Cond`, the right side
+    /// under `Hash`) or a `Nested Loop` over an `Index Scan` of the right
+    /// table whose `Index Cond` reads the left row.
+    fn join(
+        &mut self,
+        j: JoinParts<'_>,
+        strategy: super::join::Strategy<'_>,
+        depth: usize,
+        quals: Vec<&Expr>,
+    ) -> Vec<Name> {
+        use super::join::Strategy;
+        let suffix = match j.kind {
+            JoinKind::Inner => "",
+            JoinKind::Left => " Left",
+            JoinKind::Right => " Right",
+            JoinKind::Full => " Full",
+        };
+        let mut props = Vec::new();
+        let at;
+        let mut names;
+        match strategy {
+            Strategy::NestedLoop => {
+                self.node(depth, nested_loop_title(suffix));
+                at = self.lines.len();
+                names = self.plan(j.left, depth + 1, Vec::new());
+                names.extend(self.plan(j.right, depth + 1, Vec::new()));
+                if let Some(on) = j.on {
+                    props.push(format!("Join Filter: {}", self.expr(on, &names, true)));
+                }
+            }
+            Strategy::Hash { keys, rest } => {
+                self.node(depth, format!("Hash{suffix} Join"));
+                at = self.lines.len();
+                names = self.plan(j.left, depth + 1, Vec::new());
+                self.node(depth + 1, "Hash".into());
+                names.extend(self.plan(j.right, depth + 2, Vec::new()));
+                let conds: Vec<Expr> = keys.iter().map(outer_first).collect();
+                let conds: Vec<&Expr> = conds.iter().collect();
+                props.push(format!("Hash Cond: {}", self.quals(&conds, &names, true)));
+                if !rest.is_empty() {
+                    props.push(format!("Join Filter: {}", self.quals(&rest, &names, true)));
+                }
+            }
+            Strategy::Index {
+                table,
+                filter,
+                lookup,
+                keys: _,
+                rest,
+            } => {
+                self.node(depth, nested_loop_title(suffix));
+                at = self.lines.len();
+                names = self.plan(j.left, depth + 1, Vec::new());
+                names.resize(j.left_width, (String::new(), "?".into()));
+                let inner = table_names(table);
+                let mut joined = names.clone();
+                joined.extend(self.inner_names(&inner));
+                let range = j.left_width..j.left_width + inner.len();
+                let join_filter = self.inner_index_scan(
+                    depth + 1,
+                    (table, &lookup, filter),
+                    &names,
+                    &joined,
+                    range,
+                    rest,
+                );
+                names.extend(inner);
+                if !join_filter.is_empty() {
+                    props.push(format!(
+                        "Join Filter: {}",
+                        self.quals(&join_filter, &names, true)
+                    ));
+                }
+            }
+            Strategy::IndexLeft {
+                table,
+                filter,
+                lookup,
+                keys: _,
+                rest,
+            } => {
+                // PostgreSQL's shape: the right side is the outer one
+                // (a RIGHT join is its LEFT join the other way round).
+                let title = match j.kind {
+                    JoinKind::Right => "Nested Loop Left Join",
+                    _ => "Nested Loop",
+                };
+                self.node(depth, title.into());
+                at = self.lines.len();
+                let mut outer = self.plan(j.right, depth + 1, Vec::new());
+                outer.resize(j.right_width, (String::new(), "?".into()));
+                let inner = table_names(table);
+                let mut joined = self.inner_names(&inner);
+                joined.extend(outer.iter().cloned());
+                let join_filter = self.inner_index_scan(
+                    depth + 1,
+                    (table, &lookup, filter),
+                    &outer,
+                    &joined,
+                    0..inner.len(),
+                    rest,
+                );
+                names = inner;
+                names.extend(outer);
+                if !join_filter.is_empty() {
+                    props.push(format!(
+                        "Join Filter: {}",
+                        self.quals(&join_filter, &names, true)
+                    ));
+                }
+            }
+        }
+        if !quals.is_empty() {
+            props.push(format!("Filter: {}", self.quals(&quals, &names, true)));
+        }
+        for (i, p) in props.into_iter().enumerate() {
+            self.lines
+                .insert(at + i, format!("{}{p}", prop_indent(depth)));
+        }
+        names
+    }
+}
+
+/// Whether UPDATE ... FROM / DELETE ... USING joins its target to the
+/// FROM rows by a hash (as exec::dml_from does).
+fn hashes(table: &Table, filter: Option<&Expr>, from: &Plan) -> bool {
+    let _ = from;
+    filter
+        .is_some_and(|f| !super::join::hash_keys(f, table.columns.len(), usize::MAX / 2).is_empty())
+}
+
+fn nested_loop_title(suffix: &str) -> String {
+    if suffix.is_empty() {
+        "Nested Loop".into()
+    } else {
+        format!("Nested Loop{suffix} Join")
+    }
+}
+
+/// A hash key's equality with the left (outer) side's expression first,
+/// as PostgreSQL prints a Hash Cond.
+fn outer_first(k: &super::join::EquiKey<'_>) -> Expr {
+    match &k.conj.kind {
+        ExprKind::Binary(op, a, b) if **a != k.left && **b == k.left => {
+            Expr::new(ExprKind::Binary(*op, b.clone(), a.clone()), k.conj.ty)
+        }
+        _ => k.conj.clone(),
+    }
+}
+
 fn table_names(t: &Table) -> Vec<Name> {
     t.columns
         .iter()
@@ -547,6 +799,41 @@ fn write_targets(
     match from {
         None => {
             p.scan(table, key, 1, quals);
+        }
+        Some(from) if hashes(table, filter, from) => {
+            let Some(f) = filter else { return };
+            // (Every column the WHERE reads is the target's or a FROM
+            // item's: the FROM rows' width need not be known.)
+            let keys = super::join::hash_keys(f, table.columns.len(), usize::MAX / 2);
+            // (Conditions on the FROM rows alone were moved into them:
+            // they show there.)
+            let width = table.columns.len();
+            let rest: Vec<&Expr> = conjuncts(f)
+                .into_iter()
+                .filter(|c| !keys.iter().any(|k| std::ptr::eq(k.conj, *c)))
+                .filter(|c| {
+                    let (mut target, mut any) = (false, false);
+                    super::join::visit_columns(c, &mut |i| {
+                        any = true;
+                        target |= i < width;
+                    });
+                    target || !any
+                })
+                .collect();
+            p.node(1, "Hash Join".into());
+            let at = p.lines.len();
+            let mut names = p.scan(table, None, 2, Vec::new());
+            p.node(2, "Hash".into());
+            names.extend(p.plan(from, 3, Vec::new()));
+            let conds: Vec<Expr> = keys.iter().map(outer_first).collect();
+            let conds: Vec<&Expr> = conds.iter().collect();
+            let mut props = vec![format!("Hash Cond: {}", p.quals(&conds, &names, true))];
+            if !rest.is_empty() {
+                props.push(format!("Join Filter: {}", p.quals(&rest, &names, true)));
+            }
+            for (i, l) in props.into_iter().enumerate() {
+                p.lines.insert(at + i, format!("{}{l}", prop_indent(1)));
+            }
         }
         Some(from) => {
             p.node(1, "Nested Loop".into());

@@ -6,6 +6,7 @@ mod constraints;
 mod ddl;
 mod dml;
 mod explain;
+pub mod join;
 pub mod libfunc;
 pub mod plan;
 mod scope;

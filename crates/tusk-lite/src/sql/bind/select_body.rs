@@ -19,7 +19,15 @@ impl Binder<'_> {
                     *key = crate::sql::dml::key_lookup(table, Some(&e));
                 }
             }
-            plan = Plan::Filter(Box::new(plan), e);
+            plan = match plan {
+                // Over joins: the conjuncts move down into them.
+                p @ (Plan::Join { .. } | Plan::Project(..))
+                    if crate::sql::join::pushes_into(&p) =>
+                {
+                    crate::sql::join::push_where(p, e)
+                }
+                p => Plan::Filter(Box::new(p), e),
+            };
         }
         // Target list (aggregates collected).
         self.aggs = Some(Vec::new());
