@@ -27,6 +27,7 @@ use fjall::compaction::filter::{CompactionFilter, Context, Factory, ItemAccessor
 use fjall::config::CompressionPolicy;
 use fjall::{CompressionType, KeyspaceCreateOptions, PersistMode};
 use std::collections::BTreeSet;
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -466,6 +467,72 @@ impl Store for DurableStore {
             };
             if !u64::from_be_bytes(ts_bytes) > snapshot {
                 continue;
+            }
+            last = Some(row_key.to_vec());
+            if let Ok(Some(row)) = decode_row(&v) {
+                out.push((row_key.to_vec(), Arc::from(row)));
+            }
+        }
+        out
+    }
+
+    fn scan_range(
+        &self,
+        table: TableId,
+        snapshot: Ts,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        let mut out = Vec::new();
+        if super::range_is_empty(from, to) {
+            return out;
+        }
+        // Start at the lower bound (cut to a length fjall takes: a shorter
+        // start is lower, and keys below the bound are skipped), stop at
+        // the first key past the upper one: keys are prefix-free, so the
+        // versions' order is their keys' order.
+        let mut start = table.to_be_bytes().to_vec();
+        if let Bound::Included(f) | Bound::Excluded(f) = from {
+            start.extend_from_slice(&f[..f.len().min(2 * super::keys::MAX_KEY)]);
+        }
+        let end = (table + 1).to_be_bytes().to_vec();
+        let Some(rows) = self.rows.get() else {
+            return out;
+        };
+        let items = if table == TableId::MAX {
+            rows.range(start..)
+        } else {
+            rows.range(start..end)
+        };
+        let mut last: Option<Vec<u8>> = None;
+        for item in items {
+            if out.len() >= limit {
+                break;
+            }
+            let Ok((k, v)) = item.into_inner() else {
+                continue;
+            };
+            if k.len() < 12 {
+                continue;
+            }
+            let row_key = &k[4..k.len() - 8];
+            if super::past_end(row_key, to) {
+                break;
+            }
+            let below = match from {
+                Bound::Included(f) => row_key < f,
+                Bound::Excluded(f) => row_key <= f,
+                Bound::Unbounded => false,
+            };
+            if below || last.as_deref() == Some(row_key) {
+                continue;
+            }
+            let Ok(ts_bytes) = <[u8; 8]>::try_from(&k[k.len() - 8..]) else {
+                continue;
+            };
+            if !u64::from_be_bytes(ts_bytes) > snapshot {
+                continue; // too new: look at the next (older) version
             }
             last = Some(row_key.to_vec());
             if let Ok(Some(row)) = decode_row(&v) {
