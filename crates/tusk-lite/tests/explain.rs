@@ -128,3 +128,160 @@ async fn explain_prints_postgres_shaped_plans() {
         );
     }
 }
+
+/// Ranges of the primary key and of indexes are index scans with
+/// PostgreSQL's `Index Cond` (as it prints them with enable_seqscan off):
+/// the pinned columns' equalities, then the next column's bounds in the
+/// WHERE's order, the column on the left; the rest is the filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_prints_range_scans() {
+    let db = tusk_lite::Database::open_in_memory();
+    let c = common::lite_client(&db).await;
+    c.batch_execute(
+        "CREATE TABLE t (id int PRIMARY KEY, a int, b int, c text, n numeric);
+         CREATE INDEX t_ab ON t (a, b);
+         CREATE UNIQUE INDEX t_c ON t (c);
+         CREATE INDEX t_n ON t (n);
+         CREATE TABLE m (x int, y int, z int, PRIMARY KEY (x, y, z))",
+    )
+    .await
+    .expect("setup");
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "EXPLAIN SELECT * FROM t WHERE id >= 10 AND id < 20",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: ((id >= 10) AND (id < 20))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id < 20 AND id >= 10",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: ((id < 20) AND (id >= 10))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE 10 < id",
+            &["Index Scan using t_pkey on t", "  Index Cond: (id > 10)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id BETWEEN 1 AND 5",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: ((id >= 1) AND (id <= 5))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id > 5 AND id > 7 AND id <= 100 AND b = 3",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: ((id > 5) AND (id > 7) AND (id <= 100))",
+                "  Filter: (b = 3)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 AND b > 5",
+            &[
+                "Index Scan using t_ab on t",
+                "  Index Cond: ((a = 1) AND (b > 5))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a > 1",
+            &["Index Scan using t_ab on t", "  Index Cond: (a > 1)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 AND b > 5 AND b < 10",
+            &[
+                "Index Scan using t_ab on t",
+                "  Index Cond: ((a = 1) AND (b > 5) AND (b < 10))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE c > 'x'",
+            &["Index Scan using t_c on t", "  Index Cond: (c > 'x'::text)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id > 5 AND id < 3",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: ((id > 5) AND (id < 3))",
+            ],
+        ),
+        (
+            "EXPLAIN UPDATE t SET b = 1 WHERE id > 5 AND id < 8",
+            &[
+                "Update on t",
+                "  ->  Index Scan using t_pkey on t",
+                "        Index Cond: ((id > 5) AND (id < 8))",
+            ],
+        ),
+        (
+            "EXPLAIN DELETE FROM t WHERE id > 5 RETURNING *",
+            &[
+                "Delete on t",
+                "  ->  Index Scan using t_pkey on t",
+                "        Index Cond: (id > 5)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id > 5 FOR UPDATE",
+            &[
+                "LockRows",
+                "  ->  Index Scan using t_pkey on t",
+                "        Index Cond: (id > 5)",
+            ],
+        ),
+        // A prefix of a primary key, and a prefix with a range.
+        (
+            "EXPLAIN SELECT * FROM m WHERE x = 1",
+            &["Index Scan using m_pkey on m", "  Index Cond: (x = 1)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m WHERE x = 1 AND y = 2 AND z <= 3",
+            &[
+                "Index Scan using m_pkey on m",
+                "  Index Cond: ((x = 1) AND (y = 2) AND (z <= 3))",
+            ],
+        ),
+        // Equality on every key column stays a point lookup.
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 AND b > 5 AND id = 3",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: (id = 3)",
+                "  Filter: ((a = 1) AND (b > 5))",
+            ],
+        ),
+        // Not a range: a column of another type than the bound's, a
+        // numeric key (its key order is not its order), a column without
+        // leading columns pinned.
+        (
+            "EXPLAIN SELECT * FROM t WHERE id > 5::bigint",
+            &["Seq Scan on t", "  Filter: ((id)::bigint > '5'::bigint)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE n > 5.5",
+            &["Seq Scan on t", "  Filter: (n > 5.5)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m WHERE y > 1",
+            &["Seq Scan on m", "  Filter: (y > 1)"],
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(explain(&c, sql).await, *want, "{sql}");
+    }
+    let rows = c
+        .query(
+            "EXPLAIN SELECT * FROM t WHERE id > $1 AND id <= $2",
+            &[&1i32, &2i32],
+        )
+        .await
+        .expect("explain with parameters");
+    assert_eq!(
+        rows[1].get::<_, String>(0),
+        "  Index Cond: ((id > $1) AND (id <= $2))"
+    );
+}

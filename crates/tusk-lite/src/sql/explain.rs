@@ -379,6 +379,9 @@ impl Printer {
         quals: Vec<&Expr>,
     ) -> Vec<Name> {
         let names = table_names(table);
+        if let Some(Lookup::Range(r)) = key {
+            return self.range_scan(table, r, depth, quals, names);
+        }
         let (index, cols, vals) = match key {
             Some(Lookup::Pk(vals)) => (
                 table.pkey_name.clone(),
@@ -389,7 +392,7 @@ impl Printer {
                 Some(ix) => (Some(ix.name.clone()), ix.columns.clone(), vals.clone()),
                 None => (None, Vec::new(), Vec::new()),
             },
-            None => (None, Vec::new(), Vec::new()),
+            Some(Lookup::Range(_)) | None => (None, Vec::new(), Vec::new()),
         };
         match &index {
             Some(ix) => self.node(
@@ -426,6 +429,83 @@ impl Printer {
         let rest: Vec<&Expr> = quals
             .into_iter()
             .filter(|q| !is_key_equality(q, &cols))
+            .collect();
+        if !rest.is_empty() {
+            let q = self.quals(&rest, &names, false);
+            self.prop(depth, format!("Filter: {q}"));
+        }
+        names
+    }
+}
+
+impl Printer {
+    /// An index scan of a key range: `Index Cond` holds the pinned
+    /// columns' equalities, then the next column's bounds, as PostgreSQL
+    /// prints a btree's index quals; they leave the filter.
+    fn range_scan(
+        &mut self,
+        table: &Table,
+        r: &KeyRange,
+        depth: usize,
+        quals: Vec<&Expr>,
+        names: Vec<Name>,
+    ) -> Vec<Name> {
+        let (ix, cols) = match r.index {
+            None => (
+                table.pkey_name.clone().unwrap_or_default(),
+                table.primary_key.clone().unwrap_or_default(),
+            ),
+            Some(pos) => match table.indexes.get(pos) {
+                Some(x) => (x.name.clone(), x.columns.clone()),
+                None => (String::new(), Vec::new()),
+            },
+        };
+        self.node(
+            depth,
+            format!("Index Scan using {ix} on {}", self.rel(table)),
+        );
+        if self.verbose {
+            let out: Vec<String> = names.iter().map(|(t, c)| format!("{t}.{c}")).collect();
+            self.prop(depth, format!("Output: {}", out.join(", ")));
+        }
+        let bool_ty = ColType::plain(Type::Bool);
+        let mut conds: Vec<Expr> = cols
+            .iter()
+            .zip(&r.eq)
+            .map(|(c, v)| {
+                let col = Expr::column(*c, table.columns[*c].ty);
+                Expr::new(
+                    ExprKind::Binary(BinOp::Eq, Box::new(col), Box::new(v.clone())),
+                    bool_ty,
+                )
+            })
+            .collect();
+        let next = cols.get(r.eq.len()).copied();
+        if let Some(c) = next {
+            for (op, v) in &r.bounds {
+                let col = Expr::column(c, table.columns[c].ty);
+                conds.push(Expr::new(
+                    ExprKind::Binary(*op, Box::new(col), Box::new(v.clone())),
+                    bool_ty,
+                ));
+            }
+        }
+        let conds: Vec<String> = conds.iter().map(|e| self.expr(e, &names, false)).collect();
+        let cond = if conds.len() == 1 {
+            conds[0].clone()
+        } else {
+            format!("({})", conds.join(" AND "))
+        };
+        self.prop(depth, format!("Index Cond: {cond}"));
+        let eq_cols = &cols[..r.eq.len().min(cols.len())];
+        let rest: Vec<&Expr> = quals
+            .into_iter()
+            .filter(|q| !is_key_equality(q, eq_cols))
+            .filter(|q| {
+                !super::ranges::bound_of(table, q).is_some_and(|(c, op, v)| {
+                    Some(c) == next && r.bounds.iter().any(|(o, b)| *o == op && b == v)
+                })
+            })
             .collect();
         if !rest.is_empty() {
             let q = self.quals(&rest, &names, false);

@@ -8,6 +8,7 @@ mod dml;
 mod explain;
 pub mod libfunc;
 pub mod plan;
+mod ranges;
 mod scope;
 pub mod statement;
 pub mod syscat;

@@ -1,0 +1,128 @@
+//! Range lookups: `WHERE` conjuncts like `id >= 10 AND id < 20` (or
+//! `a = 1 AND b > 5` over an index on (a, b)) become a [`KeyRange`], read
+//! from the store as a range of keys instead of a scan of the table.
+//!
+//! A range of keys is a range of values only where the memcomparable key
+//! order ([`crate::storage::keys`]) is the type's SQL order, as PostgreSQL
+//! compares it: integers, floats (-0 keys as 0, NaN above Infinity, as
+//! PostgreSQL orders them), bool, text and varchar (byte order, which is
+//! the C collation tusk-lite compares text in), bytea and uuid (memcmp),
+//! date, time, timestamp(tz), interval (30-day months, as
+//! interval_cmp) and enums (their sort order). Not numeric (its key is a
+//! canonical text), char(n) (PostgreSQL ignores trailing blanks), name,
+//! json/jsonb or arrays: those keep to equality lookups.
+
+use super::plan::{BinOp, Expr, ExprKind, KeyRange};
+use crate::catalog::Table;
+use crate::types::Type;
+
+/// Whether the key order of values of `ty` is their SQL order.
+pub fn orders_by_key(ty: Type) -> bool {
+    matches!(
+        ty,
+        Type::Bool
+            | Type::Int2
+            | Type::Int4
+            | Type::Int8
+            | Type::Float4
+            | Type::Float8
+            | Type::Text
+            | Type::Varchar
+            | Type::Bytea
+            | Type::Uuid
+            | Type::Date
+            | Type::Time
+            | Type::Timestamp
+            | Type::Timestamptz
+            | Type::Interval
+            | Type::Enum(_)
+    )
+}
+
+/// `e` as `column op value` (the column of `table` on the left, op one of
+/// `<`, `<=`, `>`, `>=`, the value not depending on the row and of the
+/// column's own type, one whose key order is its SQL order).
+pub fn bound_of<'e>(table: &Table, e: &'e Expr) -> Option<(usize, BinOp, &'e Expr)> {
+    let ExprKind::Binary(op, a, b) = &e.kind else {
+        return None;
+    };
+    if !matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge) {
+        return None;
+    }
+    let (col, val, op) = match (&a.kind, &b.kind) {
+        (ExprKind::Column(i), _) => (*i, &**b, *op),
+        (_, ExprKind::Column(i)) => (*i, &**a, commute(*op)),
+        _ => return None,
+    };
+    let ty = table.columns.get(col)?.ty.ty;
+    let col_ty = match (&a.kind, &b.kind) {
+        (ExprKind::Column(_), _) => a.ty.ty,
+        _ => b.ty.ty,
+    };
+    (col_ty == ty && val.ty.ty == ty && orders_by_key(ty) && !super::dml::uses_row(val))
+        .then_some((col, op, val))
+}
+
+/// `a op b` as `b op' a`.
+fn commute(op: BinOp) -> BinOp {
+    match op {
+        BinOp::Lt => BinOp::Gt,
+        BinOp::Le => BinOp::Ge,
+        BinOp::Gt => BinOp::Lt,
+        BinOp::Ge => BinOp::Le,
+        o => o,
+    }
+}
+
+/// The best range of the primary key or of an index that the conjuncts
+/// `conj` give, with its score (two per pinned column, one more when the
+/// next column is bounded): the key with the highest score, the primary
+/// key first on a tie. `pinned` holds the values `=` pins per column.
+pub(super) fn best_range(
+    table: &Table,
+    conj: &[&Expr],
+    pinned: &[Option<Expr>],
+) -> Option<(KeyRange, usize)> {
+    let keys = table
+        .primary_key
+        .iter()
+        .map(|pk| (None, pk.as_slice()))
+        .chain(
+            table
+                .indexes
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (Some(i), x.columns.as_slice())),
+        );
+    let mut best: Option<(KeyRange, usize)> = None;
+    for (index, cols) in keys {
+        let eq: Vec<Expr> = cols.iter().map_while(|c| pinned[*c].clone()).collect();
+        let Some(&next) = cols.get(eq.len()) else {
+            continue; // every column pinned: an equality lookup
+        };
+        let bounds: Vec<(BinOp, Expr)> = conj
+            .iter()
+            .filter_map(|c| bound_of(table, c))
+            .filter(|(col, _, _)| *col == next)
+            .map(|(_, op, v)| (op, v.clone()))
+            .collect();
+        // A prefix alone is an index's equality lookup already; the
+        // primary key has none for a part of it.
+        if bounds.is_empty() && (eq.is_empty() || index.is_some()) {
+            continue;
+        }
+        let score = 2 * eq.len() + usize::from(!bounds.is_empty());
+        if best.as_ref().is_none_or(|(_, s)| score > *s) {
+            best = Some((KeyRange { index, eq, bounds }, score));
+        }
+    }
+    best
+}
+
+/// The conjuncts of `e` (nested ANDs, as BETWEEN binds, flattened).
+pub(super) fn conjuncts(e: &Expr) -> Vec<&Expr> {
+    match &e.kind {
+        ExprKind::And(parts) => parts.iter().flat_map(conjuncts).collect(),
+        _ => vec![e],
+    }
+}

@@ -1,0 +1,263 @@
+//! Range lookups on primary keys and indexes: a narrow range of a large
+//! table reads few rows from the store (counted by a store wrapper), and
+//! ranges with parameters sent in binary give PostgreSQL 15's rows.
+//! (tests/slt/index_ranges.slt has the bound forms and types.)
+
+mod common;
+
+use std::ops::Bound;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tusk_lite::storage::{memory::MemoryStore, Commit, Row, Store, Ts};
+
+/// A memory store that counts the rows (and index entries) it hands out.
+struct Counting {
+    inner: MemoryStore,
+    read: Arc<AtomicUsize>,
+}
+
+impl Counting {
+    fn count(&self, rows: Vec<(Vec<u8>, Row)>) -> Vec<(Vec<u8>, Row)> {
+        self.read.fetch_add(rows.len(), Ordering::Relaxed);
+        rows
+    }
+}
+
+impl Store for Counting {
+    fn get(&self, table: u32, key: &[u8], snapshot: Ts) -> Option<(Ts, Option<Row>)> {
+        self.read.fetch_add(1, Ordering::Relaxed);
+        self.inner.get(table, key, snapshot)
+    }
+
+    fn scan(&self, table: u32, snapshot: Ts) -> Vec<(Vec<u8>, Row)> {
+        self.count(self.inner.scan(table, snapshot))
+    }
+
+    fn scan_prefix(&self, table: u32, prefix: &[u8], snapshot: Ts) -> Vec<(Vec<u8>, Row)> {
+        self.count(self.inner.scan_prefix(table, prefix, snapshot))
+    }
+
+    fn scan_page(
+        &self,
+        table: u32,
+        snapshot: Ts,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        self.count(self.inner.scan_page(table, snapshot, after, limit))
+    }
+
+    fn scan_range(
+        &self,
+        table: u32,
+        snapshot: Ts,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        self.count(self.inner.scan_range(table, snapshot, from, to, limit))
+    }
+
+    fn commit(&self, group: &[Commit<'_>]) -> tusk_lite::error::Result<()> {
+        self.inner.commit(group)
+    }
+
+    fn put_sequence(&self, oid: u32, value: i64) -> tusk_lite::error::Result<()> {
+        self.inner.put_sequence(oid, value)
+    }
+
+    fn sequence_values(&self) -> Vec<(u32, i64)> {
+        self.inner.sequence_values()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_narrow_range_reads_few_rows() {
+    let read = Arc::new(AtomicUsize::new(0));
+    let db = tusk_lite::Database::open_with_store(Box::new(Counting {
+        inner: MemoryStore::new(),
+        read: read.clone(),
+    }));
+    let c = common::lite_client(&db).await;
+    c.batch_execute(
+        "CREATE TABLE big (id int PRIMARY KEY, a int, b int);
+         INSERT INTO big SELECT g, g % 100, g FROM generate_series(1, 100000) g;
+         CREATE INDEX big_a_b ON big (a, b)",
+    )
+    .await
+    .expect("setup");
+    let reads = |sql: &'static str| {
+        let c = &c;
+        let read = read.clone();
+        async move {
+            read.store(0, Ordering::Relaxed);
+            let rows = c
+                .query(sql, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            let n: i64 = rows[0].get(0);
+            (n, read.load(Ordering::Relaxed))
+        }
+    };
+    // A whole scan reads every row (the counter works).
+    let (n, r) = reads("SELECT count(*) FROM big WHERE b + 0 > 50000").await;
+    assert_eq!(n, 50000);
+    assert!(r >= 100_000, "a scan read {r} rows");
+    for (sql, want) in [
+        ("SELECT count(*) FROM big WHERE id >= 500 AND id < 510", 10),
+        (
+            "SELECT count(*) FROM big WHERE id BETWEEN 99990 AND 200000",
+            11,
+        ),
+        ("SELECT count(*) FROM big WHERE id > 99995", 5),
+        ("SELECT count(*) FROM big WHERE id < 4", 3),
+        // An index: an equality prefix, then a range (entries, then rows).
+        ("SELECT count(*) FROM big WHERE a = 7 AND b > 99000", 10),
+        (
+            "SELECT count(*) FROM big WHERE a = 7 AND b BETWEEN 1 AND 1000",
+            10,
+        ),
+        ("SELECT count(*) FROM big WHERE a > 98", 1000),
+    ] {
+        let (n, r) = reads(sql).await;
+        assert_eq!(usize::try_from(n).ok(), Some(want), "{sql}");
+        assert!(r <= 2 * want + 10, "{sql} read {r} rows");
+    }
+    // LIMIT stops a range early, a page in.
+    read.store(0, Ordering::Relaxed);
+    let rows = c
+        .query("SELECT id FROM big WHERE id > 10 LIMIT 3", &[])
+        .await
+        .expect("limit");
+    assert_eq!(rows.len(), 3);
+    assert!(read.load(Ordering::Relaxed) <= 4096);
+    // UPDATE and DELETE find their rows by the range too.
+    read.store(0, Ordering::Relaxed);
+    let n = c
+        .execute(
+            "UPDATE big SET b = b + 1 WHERE id > 1000 AND id <= 1020",
+            &[],
+        )
+        .await
+        .expect("update");
+    assert_eq!(n, 20);
+    let r = read.load(Ordering::Relaxed);
+    assert!(r < 1000, "the update read {r} rows");
+    read.store(0, Ordering::Relaxed);
+    let n = c
+        .execute("DELETE FROM big WHERE a = 3 AND b < 1000", &[])
+        .await
+        .expect("delete");
+    assert_eq!(n, 10);
+    let r = read.load(Ordering::Relaxed);
+    assert!(r < 1000, "the delete read {r} rows");
+}
+
+/// The same ranges with binary parameters on PostgreSQL and tusk-lite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranges_with_binary_parameters_match_postgres() {
+    let db = tusk_lite::Database::open_in_memory();
+    let lite = common::lite_client(&db).await;
+    let pg_db = tusk_testkit::Cluster::shared()
+        .database()
+        .expect("database");
+    let pg = common::pg_client(&pg_db.url()).await;
+    for c in [&lite, &pg] {
+        c.batch_execute(
+            "CREATE TABLE pr (id int PRIMARY KEY, f float8, s text, t timestamp);
+             CREATE INDEX pr_f ON pr (f);
+             CREATE INDEX pr_s ON pr (s);
+             CREATE INDEX pr_t ON pr (t);
+             INSERT INTO pr VALUES
+               (1, '-Infinity', '', '2000-01-01'),
+               (2, '-0', 'a', '2000-01-01 00:00:01'),
+               (3, 1.5, 'ab', '1999-12-31 23:59:59.999999'),
+               (4, 'NaN', 'é', '2024-02-29 12:00'),
+               (5, 'Infinity', 'b', '0001-01-01 00:00 BC'),
+               (6, NULL, NULL, NULL)",
+        )
+        .await
+        .expect("setup");
+    }
+    async fn ids(
+        c: &tokio_postgres::Client,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Vec<i32> {
+        c.query(sql, params)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+    // 2000-01-01 00:00:00 is 946684800 s after the Unix epoch.
+    let ts = |micros: i64| {
+        std::time::UNIX_EPOCH
+            + std::time::Duration::from_micros((946_684_800_000_000 + micros).cast_unsigned())
+    };
+    let null_i: Option<i32> = None;
+    let null_f: Option<f64> = None;
+    let cases: Vec<(&str, Vec<Box<dyn tokio_postgres::types::ToSql + Sync>>)> = vec![
+        (
+            "SELECT id FROM pr WHERE id > $1 AND id <= $2 ORDER BY id",
+            vec![Box::new(1i32), Box::new(4i32)],
+        ),
+        (
+            "SELECT id FROM pr WHERE id BETWEEN $1 AND $2 ORDER BY id",
+            vec![Box::new(4i32), Box::new(1i32)],
+        ),
+        (
+            "SELECT id FROM pr WHERE id > $1 ORDER BY id",
+            vec![Box::new(null_i)],
+        ),
+        (
+            "SELECT id FROM pr WHERE id >= $1::int8 ORDER BY id",
+            vec![Box::new(5i64)],
+        ),
+        (
+            "SELECT id FROM pr WHERE f >= $1 ORDER BY id",
+            vec![Box::new(0.0f64)],
+        ),
+        (
+            "SELECT id FROM pr WHERE f > $1 ORDER BY id",
+            vec![Box::new(-0.0f64)],
+        ),
+        (
+            "SELECT id FROM pr WHERE f < $1 ORDER BY id",
+            vec![Box::new(f64::NAN)],
+        ),
+        (
+            "SELECT id FROM pr WHERE f >= $1 ORDER BY id",
+            vec![Box::new(f64::INFINITY)],
+        ),
+        (
+            "SELECT id FROM pr WHERE f <= $1 ORDER BY id",
+            vec![Box::new(null_f)],
+        ),
+        (
+            "SELECT id FROM pr WHERE s > $1 AND s < $2 ORDER BY id",
+            vec![Box::new(""), Box::new("b")],
+        ),
+        (
+            "SELECT id FROM pr WHERE s >= $1 ORDER BY id",
+            vec![Box::new("b")],
+        ),
+        (
+            "SELECT id FROM pr WHERE t > $1 ORDER BY id",
+            vec![Box::new(ts(-1))],
+        ),
+        (
+            "SELECT id FROM pr WHERE t <= $1 ORDER BY id",
+            vec![Box::new(ts(0))],
+        ),
+    ];
+    for (sql, params) in &cases {
+        let p: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            params.iter().map(|b| &**b).collect();
+        let want = ids(&pg, sql, &p).await;
+        let got = ids(&lite, sql, &p).await;
+        assert_eq!(got, want, "{sql}");
+    }
+}
