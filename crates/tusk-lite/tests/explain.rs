@@ -273,6 +273,46 @@ async fn explain_prints_range_scans() {
     for (sql, want) in cases {
         assert_eq!(explain(&c, sql).await, *want, "{sql}");
     }
+    // Every type whose key order is its SQL order gets a range.
+    c.batch_execute(
+        "CREATE TYPE rm AS ENUM ('a', 'b');
+         CREATE TABLE ty (i2 int2, i8 int8, f4 real, f8 float8, b bool, v varchar(9),
+           by bytea, u uuid, d date, tm time, ts timestamp, tz timestamptz, iv interval,
+           e rm, n numeric, ch char(3), j jsonb)",
+    )
+    .await
+    .expect("types");
+    for (col, bound) in [
+        ("i2", "1::int2"),
+        ("i8", "1::int8"),
+        ("f4", "1::real"),
+        ("f8", "'NaN'"),
+        ("b", "false"),
+        ("v", "'x'"),
+        ("v", "'x'::varchar"),
+        ("by", "'\\x00'"),
+        ("u", "'00000000-0000-0000-0000-000000000000'"),
+        ("d", "'2000-01-01'"),
+        ("tm", "'12:00'"),
+        ("ts", "'2000-01-01'"),
+        ("tz", "'2000-01-01 00:00+00'"),
+        ("iv", "'1 day'"),
+        ("e", "'a'"),
+    ] {
+        c.batch_execute(&format!("CREATE INDEX ty_{col} ON ty ({col})"))
+            .await
+            .ok();
+        let sql = format!("EXPLAIN SELECT * FROM ty WHERE {col} > {bound}");
+        let plan = explain(&c, &sql).await;
+        assert_eq!(plan[0], format!("Index Scan using ty_{col} on ty"), "{sql}");
+    }
+    for (col, bound) in [("n", "1"), ("ch", "'x'"), ("j", "'1'")] {
+        c.batch_execute(&format!("CREATE INDEX ty_{col} ON ty ({col})"))
+            .await
+            .expect("index");
+        let sql = format!("EXPLAIN SELECT * FROM ty WHERE {col} > {bound}");
+        assert_eq!(explain(&c, &sql).await[0], "Seq Scan on ty", "{sql}");
+    }
     let rows = c
         .query(
             "EXPLAIN SELECT * FROM t WHERE id > $1 AND id <= $2",
