@@ -245,6 +245,37 @@ async fn explain_prints_range_scans() {
                 "  Index Cond: ((x = 1) AND (y = 2) AND (z <= 3))",
             ],
         ),
+        // ORDER BY a primary-key prefix: the scan's key order, no sort.
+        (
+            "EXPLAIN SELECT * FROM t ORDER BY id LIMIT 3",
+            &["Limit", "  ->  Index Scan using t_pkey on t"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id > 5 AND c LIKE 'x%' ORDER BY id LIMIT 3",
+            &[
+                "Limit",
+                "  ->  Index Scan using t_pkey on t",
+                "        Index Cond: (id > 5)",
+                "        Filter: (c ~~ 'x%'::text)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m WHERE x = 1 ORDER BY x, y",
+            &["Index Scan using m_pkey on m", "  Index Cond: (x = 1)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t ORDER BY id DESC LIMIT 3",
+            &[
+                "Limit",
+                "  ->  Sort",
+                "        Sort Key: id DESC",
+                "        ->  Seq Scan on t",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m ORDER BY y",
+            &["Sort", "  Sort Key: y", "  ->  Seq Scan on m"],
+        ),
         // Equality on every key column stays a point lookup.
         (
             "EXPLAIN SELECT * FROM t WHERE a = 1 AND b > 5 AND id = 3",

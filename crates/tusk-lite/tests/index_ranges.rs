@@ -132,6 +132,24 @@ async fn a_narrow_range_reads_few_rows() {
         .expect("limit");
     assert_eq!(rows.len(), 3);
     assert!(read.load(Ordering::Relaxed) <= 4096);
+    // ORDER BY the primary key: the scan's order, stopped by the LIMIT.
+    for (sql, first) in [
+        ("SELECT id FROM big ORDER BY id LIMIT 5", 1),
+        (
+            "SELECT id FROM big WHERE id > 50000 ORDER BY id LIMIT 5",
+            50001,
+        ),
+        ("SELECT id FROM big WHERE b % 2 = 0 ORDER BY id LIMIT 5", 2),
+    ] {
+        read.store(0, Ordering::Relaxed);
+        let rows = c.query(sql, &[]).await.expect(sql);
+        let ids: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(ids.len(), 5, "{sql}");
+        assert_eq!(ids[0], first, "{sql}");
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{sql}: {ids:?}");
+        let r = read.load(Ordering::Relaxed);
+        assert!(r <= 4096, "{sql} read {r} rows");
+    }
     // UPDATE and DELETE find their rows by the range too.
     read.store(0, Ordering::Relaxed);
     let n = c

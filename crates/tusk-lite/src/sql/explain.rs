@@ -496,7 +496,9 @@ impl Printer {
         } else {
             format!("({})", conds.join(" AND "))
         };
-        self.prop(depth, format!("Index Cond: {cond}"));
+        if !conds.is_empty() {
+            self.prop(depth, format!("Index Cond: {cond}"));
+        }
         let eq_cols = &cols[..r.eq.len().min(cols.len())];
         let rest: Vec<&Expr> = quals
             .into_iter()

@@ -12,7 +12,7 @@
 //! canonical text), char(n) (PostgreSQL ignores trailing blanks), name,
 //! json/jsonb or arrays: those keep to equality lookups.
 
-use super::plan::{BinOp, Expr, ExprKind, KeyRange};
+use super::plan::{BinOp, Expr, ExprKind, KeyRange, Lookup, Plan, SortKey};
 use crate::catalog::Table;
 use crate::types::Type;
 
@@ -125,4 +125,53 @@ pub(super) fn conjuncts(e: &Expr) -> Vec<&Expr> {
         ExprKind::And(parts) => parts.iter().flat_map(conjuncts).collect(),
         _ => vec![e],
     }
+}
+
+/// Whether the rows of `plan`, a projection over a filtered scan of a
+/// table in its primary key's order (the whole table, or a range of its
+/// primary key), come out already sorted by `keys`: each key, ascending
+/// with NULLs last, is the projection of the next primary-key column,
+/// whose key order is its SQL order. Then the sort can go, and a LIMIT
+/// stops the scan early; a whole-table scan becomes a scan of the whole
+/// primary key (EXPLAIN: an index scan, as PostgreSQL's). Ties on a
+/// prefix of the key come out in key order, as the stable sort of the
+/// same scan left them.
+pub(super) fn scan_in_key_order(plan: &mut Plan, keys: &[SortKey]) -> bool {
+    let Plan::Project(input, exprs) = plan else {
+        return false;
+    };
+    let mut scan = &mut **input;
+    while let Plan::Filter(inner, _) = scan {
+        scan = inner;
+    }
+    let Plan::Scan { table, key } = scan else {
+        return false;
+    };
+    if !matches!(key, None | Some(Lookup::Range(KeyRange { index: None, .. })))
+        // A snapshot older than a rekey reads the rows in their old order.
+        || table.relayouts.iter().any(|r| r.rekey)
+    {
+        return false;
+    }
+    let Some(pk) = &table.primary_key else {
+        return false;
+    };
+    let sorted = keys.len() <= pk.len()
+        && keys.iter().zip(pk).all(|(k, &c)| {
+            let ExprKind::Column(o) = k.expr.kind else {
+                return false;
+            };
+            !k.desc
+                && !k.nulls_first
+                && matches!(exprs.get(o), Some(Expr { kind: ExprKind::Column(i), .. }) if *i == c)
+                && orders_by_key(table.columns[c].ty.ty)
+        });
+    if sorted && key.is_none() {
+        *key = Some(Lookup::Range(KeyRange {
+            index: None,
+            eq: Vec::new(),
+            bounds: Vec::new(),
+        }));
+    }
+    sorted
 }

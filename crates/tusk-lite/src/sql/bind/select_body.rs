@@ -291,7 +291,10 @@ impl Binder<'_> {
         if distinct {
             plan = Plan::Distinct(Box::new(plan));
         }
-        if !keys.is_empty() {
+        // (Rows a scan gives in primary-key order need no sort.)
+        if !keys.is_empty()
+            && (distinct || !crate::sql::ranges::scan_in_key_order(&mut plan, &keys))
+        {
             plan = Plan::Sort(Box::new(plan), keys);
         }
         plan = self.bind_limit(plan, s)?;
