@@ -112,6 +112,12 @@ async fn a_narrow_range_reads_few_rows() {
         ),
         ("SELECT count(*) FROM big WHERE id > 99995", 5),
         ("SELECT count(*) FROM big WHERE id < 4", 3),
+        // Compared as bigint (the column widened): the same keys.
+        (
+            "SELECT count(*) FROM big WHERE id BETWEEN 500::int8 AND 509::int8",
+            10,
+        ),
+        ("SELECT count(*) FROM big WHERE id = 77::int8", 1),
         // An index: an equality prefix, then a range (entries, then rows).
         ("SELECT count(*) FROM big WHERE a = 7 AND b > 99000", 10),
         (

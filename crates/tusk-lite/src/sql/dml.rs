@@ -61,12 +61,8 @@ pub fn key_lookup(table: &Table, filter: Option<&Expr>) -> Option<Lookup> {
             continue;
         };
         for (col, val) in [(a, b), (b, a)] {
-            if let ExprKind::Column(i) = col.kind {
-                if i < pinned.len()
-                    && !uses_row(val)
-                    && col.ty.ty == table.columns[i].ty.ty
-                    && val.ty.ty == col.ty.ty
-                {
+            if let Some((i, ty)) = super::ranges::key_column(table, col) {
+                if i < pinned.len() && !uses_row(val) && val.ty.ty == ty {
                     pinned[i] = Some((**val).clone());
                 }
             }

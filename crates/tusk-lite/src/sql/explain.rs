@@ -524,13 +524,20 @@ fn table_names(t: &Table) -> Vec<Name> {
         .collect()
 }
 
-/// `col = value` for one of the key's columns.
+/// `col = value` for one of the key's columns (or the column widened).
 fn is_key_equality(e: &Expr, key_cols: &[usize]) -> bool {
+    let col = |x: &Expr| match &x.kind {
+        ExprKind::Cast(inner, _) => match inner.kind {
+            ExprKind::Column(c) => Some(c),
+            _ => None,
+        },
+        ExprKind::Column(c) => Some(*c),
+        _ => None,
+    };
     match &e.kind {
-        ExprKind::Binary(BinOp::Eq, a, b) => matches!(
-            (&a.kind, &b.kind),
-            (ExprKind::Column(c), _) | (_, ExprKind::Column(c)) if key_cols.contains(c)
-        ),
+        ExprKind::Binary(BinOp::Eq, a, b) => [a, b]
+            .iter()
+            .any(|x| col(x).is_some_and(|c| key_cols.contains(&c))),
         _ => false,
     }
 }

@@ -39,9 +39,33 @@ pub fn orders_by_key(ty: Type) -> bool {
     )
 }
 
+/// The column of `table` that `e` compares, as its key sees it, and the
+/// type the comparison is in: the column itself (of its own type), or a
+/// smallint or integer column widened to integer or bigint (as the
+/// binder compares it with a wider value): a widening leaves the value,
+/// and so its key, as it is.
+pub fn key_column(table: &Table, e: &Expr) -> Option<(usize, Type)> {
+    match &e.kind {
+        ExprKind::Column(i) => (table.columns.get(*i)?.ty.ty == e.ty.ty).then_some((*i, e.ty.ty)),
+        ExprKind::Cast(inner, _) => {
+            let ExprKind::Column(i) = inner.kind else {
+                return None;
+            };
+            let col = table.columns.get(i)?.ty.ty;
+            let widening = matches!(
+                (col, e.ty.ty),
+                (Type::Int2, Type::Int4 | Type::Int8) | (Type::Int4, Type::Int8)
+            );
+            (widening && inner.ty.ty == col).then_some((i, e.ty.ty))
+        }
+        _ => None,
+    }
+}
+
 /// `e` as `column op value` (the column of `table` on the left, op one of
 /// `<`, `<=`, `>`, `>=`, the value not depending on the row and of the
-/// column's own type, one whose key order is its SQL order).
+/// type the column is compared in, one whose key order is its SQL order;
+/// see [`key_column`]).
 pub fn bound_of<'e>(table: &Table, e: &'e Expr) -> Option<(usize, BinOp, &'e Expr)> {
     let ExprKind::Binary(op, a, b) = &e.kind else {
         return None;
@@ -49,18 +73,12 @@ pub fn bound_of<'e>(table: &Table, e: &'e Expr) -> Option<(usize, BinOp, &'e Exp
     if !matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge) {
         return None;
     }
-    let (col, val, op) = match (&a.kind, &b.kind) {
-        (ExprKind::Column(i), _) => (*i, &**b, *op),
-        (_, ExprKind::Column(i)) => (*i, &**a, commute(*op)),
+    let ((col, ty), val, op) = match (key_column(table, a), key_column(table, b)) {
+        (Some(c), _) => (c, &**b, *op),
+        (None, Some(c)) => (c, &**a, commute(*op)),
         _ => return None,
     };
-    let ty = table.columns.get(col)?.ty.ty;
-    let col_ty = match (&a.kind, &b.kind) {
-        (ExprKind::Column(_), _) => a.ty.ty,
-        _ => b.ty.ty,
-    };
-    (col_ty == ty && val.ty.ty == ty && orders_by_key(ty) && !super::dml::uses_row(val))
-        .then_some((col, op, val))
+    (val.ty.ty == ty && orders_by_key(ty) && !super::dml::uses_row(val)).then_some((col, op, val))
 }
 
 /// `a op b` as `b op' a`.
