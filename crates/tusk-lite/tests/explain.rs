@@ -265,11 +265,33 @@ async fn explain_prints_range_scans() {
         ),
         (
             "EXPLAIN SELECT * FROM t ORDER BY id DESC LIMIT 3",
+            &["Limit", "  ->  Index Scan Backward using t_pkey on t"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id < 10 ORDER BY id DESC",
+            &[
+                "Index Scan Backward using t_pkey on t",
+                "  Index Cond: (id < 10)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m WHERE x = 1 ORDER BY x DESC, y DESC LIMIT 1",
             &[
                 "Limit",
-                "  ->  Sort",
-                "        Sort Key: id DESC",
-                "        ->  Seq Scan on t",
+                "  ->  Index Scan Backward using m_pkey on m",
+                "        Index Cond: (x = 1)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m ORDER BY x DESC, y",
+            &["Sort", "  Sort Key: x DESC, y", "  ->  Seq Scan on m"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t ORDER BY id DESC NULLS LAST",
+            &[
+                "Sort",
+                "  Sort Key: id DESC NULLS LAST",
+                "  ->  Seq Scan on t",
             ],
         ),
         (

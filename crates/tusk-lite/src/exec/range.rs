@@ -143,6 +143,9 @@ impl Exec<'_> {
             Some(h) => Bound::Excluded(h.as_slice()),
             None => Bound::Unbounded,
         };
+        if r.backward {
+            return self.range_pages_backward(table, oid, index, &lo, to, f);
+        }
         let mut own = self
             .txn
             .writes
@@ -175,22 +178,88 @@ impl Exec<'_> {
                 mine.push(w);
             }
             let page = merge_own(base, mine);
-            let page = match index {
-                None => page,
-                // Index entries: the rows they point at, as seen.
-                Some(_) => {
-                    let mut rows = Vec::with_capacity(page.len());
-                    for (_, e) in page {
-                        let Some(k) = write::entry_target(&e) else {
-                            continue;
-                        };
-                        if let Some(row) = self.visible_row(table, &k)? {
-                            rows.push((k, row));
-                        }
-                    }
-                    rows
-                }
+            let page = self.entry_rows(table, index.is_some(), page)?;
+            if !page.is_empty() {
+                f(self, page)?;
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A page of a range as rows: itself for the primary key; for an
+    /// index, the rows its entries point at, as seen.
+    fn entry_rows(
+        &mut self,
+        table: &Table,
+        index: bool,
+        page: Vec<(Vec<u8>, Row)>,
+    ) -> Result<Vec<(Vec<u8>, Row)>> {
+        if !index {
+            return Ok(page);
+        }
+        let mut rows = Vec::with_capacity(page.len());
+        for (_, e) in page {
+            let Some(k) = write::entry_target(&e) else {
+                continue;
             };
+            if let Some(row) = self.visible_row(table, &k)? {
+                rows.push((k, row));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// [`Exec::for_each_range_page`] from the highest key of `lo..to`
+    /// down, the transaction's own writes laid over each page.
+    fn range_pages_backward(
+        &mut self,
+        table: &Table,
+        oid: u32,
+        index: Option<&crate::catalog::Index>,
+        lo: &[u8],
+        to: Bound<&[u8]>,
+        mut f: impl FnMut(&mut Self, Vec<(Vec<u8>, Row)>) -> Result<()>,
+    ) -> Result<()> {
+        let mut own = self
+            .txn
+            .writes
+            .range_between(oid, Bound::Included(lo), to)?;
+        let old = match index {
+            None => table.old_layout(self.snapshot)?,
+            Some(_) => None,
+        };
+        // The lowest key read so far: the next page ends below it.
+        let mut before: Option<Vec<u8>> = None;
+        loop {
+            let upper = match &before {
+                Some(b) => Bound::Excluded(b.as_slice()),
+                None => to,
+            };
+            let mut base = self.engine.store.scan_range_rev(
+                oid,
+                self.snapshot,
+                Bound::Included(lo),
+                upper,
+                PAGE,
+            );
+            let done = base.len() < PAGE;
+            before = base.last().map(|(k, _)| k.clone());
+            if let Some(old) = &old {
+                base = old.convert(base);
+            }
+            // This page's own writes: those at or above its lowest key
+            // (all that are left, on the last page).
+            let split = match (&before, done) {
+                (Some(b), false) => own.partition_point(|(k, _)| k < b),
+                _ => 0,
+            };
+            let mine = own.split_off(split);
+            base.reverse();
+            let mut page = merge_own(base, mine);
+            page.reverse();
+            let page = self.entry_rows(table, index.is_some(), page)?;
             if !page.is_empty() {
                 f(self, page)?;
             }

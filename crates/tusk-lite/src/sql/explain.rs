@@ -460,9 +460,10 @@ impl Printer {
                 None => (String::new(), Vec::new()),
             },
         };
+        let backward = if r.backward { " Backward" } else { "" };
         self.node(
             depth,
-            format!("Index Scan using {ix} on {}", self.rel(table)),
+            format!("Index Scan{backward} using {ix} on {}", self.rel(table)),
         );
         if self.verbose {
             let out: Vec<String> = names.iter().map(|(t, c)| format!("{t}.{c}")).collect();

@@ -373,6 +373,8 @@ pub struct KeyRange {
     /// the highest lower and the lowest upper bound win; a NULL one
     /// means no row.
     pub bounds: Vec<(BinOp, Expr)>,
+    /// Read from the highest key down (ORDER BY the key DESC).
+    pub backward: bool,
 }
 
 /// The rows a recursive query's recursive term reads (its working

@@ -131,7 +131,15 @@ pub(super) fn best_range(
         }
         let score = 2 * eq.len() + usize::from(!bounds.is_empty());
         if best.as_ref().is_none_or(|(_, s)| score > *s) {
-            best = Some((KeyRange { index, eq, bounds }, score));
+            best = Some((
+                KeyRange {
+                    index,
+                    eq,
+                    bounds,
+                    backward: false,
+                },
+                score,
+            ));
         }
     }
     best
@@ -147,8 +155,9 @@ pub(super) fn conjuncts(e: &Expr) -> Vec<&Expr> {
 
 /// Whether the rows of `plan`, a projection over a filtered scan of a
 /// table in its primary key's order (the whole table, or a range of its
-/// primary key), come out already sorted by `keys`: each key, ascending
-/// with NULLs last, is the projection of the next primary-key column,
+/// primary key), come out already sorted by `keys`, read forwards or
+/// backwards: each key, all ascending with NULLs last or all descending
+/// with NULLs first, is the projection of the next primary-key column,
 /// whose key order is its SQL order. Then the sort can go, and a LIMIT
 /// stops the scan early; a whole-table scan becomes a scan of the whole
 /// primary key (EXPLAIN: an index scan, as PostgreSQL's). Ties on a
@@ -174,22 +183,32 @@ pub(super) fn scan_in_key_order(plan: &mut Plan, keys: &[SortKey]) -> bool {
     let Some(pk) = &table.primary_key else {
         return false;
     };
+    // All ascending with NULLs last, or all descending with NULLs first
+    // (the key read backwards; key columns hold no NULLs anyway).
+    let backward = keys.first().is_some_and(|k| k.desc);
     let sorted = keys.len() <= pk.len()
         && keys.iter().zip(pk).all(|(k, &c)| {
             let ExprKind::Column(o) = k.expr.kind else {
                 return false;
             };
-            !k.desc
-                && !k.nulls_first
+            k.desc == backward
+                && k.nulls_first == backward
                 && matches!(exprs.get(o), Some(Expr { kind: ExprKind::Column(i), .. }) if *i == c)
                 && orders_by_key(table.columns[c].ty.ty)
         });
-    if sorted && key.is_none() {
-        *key = Some(Lookup::Range(KeyRange {
-            index: None,
-            eq: Vec::new(),
-            bounds: Vec::new(),
-        }));
+    if !sorted {
+        return false;
     }
-    sorted
+    match key {
+        Some(Lookup::Range(r)) => r.backward = backward,
+        _ => {
+            *key = Some(Lookup::Range(KeyRange {
+                index: None,
+                eq: Vec::new(),
+                bounds: Vec::new(),
+                backward,
+            }))
+        }
+    }
+    true
 }

@@ -85,6 +85,31 @@ impl Store for MemoryStore {
             .collect()
     }
 
+    fn scan_range_rev(
+        &self,
+        table: TableId,
+        snapshot: Ts,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        if super::range_is_empty(from, to) {
+            return Vec::new();
+        }
+        let tables = self.tables.read();
+        let Some(t) = tables.get(&table) else {
+            return Vec::new();
+        };
+        t.range::<[u8], _>((from, to))
+            .rev()
+            .filter_map(|(k, chain)| match visible(chain, snapshot) {
+                Some((_, Some(row))) => Some((k.clone(), row.clone())),
+                _ => None,
+            })
+            .take(limit)
+            .collect()
+    }
+
     fn put_sequence(&self, oid: u32, value: i64) -> Result<()> {
         self.sequences.write().insert(oid, value);
         Ok(())

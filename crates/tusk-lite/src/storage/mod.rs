@@ -118,6 +118,30 @@ pub trait Store: Send + Sync {
             .collect()
     }
 
+    /// [`Store::scan_range`] backwards: up to `limit` rows, the highest
+    /// keys first (ORDER BY the key DESC; the next page ends before the
+    /// last key of this one).
+    fn scan_range_rev(
+        &self,
+        table: TableId,
+        snapshot: Ts,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        if range_is_empty(from, to) {
+            return Vec::new();
+        }
+        let mut rows: Vec<_> = self
+            .scan(table, snapshot)
+            .into_iter()
+            .filter(|(k, _)| in_range(k, from, to))
+            .collect();
+        rows.reverse();
+        rows.truncate(limit);
+        rows
+    }
+
     /// Writes a group of commits' versions (and a catalog, when DDL
     /// changed it) atomically; when this returns, all of them are durable.
     /// Group commit: concurrent committers share one journal sync.
