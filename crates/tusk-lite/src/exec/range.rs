@@ -126,6 +126,11 @@ impl Exec<'_> {
         mut f: impl FnMut(&mut Self, Vec<(Vec<u8>, Row)>) -> Result<()>,
     ) -> Result<()> {
         if table.lookup_is_newer(r.index, self.snapshot) {
+            if r.backward {
+                let mut rows = self.visible_rows(table)?;
+                rows.reverse();
+                return f(self, rows);
+            }
             return self.for_each_visible_page(table, f);
         }
         self.lock_table(table, Mode::Shared)?;

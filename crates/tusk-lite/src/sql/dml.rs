@@ -45,7 +45,8 @@ pub(super) fn uses_row(e: &Expr) -> bool {
 }
 
 /// The rows `filter` pins with `col = value` (value not depending on the
-/// row, of the column's own type) can be found without a scan: by the
+/// row, of the column's own type, or of a wider integer type: see
+/// [`super::ranges::key_column`]) can be found without a scan: by the
 /// primary key when it pins every key column (one point read), else by the
 /// secondary index it pins most of (a unique index pinned whole first),
 /// or by a range of a key ([`super::ranges`]) when one pins more.
