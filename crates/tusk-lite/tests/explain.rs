@@ -298,6 +298,43 @@ async fn explain_prints_range_scans() {
             "EXPLAIN SELECT * FROM m ORDER BY y",
             &["Sort", "  Sort Key: y", "  ->  Seq Scan on m"],
         ),
+        // ORDER BY an index's columns after the pinned ones.
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 ORDER BY b LIMIT 2",
+            &[
+                "Limit",
+                "  ->  Index Scan using t_ab on t",
+                "        Index Cond: (a = 1)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 AND b > 2 ORDER BY a, b DESC LIMIT 2",
+            &[
+                "Limit",
+                "  ->  Index Scan Backward using t_ab on t",
+                "        Index Cond: ((a = 1) AND (b > 2))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a > 1 ORDER BY a",
+            &["Index Scan using t_ab on t", "  Index Cond: (a > 1)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 ORDER BY id",
+            &[
+                "Sort",
+                "  Sort Key: id",
+                "  ->  Index Scan using t_ab on t",
+                "        Index Cond: (a = 1)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m WHERE x = 1 ORDER BY y DESC",
+            &[
+                "Index Scan Backward using m_pkey on m",
+                "  Index Cond: (x = 1)",
+            ],
+        ),
         // Equality on every key column stays a point lookup.
         (
             "EXPLAIN SELECT * FROM t WHERE a = 1 AND b > 5 AND id = 3",

@@ -370,3 +370,64 @@ async fn backward_ranges_on_the_durable_store_see_their_snapshot() {
     drop((c, old));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A snapshot older than an index (or than the primary key's keys) reads
+/// the whole table for a range, still in the key's order when the sort
+/// was left to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranges_in_snapshots_older_than_the_key_keep_its_order() {
+    let db = tusk_lite::Database::open_in_memory();
+    let c = common::lite_client(&db).await;
+    let old = common::lite_client(&db).await;
+    c.batch_execute(
+        "CREATE TABLE o (id int PRIMARY KEY, x int, y int);
+         INSERT INTO o VALUES (1, 30, 1), (2, 10, 1), (3, 20, 1), (4, NULL, 1), (5, 15, 2);
+         CREATE TABLE p (id int, v int);
+         INSERT INTO p VALUES (3, 0), (1, 0), (2, 0)",
+    )
+    .await
+    .expect("setup");
+    old.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1")
+        .await
+        .expect("snapshot");
+    c.batch_execute(
+        "CREATE INDEX o_yx ON o (y, x); INSERT INTO o VALUES (6, 25, 1);
+         ALTER TABLE p ADD PRIMARY KEY (id); INSERT INTO p VALUES (4, 0)",
+    )
+    .await
+    .expect("index and key");
+    async fn ids(c: &tokio_postgres::Client, sql: &str) -> Vec<i32> {
+        c.query(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+    for (sql, now, then) in [
+        (
+            "SELECT id FROM o WHERE y = 1 ORDER BY x",
+            vec![2, 3, 6, 1, 4],
+            vec![2, 3, 1, 4],
+        ),
+        (
+            "SELECT id FROM o WHERE y = 1 AND x > 12 ORDER BY x DESC",
+            vec![1, 6, 3],
+            vec![1, 3],
+        ),
+        (
+            "SELECT id FROM p ORDER BY id DESC LIMIT 3",
+            vec![4, 3, 2],
+            vec![3, 2, 1],
+        ),
+        (
+            "SELECT id FROM p WHERE id > 1 ORDER BY id",
+            vec![2, 3, 4],
+            vec![2, 3],
+        ),
+    ] {
+        assert_eq!(ids(&c, sql).await, now, "{sql}");
+        assert_eq!(ids(&old, sql).await, then, "{sql} (older snapshot)");
+    }
+    old.batch_execute("COMMIT").await.expect("commit");
+}

@@ -126,12 +126,18 @@ impl Exec<'_> {
         mut f: impl FnMut(&mut Self, Vec<(Vec<u8>, Row)>) -> Result<()>,
     ) -> Result<()> {
         if table.lookup_is_newer(r.index, self.snapshot) {
-            if r.backward {
-                let mut rows = self.visible_rows(table)?;
-                rows.reverse();
-                return f(self, rows);
+            // The whole table, in the key's order (a sort may rely on it).
+            let cols = match r.index {
+                None => table.primary_key.clone(),
+                Some(pos) => table.indexes.get(pos).map(|x| x.columns.clone()),
             }
-            return self.for_each_visible_page(table, f);
+            .unwrap_or_default();
+            let mut rows = self.visible_rows(table)?;
+            rows.sort_by_cached_key(|(k, row)| (keys::row_key(row, &cols), k.clone()));
+            if r.backward {
+                rows.reverse();
+            }
+            return f(self, rows);
         }
         self.lock_table(table, Mode::Shared)?;
         let Some((lo, hi)) = self.range_keys(r)? else {

@@ -154,15 +154,15 @@ pub(super) fn conjuncts(e: &Expr) -> Vec<&Expr> {
 }
 
 /// Whether the rows of `plan`, a projection over a filtered scan of a
-/// table in its primary key's order (the whole table, or a range of its
-/// primary key), come out already sorted by `keys`, read forwards or
-/// backwards: each key, all ascending with NULLs last or all descending
-/// with NULLs first, is the projection of the next primary-key column,
-/// whose key order is its SQL order. Then the sort can go, and a LIMIT
-/// stops the scan early; a whole-table scan becomes a scan of the whole
-/// primary key (EXPLAIN: an index scan, as PostgreSQL's). Ties on a
-/// prefix of the key come out in key order, as the stable sort of the
-/// same scan left them.
+/// table in the order of a key (the whole table in its primary key's
+/// order, or a range or prefix of the primary key or of an index), come
+/// out already sorted by `keys`, the key read forwards or backwards: the
+/// keys (less any of the columns `=` pins, constant here) are the
+/// projections of the key's next columns in order, all ascending with
+/// NULLs last or all descending with NULLs first (as the key orders
+/// NULLs), of types whose key order is their SQL order. Then the sort can
+/// go, and a LIMIT stops the scan early; the scan becomes a key range
+/// (EXPLAIN: an index scan, as PostgreSQL's).
 pub(super) fn scan_in_key_order(plan: &mut Plan, keys: &[SortKey]) -> bool {
     let Plan::Project(input, exprs) = plan else {
         return false;
@@ -174,33 +174,59 @@ pub(super) fn scan_in_key_order(plan: &mut Plan, keys: &[SortKey]) -> bool {
     let Plan::Scan { table, key } = scan else {
         return false;
     };
-    if !matches!(key, None | Some(Lookup::Range(KeyRange { index: None, .. })))
-        // A snapshot older than a rekey reads the rows in their old order.
-        || table.relayouts.iter().any(|r| r.rekey)
-    {
-        return false;
-    }
-    let Some(pk) = &table.primary_key else {
-        return false;
+    let (index, pinned) = match key {
+        None => (None, 0),
+        Some(Lookup::Range(r)) => (r.index, r.eq.len()),
+        Some(Lookup::Index(pos, vals)) => (Some(*pos), vals.len()),
+        Some(Lookup::Pk(_)) => return false,
     };
-    // All ascending with NULLs last, or all descending with NULLs first
-    // (the key read backwards; key columns hold no NULLs anyway).
-    let backward = keys.first().is_some_and(|k| k.desc);
-    let sorted = keys.len() <= pk.len()
-        && keys.iter().zip(pk).all(|(k, &c)| {
-            let ExprKind::Column(o) = k.expr.kind else {
-                return false;
-            };
-            k.desc == backward
-                && k.nulls_first == backward
-                && matches!(exprs.get(o), Some(Expr { kind: ExprKind::Column(i), .. }) if *i == c)
-                && orders_by_key(table.columns[c].ty.ty)
-        });
-    if !sorted {
-        return false;
+    let cols = match index {
+        None => match &table.primary_key {
+            Some(pk) => pk,
+            None => return false,
+        },
+        Some(pos) => match table.indexes.get(pos) {
+            Some(x) => &x.columns,
+            None => return false,
+        },
+    };
+    let mut next = pinned;
+    let mut backward = None;
+    for k in keys {
+        let c = match k.expr.kind {
+            ExprKind::Column(o) => match exprs.get(o) {
+                Some(Expr {
+                    kind: ExprKind::Column(c),
+                    ..
+                }) => *c,
+                _ => return false,
+            },
+            _ => return false,
+        };
+        if cols[..pinned.min(cols.len())].contains(&c) {
+            continue;
+        }
+        let dir = *backward.get_or_insert(k.desc);
+        if cols.get(next) != Some(&c)
+            || k.desc != dir
+            || k.nulls_first != dir
+            || !orders_by_key(table.columns[c].ty.ty)
+        {
+            return false;
+        }
+        next += 1;
     }
+    let backward = backward.unwrap_or(false);
     match key {
         Some(Lookup::Range(r)) => r.backward = backward,
+        Some(Lookup::Index(pos, vals)) => {
+            *key = Some(Lookup::Range(KeyRange {
+                index: Some(*pos),
+                eq: std::mem::take(vals),
+                bounds: Vec::new(),
+                backward,
+            }))
+        }
         _ => {
             *key = Some(Lookup::Range(KeyRange {
                 index: None,
