@@ -658,3 +658,47 @@ async fn statement_waiting_for_ddl_sees_the_new_definition() {
     })
     .await;
 }
+
+/// UPDATE, DELETE and FOR UPDATE over a key range wait for a locked row
+/// and re-check the whole WHERE on its newest version: a row a concurrent
+/// update moved out of the range is skipped; one it moved into the range
+/// was not in the statement's snapshot, so it is not seen (PostgreSQL's
+/// EvalPlanQual re-checks only the rows its scan found).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn range_writes_wait_and_recheck() {
+    both(|c| async move {
+        c[0].batch_execute(
+            "CREATE TABLE rg (k int PRIMARY KEY, a int, v int); CREATE INDEX rg_a ON rg (a); \
+             INSERT INTO rg SELECT g, g, 0 FROM generate_series(1, 10) g",
+        )
+        .await
+        .expect("setup");
+        let r = rows_after_wait(
+            &c,
+            "UPDATE rg SET a = 100 WHERE k = 5; UPDATE rg SET a = 4 WHERE k = 9",
+            "UPDATE rg SET v = 1 WHERE a BETWEEN 3 AND 7 RETURNING k",
+        )
+        .await;
+        let mut r = r.expect("update");
+        r.sort();
+        assert_eq!(r, [["3"], ["4"], ["6"], ["7"]]);
+        let r = rows_after_wait(
+            &c,
+            "UPDATE rg SET v = 50 WHERE k = 2",
+            "DELETE FROM rg WHERE k >= 1 AND k < 4 AND v < 10 RETURNING k",
+        )
+        .await;
+        let mut r = r.expect("delete");
+        r.sort();
+        assert_eq!(r, [["1"], ["3"]]);
+        let r = rows_after_wait(
+            &c,
+            "UPDATE rg SET v = 60 WHERE k = 7",
+            "SELECT k FROM rg WHERE k > 5 AND k <= 8 AND v < 50 ORDER BY k FOR UPDATE",
+        )
+        .await;
+        assert_eq!(r.expect("for update"), [["6"], ["8"]]);
+        c[0].batch_execute("DROP TABLE rg").await.expect("drop");
+    })
+    .await;
+}

@@ -378,3 +378,305 @@ async fn explain_join_strategies() {
         assert_eq!(n, want, "{sql}");
     }
 }
+
+/// Ranges of the primary key and of indexes are index scans with
+/// PostgreSQL's `Index Cond` (as it prints them with enable_seqscan off):
+/// the pinned columns' equalities, then the next column's bounds in the
+/// WHERE's order, the column on the left; the rest is the filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_prints_range_scans() {
+    let db = tusk_lite::Database::open_in_memory();
+    let c = common::lite_client(&db).await;
+    c.batch_execute(
+        "CREATE TABLE t (id int PRIMARY KEY, a int, b int, c text, n numeric);
+         CREATE INDEX t_ab ON t (a, b);
+         CREATE UNIQUE INDEX t_c ON t (c);
+         CREATE INDEX t_n ON t (n);
+         CREATE TABLE m (x int, y int, z int, PRIMARY KEY (x, y, z))",
+    )
+    .await
+    .expect("setup");
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "EXPLAIN SELECT * FROM t WHERE id >= 10 AND id < 20",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: ((id >= 10) AND (id < 20))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id < 20 AND id >= 10",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: ((id < 20) AND (id >= 10))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE 10 < id",
+            &["Index Scan using t_pkey on t", "  Index Cond: (id > 10)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id BETWEEN 1 AND 5",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: ((id >= 1) AND (id <= 5))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id > 5 AND id > 7 AND id <= 100 AND b = 3",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: ((id > 5) AND (id > 7) AND (id <= 100))",
+                "  Filter: (b = 3)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 AND b > 5",
+            &[
+                "Index Scan using t_ab on t",
+                "  Index Cond: ((a = 1) AND (b > 5))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a > 1",
+            &["Index Scan using t_ab on t", "  Index Cond: (a > 1)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 AND b > 5 AND b < 10",
+            &[
+                "Index Scan using t_ab on t",
+                "  Index Cond: ((a = 1) AND (b > 5) AND (b < 10))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE c > 'x'",
+            &["Index Scan using t_c on t", "  Index Cond: (c > 'x'::text)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id > 5 AND id < 3",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: ((id > 5) AND (id < 3))",
+            ],
+        ),
+        (
+            "EXPLAIN UPDATE t SET b = 1 WHERE id > 5 AND id < 8",
+            &[
+                "Update on t",
+                "  ->  Index Scan using t_pkey on t",
+                "        Index Cond: ((id > 5) AND (id < 8))",
+            ],
+        ),
+        (
+            "EXPLAIN DELETE FROM t WHERE id > 5 RETURNING *",
+            &[
+                "Delete on t",
+                "  ->  Index Scan using t_pkey on t",
+                "        Index Cond: (id > 5)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id > 5 FOR UPDATE",
+            &[
+                "LockRows",
+                "  ->  Index Scan using t_pkey on t",
+                "        Index Cond: (id > 5)",
+            ],
+        ),
+        // A prefix of a primary key, and a prefix with a range.
+        (
+            "EXPLAIN SELECT * FROM m WHERE x = 1",
+            &["Index Scan using m_pkey on m", "  Index Cond: (x = 1)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m WHERE x = 1 AND y = 2 AND z <= 3",
+            &[
+                "Index Scan using m_pkey on m",
+                "  Index Cond: ((x = 1) AND (y = 2) AND (z <= 3))",
+            ],
+        ),
+        // ORDER BY a primary-key prefix: the scan's key order, no sort.
+        (
+            "EXPLAIN SELECT * FROM t ORDER BY id LIMIT 3",
+            &["Limit", "  ->  Index Scan using t_pkey on t"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id > 5 AND c LIKE 'x%' ORDER BY id LIMIT 3",
+            &[
+                "Limit",
+                "  ->  Index Scan using t_pkey on t",
+                "        Index Cond: (id > 5)",
+                "        Filter: (c ~~ 'x%'::text)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m WHERE x = 1 ORDER BY x, y",
+            &["Index Scan using m_pkey on m", "  Index Cond: (x = 1)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t ORDER BY id DESC LIMIT 3",
+            &["Limit", "  ->  Index Scan Backward using t_pkey on t"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id < 10 ORDER BY id DESC",
+            &[
+                "Index Scan Backward using t_pkey on t",
+                "  Index Cond: (id < 10)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m WHERE x = 1 ORDER BY x DESC, y DESC LIMIT 1",
+            &[
+                "Limit",
+                "  ->  Index Scan Backward using m_pkey on m",
+                "        Index Cond: (x = 1)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m ORDER BY x DESC, y",
+            &["Sort", "  Sort Key: x DESC, y", "  ->  Seq Scan on m"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t ORDER BY id DESC NULLS LAST",
+            &[
+                "Sort",
+                "  Sort Key: id DESC NULLS LAST",
+                "  ->  Seq Scan on t",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m ORDER BY y",
+            &["Sort", "  Sort Key: y", "  ->  Seq Scan on m"],
+        ),
+        // ORDER BY an index's columns after the pinned ones.
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 ORDER BY b LIMIT 2",
+            &[
+                "Limit",
+                "  ->  Index Scan using t_ab on t",
+                "        Index Cond: (a = 1)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 AND b > 2 ORDER BY a, b DESC LIMIT 2",
+            &[
+                "Limit",
+                "  ->  Index Scan Backward using t_ab on t",
+                "        Index Cond: ((a = 1) AND (b > 2))",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a > 1 ORDER BY a",
+            &["Index Scan using t_ab on t", "  Index Cond: (a > 1)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 ORDER BY id",
+            &[
+                "Sort",
+                "  Sort Key: id",
+                "  ->  Index Scan using t_ab on t",
+                "        Index Cond: (a = 1)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m WHERE x = 1 ORDER BY y DESC",
+            &[
+                "Index Scan Backward using m_pkey on m",
+                "  Index Cond: (x = 1)",
+            ],
+        ),
+        // Equality on every key column stays a point lookup.
+        (
+            "EXPLAIN SELECT * FROM t WHERE a = 1 AND b > 5 AND id = 3",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: (id = 3)",
+                "  Filter: ((a = 1) AND (b > 5))",
+            ],
+        ),
+        // An integer column compared as a bigint: widening keeps keys.
+        (
+            "EXPLAIN SELECT * FROM t WHERE id > 5::bigint",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: (id > '5'::bigint)",
+            ],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE id = 5::bigint",
+            &[
+                "Index Scan using t_pkey on t",
+                "  Index Cond: (id = '5'::bigint)",
+            ],
+        ),
+        // Not a range: a column of another type than the bound's, a
+        // numeric key (its key order is not its order), a column without
+        // leading columns pinned.
+        (
+            "EXPLAIN SELECT * FROM t WHERE id > 5.5",
+            &["Seq Scan on t", "  Filter: ((id)::numeric > 5.5)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM t WHERE n > 5.5",
+            &["Seq Scan on t", "  Filter: (n > 5.5)"],
+        ),
+        (
+            "EXPLAIN SELECT * FROM m WHERE y > 1",
+            &["Seq Scan on m", "  Filter: (y > 1)"],
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(explain(&c, sql).await, *want, "{sql}");
+    }
+    // Every type whose key order is its SQL order gets a range.
+    c.batch_execute(
+        "CREATE TYPE rm AS ENUM ('a', 'b');
+         CREATE TABLE ty (i2 int2, i8 int8, f4 real, f8 float8, b bool, v varchar(9),
+           by bytea, u uuid, d date, tm time, ts timestamp, tz timestamptz, iv interval,
+           e rm, n numeric, ch char(3), j jsonb)",
+    )
+    .await
+    .expect("types");
+    for (col, bound) in [
+        ("i2", "1::int2"),
+        ("i8", "1::int8"),
+        ("f4", "1::real"),
+        ("f8", "'NaN'"),
+        ("b", "false"),
+        ("v", "'x'"),
+        ("v", "'x'::varchar"),
+        ("by", "'\\x00'"),
+        ("u", "'00000000-0000-0000-0000-000000000000'"),
+        ("d", "'2000-01-01'"),
+        ("tm", "'12:00'"),
+        ("ts", "'2000-01-01'"),
+        ("tz", "'2000-01-01 00:00+00'"),
+        ("iv", "'1 day'"),
+        ("e", "'a'"),
+    ] {
+        c.batch_execute(&format!("CREATE INDEX ty_{col} ON ty ({col})"))
+            .await
+            .ok();
+        let sql = format!("EXPLAIN SELECT * FROM ty WHERE {col} > {bound}");
+        let plan = explain(&c, &sql).await;
+        assert_eq!(plan[0], format!("Index Scan using ty_{col} on ty"), "{sql}");
+    }
+    for (col, bound) in [("n", "1"), ("ch", "'x'"), ("j", "'1'")] {
+        c.batch_execute(&format!("CREATE INDEX ty_{col} ON ty ({col})"))
+            .await
+            .expect("index");
+        let sql = format!("EXPLAIN SELECT * FROM ty WHERE {col} > {bound}");
+        assert_eq!(explain(&c, &sql).await[0], "Seq Scan on ty", "{sql}");
+    }
+    let rows = c
+        .query(
+            "EXPLAIN SELECT * FROM t WHERE id > $1 AND id <= $2",
+            &[&1i32, &2i32],
+        )
+        .await
+        .expect("explain with parameters");
+    assert_eq!(
+        rows[1].get::<_, String>(0),
+        "  Index Cond: ((id > $1) AND (id <= $2))"
+    );
+}

@@ -83,6 +83,28 @@ async fn a_spilled_transaction_reads_its_own_writes_and_commits() {
     tx.execute("DELETE FROM big WHERE id > 19990", &[])
         .await
         .expect("delete");
+    // Ranges of the primary key and of an index read the spilled writes
+    // (and the changes over them) too.
+    assert_eq!(
+        count(&tx, "SELECT count(*) FROM big WHERE id BETWEEN 100 AND 199").await,
+        100
+    );
+    assert_eq!(
+        count(
+            &tx,
+            "SELECT count(*) FROM big WHERE id <= 10 AND pad = 'short'"
+        )
+        .await,
+        10
+    );
+    assert_eq!(
+        count(&tx, "SELECT count(*) FROM big WHERE id > 19980").await,
+        10
+    );
+    assert_eq!(
+        count(&tx, "SELECT count(*) FROM big WHERE grp > 98").await,
+        199
+    );
     // A primary key taken by a spilled row is taken.
     let dup = tx
         .execute("INSERT INTO big VALUES (5, 0, 'again')", &[])

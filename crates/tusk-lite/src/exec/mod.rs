@@ -9,6 +9,7 @@ pub mod expr;
 mod fkey;
 mod join;
 mod locking;
+mod range;
 pub mod size;
 mod write;
 
@@ -18,7 +19,7 @@ use std::sync::Arc;
 
 use crate::catalog::Table;
 use crate::error::{code, Result, SqlError};
-use crate::sql::plan::{Delete, Expr, Insert, Lookup, Plan, SetOpKind, SortKey, Update};
+use crate::sql::plan::{Delete, Expr, Insert, KeyRange, Lookup, Plan, SetOpKind, SortKey, Update};
 use crate::storage::{keys, Row, Ts};
 use crate::txn::locks::{LockTag, Mode, Wait};
 use crate::txn::{Engine, Isolation, Txn};
@@ -228,6 +229,7 @@ impl<'a> Exec<'a> {
     ) -> Result<Vec<(Vec<u8>, Row)>> {
         let exprs = match key {
             Lookup::Pk(e) | Lookup::Index(_, e) => e,
+            Lookup::Range(r) => return self.range_rows(table, r),
         };
         let mut vals = Vec::with_capacity(exprs.len());
         for k in exprs {
@@ -239,7 +241,7 @@ impl<'a> Exec<'a> {
         }
         let index = match key {
             Lookup::Index(pos, _) => Some(*pos),
-            Lookup::Pk(_) => None,
+            Lookup::Pk(_) | Lookup::Range(_) => None,
         };
         if table.lookup_is_newer(index, self.snapshot) {
             // The snapshot predates the index (or the keys): find the rows
@@ -304,10 +306,10 @@ impl<'a> Exec<'a> {
     /// FROM t LIMIT 0` (or `WHERE false`) before any row is read.
     pub fn run_upto(&mut self, plan: &Plan, max: Option<usize>) -> (Rows, Option<SqlError>) {
         let full = |n: usize| max.is_some_and(|m| n >= m);
-        if let (Plan::Filter(..) | Plan::Project(..), Some((table, layers))) =
+        if let (Plan::Filter(..) | Plan::Project(..), Some((scan, layers))) =
             (plan, scan_pipeline(plan))
         {
-            return self.run_pipeline_upto(table, &layers, max);
+            return self.run_pipeline_upto(scan, &layers, max);
         }
         match plan {
             Plan::Filter(input, pred) => {
@@ -539,9 +541,9 @@ impl<'a> Exec<'a> {
                 // Over a plain table scan (filtered, projected), the rows
                 // are aggregated a page at a time: a sum over a large
                 // table never holds the whole table.
-                if let Some((table, layers)) = scan_pipeline(input) {
+                if let Some((scan, layers)) = scan_pipeline(input) {
                     let mut run = agg::Aggregation::default();
-                    self.for_each_visible_page(table, |ex, page| {
+                    self.for_each_scan_page(scan, |ex, page| {
                         ex.check_cancel()?;
                         let mut rows: Rows = page.into_iter().map(|(_, r)| r.to_vec()).collect();
                         for layer in &layers {
@@ -710,12 +712,19 @@ enum Layer<'a> {
     Project(&'a [Expr]),
 }
 
-/// When `plan` is a whole-table scan under filters and projections only:
-/// the table and those steps, innermost first, so the scan can be run a
-/// page at a time.
-fn scan_pipeline(plan: &Plan) -> Option<(&Table, Vec<Layer<'_>>)> {
+/// A table scan run a page at a time: the whole table, or a key range.
+type PagedScan<'a> = (&'a Table, Option<&'a KeyRange>);
+
+/// When `plan` is a whole-table (or key range) scan under filters and
+/// projections only: the scan and those steps, innermost first, so the
+/// scan can be run a page at a time.
+fn scan_pipeline(plan: &Plan) -> Option<(PagedScan<'_>, Vec<Layer<'_>>)> {
     match plan {
-        Plan::Scan { table, key: None } => Some((table, Vec::new())),
+        Plan::Scan { table, key: None } => Some(((table, None), Vec::new())),
+        Plan::Scan {
+            table,
+            key: Some(Lookup::Range(r)),
+        } => Some(((table, Some(r)), Vec::new())),
         Plan::Filter(input, pred) => {
             let (t, mut layers) = scan_pipeline(input)?;
             layers.push(Layer::Filter(pred));
@@ -737,14 +746,14 @@ impl Exec<'_> {
     /// rows kept are held, and reading stops once `max` are.
     fn run_pipeline_upto(
         &mut self,
-        table: &Table,
+        scan: PagedScan<'_>,
         layers: &[Layer<'_>],
         max: Option<usize>,
     ) -> (Rows, Option<SqlError>) {
         let full = |n: usize| max.is_some_and(|m| n >= m);
         let mut out = Vec::new();
         let mut stop: Option<SqlError> = None;
-        let r = self.for_each_visible_page(table, |ex, page| {
+        let r = self.for_each_scan_page(scan, |ex, page| {
             'rows: for (_, row) in page {
                 if full(out.len()) {
                     break;
@@ -792,6 +801,18 @@ impl Exec<'_> {
             (Err(_), None) if full(out.len()) => (out, None),
             (Err(e), None) => (out, Some(e)),
             (Ok(()), None) => (out, None),
+        }
+    }
+
+    /// [`Exec::for_each_visible_page`] of a [`PagedScan`].
+    fn for_each_scan_page(
+        &mut self,
+        (table, range): PagedScan<'_>,
+        f: impl FnMut(&mut Self, Vec<(Vec<u8>, Row)>) -> Result<()>,
+    ) -> Result<()> {
+        match range {
+            None => self.for_each_visible_page(table, f),
+            Some(r) => self.for_each_range_page(table, r, f),
         }
     }
 

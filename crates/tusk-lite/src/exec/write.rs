@@ -42,7 +42,7 @@ fn entry_row(key: &[u8]) -> Row {
 }
 
 /// The storage key an index entry points at.
-fn entry_target(entry: &[Value]) -> Option<Vec<u8>> {
+pub(super) fn entry_target(entry: &[Value]) -> Option<Vec<u8>> {
     let Some(Value::Text(s)) = entry.first() else {
         return None;
     };

@@ -29,7 +29,7 @@ pub(super) fn table_scope(t: &Table, qualifier: &str) -> Scope {
 }
 
 /// Whether `e` depends on the current row (so it cannot be a key value).
-fn uses_row(e: &Expr) -> bool {
+pub(super) fn uses_row(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Column(_) | ExprKind::Subquery { .. } | ExprKind::Agg(_) => true,
         ExprKind::Const(_) | ExprKind::Param(_) | ExprKind::Outer(..) => false,
@@ -45,30 +45,25 @@ fn uses_row(e: &Expr) -> bool {
 }
 
 /// The rows `filter` pins with `col = value` (value not depending on the
-/// row, of the column's own type) can be found without a scan: by the
+/// row, of the column's own type, or of a wider integer type: see
+/// [`super::ranges::key_column`]) can be found without a scan: by the
 /// primary key when it pins every key column (one point read), else by the
-/// secondary index it pins most of (a unique index pinned whole first).
+/// secondary index it pins most of (a unique index pinned whole first),
+/// or by a range of a key ([`super::ranges`]) when one pins more.
 pub fn key_lookup(table: &Table, filter: Option<&Expr>) -> Option<Lookup> {
     if table.primary_key.is_none() && table.indexes.is_empty() {
         return None;
     }
     let filter = filter?;
-    let conj: Vec<&Expr> = match &filter.kind {
-        ExprKind::And(items) => items.iter().collect(),
-        _ => vec![filter],
-    };
+    let conj = super::ranges::conjuncts(filter);
     let mut pinned: Vec<Option<Expr>> = vec![None; table.columns.len()];
-    for c in conj {
+    for &c in &conj {
         let ExprKind::Binary(BinOp::Eq, a, b) = &c.kind else {
             continue;
         };
         for (col, val) in [(a, b), (b, a)] {
-            if let ExprKind::Column(i) = col.kind {
-                if i < pinned.len()
-                    && !uses_row(val)
-                    && col.ty.ty == table.columns[i].ty.ty
-                    && val.ty.ty == col.ty.ty
-                {
+            if let Some((i, ty)) = super::ranges::key_column(table, col) {
+                if i < pinned.len() && !uses_row(val) && val.ty.ty == ty {
                     pinned[i] = Some((**val).clone());
                 }
             }
@@ -80,6 +75,7 @@ pub fn key_lookup(table: &Table, filter: Option<&Expr>) -> Option<Lookup> {
             return Some(Lookup::Pk(v));
         }
     }
+    let range = super::ranges::best_range(table, &conj, &pinned);
     let mut best: Option<(usize, Vec<Expr>, bool)> = None;
     for (pos, idx) in table.indexes.iter().enumerate() {
         let vals: Vec<Expr> = idx
@@ -101,7 +97,15 @@ pub fn key_lookup(table: &Table, filter: Option<&Expr>) -> Option<Lookup> {
             best = Some((pos, vals, whole_unique));
         }
     }
-    best.map(|(pos, vals, _)| Lookup::Index(pos, vals))
+    match (best, range) {
+        (Some((_, vals, whole_unique)), Some((r, score)))
+            if !whole_unique && score > 2 * vals.len() =>
+        {
+            Some(Lookup::Range(r))
+        }
+        (Some((pos, vals, _)), _) => Some(Lookup::Index(pos, vals)),
+        (None, range) => range.map(|(r, _)| Lookup::Range(r)),
+    }
 }
 
 impl Binder<'_> {

@@ -371,6 +371,9 @@ impl Printer {
         quals: Vec<&Expr>,
     ) -> Vec<Name> {
         let names = table_names(table);
+        if let Some(Lookup::Range(r)) = key {
+            return self.range_scan(table, r, depth, quals, names);
+        }
         let (index, cols, vals) = match key {
             Some(Lookup::Pk(vals)) => (
                 table.pkey_name.clone(),
@@ -381,7 +384,7 @@ impl Printer {
                 Some(ix) => (Some(ix.name.clone()), ix.columns.clone(), vals.clone()),
                 None => (None, Vec::new(), Vec::new()),
             },
-            None => (None, Vec::new(), Vec::new()),
+            Some(Lookup::Range(_)) | None => (None, Vec::new(), Vec::new()),
         };
         match &index {
             Some(ix) => self.node(
@@ -479,6 +482,8 @@ impl Printer {
                 Some(ix) => (ix.name.clone(), ix.columns.clone(), v.clone()),
                 None => (String::new(), Vec::new(), Vec::new()),
             },
+            // A join looks rows up by equalities only (sql::join::index_lookup).
+            Lookup::Range(_) => (String::new(), Vec::new(), Vec::new()),
         };
         self.node(d, format!("Index Scan using {ix} on {}", self.rel(table)));
         if self.verbose {
@@ -687,6 +692,86 @@ fn outer_first(k: &super::join::EquiKey<'_>) -> Expr {
     }
 }
 
+impl Printer {
+    /// An index scan of a key range: `Index Cond` holds the pinned
+    /// columns' equalities, then the next column's bounds, as PostgreSQL
+    /// prints a btree's index quals; they leave the filter.
+    fn range_scan(
+        &mut self,
+        table: &Table,
+        r: &KeyRange,
+        depth: usize,
+        quals: Vec<&Expr>,
+        names: Vec<Name>,
+    ) -> Vec<Name> {
+        let (ix, cols) = match r.index {
+            None => (
+                table.pkey_name.clone().unwrap_or_default(),
+                table.primary_key.clone().unwrap_or_default(),
+            ),
+            Some(pos) => match table.indexes.get(pos) {
+                Some(x) => (x.name.clone(), x.columns.clone()),
+                None => (String::new(), Vec::new()),
+            },
+        };
+        let backward = if r.backward { " Backward" } else { "" };
+        self.node(
+            depth,
+            format!("Index Scan{backward} using {ix} on {}", self.rel(table)),
+        );
+        if self.verbose {
+            let out: Vec<String> = names.iter().map(|(t, c)| format!("{t}.{c}")).collect();
+            self.prop(depth, format!("Output: {}", out.join(", ")));
+        }
+        let bool_ty = ColType::plain(Type::Bool);
+        let mut conds: Vec<Expr> = cols
+            .iter()
+            .zip(&r.eq)
+            .map(|(c, v)| {
+                let col = Expr::column(*c, table.columns[*c].ty);
+                Expr::new(
+                    ExprKind::Binary(BinOp::Eq, Box::new(col), Box::new(v.clone())),
+                    bool_ty,
+                )
+            })
+            .collect();
+        let next = cols.get(r.eq.len()).copied();
+        if let Some(c) = next {
+            for (op, v) in &r.bounds {
+                let col = Expr::column(c, table.columns[c].ty);
+                conds.push(Expr::new(
+                    ExprKind::Binary(*op, Box::new(col), Box::new(v.clone())),
+                    bool_ty,
+                ));
+            }
+        }
+        let conds: Vec<String> = conds.iter().map(|e| self.expr(e, &names, false)).collect();
+        let cond = if conds.len() == 1 {
+            conds[0].clone()
+        } else {
+            format!("({})", conds.join(" AND "))
+        };
+        if !conds.is_empty() {
+            self.prop(depth, format!("Index Cond: {cond}"));
+        }
+        let eq_cols = &cols[..r.eq.len().min(cols.len())];
+        let rest: Vec<&Expr> = quals
+            .into_iter()
+            .filter(|q| !is_key_equality(q, eq_cols))
+            .filter(|q| {
+                !super::ranges::bound_of(table, q).is_some_and(|(c, op, v)| {
+                    Some(c) == next && r.bounds.iter().any(|(o, b)| *o == op && b == v)
+                })
+            })
+            .collect();
+        if !rest.is_empty() {
+            let q = self.quals(&rest, &names, false);
+            self.prop(depth, format!("Filter: {q}"));
+        }
+        names
+    }
+}
+
 fn table_names(t: &Table) -> Vec<Name> {
     t.columns
         .iter()
@@ -694,13 +779,20 @@ fn table_names(t: &Table) -> Vec<Name> {
         .collect()
 }
 
-/// `col = value` for one of the key's columns.
+/// `col = value` for one of the key's columns (or the column widened).
 fn is_key_equality(e: &Expr, key_cols: &[usize]) -> bool {
+    let col = |x: &Expr| match &x.kind {
+        ExprKind::Cast(inner, _) => match inner.kind {
+            ExprKind::Column(c) => Some(c),
+            _ => None,
+        },
+        ExprKind::Column(c) => Some(*c),
+        _ => None,
+    };
     match &e.kind {
-        ExprKind::Binary(BinOp::Eq, a, b) => matches!(
-            (&a.kind, &b.kind),
-            (ExprKind::Column(c), _) | (_, ExprKind::Column(c)) if key_cols.contains(c)
-        ),
+        ExprKind::Binary(BinOp::Eq, a, b) => [a, b]
+            .iter()
+            .any(|x| col(x).is_some_and(|c| key_cols.contains(&c))),
         _ => false,
     }
 }

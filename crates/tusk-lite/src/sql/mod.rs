@@ -9,6 +9,7 @@ mod explain;
 pub mod join;
 pub mod libfunc;
 pub mod plan;
+mod ranges;
 mod scope;
 pub mod statement;
 pub mod syscat;

@@ -357,6 +357,28 @@ pub enum Lookup {
     /// The leading columns of a secondary index pinned: (the index's
     /// position in the table's `indexes`, the values in index order).
     Index(usize, Vec<Expr>),
+    /// A range of the primary key's or an index's keys (see [`KeyRange`]).
+    Range(KeyRange),
+}
+
+/// The rows whose keys lie in a range: the leading columns of the primary
+/// key (`index` None) or of the index at that position pinned by `=`
+/// (possibly none), then the next column bounded by `<`, `<=`, `>`, `>=`
+/// (possibly not at all, when some columns are pinned). Only for columns
+/// whose key order is their SQL order (`sql::ranges::orders_by_key`);
+/// a filter above still checks every row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyRange {
+    pub index: Option<usize>,
+    /// The pinned values, in key order.
+    pub eq: Vec<Expr>,
+    /// `column op value` on the next key column (op: Lt, Le, Gt or Ge,
+    /// the column on the left), in the WHERE's order. All are evaluated:
+    /// the highest lower and the lowest upper bound win; a NULL one
+    /// means no row.
+    pub bounds: Vec<(BinOp, Expr)>,
+    /// Read from the highest key down (ORDER BY the key DESC).
+    pub backward: bool,
 }
 
 /// The rows a recursive query's recursive term reads (its working

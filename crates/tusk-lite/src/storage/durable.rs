@@ -27,6 +27,7 @@ use fjall::compaction::filter::{CompactionFilter, Context, Factory, ItemAccessor
 use fjall::config::CompressionPolicy;
 use fjall::{CompressionType, KeyspaceCreateOptions, PersistMode};
 use std::collections::BTreeSet;
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -66,6 +67,22 @@ pub struct Recovered {
     pub catalog: Catalog,
     pub clock: Ts,
     pub next_rowid: u64,
+}
+
+/// A decoded version: the row, or None for a deletion.
+type StoredRow = Option<Vec<crate::types::Value>>;
+
+/// The smallest key greater than every key that starts with `k` (None:
+/// there is none).
+fn successor(k: &[u8]) -> Option<Vec<u8>> {
+    let mut s = k.to_vec();
+    while let Some(last) = s.pop() {
+        if last < 0xFF {
+            s.push(last + 1);
+            return Some(s);
+        }
+    }
+    None
 }
 
 fn version_key(table: TableId, key: &[u8], ts: Ts) -> Vec<u8> {
@@ -472,6 +489,156 @@ impl Store for DurableStore {
                 out.push((row_key.to_vec(), Arc::from(row)));
             }
         }
+        out
+    }
+
+    fn scan_range(
+        &self,
+        table: TableId,
+        snapshot: Ts,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        let mut out = Vec::new();
+        if super::range_is_empty(from, to) {
+            return out;
+        }
+        // Start at the lower bound (cut to a length fjall takes: a shorter
+        // start is lower, and keys below the bound are skipped), stop at
+        // the first key past the upper one: keys are prefix-free, so the
+        // versions' order is their keys' order.
+        let mut start = table.to_be_bytes().to_vec();
+        if let Bound::Included(f) | Bound::Excluded(f) = from {
+            start.extend_from_slice(&f[..f.len().min(2 * super::keys::MAX_KEY)]);
+        }
+        let end = (table + 1).to_be_bytes().to_vec();
+        let Some(rows) = self.rows.get() else {
+            return out;
+        };
+        let items = if table == TableId::MAX {
+            rows.range(start..)
+        } else {
+            rows.range(start..end)
+        };
+        let mut last: Option<Vec<u8>> = None;
+        for item in items {
+            if out.len() >= limit {
+                break;
+            }
+            let Ok((k, v)) = item.into_inner() else {
+                continue;
+            };
+            if k.len() < 12 {
+                continue;
+            }
+            let row_key = &k[4..k.len() - 8];
+            if super::past_end(row_key, to) {
+                break;
+            }
+            let below = match from {
+                Bound::Included(f) => row_key < f,
+                Bound::Excluded(f) => row_key <= f,
+                Bound::Unbounded => false,
+            };
+            if below || last.as_deref() == Some(row_key) {
+                continue;
+            }
+            let Ok(ts_bytes) = <[u8; 8]>::try_from(&k[k.len() - 8..]) else {
+                continue;
+            };
+            if !u64::from_be_bytes(ts_bytes) > snapshot {
+                continue; // too new: look at the next (older) version
+            }
+            last = Some(row_key.to_vec());
+            if let Ok(Some(row)) = decode_row(&v) {
+                out.push((row_key.to_vec(), Arc::from(row)));
+            }
+        }
+        out
+    }
+
+    fn scan_range_rev(
+        &self,
+        table: TableId,
+        snapshot: Ts,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        let mut out = Vec::new();
+        if super::range_is_empty(from, to) {
+            return out;
+        }
+        // From above every version of the keys up to `to` (cut to a
+        // length fjall takes, then past every key it starts), down to
+        // the lower bound. Backwards, a key's versions come oldest first:
+        // the last one the snapshot sees is its version.
+        let cut = |k: &[u8]| {
+            let mut s = table.to_be_bytes().to_vec();
+            s.extend_from_slice(&k[..k.len().min(2 * super::keys::MAX_KEY)]);
+            s
+        };
+        let end = match to {
+            Bound::Included(t) | Bound::Excluded(t) => successor(&cut(t)),
+            Bound::Unbounded => (table < TableId::MAX).then(|| (table + 1).to_be_bytes().to_vec()),
+        };
+        let start = match from {
+            Bound::Included(f) | Bound::Excluded(f) => cut(f),
+            Bound::Unbounded => table.to_be_bytes().to_vec(),
+        };
+        let Some(rows) = self.rows.get() else {
+            return out;
+        };
+        let items: Box<dyn DoubleEndedIterator<Item = _>> = match end {
+            Some(end) => Box::new(rows.range(start..end)),
+            None => Box::new(rows.range(start..)),
+        };
+        // The key being read and the newest of its versions seen so far
+        // that the snapshot sees (Some(None): a deletion).
+        let mut cur: Option<(Vec<u8>, Option<StoredRow>)> = None;
+        let flush = |cur: &mut Option<(Vec<u8>, Option<StoredRow>)>,
+                     out: &mut Vec<(Vec<u8>, Row)>| {
+            if let Some((k, Some(Some(row)))) = cur.take() {
+                out.push((k, Arc::from(row)));
+            }
+        };
+        for item in items.rev() {
+            let Ok((k, v)) = item.into_inner() else {
+                continue;
+            };
+            if k.len() < 12 {
+                continue;
+            }
+            let row_key = &k[4..k.len() - 8];
+            let below = match from {
+                Bound::Included(f) => row_key < f,
+                Bound::Excluded(f) => row_key <= f,
+                Bound::Unbounded => false,
+            };
+            if below {
+                break;
+            }
+            if !super::in_range(row_key, Bound::Unbounded, to) {
+                continue;
+            }
+            if cur.as_ref().is_none_or(|(ck, _)| ck.as_slice() != row_key) {
+                flush(&mut cur, &mut out);
+                if out.len() >= limit {
+                    return out;
+                }
+                cur = Some((row_key.to_vec(), None));
+            }
+            let Ok(ts_bytes) = <[u8; 8]>::try_from(&k[k.len() - 8..]) else {
+                continue;
+            };
+            if !u64::from_be_bytes(ts_bytes) <= snapshot {
+                if let (Some((_, seen)), Ok(row)) = (cur.as_mut(), decode_row(&v)) {
+                    *seen = Some(row);
+                }
+            }
+        }
+        flush(&mut cur, &mut out);
         out
     }
 

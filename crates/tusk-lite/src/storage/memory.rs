@@ -2,6 +2,7 @@
 
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 use super::{Commit, Row, Store, Ts};
 use crate::catalog::TableId;
@@ -57,6 +58,55 @@ impl Store for MemoryStore {
                 Some((_, Some(row))) => Some((k.clone(), row.clone())),
                 _ => None,
             })
+            .collect()
+    }
+
+    fn scan_range(
+        &self,
+        table: TableId,
+        snapshot: Ts,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        if super::range_is_empty(from, to) {
+            return Vec::new();
+        }
+        let tables = self.tables.read();
+        let Some(t) = tables.get(&table) else {
+            return Vec::new();
+        };
+        t.range::<[u8], _>((from, to))
+            .filter_map(|(k, chain)| match visible(chain, snapshot) {
+                Some((_, Some(row))) => Some((k.clone(), row.clone())),
+                _ => None,
+            })
+            .take(limit)
+            .collect()
+    }
+
+    fn scan_range_rev(
+        &self,
+        table: TableId,
+        snapshot: Ts,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        if super::range_is_empty(from, to) {
+            return Vec::new();
+        }
+        let tables = self.tables.read();
+        let Some(t) = tables.get(&table) else {
+            return Vec::new();
+        };
+        t.range::<[u8], _>((from, to))
+            .rev()
+            .filter_map(|(k, chain)| match visible(chain, snapshot) {
+                Some((_, Some(row))) => Some((k.clone(), row.clone())),
+                _ => None,
+            })
+            .take(limit)
             .collect()
     }
 

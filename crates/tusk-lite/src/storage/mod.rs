@@ -14,6 +14,7 @@ pub mod keys;
 pub mod memory;
 pub mod spill;
 
+use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use crate::catalog::TableId;
@@ -94,6 +95,53 @@ pub trait Store: Send + Sync {
             .collect()
     }
 
+    /// Up to `limit` rows of `table` visible at `snapshot` whose keys lie
+    /// between `from` and `to`, in key order: a range of the primary key
+    /// (or of an index's entries) read a page at a time, the next page
+    /// starting after the last key of this one. MVCC as in
+    /// [`Store::scan_prefix`].
+    fn scan_range(
+        &self,
+        table: TableId,
+        snapshot: Ts,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        if range_is_empty(from, to) {
+            return Vec::new();
+        }
+        self.scan(table, snapshot)
+            .into_iter()
+            .filter(|(k, _)| in_range(k, from, to))
+            .take(limit)
+            .collect()
+    }
+
+    /// [`Store::scan_range`] backwards: up to `limit` rows, the highest
+    /// keys first (ORDER BY the key DESC; the next page ends before the
+    /// last key of this one).
+    fn scan_range_rev(
+        &self,
+        table: TableId,
+        snapshot: Ts,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Row)> {
+        if range_is_empty(from, to) {
+            return Vec::new();
+        }
+        let mut rows: Vec<_> = self
+            .scan(table, snapshot)
+            .into_iter()
+            .filter(|(k, _)| in_range(k, from, to))
+            .collect();
+        rows.reverse();
+        rows.truncate(limit);
+        rows
+    }
+
     /// Writes a group of commits' versions (and a catalog, when DDL
     /// changed it) atomically; when this returns, all of them are durable.
     /// Group commit: concurrent committers share one journal sync.
@@ -140,6 +188,32 @@ pub trait Store: Send + Sync {
             dropped: commit.dropped,
             next_rowid: commit.next_rowid,
         }])
+    }
+}
+
+/// Whether no key lies between `from` and `to` (a B-tree's `range`
+/// panics on such bounds).
+pub fn range_is_empty(from: Bound<&[u8]>, to: Bound<&[u8]>) -> bool {
+    match (from, to) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b))
+        | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
+        _ => false,
+    }
+}
+
+/// Whether `key` lies between `from` and `to`.
+pub fn in_range(key: &[u8], from: Bound<&[u8]>, to: Bound<&[u8]>) -> bool {
+    RangeBounds::<[u8]>::contains(&(from, to), key)
+}
+
+/// Whether `key` lies past the upper bound `to` (a scan in key order
+/// stops there).
+pub fn past_end(key: &[u8], to: Bound<&[u8]>) -> bool {
+    match to {
+        Bound::Included(t) => key > t,
+        Bound::Excluded(t) => key >= t,
+        Bound::Unbounded => false,
     }
 }
 

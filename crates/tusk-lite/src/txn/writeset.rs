@@ -10,6 +10,7 @@
 //! savepoints every spill goes to one run, overwriting older entries.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::catalog::TableId;
@@ -137,6 +138,35 @@ impl WriteSet {
         }
         merged.extend(from_mem());
         Ok(merged.into_iter().collect())
+    }
+
+    /// The writes to `table` whose keys lie between `from` and `to`, in
+    /// key order.
+    pub fn range_between(
+        &self,
+        table: TableId,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+    ) -> Result<Vec<(Vec<u8>, Option<Row>)>> {
+        if crate::storage::range_is_empty(from, to) {
+            return Ok(Vec::new());
+        }
+        if self.is_spilled() {
+            let mut all = self.range(table, &[])?;
+            all.retain(|(k, _)| crate::storage::in_range(k, from, to));
+            return Ok(all);
+        }
+        let start = match from {
+            Bound::Included(f) => Bound::Included((table, f.to_vec())),
+            Bound::Excluded(f) => Bound::Excluded((table, f.to_vec())),
+            Bound::Unbounded => Bound::Included((table, Vec::new())),
+        };
+        Ok(self
+            .mem
+            .range((start, Bound::Unbounded))
+            .take_while(|((t, k), _)| *t == table && !crate::storage::past_end(k, to))
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
     }
 
     /// Records a write (None deletes); spills when memory is past the limit.

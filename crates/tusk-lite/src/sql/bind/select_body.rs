@@ -350,7 +350,10 @@ impl Binder<'_> {
                     k.expr.kind = ExprKind::Column(iw + c);
                 }
             }
-            plan = Plan::Sort(Box::new(Plan::Project(Box::new(plan), below)), keys);
+            plan = Plan::Project(Box::new(plan), below);
+            if !crate::sql::ranges::scan_in_key_order(&mut plan, &keys) {
+                plan = Plan::Sort(Box::new(plan), keys);
+            }
             plan = Plan::Project(Box::new(plan), above);
             plan = self.bind_limit(plan, s)?;
             return Ok(Query { plan, columns });
@@ -359,7 +362,10 @@ impl Binder<'_> {
         if distinct {
             plan = Plan::Distinct(Box::new(plan));
         }
-        if !keys.is_empty() {
+        // (Rows a scan gives in primary-key order need no sort.)
+        if !keys.is_empty()
+            && (distinct || !crate::sql::ranges::scan_in_key_order(&mut plan, &keys))
+        {
             plan = Plan::Sort(Box::new(plan), keys);
         }
         plan = self.bind_limit(plan, s)?;
