@@ -113,6 +113,24 @@ fn merge_own(base: Vec<(Vec<u8>, Row)>, own: Vec<(Vec<u8>, Option<Row>)>) -> Vec
     out
 }
 
+/// A row's identity in a set operation: the bpchar columns without
+/// their trailing blanks ('a'::char(3) and 'a'::char(5) are one row).
+fn set_op_identity(r: &[Value], bpchar: &[usize]) -> Vec<u8> {
+    if bpchar.is_empty() {
+        return row_identity(r);
+    }
+    let mut k = Vec::new();
+    for (i, v) in r.iter().enumerate() {
+        match v {
+            Value::Text(s) if bpchar.contains(&i) => {
+                keys::encode(&Value::Text(s.trim_end_matches(' ').into()), &mut k);
+            }
+            _ => keys::encode(v, &mut k),
+        }
+    }
+    k
+}
+
 fn row_identity(r: &[Value]) -> Vec<u8> {
     let mut k = Vec::new();
     for v in r {
@@ -373,6 +391,7 @@ impl<'a> Exec<'a> {
                 all: true,
                 left,
                 right,
+                ..
             } => {
                 // UNION ALL appends, as PostgreSQL's Append: the right side
                 // is read only when the left did not give enough rows.
@@ -571,10 +590,11 @@ impl<'a> Exec<'a> {
                 all,
                 left,
                 right,
+                bpchar,
             } => {
                 let l = self.run(left)?;
                 let r = self.run(right)?;
-                set_op(*kind, *all, l, r)
+                set_op(*kind, *all, l, r, bpchar)
             }
             Plan::LockRows {
                 table,
@@ -857,7 +877,8 @@ pub(super) fn compare_sort_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> O
     Ordering::Equal
 }
 
-fn set_op(kind: SetOpKind, all: bool, l: Rows, r: Rows) -> Rows {
+fn set_op(kind: SetOpKind, all: bool, l: Rows, r: Rows, bpchar: &[usize]) -> Rows {
+    let row_identity = |x: &[Value]| set_op_identity(x, bpchar);
     use std::collections::HashMap;
     match kind {
         SetOpKind::Union => {

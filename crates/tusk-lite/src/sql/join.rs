@@ -120,7 +120,8 @@ fn infallible_cast(from: ColType, to: ColType) -> bool {
             | (Int8, Int8 | Numeric)
             | (Float4, Float4 | Float8)
             | (Float8, Float8)
-            | (Text | Varchar | Name, Text)
+            | (Text | Varchar | Name | Bpchar, Text)
+            | (Text | Varchar | Bpchar, Bpchar)
     )
 }
 
