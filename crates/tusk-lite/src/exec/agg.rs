@@ -108,7 +108,8 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
             let replace = match best {
                 None => true,
                 Some(b) => {
-                    let o = compare(&v, b);
+                    let ty = a.args.first().map_or(Type::Unknown, |e| e.ty.ty);
+                    let o = super::compare_as(ty, &v, b);
                     // interval_larger/smaller keep the later of two
                     // equal intervals ('1 mon' and '30 days').
                     if o == std::cmp::Ordering::Equal && matches!(v, Value::Interval(_)) {

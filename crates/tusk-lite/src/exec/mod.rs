@@ -22,7 +22,7 @@ use crate::sql::plan::{Delete, Expr, Insert, Lookup, Plan, SetOpKind, SortKey, U
 use crate::storage::{keys, Row, Ts};
 use crate::txn::locks::{LockTag, Mode, Wait};
 use crate::txn::{Engine, Isolation, Txn};
-use crate::types::{compare, format_value, Value};
+use crate::types::{compare, format_value, Type, Value};
 
 /// Who is asking: for current_user, current_database.
 #[derive(Clone, Debug)]
@@ -129,6 +129,17 @@ fn set_op_identity(r: &[Value], bpchar: &[usize]) -> Vec<u8> {
         }
     }
     k
+}
+
+/// `compare` with the type's own order where it differs from the
+/// value's: bpchar ignores trailing blanks.
+pub(super) fn compare_as(ty: Type, a: &Value, b: &Value) -> Ordering {
+    match (ty, a, b) {
+        (Type::Bpchar, Value::Text(x), Value::Text(y)) => {
+            x.trim_end_matches(' ').cmp(y.trim_end_matches(' '))
+        }
+        _ => compare(a, b),
+    }
 }
 
 fn row_identity(r: &[Value]) -> Vec<u8> {
@@ -715,7 +726,15 @@ impl<'a> Exec<'a> {
         for r in rows {
             let mut k = Vec::with_capacity(keys.len());
             for sk in keys {
-                k.push(self.eval(&sk.expr, &r)?);
+                let v = self.eval(&sk.expr, &r)?;
+                // bpchar orders without its trailing blanks.
+                let v = match v {
+                    Value::Text(s) if sk.expr.ty.ty == Type::Bpchar && s.ends_with(' ') => {
+                        Value::Text(s.trim_end_matches(' ').to_string())
+                    }
+                    v => v,
+                };
+                k.push(v);
             }
             keyed.push((k, r));
         }
