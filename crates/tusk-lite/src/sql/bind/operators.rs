@@ -104,6 +104,11 @@ impl Binder<'_> {
             };
         }
         if bop.is_comparison() && bpchar_comparison(&[l.ty.ty, r.ty.ty]) {
+            if bop == BinOp::Eq {
+                if let Some(e) = self.bpchar_column_eq(&l, &r)? {
+                    return Ok(e);
+                }
+            }
             let l = self.bpchar_key(l)?;
             let r = self.bpchar_key(r)?;
             return Ok(Expr::new(
@@ -436,6 +441,35 @@ pub(super) fn bpchar_comparison(types: &[Type]) -> bool {
 }
 
 impl Binder<'_> {
+    /// `col = 'literal'` for a char(n) column, as the column's values are
+    /// stored (padded to n): the literal padded likewise, so the primary
+    /// key or an index still finds the rows. Equal to comparing both
+    /// without their trailing blanks, as long as the literal fits in n.
+    fn bpchar_column_eq(&mut self, l: &Expr, r: &Expr) -> Result<Option<Expr>> {
+        for (col, lit) in [(l, r), (r, l)] {
+            let (ExprKind::Column(_), ExprKind::Const(Value::Text(s))) = (&col.kind, &lit.kind)
+            else {
+                continue;
+            };
+            if col.ty.ty != Type::Bpchar || col.ty.typmod < 4 {
+                continue;
+            }
+            let n = usize::try_from(col.ty.typmod - 4).unwrap_or(0);
+            let s = s.trim_end_matches(' ');
+            let len = s.chars().count();
+            if len > n {
+                continue;
+            }
+            let padded = format!("{s}{}", " ".repeat(n - len));
+            let lit = Expr::new(ExprKind::Const(Value::Text(padded)), col.ty);
+            return Ok(Some(Expr::new(
+                ExprKind::Binary(BinOp::Eq, Box::new(col.clone()), Box::new(lit)),
+                ColType::plain(Type::Bool),
+            )));
+        }
+        Ok(None)
+    }
+
     /// `e` as bpchar compares it: cast to bpchar, then to text, which
     /// strips the trailing blanks (a cast that cannot fail, so a join can
     /// still hash on it).
