@@ -249,3 +249,53 @@ async fn aggregate_order_and_filter_parameters_answer_as_postgres_does() {
     .await;
     assert_eq!(agg_answers(&c).await, want);
 }
+
+/// char(n) in binary both ways: a bpchar parameter without its padding,
+/// or with more blanks than n, meets the padded key (trailing blanks do
+/// not count), and the column reads back padded.
+async fn bpchar_answers(c: &Client) -> Vec<(String, i32, String)> {
+    c.batch_execute(
+        "CREATE TABLE bp (k char(4) PRIMARY KEY, n int);
+         INSERT INTO bp VALUES ('ab', 1), ('x', 2)",
+    )
+    .await
+    .expect("create");
+    let st = c
+        .prepare_typed(
+            "SELECT k, n, $1::char(6) FROM bp WHERE k = $1 OR k = $2 ORDER BY k",
+            &[Type::BPCHAR, Type::VARCHAR],
+        )
+        .await
+        .expect("prepare");
+    let mut out = Vec::new();
+    for (a, b) in [("ab", "none"), ("ab      ", "x  "), ("zz", "ab")] {
+        for r in c.query(&st, &[&a, &b]).await.expect("query") {
+            out.push((r.get(0), r.get(1), r.get(2)));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bpchar_parameters_and_columns_answer_as_postgres_does() {
+    let pg = tusk_testkit::db();
+    let want = bpchar_answers(&client(&pg.url()).await).await;
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        want,
+        vec![
+            (s("ab  "), 1, s("ab    ")),
+            (s("ab  "), 1, s("ab    ")),
+            (s("x   "), 2, s("ab    ")),
+            (s("ab  "), 1, s("zz    ")),
+        ]
+    );
+    let lite = tusk_lite::Database::open_in_memory();
+    let addr = tusk_lite::serve(&lite, "127.0.0.1:0").expect("listening");
+    let c = client(&format!(
+        "host=127.0.0.1 port={} user=app dbname=app",
+        addr.port()
+    ))
+    .await;
+    assert_eq!(bpchar_answers(&c).await, want);
+}

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{row_identity, Exec, Rows};
+use super::{Exec, Rows};
 use crate::error::Result;
 use crate::numeric::Numeric;
 use crate::sql::plan::{AggCall, AggFunc, Expr};
@@ -108,7 +108,8 @@ fn step(a: &AggCall, st: &mut State, args: &[Value]) -> Result<()> {
             let replace = match best {
                 None => true,
                 Some(b) => {
-                    let o = compare(&v, b);
+                    let ty = a.args.first().map_or(Type::Unknown, |e| e.ty.ty);
+                    let o = super::compare_as(ty, &v, b);
                     // interval_larger/smaller keep the later of two
                     // equal intervals ('1 mon' and '30 days').
                     if o == std::cmp::Ordering::Equal && matches!(v, Value::Interval(_)) {
@@ -212,7 +213,7 @@ struct Group {
 /// repeats. NULLs are one value to DISTINCT: a strict aggregate's step
 /// skips it, array_agg and json(b)_agg keep one, as PostgreSQL's.
 fn feed(a: &AggCall, st: &mut State, seen: &mut HashSet<Vec<u8>>, args: &[Value]) -> Result<()> {
-    if a.distinct && !seen.insert(row_identity(args)) {
+    if a.distinct && !seen.insert(typed_identity(args, a.args.iter().map(|e| e.ty.ty))) {
         return Ok(());
     }
     step(a, st, args)
@@ -267,7 +268,7 @@ impl Exec<'_> {
             for g in groups {
                 gv.push(self.eval(g, r)?);
             }
-            let id = row_identity(&gv);
+            let id = typed_identity(&gv, groups.iter().map(|g| g.ty.ty));
             let group = match run.map.entry(id) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
@@ -350,4 +351,21 @@ impl Exec<'_> {
         }
         Ok(out)
     }
+}
+
+/// A row's identity as `=` sees it, where the types are known: a bpchar
+/// value's trailing blanks do not count ('a'::char(3) and 'a'::char(5)
+/// group together, as in PostgreSQL).
+fn typed_identity(values: &[Value], types: impl Iterator<Item = Type>) -> Vec<u8> {
+    let mut types = types;
+    let mut k = Vec::new();
+    for v in values {
+        match (v, types.next()) {
+            (Value::Text(s), Some(Type::Bpchar)) => {
+                crate::storage::keys::encode(&Value::Text(s.trim_end_matches(' ').into()), &mut k);
+            }
+            _ => crate::storage::keys::encode(v, &mut k),
+        }
+    }
+    k
 }

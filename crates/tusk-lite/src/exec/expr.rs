@@ -312,9 +312,9 @@ impl Exec<'_> {
                     if v.is_null() {
                         continue;
                     }
+                    let o = super::compare_as(e.ty.ty, &v, &best);
                     let better = best.is_null()
-                        || (compare(&v, &best) == Ordering::Greater) == *greatest
-                            && compare(&v, &best) != Ordering::Equal;
+                        || (o == Ordering::Greater) == *greatest && o != Ordering::Equal;
                     if better {
                         best = v;
                     }
@@ -483,9 +483,22 @@ impl Exec<'_> {
             } => {
                 let x = self.eval(left, row)?;
                 let arr = self.eval(array, row)?;
-                let Value::Array(items) = arr else {
+                let Value::Array(mut items) = arr else {
                     return Ok(Value::Null);
                 };
+                // A bpchar[]'s elements meet the (text) left side as
+                // bpchar::text does: without their trailing blanks.
+                if array.ty.ty == Type::Array
+                    && ColType::array_elem(array.ty) == Type::Bpchar
+                    && left.ty.ty != Type::Bpchar
+                {
+                    for y in &mut items {
+                        if let Value::Text(s) = y {
+                            let t = s.trim_end_matches(' ').len();
+                            s.truncate(t);
+                        }
+                    }
+                }
                 let mut null = false;
                 for y in &items {
                     if x.is_null() || y.is_null() {

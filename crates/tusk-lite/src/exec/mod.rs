@@ -23,7 +23,7 @@ use crate::sql::plan::{Delete, Expr, Insert, KeyRange, Lookup, Plan, SetOpKind, 
 use crate::storage::{keys, Row, Ts};
 use crate::txn::locks::{LockTag, Mode, Wait};
 use crate::txn::{Engine, Isolation, Txn};
-use crate::types::{compare, format_value, Value};
+use crate::types::{compare, format_value, Type, Value};
 
 /// Who is asking: for current_user, current_database.
 #[derive(Clone, Debug)]
@@ -112,6 +112,35 @@ fn merge_own(base: Vec<(Vec<u8>, Row)>, own: Vec<(Vec<u8>, Option<Row>)>) -> Vec
     }
     out.extend(own.filter_map(|(k, r)| r.map(|r| (k, r))));
     out
+}
+
+/// A row's identity in a set operation: the bpchar columns without
+/// their trailing blanks ('a'::char(3) and 'a'::char(5) are one row).
+fn set_op_identity(r: &[Value], bpchar: &[usize]) -> Vec<u8> {
+    if bpchar.is_empty() {
+        return row_identity(r);
+    }
+    let mut k = Vec::new();
+    for (i, v) in r.iter().enumerate() {
+        match v {
+            Value::Text(s) if bpchar.contains(&i) => {
+                keys::encode(&Value::Text(s.trim_end_matches(' ').into()), &mut k);
+            }
+            _ => keys::encode(v, &mut k),
+        }
+    }
+    k
+}
+
+/// `compare` with the type's own order where it differs from the
+/// value's: bpchar ignores trailing blanks.
+pub(super) fn compare_as(ty: Type, a: &Value, b: &Value) -> Ordering {
+    match (ty, a, b) {
+        (Type::Bpchar, Value::Text(x), Value::Text(y)) => {
+            x.trim_end_matches(' ').cmp(y.trim_end_matches(' '))
+        }
+        _ => compare(a, b),
+    }
 }
 
 fn row_identity(r: &[Value]) -> Vec<u8> {
@@ -375,6 +404,7 @@ impl<'a> Exec<'a> {
                 all: true,
                 left,
                 right,
+                ..
             } => {
                 // UNION ALL appends, as PostgreSQL's Append: the right side
                 // is read only when the left did not give enough rows.
@@ -573,10 +603,11 @@ impl<'a> Exec<'a> {
                 all,
                 left,
                 right,
+                bpchar,
             } => {
                 let l = self.run(left)?;
                 let r = self.run(right)?;
-                set_op(*kind, *all, l, r)
+                set_op(*kind, *all, l, r, bpchar)
             }
             Plan::LockRows {
                 table,
@@ -697,7 +728,15 @@ impl<'a> Exec<'a> {
         for r in rows {
             let mut k = Vec::with_capacity(keys.len());
             for sk in keys {
-                k.push(self.eval(&sk.expr, &r)?);
+                let v = self.eval(&sk.expr, &r)?;
+                // bpchar orders without its trailing blanks.
+                let v = match v {
+                    Value::Text(s) if sk.expr.ty.ty == Type::Bpchar && s.ends_with(' ') => {
+                        Value::Text(s.trim_end_matches(' ').to_string())
+                    }
+                    v => v,
+                };
+                k.push(v);
             }
             keyed.push((k, r));
         }
@@ -878,7 +917,8 @@ pub(super) fn compare_sort_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> O
     Ordering::Equal
 }
 
-fn set_op(kind: SetOpKind, all: bool, l: Rows, r: Rows) -> Rows {
+fn set_op(kind: SetOpKind, all: bool, l: Rows, r: Rows, bpchar: &[usize]) -> Rows {
+    let row_identity = |x: &[Value]| set_op_identity(x, bpchar);
     use std::collections::HashMap;
     match kind {
         SetOpKind::Union => {

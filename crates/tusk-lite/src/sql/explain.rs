@@ -261,6 +261,7 @@ impl Printer {
                 all,
                 left,
                 right,
+                ..
             } => {
                 let title = match (kind, all) {
                     (SetOpKind::Union, true) => None,

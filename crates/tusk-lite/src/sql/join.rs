@@ -120,7 +120,8 @@ fn infallible_cast(from: ColType, to: ColType) -> bool {
             | (Int8, Int8 | Numeric)
             | (Float4, Float4 | Float8)
             | (Float8, Float8)
-            | (Text | Varchar | Name, Text)
+            | (Text | Varchar | Name | Bpchar, Text)
+            | (Text | Varchar | Bpchar, Bpchar)
     )
 }
 
@@ -332,6 +333,72 @@ pub fn hash_keys(on: &Expr, left_width: usize, right_width: usize) -> Vec<EquiKe
         .into_iter()
         .filter_map(|c| equi_key(c, left_width, width))
         .collect()
+}
+
+/// Whether PostgreSQL plans `FULL JOIN ... ON on`: its merge and hash
+/// joins need a merge- or hash-joinable equality between the two sides
+/// among the AND-ed conditions (the others may be anything), unless
+/// nothing but constants is left of ON. Elsewhere it refuses with 0A000.
+pub fn full_join_supported(on: &Expr, left_width: usize, right_width: usize) -> bool {
+    let width = left_width + right_width;
+    let parts = conjuncts(on);
+    let constant = |c: &Expr| {
+        let mut cols = false;
+        visit_columns(c, &mut |_| cols = true);
+        !cols && is_stable(c) && !has_subquery(c)
+    };
+    if parts.iter().all(|c| constant(c)) {
+        return true;
+    }
+    parts
+        .iter()
+        .any(|c| joinable_equality(c, left_width, width))
+}
+
+/// `l = r` (or `NOT l <> r`, `l IN (r)`) with `l` over one side's columns
+/// and `r` over the other's, both of a type with a hashable `=`, nothing
+/// volatile in either.
+fn joinable_equality(c: &Expr, left_width: usize, width: usize) -> bool {
+    let (a, b) = match &c.kind {
+        ExprKind::Binary(BinOp::Eq, a, b) => (a.as_ref(), b.as_ref()),
+        ExprKind::Not(n) => match &n.kind {
+            ExprKind::Binary(BinOp::Ne, a, b) => (a.as_ref(), b.as_ref()),
+            _ => return false,
+        },
+        ExprKind::InList(a, v, false) if v.len() == 1 => (a.as_ref(), &v[0]),
+        _ => return false,
+    };
+    if value_class(a.ty).is_none() || value_class(b.ty).is_none() {
+        return false;
+    }
+    let side = |e: &Expr| -> Option<Side> {
+        if !is_stable(e) || has_subquery(e) {
+            return None;
+        }
+        let (mut left, mut right, mut other) = (false, false, false);
+        visit_columns(e, &mut |i| {
+            if i < left_width {
+                left = true;
+            } else if i < width {
+                right = true;
+            } else {
+                other = true;
+            }
+        });
+        match (left, right, other) {
+            (true, false, false) => Some(Side::Left),
+            (false, true, false) => Some(Side::Right),
+            _ => None,
+        }
+    };
+    matches!(
+        (side(a), side(b)),
+        (Some(Side::Left), Some(Side::Right)) | (Some(Side::Right), Some(Side::Left))
+    )
+}
+
+fn has_subquery(e: &Expr) -> bool {
+    matches!(e.kind, ExprKind::Subquery { .. }) || kids(e).into_iter().any(has_subquery)
 }
 
 /// The strategy for `left JOIN right ON on`.

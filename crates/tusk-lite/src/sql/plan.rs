@@ -465,6 +465,9 @@ pub enum Plan {
         all: bool,
         left: Box<Plan>,
         right: Box<Plan>,
+        /// The bpchar columns, whose trailing blanks do not count when
+        /// rows are compared.
+        bpchar: Vec<usize>,
     },
     /// generate_series(start, stop[, step]) over integers.
     Series {

@@ -542,6 +542,16 @@ impl Binder<'_> {
         if t == Type::Unknown {
             t = Type::Text;
         }
+        // Strings meet in the first one's type (PostgreSQL's
+        // select_common_type keeps it, as text, varchar, bpchar and name
+        // cast to one another implicitly): COALESCE(char, text) is bpchar.
+        if t == Type::Text {
+            if let Some(first) = args.iter().map(|a| a.ty.ty).find(|t| *t != Type::Unknown) {
+                if matches!(first, Type::Varchar | Type::Bpchar | Type::Name) {
+                    t = first;
+                }
+            }
+        }
         // Arrays meet in their elements' common type (VALUES
         // (ARRAY[1.5]), (ARRAY[1]) is numeric[], not text[]).
         if t == Type::Array {

@@ -144,6 +144,16 @@ impl Binder<'_> {
                 if j.is_natural || !j.using_clause.is_empty() {
                     return self.bind_join_using(j, lp, rp, scope, left_width, right_width, kind);
                 }
+                if kind == JoinKind::Full {
+                    if let Some(on) = &on {
+                        if !crate::sql::join::full_join_supported(on, left_width, right_width) {
+                            return Err(SqlError::new(
+                                code::FEATURE_NOT_SUPPORTED,
+                                "FULL JOIN is only supported with merge-joinable or hash-joinable join conditions",
+                            ));
+                        }
+                    }
+                }
                 Ok((
                     Plan::Join {
                         left: Box::new(lp),

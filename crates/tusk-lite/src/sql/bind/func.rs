@@ -593,10 +593,19 @@ impl Binder<'_> {
                         .ok_or_else(|| SqlError::internal("IN without operand"))?,
                 )?;
                 let sub_ty = q.columns[0].ty.ty;
+                let mut plan = q.plan;
+                let (left, sub_ty) = if super::operators::bpchar_comparison(&[left.ty.ty, sub_ty]) {
+                    // bpchar against bpchar or varchar: both sides
+                    // without their trailing blanks.
+                    let col = self.bpchar_key(Expr::column(0, q.columns[0].ty))?;
+                    plan = Plan::Project(Box::new(plan), vec![col]);
+                    (self.bpchar_key(left)?, Type::Text)
+                } else {
+                    (left, sub_ty)
+                };
                 let t = common_type(left.ty.ty, sub_ty)
                     .ok_or_else(|| operator_error(self.catalog, &op, left.ty.ty, sub_ty))?;
                 let left = self.coerce_plain(left, t)?;
-                let mut plan = q.plan;
                 if sub_ty != t {
                     let col = Expr::column(0, ColType::plain(sub_ty));
                     let cast = Expr::new(ExprKind::Cast(Box::new(col), false), ColType::plain(t));

@@ -178,6 +178,14 @@ impl Binder<'_> {
             ("octet_length", 1) if bytea_first => {
                 self.lib_call(name, L::ByteaLength, args, &[Bytea], Int4)
             }
+            // bpcharoctetlen counts the padding.
+            ("octet_length", 1) if first == Type::Bpchar => {
+                let padded: Vec<Expr> = args
+                    .iter()
+                    .map(|a| Expr::new(a.kind.clone(), ColType::plain(Text)))
+                    .collect();
+                self.lib_call(name, L::OctetLength, &padded, &[Text], Int4)
+            }
             ("octet_length", 1) => self.lib_call(name, L::OctetLength, args, &[Text], Int4),
             ("md5", 1) if bytea_first => self.lib_call(name, L::Md5, args, &[Bytea], Text),
             ("md5", 1) => self.lib_call(name, L::Md5, args, &[Text], Text),

@@ -103,6 +103,19 @@ impl Binder<'_> {
                 _ => Err(operator_error(self.catalog, op, lt, rt)),
             };
         }
+        if bop.is_comparison() && bpchar_comparison(&[l.ty.ty, r.ty.ty]) {
+            if bop == BinOp::Eq {
+                if let Some(e) = self.bpchar_column_eq(&l, &r)? {
+                    return Ok(e);
+                }
+            }
+            let l = self.bpchar_key(l)?;
+            let r = self.bpchar_key(r)?;
+            return Ok(Expr::new(
+                ExprKind::Binary(bop, Box::new(l), Box::new(r)),
+                ColType::plain(Type::Bool),
+            ));
+        }
         let (l, r, t) = self.unify_pair(l, r, op)?;
         if bop.is_comparison() {
             return Ok(Expr::new(
@@ -207,6 +220,26 @@ impl Binder<'_> {
                     lexpr.ok_or_else(|| SqlError::internal("NULLIF without operand"))?,
                 )?;
                 let r = self.bind_expr(rexpr)?;
+                if bpchar_comparison(&[l.ty.ty, r.ty.ty]) {
+                    // CASE WHEN l = r THEN NULL ELSE l END, with bpchar's
+                    // `=` (trailing blanks do not count).
+                    let l = self.coerce_plain(l, Type::Bpchar)?;
+                    let ty = l.ty;
+                    let lk = self.bpchar_key(l.clone())?;
+                    let rk = self.bpchar_key(r)?;
+                    let eq = Expr::new(
+                        ExprKind::Binary(BinOp::Eq, Box::new(lk), Box::new(rk)),
+                        ColType::plain(Type::Bool),
+                    );
+                    return Ok(Expr::new(
+                        ExprKind::Case {
+                            operand: None,
+                            whens: vec![(eq, Expr::new(ExprKind::Const(Value::Null), ty))],
+                            default: Some(Box::new(l)),
+                        },
+                        ty,
+                    ));
+                }
                 let (l, r, _) = self.unify_pair(l, r, "=")?;
                 let ty = l.ty;
                 Ok(Expr::new(ExprKind::NullIf(Box::new(l), Box::new(r)), ty))
@@ -230,10 +263,16 @@ impl Binder<'_> {
                     return Err(operator_error(self.catalog, "=", all[0].ty.ty, other));
                 }
                 let t = if t == Type::Unknown { Type::Text } else { t };
-                let mut all = all
-                    .into_iter()
-                    .map(|e| self.coerce_plain(e, t))
-                    .collect::<Result<Vec<_>>>()?;
+                let types: Vec<Type> = all.iter().map(|e| e.ty.ty).collect();
+                let mut all = if bpchar_comparison(&types) {
+                    all.into_iter()
+                        .map(|e| self.bpchar_key(e))
+                        .collect::<Result<Vec<_>>>()?
+                } else {
+                    all.into_iter()
+                        .map(|e| self.coerce_plain(e, t))
+                        .collect::<Result<Vec<_>>>()?
+                };
                 let l = all.remove(0);
                 Ok(Expr::new(
                     ExprKind::InList(Box::new(l), all, op == "<>"),
@@ -297,7 +336,13 @@ impl Binder<'_> {
                 r.ty.ty,
             ));
         }
-        let l = self.coerce(l, ColType::plain(Type::Text), false)?;
+        // bpchar LIKE matches the padded value (PostgreSQL's bpcharlike),
+        // so its trailing blanks stay.
+        let l = if l.ty.ty == Type::Bpchar {
+            Expr::new(l.kind, ColType::plain(Type::Text))
+        } else {
+            self.coerce(l, ColType::plain(Type::Text), false)?
+        };
         let r = self.coerce(r, ColType::plain(Type::Text), false)?;
         Ok(Expr::new(
             ExprKind::Like {
@@ -339,18 +384,30 @@ impl Binder<'_> {
             Some(d) => Some(self.bind_expr(d)?),
             None => None,
         };
-        let mut all = results;
+        // ELSE first, as PostgreSQL's transformCaseExpr lists the
+        // results for their common type (the first string type wins).
+        let mut all = Vec::with_capacity(results.len() + 1);
         let has_default = default.is_some();
         if let Some(d) = default {
             all.push(d);
         }
+        all.extend(results);
         let (mut all, ty) = self.unify_all(all, "CASE")?;
-        let default = if has_default { all.pop() } else { None };
+        let default = if has_default {
+            Some(all.remove(0))
+        } else {
+            None
+        };
         // Conditions: booleans, or (with an operand) comparable to it.
         let mut operand_b = operand;
         let mut whens = Vec::new();
         for (cond, res) in conds.into_iter().zip(all) {
             let cond = match &mut operand_b {
+                Some(op) if bpchar_comparison(&[op.ty.ty, cond.ty.ty]) => {
+                    let o = self.bpchar_key(op.clone())?;
+                    *op = o;
+                    self.bpchar_key(cond)?
+                }
                 Some(op) => {
                     let (o, cnd, _) = self.unify_pair(op.clone(), cond, "=")?;
                     *op = o;
@@ -367,6 +424,60 @@ impl Binder<'_> {
                 default: default.map(Box::new),
             },
             ty,
+        ))
+    }
+}
+
+/// Whether values of these types compare as bpchar (PostgreSQL's
+/// `bpchar = bpchar`, which a varchar or an unknown literal meets by a
+/// cast to bpchar): trailing blanks do not count. Against text, a bpchar
+/// is cast to text instead (losing its trailing blanks, the text keeping
+/// its own).
+pub(super) fn bpchar_comparison(types: &[Type]) -> bool {
+    types.contains(&Type::Bpchar)
+        && types
+            .iter()
+            .all(|t| matches!(t, Type::Bpchar | Type::Varchar | Type::Unknown))
+}
+
+impl Binder<'_> {
+    /// `col = 'literal'` for a char(n) column, as the column's values are
+    /// stored (padded to n): the literal padded likewise, so the primary
+    /// key or an index still finds the rows. Equal to comparing both
+    /// without their trailing blanks, as long as the literal fits in n.
+    fn bpchar_column_eq(&mut self, l: &Expr, r: &Expr) -> Result<Option<Expr>> {
+        for (col, lit) in [(l, r), (r, l)] {
+            let (ExprKind::Column(_), ExprKind::Const(Value::Text(s))) = (&col.kind, &lit.kind)
+            else {
+                continue;
+            };
+            if col.ty.ty != Type::Bpchar || col.ty.typmod < 4 {
+                continue;
+            }
+            let n = usize::try_from(col.ty.typmod - 4).unwrap_or(0);
+            let s = s.trim_end_matches(' ');
+            let len = s.chars().count();
+            if len > n {
+                continue;
+            }
+            let padded = format!("{s}{}", " ".repeat(n - len));
+            let lit = Expr::new(ExprKind::Const(Value::Text(padded)), col.ty);
+            return Ok(Some(Expr::new(
+                ExprKind::Binary(BinOp::Eq, Box::new(col.clone()), Box::new(lit)),
+                ColType::plain(Type::Bool),
+            )));
+        }
+        Ok(None)
+    }
+
+    /// `e` as bpchar compares it: cast to bpchar, then to text, which
+    /// strips the trailing blanks (a cast that cannot fail, so a join can
+    /// still hash on it).
+    pub(super) fn bpchar_key(&mut self, e: Expr) -> Result<Expr> {
+        let e = self.coerce_plain(e, Type::Bpchar)?;
+        Ok(Expr::new(
+            ExprKind::Cast(Box::new(e), false),
+            ColType::plain(Type::Text),
         ))
     }
 }

@@ -560,6 +560,18 @@ impl Binder<'_> {
                 )
             })?;
             let t = if t == Type::Unknown { Type::Text } else { t };
+            // Strings meet in the first one's type, as in unify_all.
+            let first = if lc.ty.ty == Type::Unknown {
+                rc.ty.ty
+            } else {
+                lc.ty.ty
+            };
+            let t = if t == Type::Text && matches!(first, Type::Varchar | Type::Bpchar | Type::Name)
+            {
+                first
+            } else {
+                t
+            };
             let ct = if lc.ty == rc.ty && lc.ty.ty == t {
                 lc.ty
             } else if t == Type::Array {
@@ -635,6 +647,12 @@ impl Binder<'_> {
                 all: s.all,
                 left: Box::new(lp),
                 right: Box::new(rp),
+                bpchar: columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.ty.ty == Type::Bpchar)
+                    .map(|(i, _)| i)
+                    .collect(),
             },
             columns,
         };

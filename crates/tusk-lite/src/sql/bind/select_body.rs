@@ -358,8 +358,23 @@ impl Binder<'_> {
             plan = self.bind_limit(plan, s)?;
             return Ok(Query { plan, columns });
         }
+        let bpchar_cols = distinct && all.iter().any(|e| e.ty.ty == Type::Bpchar);
+        let types: Vec<ColType> = all.iter().map(|e| e.ty).collect();
         plan = Plan::Project(Box::new(plan), all);
-        if distinct {
+        if bpchar_cols {
+            // DISTINCT as GROUP BY every column: the grouping knows the
+            // types, so a bpchar's trailing blanks do not count (the
+            // first row of each group stays, as with Distinct).
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                groups: types
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| Expr::column(i, *t))
+                    .collect(),
+                aggs: Vec::new(),
+            };
+        } else if distinct {
             plan = Plan::Distinct(Box::new(plan));
         }
         // (Rows a scan gives in primary-key order need no sort.)
