@@ -209,6 +209,13 @@ pub struct Index {
     /// an index for old snapshots, indcheckxmin).
     #[serde(default)]
     pub built_at: u64,
+    /// Per key column, PostgreSQL's indoption bits as declared (1: DESC,
+    /// 2: NULLS FIRST); empty (catalogs written before they were kept,
+    /// and constraints' indexes) means all 0. Only shown (pg_index,
+    /// pg_get_indexdef): entries are stored in ascending key order
+    /// whatever they say, which lookups and ordered scans reason from.
+    #[serde(default)]
+    pub options: Vec<i16>,
 }
 
 /// The timestamp of a change not committed yet (an index's `built_at`).
