@@ -608,3 +608,26 @@ mod tables_serde {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod index_options_tests {
+    use super::Index;
+
+    /// An index as a catalog written before indoption was kept (no
+    /// `options`) still opens, with every column ascending.
+    #[test]
+    fn an_index_without_options_opens_ascending() {
+        let old = r#"{"oid":16400,"name":"t_x_idx","columns":[0],"unique":false,"constraint":false,"built_at":7}"#;
+        let ix: Index = serde_json::from_str(old).expect("an old catalog's index");
+        assert!(ix.options.is_empty());
+        let back: Index = serde_json::from_str(
+            &serde_json::to_string(&Index {
+                options: vec![3],
+                ..ix
+            })
+            .expect("serialises"),
+        )
+        .expect("reads back");
+        assert_eq!(back.options, vec![3]);
+    }
+}
