@@ -97,9 +97,8 @@ pub(super) fn raw_fk(con: &pb::Constraint, column: Option<&str>) -> Result<RawFk
     if !con.fk_del_set_cols.is_empty() {
         return Err(SqlError::unsupported("ON DELETE SET NULL (columns)"));
     }
-    if con.skip_validation {
-        return Err(SqlError::unsupported("NOT VALID constraints"));
-    }
+    // NOT VALID: in CREATE TABLE it means nothing (PostgreSQL marks the
+    // key validated); ALTER TABLE refuses it (sql::ddl::alter).
     let rel = con
         .pktable
         .as_ref()

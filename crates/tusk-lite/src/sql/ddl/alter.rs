@@ -90,6 +90,10 @@ impl Binder<'_> {
                                 expr: expr_sql(e)?,
                             });
                         }
+                        Ok(pb::ConstrType::ConstrForeign) if con.skip_validation => {
+                            // PostgreSQL would skip checking the existing rows.
+                            return Err(SqlError::unsupported("NOT VALID constraints"));
+                        }
                         Ok(pb::ConstrType::ConstrForeign) => cmds.push(AlterCmd::AddForeignKey(
                             crate::sql::constraints::raw_fk(con, None)?,
                         )),
