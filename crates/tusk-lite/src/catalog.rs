@@ -209,6 +209,13 @@ pub struct Index {
     /// an index for old snapshots, indcheckxmin).
     #[serde(default)]
     pub built_at: u64,
+    /// Per key column, PostgreSQL's indoption bits as declared (1: DESC,
+    /// 2: NULLS FIRST); empty (catalogs written before they were kept,
+    /// and constraints' indexes) means all 0. Only shown (pg_index,
+    /// pg_get_indexdef): entries are stored in ascending key order
+    /// whatever they say, which lookups and ordered scans reason from.
+    #[serde(default)]
+    pub options: Vec<i16>,
 }
 
 /// The timestamp of a change not committed yet (an index's `built_at`).
@@ -599,5 +606,28 @@ mod tables_serde {
             .into_iter()
             .map(|t| ((t.schema.clone(), t.name.clone()), Arc::new(t)))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod index_options_tests {
+    use super::Index;
+
+    /// An index as a catalog written before indoption was kept (no
+    /// `options`) still opens, with every column ascending.
+    #[test]
+    fn an_index_without_options_opens_ascending() {
+        let old = r#"{"oid":16400,"name":"t_x_idx","columns":[0],"unique":false,"constraint":false,"built_at":7}"#;
+        let ix: Index = serde_json::from_str(old).expect("an old catalog's index");
+        assert!(ix.options.is_empty());
+        let back: Index = serde_json::from_str(
+            &serde_json::to_string(&Index {
+                options: vec![3],
+                ..ix
+            })
+            .expect("serialises"),
+        )
+        .expect("reads back");
+        assert_eq!(back.options, vec![3]);
     }
 }

@@ -52,6 +52,10 @@ CREATE TABLE ids (
   c int2 GENERATED ALWAYS AS IDENTITY,
   v text
 );
+CREATE TABLE ord (x int, y text, z int);
+CREATE INDEX ord_x_idx ON ord (x DESC);
+CREATE INDEX ord_yz_idx ON ord (y NULLS FIRST, z DESC NULLS LAST);
+CREATE UNIQUE INDEX ord_z_key ON ord (z DESC, x ASC NULLS LAST);
 INSERT INTO parent VALUES (1, 'one'), (2, repeat('x', 300));
 INSERT INTO t (code, parent_id, body) VALUES ('a', 1, 'first'), ('b', 2, NULL);
 ";
@@ -81,6 +85,11 @@ const COMMANDS: &[&str] = &[
     "\\d ids_a_seq",
     "\\d ids_b_seq",
     "\\d+ ids_c_seq",
+    "\\d ord",
+    "\\d+ ord",
+    "\\d ord_x_idx",
+    "\\d ord_yz_idx",
+    "\\d+ ord_z_key",
 ];
 
 /// Commands whose output matches except for the sizes: tusk-lite counts

@@ -42,7 +42,10 @@ pub fn create_index(ex: &mut Exec<'_>, ci: CreateIndex) -> Result<Outcome> {
     }
     ex.lock(LockTag::Table(old.oid), Mode::Exclusive, Wait::Block)?;
     let mut table = (*old).clone();
-    let idx = new_index(&mut cat, &table, ci.name, &ci.columns, ci.unique, false)?;
+    let mut idx = new_index(&mut cat, &table, ci.name, &ci.columns, ci.unique, false)?;
+    if ci.options.iter().any(|o| *o != 0) {
+        idx.options = ci.options;
+    }
     ex.build_index(&table, &idx)?;
     table.indexes.push(idx);
     cat.tables

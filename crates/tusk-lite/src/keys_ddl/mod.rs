@@ -102,6 +102,7 @@ fn new_index(
         unique,
         constraint,
         built_at: crate::catalog::PENDING,
+        options: Vec::new(),
     })
 }
 

@@ -19,17 +19,54 @@ fn deferrable(con: &pb::Constraint) -> Result<()> {
     Ok(())
 }
 
-/// A UNIQUE constraint; `column` for a column constraint.
-pub(super) fn raw_unique(con: &pb::Constraint, column: Option<&str>) -> Result<RawUnique> {
+/// What a PRIMARY KEY or UNIQUE constraint (`what`) may say about its
+/// index that tusk-lite would otherwise ignore: each fails with 0A000.
+pub(crate) fn key_options(con: &pb::Constraint, what: &str) -> Result<()> {
     deferrable(con)?;
     if con.nulls_not_distinct {
-        return Err(SqlError::unsupported("UNIQUE NULLS NOT DISTINCT"));
+        return Err(SqlError::unsupported(format!("{what} NULLS NOT DISTINCT")));
     }
-    if !con.including.is_empty() || !con.options.is_empty() || !con.indexname.is_empty() {
-        return Err(SqlError::unsupported(
-            "UNIQUE with INCLUDE, WITH or USING INDEX",
-        ));
+    if !con.including.is_empty() {
+        return Err(SqlError::unsupported(format!("{what} ... INCLUDE")));
     }
+    if !con.options.is_empty() {
+        return Err(SqlError::unsupported(format!(
+            "{what} ... WITH (storage parameters)"
+        )));
+    }
+    if !con.indexspace.is_empty() {
+        return Err(SqlError::unsupported(format!(
+            "{what} ... USING INDEX TABLESPACE"
+        )));
+    }
+    if !con.indexname.is_empty() {
+        return Err(SqlError::unsupported(format!("{what} ... USING INDEX")));
+    }
+    if con.without_overlaps {
+        return Err(SqlError::unsupported(format!(
+            "{what} ... WITHOUT OVERLAPS"
+        )));
+    }
+    Ok(())
+}
+
+/// A CHECK constraint's NO INHERIT (shown by pg_get_constraintdef and
+/// \d in PostgreSQL) and, when `alter`, NOT VALID (PostgreSQL then skips
+/// the existing rows; in CREATE TABLE it means nothing and is accepted).
+pub(crate) fn check_options(con: &pb::Constraint, alter: bool) -> Result<()> {
+    deferrable(con)?;
+    if con.is_no_inherit {
+        return Err(SqlError::unsupported("CHECK ... NO INHERIT"));
+    }
+    if alter && con.skip_validation {
+        return Err(SqlError::unsupported("NOT VALID constraints"));
+    }
+    Ok(())
+}
+
+/// A UNIQUE constraint; `column` for a column constraint.
+pub(super) fn raw_unique(con: &pb::Constraint, column: Option<&str>) -> Result<RawUnique> {
+    key_options(con, "UNIQUE")?;
     let columns = match column {
         Some(c) => vec![c.to_string()],
         None => names(&con.keys),
@@ -60,9 +97,8 @@ pub(super) fn raw_fk(con: &pb::Constraint, column: Option<&str>) -> Result<RawFk
     if !con.fk_del_set_cols.is_empty() {
         return Err(SqlError::unsupported("ON DELETE SET NULL (columns)"));
     }
-    if con.skip_validation {
-        return Err(SqlError::unsupported("NOT VALID constraints"));
-    }
+    // NOT VALID: in CREATE TABLE it means nothing (PostgreSQL marks the
+    // key validated); ALTER TABLE refuses it (sql::ddl::alter).
     let rel = con
         .pktable
         .as_ref()
@@ -84,6 +120,24 @@ pub(super) fn raw_fk(con: &pb::Constraint, column: Option<&str>) -> Result<RawFk
         on_delete: action(&con.fk_del_action, "DELETE")?,
         on_update: action(&con.fk_upd_action, "UPDATE")?,
     })
+}
+
+/// An index column's ordering as PostgreSQL's indoption bits: 1 for
+/// DESC, 2 for NULLS FIRST (the default with DESC).
+fn indoption(e: &pb::IndexElem) -> Result<i16> {
+    let desc = match pb::SortByDir::try_from(e.ordering) {
+        Ok(pb::SortByDir::SortbyDesc) => true,
+        Ok(pb::SortByDir::SortbyUsing) => {
+            return Err(SqlError::unsupported("USING in an index column"))
+        }
+        _ => false,
+    };
+    let nulls_first = match pb::SortByNulls::try_from(e.nulls_ordering) {
+        Ok(pb::SortByNulls::SortbyNullsFirst) => true,
+        Ok(pb::SortByNulls::SortbyNullsLast) => false,
+        _ => desc,
+    };
+    Ok(i16::from(desc) | (i16::from(nulls_first) << 1))
 }
 
 impl Binder<'_> {
@@ -114,6 +168,7 @@ impl Binder<'_> {
             return Err(SqlError::unsupported("CREATE INDEX CONCURRENTLY"));
         }
         let mut columns = Vec::new();
+        let mut options = Vec::new();
         for p in &s.index_params {
             let Some(N::IndexElem(e)) = &p.node else {
                 return Err(SqlError::internal("index element"));
@@ -126,7 +181,11 @@ impl Binder<'_> {
                     "index collations and operator classes",
                 ));
             }
+            if !e.opclassopts.is_empty() {
+                return Err(SqlError::unsupported("operator class options"));
+            }
             columns.push(e.name.clone());
+            options.push(indoption(e)?);
         }
         // The table must exist now (42P01 as PostgreSQL says it).
         let table = self.table(rel)?;
@@ -135,6 +194,7 @@ impl Binder<'_> {
             schema: table.schema.clone(),
             table: table.name.clone(),
             columns,
+            options,
             unique: s.unique,
             if_not_exists: s.if_not_exists,
         }))

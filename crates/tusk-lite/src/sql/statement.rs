@@ -47,6 +47,8 @@ pub struct CreateIndex {
     pub schema: String,
     pub table: String,
     pub columns: Vec<String>,
+    /// Per column, indoption bits (1: DESC, 2: NULLS FIRST).
+    pub options: Vec<i16>,
     pub unique: bool,
     pub if_not_exists: bool,
 }

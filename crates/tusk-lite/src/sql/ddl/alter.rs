@@ -70,6 +70,7 @@ impl Binder<'_> {
                             if !con.indexname.is_empty() {
                                 return Err(SqlError::unsupported("ADD PRIMARY KEY USING INDEX"));
                             }
+                            crate::sql::constraints::key_options(con, "PRIMARY KEY")?;
                             cmds.push(AlterCmd::AddPrimaryKey {
                                 columns: names(&con.keys),
                                 name: (!con.conname.is_empty()).then(|| con.conname.clone()),
@@ -79,6 +80,7 @@ impl Binder<'_> {
                             crate::sql::constraints::raw_unique(con, None)?,
                         )),
                         Ok(pb::ConstrType::ConstrCheck) => {
+                            crate::sql::constraints::check_options(con, true)?;
                             let e = con
                                 .raw_expr
                                 .as_deref()
@@ -88,9 +90,16 @@ impl Binder<'_> {
                                 expr: expr_sql(e)?,
                             });
                         }
+                        Ok(pb::ConstrType::ConstrForeign) if con.skip_validation => {
+                            // PostgreSQL would skip checking the existing rows.
+                            return Err(SqlError::unsupported("NOT VALID constraints"));
+                        }
                         Ok(pb::ConstrType::ConstrForeign) => cmds.push(AlterCmd::AddForeignKey(
                             crate::sql::constraints::raw_fk(con, None)?,
                         )),
+                        Ok(pb::ConstrType::ConstrExclusion) => {
+                            return Err(SqlError::unsupported("EXCLUDE constraints"))
+                        }
                         _ => return Err(SqlError::unsupported("this constraint")),
                     }
                 }

@@ -92,6 +92,16 @@ impl Binder<'_> {
         if cd.coll_clause.is_some() {
             return Err(SqlError::unsupported("COLLATE"));
         }
+        // Column STORAGE is PostgreSQL 16's grammar (the parser is newer).
+        if !cd.storage_name.is_empty() || !cd.storage.is_empty() {
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                "syntax error at or near \"STORAGE\"",
+            ));
+        }
+        if !cd.compression.is_empty() {
+            return Err(SqlError::unsupported("column COMPRESSION"));
+        }
         let mut col = Column {
             name: cd.colname.clone(),
             ty,
@@ -118,6 +128,7 @@ impl Binder<'_> {
                     col.default = Some(expr_sql(d)?);
                 }
                 Ok(C::ConstrPrimary) => {
+                    super::constraints::key_options(con, "PRIMARY KEY")?;
                     if pk.is_some() {
                         return Err(SqlError::new(
                             code::INVALID_TABLE_DEFINITION,
@@ -131,6 +142,7 @@ impl Binder<'_> {
                     .0
                     .push(super::constraints::raw_unique(con, Some(&cd.colname))?),
                 Ok(C::ConstrCheck) => {
+                    super::constraints::check_options(con, false)?;
                     let e = con
                         .raw_expr
                         .as_deref()
@@ -151,6 +163,11 @@ impl Binder<'_> {
                     });
                 }
                 Ok(C::ConstrGenerated) => return Err(SqlError::unsupported("generated columns")),
+                // The defaults, as PostgreSQL has them.
+                Ok(C::ConstrAttrNotDeferrable | C::ConstrAttrImmediate) => {}
+                Ok(C::ConstrAttrDeferrable | C::ConstrAttrDeferred) => {
+                    return Err(SqlError::unsupported("DEFERRABLE constraints"))
+                }
                 _ => return Err(SqlError::unsupported("this column constraint")),
             }
         }
@@ -366,29 +383,37 @@ impl Binder<'_> {
         if s.of_typename.is_some() {
             return Err(SqlError::unsupported("CREATE TABLE OF"));
         }
-        // fillfactor only tunes PostgreSQL's page layout (no visible
-        // effect): accepted when valid; other storage parameters are not.
+        // Storage parameters (fillfactor, ...) would show in pg_class's
+        // reloptions and \d+'s "Options:", which tusk-lite does not keep.
         for o in &s.options {
             let Some(N::DefElem(d)) = &o.node else {
                 continue;
             };
-            if d.defname != "fillfactor" {
-                return Err(SqlError::unsupported(format!(
-                    "table storage parameter {}",
-                    d.defname
-                )));
-            }
-            let v = match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
-                Some(N::Integer(i)) => i64::from(i.ival),
-                _ => -1,
-            };
-            if !(10..=100).contains(&v) {
-                return Err(SqlError::new(
-                    code::INVALID_PARAMETER_VALUE,
-                    format!("value {v} out of bounds for option \"fillfactor\""),
-                )
-                .with_detail("Valid values are between \"10\" and \"100\"."));
-            }
+            return Err(SqlError::unsupported(format!(
+                "table storage parameter {}",
+                d.defname
+            )));
+        }
+        if s.oncommit != pb::OnCommitAction::OncommitNoop as i32
+            && s.oncommit != pb::OnCommitAction::Undefined as i32
+        {
+            return Err(SqlError::new(
+                code::INVALID_TABLE_DEFINITION,
+                "ON COMMIT can only be used on temporary tables",
+            ));
+        }
+        // The defaults: exact as they are; anything else is not kept.
+        if !s.tablespacename.is_empty() && s.tablespacename != "pg_default" {
+            return Err(SqlError::unsupported(format!(
+                "TABLESPACE {}",
+                s.tablespacename
+            )));
+        }
+        if !s.access_method.is_empty() && s.access_method != "heap" {
+            return Err(SqlError::unsupported(format!(
+                "table access method {}",
+                s.access_method
+            )));
         }
         let schema = if rel.schemaname.is_empty() {
             "public".to_string()
@@ -529,6 +554,7 @@ impl Binder<'_> {
                     use pb::ConstrType as C;
                     match C::try_from(con.contype) {
                         Ok(C::ConstrPrimary) => {
+                            super::constraints::key_options(con, "PRIMARY KEY")?;
                             set_pk(&mut pk, names(&con.keys), &rel.relname)?;
                             if !con.conname.is_empty() {
                                 pk_name = Some(con.conname.clone());
@@ -538,6 +564,7 @@ impl Binder<'_> {
                             uniques.push(super::constraints::raw_unique(con, None)?)
                         }
                         Ok(C::ConstrCheck) => {
+                            super::constraints::check_options(con, false)?;
                             let e = con
                                 .raw_expr
                                 .as_deref()
@@ -550,6 +577,9 @@ impl Binder<'_> {
                         }
                         Ok(C::ConstrForeign) => {
                             foreign_keys.push(super::constraints::raw_fk(con, None)?)
+                        }
+                        Ok(C::ConstrExclusion) => {
+                            return Err(SqlError::unsupported("EXCLUDE constraints"))
                         }
                         _ => return Err(SqlError::unsupported("this table constraint")),
                     }

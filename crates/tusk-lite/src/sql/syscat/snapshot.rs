@@ -41,6 +41,16 @@ pub struct IndexEntry {
     pub primary: bool,
     /// The constraint that owns it (primary key or UNIQUE), by OID.
     pub constraint: Option<i64>,
+    /// Per key column, indoption bits (1: DESC, 2: NULLS FIRST); empty
+    /// means all 0.
+    pub options: Vec<i16>,
+}
+
+impl IndexEntry {
+    /// Key column `n`'s indoption bits.
+    pub fn option(&self, n: usize) -> i16 {
+        self.options.get(n).copied().unwrap_or(0)
+    }
 }
 
 /// A constraint, as pg_constraint lists it.
@@ -236,6 +246,7 @@ impl Snapshot {
                         unique: true,
                         primary: true,
                         constraint: Some(con),
+                        options: Vec::new(),
                     }),
                     table: None,
                 });
@@ -264,6 +275,7 @@ impl Snapshot {
                         unique: ix.unique,
                         primary: false,
                         constraint: con,
+                        options: ix.options.clone(),
                     }),
                     table: None,
                 });
@@ -389,11 +401,31 @@ impl Snapshot {
         } else {
             quote_ident(&ix.table.name)
         };
+        // Each column as pg_get_indexdef prints it: DESC, then NULLS
+        // LAST or FIRST where it differs from the direction's default.
+        let cols: Vec<String> = ix
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(n, c)| {
+                let mut s = quote_ident(&ix.table.columns[*c].name);
+                let o = ix.option(n);
+                if o & 1 != 0 {
+                    s.push_str(" DESC");
+                    if o & 2 == 0 {
+                        s.push_str(" NULLS LAST");
+                    }
+                } else if o & 2 != 0 {
+                    s.push_str(" NULLS FIRST");
+                }
+                s
+            })
+            .collect();
         format!(
             "CREATE {}INDEX {} ON {table} USING btree ({})",
             if ix.unique { "UNIQUE " } else { "" },
             quote_ident(&r.name),
-            col_list(&ix.table, &ix.columns)
+            cols.join(", ")
         )
     }
 

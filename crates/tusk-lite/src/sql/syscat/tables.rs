@@ -127,6 +127,9 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                         .iter()
                         .map(|c| i(i64::try_from(*c + 1).unwrap_or(0)))
                         .collect();
+                    let opts = (0..ix.columns.len())
+                        .map(|k| i(i64::from(ix.option(k))))
+                        .collect();
                     Some(vec![
                         i(r.oid),
                         i(i64::from(ix.table.oid)),
@@ -144,6 +147,7 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                         b(false),
                         b(false),
                         Value::Array(key),
+                        Value::Array(opts),
                         Value::Null,
                         Value::Null,
                     ])
@@ -167,6 +171,7 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                     ("indisreplident", boolean()),
                     ("indnullsnotdistinct", boolean()),
                     ("indkey", ColType::array_of(Type::Int2)),
+                    ("indoption", ColType::array_of(Type::Int2)),
                     ("indexprs", text()),
                     ("indpred", text()),
                 ],
