@@ -328,10 +328,9 @@ impl Binder<'_> {
             })?;
         let seq = self.catalog.sequences.iter().find(|s| {
             s.owned_by == Some(tb.oid)
-                && col
-                    .default
-                    .as_deref()
-                    .is_some_and(|d| d == format!("SELECT nextval('{}')", s.name))
+                && col.default.as_deref().is_some_and(|d| {
+                    d == format!("SELECT {}", crate::catalog::nextval_call(&s.name))
+                })
         });
         Ok(match seq {
             Some(s) => Expr::constant(
