@@ -360,7 +360,12 @@ impl Binder<'_> {
             } else {
                 ColType::plain(t)
             };
+            // PostgreSQL's buildMergedJoinVar: an inner join's column is
+            // the side that needs no conversion, the left one when both
+            // or neither do (int4 USING numeric shows the numeric's 1.0).
+            let plain = |e: &Expr| matches!(e.kind, ExprKind::Column(_));
             merged.push(match kind {
+                JoinKind::Inner if !plain(&l) && plain(&r) => r,
                 JoinKind::Inner | JoinKind::Left => l,
                 JoinKind::Right => r,
                 JoinKind::Full => Expr::new(ExprKind::Coalesce(vec![l, r]), ty),
