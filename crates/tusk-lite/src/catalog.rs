@@ -325,6 +325,17 @@ pub struct Sequence {
     pub type_oid: u32,
 }
 
+/// The `nextval('...')` call a serial or identity column's default makes
+/// for its sequence `name`: the name as a regclass literal (quoted when
+/// it needs it: `nextval('"T1_id_seq"')`), so a mixed-case table's
+/// sequence is found and pg_get_expr prints what PostgreSQL prints.
+pub fn nextval_call(name: &str) -> String {
+    format!(
+        "nextval('{}')",
+        crate::sql::syscat::quote_ident(name).replace('\'', "''")
+    )
+}
+
 impl Sequence {
     /// The sequence's data type: smallint, integer or bigint.
     pub fn type_oid(&self) -> u32 {

@@ -28,7 +28,8 @@ pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<O
         .locks
         .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
     let mut cat = (*engine.catalog_for(txn)).clone();
-    if cat.table(&ct.schema, &ct.name).is_some() {
+    // Tables, sequences and indexes share one namespace (pg_class).
+    if cat.relation_exists(&ct.schema, &ct.name) {
         if ct.if_not_exists {
             let mut out = Outcome::tag("CREATE TABLE");
             out.notices.push((
@@ -66,9 +67,7 @@ pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<O
     };
     crate::keys_ddl::add_to_new_table(&mut cat, &mut table, ct.uniques, ct.foreign_keys)?;
     for mut seq in ct.sequences {
-        if cat.sequence(&seq.schema, &seq.name).is_some()
-            || cat.table(&seq.schema, &seq.name).is_some()
-        {
+        if cat.relation_exists(&seq.schema, &seq.name) {
             return Err(SqlError::new(
                 code::DUPLICATE_TABLE,
                 format!("relation \"{}\" already exists", seq.name),
@@ -157,8 +156,7 @@ pub fn create_sequence(
         .locks
         .acquire(txn.id, LockTag::Catalog, Mode::Exclusive, Wait::Block, None)?;
     let mut cat = (*engine.catalog_for(txn)).clone();
-    if cat.sequence(&seq.schema, &seq.name).is_some() || cat.table(&seq.schema, &seq.name).is_some()
-    {
+    if cat.relation_exists(&seq.schema, &seq.name) {
         if if_not_exists {
             let mut out = Outcome::tag("CREATE SEQUENCE");
             out.notices.push((

@@ -627,6 +627,9 @@ impl Binder<'_> {
         if items.is_empty() {
             return Ok((None, scope));
         }
+        for item in items {
+            self.refuse_locked_sequences(item)?;
+        }
         let (plan, from_scope) = self.bind_from(items)?;
         if from_scope.has_qualifier(qual) {
             return Err(SqlError::new(

@@ -328,10 +328,9 @@ impl Binder<'_> {
             })?;
         let seq = self.catalog.sequences.iter().find(|s| {
             s.owned_by == Some(tb.oid)
-                && col
-                    .default
-                    .as_deref()
-                    .is_some_and(|d| d == format!("SELECT nextval('{}')", s.name))
+                && col.default.as_deref().is_some_and(|d| {
+                    d == format!("SELECT {}", crate::catalog::nextval_call(&s.name))
+                })
         });
         Ok(match seq {
             Some(s) => Expr::constant(
@@ -435,12 +434,31 @@ impl Binder<'_> {
             ]
             .into_iter()
             .collect(),
-            "regtype" => crate::types::BUILT_IN
-                .into_iter()
-                // ("char" prints quoted as a regtype; not named here yet.)
-                .filter(|t| *t != Type::Char)
-                .map(|t| (i64::from(t.oid()), Value::Text(t.name().to_string())))
-                .collect(),
+            "regtype" => {
+                let mut names: HashMap<i64, Value> = crate::types::BUILT_IN
+                    .into_iter()
+                    // ("char" prints quoted as a regtype; not named here yet.)
+                    .filter(|t| *t != Type::Char)
+                    .flat_map(|t| {
+                        // The array types pg_type lists, as `integer[]`.
+                        let array = crate::types::array_type_oid(t)
+                            .map(|a| (i64::from(a), Value::Text(format!("{}[]", t.name()))));
+                        std::iter::once((i64::from(t.oid()), Value::Text(t.name().to_string())))
+                            .chain(array)
+                    })
+                    .collect();
+                for e in &self.catalog.enums {
+                    let n = crate::sql::syscat::quote_ident(&e.name);
+                    let n = if e.schema == "public" || e.schema == "pg_catalog" {
+                        n
+                    } else {
+                        format!("{}.{n}", crate::sql::syscat::quote_ident(&e.schema))
+                    };
+                    names.insert(i64::from(e.array_oid), Value::Text(format!("{n}[]")));
+                    names.insert(i64::from(e.oid), Value::Text(n));
+                }
+                names
+            }
             "regproc" => crate::sql::syscat::INPUT_FUNCTIONS
                 .iter()
                 .map(|(n, oid)| (*oid, Value::Text((*n).to_string())))

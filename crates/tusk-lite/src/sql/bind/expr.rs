@@ -261,16 +261,17 @@ impl Binder<'_> {
                         .as_deref()
                         .ok_or_else(|| SqlError::internal("IS TRUE without argument"))?,
                 )?;
-                let e = self.to_bool(e, "IS TRUE")?;
                 use pb::BoolTestType as B;
-                let test = match B::try_from(t.booltesttype) {
-                    Ok(B::IsTrue) => BoolTest::IsTrue,
-                    Ok(B::IsNotTrue) => BoolTest::IsNotTrue,
-                    Ok(B::IsFalse) => BoolTest::IsFalse,
-                    Ok(B::IsNotFalse) => BoolTest::IsNotFalse,
-                    Ok(B::IsUnknown) => BoolTest::IsUnknown,
-                    _ => BoolTest::IsNotUnknown,
+                let (test, what) = match B::try_from(t.booltesttype) {
+                    Ok(B::IsTrue) => (BoolTest::IsTrue, "IS TRUE"),
+                    Ok(B::IsNotTrue) => (BoolTest::IsNotTrue, "IS NOT TRUE"),
+                    Ok(B::IsFalse) => (BoolTest::IsFalse, "IS FALSE"),
+                    Ok(B::IsNotFalse) => (BoolTest::IsNotFalse, "IS NOT FALSE"),
+                    Ok(B::IsUnknown) => (BoolTest::IsUnknown, "IS UNKNOWN"),
+                    _ => (BoolTest::IsNotUnknown, "IS NOT UNKNOWN"),
                 };
+                // PostgreSQL's message names the test written.
+                let e = self.to_bool(e, what)?;
                 Ok(Expr::new(
                     ExprKind::BoolTest(Box::new(e), test),
                     ColType::plain(Type::Bool),

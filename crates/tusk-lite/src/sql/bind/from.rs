@@ -370,7 +370,12 @@ impl Binder<'_> {
             } else {
                 ColType::plain(t)
             };
+            // PostgreSQL's buildMergedJoinVar: an inner join's column is
+            // the side that needs no conversion, the left one when both
+            // or neither do (int4 USING numeric shows the numeric's 1.0).
+            let plain = |e: &Expr| matches!(e.kind, ExprKind::Column(_));
             merged.push(match kind {
+                JoinKind::Inner if !plain(&l) && plain(&r) => r,
                 JoinKind::Inner | JoinKind::Left => l,
                 JoinKind::Right => r,
                 JoinKind::Full => Expr::new(ExprKind::Coalesce(vec![l, r]), ty),
@@ -831,6 +836,62 @@ fn system_scope<'n>(
 }
 
 impl Binder<'_> {
+    /// UPDATE ... FROM / DELETE ... USING lock the rows of the relations
+    /// they list (directly or in joins; a subquery's rows are copied, not
+    /// locked): a sequence there is PostgreSQL's 42809.
+    pub(in crate::sql) fn refuse_locked_sequences(&self, node: &pb::Node) -> Result<()> {
+        match &node.node {
+            Some(N::RangeVar(r))
+                if !(r.schemaname.is_empty() && self.ctes.iter().any(|(n, _)| *n == r.relname)) =>
+            {
+                if let Some(seq) = self.sequence_relation(r) {
+                    return Err(SqlError::new(
+                        code::WRONG_OBJECT_TYPE,
+                        format!("cannot lock rows in sequence \"{}\"", seq.name),
+                    ));
+                }
+                Ok(())
+            }
+            Some(N::JoinExpr(j)) => {
+                for side in [&j.larg, &j.rarg].into_iter().flatten() {
+                    self.refuse_locked_sequences(side)?;
+                }
+                Ok(())
+            }
+            // A subquery PostgreSQL pulls up into the statement (plain
+            // columns of its FROM, nothing that needs it kept apart) locks
+            // its relations too.
+            Some(N::RangeSubselect(rs)) => {
+                let Some(N::SelectStmt(q)) = rs.subquery.as_ref().and_then(|n| n.node.as_ref())
+                else {
+                    return Ok(());
+                };
+                // (No function call or subquery anywhere in its select
+                // list: no aggregate, set-returning or volatile function.)
+                let targets = format!("{:?}", q.target_list);
+                let plain_targets = !targets.contains("FuncCall") && !targets.contains("SubLink");
+                let simple = plain_targets
+                    && q.op == pb::SetOperation::SetopNone as i32
+                    && q.with_clause.is_none()
+                    && q.limit_count.is_none()
+                    && q.limit_offset.is_none()
+                    && q.group_clause.is_empty()
+                    && q.having_clause.is_none()
+                    && q.distinct_clause.is_empty()
+                    && q.sort_clause.is_empty()
+                    && q.locking_clause.is_empty()
+                    && q.values_lists.is_empty();
+                if simple {
+                    for item in &q.from_clause {
+                        self.refuse_locked_sequences(item)?;
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The sequence a FROM item names, when no table has that name.
     fn sequence_relation(&self, r: &pb::RangeVar) -> Option<Arc<crate::catalog::Sequence>> {
         let (schema, name) = range_var_name(r);

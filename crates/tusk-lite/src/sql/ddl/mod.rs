@@ -524,7 +524,10 @@ impl Binder<'_> {
                             },
                         });
                         col.not_null = true;
-                        col.default = Some(format!("SELECT nextval('{seq_name}')"));
+                        col.default = Some(format!(
+                            "SELECT {}",
+                            crate::catalog::nextval_call(&seq_name)
+                        ));
                     }
                     if col.identity.is_some() {
                         if col.default.is_some() {
@@ -539,7 +542,10 @@ impl Binder<'_> {
                         let seq_name = format!("{}_{}_seq", rel.relname, col.name);
                         sequences.push(self.identity_sequence(&col, &cd, &seq_name)?);
                         col.not_null = true;
-                        col.default = Some(format!("SELECT nextval('{seq_name}')"));
+                        col.default = Some(format!(
+                            "SELECT {}",
+                            crate::catalog::nextval_call(&seq_name)
+                        ));
                     }
                     let col = col;
                     if let Some((cols, name)) = col_pk {

@@ -161,7 +161,7 @@ fn identity_sequence<'a>(cat: &'a Catalog, tb: &Table, c: &Column) -> Option<&'a
     let d = c.default.as_deref()?;
     cat.sequences
         .iter()
-        .find(|s| s.owned_by == Some(tb.oid) && d.contains(&format!("nextval('{}')", s.name)))
+        .find(|s| s.owned_by == Some(tb.oid) && d.contains(&crate::catalog::nextval_call(&s.name)))
         .map(|s| &**s)
 }
 

@@ -310,7 +310,7 @@ fn schemata() -> SysRel {
 /// an identity column's internal sequence out of this view).
 fn sequences(cat: &Catalog) -> SysRel {
     let identity_seq = |s: &crate::catalog::Sequence| {
-        let call = format!("nextval('{}')", s.name);
+        let call = crate::catalog::nextval_call(&s.name);
         s.owned_by
             .and_then(|o| cat.table_by_oid(o))
             .is_some_and(|tb| {

@@ -207,6 +207,11 @@ pub fn expr_text(stored: &str) -> String {
     // regclass constant.
     if let Some(rest) = e.strip_prefix("nextval('") {
         if let Some(seq) = rest.strip_suffix("')") {
+            // An unquoted name reads in lower case, as regclass input
+            // reads it (`nextval('MYSEQ')` is myseq's).
+            if !seq.contains(['"', '.']) {
+                return format!("nextval('{}'::regclass)", seq.to_lowercase());
+            }
             return format!("nextval('{seq}'::regclass)");
         }
     }

@@ -379,7 +379,7 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                 let Some(tb) = s.owned_by.and_then(|o| cat.table_by_oid(o)) else {
                     continue;
                 };
-                let call = format!("nextval('{}')", s.name);
+                let call = crate::catalog::nextval_call(&s.name);
                 let Some(n) = tb
                     .columns
                     .iter()
