@@ -122,6 +122,7 @@ impl Session {
                 outer: Vec::new(),
                 session: &info,
                 ri: Default::default(),
+                initplans: Default::default(),
             };
             ex.run(&Plan::Values(vec![exprs]))?
                 .pop()

@@ -7,7 +7,7 @@ mod lib_funcs;
 
 use std::cmp::Ordering;
 
-use super::Exec;
+use super::{Exec, Rows};
 use crate::error::{code, Result, SqlError};
 use crate::numeric::Numeric;
 use crate::sql::plan::{BinOp, BoolTest, Expr, ExprKind, Func, Plan, SubqueryKind};
@@ -143,6 +143,36 @@ fn int(v: &Value) -> i64 {
 }
 
 impl Exec<'_> {
+    /// The rows a subquery gives for the row `row` (its outer row):
+    /// EXISTS stops at its first row and never computes its select list
+    /// (PostgreSQL drops it); a scalar subquery stops at its second row
+    /// (which is an error then): an error in a row they do not reach is
+    /// never raised.
+    fn subquery_rows(&mut self, plan: &Plan, kind: &SubqueryKind, row: &[Value]) -> Result<Rows> {
+        self.outer.push(row.to_vec());
+        let rows = match (kind, plan) {
+            // (Not over an aggregate: PostgreSQL keeps that select list.)
+            (SubqueryKind::Exists, Plan::Project(input, _))
+                if !matches!(**input, Plan::Aggregate { .. }) =>
+            {
+                self.run_upto(input, Some(1))
+            }
+            (SubqueryKind::Exists, _) => self.run_upto(plan, Some(1)),
+            (SubqueryKind::Scalar, _) => self.run_upto(plan, Some(2)),
+            _ => match self.run(plan) {
+                Ok(rows) => (rows, None),
+                Err(e) => (Vec::new(), Some(e)),
+            },
+        };
+        self.outer.pop();
+        match rows {
+            (rows, None) => Ok(rows),
+            (rows, Some(_)) if kind == &SubqueryKind::Exists && !rows.is_empty() => Ok(rows),
+            (rows, Some(_)) if kind == &SubqueryKind::Scalar && rows.len() > 1 => Ok(rows),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
     /// Evaluates `e` over `row`.
     pub fn eval(&mut self, e: &Expr, row: &[Value]) -> Result<Value> {
         Ok(match &e.kind {
@@ -363,37 +393,28 @@ impl Exec<'_> {
                 };
                 Value::Bool(hit != *negated)
             }
-            ExprKind::Subquery { plan, kind, left } => {
+            ExprKind::Subquery {
+                plan,
+                kind,
+                left,
+                initplan,
+            } => {
                 let left_v = match left {
                     Some(l) => Some(self.eval(l, row)?),
                     None => None,
                 };
-                self.outer.push(row.to_vec());
-                // EXISTS stops at its first row and never computes its
-                // select list (PostgreSQL drops it); a scalar subquery
-                // stops at its second row (which is an error then): an
-                // error in a row they do not reach is never raised.
-                let rows = match (kind, &**plan) {
-                    // (Not over an aggregate: PostgreSQL keeps that select
-                    // list.)
-                    (SubqueryKind::Exists, Plan::Project(input, _))
-                        if !matches!(**input, Plan::Aggregate { .. }) =>
-                    {
-                        self.run_upto(input, Some(1))
+                // An uncorrelated subquery runs once per statement, as
+                // PostgreSQL's InitPlan does.
+                let cached = initplan.and_then(|k| self.initplans.get(&k).cloned());
+                let rows = match cached {
+                    Some(rows) => rows,
+                    None => {
+                        let rows = std::sync::Arc::new(self.subquery_rows(plan, kind, row)?);
+                        if let Some(k) = initplan {
+                            self.initplans.insert(*k, rows.clone());
+                        }
+                        rows
                     }
-                    (SubqueryKind::Exists, _) => self.run_upto(plan, Some(1)),
-                    (SubqueryKind::Scalar, _) => self.run_upto(plan, Some(2)),
-                    _ => match self.run(plan) {
-                        Ok(rows) => (rows, None),
-                        Err(e) => (Vec::new(), Some(e)),
-                    },
-                };
-                self.outer.pop();
-                let rows = match rows {
-                    (rows, None) => rows,
-                    (rows, Some(_)) if kind == &SubqueryKind::Exists && !rows.is_empty() => rows,
-                    (rows, Some(_)) if kind == &SubqueryKind::Scalar && rows.len() > 1 => rows,
-                    (_, Some(e)) => return Err(e),
                 };
                 match kind {
                     SubqueryKind::Exists => Value::Bool(!rows.is_empty()),
@@ -404,27 +425,27 @@ impl Exec<'_> {
                                 "more than one row returned by a subquery used as an expression",
                             ));
                         }
-                        rows.into_iter()
-                            .next()
-                            .and_then(|r| r.into_iter().next())
+                        rows.first()
+                            .and_then(|r| r.first())
+                            .cloned()
                             .unwrap_or(Value::Null)
                     }
                     SubqueryKind::Array => Value::Array(
-                        rows.into_iter()
-                            .map(|r| r.into_iter().next().unwrap_or(Value::Null))
+                        rows.iter()
+                            .map(|r| r.first().cloned().unwrap_or(Value::Null))
                             .collect(),
                     ),
                     SubqueryKind::Any(op) | SubqueryKind::All(op) => {
                         let all = matches!(kind, SubqueryKind::All(_));
                         let x = left_v.unwrap_or(Value::Null);
                         let mut null = false;
-                        for r in rows {
-                            let y = r.into_iter().next().unwrap_or(Value::Null);
+                        for r in rows.iter() {
+                            let y = r.first().unwrap_or(&Value::Null);
                             if x.is_null() || y.is_null() {
                                 null = true;
                                 continue;
                             }
-                            let hit = binary(*op, &x, &y, Type::Bool)?.as_bool() == Some(true);
+                            let hit = binary(*op, &x, y, Type::Bool)?.as_bool() == Some(true);
                             if hit && !all {
                                 return Ok(Value::Bool(true));
                             }

@@ -67,6 +67,9 @@ pub struct Exec<'a> {
     pub session: &'a SessionInfo,
     /// Foreign-key checks and actions queued by this statement's writes.
     pub ri: std::collections::VecDeque<fkey::RiEvent>,
+    /// The rows of this statement's uncorrelated subqueries, by their
+    /// numbers (each runs once, as PostgreSQL's InitPlans do).
+    pub initplans: std::collections::HashMap<u64, Arc<Rows>>,
 }
 
 pub type Rows = Vec<Vec<Value>>;

@@ -34,6 +34,7 @@ impl Session {
             outer: Vec::new(),
             session: info,
             ri: Default::default(),
+            initplans: Default::default(),
         };
         Some(match stmt {
             Statement::Query(q) if late => {
@@ -90,6 +91,7 @@ impl Session {
             outer: Vec::new(),
             session: &info,
             ri: Default::default(),
+            initplans: Default::default(),
         };
         match stmt {
             Statement::CreateTable(ct) => crate::ddl::create_table(&engine, ex.txn, ct),
@@ -415,6 +417,7 @@ impl Session {
             outer: Vec::new(),
             session: &info,
             ri: Default::default(),
+            initplans: Default::default(),
         };
         let (n, _) = ex.insert(&ins)?;
         progress.rows += n;

@@ -284,6 +284,12 @@ pub enum ExprKind {
         plan: Box<Plan>,
         kind: SubqueryKind,
         left: Option<Box<Expr>>,
+        /// For a subquery that reads no column of an enclosing query, a
+        /// number of its own (unique in the process): it runs once per
+        /// execution of the statement, as PostgreSQL's InitPlan does
+        /// (`(SELECT nextval('s'))` gives every row the same value), its
+        /// rows kept under this number. None for a correlated one.
+        initplan: Option<u64>,
     },
     /// An aggregate's result during binding (replaced by a Column).
     Agg(usize),

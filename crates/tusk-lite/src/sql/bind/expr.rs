@@ -6,6 +6,14 @@ use super::*;
 impl Binder<'_> {
     // ---- expressions -------------------------------------------------
 
+    /// Records a column reference `depth` scopes out (for correlation).
+    fn note_outer(&self, depth: usize) {
+        if depth > 0 {
+            let reach = self.scopes.len().saturating_sub(1 + depth);
+            self.outer_reach.set(self.outer_reach.get().min(reach));
+        }
+    }
+
     pub(in crate::sql) fn lookup_column(&self, fields: &[pb::Node]) -> Result<Expr> {
         let parts = names(fields);
         let (qual, name) = match parts.as_slice() {
@@ -18,6 +26,7 @@ impl Binder<'_> {
             match scope.lookup(qual, name) {
                 Lookup::Found(i) => {
                     let c = &scope.cols[i];
+                    self.note_outer(depth);
                     return Ok(if depth == 0 {
                         Expr::column(i, c.ty)
                     } else {
@@ -41,6 +50,7 @@ impl Binder<'_> {
                     c.hidden && c.name == name && c.qualifier.as_deref() == Some(name)
                 }) {
                     let ty = scope.cols[i].ty;
+                    self.note_outer(depth);
                     return Ok(if depth == 0 {
                         Expr::column(i, ty)
                     } else {

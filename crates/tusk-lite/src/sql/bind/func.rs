@@ -520,7 +520,15 @@ impl Binder<'_> {
         let kind = K::try_from(s.sub_link_type).unwrap_or(K::Undefined);
         // The subquery sees this query's columns as outer references.
         let saved_aggs = self.aggs.take();
+        let base = self.scopes.len();
+        let saved_reach = self.outer_reach.replace(usize::MAX);
         let q = self.bind_select(sel);
+        let reach = self.outer_reach.get();
+        self.outer_reach.set(saved_reach.min(reach));
+        // Numbers for uncorrelated subqueries (see ExprKind::Subquery).
+        static NEXT_INITPLAN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let initplan = (reach >= base)
+            .then(|| NEXT_INITPLAN.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         self.aggs = saved_aggs;
         let q = q?;
         match kind {
@@ -545,6 +553,7 @@ impl Binder<'_> {
                         plan: Box::new(q.plan),
                         kind: SubqueryKind::Array,
                         left: None,
+                        initplan,
                     },
                     ColType::array_of(elem),
                 ))
@@ -554,6 +563,7 @@ impl Binder<'_> {
                     plan: Box::new(q.plan),
                     kind: SubqueryKind::Exists,
                     left: None,
+                    initplan,
                 },
                 ColType::plain(Type::Bool),
             )),
@@ -570,6 +580,7 @@ impl Binder<'_> {
                         plan: Box::new(q.plan),
                         kind: SubqueryKind::Scalar,
                         left: None,
+                        initplan,
                     },
                     ty,
                 ))
@@ -630,6 +641,7 @@ impl Binder<'_> {
                         plan: Box::new(plan),
                         kind,
                         left: Some(Box::new(left)),
+                        initplan,
                     },
                     ColType::plain(Type::Bool),
                 ))

@@ -53,6 +53,10 @@ pub struct Binder<'a> {
     /// the catalog changed while it waited (as PostgreSQL locks relations
     /// during parse analysis).
     pub tables: std::cell::RefCell<Vec<crate::catalog::TableId>>,
+    /// The outermost scope (index into `scopes`) an outer column
+    /// reference has reached since it was last reset: a subquery that
+    /// reached below its own first scope is correlated.
+    outer_reach: std::cell::Cell<usize>,
     /// The next [`Binder::bind_select`] binds a set operation's leaf.
     set_op_leaf: bool,
     /// The SELECT being bound is a set operation's leaf: its unknown-typed
@@ -251,6 +255,7 @@ impl<'a> Binder<'a> {
             array_param_cast: false,
             param_oids: Vec::new(),
             tables: Default::default(),
+            outer_reach: std::cell::Cell::new(usize::MAX),
             set_op_leaf: false,
             keep_unknown: false,
         }

@@ -516,12 +516,18 @@ pub(super) fn ungroup(e: Expr, groups: &[Expr], scope: &[ScopeCol]) -> Result<Ex
                 .collect::<Result<Vec<_>>>()?,
             default: default.map(map).transpose()?,
         },
-        ExprKind::Subquery { plan, kind, left } => {
+        ExprKind::Subquery {
+            plan,
+            kind,
+            left,
+            initplan,
+        } => {
             // Correlated references into a grouped query are not resolved yet.
             ExprKind::Subquery {
                 plan,
                 kind,
                 left: left.map(map).transpose()?,
+                initplan,
             }
         }
         k => k,
