@@ -345,6 +345,8 @@ impl Exec<'_> {
                 None => Value::Null,
             },
             Func::IndexDefColumn => match (&a0, usize::try_from(int(&v[1]))) {
+                // Strict, as pg_get_indexdef and pg_get_constraintdef are.
+                _ if v[1] == Value::Null || v[2] == Value::Null => Value::Null,
                 (Value::Array(parts), Ok(0)) => {
                     let pretty = matches!(v[2], Value::Bool(true));
                     parts

@@ -73,8 +73,12 @@ pub struct ConEntry {
     pub on_update: char,
     /// A foreign key's ON DELETE action, as pg_constraint codes it.
     pub on_delete: char,
-    /// pg_get_constraintdef's text.
+    /// pg_get_constraintdef's pretty text (`pg_get_constraintdef(oid, true)`).
     pub def: String,
+    /// pg_get_constraintdef's text without pretty-printing: a CHECK's
+    /// expression has every operator in parentheses; the same as `def`
+    /// for the other kinds.
+    pub raw_def: String,
 }
 
 /// Everything the virtual catalog derives from one catalog snapshot.
@@ -260,6 +264,7 @@ impl Snapshot {
                     on_update: ' ',
                     on_delete: ' ',
                     def: format!("PRIMARY KEY ({})", col_list(table, pk)),
+                    raw_def: format!("PRIMARY KEY ({})", col_list(table, pk)),
                 });
             }
             for ix in &table.indexes {
@@ -290,6 +295,7 @@ impl Snapshot {
                         on_update: ' ',
                         on_delete: ' ',
                         def: format!("UNIQUE ({})", col_list(table, &ix.columns)),
+                        raw_def: format!("UNIQUE ({})", col_list(table, &ix.columns)),
                     });
                 }
             }
@@ -303,7 +309,14 @@ impl Snapshot {
                     ref_table: 0,
                     on_update: ' ',
                     on_delete: ' ',
-                    def: format!("CHECK ({})", expr_text(&c.expr)),
+                    def: format!(
+                        "CHECK ({})",
+                        super::info_constraints::check_pretty(table, &c.expr)
+                    ),
+                    raw_def: format!(
+                        "CHECK ({})",
+                        super::info_constraints::check_clause(table, &c.expr)
+                    ),
                 });
             }
             for fk in &table.foreign_keys {
@@ -343,6 +356,7 @@ impl Snapshot {
                     ref_table: i64::from(rt.oid),
                     on_update: upd,
                     on_delete: del,
+                    raw_def: def.clone(),
                     def,
                 });
             }
@@ -429,9 +443,14 @@ impl Snapshot {
         )
     }
 
-    /// pg_get_constraintdef(oid) for every constraint.
+    /// For every constraint, an array of pg_get_constraintdef(oid) (not
+    /// pretty) and pg_get_constraintdef(oid, true), as
+    /// `Func::IndexDefColumn` picks from with column 0.
     pub fn constraintdefs(&self) -> HashMap<i64, Value> {
-        self.cons.iter().map(|c| (c.oid, t(&c.def))).collect()
+        self.cons
+            .iter()
+            .map(|c| (c.oid, Value::Array(vec![t(&c.raw_def), t(&c.def)])))
+            .collect()
     }
 
     /// `oid::regclass` as text: the relation's name, schema-qualified
