@@ -79,6 +79,11 @@ pub struct ConEntry {
     /// expression has every operator in parentheses; the same as `def`
     /// for the other kinds.
     pub raw_def: String,
+    /// pg_constraint.conkey: the constrained columns (0-based; a
+    /// CHECK's in order of first use); empty for NULL.
+    pub key: Vec<usize>,
+    /// pg_constraint.confkey: a foreign key's referenced columns.
+    pub ref_key: Vec<usize>,
 }
 
 /// Everything the virtual catalog derives from one catalog snapshot.
@@ -204,6 +209,34 @@ fn action(a: FkAction) -> (char, &'static str) {
     }
 }
 
+/// The columns a CHECK uses, in the order they first appear (as
+/// PostgreSQL's StoreRelCheck collects them for conkey).
+fn check_key(t: &Table, stored: &str) -> Vec<usize> {
+    let Ok(parsed) = pg_query::parse(stored, 0) else {
+        return Vec::new();
+    };
+    let mut refs: Vec<(i32, usize)> = parsed
+        .protobuf
+        .nodes()
+        .into_iter()
+        .filter_map(|(n, ..)| match n {
+            pg_query::NodeRef::ColumnRef(c) => match c.fields.last()?.node.as_ref()? {
+                pg_query::NodeEnum::String(s) => Some((c.location, t.column_index(&s.sval)?)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    refs.sort_unstable();
+    let mut out = Vec::new();
+    for (_, c) in refs {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A stored expression (`SELECT <expr>`) as pg_get_expr prints it.
 pub fn expr_text(stored: &str) -> String {
     let e = stored.strip_prefix("SELECT ").unwrap_or(stored);
@@ -265,6 +298,8 @@ impl Snapshot {
                     on_delete: ' ',
                     def: format!("PRIMARY KEY ({})", col_list(table, pk)),
                     raw_def: format!("PRIMARY KEY ({})", col_list(table, pk)),
+                    key: pk.clone(),
+                    ref_key: Vec::new(),
                 });
             }
             for ix in &table.indexes {
@@ -296,6 +331,8 @@ impl Snapshot {
                         on_delete: ' ',
                         def: format!("UNIQUE ({})", col_list(table, &ix.columns)),
                         raw_def: format!("UNIQUE ({})", col_list(table, &ix.columns)),
+                        key: ix.columns.clone(),
+                        ref_key: Vec::new(),
                     });
                 }
             }
@@ -317,6 +354,8 @@ impl Snapshot {
                         "CHECK ({})",
                         super::info_constraints::check_clause(table, &c.expr)
                     ),
+                    key: check_key(table, &c.expr),
+                    ref_key: Vec::new(),
                 });
             }
             for fk in &table.foreign_keys {
@@ -357,6 +396,8 @@ impl Snapshot {
                     on_update: upd,
                     on_delete: del,
                     raw_def: def.clone(),
+                    key: fk.columns.clone(),
+                    ref_key: fk.ref_columns.clone(),
                     def,
                 });
             }

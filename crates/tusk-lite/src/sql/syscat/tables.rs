@@ -7,6 +7,18 @@ use super::*;
 
 /// pg_class, pg_index, pg_attribute, pg_attrdef or pg_constraint, or None
 /// for another relation.
+/// An int2[] of 1-based column numbers; NULL when there are none.
+fn attnums(cols: &[usize]) -> Value {
+    if cols.is_empty() {
+        return Value::Null;
+    }
+    Value::Array(
+        cols.iter()
+            .map(|c| Value::Int(i64::try_from(c + 1).unwrap_or(0)))
+            .collect(),
+    )
+}
+
 pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
     let snap = || Snapshot::new(cat);
     Some(match rel {
@@ -326,6 +338,8 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                         b(true),
                         i(0),
                         b(false),
+                        attnums(&c.key),
+                        attnums(&c.ref_key),
                     ]
                 })
                 .collect();
@@ -349,6 +363,8 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                     ("conislocal", boolean()),
                     ("coninhcount", int4()),
                     ("connoinherit", boolean()),
+                    ("conkey", ColType::array_of(Type::Int2)),
+                    ("confkey", ColType::array_of(Type::Int2)),
                 ],
                 rows,
             }
