@@ -219,3 +219,41 @@ async fn array_parameter_type_is_inferred_from_the_column() {
         assert_eq!(row.get::<_, i32>(0), 1);
     }
 }
+
+/// pg_index.indkey and indoption are int2vector (OID 22): sent as
+/// int2vectorsend writes them (array_send of an int2 array with lower
+/// bound 0), byte for byte as PostgreSQL 15 sends them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn int2vector_columns_have_postgres_types_and_bytes() {
+    let pg_db = tusk_testkit::db();
+    let pg = common::pg_client(&pg_db.url()).await;
+    let lite = common::lite_client(&tusk_lite::Database::open_in_memory()).await;
+    let query = "SELECT indkey, indoption, indkey[0] FROM pg_index \
+                 WHERE indrelid = 'ivw'::regclass ORDER BY indisprimary";
+    let mut answers = Vec::new();
+    for c in [&pg, &lite] {
+        c.batch_execute(
+            "CREATE TABLE ivw (a int, b int, c text, PRIMARY KEY (b, a)); \
+             CREATE INDEX ivw_c_b ON ivw (c DESC, b NULLS FIRST)",
+        )
+        .await
+        .unwrap();
+        let rows = c.query(query, &[]).await.unwrap();
+        let got: Vec<(Vec<u32>, Raw, Raw, i16)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.columns().iter().map(|c| c.type_().oid()).collect(),
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                )
+            })
+            .collect();
+        answers.push(got);
+    }
+    assert_eq!(answers[1], answers[0]);
+    assert_eq!(answers[0].len(), 2);
+    assert_eq!(answers[0][0].0, vec![22, 22, 21]);
+    assert_eq!(answers[0][0].3, 3);
+}

@@ -186,8 +186,8 @@ const JDBC_METADATA_GAPS: &[(&str, &str)] = &[
     ),
     (
         "getImportedKeys",
-        "pgjdbc reads max_index_keys from pg_settings and pg_constraint.conkey/confkey, \
-         which tusk-lite's catalog does not have yet",
+        "pgjdbc reads max_index_keys from pg_settings (for generate_series over \
+         pg_constraint.conkey/confkey, which tusk-lite now has): pg_settings is 0A000",
     ),
     ("getExportedKeys", "the same query as getImportedKeys"),
 ];

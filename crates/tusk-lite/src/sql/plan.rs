@@ -101,6 +101,8 @@ pub enum Func {
     /// array || array.
     ArrayCat,
     /// array[subscript]: the element, NULL when out of bounds.
+    /// An int2vector/oidvector element: subscripts from 0.
+    VectorSubscript,
     ArraySubscript,
     /// ARRAY[a, b, ...]: the arguments as a one-dimensional array.
     MakeArray,

@@ -91,6 +91,10 @@ impl Binder<'_> {
         if from == to.ty && (to.typmod < 0 || e.ty.typmod == to.typmod) && !assignment {
             return Ok(e);
         }
+        if e.ty.is_vector() && to != e.ty {
+            // As an array it would start at 1; PostgreSQL's at 0.
+            return Err(SqlError::unsupported("converting int2vector or oidvector"));
+        }
         match &e.kind {
             ExprKind::Const(Value::Null) => return Ok(Expr::new(ExprKind::Const(Value::Null), to)),
             ExprKind::Const(Value::Text(s)) if from == Type::Unknown => {

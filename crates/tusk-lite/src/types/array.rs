@@ -8,6 +8,12 @@ use super::*;
 /// written by their element type (dates as dates, not as day numbers).
 pub fn format_value(v: &Value, ty: ColType) -> String {
     match (v, ty.ty) {
+        // int2vector/oidvector: the elements, space-separated.
+        (Value::Array(items), Type::Array) if ty.is_vector() => {
+            let elem = ColType::array_elem(ty);
+            let parts: Vec<String> = items.iter().map(|x| format_text(x, elem)).collect();
+            parts.join(" ")
+        }
         (Value::Array(items), Type::Array) => format_array(items, ColType::array_elem(ty)),
         _ => format_text(v, ty.ty),
     }

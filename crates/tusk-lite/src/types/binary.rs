@@ -40,6 +40,28 @@ pub fn encode_binary(v: &Value, ty: Type, out: &mut BytesMut) -> Result<()> {
 }
 
 /// array_send of a one-dimensional array (lower bound 1) of `elem`.
+/// int2vector/oidvector as int2vectorsend writes them: array_send of a
+/// one-dimensional array with lower bound 0 (one dimension even when
+/// empty).
+pub fn encode_binary_vector(items: &[Value], elem: Type, out: &mut BytesMut) -> Result<()> {
+    let len = |n: usize| {
+        i32::try_from(n).map_err(|_| SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "array too large"))
+    };
+    out.put_i32(1);
+    out.put_i32(0);
+    out.put_u32(elem.oid());
+    out.put_i32(len(items.len())?);
+    out.put_i32(0);
+    for v in items {
+        let start = out.len();
+        out.put_i32(0);
+        encode_binary(v, elem, out)?;
+        let n = len(out.len() - start - 4)?;
+        out[start..start + 4].copy_from_slice(&n.to_be_bytes());
+    }
+    Ok(())
+}
+
 pub fn encode_binary_array(items: &[Value], elem: Type, out: &mut BytesMut) -> Result<()> {
     let len = |n: usize| {
         i32::try_from(n).map_err(|_| SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "array too large"))

@@ -9,7 +9,7 @@ mod text;
 pub mod uuid;
 
 pub use array::{cast_elements, format_value, type_name_of};
-pub use binary::{decode_binary, encode_binary, encode_binary_array};
+pub use binary::{decode_binary, encode_binary, encode_binary_array, encode_binary_vector};
 pub use cast::cast;
 use text::out_of_range;
 pub use text::{
@@ -344,6 +344,7 @@ impl ColType {
     /// is its element type's array type).
     pub fn type_oid(self) -> u32 {
         match self.ty {
+            Type::Array if self.is_vector() => self.typmod.unsigned_abs(),
             Type::Array => array_type_oid(ColType::array_elem(self)).unwrap_or(1009),
             t => t.oid(),
         }
@@ -360,12 +361,37 @@ impl ColType {
 
     /// An array type's element type (text when unknown).
     pub fn array_elem(ty: ColType) -> Type {
-        u32::try_from(ty.typmod)
-            .ok()
-            .and_then(Type::from_oid)
-            .unwrap_or(Type::Text)
+        match ty.typmod {
+            INT2VECTOR_OID => Type::Int2,
+            OIDVECTOR_OID => Type::Oid,
+            m => u32::try_from(m)
+                .ok()
+                .and_then(Type::from_oid)
+                .unwrap_or(Type::Text),
+        }
+    }
+
+    /// PostgreSQL's int2vector (pg_index.indkey, indoption): an int2
+    /// array whose typmod marks it (see [`INT2VECTOR_OID`]).
+    pub fn int2vector() -> ColType {
+        ColType {
+            ty: Type::Array,
+            typmod: INT2VECTOR_OID,
+        }
+    }
+
+    /// int2vector or oidvector: printed space-separated, subscripted
+    /// from 0, sent as an array with lower bound 0.
+    pub fn is_vector(self) -> bool {
+        self.ty == Type::Array && matches!(self.typmod, INT2VECTOR_OID | OIDVECTOR_OID)
     }
 }
+
+/// int2vector's OID; as an array's typmod (which otherwise holds the
+/// element type's OID) it marks the array as an int2vector.
+pub const INT2VECTOR_OID: i32 = 22;
+/// oidvector's OID, used as int2vector's.
+pub const OIDVECTOR_OID: i32 = 30;
 
 /// A value. The static type lives in the plan; the value holds the payload.
 #[derive(Clone, Debug)]

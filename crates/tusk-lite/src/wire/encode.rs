@@ -89,7 +89,9 @@ pub(super) fn data_row(
         let start = data.len();
         data.put_i32(0);
         if format_for(formats, i) == 1 {
-            if let (Value::Array(items), Type::Array) = (v, ty) {
+            if let (Value::Array(items), true) = (v, col.is_vector()) {
+                types::encode_binary_vector(items, ColType::array_elem(col), &mut data)?;
+            } else if let (Value::Array(items), Type::Array) = (v, ty) {
                 types::encode_binary_array(items, ColType::array_elem(col), &mut data)?;
             } else {
                 types::encode_binary(v, ty, &mut data)?;
@@ -112,6 +114,9 @@ pub(super) fn data_row(
 /// them (dimensions, a has-NULLs flag, the element type, the elements).
 pub(crate) fn encode_binary(v: &Value, ty: ColType, out: &mut BytesMut) -> Result<(), SqlError> {
     match v {
+        Value::Array(items) if ty.is_vector() => {
+            types::encode_binary_vector(items, ColType::array_elem(ty), out)
+        }
         Value::Array(items) => types::encode_binary_array(items, ColType::array_elem(ty), out),
         _ => types::encode_binary(v, ty.ty, out),
     }

@@ -149,6 +149,13 @@ impl Exec<'_> {
                     _ => t.name().to_string(),
                 };
                 return Ok(Value::Text(match args.first().map(|a| a.ty) {
+                    Some(ct) if ct.is_vector() => {
+                        if ct.typmod == crate::types::INT2VECTOR_OID {
+                            "int2vector".to_string()
+                        } else {
+                            "oidvector".to_string()
+                        }
+                    }
                     // An array: its element type's name and [] (integer[]).
                     Some(ct) if ct.ty == Type::Array => {
                         format!("{}[]", name(crate::types::ColType::array_elem(ct)))
@@ -345,6 +352,8 @@ impl Exec<'_> {
                 None => Value::Null,
             },
             Func::IndexDefColumn => match (&a0, usize::try_from(int(&v[1]))) {
+                // Strict, as pg_get_indexdef and pg_get_constraintdef are.
+                _ if v[1] == Value::Null || v[2] == Value::Null => Value::Null,
                 (Value::Array(parts), Ok(0)) => {
                     let pretty = matches!(v[2], Value::Bool(true));
                     parts
@@ -360,6 +369,15 @@ impl Exec<'_> {
                 (Value::Array(items), 1) if !items.is_empty() => {
                     Value::Int(i64::try_from(items.len()).unwrap_or(0))
                 }
+                _ => Value::Null,
+            },
+            Func::VectorSubscript => match &a0 {
+                _ if v[1].is_null() => Value::Null,
+                Value::Array(items) => usize::try_from(int(&v[1]))
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .cloned()
+                    .unwrap_or(Value::Null),
                 _ => Value::Null,
             },
             Func::ArraySubscript => match &a0 {

@@ -171,8 +171,28 @@ impl Binder<'_> {
             }
             "pg_get_constraintdef" => {
                 let a = oid_arg(self, first)?;
+                // (raw, pretty) by OID; the pretty flag picks one.
+                let pretty = match args.pop() {
+                    Some(p) => self.coerce(p, ColType::plain(Type::Bool), false)?,
+                    None => Expr::new(
+                        ExprKind::Const(Value::Bool(false)),
+                        ColType::plain(Type::Bool),
+                    ),
+                };
                 let map = Snapshot::new(self.catalog).constraintdefs();
-                self.lookup(map, a, Some(Value::Null), Type::Text)
+                let defs = Expr::new(
+                    ExprKind::Lookup {
+                        map: Arc::new(map),
+                        arg: Box::new(a),
+                        missing: Some(Value::Null),
+                    },
+                    ColType::array_of(Type::Text),
+                );
+                let col = Expr::new(ExprKind::Const(Value::Int(0)), ColType::plain(Type::Int4));
+                Expr::new(
+                    ExprKind::Func(Func::IndexDefColumn, vec![defs, col, pretty]),
+                    ColType::plain(Type::Text),
+                )
             }
             "pg_partition_ancestors" => {
                 // tusk-lite has no partitioning: a relation's only

@@ -212,8 +212,14 @@ impl Binder<'_> {
                 )?;
                 let i = self.coerce(i, ColType::plain(Type::Int4), false)?;
                 let elem = ColType::array_elem(base.ty);
+                // int2vector/oidvector subscripts count from 0.
+                let f = if base.ty.is_vector() {
+                    Func::VectorSubscript
+                } else {
+                    Func::ArraySubscript
+                };
                 Ok(Expr::new(
-                    ExprKind::Func(Func::ArraySubscript, vec![base, i]),
+                    ExprKind::Func(f, vec![base, i]),
                     ColType::plain(elem),
                 ))
             }
@@ -356,6 +362,11 @@ impl Binder<'_> {
     }
 
     pub(in crate::sql) fn explicit_cast(&mut self, inner: Expr, to: ColType) -> Result<Expr> {
+        if inner.ty.is_vector() && to != inner.ty {
+            // PostgreSQL's int2[] of an int2vector keeps lower bound 0
+            // ([0:1]={3,2}): tusk-lite's arrays start at 1.
+            return Err(SqlError::unsupported("casting int2vector or oidvector"));
+        }
         match &inner.kind {
             ExprKind::Const(Value::Text(s)) if inner.ty.ty == Type::Unknown => {
                 // An interval's field qualifier also says how it is read.

@@ -329,21 +329,23 @@ impl Binder<'_> {
                     n
                 }
                 None => {
-                    // The column's name when the check uses exactly one column.
-                    let first = col.or_else(|| {
-                        let mut used: Vec<usize> = Vec::new();
-                        super::bind::visit(&e, &mut |x| {
-                            if let ExprKind::Column(i) = &x.kind {
-                                if !used.contains(i) {
-                                    used.push(*i);
-                                }
+                    // The column's name when the check uses exactly one
+                    // column, as PostgreSQL's AddRelationNewConstraints
+                    // chooses it, also for a column constraint (`b text
+                    // CHECK (b <> '' AND a < 100)` is `<table>_check`).
+                    let _ = col;
+                    let mut used: Vec<usize> = Vec::new();
+                    super::bind::visit(&e, &mut |x| {
+                        if let ExprKind::Column(i) = &x.kind {
+                            if !used.contains(i) {
+                                used.push(*i);
                             }
-                        });
-                        match used.as_slice() {
-                            [i] => Some(table.columns[*i].name.clone()),
-                            _ => None,
                         }
                     });
+                    let first = match used.as_slice() {
+                        [i] => Some(table.columns[*i].name.clone()),
+                        _ => None,
+                    };
                     let base = match first {
                         Some(c) => format!("{}_{c}_check", table.name),
                         None => format!("{}_check", table.name),

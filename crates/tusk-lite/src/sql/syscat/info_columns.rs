@@ -237,8 +237,8 @@ impl TypeFacts {
 /// parentheses (`(1 + 2)`); other expressions as they were written
 /// (normalised by the parser), which is what PostgreSQL prints for
 /// function calls such as `now()`. An identity column has none.
-fn column_default(cat: &Catalog, c: &Column) -> Option<String> {
-    if c.identity.is_some() {
+pub(super) fn column_default(cat: &Catalog, c: &Column) -> Option<String> {
+    if c.identity.is_some() || null_default(c) {
         return None;
     }
     let stored = c.default.as_deref()?;
@@ -315,6 +315,15 @@ fn string_const(cat: &Catalog, lit: &str, ty: ColType) -> String {
 }
 
 /// The expression node of a stored default (`SELECT <expr>`).
+/// A default PostgreSQL keeps no pg_attrdef row for: a bare NULL
+/// constant (`DEFAULT NULL`).
+pub(super) fn null_default(c: &Column) -> bool {
+    let Some(Some(N::AConst(k))) = c.default.as_deref().and_then(default_node) else {
+        return false;
+    };
+    k.isnull
+}
+
 fn default_node(stored: &str) -> Option<Option<N>> {
     let parsed = pg_query::parse(stored, 0).ok()?;
     let stmt = parsed.protobuf.stmts.first()?.stmt.as_deref()?;

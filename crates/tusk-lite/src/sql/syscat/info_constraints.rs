@@ -394,8 +394,19 @@ fn check_constraints(cat: &Catalog) -> SysRel {
 /// `((vc)::text <> ''::text)`, `(n > (0)::numeric)`,
 /// `((a > 0) AND (b < 5))`); expressions with other parts (function
 /// calls, ...) are printed as written, in one pair of parentheses.
-fn check_clause(tb: &Table, stored: &str) -> String {
-    let text = expr_text(stored);
+pub(super) fn check_clause(tb: &Table, stored: &str) -> String {
+    check_text(tb, stored, false).unwrap_or_else(|| format!("({})", expr_text(stored)))
+}
+
+/// A check's expression as pg_get_constraintdef(oid, true) prints it:
+/// parentheses only where ruleutils' PRETTY_PAREN keeps them (`a > 0`,
+/// `(a + 1) > 2`, `NOT a = 5`, `b <> ''::text AND a < 100`); the
+/// expression as written where it is not reproduced.
+pub(super) fn check_pretty(tb: &Table, stored: &str) -> String {
+    check_text(tb, stored, true).unwrap_or_else(|| expr_text(stored))
+}
+
+fn check_text(tb: &Table, stored: &str, pretty: bool) -> Option<String> {
     let node = pg_query::parse(stored, 0).ok().and_then(|p| {
         let stmt = p.protobuf.stmts.first()?.stmt.clone()?;
         let Some(N::SelectStmt(s)) = stmt.node else {
@@ -407,16 +418,26 @@ fn check_clause(tb: &Table, stored: &str) -> String {
         rt.val?.node
     });
     node.as_ref()
-        .and_then(|n| Printer { table: Some(tb) }.expr(n))
+        .and_then(|n| {
+            Printer {
+                table: Some(tb),
+                pretty,
+            }
+            .expr(n)
+        })
         .map(|o| o.text)
-        .unwrap_or_else(|| format!("({text})"))
 }
 
 /// ruleutils' non-pretty form of an expression built of column
 /// references, constants, operators, LIKE, IN lists, BETWEEN,
 /// AND/OR/NOT and IS [NOT] NULL; None for anything else.
 pub(super) fn raw_expr(n: &N) -> Option<String> {
-    Printer { table: None }.expr(n).map(|o| o.text)
+    Printer {
+        table: None,
+        pretty: false,
+    }
+    .expr(n)
+    .map(|o| o.text)
 }
 
 /// An operand as ruleutils prints it, with what is known of its type.
@@ -424,6 +445,60 @@ struct Operand {
     text: String,
     ty: Option<Type>,
     what: What,
+    shape: Shape,
+}
+
+/// What ruleutils' isSimpleNode looks at to decide, in pretty mode,
+/// whether an argument needs parentheses.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// A column, a constant, a cast: never parenthesised.
+    Simple,
+    /// A binary operator; true for `+ -`, `* /  %` (their priority).
+    Op(Option<bool>),
+    /// `x = ANY (ARRAY[...])`: always parenthesised as an argument.
+    AnyAll,
+    /// IS [NOT] NULL.
+    NullTest,
+    And,
+    Or,
+    Not,
+}
+
+/// An operator's arithmetic priority: Some(false) for `+ -`, Some(true)
+/// for `* / %`, None for the others.
+fn priority(op: &str) -> Option<bool> {
+    match op {
+        "+" | "-" => Some(false),
+        "*" | "/" | "%" => Some(true),
+        _ => None,
+    }
+}
+
+/// isSimpleNode(child, parent) with PRETTY_PAREN; `first`: the child is
+/// the parent operator's left argument.
+fn simple(child: Shape, parent: Shape, first: bool) -> bool {
+    match child {
+        Shape::Simple => true,
+        Shape::Op(c) if matches!(parent, Shape::Op(_)) => {
+            let (Some(c), Shape::Op(Some(p))) = (c, parent) else {
+                return false;
+            };
+            if c && !p {
+                true
+            } else if !c && p {
+                false
+            } else {
+                first
+            }
+        }
+        Shape::Op(_) | Shape::NullTest => {
+            matches!(parent, Shape::And | Shape::Or | Shape::Not)
+        }
+        Shape::AnyAll => false,
+        Shape::Not | Shape::And => matches!(parent, Shape::And | Shape::Or),
+        Shape::Or => parent == Shape::Or,
+    }
 }
 
 #[derive(PartialEq)]
@@ -439,13 +514,43 @@ enum What {
 /// Prints expressions over one table's columns.
 struct Printer<'a> {
     table: Option<&'a Table>,
-}
-
-fn paren_cast(text: &str, ty: Type) -> String {
-    format!("({text})::{}", ty.name())
+    /// Parentheses as pretty-printing keeps them.
+    pretty: bool,
 }
 
 impl Printer<'_> {
+    fn paren_cast(&self, text: &str, ty: Type) -> String {
+        if self.pretty {
+            format!("{text}::{}", ty.name())
+        } else {
+            format!("({text})::{}", ty.name())
+        }
+    }
+
+    /// An expression of the given shape: in parentheses unless pretty.
+    fn shaped(&self, text: String, shape: Shape) -> Operand {
+        Operand {
+            text: if self.pretty {
+                text
+            } else {
+                format!("({text})")
+            },
+            ty: None,
+            what: What::Other,
+            shape,
+        }
+    }
+
+    /// A child's text inside `parent`, parenthesised where pretty
+    /// printing needs it (unpretty texts carry their own).
+    fn arg(&self, mut o: Operand, parent: Shape, first: bool) -> Operand {
+        if self.pretty && !simple(o.shape, parent, first) {
+            o.text = format!("({})", o.text);
+            o.shape = Shape::Simple;
+        }
+        o
+    }
+
     fn node(&self, n: &Option<Box<pg_query::protobuf::Node>>) -> Option<Operand> {
         self.expr(n.as_deref()?.node.as_ref()?)
     }
@@ -453,11 +558,6 @@ impl Printer<'_> {
     fn expr(&self, n: &N) -> Option<Operand> {
         use pg_query::protobuf::a_const::Val;
         use pg_query::protobuf::AExprKind as K;
-        let other = |text: String| Operand {
-            text,
-            ty: None,
-            what: What::Other,
-        };
         match n {
             N::ColumnRef(c) => match c.fields.as_slice() {
                 [f] => match f.node.as_ref()? {
@@ -467,6 +567,7 @@ impl Printer<'_> {
                             .table
                             .and_then(|t| t.column_index(&s.sval).map(|i| t.columns[i].ty.ty)),
                         what: What::Column,
+                        shape: Shape::Simple,
                     }),
                     _ => None,
                 },
@@ -477,6 +578,7 @@ impl Printer<'_> {
                     text,
                     ty: Some(ty),
                     what: What::Number,
+                    shape: Shape::Simple,
                 };
                 match k.val.as_ref()? {
                     Val::Ival(v) if v.ival >= 0 => Some(number(v.ival.to_string(), Type::Int4)),
@@ -492,11 +594,13 @@ impl Printer<'_> {
                         text: b.boolval.to_string(),
                         ty: Some(Type::Bool),
                         what: What::Other,
+                        shape: Shape::Simple,
                     }),
                     Val::Sval(s) => Some(Operand {
                         text: format!("'{}'", s.sval.replace('\'', "''")),
                         ty: None,
                         what: What::Literal(s.sval.clone()),
+                        shape: Shape::Simple,
                     }),
                     _ => None,
                 }
@@ -512,8 +616,11 @@ impl Printer<'_> {
                 let kind = K::try_from(e.kind).ok()?;
                 match kind {
                     K::AexprOp | K::AexprLike => {
-                        let (l, r) = self.pair(self.node(&e.lexpr)?, self.node(&e.rexpr)?)?;
-                        Some(other(format!("({l} {op} {r})")))
+                        let me = Shape::Op(priority(op));
+                        let l = self.arg(self.node(&e.lexpr)?, me, true);
+                        let r = self.arg(self.node(&e.rexpr)?, me, false);
+                        let (l, r) = self.pair(l, r)?;
+                        Some(self.shaped(format!("{l} {op} {r}"), me))
                     }
                     K::AexprBetween | K::AexprNotBetween => {
                         let Some(N::List(bounds)) = e.rexpr.as_deref()?.node.as_ref() else {
@@ -523,14 +630,29 @@ impl Printer<'_> {
                             return None;
                         };
                         let side = |b: &pg_query::protobuf::Node| {
-                            self.pair(self.node(&e.lexpr)?, self.expr(b.node.as_ref()?)?)
+                            let me = Shape::Op(None);
+                            self.pair(
+                                self.arg(self.node(&e.lexpr)?, me, true),
+                                self.arg(self.expr(b.node.as_ref()?)?, me, false),
+                            )
                         };
                         let ((a, lo), (b, hi)) = (side(lo)?, side(hi)?);
-                        Some(other(if kind == K::AexprBetween {
-                            format!("(({a} >= {lo}) AND ({b} <= {hi}))")
+                        let cmp = |t: String| self.shaped(t, Shape::Op(None)).text;
+                        Some(if kind == K::AexprBetween {
+                            let t = format!(
+                                "{} AND {}",
+                                cmp(format!("{a} >= {lo}")),
+                                cmp(format!("{b} <= {hi}"))
+                            );
+                            self.shaped(t, Shape::And)
                         } else {
-                            format!("(({a} < {lo}) OR ({b} > {hi}))")
-                        }))
+                            let t = format!(
+                                "{} OR {}",
+                                cmp(format!("{a} < {lo}")),
+                                cmp(format!("{b} > {hi}"))
+                            );
+                            self.shaped(t, Shape::Or)
+                        })
                     }
                     K::AexprIn => {
                         let Some(N::List(items)) = e.rexpr.as_deref()?.node.as_ref() else {
@@ -539,8 +661,14 @@ impl Printer<'_> {
                         let mut left = None;
                         let mut elems = Vec::new();
                         for item in &items.items {
-                            let (l, r) =
-                                self.pair(self.node(&e.lexpr)?, self.expr(item.node.as_ref()?)?)?;
+                            let lo = self.arg(self.node(&e.lexpr)?, Shape::AnyAll, true);
+                            let plain = lo.text.clone();
+                            let (l, r) = self.pair(lo, self.expr(item.node.as_ref()?)?)?;
+                            // A cast column (varchar): PostgreSQL casts
+                            // the whole array; not reproduced.
+                            if l != plain {
+                                return None;
+                            }
                             // An IN list is one array of one type: a cast on
                             // the left would differ between items.
                             if left.as_ref().is_some_and(|x| *x != l) {
@@ -555,33 +683,36 @@ impl Printer<'_> {
                             ("<>", "ALL")
                         };
                         let left = left?;
-                        if left.starts_with('(') {
-                            // A cast column (varchar): PostgreSQL casts
-                            // the whole array; not reproduced.
-                            return None;
-                        }
-                        Some(other(format!(
-                            "({left} {cmp} {quant} (ARRAY[{}]))",
-                            elems.join(", ")
-                        )))
+                        Some(self.shaped(
+                            format!("{left} {cmp} {quant} (ARRAY[{}])", elems.join(", ")),
+                            Shape::AnyAll,
+                        ))
                     }
                     _ => None,
                 }
             }
             N::BoolExpr(b) => {
+                use pg_query::protobuf::BoolExprType as B;
+                let me = match B::try_from(b.boolop).ok()? {
+                    B::AndExpr => Shape::And,
+                    B::OrExpr => Shape::Or,
+                    B::NotExpr => Shape::Not,
+                    _ => return None,
+                };
                 let args: Option<Vec<String>> = b
                     .args
                     .iter()
-                    .map(|a| self.expr(a.node.as_ref()?).map(|o| o.text))
+                    .map(|a| Some(self.arg(self.expr(a.node.as_ref()?)?, me, false).text))
                     .collect();
                 let args = args?;
-                use pg_query::protobuf::BoolExprType as B;
-                Some(other(match B::try_from(b.boolop).ok()? {
-                    B::AndExpr => format!("({})", args.join(" AND ")),
-                    B::OrExpr => format!("({})", args.join(" OR ")),
-                    B::NotExpr => format!("(NOT {})", args.first()?),
-                    _ => return None,
-                }))
+                Some(self.shaped(
+                    match me {
+                        Shape::And => args.join(" AND "),
+                        Shape::Or => args.join(" OR "),
+                        _ => format!("NOT {}", args.first()?),
+                    },
+                    me,
+                ))
             }
             N::NullTest(nt) => {
                 use pg_query::protobuf::NullTestType as T;
@@ -589,8 +720,12 @@ impl Printer<'_> {
                     T::IsNull => "IS NULL",
                     _ => "IS NOT NULL",
                 };
-                let arg = self.expr(nt.arg.as_deref()?.node.as_ref()?)?;
-                Some(other(format!("({} {what})", arg.text)))
+                let arg = self.arg(
+                    self.expr(nt.arg.as_deref()?.node.as_ref()?)?,
+                    Shape::NullTest,
+                    true,
+                );
+                Some(self.shaped(format!("{} {what}", arg.text), Shape::NullTest))
             }
             _ => None,
         }
@@ -614,14 +749,14 @@ impl Printer<'_> {
             Some(match (ct, nt) {
                 (c, n) if c.is_integer() && n.is_integer() => (col.text.clone(), num.text.clone()),
                 (c, Type::Numeric) if c.is_integer() => {
-                    (paren_cast(&col.text, Type::Numeric), num.text.clone())
+                    (self.paren_cast(&col.text, Type::Numeric), num.text.clone())
                 }
                 (Type::Numeric, Type::Numeric) => (col.text.clone(), num.text.clone()),
                 (Type::Numeric, n) if n.is_integer() => {
-                    (col.text.clone(), paren_cast(&num.text, Type::Numeric))
+                    (col.text.clone(), self.paren_cast(&num.text, Type::Numeric))
                 }
                 (Type::Float8 | Type::Float4, _) => {
-                    (col.text.clone(), paren_cast(&num.text, Type::Float8))
+                    (col.text.clone(), self.paren_cast(&num.text, Type::Float8))
                 }
                 _ => return None,
             })
@@ -650,7 +785,7 @@ impl Printer<'_> {
         let ty = side.ty?;
         Some(match ty {
             Type::Text => (side.text, quoted(lit, "text")),
-            Type::Varchar => (paren_cast(&side.text, Type::Text), quoted(lit, "text")),
+            Type::Varchar => (self.paren_cast(&side.text, Type::Text), quoted(lit, "text")),
             Type::Bpchar => (side.text, quoted(lit, "bpchar")),
             Type::Date
             | Type::Timestamp

@@ -73,8 +73,17 @@ pub struct ConEntry {
     pub on_update: char,
     /// A foreign key's ON DELETE action, as pg_constraint codes it.
     pub on_delete: char,
-    /// pg_get_constraintdef's text.
+    /// pg_get_constraintdef's pretty text (`pg_get_constraintdef(oid, true)`).
     pub def: String,
+    /// pg_get_constraintdef's text without pretty-printing: a CHECK's
+    /// expression has every operator in parentheses; the same as `def`
+    /// for the other kinds.
+    pub raw_def: String,
+    /// pg_constraint.conkey: the constrained columns (0-based; a
+    /// CHECK's in order of first use); empty for NULL.
+    pub key: Vec<usize>,
+    /// pg_constraint.confkey: a foreign key's referenced columns.
+    pub ref_key: Vec<usize>,
 }
 
 /// Everything the virtual catalog derives from one catalog snapshot.
@@ -200,6 +209,34 @@ fn action(a: FkAction) -> (char, &'static str) {
     }
 }
 
+/// The columns a CHECK uses, in the order they first appear (as
+/// PostgreSQL's StoreRelCheck collects them for conkey).
+fn check_key(t: &Table, stored: &str) -> Vec<usize> {
+    let Ok(parsed) = pg_query::parse(stored, 0) else {
+        return Vec::new();
+    };
+    let mut refs: Vec<(i32, usize)> = parsed
+        .protobuf
+        .nodes()
+        .into_iter()
+        .filter_map(|(n, ..)| match n {
+            pg_query::NodeRef::ColumnRef(c) => match c.fields.last()?.node.as_ref()? {
+                pg_query::NodeEnum::String(s) => Some((c.location, t.column_index(&s.sval)?)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    refs.sort_unstable();
+    let mut out = Vec::new();
+    for (_, c) in refs {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A stored expression (`SELECT <expr>`) as pg_get_expr prints it.
 pub fn expr_text(stored: &str) -> String {
     let e = stored.strip_prefix("SELECT ").unwrap_or(stored);
@@ -265,6 +302,9 @@ impl Snapshot {
                     on_update: ' ',
                     on_delete: ' ',
                     def: format!("PRIMARY KEY ({})", col_list(table, pk)),
+                    raw_def: format!("PRIMARY KEY ({})", col_list(table, pk)),
+                    key: pk.clone(),
+                    ref_key: Vec::new(),
                 });
             }
             for ix in &table.indexes {
@@ -295,6 +335,9 @@ impl Snapshot {
                         on_update: ' ',
                         on_delete: ' ',
                         def: format!("UNIQUE ({})", col_list(table, &ix.columns)),
+                        raw_def: format!("UNIQUE ({})", col_list(table, &ix.columns)),
+                        key: ix.columns.clone(),
+                        ref_key: Vec::new(),
                     });
                 }
             }
@@ -308,7 +351,16 @@ impl Snapshot {
                     ref_table: 0,
                     on_update: ' ',
                     on_delete: ' ',
-                    def: format!("CHECK ({})", expr_text(&c.expr)),
+                    def: format!(
+                        "CHECK ({})",
+                        super::info_constraints::check_pretty(table, &c.expr)
+                    ),
+                    raw_def: format!(
+                        "CHECK ({})",
+                        super::info_constraints::check_clause(table, &c.expr)
+                    ),
+                    key: check_key(table, &c.expr),
+                    ref_key: Vec::new(),
                 });
             }
             for fk in &table.foreign_keys {
@@ -348,6 +400,9 @@ impl Snapshot {
                     ref_table: i64::from(rt.oid),
                     on_update: upd,
                     on_delete: del,
+                    raw_def: def.clone(),
+                    key: fk.columns.clone(),
+                    ref_key: fk.ref_columns.clone(),
                     def,
                 });
             }
@@ -434,9 +489,14 @@ impl Snapshot {
         )
     }
 
-    /// pg_get_constraintdef(oid) for every constraint.
+    /// For every constraint, an array of pg_get_constraintdef(oid) (not
+    /// pretty) and pg_get_constraintdef(oid, true), as
+    /// `Func::IndexDefColumn` picks from with column 0.
     pub fn constraintdefs(&self) -> HashMap<i64, Value> {
-        self.cons.iter().map(|c| (c.oid, t(&c.def))).collect()
+        self.cons
+            .iter()
+            .map(|c| (c.oid, Value::Array(vec![t(&c.raw_def), t(&c.def)])))
+            .collect()
     }
 
     /// `oid::regclass` as text: the relation's name, schema-qualified

@@ -7,6 +7,18 @@ use super::*;
 
 /// pg_class, pg_index, pg_attribute, pg_attrdef or pg_constraint, or None
 /// for another relation.
+/// An int2[] of 1-based column numbers; NULL when there are none.
+fn attnums(cols: &[usize]) -> Value {
+    if cols.is_empty() {
+        return Value::Null;
+    }
+    Value::Array(
+        cols.iter()
+            .map(|c| Value::Int(i64::try_from(c + 1).unwrap_or(0)))
+            .collect(),
+    )
+}
+
 pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
     let snap = || Snapshot::new(cat);
     Some(match rel {
@@ -170,8 +182,8 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                     ("indislive", boolean()),
                     ("indisreplident", boolean()),
                     ("indnullsnotdistinct", boolean()),
-                    ("indkey", ColType::array_of(Type::Int2)),
-                    ("indoption", ColType::array_of(Type::Int2)),
+                    ("indkey", ColType::int2vector()),
+                    ("indoption", ColType::int2vector()),
                     ("indexprs", text()),
                     ("indpred", text()),
                 ],
@@ -190,7 +202,9 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                         .iter()
                         .map(|c| {
                             let ident = c.identity.map_or("", |k| k.code());
-                            let has_def = c.default.is_some() && c.identity.is_none();
+                            let has_def = c.default.is_some()
+                                && c.identity.is_none()
+                                && !super::info_columns::null_default(c);
                             (c.name.clone(), c.ty, c.not_null, has_def, ident)
                         })
                         .collect(),
@@ -268,12 +282,21 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                 for (n, c) in tb.columns.iter().enumerate() {
                     // An identity column's nextval is no default to
                     // PostgreSQL's catalogs.
+                    // adbin holds the expression as pg_get_expr prints it
+                    // without pretty-printing (`'x'::text`, `'-1'::integer`,
+                    // `(1 + 2)`); pg_get_expr returns it for both forms.
+                    // PostgreSQL keeps no row for DEFAULT NULL.
                     if let (Some(d), None) = (&c.default, c.identity) {
+                        if super::info_columns::null_default(c) {
+                            continue;
+                        }
+                        let text = super::info_columns::column_default(cat, c)
+                            .unwrap_or_else(|| expr_text(d));
                         rows.push(vec![
                             i(i64::from(tb.oid) * 1000 + i64::try_from(n).unwrap_or(0)),
                             i(i64::from(tb.oid)),
                             i(i64::try_from(n + 1).unwrap_or(0)),
-                            t(&expr_text(d)),
+                            t(&text),
                         ]);
                     }
                 }
@@ -315,6 +338,8 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                         b(true),
                         i(0),
                         b(false),
+                        attnums(&c.key),
+                        attnums(&c.ref_key),
                     ]
                 })
                 .collect();
@@ -338,6 +363,8 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                     ("conislocal", boolean()),
                     ("coninhcount", int4()),
                     ("connoinherit", boolean()),
+                    ("conkey", ColType::array_of(Type::Int2)),
+                    ("confkey", ColType::array_of(Type::Int2)),
                 ],
                 rows,
             }
