@@ -393,6 +393,14 @@ impl Exec<'_> {
 
     pub fn update(&mut self, up: &Update) -> Result<(u64, Rows)> {
         self.check_writable("UPDATE")?;
+        // PostgreSQL folds a constant SET value at plan time, so its
+        // error (an integer out of range) surfaces even when no row
+        // matches.
+        for (_, e) in &up.sets {
+            if folded_constant(e) {
+                self.eval(e, &[])?;
+            }
+        }
         if let Some(from) = &up.from {
             return self.update_from(up, from);
         }
@@ -503,5 +511,18 @@ impl Exec<'_> {
         }
         self.run_ri()?;
         Ok((count, returned))
+    }
+}
+
+/// Whether `e` is a constant PostgreSQL's planner folds: a literal, or
+/// negations and casts between numeric types of one.
+fn folded_constant(e: &Expr) -> bool {
+    match &e.kind {
+        crate::sql::plan::ExprKind::Const(_) => true,
+        crate::sql::plan::ExprKind::Neg(a) => folded_constant(a),
+        crate::sql::plan::ExprKind::Cast(a, _) => {
+            e.ty.ty.is_numeric_family() && a.ty.ty.is_numeric_family() && folded_constant(a)
+        }
+        _ => false,
     }
 }

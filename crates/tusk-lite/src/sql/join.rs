@@ -347,12 +347,31 @@ pub fn full_join_supported(on: &Expr, left_width: usize, right_width: usize) -> 
         visit_columns(c, &mut |_| cols = true);
         !cols && is_stable(c) && !has_subquery(c)
     };
-    if parts.iter().all(|c| constant(c)) {
+    // PostgreSQL folds `x OR true` to true and drops `false` from an OR
+    // before it looks for a joinable equality: `ON l.a = r.a OR false`
+    // is `ON l.a = r.a`.
+    let literal = |e: &Expr, b: bool| matches!(&e.kind, ExprKind::Const(crate::types::Value::Bool(x)) if *x == b);
+    let folded = |c: &Expr| -> Option<bool> {
+        let ExprKind::Or(ors) = &c.kind else {
+            return None;
+        };
+        if ors.iter().any(|o| literal(o, true)) {
+            return Some(true);
+        }
+        let mut rest = ors.iter().filter(|o| !literal(o, false));
+        match (rest.next(), rest.next()) {
+            (Some(only), None) => Some(joinable_equality(only, left_width, width)),
+            _ => None,
+        }
+    };
+    let always_true =
+        |c: &Expr| matches!(&c.kind, ExprKind::Or(ors) if ors.iter().any(|o| literal(o, true)));
+    if parts.iter().all(|c| constant(c) || always_true(c)) {
         return true;
     }
-    parts
-        .iter()
-        .any(|c| joinable_equality(c, left_width, width))
+    parts.iter().any(|c| {
+        joinable_equality(c, left_width, width) || (!always_true(c) && folded(c) == Some(true))
+    })
 }
 
 /// `l = r` (or `NOT l <> r`, `l IN (r)`) with `l` over one side's columns

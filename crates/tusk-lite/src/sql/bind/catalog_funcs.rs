@@ -582,7 +582,13 @@ impl Binder<'_> {
         if !(l.ty.ty.is_string() && r.ty.ty.is_string()) {
             return Err(operator_error(self.catalog, op, l.ty.ty, r.ty.ty));
         }
-        let l = self.coerce(l, ColType::plain(Type::Text), false)?;
+        // bpchar ~ text matches the padded value (PostgreSQL's
+        // bpcharregexeq), so its trailing blanks stay, as in LIKE.
+        let l = if l.ty.ty == Type::Bpchar {
+            Expr::new(l.kind, ColType::plain(Type::Text))
+        } else {
+            self.coerce(l, ColType::plain(Type::Text), false)?
+        };
         let r = self.coerce(r, ColType::plain(Type::Text), false)?;
         Ok(Expr::new(
             ExprKind::Regex {

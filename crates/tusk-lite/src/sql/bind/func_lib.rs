@@ -235,9 +235,12 @@ impl Binder<'_> {
                 if !first.is_string() {
                     return Err(self.lib_no_func(name, args));
                 }
+                // format(text, VARIADIC "any"): the format string is text;
+                // the other arguments print as their type prints them, so
+                // a char(n) keeps its trailing blanks (as in concat).
                 let mut bound = Vec::with_capacity(n);
-                for a in args {
-                    if a.ty.ty == Type::Unknown || a.ty.ty.is_string() {
+                for (i, a) in args.iter().enumerate() {
+                    if a.ty.ty == Type::Unknown || (i == 0 && a.ty.ty.is_string()) {
                         bound.push(self.coerce(a.clone(), ColType::plain(Text), false)?);
                     } else {
                         bound.push(a.clone());
