@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use super::bind::children;
 use super::plan::{BinOp, Expr, ExprKind, Func, JoinKind, Lookup, Plan};
 use crate::catalog::Table;
 use crate::types::{ColType, Type};
@@ -155,7 +156,7 @@ pub fn is_stable(e: &Expr) -> bool {
         ExprKind::Func(f, _) => !volatile(*f),
         _ => true,
     };
-    own && kids(e).into_iter().all(is_stable)
+    own && children(e).into_iter().all(is_stable)
 }
 
 fn volatile(f: Func) -> bool {
@@ -178,57 +179,13 @@ fn volatile(f: Func) -> bool {
     }
 }
 
-/// Every sub-expression of `e`.
-fn kids(e: &Expr) -> Vec<&Expr> {
-    match &e.kind {
-        ExprKind::Binary(_, a, b) | ExprKind::IsDistinct(a, b, _) | ExprKind::NullIf(a, b) => {
-            vec![a, b]
-        }
-        ExprKind::Neg(a)
-        | ExprKind::Not(a)
-        | ExprKind::IsNull(a, _)
-        | ExprKind::BoolTest(a, _)
-        | ExprKind::Cast(a, _) => vec![a],
-        ExprKind::And(v)
-        | ExprKind::Or(v)
-        | ExprKind::Func(_, v)
-        | ExprKind::Coalesce(v)
-        | ExprKind::Greatest(v, _) => v.iter().collect(),
-        ExprKind::InList(a, v, _) => std::iter::once(a.as_ref()).chain(v.iter()).collect(),
-        ExprKind::Like { expr, pattern, .. } | ExprKind::Regex { expr, pattern, .. } => {
-            vec![expr, pattern]
-        }
-        ExprKind::AnyArray { left, array, .. } => vec![left, array],
-        ExprKind::Lookup { arg, .. } => vec![arg],
-        ExprKind::Case {
-            operand,
-            whens,
-            default,
-        } => {
-            let mut v: Vec<&Expr> = operand.iter().map(|b| b.as_ref()).collect();
-            for (w, r) in whens {
-                v.push(w);
-                v.push(r);
-            }
-            v.extend(default.iter().map(|b| b.as_ref()));
-            v
-        }
-        ExprKind::Subquery { left, .. } => left.iter().map(|b| b.as_ref()).collect(),
-        ExprKind::Const(_)
-        | ExprKind::Param(_)
-        | ExprKind::Column(_)
-        | ExprKind::Outer(..)
-        | ExprKind::Agg(_) => Vec::new(),
-    }
-}
-
 /// Calls `f` with each column of the current row that `e` reads
 /// (outside subqueries).
 pub fn visit_columns(e: &Expr, f: &mut dyn FnMut(usize)) {
     if let ExprKind::Column(i) = e.kind {
         f(i);
     }
-    for k in kids(e) {
+    for k in children(e) {
         visit_columns(k, f);
     }
 }
@@ -417,7 +374,7 @@ fn joinable_equality(c: &Expr, left_width: usize, width: usize) -> bool {
 }
 
 fn has_subquery(e: &Expr) -> bool {
-    matches!(e.kind, ExprKind::Subquery { .. }) || kids(e).into_iter().any(has_subquery)
+    matches!(e.kind, ExprKind::Subquery { .. }) || children(e).into_iter().any(has_subquery)
 }
 
 /// The strategy for `left JOIN right ON on`.

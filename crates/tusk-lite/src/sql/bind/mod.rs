@@ -26,8 +26,8 @@ mod select;
 mod select_body;
 mod typename;
 
-pub(crate) use select_body::visit;
 use select_body::*;
+pub(crate) use select_body::{children, visit};
 pub use typename::{figure_colname, resolve_type};
 
 pub struct Binder<'a> {

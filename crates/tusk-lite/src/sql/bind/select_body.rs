@@ -423,7 +423,8 @@ pub(crate) fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     }
 }
 
-pub(super) fn children(e: &Expr) -> Vec<&Expr> {
+/// Every sub-expression of `e` (not those inside a subquery's plan).
+pub(crate) fn children(e: &Expr) -> Vec<&Expr> {
     match &e.kind {
         ExprKind::Binary(_, a, b) | ExprKind::IsDistinct(a, b, _) | ExprKind::NullIf(a, b) => {
             vec![a, b]
@@ -439,7 +440,11 @@ pub(super) fn children(e: &Expr) -> Vec<&Expr> {
         | ExprKind::Coalesce(v)
         | ExprKind::Greatest(v, _) => v.iter().collect(),
         ExprKind::InList(a, v, _) => std::iter::once(a.as_ref()).chain(v.iter()).collect(),
-        ExprKind::Like { expr, pattern, .. } => vec![expr, pattern],
+        ExprKind::Like { expr, pattern, .. } | ExprKind::Regex { expr, pattern, .. } => {
+            vec![expr, pattern]
+        }
+        ExprKind::AnyArray { left, array, .. } => vec![left, array],
+        ExprKind::Lookup { arg, .. } => vec![arg],
         ExprKind::Case {
             operand,
             whens,
@@ -454,7 +459,11 @@ pub(super) fn children(e: &Expr) -> Vec<&Expr> {
             v
         }
         ExprKind::Subquery { left, .. } => left.iter().map(|b| b.as_ref()).collect(),
-        _ => Vec::new(),
+        ExprKind::Const(_)
+        | ExprKind::Param(_)
+        | ExprKind::Column(_)
+        | ExprKind::Outer(..)
+        | ExprKind::Agg(_) => Vec::new(),
     }
 }
 
