@@ -90,6 +90,12 @@ fn key_side(e: &Expr, left_width: usize, width: usize) -> Option<Side> {
     if !infallible(e) {
         return None;
     }
+    columns_side(e, left_width, width)
+}
+
+/// The side whose columns `e` reads (of a row of `width` columns, the
+/// left side's `left_width` first), when it reads columns of one side only.
+fn columns_side(e: &Expr, left_width: usize, width: usize) -> Option<Side> {
     let (mut left, mut right, mut other) = (false, false, false);
     visit_columns(e, &mut |i| {
         if i < left_width {
@@ -351,21 +357,7 @@ fn joinable_equality(c: &Expr, left_width: usize, width: usize) -> bool {
         if !is_stable(e) || has_subquery(e) {
             return None;
         }
-        let (mut left, mut right, mut other) = (false, false, false);
-        visit_columns(e, &mut |i| {
-            if i < left_width {
-                left = true;
-            } else if i < width {
-                right = true;
-            } else {
-                other = true;
-            }
-        });
-        match (left, right, other) {
-            (true, false, false) => Some(Side::Left),
-            (false, true, false) => Some(Side::Right),
-            _ => None,
-        }
+        columns_side(e, left_width, width)
     };
     matches!(
         (side(a), side(b)),
