@@ -100,6 +100,10 @@ pub struct Table {
     /// first (see [`Relayout`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub relayouts: Vec<Relayout>,
+    /// Storage parameters as pg_class.reloptions shows them
+    /// (`fillfactor=100`): kept and shown, with no effect on storage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reloptions: Vec<String>,
 }
 
 /// A change of the rows a table stores that a snapshot taken before it

@@ -64,6 +64,7 @@ pub fn create_table(engine: &Engine, txn: &mut Txn, ct: CreateTable) -> Result<O
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
         relayouts: Vec::new(),
+        reloptions: ct.reloptions,
     };
     crate::keys_ddl::add_to_new_table(&mut cat, &mut table, ct.uniques, ct.foreign_keys)?;
     for mut seq in ct.sequences {

@@ -17,6 +17,8 @@ pub struct CreateTable {
     pub sequences: Vec<crate::catalog::Sequence>,
     pub uniques: Vec<RawUnique>,
     pub foreign_keys: Vec<RawFk>,
+    /// Storage parameters (`fillfactor=100`), for pg_class.reloptions.
+    pub reloptions: Vec<String>,
 }
 
 /// A UNIQUE constraint as written: its name (if given) and column names.

@@ -385,16 +385,62 @@ impl Binder<'_> {
         if s.of_typename.is_some() {
             return Err(SqlError::unsupported("CREATE TABLE OF"));
         }
-        // Storage parameters (fillfactor, ...) would show in pg_class's
-        // reloptions and \d+'s "Options:", which tusk-lite does not keep.
+        // Storage parameters: fillfactor (pgbench -i sets it) is kept for
+        // pg_class.reloptions and \d+'s "Options:", as PostgreSQL shows
+        // it, and changes nothing else (tusk-lite's storage has no pages
+        // to leave room in); any other is refused.
+        let mut reloptions = Vec::new();
         for o in &s.options {
             let Some(N::DefElem(d)) = &o.node else {
                 continue;
             };
-            return Err(SqlError::unsupported(format!(
-                "table storage parameter {}",
-                d.defname
-            )));
+            if d.defname != "fillfactor" || !d.defnamespace.is_empty() {
+                return Err(SqlError::unsupported(format!(
+                    "table storage parameter {}",
+                    d.defname
+                )));
+            }
+            let text = match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                Some(N::Integer(i)) => i.ival.to_string(),
+                Some(N::String(s)) => s.sval.clone(),
+                Some(N::Float(f)) => f.fval.clone(),
+                None => "true".to_string(),
+                _ => String::new(),
+            };
+            // PostgreSQL's parse_int: an integer, or a number rounded to
+            // the nearest one (halves to even).
+            let t = text.trim();
+            let n = t
+                .parse::<i32>()
+                .map(f64::from)
+                .ok()
+                .or_else(|| {
+                    t.parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite())
+                        .map(f64::round_ties_even)
+                })
+                .ok_or_else(|| {
+                    SqlError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!("invalid value for integer option \"fillfactor\": {text}"),
+                    )
+                })?;
+            if !(10.0..=100.0).contains(&n) {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("value {text} out of bounds for option \"fillfactor\""),
+                )
+                .with_detail("Valid values are between \"10\" and \"100\"."));
+            }
+            if !reloptions.is_empty() {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    "parameter \"fillfactor\" specified more than once",
+                ));
+            }
+            // Kept as written ('fillfactor= 70' too), as PostgreSQL keeps it.
+            reloptions.push(format!("fillfactor={text}"));
         }
         if s.oncommit != pb::OnCommitAction::OncommitNoop as i32
             && s.oncommit != pb::OnCommitAction::Undefined as i32
@@ -633,6 +679,7 @@ impl Binder<'_> {
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
             relayouts: Vec::new(),
+            reloptions: Vec::new(),
         };
         let checks = self.name_checks(&tmp, raw_checks)?;
         Ok(CreateTable {
@@ -646,6 +693,7 @@ impl Binder<'_> {
             sequences,
             uniques,
             foreign_keys,
+            reloptions,
         })
     }
 }

@@ -85,7 +85,12 @@ pub(super) fn relation(cat: &Catalog, rel: &str) -> Option<SysRel> {
                         }),
                         b(false),
                         i(0),
-                        Value::Null,
+                        match r.table.as_ref().map(|tb| &tb.reloptions) {
+                            Some(o) if !o.is_empty() => {
+                                Value::Array(o.iter().map(|x| Value::Text(x.clone())).collect())
+                            }
+                            _ => Value::Null,
+                        },
                         Value::Null,
                     ]
                 })
