@@ -531,7 +531,15 @@ pub(super) fn ungroup(e: Expr, groups: &[Expr], scope: &[ScopeCol]) -> Result<Ex
             left,
             initplan,
         } => {
-            // Correlated references into a grouped query are not resolved yet.
+            // A correlated subquery would read the grouped query's input
+            // columns from the Aggregate's output row (group values, then
+            // aggregates), which has other columns: refuse it rather than
+            // answer wrongly (it answered NULL).
+            if initplan.is_none() {
+                return Err(SqlError::unsupported(
+                    "a correlated subquery in a query with GROUP BY, HAVING or aggregates",
+                ));
+            }
             ExprKind::Subquery {
                 plan,
                 kind,
