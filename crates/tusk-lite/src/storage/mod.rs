@@ -107,16 +107,7 @@ pub trait Store: Send + Sync {
         from: Bound<&[u8]>,
         to: Bound<&[u8]>,
         limit: usize,
-    ) -> Vec<(Vec<u8>, Row)> {
-        if range_is_empty(from, to) {
-            return Vec::new();
-        }
-        self.scan(table, snapshot)
-            .into_iter()
-            .filter(|(k, _)| in_range(k, from, to))
-            .take(limit)
-            .collect()
-    }
+    ) -> Vec<(Vec<u8>, Row)>;
 
     /// [`Store::scan_range`] backwards: up to `limit` rows, the highest
     /// keys first (ORDER BY the key DESC; the next page ends before the
@@ -128,19 +119,7 @@ pub trait Store: Send + Sync {
         from: Bound<&[u8]>,
         to: Bound<&[u8]>,
         limit: usize,
-    ) -> Vec<(Vec<u8>, Row)> {
-        if range_is_empty(from, to) {
-            return Vec::new();
-        }
-        let mut rows: Vec<_> = self
-            .scan(table, snapshot)
-            .into_iter()
-            .filter(|(k, _)| in_range(k, from, to))
-            .collect();
-        rows.reverse();
-        rows.truncate(limit);
-        rows
-    }
+    ) -> Vec<(Vec<u8>, Row)>;
 
     /// Writes a group of commits' versions (and a catalog, when DDL
     /// changed it) atomically; when this returns, all of them are durable.
