@@ -316,7 +316,12 @@ impl Binder<'_> {
                 nulls_first,
             });
         }
+        // An empty scope stands in for the query's own, so that a column
+        // of an enclosing query is still an outer reference (one level
+        // out) and marks a subquery correlated: bound at depth 0 it read
+        // the row LIMIT is evaluated against (none: NULL, no limit).
         let saved = self.scopes.pop();
+        self.scopes.push(Scope::default());
         let bind_lim = |b: &mut Binder<'_>, n: Option<&pb::Node>| -> Result<Option<Expr>> {
             match n {
                 None => Ok(None),
@@ -331,6 +336,7 @@ impl Binder<'_> {
         };
         let limit = bind_lim(self, s.limit_count.as_deref());
         let offset = bind_lim(self, s.limit_offset.as_deref());
+        self.scopes.pop();
         if let Some(sc) = saved {
             self.scopes.push(sc);
         }
@@ -472,7 +478,12 @@ impl Binder<'_> {
             return Ok(plan);
         }
         // LIMIT/OFFSET cannot see the query's columns.
+        // An empty scope stands in for the query's own, so that a column
+        // of an enclosing query is still an outer reference (one level
+        // out) and marks a subquery correlated: bound at depth 0 it read
+        // the row LIMIT is evaluated against (none: NULL, no limit).
         let saved = self.scopes.pop();
+        self.scopes.push(Scope::default());
         let bind = |b: &mut Binder<'_>, n: Option<&pb::Node>, what: &str| -> Result<Option<Expr>> {
             match n {
                 None => Ok(None),
@@ -499,6 +510,7 @@ impl Binder<'_> {
         };
         let limit = bind(self, s.limit_count.as_deref(), "LIMIT");
         let offset = bind(self, s.limit_offset.as_deref(), "OFFSET");
+        self.scopes.pop();
         if let Some(sc) = saved {
             self.scopes.push(sc);
         }
