@@ -377,6 +377,21 @@ impl Binder<'_> {
             let Some(N::List(l)) = &r.node else { continue };
             rows.push(self.bind_list(&l.items)?);
         }
+        // VALUES has no columns of its own, so a column here is an
+        // enclosing query's (a LATERAL's or a subquery's outer row), bound
+        // one level short of it: it read NULL. Refuse it until the depths
+        // are right.
+        let mut outer = false;
+        for e in rows.iter().flatten() {
+            visit(e, &mut |x| {
+                outer |= matches!(x.kind, ExprKind::Column(_) | ExprKind::Outer(..));
+            });
+        }
+        if outer {
+            return Err(SqlError::unsupported(
+                "a column of an enclosing query inside VALUES",
+            ));
+        }
         let width = rows.first().map(Vec::len).unwrap_or(0);
         if rows.iter().any(|r| r.len() != width) {
             return Err(SqlError::new(
